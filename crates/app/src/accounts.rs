@@ -1,0 +1,506 @@
+//! Accounts and authentication: registration, sign-in with throttling, refresh-token rotation
+//! with reuse detection, browser sessions, password reset.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rapport_domain::account::{Email, NewPassword, PersonName};
+use rapport_domain::organization::OrganizationName;
+use rapport_domain::{SessionId, TokenFamilyId, UserId, ValidationErrors};
+use rapport_store::auth::{self as store_auth, NewSession, Session};
+use rapport_store::memberships::UserOrganization;
+use rapport_store::users::{self, User};
+use rapport_store::{Tx, audit as store_audit, now};
+
+use crate::audit::{entry, with_target};
+use crate::crypto::{self, random_token};
+use crate::mail::Email as Message;
+use crate::{Actor, App, AppError, AppResult, RequestMeta};
+
+/// Failed sign-ins allowed per email and address within [`THROTTLE_WINDOW`].
+pub const MAX_LOGIN_FAILURES: usize = 5;
+pub const THROTTLE_WINDOW: TimeDelta = TimeDelta::minutes(15);
+/// A session's last activity is written at most this often.
+const SESSION_TOUCH_INTERVAL: TimeDelta = TimeDelta::seconds(60);
+
+/// A new access token and the refresh token that replaces it.
+#[derive(Clone, Debug)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: u64,
+}
+
+/// Input of [`App::register`].
+#[derive(Clone, Debug, Default)]
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    pub organization_name: Option<String>,
+}
+
+pub struct Registered {
+    pub user: User,
+    pub organization: Option<UserOrganization>,
+    pub tokens: TokenPair,
+}
+
+/// A browser session just opened: the cookie value and the CSRF token forms must carry.
+pub struct OpenedSession {
+    pub user: User,
+    pub token: String,
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A browser session presented with a request.
+#[derive(Clone, Debug)]
+pub struct CurrentSession {
+    pub actor: Actor,
+    pub session: Session,
+}
+
+impl From<&User> for Actor {
+    fn from(user: &User) -> Self {
+        Actor {
+            user_id: user.id,
+            email: user.email.clone(),
+            name: user.name.clone(),
+            is_instance_admin: user.is_instance_admin,
+        }
+    }
+}
+
+fn to_delta(d: std::time::Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}
+
+fn hash(password: &NewPassword) -> AppResult<String> {
+    crypto::hash_password(password.expose()).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+impl App {
+    /// Creates an account and, with `organization_name`, an organization it owns.
+    pub async fn register(&self, input: Registration, meta: &RequestMeta) -> AppResult<Registered> {
+        if !self.config.allow_signup {
+            return Err(AppError::Forbidden);
+        }
+        let mut errors = ValidationErrors::new();
+        let email = errors.check("email", Email::parse(&input.email));
+        let name = errors.check("name", PersonName::parse(&input.name));
+        let password = errors.check("password", NewPassword::parse(&input.password, email.as_ref()));
+        let org_name = match &input.organization_name {
+            Some(raw) => errors.check("organization_name", OrganizationName::parse(raw)),
+            None => None,
+        };
+        errors.into_result()?;
+        let (email, name, password) = match (email, name, password) {
+            (Some(e), Some(n), Some(p)) => (e, n, p),
+            _ => return Err(AppError::Internal("validated input missing".into())),
+        };
+        let password_hash = hash(&password)?;
+
+        let at = now();
+        let user = User {
+            id: UserId::new(),
+            email: email.as_str().to_owned(),
+            name: name.as_str().to_owned(),
+            password_hash,
+            is_instance_admin: false,
+            created_at: at,
+            updated_at: at,
+        };
+        let mut tx = self.db.platform().await?;
+        insert_user(&mut tx, &user).await?;
+        let actor = Actor::from(&user);
+        store_audit::record_platform(
+            &mut tx,
+            None,
+            with_target(entry(Some(&actor), meta, "auth.registered"), "user", user.id),
+        )
+        .await?;
+        let tokens = self.issue_tokens(&mut tx, user.id, TokenFamilyId::new()).await?;
+        let organization = match org_name {
+            Some(org_name) => {
+                let (org, tx_back) = self
+                    .create_organization_in(tx, &actor, meta, org_name.as_str(), None)
+                    .await?;
+                tx = tx_back;
+                Some(org)
+            }
+            None => None,
+        };
+        tx.commit().await?;
+        Ok(Registered {
+            user,
+            organization,
+            tokens,
+        })
+    }
+
+    /// Issues an access token and a refresh token of `family`, storing the refresh token's hash.
+    pub(crate) async fn issue_tokens(&self, tx: &mut Tx, user: UserId, family: TokenFamilyId) -> AppResult<TokenPair> {
+        let refresh_token = random_token();
+        store_auth::insert_refresh_token(
+            tx,
+            family,
+            user,
+            self.keys.hash_token(&refresh_token),
+            now() + to_delta(self.config.refresh_token_ttl),
+        )
+        .await?;
+        Ok(TokenPair {
+            access_token: self
+                .keys
+                .issue_access_token(user, family, self.config.access_token_ttl),
+            refresh_token,
+            expires_in: self.config.access_token_ttl.as_secs(),
+        })
+    }
+
+    /// Checks an email and password, throttled per (email, address). Every outcome is audited.
+    async fn check_credentials(&self, email: &str, password: &str, meta: &RequestMeta) -> AppResult<User> {
+        let email = email.trim().to_lowercase();
+        let ip = meta.ip.clone().unwrap_or_else(|| "unknown".into());
+        let at = now();
+        let mut tx = self.db.platform().await?;
+        let failures = store_auth::login_failures_since(&mut tx, &email, &ip, at - THROTTLE_WINDOW).await?;
+        if failures.len() >= MAX_LOGIN_FAILURES {
+            let oldest = failures[failures.len() - MAX_LOGIN_FAILURES];
+            let retry_after_secs = ((oldest + THROTTLE_WINDOW) - at).num_seconds().max(1) as u64;
+            let mut e = entry(None, meta, "auth.login_throttled");
+            e.actor_email = Some(email.clone());
+            store_audit::record_platform(&mut tx, None, e).await?;
+            tx.commit().await?;
+            return Err(AppError::TooManyRequests { retry_after_secs });
+        }
+        let user = users::find_by_email(&mut tx, &email).await?;
+        // Verify against a dummy hash when the account does not exist: same work, same timing.
+        let hash = user
+            .as_ref()
+            .map(|u| u.password_hash.as_str())
+            .unwrap_or_else(|| crypto::dummy_password_hash());
+        let matches = crypto::verify_password(password, hash);
+        match user {
+            Some(user) if matches => {
+                store_auth::clear_login_failures(&mut tx, &email, &ip).await?;
+                let actor = Actor::from(&user);
+                store_audit::record_platform(&mut tx, None, entry(Some(&actor), meta, "auth.login_succeeded")).await?;
+                tx.commit().await?;
+                Ok(user)
+            }
+            found => {
+                store_auth::record_login_failure(&mut tx, &email, &ip).await?;
+                let mut e = entry(None, meta, "auth.login_failed");
+                e.actor_id = found.map(|u| u.id);
+                e.actor_email = Some(email);
+                store_audit::record_platform(&mut tx, None, e).await?;
+                tx.commit().await?;
+                Err(AppError::Unauthenticated("invalid email or password"))
+            }
+        }
+    }
+
+    /// Signs in for the API: a new token family.
+    pub async fn login(&self, email: &str, password: &str, meta: &RequestMeta) -> AppResult<(User, TokenPair)> {
+        let user = self.check_credentials(email, password, meta).await?;
+        let mut tx = self.db.platform().await?;
+        let tokens = self.issue_tokens(&mut tx, user.id, TokenFamilyId::new()).await?;
+        tx.commit().await?;
+        Ok((user, tokens))
+    }
+
+    /// Rotates a refresh token. A token presented twice means it was stolen: the whole family is
+    /// revoked, the newest token included.
+    pub async fn refresh(&self, refresh_token: &str, meta: &RequestMeta) -> AppResult<(User, TokenPair)> {
+        const INVALID: AppError = AppError::Unauthenticated("invalid or expired refresh token");
+        let at = now();
+        let mut tx = self.db.platform().await?;
+        let Some(token) = store_auth::find_refresh_token(&mut tx, &self.keys.hash_token(refresh_token)).await? else {
+            return Err(INVALID);
+        };
+        if token.revoked_at.is_some() {
+            return Err(INVALID);
+        }
+        if token.used_at.is_some() {
+            store_auth::revoke_family(&mut tx, token.family_id).await?;
+            let user = users::find(&mut tx, token.user_id).await?;
+            let actor = user.as_ref().map(Actor::from);
+            let e = with_target(
+                entry(actor.as_ref(), meta, "auth.refresh_token_reused"),
+                "token_family",
+                token.family_id,
+            );
+            store_audit::record_platform(&mut tx, None, e).await?;
+            tx.commit().await?;
+            tracing::warn!(family = %token.family_id, "refresh token reuse detected; sign-in revoked");
+            return Err(INVALID);
+        }
+        if token.expires_at <= at {
+            return Err(INVALID);
+        }
+        if !store_auth::mark_refresh_token_used(&mut tx, token.id).await? {
+            return Err(INVALID);
+        }
+        let user = users::find(&mut tx, token.user_id).await?.ok_or(INVALID)?;
+        let tokens = self.issue_tokens(&mut tx, user.id, token.family_id).await?;
+        tx.commit().await?;
+        Ok((user, tokens))
+    }
+
+    /// Ends the sign-in a refresh token belongs to. Unknown tokens are ignored (logging out twice
+    /// is not an error).
+    pub async fn logout(&self, refresh_token: &str, meta: &RequestMeta) -> AppResult<()> {
+        let mut tx = self.db.platform().await?;
+        if let Some(token) = store_auth::find_refresh_token(&mut tx, &self.keys.hash_token(refresh_token)).await? {
+            let revoked = store_auth::revoke_family(&mut tx, token.family_id).await?;
+            if revoked > 0 {
+                let user = users::find(&mut tx, token.user_id).await?;
+                let actor = user.as_ref().map(Actor::from);
+                store_audit::record_platform(&mut tx, None, entry(actor.as_ref(), meta, "auth.logout")).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The user an access token speaks for, if it is valid and its sign-in was not ended.
+    pub async fn authenticate_access_token(&self, token: &str) -> AppResult<Actor> {
+        const INVALID: AppError = AppError::Unauthenticated("invalid or expired access token");
+        let claims = self.keys.verify_access_token(token).ok_or(INVALID)?;
+        let mut tx = self.db.platform_read().await?;
+        if !store_auth::family_is_live(&mut tx, claims.fam, now()).await? {
+            return Err(INVALID);
+        }
+        let user = users::find(&mut tx, claims.sub).await?.ok_or(INVALID)?;
+        tx.commit().await?;
+        Ok(Actor::from(&user))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Browser sessions
+
+    /// Signs in for the browser: a new server-side session. Any session the browser presented
+    /// is ended first, so a session token is never reused across sign-ins.
+    pub async fn open_session(
+        &self,
+        email: &str,
+        password: &str,
+        previous_token: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AppResult<OpenedSession> {
+        let user = self.check_credentials(email, password, meta).await?;
+        let mut tx = self.db.platform().await?;
+        if let Some(previous) = previous_token
+            && let Some(old) = store_auth::find_session(&mut tx, &self.keys.hash_token(previous)).await?
+        {
+            store_auth::revoke_session(&mut tx, old.id).await?;
+        }
+        let opened = self.insert_session(&mut tx, user, meta).await?;
+        tx.commit().await?;
+        Ok(opened)
+    }
+
+    async fn insert_session(&self, tx: &mut Tx, user: User, meta: &RequestMeta) -> AppResult<OpenedSession> {
+        let token = random_token();
+        let csrf_token = random_token();
+        let expires_at = now() + to_delta(self.config.session_absolute_timeout);
+        store_auth::insert_session(
+            tx,
+            NewSession {
+                user_id: user.id,
+                token_hash: self.keys.hash_token(&token),
+                csrf_token: &csrf_token,
+                ip: meta.ip.as_deref(),
+                user_agent: meta.user_agent.as_deref(),
+                expires_at,
+            },
+        )
+        .await?;
+        Ok(OpenedSession {
+            user,
+            token,
+            csrf_token,
+            expires_at,
+        })
+    }
+
+    /// The session a cookie names, if it is live: not revoked, not past its absolute end, and
+    /// used within the idle timeout. Its last activity is refreshed.
+    pub async fn session(&self, token: &str) -> AppResult<CurrentSession> {
+        const EXPIRED: AppError = AppError::Unauthenticated("your session has expired; please sign in again");
+        let at = now();
+        let mut tx = self.db.platform_read().await?;
+        let session = store_auth::find_session(&mut tx, &self.keys.hash_token(token))
+            .await?
+            .ok_or(EXPIRED)?;
+        let idle_end = session.last_seen_at + to_delta(self.config.session_idle_timeout);
+        if session.revoked_at.is_some() || session.expires_at <= at || idle_end <= at {
+            return Err(EXPIRED);
+        }
+        let user = users::find(&mut tx, session.user_id).await?.ok_or(EXPIRED)?;
+        tx.commit().await?;
+        if at - session.last_seen_at >= SESSION_TOUCH_INTERVAL {
+            let mut tx = self.db.platform().await?;
+            store_auth::touch_session(&mut tx, session.id, at).await?;
+            tx.commit().await?;
+        }
+        Ok(CurrentSession {
+            actor: Actor::from(&user),
+            session,
+        })
+    }
+
+    pub async fn close_session(&self, current: &CurrentSession, meta: &RequestMeta) -> AppResult<()> {
+        let mut tx = self.db.platform().await?;
+        store_auth::revoke_session(&mut tx, current.session.id).await?;
+        store_audit::record_platform(&mut tx, None, entry(Some(&current.actor), meta, "auth.logout")).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends every other session of the user ("sign out everywhere else").
+    pub async fn close_other_sessions(&self, current: &CurrentSession, meta: &RequestMeta) -> AppResult<u64> {
+        let mut tx = self.db.platform().await?;
+        let n = store_auth::revoke_user_sessions(&mut tx, current.actor.user_id, Some(current.session.id)).await?;
+        store_audit::record_platform(&mut tx, None, entry(Some(&current.actor), meta, "auth.sessions_revoked")).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    pub async fn list_sessions(&self, actor: &Actor) -> AppResult<Vec<Session>> {
+        let mut tx = self.db.platform_read().await?;
+        let sessions = store_auth::list_live_sessions(&mut tx, actor.user_id, now()).await?;
+        tx.commit().await?;
+        Ok(sessions)
+    }
+
+    /// Ends one of the actor's own sessions.
+    pub async fn revoke_session(&self, actor: &Actor, id: SessionId, meta: &RequestMeta) -> AppResult<()> {
+        let mut tx = self.db.platform().await?;
+        let sessions = store_auth::list_live_sessions(&mut tx, actor.user_id, now()).await?;
+        if !sessions.iter().any(|s| s.id == id) {
+            return Err(AppError::NotFound);
+        }
+        store_auth::revoke_session(&mut tx, id).await?;
+        store_audit::record_platform(&mut tx, None, with_target(entry(Some(actor), meta, "auth.session_revoked"), "session", id)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Password reset
+
+    /// Emails a single-use reset link when the account exists. Answers the same either way, so
+    /// it cannot be used to find out who has an account.
+    pub async fn request_password_reset(&self, email: &str, meta: &RequestMeta) -> AppResult<()> {
+        let Ok(email) = Email::parse(email) else {
+            return Err(AppError::invalid("email", "must be a valid email address"));
+        };
+        let mut tx = self.db.platform().await?;
+        let Some(user) = users::find_by_email(&mut tx, email.as_str()).await? else {
+            return Ok(());
+        };
+        let token = random_token();
+        store_auth::expire_password_resets(&mut tx, user.id).await?;
+        store_auth::insert_password_reset(
+            &mut tx,
+            user.id,
+            self.keys.hash_token(&token),
+            now() + to_delta(self.config.password_reset_ttl),
+        )
+        .await?;
+        let actor = Actor::from(&user);
+        store_audit::record_platform(&mut tx, None, entry(Some(&actor), meta, "auth.password_reset_requested")).await?;
+        tx.commit().await?;
+        let minutes = self.config.password_reset_ttl.as_secs() / 60;
+        self.mailer
+            .send_or_log(Message {
+                to: user.email.clone(),
+                subject: "Reset your Rapport password".into(),
+                text: format!(
+                    "Hello {},\n\nSomeone (hopefully you) asked to reset the password of your Rapport account.\n\
+                     Choose a new password here:\n\n{}\n\nThe link works once, for {minutes} minutes. If you did not ask for it, \
+                     ignore this message: your password stays as it is.\n",
+                    user.name,
+                    self.link(&format!("/reset-password/{token}")),
+                ),
+            })
+            .await;
+        Ok(())
+    }
+
+    /// Sets a new password with a reset token; every sign-in and session of the account ends.
+    pub async fn reset_password(&self, token: &str, password: &str, meta: &RequestMeta) -> AppResult<()> {
+        const INVALID: &str = "this reset link is invalid, expired or already used; ask for a new one";
+        let mut tx = self.db.platform().await?;
+        let reset = store_auth::find_password_reset(&mut tx, &self.keys.hash_token(token))
+            .await?
+            .filter(|r| r.used_at.is_none() && r.expires_at > now())
+            .ok_or_else(|| AppError::invalid("token", INVALID))?;
+        let user = users::find(&mut tx, reset.user_id).await?.ok_or(AppError::NotFound)?;
+        let email = Email::parse(&user.email).ok();
+        let password = NewPassword::parse(password, email.as_ref()).map_err(|e| AppError::invalid("password", e))?;
+        if !store_auth::use_password_reset(&mut tx, reset.id).await? {
+            return Err(AppError::invalid("token", INVALID));
+        }
+        users::set_password_hash(&mut tx, user.id, &hash(&password)?).await?;
+        store_auth::revoke_all_refresh_tokens(&mut tx, user.id).await?;
+        store_auth::revoke_user_sessions(&mut tx, user.id, None).await?;
+        let actor = Actor::from(&user);
+        let mut e = entry(Some(&actor), meta, "auth.password_reset");
+        e.changes = crate::audit::changes(&[("password", "old".into(), "new".into())]);
+        store_audit::record_platform(&mut tx, None, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes the actor's password, given the current one.
+    pub async fn change_password(&self, actor: &Actor, current: &str, new: &str, meta: &RequestMeta) -> AppResult<()> {
+        let mut tx = self.db.platform().await?;
+        let user = users::find(&mut tx, actor.user_id).await?.ok_or(AppError::NotFound)?;
+        if !crypto::verify_password(current, &user.password_hash) {
+            return Err(AppError::invalid("current_password", "is not your current password"));
+        }
+        let email = Email::parse(&user.email).ok();
+        let password = NewPassword::parse(new, email.as_ref()).map_err(|e| AppError::invalid("password", e))?;
+        users::set_password_hash(&mut tx, user.id, &hash(&password)?).await?;
+        let mut e = entry(Some(actor), meta, "auth.password_changed");
+        e.changes = crate::audit::changes(&[("password", "old".into(), "new".into())]);
+        store_audit::record_platform(&mut tx, None, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Inserts a user, turning a taken email into the contract's 409 `email_taken`.
+pub(crate) async fn insert_user(tx: &mut Tx, user: &User) -> AppResult<()> {
+    users::insert(tx, user).await.map_err(|e| {
+        if e.is_conflict_on("users_email_key") {
+            AppError::conflict("email_taken", "an account with this email already exists")
+        } else {
+            e.into()
+        }
+    })
+}
+
+/// Creates a user from the command line or an invitation: validated like a registration.
+pub(crate) fn new_user(email: &str, name: &str, password: &str) -> AppResult<User> {
+    let mut errors = ValidationErrors::new();
+    let email = errors.check("email", Email::parse(email));
+    let name = errors.check("name", PersonName::parse(name));
+    let password = errors.check("password", NewPassword::parse(password, email.as_ref()));
+    errors.into_result()?;
+    let (Some(email), Some(name), Some(password)) = (email, name, password) else {
+        return Err(AppError::Internal("validated input missing".into()));
+    };
+    let at = now();
+    Ok(User {
+        id: UserId::new(),
+        email: email.as_str().to_owned(),
+        name: name.as_str().to_owned(),
+        password_hash: hash(&password)?,
+        is_instance_admin: false,
+        created_at: at,
+        updated_at: at,
+    })
+}

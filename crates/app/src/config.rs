@@ -1,0 +1,477 @@
+//! Configuration: defaults, then an optional TOML file, then `RAPPORT_*` environment variables,
+//! parsed into typed values and validated once at start-up. Every error names the variable (or
+//! file key) at fault. Secrets are wrapped in [`Secret`], whose `Debug` shows nothing.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+/// A value that must never be printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A URL that may carry a password (`postgres://user:pass@…`, `smtp://user:pass@…`): shown with
+/// the password replaced.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretUrl(String);
+
+impl SecretUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with any password masked, for logs.
+    pub fn redacted(&self) -> String {
+        match Url::parse(&self.0) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("***"));
+                url.to_string()
+            }
+            _ => self.0.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.redacted())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Everything Rapport reads from its environment.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `RAPPORT_DATABASE_URL`: `sqlite:…` or `postgres://…`. Default: `sqlite:{data_dir}/rapport.db`.
+    pub database_url: SecretUrl,
+    /// `RAPPORT_DATA_DIR`: where the embedded database and generated secret key live. Default `./data`.
+    pub data_dir: PathBuf,
+    /// `RAPPORT_BIND`: the listening address. Default `127.0.0.1:8080`.
+    pub bind: SocketAddr,
+    /// `RAPPORT_BASE_URL`: the public URL, used in emailed links. Default `http://{bind}`.
+    pub base_url: Url,
+    /// `RAPPORT_BASE_DOMAIN`: organizations are also served on `{slug}.{base_domain}`.
+    pub base_domain: Option<String>,
+    /// `RAPPORT_SECRET_KEY`: at least 32 characters. Signs tokens and keys token hashes.
+    pub secret_key: Option<Secret>,
+    /// `RAPPORT_SMTP_URL`: `smtp://` or `smtps://user:pass@host:port`. Without it email goes to
+    /// the development outbox.
+    pub smtp_url: Option<SecretUrl>,
+    /// `RAPPORT_MAIL_FROM`: the sender of Rapport's email.
+    pub mail_from: String,
+    /// `RAPPORT_REDIS_URL`: optional; checked by `/ready`.
+    pub redis_url: Option<SecretUrl>,
+    /// `RAPPORT_LOG_FORMAT`: `text` (default) or `json`.
+    pub log_format: LogFormat,
+    /// `RAPPORT_LOG`: a tracing filter such as `info,rapport=debug`. Default `info`.
+    pub log_filter: String,
+    /// `RAPPORT_ACCESS_TOKEN_TTL_SECS`, default 900.
+    pub access_token_ttl: Duration,
+    /// `RAPPORT_REFRESH_TOKEN_TTL_SECS`, default 30 days.
+    pub refresh_token_ttl: Duration,
+    /// `RAPPORT_SESSION_IDLE_TIMEOUT_SECS`, default 2 hours.
+    pub session_idle_timeout: Duration,
+    /// `RAPPORT_SESSION_ABSOLUTE_TIMEOUT_SECS`, default 7 days.
+    pub session_absolute_timeout: Duration,
+    /// `RAPPORT_REQUEST_TIMEOUT_SECS`, default 30.
+    pub request_timeout: Duration,
+    /// `RAPPORT_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser.
+    /// Empty (the default) turns CORS off.
+    pub cors_origins: Vec<String>,
+    /// `RAPPORT_TRUST_PROXY`: read the client address from `X-Forwarded-For`. Default false.
+    pub trust_proxy: bool,
+    /// `RAPPORT_DB_MAX_CONNECTIONS`, default 10.
+    pub db_max_connections: u32,
+    /// `RAPPORT_ORGANIZATION_PURGE_DAYS`: grace period before a deleted organization is purged.
+    /// Default 30.
+    pub organization_purge_after: Duration,
+    /// `RAPPORT_INVITATION_TTL_HOURS`, default 168 (7 days).
+    pub invitation_ttl: Duration,
+    /// `RAPPORT_PASSWORD_RESET_TTL_MINUTES`, default 60.
+    pub password_reset_ttl: Duration,
+    /// `RAPPORT_ALLOW_SIGNUP`: whether anyone may register. Default true.
+    pub allow_signup: bool,
+}
+
+/// A configuration value was missing or malformed.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {name} {problem}")]
+pub struct ConfigError {
+    pub name: String,
+    pub problem: String,
+}
+
+fn bad(name: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        name: name.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+/// Where raw values come from: environment variables win over the TOML file.
+struct Source {
+    values: BTreeMap<String, String>,
+}
+
+impl Source {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.values
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    fn parse<T: std::str::FromStr>(&self, name: &str, default: T, what: &str) -> Result<T, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|_| bad(name, format!("must be {what}, got {raw:?}"))),
+        }
+    }
+
+    fn bool(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name).map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => Ok(true),
+            Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => Ok(false),
+            Some(v) => Err(bad(name, format!("must be true or false, got {v:?}"))),
+        }
+    }
+
+    fn secs(&self, name: &str, default: u64, unit: u64) -> Result<Duration, ConfigError> {
+        let n: u64 = self.parse(name, default, "a positive whole number")?;
+        if n == 0 {
+            return Err(bad(name, "must be greater than zero"));
+        }
+        Ok(Duration::from_secs(n * unit))
+    }
+}
+
+impl Config {
+    /// Reads the process environment and, when `RAPPORT_CONFIG` names one, a TOML file.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("RAPPORT_"))
+            .collect();
+        let file = env.get("RAPPORT_CONFIG").cloned();
+        Self::load(file.as_deref().map(Path::new), env)
+    }
+
+    /// Builds a configuration from a TOML file (keys are the variable names without `RAPPORT_`,
+    /// in lowercase: `bind = "0.0.0.0:8080"`) overridden by the given variables.
+    pub fn load(file: Option<&Path>, env: BTreeMap<String, String>) -> Result<Config, ConfigError> {
+        let mut values = BTreeMap::new();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| bad("RAPPORT_CONFIG", format!("could not read {}: {e}", path.display())))?;
+            let table: toml::Table = toml::from_str(&text)
+                .map_err(|e| bad("RAPPORT_CONFIG", format!("is not valid TOML: {e}")))?;
+            for (key, value) in table {
+                let name = format!("RAPPORT_{}", key.to_ascii_uppercase());
+                let raw = match value {
+                    toml::Value::String(s) => s,
+                    toml::Value::Array(items) => items
+                        .iter()
+                        .map(|i| i.as_str().map(str::to_owned).unwrap_or_else(|| i.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    other => other.to_string(),
+                };
+                values.insert(name, raw);
+            }
+        }
+        values.extend(env);
+        Self::from_source(&Source { values })
+    }
+
+    fn from_source(src: &Source) -> Result<Config, ConfigError> {
+        let data_dir = PathBuf::from(src.get("RAPPORT_DATA_DIR").unwrap_or("./data"));
+        let database_url = match src.get("RAPPORT_DATABASE_URL") {
+            Some(url) => url.trim().to_owned(),
+            None => format!("sqlite:{}", data_dir.join("rapport.db").display()),
+        };
+        if rapport_store::Backend::from_url(&database_url).is_none() {
+            return Err(bad(
+                "RAPPORT_DATABASE_URL",
+                "must start with sqlite: or postgres://",
+            ));
+        }
+        let bind: SocketAddr = src.parse(
+            "RAPPORT_BIND",
+            SocketAddr::from(([127, 0, 0, 1], 8080)),
+            "an address such as 127.0.0.1:8080",
+        )?;
+        let base_url = match src.get("RAPPORT_BASE_URL") {
+            Some(raw) => {
+                let url = Url::parse(raw.trim())
+                    .map_err(|e| bad("RAPPORT_BASE_URL", format!("is not a URL: {e}")))?;
+                if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                    return Err(bad("RAPPORT_BASE_URL", "must be an http:// or https:// URL"));
+                }
+                url
+            }
+            None => {
+                let host = if bind.ip().is_unspecified() {
+                    format!("localhost:{}", bind.port())
+                } else {
+                    bind.to_string()
+                };
+                Url::parse(&format!("http://{host}/"))
+                    .map_err(|e| bad("RAPPORT_BIND", format!("gives no usable base URL: {e}")))?
+            }
+        };
+        let base_domain = match src.get("RAPPORT_BASE_DOMAIN") {
+            None => None,
+            Some(raw) => Some(
+                rapport_domain::organization::DomainName::parse(raw)
+                    .map_err(|e| bad("RAPPORT_BASE_DOMAIN", e))?
+                    .as_str()
+                    .to_owned(),
+            ),
+        };
+        let secret_key = match src.get("RAPPORT_SECRET_KEY") {
+            None => None,
+            Some(raw) if raw.chars().count() < 32 => {
+                return Err(bad(
+                    "RAPPORT_SECRET_KEY",
+                    "must be at least 32 characters (try: openssl rand -base64 48)",
+                ));
+            }
+            Some(raw) => Some(Secret::new(raw)),
+        };
+        let smtp_url = match src.get("RAPPORT_SMTP_URL") {
+            None => None,
+            Some(raw) => {
+                let url = Url::parse(raw.trim())
+                    .map_err(|e| bad("RAPPORT_SMTP_URL", format!("is not a URL: {e}")))?;
+                if !matches!(url.scheme(), "smtp" | "smtps") || url.host().is_none() {
+                    return Err(bad("RAPPORT_SMTP_URL", "must be smtp://host:port or smtps://host:port"));
+                }
+                Some(SecretUrl(raw.trim().to_owned()))
+            }
+        };
+        let redis_url = match src.get("RAPPORT_REDIS_URL") {
+            None => None,
+            Some(raw) => {
+                let url = Url::parse(raw.trim())
+                    .map_err(|e| bad("RAPPORT_REDIS_URL", format!("is not a URL: {e}")))?;
+                if !matches!(url.scheme(), "redis" | "rediss") {
+                    return Err(bad("RAPPORT_REDIS_URL", "must be a redis:// URL"));
+                }
+                Some(SecretUrl(raw.trim().to_owned()))
+            }
+        };
+        let log_format = match src.get("RAPPORT_LOG_FORMAT").map(str::trim) {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(bad("RAPPORT_LOG_FORMAT", format!("must be text or json, got {other:?}")));
+            }
+        };
+        let cors_origins = src
+            .get("RAPPORT_CORS_ORIGINS")
+            .map(|raw| {
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(|origin| {
+                        let url = Url::parse(origin).map_err(|_| {
+                            bad("RAPPORT_CORS_ORIGINS", format!("{origin:?} is not an origin such as https://app.example.com"))
+                        })?;
+                        Ok(url.origin().ascii_serialization())
+                    })
+                    .collect::<Result<Vec<_>, ConfigError>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let db_max_connections: u32 =
+            src.parse("RAPPORT_DB_MAX_CONNECTIONS", 10, "a whole number between 1 and 1000")?;
+        if !(1..=1000).contains(&db_max_connections) {
+            return Err(bad("RAPPORT_DB_MAX_CONNECTIONS", "must be between 1 and 1000"));
+        }
+        Ok(Config {
+            database_url: SecretUrl(database_url),
+            data_dir,
+            bind,
+            base_url,
+            base_domain,
+            secret_key,
+            smtp_url,
+            mail_from: src
+                .get("RAPPORT_MAIL_FROM")
+                .unwrap_or("Rapport <no-reply@localhost>")
+                .to_owned(),
+            redis_url,
+            log_format,
+            log_filter: src.get("RAPPORT_LOG").unwrap_or("info").to_owned(),
+            access_token_ttl: src.secs("RAPPORT_ACCESS_TOKEN_TTL_SECS", 900, 1)?,
+            refresh_token_ttl: src.secs("RAPPORT_REFRESH_TOKEN_TTL_SECS", 30 * 86_400, 1)?,
+            session_idle_timeout: src.secs("RAPPORT_SESSION_IDLE_TIMEOUT_SECS", 2 * 3600, 1)?,
+            session_absolute_timeout: src.secs("RAPPORT_SESSION_ABSOLUTE_TIMEOUT_SECS", 7 * 86_400, 1)?,
+            request_timeout: src.secs("RAPPORT_REQUEST_TIMEOUT_SECS", 30, 1)?,
+            cors_origins,
+            trust_proxy: src.bool("RAPPORT_TRUST_PROXY", false)?,
+            db_max_connections,
+            organization_purge_after: src.secs("RAPPORT_ORGANIZATION_PURGE_DAYS", 30, 86_400)?,
+            invitation_ttl: src.secs("RAPPORT_INVITATION_TTL_HOURS", 168, 3600)?,
+            password_reset_ttl: src.secs("RAPPORT_PASSWORD_RESET_TTL_MINUTES", 60, 60)?,
+            allow_signup: src.bool("RAPPORT_ALLOW_SIGNUP", true)?,
+        })
+    }
+
+    pub fn backend(&self) -> rapport_store::Backend {
+        rapport_store::Backend::from_url(self.database_url.expose())
+            .unwrap_or(rapport_store::Backend::Sqlite)
+    }
+
+    /// Whether the public URL is HTTPS, which makes cookies `Secure` and turns on HSTS.
+    pub fn is_https(&self) -> bool {
+        self.base_url.scheme() == "https"
+    }
+
+    /// The secret key: the configured one, or on SQLite one generated on first start and kept in
+    /// `{data_dir}/secret.key`. PostgreSQL deployments run several processes that must agree on
+    /// the key, so there it has to be configured.
+    pub fn resolve_secret_key(&self) -> Result<Secret, ConfigError> {
+        if let Some(key) = &self.secret_key {
+            return Ok(key.clone());
+        }
+        if self.backend() == rapport_store::Backend::Postgres {
+            return Err(bad(
+                "RAPPORT_SECRET_KEY",
+                "is required with PostgreSQL (at least 32 characters; try: openssl rand -base64 48)",
+            ));
+        }
+        let path = self.data_dir.join("secret.key");
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            let key = existing.trim().to_owned();
+            if key.len() >= 32 {
+                return Ok(Secret(key));
+            }
+            return Err(bad("RAPPORT_SECRET_KEY", format!("file {} is too short", path.display())));
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .map_err(|e| bad("RAPPORT_DATA_DIR", format!("could not be created: {e}")))?;
+        let key = crate::crypto::random_token();
+        write_private(&path, &key)
+            .map_err(|e| bad("RAPPORT_DATA_DIR", format!("could not store the generated secret key: {e}")))?;
+        tracing::info!(path = %path.display(), "generated a secret key for this installation");
+        Ok(Secret(key))
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::load(
+            None,
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        )
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_localhost() {
+        let config = load(&[]).expect("defaults are valid");
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert!(config.database_url.expose().starts_with("sqlite:"));
+        assert_eq!(config.base_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(config.access_token_ttl, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let err = load(&[("RAPPORT_BIND", "nowhere")]).err().map(|e| e.name);
+        assert_eq!(err.as_deref(), Some("RAPPORT_BIND"));
+        let err = load(&[("RAPPORT_SECRET_KEY", "short")]).err().map(|e| e.name);
+        assert_eq!(err.as_deref(), Some("RAPPORT_SECRET_KEY"));
+        let err = load(&[("RAPPORT_DATABASE_URL", "mysql://x")]).err().map(|e| e.name);
+        assert_eq!(err.as_deref(), Some("RAPPORT_DATABASE_URL"));
+        let err = load(&[("RAPPORT_LOG_FORMAT", "xml")]).err().map(|e| e.name);
+        assert_eq!(err.as_deref(), Some("RAPPORT_LOG_FORMAT"));
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let config = load(&[
+            ("RAPPORT_SECRET_KEY", "a-very-long-secret-key-of-at-least-32-chars"),
+            ("RAPPORT_DATABASE_URL", "postgres://rapport:hunter2hunter2@db/rapport"),
+            ("RAPPORT_SMTP_URL", "smtp://mailer:mailpass@smtp.example.com:587"),
+        ])
+        .expect("valid");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("a-very-long-secret"));
+        assert!(!shown.contains("hunter2"));
+        assert!(!shown.contains("mailpass"));
+        assert!(shown.contains("db/rapport"));
+    }
+
+    #[test]
+    fn postgres_requires_a_secret_key() {
+        let config = load(&[("RAPPORT_DATABASE_URL", "postgres://localhost/rapport")]).expect("valid");
+        assert_eq!(config.resolve_secret_key().err().map(|e| e.name).as_deref(), Some("RAPPORT_SECRET_KEY"));
+    }
+
+    #[test]
+    fn the_toml_file_is_overridden_by_the_environment() {
+        let dir = std::env::temp_dir().join(format!("rapport-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("rapport.toml");
+        std::fs::write(&path, "bind = \"0.0.0.0:9000\"\nlog_format = \"json\"\ncors_origins = [\"https://a.example.com\"]\n")
+            .expect("write");
+        let config = Config::load(
+            Some(&path),
+            [("RAPPORT_LOG_FORMAT".to_owned(), "text".to_owned())].into(),
+        )
+        .expect("valid");
+        assert_eq!(config.bind.port(), 9000);
+        assert_eq!(config.log_format, LogFormat::Text);
+        assert_eq!(config.cors_origins, vec!["https://a.example.com".to_owned()]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,35 @@
+//! Who acts, in which organization, from where.
+
+use rapport_domain::{Role, UserId};
+use rapport_store::organizations::Organization;
+
+/// Where a request came from; copied into audit entries.
+#[derive(Clone, Debug, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// The authenticated user.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub email: String,
+    pub name: String,
+    /// Runs the platform; grants no access to any organization's records by itself.
+    pub is_instance_admin: bool,
+}
+
+/// The organization a request acts in, and the actor's role there.
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    pub organization: Organization,
+    pub role: Role,
+}
+
+impl Tenant {
+    pub fn id(&self) -> rapport_domain::OrganizationId {
+        self.organization.id
+    }
+}

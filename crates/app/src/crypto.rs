@@ -1,0 +1,167 @@
+//! Passwords, random tokens, token hashes and access tokens (JWT).
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use rapport_domain::{TokenFamilyId, UserId};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::config::Secret;
+
+/// 32 random bytes, URL-safe base64: an unguessable token for links, cookies and refresh tokens.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    // The operating system's generator failing is not something to carry on from.
+    getrandom::fill(&mut bytes).expect("the operating system's random generator is available");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Hashes a password with argon2id and a random salt.
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+/// A valid hash of an unguessable password, verified against when the email is unknown so that a
+/// failed sign-in takes the same time whether or not the account exists.
+pub fn dummy_password_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&random_token()).unwrap_or_default())
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Keys derived from the installation's secret key, one per purpose.
+#[derive(Clone)]
+pub struct Keys {
+    token_hash: Vec<u8>,
+    jwt_encoding: jsonwebtoken::EncodingKey,
+    jwt_decoding: jsonwebtoken::DecodingKey,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(***)")
+    }
+}
+
+fn derive(secret: &Secret, purpose: &str) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
+        .expect("HMAC accepts keys of any length");
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// The claims of an access token.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub sub: UserId,
+    /// The sign-in (refresh token family) the token was issued from.
+    pub fam: TokenFamilyId,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+}
+
+const ISSUER: &str = "rapport";
+
+impl Keys {
+    pub fn new(secret: &Secret) -> Self {
+        let jwt = derive(secret, "rapport access tokens v1");
+        Self {
+            token_hash: derive(secret, "rapport token hashes v1"),
+            jwt_encoding: jsonwebtoken::EncodingKey::from_secret(&jwt),
+            jwt_decoding: jsonwebtoken::DecodingKey::from_secret(&jwt),
+        }
+    }
+
+    /// The stored form of a token: keyed, so a leaked table cannot be used to forge lookups.
+    pub fn hash_token(&self, token: &str) -> Vec<u8> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.token_hash)
+            .expect("HMAC accepts keys of any length");
+        mac.update(token.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    pub fn issue_access_token(
+        &self,
+        user: UserId,
+        family: TokenFamilyId,
+        ttl: std::time::Duration,
+    ) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = AccessClaims {
+            sub: user,
+            fam: family,
+            iat: now,
+            exp: now + ttl.as_secs() as i64,
+            iss: ISSUER.to_owned(),
+        };
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &self.jwt_encoding,
+        )
+        .expect("HS256 signing of plain claims cannot fail")
+    }
+
+    /// The claims of a valid, unexpired access token.
+    pub fn verify_access_token(&self, token: &str) -> Option<AccessClaims> {
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        jsonwebtoken::decode::<AccessClaims>(token, &self.jwt_decoding, &validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_against_their_own_hash() {
+        let hash = hash_password("tidal-harbour-42").expect("hash");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("tidal-harbour-42", &hash));
+        assert!(!verify_password("tidal-harbour-43", &hash));
+        assert!(!verify_password("tidal-harbour-42", "not a hash"));
+    }
+
+    #[test]
+    fn access_tokens_round_trip_and_reject_tampering() {
+        let keys = Keys::new(&Secret::new("k".repeat(40)));
+        let user = UserId::new();
+        let token = keys.issue_access_token(user, TokenFamilyId::new(), std::time::Duration::from_secs(60));
+        assert_eq!(keys.verify_access_token(&token).map(|c| c.sub), Some(user));
+        let other = Keys::new(&Secret::new("j".repeat(40)));
+        assert!(other.verify_access_token(&token).is_none());
+        let mut tampered = token.clone();
+        tampered.push('x');
+        assert!(keys.verify_access_token(&tampered).is_none());
+    }
+
+    #[test]
+    fn token_hashes_are_keyed_and_stable() {
+        let a = Keys::new(&Secret::new("k".repeat(40)));
+        let b = Keys::new(&Secret::new("j".repeat(40)));
+        assert_eq!(a.hash_token("t"), a.hash_token("t"));
+        assert_ne!(a.hash_token("t"), b.hash_token("t"));
+        assert_ne!(random_token(), random_token());
+    }
+}

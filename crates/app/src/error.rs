@@ -1,0 +1,72 @@
+//! What a use case can answer instead of doing what was asked. The HTTP layer maps each variant to
+//! a status and an RFC 9457 problem document; the UI to a message next to the field.
+
+use rapport_domain::ValidationErrors;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Well-formed input that breaks a field rule (422).
+    #[error("invalid input: {0}")]
+    Validation(ValidationErrors),
+    /// Missing, expired or invalid credentials (401).
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// Authenticated but not allowed (403 `forbidden`).
+    #[error("you do not have permission to do this")]
+    Forbidden,
+    /// The organization is suspended (403 `organization_suspended`).
+    #[error("this organization is suspended; contact the platform's administrators")]
+    OrganizationSuspended,
+    /// No such thing in this organization (404).
+    #[error("not found")]
+    NotFound,
+    /// A business rule refuses the change (409), named by `code`.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// The request lacks something it needs (400), named by `code`.
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// Too many attempts (429); try again after that many seconds.
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// Something broke that the caller cannot fix (500). Logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AppError::Validation(ValidationErrors::single(field, message))
+    }
+}
+
+impl From<rapport_store::Error> for AppError {
+    fn from(error: rapport_store::Error) -> Self {
+        match error {
+            rapport_store::Error::NotFound => AppError::NotFound,
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ValidationErrors> for AppError {
+    fn from(errors: ValidationErrors) -> Self {
+        AppError::Validation(errors)
+    }
+}

@@ -1,0 +1,97 @@
+//! Rapport's use cases. Each takes who is acting and in which organization, checks permissions
+//! with the domain's `decide`, validates, writes through the store in one transaction, and
+//! appends to the audit log in that same transaction.
+
+pub mod accounts;
+pub mod admin;
+pub mod audit;
+pub mod config;
+pub mod context;
+pub mod crypto;
+pub mod error;
+pub mod mail;
+pub mod members;
+pub mod organizations;
+
+use std::sync::Arc;
+
+pub use context::{Actor, RequestMeta, Tenant};
+pub use error::{AppError, AppResult};
+
+use config::Config;
+use crypto::Keys;
+use mail::Mailer;
+use rapport_store::{Backend, Db, PoolOptions};
+
+/// The application: configuration, database and the services built on them.
+pub struct App {
+    pub config: Config,
+    pub db: Db,
+    pub keys: Keys,
+    pub mailer: Mailer,
+}
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("database: {0}")]
+    Database(#[from] rapport_store::Error),
+    #[error(transparent)]
+    Mail(#[from] mail::MailError),
+    #[error(
+        "the PostgreSQL database has {0} pending migration(s); run `rapport migrate` or start with `rapport serve --migrate`"
+    )]
+    PendingMigrations(usize),
+}
+
+/// Whether to apply pending migrations at start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MigrateOnStart {
+    /// SQLite: always; PostgreSQL: only when asked (`--migrate`).
+    Default,
+    Always,
+}
+
+impl App {
+    /// Connects to the database, applies or checks migrations, and prepares keys and mail.
+    pub async fn start(config: Config, migrate: MigrateOnStart) -> Result<Arc<App>, StartError> {
+        let secret = config.resolve_secret_key()?;
+        if config.backend() == Backend::Sqlite {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| config::ConfigError {
+                name: "RAPPORT_DATA_DIR".into(),
+                problem: format!("could not be created: {e}"),
+            })?;
+        }
+        let db = Db::connect(
+            config.database_url.expose(),
+            &PoolOptions {
+                max_connections: config.db_max_connections,
+                ..PoolOptions::default()
+            },
+        )
+        .await?;
+        if db.backend() == Backend::Sqlite || migrate == MigrateOnStart::Always {
+            db.migrate().await?;
+        } else {
+            let pending = db.pending_migrations().await?;
+            if pending > 0 {
+                return Err(StartError::PendingMigrations(pending));
+            }
+        }
+        let mailer = Mailer::new(&config, db.clone())?;
+        Ok(Arc::new(App {
+            keys: Keys::new(&secret),
+            config,
+            db,
+            mailer,
+        }))
+    }
+
+    /// A link into the web app, for email.
+    pub fn link(&self, path: &str) -> String {
+        let base = self.config.base_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+}

@@ -1,0 +1,483 @@
+//! Organizations: creation, tenant resolution, settings, branding and custom domains.
+
+use rapport_domain::organization::{BrandColor, Currency, DomainName, OrganizationName, OrganizationStatus, Slug, TimeZone};
+use rapport_domain::{Action, DomainId, Object, OrganizationId, Ownership, Role, ValidationErrors};
+use rapport_store::domains::Domain;
+use rapport_store::memberships::UserOrganization;
+use rapport_store::organizations::{self as store_orgs, Logo, NewOrganization, Organization, Settings};
+use rapport_store::{Tx, audit as store_audit, memberships};
+use serde_json::json;
+
+use crate::audit::{changes, entry, with_target};
+use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
+
+/// Largest logo accepted.
+pub const MAX_LOGO_BYTES: usize = 1024 * 1024;
+
+/// Input of [`App::create_organization`].
+#[derive(Clone, Debug, Default)]
+pub struct NewOrganizationInput {
+    pub name: String,
+    pub slug: Option<String>,
+    pub currency: Option<String>,
+    pub time_zone: Option<String>,
+}
+
+/// A partial update of an organization's settings; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct SettingsUpdate {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub currency: Option<String>,
+    pub time_zone: Option<String>,
+    /// `Some(None)` clears the colour.
+    pub primary_color: Option<Option<String>>,
+}
+
+/// How a request named its organization; see [`App::resolve_organization`].
+#[derive(Clone, Debug)]
+pub enum TenantHint<'a> {
+    Domain(&'a str),
+    Slug(&'a str),
+    Id(OrganizationId),
+}
+
+impl App {
+    /// Creates an organization owned by `actor` inside an open platform transaction, handing the
+    /// transaction back (now scoped to the new organization) for the caller to commit.
+    pub(crate) async fn create_organization_in(
+        &self,
+        mut tx: Tx,
+        actor: &Actor,
+        meta: &RequestMeta,
+        name: &str,
+        input: Option<&NewOrganizationInput>,
+    ) -> AppResult<(UserOrganization, Tx)> {
+        let mut errors = ValidationErrors::new();
+        let name = errors.check("name", OrganizationName::parse(name));
+        let slug = match input.and_then(|i| i.slug.as_deref()) {
+            Some(raw) => errors.check("slug", Slug::parse(raw)).map(|s| s.as_str().to_owned()),
+            None => None,
+        };
+        let currency = match input.and_then(|i| i.currency.as_deref()) {
+            Some(raw) => errors.check("currency", Currency::parse(raw)),
+            None => Some(Currency::DEFAULT),
+        };
+        let time_zone = match input.and_then(|i| i.time_zone.as_deref()) {
+            Some(raw) => errors.check("time_zone", TimeZone::parse(raw)),
+            None => Some(TimeZone::DEFAULT),
+        };
+        errors.into_result()?;
+        let (Some(name), Some(currency), Some(time_zone)) = (name, currency, time_zone) else {
+            return Err(AppError::Internal("validated input missing".into()));
+        };
+        let slug = match slug {
+            Some(slug) => {
+                if store_orgs::slug_taken(&mut tx, &slug).await? {
+                    return Err(AppError::invalid("slug", "is already taken"));
+                }
+                slug
+            }
+            None => free_slug(&mut tx, name.as_str()).await?,
+        };
+        let id = OrganizationId::new();
+        let org = store_orgs::insert(
+            &mut tx,
+            &NewOrganization {
+                id,
+                slug,
+                name: name.as_str().to_owned(),
+                currency: currency.code().to_owned(),
+                time_zone: time_zone.name().to_owned(),
+            },
+        )
+        .await
+        .map_err(|e| {
+            if e.is_conflict_on("organizations_slug_key") {
+                AppError::invalid("slug", "is already taken")
+            } else {
+                e.into()
+            }
+        })?;
+        let mut scoped = tx.into_tenant(id).await?;
+        memberships::insert(&mut scoped, actor.user_id, Role::Owner).await?;
+        let mut e = with_target(entry(Some(actor), meta, "organization.created"), "organization", id);
+        e.changes = Some(json!({"name": org.name, "slug": org.slug}));
+        store_audit::record(&mut scoped, e).await?;
+        let created = UserOrganization {
+            id,
+            name: org.name,
+            slug: org.slug,
+            role: Role::Owner,
+            created_at: org.created_at,
+        };
+        Ok((created, scoped.into_inner()))
+    }
+
+    /// Self-service creation: the actor becomes the owner.
+    pub async fn create_organization(
+        &self,
+        actor: &Actor,
+        input: NewOrganizationInput,
+        meta: &RequestMeta,
+    ) -> AppResult<UserOrganization> {
+        let tx = self.db.platform().await?;
+        let (org, tx) = self
+            .create_organization_in(tx, actor, meta, &input.name.clone(), Some(&input))
+            .await?;
+        tx.commit().await?;
+        Ok(org)
+    }
+
+    /// The organizations the actor belongs to.
+    pub async fn my_organizations(&self, actor: &Actor) -> AppResult<Vec<UserOrganization>> {
+        let mut tx = self.db.platform_read().await?;
+        let list = memberships::list_for_user(&mut tx, actor.user_id).await?;
+        tx.commit().await?;
+        Ok(list)
+    }
+
+    /// Finds the live organization a request names, first by custom domain, then subdomain of
+    /// the base domain, then slug, then id. `None` when nothing matches.
+    pub async fn resolve_organization(&self, hint: TenantHint<'_>) -> AppResult<Option<Organization>> {
+        let mut tx = self.db.platform_read().await?;
+        let found = match hint {
+            TenantHint::Domain(host) => {
+                let host = host.to_ascii_lowercase();
+                match store_orgs::find_by_domain(&mut tx, &host).await? {
+                    Some(org) => Some(org),
+                    None => match self.subdomain_slug(&host) {
+                        Some(slug) => store_orgs::find_by_slug(&mut tx, slug).await?,
+                        None => None,
+                    },
+                }
+            }
+            TenantHint::Slug(slug) => store_orgs::find_by_slug(&mut tx, slug).await?,
+            TenantHint::Id(id) => store_orgs::find(&mut tx, id).await?.filter(|o| o.deleted_at.is_none()),
+        };
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    /// `acme` for `acme.crm.example.com` when the base domain is `crm.example.com`.
+    pub fn subdomain_slug<'h>(&self, host: &'h str) -> Option<&'h str> {
+        let base = self.config.base_domain.as_deref()?;
+        let label = host.strip_suffix(base)?.strip_suffix('.')?;
+        (!label.is_empty() && !label.contains('.')).then_some(label)
+    }
+
+    /// The actor's standing in an organization: 403 when not a member (or the organization does
+    /// not exist, which must not be told apart), 403 `organization_suspended` when suspended.
+    pub async fn enter_organization(&self, actor: &Actor, org: Organization) -> AppResult<Tenant> {
+        let mut tx = self.db.platform_read().await?;
+        let role = memberships::role_of(&mut tx, org.id, actor.user_id).await?;
+        tx.commit().await?;
+        let role = role.ok_or(AppError::Forbidden)?;
+        if org.deleted_at.is_some() {
+            return Err(AppError::Forbidden);
+        }
+        if org.status == OrganizationStatus::Suspended {
+            return Err(AppError::OrganizationSuspended);
+        }
+        Ok(Tenant { organization: org, role })
+    }
+
+    /// [`App::enter_organization`] by id.
+    pub async fn enter_organization_by_id(&self, actor: &Actor, id: OrganizationId) -> AppResult<Tenant> {
+        let org = self
+            .resolve_organization(TenantHint::Id(id))
+            .await?
+            .ok_or(AppError::Forbidden)?;
+        self.enter_organization(actor, org).await
+    }
+
+    /// Changes an organization's settings (owner/admin), auditing each changed field.
+    pub async fn update_organization(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        update: SettingsUpdate,
+        meta: &RequestMeta,
+    ) -> AppResult<Organization> {
+        self.authorize(actor, tenant, meta, Action::Edit, Object::Organization, Ownership::NotApplicable)
+            .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let before = store_orgs::current(&mut tx).await?;
+        let mut errors = ValidationErrors::new();
+        let name = match &update.name {
+            Some(raw) => errors.check("name", OrganizationName::parse(raw)).map(|n| n.as_str().to_owned()),
+            None => Some(before.name.clone()),
+        };
+        let slug = match &update.slug {
+            Some(raw) => errors.check("slug", Slug::parse(raw)).map(|s| s.as_str().to_owned()),
+            None => Some(before.slug.clone()),
+        };
+        let currency = match &update.currency {
+            Some(raw) => errors.check("currency", Currency::parse(raw)).map(|c| c.code().to_owned()),
+            None => Some(before.currency.clone()),
+        };
+        let time_zone = match &update.time_zone {
+            Some(raw) => errors.check("time_zone", TimeZone::parse(raw)).map(|t| t.name().to_owned()),
+            None => Some(before.time_zone.clone()),
+        };
+        let primary_color = match &update.primary_color {
+            Some(Some(raw)) => errors
+                .check("primary_color", BrandColor::parse(raw))
+                .map(|c| Some(c.as_str().to_owned())),
+            Some(None) => Some(None),
+            None => Some(before.primary_color.clone()),
+        };
+        errors.into_result()?;
+        let (Some(name), Some(slug), Some(currency), Some(time_zone), Some(primary_color)) =
+            (name, slug, currency, time_zone, primary_color)
+        else {
+            return Err(AppError::Internal("validated input missing".into()));
+        };
+        store_orgs::update_settings(
+            &mut tx,
+            &Settings {
+                name: name.clone(),
+                slug: slug.clone(),
+                currency: currency.clone(),
+                time_zone: time_zone.clone(),
+                primary_color: primary_color.clone(),
+            },
+        )
+        .await
+        .map_err(|e| {
+            if e.is_conflict_on("organizations_slug_key") {
+                AppError::invalid("slug", "is already taken")
+            } else {
+                e.into()
+            }
+        })?;
+        if let Some(diff) = changes(&[
+            ("name", json!(before.name), json!(name)),
+            ("slug", json!(before.slug), json!(slug)),
+            ("currency", json!(before.currency), json!(currency)),
+            ("time_zone", json!(before.time_zone), json!(time_zone)),
+            ("primary_color", json!(before.primary_color), json!(primary_color)),
+        ]) {
+            let mut e = with_target(entry(Some(actor), meta, "organization.settings_changed"), "organization", tenant.id());
+            e.changes = Some(diff);
+            store_audit::record(&mut tx, e).await?;
+        }
+        let after = store_orgs::current(&mut tx).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// The organization as its members see it.
+    pub async fn organization(&self, tenant: &Tenant) -> AppResult<Organization> {
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let org = store_orgs::current(&mut tx).await?;
+        tx.commit().await?;
+        Ok(org)
+    }
+
+    /// Stores a logo after checking it really is a PNG, a JPEG or a harmless SVG.
+    pub async fn set_logo(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        content_type: &str,
+        data: Vec<u8>,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        self.authorize(actor, tenant, meta, Action::Edit, Object::Organization, Ownership::NotApplicable)
+            .await?;
+        let kind = crate::organizations::logo::check(content_type, &data).map_err(|m| AppError::invalid("logo", m))?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        store_orgs::set_logo(&mut tx, kind, data).await?;
+        let mut e = with_target(entry(Some(actor), meta, "organization.logo_changed"), "organization", tenant.id());
+        e.changes = Some(json!({"logo": {"content_type": kind}}));
+        store_audit::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn logo(&self, tenant: &Tenant) -> AppResult<Option<Logo>> {
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let logo = store_orgs::logo(&mut tx).await?;
+        tx.commit().await?;
+        Ok(logo)
+    }
+
+    pub async fn delete_logo(&self, actor: &Actor, tenant: &Tenant, meta: &RequestMeta) -> AppResult<()> {
+        self.authorize(actor, tenant, meta, Action::Edit, Object::Organization, Ownership::NotApplicable)
+            .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        if store_orgs::delete_logo(&mut tx).await? {
+            let e = with_target(entry(Some(actor), meta, "organization.logo_removed"), "organization", tenant.id());
+            store_audit::record(&mut tx, e).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn domains(&self, actor: &Actor, tenant: &Tenant, meta: &RequestMeta) -> AppResult<Vec<Domain>> {
+        self.authorize(actor, tenant, meta, Action::View, Object::Organization, Ownership::NotApplicable)
+            .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let list = rapport_store::domains::list(&mut tx).await?;
+        tx.commit().await?;
+        Ok(list)
+    }
+
+    pub async fn add_domain(&self, actor: &Actor, tenant: &Tenant, domain: &str, meta: &RequestMeta) -> AppResult<Domain> {
+        self.authorize(actor, tenant, meta, Action::Edit, Object::Organization, Ownership::NotApplicable)
+            .await?;
+        let domain = DomainName::parse(domain).map_err(|m| AppError::invalid("domain", m))?;
+        if let Some(base) = &self.config.base_domain
+            && (domain.as_str() == base || domain.as_str().ends_with(&format!(".{base}")))
+        {
+            return Err(AppError::invalid(
+                "domain",
+                format!("must not be under {base}; the organization is already served on its own subdomain"),
+            ));
+        }
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let added = rapport_store::domains::insert(&mut tx, domain.as_str()).await.map_err(|e| {
+            if e.is_conflict_on("organization_domains_domain_key") {
+                AppError::conflict("domain_taken", "this domain is already used by an organization")
+            } else {
+                e.into()
+            }
+        })?;
+        let mut e = with_target(entry(Some(actor), meta, "organization.domain_added"), "domain", added.id);
+        e.changes = Some(json!({"domain": {"before": null, "after": added.domain}}));
+        store_audit::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    pub async fn remove_domain(&self, actor: &Actor, tenant: &Tenant, id: DomainId, meta: &RequestMeta) -> AppResult<()> {
+        self.authorize(actor, tenant, meta, Action::Edit, Object::Organization, Ownership::NotApplicable)
+            .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let removed = rapport_store::domains::delete(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let mut e = with_target(entry(Some(actor), meta, "organization.domain_removed"), "domain", id);
+        e.changes = Some(json!({"domain": {"before": removed.domain, "after": null}}));
+        store_audit::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A free slug derived from the name, with a numeric suffix when taken.
+async fn free_slug(tx: &mut Tx, name: &str) -> AppResult<String> {
+    let base = Slug::suggest(name);
+    let base = if Slug::parse(&base).is_ok() { base } else { format!("{base}-org") };
+    for n in 0..50 {
+        let candidate = if n == 0 { base.clone() } else { format!("{base}-{}", n + 1) };
+        if Slug::parse(&candidate).is_ok() && !store_orgs::slug_taken(tx, &candidate).await? {
+            return Ok(candidate);
+        }
+    }
+    let suffix = &crate::crypto::random_token()[..6].to_ascii_lowercase().replace(['-', '_'], "x");
+    Ok(format!("{base}-{suffix}"))
+}
+
+pub mod logo {
+    //! What a logo may be. Raster images are recognised by their signature; SVG is text that
+    //! browsers execute, so anything that can run script or fetch elsewhere is refused.
+
+    /// The content type to store, or why the image is refused.
+    pub fn check(content_type: &str, data: &[u8]) -> Result<&'static str, String> {
+        if data.is_empty() {
+            return Err("is empty".into());
+        }
+        if data.len() > super::MAX_LOGO_BYTES {
+            return Err("must be at most 1 MiB".into());
+        }
+        let declared = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        match declared.as_str() {
+            "image/png" if data.starts_with(b"\x89PNG\r\n\x1a\n") => Ok("image/png"),
+            "image/jpeg" if data.starts_with(&[0xFF, 0xD8, 0xFF]) => Ok("image/jpeg"),
+            "image/svg+xml" => check_svg(data).map(|()| "image/svg+xml"),
+            "image/png" | "image/jpeg" => Err(format!("is not a valid {declared} image")),
+            _ => Err("must be a PNG, JPEG or SVG image".into()),
+        }
+    }
+
+    fn check_svg(data: &[u8]) -> Result<(), String> {
+        let text = std::str::from_utf8(data).map_err(|_| "is not a valid SVG image".to_owned())?;
+        let lower = text.to_ascii_lowercase();
+        if !lower.contains("<svg") {
+            return Err("is not a valid SVG image".into());
+        }
+        const FORBIDDEN: &[&str] = &[
+            "<script", "<foreignobject", "<iframe", "<embed", "<object", "<!entity", "<!doctype",
+            "javascript:", "data:text/html", "<use", "<image", "<a ", "<a>", "@import", "url(",
+            "<animate", "<set", "<handler", "<listener",
+        ];
+        if let Some(found) = FORBIDDEN.iter().find(|f| lower.contains(*f)) {
+            return Err(format!("contains {found:?}, which is not allowed in a logo (scripts and external content are refused)"));
+        }
+        // Event handler attributes: on…= anywhere inside a tag.
+        let bytes = lower.as_bytes();
+        for (i, window) in bytes.windows(3).enumerate() {
+            if window[0].is_ascii_whitespace() && window[1] == b'o' && window[2] == b'n' {
+                let rest = &lower[i + 3..];
+                let name_len = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
+                let after = rest[name_len..].trim_start();
+                if name_len > 0 && after.starts_with('=') {
+                    return Err("contains an event handler attribute, which is not allowed in a logo".into());
+                }
+            }
+        }
+        if lower.contains("href") {
+            // Only fragment references (#id) are harmless.
+            for part in lower.split("href").skip(1) {
+                let value = part.trim_start().trim_start_matches('=').trim_start().trim_start_matches(['"', '\'']);
+                if !value.starts_with('#') {
+                    return Err("links to external content, which is not allowed in a logo".into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::check;
+
+        #[test]
+        fn raster_images_must_match_their_type() {
+            assert_eq!(check("image/png", b"\x89PNG\r\n\x1a\nrest"), Ok("image/png"));
+            assert_eq!(check("image/jpeg", &[0xFF, 0xD8, 0xFF, 0xE0]), Ok("image/jpeg"));
+            assert!(check("image/png", b"GIF89a").is_err());
+            assert!(check("image/gif", b"GIF89a").is_err());
+            assert!(check("image/png", &[]).is_err());
+        }
+
+        #[test]
+        fn harmless_svg_is_accepted() {
+            let svg = br##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><defs><linearGradient id="g"/></defs><rect width="10" height="10" fill="#4f46e5"/></svg>"##;
+            assert_eq!(check("image/svg+xml", svg), Ok("image/svg+xml"));
+        }
+
+        #[test]
+        fn svg_that_runs_or_fetches_is_refused() {
+            for bad in [
+                r#"<svg><script>alert(1)</script></svg>"#,
+                r#"<svg onload="alert(1)"></svg>"#,
+                r#"<svg><rect onclick = "x()"/></svg>"#,
+                r#"<svg><foreignObject><div/></foreignObject></svg>"#,
+                r#"<svg><a href="javascript:alert(1)">x</a></svg>"#,
+                r#"<svg><image href="https://evil.example/x.png"/></svg>"#,
+                r#"<svg><style>@import url(https://evil.example/x.css)</style></svg>"#,
+                r#"<!DOCTYPE svg [<!ENTITY x "y">]><svg>&x;</svg>"#,
+            ] {
+                assert!(check("image/svg+xml", bad.as_bytes()).is_err(), "{bad}");
+            }
+        }
+
+        #[test]
+        fn oversized_logos_are_refused() {
+            let mut big = b"\x89PNG\r\n\x1a\n".to_vec();
+            big.resize(super::super::MAX_LOGO_BYTES + 1, 0);
+            assert!(check("image/png", &big).is_err());
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Accounts: who signs in, and the rules their credentials follow.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+/// An email address, normalised to lowercase so that uniqueness is case-insensitive.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        const INVALID: &str = "must be a valid email address";
+        let s = input.trim().to_lowercase();
+        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(INVALID);
+        }
+        let (local, domain) = s.rsplit_once('@').ok_or(INVALID)?;
+        if local.is_empty() || local.len() > 64 || local.contains('@') {
+            return Err(INVALID);
+        }
+        let labels: Vec<&str> = domain.split('.').collect();
+        if labels.len() < 2
+            || labels.iter().any(|label| {
+                label.is_empty() || label.starts_with('-') || label.ends_with('-')
+            })
+            || domain
+                .chars()
+                .any(|c| !(c.is_alphanumeric() || c == '-' || c == '.'))
+        {
+            return Err(INVALID);
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A person's display name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        let s = input.trim();
+        if s.is_empty() {
+            return Err("must not be empty");
+        }
+        if s.chars().count() > 120 {
+            return Err("must be at most 120 characters");
+        }
+        if s.chars().any(char::is_control) {
+            return Err("must not contain control characters");
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password that meets the policy. Holds the secret; its `Debug` never shows it.
+#[derive(Clone)]
+pub struct NewPassword(String);
+
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// Hashing cost grows with length; nobody needs a longer passphrase than this.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+fn common_passwords() -> &'static std::collections::HashSet<String> {
+    static LIST: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        include_str!("common-passwords.txt")
+            .lines()
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .map(str::to_lowercase)
+            .collect()
+    })
+}
+
+impl NewPassword {
+    /// Checks the policy: at least 12 characters, not a well-known password, not one character
+    /// repeated, and not the account's own email address.
+    pub fn parse(input: &str, email: Option<&Email>) -> Result<Self, &'static str> {
+        if input.chars().count() < MIN_PASSWORD_CHARS {
+            return Err("must be at least 12 characters");
+        }
+        if input.len() > MAX_PASSWORD_BYTES {
+            return Err("must be at most 1024 bytes");
+        }
+        let lower = input.to_lowercase();
+        if common_passwords().contains(&lower) {
+            return Err("is too common, please choose a less guessable password");
+        }
+        let mut chars = lower.chars();
+        if let Some(first) = chars.next()
+            && chars.all(|c| c == first)
+        {
+            return Err("must not be a single character repeated");
+        }
+        if let Some(email) = email
+            && (lower == email.as_str() || email.as_str().split('@').next() == Some(lower.as_str()))
+        {
+            return Err("must not be your email address");
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NewPassword(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_to_lowercase() {
+        assert_eq!(Email::parse(" Ann@Example.COM ").map(|e| e.0), Ok("ann@example.com".into()));
+    }
+
+    #[test]
+    fn malformed_emails_are_refused() {
+        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "ann@@example.com", "a n@example.com", "ann@-example.com", "ann@exa_mple.com"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_need_twelve_characters() {
+        assert!(NewPassword::parse("short-pass1", None).is_err());
+        assert!(NewPassword::parse("tidal-harbour-42", None).is_ok());
+        // Twelve characters, not twelve bytes.
+        assert!(NewPassword::parse("ééééééééééé1", None).is_ok());
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        assert!(NewPassword::parse("Password1234", None).is_err());
+        assert!(NewPassword::parse("QWERTYUIOP123", None).is_err());
+    }
+
+    #[test]
+    fn repeated_characters_and_own_email_are_refused() {
+        assert!(NewPassword::parse("zzzzzzzzzzzzzzzz", None).is_err());
+        let email = Email::parse("harbourmaster@example.com").ok();
+        assert!(NewPassword::parse("harbourmaster", email.as_ref()).is_err());
+        assert!(NewPassword::parse("harbourmaster@example.com", email.as_ref()).is_err());
+    }
+
+    #[test]
+    fn the_password_never_shows_in_debug_output() {
+        let password = NewPassword::parse("tidal-harbour-42", None).ok();
+        assert!(!format!("{password:?}").contains("tidal"));
+    }
+}

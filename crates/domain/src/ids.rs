@@ -1,0 +1,92 @@
+//! One newtype per entity id, so an organization id can never be passed where a user id is meant.
+//! Ids are UUIDv7: time-ordered, which keeps B-tree inserts local and keyset pages stable.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! entity_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// A fresh, time-ordered id.
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+
+            pub fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+
+        impl From<Uuid> for $name {
+            fn from(value: Uuid) -> Self {
+                Self(value)
+            }
+        }
+
+        impl From<$name> for Uuid {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+    };
+}
+
+entity_id!(
+    /// An organization: the tenant.
+    OrganizationId
+);
+entity_id!(
+    /// A person who can sign in. Users are global; they join organizations through memberships.
+    UserId
+);
+entity_id!(
+    /// A user's membership of one organization, with a role.
+    MembershipId
+);
+entity_id!(
+    /// An invitation to join an organization.
+    InvitationId
+);
+entity_id!(
+    /// A custom domain attached to an organization.
+    DomainId
+);
+entity_id!(
+    /// An entry of the audit log.
+    AuditEntryId
+);
+entity_id!(
+    /// A browser session.
+    SessionId
+);
+entity_id!(
+    /// A chain of refresh tokens issued from one sign-in.
+    TokenFamilyId
+);

@@ -1,0 +1,530 @@
+//! The database handle, transactions and queries — one code path for SQLite and PostgreSQL.
+//!
+//! Queries are plain SQL with `$1, $2, …` placeholders, which both engines understand, and values
+//! bound through [`Arg`], which knows how to hand itself to either driver. Rows are decoded with
+//! `sqlx::FromRow`, derived once per row type and valid for both engines. What differs between the
+//! engines lives in [`crate::dialect`].
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rapport_domain::OrganizationId;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Arguments, FromRow, PgPool, Postgres, Sqlite, SqlitePool};
+use uuid::Uuid;
+
+use crate::{Error, Result};
+
+/// Which engine a [`Db`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    /// The engine a database URL names, if it is one Rapport speaks.
+    pub fn from_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// Pool sizing and timeouts.
+#[derive(Clone, Debug)]
+pub struct PoolOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A pool of connections to Rapport's database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: Pool,
+}
+
+/// A snapshot of the pool for `/metrics`.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+impl Db {
+    /// Connects to the database a URL names (`sqlite:…` or `postgres://…`). A SQLite file is
+    /// created when missing.
+    pub async fn connect(url: &str, options: &PoolOptions) -> Result<Db> {
+        let pool = match Backend::from_url(url) {
+            Some(Backend::Sqlite) => {
+                let connect = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(connect)
+                    .await?;
+                Pool::Sqlite(pool)
+            }
+            Some(Backend::Postgres) => {
+                let connect = PgConnectOptions::from_str(url)?.application_name("rapport");
+                let pool = PgPoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(connect)
+                    .await?;
+                Pool::Postgres(pool)
+            }
+            None => return Err(Error::UnsupportedUrl),
+        };
+        Ok(Db { pool })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies every pending migration of this backend.
+    pub async fn migrate(&self) -> Result<()> {
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// How many migrations this binary knows that the database has not applied yet.
+    pub async fn pending_migrations(&self) -> Result<usize> {
+        let (migrator, applied): (sqlx::migrate::Migrator, Vec<i64>) = match &self.pool {
+            Pool::Sqlite(pool) => (
+                sqlx::migrate!("./migrations/sqlite"),
+                applied_versions(pool.acquire().await?.as_mut()).await?,
+            ),
+            Pool::Postgres(pool) => (
+                sqlx::migrate!("./migrations/postgres"),
+                applied_versions(pool.acquire().await?.as_mut()).await?,
+            ),
+        };
+        Ok(migrator
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .count())
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+            Pool::Postgres(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn stats(&self) -> PoolStats {
+        match &self.pool {
+            Pool::Sqlite(pool) => PoolStats {
+                size: pool.size(),
+                idle: pool.num_idle() as u32,
+                max: pool.options().get_max_connections(),
+            },
+            Pool::Postgres(pool) => PoolStats {
+                size: pool.size(),
+                idle: pool.num_idle() as u32,
+                max: pool.options().get_max_connections(),
+            },
+        }
+    }
+
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    async fn begin(&self, write: bool) -> Result<Tx> {
+        Ok(match &self.pool {
+            // SQLite allows one writer. A deferred transaction that reads and then writes fails
+            // when another connection committed in between; taking the write lock up front makes
+            // it wait its turn instead.
+            Pool::Sqlite(pool) if write => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// A transaction for platform data that belongs to no single organization: users, sign-in,
+    /// tenant resolution, instance administration. It is not confined by row-level security.
+    pub async fn platform(&self) -> Result<Tx> {
+        self.begin(true).await
+    }
+
+    /// A read-only flavour of [`Db::platform`]; on SQLite it does not wait for the write lock.
+    pub async fn platform_read(&self) -> Result<Tx> {
+        self.begin(false).await
+    }
+
+    /// A transaction confined to one organization. On PostgreSQL it runs under the
+    /// `rapport_tenant` role with `rapport.organization_id` set, so row-level security hides every
+    /// other organization's rows even from a query that forgets its filter.
+    pub async fn tenant(&self, organization_id: OrganizationId) -> Result<TenantTx> {
+        self.scope(self.begin(true).await?, organization_id).await
+    }
+
+    /// A read-only flavour of [`Db::tenant`].
+    pub async fn tenant_read(&self, organization_id: OrganizationId) -> Result<TenantTx> {
+        self.scope(self.begin(false).await?, organization_id).await
+    }
+
+    async fn scope(&self, mut tx: Tx, organization_id: OrganizationId) -> Result<TenantTx> {
+        if let Some(sql) = crate::dialect::enter_tenant_scope(self.backend()) {
+            tx.execute(query(sql).bind(organization_id.to_string()))
+                .await?;
+        }
+        Ok(TenantTx {
+            tx,
+            organization_id,
+        })
+    }
+}
+
+async fn applied_versions<C>(conn: &mut C) -> Result<Vec<i64>>
+where
+    C: sqlx::migrate::Migrate + ?Sized,
+{
+    conn.ensure_migrations_table().await?;
+    Ok(conn
+        .list_applied_migrations()
+        .await?
+        .into_iter()
+        .map(|m| m.version)
+        .collect())
+}
+
+/// A value bound to a placeholder. Each variant maps to the natural column type of both engines.
+#[derive(Clone, Debug)]
+pub enum Arg {
+    Uuid(Option<Uuid>),
+    Text(Option<String>),
+    Int(Option<i64>),
+    Bool(Option<bool>),
+    Time(Option<DateTime<Utc>>),
+    Json(Option<serde_json::Value>),
+    Bytes(Option<Vec<u8>>),
+}
+
+macro_rules! arg_from {
+    ($variant:ident, $t:ty, $conv:expr) => {
+        impl From<$t> for Arg {
+            fn from(value: $t) -> Self {
+                #[allow(clippy::redundant_closure_call)]
+                Arg::$variant(Some(($conv)(value)))
+            }
+        }
+        impl From<Option<$t>> for Arg {
+            fn from(value: Option<$t>) -> Self {
+                #[allow(clippy::redundant_closure_call)]
+                Arg::$variant(value.map($conv))
+            }
+        }
+    };
+}
+
+arg_from!(Uuid, Uuid, |v| v);
+arg_from!(Text, String, |v| v);
+arg_from!(Text, &str, |v: &str| v.to_owned());
+arg_from!(Text, &String, |v: &String| v.clone());
+arg_from!(Int, i64, |v| v);
+arg_from!(Int, i32, i64::from);
+arg_from!(Bool, bool, |v| v);
+arg_from!(Time, DateTime<Utc>, |v| v);
+arg_from!(Json, serde_json::Value, |v| v);
+arg_from!(Bytes, Vec<u8>, |v| v);
+
+macro_rules! arg_from_id {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Arg {
+            fn from(value: $t) -> Self {
+                Arg::Uuid(Some(value.as_uuid()))
+            }
+        }
+        impl From<Option<$t>> for Arg {
+            fn from(value: Option<$t>) -> Self {
+                Arg::Uuid(value.map(|v| v.as_uuid()))
+            }
+        }
+    )*};
+}
+
+arg_from_id!(
+    rapport_domain::OrganizationId,
+    rapport_domain::UserId,
+    rapport_domain::MembershipId,
+    rapport_domain::InvitationId,
+    rapport_domain::DomainId,
+    rapport_domain::AuditEntryId,
+    rapport_domain::SessionId,
+    rapport_domain::TokenFamilyId
+);
+
+impl Arg {
+    fn add_to_sqlite<'q>(self, args: &mut sqlx::sqlite::SqliteArguments<'q>) -> Result<()> {
+        let added = match self {
+            Arg::Uuid(v) => args.add(v),
+            Arg::Text(v) => args.add(v),
+            Arg::Int(v) => args.add(v),
+            Arg::Bool(v) => args.add(v),
+            Arg::Time(v) => args.add(v),
+            Arg::Json(v) => args.add(v.map(sqlx::types::Json)),
+            Arg::Bytes(v) => args.add(v),
+        };
+        added.map_err(Error::Bind)
+    }
+
+    fn add_to_postgres(self, args: &mut sqlx::postgres::PgArguments) -> Result<()> {
+        let added = match self {
+            Arg::Uuid(v) => args.add(v),
+            Arg::Text(v) => args.add(v),
+            Arg::Int(v) => args.add(v),
+            Arg::Bool(v) => args.add(v),
+            Arg::Time(v) => args.add(v),
+            Arg::Json(v) => args.add(v.map(sqlx::types::Json)),
+            Arg::Bytes(v) => args.add(v),
+        };
+        added.map_err(Error::Bind)
+    }
+}
+
+/// SQL text with its bound values.
+#[derive(Clone, Debug)]
+pub struct Query {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+/// Starts a query. Placeholders are `$1, $2, …` in the order of [`Query::bind`] calls.
+pub fn query(sql: impl Into<String>) -> Query {
+    Query {
+        sql: sql.into(),
+        args: Vec::new(),
+    }
+}
+
+impl Query {
+    pub fn bind(mut self, value: impl Into<Arg>) -> Self {
+        self.args.push(value.into());
+        self
+    }
+
+    /// Binds a value and returns its placeholder, for SQL assembled piece by piece.
+    pub fn push_arg(&mut self, value: impl Into<Arg>) -> String {
+        self.args.push(value.into());
+        format!("${}", self.args.len())
+    }
+
+    pub fn push_sql(&mut self, sql: &str) {
+        self.sql.push_str(sql);
+    }
+
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    fn sqlite_args(self) -> Result<(String, sqlx::sqlite::SqliteArguments<'static>)> {
+        let mut args = sqlx::sqlite::SqliteArguments::default();
+        for arg in self.args {
+            arg.add_to_sqlite(&mut args)?;
+        }
+        Ok((self.sql, args))
+    }
+
+    fn postgres_args(self) -> Result<(String, sqlx::postgres::PgArguments)> {
+        let mut args = sqlx::postgres::PgArguments::default();
+        for arg in self.args {
+            arg.add_to_postgres(&mut args)?;
+        }
+        Ok((self.sql, args))
+    }
+}
+
+/// A row type decodable from both engines; derive `sqlx::FromRow` to get it.
+pub trait Record: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Record for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+
+/// An open transaction. Dropped without [`Tx::commit`], it rolls back.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Runs a statement; returns the number of rows it touched.
+    pub async fn execute(&mut self, query: Query) -> Result<u64> {
+        Ok(match self {
+            Tx::Sqlite(tx) => {
+                let (sql, args) = query.sqlite_args()?;
+                sqlx::query_with(&sql, args)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected()
+            }
+            Tx::Postgres(tx) => {
+                let (sql, args) = query.postgres_args()?;
+                sqlx::query_with(&sql, args)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected()
+            }
+        })
+    }
+
+    pub async fn fetch_optional<T: Record>(&mut self, query: Query) -> Result<Option<T>> {
+        Ok(match self {
+            Tx::Sqlite(tx) => {
+                let (sql, args) = query.sqlite_args()?;
+                sqlx::query_as_with(&sql, args)
+                    .fetch_optional(&mut **tx)
+                    .await?
+            }
+            Tx::Postgres(tx) => {
+                let (sql, args) = query.postgres_args()?;
+                sqlx::query_as_with(&sql, args)
+                    .fetch_optional(&mut **tx)
+                    .await?
+            }
+        })
+    }
+
+    /// One row, or [`Error::NotFound`].
+    pub async fn fetch_one<T: Record>(&mut self, query: Query) -> Result<T> {
+        self.fetch_optional(query).await?.ok_or(Error::NotFound)
+    }
+
+    pub async fn fetch_all<T: Record>(&mut self, query: Query) -> Result<Vec<T>> {
+        Ok(match self {
+            Tx::Sqlite(tx) => {
+                let (sql, args) = query.sqlite_args()?;
+                sqlx::query_as_with(&sql, args).fetch_all(&mut **tx).await?
+            }
+            Tx::Postgres(tx) => {
+                let (sql, args) = query.postgres_args()?;
+                sqlx::query_as_with(&sql, args).fetch_all(&mut **tx).await?
+            }
+        })
+    }
+}
+
+/// A transaction confined to one organization; see [`Db::tenant`]. Every tenant repository
+/// function takes it first, so the organization in scope is never forgotten.
+pub struct TenantTx {
+    tx: Tx,
+    organization_id: OrganizationId,
+}
+
+impl TenantTx {
+    pub fn organization_id(&self) -> OrganizationId {
+        self.organization_id
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.tx.backend()
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await
+    }
+
+    /// The raw transaction, for repository code. Queries written through it must still filter by
+    /// [`TenantTx::organization_id`]; row-level security on PostgreSQL is the safety net, not the
+    /// rule.
+    pub fn raw(&mut self) -> &mut Tx {
+        &mut self.tx
+    }
+}
+
+/// The current time as stored: UTC, truncated to microseconds, the precision both engines keep.
+pub fn now() -> DateTime<Utc> {
+    use chrono::DurationRound;
+    let now = Utc::now();
+    now.duration_trunc(chrono::TimeDelta::microseconds(1))
+        .unwrap_or(now)
+}
+
+impl Tx {
+    /// Confines an already open transaction to an organization, for flows that first write
+    /// platform rows (a new user, a new organization) and then tenant rows, atomically.
+    pub async fn into_tenant(mut self, organization_id: OrganizationId) -> Result<TenantTx> {
+        if let Some(sql) = crate::dialect::enter_tenant_scope(self.backend()) {
+            self.execute(query(sql).bind(organization_id.to_string()))
+                .await?;
+        }
+        Ok(TenantTx {
+            tx: self,
+            organization_id,
+        })
+    }
+}
+
+impl TenantTx {
+    /// Gives the transaction back, still scoped, for a caller that commits it as a plain [`Tx`].
+    pub fn into_inner(self) -> Tx {
+        self.tx
+    }
+}

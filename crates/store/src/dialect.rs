@@ -1,0 +1,48 @@
+//! Everything that differs between SQLite and PostgreSQL, and nothing else.
+
+use crate::db::Backend;
+
+/// The statement that confines a transaction to one organization (bound: the organization id as
+/// text), or `None` where the engine has no row-level security.
+///
+/// On PostgreSQL this sets `rapport.organization_id` for the transaction and switches to the
+/// `rapport_tenant` role, which the policies of every tenant table restrict; both revert at the
+/// end of the transaction.
+pub fn enter_tenant_scope(backend: Backend) -> Option<&'static str> {
+    match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(
+            "SELECT set_config('rapport.organization_id', $1, true), set_config('role', 'rapport_tenant', true)",
+        ),
+    }
+}
+
+/// A case-insensitive `LIKE`: `ILIKE` on PostgreSQL; SQLite's `LIKE` already ignores ASCII case.
+pub fn ilike(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "LIKE",
+        Backend::Postgres => "ILIKE",
+    }
+}
+
+/// Escapes `%`, `_` and `\` so user input matches literally inside a `LIKE` pattern
+/// (used with `ESCAPE '\'`).
+pub fn escape_like(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for c in input.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The suffix that locks the selected rows until the transaction ends: `FOR UPDATE` on
+/// PostgreSQL; nothing on SQLite, whose write transactions already hold the database's write lock.
+pub fn lock_rows(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE",
+    }
+}

@@ -1,0 +1,95 @@
+//! Rapport's persistence layer.
+//!
+//! - [`db`]: the pool, transactions and queries shared by SQLite and PostgreSQL;
+//! - [`dialect`]: the little SQL that differs between them;
+//! - one module per table family, each a set of functions whose first argument is the scope:
+//!   a [`TenantTx`] for tenant-owned data (no unscoped finder exists for it) or a platform
+//!   [`Tx`] for global data (users, sign-in, tenant resolution).
+
+pub mod audit;
+pub mod auth;
+pub mod db;
+pub mod dialect;
+pub mod domains;
+pub mod email_outbox;
+pub mod invitations;
+pub mod memberships;
+pub mod organizations;
+pub mod users;
+
+pub use db::{Arg, Backend, Db, PoolOptions, PoolStats, Query, Record, TenantTx, Tx, now, query};
+
+/// What can go wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no such row")]
+    NotFound,
+    /// A unique constraint refused the write. The name follows PostgreSQL's default naming on
+    /// both engines: `{table}_{column}[_{column}…]_key`.
+    #[error("unique constraint {constraint} violated")]
+    Conflict { constraint: String },
+    #[error("the database URL must start with sqlite: or postgres://")]
+    UnsupportedUrl,
+    #[error("could not bind a query argument: {0}")]
+    Bind(sqlx::error::BoxDynError),
+    #[error(transparent)]
+    Database(sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Whether this is a unique violation of the named constraint (see [`Error::Conflict`]).
+    pub fn is_conflict_on(&self, name: &str) -> bool {
+        matches!(self, Error::Conflict { constraint } if constraint == name)
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::RowNotFound => Error::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                let constraint = match db.constraint() {
+                    Some(name) => name.to_owned(),
+                    None => sqlite_constraint_name(db.message()),
+                };
+                Error::Conflict { constraint }
+            }
+            other => Error::Database(other),
+        }
+    }
+}
+
+/// SQLite names the columns rather than the constraint ("UNIQUE constraint failed: users.email");
+/// rebuild PostgreSQL's default name from them.
+fn sqlite_constraint_name(message: &str) -> String {
+    let columns = message.rsplit(": ").next().unwrap_or(message);
+    let mut table = "";
+    let mut names = Vec::new();
+    for qualified in columns.split(", ") {
+        let (t, c) = qualified.split_once('.').unwrap_or(("", qualified));
+        table = t;
+        names.push(c);
+    }
+    format!("{table}_{}_key", names.join("_"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sqlite_unique_messages_map_to_postgres_names() {
+        assert_eq!(
+            super::sqlite_constraint_name("UNIQUE constraint failed: users.email"),
+            "users_email_key"
+        );
+        assert_eq!(
+            super::sqlite_constraint_name(
+                "UNIQUE constraint failed: memberships.organization_id, memberships.user_id"
+            ),
+            "memberships_organization_id_user_id_key"
+        );
+    }
+}

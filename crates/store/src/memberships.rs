@@ -1,0 +1,178 @@
+//! Memberships: which users belong to an organization, and with which role.
+
+use chrono::{DateTime, Utc};
+use rapport_domain::{MembershipId, OrganizationId, Role, UserId};
+
+use crate::{Result, TenantTx, Tx, query};
+
+/// A membership with the member's user details.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Member {
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub id: MembershipId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub organization_id: OrganizationId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub user_id: UserId,
+    pub email: String,
+    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const SELECT: &str = "SELECT m.id, m.organization_id, m.user_id, u.email, u.name, m.role, m.created_at, m.updated_at \
+     FROM memberships m JOIN users u ON u.id = m.user_id";
+
+pub async fn list(tx: &mut TenantTx) -> Result<Vec<Member>> {
+    let org = tx.organization_id();
+    tx.raw()
+        .fetch_all(
+            query(format!(
+                "{SELECT} WHERE m.organization_id = $1 ORDER BY m.created_at, m.id"
+            ))
+            .bind(org),
+        )
+        .await
+}
+
+pub async fn find(tx: &mut TenantTx, id: MembershipId) -> Result<Option<Member>> {
+    let org = tx.organization_id();
+    tx.raw()
+        .fetch_optional(
+            query(format!("{SELECT} WHERE m.organization_id = $1 AND m.id = $2"))
+                .bind(org)
+                .bind(id),
+        )
+        .await
+}
+
+pub async fn find_by_user(tx: &mut TenantTx, user_id: UserId) -> Result<Option<Member>> {
+    let org = tx.organization_id();
+    tx.raw()
+        .fetch_optional(
+            query(format!(
+                "{SELECT} WHERE m.organization_id = $1 AND m.user_id = $2"
+            ))
+            .bind(org)
+            .bind(user_id),
+        )
+        .await
+}
+
+/// Adds a user to the organization. Already a member: conflict on
+/// `memberships_organization_id_user_id_key`.
+pub async fn insert(tx: &mut TenantTx, user_id: UserId, role: Role) -> Result<Member> {
+    let org = tx.organization_id();
+    let id = MembershipId::new();
+    let now = crate::now();
+    tx.raw()
+        .execute(
+            query(
+                "INSERT INTO memberships (organization_id, id, user_id, role, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5)",
+            )
+            .bind(org)
+            .bind(id)
+            .bind(user_id)
+            .bind(role.as_str())
+            .bind(now),
+        )
+        .await?;
+    find(tx, id).await?.ok_or(crate::Error::NotFound)
+}
+
+pub async fn set_role(tx: &mut TenantTx, id: MembershipId, role: Role) -> Result<()> {
+    let org = tx.organization_id();
+    tx.raw()
+        .execute(
+            query(
+                "UPDATE memberships SET role = $1, updated_at = $2 WHERE organization_id = $3 AND id = $4",
+            )
+            .bind(role.as_str())
+            .bind(crate::now())
+            .bind(org)
+            .bind(id),
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(tx: &mut TenantTx, id: MembershipId) -> Result<()> {
+    let org = tx.organization_id();
+    tx.raw()
+        .execute(
+            query("DELETE FROM memberships WHERE organization_id = $1 AND id = $2")
+                .bind(org)
+                .bind(id),
+        )
+        .await?;
+    Ok(())
+}
+
+/// How many owners the organization has. Read inside the transaction that changes a role, so the
+/// last-owner rule holds under concurrency (SQLite write transactions are serialised; on
+/// PostgreSQL the owner rows are locked).
+pub async fn count_owners(tx: &mut TenantTx) -> Result<i64> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[allow(dead_code)]
+        id: uuid::Uuid,
+    }
+    let org = tx.organization_id();
+    let lock = crate::dialect::lock_rows(tx.backend());
+    let rows: Vec<Row> = tx
+        .raw()
+        .fetch_all(
+            query(format!(
+                "SELECT id FROM memberships WHERE organization_id = $1 AND role = 'owner'{lock}"
+            ))
+            .bind(org),
+        )
+        .await?;
+    Ok(rows.len() as i64)
+}
+
+/// One of the caller's organizations, as `GET /organizations/me` lists them.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct UserOrganization {
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub id: OrganizationId,
+    pub name: String,
+    pub slug: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Every live organization a user belongs to (platform scope: it spans tenants by nature).
+pub async fn list_for_user(tx: &mut Tx, user_id: UserId) -> Result<Vec<UserOrganization>> {
+    tx.fetch_all(
+        query(
+            "SELECT o.id, o.name, o.slug, m.role, o.created_at FROM memberships m \
+             JOIN organizations o ON o.id = m.organization_id \
+             WHERE m.user_id = $1 AND o.deleted_at IS NULL ORDER BY o.name, o.id",
+        )
+        .bind(user_id),
+    )
+    .await
+}
+
+/// The user's role in one organization, if a member (platform scope, for access checks before a
+/// tenant transaction exists).
+pub async fn role_of(tx: &mut Tx, organization_id: OrganizationId, user_id: UserId) -> Result<Option<Role>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(try_from = "String")]
+        role: Role,
+    }
+    Ok(tx
+        .fetch_optional::<Row>(
+            query("SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2")
+                .bind(organization_id)
+                .bind(user_id),
+        )
+        .await?
+        .map(|r| r.role))
+}

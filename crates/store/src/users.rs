@@ -1,0 +1,82 @@
+//! Users: global accounts, one per email address.
+
+use chrono::{DateTime, Utc};
+use rapport_domain::UserId;
+
+use crate::{Result, Tx, query};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct User {
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub is_instance_admin: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, email, name, password_hash, is_instance_admin, created_at, updated_at";
+
+/// Inserts a user. A taken email is [`crate::Error::Conflict`] on `users_email_key`.
+pub async fn insert(tx: &mut Tx, user: &User) -> Result<()> {
+    tx.execute(
+        query(format!(
+            "INSERT INTO users ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ))
+        .bind(user.id)
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(&user.password_hash)
+        .bind(user.is_instance_admin)
+        .bind(user.created_at)
+        .bind(user.updated_at),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn find(tx: &mut Tx, id: UserId) -> Result<Option<User>> {
+    tx.fetch_optional(query(format!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id))
+        .await
+}
+
+/// Looks a user up by email; `email` must already be normalised (lowercase).
+pub async fn find_by_email(tx: &mut Tx, email: &str) -> Result<Option<User>> {
+    tx.fetch_optional(query(format!("SELECT {COLUMNS} FROM users WHERE email = $1")).bind(email))
+        .await
+}
+
+pub async fn set_password_hash(tx: &mut Tx, id: UserId, hash: &str) -> Result<()> {
+    tx.execute(
+        query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(crate::now())
+            .bind(id),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn set_name(tx: &mut Tx, id: UserId, name: &str) -> Result<()> {
+    tx.execute(
+        query("UPDATE users SET name = $1, updated_at = $2 WHERE id = $3")
+            .bind(name)
+            .bind(crate::now())
+            .bind(id),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn set_instance_admin(tx: &mut Tx, id: UserId, is_admin: bool) -> Result<()> {
+    tx.execute(
+        query("UPDATE users SET is_instance_admin = $1, updated_at = $2 WHERE id = $3")
+            .bind(is_admin)
+            .bind(crate::now())
+            .bind(id),
+    )
+    .await?;
+    Ok(())
+}
