@@ -1,1 +1,288 @@
-fn main() {}
+//! `rapport`: the one binary. `serve` (the default) runs the server; `migrate` applies database
+//! migrations; `admin` runs the platform from the command line.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use rapport_app::config::{Config, LogFormat};
+use rapport_app::organizations::NewOrganizationInput;
+use rapport_app::{App, MigrateOnStart, RequestMeta};
+use rapport_domain::Role;
+
+#[derive(Parser)]
+#[command(
+    name = "rapport",
+    version,
+    about = "Rapport: a multi-tenant CRM in one binary."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and web app (the default).
+    Serve {
+        /// Apply pending migrations first (always done on SQLite).
+        #[arg(long)]
+        migrate: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Administer the platform.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an organization owned by an existing user.
+    CreateOrganization {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        owner_email: String,
+        #[arg(long)]
+        slug: Option<String>,
+        #[arg(long)]
+        currency: Option<String>,
+        #[arg(long)]
+        time_zone: Option<String>,
+    },
+    /// Create a user. The password is read from RAPPORT_NEW_PASSWORD, or asked on the terminal.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Make the user an instance administrator.
+        #[arg(long)]
+        instance_admin: bool,
+    },
+    /// Add an existing user to an organization (by slug or id) with a role.
+    AddMember {
+        #[arg(long)]
+        organization: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "member")]
+        role: String,
+    },
+    /// Set a user's password (read from RAPPORT_NEW_PASSWORD, or asked); ends all their sign-ins.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
+    /// Grant or revoke the instance administrator flag.
+    SetInstanceAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        value: bool,
+    },
+    /// List every organization.
+    ListOrganizations,
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    match config.log_format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("RAPPORT_NEW_PASSWORD") {
+        return Ok(p);
+    }
+    eprint!("New password (at least 12 characters): ");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn describe(error: rapport_app::AppError) -> anyhow::Error {
+    match error {
+        rapport_app::AppError::Validation(errors) => anyhow::anyhow!("invalid input: {errors}"),
+        rapport_app::AppError::NotFound => anyhow::anyhow!("not found"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve { migrate: false }) {
+        Command::Serve { migrate } => {
+            let bind = config.bind;
+            let base_url = config.base_url.clone();
+            let migrate = if migrate {
+                MigrateOnStart::Always
+            } else {
+                MigrateOnStart::Default
+            };
+            let app = App::start(config, migrate).await?;
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .map_err(|e| anyhow::anyhow!("could not listen on {bind} (RAPPORT_BIND): {e}"))?;
+            let local = listener.local_addr()?;
+            tracing::info!(
+                address = %local,
+                database = app.db.backend().as_str(),
+                email = if app.mailer.uses_outbox() { "development outbox" } else { "smtp" },
+                "Rapport is listening"
+            );
+            println!(
+                "Rapport is running at {base_url} (listening on {local}). Press Ctrl-C to stop."
+            );
+            rapport_server::serve(app.clone(), listener, rapport_server::shutdown_signal()).await?;
+            app.db.close().await;
+            Ok(())
+        }
+        Command::Migrate => {
+            let app = App::start(config, MigrateOnStart::Always).await?;
+            println!("Database is up to date ({}).", app.db.backend().as_str());
+            Ok(())
+        }
+        Command::Admin { command } => {
+            let app = App::start(config, MigrateOnStart::Default).await?;
+            admin(&app, command).await
+        }
+    }
+}
+
+async fn admin(app: &App, command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::CreateOrganization {
+            name,
+            owner_email,
+            slug,
+            currency,
+            time_zone,
+        } => {
+            let org = app
+                .create_organization_for(
+                    NewOrganizationInput {
+                        name,
+                        slug,
+                        currency,
+                        time_zone,
+                    },
+                    &owner_email,
+                    None,
+                    &RequestMeta::default(),
+                )
+                .await
+                .map_err(describe)?;
+            println!(
+                "Created organization {} ({}), id {}, owned by {owner_email}.",
+                org.name, org.slug, org.id
+            );
+        }
+        AdminCommand::CreateUser {
+            email,
+            name,
+            instance_admin,
+        } => {
+            let password = read_password()?;
+            let user = app
+                .cli_create_user(&email, &name, &password, instance_admin)
+                .await
+                .map_err(describe)?;
+            println!(
+                "Created user {} ({}){}.",
+                user.email,
+                user.id,
+                if instance_admin {
+                    ", instance administrator"
+                } else {
+                    ""
+                }
+            );
+        }
+        AdminCommand::AddMember {
+            organization,
+            email,
+            role,
+        } => {
+            let role: Role = role.parse().map_err(|e| anyhow::anyhow!("--role {e}"))?;
+            app.cli_add_member(&organization, &email, role)
+                .await
+                .map_err(describe)?;
+            println!("Added {email} to {organization} as {role}.");
+        }
+        AdminCommand::ResetPassword { email } => {
+            let password = read_password()?;
+            app.cli_reset_password(&email, &password)
+                .await
+                .map_err(describe)?;
+            println!("Password of {email} changed; their sign-ins were ended.");
+        }
+        AdminCommand::SetInstanceAdmin { email, value } => {
+            app.cli_set_instance_admin(&email, value)
+                .await
+                .map_err(describe)?;
+            println!(
+                "{email} is {}an instance administrator.",
+                if value { "" } else { "no longer " }
+            );
+        }
+        AdminCommand::ListOrganizations => {
+            let orgs = app.cli_list_organizations().await.map_err(describe)?;
+            if orgs.is_empty() {
+                println!(
+                    "No organizations yet. Create one with: rapport admin create-organization --name NAME --owner-email EMAIL"
+                );
+            }
+            for org in orgs {
+                let state = if org.deleted_at.is_some() {
+                    "deleted"
+                } else {
+                    org.status.as_str()
+                };
+                println!("{}  {:<24} {:<10} {}", org.id, org.slug, state, org.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("rapport: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    tracing::debug!(?config, "configuration");
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(error) => {
+            eprintln!("rapport: could not start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("rapport: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

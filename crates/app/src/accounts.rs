@@ -66,6 +66,7 @@ impl From<&User> for Actor {
             email: user.email.clone(),
             name: user.name.clone(),
             is_instance_admin: user.is_instance_admin,
+            created_at: user.created_at,
         }
     }
 }
@@ -87,7 +88,10 @@ impl App {
         let mut errors = ValidationErrors::new();
         let email = errors.check("email", Email::parse(&input.email));
         let name = errors.check("name", PersonName::parse(&input.name));
-        let password = errors.check("password", NewPassword::parse(&input.password, email.as_ref()));
+        let password = errors.check(
+            "password",
+            NewPassword::parse(&input.password, email.as_ref()),
+        );
         let org_name = match &input.organization_name {
             Some(raw) => errors.check("organization_name", OrganizationName::parse(raw)),
             None => None,
@@ -115,10 +119,16 @@ impl App {
         store_audit::record_platform(
             &mut tx,
             None,
-            with_target(entry(Some(&actor), meta, "auth.registered"), "user", user.id),
+            with_target(
+                entry(Some(&actor), meta, "auth.registered"),
+                "user",
+                user.id,
+            ),
         )
         .await?;
-        let tokens = self.issue_tokens(&mut tx, user.id, TokenFamilyId::new()).await?;
+        let tokens = self
+            .issue_tokens(&mut tx, user.id, TokenFamilyId::new())
+            .await?;
         let organization = match org_name {
             Some(org_name) => {
                 let (org, tx_back) = self
@@ -138,7 +148,12 @@ impl App {
     }
 
     /// Issues an access token and a refresh token of `family`, storing the refresh token's hash.
-    pub(crate) async fn issue_tokens(&self, tx: &mut Tx, user: UserId, family: TokenFamilyId) -> AppResult<TokenPair> {
+    pub(crate) async fn issue_tokens(
+        &self,
+        tx: &mut Tx,
+        user: UserId,
+        family: TokenFamilyId,
+    ) -> AppResult<TokenPair> {
         let refresh_token = random_token();
         store_auth::insert_refresh_token(
             tx,
@@ -158,12 +173,18 @@ impl App {
     }
 
     /// Checks an email and password, throttled per (email, address). Every outcome is audited.
-    async fn check_credentials(&self, email: &str, password: &str, meta: &RequestMeta) -> AppResult<User> {
+    async fn check_credentials(
+        &self,
+        email: &str,
+        password: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<User> {
         let email = email.trim().to_lowercase();
         let ip = meta.ip.clone().unwrap_or_else(|| "unknown".into());
         let at = now();
         let mut tx = self.db.platform().await?;
-        let failures = store_auth::login_failures_since(&mut tx, &email, &ip, at - THROTTLE_WINDOW).await?;
+        let failures =
+            store_auth::login_failures_since(&mut tx, &email, &ip, at - THROTTLE_WINDOW).await?;
         if failures.len() >= MAX_LOGIN_FAILURES {
             let oldest = failures[failures.len() - MAX_LOGIN_FAILURES];
             let retry_after_secs = ((oldest + THROTTLE_WINDOW) - at).num_seconds().max(1) as u64;
@@ -184,7 +205,12 @@ impl App {
             Some(user) if matches => {
                 store_auth::clear_login_failures(&mut tx, &email, &ip).await?;
                 let actor = Actor::from(&user);
-                store_audit::record_platform(&mut tx, None, entry(Some(&actor), meta, "auth.login_succeeded")).await?;
+                store_audit::record_platform(
+                    &mut tx,
+                    None,
+                    entry(Some(&actor), meta, "auth.login_succeeded"),
+                )
+                .await?;
                 tx.commit().await?;
                 Ok(user)
             }
@@ -201,21 +227,34 @@ impl App {
     }
 
     /// Signs in for the API: a new token family.
-    pub async fn login(&self, email: &str, password: &str, meta: &RequestMeta) -> AppResult<(User, TokenPair)> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<(User, TokenPair)> {
         let user = self.check_credentials(email, password, meta).await?;
         let mut tx = self.db.platform().await?;
-        let tokens = self.issue_tokens(&mut tx, user.id, TokenFamilyId::new()).await?;
+        let tokens = self
+            .issue_tokens(&mut tx, user.id, TokenFamilyId::new())
+            .await?;
         tx.commit().await?;
         Ok((user, tokens))
     }
 
     /// Rotates a refresh token. A token presented twice means it was stolen: the whole family is
     /// revoked, the newest token included.
-    pub async fn refresh(&self, refresh_token: &str, meta: &RequestMeta) -> AppResult<(User, TokenPair)> {
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<(User, TokenPair)> {
         const INVALID: AppError = AppError::Unauthenticated("invalid or expired refresh token");
         let at = now();
         let mut tx = self.db.platform().await?;
-        let Some(token) = store_auth::find_refresh_token(&mut tx, &self.keys.hash_token(refresh_token)).await? else {
+        let Some(token) =
+            store_auth::find_refresh_token(&mut tx, &self.keys.hash_token(refresh_token)).await?
+        else {
             return Err(INVALID);
         };
         if token.revoked_at.is_some() {
@@ -251,12 +290,19 @@ impl App {
     /// is not an error).
     pub async fn logout(&self, refresh_token: &str, meta: &RequestMeta) -> AppResult<()> {
         let mut tx = self.db.platform().await?;
-        if let Some(token) = store_auth::find_refresh_token(&mut tx, &self.keys.hash_token(refresh_token)).await? {
+        if let Some(token) =
+            store_auth::find_refresh_token(&mut tx, &self.keys.hash_token(refresh_token)).await?
+        {
             let revoked = store_auth::revoke_family(&mut tx, token.family_id).await?;
             if revoked > 0 {
                 let user = users::find(&mut tx, token.user_id).await?;
                 let actor = user.as_ref().map(Actor::from);
-                store_audit::record_platform(&mut tx, None, entry(actor.as_ref(), meta, "auth.logout")).await?;
+                store_audit::record_platform(
+                    &mut tx,
+                    None,
+                    entry(actor.as_ref(), meta, "auth.logout"),
+                )
+                .await?;
             }
         }
         tx.commit().await?;
@@ -291,7 +337,8 @@ impl App {
         let user = self.check_credentials(email, password, meta).await?;
         let mut tx = self.db.platform().await?;
         if let Some(previous) = previous_token
-            && let Some(old) = store_auth::find_session(&mut tx, &self.keys.hash_token(previous)).await?
+            && let Some(old) =
+                store_auth::find_session(&mut tx, &self.keys.hash_token(previous)).await?
         {
             store_auth::revoke_session(&mut tx, old.id).await?;
         }
@@ -300,7 +347,12 @@ impl App {
         Ok(opened)
     }
 
-    async fn insert_session(&self, tx: &mut Tx, user: User, meta: &RequestMeta) -> AppResult<OpenedSession> {
+    async fn insert_session(
+        &self,
+        tx: &mut Tx,
+        user: User,
+        meta: &RequestMeta,
+    ) -> AppResult<OpenedSession> {
         let token = random_token();
         let csrf_token = random_token();
         let expires_at = now() + to_delta(self.config.session_absolute_timeout);
@@ -327,7 +379,8 @@ impl App {
     /// The session a cookie names, if it is live: not revoked, not past its absolute end, and
     /// used within the idle timeout. Its last activity is refreshed.
     pub async fn session(&self, token: &str) -> AppResult<CurrentSession> {
-        const EXPIRED: AppError = AppError::Unauthenticated("your session has expired; please sign in again");
+        const EXPIRED: AppError =
+            AppError::Unauthenticated("your session has expired; please sign in again");
         let at = now();
         let mut tx = self.db.platform_read().await?;
         let session = store_auth::find_session(&mut tx, &self.keys.hash_token(token))
@@ -337,7 +390,9 @@ impl App {
         if session.revoked_at.is_some() || session.expires_at <= at || idle_end <= at {
             return Err(EXPIRED);
         }
-        let user = users::find(&mut tx, session.user_id).await?.ok_or(EXPIRED)?;
+        let user = users::find(&mut tx, session.user_id)
+            .await?
+            .ok_or(EXPIRED)?;
         tx.commit().await?;
         if at - session.last_seen_at >= SESSION_TOUCH_INTERVAL {
             let mut tx = self.db.platform().await?;
@@ -350,19 +405,42 @@ impl App {
         })
     }
 
-    pub async fn close_session(&self, current: &CurrentSession, meta: &RequestMeta) -> AppResult<()> {
+    pub async fn close_session(
+        &self,
+        current: &CurrentSession,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
         let mut tx = self.db.platform().await?;
         store_auth::revoke_session(&mut tx, current.session.id).await?;
-        store_audit::record_platform(&mut tx, None, entry(Some(&current.actor), meta, "auth.logout")).await?;
+        store_audit::record_platform(
+            &mut tx,
+            None,
+            entry(Some(&current.actor), meta, "auth.logout"),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Ends every other session of the user ("sign out everywhere else").
-    pub async fn close_other_sessions(&self, current: &CurrentSession, meta: &RequestMeta) -> AppResult<u64> {
+    pub async fn close_other_sessions(
+        &self,
+        current: &CurrentSession,
+        meta: &RequestMeta,
+    ) -> AppResult<u64> {
         let mut tx = self.db.platform().await?;
-        let n = store_auth::revoke_user_sessions(&mut tx, current.actor.user_id, Some(current.session.id)).await?;
-        store_audit::record_platform(&mut tx, None, entry(Some(&current.actor), meta, "auth.sessions_revoked")).await?;
+        let n = store_auth::revoke_user_sessions(
+            &mut tx,
+            current.actor.user_id,
+            Some(current.session.id),
+        )
+        .await?;
+        store_audit::record_platform(
+            &mut tx,
+            None,
+            entry(Some(&current.actor), meta, "auth.sessions_revoked"),
+        )
+        .await?;
         tx.commit().await?;
         Ok(n)
     }
@@ -375,14 +453,28 @@ impl App {
     }
 
     /// Ends one of the actor's own sessions.
-    pub async fn revoke_session(&self, actor: &Actor, id: SessionId, meta: &RequestMeta) -> AppResult<()> {
+    pub async fn revoke_session(
+        &self,
+        actor: &Actor,
+        id: SessionId,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
         let mut tx = self.db.platform().await?;
         let sessions = store_auth::list_live_sessions(&mut tx, actor.user_id, now()).await?;
         if !sessions.iter().any(|s| s.id == id) {
             return Err(AppError::NotFound);
         }
         store_auth::revoke_session(&mut tx, id).await?;
-        store_audit::record_platform(&mut tx, None, with_target(entry(Some(actor), meta, "auth.session_revoked"), "session", id)).await?;
+        store_audit::record_platform(
+            &mut tx,
+            None,
+            with_target(
+                entry(Some(actor), meta, "auth.session_revoked"),
+                "session",
+                id,
+            ),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -410,7 +502,12 @@ impl App {
         )
         .await?;
         let actor = Actor::from(&user);
-        store_audit::record_platform(&mut tx, None, entry(Some(&actor), meta, "auth.password_reset_requested")).await?;
+        store_audit::record_platform(
+            &mut tx,
+            None,
+            entry(Some(&actor), meta, "auth.password_reset_requested"),
+        )
+        .await?;
         tx.commit().await?;
         let minutes = self.config.password_reset_ttl.as_secs() / 60;
         self.mailer
@@ -430,16 +527,25 @@ impl App {
     }
 
     /// Sets a new password with a reset token; every sign-in and session of the account ends.
-    pub async fn reset_password(&self, token: &str, password: &str, meta: &RequestMeta) -> AppResult<()> {
-        const INVALID: &str = "this reset link is invalid, expired or already used; ask for a new one";
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        password: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        const INVALID: &str =
+            "this reset link is invalid, expired or already used; ask for a new one";
         let mut tx = self.db.platform().await?;
         let reset = store_auth::find_password_reset(&mut tx, &self.keys.hash_token(token))
             .await?
             .filter(|r| r.used_at.is_none() && r.expires_at > now())
             .ok_or_else(|| AppError::invalid("token", INVALID))?;
-        let user = users::find(&mut tx, reset.user_id).await?.ok_or(AppError::NotFound)?;
+        let user = users::find(&mut tx, reset.user_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let email = Email::parse(&user.email).ok();
-        let password = NewPassword::parse(password, email.as_ref()).map_err(|e| AppError::invalid("password", e))?;
+        let password = NewPassword::parse(password, email.as_ref())
+            .map_err(|e| AppError::invalid("password", e))?;
         if !store_auth::use_password_reset(&mut tx, reset.id).await? {
             return Err(AppError::invalid("token", INVALID));
         }
@@ -455,14 +561,26 @@ impl App {
     }
 
     /// Changes the actor's password, given the current one.
-    pub async fn change_password(&self, actor: &Actor, current: &str, new: &str, meta: &RequestMeta) -> AppResult<()> {
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        current: &str,
+        new: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
         let mut tx = self.db.platform().await?;
-        let user = users::find(&mut tx, actor.user_id).await?.ok_or(AppError::NotFound)?;
+        let user = users::find(&mut tx, actor.user_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         if !crypto::verify_password(current, &user.password_hash) {
-            return Err(AppError::invalid("current_password", "is not your current password"));
+            return Err(AppError::invalid(
+                "current_password",
+                "is not your current password",
+            ));
         }
         let email = Email::parse(&user.email).ok();
-        let password = NewPassword::parse(new, email.as_ref()).map_err(|e| AppError::invalid("password", e))?;
+        let password = NewPassword::parse(new, email.as_ref())
+            .map_err(|e| AppError::invalid("password", e))?;
         users::set_password_hash(&mut tx, user.id, &hash(&password)?).await?;
         let mut e = entry(Some(actor), meta, "auth.password_changed");
         e.changes = crate::audit::changes(&[("password", "old".into(), "new".into())]);

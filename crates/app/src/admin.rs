@@ -27,12 +27,20 @@ pub struct OrganizationQuery {
 }
 
 fn require_instance_admin(actor: &Actor) -> AppResult<()> {
-    if actor.is_instance_admin { Ok(()) } else { Err(AppError::Forbidden) }
+    if actor.is_instance_admin {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
 }
 
 impl App {
     /// Organizations, oldest first; returns one more than asked so callers know there is more.
-    pub async fn admin_list_organizations(&self, actor: &Actor, q: OrganizationQuery) -> AppResult<Vec<Organization>> {
+    pub async fn admin_list_organizations(
+        &self,
+        actor: &Actor,
+        q: OrganizationQuery,
+    ) -> AppResult<Vec<Organization>> {
         require_instance_admin(actor)?;
         let mut tx = self.db.platform_read().await?;
         let list = store_orgs::list(
@@ -42,7 +50,11 @@ impl App {
                 status: q.status,
                 include_deleted: q.include_deleted,
                 after: q.after,
-                offset: if q.after.is_some() { 0 } else { (q.page.max(1) - 1) * q.page_size },
+                offset: if q.after.is_some() {
+                    0
+                } else {
+                    (q.page.max(1) - 1) * q.page_size
+                },
                 limit: q.page_size + 1,
             },
         )
@@ -51,10 +63,16 @@ impl App {
         Ok(list)
     }
 
-    pub async fn admin_organization(&self, actor: &Actor, id: OrganizationId) -> AppResult<Organization> {
+    pub async fn admin_organization(
+        &self,
+        actor: &Actor,
+        id: OrganizationId,
+    ) -> AppResult<Organization> {
         require_instance_admin(actor)?;
         let mut tx = self.db.platform_read().await?;
-        let org = store_orgs::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let org = store_orgs::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         tx.commit().await?;
         Ok(org)
     }
@@ -68,7 +86,8 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<UserOrganization> {
         require_instance_admin(actor)?;
-        self.create_organization_for(input, owner_email, Some(actor), meta).await
+        self.create_organization_for(input, owner_email, Some(actor), meta)
+            .await
     }
 
     /// Creates an organization for the owner named by email (also used by the command line,
@@ -90,7 +109,11 @@ impl App {
             .await?;
         let mut tx = tx.into_tenant(org.id).await?;
         if let Some(by) = by {
-            let e = with_target(entry(Some(by), meta, "admin.organization_created"), "organization", org.id);
+            let e = with_target(
+                entry(Some(by), meta, "admin.organization_created"),
+                "organization",
+                org.id,
+            );
             store_audit::record(&mut tx, e).await?;
         }
         tx.commit().await?;
@@ -107,35 +130,65 @@ impl App {
     ) -> AppResult<Organization> {
         require_instance_admin(actor)?;
         let mut tx = self.db.platform().await?;
-        let before = store_orgs::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let before = store_orgs::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         change(&mut tx).await?;
-        let after = store_orgs::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let after = store_orgs::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let mut e = with_target(entry(Some(actor), meta, action), "organization", id);
         e.changes = crate::audit::changes(&[
             ("status", json!(before.status), json!(after.status)),
-            ("deleted_at", json!(before.deleted_at), json!(after.deleted_at)),
+            (
+                "deleted_at",
+                json!(before.deleted_at),
+                json!(after.deleted_at),
+            ),
         ]);
         store_audit::record_platform(&mut tx, Some(id), e).await?;
         tx.commit().await?;
         Ok(after)
     }
 
-    pub async fn admin_suspend_organization(&self, actor: &Actor, id: OrganizationId, meta: &RequestMeta) -> AppResult<Organization> {
-        self.set_lifecycle(actor, id, "admin.organization_suspended", meta, async |tx| {
-            store_orgs::set_status(tx, id, OrganizationStatus::Suspended).await
-        })
+    pub async fn admin_suspend_organization(
+        &self,
+        actor: &Actor,
+        id: OrganizationId,
+        meta: &RequestMeta,
+    ) -> AppResult<Organization> {
+        self.set_lifecycle(
+            actor,
+            id,
+            "admin.organization_suspended",
+            meta,
+            async |tx| store_orgs::set_status(tx, id, OrganizationStatus::Suspended).await,
+        )
         .await
     }
 
     /// Reactivates a suspended organization, or brings a deleted one back before it is purged.
-    pub async fn admin_restore_organization(&self, actor: &Actor, id: OrganizationId, meta: &RequestMeta) -> AppResult<Organization> {
-        self.set_lifecycle(actor, id, "admin.organization_restored", meta, async |tx| store_orgs::restore(tx, id).await)
-            .await
+    pub async fn admin_restore_organization(
+        &self,
+        actor: &Actor,
+        id: OrganizationId,
+        meta: &RequestMeta,
+    ) -> AppResult<Organization> {
+        self.set_lifecycle(actor, id, "admin.organization_restored", meta, async |tx| {
+            store_orgs::restore(tx, id).await
+        })
+        .await
     }
 
     /// Soft-deletes an organization; it is purged after the grace period.
-    pub async fn admin_delete_organization(&self, actor: &Actor, id: OrganizationId, meta: &RequestMeta) -> AppResult<Organization> {
-        let grace = TimeDelta::from_std(self.config.organization_purge_after).unwrap_or(TimeDelta::days(30));
+    pub async fn admin_delete_organization(
+        &self,
+        actor: &Actor,
+        id: OrganizationId,
+        meta: &RequestMeta,
+    ) -> AppResult<Organization> {
+        let grace = TimeDelta::from_std(self.config.organization_purge_after)
+            .unwrap_or(TimeDelta::days(30));
         self.set_lifecycle(actor, id, "admin.organization_deleted", meta, async |tx| {
             store_orgs::soft_delete(tx, id, now() + grace).await
         })
@@ -152,16 +205,26 @@ impl App {
             e.target_id = Some(id.to_string());
             store_audit::record_platform(&mut tx, None, e).await?;
         }
-        let pruned = rapport_store::auth::prune_expired(&mut tx, now(), now() - TimeDelta::days(1)).await?;
+        let pruned =
+            rapport_store::auth::prune_expired(&mut tx, now(), now() - TimeDelta::days(1)).await?;
         tx.commit().await?;
         if !purged.is_empty() || pruned > 0 {
-            tracing::info!(organizations = purged.len(), credentials = pruned, "purged expired data");
+            tracing::info!(
+                organizations = purged.len(),
+                credentials = pruned,
+                "purged expired data"
+            );
         }
         Ok(purged)
     }
 
     /// The development outbox (instance administrators).
-    pub async fn admin_outbox(&self, actor: &Actor, to: Option<&str>, limit: i64) -> AppResult<Vec<StoredEmail>> {
+    pub async fn admin_outbox(
+        &self,
+        actor: &Actor,
+        to: Option<&str>,
+        limit: i64,
+    ) -> AppResult<Vec<StoredEmail>> {
         require_instance_admin(actor)?;
         let mut tx = self.db.platform_read().await?;
         let list = rapport_store::email_outbox::list(&mut tx, to, limit).await?;
@@ -172,12 +235,22 @@ impl App {
     // -----------------------------------------------------------------------------------------
     // Command-line administration (whoever runs the binary with database access is trusted).
 
-    pub async fn cli_create_user(&self, email: &str, name: &str, password: &str, instance_admin: bool) -> AppResult<User> {
+    pub async fn cli_create_user(
+        &self,
+        email: &str,
+        name: &str,
+        password: &str,
+        instance_admin: bool,
+    ) -> AppResult<User> {
         let mut user = crate::accounts::new_user(email, name, password)?;
         user.is_instance_admin = instance_admin;
         let mut tx = self.db.platform().await?;
         crate::accounts::insert_user(&mut tx, &user).await?;
-        let mut e = with_target(entry(None, &cli_meta(), "admin.user_created"), "user", user.id);
+        let mut e = with_target(
+            entry(None, &cli_meta(), "admin.user_created"),
+            "user",
+            user.id,
+        );
         e.changes = Some(json!({"email": user.email, "is_instance_admin": instance_admin}));
         store_audit::record_platform(&mut tx, None, e).await?;
         tx.commit().await?;
@@ -186,49 +259,82 @@ impl App {
 
     pub async fn cli_set_instance_admin(&self, email: &str, value: bool) -> AppResult<User> {
         let mut tx = self.db.platform().await?;
-        let user = users::find_by_email(&mut tx, &email.trim().to_lowercase()).await?.ok_or(AppError::NotFound)?;
+        let user = users::find_by_email(&mut tx, &email.trim().to_lowercase())
+            .await?
+            .ok_or(AppError::NotFound)?;
         users::set_instance_admin(&mut tx, user.id, value).await?;
-        let mut e = with_target(entry(None, &cli_meta(), "admin.instance_admin_changed"), "user", user.id);
-        e.changes = crate::audit::changes(&[("is_instance_admin", json!(user.is_instance_admin), json!(value))]);
+        let mut e = with_target(
+            entry(None, &cli_meta(), "admin.instance_admin_changed"),
+            "user",
+            user.id,
+        );
+        e.changes = crate::audit::changes(&[(
+            "is_instance_admin",
+            json!(user.is_instance_admin),
+            json!(value),
+        )]);
         store_audit::record_platform(&mut tx, None, e).await?;
         tx.commit().await?;
-        Ok(User { is_instance_admin: value, ..user })
+        Ok(User {
+            is_instance_admin: value,
+            ..user
+        })
     }
 
     pub async fn cli_reset_password(&self, email: &str, password: &str) -> AppResult<()> {
         let mut tx = self.db.platform().await?;
-        let user = users::find_by_email(&mut tx, &email.trim().to_lowercase()).await?.ok_or(AppError::NotFound)?;
+        let user = users::find_by_email(&mut tx, &email.trim().to_lowercase())
+            .await?
+            .ok_or(AppError::NotFound)?;
         let parsed = rapport_domain::account::Email::parse(&user.email).ok();
         let password = rapport_domain::account::NewPassword::parse(password, parsed.as_ref())
             .map_err(|m| AppError::invalid("password", m))?;
-        let hash = crate::crypto::hash_password(password.expose()).map_err(|e| AppError::Internal(e.to_string()))?;
+        let hash = crate::crypto::hash_password(password.expose())
+            .map_err(|e| AppError::Internal(e.to_string()))?;
         users::set_password_hash(&mut tx, user.id, &hash).await?;
         rapport_store::auth::revoke_all_refresh_tokens(&mut tx, user.id).await?;
         rapport_store::auth::revoke_user_sessions(&mut tx, user.id, None).await?;
-        let mut e = with_target(entry(None, &cli_meta(), "admin.password_reset"), "user", user.id);
+        let mut e = with_target(
+            entry(None, &cli_meta(), "admin.password_reset"),
+            "user",
+            user.id,
+        );
         e.changes = crate::audit::changes(&[("password", json!("old"), json!("new"))]);
         store_audit::record_platform(&mut tx, None, e).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn cli_add_member(&self, organization: &str, email: &str, role: Role) -> AppResult<()> {
+    pub async fn cli_add_member(
+        &self,
+        organization: &str,
+        email: &str,
+        role: Role,
+    ) -> AppResult<()> {
         let mut tx = self.db.platform().await?;
         let org = match organization.parse::<OrganizationId>() {
             Ok(id) => store_orgs::find(&mut tx, id).await?,
             Err(_) => store_orgs::find_by_slug(&mut tx, organization).await?,
         }
         .ok_or(AppError::NotFound)?;
-        let user: User = users::find_by_email(&mut tx, &email.trim().to_lowercase()).await?.ok_or(AppError::NotFound)?;
+        let user: User = users::find_by_email(&mut tx, &email.trim().to_lowercase())
+            .await?
+            .ok_or(AppError::NotFound)?;
         let mut tx = tx.into_tenant(org.id).await?;
-        let member = memberships::insert(&mut tx, user.id, role).await.map_err(|e| {
-            if e.is_conflict_on("memberships_organization_id_user_id_key") {
-                AppError::conflict("already_member", "this person is already a member")
-            } else {
-                e.into()
-            }
-        })?;
-        let mut e = with_target(entry(None, &cli_meta(), "member.added"), "membership", member.id);
+        let member = memberships::insert(&mut tx, user.id, role)
+            .await
+            .map_err(|e| {
+                if e.is_conflict_on("memberships_organization_id_user_id_key") {
+                    AppError::conflict("already_member", "this person is already a member")
+                } else {
+                    e.into()
+                }
+            })?;
+        let mut e = with_target(
+            entry(None, &cli_meta(), "member.added"),
+            "membership",
+            member.id,
+        );
         e.changes = Some(json!({"email": user.email, "role": {"before": null, "after": role}}));
         store_audit::record(&mut tx, e).await?;
         tx.commit().await?;
@@ -237,14 +343,24 @@ impl App {
 
     pub async fn cli_list_organizations(&self) -> AppResult<Vec<Organization>> {
         let mut tx = self.db.platform_read().await?;
-        let list = store_orgs::list(&mut tx, &OrganizationFilter { include_deleted: true, limit: 10_000, ..Default::default() }).await?;
+        let list = store_orgs::list(
+            &mut tx,
+            &OrganizationFilter {
+                include_deleted: true,
+                limit: 10_000,
+                ..Default::default()
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(list)
     }
 
     pub async fn find_user_id(&self, email: &str) -> AppResult<UserId> {
         let mut tx = self.db.platform_read().await?;
-        let user = users::find_by_email(&mut tx, &email.trim().to_lowercase()).await?.ok_or(AppError::NotFound)?;
+        let user = users::find_by_email(&mut tx, &email.trim().to_lowercase())
+            .await?
+            .ok_or(AppError::NotFound)?;
         tx.commit().await?;
         Ok(user.id)
     }

@@ -8,7 +8,14 @@ use serde_json::{Value, json};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 /// Field names whose values never reach the log.
-const SECRET_FIELDS: &[&str] = &["password", "password_hash", "token", "secret", "api_key", "refresh_token"];
+const SECRET_FIELDS: &[&str] = &[
+    "password",
+    "password_hash",
+    "token",
+    "secret",
+    "api_key",
+    "refresh_token",
+];
 
 /// Masks a value if its field is secret.
 pub fn mask(field: &str, value: Value) -> Value {
@@ -30,7 +37,11 @@ pub fn changes(fields: &[(&str, Value, Value)]) -> Option<Value> {
             );
         }
     }
-    if map.is_empty() { None } else { Some(Value::Object(map)) }
+    if map.is_empty() {
+        None
+    } else {
+        Some(Value::Object(map))
+    }
 }
 
 /// An entry with the actor and request filled in.
@@ -89,7 +100,8 @@ impl App {
         if decide(tenant.role, action, object, ownership) == Decision::Allow {
             return Ok(());
         }
-        self.record_denial(actor, tenant, meta, action, object).await;
+        self.record_denial(actor, tenant, meta, action, object)
+            .await;
         Err(AppError::Forbidden)
     }
 
@@ -123,15 +135,26 @@ impl App {
         meta: &RequestMeta,
         q: AuditQuery,
     ) -> AppResult<AuditPage> {
-        self.authorize(actor, tenant, meta, Action::View, Object::AuditLog, Ownership::NotApplicable)
-            .await?;
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::AuditLog,
+            Ownership::NotApplicable,
+        )
+        .await?;
         let mut filter = Filter {
             actor_id: q.actor_id,
             action: q.action,
             from: q.from,
             to: q.to,
             before: q.before,
-            offset: if q.before.is_some() { 0 } else { (q.page.max(1) - 1) * q.page_size },
+            offset: if q.before.is_some() {
+                0
+            } else {
+                (q.page.max(1) - 1) * q.page_size
+            },
             limit: q.page_size + 1,
         };
         let mut tx = self.db.tenant_read(tenant.id()).await?;
@@ -139,7 +162,8 @@ impl App {
         let has_more = items.len() as u64 > q.page_size;
         items.truncate(q.page_size as usize);
         filter.before = None;
-        let (total, total_is_exact) = rapport_store::audit::count(&mut tx, &filter, COUNT_CAP).await?;
+        let (total, total_is_exact) =
+            rapport_store::audit::count(&mut tx, &filter, COUNT_CAP).await?;
         tx.commit().await?;
         Ok(AuditPage {
             items,

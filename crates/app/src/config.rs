@@ -146,7 +146,12 @@ impl Source {
             .filter(|v| !v.trim().is_empty())
     }
 
-    fn parse<T: std::str::FromStr>(&self, name: &str, default: T, what: &str) -> Result<T, ConfigError> {
+    fn parse<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        default: T,
+        what: &str,
+    ) -> Result<T, ConfigError> {
         match self.get(name) {
             None => Ok(default),
             Some(raw) => raw
@@ -189,8 +194,12 @@ impl Config {
     pub fn load(file: Option<&Path>, env: BTreeMap<String, String>) -> Result<Config, ConfigError> {
         let mut values = BTreeMap::new();
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| bad("RAPPORT_CONFIG", format!("could not read {}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                bad(
+                    "RAPPORT_CONFIG",
+                    format!("could not read {}: {e}", path.display()),
+                )
+            })?;
             let table: toml::Table = toml::from_str(&text)
                 .map_err(|e| bad("RAPPORT_CONFIG", format!("is not valid TOML: {e}")))?;
             for (key, value) in table {
@@ -199,7 +208,11 @@ impl Config {
                     toml::Value::String(s) => s,
                     toml::Value::Array(items) => items
                         .iter()
-                        .map(|i| i.as_str().map(str::to_owned).unwrap_or_else(|| i.to_string()))
+                        .map(|i| {
+                            i.as_str()
+                                .map(str::to_owned)
+                                .unwrap_or_else(|| i.to_string())
+                        })
                         .collect::<Vec<_>>()
                         .join(","),
                     other => other.to_string(),
@@ -233,7 +246,10 @@ impl Config {
                 let url = Url::parse(raw.trim())
                     .map_err(|e| bad("RAPPORT_BASE_URL", format!("is not a URL: {e}")))?;
                 if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-                    return Err(bad("RAPPORT_BASE_URL", "must be an http:// or https:// URL"));
+                    return Err(bad(
+                        "RAPPORT_BASE_URL",
+                        "must be an http:// or https:// URL",
+                    ));
                 }
                 url
             }
@@ -272,7 +288,10 @@ impl Config {
                 let url = Url::parse(raw.trim())
                     .map_err(|e| bad("RAPPORT_SMTP_URL", format!("is not a URL: {e}")))?;
                 if !matches!(url.scheme(), "smtp" | "smtps") || url.host().is_none() {
-                    return Err(bad("RAPPORT_SMTP_URL", "must be smtp://host:port or smtps://host:port"));
+                    return Err(bad(
+                        "RAPPORT_SMTP_URL",
+                        "must be smtp://host:port or smtps://host:port",
+                    ));
                 }
                 Some(SecretUrl(raw.trim().to_owned()))
             }
@@ -292,7 +311,10 @@ impl Config {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                return Err(bad("RAPPORT_LOG_FORMAT", format!("must be text or json, got {other:?}")));
+                return Err(bad(
+                    "RAPPORT_LOG_FORMAT",
+                    format!("must be text or json, got {other:?}"),
+                ));
             }
         };
         let cors_origins = src
@@ -303,7 +325,12 @@ impl Config {
                     .filter(|o| !o.is_empty())
                     .map(|origin| {
                         let url = Url::parse(origin).map_err(|_| {
-                            bad("RAPPORT_CORS_ORIGINS", format!("{origin:?} is not an origin such as https://app.example.com"))
+                            bad(
+                                "RAPPORT_CORS_ORIGINS",
+                                format!(
+                                    "{origin:?} is not an origin such as https://app.example.com"
+                                ),
+                            )
                         })?;
                         Ok(url.origin().ascii_serialization())
                     })
@@ -311,10 +338,16 @@ impl Config {
             })
             .transpose()?
             .unwrap_or_default();
-        let db_max_connections: u32 =
-            src.parse("RAPPORT_DB_MAX_CONNECTIONS", 10, "a whole number between 1 and 1000")?;
+        let db_max_connections: u32 = src.parse(
+            "RAPPORT_DB_MAX_CONNECTIONS",
+            10,
+            "a whole number between 1 and 1000",
+        )?;
         if !(1..=1000).contains(&db_max_connections) {
-            return Err(bad("RAPPORT_DB_MAX_CONNECTIONS", "must be between 1 and 1000"));
+            return Err(bad(
+                "RAPPORT_DB_MAX_CONNECTIONS",
+                "must be between 1 and 1000",
+            ));
         }
         Ok(Config {
             database_url: SecretUrl(database_url),
@@ -334,7 +367,11 @@ impl Config {
             access_token_ttl: src.secs("RAPPORT_ACCESS_TOKEN_TTL_SECS", 900, 1)?,
             refresh_token_ttl: src.secs("RAPPORT_REFRESH_TOKEN_TTL_SECS", 30 * 86_400, 1)?,
             session_idle_timeout: src.secs("RAPPORT_SESSION_IDLE_TIMEOUT_SECS", 2 * 3600, 1)?,
-            session_absolute_timeout: src.secs("RAPPORT_SESSION_ABSOLUTE_TIMEOUT_SECS", 7 * 86_400, 1)?,
+            session_absolute_timeout: src.secs(
+                "RAPPORT_SESSION_ABSOLUTE_TIMEOUT_SECS",
+                7 * 86_400,
+                1,
+            )?,
             request_timeout: src.secs("RAPPORT_REQUEST_TIMEOUT_SECS", 30, 1)?,
             cors_origins,
             trust_proxy: src.bool("RAPPORT_TRUST_PROXY", false)?,
@@ -375,13 +412,20 @@ impl Config {
             if key.len() >= 32 {
                 return Ok(Secret(key));
             }
-            return Err(bad("RAPPORT_SECRET_KEY", format!("file {} is too short", path.display())));
+            return Err(bad(
+                "RAPPORT_SECRET_KEY",
+                format!("file {} is too short", path.display()),
+            ));
         }
         std::fs::create_dir_all(&self.data_dir)
             .map_err(|e| bad("RAPPORT_DATA_DIR", format!("could not be created: {e}")))?;
         let key = crate::crypto::random_token();
-        write_private(&path, &key)
-            .map_err(|e| bad("RAPPORT_DATA_DIR", format!("could not store the generated secret key: {e}")))?;
+        write_private(&path, &key).map_err(|e| {
+            bad(
+                "RAPPORT_DATA_DIR",
+                format!("could not store the generated secret key: {e}"),
+            )
+        })?;
         tracing::info!(path = %path.display(), "generated a secret key for this installation");
         Ok(Secret(key))
     }
@@ -411,7 +455,9 @@ mod tests {
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         Config::load(
             None,
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            vars.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         )
     }
 
@@ -428,9 +474,13 @@ mod tests {
     fn errors_name_the_variable() {
         let err = load(&[("RAPPORT_BIND", "nowhere")]).err().map(|e| e.name);
         assert_eq!(err.as_deref(), Some("RAPPORT_BIND"));
-        let err = load(&[("RAPPORT_SECRET_KEY", "short")]).err().map(|e| e.name);
+        let err = load(&[("RAPPORT_SECRET_KEY", "short")])
+            .err()
+            .map(|e| e.name);
         assert_eq!(err.as_deref(), Some("RAPPORT_SECRET_KEY"));
-        let err = load(&[("RAPPORT_DATABASE_URL", "mysql://x")]).err().map(|e| e.name);
+        let err = load(&[("RAPPORT_DATABASE_URL", "mysql://x")])
+            .err()
+            .map(|e| e.name);
         assert_eq!(err.as_deref(), Some("RAPPORT_DATABASE_URL"));
         let err = load(&[("RAPPORT_LOG_FORMAT", "xml")]).err().map(|e| e.name);
         assert_eq!(err.as_deref(), Some("RAPPORT_LOG_FORMAT"));
@@ -439,9 +489,18 @@ mod tests {
     #[test]
     fn secrets_are_redacted_in_debug_output() {
         let config = load(&[
-            ("RAPPORT_SECRET_KEY", "a-very-long-secret-key-of-at-least-32-chars"),
-            ("RAPPORT_DATABASE_URL", "postgres://rapport:hunter2hunter2@db/rapport"),
-            ("RAPPORT_SMTP_URL", "smtp://mailer:mailpass@smtp.example.com:587"),
+            (
+                "RAPPORT_SECRET_KEY",
+                "a-very-long-secret-key-of-at-least-32-chars",
+            ),
+            (
+                "RAPPORT_DATABASE_URL",
+                "postgres://rapport:hunter2hunter2@db/rapport",
+            ),
+            (
+                "RAPPORT_SMTP_URL",
+                "smtp://mailer:mailpass@smtp.example.com:587",
+            ),
         ])
         .expect("valid");
         let shown = format!("{config:?}");
@@ -453,8 +512,12 @@ mod tests {
 
     #[test]
     fn postgres_requires_a_secret_key() {
-        let config = load(&[("RAPPORT_DATABASE_URL", "postgres://localhost/rapport")]).expect("valid");
-        assert_eq!(config.resolve_secret_key().err().map(|e| e.name).as_deref(), Some("RAPPORT_SECRET_KEY"));
+        let config =
+            load(&[("RAPPORT_DATABASE_URL", "postgres://localhost/rapport")]).expect("valid");
+        assert_eq!(
+            config.resolve_secret_key().err().map(|e| e.name).as_deref(),
+            Some("RAPPORT_SECRET_KEY")
+        );
     }
 
     #[test]
@@ -471,7 +534,10 @@ mod tests {
         .expect("valid");
         assert_eq!(config.bind.port(), 9000);
         assert_eq!(config.log_format, LogFormat::Text);
-        assert_eq!(config.cors_origins, vec!["https://a.example.com".to_owned()]);
+        assert_eq!(
+            config.cors_origins,
+            vec!["https://a.example.com".to_owned()]
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -19,6 +19,7 @@ pub struct Actor {
     pub name: String,
     /// Runs the platform; grants no access to any organization's records by itself.
     pub is_instance_admin: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The organization a request acts in, and the actor's role there.

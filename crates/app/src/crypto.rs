@@ -1,8 +1,8 @@
 //! Passwords, random tokens, token hashes and access tokens (JWT).
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -147,7 +147,11 @@ mod tests {
     fn access_tokens_round_trip_and_reject_tampering() {
         let keys = Keys::new(&Secret::new("k".repeat(40)));
         let user = UserId::new();
-        let token = keys.issue_access_token(user, TokenFamilyId::new(), std::time::Duration::from_secs(60));
+        let token = keys.issue_access_token(
+            user,
+            TokenFamilyId::new(),
+            std::time::Duration::from_secs(60),
+        );
         assert_eq!(keys.verify_access_token(&token).map(|c| c.sub), Some(user));
         let other = Keys::new(&Secret::new("j".repeat(40)));
         assert!(other.verify_access_token(&token).is_none());

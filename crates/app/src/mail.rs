@@ -53,7 +53,11 @@ impl Mailer {
             ),
             None => Transport::Outbox,
         };
-        Ok(Mailer { transport, from, db })
+        Ok(Mailer {
+            transport,
+            from,
+            db,
+        })
     }
 
     pub fn uses_outbox(&self) -> bool {
@@ -85,10 +89,17 @@ impl Mailer {
                     .platform()
                     .await
                     .map_err(|e| MailError::Send(e.to_string()))?;
-                rapport_store::email_outbox::insert(&mut tx, &email.to, &email.subject, &email.text)
+                rapport_store::email_outbox::insert(
+                    &mut tx,
+                    &email.to,
+                    &email.subject,
+                    &email.text,
+                )
+                .await
+                .map_err(|e| MailError::Send(e.to_string()))?;
+                tx.commit()
                     .await
                     .map_err(|e| MailError::Send(e.to_string()))?;
-                tx.commit().await.map_err(|e| MailError::Send(e.to_string()))?;
                 tracing::info!(
                     to = %email.to,
                     subject = %email.subject,

@@ -1,7 +1,9 @@
 //! Members and invitations of an organization, and the last-owner rule.
 
 use rapport_domain::account::{Email, NewPassword, PersonName};
-use rapport_domain::{Action, InvitationId, MembershipId, Object, Ownership, Role, TokenFamilyId, ValidationErrors};
+use rapport_domain::{
+    Action, InvitationId, MembershipId, Object, Ownership, Role, TokenFamilyId, ValidationErrors,
+};
 use rapport_store::invitations::{self, Invitation, NewInvitation};
 use rapport_store::memberships::{self, Member, UserOrganization};
 use rapport_store::users::{self, User};
@@ -47,12 +49,25 @@ pub struct Accepted {
 }
 
 const LAST_OWNER: &str = "an organization needs at least one owner; make someone else owner first";
-const INVALID_INVITATION: &str = "this invitation is invalid, expired, revoked or already used; ask for a new one";
+const INVALID_INVITATION: &str =
+    "this invitation is invalid, expired, revoked or already used; ask for a new one";
 
 impl App {
-    pub async fn list_members(&self, actor: &Actor, tenant: &Tenant, meta: &RequestMeta) -> AppResult<Vec<Member>> {
-        self.authorize(actor, tenant, meta, Action::View, Object::Member, Ownership::NotApplicable)
-            .await?;
+    pub async fn list_members(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        meta: &RequestMeta,
+    ) -> AppResult<Vec<Member>> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Member,
+            Ownership::NotApplicable,
+        )
+        .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let list = memberships::list(&mut tx).await?;
         tx.commit().await?;
@@ -60,11 +75,18 @@ impl App {
     }
 
     /// Refuses to hand out a role above the actor's own reach (only owners make owners).
-    async fn check_grant(&self, actor: &Actor, tenant: &Tenant, meta: &RequestMeta, role: Role) -> AppResult<()> {
+    async fn check_grant(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        meta: &RequestMeta,
+        role: Role,
+    ) -> AppResult<()> {
         if tenant.role.may_grant(role) {
             Ok(())
         } else {
-            self.record_denial(actor, tenant, meta, Action::Edit, Object::Member).await;
+            self.record_denial(actor, tenant, meta, Action::Edit, Object::Member)
+                .await;
             Err(AppError::Forbidden)
         }
     }
@@ -78,32 +100,54 @@ impl App {
         role: Role,
         meta: &RequestMeta,
     ) -> AppResult<Added> {
-        self.authorize(actor, tenant, meta, Action::Create, Object::Member, Ownership::NotApplicable)
-            .await?;
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Create,
+            Object::Member,
+            Ownership::NotApplicable,
+        )
+        .await?;
         let email = Email::parse(email).map_err(|m| AppError::invalid("email", m))?;
         self.check_grant(actor, tenant, meta, role).await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
         if let Some(user) = users::find_by_email(tx.raw(), email.as_str()).await? {
-            let member = memberships::insert(&mut tx, user.id, role).await.map_err(|e| {
-                if e.is_conflict_on("memberships_organization_id_user_id_key") {
-                    AppError::conflict("already_member", "this person is already a member")
-                } else {
-                    e.into()
-                }
-            })?;
-            let mut e = with_target(entry(Some(actor), meta, "member.added"), "membership", member.id);
-            e.changes = Some(json!({"email": member.email, "role": {"before": null, "after": role}}));
+            let member = memberships::insert(&mut tx, user.id, role)
+                .await
+                .map_err(|e| {
+                    if e.is_conflict_on("memberships_organization_id_user_id_key") {
+                        AppError::conflict("already_member", "this person is already a member")
+                    } else {
+                        e.into()
+                    }
+                })?;
+            let mut e = with_target(
+                entry(Some(actor), meta, "member.added"),
+                "membership",
+                member.id,
+            );
+            e.changes =
+                Some(json!({"email": member.email, "role": {"before": null, "after": role}}));
             store_audit::record(&mut tx, e).await?;
             tx.commit().await?;
             return Ok(Added::Member(member));
         }
         invitations::revoke_open_for_email(&mut tx, email.as_str()).await?;
-        let (invitation, token) = self.insert_invitation(&mut tx, actor, email.as_str(), role).await?;
-        let mut e = with_target(entry(Some(actor), meta, "member.invited"), "invitation", invitation.id);
-        e.changes = Some(json!({"email": invitation.email, "role": {"before": null, "after": role}}));
+        let (invitation, token) = self
+            .insert_invitation(&mut tx, actor, email.as_str(), role)
+            .await?;
+        let mut e = with_target(
+            entry(Some(actor), meta, "member.invited"),
+            "invitation",
+            invitation.id,
+        );
+        e.changes =
+            Some(json!({"email": invitation.email, "role": {"before": null, "after": role}}));
         store_audit::record(&mut tx, e).await?;
         tx.commit().await?;
-        self.send_invitation(actor, tenant, &invitation, &token).await;
+        self.send_invitation(actor, tenant, &invitation, &token)
+            .await;
         Ok(Added::Invited(invitation))
     }
 
@@ -115,7 +159,8 @@ impl App {
         role: Role,
     ) -> AppResult<(Invitation, String)> {
         let token = random_token();
-        let ttl = chrono::TimeDelta::from_std(self.config.invitation_ttl).unwrap_or(chrono::TimeDelta::days(7));
+        let ttl = chrono::TimeDelta::from_std(self.config.invitation_ttl)
+            .unwrap_or(chrono::TimeDelta::days(7));
         let invitation = invitations::insert(
             tx,
             NewInvitation {
@@ -130,7 +175,13 @@ impl App {
         Ok((invitation, token))
     }
 
-    async fn send_invitation(&self, actor: &Actor, tenant: &Tenant, invitation: &Invitation, token: &str) {
+    async fn send_invitation(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        invitation: &Invitation,
+        token: &str,
+    ) {
         let days = self.config.invitation_ttl.as_secs().div_ceil(86_400);
         self.mailer
             .send_or_log(Message {
@@ -149,31 +200,77 @@ impl App {
             .await;
     }
 
-    pub async fn list_invitations(&self, actor: &Actor, tenant: &Tenant, meta: &RequestMeta) -> AppResult<Vec<Invitation>> {
-        self.authorize(actor, tenant, meta, Action::Create, Object::Member, Ownership::NotApplicable)
-            .await?;
+    pub async fn list_invitations(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        meta: &RequestMeta,
+    ) -> AppResult<Vec<Invitation>> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Create,
+            Object::Member,
+            Ownership::NotApplicable,
+        )
+        .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let list = invitations::list_open(&mut tx).await?;
         tx.commit().await?;
         Ok(list)
     }
 
-    pub async fn revoke_invitation(&self, actor: &Actor, tenant: &Tenant, id: InvitationId, meta: &RequestMeta) -> AppResult<()> {
-        self.authorize(actor, tenant, meta, Action::Delete, Object::Member, Ownership::NotApplicable)
-            .await?;
+    pub async fn revoke_invitation(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: InvitationId,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Delete,
+            Object::Member,
+            Ownership::NotApplicable,
+        )
+        .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
         if invitations::revoke(&mut tx, id).await? == 0 {
             return Err(AppError::NotFound);
         }
-        store_audit::record(&mut tx, with_target(entry(Some(actor), meta, "member.invitation_revoked"), "invitation", id)).await?;
+        store_audit::record(
+            &mut tx,
+            with_target(
+                entry(Some(actor), meta, "member.invitation_revoked"),
+                "invitation",
+                id,
+            ),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Replaces an open invitation with a fresh one (new link, new expiry) and emails it.
-    pub async fn resend_invitation(&self, actor: &Actor, tenant: &Tenant, id: InvitationId, meta: &RequestMeta) -> AppResult<Invitation> {
-        self.authorize(actor, tenant, meta, Action::Create, Object::Member, Ownership::NotApplicable)
-            .await?;
+    pub async fn resend_invitation(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: InvitationId,
+        meta: &RequestMeta,
+    ) -> AppResult<Invitation> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Create,
+            Object::Member,
+            Ownership::NotApplicable,
+        )
+        .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
         let old = invitations::find(&mut tx, id)
             .await?
@@ -181,10 +278,21 @@ impl App {
             .ok_or(AppError::NotFound)?;
         self.check_grant(actor, tenant, meta, old.role).await?;
         invitations::revoke(&mut tx, id).await?;
-        let (invitation, token) = self.insert_invitation(&mut tx, actor, &old.email, old.role).await?;
-        store_audit::record(&mut tx, with_target(entry(Some(actor), meta, "member.invitation_resent"), "invitation", invitation.id)).await?;
+        let (invitation, token) = self
+            .insert_invitation(&mut tx, actor, &old.email, old.role)
+            .await?;
+        store_audit::record(
+            &mut tx,
+            with_target(
+                entry(Some(actor), meta, "member.invitation_resent"),
+                "invitation",
+                invitation.id,
+            ),
+        )
+        .await?;
         tx.commit().await?;
-        self.send_invitation(actor, tenant, &invitation, &token).await;
+        self.send_invitation(actor, tenant, &invitation, &token)
+            .await;
         Ok(invitation)
     }
 
@@ -197,10 +305,19 @@ impl App {
         role: Role,
         meta: &RequestMeta,
     ) -> AppResult<Member> {
-        self.authorize(actor, tenant, meta, Action::Edit, Object::Member, Ownership::NotApplicable)
-            .await?;
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Edit,
+            Object::Member,
+            Ownership::NotApplicable,
+        )
+        .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
-        let member = memberships::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let member = memberships::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         // Touching an owner, or making one, is for owners.
         if member.role == Role::Owner || role == Role::Owner {
             drop(tx);
@@ -215,20 +332,42 @@ impl App {
             return Err(AppError::conflict("last_owner", LAST_OWNER));
         }
         memberships::set_role(&mut tx, id, role).await?;
-        let mut e = with_target(entry(Some(actor), meta, "member.role_changed"), "membership", id);
-        e.changes = Some(json!({"email": member.email, "role": {"before": member.role, "after": role}}));
+        let mut e = with_target(
+            entry(Some(actor), meta, "member.role_changed"),
+            "membership",
+            id,
+        );
+        e.changes =
+            Some(json!({"email": member.email, "role": {"before": member.role, "after": role}}));
         store_audit::record(&mut tx, e).await?;
-        let updated = memberships::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let updated = memberships::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         tx.commit().await?;
         Ok(updated)
     }
 
     /// Removes a member, keeping at least one owner.
-    pub async fn remove_member(&self, actor: &Actor, tenant: &Tenant, id: MembershipId, meta: &RequestMeta) -> AppResult<()> {
-        self.authorize(actor, tenant, meta, Action::Delete, Object::Member, Ownership::NotApplicable)
-            .await?;
+    pub async fn remove_member(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: MembershipId,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Delete,
+            Object::Member,
+            Ownership::NotApplicable,
+        )
+        .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
-        let member = memberships::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let member = memberships::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         if member.role == Role::Owner {
             drop(tx);
             self.check_grant(actor, tenant, meta, Role::Owner).await?;
@@ -239,7 +378,8 @@ impl App {
         }
         memberships::delete(&mut tx, id).await?;
         let mut e = with_target(entry(Some(actor), meta, "member.removed"), "membership", id);
-        e.changes = Some(json!({"email": member.email, "role": {"before": member.role, "after": null}}));
+        e.changes =
+            Some(json!({"email": member.email, "role": {"before": member.role, "after": null}}));
         store_audit::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(())
@@ -256,7 +396,9 @@ impl App {
             .await?
             .filter(|o| o.deleted_at.is_none())
             .ok_or_else(|| AppError::invalid("token", INVALID_INVITATION))?;
-        let account_exists = users::find_by_email(&mut tx, &invitation.email).await?.is_some();
+        let account_exists = users::find_by_email(&mut tx, &invitation.email)
+            .await?
+            .is_some();
         tx.commit().await?;
         Ok(InvitationDetails {
             invitation,
@@ -267,7 +409,11 @@ impl App {
 
     /// Accepts an invitation: creates the account when there is none (name and password) or
     /// checks the existing account's password, adds the membership, and signs in.
-    pub async fn accept_invitation(&self, input: Acceptance, meta: &RequestMeta) -> AppResult<Accepted> {
+    pub async fn accept_invitation(
+        &self,
+        input: Acceptance,
+        meta: &RequestMeta,
+    ) -> AppResult<Accepted> {
         let details = self.invitation_details(&input.token).await?;
         let invitation = details.invitation;
         let mut platform = self.db.platform().await?;
@@ -275,17 +421,30 @@ impl App {
         let user = match existing {
             Some(user) => {
                 if !crate::crypto::verify_password(&input.password, &user.password_hash) {
-                    return Err(AppError::invalid("password", "is not the password of your existing account"));
+                    return Err(AppError::invalid(
+                        "password",
+                        "is not the password of your existing account",
+                    ));
                 }
                 user
             }
             None => {
                 let mut errors = ValidationErrors::new();
                 let email = Email::parse(&invitation.email).ok();
-                errors.check("name", PersonName::parse(input.name.as_deref().unwrap_or("")));
-                errors.check("password", NewPassword::parse(&input.password, email.as_ref()));
+                errors.check(
+                    "name",
+                    PersonName::parse(input.name.as_deref().unwrap_or("")),
+                );
+                errors.check(
+                    "password",
+                    NewPassword::parse(&input.password, email.as_ref()),
+                );
                 errors.into_result()?;
-                let user = crate::accounts::new_user(&invitation.email, input.name.as_deref().unwrap_or(""), &input.password)?;
+                let user = crate::accounts::new_user(
+                    &invitation.email,
+                    input.name.as_deref().unwrap_or(""),
+                    &input.password,
+                )?;
                 insert_user(&mut platform, &user).await?;
                 user
             }
@@ -298,12 +457,20 @@ impl App {
         let member = match memberships::insert(&mut tx, user.id, invitation.role).await {
             Ok(member) => member,
             Err(e) if e.is_conflict_on("memberships_organization_id_user_id_key") => {
-                return Err(AppError::conflict("already_member", "you are already a member of this organization"));
+                return Err(AppError::conflict(
+                    "already_member",
+                    "you are already a member of this organization",
+                ));
             }
             Err(e) => return Err(e.into()),
         };
-        let mut e = with_target(entry(Some(&actor), meta, "member.invitation_accepted"), "membership", member.id);
-        e.changes = Some(json!({"email": member.email, "role": {"before": null, "after": member.role}}));
+        let mut e = with_target(
+            entry(Some(&actor), meta, "member.invitation_accepted"),
+            "membership",
+            member.id,
+        );
+        e.changes =
+            Some(json!({"email": member.email, "role": {"before": null, "after": member.role}}));
         store_audit::record(&mut tx, e).await?;
         let org = store_orgs::current(&mut tx).await?;
         let mut platform = tx.into_inner();
@@ -322,7 +489,11 @@ impl App {
         })
     }
 
-    pub(crate) async fn issue_tokens_for(&self, tx: &mut rapport_store::Tx, user: rapport_domain::UserId) -> AppResult<TokenPair> {
+    pub(crate) async fn issue_tokens_for(
+        &self,
+        tx: &mut rapport_store::Tx,
+        user: rapport_domain::UserId,
+    ) -> AppResult<TokenPair> {
         self.issue_tokens(tx, user, TokenFamilyId::new()).await
     }
 }

@@ -1,10 +1,14 @@
 //! Organizations: creation, tenant resolution, settings, branding and custom domains.
 
-use rapport_domain::organization::{BrandColor, Currency, DomainName, OrganizationName, OrganizationStatus, Slug, TimeZone};
+use rapport_domain::organization::{
+    BrandColor, Currency, DomainName, OrganizationName, OrganizationStatus, Slug, TimeZone,
+};
 use rapport_domain::{Action, DomainId, Object, OrganizationId, Ownership, Role, ValidationErrors};
 use rapport_store::domains::Domain;
 use rapport_store::memberships::UserOrganization;
-use rapport_store::organizations::{self as store_orgs, Logo, NewOrganization, Organization, Settings};
+use rapport_store::organizations::{
+    self as store_orgs, Logo, NewOrganization, Organization, Settings,
+};
 use rapport_store::{Tx, audit as store_audit, memberships};
 use serde_json::json;
 
@@ -56,7 +60,9 @@ impl App {
         let mut errors = ValidationErrors::new();
         let name = errors.check("name", OrganizationName::parse(name));
         let slug = match input.and_then(|i| i.slug.as_deref()) {
-            Some(raw) => errors.check("slug", Slug::parse(raw)).map(|s| s.as_str().to_owned()),
+            Some(raw) => errors
+                .check("slug", Slug::parse(raw))
+                .map(|s| s.as_str().to_owned()),
             None => None,
         };
         let currency = match input.and_then(|i| i.currency.as_deref()) {
@@ -101,7 +107,11 @@ impl App {
         })?;
         let mut scoped = tx.into_tenant(id).await?;
         memberships::insert(&mut scoped, actor.user_id, Role::Owner).await?;
-        let mut e = with_target(entry(Some(actor), meta, "organization.created"), "organization", id);
+        let mut e = with_target(
+            entry(Some(actor), meta, "organization.created"),
+            "organization",
+            id,
+        );
         e.changes = Some(json!({"name": org.name, "slug": org.slug}));
         store_audit::record(&mut scoped, e).await?;
         let created = UserOrganization {
@@ -139,7 +149,10 @@ impl App {
 
     /// Finds the live organization a request names, first by custom domain, then subdomain of
     /// the base domain, then slug, then id. `None` when nothing matches.
-    pub async fn resolve_organization(&self, hint: TenantHint<'_>) -> AppResult<Option<Organization>> {
+    pub async fn resolve_organization(
+        &self,
+        hint: TenantHint<'_>,
+    ) -> AppResult<Option<Organization>> {
         let mut tx = self.db.platform_read().await?;
         let found = match hint {
             TenantHint::Domain(host) => {
@@ -153,7 +166,9 @@ impl App {
                 }
             }
             TenantHint::Slug(slug) => store_orgs::find_by_slug(&mut tx, slug).await?,
-            TenantHint::Id(id) => store_orgs::find(&mut tx, id).await?.filter(|o| o.deleted_at.is_none()),
+            TenantHint::Id(id) => store_orgs::find(&mut tx, id)
+                .await?
+                .filter(|o| o.deleted_at.is_none()),
         };
         tx.commit().await?;
         Ok(found)
@@ -179,11 +194,18 @@ impl App {
         if org.status == OrganizationStatus::Suspended {
             return Err(AppError::OrganizationSuspended);
         }
-        Ok(Tenant { organization: org, role })
+        Ok(Tenant {
+            organization: org,
+            role,
+        })
     }
 
     /// [`App::enter_organization`] by id.
-    pub async fn enter_organization_by_id(&self, actor: &Actor, id: OrganizationId) -> AppResult<Tenant> {
+    pub async fn enter_organization_by_id(
+        &self,
+        actor: &Actor,
+        id: OrganizationId,
+    ) -> AppResult<Tenant> {
         let org = self
             .resolve_organization(TenantHint::Id(id))
             .await?
@@ -199,25 +221,40 @@ impl App {
         update: SettingsUpdate,
         meta: &RequestMeta,
     ) -> AppResult<Organization> {
-        self.authorize(actor, tenant, meta, Action::Edit, Object::Organization, Ownership::NotApplicable)
-            .await?;
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Edit,
+            Object::Organization,
+            Ownership::NotApplicable,
+        )
+        .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
         let before = store_orgs::current(&mut tx).await?;
         let mut errors = ValidationErrors::new();
         let name = match &update.name {
-            Some(raw) => errors.check("name", OrganizationName::parse(raw)).map(|n| n.as_str().to_owned()),
+            Some(raw) => errors
+                .check("name", OrganizationName::parse(raw))
+                .map(|n| n.as_str().to_owned()),
             None => Some(before.name.clone()),
         };
         let slug = match &update.slug {
-            Some(raw) => errors.check("slug", Slug::parse(raw)).map(|s| s.as_str().to_owned()),
+            Some(raw) => errors
+                .check("slug", Slug::parse(raw))
+                .map(|s| s.as_str().to_owned()),
             None => Some(before.slug.clone()),
         };
         let currency = match &update.currency {
-            Some(raw) => errors.check("currency", Currency::parse(raw)).map(|c| c.code().to_owned()),
+            Some(raw) => errors
+                .check("currency", Currency::parse(raw))
+                .map(|c| c.code().to_owned()),
             None => Some(before.currency.clone()),
         };
         let time_zone = match &update.time_zone {
-            Some(raw) => errors.check("time_zone", TimeZone::parse(raw)).map(|t| t.name().to_owned()),
+            Some(raw) => errors
+                .check("time_zone", TimeZone::parse(raw))
+                .map(|t| t.name().to_owned()),
             None => Some(before.time_zone.clone()),
         };
         let primary_color = match &update.primary_color {
@@ -256,9 +293,17 @@ impl App {
             ("slug", json!(before.slug), json!(slug)),
             ("currency", json!(before.currency), json!(currency)),
             ("time_zone", json!(before.time_zone), json!(time_zone)),
-            ("primary_color", json!(before.primary_color), json!(primary_color)),
+            (
+                "primary_color",
+                json!(before.primary_color),
+                json!(primary_color),
+            ),
         ]) {
-            let mut e = with_target(entry(Some(actor), meta, "organization.settings_changed"), "organization", tenant.id());
+            let mut e = with_target(
+                entry(Some(actor), meta, "organization.settings_changed"),
+                "organization",
+                tenant.id(),
+            );
             e.changes = Some(diff);
             store_audit::record(&mut tx, e).await?;
         }
@@ -284,12 +329,24 @@ impl App {
         data: Vec<u8>,
         meta: &RequestMeta,
     ) -> AppResult<()> {
-        self.authorize(actor, tenant, meta, Action::Edit, Object::Organization, Ownership::NotApplicable)
-            .await?;
-        let kind = crate::organizations::logo::check(content_type, &data).map_err(|m| AppError::invalid("logo", m))?;
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Edit,
+            Object::Organization,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let kind = crate::organizations::logo::check(content_type, &data)
+            .map_err(|m| AppError::invalid("logo", m))?;
         let mut tx = self.db.tenant(tenant.id()).await?;
         store_orgs::set_logo(&mut tx, kind, data).await?;
-        let mut e = with_target(entry(Some(actor), meta, "organization.logo_changed"), "organization", tenant.id());
+        let mut e = with_target(
+            entry(Some(actor), meta, "organization.logo_changed"),
+            "organization",
+            tenant.id(),
+        );
         e.changes = Some(json!({"logo": {"content_type": kind}}));
         store_audit::record(&mut tx, e).await?;
         tx.commit().await?;
@@ -303,60 +360,131 @@ impl App {
         Ok(logo)
     }
 
-    pub async fn delete_logo(&self, actor: &Actor, tenant: &Tenant, meta: &RequestMeta) -> AppResult<()> {
-        self.authorize(actor, tenant, meta, Action::Edit, Object::Organization, Ownership::NotApplicable)
-            .await?;
+    pub async fn delete_logo(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Edit,
+            Object::Organization,
+            Ownership::NotApplicable,
+        )
+        .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
         if store_orgs::delete_logo(&mut tx).await? {
-            let e = with_target(entry(Some(actor), meta, "organization.logo_removed"), "organization", tenant.id());
+            let e = with_target(
+                entry(Some(actor), meta, "organization.logo_removed"),
+                "organization",
+                tenant.id(),
+            );
             store_audit::record(&mut tx, e).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn domains(&self, actor: &Actor, tenant: &Tenant, meta: &RequestMeta) -> AppResult<Vec<Domain>> {
-        self.authorize(actor, tenant, meta, Action::View, Object::Organization, Ownership::NotApplicable)
-            .await?;
+    pub async fn domains(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        meta: &RequestMeta,
+    ) -> AppResult<Vec<Domain>> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Organization,
+            Ownership::NotApplicable,
+        )
+        .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let list = rapport_store::domains::list(&mut tx).await?;
         tx.commit().await?;
         Ok(list)
     }
 
-    pub async fn add_domain(&self, actor: &Actor, tenant: &Tenant, domain: &str, meta: &RequestMeta) -> AppResult<Domain> {
-        self.authorize(actor, tenant, meta, Action::Edit, Object::Organization, Ownership::NotApplicable)
-            .await?;
+    pub async fn add_domain(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        domain: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<Domain> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Edit,
+            Object::Organization,
+            Ownership::NotApplicable,
+        )
+        .await?;
         let domain = DomainName::parse(domain).map_err(|m| AppError::invalid("domain", m))?;
         if let Some(base) = &self.config.base_domain
             && (domain.as_str() == base || domain.as_str().ends_with(&format!(".{base}")))
         {
             return Err(AppError::invalid(
                 "domain",
-                format!("must not be under {base}; the organization is already served on its own subdomain"),
+                format!(
+                    "must not be under {base}; the organization is already served on its own subdomain"
+                ),
             ));
         }
         let mut tx = self.db.tenant(tenant.id()).await?;
-        let added = rapport_store::domains::insert(&mut tx, domain.as_str()).await.map_err(|e| {
-            if e.is_conflict_on("organization_domains_domain_key") {
-                AppError::conflict("domain_taken", "this domain is already used by an organization")
-            } else {
-                e.into()
-            }
-        })?;
-        let mut e = with_target(entry(Some(actor), meta, "organization.domain_added"), "domain", added.id);
+        let added = rapport_store::domains::insert(&mut tx, domain.as_str())
+            .await
+            .map_err(|e| {
+                if e.is_conflict_on("organization_domains_domain_key") {
+                    AppError::conflict(
+                        "domain_taken",
+                        "this domain is already used by an organization",
+                    )
+                } else {
+                    e.into()
+                }
+            })?;
+        let mut e = with_target(
+            entry(Some(actor), meta, "organization.domain_added"),
+            "domain",
+            added.id,
+        );
         e.changes = Some(json!({"domain": {"before": null, "after": added.domain}}));
         store_audit::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(added)
     }
 
-    pub async fn remove_domain(&self, actor: &Actor, tenant: &Tenant, id: DomainId, meta: &RequestMeta) -> AppResult<()> {
-        self.authorize(actor, tenant, meta, Action::Edit, Object::Organization, Ownership::NotApplicable)
-            .await?;
+    pub async fn remove_domain(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: DomainId,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Edit,
+            Object::Organization,
+            Ownership::NotApplicable,
+        )
+        .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
-        let removed = rapport_store::domains::delete(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        let mut e = with_target(entry(Some(actor), meta, "organization.domain_removed"), "domain", id);
+        let removed = rapport_store::domains::delete(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let mut e = with_target(
+            entry(Some(actor), meta, "organization.domain_removed"),
+            "domain",
+            id,
+        );
         e.changes = Some(json!({"domain": {"before": removed.domain, "after": null}}));
         store_audit::record(&mut tx, e).await?;
         tx.commit().await?;
@@ -367,14 +495,24 @@ impl App {
 /// A free slug derived from the name, with a numeric suffix when taken.
 async fn free_slug(tx: &mut Tx, name: &str) -> AppResult<String> {
     let base = Slug::suggest(name);
-    let base = if Slug::parse(&base).is_ok() { base } else { format!("{base}-org") };
+    let base = if Slug::parse(&base).is_ok() {
+        base
+    } else {
+        format!("{base}-org")
+    };
     for n in 0..50 {
-        let candidate = if n == 0 { base.clone() } else { format!("{base}-{}", n + 1) };
+        let candidate = if n == 0 {
+            base.clone()
+        } else {
+            format!("{base}-{}", n + 1)
+        };
         if Slug::parse(&candidate).is_ok() && !store_orgs::slug_taken(tx, &candidate).await? {
             return Ok(candidate);
         }
     }
-    let suffix = &crate::crypto::random_token()[..6].to_ascii_lowercase().replace(['-', '_'], "x");
+    let suffix = &crate::crypto::random_token()[..6]
+        .to_ascii_lowercase()
+        .replace(['-', '_'], "x");
     Ok(format!("{base}-{suffix}"))
 }
 
@@ -390,7 +528,12 @@ pub mod logo {
         if data.len() > super::MAX_LOGO_BYTES {
             return Err("must be at most 1 MiB".into());
         }
-        let declared = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let declared = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match declared.as_str() {
             "image/png" if data.starts_with(b"\x89PNG\r\n\x1a\n") => Ok("image/png"),
             "image/jpeg" if data.starts_with(&[0xFF, 0xD8, 0xFF]) => Ok("image/jpeg"),
@@ -407,12 +550,30 @@ pub mod logo {
             return Err("is not a valid SVG image".into());
         }
         const FORBIDDEN: &[&str] = &[
-            "<script", "<foreignobject", "<iframe", "<embed", "<object", "<!entity", "<!doctype",
-            "javascript:", "data:text/html", "<use", "<image", "<a ", "<a>", "@import", "url(",
-            "<animate", "<set", "<handler", "<listener",
+            "<script",
+            "<foreignobject",
+            "<iframe",
+            "<embed",
+            "<object",
+            "<!entity",
+            "<!doctype",
+            "javascript:",
+            "data:text/html",
+            "<use",
+            "<image",
+            "<a ",
+            "<a>",
+            "@import",
+            "url(",
+            "<animate",
+            "<set",
+            "<handler",
+            "<listener",
         ];
         if let Some(found) = FORBIDDEN.iter().find(|f| lower.contains(*f)) {
-            return Err(format!("contains {found:?}, which is not allowed in a logo (scripts and external content are refused)"));
+            return Err(format!(
+                "contains {found:?}, which is not allowed in a logo (scripts and external content are refused)"
+            ));
         }
         // Event handler attributes: on…= anywhere inside a tag.
         let bytes = lower.as_bytes();
@@ -422,14 +583,21 @@ pub mod logo {
                 let name_len = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
                 let after = rest[name_len..].trim_start();
                 if name_len > 0 && after.starts_with('=') {
-                    return Err("contains an event handler attribute, which is not allowed in a logo".into());
+                    return Err(
+                        "contains an event handler attribute, which is not allowed in a logo"
+                            .into(),
+                    );
                 }
             }
         }
         if lower.contains("href") {
             // Only fragment references (#id) are harmless.
             for part in lower.split("href").skip(1) {
-                let value = part.trim_start().trim_start_matches('=').trim_start().trim_start_matches(['"', '\'']);
+                let value = part
+                    .trim_start()
+                    .trim_start_matches('=')
+                    .trim_start()
+                    .trim_start_matches(['"', '\'']);
                 if !value.starts_with('#') {
                     return Err("links to external content, which is not allowed in a logo".into());
                 }
@@ -444,8 +612,14 @@ pub mod logo {
 
         #[test]
         fn raster_images_must_match_their_type() {
-            assert_eq!(check("image/png", b"\x89PNG\r\n\x1a\nrest"), Ok("image/png"));
-            assert_eq!(check("image/jpeg", &[0xFF, 0xD8, 0xFF, 0xE0]), Ok("image/jpeg"));
+            assert_eq!(
+                check("image/png", b"\x89PNG\r\n\x1a\nrest"),
+                Ok("image/png")
+            );
+            assert_eq!(
+                check("image/jpeg", &[0xFF, 0xD8, 0xFF, 0xE0]),
+                Ok("image/jpeg")
+            );
             assert!(check("image/png", b"GIF89a").is_err());
             assert!(check("image/gif", b"GIF89a").is_err());
             assert!(check("image/png", &[]).is_err());

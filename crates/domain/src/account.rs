@@ -23,9 +23,9 @@ impl Email {
         }
         let labels: Vec<&str> = domain.split('.').collect();
         if labels.len() < 2
-            || labels.iter().any(|label| {
-                label.is_empty() || label.starts_with('-') || label.ends_with('-')
-            })
+            || labels
+                .iter()
+                .any(|label| label.is_empty() || label.starts_with('-') || label.ends_with('-'))
             || domain
                 .chars()
                 .any(|c| !(c.is_alphanumeric() || c == '-' || c == '.'))
@@ -135,12 +135,25 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_to_lowercase() {
-        assert_eq!(Email::parse(" Ann@Example.COM ").map(|e| e.0), Ok("ann@example.com".into()));
+        assert_eq!(
+            Email::parse(" Ann@Example.COM ").map(|e| e.0),
+            Ok("ann@example.com".into())
+        );
     }
 
     #[test]
     fn malformed_emails_are_refused() {
-        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "ann@@example.com", "a n@example.com", "ann@-example.com", "ann@exa_mple.com"] {
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "ann@@example.com",
+            "a n@example.com",
+            "ann@-example.com",
+            "ann@exa_mple.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

@@ -12,9 +12,34 @@ pub struct Slug(String);
 
 /// Names that would collide with Rapport's own paths or well-known host names.
 const RESERVED_SLUGS: &[&str] = &[
-    "admin", "api", "app", "assets", "auth", "billing", "blog", "cdn", "dashboard", "docs", "help",
-    "health", "login", "logout", "mail", "metrics", "new", "o", "ready", "root", "settings",
-    "signup", "static", "status", "support", "system", "www", "ws",
+    "admin",
+    "api",
+    "app",
+    "assets",
+    "auth",
+    "billing",
+    "blog",
+    "cdn",
+    "dashboard",
+    "docs",
+    "help",
+    "health",
+    "login",
+    "logout",
+    "mail",
+    "metrics",
+    "new",
+    "o",
+    "ready",
+    "root",
+    "settings",
+    "signup",
+    "static",
+    "status",
+    "support",
+    "system",
+    "www",
+    "ws",
 ];
 
 impl Slug {
@@ -109,18 +134,18 @@ impl OrganizationName {
 pub struct Currency(&'static str);
 
 const CURRENCIES: &[&str] = &[
-    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN",
-    "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF",
-    "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB",
-    "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG",
-    "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF",
-    "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA",
-    "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO",
-    "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD",
-    "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN",
-    "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX",
-    "USD", "UYU", "UZS", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW",
-    "ZWL",
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD",
+    "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD",
+    "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ",
+    "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD",
+    "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR",
+    "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR",
+    "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN",
+    "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR",
+    "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB",
+    "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS",
+    "VES", "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWL",
 ];
 
 impl Currency {
@@ -169,9 +194,7 @@ pub struct BrandColor(String);
 impl BrandColor {
     pub fn parse(input: &str) -> Result<Self, &'static str> {
         let s = input.trim();
-        let hex = s
-            .strip_prefix('#')
-            .ok_or("must be a colour like #4f46e5")?;
+        let hex = s.strip_prefix('#').ok_or("must be a colour like #4f46e5")?;
         if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err("must be a colour like #4f46e5");
         }
@@ -276,7 +299,14 @@ mod tests {
 
     #[test]
     fn suggested_slugs_parse() {
-        for name in ["Acme Boats Ltd.", "42", "Über GmbH", "a", "  ---  ", "Marina d'Or"] {
+        for name in [
+            "Acme Boats Ltd.",
+            "42",
+            "Über GmbH",
+            "a",
+            "  ---  ",
+            "Marina d'Or",
+        ] {
             let suggestion = Slug::suggest(name);
             assert!(Slug::parse(&suggestion).is_ok(), "{name} → {suggestion}");
         }
@@ -292,13 +322,19 @@ mod tests {
 
     #[test]
     fn time_zones_are_iana_names() {
-        assert_eq!(TimeZone::parse("Europe/Paris").map(TimeZone::name), Ok("Europe/Paris"));
+        assert_eq!(
+            TimeZone::parse("Europe/Paris").map(TimeZone::name),
+            Ok("Europe/Paris")
+        );
         assert!(TimeZone::parse("Mars/Olympus").is_err());
     }
 
     #[test]
     fn brand_colours_are_hex_triplets() {
-        assert_eq!(BrandColor::parse("#4F46E5").map(|c| c.as_str().to_owned()), Ok("#4f46e5".to_owned()));
+        assert_eq!(
+            BrandColor::parse("#4F46E5").map(|c| c.as_str().to_owned()),
+            Ok("#4f46e5".to_owned())
+        );
         assert!(BrandColor::parse("4f46e5").is_err());
         assert!(BrandColor::parse("#4f46e").is_err());
         assert!(BrandColor::parse("#zzzzzz").is_err());
@@ -306,7 +342,10 @@ mod tests {
 
     #[test]
     fn domains_are_host_names() {
-        assert_eq!(DomainName::parse("CRM.Acme.com.").map(|d| d.as_str().to_owned()), Ok("crm.acme.com".to_owned()));
+        assert_eq!(
+            DomainName::parse("CRM.Acme.com.").map(|d| d.as_str().to_owned()),
+            Ok("crm.acme.com".to_owned())
+        );
         assert!(DomainName::parse("localhost").is_err());
         assert!(DomainName::parse("10.0.0.1").is_err());
         assert!(DomainName::parse("-bad.example.com").is_err());

@@ -148,11 +148,8 @@ pub fn decide(role: Role, action: Action, object: Object, ownership: Ownership) 
 mod tests {
     use super::*;
 
-    const OWNERSHIPS: [Ownership; 3] = [
-        Ownership::Own,
-        Ownership::Others,
-        Ownership::NotApplicable,
-    ];
+    const OWNERSHIPS: [Ownership; 3] =
+        [Ownership::Own, Ownership::Others, Ownership::NotApplicable];
 
     /// The whole matrix, spelled out independently of `decide`'s structure: one expectation per
     /// (role, action, object, ownership).
@@ -200,26 +197,98 @@ mod tests {
     #[test]
     fn owners_and_admins_run_the_organization() {
         for role in [Role::Owner, Role::Admin] {
-            assert!(decide(role, Action::Edit, Object::Organization, Ownership::NotApplicable).is_allowed());
-            assert!(decide(role, Action::Create, Object::Member, Ownership::NotApplicable).is_allowed());
-            assert!(decide(role, Action::View, Object::AuditLog, Ownership::NotApplicable).is_allowed());
+            assert!(
+                decide(
+                    role,
+                    Action::Edit,
+                    Object::Organization,
+                    Ownership::NotApplicable
+                )
+                .is_allowed()
+            );
+            assert!(
+                decide(
+                    role,
+                    Action::Create,
+                    Object::Member,
+                    Ownership::NotApplicable
+                )
+                .is_allowed()
+            );
+            assert!(
+                decide(
+                    role,
+                    Action::View,
+                    Object::AuditLog,
+                    Ownership::NotApplicable
+                )
+                .is_allowed()
+            );
         }
     }
 
     #[test]
     fn managers_do_everything_but_administration() {
-        assert!(decide(Role::Manager, Action::Delete, Object::Deal, Ownership::Others).is_allowed());
-        assert!(!decide(Role::Manager, Action::Edit, Object::Organization, Ownership::NotApplicable).is_allowed());
-        assert!(!decide(Role::Manager, Action::Create, Object::Member, Ownership::NotApplicable).is_allowed());
-        assert!(!decide(Role::Manager, Action::View, Object::AuditLog, Ownership::NotApplicable).is_allowed());
+        assert!(
+            decide(
+                Role::Manager,
+                Action::Delete,
+                Object::Deal,
+                Ownership::Others
+            )
+            .is_allowed()
+        );
+        assert!(
+            !decide(
+                Role::Manager,
+                Action::Edit,
+                Object::Organization,
+                Ownership::NotApplicable
+            )
+            .is_allowed()
+        );
+        assert!(
+            !decide(
+                Role::Manager,
+                Action::Create,
+                Object::Member,
+                Ownership::NotApplicable
+            )
+            .is_allowed()
+        );
+        assert!(
+            !decide(
+                Role::Manager,
+                Action::View,
+                Object::AuditLog,
+                Ownership::NotApplicable
+            )
+            .is_allowed()
+        );
     }
 
     #[test]
     fn members_change_only_what_they_own() {
-        assert!(decide(Role::Member, Action::Create, Object::Contact, Ownership::NotApplicable).is_allowed());
+        assert!(
+            decide(
+                Role::Member,
+                Action::Create,
+                Object::Contact,
+                Ownership::NotApplicable
+            )
+            .is_allowed()
+        );
         assert!(decide(Role::Member, Action::Edit, Object::Deal, Ownership::Own).is_allowed());
         assert!(!decide(Role::Member, Action::Edit, Object::Deal, Ownership::Others).is_allowed());
-        assert!(!decide(Role::Member, Action::Delete, Object::Task, Ownership::Others).is_allowed());
+        assert!(
+            !decide(
+                Role::Member,
+                Action::Delete,
+                Object::Task,
+                Ownership::Others
+            )
+            .is_allowed()
+        );
         assert!(decide(Role::Member, Action::View, Object::Deal, Ownership::Others).is_allowed());
     }
 
@@ -230,6 +299,14 @@ mod tests {
                 assert!(!decide(Role::Viewer, action, object, Ownership::Own).is_allowed());
             }
         }
-        assert!(decide(Role::Viewer, Action::View, Object::Contact, Ownership::Others).is_allowed());
+        assert!(
+            decide(
+                Role::Viewer,
+                Action::View,
+                Object::Contact,
+                Ownership::Others
+            )
+            .is_allowed()
+        );
     }
 }

@@ -39,7 +39,11 @@ pub struct Entry {
     pub created_at: DateTime<Utc>,
 }
 
-async fn insert(tx: &mut Tx, organization_id: Option<OrganizationId>, entry: NewEntry) -> Result<()> {
+async fn insert(
+    tx: &mut Tx,
+    organization_id: Option<OrganizationId>,
+    entry: NewEntry,
+) -> Result<()> {
     tx.execute(
         query(
             "INSERT INTO audit_log (organization_id, id, actor_id, actor_email, action, target_type, target_id, \
@@ -148,7 +152,11 @@ pub async fn count(tx: &mut TenantTx, filter: &Filter, cap: i64) -> Result<(i64,
     struct Row {
         n: i64,
     }
-    let mut q = filtered(tx, "SELECT COUNT(*) AS n FROM (SELECT 1 FROM audit_log", filter);
+    let mut q = filtered(
+        tx,
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM audit_log",
+        filter,
+    );
     let p = q.push_arg(cap + 1);
     q.push_sql(&format!(" LIMIT {p}) AS capped"));
     let row: Row = tx.raw().fetch_one(q).await?;

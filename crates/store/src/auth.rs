@@ -74,9 +74,11 @@ pub async fn mark_refresh_token_used(tx: &mut Tx, id: Uuid) -> Result<bool> {
 /// Revokes every token of a family (a whole sign-in). Returns how many were still live.
 pub async fn revoke_family(tx: &mut Tx, family_id: TokenFamilyId) -> Result<u64> {
     tx.execute(
-        query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
-            .bind(crate::now())
-            .bind(family_id),
+        query(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(crate::now())
+        .bind(family_id),
     )
     .await
 }
@@ -84,9 +86,11 @@ pub async fn revoke_family(tx: &mut Tx, family_id: TokenFamilyId) -> Result<u64>
 /// Revokes every refresh token of a user (after a password reset).
 pub async fn revoke_all_refresh_tokens(tx: &mut Tx, user_id: UserId) -> Result<u64> {
     tx.execute(
-        query("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-            .bind(crate::now())
-            .bind(user_id),
+        query(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(crate::now())
+        .bind(user_id),
     )
     .await
 }
@@ -174,7 +178,11 @@ pub async fn revoke_session(tx: &mut Tx, id: SessionId) -> Result<()> {
 }
 
 /// Revokes every session of a user, except `keep` when given.
-pub async fn revoke_user_sessions(tx: &mut Tx, user_id: UserId, keep: Option<SessionId>) -> Result<u64> {
+pub async fn revoke_user_sessions(
+    tx: &mut Tx,
+    user_id: UserId,
+    keep: Option<SessionId>,
+) -> Result<u64> {
     tx.execute(
         query(
             "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \
@@ -188,7 +196,11 @@ pub async fn revoke_user_sessions(tx: &mut Tx, user_id: UserId, keep: Option<Ses
 }
 
 /// The user's sessions still usable, newest first.
-pub async fn list_live_sessions(tx: &mut Tx, user_id: UserId, now: DateTime<Utc>) -> Result<Vec<Session>> {
+pub async fn list_live_sessions(
+    tx: &mut Tx,
+    user_id: UserId,
+    now: DateTime<Utc>,
+) -> Result<Vec<Session>> {
     tx.fetch_all(
         query(format!(
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL \
@@ -316,7 +328,11 @@ pub async fn clear_login_failures(tx: &mut Tx, email: &str, ip: &str) -> Result<
 }
 
 /// Forgets what no rule looks at any more: expired tokens and sessions, old failures.
-pub async fn prune_expired(tx: &mut Tx, now: DateTime<Utc>, failures_before: DateTime<Utc>) -> Result<u64> {
+pub async fn prune_expired(
+    tx: &mut Tx,
+    now: DateTime<Utc>,
+    failures_before: DateTime<Utc>,
+) -> Result<u64> {
     let mut removed = 0;
     removed += tx
         .execute(query("DELETE FROM refresh_tokens WHERE expires_at < $1").bind(now))
@@ -335,7 +351,11 @@ pub async fn prune_expired(tx: &mut Tx, now: DateTime<Utc>, failures_before: Dat
 
 /// Whether a sign-in (refresh token family) still has a live token: after logout or detected
 /// reuse it has none, and its access tokens stop being accepted.
-pub async fn family_is_live(tx: &mut Tx, family_id: TokenFamilyId, now: DateTime<Utc>) -> Result<bool> {
+pub async fn family_is_live(
+    tx: &mut Tx,
+    family_id: TokenFamilyId,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[allow(dead_code)]

@@ -113,10 +113,8 @@ pub async fn revoke(tx: &mut TenantTx, id: InvitationId) -> Result<u64> {
 /// Finds an invitation by its token's hash (platform scope: the token itself is the capability,
 /// and the organization is not known before it is read).
 pub async fn find_by_token_hash(tx: &mut Tx, token_hash: &[u8]) -> Result<Option<Invitation>> {
-    tx.fetch_optional(
-        query(format!("{SELECT} WHERE token_hash = $1")).bind(token_hash.to_vec()),
-    )
-    .await
+    tx.fetch_optional(query(format!("{SELECT} WHERE token_hash = $1")).bind(token_hash.to_vec()))
+        .await
 }
 
 /// Marks an invitation accepted, only if it still was open: returns false when someone else

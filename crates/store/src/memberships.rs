@@ -41,9 +41,11 @@ pub async fn find(tx: &mut TenantTx, id: MembershipId) -> Result<Option<Member>>
     let org = tx.organization_id();
     tx.raw()
         .fetch_optional(
-            query(format!("{SELECT} WHERE m.organization_id = $1 AND m.id = $2"))
-                .bind(org)
-                .bind(id),
+            query(format!(
+                "{SELECT} WHERE m.organization_id = $1 AND m.id = $2"
+            ))
+            .bind(org)
+            .bind(id),
         )
         .await
 }
@@ -161,7 +163,11 @@ pub async fn list_for_user(tx: &mut Tx, user_id: UserId) -> Result<Vec<UserOrgan
 
 /// The user's role in one organization, if a member (platform scope, for access checks before a
 /// tenant transaction exists).
-pub async fn role_of(tx: &mut Tx, organization_id: OrganizationId, user_id: UserId) -> Result<Option<Role>> {
+pub async fn role_of(
+    tx: &mut Tx,
+    organization_id: OrganizationId,
+    user_id: UserId,
+) -> Result<Option<Role>> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(try_from = "String")]

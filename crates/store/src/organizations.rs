@@ -67,7 +67,10 @@ pub async fn find(tx: &mut Tx, id: OrganizationId) -> Result<Option<Organization
 /// A live (not deleted) organization by slug, for tenant resolution.
 pub async fn find_by_slug(tx: &mut Tx, slug: &str) -> Result<Option<Organization>> {
     tx.fetch_optional(
-        query(format!("{SELECT} WHERE o.slug = $1 AND o.deleted_at IS NULL")).bind(slug),
+        query(format!(
+            "{SELECT} WHERE o.slug = $1 AND o.deleted_at IS NULL"
+        ))
+        .bind(slug),
     )
     .await
 }

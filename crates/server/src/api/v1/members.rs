@@ -1,0 +1,228 @@
+//! `/api/v1/organizations/{id}/members` and invitations.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use rapport_app::members::Added;
+use rapport_domain::{InvitationId, MembershipId, Role};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::organizations::by_path;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, Auth, Meta};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberOut {
+    /// The membership id.
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<rapport_store::memberships::Member> for MemberOut {
+    fn from(m: rapport_store::memberships::Member) -> Self {
+        Self {
+            id: m.id.as_uuid(),
+            user_id: m.user_id.as_uuid(),
+            email: m.email,
+            name: m.name,
+            role: m.role.as_str().to_owned(),
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationOut {
+    pub id: Uuid,
+    pub email: String,
+    pub role: String,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<rapport_store::invitations::Invitation> for InvitationOut {
+    fn from(i: rapport_store::invitations::Invitation) -> Self {
+        Self {
+            id: i.id.as_uuid(),
+            email: i.email,
+            role: i.role.as_str().to_owned(),
+            expires_at: i.expires_at,
+            created_at: i.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitedResponse {
+    pub invitation: InvitationOut,
+}
+
+fn parse_role(raw: &str) -> Result<Role, ApiError> {
+    raw.parse()
+        .map_err(|e: rapport_domain::role::UnknownRole| ApiError::invalid("role", e.to_string()))
+}
+
+/// The organization's members.
+#[utoipa::path(get, path = "/api/v1/organizations/{id}/members", tag = "members", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = Vec<MemberOut>), (status = 403, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vec<MemberOut>>> {
+    let tenant = by_path(&state, &auth, id).await?;
+    let members = state.app.list_members(&auth.actor, &tenant, &meta).await?;
+    Ok(Json(members.into_iter().map(Into::into).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AddMemberRequest {
+    pub email: String,
+    /// owner, admin, manager, member or viewer
+    pub role: String,
+}
+
+/// Add a member (owner/admin). An existing user is added at once (201); an unknown email is
+/// sent an invitation (202).
+#[utoipa::path(post, path = "/api/v1/organizations/{id}/members", tag = "members", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = AddMemberRequest,
+    responses((status = 201, body = MemberOut), (status = 202, body = InvitedResponse), (status = 403, body = Problem),
+              (status = 409, description = "already_member", body = Problem), (status = 422, body = Problem)))]
+pub async fn add(
+    State(state): State<AppState>,
+    auth: Auth,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+    ApiJson(body): ApiJson<AddMemberRequest>,
+) -> ApiResult<Response> {
+    let tenant = by_path(&state, &auth, id).await?;
+    let role = parse_role(&body.role)?;
+    Ok(
+        match state
+            .app
+            .add_member(&auth.actor, &tenant, &body.email, role, &meta)
+            .await?
+        {
+            Added::Member(member) => {
+                (StatusCode::CREATED, Json(MemberOut::from(member))).into_response()
+            }
+            Added::Invited(invitation) => (
+                StatusCode::ACCEPTED,
+                Json(InvitedResponse {
+                    invitation: invitation.into(),
+                }),
+            )
+                .into_response(),
+        },
+    )
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChangeRoleRequest {
+    pub role: String,
+}
+
+/// Change a member's role (owner/admin; only owners touch owners). The last owner cannot be
+/// demoted: 409 `last_owner`.
+#[utoipa::path(patch, path = "/api/v1/organizations/{id}/members/{member_id}", tag = "members", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("member_id" = Uuid, Path)), request_body = ChangeRoleRequest,
+    responses((status = 200, body = MemberOut), (status = 404, body = Problem), (status = 409, description = "last_owner", body = Problem)))]
+pub async fn change_role(
+    State(state): State<AppState>,
+    auth: Auth,
+    Meta(meta): Meta,
+    Path((id, member_id)): Path<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<ChangeRoleRequest>,
+) -> ApiResult<Json<MemberOut>> {
+    let tenant = by_path(&state, &auth, id).await?;
+    let role = parse_role(&body.role)?;
+    let member = state
+        .app
+        .change_role(&auth.actor, &tenant, MembershipId(member_id), role, &meta)
+        .await?;
+    Ok(Json(member.into()))
+}
+
+/// Remove a member (owner/admin). The last owner cannot be removed: 409 `last_owner`.
+#[utoipa::path(delete, path = "/api/v1/organizations/{id}/members/{member_id}", tag = "members", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("member_id" = Uuid, Path)),
+    responses((status = 204, description = "Removed"), (status = 404, body = Problem), (status = 409, description = "last_owner", body = Problem)))]
+pub async fn remove(
+    State(state): State<AppState>,
+    auth: Auth,
+    Meta(meta): Meta,
+    Path((id, member_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    let tenant = by_path(&state, &auth, id).await?;
+    state
+        .app
+        .remove_member(&auth.actor, &tenant, MembershipId(member_id), &meta)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Open invitations (owner/admin).
+#[utoipa::path(get, path = "/api/v1/organizations/{id}/invitations", tag = "members", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = Vec<InvitationOut>)))]
+pub async fn invitations(
+    State(state): State<AppState>,
+    auth: Auth,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Vec<InvitationOut>>> {
+    let tenant = by_path(&state, &auth, id).await?;
+    let list = state
+        .app
+        .list_invitations(&auth.actor, &tenant, &meta)
+        .await?;
+    Ok(Json(list.into_iter().map(Into::into).collect()))
+}
+
+/// Revoke an open invitation (owner/admin).
+#[utoipa::path(delete, path = "/api/v1/organizations/{id}/invitations/{invitation_id}", tag = "members", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("invitation_id" = Uuid, Path)), responses((status = 204, description = "Revoked"), (status = 404, body = Problem)))]
+pub async fn revoke_invitation(
+    State(state): State<AppState>,
+    auth: Auth,
+    Meta(meta): Meta,
+    Path((id, invitation_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    let tenant = by_path(&state, &auth, id).await?;
+    state
+        .app
+        .revoke_invitation(&auth.actor, &tenant, InvitationId(invitation_id), &meta)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Send an invitation again, with a new link and expiry (owner/admin).
+#[utoipa::path(post, path = "/api/v1/organizations/{id}/invitations/{invitation_id}/resend", tag = "members", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("invitation_id" = Uuid, Path)), responses((status = 202, body = InvitedResponse), (status = 404, body = Problem)))]
+pub async fn resend_invitation(
+    State(state): State<AppState>,
+    auth: Auth,
+    Meta(meta): Meta,
+    Path((id, invitation_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<(StatusCode, Json<InvitedResponse>)> {
+    let tenant = by_path(&state, &auth, id).await?;
+    let invitation = state
+        .app
+        .resend_invitation(&auth.actor, &tenant, InvitationId(invitation_id), &meta)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(InvitedResponse {
+            invitation: invitation.into(),
+        }),
+    ))
+}

@@ -1,0 +1,8 @@
+//! The JSON API, version 1 (see `docs/API.md` and `/api/v1/openapi.json`).
+
+pub mod admin;
+pub mod audit;
+pub mod auth;
+pub mod members;
+pub mod organizations;
+pub mod types;

@@ -1,0 +1,129 @@
+//! Shapes shared by several endpoints.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// A user as the API shows it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&rapport_store::users::User> for UserOut {
+    fn from(u: &rapport_store::users::User) -> Self {
+        Self {
+            id: u.id.as_uuid(),
+            email: u.email.clone(),
+            name: u.name.clone(),
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// One of the caller's organizations.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct MyOrganizationOut {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    /// owner, admin, manager, member or viewer
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<rapport_store::memberships::UserOrganization> for MyOrganizationOut {
+    fn from(o: rapport_store::memberships::UserOrganization) -> Self {
+        Self {
+            id: o.id.as_uuid(),
+            name: o.name,
+            slug: o.slug,
+            role: o.role.as_str().to_owned(),
+            created_at: o.created_at,
+        }
+    }
+}
+
+/// The paging parameters every list accepts.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct Paging {
+    /// 1-based page number (default 1).
+    pub page: Option<u64>,
+    /// Items per page, 1..=100 (default 25).
+    pub page_size: Option<u64>,
+    /// Instead of `page`: the `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl Paging {
+    pub fn page(&self) -> Result<u64, ApiError> {
+        match self.page {
+            None => Ok(1),
+            Some(0) => Err(ApiError::bad_request(
+                "invalid_query",
+                "page must be 1 or more",
+            )),
+            Some(p) => Ok(p),
+        }
+    }
+
+    pub fn page_size(&self) -> Result<u64, ApiError> {
+        match self.page_size {
+            None => Ok(25),
+            Some(n) if (1..=100).contains(&n) => Ok(n),
+            Some(_) => Err(ApiError::bad_request(
+                "invalid_query",
+                "page_size must be between 1 and 100",
+            )),
+        }
+    }
+
+    /// The (time, id) position a cursor encodes.
+    pub fn cursor(&self) -> Result<Option<(DateTime<Utc>, Uuid)>, ApiError> {
+        let Some(raw) = &self.cursor else {
+            return Ok(None);
+        };
+        decode_cursor(raw).map(Some).ok_or_else(|| {
+            ApiError::bad_request("invalid_cursor", "cursor is not one this API returned")
+        })
+    }
+}
+
+pub fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!(
+        "{}|{id}",
+        at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    ))
+}
+
+fn decode_cursor(raw: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (at, id) = text.split_once('|')?;
+    Some((
+        DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
+        id.parse().ok()?,
+    ))
+}
+
+/// A page of a list.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    /// How many items match. When `total_is_exact` is false it is a lower bound (counting stops
+    /// early on very large lists).
+    pub total: i64,
+    pub total_is_exact: bool,
+    pub page: u64,
+    pub page_size: u64,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}

@@ -1,0 +1,184 @@
+//! Cross-cutting request handling: request ids, the `/o/{slug}` prefix, security headers,
+//! metrics, and problem documents re-rendered as pages for browsers.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Uri, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::error::{ApiError, ProblemMarker};
+use crate::state::AppState;
+
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the request being served, echoed in `X-Request-Id` and carried by logs and audit.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// The organization slug of an `/o/{slug}/…` URL, removed from the path before routing.
+#[derive(Clone, Debug)]
+pub struct PathSlug(pub String);
+
+/// A caller-supplied id is kept when it is a sane token; otherwise a fresh UUIDv7 is used.
+fn sane_request_id(value: &HeaderValue) -> Option<String> {
+    let s = value.to_str().ok()?;
+    let ok = !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    ok.then(|| s.to_owned())
+}
+
+/// Runs first: assigns the request id and strips the `/o/{slug}` prefix so one set of routes
+/// serves every way of naming an organization.
+pub async fn request_id_and_prefix(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(sane_request_id)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+
+    let path = req.uri().path().to_owned();
+    if let Some(rest) = path.strip_prefix("/o/") {
+        let (slug, tail) = match rest.split_once('/') {
+            Some((slug, tail)) => (slug.to_owned(), format!("/{tail}")),
+            None => (rest.to_owned(), "/".to_owned()),
+        };
+        if !slug.is_empty() {
+            let path_and_query = match req.uri().query() {
+                Some(q) => format!("{tail}?{q}"),
+                None => tail,
+            };
+            let mut parts = req.uri().clone().into_parts();
+            if let Ok(pq) = path_and_query.parse() {
+                parts.path_and_query = Some(pq);
+                if let Ok(uri) = Uri::from_parts(parts) {
+                    *req.uri_mut() = uri;
+                    req.extensions_mut().insert(PathSlug(slug));
+                }
+            }
+        }
+    }
+
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let mut response = tracing::Instrument::instrument(next.run(req), span).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(X_REQUEST_ID.clone(), value);
+    }
+    response
+}
+
+/// Security headers on every response.
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                 connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+            ),
+        );
+    }
+    if state.app.config.is_https() {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+    response
+}
+
+/// Counts requests by route and status and times them.
+pub async fn metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().to_string();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    state.metrics.observe(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+/// A browser that asked for a page gets the error as a page rather than JSON (API paths always
+/// answer JSON).
+pub async fn html_errors(req: Request, next: Next) -> Response {
+    let wants_html = !req.uri().path().starts_with("/api/")
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
+    let response = next.run(req).await;
+    if !wants_html {
+        return response;
+    }
+    match response.extensions().get::<ProblemMarker>().cloned() {
+        Some(ProblemMarker(problem)) => {
+            let mut error = ApiError::new(response.status(), "error", problem.detail);
+            error.retry_after = response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok());
+            let mut html = error.into_html_response();
+            for name in [&X_REQUEST_ID] {
+                if let Some(v) = response.headers().get(name) {
+                    html.headers_mut().insert(name.clone(), v.clone());
+                }
+            }
+            html
+        }
+        None => response,
+    }
+}
+
+/// Turns an empty-bodied error from the framework (such as a request timeout) into a problem
+/// document.
+pub async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_bare = (status.is_client_error() || status.is_server_error())
+        && response.extensions().get::<ProblemMarker>().is_none()
+        && !response.headers().contains_key(header::CONTENT_TYPE);
+    if !is_bare {
+        return response;
+    }
+    let (code, detail) = match status.as_u16() {
+        408 => (
+            "request_timeout",
+            "the request took too long and was stopped",
+        ),
+        413 => ("payload_too_large", "the body is larger than 1 MiB"),
+        _ => ("error", "the request could not be served"),
+    };
+    let mut problem =
+        axum::response::IntoResponse::into_response(ApiError::new(status, code, detail));
+    for (name, value) in response.headers() {
+        if !problem.headers().contains_key(name) {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    problem
+}

@@ -1,0 +1,64 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api::v1;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Rapport API", description = "The HTTP API of Rapport, a multi-tenant CRM."),
+    modifiers(&BearerAuth),
+    paths(
+        crate::ops::health, crate::ops::ready, crate::ops::metrics,
+        v1::auth::register, v1::auth::login, v1::auth::refresh, v1::auth::logout, v1::auth::me,
+        v1::auth::request_password_reset, v1::auth::confirm_password_reset, v1::auth::change_password,
+        v1::auth::invitation, v1::auth::accept_invitation,
+        v1::auth::open_session, v1::auth::get_session, v1::auth::close_session,
+        v1::auth::list_sessions, v1::auth::revoke_session, v1::auth::revoke_other_sessions,
+        v1::organizations::mine, v1::organizations::create, v1::organizations::current,
+        v1::organizations::get, v1::organizations::update,
+        v1::organizations::put_logo, v1::organizations::get_logo, v1::organizations::delete_logo,
+        v1::organizations::domains, v1::organizations::add_domain, v1::organizations::remove_domain,
+        v1::members::list, v1::members::add, v1::members::change_role, v1::members::remove,
+        v1::members::invitations, v1::members::revoke_invitation, v1::members::resend_invitation,
+        v1::audit::list,
+        v1::admin::list, v1::admin::create, v1::admin::get, v1::admin::suspend, v1::admin::restore,
+        v1::admin::delete, v1::admin::outbox,
+    ),
+    tags(
+        (name = "auth", description = "Accounts, tokens, browser sessions, password reset, invitations"),
+        (name = "organizations", description = "The caller's organizations, settings, branding, domains"),
+        (name = "members", description = "Members, roles and invitations"),
+        (name = "audit", description = "The organization's audit log"),
+        (name = "admin", description = "Instance administration"),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+/// `GET /api/v1/openapi.json`
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    Json(doc)
+}

@@ -1,0 +1,188 @@
+//! Every route of the server, in one place.
+
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::routing::{get, post};
+use axum::{Router, middleware};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::CorsLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::api::v1::{admin, audit, auth, members, organizations};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::{middleware as mw, openapi, ops, pages};
+
+/// Largest request body accepted (JSON and logo uploads alike).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        "there is nothing at this address",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this address does not accept this method",
+    )
+}
+
+fn api_v1() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi::document))
+        // accounts and sign-in
+        .route("/auth/register", post(auth::register))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::me))
+        .route("/auth/password", post(auth::change_password))
+        .route("/auth/password-reset", post(auth::request_password_reset))
+        .route(
+            "/auth/password-reset/confirm",
+            post(auth::confirm_password_reset),
+        )
+        .route("/auth/invitations/accept", post(auth::accept_invitation))
+        .route("/auth/invitations/{token}", get(auth::invitation))
+        .route(
+            "/auth/session",
+            post(auth::open_session)
+                .get(auth::get_session)
+                .delete(auth::close_session),
+        )
+        .route("/auth/sessions", get(auth::list_sessions))
+        .route(
+            "/auth/sessions/revoke-others",
+            post(auth::revoke_other_sessions),
+        )
+        .route(
+            "/auth/sessions/{id}",
+            axum::routing::delete(auth::revoke_session),
+        )
+        // organizations
+        .route("/organization", get(organizations::current))
+        .route("/organizations", post(organizations::create))
+        .route("/organizations/me", get(organizations::mine))
+        .route(
+            "/organizations/{id}",
+            get(organizations::get).patch(organizations::update),
+        )
+        .route(
+            "/organizations/{id}/logo",
+            get(organizations::get_logo)
+                .put(organizations::put_logo)
+                .delete(organizations::delete_logo),
+        )
+        .route(
+            "/organizations/{id}/domains",
+            get(organizations::domains).post(organizations::add_domain),
+        )
+        .route(
+            "/organizations/{id}/domains/{domain_id}",
+            axum::routing::delete(organizations::remove_domain),
+        )
+        .route(
+            "/organizations/{id}/members",
+            get(members::list).post(members::add),
+        )
+        .route(
+            "/organizations/{id}/members/{member_id}",
+            axum::routing::patch(members::change_role).delete(members::remove),
+        )
+        .route("/organizations/{id}/invitations", get(members::invitations))
+        .route(
+            "/organizations/{id}/invitations/{invitation_id}",
+            axum::routing::delete(members::revoke_invitation),
+        )
+        .route(
+            "/organizations/{id}/invitations/{invitation_id}/resend",
+            post(members::resend_invitation),
+        )
+        .route("/audit", get(audit::list))
+        // instance administration
+        .route("/admin/organizations", get(admin::list).post(admin::create))
+        .route(
+            "/admin/organizations/{id}",
+            get(admin::get).delete(admin::delete),
+        )
+        .route("/admin/organizations/{id}/suspend", post(admin::suspend))
+        .route("/admin/organizations/{id}/restore", post(admin::restore))
+        .route("/admin/outbox", get(admin::outbox))
+}
+
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(allowed)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::HeaderName::from_static("x-organization-id"),
+                header::HeaderName::from_static("x-request-id"),
+            ])
+            .expose_headers([
+                header::HeaderName::from_static("x-request-id"),
+                header::RETRY_AFTER,
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// The application's routes with their middleware, ready to serve.
+pub fn router(state: AppState) -> Router {
+    let config = &state.app.config;
+    let mut router = Router::new()
+        .route("/health", get(ops::health))
+        .route("/ready", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .route("/api/docs", get(pages::api_docs))
+        .route("/api/docs/app.js", get(pages::api_docs_js))
+        .route("/api/docs/style.css", get(pages::api_docs_css))
+        .nest("/api/v1", api_v1())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), mw::metrics))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(mw::problem_for_bare_errors))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .layer(middleware::from_fn(mw::html_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            mw::security_headers,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "something went wrong on our side",
+            ))
+        }));
+    if let Some(cors) = cors(&config.cors_origins) {
+        router = router.layer(cors);
+    }
+    router.with_state(state)
+}
