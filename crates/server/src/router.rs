@@ -164,11 +164,11 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), mw::metrics))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(mw::problem_for_bare_errors))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
         ))
+        .layer(middleware::from_fn(mw::problem_for_bare_errors))
         .layer(middleware::from_fn(mw::html_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),

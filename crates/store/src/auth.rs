@@ -359,7 +359,7 @@ pub async fn family_is_live(
     #[derive(sqlx::FromRow)]
     struct Row {
         #[allow(dead_code)]
-        one: i64,
+        one: i32,
     }
     Ok(tx
         .fetch_optional::<Row>(

@@ -91,7 +91,7 @@ pub async fn slug_taken(tx: &mut Tx, slug: &str) -> Result<bool> {
     #[derive(sqlx::FromRow)]
     struct Found {
         #[allow(dead_code)]
-        one: i64,
+        one: i32,
     }
     Ok(tx
         .fetch_optional::<Found>(

@@ -15,7 +15,14 @@ EXCEPTION WHEN duplicate_object OR unique_violation THEN
     NULL; -- created concurrently by another database's migration
 END
 $$;
-GRANT rapport_tenant TO CURRENT_USER;
+DO $$
+BEGIN
+    -- Superusers may switch to any role; other roles need membership.
+    IF NOT pg_has_role(current_user, 'rapport_tenant', 'MEMBER') THEN
+        EXECUTE format('GRANT rapport_tenant TO %I', current_user);
+    END IF;
+END
+$$;
 GRANT USAGE ON SCHEMA public TO rapport_tenant;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO rapport_tenant;
 

@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -212,8 +213,19 @@ pub async fn put_logo(
     Meta(meta): Meta,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<StatusCode> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            crate::error::ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the logo is larger than 1 MiB",
+            )
+        } else {
+            crate::error::ApiError::bad_request("bad_request", rejection.body_text())
+        }
+    })?;
     let tenant = by_path(&state, &auth, id).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)

@@ -1,0 +1,326 @@
+//! HTTP behaviour shared by every endpoint.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn malformed_json_is_400() {
+    let t = TestApp::spawn().await;
+    let r = t
+        .client
+        .post(t.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body("{\"email\": ")
+        .send()
+        .await
+        .expect("sent");
+    crate::support::Resp::from(r)
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "malformed_json");
+}
+
+#[tokio::test]
+async fn a_body_of_the_wrong_type_is_415_and_missing_fields_422() {
+    let t = TestApp::spawn().await;
+    let r = t
+        .client
+        .post(t.url("/api/v1/auth/login"))
+        .header("content-type", "text/plain")
+        .body("email=a")
+        .send()
+        .await
+        .expect("sent");
+    crate::support::Resp::from(r)
+        .await
+        .assert_problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    let r = t
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "a@example.com"}),
+        )
+        .await;
+    r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(r.body["errors"][0]["field"], "password");
+}
+
+#[tokio::test]
+async fn bodies_over_one_mebibyte_are_413() {
+    let t = TestApp::spawn().await;
+    let huge = format!(
+        "{{\"email\": \"{}\", \"password\": \"x\"}}",
+        "a".repeat(1024 * 1024 + 1)
+    );
+    let r = t
+        .client
+        .post(t.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .expect("sent");
+    crate::support::Resp::from(r)
+        .await
+        .assert_problem(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_and_wrong_methods_405() {
+    let t = TestApp::spawn().await;
+    t.call(Method::GET, "/api/v1/nothing-here", None, None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "route_not_found");
+    let r = t
+        .call(Method::DELETE, "/api/v1/auth/login", None, None)
+        .await;
+    r.assert_problem(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+}
+
+#[tokio::test]
+async fn browsers_get_error_pages_and_api_clients_problem_documents() {
+    let t = TestApp::spawn().await;
+    let page = t
+        .call_with(
+            Method::GET,
+            "/no-such-page",
+            None,
+            None,
+            &[("accept", "text/html,application/xhtml+xml")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(
+        page.header("content-type")
+            .is_some_and(|c| c.starts_with("text/html"))
+    );
+    assert!(page.text.contains("there is nothing at this address"));
+    assert!(page.header("x-request-id").is_some());
+    // API paths answer JSON even to browsers.
+    let api = t
+        .call_with(
+            Method::GET,
+            "/api/v1/nothing",
+            None,
+            None,
+            &[("accept", "text/html")],
+        )
+        .await;
+    assert_eq!(api.header("content-type"), Some("application/problem+json"));
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_echoing_sane_ones() {
+    let t = TestApp::spawn().await;
+    let fresh = t.call(Method::GET, "/health", None, None).await;
+    let id = fresh.header("x-request-id").expect("request id");
+    assert!(uuid::Uuid::parse_str(id).is_ok());
+    let echoed = t
+        .call_with(
+            Method::GET,
+            "/health",
+            None,
+            None,
+            &[("x-request-id", "abc-123.DEF_4")],
+        )
+        .await;
+    assert_eq!(echoed.header("x-request-id"), Some("abc-123.DEF_4"));
+    let insane = t
+        .call_with(
+            Method::GET,
+            "/health",
+            None,
+            None,
+            &[("x-request-id", "<script>alert(1)</script>")],
+        )
+        .await;
+    let replaced = insane.header("x-request-id").expect("request id");
+    assert!(uuid::Uuid::parse_str(replaced).is_ok(), "{replaced}");
+    let error = t.call(Method::GET, "/api/v1/nope", None, None).await;
+    assert!(error.header("x-request-id").is_some());
+}
+
+#[tokio::test]
+async fn security_headers_are_set() {
+    let t = TestApp::spawn().await;
+    let r = t.call(Method::GET, "/health", None, None).await;
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(
+        r.header("referrer-policy"),
+        Some("strict-origin-when-cross-origin")
+    );
+    assert!(
+        r.header("content-security-policy")
+            .is_some_and(|c| c.contains("frame-ancestors 'none'"))
+    );
+    // Plain HTTP: no HSTS.
+    assert!(r.header("strict-transport-security").is_none());
+    // CORS is off by default.
+    let pre = t
+        .call_with(
+            Method::OPTIONS,
+            "/api/v1/auth/login",
+            None,
+            None,
+            &[
+                ("origin", "https://app.example.com"),
+                ("access-control-request-method", "POST"),
+            ],
+        )
+        .await;
+    assert!(pre.header("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn cors_allows_only_configured_origins() {
+    let t = TestApp::spawn_with(crate::support::Options {
+        extra: vec![("RAPPORT_CORS_ORIGINS", "https://app.example.com".into())],
+        ..Default::default()
+    })
+    .await;
+    let ok = t
+        .call_with(
+            Method::OPTIONS,
+            "/api/v1/auth/login",
+            None,
+            None,
+            &[
+                ("origin", "https://app.example.com"),
+                ("access-control-request-method", "POST"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        ok.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    let other = t
+        .call_with(
+            Method::OPTIONS,
+            "/api/v1/auth/login",
+            None,
+            None,
+            &[
+                ("origin", "https://evil.example"),
+                ("access-control-request-method", "POST"),
+            ],
+        )
+        .await;
+    assert!(other.header("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn slow_requests_time_out_with_a_problem_document() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let t = TestApp::spawn_with(crate::support::Options {
+        extra: vec![("RAPPORT_REQUEST_TIMEOUT_SECS", "1".into())],
+        ..Default::default()
+    })
+    .await;
+    // A body that never finishes arriving keeps the request waiting past the timeout.
+    let addr = t.base.trim_start_matches("http://").to_owned();
+    let mut socket = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"email\":"
+    );
+    socket.write_all(head.as_bytes()).await.expect("write");
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), socket.read(&mut answer))
+        .await
+        .expect("the server answers within the timeout")
+        .expect("read");
+    let text = String::from_utf8_lossy(&answer[..n]);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("application/problem+json"), "{text}");
+    assert!(text.contains("request_timeout"), "{text}");
+}
+
+#[tokio::test]
+async fn operations_endpoints_answer() {
+    let t = TestApp::spawn().await;
+    let health = t.call(Method::GET, "/health", None, None).await;
+    assert_eq!(health.body["status"], "ok");
+    let ready = t.call(Method::GET, "/ready", None, None).await;
+    assert_eq!(ready.status, StatusCode::OK);
+    assert!(
+        ready.body["database"]
+            .as_str()
+            .is_some_and(|d| d.ends_with("ok"))
+    );
+    t.call(Method::GET, "/api/v1/organizations/me", None, None)
+        .await;
+    let metrics = t
+        .client
+        .get(t.url("/metrics"))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("rapport_http_requests_total{"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("route=\"/api/v1/organizations/me\""),
+        "{metrics}"
+    );
+    assert!(metrics.contains("status=\"401\""));
+    assert!(metrics.contains("rapport_http_request_duration_seconds_bucket"));
+    assert!(metrics.contains("rapport_db_pool_max_connections 5"));
+}
+
+#[tokio::test]
+async fn readiness_reports_an_unreachable_redis() {
+    let t = TestApp::spawn_with(crate::support::Options {
+        extra: vec![("RAPPORT_REDIS_URL", "redis://127.0.0.1:1".into())],
+        ..Default::default()
+    })
+    .await;
+    let ready = t.call(Method::GET, "/ready", None, None).await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(ready.body["redis"], "unavailable");
+    assert_eq!(
+        t.call(Method::GET, "/health", None, None).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_api() {
+    let t = TestApp::spawn().await;
+    let doc = t
+        .call(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    assert_eq!(doc.status, StatusCode::OK);
+    assert!(
+        doc.body["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1"))
+    );
+    for path in [
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/organizations/me",
+        "/api/v1/organizations/{id}/members",
+        "/api/v1/organizations/{id}/members/{member_id}",
+        "/api/v1/audit",
+        "/api/v1/admin/organizations",
+    ] {
+        assert!(
+            doc.body["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc.body["components"]["securitySchemes"]["bearer"].is_object());
+    let page = t.call(Method::GET, "/api/docs", None, None).await;
+    assert!(page.text.contains("/api/docs/app.js"));
+    let js = t.call(Method::GET, "/api/docs/app.js", None, None).await;
+    assert!(js.text.contains("openapi.json"));
+}

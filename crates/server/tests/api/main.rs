@@ -1,0 +1,12 @@
+//! Black-box tests of the HTTP API against a real server on port 0, each on its own database:
+//! SQLite by default, PostgreSQL when `RAPPORT_TEST_POSTGRES_URL` is set.
+
+mod admin;
+mod audit;
+mod auth;
+mod http;
+mod members;
+mod organizations;
+mod sessions;
+mod support;
+mod tenancy;

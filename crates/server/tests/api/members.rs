@@ -1,0 +1,385 @@
+//! Members, roles, invitations and the last-owner rule.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::{Options, PASSWORD, SmtpSink, TestApp};
+
+#[tokio::test]
+async fn adding_an_existing_user_makes_a_member_at_once() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    t.register("bob@example.com", None).await;
+    let r = t
+        .post(
+            &format!("/api/v1/organizations/{}/members", owner.org()),
+            Some(&owner.access),
+            json!({"email": "BOB@example.com", "role": "manager"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["email"], "bob@example.com");
+    assert_eq!(r.body["role"], "manager");
+    let list = t
+        .get(
+            &format!("/api/v1/organizations/{}/members", owner.org()),
+            &owner.access,
+        )
+        .await;
+    let emails: Vec<&str> = list
+        .body
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|m| m["email"].as_str())
+        .collect();
+    assert_eq!(emails, ["owner@example.com", "bob@example.com"]);
+    for field in ["id", "user_id", "email", "name", "role", "created_at"] {
+        assert!(!list.body[0][field].is_null(), "{field}");
+    }
+    let again = t
+        .post(
+            &format!("/api/v1/organizations/{}/members", owner.org()),
+            Some(&owner.access),
+            json!({"email": "bob@example.com", "role": "viewer"}),
+        )
+        .await;
+    again.assert_problem(StatusCode::CONFLICT, "already_member");
+}
+
+#[tokio::test]
+async fn an_unknown_email_is_invited_by_email_and_the_link_works_once() {
+    let smtp = SmtpSink::start().await;
+    let t = TestApp::spawn_with(Options {
+        smtp: Some(smtp.clone()),
+        ..Default::default()
+    })
+    .await;
+    let owner = t.register("owner@example.com", Some("Acme Boats")).await;
+    let r = t
+        .post(
+            &format!("/api/v1/organizations/{}/members", owner.org()),
+            Some(&owner.access),
+            json!({"email": "new@example.com", "role": "member"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    assert_eq!(r.body["invitation"]["email"], "new@example.com");
+    assert_eq!(r.body["invitation"]["role"], "member");
+    assert!(r.body["invitation"]["expires_at"].is_string());
+
+    let mail = smtp.message_to("new@example.com").await;
+    assert!(mail.body.contains("Acme Boats"));
+    let link = mail.link_containing("/invite/").expect("invitation link");
+    assert!(link.starts_with(&t.base));
+    let token = link.rsplit('/').next().expect("token");
+
+    let preview = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/auth/invitations/{token}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(preview.status, StatusCode::OK);
+    assert_eq!(preview.body["organization_name"], "Acme Boats");
+    assert_eq!(preview.body["account_exists"], false);
+
+    let missing_name = t
+        .post(
+            "/api/v1/auth/invitations/accept",
+            None,
+            json!({"token": token, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(missing_name.body["errors"][0]["field"], "name");
+    let accepted = t
+        .post(
+            "/api/v1/auth/invitations/accept",
+            None,
+            json!({"token": token, "name": "Newcomer", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.text);
+    assert_eq!(accepted.body["organization"]["role"], "member");
+    let access = accepted.body["access_token"].as_str().expect("signed in");
+    let mine = t.get("/api/v1/organizations/me", access).await;
+    assert_eq!(mine.body[0]["id"], owner.org());
+
+    let twice = t
+        .post(
+            "/api/v1/auth/invitations/accept",
+            None,
+            json!({"token": token, "name": "Again", "password": PASSWORD}),
+        )
+        .await;
+    twice.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+
+    let audit = t
+        .call_with(
+            Method::GET,
+            "/api/v1/audit?action=member.",
+            Some(&owner.access),
+            None,
+            &[("x-organization-id", owner.org())],
+        )
+        .await;
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(
+        actions.contains(&"member.invited") && actions.contains(&"member.invitation_accepted"),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn revoked_and_resent_invitations() {
+    let smtp = SmtpSink::start().await;
+    let t = TestApp::spawn_with(Options {
+        smtp: Some(smtp.clone()),
+        ..Default::default()
+    })
+    .await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let path = format!("/api/v1/organizations/{}/members", owner.org());
+    let r = t
+        .post(
+            &path,
+            Some(&owner.access),
+            json!({"email": "new@example.com", "role": "viewer"}),
+        )
+        .await;
+    let id = r.body["invitation"]["id"].as_str().expect("id").to_owned();
+    let first = smtp.message_to("new@example.com").await;
+    let first_token = first
+        .link_containing("/invite/")
+        .expect("link")
+        .rsplit('/')
+        .next()
+        .expect("t")
+        .to_owned();
+
+    let resent = t
+        .post(
+            &format!(
+                "/api/v1/organizations/{}/invitations/{id}/resend",
+                owner.org()
+            ),
+            Some(&owner.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(resent.status, StatusCode::ACCEPTED, "{}", resent.text);
+    let new_id = resent.body["invitation"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(smtp.count_to("new@example.com"), 2);
+    // The first link no longer works.
+    let old = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/auth/invitations/{first_token}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(old.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let open = t
+        .get(
+            &format!("/api/v1/organizations/{}/invitations", owner.org()),
+            &owner.access,
+        )
+        .await;
+    assert_eq!(open.body.as_array().map(Vec::len), Some(1));
+    let del = t
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/organizations/{}/invitations/{new_id}", owner.org()),
+            Some(&owner.access),
+            None,
+        )
+        .await;
+    assert_eq!(del.status, StatusCode::NO_CONTENT);
+    let open = t
+        .get(
+            &format!("/api/v1/organizations/{}/invitations", owner.org()),
+            &owner.access,
+        )
+        .await;
+    assert_eq!(open.body, json!([]));
+}
+
+#[tokio::test]
+async fn last_owner_cannot_be_demoted_or_removed() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let members = t
+        .get(
+            &format!("/api/v1/organizations/{}/members", owner.org()),
+            &owner.access,
+        )
+        .await;
+    let owner_member = members.body[0]["id"].as_str().expect("id").to_owned();
+    let path = format!(
+        "/api/v1/organizations/{}/members/{owner_member}",
+        owner.org()
+    );
+    let demote = t
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&owner.access),
+            Some(json!({"role": "admin"})),
+        )
+        .await;
+    demote.assert_problem(StatusCode::CONFLICT, "last_owner");
+    let remove = t
+        .call(Method::DELETE, &path, Some(&owner.access), None)
+        .await;
+    remove.assert_problem(StatusCode::CONFLICT, "last_owner");
+
+    // With a second owner, the first may step down.
+    let second = t.member(&owner, "second@example.com", "owner").await;
+    let demote = t
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&second.access),
+            Some(json!({"role": "admin"})),
+        )
+        .await;
+    assert_eq!(demote.status, StatusCode::OK, "{}", demote.text);
+    assert_eq!(demote.body["role"], "admin");
+}
+
+#[tokio::test]
+async fn only_owners_and_admins_manage_members_and_only_owners_make_owners() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let admin = t.member(&owner, "admin@example.com", "admin").await;
+    let manager = t.member(&owner, "manager@example.com", "manager").await;
+    let viewer = t.member(&owner, "viewer@example.com", "viewer").await;
+    let path = format!("/api/v1/organizations/{}/members", owner.org());
+
+    for who in [&manager, &viewer] {
+        let r = t
+            .post(
+                &path,
+                Some(&who.access),
+                json!({"email": "x@example.com", "role": "member"}),
+            )
+            .await;
+        r.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+        // Everyone in the organization may see who is in it.
+        assert_eq!(t.get(&path, &who.access).await.status, StatusCode::OK);
+    }
+    let r = t
+        .post(
+            &path,
+            Some(&admin.access),
+            json!({"email": "owner2@example.com", "role": "owner"}),
+        )
+        .await;
+    r.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let r = t
+        .post(
+            &path,
+            Some(&admin.access),
+            json!({"email": "newadmin@example.com", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    // An admin cannot demote an owner.
+    let list = t.get(&path, &owner.access).await;
+    let owner_id = list
+        .body
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|m| m["role"] == "owner")
+        .expect("owner")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let r = t
+        .call(
+            Method::PATCH,
+            &format!("{path}/{owner_id}"),
+            Some(&admin.access),
+            Some(json!({"role": "viewer"})),
+        )
+        .await;
+    r.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let bad = t
+        .call(
+            Method::PATCH,
+            &format!("{path}/{owner_id}"),
+            Some(&owner.access),
+            Some(json!({"role": "emperor"})),
+        )
+        .await;
+    bad.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(bad.body["errors"][0]["field"], "role");
+
+    let denied = t
+        .call_with(
+            Method::GET,
+            "/api/v1/audit?action=permission.denied",
+            Some(&owner.access),
+            None,
+            &[("x-organization-id", owner.org())],
+        )
+        .await;
+    assert!(
+        denied.body["items"].as_array().expect("items").len() >= 3,
+        "{}",
+        denied.text
+    );
+}
+
+#[tokio::test]
+async fn removed_members_lose_access() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let bob = t.member(&owner, "bob@example.com", "member").await;
+    let path = format!("/api/v1/organizations/{}/members", owner.org());
+    let list = t.get(&path, &owner.access).await;
+    let bob_member = list
+        .body
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|m| m["email"] == "bob@example.com")
+        .expect("bob")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let r = t
+        .call(
+            Method::DELETE,
+            &format!("{path}/{bob_member}"),
+            Some(&owner.access),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    t.get(&path, &bob.access)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let again = t
+        .call(
+            Method::DELETE,
+            &format!("{path}/{bob_member}"),
+            Some(&owner.access),
+            None,
+        )
+        .await;
+    again.assert_problem(StatusCode::NOT_FOUND, "not_found");
+}

@@ -1,0 +1,293 @@
+//! `TestApp`: a real Rapport server on port 0 over its own fresh database — a new SQLite file, or
+//! a new PostgreSQL database when `RAPPORT_TEST_POSTGRES_URL` is set.
+
+pub mod smtp;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rapport_app::config::Config;
+use rapport_app::{App, MigrateOnStart};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub use smtp::SmtpSink;
+
+pub const PASSWORD: &str = "tidal-harbour-42";
+
+/// Options of a test server.
+#[derive(Default)]
+pub struct Options {
+    pub smtp: Option<SmtpSink>,
+    pub extra: Vec<(&'static str, String)>,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub app: Arc<App>,
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    _dir: TempDir,
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn postgres_url() -> Option<String> {
+    std::env::var("RAPPORT_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+pub fn is_postgres() -> bool {
+    postgres_url().is_some()
+}
+
+static ROLE_SETUP: tokio::sync::Mutex<bool> = tokio::sync::Mutex::const_new(false);
+
+/// Creates an empty database for one test and returns its URL.
+async fn fresh_postgres_database(base_url: &str) -> String {
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(base_url)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("RAPPORT_TEST_POSTGRES_URL is set but PostgreSQL is unreachable: {e}")
+        });
+    {
+        // The tenant role is cluster-wide; create it once, not concurrently from each migration.
+        let mut done = ROLE_SETUP.lock().await;
+        if !*done {
+            sqlx::raw_sql(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rapport_tenant') THEN \
+                 CREATE ROLE rapport_tenant NOLOGIN; END IF; END $$;",
+            )
+            .execute(&mut admin)
+            .await
+            .expect("create the rapport_tenant role");
+            *done = true;
+        }
+    }
+    let name = format!("rapport_test_{}", uuid::Uuid::now_v7().simple());
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    let mut url = url::Url::parse(base_url).expect("RAPPORT_TEST_POSTGRES_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(Options::default()).await
+    }
+
+    pub async fn spawn_with(options: Options) -> TestApp {
+        let dir =
+            TempDir(std::env::temp_dir().join(format!("rapport-test-{}", uuid::Uuid::now_v7())));
+        std::fs::create_dir_all(&dir.0).expect("temp dir");
+        let database_url = match postgres_url() {
+            Some(base) => fresh_postgres_database(&base).await,
+            None => format!("sqlite:{}", dir.0.join("rapport.db").display()),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut env: BTreeMap<String, String> = BTreeMap::new();
+        env.insert("RAPPORT_DATABASE_URL".into(), database_url);
+        env.insert("RAPPORT_DATA_DIR".into(), dir.0.display().to_string());
+        env.insert(
+            "RAPPORT_SECRET_KEY".into(),
+            "test-secret-key-that-is-long-enough-0123456789".into(),
+        );
+        env.insert("RAPPORT_BASE_URL".into(), base.clone());
+        env.insert("RAPPORT_BASE_DOMAIN".into(), "rapport.test".into());
+        env.insert("RAPPORT_DB_MAX_CONNECTIONS".into(), "5".into());
+        if let Some(smtp) = &options.smtp {
+            env.insert("RAPPORT_SMTP_URL".into(), smtp.url());
+        }
+        for (k, v) in options.extra {
+            env.insert(k.to_owned(), v);
+        }
+        let config = Config::load(None, env).expect("test configuration is valid");
+        let app = App::start(config, MigrateOnStart::Always)
+            .await
+            .expect("app starts");
+        let (tx, rx) = oneshot::channel::<()>();
+        let served = app.clone();
+        tokio::spawn(async move {
+            rapport_server::serve(served, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        TestApp {
+            base,
+            app,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            shutdown: Some(tx),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A request with optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        self.call_with(method, path, token, body, &[]).await
+    }
+
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Resp::from(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    /// Registers a user with a new organization; returns the user, organization id and tokens.
+    pub async fn register(&self, email: &str, org: Option<&str>) -> Account {
+        let mut body = json!({"email": email, "password": PASSWORD, "name": email.split('@').next().unwrap_or("someone")});
+        if let Some(org) = org {
+            body["organization_name"] = json!(org);
+        }
+        let r = self.post("/api/v1/auth/register", None, body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "register {email}: {}",
+            r.body
+        );
+        Account {
+            user_id: r.body["user"]["id"].as_str().expect("user id").to_owned(),
+            org_id: r.body["organization"]["id"].as_str().map(str::to_owned),
+            access: r.body["access_token"].as_str().expect("access").to_owned(),
+            refresh: r.body["refresh_token"]
+                .as_str()
+                .expect("refresh")
+                .to_owned(),
+        }
+    }
+
+    /// Registers `email` and adds them to `org_id` with `role`, through the owner's token.
+    pub async fn member(&self, owner: &Account, email: &str, role: &str) -> Account {
+        let account = self.register(email, None).await;
+        let r = self
+            .post(
+                &format!("/api/v1/organizations/{}/members", owner.org()),
+                Some(&owner.access),
+                json!({"email": email, "role": role}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "add {email}: {}", r.body);
+        account
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub struct Account {
+    pub user_id: String,
+    pub org_id: Option<String>,
+    pub access: String,
+    pub refresh: String,
+}
+
+impl Account {
+    pub fn org(&self) -> &str {
+        self.org_id.as_deref().expect("account has an organization")
+    }
+}
+
+/// A response, read whole.
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub async fn from(r: reqwest::Response) -> Resp {
+        let status = r.status();
+        let headers = r.headers().clone();
+        let text = r.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 problem document with this status and code.
+    pub fn assert_problem(&self, status: StatusCode, code: &str) {
+        assert_eq!(self.status, status, "body: {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "problem content type; body: {}",
+            self.text
+        );
+        assert_eq!(self.body["code"], code, "body: {}", self.text);
+        assert_eq!(self.body["status"], status.as_u16());
+        assert!(
+            self.body["type"].is_string()
+                && self.body["title"].is_string()
+                && self.body["detail"].is_string()
+        );
+    }
+}
