@@ -71,6 +71,13 @@ impl FromStr for Role {
     }
 }
 
+impl TryFrom<String> for Role {
+    type Error = UnknownRole;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,12 +96,5 @@ mod tests {
         assert!(!Role::Admin.may_grant(Role::Owner));
         assert!(Role::Admin.may_grant(Role::Admin));
         assert!(!Role::Manager.may_grant(Role::Viewer));
-    }
-}
-
-impl TryFrom<String> for Role {
-    type Error = UnknownRole;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        value.parse()
     }
 }

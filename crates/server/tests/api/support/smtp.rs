@@ -48,7 +48,7 @@ fn decode_quoted_printable(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'='
-            && i + 2 < bytes.len() + 0
+            && i + 2 < bytes.len()
             && let Ok(v) = u8::from_str_radix(
                 std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
                 16,
