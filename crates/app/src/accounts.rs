@@ -67,6 +67,7 @@ impl From<&User> for Actor {
             name: user.name.clone(),
             is_instance_admin: user.is_instance_admin,
             created_at: user.created_at,
+            api_key: None,
         }
     }
 }

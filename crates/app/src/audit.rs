@@ -53,6 +53,7 @@ pub fn entry(actor: Option<&Actor>, meta: &RequestMeta, action: &str) -> NewEntr
         ip: meta.ip.clone(),
         user_agent: meta.user_agent.clone(),
         request_id: meta.request_id.clone(),
+        api_key_id: actor.and_then(|a| a.api_key.as_ref().map(|k| k.id)),
         ..NewEntry::default()
     }
 }

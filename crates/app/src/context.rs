@@ -20,6 +20,17 @@ pub struct Actor {
     /// Runs the platform; grants no access to any organization's records by itself.
     pub is_instance_admin: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Set when the request authenticated with an API key: the actor is the key's creator, acting
+    /// with the key's role in the key's organization only.
+    pub api_key: Option<ApiKeyPrincipal>,
+}
+
+/// The API key a request was made with.
+#[derive(Clone, Debug)]
+pub struct ApiKeyPrincipal {
+    pub id: rapport_domain::ApiKeyId,
+    pub organization_id: rapport_domain::OrganizationId,
+    pub role: Role,
 }
 
 /// The organization a request acts in, and the actor's role there.

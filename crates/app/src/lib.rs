@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod api_keys;
 pub mod audit;
 pub mod config;
 pub mod context;
@@ -15,7 +16,7 @@ pub mod organizations;
 
 use std::sync::Arc;
 
-pub use context::{Actor, RequestMeta, Tenant};
+pub use context::{Actor, ApiKeyPrincipal, RequestMeta, Tenant};
 pub use error::{AppError, AppResult};
 
 use config::Config;

@@ -131,6 +131,9 @@ impl App {
         input: NewOrganizationInput,
         meta: &RequestMeta,
     ) -> AppResult<UserOrganization> {
+        if actor.api_key.is_some() {
+            return Err(AppError::Forbidden);
+        }
         let tx = self.db.platform().await?;
         let (org, tx) = self
             .create_organization_in(tx, actor, meta, &input.name.clone(), Some(&input))
@@ -142,8 +145,15 @@ impl App {
     /// The organizations the actor belongs to.
     pub async fn my_organizations(&self, actor: &Actor) -> AppResult<Vec<UserOrganization>> {
         let mut tx = self.db.platform_read().await?;
-        let list = memberships::list_for_user(&mut tx, actor.user_id).await?;
+        let mut list = memberships::list_for_user(&mut tx, actor.user_id).await?;
         tx.commit().await?;
+        if let Some(key) = &actor.api_key {
+            // An API key sees its own organization, with its own role.
+            list.retain(|o| o.id == key.organization_id);
+            for org in &mut list {
+                org.role = key.role;
+            }
+        }
         Ok(list)
     }
 
@@ -184,9 +194,17 @@ impl App {
     /// The actor's standing in an organization: 403 when not a member (or the organization does
     /// not exist, which must not be told apart), 403 `organization_suspended` when suspended.
     pub async fn enter_organization(&self, actor: &Actor, org: Organization) -> AppResult<Tenant> {
-        let mut tx = self.db.platform_read().await?;
-        let role = memberships::role_of(&mut tx, org.id, actor.user_id).await?;
-        tx.commit().await?;
+        let role = match &actor.api_key {
+            // A key works in its own organization only, with its own role.
+            Some(key) if key.organization_id == org.id => Some(key.role),
+            Some(_) => None,
+            None => {
+                let mut tx = self.db.platform_read().await?;
+                let role = memberships::role_of(&mut tx, org.id, actor.user_id).await?;
+                tx.commit().await?;
+                role
+            }
+        };
         let role = role.ok_or(AppError::Forbidden)?;
         if org.deleted_at.is_some() {
             return Err(AppError::Forbidden);

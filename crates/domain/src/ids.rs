@@ -90,3 +90,7 @@ entity_id!(
     /// A chain of refresh tokens issued from one sign-in.
     TokenFamilyId
 );
+entity_id!(
+    /// An API key of an organization.
+    ApiKeyId
+);

@@ -47,6 +47,8 @@ pub enum Object {
     Member,
     /// The organization's audit log.
     AuditLog,
+    /// The organization's API keys.
+    ApiKey,
     Company,
     Contact,
     Lead,
@@ -56,10 +58,11 @@ pub enum Object {
 }
 
 impl Object {
-    pub const ALL: [Object; 9] = [
+    pub const ALL: [Object; 10] = [
         Object::Organization,
         Object::Member,
         Object::AuditLog,
+        Object::ApiKey,
         Object::Company,
         Object::Contact,
         Object::Lead,
@@ -73,6 +76,7 @@ impl Object {
             Object::Organization => "organization",
             Object::Member => "member",
             Object::AuditLog => "audit_log",
+            Object::ApiKey => "api_key",
             Object::Company => "company",
             Object::Contact => "contact",
             Object::Lead => "lead",
@@ -86,7 +90,7 @@ impl Object {
     pub fn is_record(self) -> bool {
         !matches!(
             self,
-            Object::Organization | Object::Member | Object::AuditLog
+            Object::Organization | Object::Member | Object::AuditLog | Object::ApiKey
         )
     }
 }
@@ -121,19 +125,19 @@ pub fn decide(role: Role, action: Action, object: Object, ownership: Ownership) 
         Role::Owner | Role::Admin => true,
         Role::Manager => match object {
             Object::Organization | Object::Member => action == Action::View,
-            Object::AuditLog => false,
+            Object::AuditLog | Object::ApiKey => false,
             _ => true,
         },
         Role::Member => match object {
             Object::Organization | Object::Member => action == Action::View,
-            Object::AuditLog => false,
+            Object::AuditLog | Object::ApiKey => false,
             _ => match action {
                 Action::View | Action::Create | Action::Export => true,
                 Action::Edit | Action::Delete => ownership == Ownership::Own,
             },
         },
         Role::Viewer => match object {
-            Object::AuditLog => false,
+            Object::AuditLog | Object::ApiKey => false,
             _ => action == Action::View,
         },
     };
@@ -156,17 +160,19 @@ mod tests {
     fn expected(role: Role, action: Action, object: Object, ownership: Ownership) -> bool {
         use Action::*;
         use Object::*;
-        let admin_object = matches!(object, Organization | Member | AuditLog);
+        let admin_object = matches!(object, Organization | Member | AuditLog | ApiKey);
+        // Only owners and admins see the audit log and the API keys.
+        let restricted = matches!(object, AuditLog | ApiKey);
         match (role, admin_object) {
             (Role::Owner, _) | (Role::Admin, _) => true,
-            (Role::Manager, true) => action == View && object != AuditLog,
+            (Role::Manager, true) => action == View && !restricted,
             (Role::Manager, false) => true,
-            (Role::Member, true) => action == View && object != AuditLog,
+            (Role::Member, true) => action == View && !restricted,
             (Role::Member, false) => match action {
                 View | Create | Export => true,
                 Edit | Delete => ownership == Ownership::Own,
             },
-            (Role::Viewer, true) => action == View && object != AuditLog,
+            (Role::Viewer, true) => action == View && !restricted,
             (Role::Viewer, false) => action == View,
         }
     }
@@ -191,7 +197,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 5 * 5 * 9 * 3);
+        assert_eq!(checked, 5 * 5 * 10 * 3);
     }
 
     #[test]

@@ -78,6 +78,7 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 #[derive(Clone, Debug)]
 pub enum Credentials {
     AccessToken,
+    ApiKey,
     Session(Box<CurrentSession>),
 }
 
@@ -139,10 +140,16 @@ impl FromRequestParts<AppState> for Auth {
                 .ok_or_else(|| {
                     ApiError::unauthenticated("the Authorization header must be: Bearer <token>")
                 })?;
-            let actor = app.authenticate_access_token(token).await?;
-            Auth {
-                actor,
-                credentials: Credentials::AccessToken,
+            if token.starts_with(rapport_app::api_keys::KEY_PREFIX) {
+                Auth {
+                    actor: app.authenticate_api_key(token).await?,
+                    credentials: Credentials::ApiKey,
+                }
+            } else {
+                Auth {
+                    actor: app.authenticate_access_token(token).await?,
+                    credentials: Credentials::AccessToken,
+                }
             }
         } else if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
             let current = app.session(token).await?;
@@ -174,6 +181,21 @@ impl FromRequestParts<AppState> for Auth {
             credentials: auth.credentials.clone(),
         })));
         Ok(auth)
+    }
+}
+
+impl Auth {
+    /// Refuses API keys on endpoints that act as a person (passwords, sessions, creating
+    /// organizations).
+    pub fn require_user(&self) -> ApiResult<()> {
+        match self.credentials {
+            Credentials::ApiKey => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "API keys cannot do this; sign in as a person",
+            )),
+            _ => Ok(()),
+        }
     }
 }
 

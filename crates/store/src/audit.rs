@@ -20,6 +20,8 @@ pub struct NewEntry {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
+    /// When the actor acted through an API key.
+    pub api_key_id: Option<rapport_domain::ApiKeyId>,
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -36,6 +38,7 @@ pub struct Entry {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
+    pub api_key_id: Option<uuid::Uuid>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -47,8 +50,8 @@ async fn insert(
     tx.execute(
         query(
             "INSERT INTO audit_log (organization_id, id, actor_id, actor_email, action, target_type, target_id, \
-             changes, ip, user_agent, request_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             changes, ip, user_agent, request_id, api_key_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(organization_id)
         .bind(AuditEntryId::new())
@@ -61,6 +64,7 @@ async fn insert(
         .bind(entry.ip)
         .bind(entry.user_agent)
         .bind(entry.request_id)
+        .bind(entry.api_key_id)
         .bind(crate::now()),
     )
     .await?;
@@ -128,7 +132,7 @@ pub async fn list(tx: &mut TenantTx, filter: &Filter) -> Result<Vec<Entry>> {
     let mut q = filtered(
         tx,
         "SELECT id, organization_id, actor_id, actor_email, action, target_type, target_id, changes, ip, \
-         user_agent, request_id, created_at FROM audit_log",
+         user_agent, request_id, api_key_id, created_at FROM audit_log",
         filter,
     );
     if let Some((created_at, id)) = filter.before {
@@ -168,7 +172,7 @@ pub async fn list_for_actor_email(tx: &mut Tx, email: &str, limit: i64) -> Resul
     tx.fetch_all(
         query(
             "SELECT id, organization_id, actor_id, actor_email, action, target_type, target_id, changes, ip, \
-             user_agent, request_id, created_at FROM audit_log WHERE actor_email = $1 \
+             user_agent, request_id, api_key_id, created_at FROM audit_log WHERE actor_email = $1 \
              ORDER BY created_at DESC, id DESC LIMIT $2",
         )
         .bind(email)

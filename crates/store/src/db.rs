@@ -306,7 +306,8 @@ arg_from_id!(
     rapport_domain::DomainId,
     rapport_domain::AuditEntryId,
     rapport_domain::SessionId,
-    rapport_domain::TokenFamilyId
+    rapport_domain::TokenFamilyId,
+    rapport_domain::ApiKeyId
 );
 
 impl Arg {

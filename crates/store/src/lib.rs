@@ -6,6 +6,7 @@
 //!   a [`TenantTx`] for tenant-owned data (no unscoped finder exists for it) or a platform
 //!   [`Tx`] for global data (users, sign-in, tenant resolution).
 
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod db;

@@ -2,6 +2,7 @@
 //! SQLite by default, PostgreSQL when `RAPPORT_TEST_POSTGRES_URL` is set.
 
 mod admin;
+mod api_keys;
 mod audit;
 mod auth;
 mod http;

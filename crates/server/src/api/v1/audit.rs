@@ -29,6 +29,8 @@ pub struct AuditEntryOut {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
+    /// The API key the actor acted through, if any.
+    pub api_key_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -114,6 +116,7 @@ pub async fn list(
                 ip: e.ip,
                 user_agent: e.user_agent,
                 request_id: e.request_id,
+                api_key_id: e.api_key_id,
                 created_at: e.created_at,
             })
             .collect(),

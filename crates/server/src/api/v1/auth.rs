@@ -225,6 +225,7 @@ pub async fn change_password(
     Meta(meta): Meta,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
+    auth.require_user()?;
     state
         .app
         .change_password(&auth.actor, &body.current_password, &body.password, &meta)
@@ -372,7 +373,7 @@ pub async fn open_session(
 fn current_session(auth: &Auth) -> ApiResult<&rapport_app::accounts::CurrentSession> {
     match &auth.credentials {
         Credentials::Session(current) => Ok(current),
-        Credentials::AccessToken => Err(ApiError::bad_request(
+        Credentials::AccessToken | Credentials::ApiKey => Err(ApiError::bad_request(
             "session_required",
             "this endpoint is for browser sessions; API clients use /api/v1/auth/logout",
         )),
@@ -430,9 +431,10 @@ pub async fn list_sessions(
     State(state): State<AppState>,
     auth: Auth,
 ) -> ApiResult<Json<Vec<SessionOut>>> {
+    auth.require_user()?;
     let current = match &auth.credentials {
         Credentials::Session(s) => Some(s.session.id),
-        Credentials::AccessToken => None,
+        Credentials::AccessToken | Credentials::ApiKey => None,
     };
     let sessions = state.app.list_sessions(&auth.actor).await?;
     Ok(Json(
@@ -460,6 +462,7 @@ pub async fn revoke_session(
     Meta(meta): Meta,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
+    auth.require_user()?;
     state
         .app
         .revoke_session(&auth.actor, SessionId(id), &meta)

@@ -1,0 +1,169 @@
+//! API keys: organization-scoped credentials with a role, for integrations. The secret is shown
+//! once, at creation; only its keyed hash is stored.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rapport_domain::{Action, ApiKeyId, Object, Ownership, Role};
+use rapport_store::api_keys::{self as store_keys, ApiKey, NewApiKey};
+use rapport_store::{audit as store_audit, now, users};
+use serde_json::json;
+
+use crate::audit::{entry, with_target};
+use crate::crypto::random_token;
+use crate::{Actor, ApiKeyPrincipal, App, AppError, AppResult, RequestMeta, Tenant};
+
+/// Every key starts with this, so a leaked one is easy to recognise (and to scan for).
+pub const KEY_PREFIX: &str = "rpk_";
+/// A key's last use is written at most this often.
+const TOUCH_INTERVAL: TimeDelta = TimeDelta::seconds(60);
+
+/// A key just created, with its secret.
+pub struct CreatedKey {
+    pub key: ApiKey,
+    pub secret: String,
+}
+
+impl App {
+    /// Creates a key (owner/admin). Only owners create owner keys.
+    pub async fn create_api_key(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        name: &str,
+        role: Role,
+        expires_at: Option<DateTime<Utc>>,
+        meta: &RequestMeta,
+    ) -> AppResult<CreatedKey> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Create,
+            Object::ApiKey,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        if !tenant.role.may_grant(role) {
+            self.record_denial(actor, tenant, meta, Action::Create, Object::ApiKey)
+                .await;
+            return Err(AppError::Forbidden);
+        }
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 80 {
+            return Err(AppError::invalid(
+                "name",
+                "must be between 1 and 80 characters",
+            ));
+        }
+        if expires_at.is_some_and(|at| at <= now()) {
+            return Err(AppError::invalid("expires_at", "must be in the future"));
+        }
+        let secret = format!("{KEY_PREFIX}{}", random_token());
+        let prefix: String = secret.chars().take(KEY_PREFIX.len() + 6).collect();
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let key = store_keys::insert(
+            &mut tx,
+            NewApiKey {
+                name,
+                role,
+                prefix: &prefix,
+                key_hash: self.keys.hash_token(&secret),
+                created_by: actor.user_id,
+                expires_at,
+            },
+        )
+        .await?;
+        let mut e = with_target(
+            entry(Some(actor), meta, "api_key.created"),
+            "api_key",
+            key.id,
+        );
+        e.changes = Some(json!({"name": key.name, "role": {"before": null, "after": role}}));
+        store_audit::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(CreatedKey { key, secret })
+    }
+
+    pub async fn list_api_keys(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        meta: &RequestMeta,
+    ) -> AppResult<Vec<ApiKey>> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::ApiKey,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let keys = store_keys::list(&mut tx).await?;
+        tx.commit().await?;
+        Ok(keys)
+    }
+
+    pub async fn revoke_api_key(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: ApiKeyId,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Delete,
+            Object::ApiKey,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        if store_keys::revoke(&mut tx, id).await? == 0 {
+            return Err(AppError::NotFound);
+        }
+        store_audit::record(
+            &mut tx,
+            with_target(entry(Some(actor), meta, "api_key.revoked"), "api_key", id),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The principal an API key speaks for: its creator, with the key's role, in the key's
+    /// organization. Revoked and expired keys, and keys whose creator left, are refused.
+    pub async fn authenticate_api_key(&self, secret: &str) -> AppResult<Actor> {
+        const INVALID: AppError = AppError::Unauthenticated("invalid, expired or revoked API key");
+        let at = now();
+        let mut tx = self.db.platform_read().await?;
+        let key = store_keys::find_by_hash(&mut tx, &self.keys.hash_token(secret))
+            .await?
+            .filter(|k| k.revoked_at.is_none() && k.expires_at.is_none_or(|e| e > at))
+            .ok_or(INVALID)?;
+        let creator = users::find(&mut tx, key.created_by).await?.ok_or(INVALID)?;
+        // The key cannot outlive its creator's membership.
+        rapport_store::memberships::role_of(&mut tx, key.organization_id, creator.id)
+            .await?
+            .ok_or(INVALID)?;
+        tx.commit().await?;
+        if key
+            .last_used_at
+            .is_none_or(|last| at - last >= TOUCH_INTERVAL)
+        {
+            let mut tx = self.db.platform().await?;
+            store_keys::touch(&mut tx, key.id, at).await?;
+            tx.commit().await?;
+        }
+        let mut actor = Actor::from(&creator);
+        actor.is_instance_admin = false;
+        actor.api_key = Some(ApiKeyPrincipal {
+            id: key.id,
+            organization_id: key.organization_id,
+            role: key.role,
+        });
+        Ok(actor)
+    }
+}
