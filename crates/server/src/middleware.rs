@@ -64,7 +64,17 @@ pub async fn request_id_and_prefix(mut req: Request, next: Next) -> Response {
     }
 
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
-    let mut response = tracing::Instrument::instrument(next.run(req), span).await;
+    let started = Instant::now();
+    let mut response = tracing::Instrument::instrument(next.run(req), span.clone()).await;
+    span.in_scope(|| {
+        let status = response.status().as_u16();
+        let millis = started.elapsed().as_secs_f64() * 1000.0;
+        if status >= 500 {
+            tracing::error!(status, millis, "request served");
+        } else {
+            tracing::info!(status, millis, "request served");
+        }
+    });
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(X_REQUEST_ID.clone(), value);
     }
