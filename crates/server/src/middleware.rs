@@ -192,3 +192,42 @@ pub async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
     }
     problem
 }
+
+/// HTML forms cannot set headers, so a form posted with the session cookie carries its CSRF token
+/// in a `_csrf` field. This lifts the field into the `X-CSRF-Token` header the credential check
+/// reads, leaving the body intact for the handler.
+pub async fn csrf_form_field(req: Request, next: Next) -> Response {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let unsafe_method = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    if !is_form || !unsafe_method || req.headers().contains_key(crate::extract::CSRF_HEADER) {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, crate::router::BODY_LIMIT).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return axum::response::IntoResponse::into_response(ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the body is larger than 1 MiB",
+            ));
+        }
+    };
+    let token = url::form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == "_csrf")
+        .map(|(_, v)| v.into_owned());
+    if let Some(token) = token
+        && let Ok(value) = HeaderValue::from_str(&token)
+    {
+        parts.headers.insert(crate::extract::CSRF_HEADER, value);
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}

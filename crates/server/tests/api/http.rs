@@ -275,6 +275,27 @@ async fn operations_endpoints_answer() {
 }
 
 #[tokio::test]
+async fn readiness_checks_a_configured_redis() {
+    let Some(url) = std::env::var("RAPPORT_TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!(
+            "SKIPPED readiness_checks_a_configured_redis: set RAPPORT_TEST_REDIS_URL to run it"
+        );
+        return;
+    };
+    let t = TestApp::spawn_with(crate::support::Options {
+        extra: vec![("RAPPORT_REDIS_URL", url)],
+        ..Default::default()
+    })
+    .await;
+    let ready = t.call(Method::GET, "/ready", None, None).await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
+    assert_eq!(ready.body["redis"], "ok");
+}
+
+#[tokio::test]
 async fn readiness_reports_an_unreachable_redis() {
     let t = TestApp::spawn_with(crate::support::Options {
         extra: vec![("RAPPORT_REDIS_URL", "redis://127.0.0.1:1".into())],

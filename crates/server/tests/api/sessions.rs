@@ -357,3 +357,39 @@ async fn users_list_and_end_their_other_sessions() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn html_forms_carry_the_csrf_token_in_a_field() {
+    let t = TestApp::spawn().await;
+    t.register("ann@example.com", None).await;
+    let (laptop, _) = sign_in(&t, "ann@example.com", None).await;
+    let (phone, _) = sign_in(&t, "ann@example.com", None).await;
+    let post = |body: String| {
+        t.client
+            .post(t.url("/api/v1/auth/sessions/revoke-others"))
+            .header("cookie", &laptop.cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let forged = post("_csrf=guess".into()).await.expect("sent");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let missing = post("other=1".into()).await.expect("sent");
+    assert_eq!(missing.status(), StatusCode::FORBIDDEN);
+    let ok = post(format!("other=1&_csrf={}", laptop.csrf))
+        .await
+        .expect("sent");
+    assert_eq!(ok.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        t.call_with(
+            Method::GET,
+            "/api/v1/auth/me",
+            None,
+            None,
+            &[("cookie", &phone.cookie)]
+        )
+        .await
+        .status,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -107,6 +107,62 @@ async fn another_organizations_ids_are_404_and_its_header_403() {
     )
     .await
     .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    // A's invitation and API key ids likewise.
+    let inv = t
+        .post(
+            &format!("/api/v1/organizations/{}/members", a.org()),
+            Some(&a.access),
+            json!({"email": "inv@example.com", "role": "viewer"}),
+        )
+        .await;
+    let inv_id = inv.body["invitation"]["id"]
+        .as_str()
+        .expect("invitation id");
+    t.call(
+        Method::DELETE,
+        &format!("/api/v1/organizations/{}/invitations/{inv_id}", b.org()),
+        Some(&b.access),
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    t.post(
+        &format!(
+            "/api/v1/organizations/{}/invitations/{inv_id}/resend",
+            b.org()
+        ),
+        Some(&b.access),
+        json!({}),
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    let key = t
+        .post(
+            &format!("/api/v1/organizations/{}/api-keys", a.org()),
+            Some(&a.access),
+            json!({"name": "k", "role": "viewer"}),
+        )
+        .await;
+    let key_id = key.body["id"].as_str().expect("key id");
+    t.call(
+        Method::DELETE,
+        &format!("/api/v1/organizations/{}/api-keys/{key_id}", b.org()),
+        Some(&b.access),
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    let a_keys = t
+        .get(
+            &format!("/api/v1/organizations/{}/api-keys", a.org()),
+            &a.access,
+        )
+        .await;
+    assert_eq!(
+        a_keys.body.as_array().map(Vec::len),
+        Some(1),
+        "A's key survived"
+    );
     // Nothing of A was touched.
     let after = t
         .get(
