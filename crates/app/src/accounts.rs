@@ -76,8 +76,10 @@ fn to_delta(d: std::time::Duration) -> TimeDelta {
     TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
 }
 
-fn hash(password: &NewPassword) -> AppResult<String> {
-    crypto::hash_password(password.expose()).map_err(|e| AppError::Internal(e.to_string()))
+async fn hash(password: &NewPassword) -> AppResult<String> {
+    crypto::hash_password_blocking(password.expose().to_owned())
+        .await
+        .map_err(AppError::Internal)
 }
 
 impl App {
@@ -102,7 +104,7 @@ impl App {
             (Some(e), Some(n), Some(p)) => (e, n, p),
             _ => return Err(AppError::Internal("validated input missing".into())),
         };
-        let password_hash = hash(&password)?;
+        let password_hash = hash(&password).await?;
 
         let at = now();
         let user = User {
@@ -174,6 +176,8 @@ impl App {
     }
 
     /// Checks an email and password, throttled per (email, address). Every outcome is audited.
+    /// The deliberately slow password check runs outside any transaction, so it never holds the
+    /// database's write lock.
     async fn check_credentials(
         &self,
         email: &str,
@@ -183,25 +187,28 @@ impl App {
         let email = email.trim().to_lowercase();
         let ip = meta.ip.clone().unwrap_or_else(|| "unknown".into());
         let at = now();
-        let mut tx = self.db.platform().await?;
+        let mut read = self.db.platform_read().await?;
         let failures =
-            store_auth::login_failures_since(&mut tx, &email, &ip, at - THROTTLE_WINDOW).await?;
+            store_auth::login_failures_since(&mut read, &email, &ip, at - THROTTLE_WINDOW).await?;
+        let user = users::find_by_email(&mut read, &email).await?;
+        read.commit().await?;
         if failures.len() >= MAX_LOGIN_FAILURES {
             let oldest = failures[failures.len() - MAX_LOGIN_FAILURES];
             let retry_after_secs = ((oldest + THROTTLE_WINDOW) - at).num_seconds().max(1) as u64;
+            let mut tx = self.db.platform().await?;
             let mut e = entry(None, meta, "auth.login_throttled");
             e.actor_email = Some(email.clone());
             store_audit::record_platform(&mut tx, None, e).await?;
             tx.commit().await?;
             return Err(AppError::TooManyRequests { retry_after_secs });
         }
-        let user = users::find_by_email(&mut tx, &email).await?;
         // Verify against a dummy hash when the account does not exist: same work, same timing.
         let hash = user
             .as_ref()
-            .map(|u| u.password_hash.as_str())
-            .unwrap_or_else(|| crypto::dummy_password_hash());
-        let matches = crypto::verify_password(password, hash);
+            .map(|u| u.password_hash.clone())
+            .unwrap_or_else(|| crypto::dummy_password_hash().to_owned());
+        let matches = crypto::verify_password_blocking(password.to_owned(), hash).await;
+        let mut tx = self.db.platform().await?;
         match user {
             Some(user) if matches => {
                 store_auth::clear_login_failures(&mut tx, &email, &ip).await?;
@@ -550,7 +557,7 @@ impl App {
         if !store_auth::use_password_reset(&mut tx, reset.id).await? {
             return Err(AppError::invalid("token", INVALID));
         }
-        users::set_password_hash(&mut tx, user.id, &hash(&password)?).await?;
+        users::set_password_hash(&mut tx, user.id, &hash(&password).await?).await?;
         store_auth::revoke_all_refresh_tokens(&mut tx, user.id).await?;
         store_auth::revoke_user_sessions(&mut tx, user.id, None).await?;
         let actor = Actor::from(&user);
@@ -573,7 +580,7 @@ impl App {
         let user = users::find(&mut tx, actor.user_id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if !crypto::verify_password(current, &user.password_hash) {
+        if !crypto::verify_password_blocking(current.to_owned(), user.password_hash.clone()).await {
             return Err(AppError::invalid(
                 "current_password",
                 "is not your current password",
@@ -582,7 +589,7 @@ impl App {
         let email = Email::parse(&user.email).ok();
         let password = NewPassword::parse(new, email.as_ref())
             .map_err(|e| AppError::invalid("password", e))?;
-        users::set_password_hash(&mut tx, user.id, &hash(&password)?).await?;
+        users::set_password_hash(&mut tx, user.id, &hash(&password).await?).await?;
         let mut e = entry(Some(actor), meta, "auth.password_changed");
         e.changes = crate::audit::changes(&[("password", "old".into(), "new".into())]);
         store_audit::record_platform(&mut tx, None, e).await?;
@@ -603,7 +610,7 @@ pub(crate) async fn insert_user(tx: &mut Tx, user: &User) -> AppResult<()> {
 }
 
 /// Creates a user from the command line or an invitation: validated like a registration.
-pub(crate) fn new_user(email: &str, name: &str, password: &str) -> AppResult<User> {
+pub(crate) async fn new_user(email: &str, name: &str, password: &str) -> AppResult<User> {
     let mut errors = ValidationErrors::new();
     let email = errors.check("email", Email::parse(email));
     let name = errors.check("name", PersonName::parse(name));
@@ -617,7 +624,7 @@ pub(crate) fn new_user(email: &str, name: &str, password: &str) -> AppResult<Use
         id: UserId::new(),
         email: email.as_str().to_owned(),
         name: name.as_str().to_owned(),
-        password_hash: hash(&password)?,
+        password_hash: hash(&password).await?,
         is_instance_admin: false,
         created_at: at,
         updated_at: at,

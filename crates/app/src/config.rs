@@ -116,6 +116,8 @@ pub struct Config {
     pub password_reset_ttl: Duration,
     /// `RAPPORT_ALLOW_SIGNUP`: whether anyone may register. Default true.
     pub allow_signup: bool,
+    /// `RAPPORT_METRICS_TOKEN`: when set, `/metrics` requires `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Secret>,
 }
 
 /// A configuration value was missing or malformed.
@@ -380,6 +382,9 @@ impl Config {
             invitation_ttl: src.secs("RAPPORT_INVITATION_TTL_HOURS", 168, 3600)?,
             password_reset_ttl: src.secs("RAPPORT_PASSWORD_RESET_TTL_MINUTES", 60, 60)?,
             allow_signup: src.bool("RAPPORT_ALLOW_SIGNUP", true)?,
+            metrics_token: src
+                .get("RAPPORT_METRICS_TOKEN")
+                .map(|t| Secret::new(t.trim())),
         })
     }
 

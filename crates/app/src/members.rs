@@ -420,7 +420,12 @@ impl App {
         let existing = users::find_by_email(&mut platform, &invitation.email).await?;
         let user = match existing {
             Some(user) => {
-                if !crate::crypto::verify_password(&input.password, &user.password_hash) {
+                if !crate::crypto::verify_password_blocking(
+                    input.password.clone(),
+                    user.password_hash.clone(),
+                )
+                .await
+                {
                     return Err(AppError::invalid(
                         "password",
                         "is not the password of your existing account",
@@ -444,7 +449,8 @@ impl App {
                     &invitation.email,
                     input.name.as_deref().unwrap_or(""),
                     &input.password,
-                )?;
+                )
+                .await?;
                 insert_user(&mut platform, &user).await?;
                 user
             }

@@ -275,6 +275,29 @@ async fn operations_endpoints_answer() {
 }
 
 #[tokio::test]
+async fn metrics_can_require_a_token() {
+    let t = TestApp::spawn_with(crate::support::Options {
+        extra: vec![("RAPPORT_METRICS_TOKEN", "scrape-secret".into())],
+        ..Default::default()
+    })
+    .await;
+    t.call(Method::GET, "/metrics", None, None)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    t.call(Method::GET, "/metrics", Some("wrong"), None)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    let ok = t
+        .client
+        .get(t.url("/metrics"))
+        .bearer_auth("scrape-secret")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(ok.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn readiness_checks_a_configured_redis() {
     let Some(url) = std::env::var("RAPPORT_TEST_REDIS_URL")
         .ok()
