@@ -314,15 +314,18 @@ impl App {
             Ownership::NotApplicable,
         )
         .await?;
+        // Touching an owner, or making one, is for owners. Checked before the write transaction,
+        // because a refusal writes its own audit entry.
+        let current = self.find_member(tenant, id).await?;
+        if current.role == Role::Owner || role == Role::Owner {
+            self.check_grant(actor, tenant, meta, Role::Owner).await?;
+        }
         let mut tx = self.db.tenant(tenant.id()).await?;
         let member = memberships::find(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        // Touching an owner, or making one, is for owners.
-        if member.role == Role::Owner || role == Role::Owner {
-            drop(tx);
-            self.check_grant(actor, tenant, meta, Role::Owner).await?;
-            tx = self.db.tenant(tenant.id()).await?;
+        if member.role == Role::Owner && !tenant.role.may_grant(Role::Owner) {
+            return Err(AppError::Forbidden);
         }
         if member.role == role {
             tx.commit().await?;
@@ -364,14 +367,17 @@ impl App {
             Ownership::NotApplicable,
         )
         .await?;
+        if self.find_member(tenant, id).await?.role == Role::Owner {
+            self.check_grant(actor, tenant, meta, Role::Owner).await?;
+        }
         let mut tx = self.db.tenant(tenant.id()).await?;
         let member = memberships::find(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
         if member.role == Role::Owner {
-            drop(tx);
-            self.check_grant(actor, tenant, meta, Role::Owner).await?;
-            tx = self.db.tenant(tenant.id()).await?;
+            if !tenant.role.may_grant(Role::Owner) {
+                return Err(AppError::Forbidden);
+            }
             if memberships::count_owners(&mut tx).await? <= 1 {
                 return Err(AppError::conflict("last_owner", LAST_OWNER));
             }
@@ -383,6 +389,15 @@ impl App {
         store_audit::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn find_member(&self, tenant: &Tenant, id: MembershipId) -> AppResult<Member> {
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let member = memberships::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok(member)
     }
 
     /// What an invitation link is about, if it is still usable.
