@@ -321,12 +321,9 @@ impl App {
     pub async fn authenticate_access_token(&self, token: &str) -> AppResult<Actor> {
         const INVALID: AppError = AppError::Unauthenticated("invalid or expired access token");
         let claims = self.keys.verify_access_token(token).ok_or(INVALID)?;
-        let mut tx = self.db.platform_read().await?;
-        if !store_auth::family_is_live(&mut tx, claims.fam, now()).await? {
-            return Err(INVALID);
-        }
-        let user = users::find(&mut tx, claims.sub).await?.ok_or(INVALID)?;
-        tx.commit().await?;
+        let user = store_auth::user_of_live_family(&self.db, claims.sub, claims.fam, now())
+            .await?
+            .ok_or(INVALID)?;
         Ok(Actor::from(&user))
     }
 

@@ -312,12 +312,15 @@ impl App {
         email: &str,
         role: Role,
     ) -> AppResult<()> {
+        let hint = match organization.parse::<OrganizationId>() {
+            Ok(id) => crate::organizations::TenantHint::Id(id),
+            Err(_) => crate::organizations::TenantHint::Slug(organization),
+        };
+        let org = self
+            .resolve_organization(hint)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let mut tx = self.db.platform().await?;
-        let org = match organization.parse::<OrganizationId>() {
-            Ok(id) => store_orgs::find(&mut tx, id).await?,
-            Err(_) => store_orgs::find_by_slug(&mut tx, organization).await?,
-        }
-        .ok_or(AppError::NotFound)?;
         let user: User = users::find_by_email(&mut tx, &email.trim().to_lowercase())
             .await?
             .ok_or(AppError::NotFound)?;

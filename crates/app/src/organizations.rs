@@ -163,25 +163,21 @@ impl App {
         &self,
         hint: TenantHint<'_>,
     ) -> AppResult<Option<Organization>> {
-        let mut tx = self.db.platform_read().await?;
-        let found = match hint {
+        use rapport_store::organizations::lookup;
+        Ok(match hint {
             TenantHint::Domain(host) => {
                 let host = host.to_ascii_lowercase();
-                match store_orgs::find_by_domain(&mut tx, &host).await? {
+                match lookup::by_domain(&self.db, &host).await? {
                     Some(org) => Some(org),
                     None => match self.subdomain_slug(&host) {
-                        Some(slug) => store_orgs::find_by_slug(&mut tx, slug).await?,
+                        Some(slug) => lookup::by_slug(&self.db, slug).await?,
                         None => None,
                     },
                 }
             }
-            TenantHint::Slug(slug) => store_orgs::find_by_slug(&mut tx, slug).await?,
-            TenantHint::Id(id) => store_orgs::find(&mut tx, id)
-                .await?
-                .filter(|o| o.deleted_at.is_none()),
-        };
-        tx.commit().await?;
-        Ok(found)
+            TenantHint::Slug(slug) => lookup::by_slug(&self.db, slug).await?,
+            TenantHint::Id(id) => lookup::by_id(&self.db, id).await?,
+        })
     }
 
     /// `acme` for `acme.crm.example.com` when the base domain is `crm.example.com`.
@@ -198,12 +194,7 @@ impl App {
             // A key works in its own organization only, with its own role.
             Some(key) if key.organization_id == org.id => Some(key.role),
             Some(_) => None,
-            None => {
-                let mut tx = self.db.platform_read().await?;
-                let role = memberships::role_of(&mut tx, org.id, actor.user_id).await?;
-                tx.commit().await?;
-                role
-            }
+            None => memberships::role_of_now(&self.db, org.id, actor.user_id).await?,
         };
         let role = role.ok_or(AppError::Forbidden)?;
         if org.deleted_at.is_some() {

@@ -373,3 +373,24 @@ pub async fn family_is_live(
         .await?
         .is_some())
 }
+
+/// The user of a sign-in whose family is still live, in one statement (see
+/// [`crate::Db::platform_fetch_optional`]).
+pub async fn user_of_live_family(
+    db: &crate::Db,
+    user_id: UserId,
+    family_id: TokenFamilyId,
+    now: DateTime<Utc>,
+) -> Result<Option<crate::users::User>> {
+    db.platform_fetch_optional(
+        query(
+            "SELECT u.id, u.email, u.name, u.password_hash, u.is_instance_admin, u.created_at, u.updated_at \
+             FROM users u WHERE u.id = $1 AND EXISTS (SELECT 1 FROM refresh_tokens t \
+             WHERE t.family_id = $2 AND t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > $3)",
+        )
+        .bind(user_id)
+        .bind(family_id)
+        .bind(now),
+    )
+    .await
+}

@@ -149,6 +149,22 @@ impl Db {
             .count())
     }
 
+    /// Runs one read-only statement on platform data outside any explicit transaction: one round
+    /// trip instead of three, for the lookups every request makes (credentials, tenant
+    /// resolution). Never for tenant data, which is read in a [`TenantTx`].
+    pub async fn platform_fetch_optional<T: Record>(&self, query: Query) -> Result<Option<T>> {
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => {
+                let (sql, args) = query.sqlite_args()?;
+                sqlx::query_as_with(&sql, args).fetch_optional(pool).await?
+            }
+            Pool::Postgres(pool) => {
+                let (sql, args) = query.postgres_args()?;
+                sqlx::query_as_with(&sql, args).fetch_optional(pool).await?
+            }
+        })
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<()> {
         match &self.pool {

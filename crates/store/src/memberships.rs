@@ -182,3 +182,24 @@ pub async fn role_of(
         .await?
         .map(|r| r.role))
 }
+
+/// [`role_of`] as one statement outside any transaction, for the access check of every request.
+pub async fn role_of_now(
+    db: &crate::Db,
+    organization_id: OrganizationId,
+    user_id: UserId,
+) -> Result<Option<Role>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(try_from = "String")]
+        role: Role,
+    }
+    Ok(db
+        .platform_fetch_optional::<Row>(
+            query("SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2")
+                .bind(organization_id)
+                .bind(user_id),
+        )
+        .await?
+        .map(|r| r.role))
+}

@@ -64,27 +64,42 @@ pub async fn find(tx: &mut Tx, id: OrganizationId) -> Result<Option<Organization
         .await
 }
 
-/// A live (not deleted) organization by slug, for tenant resolution.
-pub async fn find_by_slug(tx: &mut Tx, slug: &str) -> Result<Option<Organization>> {
-    tx.fetch_optional(
-        query(format!(
-            "{SELECT} WHERE o.slug = $1 AND o.deleted_at IS NULL"
-        ))
-        .bind(slug),
-    )
-    .await
-}
+/// Lookups for tenant resolution, each one statement outside any transaction.
+pub mod lookup {
+    use super::{Organization, SELECT};
+    use crate::{Db, Result, query};
+    use rapport_domain::OrganizationId;
 
-/// A live organization by one of its custom domains, for tenant resolution.
-pub async fn find_by_domain(tx: &mut Tx, domain: &str) -> Result<Option<Organization>> {
-    tx.fetch_optional(
-        query(format!(
-            "{SELECT} JOIN organization_domains d ON d.organization_id = o.id \
-             WHERE d.domain = $1 AND o.deleted_at IS NULL"
-        ))
-        .bind(domain),
-    )
-    .await
+    /// A live organization by slug.
+    pub async fn by_slug(db: &Db, slug: &str) -> Result<Option<Organization>> {
+        db.platform_fetch_optional(
+            query(format!(
+                "{SELECT} WHERE o.slug = $1 AND o.deleted_at IS NULL"
+            ))
+            .bind(slug),
+        )
+        .await
+    }
+
+    /// A live organization by one of its custom domains.
+    pub async fn by_domain(db: &Db, domain: &str) -> Result<Option<Organization>> {
+        db.platform_fetch_optional(
+            query(format!(
+                "{SELECT} JOIN organization_domains d ON d.organization_id = o.id \
+                 WHERE d.domain = $1 AND o.deleted_at IS NULL"
+            ))
+            .bind(domain),
+        )
+        .await
+    }
+
+    /// A live organization by id.
+    pub async fn by_id(db: &Db, id: OrganizationId) -> Result<Option<Organization>> {
+        db.platform_fetch_optional(
+            query(format!("{SELECT} WHERE o.id = $1 AND o.deleted_at IS NULL")).bind(id),
+        )
+        .await
+    }
 }
 
 pub async fn slug_taken(tx: &mut Tx, slug: &str) -> Result<bool> {
