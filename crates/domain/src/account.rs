@@ -53,17 +53,7 @@ pub struct PersonName(String);
 
 impl PersonName {
     pub fn parse(input: &str) -> Result<Self, &'static str> {
-        let s = input.trim();
-        if s.is_empty() {
-            return Err("must not be empty");
-        }
-        if s.chars().count() > 120 {
-            return Err("must be at most 120 characters");
-        }
-        if s.chars().any(char::is_control) {
-            return Err("must not contain control characters");
-        }
-        Ok(Self(s.to_owned()))
+        crate::validation::display_name(input).map(Self)
     }
 
     pub fn as_str(&self) -> &str {

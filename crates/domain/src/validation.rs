@@ -3,6 +3,22 @@
 
 use serde::Serialize;
 
+/// The rule every display name follows (a person's, an organization's): trimmed, not empty, at
+/// most 120 characters, no control characters.
+pub fn display_name(input: &str) -> Result<String, &'static str> {
+    let s = input.trim();
+    if s.is_empty() {
+        return Err("must not be empty");
+    }
+    if s.chars().count() > 120 {
+        return Err("must be at most 120 characters");
+    }
+    if s.chars().any(char::is_control) {
+        return Err("must not contain control characters");
+    }
+    Ok(s.to_owned())
+}
+
 /// One field and what is wrong with it, in words a person understands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FieldError {
