@@ -531,6 +531,14 @@ impl App {
         Ok(())
     }
 
+    /// Whether a reset token can still be used, so the page can say so before asking for a password.
+    pub async fn password_reset_is_usable(&self, token: &str) -> AppResult<bool> {
+        let mut tx = self.db.platform_read().await?;
+        let reset = store_auth::find_password_reset(&mut tx, &self.keys.hash_token(token)).await?;
+        tx.commit().await?;
+        Ok(reset.is_some_and(|r| r.used_at.is_none() && r.expires_at > now()))
+    }
+
     /// Sets a new password with a reset token; every sign-in and session of the account ends.
     pub async fn reset_password(
         &self,

@@ -9,6 +9,7 @@ pub mod ops;
 pub mod pages;
 pub mod router;
 pub mod state;
+pub mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -168,6 +168,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/docs/app.js", get(pages::api_docs_js))
         .route("/api/docs/style.css", get(pages::api_docs_css))
         .nest("/api/v1", api_v1())
+        .merge(crate::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), mw::metrics))

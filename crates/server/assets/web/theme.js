@@ -1,0 +1,13 @@
+// Runs before the page paints (loaded without defer), so the chosen theme shows from the first
+// frame. The choice is kept in this browser; until one is made, the OS preference applies.
+(function () {
+  var stored = null;
+  try { stored = localStorage.getItem("rapport.theme"); } catch (e) {}
+  var dark = stored ? stored === "dark" : window.matchMedia("(prefers-color-scheme: dark)").matches;
+  document.documentElement.setAttribute("data-theme", dark ? "dark" : "light");
+  try {
+    if (localStorage.getItem("rapport.sidebar") === "collapsed") {
+      document.documentElement.setAttribute("data-sidebar", "collapsed");
+    }
+  } catch (e) {}
+})();

@@ -1,0 +1,493 @@
+//! Sign up, sign in, sign out, password reset and invitation pages.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use chrono::Utc;
+use rapport_app::AppError;
+use rapport_app::accounts::Registration;
+use rapport_app::members::Acceptance;
+use serde::Deserialize;
+
+use super::{FormErrors, PageContext, render, render_status, safe_next, see_other, session_cookie};
+
+/// Words for what went wrong, next to the form rather than as a page.
+fn form_message(error: &AppError) -> Option<String> {
+    match error {
+        AppError::Unauthenticated(_) => Some("Wrong email or password.".into()),
+        AppError::TooManyRequests { retry_after_secs } => Some(format!(
+            "Too many failed attempts. For your safety, sign-in is paused for {} minute(s); try again then, or reset your password.",
+            retry_after_secs.div_ceil(60)
+        )),
+        AppError::Conflict { message, .. } => Some(capitalize(message)),
+        AppError::Forbidden => Some("You are not allowed to do this.".into()),
+        AppError::Internal(_) => Some("Something went wrong on our side. Please try again.".into()),
+        _ => None,
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
+        None => String::new(),
+    }
+}
+
+fn split(error: AppError) -> (FormErrors, Option<String>) {
+    match error {
+        AppError::Validation(errors) => (FormErrors(errors.0), None),
+        other => (FormErrors::default(), form_message(&other)),
+    }
+}
+
+fn with_session_cookie(
+    ctx: &PageContext,
+    token: &str,
+    expires_at: chrono::DateTime<Utc>,
+    to: &str,
+) -> Response {
+    let max_age = (expires_at - Utc::now()).num_seconds().max(0);
+    let mut response = see_other(to);
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(&ctx.state, token, max_age),
+    );
+    response
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    email: String,
+    next: String,
+    errors: FormErrors,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    notice: Option<String>,
+}
+
+pub async fn login_form(ctx: PageContext, Query(q): Query<LoginQuery>) -> Response {
+    if ctx.session.is_some() {
+        return see_other(&safe_next(q.next.as_deref().unwrap_or("/")));
+    }
+    let notice = match q.notice.as_deref() {
+        Some("signed-out") => Some("You are signed out.".to_owned()),
+        Some("password-reset") => {
+            Some("Your password is changed. Sign in with the new one.".to_owned())
+        }
+        Some("expired") => Some("Your session has expired. Please sign in again.".to_owned()),
+        _ => None,
+    };
+    render(&LoginPage {
+        email: String::new(),
+        next: safe_next(q.next.as_deref().unwrap_or("/")),
+        errors: FormErrors::default(),
+        error: None,
+        notice,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn login(ctx: PageContext, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+    if let Err(e) = crate::extract::check_origin(&headers, &ctx.state) {
+        return e.into_html_response();
+    }
+    let next = safe_next(&form.next);
+    match ctx
+        .state
+        .app
+        .open_session(
+            &form.email,
+            &form.password,
+            ctx.cookie.as_deref(),
+            &ctx.meta,
+        )
+        .await
+    {
+        Ok(opened) => with_session_cookie(&ctx, &opened.token, opened.expires_at, &next),
+        Err(error) => {
+            let status = match error {
+                AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+                AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            let (errors, message) = split(error);
+            render_status(
+                status,
+                &LoginPage {
+                    email: form.email,
+                    next,
+                    errors,
+                    error: message,
+                    notice: None,
+                },
+            )
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignupPage {
+    name: String,
+    email: String,
+    organization_name: String,
+    errors: FormErrors,
+    error: Option<String>,
+}
+
+pub async fn signup_form(ctx: PageContext) -> Response {
+    if ctx.session.is_some() {
+        return see_other("/");
+    }
+    render(&SignupPage {
+        name: String::new(),
+        email: String::new(),
+        organization_name: String::new(),
+        errors: FormErrors::default(),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SignupForm {
+    name: String,
+    email: String,
+    password: String,
+    organization_name: String,
+}
+
+pub async fn signup(
+    ctx: PageContext,
+    headers: HeaderMap,
+    Form(form): Form<SignupForm>,
+) -> Response {
+    if let Err(e) = crate::extract::check_origin(&headers, &ctx.state) {
+        return e.into_html_response();
+    }
+    let app = &ctx.state.app;
+    let result = app
+        .register(
+            Registration {
+                email: form.email.clone(),
+                password: form.password.clone(),
+                name: form.name.clone(),
+                organization_name: Some(form.organization_name.clone()),
+            },
+            &ctx.meta,
+        )
+        .await;
+    match result {
+        Ok(registered) => {
+            let to = registered
+                .organization
+                .map(|o| format!("/o/{}/", o.slug))
+                .unwrap_or_else(|| "/".into());
+            match app
+                .open_session(
+                    &registered.user.email,
+                    &form.password,
+                    ctx.cookie.as_deref(),
+                    &ctx.meta,
+                )
+                .await
+            {
+                Ok(opened) => with_session_cookie(&ctx, &opened.token, opened.expires_at, &to),
+                Err(_) => see_other("/login"),
+            }
+        }
+        Err(error) => {
+            let (mut errors, mut message) = split(error);
+            if let Some(m) = &message
+                && m.to_lowercase().contains("already exists")
+            {
+                errors.0.push(rapport_domain::FieldError {
+                    field: "email".into(),
+                    message: "already has an account; sign in instead".into(),
+                });
+                message = None;
+            }
+            render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &SignupPage {
+                    name: form.name,
+                    email: form.email,
+                    organization_name: form.organization_name,
+                    errors,
+                    error: message,
+                },
+            )
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+pub async fn logout(ctx: PageContext, Form(form): Form<CsrfForm>) -> Response {
+    let Ok(session) = ctx.check_csrf(&form.csrf) else {
+        // Without a live session there is nothing to end.
+        return see_other("/login");
+    };
+    if let Err(error) = ctx.state.app.close_session(session, &ctx.meta).await {
+        return super::context::error_page(error.into());
+    }
+    let mut response = see_other("/login?notice=signed-out");
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&ctx.state, "", 0));
+    response
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "forgot_password.html")]
+struct ForgotPage {
+    email: String,
+    errors: FormErrors,
+    sent_to: Option<String>,
+    minutes: u64,
+}
+
+pub async fn forgot_form(ctx: PageContext) -> Response {
+    render(&ForgotPage {
+        email: String::new(),
+        errors: FormErrors::default(),
+        sent_to: None,
+        minutes: ctx.state.app.config.password_reset_ttl.as_secs() / 60,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    email: String,
+}
+
+pub async fn forgot(ctx: PageContext, Form(form): Form<ForgotForm>) -> Response {
+    let minutes = ctx.state.app.config.password_reset_ttl.as_secs() / 60;
+    match ctx
+        .state
+        .app
+        .request_password_reset(&form.email, &ctx.meta)
+        .await
+    {
+        Ok(()) => render(&ForgotPage {
+            sent_to: Some(form.email.trim().to_owned()),
+            email: form.email,
+            errors: FormErrors::default(),
+            minutes,
+        }),
+        Err(error) => {
+            let (errors, _) = split(error);
+            render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ForgotPage {
+                    email: form.email,
+                    errors,
+                    sent_to: None,
+                    minutes,
+                },
+            )
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "reset_password.html")]
+struct ResetPage {
+    token: String,
+    errors: FormErrors,
+    error: Option<String>,
+}
+
+const RESET_UNUSABLE: &str = "This reset link is invalid, has expired or was already used. Ask for a new one; it arrives in a minute.";
+
+pub async fn reset_form(ctx: PageContext, Path(token): Path<String>) -> Response {
+    let usable = ctx
+        .state
+        .app
+        .password_reset_is_usable(&token)
+        .await
+        .unwrap_or(false);
+    render(&ResetPage {
+        token,
+        errors: FormErrors::default(),
+        error: (!usable).then(|| RESET_UNUSABLE.to_owned()),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    password: String,
+}
+
+pub async fn reset(
+    ctx: PageContext,
+    Path(token): Path<String>,
+    Form(form): Form<ResetForm>,
+) -> Response {
+    match ctx
+        .state
+        .app
+        .reset_password(&token, &form.password, &ctx.meta)
+        .await
+    {
+        Ok(()) => see_other("/login?notice=password-reset"),
+        Err(AppError::Validation(errors)) if errors.0.iter().any(|e| e.field == "token") => {
+            render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ResetPage {
+                    token,
+                    errors: FormErrors::default(),
+                    error: Some(RESET_UNUSABLE.to_owned()),
+                },
+            )
+        }
+        Err(error) => {
+            let (errors, error) = split(error);
+            render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ResetPage {
+                    token,
+                    errors,
+                    error,
+                },
+            )
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "invite.html")]
+struct InvitePage {
+    token: String,
+    organization_name: String,
+    email: String,
+    role: String,
+    account_exists: bool,
+    name: String,
+    errors: FormErrors,
+    error: Option<String>,
+}
+
+impl InvitePage {
+    fn unusable(token: String) -> Self {
+        InvitePage {
+            token,
+            organization_name: String::new(),
+            email: String::new(),
+            role: String::new(),
+            account_exists: false,
+            name: String::new(),
+            errors: FormErrors::default(),
+            error: Some(
+                "This invitation is invalid, has expired, was revoked or was already used. Ask the person who invited you to send a new one."
+                    .into(),
+            ),
+        }
+    }
+}
+
+pub async fn invite_form(ctx: PageContext, Path(token): Path<String>) -> Response {
+    match ctx.state.app.invitation_details(&token).await {
+        Ok(details) => render(&InvitePage {
+            token,
+            organization_name: details.organization_name,
+            email: details.invitation.email,
+            role: details.invitation.role.as_str().to_owned(),
+            account_exists: details.account_exists,
+            name: String::new(),
+            errors: FormErrors::default(),
+            error: None,
+        }),
+        Err(_) => render_status(StatusCode::NOT_FOUND, &InvitePage::unusable(token)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    name: String,
+    password: String,
+}
+
+pub async fn invite(
+    ctx: PageContext,
+    Path(token): Path<String>,
+    Form(form): Form<InviteForm>,
+) -> Response {
+    let app = &ctx.state.app;
+    let Ok(details) = app.invitation_details(&token).await else {
+        return render_status(StatusCode::NOT_FOUND, &InvitePage::unusable(token));
+    };
+    let accepted = app
+        .accept_invitation(
+            Acceptance {
+                token: token.clone(),
+                name: (!form.name.trim().is_empty()).then(|| form.name.clone()),
+                password: form.password.clone(),
+            },
+            &ctx.meta,
+        )
+        .await;
+    match accepted {
+        Ok(accepted) => {
+            let to = format!("/o/{}/", accepted.organization.slug);
+            match app
+                .open_session(
+                    &accepted.user.email,
+                    &form.password,
+                    ctx.cookie.as_deref(),
+                    &ctx.meta,
+                )
+                .await
+            {
+                Ok(opened) => with_session_cookie(&ctx, &opened.token, opened.expires_at, &to),
+                Err(_) => see_other("/login"),
+            }
+        }
+        Err(error) => {
+            let (errors, error) = split(error);
+            render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &InvitePage {
+                    token,
+                    organization_name: details.organization_name,
+                    email: details.invitation.email,
+                    role: details.invitation.role.as_str().to_owned(),
+                    account_exists: details.account_exists,
+                    name: form.name,
+                    errors,
+                    error,
+                },
+            )
+        }
+    }
+}

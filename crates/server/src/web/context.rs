@@ -1,0 +1,131 @@
+//! What every page needs to know about its request: the browser session, the organization the
+//! address names, and the prefix links inside that organization start with.
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::Response;
+use rapport_app::accounts::CurrentSession;
+use rapport_app::{AppError, RequestMeta, Tenant};
+use rapport_store::organizations::Organization;
+
+use crate::error::ApiError;
+use crate::extract::{SESSION_COOKIE, cookie, request_meta, resolve_organization};
+use crate::middleware::PathSlug;
+use crate::state::AppState;
+
+pub struct PageContext {
+    pub state: AppState,
+    /// The signed-in browser session, if any (an expired one counts as none).
+    pub session: Option<CurrentSession>,
+    /// The session cookie as sent, to end it on a new sign-in.
+    pub cookie: Option<String>,
+    organization: Result<Option<Organization>, ApiError>,
+    /// `/o/{slug}` when the organization came from the path, empty for a (sub)domain.
+    pub base: String,
+    /// Where this request was sent, to come back after signing in.
+    pub here: String,
+    pub meta: RequestMeta,
+}
+
+impl FromRequestParts<AppState> for PageContext {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let cookie_value = cookie(&parts.headers, SESSION_COOKIE).map(str::to_owned);
+        let session = match &cookie_value {
+            Some(token) => state.app.session(token).await.ok(),
+            None => None,
+        };
+        let base = parts
+            .extensions
+            .get::<PathSlug>()
+            .map(|PathSlug(slug)| format!("/o/{slug}"))
+            .unwrap_or_default();
+        let organization = resolve_organization(parts, state).await;
+        let here = format!("{base}{}", parts.uri.path());
+        Ok(PageContext {
+            state: state.clone(),
+            session,
+            cookie: cookie_value,
+            organization,
+            base,
+            here,
+            meta: request_meta(parts, state),
+        })
+    }
+}
+
+/// An error shown as a page.
+pub fn error_page(error: ApiError) -> Response {
+    error.into_html_response()
+}
+
+impl PageContext {
+    /// The session, or a redirect to the sign-in page that comes back here.
+    pub fn require_session(&self) -> Result<&CurrentSession, Response> {
+        self.session.as_ref().ok_or_else(|| {
+            let next = urlencode(&self.here);
+            crate::web::see_other(&format!("/login?next={next}"))
+        })
+    }
+
+    /// The organization the address names, if any; an unknown one is a 404 page.
+    pub fn organization(&self) -> Result<Option<&Organization>, Response> {
+        match &self.organization {
+            Ok(org) => Ok(org.as_ref()),
+            Err(e) => Err(error_page(ApiError::new(
+                e.status,
+                e.code,
+                e.detail.clone(),
+            ))),
+        }
+    }
+
+    /// The signed-in member's standing in the organization the address names.
+    pub async fn tenant(&self) -> Result<(&CurrentSession, Tenant), Response> {
+        let session = self.require_session()?;
+        let Some(org) = self.organization()? else {
+            return Err(crate::web::see_other("/"));
+        };
+        match self
+            .state
+            .app
+            .enter_organization(&session.actor, org.clone())
+            .await
+        {
+            Ok(tenant) => Ok((session, tenant)),
+            Err(AppError::Forbidden) => Err(error_page(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "you are not a member of this organization",
+            ))),
+            Err(other) => Err(error_page(other.into())),
+        }
+    }
+
+    /// Checks the CSRF token a form carried against the session's.
+    pub fn check_csrf(&self, presented: &str) -> Result<&CurrentSession, Response> {
+        let session = self.require_session()?;
+        let expected = session.session.csrf_token.as_bytes();
+        let ok = presented.len() == expected.len()
+            && presented
+                .bytes()
+                .zip(expected)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if ok {
+            Ok(session)
+        } else {
+            Err(error_page(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf_failed",
+                "this form has expired or did not come from Rapport; go back, reload the page and try again",
+            )))
+        }
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

@@ -1,0 +1,151 @@
+//! The web app: server-rendered pages (askama templates in `templates/`), sharing the use cases
+//! of the JSON API. Pages live under the same routes whichever way the organization is named
+//! (custom domain, subdomain, `/o/{slug}`); links inside an organization start with `base`.
+
+mod assets;
+mod auth_pages;
+mod context;
+mod workspace;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use rapport_domain::FieldError;
+
+use crate::state::AppState;
+
+pub use context::PageContext;
+
+/// Routes of the web app.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(workspace::home))
+        .route(
+            "/login",
+            get(auth_pages::login_form).post(auth_pages::login),
+        )
+        .route(
+            "/signup",
+            get(auth_pages::signup_form).post(auth_pages::signup),
+        )
+        .route("/logout", axum::routing::post(auth_pages::logout))
+        .route(
+            "/forgot-password",
+            get(auth_pages::forgot_form).post(auth_pages::forgot),
+        )
+        .route(
+            "/reset-password/{token}",
+            get(auth_pages::reset_form).post(auth_pages::reset),
+        )
+        .route(
+            "/invite/{token}",
+            get(auth_pages::invite_form).post(auth_pages::invite),
+        )
+        .route(
+            "/organizations/new",
+            get(workspace::new_organization_form).post(workspace::new_organization),
+        )
+        .route(
+            "/settings/members",
+            get(workspace::members).post(workspace::invite_member),
+        )
+        .route("/brand.css", get(workspace::brand_css))
+        .route("/assets/{file}", get(assets::asset))
+}
+
+/// Renders a template as a page.
+pub fn render<T: Template>(template: &T) -> Response {
+    render_status(StatusCode::OK, template)
+}
+
+pub fn render_status<T: Template>(status: StatusCode, template: &T) -> Response {
+    match template.render() {
+        Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "template rendering failed");
+            crate::error::ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "something went wrong on our side",
+            )
+            .into_html_response()
+        }
+    }
+}
+
+/// A 303 redirect (after a form post, the browser follows with GET).
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// Field errors for a form, looked up by field name in templates.
+#[derive(Clone, Debug, Default)]
+pub struct FormErrors(pub Vec<FieldError>);
+
+impl FormErrors {
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+}
+
+/// Up to two initials of a name, for avatars.
+pub fn initials(name: &str) -> String {
+    let mut out: String = name
+        .split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect();
+    if out.is_empty() {
+        out.push('?');
+    }
+    out
+}
+
+/// The `Set-Cookie` value of the session cookie.
+pub fn session_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.app.config.is_https() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        crate::extract::SESSION_COOKIE
+    );
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A `next` target is only ever a path on this site.
+pub fn safe_next(next: &str) -> String {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_take_the_first_letters_of_two_words() {
+        assert_eq!(initials("ann lee smith"), "AL");
+        assert_eq!(initials("Élodie"), "É");
+        assert_eq!(initials("   "), "?");
+    }
+
+    #[test]
+    fn next_targets_stay_on_this_site() {
+        assert_eq!(safe_next("/o/acme/"), "/o/acme/");
+        assert_eq!(safe_next("//evil.example/x"), "/");
+        assert_eq!(safe_next("https://evil.example"), "/");
+        assert_eq!(safe_next("/\\evil.example"), "/");
+    }
+}
