@@ -303,8 +303,9 @@ async fn readiness_checks_a_configured_redis() {
         .ok()
         .filter(|u| !u.is_empty())
     else {
-        eprintln!(
-            "SKIPPED readiness_checks_a_configured_redis: set RAPPORT_TEST_REDIS_URL to run it"
+        crate::support::skip(
+            "readiness_checks_a_configured_redis",
+            "set RAPPORT_TEST_REDIS_URL to run it",
         );
         return;
     };

@@ -46,6 +46,15 @@ pub fn postgres_url() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// Says why a test does not run here, visibly. With `RAPPORT_TEST_NO_SKIP=1` (set by `.ci/run`)
+/// a skip is a failure instead: what the gate switched on must run.
+pub fn skip(test: &str, reason: &str) {
+    if std::env::var("RAPPORT_TEST_NO_SKIP").is_ok_and(|v| v == "1") {
+        panic!("{test} would be skipped ({reason}), but RAPPORT_TEST_NO_SKIP=1 requires it to run");
+    }
+    eprintln!("SKIPPED {test}: {reason}");
+}
+
 pub fn is_postgres() -> bool {
     postgres_url().is_some()
 }

@@ -1,0 +1,102 @@
+//! The app shell: theme, mobile drawer, navigation by permission.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::browser::{Browser, enabled};
+use crate::support::{PASSWORD, TestApp};
+
+async fn signed_in(t: &TestApp, b: &Browser, email: &str) {
+    b.goto(&t.url("/login")).await;
+    b.fill("#email", email).await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form[action='/login'] button[type=submit]").await;
+    b.wait_for_path(|p| p.starts_with("/o/")).await;
+}
+
+#[tokio::test]
+async fn the_chosen_theme_persists_across_pages() {
+    if !enabled("the_chosen_theme_persists_across_pages") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    t.register("ann@example.com", Some("Acme")).await;
+    let b = Browser::start(1280, 900).await;
+    signed_in(&t, &b, "ann@example.com").await;
+    assert_eq!(
+        b.eval("return document.documentElement.dataset.theme")
+            .await,
+        "light"
+    );
+    b.click("[aria-controls=user-menu]").await;
+    b.screenshot("user-menu").await;
+    b.click("[data-set-theme=dark]").await;
+    assert_eq!(
+        b.eval("return document.documentElement.dataset.theme")
+            .await,
+        "dark"
+    );
+    b.goto(&t.url("/o/acme/settings/members")).await;
+    assert_eq!(
+        b.eval("return document.documentElement.dataset.theme")
+            .await,
+        "dark"
+    );
+    let background = b
+        .eval("return getComputedStyle(document.body).backgroundColor")
+        .await;
+    assert_eq!(background, "rgb(2, 6, 23)", "the dark palette applies");
+    b.screenshot("members-dark").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn below_768_pixels_the_sidebar_is_a_drawer() {
+    if !enabled("below_768_pixels_the_sidebar_is_a_drawer") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    t.register("ann@example.com", Some("Acme")).await;
+    let b = Browser::start(390, 844).await;
+    signed_in(&t, &b, "ann@example.com").await;
+    let hidden = b
+        .eval("return document.querySelector('.sidebar').getBoundingClientRect().right <= 0")
+        .await;
+    assert_eq!(hidden, true, "the drawer starts closed");
+    b.screenshot("mobile-dashboard").await;
+    b.click(".menu-button").await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let shown = b
+        .eval("return document.querySelector('.sidebar').getBoundingClientRect().left >= 0")
+        .await;
+    assert_eq!(shown, true, "the drawer opens");
+    b.screenshot("mobile-drawer").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn viewers_do_not_see_administration() {
+    if !enabled("viewers_do_not_see_administration") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    t.member(&owner, "viewer@example.com", "viewer").await;
+    let b = Browser::start(1280, 900).await;
+    signed_in(&t, &b, "viewer@example.com").await;
+    assert!(!b.exists("a[href='/o/acme/settings/members']").await);
+    assert!(!b.text(".sidebar").await.contains("Administration"));
+    b.screenshot("viewer-dashboard").await;
+    // The page itself refuses too.
+    b.goto(&t.url("/o/acme/settings/members")).await;
+    assert!(b.text("body").await.contains("permission"));
+    b.close().await;
+    let r = t
+        .post(
+            &format!("/api/v1/organizations/{}/members", owner.org()),
+            Some(&owner.access),
+            json!({"email": "x@example.com", "role": "viewer"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+}
