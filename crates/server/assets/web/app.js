@@ -61,3 +61,34 @@ document.addEventListener("keydown", function (event) {
     shell.setAttribute("data-sidebar", "collapsed");
   }
 })();
+
+// Logo preview before upload, and the colour picker mirrored into its text field.
+document.addEventListener("change", function (event) {
+  var input = event.target;
+  if (input.matches("input[type=file][data-preview]") && input.files && input.files[0]) {
+    var preview = document.getElementById(input.getAttribute("data-preview"));
+    var reader = new FileReader();
+    reader.onload = function () {
+      var img = document.createElement("img");
+      img.src = reader.result;
+      img.alt = "New logo preview";
+      preview.replaceChildren(img);
+    };
+    reader.readAsDataURL(input.files[0]);
+  }
+});
+document.addEventListener("input", function (event) {
+  var input = event.target;
+  if (input.matches("[data-mirror]")) {
+    var target = document.getElementById(input.getAttribute("data-mirror"));
+    if (target) target.value = input.value;
+  }
+});
+
+// Forms that destroy something ask first.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (form.matches("form[data-confirm]") && !window.confirm(form.getAttribute("data-confirm"))) {
+    event.preventDefault();
+  }
+});

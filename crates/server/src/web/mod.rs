@@ -3,8 +3,10 @@
 //! (custom domain, subdomain, `/o/{slug}`); links inside an organization start with `base`.
 
 mod assets;
+mod audit;
 mod auth_pages;
 mod context;
+mod settings;
 mod workspace;
 
 use askama::Template;
@@ -50,6 +52,51 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/settings/members",
             get(workspace::members).post(workspace::invite_member),
+        )
+        .route(
+            "/settings/members/{id}/role",
+            axum::routing::post(workspace::change_role),
+        )
+        .route(
+            "/settings/members/{id}/remove",
+            axum::routing::post(workspace::remove_member),
+        )
+        .route(
+            "/settings/invitations/{id}/resend",
+            axum::routing::post(workspace::resend_invitation),
+        )
+        .route(
+            "/settings/invitations/{id}/revoke",
+            axum::routing::post(workspace::revoke_invitation),
+        )
+        .route("/settings/audit", get(audit::audit))
+        .route(
+            "/settings/general",
+            get(settings::general).post(settings::save_general),
+        )
+        .route(
+            "/settings/branding",
+            get(settings::branding).post(settings::save_color),
+        )
+        .route(
+            "/settings/branding/logo",
+            axum::routing::post(settings::upload_logo)
+                // Room for a 1 MiB image plus the form's own framing.
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    1024 * 1024 + 64 * 1024,
+                )),
+        )
+        .route(
+            "/settings/branding/logo/remove",
+            axum::routing::post(settings::remove_logo),
+        )
+        .route(
+            "/settings/domains",
+            get(settings::domains).post(settings::add_domain),
+        )
+        .route(
+            "/settings/domains/{id}/remove",
+            axum::routing::post(settings::remove_domain),
         )
         .route("/brand.css", get(workspace::brand_css))
         .route("/assets/{file}", get(assets::asset))

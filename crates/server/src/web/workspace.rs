@@ -46,7 +46,7 @@ pub struct Shell {
     pub organizations: Vec<OrgItem>,
 }
 
-async fn shell(
+pub async fn shell(
     ctx: &PageContext,
     session: &rapport_app::accounts::CurrentSession,
     tenant: &Tenant,
@@ -70,6 +70,13 @@ async fn shell(
             icon: "",
             current: false,
             section: true,
+        });
+        nav.push(NavItem {
+            label: "Settings",
+            href: format!("{base}/settings/general"),
+            icon: "⚙",
+            current: current == "settings",
+            section: false,
         });
         nav.push(NavItem {
             label: "Members",
@@ -268,6 +275,9 @@ pub async fn new_organization(ctx: PageContext, Form(form): Form<NewOrganization
 // ---------------------------------------------------------------------------------------------
 
 pub struct MemberRow {
+    pub id: String,
+    /// Whether the viewer may change this member's role or remove them.
+    pub editable: bool,
     pub name: String,
     pub email: String,
     pub role: String,
@@ -275,6 +285,7 @@ pub struct MemberRow {
 }
 
 pub struct InvitationRow {
+    pub id: String,
     pub email: String,
     pub role: String,
     pub expires: String,
@@ -284,6 +295,8 @@ pub struct InvitationRow {
 #[template(path = "members.html")]
 struct MembersPage {
     shell: Shell,
+    tabs: Vec<super::settings::Tab>,
+    row_error: Option<String>,
     members: Vec<MemberRow>,
     invitations: Vec<InvitationRow>,
     roles: Vec<&'static str>,
@@ -303,6 +316,7 @@ impl MembersPage {
 #[derive(Deserialize)]
 pub struct MembersQuery {
     notice: Option<String>,
+    done: Option<String>,
 }
 
 async fn members_page(
@@ -314,6 +328,13 @@ async fn members_page(
     notice: Option<String>,
 ) -> Result<MembersPage, Response> {
     let (session, tenant) = ctx.tenant().await?;
+    if !tenant.role.administers() {
+        return Err(error_page(crate::error::ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "you do not have permission to manage members; owners and admins do",
+        )));
+    }
     let app = &ctx.state.app;
     let members = app
         .list_members(&session.actor, &tenant, &ctx.meta)
@@ -328,11 +349,17 @@ async fn members_page(
         .filter(|r| tenant.role.may_grant(*r))
         .map(Role::as_str)
         .collect();
+    let viewer = tenant.role;
     Ok(MembersPage {
-        shell: shell(ctx, session, &tenant, "members", &["Members"]).await,
+        shell: shell(ctx, session, &tenant, "members", &["Settings", "Members"]).await,
+        tabs: super::settings::tabs(&ctx.base, "members"),
+        row_error: None,
         members: members
             .into_iter()
             .map(|m| MemberRow {
+                id: m.id.to_string(),
+                editable: m.user_id != session.actor.user_id
+                    && (m.role != Role::Owner || viewer == Role::Owner),
                 initials: initials(&m.name),
                 name: m.name,
                 email: m.email,
@@ -342,6 +369,7 @@ async fn members_page(
         invitations: invitations
             .into_iter()
             .map(|i| InvitationRow {
+                id: i.id.to_string(),
                 email: i.email,
                 role: i.role.as_str().to_owned(),
                 expires: i.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
@@ -357,9 +385,17 @@ async fn members_page(
 }
 
 pub async fn members(ctx: PageContext, Query(q): Query<MembersQuery>) -> Response {
-    let notice = q
-        .notice
-        .map(|email| format!("{email} was invited. The invitation email is on its way."));
+    let notice = match (q.notice, q.done.as_deref()) {
+        (Some(email), _) => Some(format!(
+            "{email} was invited. The invitation email is on its way."
+        )),
+        (None, Some("role")) => Some("Role changed.".to_owned()),
+        (None, Some("removed")) => Some("Member removed.".to_owned()),
+        (None, Some("resent")) => Some("Invitation sent again, with a new link.".to_owned()),
+        (None, Some("revoked")) => Some("Invitation revoked.".to_owned()),
+        (None, Some("added")) => Some("Member added.".to_owned()),
+        _ => None,
+    };
     match members_page(
         &ctx,
         String::new(),
@@ -415,7 +451,9 @@ pub async fn invite_member(ctx: PageContext, Form(form): Form<InviteMemberForm>)
                 url::form_urlencoded::byte_serialize(invitation.email.as_bytes()).collect();
             return see_other(&format!("{}/settings/members?notice={email}", ctx.base));
         }
-        Ok(Added::Member(_)) => return see_other(&format!("{}/settings/members", ctx.base)),
+        Ok(Added::Member(_)) => {
+            return see_other(&format!("{}/settings/members?done=added", ctx.base));
+        }
         Err(AppError::Validation(errors)) => (FormErrors(errors.0), None),
         Err(AppError::Conflict { message, .. }) => (
             FormErrors::default(),
@@ -460,4 +498,141 @@ pub async fn brand_css(ctx: PageContext) -> Response {
         body,
     )
         .into_response()
+}
+
+/// What a member action did, or why it could not, for the members page.
+async fn member_action(
+    ctx: PageContext,
+    csrf: &str,
+    action: impl AsyncFnOnce(
+        &PageContext,
+        &rapport_app::Actor,
+        &Tenant,
+    ) -> Result<&'static str, AppError>,
+) -> Response {
+    if let Err(page) = ctx.check_csrf(csrf) {
+        return page;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(page) => return page,
+    };
+    let message = match action(&ctx, &session.actor, &tenant).await {
+        Ok(done) => return see_other(&format!("{}/settings/members?done={done}", ctx.base)),
+        Err(AppError::Conflict { message, .. }) => format!("{}.", capitalize_first(&message)),
+        Err(AppError::Forbidden) => {
+            "Your role does not allow this change. Only owners grant or change the owner role."
+                .to_owned()
+        }
+        Err(AppError::NotFound) => "That member or invitation no longer exists.".to_owned(),
+        Err(AppError::Validation(errors)) => errors.to_string(),
+        Err(other) => return error_page(other.into()),
+    };
+    match members_page(
+        &ctx,
+        String::new(),
+        "member".into(),
+        FormErrors::default(),
+        None,
+        None,
+    )
+    .await
+    {
+        Ok(mut page) => {
+            page.row_error = Some(message);
+            render_status(StatusCode::CONFLICT, &page)
+        }
+        Err(page) => page,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    role: String,
+}
+
+pub async fn change_role(
+    ctx: PageContext,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(form): Form<RoleForm>,
+) -> Response {
+    member_action(ctx, &form.csrf.clone(), async move |ctx, actor, tenant| {
+        let id = id
+            .parse::<rapport_domain::MembershipId>()
+            .map_err(|_| AppError::NotFound)?;
+        let role: Role = form
+            .role
+            .parse()
+            .map_err(|e: rapport_domain::role::UnknownRole| {
+                AppError::invalid("role", e.to_string())
+            })?;
+        ctx.state
+            .app
+            .change_role(actor, tenant, id, role, &ctx.meta)
+            .await?;
+        Ok("role")
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct CsrfField {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+pub async fn remove_member(
+    ctx: PageContext,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(form): Form<CsrfField>,
+) -> Response {
+    member_action(ctx, &form.csrf, async move |ctx, actor, tenant| {
+        let id = id
+            .parse::<rapport_domain::MembershipId>()
+            .map_err(|_| AppError::NotFound)?;
+        ctx.state
+            .app
+            .remove_member(actor, tenant, id, &ctx.meta)
+            .await?;
+        Ok("removed")
+    })
+    .await
+}
+
+pub async fn resend_invitation(
+    ctx: PageContext,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(form): Form<CsrfField>,
+) -> Response {
+    member_action(ctx, &form.csrf, async move |ctx, actor, tenant| {
+        let id = id
+            .parse::<rapport_domain::InvitationId>()
+            .map_err(|_| AppError::NotFound)?;
+        ctx.state
+            .app
+            .resend_invitation(actor, tenant, id, &ctx.meta)
+            .await?;
+        Ok("resent")
+    })
+    .await
+}
+
+pub async fn revoke_invitation(
+    ctx: PageContext,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(form): Form<CsrfField>,
+) -> Response {
+    member_action(ctx, &form.csrf, async move |ctx, actor, tenant| {
+        let id = id
+            .parse::<rapport_domain::InvitationId>()
+            .map_err(|_| AppError::NotFound)?;
+        ctx.state
+            .app
+            .revoke_invitation(actor, tenant, id, &ctx.meta)
+            .await?;
+        Ok("revoked")
+    })
+    .await
 }

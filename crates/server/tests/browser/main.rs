@@ -9,4 +9,5 @@ mod support;
 
 mod browser;
 mod flows;
+mod settings;
 mod shell;

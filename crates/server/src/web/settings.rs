@@ -1,0 +1,488 @@
+//! Organization settings pages (owners and admins): general, branding, domains.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Multipart, Path, Query};
+use axum::http::StatusCode;
+use axum::response::Response;
+use rapport_app::organizations::SettingsUpdate;
+use rapport_app::{AppError, Tenant};
+use rapport_domain::DomainId;
+use serde::Deserialize;
+
+use super::context::error_page;
+use super::workspace::{Shell, shell};
+use super::{FormErrors, PageContext, render, render_status, see_other};
+use crate::error::ApiError;
+
+pub struct Tab {
+    pub label: &'static str,
+    pub href: String,
+    pub current: bool,
+}
+
+pub fn tabs(base: &str, current: &str) -> Vec<Tab> {
+    [
+        ("General", "general"),
+        ("Branding", "branding"),
+        ("Domains", "domains"),
+        ("Members", "members"),
+        ("Audit log", "audit"),
+    ]
+    .into_iter()
+    .map(|(label, id)| Tab {
+        label,
+        href: format!("{base}/settings/{id}"),
+        current: id == current,
+    })
+    .collect()
+}
+
+#[derive(Deserialize)]
+pub struct Saved {
+    saved: Option<String>,
+}
+
+fn saved_notice(q: &Saved) -> Option<String> {
+    q.saved.as_ref().map(|what| match what.as_str() {
+        "logo" => "Logo updated.".to_owned(),
+        "logo-removed" => "Logo removed.".to_owned(),
+        "domain" => "Domain added. Point its DNS at this server to use it.".to_owned(),
+        "domain-removed" => "Domain removed.".to_owned(),
+        _ => "Changes saved.".to_owned(),
+    })
+}
+
+/// The signed-in administrator's context for a settings page; others get a 403 page.
+async fn admin(
+    ctx: &PageContext,
+    current: &str,
+    crumb: &'static str,
+) -> Result<(rapport_app::Actor, Tenant, Shell), Response> {
+    let (session, tenant) = ctx.tenant().await?;
+    if !tenant.role.administers() {
+        return Err(error_page(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only owners and admins change the organization's settings",
+        )));
+    }
+    let shell = shell(ctx, session, &tenant, current, &["Settings", crumb]).await;
+    Ok((session.actor.clone(), tenant, shell))
+}
+
+// ---- General -----------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "settings_general.html")]
+struct GeneralPage {
+    shell: Shell,
+    tabs: Vec<Tab>,
+    name: String,
+    slug: String,
+    currency: String,
+    time_zone: String,
+    address_hint: String,
+    errors: FormErrors,
+    notice: Option<String>,
+}
+
+fn general_page(
+    ctx: &PageContext,
+    shell: Shell,
+    tenant: &Tenant,
+    errors: FormErrors,
+    notice: Option<String>,
+) -> GeneralPage {
+    let org = &tenant.organization;
+    GeneralPage {
+        tabs: tabs(&ctx.base, "general"),
+        address_hint: format!(
+            "Used in links: {}/o/{}/. Lowercase letters, digits and hyphens.",
+            ctx.state.app.link(""),
+            org.slug
+        ),
+        name: org.name.clone(),
+        slug: org.slug.clone(),
+        currency: org.currency.clone(),
+        time_zone: org.time_zone.clone(),
+        shell,
+        errors,
+        notice,
+    }
+}
+
+pub async fn general(ctx: PageContext, Query(q): Query<Saved>) -> Response {
+    match admin(&ctx, "settings", "General").await {
+        Ok((_, tenant, shell)) => render(&general_page(
+            &ctx,
+            shell,
+            &tenant,
+            FormErrors::default(),
+            saved_notice(&q),
+        )),
+        Err(page) => page,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct GeneralForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    name: String,
+    slug: String,
+    currency: String,
+    time_zone: String,
+}
+
+pub async fn save_general(ctx: PageContext, Form(form): Form<GeneralForm>) -> Response {
+    if let Err(page) = ctx.check_csrf(&form.csrf) {
+        return page;
+    }
+    let (actor, tenant, shell) = match admin(&ctx, "settings", "General").await {
+        Ok(v) => v,
+        Err(page) => return page,
+    };
+    let update = SettingsUpdate {
+        name: Some(form.name.clone()),
+        slug: Some(form.slug.clone()),
+        currency: Some(form.currency.clone()),
+        time_zone: Some(form.time_zone.clone()),
+        primary_color: None,
+    };
+    match ctx
+        .state
+        .app
+        .update_organization(&actor, &tenant, update, &ctx.meta)
+        .await
+    {
+        Ok(org) => {
+            // The address may have changed with the slug.
+            let base = if ctx.base.is_empty() {
+                String::new()
+            } else {
+                format!("/o/{}", org.slug)
+            };
+            see_other(&format!("{base}/settings/general?saved=1"))
+        }
+        Err(AppError::Validation(errors)) => {
+            let mut page = general_page(&ctx, shell, &tenant, FormErrors(errors.0), None);
+            page.name = form.name;
+            page.slug = form.slug;
+            page.currency = form.currency;
+            page.time_zone = form.time_zone;
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(other) => error_page(other.into()),
+    }
+}
+
+// ---- Branding ----------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "settings_branding.html")]
+struct BrandingPage {
+    shell: Shell,
+    tabs: Vec<Tab>,
+    color: String,
+    errors: FormErrors,
+    logo_error: Option<String>,
+    notice: Option<String>,
+}
+
+const DEFAULT_BRAND: &str = "#4f46e5";
+
+fn branding_page(ctx: &PageContext, shell: Shell, tenant: &Tenant) -> BrandingPage {
+    BrandingPage {
+        tabs: tabs(&ctx.base, "branding"),
+        color: tenant
+            .organization
+            .primary_color
+            .clone()
+            .unwrap_or_else(|| DEFAULT_BRAND.to_owned()),
+        shell,
+        errors: FormErrors::default(),
+        logo_error: None,
+        notice: None,
+    }
+}
+
+pub async fn branding(ctx: PageContext, Query(q): Query<Saved>) -> Response {
+    match admin(&ctx, "settings", "Branding").await {
+        Ok((_, tenant, shell)) => {
+            let mut page = branding_page(&ctx, shell, &tenant);
+            page.notice = saved_notice(&q);
+            render(&page)
+        }
+        Err(page) => page,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ColorForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    primary_color: String,
+}
+
+pub async fn save_color(ctx: PageContext, Form(form): Form<ColorForm>) -> Response {
+    if let Err(page) = ctx.check_csrf(&form.csrf) {
+        return page;
+    }
+    let (actor, tenant, shell) = match admin(&ctx, "settings", "Branding").await {
+        Ok(v) => v,
+        Err(page) => return page,
+    };
+    let color = form.primary_color.trim();
+    let update = SettingsUpdate {
+        primary_color: Some((!color.is_empty()).then(|| color.to_owned())),
+        ..SettingsUpdate::default()
+    };
+    match ctx
+        .state
+        .app
+        .update_organization(&actor, &tenant, update, &ctx.meta)
+        .await
+    {
+        Ok(_) => see_other(&format!("{}/settings/branding?saved=1", ctx.base)),
+        Err(AppError::Validation(errors)) => {
+            let mut page = branding_page(&ctx, shell, &tenant);
+            page.color = form.primary_color;
+            page.errors = FormErrors(errors.0);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(other) => error_page(other.into()),
+    }
+}
+
+pub async fn upload_logo(ctx: PageContext, mut multipart: Multipart) -> Response {
+    let mut csrf = String::new();
+    let mut upload: Option<(String, Vec<u8>)> = None;
+    let mut problem: Option<String> = None;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or("").to_owned();
+                let content_type = field.content_type().unwrap_or("").to_owned();
+                match field.bytes().await {
+                    Ok(bytes) if name == "_csrf" => {
+                        csrf = String::from_utf8_lossy(&bytes).into_owned()
+                    }
+                    Ok(bytes) if name == "logo" => upload = Some((content_type, bytes.to_vec())),
+                    Ok(_) => {}
+                    Err(_) => {
+                        problem = Some("The image is larger than 1 MiB.".into());
+                        break;
+                    }
+                }
+            }
+            Ok(None) => break,
+            Err(_) => {
+                problem = Some(
+                    "The upload did not arrive whole; try again with an image up to 1 MiB.".into(),
+                );
+                break;
+            }
+        }
+    }
+    if problem.is_none() {
+        if let Err(page) = ctx.check_csrf(&csrf) {
+            return page;
+        }
+    }
+    let (actor, tenant, shell) = match admin(&ctx, "settings", "Branding").await {
+        Ok(v) => v,
+        Err(page) => return page,
+    };
+    let error = match (problem, upload) {
+        (Some(problem), _) => problem,
+        (None, Some((_, data))) if data.is_empty() => "Choose an image first.".to_owned(),
+        (None, None) => "Choose an image first.".to_owned(),
+        (None, Some((content_type, data))) => {
+            match ctx
+                .state
+                .app
+                .set_logo(&actor, &tenant, &content_type, data, &ctx.meta)
+                .await
+            {
+                Ok(()) => return see_other(&format!("{}/settings/branding?saved=logo", ctx.base)),
+                Err(AppError::Validation(errors)) => {
+                    format!(
+                        "The logo {}.",
+                        errors
+                            .0
+                            .first()
+                            .map(|e| e.message.as_str())
+                            .unwrap_or("is not valid")
+                    )
+                }
+                Err(other) => return error_page(other.into()),
+            }
+        }
+    };
+    let mut page = branding_page(&ctx, shell, &tenant);
+    page.logo_error = Some(error);
+    render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+pub async fn remove_logo(ctx: PageContext, Form(form): Form<CsrfOnly>) -> Response {
+    if let Err(page) = ctx.check_csrf(&form.csrf) {
+        return page;
+    }
+    let (actor, tenant, _) = match admin(&ctx, "settings", "Branding").await {
+        Ok(v) => v,
+        Err(page) => return page,
+    };
+    match ctx.state.app.delete_logo(&actor, &tenant, &ctx.meta).await {
+        Ok(()) => see_other(&format!(
+            "{}/settings/branding?saved=logo-removed",
+            ctx.base
+        )),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+// ---- Domains -----------------------------------------------------------------------------
+
+pub struct DomainRow {
+    pub id: String,
+    pub domain: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings_domains.html")]
+struct DomainsPage {
+    shell: Shell,
+    tabs: Vec<Tab>,
+    path_address: String,
+    subdomain: Option<String>,
+    domains: Vec<DomainRow>,
+    domain: String,
+    errors: FormErrors,
+    notice: Option<String>,
+}
+
+async fn domains_page(
+    ctx: &PageContext,
+    actor: &rapport_app::Actor,
+    tenant: &Tenant,
+    shell: Shell,
+) -> Result<DomainsPage, Response> {
+    let list = ctx
+        .state
+        .app
+        .domains(actor, tenant, &ctx.meta)
+        .await
+        .map_err(|e| error_page(e.into()))?;
+    let slug = &tenant.organization.slug;
+    Ok(DomainsPage {
+        tabs: tabs(&ctx.base, "domains"),
+        path_address: ctx.state.app.link(&format!("/o/{slug}/")),
+        subdomain: ctx
+            .state
+            .app
+            .config
+            .base_domain
+            .as_ref()
+            .map(|b| format!("{slug}.{b}")),
+        domains: list
+            .into_iter()
+            .map(|d| DomainRow {
+                id: d.id.to_string(),
+                domain: d.domain,
+            })
+            .collect(),
+        shell,
+        domain: String::new(),
+        errors: FormErrors::default(),
+        notice: None,
+    })
+}
+
+pub async fn domains(ctx: PageContext, Query(q): Query<Saved>) -> Response {
+    let (actor, tenant, shell) = match admin(&ctx, "settings", "Domains").await {
+        Ok(v) => v,
+        Err(page) => return page,
+    };
+    match domains_page(&ctx, &actor, &tenant, shell).await {
+        Ok(mut page) => {
+            page.notice = saved_notice(&q);
+            render(&page)
+        }
+        Err(page) => page,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DomainForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    domain: String,
+}
+
+pub async fn add_domain(ctx: PageContext, Form(form): Form<DomainForm>) -> Response {
+    if let Err(page) = ctx.check_csrf(&form.csrf) {
+        return page;
+    }
+    let (actor, tenant, shell) = match admin(&ctx, "settings", "Domains").await {
+        Ok(v) => v,
+        Err(page) => return page,
+    };
+    let errors = match ctx
+        .state
+        .app
+        .add_domain(&actor, &tenant, &form.domain, &ctx.meta)
+        .await
+    {
+        Ok(_) => return see_other(&format!("{}/settings/domains?saved=domain", ctx.base)),
+        Err(AppError::Validation(errors)) => FormErrors(errors.0),
+        Err(AppError::Conflict { message, .. }) => FormErrors(vec![rapport_domain::FieldError {
+            field: "domain".into(),
+            message,
+        }]),
+        Err(other) => return error_page(other.into()),
+    };
+    match domains_page(&ctx, &actor, &tenant, shell).await {
+        Ok(mut page) => {
+            page.domain = form.domain;
+            page.errors = errors;
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(page) => page,
+    }
+}
+
+pub async fn remove_domain(
+    ctx: PageContext,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Err(page) = ctx.check_csrf(&form.csrf) {
+        return page;
+    }
+    let (actor, tenant, _) = match admin(&ctx, "settings", "Domains").await {
+        Ok(v) => v,
+        Err(page) => return page,
+    };
+    let Ok(id) = id.parse::<DomainId>() else {
+        return error_page(ApiError::not_found());
+    };
+    match ctx
+        .state
+        .app
+        .remove_domain(&actor, &tenant, id, &ctx.meta)
+        .await
+    {
+        Ok(()) => see_other(&format!(
+            "{}/settings/domains?saved=domain-removed",
+            ctx.base
+        )),
+        Err(e) => error_page(e.into()),
+    }
+}

@@ -1,0 +1,134 @@
+//! Organization administration in the browser: settings, branding, members, audit log.
+
+use crate::browser::{Browser, enabled};
+use crate::support::{PASSWORD, TestApp};
+
+async fn owner_signed_in(t: &TestApp, b: &Browser) {
+    t.register("owner@example.com", Some("Acme")).await;
+    b.goto(&t.url("/login")).await;
+    b.fill("#email", "owner@example.com").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form[action='/login'] button[type=submit]").await;
+    b.wait_for_path(|p| p.starts_with("/o/")).await;
+}
+
+#[tokio::test]
+async fn owners_brand_their_organization() {
+    if !enabled("owners_brand_their_organization") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let b = Browser::start(1280, 900).await;
+    owner_signed_in(&t, &b).await;
+    b.click("a[href='/o/acme/settings/general']").await;
+    b.click(".tabs a[href='/o/acme/settings/branding']").await;
+
+    let logo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/logo.png");
+    b.fill("#logo", &logo.display().to_string()).await;
+    b.click("form[action$='/settings/branding/logo'] button[type=submit]")
+        .await;
+    assert!(b.text("[role=status]").await.contains("Logo updated"));
+    let shown = b.eval("const i = document.querySelector('.sidebar .logo-mark img'); return i !== null && i.complete && i.naturalWidth === 64").await;
+    assert_eq!(shown, true, "the new logo shows in the sidebar");
+
+    b.fill("#primary_color", "not a colour").await;
+    b.click("form[action$='/settings/branding'] button[type=submit]")
+        .await;
+    assert!(b.text(".field-error").await.contains("must be a colour"));
+    b.fill("#primary_color", "#0ea5e9").await;
+    b.click("form[action$='/settings/branding'] button[type=submit]")
+        .await;
+    assert!(b.text("[role=status]").await.contains("saved"));
+    let brand = b
+        .eval(
+            "return getComputedStyle(document.documentElement).getPropertyValue('--brand').trim()",
+        )
+        .await;
+    assert_eq!(brand, "#0ea5e9");
+    b.screenshot("settings-branding").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn owners_change_general_settings_with_errors_in_words() {
+    if !enabled("owners_change_general_settings_with_errors_in_words") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let b = Browser::start(1280, 900).await;
+    owner_signed_in(&t, &b).await;
+    b.goto(&t.url("/o/acme/settings/general")).await;
+    b.fill("#currency", "EURO").await;
+    b.fill("#time_zone", "Europe/Atlantis").await;
+    b.click("form[action$='/settings/general'] button[type=submit]")
+        .await;
+    assert!(b.text("#currency-error").await.contains("ISO 4217"));
+    assert!(b.text("#time_zone-error").await.contains("IANA"));
+    b.screenshot("settings-general-errors").await;
+    b.fill("#name", "Acme Boats").await;
+    b.fill("#slug", "acme-boats").await;
+    b.fill("#currency", "gbp").await;
+    b.fill("#time_zone", "Europe/London").await;
+    b.click("form[action$='/settings/general'] button[type=submit]")
+        .await;
+    // The address follows the new slug.
+    assert_eq!(
+        b.wait_for_path(|p| p.starts_with("/o/acme-boats/")).await,
+        "/o/acme-boats/settings/general"
+    );
+    assert!(b.text(".breadcrumbs").await.contains("Acme Boats"));
+    assert_eq!(
+        b.eval("return document.querySelector('#currency').value")
+            .await,
+        "GBP"
+    );
+    b.close().await;
+}
+
+#[tokio::test]
+async fn members_are_managed_and_every_change_is_in_the_audit_log() {
+    if !enabled("members_are_managed_and_every_change_is_in_the_audit_log") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let b = Browser::start(1280, 900).await;
+    owner_signed_in(&t, &b).await;
+    t.register("bob@example.com", None).await;
+    b.goto(&t.url("/o/acme/settings/members")).await;
+    b.fill("#email", "bob@example.com").await;
+    b.click("form.form-inline button[type=submit]").await;
+    assert!(b.text("[role=status]").await.contains("Member added"));
+    assert!(b.text("#members").await.contains("bob@example.com"));
+
+    let select = "#members li:nth-child(2) select";
+    b.eval(&format!(
+        "document.querySelector('{select}').value = 'admin'; return null"
+    ))
+    .await;
+    b.click("#members li:nth-child(2) form[action$='/role'] button")
+        .await;
+    assert!(b.text("[role=status]").await.contains("Role changed"));
+    b.screenshot("settings-members").await;
+
+    b.eval("window.confirm = () => true; return null").await;
+    b.click("#members li:nth-child(2) form[action$='/remove'] button")
+        .await;
+    assert!(b.text("[role=status]").await.contains("Member removed"));
+    assert!(!b.text("#members").await.contains("bob@example.com"));
+
+    b.click(".tabs a[href='/o/acme/settings/audit']").await;
+    let log = b.text("#audit").await;
+    assert!(
+        log.contains("member.added")
+            && log.contains("member.role_changed")
+            && log.contains("member.removed"),
+        "{log}"
+    );
+    assert!(log.contains("role: member → admin"), "{log}");
+    b.eval("document.querySelector('#action').value = 'member.'; return null")
+        .await;
+    b.click(".filters button[type=submit]").await;
+    assert!(!b.text("#audit").await.contains("organization.created"));
+    b.screenshot("settings-audit").await;
+    b.close().await;
+}
