@@ -285,10 +285,10 @@ pub async fn upload_logo(ctx: PageContext, mut multipart: Multipart) -> Response
             }
         }
     }
-    if problem.is_none() {
-        if let Err(page) = ctx.check_csrf(&csrf) {
-            return page;
-        }
+    if problem.is_none()
+        && let Err(page) = ctx.check_csrf(&csrf)
+    {
+        return page;
     }
     let (actor, tenant, shell) = match admin(&ctx, "settings", "Branding").await {
         Ok(v) => v,
