@@ -573,6 +573,19 @@ impl App {
         Ok(())
     }
 
+    /// Changes the actor's display name.
+    pub async fn rename(&self, actor: &Actor, name: &str, meta: &RequestMeta) -> AppResult<()> {
+        let name = PersonName::parse(name).map_err(|m| AppError::invalid("name", m))?;
+        let mut tx = self.db.platform().await?;
+        users::set_name(&mut tx, actor.user_id, name.as_str()).await?;
+        let mut e = entry(Some(actor), meta, "auth.profile_changed");
+        e.changes =
+            crate::audit::changes(&[("name", actor.name.clone().into(), name.as_str().into())]);
+        store_audit::record_platform(&mut tx, None, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Changes the actor's password, given the current one.
     pub async fn change_password(
         &self,

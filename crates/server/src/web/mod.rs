@@ -6,6 +6,7 @@ mod assets;
 mod audit;
 mod auth_pages;
 mod context;
+mod profile;
 mod settings;
 mod workspace;
 
@@ -70,6 +71,20 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(workspace::revoke_invitation),
         )
         .route("/settings/audit", get(audit::audit))
+        .route("/profile", get(profile::profile))
+        .route("/profile/name", axum::routing::post(profile::save_name))
+        .route(
+            "/profile/password",
+            axum::routing::post(profile::save_password),
+        )
+        .route(
+            "/profile/sessions/revoke-others",
+            axum::routing::post(profile::revoke_others),
+        )
+        .route(
+            "/profile/sessions/{id}/revoke",
+            axum::routing::post(profile::revoke_session),
+        )
         .route(
             "/settings/general",
             get(settings::general).post(settings::save_general),

@@ -136,6 +136,7 @@ struct DashboardPage {
     currency: String,
     time_zone: String,
     can_admin: bool,
+    branded: bool,
 }
 
 /// `/`: the organization's dashboard when the address names one; otherwise the user's only
@@ -200,6 +201,7 @@ async fn dashboard(ctx: &PageContext) -> Response {
         currency: tenant.organization.currency.clone(),
         time_zone: tenant.organization.time_zone.clone(),
         can_admin,
+        branded: tenant.organization.has_logo || tenant.organization.primary_color.is_some(),
     };
     render(&page)
 }

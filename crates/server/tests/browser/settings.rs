@@ -132,3 +132,77 @@ async fn members_are_managed_and_every_change_is_in_the_audit_log() {
     b.screenshot("settings-audit").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn users_manage_their_profile_and_sessions() {
+    if !enabled("users_manage_their_profile_and_sessions") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let b = Browser::start(1280, 900).await;
+    owner_signed_in(&t, &b).await;
+    // A second sign-in elsewhere, through the API.
+    let elsewhere = t
+        .call_with(
+            reqwest::Method::POST,
+            "/api/v1/auth/session",
+            None,
+            Some(serde_json::json!({"email": "owner@example.com", "password": PASSWORD})),
+            &[(
+                "user-agent",
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Safari/604.1",
+            )],
+        )
+        .await;
+    let other_cookie = elsewhere
+        .header("set-cookie")
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+
+    b.click("[aria-controls=user-menu]").await;
+    b.click("#user-menu a[href='/o/acme/profile']").await;
+    b.fill("#name", "Olivia Owner").await;
+    b.click("form[action$='/profile/name'] button").await;
+    assert!(b.text("[role=status]").await.contains("Name saved"));
+    assert_eq!(
+        b.eval("return document.querySelector('#name').value").await,
+        "Olivia Owner"
+    );
+
+    b.fill("#current_password", "not-my-password").await;
+    b.fill("#password", "another-harbour-77").await;
+    b.click("form[action$='/profile/password'] button").await;
+    assert!(
+        b.text("#current_password-error")
+            .await
+            .contains("not your current password")
+    );
+
+    let sessions = b.text("#sessions").await;
+    assert!(
+        sessions.to_lowercase().contains("this browser") && sessions.contains("Safari on iPhone"),
+        "{sessions}"
+    );
+    b.screenshot("profile").await;
+    b.click("form[action$='/profile/sessions/revoke-others'] button")
+        .await;
+    assert!(b.text("[role=status]").await.contains("everywhere else"));
+    let r = t
+        .call_with(
+            reqwest::Method::GET,
+            "/api/v1/auth/me",
+            None,
+            None,
+            &[("cookie", &other_cookie)],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        reqwest::StatusCode::UNAUTHORIZED,
+        "the other session ended"
+    );
+    b.close().await;
+}

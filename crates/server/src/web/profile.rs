@@ -1,0 +1,235 @@
+//! The signed-in user's own profile: name, password, sessions.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::Response;
+use rapport_app::AppError;
+use rapport_domain::SessionId;
+use serde::Deserialize;
+
+use super::context::error_page;
+use super::workspace::{Shell, shell};
+use super::{FormErrors, PageContext, render, render_status, see_other};
+
+pub struct SessionRow {
+    pub id: String,
+    pub device: String,
+    pub ip: String,
+    pub created: String,
+    pub last_seen: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage {
+    shell: Shell,
+    name: String,
+    name_errors: FormErrors,
+    password_errors: FormErrors,
+    sessions: Vec<SessionRow>,
+    notice: Option<String>,
+}
+
+/// A readable name for a browser from its user agent.
+fn device(user_agent: Option<&str>) -> String {
+    let ua = user_agent.unwrap_or("");
+    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/"]
+        .iter()
+        .find(|b| ua.contains(*b))
+        .map(|b| match *b {
+            "Edg/" => "Edge",
+            "Firefox/" => "Firefox",
+            "Chrome/" => "Chrome",
+            _ => "Safari",
+        });
+    let os = ["Windows", "Android", "iPhone", "iPad", "Mac OS", "Linux"]
+        .iter()
+        .find(|o| ua.contains(*o))
+        .map(|o| match *o {
+            "Mac OS" => "macOS",
+            other => other,
+        });
+    match (browser, os) {
+        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(o)) => o.to_owned(),
+        (None, None) => "Unknown browser".to_owned(),
+    }
+}
+
+async fn page(
+    ctx: &PageContext,
+    name_errors: FormErrors,
+    password_errors: FormErrors,
+    notice: Option<String>,
+) -> Result<ProfilePage, Response> {
+    let (session, tenant) = ctx.tenant().await?;
+    let sessions = ctx
+        .state
+        .app
+        .list_sessions(&session.actor)
+        .await
+        .map_err(|e| error_page(e.into()))?;
+    Ok(ProfilePage {
+        shell: shell(ctx, session, &tenant, "profile", &["Your profile"]).await,
+        name: session.actor.name.clone(),
+        name_errors,
+        password_errors,
+        sessions: sessions
+            .into_iter()
+            .map(|s| SessionRow {
+                id: s.id.to_string(),
+                device: device(s.user_agent.as_deref()),
+                ip: s.ip.unwrap_or_else(|| "unknown address".into()),
+                created: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                last_seen: s.last_seen_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                current: s.id == session.session.id,
+            })
+            .collect(),
+        notice,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+pub async fn profile(ctx: PageContext, Query(q): Query<Done>) -> Response {
+    let notice = q.done.as_deref().map(|d| {
+        match d {
+            "name" => "Name saved.",
+            "password" => "Password changed.",
+            "session" => "That session is signed out.",
+            "others" => "Signed out everywhere else.",
+            _ => "Saved.",
+        }
+        .to_owned()
+    });
+    match page(&ctx, FormErrors::default(), FormErrors::default(), notice).await {
+        Ok(p) => render(&p),
+        Err(p) => p,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NameForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    name: String,
+}
+
+pub async fn save_name(ctx: PageContext, Form(form): Form<NameForm>) -> Response {
+    let session = match ctx.check_csrf(&form.csrf) {
+        Ok(s) => s,
+        Err(p) => return p,
+    };
+    match ctx
+        .state
+        .app
+        .rename(&session.actor, &form.name, &ctx.meta)
+        .await
+    {
+        Ok(()) => see_other(&format!("{}/profile?done=name", ctx.base)),
+        Err(AppError::Validation(errors)) => {
+            match page(&ctx, FormErrors(errors.0), FormErrors::default(), None).await {
+                Ok(mut p) => {
+                    p.name = form.name;
+                    render_status(StatusCode::UNPROCESSABLE_ENTITY, &p)
+                }
+                Err(p) => p,
+            }
+        }
+        Err(other) => error_page(other.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    current_password: String,
+    password: String,
+}
+
+pub async fn save_password(ctx: PageContext, Form(form): Form<PasswordForm>) -> Response {
+    let session = match ctx.check_csrf(&form.csrf) {
+        Ok(s) => s,
+        Err(p) => return p,
+    };
+    match ctx
+        .state
+        .app
+        .change_password(
+            &session.actor,
+            &form.current_password,
+            &form.password,
+            &ctx.meta,
+        )
+        .await
+    {
+        Ok(()) => see_other(&format!("{}/profile?done=password", ctx.base)),
+        Err(AppError::Validation(errors)) => {
+            match page(&ctx, FormErrors::default(), FormErrors(errors.0), None).await {
+                Ok(p) => render_status(StatusCode::UNPROCESSABLE_ENTITY, &p),
+                Err(p) => p,
+            }
+        }
+        Err(other) => error_page(other.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfField {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+pub async fn revoke_session(
+    ctx: PageContext,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfField>,
+) -> Response {
+    let session = match ctx.check_csrf(&form.csrf) {
+        Ok(s) => s,
+        Err(p) => return p,
+    };
+    let Ok(id) = id.parse::<SessionId>() else {
+        return error_page(crate::error::ApiError::not_found());
+    };
+    match ctx
+        .state
+        .app
+        .revoke_session(&session.actor, id, &ctx.meta)
+        .await
+    {
+        Ok(()) => see_other(&format!("{}/profile?done=session", ctx.base)),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+pub async fn revoke_others(ctx: PageContext, Form(form): Form<CsrfField>) -> Response {
+    let session = match ctx.check_csrf(&form.csrf) {
+        Ok(s) => s,
+        Err(p) => return p,
+    };
+    match ctx.state.app.close_other_sessions(session, &ctx.meta).await {
+        Ok(_) => see_other(&format!("{}/profile?done=others", ctx.base)),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn devices_are_named_from_the_user_agent() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
+        assert_eq!(super::device(Some(chrome)), "Chrome on Linux");
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(super::device(Some(safari)), "Safari on iPhone");
+        assert_eq!(super::device(None), "Unknown browser");
+    }
+}
