@@ -63,6 +63,7 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 #[derive(Clone)]
 pub struct Keys {
     token_hash: Vec<u8>,
+    secrets: Vec<u8>,
     jwt_encoding: jsonwebtoken::EncodingKey,
     jwt_decoding: jsonwebtoken::DecodingKey,
 }
@@ -98,6 +99,7 @@ impl Keys {
         let jwt = derive(secret, "rapport access tokens v1");
         Self {
             token_hash: derive(secret, "rapport token hashes v1"),
+            secrets: derive(secret, "rapport stored secrets v1"),
             jwt_encoding: jsonwebtoken::EncodingKey::from_secret(&jwt),
             jwt_decoding: jsonwebtoken::DecodingKey::from_secret(&jwt),
         }
@@ -109,6 +111,37 @@ impl Keys {
             .expect("HMAC accepts keys of any length");
         mac.update(token.as_bytes());
         mac.finalize().into_bytes().to_vec()
+    }
+
+    /// Encrypts a secret for storage (XChaCha20-Poly1305, random nonce): base64 of nonce ‖ ciphertext.
+    pub fn seal(&self, plaintext: &str) -> String {
+        use chacha20poly1305::aead::{Aead, KeyInit};
+        use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+        let cipher = XChaCha20Poly1305::new_from_slice(&self.secrets).expect("32-byte key");
+        let mut nonce = [0u8; 24];
+        getrandom::fill(&mut nonce).expect("the operating system's random generator is available");
+        let sealed = cipher
+            .encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes())
+            .expect("encryption of a short secret cannot fail");
+        let mut out = nonce.to_vec();
+        out.extend(sealed);
+        base64::engine::general_purpose::STANDARD.encode(out)
+    }
+
+    /// Decrypts what [`Keys::seal`] produced; `None` when it was not sealed with this key.
+    pub fn open(&self, sealed: &str) -> Option<String> {
+        use chacha20poly1305::aead::{Aead, KeyInit};
+        use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .ok()?;
+        if bytes.len() < 24 {
+            return None;
+        }
+        let (nonce, ciphertext) = bytes.split_at(24);
+        let cipher = XChaCha20Poly1305::new_from_slice(&self.secrets).ok()?;
+        let plain = cipher.decrypt(XNonce::from_slice(nonce), ciphertext).ok()?;
+        String::from_utf8(plain).ok()
     }
 
     pub fn issue_access_token(
@@ -173,6 +206,18 @@ mod tests {
         let mut tampered = token.clone();
         tampered.push('x');
         assert!(keys.verify_access_token(&tampered).is_none());
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_with_their_key() {
+        let a = Keys::new(&Secret::new("k".repeat(40)));
+        let b = Keys::new(&Secret::new("j".repeat(40)));
+        let sealed = a.seal("sk-live-1234");
+        assert!(!sealed.contains("sk-live"));
+        assert_ne!(sealed, a.seal("sk-live-1234"), "a fresh nonce each time");
+        assert_eq!(a.open(&sealed).as_deref(), Some("sk-live-1234"));
+        assert_eq!(b.open(&sealed), None);
+        assert_eq!(a.open("garbage"), None);
     }
 
     #[test]

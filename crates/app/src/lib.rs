@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod ai_settings;
 pub mod api_keys;
 pub mod audit;
 pub mod config;

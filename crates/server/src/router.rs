@@ -10,7 +10,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::api::v1::{admin, api_keys, audit, auth, members, organizations};
+use crate::api::v1::{admin, ai_settings, api_keys, audit, auth, members, organizations};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{middleware as mw, openapi, ops, pages};
@@ -104,6 +104,10 @@ fn api_v1() -> Router<AppState> {
         .route(
             "/organizations/{id}/invitations/{invitation_id}/resend",
             post(members::resend_invitation),
+        )
+        .route(
+            "/organizations/{id}/ai-settings",
+            get(ai_settings::get).put(ai_settings::put),
         )
         .route(
             "/organizations/{id}/api-keys",

@@ -316,3 +316,30 @@ pub async fn delete_logo(tx: &mut TenantTx) -> Result<bool> {
         .await?
         > 0)
 }
+
+/// The organization's settings document (JSON), such as its AI provider settings.
+pub async fn settings(tx: &mut TenantTx) -> Result<serde_json::Value> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        settings: sqlx::types::Json<serde_json::Value>,
+    }
+    let id = tx.organization_id();
+    let row: Row = tx
+        .raw()
+        .fetch_one(query("SELECT settings FROM organizations WHERE id = $1").bind(id))
+        .await?;
+    Ok(row.settings.0)
+}
+
+pub async fn set_settings(tx: &mut TenantTx, settings: serde_json::Value) -> Result<()> {
+    let id = tx.organization_id();
+    tx.raw()
+        .execute(
+            query("UPDATE organizations SET settings = $1, updated_at = $2 WHERE id = $3")
+                .bind(settings)
+                .bind(crate::now())
+                .bind(id),
+        )
+        .await?;
+    Ok(())
+}

@@ -2,6 +2,7 @@
 //! of the JSON API. Pages live under the same routes whichever way the organization is named
 //! (custom domain, subdomain, `/o/{slug}`); links inside an organization start with `base`.
 
+mod ai;
 mod assets;
 mod audit;
 mod auth_pages;
@@ -85,6 +86,7 @@ pub fn routes() -> Router<AppState> {
             "/profile/sessions/{id}/revoke",
             axum::routing::post(profile::revoke_session),
         )
+        .route("/settings/ai", get(ai::ai).post(ai::save))
         .route(
             "/settings/general",
             get(settings::general).post(settings::save_general),

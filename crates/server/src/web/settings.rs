@@ -27,6 +27,7 @@ pub fn tabs(base: &str, current: &str) -> Vec<Tab> {
         ("Branding", "branding"),
         ("Domains", "domains"),
         ("Members", "members"),
+        ("AI", "ai"),
         ("Audit log", "audit"),
     ]
     .into_iter()

@@ -313,3 +313,60 @@ async fn users_create_organizations_they_own() {
         .await;
     assert_eq!(empty.body["errors"][0]["field"], "name");
 }
+
+#[tokio::test]
+async fn ai_settings_keep_the_key_secret_and_are_for_administrators() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let manager = t.member(&owner, "manager@example.com", "manager").await;
+    let path = format!("/api/v1/organizations/{}/ai-settings", owner.org());
+    t.get(&path, &manager.access)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let body = json!({"base_url": "https://api.example.com/v1/", "api_key": "sk-secret-98765", "default_model": "small-1", "monthly_token_budget": 1000000, "max_tokens_per_request": 2000});
+    let r = t
+        .call(Method::PUT, &path, Some(&owner.access), Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["api_key_last4"], "8765");
+    assert_eq!(r.body["base_url"], "https://api.example.com/v1");
+    assert!(!r.text.contains("sk-secret"));
+    // Absent key: kept. Empty key: removed.
+    let kept = t
+        .call(
+            Method::PUT,
+            &path,
+            Some(&owner.access),
+            Some(json!({"default_model": "small-2"})),
+        )
+        .await;
+    assert_eq!(kept.body["api_key_last4"], "8765");
+    let log = t
+        .call_with(
+            Method::GET,
+            "/api/v1/audit?action=organization.ai_settings_changed",
+            Some(&owner.access),
+            None,
+            &[("x-organization-id", owner.org())],
+        )
+        .await;
+    assert!(!log.text.contains("sk-secret"), "{}", log.text);
+    let removed = t
+        .call(
+            Method::PUT,
+            &path,
+            Some(&owner.access),
+            Some(json!({"api_key": ""})),
+        )
+        .await;
+    assert!(removed.body["api_key_last4"].is_null());
+    let bad = t
+        .call(
+            Method::PUT,
+            &path,
+            Some(&owner.access),
+            Some(json!({"base_url": "ftp://x", "max_tokens_per_request": 0})),
+        )
+        .await;
+    bad.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}

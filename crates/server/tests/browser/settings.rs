@@ -206,3 +206,76 @@ async fn users_manage_their_profile_and_sessions() {
     );
     b.close().await;
 }
+
+#[tokio::test]
+async fn the_ai_api_key_is_stored_encrypted_and_never_shown_again() {
+    if !enabled("the_ai_api_key_is_stored_encrypted_and_never_shown_again") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let b = Browser::start(1280, 900).await;
+    owner_signed_in(&t, &b).await;
+    b.goto(&t.url("/o/acme/settings/ai")).await;
+    b.fill("#base_url", "not a url").await;
+    b.fill("#monthly_token_budget", "lots").await;
+    b.click("form[action$='/settings/ai'] button[type=submit]")
+        .await;
+    assert!(b.text("#base_url-error").await.contains("URL"));
+    assert!(
+        b.text("#monthly_token_budget-error")
+            .await
+            .contains("whole number")
+    );
+
+    b.fill("#base_url", "https://api.openai.com/v1").await;
+    b.fill("#api_key", "sk-test-abcdefgh1234").await;
+    b.fill("#default_model", "gpt-4o-mini").await;
+    b.fill("#monthly_token_budget", "2000000").await;
+    b.fill("#max_tokens_per_request", "4000").await;
+    b.click("form[action$='/settings/ai'] button[type=submit]")
+        .await;
+    assert!(b.text("[role=status]").await.contains("saved"));
+    let html = b.eval("return document.documentElement.outerHTML").await;
+    let html = html.as_str().unwrap_or_default().to_owned();
+    assert!(
+        !html.contains("sk-test-abcdefgh"),
+        "the key never comes back to the browser"
+    );
+    assert!(html.contains("ending in 1234"));
+    assert_eq!(
+        b.eval("return document.querySelector('#default_model').value")
+            .await,
+        "gpt-4o-mini"
+    );
+    b.screenshot("settings-ai").await;
+
+    // Stored encrypted, and still usable by the AI features.
+    let mut tx = t.app.db.platform_read().await.expect("tx");
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        settings: sqlx::types::Json<serde_json::Value>,
+    }
+    let row: Row = tx
+        .fetch_one(rapport_store::query(
+            "SELECT settings FROM organizations WHERE slug = 'acme'",
+        ))
+        .await
+        .expect("row");
+    let stored = row.settings.0.to_string();
+    assert!(!stored.contains("sk-test-abcdefgh"), "{stored}");
+    let organization = t
+        .app
+        .resolve_organization(rapport_app::organizations::TenantHint::Slug("acme"))
+        .await
+        .expect("lookup")
+        .expect("organization");
+    let tenant = rapport_app::Tenant {
+        organization,
+        role: rapport_domain::Role::Owner,
+    };
+    assert_eq!(
+        t.app.ai_api_key(&tenant).await.expect("key").as_deref(),
+        Some("sk-test-abcdefgh1234")
+    );
+    b.close().await;
+}

@@ -1,6 +1,7 @@
 //! The JSON API, version 1 (see `docs/API.md` and `/api/v1/openapi.json`).
 
 pub mod admin;
+pub mod ai_settings;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
