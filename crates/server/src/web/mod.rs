@@ -2,6 +2,7 @@
 //! of the JSON API. Pages live under the same routes whichever way the organization is named
 //! (custom domain, subdomain, `/o/{slug}`); links inside an organization start with `base`.
 
+mod admin;
 mod ai;
 mod assets;
 mod audit;
@@ -87,6 +88,13 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(profile::revoke_session),
         )
         .route("/settings/ai", get(ai::ai).post(ai::save))
+        .route("/admin", get(admin::organizations))
+        .route("/admin/organizations", axum::routing::post(admin::create))
+        .route(
+            "/admin/organizations/{id}/{action}",
+            axum::routing::post(admin::lifecycle),
+        )
+        .route("/admin/outbox", get(admin::outbox))
         .route(
             "/settings/general",
             get(settings::general).post(settings::save_general),

@@ -44,6 +44,7 @@ pub struct Shell {
     pub nav: Vec<NavItem>,
     pub breadcrumbs: Vec<String>,
     pub organizations: Vec<OrgItem>,
+    pub instance_admin: bool,
 }
 
 pub async fn shell(
@@ -115,6 +116,7 @@ pub async fn shell(
         nav,
         breadcrumbs: crumbs.iter().map(|c| (*c).to_owned()).collect(),
         organizations,
+        instance_admin: session.actor.is_instance_admin,
         base,
     }
 }

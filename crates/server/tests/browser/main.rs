@@ -7,6 +7,7 @@
 #[allow(dead_code)]
 mod support;
 
+mod admin;
 mod browser;
 mod flows;
 mod settings;

@@ -1,0 +1,304 @@
+//! Instance administration pages (instance administrators only): organizations and the
+//! development outbox.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::Response;
+use rapport_app::admin::OrganizationQuery;
+use rapport_app::organizations::NewOrganizationInput;
+use rapport_app::{Actor, AppError};
+use rapport_domain::OrganizationId;
+use serde::Deserialize;
+
+use super::context::error_page;
+use super::{FormErrors, PageContext, render, render_status, see_other};
+use crate::error::ApiError;
+
+pub struct OrgRow {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub status: String,
+    pub created: String,
+    pub purge: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_organizations.html")]
+struct OrganizationsPage {
+    current: &'static str,
+    email: String,
+    csrf: String,
+    q: String,
+    include_deleted: bool,
+    organizations: Vec<OrgRow>,
+    next: Option<String>,
+    new_name: String,
+    new_owner: String,
+    errors: FormErrors,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+fn instance_admin(ctx: &PageContext) -> Result<(Actor, String), Response> {
+    let session = ctx.require_session()?;
+    if !session.actor.is_instance_admin {
+        return Err(error_page(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this part of Rapport is for the instance's administrators",
+        )));
+    }
+    Ok((session.actor.clone(), session.session.csrf_token.clone()))
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    q: Option<String>,
+    deleted: Option<String>,
+    page: Option<u64>,
+    done: Option<String>,
+}
+
+async fn organizations_page(
+    ctx: &PageContext,
+    q: &ListQuery,
+) -> Result<OrganizationsPage, Response> {
+    let (actor, csrf) = instance_admin(ctx)?;
+    let page = q.page.unwrap_or(1).max(1);
+    let include_deleted = q.deleted.is_some();
+    let mut list = ctx
+        .state
+        .app
+        .admin_list_organizations(
+            &actor,
+            OrganizationQuery {
+                search: q.q.clone(),
+                status: None,
+                include_deleted,
+                after: None,
+                page,
+                page_size: 50,
+            },
+        )
+        .await
+        .map_err(|e| error_page(e.into()))?;
+    let has_more = list.len() > 50;
+    list.truncate(50);
+    let next = has_more.then(|| {
+        let mut params = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(q) = q.q.as_deref().filter(|s| !s.is_empty()) {
+            params.append_pair("q", q);
+        }
+        if include_deleted {
+            params.append_pair("deleted", "1");
+        }
+        params.append_pair("page", &(page + 1).to_string());
+        format!("/admin?{}", params.finish())
+    });
+    let notice = q.done.as_deref().map(|d| {
+        match d {
+            "created" => "Organization created.",
+            "suspended" => "Organization suspended: its members are refused until it is restored.",
+            "restored" => "Organization restored.",
+            "deleted" => "Organization deleted. Restore it before its purge date to keep its data.",
+            _ => "Done.",
+        }
+        .to_owned()
+    });
+    Ok(OrganizationsPage {
+        current: "organizations",
+        email: actor.email.clone(),
+        csrf,
+        q: q.q.clone().unwrap_or_default(),
+        include_deleted,
+        organizations: list
+            .into_iter()
+            .map(|o| OrgRow {
+                id: o.id.to_string(),
+                status: if o.deleted_at.is_some() {
+                    "deleted".to_owned()
+                } else {
+                    o.status.as_str().to_owned()
+                },
+                purge: o.purge_after.map(|p| p.format("%Y-%m-%d").to_string()),
+                created: o.created_at.format("%Y-%m-%d").to_string(),
+                name: o.name,
+                slug: o.slug,
+            })
+            .collect(),
+        next,
+        new_name: String::new(),
+        new_owner: String::new(),
+        errors: FormErrors::default(),
+        notice,
+        error: None,
+    })
+}
+
+pub async fn organizations(ctx: PageContext, Query(q): Query<ListQuery>) -> Response {
+    match organizations_page(&ctx, &q).await {
+        Ok(page) => render(&page),
+        Err(page) => page,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CreateForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    name: String,
+    owner_email: String,
+}
+
+pub async fn create(ctx: PageContext, Form(form): Form<CreateForm>) -> Response {
+    if let Err(p) = ctx.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (actor, _) = match instance_admin(&ctx) {
+        Ok(v) => v,
+        Err(p) => return p,
+    };
+    let input = NewOrganizationInput {
+        name: form.name.clone(),
+        ..Default::default()
+    };
+    match ctx
+        .state
+        .app
+        .admin_create_organization(&actor, input, &form.owner_email, &ctx.meta)
+        .await
+    {
+        Ok(_) => see_other("/admin?done=created"),
+        Err(AppError::Validation(errors)) => {
+            match organizations_page(&ctx, &ListQuery::default()).await {
+                Ok(mut page) => {
+                    page.new_name = form.name;
+                    page.new_owner = form.owner_email;
+                    page.errors = FormErrors(errors.0);
+                    render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+                }
+                Err(p) => p,
+            }
+        }
+        Err(other) => error_page(other.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LifecycleForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn lifecycle(
+    ctx: PageContext,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<LifecycleForm>,
+) -> Response {
+    if let Err(p) = ctx.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (actor, _) = match instance_admin(&ctx) {
+        Ok(v) => v,
+        Err(p) => return p,
+    };
+    let Ok(id) = id.parse::<OrganizationId>() else {
+        return error_page(ApiError::not_found());
+    };
+    let app = &ctx.state.app;
+    let result = match action.as_str() {
+        "suspend" => app
+            .admin_suspend_organization(&actor, id, &ctx.meta)
+            .await
+            .map(|_| "suspended"),
+        "restore" => app
+            .admin_restore_organization(&actor, id, &ctx.meta)
+            .await
+            .map(|_| "restored"),
+        "delete" => {
+            let org = match app.admin_organization(&actor, id).await {
+                Ok(org) => org,
+                Err(e) => return error_page(e.into()),
+            };
+            if form.confirm.trim() != org.slug {
+                return match organizations_page(&ctx, &ListQuery::default()).await {
+                    Ok(mut page) => {
+                        page.error = Some(format!(
+                            "{} was not deleted: type its address, {}, exactly to confirm.",
+                            org.name, org.slug
+                        ));
+                        render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+                    }
+                    Err(p) => p,
+                };
+            }
+            app.admin_delete_organization(&actor, id, &ctx.meta)
+                .await
+                .map(|_| "deleted")
+        }
+        _ => return error_page(ApiError::not_found()),
+    };
+    match result {
+        Ok(done) => see_other(&format!("/admin?done={done}")),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+// ---- Outbox ------------------------------------------------------------------------------
+
+pub struct Message {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub at: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_outbox.html")]
+struct OutboxPage {
+    current: &'static str,
+    email: String,
+    to: String,
+    smtp: bool,
+    messages: Vec<Message>,
+}
+
+#[derive(Deserialize)]
+pub struct OutboxQuery {
+    to: Option<String>,
+}
+
+pub async fn outbox(ctx: PageContext, Query(q): Query<OutboxQuery>) -> Response {
+    let (actor, _) = match instance_admin(&ctx) {
+        Ok(v) => v,
+        Err(p) => return p,
+    };
+    let to =
+        q.to.clone()
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty());
+    let list = match ctx.state.app.admin_outbox(&actor, to.as_deref(), 200).await {
+        Ok(list) => list,
+        Err(e) => return error_page(e.into()),
+    };
+    render(&OutboxPage {
+        current: "outbox",
+        email: actor.email.clone(),
+        to: q.to.unwrap_or_default(),
+        smtp: !ctx.state.app.mailer.uses_outbox(),
+        messages: list
+            .into_iter()
+            .map(|m| Message {
+                to: m.to_address,
+                subject: m.subject,
+                text: m.text_body,
+                at: m.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            })
+            .collect(),
+    })
+}
