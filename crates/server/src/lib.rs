@@ -9,6 +9,10 @@ pub mod ops;
 pub mod pages;
 pub mod router;
 pub mod state;
+#[expect(
+    clippy::result_large_err,
+    reason = "page handlers stop early with a ready response, built once per request"
+)]
 pub mod web;
 
 use std::future::Future;

@@ -1,9 +1,5 @@
 //! What every page needs to know about its request: the browser session, the organization the
 //! address names, and the prefix links inside that organization start with.
-#![expect(
-    clippy::result_large_err,
-    reason = "page handlers stop early with a ready response; it is built once per request"
-)]
 
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
