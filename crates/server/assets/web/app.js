@@ -92,3 +92,79 @@ document.addEventListener("submit", function (event) {
     event.preventDefault();
   }
 });
+
+// The command palette: Ctrl/⌘-K opens it, typing filters, arrows choose, Enter goes.
+(function () {
+  var palette = document.getElementById("palette");
+  if (!palette) return;
+  var input = palette.querySelector(".palette-input");
+  var items = Array.prototype.slice.call(palette.querySelectorAll(".palette-list li"));
+  var empty = palette.querySelector(".palette-empty");
+  var active = 0;
+  function visible() { return items.filter(function (li) { return !li.hidden; }); }
+  function highlight() {
+    var shown = visible();
+    items.forEach(function (li) { li.classList.remove("active"); li.removeAttribute("aria-selected"); });
+    if (shown.length) {
+      active = Math.max(0, Math.min(active, shown.length - 1));
+      shown[active].classList.add("active");
+      shown[active].setAttribute("aria-selected", "true");
+      shown[active].scrollIntoView({ block: "nearest" });
+    }
+    empty.hidden = shown.length > 0;
+  }
+  function open() {
+    input.value = "";
+    items.forEach(function (li) { li.hidden = false; });
+    active = 0;
+    highlight();
+    palette.showModal();
+    input.focus();
+  }
+  document.addEventListener("keydown", function (event) {
+    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "k") {
+      event.preventDefault();
+      if (palette.open) palette.close(); else open();
+    }
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-open-palette]")) open();
+    if (event.target === palette) palette.close();
+  });
+  input.addEventListener("input", function () {
+    var q = input.value.trim().toLowerCase();
+    items.forEach(function (li) { li.hidden = q !== "" && li.textContent.toLowerCase().indexOf(q) === -1; });
+    active = 0;
+    highlight();
+  });
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "ArrowDown") { active += 1; highlight(); event.preventDefault(); }
+    if (event.key === "ArrowUp") { active -= 1; highlight(); event.preventDefault(); }
+    if (event.key === "Enter") {
+      var chosen = visible()[active];
+      if (chosen) window.location.href = chosen.querySelector("a").href;
+      event.preventDefault();
+    }
+  });
+})();
+
+// Dialogs and toasts, for any page: data-open-dialog="id", data-close-dialog, data-toast="text".
+document.addEventListener("click", function (event) {
+  var opener = event.target.closest("[data-open-dialog]");
+  if (opener) document.getElementById(opener.getAttribute("data-open-dialog")).showModal();
+  var closer = event.target.closest("[data-close-dialog]");
+  if (closer) closer.closest("dialog").close();
+  var toaster = event.target.closest("[data-toast]");
+  if (toaster) rapportToast(toaster.getAttribute("data-toast"));
+});
+
+function rapportToast(text) {
+  var box = document.getElementById("toasts");
+  if (!box) return;
+  var toast = document.createElement("div");
+  toast.className = "toast";
+  toast.setAttribute("role", "status");
+  toast.textContent = text;
+  box.appendChild(toast);
+  setTimeout(function () { toast.remove(); }, 4000);
+}

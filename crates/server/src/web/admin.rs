@@ -302,3 +302,34 @@ pub async fn outbox(ctx: PageContext, Query(q): Query<OutboxQuery>) -> Response 
             .collect(),
     })
 }
+
+#[derive(Template)]
+#[template(path = "styleguide.html")]
+struct StyleguidePage {
+    current: &'static str,
+    email: String,
+    swatches: Vec<(&'static str, &'static str)>,
+}
+
+/// `/_styleguide`: every component, for the people who build and check Rapport's interface.
+pub async fn styleguide(ctx: PageContext) -> Response {
+    let (actor, _) = match instance_admin(&ctx) {
+        Ok(v) => v,
+        Err(p) => return p,
+    };
+    render(&StyleguidePage {
+        current: "styleguide",
+        email: actor.email,
+        swatches: vec![
+            ("Brand", "brand"),
+            ("Background", "bg"),
+            ("Surface", "surface"),
+            ("Surface 2", "surface-2"),
+            ("Border", "border"),
+            ("Text", "text"),
+            ("Muted text", "muted"),
+            ("Danger", "danger"),
+            ("Success", "success"),
+        ],
+    })
+}

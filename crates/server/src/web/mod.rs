@@ -95,6 +95,7 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(admin::lifecycle),
         )
         .route("/admin/outbox", get(admin::outbox))
+        .route("/_styleguide", get(admin::styleguide))
         .route(
             "/settings/general",
             get(settings::general).post(settings::save_general),

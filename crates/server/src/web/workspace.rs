@@ -45,6 +45,13 @@ pub struct Shell {
     pub breadcrumbs: Vec<String>,
     pub organizations: Vec<OrgItem>,
     pub instance_admin: bool,
+    /// More destinations for the command palette, beyond the sidebar.
+    pub palette: Vec<PaletteItem>,
+}
+
+pub struct PaletteItem {
+    pub label: String,
+    pub href: String,
 }
 
 pub async fn shell(
@@ -117,8 +124,50 @@ pub async fn shell(
         breadcrumbs: crumbs.iter().map(|c| (*c).to_owned()).collect(),
         organizations,
         instance_admin: session.actor.is_instance_admin,
+        palette: palette(&base, tenant, session.actor.is_instance_admin),
         base,
     }
+}
+
+fn palette(base: &str, tenant: &Tenant, instance_admin: bool) -> Vec<PaletteItem> {
+    let mut items = vec![PaletteItem {
+        label: "Your profile".into(),
+        href: format!("{base}/profile"),
+    }];
+    if tenant.role.administers() {
+        for (label, page) in [
+            ("Settings: general", "general"),
+            ("Settings: branding", "branding"),
+            ("Settings: domains", "domains"),
+            ("Settings: AI", "ai"),
+            ("Audit log", "audit"),
+            ("Invite a teammate", "members"),
+        ] {
+            items.push(PaletteItem {
+                label: label.into(),
+                href: format!("{base}/settings/{page}"),
+            });
+        }
+    }
+    items.push(PaletteItem {
+        label: "Create an organization".into(),
+        href: "/organizations/new".into(),
+    });
+    items.push(PaletteItem {
+        label: "API reference".into(),
+        href: "/api/docs".into(),
+    });
+    if instance_admin {
+        items.push(PaletteItem {
+            label: "Platform administration".into(),
+            href: "/admin".into(),
+        });
+        items.push(PaletteItem {
+            label: "Design system".into(),
+            href: "/_styleguide".into(),
+        });
+    }
+    items
 }
 
 #[derive(Template)]

@@ -100,3 +100,83 @@ async fn viewers_do_not_see_administration() {
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
 }
+
+#[tokio::test]
+async fn the_command_palette_jumps_to_a_page() {
+    if !enabled("the_command_palette_jumps_to_a_page") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    t.register("ann@example.com", Some("Acme")).await;
+    let b = Browser::start(1280, 900).await;
+    signed_in(&t, &b, "ann@example.com").await;
+    // The keyboard shortcut, as a person presses it.
+    b.eval("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'k', ctrlKey: true, bubbles: true})); return null").await;
+    assert_eq!(
+        b.eval("return document.getElementById('palette').open")
+            .await,
+        true
+    );
+    b.fill(".palette-input", "brand").await;
+    assert_eq!(b.eval("return [...document.querySelectorAll('.palette-list li')].filter(li => !li.hidden).length").await, 1);
+    b.screenshot("command-palette").await;
+    // Enter goes to the highlighted page.
+    b.fill(".palette-input", "\u{E007}").await;
+    assert_eq!(
+        b.wait_for_path(|p| p.ends_with("/settings/branding")).await,
+        "/o/acme/settings/branding"
+    );
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_design_system_page_shows_every_component_in_both_themes() {
+    if !enabled("the_design_system_page_shows_every_component_in_both_themes") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    t.register("root@example.com", None).await;
+    t.app
+        .cli_set_instance_admin("root@example.com", true)
+        .await
+        .expect("flag");
+    let b = Browser::start(1280, 2400).await;
+    b.goto(&t.url("/login?next=/_styleguide")).await;
+    b.fill("#email", "root@example.com").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form[action='/login'] button[type=submit]").await;
+    b.wait_for_path(|p| p == "/_styleguide").await;
+    for section in [
+        "tokens",
+        "buttons",
+        "forms",
+        "table",
+        "cards",
+        "navigation",
+        "feedback",
+        "empty",
+    ] {
+        assert!(b.exists(&format!("#{section}")).await, "{section}");
+    }
+    b.click("[data-open-dialog=sg-dialog]").await;
+    assert_eq!(
+        b.eval("return document.getElementById('sg-dialog').open")
+            .await,
+        true
+    );
+    b.click("#sg-dialog [data-close-dialog]").await;
+    b.click("[data-toast]").await;
+    let toasts = b
+        .eval("return document.getElementById('toasts').textContent")
+        .await;
+    assert!(
+        toasts.as_str().is_some_and(|t| t.contains("Saved")),
+        "{toasts}"
+    );
+    b.screenshot("styleguide-light").await;
+    b.click(".page-head [data-set-theme=dark]").await;
+    // Let the colour transitions finish before looking.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    b.screenshot("styleguide-dark").await;
+    b.close().await;
+}
