@@ -586,6 +586,63 @@ impl App {
         Ok(())
     }
 
+    /// Changes the actor's email after checking their password again. The old address is told,
+    /// so a hijacked session cannot quietly take the account over.
+    pub async fn change_email(
+        &self,
+        actor: &Actor,
+        new_email: &str,
+        password: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<String> {
+        let email = Email::parse(new_email).map_err(|m| AppError::invalid("email", m))?;
+        let mut read = self.db.platform_read().await?;
+        let user = users::find(&mut read, actor.user_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        read.commit().await?;
+        if !crypto::verify_password_blocking(password.to_owned(), user.password_hash.clone()).await
+        {
+            return Err(AppError::invalid(
+                "current_password",
+                "is not your current password",
+            ));
+        }
+        if email.as_str() == user.email {
+            return Ok(user.email);
+        }
+        let mut tx = self.db.platform().await?;
+        users::set_email(&mut tx, user.id, email.as_str())
+            .await
+            .map_err(|e| {
+                if e.is_conflict_on("users_email_key") {
+                    AppError::invalid("email", "already belongs to another account")
+                } else {
+                    e.into()
+                }
+            })?;
+        let mut e = entry(Some(actor), meta, "auth.email_changed");
+        e.changes =
+            crate::audit::changes(&[("email", user.email.clone().into(), email.as_str().into())]);
+        store_audit::record_platform(&mut tx, None, e).await?;
+        tx.commit().await?;
+        self.mailer
+            .send_or_log(Message {
+                to: user.email.clone(),
+                subject: "Your Rapport email address was changed".into(),
+                text: format!(
+                    "Hello {},\n\nThe email address of your Rapport account was changed from {} to {}.\n\
+                     If you did not do this, reset your password at {} and tell your administrator.\n",
+                    user.name,
+                    user.email,
+                    email.as_str(),
+                    self.link("/forgot-password"),
+                ),
+            })
+            .await;
+        Ok(email.as_str().to_owned())
+    }
+
     /// Changes the actor's password, given the current one.
     pub async fn change_password(
         &self,

@@ -80,3 +80,15 @@ pub async fn set_instance_admin(tx: &mut Tx, id: UserId, is_admin: bool) -> Resu
     .await?;
     Ok(())
 }
+
+/// Changes a user's email (normalised). A taken one is a conflict on `users_email_key`.
+pub async fn set_email(tx: &mut Tx, id: UserId, email: &str) -> Result<()> {
+    tx.execute(
+        query("UPDATE users SET email = $1, updated_at = $2 WHERE id = $3")
+            .bind(email)
+            .bind(crate::now())
+            .bind(id),
+    )
+    .await?;
+    Ok(())
+}

@@ -75,6 +75,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/audit", get(audit::audit))
         .route("/profile", get(profile::profile))
         .route("/profile/name", axum::routing::post(profile::save_name))
+        .route("/profile/email", axum::routing::post(profile::save_email))
         .route(
             "/profile/password",
             axum::routing::post(profile::save_password),

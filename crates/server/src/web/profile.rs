@@ -28,6 +28,8 @@ struct ProfilePage {
     shell: Shell,
     name: String,
     name_errors: FormErrors,
+    email: String,
+    email_errors: FormErrors,
     password_errors: FormErrors,
     sessions: Vec<SessionRow>,
     notice: Option<String>,
@@ -77,6 +79,8 @@ async fn page(
         shell: shell(ctx, session, &tenant, "profile", &["Your profile"]).await,
         name: session.actor.name.clone(),
         name_errors,
+        email: session.actor.email.clone(),
+        email_errors: FormErrors::default(),
         password_errors,
         sessions: sessions
             .into_iter()
@@ -103,6 +107,7 @@ pub async fn profile(ctx: PageContext, Query(q): Query<Done>) -> Response {
         match d {
             "name" => "Name saved.",
             "password" => "Password changed.",
+            "email" => "Email changed. Sign in with the new address from now on.",
             "session" => "That session is signed out.",
             "others" => "Signed out everywhere else.",
             _ => "Saved.",
@@ -138,6 +143,52 @@ pub async fn save_name(ctx: PageContext, Form(form): Form<NameForm>) -> Response
             match page(&ctx, FormErrors(errors.0), FormErrors::default(), None).await {
                 Ok(mut p) => {
                     p.name = form.name;
+                    render_status(StatusCode::UNPROCESSABLE_ENTITY, &p)
+                }
+                Err(p) => p,
+            }
+        }
+        Err(other) => error_page(other.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    email: String,
+    email_password: String,
+}
+
+pub async fn save_email(ctx: PageContext, Form(form): Form<EmailForm>) -> Response {
+    let session = match ctx.check_csrf(&form.csrf) {
+        Ok(s) => s,
+        Err(p) => return p,
+    };
+    match ctx
+        .state
+        .app
+        .change_email(&session.actor, &form.email, &form.email_password, &ctx.meta)
+        .await
+    {
+        Ok(_) => see_other(&format!("{}/profile?done=email", ctx.base)),
+        Err(AppError::Validation(errors)) => {
+            match page(&ctx, FormErrors::default(), FormErrors::default(), None).await {
+                Ok(mut p) => {
+                    p.email = form.email;
+                    // The password field of this form has its own name on the page.
+                    p.email_errors = FormErrors(
+                        errors
+                            .0
+                            .into_iter()
+                            .map(|mut e| {
+                                if e.field == "current_password" {
+                                    e.field = "email_password".into();
+                                }
+                                e
+                            })
+                            .collect(),
+                    );
                     render_status(StatusCode::UNPROCESSABLE_ENTITY, &p)
                 }
                 Err(p) => p,

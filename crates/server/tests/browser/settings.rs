@@ -181,6 +181,27 @@ async fn users_manage_their_profile_and_sessions() {
             .contains("not your current password")
     );
 
+    // Changing the email asks for the password again.
+    b.fill("#email", "olivia@example.com").await;
+    b.fill("#email_password", "wrong-password-9").await;
+    b.click("form[action$='/profile/email'] button").await;
+    assert!(
+        b.text("#email_password-error")
+            .await
+            .contains("not your current password")
+    );
+    b.fill("#email_password", PASSWORD).await;
+    b.click("form[action$='/profile/email'] button").await;
+    assert!(b.text("[role=status]").await.contains("Email changed"));
+    let login = t
+        .post(
+            "/api/v1/auth/login",
+            None,
+            serde_json::json!({"email": "olivia@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(login.status, reqwest::StatusCode::OK);
+
     let sessions = b.text("#sessions").await;
     assert!(
         sessions.to_lowercase().contains("this browser") && sessions.contains("Safari on iPhone"),
