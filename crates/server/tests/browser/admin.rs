@@ -34,7 +34,7 @@ async fn instance_administrators_run_organizations_from_the_browser() {
     b.goto(&t.url("/login")).await;
     b.fill("#email", "owner@example.com").await;
     b.fill("#password", PASSWORD).await;
-    b.click("form[action='/login'] button[type=submit]").await;
+    b.submit("form[action='/login'] button[type=submit]").await;
     b.wait_for_path(|p| p.starts_with("/o/")).await;
     b.goto(&t.url("/admin")).await;
     assert!(b.text("body").await.contains("administrators"));
@@ -43,7 +43,7 @@ async fn instance_administrators_run_organizations_from_the_browser() {
     b.goto(&t.url("/login?next=/admin")).await;
     b.fill("#email", "root@example.com").await;
     b.fill("#password", PASSWORD).await;
-    b.click("form[action='/login'] button[type=submit]").await;
+    b.submit("form[action='/login'] button[type=submit]").await;
     b.wait_for_path(|p| p == "/admin").await;
     let table = b.text("#organizations").await;
     assert!(
@@ -51,12 +51,12 @@ async fn instance_administrators_run_organizations_from_the_browser() {
         "{table}"
     );
     b.fill("#q", "harbour").await;
-    b.click(".filters button[type=submit]").await;
+    b.submit(".filters button[type=submit]").await;
     assert!(!b.text("#organizations").await.contains("Beta Agency"));
     b.screenshot("admin-organizations").await;
 
     b.eval("window.confirm = () => true; return null").await;
-    b.click("#organizations form[action$='/suspend'] button")
+    b.submit("#organizations form[action$='/suspend'] button")
         .await;
     assert!(b.text("[role=status]").await.contains("suspended"));
     let r = t
@@ -66,7 +66,7 @@ async fn instance_administrators_run_organizations_from_the_browser() {
         )
         .await;
     r.assert_problem(reqwest::StatusCode::FORBIDDEN, "organization_suspended");
-    b.click("#organizations form[action$='/restore'] button")
+    b.submit("#organizations form[action$='/restore'] button")
         .await;
     assert_eq!(
         t.get(
@@ -86,7 +86,7 @@ async fn instance_administrators_run_organizations_from_the_browser() {
         "harbour",
     )
     .await;
-    b.click("#organizations details.danger-zone form button")
+    b.submit("#organizations details.danger-zone form button")
         .await;
     assert!(b.text("[role=alert]").await.contains("was not deleted"));
     b.goto(&t.url("/admin?q=harbour")).await;
@@ -96,11 +96,11 @@ async fn instance_administrators_run_organizations_from_the_browser() {
         "harbour-lights",
     )
     .await;
-    b.click("#organizations details.danger-zone form button")
+    b.submit("#organizations details.danger-zone form button")
         .await;
     assert!(b.text("[role=status]").await.contains("deleted"));
 
-    b.click("a[href='/admin/outbox']").await;
+    b.submit("a[href='/admin/outbox']").await;
     b.click("#outbox summary").await;
     assert!(b.text("#outbox").await.contains("/invite/"));
     b.screenshot("admin-outbox").await;

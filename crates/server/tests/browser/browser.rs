@@ -146,6 +146,31 @@ impl Browser {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
+    /// Clicks something that loads a new page (a form's button, a link) and waits until the new
+    /// page has replaced the old one, so nothing is read from the page being left.
+    pub async fn submit(&self, css: &str) {
+        self.eval("window.__rapportLeaving = true; return null")
+            .await;
+        self.click(css).await;
+        let started = Instant::now();
+        loop {
+            let arrived = self
+                .client
+                .execute("return window.__rapportLeaving === undefined && document.readyState === 'complete'", vec![])
+                .await
+                .map(|v| v == serde_json::Value::Bool(true))
+                .unwrap_or(false);
+            if arrived {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "clicking {css} did not load a new page"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn text(&self, css: &str) -> String {
         self.client
             .wait()

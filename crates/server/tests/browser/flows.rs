@@ -9,14 +9,14 @@ async fn sign_up(b: &Browser, t: &TestApp, name: &str, email: &str, org: &str) {
     b.fill("#email", email).await;
     b.fill("#password", PASSWORD).await;
     b.fill("#organization_name", org).await;
-    b.click("button[type=submit]").await;
+    b.submit("button[type=submit]").await;
 }
 
 async fn sign_in(b: &Browser, t: &TestApp, email: &str, password: &str) {
     b.goto(&t.url("/login")).await;
     b.fill("#email", email).await;
     b.fill("#password", password).await;
-    b.click("form[action='/login'] button[type=submit]").await;
+    b.submit("form[action='/login'] button[type=submit]").await;
 }
 
 #[tokio::test]
@@ -33,7 +33,7 @@ async fn sign_up_lands_on_the_new_organization() {
     b.fill("#email", "ann@example.com").await;
     b.fill("#password", "short").await;
     b.fill("#organization_name", "Acme Boats").await;
-    b.click("button[type=submit]").await;
+    b.submit("button[type=submit]").await;
     let error = b.text("#password-error").await;
     assert!(error.contains("at least 12 characters"), "{error}");
     assert_eq!(
@@ -44,7 +44,7 @@ async fn sign_up_lands_on_the_new_organization() {
     b.screenshot("signup-error").await;
 
     b.fill("#password", PASSWORD).await;
-    b.click("button[type=submit]").await;
+    b.submit("button[type=submit]").await;
     let path = b.wait_for_path(|p| p.starts_with("/o/")).await;
     assert_eq!(path, "/o/acme-boats/");
     assert_eq!(b.text("h1").await, "Acme Boats");
@@ -63,7 +63,7 @@ async fn sign_out_then_sign_in_again() {
     sign_up(&b, &t, "Ann Lee", "ann@example.com", "Acme").await;
     b.wait_for_path(|p| p.starts_with("/o/")).await;
     b.click("[aria-controls=user-menu]").await;
-    b.click("#user-menu button[type=submit]").await;
+    b.submit("#user-menu button[type=submit]").await;
     b.wait_for_path(|p| p == "/login").await;
     assert!(b.text("[role=status]").await.contains("signed out"));
     // Signed out for real: the workspace asks to sign in again.
@@ -72,7 +72,7 @@ async fn sign_out_then_sign_in_again() {
 
     b.fill("#email", "ann@example.com").await;
     b.fill("#password", "wrong-password-1").await;
-    b.click("form[action='/login'] button[type=submit]").await;
+    b.submit("form[action='/login'] button[type=submit]").await;
     assert!(
         b.text("[role=alert]")
             .await
@@ -80,7 +80,7 @@ async fn sign_out_then_sign_in_again() {
     );
     b.screenshot("login-error").await;
     b.fill("#password", PASSWORD).await;
-    b.click("form[action='/login'] button[type=submit]").await;
+    b.submit("form[action='/login'] button[type=submit]").await;
     // Back where the sign-in was asked for.
     assert_eq!(b.wait_for_path(|p| p.starts_with("/o/")).await, "/o/acme/");
     b.close().await;
@@ -100,9 +100,9 @@ async fn forgotten_password_reset_through_the_emailed_link() {
     t.register("ann@example.com", Some("Acme")).await;
     let b = Browser::start(1280, 900).await;
     b.goto(&t.url("/login")).await;
-    b.click("a[href='/forgot-password']").await;
+    b.submit("a[href='/forgot-password']").await;
     b.fill("#email", "ann@example.com").await;
-    b.click("button[type=submit]").await;
+    b.submit("button[type=submit]").await;
     assert!(b.text("[role=status]").await.contains("ann@example.com"));
     b.screenshot("forgot-password-sent").await;
 
@@ -110,10 +110,10 @@ async fn forgotten_password_reset_through_the_emailed_link() {
     let link = mail.link_containing("/reset-password/").expect("link");
     b.goto(&link).await;
     b.fill("#password", "short").await;
-    b.click("button[type=submit]").await;
+    b.submit("button[type=submit]").await;
     assert!(b.text("#password-error").await.contains("12 characters"));
     b.fill("#password", "a-brand-new-harbour-9").await;
-    b.click("button[type=submit]").await;
+    b.submit("button[type=submit]").await;
     b.wait_for_path(|p| p == "/login").await;
     assert!(
         b.text("[role=status]")
@@ -143,11 +143,11 @@ async fn an_invited_teammate_accepts_by_email_and_joins() {
     let b = Browser::start(1280, 900).await;
     sign_up(&b, &t, "Ann Lee", "ann@example.com", "Acme Boats").await;
     b.wait_for_path(|p| p.starts_with("/o/")).await;
-    b.click("a[href='/o/acme-boats/settings/members']").await;
+    b.submit("a[href='/o/acme-boats/settings/members']").await;
     b.fill("#email", "bob@example.com").await;
     b.eval("document.querySelector('#role').value = 'manager'; return null")
         .await;
-    b.click("form[action$='/settings/members'] button[type=submit]")
+    b.submit("form[action$='/settings/members'] button[type=submit]")
         .await;
     assert!(b.text("[role=status]").await.contains("bob@example.com"));
     assert!(b.text("#invitations").await.contains("bob@example.com"));
@@ -161,7 +161,7 @@ async fn an_invited_teammate_accepts_by_email_and_joins() {
     b.screenshot("invitation").await;
     b.fill("#name", "Bob Marsh").await;
     b.fill("#password", PASSWORD).await;
-    b.click("button[type=submit]").await;
+    b.submit("button[type=submit]").await;
     assert_eq!(
         b.wait_for_path(|p| p.starts_with("/o/")).await,
         "/o/acme-boats/"

@@ -8,7 +8,7 @@ async fn owner_signed_in(t: &TestApp, b: &Browser) {
     b.goto(&t.url("/login")).await;
     b.fill("#email", "owner@example.com").await;
     b.fill("#password", PASSWORD).await;
-    b.click("form[action='/login'] button[type=submit]").await;
+    b.submit("form[action='/login'] button[type=submit]").await;
     b.wait_for_path(|p| p.starts_with("/o/")).await;
 }
 
@@ -20,23 +20,23 @@ async fn owners_brand_their_organization() {
     let t = TestApp::spawn().await;
     let b = Browser::start(1280, 900).await;
     owner_signed_in(&t, &b).await;
-    b.click("a[href='/o/acme/settings/general']").await;
-    b.click(".tabs a[href='/o/acme/settings/branding']").await;
+    b.submit("a[href='/o/acme/settings/general']").await;
+    b.submit(".tabs a[href='/o/acme/settings/branding']").await;
 
     let logo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/logo.png");
     b.fill("#logo", &logo.display().to_string()).await;
-    b.click("form[action$='/settings/branding/logo'] button[type=submit]")
+    b.submit("form[action$='/settings/branding/logo'] button[type=submit]")
         .await;
     assert!(b.text("[role=status]").await.contains("Logo updated"));
     let shown = b.eval("const i = document.querySelector('.sidebar .logo-mark img'); return i !== null && i.complete && i.naturalWidth === 64").await;
     assert_eq!(shown, true, "the new logo shows in the sidebar");
 
     b.fill("#primary_color", "not a colour").await;
-    b.click("form[action$='/settings/branding'] button[type=submit]")
+    b.submit("form[action$='/settings/branding'] button[type=submit]")
         .await;
     assert!(b.text(".field-error").await.contains("must be a colour"));
     b.fill("#primary_color", "#0ea5e9").await;
-    b.click("form[action$='/settings/branding'] button[type=submit]")
+    b.submit("form[action$='/settings/branding'] button[type=submit]")
         .await;
     assert!(b.text("[role=status]").await.contains("saved"));
     let brand = b
@@ -60,7 +60,7 @@ async fn owners_change_general_settings_with_errors_in_words() {
     b.goto(&t.url("/o/acme/settings/general")).await;
     b.fill("#currency", "EURO").await;
     b.fill("#time_zone", "Europe/Atlantis").await;
-    b.click("form[action$='/settings/general'] button[type=submit]")
+    b.submit("form[action$='/settings/general'] button[type=submit]")
         .await;
     assert!(b.text("#currency-error").await.contains("ISO 4217"));
     assert!(b.text("#time_zone-error").await.contains("IANA"));
@@ -69,7 +69,7 @@ async fn owners_change_general_settings_with_errors_in_words() {
     b.fill("#slug", "acme-boats").await;
     b.fill("#currency", "gbp").await;
     b.fill("#time_zone", "Europe/London").await;
-    b.click("form[action$='/settings/general'] button[type=submit]")
+    b.submit("form[action$='/settings/general'] button[type=submit]")
         .await;
     // The address follows the new slug.
     assert_eq!(
@@ -96,7 +96,7 @@ async fn members_are_managed_and_every_change_is_in_the_audit_log() {
     t.register("bob@example.com", None).await;
     b.goto(&t.url("/o/acme/settings/members")).await;
     b.fill("#email", "bob@example.com").await;
-    b.click("form.form-inline button[type=submit]").await;
+    b.submit("form.form-inline button[type=submit]").await;
     assert!(b.text("[role=status]").await.contains("Member added"));
     assert!(b.text("#members").await.contains("bob@example.com"));
 
@@ -105,18 +105,18 @@ async fn members_are_managed_and_every_change_is_in_the_audit_log() {
         "document.querySelector('{select}').value = 'admin'; return null"
     ))
     .await;
-    b.click("#members li:nth-child(2) form[action$='/role'] button")
+    b.submit("#members li:nth-child(2) form[action$='/role'] button")
         .await;
     assert!(b.text("[role=status]").await.contains("Role changed"));
     b.screenshot("settings-members").await;
 
     b.eval("window.confirm = () => true; return null").await;
-    b.click("#members li:nth-child(2) form[action$='/remove'] button")
+    b.submit("#members li:nth-child(2) form[action$='/remove'] button")
         .await;
     assert!(b.text("[role=status]").await.contains("Member removed"));
     assert!(!b.text("#members").await.contains("bob@example.com"));
 
-    b.click(".tabs a[href='/o/acme/settings/audit']").await;
+    b.submit(".tabs a[href='/o/acme/settings/audit']").await;
     let log = b.text("#audit").await;
     assert!(
         log.contains("member.added")
@@ -127,7 +127,7 @@ async fn members_are_managed_and_every_change_is_in_the_audit_log() {
     assert!(log.contains("role: member → admin"), "{log}");
     b.eval("document.querySelector('#action').value = 'member.'; return null")
         .await;
-    b.click(".filters button[type=submit]").await;
+    b.submit(".filters button[type=submit]").await;
     assert!(!b.text("#audit").await.contains("organization.created"));
     b.screenshot("settings-audit").await;
     b.close().await;
@@ -163,9 +163,9 @@ async fn users_manage_their_profile_and_sessions() {
         .to_owned();
 
     b.click("[aria-controls=user-menu]").await;
-    b.click("#user-menu a[href='/o/acme/profile']").await;
+    b.submit("#user-menu a[href='/o/acme/profile']").await;
     b.fill("#name", "Olivia Owner").await;
-    b.click("form[action$='/profile/name'] button").await;
+    b.submit("form[action$='/profile/name'] button").await;
     assert!(b.text("[role=status]").await.contains("Name saved"));
     assert_eq!(
         b.eval("return document.querySelector('#name').value").await,
@@ -174,7 +174,7 @@ async fn users_manage_their_profile_and_sessions() {
 
     b.fill("#current_password", "not-my-password").await;
     b.fill("#password", "another-harbour-77").await;
-    b.click("form[action$='/profile/password'] button").await;
+    b.submit("form[action$='/profile/password'] button").await;
     assert!(
         b.text("#current_password-error")
             .await
@@ -184,14 +184,14 @@ async fn users_manage_their_profile_and_sessions() {
     // Changing the email asks for the password again.
     b.fill("#email", "olivia@example.com").await;
     b.fill("#email_password", "wrong-password-9").await;
-    b.click("form[action$='/profile/email'] button").await;
+    b.submit("form[action$='/profile/email'] button").await;
     assert!(
         b.text("#email_password-error")
             .await
             .contains("not your current password")
     );
     b.fill("#email_password", PASSWORD).await;
-    b.click("form[action$='/profile/email'] button").await;
+    b.submit("form[action$='/profile/email'] button").await;
     assert!(b.text("[role=status]").await.contains("Email changed"));
     let login = t
         .post(
@@ -208,7 +208,7 @@ async fn users_manage_their_profile_and_sessions() {
         "{sessions}"
     );
     b.screenshot("profile").await;
-    b.click("form[action$='/profile/sessions/revoke-others'] button")
+    b.submit("form[action$='/profile/sessions/revoke-others'] button")
         .await;
     assert!(b.text("[role=status]").await.contains("everywhere else"));
     let r = t
@@ -239,7 +239,7 @@ async fn the_ai_api_key_is_stored_encrypted_and_never_shown_again() {
     b.goto(&t.url("/o/acme/settings/ai")).await;
     b.fill("#base_url", "not a url").await;
     b.fill("#monthly_token_budget", "lots").await;
-    b.click("form[action$='/settings/ai'] button[type=submit]")
+    b.submit("form[action$='/settings/ai'] button[type=submit]")
         .await;
     assert!(b.text("#base_url-error").await.contains("URL"));
     assert!(
@@ -253,7 +253,7 @@ async fn the_ai_api_key_is_stored_encrypted_and_never_shown_again() {
     b.fill("#default_model", "gpt-4o-mini").await;
     b.fill("#monthly_token_budget", "2000000").await;
     b.fill("#max_tokens_per_request", "4000").await;
-    b.click("form[action$='/settings/ai'] button[type=submit]")
+    b.submit("form[action$='/settings/ai'] button[type=submit]")
         .await;
     assert!(b.text("[role=status]").await.contains("saved"));
     let html = b.eval("return document.documentElement.outerHTML").await;

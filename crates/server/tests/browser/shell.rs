@@ -10,7 +10,7 @@ async fn signed_in(t: &TestApp, b: &Browser, email: &str) {
     b.goto(&t.url("/login")).await;
     b.fill("#email", email).await;
     b.fill("#password", PASSWORD).await;
-    b.click("form[action='/login'] button[type=submit]").await;
+    b.submit("form[action='/login'] button[type=submit]").await;
     b.wait_for_path(|p| p.starts_with("/o/")).await;
 }
 
@@ -144,7 +144,7 @@ async fn the_design_system_page_shows_every_component_in_both_themes() {
     b.goto(&t.url("/login?next=/_styleguide")).await;
     b.fill("#email", "root@example.com").await;
     b.fill("#password", PASSWORD).await;
-    b.click("form[action='/login'] button[type=submit]").await;
+    b.submit("form[action='/login'] button[type=submit]").await;
     b.wait_for_path(|p| p == "/_styleguide").await;
     for section in [
         "tokens",
