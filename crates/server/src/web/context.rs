@@ -66,7 +66,13 @@ impl PageContext {
     pub fn require_session(&self) -> Result<&CurrentSession, Response> {
         self.session.as_ref().ok_or_else(|| {
             let next = urlencode(&self.here);
-            crate::web::see_other(&format!("/login?next={next}"))
+            // A cookie without a live session means it ran out: say so on the sign-in page.
+            let notice = if self.cookie.is_some() {
+                "&notice=expired"
+            } else {
+                ""
+            };
+            crate::web::see_other(&format!("/login?next={next}{notice}"))
         })
     }
 

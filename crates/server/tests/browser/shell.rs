@@ -180,3 +180,45 @@ async fn the_design_system_page_shows_every_component_in_both_themes() {
     b.screenshot("styleguide-dark").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn the_collapsed_sidebar_is_remembered_and_expired_sessions_are_explained() {
+    if !enabled("the_collapsed_sidebar_is_remembered_and_expired_sessions_are_explained") {
+        return;
+    }
+    let t = TestApp::spawn_with(crate::support::Options {
+        extra: vec![("RAPPORT_SESSION_IDLE_TIMEOUT_SECS", "3".into())],
+        ..Default::default()
+    })
+    .await;
+    t.register("ann@example.com", Some("Acme")).await;
+    let b = Browser::start(1280, 900).await;
+    signed_in(&t, &b, "ann@example.com").await;
+    b.click("[data-collapse-sidebar]").await;
+    assert_eq!(
+        b.eval("return document.querySelector('.shell').dataset.sidebar")
+            .await,
+        "collapsed"
+    );
+    b.goto(&t.url("/o/acme/")).await;
+    assert_eq!(
+        b.eval("return document.querySelector('.shell').dataset.sidebar")
+            .await,
+        "collapsed"
+    );
+    let width = b
+        .eval("return document.querySelector('.sidebar').getBoundingClientRect().width")
+        .await;
+    assert_eq!(width, 64, "only icons remain");
+    b.screenshot("sidebar-collapsed").await;
+
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    b.goto(&t.url("/o/acme/settings/members")).await;
+    b.wait_for_path(|p| p == "/login").await;
+    assert!(
+        b.text("[role=status]")
+            .await
+            .contains("session has expired")
+    );
+    b.close().await;
+}
