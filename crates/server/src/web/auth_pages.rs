@@ -242,13 +242,7 @@ pub async fn signup(
 
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default, rename = "_csrf")]
-    csrf: String,
-}
-
-pub async fn logout(ctx: PageContext, Form(form): Form<CsrfForm>) -> Response {
+pub async fn logout(ctx: PageContext, Form(form): Form<super::CsrfForm>) -> Response {
     let Ok(session) = ctx.check_csrf(&form.csrf) else {
         // Without a live session there is nothing to end.
         return see_other("/login");

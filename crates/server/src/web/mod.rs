@@ -154,6 +154,13 @@ pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
+/// A form that carries nothing but its CSRF token (sign out, remove, revoke…).
+#[derive(Debug, serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default, rename = "_csrf")]
+    pub csrf: String,
+}
+
 /// Field errors for a form, looked up by field name in templates.
 #[derive(Clone, Debug, Default)]
 pub struct FormErrors(pub Vec<FieldError>);

@@ -233,16 +233,10 @@ pub async fn save_password(ctx: PageContext, Form(form): Form<PasswordForm>) -> 
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfField {
-    #[serde(default, rename = "_csrf")]
-    csrf: String,
-}
-
 pub async fn revoke_session(
     ctx: PageContext,
     Path(id): Path<String>,
-    Form(form): Form<CsrfField>,
+    Form(form): Form<super::CsrfForm>,
 ) -> Response {
     let session = match ctx.check_csrf(&form.csrf) {
         Ok(s) => s,
@@ -262,7 +256,7 @@ pub async fn revoke_session(
     }
 }
 
-pub async fn revoke_others(ctx: PageContext, Form(form): Form<CsrfField>) -> Response {
+pub async fn revoke_others(ctx: PageContext, Form(form): Form<super::CsrfForm>) -> Response {
     let session = match ctx.check_csrf(&form.csrf) {
         Ok(s) => s,
         Err(p) => return p,

@@ -326,13 +326,7 @@ pub async fn upload_logo(ctx: PageContext, mut multipart: Multipart) -> Response
     render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default, rename = "_csrf")]
-    csrf: String,
-}
-
-pub async fn remove_logo(ctx: PageContext, Form(form): Form<CsrfOnly>) -> Response {
+pub async fn remove_logo(ctx: PageContext, Form(form): Form<super::CsrfForm>) -> Response {
     if let Err(page) = ctx.check_csrf(&form.csrf) {
         return page;
     }
@@ -462,7 +456,7 @@ pub async fn add_domain(ctx: PageContext, Form(form): Form<DomainForm>) -> Respo
 pub async fn remove_domain(
     ctx: PageContext,
     Path(id): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<super::CsrfForm>,
 ) -> Response {
     if let Err(page) = ctx.check_csrf(&form.csrf) {
         return page;

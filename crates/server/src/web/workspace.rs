@@ -630,16 +630,10 @@ pub async fn change_role(
     .await
 }
 
-#[derive(Deserialize)]
-pub struct CsrfField {
-    #[serde(default, rename = "_csrf")]
-    csrf: String,
-}
-
 pub async fn remove_member(
     ctx: PageContext,
     axum::extract::Path(id): axum::extract::Path<String>,
-    Form(form): Form<CsrfField>,
+    Form(form): Form<super::CsrfForm>,
 ) -> Response {
     member_action(ctx, &form.csrf, async move |ctx, actor, tenant| {
         let id = id
@@ -657,7 +651,7 @@ pub async fn remove_member(
 pub async fn resend_invitation(
     ctx: PageContext,
     axum::extract::Path(id): axum::extract::Path<String>,
-    Form(form): Form<CsrfField>,
+    Form(form): Form<super::CsrfForm>,
 ) -> Response {
     member_action(ctx, &form.csrf, async move |ctx, actor, tenant| {
         let id = id
@@ -675,7 +669,7 @@ pub async fn resend_invitation(
 pub async fn revoke_invitation(
     ctx: PageContext,
     axum::extract::Path(id): axum::extract::Path<String>,
-    Form(form): Form<CsrfField>,
+    Form(form): Form<super::CsrfForm>,
 ) -> Response {
     member_action(ctx, &form.csrf, async move |ctx, actor, tenant| {
         let id = id
