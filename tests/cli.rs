@@ -337,9 +337,13 @@ async fn serve_prints_its_url_and_stops_gracefully_on_sigterm() {
 async fn postgres_without_migrations_refuses_to_serve_until_migrated() {
     let e = env().await;
     if !e.database_url.starts_with("postgres") {
-        eprintln!(
-            "SKIPPED postgres_without_migrations_refuses_to_serve_until_migrated: needs RAPPORT_TEST_POSTGRES_URL"
-        );
+        {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED postgres_without_migrations_refuses_to_serve_until_migrated: needs RAPPORT_TEST_POSTGRES_URL"
+            );
+        }
         return;
     }
     let out = e.run(&["serve"], &[("RAPPORT_BIND", "127.0.0.1:0")]);

@@ -344,8 +344,9 @@ async fn a_suspended_organization_refuses_every_request() {
 #[tokio::test]
 async fn row_level_security_hides_other_tenants_from_a_query_without_filter() {
     if !is_postgres() {
-        eprintln!(
-            "SKIPPED row_level_security_hides_other_tenants_from_a_query_without_filter: row-level security exists only on PostgreSQL (set RAPPORT_TEST_POSTGRES_URL)"
+        crate::support::say_skipped(
+            "row_level_security_hides_other_tenants_from_a_query_without_filter",
+            "row-level security exists only on PostgreSQL (set RAPPORT_TEST_POSTGRES_URL)",
         );
         return;
     }

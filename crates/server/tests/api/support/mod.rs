@@ -52,7 +52,13 @@ pub fn skip(test: &str, reason: &str) {
     if std::env::var("RAPPORT_TEST_NO_SKIP").is_ok_and(|v| v == "1") {
         panic!("{test} would be skipped ({reason}), but RAPPORT_TEST_NO_SKIP=1 requires it to run");
     }
-    eprintln!("SKIPPED {test}: {reason}");
+    say_skipped(test, reason);
+}
+
+/// Writes past the test harness's output capture, so a skip shows in a plain `cargo test` run.
+pub fn say_skipped(test: &str, reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
 }
 
 pub fn is_postgres() -> bool {
