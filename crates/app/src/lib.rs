@@ -8,6 +8,7 @@ pub mod ai_settings;
 pub mod api_keys;
 pub mod audit;
 pub mod config;
+pub mod contacts;
 pub mod context;
 pub mod crypto;
 pub mod error;

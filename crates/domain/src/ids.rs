@@ -94,3 +94,11 @@ entity_id!(
     /// An API key of an organization.
     ApiKeyId
 );
+entity_id!(
+    /// A company (an account) of the CRM.
+    CompanyId
+);
+entity_id!(
+    /// A person the organization deals with.
+    ContactId
+);

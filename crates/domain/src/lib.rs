@@ -4,6 +4,7 @@
 //! value of a domain type is always a valid one.
 
 pub mod account;
+pub mod contact;
 pub mod ids;
 pub mod organization;
 pub mod permission;

@@ -10,7 +10,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::api::v1::{admin, ai_settings, api_keys, audit, auth, members, organizations};
+use crate::api::v1::{admin, ai_settings, api_keys, audit, auth, contacts, members, organizations};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{middleware as mw, openapi, ops, pages};
@@ -118,6 +118,16 @@ fn api_v1() -> Router<AppState> {
             axum::routing::delete(api_keys::revoke),
         )
         .route("/audit", get(audit::list))
+        // CRM records
+        .route("/contacts", get(contacts::list).post(contacts::create))
+        .route(
+            "/contacts/{id}",
+            get(contacts::get)
+                .patch(contacts::update)
+                .delete(contacts::delete),
+        )
+        .route("/companies", post(contacts::create_company))
+        .route("/companies/{id}", get(contacts::get_company))
         // instance administration
         .route("/admin/organizations", get(admin::list).post(admin::create))
         .route(

@@ -323,7 +323,9 @@ arg_from_id!(
     rapport_domain::AuditEntryId,
     rapport_domain::SessionId,
     rapport_domain::TokenFamilyId,
-    rapport_domain::ApiKeyId
+    rapport_domain::ApiKeyId,
+    rapport_domain::CompanyId,
+    rapport_domain::ContactId
 );
 
 impl Arg {

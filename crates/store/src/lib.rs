@@ -9,6 +9,8 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod companies;
+pub mod contacts;
 pub mod db;
 pub mod dialect;
 pub mod domains;

@@ -5,6 +5,7 @@ mod admin;
 mod api_keys;
 mod audit;
 mod auth;
+mod contacts;
 mod http;
 mod members;
 mod organizations;

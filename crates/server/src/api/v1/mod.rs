@@ -5,6 +5,7 @@ pub mod ai_settings;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod contacts;
 pub mod members;
 pub mod organizations;
 pub mod types;

@@ -228,7 +228,8 @@ impl TestApp {
 
     /// Registers `email` and adds them to `org_id` with `role`, through the owner's token.
     pub async fn member(&self, owner: &Account, email: &str, role: &str) -> Account {
-        let account = self.register(email, None).await;
+        let mut account = self.register(email, None).await;
+        account.org_id = owner.org_id.clone();
         let r = self
             .post(
                 &format!("/api/v1/organizations/{}/members", owner.org()),

@@ -1,0 +1,400 @@
+//! Contacts and companies: the first CRM records, with record ownership.
+
+use rapport_domain::account::{Email, PersonName};
+use rapport_domain::contact::{optional_text, phone, web_domain};
+use rapport_domain::organization::OrganizationName;
+use rapport_domain::{
+    Action, CompanyId, ContactId, Object, Ownership, Role, UserId, ValidationErrors,
+};
+use rapport_store::companies::{self as store_companies, Company, NewCompany};
+use rapport_store::contacts::{
+    self as store_contacts, Contact, ContactFields, ContactFilter, ContactSort, SortValue,
+};
+use rapport_store::{TenantTx, audit as store_audit, memberships};
+use serde_json::json;
+
+use crate::audit::{changes, entry, with_target};
+use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
+
+/// A change to a contact. For `Option<Option<_>>` fields, `None` leaves the value as it is and
+/// `Some(None)` clears it.
+#[derive(Clone, Debug, Default)]
+pub struct ContactChange {
+    pub name: Option<String>,
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub title: Option<Option<String>>,
+    pub company_id: Option<Option<CompanyId>>,
+    pub owner_id: Option<UserId>,
+}
+
+/// Which contacts, in which order, which page.
+#[derive(Clone, Debug)]
+pub struct ContactQuery {
+    pub search: Option<String>,
+    pub owner_id: Option<UserId>,
+    pub company_id: Option<CompanyId>,
+    pub sort: ContactSort,
+    pub descending: bool,
+    pub after: Option<(SortValue, ContactId)>,
+    pub page: u64,
+    pub page_size: u64,
+}
+
+pub struct ContactPage {
+    pub items: Vec<Contact>,
+    pub total: i64,
+    pub total_is_exact: bool,
+    /// The position to continue from, when there is a next page.
+    pub next: Option<(SortValue, ContactId)>,
+}
+
+/// Counting stops here on big lists; the total is then a lower bound.
+const COUNT_CAP: i64 = 10_000;
+
+fn ownership(actor: &Actor, owner: UserId) -> Ownership {
+    if actor.user_id == owner {
+        Ownership::Own
+    } else {
+        Ownership::Others
+    }
+}
+
+impl App {
+    /// Checks the fields of a contact about to be written; the company and owner must belong to
+    /// this organization (a record of another organization is "not found", never linked).
+    async fn validate_contact(
+        &self,
+        tx: &mut TenantTx,
+        actor: &Actor,
+        tenant: &Tenant,
+        current: Option<&Contact>,
+        change: &ContactChange,
+    ) -> AppResult<ContactFields> {
+        let mut errors = ValidationErrors::new();
+        let name = match (&change.name, current) {
+            (Some(raw), _) => errors
+                .check("name", PersonName::parse(raw))
+                .map(|n| n.as_str().to_owned()),
+            (None, Some(c)) => Some(c.name.clone()),
+            (None, None) => {
+                errors.add("name", "is required");
+                None
+            }
+        };
+        let email = match &change.email {
+            Some(Some(raw)) if !raw.trim().is_empty() => errors
+                .check("email", Email::parse(raw))
+                .map(|e| e.as_str().to_owned()),
+            Some(_) => None,
+            None => current.and_then(|c| c.email.clone()),
+        };
+        let phone = match &change.phone {
+            Some(Some(raw)) if !raw.trim().is_empty() => errors.check("phone", phone(raw)),
+            Some(_) => None,
+            None => current.and_then(|c| c.phone.clone()),
+        };
+        let title = match &change.title {
+            Some(raw) => optional_text(&mut errors, "title", raw.as_deref(), 120),
+            None => current.and_then(|c| c.title.clone()),
+        };
+        let company_id = match change.company_id {
+            Some(Some(id)) => {
+                if store_companies::find(tx, id).await?.is_none() {
+                    errors.add("company_id", "no such company in this organization");
+                }
+                Some(id)
+            }
+            Some(None) => None,
+            None => current.and_then(|c| c.company_id.map(CompanyId)),
+        };
+        let owner_id = change
+            .owner_id
+            .or(current.map(|c| c.owner_id))
+            .unwrap_or(actor.user_id);
+        if change
+            .owner_id
+            .is_some_and(|o| Some(o) != current.map(|c| c.owner_id))
+        {
+            if memberships::find_by_user(tx, owner_id).await?.is_none() {
+                errors.add("owner_id", "must be a member of this organization");
+            } else if tenant.role == Role::Member && owner_id != actor.user_id {
+                errors.add("owner_id", "members may only own records themselves");
+            }
+        }
+        errors.into_result()?;
+        Ok(ContactFields {
+            owner_id,
+            company_id,
+            name: name.unwrap_or_default(),
+            email,
+            phone,
+            title,
+        })
+    }
+
+    pub async fn create_contact(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        change: ContactChange,
+        meta: &RequestMeta,
+    ) -> AppResult<Contact> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Create,
+            Object::Contact,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let fields = self
+            .validate_contact(&mut tx, actor, tenant, None, &change)
+            .await?;
+        let contact = store_contacts::insert(&mut tx, &fields).await?;
+        let mut e = with_target(
+            entry(Some(actor), meta, "contact.created"),
+            "contact",
+            contact.id,
+        );
+        e.changes = Some(json!({"name": contact.name}));
+        store_audit::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(contact)
+    }
+
+    pub async fn contact(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: ContactId,
+        meta: &RequestMeta,
+    ) -> AppResult<Contact> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Contact,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let contact = store_contacts::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok(contact)
+    }
+
+    pub async fn update_contact(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: ContactId,
+        change: ContactChange,
+        meta: &RequestMeta,
+    ) -> AppResult<Contact> {
+        let before = self.contact(actor, tenant, id, meta).await?;
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Edit,
+            Object::Contact,
+            ownership(actor, before.owner_id),
+        )
+        .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let current = store_contacts::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let fields = self
+            .validate_contact(&mut tx, actor, tenant, Some(&current), &change)
+            .await?;
+        store_contacts::update(&mut tx, id, &fields).await?;
+        let after = store_contacts::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if let Some(diff) = changes(&[
+            ("name", json!(current.name), json!(after.name)),
+            ("email", json!(current.email), json!(after.email)),
+            ("phone", json!(current.phone), json!(after.phone)),
+            ("title", json!(current.title), json!(after.title)),
+            (
+                "company_id",
+                json!(current.company_id),
+                json!(after.company_id),
+            ),
+            ("owner_id", json!(current.owner_id), json!(after.owner_id)),
+        ]) {
+            let mut e = with_target(entry(Some(actor), meta, "contact.updated"), "contact", id);
+            e.changes = Some(diff);
+            store_audit::record(&mut tx, e).await?;
+        }
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Moves a contact to "recently deleted".
+    pub async fn delete_contact(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: ContactId,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let before = self.contact(actor, tenant, id, meta).await?;
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Delete,
+            Object::Contact,
+            ownership(actor, before.owner_id),
+        )
+        .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        if !store_contacts::soft_delete(&mut tx, id).await? {
+            return Err(AppError::NotFound);
+        }
+        let mut e = with_target(entry(Some(actor), meta, "contact.deleted"), "contact", id);
+        e.changes = Some(json!({"name": before.name}));
+        store_audit::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_contacts(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        q: ContactQuery,
+        meta: &RequestMeta,
+    ) -> AppResult<ContactPage> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Contact,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut filter = ContactFilter {
+            search: q.search,
+            owner_id: q.owner_id,
+            company_id: q.company_id,
+            sort: q.sort,
+            descending: q.descending,
+            offset: if q.after.is_some() {
+                0
+            } else {
+                (q.page.max(1) - 1) * q.page_size
+            },
+            after: q.after,
+            limit: q.page_size,
+        };
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let mut items = store_contacts::list(&mut tx, &filter).await?;
+        let has_more = items.len() as u64 > q.page_size;
+        items.truncate(q.page_size as usize);
+        filter.after = None;
+        let (total, total_is_exact) = store_contacts::count(&mut tx, &filter, COUNT_CAP).await?;
+        tx.commit().await?;
+        let next = if has_more {
+            items.last().map(|c| {
+                let value = match q.sort {
+                    ContactSort::Name => SortValue::Text(c.name.clone()),
+                    ContactSort::CreatedAt => SortValue::Time(c.created_at),
+                    ContactSort::UpdatedAt => SortValue::Time(c.updated_at),
+                };
+                (value, c.id)
+            })
+        } else {
+            None
+        };
+        Ok(ContactPage {
+            items,
+            total,
+            total_is_exact,
+            next,
+        })
+    }
+
+    // ---- Companies (the part contacts link to; the full company capability follows) -------
+
+    pub async fn create_company(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        name: &str,
+        domain: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AppResult<Company> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Create,
+            Object::Company,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut errors = ValidationErrors::new();
+        let name = errors.check("name", OrganizationName::parse(name));
+        let domain = match domain.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(raw) => errors.check("domain", web_domain(raw)),
+            None => None,
+        };
+        errors.into_result()?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let company = store_companies::insert(
+            &mut tx,
+            &NewCompany {
+                owner_id: actor.user_id,
+                name: name.map(|n| n.as_str().to_owned()).unwrap_or_default(),
+                domain,
+                industry: None,
+                size: None,
+                address: None,
+            },
+        )
+        .await?;
+        let mut e = with_target(
+            entry(Some(actor), meta, "company.created"),
+            "company",
+            company.id,
+        );
+        e.changes = Some(json!({"name": company.name}));
+        store_audit::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(company)
+    }
+
+    pub async fn company(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: CompanyId,
+        meta: &RequestMeta,
+    ) -> AppResult<Company> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Company,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let company = store_companies::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok(company)
+    }
+}

@@ -1,0 +1,373 @@
+//! `/api/v1/contacts` (and the company endpoints contacts link to).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use rapport_app::contacts::{ContactChange, ContactQuery};
+use rapport_domain::{CompanyId, ContactId, UserId};
+use rapport_store::contacts::{ContactSort, SortValue};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::types::Page;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, ApiQuery, Meta, Scope};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactOut {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub owner_id: Uuid,
+    pub company_id: Option<Uuid>,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub title: Option<String>,
+    /// Custom field values.
+    #[schema(value_type = Object)]
+    pub custom: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<rapport_store::contacts::Contact> for ContactOut {
+    fn from(c: rapport_store::contacts::Contact) -> Self {
+        Self {
+            id: c.id.as_uuid(),
+            organization_id: c.organization_id.as_uuid(),
+            owner_id: c.owner_id.as_uuid(),
+            company_id: c.company_id,
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+            title: c.title,
+            custom: c.custom.0,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// Distinguishes an absent field (keep) from `null` (clear).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactIn {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub title: Option<Option<String>>,
+    /// A company of the same organization; null unlinks.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub company_id: Option<Option<Uuid>>,
+    /// Defaults to the caller.
+    pub owner_id: Option<Uuid>,
+}
+
+impl From<ContactIn> for ContactChange {
+    fn from(c: ContactIn) -> Self {
+        ContactChange {
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+            title: c.title,
+            company_id: c.company_id.map(|o| o.map(CompanyId)),
+            owner_id: c.owner_id.map(UserId),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ContactParams {
+    /// Case-insensitive part of the name, email or phone.
+    pub search: Option<String>,
+    pub owner_id: Option<Uuid>,
+    pub company_id: Option<Uuid>,
+    /// name, created_at (default) or updated_at
+    pub order_by: Option<String>,
+    /// asc (default) or desc
+    pub order: Option<String>,
+    pub page: Option<u64>,
+    pub page_size: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    s: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    t: Option<DateTime<Utc>>,
+    id: Uuid,
+}
+
+fn encode(value: &SortValue, id: ContactId) -> String {
+    let cursor = match value {
+        SortValue::Text(s) => Cursor {
+            s: Some(s.clone()),
+            t: None,
+            id: id.as_uuid(),
+        },
+        SortValue::Time(t) => Cursor {
+            s: None,
+            t: Some(*t),
+            id: id.as_uuid(),
+        },
+    };
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
+}
+
+fn decode(raw: &str, sort: ContactSort) -> Result<(SortValue, ContactId), ApiError> {
+    let bad = || {
+        ApiError::bad_request(
+            "invalid_cursor",
+            "cursor is not one this list returned (or the sort changed)",
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+    let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    let value = match (sort, c.s, c.t) {
+        (ContactSort::Name, Some(s), None) => SortValue::Text(s),
+        (ContactSort::CreatedAt | ContactSort::UpdatedAt, None, Some(t)) => SortValue::Time(t),
+        _ => return Err(bad()),
+    };
+    Ok((value, ContactId(c.id)))
+}
+
+/// Contacts of the organization.
+#[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])),
+    params(ContactParams, ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, body = Page<ContactOut>), (status = 400, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    ApiQuery(p): ApiQuery<ContactParams>,
+) -> ApiResult<Json<Page<ContactOut>>> {
+    let paging = super::types::Paging {
+        page: p.page,
+        page_size: p.page_size,
+        cursor: None,
+    };
+    let (page, page_size) = (paging.page()?, paging.page_size()?);
+    let sort = match p.order_by.as_deref() {
+        None | Some("created_at") => ContactSort::CreatedAt,
+        Some("name") => ContactSort::Name,
+        Some("updated_at") => ContactSort::UpdatedAt,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!(
+                    "contacts cannot be sorted by {other:?}; use name, created_at or updated_at"
+                ),
+            ));
+        }
+    };
+    let descending = match p.order.as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "order must be asc or desc",
+            ));
+        }
+    };
+    let after = p.cursor.as_deref().map(|c| decode(c, sort)).transpose()?;
+    let result = state
+        .app
+        .list_contacts(
+            &scope.auth.actor,
+            &scope.tenant,
+            ContactQuery {
+                search: p.search,
+                owner_id: p.owner_id.map(UserId),
+                company_id: p.company_id.map(CompanyId),
+                sort,
+                descending,
+                after,
+                page,
+                page_size,
+            },
+            &meta,
+        )
+        .await?;
+    Ok(Json(Page {
+        next_cursor: result.next.as_ref().map(|(v, id)| encode(v, *id)),
+        items: result.items.into_iter().map(Into::into).collect(),
+        total: result.total,
+        total_is_exact: result.total_is_exact,
+        page,
+        page_size,
+    }))
+}
+
+/// Create a contact (owner defaults to the caller).
+#[utoipa::path(post, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])),
+    params(("X-Organization-Id" = Uuid, Header)), request_body = ContactIn,
+    responses((status = 201, body = ContactOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<ContactIn>,
+) -> ApiResult<(StatusCode, Json<ContactOut>)> {
+    let contact = state
+        .app
+        .create_contact(&scope.auth.actor, &scope.tenant, body.into(), &meta)
+        .await?;
+    Ok((StatusCode::CREATED, Json(contact.into())))
+}
+
+/// One contact.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, body = ContactOut), (status = 404, body = Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<ContactOut>> {
+    Ok(Json(
+        state
+            .app
+            .contact(&scope.auth.actor, &scope.tenant, ContactId(id), &meta)
+            .await?
+            .into(),
+    ))
+}
+
+/// Change a contact (members: only contacts they own).
+#[utoipa::path(patch, path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)), request_body = ContactIn,
+    responses((status = 200, body = ContactOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+    ApiJson(body): ApiJson<ContactIn>,
+) -> ApiResult<Json<ContactOut>> {
+    let contact = state
+        .app
+        .update_contact(
+            &scope.auth.actor,
+            &scope.tenant,
+            ContactId(id),
+            body.into(),
+            &meta,
+        )
+        .await?;
+    Ok(Json(contact.into()))
+}
+
+/// Delete a contact (it stays restorable for 30 days).
+#[utoipa::path(delete, path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .delete_contact(&scope.auth.actor, &scope.tenant, ContactId(id), &meta)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompanyOut {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub owner_id: Uuid,
+    pub name: String,
+    pub domain: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<rapport_store::companies::Company> for CompanyOut {
+    fn from(c: rapport_store::companies::Company) -> Self {
+        Self {
+            id: c.id.as_uuid(),
+            organization_id: c.organization_id.as_uuid(),
+            owner_id: c.owner_id.as_uuid(),
+            name: c.name,
+            domain: c.domain,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyIn {
+    pub name: String,
+    /// A web domain; pasted URLs are reduced to it.
+    pub domain: Option<String>,
+}
+
+/// Create a company.
+#[utoipa::path(post, path = "/api/v1/companies", tag = "contacts", security(("bearer" = [])),
+    params(("X-Organization-Id" = Uuid, Header)), request_body = CompanyIn,
+    responses((status = 201, body = CompanyOut), (status = 422, body = Problem)))]
+pub async fn create_company(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<CompanyIn>,
+) -> ApiResult<(StatusCode, Json<CompanyOut>)> {
+    let company = state
+        .app
+        .create_company(
+            &scope.auth.actor,
+            &scope.tenant,
+            &body.name,
+            body.domain.as_deref(),
+            &meta,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(company.into())))
+}
+
+/// One company.
+#[utoipa::path(get, path = "/api/v1/companies/{id}", tag = "contacts", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, body = CompanyOut), (status = 404, body = Problem)))]
+pub async fn get_company(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<CompanyOut>> {
+    Ok(Json(
+        state
+            .app
+            .company(&scope.auth.actor, &scope.tenant, CompanyId(id), &meta)
+            .await?
+            .into(),
+    ))
+}

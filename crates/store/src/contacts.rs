@@ -1,0 +1,214 @@
+//! Contacts: people the organization deals with.
+
+use chrono::{DateTime, Utc};
+use rapport_domain::{CompanyId, ContactId, OrganizationId, UserId};
+
+use crate::{Result, TenantTx, dialect, query};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Contact {
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub id: ContactId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub organization_id: OrganizationId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub owner_id: UserId,
+    pub company_id: Option<uuid::Uuid>,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub title: Option<String>,
+    pub custom: sqlx::types::Json<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, organization_id, owner_id, company_id, name, email, phone, title, custom, created_at, updated_at";
+
+/// The fields a contact is written with.
+#[derive(Clone, Debug)]
+pub struct ContactFields {
+    pub owner_id: UserId,
+    pub company_id: Option<CompanyId>,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub title: Option<String>,
+}
+
+pub async fn insert(tx: &mut TenantTx, fields: &ContactFields) -> Result<Contact> {
+    let org = tx.organization_id();
+    let id = ContactId::new();
+    let now = crate::now();
+    tx.raw()
+        .execute(
+            query(
+                "INSERT INTO contacts (organization_id, id, owner_id, company_id, name, email, phone, title, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+            )
+            .bind(org)
+            .bind(id)
+            .bind(fields.owner_id)
+            .bind(fields.company_id)
+            .bind(&fields.name)
+            .bind(fields.email.clone())
+            .bind(fields.phone.clone())
+            .bind(fields.title.clone())
+            .bind(now),
+        )
+        .await?;
+    find(tx, id).await?.ok_or(crate::Error::NotFound)
+}
+
+/// A live (not deleted) contact of the organization.
+pub async fn find(tx: &mut TenantTx, id: ContactId) -> Result<Option<Contact>> {
+    let org = tx.organization_id();
+    tx.raw()
+        .fetch_optional(
+            query(format!(
+                "SELECT {COLUMNS} FROM contacts WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL"
+            ))
+            .bind(org)
+            .bind(id),
+        )
+        .await
+}
+
+pub async fn update(tx: &mut TenantTx, id: ContactId, fields: &ContactFields) -> Result<()> {
+    let org = tx.organization_id();
+    tx.raw()
+        .execute(
+            query(
+                "UPDATE contacts SET owner_id = $1, company_id = $2, name = $3, email = $4, phone = $5, title = $6, \
+                 updated_at = $7 WHERE organization_id = $8 AND id = $9 AND deleted_at IS NULL",
+            )
+            .bind(fields.owner_id)
+            .bind(fields.company_id)
+            .bind(&fields.name)
+            .bind(fields.email.clone())
+            .bind(fields.phone.clone())
+            .bind(fields.title.clone())
+            .bind(crate::now())
+            .bind(org)
+            .bind(id),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Moves a contact to "recently deleted".
+pub async fn soft_delete(tx: &mut TenantTx, id: ContactId) -> Result<bool> {
+    let org = tx.organization_id();
+    Ok(tx
+        .raw()
+        .execute(
+            query("UPDATE contacts SET deleted_at = $1 WHERE organization_id = $2 AND id = $3 AND deleted_at IS NULL")
+                .bind(crate::now())
+                .bind(org)
+                .bind(id),
+        )
+        .await?
+        == 1)
+}
+
+/// What a contact list is sorted by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContactSort {
+    Name,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl ContactSort {
+    /// The sort expression; names sort without regard to case, as people expect.
+    fn column(self) -> &'static str {
+        match self {
+            ContactSort::Name => "lower(name)",
+            ContactSort::CreatedAt => "created_at",
+            ContactSort::UpdatedAt => "updated_at",
+        }
+    }
+}
+
+/// The position after which the next page starts: the last row's sort value and id.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SortValue {
+    Text(String),
+    Time(DateTime<Utc>),
+}
+
+#[derive(Clone, Debug)]
+pub struct ContactFilter {
+    /// Case-insensitive substring of the name, email or phone.
+    pub search: Option<String>,
+    pub owner_id: Option<UserId>,
+    pub company_id: Option<CompanyId>,
+    pub sort: ContactSort,
+    pub descending: bool,
+    pub after: Option<(SortValue, ContactId)>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+fn filtered(tx: &TenantTx, select: &str, f: &ContactFilter) -> crate::Query {
+    let mut q = query(select);
+    let org = q.push_arg(tx.organization_id());
+    q.push_sql(&format!(
+        " WHERE organization_id = {org} AND deleted_at IS NULL"
+    ));
+    if let Some(search) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let like = dialect::ilike(tx.backend());
+        let p = q.push_arg(format!("%{}%", dialect::escape_like(search)));
+        q.push_sql(&format!(
+            " AND (name {like} {p} ESCAPE '\\' OR email {like} {p} ESCAPE '\\' OR phone {like} {p} ESCAPE '\\')"
+        ));
+    }
+    if let Some(owner) = f.owner_id {
+        let p = q.push_arg(owner);
+        q.push_sql(&format!(" AND owner_id = {p}"));
+    }
+    if let Some(company) = f.company_id {
+        let p = q.push_arg(company);
+        q.push_sql(&format!(" AND company_id = {p}"));
+    }
+    q
+}
+
+/// One page of contacts, plus one row more when there is a next page.
+pub async fn list(tx: &mut TenantTx, f: &ContactFilter) -> Result<Vec<Contact>> {
+    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM contacts"), f);
+    let column = f.sort.column();
+    let (cmp, dir) = if f.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    if let Some((value, id)) = &f.after {
+        let v = match value {
+            SortValue::Text(t) => format!("lower({})", q.push_arg(t.as_str())),
+            SortValue::Time(t) => q.push_arg(*t),
+        };
+        let i = q.push_arg(*id);
+        q.push_sql(&format!(
+            " AND ({column} {cmp} {v} OR ({column} = {v} AND id {cmp} {i}))"
+        ));
+    }
+    q.push_sql(&format!(" ORDER BY {column} {dir}, id {dir}"));
+    let limit = q.push_arg(f.limit as i64 + 1);
+    let offset = q.push_arg(f.offset as i64);
+    q.push_sql(&format!(" LIMIT {limit} OFFSET {offset}"));
+    tx.raw().fetch_all(q).await
+}
+
+/// How many contacts match, counting at most `cap`: (count, exact).
+pub async fn count(tx: &mut TenantTx, f: &ContactFilter, cap: i64) -> Result<(i64, bool)> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        n: i64,
+    }
+    let mut q = filtered(tx, "SELECT COUNT(*) AS n FROM (SELECT 1 FROM contacts", f);
+    let p = q.push_arg(cap + 1);
+    q.push_sql(&format!(" LIMIT {p}) AS capped"));
+    let row: Row = tx.raw().fetch_one(q).await?;
+    Ok((row.n.min(cap), row.n <= cap))
+}
