@@ -7,6 +7,7 @@ mod ai;
 mod assets;
 mod audit;
 mod auth_pages;
+mod contacts;
 mod context;
 mod profile;
 mod settings;
@@ -97,6 +98,19 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/outbox", get(admin::outbox))
         .route("/_styleguide", get(admin::styleguide))
+        .route("/contacts", get(contacts::list))
+        .route(
+            "/contacts/new",
+            get(contacts::new_form).post(contacts::create),
+        )
+        .route(
+            "/contacts/{id}",
+            get(contacts::detail).post(contacts::update),
+        )
+        .route(
+            "/contacts/{id}/delete",
+            axum::routing::post(contacts::delete),
+        )
         .route(
             "/settings/general",
             get(settings::general).post(settings::save_general),

@@ -71,6 +71,15 @@ pub async fn shell(
         current: current == "home",
         section: false,
     }];
+    if may(Action::View, Object::Contact) {
+        nav.push(NavItem {
+            label: "Contacts",
+            href: format!("{base}/contacts"),
+            icon: "☺",
+            current: current == "contacts",
+            section: false,
+        });
+    }
     if may(Action::Create, Object::Member) {
         nav.push(NavItem {
             label: "Administration",

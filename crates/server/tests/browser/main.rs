@@ -9,6 +9,7 @@ mod support;
 
 mod admin;
 mod browser;
+mod crm;
 mod flows;
 mod settings;
 mod shell;
