@@ -46,6 +46,9 @@ impl Backend {
     }
 }
 
+/// How long a SQLite write transaction waits for its turn before giving up.
+const WRITER_WAIT: Duration = Duration::from_secs(30);
+
 /// Pool sizing and timeouts.
 #[derive(Clone, Debug)]
 pub struct PoolOptions {
@@ -72,6 +75,9 @@ enum Pool {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: Pool,
+    /// SQLite has one writer at a time. Write transactions queue here, in order, rather than
+    /// contending for the file lock, where a busy writer fails after its timeout.
+    writer: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
 
 /// A snapshot of the pool for `/metrics`.
@@ -112,7 +118,9 @@ impl Db {
             }
             None => return Err(Error::UnsupportedUrl),
         };
-        Ok(Db { pool })
+        let writer = matches!(pool, Pool::Sqlite(_))
+            .then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)));
+        Ok(Db { pool, writer })
     }
 
     pub fn backend(&self) -> Backend {
@@ -205,8 +213,19 @@ impl Db {
             // SQLite allows one writer. A deferred transaction that reads and then writes fails
             // when another connection committed in between; taking the write lock up front makes
             // it wait its turn instead.
-            Pool::Sqlite(pool) if write => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Pool::Sqlite(pool) if write => {
+                let permit = match &self.writer {
+                    Some(writer) => Some(
+                        tokio::time::timeout(WRITER_WAIT, writer.clone().acquire_owned())
+                            .await
+                            .map_err(|_| Error::Busy)?
+                            .map_err(|_| Error::Busy)?,
+                    ),
+                    None => None,
+                };
+                Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, permit)
+            }
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?, None),
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -420,21 +439,25 @@ impl<T> Record for T where
 
 /// An open transaction. Dropped without [`Tx::commit`], it rolls back.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    /// With the writer's permit when it is a write transaction, released when the transaction ends.
+    Sqlite(
+        sqlx::Transaction<'static, Sqlite>,
+        Option<tokio::sync::OwnedSemaphorePermit>,
+    ),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
 impl Tx {
     pub fn backend(&self) -> Backend {
         match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Sqlite(..) => Backend::Sqlite,
             Tx::Postgres(_) => Backend::Postgres,
         }
     }
 
     pub async fn commit(self) -> Result<()> {
         match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Sqlite(tx, _writer) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
@@ -443,7 +466,7 @@ impl Tx {
     /// Runs a statement; returns the number of rows it touched.
     pub async fn execute(&mut self, query: Query) -> Result<u64> {
         Ok(match self {
-            Tx::Sqlite(tx) => {
+            Tx::Sqlite(tx, _) => {
                 let (sql, args) = query.sqlite_args()?;
                 sqlx::query_with(&sql, args)
                     .execute(&mut **tx)
@@ -462,7 +485,7 @@ impl Tx {
 
     pub async fn fetch_optional<T: Record>(&mut self, query: Query) -> Result<Option<T>> {
         Ok(match self {
-            Tx::Sqlite(tx) => {
+            Tx::Sqlite(tx, _) => {
                 let (sql, args) = query.sqlite_args()?;
                 sqlx::query_as_with(&sql, args)
                     .fetch_optional(&mut **tx)
@@ -484,7 +507,7 @@ impl Tx {
 
     pub async fn fetch_all<T: Record>(&mut self, query: Query) -> Result<Vec<T>> {
         Ok(match self {
-            Tx::Sqlite(tx) => {
+            Tx::Sqlite(tx, _) => {
                 let (sql, args) = query.sqlite_args()?;
                 sqlx::query_as_with(&sql, args).fetch_all(&mut **tx).await?
             }

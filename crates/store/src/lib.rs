@@ -33,6 +33,8 @@ pub enum Error {
     Conflict { constraint: String },
     #[error("the database URL must start with sqlite: or postgres://")]
     UnsupportedUrl,
+    #[error("the database stayed busy; try again")]
+    Busy,
     #[error("could not bind a query argument: {0}")]
     Bind(sqlx::error::BoxDynError),
     #[error(transparent)]
