@@ -223,10 +223,10 @@ impl Db {
                     ),
                     None => None,
                 };
-                Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, permit)
+                Tx::sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, permit)
             }
-            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?, None),
-            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Pool::Sqlite(pool) => Tx::sqlite(pool.begin().await?, None),
+            Pool::Postgres(pool) => Tx::postgres(pool.begin().await?),
         })
     }
 
@@ -437,43 +437,71 @@ impl<T> Record for T where
 {
 }
 
-/// An open transaction. Dropped without [`Tx::commit`], it rolls back.
-pub enum Tx {
-    /// With the writer's permit when it is a write transaction, released when the transaction ends.
-    Sqlite(
-        sqlx::Transaction<'static, Sqlite>,
-        Option<tokio::sync::OwnedSemaphorePermit>,
-    ),
+enum Open {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
+/// An open transaction. Dropped without [`Tx::commit`] (an early return on an error), it is rolled
+/// back right away in the background, and only then are its connection and, on SQLite, the
+/// writer's turn handed on: an abandoned transaction never keeps holding a lock.
+pub struct Tx {
+    open: Option<Open>,
+    /// On SQLite, the writer's permit of a write transaction.
+    writer: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
 impl Tx {
-    pub fn backend(&self) -> Backend {
-        match self {
-            Tx::Sqlite(..) => Backend::Sqlite,
-            Tx::Postgres(_) => Backend::Postgres,
+    fn sqlite(
+        tx: sqlx::Transaction<'static, Sqlite>,
+        writer: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> Tx {
+        Tx {
+            open: Some(Open::Sqlite(tx)),
+            writer,
         }
     }
 
-    pub async fn commit(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(tx, _writer) => tx.commit().await?,
-            Tx::Postgres(tx) => tx.commit().await?,
+    fn postgres(tx: sqlx::Transaction<'static, Postgres>) -> Tx {
+        Tx {
+            open: Some(Open::Postgres(tx)),
+            writer: None,
+        }
+    }
+
+    fn open(&mut self) -> &mut Open {
+        self.open
+            .as_mut()
+            .expect("a transaction stays open until commit consumes it")
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.open {
+            Some(Open::Postgres(_)) => Backend::Postgres,
+            _ => Backend::Sqlite,
+        }
+    }
+
+    pub async fn commit(mut self) -> Result<()> {
+        match self.open.take() {
+            Some(Open::Sqlite(tx)) => tx.commit().await?,
+            Some(Open::Postgres(tx)) => tx.commit().await?,
+            None => {}
         }
         Ok(())
     }
 
     /// Runs a statement; returns the number of rows it touched.
     pub async fn execute(&mut self, query: Query) -> Result<u64> {
-        Ok(match self {
-            Tx::Sqlite(tx, _) => {
+        Ok(match self.open() {
+            Open::Sqlite(tx) => {
                 let (sql, args) = query.sqlite_args()?;
                 sqlx::query_with(&sql, args)
                     .execute(&mut **tx)
                     .await?
                     .rows_affected()
             }
-            Tx::Postgres(tx) => {
+            Open::Postgres(tx) => {
                 let (sql, args) = query.postgres_args()?;
                 sqlx::query_with(&sql, args)
                     .execute(&mut **tx)
@@ -484,14 +512,14 @@ impl Tx {
     }
 
     pub async fn fetch_optional<T: Record>(&mut self, query: Query) -> Result<Option<T>> {
-        Ok(match self {
-            Tx::Sqlite(tx, _) => {
+        Ok(match self.open() {
+            Open::Sqlite(tx) => {
                 let (sql, args) = query.sqlite_args()?;
                 sqlx::query_as_with(&sql, args)
                     .fetch_optional(&mut **tx)
                     .await?
             }
-            Tx::Postgres(tx) => {
+            Open::Postgres(tx) => {
                 let (sql, args) = query.postgres_args()?;
                 sqlx::query_as_with(&sql, args)
                     .fetch_optional(&mut **tx)
@@ -506,16 +534,35 @@ impl Tx {
     }
 
     pub async fn fetch_all<T: Record>(&mut self, query: Query) -> Result<Vec<T>> {
-        Ok(match self {
-            Tx::Sqlite(tx, _) => {
+        Ok(match self.open() {
+            Open::Sqlite(tx) => {
                 let (sql, args) = query.sqlite_args()?;
                 sqlx::query_as_with(&sql, args).fetch_all(&mut **tx).await?
             }
-            Tx::Postgres(tx) => {
+            Open::Postgres(tx) => {
                 let (sql, args) = query.postgres_args()?;
                 sqlx::query_as_with(&sql, args).fetch_all(&mut **tx).await?
             }
         })
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        let Some(open) = self.open.take() else { return };
+        let writer = self.writer.take();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let rolled_back = match open {
+                    Open::Sqlite(tx) => tx.rollback().await,
+                    Open::Postgres(tx) => tx.rollback().await,
+                };
+                if let Err(error) = rolled_back {
+                    tracing::warn!(%error, "rolling back an abandoned transaction failed");
+                }
+                drop(writer);
+            });
+        }
     }
 }
 
@@ -574,5 +621,82 @@ impl TenantTx {
     /// Gives the transaction back, still scoped, for a caller that commits it as a plain [`Tx`].
     pub fn into_inner(self) -> Tx {
         self.tx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn sqlite(max_connections: u32) -> (Db, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("rapport-store-{}", Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let url = format!("sqlite:{}", dir.join("t.db").display());
+        let db = Db::connect(
+            &url,
+            &PoolOptions {
+                max_connections,
+                ..PoolOptions::default()
+            },
+        )
+        .await
+        .expect("connect");
+        db.migrate().await.expect("migrate");
+        (db, dir)
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_write_transaction_does_not_block_the_next_writer() {
+        let (db, dir) = sqlite(1).await;
+        for round in 0..50 {
+            let mut tx = db
+                .platform()
+                .await
+                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+            tx.execute(
+                query("INSERT INTO email_outbox (id, to_address, subject, text_body, created_at) VALUES ($1, 'a@b.c', 's', 't', $2)")
+                    .bind(Uuid::now_v7())
+                    .bind(now()),
+            )
+            .await
+            .expect("insert");
+            // Dropped without commit, as an early return on an error does.
+            drop(tx);
+        }
+        let mut tx = db.platform().await.expect("a writer still gets its turn");
+        #[derive(sqlx::FromRow)]
+        struct Count {
+            n: i64,
+        }
+        let count: Count = tx
+            .fetch_one(query("SELECT COUNT(*) AS n FROM email_outbox"))
+            .await
+            .expect("count");
+        assert_eq!(count.n, 0, "abandoned transactions were rolled back");
+        tx.commit().await.expect("commit");
+        db.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_transaction_abandoned_mid_query_does_not_break_the_next_writer() {
+        // A request cancelled while its transaction runs a statement (the client went away).
+        let (db, dir) = sqlite(1).await;
+        for round in 0..5 {
+            let mut tx = db
+                .platform()
+                .await
+                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+            let slow = tx.execute(query(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) SELECT count(*) FROM c",
+            ));
+            let _ = tokio::time::timeout(Duration::from_millis(5), slow).await;
+            drop(tx);
+        }
+        let mut tx = db.platform().await.expect("a writer still gets its turn");
+        tx.execute(query("SELECT 1")).await.expect("usable");
+        tx.commit().await.expect("commit");
+        db.close().await;
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

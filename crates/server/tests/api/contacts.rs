@@ -439,3 +439,52 @@ async fn contacts_of_another_organization_are_404_and_never_linked() {
     let still = call(&t, &a, Method::GET, &path, None).await;
     assert_eq!(still.body["name"], "Alpha's client");
 }
+
+#[tokio::test]
+async fn refused_writes_leave_no_lock_behind_for_the_next_ones() {
+    // Validation runs inside the write transaction; a refused change abandons it. Mixed with
+    // accepted ones, concurrently, every request must still get its own answer, never a 500.
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let ghost_company = uuid::Uuid::now_v7();
+    let mut tasks = Vec::new();
+    for n in 0..40 {
+        let client = t.client.clone();
+        let url = t.url("/api/v1/contacts");
+        let token = owner.access.clone();
+        let org = owner.org().to_owned();
+        let body = if n % 2 == 0 {
+            json!({"name": format!("Valid {n}")})
+        } else {
+            json!({"name": format!("Invalid {n}"), "company_id": ghost_company})
+        };
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .header("x-organization-id", org)
+                .json(&body)
+                .send()
+                .await
+                .map(|r| r.status())
+        }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        let status = task.await.expect("task").expect("response");
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::UNPROCESSABLE_ENTITY,
+            "{status}"
+        );
+        if status == StatusCode::CREATED {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 20);
+    assert_eq!(
+        call(&t, &owner, Method::GET, "/api/v1/contacts", None)
+            .await
+            .body["total"],
+        20
+    );
+}
