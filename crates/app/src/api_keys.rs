@@ -144,11 +144,11 @@ impl App {
             .filter(|k| k.revoked_at.is_none() && k.expires_at.is_none_or(|e| e > at))
             .ok_or(INVALID)?;
         let creator = users::find(&mut tx, key.created_by).await?.ok_or(INVALID)?;
+        tx.commit().await?;
         // The key cannot outlive its creator's membership.
-        rapport_store::memberships::role_of(&mut tx, key.organization_id, creator.id)
+        rapport_store::memberships::role_of_now(&self.db, key.organization_id, creator.id)
             .await?
             .ok_or(INVALID)?;
-        tx.commit().await?;
         if key
             .last_used_at
             .is_none_or(|last| at - last >= TOUCH_INTERVAL)

@@ -20,6 +20,21 @@ use crate::state::AppState;
 pub const SESSION_COOKIE: &str = "rapport_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
+/// The `Set-Cookie` value that sets (or, with an empty value and age 0, clears) the session
+/// cookie: `HttpOnly; SameSite=Lax`, and `Secure` when Rapport is served over HTTPS.
+pub fn session_cookie(state: &AppState, value: &str, max_age: i64) -> axum::http::HeaderValue {
+    let secure = if state.app.config.is_https() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    );
+    axum::http::HeaderValue::from_str(&cookie)
+        .unwrap_or_else(|_| axum::http::HeaderValue::from_static(""))
+}
+
 /// Where the request came from, for the audit log.
 pub struct Meta(pub RequestMeta);
 

@@ -161,29 +161,8 @@ pub async fn list_for_user(tx: &mut Tx, user_id: UserId) -> Result<Vec<UserOrgan
     .await
 }
 
-/// The user's role in one organization, if a member (platform scope, for access checks before a
-/// tenant transaction exists).
-pub async fn role_of(
-    tx: &mut Tx,
-    organization_id: OrganizationId,
-    user_id: UserId,
-) -> Result<Option<Role>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(try_from = "String")]
-        role: Role,
-    }
-    Ok(tx
-        .fetch_optional::<Row>(
-            query("SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2")
-                .bind(organization_id)
-                .bind(user_id),
-        )
-        .await?
-        .map(|r| r.role))
-}
-
-/// [`role_of`] as one statement outside any transaction, for the access check of every request.
+/// The user's role in one organization, if a member: one statement outside any transaction
+/// (platform scope, before a tenant transaction exists), for the access check of every request.
 pub async fn role_of_now(
     db: &crate::Db,
     organization_id: OrganizationId,

@@ -11,7 +11,8 @@ use rapport_app::accounts::Registration;
 use rapport_app::members::Acceptance;
 use serde::Deserialize;
 
-use super::{FormErrors, PageContext, render, render_status, safe_next, see_other, session_cookie};
+use super::{FormErrors, PageContext, render, render_status, safe_next, see_other};
+use crate::extract::session_cookie;
 
 /// Words for what went wrong, next to the form rather than as a page.
 fn form_message(error: &AppError) -> Option<String> {
@@ -21,18 +22,10 @@ fn form_message(error: &AppError) -> Option<String> {
             "Too many failed attempts. For your safety, sign-in is paused for {} minute(s); try again then, or reset your password.",
             retry_after_secs.div_ceil(60)
         )),
-        AppError::Conflict { message, .. } => Some(capitalize(message)),
+        AppError::Conflict { message, .. } => Some(super::sentence(message)),
         AppError::Forbidden => Some("You are not allowed to do this.".into()),
         AppError::Internal(_) => Some("Something went wrong on our side. Please try again.".into()),
         _ => None,
-    }
-}
-
-fn capitalize(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
-        None => String::new(),
     }
 }
 

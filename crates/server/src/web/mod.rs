@@ -15,7 +15,7 @@ mod workspace;
 
 use askama::Template;
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use rapport_domain::FieldError;
@@ -188,6 +188,19 @@ impl FormErrors {
     }
 }
 
+/// An error message as a sentence: capital first letter, full stop at the end.
+pub fn sentence(message: &str) -> String {
+    let mut chars = message.trim().chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
 /// Up to two initials of a name, for avatars.
 pub fn initials(name: &str) -> String {
     let mut out: String = name
@@ -200,20 +213,6 @@ pub fn initials(name: &str) -> String {
         out.push('?');
     }
     out
-}
-
-/// The `Set-Cookie` value of the session cookie.
-pub fn session_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.app.config.is_https() {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
-        crate::extract::SESSION_COOKIE
-    );
-    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// A `next` target is only ever a path on this site.
@@ -234,6 +233,16 @@ mod tests {
         assert_eq!(initials("ann lee smith"), "AL");
         assert_eq!(initials("Élodie"), "É");
         assert_eq!(initials("   "), "?");
+    }
+
+    #[test]
+    fn messages_read_as_sentences() {
+        assert_eq!(
+            sentence("this person is already a member"),
+            "This person is already a member."
+        );
+        assert_eq!(sentence("Done."), "Done.");
+        assert_eq!(sentence(""), "");
     }
 
     #[test]

@@ -517,10 +517,9 @@ pub async fn invite_member(ctx: PageContext, Form(form): Form<InviteMemberForm>)
             return see_other(&format!("{}/settings/members?done=added", ctx.base));
         }
         Err(AppError::Validation(errors)) => (FormErrors(errors.0), None),
-        Err(AppError::Conflict { message, .. }) => (
-            FormErrors::default(),
-            Some(format!("{}.", capitalize_first(&message))),
-        ),
+        Err(AppError::Conflict { message, .. }) => {
+            (FormErrors::default(), Some(super::sentence(&message)))
+        }
         Err(AppError::Forbidden) => (
             FormErrors::default(),
             Some("Your role cannot invite with this role.".into()),
@@ -531,14 +530,6 @@ pub async fn invite_member(ctx: PageContext, Form(form): Form<InviteMemberForm>)
         Ok(page) => render_status(StatusCode::UNPROCESSABLE_ENTITY, &page),
         Err(page) => page,
     }
-}
-
-fn capitalize_first(s: &str) -> String {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 /// `/brand.css`: the organization's primary colour as a design token, so branding needs no inline
@@ -581,7 +572,7 @@ async fn member_action(
     };
     let message = match action(&ctx, &session.actor, &tenant).await {
         Ok(done) => return see_other(&format!("{}/settings/members?done={done}", ctx.base)),
-        Err(AppError::Conflict { message, .. }) => format!("{}.", capitalize_first(&message)),
+        Err(AppError::Conflict { message, .. }) => super::sentence(&message),
         Err(AppError::Forbidden) => {
             "Your role does not allow this change. Only owners grant or change the owner role."
                 .to_owned()

@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use super::types::{MyOrganizationOut, UserOut};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, Auth, Credentials, Meta, SESSION_COOKIE, check_origin, cookie};
+use crate::extract::{
+    ApiJson, Auth, Credentials, Meta, SESSION_COOKIE, check_origin, cookie, session_cookie,
+};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -322,18 +324,6 @@ pub struct SessionResponse {
     /// Send back in `X-CSRF-Token` (or a `_csrf` form field) with every state-changing request.
     pub csrf_token: String,
     pub expires_at: DateTime<Utc>,
-}
-
-fn session_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.app.config.is_https() {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    );
-    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// Sign in for the browser: sets the session cookie (`HttpOnly; SameSite=Lax`).
