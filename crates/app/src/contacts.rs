@@ -257,6 +257,16 @@ impl App {
         )
         .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
+        let deals = rapport_store::deals::count_for_contact(&mut tx, id).await?;
+        if deals > 0 {
+            return Err(AppError::conflict(
+                "contact_has_deals",
+                format!(
+                    "this contact still has {deals} deal{}; delete or relink them first",
+                    if deals == 1 { "" } else { "s" }
+                ),
+            ));
+        }
         if !store_contacts::soft_delete(&mut tx, id).await? {
             return Err(AppError::NotFound);
         }

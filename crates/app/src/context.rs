@@ -45,3 +45,24 @@ impl Tenant {
         self.organization.id
     }
 }
+
+impl Actor {
+    /// How the actor relates to a record owned by `owner`.
+    pub fn relation_to(&self, owner: UserId) -> rapport_domain::Ownership {
+        if self.user_id == owner {
+            rapport_domain::Ownership::Own
+        } else {
+            rapport_domain::Ownership::Others
+        }
+    }
+}
+
+impl Tenant {
+    /// Today's date where the organization works (its time zone).
+    pub fn today(&self) -> chrono::NaiveDate {
+        let tz = rapport_domain::organization::TimeZone::parse(&self.organization.time_zone)
+            .unwrap_or(rapport_domain::organization::TimeZone::DEFAULT)
+            .tz();
+        chrono::Utc::now().with_timezone(&tz).date_naive()
+    }
+}

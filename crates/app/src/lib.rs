@@ -5,16 +5,20 @@
 pub mod accounts;
 pub mod admin;
 pub mod ai_settings;
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod config;
 pub mod contacts;
 pub mod context;
 pub mod crypto;
+pub mod deals;
 pub mod error;
 pub mod mail;
 pub mod members;
 pub mod organizations;
+pub mod tasks;
+pub mod timeline;
 
 use std::sync::Arc;
 

@@ -102,3 +102,23 @@ entity_id!(
     /// A person the organization deals with.
     ContactId
 );
+entity_id!(
+    /// A sales pipeline: an ordered list of stages deals move through.
+    PipelineId
+);
+entity_id!(
+    /// A stage of a pipeline.
+    StageId
+);
+entity_id!(
+    /// A deal (an opportunity) in a pipeline.
+    DealId
+);
+entity_id!(
+    /// A task, assigned to a member, optionally about a deal, contact or company.
+    TaskId
+);
+entity_id!(
+    /// An entry of a record's timeline: a comment, a logged call or a system event.
+    ActivityId
+);

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod contact;
+pub mod deal;
 pub mod ids;
 pub mod organization;
 pub mod permission;

@@ -10,7 +10,10 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::api::v1::{admin, ai_settings, api_keys, audit, auth, contacts, members, organizations};
+use crate::api::v1::{
+    admin, ai_settings, analytics, api_keys, audit, auth, contacts, deals, members, organizations,
+    tasks,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{middleware as mw, openapi, ops, pages};
@@ -128,6 +131,32 @@ fn api_v1() -> Router<AppState> {
         )
         .route("/companies", post(contacts::create_company))
         .route("/companies/{id}", get(contacts::get_company))
+        .route("/deals", get(deals::list).post(deals::create))
+        .route(
+            "/deals/{id}",
+            get(deals::get).patch(deals::update).delete(deals::delete),
+        )
+        .route(
+            "/deals/{id}/activities",
+            get(deals::activities).post(deals::add_activity),
+        )
+        .route(
+            "/pipelines",
+            get(deals::pipelines).post(deals::create_pipeline),
+        )
+        .route(
+            "/pipelines/{id}",
+            get(deals::pipeline)
+                .patch(deals::update_pipeline)
+                .delete(deals::delete_pipeline),
+        )
+        .route("/tasks", get(tasks::list).post(tasks::create))
+        .route(
+            "/tasks/{id}",
+            get(tasks::get).patch(tasks::update).delete(tasks::delete),
+        )
+        .route("/analytics/deals/summary", get(analytics::summary))
+        .route("/analytics/deals/funnel", get(analytics::funnel))
         // instance administration
         .route("/admin/organizations", get(admin::list).post(admin::create))
         .route(

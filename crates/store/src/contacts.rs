@@ -130,12 +130,7 @@ impl ContactSort {
     }
 }
 
-/// The position after which the next page starts: the last row's sort value and id.
-#[derive(Clone, Debug, PartialEq)]
-pub enum SortValue {
-    Text(String),
-    Time(DateTime<Utc>),
-}
+pub use crate::keyset::SortValue;
 
 #[derive(Clone, Debug)]
 pub struct ContactFilter {
@@ -177,26 +172,14 @@ fn filtered(tx: &TenantTx, select: &str, f: &ContactFilter) -> crate::Query {
 /// One page of contacts, plus one row more when there is a next page.
 pub async fn list(tx: &mut TenantTx, f: &ContactFilter) -> Result<Vec<Contact>> {
     let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM contacts"), f);
-    let column = f.sort.column();
-    let (cmp, dir) = if f.descending {
-        ("<", "DESC")
-    } else {
-        (">", "ASC")
-    };
-    if let Some((value, id)) = &f.after {
-        let v = match value {
-            SortValue::Text(t) => format!("lower({})", q.push_arg(t.as_str())),
-            SortValue::Time(t) => q.push_arg(*t),
-        };
-        let i = q.push_arg(*id);
-        q.push_sql(&format!(
-            " AND ({column} {cmp} {v} OR ({column} = {v} AND id {cmp} {i}))"
-        ));
-    }
-    q.push_sql(&format!(" ORDER BY {column} {dir}, id {dir}"));
-    let limit = q.push_arg(f.limit as i64 + 1);
-    let offset = q.push_arg(f.offset as i64);
-    q.push_sql(&format!(" LIMIT {limit} OFFSET {offset}"));
+    crate::keyset::page(
+        &mut q,
+        f.sort.column(),
+        f.after.as_ref().map(|(v, id)| (v, *id)),
+        f.descending,
+        f.offset,
+        f.limit,
+    );
     tx.raw().fetch_all(q).await
 }
 

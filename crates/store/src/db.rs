@@ -286,6 +286,7 @@ pub enum Arg {
     Int(Option<i64>),
     Bool(Option<bool>),
     Time(Option<DateTime<Utc>>),
+    Date(Option<chrono::NaiveDate>),
     Json(Option<serde_json::Value>),
     Bytes(Option<Vec<u8>>),
 }
@@ -315,6 +316,7 @@ arg_from!(Int, i64, |v| v);
 arg_from!(Int, i32, i64::from);
 arg_from!(Bool, bool, |v| v);
 arg_from!(Time, DateTime<Utc>, |v| v);
+arg_from!(Date, chrono::NaiveDate, |v| v);
 arg_from!(Json, serde_json::Value, |v| v);
 arg_from!(Bytes, Vec<u8>, |v| v);
 
@@ -344,7 +346,12 @@ arg_from_id!(
     rapport_domain::TokenFamilyId,
     rapport_domain::ApiKeyId,
     rapport_domain::CompanyId,
-    rapport_domain::ContactId
+    rapport_domain::ContactId,
+    rapport_domain::PipelineId,
+    rapport_domain::StageId,
+    rapport_domain::DealId,
+    rapport_domain::TaskId,
+    rapport_domain::ActivityId
 );
 
 impl Arg {
@@ -355,6 +362,7 @@ impl Arg {
             Arg::Int(v) => args.add(v),
             Arg::Bool(v) => args.add(v),
             Arg::Time(v) => args.add(v),
+            Arg::Date(v) => args.add(v),
             Arg::Json(v) => args.add(v.map(sqlx::types::Json)),
             Arg::Bytes(v) => args.add(v),
         };
@@ -368,6 +376,7 @@ impl Arg {
             Arg::Int(v) => args.add(v),
             Arg::Bool(v) => args.add(v),
             Arg::Time(v) => args.add(v),
+            Arg::Date(v) => args.add(v),
             Arg::Json(v) => args.add(v.map(sqlx::types::Json)),
             Arg::Bytes(v) => args.add(v),
         };

@@ -6,18 +6,23 @@
 //!   a [`TenantTx`] for tenant-owned data (no unscoped finder exists for it) or a platform
 //!   [`Tx`] for global data (users, sign-in, tenant resolution).
 
+pub mod activities;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod companies;
 pub mod contacts;
 pub mod db;
+pub mod deals;
 pub mod dialect;
 pub mod domains;
 pub mod email_outbox;
 pub mod invitations;
+pub mod keyset;
 pub mod memberships;
 pub mod organizations;
+pub mod pipelines;
+pub mod tasks;
 pub mod users;
 
 pub use db::{Arg, Backend, Db, PoolOptions, PoolStats, Query, Record, TenantTx, Tx, now, query};

@@ -38,7 +38,7 @@ pub struct NewOrganization {
     pub time_zone: String,
 }
 
-/// Creates an organization (platform scope: it has no tenant yet). A taken slug is a conflict on
+/// Creates an organization with its default pipeline (platform scope: it has no tenant yet). A taken slug is a conflict on
 /// `organizations_slug_key`.
 pub async fn insert(tx: &mut Tx, new: &NewOrganization) -> Result<Organization> {
     let now = crate::now();
@@ -53,6 +53,14 @@ pub async fn insert(tx: &mut Tx, new: &NewOrganization) -> Result<Organization> 
         .bind(&new.currency)
         .bind(&new.time_zone)
         .bind(now),
+    )
+    .await?;
+    crate::pipelines::insert_in(
+        tx,
+        new.id,
+        "Sales",
+        true,
+        &crate::pipelines::default_stages(),
     )
     .await?;
     find(tx, new.id).await?.ok_or(crate::Error::NotFound)

@@ -3,17 +3,15 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use rapport_app::contacts::{ContactChange, ContactQuery};
 use rapport_domain::{CompanyId, ContactId, UserId};
-use rapport_store::contacts::{ContactSort, SortValue};
-use serde::{Deserialize, Deserializer, Serialize};
+use rapport_store::contacts::ContactSort;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::types::Page;
+use super::types::{Page, SortKind, decode_sort_cursor, descending, encode_sort_cursor, present};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, Meta, Scope};
 use crate::state::AppState;
@@ -51,13 +49,6 @@ impl From<rapport_store::contacts::Contact> for ContactOut {
             updated_at: c.updated_at,
         }
     }
-}
-
-/// Distinguishes an absent field (keep) from `null` (clear).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -110,46 +101,11 @@ pub struct ContactParams {
     pub cursor: Option<String>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Cursor {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    s: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    t: Option<DateTime<Utc>>,
-    id: Uuid,
-}
-
-fn encode(value: &SortValue, id: ContactId) -> String {
-    let cursor = match value {
-        SortValue::Text(s) => Cursor {
-            s: Some(s.clone()),
-            t: None,
-            id: id.as_uuid(),
-        },
-        SortValue::Time(t) => Cursor {
-            s: None,
-            t: Some(*t),
-            id: id.as_uuid(),
-        },
-    };
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
-}
-
-fn decode(raw: &str, sort: ContactSort) -> Result<(SortValue, ContactId), ApiError> {
-    let bad = || {
-        ApiError::bad_request(
-            "invalid_cursor",
-            "cursor is not one this list returned (or the sort changed)",
-        )
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
-    let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    let value = match (sort, c.s, c.t) {
-        (ContactSort::Name, Some(s), None) => SortValue::Text(s),
-        (ContactSort::CreatedAt | ContactSort::UpdatedAt, None, Some(t)) => SortValue::Time(t),
-        _ => return Err(bad()),
-    };
-    Ok((value, ContactId(c.id)))
+fn sort_kind(sort: ContactSort) -> SortKind {
+    match sort {
+        ContactSort::Name => SortKind::Text,
+        ContactSort::CreatedAt | ContactSort::UpdatedAt => SortKind::Time,
+    }
 }
 
 /// Contacts of the organization.
@@ -181,17 +137,13 @@ pub async fn list(
             ));
         }
     };
-    let descending = match p.order.as_deref() {
-        None | Some("asc") => false,
-        Some("desc") => true,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                "order must be asc or desc",
-            ));
-        }
-    };
-    let after = p.cursor.as_deref().map(|c| decode(c, sort)).transpose()?;
+    let descending = descending(p.order.as_deref())?;
+    let after = p
+        .cursor
+        .as_deref()
+        .map(|c| decode_sort_cursor(c, sort_kind(sort)))
+        .transpose()?
+        .map(|(v, id)| (v, ContactId(id)));
     let result = state
         .app
         .list_contacts(
@@ -211,7 +163,10 @@ pub async fn list(
         )
         .await?;
     Ok(Json(Page {
-        next_cursor: result.next.as_ref().map(|(v, id)| encode(v, *id)),
+        next_cursor: result
+            .next
+            .as_ref()
+            .map(|(v, id)| encode_sort_cursor(v, id.as_uuid())),
         items: result.items.into_iter().map(Into::into).collect(),
         total: result.total,
         total_is_exact: result.total_is_exact,

@@ -2,10 +2,13 @@
 
 pub mod admin;
 pub mod ai_settings;
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod contacts;
+pub mod deals;
 pub mod members;
 pub mod organizations;
+pub mod tasks;
 pub mod types;

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use rapport_store::keyset::SortValue;
+
 use crate::error::ApiError;
 
 /// A user as the API shows it.
@@ -126,4 +128,82 @@ pub struct Page<T: ToSchema> {
     pub page_size: u64,
     /// Pass as `cursor` to get the next page; null on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// A keyset cursor: the sort value and id of the row a page ended on.
+#[derive(Serialize, Deserialize)]
+struct SortCursor {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    s: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    t: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    i: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    d: Option<chrono::NaiveDate>,
+    id: Uuid,
+}
+
+pub fn encode_sort_cursor(value: &SortValue, id: Uuid) -> String {
+    let mut c = SortCursor {
+        s: None,
+        t: None,
+        i: None,
+        d: None,
+        id,
+    };
+    match value {
+        SortValue::Text(s) => c.s = Some(s.clone()),
+        SortValue::Time(t) => c.t = Some(*t),
+        SortValue::Int(i) => c.i = Some(*i),
+        SortValue::Date(d) => c.d = Some(*d),
+    }
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&c).unwrap_or_default())
+}
+
+/// The kind of value a sort's cursor carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKind {
+    Text,
+    Time,
+    Int,
+    Date,
+}
+
+pub fn decode_sort_cursor(raw: &str, kind: SortKind) -> Result<(SortValue, Uuid), ApiError> {
+    let bad = || {
+        ApiError::bad_request(
+            "invalid_cursor",
+            "cursor is not one this list returned (or the sort changed)",
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+    let c: SortCursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    let value = match (kind, c.s, c.t, c.i, c.d) {
+        (SortKind::Text, Some(s), None, None, None) => SortValue::Text(s),
+        (SortKind::Time, None, Some(t), None, None) => SortValue::Time(t),
+        (SortKind::Int, None, None, Some(i), None) => SortValue::Int(i),
+        (SortKind::Date, None, None, None, Some(d)) => SortValue::Date(d),
+        _ => return Err(bad()),
+    };
+    Ok((value, c.id))
+}
+
+/// `asc` (default) or `desc`.
+pub fn descending(order: Option<&str>) -> Result<bool, ApiError> {
+    match order {
+        None | Some("asc") => Ok(false),
+        Some("desc") => Ok(true),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_query",
+            "order must be asc or desc",
+        )),
+    }
+}
+
+/// Distinguishes an absent field (keep) from `null` (clear) in a request body.
+pub fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }

@@ -194,6 +194,31 @@ impl TestApp {
         Resp::from(req.send().await.expect("request sent")).await
     }
 
+    /// A request in `who`'s organization (bearer token + `X-Organization-Id`).
+    pub async fn org_call(
+        &self,
+        who: &Account,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Resp {
+        self.call_with(
+            method,
+            path,
+            Some(&who.access),
+            body,
+            &[("x-organization-id", who.org())],
+        )
+        .await
+    }
+
+    /// Creates a record in `who`'s organization and returns it (asserting 201).
+    pub async fn create(&self, who: &Account, path: &str, body: Value) -> Value {
+        let r = self.org_call(who, Method::POST, path, Some(body)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "POST {path}: {}", r.text);
+        r.body
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Resp {
         self.call(Method::GET, path, Some(token), None).await
     }

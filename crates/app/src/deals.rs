@@ -1,0 +1,775 @@
+//! Deals in pipelines: the contract's rules (stage rollback, won amount, links within the
+//! organization), a timeline entry for every stage or status change in the same transaction, and
+//! the pipelines themselves.
+
+use chrono::NaiveDate;
+use rapport_domain::deal::{self, DealStatus};
+use rapport_domain::organization::{Currency, OrganizationName};
+use rapport_domain::{
+    Action, CompanyId, ContactId, DealId, Object, Ownership, PipelineId, Role, UserId,
+    ValidationErrors,
+};
+use rapport_store::activities::{self as store_activities, NewActivity};
+use rapport_store::deals::{self as store_deals, Deal, DealFields, DealFilter, DealSort};
+use rapport_store::keyset::SortValue;
+use rapport_store::pipelines::{self as store_pipelines, Pipeline, StageFields};
+use rapport_store::{TenantTx, audit as store_audit, companies, contacts, memberships};
+use serde_json::json;
+
+use crate::audit::{changes, entry, with_target};
+use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
+
+/// A change to a deal. `None` keeps a field; for `Option<Option<_>>` fields `Some(None)` clears it.
+#[derive(Clone, Debug, Default)]
+pub struct DealChange {
+    pub title: Option<String>,
+    pub amount: Option<f64>,
+    pub currency: Option<String>,
+    pub status: Option<String>,
+    pub stage: Option<String>,
+    pub pipeline_id: Option<PipelineId>,
+    pub contact_id: Option<Option<ContactId>>,
+    pub company_id: Option<Option<CompanyId>>,
+    pub owner_id: Option<UserId>,
+    pub close_probability: Option<i64>,
+    pub expected_close_date: Option<Option<NaiveDate>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DealQuery {
+    pub filter: DealFilter,
+    pub sort: DealSort,
+    pub descending: bool,
+    pub after: Option<(SortValue, DealId)>,
+    pub page: u64,
+    pub page_size: u64,
+}
+
+pub struct DealPage {
+    pub items: Vec<Deal>,
+    pub total: i64,
+    pub total_is_exact: bool,
+    pub next: Option<(SortValue, DealId)>,
+}
+
+const COUNT_CAP: i64 = 10_000;
+
+/// Checks that `owner` may own a record written by `actor`: a member of the organization, and the
+/// actor themself when the actor is a plain member.
+pub(crate) async fn check_owner(
+    tx: &mut TenantTx,
+    tenant: &Tenant,
+    actor: &Actor,
+    errors: &mut ValidationErrors,
+    owner: UserId,
+) -> AppResult<()> {
+    if memberships::find_by_user(tx, owner).await?.is_none() {
+        errors.add("owner_id", "must be a member of this organization");
+    } else if tenant.role == Role::Member && owner != actor.user_id {
+        errors.add("owner_id", "members may only own records themselves");
+    }
+    Ok(())
+}
+
+/// The pipeline a deal goes to: the one named, else the organization's default.
+async fn pipeline_for(
+    tx: &mut TenantTx,
+    errors: &mut ValidationErrors,
+    id: Option<PipelineId>,
+) -> AppResult<Option<Pipeline>> {
+    match id {
+        Some(id) => {
+            let found = store_pipelines::find(tx, id).await?;
+            if found.is_none() {
+                errors.add("pipeline_id", "no such pipeline in this organization");
+            }
+            Ok(found)
+        }
+        None => Ok(store_pipelines::default(tx).await?),
+    }
+}
+
+impl App {
+    /// Validates a deal about to be written and applies the contract's rules.
+    async fn deal_fields(
+        &self,
+        tx: &mut TenantTx,
+        actor: &Actor,
+        tenant: &Tenant,
+        current: Option<&Deal>,
+        change: &DealChange,
+    ) -> AppResult<DealFields> {
+        let mut errors = ValidationErrors::new();
+        let title = match (&change.title, current) {
+            (Some(raw), _) => {
+                let t = raw.trim();
+                if t.is_empty() {
+                    errors.add("title", "is required");
+                } else if t.chars().count() > 200 {
+                    errors.add("title", "must be at most 200 characters");
+                } else if t.chars().any(char::is_control) {
+                    errors.add("title", "must not contain control characters");
+                }
+                t.to_owned()
+            }
+            (None, Some(d)) => d.title.clone(),
+            (None, None) => {
+                errors.add("title", "is required");
+                String::new()
+            }
+        };
+        let amount_minor = match change.amount {
+            Some(a) => errors
+                .check("amount", deal::amount_minor(a))
+                .unwrap_or_default(),
+            None => current.map(|d| d.amount_minor).unwrap_or(0),
+        };
+        let currency = match &change.currency {
+            Some(raw) => errors
+                .check("currency", Currency::parse(raw))
+                .map(|c| c.code().to_owned())
+                .unwrap_or_default(),
+            None => current
+                .map(|d| d.currency.clone())
+                .unwrap_or_else(|| tenant.organization.currency.clone()),
+        };
+        let status = match &change.status {
+            Some(raw) => errors.check("status", DealStatus::parse(raw)),
+            None => Some(
+                current
+                    .and_then(|d| DealStatus::parse(&d.status).ok())
+                    .unwrap_or(DealStatus::New),
+            ),
+        };
+        // Pipeline and stage: a new pipeline without a stage starts at its first stage.
+        let pipeline_changed = change
+            .pipeline_id
+            .is_some_and(|p| Some(p) != current.map(|d| d.pipeline_id));
+        let pipeline = if current.is_none() || pipeline_changed {
+            pipeline_for(tx, &mut errors, change.pipeline_id).await?
+        } else {
+            store_pipelines::find(tx, current.map(|d| d.pipeline_id).unwrap_or_default()).await?
+        };
+        let stage = match (&pipeline, &change.stage) {
+            (Some(p), Some(key)) => {
+                if p.stage(key).is_none() {
+                    let keys: Vec<&str> = p.stages.iter().map(|s| s.key.as_str()).collect();
+                    errors.add(
+                        "stage",
+                        format!("must be a stage of the pipeline: {}", keys.join(", ")),
+                    );
+                }
+                Some(key.clone())
+            }
+            (Some(p), None) if current.is_none() || pipeline_changed => {
+                p.first_stage().map(|s| s.key.clone())
+            }
+            (_, None) => current.map(|d| d.stage.clone()),
+            (None, Some(key)) => Some(key.clone()),
+        };
+        let stage = stage.unwrap_or_default();
+        let contact_id = match change.contact_id {
+            Some(Some(id)) => {
+                if contacts::find(tx, id).await?.is_none() {
+                    errors.add("contact_id", "no such contact in this organization");
+                }
+                Some(id)
+            }
+            Some(None) => None,
+            None => current.and_then(|d| d.contact_id.map(ContactId)),
+        };
+        let company_id = match change.company_id {
+            Some(Some(id)) => {
+                if companies::find(tx, id).await?.is_none() {
+                    errors.add("company_id", "no such company in this organization");
+                }
+                Some(id)
+            }
+            Some(None) => None,
+            None => current.and_then(|d| d.company_id.map(CompanyId)),
+        };
+        let owner_id = change
+            .owner_id
+            .or(current.map(|d| d.owner_id))
+            .unwrap_or(actor.user_id);
+        if change
+            .owner_id
+            .is_some_and(|o| Some(o) != current.map(|d| d.owner_id))
+        {
+            check_owner(tx, tenant, actor, &mut errors, owner_id).await?;
+        }
+        if let Some(p) = change.close_probability {
+            errors.check("close_probability", deal::probability(p));
+        }
+        let expected_close_date = match change.expected_close_date {
+            Some(d) => d,
+            None => current.and_then(|d| d.expected_close_date),
+        };
+        errors.into_result()?;
+        let status = status.unwrap_or(DealStatus::New);
+
+        // The rules of the contract, in the order a reader expects them.
+        if let (Some(d), Some(p)) = (current, &pipeline)
+            && d.pipeline_id == p.id
+            && d.stage != stage
+        {
+            let from = p.stage(&d.stage).map(|s| s.position);
+            let to = p.stage(&stage).map(|s| s.position);
+            if let (Some(from), Some(to)) = (from, to)
+                && to < from
+                && !matches!(tenant.role, Role::Owner | Role::Admin)
+            {
+                return Err(AppError::conflict(
+                    "stage_rollback_forbidden",
+                    format!(
+                        "only owners and admins may move a deal back from {} to {}",
+                        d.stage, stage
+                    ),
+                ));
+            }
+        }
+        if status == DealStatus::Won && amount_minor <= 0 {
+            return Err(AppError::conflict(
+                "deal_amount_required_for_won",
+                "a deal can only be won with an amount above 0",
+            ));
+        }
+
+        // The probability follows the stage and status unless it is given.
+        let status_changed = current.map(|d| d.status.as_str()) != Some(status.as_str());
+        let stage_changed = current.map(|d| d.stage.as_str()) != Some(stage.as_str());
+        let close_probability = match change.close_probability {
+            Some(p) => p,
+            None if status_changed && status == DealStatus::Won => 100,
+            None if status_changed && status == DealStatus::Lost => 0,
+            None if stage_changed || current.is_none() => pipeline
+                .as_ref()
+                .and_then(|p| p.stage(&stage))
+                .map(|s| s.probability)
+                .unwrap_or(0),
+            None => current.map(|d| d.close_probability).unwrap_or(0),
+        };
+        Ok(DealFields {
+            pipeline_id: pipeline.map(|p| p.id).unwrap_or_default(),
+            stage,
+            contact_id,
+            company_id,
+            owner_id,
+            title,
+            amount_minor,
+            currency,
+            status: status.as_str().to_owned(),
+            close_probability,
+            expected_close_date,
+        })
+    }
+
+    pub async fn create_deal(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        change: DealChange,
+        meta: &RequestMeta,
+    ) -> AppResult<Deal> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Create,
+            Object::Deal,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let fields = self
+            .deal_fields(&mut tx, actor, tenant, None, &change)
+            .await?;
+        let deal = store_deals::insert(&mut tx, &fields).await?;
+        let mut e = with_target(entry(Some(actor), meta, "deal.created"), "deal", deal.id);
+        e.changes = Some(json!({"title": deal.title, "stage": deal.stage, "status": deal.status}));
+        store_audit::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(deal)
+    }
+
+    pub async fn deal(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: DealId,
+        meta: &RequestMeta,
+    ) -> AppResult<Deal> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Deal,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let deal = store_deals::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok(deal)
+    }
+
+    pub async fn update_deal(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: DealId,
+        change: DealChange,
+        meta: &RequestMeta,
+    ) -> AppResult<Deal> {
+        let before = self.deal(actor, tenant, id, meta).await?;
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Edit,
+            Object::Deal,
+            actor.relation_to(before.owner_id),
+        )
+        .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let current = store_deals::find_for_update(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let fields = self
+            .deal_fields(&mut tx, actor, tenant, Some(&current), &change)
+            .await?;
+        store_deals::update(&mut tx, &current, &fields).await?;
+        let after = store_deals::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let timeline = |kind: &str, from: serde_json::Value, to: serde_json::Value| NewActivity {
+            record_type: "deal",
+            record_id: id.as_uuid(),
+            author_id: Some(actor.user_id),
+            kind: kind.to_owned(),
+            payload: json!({"from": from, "to": to}),
+        };
+        if current.stage != after.stage || current.pipeline_id != after.pipeline_id {
+            let mut a = timeline("stage_changed", json!(current.stage), json!(after.stage));
+            if current.pipeline_id != after.pipeline_id {
+                a.payload["from_pipeline_id"] = json!(current.pipeline_id);
+                a.payload["to_pipeline_id"] = json!(after.pipeline_id);
+            }
+            store_activities::insert(&mut tx, a).await?;
+        }
+        if current.status != after.status {
+            store_activities::insert(
+                &mut tx,
+                timeline("status_changed", json!(current.status), json!(after.status)),
+            )
+            .await?;
+        }
+        if current.owner_id != after.owner_id {
+            store_activities::insert(
+                &mut tx,
+                timeline(
+                    "owner_changed",
+                    json!(current.owner_id),
+                    json!(after.owner_id),
+                ),
+            )
+            .await?;
+        }
+        if let Some(diff) = changes(&[
+            ("title", json!(current.title), json!(after.title)),
+            (
+                "amount",
+                json!(current.amount_minor),
+                json!(after.amount_minor),
+            ),
+            ("currency", json!(current.currency), json!(after.currency)),
+            ("status", json!(current.status), json!(after.status)),
+            ("stage", json!(current.stage), json!(after.stage)),
+            (
+                "pipeline_id",
+                json!(current.pipeline_id),
+                json!(after.pipeline_id),
+            ),
+            (
+                "contact_id",
+                json!(current.contact_id),
+                json!(after.contact_id),
+            ),
+            (
+                "company_id",
+                json!(current.company_id),
+                json!(after.company_id),
+            ),
+            ("owner_id", json!(current.owner_id), json!(after.owner_id)),
+            (
+                "close_probability",
+                json!(current.close_probability),
+                json!(after.close_probability),
+            ),
+            (
+                "expected_close_date",
+                json!(current.expected_close_date),
+                json!(after.expected_close_date),
+            ),
+        ]) {
+            let mut e = with_target(entry(Some(actor), meta, "deal.updated"), "deal", id);
+            e.changes = Some(diff);
+            store_audit::record(&mut tx, e).await?;
+        }
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn delete_deal(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: DealId,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let before = self.deal(actor, tenant, id, meta).await?;
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Delete,
+            Object::Deal,
+            actor.relation_to(before.owner_id),
+        )
+        .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        if !store_deals::soft_delete(&mut tx, id).await? {
+            return Err(AppError::NotFound);
+        }
+        let mut e = with_target(entry(Some(actor), meta, "deal.deleted"), "deal", id);
+        e.changes = Some(json!({"title": before.title}));
+        store_audit::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_deals(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        q: DealQuery,
+        meta: &RequestMeta,
+    ) -> AppResult<DealPage> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Deal,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let offset = if q.after.is_some() {
+            0
+        } else {
+            (q.page.max(1) - 1) * q.page_size
+        };
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let mut items = store_deals::list(
+            &mut tx,
+            &q.filter,
+            q.sort,
+            q.descending,
+            q.after.as_ref(),
+            offset,
+            q.page_size,
+        )
+        .await?;
+        let has_more = items.len() as u64 > q.page_size;
+        items.truncate(q.page_size as usize);
+        let (total, total_is_exact) = store_deals::count(&mut tx, &q.filter, COUNT_CAP).await?;
+        tx.commit().await?;
+        let next = if has_more {
+            items.last().map(|d| (q.sort.value_of(d), d.id))
+        } else {
+            None
+        };
+        Ok(DealPage {
+            items,
+            total,
+            total_is_exact,
+            next,
+        })
+    }
+
+    // ---- Pipelines ---------------------------------------------------------------------------
+
+    /// Every pipeline with its stages (anyone in the organization may read them).
+    pub async fn pipelines(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        meta: &RequestMeta,
+    ) -> AppResult<Vec<Pipeline>> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Deal,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let pipelines = store_pipelines::list(&mut tx).await?;
+        tx.commit().await?;
+        Ok(pipelines)
+    }
+
+    pub async fn pipeline(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: Option<PipelineId>,
+        meta: &RequestMeta,
+    ) -> AppResult<Pipeline> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Deal,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let pipeline = match id {
+            Some(id) => store_pipelines::find(&mut tx, id).await?,
+            None => store_pipelines::default(&mut tx).await?,
+        }
+        .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok(pipeline)
+    }
+
+    /// Creates a pipeline (owner/admin: pipelines are organization settings).
+    pub async fn create_pipeline(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        name: &str,
+        stages: Vec<StageInput>,
+        meta: &RequestMeta,
+    ) -> AppResult<Pipeline> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Edit,
+            Object::Organization,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let (name, stages) = validate_pipeline(name, &stages)?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let pipeline = store_pipelines::insert(&mut tx, &name, &stages).await?;
+        let mut e = with_target(
+            entry(Some(actor), meta, "pipeline.created"),
+            "pipeline",
+            pipeline.id,
+        );
+        e.changes = Some(json!({"name": name, "stages": stage_keys(&stages)}));
+        store_audit::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(pipeline)
+    }
+
+    /// Renames a pipeline, replaces its stages, and optionally makes it the default. A stage that
+    /// still holds deals cannot be removed (409 `stage_in_use`).
+    pub async fn update_pipeline(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: PipelineId,
+        change: PipelineChange,
+        meta: &RequestMeta,
+    ) -> AppResult<Pipeline> {
+        let PipelineChange {
+            name,
+            stages,
+            make_default,
+        } = change;
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Edit,
+            Object::Organization,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let current = store_pipelines::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let stages = stages.unwrap_or_else(|| {
+            current
+                .stages
+                .iter()
+                .map(|s| StageInput {
+                    key: Some(s.key.clone()),
+                    name: s.name.clone(),
+                    probability: Some(s.probability),
+                    rotting_days: s.rotting_days,
+                })
+                .collect()
+        });
+        let (name, stages) = validate_pipeline(name.as_deref().unwrap_or(&current.name), &stages)?;
+        for old in &current.stages {
+            if !stages.iter().any(|s| s.key == old.key)
+                && store_deals::count_in_stage(&mut tx, id, &old.key).await? > 0
+            {
+                return Err(AppError::conflict(
+                    "stage_in_use",
+                    format!(
+                        "the stage {} still holds deals; move them to another stage first",
+                        old.name
+                    ),
+                ));
+            }
+        }
+        store_pipelines::update(&mut tx, id, &name, &stages).await?;
+        if make_default && !current.is_default {
+            store_pipelines::make_default(&mut tx, id).await?;
+        }
+        let after = store_pipelines::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let before_stages: Vec<&str> = current.stages.iter().map(|s| s.key.as_str()).collect();
+        if let Some(diff) = changes(&[
+            ("name", json!(current.name), json!(after.name)),
+            ("stages", json!(before_stages), json!(stage_keys(&stages))),
+            (
+                "is_default",
+                json!(current.is_default),
+                json!(after.is_default),
+            ),
+        ]) {
+            let mut e = with_target(entry(Some(actor), meta, "pipeline.updated"), "pipeline", id);
+            e.changes = Some(diff);
+            store_audit::record(&mut tx, e).await?;
+        }
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Deletes a pipeline that holds no deals and is not the default one.
+    pub async fn delete_pipeline(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: PipelineId,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Edit,
+            Object::Organization,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let current = store_pipelines::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if current.is_default {
+            return Err(AppError::conflict(
+                "default_pipeline",
+                "the default pipeline cannot be deleted; make another pipeline the default first",
+            ));
+        }
+        if store_deals::count_in_pipeline(&mut tx, id).await? > 0 {
+            return Err(AppError::conflict(
+                "pipeline_in_use",
+                "this pipeline still holds deals; move or delete them first",
+            ));
+        }
+        store_pipelines::delete(&mut tx, id).await?;
+        let mut e = with_target(entry(Some(actor), meta, "pipeline.deleted"), "pipeline", id);
+        e.changes = Some(json!({"name": current.name}));
+        store_audit::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A change to a pipeline: `None` keeps the name or the stages.
+#[derive(Clone, Debug, Default)]
+pub struct PipelineChange {
+    pub name: Option<String>,
+    /// The whole ordered list, replacing the current one.
+    pub stages: Option<Vec<StageInput>>,
+    pub make_default: bool,
+}
+
+/// A stage as given by a caller; the key is derived from the name when absent.
+#[derive(Clone, Debug, Default)]
+pub struct StageInput {
+    pub key: Option<String>,
+    pub name: String,
+    pub probability: Option<i64>,
+    pub rotting_days: Option<i64>,
+}
+
+fn stage_keys(stages: &[StageFields]) -> Vec<&str> {
+    stages.iter().map(|s| s.key.as_str()).collect()
+}
+
+fn validate_pipeline(name: &str, stages: &[StageInput]) -> AppResult<(String, Vec<StageFields>)> {
+    let mut errors = ValidationErrors::new();
+    let name = errors
+        .check("name", OrganizationName::parse(name))
+        .map(|n| n.as_str().to_owned())
+        .unwrap_or_default();
+    if stages.is_empty() {
+        errors.add("stages", "a pipeline needs at least one stage");
+    }
+    if stages.len() > 30 {
+        errors.add("stages", "a pipeline has at most 30 stages");
+    }
+    let mut out: Vec<StageFields> = Vec::new();
+    for (i, s) in stages.iter().enumerate() {
+        let field = |f: &str| format!("stages[{i}].{f}");
+        let stage_name = s.name.trim();
+        if stage_name.is_empty() || stage_name.chars().count() > 60 {
+            errors.add(&field("name"), "must be 1 to 60 characters");
+        }
+        let key = match &s.key {
+            Some(k) => errors.check(&field("key"), deal::stage_key(k)),
+            None => Some(deal::stage_key_from_name(stage_name)),
+        }
+        .unwrap_or_default();
+        if out.iter().any(|o| o.key == key) {
+            errors.add(&field("key"), "is used by another stage of this pipeline");
+        }
+        let probability = s.probability.unwrap_or_else(|| {
+            // Evenly spread from 10 % to 100 % when not given.
+            let n = stages.len().max(1) as i64;
+            10 + 90 * i as i64 / (n - 1).max(1)
+        });
+        errors.check(&field("probability"), deal::probability(probability));
+        if let Some(d) = s.rotting_days
+            && !(1..=365).contains(&d)
+        {
+            errors.add(&field("rotting_days"), "must be between 1 and 365 days");
+        }
+        out.push(StageFields {
+            key,
+            name: stage_name.to_owned(),
+            probability,
+            rotting_days: s.rotting_days,
+        });
+    }
+    errors.into_result()?;
+    Ok((name, out))
+}

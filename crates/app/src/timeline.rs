@@ -1,0 +1,287 @@
+//! Timelines: comments, logged calls, meetings and emails, and the events the system writes.
+//! Every company, contact, lead and deal has one; the deal endpoints of the contract are one view.
+
+use chrono::{DateTime, Utc};
+use rapport_domain::{Action, ActivityId, Object, Ownership, UserId, ValidationErrors};
+use rapport_store::activities::{self as store_activities, Activity, NewActivity};
+use rapport_store::{TenantTx, companies, contacts, deals, memberships};
+use serde_json::{Value, json};
+
+use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
+
+/// A record that has a timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordRef {
+    Company(rapport_domain::CompanyId),
+    Contact(rapport_domain::ContactId),
+    Deal(rapport_domain::DealId),
+}
+
+impl RecordRef {
+    pub fn kind(self) -> &'static str {
+        match self {
+            RecordRef::Company(_) => "company",
+            RecordRef::Contact(_) => "contact",
+            RecordRef::Deal(_) => "deal",
+        }
+    }
+
+    pub fn id(self) -> uuid::Uuid {
+        match self {
+            RecordRef::Company(id) => id.as_uuid(),
+            RecordRef::Contact(id) => id.as_uuid(),
+            RecordRef::Deal(id) => id.as_uuid(),
+        }
+    }
+
+    fn object(self) -> Object {
+        match self {
+            RecordRef::Company(_) => Object::Company,
+            RecordRef::Contact(_) => Object::Contact,
+            RecordRef::Deal(_) => Object::Deal,
+        }
+    }
+
+    /// Whether the record exists (live) in the transaction's organization.
+    pub(crate) async fn exists(self, tx: &mut TenantTx) -> AppResult<bool> {
+        Ok(match self {
+            RecordRef::Company(id) => companies::find(tx, id).await?.is_some(),
+            RecordRef::Contact(id) => contacts::find(tx, id).await?.is_some(),
+            RecordRef::Deal(id) => deals::find(tx, id).await?.is_some(),
+        })
+    }
+}
+
+/// The kinds of entry people write; the others are written by the system.
+pub const WRITABLE_KINDS: [&str; 4] = ["comment", "call", "meeting", "email"];
+
+/// Which page of a timeline: by number, or after the entry a previous page ended on.
+#[derive(Clone, Copy, Debug)]
+pub struct TimelinePaging {
+    pub before: Option<(DateTime<Utc>, ActivityId)>,
+    pub page: u64,
+    pub page_size: u64,
+}
+
+pub struct ActivityPage {
+    pub items: Vec<Activity>,
+    pub total: i64,
+    pub next: Option<(DateTime<Utc>, ActivityId)>,
+}
+
+/// Checks a written entry's payload and returns it normalized.
+async fn checked_payload(tx: &mut TenantTx, kind: &str, payload: &Value) -> AppResult<Value> {
+    let mut errors = ValidationErrors::new();
+    if !WRITABLE_KINDS.contains(&kind) {
+        errors.add(
+            "type",
+            "must be comment, call, meeting or email (other types are written by the system)",
+        );
+        return Err(errors.into());
+    }
+    let Some(obj) = payload.as_object() else {
+        return Err(AppError::invalid("payload", "must be an object"));
+    };
+    let text_field = if kind == "comment" { "text" } else { "notes" };
+    let text = obj.get(text_field).and_then(Value::as_str).map(str::trim);
+    match text {
+        Some(t) if t.chars().count() > 10_000 => {
+            errors.add(
+                &format!("payload.{text_field}"),
+                "must be at most 10000 characters",
+            );
+        }
+        Some(t) if t.is_empty() && kind == "comment" => {
+            errors.add("payload.text", "must not be empty")
+        }
+        None if kind == "comment" => errors.add("payload.text", "is required"),
+        _ => {}
+    }
+    let mut out = serde_json::Map::new();
+    if let Some(t) = text {
+        out.insert(text_field.into(), json!(t));
+    }
+    // Mentions name members of the organization.
+    if let Some(m) = obj.get("mentions") {
+        let mut ids = Vec::new();
+        match m.as_array() {
+            Some(list) => {
+                for v in list {
+                    match v.as_str().and_then(|s| s.parse::<uuid::Uuid>().ok()) {
+                        Some(id) if memberships::find_by_user(tx, UserId(id)).await?.is_some() => {
+                            ids.push(json!(id))
+                        }
+                        _ => errors.add(
+                            "payload.mentions",
+                            "must list user ids of members of this organization",
+                        ),
+                    }
+                }
+            }
+            None => errors.add("payload.mentions", "must be a list of user ids"),
+        }
+        ids.dedup();
+        out.insert("mentions".into(), Value::Array(ids));
+    }
+    if kind != "comment" {
+        let occurred_at = match obj.get("occurred_at") {
+            None | Some(Value::Null) => Some(Utc::now()),
+            Some(v) => match v
+                .as_str()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            {
+                Some(t) => Some(t.with_timezone(&Utc)),
+                None => {
+                    errors.add("payload.occurred_at", "must be an RFC 3339 time");
+                    None
+                }
+            },
+        };
+        out.insert("occurred_at".into(), json!(occurred_at));
+        match obj.get("duration_minutes") {
+            None | Some(Value::Null) => {}
+            Some(v) => match v.as_i64() {
+                Some(d) if (0..=1440).contains(&d) => {
+                    out.insert("duration_minutes".into(), json!(d));
+                }
+                _ => errors.add(
+                    "payload.duration_minutes",
+                    "must be a whole number of minutes between 0 and 1440",
+                ),
+            },
+        }
+        match obj.get("outcome") {
+            None | Some(Value::Null) => {}
+            Some(v) => match v.as_str().map(str::trim) {
+                Some(o) if o.chars().count() <= 200 => {
+                    if !o.is_empty() {
+                        out.insert("outcome".into(), json!(o));
+                    }
+                }
+                _ => errors.add("payload.outcome", "must be text of at most 200 characters"),
+            },
+        }
+    }
+    for key in obj.keys() {
+        if !matches!(
+            key.as_str(),
+            "text" | "notes" | "mentions" | "occurred_at" | "duration_minutes" | "outcome"
+        ) {
+            errors.add(&format!("payload.{key}"), "is not a known field");
+        }
+    }
+    errors.into_result()?;
+    Ok(Value::Object(out))
+}
+
+impl App {
+    /// A record's timeline, newest first.
+    pub async fn timeline(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        record: RecordRef,
+        paging: TimelinePaging,
+        meta: &RequestMeta,
+    ) -> AppResult<ActivityPage> {
+        let TimelinePaging {
+            before,
+            page,
+            page_size,
+        } = paging;
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            record.object(),
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        if !record.exists(&mut tx).await? {
+            return Err(AppError::NotFound);
+        }
+        let offset = if before.is_some() {
+            0
+        } else {
+            (page.max(1) - 1) * page_size
+        };
+        let mut items = store_activities::list(
+            &mut tx,
+            record.kind(),
+            record.id(),
+            before,
+            offset,
+            page_size,
+        )
+        .await?;
+        let has_more = items.len() as u64 > page_size;
+        items.truncate(page_size as usize);
+        let total = store_activities::count(&mut tx, record.kind(), record.id()).await?;
+        tx.commit().await?;
+        let next = if has_more {
+            items.last().map(|a| (a.created_at, a.id))
+        } else {
+            None
+        };
+        Ok(ActivityPage { items, total, next })
+    }
+
+    /// Adds a comment or a logged call, meeting or email to a record's timeline.
+    pub async fn add_activity(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        record: RecordRef,
+        kind: &str,
+        payload: Value,
+        meta: &RequestMeta,
+    ) -> AppResult<Activity> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            record.object(),
+            Ownership::NotApplicable,
+        )
+        .await?;
+        // Existence first: a record of another organization is 404 whatever the caller's role.
+        {
+            let mut tx = self.db.tenant_read(tenant.id()).await?;
+            let exists = record.exists(&mut tx).await?;
+            tx.commit().await?;
+            if !exists {
+                return Err(AppError::NotFound);
+            }
+        }
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Create,
+            Object::Activity,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        if !record.exists(&mut tx).await? {
+            return Err(AppError::NotFound);
+        }
+        let payload = checked_payload(&mut tx, kind, &payload).await?;
+        let activity = store_activities::insert(
+            &mut tx,
+            NewActivity {
+                record_type: record.kind(),
+                record_id: record.id(),
+                author_id: Some(actor.user_id),
+                kind: kind.to_owned(),
+                payload,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(activity)
+    }
+}

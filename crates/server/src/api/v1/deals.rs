@@ -1,0 +1,631 @@
+//! `/api/v1/deals`, their timeline (`/deals/{id}/activities`) and `/api/v1/pipelines`.
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, NaiveDate, Utc};
+use rapport_app::deals::{DealChange, DealQuery, PipelineChange, StageInput};
+use rapport_app::timeline::{RecordRef, TimelinePaging};
+use rapport_domain::deal::{DealStatus, amount_major, amount_minor, weighted};
+use rapport_domain::{ActivityId, CompanyId, ContactId, DealId, PipelineId, UserId};
+use rapport_store::deals::{DealFilter, DealSort};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::types::{
+    Page, Paging, SortKind, decode_sort_cursor, descending, encode_cursor, encode_sort_cursor,
+    present,
+};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, ApiQuery, Meta, Scope, query_with_repeated};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DealOut {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub contact_id: Option<Uuid>,
+    pub company_id: Option<Uuid>,
+    pub owner_id: Uuid,
+    pub title: String,
+    /// At most 2 decimals.
+    pub amount: f64,
+    pub currency: String,
+    /// new, in_progress, won or lost
+    pub status: String,
+    /// The key of a stage of the deal's pipeline.
+    pub stage: String,
+    pub pipeline_id: Uuid,
+    /// Percent, 0..=100; defaults from the stage.
+    pub close_probability: i64,
+    /// amount × close_probability / 100
+    pub weighted_amount: f64,
+    pub expected_close_date: Option<NaiveDate>,
+    /// Custom field values.
+    #[schema(value_type = Object)]
+    pub custom: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<rapport_store::deals::Deal> for DealOut {
+    fn from(d: rapport_store::deals::Deal) -> Self {
+        Self {
+            id: d.id.as_uuid(),
+            organization_id: d.organization_id.as_uuid(),
+            contact_id: d.contact_id,
+            company_id: d.company_id,
+            owner_id: d.owner_id.as_uuid(),
+            title: d.title,
+            amount: amount_major(d.amount_minor),
+            currency: d.currency,
+            status: d.status,
+            stage: d.stage,
+            pipeline_id: d.pipeline_id.as_uuid(),
+            close_probability: d.close_probability,
+            weighted_amount: amount_major(weighted(d.amount_minor, d.close_probability)),
+            expected_close_date: d.expected_close_date,
+            custom: d.custom.0,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DealIn {
+    pub title: Option<String>,
+    /// A number with at most 2 decimals.
+    pub amount: Option<f64>,
+    /// ISO 4217; defaults to the organization's currency.
+    pub currency: Option<String>,
+    /// new (default), in_progress, won or lost
+    pub status: Option<String>,
+    /// A stage key of the pipeline (default: its first stage).
+    pub stage: Option<String>,
+    /// Default: the organization's default pipeline.
+    pub pipeline_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub contact_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub company_id: Option<Option<Uuid>>,
+    /// Defaults to the caller.
+    pub owner_id: Option<Uuid>,
+    /// Percent, 0..=100 (default: the stage's win probability).
+    pub close_probability: Option<i64>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub expected_close_date: Option<Option<NaiveDate>>,
+}
+
+impl From<DealIn> for DealChange {
+    fn from(d: DealIn) -> Self {
+        DealChange {
+            title: d.title,
+            amount: d.amount,
+            currency: d.currency,
+            status: d.status,
+            stage: d.stage,
+            pipeline_id: d.pipeline_id.map(PipelineId),
+            contact_id: d.contact_id.map(|o| o.map(ContactId)),
+            company_id: d.company_id.map(|o| o.map(CompanyId)),
+            owner_id: d.owner_id.map(UserId),
+            close_probability: d.close_probability,
+            expected_close_date: d.expected_close_date,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DealParams {
+    pub stage: Option<String>,
+    pub pipeline_id: Option<Uuid>,
+    pub owner_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    pub company_id: Option<Uuid>,
+    pub min_amount: Option<f64>,
+    pub max_amount: Option<f64>,
+    /// Case-insensitive part of the title.
+    pub search: Option<String>,
+    /// amount, created_at (default), updated_at, title or expected_close_date
+    pub order_by: Option<String>,
+    /// asc (default) or desc
+    pub order: Option<String>,
+    pub page: Option<u64>,
+    pub page_size: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+fn sort_kind(sort: DealSort) -> SortKind {
+    match sort {
+        DealSort::Amount => SortKind::Int,
+        DealSort::CreatedAt | DealSort::UpdatedAt => SortKind::Time,
+        DealSort::Title => SortKind::Text,
+        DealSort::ExpectedCloseDate => SortKind::Date,
+    }
+}
+
+fn amount_param(field: &str, v: Option<f64>) -> Result<Option<i64>, ApiError> {
+    v.map(|a| {
+        amount_minor(a).map_err(|m| ApiError::bad_request("invalid_query", format!("{field} {m}")))
+    })
+    .transpose()
+}
+
+/// Deals of the organization.
+#[utoipa::path(get, path = "/api/v1/deals", tag = "deals", security(("bearer" = [])),
+    params(DealParams,
+        ("status" = Option<Vec<String>>, Query, description = "Repeatable: status=new&status=in_progress"),
+        ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, body = Page<DealOut>), (status = 400, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Page<DealOut>>> {
+    let (statuses, p): (Vec<String>, DealParams) = query_with_repeated(raw.as_deref(), "status")?;
+    for s in &statuses {
+        DealStatus::parse(s)
+            .map_err(|m| ApiError::bad_request("invalid_query", format!("status {m}")))?;
+    }
+    let paging = Paging {
+        page: p.page,
+        page_size: p.page_size,
+        cursor: None,
+    };
+    let (page, page_size) = (paging.page()?, paging.page_size()?);
+    let sort = match p.order_by.as_deref() {
+        None | Some("created_at") => DealSort::CreatedAt,
+        Some("amount") => DealSort::Amount,
+        Some("updated_at") => DealSort::UpdatedAt,
+        Some("title") => DealSort::Title,
+        Some("expected_close_date") => DealSort::ExpectedCloseDate,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!(
+                    "deals cannot be sorted by {other:?}; use amount, created_at, updated_at, title or expected_close_date"
+                ),
+            ));
+        }
+    };
+    let descending = descending(p.order.as_deref())?;
+    let after = p
+        .cursor
+        .as_deref()
+        .map(|c| decode_sort_cursor(c, sort_kind(sort)))
+        .transpose()?
+        .map(|(v, id)| (v, DealId(id)));
+    let filter = DealFilter {
+        statuses,
+        stage: p.stage,
+        pipeline_id: p.pipeline_id.map(PipelineId),
+        owner_id: p.owner_id.map(UserId),
+        contact_id: p.contact_id.map(ContactId),
+        company_id: p.company_id.map(CompanyId),
+        min_amount: amount_param("min_amount", p.min_amount)?,
+        max_amount: amount_param("max_amount", p.max_amount)?,
+        search: p.search,
+    };
+    let result = state
+        .app
+        .list_deals(
+            &scope.auth.actor,
+            &scope.tenant,
+            DealQuery {
+                filter,
+                sort,
+                descending,
+                after,
+                page,
+                page_size,
+            },
+            &meta,
+        )
+        .await?;
+    Ok(Json(Page {
+        next_cursor: result
+            .next
+            .as_ref()
+            .map(|(v, id)| encode_sort_cursor(v, id.as_uuid())),
+        items: result.items.into_iter().map(Into::into).collect(),
+        total: result.total,
+        total_is_exact: result.total_is_exact,
+        page,
+        page_size,
+    }))
+}
+
+/// Create a deal.
+#[utoipa::path(post, path = "/api/v1/deals", tag = "deals", security(("bearer" = [])),
+    params(("X-Organization-Id" = Uuid, Header)), request_body = DealIn,
+    responses((status = 201, body = DealOut), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<DealIn>,
+) -> ApiResult<(StatusCode, Json<DealOut>)> {
+    let deal = state
+        .app
+        .create_deal(&scope.auth.actor, &scope.tenant, body.into(), &meta)
+        .await?;
+    Ok((StatusCode::CREATED, Json(deal.into())))
+}
+
+/// One deal.
+#[utoipa::path(get, path = "/api/v1/deals/{id}", tag = "deals", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, body = DealOut), (status = 404, body = Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<DealOut>> {
+    Ok(Json(
+        state
+            .app
+            .deal(&scope.auth.actor, &scope.tenant, DealId(id), &meta)
+            .await?
+            .into(),
+    ))
+}
+
+/// Change a deal: stage moves backwards only for owners and admins (409
+/// `stage_rollback_forbidden`); `won` needs an amount above 0 (409 `deal_amount_required_for_won`).
+#[utoipa::path(patch, path = "/api/v1/deals/{id}", tag = "deals", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)), request_body = DealIn,
+    responses((status = 200, body = DealOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+    ApiJson(body): ApiJson<DealIn>,
+) -> ApiResult<Json<DealOut>> {
+    let deal = state
+        .app
+        .update_deal(
+            &scope.auth.actor,
+            &scope.tenant,
+            DealId(id),
+            body.into(),
+            &meta,
+        )
+        .await?;
+    Ok(Json(deal.into()))
+}
+
+/// Delete a deal.
+#[utoipa::path(delete, path = "/api/v1/deals/{id}", tag = "deals", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .delete_deal(&scope.auth.actor, &scope.tenant, DealId(id), &meta)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- Activities -------------------------------------------------------------------------------
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityOut {
+    pub id: Uuid,
+    pub deal_id: Uuid,
+    /// Null for entries written by the system without a person behind them.
+    pub author_id: Option<Uuid>,
+    /// comment, call, meeting, email (written by people); stage_changed, status_changed,
+    /// owner_changed, task_created, task_completed (written by the system)
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<rapport_store::activities::Activity> for ActivityOut {
+    fn from(a: rapport_store::activities::Activity) -> Self {
+        Self {
+            id: a.id.as_uuid(),
+            deal_id: a.record_id,
+            author_id: a.author_id,
+            kind: a.kind,
+            payload: a.payload.0,
+            created_at: a.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityIn {
+    /// comment, call, meeting or email
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// comment: `{text, mentions?: [user id]}`; call/meeting/email: `{occurred_at?, duration_minutes?,
+    /// outcome?, notes?}`
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+}
+
+/// A deal's timeline, newest first.
+#[utoipa::path(get, path = "/api/v1/deals/{id}/activities", tag = "deals", security(("bearer" = [])),
+    params(("id" = Uuid, Path), Paging, ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, body = Page<ActivityOut>), (status = 404, body = Problem)))]
+pub async fn activities(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+    ApiQuery(paging): ApiQuery<Paging>,
+) -> ApiResult<Json<Page<ActivityOut>>> {
+    let (page, page_size) = (paging.page()?, paging.page_size()?);
+    let before = paging.cursor()?.map(|(at, id)| (at, ActivityId(id)));
+    let result = state
+        .app
+        .timeline(
+            &scope.auth.actor,
+            &scope.tenant,
+            RecordRef::Deal(DealId(id)),
+            TimelinePaging {
+                before,
+                page,
+                page_size,
+            },
+            &meta,
+        )
+        .await?;
+    Ok(Json(Page {
+        next_cursor: result.next.map(|(at, id)| encode_cursor(at, id.as_uuid())),
+        items: result.items.into_iter().map(Into::into).collect(),
+        total: result.total,
+        total_is_exact: true,
+        page,
+        page_size,
+    }))
+}
+
+/// Add a comment (or a logged call, meeting or email) to a deal's timeline.
+#[utoipa::path(post, path = "/api/v1/deals/{id}/activities", tag = "deals", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)), request_body = ActivityIn,
+    responses((status = 201, body = ActivityOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn add_activity(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+    ApiJson(body): ApiJson<ActivityIn>,
+) -> ApiResult<(StatusCode, Json<ActivityOut>)> {
+    let activity = state
+        .app
+        .add_activity(
+            &scope.auth.actor,
+            &scope.tenant,
+            RecordRef::Deal(DealId(id)),
+            &body.kind,
+            body.payload,
+            &meta,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(activity.into())))
+}
+
+// ---- Pipelines --------------------------------------------------------------------------------
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StageOut {
+    pub key: String,
+    pub name: String,
+    pub position: i64,
+    /// Win probability in percent: the default `close_probability` of deals in this stage.
+    pub probability: i64,
+    /// A deal sitting this many days in the stage is "rotting"; null: never.
+    pub rotting_days: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PipelineOut {
+    pub id: Uuid,
+    pub name: String,
+    pub is_default: bool,
+    pub stages: Vec<StageOut>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<rapport_store::pipelines::Pipeline> for PipelineOut {
+    fn from(p: rapport_store::pipelines::Pipeline) -> Self {
+        Self {
+            id: p.id.as_uuid(),
+            name: p.name,
+            is_default: p.is_default,
+            stages: p
+                .stages
+                .into_iter()
+                .map(|s| StageOut {
+                    key: s.key,
+                    name: s.name,
+                    position: s.position,
+                    probability: s.probability,
+                    rotting_days: s.rotting_days,
+                })
+                .collect(),
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageIn {
+    /// Lower-case letters, digits, underscores; derived from the name when absent.
+    pub key: Option<String>,
+    pub name: String,
+    pub probability: Option<i64>,
+    pub rotting_days: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineIn {
+    pub name: Option<String>,
+    /// The whole ordered list of stages (replaces the current one on update).
+    pub stages: Option<Vec<StageIn>>,
+    /// Make this the organization's default pipeline.
+    #[serde(default)]
+    pub is_default: bool,
+}
+
+fn stage_inputs(stages: Vec<StageIn>) -> Vec<StageInput> {
+    stages
+        .into_iter()
+        .map(|s| StageInput {
+            key: s.key,
+            name: s.name,
+            probability: s.probability,
+            rotting_days: s.rotting_days,
+        })
+        .collect()
+}
+
+/// Pipelines with their stages, the default first.
+#[utoipa::path(get, path = "/api/v1/pipelines", tag = "deals", security(("bearer" = [])),
+    params(("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, body = [PipelineOut])))]
+pub async fn pipelines(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+) -> ApiResult<Json<Vec<PipelineOut>>> {
+    let mut list = state
+        .app
+        .pipelines(&scope.auth.actor, &scope.tenant, &meta)
+        .await?;
+    list.sort_by_key(|p| !p.is_default);
+    Ok(Json(list.into_iter().map(Into::into).collect()))
+}
+
+/// One pipeline.
+#[utoipa::path(get, path = "/api/v1/pipelines/{id}", tag = "deals", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, body = PipelineOut), (status = 404, body = Problem)))]
+pub async fn pipeline(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<PipelineOut>> {
+    Ok(Json(
+        state
+            .app
+            .pipeline(
+                &scope.auth.actor,
+                &scope.tenant,
+                Some(PipelineId(id)),
+                &meta,
+            )
+            .await?
+            .into(),
+    ))
+}
+
+/// Create a pipeline (owner/admin).
+#[utoipa::path(post, path = "/api/v1/pipelines", tag = "deals", security(("bearer" = [])),
+    params(("X-Organization-Id" = Uuid, Header)), request_body = PipelineIn,
+    responses((status = 201, body = PipelineOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_pipeline(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<PipelineIn>,
+) -> ApiResult<(StatusCode, Json<PipelineOut>)> {
+    let app = &state.app;
+    let created = app
+        .create_pipeline(
+            &scope.auth.actor,
+            &scope.tenant,
+            body.name.as_deref().unwrap_or(""),
+            stage_inputs(body.stages.unwrap_or_default()),
+            &meta,
+        )
+        .await?;
+    let created = if body.is_default {
+        app.update_pipeline(
+            &scope.auth.actor,
+            &scope.tenant,
+            created.id,
+            PipelineChange {
+                make_default: true,
+                ..PipelineChange::default()
+            },
+            &meta,
+        )
+        .await?
+    } else {
+        created
+    };
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+/// Rename a pipeline, replace its stages, or make it the default (owner/admin). A stage still
+/// holding deals cannot be removed (409 `stage_in_use`).
+#[utoipa::path(patch, path = "/api/v1/pipelines/{id}", tag = "deals", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)), request_body = PipelineIn,
+    responses((status = 200, body = PipelineOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_pipeline(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+    ApiJson(body): ApiJson<PipelineIn>,
+) -> ApiResult<Json<PipelineOut>> {
+    Ok(Json(
+        state
+            .app
+            .update_pipeline(
+                &scope.auth.actor,
+                &scope.tenant,
+                PipelineId(id),
+                PipelineChange {
+                    name: body.name,
+                    stages: body.stages.map(stage_inputs),
+                    make_default: body.is_default,
+                },
+                &meta,
+            )
+            .await?
+            .into(),
+    ))
+}
+
+/// Delete a pipeline without deals that is not the default (owner/admin).
+#[utoipa::path(delete, path = "/api/v1/pipelines/{id}", tag = "deals", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn delete_pipeline(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .delete_pipeline(&scope.auth.actor, &scope.tenant, PipelineId(id), &meta)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,290 @@
+//! `/api/v1/tasks`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, NaiveDate, Utc};
+use rapport_app::tasks::{TaskChange, TaskQuery};
+use rapport_domain::{CompanyId, ContactId, DealId, TaskId, UserId};
+use rapport_store::tasks::{TaskFilter, TaskSort};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::types::{
+    Page, Paging, SortKind, decode_sort_cursor, descending, encode_sort_cursor, present,
+};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, ApiQuery, Meta, Scope};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskOut {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub deal_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    pub company_id: Option<Uuid>,
+    pub assignee_id: Uuid,
+    pub created_by: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub due_date: Option<NaiveDate>,
+    pub is_done: bool,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<rapport_store::tasks::Task> for TaskOut {
+    fn from(t: rapport_store::tasks::Task) -> Self {
+        Self {
+            id: t.id.as_uuid(),
+            organization_id: t.organization_id.as_uuid(),
+            deal_id: t.deal_id,
+            contact_id: t.contact_id,
+            company_id: t.company_id,
+            assignee_id: t.assignee_id.as_uuid(),
+            created_by: t.created_by.as_uuid(),
+            title: t.title,
+            description: t.description,
+            due_date: t.due_date,
+            is_done: t.is_done,
+            completed_at: t.completed_at,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskIn {
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// Today or later in the organization's time zone.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub due_date: Option<Option<NaiveDate>>,
+    /// Defaults to the caller.
+    pub assignee_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub deal_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub contact_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub company_id: Option<Option<Uuid>>,
+    pub is_done: Option<bool>,
+}
+
+impl From<TaskIn> for TaskChange {
+    fn from(t: TaskIn) -> Self {
+        TaskChange {
+            title: t.title,
+            description: t.description,
+            due_date: t.due_date,
+            assignee_id: t.assignee_id.map(UserId),
+            deal_id: t.deal_id.map(|o| o.map(DealId)),
+            contact_id: t.contact_id.map(|o| o.map(ContactId)),
+            company_id: t.company_id.map(|o| o.map(CompanyId)),
+            is_done: t.is_done,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TaskParams {
+    pub deal_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    pub company_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+    pub is_done: Option<bool>,
+    /// Only tasks not done (same as is_done=false).
+    pub only_open: Option<bool>,
+    /// Due strictly before this date.
+    pub due_before: Option<NaiveDate>,
+    /// Due strictly after this date.
+    pub due_after: Option<NaiveDate>,
+    /// due_date, created_at (default), updated_at or title
+    pub order_by: Option<String>,
+    /// asc (default) or desc
+    pub order: Option<String>,
+    pub page: Option<u64>,
+    pub page_size: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+/// Tasks of the organization.
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", security(("bearer" = [])),
+    params(TaskParams, ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, body = Page<TaskOut>), (status = 400, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    ApiQuery(p): ApiQuery<TaskParams>,
+) -> ApiResult<Json<Page<TaskOut>>> {
+    let paging = Paging {
+        page: p.page,
+        page_size: p.page_size,
+        cursor: None,
+    };
+    let (page, page_size) = (paging.page()?, paging.page_size()?);
+    let sort = match p.order_by.as_deref() {
+        None | Some("created_at") => TaskSort::CreatedAt,
+        Some("due_date") => TaskSort::DueDate,
+        Some("updated_at") => TaskSort::UpdatedAt,
+        Some("title") => TaskSort::Title,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!(
+                    "tasks cannot be sorted by {other:?}; use due_date, created_at, updated_at or title"
+                ),
+            ));
+        }
+    };
+    let kind = match sort {
+        TaskSort::DueDate => SortKind::Date,
+        TaskSort::Title => SortKind::Text,
+        TaskSort::CreatedAt | TaskSort::UpdatedAt => SortKind::Time,
+    };
+    let descending = descending(p.order.as_deref())?;
+    let after = p
+        .cursor
+        .as_deref()
+        .map(|c| decode_sort_cursor(c, kind))
+        .transpose()?
+        .map(|(v, id)| (v, TaskId(id)));
+    let is_done = match (p.is_done, p.only_open) {
+        (Some(true), Some(true)) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "is_done=true and only_open=true exclude each other",
+            ));
+        }
+        (_, Some(true)) => Some(false),
+        (done, _) => done,
+    };
+    let filter = TaskFilter {
+        deal_id: p.deal_id.map(DealId),
+        contact_id: p.contact_id.map(ContactId),
+        company_id: p.company_id.map(CompanyId),
+        assignee_id: p.assignee_id.map(UserId),
+        is_done,
+        due_before: p.due_before,
+        due_after: p.due_after,
+    };
+    let result = state
+        .app
+        .list_tasks(
+            &scope.auth.actor,
+            &scope.tenant,
+            TaskQuery {
+                filter,
+                sort,
+                descending,
+                after,
+                page,
+                page_size,
+            },
+            &meta,
+        )
+        .await?;
+    Ok(Json(Page {
+        next_cursor: result
+            .next
+            .as_ref()
+            .map(|(v, id)| encode_sort_cursor(v, id.as_uuid())),
+        items: result.items.into_iter().map(Into::into).collect(),
+        total: result.total,
+        total_is_exact: result.total_is_exact,
+        page,
+        page_size,
+    }))
+}
+
+/// Create a task (a member only on deals they own).
+#[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", security(("bearer" = [])),
+    params(("X-Organization-Id" = Uuid, Header)), request_body = TaskIn,
+    responses((status = 201, body = TaskOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<TaskIn>,
+) -> ApiResult<(StatusCode, Json<TaskOut>)> {
+    let task = state
+        .app
+        .create_task(&scope.auth.actor, &scope.tenant, body.into(), &meta)
+        .await?;
+    Ok((StatusCode::CREATED, Json(task.into())))
+}
+
+/// One task.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, body = TaskOut), (status = 404, body = Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<TaskOut>> {
+    Ok(Json(
+        state
+            .app
+            .task(&scope.auth.actor, &scope.tenant, TaskId(id), &meta)
+            .await?
+            .into(),
+    ))
+}
+
+/// Change a task (members: tasks assigned to them or on deals they own).
+#[utoipa::path(patch, path = "/api/v1/tasks/{id}", tag = "tasks", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)), request_body = TaskIn,
+    responses((status = 200, body = TaskOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+    ApiJson(body): ApiJson<TaskIn>,
+) -> ApiResult<Json<TaskOut>> {
+    Ok(Json(
+        state
+            .app
+            .update_task(
+                &scope.auth.actor,
+                &scope.tenant,
+                TaskId(id),
+                body.into(),
+                &meta,
+            )
+            .await?
+            .into(),
+    ))
+}
+
+/// Delete a task.
+#[utoipa::path(delete, path = "/api/v1/tasks/{id}", tag = "tasks", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .delete_task(&scope.auth.actor, &scope.tenant, TaskId(id), &meta)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

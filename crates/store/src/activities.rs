@@ -1,0 +1,137 @@
+//! Timelines: what happened to a record, newest first. One table serves every kind of record,
+//! named by (record_type, record_id).
+
+use chrono::{DateTime, Utc};
+use rapport_domain::{ActivityId, OrganizationId, UserId};
+
+use crate::{Result, TenantTx, query};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Activity {
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub id: ActivityId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub organization_id: OrganizationId,
+    pub record_type: String,
+    pub record_id: uuid::Uuid,
+    pub author_id: Option<uuid::Uuid>,
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub payload: sqlx::types::Json<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str =
+    "id, organization_id, record_type, record_id, author_id, type, payload, created_at";
+
+/// A new timeline entry.
+#[derive(Clone, Debug)]
+pub struct NewActivity {
+    pub record_type: &'static str,
+    pub record_id: uuid::Uuid,
+    pub author_id: Option<UserId>,
+    pub kind: String,
+    pub payload: serde_json::Value,
+}
+
+pub async fn insert(tx: &mut TenantTx, new: NewActivity) -> Result<Activity> {
+    let org = tx.organization_id();
+    let id = ActivityId::new();
+    tx.raw()
+        .execute(
+            query(
+                "INSERT INTO activities (organization_id, id, record_type, record_id, author_id, type, payload, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(org)
+            .bind(id)
+            .bind(new.record_type)
+            .bind(new.record_id)
+            .bind(new.author_id)
+            .bind(new.kind)
+            .bind(new.payload)
+            .bind(crate::now()),
+        )
+        .await?;
+    tx.raw()
+        .fetch_one(
+            query(format!(
+                "SELECT {COLUMNS} FROM activities WHERE organization_id = $1 AND id = $2"
+            ))
+            .bind(org)
+            .bind(id),
+        )
+        .await
+}
+
+/// One page of a record's timeline, newest first, plus one row more when there is a next page.
+pub async fn list(
+    tx: &mut TenantTx,
+    record_type: &str,
+    record_id: uuid::Uuid,
+    before: Option<(DateTime<Utc>, ActivityId)>,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<Activity>> {
+    let org = tx.organization_id();
+    let mut q = query(format!(
+        "SELECT {COLUMNS} FROM activities WHERE organization_id = $1 AND record_type = $2 AND record_id = $3"
+    ))
+    .bind(org)
+    .bind(record_type)
+    .bind(record_id);
+    crate::keyset::page(
+        &mut q,
+        "created_at",
+        before
+            .as_ref()
+            .map(|(at, id)| (crate::keyset::SortValue::Time(*at), *id))
+            .as_ref()
+            .map(|(v, id)| (v, *id)),
+        true,
+        offset,
+        limit,
+    );
+    tx.raw().fetch_all(q).await
+}
+
+/// How many entries a record's timeline holds.
+pub async fn count(tx: &mut TenantTx, record_type: &str, record_id: uuid::Uuid) -> Result<i64> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        n: i64,
+    }
+    let org = tx.organization_id();
+    let row: Row = tx
+        .raw()
+        .fetch_one(
+            query("SELECT COUNT(*) AS n FROM activities WHERE organization_id = $1 AND record_type = $2 AND record_id = $3")
+                .bind(org)
+                .bind(record_type)
+                .bind(record_id),
+        )
+        .await?;
+    Ok(row.n)
+}
+
+/// Moves a record's timeline onto another record (a converted lead's history follows it).
+pub async fn reattach(
+    tx: &mut TenantTx,
+    from: (&str, uuid::Uuid),
+    to: (&'static str, uuid::Uuid),
+) -> Result<u64> {
+    let org = tx.organization_id();
+    tx.raw()
+        .execute(
+            query(
+                "UPDATE activities SET record_type = $1, record_id = $2 \
+                 WHERE organization_id = $3 AND record_type = $4 AND record_id = $5",
+            )
+            .bind(to.0)
+            .bind(to.1)
+            .bind(org)
+            .bind(from.0)
+            .bind(from.1),
+        )
+        .await
+}

@@ -1,0 +1,448 @@
+//! Deals: opportunities moving through a pipeline's stages.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rapport_domain::{CompanyId, ContactId, DealId, OrganizationId, PipelineId, UserId};
+
+use crate::keyset::{self, SortValue};
+use crate::{Result, TenantTx, dialect, query};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Deal {
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub id: DealId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub organization_id: OrganizationId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub pipeline_id: PipelineId,
+    pub stage: String,
+    pub contact_id: Option<uuid::Uuid>,
+    pub company_id: Option<uuid::Uuid>,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub owner_id: UserId,
+    pub title: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub status: String,
+    pub close_probability: i64,
+    pub expected_close_date: Option<NaiveDate>,
+    pub stage_changed_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub custom: sqlx::types::Json<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, organization_id, pipeline_id, stage, contact_id, company_id, owner_id, title, amount_minor, \
+    currency, status, close_probability, expected_close_date, stage_changed_at, closed_at, custom, created_at, updated_at";
+
+/// The fields a deal is written with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DealFields {
+    pub pipeline_id: PipelineId,
+    pub stage: String,
+    pub contact_id: Option<ContactId>,
+    pub company_id: Option<CompanyId>,
+    pub owner_id: UserId,
+    pub title: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub status: String,
+    pub close_probability: i64,
+    pub expected_close_date: Option<NaiveDate>,
+}
+
+pub async fn insert(tx: &mut TenantTx, fields: &DealFields) -> Result<Deal> {
+    let org = tx.organization_id();
+    let id = DealId::new();
+    let now = crate::now();
+    let closed_at = matches!(fields.status.as_str(), "won" | "lost").then_some(now);
+    tx.raw()
+        .execute(
+            query(
+                "INSERT INTO deals (organization_id, id, pipeline_id, stage, contact_id, company_id, owner_id, title, \
+                 amount_minor, currency, status, close_probability, expected_close_date, stage_changed_at, closed_at, \
+                 created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $14, $14)",
+            )
+            .bind(org)
+            .bind(id)
+            .bind(fields.pipeline_id)
+            .bind(&fields.stage)
+            .bind(fields.contact_id)
+            .bind(fields.company_id)
+            .bind(fields.owner_id)
+            .bind(&fields.title)
+            .bind(fields.amount_minor)
+            .bind(&fields.currency)
+            .bind(&fields.status)
+            .bind(fields.close_probability)
+            .bind(fields.expected_close_date)
+            .bind(now)
+            .bind(closed_at),
+        )
+        .await?;
+    find(tx, id).await?.ok_or(crate::Error::NotFound)
+}
+
+/// A live deal of the organization.
+pub async fn find(tx: &mut TenantTx, id: DealId) -> Result<Option<Deal>> {
+    let org = tx.organization_id();
+    tx.raw()
+        .fetch_optional(
+            query(format!(
+                "SELECT {COLUMNS} FROM deals WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL"
+            ))
+            .bind(org)
+            .bind(id),
+        )
+        .await
+}
+
+/// Like [`find`], locking the row until the transaction ends (so two concurrent stage moves are
+/// judged one after the other).
+pub async fn find_for_update(tx: &mut TenantTx, id: DealId) -> Result<Option<Deal>> {
+    let org = tx.organization_id();
+    let lock = dialect::lock_rows(tx.backend());
+    tx.raw()
+        .fetch_optional(
+            query(format!(
+                "SELECT {COLUMNS} FROM deals WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL{lock}"
+            ))
+            .bind(org)
+            .bind(id),
+        )
+        .await
+}
+
+/// Writes the fields; `stage_changed_at` and `closed_at` follow the stage and status.
+pub async fn update(tx: &mut TenantTx, current: &Deal, fields: &DealFields) -> Result<()> {
+    let org = tx.organization_id();
+    let now = crate::now();
+    let stage_changed_at =
+        if current.stage != fields.stage || current.pipeline_id != fields.pipeline_id {
+            now
+        } else {
+            current.stage_changed_at
+        };
+    let closed = matches!(fields.status.as_str(), "won" | "lost");
+    let closed_at = match (closed, current.status == fields.status) {
+        (false, _) => None,
+        (true, true) => current.closed_at.or(Some(now)),
+        (true, false) => Some(now),
+    };
+    tx.raw()
+        .execute(
+            query(
+                "UPDATE deals SET pipeline_id = $1, stage = $2, contact_id = $3, company_id = $4, owner_id = $5, title = $6, \
+                 amount_minor = $7, currency = $8, status = $9, close_probability = $10, expected_close_date = $11, \
+                 stage_changed_at = $12, closed_at = $13, updated_at = $14 \
+                 WHERE organization_id = $15 AND id = $16 AND deleted_at IS NULL",
+            )
+            .bind(fields.pipeline_id)
+            .bind(&fields.stage)
+            .bind(fields.contact_id)
+            .bind(fields.company_id)
+            .bind(fields.owner_id)
+            .bind(&fields.title)
+            .bind(fields.amount_minor)
+            .bind(&fields.currency)
+            .bind(&fields.status)
+            .bind(fields.close_probability)
+            .bind(fields.expected_close_date)
+            .bind(stage_changed_at)
+            .bind(closed_at)
+            .bind(now)
+            .bind(org)
+            .bind(current.id),
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn soft_delete(tx: &mut TenantTx, id: DealId) -> Result<bool> {
+    let org = tx.organization_id();
+    Ok(tx
+        .raw()
+        .execute(
+            query("UPDATE deals SET deleted_at = $1 WHERE organization_id = $2 AND id = $3 AND deleted_at IS NULL")
+                .bind(crate::now())
+                .bind(org)
+                .bind(id),
+        )
+        .await?
+        == 1)
+}
+
+/// Live deals linked to a contact.
+pub async fn count_for_contact(tx: &mut TenantTx, contact: ContactId) -> Result<i64> {
+    count_where(tx, "contact_id", contact.as_uuid()).await
+}
+
+/// Deals (live or deleted: deleted ones may be restored) still in a pipeline stage.
+pub async fn count_in_stage(tx: &mut TenantTx, pipeline: PipelineId, stage: &str) -> Result<i64> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        n: i64,
+    }
+    let org = tx.organization_id();
+    let row: Row = tx
+        .raw()
+        .fetch_one(
+            query("SELECT COUNT(*) AS n FROM deals WHERE organization_id = $1 AND pipeline_id = $2 AND stage = $3")
+                .bind(org)
+                .bind(pipeline)
+                .bind(stage),
+        )
+        .await?;
+    Ok(row.n)
+}
+
+pub async fn count_in_pipeline(tx: &mut TenantTx, pipeline: PipelineId) -> Result<i64> {
+    count_where(tx, "pipeline_id", pipeline.as_uuid()).await
+}
+
+async fn count_where(tx: &mut TenantTx, column: &str, id: uuid::Uuid) -> Result<i64> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        n: i64,
+    }
+    let org = tx.organization_id();
+    let row: Row = tx
+        .raw()
+        .fetch_one(
+            query(format!(
+                "SELECT COUNT(*) AS n FROM deals WHERE organization_id = $1 AND {column} = $2 AND deleted_at IS NULL"
+            ))
+            .bind(org)
+            .bind(id),
+        )
+        .await?;
+    Ok(row.n)
+}
+
+/// What a deal list is sorted by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DealSort {
+    Amount,
+    CreatedAt,
+    UpdatedAt,
+    Title,
+    ExpectedCloseDate,
+}
+
+impl DealSort {
+    fn expr(self, backend: crate::Backend) -> String {
+        match self {
+            DealSort::Amount => "amount_minor".into(),
+            DealSort::CreatedAt => "created_at".into(),
+            DealSort::UpdatedAt => "updated_at".into(),
+            DealSort::Title => "lower(title)".into(),
+            DealSort::ExpectedCloseDate => keyset::date_or_last(backend, "expected_close_date"),
+        }
+    }
+
+    /// The value of this sort on a row, for the next page's cursor.
+    pub fn value_of(self, d: &Deal) -> SortValue {
+        match self {
+            DealSort::Amount => SortValue::Int(d.amount_minor),
+            DealSort::CreatedAt => SortValue::Time(d.created_at),
+            DealSort::UpdatedAt => SortValue::Time(d.updated_at),
+            DealSort::Title => SortValue::Text(d.title.clone()),
+            DealSort::ExpectedCloseDate => {
+                SortValue::Date(d.expected_close_date.unwrap_or_else(no_date))
+            }
+        }
+    }
+}
+
+/// The date missing close dates sort as (see [`keyset::NO_DATE`]).
+fn no_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX)
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DealFilter {
+    pub statuses: Vec<String>,
+    pub stage: Option<String>,
+    pub pipeline_id: Option<PipelineId>,
+    pub owner_id: Option<UserId>,
+    pub contact_id: Option<ContactId>,
+    pub company_id: Option<CompanyId>,
+    pub min_amount: Option<i64>,
+    pub max_amount: Option<i64>,
+    /// Case-insensitive substring of the title.
+    pub search: Option<String>,
+}
+
+fn filtered(tx: &TenantTx, select: &str, f: &DealFilter) -> crate::Query {
+    let mut q = query(select);
+    let org = q.push_arg(tx.organization_id());
+    q.push_sql(&format!(
+        " WHERE organization_id = {org} AND deleted_at IS NULL"
+    ));
+    if !f.statuses.is_empty() {
+        let placeholders: Vec<String> = f.statuses.iter().map(|s| q.push_arg(s.as_str())).collect();
+        q.push_sql(&format!(" AND status IN ({})", placeholders.join(", ")));
+    }
+    if let Some(stage) = &f.stage {
+        let p = q.push_arg(stage.as_str());
+        q.push_sql(&format!(" AND stage = {p}"));
+    }
+    if let Some(v) = f.pipeline_id {
+        let p = q.push_arg(v);
+        q.push_sql(&format!(" AND pipeline_id = {p}"));
+    }
+    if let Some(v) = f.owner_id {
+        let p = q.push_arg(v);
+        q.push_sql(&format!(" AND owner_id = {p}"));
+    }
+    if let Some(v) = f.contact_id {
+        let p = q.push_arg(v);
+        q.push_sql(&format!(" AND contact_id = {p}"));
+    }
+    if let Some(v) = f.company_id {
+        let p = q.push_arg(v);
+        q.push_sql(&format!(" AND company_id = {p}"));
+    }
+    if let Some(v) = f.min_amount {
+        let p = q.push_arg(v);
+        q.push_sql(&format!(" AND amount_minor >= {p}"));
+    }
+    if let Some(v) = f.max_amount {
+        let p = q.push_arg(v);
+        q.push_sql(&format!(" AND amount_minor <= {p}"));
+    }
+    if let Some(search) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let like = dialect::ilike(tx.backend());
+        let p = q.push_arg(format!("%{}%", dialect::escape_like(search)));
+        q.push_sql(&format!(" AND title {like} {p} ESCAPE '\\'"));
+    }
+    q
+}
+
+/// One page of deals, plus one row more when there is a next page.
+#[allow(clippy::too_many_arguments)]
+pub async fn list(
+    tx: &mut TenantTx,
+    f: &DealFilter,
+    sort: DealSort,
+    descending: bool,
+    after: Option<&(SortValue, DealId)>,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<Deal>> {
+    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM deals"), f);
+    let expr = sort.expr(tx.backend());
+    keyset::page(
+        &mut q,
+        &expr,
+        after.map(|(v, id)| (v, *id)),
+        descending,
+        offset,
+        limit,
+    );
+    tx.raw().fetch_all(q).await
+}
+
+/// How many deals match, counting at most `cap`: (count, exact).
+pub async fn count(tx: &mut TenantTx, f: &DealFilter, cap: i64) -> Result<(i64, bool)> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        n: i64,
+    }
+    let mut q = filtered(tx, "SELECT COUNT(*) AS n FROM (SELECT 1 FROM deals", f);
+    let p = q.push_arg(cap + 1);
+    q.push_sql(&format!(" LIMIT {p}) AS capped"));
+    let row: Row = tx.raw().fetch_one(q).await?;
+    Ok((row.n.min(cap), row.n <= cap))
+}
+
+/// Every live deal of a pipeline (the board shows them all, column by column).
+pub async fn in_pipeline(
+    tx: &mut TenantTx,
+    pipeline: PipelineId,
+    owner: Option<UserId>,
+) -> Result<Vec<Deal>> {
+    let f = DealFilter {
+        pipeline_id: Some(pipeline),
+        owner_id: owner,
+        ..DealFilter::default()
+    };
+    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM deals"), &f);
+    q.push_sql(" ORDER BY stage_changed_at DESC, id DESC LIMIT 2000");
+    tx.raw().fetch_all(q).await
+}
+
+/// Figures by (pipeline, stage, status): count and amount in the given currency.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct StageStatusTotal {
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub pipeline_id: PipelineId,
+    pub stage: String,
+    pub status: String,
+    pub n: i64,
+    pub amount: i64,
+}
+
+pub async fn totals_by_stage_and_status(
+    tx: &mut TenantTx,
+    pipeline: Option<PipelineId>,
+    currency: &str,
+) -> Result<Vec<StageStatusTotal>> {
+    let mut q = query(
+        "SELECT pipeline_id, stage, status, COUNT(*) AS n, \
+         CAST(COALESCE(SUM(CASE WHEN currency = $1 THEN amount_minor ELSE 0 END), 0) AS BIGINT) AS amount \
+         FROM deals WHERE organization_id = $2 AND deleted_at IS NULL",
+    )
+    .bind(currency)
+    .bind(tx.organization_id());
+    if let Some(p) = pipeline {
+        let a = q.push_arg(p);
+        q.push_sql(&format!(" AND pipeline_id = {a}"));
+    }
+    q.push_sql(" GROUP BY pipeline_id, stage, status");
+    tx.raw().fetch_all(q).await
+}
+
+/// Deals created since a moment.
+pub async fn count_created_since(tx: &mut TenantTx, since: DateTime<Utc>) -> Result<i64> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        n: i64,
+    }
+    let org = tx.organization_id();
+    let row: Row = tx
+        .raw()
+        .fetch_one(
+            query("SELECT COUNT(*) AS n FROM deals WHERE organization_id = $1 AND deleted_at IS NULL AND created_at >= $2")
+                .bind(org)
+                .bind(since),
+        )
+        .await?;
+    Ok(row.n)
+}
+
+/// Closed deals (won or lost) closed since a moment: for the won/lost-by-month chart.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ClosedDeal {
+    pub status: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub closed_at: DateTime<Utc>,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub owner_id: UserId,
+}
+
+pub async fn closed_since(tx: &mut TenantTx, since: DateTime<Utc>) -> Result<Vec<ClosedDeal>> {
+    let org = tx.organization_id();
+    tx.raw()
+        .fetch_all(
+            query(
+                "SELECT status, amount_minor, currency, closed_at, owner_id FROM deals \
+                 WHERE organization_id = $1 AND deleted_at IS NULL AND closed_at >= $2 AND status IN ('won', 'lost')",
+            )
+            .bind(org)
+            .bind(since),
+        )
+        .await
+}

@@ -1,0 +1,61 @@
+//! Keyset paging: a list continues after the last row it showed (its sort value and id), so pages
+//! stay stable under inserts and cost the same at row 10 and row 1,000,000.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::{Arg, Query};
+
+/// The sort value of the row a page ended on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SortValue {
+    /// Compared without regard to case (the column expression is `lower(…)`).
+    Text(String),
+    Time(DateTime<Utc>),
+    Int(i64),
+    /// A nullable date column sorted with missing dates last (see [`date_or_last`]).
+    Date(NaiveDate),
+}
+
+/// The date that stands for "no date" in sort expressions, so rows without one sort last.
+pub const NO_DATE: &str = "9999-12-31";
+
+/// `COALESCE(column, <far future>)` for a nullable date column on either engine.
+pub fn date_or_last(backend: crate::Backend, column: &str) -> String {
+    match backend {
+        crate::Backend::Sqlite => format!("COALESCE({column}, '{NO_DATE}')"),
+        crate::Backend::Postgres => format!("COALESCE({column}, DATE '{NO_DATE}')"),
+    }
+}
+
+/// Appends `AND (expr > v OR (expr = v AND id > last_id))` (or `<` when descending), then the
+/// ORDER BY and a LIMIT one row over `limit` (to tell whether a next page exists).
+pub fn page(
+    q: &mut Query,
+    expr: &str,
+    after: Option<(&SortValue, impl Into<Arg>)>,
+    descending: bool,
+    offset: u64,
+    limit: u64,
+) {
+    let (cmp, dir) = if descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    if let Some((value, id)) = after {
+        let v = match value {
+            SortValue::Text(t) => format!("lower({})", q.push_arg(t.as_str())),
+            SortValue::Time(t) => q.push_arg(*t),
+            SortValue::Int(i) => q.push_arg(*i),
+            SortValue::Date(d) => q.push_arg(*d),
+        };
+        let i = q.push_arg(id);
+        q.push_sql(&format!(
+            " AND ({expr} {cmp} {v} OR ({expr} = {v} AND id {cmp} {i}))"
+        ));
+    }
+    q.push_sql(&format!(" ORDER BY {expr} {dir}, id {dir}"));
+    let l = q.push_arg(limit as i64 + 1);
+    let o = q.push_arg(offset as i64);
+    q.push_sql(&format!(" LIMIT {l} OFFSET {o}"));
+}

@@ -1,0 +1,236 @@
+//! Tasks: something a member has to do, by a date, optionally about a deal, contact or company.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rapport_domain::{CompanyId, ContactId, DealId, OrganizationId, TaskId, UserId};
+
+use crate::keyset::{self, SortValue};
+use crate::{Result, TenantTx, query};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Task {
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub id: TaskId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub organization_id: OrganizationId,
+    pub deal_id: Option<uuid::Uuid>,
+    pub contact_id: Option<uuid::Uuid>,
+    pub company_id: Option<uuid::Uuid>,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub assignee_id: UserId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub created_by: UserId,
+    pub title: String,
+    pub description: Option<String>,
+    pub due_date: Option<NaiveDate>,
+    pub is_done: bool,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, organization_id, deal_id, contact_id, company_id, assignee_id, created_by, title, \
+    description, due_date, is_done, completed_at, created_at, updated_at";
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskFields {
+    pub deal_id: Option<DealId>,
+    pub contact_id: Option<ContactId>,
+    pub company_id: Option<CompanyId>,
+    pub assignee_id: UserId,
+    pub title: String,
+    pub description: Option<String>,
+    pub due_date: Option<NaiveDate>,
+    pub is_done: bool,
+}
+
+pub async fn insert(tx: &mut TenantTx, created_by: UserId, f: &TaskFields) -> Result<Task> {
+    let org = tx.organization_id();
+    let id = TaskId::new();
+    let now = crate::now();
+    tx.raw()
+        .execute(
+            query(
+                "INSERT INTO tasks (organization_id, id, deal_id, contact_id, company_id, assignee_id, created_by, title, \
+                 description, due_date, is_done, completed_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+            )
+            .bind(org)
+            .bind(id)
+            .bind(f.deal_id)
+            .bind(f.contact_id)
+            .bind(f.company_id)
+            .bind(f.assignee_id)
+            .bind(created_by)
+            .bind(&f.title)
+            .bind(f.description.clone())
+            .bind(f.due_date)
+            .bind(f.is_done)
+            .bind(f.is_done.then_some(now))
+            .bind(now),
+        )
+        .await?;
+    find(tx, id).await?.ok_or(crate::Error::NotFound)
+}
+
+pub async fn find(tx: &mut TenantTx, id: TaskId) -> Result<Option<Task>> {
+    let org = tx.organization_id();
+    tx.raw()
+        .fetch_optional(
+            query(format!(
+                "SELECT {COLUMNS} FROM tasks WHERE organization_id = $1 AND id = $2"
+            ))
+            .bind(org)
+            .bind(id),
+        )
+        .await
+}
+
+pub async fn update(tx: &mut TenantTx, current: &Task, f: &TaskFields) -> Result<()> {
+    let org = tx.organization_id();
+    let now = crate::now();
+    let completed_at = match (current.is_done, f.is_done) {
+        (_, false) => None,
+        (true, true) => current.completed_at,
+        (false, true) => Some(now),
+    };
+    tx.raw()
+        .execute(
+            query(
+                "UPDATE tasks SET deal_id = $1, contact_id = $2, company_id = $3, assignee_id = $4, title = $5, \
+                 description = $6, due_date = $7, is_done = $8, completed_at = $9, updated_at = $10 \
+                 WHERE organization_id = $11 AND id = $12",
+            )
+            .bind(f.deal_id)
+            .bind(f.contact_id)
+            .bind(f.company_id)
+            .bind(f.assignee_id)
+            .bind(&f.title)
+            .bind(f.description.clone())
+            .bind(f.due_date)
+            .bind(f.is_done)
+            .bind(completed_at)
+            .bind(now)
+            .bind(org)
+            .bind(current.id),
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(tx: &mut TenantTx, id: TaskId) -> Result<bool> {
+    let org = tx.organization_id();
+    Ok(tx
+        .raw()
+        .execute(
+            query("DELETE FROM tasks WHERE organization_id = $1 AND id = $2")
+                .bind(org)
+                .bind(id),
+        )
+        .await?
+        == 1)
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TaskFilter {
+    pub deal_id: Option<DealId>,
+    pub contact_id: Option<ContactId>,
+    pub company_id: Option<CompanyId>,
+    pub assignee_id: Option<UserId>,
+    pub is_done: Option<bool>,
+    pub due_before: Option<NaiveDate>,
+    pub due_after: Option<NaiveDate>,
+}
+
+/// What a task list is sorted by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskSort {
+    DueDate,
+    CreatedAt,
+    UpdatedAt,
+    Title,
+}
+
+impl TaskSort {
+    fn expr(self, backend: crate::Backend) -> String {
+        match self {
+            TaskSort::DueDate => keyset::date_or_last(backend, "due_date"),
+            TaskSort::CreatedAt => "created_at".into(),
+            TaskSort::UpdatedAt => "updated_at".into(),
+            TaskSort::Title => "lower(title)".into(),
+        }
+    }
+
+    pub fn value_of(self, t: &Task) -> SortValue {
+        match self {
+            TaskSort::DueDate => SortValue::Date(t.due_date.unwrap_or_else(|| {
+                NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX)
+            })),
+            TaskSort::CreatedAt => SortValue::Time(t.created_at),
+            TaskSort::UpdatedAt => SortValue::Time(t.updated_at),
+            TaskSort::Title => SortValue::Text(t.title.clone()),
+        }
+    }
+}
+
+fn filtered(tx: &TenantTx, select: &str, f: &TaskFilter) -> crate::Query {
+    let mut q = query(select);
+    let org = q.push_arg(tx.organization_id());
+    q.push_sql(&format!(" WHERE organization_id = {org}"));
+    let eq = |q: &mut crate::Query, column: &str, v: Option<uuid::Uuid>| {
+        if let Some(v) = v {
+            let p = q.push_arg(v);
+            q.push_sql(&format!(" AND {column} = {p}"));
+        }
+    };
+    eq(&mut q, "deal_id", f.deal_id.map(|v| v.as_uuid()));
+    eq(&mut q, "contact_id", f.contact_id.map(|v| v.as_uuid()));
+    eq(&mut q, "company_id", f.company_id.map(|v| v.as_uuid()));
+    eq(&mut q, "assignee_id", f.assignee_id.map(|v| v.as_uuid()));
+    if let Some(done) = f.is_done {
+        let p = q.push_arg(done);
+        q.push_sql(&format!(" AND is_done = {p}"));
+    }
+    if let Some(d) = f.due_before {
+        let p = q.push_arg(d);
+        q.push_sql(&format!(" AND due_date < {p}"));
+    }
+    if let Some(d) = f.due_after {
+        let p = q.push_arg(d);
+        q.push_sql(&format!(" AND due_date > {p}"));
+    }
+    q
+}
+
+pub async fn list(
+    tx: &mut TenantTx,
+    f: &TaskFilter,
+    sort: TaskSort,
+    descending: bool,
+    after: Option<&(SortValue, TaskId)>,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<Task>> {
+    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM tasks"), f);
+    let expr = sort.expr(tx.backend());
+    keyset::page(
+        &mut q,
+        &expr,
+        after.map(|(v, id)| (v, *id)),
+        descending,
+        offset,
+        limit,
+    );
+    tx.raw().fetch_all(q).await
+}
+
+pub async fn count(tx: &mut TenantTx, f: &TaskFilter, cap: i64) -> Result<(i64, bool)> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        n: i64,
+    }
+    let mut q = filtered(tx, "SELECT COUNT(*) AS n FROM (SELECT 1 FROM tasks", f);
+    let p = q.push_arg(cap + 1);
+    q.push_sql(&format!(" LIMIT {p}) AS capped"));
+    let row: Row = tx.raw().fetch_one(q).await?;
+    Ok((row.n.min(cap), row.n <= cap))
+}
