@@ -3,7 +3,7 @@
 //! exchange rates); counts include every deal.
 
 use chrono::{Duration, Utc};
-use rapport_domain::deal::DealStatus;
+use rapport_domain::deal::{self, DealStatus};
 use rapport_domain::{Action, Object, Ownership, PipelineId};
 use rapport_store::deals::{self as store_deals, StageStatusTotal};
 use rapport_store::pipelines::{self as store_pipelines, Pipeline};
@@ -193,5 +193,163 @@ impl App {
         tx.commit().await?;
         let stages = funnel_of(&pipeline, &totals);
         Ok(Funnel { pipeline, stages })
+    }
+}
+
+/// Won and lost amounts of one calendar month.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MonthTotals {
+    /// `2026-11`
+    pub month: String,
+    pub won: CountAmount,
+    pub lost: CountAmount,
+}
+
+/// A member's results over the dashboard's period.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OwnerTotals {
+    pub owner_id: rapport_domain::UserId,
+    pub won: CountAmount,
+    pub open_weighted: i64,
+}
+
+/// Everything the sales dashboard shows, in the organization's currency.
+#[derive(Clone, Debug)]
+pub struct SalesDashboard {
+    pub currency: String,
+    pub open: CountAmount,
+    pub weighted_forecast: i64,
+    pub won_this_month: CountAmount,
+    /// won / (won + lost) over deals closed in the last 90 days; `None` when none closed.
+    pub win_rate_90_days: Option<f64>,
+    pub funnel: Funnel,
+    pub months: Vec<MonthTotals>,
+    pub top_owners: Vec<OwnerTotals>,
+}
+
+/// The first day of the month `back` months before `today`'s.
+fn month_start(today: chrono::NaiveDate, back: u32) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    let mut year = today.year();
+    let mut month = today.month() as i32 - back as i32;
+    while month <= 0 {
+        month += 12;
+        year -= 1;
+    }
+    chrono::NaiveDate::from_ymd_opt(year, month as u32, 1).unwrap_or(today)
+}
+
+impl App {
+    pub async fn sales_dashboard(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        meta: &RequestMeta,
+    ) -> AppResult<SalesDashboard> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Deal,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let currency = tenant.organization.currency.clone();
+        let today = tenant.today();
+        // Months and "this month" follow the organization's calendar; the boundaries are taken
+        // at midnight UTC, close enough for monthly figures.
+        let oldest = month_start(today, 5);
+        let since = oldest.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        let ninety_days_ago = Utc::now() - Duration::days(90);
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let (open_count, open_amount, weighted) =
+            store_deals::open_totals(&mut tx, &currency).await?;
+        let closed = store_deals::closed_since(&mut tx, since.min(ninety_days_ago)).await?;
+        let pipeline = store_pipelines::default(&mut tx)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let totals =
+            store_deals::totals_by_stage_and_status(&mut tx, Some(pipeline.id), &currency).await?;
+        let board = store_deals::in_pipeline(&mut tx, pipeline.id, None).await?;
+        tx.commit().await?;
+
+        let mut months: Vec<MonthTotals> = (0..6)
+            .rev()
+            .map(|back| MonthTotals {
+                month: month_start(today, back).format("%Y-%m").to_string(),
+                won: CountAmount::default(),
+                lost: CountAmount::default(),
+            })
+            .collect();
+        let mut won_90 = 0;
+        let mut lost_90 = 0;
+        let mut owners: Vec<OwnerTotals> = Vec::new();
+        for d in &closed {
+            let in_currency = d.currency == currency;
+            if d.closed_at >= ninety_days_ago {
+                if d.status == "won" {
+                    won_90 += 1;
+                } else {
+                    lost_90 += 1;
+                }
+            }
+            let key = d.closed_at.format("%Y-%m").to_string();
+            if let Some(m) = months.iter_mut().find(|m| m.month == key) {
+                let slot = if d.status == "won" {
+                    &mut m.won
+                } else {
+                    &mut m.lost
+                };
+                slot.count += 1;
+                if in_currency {
+                    slot.amount += d.amount_minor;
+                }
+            }
+            if d.status == "won" && d.closed_at >= ninety_days_ago {
+                let entry = match owners.iter_mut().position(|o| o.owner_id == d.owner_id) {
+                    Some(i) => &mut owners[i],
+                    None => {
+                        owners.push(OwnerTotals {
+                            owner_id: d.owner_id,
+                            won: CountAmount::default(),
+                            open_weighted: 0,
+                        });
+                        owners.last_mut().expect("just pushed")
+                    }
+                };
+                entry.won.count += 1;
+                if in_currency {
+                    entry.won.amount += d.amount_minor;
+                }
+            }
+        }
+        for d in board.iter().filter(|d| {
+            matches!(d.status.as_str(), "new" | "in_progress") && d.currency == currency
+        }) {
+            if let Some(o) = owners.iter_mut().find(|o| o.owner_id == d.owner_id) {
+                o.open_weighted += deal::weighted(d.amount_minor, d.close_probability);
+            }
+        }
+        owners.sort_by_key(|o| std::cmp::Reverse(o.won.amount));
+        owners.truncate(5);
+        let this_month = months.last().map(|m| m.won).unwrap_or_default();
+        Ok(SalesDashboard {
+            currency,
+            open: CountAmount {
+                count: open_count,
+                amount: open_amount,
+            },
+            weighted_forecast: weighted,
+            won_this_month: this_month,
+            win_rate_90_days: (won_90 + lost_90 > 0)
+                .then(|| won_90 as f64 / (won_90 + lost_90) as f64),
+            funnel: Funnel {
+                stages: funnel_of(&pipeline, &totals),
+                pipeline,
+            },
+            months,
+            top_owners: owners,
+        })
     }
 }

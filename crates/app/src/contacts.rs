@@ -1,12 +1,11 @@
 //! Contacts and companies: the first CRM records, with record ownership.
 
 use rapport_domain::account::{Email, PersonName};
-use rapport_domain::contact::{optional_text, phone, web_domain};
-use rapport_domain::organization::OrganizationName;
+use rapport_domain::contact::{optional_text, phone};
 use rapport_domain::{
     Action, CompanyId, ContactId, Object, Ownership, Role, UserId, ValidationErrors,
 };
-use rapport_store::companies::{self as store_companies, Company, NewCompany};
+use rapport_store::companies as store_companies;
 use rapport_store::contacts::{
     self as store_contacts, Contact, ContactFields, ContactFilter, ContactSort, SortValue,
 };
@@ -34,6 +33,7 @@ pub struct ContactQuery {
     pub search: Option<String>,
     pub owner_id: Option<UserId>,
     pub company_id: Option<CompanyId>,
+    pub tag_id: Option<rapport_domain::TagId>,
     pub sort: ContactSort,
     pub descending: bool,
     pub after: Option<(SortValue, ContactId)>,
@@ -297,6 +297,7 @@ impl App {
             search: q.search,
             owner_id: q.owner_id,
             company_id: q.company_id,
+            tag_id: q.tag_id,
             sort: q.sort,
             descending: q.descending,
             offset: if q.after.is_some() {
@@ -333,64 +334,40 @@ impl App {
             next,
         })
     }
+}
 
-    // ---- Companies (the part contacts link to; the full company capability follows) -------
-
-    pub async fn create_company(
+impl App {
+    /// Contacts to pick from in a form (the first 500 by name, and the one already chosen).
+    pub async fn contact_choices(
         &self,
         actor: &Actor,
         tenant: &Tenant,
-        name: &str,
-        domain: Option<&str>,
+        selected: Option<ContactId>,
         meta: &RequestMeta,
-    ) -> AppResult<Company> {
+    ) -> AppResult<Vec<(ContactId, String)>> {
         self.authorize(
             actor,
             tenant,
             meta,
-            Action::Create,
-            Object::Company,
+            Action::View,
+            Object::Contact,
             Ownership::NotApplicable,
         )
         .await?;
-        let mut errors = ValidationErrors::new();
-        let name = errors.check("name", OrganizationName::parse(name));
-        let domain = match domain.map(str::trim).filter(|d| !d.is_empty()) {
-            Some(raw) => errors.check("domain", web_domain(raw)),
-            None => None,
-        };
-        errors.into_result()?;
-        let mut tx = self.db.tenant(tenant.id()).await?;
-        let company = store_companies::insert(
-            &mut tx,
-            &NewCompany {
-                owner_id: actor.user_id,
-                name: name.map(|n| n.as_str().to_owned()).unwrap_or_default(),
-                domain,
-                industry: None,
-                size: None,
-                address: None,
-            },
-        )
-        .await?;
-        let mut e = with_target(
-            entry(Some(actor), meta, "company.created"),
-            "company",
-            company.id,
-        );
-        e.changes = Some(json!({"name": company.name}));
-        store_audit::record(&mut tx, e).await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let rows = store_contacts::choices(&mut tx, 500, selected).await?;
         tx.commit().await?;
-        Ok(company)
+        Ok(rows)
     }
 
-    pub async fn company(
+    /// Companies to pick from in a form (the first 500 by name, and the one already chosen).
+    pub async fn company_choices(
         &self,
         actor: &Actor,
         tenant: &Tenant,
-        id: CompanyId,
+        selected: Option<CompanyId>,
         meta: &RequestMeta,
-    ) -> AppResult<Company> {
+    ) -> AppResult<Vec<(CompanyId, String)>> {
         self.authorize(
             actor,
             tenant,
@@ -401,10 +378,8 @@ impl App {
         )
         .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let company = store_companies::find(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let rows = store_companies::choices(&mut tx, 500, selected).await?;
         tx.commit().await?;
-        Ok(company)
+        Ok(rows)
     }
 }

@@ -264,6 +264,17 @@ impl App {
         })
     }
 
+    /// The checked fields of the deal a lead conversion opens (in the conversion's transaction).
+    pub(crate) async fn deal_fields_for_conversion(
+        &self,
+        tx: &mut TenantTx,
+        actor: &Actor,
+        tenant: &Tenant,
+        change: &DealChange,
+    ) -> AppResult<DealFields> {
+        self.deal_fields(tx, actor, tenant, None, change).await
+    }
+
     pub async fn create_deal(
         &self,
         actor: &Actor,
@@ -498,6 +509,30 @@ impl App {
             total_is_exact,
             next,
         })
+    }
+
+    /// Every live deal of a pipeline, for its board.
+    pub async fn board_deals(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        pipeline: PipelineId,
+        owner: Option<UserId>,
+        meta: &RequestMeta,
+    ) -> AppResult<Vec<Deal>> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Deal,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let deals = store_deals::in_pipeline(&mut tx, pipeline, owner).await?;
+        tx.commit().await?;
+        Ok(deals)
     }
 
     // ---- Pipelines ---------------------------------------------------------------------------

@@ -8,17 +8,23 @@ pub mod ai_settings;
 pub mod analytics;
 pub mod api_keys;
 pub mod audit;
+pub mod companies;
 pub mod config;
 pub mod contacts;
 pub mod context;
 pub mod crypto;
 pub mod deals;
 pub mod error;
+pub mod leads;
 pub mod mail;
 pub mod members;
 pub mod organizations;
+pub mod search;
+pub mod tags;
 pub mod tasks;
 pub mod timeline;
+pub mod trash;
+pub mod views;
 
 use std::sync::Arc;
 

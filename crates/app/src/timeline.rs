@@ -14,6 +14,7 @@ use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 pub enum RecordRef {
     Company(rapport_domain::CompanyId),
     Contact(rapport_domain::ContactId),
+    Lead(rapport_domain::LeadId),
     Deal(rapport_domain::DealId),
 }
 
@@ -22,6 +23,7 @@ impl RecordRef {
         match self {
             RecordRef::Company(_) => "company",
             RecordRef::Contact(_) => "contact",
+            RecordRef::Lead(_) => "lead",
             RecordRef::Deal(_) => "deal",
         }
     }
@@ -30,6 +32,7 @@ impl RecordRef {
         match self {
             RecordRef::Company(id) => id.as_uuid(),
             RecordRef::Contact(id) => id.as_uuid(),
+            RecordRef::Lead(id) => id.as_uuid(),
             RecordRef::Deal(id) => id.as_uuid(),
         }
     }
@@ -38,6 +41,7 @@ impl RecordRef {
         match self {
             RecordRef::Company(_) => Object::Company,
             RecordRef::Contact(_) => Object::Contact,
+            RecordRef::Lead(_) => Object::Lead,
             RecordRef::Deal(_) => Object::Deal,
         }
     }
@@ -47,6 +51,7 @@ impl RecordRef {
         Ok(match self {
             RecordRef::Company(id) => companies::find(tx, id).await?.is_some(),
             RecordRef::Contact(id) => contacts::find(tx, id).await?.is_some(),
+            RecordRef::Lead(id) => rapport_store::leads::find(tx, id).await?.is_some(),
             RecordRef::Deal(id) => deals::find(tx, id).await?.is_some(),
         })
     }
@@ -268,6 +273,16 @@ impl App {
         let mut tx = self.db.tenant(tenant.id()).await?;
         if !record.exists(&mut tx).await? {
             return Err(AppError::NotFound);
+        }
+        if let RecordRef::Lead(id) = record
+            && rapport_store::leads::find(&mut tx, id)
+                .await?
+                .is_some_and(|l| l.converted_at.is_some())
+        {
+            return Err(AppError::conflict(
+                "lead_converted",
+                "this lead was converted; add to the contact's timeline instead",
+            ));
         }
         let payload = checked_payload(&mut tx, kind, &payload).await?;
         let activity = store_activities::insert(

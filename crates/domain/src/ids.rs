@@ -122,3 +122,15 @@ entity_id!(
     /// An entry of a record's timeline: a comment, a logged call or a system event.
     ActivityId
 );
+entity_id!(
+    /// A lead: someone who may become a customer, not yet qualified.
+    LeadId
+);
+entity_id!(
+    /// A tag of an organization, put on records.
+    TagId
+);
+entity_id!(
+    /// A saved view of a list: its filters, sort and columns under a name.
+    ViewId
+);

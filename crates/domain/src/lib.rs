@@ -7,6 +7,7 @@ pub mod account;
 pub mod contact;
 pub mod deal;
 pub mod ids;
+pub mod lead;
 pub mod organization;
 pub mod permission;
 pub mod role;

@@ -55,10 +55,14 @@ pub enum Object {
     Deal,
     Task,
     Activity,
+    /// The organization's tags (members add them; managers and above rename and delete them).
+    Tag,
+    /// Saved views of lists.
+    SavedView,
 }
 
 impl Object {
-    pub const ALL: [Object; 10] = [
+    pub const ALL: [Object; 12] = [
         Object::Organization,
         Object::Member,
         Object::AuditLog,
@@ -69,6 +73,8 @@ impl Object {
         Object::Deal,
         Object::Task,
         Object::Activity,
+        Object::Tag,
+        Object::SavedView,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +89,8 @@ impl Object {
             Object::Deal => "deal",
             Object::Task => "task",
             Object::Activity => "activity",
+            Object::Tag => "tag",
+            Object::SavedView => "saved_view",
         }
     }
 
@@ -197,7 +205,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 5 * 5 * 10 * 3);
+        assert_eq!(checked, 5 * 5 * 12 * 3);
     }
 
     #[test]

@@ -50,13 +50,19 @@ pub async fn serve(
     result
 }
 
-/// Hourly housekeeping: purge organizations past their grace period, forget expired credentials.
+/// Hourly housekeeping: purge organizations past their grace period, forget expired credentials,
+/// remove records deleted more than 30 days ago.
 async fn maintenance(app: Arc<App>) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
     loop {
         every.tick().await;
         if let Err(error) = app.purge_deleted_organizations().await {
             tracing::error!(%error, "housekeeping failed");
+        }
+        match app.purge_deleted_records().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(records = n, "removed records deleted more than 30 days ago"),
+            Err(error) => tracing::error!(%error, "purging deleted records failed"),
         }
     }
 }

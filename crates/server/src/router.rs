@@ -11,8 +11,8 @@ use tower_http::cors::CorsLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::api::v1::{
-    admin, ai_settings, analytics, api_keys, audit, auth, contacts, deals, members, organizations,
-    tasks,
+    admin, ai_settings, analytics, api_keys, audit, auth, companies, contacts, deals, leads,
+    members, organizations, search, tags, tasks, timelines,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -129,8 +129,35 @@ fn api_v1() -> Router<AppState> {
                 .patch(contacts::update)
                 .delete(contacts::delete),
         )
-        .route("/companies", post(contacts::create_company))
-        .route("/companies/{id}", get(contacts::get_company))
+        .route("/companies", get(companies::list).post(companies::create))
+        .route(
+            "/companies/{id}",
+            get(companies::get)
+                .patch(companies::update)
+                .delete(companies::delete),
+        )
+        .route("/leads", get(leads::list).post(leads::create))
+        .route(
+            "/leads/{id}",
+            get(leads::get).patch(leads::update).delete(leads::delete),
+        )
+        .route("/leads/{id}/convert", post(leads::convert))
+        .route(
+            "/{kind}/{id}/activities",
+            get(timelines::list).post(timelines::add),
+        )
+        .route(
+            "/{kind}/{id}/tags",
+            axum::routing::put(tags::set_for_record),
+        )
+        .route("/tags", get(tags::list).post(tags::create))
+        .route(
+            "/tags/{id}",
+            axum::routing::patch(tags::update).delete(tags::delete),
+        )
+        .route("/search", get(search::search))
+        .route("/trash", get(search::trash))
+        .route("/trash/{kind}/{id}/restore", post(search::restore))
         .route("/deals", get(deals::list).post(deals::create))
         .route(
             "/deals/{id}",

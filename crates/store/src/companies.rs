@@ -73,3 +73,185 @@ pub async fn find(tx: &mut TenantTx, id: CompanyId) -> Result<Option<Company>> {
         )
         .await
 }
+
+/// (id, name) of up to `limit` companies by name, for pickers; plus `include` when given.
+pub async fn choices(
+    tx: &mut TenantTx,
+    limit: i64,
+    include: Option<CompanyId>,
+) -> Result<Vec<(CompanyId, String)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(try_from = "uuid::Uuid")]
+        id: CompanyId,
+        name: String,
+    }
+    let org = tx.organization_id();
+    let mut rows: Vec<Row> = tx
+        .raw()
+        .fetch_all(
+            query(
+                "SELECT id, name FROM companies WHERE organization_id = $1 AND deleted_at IS NULL \
+                 ORDER BY lower(name), id LIMIT $2",
+            )
+            .bind(org)
+            .bind(limit),
+        )
+        .await?;
+    if let Some(id) = include
+        && !rows.iter().any(|r| r.id == id)
+        && let Some(c) = find(tx, id).await?
+    {
+        rows.push(Row {
+            id: c.id,
+            name: c.name,
+        });
+    }
+    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
+}
+
+pub async fn update(tx: &mut TenantTx, id: CompanyId, f: &NewCompany) -> Result<()> {
+    let org = tx.organization_id();
+    tx.raw()
+        .execute(
+            query(
+                "UPDATE companies SET owner_id = $1, name = $2, domain = $3, industry = $4, size = $5, address = $6, \
+                 updated_at = $7 WHERE organization_id = $8 AND id = $9 AND deleted_at IS NULL",
+            )
+            .bind(f.owner_id)
+            .bind(&f.name)
+            .bind(f.domain.clone())
+            .bind(f.industry.clone())
+            .bind(f.size.clone())
+            .bind(f.address.clone())
+            .bind(crate::now())
+            .bind(org)
+            .bind(id),
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn soft_delete(tx: &mut TenantTx, id: CompanyId) -> Result<bool> {
+    let org = tx.organization_id();
+    Ok(tx
+        .raw()
+        .execute(
+            query("UPDATE companies SET deleted_at = $1 WHERE organization_id = $2 AND id = $3 AND deleted_at IS NULL")
+                .bind(crate::now())
+                .bind(org)
+                .bind(id),
+        )
+        .await?
+        == 1)
+}
+
+/// A live company whose web domain is this one.
+pub async fn find_by_domain(tx: &mut TenantTx, domain: &str) -> Result<Option<Company>> {
+    let org = tx.organization_id();
+    tx.raw()
+        .fetch_optional(
+            query(format!(
+                "SELECT {COLUMNS} FROM companies WHERE organization_id = $1 AND domain = $2 AND deleted_at IS NULL \
+                 ORDER BY created_at LIMIT 1"
+            ))
+            .bind(org)
+            .bind(domain),
+        )
+        .await
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompanySort {
+    Name,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl CompanySort {
+    fn expr(self) -> &'static str {
+        match self {
+            CompanySort::Name => "lower(name)",
+            CompanySort::CreatedAt => "created_at",
+            CompanySort::UpdatedAt => "updated_at",
+        }
+    }
+
+    pub fn value_of(self, c: &Company) -> crate::keyset::SortValue {
+        use crate::keyset::SortValue;
+        match self {
+            CompanySort::Name => SortValue::Text(c.name.clone()),
+            CompanySort::CreatedAt => SortValue::Time(c.created_at),
+            CompanySort::UpdatedAt => SortValue::Time(c.updated_at),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CompanyFilter {
+    /// Case-insensitive substring of the name or domain.
+    pub search: Option<String>,
+    pub owner_id: Option<UserId>,
+    pub industry: Option<String>,
+    pub tag_id: Option<rapport_domain::TagId>,
+}
+
+fn filtered(tx: &TenantTx, select: &str, f: &CompanyFilter) -> crate::Query {
+    let mut q = query(select);
+    let org = q.push_arg(tx.organization_id());
+    q.push_sql(&format!(
+        " WHERE organization_id = {org} AND deleted_at IS NULL"
+    ));
+    if let Some(search) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let like = crate::dialect::ilike(tx.backend());
+        let p = q.push_arg(format!("%{}%", crate::dialect::escape_like(search)));
+        q.push_sql(&format!(
+            " AND (name {like} {p} ESCAPE '\\' OR domain {like} {p} ESCAPE '\\')"
+        ));
+    }
+    if let Some(o) = f.owner_id {
+        let p = q.push_arg(o);
+        q.push_sql(&format!(" AND owner_id = {p}"));
+    }
+    if let Some(i) = &f.industry {
+        let p = q.push_arg(i.as_str());
+        q.push_sql(&format!(" AND industry = {p}"));
+    }
+    if let Some(tag) = f.tag_id {
+        crate::tags::push_tag_filter(&mut q, tx.organization_id(), "company", tag);
+    }
+    q
+}
+
+pub async fn list(
+    tx: &mut TenantTx,
+    f: &CompanyFilter,
+    sort: CompanySort,
+    descending: bool,
+    after: Option<&(crate::keyset::SortValue, CompanyId)>,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<Company>> {
+    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM companies"), f);
+    crate::keyset::page(
+        &mut q,
+        sort.expr(),
+        after.map(|(v, id)| (v, *id)),
+        descending,
+        offset,
+        limit,
+    );
+    tx.raw().fetch_all(q).await
+}
+
+pub async fn count(tx: &mut TenantTx, f: &CompanyFilter, cap: i64) -> Result<(i64, bool)> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        n: i64,
+    }
+    let mut q = filtered(tx, "SELECT COUNT(*) AS n FROM (SELECT 1 FROM companies", f);
+    let p = q.push_arg(cap + 1);
+    q.push_sql(&format!(" LIMIT {p}) AS capped"));
+    let row: Row = tx.raw().fetch_one(q).await?;
+    Ok((row.n.min(cap), row.n <= cap))
+}

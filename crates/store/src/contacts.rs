@@ -138,6 +138,7 @@ pub struct ContactFilter {
     pub search: Option<String>,
     pub owner_id: Option<UserId>,
     pub company_id: Option<CompanyId>,
+    pub tag_id: Option<rapport_domain::TagId>,
     pub sort: ContactSort,
     pub descending: bool,
     pub after: Option<(SortValue, ContactId)>,
@@ -165,6 +166,9 @@ fn filtered(tx: &TenantTx, select: &str, f: &ContactFilter) -> crate::Query {
     if let Some(company) = f.company_id {
         let p = q.push_arg(company);
         q.push_sql(&format!(" AND company_id = {p}"));
+    }
+    if let Some(tag) = f.tag_id {
+        crate::tags::push_tag_filter(&mut q, tx.organization_id(), "contact", tag);
     }
     q
 }
@@ -194,4 +198,40 @@ pub async fn count(tx: &mut TenantTx, f: &ContactFilter, cap: i64) -> Result<(i6
     q.push_sql(&format!(" LIMIT {p}) AS capped"));
     let row: Row = tx.raw().fetch_one(q).await?;
     Ok((row.n.min(cap), row.n <= cap))
+}
+
+/// (id, name) of up to `limit` contacts by name, for pickers; plus `include` when given.
+pub async fn choices(
+    tx: &mut TenantTx,
+    limit: i64,
+    include: Option<ContactId>,
+) -> Result<Vec<(ContactId, String)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(try_from = "uuid::Uuid")]
+        id: ContactId,
+        name: String,
+    }
+    let org = tx.organization_id();
+    let mut rows: Vec<Row> = tx
+        .raw()
+        .fetch_all(
+            query(
+                "SELECT id, name FROM contacts WHERE organization_id = $1 AND deleted_at IS NULL \
+                 ORDER BY lower(name), id LIMIT $2",
+            )
+            .bind(org)
+            .bind(limit),
+        )
+        .await?;
+    if let Some(id) = include
+        && !rows.iter().any(|r| r.id == id)
+        && let Some(c) = find(tx, id).await?
+    {
+        rows.push(Row {
+            id: c.id,
+            name: c.name,
+        });
+    }
+    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
 }

@@ -351,7 +351,10 @@ arg_from_id!(
     rapport_domain::StageId,
     rapport_domain::DealId,
     rapport_domain::TaskId,
-    rapport_domain::ActivityId
+    rapport_domain::ActivityId,
+    rapport_domain::LeadId,
+    rapport_domain::TagId,
+    rapport_domain::ViewId
 );
 
 impl Arg {

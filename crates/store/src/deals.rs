@@ -272,6 +272,7 @@ pub struct DealFilter {
     pub max_amount: Option<i64>,
     /// Case-insensitive substring of the title.
     pub search: Option<String>,
+    pub tag_id: Option<rapport_domain::TagId>,
 }
 
 fn filtered(tx: &TenantTx, select: &str, f: &DealFilter) -> crate::Query {
@@ -316,6 +317,9 @@ fn filtered(tx: &TenantTx, select: &str, f: &DealFilter) -> crate::Query {
         let like = dialect::ilike(tx.backend());
         let p = q.push_arg(format!("%{}%", dialect::escape_like(search)));
         q.push_sql(&format!(" AND title {like} {p} ESCAPE '\\'"));
+    }
+    if let Some(tag) = f.tag_id {
+        crate::tags::push_tag_filter(&mut q, tx.organization_id(), "deal", tag);
     }
     q
 }
@@ -445,4 +449,29 @@ pub async fn closed_since(tx: &mut TenantTx, since: DateTime<Utc>) -> Result<Vec
             .bind(since),
         )
         .await
+}
+
+/// Open deals (new or in progress) in a currency: (count, amount, weighted amount).
+pub async fn open_totals(tx: &mut TenantTx, currency: &str) -> Result<(i64, i64, i64)> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        n: i64,
+        amount: i64,
+        weighted: i64,
+    }
+    let org = tx.organization_id();
+    let row: Row = tx
+        .raw()
+        .fetch_one(
+            query(
+                "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS amount, \
+                 CAST(COALESCE(SUM(amount_minor * close_probability / 100), 0) AS BIGINT) AS weighted \
+                 FROM deals WHERE organization_id = $1 AND deleted_at IS NULL AND currency = $2 \
+                 AND status IN ('new', 'in_progress')",
+            )
+            .bind(org)
+            .bind(currency),
+        )
+        .await?;
+    Ok((row.n, row.amount, row.weighted))
 }

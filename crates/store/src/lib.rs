@@ -19,11 +19,16 @@ pub mod domains;
 pub mod email_outbox;
 pub mod invitations;
 pub mod keyset;
+pub mod leads;
 pub mod memberships;
 pub mod organizations;
 pub mod pipelines;
+pub mod search;
+pub mod tags;
 pub mod tasks;
+pub mod trash;
 pub mod users;
+pub mod views;
 
 pub use db::{Arg, Backend, Db, PoolOptions, PoolStats, Query, Record, TenantTx, Tx, now, query};
 

@@ -168,3 +168,115 @@ function rapportToast(text) {
   box.appendChild(toast);
   setTimeout(function () { toast.remove(); }, 4000);
 }
+
+// Filter forms that apply as soon as a choice changes.
+document.addEventListener("change", function (event) {
+  var form = event.target.closest("form[data-autosubmit]");
+  if (form && event.target.matches("select")) form.submit();
+});
+
+// The deal board: drag a card to another column to move the deal to that stage. The server
+// decides; a refused move puts the card back and says why. The "Move" form on each card does the
+// same without a pointer.
+(function () {
+  var board = document.querySelector("[data-board]");
+  if (!board) return;
+  var drag = null;
+  var suppressClick = false;
+
+  function columnAt(x, y) {
+    var el = document.elementFromPoint(x, y);
+    return el ? el.closest(".column") : null;
+  }
+  function markTarget(column) {
+    board.querySelectorAll(".column.drop-target").forEach(function (c) { if (c !== column) c.classList.remove("drop-target"); });
+    if (column) column.classList.add("drop-target");
+  }
+  function recount() {
+    board.querySelectorAll(".column").forEach(function (column) {
+      column.querySelector(".column-count").textContent = column.querySelectorAll(".deal-card").length;
+    });
+  }
+  function refresh() {
+    fetch(window.location.href, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("board");
+        var summary = doc.getElementById("deals-summary");
+        if (fresh) board.innerHTML = fresh.innerHTML;
+        if (summary) document.getElementById("deals-summary").textContent = summary.textContent;
+      });
+  }
+  function move(card, column, from, next) {
+    var body = new URLSearchParams();
+    body.set("_csrf", board.getAttribute("data-csrf"));
+    body.set("stage", column.getAttribute("data-stage"));
+    card.setAttribute("aria-busy", "true");
+    fetch(board.getAttribute("data-base") + "/deals/" + card.getAttribute("data-deal") + "/move", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", "X-Requested-With": "fetch" },
+      body: body.toString()
+    }).then(function (r) {
+      return r.json().catch(function () { return { ok: false, message: "The move could not be saved." }; });
+    }).then(function (answer) {
+      card.removeAttribute("aria-busy");
+      if (answer.ok) {
+        card.setAttribute("data-stage", column.getAttribute("data-stage"));
+        refresh();
+      } else {
+        from.insertBefore(card, next);
+        recount();
+        rapportToast(answer.message || "The move was refused.");
+      }
+    }).catch(function () {
+      card.removeAttribute("aria-busy");
+      from.insertBefore(card, next);
+      recount();
+      rapportToast("The move could not be saved; check your connection.");
+    });
+  }
+
+  board.addEventListener("dragstart", function (event) { event.preventDefault(); });
+  board.addEventListener("pointerdown", function (event) {
+    var card = event.target.closest(".deal-card[data-draggable]");
+    if (!card || event.button !== 0 || event.target.closest("button, select, summary, input, details")) return;
+    drag = { card: card, x: event.clientX, y: event.clientY, from: card.parentNode, next: card.nextSibling, moving: false };
+  });
+  document.addEventListener("pointermove", function (event) {
+    if (!drag) return;
+    if (!drag.moving) {
+      if (Math.abs(event.clientX - drag.x) + Math.abs(event.clientY - drag.y) < 6) return;
+      var rect = drag.card.getBoundingClientRect();
+      drag.dx = drag.x - rect.left;
+      drag.dy = drag.y - rect.top;
+      drag.card.style.width = rect.width + "px";
+      drag.card.classList.add("dragging");
+      drag.moving = true;
+    }
+    event.preventDefault();
+    drag.card.style.left = (event.clientX - drag.dx) + "px";
+    drag.card.style.top = (event.clientY - drag.dy) + "px";
+    markTarget(columnAt(event.clientX, event.clientY));
+  });
+  document.addEventListener("pointerup", function (event) {
+    if (!drag) return;
+    var d = drag;
+    drag = null;
+    if (!d.moving) return;
+    suppressClick = true;
+    setTimeout(function () { suppressClick = false; }, 0);
+    var column = columnAt(event.clientX, event.clientY);
+    d.card.classList.remove("dragging");
+    d.card.style.left = d.card.style.top = d.card.style.width = "";
+    markTarget(null);
+    if (!column || column.getAttribute("data-stage") === d.card.getAttribute("data-stage")) return;
+    column.querySelector(".column-cards").prepend(d.card);
+    recount();
+    move(d.card, column, d.from, d.next);
+  });
+  board.addEventListener("click", function (event) {
+    if (suppressClick) { event.preventDefault(); event.stopPropagation(); }
+  }, true);
+})();

@@ -87,6 +87,7 @@ pub async fn list(ctx: PageContext, Query(q): Query<ListQuery>) -> Response {
                 search: (!search.is_empty()).then(|| search.clone()),
                 owner_id: None,
                 company_id: None,
+                tag_id: None,
                 sort,
                 descending,
                 after: None,

@@ -9,8 +9,12 @@ mod audit;
 mod auth_pages;
 mod contacts;
 mod context;
+mod dashboard;
+mod deals;
 mod profile;
+mod records;
 mod settings;
+mod tasks;
 mod workspace;
 
 use askama::Template;
@@ -110,6 +114,25 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/contacts/{id}/delete",
             axum::routing::post(contacts::delete),
+        )
+        .route("/deals", get(deals::board))
+        .route("/deals/new", get(deals::new_form).post(deals::create))
+        .route("/deals/{id}", get(deals::detail))
+        .route(
+            "/deals/{id}/edit",
+            get(deals::edit_form).post(deals::update),
+        )
+        .route("/deals/{id}/move", axum::routing::post(deals::move_stage))
+        .route("/deals/{id}/status", axum::routing::post(deals::set_status))
+        .route(
+            "/deals/{id}/activities",
+            axum::routing::post(deals::comment),
+        )
+        .route("/deals/{id}/delete", axum::routing::post(deals::delete))
+        .route("/tasks", get(tasks::my_tasks).post(deals::add_task))
+        .route(
+            "/tasks/{id}/done",
+            axum::routing::post(deals::complete_task),
         )
         .route(
             "/settings/general",

@@ -71,14 +71,20 @@ pub async fn shell(
         current: current == "home",
         section: false,
     }];
-    if may(Action::View, Object::Contact) {
-        nav.push(NavItem {
-            label: "Contacts",
-            href: format!("{base}/contacts"),
-            icon: "☺",
-            current: current == "contacts",
-            section: false,
-        });
+    for (label, page, icon, object) in [
+        ("Deals", "deals", "◆", Object::Deal),
+        ("Tasks", "tasks", "✓", Object::Task),
+        ("Contacts", "contacts", "☺", Object::Contact),
+    ] {
+        if may(Action::View, object) {
+            nav.push(NavItem {
+                label,
+                href: format!("{base}/{page}"),
+                icon,
+                current: current == page,
+                section: false,
+            });
+        }
     }
     if may(Action::Create, Object::Member) {
         nav.push(NavItem {
@@ -187,18 +193,6 @@ struct PickPage {
     csrf: String,
 }
 
-#[derive(Template)]
-#[template(path = "dashboard.html")]
-struct DashboardPage {
-    shell: Shell,
-    member_count: usize,
-    invitation_count: usize,
-    currency: String,
-    time_zone: String,
-    can_admin: bool,
-    branded: bool,
-}
-
 /// `/`: the organization's dashboard when the address names one; otherwise the user's only
 /// organization, a choice between several, or the page to create a first one.
 pub async fn home(ctx: PageContext) -> Response {
@@ -208,7 +202,7 @@ pub async fn home(ctx: PageContext) -> Response {
     };
     match ctx.organization() {
         Err(page) => return page,
-        Ok(Some(_)) => return dashboard(&ctx).await,
+        Ok(Some(_)) => return super::dashboard::dashboard(&ctx).await,
         Ok(None) => {}
     }
     let orgs = match ctx.state.app.my_organizations(&session.actor).await {
@@ -232,38 +226,6 @@ pub async fn home(ctx: PageContext) -> Response {
             csrf: session.session.csrf_token.clone(),
         }),
     }
-}
-
-async fn dashboard(ctx: &PageContext) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(page) => return page,
-    };
-    let app = &ctx.state.app;
-    let members = app
-        .list_members(&session.actor, &tenant, &ctx.meta)
-        .await
-        .map(|m| m.len())
-        .unwrap_or(0);
-    let can_admin = tenant.role.administers();
-    let invitations = if can_admin {
-        app.list_invitations(&session.actor, &tenant, &ctx.meta)
-            .await
-            .map(|i| i.len())
-            .unwrap_or(0)
-    } else {
-        0
-    };
-    let page = DashboardPage {
-        shell: shell(ctx, session, &tenant, "home", &["Home"]).await,
-        member_count: members,
-        invitation_count: invitations,
-        currency: tenant.organization.currency.clone(),
-        time_zone: tenant.organization.time_zone.clone(),
-        can_admin,
-        branded: tenant.organization.has_logo || tenant.organization.primary_color.is_some(),
-    };
-    render(&page)
 }
 
 #[derive(Template)]

@@ -10,6 +10,7 @@ mod deals;
 mod http;
 mod members;
 mod organizations;
+mod records;
 mod sessions;
 mod support;
 mod tasks;

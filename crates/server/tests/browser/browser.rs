@@ -171,6 +171,73 @@ impl Browser {
         }
     }
 
+    /// Drags one element onto another with the mouse (pointer down, moves, pointer up).
+    pub async fn drag(&self, from_css: &str, to_css: &str) {
+        use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+        let from = self
+            .client
+            .wait()
+            .for_element(Locator::Css(from_css))
+            .await
+            .unwrap_or_else(|e| panic!("{from_css}: {e}"));
+        let to = self
+            .client
+            .wait()
+            .for_element(Locator::Css(to_css))
+            .await
+            .unwrap_or_else(|e| panic!("{to_css}: {e}"));
+        let step = Some(Duration::from_millis(150));
+        let mouse = MouseActions::new("mouse".to_owned())
+            .then(PointerAction::MoveToElement {
+                element: from,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::MoveBy {
+                duration: step,
+                x: 12.0,
+                y: 8.0,
+            })
+            .then(PointerAction::MoveToElement {
+                element: to.clone(),
+                duration: step,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::MoveToElement {
+                element: to,
+                duration: step,
+                x: 2.0,
+                y: 2.0,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.client
+            .perform_actions(mouse)
+            .await
+            .unwrap_or_else(|e| panic!("drag {from_css} to {to_css}: {e}"));
+    }
+
+    /// Waits until a script returns true (for changes made in place, without a new page).
+    pub async fn wait_until(&self, script: &str, what: &str) {
+        let started = Instant::now();
+        loop {
+            if self.eval(script).await == serde_json::Value::Bool(true) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "timed out waiting until {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn text(&self, css: &str) -> String {
         self.client
             .wait()

@@ -11,5 +11,6 @@ mod admin;
 mod browser;
 mod crm;
 mod flows;
+mod sales;
 mod settings;
 mod shell;

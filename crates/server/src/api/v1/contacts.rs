@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::types::{Page, SortKind, decode_sort_cursor, descending, encode_sort_cursor, present};
+use super::types::{
+    Page, SortKind, TagOut, Tagged, decode_sort_cursor, descending, encode_sort_cursor, present,
+    with_tags, with_tags_one,
+};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, Meta, Scope};
 use crate::state::AppState;
@@ -29,8 +32,19 @@ pub struct ContactOut {
     /// Custom field values.
     #[schema(value_type = Object)]
     pub custom: serde_json::Value,
+    pub tags: Vec<TagOut>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Tagged for ContactOut {
+    const KIND: &'static str = "contact";
+    fn record_id(&self) -> Uuid {
+        self.id
+    }
+    fn set_tags(&mut self, tags: Vec<TagOut>) {
+        self.tags = tags;
+    }
 }
 
 impl From<rapport_store::contacts::Contact> for ContactOut {
@@ -45,6 +59,7 @@ impl From<rapport_store::contacts::Contact> for ContactOut {
             phone: c.phone,
             title: c.title,
             custom: c.custom.0,
+            tags: Vec::new(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -92,6 +107,7 @@ pub struct ContactParams {
     pub search: Option<String>,
     pub owner_id: Option<Uuid>,
     pub company_id: Option<Uuid>,
+    pub tag_id: Option<Uuid>,
     /// name, created_at (default) or updated_at
     pub order_by: Option<String>,
     /// asc (default) or desc
@@ -153,6 +169,7 @@ pub async fn list(
                 search: p.search,
                 owner_id: p.owner_id.map(UserId),
                 company_id: p.company_id.map(CompanyId),
+                tag_id: p.tag_id.map(rapport_domain::TagId),
                 sort,
                 descending,
                 after,
@@ -167,7 +184,12 @@ pub async fn list(
             .next
             .as_ref()
             .map(|(v, id)| encode_sort_cursor(v, id.as_uuid())),
-        items: result.items.into_iter().map(Into::into).collect(),
+        items: with_tags(
+            &state.app,
+            &scope.tenant,
+            result.items.into_iter().map(Into::into).collect(),
+        )
+        .await?,
         total: result.total,
         total_is_exact: result.total_is_exact,
         page,
@@ -202,12 +224,12 @@ pub async fn get(
     Meta(meta): Meta,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<ContactOut>> {
+    let contact = state
+        .app
+        .contact(&scope.auth.actor, &scope.tenant, ContactId(id), &meta)
+        .await?;
     Ok(Json(
-        state
-            .app
-            .contact(&scope.auth.actor, &scope.tenant, ContactId(id), &meta)
-            .await?
-            .into(),
+        with_tags_one(&state.app, &scope.tenant, contact.into()).await?,
     ))
 }
 
@@ -232,7 +254,9 @@ pub async fn update(
             &meta,
         )
         .await?;
-    Ok(Json(contact.into()))
+    Ok(Json(
+        with_tags_one(&state.app, &scope.tenant, contact.into()).await?,
+    ))
 }
 
 /// Delete a contact (it stays restorable for 30 days).
@@ -250,79 +274,4 @@ pub async fn delete(
         .delete_contact(&scope.auth.actor, &scope.tenant, ContactId(id), &meta)
         .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CompanyOut {
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub owner_id: Uuid,
-    pub name: String,
-    pub domain: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<rapport_store::companies::Company> for CompanyOut {
-    fn from(c: rapport_store::companies::Company) -> Self {
-        Self {
-            id: c.id.as_uuid(),
-            organization_id: c.organization_id.as_uuid(),
-            owner_id: c.owner_id.as_uuid(),
-            name: c.name,
-            domain: c.domain,
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CompanyIn {
-    pub name: String,
-    /// A web domain; pasted URLs are reduced to it.
-    pub domain: Option<String>,
-}
-
-/// Create a company.
-#[utoipa::path(post, path = "/api/v1/companies", tag = "contacts", security(("bearer" = [])),
-    params(("X-Organization-Id" = Uuid, Header)), request_body = CompanyIn,
-    responses((status = 201, body = CompanyOut), (status = 422, body = Problem)))]
-pub async fn create_company(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiJson(body): ApiJson<CompanyIn>,
-) -> ApiResult<(StatusCode, Json<CompanyOut>)> {
-    let company = state
-        .app
-        .create_company(
-            &scope.auth.actor,
-            &scope.tenant,
-            &body.name,
-            body.domain.as_deref(),
-            &meta,
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(company.into())))
-}
-
-/// One company.
-#[utoipa::path(get, path = "/api/v1/companies/{id}", tag = "contacts", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 200, body = CompanyOut), (status = 404, body = Problem)))]
-pub async fn get_company(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    Path(id): Path<Uuid>,
-) -> ApiResult<Json<CompanyOut>> {
-    Ok(Json(
-        state
-            .app
-            .company(&scope.auth.actor, &scope.tenant, CompanyId(id), &meta)
-            .await?
-            .into(),
-    ))
 }

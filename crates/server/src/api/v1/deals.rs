@@ -45,8 +45,19 @@ pub struct DealOut {
     /// Custom field values.
     #[schema(value_type = Object)]
     pub custom: serde_json::Value,
+    pub tags: Vec<super::types::TagOut>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl super::types::Tagged for DealOut {
+    const KIND: &'static str = "deal";
+    fn record_id(&self) -> Uuid {
+        self.id
+    }
+    fn set_tags(&mut self, tags: Vec<super::types::TagOut>) {
+        self.tags = tags;
+    }
 }
 
 impl From<rapport_store::deals::Deal> for DealOut {
@@ -67,6 +78,7 @@ impl From<rapport_store::deals::Deal> for DealOut {
             weighted_amount: amount_major(weighted(d.amount_minor, d.close_probability)),
             expected_close_date: d.expected_close_date,
             custom: d.custom.0,
+            tags: Vec::new(),
             created_at: d.created_at,
             updated_at: d.updated_at,
         }
@@ -132,6 +144,7 @@ pub struct DealParams {
     pub max_amount: Option<f64>,
     /// Case-insensitive part of the title.
     pub search: Option<String>,
+    pub tag_id: Option<Uuid>,
     /// amount, created_at (default), updated_at, title or expected_close_date
     pub order_by: Option<String>,
     /// asc (default) or desc
@@ -212,6 +225,7 @@ pub async fn list(
         min_amount: amount_param("min_amount", p.min_amount)?,
         max_amount: amount_param("max_amount", p.max_amount)?,
         search: p.search,
+        tag_id: p.tag_id.map(rapport_domain::TagId),
     };
     let result = state
         .app
@@ -234,7 +248,12 @@ pub async fn list(
             .next
             .as_ref()
             .map(|(v, id)| encode_sort_cursor(v, id.as_uuid())),
-        items: result.items.into_iter().map(Into::into).collect(),
+        items: super::types::with_tags(
+            &state.app,
+            &scope.tenant,
+            result.items.into_iter().map(Into::into).collect(),
+        )
+        .await?,
         total: result.total,
         total_is_exact: result.total_is_exact,
         page,
@@ -269,12 +288,12 @@ pub async fn get(
     Meta(meta): Meta,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<DealOut>> {
+    let deal = state
+        .app
+        .deal(&scope.auth.actor, &scope.tenant, DealId(id), &meta)
+        .await?;
     Ok(Json(
-        state
-            .app
-            .deal(&scope.auth.actor, &scope.tenant, DealId(id), &meta)
-            .await?
-            .into(),
+        super::types::with_tags_one(&state.app, &scope.tenant, deal.into()).await?,
     ))
 }
 

@@ -207,3 +207,84 @@ pub fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
+
+/// A tag as records show it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TagOut {
+    pub id: Uuid,
+    pub name: String,
+    /// gray, red, orange, amber, green, teal, blue, indigo, purple or pink
+    pub color: String,
+}
+
+impl From<&rapport_store::tags::Tag> for TagOut {
+    fn from(t: &rapport_store::tags::Tag) -> Self {
+        Self {
+            id: t.id.as_uuid(),
+            name: t.name.clone(),
+            color: t.color.clone(),
+        }
+    }
+}
+
+/// The tags of each of `ids`, in the order of `ids`.
+pub async fn tags_for(
+    app: &rapport_app::App,
+    tenant: &rapport_app::Tenant,
+    kind: &str,
+    ids: &[Uuid],
+) -> Result<Vec<Vec<TagOut>>, ApiError> {
+    let all = app.tags_of(tenant, kind, ids).await?;
+    Ok(ids
+        .iter()
+        .map(|id| {
+            all.iter()
+                .filter(|(r, _)| r == id)
+                .map(|(_, t)| t.into())
+                .collect()
+        })
+        .collect())
+}
+
+/// Parses a keyset or page-number list request's shared parameters.
+pub fn page_and_size(page: Option<u64>, page_size: Option<u64>) -> Result<(u64, u64), ApiError> {
+    let paging = Paging {
+        page,
+        page_size,
+        cursor: None,
+    };
+    Ok((paging.page()?, paging.page_size()?))
+}
+
+/// A record output that shows its tags.
+pub trait Tagged {
+    const KIND: &'static str;
+    fn record_id(&self) -> Uuid;
+    fn set_tags(&mut self, tags: Vec<TagOut>);
+}
+
+/// Fills in the tags of records about to be answered.
+pub async fn with_tags<T: Tagged>(
+    app: &rapport_app::App,
+    tenant: &rapport_app::Tenant,
+    mut items: Vec<T>,
+) -> Result<Vec<T>, ApiError> {
+    let ids: Vec<Uuid> = items.iter().map(Tagged::record_id).collect();
+    let tags = tags_for(app, tenant, T::KIND, &ids).await?;
+    for (item, t) in items.iter_mut().zip(tags) {
+        item.set_tags(t);
+    }
+    Ok(items)
+}
+
+/// Like [`with_tags`], for one record.
+pub async fn with_tags_one<T: Tagged>(
+    app: &rapport_app::App,
+    tenant: &rapport_app::Tenant,
+    item: T,
+) -> Result<T, ApiError> {
+    Ok(with_tags(app, tenant, vec![item])
+        .await?
+        .pop()
+        .expect("one in, one out"))
+}

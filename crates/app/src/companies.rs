@@ -1,0 +1,294 @@
+//! Companies (accounts): the organizations the CRM's contacts and deals belong to.
+
+use rapport_domain::contact::{optional_text, web_domain};
+use rapport_domain::organization::OrganizationName;
+use rapport_domain::{Action, CompanyId, Object, Ownership, UserId, ValidationErrors};
+use rapport_store::companies::{
+    self as store_companies, Company, CompanyFilter, CompanySort, NewCompany,
+};
+use rapport_store::keyset::SortValue;
+use rapport_store::{TenantTx, audit as store_audit};
+use serde_json::json;
+
+use crate::audit::{changes, entry, with_target};
+use crate::deals::check_owner;
+use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
+
+/// The sizes a company may be given (employees).
+pub const SIZES: [&str; 6] = ["1-10", "11-50", "51-200", "201-500", "501-1000", "1000+"];
+
+#[derive(Clone, Debug, Default)]
+pub struct CompanyChange {
+    pub name: Option<String>,
+    pub domain: Option<Option<String>>,
+    pub industry: Option<Option<String>>,
+    pub size: Option<Option<String>>,
+    pub address: Option<Option<String>>,
+    pub owner_id: Option<UserId>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CompanyQuery {
+    pub filter: CompanyFilter,
+    pub sort: CompanySort,
+    pub descending: bool,
+    pub after: Option<(SortValue, CompanyId)>,
+    pub page: u64,
+    pub page_size: u64,
+}
+
+pub struct CompanyPage {
+    pub items: Vec<Company>,
+    pub total: i64,
+    pub total_is_exact: bool,
+    pub next: Option<(SortValue, CompanyId)>,
+}
+
+const COUNT_CAP: i64 = 10_000;
+
+impl App {
+    async fn company_fields(
+        &self,
+        tx: &mut TenantTx,
+        actor: &Actor,
+        tenant: &Tenant,
+        current: Option<&Company>,
+        change: &CompanyChange,
+    ) -> AppResult<NewCompany> {
+        let mut errors = ValidationErrors::new();
+        let name = match (&change.name, current) {
+            (Some(raw), _) => errors
+                .check("name", OrganizationName::parse(raw))
+                .map(|n| n.as_str().to_owned())
+                .unwrap_or_default(),
+            (None, Some(c)) => c.name.clone(),
+            (None, None) => {
+                errors.add("name", "is required");
+                String::new()
+            }
+        };
+        let domain = match &change.domain {
+            Some(Some(raw)) if !raw.trim().is_empty() => errors.check("domain", web_domain(raw)),
+            Some(_) => None,
+            None => current.and_then(|c| c.domain.clone()),
+        };
+        let industry = match &change.industry {
+            Some(raw) => optional_text(&mut errors, "industry", raw.as_deref(), 80),
+            None => current.and_then(|c| c.industry.clone()),
+        };
+        let size = match &change.size {
+            Some(Some(raw)) if !raw.trim().is_empty() => {
+                let s = raw.trim();
+                if SIZES.contains(&s) {
+                    Some(s.to_owned())
+                } else {
+                    errors.add("size", format!("must be one of {}", SIZES.join(", ")));
+                    None
+                }
+            }
+            Some(_) => None,
+            None => current.and_then(|c| c.size.clone()),
+        };
+        let address = match &change.address {
+            Some(raw) => optional_text(&mut errors, "address", raw.as_deref(), 300),
+            None => current.and_then(|c| c.address.clone()),
+        };
+        let owner_id = change
+            .owner_id
+            .or(current.map(|c| c.owner_id))
+            .unwrap_or(actor.user_id);
+        if change
+            .owner_id
+            .is_some_and(|o| Some(o) != current.map(|c| c.owner_id))
+        {
+            check_owner(tx, tenant, actor, &mut errors, owner_id).await?;
+        }
+        errors.into_result()?;
+        Ok(NewCompany {
+            owner_id,
+            name,
+            domain,
+            industry,
+            size,
+            address,
+        })
+    }
+
+    pub async fn create_company(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        change: CompanyChange,
+        meta: &RequestMeta,
+    ) -> AppResult<Company> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Create,
+            Object::Company,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let fields = self
+            .company_fields(&mut tx, actor, tenant, None, &change)
+            .await?;
+        let company = store_companies::insert(&mut tx, &fields).await?;
+        let mut e = with_target(
+            entry(Some(actor), meta, "company.created"),
+            "company",
+            company.id,
+        );
+        e.changes = Some(json!({"name": company.name}));
+        store_audit::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(company)
+    }
+
+    pub async fn company(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: CompanyId,
+        meta: &RequestMeta,
+    ) -> AppResult<Company> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Company,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let company = store_companies::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok(company)
+    }
+
+    pub async fn update_company(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: CompanyId,
+        change: CompanyChange,
+        meta: &RequestMeta,
+    ) -> AppResult<Company> {
+        let before = self.company(actor, tenant, id, meta).await?;
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Edit,
+            Object::Company,
+            actor.relation_to(before.owner_id),
+        )
+        .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let current = store_companies::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let fields = self
+            .company_fields(&mut tx, actor, tenant, Some(&current), &change)
+            .await?;
+        store_companies::update(&mut tx, id, &fields).await?;
+        let after = store_companies::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if let Some(diff) = changes(&[
+            ("name", json!(current.name), json!(after.name)),
+            ("domain", json!(current.domain), json!(after.domain)),
+            ("industry", json!(current.industry), json!(after.industry)),
+            ("size", json!(current.size), json!(after.size)),
+            ("address", json!(current.address), json!(after.address)),
+            ("owner_id", json!(current.owner_id), json!(after.owner_id)),
+        ]) {
+            let mut e = with_target(entry(Some(actor), meta, "company.updated"), "company", id);
+            e.changes = Some(diff);
+            store_audit::record(&mut tx, e).await?;
+        }
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn delete_company(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: CompanyId,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let before = self.company(actor, tenant, id, meta).await?;
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Delete,
+            Object::Company,
+            actor.relation_to(before.owner_id),
+        )
+        .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        if !store_companies::soft_delete(&mut tx, id).await? {
+            return Err(AppError::NotFound);
+        }
+        let mut e = with_target(entry(Some(actor), meta, "company.deleted"), "company", id);
+        e.changes = Some(json!({"name": before.name}));
+        store_audit::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_companies(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        q: CompanyQuery,
+        meta: &RequestMeta,
+    ) -> AppResult<CompanyPage> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Company,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let offset = if q.after.is_some() {
+            0
+        } else {
+            (q.page.max(1) - 1) * q.page_size
+        };
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let mut items = store_companies::list(
+            &mut tx,
+            &q.filter,
+            q.sort,
+            q.descending,
+            q.after.as_ref(),
+            offset,
+            q.page_size,
+        )
+        .await?;
+        let has_more = items.len() as u64 > q.page_size;
+        items.truncate(q.page_size as usize);
+        let (total, total_is_exact) = store_companies::count(&mut tx, &q.filter, COUNT_CAP).await?;
+        tx.commit().await?;
+        let next = if has_more {
+            items.last().map(|c| (q.sort.value_of(c), c.id))
+        } else {
+            None
+        };
+        Ok(CompanyPage {
+            items,
+            total,
+            total_is_exact,
+            next,
+        })
+    }
+}

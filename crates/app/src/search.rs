@@ -1,0 +1,39 @@
+//! Global search: companies, contacts, leads and deals matching a few letters, within the
+//! organization, for the command palette.
+
+use rapport_domain::{Action, Object, Ownership, decide};
+use rapport_store::search::{self as store_search, Hit};
+
+use crate::{Actor, App, AppResult, Tenant};
+
+impl App {
+    /// Up to `per_kind` matches of each kind the actor may read.
+    pub async fn search(
+        &self,
+        _actor: &Actor,
+        tenant: &Tenant,
+        text: &str,
+        per_kind: i64,
+    ) -> AppResult<Vec<Hit>> {
+        let text = text.trim();
+        if text.chars().count() < 2 {
+            return Ok(Vec::new());
+        }
+        let may = |o| decide(tenant.role, Action::View, o, Ownership::NotApplicable).is_allowed();
+        let mut kinds = Vec::new();
+        for (kind, object) in [
+            ("company", Object::Company),
+            ("contact", Object::Contact),
+            ("lead", Object::Lead),
+            ("deal", Object::Deal),
+        ] {
+            if may(object) {
+                kinds.push(kind);
+            }
+        }
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let hits = store_search::find(&mut tx, text, &kinds, per_kind).await?;
+        tx.commit().await?;
+        Ok(hits)
+    }
+}

@@ -1,0 +1,98 @@
+//! "Recently deleted": companies, contacts, leads and deals stay restorable for 30 days, then
+//! the hourly maintenance removes them for good.
+
+use chrono::{Duration, Utc};
+use rapport_domain::{Action, Object, Ownership, UserId};
+use rapport_store::audit as store_audit;
+use rapport_store::trash::{self as store_trash, Deleted};
+use serde_json::json;
+
+use crate::audit::{entry, with_target};
+use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
+
+/// How long deleted records can be restored.
+pub const KEEP_DAYS: i64 = 30;
+
+fn object(record_type: &str) -> Option<Object> {
+    match record_type {
+        "company" => Some(Object::Company),
+        "contact" => Some(Object::Contact),
+        "lead" => Some(Object::Lead),
+        "deal" => Some(Object::Deal),
+        _ => None,
+    }
+}
+
+impl App {
+    /// What was deleted in the last 30 days, newest first.
+    pub async fn recently_deleted(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        meta: &RequestMeta,
+    ) -> AppResult<Vec<Deleted>> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Contact,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let since = Utc::now() - Duration::days(KEEP_DAYS);
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let items = store_trash::list(&mut tx, since, 500).await?;
+        tx.commit().await?;
+        Ok(items)
+    }
+
+    /// Brings a deleted record back (whoever may delete it may restore it).
+    pub async fn restore(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        record_type: &str,
+        id: uuid::Uuid,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let object = object(record_type).ok_or(AppError::NotFound)?;
+        let since = Utc::now() - Duration::days(KEEP_DAYS);
+        let found = {
+            let mut tx = self.db.tenant_read(tenant.id()).await?;
+            let found = store_trash::find(&mut tx, record_type, id, since).await?;
+            tx.commit().await?;
+            found.ok_or(AppError::NotFound)?
+        };
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Delete,
+            object,
+            actor.relation_to(UserId(found.owner_id)),
+        )
+        .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        if !store_trash::restore(&mut tx, record_type, id).await? {
+            return Err(AppError::NotFound);
+        }
+        let mut e = with_target(
+            entry(Some(actor), meta, &format!("{record_type}.restored")),
+            record_type,
+            id,
+        );
+        e.changes = Some(json!({"name": found.name}));
+        store_audit::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes for good what was deleted more than 30 days ago (maintenance).
+    pub async fn purge_deleted_records(&self) -> AppResult<u64> {
+        let mut tx = self.db.platform().await?;
+        let n = store_trash::purge_before(&mut tx, Utc::now() - Duration::days(KEEP_DAYS)).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+}

@@ -1,0 +1,53 @@
+//! Leads: how far along they are.
+
+/// Where a lead stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LeadStatus {
+    New,
+    Working,
+    Qualified,
+    Disqualified,
+}
+
+impl LeadStatus {
+    pub const ALL: [LeadStatus; 4] = [
+        LeadStatus::New,
+        LeadStatus::Working,
+        LeadStatus::Qualified,
+        LeadStatus::Disqualified,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeadStatus::New => "new",
+            LeadStatus::Working => "working",
+            LeadStatus::Qualified => "qualified",
+            LeadStatus::Disqualified => "disqualified",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            LeadStatus::New => "New",
+            LeadStatus::Working => "Working",
+            LeadStatus::Qualified => "Qualified",
+            LeadStatus::Disqualified => "Disqualified",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, &'static str> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or("must be one of new, working, qualified, disqualified")
+    }
+}
+
+/// A lead score: 0 to 100.
+pub fn score(value: i64) -> Result<i64, &'static str> {
+    if (0..=100).contains(&value) {
+        Ok(value)
+    } else {
+        Err("must be between 0 and 100")
+    }
+}

@@ -1,0 +1,270 @@
+//! `/api/v1/companies`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use rapport_app::companies::{CompanyChange, CompanyQuery};
+use rapport_domain::{CompanyId, UserId};
+use rapport_store::companies::{CompanyFilter, CompanySort};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::types::{
+    Page, SortKind, TagOut, Tagged, decode_sort_cursor, descending, encode_sort_cursor,
+    page_and_size, present, with_tags, with_tags_one,
+};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, ApiQuery, Meta, Scope};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompanyOut {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub owner_id: Uuid,
+    pub name: String,
+    pub domain: Option<String>,
+    pub industry: Option<String>,
+    /// 1-10, 11-50, 51-200, 201-500, 501-1000 or 1000+ employees
+    pub size: Option<String>,
+    pub address: Option<String>,
+    #[schema(value_type = Object)]
+    pub custom: serde_json::Value,
+    pub tags: Vec<TagOut>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Tagged for CompanyOut {
+    const KIND: &'static str = "company";
+    fn record_id(&self) -> Uuid {
+        self.id
+    }
+    fn set_tags(&mut self, tags: Vec<TagOut>) {
+        self.tags = tags;
+    }
+}
+
+impl From<rapport_store::companies::Company> for CompanyOut {
+    fn from(c: rapport_store::companies::Company) -> Self {
+        Self {
+            id: c.id.as_uuid(),
+            organization_id: c.organization_id.as_uuid(),
+            owner_id: c.owner_id.as_uuid(),
+            name: c.name,
+            domain: c.domain,
+            industry: c.industry,
+            size: c.size,
+            address: c.address,
+            custom: c.custom.0,
+            tags: Vec::new(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyIn {
+    pub name: Option<String>,
+    /// A web domain; pasted URLs are reduced to it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub domain: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub industry: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub size: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub address: Option<Option<String>>,
+    pub owner_id: Option<Uuid>,
+}
+
+impl From<CompanyIn> for CompanyChange {
+    fn from(c: CompanyIn) -> Self {
+        CompanyChange {
+            name: c.name,
+            domain: c.domain,
+            industry: c.industry,
+            size: c.size,
+            address: c.address,
+            owner_id: c.owner_id.map(UserId),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyParams {
+    /// Case-insensitive part of the name or domain.
+    pub search: Option<String>,
+    pub owner_id: Option<Uuid>,
+    pub industry: Option<String>,
+    pub tag_id: Option<Uuid>,
+    /// name, created_at (default) or updated_at
+    pub order_by: Option<String>,
+    pub order: Option<String>,
+    pub page: Option<u64>,
+    pub page_size: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+/// Companies of the organization.
+#[utoipa::path(get, path = "/api/v1/companies", tag = "companies", security(("bearer" = [])),
+    params(CompanyParams, ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, body = Page<CompanyOut>), (status = 400, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    ApiQuery(p): ApiQuery<CompanyParams>,
+) -> ApiResult<Json<Page<CompanyOut>>> {
+    let (page, page_size) = page_and_size(p.page, p.page_size)?;
+    let sort = match p.order_by.as_deref() {
+        None | Some("created_at") => CompanySort::CreatedAt,
+        Some("name") => CompanySort::Name,
+        Some("updated_at") => CompanySort::UpdatedAt,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!(
+                    "companies cannot be sorted by {other:?}; use name, created_at or updated_at"
+                ),
+            ));
+        }
+    };
+    let kind = if sort == CompanySort::Name {
+        SortKind::Text
+    } else {
+        SortKind::Time
+    };
+    let descending = descending(p.order.as_deref())?;
+    let after = p
+        .cursor
+        .as_deref()
+        .map(|c| decode_sort_cursor(c, kind))
+        .transpose()?
+        .map(|(v, id)| (v, CompanyId(id)));
+    let result = state
+        .app
+        .list_companies(
+            &scope.auth.actor,
+            &scope.tenant,
+            CompanyQuery {
+                filter: CompanyFilter {
+                    search: p.search,
+                    owner_id: p.owner_id.map(UserId),
+                    industry: p.industry,
+                    tag_id: p.tag_id.map(rapport_domain::TagId),
+                },
+                sort,
+                descending,
+                after,
+                page,
+                page_size,
+            },
+            &meta,
+        )
+        .await?;
+    Ok(Json(Page {
+        next_cursor: result
+            .next
+            .as_ref()
+            .map(|(v, id)| encode_sort_cursor(v, id.as_uuid())),
+        items: with_tags(
+            &state.app,
+            &scope.tenant,
+            result.items.into_iter().map(Into::into).collect(),
+        )
+        .await?,
+        total: result.total,
+        total_is_exact: result.total_is_exact,
+        page,
+        page_size,
+    }))
+}
+
+/// Create a company.
+#[utoipa::path(post, path = "/api/v1/companies", tag = "companies", security(("bearer" = [])),
+    params(("X-Organization-Id" = Uuid, Header)), request_body = CompanyIn,
+    responses((status = 201, body = CompanyOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<CompanyIn>,
+) -> ApiResult<(StatusCode, Json<CompanyOut>)> {
+    let company = state
+        .app
+        .create_company(&scope.auth.actor, &scope.tenant, body.into(), &meta)
+        .await?;
+    Ok((StatusCode::CREATED, Json(company.into())))
+}
+
+/// One company.
+#[utoipa::path(get, path = "/api/v1/companies/{id}", tag = "companies", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, body = CompanyOut), (status = 404, body = Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<CompanyOut>> {
+    let company = state
+        .app
+        .company(&scope.auth.actor, &scope.tenant, CompanyId(id), &meta)
+        .await?;
+    Ok(Json(
+        with_tags_one(&state.app, &scope.tenant, company.into()).await?,
+    ))
+}
+
+/// Change a company (members: only companies they own).
+#[utoipa::path(patch, path = "/api/v1/companies/{id}", tag = "companies", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)), request_body = CompanyIn,
+    responses((status = 200, body = CompanyOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+    ApiJson(body): ApiJson<CompanyIn>,
+) -> ApiResult<Json<CompanyOut>> {
+    let company = state
+        .app
+        .update_company(
+            &scope.auth.actor,
+            &scope.tenant,
+            CompanyId(id),
+            body.into(),
+            &meta,
+        )
+        .await?;
+    Ok(Json(
+        with_tags_one(&state.app, &scope.tenant, company.into()).await?,
+    ))
+}
+
+/// Delete a company (restorable for 30 days).
+#[utoipa::path(delete, path = "/api/v1/companies/{id}", tag = "companies", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .delete_company(&scope.auth.actor, &scope.tenant, CompanyId(id), &meta)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,365 @@
+//! `/api/v1/leads` and their conversion.
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use rapport_app::leads::{Conversion, ConversionDeal, LeadChange, LeadQuery};
+use rapport_domain::lead::LeadStatus;
+use rapport_domain::{LeadId, PipelineId, UserId};
+use rapport_store::leads::{LeadFilter, LeadSort};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::types::{
+    Page, SortKind, TagOut, Tagged, decode_sort_cursor, descending, encode_sort_cursor,
+    page_and_size, present, with_tags, with_tags_one,
+};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, Meta, Scope, query_with_repeated};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeadOut {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub owner_id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company_name: Option<String>,
+    pub source: Option<String>,
+    /// new, working, qualified or disqualified
+    pub status: String,
+    /// 0..=100
+    pub score: i64,
+    /// Set once converted; the lead is then read-only.
+    pub converted_at: Option<DateTime<Utc>>,
+    pub converted_contact_id: Option<Uuid>,
+    pub converted_company_id: Option<Uuid>,
+    pub converted_deal_id: Option<Uuid>,
+    #[schema(value_type = Object)]
+    pub custom: serde_json::Value,
+    pub tags: Vec<TagOut>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Tagged for LeadOut {
+    const KIND: &'static str = "lead";
+    fn record_id(&self) -> Uuid {
+        self.id
+    }
+    fn set_tags(&mut self, tags: Vec<TagOut>) {
+        self.tags = tags;
+    }
+}
+
+impl From<rapport_store::leads::Lead> for LeadOut {
+    fn from(l: rapport_store::leads::Lead) -> Self {
+        Self {
+            id: l.id.as_uuid(),
+            organization_id: l.organization_id.as_uuid(),
+            owner_id: l.owner_id.as_uuid(),
+            name: l.name,
+            email: l.email,
+            phone: l.phone,
+            company_name: l.company_name,
+            source: l.source,
+            status: l.status,
+            score: l.score,
+            converted_at: l.converted_at,
+            converted_contact_id: l.converted_contact_id,
+            converted_company_id: l.converted_company_id,
+            converted_deal_id: l.converted_deal_id,
+            custom: l.custom.0,
+            tags: Vec::new(),
+            created_at: l.created_at,
+            updated_at: l.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeadIn {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub company_name: Option<Option<String>>,
+    /// Where the lead came from: website, referral, event…
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub source: Option<Option<String>>,
+    pub status: Option<String>,
+    pub score: Option<i64>,
+    pub owner_id: Option<Uuid>,
+}
+
+impl From<LeadIn> for LeadChange {
+    fn from(l: LeadIn) -> Self {
+        LeadChange {
+            name: l.name,
+            email: l.email,
+            phone: l.phone,
+            company_name: l.company_name,
+            source: l.source,
+            status: l.status,
+            score: l.score,
+            owner_id: l.owner_id.map(UserId),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LeadParams {
+    /// Case-insensitive part of the name, email or company name.
+    pub search: Option<String>,
+    pub owner_id: Option<Uuid>,
+    pub source: Option<String>,
+    /// true: converted leads only; false: not converted.
+    pub converted: Option<bool>,
+    pub tag_id: Option<Uuid>,
+    /// name, created_at (default), updated_at or score
+    pub order_by: Option<String>,
+    pub order: Option<String>,
+    pub page: Option<u64>,
+    pub page_size: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+/// Leads of the organization.
+#[utoipa::path(get, path = "/api/v1/leads", tag = "leads", security(("bearer" = [])),
+    params(LeadParams,
+        ("status" = Option<Vec<String>>, Query, description = "Repeatable: status=new&status=working"),
+        ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, body = Page<LeadOut>), (status = 400, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Page<LeadOut>>> {
+    let (statuses, p): (Vec<String>, LeadParams) = query_with_repeated(raw.as_deref(), "status")?;
+    for s in &statuses {
+        LeadStatus::parse(s)
+            .map_err(|m| ApiError::bad_request("invalid_query", format!("status {m}")))?;
+    }
+    let (page, page_size) = page_and_size(p.page, p.page_size)?;
+    let sort = match p.order_by.as_deref() {
+        None | Some("created_at") => LeadSort::CreatedAt,
+        Some("name") => LeadSort::Name,
+        Some("updated_at") => LeadSort::UpdatedAt,
+        Some("score") => LeadSort::Score,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!(
+                    "leads cannot be sorted by {other:?}; use name, created_at, updated_at or score"
+                ),
+            ));
+        }
+    };
+    let kind = match sort {
+        LeadSort::Name => SortKind::Text,
+        LeadSort::Score => SortKind::Int,
+        LeadSort::CreatedAt | LeadSort::UpdatedAt => SortKind::Time,
+    };
+    let descending = descending(p.order.as_deref())?;
+    let after = p
+        .cursor
+        .as_deref()
+        .map(|c| decode_sort_cursor(c, kind))
+        .transpose()?
+        .map(|(v, id)| (v, LeadId(id)));
+    let result = state
+        .app
+        .list_leads(
+            &scope.auth.actor,
+            &scope.tenant,
+            LeadQuery {
+                filter: LeadFilter {
+                    search: p.search,
+                    statuses,
+                    owner_id: p.owner_id.map(UserId),
+                    source: p.source,
+                    converted: p.converted,
+                    tag_id: p.tag_id.map(rapport_domain::TagId),
+                },
+                sort,
+                descending,
+                after,
+                page,
+                page_size,
+            },
+            &meta,
+        )
+        .await?;
+    Ok(Json(Page {
+        next_cursor: result
+            .next
+            .as_ref()
+            .map(|(v, id)| encode_sort_cursor(v, id.as_uuid())),
+        items: with_tags(
+            &state.app,
+            &scope.tenant,
+            result.items.into_iter().map(Into::into).collect(),
+        )
+        .await?,
+        total: result.total,
+        total_is_exact: result.total_is_exact,
+        page,
+        page_size,
+    }))
+}
+
+/// Create a lead.
+#[utoipa::path(post, path = "/api/v1/leads", tag = "leads", security(("bearer" = [])),
+    params(("X-Organization-Id" = Uuid, Header)), request_body = LeadIn,
+    responses((status = 201, body = LeadOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<LeadIn>,
+) -> ApiResult<(StatusCode, Json<LeadOut>)> {
+    let lead = state
+        .app
+        .create_lead(&scope.auth.actor, &scope.tenant, body.into(), &meta)
+        .await?;
+    Ok((StatusCode::CREATED, Json(lead.into())))
+}
+
+/// One lead.
+#[utoipa::path(get, path = "/api/v1/leads/{id}", tag = "leads", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, body = LeadOut), (status = 404, body = Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<LeadOut>> {
+    let lead = state
+        .app
+        .lead(&scope.auth.actor, &scope.tenant, LeadId(id), &meta)
+        .await?;
+    Ok(Json(
+        with_tags_one(&state.app, &scope.tenant, lead.into()).await?,
+    ))
+}
+
+/// Change a lead (a converted lead is read-only: 409 `lead_converted`).
+#[utoipa::path(patch, path = "/api/v1/leads/{id}", tag = "leads", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)), request_body = LeadIn,
+    responses((status = 200, body = LeadOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+    ApiJson(body): ApiJson<LeadIn>,
+) -> ApiResult<Json<LeadOut>> {
+    let lead = state
+        .app
+        .update_lead(
+            &scope.auth.actor,
+            &scope.tenant,
+            LeadId(id),
+            body.into(),
+            &meta,
+        )
+        .await?;
+    Ok(Json(
+        with_tags_one(&state.app, &scope.tenant, lead.into()).await?,
+    ))
+}
+
+/// Delete a lead (restorable for 30 days).
+#[utoipa::path(delete, path = "/api/v1/leads/{id}", tag = "leads", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .delete_lead(&scope.auth.actor, &scope.tenant, LeadId(id), &meta)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConvertIn {
+    /// Link the contact to a company: the one whose domain is the email's, else a new one.
+    #[serde(default)]
+    pub create_company: bool,
+    /// Also open a deal.
+    #[serde(default)]
+    pub create_deal: bool,
+    pub deal_title: Option<String>,
+    pub deal_amount: Option<f64>,
+    pub pipeline_id: Option<Uuid>,
+    pub stage: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConvertOut {
+    pub lead: LeadOut,
+    pub contact_id: Uuid,
+    pub company_id: Option<Uuid>,
+    /// Whether the company was created (false: an existing one was matched by domain).
+    pub company_created: bool,
+    pub deal_id: Option<Uuid>,
+}
+
+/// Convert a qualified lead into a contact, and optionally a company and a deal (409
+/// `lead_not_qualified`, `lead_already_converted`).
+#[utoipa::path(post, path = "/api/v1/leads/{id}/convert", tag = "leads", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)), request_body = ConvertIn,
+    responses((status = 200, body = ConvertOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn convert(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+    ApiJson(body): ApiJson<ConvertIn>,
+) -> ApiResult<Json<ConvertOut>> {
+    let done = state
+        .app
+        .convert_lead(
+            &scope.auth.actor,
+            &scope.tenant,
+            LeadId(id),
+            Conversion {
+                with_company: body.create_company,
+                deal: body.create_deal.then(|| ConversionDeal {
+                    title: body.deal_title,
+                    amount: body.deal_amount,
+                    pipeline_id: body.pipeline_id.map(PipelineId),
+                    stage: body.stage,
+                }),
+            },
+            &meta,
+        )
+        .await?;
+    Ok(Json(ConvertOut {
+        lead: done.lead.into(),
+        contact_id: done.contact_id.as_uuid(),
+        company_id: done.company_id.map(|c| c.as_uuid()),
+        company_created: done.company_created,
+        deal_id: done.deal_id.map(|d| d.as_uuid()),
+    }))
+}

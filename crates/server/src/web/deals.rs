@@ -1,0 +1,1392 @@
+//! Deal pages: the board (a column per stage, drag and drop), the table of the same deals, a
+//! deal's page with its timeline and tasks, and the forms that change them.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{NaiveDate, Utc};
+use rapport_app::deals::{DealChange, DealQuery};
+use rapport_app::tasks::{TaskChange, TaskQuery};
+use rapport_app::timeline::{RecordRef, TimelinePaging};
+use rapport_app::{AppError, Tenant};
+use rapport_domain::deal::{DealStatus, compact_amount, parse_amount_text, weighted};
+use rapport_domain::{
+    Action, CompanyId, ContactId, DealId, Object, Ownership, PipelineId, TaskId, UserId, decide,
+};
+use rapport_store::deals::{Deal, DealFilter, DealSort};
+use rapport_store::pipelines::Pipeline;
+use rapport_store::tasks::{TaskFilter, TaskSort};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::context::error_page;
+use super::records::{Choice, People, TimelineEntry, day, mentions, money, timeline_entry};
+use super::workspace::{Shell, shell};
+use super::{FormErrors, PageContext, render, render_status, see_other, sentence};
+use crate::error::ApiError;
+
+/// A deal as a board card or table row.
+pub struct DealCard {
+    pub id: String,
+    pub title: String,
+    pub amount: String,
+    pub amount_short: String,
+    pub weighted: String,
+    pub stage: String,
+    pub stage_name: String,
+    pub status: String,
+    pub status_label: &'static str,
+    pub owner: String,
+    pub owner_initials: String,
+    pub close_date: String,
+    pub probability: i64,
+    /// Days in the current stage beyond the stage's rotting limit (open deals only).
+    pub rotting_days: Option<i64>,
+    pub can_move: bool,
+}
+
+pub struct Column {
+    pub key: String,
+    pub name: String,
+    pub count: usize,
+    pub total: String,
+    pub cards: Vec<DealCard>,
+}
+
+fn card(
+    deal: &Deal,
+    pipeline: &Pipeline,
+    people: &People,
+    tenant: &Tenant,
+    me: UserId,
+) -> DealCard {
+    let stage = pipeline.stage(&deal.stage);
+    let status = DealStatus::parse(&deal.status).unwrap_or(DealStatus::New);
+    let in_stage = (Utc::now() - deal.stage_changed_at).num_days();
+    let rotting_days = match stage.and_then(|s| s.rotting_days) {
+        Some(limit) if !status.is_closed() && in_stage > limit => Some(in_stage),
+        _ => None,
+    };
+    let own = if deal.owner_id == me {
+        Ownership::Own
+    } else {
+        Ownership::Others
+    };
+    DealCard {
+        id: deal.id.to_string(),
+        title: deal.title.clone(),
+        amount: money(deal.amount_minor, &deal.currency),
+        amount_short: format!("{} {}", compact_amount(deal.amount_minor), deal.currency),
+        weighted: money(
+            weighted(deal.amount_minor, deal.close_probability),
+            &deal.currency,
+        ),
+        stage: deal.stage.clone(),
+        stage_name: stage
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| deal.stage.clone()),
+        status: deal.status.clone(),
+        status_label: status.label(),
+        owner: people.name(deal.owner_id),
+        owner_initials: people.initials(deal.owner_id),
+        close_date: deal.expected_close_date.map(day).unwrap_or_default(),
+        probability: deal.close_probability,
+        rotting_days,
+        can_move: decide(tenant.role, Action::Edit, Object::Deal, own).is_allowed(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "deals.html")]
+struct BoardPage {
+    shell: Shell,
+    view: &'static str,
+    pipelines: Vec<Choice>,
+    pipeline_id: String,
+    owners: Vec<Choice>,
+    owner: String,
+    columns: Vec<Column>,
+    rows: Vec<DealCard>,
+    summary: String,
+    can_create: bool,
+    notice: Option<String>,
+    next: Option<String>,
+    first: Option<String>,
+    sort_links: Vec<(&'static str, &'static str, String, &'static str)>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct BoardQuery {
+    pipeline: Option<String>,
+    owner: Option<String>,
+    view: Option<String>,
+    sort: Option<String>,
+    after: Option<String>,
+    refused: Option<String>,
+}
+
+/// The message for a refused change, by the rule's code (never text from the address).
+fn refusal(code: &str) -> Option<String> {
+    Some(
+        match code {
+            "stage_rollback_forbidden" => {
+                "Only owners and admins can move a deal back to an earlier stage."
+            }
+            "deal_amount_required_for_won" => "Give the deal an amount before marking it won.",
+            "forbidden" => "You can only change deals you own.",
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
+pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let app = &ctx.state.app;
+    let actor = &session.actor;
+    let pipelines = match app.pipelines(actor, &tenant, &ctx.meta).await {
+        Ok(p) => p,
+        Err(e) => return error_page(e.into()),
+    };
+    let chosen = q
+        .pipeline
+        .as_deref()
+        .and_then(|p| p.parse::<PipelineId>().ok());
+    let Some(pipeline) = pipelines
+        .iter()
+        .find(|p| Some(p.id) == chosen)
+        .or_else(|| pipelines.iter().find(|p| p.is_default))
+        .or(pipelines.first())
+        .cloned()
+    else {
+        return error_page(ApiError::not_found());
+    };
+    let owner = q.owner.as_deref().and_then(|o| o.parse::<UserId>().ok());
+    let people = People::load(app, actor, &tenant, &ctx.meta).await;
+    let view = if q.view.as_deref() == Some("table") {
+        "table"
+    } else {
+        "board"
+    };
+    let base = &ctx.base;
+    let mut columns = Vec::new();
+    let mut rows = Vec::new();
+    let mut next = None;
+    let sort_key = q.sort.clone().unwrap_or_else(|| "-created".into());
+    let link = |extra: &[(&str, &str)]| {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        s.append_pair("pipeline", &pipeline.id.to_string());
+        if let Some(o) = owner {
+            s.append_pair("owner", &o.to_string());
+        }
+        for (k, v) in extra {
+            s.append_pair(k, v);
+        }
+        format!("{base}/deals?{}", s.finish())
+    };
+    let summary;
+    if view == "board" {
+        let deals = match app
+            .board_deals(actor, &tenant, pipeline.id, owner, &ctx.meta)
+            .await
+        {
+            Ok(d) => d,
+            Err(e) => return error_page(e.into()),
+        };
+        let open: Vec<&Deal> = deals
+            .iter()
+            .filter(|d| !DealStatus::parse(&d.status).is_ok_and(DealStatus::is_closed))
+            .collect();
+        let open_value: i64 = open
+            .iter()
+            .filter(|d| d.currency == tenant.organization.currency)
+            .map(|d| d.amount_minor)
+            .sum();
+        summary = format!(
+            "{} open · {}",
+            open.len(),
+            money(open_value, &tenant.organization.currency)
+        );
+        for stage in &pipeline.stages {
+            let in_stage: Vec<&Deal> = deals.iter().filter(|d| d.stage == stage.key).collect();
+            let total: i64 = in_stage
+                .iter()
+                .filter(|d| d.currency == tenant.organization.currency)
+                .map(|d| d.amount_minor)
+                .sum();
+            columns.push(Column {
+                key: stage.key.clone(),
+                name: stage.name.clone(),
+                count: in_stage.len(),
+                total: format!("{} {}", compact_amount(total), tenant.organization.currency),
+                cards: in_stage
+                    .into_iter()
+                    .map(|d| card(d, &pipeline, &people, &tenant, actor.user_id))
+                    .collect(),
+            });
+        }
+    } else {
+        let (sort, descending) = match sort_key.as_str() {
+            "title" => (DealSort::Title, false),
+            "-title" => (DealSort::Title, true),
+            "amount" => (DealSort::Amount, false),
+            "-amount" => (DealSort::Amount, true),
+            "close" => (DealSort::ExpectedCloseDate, false),
+            "-close" => (DealSort::ExpectedCloseDate, true),
+            "created" => (DealSort::CreatedAt, false),
+            _ => (DealSort::CreatedAt, true),
+        };
+        let after = q
+            .after
+            .as_deref()
+            .and_then(|c| crate::api::v1::types::decode_sort_cursor(c, sort_kind(sort)).ok())
+            .map(|(v, id)| (v, DealId(id)));
+        let page = match app
+            .list_deals(
+                actor,
+                &tenant,
+                DealQuery {
+                    filter: DealFilter {
+                        pipeline_id: Some(pipeline.id),
+                        owner_id: owner,
+                        ..DealFilter::default()
+                    },
+                    sort,
+                    descending,
+                    after,
+                    page: 1,
+                    page_size: 50,
+                },
+                &ctx.meta,
+            )
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => return error_page(e.into()),
+        };
+        summary = match (page.total, page.total_is_exact) {
+            (1, true) => "1 deal".into(),
+            (n, true) => format!("{n} deals"),
+            (n, false) => format!("More than {n} deals"),
+        };
+        next = page.next.as_ref().map(|(v, id)| {
+            link(&[
+                ("view", "table"),
+                ("sort", &sort_key),
+                (
+                    "after",
+                    &crate::api::v1::types::encode_sort_cursor(v, id.as_uuid()),
+                ),
+            ])
+        });
+        rows = page
+            .items
+            .iter()
+            .map(|d| card(d, &pipeline, &people, &tenant, actor.user_id))
+            .collect();
+    }
+    let sort_links = [
+        ("title", "Deal"),
+        ("amount", "Amount"),
+        ("close", "Close date"),
+    ]
+    .into_iter()
+    .map(|(key, label)| {
+        let aria = if sort_key == key {
+            "ascending"
+        } else if sort_key == format!("-{key}") {
+            "descending"
+        } else {
+            "none"
+        };
+        let target = if sort_key == key {
+            format!("-{key}")
+        } else {
+            key.to_owned()
+        };
+        (
+            key,
+            label,
+            link(&[("view", "table"), ("sort", &target)]),
+            aria,
+        )
+    })
+    .collect();
+    let page = BoardPage {
+        view,
+        pipelines: pipelines
+            .iter()
+            .map(|p| Choice {
+                value: p.id.to_string(),
+                label: p.name.clone(),
+                selected: p.id == pipeline.id,
+            })
+            .collect(),
+        pipeline_id: pipeline.id.to_string(),
+        owners: people.options(owner),
+        owner: owner.map(|o| o.to_string()).unwrap_or_default(),
+        columns,
+        rows,
+        summary,
+        can_create: decide(
+            tenant.role,
+            Action::Create,
+            Object::Deal,
+            Ownership::NotApplicable,
+        )
+        .is_allowed(),
+        notice: q.refused.as_deref().and_then(refusal),
+        first: q
+            .after
+            .is_some()
+            .then(|| link(&[("view", "table"), ("sort", &sort_key)])),
+        next,
+        sort_links,
+        shell: shell(&ctx, session, &tenant, "deals", &["Deals"]).await,
+    };
+    render(&page)
+}
+
+fn sort_kind(sort: DealSort) -> crate::api::v1::types::SortKind {
+    use crate::api::v1::types::SortKind;
+    match sort {
+        DealSort::Amount => SortKind::Int,
+        DealSort::CreatedAt | DealSort::UpdatedAt => SortKind::Time,
+        DealSort::Title => SortKind::Text,
+        DealSort::ExpectedCloseDate => SortKind::Date,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    stage: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Moves a deal to another stage: from the board by drag and drop (answered in JSON) or by the
+/// "Move to" form (answered with a redirect).
+pub async fn move_stage(
+    ctx: PageContext,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<MoveForm>,
+) -> Response {
+    if let Err(p) = ctx.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let Ok(deal_id) = id.parse::<DealId>() else {
+        return error_page(ApiError::not_found());
+    };
+    let result = ctx
+        .state
+        .app
+        .update_deal(
+            &session.actor,
+            &tenant,
+            deal_id,
+            DealChange {
+                stage: Some(form.stage.clone()),
+                ..DealChange::default()
+            },
+            &ctx.meta,
+        )
+        .await;
+    let wants_json = headers
+        .get("x-requested-with")
+        .is_some_and(|v| v == "fetch");
+    let back = super::safe_next(if form.back.is_empty() {
+        "/deals"
+    } else {
+        &form.back
+    });
+    match result {
+        Ok(_) if wants_json => axum::Json(json!({"ok": true})).into_response(),
+        Ok(_) => see_other(&back),
+        Err(e) => {
+            let code = match &e {
+                AppError::Conflict { code, .. } => *code,
+                AppError::Forbidden => "forbidden",
+                _ => "",
+            };
+            if wants_json {
+                let message = refusal(code).unwrap_or_else(|| sentence(&e.to_string()));
+                let status = match e {
+                    AppError::Conflict { .. } => StatusCode::CONFLICT,
+                    AppError::Forbidden => StatusCode::FORBIDDEN,
+                    AppError::NotFound => StatusCode::NOT_FOUND,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                (
+                    status,
+                    axum::Json(json!({"ok": false, "code": code, "message": message})),
+                )
+                    .into_response()
+            } else if refusal(code).is_some() {
+                let sep = if back.contains('?') { '&' } else { '?' };
+                see_other(&format!("{back}{sep}refused={code}"))
+            } else {
+                error_page(e.into())
+            }
+        }
+    }
+}
+
+// ---- The deal form ------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "deal_form.html")]
+struct FormPage {
+    shell: Shell,
+    heading: String,
+    action: String,
+    submit: &'static str,
+    f: DealFormValues,
+    stages: Vec<StageGroup>,
+    owners: Vec<Choice>,
+    contacts: Vec<Choice>,
+    companies: Vec<Choice>,
+    statuses: Vec<Choice>,
+    errors: FormErrors,
+    /// A business rule's refusal, above the form.
+    form_error: Option<String>,
+    cancel: String,
+}
+
+pub struct StageGroup {
+    pub pipeline: String,
+    pub options: Vec<Choice>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct DealFormValues {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    currency: String,
+    /// `pipeline_id:stage_key`
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    owner_id: String,
+    #[serde(default)]
+    contact_id: String,
+    #[serde(default)]
+    company_id: String,
+    #[serde(default)]
+    close_probability: String,
+    #[serde(default)]
+    expected_close_date: String,
+}
+
+impl DealFormValues {
+    fn of(d: &Deal) -> Self {
+        DealFormValues {
+            csrf: String::new(),
+            title: d.title.clone(),
+            amount: format!("{:.2}", d.amount_minor as f64 / 100.0),
+            currency: d.currency.clone(),
+            place: format!("{}:{}", d.pipeline_id, d.stage),
+            status: d.status.clone(),
+            owner_id: d.owner_id.to_string(),
+            contact_id: d.contact_id.map(|c| c.to_string()).unwrap_or_default(),
+            company_id: d.company_id.map(|c| c.to_string()).unwrap_or_default(),
+            close_probability: d.close_probability.to_string(),
+            expected_close_date: d
+                .expected_close_date
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The change this form asks for; fields that don't parse become field errors.
+    fn change(&self, errors: &mut FormErrors, current: Option<&Deal>) -> DealChange {
+        let mut change = DealChange {
+            title: Some(self.title.clone()),
+            ..DealChange::default()
+        };
+        match parse_amount_text(&self.amount) {
+            Ok(minor) => change.amount = Some(minor as f64 / 100.0),
+            Err(m) => errors.0.push(field("amount", m)),
+        }
+        if !self.currency.trim().is_empty() {
+            change.currency = Some(self.currency.clone());
+        }
+        if let Some((p, s)) = self.place.split_once(':') {
+            match p.parse::<PipelineId>() {
+                Ok(pid) => {
+                    change.pipeline_id = Some(pid);
+                    change.stage = Some(s.to_owned());
+                }
+                Err(_) => errors
+                    .0
+                    .push(field("place", "must be a stage of a pipeline")),
+            }
+        }
+        if !self.status.is_empty() {
+            change.status = Some(self.status.clone());
+        }
+        if let Ok(o) = self.owner_id.parse::<UserId>() {
+            change.owner_id = Some(o);
+        }
+        change.contact_id = Some(self.contact_id.parse::<ContactId>().ok());
+        change.company_id = Some(self.company_id.parse::<CompanyId>().ok());
+        let p = self.close_probability.trim();
+        if !p.is_empty() {
+            match p.trim_end_matches('%').trim().parse::<i64>() {
+                Ok(v) if current.is_none_or(|c| c.close_probability != v) => {
+                    change.close_probability = Some(v)
+                }
+                Ok(_) => {}
+                Err(_) => errors.0.push(field(
+                    "close_probability",
+                    "must be a whole number from 0 to 100",
+                )),
+            }
+        }
+        let d = self.expected_close_date.trim();
+        change.expected_close_date = Some(if d.is_empty() {
+            None
+        } else {
+            match d.parse::<NaiveDate>() {
+                Ok(v) => Some(v),
+                Err(_) => {
+                    errors
+                        .0
+                        .push(field("expected_close_date", "must be a date"));
+                    None
+                }
+            }
+        });
+        change
+    }
+}
+
+fn field(name: &str, message: &str) -> rapport_domain::FieldError {
+    rapport_domain::FieldError {
+        field: name.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+/// Field names of the service mapped to this form's.
+fn form_errors(errors: rapport_domain::ValidationErrors) -> FormErrors {
+    FormErrors(
+        errors
+            .0
+            .into_iter()
+            .map(|mut e| {
+                if e.field == "stage" || e.field == "pipeline_id" {
+                    e.field = "place".into();
+                }
+                e
+            })
+            .collect(),
+    )
+}
+
+async fn form_page(
+    ctx: &PageContext,
+    session: &rapport_app::accounts::CurrentSession,
+    tenant: &Tenant,
+    current: Option<&Deal>,
+    values: DealFormValues,
+) -> Result<FormPage, Response> {
+    let app = &ctx.state.app;
+    let actor = &session.actor;
+    let pipelines = app
+        .pipelines(actor, tenant, &ctx.meta)
+        .await
+        .map_err(|e| error_page(e.into()))?;
+    let people = People::load(app, actor, tenant, &ctx.meta).await;
+    let stages = pipelines
+        .iter()
+        .map(|p| StageGroup {
+            pipeline: p.name.clone(),
+            options: p
+                .stages
+                .iter()
+                .map(|s| {
+                    let value = format!("{}:{}", p.id, s.key);
+                    Choice {
+                        selected: value == values.place,
+                        value,
+                        label: s.name.clone(),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let pick = |id: &str| id.parse::<uuid::Uuid>().ok();
+    let contacts = app
+        .contact_choices(
+            actor,
+            tenant,
+            pick(&values.contact_id).map(ContactId),
+            &ctx.meta,
+        )
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(id, name)| Choice {
+            selected: id.to_string() == values.contact_id,
+            value: id.to_string(),
+            label: name,
+        })
+        .collect();
+    let companies = app
+        .company_choices(
+            actor,
+            tenant,
+            pick(&values.company_id).map(CompanyId),
+            &ctx.meta,
+        )
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(id, name)| Choice {
+            selected: id.to_string() == values.company_id,
+            value: id.to_string(),
+            label: name,
+        })
+        .collect();
+    let statuses = DealStatus::ALL
+        .iter()
+        .map(|s| Choice {
+            value: s.as_str().to_owned(),
+            label: s.label().to_owned(),
+            selected: s.as_str() == values.status,
+        })
+        .collect();
+    let owner = values
+        .owner_id
+        .parse::<UserId>()
+        .ok()
+        .or(Some(actor.user_id));
+    let (heading, action, submit, crumb) = match current {
+        Some(d) => (
+            format!("Edit {}", d.title),
+            format!("{}/deals/{}/edit", ctx.base, d.id),
+            "Save changes",
+            d.title.clone(),
+        ),
+        None => (
+            "New deal".to_owned(),
+            format!("{}/deals/new", ctx.base),
+            "Create deal",
+            "New".to_owned(),
+        ),
+    };
+    Ok(FormPage {
+        shell: shell(ctx, session, tenant, "deals", &["Deals", &crumb]).await,
+        heading,
+        cancel: match current {
+            Some(d) => format!("{}/deals/{}", ctx.base, d.id),
+            None => format!("{}/deals", ctx.base),
+        },
+        action,
+        submit,
+        f: values,
+        stages,
+        owners: people.options(owner),
+        contacts,
+        companies,
+        statuses,
+        errors: FormErrors::default(),
+        form_error: None,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct NewQuery {
+    place: Option<String>,
+    contact: Option<String>,
+    company: Option<String>,
+}
+
+pub async fn new_form(ctx: PageContext, Query(q): Query<NewQuery>) -> Response {
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    if !decide(
+        tenant.role,
+        Action::Create,
+        Object::Deal,
+        Ownership::NotApplicable,
+    )
+    .is_allowed()
+    {
+        return error_page(ApiError::forbidden());
+    }
+    let values = DealFormValues {
+        currency: tenant.organization.currency.clone(),
+        place: q.place.unwrap_or_default(),
+        status: "new".into(),
+        owner_id: session.actor.user_id.to_string(),
+        contact_id: q.contact.unwrap_or_default(),
+        company_id: q.company.unwrap_or_default(),
+        ..DealFormValues::default()
+    };
+    match form_page(&ctx, session, &tenant, None, values).await {
+        Ok(p) => render(&p),
+        Err(r) => r,
+    }
+}
+
+pub async fn create(ctx: PageContext, Form(form): Form<DealFormValues>) -> Response {
+    if let Err(p) = ctx.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let mut parse_errors = FormErrors::default();
+    let change = form.change(&mut parse_errors, None);
+    let result = if parse_errors.0.is_empty() {
+        ctx.state
+            .app
+            .create_deal(&session.actor, &tenant, change, &ctx.meta)
+            .await
+    } else {
+        Err(AppError::Validation(rapport_domain::ValidationErrors(
+            parse_errors.0.clone(),
+        )))
+    };
+    match result {
+        Ok(d) => see_other(&format!("{}/deals/{}", ctx.base, d.id)),
+        Err(e) => form_refused(&ctx, session, &tenant, None, form, e).await,
+    }
+}
+
+async fn form_refused(
+    ctx: &PageContext,
+    session: &rapport_app::accounts::CurrentSession,
+    tenant: &Tenant,
+    current: Option<&Deal>,
+    form: DealFormValues,
+    e: AppError,
+) -> Response {
+    let (errors, form_error) = match e {
+        AppError::Validation(errors) => (form_errors(errors), None),
+        AppError::Conflict { code, message } => (
+            FormErrors::default(),
+            Some(refusal(code).unwrap_or_else(|| sentence(&message))),
+        ),
+        other => return error_page(other.into()),
+    };
+    match form_page(ctx, session, tenant, current, form).await {
+        Ok(mut page) => {
+            page.errors = errors;
+            page.form_error = form_error;
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(r) => r,
+    }
+}
+
+pub async fn edit_form(ctx: PageContext, Path(id): Path<String>) -> Response {
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let Ok(deal_id) = id.parse::<DealId>() else {
+        return error_page(ApiError::not_found());
+    };
+    let deal = match ctx
+        .state
+        .app
+        .deal(&session.actor, &tenant, deal_id, &ctx.meta)
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => return error_page(e.into()),
+    };
+    match form_page(
+        &ctx,
+        session,
+        &tenant,
+        Some(&deal),
+        DealFormValues::of(&deal),
+    )
+    .await
+    {
+        Ok(p) => render(&p),
+        Err(r) => r,
+    }
+}
+
+pub async fn update(
+    ctx: PageContext,
+    Path(id): Path<String>,
+    Form(form): Form<DealFormValues>,
+) -> Response {
+    if let Err(p) = ctx.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let Ok(deal_id) = id.parse::<DealId>() else {
+        return error_page(ApiError::not_found());
+    };
+    let app = &ctx.state.app;
+    let current = match app.deal(&session.actor, &tenant, deal_id, &ctx.meta).await {
+        Ok(d) => d,
+        Err(e) => return error_page(e.into()),
+    };
+    let mut parse_errors = FormErrors::default();
+    let change = form.change(&mut parse_errors, Some(&current));
+    let result = if parse_errors.0.is_empty() {
+        app.update_deal(&session.actor, &tenant, deal_id, change, &ctx.meta)
+            .await
+    } else {
+        Err(AppError::Validation(rapport_domain::ValidationErrors(
+            parse_errors.0.clone(),
+        )))
+    };
+    match result {
+        Ok(d) => see_other(&format!("{}/deals/{}?saved=1", ctx.base, d.id)),
+        Err(e) => form_refused(&ctx, session, &tenant, Some(&current), form, e).await,
+    }
+}
+
+// ---- A deal's page ------------------------------------------------------------------------
+
+pub struct StageStep {
+    pub key: String,
+    pub name: String,
+    pub state: &'static str,
+}
+
+pub struct TaskRow {
+    pub id: String,
+    pub title: String,
+    pub due: String,
+    pub overdue: bool,
+    pub assignee: String,
+    pub is_done: bool,
+    pub can_edit: bool,
+}
+
+#[derive(Template)]
+#[template(path = "deal.html")]
+struct DetailPage {
+    shell: Shell,
+    deal: DealCard,
+    pipeline_name: String,
+    steps: Vec<StageStep>,
+    contact: Option<(String, String)>,
+    company: Option<(String, String)>,
+    created: String,
+    timeline: Vec<TimelineEntry>,
+    tasks: Vec<TaskRow>,
+    can_edit: bool,
+    can_delete: bool,
+    can_comment: bool,
+    can_add_task: bool,
+    notice: Option<String>,
+    comment_error: Option<String>,
+    back: String,
+    today: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct DetailQuery {
+    saved: Option<String>,
+    refused: Option<String>,
+    comment_error: Option<String>,
+    task_error: Option<String>,
+}
+
+/// A message carried back in the address after a refused form: plain text, kept short.
+fn carried(message: Option<String>) -> Option<String> {
+    message.map(|m| m.chars().take(200).collect())
+}
+
+pub async fn detail(
+    ctx: PageContext,
+    Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> Response {
+    match detail_page(&ctx, &id, carried(q.comment_error)).await {
+        Ok(mut page) => {
+            page.notice = q
+                .refused
+                .as_deref()
+                .and_then(refusal)
+                .or(carried(q.task_error))
+                .or(q.saved.map(|_| "Saved.".to_owned()));
+            render(&page)
+        }
+        Err(r) => r,
+    }
+}
+
+async fn detail_page(
+    ctx: &PageContext,
+    id: &str,
+    comment_error: Option<String>,
+) -> Result<DetailPage, Response> {
+    let (session, tenant) = ctx.tenant().await?;
+    let deal_id = id
+        .parse::<DealId>()
+        .map_err(|_| error_page(ApiError::not_found()))?;
+    let app = &ctx.state.app;
+    let actor = &session.actor;
+    let deal = app
+        .deal(actor, &tenant, deal_id, &ctx.meta)
+        .await
+        .map_err(|e| error_page(e.into()))?;
+    let pipeline = app
+        .pipeline(actor, &tenant, Some(deal.pipeline_id), &ctx.meta)
+        .await
+        .map_err(|e| error_page(e.into()))?;
+    let people = People::load(app, actor, &tenant, &ctx.meta).await;
+    let current_pos = pipeline.stage(&deal.stage).map(|s| s.position).unwrap_or(0);
+    let steps = pipeline
+        .stages
+        .iter()
+        .map(|s| StageStep {
+            key: s.key.clone(),
+            name: s.name.clone(),
+            state: if s.key == deal.stage {
+                "current"
+            } else if s.position < current_pos {
+                "done"
+            } else {
+                "todo"
+            },
+        })
+        .collect();
+    let contact = match deal.contact_id {
+        Some(c) => app
+            .contact(actor, &tenant, ContactId(c), &ctx.meta)
+            .await
+            .ok()
+            .map(|c| (format!("{}/contacts/{}", ctx.base, c.id), c.name)),
+        None => None,
+    };
+    let company = match deal.company_id {
+        Some(c) => app
+            .company(actor, &tenant, CompanyId(c), &ctx.meta)
+            .await
+            .ok()
+            .map(|c| (format!("{}/companies/{}", ctx.base, c.id), c.name)),
+        None => None,
+    };
+    let stage_name = |key: &str| {
+        pipeline
+            .stage(key)
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| key.to_owned())
+    };
+    let timeline = app
+        .timeline(
+            actor,
+            &tenant,
+            RecordRef::Deal(deal_id),
+            TimelinePaging {
+                before: None,
+                page: 1,
+                page_size: 100,
+            },
+            &ctx.meta,
+        )
+        .await
+        .map(|p| {
+            p.items
+                .iter()
+                .map(|a| timeline_entry(a, &people, &stage_name))
+                .collect()
+        })
+        .unwrap_or_default();
+    let tasks = task_rows(
+        ctx,
+        actor,
+        &tenant,
+        &people,
+        TaskFilter {
+            deal_id: Some(deal_id),
+            ..TaskFilter::default()
+        },
+    )
+    .await;
+    let own = actor.relation_to(deal.owner_id);
+    let may =
+        |action, object, ownership| decide(tenant.role, action, object, ownership).is_allowed();
+    Ok(DetailPage {
+        shell: shell(ctx, session, &tenant, "deals", &["Deals", &deal.title]).await,
+        pipeline_name: pipeline.name.clone(),
+        steps,
+        contact,
+        company,
+        created: format!(
+            "Created {} by {}",
+            day(deal.created_at.date_naive()),
+            people.name(deal.owner_id)
+        ),
+        timeline,
+        tasks,
+        can_edit: may(Action::Edit, Object::Deal, own),
+        can_delete: may(Action::Delete, Object::Deal, own),
+        can_comment: may(Action::Create, Object::Activity, Ownership::NotApplicable),
+        can_add_task: may(Action::Create, Object::Task, Ownership::NotApplicable)
+            && (tenant.role != rapport_domain::Role::Member || own == Ownership::Own),
+        notice: None,
+        comment_error,
+        back: format!("{}/deals/{}", ctx.base, deal.id),
+        today: tenant.today().to_string(),
+        deal: card(&deal, &pipeline, &people, &tenant, actor.user_id),
+    })
+}
+
+pub(crate) async fn task_rows(
+    ctx: &PageContext,
+    actor: &rapport_app::Actor,
+    tenant: &Tenant,
+    people: &People,
+    filter: TaskFilter,
+) -> Vec<TaskRow> {
+    let today = tenant.today();
+    let page = ctx
+        .state
+        .app
+        .list_tasks(
+            actor,
+            tenant,
+            TaskQuery {
+                filter,
+                sort: TaskSort::DueDate,
+                descending: false,
+                after: None,
+                page: 1,
+                page_size: 100,
+            },
+            &ctx.meta,
+        )
+        .await;
+    let mut rows: Vec<TaskRow> = page
+        .map(|p| p.items)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| TaskRow {
+            id: t.id.to_string(),
+            due: t.due_date.map(day).unwrap_or_default(),
+            overdue: !t.is_done && t.due_date.is_some_and(|d| d < today),
+            assignee: people.name(t.assignee_id),
+            is_done: t.is_done,
+            can_edit: t.assignee_id == actor.user_id
+                || t.created_by == actor.user_id
+                || decide(tenant.role, Action::Edit, Object::Task, Ownership::Others).is_allowed(),
+            title: t.title,
+        })
+        .collect();
+    rows.sort_by_key(|r| r.is_done);
+    rows
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    status: String,
+}
+
+pub async fn set_status(
+    ctx: PageContext,
+    Path(id): Path<String>,
+    Form(form): Form<StatusForm>,
+) -> Response {
+    if let Err(p) = ctx.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let Ok(deal_id) = id.parse::<DealId>() else {
+        return error_page(ApiError::not_found());
+    };
+    let back = format!("{}/deals/{}", ctx.base, deal_id);
+    match ctx
+        .state
+        .app
+        .update_deal(
+            &session.actor,
+            &tenant,
+            deal_id,
+            DealChange {
+                status: Some(form.status),
+                ..DealChange::default()
+            },
+            &ctx.meta,
+        )
+        .await
+    {
+        Ok(_) => see_other(&back),
+        Err(AppError::Conflict { code, .. }) => see_other(&format!("{back}?refused={code}")),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ActivityForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    duration: String,
+    #[serde(default)]
+    outcome: String,
+}
+
+/// Adds a comment or a logged call/meeting/email to a deal, contact or company timeline.
+pub(crate) async fn add_activity(
+    ctx: &PageContext,
+    record: RecordRef,
+    form: ActivityForm,
+    back: &str,
+) -> Result<(), Response> {
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
+    let app = &ctx.state.app;
+    let people = People::load(app, &session.actor, &tenant, &ctx.meta).await;
+    let kind = if form.kind.is_empty() {
+        "comment"
+    } else {
+        form.kind.as_str()
+    };
+    let payload = if kind == "comment" {
+        json!({"text": form.text, "mentions": mentions(&form.text, &people)})
+    } else {
+        let mut p = json!({"notes": form.text});
+        if let Ok(d) = form.duration.trim().parse::<i64>() {
+            p["duration_minutes"] = json!(d);
+        }
+        if !form.outcome.trim().is_empty() {
+            p["outcome"] = json!(form.outcome);
+        }
+        p
+    };
+    match app
+        .add_activity(&session.actor, &tenant, record, kind, payload, &ctx.meta)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(AppError::Validation(errors)) => {
+            let message = errors
+                .0
+                .first()
+                .map(|e| {
+                    sentence(&format!(
+                        "{} {}",
+                        if e.field.contains("text") || e.field.contains("notes") {
+                            "the note"
+                        } else {
+                            "this entry"
+                        },
+                        e.message
+                    ))
+                })
+                .unwrap_or_default();
+            let sep = if back.contains('?') { '&' } else { '?' };
+            Err(see_other(&format!(
+                "{back}{sep}comment_error={}",
+                url::form_urlencoded::byte_serialize(message.as_bytes()).collect::<String>()
+            )))
+        }
+        Err(e) => Err(error_page(e.into())),
+    }
+}
+
+pub async fn comment(
+    ctx: PageContext,
+    Path(id): Path<String>,
+    Form(form): Form<ActivityForm>,
+) -> Response {
+    let Ok(deal_id) = id.parse::<DealId>() else {
+        return error_page(ApiError::not_found());
+    };
+    let back = format!("{}/deals/{}", ctx.base, deal_id);
+    match add_activity(&ctx, RecordRef::Deal(deal_id), form, &back).await {
+        Ok(()) => see_other(&format!("{back}#timeline")),
+        Err(r) => r,
+    }
+}
+
+pub async fn delete(
+    ctx: PageContext,
+    Path(id): Path<String>,
+    Form(form): Form<super::CsrfForm>,
+) -> Response {
+    if let Err(p) = ctx.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let Ok(deal_id) = id.parse::<DealId>() else {
+        return error_page(ApiError::not_found());
+    };
+    match ctx
+        .state
+        .app
+        .delete_deal(&session.actor, &tenant, deal_id, &ctx.meta)
+        .await
+    {
+        Ok(()) => see_other(&format!("{}/deals", ctx.base)),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TaskForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    due_date: String,
+    #[serde(default)]
+    assignee_id: String,
+    #[serde(default)]
+    deal_id: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Adds a task (from a deal's page or the task list).
+pub async fn add_task(ctx: PageContext, Form(form): Form<TaskForm>) -> Response {
+    if let Err(p) = ctx.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let back = super::safe_next(if form.back.is_empty() {
+        "/tasks"
+    } else {
+        &form.back
+    });
+    let due = form.due_date.trim();
+    let due_date = if due.is_empty() {
+        None
+    } else {
+        match due.parse::<NaiveDate>() {
+            Ok(d) => Some(d),
+            Err(_) => return see_other(&with_error(&back, "The due date must be a date.")),
+        }
+    };
+    match ctx
+        .state
+        .app
+        .create_task(
+            &session.actor,
+            &tenant,
+            TaskChange {
+                title: Some(form.title),
+                due_date: Some(due_date),
+                assignee_id: form.assignee_id.parse::<UserId>().ok(),
+                deal_id: form.deal_id.parse::<DealId>().ok().map(Some),
+                ..TaskChange::default()
+            },
+            &ctx.meta,
+        )
+        .await
+    {
+        Ok(_) => see_other(&back),
+        Err(AppError::Validation(errors)) => {
+            let message = errors
+                .0
+                .first()
+                .map(|e| sentence(&format!("{} {}", e.field.replace('_', " "), e.message)))
+                .unwrap_or_default();
+            see_other(&with_error(&back, &message))
+        }
+        Err(e) => error_page(e.into()),
+    }
+}
+
+fn with_error(back: &str, message: &str) -> String {
+    let sep = if back.contains('?') { '&' } else { '?' };
+    format!(
+        "{back}{sep}task_error={}",
+        url::form_urlencoded::byte_serialize(message.as_bytes()).collect::<String>()
+    )
+}
+
+#[derive(Deserialize)]
+pub struct DoneForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    done: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Marks a task done (or not done again).
+pub async fn complete_task(
+    ctx: PageContext,
+    Path(id): Path<String>,
+    Form(form): Form<DoneForm>,
+) -> Response {
+    if let Err(p) = ctx.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let Ok(task_id) = id.parse::<TaskId>() else {
+        return error_page(ApiError::not_found());
+    };
+    let back = super::safe_next(if form.back.is_empty() {
+        "/tasks"
+    } else {
+        &form.back
+    });
+    match ctx
+        .state
+        .app
+        .update_task(
+            &session.actor,
+            &tenant,
+            task_id,
+            TaskChange {
+                is_done: Some(form.done != "0"),
+                ..TaskChange::default()
+            },
+            &ctx.meta,
+        )
+        .await
+    {
+        Ok(_) => see_other(&back),
+        Err(e) => error_page(e.into()),
+    }
+}

@@ -1,0 +1,224 @@
+//! What the CRM pages share: who is who, money and dates for people, timeline entries.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rapport_app::{Actor, RequestMeta, Tenant};
+use rapport_domain::UserId;
+use rapport_domain::deal::format_amount;
+use rapport_store::activities::Activity;
+use rapport_store::memberships::Member;
+
+use super::initials;
+
+/// The organization's members, to show names instead of ids.
+pub struct People(pub Vec<Member>);
+
+impl People {
+    pub async fn load(
+        app: &rapport_app::App,
+        actor: &Actor,
+        tenant: &Tenant,
+        meta: &RequestMeta,
+    ) -> People {
+        People(
+            app.list_members(actor, tenant, meta)
+                .await
+                .unwrap_or_default(),
+        )
+    }
+
+    pub fn name(&self, id: UserId) -> String {
+        self.0
+            .iter()
+            .find(|m| m.user_id == id)
+            .map(|m| m.name.clone())
+            .unwrap_or_else(|| "Former member".into())
+    }
+
+    pub fn name_of(&self, id: Option<uuid::Uuid>) -> String {
+        match id {
+            Some(id) => self.name(UserId(id)),
+            None => "Rapport".into(),
+        }
+    }
+
+    pub fn initials(&self, id: UserId) -> String {
+        initials(&self.name(id))
+    }
+
+    /// (id, name) pairs for a select, sorted by name.
+    pub fn options(&self, selected: Option<UserId>) -> Vec<Choice> {
+        let mut out: Vec<Choice> = self
+            .0
+            .iter()
+            .map(|m| Choice {
+                value: m.user_id.to_string(),
+                label: m.name.clone(),
+                selected: Some(m.user_id) == selected,
+            })
+            .collect();
+        out.sort_by_key(|c| c.label.to_lowercase());
+        out
+    }
+}
+
+/// An option of a `<select>`.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+pub fn money(minor: i64, currency: &str) -> String {
+    format_amount(minor, currency)
+}
+
+/// `21 Nov 2026`.
+pub fn day(d: NaiveDate) -> String {
+    d.format("%-d %b %Y").to_string()
+}
+
+/// A moment as people read it, relative when recent.
+pub fn when(at: DateTime<Utc>) -> String {
+    let ago = Utc::now() - at;
+    if ago.num_seconds() < 60 {
+        "just now".into()
+    } else if ago.num_minutes() < 60 {
+        format!("{} min ago", ago.num_minutes())
+    } else if ago.num_hours() < 24 {
+        format!("{} h ago", ago.num_hours())
+    } else if ago.num_days() < 7 {
+        format!("{} days ago", ago.num_days())
+    } else {
+        at.format("%-d %b %Y").to_string()
+    }
+}
+
+/// One line of a timeline, ready to show.
+pub struct TimelineEntry {
+    pub icon: &'static str,
+    pub kind: String,
+    pub author: String,
+    /// What happened, in words ("moved the deal from Proposal to Negotiation").
+    pub summary: String,
+    /// A comment's text or a logged activity's notes.
+    pub body: Option<String>,
+    pub details: Vec<String>,
+    pub when: String,
+    pub at: String,
+}
+
+fn text(v: &serde_json::Value, key: &str) -> String {
+    v.get(key)
+        .and_then(|x| x.as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Describes a timeline entry; `stage_name` turns stage keys into names.
+pub fn timeline_entry(
+    a: &Activity,
+    people: &People,
+    stage_name: &dyn Fn(&str) -> String,
+) -> TimelineEntry {
+    let p = &a.payload.0;
+    let (icon, summary, body) = match a.kind.as_str() {
+        "comment" => ("💬", "commented".to_owned(), Some(text(p, "text"))),
+        "call" => ("☎", "logged a call".to_owned(), Some(text(p, "notes"))),
+        "meeting" => ("◷", "logged a meeting".to_owned(), Some(text(p, "notes"))),
+        "email" => ("✉", "logged an email".to_owned(), Some(text(p, "notes"))),
+        "stage_changed" => (
+            "→",
+            format!(
+                "moved it from {} to {}",
+                stage_name(&text(p, "from")),
+                stage_name(&text(p, "to"))
+            ),
+            None,
+        ),
+        "status_changed" => {
+            let label = |s: String| {
+                rapport_domain::deal::DealStatus::parse(&s)
+                    .map(|st| st.label().to_lowercase())
+                    .unwrap_or(s)
+            };
+            (
+                "●",
+                format!(
+                    "changed the status from {} to {}",
+                    label(text(p, "from")),
+                    label(text(p, "to"))
+                ),
+                None,
+            )
+        }
+        "owner_changed" => {
+            let name = |k: &str| {
+                p.get(k)
+                    .and_then(|v| v.as_str())
+                    .and_then(|s| s.parse::<uuid::Uuid>().ok())
+                    .map(|id| people.name(UserId(id)))
+                    .unwrap_or_default()
+            };
+            (
+                "⇄",
+                format!("handed it from {} to {}", name("from"), name("to")),
+                None,
+            )
+        }
+        "task_created" => ("☐", format!("added the task “{}”", text(p, "title")), None),
+        "task_completed" => (
+            "☑",
+            format!("completed the task “{}”", text(p, "title")),
+            None,
+        ),
+        "converted" => ("⇢", text(p, "summary"), None),
+        other => ("•", other.replace('_', " "), None),
+    };
+    let mut details = Vec::new();
+    if let Some(d) = p.get("duration_minutes").and_then(|v| v.as_i64()) {
+        details.push(format!("{d} min"));
+    }
+    if let Some(o) = p.get("outcome").and_then(|v| v.as_str()) {
+        details.push(o.to_owned());
+    }
+    TimelineEntry {
+        icon,
+        kind: a.kind.clone(),
+        author: people.name_of(a.author_id),
+        summary,
+        body: body.filter(|b| !b.is_empty()),
+        details,
+        when: when(a.created_at),
+        at: a.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+    }
+}
+
+/// Finds the members a comment mentions: `@First` or `@First Last`, case-insensitive.
+pub fn mentions(text: &str, people: &People) -> Vec<String> {
+    let lower = text.to_lowercase();
+    people
+        .0
+        .iter()
+        .filter(|m| {
+            let name = m.name.to_lowercase();
+            let first = name
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let local = m.email.split('@').next().unwrap_or_default().to_lowercase();
+            [name, first, local]
+                .iter()
+                .filter(|n| !n.is_empty())
+                .any(|n| {
+                    lower.match_indices(&format!("@{n}")).any(|(i, s)| {
+                        lower[i + s.len()..]
+                            .chars()
+                            .next()
+                            .is_none_or(|c| !c.is_alphanumeric())
+                    })
+                })
+        })
+        .map(|m| m.user_id.to_string())
+        .collect()
+}

@@ -1,0 +1,534 @@
+//! Companies, leads and their conversion, tags, global search and recently deleted records.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::{Account, Resp, TestApp};
+
+fn id(v: &Value) -> &str {
+    v["id"].as_str().expect("id")
+}
+
+async fn get(t: &TestApp, who: &Account, path: &str) -> Resp {
+    t.org_call(who, Method::GET, path, None).await
+}
+
+#[tokio::test]
+async fn companies_are_listed_searched_changed_and_deleted() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let c = t
+        .create(
+            &owner,
+            "/api/v1/companies",
+            json!({"name": "Port Vell Marina", "domain": "https://www.portvell.example/about", "industry": "Marinas", "size": "51-200", "address": "Moll d'Espanya, Barcelona"}),
+        )
+        .await;
+    assert_eq!(c["domain"], "portvell.example");
+    assert_eq!(c["size"], "51-200");
+    t.create(&owner, "/api/v1/companies", json!({"name": "Blue Sails"}))
+        .await;
+    let r = t
+        .org_call(
+            &owner,
+            Method::POST,
+            "/api/v1/companies",
+            Some(json!({"name": "X", "size": "huge"})),
+        )
+        .await;
+    r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let found = get(&t, &owner, "/api/v1/companies?search=PORTVELL").await;
+    assert_eq!(found.body["total"], 1);
+    let sorted = get(&t, &owner, "/api/v1/companies?order_by=name").await;
+    let names: Vec<&str> = sorted.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Blue Sails", "Port Vell Marina"]);
+    let path = format!("/api/v1/companies/{}", id(&c));
+    let r = t
+        .org_call(
+            &owner,
+            Method::PATCH,
+            &path,
+            Some(json!({"industry": null, "name": "Port Vell"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.body["industry"].is_null());
+    assert_eq!(r.body["name"], "Port Vell");
+    let r = t.org_call(&owner, Method::DELETE, &path, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    get(&t, &owner, &path)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn a_qualified_lead_converts_into_a_contact_company_and_deal_keeping_its_timeline() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let existing = t
+        .create(
+            &owner,
+            "/api/v1/companies",
+            json!({"name": "Blue Sails", "domain": "bluesails.example"}),
+        )
+        .await;
+    let lead = t
+        .create(
+            &owner,
+            "/api/v1/leads",
+            json!({"name": "Jon Ferrer", "email": "jon@bluesails.example", "company_name": "Blue Sails SL", "source": "website", "score": 40}),
+        )
+        .await;
+    assert_eq!(lead["status"], "new");
+    let path = format!("/api/v1/leads/{}", id(&lead));
+    t.create(
+        &owner,
+        &format!("{path}/activities"),
+        json!({"type": "call", "payload": {"notes": "Wants a berth for a 12 m boat", "duration_minutes": 10}}),
+    )
+    .await;
+    // Only qualified leads convert.
+    t.org_call(
+        &owner,
+        Method::POST,
+        &format!("{path}/convert"),
+        Some(json!({})),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "lead_not_qualified");
+    let r = t
+        .org_call(
+            &owner,
+            Method::PATCH,
+            &path,
+            Some(json!({"status": "qualified"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let done = t
+        .org_call(
+            &owner,
+            Method::POST,
+            &format!("{path}/convert"),
+            Some(json!({"create_company": true, "create_deal": true, "deal_amount": 3200})),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    // The company was matched by the email's domain, not created again.
+    assert_eq!(done.body["company_id"], existing["id"]);
+    assert_eq!(done.body["company_created"], false);
+    let contact_id = done.body["contact_id"]
+        .as_str()
+        .expect("contact")
+        .to_owned();
+    let contact = get(&t, &owner, &format!("/api/v1/contacts/{contact_id}")).await;
+    assert_eq!(contact.body["name"], "Jon Ferrer");
+    assert_eq!(contact.body["email"], "jon@bluesails.example");
+    assert_eq!(contact.body["company_id"], existing["id"]);
+    let deal_id = done.body["deal_id"].as_str().expect("deal");
+    let deal = get(&t, &owner, &format!("/api/v1/deals/{deal_id}")).await;
+    assert_eq!(deal.body["contact_id"], contact_id.as_str());
+    assert_eq!(deal.body["amount"], 3200.0);
+    // The lead's call is on the contact's timeline now, with the conversion.
+    let timeline = get(
+        &t,
+        &owner,
+        &format!("/api/v1/contacts/{contact_id}/activities"),
+    )
+    .await;
+    let kinds: Vec<&str> = timeline.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|a| a["type"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"call") && kinds.contains(&"converted"),
+        "{kinds:?}"
+    );
+    // The lead links to what it became and is read-only.
+    let after = get(&t, &owner, &path).await;
+    assert_eq!(after.body["converted_contact_id"], contact_id.as_str());
+    assert_eq!(after.body["converted_deal_id"], deal_id);
+    assert!(after.body["converted_at"].is_string());
+    t.org_call(
+        &owner,
+        Method::PATCH,
+        &path,
+        Some(json!({"name": "Someone"})),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "lead_converted");
+    t.org_call(
+        &owner,
+        Method::POST,
+        &format!("{path}/convert"),
+        Some(json!({})),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "lead_already_converted");
+    t.org_call(
+        &owner,
+        Method::POST,
+        &format!("{path}/activities"),
+        Some(json!({"type": "comment", "payload": {"text": "late note"}})),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "lead_converted");
+}
+
+#[tokio::test]
+async fn converting_without_a_matching_company_creates_one_named_after_the_lead() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let lead = t
+        .create(
+            &owner,
+            "/api/v1/leads",
+            json!({"name": "Ana Puig", "email": "ana@gmail.example", "company_name": "Puig Charters", "status": "qualified"}),
+        )
+        .await;
+    let done = t
+        .org_call(
+            &owner,
+            Method::POST,
+            &format!("/api/v1/leads/{}/convert", id(&lead)),
+            Some(json!({"create_company": true})),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    assert_eq!(done.body["company_created"], true);
+    assert!(done.body["deal_id"].is_null());
+    let company = get(
+        &t,
+        &owner,
+        &format!(
+            "/api/v1/companies/{}",
+            done.body["company_id"].as_str().expect("company")
+        ),
+    )
+    .await;
+    assert_eq!(company.body["name"], "Puig Charters");
+}
+
+#[tokio::test]
+async fn leads_filter_by_status_and_members_convert_only_their_own() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let member = t.member(&owner, "member@example.com", "member").await;
+    for (name, status) in [
+        ("A", "new"),
+        ("B", "working"),
+        ("C", "qualified"),
+        ("D", "disqualified"),
+    ] {
+        t.create(
+            &owner,
+            "/api/v1/leads",
+            json!({"name": name, "status": status}),
+        )
+        .await;
+    }
+    let r = get(
+        &t,
+        &owner,
+        "/api/v1/leads?status=new&status=qualified&order_by=name",
+    )
+    .await;
+    let names: Vec<&str> = r.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|l| l["name"].as_str())
+        .collect();
+    assert_eq!(names, ["A", "C"]);
+    get(&t, &owner, "/api/v1/leads?status=hot")
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "invalid_query");
+    let c = &r.body["items"][1];
+    t.org_call(
+        &member,
+        Method::POST,
+        &format!("/api/v1/leads/{}/convert", id(c)),
+        Some(json!({})),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+}
+
+#[tokio::test]
+async fn tags_are_put_on_records_and_filter_lists() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let member = t.member(&owner, "member@example.com", "member").await;
+    let vip = t
+        .create(
+            &owner,
+            "/api/v1/tags",
+            json!({"name": "VIP", "color": "amber"}),
+        )
+        .await;
+    t.org_call(
+        &owner,
+        Method::POST,
+        "/api/v1/tags",
+        Some(json!({"name": "vip", "color": "red"})),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "tag_exists");
+    t.org_call(
+        &owner,
+        Method::POST,
+        "/api/v1/tags",
+        Some(json!({"name": "Odd", "color": "#123456"})),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let a = t
+        .create(&owner, "/api/v1/contacts", json!({"name": "Tagged"}))
+        .await;
+    t.create(&owner, "/api/v1/contacts", json!({"name": "Plain"}))
+        .await;
+    let r = t
+        .org_call(
+            &owner,
+            Method::PUT,
+            &format!("/api/v1/contacts/{}/tags", id(&a)),
+            Some(json!({"tag_ids": [vip["id"]]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let listed = get(&t, &owner, &format!("/api/v1/contacts?tag_id={}", id(&vip))).await;
+    assert_eq!(listed.body["total"], 1);
+    assert_eq!(listed.body["items"][0]["tags"][0]["name"], "VIP");
+    // Members can't retag what they don't own, nor rename tags.
+    t.org_call(
+        &member,
+        Method::PUT,
+        &format!("/api/v1/contacts/{}/tags", id(&a)),
+        Some(json!({"tag_ids": []})),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    t.org_call(
+        &member,
+        Method::PATCH,
+        &format!("/api/v1/tags/{}", id(&vip)),
+        Some(json!({"name": "V"})),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    // Another organization's tag is unknown here.
+    let other = t.register("b@example.com", Some("B")).await;
+    let theirs = t
+        .create(
+            &other,
+            "/api/v1/tags",
+            json!({"name": "Theirs", "color": "blue"}),
+        )
+        .await;
+    t.org_call(
+        &owner,
+        Method::PUT,
+        &format!("/api/v1/contacts/{}/tags", id(&a)),
+        Some(json!({"tag_ids": [theirs["id"]]})),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    t.org_call(
+        &other,
+        Method::PUT,
+        &format!("/api/v1/contacts/{}/tags", id(&a)),
+        Some(json!({"tag_ids": []})),
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    // Deleting the tag takes it off the record.
+    t.org_call(
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/tags/{}", id(&vip)),
+        None,
+    )
+    .await;
+    let after = get(&t, &owner, &format!("/api/v1/contacts/{}", id(&a))).await;
+    assert_eq!(after.body["tags"], json!([]));
+}
+
+#[tokio::test]
+async fn global_search_finds_every_kind_within_the_organization_only() {
+    let t = TestApp::spawn().await;
+    let a = t.register("a@example.com", Some("A")).await;
+    let b = t.register("b@example.com", Some("B")).await;
+    t.create(
+        &a,
+        "/api/v1/companies",
+        json!({"name": "Harbour Lights", "domain": "harbour.example"}),
+    )
+    .await;
+    t.create(
+        &a,
+        "/api/v1/contacts",
+        json!({"name": "Ines Vidal", "email": "ines@harbour.example"}),
+    )
+    .await;
+    t.create(&a, "/api/v1/leads", json!({"name": "Pere Harbour"}))
+        .await;
+    t.create(
+        &a,
+        "/api/v1/deals",
+        json!({"title": "Harbour crane rental"}),
+    )
+    .await;
+    t.create(&b, "/api/v1/contacts", json!({"name": "Harbour Spy"}))
+        .await;
+    let r = get(&t, &a, "/api/v1/search?q=HARBOUR").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let mut kinds: Vec<&str> = r
+        .body
+        .as_array()
+        .expect("hits")
+        .iter()
+        .filter_map(|h| h["kind"].as_str())
+        .collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["company", "contact", "deal", "lead"]);
+    assert!(!r.text.contains("Spy"));
+    let one = get(&t, &b, "/api/v1/search?q=harbour").await;
+    assert_eq!(one.body.as_array().map(Vec::len), Some(1));
+    get(&t, &a, "/api/v1/search?q=harbour&limit=500")
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "invalid_query");
+}
+
+#[tokio::test]
+async fn deleted_records_are_listed_and_restored_by_whoever_may_delete_them() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let member = t.member(&owner, "member@example.com", "member").await;
+    let c = t
+        .create(&owner, "/api/v1/contacts", json!({"name": "Gone Soon"}))
+        .await;
+    let d = t
+        .create(&owner, "/api/v1/deals", json!({"title": "Lost cause"}))
+        .await;
+    t.org_call(
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/contacts/{}", id(&c)),
+        None,
+    )
+    .await;
+    t.org_call(
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/deals/{}", id(&d)),
+        None,
+    )
+    .await;
+    let trash = get(&t, &owner, "/api/v1/trash").await;
+    let names: Vec<&str> = trash
+        .body
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|x| x["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Lost cause", "Gone Soon"]);
+    t.org_call(
+        &member,
+        Method::POST,
+        &format!("/api/v1/trash/contact/{}/restore", id(&c)),
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let other = t.register("b@example.com", Some("B")).await;
+    t.org_call(
+        &other,
+        Method::POST,
+        &format!("/api/v1/trash/contact/{}/restore", id(&c)),
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    let r = t
+        .org_call(
+            &owner,
+            Method::POST,
+            &format!("/api/v1/trash/contact/{}/restore", id(&c)),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(
+        get(&t, &owner, &format!("/api/v1/contacts/{}", id(&c)))
+            .await
+            .body["name"],
+        "Gone Soon"
+    );
+    assert_eq!(
+        get(&t, &owner, "/api/v1/trash")
+            .await
+            .body
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
+
+#[tokio::test]
+async fn companies_and_leads_of_another_organization_are_404() {
+    let t = TestApp::spawn().await;
+    let a = t.register("a@example.com", Some("A")).await;
+    let b = t.register("b@example.com", Some("B")).await;
+    let company = t
+        .create(&b, "/api/v1/companies", json!({"name": "Theirs"}))
+        .await;
+    let lead = t
+        .create(
+            &b,
+            "/api/v1/leads",
+            json!({"name": "Their lead", "status": "qualified"}),
+        )
+        .await;
+    for path in [
+        format!("/api/v1/companies/{}", id(&company)),
+        format!("/api/v1/leads/{}", id(&lead)),
+    ] {
+        for (method, body) in [
+            (Method::GET, None),
+            (Method::PATCH, Some(json!({"name": "Mine"}))),
+            (Method::DELETE, None),
+        ] {
+            t.org_call(&a, method, &path, body)
+                .await
+                .assert_problem(StatusCode::NOT_FOUND, "not_found");
+        }
+        get(&t, &a, &format!("{path}/activities"))
+            .await
+            .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    }
+    t.org_call(
+        &a,
+        Method::POST,
+        &format!("/api/v1/leads/{}/convert", id(&lead)),
+        Some(json!({})),
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    assert_eq!(get(&t, &a, "/api/v1/companies").await.body["total"], 0);
+    assert_eq!(get(&t, &a, "/api/v1/leads").await.body["total"], 0);
+    get(
+        &t,
+        &a,
+        "/api/v1/widgets/00000000-0000-0000-0000-000000000000/activities",
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+}

@@ -1,0 +1,196 @@
+//! Deals, the board and tasks in the browser.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::browser::{Browser, enabled};
+use crate::support::{Account, PASSWORD, TestApp};
+
+async fn sign_in(b: &Browser, t: &TestApp, email: &str) {
+    b.goto(&t.url("/login")).await;
+    b.fill("#email", email).await;
+    b.fill("#password", PASSWORD).await;
+    b.submit("form[action='/login'] button[type=submit]").await;
+}
+
+async fn deal(t: &TestApp, who: &Account, id: &str) -> serde_json::Value {
+    t.org_call(who, Method::GET, &format!("/api/v1/deals/{id}"), None)
+        .await
+        .body
+}
+
+#[tokio::test]
+async fn a_deal_is_dragged_across_stages_and_a_refused_move_goes_back() {
+    if !enabled("a_deal_is_dragged_across_stages_and_a_refused_move_goes_back") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let member = t.member(&owner, "member@example.com", "member").await;
+    let d = t
+        .create(
+            &member,
+            "/api/v1/deals",
+            json!({"title": "Hull repair", "amount": 1200}),
+        )
+        .await;
+    let id = d["id"].as_str().expect("id").to_owned();
+    t.create(
+        &owner,
+        "/api/v1/deals",
+        json!({"title": "Winter storage", "amount": 800, "stage": "proposal"}),
+    )
+    .await;
+
+    let b = Browser::start(1400, 900).await;
+    sign_in(&b, &t, "member@example.com").await;
+    b.submit("a[href='/o/acme/deals']").await;
+    let card = format!(".deal-card[data-deal='{id}']");
+    assert!(
+        b.exists(&format!(".column[data-stage='qualification'] {card}"))
+            .await
+    );
+    b.screenshot("board-before").await;
+
+    // Forwards: the card lands in the new column, the server agrees, the counts follow.
+    b.drag(&card, ".column[data-stage='proposal'] .column-cards")
+        .await;
+    b.wait_until(
+        &format!("return !!document.querySelector(\".column[data-stage='proposal'] {card}\") && !document.querySelector('[aria-busy]') && document.querySelector(\".column[data-stage='proposal'] .column-count\").textContent.trim() === '2'"),
+        "the card is in Proposal",
+    )
+    .await;
+    let mut moved = serde_json::Value::Null;
+    for _ in 0..50 {
+        moved = deal(&t, &member, &id).await;
+        if moved["stage"] == "proposal" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(moved["stage"], "proposal");
+    b.screenshot("board-after-move").await;
+
+    // Backwards is refused for a member: a message, and the card goes back.
+    b.drag(&card, ".column[data-stage='qualification'] .column-cards")
+        .await;
+    b.wait_until(
+        "return [...document.querySelectorAll('.toast')].some(t => t.textContent.includes('Only owners and admins'))",
+        "the refusal is shown",
+    )
+    .await;
+    b.wait_until(
+        &format!("return !!document.querySelector(\".column[data-stage='proposal'] {card}\")"),
+        "the card is back in Proposal",
+    )
+    .await;
+    b.screenshot("board-refused-move").await;
+    assert_eq!(deal(&t, &member, &id).await["stage"], "proposal");
+
+    // The same move without a pointer: the card's "Move" form.
+    b.goto(&t.url("/o/acme/deals")).await;
+    b.click(&format!("{card} summary")).await;
+    b.eval(&format!(
+        "document.querySelector(\"{card} select\").value = 'negotiation'; return null"
+    ))
+    .await;
+    b.submit(&format!("{card} form button[type=submit]")).await;
+    assert!(
+        b.exists(&format!(".column[data-stage='negotiation'] {card}"))
+            .await
+    );
+    assert_eq!(deal(&t, &member, &id).await["stage"], "negotiation");
+
+    // The table view lists the same deals.
+    b.submit(".segmented a[href*='view=table']").await;
+    let titles = b
+        .eval("return [...document.querySelectorAll('#deals-table tbody strong')].map(e => e.textContent)")
+        .await;
+    assert_eq!(titles, json!(["Winter storage", "Hull repair"]));
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_deal_is_created_commented_won_and_its_task_completed() {
+    if !enabled("a_deal_is_created_commented_won_and_its_task_completed") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let b = Browser::start(1280, 900).await;
+    sign_in(&b, &t, "owner@example.com").await;
+    b.goto(&t.url("/o/acme/deals/new")).await;
+    b.fill("#title", "Berth 12, 2027 season").await;
+    b.fill("#amount", "bogus").await;
+    b.submit("form.card button[type=submit]").await;
+    assert!(b.text("#amount-error").await.contains("amount"));
+    b.fill("#amount", "0").await;
+    b.submit("form.card button[type=submit]").await;
+    assert_eq!(b.text("h1").await, "Berth 12, 2027 season");
+
+    // Won with no amount is refused with the rule's message.
+    b.submit("form[action$='/status'] .btn-success").await;
+    assert!(
+        b.text("[role=status]")
+            .await
+            .contains("amount before marking it won")
+    );
+
+    b.fill("#note-text", "Spoke with @owner, they want the long berth.")
+        .await;
+    b.submit(".composer button[type=submit]").await;
+    assert!(
+        b.text(".timeline")
+            .await
+            .contains("they want the long berth")
+    );
+
+    b.fill("#task-title", "Send the contract").await;
+    b.submit("form[action='/o/acme/tasks'] button[type=submit]")
+        .await;
+    assert!(b.text(".task-list").await.contains("Send the contract"));
+
+    b.submit("a[href='/o/acme/tasks']").await;
+    assert!(b.text("#tasks-someday").await.contains("Send the contract"));
+    b.screenshot("my-tasks").await;
+    b.submit("#tasks-someday .check").await;
+    assert!(b.text("#tasks-done").await.contains("Send the contract"));
+    assert!(!b.exists("#tasks-someday").await);
+
+    // The deal's timeline has the comment, the task and its completion.
+    let deals = t.org_call(&owner, Method::GET, "/api/v1/deals", None).await;
+    let id = deals.body["items"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let timeline = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/deals/{id}/activities"),
+            None,
+        )
+        .await;
+    let kinds: Vec<&str> = timeline.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|a| a["type"].as_str())
+        .collect();
+    assert_eq!(kinds, ["task_completed", "task_created", "comment"]);
+    assert_eq!(
+        timeline.body["items"][2]["payload"]["mentions"],
+        json!([owner.user_id])
+    );
+
+    b.goto(&t.url(&format!("/o/acme/deals/{id}/edit"))).await;
+    b.fill("#amount", "4 500").await;
+    b.submit("form.card button[type=submit]").await;
+    b.submit("form[action$='/status'] .btn-success").await;
+    assert_eq!(b.text("#deal-status").await, "Won");
+    b.screenshot("deal-won").await;
+    b.goto(&t.url("/o/acme/")).await;
+    assert!(b.text("#stat-won").await.contains("4\u{202f}500 EUR"));
+    b.screenshot("dashboard").await;
+    b.close().await;
+}

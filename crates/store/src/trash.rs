@@ -1,0 +1,123 @@
+//! "Recently deleted": records deleted in the last days, restorable until they are purged.
+
+use chrono::{DateTime, Utc};
+
+use crate::{Result, TenantTx, query};
+
+/// The tables whose rows are deleted softly, by record type.
+pub const TABLES: [(&str, &str); 4] = [
+    ("company", "companies"),
+    ("contact", "contacts"),
+    ("lead", "leads"),
+    ("deal", "deals"),
+];
+
+fn table(record_type: &str) -> Option<&'static str> {
+    TABLES
+        .iter()
+        .find(|(t, _)| *t == record_type)
+        .map(|(_, table)| *table)
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Deleted {
+    pub record_type: String,
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub owner_id: uuid::Uuid,
+    pub deleted_at: DateTime<Utc>,
+}
+
+/// Records deleted since a moment, most recent first.
+pub async fn list(tx: &mut TenantTx, since: DateTime<Utc>, limit: i64) -> Result<Vec<Deleted>> {
+    let org = tx.organization_id();
+    let parts: Vec<String> = TABLES
+        .iter()
+        .map(|(kind, table)| {
+            let name = if *table == "deals" { "title" } else { "name" };
+            format!(
+                "SELECT '{kind}' AS record_type, id, {name} AS name, owner_id, deleted_at FROM {table} \
+                 WHERE organization_id = $1 AND deleted_at IS NOT NULL AND deleted_at >= $2"
+            )
+        })
+        .collect();
+    tx.raw()
+        .fetch_all(
+            query(format!(
+                "SELECT * FROM ({}) AS deleted ORDER BY deleted_at DESC LIMIT $3",
+                parts.join(" UNION ALL ")
+            ))
+            .bind(org)
+            .bind(since)
+            .bind(limit),
+        )
+        .await
+}
+
+/// The owner of a deleted record, if it is deleted and recent enough to restore.
+pub async fn find(
+    tx: &mut TenantTx,
+    record_type: &str,
+    id: uuid::Uuid,
+    since: DateTime<Utc>,
+) -> Result<Option<Deleted>> {
+    let Some(t) = table(record_type) else {
+        return Ok(None);
+    };
+    let name = if t == "deals" { "title" } else { "name" };
+    let org = tx.organization_id();
+    tx.raw()
+        .fetch_optional(
+            query(format!(
+                "SELECT '{record_type}' AS record_type, id, {name} AS name, owner_id, deleted_at FROM {t} \
+                 WHERE organization_id = $1 AND id = $2 AND deleted_at IS NOT NULL AND deleted_at >= $3"
+            ))
+            .bind(org)
+            .bind(id)
+            .bind(since),
+        )
+        .await
+}
+
+pub async fn restore(tx: &mut TenantTx, record_type: &str, id: uuid::Uuid) -> Result<bool> {
+    let Some(t) = table(record_type) else {
+        return Ok(false);
+    };
+    let org = tx.organization_id();
+    Ok(tx
+        .raw()
+        .execute(
+            query(format!(
+                "UPDATE {t} SET deleted_at = NULL, updated_at = $1 WHERE organization_id = $2 AND id = $3 AND deleted_at IS NOT NULL"
+            ))
+            .bind(crate::now())
+            .bind(org)
+            .bind(id),
+        )
+        .await?
+        == 1)
+}
+
+/// Removes for good what was deleted before a moment, in every organization (platform job).
+/// Links from other records are cleared first so nothing points at a removed row.
+pub async fn purge_before(tx: &mut crate::Tx, before: DateTime<Utc>) -> Result<u64> {
+    let mut removed = 0;
+    for sql in [
+        "UPDATE tasks SET deal_id = NULL WHERE deal_id IN (SELECT id FROM deals WHERE deleted_at < $1)",
+        "DELETE FROM deals WHERE deleted_at < $1",
+        "UPDATE deals SET contact_id = NULL WHERE contact_id IN (SELECT id FROM contacts WHERE deleted_at < $1)",
+        "UPDATE tasks SET contact_id = NULL WHERE contact_id IN (SELECT id FROM contacts WHERE deleted_at < $1)",
+        "DELETE FROM contacts WHERE deleted_at < $1",
+        "UPDATE contacts SET company_id = NULL WHERE company_id IN (SELECT id FROM companies WHERE deleted_at < $1)",
+        "UPDATE deals SET company_id = NULL WHERE company_id IN (SELECT id FROM companies WHERE deleted_at < $1)",
+        "UPDATE tasks SET company_id = NULL WHERE company_id IN (SELECT id FROM companies WHERE deleted_at < $1)",
+        "DELETE FROM companies WHERE deleted_at < $1",
+        "DELETE FROM leads WHERE deleted_at < $1",
+    ] {
+        let n = tx.execute(query(sql).bind(before)).await?;
+        if sql.starts_with("DELETE") {
+            removed += n;
+        }
+    }
+    Ok(removed)
+}
