@@ -1,5 +1,5 @@
 //! `rapport`: the one binary. `serve` (the default) runs the server; `migrate` applies database
-//! migrations; `admin` runs the platform from the command line.
+//! migrations; `admin` runs the platform from the command line; `seed` creates sample data.
 
 use std::process::ExitCode;
 
@@ -34,6 +34,16 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Create sample data: a demo organization, or organizations of realistic size.
+    #[command(group = clap::ArgGroup::new("what").required(true).args(["demo", "scale"]))]
+    Seed {
+        /// A demo organization with a few thousand believable records, and people to sign in as.
+        #[arg(long)]
+        demo: bool,
+        /// This many organizations of a mid-sized sales team each (for benchmarks).
+        #[arg(long, value_name = "N")]
+        scale: Option<usize>,
     },
 }
 
@@ -157,6 +167,36 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Admin { command } => {
             let app = App::start(config, MigrateOnStart::Default).await?;
             admin(&app, command).await
+        }
+        Command::Seed { demo, scale } => {
+            let base_url = config.base_url.as_str().trim_end_matches('/').to_owned();
+            let app = App::start(config, MigrateOnStart::Default).await?;
+            // The people's password: RAPPORT_NEW_PASSWORD, else a fresh one shown once.
+            let password = std::env::var("RAPPORT_NEW_PASSWORD")
+                .unwrap_or_else(|_| rapport_app::crypto::random_token()[..20].to_owned());
+            let started = std::time::Instant::now();
+            let seeded = if demo {
+                vec![app.seed_demo(&password).await.map_err(describe)?]
+            } else {
+                app.seed_scale(scale.unwrap_or(1), &password)
+                    .await
+                    .map_err(describe)?
+            };
+            for s in &seeded {
+                println!(
+                    "Created {} ({} records) at {base_url}/o/{}/",
+                    s.organization, s.records, s.slug
+                );
+                for (email, role) in &s.people {
+                    println!("  {:<8} {email}", role.as_str());
+                }
+            }
+            println!(
+                "Sign in at {base_url}/login with one of these emails and the password {password}"
+            );
+            println!("({:.1} s)", started.elapsed().as_secs_f64());
+            app.db.close().await;
+            Ok(())
         }
     }
 }

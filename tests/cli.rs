@@ -387,3 +387,40 @@ async fn embedded_mode_generates_and_keeps_a_secret_key() {
         "the key is kept, not regenerated"
     );
 }
+
+#[tokio::test]
+async fn seed_demo_creates_an_organization_people_can_sign_in_to() {
+    let e = env().await;
+    if e.database_url.starts_with("postgres") {
+        let m = e.run(&["migrate"], &[]);
+        assert!(m.status.success(), "{}", text(&m));
+    }
+    let pw = [("RAPPORT_NEW_PASSWORD", "demo-harbour-2027")];
+    let out = e.run(&["seed", "--demo"], &pw);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("Harbourline Marine"), "{said}");
+    assert!(said.contains("demo@rapport.example"), "{said}");
+    assert!(said.contains("demo-harbour-2027"), "{said}");
+    let records: usize = said
+        .split("Marine (")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a record count");
+    assert!(records > 2_000, "a few thousand records, got {records}");
+    // The organization exists with its owner.
+    let list = e.run(&["admin", "list-organizations"], &[]);
+    assert!(text(&list).contains("demo"), "{}", text(&list));
+    // Seeding the demo again is refused clearly, not half-done.
+    let again = e.run(&["seed", "--demo"], &pw);
+    assert!(!again.status.success());
+    assert!(
+        text(&again).to_lowercase().contains("slug"),
+        "{}",
+        text(&again)
+    );
+    // Nothing to seed is a usage error.
+    let none = e.run(&["seed"], &[]);
+    assert_eq!(none.status.code(), Some(2), "{}", text(&none));
+}

@@ -292,3 +292,17 @@ impl App {
         })
     }
 }
+
+impl App {
+    /// Names of companies by id (for lists that show a record's company).
+    pub async fn company_names(
+        &self,
+        tenant: &Tenant,
+        ids: &[uuid::Uuid],
+    ) -> AppResult<Vec<(uuid::Uuid, String)>> {
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let names = store_companies::names(&mut tx, ids).await?;
+        tx.commit().await?;
+        Ok(names)
+    }
+}

@@ -20,6 +20,7 @@ pub mod mail;
 pub mod members;
 pub mod organizations;
 pub mod search;
+pub mod seed;
 pub mod tags;
 pub mod tasks;
 pub mod timeline;

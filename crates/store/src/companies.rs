@@ -255,3 +255,22 @@ pub async fn count(tx: &mut TenantTx, f: &CompanyFilter, cap: i64) -> Result<(i6
     let row: Row = tx.raw().fetch_one(q).await?;
     Ok((row.n.min(cap), row.n <= cap))
 }
+
+/// The names of some companies (live or deleted), for lists showing a contact's company.
+pub async fn names(tx: &mut TenantTx, ids: &[uuid::Uuid]) -> Result<Vec<(uuid::Uuid, String)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: uuid::Uuid,
+        name: String,
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = query("SELECT id, name FROM companies WHERE organization_id = $1 AND id IN (")
+        .bind(tx.organization_id());
+    let ps: Vec<String> = ids.iter().map(|id| q.push_arg(*id)).collect();
+    q.push_sql(&ps.join(", "));
+    q.push_sql(")");
+    let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
+}

@@ -24,6 +24,7 @@ pub mod memberships;
 pub mod organizations;
 pub mod pipelines;
 pub mod search;
+pub mod seed;
 pub mod tags;
 pub mod tasks;
 pub mod trash;

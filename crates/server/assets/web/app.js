@@ -93,18 +93,26 @@ document.addEventListener("submit", function (event) {
   }
 });
 
-// The command palette: Ctrl/⌘-K opens it, typing filters, arrows choose, Enter goes.
+// The command palette: Ctrl/⌘-K opens it; typing finds records (server search, after two
+// letters) and filters pages; arrows choose, Enter goes.
 (function () {
   var palette = document.getElementById("palette");
   if (!palette) return;
   var input = palette.querySelector(".palette-input");
-  var items = Array.prototype.slice.call(palette.querySelectorAll(".palette-list li"));
+  var records = document.getElementById("palette-records");
+  var pages = Array.prototype.slice.call(palette.querySelectorAll("#palette-list li"));
   var empty = palette.querySelector(".palette-empty");
+  var searchUrl = palette.getAttribute("data-search");
   var active = 0;
-  function visible() { return items.filter(function (li) { return !li.hidden; }); }
+  var timer = null;
+  var asked = 0;
+  function items() {
+    return Array.prototype.slice.call(records.querySelectorAll("li")).concat(pages);
+  }
+  function visible() { return items().filter(function (li) { return !li.hidden; }); }
   function highlight() {
     var shown = visible();
-    items.forEach(function (li) { li.classList.remove("active"); li.removeAttribute("aria-selected"); });
+    items().forEach(function (li) { li.classList.remove("active"); li.removeAttribute("aria-selected"); });
     if (shown.length) {
       active = Math.max(0, Math.min(active, shown.length - 1));
       shown[active].classList.add("active");
@@ -113,9 +121,45 @@ document.addEventListener("submit", function (event) {
     }
     empty.hidden = shown.length > 0;
   }
+  function showRecords(hits) {
+    records.replaceChildren();
+    hits.forEach(function (hit) {
+      var li = document.createElement("li");
+      li.setAttribute("role", "option");
+      var a = document.createElement("a");
+      a.href = hit.href;
+      var kind = document.createElement("span");
+      kind.className = "palette-kind";
+      kind.textContent = hit.kind;
+      var title = document.createElement("span");
+      title.className = "palette-title";
+      title.textContent = hit.title;
+      a.appendChild(kind);
+      a.appendChild(title);
+      if (hit.detail) {
+        var detail = document.createElement("span");
+        detail.className = "palette-detail";
+        detail.textContent = hit.detail;
+        a.appendChild(detail);
+      }
+      li.appendChild(a);
+      records.appendChild(li);
+    });
+    records.hidden = hits.length === 0;
+    highlight();
+  }
+  function find(q) {
+    var ticket = ++asked;
+    if (!searchUrl || q.length < 2) { showRecords([]); return; }
+    fetch(searchUrl + "?q=" + encodeURIComponent(q), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (hits) { if (ticket === asked) showRecords(hits); })
+      .catch(function () { if (ticket === asked) showRecords([]); });
+  }
   function open() {
     input.value = "";
-    items.forEach(function (li) { li.hidden = false; });
+    pages.forEach(function (li) { li.hidden = false; });
+    showRecords([]);
     active = 0;
     highlight();
     palette.showModal();
@@ -132,10 +176,13 @@ document.addEventListener("submit", function (event) {
     if (event.target === palette) palette.close();
   });
   input.addEventListener("input", function () {
-    var q = input.value.trim().toLowerCase();
-    items.forEach(function (li) { li.hidden = q !== "" && li.textContent.toLowerCase().indexOf(q) === -1; });
+    var q = input.value.trim();
+    var lower = q.toLowerCase();
+    pages.forEach(function (li) { li.hidden = lower !== "" && li.textContent.toLowerCase().indexOf(lower) === -1; });
     active = 0;
     highlight();
+    clearTimeout(timer);
+    timer = setTimeout(function () { find(q); }, 150);
   });
   input.addEventListener("keydown", function (event) {
     if (event.key === "ArrowDown") { active += 1; highlight(); event.preventDefault(); }
@@ -280,3 +327,16 @@ document.addEventListener("change", function (event) {
     if (suppressClick) { event.preventDefault(); event.stopPropagation(); }
   }, true);
 })();
+
+// The "Columns" checkboxes of a list fill its `cols` field before the form is sent.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var value = form.querySelector("[data-columns-value]");
+  if (!value) return;
+  var chosen = Array.prototype.slice.call(form.querySelectorAll("[data-columns]:checked")).map(function (box) { return box.value; });
+  value.value = chosen.join(",");
+  form.querySelectorAll("[data-columns]").forEach(function (box) { box.disabled = true; });
+}, true);
+document.addEventListener("change", function (event) {
+  if (event.target.matches("[data-columns]")) event.target.form.requestSubmit();
+});

@@ -1,202 +1,325 @@
 //! Contact pages: the list (search, sort, pages), adding, reading, changing and deleting.
 
-use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query};
+use axum::extract::{Path, Query, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
 use rapport_app::contacts::{ContactChange, ContactQuery};
+use rapport_app::timeline::RecordRef;
 use rapport_app::{AppError, Tenant};
-use rapport_domain::{Action, ContactId, Object, Ownership, decide};
+use rapport_domain::{Action, CompanyId, ContactId, Object, Ownership, UserId, decide};
+use rapport_store::contacts::Contact;
 use rapport_store::contacts::ContactSort;
 use serde::Deserialize;
 
 use super::context::error_page;
-use super::workspace::{Shell, shell};
+use super::lists::{
+    Cell, ColumnDef, ListPage, ListState, column_choices, csv_line, csv_response, headers,
+    is_filtered, owner_filter, saved_views, sort_parts, tag_chips, tag_filter, total_label,
+};
+use super::record_page::{FormField, RecordPage, Related, RelatedItem, tag_parts, timeline_of};
+use super::records::{Choice, People, money};
+use super::workspace::shell;
 use super::{FormErrors, PageContext, render, render_status, see_other};
+use crate::api::v1::types::{SortKind, decode_sort_cursor, encode_sort_cursor};
 use crate::error::ApiError;
 
 const PAGE_SIZE: u64 = 50;
 
-pub struct Row {
-    pub id: String,
-    pub name: String,
-    pub title: Option<String>,
-    pub email: String,
-    pub phone: String,
-    pub owner: String,
-    pub added: String,
-}
+const COLUMNS: [ColumnDef; 8] = [
+    ColumnDef {
+        key: "name",
+        label: "Name",
+        sort: Some("name"),
+        numeric: false,
+        fixed: true,
+    },
+    ColumnDef {
+        key: "email",
+        label: "Email",
+        sort: None,
+        numeric: false,
+        fixed: false,
+    },
+    ColumnDef {
+        key: "phone",
+        label: "Phone",
+        sort: None,
+        numeric: false,
+        fixed: false,
+    },
+    ColumnDef {
+        key: "title",
+        label: "Job title",
+        sort: None,
+        numeric: false,
+        fixed: false,
+    },
+    ColumnDef {
+        key: "company",
+        label: "Company",
+        sort: None,
+        numeric: false,
+        fixed: false,
+    },
+    ColumnDef {
+        key: "owner",
+        label: "Owner",
+        sort: None,
+        numeric: false,
+        fixed: false,
+    },
+    ColumnDef {
+        key: "tags",
+        label: "Tags",
+        sort: None,
+        numeric: false,
+        fixed: false,
+    },
+    ColumnDef {
+        key: "added",
+        label: "Added",
+        sort: Some("created"),
+        numeric: false,
+        fixed: false,
+    },
+];
+const DEFAULT_COLUMNS: [&str; 5] = ["email", "phone", "company", "owner", "added"];
 
-#[derive(Template)]
-#[template(path = "contacts.html")]
-struct ListPage {
-    shell: Shell,
-    rows: Vec<Row>,
-    total: String,
-    search: String,
-    sort: String,
-    name_sort: &'static str,
-    created_sort: &'static str,
-    name_link: String,
-    created_link: String,
-    prev: Option<String>,
-    next: Option<String>,
-    can_create: bool,
-}
-
-#[derive(Deserialize, Default)]
-pub struct ListQuery {
-    search: Option<String>,
-    sort: Option<String>,
-    page: Option<u64>,
-}
-
-fn link(base: &str, search: &str, sort: &str, page: u64) -> String {
-    let mut params = url::form_urlencoded::Serializer::new(String::new());
-    if !search.is_empty() {
-        params.append_pair("search", search);
+/// The contacts a list state asks for, one page (`after`: the cursor to continue from).
+fn contact_query(state: &ListState, page_size: u64) -> ContactQuery {
+    let (key, descending) = sort_parts(&state.sort);
+    let sort = match key {
+        "created" => ContactSort::CreatedAt,
+        "updated" => ContactSort::UpdatedAt,
+        _ => ContactSort::Name,
+    };
+    let kind = match sort {
+        ContactSort::Name => SortKind::Text,
+        _ => SortKind::Time,
+    };
+    ContactQuery {
+        search: (!state.search.is_empty()).then(|| state.search.clone()),
+        owner_id: state.filter("owner").and_then(|o| o.parse().ok()),
+        company_id: state.filter("company").and_then(|o| o.parse().ok()),
+        tag_id: state.filter("tag").and_then(|o| o.parse().ok()),
+        sort,
+        descending,
+        after: state
+            .after
+            .as_deref()
+            .and_then(|c| decode_sort_cursor(c, kind).ok())
+            .map(|(v, id)| (v, ContactId(id))),
+        page: 1,
+        page_size,
     }
-    params.append_pair("sort", sort);
-    if page > 1 {
-        params.append_pair("page", &page.to_string());
-    }
-    format!("{base}/contacts?{}", params.finish())
 }
 
-pub async fn list(ctx: PageContext, Query(q): Query<ListQuery>) -> Response {
+pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
     let (session, tenant) = match ctx.tenant().await {
         Ok(t) => t,
         Err(p) => return p,
     };
-    let search = q.search.clone().unwrap_or_default().trim().to_owned();
-    let sort_key = q.sort.clone().unwrap_or_else(|| "name".into());
-    let (sort, descending) = match sort_key.as_str() {
-        "-name" => (ContactSort::Name, true),
-        "created" => (ContactSort::CreatedAt, false),
-        "-created" => (ContactSort::CreatedAt, true),
-        _ => (ContactSort::Name, false),
-    };
-    let page = q.page.unwrap_or(1).max(1);
+    let state = ListState::parse(raw.as_deref(), "name");
     let app = &ctx.state.app;
-    let result = app
-        .list_contacts(
-            &session.actor,
-            &tenant,
-            ContactQuery {
-                search: (!search.is_empty()).then(|| search.clone()),
-                owner_id: None,
-                company_id: None,
-                tag_id: None,
-                sort,
-                descending,
-                after: None,
-                page,
-                page_size: PAGE_SIZE,
-            },
-            &ctx.meta,
-        )
-        .await;
-    let result = match result {
+    let actor = &session.actor;
+    let result = match app
+        .list_contacts(actor, &tenant, contact_query(&state, PAGE_SIZE), &ctx.meta)
+        .await
+    {
         Ok(r) => r,
         Err(e) => return error_page(e.into()),
     };
-    let members = app
-        .list_members(&session.actor, &tenant, &ctx.meta)
+    let people = People::load(app, actor, &tenant, &ctx.meta).await;
+    let ids: Vec<uuid::Uuid> = result.items.iter().map(|c| c.id.as_uuid()).collect();
+    let tags = app
+        .tags_of(&tenant, "contact", &ids)
         .await
         .unwrap_or_default();
-    let owner_name = |id| {
-        members
-            .iter()
-            .find(|m| m.user_id == id)
-            .map(|m| m.name.clone())
-            .unwrap_or_else(|| "Former member".into())
-    };
+    let company_ids: Vec<uuid::Uuid> = result.items.iter().filter_map(|c| c.company_id).collect();
+    let companies = app
+        .company_names(&tenant, &company_ids)
+        .await
+        .unwrap_or_default();
     let base = &ctx.base;
-    let aria = |key: &str| match (sort_key.as_str(), key) {
-        ("name" | "", "name") => "ascending",
-        ("-name", "name") => "descending",
-        ("created", "created") => "ascending",
-        ("-created", "created") => "descending",
-        _ => "none",
-    };
-    let total = match (result.total, result.total_is_exact) {
-        (1, true) => "1 contact".to_owned(),
-        (n, true) => format!("{n} contacts"),
-        (n, false) => format!("More than {n} contacts"),
-    };
-    let page_view = ListPage {
-        rows: result
-            .items
-            .into_iter()
-            .map(|c| Row {
-                id: c.id.to_string(),
-                owner: owner_name(c.owner_id),
-                name: c.name,
-                title: c.title,
-                email: c.email.unwrap_or_default(),
-                phone: c.phone.unwrap_or_default(),
-                added: c.created_at.format("%Y-%m-%d").to_string(),
-            })
-            .collect(),
-        total,
-        name_sort: aria("name"),
-        created_sort: aria("created"),
-        name_link: link(
-            base,
-            &search,
-            if sort_key == "name" { "-name" } else { "name" },
-            1,
-        ),
-        created_link: link(
-            base,
-            &search,
-            if sort_key == "-created" {
-                "created"
-            } else {
-                "-created"
-            },
-            1,
-        ),
-        prev: (page > 1).then(|| link(base, &search, &sort_key, page - 1)),
-        next: result
-            .next
-            .is_some()
-            .then(|| link(base, &search, &sort_key, page + 1)),
-        can_create: decide(
+    let path = format!("{base}/contacts");
+    let visible = state.visible(&COLUMNS, &DEFAULT_COLUMNS);
+    let rows = result
+        .items
+        .iter()
+        .map(|c| {
+            visible
+                .iter()
+                .map(|col| match col.key {
+                    "name" => Cell {
+                        text: c.name.clone(),
+                        href: Some(format!("{base}/contacts/{}", c.id)),
+                        strong: true,
+                        sub: if visible.iter().any(|v| v.key == "title") {
+                            None
+                        } else {
+                            c.title.clone()
+                        },
+                        ..Cell::default()
+                    },
+                    "email" => Cell::text(c.email.clone().unwrap_or_default()),
+                    "phone" => Cell::text(c.phone.clone().unwrap_or_default()),
+                    "title" => Cell::text(c.title.clone().unwrap_or_default()),
+                    "company" => match c.company_id {
+                        Some(id) => Cell {
+                            text: companies
+                                .iter()
+                                .find(|(cid, _)| *cid == id)
+                                .map(|(_, n)| n.clone())
+                                .unwrap_or_default(),
+                            href: Some(format!("{base}/companies/{id}")),
+                            ..Cell::default()
+                        },
+                        None => Cell::default(),
+                    },
+                    "owner" => Cell::text(people.name(c.owner_id)),
+                    "tags" => Cell {
+                        tags: tag_chips(&tags, c.id.as_uuid()),
+                        ..Cell::default()
+                    },
+                    _ => Cell::muted(c.created_at.format("%Y-%m-%d").to_string()),
+                })
+                .collect()
+        })
+        .collect();
+    let may = |action| {
+        decide(
             tenant.role,
-            Action::Create,
+            action,
             Object::Contact,
             Ownership::NotApplicable,
         )
-        .is_allowed(),
-        shell: shell(&ctx, session, &tenant, "contacts", &["Contacts"]).await,
-        search,
-        sort: sort_key,
+        .is_allowed()
     };
-    render(&page_view)
+    let page = ListPage {
+        list: "contacts",
+        title: "Contacts",
+        total: total_label(result.total, result.total_is_exact, "contact", "contacts"),
+        new: may(Action::Create).then(|| (format!("{base}/contacts/new"), "Add a contact")),
+        search: state.search.clone(),
+        search_placeholder: "Name, email or phone",
+        sort: state.sort.clone(),
+        filters: vec![
+            owner_filter(&people, &state),
+            tag_filter(&ctx, actor, &tenant, &state).await,
+        ],
+        headers: headers(&state, &path, &visible),
+        rows,
+        first: state.after.is_some().then(|| {
+            ListState {
+                after: None,
+                ..state.clone()
+            }
+            .href(&path)
+        }),
+        next: result.next.as_ref().map(|(v, id)| {
+            state
+                .with_after(encode_sort_cursor(v, id.as_uuid()))
+                .href(&path)
+        }),
+        views: saved_views(&ctx, actor, &tenant, "contacts", &path, &state).await,
+        query: state.query(),
+        columns: column_choices(&COLUMNS, &visible),
+        export: may(Action::Export)
+            .then(|| format!("{base}/contacts/export.csv?{}", state.query())),
+        empty_title: if state.search.is_empty() {
+            "No contacts yet".into()
+        } else {
+            format!("Nobody matches “{}”", state.search)
+        },
+        empty_text: "Add the people you work with; link them to their company as you go.",
+        filtered: is_filtered(&state),
+        can_share: may(Action::Create),
+        notice: state.notice.clone(),
+        path: path.clone(),
+        shell: shell(&ctx, session, &tenant, "contacts", &["Contacts"]).await,
+    };
+    render(&page)
 }
 
-#[derive(Template)]
-#[template(path = "contact_form.html")]
-struct FormPage {
-    shell: Shell,
-    heading: String,
-    subtitle: Option<String>,
-    action: String,
-    submit: &'static str,
-    id: String,
-    name: String,
-    email: String,
-    phone: String,
-    title: String,
-    errors: FormErrors,
-    notice: Option<String>,
-    can_edit: bool,
-    can_delete: bool,
+/// The contacts of a list state as CSV, every page, streamed.
+pub async fn export(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let app = ctx.state.app.clone();
+    let actor = session.actor.clone();
+    if let Err(e) = app
+        .authorize(
+            &actor,
+            &tenant,
+            &ctx.meta,
+            Action::Export,
+            Object::Contact,
+            Ownership::NotApplicable,
+        )
+        .await
+    {
+        return error_page(e.into());
+    }
+    let state = ListState::parse(raw.as_deref(), "name");
+    let people = People::load(&app, &actor, &tenant, &ctx.meta).await;
+    let meta = ctx.meta.clone();
+    let header = csv_line(
+        &[
+            "id",
+            "name",
+            "email",
+            "phone",
+            "title",
+            "company_id",
+            "owner",
+            "created_at",
+        ]
+        .map(str::to_owned),
+    );
+    csv_response("contacts.csv", header, move |cursor| {
+        let (app, actor, tenant, meta) = (app.clone(), actor.clone(), tenant.clone(), meta.clone());
+        let mut state = state.clone();
+        state.after = cursor;
+        let owners: Vec<(UserId, String)> = people
+            .0
+            .iter()
+            .map(|m| (m.user_id, m.name.clone()))
+            .collect();
+        async move {
+            let page = app
+                .list_contacts(&actor, &tenant, contact_query(&state, 500), &meta)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut out = String::new();
+            for c in &page.items {
+                out.push_str(&csv_line(&[
+                    c.id.to_string(),
+                    c.name.clone(),
+                    c.email.clone().unwrap_or_default(),
+                    c.phone.clone().unwrap_or_default(),
+                    c.title.clone().unwrap_or_default(),
+                    c.company_id.map(|i| i.to_string()).unwrap_or_default(),
+                    owners
+                        .iter()
+                        .find(|(id, _)| *id == c.owner_id)
+                        .map(|(_, n)| n.clone())
+                        .unwrap_or_default(),
+                    c.created_at.to_rfc3339(),
+                ]));
+            }
+            Ok((
+                out,
+                page.next
+                    .map(|(v, id)| encode_sort_cursor(&v, id.as_uuid())),
+            ))
+        }
+    })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct ContactForm {
     #[serde(default, rename = "_csrf")]
     csrf: String,
@@ -208,9 +331,25 @@ pub struct ContactForm {
     phone: String,
     #[serde(default)]
     title: String,
+    #[serde(default)]
+    company_id: String,
+    #[serde(default)]
+    owner_id: String,
 }
 
 impl ContactForm {
+    fn of(c: &Contact) -> Self {
+        ContactForm {
+            csrf: String::new(),
+            name: c.name.clone(),
+            email: c.email.clone().unwrap_or_default(),
+            phone: c.phone.clone().unwrap_or_default(),
+            title: c.title.clone().unwrap_or_default(),
+            company_id: c.company_id.map(|i| i.to_string()).unwrap_or_default(),
+            owner_id: c.owner_id.to_string(),
+        }
+    }
+
     fn change(&self) -> ContactChange {
         let opt = |s: &str| Some((!s.trim().is_empty()).then(|| s.to_owned()));
         ContactChange {
@@ -218,9 +357,46 @@ impl ContactForm {
             email: opt(&self.email),
             phone: opt(&self.phone),
             title: opt(&self.title),
-            company_id: None,
-            owner_id: None,
+            company_id: Some(self.company_id.parse::<CompanyId>().ok()),
+            owner_id: self.owner_id.parse::<UserId>().ok(),
         }
+    }
+
+    async fn fields(
+        &self,
+        ctx: &PageContext,
+        actor: &rapport_app::Actor,
+        tenant: &Tenant,
+        people: &People,
+    ) -> Vec<FormField> {
+        let companies = ctx
+            .state
+            .app
+            .company_choices(actor, tenant, self.company_id.parse().ok(), &ctx.meta)
+            .await
+            .unwrap_or_default();
+        let mut company_options = vec![Choice {
+            value: String::new(),
+            label: "None".into(),
+            selected: self.company_id.is_empty(),
+        }];
+        company_options.extend(companies.into_iter().map(|(id, name)| Choice {
+            selected: id.to_string() == self.company_id,
+            value: id.to_string(),
+            label: name,
+        }));
+        vec![
+            FormField::new("name", "Name", "text", &self.name),
+            FormField::new("email", "Email", "email", &self.email),
+            FormField::new("phone", "Phone", "tel", &self.phone),
+            FormField::new("title", "Job title", "text", &self.title),
+            FormField::select("company_id", "Company", company_options),
+            FormField::select(
+                "owner_id",
+                "Owner",
+                people.options(self.owner_id.parse().ok().or(Some(actor.user_id))),
+            ),
+        ]
     }
 }
 
@@ -228,26 +404,25 @@ async fn new_page(
     ctx: &PageContext,
     tenant: &Tenant,
     session: &rapport_app::accounts::CurrentSession,
-) -> FormPage {
-    FormPage {
-        shell: shell(ctx, session, tenant, "contacts", &["Contacts", "New"]).await,
-        heading: "Add a contact".into(),
-        subtitle: None,
-        action: format!("{}/contacts/new", ctx.base),
-        submit: "Add contact",
-        id: String::new(),
-        name: String::new(),
-        email: String::new(),
-        phone: String::new(),
-        title: String::new(),
-        errors: FormErrors::default(),
-        notice: None,
-        can_edit: true,
-        can_delete: false,
-    }
+    form: &ContactForm,
+) -> RecordPage {
+    let people = People::load(&ctx.state.app, &session.actor, tenant, &ctx.meta).await;
+    RecordPage::form(
+        shell(ctx, session, tenant, "contacts", &["Contacts", "New"]).await,
+        "Add a contact",
+        format!("{}/contacts/new", ctx.base),
+        "Add contact",
+        format!("{}/contacts", ctx.base),
+        form.fields(ctx, &session.actor, tenant, &people).await,
+    )
 }
 
-pub async fn new_form(ctx: PageContext) -> Response {
+#[derive(Deserialize, Default)]
+pub struct NewQuery {
+    company: Option<String>,
+}
+
+pub async fn new_form(ctx: PageContext, Query(q): Query<NewQuery>) -> Response {
     let (session, tenant) = match ctx.tenant().await {
         Ok(t) => t,
         Err(p) => return p,
@@ -262,7 +437,11 @@ pub async fn new_form(ctx: PageContext) -> Response {
     {
         return error_page(ApiError::forbidden());
     }
-    render(&new_page(&ctx, &tenant, session).await)
+    let form = ContactForm {
+        company_id: q.company.unwrap_or_default(),
+        ..ContactForm::default()
+    };
+    render(&new_page(&ctx, &tenant, session, &form).await)
 }
 
 pub async fn create(ctx: PageContext, Form(form): Form<ContactForm>) -> Response {
@@ -281,11 +460,7 @@ pub async fn create(ctx: PageContext, Form(form): Form<ContactForm>) -> Response
     {
         Ok(c) => see_other(&format!("{}/contacts/{}?saved=1", ctx.base, c.id)),
         Err(AppError::Validation(errors)) => {
-            let mut page = new_page(&ctx, &tenant, session).await;
-            page.name = form.name;
-            page.email = form.email;
-            page.phone = form.phone;
-            page.title = form.title;
+            let mut page = new_page(&ctx, &tenant, session, &form).await;
             page.errors = FormErrors(errors.0);
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
@@ -296,29 +471,66 @@ pub async fn create(ctx: PageContext, Form(form): Form<ContactForm>) -> Response
 #[derive(Deserialize)]
 pub struct Saved {
     saved: Option<String>,
+    converted: Option<String>,
+    comment_error: Option<String>,
+    notice: Option<String>,
 }
 
 async fn detail_page(
     ctx: &PageContext,
     id: &str,
-) -> Result<(FormPage, rapport_app::Actor, Tenant), Response> {
+    form: Option<&ContactForm>,
+) -> Result<(RecordPage, rapport_app::Actor, Tenant), Response> {
     let (session, tenant) = ctx.tenant().await?;
     let id = id
         .parse::<ContactId>()
         .map_err(|_| error_page(ApiError::not_found()))?;
-    let contact = ctx
-        .state
-        .app
-        .contact(&session.actor, &tenant, id, &ctx.meta)
+    let app = &ctx.state.app;
+    let actor = &session.actor;
+    let contact = app
+        .contact(actor, &tenant, id, &ctx.meta)
         .await
         .map_err(|e| error_page(e.into()))?;
-    let own = if contact.owner_id == session.actor.user_id {
-        Ownership::Own
-    } else {
-        Ownership::Others
+    let own = actor.relation_to(contact.owner_id);
+    let people = People::load(app, actor, &tenant, &ctx.meta).await;
+    let base = &ctx.base;
+    let values = form.map_or_else(
+        || ContactForm::of(&contact),
+        |f| ContactForm { ..clone_form(f) },
+    );
+    let may =
+        |action, object, ownership| decide(tenant.role, action, object, ownership).is_allowed();
+    let can_edit = may(Action::Edit, Object::Contact, own);
+    let deals = app
+        .list_deals(
+            actor,
+            &tenant,
+            rapport_app::deals::DealQuery {
+                filter: rapport_store::deals::DealFilter {
+                    contact_id: Some(id),
+                    ..Default::default()
+                },
+                sort: rapport_store::deals::DealSort::UpdatedAt,
+                descending: true,
+                after: None,
+                page: 1,
+                page_size: 20,
+            },
+            &ctx.meta,
+        )
+        .await
+        .map(|p| p.items)
+        .unwrap_or_default();
+    let company = match contact.company_id {
+        Some(c) => app
+            .company(actor, &tenant, CompanyId(c), &ctx.meta)
+            .await
+            .ok(),
+        None => None,
     };
-    let page = FormPage {
-        shell: shell(
+    let (tags, tag_options) = tag_parts(ctx, actor, &tenant, "contact", contact.id.as_uuid()).await;
+    let mut page = RecordPage::form(
+        shell(
             ctx,
             session,
             &tenant,
@@ -326,27 +538,91 @@ async fn detail_page(
             &["Contacts", &contact.name],
         )
         .await,
-        heading: contact.name.clone(),
-        subtitle: contact.title.clone(),
-        action: format!("{}/contacts/{}", ctx.base, contact.id),
-        submit: "Save changes",
-        id: contact.id.to_string(),
-        name: contact.name,
-        email: contact.email.unwrap_or_default(),
-        phone: contact.phone.unwrap_or_default(),
-        title: contact.title.unwrap_or_default(),
-        errors: FormErrors::default(),
-        notice: None,
-        can_edit: decide(tenant.role, Action::Edit, Object::Contact, own).is_allowed(),
-        can_delete: decide(tenant.role, Action::Delete, Object::Contact, own).is_allowed(),
+        &contact.name,
+        format!("{base}/contacts/{}", contact.id),
+        "Save changes",
+        format!("{base}/contacts"),
+        values.fields(ctx, actor, &tenant, &people).await,
+    );
+    page.subtitle = match (&contact.title, &company) {
+        (Some(t), Some(c)) => Some(format!("{t} · {}", c.name)),
+        (Some(t), None) => Some(t.clone()),
+        (None, Some(c)) => Some(c.name.clone()),
+        (None, None) => None,
     };
-    Ok((page, session.actor.clone(), tenant))
+    page.can_edit = can_edit;
+    page.readonly_note =
+        Some("You can read this contact; its owner, managers and admins can change it.".into());
+    if may(Action::Delete, Object::Contact, own) {
+        page.delete_action = Some(format!("{base}/contacts/{}/delete", contact.id));
+        page.delete_confirm = format!(
+            "Delete {}? You can restore it from recently deleted for 30 days.",
+            contact.name
+        );
+    }
+    page.tags = tags;
+    if can_edit {
+        page.tags_action = Some(format!("{base}/contacts/{}/tags", contact.id));
+        page.tag_options = tag_options;
+    }
+    page.related = vec![Related {
+        title: "Deals",
+        empty: "No deals with this contact yet.",
+        items: deals
+            .iter()
+            .map(|d| RelatedItem {
+                href: format!("{base}/deals/{}", d.id),
+                text: d.title.clone(),
+                sub: format!(
+                    "{} · {}",
+                    money(d.amount_minor, &d.currency),
+                    d.stage.replace('_', " ")
+                ),
+                badge: Some(d.status.clone()),
+                badge_text: rapport_domain::deal::DealStatus::parse(&d.status)
+                    .map(|s| s.label())
+                    .unwrap_or_default()
+                    .to_owned(),
+            })
+            .collect(),
+        add: may(Action::Create, Object::Deal, Ownership::NotApplicable).then(|| {
+            (
+                format!("{base}/deals/new?contact={}", contact.id),
+                "New deal",
+            )
+        }),
+    }];
+    page.timeline = Some(timeline_of(ctx, actor, &tenant, &people, RecordRef::Contact(id)).await);
+    if may(Action::Create, Object::Activity, Ownership::NotApplicable) {
+        page.comment_action = Some(format!("{base}/contacts/{}/activities", contact.id));
+    }
+    Ok((page, actor.clone(), tenant))
+}
+
+fn clone_form(f: &ContactForm) -> ContactForm {
+    ContactForm {
+        csrf: String::new(),
+        name: f.name.clone(),
+        email: f.email.clone(),
+        phone: f.phone.clone(),
+        title: f.title.clone(),
+        company_id: f.company_id.clone(),
+        owner_id: f.owner_id.clone(),
+    }
 }
 
 pub async fn detail(ctx: PageContext, Path(id): Path<String>, Query(q): Query<Saved>) -> Response {
-    match detail_page(&ctx, &id).await {
+    match detail_page(&ctx, &id, None).await {
         Ok((mut page, _, _)) => {
-            page.notice = q.saved.map(|_| "Saved.".to_owned());
+            page.notice = match (q.saved, q.notice.as_deref()) {
+                _ if q.converted.is_some() => {
+                    Some("Converted from a lead. Its history is on this timeline.".to_owned())
+                }
+                (_, Some("tag_name")) => Some("A tag name has 1 to 40 characters.".to_owned()),
+                (Some(_), _) => Some("Saved.".to_owned()),
+                _ => None,
+            };
+            page.comment_error = q.comment_error.map(|m| m.chars().take(200).collect());
             render(&page)
         }
         Err(p) => p,
@@ -361,29 +637,49 @@ pub async fn update(
     if let Err(p) = ctx.check_csrf(&form.csrf) {
         return p;
     }
-    let (mut page, actor, tenant) = match detail_page(&ctx, &id).await {
-        Ok(v) => v,
-        Err(p) => return p,
-    };
     let Ok(contact_id) = id.parse::<ContactId>() else {
         return error_page(ApiError::not_found());
+    };
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
     };
     match ctx
         .state
         .app
-        .update_contact(&actor, &tenant, contact_id, form.change(), &ctx.meta)
+        .update_contact(
+            &session.actor,
+            &tenant,
+            contact_id,
+            form.change(),
+            &ctx.meta,
+        )
         .await
     {
         Ok(c) => see_other(&format!("{}/contacts/{}?saved=1", ctx.base, c.id)),
-        Err(AppError::Validation(errors)) => {
-            page.name = form.name;
-            page.email = form.email;
-            page.phone = form.phone;
-            page.title = form.title;
-            page.errors = FormErrors(errors.0);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
+        Err(AppError::Validation(errors)) => match detail_page(&ctx, &id, Some(&form)).await {
+            Ok((mut page, _, _)) => {
+                page.errors = FormErrors(errors.0);
+                render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+            }
+            Err(p) => p,
+        },
         Err(other) => error_page(other.into()),
+    }
+}
+
+pub async fn comment(
+    ctx: PageContext,
+    Path(id): Path<String>,
+    Form(form): Form<super::deals::ActivityForm>,
+) -> Response {
+    let Ok(contact_id) = id.parse::<ContactId>() else {
+        return error_page(ApiError::not_found());
+    };
+    let back = format!("{}/contacts/{}", ctx.base, contact_id);
+    match super::deals::add_activity(&ctx, RecordRef::Contact(contact_id), form, &back).await {
+        Ok(()) => see_other(&format!("{back}#timeline")),
+        Err(r) => r,
     }
 }
 

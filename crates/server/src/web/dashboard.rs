@@ -85,6 +85,15 @@ pub fn funnel_svg(stages: &[FunnelStage], currency: &str) -> String {
     svg
 }
 
+/// A column's label: whole thousands past 10k, so neighbouring labels don't collide.
+fn short(minor: i64) -> String {
+    if minor.abs() >= 1_000_000 && minor.abs() < 100_000_000 {
+        format!("{}k", minor / 100_000)
+    } else {
+        compact_amount(minor)
+    }
+}
+
 /// Won and lost amounts per month, as pairs of columns.
 pub fn months_svg(months: &[MonthTotals]) -> String {
     let (width, height, base) = (460.0, 200.0, 172.0);
@@ -121,7 +130,7 @@ pub fn months_svg(months: &[MonthTotals]) -> String {
                     r#"<text class="chart-value" x="{tx:.1}" y="{ty:.1}" text-anchor="middle">{amount}</text>"#,
                     tx = bx + 11.0,
                     ty = base - h - 6.0,
-                    amount = compact_amount(v.amount),
+                    amount = short(v.amount),
                 );
             }
         }

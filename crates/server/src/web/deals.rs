@@ -103,6 +103,7 @@ fn card(
 struct BoardPage {
     shell: Shell,
     view: &'static str,
+    show_closed: bool,
     pipelines: Vec<Choice>,
     pipeline_id: String,
     owners: Vec<Choice>,
@@ -120,6 +121,8 @@ struct BoardPage {
 #[derive(Deserialize, Default)]
 pub struct BoardQuery {
     pipeline: Option<String>,
+    /// `all`: show lost deals and deals won long ago too.
+    closed: Option<String>,
     owner: Option<String>,
     view: Option<String>,
     sort: Option<String>,
@@ -168,6 +171,7 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
     };
     let owner = q.owner.as_deref().and_then(|o| o.parse::<UserId>().ok());
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
+    let show_closed = q.closed.as_deref() == Some("all");
     let view = if q.view.as_deref() == Some("table") {
         "table"
     } else {
@@ -191,13 +195,23 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
     };
     let summary;
     if view == "board" {
-        let deals = match app
+        let mut deals = match app
             .board_deals(actor, &tenant, pipeline.id, owner, &ctx.meta)
             .await
         {
             Ok(d) => d,
             Err(e) => return error_page(e.into()),
         };
+        // The board is for work in progress: lost deals and deals won more than 30 days ago
+        // stay off it unless asked for.
+        if !show_closed {
+            let recent = Utc::now() - chrono::Duration::days(30);
+            deals.retain(|d| match d.status.as_str() {
+                "lost" => false,
+                "won" => d.closed_at.is_some_and(|c| c >= recent),
+                _ => true,
+            });
+        }
         let open: Vec<&Deal> = deals
             .iter()
             .filter(|d| !DealStatus::parse(&d.status).is_ok_and(DealStatus::is_closed))
@@ -319,6 +333,7 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
     .collect();
     let page = BoardPage {
         view,
+        show_closed,
         pipelines: pipelines
             .iter()
             .map(|p| Choice {

@@ -7,12 +7,17 @@ mod ai;
 mod assets;
 mod audit;
 mod auth_pages;
+mod companies;
 mod contacts;
 mod context;
 mod dashboard;
 mod deals;
+mod leads;
+mod lists;
 mod profile;
+mod record_page;
 mod records;
+mod search;
 mod settings;
 mod tasks;
 mod workspace;
@@ -103,6 +108,46 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/outbox", get(admin::outbox))
         .route("/_styleguide", get(admin::styleguide))
         .route("/contacts", get(contacts::list))
+        .route("/contacts/export.csv", get(contacts::export))
+        .route("/companies", get(companies::list))
+        .route("/companies/export.csv", get(companies::export))
+        .route(
+            "/companies/new",
+            get(companies::new_form).post(companies::create),
+        )
+        .route(
+            "/companies/{id}",
+            get(companies::detail).post(companies::update),
+        )
+        .route(
+            "/companies/{id}/delete",
+            axum::routing::post(companies::delete),
+        )
+        .route(
+            "/companies/{id}/activities",
+            axum::routing::post(companies::comment),
+        )
+        .route("/leads", get(leads::list))
+        .route("/leads/export.csv", get(leads::export))
+        .route("/leads/new", get(leads::new_form).post(leads::create))
+        .route("/leads/{id}", get(leads::detail).post(leads::update))
+        .route("/leads/{id}/convert", axum::routing::post(leads::convert))
+        .route("/leads/{id}/delete", axum::routing::post(leads::delete))
+        .route(
+            "/leads/{id}/activities",
+            axum::routing::post(leads::comment),
+        )
+        .route("/search", get(search::search))
+        .route("/trash", get(search::trash))
+        .route(
+            "/trash/{kind}/{id}/restore",
+            axum::routing::post(search::restore),
+        )
+        .route("/views", axum::routing::post(lists::save_view))
+        .route(
+            "/views/{id}/delete",
+            axum::routing::post(lists::delete_view),
+        )
         .route(
             "/contacts/new",
             get(contacts::new_form).post(contacts::create),
@@ -114,6 +159,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/contacts/{id}/delete",
             axum::routing::post(contacts::delete),
+        )
+        .route(
+            "/contacts/{id}/activities",
+            axum::routing::post(contacts::comment),
+        )
+        .route(
+            "/{kind}/{id}/tags",
+            axum::routing::post(record_page::save_tags),
         )
         .route("/deals", get(deals::board))
         .route("/deals/new", get(deals::new_form).post(deals::create))

@@ -74,7 +74,10 @@ pub async fn shell(
     for (label, page, icon, object) in [
         ("Deals", "deals", "◆", Object::Deal),
         ("Tasks", "tasks", "✓", Object::Task),
+        ("Leads", "leads", "✦", Object::Lead),
         ("Contacts", "contacts", "☺", Object::Contact),
+        ("Companies", "companies", "▦", Object::Company),
+        ("Recently deleted", "trash", "↺", Object::Contact),
     ] {
         if may(Action::View, object) {
             nav.push(NavItem {

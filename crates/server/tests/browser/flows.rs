@@ -47,8 +47,11 @@ async fn sign_up_lands_on_the_new_organization() {
     b.submit("button[type=submit]").await;
     let path = b.wait_for_path(|p| p.starts_with("/o/")).await;
     assert_eq!(path, "/o/acme-boats/");
-    assert_eq!(b.text("h1").await, "Acme Boats");
+    assert_eq!(b.text(".org-name").await, "Acme Boats");
+    assert!(b.text(".page-head").await.contains("Acme Boats"));
     assert!(b.text(".page-head").await.to_lowercase().contains("owner"));
+    // A new organization has no deals yet: the landing page says what to do first.
+    assert!(b.text("body").await.contains("Add your first deal"));
     b.screenshot("dashboard").await;
     b.close().await;
 }

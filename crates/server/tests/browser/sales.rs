@@ -194,3 +194,238 @@ async fn a_deal_is_created_commented_won_and_its_task_completed() {
     b.screenshot("dashboard").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_qualified_lead_is_converted_into_a_contact_with_a_deal() {
+    if !enabled("a_qualified_lead_is_converted_into_a_contact_with_a_deal") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let lead = t
+        .create(
+            &owner,
+            "/api/v1/leads",
+            json!({"name": "Jon Ferrer", "email": "jon@bluesails.example", "company_name": "Blue Sails", "source": "Boat show"}),
+        )
+        .await;
+    let b = Browser::start(1280, 900).await;
+    sign_in(&b, &t, "owner@example.com").await;
+    b.submit("a[href='/o/acme/leads']").await;
+    assert!(b.text("#leads").await.contains("Jon Ferrer"));
+    b.submit("#leads tbody a").await;
+    assert!(
+        !b.exists(".convert-box").await,
+        "only qualified leads convert"
+    );
+    b.eval("document.getElementById('status').value = 'qualified'; return null")
+        .await;
+    b.submit("form.record-form button[type=submit]").await;
+    assert!(b.exists(".convert-box").await);
+    b.screenshot("lead-qualified").await;
+    b.fill("#deal_amount", "2 400").await;
+    b.submit(".convert-box button[type=submit]").await;
+    assert_eq!(b.text("h1").await, "Jon Ferrer");
+    assert!(b.path().await.starts_with("/o/acme/contacts/"));
+    assert!(b.text("[role=status]").await.contains("Converted"));
+    assert!(b.text(".related-list").await.contains("Blue Sails"));
+    assert!(b.text(".timeline").await.contains("converted the lead"));
+    b.screenshot("lead-converted-contact").await;
+    let after = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/leads/{}", lead["id"].as_str().expect("id")),
+            None,
+        )
+        .await;
+    assert!(after.body["converted_at"].is_string());
+    let deal = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!(
+                "/api/v1/deals/{}",
+                after.body["converted_deal_id"].as_str().expect("deal")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(deal.body["amount"], 2400.0);
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_list_view_is_saved_and_reopened() {
+    if !enabled("a_list_view_is_saved_and_reopened") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    for name in ["Marta Ruiz", "Bruno Mas", "Marc Puig"] {
+        t.create(&owner, "/api/v1/contacts", json!({"name": name}))
+            .await;
+    }
+    let b = Browser::start(1280, 900).await;
+    sign_in(&b, &t, "owner@example.com").await;
+    b.goto(&t.url("/o/acme/contacts")).await;
+    b.fill("#search", "mar").await;
+    b.submit(".filters button[type=submit]").await;
+    assert_eq!(
+        b.eval("return document.querySelectorAll('#contacts tbody tr').length")
+            .await,
+        2
+    );
+    b.click("[data-open-dialog='save-view']").await;
+    b.fill("#view-name", "The Mars").await;
+    b.submit("#save-view button[type=submit]").await;
+    assert!(
+        b.text(".view-chip[aria-current=page]")
+            .await
+            .contains("The Mars")
+    );
+    b.screenshot("saved-view").await;
+    b.submit(".views-bar a[href='/o/acme/contacts']").await;
+    assert_eq!(
+        b.eval("return document.querySelectorAll('#contacts tbody tr').length")
+            .await,
+        3
+    );
+    b.submit(".view-chip-wrap a").await;
+    assert_eq!(
+        b.eval("return [...document.querySelectorAll('#contacts tbody strong')].map(e => e.textContent)").await,
+        json!(["Marc Puig", "Marta Ruiz"])
+    );
+    assert_eq!(
+        b.eval("return document.getElementById('search').value")
+            .await,
+        "mar"
+    );
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_command_palette_finds_a_record() {
+    if !enabled("the_command_palette_finds_a_record") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let c = t
+        .create(
+            &owner,
+            "/api/v1/contacts",
+            json!({"name": "Ingrid Berg", "email": "ingrid@fjord.example"}),
+        )
+        .await;
+    t.create(
+        &owner,
+        "/api/v1/deals",
+        json!({"title": "Fjord ferry contract"}),
+    )
+    .await;
+    let b = Browser::start(1280, 900).await;
+    sign_in(&b, &t, "owner@example.com").await;
+    b.eval("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'k', ctrlKey: true})); return null")
+        .await;
+    b.fill(".palette-input", "fjord").await;
+    b.wait_until(
+        "return document.querySelectorAll('#palette-records li').length === 2",
+        "two records are found",
+    )
+    .await;
+    assert!(b.text("#palette-records").await.contains("Ingrid Berg"));
+    b.screenshot("palette-records").await;
+    b.fill(".palette-input", "ingrid").await;
+    b.wait_until(
+        "return document.querySelectorAll('#palette-records li').length === 1",
+        "one record is found",
+    )
+    .await;
+    b.eval("window.__rapportLeaving = true; return null").await;
+    b.fill(".palette-input", "\u{E007}").await;
+    let path = b.wait_for_path(|p| p.contains("/contacts/")).await;
+    assert_eq!(
+        path,
+        format!("/o/acme/contacts/{}", c["id"].as_str().expect("id"))
+    );
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_the_demo_organization() {
+    if !enabled("the_dashboard_shows_the_demo_organization") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    t.app.seed_demo(PASSWORD).await.expect("demo data");
+    let owner = {
+        let r = t
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": "demo@rapport.example", "password": PASSWORD}),
+            )
+            .await;
+        let orgs = t
+            .get(
+                "/api/v1/organizations/me",
+                r.body["access_token"].as_str().expect("token"),
+            )
+            .await;
+        Account {
+            user_id: r.body["user"]["id"].as_str().expect("id").to_owned(),
+            org_id: orgs.body[0]["id"].as_str().map(str::to_owned),
+            access: r.body["access_token"].as_str().expect("token").to_owned(),
+            refresh: String::new(),
+        }
+    };
+    let b = Browser::start(1400, 1000).await;
+    sign_in(&b, &t, "demo@rapport.example").await;
+    assert_eq!(b.path().await, "/o/demo/");
+    let summary = t
+        .org_call(&owner, Method::GET, "/api/v1/analytics/deals/summary", None)
+        .await
+        .body;
+    let open = summary["by_status"]["new"]["amount"].as_f64().expect("new")
+        + summary["by_status"]["in_progress"]["amount"]
+            .as_f64()
+            .expect("in progress");
+    let shown: String = b
+        .text("#stat-open")
+        .await
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    assert_eq!(shown.parse::<f64>().expect("a number"), open);
+    assert!(open > 0.0);
+    assert_eq!(
+        b.eval("return document.querySelectorAll('#funnel-h ~ figure rect, [aria-labelledby=funnel-h] svg rect').length").await,
+        4
+    );
+    assert_eq!(
+        b.eval("return document.querySelectorAll('[aria-labelledby=months-h] svg text.chart-label').length").await,
+        6
+    );
+    assert!(
+        b.eval("return document.querySelectorAll('#top-owners tbody tr').length")
+            .await
+            .as_u64()
+            .unwrap_or(0)
+            > 0
+    );
+    b.screenshot("dashboard-demo").await;
+    b.eval("document.documentElement.setAttribute('data-theme', 'dark'); return null")
+        .await;
+    b.screenshot("dashboard-demo-dark").await;
+    b.submit("a[href='/o/demo/deals']").await;
+    assert!(
+        b.eval("return document.querySelectorAll('.deal-card').length")
+            .await
+            .as_u64()
+            .unwrap_or(0)
+            > 50
+    );
+    b.screenshot("board-demo").await;
+    b.close().await;
+}

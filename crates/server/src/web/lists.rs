@@ -1,0 +1,563 @@
+//! What every record list page shares: its state in the address (search, filters, sort, visible
+//! columns, position), the table, saved views, CSV export.
+
+use askama::Template;
+use axum::body::Body;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+use super::records::Choice;
+use super::workspace::Shell;
+
+/// A list's state, read from and written to its address.
+#[derive(Clone, Debug, Default)]
+pub struct ListState {
+    pub search: String,
+    pub sort: String,
+    /// Filter name → value (empty values are left out).
+    pub filters: Vec<(String, String)>,
+    /// Visible columns; empty: the list's defaults.
+    pub cols: Vec<String>,
+    /// Keyset position (`after=` cursor).
+    pub after: Option<String>,
+    /// The saved view this state came from.
+    pub view: Option<String>,
+    /// A message carried back after a refused action (not part of the list's query).
+    pub notice: Option<String>,
+}
+
+impl ListState {
+    pub fn parse(raw: Option<&str>, default_sort: &str) -> ListState {
+        let mut s = ListState {
+            sort: default_sort.to_owned(),
+            ..ListState::default()
+        };
+        for (k, v) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            let v = v.trim().to_owned();
+            match k.as_ref() {
+                "search" => s.search = v,
+                "sort" if !v.is_empty() => s.sort = v,
+                "cols" => {
+                    s.cols = v
+                        .split(',')
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                }
+                "after" if !v.is_empty() => s.after = Some(v),
+                "view" if !v.is_empty() => s.view = Some(v),
+                "notice" if !v.is_empty() => s.notice = Some(v.chars().take(200).collect()),
+                _ if !v.is_empty() => s.filters.push((k.into_owned(), v)),
+                _ => {}
+            }
+        }
+        s
+    }
+
+    pub fn filter(&self, name: &str) -> Option<&str> {
+        self.filters
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The query string of this state, without position or view.
+    pub fn query(&self) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        if !self.search.is_empty() {
+            q.append_pair("search", &self.search);
+        }
+        for (k, v) in &self.filters {
+            q.append_pair(k, v);
+        }
+        q.append_pair("sort", &self.sort);
+        if !self.cols.is_empty() {
+            q.append_pair("cols", &self.cols.join(","));
+        }
+        q.finish()
+    }
+
+    pub fn with_sort(&self, sort: &str) -> ListState {
+        ListState {
+            sort: sort.to_owned(),
+            after: None,
+            view: None,
+            ..self.clone()
+        }
+    }
+
+    pub fn with_after(&self, after: String) -> ListState {
+        ListState {
+            after: Some(after),
+            ..self.clone()
+        }
+    }
+
+    pub fn href(&self, path: &str) -> String {
+        let mut q = self.query();
+        if let Some(a) = &self.after {
+            q.push_str("&after=");
+            q.push_str(&url::form_urlencoded::byte_serialize(a.as_bytes()).collect::<String>());
+        }
+        if let Some(v) = &self.view {
+            q.push_str("&view=");
+            q.push_str(v);
+        }
+        format!("{path}?{q}")
+    }
+
+    /// The visible columns among `all`, in `all`'s order (the defaults when none chosen).
+    pub fn visible<'a>(&self, all: &'a [ColumnDef], defaults: &[&str]) -> Vec<&'a ColumnDef> {
+        let chosen: Vec<&str> = if self.cols.is_empty() {
+            defaults.to_vec()
+        } else {
+            self.cols.iter().map(String::as_str).collect()
+        };
+        all.iter()
+            .filter(|c| c.fixed || chosen.contains(&c.key))
+            .collect()
+    }
+
+    /// A sortable header: its link flips the direction when it is the current sort.
+    pub fn sort_header(&self, path: &str, key: &str) -> SortHeader {
+        let aria = if self.sort == key {
+            "ascending"
+        } else if self.sort == format!("-{key}") {
+            "descending"
+        } else {
+            "none"
+        };
+        let target = if self.sort == key {
+            format!("-{key}")
+        } else {
+            key.to_owned()
+        };
+        SortHeader {
+            href: self.with_sort(&target).href(path),
+            aria,
+        }
+    }
+}
+
+/// A column a list can show.
+pub struct ColumnDef {
+    pub key: &'static str,
+    pub label: &'static str,
+    /// The sort key when the column sorts the list.
+    pub sort: Option<&'static str>,
+    pub numeric: bool,
+    /// Always shown (the record's name).
+    pub fixed: bool,
+}
+
+pub struct SortHeader {
+    pub href: String,
+    pub aria: &'static str,
+}
+
+pub struct HeaderCell {
+    pub label: &'static str,
+    pub sort: Option<SortHeader>,
+    pub numeric: bool,
+}
+
+pub struct TagChip {
+    pub name: String,
+    pub color: String,
+}
+
+/// One cell of the table.
+#[derive(Default)]
+pub struct Cell {
+    pub text: String,
+    pub href: Option<String>,
+    pub strong: bool,
+    pub muted: bool,
+    pub numeric: bool,
+    pub sub: Option<String>,
+    /// A badge class suffix (`won`, `lost`, `qualified`…) shown around the text.
+    pub badge: Option<String>,
+    pub tags: Vec<TagChip>,
+}
+
+impl Cell {
+    pub fn text(text: impl Into<String>) -> Cell {
+        Cell {
+            text: text.into(),
+            ..Cell::default()
+        }
+    }
+
+    pub fn muted(text: impl Into<String>) -> Cell {
+        Cell {
+            text: text.into(),
+            muted: true,
+            ..Cell::default()
+        }
+    }
+}
+
+pub struct FilterSelect {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub options: Vec<Choice>,
+}
+
+pub struct ViewLink {
+    pub id: String,
+    pub name: String,
+    pub href: String,
+    pub shared: bool,
+    pub current: bool,
+    pub can_delete: bool,
+}
+
+pub struct ColumnChoice {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub visible: bool,
+}
+
+#[derive(Template)]
+#[template(path = "list.html")]
+pub struct ListPage {
+    pub shell: Shell,
+    /// contacts, companies, leads…: the table's id and the saved views' list.
+    pub list: &'static str,
+    pub title: &'static str,
+    pub total: String,
+    pub new: Option<(String, &'static str)>,
+    pub search: String,
+    pub search_placeholder: &'static str,
+    pub sort: String,
+    pub filters: Vec<FilterSelect>,
+    pub headers: Vec<HeaderCell>,
+    pub rows: Vec<Vec<Cell>>,
+    pub first: Option<String>,
+    pub next: Option<String>,
+    pub views: Vec<ViewLink>,
+    pub query: String,
+    pub columns: Vec<ColumnChoice>,
+    pub export: Option<String>,
+    pub empty_title: String,
+    pub empty_text: &'static str,
+    pub filtered: bool,
+    pub can_share: bool,
+    pub notice: Option<String>,
+    pub path: String,
+}
+
+/// Whether any filter or search narrows the list.
+pub fn is_filtered(state: &ListState) -> bool {
+    !state.search.is_empty() || !state.filters.is_empty()
+}
+
+/// "1 contact", "12 contacts", "More than 10000 contacts".
+pub fn total_label(total: i64, exact: bool, one: &str, many: &str) -> String {
+    match (total, exact) {
+        (1, true) => format!("1 {one}"),
+        (n, true) => format!("{n} {many}"),
+        (n, false) => format!("More than {n} {many}"),
+    }
+}
+
+/// A CSV field, quoted when needed; a leading =, +, - or @ is neutralized so a spreadsheet does
+/// not run it as a formula.
+pub fn csv_field(value: &str) -> String {
+    let neutral = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if neutral.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", neutral.replace('"', "\"\""))
+    } else {
+        neutral
+    }
+}
+
+pub fn csv_line(fields: &[String]) -> String {
+    let mut line = fields
+        .iter()
+        .map(|f| csv_field(f))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+/// Streams CSV produced page by page: `next_page` gets the previous page's cursor and returns
+/// lines plus the next cursor, until it returns none.
+pub fn csv_response<F, Fut>(filename: &str, header_line: String, next_page: F) -> Response
+where
+    F: FnMut(Option<String>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(String, Option<String>), String>> + Send + 'static,
+{
+    enum Step {
+        Header(String),
+        Page(Option<String>),
+        Done,
+    }
+    let stream = futures_util::stream::unfold(
+        (Step::Header(header_line), next_page),
+        move |(step, mut next_page)| async move {
+            match step {
+                Step::Header(line) => {
+                    Some((Ok::<_, std::io::Error>(line), (Step::Page(None), next_page)))
+                }
+                Step::Page(cursor) => match next_page(cursor).await {
+                    Ok((lines, Some(next))) => {
+                        Some((Ok(lines), (Step::Page(Some(next)), next_page)))
+                    }
+                    Ok((lines, None)) => Some((Ok(lines), (Step::Done, next_page))),
+                    Err(error) => {
+                        tracing::error!(%error, "CSV export stopped");
+                        Some((Err(std::io::Error::other(error)), (Step::Done, next_page)))
+                    }
+                },
+                Step::Done => None,
+            }
+        },
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_and_neutralizes_formulas() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_line(&["a".into(), "b\nc".into()]), "a,\"b\nc\"\r\n");
+    }
+
+    #[test]
+    fn list_state_round_trips_through_the_address() {
+        let s = ListState::parse(
+            Some("search=ann&owner=42&sort=-name&cols=email,phone&after=xyz&empty="),
+            "name",
+        );
+        assert_eq!(s.search, "ann");
+        assert_eq!(s.filter("owner"), Some("42"));
+        assert_eq!(s.sort, "-name");
+        assert_eq!(s.cols, ["email", "phone"]);
+        assert_eq!(s.after.as_deref(), Some("xyz"));
+        assert_eq!(
+            s.query(),
+            "search=ann&owner=42&sort=-name&cols=email%2Cphone"
+        );
+        let flipped = s.sort_header("/contacts", "name");
+        assert_eq!(flipped.aria, "descending");
+        assert!(flipped.href.contains("sort=name"));
+        assert!(!flipped.href.contains("after="));
+    }
+}
+
+/// The saved views of a list the user may open, and which one is open.
+pub async fn saved_views(
+    ctx: &super::PageContext,
+    actor: &rapport_app::Actor,
+    tenant: &rapport_app::Tenant,
+    list: &str,
+    path: &str,
+    state: &ListState,
+) -> Vec<ViewLink> {
+    let admin = tenant.role.administers();
+    ctx.state
+        .app
+        .views(actor, tenant, list)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| ViewLink {
+            id: v.id.to_string(),
+            href: format!("{path}?{}&view={}", v.query, v.id),
+            current: state.view.as_deref() == Some(v.id.to_string().as_str()),
+            can_delete: v.owner_id == actor.user_id || (v.shared && admin),
+            shared: v.shared,
+            name: v.name,
+        })
+        .collect()
+}
+
+/// The column checkboxes of a list.
+pub fn column_choices(all: &[ColumnDef], visible: &[&ColumnDef]) -> Vec<ColumnChoice> {
+    all.iter()
+        .filter(|c| !c.fixed)
+        .map(|c| ColumnChoice {
+            key: c.key,
+            label: c.label,
+            visible: visible.iter().any(|v| v.key == c.key),
+        })
+        .collect()
+}
+
+/// The header cells of the visible columns.
+pub fn headers(state: &ListState, path: &str, visible: &[&ColumnDef]) -> Vec<HeaderCell> {
+    visible
+        .iter()
+        .map(|c| HeaderCell {
+            label: c.label,
+            sort: c.sort.map(|key| state.sort_header(path, key)),
+            numeric: c.numeric,
+        })
+        .collect()
+}
+
+/// (sort key without `-`, descending).
+pub fn sort_parts(sort: &str) -> (&str, bool) {
+    match sort.strip_prefix('-') {
+        Some(key) => (key, true),
+        None => (sort, false),
+    }
+}
+
+pub fn tag_chips(tags: &[(uuid::Uuid, rapport_store::tags::Tag)], id: uuid::Uuid) -> Vec<TagChip> {
+    tags.iter()
+        .filter(|(r, _)| *r == id)
+        .map(|(_, t)| TagChip {
+            name: t.name.clone(),
+            color: t.color.clone(),
+        })
+        .collect()
+}
+
+/// The tag filter's options.
+pub async fn tag_filter(
+    ctx: &super::PageContext,
+    actor: &rapport_app::Actor,
+    tenant: &rapport_app::Tenant,
+    state: &ListState,
+) -> FilterSelect {
+    let tags = ctx
+        .state
+        .app
+        .tags(actor, tenant, &ctx.meta)
+        .await
+        .unwrap_or_default();
+    FilterSelect {
+        name: "tag",
+        label: "Tag",
+        options: tags
+            .into_iter()
+            .map(|t| Choice {
+                selected: state.filter("tag") == Some(t.id.to_string().as_str()),
+                value: t.id.to_string(),
+                label: t.name,
+            })
+            .collect(),
+    }
+}
+
+pub fn owner_filter(people: &super::records::People, state: &ListState) -> FilterSelect {
+    FilterSelect {
+        name: "owner",
+        label: "Owner",
+        options: people.options(state.filter("owner").and_then(|o| o.parse().ok())),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct SaveViewForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    list: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    query: String,
+    #[serde(default)]
+    shared: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Saves the list's current state as a view and opens it.
+pub async fn save_view(
+    ctx: super::PageContext,
+    axum::Form(form): axum::Form<SaveViewForm>,
+) -> Response {
+    if let Err(p) = ctx.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let back = super::safe_next(&form.back);
+    let state = ListState::parse(Some(&form.query), "");
+    match ctx
+        .state
+        .app
+        .save_view(
+            &session.actor,
+            &tenant,
+            rapport_app::views::ViewDraft {
+                list: form.list.clone(),
+                name: form.name.clone(),
+                query: form.query.clone(),
+                columns: state.cols.clone(),
+                shared: form.shared == "1",
+            },
+            &ctx.meta,
+        )
+        .await
+    {
+        Ok(view) => super::see_other(&format!("{back}?{}&view={}", view.query, view.id)),
+        Err(rapport_app::AppError::Validation(errors)) => {
+            let message = errors
+                .0
+                .first()
+                .map(|e| super::sentence(&format!("the view's {} {}", e.field, e.message)))
+                .unwrap_or_default();
+            super::see_other(&format!(
+                "{back}?{}&notice={}",
+                form.query,
+                url::form_urlencoded::byte_serialize(message.as_bytes()).collect::<String>()
+            ))
+        }
+        Err(e) => super::context::error_page(e.into()),
+    }
+}
+
+pub async fn delete_view(
+    ctx: super::PageContext,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    axum::Form(form): axum::Form<SaveViewForm>,
+) -> Response {
+    if let Err(p) = ctx.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let Ok(view_id) = id.parse::<rapport_domain::ViewId>() else {
+        return super::context::error_page(crate::error::ApiError::not_found());
+    };
+    match ctx
+        .state
+        .app
+        .delete_view(&session.actor, &tenant, view_id, &ctx.meta)
+        .await
+    {
+        Ok(()) => super::see_other(&super::safe_next(&form.back)),
+        Err(e) => super::context::error_page(e.into()),
+    }
+}

@@ -1,0 +1,290 @@
+//! The page of one company, contact or lead: its fields (a form when the user may change them),
+//! tags, related records and timeline.
+
+use askama::Template;
+use axum::response::Response;
+use rapport_app::Tenant;
+use rapport_app::timeline::{RecordRef, TimelinePaging};
+
+use super::lists::TagChip;
+use super::records::{Choice, People, TimelineEntry, timeline_entry};
+use super::workspace::Shell;
+use super::{FormErrors, PageContext};
+
+/// A field of a record's form.
+pub struct FormField {
+    pub name: &'static str,
+    pub label: &'static str,
+    /// text, email, tel, number, date, select or textarea
+    pub kind: &'static str,
+    pub value: String,
+    pub options: Vec<Choice>,
+    pub hint: &'static str,
+}
+
+impl FormField {
+    pub fn new(
+        name: &'static str,
+        label: &'static str,
+        kind: &'static str,
+        value: impl Into<String>,
+    ) -> Self {
+        FormField {
+            name,
+            label,
+            kind,
+            value: value.into(),
+            options: Vec::new(),
+            hint: "",
+        }
+    }
+
+    pub fn select(name: &'static str, label: &'static str, options: Vec<Choice>) -> Self {
+        FormField {
+            name,
+            label,
+            kind: "select",
+            value: String::new(),
+            options,
+            hint: "",
+        }
+    }
+
+    pub fn hint(mut self, hint: &'static str) -> Self {
+        self.hint = hint;
+        self
+    }
+}
+
+pub struct RelatedItem {
+    pub href: String,
+    pub text: String,
+    pub sub: String,
+    pub badge: Option<String>,
+    pub badge_text: String,
+}
+
+pub struct Related {
+    pub title: &'static str,
+    pub empty: &'static str,
+    pub items: Vec<RelatedItem>,
+    pub add: Option<(String, &'static str)>,
+}
+
+pub struct ConvertBox {
+    pub action: String,
+    pub company_hint: String,
+    pub deal_title: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "record.html")]
+pub struct RecordPage {
+    pub shell: Shell,
+    pub heading: String,
+    pub subtitle: Option<String>,
+    pub badges: Vec<(String, String)>,
+    pub actions: Vec<(String, &'static str)>,
+    pub action: String,
+    pub submit: &'static str,
+    pub cancel: String,
+    pub fields: Vec<FormField>,
+    pub errors: FormErrors,
+    pub notice: Option<String>,
+    pub can_edit: bool,
+    pub readonly_note: Option<String>,
+    pub delete_action: Option<String>,
+    pub delete_confirm: String,
+    pub tags: Vec<TagChip>,
+    pub tags_action: Option<String>,
+    pub tag_options: Vec<Choice>,
+    pub related: Vec<Related>,
+    pub timeline: Option<Vec<TimelineEntry>>,
+    pub comment_action: Option<String>,
+    pub comment_error: Option<String>,
+    pub convert: Option<ConvertBox>,
+}
+
+impl RecordPage {
+    /// A page with just a form (a new record).
+    pub fn form(
+        shell: Shell,
+        heading: &str,
+        action: String,
+        submit: &'static str,
+        cancel: String,
+        fields: Vec<FormField>,
+    ) -> Self {
+        RecordPage {
+            shell,
+            heading: heading.to_owned(),
+            subtitle: None,
+            badges: Vec::new(),
+            actions: Vec::new(),
+            action,
+            submit,
+            cancel,
+            fields,
+            errors: FormErrors::default(),
+            notice: None,
+            can_edit: true,
+            readonly_note: None,
+            delete_action: None,
+            delete_confirm: String::new(),
+            tags: Vec::new(),
+            tags_action: None,
+            tag_options: Vec::new(),
+            related: Vec::new(),
+            timeline: None,
+            comment_action: None,
+            comment_error: None,
+            convert: None,
+        }
+    }
+}
+
+/// The newest 100 entries of a record's timeline, described.
+pub async fn timeline_of(
+    ctx: &PageContext,
+    actor: &rapport_app::Actor,
+    tenant: &Tenant,
+    people: &People,
+    record: RecordRef,
+) -> Vec<TimelineEntry> {
+    ctx.state
+        .app
+        .timeline(
+            actor,
+            tenant,
+            record,
+            TimelinePaging {
+                before: None,
+                page: 1,
+                page_size: 100,
+            },
+            &ctx.meta,
+        )
+        .await
+        .map(|p| {
+            p.items
+                .iter()
+                .map(|a| timeline_entry(a, people, &|k: &str| k.replace('_', " ")))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The record's tags, and every tag as checkbox options.
+pub async fn tag_parts(
+    ctx: &PageContext,
+    actor: &rapport_app::Actor,
+    tenant: &Tenant,
+    kind: &str,
+    id: uuid::Uuid,
+) -> (Vec<TagChip>, Vec<Choice>) {
+    let app = &ctx.state.app;
+    let on = app.tags_of(tenant, kind, &[id]).await.unwrap_or_default();
+    let all = app.tags(actor, tenant, &ctx.meta).await.unwrap_or_default();
+    let chips = on
+        .iter()
+        .map(|(_, t)| TagChip {
+            name: t.name.clone(),
+            color: t.color.clone(),
+        })
+        .collect();
+    let options = all
+        .into_iter()
+        .map(|t| Choice {
+            selected: on.iter().any(|(_, o)| o.id == t.id),
+            value: t.id.to_string(),
+            label: t.name,
+        })
+        .collect();
+    (chips, options)
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct TagsForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    new_tag: String,
+}
+
+/// Saves a record's tags from its page: the checked ones, plus a new tag when named.
+pub async fn save_tags(
+    ctx: PageContext,
+    axum::extract::Path((kind, id)): axum::extract::Path<(String, String)>,
+    axum::extract::RawForm(raw): axum::extract::RawForm,
+) -> Response {
+    use rapport_app::tags::Taggable;
+    let form: TagsForm = serde_urlencoded_form(&raw);
+    if let Err(p) = ctx.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let Ok(uuid) = id.parse::<uuid::Uuid>() else {
+        return super::context::error_page(crate::error::ApiError::not_found());
+    };
+    let record = match kind.as_str() {
+        "companies" => Taggable::Company(rapport_domain::CompanyId(uuid)),
+        "contacts" => Taggable::Contact(rapport_domain::ContactId(uuid)),
+        "leads" => Taggable::Lead(rapport_domain::LeadId(uuid)),
+        "deals" => Taggable::Deal(rapport_domain::DealId(uuid)),
+        _ => return super::context::error_page(crate::error::ApiError::not_found()),
+    };
+    let app = &ctx.state.app;
+    let mut ids: Vec<rapport_domain::TagId> = url::form_urlencoded::parse(&raw)
+        .filter(|(k, _)| k == "tag")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    let back = format!("{}/{kind}/{id}", ctx.base);
+    let new_tag = form.new_tag.trim();
+    if !new_tag.is_empty() {
+        match app
+            .create_tag(&session.actor, &tenant, new_tag, "blue", &ctx.meta)
+            .await
+        {
+            Ok(tag) => ids.push(tag.id),
+            Err(rapport_app::AppError::Conflict { .. }) => {
+                if let Some(t) = app
+                    .tags(&session.actor, &tenant, &ctx.meta)
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|t| t.name.eq_ignore_ascii_case(new_tag))
+                {
+                    ids.push(t.id);
+                }
+            }
+            Err(rapport_app::AppError::Validation(_)) => {
+                return super::see_other(&format!("{back}?notice=tag_name"));
+            }
+            Err(e) => return super::context::error_page(e.into()),
+        }
+    }
+    match app
+        .set_tags(&session.actor, &tenant, record, &ids, &ctx.meta)
+        .await
+    {
+        Ok(_) => super::see_other(&format!("{back}?saved=1")),
+        Err(e) => super::context::error_page(e.into()),
+    }
+}
+
+fn serde_urlencoded_form<T: serde::de::DeserializeOwned + Default>(raw: &[u8]) -> T {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw)
+        .filter(|(k, _)| k != "tag")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let encoded = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    axum::extract::Query::<T>::try_from_uri(&format!("/?{encoded}").parse().unwrap_or_default())
+        .map(|q| q.0)
+        .unwrap_or_default()
+}

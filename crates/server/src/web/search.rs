@@ -1,0 +1,157 @@
+//! The command palette's record search, and the "Recently deleted" page.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query};
+use axum::response::{IntoResponse, Response};
+use rapport_domain::{Action, Object, UserId, decide};
+use serde::{Deserialize, Serialize};
+
+use super::context::error_page;
+use super::records::{People, when};
+use super::workspace::{Shell, shell};
+use super::{PageContext, render, see_other};
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+#[derive(Serialize)]
+struct Hit {
+    kind: &'static str,
+    title: String,
+    detail: String,
+    href: String,
+}
+
+/// Records matching the palette's text, as JSON for the palette's script.
+pub async fn search(ctx: PageContext, Query(q): Query<SearchQuery>) -> Response {
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let hits = match ctx.state.app.search(&session.actor, &tenant, &q.q, 5).await {
+        Ok(h) => h,
+        Err(e) => return error_page(e.into()),
+    };
+    let base = &ctx.base;
+    let out: Vec<Hit> = hits
+        .into_iter()
+        .map(|h| {
+            let (kind, path) = match h.kind.as_str() {
+                "company" => ("Company", "companies"),
+                "contact" => ("Contact", "contacts"),
+                "lead" => ("Lead", "leads"),
+                _ => ("Deal", "deals"),
+            };
+            Hit {
+                kind,
+                href: format!("{base}/{path}/{}", h.id),
+                title: h.title,
+                detail: h.detail.unwrap_or_default().replace('_', " "),
+            }
+        })
+        .collect();
+    (
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        axum::Json(out),
+    )
+        .into_response()
+}
+
+pub struct DeletedRow {
+    pub kind: &'static str,
+    pub record_type: String,
+    pub id: String,
+    pub name: String,
+    pub owner: String,
+    pub deleted: String,
+    pub can_restore: bool,
+}
+
+#[derive(Template)]
+#[template(path = "trash.html")]
+struct TrashPage {
+    shell: Shell,
+    rows: Vec<DeletedRow>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+pub struct TrashQuery {
+    restored: Option<String>,
+}
+
+pub async fn trash(ctx: PageContext, Query(q): Query<TrashQuery>) -> Response {
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let app = &ctx.state.app;
+    let actor = &session.actor;
+    let items = match app.recently_deleted(actor, &tenant, &ctx.meta).await {
+        Ok(i) => i,
+        Err(e) => return error_page(e.into()),
+    };
+    let people = People::load(app, actor, &tenant, &ctx.meta).await;
+    let rows = items
+        .into_iter()
+        .map(|d| {
+            let (kind, object) = match d.record_type.as_str() {
+                "company" => ("Company", Object::Company),
+                "lead" => ("Lead", Object::Lead),
+                "deal" => ("Deal", Object::Deal),
+                _ => ("Contact", Object::Contact),
+            };
+            let owner = UserId(d.owner_id);
+            DeletedRow {
+                kind,
+                can_restore: decide(
+                    tenant.role,
+                    Action::Delete,
+                    object,
+                    actor.relation_to(owner),
+                )
+                .is_allowed(),
+                record_type: d.record_type,
+                id: d.id.to_string(),
+                name: d.name,
+                owner: people.name(owner),
+                deleted: when(d.deleted_at),
+            }
+        })
+        .collect();
+    render(&TrashPage {
+        shell: shell(&ctx, session, &tenant, "trash", &["Recently deleted"]).await,
+        rows,
+        notice: q.restored.map(|_| "Restored."),
+    })
+}
+
+pub async fn restore(
+    ctx: PageContext,
+    Path((kind, id)): Path<(String, String)>,
+    Form(form): Form<super::CsrfForm>,
+) -> Response {
+    if let Err(p) = ctx.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let Ok(uuid) = id.parse::<uuid::Uuid>() else {
+        return error_page(crate::error::ApiError::not_found());
+    };
+    match ctx
+        .state
+        .app
+        .restore(&session.actor, &tenant, &kind, uuid, &ctx.meta)
+        .await
+    {
+        Ok(()) => see_other(&format!("{}/trash?restored=1", ctx.base)),
+        Err(e) => error_page(e.into()),
+    }
+}
