@@ -44,6 +44,9 @@ enum Command {
         /// This many organizations of a mid-sized sales team each (for benchmarks).
         #[arg(long, value_name = "N")]
         scale: Option<usize>,
+        /// With --scale: contacts per organization (default 5000).
+        #[arg(long, value_name = "N", requires = "scale")]
+        contacts: Option<usize>,
     },
 }
 
@@ -168,7 +171,11 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let app = App::start(config, MigrateOnStart::Default).await?;
             admin(&app, command).await
         }
-        Command::Seed { demo, scale } => {
+        Command::Seed {
+            demo,
+            scale,
+            contacts,
+        } => {
             let base_url = config.base_url.as_str().trim_end_matches('/').to_owned();
             let app = App::start(config, MigrateOnStart::Default).await?;
             // The people's password: RAPPORT_NEW_PASSWORD, else a fresh one shown once.
@@ -178,7 +185,11 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let seeded = if demo {
                 vec![app.seed_demo(&password).await.map_err(describe)?]
             } else {
-                app.seed_scale(scale.unwrap_or(1), &password)
+                let mut size = rapport_app::seed::Size::SCALE;
+                if let Some(n) = contacts {
+                    size.contacts = n;
+                }
+                app.seed_scale(scale.unwrap_or(1), size, &password)
                     .await
                     .map_err(describe)?
             };

@@ -258,8 +258,8 @@ impl App {
         .await
     }
 
-    /// Creates `n` organizations of realistic size (for benchmarks).
-    pub async fn seed_scale(&self, n: usize, password: &str) -> AppResult<Vec<Seeded>> {
+    /// Creates `n` organizations of `size` (for benchmarks).
+    pub async fn seed_scale(&self, n: usize, size: Size, password: &str) -> AppResult<Vec<Seeded>> {
         let mut out = Vec::new();
         let start = self.cli_list_organizations().await?.len();
         for i in 0..n {
@@ -275,7 +275,7 @@ impl App {
                         ("Scale Member", member.as_str(), Role::Member),
                     ],
                     password,
-                    Size::SCALE,
+                    size,
                     1000 + k as u64,
                 )
                 .await?,
@@ -376,10 +376,7 @@ async fn fill(
                 String::new()
             }
         );
-        let domain = format!(
-            "{}.example",
-            name.to_lowercase().replace([' ', '-'], "")
-        );
+        let domain = format!("{}.example", name.to_lowercase().replace([' ', '-'], ""));
         let c = store_companies::insert(
             tx,
             &NewCompany {

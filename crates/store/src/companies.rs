@@ -196,18 +196,26 @@ pub struct CompanyFilter {
     pub tag_id: Option<rapport_domain::TagId>,
 }
 
-fn filtered(tx: &TenantTx, select: &str, f: &CompanyFilter) -> crate::Query {
+fn filtered(
+    tx: &TenantTx,
+    select: &str,
+    f: &CompanyFilter,
+    strategy: crate::text::Strategy,
+) -> crate::Query {
     let mut q = query(select);
     let org = q.push_arg(tx.organization_id());
     q.push_sql(&format!(
         " WHERE organization_id = {org} AND deleted_at IS NULL"
     ));
     if let Some(search) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let like = crate::dialect::ilike(tx.backend());
-        let p = q.push_arg(format!("%{}%", crate::dialect::escape_like(search)));
-        q.push_sql(&format!(
-            " AND (name {like} {p} ESCAPE '\\' OR domain {like} {p} ESCAPE '\\')"
-        ));
+        let m = crate::text::contains(
+            &mut q,
+            tx.backend(),
+            &crate::text::COMPANY,
+            search,
+            strategy,
+        );
+        q.push_sql(&format!(" AND {m}"));
     }
     if let Some(o) = f.owner_id {
         let p = q.push_arg(o);
@@ -232,7 +240,8 @@ pub async fn list(
     offset: u64,
     limit: u64,
 ) -> Result<Vec<Company>> {
-    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM companies"), f);
+    let strategy = search_strategy(tx, f).await?;
+    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM companies"), f, strategy);
     crate::keyset::page(
         &mut q,
         sort.expr(),
@@ -249,7 +258,13 @@ pub async fn count(tx: &mut TenantTx, f: &CompanyFilter, cap: i64) -> Result<(i6
     struct Row {
         n: i64,
     }
-    let mut q = filtered(tx, "SELECT COUNT(*) AS n FROM (SELECT 1 FROM companies", f);
+    let strategy = search_strategy(tx, f).await?;
+    let mut q = filtered(
+        tx,
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM companies",
+        f,
+        strategy,
+    );
     let p = q.push_arg(cap + 1);
     q.push_sql(&format!(" LIMIT {p}) AS capped"));
     let row: Row = tx.raw().fetch_one(q).await?;
@@ -273,4 +288,12 @@ pub async fn names(tx: &mut TenantTx, ids: &[uuid::Uuid]) -> Result<Vec<(uuid::U
     q.push_sql(")");
     let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
     Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
+}
+
+/// How the filter's search runs (see [`crate::text::strategy`]).
+async fn search_strategy(tx: &mut TenantTx, f: &CompanyFilter) -> Result<crate::text::Strategy> {
+    match f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(text) => crate::text::strategy(tx, &crate::text::COMPANY, text).await,
+        None => Ok(crate::text::Strategy::Scan),
+    }
 }

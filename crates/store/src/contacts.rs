@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use rapport_domain::{CompanyId, ContactId, OrganizationId, UserId};
 
-use crate::{Result, TenantTx, dialect, query};
+use crate::{Result, TenantTx, query};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Contact {
@@ -146,18 +146,26 @@ pub struct ContactFilter {
     pub limit: u64,
 }
 
-fn filtered(tx: &TenantTx, select: &str, f: &ContactFilter) -> crate::Query {
+fn filtered(
+    tx: &TenantTx,
+    select: &str,
+    f: &ContactFilter,
+    strategy: crate::text::Strategy,
+) -> crate::Query {
     let mut q = query(select);
     let org = q.push_arg(tx.organization_id());
     q.push_sql(&format!(
         " WHERE organization_id = {org} AND deleted_at IS NULL"
     ));
     if let Some(search) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let like = dialect::ilike(tx.backend());
-        let p = q.push_arg(format!("%{}%", dialect::escape_like(search)));
-        q.push_sql(&format!(
-            " AND (name {like} {p} ESCAPE '\\' OR email {like} {p} ESCAPE '\\' OR phone {like} {p} ESCAPE '\\')"
-        ));
+        let m = crate::text::contains(
+            &mut q,
+            tx.backend(),
+            &crate::text::CONTACT,
+            search,
+            strategy,
+        );
+        q.push_sql(&format!(" AND {m}"));
     }
     if let Some(owner) = f.owner_id {
         let p = q.push_arg(owner);
@@ -175,7 +183,8 @@ fn filtered(tx: &TenantTx, select: &str, f: &ContactFilter) -> crate::Query {
 
 /// One page of contacts, plus one row more when there is a next page.
 pub async fn list(tx: &mut TenantTx, f: &ContactFilter) -> Result<Vec<Contact>> {
-    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM contacts"), f);
+    let strategy = search_strategy(tx, f).await?;
+    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM contacts"), f, strategy);
     crate::keyset::page(
         &mut q,
         f.sort.column(),
@@ -193,7 +202,13 @@ pub async fn count(tx: &mut TenantTx, f: &ContactFilter, cap: i64) -> Result<(i6
     struct Row {
         n: i64,
     }
-    let mut q = filtered(tx, "SELECT COUNT(*) AS n FROM (SELECT 1 FROM contacts", f);
+    let strategy = search_strategy(tx, f).await?;
+    let mut q = filtered(
+        tx,
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM contacts",
+        f,
+        strategy,
+    );
     let p = q.push_arg(cap + 1);
     q.push_sql(&format!(" LIMIT {p}) AS capped"));
     let row: Row = tx.raw().fetch_one(q).await?;
@@ -234,4 +249,12 @@ pub async fn choices(
         });
     }
     Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
+}
+
+/// How the filter's search runs (see [`crate::text::strategy`]).
+async fn search_strategy(tx: &mut TenantTx, f: &ContactFilter) -> Result<crate::text::Strategy> {
+    match f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(text) => crate::text::strategy(tx, &crate::text::CONTACT, text).await,
+        None => Ok(crate::text::Strategy::Scan),
+    }
 }

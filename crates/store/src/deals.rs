@@ -275,7 +275,12 @@ pub struct DealFilter {
     pub tag_id: Option<rapport_domain::TagId>,
 }
 
-fn filtered(tx: &TenantTx, select: &str, f: &DealFilter) -> crate::Query {
+fn filtered(
+    tx: &TenantTx,
+    select: &str,
+    f: &DealFilter,
+    strategy: crate::text::Strategy,
+) -> crate::Query {
     let mut q = query(select);
     let org = q.push_arg(tx.organization_id());
     q.push_sql(&format!(
@@ -314,9 +319,8 @@ fn filtered(tx: &TenantTx, select: &str, f: &DealFilter) -> crate::Query {
         q.push_sql(&format!(" AND amount_minor <= {p}"));
     }
     if let Some(search) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let like = dialect::ilike(tx.backend());
-        let p = q.push_arg(format!("%{}%", dialect::escape_like(search)));
-        q.push_sql(&format!(" AND title {like} {p} ESCAPE '\\'"));
+        let m = crate::text::contains(&mut q, tx.backend(), &crate::text::DEAL, search, strategy);
+        q.push_sql(&format!(" AND {m}"));
     }
     if let Some(tag) = f.tag_id {
         crate::tags::push_tag_filter(&mut q, tx.organization_id(), "deal", tag);
@@ -335,7 +339,8 @@ pub async fn list(
     offset: u64,
     limit: u64,
 ) -> Result<Vec<Deal>> {
-    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM deals"), f);
+    let strategy = search_strategy(tx, f).await?;
+    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM deals"), f, strategy);
     let expr = sort.expr(tx.backend());
     keyset::page(
         &mut q,
@@ -354,7 +359,13 @@ pub async fn count(tx: &mut TenantTx, f: &DealFilter, cap: i64) -> Result<(i64, 
     struct Row {
         n: i64,
     }
-    let mut q = filtered(tx, "SELECT COUNT(*) AS n FROM (SELECT 1 FROM deals", f);
+    let strategy = search_strategy(tx, f).await?;
+    let mut q = filtered(
+        tx,
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM deals",
+        f,
+        strategy,
+    );
     let p = q.push_arg(cap + 1);
     q.push_sql(&format!(" LIMIT {p}) AS capped"));
     let row: Row = tx.raw().fetch_one(q).await?;
@@ -372,7 +383,8 @@ pub async fn in_pipeline(
         owner_id: owner,
         ..DealFilter::default()
     };
-    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM deals"), &f);
+    let strategy = search_strategy(tx, &f).await?;
+    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM deals"), &f, strategy);
     q.push_sql(" ORDER BY stage_changed_at DESC, id DESC LIMIT 2000");
     tx.raw().fetch_all(q).await
 }
@@ -474,4 +486,12 @@ pub async fn open_totals(tx: &mut TenantTx, currency: &str) -> Result<(i64, i64,
         )
         .await?;
     Ok((row.n, row.amount, row.weighted))
+}
+
+/// How the filter's search runs (see [`crate::text::strategy`]).
+async fn search_strategy(tx: &mut TenantTx, f: &DealFilter) -> Result<crate::text::Strategy> {
+    match f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(text) => crate::text::strategy(tx, &crate::text::DEAL, text).await,
+        None => Ok(crate::text::Strategy::Scan),
+    }
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rapport_domain::{CompanyId, ContactId, DealId, LeadId, OrganizationId, UserId};
 
 use crate::keyset::{self, SortValue};
-use crate::{Result, TenantTx, dialect, query};
+use crate::{Result, TenantTx, query};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Lead {
@@ -188,18 +188,20 @@ pub struct LeadFilter {
     pub tag_id: Option<rapport_domain::TagId>,
 }
 
-fn filtered(tx: &TenantTx, select: &str, f: &LeadFilter) -> crate::Query {
+fn filtered(
+    tx: &TenantTx,
+    select: &str,
+    f: &LeadFilter,
+    strategy: crate::text::Strategy,
+) -> crate::Query {
     let mut q = query(select);
     let org = q.push_arg(tx.organization_id());
     q.push_sql(&format!(
         " WHERE organization_id = {org} AND deleted_at IS NULL"
     ));
     if let Some(search) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let like = dialect::ilike(tx.backend());
-        let p = q.push_arg(format!("%{}%", dialect::escape_like(search)));
-        q.push_sql(&format!(
-            " AND (name {like} {p} ESCAPE '\\' OR email {like} {p} ESCAPE '\\' OR company_name {like} {p} ESCAPE '\\')"
-        ));
+        let m = crate::text::contains(&mut q, tx.backend(), &crate::text::LEAD, search, strategy);
+        q.push_sql(&format!(" AND {m}"));
     }
     if !f.statuses.is_empty() {
         let ps: Vec<String> = f.statuses.iter().map(|s| q.push_arg(s.as_str())).collect();
@@ -233,7 +235,8 @@ pub async fn list(
     offset: u64,
     limit: u64,
 ) -> Result<Vec<Lead>> {
-    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM leads"), f);
+    let strategy = search_strategy(tx, f).await?;
+    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM leads"), f, strategy);
     keyset::page(
         &mut q,
         sort.expr(),
@@ -250,7 +253,13 @@ pub async fn count(tx: &mut TenantTx, f: &LeadFilter, cap: i64) -> Result<(i64, 
     struct Row {
         n: i64,
     }
-    let mut q = filtered(tx, "SELECT COUNT(*) AS n FROM (SELECT 1 FROM leads", f);
+    let strategy = search_strategy(tx, f).await?;
+    let mut q = filtered(
+        tx,
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM leads",
+        f,
+        strategy,
+    );
     let p = q.push_arg(cap + 1);
     q.push_sql(&format!(" LIMIT {p}) AS capped"));
     let row: Row = tx.raw().fetch_one(q).await?;
@@ -281,4 +290,12 @@ pub async fn created_and_converted_since(
         )
         .await?;
     Ok((row.n, row.converted))
+}
+
+/// How the filter's search runs (see [`crate::text::strategy`]).
+async fn search_strategy(tx: &mut TenantTx, f: &LeadFilter) -> Result<crate::text::Strategy> {
+    match f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(text) => crate::text::strategy(tx, &crate::text::LEAD, text).await,
+        None => Ok(crate::text::Strategy::Scan),
+    }
 }

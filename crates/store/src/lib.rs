@@ -27,6 +27,7 @@ pub mod search;
 pub mod seed;
 pub mod tags;
 pub mod tasks;
+pub mod text;
 pub mod trash;
 pub mod users;
 pub mod views;

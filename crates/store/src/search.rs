@@ -1,6 +1,6 @@
 //! Search across the record tables of one organization.
 
-use crate::{Result, TenantTx, dialect, query};
+use crate::{Result, TenantTx, query, text};
 
 /// One record found.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -19,41 +19,52 @@ pub async fn find(
     kinds: &[&str],
     per_kind: i64,
 ) -> Result<Vec<Hit>> {
-    let like = dialect::ilike(tx.backend());
+    let backend = tx.backend();
+    let mut strategies = Vec::new();
+    for target in [
+        &text::COMPANY,
+        &text::CONTACT,
+        &text::CONTACT_TITLE,
+        &text::LEAD,
+        &text::DEAL,
+    ] {
+        strategies.push((target.kind, text::strategy(tx, target, text).await?));
+    }
+    let how = |kind: &str| {
+        strategies
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, s)| *s)
+            .unwrap_or(text::Strategy::Scan)
+    };
     let mut q = query("");
     let org = q.push_arg(tx.organization_id());
-    let pattern = q.push_arg(format!("%{}%", dialect::escape_like(text)));
     let limit = q.push_arg(per_kind);
-    let m = |column: &str| format!("{column} {like} {pattern} ESCAPE '\\'");
+    let mut m =
+        |target: &text::Searchable| text::contains(&mut q, backend, target, text, how(target.kind));
     let mut parts = Vec::new();
     for kind in kinds {
         let part = match *kind {
             "company" => format!(
                 "SELECT 'company' AS kind, id, name AS title, domain AS detail FROM companies \
-                 WHERE organization_id = {org} AND deleted_at IS NULL AND ({} OR {}) ORDER BY lower(name) LIMIT {limit}",
-                m("name"),
-                m("domain")
+                 WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY lower(name) LIMIT {limit}",
+                m(&text::COMPANY)
             ),
             "contact" => format!(
                 "SELECT 'contact' AS kind, id, name AS title, COALESCE(email, phone, title) AS detail FROM contacts \
-                 WHERE organization_id = {org} AND deleted_at IS NULL AND ({} OR {} OR {} OR {}) ORDER BY lower(name) LIMIT {limit}",
-                m("name"),
-                m("email"),
-                m("phone"),
-                m("title")
+                 WHERE organization_id = {org} AND deleted_at IS NULL AND ({} OR {}) ORDER BY lower(name) LIMIT {limit}",
+                m(&text::CONTACT),
+                m(&text::CONTACT_TITLE)
             ),
             "lead" => format!(
                 "SELECT 'lead' AS kind, id, name AS title, COALESCE(company_name, email) AS detail FROM leads \
-                 WHERE organization_id = {org} AND deleted_at IS NULL AND ({} OR {} OR {} OR {}) ORDER BY lower(name) LIMIT {limit}",
-                m("name"),
-                m("email"),
-                m("phone"),
-                m("company_name")
+                 WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY lower(name) LIMIT {limit}",
+                m(&text::LEAD)
             ),
             "deal" => format!(
                 "SELECT 'deal' AS kind, id, title, stage AS detail FROM deals \
                  WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY lower(title) LIMIT {limit}",
-                m("title")
+                m(&text::DEAL)
             ),
             _ => continue,
         };

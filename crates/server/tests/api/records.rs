@@ -532,3 +532,71 @@ async fn companies_and_leads_of_another_organization_are_404() {
     .await
     .assert_problem(StatusCode::NOT_FOUND, "not_found");
 }
+
+#[tokio::test]
+async fn search_follows_changes_and_takes_short_and_wildcard_text_literally() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let c = t
+        .create(
+            &owner,
+            "/api/v1/contacts",
+            json!({"name": "Oskar Lind", "email": "oskar@lind.example"}),
+        )
+        .await;
+    t.create(&owner, "/api/v1/contacts", json!({"name": "Olga Stern"}))
+        .await;
+    let names = |r: Resp| -> Vec<String> {
+        r.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|x| x["name"].as_str().expect("name").to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(get(&t, &owner, "/api/v1/contacts?search=OSKAR").await),
+        ["Oskar Lind"]
+    );
+    // Two letters, and a % that is a character, not a wildcard.
+    assert_eq!(
+        names(get(&t, &owner, "/api/v1/contacts?search=ga").await),
+        ["Olga Stern"]
+    );
+    t.create(&owner, "/api/v1/companies", json!({"name": "100% Sails"}))
+        .await;
+    t.create(&owner, "/api/v1/companies", json!({"name": "10x Sails"}))
+        .await;
+    assert_eq!(
+        names(get(&t, &owner, "/api/v1/companies?search=100%25").await),
+        ["100% Sails"]
+    );
+    assert!(names(get(&t, &owner, "/api/v1/companies?search=10_%25").await).is_empty());
+    // A renamed contact is found by its new name only; a deleted one not at all.
+    t.org_call(
+        &owner,
+        Method::PATCH,
+        &format!("/api/v1/contacts/{}", id(&c)),
+        Some(json!({"name": "Per Holm"})),
+    )
+    .await;
+    assert!(names(get(&t, &owner, "/api/v1/contacts?search=oskar%20lind").await).is_empty());
+    assert_eq!(
+        names(get(&t, &owner, "/api/v1/contacts?search=holm").await),
+        ["Per Holm"]
+    );
+    let hits = get(&t, &owner, "/api/v1/search?q=holm").await;
+    assert_eq!(hits.body.as_array().map(Vec::len), Some(1));
+    t.org_call(
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/contacts/{}", id(&c)),
+        None,
+    )
+    .await;
+    assert!(names(get(&t, &owner, "/api/v1/contacts?search=holm").await).is_empty());
+    assert_eq!(
+        get(&t, &owner, "/api/v1/search?q=holm").await.body,
+        json!([])
+    );
+}
