@@ -225,6 +225,11 @@ pub struct SalesDashboard {
     pub funnel: Funnel,
     pub months: Vec<MonthTotals>,
     pub top_owners: Vec<OwnerTotals>,
+    /// Leads created this month.
+    pub new_leads_this_month: i64,
+    /// Of the leads created in the last 90 days, the share converted with a deal; `None` when
+    /// there were none.
+    pub lead_to_deal_90_days: Option<f64>,
 }
 
 /// The first day of the month `back` months before `today`'s.
@@ -272,6 +277,14 @@ impl App {
         let totals =
             store_deals::totals_by_stage_and_status(&mut tx, Some(pipeline.id), &currency).await?;
         let board = store_deals::in_pipeline(&mut tx, pipeline.id, None).await?;
+        let month_began = month_start(today, 0)
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc();
+        let (new_leads_this_month, _) =
+            rapport_store::leads::created_and_converted_since(&mut tx, month_began).await?;
+        let (leads_90, converted_90) =
+            rapport_store::leads::created_and_converted_since(&mut tx, ninety_days_ago).await?;
         tx.commit().await?;
 
         let mut months: Vec<MonthTotals> = (0..6)
@@ -350,6 +363,8 @@ impl App {
             },
             months,
             top_owners: owners,
+            new_leads_this_month,
+            lead_to_deal_90_days: (leads_90 > 0).then(|| converted_90 as f64 / leads_90 as f64),
         })
     }
 }

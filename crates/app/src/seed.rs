@@ -465,6 +465,7 @@ async fn fill(
         count += 1;
     }
 
+    let mut qualified = Vec::new();
     for i in 0..size.leads {
         let first = FIRST[(i * 7) % FIRST.len()];
         let last = LAST[(i * 11 + 3) % LAST.len()];
@@ -500,6 +501,9 @@ async fn fill(
             days_ago(&mut rng, d)
         };
         seed::set_created(tx, "leads", l.id.as_uuid(), at).await?;
+        if status == "qualified" {
+            qualified.push(l.id);
+        }
         count += 1;
     }
 
@@ -628,6 +632,16 @@ async fn fill(
             deals.push((d.id, owner));
         }
         count += 1;
+    }
+
+    // Two thirds of the qualified leads were converted, each into a contact with a deal.
+    for (i, lead) in qualified.iter().enumerate() {
+        if i % 3 == 2 || contacts.is_empty() || deals.is_empty() {
+            continue;
+        }
+        let (contact, company) = *rng.pick(&contacts);
+        let (deal, _) = *rng.pick(&deals);
+        store_leads::mark_converted(tx, *lead, contact, company, Some(deal)).await?;
     }
 
     let today = Utc::now().date_naive();

@@ -32,6 +32,8 @@ struct DashboardPage {
     won_month: String,
     won_month_count: i64,
     win_rate: String,
+    new_leads: i64,
+    lead_conversion: String,
     funnel_svg: String,
     funnel_label: String,
     months_svg: String,
@@ -206,6 +208,11 @@ pub async fn dashboard(ctx: &PageContext) -> Response {
         won_month_count: d.won_this_month.count,
         win_rate: d
             .win_rate_90_days
+            .map(|r| format!("{:.0}%", r * 100.0))
+            .unwrap_or_else(|| "—".into()),
+        new_leads: d.new_leads_this_month,
+        lead_conversion: d
+            .lead_to_deal_90_days
             .map(|r| format!("{:.0}%", r * 100.0))
             .unwrap_or_else(|| "—".into()),
         funnel_svg: funnel_svg(&d.funnel.stages, cur),

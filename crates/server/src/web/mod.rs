@@ -14,6 +14,7 @@ mod dashboard;
 mod deals;
 mod leads;
 mod lists;
+mod pipelines;
 mod profile;
 mod record_page;
 mod records;
@@ -143,6 +144,19 @@ pub fn routes() -> Router<AppState> {
             "/trash/{kind}/{id}/restore",
             axum::routing::post(search::restore),
         )
+        .route("/settings/pipelines", get(pipelines::list))
+        .route(
+            "/settings/pipelines/{id}",
+            axum::routing::post(pipelines::save),
+        )
+        .route(
+            "/settings/pipelines/{id}/default",
+            axum::routing::post(pipelines::make_default),
+        )
+        .route(
+            "/settings/pipelines/{id}/delete",
+            axum::routing::post(pipelines::delete),
+        )
         .route("/views", axum::routing::post(lists::save_view))
         .route(
             "/views/{id}/delete",
@@ -170,6 +184,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/deals", get(deals::board))
         .route("/deals/new", get(deals::new_form).post(deals::create))
+        .route("/deals/export.csv", get(deals::export))
         .route("/deals/{id}", get(deals::detail))
         .route(
             "/deals/{id}/edit",

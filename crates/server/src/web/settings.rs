@@ -26,6 +26,7 @@ pub fn tabs(base: &str, current: &str) -> Vec<Tab> {
         ("General", "general"),
         ("Branding", "branding"),
         ("Domains", "domains"),
+        ("Pipelines", "pipelines"),
         ("Members", "members"),
         ("AI", "ai"),
         ("Audit log", "audit"),

@@ -600,3 +600,83 @@ async fn search_follows_changes_and_takes_short_and_wildcard_text_literally() {
         json!([])
     );
 }
+
+/// A signed-in browser's session cookie.
+async fn session_cookie(t: &TestApp, email: &str) -> String {
+    let r = t
+        .post(
+            "/api/v1/auth/session",
+            None,
+            json!({"email": email, "password": crate::support::PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let set = r.header("set-cookie").expect("cookie").to_owned();
+    set.split(';').next().expect("pair").to_owned()
+}
+
+async fn page(t: &TestApp, cookie: &str, path: &str) -> Resp {
+    t.call_with(Method::GET, path, None, None, &[("cookie", cookie)])
+        .await
+}
+
+#[tokio::test]
+async fn csv_exports_stream_the_filtered_list_of_the_organization_only() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    t.member(&owner, "viewer@example.com", "viewer").await;
+    let other = t.register("other@example.com", Some("Other")).await;
+    for i in 0..620 {
+        t.create(
+            &owner,
+            "/api/v1/contacts",
+            json!({"name": format!("Sailor {i:04}")}),
+        )
+        .await;
+    }
+    t.create(
+        &owner,
+        "/api/v1/contacts",
+        json!({"name": "Formula Person", "title": "=HYPERLINK(\"x\")"}),
+    )
+    .await;
+    t.create(
+        &other,
+        "/api/v1/contacts",
+        json!({"name": "Sailor Elsewhere"}),
+    )
+    .await;
+    let cookie = session_cookie(&t, "owner@example.com").await;
+    let all = page(&t, &cookie, "/o/acme/contacts/export.csv").await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    assert_eq!(all.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert!(
+        all.header("content-disposition")
+            .unwrap_or_default()
+            .contains("contacts.csv")
+    );
+    let lines: Vec<&str> = all.text.lines().collect();
+    assert!(lines[0].starts_with("id,name,email"));
+    // Every page of the list (more than one page of 500), nothing from the other organization.
+    assert_eq!(lines.len(), 1 + 621);
+    assert!(!all.text.contains("Elsewhere"));
+    assert!(all.text.contains("'=HYPERLINK"), "formulas are neutralized");
+    let some = page(
+        &t,
+        &cookie,
+        "/o/acme/contacts/export.csv?search=sailor%2000",
+    )
+    .await;
+    assert_eq!(some.text.lines().count(), 1 + 100);
+    // Viewers read but do not export.
+    let viewer_cookie = session_cookie(&t, "viewer@example.com").await;
+    let refused = page(&t, &viewer_cookie, "/o/acme/contacts/export.csv").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    // Another organization's address is not a way in.
+    let other_cookie = session_cookie(&t, "other@example.com").await;
+    let foreign = page(&t, &other_cookie, "/o/acme/contacts/export.csv").await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+    let deals = page(&t, &cookie, "/o/acme/deals/export.csv").await;
+    assert_eq!(deals.status, StatusCode::OK);
+    assert!(deals.text.starts_with("id,title,amount"));
+}

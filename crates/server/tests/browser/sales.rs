@@ -429,3 +429,78 @@ async fn the_dashboard_shows_the_demo_organization() {
     b.screenshot("board-demo").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn owners_shape_pipelines_in_settings() {
+    if !enabled("owners_shape_pipelines_in_settings") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    t.create(
+        &owner,
+        "/api/v1/deals",
+        json!({"title": "Held in proposal", "stage": "proposal"}),
+    )
+    .await;
+    let b = Browser::start(1280, 1000).await;
+    sign_in(&b, &t, "owner@example.com").await;
+    b.goto(&t.url("/o/acme/settings/pipelines")).await;
+    // Rename a stage and add one between proposal and negotiation.
+    b.fill("input[name=name_0]", "Discovery").await;
+    b.fill("input[name=name_39]", "Site visit").await;
+    b.fill("input[name=order_39]", "2.5").await;
+    b.submit(".pipeline form.stack button[type=submit]").await;
+    assert!(
+        b.text("[role=alert]").await.contains("order"),
+        "a bad number is explained"
+    );
+    b.fill("input[name=name_0]", "Discovery").await;
+    b.fill("input[name=name_39]", "Site visit").await;
+    b.fill("input[name=order_39]", "3").await;
+    b.submit(".pipeline form.stack button[type=submit]").await;
+    assert!(b.text("[role=status]").await.contains("saved"));
+    let p = t
+        .org_call(&owner, Method::GET, "/api/v1/pipelines", None)
+        .await;
+    let stages: Vec<(&str, &str)> = p.body[0]["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .map(|s| {
+            (
+                s["key"].as_str().expect("key"),
+                s["name"].as_str().expect("name"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            ("qualification", "Discovery"),
+            ("proposal", "Proposal"),
+            ("site_visit", "Site visit"),
+            ("negotiation", "Negotiation"),
+            ("closed", "Closed")
+        ]
+    );
+    // A stage holding a deal can't be removed.
+    b.click("input[name=remove_1]").await;
+    b.submit(".pipeline form.stack button[type=submit]").await;
+    assert!(b.text("[role=alert]").await.contains("still holds deals"));
+    b.screenshot("settings-pipelines").await;
+    // A second pipeline, made the default.
+    b.fill("#new-name", "Charters").await;
+    b.fill("#new-stage-0", "Enquiry").await;
+    b.fill("input[name=name_1]", "Booked").await;
+    b.submit("form[action$='/settings/pipelines/new'] button[type=submit]")
+        .await;
+    assert!(b.text("[role=status]").await.contains("created"));
+    b.submit(".pipeline:nth-of-type(2) form[action$='/default'] button, section.pipeline form[action$='/default'] button").await;
+    let p = t
+        .org_call(&owner, Method::GET, "/api/v1/pipelines", None)
+        .await;
+    assert_eq!(p.body[0]["name"], "Charters");
+    assert_eq!(p.body[0]["is_default"], true);
+    b.close().await;
+}
