@@ -808,3 +808,17 @@ fn validate_pipeline(name: &str, stages: &[StageInput]) -> AppResult<(String, Ve
     errors.into_result()?;
     Ok((name, out))
 }
+
+impl App {
+    /// Titles of deals by id (for lists that show a task's deal).
+    pub async fn deal_titles(
+        &self,
+        tenant: &Tenant,
+        ids: &[uuid::Uuid],
+    ) -> AppResult<Vec<(uuid::Uuid, String)>> {
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let titles = store_deals::titles(&mut tx, ids).await?;
+        tx.commit().await?;
+        Ok(titles)
+    }
+}

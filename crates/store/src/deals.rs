@@ -495,3 +495,22 @@ async fn search_strategy(tx: &mut TenantTx, f: &DealFilter) -> Result<crate::tex
         None => Ok(crate::text::Strategy::Scan),
     }
 }
+
+/// The titles of some deals (live or deleted), for lists showing a task's deal.
+pub async fn titles(tx: &mut TenantTx, ids: &[uuid::Uuid]) -> Result<Vec<(uuid::Uuid, String)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: uuid::Uuid,
+        title: String,
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = query("SELECT id, title FROM deals WHERE organization_id = $1 AND id IN (")
+        .bind(tx.organization_id());
+    let ps: Vec<String> = ids.iter().map(|id| q.push_arg(*id)).collect();
+    q.push_sql(&ps.join(", "));
+    q.push_sql(")");
+    let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.title)).collect())
+}

@@ -17,7 +17,9 @@ use super::lists::{
     Cell, ColumnDef, ListPage, ListState, column_choices, csv_line, csv_response, headers,
     is_filtered, owner_filter, saved_views, sort_parts, tag_chips, tag_filter, total_label,
 };
-use super::record_page::{FormField, RecordPage, Related, RelatedItem, tag_parts, timeline_of};
+use super::record_page::{
+    FormField, RecordPage, Related, RelatedItem, tag_parts, task_box, timeline_of,
+};
 use super::records::{Choice, People, money};
 use super::workspace::shell;
 use super::{FormErrors, PageContext, render, render_status, see_other};
@@ -592,6 +594,17 @@ async fn detail_page(
             )
         }),
     }];
+    page.tasks = Some(
+        task_box(
+            ctx,
+            actor,
+            &tenant,
+            &people,
+            ("contact_id", contact.id.to_string()),
+            format!("{base}/contacts/{}", contact.id),
+        )
+        .await,
+    );
     page.timeline = Some(timeline_of(ctx, actor, &tenant, &people, RecordRef::Contact(id)).await);
     if may(Action::Create, Object::Activity, Ownership::NotApplicable) {
         page.comment_action = Some(format!("{base}/contacts/{}/activities", contact.id));

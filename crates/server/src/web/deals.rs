@@ -904,6 +904,8 @@ pub struct StageStep {
 pub struct TaskRow {
     pub id: String,
     pub title: String,
+    /// The deal the task is about: (link, title).
+    pub deal: Option<(String, String)>,
     pub due: String,
     pub overdue: bool,
     pub assignee: String,
@@ -931,6 +933,7 @@ struct DetailPage {
     comment_error: Option<String>,
     back: String,
     today: String,
+    assignees: Vec<Choice>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1079,6 +1082,7 @@ async fn detail_page(
         comment_error,
         back: format!("{}/deals/{}", ctx.base, deal.id),
         today: tenant.today().to_string(),
+        assignees: people.options(Some(deal.owner_id)),
         deal: card(&deal, &pipeline, &people, &tenant, actor.user_id),
     })
 }
@@ -1108,11 +1112,23 @@ pub(crate) async fn task_rows(
             &ctx.meta,
         )
         .await;
-    let mut rows: Vec<TaskRow> = page
-        .map(|p| p.items)
-        .unwrap_or_default()
+    let items = page.map(|p| p.items).unwrap_or_default();
+    let deal_ids: Vec<uuid::Uuid> = items.iter().filter_map(|t| t.deal_id).collect();
+    let titles = ctx
+        .state
+        .app
+        .deal_titles(tenant, &deal_ids)
+        .await
+        .unwrap_or_default();
+    let mut rows: Vec<TaskRow> = items
         .into_iter()
         .map(|t| TaskRow {
+            deal: t.deal_id.and_then(|d| {
+                titles
+                    .iter()
+                    .find(|(id, _)| *id == d)
+                    .map(|(_, title)| (format!("{}/deals/{d}", ctx.base), title.clone()))
+            }),
             id: t.id.to_string(),
             due: t.due_date.map(day).unwrap_or_default(),
             overdue: !t.is_done && t.due_date.is_some_and(|d| d < today),
@@ -1299,6 +1315,10 @@ pub struct TaskForm {
     #[serde(default)]
     deal_id: String,
     #[serde(default)]
+    contact_id: String,
+    #[serde(default)]
+    company_id: String,
+    #[serde(default)]
     back: String,
 }
 
@@ -1336,6 +1356,8 @@ pub async fn add_task(ctx: PageContext, Form(form): Form<TaskForm>) -> Response 
                 due_date: Some(due_date),
                 assignee_id: form.assignee_id.parse::<UserId>().ok(),
                 deal_id: form.deal_id.parse::<DealId>().ok().map(Some),
+                contact_id: form.contact_id.parse::<ContactId>().ok().map(Some),
+                company_id: form.company_id.parse::<CompanyId>().ok().map(Some),
                 ..TaskChange::default()
             },
             &ctx.meta,

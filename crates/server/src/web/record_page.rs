@@ -71,6 +71,17 @@ pub struct Related {
     pub add: Option<(String, &'static str)>,
 }
 
+/// The tasks about a record, and the form to add one.
+pub struct TaskBox {
+    pub tasks: Vec<super::deals::TaskRow>,
+    /// `contact_id` or `company_id`, and the record's id, for the new task.
+    pub link: (&'static str, String),
+    pub assignees: Vec<Choice>,
+    pub today: String,
+    pub back: String,
+    pub can_add: bool,
+}
+
 pub struct ConvertBox {
     pub action: String,
     pub company_hint: String,
@@ -104,6 +115,7 @@ pub struct RecordPage {
     pub comment_action: Option<String>,
     pub comment_error: Option<String>,
     pub convert: Option<ConvertBox>,
+    pub tasks: Option<TaskBox>,
 }
 
 impl RecordPage {
@@ -140,6 +152,7 @@ impl RecordPage {
             comment_action: None,
             comment_error: None,
             convert: None,
+            tasks: None,
         }
     }
 }
@@ -287,4 +300,35 @@ fn serde_urlencoded_form<T: serde::de::DeserializeOwned + Default>(raw: &[u8]) -
     axum::extract::Query::<T>::try_from_uri(&format!("/?{encoded}").parse().unwrap_or_default())
         .map(|q| q.0)
         .unwrap_or_default()
+}
+
+/// The tasks section of a contact's or company's page.
+pub async fn task_box(
+    ctx: &PageContext,
+    actor: &rapport_app::Actor,
+    tenant: &Tenant,
+    people: &People,
+    link: (&'static str, String),
+    back: String,
+) -> TaskBox {
+    use rapport_domain::{Action, Object, Ownership, decide};
+    let mut filter = rapport_store::tasks::TaskFilter::default();
+    match link.0 {
+        "contact_id" => filter.contact_id = link.1.parse().ok(),
+        _ => filter.company_id = link.1.parse().ok(),
+    }
+    TaskBox {
+        tasks: super::deals::task_rows(ctx, actor, tenant, people, filter).await,
+        assignees: people.options(Some(actor.user_id)),
+        today: tenant.today().to_string(),
+        can_add: decide(
+            tenant.role,
+            Action::Create,
+            Object::Task,
+            Ownership::NotApplicable,
+        )
+        .is_allowed(),
+        link,
+        back,
+    }
 }

@@ -30,6 +30,7 @@ struct TasksPage {
     today: String,
     back: String,
     open_count: usize,
+    assignees: Vec<super::records::Choice>,
 }
 
 #[derive(Deserialize, Default)]
@@ -116,6 +117,7 @@ pub async fn my_tasks(ctx: PageContext, Query(q): Query<TasksQuery>) -> Response
             if everyone { "?who=all" } else { "" }
         ),
         open_count,
+        assignees: people.options(Some(actor.user_id)),
     };
     render(&page)
 }

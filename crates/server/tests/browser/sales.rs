@@ -231,6 +231,29 @@ async fn a_qualified_lead_is_converted_into_a_contact_with_a_deal() {
     assert!(b.text(".related-list").await.contains("Blue Sails"));
     assert!(b.text(".timeline").await.contains("converted the lead"));
     b.screenshot("lead-converted-contact").await;
+    // The next step, from the contact's page.
+    b.fill("#task-title", "Send the berth contract").await;
+    b.submit("form[action='/o/acme/tasks'] button[type=submit]")
+        .await;
+    assert!(
+        b.text(".task-list")
+            .await
+            .contains("Send the berth contract")
+    );
+    let contact_id = b.path().await.rsplit('/').next().expect("id").to_owned();
+    let tasks = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/tasks?contact_id={contact_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(tasks.body["total"], 1, "{}", tasks.text);
+    assert_eq!(
+        tasks.body["items"][0]["assignee_id"],
+        owner.user_id.as_str()
+    );
     let after = t
         .org_call(
             &owner,
