@@ -24,12 +24,13 @@ pub struct Task {
     pub due_date: Option<NaiveDate>,
     pub is_done: bool,
     pub completed_at: Option<DateTime<Utc>>,
+    pub custom: sqlx::types::Json<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 const COLUMNS: &str = "id, organization_id, deal_id, contact_id, company_id, assignee_id, created_by, title, \
-    description, due_date, is_done, completed_at, created_at, updated_at";
+    description, due_date, is_done, completed_at, custom, created_at, updated_at";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskFields {

@@ -32,6 +32,9 @@ pub struct TaskOut {
     pub due_date: Option<NaiveDate>,
     pub is_done: bool,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Custom field values.
+    #[schema(value_type = Object)]
+    pub custom: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -51,6 +54,7 @@ impl From<rapport_store::tasks::Task> for TaskOut {
             due_date: t.due_date,
             is_done: t.is_done,
             completed_at: t.completed_at,
+            custom: t.custom.0,
             created_at: t.created_at,
             updated_at: t.updated_at,
         }

@@ -1,0 +1,2 @@
+-- Tasks keep custom field values too, like every other record.
+ALTER TABLE tasks ADD COLUMN custom TEXT NOT NULL DEFAULT '{}';
