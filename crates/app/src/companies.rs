@@ -3,11 +3,11 @@
 use rapport_domain::contact::{optional_text, web_domain};
 use rapport_domain::organization::OrganizationName;
 use rapport_domain::{Action, CompanyId, Object, Ownership, UserId, ValidationErrors};
+use rapport_store::TenantTx;
 use rapport_store::companies::{
     self as store_companies, Company, CompanyFilter, CompanySort, NewCompany,
 };
 use rapport_store::keyset::SortValue;
-use rapport_store::{TenantTx, audit as store_audit};
 use serde_json::json;
 
 use crate::audit::{changes, entry, with_target};
@@ -141,7 +141,7 @@ impl App {
             company.id,
         );
         e.changes = Some(json!({"name": company.name}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(company)
     }
@@ -209,7 +209,7 @@ impl App {
         ]) {
             let mut e = with_target(entry(Some(actor), meta, "company.updated"), "company", id);
             e.changes = Some(diff);
-            store_audit::record(&mut tx, e).await?;
+            crate::events::record(&mut tx, e).await?;
         }
         tx.commit().await?;
         Ok(after)
@@ -238,7 +238,7 @@ impl App {
         }
         let mut e = with_target(entry(Some(actor), meta, "company.deleted"), "company", id);
         e.changes = Some(json!({"name": before.name}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -9,7 +9,7 @@ use rapport_store::companies as store_companies;
 use rapport_store::contacts::{
     self as store_contacts, Contact, ContactFields, ContactFilter, ContactSort, SortValue,
 };
-use rapport_store::{TenantTx, audit as store_audit, memberships};
+use rapport_store::{TenantTx, memberships};
 use serde_json::json;
 
 use crate::audit::{changes, entry, with_target};
@@ -160,7 +160,7 @@ impl App {
             contact.id,
         );
         e.changes = Some(json!({"name": contact.name}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(contact)
     }
@@ -232,7 +232,7 @@ impl App {
         ]) {
             let mut e = with_target(entry(Some(actor), meta, "contact.updated"), "contact", id);
             e.changes = Some(diff);
-            store_audit::record(&mut tx, e).await?;
+            crate::events::record(&mut tx, e).await?;
         }
         tx.commit().await?;
         Ok(after)
@@ -272,7 +272,7 @@ impl App {
         }
         let mut e = with_target(entry(Some(actor), meta, "contact.deleted"), "contact", id);
         e.changes = Some(json!({"name": before.name}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -13,7 +13,7 @@ use rapport_store::activities::{self as store_activities, NewActivity};
 use rapport_store::deals::{self as store_deals, Deal, DealFields, DealFilter, DealSort};
 use rapport_store::keyset::SortValue;
 use rapport_store::pipelines::{self as store_pipelines, Pipeline, StageFields};
-use rapport_store::{TenantTx, audit as store_audit, companies, contacts, memberships};
+use rapport_store::{TenantTx, companies, contacts, memberships};
 use serde_json::json;
 
 use crate::audit::{changes, entry, with_target};
@@ -298,7 +298,7 @@ impl App {
         let deal = store_deals::insert(&mut tx, &fields).await?;
         let mut e = with_target(entry(Some(actor), meta, "deal.created"), "deal", deal.id);
         e.changes = Some(json!({"title": deal.title, "stage": deal.stage, "status": deal.status}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(deal)
     }
@@ -428,7 +428,7 @@ impl App {
         ]) {
             let mut e = with_target(entry(Some(actor), meta, "deal.updated"), "deal", id);
             e.changes = Some(diff);
-            store_audit::record(&mut tx, e).await?;
+            crate::events::record(&mut tx, e).await?;
         }
         tx.commit().await?;
         Ok(after)
@@ -457,7 +457,7 @@ impl App {
         }
         let mut e = with_target(entry(Some(actor), meta, "deal.deleted"), "deal", id);
         e.changes = Some(json!({"title": before.title}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -612,7 +612,7 @@ impl App {
             pipeline.id,
         );
         e.changes = Some(json!({"name": name, "stages": stage_keys(&stages)}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(pipeline)
     }
@@ -690,7 +690,7 @@ impl App {
         ]) {
             let mut e = with_target(entry(Some(actor), meta, "pipeline.updated"), "pipeline", id);
             e.changes = Some(diff);
-            store_audit::record(&mut tx, e).await?;
+            crate::events::record(&mut tx, e).await?;
         }
         tx.commit().await?;
         Ok(after)
@@ -732,7 +732,7 @@ impl App {
         store_pipelines::delete(&mut tx, id).await?;
         let mut e = with_target(entry(Some(actor), meta, "pipeline.deleted"), "pipeline", id);
         e.changes = Some(json!({"name": current.name}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -8,12 +8,12 @@ use rapport_domain::lead::{self, LeadStatus};
 use rapport_domain::{
     Action, CompanyId, ContactId, DealId, LeadId, Object, Ownership, PipelineId, ValidationErrors,
 };
+use rapport_store::TenantTx;
 use rapport_store::activities::{self as store_activities, NewActivity};
 use rapport_store::companies::{self as store_companies, NewCompany};
 use rapport_store::contacts::{self as store_contacts, ContactFields};
 use rapport_store::keyset::SortValue;
 use rapport_store::leads::{self as store_leads, Lead, LeadFields, LeadFilter, LeadSort};
-use rapport_store::{TenantTx, audit as store_audit};
 use serde_json::json;
 
 use crate::audit::{changes, entry, with_target};
@@ -178,7 +178,7 @@ impl App {
         let lead = store_leads::insert(&mut tx, &fields).await?;
         let mut e = with_target(entry(Some(actor), meta, "lead.created"), "lead", lead.id);
         e.changes = Some(json!({"name": lead.name}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(lead)
     }
@@ -271,7 +271,7 @@ impl App {
         ]) {
             let mut e = with_target(entry(Some(actor), meta, "lead.updated"), "lead", id);
             e.changes = Some(diff);
-            store_audit::record(&mut tx, e).await?;
+            crate::events::record(&mut tx, e).await?;
         }
         tx.commit().await?;
         Ok(after)
@@ -300,7 +300,7 @@ impl App {
         }
         let mut e = with_target(entry(Some(actor), meta, "lead.deleted"), "lead", id);
         e.changes = Some(json!({"name": before.name}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -530,10 +530,33 @@ impl App {
         )
         .await?;
         store_leads::mark_converted(&mut tx, id, contact.id, company_id, deal_id).await?;
+        // What the conversion created is announced like any creation.
+        let mut created = vec![("contact", contact.id.as_uuid())];
+        if company_created && let Some(c) = company_id {
+            created.push(("company", c.as_uuid()));
+        }
+        if let Some(d) = deal_id {
+            created.push(("deal", d.as_uuid()));
+        }
+        for (kind, record_id) in created {
+            crate::events::publish(
+                &mut tx,
+                rapport_store::events::NewEvent {
+                    event_type: format!("{kind}.created"),
+                    version: crate::events::VERSION,
+                    record_type: Some(kind.to_owned()),
+                    record_id: Some(record_id),
+                    changed: Vec::new(),
+                    actor_id: Some(actor.user_id),
+                    payload: json!({"from_lead": id}),
+                },
+            )
+            .await?;
+        }
         let mut e = with_target(entry(Some(actor), meta, "lead.converted"), "lead", id);
         e.changes =
             Some(json!({"contact_id": contact.id, "company_id": company_id, "deal_id": deal_id}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         let lead = store_leads::find(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;

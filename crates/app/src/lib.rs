@@ -15,6 +15,7 @@ pub mod context;
 pub mod crypto;
 pub mod deals;
 pub mod error;
+pub mod events;
 pub mod leads;
 pub mod mail;
 pub mod members;

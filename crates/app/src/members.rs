@@ -7,7 +7,7 @@ use rapport_domain::{
 use rapport_store::invitations::{self, Invitation, NewInvitation};
 use rapport_store::memberships::{self, Member, UserOrganization};
 use rapport_store::users::{self, User};
-use rapport_store::{audit as store_audit, now, organizations as store_orgs};
+use rapport_store::{now, organizations as store_orgs};
 use serde_json::json;
 
 use crate::accounts::{TokenPair, insert_user};
@@ -129,7 +129,7 @@ impl App {
             );
             e.changes =
                 Some(json!({"email": member.email, "role": {"before": null, "after": role}}));
-            store_audit::record(&mut tx, e).await?;
+            crate::events::record(&mut tx, e).await?;
             tx.commit().await?;
             return Ok(Added::Member(member));
         }
@@ -144,7 +144,7 @@ impl App {
         );
         e.changes =
             Some(json!({"email": invitation.email, "role": {"before": null, "after": role}}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         self.send_invitation(actor, tenant, &invitation, &token)
             .await;
@@ -241,7 +241,7 @@ impl App {
         if invitations::revoke(&mut tx, id).await? == 0 {
             return Err(AppError::NotFound);
         }
-        store_audit::record(
+        crate::events::record(
             &mut tx,
             with_target(
                 entry(Some(actor), meta, "member.invitation_revoked"),
@@ -281,7 +281,7 @@ impl App {
         let (invitation, token) = self
             .insert_invitation(&mut tx, actor, &old.email, old.role)
             .await?;
-        store_audit::record(
+        crate::events::record(
             &mut tx,
             with_target(
                 entry(Some(actor), meta, "member.invitation_resent"),
@@ -342,7 +342,7 @@ impl App {
         );
         e.changes =
             Some(json!({"email": member.email, "role": {"before": member.role, "after": role}}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         let updated = memberships::find(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -386,7 +386,7 @@ impl App {
         let mut e = with_target(entry(Some(actor), meta, "member.removed"), "membership", id);
         e.changes =
             Some(json!({"email": member.email, "role": {"before": member.role, "after": null}}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -492,7 +492,7 @@ impl App {
         );
         e.changes =
             Some(json!({"email": member.email, "role": {"before": null, "after": member.role}}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         let org = store_orgs::current(&mut tx).await?;
         let mut platform = tx.into_inner();
         let tokens = self.issue_tokens_for(&mut platform, user.id).await?;

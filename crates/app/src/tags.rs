@@ -273,7 +273,7 @@ impl App {
             record.id(),
         );
         e.changes = Some(json!({"tags": tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>()}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(tags)
     }

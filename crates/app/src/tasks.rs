@@ -8,7 +8,7 @@ use rapport_domain::{
 use rapport_store::activities::{self as store_activities, NewActivity};
 use rapport_store::keyset::SortValue;
 use rapport_store::tasks::{self as store_tasks, Task, TaskFields, TaskFilter, TaskSort};
-use rapport_store::{TenantTx, audit as store_audit, companies, contacts, deals, memberships};
+use rapport_store::{TenantTx, companies, contacts, deals, memberships};
 use serde_json::json;
 
 use crate::audit::{changes, entry, with_target};
@@ -252,7 +252,7 @@ impl App {
         }
         let mut e = with_target(entry(Some(actor), meta, "task.created"), "task", task.id);
         e.changes = Some(json!({"title": task.title, "assignee_id": task.assignee_id}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(task)
     }
@@ -348,7 +348,7 @@ impl App {
         ]) {
             let mut e = with_target(entry(Some(actor), meta, "task.updated"), "task", id);
             e.changes = Some(diff);
-            store_audit::record(&mut tx, e).await?;
+            crate::events::record(&mut tx, e).await?;
         }
         tx.commit().await?;
         Ok(after)
@@ -377,7 +377,7 @@ impl App {
         store_tasks::delete(&mut tx, id).await?;
         let mut e = with_target(entry(Some(actor), meta, "task.deleted"), "task", id);
         e.changes = Some(json!({"title": current.title}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -296,6 +296,24 @@ impl App {
             },
         )
         .await?;
+        let mentions = activity.payload.0.get("mentions").cloned();
+        crate::events::publish(
+            &mut tx,
+            rapport_store::events::NewEvent {
+                event_type: if kind == "comment" {
+                    "comment.created".into()
+                } else {
+                    "activity.logged".into()
+                },
+                version: crate::events::VERSION,
+                record_type: Some(record.kind().to_owned()),
+                record_id: Some(record.id()),
+                changed: Vec::new(),
+                actor_id: Some(actor.user_id),
+                payload: json!({"activity_id": activity.id, "type": kind, "mentions": mentions}),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(activity)
     }

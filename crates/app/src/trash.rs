@@ -3,7 +3,6 @@
 
 use chrono::{Duration, Utc};
 use rapport_domain::{Action, Object, Ownership, UserId};
-use rapport_store::audit as store_audit;
 use rapport_store::trash::{self as store_trash, Deleted};
 use serde_json::json;
 
@@ -83,7 +82,7 @@ impl App {
             id,
         );
         e.changes = Some(json!({"name": found.name}));
-        store_audit::record(&mut tx, e).await?;
+        crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -134,3 +134,7 @@ entity_id!(
     /// A saved view of a list: its filters, sort and columns under a name.
     ViewId
 );
+entity_id!(
+    /// A domain event in the outbox (UUIDv7: ids order events as they were written).
+    EventId
+);

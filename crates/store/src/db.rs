@@ -354,7 +354,8 @@ arg_from_id!(
     rapport_domain::ActivityId,
     rapport_domain::LeadId,
     rapport_domain::TagId,
-    rapport_domain::ViewId
+    rapport_domain::ViewId,
+    rapport_domain::EventId
 );
 
 impl Arg {

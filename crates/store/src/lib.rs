@@ -17,6 +17,7 @@ pub mod deals;
 pub mod dialect;
 pub mod domains;
 pub mod email_outbox;
+pub mod events;
 pub mod invitations;
 pub mod keyset;
 pub mod leads;

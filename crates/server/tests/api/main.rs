@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod contacts;
 mod deals;
+mod events;
 mod http;
 mod members;
 mod organizations;
