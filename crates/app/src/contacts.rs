@@ -300,20 +300,17 @@ impl App {
             tag_id: q.tag_id,
             sort: q.sort,
             descending: q.descending,
-            offset: if q.after.is_some() {
-                0
-            } else {
-                (q.page.max(1) - 1) * q.page_size
-            },
+            offset: crate::paging::offset(q.after.is_some(), q.page, q.page_size),
             after: q.after,
             limit: q.page_size,
         };
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let mut items = store_contacts::list(&mut tx, &filter).await?;
-        let has_more = items.len() as u64 > q.page_size;
-        items.truncate(q.page_size as usize);
+        let strategy = store_contacts::search_strategy(&mut tx, &filter).await?;
+        let mut items = store_contacts::list(&mut tx, &filter, strategy).await?;
+        let has_more = crate::paging::cut(&mut items, q.page_size);
         filter.after = None;
-        let (total, total_is_exact) = store_contacts::count(&mut tx, &filter, COUNT_CAP).await?;
+        let (total, total_is_exact) =
+            store_contacts::count(&mut tx, &filter, strategy, COUNT_CAP).await?;
         tx.commit().await?;
         let next = if has_more {
             items.last().map(|c| {

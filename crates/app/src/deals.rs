@@ -478,15 +478,13 @@ impl App {
             Ownership::NotApplicable,
         )
         .await?;
-        let offset = if q.after.is_some() {
-            0
-        } else {
-            (q.page.max(1) - 1) * q.page_size
-        };
+        let offset = crate::paging::offset(q.after.is_some(), q.page, q.page_size);
         let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let strategy = store_deals::search_strategy(&mut tx, &q.filter).await?;
         let mut items = store_deals::list(
             &mut tx,
             &q.filter,
+            strategy,
             q.sort,
             q.descending,
             q.after.as_ref(),
@@ -494,9 +492,9 @@ impl App {
             q.page_size,
         )
         .await?;
-        let has_more = items.len() as u64 > q.page_size;
-        items.truncate(q.page_size as usize);
-        let (total, total_is_exact) = store_deals::count(&mut tx, &q.filter, COUNT_CAP).await?;
+        let has_more = crate::paging::cut(&mut items, q.page_size);
+        let (total, total_is_exact) =
+            store_deals::count(&mut tx, &q.filter, strategy, COUNT_CAP).await?;
         tx.commit().await?;
         let next = if has_more {
             items.last().map(|d| (q.sort.value_of(d), d.id))

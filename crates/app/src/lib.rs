@@ -20,6 +20,7 @@ pub mod leads;
 pub mod mail;
 pub mod members;
 pub mod organizations;
+mod paging;
 pub mod search;
 pub mod seed;
 pub mod tags;

@@ -398,11 +398,7 @@ impl App {
             Ownership::NotApplicable,
         )
         .await?;
-        let offset = if q.after.is_some() {
-            0
-        } else {
-            (q.page.max(1) - 1) * q.page_size
-        };
+        let offset = crate::paging::offset(q.after.is_some(), q.page, q.page_size);
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let mut items = store_tasks::list(
             &mut tx,
@@ -414,8 +410,7 @@ impl App {
             q.page_size,
         )
         .await?;
-        let has_more = items.len() as u64 > q.page_size;
-        items.truncate(q.page_size as usize);
+        let has_more = crate::paging::cut(&mut items, q.page_size);
         let (total, total_is_exact) = store_tasks::count(&mut tx, &q.filter, COUNT_CAP).await?;
         tx.commit().await?;
         let next = if has_more {

@@ -207,11 +207,7 @@ impl App {
         if !record.exists(&mut tx).await? {
             return Err(AppError::NotFound);
         }
-        let offset = if before.is_some() {
-            0
-        } else {
-            (page.max(1) - 1) * page_size
-        };
+        let offset = crate::paging::offset(before.is_some(), page, page_size);
         let mut items = store_activities::list(
             &mut tx,
             record.kind(),
@@ -221,8 +217,7 @@ impl App {
             page_size,
         )
         .await?;
-        let has_more = items.len() as u64 > page_size;
-        items.truncate(page_size as usize);
+        let has_more = crate::paging::cut(&mut items, page_size);
         let total = store_activities::count(&mut tx, record.kind(), record.id()).await?;
         tx.commit().await?;
         let next = if has_more {

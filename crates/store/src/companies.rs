@@ -231,16 +231,18 @@ fn filtered(
     q
 }
 
+/// One page (plus one row, to tell whether more follow).
+#[allow(clippy::too_many_arguments)]
 pub async fn list(
     tx: &mut TenantTx,
     f: &CompanyFilter,
+    strategy: crate::text::Strategy,
     sort: CompanySort,
     descending: bool,
     after: Option<&(crate::keyset::SortValue, CompanyId)>,
     offset: u64,
     limit: u64,
 ) -> Result<Vec<Company>> {
-    let strategy = search_strategy(tx, f).await?;
     let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM companies"), f, strategy);
     crate::keyset::page(
         &mut q,
@@ -253,22 +255,19 @@ pub async fn list(
     tx.raw().fetch_all(q).await
 }
 
-pub async fn count(tx: &mut TenantTx, f: &CompanyFilter, cap: i64) -> Result<(i64, bool)> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        n: i64,
-    }
-    let strategy = search_strategy(tx, f).await?;
-    let mut q = filtered(
+pub async fn count(
+    tx: &mut TenantTx,
+    f: &CompanyFilter,
+    strategy: crate::text::Strategy,
+    cap: i64,
+) -> Result<(i64, bool)> {
+    let q = filtered(
         tx,
         "SELECT COUNT(*) AS n FROM (SELECT 1 FROM companies",
         f,
         strategy,
     );
-    let p = q.push_arg(cap + 1);
-    q.push_sql(&format!(" LIMIT {p}) AS capped"));
-    let row: Row = tx.raw().fetch_one(q).await?;
-    Ok((row.n.min(cap), row.n <= cap))
+    crate::keyset::capped_count(tx, q, cap).await
 }
 
 /// The names of some companies (live or deleted), for lists showing a contact's company.
@@ -290,8 +289,12 @@ pub async fn names(tx: &mut TenantTx, ids: &[uuid::Uuid]) -> Result<Vec<(uuid::U
     Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
 }
 
-/// How the filter's search runs (see [`crate::text::strategy`]).
-async fn search_strategy(tx: &mut TenantTx, f: &CompanyFilter) -> Result<crate::text::Strategy> {
+/// How the filter's search runs (see [`crate::text::strategy`]); found once per request and
+/// given to both [`list`] and [`count`].
+pub async fn search_strategy(
+    tx: &mut TenantTx,
+    f: &CompanyFilter,
+) -> Result<crate::text::Strategy> {
     match f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(text) => crate::text::strategy(tx, &crate::text::COMPANY, text).await,
         None => Ok(crate::text::Strategy::Scan),

@@ -182,8 +182,11 @@ fn filtered(
 }
 
 /// One page of contacts, plus one row more when there is a next page.
-pub async fn list(tx: &mut TenantTx, f: &ContactFilter) -> Result<Vec<Contact>> {
-    let strategy = search_strategy(tx, f).await?;
+pub async fn list(
+    tx: &mut TenantTx,
+    f: &ContactFilter,
+    strategy: crate::text::Strategy,
+) -> Result<Vec<Contact>> {
     let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM contacts"), f, strategy);
     crate::keyset::page(
         &mut q,
@@ -197,22 +200,19 @@ pub async fn list(tx: &mut TenantTx, f: &ContactFilter) -> Result<Vec<Contact>> 
 }
 
 /// How many contacts match, counting at most `cap`: (count, exact).
-pub async fn count(tx: &mut TenantTx, f: &ContactFilter, cap: i64) -> Result<(i64, bool)> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        n: i64,
-    }
-    let strategy = search_strategy(tx, f).await?;
-    let mut q = filtered(
+pub async fn count(
+    tx: &mut TenantTx,
+    f: &ContactFilter,
+    strategy: crate::text::Strategy,
+    cap: i64,
+) -> Result<(i64, bool)> {
+    let q = filtered(
         tx,
         "SELECT COUNT(*) AS n FROM (SELECT 1 FROM contacts",
         f,
         strategy,
     );
-    let p = q.push_arg(cap + 1);
-    q.push_sql(&format!(" LIMIT {p}) AS capped"));
-    let row: Row = tx.raw().fetch_one(q).await?;
-    Ok((row.n.min(cap), row.n <= cap))
+    crate::keyset::capped_count(tx, q, cap).await
 }
 
 /// (id, name) of up to `limit` contacts by name, for pickers; plus `include` when given.
@@ -251,8 +251,12 @@ pub async fn choices(
     Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
 }
 
-/// How the filter's search runs (see [`crate::text::strategy`]).
-async fn search_strategy(tx: &mut TenantTx, f: &ContactFilter) -> Result<crate::text::Strategy> {
+/// How the filter's search runs (see [`crate::text::strategy`]); found once per request and
+/// given to both [`list`] and [`count`].
+pub async fn search_strategy(
+    tx: &mut TenantTx,
+    f: &ContactFilter,
+) -> Result<crate::text::Strategy> {
     match f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(text) => crate::text::strategy(tx, &crate::text::CONTACT, text).await,
         None => Ok(crate::text::Strategy::Scan),

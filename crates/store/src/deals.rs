@@ -333,13 +333,13 @@ fn filtered(
 pub async fn list(
     tx: &mut TenantTx,
     f: &DealFilter,
+    strategy: crate::text::Strategy,
     sort: DealSort,
     descending: bool,
     after: Option<&(SortValue, DealId)>,
     offset: u64,
     limit: u64,
 ) -> Result<Vec<Deal>> {
-    let strategy = search_strategy(tx, f).await?;
     let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM deals"), f, strategy);
     let expr = sort.expr(tx.backend());
     keyset::page(
@@ -354,22 +354,19 @@ pub async fn list(
 }
 
 /// How many deals match, counting at most `cap`: (count, exact).
-pub async fn count(tx: &mut TenantTx, f: &DealFilter, cap: i64) -> Result<(i64, bool)> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        n: i64,
-    }
-    let strategy = search_strategy(tx, f).await?;
-    let mut q = filtered(
+pub async fn count(
+    tx: &mut TenantTx,
+    f: &DealFilter,
+    strategy: crate::text::Strategy,
+    cap: i64,
+) -> Result<(i64, bool)> {
+    let q = filtered(
         tx,
         "SELECT COUNT(*) AS n FROM (SELECT 1 FROM deals",
         f,
         strategy,
     );
-    let p = q.push_arg(cap + 1);
-    q.push_sql(&format!(" LIMIT {p}) AS capped"));
-    let row: Row = tx.raw().fetch_one(q).await?;
-    Ok((row.n.min(cap), row.n <= cap))
+    crate::keyset::capped_count(tx, q, cap).await
 }
 
 /// Every live deal of a pipeline (the board shows them all, column by column).
@@ -383,8 +380,12 @@ pub async fn in_pipeline(
         owner_id: owner,
         ..DealFilter::default()
     };
-    let strategy = search_strategy(tx, &f).await?;
-    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM deals"), &f, strategy);
+    let mut q = filtered(
+        tx,
+        &format!("SELECT {COLUMNS} FROM deals"),
+        &f,
+        crate::text::Strategy::Scan,
+    );
     q.push_sql(" ORDER BY stage_changed_at DESC, id DESC LIMIT 2000");
     tx.raw().fetch_all(q).await
 }
@@ -488,8 +489,9 @@ pub async fn open_totals(tx: &mut TenantTx, currency: &str) -> Result<(i64, i64,
     Ok((row.n, row.amount, row.weighted))
 }
 
-/// How the filter's search runs (see [`crate::text::strategy`]).
-async fn search_strategy(tx: &mut TenantTx, f: &DealFilter) -> Result<crate::text::Strategy> {
+/// How the filter's search runs (see [`crate::text::strategy`]); found once per request and
+/// given to both [`list`] and [`count`].
+pub async fn search_strategy(tx: &mut TenantTx, f: &DealFilter) -> Result<crate::text::Strategy> {
     match f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(text) => crate::text::strategy(tx, &crate::text::DEAL, text).await,
         None => Ok(crate::text::Strategy::Scan),

@@ -59,3 +59,20 @@ pub fn page(
     let o = q.push_arg(offset as i64);
     q.push_sql(&format!(" LIMIT {l} OFFSET {o}"));
 }
+
+/// Runs `SELECT COUNT(*) AS n FROM (SELECT 1 FROM … WHERE …` (the query so far), counting at most
+/// `cap` rows: (count, exact). A big list is never counted whole.
+pub async fn capped_count(
+    tx: &mut crate::TenantTx,
+    mut q: Query,
+    cap: i64,
+) -> crate::Result<(i64, bool)> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        n: i64,
+    }
+    let p = q.push_arg(cap + 1);
+    q.push_sql(&format!(" LIMIT {p}) AS capped"));
+    let row: Row = tx.raw().fetch_one(q).await?;
+    Ok((row.n.min(cap), row.n <= cap))
+}

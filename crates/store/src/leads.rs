@@ -226,16 +226,18 @@ fn filtered(
     q
 }
 
+/// One page (plus one row, to tell whether more follow).
+#[allow(clippy::too_many_arguments)]
 pub async fn list(
     tx: &mut TenantTx,
     f: &LeadFilter,
+    strategy: crate::text::Strategy,
     sort: LeadSort,
     descending: bool,
     after: Option<&(SortValue, LeadId)>,
     offset: u64,
     limit: u64,
 ) -> Result<Vec<Lead>> {
-    let strategy = search_strategy(tx, f).await?;
     let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM leads"), f, strategy);
     keyset::page(
         &mut q,
@@ -248,22 +250,19 @@ pub async fn list(
     tx.raw().fetch_all(q).await
 }
 
-pub async fn count(tx: &mut TenantTx, f: &LeadFilter, cap: i64) -> Result<(i64, bool)> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        n: i64,
-    }
-    let strategy = search_strategy(tx, f).await?;
-    let mut q = filtered(
+pub async fn count(
+    tx: &mut TenantTx,
+    f: &LeadFilter,
+    strategy: crate::text::Strategy,
+    cap: i64,
+) -> Result<(i64, bool)> {
+    let q = filtered(
         tx,
         "SELECT COUNT(*) AS n FROM (SELECT 1 FROM leads",
         f,
         strategy,
     );
-    let p = q.push_arg(cap + 1);
-    q.push_sql(&format!(" LIMIT {p}) AS capped"));
-    let row: Row = tx.raw().fetch_one(q).await?;
-    Ok((row.n.min(cap), row.n <= cap))
+    crate::keyset::capped_count(tx, q, cap).await
 }
 
 /// Leads created since a moment, and how many of them were converted with a deal.
@@ -292,8 +291,9 @@ pub async fn created_and_converted_since(
     Ok((row.n, row.converted))
 }
 
-/// How the filter's search runs (see [`crate::text::strategy`]).
-async fn search_strategy(tx: &mut TenantTx, f: &LeadFilter) -> Result<crate::text::Strategy> {
+/// How the filter's search runs (see [`crate::text::strategy`]); found once per request and
+/// given to both [`list`] and [`count`].
+pub async fn search_strategy(tx: &mut TenantTx, f: &LeadFilter) -> Result<crate::text::Strategy> {
     match f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(text) => crate::text::strategy(tx, &crate::text::LEAD, text).await,
         None => Ok(crate::text::Strategy::Scan),

@@ -225,13 +225,6 @@ pub async fn list(
 }
 
 pub async fn count(tx: &mut TenantTx, f: &TaskFilter, cap: i64) -> Result<(i64, bool)> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        n: i64,
-    }
-    let mut q = filtered(tx, "SELECT COUNT(*) AS n FROM (SELECT 1 FROM tasks", f);
-    let p = q.push_arg(cap + 1);
-    q.push_sql(&format!(" LIMIT {p}) AS capped"));
-    let row: Row = tx.raw().fetch_one(q).await?;
-    Ok((row.n.min(cap), row.n <= cap))
+    let q = filtered(tx, "SELECT COUNT(*) AS n FROM (SELECT 1 FROM tasks", f);
+    crate::keyset::capped_count(tx, q, cap).await
 }

@@ -1440,25 +1440,10 @@ pub async fn complete_task(
 pub async fn export(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
     use super::lists::{csv_line, csv_response};
     use crate::api::v1::types::encode_sort_cursor;
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
+    let (app, actor, tenant) = match super::lists::export_scope(&ctx, Object::Deal).await {
+        Ok(scope) => scope,
         Err(p) => return p,
     };
-    let app = ctx.state.app.clone();
-    let actor = session.actor.clone();
-    if let Err(e) = app
-        .authorize(
-            &actor,
-            &tenant,
-            &ctx.meta,
-            Action::Export,
-            Object::Deal,
-            Ownership::NotApplicable,
-        )
-        .await
-    {
-        return error_page(e.into());
-    }
     let filter = DealFilter {
         pipeline_id: q.pipeline.as_deref().and_then(|p| p.parse().ok()),
         owner_id: q.owner.as_deref().and_then(|o| o.parse().ok()),

@@ -242,18 +242,8 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
         ],
         headers: headers(&state, &path, &visible),
         rows,
-        first: state.after.is_some().then(|| {
-            ListState {
-                after: None,
-                ..state.clone()
-            }
-            .href(&path)
-        }),
-        next: result.next.as_ref().map(|(v, id)| {
-            state
-                .with_after(encode_sort_cursor(v, id.as_uuid()))
-                .href(&path)
-        }),
+        first: state.first_href(&path),
+        next: state.next_href(&path, result.next.as_ref()),
         views: saved_views(&ctx, actor, &tenant, "leads", &path, &state).await,
         query: state.query(),
         columns: column_choices(&COLUMNS, &visible),
@@ -274,25 +264,10 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
 }
 
 pub async fn export(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
+    let (app, actor, tenant) = match super::lists::export_scope(&ctx, Object::Lead).await {
+        Ok(scope) => scope,
         Err(p) => return p,
     };
-    let app = ctx.state.app.clone();
-    let actor = session.actor.clone();
-    if let Err(e) = app
-        .authorize(
-            &actor,
-            &tenant,
-            &ctx.meta,
-            Action::Export,
-            Object::Lead,
-            Ownership::NotApplicable,
-        )
-        .await
-    {
-        return error_page(e.into());
-    }
     let state = ListState::parse(raw.as_deref(), "-created");
     let meta = ctx.meta.clone();
     let header = csv_line(

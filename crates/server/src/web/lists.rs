@@ -93,6 +93,29 @@ impl ListState {
         }
     }
 
+    /// The link back to the first page, when this is a later one.
+    pub fn first_href(&self, path: &str) -> Option<String> {
+        self.after.as_ref().map(|_| {
+            ListState {
+                after: None,
+                ..self.clone()
+            }
+            .href(path)
+        })
+    }
+
+    /// The link to the page after the row a page ended on.
+    pub fn next_href<I: Into<uuid::Uuid> + Copy>(
+        &self,
+        path: &str,
+        next: Option<&(rapport_store::keyset::SortValue, I)>,
+    ) -> Option<String> {
+        next.map(|(v, id)| {
+            self.with_after(crate::api::v1::types::encode_sort_cursor(v, (*id).into()))
+                .href(path)
+        })
+    }
+
     pub fn href(&self, path: &str) -> String {
         let mut q = self.query();
         if let Some(a) = &self.after {
@@ -560,4 +583,33 @@ pub async fn delete_view(
         Ok(()) => super::see_other(&super::safe_next(&form.back)),
         Err(e) => super::context::error_page(e.into()),
     }
+}
+
+/// Who exports which organization's records of `object`: the session's actor, once the
+/// organization's role allows exporting them (a refusal is a page, and an audit entry).
+pub async fn export_scope(
+    ctx: &super::PageContext,
+    object: rapport_domain::Object,
+) -> Result<
+    (
+        std::sync::Arc<rapport_app::App>,
+        rapport_app::Actor,
+        rapport_app::Tenant,
+    ),
+    Response,
+> {
+    let (session, tenant) = ctx.tenant().await?;
+    let app = ctx.state.app.clone();
+    let actor = session.actor.clone();
+    app.authorize(
+        &actor,
+        &tenant,
+        &ctx.meta,
+        rapport_domain::Action::Export,
+        object,
+        rapport_domain::Ownership::NotApplicable,
+    )
+    .await
+    .map_err(|e| super::context::error_page(e.into()))?;
+    Ok((app, actor, tenant))
 }
