@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use rapport_app::config::{Config, LogFormat};
 use rapport_app::organizations::NewOrganizationInput;
+use rapport_app::worker::WorkerOptions;
 use rapport_app::{App, MigrateOnStart, RequestMeta};
 use rapport_domain::Role;
 
@@ -27,6 +28,19 @@ enum Command {
         /// Apply pending migrations first (always done on SQLite).
         #[arg(long)]
         migrate: bool,
+        /// Do not run background work (outbox dispatch, jobs) in this process; run `rapport
+        /// worker` beside it instead.
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run only the background work: dispatch outbox events and run jobs (no HTTP).
+    Worker {
+        /// Serve only these job queues (repeatable; default: all of them).
+        #[arg(long = "queue", value_name = "NAME")]
+        queues: Vec<String>,
+        /// Jobs run at once.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+        concurrency: u16,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -135,8 +149,11 @@ fn describe(error: rapport_app::AppError) -> anyhow::Error {
 }
 
 async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
-    match cli.command.unwrap_or(Command::Serve { migrate: false }) {
-        Command::Serve { migrate } => {
+    match cli.command.unwrap_or(Command::Serve {
+        migrate: false,
+        no_worker: false,
+    }) {
+        Command::Serve { migrate, no_worker } => {
             let bind = config.bind;
             let base_url = config.base_url.clone();
             let migrate = if migrate {
@@ -158,7 +175,51 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             println!(
                 "Rapport is running at {base_url} (listening on {local}). Press Ctrl-C to stop."
             );
-            rapport_server::serve(app.clone(), listener, rapport_server::shutdown_signal()).await?;
+            let options = rapport_server::ServeOptions {
+                worker: (!no_worker).then(WorkerOptions::default),
+            };
+            rapport_server::serve_with(
+                app.clone(),
+                listener,
+                options,
+                rapport_server::shutdown_signal(),
+            )
+            .await?;
+            app.db.close().await;
+            Ok(())
+        }
+        Command::Worker {
+            queues,
+            concurrency,
+        } => {
+            let app = App::start(config, MigrateOnStart::Default).await?;
+            let mut options = WorkerOptions {
+                concurrency: usize::from(concurrency),
+                ..WorkerOptions::default()
+            };
+            if !queues.is_empty() {
+                if let Some(unknown) = queues
+                    .iter()
+                    .find(|q| !rapport_app::jobs::QUEUES.contains(&q.as_str()))
+                {
+                    anyhow::bail!(
+                        "unknown queue {unknown:?}; the queues are: {}",
+                        rapport_app::jobs::QUEUES.join(", ")
+                    );
+                }
+                options.queues = queues;
+            }
+            tracing::info!(
+                queues = %options.queues.join(","),
+                concurrency = options.concurrency,
+                database = app.db.backend().as_str(),
+                live = app.live.transport(),
+                "Rapport worker started"
+            );
+            println!("Rapport worker is running. Press Ctrl-C to stop.");
+            let worker = app.start_worker(options);
+            rapport_server::shutdown_signal().await;
+            worker.stop().await;
             app.db.close().await;
             Ok(())
         }

@@ -118,6 +118,12 @@ pub struct Config {
     pub allow_signup: bool,
     /// `RAPPORT_METRICS_TOKEN`: when set, `/metrics` requires `Authorization: Bearer <token>`.
     pub metrics_token: Option<Secret>,
+    /// `RAPPORT_WS_MAX_CONNECTIONS_PER_USER`: WebSocket connections one user may hold open on one
+    /// server. Default 20.
+    pub ws_max_connections_per_user: usize,
+    /// `RAPPORT_WS_IDLE_TIMEOUT_SECS`: a WebSocket client silent this long (not even answering
+    /// the server's pings, sent every third of it) is disconnected. Default 60.
+    pub ws_idle_timeout: Duration,
 }
 
 /// A configuration value was missing or malformed.
@@ -385,6 +391,12 @@ impl Config {
             metrics_token: src
                 .get("RAPPORT_METRICS_TOKEN")
                 .map(|t| Secret::new(t.trim())),
+            ws_max_connections_per_user: src.parse(
+                "RAPPORT_WS_MAX_CONNECTIONS_PER_USER",
+                20,
+                "a whole number",
+            )?,
+            ws_idle_timeout: src.secs("RAPPORT_WS_IDLE_TIMEOUT_SECS", 60, 1)?,
         })
     }
 

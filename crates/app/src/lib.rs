@@ -14,9 +14,12 @@ pub mod contacts;
 pub mod context;
 pub mod crypto;
 pub mod deals;
+pub mod dispatch;
 pub mod error;
 pub mod events;
+pub mod jobs;
 pub mod leads;
+pub mod live;
 pub mod mail;
 pub mod members;
 pub mod organizations;
@@ -28,6 +31,7 @@ pub mod tasks;
 pub mod timeline;
 pub mod trash;
 pub mod views;
+pub mod worker;
 
 use std::sync::Arc;
 
@@ -45,6 +49,8 @@ pub struct App {
     pub db: Db,
     pub keys: Keys,
     pub mailer: Mailer,
+    /// Live events between server processes and to WebSocket clients.
+    pub live: live::Bus,
 }
 
 /// Why the application could not start.
@@ -56,6 +62,8 @@ pub enum StartError {
     Database(#[from] rapport_store::Error),
     #[error(transparent)]
     Mail(#[from] mail::MailError),
+    #[error("{0}")]
+    Live(String),
     #[error(
         "the PostgreSQL database has {0} pending migration(s); run `rapport migrate` or start with `rapport serve --migrate`"
     )]
@@ -97,11 +105,14 @@ impl App {
             }
         }
         let mailer = Mailer::new(&config, db.clone())?;
+        let live = live::Bus::new(config.redis_url.as_ref().map(|u| u.expose()), &db)
+            .map_err(StartError::Live)?;
         Ok(Arc::new(App {
             keys: Keys::new(&secret),
             config,
             db,
             mailer,
+            live,
         }))
     }
 

@@ -138,3 +138,7 @@ entity_id!(
     /// A domain event in the outbox (UUIDv7: ids order events as they were written).
     EventId
 );
+entity_id!(
+    /// A background job in the queue.
+    JobId
+);

@@ -14,28 +14,61 @@ pub mod state;
     reason = "page handlers stop early with a ready response, built once per request"
 )]
 pub mod web;
+pub mod ws;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::ServiceExt;
 use axum::extract::Request;
 use rapport_app::App;
+use rapport_app::worker::WorkerOptions;
 use tokio::net::TcpListener;
 use tower::Layer;
 
 pub use state::AppState;
 
-/// Serves until `shutdown` completes, then lets in-flight requests finish.
+/// How `serve` runs.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Run the outbox dispatcher and job runner in this process (`None`: a separate `rapport
+    /// worker` does).
+    pub worker: Option<WorkerOptions>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            worker: Some(WorkerOptions::default()),
+        }
+    }
+}
+
+/// Serves, with the worker in-process, until `shutdown` completes, then lets in-flight requests
+/// finish.
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(app, listener, ServeOptions::default(), shutdown).await
+}
+
+/// Serves as `options` say until `shutdown` completes.
+pub async fn serve_with(
+    app: Arc<App>,
+    listener: TcpListener,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let state = AppState::new(app.clone());
-    let maintenance = tokio::spawn(maintenance(app));
+    let worker = options.worker.map(|o| app.start_worker(o));
+    let (stop_relay, relay_stopped) = tokio::sync::watch::channel(false);
+    let relay = {
+        let app = app.clone();
+        tokio::spawn(async move { app.live.relay(relay_stopped).await })
+    };
     // The request id and the `/o/{slug}` prefix are handled before routing, so they wrap the
     // router from outside.
     let service =
@@ -46,25 +79,12 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await;
-    maintenance.abort();
-    result
-}
-
-/// Hourly housekeeping: purge organizations past their grace period, forget expired credentials,
-/// remove records deleted more than 30 days ago.
-async fn maintenance(app: Arc<App>) {
-    let mut every = tokio::time::interval(Duration::from_secs(3600));
-    loop {
-        every.tick().await;
-        if let Err(error) = app.purge_deleted_organizations().await {
-            tracing::error!(%error, "housekeeping failed");
-        }
-        match app.purge_deleted_records().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(records = n, "removed records deleted more than 30 days ago"),
-            Err(error) => tracing::error!(%error, "purging deleted records failed"),
-        }
+    let _ = stop_relay.send(true);
+    let _ = relay.await;
+    if let Some(worker) = worker {
+        worker.stop().await;
     }
+    result
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -234,6 +234,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(ops::health))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
+        .route("/ws", get(crate::ws::upgrade))
         .route("/api/docs", get(pages::api_docs))
         .route("/api/docs/app.js", get(pages::api_docs_js))
         .route("/api/docs/style.css", get(pages::api_docs_css))

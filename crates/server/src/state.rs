@@ -15,6 +15,8 @@ use rapport_app::App;
 pub struct AppState {
     pub app: Arc<App>,
     pub metrics: Arc<Metrics>,
+    /// Open WebSocket connections of this process.
+    pub connections: Arc<crate::ws::Connections>,
 }
 
 impl AppState {
@@ -22,6 +24,7 @@ impl AppState {
         Self {
             app,
             metrics: Arc::new(Metrics::new()),
+            connections: Arc::default(),
         }
     }
 }

@@ -78,6 +78,35 @@ pub struct Db {
     /// SQLite has one writer at a time. Write transactions queue here, in order, rather than
     /// contending for the file lock, where a busy writer fails after its timeout.
     writer: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    signals: std::sync::Arc<Signals>,
+}
+
+/// Wake-ups for the background workers of this process, raised when a transaction that wrote
+/// outbox events or jobs commits (see [`Tx::raise`]). Other processes learn of such commits
+/// through PostgreSQL `NOTIFY` (see [`Db::listen`]) or by polling.
+#[derive(Debug, Default)]
+pub struct Signals {
+    /// New outbox events were committed.
+    pub outbox: tokio::sync::Notify,
+    /// New jobs were committed.
+    pub jobs: tokio::sync::Notify,
+}
+
+/// What a committed transaction wakes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    Outbox,
+    Jobs,
+}
+
+impl Signal {
+    /// The PostgreSQL `NOTIFY` channel of this signal.
+    pub fn channel(self) -> &'static str {
+        match self {
+            Signal::Outbox => "rapport_outbox",
+            Signal::Jobs => "rapport_jobs",
+        }
+    }
 }
 
 /// A snapshot of the pool for `/metrics`.
@@ -120,7 +149,42 @@ impl Db {
         };
         let writer = matches!(pool, Pool::Sqlite(_))
             .then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)));
-        Ok(Db { pool, writer })
+        Ok(Db {
+            pool,
+            writer,
+            signals: std::sync::Arc::default(),
+        })
+    }
+
+    /// This process's wake-ups for background workers.
+    pub fn signals(&self) -> std::sync::Arc<Signals> {
+        self.signals.clone()
+    }
+
+    /// On PostgreSQL, a connection listening to `NOTIFY` on `channels`: how a process learns of
+    /// commits made by other processes. `None` on SQLite, where one process writes.
+    pub async fn listen(&self, channels: &[&str]) -> Result<Option<sqlx::postgres::PgListener>> {
+        match &self.pool {
+            Pool::Sqlite(_) => Ok(None),
+            Pool::Postgres(pool) => {
+                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+                listener.listen_all(channels.iter().copied()).await?;
+                Ok(Some(listener))
+            }
+        }
+    }
+
+    /// On PostgreSQL, sends `payload` to every listener of `channel` (outside any transaction).
+    /// Does nothing on SQLite.
+    pub async fn notify(&self, channel: &str, payload: &str) -> Result<()> {
+        if let Pool::Postgres(pool) = &self.pool {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(channel)
+                .bind(payload)
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
     }
 
     pub fn backend(&self) -> Backend {
@@ -227,7 +291,8 @@ impl Db {
             }
             Pool::Sqlite(pool) => Tx::sqlite(pool.begin().await?, None),
             Pool::Postgres(pool) => Tx::postgres(pool.begin().await?),
-        })
+        }
+        .with_signals(self.signals.clone()))
     }
 
     /// A transaction for platform data that belongs to no single organization: users, sign-in,
@@ -355,7 +420,8 @@ arg_from_id!(
     rapport_domain::LeadId,
     rapport_domain::TagId,
     rapport_domain::ViewId,
-    rapport_domain::EventId
+    rapport_domain::EventId,
+    rapport_domain::JobId
 );
 
 impl Arg {
@@ -462,6 +528,8 @@ pub struct Tx {
     open: Option<Open>,
     /// On SQLite, the writer's permit of a write transaction.
     writer: Option<tokio::sync::OwnedSemaphorePermit>,
+    signals: Option<std::sync::Arc<Signals>>,
+    raised: Vec<Signal>,
 }
 
 impl Tx {
@@ -472,6 +540,8 @@ impl Tx {
         Tx {
             open: Some(Open::Sqlite(tx)),
             writer,
+            signals: None,
+            raised: Vec::new(),
         }
     }
 
@@ -479,7 +549,29 @@ impl Tx {
         Tx {
             open: Some(Open::Postgres(tx)),
             writer: None,
+            signals: None,
+            raised: Vec::new(),
         }
+    }
+
+    fn with_signals(mut self, signals: std::sync::Arc<Signals>) -> Tx {
+        self.signals = Some(signals);
+        self
+    }
+
+    /// Wakes the workers waiting for `signal` once this transaction commits: those of this process
+    /// directly, those of other processes through PostgreSQL `NOTIFY`, which is delivered on commit
+    /// and dropped on rollback.
+    pub async fn raise(&mut self, signal: Signal) -> Result<()> {
+        if self.raised.contains(&signal) {
+            return Ok(());
+        }
+        if self.backend() == Backend::Postgres {
+            self.execute(query("SELECT pg_notify($1, '')").bind(signal.channel()))
+                .await?;
+        }
+        self.raised.push(signal);
+        Ok(())
     }
 
     fn open(&mut self) -> &mut Open {
@@ -500,6 +592,15 @@ impl Tx {
             Some(Open::Sqlite(tx)) => tx.commit().await?,
             Some(Open::Postgres(tx)) => tx.commit().await?,
             None => {}
+        }
+        drop(self.writer.take());
+        if let Some(signals) = &self.signals {
+            for signal in &self.raised {
+                match signal {
+                    Signal::Outbox => signals.outbox.notify_one(),
+                    Signal::Jobs => signals.jobs.notify_one(),
+                }
+            }
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use rapport_domain::{EventId, OrganizationId, UserId};
 
-use crate::{Result, TenantTx, Tx, query};
+use crate::{Backend, Result, Signal, TenantTx, Tx, query};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Event {
@@ -57,6 +57,7 @@ pub async fn append(tx: &mut TenantTx, event: NewEvent) -> Result<EventId> {
             .bind(crate::now()),
         )
         .await?;
+    tx.raw().raise(Signal::Outbox).await?;
     Ok(id)
 }
 
@@ -84,4 +85,59 @@ pub async fn after(tx: &mut Tx, after: Option<EventId>, limit: i64) -> Result<Ve
             .await
         }
     }
+}
+
+/// Claims up to `limit` events not yet dispatched, oldest first, for the rest of the caller's
+/// transaction (platform scope). On PostgreSQL, rows another dispatcher has claimed are skipped,
+/// so servers share the work without handing out an event twice; on SQLite the write transaction
+/// is exclusive already.
+pub async fn claim_undispatched(tx: &mut Tx, limit: i64) -> Result<Vec<Event>> {
+    let lock = match tx.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    tx.fetch_all(
+        query(format!(
+            "SELECT {COLUMNS} FROM outbox_events WHERE dispatched_at IS NULL ORDER BY id LIMIT $1{lock}"
+        ))
+        .bind(limit),
+    )
+    .await
+}
+
+/// Marks claimed events dispatched, in the transaction that applied their effects.
+pub async fn mark_dispatched(tx: &mut Tx, ids: &[EventId]) -> Result<()> {
+    let now = crate::now();
+    for id in ids {
+        tx.execute(
+            query("UPDATE outbox_events SET dispatched_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(*id),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// How many events wait for dispatch (for `/metrics`).
+pub async fn undispatched_count(tx: &mut Tx) -> Result<i64> {
+    #[derive(sqlx::FromRow)]
+    struct Count {
+        n: i64,
+    }
+    let count: Count = tx
+        .fetch_one(query(
+            "SELECT COUNT(*) AS n FROM outbox_events WHERE dispatched_at IS NULL",
+        ))
+        .await?;
+    Ok(count.n)
+}
+
+/// Deletes events dispatched before `before`; returns how many.
+pub async fn prune_dispatched(tx: &mut Tx, before: DateTime<Utc>) -> Result<u64> {
+    tx.execute(
+        query("DELETE FROM outbox_events WHERE dispatched_at IS NOT NULL AND dispatched_at < $1")
+            .bind(before),
+    )
+    .await
 }

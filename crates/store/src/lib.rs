@@ -19,6 +19,7 @@ pub mod domains;
 pub mod email_outbox;
 pub mod events;
 pub mod invitations;
+pub mod jobs;
 pub mod keyset;
 pub mod leads;
 pub mod memberships;
@@ -33,7 +34,10 @@ pub mod trash;
 pub mod users;
 pub mod views;
 
-pub use db::{Arg, Backend, Db, PoolOptions, PoolStats, Query, Record, TenantTx, Tx, now, query};
+pub use db::{
+    Arg, Backend, Db, PoolOptions, PoolStats, Query, Record, Signal, Signals, TenantTx, Tx, now,
+    query,
+};
 
 /// What can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,8 @@ mod contacts;
 mod deals;
 mod events;
 mod http;
+mod jobs;
+mod live;
 mod members;
 mod organizations;
 mod records;

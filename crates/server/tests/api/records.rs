@@ -601,20 +601,6 @@ async fn search_follows_changes_and_takes_short_and_wildcard_text_literally() {
     );
 }
 
-/// A signed-in browser's session cookie.
-async fn session_cookie(t: &TestApp, email: &str) -> String {
-    let r = t
-        .post(
-            "/api/v1/auth/session",
-            None,
-            json!({"email": email, "password": crate::support::PASSWORD}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let set = r.header("set-cookie").expect("cookie").to_owned();
-    set.split(';').next().expect("pair").to_owned()
-}
-
 async fn page(t: &TestApp, cookie: &str, path: &str) -> Resp {
     t.call_with(Method::GET, path, None, None, &[("cookie", cookie)])
         .await
@@ -646,7 +632,7 @@ async fn csv_exports_stream_the_filtered_list_of_the_organization_only() {
         json!({"name": "Sailor Elsewhere"}),
     )
     .await;
-    let cookie = session_cookie(&t, "owner@example.com").await;
+    let cookie = t.session_cookie("owner@example.com").await;
     let all = page(&t, &cookie, "/o/acme/contacts/export.csv").await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.text);
     assert_eq!(all.header("content-type"), Some("text/csv; charset=utf-8"));
@@ -669,11 +655,11 @@ async fn csv_exports_stream_the_filtered_list_of_the_organization_only() {
     .await;
     assert_eq!(some.text.lines().count(), 1 + 100);
     // Viewers read but do not export.
-    let viewer_cookie = session_cookie(&t, "viewer@example.com").await;
+    let viewer_cookie = t.session_cookie("viewer@example.com").await;
     let refused = page(&t, &viewer_cookie, "/o/acme/contacts/export.csv").await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     // Another organization's address is not a way in.
-    let other_cookie = session_cookie(&t, "other@example.com").await;
+    let other_cookie = t.session_cookie("other@example.com").await;
     let foreign = page(&t, &other_cookie, "/o/acme/contacts/export.csv").await;
     assert_eq!(foreign.status, StatusCode::FORBIDDEN);
     let deals = page(&t, &cookie, "/o/acme/deals/export.csv").await;

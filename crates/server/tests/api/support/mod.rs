@@ -2,6 +2,7 @@
 //! a new PostgreSQL database when `RAPPORT_TEST_POSTGRES_URL` is set.
 
 pub mod smtp;
+pub mod ws;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -210,6 +211,20 @@ impl TestApp {
             &[("x-organization-id", who.org())],
         )
         .await
+    }
+
+    /// A signed-in browser's session cookie (`name=value`).
+    pub async fn session_cookie(&self, email: &str) -> String {
+        let r = self
+            .post(
+                "/api/v1/auth/session",
+                None,
+                serde_json::json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let set = r.header("set-cookie").expect("cookie").to_owned();
+        set.split(';').next().expect("pair").to_owned()
     }
 
     /// Creates a record in `who`'s organization and returns it (asserting 201).

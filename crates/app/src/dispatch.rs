@@ -1,0 +1,62 @@
+//! The outbox dispatcher: hands every committed event to its consumers, once.
+//!
+//! A batch of undispatched events is claimed in one transaction (on PostgreSQL with `SKIP
+//! LOCKED`, so several dispatchers share the work); the consumers that write to the database do
+//! so in that same transaction, which also marks the events dispatched. So an effect exists if and
+//! only if its event is marked: a process that dies mid-batch leaves both undone, and the next
+//! dispatcher redoes both. Only after the commit are the events published to live clients, who
+//! may miss one across a crash (they refetch when they reconnect) but never see an event whose
+//! effects were rolled back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rapport_store::events as store_events;
+use tokio::sync::watch;
+
+use crate::live::LiveEvent;
+use crate::{App, AppResult};
+
+/// Events claimed per transaction.
+pub const BATCH: i64 = 200;
+
+impl App {
+    /// Dispatches one batch of events; returns how many.
+    pub async fn dispatch_outbox(&self, limit: i64) -> AppResult<usize> {
+        let mut tx = self.db.platform().await?;
+        let events = store_events::claim_undispatched(&mut tx, limit).await?;
+        if events.is_empty() {
+            tx.commit().await?;
+            return Ok(0);
+        }
+        let ids: Vec<_> = events.iter().map(|e| e.id).collect();
+        store_events::mark_dispatched(&mut tx, &ids).await?;
+        tx.commit().await?;
+        for event in &events {
+            if let Err(error) = self.live.publish(&LiveEvent::from(event)).await {
+                tracing::warn!(%error, event = %event.id, "publishing a live event failed");
+            }
+        }
+        Ok(events.len())
+    }
+
+    /// Dispatches events as they are committed, until `stop`.
+    pub async fn run_dispatcher(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let signals = self.db.signals();
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            match self.dispatch_outbox(BATCH).await {
+                Ok(n) if n as i64 == BATCH => continue,
+                Ok(_) => {}
+                Err(error) => tracing::error!(%error, "dispatching outbox events failed"),
+            }
+            tokio::select! {
+                () = signals.outbox.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}
