@@ -340,3 +340,111 @@ document.addEventListener("submit", function (event) {
 document.addEventListener("change", function (event) {
   if (event.target.matches("[data-columns]")) event.target.form.requestSubmit();
 });
+
+// Live updates. Parts of a page marked `data-live-region` listen on the WebSocket (the `org`
+// channel, or their `data-live-channel`) for events whose names start with one of their
+// `data-live-events` prefixes, then are fetched again and swapped in place. A region the user is
+// working in (a focused or edited field, a card being dragged) is not swapped under them: a
+// banner offers to refresh instead. After a lost connection everything is refreshed once.
+(function () {
+  var shell = document.querySelector("[data-live-url]");
+  if (!shell || !window.WebSocket || !document.querySelector("[data-live-region]")) return;
+  var pending = {};
+  var timer = null;
+  var retry = 1000;
+  var connectedBefore = false;
+
+  function regions() { return Array.prototype.slice.call(document.querySelectorAll("[data-live-region]")); }
+  function channels() {
+    var set = { org: true };
+    regions().forEach(function (r) { if (r.dataset.liveChannel) set[r.dataset.liveChannel] = true; });
+    return Object.keys(set);
+  }
+  function concerns(region, message) {
+    if (message.channel !== (region.dataset.liveChannel || "org")) return false;
+    var prefixes = (region.dataset.liveEvents || "").split(" ").filter(Boolean);
+    return prefixes.length === 0 || prefixes.some(function (p) { return message.event.indexOf(p) === 0; });
+  }
+  function busy(region) {
+    var focused = document.activeElement;
+    if (focused && region.contains(focused) && focused.matches("input:not([type=hidden]), textarea, select")) return true;
+    return !!region.querySelector(".dragging, [aria-busy], form[data-dirty], details[open]");
+  }
+  function banner(show) {
+    var existing = document.getElementById("live-banner");
+    if (!show) { if (existing) existing.remove(); return; }
+    if (existing) return;
+    var bar = document.createElement("div");
+    bar.id = "live-banner";
+    bar.className = "live-banner";
+    bar.setAttribute("role", "status");
+    bar.innerHTML = "<span>Someone else changed what you are looking at.</span> ";
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "btn btn-sm";
+    button.textContent = "Show the latest";
+    button.addEventListener("click", function () { window.location.reload(); });
+    bar.appendChild(button);
+    document.getElementById("content").prepend(bar);
+  }
+  function refresh() {
+    timer = null;
+    var ids = Object.keys(pending);
+    if (ids.length === 0) return;
+    pending = {};
+    fetch(window.location.href, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var stale = false;
+        ids.forEach(function (id) {
+          var region = document.getElementById(id);
+          var fresh = doc.getElementById(id);
+          if (!region || !fresh) return;
+          if (busy(region)) { stale = true; return; }
+          if (region.innerHTML !== fresh.innerHTML) {
+            region.innerHTML = fresh.innerHTML;
+            region.classList.remove("live-flash");
+            void region.offsetWidth;
+            region.classList.add("live-flash");
+          }
+        });
+        banner(stale);
+      })
+      .catch(function () {});
+  }
+  function schedule(ids) {
+    ids.forEach(function (id) { pending[id] = true; });
+    if (!timer) timer = setTimeout(refresh, 250);
+  }
+  document.addEventListener("input", function (event) {
+    var form = event.target.form;
+    if (form && form.closest("[data-live-region]")) form.setAttribute("data-dirty", "");
+  });
+  function connect() {
+    var url = new URL(shell.dataset.liveUrl, window.location.href);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    var socket = new WebSocket(url.toString());
+    socket.addEventListener("open", function () {
+      retry = 1000;
+      channels().forEach(function (channel) { socket.send(JSON.stringify({ type: "subscribe", channel: channel })); });
+      if (connectedBefore) schedule(regions().map(function (r) { return r.id; }));
+      connectedBefore = true;
+      document.documentElement.setAttribute("data-live", "connected");
+    });
+    socket.addEventListener("message", function (event) {
+      var message;
+      try { message = JSON.parse(event.data); } catch (e) { return; }
+      if (message.type !== "event") return;
+      schedule(regions().filter(function (r) { return concerns(r, message); }).map(function (r) { return r.id; }));
+    });
+    socket.addEventListener("close", function (event) {
+      document.documentElement.setAttribute("data-live", "disconnected");
+      // Signed out or no longer a member: stop; otherwise come back, waiting longer each time.
+      if (event.code === 4401 || event.code === 4403) return;
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 30000);
+    });
+  }
+  connect();
+})();

@@ -536,6 +536,7 @@ async fn detail_page(
         .await,
     );
     page.timeline = Some(timeline_of(ctx, actor, &tenant, &people, RecordRef::Company(id)).await);
+    page.live_channel = Some(format!("record:company:{id}"));
     if may(Action::Create, Object::Activity, Ownership::NotApplicable) {
         page.comment_action = Some(format!("{base}/companies/{id}/activities"));
     }

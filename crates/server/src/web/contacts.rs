@@ -581,6 +581,7 @@ async fn detail_page(
         .await,
     );
     page.timeline = Some(timeline_of(ctx, actor, &tenant, &people, RecordRef::Contact(id)).await);
+    page.live_channel = Some(format!("record:contact:{id}"));
     if may(Action::Create, Object::Activity, Ownership::NotApplicable) {
         page.comment_action = Some(format!("{base}/contacts/{}/activities", contact.id));
     }

@@ -606,6 +606,7 @@ async fn detail_page(
         });
     }
     page.timeline = Some(timeline_of(ctx, actor, &tenant, &people, RecordRef::Lead(id)).await);
+    page.live_channel = Some(format!("record:lead:{id}"));
     if !converted && may(Action::Create, Object::Activity, Ownership::NotApplicable) {
         page.comment_action = Some(format!("{base}/leads/{id}/activities"));
     }

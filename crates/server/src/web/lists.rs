@@ -270,6 +270,18 @@ pub struct ListPage {
     pub path: String,
 }
 
+impl ListPage {
+    /// The events (by prefix) after which the list is refreshed live.
+    pub fn live_events(&self) -> &'static str {
+        match self.list {
+            "companies" => "company.",
+            "contacts" => "contact. company.",
+            "leads" => "lead.",
+            _ => "",
+        }
+    }
+}
+
 /// Whether any filter or search narrows the list.
 pub fn is_filtered(state: &ListState) -> bool {
     !state.search.is_empty() || !state.filters.is_empty()

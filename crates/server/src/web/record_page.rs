@@ -116,6 +116,9 @@ pub struct RecordPage {
     pub comment_error: Option<String>,
     pub convert: Option<ConvertBox>,
     pub tasks: Option<TaskBox>,
+    /// The live channel of the record shown (`record:{type}:{id}`): the page refreshes when
+    /// someone else changes it.
+    pub live_channel: Option<String>,
 }
 
 impl RecordPage {
@@ -153,6 +156,7 @@ impl RecordPage {
             comment_error: None,
             convert: None,
             tasks: None,
+            live_channel: None,
         }
     }
 }

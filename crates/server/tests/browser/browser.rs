@@ -25,7 +25,7 @@ pub struct Browser {
     pub client: Client,
     driver: Child,
     profile: PathBuf,
-    _turn: tokio::sync::MutexGuard<'static, ()>,
+    _turn: Option<tokio::sync::MutexGuard<'static, ()>>,
 }
 
 fn free_port() -> u16 {
@@ -59,6 +59,22 @@ pub fn screenshot_dir() -> PathBuf {
 impl Browser {
     pub async fn start(width: u32, height: u32) -> Browser {
         let turn = ONE_AT_A_TIME.lock().await;
+        Browser::launch(width, height, Some(turn)).await
+    }
+
+    /// Two independent browsers (separate profiles and cookies): two people at once.
+    pub async fn start_two(width: u32, height: u32) -> (Browser, Browser) {
+        let turn = ONE_AT_A_TIME.lock().await;
+        let first = Browser::launch(width, height, Some(turn)).await;
+        let second = Browser::launch(width, height, None).await;
+        (first, second)
+    }
+
+    async fn launch(
+        width: u32,
+        height: u32,
+        turn: Option<tokio::sync::MutexGuard<'static, ()>>,
+    ) -> Browser {
         let chromium = binary(
             "Chromium",
             &["/usr/bin/chromium", "/usr/bin/chromium-browser"],

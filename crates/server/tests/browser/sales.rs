@@ -527,3 +527,116 @@ async fn owners_shape_pipelines_in_settings() {
     assert_eq!(p.body[0]["is_default"], true);
     b.close().await;
 }
+
+#[tokio::test]
+async fn two_people_with_the_board_open_see_each_others_moves_live() {
+    if !enabled("two_people_with_the_board_open_see_each_others_moves_live") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let member = t.member(&owner, "member@example.com", "member").await;
+    let hull = t
+        .create(
+            &member,
+            "/api/v1/deals",
+            json!({"title": "Hull repair", "amount": 1200}),
+        )
+        .await;
+    let hull = hull["id"].as_str().expect("id").to_owned();
+    let storage = t
+        .create(
+            &owner,
+            "/api/v1/deals",
+            json!({"title": "Winter storage", "amount": 800}),
+        )
+        .await;
+    let storage = storage["id"].as_str().expect("id").to_owned();
+
+    let (ann, bob) = Browser::start_two(1400, 900).await;
+    sign_in(&ann, &t, "owner@example.com").await;
+    sign_in(&bob, &t, "member@example.com").await;
+    for b in [&ann, &bob] {
+        b.goto(&t.url("/o/acme/deals")).await;
+        b.wait_until(
+            "return document.documentElement.dataset.live === 'connected'",
+            "the live connection is open",
+        )
+        .await;
+        // Set on this very page: still there after the update means the page was not reloaded.
+        b.eval("window.sameDocument = true; return true;").await;
+    }
+
+    // Bob drags his deal; Ann's board follows.
+    let card = |id: &str, stage: &str| {
+        format!(".column[data-stage='{stage}'] .deal-card[data-deal='{id}']")
+    };
+    bob.drag(
+        &card(&hull, "qualification"),
+        ".column[data-stage='proposal'] .column-cards",
+    )
+    .await;
+    ann.wait_until(
+        &format!(
+            "return !!document.querySelector(\"{}\")",
+            card(&hull, "proposal")
+        ),
+        "Ann sees Bob's move",
+    )
+    .await;
+    assert_eq!(
+        ann.eval("return window.sameDocument === true").await,
+        json!(true)
+    );
+    ann.screenshot("live-board-ann-sees-bobs-move").await;
+
+    // Ann drags hers; Bob's board follows.
+    ann.drag(
+        &card(&storage, "qualification"),
+        ".column[data-stage='negotiation'] .column-cards",
+    )
+    .await;
+    bob.wait_until(
+        &format!(
+            "return !!document.querySelector(\"{}\")",
+            card(&storage, "negotiation")
+        ),
+        "Bob sees Ann's move",
+    )
+    .await;
+    assert_eq!(
+        bob.eval("return window.sameDocument === true").await,
+        json!(true)
+    );
+    bob.screenshot("live-board-bob-sees-anns-move").await;
+
+    // A record page follows too: Bob comments, Ann's open deal page shows the comment.
+    ann.goto(&t.url(&format!("/o/acme/deals/{hull}"))).await;
+    ann.wait_until(
+        "return document.documentElement.dataset.live === 'connected'",
+        "the live connection is open",
+    )
+    .await;
+    ann.eval("window.sameDocument = true; return true;").await;
+    let r = t
+        .org_call(
+            &member,
+            Method::POST,
+            &format!("/api/v1/deals/{hull}/activities"),
+            Some(json!({"type": "comment", "payload": {"text": "Surveyor booked for Tuesday"}})),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    ann.wait_until(
+        "return document.getElementById('timeline').textContent.includes('Surveyor booked for Tuesday')",
+        "the comment appears on Ann's page",
+    )
+    .await;
+    assert_eq!(
+        ann.eval("return window.sameDocument === true").await,
+        json!(true)
+    );
+    ann.screenshot("live-deal-page-comment").await;
+    ann.close().await;
+    bob.close().await;
+}
