@@ -424,3 +424,195 @@ async fn seed_demo_creates_an_organization_people_can_sign_in_to() {
     let none = e.run(&["seed"], &[]);
     assert_eq!(none.status.code(), Some(2), "{}", text(&none));
 }
+
+// Several servers
+
+/// A running `rapport` process, stopped when dropped.
+struct Process {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Env {
+    fn spawn(&self, args: &[&str], extra: &[(&str, &str)]) -> Process {
+        let port = free_port();
+        let mut cmd = self.command(args);
+        cmd.env("RAPPORT_BIND", format!("127.0.0.1:{port}"))
+            .env("RAPPORT_BASE_URL", format!("http://127.0.0.1:{port}"));
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("rapport starts");
+        Process {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket client of `base`, subscribed to the organization's channel.
+async fn live_client(base: &str, token: &str, org: &str) -> Socket {
+    use futures_util::{SinkExt, StreamExt};
+    let url = format!(
+        "{}/ws?access_token={token}&organization_id={org}",
+        base.replacen("http", "ws", 1)
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("WebSocket upgrade");
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            r#"{"type":"subscribe","channel":"org"}"#.into(),
+        ))
+        .await
+        .expect("send");
+    let answer = socket.next().await.expect("answer").expect("frame");
+    assert!(answer.to_string().contains("subscribed"), "{answer}");
+    socket
+}
+
+/// The next event on `socket` about `record_id`, within 15 seconds.
+async fn event_about(socket: &mut Socket, record_id: &str) -> serde_json::Value {
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let frame = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("no event about {record_id} within 15 seconds"))
+            .expect("open")
+            .expect("frame");
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
+            let message: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+            if message["type"] == "event" && message["record"]["id"] == record_id {
+                return message;
+            }
+        }
+    }
+}
+
+/// Registers a user with an organization through `base`; returns (access token, organization id).
+async fn register(base: &str, email: &str) -> (String, String) {
+    let client = reqwest::Client::new();
+    let r: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/register"))
+        .json(&serde_json::json!({"email": email, "password": "tidal-harbour-42", "name": "Ann", "organization_name": "Harbourline"}))
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("json");
+    let token = r["access_token"].as_str().expect("token").to_owned();
+    let org = r["organization"]["id"]
+        .as_str()
+        .expect("organization")
+        .to_owned();
+    (token, org)
+}
+
+async fn create_deal(base: &str, token: &str, org: &str, title: &str) -> String {
+    let r: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/api/v1/deals"))
+        .bearer_auth(token)
+        .header("x-organization-id", org)
+        .json(&serde_json::json!({"title": title, "amount": 100}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    r["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a deal: {r}"))
+        .to_owned()
+}
+
+/// Whether this run has PostgreSQL (several servers need a shared database); says so when not.
+fn several_servers_possible(e: &Env, test: &str) -> bool {
+    if e.database_url.starts_with("postgres") {
+        return true;
+    }
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: several servers share a PostgreSQL database (set RAPPORT_TEST_POSTGRES_URL)"
+    );
+    false
+}
+
+#[tokio::test]
+async fn a_change_through_server_a_reaches_a_websocket_client_of_server_b_through_redis() {
+    let test = "a_change_through_server_a_reaches_a_websocket_client_of_server_b_through_redis";
+    let e = env().await;
+    if !several_servers_possible(&e, test) {
+        return;
+    }
+    let Some(redis) = std::env::var("RAPPORT_TEST_REDIS_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+    else {
+        assert!(
+            std::env::var("RAPPORT_TEST_NO_SKIP").as_deref() != Ok("1"),
+            "{test} needs RAPPORT_TEST_REDIS_URL"
+        );
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: set RAPPORT_TEST_REDIS_URL to run it"
+        );
+        return;
+    };
+    let migrated = e.run(&["migrate"], &[]);
+    assert!(migrated.status.success(), "{}", text(&migrated));
+    let redis = [("RAPPORT_REDIS_URL", redis.as_str())];
+    let a = e.spawn(&["serve"], &redis);
+    let b = e.spawn(&["serve"], &redis);
+    wait_healthy(&a.base).await;
+    wait_healthy(&b.base).await;
+
+    let (token, org) = register(&a.base, "ann@example.com").await;
+    let mut on_b = live_client(&b.base, &token, &org).await;
+    let deal = create_deal(&a.base, &token, &org, "Through Redis").await;
+    let event = event_about(&mut on_b, &deal).await;
+    assert_eq!(event["event"], "deal.created");
+    assert_eq!(event["channel"], "org");
+}
+
+#[tokio::test]
+async fn without_redis_servers_and_a_separate_worker_share_events_through_postgres() {
+    let test = "without_redis_servers_and_a_separate_worker_share_events_through_postgres";
+    let e = env().await;
+    if !several_servers_possible(&e, test) {
+        return;
+    }
+    let migrated = e.run(&["migrate"], &[]);
+    assert!(migrated.status.success(), "{}", text(&migrated));
+    // Neither server dispatches; a worker process does, and PostgreSQL NOTIFY carries the events.
+    let a = e.spawn(&["serve", "--no-worker"], &[]);
+    let b = e.spawn(&["serve", "--no-worker"], &[]);
+    wait_healthy(&a.base).await;
+    wait_healthy(&b.base).await;
+    let (token, org) = register(&a.base, "ann@example.com").await;
+    let mut on_b = live_client(&b.base, &token, &org).await;
+    let mut on_a = live_client(&a.base, &token, &org).await;
+    let _worker = e.spawn(&["worker", "--concurrency", "2"], &[]);
+    let deal = create_deal(&a.base, &token, &org, "Through PostgreSQL").await;
+    assert_eq!(event_about(&mut on_b, &deal).await["event"], "deal.created");
+    assert_eq!(event_about(&mut on_a, &deal).await["event"], "deal.created");
+}
