@@ -59,7 +59,7 @@ impl Modify for BearerAuth {
         v1::tasks::list, v1::tasks::create, v1::tasks::get, v1::tasks::update, v1::tasks::delete,
         v1::analytics::summary, v1::analytics::funnel,
         v1::admin::list, v1::admin::create, v1::admin::get, v1::admin::suspend, v1::admin::restore,
-        v1::admin::delete, v1::admin::outbox,
+        v1::admin::delete, v1::admin::outbox, v1::admin::jobs, v1::admin::retry_job,
     ),
     tags(
         (name = "auth", description = "Accounts, tokens, browser sessions, password reset, invitations"),

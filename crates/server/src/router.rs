@@ -193,6 +193,8 @@ fn api_v1() -> Router<AppState> {
         .route("/admin/organizations/{id}/suspend", post(admin::suspend))
         .route("/admin/organizations/{id}/restore", post(admin::restore))
         .route("/admin/outbox", get(admin::outbox))
+        .route("/admin/jobs", get(admin::jobs))
+        .route("/admin/jobs/{id}/retry", post(admin::retry_job))
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {

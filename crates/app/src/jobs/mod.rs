@@ -174,6 +174,8 @@ pub struct JobsOverview {
     pub counts: Vec<(&'static str, i64)>,
     pub jobs: Vec<Job>,
     pub schedules: Vec<store_jobs::Schedule>,
+    /// Outbox events committed but not yet dispatched.
+    pub undispatched_events: i64,
 }
 
 fn require_instance_admin(actor: &Actor) -> AppResult<()> {
@@ -218,11 +220,13 @@ impl App {
             .collect();
         let jobs = store_jobs::list(&mut tx, status.as_slice(), limit).await?;
         let schedules = store_jobs::schedules(&mut tx).await?;
+        let undispatched_events = rapport_store::events::undispatched_count(&mut tx).await?;
         tx.commit().await?;
         Ok(JobsOverview {
             counts,
             jobs,
             schedules,
+            undispatched_events,
         })
     }
 

@@ -1,5 +1,5 @@
-//! Instance administration pages (instance administrators only): organizations and the
-//! development outbox.
+//! Instance administration pages (instance administrators only): organizations, the background
+//! job queue and the development outbox.
 
 use askama::Template;
 use axum::Form;
@@ -301,6 +301,168 @@ pub async fn outbox(ctx: PageContext, Query(q): Query<OutboxQuery>) -> Response 
             })
             .collect(),
     })
+}
+
+// ---- Jobs --------------------------------------------------------------------------------
+
+pub struct JobRow {
+    pub id: String,
+    pub kind: String,
+    pub queue: String,
+    pub status: &'static str,
+    pub status_class: String,
+    pub attempts: String,
+    pub when: String,
+    pub error: Option<String>,
+    pub organization: Option<String>,
+    pub retryable: bool,
+}
+
+pub struct ScheduleRow {
+    pub name: String,
+    pub cron: String,
+    pub next: String,
+    pub last: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_jobs.html")]
+struct JobsPage {
+    current: &'static str,
+    email: String,
+    csrf: String,
+    status: String,
+    tabs: Vec<(&'static str, &'static str, i64, bool)>,
+    jobs: Vec<JobRow>,
+    schedules: Vec<ScheduleRow>,
+    undispatched: i64,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct JobsQuery {
+    status: Option<String>,
+    done: Option<String>,
+}
+
+fn when(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+fn status_label(status: &str) -> &'static str {
+    match status {
+        "queued" => "Queued",
+        "running" => "Running",
+        "retrying" => "Waiting to retry",
+        "succeeded" => "Succeeded",
+        _ => "Dead",
+    }
+}
+
+/// `/admin/jobs`: the background job queue, with the dead letter and a retry button.
+pub async fn jobs(ctx: PageContext, Query(q): Query<JobsQuery>) -> Response {
+    let (actor, csrf) = match instance_admin(&ctx) {
+        Ok(v) => v,
+        Err(p) => return p,
+    };
+    let status = q.status.filter(|s| !s.is_empty());
+    let overview = match ctx
+        .state
+        .app
+        .jobs_overview(&actor, status.as_deref(), 200)
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => return error_page(e.into()),
+    };
+    let total: i64 = overview.counts.iter().map(|(_, n)| n).sum();
+    let mut tabs = vec![("", "All", total, status.is_none())];
+    tabs.extend(
+        overview
+            .counts
+            .iter()
+            .map(|(s, n)| (*s, status_label(s), *n, status.as_deref() == Some(*s))),
+    );
+    render(&JobsPage {
+        current: "jobs",
+        email: actor.email.clone(),
+        csrf,
+        status: status.unwrap_or_default(),
+        tabs,
+        jobs: overview
+            .jobs
+            .into_iter()
+            .map(|j| JobRow {
+                id: j.id.to_string(),
+                attempts: format!("{} of {}", j.attempts, j.max_attempts),
+                when: match j.status.as_str() {
+                    "queued" | "retrying" => format!("runs {}", when(j.run_at)),
+                    "running" => format!(
+                        "lease until {}",
+                        j.locked_until.map(when).unwrap_or_default()
+                    ),
+                    _ => format!("finished {}", when(j.finished_at.unwrap_or(j.updated_at))),
+                },
+                retryable: matches!(j.status.as_str(), "dead" | "retrying" | "queued"),
+                status: status_label(&j.status),
+                status_class: j.status.clone(),
+                kind: j.kind,
+                queue: j.queue,
+                error: j.last_error,
+                organization: j.organization_id.map(|o| o.to_string()),
+            })
+            .collect(),
+        schedules: overview
+            .schedules
+            .into_iter()
+            .map(|s| ScheduleRow {
+                name: s.name,
+                cron: s.cron,
+                next: when(s.next_run_at),
+                last: s.last_run_at.map(when).unwrap_or_else(|| "never".into()),
+            })
+            .collect(),
+        undispatched: overview.undispatched_events,
+        notice: q
+            .done
+            .map(|_| "The job is queued to run again now.".to_owned()),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct RetryForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    status: String,
+}
+
+pub async fn retry_job(
+    ctx: PageContext,
+    Path(id): Path<String>,
+    Form(form): Form<RetryForm>,
+) -> Response {
+    if let Err(p) = ctx.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (actor, _) = match instance_admin(&ctx) {
+        Ok(v) => v,
+        Err(p) => return p,
+    };
+    let Ok(id) = id.parse::<rapport_domain::JobId>() else {
+        return error_page(ApiError::not_found());
+    };
+    match ctx.state.app.retry_job(&actor, &ctx.meta, id).await {
+        Ok(()) => {
+            let status = if rapport_store::jobs::STATUSES.contains(&form.status.as_str()) {
+                form.status.as_str()
+            } else {
+                ""
+            };
+            see_other(&format!("/admin/jobs?status={status}&done=retried"))
+        }
+        Err(e) => error_page(e.into()),
+    }
 }
 
 #[derive(Template)]

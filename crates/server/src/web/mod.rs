@@ -107,6 +107,11 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(admin::lifecycle),
         )
         .route("/admin/outbox", get(admin::outbox))
+        .route("/admin/jobs", get(admin::jobs))
+        .route(
+            "/admin/jobs/{id}/retry",
+            axum::routing::post(admin::retry_job),
+        )
         .route("/_styleguide", get(admin::styleguide))
         .route("/contacts", get(contacts::list))
         .route("/contacts/export.csv", get(contacts::export))

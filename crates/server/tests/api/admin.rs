@@ -262,3 +262,108 @@ async fn without_smtp_email_lands_in_the_development_outbox() {
         .await
         .assert_problem(StatusCode::BAD_REQUEST, "invalid_query");
 }
+
+#[tokio::test]
+async fn administrators_see_dead_jobs_and_run_them_again() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let root = root(&t).await;
+    // A job no worker knows how to do: it fails for good at its first attempt.
+    let id = t
+        .app
+        .enqueue(rapport_app::jobs::JobSpec::new(
+            rapport_app::jobs::queue::DEFAULT,
+            "nobody.knows",
+            json!({}),
+        ))
+        .await
+        .expect("enqueue")
+        .expect("queued")
+        .to_string();
+    let dead = |body: &serde_json::Value| {
+        body["jobs"]
+            .as_array()
+            .expect("jobs")
+            .iter()
+            .find(|j| j["id"] == id.as_str())
+            .cloned()
+    };
+    let mut job = None;
+    for _ in 0..100 {
+        let r = t.get("/api/v1/admin/jobs?status=dead", &root.access).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        if let Some(j) = dead(&r.body) {
+            assert!(r.body["counts"]["dead"].as_i64().is_some_and(|n| n >= 1));
+            job = Some(j);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let job = job.expect("the job died");
+    assert_eq!(job["attempts"], 1);
+    assert_eq!(job["last_error"], "unknown job kind \"nobody.knows\"");
+
+    t.get("/api/v1/admin/jobs", &owner.access)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    t.post(
+        &format!("/api/v1/admin/jobs/{id}/retry"),
+        Some(&owner.access),
+        json!({}),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    t.get("/api/v1/admin/jobs?status=sleeping", &root.access)
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+
+    // The web page lists it with a button to run it again.
+    let cookie = t.session_cookie("root@example.com").await;
+    let page = t
+        .call_with(
+            Method::GET,
+            "/admin/jobs?status=dead",
+            None,
+            None,
+            &[("cookie", &cookie)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains(&format!("data-job=\"{id}\"")),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains(&format!("/admin/jobs/{id}/retry")));
+
+    let r = t
+        .post(
+            &format!("/api/v1/admin/jobs/{id}/retry"),
+            Some(&root.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    // It ran again (and died again: still nobody knows how).
+    let mut runs = 0;
+    for _ in 0..100 {
+        let r = t.get("/api/v1/admin/jobs?status=dead", &root.access).await;
+        if let Some(j) = dead(&r.body)
+            && j["updated_at"] != job["updated_at"]
+        {
+            runs += 1;
+            assert_eq!(j["attempts"], 1, "attempts counted afresh");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(runs, 1, "the retried job ran");
+    let missing = uuid::Uuid::now_v7();
+    t.post(
+        &format!("/api/v1/admin/jobs/{missing}/retry"),
+        Some(&root.access),
+        json!({}),
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+}

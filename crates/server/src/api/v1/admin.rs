@@ -246,3 +246,107 @@ pub async fn outbox(
             .collect(),
     ))
 }
+
+/// A background job.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobOut {
+    pub id: Uuid,
+    pub queue: String,
+    pub kind: String,
+    /// queued, running, retrying, succeeded or dead
+    pub status: String,
+    pub priority: i64,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    /// When it runs (queued, retrying) or ran last.
+    pub run_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub organization_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// The queue at a glance.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobsOut {
+    /// How many jobs are in each status.
+    #[schema(value_type = Object)]
+    pub counts: serde_json::Map<String, serde_json::Value>,
+    /// Outbox events committed but not yet dispatched.
+    pub undispatched_events: i64,
+    pub jobs: Vec<JobOut>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct JobParams {
+    /// Only jobs in this status: queued, running, retrying, succeeded or dead.
+    pub status: Option<String>,
+    /// At most this many, most recently changed first (default 50, at most 500).
+    pub limit: Option<i64>,
+}
+
+/// The background job queue: counts per status and the latest jobs.
+#[utoipa::path(get, path = "/api/v1/admin/jobs", tag = "admin", security(("bearer" = [])),
+    params(JobParams), responses((status = 200, body = JobsOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn jobs(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(params): ApiQuery<JobParams>,
+) -> ApiResult<Json<JobsOut>> {
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "limit must be between 1 and 500",
+        ));
+    }
+    let overview = state
+        .app
+        .jobs_overview(&auth.actor, params.status.as_deref(), limit)
+        .await?;
+    Ok(Json(JobsOut {
+        counts: overview
+            .counts
+            .into_iter()
+            .map(|(s, n)| (s.to_owned(), serde_json::json!(n)))
+            .collect(),
+        undispatched_events: overview.undispatched_events,
+        jobs: overview
+            .jobs
+            .into_iter()
+            .map(|j| JobOut {
+                id: j.id.as_uuid(),
+                queue: j.queue,
+                kind: j.kind,
+                status: j.status,
+                priority: j.priority,
+                attempts: j.attempts,
+                max_attempts: j.max_attempts,
+                run_at: j.run_at,
+                last_error: j.last_error,
+                organization_id: j.organization_id,
+                created_at: j.created_at,
+                updated_at: j.updated_at,
+                finished_at: j.finished_at,
+            })
+            .collect(),
+    }))
+}
+
+/// Run a dead (or waiting) job again now, with its attempts counted afresh.
+#[utoipa::path(post, path = "/api/v1/admin/jobs/{id}/retry", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn retry_job(
+    State(state): State<AppState>,
+    auth: Auth,
+    Meta(meta): Meta,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .retry_job(&auth.actor, &meta, rapport_domain::JobId(id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
