@@ -126,6 +126,10 @@ pub async fn metrics(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.render(state.app.db.stats()),
+        state.metrics.render(crate::state::Readings {
+            pool: state.app.db.stats(),
+            websockets: state.connections.total(),
+            queue: state.app.queue_readings().await.ok(),
+        }),
     ))
 }

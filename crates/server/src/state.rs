@@ -55,6 +55,23 @@ pub struct Metrics {
     pool_connections: Gauge,
     pool_idle: Gauge,
     pool_max: Gauge,
+    websockets: Gauge,
+    outbox_backlog: Gauge,
+    jobs: Family<StatusLabels, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    status: String,
+}
+
+/// Values read when `/metrics` is asked for.
+pub struct Readings {
+    pub pool: rapport_store::PoolStats,
+    pub websockets: usize,
+    /// Outbox events waiting for dispatch, and jobs per status (absent when the database did not
+    /// answer).
+    pub queue: Option<(i64, Vec<(String, i64)>)>,
 }
 
 impl Metrics {
@@ -92,6 +109,20 @@ impl Metrics {
             "Maximum database connections",
             pool_max.clone(),
         );
+        let websockets = Gauge::default();
+        let outbox_backlog = Gauge::default();
+        let jobs = Family::<StatusLabels, Gauge>::default();
+        registry.register(
+            "websocket_connections",
+            "Open WebSocket connections on this server",
+            websockets.clone(),
+        );
+        registry.register(
+            "outbox_undispatched_events",
+            "Committed events not yet dispatched",
+            outbox_backlog.clone(),
+        );
+        registry.register("jobs", "Background jobs, by status", jobs.clone());
         Self {
             registry,
             requests,
@@ -99,6 +130,9 @@ impl Metrics {
             pool_connections,
             pool_idle,
             pool_max,
+            websockets,
+            outbox_backlog,
+            jobs,
         }
     }
 
@@ -118,11 +152,25 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// The text exposition, with the pool gauges read now.
-    pub fn render(&self, pool: rapport_store::PoolStats) -> String {
+    /// The text exposition, with the gauges read now.
+    pub fn render(&self, readings: Readings) -> String {
+        let pool = readings.pool;
         self.pool_connections.set(i64::from(pool.size));
         self.pool_idle.set(i64::from(pool.idle));
         self.pool_max.set(i64::from(pool.max));
+        self.websockets
+            .set(i64::try_from(readings.websockets).unwrap_or(i64::MAX));
+        if let Some((backlog, jobs)) = readings.queue {
+            self.outbox_backlog.set(backlog);
+            for status in rapport_store::jobs::STATUSES {
+                let n = jobs.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+                self.jobs
+                    .get_or_create(&StatusLabels {
+                        status: status.to_owned(),
+                    })
+                    .set(n);
+            }
+        }
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();

@@ -230,6 +230,15 @@ impl App {
         })
     }
 
+    /// Outbox events waiting for dispatch and jobs per status, for `/metrics`.
+    pub async fn queue_readings(&self) -> AppResult<(i64, Vec<(String, i64)>)> {
+        let mut tx = self.db.platform_read().await?;
+        let backlog = rapport_store::events::undispatched_count(&mut tx).await?;
+        let counts = store_jobs::counts(&mut tx).await?;
+        tx.commit().await?;
+        Ok((backlog, counts))
+    }
+
     /// Runs a dead (or waiting) job again now. Audited.
     pub async fn retry_job(&self, actor: &Actor, meta: &RequestMeta, id: JobId) -> AppResult<()> {
         require_instance_admin(actor)?;
