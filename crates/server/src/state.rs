@@ -163,7 +163,10 @@ impl Metrics {
         if let Some((backlog, jobs)) = readings.queue {
             self.outbox_backlog.set(backlog);
             for status in rapport_store::jobs::STATUSES {
-                let n = jobs.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+                let n = jobs
+                    .iter()
+                    .find(|(s, _)| s == status)
+                    .map_or(0, |(_, n)| *n);
                 self.jobs
                     .get_or_create(&StatusLabels {
                         status: status.to_owned(),

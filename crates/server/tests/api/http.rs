@@ -272,9 +272,18 @@ async fn operations_endpoints_answer() {
     assert!(metrics.contains("status=\"401\""));
     assert!(metrics.contains("rapport_http_request_duration_seconds_bucket"));
     assert!(metrics.contains("rapport_db_pool_max_connections 5"));
-    assert!(metrics.contains("rapport_websocket_connections 0"), "{metrics}");
-    assert!(metrics.contains("rapport_outbox_undispatched_events "), "{metrics}");
-    assert!(metrics.contains("rapport_jobs{status=\"dead\"} 0"), "{metrics}");
+    assert!(
+        metrics.contains("rapport_websocket_connections 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("rapport_outbox_undispatched_events "),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("rapport_jobs{status=\"dead\"} 0"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
