@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rapport_store::events as store_events;
+use rapport_store::query;
 use tokio::sync::watch;
 
 use crate::live::LiveEvent;
@@ -29,12 +30,31 @@ impl App {
             tx.commit().await?;
             return Ok(0);
         }
+        let mut personal = Vec::new();
+        for event in &events {
+            // A consumer that fails on one event must not hold up every event after it: its
+            // effects for that event are rolled back to the savepoint, logged, and skipped.
+            tx.execute(query("SAVEPOINT consumer")).await?;
+            match crate::notifications::on_event(&mut tx, event).await {
+                Ok(messages) => {
+                    tx.execute(query("RELEASE SAVEPOINT consumer")).await?;
+                    personal.extend(messages);
+                }
+                Err(error) => {
+                    tx.execute(query("ROLLBACK TO SAVEPOINT consumer")).await?;
+                    tx.execute(query("RELEASE SAVEPOINT consumer")).await?;
+                    tracing::error!(%error, event = %event.id, kind = %event.event_type,
+                        "notifying of an event failed; the event is dispatched without notifications");
+                }
+            }
+        }
         let ids: Vec<_> = events.iter().map(|e| e.id).collect();
         store_events::mark_dispatched(&mut tx, &ids).await?;
         tx.commit().await?;
-        for event in &events {
-            if let Err(error) = self.live.publish(&LiveEvent::from(event)).await {
-                tracing::warn!(%error, event = %event.id, "publishing a live event failed");
+        let live = events.iter().map(LiveEvent::from).chain(personal);
+        for message in live {
+            if let Err(error) = self.live.publish(&message).await {
+                tracing::warn!(%error, event = %message.event_id, "publishing a live event failed");
             }
         }
         Ok(events.len())

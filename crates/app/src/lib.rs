@@ -22,6 +22,7 @@ pub mod leads;
 pub mod live;
 pub mod mail;
 pub mod members;
+pub mod notifications;
 pub mod organizations;
 mod paging;
 pub mod search;

@@ -142,3 +142,7 @@ entity_id!(
     /// A background job in the queue.
     JobId
 );
+entity_id!(
+    /// A notification for one member.
+    NotificationId
+);

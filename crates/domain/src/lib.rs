@@ -8,6 +8,7 @@ pub mod contact;
 pub mod deal;
 pub mod ids;
 pub mod lead;
+pub mod notification;
 pub mod organization;
 pub mod permission;
 pub mod role;

@@ -12,7 +12,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::api::v1::{
     admin, ai_settings, analytics, api_keys, audit, auth, companies, contacts, deals, leads,
-    members, organizations, search, tags, tasks, timelines,
+    members, notifications, organizations, search, tags, tasks, timelines,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -193,6 +193,13 @@ fn api_v1() -> Router<AppState> {
         .route("/admin/organizations/{id}/suspend", post(admin::suspend))
         .route("/admin/organizations/{id}/restore", post(admin::restore))
         .route("/admin/outbox", get(admin::outbox))
+        .route("/notifications", get(notifications::list))
+        .route("/notifications/read-all", post(notifications::read_all))
+        .route(
+            "/notifications/preferences",
+            get(notifications::preferences).put(notifications::set_preferences),
+        )
+        .route("/notifications/{id}/read", post(notifications::read))
         .route("/admin/jobs", get(admin::jobs))
         .route("/admin/jobs/{id}/retry", post(admin::retry_job))
 }

@@ -421,7 +421,8 @@ arg_from_id!(
     rapport_domain::TagId,
     rapport_domain::ViewId,
     rapport_domain::EventId,
-    rapport_domain::JobId
+    rapport_domain::JobId,
+    rapport_domain::NotificationId
 );
 
 impl Arg {

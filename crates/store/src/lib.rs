@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod keyset;
 pub mod leads;
 pub mod memberships;
+pub mod notifications;
 pub mod organizations;
 pub mod pipelines;
 pub mod search;

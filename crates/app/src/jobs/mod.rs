@@ -40,10 +40,15 @@ pub mod kind {
     pub const PRUNE_OUTBOX: &str = "outbox.prune";
     /// Delete finished jobs: succeeded after a week, dead after 30 days.
     pub const PRUNE_JOBS: &str = "jobs.prune";
+    /// Email one notification (payload `{"id"}`).
+    pub const EMAIL_NOTIFICATION: &str = "notification.email";
+    /// Email the daily digests that fall due this hour.
+    pub const SEND_DIGESTS: &str = "notifications.digest";
 }
 
 /// The recurring jobs: (kind, cron expression in UTC).
-pub const SCHEDULES: [(&str, &str); 4] = [
+pub const SCHEDULES: [(&str, &str); 5] = [
+    (kind::SEND_DIGESTS, "0 * * * *"),
     (kind::PURGE_ORGANIZATIONS, "7 * * * *"),
     (kind::PURGE_RECORDS, "17 * * * *"),
     (kind::PRUNE_OUTBOX, "23 3 * * *"),
@@ -111,6 +116,21 @@ impl Handler for AppJobs {
                         .map_err(|e| failed(e.into()))?;
                 tx.commit().await.map_err(|e| failed(e.into()))?;
                 tracing::info!(jobs = n, "pruned finished jobs");
+                Ok(())
+            }
+            kind::EMAIL_NOTIFICATION => {
+                app.email_notification(&job.payload.0)
+                    .await
+                    .map_err(|e| match e {
+                        AppError::Validation(_) => JobFailure::Fatal(e.to_string()),
+                        other => failed(other),
+                    })
+            }
+            kind::SEND_DIGESTS => {
+                let n = app.send_digests().await.map_err(failed)?;
+                if n > 0 {
+                    tracing::info!(digests = n, "sent notification digests");
+                }
                 Ok(())
             }
             other => Err(JobFailure::Fatal(format!("unknown job kind {other:?}"))),

@@ -14,6 +14,7 @@ mod dashboard;
 mod deals;
 mod leads;
 mod lists;
+mod notifications;
 mod pipelines;
 mod profile;
 mod record_page;
@@ -84,6 +85,19 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(workspace::revoke_invitation),
         )
         .route("/settings/audit", get(audit::audit))
+        .route("/notifications", get(notifications::list))
+        .route(
+            "/notifications/read-all",
+            axum::routing::post(notifications::read_all),
+        )
+        .route(
+            "/notifications/settings",
+            get(notifications::settings).post(notifications::save_settings),
+        )
+        .route(
+            "/notifications/{id}/open",
+            axum::routing::post(notifications::open),
+        )
         .route("/profile", get(profile::profile))
         .route("/profile/name", axum::routing::post(profile::save_name))
         .route("/profile/email", axum::routing::post(profile::save_email))

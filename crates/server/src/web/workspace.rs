@@ -47,6 +47,8 @@ pub struct Shell {
     pub instance_admin: bool,
     /// More destinations for the command palette, beyond the sidebar.
     pub palette: Vec<PaletteItem>,
+    /// Unread notifications (the bell).
+    pub unread: i64,
 }
 
 pub struct PaletteItem {
@@ -126,8 +128,15 @@ pub async fn shell(
             role: o.role.as_str().to_owned(),
         })
         .collect();
+    let unread = ctx
+        .state
+        .app
+        .unread_notifications(&session.actor, tenant)
+        .await
+        .unwrap_or(0);
     let org = &tenant.organization;
     Shell {
+        unread,
         logo_url: org
             .has_logo
             .then(|| format!("/api/v1/organizations/{}/logo", org.id)),
@@ -148,10 +157,20 @@ pub async fn shell(
 }
 
 fn palette(base: &str, tenant: &Tenant, instance_admin: bool) -> Vec<PaletteItem> {
-    let mut items = vec![PaletteItem {
-        label: "Your profile".into(),
-        href: format!("{base}/profile"),
-    }];
+    let mut items = vec![
+        PaletteItem {
+            label: "Your profile".into(),
+            href: format!("{base}/profile"),
+        },
+        PaletteItem {
+            label: "Notifications".into(),
+            href: format!("{base}/notifications"),
+        },
+        PaletteItem {
+            label: "Notification settings".into(),
+            href: format!("{base}/notifications/settings"),
+        },
+    ];
     if tenant.role.administers() {
         for (label, page) in [
             ("Settings: general", "general"),

@@ -12,6 +12,7 @@ mod http;
 mod jobs;
 mod live;
 mod members;
+mod notifications;
 mod organizations;
 mod records;
 mod sessions;

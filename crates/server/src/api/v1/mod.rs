@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod deals;
 pub mod leads;
 pub mod members;
+pub mod notifications;
 pub mod organizations;
 pub mod search;
 pub mod tags;

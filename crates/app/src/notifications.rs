@@ -1,0 +1,451 @@
+//! Notifications: who should hear of an event, in the app and by email, and each person's
+//! choices. The dispatcher calls [`on_event`] inside its transaction, so a notification exists
+//! once per (event, person, kind) however often dispatch is retried; email leaves through jobs.
+
+use chrono::{Timelike, Utc};
+use rapport_domain::notification::{EmailChoice, NotificationKind};
+use rapport_domain::{NotificationId, OrganizationId, UserId};
+use rapport_store::Tx;
+use rapport_store::events::Event;
+use rapport_store::jobs::{self as store_jobs};
+use rapport_store::notifications::{self as store, NewNotification, Notification};
+use serde_json::{Value, json};
+
+use crate::jobs::{JobSpec, kind, queue};
+use crate::live::LiveEvent;
+use crate::mail::Email;
+use crate::{Actor, App, AppError, AppResult, Tenant};
+
+/// A person's choice for one kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Choice {
+    pub kind: NotificationKind,
+    pub in_app: bool,
+    pub email: EmailChoice,
+}
+
+async fn choice(tx: &mut Tx, user: UserId, kind: NotificationKind) -> AppResult<Choice> {
+    let (in_app, email) = store::preferences(tx, user)
+        .await?
+        .into_iter()
+        .find(|p| p.kind == kind.as_str())
+        .and_then(|p| Some((p.in_app, EmailChoice::parse(&p.email)?)))
+        .unwrap_or_else(|| kind.default_choice());
+    Ok(Choice {
+        kind,
+        in_app,
+        email,
+    })
+}
+
+/// What to tell one person.
+struct Draft {
+    user: UserId,
+    kind: NotificationKind,
+    title: String,
+    body: String,
+    record_type: Option<String>,
+    record_id: Option<uuid::Uuid>,
+}
+
+fn link(slug: &str, record_type: Option<&str>, record_id: Option<uuid::Uuid>) -> String {
+    let base = format!("/o/{slug}");
+    match (record_type, record_id) {
+        (Some("deal"), Some(id)) => format!("{base}/deals/{id}"),
+        (Some("company"), Some(id)) => format!("{base}/companies/{id}"),
+        (Some("contact"), Some(id)) => format!("{base}/contacts/{id}"),
+        (Some("lead"), Some(id)) => format!("{base}/leads/{id}"),
+        (Some("task"), _) => format!("{base}/tasks"),
+        (Some("membership"), _) => format!("{base}/settings/members"),
+        _ => format!("{base}/notifications"),
+    }
+}
+
+/// Writes the notifications `event` causes, queues their immediate email, and returns the live
+/// messages to send to each recipient once the transaction commits.
+pub(crate) async fn on_event(tx: &mut Tx, event: &Event) -> AppResult<Vec<LiveEvent>> {
+    let org = event.organization_id;
+    let actor = event.actor_id.map(UserId);
+    let actor_name = match actor {
+        Some(id) => store::user(tx, id).await?.map(|u| u.name),
+        None => None,
+    }
+    .unwrap_or_else(|| "Rapport".to_owned());
+    let payload = &event.payload.0;
+    let mut drafts = Vec::new();
+    match event.event_type.as_str() {
+        "task.assigned" => {
+            let to = payload["to"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .map(UserId);
+            if let (Some(to), Some(task_id)) = (to, event.record_id)
+                && Some(to) != actor
+                && let Some(task) = store::task(tx, org, task_id).await?
+                && !task.is_done
+            {
+                drafts.push(Draft {
+                    user: to,
+                    kind: NotificationKind::TaskAssigned,
+                    title: format!("{actor_name} assigned you “{}”", task.title),
+                    body: String::new(),
+                    record_type: Some("task".into()),
+                    record_id: Some(task_id),
+                });
+            }
+        }
+        "comment.created" => {
+            let mentioned: Vec<UserId> = payload["mentions"]
+                .as_array()
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|v| v.as_str()?.parse().ok().map(UserId))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let (Some(kind), Some(id)) = (&event.record_type, event.record_id) {
+                let title = store::record_title(tx, org, kind, id)
+                    .await?
+                    .unwrap_or_else(|| "a record".into());
+                for user in mentioned {
+                    if Some(user) == actor {
+                        continue;
+                    }
+                    drafts.push(Draft {
+                        user,
+                        kind: NotificationKind::Mention,
+                        title: format!("{actor_name} mentioned you on “{title}”"),
+                        body: String::new(),
+                        record_type: Some(kind.clone()),
+                        record_id: Some(id),
+                    });
+                }
+            }
+        }
+        "deal.updated" => {
+            if let Some(id) = event.record_id
+                && let Some(deal) = store::deal(tx, org, id).await?
+                && Some(deal.owner_id) != actor
+            {
+                let changed = &event.changed.0;
+                let what = if let Some(stage) = payload["stage"]["after"].as_str() {
+                    format!("moved “{}” to {stage}", deal.title)
+                } else if let Some(status) = payload["status"]["after"].as_str() {
+                    format!("marked “{}” {status}", deal.title)
+                } else {
+                    format!("changed “{}”", deal.title)
+                };
+                drafts.push(Draft {
+                    user: deal.owner_id,
+                    kind: NotificationKind::DealChanged,
+                    title: format!("{actor_name} {what}"),
+                    body: format!("Changed: {}", changed.join(", ")),
+                    record_type: Some("deal".into()),
+                    record_id: Some(id),
+                });
+            }
+        }
+        "member.invitation_accepted" => {
+            if let Some(email) = payload["email"].as_str()
+                && let Some(inviter) = store::inviter(tx, org, email).await?
+                && Some(inviter) != actor
+            {
+                drafts.push(Draft {
+                    user: inviter,
+                    kind: NotificationKind::InvitationAccepted,
+                    title: format!("{actor_name} ({email}) accepted your invitation"),
+                    body: String::new(),
+                    record_type: event.record_type.clone(),
+                    record_id: event.record_id,
+                });
+            }
+        }
+        _ => {}
+    }
+    let mut live = Vec::new();
+    if drafts.is_empty() {
+        return Ok(live);
+    }
+    let Some(organization) = store::organization(tx, org).await? else {
+        return Ok(live);
+    };
+    for draft in drafts {
+        if let Some(message) = deliver(
+            tx,
+            org,
+            &organization.slug,
+            event.id.as_uuid(),
+            actor,
+            draft,
+        )
+        .await?
+        {
+            live.push(message);
+        }
+    }
+    Ok(live)
+}
+
+/// Writes one notification as its recipient chose, queues its email if immediate; returns the
+/// live message for the recipient's `user` channel.
+async fn deliver(
+    tx: &mut Tx,
+    org: OrganizationId,
+    slug: &str,
+    occasion: uuid::Uuid,
+    actor: Option<UserId>,
+    draft: Draft,
+) -> AppResult<Option<LiveEvent>> {
+    if !store::is_member(tx, org, draft.user).await? {
+        return Ok(None);
+    }
+    let choice = choice(tx, draft.user, draft.kind).await?;
+    if !choice.in_app && choice.email == EmailChoice::Never {
+        return Ok(None);
+    }
+    let link = link(slug, draft.record_type.as_deref(), draft.record_id);
+    let Some(id) = store::insert(
+        tx,
+        NewNotification {
+            organization_id: org,
+            user_id: draft.user,
+            kind: draft.kind.as_str().to_owned(),
+            event_id: occasion,
+            record_type: draft.record_type,
+            record_id: draft.record_id,
+            actor_id: actor,
+            title: draft.title,
+            body: draft.body,
+            link,
+            email: choice.email.as_str().to_owned(),
+        },
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    if !choice.in_app {
+        // Email only: it never counts as unread in the app.
+        store::mark_read_any(tx, id).await?;
+    }
+    if choice.email == EmailChoice::Immediate {
+        let mut job = JobSpec::new(queue::DEFAULT, kind::EMAIL_NOTIFICATION, json!({"id": id}));
+        job.dedupe_key = Some(format!("notification-email:{id}"));
+        job.max_attempts = 6;
+        store_jobs::enqueue(tx, job.into_new_job(Some(org))).await?;
+    }
+    Ok(choice.in_app.then(|| LiveEvent {
+        organization_id: org,
+        event_id: rapport_domain::EventId(id.as_uuid()),
+        event: "notification.created".into(),
+        record_type: Some("notification".into()),
+        record_id: Some(id.as_uuid()),
+        changed: Vec::new(),
+        actor_id: actor,
+        at: Utc::now(),
+        user_id: Some(draft.user),
+    }))
+}
+
+/// The text of a notification email.
+fn email_text(app: &App, n: &Notification) -> String {
+    let mut text = format!("{}\n", n.title);
+    if !n.body.is_empty() {
+        text.push_str(&format!("{}\n", n.body));
+    }
+    text.push_str(&format!(
+        "\nOpen it: {}\n\nChoose what Rapport sends you: {}\n",
+        app.link(&n.link),
+        app.link(&settings_path(&n.link))
+    ));
+    text
+}
+
+/// The notification settings page in the organization of a notification's link (`/o/{slug}/…`).
+fn settings_path(link: &str) -> String {
+    let org: Vec<&str> = link.split('/').take(3).collect();
+    format!("{}/notifications/settings", org.join("/"))
+}
+
+impl App {
+    /// Job `notification.email`: emails one notification (once: a retried job after a sent email
+    /// finds it marked).
+    pub(crate) async fn email_notification(&self, payload: &Value) -> AppResult<()> {
+        let Some(id) = payload["id"]
+            .as_str()
+            .and_then(|s| s.parse::<NotificationId>().ok())
+        else {
+            return Err(AppError::invalid("id", "is not a notification id"));
+        };
+        let mut tx = self.db.platform_read().await?;
+        let found = store::get(&mut tx, id).await?;
+        let recipient = match &found {
+            Some(n) => store::user(&mut tx, n.user_id).await?,
+            None => None,
+        };
+        tx.commit().await?;
+        let (Some(n), Some(recipient)) = (found, recipient) else {
+            return Ok(());
+        };
+        if n.emailed_at.is_some() {
+            return Ok(());
+        }
+        self.mailer
+            .send(Email {
+                to: recipient.email,
+                subject: n.title.clone(),
+                text: email_text(self, &n),
+            })
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut tx = self.db.platform().await?;
+        store::mark_emailed(&mut tx, &[n.id]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Job `notifications.digest` (hourly): at 8 in the morning in each organization's time
+    /// zone, emails each member the digest notifications gathered since the last one.
+    pub(crate) async fn send_digests(&self) -> AppResult<usize> {
+        let mut tx = self.db.platform_read().await?;
+        let pairs = store::digest_recipients(&mut tx).await?;
+        tx.commit().await?;
+        let mut sent = 0;
+        for (user, org) in pairs {
+            let mut tx = self.db.platform_read().await?;
+            let organization = store::organization(&mut tx, org).await?;
+            let recipient = store::user(&mut tx, user).await?;
+            let pending = store::digest_of(&mut tx, user, org).await?;
+            tx.commit().await?;
+            let (Some(organization), Some(recipient)) = (organization, recipient) else {
+                continue;
+            };
+            let tz = rapport_domain::organization::TimeZone::parse(&organization.time_zone)
+                .unwrap_or(rapport_domain::organization::TimeZone::DEFAULT)
+                .tz();
+            if Utc::now().with_timezone(&tz).hour() != DIGEST_HOUR {
+                continue;
+            }
+            let unread: Vec<&Notification> =
+                pending.iter().filter(|n| n.read_at.is_none()).collect();
+            if !unread.is_empty() {
+                let mut text = format!(
+                    "What happened in {} since the last digest:\n\n",
+                    organization.name
+                );
+                for n in &unread {
+                    text.push_str(&format!("• {}\n  {}\n", n.title, self.link(&n.link)));
+                }
+                text.push_str(&format!(
+                    "\nChoose what Rapport sends you: {}\n",
+                    self.link(&format!("/o/{}/notifications/settings", organization.slug))
+                ));
+                self.mailer
+                    .send(Email {
+                        to: recipient.email,
+                        subject: format!(
+                            "{}: {} update{}",
+                            organization.name,
+                            unread.len(),
+                            if unread.len() == 1 { "" } else { "s" }
+                        ),
+                        text,
+                    })
+                    .await
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                sent += 1;
+            }
+            let ids: Vec<NotificationId> = pending.iter().map(|n| n.id).collect();
+            let mut tx = self.db.platform().await?;
+            store::mark_emailed(&mut tx, &ids).await?;
+            tx.commit().await?;
+        }
+        Ok(sent)
+    }
+
+    /// The member's notifications in the organization, newest first.
+    pub async fn notifications(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        unread_only: bool,
+        before: Option<NotificationId>,
+        limit: i64,
+    ) -> AppResult<Vec<Notification>> {
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let list = store::list(&mut tx, actor.user_id, unread_only, before, limit).await?;
+        tx.commit().await?;
+        Ok(list)
+    }
+
+    pub async fn unread_notifications(&self, actor: &Actor, tenant: &Tenant) -> AppResult<i64> {
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let n = store::unread_count(&mut tx, actor.user_id).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Marks one of the member's notifications read; returns it.
+    pub async fn mark_notification_read(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: NotificationId,
+    ) -> AppResult<Notification> {
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        if !store::mark_read(&mut tx, actor.user_id, id).await? {
+            return Err(AppError::NotFound);
+        }
+        let notification = store::find(&mut tx, actor.user_id, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok(notification)
+    }
+
+    pub async fn mark_all_notifications_read(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+    ) -> AppResult<u64> {
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let n = store::mark_all_read(&mut tx, actor.user_id).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// The person's choice for every kind.
+    pub async fn notification_preferences(&self, actor: &Actor) -> AppResult<Vec<Choice>> {
+        let mut tx = self.db.platform_read().await?;
+        let mut out = Vec::new();
+        for kind in NotificationKind::ALL {
+            out.push(choice(&mut tx, actor.user_id, kind).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Changes the person's choices for the given kinds.
+    pub async fn set_notification_preferences(
+        &self,
+        actor: &Actor,
+        choices: &[Choice],
+    ) -> AppResult<Vec<Choice>> {
+        let mut tx = self.db.platform().await?;
+        for c in choices {
+            store::set_preference(
+                &mut tx,
+                actor.user_id,
+                c.kind.as_str(),
+                c.in_app,
+                c.email.as_str(),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.notification_preferences(actor).await
+    }
+}
+
+/// The local hour at which digests go out.
+pub const DIGEST_HOUR: u32 = 8;

@@ -1,0 +1,267 @@
+//! The notification bell's page and each person's notification settings.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query};
+use axum::response::Response;
+use rapport_app::notifications::Choice;
+use rapport_domain::NotificationId;
+use rapport_domain::notification::{EmailChoice, NotificationKind};
+use serde::Deserialize;
+
+use super::context::error_page;
+use super::records::when;
+use super::workspace::{Shell, shell};
+use super::{PageContext, render, see_other};
+use crate::error::ApiError;
+
+pub struct Item {
+    pub id: String,
+    pub title: String,
+    pub body: String,
+    pub when: String,
+    pub unread: bool,
+}
+
+#[derive(Template)]
+#[template(path = "notifications.html")]
+struct NotificationsPage {
+    shell: Shell,
+    items: Vec<Item>,
+    unread: i64,
+    only_unread: bool,
+    older: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    unread: Option<String>,
+    before: Option<String>,
+}
+
+const PAGE: i64 = 50;
+
+/// `/notifications`: newest first, unread ones marked, older ones a page further.
+pub async fn list(ctx: PageContext, Query(q): Query<ListQuery>) -> Response {
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let app = &ctx.state.app;
+    let only_unread = q.unread.as_deref() == Some("1");
+    let before = q
+        .before
+        .as_deref()
+        .and_then(|b| b.parse().ok())
+        .map(NotificationId);
+    let mut list = match app
+        .notifications(&session.actor, &tenant, only_unread, before, PAGE + 1)
+        .await
+    {
+        Ok(list) => list,
+        Err(e) => return error_page(e.into()),
+    };
+    let more = list.len() as i64 > PAGE;
+    list.truncate(PAGE as usize);
+    let unread = app
+        .unread_notifications(&session.actor, &tenant)
+        .await
+        .unwrap_or(0);
+    let base = ctx.base.clone();
+    let older = more.then(|| list.last().map(|n| n.id)).flatten().map(|id| {
+        format!(
+            "{base}/notifications?before={id}{}",
+            if only_unread { "&unread=1" } else { "" }
+        )
+    });
+    render(&NotificationsPage {
+        shell: shell(&ctx, session, &tenant, "notifications", &["Notifications"]).await,
+        items: list
+            .into_iter()
+            .map(|n| Item {
+                id: n.id.to_string(),
+                title: n.title,
+                body: n.body,
+                when: when(n.created_at),
+                unread: n.read_at.is_none(),
+            })
+            .collect(),
+        unread,
+        only_unread,
+        older,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+}
+
+/// Opens a notification: marks it read, then goes to what it is about.
+pub async fn open(
+    ctx: PageContext,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Err(p) = ctx.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let Ok(id) = id.parse::<NotificationId>() else {
+        return error_page(ApiError::not_found());
+    };
+    match ctx
+        .state
+        .app
+        .mark_notification_read(&session.actor, &tenant, id)
+        .await
+    {
+        Ok(n) if n.link.starts_with('/') && !n.link.starts_with("//") => see_other(&n.link),
+        Ok(_) => see_other(&format!("{}/notifications", ctx.base)),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+pub async fn read_all(ctx: PageContext, Form(form): Form<CsrfForm>) -> Response {
+    if let Err(p) = ctx.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    if let Err(e) = ctx
+        .state
+        .app
+        .mark_all_notifications_read(&session.actor, &tenant)
+        .await
+    {
+        return error_page(e.into());
+    }
+    see_other(&format!("{}/notifications", ctx.base))
+}
+
+pub struct Row {
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub in_app: bool,
+    pub email: Vec<(&'static str, &'static str, bool)>,
+}
+
+#[derive(Template)]
+#[template(path = "notification_settings.html")]
+struct SettingsPage {
+    shell: Shell,
+    rows: Vec<Row>,
+    saved: bool,
+    error: Option<String>,
+}
+
+fn rows(choices: &[Choice]) -> Vec<Row> {
+    choices
+        .iter()
+        .map(|c| Row {
+            kind: c.kind.as_str(),
+            label: c.kind.label(),
+            in_app: c.in_app,
+            email: EmailChoice::ALL
+                .iter()
+                .map(|e| (e.as_str(), e.label(), *e == c.email))
+                .collect(),
+        })
+        .collect()
+}
+
+#[derive(Deserialize, Default)]
+pub struct SettingsQuery {
+    saved: Option<String>,
+}
+
+/// `/notifications/settings`: what each kind of notification does, for this person.
+pub async fn settings(ctx: PageContext, Query(q): Query<SettingsQuery>) -> Response {
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let choices = match ctx.state.app.notification_preferences(&session.actor).await {
+        Ok(c) => c,
+        Err(e) => return error_page(e.into()),
+    };
+    render(&SettingsPage {
+        shell: shell(
+            &ctx,
+            session,
+            &tenant,
+            "notifications",
+            &["Notifications", "Settings"],
+        )
+        .await,
+        rows: rows(&choices),
+        saved: q.saved.is_some(),
+        error: None,
+    })
+}
+
+/// The settings form: `{kind}.in_app=1` when checked and `{kind}.email` for each kind.
+pub async fn save_settings(ctx: PageContext, Form(form): Form<Vec<(String, String)>>) -> Response {
+    let csrf = form
+        .iter()
+        .find(|(k, _)| k == "_csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    if let Err(p) = ctx.check_csrf(csrf) {
+        return p;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let mut choices = Vec::new();
+    for kind in NotificationKind::ALL {
+        let value = |suffix: &str| {
+            let name = format!("{}.{suffix}", kind.as_str());
+            form.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        };
+        let Some(email) = value("email").as_deref().and_then(EmailChoice::parse) else {
+            let current = ctx
+                .state
+                .app
+                .notification_preferences(&session.actor)
+                .await
+                .unwrap_or_default();
+            return render(&SettingsPage {
+                shell: shell(
+                    &ctx,
+                    session,
+                    &tenant,
+                    "notifications",
+                    &["Notifications", "Settings"],
+                )
+                .await,
+                rows: rows(&current),
+                saved: false,
+                error: Some(format!("Choose how to email “{}”.", kind.label())),
+            });
+        };
+        choices.push(Choice {
+            kind,
+            in_app: value("in_app").is_some(),
+            email,
+        });
+    }
+    match ctx
+        .state
+        .app
+        .set_notification_preferences(&session.actor, &choices)
+        .await
+    {
+        Ok(_) => see_other(&format!("{}/notifications/settings?saved=1", ctx.base)),
+        Err(e) => error_page(e.into()),
+    }
+}

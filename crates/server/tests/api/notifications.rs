@@ -1,0 +1,442 @@
+//! Notifications: who hears of what, in the app, live and by email, as each person chose.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::smtp::SmtpSink;
+use crate::support::ws::connect_as;
+use crate::support::{Account, Options, PASSWORD, TestApp};
+
+/// The member's notifications once `expected` of them exist (waits up to 10 s for dispatch).
+async fn inbox(t: &TestApp, who: &Account, expected: usize) -> Value {
+    for _ in 0..200 {
+        let r = t
+            .org_call(who, Method::GET, "/api/v1/notifications", None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        if r.body["data"].as_array().map_or(0, Vec::len) >= expected {
+            return r.body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {expected} notifications arrived");
+}
+
+/// Waits until every event so far is dispatched, so that "nothing arrived" means something.
+async fn settled(t: &TestApp) {
+    for _ in 0..200 {
+        let (backlog, _) = t.app.queue_readings().await.expect("readings");
+        if backlog == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("events stayed undispatched");
+}
+
+async fn deal(t: &TestApp, who: &Account, title: &str) -> String {
+    t.create(who, "/api/v1/deals", json!({"title": title, "amount": 500}))
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_assigned_task_notifies_the_assignee_live_and_by_email_once() {
+    let smtp = SmtpSink::start().await;
+    let t = TestApp::spawn_with(Options {
+        smtp: Some(smtp.clone()),
+        ..Options::default()
+    })
+    .await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let member = t.member(&owner, "member@example.com", "member").await;
+    let mut socket = connect_as(&t.base, &member.access, member.org()).await;
+    assert_eq!(socket.subscribe("user").await["type"], "subscribed");
+
+    let task = t
+        .create(
+            &owner,
+            "/api/v1/tasks",
+            json!({"title": "Call the harbour master", "assignee_id": member.user_id}),
+        )
+        .await;
+
+    let live = socket.next_event().await;
+    assert_eq!(live["channel"], "user");
+    assert_eq!(live["event"], "notification.created");
+    let body = inbox(&t, &member, 1).await;
+    assert_eq!(body["unread"], 1);
+    let n = &body["data"][0];
+    assert_eq!(n["kind"], "task_assigned");
+    assert_eq!(n["title"], "owner assigned you “Call the harbour master”");
+    assert_eq!(n["record_id"], task["id"]);
+    assert_eq!(n["actor_id"], json!(owner.user_id));
+    assert_eq!(live["record"]["id"], n["id"]);
+
+    let mail = smtp.message_to("member@example.com").await;
+    assert!(
+        mail.body.contains("Call the harbour master"),
+        "{}",
+        mail.body
+    );
+    assert!(
+        mail.link_containing("/o/acme/tasks").is_some(),
+        "{}",
+        mail.body
+    );
+    assert!(
+        mail.link_containing("/o/acme/notifications/settings")
+            .is_some()
+    );
+
+    // The one who assigned it hears nothing; assigning oneself notifies nobody.
+    t.create(
+        &member,
+        "/api/v1/tasks",
+        json!({"title": "My own", "assignee_id": member.user_id}),
+    )
+    .await;
+    settled(&t).await;
+    assert_eq!(inbox(&t, &owner, 0).await["data"], json!([]));
+    assert_eq!(
+        inbox(&t, &member, 1).await["data"].as_array().map(Vec::len),
+        Some(1)
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.count_to("member@example.com"), 1, "one email");
+
+    // Read it; the unread count follows.
+    let id = n["id"].as_str().expect("id");
+    let r = t
+        .org_call(
+            &member,
+            Method::POST,
+            &format!("/api/v1/notifications/{id}/read"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(inbox(&t, &member, 1).await["unread"], 0);
+    // Another's notification is not found.
+    t.org_call(
+        &owner,
+        Method::POST,
+        &format!("/api/v1/notifications/{id}/read"),
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn mentions_and_changes_to_ones_deals_notify_and_read_all_clears_them() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let member = t.member(&owner, "member@example.com", "member").await;
+    let id = deal(&t, &member, "Hull repair").await;
+
+    // The owner moves the member's deal and mentions them (and themselves, which is no news).
+    let r = t
+        .org_call(
+            &owner,
+            Method::PATCH,
+            &format!("/api/v1/deals/{id}"),
+            Some(json!({"stage": "proposal"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = t
+        .org_call(
+            &owner,
+            Method::POST,
+            &format!("/api/v1/deals/{id}/activities"),
+            Some(json!({"type": "comment", "payload": {"text": "@member can you call them?", "mentions": [member.user_id, owner.user_id]}})),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    settled(&t).await;
+    // The member changing their own deal is no news to them.
+    t.org_call(
+        &member,
+        Method::PATCH,
+        &format!("/api/v1/deals/{id}"),
+        Some(json!({"title": "Hull repair and paint"})),
+    )
+    .await;
+    settled(&t).await;
+
+    let body = inbox(&t, &member, 2).await;
+    let kinds: Vec<&str> = body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|n| n["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["mention", "deal_changed"], "newest first");
+    assert_eq!(
+        body["data"][0]["title"],
+        "owner mentioned you on “Hull repair”"
+    );
+    assert_eq!(body["data"][0]["link"], format!("/o/acme/deals/{id}"));
+    assert_eq!(
+        body["data"][1]["title"],
+        "owner moved “Hull repair” to proposal"
+    );
+    assert_eq!(
+        inbox(&t, &owner, 0).await["data"],
+        json!([]),
+        "no self-notification"
+    );
+
+    let r = t
+        .org_call(
+            &member,
+            Method::POST,
+            "/api/v1/notifications/read-all",
+            None,
+        )
+        .await;
+    assert_eq!(r.body["marked"], 2);
+    let unread = t
+        .org_call(
+            &member,
+            Method::GET,
+            "/api/v1/notifications?unread=true",
+            None,
+        )
+        .await;
+    assert_eq!(unread.body["data"], json!([]));
+    assert_eq!(unread.body["unread"], 0);
+}
+
+#[tokio::test]
+async fn an_accepted_invitation_notifies_whoever_sent_it() {
+    let smtp = SmtpSink::start().await;
+    let t = TestApp::spawn_with(Options {
+        smtp: Some(smtp.clone()),
+        ..Options::default()
+    })
+    .await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let r = t
+        .post(
+            &format!("/api/v1/organizations/{}/members", owner.org()),
+            Some(&owner.access),
+            json!({"email": "new@example.com", "role": "member"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let link = smtp
+        .message_to("new@example.com")
+        .await
+        .link_containing("/invite/")
+        .expect("link");
+    let token = link.rsplit('/').next().expect("token");
+    let r = t
+        .post(
+            "/api/v1/auth/invitations/accept",
+            None,
+            json!({"token": token, "name": "Newcomer", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let body = inbox(&t, &owner, 1).await;
+    assert_eq!(body["data"][0]["kind"], "invitation_accepted");
+    assert_eq!(
+        body["data"][0]["title"],
+        "Newcomer (new@example.com) accepted your invitation"
+    );
+}
+
+#[tokio::test]
+async fn preferences_silence_a_kind_or_change_how_it_is_emailed() {
+    let smtp = SmtpSink::start().await;
+    let t = TestApp::spawn_with(Options {
+        smtp: Some(smtp.clone()),
+        ..Options::default()
+    })
+    .await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let member = t.member(&owner, "member@example.com", "member").await;
+
+    let defaults = t
+        .get("/api/v1/notifications/preferences", &member.access)
+        .await;
+    assert_eq!(defaults.status, StatusCode::OK);
+    let find = |body: &Value, kind: &str| {
+        body.as_array()
+            .expect("list")
+            .iter()
+            .find(|p| p["kind"] == kind)
+            .cloned()
+            .expect("kind listed")
+    };
+    assert_eq!(
+        find(&defaults.body, "mention"),
+        json!({"kind": "mention", "in_app": true, "email": "immediate"})
+    );
+    assert_eq!(find(&defaults.body, "deal_changed")["email"], "digest");
+
+    let r = t
+        .call(
+            Method::PUT,
+            "/api/v1/notifications/preferences",
+            Some(&member.access),
+            Some(json!([{"kind": "task_assigned", "in_app": false, "email": "never"}, {"kind": "mention", "in_app": false, "email": "immediate"}])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        find(&r.body, "task_assigned"),
+        json!({"kind": "task_assigned", "in_app": false, "email": "never"})
+    );
+    let bad = t
+        .call(
+            Method::PUT,
+            "/api/v1/notifications/preferences",
+            Some(&member.access),
+            Some(json!([{"kind": "gossip", "in_app": true, "email": "hourly"}])),
+        )
+        .await;
+    bad.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let fields: Vec<&str> = bad.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["[0].kind", "[0].email"]);
+
+    // Silenced: an assignment leaves no trace. Email only: a mention is emailed, not shown.
+    t.create(
+        &owner,
+        "/api/v1/tasks",
+        json!({"title": "Quiet", "assignee_id": member.user_id}),
+    )
+    .await;
+    let id = deal(&t, &owner, "Mast").await;
+    t.org_call(
+        &owner,
+        Method::POST,
+        &format!("/api/v1/deals/{id}/activities"),
+        Some(json!({"type": "comment", "payload": {"text": "@member look", "mentions": [member.user_id]}})),
+    )
+    .await;
+    let mail = smtp.message_to("member@example.com").await;
+    assert!(
+        mail.body.contains("mentioned you on “Mast”"),
+        "{}",
+        mail.body
+    );
+    settled(&t).await;
+    let body = inbox(&t, &member, 0).await;
+    assert_eq!(body["unread"], 0, "nothing unread in the app");
+    assert!(
+        body["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .all(|n| n["kind"] != "task_assigned"),
+        "{body}"
+    );
+    assert_eq!(
+        smtp.count_to("member@example.com"),
+        1,
+        "no email for the silenced kind"
+    );
+}
+
+#[tokio::test]
+async fn dispatching_an_event_again_does_not_notify_twice() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let member = t.member(&owner, "member@example.com", "member").await;
+    t.create(
+        &owner,
+        "/api/v1/tasks",
+        json!({"title": "Once", "assignee_id": member.user_id}),
+    )
+    .await;
+    inbox(&t, &member, 1).await;
+    settled(&t).await;
+    // As if the dispatcher had died after its effects but before recording progress: every
+    // event is handed out again.
+    let mut tx = t.app.db.platform().await.expect("tx");
+    tx.execute(rapport_store::query(
+        "UPDATE outbox_events SET dispatched_at = NULL",
+    ))
+    .await
+    .expect("reset");
+    tx.commit().await.expect("commit");
+    let redelivered = t.app.dispatch_outbox(1000).await.expect("dispatch");
+    assert!(redelivered > 0);
+    settled(&t).await;
+    let body = inbox(&t, &member, 1).await;
+    assert_eq!(body["data"].as_array().map(Vec::len), Some(1), "{body}");
+}
+
+#[tokio::test]
+async fn the_bell_counts_unread_notifications_and_the_page_opens_them() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let member = t.member(&owner, "member@example.com", "member").await;
+    let id = deal(&t, &member, "Sails").await;
+    t.org_call(
+        &owner,
+        Method::PATCH,
+        &format!("/api/v1/deals/{id}"),
+        Some(json!({"amount": 900})),
+    )
+    .await;
+    let n = inbox(&t, &member, 1).await["data"][0].clone();
+    let cookie = t.session_cookie("member@example.com").await;
+    let page = t
+        .call_with(
+            Method::GET,
+            "/o/acme/notifications",
+            None,
+            None,
+            &[("cookie", &cookie)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text
+            .contains("class=\"bell-count\" aria-hidden=\"true\">1<"),
+        "the bell shows 1"
+    );
+    assert!(page.text.contains("owner changed “Sails”"), "{}", page.text);
+    let csrf = t
+        .call_with(
+            Method::GET,
+            "/api/v1/auth/session",
+            None,
+            None,
+            &[("cookie", &cookie)],
+        )
+        .await
+        .body["csrf_token"]
+        .as_str()
+        .expect("csrf")
+        .to_owned();
+    let nid = n["id"].as_str().expect("id");
+    let opened = t
+        .client
+        .post(t.url(&format!("/o/acme/notifications/{nid}/open")))
+        .header("cookie", &cookie)
+        .header("origin", &t.base)
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        opened.headers()["location"].to_str().expect("location"),
+        format!("/o/acme/deals/{id}")
+    );
+    assert_eq!(inbox(&t, &member, 1).await["unread"], 0);
+}
