@@ -616,3 +616,145 @@ async fn without_redis_servers_and_a_separate_worker_share_events_through_postgr
     assert_eq!(event_about(&mut on_b, &deal).await["event"], "deal.created");
     assert_eq!(event_about(&mut on_a, &deal).await["event"], "deal.created");
 }
+
+// Crash safety
+
+fn kill_hard(process: &mut Process) {
+    let _ = process.child.kill();
+    let _ = process.child.wait();
+}
+
+/// Registers `email` without an organization and adds them to `org` as a member; returns their
+/// access token.
+async fn add_member(base: &str, owner_token: &str, org: &str, email: &str) -> (String, String) {
+    let client = reqwest::Client::new();
+    let r: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/register"))
+        .json(&serde_json::json!({"email": email, "password": "tidal-harbour-42", "name": "Bob"}))
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("json");
+    let token = r["access_token"].as_str().expect("token").to_owned();
+    let user = r["user"]["id"].as_str().expect("user id").to_owned();
+    let added = client
+        .post(format!("{base}/api/v1/organizations/{org}/members"))
+        .bearer_auth(owner_token)
+        .json(&serde_json::json!({"email": email, "role": "member"}))
+        .send()
+        .await
+        .expect("add");
+    assert_eq!(added.status(), 201);
+    (token, user)
+}
+
+/// The kinds of the caller's notifications in `org`.
+async fn notification_kinds(base: &str, token: &str, org: &str) -> Vec<String> {
+    let r: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/api/v1/notifications"))
+        .bearer_auth(token)
+        .header("x-organization-id", org)
+        .send()
+        .await
+        .expect("notifications")
+        .json()
+        .await
+        .expect("json");
+    r["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a list: {r}"))
+        .iter()
+        .filter_map(|n| n["kind"].as_str().map(str::to_owned))
+        .collect()
+}
+
+async fn wait_for_kinds(base: &str, token: &str, org: &str, n: usize) -> Vec<String> {
+    for _ in 0..200 {
+        let kinds = notification_kinds(base, token, org).await;
+        if kinds.len() >= n {
+            return kinds;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {n} notifications arrived");
+}
+
+#[tokio::test]
+async fn a_change_committed_before_a_crash_is_delivered_once_after_the_restart() {
+    let e = env().await;
+    let migrated = e.run(&["migrate"], &[]);
+    assert!(migrated.status.success(), "{}", text(&migrated));
+    // A server without a worker: changes are committed, nothing delivers them.
+    let mut first = e.spawn(&["serve", "--no-worker"], &[]);
+    wait_healthy(&first.base).await;
+    let (owner, org) = register(&first.base, "ann@example.com").await;
+    let (bob, bob_id) = add_member(&first.base, &owner, &org, "bob@example.com").await;
+    let created = reqwest::Client::new()
+        .post(format!("{}/api/v1/tasks", first.base))
+        .bearer_auth(&owner)
+        .header("x-organization-id", &org)
+        .json(&serde_json::json!({"title": "Scrape the hull", "assignee_id": bob_id}))
+        .send()
+        .await
+        .expect("task");
+    assert_eq!(created.status(), 201);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(notification_kinds(&first.base, &bob, &org).await.is_empty());
+    // The process dies with the event committed and undelivered.
+    kill_hard(&mut first);
+
+    let second = e.spawn(&["serve"], &[]);
+    wait_healthy(&second.base).await;
+    assert_eq!(
+        wait_for_kinds(&second.base, &bob, &org, 1).await,
+        ["task_assigned"]
+    );
+    drop(second);
+    // Another restart delivers nothing again.
+    let third = e.spawn(&["serve"], &[]);
+    wait_healthy(&third.base).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        notification_kinds(&third.base, &bob, &org).await,
+        ["task_assigned"]
+    );
+}
+
+#[tokio::test]
+async fn a_reminder_set_before_a_crash_fires_once_after_the_restart() {
+    let e = env().await;
+    let migrated = e.run(&["migrate"], &[]);
+    assert!(migrated.status.success(), "{}", text(&migrated));
+    let mut first = e.spawn(&["serve"], &[]);
+    wait_healthy(&first.base).await;
+    let (owner, org) = register(&first.base, "ann@example.com").await;
+    let remind_at = (chrono::Utc::now() + chrono::TimeDelta::seconds(2)).to_rfc3339();
+    let created = reqwest::Client::new()
+        .post(format!("{}/api/v1/tasks", first.base))
+        .bearer_auth(&owner)
+        .header("x-organization-id", &org)
+        .json(&serde_json::json!({"title": "Renew the insurance", "remind_at": remind_at}))
+        .send()
+        .await
+        .expect("task");
+    assert_eq!(created.status(), 201);
+    kill_hard(&mut first);
+    // Down when the reminder falls due; back up after.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let second = e.spawn(&["serve"], &[]);
+    wait_healthy(&second.base).await;
+    assert_eq!(
+        wait_for_kinds(&second.base, &owner, &org, 1).await,
+        ["task_reminder"]
+    );
+    drop(second);
+    let third = e.spawn(&["serve"], &[]);
+    wait_healthy(&third.base).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        notification_kinds(&third.base, &owner, &org).await,
+        ["task_reminder"]
+    );
+}

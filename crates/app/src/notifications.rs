@@ -449,3 +449,139 @@ impl App {
 
 /// The local hour at which digests go out.
 pub const DIGEST_HOUR: u32 = 8;
+
+/// An id that is the same each time for the same inputs: the "event" of a notification that no
+/// outbox event caused (a task due on a given day), so writing it twice is a no-op.
+fn occasion(parts: &[&str]) -> uuid::Uuid {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    let digest = hash.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Uuid::from_bytes(bytes)
+}
+
+impl App {
+    /// Job `task.remind`: the reminder of a task, once, if it is still set for that time and the
+    /// task is still open.
+    pub(crate) async fn send_task_reminder(&self, payload: &Value) -> AppResult<()> {
+        let task_id = payload["task_id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .map(rapport_domain::TaskId);
+        let at = payload["remind_at"]
+            .as_str()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let org = payload["organization_id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .map(OrganizationId);
+        let (Some(task_id), Some(at), Some(org)) = (task_id, at, org) else {
+            return Err(AppError::invalid(
+                "payload",
+                "needs task_id, remind_at and organization_id",
+            ));
+        };
+        let mut tx = self.db.platform().await?;
+        let Some(task) = rapport_store::tasks::claim_reminder(&mut tx, org, task_id, at).await?
+        else {
+            // Moved, removed, done, or already sent.
+            tx.commit().await?;
+            return Ok(());
+        };
+        let Some(organization) = store::organization(&mut tx, org).await? else {
+            return Ok(());
+        };
+        let due = task
+            .due_date
+            .map(|d| format!("Due {}", d.format("%-d %B %Y")))
+            .unwrap_or_default();
+        let live = deliver(
+            &mut tx,
+            org,
+            &organization.slug,
+            occasion(&["reminder", &task.id.to_string(), &at.to_rfc3339()]),
+            None,
+            Draft {
+                user: task.assignee_id,
+                kind: NotificationKind::TaskReminder,
+                title: format!("Reminder: “{}”", task.title),
+                body: due,
+                record_type: Some("task".into()),
+                record_id: Some(task.id.as_uuid()),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        if let Some(message) = live
+            && let Err(error) = self.live.publish(&message).await
+        {
+            tracing::warn!(%error, "publishing a reminder live failed");
+        }
+        Ok(())
+    }
+
+    /// Job `tasks.due` (hourly): at 8:00 in each organization's time zone, tells assignees of
+    /// their open tasks due that day or overdue, once per task and day.
+    pub(crate) async fn notify_due_tasks(&self) -> AppResult<usize> {
+        let mut tx = self.db.platform_read().await?;
+        let organizations = rapport_store::organizations::active_ids(&mut tx).await?;
+        tx.commit().await?;
+        let mut sent = 0;
+        for org in organizations {
+            let mut tx = self.db.platform().await?;
+            let Some(organization) = store::organization(&mut tx, org).await? else {
+                continue;
+            };
+            let tz = rapport_domain::organization::TimeZone::parse(&organization.time_zone)
+                .unwrap_or(rapport_domain::organization::TimeZone::DEFAULT)
+                .tz();
+            let local = Utc::now().with_timezone(&tz);
+            if local.hour() != DIGEST_HOUR {
+                continue;
+            }
+            let today = local.date_naive();
+            let mut live = Vec::new();
+            for task in rapport_store::tasks::due_by(&mut tx, org, today, 5000).await? {
+                let Some(due) = task.due_date else { continue };
+                let title = if due == today {
+                    format!("“{}” is due today", task.title)
+                } else {
+                    format!("“{}” is overdue (due {})", task.title, due.format("%-d %B"))
+                };
+                if let Some(message) = deliver(
+                    &mut tx,
+                    org,
+                    &organization.slug,
+                    occasion(&["due", &task.id.to_string(), &today.to_string()]),
+                    None,
+                    Draft {
+                        user: task.assignee_id,
+                        kind: NotificationKind::TaskDue,
+                        title,
+                        body: String::new(),
+                        record_type: Some("task".into()),
+                        record_id: Some(task.id.as_uuid()),
+                    },
+                )
+                .await?
+                {
+                    live.push(message);
+                }
+            }
+            tx.commit().await?;
+            sent += live.len();
+            for message in live {
+                if let Err(error) = self.live.publish(&message).await {
+                    tracing::warn!(%error, "publishing a due-task notification live failed");
+                }
+            }
+        }
+        Ok(sent)
+    }
+}

@@ -667,6 +667,7 @@ async fn fill(
                 description: None,
                 due_date: due,
                 is_done: done,
+                remind_at: None,
             },
         )
         .await?;

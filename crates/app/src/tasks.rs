@@ -24,6 +24,8 @@ pub struct TaskChange {
     pub contact_id: Option<Option<ContactId>>,
     pub company_id: Option<Option<CompanyId>>,
     pub is_done: Option<bool>,
+    /// When to remind the assignee (in the future when set or changed).
+    pub remind_at: Option<Option<chrono::DateTime<chrono::Utc>>>,
 }
 
 #[derive(Clone, Debug)]
@@ -44,6 +46,29 @@ pub struct TaskPage {
 }
 
 const COUNT_CAP: i64 = 10_000;
+
+/// Queues the job that sends a task's reminder at its time. A job for an earlier time finds the
+/// reminder moved and does nothing; the dedupe key keeps one job per task and time.
+async fn schedule_reminder(tx: &mut TenantTx, task: &Task) -> AppResult<()> {
+    let Some(at) = task.remind_at else {
+        return Ok(());
+    };
+    let org = tx.organization_id();
+    let mut job = crate::jobs::JobSpec::new(
+        crate::jobs::queue::DEFAULT,
+        crate::jobs::kind::TASK_REMINDER,
+        json!({"task_id": task.id, "remind_at": at, "organization_id": org}),
+    );
+    job.run_at = at;
+    job.priority = 10;
+    job.dedupe_key = Some(format!(
+        "task-reminder:{}:{}",
+        task.id,
+        at.timestamp_micros()
+    ));
+    rapport_store::jobs::enqueue(tx.raw(), job.into_new_job(Some(org))).await?;
+    Ok(())
+}
 
 /// The record a task's timeline entries go to: its deal, else its contact, else its company.
 fn timeline_of(t: &Task) -> Option<(&'static str, uuid::Uuid)> {
@@ -193,6 +218,19 @@ impl App {
             Some(None) => None,
             None => current.and_then(|t| t.company_id.map(CompanyId)),
         };
+        let remind_at = match change.remind_at {
+            Some(at) => {
+                let changed = current.map(|t| t.remind_at) != Some(at);
+                if let Some(at) = at
+                    && changed
+                    && at <= chrono::Utc::now()
+                {
+                    errors.add("remind_at", "must be in the future");
+                }
+                at
+            }
+            None => current.and_then(|t| t.remind_at),
+        };
         errors.into_result()?;
         // A member puts tasks only on deals they own.
         if tenant.role == Role::Member
@@ -213,6 +251,7 @@ impl App {
                 .is_done
                 .or(current.map(|t| t.is_done))
                 .unwrap_or(false),
+            remind_at,
         })
     }
 
@@ -246,6 +285,7 @@ impl App {
             other => other?,
         };
         let task = store_tasks::insert(&mut tx, actor.user_id, &fields).await?;
+        schedule_reminder(&mut tx, &task).await?;
         task_event(&mut tx, actor, &task, "task_created").await?;
         if task.is_done {
             task_event(&mut tx, actor, &task, "task_completed").await?;
@@ -320,6 +360,9 @@ impl App {
         if !current.is_done && after.is_done {
             task_event(&mut tx, actor, &after, "task_completed").await?;
         }
+        if after.remind_at != current.remind_at {
+            schedule_reminder(&mut tx, &after).await?;
+        }
         if let Some(diff) = changes(&[
             ("title", json!(current.title), json!(after.title)),
             (
@@ -345,6 +388,11 @@ impl App {
                 json!(after.company_id),
             ),
             ("is_done", json!(current.is_done), json!(after.is_done)),
+            (
+                "remind_at",
+                json!(current.remind_at),
+                json!(after.remind_at),
+            ),
         ]) {
             let mut e = with_target(entry(Some(actor), meta, "task.updated"), "task", id);
             e.changes = Some(diff);

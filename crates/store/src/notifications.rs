@@ -303,9 +303,11 @@ pub async fn is_member(tx: &mut Tx, organization: OrganizationId, user: UserId) 
     }
     let count: Count = tx
         .fetch_one(
-            query("SELECT COUNT(*) AS n FROM memberships WHERE organization_id = $1 AND user_id = $2")
-                .bind(organization)
-                .bind(user),
+            query(
+                "SELECT COUNT(*) AS n FROM memberships WHERE organization_id = $1 AND user_id = $2",
+            )
+            .bind(organization)
+            .bind(user),
         )
         .await?;
     Ok(count.n > 0)

@@ -351,3 +351,18 @@ pub async fn set_settings(tx: &mut TenantTx, settings: serde_json::Value) -> Res
         .await?;
     Ok(())
 }
+
+/// Every active organization that is not deleted (platform scope, for scheduled work).
+pub async fn active_ids(tx: &mut Tx) -> Result<Vec<OrganizationId>> {
+    #[derive(sqlx::FromRow)]
+    struct Id {
+        #[sqlx(try_from = "uuid::Uuid")]
+        id: OrganizationId,
+    }
+    let rows: Vec<Id> = tx
+        .fetch_all(query(
+            "SELECT id FROM organizations WHERE status = 'active' AND deleted_at IS NULL ORDER BY id",
+        ))
+        .await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}

@@ -25,12 +25,15 @@ pub struct Task {
     pub is_done: bool,
     pub completed_at: Option<DateTime<Utc>>,
     pub custom: sqlx::types::Json<serde_json::Value>,
+    /// When to remind the assignee, and when that was done.
+    pub remind_at: Option<DateTime<Utc>>,
+    pub reminded_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 const COLUMNS: &str = "id, organization_id, deal_id, contact_id, company_id, assignee_id, created_by, title, \
-    description, due_date, is_done, completed_at, custom, created_at, updated_at";
+    description, due_date, is_done, completed_at, custom, remind_at, reminded_at, created_at, updated_at";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskFields {
@@ -42,6 +45,7 @@ pub struct TaskFields {
     pub description: Option<String>,
     pub due_date: Option<NaiveDate>,
     pub is_done: bool,
+    pub remind_at: Option<DateTime<Utc>>,
 }
 
 pub async fn insert(tx: &mut TenantTx, created_by: UserId, f: &TaskFields) -> Result<Task> {
@@ -52,8 +56,8 @@ pub async fn insert(tx: &mut TenantTx, created_by: UserId, f: &TaskFields) -> Re
         .execute(
             query(
                 "INSERT INTO tasks (organization_id, id, deal_id, contact_id, company_id, assignee_id, created_by, title, \
-                 description, due_date, is_done, completed_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+                 description, due_date, is_done, completed_at, created_at, updated_at, remind_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)",
             )
             .bind(org)
             .bind(id)
@@ -67,7 +71,8 @@ pub async fn insert(tx: &mut TenantTx, created_by: UserId, f: &TaskFields) -> Re
             .bind(f.due_date)
             .bind(f.is_done)
             .bind(f.is_done.then_some(now))
-            .bind(now),
+            .bind(now)
+            .bind(f.remind_at),
         )
         .await?;
     find(tx, id).await?.ok_or(crate::Error::NotFound)
@@ -98,7 +103,8 @@ pub async fn update(tx: &mut TenantTx, current: &Task, f: &TaskFields) -> Result
         .execute(
             query(
                 "UPDATE tasks SET deal_id = $1, contact_id = $2, company_id = $3, assignee_id = $4, title = $5, \
-                 description = $6, due_date = $7, is_done = $8, completed_at = $9, updated_at = $10 \
+                 description = $6, due_date = $7, is_done = $8, completed_at = $9, updated_at = $10, \
+                 remind_at = $13, reminded_at = $14 \
                  WHERE organization_id = $11 AND id = $12",
             )
             .bind(f.deal_id)
@@ -112,10 +118,70 @@ pub async fn update(tx: &mut TenantTx, current: &Task, f: &TaskFields) -> Result
             .bind(completed_at)
             .bind(now)
             .bind(org)
-            .bind(current.id),
+            .bind(current.id)
+            .bind(f.remind_at)
+            // A new reminder time is a new reminder, to be sent again.
+            .bind(if f.remind_at == current.remind_at {
+                current.reminded_at
+            } else {
+                None
+            }),
         )
         .await?;
     Ok(())
+}
+
+/// Marks a task's reminder sent, if it is still due at `remind_at` and not sent yet (platform
+/// scope, for the reminder job). The one caller that gets `true` sends it.
+pub async fn claim_reminder(
+    tx: &mut crate::Tx,
+    organization: OrganizationId,
+    id: TaskId,
+    remind_at: DateTime<Utc>,
+) -> Result<Option<Task>> {
+    let changed = tx
+        .execute(
+            query(
+                "UPDATE tasks SET reminded_at = $1 WHERE organization_id = $2 AND id = $3 \
+                 AND remind_at = $4 AND reminded_at IS NULL AND is_done = FALSE",
+            )
+            .bind(crate::now())
+            .bind(organization)
+            .bind(id)
+            .bind(remind_at),
+        )
+        .await?;
+    if changed == 0 {
+        return Ok(None);
+    }
+    tx.fetch_optional(
+        query(format!(
+            "SELECT {COLUMNS} FROM tasks WHERE organization_id = $1 AND id = $2"
+        ))
+        .bind(organization)
+        .bind(id),
+    )
+    .await
+}
+
+/// Open tasks due on or before `day` in an organization, with an assignee (platform scope, for
+/// the due-task notifications).
+pub async fn due_by(
+    tx: &mut crate::Tx,
+    organization: OrganizationId,
+    day: NaiveDate,
+    limit: i64,
+) -> Result<Vec<Task>> {
+    tx.fetch_all(
+        query(format!(
+            "SELECT {COLUMNS} FROM tasks WHERE organization_id = $1 AND is_done = FALSE \
+             AND due_date IS NOT NULL AND due_date <= $2 ORDER BY due_date, id LIMIT $3"
+        ))
+        .bind(organization)
+        .bind(day)
+        .bind(limit),
+    )
+    .await
 }
 
 pub async fn delete(tx: &mut TenantTx, id: TaskId) -> Result<bool> {

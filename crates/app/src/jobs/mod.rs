@@ -44,11 +44,16 @@ pub mod kind {
     pub const EMAIL_NOTIFICATION: &str = "notification.email";
     /// Email the daily digests that fall due this hour.
     pub const SEND_DIGESTS: &str = "notifications.digest";
+    /// Remind a task's assignee (payload `{"task_id", "remind_at"}`), at the reminder's time.
+    pub const TASK_REMINDER: &str = "task.remind";
+    /// Tell assignees of their tasks due today or overdue, at 8:00 in the organization's time zone.
+    pub const TASKS_DUE: &str = "tasks.due";
 }
 
 /// The recurring jobs: (kind, cron expression in UTC).
-pub const SCHEDULES: [(&str, &str); 5] = [
+pub const SCHEDULES: [(&str, &str); 6] = [
     (kind::SEND_DIGESTS, "0 * * * *"),
+    (kind::TASKS_DUE, "0 * * * *"),
     (kind::PURGE_ORGANIZATIONS, "7 * * * *"),
     (kind::PURGE_RECORDS, "17 * * * *"),
     (kind::PRUNE_OUTBOX, "23 3 * * *"),
@@ -125,6 +130,21 @@ impl Handler for AppJobs {
                         AppError::Validation(_) => JobFailure::Fatal(e.to_string()),
                         other => failed(other),
                     })
+            }
+            kind::TASK_REMINDER => {
+                app.send_task_reminder(&job.payload.0)
+                    .await
+                    .map_err(|e| match e {
+                        AppError::Validation(_) => JobFailure::Fatal(e.to_string()),
+                        other => failed(other),
+                    })
+            }
+            kind::TASKS_DUE => {
+                let n = app.notify_due_tasks().await.map_err(failed)?;
+                if n > 0 {
+                    tracing::info!(notifications = n, "told assignees of tasks due");
+                }
+                Ok(())
             }
             kind::SEND_DIGESTS => {
                 let n = app.send_digests().await.map_err(failed)?;

@@ -440,3 +440,89 @@ async fn the_bell_counts_unread_notifications_and_the_page_opens_them() {
     );
     assert_eq!(inbox(&t, &member, 1).await["unread"], 0);
 }
+
+fn in_ms(ms: i64) -> String {
+    (chrono::Utc::now() + chrono::TimeDelta::milliseconds(ms)).to_rfc3339()
+}
+
+async fn kinds(t: &TestApp, who: &Account) -> Vec<String> {
+    let r = t
+        .org_call(who, Method::GET, "/api/v1/notifications", None)
+        .await;
+    r.body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|n| n["kind"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_reminder_fires_once_at_its_time_and_follows_when_moved() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let member = t.member(&owner, "member@example.com", "member").await;
+
+    let past = t
+        .org_call(
+            &member,
+            Method::POST,
+            "/api/v1/tasks",
+            Some(json!({"title": "Too late", "remind_at": in_ms(-60_000)})),
+        )
+        .await;
+    past.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(past.body["errors"][0]["field"], "remind_at");
+
+    let task = t
+        .create(
+            &member,
+            "/api/v1/tasks",
+            json!({"title": "Order antifouling", "remind_at": in_ms(1500)}),
+        )
+        .await;
+    let id = task["id"].as_str().expect("id").to_owned();
+    assert!(task["remind_at"].is_string());
+    assert_eq!(task["reminded_at"], Value::Null);
+    // Moved later before it fired: only the later time counts.
+    let r = t
+        .org_call(
+            &member,
+            Method::PATCH,
+            &format!("/api/v1/tasks/{id}"),
+            Some(json!({"remind_at": in_ms(3000)})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // A second task completed before its reminder: no reminder.
+    let done = t
+        .create(
+            &member,
+            "/api/v1/tasks",
+            json!({"title": "Done early", "remind_at": in_ms(1500)}),
+        )
+        .await;
+    t.org_call(
+        &member,
+        Method::PATCH,
+        &format!("/api/v1/tasks/{}", done["id"].as_str().expect("id")),
+        Some(json!({"is_done": true})),
+    )
+    .await;
+
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    assert!(kinds(&t, &member).await.is_empty(), "not at the first time");
+    let body = inbox(&t, &member, 1).await;
+    assert_eq!(body["data"][0]["kind"], "task_reminder");
+    assert_eq!(body["data"][0]["title"], "Reminder: “Order antifouling”");
+    let fetched = t
+        .org_call(&member, Method::GET, &format!("/api/v1/tasks/{id}"), None)
+        .await;
+    assert!(fetched.body["reminded_at"].is_string());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        kinds(&t, &member).await,
+        ["task_reminder"],
+        "once, and none for the done task"
+    );
+}

@@ -32,6 +32,10 @@ pub struct TaskOut {
     pub due_date: Option<NaiveDate>,
     pub is_done: bool,
     pub completed_at: Option<DateTime<Utc>>,
+    /// When the assignee is reminded (a notification, by email too if they chose).
+    pub remind_at: Option<DateTime<Utc>>,
+    /// When the reminder was sent.
+    pub reminded_at: Option<DateTime<Utc>>,
     /// Custom field values.
     #[schema(value_type = Object)]
     pub custom: serde_json::Value,
@@ -54,6 +58,8 @@ impl From<rapport_store::tasks::Task> for TaskOut {
             due_date: t.due_date,
             is_done: t.is_done,
             completed_at: t.completed_at,
+            remind_at: t.remind_at,
+            reminded_at: t.reminded_at,
             custom: t.custom.0,
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -84,6 +90,10 @@ pub struct TaskIn {
     #[schema(value_type = Option<Uuid>)]
     pub company_id: Option<Option<Uuid>>,
     pub is_done: Option<bool>,
+    /// When to remind the assignee (RFC 3339, in the future); null removes the reminder.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub remind_at: Option<Option<DateTime<Utc>>>,
 }
 
 impl From<TaskIn> for TaskChange {
@@ -97,6 +107,7 @@ impl From<TaskIn> for TaskChange {
             contact_id: t.contact_id.map(|o| o.map(ContactId)),
             company_id: t.company_id.map(|o| o.map(CompanyId)),
             is_done: t.is_done,
+            remind_at: t.remind_at,
         }
     }
 }
