@@ -662,7 +662,7 @@ async fn notification_kinds(base: &str, token: &str, org: &str) -> Vec<String> {
         .json()
         .await
         .expect("json");
-    r["data"]
+    r["items"]
         .as_array()
         .unwrap_or_else(|| panic!("a list: {r}"))
         .iter()

@@ -15,6 +15,7 @@ use crate::jobs::{JobSpec, kind, queue};
 use crate::live::LiveEvent;
 use crate::mail::Email;
 use crate::{Actor, App, AppError, AppResult, Tenant};
+use rapport_domain::organization::TimeZone;
 
 /// A person's choice for one kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -304,8 +305,9 @@ impl App {
         Ok(())
     }
 
-    /// Job `notifications.digest` (hourly): at 8 in the morning in each organization's time
-    /// zone, emails each member the digest notifications gathered since the last one.
+    /// Job `notifications.digest` (hourly): at 8 in the morning in each person's time zone
+    /// (their own, else the organization's), emails them the digest notifications gathered
+    /// since the last one.
     pub(crate) async fn send_digests(&self) -> AppResult<usize> {
         let mut tx = self.db.platform_read().await?;
         let pairs = store::digest_recipients(&mut tx).await?;
@@ -320,9 +322,10 @@ impl App {
             let (Some(organization), Some(recipient)) = (organization, recipient) else {
                 continue;
             };
-            let tz = rapport_domain::organization::TimeZone::parse(&organization.time_zone)
-                .unwrap_or(rapport_domain::organization::TimeZone::DEFAULT)
-                .tz();
+            let mut tx = self.db.platform_read().await?;
+            let own = rapport_store::users::time_zone(&mut tx, user).await?;
+            tx.commit().await?;
+            let tz = zone_or(own.as_deref(), &organization.time_zone).tz();
             if Utc::now().with_timezone(&tz).hour() != DIGEST_HOUR {
                 continue;
             }
@@ -414,24 +417,40 @@ impl App {
         Ok(n)
     }
 
-    /// The person's choice for every kind.
-    pub async fn notification_preferences(&self, actor: &Actor) -> AppResult<Vec<Choice>> {
+    /// The person's time zone and their choice for every kind.
+    pub async fn notification_preferences(&self, actor: &Actor) -> AppResult<Preferences> {
         let mut tx = self.db.platform_read().await?;
-        let mut out = Vec::new();
+        let mut choices = Vec::new();
         for kind in NotificationKind::ALL {
-            out.push(choice(&mut tx, actor.user_id, kind).await?);
+            choices.push(choice(&mut tx, actor.user_id, kind).await?);
         }
+        let time_zone = rapport_store::users::time_zone(&mut tx, actor.user_id).await?;
         tx.commit().await?;
-        Ok(out)
+        Ok(Preferences { time_zone, choices })
     }
 
-    /// Changes the person's choices for the given kinds.
+    /// Changes the person's time zone (when given; `Some(None)` goes back to each
+    /// organization's) and their choices for the given kinds.
     pub async fn set_notification_preferences(
         &self,
         actor: &Actor,
+        time_zone: Option<Option<String>>,
         choices: &[Choice],
-    ) -> AppResult<Vec<Choice>> {
+    ) -> AppResult<Preferences> {
+        let zone = match &time_zone {
+            Some(Some(name)) if !name.trim().is_empty() => Some(Some(
+                TimeZone::parse(name.trim())
+                    .map_err(|m| AppError::invalid("time_zone", m))?
+                    .name()
+                    .to_owned(),
+            )),
+            Some(_) => Some(None),
+            None => None,
+        };
         let mut tx = self.db.platform().await?;
+        if let Some(zone) = &zone {
+            rapport_store::users::set_time_zone(&mut tx, actor.user_id, zone.as_deref()).await?;
+        }
         for c in choices {
             store::set_preference(
                 &mut tx,
@@ -445,6 +464,35 @@ impl App {
         tx.commit().await?;
         self.notification_preferences(actor).await
     }
+
+    /// The time zone the person lives in here: their own, else the organization's.
+    pub async fn time_zone_of(&self, actor: &Actor, tenant: &Tenant) -> TimeZone {
+        let own = async {
+            let mut tx = self.db.platform_read().await?;
+            let zone = rapport_store::users::time_zone(&mut tx, actor.user_id).await?;
+            tx.commit().await?;
+            AppResult::Ok(zone)
+        };
+        zone_or(
+            own.await.ok().flatten().as_deref(),
+            &tenant.organization.time_zone,
+        )
+    }
+}
+
+/// A person's time zone and choices.
+#[derive(Clone, Debug)]
+pub struct Preferences {
+    /// Their own time zone; `None` follows each organization's.
+    pub time_zone: Option<String>,
+    pub choices: Vec<Choice>,
+}
+
+/// The person's own zone if valid, else the organization's, else UTC.
+fn zone_or(own: Option<&str>, organization: &str) -> TimeZone {
+    own.and_then(|z| TimeZone::parse(z).ok())
+        .or_else(|| TimeZone::parse(organization).ok())
+        .unwrap_or(TimeZone::DEFAULT)
 }
 
 /// The local hour at which digests go out.
@@ -526,8 +574,9 @@ impl App {
         Ok(())
     }
 
-    /// Job `tasks.due` (hourly): at 8:00 in each organization's time zone, tells assignees of
-    /// their open tasks due that day or overdue, once per task and day.
+    /// Job `tasks.due` (hourly): at 8:00 in each assignee's time zone (their own, else the
+    /// organization's), tells them of their open tasks due that day or overdue, once per task
+    /// and day.
     pub(crate) async fn notify_due_tasks(&self) -> AppResult<usize> {
         let mut tx = self.db.platform_read().await?;
         let organizations = rapport_store::organizations::active_ids(&mut tx).await?;
@@ -538,16 +587,26 @@ impl App {
             let Some(organization) = store::organization(&mut tx, org).await? else {
                 continue;
             };
-            let tz = rapport_domain::organization::TimeZone::parse(&organization.time_zone)
-                .unwrap_or(rapport_domain::organization::TimeZone::DEFAULT)
-                .tz();
-            let local = Utc::now().with_timezone(&tz);
-            if local.hour() != DIGEST_HOUR {
-                continue;
-            }
-            let today = local.date_naive();
+            // Everyone's "today" is at most a day ahead of UTC's.
+            let horizon = Utc::now().date_naive() + chrono::Days::new(1);
+            let mut zones: std::collections::HashMap<UserId, TimeZone> = Default::default();
             let mut live = Vec::new();
-            for task in rapport_store::tasks::due_by(&mut tx, org, today, 5000).await? {
+            for task in rapport_store::tasks::due_by(&mut tx, org, horizon, 5000).await? {
+                let zone = match zones.get(&task.assignee_id) {
+                    Some(zone) => *zone,
+                    None => {
+                        let own =
+                            rapport_store::users::time_zone(&mut tx, task.assignee_id).await?;
+                        let zone = zone_or(own.as_deref(), &organization.time_zone);
+                        zones.insert(task.assignee_id, zone);
+                        zone
+                    }
+                };
+                let local = Utc::now().with_timezone(&zone.tz());
+                let today = local.date_naive();
+                if local.hour() != DIGEST_HOUR || task.due_date.is_none_or(|d| d > today) {
+                    continue;
+                }
                 let Some(due) = task.due_date else { continue };
                 let title = if due == today {
                     format!("“{}” is due today", task.title)

@@ -92,3 +92,26 @@ pub async fn set_email(tx: &mut Tx, id: UserId, email: &str) -> Result<()> {
     .await?;
     Ok(())
 }
+
+/// The user's own time zone, if they chose one.
+pub async fn time_zone(tx: &mut Tx, id: UserId) -> Result<Option<String>> {
+    #[derive(sqlx::FromRow)]
+    struct Zone {
+        time_zone: Option<String>,
+    }
+    Ok(tx
+        .fetch_optional::<Zone>(query("SELECT time_zone FROM users WHERE id = $1").bind(id))
+        .await?
+        .and_then(|z| z.time_zone))
+}
+
+pub async fn set_time_zone(tx: &mut Tx, id: UserId, time_zone: Option<&str>) -> Result<()> {
+    tx.execute(
+        query("UPDATE users SET time_zone = $1, updated_at = $2 WHERE id = $3")
+            .bind(time_zone)
+            .bind(crate::now())
+            .bind(id),
+    )
+    .await?;
+    Ok(())
+}

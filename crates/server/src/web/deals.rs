@@ -908,6 +908,8 @@ pub struct TaskRow {
     pub deal: Option<(String, String)>,
     pub due: String,
     pub overdue: bool,
+    /// When the assignee is reminded (in the viewer's time zone), until it is sent.
+    pub reminder: Option<String>,
     pub assignee: String,
     pub is_done: bool,
     pub can_edit: bool,
@@ -1113,6 +1115,7 @@ pub(crate) async fn task_rows(
         )
         .await;
     let items = page.map(|p| p.items).unwrap_or_default();
+    let zone = ctx.state.app.time_zone_of(actor, tenant).await.tz();
     let deal_ids: Vec<uuid::Uuid> = items.iter().filter_map(|t| t.deal_id).collect();
     let titles = ctx
         .state
@@ -1132,6 +1135,10 @@ pub(crate) async fn task_rows(
             id: t.id.to_string(),
             due: t.due_date.map(day).unwrap_or_default(),
             overdue: !t.is_done && t.due_date.is_some_and(|d| d < today),
+            reminder: t
+                .remind_at
+                .filter(|_| t.reminded_at.is_none() && !t.is_done)
+                .map(|at| at.with_timezone(&zone).format("%-d %b, %H:%M").to_string()),
             assignee: people.name(t.assignee_id),
             is_done: t.is_done,
             can_edit: t.assignee_id == actor.user_id
@@ -1310,6 +1317,9 @@ pub struct TaskForm {
     title: String,
     #[serde(default)]
     due_date: String,
+    /// `YYYY-MM-DDTHH:MM` in the person's time zone (a datetime-local field).
+    #[serde(default)]
+    remind_at: String,
     #[serde(default)]
     assignee_id: String,
     #[serde(default)]
@@ -1345,6 +1355,29 @@ pub async fn add_task(ctx: PageContext, Form(form): Form<TaskForm>) -> Response 
             Err(_) => return see_other(&with_error(&back, "The due date must be a date.")),
         }
     };
+    let remind = form.remind_at.trim();
+    let remind_at = if remind.is_empty() {
+        None
+    } else {
+        let zone = ctx
+            .state
+            .app
+            .time_zone_of(&session.actor, &tenant)
+            .await
+            .tz();
+        let local = chrono::NaiveDateTime::parse_from_str(remind, "%Y-%m-%dT%H:%M")
+            .ok()
+            .and_then(|at| {
+                use chrono::TimeZone as _;
+                zone.from_local_datetime(&at).earliest()
+            });
+        match local {
+            Some(at) => Some(at.with_timezone(&chrono::Utc)),
+            None => {
+                return see_other(&with_error(&back, "The reminder must be a date and time."));
+            }
+        }
+    };
     match ctx
         .state
         .app
@@ -1354,6 +1387,7 @@ pub async fn add_task(ctx: PageContext, Form(form): Form<TaskForm>) -> Response 
             TaskChange {
                 title: Some(form.title),
                 due_date: Some(due_date),
+                remind_at: remind_at.map(Some),
                 assignee_id: form.assignee_id.parse::<UserId>().ok(),
                 deal_id: form.deal_id.parse::<DealId>().ok().map(Some),
                 contact_id: form.contact_id.parse::<ContactId>().ok().map(Some),

@@ -12,8 +12,10 @@ use serde::Deserialize;
 use super::context::error_page;
 use super::records::when;
 use super::workspace::{Shell, shell};
-use super::{PageContext, render, see_other};
+use super::{FormErrors, PageContext, render, render_status, see_other};
 use crate::error::ApiError;
+use axum::http::StatusCode;
+use rapport_app::AppError;
 
 pub struct Item {
     pub id: String,
@@ -157,8 +159,10 @@ pub struct Row {
 struct SettingsPage {
     shell: Shell,
     rows: Vec<Row>,
+    time_zone: String,
+    organization_zone: String,
     saved: bool,
-    error: Option<String>,
+    errors: FormErrors,
 }
 
 fn rows(choices: &[Choice]) -> Vec<Row> {
@@ -181,17 +185,18 @@ pub struct SettingsQuery {
     saved: Option<String>,
 }
 
-/// `/notifications/settings`: what each kind of notification does, for this person.
+/// `/notifications/settings`: the person's time zone and what each kind of notification does.
 pub async fn settings(ctx: PageContext, Query(q): Query<SettingsQuery>) -> Response {
     let (session, tenant) = match ctx.tenant().await {
         Ok(t) => t,
         Err(p) => return p,
     };
-    let choices = match ctx.state.app.notification_preferences(&session.actor).await {
-        Ok(c) => c,
+    let preferences = match ctx.state.app.notification_preferences(&session.actor).await {
+        Ok(p) => p,
         Err(e) => return error_page(e.into()),
     };
     render(&SettingsPage {
+        organization_zone: tenant.organization.time_zone.clone(),
         shell: shell(
             &ctx,
             session,
@@ -200,20 +205,19 @@ pub async fn settings(ctx: PageContext, Query(q): Query<SettingsQuery>) -> Respo
             &["Notifications", "Settings"],
         )
         .await,
-        rows: rows(&choices),
+        rows: rows(&preferences.choices),
+        time_zone: preferences.time_zone.unwrap_or_default(),
         saved: q.saved.is_some(),
-        error: None,
+        errors: FormErrors::default(),
     })
 }
 
-/// The settings form: `{kind}.in_app=1` when checked and `{kind}.email` for each kind.
+/// The settings form: `time_zone`, and for each kind `{kind}.in_app=1` when checked and
+/// `{kind}.email`.
 pub async fn save_settings(ctx: PageContext, Form(form): Form<Vec<(String, String)>>) -> Response {
-    let csrf = form
-        .iter()
-        .find(|(k, _)| k == "_csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    if let Err(p) = ctx.check_csrf(csrf) {
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let csrf = field("_csrf").unwrap_or_default();
+    if let Err(p) = ctx.check_csrf(&csrf) {
         return p;
     }
     let (session, tenant) = match ctx.tenant().await {
@@ -221,47 +225,64 @@ pub async fn save_settings(ctx: PageContext, Form(form): Form<Vec<(String, Strin
         Err(p) => return p,
     };
     let mut choices = Vec::new();
+    let mut errors = rapport_domain::ValidationErrors::new();
     for kind in NotificationKind::ALL {
-        let value = |suffix: &str| {
-            let name = format!("{}.{suffix}", kind.as_str());
-            form.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.clone())
-        };
-        let Some(email) = value("email").as_deref().and_then(EmailChoice::parse) else {
-            let current = ctx
-                .state
-                .app
-                .notification_preferences(&session.actor)
-                .await
-                .unwrap_or_default();
-            return render(&SettingsPage {
-                shell: shell(
-                    &ctx,
-                    session,
-                    &tenant,
-                    "notifications",
-                    &["Notifications", "Settings"],
-                )
-                .await,
-                rows: rows(&current),
-                saved: false,
-                error: Some(format!("Choose how to email “{}”.", kind.label())),
-            });
-        };
-        choices.push(Choice {
-            kind,
-            in_app: value("in_app").is_some(),
-            email,
-        });
+        let email = field(&format!("{}.email", kind.as_str()))
+            .as_deref()
+            .and_then(EmailChoice::parse);
+        match email {
+            Some(email) => choices.push(Choice {
+                kind,
+                in_app: field(&format!("{}.in_app", kind.as_str())).is_some(),
+                email,
+            }),
+            None => errors.add(
+                &format!("{}.email", kind.as_str()),
+                "must be one of the choices",
+            ),
+        }
     }
-    match ctx
-        .state
-        .app
-        .set_notification_preferences(&session.actor, &choices)
-        .await
-    {
+    let time_zone = field("time_zone").unwrap_or_default();
+    let result = match errors.into_result() {
+        Ok(()) => {
+            ctx.state
+                .app
+                .set_notification_preferences(
+                    &session.actor,
+                    Some(Some(time_zone.clone())),
+                    &choices,
+                )
+                .await
+        }
+        Err(errors) => Err(AppError::Validation(errors)),
+    };
+    match result {
         Ok(_) => see_other(&format!("{}/notifications/settings?saved=1", ctx.base)),
+        Err(AppError::Validation(errors)) => {
+            let current = ctx.state.app.notification_preferences(&session.actor).await;
+            let rows = match &current {
+                Ok(p) => rows(&p.choices),
+                Err(_) => Vec::new(),
+            };
+            render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &SettingsPage {
+                    organization_zone: tenant.organization.time_zone.clone(),
+                    shell: shell(
+                        &ctx,
+                        session,
+                        &tenant,
+                        "notifications",
+                        &["Notifications", "Settings"],
+                    )
+                    .await,
+                    rows,
+                    time_zone,
+                    saved: false,
+                    errors: FormErrors(errors.0),
+                },
+            )
+        }
         Err(e) => error_page(e.into()),
     }
 }

@@ -16,7 +16,7 @@ async fn inbox(t: &TestApp, who: &Account, expected: usize) -> Value {
             .org_call(who, Method::GET, "/api/v1/notifications", None)
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-        if r.body["data"].as_array().map_or(0, Vec::len) >= expected {
+        if r.body["items"].as_array().map_or(0, Vec::len) >= expected {
             return r.body;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -70,7 +70,7 @@ async fn an_assigned_task_notifies_the_assignee_live_and_by_email_once() {
     assert_eq!(live["event"], "notification.created");
     let body = inbox(&t, &member, 1).await;
     assert_eq!(body["unread"], 1);
-    let n = &body["data"][0];
+    let n = &body["items"][0];
     assert_eq!(n["kind"], "task_assigned");
     assert_eq!(n["title"], "owner assigned you “Call the harbour master”");
     assert_eq!(n["record_id"], task["id"]);
@@ -101,9 +101,11 @@ async fn an_assigned_task_notifies_the_assignee_live_and_by_email_once() {
     )
     .await;
     settled(&t).await;
-    assert_eq!(inbox(&t, &owner, 0).await["data"], json!([]));
+    assert_eq!(inbox(&t, &owner, 0).await["items"], json!([]));
     assert_eq!(
-        inbox(&t, &member, 1).await["data"].as_array().map(Vec::len),
+        inbox(&t, &member, 1).await["items"]
+            .as_array()
+            .map(Vec::len),
         Some(1)
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -170,7 +172,7 @@ async fn mentions_and_changes_to_ones_deals_notify_and_read_all_clears_them() {
     settled(&t).await;
 
     let body = inbox(&t, &member, 2).await;
-    let kinds: Vec<&str> = body["data"]
+    let kinds: Vec<&str> = body["items"]
         .as_array()
         .expect("data")
         .iter()
@@ -178,16 +180,16 @@ async fn mentions_and_changes_to_ones_deals_notify_and_read_all_clears_them() {
         .collect();
     assert_eq!(kinds, ["mention", "deal_changed"], "newest first");
     assert_eq!(
-        body["data"][0]["title"],
+        body["items"][0]["title"],
         "owner mentioned you on “Hull repair”"
     );
-    assert_eq!(body["data"][0]["link"], format!("/o/acme/deals/{id}"));
+    assert_eq!(body["items"][0]["link"], format!("/o/acme/deals/{id}"));
     assert_eq!(
-        body["data"][1]["title"],
+        body["items"][1]["title"],
         "owner moved “Hull repair” to proposal"
     );
     assert_eq!(
-        inbox(&t, &owner, 0).await["data"],
+        inbox(&t, &owner, 0).await["items"],
         json!([]),
         "no self-notification"
     );
@@ -209,7 +211,7 @@ async fn mentions_and_changes_to_ones_deals_notify_and_read_all_clears_them() {
             None,
         )
         .await;
-    assert_eq!(unread.body["data"], json!([]));
+    assert_eq!(unread.body["items"], json!([]));
     assert_eq!(unread.body["unread"], 0);
 }
 
@@ -245,9 +247,9 @@ async fn an_accepted_invitation_notifies_whoever_sent_it() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let body = inbox(&t, &owner, 1).await;
-    assert_eq!(body["data"][0]["kind"], "invitation_accepted");
+    assert_eq!(body["items"][0]["kind"], "invitation_accepted");
     assert_eq!(
-        body["data"][0]["title"],
+        body["items"][0]["title"],
         "Newcomer (new@example.com) accepted your invitation"
     );
 }
@@ -268,7 +270,8 @@ async fn preferences_silence_a_kind_or_change_how_it_is_emailed() {
         .await;
     assert_eq!(defaults.status, StatusCode::OK);
     let find = |body: &Value, kind: &str| {
-        body.as_array()
+        body["kinds"]
+            .as_array()
             .expect("list")
             .iter()
             .find(|p| p["kind"] == kind)
@@ -286,7 +289,7 @@ async fn preferences_silence_a_kind_or_change_how_it_is_emailed() {
             Method::PUT,
             "/api/v1/notifications/preferences",
             Some(&member.access),
-            Some(json!([{"kind": "task_assigned", "in_app": false, "email": "never"}, {"kind": "mention", "in_app": false, "email": "immediate"}])),
+            Some(json!({"kinds": [{"kind": "task_assigned", "in_app": false, "email": "never"}, {"kind": "mention", "in_app": false, "email": "immediate"}]})),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -299,7 +302,7 @@ async fn preferences_silence_a_kind_or_change_how_it_is_emailed() {
             Method::PUT,
             "/api/v1/notifications/preferences",
             Some(&member.access),
-            Some(json!([{"kind": "gossip", "in_app": true, "email": "hourly"}])),
+            Some(json!({"kinds": [{"kind": "gossip", "in_app": true, "email": "hourly"}]})),
         )
         .await;
     bad.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
@@ -309,7 +312,32 @@ async fn preferences_silence_a_kind_or_change_how_it_is_emailed() {
         .iter()
         .filter_map(|e| e["field"].as_str())
         .collect();
-    assert_eq!(fields, ["[0].kind", "[0].email"]);
+    assert_eq!(fields, ["kinds[0].kind", "kinds[0].email"]);
+    let bad_zone = t
+        .call(
+            Method::PUT,
+            "/api/v1/notifications/preferences",
+            Some(&member.access),
+            Some(json!({"time_zone": "Mars/Olympus"})),
+        )
+        .await;
+    bad_zone.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(bad_zone.body["errors"][0]["field"], "time_zone");
+    let zoned = t
+        .call(
+            Method::PUT,
+            "/api/v1/notifications/preferences",
+            Some(&member.access),
+            Some(json!({"time_zone": "Europe/Lisbon"})),
+        )
+        .await;
+    assert_eq!(zoned.body["time_zone"], "Europe/Lisbon");
+    assert_eq!(
+        find(&zoned.body, "task_assigned")["in_app"],
+        false,
+        "kinds kept"
+    );
+    assert_eq!(defaults.body["time_zone"], Value::Null);
 
     // Silenced: an assignment leaves no trace. Email only: a mention is emailed, not shown.
     t.create(
@@ -336,7 +364,7 @@ async fn preferences_silence_a_kind_or_change_how_it_is_emailed() {
     let body = inbox(&t, &member, 0).await;
     assert_eq!(body["unread"], 0, "nothing unread in the app");
     assert!(
-        body["data"]
+        body["items"]
             .as_array()
             .expect("data")
             .iter()
@@ -376,7 +404,7 @@ async fn dispatching_an_event_again_does_not_notify_twice() {
     assert!(redelivered > 0);
     settled(&t).await;
     let body = inbox(&t, &member, 1).await;
-    assert_eq!(body["data"].as_array().map(Vec::len), Some(1), "{body}");
+    assert_eq!(body["items"].as_array().map(Vec::len), Some(1), "{body}");
 }
 
 #[tokio::test]
@@ -392,7 +420,7 @@ async fn the_bell_counts_unread_notifications_and_the_page_opens_them() {
         Some(json!({"amount": 900})),
     )
     .await;
-    let n = inbox(&t, &member, 1).await["data"][0].clone();
+    let n = inbox(&t, &member, 1).await["items"][0].clone();
     let cookie = t.session_cookie("member@example.com").await;
     let page = t
         .call_with(
@@ -449,7 +477,7 @@ async fn kinds(t: &TestApp, who: &Account) -> Vec<String> {
     let r = t
         .org_call(who, Method::GET, "/api/v1/notifications", None)
         .await;
-    r.body["data"]
+    r.body["items"]
         .as_array()
         .expect("data")
         .iter()
@@ -513,8 +541,8 @@ async fn a_reminder_fires_once_at_its_time_and_follows_when_moved() {
     tokio::time::sleep(Duration::from_millis(2200)).await;
     assert!(kinds(&t, &member).await.is_empty(), "not at the first time");
     let body = inbox(&t, &member, 1).await;
-    assert_eq!(body["data"][0]["kind"], "task_reminder");
-    assert_eq!(body["data"][0]["title"], "Reminder: “Order antifouling”");
+    assert_eq!(body["items"][0]["kind"], "task_reminder");
+    assert_eq!(body["items"][0]["title"], "Reminder: “Order antifouling”");
     let fetched = t
         .org_call(&member, Method::GET, &format!("/api/v1/tasks/{id}"), None)
         .await;
@@ -524,5 +552,84 @@ async fn a_reminder_fires_once_at_its_time_and_follows_when_moved() {
         kinds(&t, &member).await,
         ["task_reminder"],
         "once, and none for the done task"
+    );
+}
+
+#[tokio::test]
+async fn a_reminder_entered_in_the_web_app_is_read_in_the_persons_time_zone() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let r = t
+        .call(
+            Method::PUT,
+            "/api/v1/notifications/preferences",
+            Some(&owner.access),
+            Some(json!({"time_zone": "Asia/Tokyo"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let cookie = t.session_cookie("owner@example.com").await;
+    let csrf = t
+        .call_with(
+            Method::GET,
+            "/api/v1/auth/session",
+            None,
+            None,
+            &[("cookie", &cookie)],
+        )
+        .await
+        .body["csrf_token"]
+        .as_str()
+        .expect("csrf")
+        .to_owned();
+    // Tomorrow at 09:30 in Tokyo (UTC+9, no daylight saving) is 00:30 UTC that day.
+    let tokyo_tomorrow =
+        (chrono::Utc::now() + chrono::TimeDelta::hours(9)).date_naive() + chrono::Days::new(1);
+    let local = format!("{tokyo_tomorrow}T09:30");
+    let sent = t
+        .client
+        .post(t.url("/o/acme/tasks"))
+        .header("cookie", &cookie)
+        .header("origin", &t.base)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("title", "Haul out"),
+            ("remind_at", local.as_str()),
+            ("back", "/o/acme/tasks"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let location = sent.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert!(!location.contains("task_error"), "{location}");
+    let tasks = t.org_call(&owner, Method::GET, "/api/v1/tasks", None).await;
+    let task = &tasks.body["items"][0];
+    assert_eq!(task["title"], "Haul out");
+    assert_eq!(
+        task["remind_at"]
+            .as_str()
+            .map(|s| s.get(..19).unwrap_or_default().to_owned()),
+        Some(format!("{tokyo_tomorrow}T00:30:00")),
+        "{task}"
+    );
+    let page = t
+        .call_with(
+            Method::GET,
+            "/o/acme/tasks",
+            None,
+            None,
+            &[("cookie", &cookie)],
+        )
+        .await;
+    assert!(
+        page.text.contains(&format!(
+            "reminder {}, 09:30",
+            tokyo_tomorrow.format("%-d %b")
+        )),
+        "shown in Tokyo time"
     );
 }

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use rapport_app::notifications::Choice;
+use rapport_app::notifications::{Choice, Preferences};
 use rapport_domain::NotificationId;
 use rapport_domain::notification::{EmailChoice, NotificationKind};
 use serde::{Deserialize, Serialize};
@@ -33,9 +33,10 @@ pub struct NotificationOut {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationsOut {
-    pub data: Vec<NotificationOut>,
+    pub items: Vec<NotificationOut>,
+    /// Unread notifications in the organization (all of them, not just this page).
     pub unread: i64,
-    /// Pass as `before` for the next (older) page; absent on the last page.
+    /// Pass as `cursor` for the next (older) page; null on the last page.
     pub next_cursor: Option<Uuid>,
 }
 
@@ -44,8 +45,8 @@ pub struct NotificationsOut {
 pub struct NotificationParams {
     /// Only unread ones.
     pub unread: Option<bool>,
-    /// Older than this notification (the previous page's `next_cursor`).
-    pub before: Option<Uuid>,
+    /// The previous page's `next_cursor`: older notifications.
+    pub cursor: Option<Uuid>,
     /// Page size, 1–100 (default 30).
     pub limit: Option<i64>,
 }
@@ -72,7 +73,7 @@ pub async fn list(
             actor,
             &scope.tenant,
             params.unread.unwrap_or(false),
-            params.before.map(NotificationId),
+            params.cursor.map(NotificationId),
             limit + 1,
         )
         .await?;
@@ -82,7 +83,7 @@ pub async fn list(
     Ok(Json(NotificationsOut {
         next_cursor: more.then(|| list.last().map(|n| n.id.as_uuid())).flatten(),
         unread,
-        data: list
+        items: list
             .into_iter()
             .map(|n| NotificationOut {
                 id: n.id.as_uuid(),
@@ -135,59 +136,83 @@ pub async fn read_all(State(state): State<AppState>, scope: Scope) -> ApiResult<
 /// One kind of notification and how the caller receives it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PreferenceOut {
+pub struct KindPreference {
     /// task_assigned, task_due, task_reminder, mention, deal_changed, invitation_accepted
     pub kind: String,
     /// Shown in the app (the bell).
     pub in_app: bool,
-    /// never, immediate or digest (a daily email at 8:00 in the organization's time zone)
+    /// never, immediate or digest (a daily email at 8:00 in the caller's time zone)
     pub email: String,
 }
 
-fn out(choices: Vec<Choice>) -> Vec<PreferenceOut> {
-    choices
-        .into_iter()
-        .map(|c| PreferenceOut {
-            kind: c.kind.as_str().to_owned(),
-            in_app: c.in_app,
-            email: c.email.as_str().to_owned(),
-        })
-        .collect()
+/// How the caller receives notifications, in every organization.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreferencesOut {
+    /// The caller's time zone (IANA name); null follows each organization's. Reminders entered
+    /// in the web app, due-task notifications and the digest follow it.
+    pub time_zone: Option<String>,
+    pub kinds: Vec<KindPreference>,
+}
+
+/// A change of preferences: the time zone when present, and the kinds listed.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreferencesIn {
+    #[serde(default, deserialize_with = "super::types::present")]
+    #[schema(value_type = Option<String>)]
+    pub time_zone: Option<Option<String>>,
+    #[serde(default)]
+    pub kinds: Vec<KindPreference>,
+}
+
+fn out(p: Preferences) -> PreferencesOut {
+    PreferencesOut {
+        time_zone: p.time_zone,
+        kinds: p
+            .choices
+            .into_iter()
+            .map(|c| KindPreference {
+                kind: c.kind.as_str().to_owned(),
+                in_app: c.in_app,
+                email: c.email.as_str().to_owned(),
+            })
+            .collect(),
+    }
 }
 
 /// How the caller receives each kind of notification (in every organization).
 #[utoipa::path(get, path = "/api/v1/notifications/preferences", tag = "notifications", security(("bearer" = [])),
-    responses((status = 200, body = Vec<PreferenceOut>)))]
+    responses((status = 200, body = PreferencesOut)))]
 pub async fn preferences(
     State(state): State<AppState>,
     auth: Auth,
-) -> ApiResult<Json<Vec<PreferenceOut>>> {
+) -> ApiResult<Json<PreferencesOut>> {
     Ok(Json(out(state
         .app
         .notification_preferences(&auth.actor)
         .await?)))
 }
 
-/// Change how the caller receives some kinds; kinds not listed keep their setting.
+/// Change the caller's time zone and how they receive some kinds; what is not given is kept.
 #[utoipa::path(put, path = "/api/v1/notifications/preferences", tag = "notifications", security(("bearer" = [])),
-    request_body = Vec<PreferenceOut>, responses((status = 200, body = Vec<PreferenceOut>), (status = 422, body = Problem)))]
+    request_body = PreferencesIn, responses((status = 200, body = PreferencesOut), (status = 422, body = Problem)))]
 pub async fn set_preferences(
     State(state): State<AppState>,
     auth: Auth,
-    ApiJson(body): ApiJson<Vec<PreferenceOut>>,
-) -> ApiResult<Json<Vec<PreferenceOut>>> {
+    ApiJson(body): ApiJson<PreferencesIn>,
+) -> ApiResult<Json<PreferencesOut>> {
     auth.require_user()?;
     let mut choices = Vec::new();
     let mut errors = rapport_domain::ValidationErrors::new();
-    for (i, p) in body.iter().enumerate() {
+    for (i, p) in body.kinds.iter().enumerate() {
         let kind = NotificationKind::parse(&p.kind);
         let email = EmailChoice::parse(&p.email);
         if kind.is_none() {
-            errors.add(&format!("[{i}].kind"), "is not a kind of notification");
+            errors.add(&format!("kinds[{i}].kind"), "is not a kind of notification");
         }
         if email.is_none() {
             errors.add(
-                &format!("[{i}].email"),
+                &format!("kinds[{i}].email"),
                 "must be never, immediate or digest",
             );
         }
@@ -204,6 +229,6 @@ pub async fn set_preferences(
         .map_err(rapport_app::AppError::Validation)?;
     Ok(Json(out(state
         .app
-        .set_notification_preferences(&auth.actor, &choices)
+        .set_notification_preferences(&auth.actor, body.time_zone, &choices)
         .await?)))
 }
