@@ -124,6 +124,14 @@ pub struct Config {
     /// `RAPPORT_WS_IDLE_TIMEOUT_SECS`: a WebSocket client silent this long (not even answering
     /// the server's pings, sent every third of it) is disconnected. Default 60.
     pub ws_idle_timeout: Duration,
+    /// `RAPPORT_WEBHOOK_ALLOW_PRIVATE`: let webhooks reach private, loopback and link-local
+    /// addresses (an internal receiver; tests). Default false.
+    pub webhook_allow_private: bool,
+    /// `RAPPORT_WEBHOOK_TIMEOUT_SECS`: how long a receiver has to answer. Default 15.
+    pub webhook_timeout: Duration,
+    /// `RAPPORT_WEBHOOK_RETRY_BASE_MS`: the wait before the first retry, doubled each time up to
+    /// 1440 times it (12 hours by default). Default 30000.
+    pub webhook_retry_base: Duration,
 }
 
 /// A configuration value was missing or malformed.
@@ -397,6 +405,13 @@ impl Config {
                 "a whole number",
             )?,
             ws_idle_timeout: src.secs("RAPPORT_WS_IDLE_TIMEOUT_SECS", 60, 1)?,
+            webhook_allow_private: src.bool("RAPPORT_WEBHOOK_ALLOW_PRIVATE", false)?,
+            webhook_timeout: src.secs("RAPPORT_WEBHOOK_TIMEOUT_SECS", 15, 1)?,
+            webhook_retry_base: Duration::from_millis(src.parse(
+                "RAPPORT_WEBHOOK_RETRY_BASE_MS",
+                30_000u64,
+                "a whole number of milliseconds",
+            )?),
         })
     }
 

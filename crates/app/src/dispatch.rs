@@ -35,7 +35,12 @@ impl App {
             // A consumer that fails on one event must not hold up every event after it: its
             // effects for that event are rolled back to the savepoint, logged, and skipped.
             tx.execute(query("SAVEPOINT consumer")).await?;
-            match crate::notifications::on_event(&mut tx, event).await {
+            let consumed = async {
+                let messages = crate::notifications::on_event(&mut tx, event).await?;
+                crate::webhooks::on_event(&mut tx, event).await?;
+                crate::AppResult::Ok(messages)
+            };
+            match consumed.await {
                 Ok(messages) => {
                     tx.execute(query("RELEASE SAVEPOINT consumer")).await?;
                     personal.extend(messages);
@@ -44,7 +49,7 @@ impl App {
                     tx.execute(query("ROLLBACK TO SAVEPOINT consumer")).await?;
                     tx.execute(query("RELEASE SAVEPOINT consumer")).await?;
                     tracing::error!(%error, event = %event.id, kind = %event.event_type,
-                        "notifying of an event failed; the event is dispatched without notifications");
+                        "consuming an event failed; it is dispatched without notifications or webhooks");
                 }
             }
         }

@@ -13,6 +13,50 @@ use crate::{App, AppResult};
 /// The version of every event's payload schema in this catalogue.
 pub const VERSION: i64 = 1;
 
+/// Every event type of the catalogue (docs/EVENTS.md), for webhook subscriptions.
+pub const CATALOGUE: &[&str] = &[
+    "company.created",
+    "company.updated",
+    "company.deleted",
+    "company.restored",
+    "company.tagged",
+    "contact.created",
+    "contact.updated",
+    "contact.deleted",
+    "contact.restored",
+    "contact.tagged",
+    "lead.created",
+    "lead.updated",
+    "lead.deleted",
+    "lead.restored",
+    "lead.tagged",
+    "lead.converted",
+    "deal.created",
+    "deal.updated",
+    "deal.deleted",
+    "deal.restored",
+    "deal.tagged",
+    "deal.stage_changed",
+    "deal.status_changed",
+    "task.created",
+    "task.updated",
+    "task.deleted",
+    "task.assigned",
+    "task.completed",
+    "comment.created",
+    "activity.logged",
+    "member.added",
+    "member.invited",
+    "member.invitation_accepted",
+    "member.invitation_resent",
+    "member.invitation_revoked",
+    "member.role_changed",
+    "member.removed",
+    "pipeline.created",
+    "pipeline.updated",
+    "pipeline.deleted",
+];
+
 /// Actions whose audit entries are also events (by their prefix).
 const PUBLISHED: [&str; 7] = [
     "company.",

@@ -32,6 +32,7 @@ pub mod tasks;
 pub mod timeline;
 pub mod trash;
 pub mod views;
+pub mod webhooks;
 pub mod worker;
 
 use std::sync::Arc;

@@ -58,6 +58,7 @@ fn link(slug: &str, record_type: Option<&str>, record_id: Option<uuid::Uuid>) ->
         (Some("lead"), Some(id)) => format!("{base}/leads/{id}"),
         (Some("task"), _) => format!("{base}/tasks"),
         (Some("membership"), _) => format!("{base}/settings/members"),
+        (Some("webhook"), Some(id)) => format!("{base}/settings/webhooks/{id}"),
         _ => format!("{base}/notifications"),
     }
 }
@@ -246,6 +247,41 @@ async fn deliver(
         at: Utc::now(),
         user_id: Some(draft.user),
     }))
+}
+
+/// Notifies one member of something no outbox event describes (a webhook turned off), as they
+/// chose; returns the live message to publish after the commit.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn notify(
+    tx: &mut Tx,
+    org: OrganizationId,
+    occasion: uuid::Uuid,
+    actor: Option<UserId>,
+    user: UserId,
+    kind: NotificationKind,
+    title: String,
+    body: String,
+    record: Option<(&str, uuid::Uuid)>,
+) -> AppResult<Option<LiveEvent>> {
+    let Some(organization) = store::organization(tx, org).await? else {
+        return Ok(None);
+    };
+    deliver(
+        tx,
+        org,
+        &organization.slug,
+        occasion,
+        actor,
+        Draft {
+            user,
+            kind,
+            title,
+            body,
+            record_type: record.map(|(t, _)| t.to_owned()),
+            record_id: record.map(|(_, id)| id),
+        },
+    )
+    .await
 }
 
 /// The text of a notification email.

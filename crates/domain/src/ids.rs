@@ -146,3 +146,11 @@ entity_id!(
     /// A notification for one member.
     NotificationId
 );
+entity_id!(
+    /// A webhook endpoint of an organization.
+    WebhookId
+);
+entity_id!(
+    /// One event's delivery to one webhook endpoint.
+    DeliveryId
+);

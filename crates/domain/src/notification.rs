@@ -15,6 +15,8 @@ pub enum NotificationKind {
     DealChanged,
     /// Someone accepted an invitation I sent.
     InvitationAccepted,
+    /// A webhook endpoint of an organization I administer was turned off.
+    WebhookDisabled,
 }
 
 /// Whether and when a notification is emailed.
@@ -28,13 +30,14 @@ pub enum EmailChoice {
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 6] = [
+    pub const ALL: [NotificationKind; 7] = [
         NotificationKind::TaskAssigned,
         NotificationKind::TaskDue,
         NotificationKind::TaskReminder,
         NotificationKind::Mention,
         NotificationKind::DealChanged,
         NotificationKind::InvitationAccepted,
+        NotificationKind::WebhookDisabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +48,7 @@ impl NotificationKind {
             NotificationKind::Mention => "mention",
             NotificationKind::DealChanged => "deal_changed",
             NotificationKind::InvitationAccepted => "invitation_accepted",
+            NotificationKind::WebhookDisabled => "webhook_disabled",
         }
     }
 
@@ -61,6 +65,7 @@ impl NotificationKind {
             NotificationKind::Mention => "Someone mentions me",
             NotificationKind::DealChanged => "Someone else changes a deal I own",
             NotificationKind::InvitationAccepted => "Someone accepts my invitation",
+            NotificationKind::WebhookDisabled => "A webhook is turned off after failures",
         }
     }
 
@@ -69,7 +74,8 @@ impl NotificationKind {
         match self {
             NotificationKind::TaskAssigned
             | NotificationKind::TaskReminder
-            | NotificationKind::Mention => (true, EmailChoice::Immediate),
+            | NotificationKind::Mention
+            | NotificationKind::WebhookDisabled => (true, EmailChoice::Immediate),
             NotificationKind::TaskDue | NotificationKind::DealChanged => {
                 (true, EmailChoice::Digest)
             }

@@ -12,7 +12,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::api::v1::{
     admin, ai_settings, analytics, api_keys, audit, auth, companies, contacts, deals, leads,
-    members, notifications, organizations, search, tags, tasks, timelines,
+    members, notifications, organizations, search, tags, tasks, timelines, webhooks,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -200,6 +200,27 @@ fn api_v1() -> Router<AppState> {
             get(notifications::preferences).put(notifications::set_preferences),
         )
         .route("/notifications/{id}/read", post(notifications::read))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/webhooks/{id}",
+            get(webhooks::get)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route(
+            "/webhooks/{id}/rotate-secret",
+            post(webhooks::rotate_secret),
+        )
+        .route("/webhooks/{id}/test", post(webhooks::test))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route(
+            "/webhooks/{id}/deliveries/{delivery_id}",
+            get(webhooks::delivery),
+        )
+        .route(
+            "/webhooks/{id}/deliveries/{delivery_id}/resend",
+            post(webhooks::resend),
+        )
         .route("/admin/jobs", get(admin::jobs))
         .route("/admin/jobs/{id}/retry", post(admin::retry_job))
 }

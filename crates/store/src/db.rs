@@ -422,7 +422,9 @@ arg_from_id!(
     rapport_domain::ViewId,
     rapport_domain::EventId,
     rapport_domain::JobId,
-    rapport_domain::NotificationId
+    rapport_domain::NotificationId,
+    rapport_domain::WebhookId,
+    rapport_domain::DeliveryId
 );
 
 impl Arg {

@@ -34,6 +34,7 @@ pub mod text;
 pub mod trash;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 
 pub use db::{
     Arg, Backend, Db, PoolOptions, PoolStats, Query, Record, Signal, Signals, TenantTx, Tx, now,

@@ -182,3 +182,22 @@ pub async fn role_of_now(
         .await?
         .map(|r| r.role))
 }
+
+/// The owners and admins of an organization (platform scope: telling them of a problem).
+pub async fn administrators(tx: &mut Tx, organization: OrganizationId) -> Result<Vec<UserId>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(try_from = "uuid::Uuid")]
+        user_id: UserId,
+    }
+    let rows: Vec<Row> = tx
+        .fetch_all(
+            query(
+                "SELECT user_id FROM memberships WHERE organization_id = $1 AND role IN ('owner', 'admin') \
+                 ORDER BY user_id",
+            )
+            .bind(organization),
+        )
+        .await?;
+    Ok(rows.into_iter().map(|r| r.user_id).collect())
+}

@@ -48,6 +48,8 @@ pub mod kind {
     pub const TASK_REMINDER: &str = "task.remind";
     /// Tell assignees of their tasks due today or overdue, at 8:00 in the organization's time zone.
     pub const TASKS_DUE: &str = "tasks.due";
+    /// One attempt of a webhook delivery (payload `{"delivery_id"}`).
+    pub const DELIVER_WEBHOOK: &str = "webhook.deliver";
 }
 
 /// The recurring jobs: (kind, cron expression in UTC).
@@ -131,6 +133,7 @@ impl Handler for AppJobs {
                         other => failed(other),
                     })
             }
+            kind::DELIVER_WEBHOOK => app.deliver_webhook(job).await,
             kind::TASK_REMINDER => {
                 app.send_task_reminder(&job.payload.0)
                     .await
@@ -157,10 +160,13 @@ impl Handler for AppJobs {
         }
     }
 
-    fn backoff(&self, _job: &Job) -> Backoff {
-        Backoff {
-            base: Duration::from_secs(10),
-            cap: Duration::from_secs(3600),
+    fn backoff(&self, job: &Job) -> Backoff {
+        match job.kind.as_str() {
+            kind::DELIVER_WEBHOOK => crate::webhooks::backoff(self.0.config.webhook_retry_base),
+            _ => Backoff {
+                base: Duration::from_secs(10),
+                cap: Duration::from_secs(3600),
+            },
         }
     }
 }

@@ -19,3 +19,4 @@ mod sessions;
 mod support;
 mod tasks;
 mod tenancy;
+mod webhooks;

@@ -18,3 +18,4 @@ pub mod tags;
 pub mod tasks;
 pub mod timelines;
 pub mod types;
+pub mod webhooks;

@@ -1,6 +1,7 @@
 //! `TestApp`: a real Rapport server on port 0 over its own fresh database — a new SQLite file, or
 //! a new PostgreSQL database when `RAPPORT_TEST_POSTGRES_URL` is set.
 
+pub mod receiver;
 pub mod smtp;
 pub mod ws;
 
