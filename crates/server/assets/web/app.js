@@ -448,3 +448,10 @@ document.addEventListener("change", function (event) {
   }
   connect();
 })();
+
+// The webhook event chooser: "Every event" hides the list of event types.
+document.addEventListener("change", function (event) {
+  if (!event.target.matches("[data-all-events]")) return;
+  var grid = event.target.closest("fieldset").querySelector("[data-event-grid]");
+  if (grid) grid.hidden = event.target.checked;
+});

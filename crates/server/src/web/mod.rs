@@ -22,6 +22,7 @@ mod records;
 mod search;
 mod settings;
 mod tasks;
+mod webhooks;
 mod workspace;
 
 use askama::Template;
@@ -114,6 +115,26 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(profile::revoke_session),
         )
         .route("/settings/ai", get(ai::ai).post(ai::save))
+        .route(
+            "/settings/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/settings/webhooks/{id}",
+            get(webhooks::detail).post(webhooks::update),
+        )
+        .route(
+            "/settings/webhooks/{id}/deliveries/{delivery}",
+            get(webhooks::delivery),
+        )
+        .route(
+            "/settings/webhooks/{id}/deliveries/{delivery}/resend",
+            axum::routing::post(webhooks::resend),
+        )
+        .route(
+            "/settings/webhooks/{id}/{action}",
+            axum::routing::post(webhooks::act),
+        )
         .route("/admin", get(admin::organizations))
         .route("/admin/organizations", axum::routing::post(admin::create))
         .route(

@@ -28,6 +28,7 @@ pub fn tabs(base: &str, current: &str) -> Vec<Tab> {
         ("Domains", "domains"),
         ("Pipelines", "pipelines"),
         ("Members", "members"),
+        ("Webhooks", "webhooks"),
         ("AI", "ai"),
         ("Audit log", "audit"),
     ]
@@ -56,7 +57,7 @@ fn saved_notice(q: &Saved) -> Option<String> {
 }
 
 /// The signed-in administrator's context for a settings page; others get a 403 page.
-async fn admin(
+pub(super) async fn admin(
     ctx: &PageContext,
     current: &str,
     crumb: &'static str,

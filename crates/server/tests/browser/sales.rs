@@ -640,3 +640,50 @@ async fn two_people_with_the_board_open_see_each_others_moves_live() {
     ann.close().await;
     bob.close().await;
 }
+
+#[tokio::test]
+async fn the_bell_lights_up_when_a_task_is_assigned() {
+    if !enabled("the_bell_lights_up_when_a_task_is_assigned") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let member = t.member(&owner, "member@example.com", "member").await;
+    let b = Browser::start(1280, 900).await;
+    sign_in(&b, &t, "member@example.com").await;
+    b.goto(&t.url("/o/acme/tasks")).await;
+    b.wait_until(
+        "return document.documentElement.dataset.live === 'connected'",
+        "the live connection is open",
+    )
+    .await;
+    assert!(!b.exists("#bell .bell-count").await);
+    t.create(
+        &owner,
+        "/api/v1/tasks",
+        json!({"title": "Inspect the moorings", "assignee_id": member.user_id}),
+    )
+    .await;
+    b.wait_until(
+        "const c = document.querySelector('#bell .bell-count'); return !!c && c.textContent.trim() === '1'",
+        "the bell shows one unread notification",
+    )
+    .await;
+    b.wait_until(
+        "return document.getElementById('live-tasks').textContent.includes('Inspect the moorings')",
+        "the task list shows the new task",
+    )
+    .await;
+    b.screenshot("notifications-bell").await;
+    b.submit("#bell").await;
+    assert!(
+        b.text("#notifications")
+            .await
+            .contains("owner assigned you “Inspect the moorings”")
+    );
+    b.screenshot("notifications-page").await;
+    b.submit("#notifications .notification-open").await;
+    b.wait_for_path(|p| p == "/o/acme/tasks").await;
+    assert!(!b.exists("#bell .bell-count").await, "read now");
+    b.close().await;
+}

@@ -300,3 +300,63 @@ async fn the_ai_api_key_is_stored_encrypted_and_never_shown_again() {
     );
     b.close().await;
 }
+
+#[tokio::test]
+async fn owners_connect_a_webhook_and_follow_its_deliveries() {
+    if !enabled("owners_connect_a_webhook_and_follow_its_deliveries") {
+        return;
+    }
+    let t = TestApp::spawn_with(crate::support::Options {
+        extra: vec![("RAPPORT_WEBHOOK_ALLOW_PRIVATE", "true".into())],
+        ..Default::default()
+    })
+    .await;
+    let receiver = crate::support::receiver::Receiver::start(&[]).await;
+    let b = Browser::start(1280, 900).await;
+    owner_signed_in(&t, &b).await;
+    b.goto(&t.url("/o/acme/settings/webhooks")).await;
+    b.fill("#url", "ftp://nowhere").await;
+    b.submit("form[action$='/settings/webhooks'] button[type=submit]")
+        .await;
+    assert!(
+        b.text(".field-error")
+            .await
+            .contains("URL must start with https://")
+    );
+    b.fill("#url", &receiver.url).await;
+    b.fill("#description", "Warehouse sync").await;
+    b.submit("form[action$='/settings/webhooks'] button[type=submit]")
+        .await;
+    let secret = b.text("#new-secret").await;
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    b.screenshot("settings-webhooks-created").await;
+    b.submit(".secret-callout a.btn").await;
+    b.submit("form[action$='/test'] button[type=submit]").await;
+    assert!(b.text("[role=status]").await.contains("test message"));
+    receiver.wait_for(1).await;
+    // The log shows the delivery once it succeeded.
+    for _ in 0..50 {
+        b.goto(
+            &b.eval("return location.href")
+                .await
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+        .await;
+        if b.exists("#deliveries .delivery-succeeded").await {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(b.text("#deliveries").await.contains("webhook.test"));
+    b.screenshot("settings-webhook-deliveries").await;
+    b.submit("#deliveries a").await;
+    assert!(
+        b.text("#request-body")
+            .await
+            .contains("\"type\": \"webhook.test\"")
+    );
+    assert!(b.text("#attempts").await.contains("200"));
+    b.close().await;
+}
