@@ -335,15 +335,14 @@ async fn owners_connect_a_webhook_and_follow_its_deliveries() {
     assert!(b.text("[role=status]").await.contains("test message"));
     receiver.wait_for(1).await;
     // The log shows the delivery once it succeeded.
+    let page = b
+        .eval("return location.href")
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     for _ in 0..50 {
-        b.goto(
-            &b.eval("return location.href")
-                .await
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        )
-        .await;
+        b.goto(&page).await;
         if b.exists("#deliveries .delivery-succeeded").await {
             break;
         }
