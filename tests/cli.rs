@@ -580,7 +580,11 @@ async fn a_change_through_server_a_reaches_a_websocket_client_of_server_b_throug
     };
     let migrated = e.run(&["migrate"], &[]);
     assert!(migrated.status.success(), "{}", text(&migrated));
-    let redis = [("RAPPORT_REDIS_URL", redis.as_str())];
+    let redis = [
+        ("RAPPORT_REDIS_URL", redis.as_str()),
+        ("RAPPORT_RATE_LIMIT", "4"),
+        ("RAPPORT_RATE_LIMIT_WINDOW_SECS", "3600"),
+    ];
     let a = e.spawn(&["serve"], &redis);
     let b = e.spawn(&["serve"], &redis);
     wait_healthy(&a.base).await;
@@ -592,6 +596,20 @@ async fn a_change_through_server_a_reaches_a_websocket_client_of_server_b_throug
     let event = event_about(&mut on_b, &deal).await;
     assert_eq!(event["event"], "deal.created");
     assert_eq!(event["channel"], "org");
+
+    // The rate limit is one count across both servers: one request made, three more allowed.
+    let get = |base: &str| {
+        reqwest::Client::new()
+            .get(format!("{base}/api/v1/deals"))
+            .bearer_auth(&token)
+            .header("x-organization-id", &org)
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for base in [&a.base, &b.base, &b.base, &a.base] {
+        statuses.push(get(base).await.expect("sent").status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 429]);
 }
 
 #[tokio::test]

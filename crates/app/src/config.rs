@@ -132,6 +132,14 @@ pub struct Config {
     /// `RAPPORT_WEBHOOK_RETRY_BASE_MS`: the wait before the first retry, doubled each time up to
     /// 1440 times it (12 hours by default). Default 30000.
     pub webhook_retry_base: Duration,
+    /// `RAPPORT_RATE_LIMIT`: API requests one caller (API key or user) may make per window;
+    /// 0 turns the limit off. Default 600.
+    pub rate_limit: u64,
+    /// `RAPPORT_RATE_LIMIT_ORGANIZATION`: API requests per window in one organization, all callers
+    /// together; 0 turns it off. Default 3000.
+    pub rate_limit_organization: u64,
+    /// `RAPPORT_RATE_LIMIT_WINDOW_SECS`: the window the limits count in. Default 60.
+    pub rate_limit_window: Duration,
 }
 
 /// A configuration value was missing or malformed.
@@ -412,6 +420,13 @@ impl Config {
                 30_000u64,
                 "a whole number of milliseconds",
             )?),
+            rate_limit: src.parse("RAPPORT_RATE_LIMIT", 600u64, "a whole number (0: no limit)")?,
+            rate_limit_organization: src.parse(
+                "RAPPORT_RATE_LIMIT_ORGANIZATION",
+                3000u64,
+                "a whole number (0: no limit)",
+            )?,
+            rate_limit_window: src.secs("RAPPORT_RATE_LIMIT_WINDOW_SECS", 60, 1)?,
         })
     }
 

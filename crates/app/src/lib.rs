@@ -25,6 +25,7 @@ pub mod members;
 pub mod notifications;
 pub mod organizations;
 mod paging;
+pub mod rate_limit;
 pub mod search;
 pub mod seed;
 pub mod tags;
@@ -53,6 +54,8 @@ pub struct App {
     pub mailer: Mailer,
     /// Live events between server processes and to WebSocket clients.
     pub live: live::Bus,
+    /// API rate limits, shared through Redis when configured.
+    pub limiter: rate_limit::RateLimiter,
 }
 
 /// Why the application could not start.
@@ -109,12 +112,20 @@ impl App {
         let mailer = Mailer::new(&config, db.clone())?;
         let live = live::Bus::new(config.redis_url.as_ref().map(|u| u.expose()), &db)
             .map_err(StartError::Live)?;
+        let limiter = rate_limit::RateLimiter::new(
+            config.rate_limit,
+            config.rate_limit_organization,
+            config.rate_limit_window,
+            config.redis_url.as_ref().map(|u| u.expose()),
+        )
+        .map_err(StartError::Live)?;
         Ok(Arc::new(App {
             keys: Keys::new(&secret),
             config,
             db,
             mailer,
             live,
+            limiter,
         }))
     }
 

@@ -195,6 +195,18 @@ impl FromRequestParts<AppState> for Auth {
             actor: auth.actor.clone(),
             credentials: auth.credentials.clone(),
         })));
+        if let Some(slot) = parts.extensions.get::<crate::middleware::RateSlot>() {
+            let caller = match &auth.actor.api_key {
+                Some(key) => format!("key:{}", key.id),
+                None => format!("user:{}", auth.actor.user_id),
+            };
+            if let Some(quota) = app.limiter.caller(&caller).await {
+                slot.note(quota);
+                if !quota.allowed {
+                    return Err(rate_limited(quota));
+                }
+            }
+        }
         Ok(auth)
     }
 }
@@ -216,6 +228,20 @@ impl Auth {
 
 #[derive(Clone)]
 struct AuthCache(std::sync::Arc<Auth>);
+
+/// 429 `rate_limited`, with `Retry-After`.
+fn rate_limited(quota: rapport_app::rate_limit::Quota) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!(
+            "too many requests: at most {} per window; try again in {} seconds",
+            quota.limit, quota.reset_secs
+        ),
+    );
+    e.retry_after = Some(quota.reset_secs.max(1));
+    e
+}
 
 /// The organization a request acts in, resolved once for every way a request can name it —
 /// custom domain, then subdomain of the base domain, then the `/o/{slug}` prefix, then the
@@ -304,6 +330,18 @@ impl FromRequestParts<AppState> for Scope {
             )
         })?;
         let tenant = state.app.enter_organization(&auth.actor, org).await?;
+        if let Some(slot) = parts.extensions.get::<crate::middleware::RateSlot>()
+            && let Some(quota) = state
+                .app
+                .limiter
+                .organization(&tenant.id().to_string())
+                .await
+        {
+            slot.note(quota);
+            if !quota.allowed {
+                return Err(rate_limited(quota));
+            }
+        }
         Ok(Scope { auth, tenant })
     }
 }

@@ -231,3 +231,41 @@ pub async fn csrf_form_field(req: Request, next: Next) -> Response {
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await
 }
+
+/// Where the extractors leave the rate limit a request counted against (the tighter of the
+/// caller's and the organization's), for [`rate_limit_headers`] to report.
+#[derive(Clone, Default)]
+pub struct RateSlot(pub std::sync::Arc<std::sync::Mutex<Option<rapport_app::rate_limit::Quota>>>);
+
+impl RateSlot {
+    /// Keeps the tighter of what is there and `quota`.
+    pub fn note(&self, quota: rapport_app::rate_limit::Quota) {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *slot = Some(match *slot {
+            Some(held) => held.tighter(quota),
+            None => quota,
+        });
+    }
+}
+
+/// API responses carry `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`
+/// (seconds until the window ends) of the limit the request counted against.
+pub async fn rate_limit_headers(mut req: Request, next: Next) -> Response {
+    let slot = RateSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let mut response = next.run(req).await;
+    let quota = *slot.0.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(q) = quota {
+        let headers = response.headers_mut();
+        for (name, value) in [
+            ("x-ratelimit-limit", q.limit),
+            ("x-ratelimit-remaining", q.remaining),
+            ("x-ratelimit-reset", q.reset_secs),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+                headers.insert(name, v);
+            }
+        }
+    }
+    response
+}

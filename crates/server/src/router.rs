@@ -268,7 +268,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/docs", get(pages::api_docs))
         .route("/api/docs/app.js", get(pages::api_docs_js))
         .route("/api/docs/style.css", get(pages::api_docs_css))
-        .nest("/api/v1", api_v1())
+        .nest(
+            "/api/v1",
+            api_v1().layer(middleware::from_fn(mw::rate_limit_headers)),
+        )
         .merge(crate::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -14,6 +14,7 @@ mod live;
 mod members;
 mod notifications;
 mod organizations;
+mod rate_limits;
 mod records;
 mod sessions;
 mod support;

@@ -63,6 +63,13 @@ pub fn say_skipped(test: &str, reason: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
 }
 
+/// The Redis of the test run, when there is one.
+pub fn redis_url() -> Option<String> {
+    std::env::var("RAPPORT_TEST_REDIS_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
 pub fn is_postgres() -> bool {
     postgres_url().is_some()
 }
@@ -129,6 +136,10 @@ impl TestApp {
         env.insert("RAPPORT_BASE_URL".into(), base.clone());
         env.insert("RAPPORT_BASE_DOMAIN".into(), "rapport.test".into());
         env.insert("RAPPORT_DB_MAX_CONNECTIONS".into(), "5".into());
+        // Tests that seed hundreds of records in a second are not what the limits are for; the
+        // rate-limit tests set their own.
+        env.insert("RAPPORT_RATE_LIMIT".into(), "100000".into());
+        env.insert("RAPPORT_RATE_LIMIT_ORGANIZATION".into(), "100000".into());
         if let Some(smtp) = &options.smtp {
             env.insert("RAPPORT_SMTP_URL".into(), smtp.url());
         }
