@@ -633,3 +633,152 @@ async fn a_reminder_entered_in_the_web_app_is_read_in_the_persons_time_zone() {
         "shown in Tokyo time"
     );
 }
+
+/// A fixed-offset time zone in which it is now 8 in the morning (the digest hour).
+fn zone_at_eight() -> String {
+    use chrono::Timelike;
+    let hour = chrono::Utc::now().hour() as i32;
+    let mut offset = 8 - hour;
+    if offset < -12 {
+        offset += 24;
+    }
+    if offset > 14 {
+        offset -= 24;
+    }
+    // Etc/GMT names count the other way round: Etc/GMT-3 is three hours ahead of UTC.
+    match offset {
+        0 => "Etc/GMT".to_owned(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    }
+}
+
+#[tokio::test]
+async fn the_morning_jobs_send_the_digest_and_due_task_notices_once() {
+    let smtp = SmtpSink::start().await;
+    let t = TestApp::spawn_with(Options {
+        smtp: Some(smtp.clone()),
+        ..Options::default()
+    })
+    .await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let member = t.member(&owner, "member@example.com", "member").await;
+    let r = t
+        .call(
+            Method::PUT,
+            "/api/v1/notifications/preferences",
+            Some(&member.access),
+            Some(json!({"time_zone": zone_at_eight()})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // A change to the member's deal is a digest notification by default.
+    let id = deal(&t, &member, "Winter berth").await;
+    t.org_call(
+        &owner,
+        Method::PATCH,
+        &format!("/api/v1/deals/{id}"),
+        Some(json!({"amount": 750})),
+    )
+    .await;
+    inbox(&t, &member, 1).await;
+    // A task of the member's due today where they are (the organization works there too, so
+    // today is a valid due date).
+    let zone = zone_at_eight();
+    let r = t
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/organizations/{}", owner.org()),
+            Some(&owner.access),
+            Some(json!({"time_zone": zone})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let tz: chrono_tz::Tz = zone.parse().expect("zone");
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    t.create(
+        &owner,
+        "/api/v1/tasks",
+        json!({"title": "Pump the bilge", "assignee_id": member.user_id, "due_date": today}),
+    )
+    .await;
+    settled(&t).await;
+
+    let run = |kind: &'static str| {
+        let app = t.app.clone();
+        async move {
+            app.enqueue(rapport_app::jobs::JobSpec::new(
+                rapport_app::jobs::queue::MAINTENANCE,
+                kind,
+                json!({}),
+            ))
+            .await
+            .expect("enqueue");
+        }
+    };
+    run(rapport_app::jobs::kind::SEND_DIGESTS).await;
+    let digest = smtp.message_to("member@example.com").await;
+    assert!(
+        digest.header("subject").is_some_and(|s| s.contains("Acme")),
+        "{}",
+        digest.raw
+    );
+    assert!(
+        digest.body.contains("owner changed “Winter berth”"),
+        "{}",
+        digest.body
+    );
+    run(rapport_app::jobs::kind::TASKS_DUE).await;
+    let mut kinds = Vec::new();
+    for _ in 0..100 {
+        kinds = t
+            .org_call(&member, Method::GET, "/api/v1/notifications", None)
+            .await
+            .body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|n| n["kind"].as_str().map(str::to_owned))
+            .collect::<Vec<_>>();
+        if kinds.iter().any(|k| k == "task_due") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(kinds.iter().any(|k| k == "task_due"), "{kinds:?}");
+
+    // The due-task notice goes out in the next digest (its default), and once.
+    let emails = smtp.count_to("member@example.com");
+    run(rapport_app::jobs::kind::SEND_DIGESTS).await;
+    for _ in 0..100 {
+        if smtp.count_to("member@example.com") > emails {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let second = smtp.message_to("member@example.com").await;
+    assert!(
+        second.body.contains("“Pump the bilge” is due today"),
+        "{}",
+        second.body
+    );
+    assert!(!second.body.contains("Winter berth"), "already sent");
+    run(rapport_app::jobs::kind::SEND_DIGESTS).await;
+    run(rapport_app::jobs::kind::TASKS_DUE).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        smtp.count_to("member@example.com"),
+        emails + 1,
+        "each digest went once"
+    );
+    let due = t
+        .org_call(&member, Method::GET, "/api/v1/notifications", None)
+        .await
+        .body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|n| n["kind"] == "task_due")
+        .count();
+    assert_eq!(due, 1, "one notice per task and day");
+}
