@@ -13,6 +13,8 @@ type Stream =
 
 pub struct Ws {
     stream: Stream,
+    /// Events that arrived while waiting for the answer to a subscription, in order.
+    held: std::collections::VecDeque<Value>,
 }
 
 /// Opens `/ws` at `base` with these headers; the HTTP status when the upgrade is refused.
@@ -27,7 +29,10 @@ pub async fn connect(base: &str, path: &str, headers: &[(&str, &str)]) -> Result
         );
     }
     match tokio_tungstenite::connect_async(request).await {
-        Ok((stream, _)) => Ok(Ws { stream }),
+        Ok((stream, _)) => Ok(Ws {
+            stream,
+            held: Default::default(),
+        }),
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status()),
         Err(other) => panic!("WebSocket connection failed: {other}"),
     }
@@ -57,6 +62,13 @@ impl Ws {
 
     /// The next JSON message within `wait`, `None` when none came. Panics on a close.
     pub async fn next_within(&mut self, wait: Duration) -> Option<Value> {
+        if let Some(held) = self.held.pop_front() {
+            return Some(held);
+        }
+        self.receive(wait).await
+    }
+
+    async fn receive(&mut self, wait: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let message = tokio::time::timeout_at(deadline, self.stream.next())
@@ -89,11 +101,28 @@ impl Ws {
         }
     }
 
-    /// Subscribes and returns the server's answer.
+    /// Subscribes and returns the server's answer; events arriving meanwhile are kept for
+    /// [`Ws::next`].
     pub async fn subscribe(&mut self, channel: &str) -> Value {
         self.send(serde_json::json!({"type": "subscribe", "channel": channel}))
             .await;
-        self.next().await
+        self.answer().await
+    }
+
+    /// The next message that is not an event (the answer to what was sent); events arriving
+    /// meanwhile are kept for [`Ws::next`].
+    pub async fn answer(&mut self) -> Value {
+        loop {
+            let message = self
+                .receive(Duration::from_secs(10))
+                .await
+                .expect("an answer within 10 seconds");
+            if message["type"] == "event" {
+                self.held.push_back(message);
+            } else {
+                return message;
+            }
+        }
     }
 
     /// Reads until the server closes the connection; returns its close code.
