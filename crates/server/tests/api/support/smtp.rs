@@ -183,6 +183,19 @@ impl SmtpSink {
         panic!("no email to {to} arrived at the SMTP sink");
     }
 
+    /// Waits up to five seconds for a message to `to` whose body contains `needle`.
+    pub async fn message_containing(&self, to: &str, needle: &str) -> Received {
+        for _ in 0..100 {
+            if let Some(m) = self.messages.lock().expect("lock").iter().rev().find(|m| {
+                m.to.iter().any(|t| t.eq_ignore_ascii_case(to)) && m.body.contains(needle)
+            }) {
+                return m.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no email to {to} containing {needle:?} arrived at the SMTP sink");
+    }
+
     pub fn count_to(&self, to: &str) -> usize {
         self.messages
             .lock()
