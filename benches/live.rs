@@ -55,6 +55,11 @@ impl Setup {
             )
             .env("RAPPORT_LOG", "warn")
             .env("RAPPORT_DB_MAX_CONNECTIONS", "20")
+            // The benchmark's own burst is not what the limits are for.
+            .env("RAPPORT_RATE_LIMIT", "0")
+            .env("RAPPORT_RATE_LIMIT_ORGANIZATION", "0")
+            // Fifty clients of one user.
+            .env("RAPPORT_WS_MAX_CONNECTIONS_PER_USER", "100")
             .stdin(Stdio::null())
             .stdout(Stdio::null());
         if let Some(redis) = &self.redis_url {
