@@ -26,7 +26,7 @@ pub struct OrganizationQuery {
     pub page_size: u64,
 }
 
-fn require_instance_admin(actor: &Actor) -> AppResult<()> {
+pub(crate) fn require_instance_admin(actor: &Actor) -> AppResult<()> {
     if actor.is_instance_admin {
         Ok(())
     } else {

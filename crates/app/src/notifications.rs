@@ -69,7 +69,7 @@ pub(crate) async fn on_event(tx: &mut Tx, event: &Event) -> AppResult<Vec<LiveEv
     let org = event.organization_id;
     let actor = event.actor_id.map(UserId);
     let actor_name = match actor {
-        Some(id) => store::user(tx, id).await?.map(|u| u.name),
+        Some(id) => rapport_store::users::find(tx, id).await?.map(|u| u.name),
         None => None,
     }
     .unwrap_or_else(|| "Rapport".to_owned());
@@ -168,7 +168,7 @@ pub(crate) async fn on_event(tx: &mut Tx, event: &Event) -> AppResult<Vec<LiveEv
     if drafts.is_empty() {
         return Ok(live);
     }
-    let Some(organization) = store::organization(tx, org).await? else {
+    let Some(organization) = rapport_store::organizations::find(tx, org).await? else {
         return Ok(live);
     };
     for draft in drafts {
@@ -263,7 +263,7 @@ pub(crate) async fn notify(
     body: String,
     record: Option<(&str, uuid::Uuid)>,
 ) -> AppResult<Option<LiveEvent>> {
-    let Some(organization) = store::organization(tx, org).await? else {
+    let Some(organization) = rapport_store::organizations::find(tx, org).await? else {
         return Ok(None);
     };
     deliver(
@@ -317,7 +317,7 @@ impl App {
         let mut tx = self.db.platform_read().await?;
         let found = store::get(&mut tx, id).await?;
         let recipient = match &found {
-            Some(n) => store::user(&mut tx, n.user_id).await?,
+            Some(n) => rapport_store::users::find(&mut tx, n.user_id).await?,
             None => None,
         };
         tx.commit().await?;
@@ -351,8 +351,8 @@ impl App {
         let mut sent = 0;
         for (user, org) in pairs {
             let mut tx = self.db.platform_read().await?;
-            let organization = store::organization(&mut tx, org).await?;
-            let recipient = store::user(&mut tx, user).await?;
+            let organization = rapport_store::organizations::find(&mut tx, org).await?;
+            let recipient = rapport_store::users::find(&mut tx, user).await?;
             let pending = store::digest_of(&mut tx, user, org).await?;
             tx.commit().await?;
             let (Some(organization), Some(recipient)) = (organization, recipient) else {
@@ -578,7 +578,7 @@ impl App {
             tx.commit().await?;
             return Ok(());
         };
-        let Some(organization) = store::organization(&mut tx, org).await? else {
+        let Some(organization) = rapport_store::organizations::find(&mut tx, org).await? else {
             return Ok(());
         };
         let due = task
@@ -620,7 +620,7 @@ impl App {
         let mut sent = 0;
         for org in organizations {
             let mut tx = self.db.platform().await?;
-            let Some(organization) = store::organization(&mut tx, org).await? else {
+            let Some(organization) = rapport_store::organizations::find(&mut tx, org).await? else {
                 continue;
             };
             // Everyone's "today" is at most a day ahead of UTC's.

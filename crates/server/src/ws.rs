@@ -18,7 +18,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rapport_app::live::{self, LiveEvent};
-use rapport_domain::{OrganizationId, Role, UserId};
+use rapport_domain::UserId;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
@@ -152,8 +152,7 @@ pub async fn upgrade(State(state): State<AppState>, request: Request) -> Respons
     let connection = Connection {
         state,
         user,
-        organization: scope.tenant.id(),
-        role: scope.tenant.role,
+        tenant: scope.tenant,
         credentials,
         org: false,
         user_channel: false,
@@ -236,8 +235,8 @@ impl Channel {
 struct Connection {
     state: AppState,
     user: UserId,
-    organization: OrganizationId,
-    role: Role,
+    /// The organization and the member's role in it, as of the last check.
+    tenant: rapport_app::Tenant,
     credentials: Presented,
     org: bool,
     user_channel: bool,
@@ -334,7 +333,7 @@ impl Connection {
         let mut parts = self.credentials.parts();
         match Scope::from_request_parts(&mut parts, &self.state).await {
             Ok(scope) => {
-                self.role = scope.tenant.role;
+                self.tenant = scope.tenant;
                 None
             }
             Err(problem) if problem.status == StatusCode::UNAUTHORIZED => {
@@ -373,16 +372,12 @@ impl Connection {
                     Channel::Org => self.org = true,
                     Channel::User => self.user_channel = true,
                     Channel::Record(kind, id) => {
-                        let tenant = match self.tenant().await {
-                            Ok(tenant) => tenant,
-                            Err(_) => {
-                                return error(
-                                    "forbidden",
-                                    "no longer a member of this organization",
-                                );
-                            }
-                        };
-                        match self.state.app.check_live_record(&tenant, &kind, id).await {
+                        match self
+                            .state
+                            .app
+                            .check_live_record(&self.tenant, &kind, id)
+                            .await
+                        {
                             Ok(()) => {
                                 self.records.insert((kind, id));
                             }
@@ -417,16 +412,9 @@ impl Connection {
         }
     }
 
-    async fn tenant(&self) -> Result<rapport_app::Tenant, ApiError> {
-        let mut parts = self.credentials.parts();
-        Ok(Scope::from_request_parts(&mut parts, &self.state)
-            .await?
-            .tenant)
-    }
-
     /// The messages `event` makes on this connection: one per subscribed channel it concerns.
     fn route(&self, event: &LiveEvent) -> Vec<serde_json::Value> {
-        if event.organization_id != self.organization {
+        if event.organization_id != self.tenant.id() {
             return Vec::new();
         }
         let mut channels = Vec::new();
@@ -437,7 +425,7 @@ impl Connection {
                 }
             }
             None => {
-                if !live::may_see(self.role, event) {
+                if !live::may_see(self.tenant.role, event) {
                     return Vec::new();
                 }
                 if self.org {

@@ -107,15 +107,17 @@ pub async fn claim_undispatched(tx: &mut Tx, limit: i64) -> Result<Vec<Event>> {
 
 /// Marks claimed events dispatched, in the transaction that applied their effects.
 pub async fn mark_dispatched(tx: &mut Tx, ids: &[EventId]) -> Result<()> {
-    let now = crate::now();
-    for id in ids {
-        tx.execute(
-            query("UPDATE outbox_events SET dispatched_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(*id),
-        )
-        .await?;
+    if ids.is_empty() {
+        return Ok(());
     }
+    let mut q = query("");
+    let now = q.push_arg(crate::now());
+    let marks: Vec<String> = ids.iter().map(|id| q.push_arg(*id)).collect();
+    q.push_sql(&format!(
+        "UPDATE outbox_events SET dispatched_at = {now} WHERE id IN ({})",
+        marks.join(", ")
+    ));
+    tx.execute(q).await?;
     Ok(())
 }
 

@@ -280,20 +280,8 @@ pub async fn set_preference(
     Ok(())
 }
 
-// What a notification says: names and titles, read in the dispatcher's platform transaction.
-
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct Recipient {
-    #[sqlx(try_from = "uuid::Uuid")]
-    pub id: UserId,
-    pub email: String,
-    pub name: String,
-}
-
-pub async fn user(tx: &mut Tx, id: UserId) -> Result<Option<Recipient>> {
-    tx.fetch_optional(query("SELECT id, email, name FROM users WHERE id = $1").bind(id))
-        .await
-}
+// What a notification says: titles and recipients, read in the dispatcher's platform
+// transaction (the tenant repositories need a tenant transaction).
 
 /// Whether the user is (still) a member of the organization.
 pub async fn is_member(tx: &mut Tx, organization: OrganizationId, user: UserId) -> Result<bool> {
@@ -311,20 +299,6 @@ pub async fn is_member(tx: &mut Tx, organization: OrganizationId, user: UserId) 
         )
         .await?;
     Ok(count.n > 0)
-}
-
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct OrganizationFacts {
-    pub slug: String,
-    pub name: String,
-    pub time_zone: String,
-}
-
-pub async fn organization(tx: &mut Tx, id: OrganizationId) -> Result<Option<OrganizationFacts>> {
-    tx.fetch_optional(
-        query("SELECT slug, name, time_zone FROM organizations WHERE id = $1").bind(id),
-    )
-    .await
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]

@@ -13,6 +13,7 @@ use rapport_domain::JobId;
 use rapport_store::jobs::{self as store_jobs, Job, NewJob};
 use serde_json::Value;
 
+use crate::admin::require_instance_admin;
 use crate::audit::{entry, with_target};
 use crate::{Actor, App, AppError, AppResult, RequestMeta};
 use cron::Cron;
@@ -69,9 +70,12 @@ pub const OUTBOX_RETENTION: TimeDelta = TimeDelta::days(7);
 pub fn runner_options(worker: String, queues: &[&str], concurrency: usize) -> RunnerOptions {
     let mut options = RunnerOptions::new(worker, queues);
     options.concurrency = concurrency;
+    // The recurring jobs are queued by the workers that serve their queue.
+    if !queues.contains(&queue::MAINTENANCE) {
+        return options;
+    }
     options.schedules = SCHEDULES
         .iter()
-        .filter(|(_, _)| queues.contains(&queue::MAINTENANCE))
         .map(|(kind, expression)| Schedule {
             kind: (*kind).to_owned(),
             cron: Cron::parse(expression).expect("the built-in schedules are valid"),
@@ -222,14 +226,6 @@ pub struct JobsOverview {
     pub schedules: Vec<store_jobs::Schedule>,
     /// Outbox events committed but not yet dispatched.
     pub undispatched_events: i64,
-}
-
-fn require_instance_admin(actor: &Actor) -> AppResult<()> {
-    if actor.is_instance_admin {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
 }
 
 impl App {

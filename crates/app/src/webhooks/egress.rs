@@ -3,7 +3,7 @@
 //! redirects. The name is resolved once and the request goes to the checked address, so a DNS
 //! answer cannot change between the check and the connection. Responses are read up to a cap.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use url::Url;
@@ -43,7 +43,6 @@ pub fn is_private(ip: IpAddr) -> bool {
                 || (first & 0xfe00) == 0xfc00 // unique local
                 || (first & 0xffc0) == 0xfe80 // link-local
                 || (first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
-                || v6 == Ipv6Addr::from([0, 0, 0, 0, 0, 0, 0, 1])
         }
     }
 }

@@ -421,7 +421,8 @@ async fn the_bell_counts_unread_notifications_and_the_page_opens_them() {
     )
     .await;
     let n = inbox(&t, &member, 1).await["items"][0].clone();
-    let cookie = t.session_cookie("member@example.com").await;
+    let session = t.browser_session("member@example.com").await;
+    let cookie = session.0.clone();
     let page = t
         .call_with(
             Method::GET,
@@ -438,33 +439,14 @@ async fn the_bell_counts_unread_notifications_and_the_page_opens_them() {
         "the bell shows 1"
     );
     assert!(page.text.contains("owner changed “Sails”"), "{}", page.text);
-    let csrf = t
-        .call_with(
-            Method::GET,
-            "/api/v1/auth/session",
-            None,
-            None,
-            &[("cookie", &cookie)],
-        )
-        .await
-        .body["csrf_token"]
-        .as_str()
-        .expect("csrf")
-        .to_owned();
     let nid = n["id"].as_str().expect("id");
     let opened = t
-        .client
-        .post(t.url(&format!("/o/acme/notifications/{nid}/open")))
-        .header("cookie", &cookie)
-        .header("origin", &t.base)
-        .form(&[("_csrf", csrf.as_str())])
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
+        .form(&session, &format!("/o/acme/notifications/{nid}/open"), &[])
+        .await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER);
     assert_eq!(
-        opened.headers()["location"].to_str().expect("location"),
-        format!("/o/acme/deals/{id}")
+        opened.header("location"),
+        Some(format!("/o/acme/deals/{id}").as_str())
     );
     assert_eq!(inbox(&t, &member, 1).await["unread"], 0);
 }
@@ -568,43 +550,25 @@ async fn a_reminder_entered_in_the_web_app_is_read_in_the_persons_time_zone() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let cookie = t.session_cookie("owner@example.com").await;
-    let csrf = t
-        .call_with(
-            Method::GET,
-            "/api/v1/auth/session",
-            None,
-            None,
-            &[("cookie", &cookie)],
-        )
-        .await
-        .body["csrf_token"]
-        .as_str()
-        .expect("csrf")
-        .to_owned();
+    let session = t.browser_session("owner@example.com").await;
+    let cookie = session.0.clone();
     // Tomorrow at 09:30 in Tokyo (UTC+9, no daylight saving) is 00:30 UTC that day.
     let tokyo_tomorrow =
         (chrono::Utc::now() + chrono::TimeDelta::hours(9)).date_naive() + chrono::Days::new(1);
     let local = format!("{tokyo_tomorrow}T09:30");
     let sent = t
-        .client
-        .post(t.url("/o/acme/tasks"))
-        .header("cookie", &cookie)
-        .header("origin", &t.base)
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("title", "Haul out"),
-            ("remind_at", local.as_str()),
-            ("back", "/o/acme/tasks"),
-        ])
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
-    let location = sent.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
+        .form(
+            &session,
+            "/o/acme/tasks",
+            &[
+                ("title", "Haul out"),
+                ("remind_at", local.as_str()),
+                ("back", "/o/acme/tasks"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let location = sent.header("location").expect("location").to_owned();
     assert!(!location.contains("task_error"), "{location}");
     let tasks = t.org_call(&owner, Method::GET, "/api/v1/tasks", None).await;
     let task = &tasks.body["items"][0];

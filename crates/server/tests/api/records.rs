@@ -667,67 +667,20 @@ async fn csv_exports_stream_the_filtered_list_of_the_organization_only() {
     assert!(deals.text.starts_with("id,title,amount"));
 }
 
-/// A signed-in browser: its cookie and CSRF token.
-async fn browser_session(t: &TestApp, email: &str) -> (String, String) {
-    let r = t
-        .post(
-            "/api/v1/auth/session",
-            None,
-            json!({"email": email, "password": crate::support::PASSWORD}),
-        )
-        .await;
-    let cookie = r
-        .header("set-cookie")
-        .expect("cookie")
-        .split(';')
-        .next()
-        .expect("pair")
-        .to_owned();
-    (
-        cookie,
-        r.body["csrf_token"].as_str().expect("csrf").to_owned(),
-    )
-}
-
-async fn form(
-    t: &TestApp,
-    session: &(String, String),
-    path: &str,
-    fields: &[(&str, &str)],
-) -> Resp {
-    let mut body = url::form_urlencoded::Serializer::new(String::new());
-    body.append_pair("_csrf", &session.1);
-    for (k, v) in fields {
-        body.append_pair(k, v);
-    }
-    let r = t
-        .client
-        .post(t.url(path))
-        .header("cookie", &session.0)
-        .header("origin", &t.base)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body.finish())
-        .send()
-        .await
-        .expect("sent");
-    Resp::from(r).await
-}
-
 #[tokio::test]
 async fn saved_views_are_private_or_shared_and_never_cross_organizations() {
     let t = TestApp::spawn().await;
     let owner = t.register("owner@example.com", Some("Acme")).await;
     t.member(&owner, "member@example.com", "member").await;
     t.register("other@example.com", Some("Other")).await;
-    let owner_s = browser_session(&t, "owner@example.com").await;
-    let member_s = browser_session(&t, "member@example.com").await;
-    let other_s = browser_session(&t, "other@example.com").await;
+    let owner_s = t.browser_session("owner@example.com").await;
+    let member_s = t.browser_session("member@example.com").await;
+    let other_s = t.browser_session("other@example.com").await;
     let save = |s: &(String, String), name: &'static str, shared: &'static str| {
         let s = s.clone();
         let t = &t;
         async move {
-            form(
-                t,
+            t.form(
                 &s,
                 "/o/acme/views",
                 &[
@@ -785,38 +738,38 @@ async fn saved_views_are_private_or_shared_and_never_cross_organizations() {
         .and_then(|rest| rest.split('/').next())
         .expect("the private view's id")
         .to_owned();
-    let r = form(
-        &t,
-        &member_s,
-        &format!("/o/acme/views/{private_id}/delete"),
-        &[("back", "/o/acme/contacts")],
-    )
-    .await;
+    let r = t
+        .form(
+            &member_s,
+            &format!("/o/acme/views/{private_id}/delete"),
+            &[("back", "/o/acme/contacts")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     // A member may not delete someone else's shared view; another organization can't reach it.
-    let r = form(
-        &t,
-        &member_s,
-        &format!("/o/acme/views/{view_id}/delete"),
-        &[("back", "/o/acme/contacts")],
-    )
-    .await;
+    let r = t
+        .form(
+            &member_s,
+            &format!("/o/acme/views/{view_id}/delete"),
+            &[("back", "/o/acme/contacts")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = form(
-        &t,
-        &other_s,
-        &format!("/o/other/views/{view_id}/delete"),
-        &[("back", "/o/other/contacts")],
-    )
-    .await;
+    let r = t
+        .form(
+            &other_s,
+            &format!("/o/other/views/{view_id}/delete"),
+            &[("back", "/o/other/contacts")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = form(
-        &t,
-        &owner_s,
-        &format!("/o/acme/views/{view_id}/delete"),
-        &[("back", "/o/acme/contacts")],
-    )
-    .await;
+    let r = t
+        .form(
+            &owner_s,
+            &format!("/o/acme/views/{view_id}/delete"),
+            &[("back", "/o/acme/contacts")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(!chips(&member_s.0).await.contains(&"Shared Mars".to_owned()));
 }

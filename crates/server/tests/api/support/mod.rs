@@ -225,8 +225,8 @@ impl TestApp {
         .await
     }
 
-    /// A signed-in browser's session cookie (`name=value`).
-    pub async fn session_cookie(&self, email: &str) -> String {
+    /// A signed-in browser: its session cookie (`name=value`) and CSRF token.
+    pub async fn browser_session(&self, email: &str) -> (String, String) {
         let r = self
             .post(
                 "/api/v1/auth/session",
@@ -235,8 +235,47 @@ impl TestApp {
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-        let set = r.header("set-cookie").expect("cookie").to_owned();
-        set.split(';').next().expect("pair").to_owned()
+        let cookie = r
+            .header("set-cookie")
+            .expect("cookie")
+            .split(';')
+            .next()
+            .expect("pair")
+            .to_owned();
+        (
+            cookie,
+            r.body["csrf_token"].as_str().expect("csrf").to_owned(),
+        )
+    }
+
+    /// Posts an HTML form as that browser would (cookie, CSRF field, own origin).
+    pub async fn form(
+        &self,
+        session: &(String, String),
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> Resp {
+        let mut body = url::form_urlencoded::Serializer::new(String::new());
+        body.append_pair("_csrf", &session.1);
+        for (k, v) in fields {
+            body.append_pair(k, v);
+        }
+        let r = self
+            .client
+            .post(self.url(path))
+            .header("cookie", &session.0)
+            .header("origin", &self.base)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.finish())
+            .send()
+            .await
+            .expect("sent");
+        Resp::from(r).await
+    }
+
+    /// A signed-in browser's session cookie (`name=value`).
+    pub async fn session_cookie(&self, email: &str) -> String {
+        self.browser_session(email).await.0
     }
 
     /// Creates a record in `who`'s organization and returns it (asserting 201).
