@@ -205,12 +205,13 @@ async fn a_fatal_failure_is_dead_at_once() {
 async fn urgent_jobs_run_first_and_delayed_jobs_wait_for_their_time() {
     let t = TestApp::spawn().await;
     let handler = Arc::new(Recorder::default());
+    // Taken before the delayed job is queued: its due time is 1.5 s after a moment after this.
+    let started = Utc::now();
     let later = enqueue(&t, "later", 100, 3, TimeDelta::milliseconds(1500)).await;
     let low = enqueue(&t, "low", 0, 3, TimeDelta::zero()).await;
     let high = enqueue(&t, "high", 10, 3, TimeDelta::zero()).await;
     let mut one_at_a_time = options("w1");
     one_at_a_time.concurrency = 1;
-    let started = Utc::now();
     let (stop, task) = start(&t, handler.clone(), one_at_a_time);
     until_status(&t, low, "succeeded").await;
     until_status(&t, high, "succeeded").await;
