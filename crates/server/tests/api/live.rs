@@ -84,8 +84,9 @@ async fn a_change_reaches_org_and_record_subscribers_with_field_names_but_no_val
     let mut seen = Vec::new();
     while seen.len() < 4 {
         let event = watcher.next_event().await;
-        // The creation may still be on its way when the watcher subscribes.
-        if event["event"] != "deal.created" {
+        // Earlier events (the member joining, the creation) may still be on their way when the
+        // watcher subscribes.
+        if event["event"] != "deal.created" && event["record"]["id"] == id.as_str() {
             seen.push(event);
         }
     }
