@@ -56,6 +56,7 @@ impl Setup {
             .env("RAPPORT_LOG", "warn")
             .env("RAPPORT_DB_MAX_CONNECTIONS", "20")
             // The benchmark's own burst is not what the limits are for.
+            .env("RAPPORT_METRICS_TOKEN", "bench-metrics-token")
             .env("RAPPORT_RATE_LIMIT", "0")
             .env("RAPPORT_RATE_LIMIT_ORGANIZATION", "0")
             // Fifty clients of one user.
@@ -96,7 +97,10 @@ impl Setup {
 }
 
 async fn backlog(base: &str) -> i64 {
-    let text = reqwest::get(format!("{base}/metrics"))
+    let text = reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .bearer_auth("bench-metrics-token")
+        .send()
         .await
         .expect("metrics")
         .text()

@@ -776,3 +776,76 @@ async fn a_reminder_set_before_a_crash_fires_once_after_the_restart() {
         ["task_reminder"]
     );
 }
+
+/// The resident memory of a process, from `/proc` (Linux), in MiB.
+fn resident_mib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024)
+}
+
+#[tokio::test]
+async fn bursts_of_failed_sign_ins_keep_the_server_s_memory_bounded() {
+    if !std::path::Path::new("/proc/self/status").exists() {
+        eprintln!(
+            "SKIPPED bursts_of_failed_sign_ins_keep_the_server_s_memory_bounded: needs /proc"
+        );
+        return;
+    }
+    let e = env().await;
+    let port = free_port();
+    let mut server = e
+        .command(&["serve", "--migrate"])
+        .env("RAPPORT_BIND", format!("127.0.0.1:{port}"))
+        // Throttling would stop the bursts early; the bound must hold without it.
+        .env("RAPPORT_LOGIN_ADDRESS_LIMIT", "100000")
+        .env("RAPPORT_PASSWORD_HASHERS", "2")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&base).await;
+    let client = reqwest::Client::new();
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for burst in 0..4 {
+        let attempts = (0..128).map(|n| {
+            let client = client.clone();
+            let base = base.clone();
+            async move {
+                client
+                    .post(format!("{base}/api/v1/auth/login"))
+                    .json(&serde_json::json!({
+                        "email": format!("nobody-{burst}-{n}@example.com"),
+                        "password": "certainly not the password",
+                    }))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            }
+        });
+        for status in futures_util::future::join_all(attempts).await {
+            *statuses.entry(status).or_default() += 1;
+        }
+    }
+    let rss = resident_mib(server.id()).expect("resident memory");
+    terminate(&mut server);
+    // 512 failed sign-ins: each refused (401), or told to come back (503) when the hashers
+    // stayed busy; nothing else.
+    assert!(
+        statuses.keys().all(|s| matches!(s, 401 | 503)),
+        "{statuses:?}"
+    );
+    assert!(statuses.get(&401).copied().unwrap_or(0) > 0, "{statuses:?}");
+    // Unbounded, this took gigabytes (19 MiB per concurrent hash, kept by each thread).
+    assert!(rss < 300, "resident memory after the bursts: {rss} MiB");
+    eprintln!("memory after 4 bursts of 128 failed sign-ins: {rss} MiB; {statuses:?}");
+}

@@ -11,13 +11,17 @@ use rapport_store::users::{self, User};
 use rapport_store::{Tx, audit as store_audit, now};
 
 use crate::audit::{entry, with_target};
-use crate::crypto::{self, random_token};
+use crate::crypto::random_token;
 use crate::mail::Email as Message;
 use crate::{Actor, App, AppError, AppResult, RequestMeta};
 
-/// Failed sign-ins allowed per email and address within [`THROTTLE_WINDOW`].
+/// Failed sign-ins of one email from one address that cost nothing more; each one after them
+/// doubles the wait before the next attempt ([`login_delay`]).
 pub const MAX_LOGIN_FAILURES: usize = 5;
+/// How long failed sign-ins count.
 pub const THROTTLE_WINDOW: TimeDelta = TimeDelta::minutes(15);
+/// The first wait once [`MAX_LOGIN_FAILURES`] is reached; it doubles with every further failure.
+const FIRST_LOGIN_DELAY: TimeDelta = TimeDelta::seconds(30);
 /// A session's last activity is written at most this often.
 const SESSION_TOUCH_INTERVAL: TimeDelta = TimeDelta::seconds(60);
 
@@ -68,21 +72,40 @@ impl From<&User> for Actor {
             is_instance_admin: user.is_instance_admin,
             created_at: user.created_at,
             api_key: None,
+            sign_in: None,
         }
     }
+}
+
+/// How long the next sign-in of an (email, address) must wait after these failures (oldest
+/// first, within the window), if at all: nothing for the first [`MAX_LOGIN_FAILURES`], then 30 s
+/// after the latest failure, doubling with each further one, never beyond the window.
+pub fn login_delay(failures: &[DateTime<Utc>], at: DateTime<Utc>) -> Option<TimeDelta> {
+    let beyond = failures.len().checked_sub(MAX_LOGIN_FAILURES)?;
+    let latest = *failures.last()?;
+    let delay = FIRST_LOGIN_DELAY
+        .checked_mul(1i32 << beyond.min(10))
+        .unwrap_or(THROTTLE_WINDOW)
+        .min(THROTTLE_WINDOW);
+    let until = latest + delay;
+    (until > at).then(|| until - at)
 }
 
 fn to_delta(d: std::time::Duration) -> TimeDelta {
     TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
 }
 
-async fn hash(password: &NewPassword) -> AppResult<String> {
-    crypto::hash_password_blocking(password.expose().to_owned())
-        .await
-        .map_err(AppError::Internal)
-}
-
 impl App {
+    /// Hashes a new password on the bounded hashers ([`crate::passwords`]).
+    pub(crate) async fn hash_password(&self, password: &NewPassword) -> AppResult<String> {
+        self.passwords.hash(password.expose().to_owned()).await
+    }
+
+    /// Checks a password against a stored hash on the bounded hashers.
+    pub(crate) async fn verify_password(&self, password: String, hash: String) -> AppResult<bool> {
+        self.passwords.verify(password, hash).await
+    }
+
     /// Creates an account and, with `organization_name`, an organization it owns.
     pub async fn register(&self, input: Registration, meta: &RequestMeta) -> AppResult<Registered> {
         if !self.config.allow_signup {
@@ -104,7 +127,7 @@ impl App {
             (Some(e), Some(n), Some(p)) => (e, n, p),
             _ => return Err(AppError::Internal("validated input missing".into())),
         };
-        let password_hash = hash(&password).await?;
+        let password_hash = self.hash_password(&password).await?;
 
         let at = now();
         let user = User {
@@ -175,9 +198,16 @@ impl App {
         })
     }
 
-    /// Checks an email and password, throttled per (email, address). Every outcome is audited.
-    /// The deliberately slow password check runs outside any transaction, so it never holds the
-    /// database's write lock.
+    /// Checks an email and password. Every outcome is audited. Throttled two ways, neither of
+    /// which lets one person lock another out:
+    /// - per (email, address): after [`MAX_LOGIN_FAILURES`] failures, each attempt waits twice as
+    ///   long as the one before (30 s, 1 min, 2 min, … up to the 15-minute window). Someone
+    ///   guessing from elsewhere never delays the account's owner;
+    /// - per address, whatever the emails: more than `RAPPORT_LOGIN_ADDRESS_LIMIT` failures
+    ///   within 15 minutes are refused, which stops one client from spraying many accounts.
+    ///
+    /// Both are refused with 429 and `Retry-After` before any password is hashed. The
+    /// deliberately slow password check runs outside any transaction, on the bounded hashers.
     async fn check_credentials(
         &self,
         email: &str,
@@ -187,14 +217,23 @@ impl App {
         let email = email.trim().to_lowercase();
         let ip = meta.ip.clone().unwrap_or_else(|| "unknown".into());
         let at = now();
+        let since = at - THROTTLE_WINDOW;
         let mut read = self.db.platform_read().await?;
-        let failures =
-            store_auth::login_failures_since(&mut read, &email, &ip, at - THROTTLE_WINDOW).await?;
+        let failures = store_auth::login_failures_since(&mut read, &email, &ip, since).await?;
+        let from_address = store_auth::address_failures_since(&mut read, &ip, since).await?;
         let user = users::find_by_email(&mut read, &email).await?;
         read.commit().await?;
-        if failures.len() >= MAX_LOGIN_FAILURES {
-            let oldest = failures[failures.len() - MAX_LOGIN_FAILURES];
-            let retry_after_secs = ((oldest + THROTTLE_WINDOW) - at).num_seconds().max(1) as u64;
+        let wait = login_delay(&failures, at).or_else(|| {
+            (from_address.count >= self.config.login_address_limit as i64)
+                .then(|| {
+                    from_address
+                        .oldest
+                        .map(|oldest| oldest + THROTTLE_WINDOW - at)
+                })
+                .flatten()
+        });
+        if let Some(wait) = wait {
+            let retry_after_secs = wait.num_seconds().max(1) as u64;
             let mut tx = self.db.platform().await?;
             let mut e = entry(None, meta, "auth.login_throttled");
             e.actor_email = Some(email.clone());
@@ -203,11 +242,13 @@ impl App {
             return Err(AppError::TooManyRequests { retry_after_secs });
         }
         // Verify against a dummy hash when the account does not exist: same work, same timing.
-        let hash = user
-            .as_ref()
-            .map(|u| u.password_hash.clone())
-            .unwrap_or_else(|| crypto::dummy_password_hash().to_owned());
-        let matches = crypto::verify_password_blocking(password.to_owned(), hash).await;
+        let matches = self
+            .passwords
+            .verify_or_dummy(
+                password.to_owned(),
+                user.as_ref().map(|u| u.password_hash.clone()),
+            )
+            .await?;
         let mut tx = self.db.platform().await?;
         match user {
             Some(user) if matches => {
@@ -324,7 +365,9 @@ impl App {
         let user = store_auth::user_of_live_family(&self.db, claims.sub, claims.fam, now())
             .await?
             .ok_or(INVALID)?;
-        Ok(Actor::from(&user))
+        let mut actor = Actor::from(&user);
+        actor.sign_in = Some(crate::SignIn::TokenFamily(claims.fam));
+        Ok(actor)
     }
 
     // -----------------------------------------------------------------------------------------
@@ -404,10 +447,9 @@ impl App {
             store_auth::touch_session(&mut tx, session.id, at).await?;
             tx.commit().await?;
         }
-        Ok(CurrentSession {
-            actor: Actor::from(&user),
-            session,
-        })
+        let mut actor = Actor::from(&user);
+        actor.sign_in = Some(crate::SignIn::Session(session.id));
+        Ok(CurrentSession { actor, session })
     }
 
     pub async fn close_session(
@@ -548,21 +590,26 @@ impl App {
     ) -> AppResult<()> {
         const INVALID: &str =
             "this reset link is invalid, expired or already used; ask for a new one";
-        let mut tx = self.db.platform().await?;
-        let reset = store_auth::find_password_reset(&mut tx, &self.keys.hash_token(token))
+        let token_hash = self.keys.hash_token(token);
+        let mut read = self.db.platform_read().await?;
+        let reset = store_auth::find_password_reset(&mut read, &token_hash)
             .await?
             .filter(|r| r.used_at.is_none() && r.expires_at > now())
             .ok_or_else(|| AppError::invalid("token", INVALID))?;
-        let user = users::find(&mut tx, reset.user_id)
+        let user = users::find(&mut read, reset.user_id)
             .await?
             .ok_or(AppError::NotFound)?;
+        read.commit().await?;
         let email = Email::parse(&user.email).ok();
         let password = NewPassword::parse(password, email.as_ref())
             .map_err(|e| AppError::invalid("password", e))?;
+        // Hashed before the transaction, which the single-use check below keeps honest.
+        let new_hash = self.hash_password(&password).await?;
+        let mut tx = self.db.platform().await?;
         if !store_auth::use_password_reset(&mut tx, reset.id).await? {
             return Err(AppError::invalid("token", INVALID));
         }
-        users::set_password_hash(&mut tx, user.id, &hash(&password).await?).await?;
+        users::set_password_hash(&mut tx, user.id, &new_hash).await?;
         store_auth::revoke_all_refresh_tokens(&mut tx, user.id).await?;
         store_auth::revoke_user_sessions(&mut tx, user.id, None).await?;
         let actor = Actor::from(&user);
@@ -601,7 +648,9 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         read.commit().await?;
-        if !crypto::verify_password_blocking(password.to_owned(), user.password_hash.clone()).await
+        if !self
+            .verify_password(password.to_owned(), user.password_hash.clone())
+            .await?
         {
             return Err(AppError::invalid(
                 "current_password",
@@ -643,7 +692,10 @@ impl App {
         Ok(email.as_str().to_owned())
     }
 
-    /// Changes the actor's password, given the current one.
+    /// Changes the actor's password, given the current one. Every other sign-in of the account
+    /// ends (browser sessions and API token families), as after a reset: whoever knew the old
+    /// password is out. The sign-in that made the change stays. The deliberately slow checks
+    /// run before the transaction, so they never hold the database's write lock.
     pub async fn change_password(
         &self,
         actor: &Actor,
@@ -651,11 +703,15 @@ impl App {
         new: &str,
         meta: &RequestMeta,
     ) -> AppResult<()> {
-        let mut tx = self.db.platform().await?;
-        let user = users::find(&mut tx, actor.user_id)
+        let mut read = self.db.platform_read().await?;
+        let user = users::find(&mut read, actor.user_id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if !crypto::verify_password_blocking(current.to_owned(), user.password_hash.clone()).await {
+        read.commit().await?;
+        if !self
+            .verify_password(current.to_owned(), user.password_hash.clone())
+            .await?
+        {
             return Err(AppError::invalid(
                 "current_password",
                 "is not your current password",
@@ -664,7 +720,16 @@ impl App {
         let email = Email::parse(&user.email).ok();
         let password = NewPassword::parse(new, email.as_ref())
             .map_err(|e| AppError::invalid("password", e))?;
-        users::set_password_hash(&mut tx, user.id, &hash(&password).await?).await?;
+        let new_hash = self.hash_password(&password).await?;
+        let mut tx = self.db.platform().await?;
+        users::set_password_hash(&mut tx, user.id, &new_hash).await?;
+        let (keep_session, keep_family) = match actor.sign_in {
+            Some(crate::SignIn::Session(id)) => (Some(id), None),
+            Some(crate::SignIn::TokenFamily(id)) => (None, Some(id)),
+            None => (None, None),
+        };
+        store_auth::revoke_other_refresh_tokens(&mut tx, user.id, keep_family).await?;
+        store_auth::revoke_user_sessions(&mut tx, user.id, keep_session).await?;
         let mut e = entry(Some(actor), meta, "auth.password_changed");
         e.changes = crate::audit::changes(&[("password", "old".into(), "new".into())]);
         store_audit::record_platform(&mut tx, None, e).await?;
@@ -685,7 +750,12 @@ pub(crate) async fn insert_user(tx: &mut Tx, user: &User) -> AppResult<()> {
 }
 
 /// Creates a user from the command line or an invitation: validated like a registration.
-pub(crate) async fn new_user(email: &str, name: &str, password: &str) -> AppResult<User> {
+pub(crate) async fn new_user(
+    app: &App,
+    email: &str,
+    name: &str,
+    password: &str,
+) -> AppResult<User> {
     let mut errors = ValidationErrors::new();
     let email = errors.check("email", Email::parse(email));
     let name = errors.check("name", PersonName::parse(name));
@@ -699,9 +769,33 @@ pub(crate) async fn new_user(email: &str, name: &str, password: &str) -> AppResu
         id: UserId::new(),
         email: email.as_str().to_owned(),
         name: name.as_str().to_owned(),
-        password_hash: hash(&password).await?,
+        password_hash: app.hash_password(&password).await?,
         is_instance_admin: false,
         created_at: at,
         updated_at: at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_delays_start_after_five_failures_and_double_up_to_the_window() {
+        let at = now();
+        let failures = |n: usize| vec![at; n];
+        assert_eq!(login_delay(&failures(0), at), None);
+        assert_eq!(login_delay(&failures(4), at), None);
+        assert_eq!(login_delay(&failures(5), at), Some(TimeDelta::seconds(30)));
+        assert_eq!(login_delay(&failures(6), at), Some(TimeDelta::seconds(60)));
+        assert_eq!(login_delay(&failures(8), at), Some(TimeDelta::seconds(240)));
+        assert_eq!(login_delay(&failures(40), at), Some(THROTTLE_WINDOW));
+        // The wait counts from the latest failure.
+        let later = at + TimeDelta::seconds(20);
+        assert_eq!(
+            login_delay(&failures(5), later),
+            Some(TimeDelta::seconds(10))
+        );
+        assert_eq!(login_delay(&failures(5), at + TimeDelta::seconds(31)), None);
+    }
 }

@@ -242,7 +242,7 @@ impl App {
         password: &str,
         instance_admin: bool,
     ) -> AppResult<User> {
-        let mut user = crate::accounts::new_user(email, name, password).await?;
+        let mut user = crate::accounts::new_user(self, email, name, password).await?;
         user.is_instance_admin = instance_admin;
         let mut tx = self.db.platform().await?;
         crate::accounts::insert_user(&mut tx, &user).await?;
@@ -289,9 +289,7 @@ impl App {
         let parsed = rapport_domain::account::Email::parse(&user.email).ok();
         let password = rapport_domain::account::NewPassword::parse(password, parsed.as_ref())
             .map_err(|m| AppError::invalid("password", m))?;
-        let hash = crate::crypto::hash_password_blocking(password.expose().to_owned())
-            .await
-            .map_err(AppError::Internal)?;
+        let hash = self.hash_password(&password).await?;
         users::set_password_hash(&mut tx, user.id, &hash).await?;
         rapport_store::auth::revoke_all_refresh_tokens(&mut tx, user.id).await?;
         rapport_store::auth::revoke_user_sessions(&mut tx, user.id, None).await?;

@@ -16,6 +16,14 @@ pub const KEY_PREFIX: &str = "rpk_";
 /// A key's last use is written at most this often.
 const TOUCH_INTERVAL: TimeDelta = TimeDelta::seconds(60);
 
+/// A key as listed: what it acts with now.
+pub struct ListedKey {
+    pub key: ApiKey,
+    /// The lesser of the key's role and its creator's current role; `None` when the creator has
+    /// left the organization, which stops the key.
+    pub effective_role: Option<Role>,
+}
+
 /// A key just created, with its secret.
 pub struct CreatedKey {
     pub key: ApiKey,
@@ -88,7 +96,7 @@ impl App {
         actor: &Actor,
         tenant: &Tenant,
         meta: &RequestMeta,
-    ) -> AppResult<Vec<ApiKey>> {
+    ) -> AppResult<Vec<ListedKey>> {
         self.authorize(
             actor,
             tenant,
@@ -99,9 +107,18 @@ impl App {
         )
         .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let keys = store_keys::list(&mut tx).await?;
+        let keys = store_keys::list_with_creator_role(&mut tx).await?;
         tx.commit().await?;
-        Ok(keys)
+        Ok(keys
+            .into_iter()
+            .map(|listed| {
+                let creator_role = listed.creator_role.and_then(|r| r.parse::<Role>().ok());
+                ListedKey {
+                    effective_role: creator_role.map(|cap| listed.key.role.at_most(cap)),
+                    key: listed.key,
+                }
+            })
+            .collect())
     }
 
     pub async fn revoke_api_key(
@@ -133,8 +150,10 @@ impl App {
         Ok(())
     }
 
-    /// The principal an API key speaks for: its creator, with the key's role, in the key's
-    /// organization. Revoked and expired keys, and keys whose creator left, are refused.
+    /// The principal an API key speaks for: its creator, in the key's organization, with the
+    /// lesser of the key's role and the creator's role there now — a key never does more than
+    /// the person who made it could do today. Revoked and expired keys, and keys whose creator
+    /// left, are refused.
     pub async fn authenticate_api_key(&self, secret: &str) -> AppResult<Actor> {
         const INVALID: AppError = AppError::Unauthenticated("invalid, expired or revoked API key");
         let at = now();
@@ -145,10 +164,11 @@ impl App {
             .ok_or(INVALID)?;
         let creator = users::find(&mut tx, key.created_by).await?.ok_or(INVALID)?;
         tx.commit().await?;
-        // The key cannot outlive its creator's membership.
-        rapport_store::memberships::role_of_now(&self.db, key.organization_id, creator.id)
-            .await?
-            .ok_or(INVALID)?;
+        // The key cannot outlive its creator's membership, nor exceed the creator's role.
+        let creator_role =
+            rapport_store::memberships::role_of_now(&self.db, key.organization_id, creator.id)
+                .await?
+                .ok_or(INVALID)?;
         if key
             .last_used_at
             .is_none_or(|last| at - last >= TOUCH_INTERVAL)
@@ -162,7 +182,7 @@ impl App {
         actor.api_key = Some(ApiKeyPrincipal {
             id: key.id,
             organization_id: key.organization_id,
-            role: key.role,
+            role: key.role.at_most(creator_role),
         });
         Ok(actor)
     }

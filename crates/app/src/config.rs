@@ -107,6 +107,12 @@ pub struct Config {
     pub trust_proxy: bool,
     /// `RAPPORT_DB_MAX_CONNECTIONS`, default 10.
     pub db_max_connections: u32,
+    /// `RAPPORT_DB_ACQUIRE_TIMEOUT_MS`: how long a request waits for a free database connection
+    /// before it is answered 503 with `Retry-After`. Default 5000.
+    pub db_acquire_timeout: Duration,
+    /// `RAPPORT_DB_STATEMENT_TIMEOUT_SECS` (PostgreSQL): a statement running longer is cancelled
+    /// and the request answered 503. Default 20, under the request timeout.
+    pub db_statement_timeout: Duration,
     /// `RAPPORT_ORGANIZATION_PURGE_DAYS`: grace period before a deleted organization is purged.
     /// Default 30.
     pub organization_purge_after: Duration,
@@ -140,6 +146,22 @@ pub struct Config {
     pub rate_limit_organization: u64,
     /// `RAPPORT_RATE_LIMIT_WINDOW_SECS`: the window the limits count in. Default 60.
     pub rate_limit_window: Duration,
+    /// `RAPPORT_PASSWORD_HASHERS`: how many password hashes (19 MiB and tens of milliseconds
+    /// each) may run at once. Default: one per CPU core.
+    pub password_hashers: usize,
+    /// `RAPPORT_PASSWORD_QUEUE_WAIT_MS`: how long a sign-in waits for a free hasher before it is
+    /// answered 503 with `Retry-After`. Default 2000.
+    pub password_queue_wait: Duration,
+    /// `RAPPORT_LOGIN_ADDRESS_LIMIT`: failed sign-ins one client address may make within 15
+    /// minutes, whatever the emails tried, before it is refused with 429. Default 50.
+    pub login_address_limit: usize,
+    /// `RAPPORT_SQLITE_SYNCHRONOUS`: `full` (default: a committed change survives a power cut)
+    /// or `normal` (faster commits; survives a killed process, may lose the last commits on a
+    /// power cut or kernel crash).
+    pub sqlite_synchronous: rapport_store::SqliteSync,
+    /// `RAPPORT_METRICS_BIND`: an address (such as 127.0.0.1:9100) on which `/metrics` is served
+    /// without a token, for a scraper on a private network. Unset by default.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// A configuration value was missing or malformed.
@@ -373,6 +395,48 @@ impl Config {
                 "must be between 1 and 1000",
             ));
         }
+        let default_hashers = std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(2);
+        let password_hashers: usize = src.parse(
+            "RAPPORT_PASSWORD_HASHERS",
+            default_hashers,
+            "a whole number between 1 and 64",
+        )?;
+        if !(1..=64).contains(&password_hashers) {
+            return Err(bad("RAPPORT_PASSWORD_HASHERS", "must be between 1 and 64"));
+        }
+        let login_address_limit: usize = src.parse(
+            "RAPPORT_LOGIN_ADDRESS_LIMIT",
+            50,
+            "a whole number of at least 5",
+        )?;
+        if login_address_limit < 5 {
+            return Err(bad("RAPPORT_LOGIN_ADDRESS_LIMIT", "must be at least 5"));
+        }
+        let sqlite_synchronous = match src
+            .get("RAPPORT_SQLITE_SYNCHRONOUS")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("full") => rapport_store::SqliteSync::Full,
+            Some("normal") => rapport_store::SqliteSync::Normal,
+            Some(other) => {
+                return Err(bad(
+                    "RAPPORT_SQLITE_SYNCHRONOUS",
+                    format!("must be full or normal, got {other:?}"),
+                ));
+            }
+        };
+        let metrics_bind = match src.get("RAPPORT_METRICS_BIND") {
+            None => None,
+            Some(raw) => Some(raw.trim().parse::<SocketAddr>().map_err(|_| {
+                bad(
+                    "RAPPORT_METRICS_BIND",
+                    format!("must be an address such as 127.0.0.1:9100, got {raw:?}"),
+                )
+            })?),
+        };
         Ok(Config {
             database_url: SecretUrl(database_url),
             data_dir,
@@ -400,6 +464,12 @@ impl Config {
             cors_origins,
             trust_proxy: src.bool("RAPPORT_TRUST_PROXY", false)?,
             db_max_connections,
+            db_acquire_timeout: Duration::from_millis(src.parse(
+                "RAPPORT_DB_ACQUIRE_TIMEOUT_MS",
+                5000u64,
+                "a whole number of milliseconds",
+            )?),
+            db_statement_timeout: src.secs("RAPPORT_DB_STATEMENT_TIMEOUT_SECS", 20, 1)?,
             organization_purge_after: src.secs("RAPPORT_ORGANIZATION_PURGE_DAYS", 30, 86_400)?,
             invitation_ttl: src.secs("RAPPORT_INVITATION_TTL_HOURS", 168, 3600)?,
             password_reset_ttl: src.secs("RAPPORT_PASSWORD_RESET_TTL_MINUTES", 60, 60)?,
@@ -427,6 +497,15 @@ impl Config {
                 "a whole number (0: no limit)",
             )?,
             rate_limit_window: src.secs("RAPPORT_RATE_LIMIT_WINDOW_SECS", 60, 1)?,
+            password_hashers,
+            password_queue_wait: Duration::from_millis(src.parse(
+                "RAPPORT_PASSWORD_QUEUE_WAIT_MS",
+                2000u64,
+                "a whole number of milliseconds",
+            )?),
+            login_address_limit,
+            sqlite_synchronous,
+            metrics_bind,
         })
     }
 

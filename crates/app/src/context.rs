@@ -23,6 +23,15 @@ pub struct Actor {
     /// Set when the request authenticated with an API key: the actor is the key's creator, acting
     /// with the key's role in the key's organization only.
     pub api_key: Option<ApiKeyPrincipal>,
+    /// The sign-in the request was made with, when it was a person's (not an API key's).
+    pub sign_in: Option<SignIn>,
+}
+
+/// One sign-in of a person: a browser session, or an API token family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignIn {
+    Session(rapport_domain::SessionId),
+    TokenFamily(rapport_domain::TokenFamilyId),
 }
 
 /// The API key a request was made with.

@@ -35,21 +35,6 @@ pub fn dummy_password_hash() -> &'static str {
     HASH.get_or_init(|| hash_password(&random_token()).unwrap_or_default())
 }
 
-/// [`hash_password`] on a blocking thread: hashing takes tens of milliseconds of CPU on purpose,
-/// which must not stall the async workers serving other requests.
-pub async fn hash_password_blocking(password: String) -> Result<String, String> {
-    tokio::task::spawn_blocking(move || hash_password(&password).map_err(|e| e.to_string()))
-        .await
-        .map_err(|e| e.to_string())?
-}
-
-/// [`verify_password`] on a blocking thread.
-pub async fn verify_password_blocking(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false)
-}
-
 pub fn verify_password(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
         Ok(parsed) => Argon2::default()

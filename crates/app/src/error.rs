@@ -29,6 +29,10 @@ pub enum AppError {
     /// Too many attempts (429); try again after that many seconds.
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     TooManyRequests { retry_after_secs: u64 },
+    /// The database is saturated (no free connection in time, a statement past its timeout):
+    /// 503 with `Retry-After`; the caller should try again shortly.
+    #[error("the service is busy; try again in {retry_after_secs} seconds")]
+    Busy { retry_after_secs: u64 },
     /// Something broke that the caller cannot fix (500). Logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -60,6 +64,16 @@ impl From<rapport_store::Error> for AppError {
     fn from(error: rapport_store::Error) -> Self {
         match error {
             rapport_store::Error::NotFound => AppError::NotFound,
+            rapport_store::Error::Busy => {
+                tracing::warn!("database busy: answering 503");
+                AppError::Busy {
+                    retry_after_secs: 2,
+                }
+            }
+            rapport_store::Error::NulInText => AppError::invalid(
+                "input",
+                rapport_domain::validation::forbidden_character_message('\0'),
+            ),
             other => AppError::Internal(other.to_string()),
         }
     }

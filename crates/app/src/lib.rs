@@ -25,6 +25,7 @@ pub mod members;
 pub mod notifications;
 pub mod organizations;
 mod paging;
+pub mod passwords;
 pub mod rate_limit;
 pub mod search;
 pub mod seed;
@@ -38,7 +39,7 @@ pub mod worker;
 
 use std::sync::Arc;
 
-pub use context::{Actor, ApiKeyPrincipal, RequestMeta, Tenant};
+pub use context::{Actor, ApiKeyPrincipal, RequestMeta, SignIn, Tenant};
 pub use error::{AppError, AppResult};
 
 use config::Config;
@@ -56,6 +57,8 @@ pub struct App {
     pub live: live::Bus,
     /// API rate limits, shared through Redis when configured.
     pub limiter: rate_limit::RateLimiter,
+    /// Password hashing at a bounded cost.
+    pub passwords: passwords::PasswordHasher,
 }
 
 /// Why the application could not start.
@@ -97,7 +100,9 @@ impl App {
             config.database_url.expose(),
             &PoolOptions {
                 max_connections: config.db_max_connections,
-                ..PoolOptions::default()
+                acquire_timeout: config.db_acquire_timeout,
+                statement_timeout: config.db_statement_timeout,
+                sqlite_synchronous: config.sqlite_synchronous,
             },
         )
         .await?;
@@ -119,7 +124,10 @@ impl App {
             config.redis_url.as_ref().map(|u| u.expose()),
         )
         .map_err(StartError::Live)?;
+        let passwords =
+            passwords::PasswordHasher::new(config.password_hashers, config.password_queue_wait);
         Ok(Arc::new(App {
+            passwords,
             keys: Keys::new(&secret),
             config,
             db,

@@ -431,22 +431,23 @@ impl App {
     ) -> AppResult<Accepted> {
         let details = self.invitation_details(&input.token).await?;
         let invitation = details.invitation;
-        let mut platform = self.db.platform().await?;
-        let existing = users::find_by_email(&mut platform, &invitation.email).await?;
-        let user = match existing {
+        let mut read = self.db.platform_read().await?;
+        let existing = users::find_by_email(&mut read, &invitation.email).await?;
+        read.commit().await?;
+        // The password is checked or hashed before the write transaction opens, so the slow
+        // part never holds the database's write lock.
+        let (user, is_new) = match existing {
             Some(user) => {
-                if !crate::crypto::verify_password_blocking(
-                    input.password.clone(),
-                    user.password_hash.clone(),
-                )
-                .await
+                if !self
+                    .verify_password(input.password.clone(), user.password_hash.clone())
+                    .await?
                 {
                     return Err(AppError::invalid(
                         "password",
                         "is not the password of your existing account",
                     ));
                 }
-                user
+                (user, false)
             }
             None => {
                 let mut errors = ValidationErrors::new();
@@ -461,15 +462,19 @@ impl App {
                 );
                 errors.into_result()?;
                 let user = crate::accounts::new_user(
+                    self,
                     &invitation.email,
                     input.name.as_deref().unwrap_or(""),
                     &input.password,
                 )
                 .await?;
-                insert_user(&mut platform, &user).await?;
-                user
+                (user, true)
             }
         };
+        let mut platform = self.db.platform().await?;
+        if is_new {
+            insert_user(&mut platform, &user).await?;
+        }
         let actor = Actor::from(&user);
         let mut tx = platform.into_tenant(invitation.organization_id).await?;
         if !invitations::mark_accepted(&mut tx, invitation.id, now()).await? {

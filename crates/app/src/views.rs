@@ -96,6 +96,15 @@ impl App {
         }
         if query.len() > 2000 {
             errors.add("query", "is too long");
+        } else if query
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\' || c == '#')
+        {
+            // It becomes part of the list's address: only an encoded query string fits.
+            errors.add(
+                "query",
+                "must be an encoded query string (no spaces or control characters)",
+            );
         }
         if columns.iter().any(|c| !allowed.contains(&c.as_str())) {
             errors.add("columns", format!("must be among {}", allowed.join(", ")));

@@ -35,6 +35,27 @@ impl Role {
         }
     }
 
+    /// How much the role may do: owner 4 … viewer 0.
+    fn power(self) -> u8 {
+        match self {
+            Role::Owner => 4,
+            Role::Admin => 3,
+            Role::Manager => 2,
+            Role::Member => 1,
+            Role::Viewer => 0,
+        }
+    }
+
+    /// The less powerful of `self` and `cap`: what an API key acts with, capped by its
+    /// creator's current role.
+    pub fn at_most(self, cap: Role) -> Role {
+        if self.power() <= cap.power() {
+            self
+        } else {
+            cap
+        }
+    }
+
     /// Owners and admins run the organization: settings, members, roles.
     pub fn administers(self) -> bool {
         matches!(self, Role::Owner | Role::Admin)
@@ -96,5 +117,23 @@ mod tests {
         assert!(!Role::Admin.may_grant(Role::Owner));
         assert!(Role::Admin.may_grant(Role::Admin));
         assert!(!Role::Manager.may_grant(Role::Viewer));
+    }
+}
+
+#[cfg(test)]
+mod capping_tests {
+    use super::*;
+
+    #[test]
+    fn a_role_capped_by_another_is_the_less_powerful_of_the_two() {
+        assert_eq!(Role::Admin.at_most(Role::Viewer), Role::Viewer);
+        assert_eq!(Role::Viewer.at_most(Role::Owner), Role::Viewer);
+        assert_eq!(Role::Owner.at_most(Role::Admin), Role::Admin);
+        assert_eq!(Role::Manager.at_most(Role::Manager), Role::Manager);
+        for a in Role::ALL {
+            for b in Role::ALL {
+                assert_eq!(a.at_most(b), b.at_most(a), "{a} and {b}");
+            }
+        }
     }
 }

@@ -85,3 +85,40 @@ impl std::fmt::Display for ValidationErrors {
 }
 
 impl std::error::Error for ValidationErrors {}
+
+/// The one rule for text Rapport accepts from outside, on every engine and every way in (API
+/// bodies and query strings, web forms, sign-in): control characters are refused, except the
+/// tab, line feed and carriage return that long text (notes, descriptions, comments) may hold.
+/// Refused means 422 naming the field, never silently changed: what a person typed is stored as
+/// typed or not at all. Single-line fields are stricter still (see [`display_name`]).
+pub fn first_forbidden_character(text: &str) -> Option<char> {
+    text.chars()
+        .find(|&c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// The message of [`first_forbidden_character`]'s refusal.
+pub fn forbidden_character_message(c: char) -> String {
+    format!(
+        "must not contain control characters (found U+{:04X})",
+        u32::from(c)
+    )
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_refused_except_tab_and_line_breaks() {
+        assert_eq!(first_forbidden_character("plain text, ünïcode ✓"), None);
+        assert_eq!(first_forbidden_character("two\r\nlines\tand a tab"), None);
+        assert_eq!(first_forbidden_character("nul\0byte"), Some('\0'));
+        assert_eq!(first_forbidden_character("bell\u{7}"), Some('\u{7}'));
+        assert_eq!(first_forbidden_character("del\u{7f}"), Some('\u{7f}'));
+        assert_eq!(first_forbidden_character("c1\u{85}"), Some('\u{85}'));
+        assert_eq!(
+            forbidden_character_message('\0'),
+            "must not contain control characters (found U+0000)"
+        );
+    }
+}

@@ -142,6 +142,15 @@ impl From<AppError> for ApiError {
                 e.retry_after = Some(retry_after_secs);
                 e
             }
+            AppError::Busy { retry_after_secs } => {
+                let mut e = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_busy",
+                    "the service is busy right now; try again in a moment",
+                );
+                e.retry_after = Some(retry_after_secs);
+                e
+            }
             AppError::Internal(message) => {
                 tracing::error!(error = %message, "internal error");
                 ApiError::new(

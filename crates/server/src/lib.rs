@@ -71,6 +71,22 @@ pub async fn serve_with(
     };
     // The request id and the `/o/{slug}` prefix are handled before routing, so they wrap the
     // router from outside.
+    // Metrics for a private network, without a token, on an address of their own.
+    let private_metrics = match app.config.metrics_bind {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr).await?;
+            tracing::info!(%addr, "serving /metrics on the private address");
+            let metrics = axum::Router::new()
+                .route("/metrics", axum::routing::get(ops::private_metrics))
+                .with_state(state.clone());
+            Some(tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, metrics).await {
+                    tracing::error!(%error, "the metrics address stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let service =
         axum::middleware::from_fn(middleware::request_id_and_prefix).layer(router::router(state));
     let result = axum::serve(
@@ -79,6 +95,9 @@ pub async fn serve_with(
     )
     .with_graceful_shutdown(shutdown)
     .await;
+    if let Some(private_metrics) = private_metrics {
+        private_metrics.abort();
+    }
     let _ = stop_relay.send(true);
     let _ = relay.await;
     if let Some(worker) = worker {

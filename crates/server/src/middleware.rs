@@ -269,3 +269,125 @@ pub async fn rate_limit_headers(mut req: Request, next: Next) -> Response {
     }
     response
 }
+
+/// Applies the one text rule ([`rapport_domain::validation::first_forbidden_character`]) to
+/// everything a request carries as text before any handler sees it: the path, the query string,
+/// and form or JSON bodies. A control character in a field is 422 naming the field (a page for a
+/// browser), the same on SQLite and PostgreSQL; in the path it is 404, as no resource has such a
+/// name. Other bodies (file uploads) pass untouched.
+pub async fn refuse_control_characters(req: Request, next: Next) -> Response {
+    use rapport_domain::validation::first_forbidden_character;
+
+    if first_forbidden_character(&percent_decode(req.uri().path())).is_some() {
+        return axum::response::IntoResponse::into_response(ApiError::not_found());
+    }
+    if let Some(query) = req.uri().query()
+        && let Some(error) = form_error(query.as_bytes(), "query parameter")
+    {
+        return axum::response::IntoResponse::into_response(error);
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let is_json = content_type.starts_with("application/json")
+        || (content_type.starts_with("application/") && content_type.contains("+json"));
+    if !is_form && !is_json {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, crate::router::BODY_LIMIT).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return axum::response::IntoResponse::into_response(ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the body is larger than 1 MiB",
+            ));
+        }
+    };
+    let error = if is_form {
+        form_error(&bytes, "field")
+    } else {
+        // Malformed JSON is left for the JSON extractor to answer (400).
+        serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|value| json_error(&value, String::new()))
+            .map(|(field, c)| control_character_error(&field, c, "field"))
+    };
+    if let Some(error) = error {
+        return axum::response::IntoResponse::into_response(error);
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
+fn control_character_error(field: &str, c: char, what: &str) -> ApiError {
+    let mut error = ApiError::invalid(
+        field,
+        rapport_domain::validation::forbidden_character_message(c),
+    );
+    error.detail = format!("the {what} “{field}” contains a control character");
+    error
+}
+
+/// The first name or value of a form (or query string) holding a forbidden character.
+fn form_error(raw: &[u8], what: &str) -> Option<ApiError> {
+    use rapport_domain::validation::first_forbidden_character;
+    url::form_urlencoded::parse(raw).find_map(|(name, value)| {
+        let c = first_forbidden_character(&name).or_else(|| first_forbidden_character(&value))?;
+        let shown: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
+        Some(control_character_error(&shown, c, what))
+    })
+}
+
+/// The path (`stages[1].name`) of the first JSON string or key holding a forbidden character.
+fn json_error(value: &serde_json::Value, at: String) -> Option<(String, char)> {
+    use rapport_domain::validation::first_forbidden_character;
+    match value {
+        serde_json::Value::String(s) => first_forbidden_character(s)
+            .map(|c| (if at.is_empty() { "body".into() } else { at }, c)),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| json_error(item, format!("{at}[{i}]"))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let here = if at.is_empty() {
+                key.clone()
+            } else {
+                format!("{at}.{key}")
+            };
+            match first_forbidden_character(key) {
+                Some(c) => Some((here.chars().filter(|c| !c.is_control()).collect(), c)),
+                None => json_error(item, here),
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Percent-decodes a URL path (invalid escapes are kept as they are).
+fn percent_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (
+                (bytes[i + 1] as char).to_digit(16),
+                (bytes[i + 2] as char).to_digit(16),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -102,26 +102,52 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     (status, Json(body))
 }
 
-/// Prometheus metrics in the text exposition format. When `RAPPORT_METRICS_TOKEN` is set, the
-/// scraper must send it as a bearer token.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format"),
-    (status = 401, description = "RAPPORT_METRICS_TOKEN is set and was not sent")))]
+/// Prometheus metrics in the text exposition format. On the public address they are served only
+/// to a scraper that sends `RAPPORT_METRICS_TOKEN` as a bearer token; without a token configured
+/// they are not served there at all (404). `RAPPORT_METRICS_BIND` serves them without a token on
+/// a separate, private address instead.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(("bearer" = [])),
+    responses((status = 200, description = "Prometheus text format"),
+    (status = 401, description = "The metrics token was not sent", body = crate::error::Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No metrics token is configured: metrics are not served on this address", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn metrics(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
 ) -> Result<impl IntoResponse, crate::error::ApiError> {
-    if let Some(expected) = &state.app.config.metrics_token {
-        let sent = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if sent != Some(expected.expose()) {
-            return Err(crate::error::ApiError::unauthenticated(
-                "send the metrics token as Authorization: Bearer <token>",
-            ));
-        }
+    let Some(expected) = &state.app.config.metrics_token else {
+        return Err(crate::error::ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "not_found",
+            "metrics are not served on this address; set RAPPORT_METRICS_TOKEN or RAPPORT_METRICS_BIND",
+        ));
+    };
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let matches = sent.is_some_and(|sent| {
+        sent.len() == expected.expose().len()
+            && sent
+                .bytes()
+                .zip(expected.expose().bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    });
+    if !matches {
+        return Err(crate::error::ApiError::unauthenticated(
+            "send the metrics token as Authorization: Bearer <token>",
+        ));
     }
-    Ok((
+    Ok(render_metrics(&state).await)
+}
+
+/// `/metrics` on the private address of `RAPPORT_METRICS_BIND`: no token.
+pub async fn private_metrics(State(state): State<AppState>) -> impl IntoResponse {
+    render_metrics(&state).await
+}
+
+async fn render_metrics(state: &AppState) -> impl IntoResponse + use<> {
+    (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
@@ -131,5 +157,5 @@ pub async fn metrics(
             websockets: state.connections.total(),
             queue: state.app.queue_readings().await.ok(),
         }),
-    ))
+    )
 }

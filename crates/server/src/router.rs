@@ -277,6 +277,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), mw::metrics))
         .layer(middleware::from_fn(mw::csrf_form_field))
+        .layer(middleware::from_fn(mw::refuse_control_characters))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -85,6 +85,32 @@ pub async fn list(tx: &mut TenantTx) -> Result<Vec<ApiKey>> {
         .await
 }
 
+/// A live key and its creator's current role in the organization (`None`: the creator left).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ListedKey {
+    #[sqlx(flatten)]
+    pub key: ApiKey,
+    pub creator_role: Option<String>,
+}
+
+/// The organization's live keys, newest first, each with its creator's current role.
+pub async fn list_with_creator_role(tx: &mut TenantTx) -> Result<Vec<ListedKey>> {
+    let org = tx.organization_id();
+    tx.raw()
+        .fetch_all(
+            query(
+                "SELECT k.id, k.organization_id, k.name, k.role, k.prefix, k.created_by, \
+                 k.created_at, k.expires_at, k.last_used_at, k.revoked_at, m.role AS creator_role \
+                 FROM api_keys k LEFT JOIN memberships m \
+                 ON m.organization_id = k.organization_id AND m.user_id = k.created_by \
+                 WHERE k.organization_id = $1 AND k.revoked_at IS NULL \
+                 ORDER BY k.created_at DESC, k.id DESC",
+            )
+            .bind(org),
+        )
+        .await
+}
+
 pub async fn revoke(tx: &mut TenantTx, id: ApiKeyId) -> Result<u64> {
     let org = tx.organization_id();
     tx.raw()

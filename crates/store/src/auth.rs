@@ -85,12 +85,23 @@ pub async fn revoke_family(tx: &mut Tx, family_id: TokenFamilyId) -> Result<u64>
 
 /// Revokes every refresh token of a user (after a password reset).
 pub async fn revoke_all_refresh_tokens(tx: &mut Tx, user_id: UserId) -> Result<u64> {
+    revoke_other_refresh_tokens(tx, user_id, None).await
+}
+
+/// Ends every API sign-in (token family) of the user but `keep`.
+pub async fn revoke_other_refresh_tokens(
+    tx: &mut Tx,
+    user_id: UserId,
+    keep: Option<TokenFamilyId>,
+) -> Result<u64> {
     tx.execute(
         query(
-            "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \
+             AND ($3 IS NULL OR family_id <> $3)",
         )
         .bind(crate::now())
-        .bind(user_id),
+        .bind(user_id)
+        .bind(keep),
     )
     .await
 }
@@ -314,6 +325,29 @@ pub async fn login_failures_since(
         )
         .await?;
     Ok(rows.into_iter().map(|r| r.attempted_at).collect())
+}
+
+/// Failed sign-ins from one address since `since`, whatever the emails.
+#[derive(Clone, Copy, Debug, sqlx::FromRow)]
+pub struct AddressFailures {
+    pub count: i64,
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+pub async fn address_failures_since(
+    tx: &mut Tx,
+    ip: &str,
+    since: DateTime<Utc>,
+) -> Result<AddressFailures> {
+    tx.fetch_one(
+        query(
+            "SELECT COUNT(*) AS count, MIN(attempted_at) AS oldest FROM login_failures \
+             WHERE ip = $1 AND attempted_at > $2",
+        )
+        .bind(ip)
+        .bind(since),
+    )
+    .await
 }
 
 /// A successful sign-in clears the failures of that (email, ip).

@@ -49,11 +49,27 @@ impl Backend {
 /// How long a SQLite write transaction waits for its turn before giving up.
 const WRITER_WAIT: Duration = Duration::from_secs(30);
 
+/// How hard SQLite works to make a commit durable (`PRAGMA synchronous`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SqliteSync {
+    /// A committed transaction survives a power cut or an operating system crash.
+    #[default]
+    Full,
+    /// Faster commits (WAL is synced at checkpoints only): a committed transaction survives the
+    /// process being killed, but the last ones may be lost on a power cut or kernel crash.
+    Normal,
+}
+
 /// Pool sizing and timeouts.
 #[derive(Clone, Debug)]
 pub struct PoolOptions {
     pub max_connections: u32,
+    /// How long a request waits for a free connection before it is told the service is busy.
     pub acquire_timeout: Duration,
+    /// PostgreSQL: the longest a statement may run (`statement_timeout`) before it is cancelled
+    /// and the request told the service is busy.
+    pub statement_timeout: Duration,
+    pub sqlite_synchronous: SqliteSync,
 }
 
 impl Default for PoolOptions {
@@ -61,6 +77,8 @@ impl Default for PoolOptions {
         Self {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(30),
+            sqlite_synchronous: SqliteSync::Full,
         }
     }
 }
@@ -109,6 +127,23 @@ impl Signal {
     }
 }
 
+/// What [`Db::inspect_pooled_connections`] found on one idle connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PooledConnectionState {
+    /// Still inside a transaction (it would run the next request's statements in it).
+    pub in_transaction: bool,
+    /// PostgreSQL: the tenant setting left on the session, if any.
+    pub tenant_setting: Option<String>,
+    /// PostgreSQL: the role is not the one the connection logged in as.
+    pub role_switched: bool,
+}
+
+impl PooledConnectionState {
+    pub fn is_clean(&self) -> bool {
+        !self.in_transaction && self.tenant_setting.is_none() && !self.role_switched
+    }
+}
+
 /// A snapshot of the pool for `/metrics`.
 #[derive(Clone, Copy, Debug)]
 pub struct PoolStats {
@@ -126,7 +161,10 @@ impl Db {
                 let connect = SqliteConnectOptions::from_str(url)?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
+                    .synchronous(match options.sqlite_synchronous {
+                        SqliteSync::Full => SqliteSynchronous::Full,
+                        SqliteSync::Normal => SqliteSynchronous::Normal,
+                    })
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10));
                 let pool = SqlitePoolOptions::new()
@@ -137,7 +175,10 @@ impl Db {
                 Pool::Sqlite(pool)
             }
             Some(Backend::Postgres) => {
-                let connect = PgConnectOptions::from_str(url)?.application_name("rapport");
+                let timeout_ms = options.statement_timeout.as_millis().to_string();
+                let connect = PgConnectOptions::from_str(url)?
+                    .application_name("rapport")
+                    .options([("statement_timeout", timeout_ms.as_str())]);
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections)
                     .acquire_timeout(options.acquire_timeout)
@@ -198,7 +239,20 @@ impl Db {
     pub async fn migrate(&self) -> Result<()> {
         match &self.pool {
             Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
-            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Pool::Postgres(pool) => {
+                // Migrations may rewrite large tables: no statement timeout for them.
+                let mut conn = pool.acquire().await?;
+                sqlx::query("SET statement_timeout = 0")
+                    .execute(&mut *conn)
+                    .await?;
+                let migrated = sqlx::migrate!("./migrations/postgres")
+                    .run(&mut *conn)
+                    .await;
+                sqlx::query("RESET statement_timeout")
+                    .execute(&mut *conn)
+                    .await?;
+                migrated?;
+            }
         }
         Ok(())
     }
@@ -265,6 +319,69 @@ impl Db {
         }
     }
 
+    /// Takes every idle connection of the pool at once and reports the state each is in: what
+    /// the next request would get. For the tests and checks that prove no connection goes back
+    /// to the pool inside a transaction, or with a tenant setting or role left behind.
+    pub async fn inspect_pooled_connections(&self) -> Result<Vec<PooledConnectionState>> {
+        let mut states = Vec::new();
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut held = Vec::new();
+                while let Some(conn) = pool.try_acquire() {
+                    held.push(conn);
+                }
+                for conn in &mut held {
+                    // `BEGIN` inside a transaction is an error: the probe for an open one.
+                    let in_transaction = sqlx::raw_sql("BEGIN").execute(&mut **conn).await.is_err();
+                    if !in_transaction {
+                        sqlx::raw_sql("ROLLBACK").execute(&mut **conn).await?;
+                    }
+                    states.push(PooledConnectionState {
+                        in_transaction,
+                        tenant_setting: None,
+                        role_switched: false,
+                    });
+                }
+            }
+            Pool::Postgres(pool) => {
+                #[derive(sqlx::FromRow)]
+                struct Probe {
+                    tenant: String,
+                    own_role: bool,
+                }
+                let mut held = Vec::new();
+                while let Some(conn) = pool.try_acquire() {
+                    held.push(conn);
+                }
+                for conn in &mut held {
+                    // A savepoint can only be made inside a transaction block: the probe for an
+                    // open one (released at once when it succeeds).
+                    let in_transaction = sqlx::raw_sql("SAVEPOINT rapport_probe")
+                        .execute(&mut **conn)
+                        .await
+                        .is_ok();
+                    if in_transaction {
+                        sqlx::raw_sql("RELEASE SAVEPOINT rapport_probe")
+                            .execute(&mut **conn)
+                            .await?;
+                    }
+                    let probe: Probe = sqlx::query_as(
+                        "SELECT coalesce(current_setting('rapport.organization_id', true), '') AS tenant, \
+                         current_user = session_user AS own_role",
+                    )
+                    .fetch_one(&mut **conn)
+                    .await?;
+                    states.push(PooledConnectionState {
+                        in_transaction,
+                        tenant_setting: (!probe.tenant.is_empty()).then_some(probe.tenant),
+                        role_switched: !probe.own_role,
+                    });
+                }
+            }
+        }
+        Ok(states)
+    }
+
     pub async fn close(&self) {
         match &self.pool {
             Pool::Sqlite(pool) => pool.close().await,
@@ -272,8 +389,12 @@ impl Db {
         }
     }
 
+    /// Opens a transaction. The `BEGIN` runs in a task of its own, so a request dropped while it
+    /// is in flight (the client went away, a timeout) cannot leave a connection inside a
+    /// transaction nobody tracks: the task finishes, and the transaction it opened is rolled
+    /// back when its result is dropped, before the connection serves anyone else.
     async fn begin(&self, write: bool) -> Result<Tx> {
-        Ok(match &self.pool {
+        let tx = match &self.pool {
             // SQLite allows one writer. A deferred transaction that reads and then writes fails
             // when another connection committed in between; taking the write lock up front makes
             // it wait its turn instead.
@@ -287,12 +408,24 @@ impl Db {
                     ),
                     None => None,
                 };
-                Tx::sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, permit)
+                let pool = pool.clone();
+                // The writer's turn travels with the transaction, so it is handed on only once
+                // the transaction is over, however the caller fares.
+                let (begun, permit) =
+                    detached(async move { (pool.begin_with("BEGIN IMMEDIATE").await, permit) })
+                        .await?;
+                Tx::sqlite(begun?, permit)
             }
-            Pool::Sqlite(pool) => Tx::sqlite(pool.begin().await?, None),
-            Pool::Postgres(pool) => Tx::postgres(pool.begin().await?),
-        }
-        .with_signals(self.signals.clone()))
+            Pool::Sqlite(pool) => {
+                let pool = pool.clone();
+                Tx::sqlite(detached(async move { pool.begin().await }).await??, None)
+            }
+            Pool::Postgres(pool) => {
+                let pool = pool.clone();
+                Tx::postgres(detached(async move { pool.begin().await }).await??)
+            }
+        };
+        Ok(tx.with_signals(self.signals.clone()))
     }
 
     /// A transaction for platform data that belongs to no single organization: users, sign-in,
@@ -327,6 +460,19 @@ impl Db {
             tx,
             organization_id,
         })
+    }
+}
+
+/// Runs `work` in a task of its own and waits for it: dropping the waiting future does not stop
+/// the work, which finishes (and drops its result, rolling back a transaction it opened).
+async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T> {
+    match tokio::spawn(work).await {
+        Ok(done) => Ok(done),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // The runtime is shutting down.
+        Err(_) => Err(Error::Busy),
     }
 }
 
@@ -428,7 +574,22 @@ arg_from_id!(
 );
 
 impl Arg {
+    /// Refuses text PostgreSQL could not store, on both engines, so they never disagree.
+    fn check(&self) -> Result<()> {
+        let has_nul = match self {
+            Arg::Text(Some(text)) => text.contains('\0'),
+            Arg::Json(Some(value)) => json_has_nul(value),
+            _ => false,
+        };
+        if has_nul {
+            Err(Error::NulInText)
+        } else {
+            Ok(())
+        }
+    }
+
     fn add_to_sqlite<'q>(self, args: &mut sqlx::sqlite::SqliteArguments<'q>) -> Result<()> {
+        self.check()?;
         let added = match self {
             Arg::Uuid(v) => args.add(v),
             Arg::Text(v) => args.add(v),
@@ -443,6 +604,7 @@ impl Arg {
     }
 
     fn add_to_postgres(self, args: &mut sqlx::postgres::PgArguments) -> Result<()> {
+        self.check()?;
         let added = match self {
             Arg::Uuid(v) => args.add(v),
             Arg::Text(v) => args.add(v),
@@ -454,6 +616,17 @@ impl Arg {
             Arg::Bytes(v) => args.add(v),
         };
         added.map_err(Error::Bind)
+    }
+}
+
+fn json_has_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(json_has_nul),
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .any(|(k, v)| k.contains('\0') || json_has_nul(v)),
+        _ => false,
     }
 }
 
@@ -590,22 +763,32 @@ impl Tx {
         }
     }
 
+    /// Commits. Like `BEGIN`, the `COMMIT` runs in a task of its own: once asked for, it
+    /// completes even if the caller is dropped meanwhile, so a connection never goes back to the
+    /// pool between a sent `COMMIT` and its answer.
     pub async fn commit(mut self) -> Result<()> {
-        match self.open.take() {
-            Some(Open::Sqlite(tx)) => tx.commit().await?,
-            Some(Open::Postgres(tx)) => tx.commit().await?,
-            None => {}
-        }
-        drop(self.writer.take());
-        if let Some(signals) = &self.signals {
-            for signal in &self.raised {
-                match signal {
-                    Signal::Outbox => signals.outbox.notify_one(),
-                    Signal::Jobs => signals.jobs.notify_one(),
+        let open = self.open.take();
+        let writer = self.writer.take();
+        let signals = self.signals.take();
+        let raised = std::mem::take(&mut self.raised);
+        detached(async move {
+            match open {
+                Some(Open::Sqlite(tx)) => tx.commit().await?,
+                Some(Open::Postgres(tx)) => tx.commit().await?,
+                None => {}
+            }
+            drop(writer);
+            if let Some(signals) = &signals {
+                for signal in &raised {
+                    match signal {
+                        Signal::Outbox => signals.outbox.notify_one(),
+                        Signal::Jobs => signals.jobs.notify_one(),
+                    }
                 }
             }
-        }
-        Ok(())
+            Ok::<(), Error>(())
+        })
+        .await?
     }
 
     /// Runs a statement; returns the number of rows it touched.

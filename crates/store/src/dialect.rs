@@ -12,7 +12,9 @@ pub fn enter_tenant_scope(backend: Backend) -> Option<&'static str> {
     match backend {
         Backend::Sqlite => None,
         Backend::Postgres => Some(
-            "SELECT set_config('rapport.organization_id', $1, true), set_config('role', 'rapport_tenant', true)",
+            // The seal is made while still the platform role: the tenant role cannot make one.
+            "SELECT set_config('rapport.organization_id', rapport_tenant_seal($1::uuid), true), \
+             set_config('role', 'rapport_tenant', true)",
         ),
     }
 }

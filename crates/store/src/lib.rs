@@ -37,8 +37,8 @@ pub mod views;
 pub mod webhooks;
 
 pub use db::{
-    Arg, Backend, Db, PoolOptions, PoolStats, Query, Record, Signal, Signals, TenantTx, Tx, now,
-    query,
+    Arg, Backend, Db, PoolOptions, PoolStats, PooledConnectionState, Query, Record, Signal,
+    Signals, SqliteSync, TenantTx, Tx, now, query,
 };
 
 /// What can go wrong talking to the database.
@@ -52,8 +52,14 @@ pub enum Error {
     Conflict { constraint: String },
     #[error("the database URL must start with sqlite: or postgres://")]
     UnsupportedUrl,
+    /// The database could not serve in time: no connection free within the pool's wait, a
+    /// statement past its timeout, SQLite's lock held too long. The caller may try again.
     #[error("the database stayed busy; try again")]
     Busy,
+    /// A text value held a NUL character, which PostgreSQL cannot store; refused on both engines
+    /// alike (the HTTP layer refuses control characters before this is ever reached).
+    #[error("text must not contain NUL characters")]
+    NulInText,
     #[error("could not bind a query argument: {0}")]
     Bind(sqlx::error::BoxDynError),
     #[error(transparent)]
@@ -75,6 +81,13 @@ impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
         match error {
             sqlx::Error::RowNotFound => Error::NotFound,
+            sqlx::Error::PoolTimedOut => Error::Busy,
+            // PostgreSQL: statement_timeout or lock_timeout (57014, 55P03); SQLite: busy or locked.
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("57014" | "55P03" | "5" | "6")) =>
+            {
+                Error::Busy
+            }
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 let constraint = match db.constraint() {
                     Some(name) => name.to_owned(),

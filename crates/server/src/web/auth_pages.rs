@@ -24,6 +24,9 @@ fn form_message(error: &AppError) -> Option<String> {
         )),
         AppError::Conflict { message, .. } => Some(super::sentence(message)),
         AppError::Forbidden => Some("You are not allowed to do this.".into()),
+        AppError::Busy { .. } => {
+            Some("Rapport is busy right now. Wait a moment and try again.".into())
+        }
         AppError::Internal(_) => Some("Something went wrong on our side. Please try again.".into()),
         _ => None,
     }
@@ -116,13 +119,18 @@ pub async fn login(ctx: PageContext, headers: HeaderMap, Form(form): Form<LoginF
     {
         Ok(opened) => with_session_cookie(&ctx, &opened.token, opened.expires_at, &next),
         Err(error) => {
-            let status = match error {
-                AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-                AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            let (status, retry_after) = match error {
+                AppError::TooManyRequests { retry_after_secs } => {
+                    (StatusCode::TOO_MANY_REQUESTS, Some(retry_after_secs))
+                }
+                AppError::Busy { retry_after_secs } => {
+                    (StatusCode::SERVICE_UNAVAILABLE, Some(retry_after_secs))
+                }
+                AppError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, None),
+                _ => (StatusCode::UNPROCESSABLE_ENTITY, None),
             };
             let (errors, message) = split(error);
-            render_status(
+            let mut page = render_status(
                 status,
                 &LoginPage {
                     email: form.email,
@@ -131,7 +139,12 @@ pub async fn login(ctx: PageContext, headers: HeaderMap, Form(form): Form<LoginF
                     error: message,
                     notice: None,
                 },
-            )
+            );
+            if let Some(secs) = retry_after {
+                page.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, secs.into());
+            }
+            page
         }
     }
 }

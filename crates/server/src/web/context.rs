@@ -20,6 +20,9 @@ pub struct PageContext {
     pub session: Option<CurrentSession>,
     /// The session cookie as sent, to end it on a new sign-in.
     pub cookie: Option<String>,
+    /// Why the session could not be checked, when that was not the session's fault (the
+    /// database busy): such a request is told to try again, not sent to sign in.
+    session_failure: Option<AppError>,
     organization: Result<Option<Organization>, ApiError>,
     /// `/o/{slug}` when the organization came from the path, empty for a (sub)domain.
     pub base: String,
@@ -33,9 +36,13 @@ impl FromRequestParts<AppState> for PageContext {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let cookie_value = cookie(&parts.headers, SESSION_COOKIE).map(str::to_owned);
-        let session = match &cookie_value {
-            Some(token) => state.app.session(token).await.ok(),
-            None => None,
+        let (session, session_failure) = match &cookie_value {
+            Some(token) => match state.app.session(token).await {
+                Ok(session) => (Some(session), None),
+                Err(AppError::Unauthenticated(_)) => (None, None),
+                Err(other) => (None, Some(other)),
+            },
+            None => (None, None),
         };
         let base = parts
             .extensions
@@ -48,6 +55,7 @@ impl FromRequestParts<AppState> for PageContext {
             state: state.clone(),
             session,
             cookie: cookie_value,
+            session_failure,
             organization,
             base,
             here,
@@ -63,7 +71,12 @@ pub fn error_page(error: ApiError) -> Response {
 
 impl PageContext {
     /// The session, or a redirect to the sign-in page that comes back here.
+    /// When the session could not be checked at all (the database busy), a page saying to try
+    /// again instead, so nobody is signed out by a busy moment.
     pub fn require_session(&self) -> Result<&CurrentSession, Response> {
+        if let Some(failure) = &self.session_failure {
+            return Err(error_page(busy_or_error(failure)));
+        }
         self.session.as_ref().ok_or_else(|| {
             let next = urlencode(&self.here);
             // A cookie without a live session means it ran out: say so on the sign-in page.
@@ -129,6 +142,26 @@ impl PageContext {
                 "this form has expired or did not come from Rapport; go back, reload the page and try again",
             )))
         }
+    }
+}
+
+/// The page for a session check that failed on our side.
+fn busy_or_error(failure: &AppError) -> ApiError {
+    match failure {
+        AppError::Busy { retry_after_secs } => {
+            let mut e = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_busy",
+                "Rapport is busy right now. Wait a moment and try again: you are still signed in.",
+            );
+            e.retry_after = Some(*retry_after_secs);
+            e
+        }
+        _ => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "something went wrong on our side",
+        ),
     }
 }
 

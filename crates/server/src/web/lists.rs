@@ -554,18 +554,23 @@ pub async fn save_view(
         )
         .await
     {
-        Ok(view) => super::see_other(&format!("{back}?{}&view={}", view.query, view.id)),
+        Ok(view) => super::see_other(&super::safe_next(&format!(
+            "{back}?{}&view={}",
+            view.query, view.id
+        ))),
         Err(rapport_app::AppError::Validation(errors)) => {
             let message = errors
                 .0
                 .first()
                 .map(|e| super::sentence(&format!("the view's {} {}", e.field, e.message)))
                 .unwrap_or_default();
-            super::see_other(&format!(
-                "{back}?{}&notice={}",
-                form.query,
-                url::form_urlencoded::byte_serialize(message.as_bytes()).collect::<String>()
-            ))
+            let notice =
+                url::form_urlencoded::byte_serialize(message.as_bytes()).collect::<String>();
+            // The query was refused, perhaps for what it holds: keep it only if it is safe.
+            match super::redirect_target(&format!("{back}?{}&notice={notice}", form.query)) {
+                Some(to) => super::see_other(&to),
+                None => super::see_other(&format!("{back}?notice={notice}")),
+            }
         }
         Err(e) => super::context::error_page(e.into()),
     }

@@ -294,8 +294,14 @@ pub fn render_status<T: Template>(status: StatusCode, template: &T) -> Response 
     }
 }
 
-/// A 303 redirect (after a form post, the browser follows with GET).
+/// A 303 redirect (after a form post, the browser follows with GET). A target that cannot be a
+/// header value (it would only come from input that slipped past [`redirect_target`]) goes home
+/// rather than failing the request.
 pub fn see_other(to: &str) -> Response {
+    if axum::http::HeaderValue::from_str(to).is_err() {
+        tracing::warn!("refused a redirect target that is not a valid header value");
+        return Redirect::to("/").into_response();
+    }
     Redirect::to(to).into_response()
 }
 
@@ -348,11 +354,28 @@ pub fn initials(name: &str) -> String {
 
 /// A `next` target is only ever a path on this site.
 pub fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next.to_owned()
-    } else {
-        "/".to_owned()
+    redirect_target(next).unwrap_or_else(|| "/".to_owned())
+}
+
+/// The one check for every redirect target that came from outside (`next`, `back`, a saved
+/// view's query): a path on this site, or nothing. It must start with a single `/`, hold no
+/// backslash, no whitespace and no control character (browsers drop tabs and line breaks from
+/// URLs, so `/\t/evil.example` would become `//evil.example`), and still name this site once
+/// resolved as a browser would.
+pub fn redirect_target(target: &str) -> Option<String> {
+    let mut chars = target.chars();
+    if chars.next() != Some('/') || matches!(chars.next(), Some('/' | '\\')) {
+        return None;
     }
+    if target
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return None;
+    }
+    let base = url::Url::parse("https://rapport.invalid/").ok()?;
+    let resolved = base.join(target).ok()?;
+    (resolved.origin() == base.origin()).then(|| target.to_owned())
 }
 
 #[cfg(test)]
@@ -382,5 +405,13 @@ mod tests {
         assert_eq!(safe_next("//evil.example/x"), "/");
         assert_eq!(safe_next("https://evil.example"), "/");
         assert_eq!(safe_next("/\\evil.example"), "/");
+        assert_eq!(safe_next("/\t/evil.example.com"), "/");
+        assert_eq!(safe_next("/\n/evil.example.com"), "/");
+        assert_eq!(safe_next("/x\r\nSet-Cookie: a=b"), "/");
+        assert_eq!(safe_next("/ /evil.example"), "/");
+        assert_eq!(safe_next("/contacts?q=1&view=2"), "/contacts?q=1&view=2");
+        assert_eq!(safe_next("/%2F/evil.example"), "/%2F/evil.example");
+        assert_eq!(safe_next(""), "/");
+        assert_eq!(safe_next("javascript:alert(1)"), "/");
     }
 }

@@ -554,15 +554,24 @@ async fn member_action(
         Ok(t) => t,
         Err(page) => return page,
     };
-    let message = match action(&ctx, &session.actor, &tenant).await {
+    // The page comes back with the reason next to the list, and the status says what kind of
+    // refusal it was: an id of another organization (or none) is simply not found here.
+    let (status, message) = match action(&ctx, &session.actor, &tenant).await {
         Ok(done) => return see_other(&format!("{}/settings/members?done={done}", ctx.base)),
-        Err(AppError::Conflict { message, .. }) => super::sentence(&message),
-        Err(AppError::Forbidden) => {
-            "Your role does not allow this change. Only owners grant or change the owner role."
-                .to_owned()
+        Err(AppError::Conflict { message, .. }) => {
+            (StatusCode::CONFLICT, super::sentence(&message))
         }
-        Err(AppError::NotFound) => "That member or invitation no longer exists.".to_owned(),
-        Err(AppError::Validation(errors)) => errors.to_string(),
+        Err(AppError::Forbidden) => (
+            StatusCode::FORBIDDEN,
+            "Your role does not allow this change. Only owners grant or change the owner role."
+                .to_owned(),
+        ),
+        Err(AppError::NotFound) => (
+            StatusCode::NOT_FOUND,
+            "That member or invitation is not in this organization (it may have been removed)."
+                .to_owned(),
+        ),
+        Err(AppError::Validation(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors.to_string()),
         Err(other) => return error_page(other.into()),
     };
     match members_page(
@@ -577,7 +586,7 @@ async fn member_action(
     {
         Ok(mut page) => {
             page.row_error = Some(message);
-            render_status(StatusCode::CONFLICT, &page)
+            render_status(status, &page)
         }
         Err(page) => page,
     }

@@ -240,7 +240,11 @@ async fn slow_requests_time_out_with_a_problem_document() {
 
 #[tokio::test]
 async fn operations_endpoints_answer() {
-    let t = TestApp::spawn().await;
+    let t = TestApp::spawn_with(crate::support::Options {
+        extra: vec![("RAPPORT_METRICS_TOKEN", "scrape-secret".into())],
+        ..Default::default()
+    })
+    .await;
     let health = t.call(Method::GET, "/health", None, None).await;
     assert_eq!(health.body["status"], "ok");
     let ready = t.call(Method::GET, "/ready", None, None).await;
@@ -255,6 +259,7 @@ async fn operations_endpoints_answer() {
     let metrics = t
         .client
         .get(t.url("/metrics"))
+        .bearer_auth("scrape-secret")
         .send()
         .await
         .expect("sent")
@@ -307,6 +312,49 @@ async fn metrics_can_require_a_token() {
         .await
         .expect("sent");
     assert_eq!(ok.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn metrics_are_not_public_without_a_token_and_a_private_address_serves_them() {
+    // Without a token, the public address does not serve metrics at all.
+    let t = TestApp::spawn().await;
+    t.call(Method::GET, "/metrics", None, None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+
+    // With RAPPORT_METRICS_BIND they are served there, without a token, and still not on the
+    // public address.
+    let private = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = private.local_addr().expect("addr");
+    drop(private);
+    let t = TestApp::spawn_with(crate::support::Options {
+        extra: vec![("RAPPORT_METRICS_BIND", addr.to_string())],
+        ..Default::default()
+    })
+    .await;
+    t.call(Method::GET, "/metrics", None, None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    let mut scraped = None;
+    for _ in 0..50 {
+        if let Ok(r) = t.client.get(format!("http://{addr}/metrics")).send().await {
+            scraped = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let scraped = scraped.expect("the private metrics address answers");
+    assert_eq!(scraped.status(), StatusCode::OK);
+    let text = scraped.text().await.expect("text");
+    assert!(text.contains("rapport_db_pool_max_connections 5"), "{text}");
+    // The private address serves nothing else.
+    let other = t
+        .client
+        .get(format!("http://{addr}/api/v1/organizations/me"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ mod auth;
 mod contacts;
 mod deals;
 mod events;
+mod hardening;
 mod http;
 mod jobs;
 mod live;

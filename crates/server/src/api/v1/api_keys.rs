@@ -19,6 +19,9 @@ pub struct ApiKeyOut {
     pub id: Uuid,
     pub name: String,
     pub role: String,
+    /// The role the key acts with now: the lesser of `role` and its creator's current role in
+    /// the organization. Null when the creator has left, which stops the key.
+    pub effective_role: Option<String>,
     /// The first characters of the key, to recognise it.
     pub prefix: String,
     pub created_by: Uuid,
@@ -27,12 +30,14 @@ pub struct ApiKeyOut {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
-impl From<rapport_store::api_keys::ApiKey> for ApiKeyOut {
-    fn from(k: rapport_store::api_keys::ApiKey) -> Self {
+impl From<rapport_app::api_keys::ListedKey> for ApiKeyOut {
+    fn from(listed: rapport_app::api_keys::ListedKey) -> Self {
+        let k = listed.key;
         Self {
             id: k.id.as_uuid(),
             name: k.name,
             role: k.role.as_str().to_owned(),
+            effective_role: listed.effective_role.map(|r| r.as_str().to_owned()),
             prefix: k.prefix,
             created_by: k.created_by.as_uuid(),
             created_at: k.created_at,
@@ -103,7 +108,12 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         Json(CreatedApiKey {
-            key: created.key.into(),
+            // Only roles the creator may grant can be created, so it acts with its own role.
+            key: rapport_app::api_keys::ListedKey {
+                effective_role: Some(created.key.role),
+                key: created.key,
+            }
+            .into(),
             secret: created.secret,
         }),
     ))
