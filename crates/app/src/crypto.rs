@@ -20,6 +20,86 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Working memory for argon2 (1 KiB blocks), kept by a hashing thread from one hash to the next
+/// so that no hash allocates its 19 MiB anew: freed and allocated again from many threads, those
+/// buffers piled up in the allocator's per-thread arenas (hundreds of MiB after a burst).
+pub type HashMemory = Vec<argon2::Block>;
+
+fn blocks(memory: &mut HashMemory, count: usize) -> &mut [argon2::Block] {
+    if memory.len() < count {
+        memory.resize(count, argon2::Block::default());
+    }
+    &mut memory[..count]
+}
+
+/// Hashes a password with argon2id (default parameters) and a random salt, in `memory`; the
+/// result is a standard PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
+pub fn hash_password_in(password: &str, memory: &mut HashMemory) -> Result<String, argon2::Error> {
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
+    let argon = Argon2::default();
+    let params = argon.params().clone();
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).expect("the operating system's random generator is available");
+    let mut out = vec![
+        0u8;
+        params
+            .output_len()
+            .unwrap_or(argon2::Params::DEFAULT_OUTPUT_LEN)
+    ];
+    argon.hash_password_into_with_memory(
+        password.as_bytes(),
+        &salt,
+        &mut out,
+        blocks(memory, params.block_count()),
+    )?;
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        STANDARD_NO_PAD.encode(salt),
+        STANDARD_NO_PAD.encode(out)
+    ))
+}
+
+/// Whether `password` matches a PHC argon2 `hash`, computed in `memory`.
+pub fn verify_password_in(password: &str, hash: &str, memory: &mut HashMemory) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) = (
+        argon2::Algorithm::try_from(parsed.algorithm),
+        argon2::Params::try_from(&parsed),
+        parsed.salt,
+        parsed.hash,
+    ) else {
+        return false;
+    };
+    let version = match parsed.version.map(argon2::Version::try_from) {
+        None => argon2::Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let expected = expected.as_bytes();
+    let mut out = vec![0u8; expected.len()];
+    let count = params.block_count();
+    let argon = Argon2::new(algorithm, version, params);
+    if argon
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, blocks(memory, count))
+        .is_err()
+    {
+        return false;
+    }
+    out.iter()
+        .zip(expected)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0
+}
+
 /// Hashes a password with argon2id and a random salt.
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);

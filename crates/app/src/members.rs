@@ -111,8 +111,12 @@ impl App {
         .await?;
         let email = Email::parse(email).map_err(|m| AppError::invalid("email", m))?;
         self.check_grant(actor, tenant, meta, role).await?;
+        // Accounts are platform data, out of a tenant transaction's reach: looked up first.
+        let mut read = self.db.platform_read().await?;
+        let existing = users::find_by_email(&mut read, email.as_str()).await?;
+        read.commit().await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
-        if let Some(user) = users::find_by_email(tx.raw(), email.as_str()).await? {
+        if let Some(user) = existing {
             let member = memberships::insert(&mut tx, user.id, role)
                 .await
                 .map_err(|e| {
@@ -499,7 +503,7 @@ impl App {
             Some(json!({"email": member.email, "role": {"before": null, "after": member.role}}));
         crate::events::record(&mut tx, e).await?;
         let org = store_orgs::current(&mut tx).await?;
-        let mut platform = tx.into_inner();
+        let mut platform = tx.into_platform().await?;
         let tokens = self.issue_tokens_for(&mut platform, user.id).await?;
         platform.commit().await?;
         Ok(Accepted {

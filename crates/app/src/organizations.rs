@@ -121,7 +121,7 @@ impl App {
             role: Role::Owner,
             created_at: org.created_at,
         };
-        Ok((created, scoped.into_inner()))
+        Ok((created, scoped.into_platform().await?))
     }
 
     /// Self-service creation: the actor becomes the owner.

@@ -16,7 +16,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{AppError, AppResult, crypto};
 
-type Work = Box<dyn FnOnce() + Send>;
+/// Work for a hashing thread, given the thread's own argon2 memory.
+type Work = Box<dyn FnOnce(&mut crypto::HashMemory) + Send>;
 
 /// The bounded pool of password hashers. Cheap to clone.
 #[derive(Clone)]
@@ -50,13 +51,15 @@ impl PasswordHasher {
             let spawned = std::thread::Builder::new()
                 .name(format!("rapport-password-{n}"))
                 .spawn(move || {
+                    // Allocated at the first hash and kept: 19 MiB per thread, whatever the load.
+                    let mut memory = crypto::HashMemory::new();
                     loop {
                         let next = match queue.lock() {
                             Ok(queue) => queue.recv(),
                             Err(_) => return,
                         };
                         match next {
-                            Ok(job) => job(),
+                            Ok(job) => job(&mut memory),
                             // Every sender is gone: the application is shutting down.
                             Err(_) => return,
                         }
@@ -83,7 +86,10 @@ impl PasswordHasher {
     /// frees up in time. The permit travels with the work and is released when the work ends,
     /// even if the caller has gone away meanwhile, so abandoned requests cannot queue more work
     /// than there are threads.
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut crypto::HashMemory) -> T + Send + 'static,
+    ) -> AppResult<T> {
         let permit: OwnedSemaphorePermit =
             match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
                 Ok(Ok(permit)) => permit,
@@ -96,8 +102,8 @@ impl PasswordHasher {
                 }
             };
         let (done, result) = tokio::sync::oneshot::channel();
-        let job: Work = Box::new(move || {
-            let _ = done.send(f());
+        let job: Work = Box::new(move |memory| {
+            let _ = done.send(f(memory));
             drop(permit);
         });
         self.work
@@ -110,14 +116,16 @@ impl PasswordHasher {
 
     /// Hashes a password with argon2id and a random salt.
     pub async fn hash(&self, password: String) -> AppResult<String> {
-        self.run(move || crypto::hash_password(&password).map_err(|e| e.to_string()))
-            .await?
-            .map_err(AppError::Internal)
+        self.run(move |memory| {
+            crypto::hash_password_in(&password, memory).map_err(|e| e.to_string())
+        })
+        .await?
+        .map_err(AppError::Internal)
     }
 
     /// Whether `password` matches `hash`.
     pub async fn verify(&self, password: String, hash: String) -> AppResult<bool> {
-        self.run(move || crypto::verify_password(&password, &hash))
+        self.run(move |memory| crypto::verify_password_in(&password, &hash, memory))
             .await
     }
 
@@ -126,9 +134,9 @@ impl PasswordHasher {
     pub async fn verify_or_dummy(&self, password: String, hash: Option<String>) -> AppResult<bool> {
         let known = hash.is_some();
         let checked = self
-            .run(move || {
+            .run(move |memory| {
                 let hash = hash.unwrap_or_else(|| crypto::dummy_password_hash().to_owned());
-                crypto::verify_password(&password, &hash)
+                crypto::verify_password_in(&password, &hash, memory)
             })
             .await?;
         Ok(known && checked)
@@ -138,6 +146,36 @@ impl PasswordHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashes_made_in_kept_memory_are_standard_argon2id_strings() {
+        let mut memory = crypto::HashMemory::new();
+        let ours = crypto::hash_password_in("a long enough password", &mut memory).expect("hash");
+        assert!(
+            ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{ours}"
+        );
+        // The library's own verifier accepts it, and ours accepts the library's hashes.
+        assert!(crypto::verify_password("a long enough password", &ours));
+        assert!(!crypto::verify_password("another password", &ours));
+        let theirs = crypto::hash_password("a long enough password").expect("hash");
+        assert!(crypto::verify_password_in(
+            "a long enough password",
+            &theirs,
+            &mut memory
+        ));
+        assert!(!crypto::verify_password_in(
+            "another password",
+            &theirs,
+            &mut memory
+        ));
+        assert!(!crypto::verify_password_in("x", "not a hash", &mut memory));
+        // The memory is kept, not grown, from one hash to the next.
+        let kept = memory.len();
+        crypto::hash_password_in("a long enough password", &mut memory).expect("hash");
+        assert_eq!(memory.len(), kept);
+        assert_eq!(kept, 19456);
+    }
 
     #[tokio::test]
     async fn hashes_verify_and_wrong_passwords_do_not() {
@@ -173,7 +211,7 @@ mod tests {
         let (release, held) = std::sync::mpsc::channel::<()>();
         let busy = {
             let hasher = hasher.clone();
-            tokio::spawn(async move { hasher.run(move || held.recv().is_ok()).await })
+            tokio::spawn(async move { hasher.run(move |_| held.recv().is_ok()).await })
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
         match hasher.verify("x".into(), "y".into()).await {

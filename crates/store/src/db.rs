@@ -906,6 +906,11 @@ impl Tx {
     /// Confines an already open transaction to an organization, for flows that first write
     /// platform rows (a new user, a new organization) and then tenant rows, atomically.
     pub async fn into_tenant(mut self, organization_id: OrganizationId) -> Result<TenantTx> {
+        // It may already be scoped (an organization created, then a member added to it): the
+        // seal is made by the platform role, so step back to it first.
+        if let Some(sql) = crate::dialect::leave_tenant_scope(self.backend()) {
+            self.execute(query(sql)).await?;
+        }
         if let Some(sql) = crate::dialect::enter_tenant_scope(self.backend()) {
             self.execute(query(sql).bind(organization_id.to_string()))
                 .await?;
@@ -918,9 +923,14 @@ impl Tx {
 }
 
 impl TenantTx {
-    /// Gives the transaction back, still scoped, for a caller that commits it as a plain [`Tx`].
-    pub fn into_inner(self) -> Tx {
-        self.tx
+    /// Gives the transaction back as a platform transaction: on PostgreSQL the role returns to the
+    /// platform role, for flows that write platform rows after tenant rows (tokens for someone
+    /// who just joined), atomically.
+    pub async fn into_platform(mut self) -> Result<Tx> {
+        if let Some(sql) = crate::dialect::leave_tenant_scope(self.backend()) {
+            self.tx.execute(query(sql)).await?;
+        }
+        Ok(self.tx)
     }
 }
 

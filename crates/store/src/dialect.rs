@@ -19,6 +19,18 @@ pub fn enter_tenant_scope(backend: Backend) -> Option<&'static str> {
     }
 }
 
+/// The statement that takes a transaction back to the platform role (within the transaction), so
+/// it can be scoped to an organization again; `None` where the engine has no roles.
+pub fn leave_tenant_scope(backend: Backend) -> Option<&'static str> {
+    match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(
+            "SELECT set_config('role', 'none', true), \
+             set_config('rapport.organization_id', '', true)",
+        ),
+    }
+}
+
 /// A case-insensitive `LIKE`: `ILIKE` on PostgreSQL; SQLite's `LIKE` already ignores ASCII case.
 pub fn ilike(backend: Backend) -> &'static str {
     match backend {
