@@ -104,8 +104,9 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 
 /// Prometheus metrics in the text exposition format. When `RAPPORT_METRICS_TOKEN` is set, the
 /// scraper must send it as a bearer token.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format"),
-    (status = 401, description = "RAPPORT_METRICS_TOKEN is set and was not sent")))]
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses(
+    (status = 200, description = "OpenMetrics text format", body = String, content_type = "application/openmetrics-text"),
+    (status = 401, description = "RAPPORT_METRICS_TOKEN is set and was not sent", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn metrics(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,

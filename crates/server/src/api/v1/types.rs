@@ -56,6 +56,7 @@ impl From<rapport_store::memberships::UserOrganization> for MyOrganizationOut {
 
 /// The paging parameters every list accepts.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
     /// 1-based page number (default 1).
     pub page: Option<u64>,
