@@ -287,3 +287,30 @@ async fn exports_apply_the_list_filters_and_the_export_permission() {
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
 }
+
+#[tokio::test]
+async fn a_page_past_the_last_numbered_one_is_refused_not_a_server_error() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    for list in ["contacts", "companies", "leads", "deals", "tasks", "audit"] {
+        for page in ["9223372036854775808", "1000001"] {
+            t.org_call(
+                &owner,
+                Method::GET,
+                &format!("/api/v1/{list}?page={page}"),
+                None,
+            )
+            .await
+            .assert_problem(StatusCode::BAD_REQUEST, "invalid_query");
+        }
+        let last = t
+            .org_call(
+                &owner,
+                Method::GET,
+                &format!("/api/v1/{list}?page=1000000&page_size=100"),
+                None,
+            )
+            .await;
+        assert_eq!(last.status, StatusCode::OK, "{list}: {}", last.text);
+    }
+}

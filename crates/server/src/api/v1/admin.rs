@@ -28,7 +28,9 @@ pub struct OrganizationParams {
     pub status: Option<String>,
     /// Include soft-deleted organizations awaiting purge.
     pub include_deleted: Option<bool>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
     pub cursor: Option<String>,
 }

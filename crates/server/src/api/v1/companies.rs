@@ -113,7 +113,9 @@ pub struct CompanyParams {
     /// name, created_at (default) or updated_at
     pub order_by: Option<String>,
     pub order: Option<String>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
     pub cursor: Option<String>,
 }

@@ -115,7 +115,9 @@ pub struct ContactParams {
     pub order_by: Option<String>,
     /// asc (default) or desc
     pub order: Option<String>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
     pub cursor: Option<String>,
 }
@@ -320,7 +322,8 @@ pub async fn update(
 /// Delete a contact (it stays restorable for 30 days).
 #[utoipa::path(delete, path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, description = "`contact_has_deals`: deals still link the contact", body = Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
     scope: Scope,

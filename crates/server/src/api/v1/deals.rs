@@ -150,7 +150,9 @@ pub struct DealParams {
     pub order_by: Option<String>,
     /// asc (default) or desc
     pub order: Option<String>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
     pub cursor: Option<String>,
 }

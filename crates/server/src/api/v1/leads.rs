@@ -134,7 +134,9 @@ pub struct LeadParams {
     /// name, created_at (default), updated_at or score
     pub order_by: Option<String>,
     pub order: Option<String>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
     pub cursor: Option<String>,
 }
