@@ -18,9 +18,20 @@ pub struct Problem {
     pub detail: String,
     /// A stable, machine-readable name for the problem (`validation_failed`, `last_owner`, …).
     pub code: String,
+    /// Every invalid field, on 422 `validation_failed`; absent otherwise.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<ProblemFieldError>, required = false)]
     pub errors: Vec<FieldError>,
+}
+
+/// One invalid field of a 422 problem.
+#[derive(utoipa::ToSchema)]
+#[schema(as = FieldError)]
+#[allow(dead_code)]
+pub struct ProblemFieldError {
+    /// The field's name, dotted for nested ones (`values.size`).
+    field: String,
+    message: String,
 }
 
 /// What a handler returns when it does not succeed.

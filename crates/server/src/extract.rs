@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -392,6 +392,32 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             )
         }
         other => ApiError::bad_request("bad_request", other.body_text()),
+    }
+}
+
+/// Path segments parsed into `T`. A segment that does not parse (an id that is not a UUID) cannot
+/// name anything, so it is a 404 problem like any unknown record.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiPath<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("this address names nothing: {}", e.body_text()),
+            )),
+            Err(other) => {
+                tracing::error!(error = %other.body_text(), "path parameters missing");
+                Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "something went wrong on our side",
+                ))
+            }
+        }
     }
 }
 

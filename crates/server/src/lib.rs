@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod error;
+pub mod exports;
 pub mod extract;
 pub mod middleware;
 pub mod openapi;

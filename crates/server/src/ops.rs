@@ -106,8 +106,8 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 /// to a scraper that sends `RAPPORT_METRICS_TOKEN` as a bearer token; without a token configured
 /// they are not served there at all (404). `RAPPORT_METRICS_BIND` serves them without a token on
 /// a separate, private address instead.
-#[utoipa::path(get, path = "/metrics", tag = "operations", security(("bearer" = [])),
-    responses((status = 200, description = "Prometheus text format"),
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses(
+    (status = 200, description = "OpenMetrics text format", body = String, content_type = "application/openmetrics-text"),
     (status = 401, description = "The metrics token was not sent", body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 404, description = "No metrics token is configured: metrics are not served on this address", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn metrics(

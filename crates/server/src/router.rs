@@ -12,7 +12,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::api::v1::{
     admin, ai_settings, analytics, api_keys, audit, auth, companies, contacts, deals, leads,
-    members, notifications, organizations, search, tags, tasks, timelines, webhooks,
+    members, notifications, organizations, search, tags, tasks, timelines, views, webhooks,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -123,6 +123,7 @@ fn api_v1() -> Router<AppState> {
         .route("/audit", get(audit::list))
         // CRM records
         .route("/contacts", get(contacts::list).post(contacts::create))
+        .route("/contacts/export.csv", get(contacts::export))
         .route(
             "/contacts/{id}",
             get(contacts::get)
@@ -130,6 +131,7 @@ fn api_v1() -> Router<AppState> {
                 .delete(contacts::delete),
         )
         .route("/companies", get(companies::list).post(companies::create))
+        .route("/companies/export.csv", get(companies::export))
         .route(
             "/companies/{id}",
             get(companies::get)
@@ -137,6 +139,7 @@ fn api_v1() -> Router<AppState> {
                 .delete(companies::delete),
         )
         .route("/leads", get(leads::list).post(leads::create))
+        .route("/leads/export.csv", get(leads::export))
         .route(
             "/leads/{id}",
             get(leads::get).patch(leads::update).delete(leads::delete),
@@ -155,10 +158,13 @@ fn api_v1() -> Router<AppState> {
             "/tags/{id}",
             axum::routing::patch(tags::update).delete(tags::delete),
         )
+        .route("/views", get(views::list).post(views::create))
+        .route("/views/{id}", axum::routing::delete(views::delete))
         .route("/search", get(search::search))
         .route("/trash", get(search::trash))
         .route("/trash/{kind}/{id}/restore", post(search::restore))
         .route("/deals", get(deals::list).post(deals::create))
+        .route("/deals/export.csv", get(deals::export))
         .route(
             "/deals/{id}",
             get(deals::get).patch(deals::update).delete(deals::delete),

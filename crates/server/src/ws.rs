@@ -105,7 +105,40 @@ impl Presented {
     }
 }
 
-/// `GET /ws`: upgrades to a WebSocket once the caller is known and a member.
+/// Live updates over WebSocket.
+///
+/// A `GET` with the WebSocket upgrade headers; answered `101 Switching Protocols` once the caller
+/// is known and a member of the organization. Credentials: `Authorization: Bearer` with an access
+/// token or API key, the session cookie (from Rapport's own pages only), or `?access_token=` for
+/// clients that cannot set headers. The organization: `X-Organization-Id`, `?organization_id=`, or
+/// the organization's own address (`/o/{slug}/ws`, its subdomain or custom domain).
+///
+/// Messages are JSON text frames. The client sends `{"type": "subscribe", "channel": C}`,
+/// `{"type": "unsubscribe", "channel": C}` and `{"type": "ping"}`, where `C` is `org` (every change
+/// in the organization), `user` (messages for the connected user) or
+/// `record:{company|contact|lead|deal|task}:{id}` (one record). The server answers
+/// `{"type": "subscribed", "channel": C}`, `{"type": "unsubscribed", "channel": C}`,
+/// `{"type": "pong"}`, `{"type": "error", "code": "forbidden" | "not_found" | "bad_request",
+/// "channel": C}`, and sends events: `{"type": "event", "channel": C, "event": "deal.stage_changed",
+/// "event_id", "record": {"type", "id"}, "changed": [field names], "actor_id", "at"}`. Events name
+/// what changed, never values: fetch the record through the API. Close codes: 1001 idle, 1012
+/// server restarting, 1013 too slow to keep up, 4401 credentials expired or revoked, 4403 no longer
+/// a member. The protocol in full: `docs/API.md` (Live updates) and the event catalogue in
+/// `docs/EVENTS.md`.
+#[utoipa::path(get, path = "/ws", tag = "live", security(("bearer" = [])),
+    params(
+        ("access_token" = Option<String>, Query, description = "Instead of the Authorization header"),
+        ("organization_id" = Option<uuid::Uuid>, Query, description = "Instead of the X-Organization-Id header"),
+        ("X-Organization-Id" = Option<uuid::Uuid>, Header, description = "The organization whose changes to follow"),
+    ),
+    responses(
+        (status = 101, description = "Switched to the WebSocket protocol"),
+        (status = 400, description = "`websocket_required` (a plain HTTP request), `organization_required`, `invalid_organization_id`, `invalid_query`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (not a member), `organization_suspended`, `csrf_failed` (a session cookie sent from another origin)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_connections`: the user holds as many connections as allowed on this server", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+    ))]
 pub async fn upgrade(State(state): State<AppState>, request: Request) -> Response {
     let (mut parts, _) = request.into_parts();
     if let Err(problem) = adopt_query_credentials(&mut parts) {

@@ -13,8 +13,8 @@ use serde::Deserialize;
 
 use super::context::error_page;
 use super::lists::{
-    Cell, ColumnDef, ListPage, ListState, column_choices, csv_line, csv_response, headers,
-    is_filtered, owner_filter, saved_views, sort_parts, tag_chips, tag_filter, total_label,
+    Cell, ColumnDef, ListPage, ListState, column_choices, headers, is_filtered, owner_filter,
+    saved_views, sort_parts, tag_chips, tag_filter, total_label,
 };
 use super::record_page::{
     FormField, RecordPage, Related, RelatedItem, tag_parts, task_box, timeline_of,
@@ -22,8 +22,9 @@ use super::record_page::{
 use super::records::{Choice, People, money};
 use super::workspace::shell;
 use super::{FormErrors, PageContext, render, render_status, see_other};
-use crate::api::v1::types::{SortKind, decode_sort_cursor, encode_sort_cursor};
+use crate::api::v1::types::{SortKind, decode_sort_cursor};
 use crate::error::ApiError;
+use crate::exports::Exporter;
 
 const COLUMNS: [ColumnDef; 7] = [
     ColumnDef {
@@ -205,52 +206,25 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
 }
 
 pub async fn export(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
-    let (app, actor, tenant) = match super::lists::export_scope(&ctx, Object::Company).await {
-        Ok(scope) => scope,
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
         Err(p) => return p,
     };
-    let state = ListState::parse(raw.as_deref(), "name");
-    let meta = ctx.meta.clone();
-    let header = csv_line(
-        &[
-            "id",
-            "name",
-            "domain",
-            "industry",
-            "size",
-            "address",
-            "created_at",
-        ]
-        .map(str::to_owned),
-    );
-    csv_response("companies.csv", header, move |cursor| {
-        let (app, actor, tenant, meta) = (app.clone(), actor.clone(), tenant.clone(), meta.clone());
-        let mut state = state.clone();
-        state.after = cursor;
-        async move {
-            let page = app
-                .list_companies(&actor, &tenant, company_query(&state, 500), &meta)
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut out = String::new();
-            for c in &page.items {
-                out.push_str(&csv_line(&[
-                    c.id.to_string(),
-                    c.name.clone(),
-                    c.domain.clone().unwrap_or_default(),
-                    c.industry.clone().unwrap_or_default(),
-                    c.size.clone().unwrap_or_default(),
-                    c.address.clone().unwrap_or_default(),
-                    c.created_at.to_rfc3339(),
-                ]));
-            }
-            Ok((
-                out,
-                page.next
-                    .map(|(v, id)| encode_sort_cursor(&v, id.as_uuid())),
-            ))
-        }
-    })
+    let who = match Exporter::new(
+        ctx.state.app.clone(),
+        session.actor.clone(),
+        tenant,
+        ctx.meta.clone(),
+        Object::Company,
+    )
+    .await
+    {
+        Ok(who) => who,
+        Err(e) => return super::context::error_page(e.into()),
+    };
+    let mut state = ListState::parse(raw.as_deref(), "name");
+    state.after = None;
+    crate::exports::companies(who, company_query(&state, 500))
 }
 
 #[derive(Deserialize, Default, Clone)]

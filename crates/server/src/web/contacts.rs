@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use super::context::error_page;
 use super::lists::{
-    Cell, ColumnDef, ListPage, ListState, column_choices, csv_line, csv_response, headers,
-    is_filtered, owner_filter, saved_views, sort_parts, tag_chips, tag_filter, total_label,
+    Cell, ColumnDef, ListPage, ListState, column_choices, headers, is_filtered, owner_filter,
+    saved_views, sort_parts, tag_chips, tag_filter, total_label,
 };
 use super::record_page::{
     FormField, RecordPage, Related, RelatedItem, tag_parts, task_box, timeline_of,
@@ -23,8 +23,9 @@ use super::record_page::{
 use super::records::{Choice, People, money};
 use super::workspace::shell;
 use super::{FormErrors, PageContext, render, render_status, see_other};
-use crate::api::v1::types::{SortKind, decode_sort_cursor, encode_sort_cursor};
+use crate::api::v1::types::{SortKind, decode_sort_cursor};
 use crate::error::ApiError;
+use crate::exports::Exporter;
 
 const PAGE_SIZE: u64 = 50;
 
@@ -236,64 +237,25 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
 
 /// The contacts of a list state as CSV, every page, streamed.
 pub async fn export(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
-    let (app, actor, tenant) = match super::lists::export_scope(&ctx, Object::Contact).await {
-        Ok(scope) => scope,
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
         Err(p) => return p,
     };
-    let state = ListState::parse(raw.as_deref(), "name");
-    let people = People::load(&app, &actor, &tenant, &ctx.meta).await;
-    let meta = ctx.meta.clone();
-    let header = csv_line(
-        &[
-            "id",
-            "name",
-            "email",
-            "phone",
-            "title",
-            "company_id",
-            "owner",
-            "created_at",
-        ]
-        .map(str::to_owned),
-    );
-    csv_response("contacts.csv", header, move |cursor| {
-        let (app, actor, tenant, meta) = (app.clone(), actor.clone(), tenant.clone(), meta.clone());
-        let mut state = state.clone();
-        state.after = cursor;
-        let owners: Vec<(UserId, String)> = people
-            .0
-            .iter()
-            .map(|m| (m.user_id, m.name.clone()))
-            .collect();
-        async move {
-            let page = app
-                .list_contacts(&actor, &tenant, contact_query(&state, 500), &meta)
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut out = String::new();
-            for c in &page.items {
-                out.push_str(&csv_line(&[
-                    c.id.to_string(),
-                    c.name.clone(),
-                    c.email.clone().unwrap_or_default(),
-                    c.phone.clone().unwrap_or_default(),
-                    c.title.clone().unwrap_or_default(),
-                    c.company_id.map(|i| i.to_string()).unwrap_or_default(),
-                    owners
-                        .iter()
-                        .find(|(id, _)| *id == c.owner_id)
-                        .map(|(_, n)| n.clone())
-                        .unwrap_or_default(),
-                    c.created_at.to_rfc3339(),
-                ]));
-            }
-            Ok((
-                out,
-                page.next
-                    .map(|(v, id)| encode_sort_cursor(&v, id.as_uuid())),
-            ))
-        }
-    })
+    let who = match Exporter::new(
+        ctx.state.app.clone(),
+        session.actor.clone(),
+        tenant,
+        ctx.meta.clone(),
+        Object::Contact,
+    )
+    .await
+    {
+        Ok(who) => who,
+        Err(e) => return super::context::error_page(e.into()),
+    };
+    let mut state = ListState::parse(raw.as_deref(), "name");
+    state.after = None;
+    crate::exports::contacts(who, contact_query(&state, 500))
 }
 
 #[derive(Deserialize, Default)]

@@ -1472,105 +1472,36 @@ pub async fn complete_task(
 
 /// The deals of a pipeline (optionally one owner's) as CSV, every page, streamed.
 pub async fn export(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
-    use super::lists::{csv_line, csv_response};
-    use crate::api::v1::types::encode_sort_cursor;
-    let (app, actor, tenant) = match super::lists::export_scope(&ctx, Object::Deal).await {
-        Ok(scope) => scope,
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
         Err(p) => return p,
+    };
+    let who = match crate::exports::Exporter::new(
+        ctx.state.app.clone(),
+        session.actor.clone(),
+        tenant,
+        ctx.meta.clone(),
+        Object::Deal,
+    )
+    .await
+    {
+        Ok(who) => who,
+        Err(e) => return error_page(e.into()),
     };
     let filter = DealFilter {
         pipeline_id: q.pipeline.as_deref().and_then(|p| p.parse().ok()),
         owner_id: q.owner.as_deref().and_then(|o| o.parse().ok()),
         ..DealFilter::default()
     };
-    let people = People::load(&app, &actor, &tenant, &ctx.meta).await;
-    let owners: Vec<(UserId, String)> = people
-        .0
-        .iter()
-        .map(|m| (m.user_id, m.name.clone()))
-        .collect();
-    let meta = ctx.meta.clone();
-    let header = csv_line(
-        &[
-            "id",
-            "title",
-            "amount",
-            "currency",
-            "status",
-            "stage",
-            "close_probability",
-            "expected_close_date",
-            "contact_id",
-            "company_id",
-            "owner",
-            "created_at",
-        ]
-        .map(str::to_owned),
-    );
-    csv_response("deals.csv", header, move |cursor| {
-        let (app, actor, tenant, meta, filter) = (
-            app.clone(),
-            actor.clone(),
-            tenant.clone(),
-            meta.clone(),
-            filter.clone(),
-        );
-        let owners = owners.clone();
-        async move {
-            let after = cursor
-                .as_deref()
-                .and_then(|c| {
-                    crate::api::v1::types::decode_sort_cursor(
-                        c,
-                        crate::api::v1::types::SortKind::Time,
-                    )
-                    .ok()
-                })
-                .map(|(v, id)| (v, DealId(id)));
-            let page = app
-                .list_deals(
-                    &actor,
-                    &tenant,
-                    DealQuery {
-                        filter,
-                        sort: DealSort::CreatedAt,
-                        descending: false,
-                        after,
-                        page: 1,
-                        page_size: 500,
-                    },
-                    &meta,
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut out = String::new();
-            for d in &page.items {
-                out.push_str(&csv_line(&[
-                    d.id.to_string(),
-                    d.title.clone(),
-                    format!("{:.2}", d.amount_minor as f64 / 100.0),
-                    d.currency.clone(),
-                    d.status.clone(),
-                    d.stage.clone(),
-                    d.close_probability.to_string(),
-                    d.expected_close_date
-                        .map(|x| x.to_string())
-                        .unwrap_or_default(),
-                    d.contact_id.map(|x| x.to_string()).unwrap_or_default(),
-                    d.company_id.map(|x| x.to_string()).unwrap_or_default(),
-                    owners
-                        .iter()
-                        .find(|(id, _)| *id == d.owner_id)
-                        .map(|(_, n)| n.clone())
-                        .unwrap_or_default(),
-                    d.created_at.to_rfc3339(),
-                ]));
-            }
-            Ok((
-                out,
-                page.next
-                    .map(|(v, id)| encode_sort_cursor(&v, id.as_uuid())),
-            ))
-        }
-    })
+    crate::exports::deals(
+        who,
+        DealQuery {
+            filter,
+            sort: DealSort::CreatedAt,
+            descending: false,
+            after: None,
+            page: 1,
+            page_size: 500,
+        },
+    )
 }

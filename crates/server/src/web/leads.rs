@@ -15,9 +15,8 @@ use serde::Deserialize;
 
 use super::context::error_page;
 use super::lists::{
-    Cell, ColumnDef, FilterSelect, ListPage, ListState, column_choices, csv_line, csv_response,
-    headers, is_filtered, owner_filter, saved_views, sort_parts, tag_chips, tag_filter,
-    total_label,
+    Cell, ColumnDef, FilterSelect, ListPage, ListState, column_choices, headers, is_filtered,
+    owner_filter, saved_views, sort_parts, tag_chips, tag_filter, total_label,
 };
 use super::record_page::{
     ConvertBox, FormField, RecordPage, Related, RelatedItem, tag_parts, timeline_of,
@@ -25,8 +24,9 @@ use super::record_page::{
 use super::records::{Choice, People};
 use super::workspace::shell;
 use super::{FormErrors, PageContext, render, render_status, see_other, sentence};
-use crate::api::v1::types::{SortKind, decode_sort_cursor, encode_sort_cursor};
+use crate::api::v1::types::{SortKind, decode_sort_cursor};
 use crate::error::ApiError;
+use crate::exports::Exporter;
 
 const COLUMNS: [ColumnDef; 9] = [
     ColumnDef {
@@ -264,58 +264,25 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
 }
 
 pub async fn export(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
-    let (app, actor, tenant) = match super::lists::export_scope(&ctx, Object::Lead).await {
-        Ok(scope) => scope,
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
         Err(p) => return p,
     };
-    let state = ListState::parse(raw.as_deref(), "-created");
-    let meta = ctx.meta.clone();
-    let header = csv_line(
-        &[
-            "id",
-            "name",
-            "email",
-            "phone",
-            "company_name",
-            "source",
-            "status",
-            "score",
-            "converted_at",
-            "created_at",
-        ]
-        .map(str::to_owned),
-    );
-    csv_response("leads.csv", header, move |cursor| {
-        let (app, actor, tenant, meta) = (app.clone(), actor.clone(), tenant.clone(), meta.clone());
-        let mut state = state.clone();
-        state.after = cursor;
-        async move {
-            let page = app
-                .list_leads(&actor, &tenant, lead_query(&state, 500), &meta)
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut out = String::new();
-            for l in &page.items {
-                out.push_str(&csv_line(&[
-                    l.id.to_string(),
-                    l.name.clone(),
-                    l.email.clone().unwrap_or_default(),
-                    l.phone.clone().unwrap_or_default(),
-                    l.company_name.clone().unwrap_or_default(),
-                    l.source.clone().unwrap_or_default(),
-                    l.status.clone(),
-                    l.score.to_string(),
-                    l.converted_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                    l.created_at.to_rfc3339(),
-                ]));
-            }
-            Ok((
-                out,
-                page.next
-                    .map(|(v, id)| encode_sort_cursor(&v, id.as_uuid())),
-            ))
-        }
-    })
+    let who = match Exporter::new(
+        ctx.state.app.clone(),
+        session.actor.clone(),
+        tenant,
+        ctx.meta.clone(),
+        Object::Lead,
+    )
+    .await
+    {
+        Ok(who) => who,
+        Err(e) => return super::context::error_page(e.into()),
+    };
+    let mut state = ListState::parse(raw.as_deref(), "-created");
+    state.after = None;
+    crate::exports::leads(who, lead_query(&state, 500))
 }
 
 #[derive(Deserialize, Default, Clone)]

@@ -601,32 +601,3 @@ pub async fn delete_view(
         Err(e) => super::context::error_page(e.into()),
     }
 }
-
-/// Who exports which organization's records of `object`: the session's actor, once the
-/// organization's role allows exporting them (a refusal is a page, and an audit entry).
-pub async fn export_scope(
-    ctx: &super::PageContext,
-    object: rapport_domain::Object,
-) -> Result<
-    (
-        std::sync::Arc<rapport_app::App>,
-        rapport_app::Actor,
-        rapport_app::Tenant,
-    ),
-    Response,
-> {
-    let (session, tenant) = ctx.tenant().await?;
-    let app = ctx.state.app.clone();
-    let actor = session.actor.clone();
-    app.authorize(
-        &actor,
-        &tenant,
-        &ctx.meta,
-        rapport_domain::Action::Export,
-        object,
-        rapport_domain::Ownership::NotApplicable,
-    )
-    .await
-    .map_err(|e| super::context::error_page(e.into()))?;
-    Ok((app, actor, tenant))
-}

@@ -1,7 +1,7 @@
 //! `/api/v1/admin/*`: instance administration (instance administrators only).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use rapport_app::admin::OrganizationQuery;
@@ -15,10 +15,11 @@ use uuid::Uuid;
 use super::organizations::OrganizationOut;
 use super::types::{MyOrganizationOut, Page, Paging, encode_cursor};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiQuery, Auth, Meta};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, Meta};
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationParams {
     /// Case-insensitive part of the name or slug.
@@ -27,7 +28,9 @@ pub struct OrganizationParams {
     pub status: Option<String>,
     /// Include soft-deleted organizations awaiting purge.
     pub include_deleted: Option<bool>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
     pub cursor: Option<String>,
 }
@@ -138,7 +141,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<OrganizationOut>> {
     let org = state
         .app
@@ -154,7 +157,7 @@ pub async fn suspend(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<OrganizationOut>> {
     let org = state
         .app
@@ -170,7 +173,7 @@ pub async fn restore(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<OrganizationOut>> {
     let org = state
         .app
@@ -187,7 +190,7 @@ pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<OrganizationOut>> {
     let org = state
         .app
@@ -206,6 +209,7 @@ pub struct OutboxMessage {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OutboxParams {
     /// Only messages to this address.
@@ -279,6 +283,7 @@ pub struct JobsOut {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct JobParams {
     /// Only jobs in this status: queued, running, retrying, succeeded or dead.
@@ -342,7 +347,7 @@ pub async fn retry_job(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     state
         .app

@@ -1,7 +1,7 @@
 //! `/api/v1/organizations/{id}/ai-settings`: the AI provider settings (owner/admin).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use rapport_app::ai_settings::{AiSettings, AiSettingsInput};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::organizations::by_path;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiJson, Auth, Meta};
+use crate::extract::{ApiJson, ApiPath, Auth, Meta};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,7 +52,7 @@ pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<AiSettingsOut>> {
     let tenant = by_path(&state, &auth, id).await?;
     Ok(Json(
@@ -72,7 +72,7 @@ pub async fn put(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<AiSettingsIn>,
 ) -> ApiResult<Json<AiSettingsOut>> {
     let tenant = by_path(&state, &auth, id).await?;

@@ -36,6 +36,7 @@ pub struct SummaryOut {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SummaryParams {
     /// 1..=3650, default 30.
@@ -103,6 +104,7 @@ pub struct FunnelOut {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FunnelParams {
     /// Default: the organization's default pipeline.

@@ -1,7 +1,7 @@
 //! `/api/v1/organizations/{id}/api-keys`: credentials for integrations (owner/admin).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use rapport_domain::{ApiKeyId, Role};
@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::organizations::by_path;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, Auth, Meta};
+use crate::extract::{ApiJson, ApiPath, Auth, Meta};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -71,7 +71,7 @@ pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Vec<ApiKeyOut>>> {
     let tenant = by_path(&state, &auth, id).await?;
     let keys = state.app.list_api_keys(&auth.actor, &tenant, &meta).await?;
@@ -86,7 +86,7 @@ pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<CreateApiKeyRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedApiKey>)> {
     let tenant = by_path(&state, &auth, id).await?;
@@ -126,7 +126,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path((id, key_id)): Path<(Uuid, Uuid)>,
+    ApiPath((id, key_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
     let tenant = by_path(&state, &auth, id).await?;
     state

@@ -35,6 +35,7 @@ pub struct AuditEntryOut {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
     /// Only entries by this user.
@@ -45,7 +46,9 @@ pub struct AuditParams {
     pub from: Option<DateTime<Utc>>,
     /// Entries before this time (RFC 3339).
     pub to: Option<DateTime<Utc>>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
     pub cursor: Option<String>,
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/auth/*`: accounts, tokens, browser sessions, password reset, invitations.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::types::{MyOrganizationOut, UserOut};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{
-    ApiJson, Auth, Credentials, Meta, SESSION_COOKIE, check_origin, cookie, session_cookie,
+    ApiJson, ApiPath, Auth, Credentials, Meta, SESSION_COOKIE, check_origin, cookie, session_cookie,
 };
 use crate::state::AppState;
 
@@ -255,7 +255,7 @@ pub struct InvitationPreview {
     responses((status = 200, body = InvitationPreview), (status = 422, body = Problem)))]
 pub async fn invitation(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
 ) -> ApiResult<Json<InvitationPreview>> {
     let details = state.app.invitation_details(&token).await?;
     Ok(Json(InvitationPreview {
@@ -371,8 +371,9 @@ fn current_session(auth: &Auth) -> ApiResult<&rapport_app::accounts::CurrentSess
 }
 
 /// The browser session's user and CSRF token.
-#[utoipa::path(get, path = "/api/v1/auth/session", tag = "auth",
-    responses((status = 200, body = SessionResponse), (status = 401, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/auth/session", tag = "auth", security(("session" = [])),
+    responses((status = 400, description = "`session_required`: called with a token or API key instead of the session cookie", body = Problem),
+              (status = 200, body = SessionResponse), (status = 401, body = Problem)))]
 pub async fn get_session(auth: Auth) -> ApiResult<Json<SessionResponse>> {
     let current = current_session(&auth)?;
     Ok(Json(SessionResponse {
@@ -388,8 +389,9 @@ pub async fn get_session(auth: Auth) -> ApiResult<Json<SessionResponse>> {
 }
 
 /// Sign out of the browser session (needs `X-CSRF-Token`).
-#[utoipa::path(delete, path = "/api/v1/auth/session", tag = "auth",
-    responses((status = 204, description = "Signed out"), (status = 403, description = "csrf_failed", body = Problem)))]
+#[utoipa::path(delete, path = "/api/v1/auth/session", tag = "auth", security(("session" = [])),
+    responses((status = 400, description = "`session_required`: called with a token or API key instead of the session cookie", body = Problem),
+              (status = 204, description = "Signed out"), (status = 403, description = "csrf_failed", body = Problem)))]
 pub async fn close_session(
     State(state): State<AppState>,
     auth: Auth,
@@ -450,7 +452,7 @@ pub async fn revoke_session(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     auth.require_user()?;
     state
@@ -461,8 +463,9 @@ pub async fn revoke_session(
 }
 
 /// End every other browser session of the signed-in user.
-#[utoipa::path(post, path = "/api/v1/auth/sessions/revoke-others", tag = "auth",
-    responses((status = 204, description = "Other sessions ended")))]
+#[utoipa::path(post, path = "/api/v1/auth/sessions/revoke-others", tag = "auth", security(("session" = [])),
+    responses((status = 400, description = "`session_required`: called with a token or API key instead of the session cookie", body = Problem),
+              (status = 204, description = "Other sessions ended")))]
 pub async fn revoke_other_sessions(
     State(state): State<AppState>,
     auth: Auth,

@@ -1,11 +1,12 @@
 //! `/api/v1/companies`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rapport_app::companies::{CompanyChange, CompanyQuery};
-use rapport_domain::{CompanyId, UserId};
+use rapport_domain::{CompanyId, Object, UserId};
 use rapport_store::companies::{CompanyFilter, CompanySort};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,7 +17,8 @@ use super::types::{
     page_and_size, present, with_tags, with_tags_one,
 };
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiQuery, Meta, Scope};
+use crate::exports::Exporter;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Meta, Scope};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -100,6 +102,7 @@ impl From<CompanyIn> for CompanyChange {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CompanyParams {
     /// Case-insensitive part of the name or domain.
@@ -110,21 +113,44 @@ pub struct CompanyParams {
     /// name, created_at (default) or updated_at
     pub order_by: Option<String>,
     pub order: Option<String>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
     pub cursor: Option<String>,
 }
 
-/// Companies of the organization.
-#[utoipa::path(get, path = "/api/v1/companies", tag = "companies", security(("bearer" = [])),
-    params(CompanyParams, ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 200, body = Page<CompanyOut>), (status = 400, body = Problem)))]
-pub async fn list(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiQuery(p): ApiQuery<CompanyParams>,
-) -> ApiResult<Json<Page<CompanyOut>>> {
+/// The list's filters, for an export (every page, no paging).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyExportParams {
+    /// Case-insensitive part of the name or domain.
+    pub search: Option<String>,
+    pub owner_id: Option<Uuid>,
+    pub industry: Option<String>,
+    pub tag_id: Option<Uuid>,
+    /// name, created_at (default) or updated_at
+    pub order_by: Option<String>,
+    pub order: Option<String>,
+}
+
+impl From<CompanyExportParams> for CompanyParams {
+    fn from(p: CompanyExportParams) -> Self {
+        CompanyParams {
+            search: p.search,
+            owner_id: p.owner_id,
+            industry: p.industry,
+            tag_id: p.tag_id,
+            order_by: p.order_by,
+            order: p.order,
+            ..CompanyParams::default()
+        }
+    }
+}
+
+/// The query a list's parameters ask for.
+fn company_query(p: CompanyParams) -> ApiResult<CompanyQuery> {
     let (page, page_size) = page_and_size(p.page, p.page_size)?;
     let sort = match p.order_by.as_deref() {
         None | Some("created_at") => CompanySort::CreatedAt,
@@ -151,26 +177,36 @@ pub async fn list(
         .map(|c| decode_sort_cursor(c, kind))
         .transpose()?
         .map(|(v, id)| (v, CompanyId(id)));
+    Ok(CompanyQuery {
+        filter: CompanyFilter {
+            search: p.search,
+            owner_id: p.owner_id.map(UserId),
+            industry: p.industry,
+            tag_id: p.tag_id.map(rapport_domain::TagId),
+        },
+        sort,
+        descending,
+        after,
+        page,
+        page_size,
+    })
+}
+
+/// Companies of the organization.
+#[utoipa::path(get, path = "/api/v1/companies", tag = "companies", security(("bearer" = [])),
+    params(CompanyParams, ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, body = Page<CompanyOut>), (status = 400, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    ApiQuery(p): ApiQuery<CompanyParams>,
+) -> ApiResult<Json<Page<CompanyOut>>> {
+    let query = company_query(p)?;
+    let (page, page_size) = (query.page, query.page_size);
     let result = state
         .app
-        .list_companies(
-            &scope.auth.actor,
-            &scope.tenant,
-            CompanyQuery {
-                filter: CompanyFilter {
-                    search: p.search,
-                    owner_id: p.owner_id.map(UserId),
-                    industry: p.industry,
-                    tag_id: p.tag_id.map(rapport_domain::TagId),
-                },
-                sort,
-                descending,
-                after,
-                page,
-                page_size,
-            },
-            &meta,
-        )
+        .list_companies(&scope.auth.actor, &scope.tenant, query, &meta)
         .await?;
     Ok(Json(Page {
         next_cursor: result
@@ -188,6 +224,29 @@ pub async fn list(
         page,
         page_size,
     }))
+}
+
+/// The companies the list's filters select, as CSV: every page, streamed (roles that may export).
+#[utoipa::path(get, path = "/api/v1/companies/export.csv", tag = "companies", security(("bearer" = [])),
+    params(CompanyExportParams, ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, description = "`id, name, domain, industry, size, address, created_at`", body = String, content_type = "text/csv"),
+              (status = 403, body = Problem)))]
+pub async fn export(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    ApiQuery(p): ApiQuery<CompanyExportParams>,
+) -> ApiResult<Response> {
+    let query = company_query(p.into())?;
+    let who = Exporter::new(
+        state.app.clone(),
+        scope.auth.actor,
+        scope.tenant,
+        meta,
+        Object::Company,
+    )
+    .await?;
+    Ok(crate::exports::companies(who, query))
 }
 
 /// Create a company.
@@ -215,7 +274,7 @@ pub async fn get(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<CompanyOut>> {
     let company = state
         .app
@@ -234,7 +293,7 @@ pub async fn update(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<CompanyIn>,
 ) -> ApiResult<Json<CompanyOut>> {
     let company = state
@@ -260,7 +319,7 @@ pub async fn delete(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     state
         .app

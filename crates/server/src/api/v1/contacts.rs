@@ -1,11 +1,12 @@
 //! `/api/v1/contacts` (and the company endpoints contacts link to).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rapport_app::contacts::{ContactChange, ContactQuery};
-use rapport_domain::{CompanyId, ContactId, UserId};
+use rapport_domain::{CompanyId, ContactId, Object, UserId};
 use rapport_store::contacts::ContactSort;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,7 +17,8 @@ use super::types::{
     with_tags, with_tags_one,
 };
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiQuery, Meta, Scope};
+use crate::exports::Exporter;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Meta, Scope};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,6 +103,7 @@ impl From<ContactIn> for ContactChange {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ContactParams {
     /// Case-insensitive part of the name, email or phone.
@@ -112,7 +115,9 @@ pub struct ContactParams {
     pub order_by: Option<String>,
     /// asc (default) or desc
     pub order: Option<String>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
     pub cursor: Option<String>,
 }
@@ -124,16 +129,38 @@ fn sort_kind(sort: ContactSort) -> SortKind {
     }
 }
 
-/// Contacts of the organization.
-#[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])),
-    params(ContactParams, ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 200, body = Page<ContactOut>), (status = 400, body = Problem)))]
-pub async fn list(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiQuery(p): ApiQuery<ContactParams>,
-) -> ApiResult<Json<Page<ContactOut>>> {
+/// The list's filters, for an export (every page, no paging).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ContactExportParams {
+    /// Case-insensitive part of the name, email or phone.
+    pub search: Option<String>,
+    pub owner_id: Option<Uuid>,
+    pub company_id: Option<Uuid>,
+    pub tag_id: Option<Uuid>,
+    /// name, created_at (default) or updated_at
+    pub order_by: Option<String>,
+    /// asc (default) or desc
+    pub order: Option<String>,
+}
+
+impl From<ContactExportParams> for ContactParams {
+    fn from(p: ContactExportParams) -> Self {
+        ContactParams {
+            search: p.search,
+            owner_id: p.owner_id,
+            company_id: p.company_id,
+            tag_id: p.tag_id,
+            order_by: p.order_by,
+            order: p.order,
+            ..ContactParams::default()
+        }
+    }
+}
+
+/// The query a list's parameters ask for.
+fn contact_query(p: ContactParams) -> ApiResult<ContactQuery> {
     let paging = super::types::Paging {
         page: p.page,
         page_size: p.page_size,
@@ -160,24 +187,34 @@ pub async fn list(
         .map(|c| decode_sort_cursor(c, sort_kind(sort)))
         .transpose()?
         .map(|(v, id)| (v, ContactId(id)));
+    Ok(ContactQuery {
+        search: p.search,
+        owner_id: p.owner_id.map(UserId),
+        company_id: p.company_id.map(CompanyId),
+        tag_id: p.tag_id.map(rapport_domain::TagId),
+        sort,
+        descending,
+        after,
+        page,
+        page_size,
+    })
+}
+
+/// Contacts of the organization.
+#[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])),
+    params(ContactParams, ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, body = Page<ContactOut>), (status = 400, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    ApiQuery(p): ApiQuery<ContactParams>,
+) -> ApiResult<Json<Page<ContactOut>>> {
+    let query = contact_query(p)?;
+    let (page, page_size) = (query.page, query.page_size);
     let result = state
         .app
-        .list_contacts(
-            &scope.auth.actor,
-            &scope.tenant,
-            ContactQuery {
-                search: p.search,
-                owner_id: p.owner_id.map(UserId),
-                company_id: p.company_id.map(CompanyId),
-                tag_id: p.tag_id.map(rapport_domain::TagId),
-                sort,
-                descending,
-                after,
-                page,
-                page_size,
-            },
-            &meta,
-        )
+        .list_contacts(&scope.auth.actor, &scope.tenant, query, &meta)
         .await?;
     Ok(Json(Page {
         next_cursor: result
@@ -195,6 +232,29 @@ pub async fn list(
         page,
         page_size,
     }))
+}
+
+/// The contacts the list's filters select, as CSV: every page, streamed (roles that may export).
+#[utoipa::path(get, path = "/api/v1/contacts/export.csv", tag = "contacts", security(("bearer" = [])),
+    params(ContactExportParams, ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, description = "`id, name, email, phone, title, company_id, owner, created_at`", body = String, content_type = "text/csv"),
+              (status = 403, body = Problem)))]
+pub async fn export(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    ApiQuery(p): ApiQuery<ContactExportParams>,
+) -> ApiResult<Response> {
+    let query = contact_query(p.into())?;
+    let who = Exporter::new(
+        state.app.clone(),
+        scope.auth.actor,
+        scope.tenant,
+        meta,
+        Object::Contact,
+    )
+    .await?;
+    Ok(crate::exports::contacts(who, query))
 }
 
 /// Create a contact (owner defaults to the caller).
@@ -222,7 +282,7 @@ pub async fn get(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ContactOut>> {
     let contact = state
         .app
@@ -241,7 +301,7 @@ pub async fn update(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ContactIn>,
 ) -> ApiResult<Json<ContactOut>> {
     let contact = state
@@ -262,12 +322,13 @@ pub async fn update(
 /// Delete a contact (it stays restorable for 30 days).
 #[utoipa::path(delete, path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, description = "`contact_has_deals`: deals still link the contact", body = Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     state
         .app

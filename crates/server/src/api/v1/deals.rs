@@ -1,7 +1,7 @@
 //! `/api/v1/deals`, their timeline (`/deals/{id}/activities`) and `/api/v1/pipelines`.
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use rapport_app::deals::{DealChange, DealQuery, PipelineChange, StageInput};
@@ -18,7 +18,7 @@ use super::types::{
     present,
 };
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiQuery, Meta, Scope, query_with_repeated};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Meta, Scope, query_with_repeated};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -133,6 +133,7 @@ impl From<DealIn> for DealChange {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DealParams {
     pub stage: Option<String>,
@@ -149,12 +150,14 @@ pub struct DealParams {
     pub order_by: Option<String>,
     /// asc (default) or desc
     pub order: Option<String>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
     pub cursor: Option<String>,
 }
 
-fn sort_kind(sort: DealSort) -> SortKind {
+pub(crate) fn sort_kind(sort: DealSort) -> SortKind {
     match sort {
         DealSort::Amount => SortKind::Int,
         DealSort::CreatedAt | DealSort::UpdatedAt => SortKind::Time,
@@ -170,19 +173,48 @@ fn amount_param(field: &str, v: Option<f64>) -> Result<Option<i64>, ApiError> {
     .transpose()
 }
 
-/// Deals of the organization.
-#[utoipa::path(get, path = "/api/v1/deals", tag = "deals", security(("bearer" = [])),
-    params(DealParams,
-        ("status" = Option<Vec<String>>, Query, description = "Repeatable: status=new&status=in_progress"),
-        ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 200, body = Page<DealOut>), (status = 400, body = Problem)))]
-pub async fn list(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<Json<Page<DealOut>>> {
-    let (statuses, p): (Vec<String>, DealParams) = query_with_repeated(raw.as_deref(), "status")?;
+/// The list's filters, for an export (every page, no paging).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DealExportParams {
+    pub stage: Option<String>,
+    pub pipeline_id: Option<Uuid>,
+    pub owner_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    pub company_id: Option<Uuid>,
+    pub min_amount: Option<f64>,
+    pub max_amount: Option<f64>,
+    /// Case-insensitive part of the title.
+    pub search: Option<String>,
+    pub tag_id: Option<Uuid>,
+    /// amount, created_at (default), updated_at, title or expected_close_date
+    pub order_by: Option<String>,
+    /// asc (default) or desc
+    pub order: Option<String>,
+}
+
+impl From<DealExportParams> for DealParams {
+    fn from(p: DealExportParams) -> Self {
+        DealParams {
+            stage: p.stage,
+            pipeline_id: p.pipeline_id,
+            owner_id: p.owner_id,
+            contact_id: p.contact_id,
+            company_id: p.company_id,
+            min_amount: p.min_amount,
+            max_amount: p.max_amount,
+            search: p.search,
+            tag_id: p.tag_id,
+            order_by: p.order_by,
+            order: p.order,
+            ..DealParams::default()
+        }
+    }
+}
+
+/// The query a list's parameters ask for (`status` may repeat, so it comes apart).
+fn deal_query(statuses: Vec<String>, p: DealParams) -> ApiResult<DealQuery> {
     for s in &statuses {
         DealStatus::parse(s)
             .map_err(|m| ApiError::bad_request("invalid_query", format!("status {m}")))?;
@@ -227,21 +259,34 @@ pub async fn list(
         search: p.search,
         tag_id: p.tag_id.map(rapport_domain::TagId),
     };
+    Ok(DealQuery {
+        filter,
+        sort,
+        descending,
+        after,
+        page,
+        page_size,
+    })
+}
+
+/// Deals of the organization.
+#[utoipa::path(get, path = "/api/v1/deals", tag = "deals", security(("bearer" = [])),
+    params(DealParams,
+        ("status" = Option<Vec<String>>, Query, description = "Repeatable: status=new&status=in_progress"),
+        ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, body = Page<DealOut>), (status = 400, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Page<DealOut>>> {
+    let (statuses, p): (Vec<String>, DealParams) = query_with_repeated(raw.as_deref(), "status")?;
+    let query = deal_query(statuses, p)?;
+    let (page, page_size) = (query.page, query.page_size);
     let result = state
         .app
-        .list_deals(
-            &scope.auth.actor,
-            &scope.tenant,
-            DealQuery {
-                filter,
-                sort,
-                descending,
-                after,
-                page,
-                page_size,
-            },
-            &meta,
-        )
+        .list_deals(&scope.auth.actor, &scope.tenant, query, &meta)
         .await?;
     Ok(Json(Page {
         next_cursor: result
@@ -259,6 +304,33 @@ pub async fn list(
         page,
         page_size,
     }))
+}
+
+/// The deals the list's filters select, as CSV: every page, streamed (roles that may export).
+#[utoipa::path(get, path = "/api/v1/deals/export.csv", tag = "deals", security(("bearer" = [])),
+    params(DealExportParams,
+        ("status" = Option<Vec<String>>, Query, description = "Repeatable: status=new&status=in_progress"),
+        ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, description = "`id, title, amount, currency, status, stage, close_probability, expected_close_date, contact_id, company_id, owner, created_at`", body = String, content_type = "text/csv"),
+              (status = 403, body = Problem)))]
+pub async fn export(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<axum::response::Response> {
+    let (statuses, p): (Vec<String>, DealExportParams) =
+        query_with_repeated(raw.as_deref(), "status")?;
+    let query = deal_query(statuses, p.into())?;
+    let who = crate::exports::Exporter::new(
+        state.app.clone(),
+        scope.auth.actor,
+        scope.tenant,
+        meta,
+        rapport_domain::Object::Deal,
+    )
+    .await?;
+    Ok(crate::exports::deals(who, query))
 }
 
 /// Create a deal.
@@ -286,7 +358,7 @@ pub async fn get(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<DealOut>> {
     let deal = state
         .app
@@ -306,7 +378,7 @@ pub async fn update(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<DealIn>,
 ) -> ApiResult<Json<DealOut>> {
     let deal = state
@@ -330,7 +402,7 @@ pub async fn delete(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     state
         .app
@@ -389,7 +461,7 @@ pub async fn activities(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Json<Page<ActivityOut>>> {
     let (page, page_size) = (paging.page()?, paging.page_size()?);
@@ -426,7 +498,7 @@ pub async fn add_activity(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ActivityIn>,
 ) -> ApiResult<(StatusCode, Json<ActivityOut>)> {
     let activity = state
@@ -547,7 +619,7 @@ pub async fn pipeline(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<PipelineOut>> {
     Ok(Json(
         state
@@ -610,7 +682,7 @@ pub async fn update_pipeline(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<PipelineIn>,
 ) -> ApiResult<Json<PipelineOut>> {
     Ok(Json(
@@ -640,7 +712,7 @@ pub async fn delete_pipeline(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     state
         .app

@@ -1,12 +1,13 @@
 //! `/api/v1/leads` and their conversion.
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rapport_app::leads::{Conversion, ConversionDeal, LeadChange, LeadQuery};
 use rapport_domain::lead::LeadStatus;
-use rapport_domain::{LeadId, PipelineId, UserId};
+use rapport_domain::{LeadId, Object, PipelineId, UserId};
 use rapport_store::leads::{LeadFilter, LeadSort};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -17,7 +18,8 @@ use super::types::{
     page_and_size, present, with_tags, with_tags_one,
 };
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, Meta, Scope, query_with_repeated};
+use crate::exports::Exporter;
+use crate::extract::{ApiJson, ApiPath, Meta, Scope, query_with_repeated};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -119,6 +121,7 @@ impl From<LeadIn> for LeadChange {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LeadParams {
     /// Case-insensitive part of the name, email or company name.
@@ -131,24 +134,47 @@ pub struct LeadParams {
     /// name, created_at (default), updated_at or score
     pub order_by: Option<String>,
     pub order: Option<String>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
     pub cursor: Option<String>,
 }
 
-/// Leads of the organization.
-#[utoipa::path(get, path = "/api/v1/leads", tag = "leads", security(("bearer" = [])),
-    params(LeadParams,
-        ("status" = Option<Vec<String>>, Query, description = "Repeatable: status=new&status=working"),
-        ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 200, body = Page<LeadOut>), (status = 400, body = Problem)))]
-pub async fn list(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<Json<Page<LeadOut>>> {
-    let (statuses, p): (Vec<String>, LeadParams) = query_with_repeated(raw.as_deref(), "status")?;
+/// The list's filters, for an export (every page, no paging).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LeadExportParams {
+    /// Case-insensitive part of the name, email or company name.
+    pub search: Option<String>,
+    pub owner_id: Option<Uuid>,
+    pub source: Option<String>,
+    /// true: converted leads only; false: not converted.
+    pub converted: Option<bool>,
+    pub tag_id: Option<Uuid>,
+    /// name, created_at (default), updated_at or score
+    pub order_by: Option<String>,
+    pub order: Option<String>,
+}
+
+impl From<LeadExportParams> for LeadParams {
+    fn from(p: LeadExportParams) -> Self {
+        LeadParams {
+            search: p.search,
+            owner_id: p.owner_id,
+            source: p.source,
+            converted: p.converted,
+            tag_id: p.tag_id,
+            order_by: p.order_by,
+            order: p.order,
+            ..LeadParams::default()
+        }
+    }
+}
+
+/// The query a list's parameters ask for (`status` may repeat, so it comes apart).
+fn lead_query(statuses: Vec<String>, p: LeadParams) -> ApiResult<LeadQuery> {
     for s in &statuses {
         LeadStatus::parse(s)
             .map_err(|m| ApiError::bad_request("invalid_query", format!("status {m}")))?;
@@ -180,28 +206,41 @@ pub async fn list(
         .map(|c| decode_sort_cursor(c, kind))
         .transpose()?
         .map(|(v, id)| (v, LeadId(id)));
+    Ok(LeadQuery {
+        filter: LeadFilter {
+            search: p.search,
+            statuses,
+            owner_id: p.owner_id.map(UserId),
+            source: p.source,
+            converted: p.converted,
+            tag_id: p.tag_id.map(rapport_domain::TagId),
+        },
+        sort,
+        descending,
+        after,
+        page,
+        page_size,
+    })
+}
+
+/// Leads of the organization.
+#[utoipa::path(get, path = "/api/v1/leads", tag = "leads", security(("bearer" = [])),
+    params(LeadParams,
+        ("status" = Option<Vec<String>>, Query, description = "Repeatable: status=new&status=working"),
+        ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, body = Page<LeadOut>), (status = 400, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Page<LeadOut>>> {
+    let (statuses, p): (Vec<String>, LeadParams) = query_with_repeated(raw.as_deref(), "status")?;
+    let query = lead_query(statuses, p)?;
+    let (page, page_size) = (query.page, query.page_size);
     let result = state
         .app
-        .list_leads(
-            &scope.auth.actor,
-            &scope.tenant,
-            LeadQuery {
-                filter: LeadFilter {
-                    search: p.search,
-                    statuses,
-                    owner_id: p.owner_id.map(UserId),
-                    source: p.source,
-                    converted: p.converted,
-                    tag_id: p.tag_id.map(rapport_domain::TagId),
-                },
-                sort,
-                descending,
-                after,
-                page,
-                page_size,
-            },
-            &meta,
-        )
+        .list_leads(&scope.auth.actor, &scope.tenant, query, &meta)
         .await?;
     Ok(Json(Page {
         next_cursor: result
@@ -219,6 +258,33 @@ pub async fn list(
         page,
         page_size,
     }))
+}
+
+/// The leads the list's filters select, as CSV: every page, streamed (roles that may export).
+#[utoipa::path(get, path = "/api/v1/leads/export.csv", tag = "leads", security(("bearer" = [])),
+    params(LeadExportParams,
+        ("status" = Option<Vec<String>>, Query, description = "Repeatable: status=new&status=working"),
+        ("X-Organization-Id" = Uuid, Header)),
+    responses((status = 200, description = "`id, name, email, phone, company_name, source, status, score, converted_at, created_at`", body = String, content_type = "text/csv"),
+              (status = 403, body = Problem)))]
+pub async fn export(
+    State(state): State<AppState>,
+    scope: Scope,
+    Meta(meta): Meta,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let (statuses, p): (Vec<String>, LeadExportParams) =
+        query_with_repeated(raw.as_deref(), "status")?;
+    let query = lead_query(statuses, p.into())?;
+    let who = Exporter::new(
+        state.app.clone(),
+        scope.auth.actor,
+        scope.tenant,
+        meta,
+        Object::Lead,
+    )
+    .await?;
+    Ok(crate::exports::leads(who, query))
 }
 
 /// Create a lead.
@@ -246,7 +312,7 @@ pub async fn get(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<LeadOut>> {
     let lead = state
         .app
@@ -265,7 +331,7 @@ pub async fn update(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<LeadIn>,
 ) -> ApiResult<Json<LeadOut>> {
     let lead = state
@@ -291,7 +357,7 @@ pub async fn delete(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     state
         .app
@@ -334,7 +400,7 @@ pub async fn convert(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ConvertIn>,
 ) -> ApiResult<Json<ConvertOut>> {
     let done = state

@@ -1,7 +1,7 @@
 //! `/api/v1/organizations/{id}/members` and invitations.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::organizations::by_path;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, Auth, Meta};
+use crate::extract::{ApiJson, ApiPath, Auth, Meta};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -78,7 +78,7 @@ pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Vec<MemberOut>>> {
     let tenant = by_path(&state, &auth, id).await?;
     let members = state.app.list_members(&auth.actor, &tenant, &meta).await?;
@@ -102,7 +102,7 @@ pub async fn add(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<AddMemberRequest>,
 ) -> ApiResult<Response> {
     let tenant = by_path(&state, &auth, id).await?;
@@ -141,7 +141,7 @@ pub async fn change_role(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path((id, member_id)): Path<(Uuid, Uuid)>,
+    ApiPath((id, member_id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<ChangeRoleRequest>,
 ) -> ApiResult<Json<MemberOut>> {
     let tenant = by_path(&state, &auth, id).await?;
@@ -161,7 +161,7 @@ pub async fn remove(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path((id, member_id)): Path<(Uuid, Uuid)>,
+    ApiPath((id, member_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
     let tenant = by_path(&state, &auth, id).await?;
     state
@@ -178,7 +178,7 @@ pub async fn invitations(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Vec<InvitationOut>>> {
     let tenant = by_path(&state, &auth, id).await?;
     let list = state
@@ -195,7 +195,7 @@ pub async fn revoke_invitation(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path((id, invitation_id)): Path<(Uuid, Uuid)>,
+    ApiPath((id, invitation_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
     let tenant = by_path(&state, &auth, id).await?;
     state
@@ -212,7 +212,7 @@ pub async fn resend_invitation(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path((id, invitation_id)): Path<(Uuid, Uuid)>,
+    ApiPath((id, invitation_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<(StatusCode, Json<InvitedResponse>)> {
     let tenant = by_path(&state, &auth, id).await?;
     let invitation = state

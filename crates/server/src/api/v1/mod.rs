@@ -18,4 +18,5 @@ pub mod tags;
 pub mod tasks;
 pub mod timelines;
 pub mod types;
+pub mod views;
 pub mod webhooks;

@@ -1,7 +1,7 @@
 //! `/api/v1/notifications`: the caller's notifications in the organization, and their choices.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use rapport_app::notifications::{Choice, Preferences};
@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiQuery, Auth, Scope};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, Scope};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -41,6 +41,7 @@ pub struct NotificationsOut {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NotificationParams {
     /// Only unread ones.
@@ -53,7 +54,7 @@ pub struct NotificationParams {
 
 /// The caller's notifications in the organization, newest first, with the unread count.
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", security(("bearer" = [])),
-    params(NotificationParams), responses((status = 200, body = NotificationsOut), (status = 400, body = Problem)))]
+    params(NotificationParams, ("X-Organization-Id" = Uuid, Header)), responses((status = 200, body = NotificationsOut), (status = 400, body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     scope: Scope,
@@ -103,11 +104,11 @@ pub async fn list(
 
 /// Mark one notification read.
 #[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications", security(("bearer" = [])),
-    params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = Problem)))]
+    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)), responses((status = 204), (status = 404, body = Problem)))]
 pub async fn read(
     State(state): State<AppState>,
     scope: Scope,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     state
         .app
@@ -124,7 +125,7 @@ pub struct MarkedOut {
 
 /// Mark every notification in the organization read.
 #[utoipa::path(post, path = "/api/v1/notifications/read-all", tag = "notifications", security(("bearer" = [])),
-    responses((status = 200, body = MarkedOut)))]
+    params(("X-Organization-Id" = Uuid, Header)), responses((status = 200, body = MarkedOut)))]
 pub async fn read_all(State(state): State<AppState>, scope: Scope) -> ApiResult<Json<MarkedOut>> {
     let marked = state
         .app

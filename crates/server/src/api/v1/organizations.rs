@@ -3,8 +3,8 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::types::MyOrganizationOut;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiJson, Auth, Meta, Scope};
+use crate::extract::{ApiJson, ApiPath, Auth, Meta, Scope};
 use crate::state::AppState;
 
 /// An organization as its members see it.
@@ -147,7 +147,7 @@ pub async fn current(
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<OrganizationOut>> {
     let tenant = by_path(&state, &auth, id).await?;
     let org = state.app.organization(&tenant).await?;
@@ -180,7 +180,7 @@ pub async fn update(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<UpdateOrganizationRequest>,
 ) -> ApiResult<Json<OrganizationOut>> {
     let tenant = by_path(&state, &auth, id).await?;
@@ -211,7 +211,7 @@ pub async fn put_logo(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<StatusCode> {
@@ -244,7 +244,7 @@ pub async fn put_logo(
 pub async fn get_logo(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Response> {
     let tenant = by_path(&state, &auth, id).await?;
     let logo = state
@@ -275,7 +275,7 @@ pub async fn delete_logo(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     let tenant = by_path(&state, &auth, id).await?;
     state.app.delete_logo(&auth.actor, &tenant, &meta).await?;
@@ -304,7 +304,7 @@ pub async fn domains(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<DomainsResponse>> {
     let tenant = by_path(&state, &auth, id).await?;
     let list = state.app.domains(&auth.actor, &tenant, &meta).await?;
@@ -339,7 +339,7 @@ pub async fn add_domain(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<AddDomainRequest>,
 ) -> ApiResult<(StatusCode, Json<DomainOut>)> {
     let tenant = by_path(&state, &auth, id).await?;
@@ -364,7 +364,7 @@ pub async fn remove_domain(
     State(state): State<AppState>,
     auth: Auth,
     Meta(meta): Meta,
-    Path((id, domain_id)): Path<(Uuid, Uuid)>,
+    ApiPath((id, domain_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
     let tenant = by_path(&state, &auth, id).await?;
     state

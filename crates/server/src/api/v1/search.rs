@@ -1,7 +1,7 @@
 //! `/api/v1/search` (global search) and `/api/v1/trash` (recently deleted).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiQuery, Meta, Scope};
+use crate::extract::{ApiPath, ApiQuery, Meta, Scope};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -22,6 +22,7 @@ pub struct HitOut {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
     /// At least 2 characters; matched case-insensitively anywhere in names, emails, phones,
@@ -107,7 +108,7 @@ pub async fn restore(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path((kind, id)): Path<(String, Uuid)>,
+    ApiPath((kind, id)): ApiPath<(String, Uuid)>,
 ) -> ApiResult<StatusCode> {
     state
         .app

@@ -1,7 +1,7 @@
 //! `/api/v1/tags` and the tags of records.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use rapport_app::tags::Taggable;
 use rapport_domain::{CompanyId, ContactId, DealId, LeadId, TagId};
@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::types::TagOut;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, Meta, Scope};
+use crate::extract::{ApiJson, ApiPath, Meta, Scope};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -68,7 +68,7 @@ pub async fn update(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<TagIn>,
 ) -> ApiResult<Json<TagOut>> {
     let tag = state
@@ -93,7 +93,7 @@ pub async fn delete(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     state
         .app
@@ -118,7 +118,7 @@ pub async fn set_for_record(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path((kind, id)): Path<(String, Uuid)>,
+    ApiPath((kind, id)): ApiPath<(String, Uuid)>,
     ApiJson(body): ApiJson<RecordTagsIn>,
 ) -> ApiResult<Json<Vec<TagOut>>> {
     let record = match kind.as_str() {

@@ -1,7 +1,7 @@
 //! The timelines of companies, contacts and leads (deals have theirs under `/deals`).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use rapport_app::timeline::{RecordRef, TimelinePaging};
@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::deals::ActivityIn;
 use super::types::{Page, Paging, encode_cursor};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiQuery, Meta, Scope};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Meta, Scope};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -61,7 +61,7 @@ pub async fn list(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path((kind, id)): Path<(String, Uuid)>,
+    ApiPath((kind, id)): ApiPath<(String, Uuid)>,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Json<Page<RecordActivityOut>>> {
     let (page, page_size) = (paging.page()?, paging.page_size()?);
@@ -99,7 +99,7 @@ pub async fn add(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path((kind, id)): Path<(String, Uuid)>,
+    ApiPath((kind, id)): ApiPath<(String, Uuid)>,
     ApiJson(body): ApiJson<ActivityIn>,
 ) -> ApiResult<(StatusCode, Json<RecordActivityOut>)> {
     let activity = state

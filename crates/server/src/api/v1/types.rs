@@ -54,12 +54,18 @@ impl From<rapport_store::memberships::UserOrganization> for MyOrganizationOut {
     }
 }
 
+/// The last page a list serves by number; deeper than this, page with `cursor`.
+pub const MAX_PAGE: u64 = 1_000_000;
+
 /// The paging parameters every list accepts.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
     /// 1-based page number (default 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Items per page, 1..=100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
     /// Instead of `page`: the `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -69,11 +75,11 @@ impl Paging {
     pub fn page(&self) -> Result<u64, ApiError> {
         match self.page {
             None => Ok(1),
-            Some(0) => Err(ApiError::bad_request(
+            Some(p) if (1..=MAX_PAGE).contains(&p) => Ok(p),
+            Some(_) => Err(ApiError::bad_request(
                 "invalid_query",
-                "page must be 1 or more",
+                format!("page must be between 1 and {MAX_PAGE}; page further with cursor"),
             )),
-            Some(p) => Ok(p),
         }
     }
 

@@ -2,7 +2,7 @@
 //! admins).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use rapport_app::webhooks::{DeliveryDetail, EndpointInput};
@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiQuery, Meta, Scope};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Meta, Scope};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -120,7 +120,7 @@ pub async fn get(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<WebhookOut>> {
     let endpoint = state
         .app
@@ -137,7 +137,7 @@ pub async fn update(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<WebhookIn>,
 ) -> ApiResult<Json<WebhookOut>> {
     let endpoint = state
@@ -159,7 +159,7 @@ pub async fn delete(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     state
         .app
@@ -175,7 +175,7 @@ pub async fn rotate_secret(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<WebhookOut>> {
     let app = &state.app;
     let secret = app
@@ -200,7 +200,7 @@ pub async fn test(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<(StatusCode, Json<TestOut>)> {
     let delivery = state
         .app
@@ -287,6 +287,7 @@ pub struct DeliveriesOut {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryParams {
     pub cursor: Option<Uuid>,
@@ -302,7 +303,7 @@ pub async fn deliveries(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiQuery(params): ApiQuery<DeliveryParams>,
 ) -> ApiResult<Json<DeliveriesOut>> {
     let limit = params.limit.unwrap_or(30);
@@ -342,7 +343,7 @@ pub async fn delivery(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path((id, delivery_id)): Path<(Uuid, Uuid)>,
+    ApiPath((id, delivery_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Json<DeliveryOut>> {
     let DeliveryDetail { delivery, attempts } = state
         .app
@@ -365,7 +366,7 @@ pub async fn resend(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
-    Path((id, delivery_id)): Path<(Uuid, Uuid)>,
+    ApiPath((id, delivery_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
     state
         .app

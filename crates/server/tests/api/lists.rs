@@ -1,0 +1,316 @@
+//! Saved views and CSV exports of the record lists, through the API.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::{Account, TestApp};
+
+async fn create(t: &TestApp, who: &Account, path: &str, body: Value) -> Value {
+    let r = t.org_call(who, Method::POST, path, Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{path}: {}", r.text);
+    r.body
+}
+
+fn names(views: &Value) -> Vec<String> {
+    let mut names: Vec<String> = views
+        .as_array()
+        .expect("a list of views")
+        .iter()
+        .map(|v| v["name"].as_str().expect("name").to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn saved_views_are_personal_or_shared_and_deleted_by_whom_may() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let member = t.member(&owner, "member@example.com", "member").await;
+    let viewer = t.member(&owner, "viewer@example.com", "viewer").await;
+
+    let mine = create(
+        &t,
+        &member,
+        "/api/v1/views",
+        json!({"list": "contacts", "name": "My harbour", "query": "?search=harbour&sort=-name", "columns": ["email", "tags"]}),
+    )
+    .await;
+    assert_eq!(mine["list"], "contacts");
+    assert_eq!(mine["query"], "search=harbour&sort=-name");
+    assert_eq!(mine["columns"], json!(["email", "tags"]));
+    assert_eq!(mine["shared"], false);
+    assert_eq!(mine["owner_id"], member.user_id.as_str());
+    let shared = create(
+        &t,
+        &member,
+        "/api/v1/views",
+        json!({"list": "contacts", "name": "Team", "shared": true}),
+    )
+    .await;
+    create(
+        &t,
+        &member,
+        "/api/v1/views",
+        json!({"list": "deals", "name": "Big deals"}),
+    )
+    .await;
+
+    let listed = t
+        .org_call(&member, Method::GET, "/api/v1/views?list=contacts", None)
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    assert_eq!(names(&listed.body), ["My harbour", "Team"]);
+    // Others see the shared view only.
+    let seen = t
+        .org_call(&viewer, Method::GET, "/api/v1/views?list=contacts", None)
+        .await;
+    assert_eq!(names(&seen.body), ["Team"]);
+
+    // A viewer keeps views for themself but may not share one.
+    t.org_call(
+        &viewer,
+        Method::POST,
+        "/api/v1/views",
+        Some(json!({"list": "contacts", "name": "Everyone", "shared": true})),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    create(
+        &t,
+        &viewer,
+        "/api/v1/views",
+        json!({"list": "contacts", "name": "Mine"}),
+    )
+    .await;
+
+    // Input the view cannot hold.
+    for (body, field) in [
+        (json!({"list": "planets", "name": "x"}), "list"),
+        (json!({"list": "contacts", "name": " "}), "name"),
+        (
+            json!({"list": "contacts", "name": "x", "columns": ["salary"]}),
+            "columns",
+        ),
+    ] {
+        let r = t
+            .org_call(&member, Method::POST, "/api/v1/views", Some(body))
+            .await;
+        r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], field, "{}", r.text);
+    }
+    t.org_call(&member, Method::GET, "/api/v1/views?list=planets", None)
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    t.org_call(&member, Method::GET, "/api/v1/views", None)
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "invalid_query");
+
+    // Someone else's personal view does not exist for them; a shared one is the owners' and
+    // admins' to delete.
+    let mine_path = format!("/api/v1/views/{}", mine["id"].as_str().expect("id"));
+    let shared_path = format!("/api/v1/views/{}", shared["id"].as_str().expect("id"));
+    t.org_call(&owner, Method::DELETE, &mine_path, None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    t.org_call(&viewer, Method::DELETE, &shared_path, None)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let r = t.org_call(&owner, Method::DELETE, &shared_path, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = t.org_call(&member, Method::DELETE, &mine_path, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let left = t
+        .org_call(&member, Method::GET, "/api/v1/views?list=contacts", None)
+        .await;
+    assert_eq!(names(&left.body), Vec::<String>::new());
+    t.org_call(&member, Method::DELETE, "/api/v1/views/not-an-id", None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn views_belong_to_their_organization() {
+    let t = TestApp::spawn().await;
+    let ann = t.register("ann@example.com", Some("Acme")).await;
+    let bob = t.register("bob@example.com", Some("Globex")).await;
+    let view = create(
+        &t,
+        &ann,
+        "/api/v1/views",
+        json!({"list": "leads", "name": "Hot", "shared": true}),
+    )
+    .await;
+    let seen = t
+        .org_call(&bob, Method::GET, "/api/v1/views?list=leads", None)
+        .await;
+    assert_eq!(names(&seen.body), Vec::<String>::new());
+    t.org_call(
+        &bob,
+        Method::DELETE,
+        &format!("/api/v1/views/{}", view["id"].as_str().expect("id")),
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+}
+
+/// The data lines of a CSV answer, after checking its type.
+async fn csv(t: &TestApp, who: &Account, path: &str) -> Vec<String> {
+    let r = t.org_call(who, Method::GET, path, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+    assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert!(
+        r.header("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment")),
+        "{path}: not an attachment"
+    );
+    r.text.lines().map(str::to_owned).collect()
+}
+
+#[tokio::test]
+async fn exports_apply_the_list_filters_and_the_export_permission() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let viewer = t.member(&owner, "viewer@example.com", "viewer").await;
+    let marta = create(
+        &t,
+        &owner,
+        "/api/v1/contacts",
+        json!({"name": "Marta Ruiz", "email": "marta@example.com", "title": "=1+1"}),
+    )
+    .await;
+    create(
+        &t,
+        &owner,
+        "/api/v1/contacts",
+        json!({"name": "Olav Berg", "email": "olav@example.com"}),
+    )
+    .await;
+
+    let all = csv(&t, &owner, "/api/v1/contacts/export.csv?order_by=name").await;
+    assert_eq!(
+        all[0],
+        "id,name,email,phone,title,company_id,owner,created_at"
+    );
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert!(all[1].starts_with(&format!(
+        "{},Marta Ruiz,marta@example.com,,'=1+1,,owner,",
+        marta["id"].as_str().expect("id")
+    )));
+    assert!(all[2].contains(",Olav Berg,"));
+    let desc = csv(
+        &t,
+        &owner,
+        "/api/v1/contacts/export.csv?order_by=name&order=desc",
+    )
+    .await;
+    assert!(desc[1].contains(",Olav Berg,"), "{desc:?}");
+    let found = csv(&t, &owner, "/api/v1/contacts/export.csv?search=marta").await;
+    assert_eq!(found.len(), 2, "{found:?}");
+
+    // Paging belongs to the list, not to the export; unknown sorts are refused like the list's.
+    t.org_call(
+        &owner,
+        Method::GET,
+        "/api/v1/contacts/export.csv?page=2",
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::BAD_REQUEST, "invalid_query");
+    t.org_call(
+        &owner,
+        Method::GET,
+        "/api/v1/contacts/export.csv?order_by=salary",
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::BAD_REQUEST, "invalid_query");
+
+    create(
+        &t,
+        &owner,
+        "/api/v1/leads",
+        json!({"name": "Quay Ltd", "status": "qualified"}),
+    )
+    .await;
+    create(
+        &t,
+        &owner,
+        "/api/v1/leads",
+        json!({"name": "Pier Co", "status": "new"}),
+    )
+    .await;
+    let qualified = csv(
+        &t,
+        &owner,
+        "/api/v1/leads/export.csv?status=qualified&status=working",
+    )
+    .await;
+    assert_eq!(qualified.len(), 2, "{qualified:?}");
+    assert!(qualified[1].contains(",Quay Ltd,"));
+
+    create(
+        &t,
+        &owner,
+        "/api/v1/companies",
+        json!({"name": "Harbour Works", "industry": "marine"}),
+    )
+    .await;
+    let companies = csv(&t, &owner, "/api/v1/companies/export.csv?industry=marine").await;
+    assert_eq!(companies.len(), 2, "{companies:?}");
+    create(
+        &t,
+        &owner,
+        "/api/v1/deals",
+        json!({"title": "Berth 12", "amount": 1200.5}),
+    )
+    .await;
+    let deals = csv(&t, &owner, "/api/v1/deals/export.csv?min_amount=1000").await;
+    assert_eq!(deals.len(), 2, "{deals:?}");
+    assert!(deals[1].contains(",Berth 12,1200.50,"), "{deals:?}");
+    let none = csv(&t, &owner, "/api/v1/deals/export.csv?min_amount=5000").await;
+    assert_eq!(none.len(), 1, "{none:?}");
+
+    // A viewer may read the lists but not export them.
+    for list in ["contacts", "companies", "leads", "deals"] {
+        t.org_call(
+            &viewer,
+            Method::GET,
+            &format!("/api/v1/{list}/export.csv"),
+            None,
+        )
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    }
+    t.call(Method::GET, "/api/v1/contacts/export.csv", None, None)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+}
+
+#[tokio::test]
+async fn a_page_past_the_last_numbered_one_is_refused_not_a_server_error() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    for list in ["contacts", "companies", "leads", "deals", "tasks", "audit"] {
+        for page in ["9223372036854775808", "1000001"] {
+            t.org_call(
+                &owner,
+                Method::GET,
+                &format!("/api/v1/{list}?page={page}"),
+                None,
+            )
+            .await
+            .assert_problem(StatusCode::BAD_REQUEST, "invalid_query");
+        }
+        let last = t
+            .org_call(
+                &owner,
+                Method::GET,
+                &format!("/api/v1/{list}?page=1000000&page_size=100"),
+                None,
+            )
+            .await;
+        assert_eq!(last.status, StatusCode::OK, "{list}: {}", last.text);
+    }
+}
