@@ -94,10 +94,12 @@ pub fn verify_password_in(password: &str, hash: &str, memory: &mut HashMemory) -
     {
         return false;
     }
-    out.iter()
-        .zip(expected)
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-        == 0
+    constant_time_eq(&out, expected)
+}
+
+/// Whether two secrets are equal, in time that depends only on their length.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Hashes a password with argon2id and a random salt.

@@ -8,6 +8,7 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use rapport_app::accounts::CurrentSession;
+use rapport_app::crypto::constant_time_eq;
 use rapport_app::organizations::TenantHint;
 use rapport_app::{Actor, RequestMeta, Tenant};
 use rapport_domain::OrganizationId;
@@ -107,10 +108,6 @@ pub struct Auth {
 
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Refuses a cross-site browser request: an `Origin` that is not Rapport's own.

@@ -312,9 +312,11 @@ pub async fn refuse_control_characters(req: Request, next: Next) -> Response {
     let error = if is_form {
         form_error(&bytes, "field")
     } else {
-        // Malformed JSON is left for the JSON extractor to answer (400).
-        serde_json::from_slice::<serde_json::Value>(&bytes)
-            .ok()
+        // Most bodies cannot hold one, which a glance at the bytes tells; only the others are
+        // parsed, to name the field. Malformed JSON is left for the JSON extractor (400).
+        may_hold_control_characters(&bytes)
+            .then(|| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .flatten()
             .and_then(|value| json_error(&value, String::new()))
             .map(|(field, c)| control_character_error(&field, c, "field"))
     };
@@ -369,6 +371,17 @@ fn json_error(value: &serde_json::Value, at: String) -> Option<(String, char)> {
     }
 }
 
+/// Whether a JSON text may hold a control character in a string: JSON writes C0 controls as
+/// `\u00XX` escapes (raw, they are invalid JSON), while DEL and the C1 controls may also appear
+/// raw (bytes `7F`, and `C2 80`–`C2 9F` in UTF-8). False means certainly none.
+fn may_hold_control_characters(json: &[u8]) -> bool {
+    json.windows(4).any(|w| w == b"\\u00")
+        || json.contains(&0x7f)
+        || json
+            .windows(2)
+            .any(|w| w[0] == 0xc2 && (0x80..=0x9f).contains(&w[1]))
+}
+
 /// Percent-decodes a URL path (invalid escapes are kept as they are).
 fn percent_decode(path: &str) -> String {
     let bytes = path.as_bytes();
@@ -390,4 +403,33 @@ fn percent_decode(path: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_glance_at_json_bytes_never_misses_a_control_character() {
+        for text in [
+            "nul\0",
+            "bell\u{7}",
+            "esc\u{1b}",
+            "del\u{7f}",
+            "c1\u{85}",
+            "\u{9f}",
+        ] {
+            let json = serde_json::to_vec(&serde_json::json!({ "name": text })).expect("json");
+            assert!(may_hold_control_characters(&json), "{text:?}");
+            let value: serde_json::Value = serde_json::from_slice(&json).expect("parse");
+            assert_eq!(
+                json_error(&value, String::new()).map(|(f, _)| f),
+                Some("name".into())
+            );
+        }
+        for text in ["plain", "tab\tand\r\nlines", "ünïcode ✓ ¢", "\u{a0}"] {
+            let json = serde_json::to_vec(&serde_json::json!({ "name": text })).expect("json");
+            assert!(!may_hold_control_characters(&json), "{text:?}");
+        }
+    }
 }

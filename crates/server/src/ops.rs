@@ -126,12 +126,7 @@ pub async fn metrics(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     let matches = sent.is_some_and(|sent| {
-        sent.len() == expected.expose().len()
-            && sent
-                .bytes()
-                .zip(expected.expose().bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        rapport_app::crypto::constant_time_eq(sent.as_bytes(), expected.expose().as_bytes())
     });
     if !matches {
         return Err(crate::error::ApiError::unauthenticated(

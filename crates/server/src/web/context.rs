@@ -22,7 +22,7 @@ pub struct PageContext {
     pub cookie: Option<String>,
     /// Why the session could not be checked, when that was not the session's fault (the
     /// database busy): such a request is told to try again, not sent to sign in.
-    session_failure: Option<AppError>,
+    session_failure: Option<ApiError>,
     organization: Result<Option<Organization>, ApiError>,
     /// `/o/{slug}` when the organization came from the path, empty for a (sub)domain.
     pub base: String,
@@ -40,7 +40,7 @@ impl FromRequestParts<AppState> for PageContext {
             Some(token) => match state.app.session(token).await {
                 Ok(session) => (Some(session), None),
                 Err(AppError::Unauthenticated(_)) => (None, None),
-                Err(other) => (None, Some(other)),
+                Err(other) => (None, Some(session_check_failed(other))),
             },
             None => (None, None),
         };
@@ -75,7 +75,9 @@ impl PageContext {
     /// again instead, so nobody is signed out by a busy moment.
     pub fn require_session(&self) -> Result<&CurrentSession, Response> {
         if let Some(failure) = &self.session_failure {
-            return Err(error_page(busy_or_error(failure)));
+            let mut page = ApiError::new(failure.status, failure.code, failure.detail.clone());
+            page.retry_after = failure.retry_after;
+            return Err(error_page(page));
         }
         self.session.as_ref().ok_or_else(|| {
             let next = urlencode(&self.here);
@@ -126,14 +128,10 @@ impl PageContext {
     /// Checks the CSRF token a form carried against the session's.
     pub fn check_csrf(&self, presented: &str) -> Result<&CurrentSession, Response> {
         let session = self.require_session()?;
-        let expected = session.session.csrf_token.as_bytes();
-        let ok = presented.len() == expected.len()
-            && presented
-                .bytes()
-                .zip(expected)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if ok {
+        if rapport_app::crypto::constant_time_eq(
+            presented.as_bytes(),
+            session.session.csrf_token.as_bytes(),
+        ) {
             Ok(session)
         } else {
             Err(error_page(ApiError::new(
@@ -145,24 +143,17 @@ impl PageContext {
     }
 }
 
-/// The page for a session check that failed on our side.
-fn busy_or_error(failure: &AppError) -> ApiError {
-    match failure {
-        AppError::Busy { retry_after_secs } => {
-            let mut e = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "service_busy",
-                "Rapport is busy right now. Wait a moment and try again: you are still signed in.",
-            );
-            e.retry_after = Some(*retry_after_secs);
-            e
-        }
-        _ => ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "something went wrong on our side",
-        ),
+/// What a page says when the session could not be checked on our side: the error as the API
+/// would answer it, with words for a person when it was only busy.
+fn session_check_failed(failure: AppError) -> ApiError {
+    let busy = matches!(failure, AppError::Busy { .. });
+    let mut error = ApiError::from(failure);
+    if busy {
+        error.detail =
+            "Rapport is busy right now. Wait a moment and try again: you are still signed in."
+                .into();
     }
+    error
 }
 
 fn urlencode(s: &str) -> String {
