@@ -11,8 +11,17 @@ fn escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-/// A plain, self-contained error page in Rapport's look.
+/// A plain, self-contained error page in Rapport's look, in the theme the person chose. A busy
+/// moment (503) reads as one and offers to try again.
 pub fn error_page(status: u16, title: &str, detail: &str) -> String {
+    let (title, again) = if status == 503 {
+        (
+            "Busy right now",
+            r#"<a class="error-retry" href="">Try again</a> · "#,
+        )
+    } else {
+        (title, "")
+    };
     format!(
         r#"<!doctype html>
 <html lang="en">
@@ -20,6 +29,7 @@ pub fn error_page(status: u16, title: &str, detail: &str) -> String {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{status} · {title} · Rapport</title>
+<script src="/assets/theme.js"></script>
 <link rel="stylesheet" href="/api/docs/style.css">
 </head>
 <body class="error-page">
@@ -27,7 +37,7 @@ pub fn error_page(status: u16, title: &str, detail: &str) -> String {
 <p class="error-code">{status}</p>
 <h1>{title}</h1>
 <p>{detail}</p>
-<p><a href="/">Back to Rapport</a></p>
+<p>{again}<a href="/">Back to Rapport</a></p>
 </main>
 </body>
 </html>"#,

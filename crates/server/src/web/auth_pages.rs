@@ -19,8 +19,8 @@ fn form_message(error: &AppError) -> Option<String> {
     match error {
         AppError::Unauthenticated(_) => Some("Wrong email or password.".into()),
         AppError::TooManyRequests { retry_after_secs } => Some(format!(
-            "Too many failed attempts. For your safety, sign-in is paused for {} minute(s); try again then, or reset your password.",
-            retry_after_secs.div_ceil(60)
+            "Too many failed attempts. For your safety, sign-in from here is paused for {}; try again then, or reset your password.",
+            wait_in_words(*retry_after_secs)
         )),
         AppError::Conflict { message, .. } => Some(super::sentence(message)),
         AppError::Forbidden => Some("You are not allowed to do this.".into()),
@@ -29,6 +29,16 @@ fn form_message(error: &AppError) -> Option<String> {
         }
         AppError::Internal(_) => Some("Something went wrong on our side. Please try again.".into()),
         _ => None,
+    }
+}
+
+/// "30 seconds", "1 minute", "4 minutes".
+fn wait_in_words(secs: u64) -> String {
+    match secs {
+        0..=1 => "a second".to_owned(),
+        2..=59 => format!("{secs} seconds"),
+        60..=119 => "a minute".to_owned(),
+        _ => format!("{} minutes", secs.div_ceil(60)),
     }
 }
 

@@ -177,3 +177,92 @@ async fn an_invited_teammate_accepts_by_email_and_joins() {
     );
     b.close().await;
 }
+
+#[tokio::test]
+async fn repeated_wrong_passwords_pause_sign_in_and_say_for_how_long() {
+    if !enabled("repeated_wrong_passwords_pause_sign_in_and_say_for_how_long") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    t.register("ann@example.com", Some("Acme")).await;
+    let b = Browser::start(1280, 900).await;
+    for _ in 0..6 {
+        sign_in(&b, &t, "ann@example.com", "wrong-password-1").await;
+    }
+    let message = b.text("[role=alert]").await;
+    assert!(
+        message.contains("paused for") && message.contains("seconds"),
+        "{message}"
+    );
+    // What was typed stays, so trying again later is one click.
+    assert_eq!(
+        b.eval("return document.querySelector('#email').value")
+            .await,
+        "ann@example.com"
+    );
+    b.screenshot("login-throttled").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_busy_database_asks_to_try_again_without_signing_out() {
+    if !enabled("a_busy_database_asks_to_try_again_without_signing_out") {
+        return;
+    }
+    let t = TestApp::spawn_with(Options {
+        extra: vec![("RAPPORT_DB_ACQUIRE_TIMEOUT_MS", "300".into())],
+        ..Default::default()
+    })
+    .await;
+    // A desktop browser, signed in, and a phone that is not.
+    let (b, phone) = Browser::start_two(1280, 900).await;
+    phone
+        .client
+        .set_window_size(390, 844)
+        .await
+        .expect("phone width");
+    sign_up(&b, &t, "Ann Lee", "ann@example.com", "Acme").await;
+    b.wait_for_path(|p| p.starts_with("/o/")).await;
+    // Every connection taken, as a burst of slow requests would.
+    let mut held = Vec::new();
+    while let Ok(tx) = t.app.db.platform_read().await {
+        held.push(tx);
+        assert!(held.len() <= 5, "the pool is bounded");
+    }
+    b.goto(&t.url("/o/acme/contacts")).await;
+    let page = b.text("body").await;
+    assert!(page.contains("try again"), "{page}");
+    assert!(page.contains("still signed in"), "{page}");
+    assert_eq!(
+        b.path().await,
+        "/o/acme/contacts",
+        "not sent to the sign-in page"
+    );
+    b.screenshot("busy").await;
+    b.eval("document.documentElement.setAttribute('data-theme', 'dark'); return null")
+        .await;
+    b.screenshot("busy-dark").await;
+    // Signing in while busy: told so next to the form.
+    phone.goto(&t.url("/login")).await;
+    phone.fill("#email", "ann@example.com").await;
+    phone.fill("#password", PASSWORD).await;
+    phone
+        .submit("form[action='/login'] button[type=submit]")
+        .await;
+    let answer = phone.text("[role=alert]").await;
+    assert!(answer.contains("busy"), "{answer}");
+    phone.screenshot("mobile-login-busy").await;
+    phone.close().await;
+    // Once the database frees up, "Try again" carries on where the person was, still signed in.
+    for tx in held {
+        tx.commit().await.expect("release");
+    }
+    b.submit(".error-retry").await;
+    b.wait_until(
+        "return !document.body.classList.contains('error-page')",
+        "the contacts page",
+    )
+    .await;
+    assert_eq!(b.path().await, "/o/acme/contacts");
+    b.close().await;
+}
