@@ -22,6 +22,8 @@ pub struct ListedKey {
     /// The lesser of the key's role and its creator's current role; `None` when the creator has
     /// left the organization, which stops the key.
     pub effective_role: Option<Role>,
+    /// Who created it.
+    pub creator_name: Option<String>,
 }
 
 /// A key just created, with its secret.
@@ -115,6 +117,7 @@ impl App {
                 let creator_role = listed.creator_role.and_then(|r| r.parse::<Role>().ok());
                 ListedKey {
                     effective_role: creator_role.map(|cap| listed.key.role.at_most(cap)),
+                    creator_name: listed.creator_name,
                     key: listed.key,
                 }
             })

@@ -91,6 +91,7 @@ pub struct ListedKey {
     #[sqlx(flatten)]
     pub key: ApiKey,
     pub creator_role: Option<String>,
+    pub creator_name: Option<String>,
 }
 
 /// The organization's live keys, newest first, each with its creator's current role.
@@ -100,9 +101,11 @@ pub async fn list_with_creator_role(tx: &mut TenantTx) -> Result<Vec<ListedKey>>
         .fetch_all(
             query(
                 "SELECT k.id, k.organization_id, k.name, k.role, k.prefix, k.created_by, \
-                 k.created_at, k.expires_at, k.last_used_at, k.revoked_at, m.role AS creator_role \
+                 k.created_at, k.expires_at, k.last_used_at, k.revoked_at, m.role AS creator_role, \
+                 u.name AS creator_name \
                  FROM api_keys k LEFT JOIN memberships m \
                  ON m.organization_id = k.organization_id AND m.user_id = k.created_by \
+                 LEFT JOIN users u ON u.id = k.created_by \
                  WHERE k.organization_id = $1 AND k.revoked_at IS NULL \
                  ORDER BY k.created_at DESC, k.id DESC",
             )

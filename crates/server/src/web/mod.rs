@@ -4,6 +4,7 @@
 
 mod admin;
 mod ai;
+mod api_keys;
 mod assets;
 mod audit;
 mod auth_pages;
@@ -115,6 +116,14 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(profile::revoke_session),
         )
         .route("/settings/ai", get(ai::ai).post(ai::save))
+        .route(
+            "/settings/api-keys",
+            get(api_keys::list).post(api_keys::create),
+        )
+        .route(
+            "/settings/api-keys/{id}/revoke",
+            axum::routing::post(api_keys::revoke),
+        )
         .route(
             "/settings/webhooks",
             get(webhooks::list).post(webhooks::create),

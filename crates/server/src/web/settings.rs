@@ -29,6 +29,7 @@ pub fn tabs(base: &str, current: &str) -> Vec<Tab> {
         ("Pipelines", "pipelines"),
         ("Members", "members"),
         ("Webhooks", "webhooks"),
+        ("API keys", "api-keys"),
         ("AI", "ai"),
         ("Audit log", "audit"),
     ]

@@ -359,3 +359,110 @@ async fn owners_connect_a_webhook_and_follow_its_deliveries() {
     assert!(b.text("#attempts").await.contains("200"));
     b.close().await;
 }
+
+#[tokio::test]
+async fn owners_see_what_each_api_key_can_do_now_create_and_revoke_keys() {
+    if !enabled("owners_see_what_each_api_key_can_do_now_create_and_revoke_keys") {
+        return;
+    }
+    use serde_json::json;
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let admin = t.member(&owner, "admin@example.com", "admin").await;
+    // The admin makes an admin key, then the owner demotes the admin to viewer.
+    let keys = format!("/api/v1/organizations/{}/api-keys", owner.org());
+    let made = t
+        .post(
+            &keys,
+            Some(&admin.access),
+            json!({"name": "Warehouse sync", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(made.status, reqwest::StatusCode::CREATED, "{}", made.text);
+    let members = t
+        .get(
+            &format!("/api/v1/organizations/{}/members", owner.org()),
+            &owner.access,
+        )
+        .await;
+    let membership = members
+        .body
+        .as_array()
+        .expect("members")
+        .iter()
+        .find(|m| m["email"] == "admin@example.com")
+        .expect("admin")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    t.call(
+        reqwest::Method::PATCH,
+        &format!("/api/v1/organizations/{}/members/{membership}", owner.org()),
+        Some(&owner.access),
+        Some(json!({"role": "viewer"})),
+    )
+    .await;
+
+    let b = Browser::start(1280, 900).await;
+    b.goto(&t.url("/login")).await;
+    b.fill("#email", "owner@example.com").await;
+    b.fill("#password", PASSWORD).await;
+    b.submit("form[action='/login'] button[type=submit]").await;
+    b.wait_for_path(|p| p.starts_with("/o/")).await;
+    b.goto(&t.url("/o/acme/settings/api-keys")).await;
+    let listed = b.text("#api-keys").await;
+    assert!(listed.contains("Warehouse sync"), "{listed}");
+    assert!(listed.contains("admin"), "{listed}");
+    let limited = b.text("[data-limited]").await;
+    assert!(limited.contains("Acts as viewer"), "{limited}");
+
+    // A key made here: its secret shown once, then listed; revoked, it is gone.
+    b.fill("#name", "Accounting export").await;
+    b.eval("document.querySelector('#role').value = 'manager'; return null")
+        .await;
+    b.eval("document.querySelector('#expires').value = '90'; return null")
+        .await;
+    b.submit("form[action$='/settings/api-keys'] button[type=submit]")
+        .await;
+    let secret = b.text("#new-secret").await;
+    assert!(secret.starts_with("rpk_"), "{secret}");
+    let works = t
+        .call_with(
+            reqwest::Method::GET,
+            "/api/v1/organization",
+            Some(&secret),
+            None,
+            &[("x-organization-id", owner.org())],
+        )
+        .await;
+    assert_eq!(works.body["role"], "manager", "{}", works.text);
+    assert!(b.text("#api-keys").await.contains("Accounting export"));
+    assert!(b.text("#api-keys").await.contains("expires"));
+    b.screenshot("settings-api-keys").await;
+    b.eval("document.documentElement.setAttribute('data-theme', 'dark'); return null")
+        .await;
+    b.screenshot("settings-api-keys-dark").await;
+    b.eval("document.documentElement.setAttribute('data-theme', 'light'); return null")
+        .await;
+    b.submit("button[aria-label='Revoke Accounting export']")
+        .await;
+    assert!(b.text("[role=status]").await.contains("revoked"));
+    assert!(!b.text("#api-keys").await.contains("Accounting export"));
+    let stopped = t
+        .call_with(
+            reqwest::Method::GET,
+            "/api/v1/organization",
+            Some(&secret),
+            None,
+            &[("x-organization-id", owner.org())],
+        )
+        .await;
+    assert_eq!(stopped.status, reqwest::StatusCode::UNAUTHORIZED);
+    b.client
+        .set_window_size(390, 844)
+        .await
+        .expect("phone width");
+    b.goto(&t.url("/o/acme/settings/api-keys")).await;
+    b.screenshot("mobile-settings-api-keys").await;
+    b.close().await;
+}

@@ -111,6 +111,7 @@ pub async fn create(
             // Only roles the creator may grant can be created, so it acts with its own role.
             key: rapport_app::api_keys::ListedKey {
                 effective_role: Some(created.key.role),
+                creator_name: None,
                 key: created.key,
             }
             .into(),
