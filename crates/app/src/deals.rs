@@ -724,7 +724,7 @@ impl App {
         if store_deals::count_in_pipeline(&mut tx, id).await? > 0 {
             return Err(AppError::conflict(
                 "pipeline_in_use",
-                "this pipeline still holds deals; move or delete them first",
+                "this pipeline still holds deals (those in Recently deleted count until they are purged); move them to another pipeline first",
             ));
         }
         store_pipelines::delete(&mut tx, id).await?;

@@ -197,8 +197,25 @@ pub async fn count_in_stage(tx: &mut TenantTx, pipeline: PipelineId, stage: &str
     Ok(row.n)
 }
 
+/// Deals in a pipeline, those in Recently deleted included: they still point at it until they
+/// are purged, so it cannot go before them.
 pub async fn count_in_pipeline(tx: &mut TenantTx, pipeline: PipelineId) -> Result<i64> {
-    count_where(tx, "pipeline_id", pipeline.as_uuid()).await
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        n: i64,
+    }
+    let org = tx.organization_id();
+    let row: Row = tx
+        .raw()
+        .fetch_one(
+            query(
+                "SELECT COUNT(*) AS n FROM deals WHERE organization_id = $1 AND pipeline_id = $2",
+            )
+            .bind(org)
+            .bind(pipeline),
+        )
+        .await?;
+    Ok(row.n)
 }
 
 async fn count_where(tx: &mut TenantTx, column: &str, id: uuid::Uuid) -> Result<i64> {

@@ -804,6 +804,57 @@ async fn a_full_pool_answers_503_with_retry_after_and_the_web_app_asks_to_try_ag
 }
 
 // ---------------------------------------------------------------------------------------------
+// Found by schemathesis
+
+#[tokio::test]
+async fn a_pipeline_whose_deals_are_in_recently_deleted_is_409_not_500() {
+    let t = TestApp::spawn().await;
+    let ann = t.register("ann@example.com", Some("Acme")).await;
+    let pipeline = t
+        .create(
+            &ann,
+            "/api/v1/pipelines",
+            json!({"name": "Berths", "stages": [{"key": "enquiry", "name": "Enquiry"}]}),
+        )
+        .await;
+    let pipeline_id = pipeline["id"].as_str().expect("id").to_owned();
+    let deal = t
+        .create(
+            &ann,
+            "/api/v1/deals",
+            json!({"title": "Berth A12", "pipeline_id": pipeline_id}),
+        )
+        .await;
+    let deleted = t
+        .org_call(
+            &ann,
+            Method::DELETE,
+            &format!("/api/v1/deals/{}", deal["id"].as_str().expect("id")),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    // The deal is in Recently deleted and still points at the pipeline.
+    t.org_call(
+        &ann,
+        Method::DELETE,
+        &format!("/api/v1/pipelines/{pipeline_id}"),
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "pipeline_in_use");
+    let still = t
+        .org_call(
+            &ann,
+            Method::GET,
+            &format!("/api/v1/pipelines/{pipeline_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(still.status, StatusCode::OK, "{}", still.text);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Least privilege on PostgreSQL
 
 #[tokio::test]
