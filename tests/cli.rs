@@ -635,6 +635,385 @@ async fn without_redis_servers_and_a_separate_worker_share_events_through_postgr
     assert_eq!(event_about(&mut on_a, &deal).await["event"], "deal.created");
 }
 
+/// A small API client for the identity tests: every call returns the status and the body.
+struct Caller {
+    client: reqwest::Client,
+}
+
+impl Caller {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        url: String,
+        bearer: &str,
+        org: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.client.request(method, url).bearer_auth(bearer);
+        if let Some(org) = org {
+            request = request.header("x-organization-id", org);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("sent");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+}
+
+/// Two servers on one database, each caching identities: every change made through server A is
+/// refused by server B on its very next request, whatever B had cached.
+async fn identity_changes_reach_the_other_server(e: &Env, extra: &[(&str, &str)]) {
+    use reqwest::Method;
+    let migrated = e.run(&["migrate"], &[]);
+    assert!(migrated.status.success(), "{}", text(&migrated));
+    // Caches that would keep entries for an hour: only invalidation can end them.
+    let mut env: Vec<(&str, &str)> = vec![("RAPPORT_IDENTITY_CACHE_SECS", "3600")];
+    env.extend_from_slice(extra);
+    let a = e.spawn(&["serve"], &env);
+    let b = e.spawn(&["serve"], &env);
+    wait_healthy(&a.base).await;
+    wait_healthy(&b.base).await;
+    let api = Caller {
+        client: reqwest::Client::new(),
+    };
+    let (a_api, b_api) = (format!("{}/api/v1", a.base), format!("{}/api/v1", b.base));
+    let (ann, org) = register(&a.base, "ann@example.com").await;
+    let org = org.as_str();
+    let (bob, _) = add_member(&a.base, &ann, org, "bob@example.com").await;
+    let (cid, _) = add_member(&a.base, &ann, org, "cid@example.com").await;
+    let members = api
+        .call(
+            Method::GET,
+            format!("{a_api}/organizations/{org}/members"),
+            &ann,
+            None,
+            None,
+        )
+        .await
+        .1;
+    let membership = |email: &str| {
+        members["items"]
+            .as_array()
+            .or(members.as_array())
+            .unwrap_or_else(|| panic!("members: {members}"))
+            .iter()
+            .find(|m| m["email"] == email)
+            .and_then(|m| m["id"].as_str())
+            .unwrap_or_else(|| panic!("{email} in {members}"))
+            .to_owned()
+    };
+    let (bob_membership, cid_membership) =
+        (membership("bob@example.com"), membership("cid@example.com"));
+    let contact = |n: u32| Some(serde_json::json!({"name": format!("Marta {n}")}));
+
+    // Everyone is known to server B.
+    assert_eq!(
+        api.call(
+            Method::POST,
+            format!("{b_api}/contacts"),
+            &bob,
+            Some(org),
+            contact(1)
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(
+        api.call(
+            Method::GET,
+            format!("{b_api}/contacts"),
+            &cid,
+            Some(org),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    let key = api
+        .call(
+            Method::POST,
+            format!("{a_api}/organizations/{org}/api-keys"),
+            &ann,
+            None,
+            Some(serde_json::json!({"name": "Sync", "role": "manager"})),
+        )
+        .await;
+    assert_eq!(key.0, 201, "{}", key.1);
+    let secret = key.1["secret"].as_str().expect("secret").to_owned();
+    let key_id = key.1["id"].as_str().expect("key id").to_owned();
+    assert_eq!(
+        api.call(
+            Method::GET,
+            format!("{b_api}/contacts"),
+            &secret,
+            Some(org),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+
+    // A role change: Bob, now a viewer, may no longer create contacts on B.
+    let changed = api
+        .call(
+            Method::PATCH,
+            format!("{a_api}/organizations/{org}/members/{bob_membership}"),
+            &ann,
+            None,
+            Some(serde_json::json!({"role": "viewer"})),
+        )
+        .await;
+    assert_eq!(changed.0, 200, "{}", changed.1);
+    let refused = api
+        .call(
+            Method::POST,
+            format!("{b_api}/contacts"),
+            &bob,
+            Some(org),
+            contact(2),
+        )
+        .await;
+    assert_eq!(
+        refused.0, 403,
+        "a demoted member still creates on the other server: {}",
+        refused.1
+    );
+
+    // A removed member.
+    let removed = api
+        .call(
+            Method::DELETE,
+            format!("{a_api}/organizations/{org}/members/{cid_membership}"),
+            &ann,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(removed.0, 204, "{}", removed.1);
+    assert_eq!(
+        api.call(
+            Method::GET,
+            format!("{b_api}/contacts"),
+            &cid,
+            Some(org),
+            None
+        )
+        .await
+        .0,
+        403,
+        "a removed member still reads on the other server"
+    );
+
+    // A revoked key.
+    let revoked = api
+        .call(
+            Method::DELETE,
+            format!("{a_api}/organizations/{org}/api-keys/{key_id}"),
+            &ann,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(revoked.0, 204, "{}", revoked.1);
+    assert_eq!(
+        api.call(
+            Method::GET,
+            format!("{b_api}/contacts"),
+            &secret,
+            Some(org),
+            None
+        )
+        .await
+        .0,
+        401,
+        "a revoked key still works on the other server"
+    );
+
+    // A signed-out sign-in: Dan signs in, is seen by B, signs out through A.
+    let (dan, _) = add_member(&a.base, &ann, org, "dan@example.com").await;
+    let login: serde_json::Value = api
+        .client
+        .post(format!("{a_api}/auth/login"))
+        .json(&serde_json::json!({"email": "dan@example.com", "password": "tidal-harbour-42"}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let (access, refresh) = (
+        login["access_token"].as_str().expect("access token"),
+        login["refresh_token"].as_str().expect("refresh token"),
+    );
+    assert_eq!(
+        api.call(Method::GET, format!("{b_api}/auth/me"), access, None, None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        api.call(Method::GET, format!("{b_api}/auth/me"), &dan, None, None)
+            .await
+            .0,
+        200
+    );
+    let out = api
+        .client
+        .post(format!("{a_api}/auth/logout"))
+        .json(&serde_json::json!({"refresh_token": refresh}))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status().as_u16(), 204);
+    assert_eq!(
+        api.call(Method::GET, format!("{b_api}/auth/me"), access, None, None)
+            .await
+            .0,
+        401,
+        "a signed-out access token still works on the other server"
+    );
+    assert_eq!(
+        api.call(Method::GET, format!("{b_api}/auth/me"), &dan, None, None)
+            .await
+            .0,
+        200,
+        "signing out one sign-in leaves the others"
+    );
+
+    // A browser session closed through A.
+    let opened = api
+        .client
+        .post(format!("{a_api}/auth/session"))
+        .json(&serde_json::json!({"email": "dan@example.com", "password": "tidal-harbour-42"}))
+        .send()
+        .await
+        .expect("session");
+    assert_eq!(opened.status().as_u16(), 200);
+    let cookie = opened
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("session cookie")
+        .to_owned();
+    let csrf = opened.json::<serde_json::Value>().await.expect("json")["csrf_token"]
+        .as_str()
+        .expect("csrf token")
+        .to_owned();
+    let with_cookie = |base: &str| {
+        api.client
+            .get(format!("{base}/api/v1/auth/me"))
+            .header("cookie", &cookie)
+            .send()
+    };
+    assert_eq!(
+        with_cookie(&b.base).await.expect("me").status().as_u16(),
+        200
+    );
+    let closed = api
+        .client
+        .delete(format!("{a_api}/auth/session"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .expect("close");
+    assert_eq!(closed.status().as_u16(), 204);
+    assert_eq!(
+        with_cookie(&b.base).await.expect("me").status().as_u16(),
+        401,
+        "a closed session still works on the other server"
+    );
+
+    // A suspended organization: Ann was seen by B a moment ago.
+    assert_eq!(
+        api.call(
+            Method::GET,
+            format!("{b_api}/contacts"),
+            &ann,
+            Some(org),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    // The command runs with the servers' configuration (their bus), as an operator's would.
+    let made_admin = e.run(
+        &["admin", "set-instance-admin", "--email", "ann@example.com"],
+        extra,
+    );
+    assert!(made_admin.status.success(), "{}", text(&made_admin));
+    let suspended = api
+        .call(
+            Method::POST,
+            format!("{a_api}/admin/organizations/{org}/suspend"),
+            &ann,
+            None,
+            None,
+        )
+        .await;
+    assert!(suspended.0 < 300, "{} {}", suspended.0, suspended.1);
+    let after = api
+        .call(
+            Method::GET,
+            format!("{b_api}/contacts"),
+            &ann,
+            Some(org),
+            None,
+        )
+        .await;
+    assert_eq!(
+        after.0, 403,
+        "a suspended organization still answers on the other server: {}",
+        after.1
+    );
+    assert_eq!(after.1["code"], "organization_suspended");
+}
+
+#[tokio::test]
+async fn identity_changes_reach_every_server_through_postgres() {
+    let e = env().await;
+    if !several_servers_possible(&e, "identity_changes_reach_every_server_through_postgres") {
+        return;
+    }
+    identity_changes_reach_the_other_server(&e, &[]).await;
+}
+
+#[tokio::test]
+async fn identity_changes_reach_every_server_through_redis() {
+    let test = "identity_changes_reach_every_server_through_redis";
+    let e = env().await;
+    if !several_servers_possible(&e, test) {
+        return;
+    }
+    let Some(redis) = std::env::var("RAPPORT_TEST_REDIS_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+    else {
+        assert!(
+            std::env::var("RAPPORT_TEST_NO_SKIP").as_deref() != Ok("1"),
+            "{test} needs RAPPORT_TEST_REDIS_URL"
+        );
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: set RAPPORT_TEST_REDIS_URL to run it"
+        );
+        return;
+    };
+    identity_changes_reach_the_other_server(&e, &[("RAPPORT_REDIS_URL", redis.as_str())]).await;
+}
+
 // Crash safety
 
 fn kill_hard(process: &mut Process) {

@@ -310,7 +310,7 @@ impl App {
             return Err(INVALID);
         }
         if token.used_at.is_some() {
-            store_auth::revoke_family(&mut tx, token.family_id).await?;
+            store_auth::revoke_family(&mut tx, token.user_id, token.family_id).await?;
             let user = users::find(&mut tx, token.user_id).await?;
             let actor = user.as_ref().map(Actor::from);
             let e = with_target(
@@ -342,7 +342,8 @@ impl App {
         if let Some(token) =
             store_auth::find_refresh_token(&mut tx, &self.keys.hash_token(refresh_token)).await?
         {
-            let revoked = store_auth::revoke_family(&mut tx, token.family_id).await?;
+            let revoked =
+                store_auth::revoke_family(&mut tx, token.user_id, token.family_id).await?;
             if revoked > 0 {
                 let user = users::find(&mut tx, token.user_id).await?;
                 let actor = user.as_ref().map(Actor::from);
@@ -362,11 +363,18 @@ impl App {
     pub async fn authenticate_access_token(&self, token: &str) -> AppResult<Actor> {
         const INVALID: AppError = AppError::Unauthenticated("invalid or expired access token");
         let claims = self.keys.verify_access_token(token).ok_or(INVALID)?;
+        if let Some(actor) = self.identity.family(claims.fam)
+            && actor.user_id == claims.sub
+        {
+            return Ok(actor);
+        }
+        let ticket = self.identity.ticket();
         let user = store_auth::user_of_live_family(&self.db, claims.sub, claims.fam, now())
             .await?
             .ok_or(INVALID)?;
         let mut actor = Actor::from(&user);
         actor.sign_in = Some(crate::SignIn::TokenFamily(claims.fam));
+        self.identity.put_family(ticket, claims.fam, &actor);
         Ok(actor)
     }
 
@@ -388,7 +396,7 @@ impl App {
             && let Some(old) =
                 store_auth::find_session(&mut tx, &self.keys.hash_token(previous)).await?
         {
-            store_auth::revoke_session(&mut tx, old.id).await?;
+            store_auth::revoke_session(&mut tx, old.user_id, old.id).await?;
         }
         let opened = self.insert_session(&mut tx, user, meta).await?;
         tx.commit().await?;
@@ -430,26 +438,55 @@ impl App {
         const EXPIRED: AppError =
             AppError::Unauthenticated("your session has expired; please sign in again");
         let at = now();
-        let mut tx = self.db.platform_read().await?;
-        let session = store_auth::find_session(&mut tx, &self.keys.hash_token(token))
-            .await?
-            .ok_or(EXPIRED)?;
-        let idle_end = session.last_seen_at + to_delta(self.config.session_idle_timeout);
-        if session.revoked_at.is_some() || session.expires_at <= at || idle_end <= at {
-            return Err(EXPIRED);
-        }
-        let user = users::find(&mut tx, session.user_id)
-            .await?
-            .ok_or(EXPIRED)?;
-        tx.commit().await?;
-        if at - session.last_seen_at >= SESSION_TOUCH_INTERVAL {
+        let hash = self.keys.hash_token(token);
+        let live = |session: &store_auth::Session| {
+            let idle_end = session.last_seen_at + to_delta(self.config.session_idle_timeout);
+            session.revoked_at.is_none() && session.expires_at > at && idle_end > at
+        };
+        // A cached copy that looks idle may only be behind: another server saw it since.
+        let cached = self
+            .identity
+            .session(&hash)
+            .filter(|c| live(&c.session))
+            .map(|c| CurrentSession {
+                actor: c.actor,
+                session: c.session,
+            });
+        let current = match cached {
+            Some(current) => current,
+            None => {
+                let ticket = self.identity.ticket();
+                let mut tx = self.db.platform_read().await?;
+                let session = store_auth::find_session(&mut tx, &hash)
+                    .await?
+                    .ok_or(EXPIRED)?;
+                if !live(&session) {
+                    return Err(EXPIRED);
+                }
+                let user = users::find(&mut tx, session.user_id)
+                    .await?
+                    .ok_or(EXPIRED)?;
+                tx.commit().await?;
+                let mut actor = Actor::from(&user);
+                actor.sign_in = Some(crate::SignIn::Session(session.id));
+                self.identity.put_session(
+                    ticket,
+                    hash.clone(),
+                    &crate::identity::CachedSession {
+                        session: session.clone(),
+                        actor: actor.clone(),
+                    },
+                );
+                CurrentSession { actor, session }
+            }
+        };
+        if at - current.session.last_seen_at >= SESSION_TOUCH_INTERVAL {
             let mut tx = self.db.platform().await?;
-            store_auth::touch_session(&mut tx, session.id, at).await?;
+            store_auth::touch_session(&mut tx, current.session.id, at).await?;
             tx.commit().await?;
+            self.identity.session_seen(&hash, at);
         }
-        let mut actor = Actor::from(&user);
-        actor.sign_in = Some(crate::SignIn::Session(session.id));
-        Ok(CurrentSession { actor, session })
+        Ok(current)
     }
 
     pub async fn close_session(
@@ -458,7 +495,7 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<()> {
         let mut tx = self.db.platform().await?;
-        store_auth::revoke_session(&mut tx, current.session.id).await?;
+        store_auth::revoke_session(&mut tx, current.actor.user_id, current.session.id).await?;
         store_audit::record_platform(
             &mut tx,
             None,
@@ -511,7 +548,7 @@ impl App {
         if !sessions.iter().any(|s| s.id == id) {
             return Err(AppError::NotFound);
         }
-        store_auth::revoke_session(&mut tx, id).await?;
+        store_auth::revoke_session(&mut tx, actor.user_id, id).await?;
         store_audit::record_platform(
             &mut tx,
             None,

@@ -160,32 +160,55 @@ impl App {
     pub async fn authenticate_api_key(&self, secret: &str) -> AppResult<Actor> {
         const INVALID: AppError = AppError::Unauthenticated("invalid, expired or revoked API key");
         let at = now();
-        let mut tx = self.db.platform_read().await?;
-        let key = store_keys::find_by_hash(&mut tx, &self.keys.hash_token(secret))
-            .await?
-            .filter(|k| k.revoked_at.is_none() && k.expires_at.is_none_or(|e| e > at))
-            .ok_or(INVALID)?;
-        let creator = users::find(&mut tx, key.created_by).await?.ok_or(INVALID)?;
-        tx.commit().await?;
-        // The key cannot outlive its creator's membership, nor exceed the creator's role.
-        let creator_role =
-            rapport_store::memberships::role_of_now(&self.db, key.organization_id, creator.id)
+        let hash = self.keys.hash_token(secret);
+        let live = |key: &ApiKey| key.revoked_at.is_none() && key.expires_at.is_none_or(|e| e > at);
+        let found = match self.identity.key(&hash) {
+            Some(cached) => cached,
+            None => {
+                let ticket = self.identity.ticket();
+                let mut tx = self.db.platform_read().await?;
+                let key = store_keys::find_by_hash(&mut tx, &hash)
+                    .await?
+                    .filter(live)
+                    .ok_or(INVALID)?;
+                let creator = users::find(&mut tx, key.created_by).await?.ok_or(INVALID)?;
+                tx.commit().await?;
+                // The key cannot outlive its creator's membership, nor exceed the creator's role.
+                let creator_role = rapport_store::memberships::role_of_now(
+                    &self.db,
+                    key.organization_id,
+                    creator.id,
+                )
                 .await?
                 .ok_or(INVALID)?;
-        if key
+                let found = crate::identity::CachedKey {
+                    key,
+                    creator: Actor::from(&creator),
+                    creator_role,
+                };
+                self.identity.put_key(ticket, hash.clone(), &found);
+                found
+            }
+        };
+        if !live(&found.key) {
+            return Err(INVALID);
+        }
+        if found
+            .key
             .last_used_at
             .is_none_or(|last| at - last >= TOUCH_INTERVAL)
         {
             let mut tx = self.db.platform().await?;
-            store_keys::touch(&mut tx, key.id, at).await?;
+            store_keys::touch(&mut tx, found.key.id, at).await?;
             tx.commit().await?;
+            self.identity.key_used(&hash, at);
         }
-        let mut actor = Actor::from(&creator);
+        let mut actor = found.creator;
         actor.is_instance_admin = false;
         actor.api_key = Some(ApiKeyPrincipal {
-            id: key.id,
-            organization_id: key.organization_id,
-            role: key.role.at_most(creator_role),
+            id: found.key.id,
+            organization_id: found.key.organization_id,
+            role: found.key.role.at_most(found.creator_role),
         });
         Ok(actor)
     }

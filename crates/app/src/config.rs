@@ -130,6 +130,11 @@ pub struct Config {
     /// `RAPPORT_WS_IDLE_TIMEOUT_SECS`: a WebSocket client silent this long (not even answering
     /// the server's pings, sent every third of it) is disconnected. Default 60.
     pub ws_idle_timeout: Duration,
+    /// `RAPPORT_IDENTITY_CACHE_SECS`: how long a server keeps sessions, sign-ins, API keys,
+    /// organizations and roles in memory at most (changes are forgotten at once on every server
+    /// that hears the live bus; this bounds what a server that missed one keeps); 0 turns the
+    /// cache off. Default 30.
+    pub identity_cache_ttl: Duration,
     /// `RAPPORT_WEBHOOK_ALLOW_PRIVATE`: let webhooks reach private, loopback and link-local
     /// addresses (an internal receiver; tests). Default false.
     pub webhook_allow_private: bool,
@@ -483,6 +488,11 @@ impl Config {
                 "a whole number",
             )?,
             ws_idle_timeout: src.secs("RAPPORT_WS_IDLE_TIMEOUT_SECS", 60, 1)?,
+            identity_cache_ttl: Duration::from_secs(src.parse(
+                "RAPPORT_IDENTITY_CACHE_SECS",
+                30u64,
+                "a whole number of seconds (0: no cache)",
+            )?),
             webhook_allow_private: src.bool("RAPPORT_WEBHOOK_ALLOW_PRIVATE", false)?,
             webhook_timeout: src.secs("RAPPORT_WEBHOOK_TIMEOUT_SECS", 15, 1)?,
             webhook_retry_base: Duration::from_millis(src.parse(

@@ -9,6 +9,7 @@ use rapport_store::companies as store_companies;
 use rapport_store::contacts::{
     self as store_contacts, Contact, ContactFields, ContactFilter, ContactSort, SortValue,
 };
+use rapport_store::tags::Tag;
 use rapport_store::{TenantTx, memberships};
 use serde_json::json;
 
@@ -43,6 +44,8 @@ pub struct ContactQuery {
 
 pub struct ContactPage {
     pub items: Vec<Contact>,
+    /// The tags of the page's contacts, as (contact id, tag) pairs.
+    pub tags: Vec<(uuid::Uuid, Tag)>,
     pub total: i64,
     pub total_is_exact: bool,
     /// The position to continue from, when there is a next page.
@@ -189,6 +192,31 @@ impl App {
         Ok(contact)
     }
 
+    /// One contact and its tags, read together.
+    pub async fn contact_with_tags(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: ContactId,
+        meta: &RequestMeta,
+    ) -> AppResult<(Contact, Vec<Tag>)> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Contact,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let found = store_contacts::find_with_tags(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
     pub async fn update_contact(
         &self,
         actor: &Actor,
@@ -311,6 +339,8 @@ impl App {
         filter.after = None;
         let (total, total_is_exact) =
             store_contacts::count(&mut tx, &filter, strategy, COUNT_CAP).await?;
+        let ids: Vec<uuid::Uuid> = items.iter().map(|c| c.id.as_uuid()).collect();
+        let tags = rapport_store::tags::of_records(&mut tx, "contact", &ids).await?;
         tx.commit().await?;
         let next = if has_more {
             items.last().map(|c| {
@@ -326,6 +356,7 @@ impl App {
         };
         Ok(ContactPage {
             items,
+            tags,
             total,
             total_is_exact,
             next,

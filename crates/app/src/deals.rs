@@ -13,6 +13,7 @@ use rapport_store::activities::{self as store_activities, NewActivity};
 use rapport_store::deals::{self as store_deals, Deal, DealFields, DealFilter, DealSort};
 use rapport_store::keyset::SortValue;
 use rapport_store::pipelines::{self as store_pipelines, Pipeline, StageFields};
+use rapport_store::tags::Tag;
 use rapport_store::{TenantTx, companies, contacts, memberships};
 use serde_json::json;
 
@@ -47,6 +48,8 @@ pub struct DealQuery {
 
 pub struct DealPage {
     pub items: Vec<Deal>,
+    /// The tags of the page's deals, as (deal id, tag) pairs.
+    pub tags: Vec<(uuid::Uuid, Tag)>,
     pub total: i64,
     pub total_is_exact: bool,
     pub next: Option<(SortValue, DealId)>,
@@ -327,6 +330,31 @@ impl App {
         Ok(deal)
     }
 
+    /// One deal and its tags, read together.
+    pub async fn deal_with_tags(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: DealId,
+        meta: &RequestMeta,
+    ) -> AppResult<(Deal, Vec<Tag>)> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Deal,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let found = store_deals::find_with_tags(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
     pub async fn update_deal(
         &self,
         actor: &Actor,
@@ -495,6 +523,8 @@ impl App {
         let has_more = crate::paging::cut(&mut items, q.page_size);
         let (total, total_is_exact) =
             store_deals::count(&mut tx, &q.filter, strategy, COUNT_CAP).await?;
+        let ids: Vec<uuid::Uuid> = items.iter().map(|d| d.id.as_uuid()).collect();
+        let tags = rapport_store::tags::of_records(&mut tx, "deal", &ids).await?;
         tx.commit().await?;
         let next = if has_more {
             items.last().map(|d| (q.sort.value_of(d), d.id))
@@ -503,6 +533,7 @@ impl App {
         };
         Ok(DealPage {
             items,
+            tags,
             total,
             total_is_exact,
             next,

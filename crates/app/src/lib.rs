@@ -17,6 +17,7 @@ pub mod deals;
 pub mod dispatch;
 pub mod error;
 pub mod events;
+pub mod identity;
 pub mod jobs;
 pub mod leads;
 pub mod live;
@@ -54,11 +55,13 @@ pub struct App {
     pub keys: Keys,
     pub mailer: Mailer,
     /// Live events between server processes and to WebSocket clients.
-    pub live: live::Bus,
+    pub live: Arc<live::Bus>,
     /// API rate limits, shared through Redis when configured.
     pub limiter: rate_limit::RateLimiter,
     /// Password hashing at a bounded cost.
     pub passwords: passwords::PasswordHasher,
+    /// Sessions, sign-ins, API keys, organizations and roles, kept in memory for a short while.
+    pub identity: Arc<identity::IdentityCache>,
 }
 
 /// Why the application could not start.
@@ -115,8 +118,23 @@ impl App {
             }
         }
         let mailer = Mailer::new(&config, db.clone())?;
-        let live = live::Bus::new(config.redis_url.as_ref().map(|u| u.expose()), &db)
-            .map_err(StartError::Live)?;
+        // With the in-process bus this process is the only one, so its cache hears everything
+        // from the start; otherwise it caches once its relay is subscribed.
+        let in_process = config.redis_url.is_none() && db.backend() == Backend::Sqlite;
+        let identity = Arc::new(identity::IdentityCache::new(
+            config.identity_cache_ttl,
+            in_process,
+        ));
+        let live = Arc::new(
+            live::Bus::new(
+                config.redis_url.as_ref().map(|u| u.expose()),
+                &db,
+                identity.clone(),
+            )
+            .map_err(StartError::Live)?,
+        );
+        db.signals()
+            .watch_identity(Arc::new(live::IdentityPublisher(Arc::downgrade(&live))));
         let limiter = rate_limit::RateLimiter::new(
             config.rate_limit,
             config.rate_limit_organization,
@@ -133,6 +151,7 @@ impl App {
             db,
             mailer,
             live,
+            identity,
             limiter,
         }))
     }

@@ -5,6 +5,7 @@
 //! otherwise PostgreSQL `LISTEN`/`NOTIFY` on PostgreSQL; otherwise (SQLite, one process) an
 //! in-process channel. Messages name what changed and who changed it, never the data itself.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,10 +15,28 @@ use rapport_domain::{EventId, OrganizationId, UserId};
 use rapport_store::Db;
 use rapport_store::events::Event;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Mutex, broadcast, watch};
+use tokio::sync::{Mutex, broadcast, oneshot, watch};
+
+use crate::identity::IdentityCache;
 
 /// The Redis channel and the PostgreSQL `NOTIFY` channel of live events.
 pub const CHANNEL: &str = "rapport_live";
+
+/// The channel of identity changes, which every server's identity cache forgets.
+pub const IDENTITY_CHANNEL: &str = "rapport_identity";
+
+/// How long the server that committed an identity change waits for the bus to hand its message
+/// back (by then the bus has handed it to every server) before answering anyway.
+const IDENTITY_ECHO_WAIT: Duration = Duration::from_secs(2);
+
+/// Identity changes one transaction committed, as sent between servers.
+#[derive(Debug, Serialize, Deserialize)]
+struct IdentityMessage {
+    /// The sending process, which waits for its own message to come back.
+    from: u64,
+    seq: u64,
+    changes: Vec<rapport_store::Changed>,
+}
 
 /// Changed field names kept in one message (the rest is summed up by the record being refetched).
 const MAX_CHANGED: usize = 64;
@@ -68,11 +87,21 @@ enum Transport {
 pub struct Bus {
     local: broadcast::Sender<Arc<LiveEvent>>,
     transport: Transport,
+    identity: Arc<IdentityCache>,
+    process: u64,
+    seq: std::sync::atomic::AtomicU64,
+    /// Identity messages sent and not yet heard back, by sequence number.
+    echoes: std::sync::Mutex<HashMap<u64, oneshot::Sender<()>>>,
 }
 
 impl Bus {
-    /// The bus for a Redis URL (if any) and the application's database.
-    pub fn new(redis_url: Option<&str>, db: &Db) -> Result<Bus, String> {
+    /// The bus for a Redis URL (if any) and the application's database, telling `identity` of
+    /// every identity change any server commits.
+    pub fn new(
+        redis_url: Option<&str>,
+        db: &Db,
+        identity: Arc<IdentityCache>,
+    ) -> Result<Bus, String> {
         let transport = match redis_url {
             Some(url) => Transport::Redis {
                 client: redis::Client::open(url).map_err(|e| format!("RAPPORT_REDIS_URL: {e}"))?,
@@ -84,7 +113,84 @@ impl Bus {
             None => Transport::Local,
         };
         let (local, _) = broadcast::channel(4096);
-        Ok(Bus { local, transport })
+        let mut process = [0u8; 8];
+        getrandom::fill(&mut process).map_err(|e| e.to_string())?;
+        Ok(Bus {
+            local,
+            transport,
+            identity,
+            process: u64::from_le_bytes(process),
+            seq: std::sync::atomic::AtomicU64::new(0),
+            echoes: std::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Whether other processes can be heard at all: not with the in-process transport, where this
+    /// process is the only one.
+    pub fn is_local(&self) -> bool {
+        matches!(self.transport, Transport::Local)
+    }
+
+    /// Tells every server that identity rows changed: this one's cache forgets them at once; the
+    /// others' when the message reaches them. Waits (a little) until the bus hands the message
+    /// back to this server, by which time it has handed it to all.
+    pub async fn publish_identity(&self, changes: Vec<rapport_store::Changed>) {
+        self.identity.forget(&changes);
+        if self.is_local() {
+            return;
+        }
+        let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (heard, echo) = oneshot::channel();
+        self.lock_echoes().insert(seq, heard);
+        let message = IdentityMessage {
+            from: self.process,
+            seq,
+            changes,
+        };
+        let sent = match serde_json::to_string(&message) {
+            Ok(payload) => self.send(IDENTITY_CHANNEL, payload).await,
+            Err(error) => Err(error.to_string()),
+        };
+        match sent {
+            // A process that does not listen (a command, a worker) would wait in vain.
+            Ok(()) if !self.identity.is_listening() => {}
+            Ok(()) => {
+                if tokio::time::timeout(IDENTITY_ECHO_WAIT, echo)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(
+                        transport = self.transport(),
+                        "an identity change was not heard back in time; other servers may learn of it late"
+                    );
+                }
+            }
+            Err(error) => tracing::error!(
+                %error,
+                transport = self.transport(),
+                "could not tell other servers of an identity change; their caches keep it until they expire"
+            ),
+        }
+        self.lock_echoes().remove(&seq);
+    }
+
+    fn lock_echoes(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<()>>> {
+        self.echoes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn heard_identity(&self, payload: &str) {
+        match serde_json::from_str::<IdentityMessage>(payload) {
+            Ok(message) if message.from == self.process => {
+                if let Some(heard) = self.lock_echoes().remove(&message.seq) {
+                    let _ = heard.send(());
+                }
+            }
+            Ok(message) => self.identity.forget(&message.changes),
+            Err(error) => {
+                tracing::warn!(%error, "unreadable identity message; forgetting everything");
+                self.identity.clear();
+            }
+        }
     }
 
     /// How events travel between processes: `local`, `redis` or `postgres`.
@@ -103,16 +209,25 @@ impl Bus {
 
     /// Publishes an event to every server process.
     pub async fn publish(&self, event: &LiveEvent) -> Result<(), String> {
+        if self.is_local() {
+            // No receiver is not an error: nobody is connected.
+            let _ = self.local.send(Arc::new(event.clone()));
+            return Ok(());
+        }
+        let payload = serde_json::to_string(event).map_err(|e| e.to_string())?;
+        self.send(CHANNEL, payload).await
+    }
+
+    /// Sends a message to every process listening on `channel` (this one included).
+    async fn send(&self, channel: &str, payload: String) -> Result<(), String> {
         match &self.transport {
-            Transport::Local => {
-                // No receiver is not an error: nobody is connected.
-                let _ = self.local.send(Arc::new(event.clone()));
-                Ok(())
-            }
-            Transport::Redis { client, connection } => {
-                let payload = serde_json::to_string(event).map_err(|e| e.to_string())?;
+            Transport::Local => Ok(()),
+            Transport::Redis {
+                client,
+                connection: shared,
+            } => {
                 let mut connection = {
-                    let mut slot = connection.lock().await;
+                    let mut slot = shared.lock().await;
                     match slot.as_ref() {
                         Some(c) => c.clone(),
                         None => {
@@ -126,24 +241,20 @@ impl Bus {
                     }
                 };
                 let sent: Result<i64, _> = redis::cmd("PUBLISH")
-                    .arg(CHANNEL)
+                    .arg(channel)
                     .arg(payload)
                     .query_async(&mut connection)
                     .await;
                 if let Err(error) = sent {
-                    if let Transport::Redis { connection, .. } = &self.transport {
-                        connection.lock().await.take();
-                    }
+                    shared.lock().await.take();
                     return Err(error.to_string());
                 }
                 Ok(())
             }
-            Transport::Postgres(db) => {
-                let payload = serde_json::to_string(event).map_err(|e| e.to_string())?;
-                db.notify(CHANNEL, &payload)
-                    .await
-                    .map_err(|e| e.to_string())
-            }
+            Transport::Postgres(db) => db
+                .notify(channel, &payload)
+                .await
+                .map_err(|e| e.to_string()),
         }
     }
 
@@ -155,6 +266,10 @@ impl Bus {
                 ended = self.relay_once() => ended,
                 _ = stop.changed() => return,
             };
+            // Deaf until subscribed again: whatever changes meanwhile would go unheard.
+            if !self.is_local() {
+                self.identity.set_listening(false);
+            }
             match ended {
                 Ok(()) => return,
                 Err(error) => {
@@ -173,10 +288,17 @@ impl Bus {
             Transport::Local => Ok(()),
             Transport::Redis { client, .. } => {
                 let mut pubsub = client.get_async_pubsub().await.map_err(|e| e.to_string())?;
-                pubsub.subscribe(CHANNEL).await.map_err(|e| e.to_string())?;
+                pubsub
+                    .subscribe(&[CHANNEL, IDENTITY_CHANNEL])
+                    .await
+                    .map_err(|e| e.to_string())?;
+                self.identity.set_listening(true);
                 let mut messages = pubsub.on_message();
                 while let Some(message) = messages.next().await {
                     match message.get_payload::<String>() {
+                        Ok(payload) if message.get_channel_name() == IDENTITY_CHANNEL => {
+                            self.heard_identity(&payload)
+                        }
                         Ok(payload) => self.forward(&payload),
                         Err(error) => tracing::warn!(%error, "unreadable live message"),
                     }
@@ -184,13 +306,26 @@ impl Bus {
                 Err("the subscription ended".into())
             }
             Transport::Postgres(db) => {
-                let Some(mut listener) = db.listen(&[CHANNEL]).await.map_err(|e| e.to_string())?
+                let Some(mut listener) = db
+                    .listen(&[CHANNEL, IDENTITY_CHANNEL])
+                    .await
+                    .map_err(|e| e.to_string())?
                 else {
                     return Ok(());
                 };
+                self.identity.set_listening(true);
                 loop {
-                    let notification = listener.recv().await.map_err(|e| e.to_string())?;
-                    self.forward(notification.payload());
+                    // `None`: the connection was lost, and with it whatever was sent meanwhile.
+                    let notification = listener
+                        .try_recv()
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the listening connection was lost")?;
+                    if notification.channel() == IDENTITY_CHANNEL {
+                        self.heard_identity(notification.payload());
+                    } else {
+                        self.forward(notification.payload());
+                    }
                 }
             }
         }
@@ -203,6 +338,23 @@ impl Bus {
             }
             Err(error) => tracing::warn!(%error, "unreadable live message"),
         }
+    }
+}
+
+/// What the database tells of committed identity changes: the bus, held weakly (the bus holds
+/// the database on the PostgreSQL transport, and neither should keep the other alive).
+pub struct IdentityPublisher(pub std::sync::Weak<Bus>);
+
+impl rapport_store::IdentityWatcher for IdentityPublisher {
+    fn committed(
+        &self,
+        changes: Vec<rapport_store::Changed>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            if let Some(bus) = self.0.upgrade() {
+                bus.publish_identity(changes).await;
+            }
+        })
     }
 }
 

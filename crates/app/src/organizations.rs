@@ -3,7 +3,9 @@
 use rapport_domain::organization::{
     BrandColor, Currency, DomainName, OrganizationName, OrganizationStatus, Slug, TimeZone,
 };
-use rapport_domain::{Action, DomainId, Object, OrganizationId, Ownership, Role, ValidationErrors};
+use rapport_domain::{
+    Action, DomainId, Object, OrganizationId, Ownership, Role, UserId, ValidationErrors,
+};
 use rapport_store::domains::Domain;
 use rapport_store::memberships::UserOrganization;
 use rapport_store::organizations::{
@@ -13,6 +15,7 @@ use rapport_store::{Tx, audit as store_audit, memberships};
 use serde_json::json;
 
 use crate::audit::{changes, entry, with_target};
+use crate::identity::OrganizationKey;
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 /// Largest logo accepted.
@@ -163,21 +166,62 @@ impl App {
         &self,
         hint: TenantHint<'_>,
     ) -> AppResult<Option<Organization>> {
-        use rapport_store::organizations::lookup;
         Ok(match hint {
             TenantHint::Domain(host) => {
                 let host = host.to_ascii_lowercase();
-                match lookup::by_domain(&self.db, &host).await? {
+                match self
+                    .organization_by(OrganizationKey::Domain(host.clone()))
+                    .await?
+                {
                     Some(org) => Some(org),
                     None => match self.subdomain_slug(&host) {
-                        Some(slug) => lookup::by_slug(&self.db, slug).await?,
+                        Some(slug) => {
+                            self.organization_by(OrganizationKey::Slug(slug.into()))
+                                .await?
+                        }
                         None => None,
                     },
                 }
             }
-            TenantHint::Slug(slug) => lookup::by_slug(&self.db, slug).await?,
-            TenantHint::Id(id) => lookup::by_id(&self.db, id).await?,
+            TenantHint::Slug(slug) => {
+                self.organization_by(OrganizationKey::Slug(slug.into()))
+                    .await?
+            }
+            TenantHint::Id(id) => self.organization_by(OrganizationKey::Id(id)).await?,
         })
+    }
+
+    /// A live organization, from the identity cache or the database.
+    async fn organization_by(&self, key: OrganizationKey) -> AppResult<Option<Organization>> {
+        use rapport_store::organizations::lookup;
+        if let Some(known) = self.identity.organization(&key) {
+            return Ok(known);
+        }
+        let ticket = self.identity.ticket();
+        let found = match &key {
+            OrganizationKey::Domain(host) => lookup::by_domain(&self.db, host).await?,
+            OrganizationKey::Slug(slug) => lookup::by_slug(&self.db, slug).await?,
+            OrganizationKey::Id(id) => lookup::by_id(&self.db, *id).await?,
+        };
+        self.identity.put_organization(ticket, key, found.as_ref());
+        Ok(found)
+    }
+
+    /// The member's role in an organization now, from the identity cache or the database.
+    pub async fn role_in(
+        &self,
+        organization: OrganizationId,
+        user: UserId,
+    ) -> AppResult<Option<Role>> {
+        if let Some(role) = self.identity.role(organization, user) {
+            return Ok(Some(role));
+        }
+        let ticket = self.identity.ticket();
+        let role = memberships::role_of_now(&self.db, organization, user).await?;
+        if let Some(role) = role {
+            self.identity.put_role(ticket, organization, user, role);
+        }
+        Ok(role)
     }
 
     /// `acme` for `acme.crm.example.com` when the base domain is `crm.example.com`.
@@ -194,7 +238,7 @@ impl App {
             // A key works in its own organization only, with its own role.
             Some(key) if key.organization_id == org.id => Some(key.role),
             Some(_) => None,
-            None => memberships::role_of_now(&self.db, org.id, actor.user_id).await?,
+            None => self.role_in(org.id, actor.user_id).await?,
         };
         let role = role.ok_or(AppError::Forbidden)?;
         if org.deleted_at.is_some() {
@@ -321,12 +365,10 @@ impl App {
         Ok(after)
     }
 
-    /// The organization as its members see it.
-    pub async fn organization(&self, tenant: &Tenant) -> AppResult<Organization> {
-        let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let org = store_orgs::current(&mut tx).await?;
-        tx.commit().await?;
-        Ok(org)
+    /// The organization as its members see it: as the request found it (a change to it reaches
+    /// every server's identity cache before the change is answered).
+    pub fn organization(&self, tenant: &Tenant) -> Organization {
+        tenant.organization.clone()
     }
 
     /// Stores a logo after checking it really is a PNG, a JPEG or a harmless SVG.

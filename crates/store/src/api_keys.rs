@@ -115,6 +115,7 @@ pub async fn list_with_creator_role(tx: &mut TenantTx) -> Result<Vec<ListedKey>>
 }
 
 pub async fn revoke(tx: &mut TenantTx, id: ApiKeyId) -> Result<u64> {
+    tx.organization_changed();
     let org = tx.organization_id();
     tx.raw()
         .execute(

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rapport_domain::{SessionId, TokenFamilyId, UserId};
 use uuid::Uuid;
 
-use crate::{Result, Tx, query};
+use crate::{Changed, Result, Tx, query};
 
 // ---------------------------------------------------------------------------------------------
 // Refresh tokens
@@ -72,13 +72,16 @@ pub async fn mark_refresh_token_used(tx: &mut Tx, id: Uuid) -> Result<bool> {
 }
 
 /// Revokes every token of a family (a whole sign-in). Returns how many were still live.
-pub async fn revoke_family(tx: &mut Tx, family_id: TokenFamilyId) -> Result<u64> {
+pub async fn revoke_family(tx: &mut Tx, user_id: UserId, family_id: TokenFamilyId) -> Result<u64> {
+    tx.changed(Changed::User(user_id));
     tx.execute(
         query(
-            "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+            "UPDATE refresh_tokens SET revoked_at = $1 \
+             WHERE family_id = $2 AND user_id = $3 AND revoked_at IS NULL",
         )
         .bind(crate::now())
-        .bind(family_id),
+        .bind(family_id)
+        .bind(user_id),
     )
     .await
 }
@@ -94,6 +97,7 @@ pub async fn revoke_other_refresh_tokens(
     user_id: UserId,
     keep: Option<TokenFamilyId>,
 ) -> Result<u64> {
+    tx.changed(Changed::User(user_id));
     tx.execute(
         query(
             "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \
@@ -178,11 +182,15 @@ pub async fn touch_session(tx: &mut Tx, id: SessionId, at: DateTime<Utc>) -> Res
     Ok(())
 }
 
-pub async fn revoke_session(tx: &mut Tx, id: SessionId) -> Result<()> {
+pub async fn revoke_session(tx: &mut Tx, user_id: UserId, id: SessionId) -> Result<()> {
+    tx.changed(Changed::User(user_id));
     tx.execute(
-        query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(crate::now())
-            .bind(id),
+        query(
+            "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(crate::now())
+        .bind(id)
+        .bind(user_id),
     )
     .await?;
     Ok(())
@@ -194,6 +202,7 @@ pub async fn revoke_user_sessions(
     user_id: UserId,
     keep: Option<SessionId>,
 ) -> Result<u64> {
+    tx.changed(Changed::User(user_id));
     tx.execute(
         query(
             "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \

@@ -92,7 +92,7 @@ pub async fn choices(
         .fetch_all(
             query(
                 "SELECT id, name FROM companies WHERE organization_id = $1 AND deleted_at IS NULL \
-                 ORDER BY lower(name), id LIMIT $2",
+                 ORDER BY name_key, id LIMIT $2",
             )
             .bind(org)
             .bind(limit),
@@ -171,7 +171,7 @@ pub enum CompanySort {
 impl CompanySort {
     fn expr(self) -> &'static str {
         match self {
-            CompanySort::Name => "lower(name)",
+            CompanySort::Name => "name_key",
             CompanySort::CreatedAt => "created_at",
             CompanySort::UpdatedAt => "updated_at",
         }

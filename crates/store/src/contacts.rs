@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use rapport_domain::{CompanyId, ContactId, OrganizationId, UserId};
 
-use crate::{Result, TenantTx, query};
+use crate::{Query, Result, TenantTx, query};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Contact {
@@ -61,17 +61,26 @@ pub async fn insert(tx: &mut TenantTx, fields: &ContactFields) -> Result<Contact
 }
 
 /// A live (not deleted) contact of the organization.
+fn find_query(org: OrganizationId, id: ContactId) -> Query {
+    query(format!(
+        "SELECT {COLUMNS} FROM contacts WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL"
+    ))
+    .bind(org)
+    .bind(id)
+}
+
 pub async fn find(tx: &mut TenantTx, id: ContactId) -> Result<Option<Contact>> {
     let org = tx.organization_id();
-    tx.raw()
-        .fetch_optional(
-            query(format!(
-                "SELECT {COLUMNS} FROM contacts WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL"
-            ))
-            .bind(org)
-            .bind(id),
-        )
-        .await
+    tx.raw().fetch_optional(find_query(org, id)).await
+}
+
+/// A contact and its tags, in one statement.
+pub async fn find_with_tags(
+    tx: &mut TenantTx,
+    id: ContactId,
+) -> Result<Option<(Contact, Vec<crate::tags::Tag>)>> {
+    let org = tx.organization_id();
+    crate::tags::with_record(tx, find_query(org, id), "contact").await
 }
 
 pub async fn update(tx: &mut TenantTx, id: ContactId, fields: &ContactFields) -> Result<()> {
@@ -123,7 +132,7 @@ impl ContactSort {
     /// The sort expression; names sort without regard to case, as people expect.
     fn column(self) -> &'static str {
         match self {
-            ContactSort::Name => "lower(name)",
+            ContactSort::Name => "name_key",
             ContactSort::CreatedAt => "created_at",
             ContactSort::UpdatedAt => "updated_at",
         }
@@ -187,6 +196,12 @@ pub async fn list(
     f: &ContactFilter,
     strategy: crate::text::Strategy,
 ) -> Result<Vec<Contact>> {
+    let q = list_query(tx, f, strategy);
+    tx.raw().fetch_all(q).await
+}
+
+/// The query [`list`] runs (public for tests that read its plan).
+pub fn list_query(tx: &TenantTx, f: &ContactFilter, strategy: crate::text::Strategy) -> Query {
     let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM contacts"), f, strategy);
     crate::keyset::page(
         &mut q,
@@ -196,7 +211,7 @@ pub async fn list(
         f.offset,
         f.limit,
     );
-    tx.raw().fetch_all(q).await
+    q
 }
 
 /// How many contacts match, counting at most `cap`: (count, exact).
@@ -233,7 +248,7 @@ pub async fn choices(
         .fetch_all(
             query(
                 "SELECT id, name FROM contacts WHERE organization_id = $1 AND deleted_at IS NULL \
-                 ORDER BY lower(name), id LIMIT $2",
+                 ORDER BY name_key, id LIMIT $2",
             )
             .bind(org)
             .bind(limit),

@@ -49,6 +49,9 @@ impl Backend {
 /// How long a SQLite write transaction waits for its turn before giving up.
 const WRITER_WAIT: Duration = Duration::from_secs(30);
 
+/// A pooled PostgreSQL connection idle this long is checked before it is used again.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
+
 /// How hard SQLite works to make a commit durable (`PRAGMA synchronous`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SqliteSync {
@@ -102,12 +105,50 @@ pub struct Db {
 /// Wake-ups for the background workers of this process, raised when a transaction that wrote
 /// outbox events or jobs commits (see [`Tx::raise`]). Other processes learn of such commits
 /// through PostgreSQL `NOTIFY` (see [`Db::listen`]) or by polling.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Signals {
     /// New outbox events were committed.
     pub outbox: tokio::sync::Notify,
     /// New jobs were committed.
     pub jobs: tokio::sync::Notify,
+    /// Told of every committed transaction that changed identity rows (see [`Tx::changed`]).
+    identity: std::sync::OnceLock<std::sync::Arc<dyn IdentityWatcher>>,
+}
+
+impl std::fmt::Debug for Signals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signals")
+            .field("identity_watched", &self.identity.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Signals {
+    /// Installs the watcher of identity changes (once; later calls are ignored).
+    pub fn watch_identity(&self, watcher: std::sync::Arc<dyn IdentityWatcher>) {
+        let _ = self.identity.set(watcher);
+    }
+}
+
+/// Identity rows a transaction changed: what a request's credentials, organization and role are
+/// read from. Caches of them forget what a committed transaction changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Changed {
+    /// A user's row, sessions, sign-ins (token families) or API keys they created.
+    User(rapport_domain::UserId),
+    /// An organization's row, domains, memberships or API keys.
+    Organization(OrganizationId),
+}
+
+/// Learns of committed identity changes. Runs inside the commit, after the database confirmed
+/// it and before the caller hears of it, so a caller that goes on to the next request finds every
+/// cache already told.
+pub trait IdentityWatcher: Send + Sync {
+    fn committed(
+        &self,
+        changes: Vec<Changed>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>;
 }
 
 /// What a committed transaction wakes.
@@ -182,6 +223,18 @@ impl Db {
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections)
                     .acquire_timeout(options.acquire_timeout)
+                    // A connection in steady use is not pinged before each use (a round trip per
+                    // transaction); one idle for a while is, since the server may have dropped it.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= IDLE_BEFORE_PING {
+                                use sqlx::Connection;
+                                conn.ping().await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect_with(connect)
                     .await?;
                 Pool::Postgres(pool)
@@ -393,7 +446,7 @@ impl Db {
     /// is in flight (the client went away, a timeout) cannot leave a connection inside a
     /// transaction nobody tracks: the task finishes, and the transaction it opened is rolled
     /// back when its result is dropped, before the connection serves anyone else.
-    async fn begin(&self, write: bool) -> Result<Tx> {
+    async fn begin(&self, write: bool, tenant: Option<OrganizationId>) -> Result<Tx> {
         let tx = match &self.pool {
             // SQLite allows one writer. A deferred transaction that reads and then writes fails
             // when another connection committed in between; taking the write lock up front makes
@@ -422,7 +475,20 @@ impl Db {
             }
             Pool::Postgres(pool) => {
                 let pool = pool.clone();
-                Tx::postgres(detached(async move { pool.begin().await }).await??)
+                // A tenant transaction enters its scope in the same round trip as `BEGIN`. A read
+                // is `READ ONLY`: PostgreSQL refuses any write in it, so ending it without
+                // waiting (see `Tx::commit`) can never lose one.
+                let begin = if write { "BEGIN" } else { "BEGIN READ ONLY" };
+                let statement = match tenant {
+                    Some(org) => {
+                        std::borrow::Cow::Owned(crate::dialect::begin_in_tenant_scope(begin, org))
+                    }
+                    None => std::borrow::Cow::Borrowed(begin),
+                };
+                let mut tx =
+                    Tx::postgres(detached(async move { pool.begin_with(statement).await }).await??);
+                tx.read_only = !write;
+                tx
             }
         };
         Ok(tx.with_signals(self.signals.clone()))
@@ -431,33 +497,28 @@ impl Db {
     /// A transaction for platform data that belongs to no single organization: users, sign-in,
     /// tenant resolution, instance administration. It is not confined by row-level security.
     pub async fn platform(&self) -> Result<Tx> {
-        self.begin(true).await
+        self.begin(true, None).await
     }
 
     /// A read-only flavour of [`Db::platform`]; on SQLite it does not wait for the write lock.
     pub async fn platform_read(&self) -> Result<Tx> {
-        self.begin(false).await
+        self.begin(false, None).await
     }
 
     /// A transaction confined to one organization. On PostgreSQL it runs under the
     /// `rapport_tenant` role with `rapport.organization_id` set, so row-level security hides every
     /// other organization's rows even from a query that forgets its filter.
     pub async fn tenant(&self, organization_id: OrganizationId) -> Result<TenantTx> {
-        self.scope(self.begin(true).await?, organization_id).await
+        Ok(TenantTx {
+            tx: self.begin(true, Some(organization_id)).await?,
+            organization_id,
+        })
     }
 
     /// A read-only flavour of [`Db::tenant`].
     pub async fn tenant_read(&self, organization_id: OrganizationId) -> Result<TenantTx> {
-        self.scope(self.begin(false).await?, organization_id).await
-    }
-
-    async fn scope(&self, mut tx: Tx, organization_id: OrganizationId) -> Result<TenantTx> {
-        if let Some(sql) = crate::dialect::enter_tenant_scope(self.backend()) {
-            tx.execute(query(sql).bind(organization_id.to_string()))
-                .await?;
-        }
         Ok(TenantTx {
-            tx,
+            tx: self.begin(false, Some(organization_id)).await?,
             organization_id,
         })
     }
@@ -657,6 +718,13 @@ impl Query {
         format!("${}", self.args.len())
     }
 
+    /// Makes this query part of a bigger one: `f` gets its SQL and returns the new SQL, which
+    /// keeps the placeholders bound so far and may add more with [`Query::push_arg`].
+    pub fn wrap(mut self, f: impl FnOnce(&str) -> String) -> Self {
+        self.sql = f(&self.sql);
+        self
+    }
+
     pub fn push_sql(&mut self, sql: &str) {
         self.sql.push_str(sql);
     }
@@ -706,6 +774,9 @@ pub struct Tx {
     writer: Option<tokio::sync::OwnedSemaphorePermit>,
     signals: Option<std::sync::Arc<Signals>>,
     raised: Vec<Signal>,
+    changes: Vec<Changed>,
+    /// A PostgreSQL transaction begun `READ ONLY`.
+    read_only: bool,
 }
 
 impl Tx {
@@ -718,6 +789,8 @@ impl Tx {
             writer,
             signals: None,
             raised: Vec::new(),
+            changes: Vec::new(),
+            read_only: false,
         }
     }
 
@@ -727,6 +800,8 @@ impl Tx {
             writer: None,
             signals: None,
             raised: Vec::new(),
+            changes: Vec::new(),
+            read_only: false,
         }
     }
 
@@ -750,6 +825,16 @@ impl Tx {
         Ok(())
     }
 
+    /// Marks identity rows this transaction changed; once it commits, every server forgets what
+    /// it had cached of them (see [`IdentityWatcher`]). Repository functions that write users,
+    /// sessions, sign-ins, organizations, domains, memberships or API keys call it, so no path
+    /// that changes them can forget to.
+    pub fn changed(&mut self, what: Changed) {
+        if !self.changes.contains(&what) {
+            self.changes.push(what);
+        }
+    }
+
     fn open(&mut self) -> &mut Open {
         self.open
             .as_mut()
@@ -767,10 +852,20 @@ impl Tx {
     /// completes even if the caller is dropped meanwhile, so a connection never goes back to the
     /// pool between a sent `COMMIT` and its answer.
     pub async fn commit(mut self) -> Result<()> {
+        if self.read_only
+            && let Some(Open::Postgres(tx)) = self.open.take()
+        {
+            // Nothing to make durable: the driver queues the end of the transaction and sends it
+            // with the check it makes on every connection handed back to the pool, which
+            // completes before the connection serves anyone else. The request does not wait.
+            drop(tx);
+            return Ok(());
+        }
         let open = self.open.take();
         let writer = self.writer.take();
         let signals = self.signals.take();
         let raised = std::mem::take(&mut self.raised);
+        let changes = std::mem::take(&mut self.changes);
         detached(async move {
             match open {
                 Some(Open::Sqlite(tx)) => tx.commit().await?,
@@ -778,6 +873,11 @@ impl Tx {
                 None => {}
             }
             drop(writer);
+            if !changes.is_empty()
+                && let Some(watcher) = signals.as_ref().and_then(|s| s.identity.get())
+            {
+                watcher.committed(changes).await;
+            }
             if let Some(signals) = &signals {
                 for signal in &raised {
                     match signal {
@@ -884,6 +984,12 @@ impl TenantTx {
 
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await
+    }
+
+    /// Marks the organization's identity rows (its row, domains, memberships, API keys) changed;
+    /// see [`Tx::changed`].
+    pub fn organization_changed(&mut self) {
+        self.tx.changed(Changed::Organization(self.organization_id));
     }
 
     /// The raw transaction, for repository code. Queries written through it must still filter by

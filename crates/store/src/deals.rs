@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rapport_domain::{CompanyId, ContactId, DealId, OrganizationId, PipelineId, UserId};
 
 use crate::keyset::{self, SortValue};
-use crate::{Result, TenantTx, dialect, query};
+use crate::{Query, Result, TenantTx, dialect, query};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Deal {
@@ -85,17 +85,26 @@ pub async fn insert(tx: &mut TenantTx, fields: &DealFields) -> Result<Deal> {
 }
 
 /// A live deal of the organization.
+fn find_query(org: OrganizationId, id: DealId) -> Query {
+    query(format!(
+        "SELECT {COLUMNS} FROM deals WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL"
+    ))
+    .bind(org)
+    .bind(id)
+}
+
 pub async fn find(tx: &mut TenantTx, id: DealId) -> Result<Option<Deal>> {
     let org = tx.organization_id();
-    tx.raw()
-        .fetch_optional(
-            query(format!(
-                "SELECT {COLUMNS} FROM deals WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL"
-            ))
-            .bind(org)
-            .bind(id),
-        )
-        .await
+    tx.raw().fetch_optional(find_query(org, id)).await
+}
+
+/// A deal and its tags, in one statement.
+pub async fn find_with_tags(
+    tx: &mut TenantTx,
+    id: DealId,
+) -> Result<Option<(Deal, Vec<crate::tags::Tag>)>> {
+    let org = tx.organization_id();
+    crate::tags::with_record(tx, find_query(org, id), "deal").await
 }
 
 /// Like [`find`], locking the row until the transaction ends (so two concurrent stage moves are
@@ -248,13 +257,13 @@ pub enum DealSort {
 }
 
 impl DealSort {
-    fn expr(self, backend: crate::Backend) -> String {
+    fn expr(self) -> &'static str {
         match self {
-            DealSort::Amount => "amount_minor".into(),
-            DealSort::CreatedAt => "created_at".into(),
-            DealSort::UpdatedAt => "updated_at".into(),
-            DealSort::Title => "lower(title)".into(),
-            DealSort::ExpectedCloseDate => keyset::date_or_last(backend, "expected_close_date"),
+            DealSort::Amount => "amount_minor",
+            DealSort::CreatedAt => "created_at",
+            DealSort::UpdatedAt => "updated_at",
+            DealSort::Title => "title_key",
+            DealSort::ExpectedCloseDate => "close_key",
         }
     }
 
@@ -358,10 +367,10 @@ pub async fn list(
     limit: u64,
 ) -> Result<Vec<Deal>> {
     let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM deals"), f, strategy);
-    let expr = sort.expr(tx.backend());
+    let expr = sort.expr();
     keyset::page(
         &mut q,
-        &expr,
+        expr,
         after.map(|(v, id)| (v, *id)),
         descending,
         offset,

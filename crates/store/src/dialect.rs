@@ -1,5 +1,7 @@
 //! Everything that differs between SQLite and PostgreSQL, and nothing else.
 
+use rapport_domain::OrganizationId;
+
 use crate::db::Backend;
 
 /// The statement that confines a transaction to one organization (bound: the organization id as
@@ -17,6 +19,17 @@ pub fn enter_tenant_scope(backend: Backend) -> Option<&'static str> {
              set_config('role', 'rapport_tenant', true)",
         ),
     }
+}
+
+/// On PostgreSQL, the statement that opens a transaction already confined to an organization:
+/// `begin` (`BEGIN` or `BEGIN READ ONLY`) and [`enter_tenant_scope`] in one round trip (a simple query of two statements). The
+/// organization id is a UUID written by Rapport, never text from a request.
+pub fn begin_in_tenant_scope(begin: &str, organization_id: OrganizationId) -> String {
+    let id = organization_id.as_uuid();
+    format!(
+        "{begin}; SELECT set_config('rapport.organization_id', rapport_tenant_seal('{id}'::uuid), true), \
+         set_config('role', 'rapport_tenant', true)"
+    )
 }
 
 /// The statement that takes a transaction back to the platform role (within the transaction), so

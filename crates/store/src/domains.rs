@@ -31,6 +31,7 @@ pub async fn list(tx: &mut TenantTx) -> Result<Vec<Domain>> {
 /// Attaches a domain. A domain already used by any organization is a conflict on
 /// `organization_domains_domain_key`.
 pub async fn insert(tx: &mut TenantTx, domain: &str) -> Result<Domain> {
+    tx.organization_changed();
     let row = Domain {
         id: DomainId::new(),
         organization_id: tx.organization_id(),
@@ -52,6 +53,7 @@ pub async fn insert(tx: &mut TenantTx, domain: &str) -> Result<Domain> {
 }
 
 pub async fn delete(tx: &mut TenantTx, id: DomainId) -> Result<Option<Domain>> {
+    tx.organization_changed();
     let org = tx.organization_id();
     let found: Option<Domain> = tx
         .raw()

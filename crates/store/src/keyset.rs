@@ -8,27 +8,23 @@ use crate::{Arg, Query};
 /// The sort value of the row a page ended on.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SortValue {
-    /// Compared without regard to case (the column expression is `lower(…)`).
+    /// Compared without regard to case (the sort column holds `lower(…)`, and the value is
+    /// lowered the same way).
     Text(String),
     Time(DateTime<Utc>),
     Int(i64),
-    /// A nullable date column sorted with missing dates last (see [`date_or_last`]).
+    /// A nullable date sorted with missing dates last: its sort column (`close_key`, `due_key`)
+    /// holds [`NO_DATE`] where the date is missing.
     Date(NaiveDate),
 }
 
-/// The date that stands for "no date" in sort expressions, so rows without one sort last.
+/// The date that stands for "no date" in sort columns, so rows without one sort last.
 pub const NO_DATE: &str = "9999-12-31";
 
-/// `COALESCE(column, <far future>)` for a nullable date column on either engine.
-pub fn date_or_last(backend: crate::Backend, column: &str) -> String {
-    match backend {
-        crate::Backend::Sqlite => format!("COALESCE({column}, '{NO_DATE}')"),
-        crate::Backend::Postgres => format!("COALESCE({column}, DATE '{NO_DATE}')"),
-    }
-}
-
-/// Appends `AND (expr > v OR (expr = v AND id > last_id))` (or `<` when descending), then the
-/// ORDER BY and a LIMIT one row over `limit` (to tell whether a next page exists).
+/// Appends `AND expr >= v AND (expr > v OR (expr = v AND id > last_id))` (or `<` when
+/// descending), then the ORDER BY and a LIMIT one row over `limit` (to tell whether a next page
+/// exists). `expr` is a plain column (see the sort keys of migration 0014): on PostgreSQL, under
+/// row-level security, only such a condition bounds the index scan.
 pub fn page(
     q: &mut Query,
     expr: &str,
@@ -50,8 +46,10 @@ pub fn page(
             SortValue::Date(d) => q.push_arg(*d),
         };
         let i = q.push_arg(id);
+        // The first condition is implied by the second; it is what bounds the index scan, so a
+        // page deep in a list costs what the first one does.
         q.push_sql(&format!(
-            " AND ({expr} {cmp} {v} OR ({expr} = {v} AND id {cmp} {i}))"
+            " AND {expr} {cmp}= {v} AND ({expr} {cmp} {v} OR ({expr} = {v} AND id {cmp} {i}))"
         ));
     }
     q.push_sql(&format!(" ORDER BY {expr} {dir}, id {dir}"));

@@ -159,7 +159,7 @@ pub enum LeadSort {
 impl LeadSort {
     fn expr(self) -> &'static str {
         match self {
-            LeadSort::Name => "lower(name)",
+            LeadSort::Name => "name_key",
             LeadSort::CreatedAt => "created_at",
             LeadSort::UpdatedAt => "updated_at",
             LeadSort::Score => "score",

@@ -37,8 +37,8 @@ pub mod views;
 pub mod webhooks;
 
 pub use db::{
-    Arg, Backend, Db, PoolOptions, PoolStats, PooledConnectionState, Query, Record, Signal,
-    Signals, SqliteSync, TenantTx, Tx, now, query,
+    Arg, Backend, Changed, Db, IdentityWatcher, PoolOptions, PoolStats, PooledConnectionState,
+    Query, Record, Signal, Signals, SqliteSync, TenantTx, Tx, now, query,
 };
 
 /// What can go wrong talking to the database.

@@ -66,6 +66,7 @@ pub async fn find_by_user(tx: &mut TenantTx, user_id: UserId) -> Result<Option<M
 /// Adds a user to the organization. Already a member: conflict on
 /// `memberships_organization_id_user_id_key`.
 pub async fn insert(tx: &mut TenantTx, user_id: UserId, role: Role) -> Result<Member> {
+    tx.organization_changed();
     let org = tx.organization_id();
     let id = MembershipId::new();
     let now = crate::now();
@@ -86,6 +87,7 @@ pub async fn insert(tx: &mut TenantTx, user_id: UserId, role: Role) -> Result<Me
 }
 
 pub async fn set_role(tx: &mut TenantTx, id: MembershipId, role: Role) -> Result<()> {
+    tx.organization_changed();
     let org = tx.organization_id();
     tx.raw()
         .execute(
@@ -102,6 +104,7 @@ pub async fn set_role(tx: &mut TenantTx, id: MembershipId, role: Role) -> Result
 }
 
 pub async fn delete(tx: &mut TenantTx, id: MembershipId) -> Result<()> {
+    tx.organization_changed();
     let org = tx.organization_id();
     tx.raw()
         .execute(

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rapport_domain::OrganizationId;
 
-use crate::{Result, TenantTx, Tx, dialect, query};
+use crate::{Changed, Result, TenantTx, Tx, dialect, query};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Organization {
@@ -174,6 +174,7 @@ pub async fn set_status(
     id: OrganizationId,
     status: rapport_domain::organization::OrganizationStatus,
 ) -> Result<()> {
+    tx.changed(Changed::Organization(id));
     tx.execute(
         query("UPDATE organizations SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(status.as_str())
@@ -190,6 +191,7 @@ pub async fn soft_delete(
     id: OrganizationId,
     purge_after: DateTime<Utc>,
 ) -> Result<()> {
+    tx.changed(Changed::Organization(id));
     let now = crate::now();
     tx.execute(
         query(
@@ -204,6 +206,7 @@ pub async fn soft_delete(
 }
 
 pub async fn restore(tx: &mut Tx, id: OrganizationId) -> Result<()> {
+    tx.changed(Changed::Organization(id));
     tx.execute(
         query(
             "UPDATE organizations SET deleted_at = NULL, purge_after = NULL, status = 'active', updated_at = $1 \
@@ -233,6 +236,7 @@ pub async fn purge_expired(tx: &mut Tx, now: DateTime<Utc>) -> Result<Vec<Organi
         )
         .await?;
     for row in &rows {
+        tx.changed(Changed::Organization(row.id));
         // Audit entries of the organization go with it; platform entries stay.
         tx.execute(query("DELETE FROM organizations WHERE id = $1").bind(row.id))
             .await?;
@@ -259,6 +263,7 @@ pub struct Settings {
 }
 
 pub async fn update_settings(tx: &mut TenantTx, settings: &Settings) -> Result<()> {
+    tx.organization_changed();
     let id = tx.organization_id();
     tx.raw()
         .execute(
@@ -299,6 +304,7 @@ pub async fn logo(tx: &mut TenantTx) -> Result<Option<Logo>> {
 }
 
 pub async fn set_logo(tx: &mut TenantTx, content_type: &str, data: Vec<u8>) -> Result<()> {
+    tx.organization_changed();
     let id = tx.organization_id();
     tx.raw()
         .execute(
@@ -317,6 +323,7 @@ pub async fn set_logo(tx: &mut TenantTx, content_type: &str, data: Vec<u8>) -> R
 }
 
 pub async fn delete_logo(tx: &mut TenantTx) -> Result<bool> {
+    tx.organization_changed();
     let id = tx.organization_id();
     Ok(tx
         .raw()
@@ -340,6 +347,7 @@ pub async fn settings(tx: &mut TenantTx) -> Result<serde_json::Value> {
 }
 
 pub async fn set_settings(tx: &mut TenantTx, settings: serde_json::Value) -> Result<()> {
+    tx.organization_changed();
     let id = tx.organization_id();
     tx.raw()
         .execute(

@@ -47,23 +47,23 @@ pub async fn find(
         let part = match *kind {
             "company" => format!(
                 "SELECT 'company' AS kind, id, name AS title, domain AS detail FROM companies \
-                 WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY lower(name) LIMIT {limit}",
+                 WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY name_key LIMIT {limit}",
                 m(&text::COMPANY)
             ),
             "contact" => format!(
                 "SELECT 'contact' AS kind, id, name AS title, COALESCE(email, phone, title) AS detail FROM contacts \
-                 WHERE organization_id = {org} AND deleted_at IS NULL AND ({} OR {}) ORDER BY lower(name) LIMIT {limit}",
+                 WHERE organization_id = {org} AND deleted_at IS NULL AND ({} OR {}) ORDER BY name_key LIMIT {limit}",
                 m(&text::CONTACT),
                 m(&text::CONTACT_TITLE)
             ),
             "lead" => format!(
                 "SELECT 'lead' AS kind, id, name AS title, COALESCE(company_name, email) AS detail FROM leads \
-                 WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY lower(name) LIMIT {limit}",
+                 WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY name_key LIMIT {limit}",
                 m(&text::LEAD)
             ),
             "deal" => format!(
                 "SELECT 'deal' AS kind, id, title, stage AS detail FROM deals \
-                 WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY lower(title) LIMIT {limit}",
+                 WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY title_key LIMIT {limit}",
                 m(&text::DEAL)
             ),
             _ => continue,

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use rapport_domain::{OrganizationId, TagId};
 
-use crate::{Query, Result, TenantTx, query};
+use crate::{Query, Record, Result, TenantTx, query};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Tag {
@@ -123,6 +123,53 @@ pub async fn set_for(
 }
 
 /// The tags of some records of one type: (record id, tag), by tag name.
+/// One record and its tags, in one statement. `record` selects at most one row that has `id`
+/// and `organization_id` columns; the record's tags are joined to it (a row per tag).
+pub async fn with_record<T: Record>(
+    tx: &mut TenantTx,
+    record: Query,
+    record_type: &str,
+) -> Result<Option<(T, Vec<Tag>)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row<T> {
+        #[sqlx(flatten)]
+        record: T,
+        tag_id: Option<uuid::Uuid>,
+        tag_name: Option<String>,
+        tag_color: Option<String>,
+        tag_created_at: Option<DateTime<Utc>>,
+    }
+    let mut q = record;
+    let kind = q.push_arg(record_type);
+    let q = q.wrap(|record| {
+        format!(
+            "WITH r AS ({record}) SELECT r.*, t.id AS tag_id, t.name AS tag_name, \
+             t.color AS tag_color, t.created_at AS tag_created_at FROM r \
+             LEFT JOIN record_tags rt ON rt.organization_id = r.organization_id \
+             AND rt.record_type = {kind} AND rt.record_id = r.id \
+             LEFT JOIN tags t ON t.organization_id = rt.organization_id AND t.id = rt.tag_id \
+             ORDER BY lower(t.name)"
+        )
+    });
+    let rows: Vec<Row<T>> = tx.raw().fetch_all(q).await?;
+    let mut found = None;
+    let mut tags = Vec::new();
+    for row in rows {
+        if let (Some(id), Some(name), Some(color), Some(created_at)) =
+            (row.tag_id, row.tag_name, row.tag_color, row.tag_created_at)
+        {
+            tags.push(Tag {
+                id: TagId(id),
+                name,
+                color,
+                created_at,
+            });
+        }
+        found.get_or_insert(row.record);
+    }
+    Ok(found.map(|record| (record, tags)))
+}
+
 pub async fn of_records(
     tx: &mut TenantTx,
     record_type: &str,

@@ -218,12 +218,12 @@ pub enum TaskSort {
 }
 
 impl TaskSort {
-    fn expr(self, backend: crate::Backend) -> String {
+    fn expr(self) -> &'static str {
         match self {
-            TaskSort::DueDate => keyset::date_or_last(backend, "due_date"),
-            TaskSort::CreatedAt => "created_at".into(),
-            TaskSort::UpdatedAt => "updated_at".into(),
-            TaskSort::Title => "lower(title)".into(),
+            TaskSort::DueDate => "due_key",
+            TaskSort::CreatedAt => "created_at",
+            TaskSort::UpdatedAt => "updated_at",
+            TaskSort::Title => "title_key",
         }
     }
 
@@ -278,10 +278,10 @@ pub async fn list(
     limit: u64,
 ) -> Result<Vec<Task>> {
     let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM tasks"), f);
-    let expr = sort.expr(tx.backend());
+    let expr = sort.expr();
     keyset::page(
         &mut q,
-        &expr,
+        expr,
         after.map(|(v, id)| (v, *id)),
         descending,
         offset,

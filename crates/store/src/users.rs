@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use rapport_domain::UserId;
 
-use crate::{Result, Tx, query};
+use crate::{Changed, Result, Tx, query};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct User {
@@ -49,6 +49,7 @@ pub async fn find_by_email(tx: &mut Tx, email: &str) -> Result<Option<User>> {
 }
 
 pub async fn set_password_hash(tx: &mut Tx, id: UserId, hash: &str) -> Result<()> {
+    tx.changed(Changed::User(id));
     tx.execute(
         query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(hash)
@@ -60,6 +61,7 @@ pub async fn set_password_hash(tx: &mut Tx, id: UserId, hash: &str) -> Result<()
 }
 
 pub async fn set_name(tx: &mut Tx, id: UserId, name: &str) -> Result<()> {
+    tx.changed(Changed::User(id));
     tx.execute(
         query("UPDATE users SET name = $1, updated_at = $2 WHERE id = $3")
             .bind(name)
@@ -71,6 +73,7 @@ pub async fn set_name(tx: &mut Tx, id: UserId, name: &str) -> Result<()> {
 }
 
 pub async fn set_instance_admin(tx: &mut Tx, id: UserId, is_admin: bool) -> Result<()> {
+    tx.changed(Changed::User(id));
     tx.execute(
         query("UPDATE users SET is_instance_admin = $1, updated_at = $2 WHERE id = $3")
             .bind(is_admin)
@@ -83,6 +86,7 @@ pub async fn set_instance_admin(tx: &mut Tx, id: UserId, is_admin: bool) -> Resu
 
 /// Changes a user's email (normalised). A taken one is a conflict on `users_email_key`.
 pub async fn set_email(tx: &mut Tx, id: UserId, email: &str) -> Result<()> {
+    tx.changed(Changed::User(id));
     tx.execute(
         query("UPDATE users SET email = $1, updated_at = $2 WHERE id = $3")
             .bind(email)
@@ -106,6 +110,7 @@ pub async fn time_zone(tx: &mut Tx, id: UserId) -> Result<Option<String>> {
 }
 
 pub async fn set_time_zone(tx: &mut Tx, id: UserId, time_zone: Option<&str>) -> Result<()> {
+    tx.changed(Changed::User(id));
     tx.execute(
         query("UPDATE users SET time_zone = $1, updated_at = $2 WHERE id = $3")
             .bind(time_zone)

@@ -143,17 +143,43 @@ impl PageContext {
     }
 }
 
+/// What a busy page tells someone who is signed in.
+const BUSY_BUT_SIGNED_IN: &str =
+    "Rapport is busy right now. Wait a moment and try again: you are still signed in.";
+
 /// What a page says when the session could not be checked on our side: the error as the API
 /// would answer it, with words for a person when it was only busy.
 fn session_check_failed(failure: AppError) -> ApiError {
     let busy = matches!(failure, AppError::Busy { .. });
     let mut error = ApiError::from(failure);
     if busy {
-        error.detail =
-            "Rapport is busy right now. Wait a moment and try again: you are still signed in."
-                .into();
+        error.detail = BUSY_BUT_SIGNED_IN.into();
     }
     error
+}
+
+/// A page that could not be served because Rapport was busy tells a signed-in person that they
+/// still are (their session was checked, or could not be, before the page gave up).
+pub async fn busy_keeps_the_session(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let signed_in = crate::extract::cookie(req.headers(), crate::extract::SESSION_COOKIE).is_some();
+    let response = next.run(req).await;
+    if !signed_in || response.status() != StatusCode::SERVICE_UNAVAILABLE {
+        return response;
+    }
+    let mut page = ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_busy",
+        BUSY_BUT_SIGNED_IN,
+    );
+    page.retry_after = response
+        .headers()
+        .get(axum::http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    error_page(page)
 }
 
 fn urlencode(s: &str) -> String {

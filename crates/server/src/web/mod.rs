@@ -281,6 +281,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/brand.css", get(workspace::brand_css))
         .route("/assets/{file}", get(assets::asset))
+        .layer(axum::middleware::from_fn(context::busy_keeps_the_session))
 }
 
 /// Renders a template as a page.

@@ -19,6 +19,7 @@ mod openapi;
 mod organizations;
 mod rate_limits;
 mod records;
+mod round_trips;
 mod sessions;
 mod support;
 mod tasks;

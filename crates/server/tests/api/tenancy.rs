@@ -369,7 +369,7 @@ async fn row_level_security_hides_other_tenants_from_a_query_without_filter() {
     platform.commit().await.expect("commit");
 
     // Tenant scope: a query that forgets `WHERE organization_id = …` still sees only its tenant.
-    let mut tx = t.app.db.tenant_read(a_id).await.expect("tenant tx");
+    let mut tx = t.app.db.tenant(a_id).await.expect("tenant tx");
     let rows: Vec<Row> = tx.raw().fetch_all(forgetful()).await.expect("query");
     assert_eq!(rows.len(), 2);
     assert!(

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::types::{
     Page, SortKind, TagOut, Tagged, decode_sort_cursor, descending, encode_sort_cursor, present,
-    with_tags, with_tags_one,
+    tagged, with_tags_one,
 };
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::exports::Exporter;
@@ -221,12 +221,10 @@ pub async fn list(
             .next
             .as_ref()
             .map(|(v, id)| encode_sort_cursor(v, id.as_uuid())),
-        items: with_tags(
-            &state.app,
-            &scope.tenant,
+        items: tagged(
             result.items.into_iter().map(Into::into).collect(),
-        )
-        .await?,
+            &result.tags,
+        ),
         total: result.total,
         total_is_exact: result.total_is_exact,
         page,
@@ -284,13 +282,13 @@ pub async fn get(
     Meta(meta): Meta,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ContactOut>> {
-    let contact = state
+    let (contact, tags) = state
         .app
-        .contact(&scope.auth.actor, &scope.tenant, ContactId(id), &meta)
+        .contact_with_tags(&scope.auth.actor, &scope.tenant, ContactId(id), &meta)
         .await?;
-    Ok(Json(
-        with_tags_one(&state.app, &scope.tenant, contact.into()).await?,
-    ))
+    let mut out = ContactOut::from(contact);
+    out.set_tags(tags.iter().map(Into::into).collect());
+    Ok(Json(out))
 }
 
 /// Change a contact (members: only contacts they own).

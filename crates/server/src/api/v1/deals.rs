@@ -293,12 +293,10 @@ pub async fn list(
             .next
             .as_ref()
             .map(|(v, id)| encode_sort_cursor(v, id.as_uuid())),
-        items: super::types::with_tags(
-            &state.app,
-            &scope.tenant,
+        items: super::types::tagged(
             result.items.into_iter().map(Into::into).collect(),
-        )
-        .await?,
+            &result.tags,
+        ),
         total: result.total,
         total_is_exact: result.total_is_exact,
         page,
@@ -360,13 +358,13 @@ pub async fn get(
     Meta(meta): Meta,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<DealOut>> {
-    let deal = state
+    let (deal, tags) = state
         .app
-        .deal(&scope.auth.actor, &scope.tenant, DealId(id), &meta)
+        .deal_with_tags(&scope.auth.actor, &scope.tenant, DealId(id), &meta)
         .await?;
-    Ok(Json(
-        super::types::with_tags_one(&state.app, &scope.tenant, deal.into()).await?,
-    ))
+    let mut out = DealOut::from(deal);
+    super::types::Tagged::set_tags(&mut out, tags.iter().map(Into::into).collect());
+    Ok(Json(out))
 }
 
 /// Change a deal: stage moves backwards only for owners and admins (409

@@ -137,7 +137,7 @@ pub async fn current(
     State(state): State<AppState>,
     scope: Scope,
 ) -> ApiResult<Json<OrganizationOut>> {
-    let org = state.app.organization(&scope.tenant).await?;
+    let org = state.app.organization(&scope.tenant);
     Ok(Json(OrganizationOut::new(org, Some(scope.tenant.role))))
 }
 
@@ -150,7 +150,7 @@ pub async fn get(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<OrganizationOut>> {
     let tenant = by_path(&state, &auth, id).await?;
-    let org = state.app.organization(&tenant).await?;
+    let org = state.app.organization(&tenant);
     Ok(Json(OrganizationOut::new(org, Some(tenant.role))))
 }
 

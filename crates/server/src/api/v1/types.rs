@@ -241,15 +241,28 @@ pub async fn tags_for(
     ids: &[Uuid],
 ) -> Result<Vec<Vec<TagOut>>, ApiError> {
     let all = app.tags_of(tenant, kind, ids).await?;
-    Ok(ids
-        .iter()
+    Ok(group_tags(ids, &all))
+}
+
+/// `(record id, tag)` pairs grouped by record, in the order of `ids`.
+fn group_tags(ids: &[Uuid], all: &[(Uuid, rapport_store::tags::Tag)]) -> Vec<Vec<TagOut>> {
+    ids.iter()
         .map(|id| {
             all.iter()
                 .filter(|(r, _)| r == id)
                 .map(|(_, t)| t.into())
                 .collect()
         })
-        .collect())
+        .collect()
+}
+
+/// Records about to be answered, with the tags read with them.
+pub fn tagged<T: Tagged>(mut items: Vec<T>, tags: &[(Uuid, rapport_store::tags::Tag)]) -> Vec<T> {
+    let ids: Vec<Uuid> = items.iter().map(Tagged::record_id).collect();
+    for (item, t) in items.iter_mut().zip(group_tags(&ids, tags)) {
+        item.set_tags(t);
+    }
+    items
 }
 
 /// Parses a keyset or page-number list request's shared parameters.

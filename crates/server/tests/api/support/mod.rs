@@ -3,6 +3,7 @@
 
 pub mod receiver;
 pub mod smtp;
+pub mod wire;
 pub mod ws;
 
 use std::collections::BTreeMap;
@@ -23,12 +24,18 @@ pub const PASSWORD: &str = "tidal-harbour-42";
 pub struct Options {
     pub smtp: Option<SmtpSink>,
     pub extra: Vec<(&'static str, String)>,
+    /// On PostgreSQL, route the server's connections through a [`wire::Wire`] that counts them.
+    pub count_round_trips: bool,
+    /// Serve without the in-process worker (whose polling would also use the database).
+    pub no_worker: bool,
 }
 
 pub struct TestApp {
     pub base: String,
     pub app: Arc<App>,
     pub client: reqwest::Client,
+    /// The counting relay, when [`Options::count_round_trips`] asked for one on PostgreSQL.
+    pub wire: Option<wire::Wire>,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: TempDir,
 }
@@ -117,10 +124,26 @@ impl TestApp {
         let dir =
             TempDir(std::env::temp_dir().join(format!("rapport-test-{}", uuid::Uuid::now_v7())));
         std::fs::create_dir_all(&dir.0).expect("temp dir");
-        let database_url = match postgres_url() {
+        let mut database_url = match postgres_url() {
             Some(base) => fresh_postgres_database(&base).await,
             None => format!("sqlite:{}", dir.0.join("rapport.db").display()),
         };
+        let mut wire = None;
+        if options.count_round_trips && is_postgres() {
+            let mut url = url::Url::parse(&database_url).expect("a URL");
+            let upstream = format!(
+                "{}:{}",
+                url.host_str().unwrap_or("127.0.0.1"),
+                url.port().unwrap_or(5432)
+            );
+            let relay = wire::Wire::start(upstream).await;
+            url.set_host(Some("127.0.0.1")).expect("host");
+            url.set_port(Some(relay.port)).expect("port");
+            // In clear, so the relay can read it.
+            url.query_pairs_mut().append_pair("sslmode", "disable");
+            database_url = url.to_string();
+            wire = Some(relay);
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -152,8 +175,15 @@ impl TestApp {
             .expect("app starts");
         let (tx, rx) = oneshot::channel::<()>();
         let served = app.clone();
+        let serve_options = rapport_server::ServeOptions {
+            worker: if options.no_worker {
+                None
+            } else {
+                rapport_server::ServeOptions::default().worker
+            },
+        };
         tokio::spawn(async move {
-            rapport_server::serve(served, listener, async {
+            rapport_server::serve_with(served, listener, serve_options, async {
                 let _ = rx.await;
             })
             .await
@@ -166,6 +196,7 @@ impl TestApp {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
+            wire,
             shutdown: Some(tx),
             _dir: dir,
         }
