@@ -953,6 +953,26 @@ async fn identity_changes_reach_the_other_server(e: &Env, extra: &[(&str, &str)]
         extra,
     );
     assert!(made_admin.status.success(), "{}", text(&made_admin));
+    // A command does not listen to the bus, so it does not wait for the servers to hear of its
+    // change: A learns of it a moment later.
+    let mut admin = 0;
+    for _ in 0..50 {
+        admin = api
+            .call(
+                Method::GET,
+                format!("{a_api}/admin/organizations"),
+                &ann,
+                None,
+                None,
+            )
+            .await
+            .0;
+        if admin == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(admin, 200, "the command's change reached server A");
     let suspended = api
         .call(
             Method::POST,

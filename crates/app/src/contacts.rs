@@ -334,11 +334,17 @@ impl App {
         };
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let strategy = store_contacts::search_strategy(&mut tx, &filter).await?;
-        let mut items = store_contacts::list(&mut tx, &filter, strategy).await?;
+        let (mut items, counted) =
+            store_contacts::list(&mut tx, &filter, strategy, COUNT_CAP).await?;
         let has_more = crate::paging::cut(&mut items, q.page_size);
-        filter.after = None;
-        let (total, total_is_exact) =
-            store_contacts::count(&mut tx, &filter, strategy, COUNT_CAP).await?;
+        let (total, total_is_exact) = match counted {
+            Some(counted) => counted,
+            // An empty page past the end of the list: count on its own.
+            None => {
+                filter.after = None;
+                store_contacts::count(&mut tx, &filter, strategy, COUNT_CAP).await?
+            }
+        };
         let ids: Vec<uuid::Uuid> = items.iter().map(|c| c.id.as_uuid()).collect();
         let tags = rapport_store::tags::of_records(&mut tx, "contact", &ids).await?;
         tx.commit().await?;

@@ -509,7 +509,7 @@ impl App {
         let offset = crate::paging::offset(q.after.is_some(), q.page, q.page_size);
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let strategy = store_deals::search_strategy(&mut tx, &q.filter).await?;
-        let mut items = store_deals::list(
+        let (mut items, counted) = store_deals::list(
             &mut tx,
             &q.filter,
             strategy,
@@ -518,11 +518,15 @@ impl App {
             q.after.as_ref(),
             offset,
             q.page_size,
+            COUNT_CAP,
         )
         .await?;
         let has_more = crate::paging::cut(&mut items, q.page_size);
-        let (total, total_is_exact) =
-            store_deals::count(&mut tx, &q.filter, strategy, COUNT_CAP).await?;
+        let (total, total_is_exact) = match counted {
+            Some(counted) => counted,
+            // An empty page past the end of the list: count on its own.
+            None => store_deals::count(&mut tx, &q.filter, strategy, COUNT_CAP).await?,
+        };
         let ids: Vec<uuid::Uuid> = items.iter().map(|d| d.id.as_uuid()).collect();
         let tags = rapport_store::tags::of_records(&mut tx, "deal", &ids).await?;
         tx.commit().await?;

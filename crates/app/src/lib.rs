@@ -125,11 +125,17 @@ impl App {
             config.identity_cache_ttl,
             in_process,
         ));
+        let keys = Keys::new(&secret);
+        let installation: String = keys.hash_token("live bus installation")[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let live = Arc::new(
             live::Bus::new(
                 config.redis_url.as_ref().map(|u| u.expose()),
                 &db,
                 identity.clone(),
+                &installation,
             )
             .map_err(StartError::Live)?,
         );
@@ -146,7 +152,7 @@ impl App {
             passwords::PasswordHasher::new(config.password_hashers, config.password_queue_wait);
         Ok(Arc::new(App {
             passwords,
-            keys: Keys::new(&secret),
+            keys,
             config,
             db,
             mailer,

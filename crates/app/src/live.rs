@@ -22,20 +22,39 @@ use crate::identity::IdentityCache;
 /// The Redis channel and the PostgreSQL `NOTIFY` channel of live events.
 pub const CHANNEL: &str = "rapport_live";
 
-/// The channel of identity changes, which every server's identity cache forgets.
+/// The channel of identity changes, which every server's identity cache forgets; on Redis, which
+/// several installations may share, followed by a tag of the installation's secret key (see
+/// [`Bus::new`]).
 pub const IDENTITY_CHANNEL: &str = "rapport_identity";
 
-/// How long the server that committed an identity change waits for the bus to hand its message
-/// back (by then the bus has handed it to every server) before answering anyway.
-const IDENTITY_ECHO_WAIT: Duration = Duration::from_secs(2);
+/// How long the server that committed an identity change waits for every other server to say it
+/// has forgotten what changed before answering anyway.
+const IDENTITY_ACK_WAIT: Duration = Duration::from_secs(2);
 
-/// Identity changes one transaction committed, as sent between servers.
+/// How often a server says it is there, and how long it counts as there after it last did.
+const PEER_HEARTBEAT: Duration = Duration::from_secs(5);
+const PEER_GONE_AFTER: Duration = Duration::from_secs(15);
+
+/// What servers tell each other on the identity channel.
 #[derive(Debug, Serialize, Deserialize)]
-struct IdentityMessage {
-    /// The sending process, which waits for its own message to come back.
-    from: u64,
-    seq: u64,
-    changes: Vec<rapport_store::Changed>,
+#[serde(tag = "type", rename_all = "snake_case")]
+enum IdentityMessage {
+    /// Identity rows one transaction committed; `from` waits for every server to have heard.
+    Changed {
+        from: u64,
+        seq: u64,
+        changes: Vec<rapport_store::Changed>,
+    },
+    /// Server `by` has forgotten what change `seq` of server `from` touched.
+    Heard { from: u64, seq: u64, by: u64 },
+    /// Server `by` listens (sent when it subscribes, then every few seconds).
+    Here { by: u64 },
+}
+
+/// A change of this server's, waiting to be heard by the servers that were there.
+struct Waiting {
+    remaining: std::collections::HashSet<u64>,
+    done: Option<oneshot::Sender<()>>,
 }
 
 /// Changed field names kept in one message (the rest is summed up by the record being refetched).
@@ -88,19 +107,25 @@ pub struct Bus {
     local: broadcast::Sender<Arc<LiveEvent>>,
     transport: Transport,
     identity: Arc<IdentityCache>,
+    identity_channel: String,
     process: u64,
     seq: std::sync::atomic::AtomicU64,
-    /// Identity messages sent and not yet heard back, by sequence number.
-    echoes: std::sync::Mutex<HashMap<u64, oneshot::Sender<()>>>,
+    /// This server's identity changes not yet heard by every server, by sequence number.
+    waiting: std::sync::Mutex<HashMap<u64, Waiting>>,
+    /// The other servers, and when each last said so.
+    peers: std::sync::Mutex<HashMap<u64, std::time::Instant>>,
 }
 
 impl Bus {
     /// The bus for a Redis URL (if any) and the application's database, telling `identity` of
     /// every identity change any server commits.
+    /// `installation` tells this installation's servers from others sharing a Redis (a tag
+    /// derived from the secret key, which they all share).
     pub fn new(
         redis_url: Option<&str>,
         db: &Db,
         identity: Arc<IdentityCache>,
+        installation: &str,
     ) -> Result<Bus, String> {
         let transport = match redis_url {
             Some(url) => Transport::Redis {
@@ -115,13 +140,19 @@ impl Bus {
         let (local, _) = broadcast::channel(4096);
         let mut process = [0u8; 8];
         getrandom::fill(&mut process).map_err(|e| e.to_string())?;
+        let identity_channel = match transport {
+            Transport::Redis { .. } => format!("{IDENTITY_CHANNEL}_{installation}"),
+            _ => IDENTITY_CHANNEL.to_owned(),
+        };
         Ok(Bus {
             local,
             transport,
             identity,
+            identity_channel,
             process: u64::from_le_bytes(process),
             seq: std::sync::atomic::AtomicU64::new(0),
-            echoes: std::sync::Mutex::new(HashMap::new()),
+            waiting: std::sync::Mutex::new(HashMap::new()),
+            peers: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -132,36 +163,44 @@ impl Bus {
     }
 
     /// Tells every server that identity rows changed: this one's cache forgets them at once; the
-    /// others' when the message reaches them. Waits (a little) until the bus hands the message
-    /// back to this server, by which time it has handed it to all.
+    /// others' when the message reaches them. Waits (up to two seconds) until every server this
+    /// one has heard from lately says it has forgotten them, so the next request, whichever
+    /// server it reaches, finds the change.
     pub async fn publish_identity(&self, changes: Vec<rapport_store::Changed>) {
         self.identity.forget(&changes);
         if self.is_local() {
             return;
         }
+        // A process that does not listen (a command, a worker) could not hear the answers.
+        let listening = self.identity.is_listening();
         let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (heard, echo) = oneshot::channel();
-        self.lock_echoes().insert(seq, heard);
-        let message = IdentityMessage {
+        let (done, heard) = oneshot::channel();
+        if listening {
+            let mut remaining = self.live_peers();
+            remaining.insert(self.process);
+            lock(&self.waiting).insert(
+                seq,
+                Waiting {
+                    remaining,
+                    done: Some(done),
+                },
+            );
+        }
+        let message = IdentityMessage::Changed {
             from: self.process,
             seq,
             changes,
         };
-        let sent = match serde_json::to_string(&message) {
-            Ok(payload) => self.send(IDENTITY_CHANNEL, payload).await,
-            Err(error) => Err(error.to_string()),
-        };
-        match sent {
-            // A process that does not listen (a command, a worker) would wait in vain.
-            Ok(()) if !self.identity.is_listening() => {}
+        match self.say(&message).await {
+            Ok(()) if !listening => {}
             Ok(()) => {
-                if tokio::time::timeout(IDENTITY_ECHO_WAIT, echo)
+                if tokio::time::timeout(IDENTITY_ACK_WAIT, heard)
                     .await
                     .is_err()
                 {
                     tracing::warn!(
                         transport = self.transport(),
-                        "an identity change was not heard back in time; other servers may learn of it late"
+                        "not every server said it heard of an identity change in time; one may learn of it late"
                     );
                 }
             }
@@ -171,25 +210,105 @@ impl Bus {
                 "could not tell other servers of an identity change; their caches keep it until they expire"
             ),
         }
-        self.lock_echoes().remove(&seq);
+        lock(&self.waiting).remove(&seq);
     }
 
-    fn lock_echoes(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<()>>> {
-        self.echoes.lock().unwrap_or_else(|e| e.into_inner())
+    async fn say(&self, message: &IdentityMessage) -> Result<(), String> {
+        let payload = serde_json::to_string(message).map_err(|e| e.to_string())?;
+        self.send(&self.identity_channel, payload).await
     }
 
-    fn heard_identity(&self, payload: &str) {
+    /// The other servers heard from lately.
+    fn live_peers(&self) -> std::collections::HashSet<u64> {
+        let mut peers = lock(&self.peers);
+        peers.retain(|_, seen| seen.elapsed() < PEER_GONE_AFTER);
+        peers.keys().copied().collect()
+    }
+
+    fn seen(&self, peer: u64) {
+        if peer != self.process {
+            lock(&self.peers).insert(peer, std::time::Instant::now());
+        }
+    }
+
+    /// Handles a message of the identity channel; returns the answer to send, if any.
+    fn heard_identity(&self, payload: &str) -> Option<IdentityMessage> {
         match serde_json::from_str::<IdentityMessage>(payload) {
-            Ok(message) if message.from == self.process => {
-                if let Some(heard) = self.lock_echoes().remove(&message.seq) {
-                    let _ = heard.send(());
+            Ok(IdentityMessage::Changed { from, seq, changes }) => {
+                // The sender may not listen (a command): only `Here` and `Heard` make a peer.
+                if from != self.process {
+                    self.identity.forget(&changes);
+                }
+                let heard = IdentityMessage::Heard {
+                    from,
+                    seq,
+                    by: self.process,
+                };
+                if from == self.process {
+                    self.heard_by(seq, self.process);
+                    None
+                } else {
+                    Some(heard)
                 }
             }
-            Ok(message) => self.identity.forget(&message.changes),
+            Ok(IdentityMessage::Heard { from, seq, by }) => {
+                self.seen(by);
+                if from == self.process {
+                    self.heard_by(seq, by);
+                }
+                None
+            }
+            Ok(IdentityMessage::Here { by }) => {
+                self.seen(by);
+                None
+            }
             Err(error) => {
                 tracing::warn!(%error, "unreadable identity message; forgetting everything");
                 self.identity.clear();
+                None
             }
+        }
+    }
+
+    fn heard_by(&self, seq: u64, by: u64) {
+        let mut waiting = lock(&self.waiting);
+        if let Some(w) = waiting.get_mut(&seq) {
+            w.remaining.remove(&by);
+            if w.remaining.is_empty()
+                && let Some(done) = w.done.take()
+            {
+                let _ = done.send(());
+            }
+        }
+    }
+
+    /// Says this server is there, every few seconds while it listens.
+    async fn heartbeats(&self) {
+        let mut tick = tokio::time::interval(PEER_HEARTBEAT);
+        loop {
+            tick.tick().await;
+            if self.identity.is_listening()
+                && let Err(error) = self.say(&IdentityMessage::Here { by: self.process }).await
+            {
+                tracing::warn!(%error, "could not tell the other servers this one is there");
+            }
+        }
+    }
+
+    /// Handles an identity message and sends its answer.
+    async fn on_identity(&self, payload: &str) {
+        if let Some(answer) = self.heard_identity(payload)
+            && let Err(error) = self.say(&answer).await
+        {
+            tracing::warn!(%error, "could not say an identity change was heard");
+        }
+    }
+
+    /// Once subscribed: cache, and say so.
+    async fn listening(&self) {
+        self.identity.set_listening(true);
+        if let Err(error) = self.say(&IdentityMessage::Here { by: self.process }).await {
+            tracing::warn!(%error, "could not tell the other servers this one is there");
         }
     }
 
@@ -264,6 +383,7 @@ impl Bus {
         loop {
             let ended = tokio::select! {
                 ended = self.relay_once() => ended,
+                () = self.heartbeats() => Ok(()),
                 _ = stop.changed() => return,
             };
             // Deaf until subscribed again: whatever changes meanwhile would go unheard.
@@ -289,15 +409,15 @@ impl Bus {
             Transport::Redis { client, .. } => {
                 let mut pubsub = client.get_async_pubsub().await.map_err(|e| e.to_string())?;
                 pubsub
-                    .subscribe(&[CHANNEL, IDENTITY_CHANNEL])
+                    .subscribe(&[CHANNEL, self.identity_channel.as_str()])
                     .await
                     .map_err(|e| e.to_string())?;
-                self.identity.set_listening(true);
+                self.listening().await;
                 let mut messages = pubsub.on_message();
                 while let Some(message) = messages.next().await {
                     match message.get_payload::<String>() {
-                        Ok(payload) if message.get_channel_name() == IDENTITY_CHANNEL => {
-                            self.heard_identity(&payload)
+                        Ok(payload) if message.get_channel_name() == self.identity_channel => {
+                            self.on_identity(&payload).await
                         }
                         Ok(payload) => self.forward(&payload),
                         Err(error) => tracing::warn!(%error, "unreadable live message"),
@@ -307,13 +427,13 @@ impl Bus {
             }
             Transport::Postgres(db) => {
                 let Some(mut listener) = db
-                    .listen(&[CHANNEL, IDENTITY_CHANNEL])
+                    .listen(&[CHANNEL, self.identity_channel.as_str()])
                     .await
                     .map_err(|e| e.to_string())?
                 else {
                     return Ok(());
                 };
-                self.identity.set_listening(true);
+                self.listening().await;
                 loop {
                     // `None`: the connection was lost, and with it whatever was sent meanwhile.
                     let notification = listener
@@ -321,8 +441,8 @@ impl Bus {
                         .await
                         .map_err(|e| e.to_string())?
                         .ok_or("the listening connection was lost")?;
-                    if notification.channel() == IDENTITY_CHANNEL {
-                        self.heard_identity(notification.payload());
+                    if notification.channel() == self.identity_channel {
+                        self.on_identity(notification.payload()).await;
                     } else {
                         self.forward(notification.payload());
                     }
@@ -339,6 +459,10 @@ impl Bus {
             Err(error) => tracing::warn!(%error, "unreadable live message"),
         }
     }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// What the database tells of committed identity changes: the bus, held weakly (the bus holds

@@ -190,28 +190,35 @@ fn filtered(
     q
 }
 
-/// One page of contacts, plus one row more when there is a next page.
+/// One page of contacts, plus one row more when there is a next page, and how many contacts
+/// match in all (at most `cap`; `None` when the page is empty): one statement.
 pub async fn list(
     tx: &mut TenantTx,
     f: &ContactFilter,
     strategy: crate::text::Strategy,
-) -> Result<Vec<Contact>> {
-    let q = list_query(tx, f, strategy);
-    tx.raw().fetch_all(q).await
+    cap: i64,
+) -> Result<(Vec<Contact>, Option<(i64, bool)>)> {
+    let q = list_query(tx, f, strategy, cap);
+    let rows = tx.raw().fetch_all(q).await?;
+    Ok(crate::keyset::counted(rows, cap))
 }
 
 /// The query [`list`] runs (public for tests that read its plan).
-pub fn list_query(tx: &TenantTx, f: &ContactFilter, strategy: crate::text::Strategy) -> Query {
-    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM contacts"), f, strategy);
-    crate::keyset::page(
-        &mut q,
+pub fn list_query(
+    tx: &TenantTx,
+    f: &ContactFilter,
+    strategy: crate::text::Strategy,
+    cap: i64,
+) -> Query {
+    crate::keyset::page_and_count(
+        filtered(tx, "SELECT * FROM contacts", f, strategy),
         f.sort.column(),
         f.after.as_ref().map(|(v, id)| (v, *id)),
         f.descending,
         f.offset,
         f.limit,
-    );
-    q
+        cap,
+    )
 }
 
 /// How many contacts match, counting at most `cap`: (count, exact).

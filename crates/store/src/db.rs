@@ -100,6 +100,8 @@ pub struct Db {
     /// contending for the file lock, where a busy writer fails after its timeout.
     writer: Option<std::sync::Arc<tokio::sync::Semaphore>>,
     signals: std::sync::Arc<Signals>,
+    /// Record counts per organization, for choosing how to search.
+    statistics: std::sync::Arc<crate::statistics::Statistics>,
 }
 
 /// Wake-ups for the background workers of this process, raised when a transaction that wrote
@@ -247,6 +249,7 @@ impl Db {
             pool,
             writer,
             signals: std::sync::Arc::default(),
+            statistics: std::sync::Arc::default(),
         })
     }
 
@@ -491,7 +494,9 @@ impl Db {
                 tx
             }
         };
-        Ok(tx.with_signals(self.signals.clone()))
+        let mut tx = tx.with_signals(self.signals.clone());
+        tx.statistics = Some(self.statistics.clone());
+        Ok(tx)
     }
 
     /// A transaction for platform data that belongs to no single organization: users, sign-in,
@@ -773,6 +778,7 @@ pub struct Tx {
     /// On SQLite, the writer's permit of a write transaction.
     writer: Option<tokio::sync::OwnedSemaphorePermit>,
     signals: Option<std::sync::Arc<Signals>>,
+    statistics: Option<std::sync::Arc<crate::statistics::Statistics>>,
     raised: Vec<Signal>,
     changes: Vec<Changed>,
     /// A PostgreSQL transaction begun `READ ONLY`.
@@ -788,6 +794,7 @@ impl Tx {
             open: Some(Open::Sqlite(tx)),
             writer,
             signals: None,
+            statistics: None,
             raised: Vec::new(),
             changes: Vec::new(),
             read_only: false,
@@ -799,6 +806,7 @@ impl Tx {
             open: Some(Open::Postgres(tx)),
             writer: None,
             signals: None,
+            statistics: None,
             raised: Vec::new(),
             changes: Vec::new(),
             read_only: false,
@@ -833,6 +841,11 @@ impl Tx {
         if !self.changes.contains(&what) {
             self.changes.push(what);
         }
+    }
+
+    /// The process's record counts (see [`crate::statistics`]).
+    pub(crate) fn statistics(&self) -> Option<std::sync::Arc<crate::statistics::Statistics>> {
+        self.statistics.clone()
     }
 
     fn open(&mut self) -> &mut Open {

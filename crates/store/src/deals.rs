@@ -354,7 +354,8 @@ fn filtered(
     q
 }
 
-/// One page of deals, plus one row more when there is a next page.
+/// One page of deals, plus one row more when there is a next page, and how many deals match in
+/// all (at most `cap`; `None` when the page is empty): one statement.
 #[allow(clippy::too_many_arguments)]
 pub async fn list(
     tx: &mut TenantTx,
@@ -365,18 +366,19 @@ pub async fn list(
     after: Option<&(SortValue, DealId)>,
     offset: u64,
     limit: u64,
-) -> Result<Vec<Deal>> {
-    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM deals"), f, strategy);
-    let expr = sort.expr();
-    keyset::page(
-        &mut q,
-        expr,
+    cap: i64,
+) -> Result<(Vec<Deal>, Option<(i64, bool)>)> {
+    let q = keyset::page_and_count(
+        filtered(tx, "SELECT * FROM deals", f, strategy),
+        sort.expr(),
         after.map(|(v, id)| (v, *id)),
         descending,
         offset,
         limit,
+        cap,
     );
-    tx.raw().fetch_all(q).await
+    let rows = tx.raw().fetch_all(q).await?;
+    Ok(keyset::counted(rows, cap))
 }
 
 /// How many deals match, counting at most `cap`: (count, exact).

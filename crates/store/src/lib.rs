@@ -28,6 +28,7 @@ pub mod organizations;
 pub mod pipelines;
 pub mod search;
 pub mod seed;
+pub mod statistics;
 pub mod tags;
 pub mod tasks;
 pub mod text;

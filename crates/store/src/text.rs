@@ -12,6 +12,8 @@ use crate::{Backend, Query, dialect};
 pub struct Searchable {
     /// Its name for PostgreSQL's `rapport_text_matches(kind, pattern)` (migration 0006).
     pub kind: &'static str,
+    /// The table of the records.
+    pub table: &'static str,
     /// The text as an SQL expression over the table's columns.
     pub expr: &'static str,
     /// The SQLite FTS5 table and column holding the same text.
@@ -22,6 +24,7 @@ pub struct Searchable {
 /// A contact's name, email and phone.
 pub const CONTACT: Searchable = Searchable {
     kind: "contact",
+    table: "contacts",
     expr: "(name || ' ' || COALESCE(email, '') || ' ' || COALESCE(phone, ''))",
     fts: "contacts_fts",
     column: "text",
@@ -29,6 +32,7 @@ pub const CONTACT: Searchable = Searchable {
 /// A contact's job title (global search only).
 pub const CONTACT_TITLE: Searchable = Searchable {
     kind: "contact_title",
+    table: "contacts",
     expr: "COALESCE(title, '')",
     fts: "contacts_fts",
     column: "title",
@@ -36,6 +40,7 @@ pub const CONTACT_TITLE: Searchable = Searchable {
 /// A company's name and web domain.
 pub const COMPANY: Searchable = Searchable {
     kind: "company",
+    table: "companies",
     expr: "(name || ' ' || COALESCE(domain, ''))",
     fts: "companies_fts",
     column: "text",
@@ -43,6 +48,7 @@ pub const COMPANY: Searchable = Searchable {
 /// A lead's name, email, phone and company name.
 pub const LEAD: Searchable = Searchable {
     kind: "lead",
+    table: "leads",
     expr: "(name || ' ' || COALESCE(email, '') || ' ' || COALESCE(phone, '') || ' ' || COALESCE(company_name, ''))",
     fts: "leads_fts",
     column: "text",
@@ -50,6 +56,7 @@ pub const LEAD: Searchable = Searchable {
 /// A deal's title.
 pub const DEAL: Searchable = Searchable {
     kind: "deal",
+    table: "deals",
     expr: "title",
     fts: "deals_fts",
     column: "text",
@@ -68,8 +75,14 @@ pub enum Strategy {
 /// Matches past which a text counts as common (its search then reads rows in order).
 const COMMON: i64 = 2_000;
 
-/// Chooses how to search `text`: asks the index whether the text is rare enough for the index to
-/// pay (reading at most 2,000 matches to find out).
+/// Records an organization may have of a kind and still be searched row by row whatever the
+/// text: reading them all costs less than going through the index.
+const SMALL: i64 = 10_000;
+
+/// Chooses how to search `text`. An organization with few records of the kind is read row by
+/// row (its size is known from [`crate::statistics`], without asking each time); for a bigger
+/// one, the index is asked whether the text is rare enough for the index to pay (reading at most
+/// 2,000 matches to find out).
 pub async fn strategy(
     tx: &mut crate::TenantTx,
     target: &Searchable,
@@ -78,6 +91,9 @@ pub async fn strategy(
     #[derive(sqlx::FromRow)]
     struct Row {
         n: i64,
+    }
+    if crate::statistics::live_rows(tx, target.table, SMALL).await? <= SMALL {
+        return Ok(Strategy::Scan);
     }
     let plain = !text.contains(['%', '_', '\\']);
     let row: Row = match tx.backend() {

@@ -16,7 +16,13 @@ pub struct Traffic {
     /// Bare syncs: the driver's check of a connection handed back to the pool, made after the
     /// request has its answer (it also carries a read-only transaction's queued end).
     pub release_checks: usize,
-    /// The SQL of every simple query and of every statement parsed (prepared), in order.
+    /// Round trips that prepared a statement: once per statement and connection, after which the
+    /// driver keeps it (which connection a request gets is the pool's choice).
+    pub preparations: usize,
+    /// Round trips that only sent a notification (`pg_notify`): the live bus, whose servers say
+    /// they are there every few seconds whatever the requests do.
+    pub notifications: usize,
+    /// The SQL of every simple query and of every prepared statement executed, in order.
     pub sql: Vec<String>,
     /// The type of every message sent, in order (`Q` query, `P` parse, `B` bind, `E` execute,
     /// `S` sync, …): what to read when a count is off.
@@ -32,8 +38,12 @@ pub struct Wire {
 #[derive(Default)]
 struct Batch {
     open: bool,
-    /// A `ROLLBACK` was sent and no check has followed yet.
-    rollback: bool,
+    /// The open batch parses (prepares) a statement.
+    parses: bool,
+    /// The open batch executes `pg_notify`.
+    notifies: bool,
+    /// The connection's prepared statements: name, SQL.
+    statements: std::collections::HashMap<String, String>,
 }
 
 impl Wire {
@@ -115,29 +125,48 @@ fn note(kind: u8, body: &[u8], traffic: &Mutex<Traffic>, batch: &mut Batch) {
     match kind {
         b'Q' => {
             let sql = cstring(body).0;
-            if sql == "ROLLBACK" {
-                // Rapport ends a read-only transaction by letting the driver queue `ROLLBACK`,
-                // which goes out with the check of the connection handed back to the pool.
-                batch.rollback = true;
-            } else {
+            // Rapport ends a read-only transaction by letting the driver queue `ROLLBACK`, which
+            // goes out with the check of the connection handed back to the pool (a bare sync).
+            if sql != "ROLLBACK" {
                 t.round_trips += 1;
             }
             t.sql.push(sql);
             batch.open = false;
         }
+        b'S' if batch.open && batch.parses => {
+            t.preparations += 1;
+            batch.open = false;
+            batch.parses = false;
+        }
+        b'S' if batch.open && batch.notifies => {
+            t.notifications += 1;
+            batch.open = false;
+            batch.notifies = false;
+        }
         b'S' if batch.open => {
             t.round_trips += 1;
             batch.open = false;
         }
-        b'S' => {
-            t.release_checks += 1;
-            batch.rollback = false;
-        }
+        b'S' => t.release_checks += 1,
         b'P' => {
             // Parse: the statement's name, then its SQL.
-            let (_, after_name) = cstring(body);
-            t.sql
-                .push(cstring(body.get(after_name..).unwrap_or_default()).0);
+            let (name, after_name) = cstring(body);
+            let sql = cstring(body.get(after_name..).unwrap_or_default()).0;
+            batch.statements.insert(name, sql);
+            batch.open = true;
+            batch.parses = true;
+        }
+        b'B' => {
+            // Bind: the portal's name, then the statement's.
+            let (_, after_portal) = cstring(body);
+            let (statement, _) = cstring(body.get(after_portal..).unwrap_or_default());
+            let sql = batch
+                .statements
+                .get(&statement)
+                .cloned()
+                .unwrap_or_default();
+            batch.notifies |= sql.starts_with("SELECT pg_notify");
+            t.sql.push(sql);
             batch.open = true;
         }
         _ => batch.open = true,
