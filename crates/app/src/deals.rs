@@ -38,6 +38,8 @@ pub struct DealChange {
 
 #[derive(Clone, Debug)]
 pub struct DealQuery {
+    /// Whether the page comes with the total (an export, reading every page, needs none).
+    pub with_total: bool,
     pub filter: DealFilter,
     pub sort: DealSort,
     pub descending: bool,
@@ -507,6 +509,7 @@ impl App {
         )
         .await?;
         let offset = crate::paging::offset(q.after.is_some(), q.page, q.page_size);
+        let cap = q.with_total.then_some(COUNT_CAP);
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let strategy = store_deals::search_strategy(&mut tx, &q.filter).await?;
         let (mut items, counted) = store_deals::list(
@@ -518,12 +521,13 @@ impl App {
             q.after.as_ref(),
             offset,
             q.page_size,
-            COUNT_CAP,
+            cap,
         )
         .await?;
         let has_more = crate::paging::cut(&mut items, q.page_size);
         let (total, total_is_exact) = match counted {
             Some(counted) => counted,
+            None if !q.with_total => (0, false),
             // An empty page past the end of the list: count on its own.
             None => store_deals::count(&mut tx, &q.filter, strategy, COUNT_CAP).await?,
         };

@@ -107,6 +107,7 @@ pub fn contacts(who: Exporter, query: ContactQuery) -> Response {
         query.after = after(cursor.as_deref(), kind);
         query.page = 1;
         query.page_size = EXPORT_PAGE;
+        query.with_total = false;
         async move {
             let page = who
                 .app
@@ -249,6 +250,7 @@ pub fn deals(who: Exporter, query: DealQuery) -> Response {
         query.after = after(cursor.as_deref(), kind);
         query.page = 1;
         query.page_size = EXPORT_PAGE;
+        query.with_total = false;
         async move {
             let page = who
                 .app

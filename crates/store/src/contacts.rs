@@ -190,17 +190,16 @@ fn filtered(
     q
 }
 
-/// One page of contacts, plus one row more when there is a next page, and how many contacts
-/// match in all (at most `cap`; `None` when the page is empty): one statement.
+/// One page of contacts, plus one row more when there is a next page, and, given a `cap`, how
+/// many contacts match in all (at most `cap`; `None` when the page is empty): one statement.
 pub async fn list(
     tx: &mut TenantTx,
     f: &ContactFilter,
     strategy: crate::text::Strategy,
-    cap: i64,
+    cap: Option<i64>,
 ) -> Result<(Vec<Contact>, Option<(i64, bool)>)> {
     let q = list_query(tx, f, strategy, cap);
-    let rows = tx.raw().fetch_all(q).await?;
-    Ok(crate::keyset::counted(rows, cap))
+    crate::keyset::fetch_page(tx, q, cap).await
 }
 
 /// The query [`list`] runs (public for tests that read its plan).
@@ -208,7 +207,7 @@ pub fn list_query(
     tx: &TenantTx,
     f: &ContactFilter,
     strategy: crate::text::Strategy,
-    cap: i64,
+    cap: Option<i64>,
 ) -> Query {
     crate::keyset::page_and_count(
         filtered(tx, "SELECT * FROM contacts", f, strategy),

@@ -354,8 +354,8 @@ fn filtered(
     q
 }
 
-/// One page of deals, plus one row more when there is a next page, and how many deals match in
-/// all (at most `cap`; `None` when the page is empty): one statement.
+/// One page of deals, plus one row more when there is a next page, and, given a `cap`, how many
+/// deals match in all (at most `cap`; `None` when the page is empty): one statement.
 #[allow(clippy::too_many_arguments)]
 pub async fn list(
     tx: &mut TenantTx,
@@ -366,7 +366,7 @@ pub async fn list(
     after: Option<&(SortValue, DealId)>,
     offset: u64,
     limit: u64,
-    cap: i64,
+    cap: Option<i64>,
 ) -> Result<(Vec<Deal>, Option<(i64, bool)>)> {
     let q = keyset::page_and_count(
         filtered(tx, "SELECT * FROM deals", f, strategy),
@@ -377,8 +377,7 @@ pub async fn list(
         limit,
         cap,
     );
-    let rows = tx.raw().fetch_all(q).await?;
-    Ok(keyset::counted(rows, cap))
+    keyset::fetch_page(tx, q, cap).await
 }
 
 /// How many deals match, counting at most `cap`: (count, exact).

@@ -59,8 +59,8 @@ pub fn page(
 }
 
 /// One page of the rows `select` finds (a `SELECT * FROM … WHERE …`, without order or limit), as
-/// [`page`] cuts it, and how many rows `select` finds in all, counting at most `cap`: one
-/// statement. The count comes back with the rows, so it is `None` when the page is empty.
+/// [`page`] cuts it, and, given a `cap`, how many rows `select` finds in all, counting at most
+/// `cap`: one statement (run it with [`fetch_page`]).
 #[allow(clippy::too_many_arguments)]
 pub fn page_and_count(
     select: Query,
@@ -69,37 +69,47 @@ pub fn page_and_count(
     descending: bool,
     offset: u64,
     limit: u64,
-    cap: i64,
+    cap: Option<i64>,
 ) -> Query {
     let mut q = select;
-    let c = q.push_arg(cap + 1);
+    let total = match cap {
+        Some(cap) => {
+            let c = q.push_arg(cap + 1);
+            format!("(SELECT COUNT(*) FROM (SELECT 1 FROM matching LIMIT {c}) AS capped)")
+        }
+        None => "CAST(0 AS BIGINT)".to_owned(),
+    };
     // Not materialized: each use is planned as the plain query it is, so the page still seeks
     // through its index and the count stops at the cap.
     let mut q = q.wrap(|matching| {
         format!(
             "WITH matching AS NOT MATERIALIZED ({matching}) \
-             SELECT matching.*, (SELECT COUNT(*) FROM (SELECT 1 FROM matching LIMIT {c}) AS capped) \
-             AS total_capped FROM matching WHERE 1 = 1"
+             SELECT matching.*, {total} AS total_capped FROM matching WHERE 1 = 1"
         )
     });
     page(&mut q, expr, after, descending, offset, limit);
     q
 }
 
-/// A row of a [`page_and_count`] query.
-#[derive(sqlx::FromRow)]
-pub struct Counted<T> {
-    #[sqlx(flatten)]
-    pub record: T,
-    pub total_capped: i64,
-}
-
-/// The rows of a [`page_and_count`] query, and the count it read (`cap` at most): (count, exact).
-pub fn counted<T>(rows: Vec<Counted<T>>, cap: i64) -> (Vec<T>, Option<(i64, bool)>) {
-    let total = rows
-        .first()
-        .map(|r| (r.total_capped.min(cap), r.total_capped <= cap));
-    (rows.into_iter().map(|r| r.record).collect(), total)
+/// Runs a [`page_and_count`] query: the rows, and the count when one was asked for and the page
+/// is not empty (the count comes with the rows): (count, exact).
+pub async fn fetch_page<T: crate::Record>(
+    tx: &mut crate::TenantTx,
+    q: Query,
+    cap: Option<i64>,
+) -> crate::Result<(Vec<T>, Option<(i64, bool)>)> {
+    #[derive(sqlx::FromRow)]
+    struct Counted<T> {
+        #[sqlx(flatten)]
+        record: T,
+        total_capped: i64,
+    }
+    let rows: Vec<Counted<T>> = tx.raw().fetch_all(q).await?;
+    let total = match (cap, rows.first()) {
+        (Some(cap), Some(row)) => Some((row.total_capped.min(cap), row.total_capped <= cap)),
+        _ => None,
+    };
+    Ok((rows.into_iter().map(|r| r.record).collect(), total))
 }
 
 /// Runs `SELECT COUNT(*) AS n FROM (SELECT 1 FROM … WHERE …` (the query so far), counting at most

@@ -388,6 +388,7 @@ async fn detail_page(
             actor,
             &tenant,
             rapport_app::contacts::ContactQuery {
+                with_total: true,
                 search: None,
                 owner_id: None,
                 company_id: Some(id),
@@ -408,6 +409,7 @@ async fn detail_page(
             actor,
             &tenant,
             rapport_app::deals::DealQuery {
+                with_total: true,
                 filter: rapport_store::deals::DealFilter {
                     company_id: Some(id),
                     ..Default::default()

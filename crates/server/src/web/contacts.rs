@@ -102,6 +102,7 @@ fn contact_query(state: &ListState, page_size: u64) -> ContactQuery {
         _ => SortKind::Time,
     };
     ContactQuery {
+        with_total: true,
         search: (!state.search.is_empty()).then(|| state.search.clone()),
         owner_id: state.filter("owner").and_then(|o| o.parse().ok()),
         company_id: state.filter("company").and_then(|o| o.parse().ok()),
@@ -445,6 +446,7 @@ async fn detail_page(
             actor,
             &tenant,
             rapport_app::deals::DealQuery {
+                with_total: true,
                 filter: rapport_store::deals::DealFilter {
                     contact_id: Some(id),
                     ..Default::default()

@@ -266,6 +266,7 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
                 actor,
                 &tenant,
                 DealQuery {
+                    with_total: true,
                     filter: DealFilter {
                         pipeline_id: Some(pipeline.id),
                         owner_id: owner,
@@ -1496,6 +1497,7 @@ pub async fn export(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
     crate::exports::deals(
         who,
         DealQuery {
+            with_total: true,
             filter,
             sort: DealSort::CreatedAt,
             descending: false,

@@ -252,7 +252,7 @@ async fn a_page_deep_in_a_list_starts_its_index_scan_at_the_cursor() {
                 &tx,
                 &filter,
                 rapport_store::text::Strategy::Scan,
-                10_000,
+                Some(10_000),
             )
             .wrap(|sql| format!("EXPLAIN {sql}"));
             let plan: Vec<Plan> = tx.raw().fetch_all(q).await.expect("explain");

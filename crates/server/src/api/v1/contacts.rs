@@ -188,6 +188,7 @@ fn contact_query(p: ContactParams) -> ApiResult<ContactQuery> {
         .transpose()?
         .map(|(v, id)| (v, ContactId(id)));
     Ok(ContactQuery {
+        with_total: true,
         search: p.search,
         owner_id: p.owner_id.map(UserId),
         company_id: p.company_id.map(CompanyId),

@@ -260,6 +260,7 @@ fn deal_query(statuses: Vec<String>, p: DealParams) -> ApiResult<DealQuery> {
         tag_id: p.tag_id.map(rapport_domain::TagId),
     };
     Ok(DealQuery {
+        with_total: true,
         filter,
         sort,
         descending,
