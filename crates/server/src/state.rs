@@ -42,6 +42,12 @@ struct RouteLabels {
     route: String,
 }
 
+fn round_trips_histogram() -> Histogram {
+    Histogram::new([
+        0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0, 50.0, 100.0,
+    ])
+}
+
 fn latency_histogram() -> Histogram {
     // 1 ms … ~16 s
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
@@ -52,6 +58,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    round_trips: Family<RouteLabels, Histogram, fn() -> Histogram>,
     pool_connections: Gauge,
     pool_idle: Gauge,
     pool_max: Gauge,
@@ -80,6 +87,14 @@ impl Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
             latency_histogram,
+        );
+        let round_trips = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            round_trips_histogram,
+        );
+        registry.register(
+            "db_round_trips",
+            "Round trips to the database per HTTP request (statements, and the start and end of transactions), by route",
+            round_trips.clone(),
         );
         let pool_connections = Gauge::default();
         let pool_idle = Gauge::default();
@@ -127,6 +142,7 @@ impl Metrics {
             registry,
             requests,
             latency,
+            round_trips,
             pool_connections,
             pool_idle,
             pool_max,
@@ -136,7 +152,14 @@ impl Metrics {
         }
     }
 
-    pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+    pub fn observe(
+        &self,
+        method: &str,
+        route: &str,
+        status: u16,
+        elapsed: Duration,
+        round_trips: u32,
+    ) {
         self.requests
             .get_or_create(&RequestLabels {
                 method: method.to_owned(),
@@ -150,6 +173,12 @@ impl Metrics {
                 route: route.to_owned(),
             })
             .observe(elapsed.as_secs_f64());
+        self.round_trips
+            .get_or_create(&RouteLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+            })
+            .observe(f64::from(round_trips));
     }
 
     /// The text exposition, with the gauges read now.

@@ -49,6 +49,23 @@ impl Backend {
 /// How long a SQLite write transaction waits for its turn before giving up.
 const WRITER_WAIT: Duration = Duration::from_secs(30);
 
+tokio::task_local! {
+    /// The round trips to the database of the work running in [`count_round_trips`].
+    static ROUND_TRIPS: std::sync::Arc<std::sync::atomic::AtomicU32>;
+}
+
+/// Runs `work` (a request), counting the round trips it makes to the database: statements, and
+/// the start and end of transactions that wait for the database. Work it spawns is not counted.
+pub async fn count_round_trips<F: std::future::Future>(work: F) -> (F::Output, u32) {
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let output = ROUND_TRIPS.scope(counter.clone(), work).await;
+    (output, counter.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+fn round_trip() {
+    let _ = ROUND_TRIPS.try_with(|n| n.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+}
+
 /// A pooled PostgreSQL connection idle this long is checked before it is used again.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
 
@@ -335,6 +352,7 @@ impl Db {
     /// trip instead of three, for the lookups every request makes (credentials, tenant
     /// resolution). Never for tenant data, which is read in a [`TenantTx`].
     pub async fn platform_fetch_optional<T: Record>(&self, query: Query) -> Result<Option<T>> {
+        round_trip();
         Ok(match &self.pool {
             Pool::Sqlite(pool) => {
                 let (sql, args) = query.sqlite_args()?;
@@ -450,6 +468,7 @@ impl Db {
     /// transaction nobody tracks: the task finishes, and the transaction it opened is rolled
     /// back when its result is dropped, before the connection serves anyone else.
     async fn begin(&self, write: bool, tenant: Option<OrganizationId>) -> Result<Tx> {
+        round_trip();
         let tx = match &self.pool {
             // SQLite allows one writer. A deferred transaction that reads and then writes fails
             // when another connection committed in between; taking the write lock up front makes
@@ -874,6 +893,7 @@ impl Tx {
             drop(tx);
             return Ok(());
         }
+        round_trip();
         let open = self.open.take();
         let writer = self.writer.take();
         let signals = self.signals.take();
@@ -906,6 +926,7 @@ impl Tx {
 
     /// Runs a statement; returns the number of rows it touched.
     pub async fn execute(&mut self, query: Query) -> Result<u64> {
+        round_trip();
         Ok(match self.open() {
             Open::Sqlite(tx) => {
                 let (sql, args) = query.sqlite_args()?;
@@ -925,6 +946,7 @@ impl Tx {
     }
 
     pub async fn fetch_optional<T: Record>(&mut self, query: Query) -> Result<Option<T>> {
+        round_trip();
         Ok(match self.open() {
             Open::Sqlite(tx) => {
                 let (sql, args) = query.sqlite_args()?;
@@ -947,6 +969,7 @@ impl Tx {
     }
 
     pub async fn fetch_all<T: Record>(&mut self, query: Query) -> Result<Vec<T>> {
+        round_trip();
         Ok(match self.open() {
             Open::Sqlite(tx) => {
                 let (sql, args) = query.sqlite_args()?;

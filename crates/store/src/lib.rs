@@ -39,7 +39,7 @@ pub mod webhooks;
 
 pub use db::{
     Arg, Backend, Changed, Db, IdentityWatcher, PoolOptions, PoolStats, PooledConnectionState,
-    Query, Record, Signal, Signals, SqliteSync, TenantTx, Tx, now, query,
+    Query, Record, Signal, Signals, SqliteSync, TenantTx, Tx, count_round_trips, now, query,
 };
 
 /// What can go wrong talking to the database.

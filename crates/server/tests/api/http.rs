@@ -256,6 +256,19 @@ async fn operations_endpoints_answer() {
     );
     t.call(Method::GET, "/api/v1/organizations/me", None, None)
         .await;
+    let ann = t.register("ann@example.com", Some("Acme")).await;
+    let contact = t
+        .create(
+            &ann,
+            "/api/v1/contacts",
+            serde_json::json!({"name": "Marta Ruiz"}),
+        )
+        .await;
+    let path = format!("/api/v1/contacts/{}", contact["id"].as_str().expect("id"));
+    for _ in 0..2 {
+        let r = t.org_call(&ann, Method::GET, &path, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
     let metrics = t
         .client
         .get(t.url("/metrics"))
@@ -276,6 +289,29 @@ async fn operations_endpoints_answer() {
     );
     assert!(metrics.contains("status=\"401\""));
     assert!(metrics.contains("rapport_http_request_duration_seconds_bucket"));
+    // Round trips to the database, per request and route: none for a request refused before it
+    // reached the database; a few for reading a contact (begin, read, and lookups the identity
+    // cache did not have yet).
+    let reading = "{method=\"GET\",route=\"/api/v1/contacts/{id}\"}";
+    assert!(
+        metrics.contains(&format!("rapport_db_round_trips_count{reading} 2")),
+        "{metrics}"
+    );
+    let sum: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("rapport_db_round_trips_sum{reading} ")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("a sum of round trips: {metrics}"));
+    assert!(
+        (2.0..=12.0).contains(&sum),
+        "{sum} round trips for two reads"
+    );
+    assert!(
+        metrics.contains(
+            "rapport_db_round_trips_sum{method=\"GET\",route=\"/api/v1/organizations/me\"} 0"
+        ),
+        "{metrics}"
+    );
     assert!(metrics.contains("rapport_db_pool_max_connections 5"));
     assert!(
         metrics.contains("rapport_websocket_connections 0"),
