@@ -29,6 +29,8 @@ pub struct CompanyChange {
 
 #[derive(Clone, Debug)]
 pub struct CompanyQuery {
+    /// Whether the page comes with the total (an export, reading every page, needs none).
+    pub with_total: bool,
     pub filter: CompanyFilter,
     pub sort: CompanySort,
     pub descending: bool,
@@ -39,6 +41,8 @@ pub struct CompanyQuery {
 
 pub struct CompanyPage {
     pub items: Vec<Company>,
+    /// The tags of the page's companies, as (company id, tag) pairs.
+    pub tags: Vec<(uuid::Uuid, rapport_store::tags::Tag)>,
     pub total: i64,
     pub total_is_exact: bool,
     pub next: Option<(SortValue, CompanyId)>,
@@ -144,6 +148,31 @@ impl App {
         crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(company)
+    }
+
+    /// One company and its tags, read together.
+    pub async fn company_with_tags(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: CompanyId,
+        meta: &RequestMeta,
+    ) -> AppResult<(Company, Vec<rapport_store::tags::Tag>)> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Company,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let found = store_companies::find_with_tags(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok(found)
     }
 
     pub async fn company(
@@ -260,9 +289,10 @@ impl App {
         )
         .await?;
         let offset = crate::paging::offset(q.after.is_some(), q.page, q.page_size);
+        let cap = q.with_total.then_some(COUNT_CAP);
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let strategy = store_companies::search_strategy(&mut tx, &q.filter).await?;
-        let mut items = store_companies::list(
+        let (mut items, counted) = store_companies::list(
             &mut tx,
             &q.filter,
             strategy,
@@ -271,11 +301,18 @@ impl App {
             q.after.as_ref(),
             offset,
             q.page_size,
+            cap,
         )
         .await?;
         let has_more = crate::paging::cut(&mut items, q.page_size);
-        let (total, total_is_exact) =
-            store_companies::count(&mut tx, &q.filter, strategy, COUNT_CAP).await?;
+        let (total, total_is_exact) = match counted {
+            Some(counted) => counted,
+            None if !q.with_total => (0, false),
+            // An empty page past the end of the list: count on its own.
+            None => store_companies::count(&mut tx, &q.filter, strategy, COUNT_CAP).await?,
+        };
+        let ids: Vec<uuid::Uuid> = items.iter().map(|r| r.id.as_uuid()).collect();
+        let tags = rapport_store::tags::of_records(&mut tx, "company", &ids).await?;
         tx.commit().await?;
         let next = if has_more {
             items.last().map(|c| (q.sort.value_of(c), c.id))
@@ -284,6 +321,7 @@ impl App {
         };
         Ok(CompanyPage {
             items,
+            tags,
             total,
             total_is_exact,
             next,

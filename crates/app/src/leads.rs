@@ -34,6 +34,8 @@ pub struct LeadChange {
 
 #[derive(Clone, Debug)]
 pub struct LeadQuery {
+    /// Whether the page comes with the total (an export, reading every page, needs none).
+    pub with_total: bool,
     pub filter: LeadFilter,
     pub sort: LeadSort,
     pub descending: bool,
@@ -44,6 +46,8 @@ pub struct LeadQuery {
 
 pub struct LeadPage {
     pub items: Vec<Lead>,
+    /// The tags of the page's leads, as (lead id, tag) pairs.
+    pub tags: Vec<(uuid::Uuid, rapport_store::tags::Tag)>,
     pub total: i64,
     pub total_is_exact: bool,
     pub next: Option<(SortValue, LeadId)>,
@@ -181,6 +185,31 @@ impl App {
         crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(lead)
+    }
+
+    /// One lead and its tags, read together.
+    pub async fn lead_with_tags(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: LeadId,
+        meta: &RequestMeta,
+    ) -> AppResult<(Lead, Vec<rapport_store::tags::Tag>)> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Lead,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let found = store_leads::find_with_tags(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok(found)
     }
 
     pub async fn lead(
@@ -322,9 +351,10 @@ impl App {
         )
         .await?;
         let offset = crate::paging::offset(q.after.is_some(), q.page, q.page_size);
+        let cap = q.with_total.then_some(COUNT_CAP);
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let strategy = store_leads::search_strategy(&mut tx, &q.filter).await?;
-        let mut items = store_leads::list(
+        let (mut items, counted) = store_leads::list(
             &mut tx,
             &q.filter,
             strategy,
@@ -333,11 +363,18 @@ impl App {
             q.after.as_ref(),
             offset,
             q.page_size,
+            cap,
         )
         .await?;
         let has_more = crate::paging::cut(&mut items, q.page_size);
-        let (total, total_is_exact) =
-            store_leads::count(&mut tx, &q.filter, strategy, COUNT_CAP).await?;
+        let (total, total_is_exact) = match counted {
+            Some(counted) => counted,
+            None if !q.with_total => (0, false),
+            // An empty page past the end of the list: count on its own.
+            None => store_leads::count(&mut tx, &q.filter, strategy, COUNT_CAP).await?,
+        };
+        let ids: Vec<uuid::Uuid> = items.iter().map(|r| r.id.as_uuid()).collect();
+        let tags = rapport_store::tags::of_records(&mut tx, "lead", &ids).await?;
         tx.commit().await?;
         let next = if has_more {
             items.last().map(|l| (q.sort.value_of(l), l.id))
@@ -346,6 +383,7 @@ impl App {
         };
         Ok(LeadPage {
             items,
+            tags,
             total,
             total_is_exact,
             next,

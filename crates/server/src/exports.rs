@@ -153,6 +153,7 @@ pub fn companies(who: Exporter, query: CompanyQuery) -> Response {
         query.after = after(cursor.as_deref(), kind);
         query.page = 1;
         query.page_size = EXPORT_PAGE;
+        query.with_total = false;
         async move {
             let page = who
                 .app
@@ -201,6 +202,7 @@ pub fn leads(who: Exporter, query: LeadQuery) -> Response {
         query.after = after(cursor.as_deref(), kind);
         query.page = 1;
         query.page_size = EXPORT_PAGE;
+        query.with_total = false;
         async move {
             let page = who
                 .app

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use rapport_domain::{CompanyId, OrganizationId, UserId};
 
-use crate::{Result, TenantTx, query};
+use crate::{Query, Result, TenantTx, query};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Company {
@@ -61,17 +61,26 @@ pub async fn insert(tx: &mut TenantTx, new: &NewCompany) -> Result<Company> {
 }
 
 /// A live (not deleted) company of the organization.
+fn find_query(org: OrganizationId, id: CompanyId) -> Query {
+    query(format!(
+        "SELECT {COLUMNS} FROM companies WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL"
+    ))
+    .bind(org)
+    .bind(id)
+}
+
 pub async fn find(tx: &mut TenantTx, id: CompanyId) -> Result<Option<Company>> {
     let org = tx.organization_id();
-    tx.raw()
-        .fetch_optional(
-            query(format!(
-                "SELECT {COLUMNS} FROM companies WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL"
-            ))
-            .bind(org)
-            .bind(id),
-        )
-        .await
+    tx.raw().fetch_optional(find_query(org, id)).await
+}
+
+/// A company and its tags, in one statement.
+pub async fn find_with_tags(
+    tx: &mut TenantTx,
+    id: CompanyId,
+) -> Result<Option<(Company, Vec<crate::tags::Tag>)>> {
+    let org = tx.organization_id();
+    crate::tags::with_record(tx, find_query(org, id), "company").await
 }
 
 /// (id, name) of up to `limit` companies by name, for pickers; plus `include` when given.
@@ -231,7 +240,8 @@ fn filtered(
     q
 }
 
-/// One page (plus one row, to tell whether more follow).
+/// One page of companies, plus one row more when there is a next page, and, given a `cap`, how
+/// many match in all (at most `cap`; `None` when the page is empty): one statement.
 #[allow(clippy::too_many_arguments)]
 pub async fn list(
     tx: &mut TenantTx,
@@ -242,17 +252,18 @@ pub async fn list(
     after: Option<&(crate::keyset::SortValue, CompanyId)>,
     offset: u64,
     limit: u64,
-) -> Result<Vec<Company>> {
-    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM companies"), f, strategy);
-    crate::keyset::page(
-        &mut q,
+    cap: Option<i64>,
+) -> Result<(Vec<Company>, Option<(i64, bool)>)> {
+    let q = crate::keyset::page_and_count(
+        filtered(tx, "SELECT * FROM companies", f, strategy),
         sort.expr(),
         after.map(|(v, id)| (v, *id)),
         descending,
         offset,
         limit,
+        cap,
     );
-    tx.raw().fetch_all(q).await
+    crate::keyset::fetch_page(tx, q, cap).await
 }
 
 pub async fn count(

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rapport_domain::{CompanyId, ContactId, DealId, LeadId, OrganizationId, UserId};
 
 use crate::keyset::{self, SortValue};
-use crate::{Result, TenantTx, query};
+use crate::{Query, Result, TenantTx, query};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Lead {
@@ -70,17 +70,26 @@ pub async fn insert(tx: &mut TenantTx, f: &LeadFields) -> Result<Lead> {
     find(tx, id).await?.ok_or(crate::Error::NotFound)
 }
 
+fn find_query(org: OrganizationId, id: LeadId) -> Query {
+    query(format!(
+        "SELECT {COLUMNS} FROM leads WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL"
+    ))
+    .bind(org)
+    .bind(id)
+}
+
 pub async fn find(tx: &mut TenantTx, id: LeadId) -> Result<Option<Lead>> {
     let org = tx.organization_id();
-    tx.raw()
-        .fetch_optional(
-            query(format!(
-                "SELECT {COLUMNS} FROM leads WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL"
-            ))
-            .bind(org)
-            .bind(id),
-        )
-        .await
+    tx.raw().fetch_optional(find_query(org, id)).await
+}
+
+/// A lead and its tags, in one statement.
+pub async fn find_with_tags(
+    tx: &mut TenantTx,
+    id: LeadId,
+) -> Result<Option<(Lead, Vec<crate::tags::Tag>)>> {
+    let org = tx.organization_id();
+    crate::tags::with_record(tx, find_query(org, id), "lead").await
 }
 
 pub async fn update(tx: &mut TenantTx, id: LeadId, f: &LeadFields) -> Result<()> {
@@ -226,7 +235,8 @@ fn filtered(
     q
 }
 
-/// One page (plus one row, to tell whether more follow).
+/// One page of leads, plus one row more when there is a next page, and, given a `cap`, how
+/// many match in all (at most `cap`; `None` when the page is empty): one statement.
 #[allow(clippy::too_many_arguments)]
 pub async fn list(
     tx: &mut TenantTx,
@@ -237,17 +247,18 @@ pub async fn list(
     after: Option<&(SortValue, LeadId)>,
     offset: u64,
     limit: u64,
-) -> Result<Vec<Lead>> {
-    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM leads"), f, strategy);
-    keyset::page(
-        &mut q,
+    cap: Option<i64>,
+) -> Result<(Vec<Lead>, Option<(i64, bool)>)> {
+    let q = keyset::page_and_count(
+        filtered(tx, "SELECT * FROM leads", f, strategy),
         sort.expr(),
         after.map(|(v, id)| (v, *id)),
         descending,
         offset,
         limit,
+        cap,
     );
-    tx.raw().fetch_all(q).await
+    keyset::fetch_page(tx, q, cap).await
 }
 
 pub async fn count(

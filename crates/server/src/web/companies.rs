@@ -92,6 +92,7 @@ fn company_query(state: &ListState, page_size: u64) -> CompanyQuery {
         SortKind::Time
     };
     CompanyQuery {
+        with_total: true,
         filter: CompanyFilter {
             search: (!state.search.is_empty()).then(|| state.search.clone()),
             owner_id: state.filter("owner").and_then(|o| o.parse().ok()),

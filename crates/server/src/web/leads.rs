@@ -110,6 +110,7 @@ fn lead_query(state: &ListState, page_size: u64) -> LeadQuery {
     };
     let status = state.filter("status");
     LeadQuery {
+        with_total: true,
         filter: LeadFilter {
             search: (!state.search.is_empty()).then(|| state.search.clone()),
             statuses: status

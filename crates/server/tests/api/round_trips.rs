@@ -118,6 +118,16 @@ async fn reading_one_record_takes_one_transaction_of_three_round_trips() {
     )
     .await;
     assert_within(&t, &ann, &format!("/api/v1/deals/{deal_id}"), READ_BUDGET).await;
+    let company = t
+        .create(&ann, "/api/v1/companies", json!({"name": "Harbour Works"}))
+        .await;
+    let lead = t
+        .create(&ann, "/api/v1/leads", json!({"name": "Quay Ltd"}))
+        .await;
+    for (kind, record) in [("companies", &company), ("leads", &lead)] {
+        let id = record["id"].as_str().expect("id");
+        assert_within(&t, &ann, &format!("/api/v1/{kind}/{id}"), READ_BUDGET).await;
+    }
     assert_within(&t, &ann, "/api/v1/organization", 0).await;
 }
 
@@ -182,6 +192,8 @@ async fn a_page_of_a_list_costs_the_same_for_twenty_five_rows_as_for_one() {
         "/api/v1/contacts?search=marta&page_size=25",
         "/api/v1/deals?status=new&order_by=amount&order=desc&page_size=25",
         "/api/v1/analytics/deals/summary",
+        "/api/v1/companies?page_size=25",
+        "/api/v1/leads?page_size=25",
     ] {
         let traffic = cost(&t, &ann, path).await;
         let begins = traffic

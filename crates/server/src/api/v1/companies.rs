@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::types::{
     Page, SortKind, TagOut, Tagged, decode_sort_cursor, descending, encode_sort_cursor,
-    page_and_size, present, with_tags, with_tags_one,
+    page_and_size, present, tagged, with_tags_one,
 };
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::exports::Exporter;
@@ -178,6 +178,7 @@ fn company_query(p: CompanyParams) -> ApiResult<CompanyQuery> {
         .transpose()?
         .map(|(v, id)| (v, CompanyId(id)));
     Ok(CompanyQuery {
+        with_total: true,
         filter: CompanyFilter {
             search: p.search,
             owner_id: p.owner_id.map(UserId),
@@ -213,12 +214,10 @@ pub async fn list(
             .next
             .as_ref()
             .map(|(v, id)| encode_sort_cursor(v, id.as_uuid())),
-        items: with_tags(
-            &state.app,
-            &scope.tenant,
+        items: tagged(
             result.items.into_iter().map(Into::into).collect(),
-        )
-        .await?,
+            &result.tags,
+        ),
         total: result.total,
         total_is_exact: result.total_is_exact,
         page,
@@ -276,13 +275,13 @@ pub async fn get(
     Meta(meta): Meta,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<CompanyOut>> {
-    let company = state
+    let (company, tags) = state
         .app
-        .company(&scope.auth.actor, &scope.tenant, CompanyId(id), &meta)
+        .company_with_tags(&scope.auth.actor, &scope.tenant, CompanyId(id), &meta)
         .await?;
-    Ok(Json(
-        with_tags_one(&state.app, &scope.tenant, company.into()).await?,
-    ))
+    let mut out = CompanyOut::from(company);
+    out.set_tags(tags.iter().map(Into::into).collect());
+    Ok(Json(out))
 }
 
 /// Change a company (members: only companies they own).

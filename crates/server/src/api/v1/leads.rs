@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::types::{
     Page, SortKind, TagOut, Tagged, decode_sort_cursor, descending, encode_sort_cursor,
-    page_and_size, present, with_tags, with_tags_one,
+    page_and_size, present, tagged, with_tags_one,
 };
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::exports::Exporter;
@@ -207,6 +207,7 @@ fn lead_query(statuses: Vec<String>, p: LeadParams) -> ApiResult<LeadQuery> {
         .transpose()?
         .map(|(v, id)| (v, LeadId(id)));
     Ok(LeadQuery {
+        with_total: true,
         filter: LeadFilter {
             search: p.search,
             statuses,
@@ -247,12 +248,10 @@ pub async fn list(
             .next
             .as_ref()
             .map(|(v, id)| encode_sort_cursor(v, id.as_uuid())),
-        items: with_tags(
-            &state.app,
-            &scope.tenant,
+        items: tagged(
             result.items.into_iter().map(Into::into).collect(),
-        )
-        .await?,
+            &result.tags,
+        ),
         total: result.total,
         total_is_exact: result.total_is_exact,
         page,
@@ -314,13 +313,13 @@ pub async fn get(
     Meta(meta): Meta,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<LeadOut>> {
-    let lead = state
+    let (lead, tags) = state
         .app
-        .lead(&scope.auth.actor, &scope.tenant, LeadId(id), &meta)
+        .lead_with_tags(&scope.auth.actor, &scope.tenant, LeadId(id), &meta)
         .await?;
-    Ok(Json(
-        with_tags_one(&state.app, &scope.tenant, lead.into()).await?,
-    ))
+    let mut out = LeadOut::from(lead);
+    out.set_tags(tags.iter().map(Into::into).collect());
+    Ok(Json(out))
 }
 
 /// Change a lead (a converted lead is read-only: 409 `lead_converted`).
