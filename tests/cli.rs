@@ -543,6 +543,26 @@ async fn create_deal(base: &str, token: &str, org: &str, title: &str) -> String 
         .to_owned()
 }
 
+/// The Redis of this run; when there is none, says the test is skipped (a failure where
+/// `RAPPORT_TEST_NO_SKIP=1`).
+fn redis_or_skip(test: &str) -> Option<String> {
+    let redis = std::env::var("RAPPORT_TEST_REDIS_URL")
+        .ok()
+        .filter(|s| !s.is_empty());
+    if redis.is_none() {
+        assert!(
+            std::env::var("RAPPORT_TEST_NO_SKIP").as_deref() != Ok("1"),
+            "{test} needs RAPPORT_TEST_REDIS_URL"
+        );
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: set RAPPORT_TEST_REDIS_URL to run it"
+        );
+    }
+    redis
+}
+
 /// Whether this run has PostgreSQL (several servers need a shared database); says so when not.
 fn several_servers_possible(e: &Env, test: &str) -> bool {
     if e.database_url.starts_with("postgres") {
@@ -563,19 +583,7 @@ async fn a_change_through_server_a_reaches_a_websocket_client_of_server_b_throug
     if !several_servers_possible(&e, test) {
         return;
     }
-    let Some(redis) = std::env::var("RAPPORT_TEST_REDIS_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
-    else {
-        assert!(
-            std::env::var("RAPPORT_TEST_NO_SKIP").as_deref() != Ok("1"),
-            "{test} needs RAPPORT_TEST_REDIS_URL"
-        );
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: set RAPPORT_TEST_REDIS_URL to run it"
-        );
+    let Some(redis) = redis_or_skip(test) else {
         return;
     };
     let migrated = e.run(&["migrate"], &[]);
@@ -1016,19 +1024,7 @@ async fn identity_changes_reach_every_server_through_redis() {
     if !several_servers_possible(&e, test) {
         return;
     }
-    let Some(redis) = std::env::var("RAPPORT_TEST_REDIS_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
-    else {
-        assert!(
-            std::env::var("RAPPORT_TEST_NO_SKIP").as_deref() != Ok("1"),
-            "{test} needs RAPPORT_TEST_REDIS_URL"
-        );
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: set RAPPORT_TEST_REDIS_URL to run it"
-        );
+    let Some(redis) = redis_or_skip(test) else {
         return;
     };
     identity_changes_reach_the_other_server(&e, &[("RAPPORT_REDIS_URL", redis.as_str())]).await;
