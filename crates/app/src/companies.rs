@@ -182,21 +182,7 @@ impl App {
         id: CompanyId,
         meta: &RequestMeta,
     ) -> AppResult<Company> {
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::View,
-            Object::Company,
-            Ownership::NotApplicable,
-        )
-        .await?;
-        let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let company = store_companies::find(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        tx.commit().await?;
-        Ok(company)
+        Ok(self.company_with_tags(actor, tenant, id, meta).await?.0)
     }
 
     pub async fn update_company(

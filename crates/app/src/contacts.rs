@@ -177,21 +177,7 @@ impl App {
         id: ContactId,
         meta: &RequestMeta,
     ) -> AppResult<Contact> {
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::View,
-            Object::Contact,
-            Ownership::NotApplicable,
-        )
-        .await?;
-        let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let contact = store_contacts::find(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        tx.commit().await?;
-        Ok(contact)
+        Ok(self.contact_with_tags(actor, tenant, id, meta).await?.0)
     }
 
     /// One contact and its tags, read together.

@@ -315,21 +315,7 @@ impl App {
         id: DealId,
         meta: &RequestMeta,
     ) -> AppResult<Deal> {
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::View,
-            Object::Deal,
-            Ownership::NotApplicable,
-        )
-        .await?;
-        let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let deal = store_deals::find(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        tx.commit().await?;
-        Ok(deal)
+        Ok(self.deal_with_tags(actor, tenant, id, meta).await?.0)
     }
 
     /// One deal and its tags, read together.

@@ -219,21 +219,7 @@ impl App {
         id: LeadId,
         meta: &RequestMeta,
     ) -> AppResult<Lead> {
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::View,
-            Object::Lead,
-            Ownership::NotApplicable,
-        )
-        .await?;
-        let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let lead = store_leads::find(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        tx.commit().await?;
-        Ok(lead)
+        Ok(self.lead_with_tags(actor, tenant, id, meta).await?.0)
     }
 
     pub async fn update_lead(
