@@ -14,8 +14,10 @@ pub fn enter_tenant_scope(backend: Backend) -> Option<&'static str> {
     match backend {
         Backend::Sqlite => None,
         Backend::Postgres => Some(
-            // The seal is made while still the platform role: the tenant role cannot make one.
-            "SELECT set_config('rapport.organization_id', rapport_tenant_seal($1::uuid), true), \
+            // The secret is read while still the platform role: the tenant role cannot read another
+            // organization's.
+            "SELECT set_config('rapport.organization_id', \
+             (SELECT secret FROM tenant_scopes WHERE organization_id = $1::uuid), true), \
              set_config('role', 'rapport_tenant', true)",
         ),
     }
@@ -27,7 +29,8 @@ pub fn enter_tenant_scope(backend: Backend) -> Option<&'static str> {
 pub fn begin_in_tenant_scope(begin: &str, organization_id: OrganizationId) -> String {
     let id = organization_id.as_uuid();
     format!(
-        "{begin}; SELECT set_config('rapport.organization_id', rapport_tenant_seal('{id}'::uuid), true), \
+        "{begin}; SELECT set_config('rapport.organization_id', \
+         (SELECT secret FROM tenant_scopes WHERE organization_id = '{id}'::uuid), true), \
          set_config('role', 'rapport_tenant', true)"
     )
 }

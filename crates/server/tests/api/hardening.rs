@@ -923,7 +923,6 @@ async fn the_tenant_role_reaches_only_tenant_tables_and_cannot_choose_its_tenant
         "email_outbox",
         "job_schedules",
         "notification_preferences",
-        "tenant_scope_key",
         "_sqlx_migrations",
     ] {
         denied(&mut tenant, &format!("SELECT * FROM {table} LIMIT 1")).await;
@@ -964,21 +963,43 @@ async fn the_tenant_role_reaches_only_tenant_tables_and_cannot_choose_its_tenant
     assert_eq!(count(&mut tenant).await, 0, "an unsealed id opens nothing");
     set(&mut tenant, &format!("{}.{}", b.org(), "0".repeat(64))).await;
     assert_eq!(count(&mut tenant).await, 0, "a forged seal opens nothing");
-    let swapped = format!("{}{}", b.org(), &sealed_a[36..]);
-    set(&mut tenant, &swapped).await;
+    let mut near = sealed_a.clone().into_bytes();
+    near[0] = if near[0] == b'0' { b'1' } else { b'0' };
+    set(&mut tenant, &String::from_utf8(near).expect("ascii")).await;
     assert_eq!(
         count(&mut tenant).await,
         0,
-        "a seal is bound to its organization"
+        "a seal one character off opens nothing"
     );
+    // The scope secrets are readable only by a transaction that already holds one, and only its own.
+    let scopes = async |c: &mut sqlx::PgConnection| -> i64 {
+        sqlx::query("SELECT count(*) AS n FROM tenant_scopes")
+            .fetch_one(&mut *c)
+            .await
+            .expect("count scopes")
+            .get("n")
+    };
+    assert_eq!(scopes(&mut tenant).await, 0, "no secret without one");
+    denied(&mut tenant, "UPDATE tenant_scopes SET secret = 'x'").await;
+    denied(
+        &mut tenant,
+        &format!(
+            "INSERT INTO tenant_scopes (organization_id, secret) VALUES ('{}', 'mine')",
+            b.org()
+        ),
+    )
+    .await;
     // Sealed by the platform, the setting opens exactly its organization.
     set(&mut tenant, &sealed_a).await;
     assert_eq!(count(&mut tenant).await, 3);
+    assert_eq!(scopes(&mut tenant).await, 1, "its own secret only");
     set(&mut tenant, &sealed_b).await;
     assert_eq!(count(&mut tenant).await, 1);
+    assert_ne!(sealed_a, sealed_b);
 
     // Every table is either a tenant table (row-level security, granted to the tenant role) or a
-    // platform table (neither): nothing in between.
+    // platform table (neither): nothing in between, but for the scope secrets (row-level
+    // security, read only).
     let tables = sqlx::query(
         "SELECT c.relname::text AS name, c.relrowsecurity AS rls, \
          has_table_privilege('rapport_tenant', c.oid, 'SELECT') AS readable, \
@@ -995,9 +1016,14 @@ async fn the_tenant_role_reaches_only_tenant_tables_and_cannot_choose_its_tenant
         let rls: bool = row.get("rls");
         let readable: bool = row.get("readable");
         let writable: bool = row.get("writable");
+        let expected = if name == "tenant_scopes" {
+            (true, true, false)
+        } else {
+            (rls, rls, rls)
+        };
         assert_eq!(
-            (readable, writable),
-            (rls, rls),
+            (rls, readable, writable),
+            expected,
             "{name}: row-level security {rls}, tenant may read {readable}, write {writable}"
         );
     }
