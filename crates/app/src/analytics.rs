@@ -3,7 +3,7 @@
 //! exchange rates); counts include every deal.
 
 use chrono::{Duration, Utc};
-use rapport_domain::deal::{self, DealStatus};
+use rapport_domain::deal::DealStatus;
 use rapport_domain::{Action, Object, Ownership, PipelineId};
 use rapport_store::deals::{self as store_deals, StageStatusTotal};
 use rapport_store::pipelines::{self as store_pipelines, Pipeline};
@@ -276,7 +276,8 @@ impl App {
             .ok_or(AppError::NotFound)?;
         let totals =
             store_deals::totals_by_stage_and_status(&mut tx, Some(pipeline.id), &currency).await?;
-        let board = store_deals::in_pipeline(&mut tx, pipeline.id, None).await?;
+        let open_weighted =
+            store_deals::open_weighted_by_owner(&mut tx, pipeline.id, &currency).await?;
         let month_began = month_start(today, 0)
             .and_hms_opt(0, 0, 0)
             .unwrap_or_default()
@@ -337,11 +338,9 @@ impl App {
                 }
             }
         }
-        for d in board.iter().filter(|d| {
-            matches!(d.status.as_str(), "new" | "in_progress") && d.currency == currency
-        }) {
-            if let Some(o) = owners.iter_mut().find(|o| o.owner_id == d.owner_id) {
-                o.open_weighted += deal::weighted(d.amount_minor, d.close_probability);
+        for (owner, weighted) in open_weighted {
+            if let Some(o) = owners.iter_mut().find(|o| o.owner_id == owner) {
+                o.open_weighted += weighted;
             }
         }
         owners.sort_by_key(|o| std::cmp::Reverse(o.won.amount));

@@ -2,7 +2,7 @@
 //! organization), a timeline entry for every stage or status change in the same transaction, and
 //! the pipelines themselves.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use rapport_domain::deal::{self, DealStatus};
 use rapport_domain::organization::{Currency, OrganizationName};
 use rapport_domain::{
@@ -10,7 +10,9 @@ use rapport_domain::{
     ValidationErrors,
 };
 use rapport_store::activities::{self as store_activities, NewActivity};
-use rapport_store::deals::{self as store_deals, Deal, DealFields, DealFilter, DealSort};
+use rapport_store::deals::{
+    self as store_deals, BoardFilter, Deal, DealFields, DealFilter, DealSort, StageStatusTotal,
+};
 use rapport_store::keyset::SortValue;
 use rapport_store::pipelines::{self as store_pipelines, Pipeline, StageFields};
 use rapport_store::tags::Tag;
@@ -46,6 +48,15 @@ pub struct DealQuery {
     pub after: Option<(SortValue, DealId)>,
     pub page: u64,
     pub page_size: u64,
+}
+
+/// A board as it opens: every column's figures and its first cards.
+pub struct DealBoard {
+    /// Count and amount (organization currency) by (stage, status), over every deal the board
+    /// shows.
+    pub totals: Vec<StageStatusTotal>,
+    /// The first cards of each column, most recently moved first.
+    pub cards: Vec<Deal>,
 }
 
 pub struct DealPage {
@@ -534,15 +545,18 @@ impl App {
         })
     }
 
-    /// Every live deal of a pipeline, for its board.
-    pub async fn board_deals(
+    /// A pipeline's board: the figures of every column (counts and amounts of all its deals, in
+    /// the organization's currency) and each column's first `per_stage` cards, in one
+    /// transaction.
+    pub async fn deal_board(
         &self,
         actor: &Actor,
         tenant: &Tenant,
-        pipeline: PipelineId,
-        owner: Option<UserId>,
+        filter: &BoardFilter,
+        stages: &[String],
+        per_stage: i64,
         meta: &RequestMeta,
-    ) -> AppResult<Vec<Deal>> {
+    ) -> AppResult<DealBoard> {
         self.authorize(
             actor,
             tenant,
@@ -553,9 +567,41 @@ impl App {
         )
         .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let deals = store_deals::in_pipeline(&mut tx, pipeline, owner).await?;
+        let totals =
+            store_deals::board_totals(&mut tx, filter, &tenant.organization.currency).await?;
+        let cards = store_deals::board_first_cards(&mut tx, filter, stages, per_stage).await?;
         tx.commit().await?;
-        Ok(deals)
+        Ok(DealBoard { totals, cards })
+    }
+
+    /// The next cards of one board column after the card it ended on: up to `limit`, and whether
+    /// more follow.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn deal_board_more(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        filter: &BoardFilter,
+        stage: &str,
+        after: (DateTime<Utc>, DealId),
+        limit: i64,
+        meta: &RequestMeta,
+    ) -> AppResult<(Vec<Deal>, bool)> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Deal,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let mut cards = store_deals::board_more_cards(&mut tx, filter, stage, after, limit).await?;
+        tx.commit().await?;
+        let more = cards.len() as i64 > limit;
+        cards.truncate(limit as usize);
+        Ok((cards, more))
     }
 
     // ---- Pipelines ---------------------------------------------------------------------------

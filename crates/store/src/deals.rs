@@ -396,25 +396,132 @@ pub async fn count(
     crate::keyset::capped_count(tx, q, cap).await
 }
 
-/// Every live deal of a pipeline (the board shows them all, column by column).
-pub async fn in_pipeline(
+/// The deals a pipeline's board shows.
+#[derive(Clone, Debug)]
+pub struct BoardFilter {
+    pub pipeline_id: PipelineId,
+    pub owner_id: Option<UserId>,
+    /// `Some(moment)`: work in progress only: no lost deals, and won deals only when won since
+    /// the moment. `None`: closed deals too.
+    pub won_since: Option<DateTime<Utc>>,
+}
+
+/// Appends ` WHERE …` (the live deals a board shows) to `q`.
+fn push_board_filter(q: &mut Query, organization: OrganizationId, f: &BoardFilter) {
+    let org = q.push_arg(organization);
+    let pipeline = q.push_arg(f.pipeline_id);
+    q.push_sql(&format!(
+        " WHERE organization_id = {org} AND pipeline_id = {pipeline} AND deleted_at IS NULL"
+    ));
+    if let Some(owner) = f.owner_id {
+        let o = q.push_arg(owner);
+        q.push_sql(&format!(" AND owner_id = {o}"));
+    }
+    if let Some(since) = f.won_since {
+        let s = q.push_arg(since);
+        q.push_sql(&format!(
+            " AND status <> 'lost' AND (status <> 'won' OR closed_at >= {s})"
+        ));
+    }
+}
+
+/// A board's figures: for each (stage, status), how many deals and their amount in `currency`
+/// (one grouped statement; the cards come column page by column page, the figures count every
+/// deal).
+pub async fn board_totals(
+    tx: &mut TenantTx,
+    f: &BoardFilter,
+    currency: &str,
+) -> Result<Vec<StageStatusTotal>> {
+    let mut q = query("");
+    let c = q.push_arg(currency);
+    q.push_sql(&format!(
+        "SELECT pipeline_id, stage, status, COUNT(*) AS n, \
+         CAST(COALESCE(SUM(CASE WHEN currency = {c} THEN amount_minor ELSE 0 END), 0) AS BIGINT) \
+         AS amount FROM deals"
+    ));
+    push_board_filter(&mut q, tx.organization_id(), f);
+    q.push_sql(" GROUP BY pipeline_id, stage, status");
+    tx.raw().fetch_all(q).await
+}
+
+/// The first `per_stage` cards of each of `stages` (most recently moved first), in one
+/// statement: one index seek per stage, however many deals the pipeline holds.
+pub async fn board_first_cards(
+    tx: &mut TenantTx,
+    f: &BoardFilter,
+    stages: &[String],
+    per_stage: i64,
+) -> Result<Vec<Deal>> {
+    if stages.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = query("");
+    for (i, stage) in stages.iter().enumerate() {
+        if i > 0 {
+            q.push_sql(" UNION ALL ");
+        }
+        q.push_sql(&format!("SELECT * FROM (SELECT {COLUMNS} FROM deals"));
+        push_board_filter(&mut q, tx.organization_id(), f);
+        let s = q.push_arg(stage.as_str());
+        let l = q.push_arg(per_stage);
+        q.push_sql(&format!(
+            " AND stage = {s} ORDER BY stage_changed_at DESC, id DESC LIMIT {l}) AS column_{i}"
+        ));
+    }
+    let mut cards: Vec<Deal> = tx.raw().fetch_all(q).await?;
+    // A union keeps no order of its own: each column's cards, most recently moved first.
+    cards.sort_by(|a, b| {
+        (&a.stage, b.stage_changed_at, b.id).cmp(&(&b.stage, a.stage_changed_at, a.id))
+    });
+    Ok(cards)
+}
+
+/// The next `limit` cards of one stage after the card a column ended on (its `stage_changed_at`
+/// and id), plus one more when there are further cards.
+pub async fn board_more_cards(
+    tx: &mut TenantTx,
+    f: &BoardFilter,
+    stage: &str,
+    after: (DateTime<Utc>, DealId),
+    limit: i64,
+) -> Result<Vec<Deal>> {
+    let mut q = query(format!("SELECT {COLUMNS} FROM deals"));
+    push_board_filter(&mut q, tx.organization_id(), f);
+    let s = q.push_arg(stage);
+    let t = q.push_arg(after.0);
+    let i = q.push_arg(after.1);
+    let l = q.push_arg(limit + 1);
+    q.push_sql(&format!(
+        " AND stage = {s} AND stage_changed_at <= {t} \
+         AND (stage_changed_at < {t} OR (stage_changed_at = {t} AND id < {i})) \
+         ORDER BY stage_changed_at DESC, id DESC LIMIT {l}"
+    ));
+    tx.raw().fetch_all(q).await
+}
+
+/// Open deals' weighted amount (in `currency`) per owner: the dashboard's forecast by person.
+pub async fn open_weighted_by_owner(
     tx: &mut TenantTx,
     pipeline: PipelineId,
-    owner: Option<UserId>,
-) -> Result<Vec<Deal>> {
-    let f = DealFilter {
-        pipeline_id: Some(pipeline),
-        owner_id: owner,
-        ..DealFilter::default()
-    };
-    let mut q = filtered(
-        tx,
-        &format!("SELECT {COLUMNS} FROM deals"),
-        &f,
-        crate::text::Strategy::Scan,
-    );
-    q.push_sql(" ORDER BY stage_changed_at DESC, id DESC LIMIT 2000");
-    tx.raw().fetch_all(q).await
+    currency: &str,
+) -> Result<Vec<(UserId, i64)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(try_from = "uuid::Uuid")]
+        owner_id: UserId,
+        weighted: i64,
+    }
+    let q = query(
+        "SELECT owner_id, CAST(COALESCE(SUM(amount_minor * close_probability / 100), 0) AS BIGINT) AS weighted \
+         FROM deals WHERE organization_id = $1 AND pipeline_id = $2 AND deleted_at IS NULL \
+         AND status IN ('new', 'in_progress') AND currency = $3 GROUP BY owner_id",
+    )
+    .bind(tx.organization_id())
+    .bind(pipeline)
+    .bind(currency);
+    let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
+    Ok(rows.into_iter().map(|r| (r.owner_id, r.weighted)).collect())
 }
 
 /// Figures by (pipeline, stage, status): count and amount in the given currency.

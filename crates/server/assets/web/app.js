@@ -239,11 +239,45 @@ document.addEventListener("change", function (event) {
     board.querySelectorAll(".column.drop-target").forEach(function (c) { if (c !== column) c.classList.remove("drop-target"); });
     if (column) column.classList.add("drop-target");
   }
-  function recount() {
-    board.querySelectorAll(".column").forEach(function (column) {
-      column.querySelector(".column-count").textContent = column.querySelectorAll(".deal-card").length;
+  // A column's count covers its cards not loaded yet too: a move shifts one from one to the other.
+  function shift(from, to) {
+    [[from, -1], [to, 1]].forEach(function (pair) {
+      var count = pair[0] && pair[0].querySelector(".column-count");
+      if (count) count.textContent = Math.max(0, (parseInt(count.textContent, 10) || 0) + pair[1]);
     });
   }
+  // Each column shows its first cards; the next ones load when its end scrolls into view (or
+  // its "Show more" is clicked), and so on to the last.
+  function loadMore(link) {
+    if (link.getAttribute("aria-busy")) return;
+    link.setAttribute("aria-busy", "true");
+    fetch(link.getAttribute("data-more"), { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString("<body>" + html + "</body>", "text/html");
+        var list = link.closest(".column").querySelector(".column-cards");
+        doc.querySelectorAll(".deal-card").forEach(function (card) {
+          if (!board.querySelector('[data-deal="' + card.getAttribute("data-deal") + '"]')) list.appendChild(document.adoptNode(card));
+        });
+        var next = doc.querySelector("[data-more]");
+        if (next) { link.replaceWith(document.adoptNode(next)); watch(); } else link.remove();
+      })
+      .catch(function () {
+        link.removeAttribute("aria-busy");
+        rapportToast("More deals could not be loaded; check your connection.");
+      });
+  }
+  var observer = window.IntersectionObserver ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (entry) {
+      if (entry.isIntersecting) { observer.unobserve(entry.target); loadMore(entry.target); }
+    });
+  }, { rootMargin: "200px" }) : null;
+  function watch() {
+    if (!observer) return;
+    board.querySelectorAll("[data-more]:not([aria-busy])").forEach(function (link) { observer.observe(link); });
+  }
+  watch();
+  new MutationObserver(watch).observe(board, { childList: true });
   function refresh() {
     fetch(window.location.href, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
       .then(function (r) { return r.text(); })
@@ -274,13 +308,13 @@ document.addEventListener("change", function (event) {
         refresh();
       } else {
         from.insertBefore(card, next);
-        recount();
+        shift(column, from.closest(".column"));
         rapportToast(answer.message || "The move was refused.");
       }
     }).catch(function () {
       card.removeAttribute("aria-busy");
       from.insertBefore(card, next);
-      recount();
+      shift(column, from.closest(".column"));
       rapportToast("The move could not be saved; check your connection.");
     });
   }
@@ -320,11 +354,13 @@ document.addEventListener("change", function (event) {
     markTarget(null);
     if (!column || column.getAttribute("data-stage") === d.card.getAttribute("data-stage")) return;
     column.querySelector(".column-cards").prepend(d.card);
-    recount();
+    shift(d.from.closest(".column"), column);
     move(d.card, column, d.from, d.next);
   });
   board.addEventListener("click", function (event) {
-    if (suppressClick) { event.preventDefault(); event.stopPropagation(); }
+    if (suppressClick) { event.preventDefault(); event.stopPropagation(); return; }
+    var more = event.target.closest("[data-more]");
+    if (more) { event.preventDefault(); loadMore(more); }
   }, true);
 })();
 

@@ -15,7 +15,8 @@ use rapport_domain::deal::{DealStatus, compact_amount, parse_amount_text, weight
 use rapport_domain::{
     Action, CompanyId, ContactId, DealId, Object, Ownership, PipelineId, TaskId, UserId, decide,
 };
-use rapport_store::deals::{Deal, DealFilter, DealSort};
+use rapport_store::deals::{BoardFilter, Deal, DealFilter, DealSort};
+use rapport_store::keyset::SortValue;
 use rapport_store::pipelines::Pipeline;
 use rapport_store::tasks::{TaskFilter, TaskSort};
 use serde::Deserialize;
@@ -50,9 +51,55 @@ pub struct DealCard {
 pub struct Column {
     pub key: String,
     pub name: String,
-    pub count: usize,
+    /// Every deal of the column, loaded or not.
+    pub count: i64,
     pub total: String,
+    /// The first page of cards; [`Column::more`] fetches the next.
     pub cards: Vec<DealCard>,
+    pub more: Option<String>,
+}
+
+/// Cards per board column page: a column opens with this many and loads as many more each
+/// time its end scrolls into view.
+const COLUMN_PAGE: i64 = 50;
+
+/// What a pipeline's board shows: lost deals and deals won more than 30 days ago stay off it
+/// unless asked for (the board is for work in progress).
+fn board_filter(pipeline: &Pipeline, owner: Option<UserId>, show_closed: bool) -> BoardFilter {
+    BoardFilter {
+        pipeline_id: pipeline.id,
+        owner_id: owner,
+        won_since: (!show_closed).then(|| Utc::now() - chrono::Duration::days(30)),
+    }
+}
+
+/// The address of a column's next cards after `last`, when there are more.
+fn more_link(
+    base: &str,
+    filter: &BoardFilter,
+    show_closed: bool,
+    stage: &str,
+    last: Option<&Deal>,
+    more: bool,
+) -> Option<String> {
+    let last = last.filter(|_| more)?;
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    s.append_pair("pipeline", &filter.pipeline_id.to_string());
+    if let Some(o) = filter.owner_id {
+        s.append_pair("owner", &o.to_string());
+    }
+    if show_closed {
+        s.append_pair("closed", "all");
+    }
+    s.append_pair("stage", stage);
+    s.append_pair(
+        "after",
+        &crate::api::v1::types::encode_sort_cursor(
+            &SortValue::Time(last.stage_changed_at),
+            last.id.as_uuid(),
+        ),
+    );
+    Some(format!("{base}/deals/board/more?{}", s.finish()))
 }
 
 fn card(
@@ -196,53 +243,49 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
     };
     let summary;
     if view == "board" {
-        let mut deals = match app
-            .board_deals(actor, &tenant, pipeline.id, owner, &ctx.meta)
+        let filter = board_filter(&pipeline, owner, show_closed);
+        let stages: Vec<String> = pipeline.stages.iter().map(|s| s.key.clone()).collect();
+        let board = match app
+            .deal_board(actor, &tenant, &filter, &stages, COLUMN_PAGE, &ctx.meta)
             .await
         {
-            Ok(d) => d,
+            Ok(b) => b,
             Err(e) => return error_page(e.into()),
         };
-        // The board is for work in progress: lost deals and deals won more than 30 days ago
-        // stay off it unless asked for.
-        if !show_closed {
-            let recent = Utc::now() - chrono::Duration::days(30);
-            deals.retain(|d| match d.status.as_str() {
-                "lost" => false,
-                "won" => d.closed_at.is_some_and(|c| c >= recent),
-                _ => true,
-            });
-        }
-        let open: Vec<&Deal> = deals
+        let currency = &tenant.organization.currency;
+        let (open_count, open_value) = board
+            .totals
             .iter()
-            .filter(|d| !DealStatus::parse(&d.status).is_ok_and(DealStatus::is_closed))
-            .collect();
-        let open_value: i64 = open
-            .iter()
-            .filter(|d| d.currency == tenant.organization.currency)
-            .map(|d| d.amount_minor)
-            .sum();
-        summary = format!(
-            "{} open · {}",
-            open.len(),
-            money(open_value, &tenant.organization.currency)
-        );
+            .filter(|t| !DealStatus::parse(&t.status).is_ok_and(DealStatus::is_closed))
+            .fold((0, 0), |(n, v), t| (n + t.n, v + t.amount));
+        summary = format!("{open_count} open · {}", money(open_value, currency));
         for stage in &pipeline.stages {
-            let in_stage: Vec<&Deal> = deals.iter().filter(|d| d.stage == stage.key).collect();
-            let total: i64 = in_stage
+            let (count, total) = board
+                .totals
                 .iter()
-                .filter(|d| d.currency == tenant.organization.currency)
-                .map(|d| d.amount_minor)
-                .sum();
+                .filter(|t| t.stage == stage.key)
+                .fold((0, 0), |(n, v), t| (n + t.n, v + t.amount));
+            let cards: Vec<DealCard> = board
+                .cards
+                .iter()
+                .filter(|d| d.stage == stage.key)
+                .map(|d| card(d, &pipeline, &people, &tenant, actor.user_id))
+                .collect();
+            let more = more_link(
+                base,
+                &filter,
+                show_closed,
+                &stage.key,
+                board.cards.iter().rfind(|d| d.stage == stage.key),
+                count > cards.len() as i64,
+            );
             columns.push(Column {
                 key: stage.key.clone(),
                 name: stage.name.clone(),
-                count: in_stage.len(),
-                total: format!("{} {}", compact_amount(total), tenant.organization.currency),
-                cards: in_stage
-                    .into_iter()
-                    .map(|d| card(d, &pipeline, &people, &tenant, actor.user_id))
-                    .collect(),
+                count,
+                total: format!("{} {currency}", compact_amount(total)),
+                cards,
+                more,
             });
         }
     } else {
@@ -374,6 +417,114 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
         shell: shell(&ctx, session, &tenant, "deals", &["Deals"]).await,
     };
     render(&page)
+}
+
+#[derive(Template)]
+#[template(path = "deal_cards.html")]
+struct MoreCards {
+    shell: CardShell,
+    pipeline_id: String,
+    columns: Vec<Column>,
+    cards: Vec<DealCard>,
+    more: Option<String>,
+}
+
+/// What the card markup needs of the page around it.
+struct CardShell {
+    base: String,
+    csrf: String,
+}
+
+#[derive(Deserialize)]
+pub struct MoreQuery {
+    pipeline: String,
+    owner: Option<String>,
+    closed: Option<String>,
+    stage: String,
+    after: String,
+}
+
+/// The next cards of one board column (an HTML fragment the board appends as the column's end
+/// scrolls into view), with the link to the cards after them.
+pub async fn board_more(ctx: PageContext, Query(q): Query<MoreQuery>) -> Response {
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let app = &ctx.state.app;
+    let actor = &session.actor;
+    let Ok(pipeline_id) = q.pipeline.parse::<PipelineId>() else {
+        return error_page(ApiError::not_found());
+    };
+    let after = match crate::api::v1::types::decode_sort_cursor(
+        &q.after,
+        crate::api::v1::types::SortKind::Time,
+    ) {
+        Ok((SortValue::Time(t), id)) => (t, DealId(id)),
+        Ok(_) => return error_page(ApiError::not_found()),
+        Err(e) => return error_page(e),
+    };
+    let pipelines = match app.pipelines(actor, &tenant, &ctx.meta).await {
+        Ok(p) => p,
+        Err(e) => return error_page(e.into()),
+    };
+    let Some(pipeline) = pipelines.into_iter().find(|p| p.id == pipeline_id) else {
+        return error_page(ApiError::not_found());
+    };
+    if pipeline.stage(&q.stage).is_none() {
+        return error_page(ApiError::not_found());
+    }
+    let owner = q.owner.as_deref().and_then(|o| o.parse::<UserId>().ok());
+    let show_closed = q.closed.as_deref() == Some("all");
+    let filter = board_filter(&pipeline, owner, show_closed);
+    let (deals, more) = match app
+        .deal_board_more(
+            actor,
+            &tenant,
+            &filter,
+            &q.stage,
+            after,
+            COLUMN_PAGE,
+            &ctx.meta,
+        )
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => return error_page(e.into()),
+    };
+    let people = People::load(app, actor, &tenant, &ctx.meta).await;
+    let fragment = MoreCards {
+        more: more_link(
+            &ctx.base,
+            &filter,
+            show_closed,
+            &q.stage,
+            deals.last(),
+            more,
+        ),
+        cards: deals
+            .iter()
+            .map(|d| card(d, &pipeline, &people, &tenant, actor.user_id))
+            .collect(),
+        columns: pipeline
+            .stages
+            .iter()
+            .map(|s| Column {
+                key: s.key.clone(),
+                name: s.name.clone(),
+                count: 0,
+                total: String::new(),
+                cards: Vec::new(),
+                more: None,
+            })
+            .collect(),
+        pipeline_id: pipeline.id.to_string(),
+        shell: CardShell {
+            base: ctx.base.clone(),
+            csrf: session.session.csrf_token.clone(),
+        },
+    };
+    render(&fragment)
 }
 
 fn sort_kind(sort: DealSort) -> crate::api::v1::types::SortKind {

@@ -232,6 +232,7 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(record_page::save_tags),
         )
         .route("/deals", get(deals::board))
+        .route("/deals/board/more", get(deals::board_more))
         .route("/deals/new", get(deals::new_form).post(deals::create))
         .route("/deals/export.csv", get(deals::export))
         .route("/deals/{id}", get(deals::detail))

@@ -913,3 +913,153 @@ async fn analytics_funnel_counts_deals_per_stage_and_how_many_got_that_far() {
         .await;
     assert_eq!(f.body["pipeline_id"], pipelines.body[0]["id"]);
 }
+
+/// The cards of one column of a board page (or of a "more" fragment, `stage` = `None`): the deal
+/// ids in order, the column's count, and the address of its next cards.
+fn board_column(html: &str, stage: Option<&str>) -> (Vec<String>, Option<i64>, Option<String>) {
+    let part = match stage {
+        Some(stage) => {
+            let start = html
+                .find(&format!("<section class=\"column\" data-stage=\"{stage}\""))
+                .expect("the column");
+            let rest = &html[start..];
+            &rest[..rest.find("</section>").expect("the column's end")]
+        }
+        None => html,
+    };
+    let ids = part
+        .split("<li class=\"deal-card")
+        .skip(1)
+        .map(|card| {
+            let at = card.find("data-deal=\"").expect("a card's deal") + "data-deal=\"".len();
+            card[at..at + 36].to_owned()
+        })
+        .collect();
+    let count = part.find("class=\"column-count\">").map(|at| {
+        let rest = &part[at + "class=\"column-count\">".len()..];
+        rest[..rest.find('<').expect("count end")]
+            .trim()
+            .parse()
+            .expect("a count")
+    });
+    let more = part.find("data-more=\"").map(|at| {
+        let rest = &part[at + "data-more=\"".len()..];
+        rest[..rest.find('"').expect("link end")]
+            .replace("&amp;", "&")
+            .replace("&#38;", "&")
+    });
+    (ids, count, more)
+}
+
+#[tokio::test]
+async fn a_board_column_counts_every_deal_and_loads_its_cards_page_by_page() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let other = t.register("other@example.com", Some("Other")).await;
+    let mut created = Vec::new();
+    for i in 0..123 {
+        let d = t
+            .create(
+                &owner,
+                "/api/v1/deals",
+                json!({"title": format!("Berth {i:03}"), "amount": 100}),
+            )
+            .await;
+        created.push(id(&d).to_owned());
+    }
+    t.create(
+        &owner,
+        "/api/v1/deals",
+        json!({"title": "Mooring", "amount": 50, "stage": "proposal"}),
+    )
+    .await;
+    let lost = t
+        .create(
+            &owner,
+            "/api/v1/deals",
+            json!({"title": "Gone", "amount": 7}),
+        )
+        .await;
+    assert_eq!(
+        patch(&t, &owner, &lost, json!({"status": "lost"}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    t.create(&other, "/api/v1/deals", json!({"title": "Elsewhere"}))
+        .await;
+    let cookie = t.session_cookie("owner@example.com").await;
+    let get = async |path: &str| {
+        t.call_with(Method::GET, path, None, None, &[("cookie", &cookie)])
+            .await
+    };
+
+    // The board opens with the first 50 cards of a column but counts all of them (the lost deal
+    // stays off a board of work in progress).
+    let board = get("/o/acme/deals").await;
+    assert_eq!(board.status, StatusCode::OK);
+    let (first, count, more) = board_column(&board.text, Some("qualification"));
+    assert_eq!(count, Some(123));
+    assert_eq!(first.len(), 50);
+    assert!(
+        board.text.contains("124 open"),
+        "the summary counts every open deal"
+    );
+    let (proposal, count, none) = board_column(&board.text, Some("proposal"));
+    assert_eq!((proposal.len(), count, none), (1, Some(1), None));
+    // Most recently moved first: the last deal created leads.
+    assert_eq!(first[0], created[122]);
+
+    // The column's next cards, page by page, to the last; nothing twice, nothing missed.
+    let mut seen = first.clone();
+    let mut next = more;
+    let mut pages = 0;
+    while let Some(url) = next {
+        let fragment = get(&url).await;
+        assert_eq!(fragment.status, StatusCode::OK, "{url}");
+        let (cards, _, more) = board_column(&fragment.text, None);
+        assert!(!cards.is_empty());
+        seen.extend(cards);
+        next = more;
+        pages += 1;
+    }
+    assert_eq!(pages, 2);
+    let expected: Vec<String> = created.iter().rev().cloned().collect();
+    assert_eq!(seen, expected, "in order, each card once");
+
+    // Closed deals too, when asked for.
+    let all = get("/o/acme/deals?closed=all").await;
+    assert_eq!(board_column(&all.text, Some("qualification")).1, Some(124));
+
+    // A broken cursor, a stage the pipeline lacks, another organization: refused.
+    let (_, _, more) = board_column(&board.text, Some("qualification"));
+    let more = more.expect("a next page");
+    let broken = get(&format!(
+        "{}not-a-cursor",
+        &more[..more.find("after=").expect("cursor") + 6]
+    ))
+    .await;
+    assert_eq!(broken.status, StatusCode::BAD_REQUEST);
+    let unknown = get(&more.replace("stage=qualification", "stage=nowhere")).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let other_cookie = t.session_cookie("other@example.com").await;
+    let foreign = t
+        .call_with(Method::GET, &more, None, None, &[("cookie", &other_cookie)])
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+    let theirs = more.replace("/o/acme/", "/o/other/");
+    let foreign = t
+        .call_with(
+            Method::GET,
+            &theirs,
+            None,
+            None,
+            &[("cookie", &other_cookie)],
+        )
+        .await;
+    assert_eq!(
+        foreign.status,
+        StatusCode::NOT_FOUND,
+        "another organization's pipeline is not found"
+    );
+}

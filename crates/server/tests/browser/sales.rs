@@ -454,6 +454,52 @@ async fn the_dashboard_shows_the_demo_organization() {
 }
 
 #[tokio::test]
+async fn a_long_board_column_loads_more_cards_as_it_scrolls() {
+    if !enabled("a_long_board_column_loads_more_cards_as_it_scrolls") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    for i in 0..64 {
+        t.create(
+            &owner,
+            "/api/v1/deals",
+            json!({"title": format!("Berth {i:02}"), "amount": 100}),
+        )
+        .await;
+    }
+    let b = Browser::start(1400, 900).await;
+    sign_in(&b, &t, "owner@example.com").await;
+    b.submit("a[href='/o/acme/deals']").await;
+    let column = ".column[data-stage='qualification']";
+    let cards = format!("return document.querySelectorAll(\"{column} .deal-card\").length");
+    assert_eq!(b.eval(&cards).await.as_u64(), Some(50));
+    assert_eq!(
+        b.eval(&format!(
+            "return document.querySelector(\"{column} .column-count\").textContent.trim()"
+        ))
+        .await
+        .as_str(),
+        Some("64"),
+        "the count covers the cards not loaded yet"
+    );
+    // Scrolling to the column's end brings the rest; then there is nothing more to load.
+    b.eval(&format!(
+        "document.querySelector(\"{column} [data-more]\").scrollIntoView(); return null"
+    ))
+    .await;
+    b.wait_until(
+        &format!(
+            "return document.querySelectorAll(\"{column} .deal-card\").length === 64 && !document.querySelector(\"{column} [data-more]\")"
+        ),
+        "the column holds all 64 cards",
+    )
+    .await;
+    b.screenshot("board-column-loaded").await;
+    b.close().await;
+}
+
+#[tokio::test]
 async fn owners_shape_pipelines_in_settings() {
     if !enabled("owners_shape_pipelines_in_settings") {
         return;
