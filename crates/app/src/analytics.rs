@@ -127,10 +127,11 @@ impl App {
         }
         let currency = tenant.organization.currency.clone();
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let totals = store_deals::totals_by_stage_and_status(&mut tx, None, &currency).await?;
-        let new_in_last_days =
-            store_deals::count_created_since(&mut tx, Utc::now() - Duration::days(days)).await?;
+        let since = Utc::now() - Duration::days(days);
+        let totals =
+            store_deals::totals_and_created_since(&mut tx, None, &currency, Some(since)).await?;
         tx.commit().await?;
+        let new_in_last_days = totals.iter().map(|t| t.created_since).sum();
         let by_status = DealStatus::ALL.map(|status| {
             let rows = totals.iter().filter(|t| t.status == status.as_str());
             let mut c = CountAmount::default();

@@ -438,7 +438,7 @@ pub async fn board_totals(
     q.push_sql(&format!(
         "SELECT pipeline_id, stage, status, COUNT(*) AS n, \
          CAST(COALESCE(SUM(CASE WHEN currency = {c} THEN amount_minor ELSE 0 END), 0) AS BIGINT) \
-         AS amount FROM deals"
+         AS amount, CAST(0 AS BIGINT) AS created_since FROM deals"
     ));
     push_board_filter(&mut q, tx.organization_id(), f);
     q.push_sql(" GROUP BY pipeline_id, stage, status");
@@ -533,6 +533,8 @@ pub struct StageStatusTotal {
     pub status: String,
     pub n: i64,
     pub amount: i64,
+    /// Of the `n`, those created since the moment asked for (0 when none was).
+    pub created_since: i64,
 }
 
 pub async fn totals_by_stage_and_status(
@@ -540,37 +542,41 @@ pub async fn totals_by_stage_and_status(
     pipeline: Option<PipelineId>,
     currency: &str,
 ) -> Result<Vec<StageStatusTotal>> {
-    let mut q = query(
+    totals_and_created_since(tx, pipeline, currency, None).await
+}
+
+/// [`totals_by_stage_and_status`], each row also counting its deals created since a moment, in
+/// the same pass over the deals.
+pub async fn totals_and_created_since(
+    tx: &mut TenantTx,
+    pipeline: Option<PipelineId>,
+    currency: &str,
+    since: Option<DateTime<Utc>>,
+) -> Result<Vec<StageStatusTotal>> {
+    let mut q = query("");
+    let c = q.push_arg(currency);
+    let created = match since {
+        Some(since) => {
+            let s = q.push_arg(since);
+            format!(
+                "CAST(COALESCE(SUM(CASE WHEN created_at >= {s} THEN 1 ELSE 0 END), 0) AS BIGINT)"
+            )
+        }
+        None => "CAST(0 AS BIGINT)".to_owned(),
+    };
+    let org = q.push_arg(tx.organization_id());
+    q.push_sql(&format!(
         "SELECT pipeline_id, stage, status, COUNT(*) AS n, \
-         CAST(COALESCE(SUM(CASE WHEN currency = $1 THEN amount_minor ELSE 0 END), 0) AS BIGINT) AS amount \
-         FROM deals WHERE organization_id = $2 AND deleted_at IS NULL",
-    )
-    .bind(currency)
-    .bind(tx.organization_id());
+         CAST(COALESCE(SUM(CASE WHEN currency = {c} THEN amount_minor ELSE 0 END), 0) AS BIGINT) AS amount, \
+         {created} AS created_since \
+         FROM deals WHERE organization_id = {org} AND deleted_at IS NULL"
+    ));
     if let Some(p) = pipeline {
         let a = q.push_arg(p);
         q.push_sql(&format!(" AND pipeline_id = {a}"));
     }
     q.push_sql(" GROUP BY pipeline_id, stage, status");
     tx.raw().fetch_all(q).await
-}
-
-/// Deals created since a moment.
-pub async fn count_created_since(tx: &mut TenantTx, since: DateTime<Utc>) -> Result<i64> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        n: i64,
-    }
-    let org = tx.organization_id();
-    let row: Row = tx
-        .raw()
-        .fetch_one(
-            query("SELECT COUNT(*) AS n FROM deals WHERE organization_id = $1 AND deleted_at IS NULL AND created_at >= $2")
-                .bind(org)
-                .bind(since),
-        )
-        .await?;
-    Ok(row.n)
 }
 
 /// Closed deals (won or lost) closed since a moment: for the won/lost-by-month chart.

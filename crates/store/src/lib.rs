@@ -54,7 +54,8 @@ pub enum Error {
     #[error("the database URL must start with sqlite: or postgres://")]
     UnsupportedUrl,
     /// The database could not serve in time: no connection free within the pool's wait, a
-    /// statement past its timeout, SQLite's lock held too long. The caller may try again.
+    /// statement past its timeout, SQLite's lock held too long, or a connection lost (the server
+    /// restarting, a connection ended by an administrator). The caller may try again.
     #[error("the database stayed busy; try again")]
     Busy,
     /// A text value held a NUL character, which PostgreSQL cannot store; refused on both engines
@@ -89,6 +90,16 @@ impl From<sqlx::Error> for Error {
             {
                 Error::Busy
             }
+            // A connection lost under the statement: ended by an administrator or a shutdown
+            // (57P01-57P03), a connection failure (class 08), the socket closed.
+            sqlx::Error::Database(db)
+                if db
+                    .code()
+                    .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")) =>
+            {
+                Error::Busy
+            }
+            sqlx::Error::Io(_) => Error::Busy,
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 let constraint = match db.constraint() {
                     Some(name) => name.to_owned(),

@@ -16,6 +16,9 @@ pub struct Searchable {
     pub table: &'static str,
     /// The text as an SQL expression over the table's columns.
     pub expr: &'static str,
+    /// PostgreSQL: a stored column holding `lower(expr)` (migrations 0014, 0017), which a scan
+    /// compares with `LIKE` instead of `ILIKE` over `expr`.
+    pub lowered: Option<&'static str>,
     /// The SQLite FTS5 table and column holding the same text.
     pub fts: &'static str,
     pub column: &'static str,
@@ -26,6 +29,7 @@ pub const CONTACT: Searchable = Searchable {
     kind: "contact",
     table: "contacts",
     expr: "(name || ' ' || COALESCE(email, '') || ' ' || COALESCE(phone, ''))",
+    lowered: Some("search_key"),
     fts: "contacts_fts",
     column: "text",
 };
@@ -34,6 +38,7 @@ pub const CONTACT_TITLE: Searchable = Searchable {
     kind: "contact_title",
     table: "contacts",
     expr: "COALESCE(title, '')",
+    lowered: None,
     fts: "contacts_fts",
     column: "title",
 };
@@ -42,6 +47,7 @@ pub const COMPANY: Searchable = Searchable {
     kind: "company",
     table: "companies",
     expr: "(name || ' ' || COALESCE(domain, ''))",
+    lowered: Some("search_key"),
     fts: "companies_fts",
     column: "text",
 };
@@ -50,6 +56,7 @@ pub const LEAD: Searchable = Searchable {
     kind: "lead",
     table: "leads",
     expr: "(name || ' ' || COALESCE(email, '') || ' ' || COALESCE(phone, '') || ' ' || COALESCE(company_name, ''))",
+    lowered: Some("search_key"),
     fts: "leads_fts",
     column: "text",
 };
@@ -58,6 +65,7 @@ pub const DEAL: Searchable = Searchable {
     kind: "deal",
     table: "deals",
     expr: "title",
+    lowered: Some("title_key"),
     fts: "deals_fts",
     column: "text",
 };
@@ -147,10 +155,18 @@ pub fn contains(
             let k = q.push_arg(target.kind);
             format!("id IN (SELECT rapport_text_matches({k}, {p}))")
         }
-        (_, Strategy::Scan) => {
-            let like = dialect::ilike(backend);
+        (backend, Strategy::Scan) => {
             let p = q.push_arg(format!("%{}%", dialect::escape_like(text)));
-            format!("{} {like} {p} ESCAPE '\\'", target.expr)
+            match (backend, target.lowered) {
+                (Backend::Postgres, Some(column)) => {
+                    format!("{column} LIKE lower({p}) ESCAPE '\\'")
+                }
+                _ => format!(
+                    "{} {} {p} ESCAPE '\\'",
+                    target.expr,
+                    dialect::ilike(backend)
+                ),
+            }
         }
     }
 }

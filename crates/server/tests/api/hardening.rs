@@ -803,6 +803,55 @@ async fn a_full_pool_answers_503_with_retry_after_and_the_web_app_asks_to_try_ag
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
 
+#[tokio::test]
+async fn connections_lost_under_requests_answer_503_then_the_pool_recovers() {
+    use sqlx::Connection;
+    if !crate::support::is_postgres() {
+        crate::support::say_skipped(
+            "connections_lost_under_requests_answer_503_then_the_pool_recovers",
+            "ending a server's connections needs PostgreSQL (set RAPPORT_TEST_POSTGRES_URL)",
+        );
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let ann = t.register("ann@example.com", Some("Acme")).await;
+    for _ in 0..3 {
+        let r = t
+            .org_call(&ann, Method::GET, "/api/v1/contacts", None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    // An administrator (or a restarting database) ends every connection the server holds.
+    let url = t.app.config.database_url.expose().to_owned();
+    let mut admin = sqlx::PgConnection::connect(&url).await.expect("connect");
+    sqlx::raw_sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut admin)
+    .await
+    .expect("terminate");
+    // Requests on the lost connections are told to try again, never 500; the pool then opens
+    // fresh connections.
+    let mut answered = Vec::new();
+    for _ in 0..12 {
+        let r = t
+            .org_call(&ann, Method::GET, "/api/v1/contacts", None)
+            .await;
+        if r.status == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(r.header("retry-after").is_some());
+        }
+        answered.push(r.status);
+    }
+    assert!(
+        answered
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::SERVICE_UNAVAILABLE),
+        "{answered:?}"
+    );
+    assert_eq!(answered.last(), Some(&StatusCode::OK), "{answered:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Found by schemathesis
 
