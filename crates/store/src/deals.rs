@@ -433,13 +433,7 @@ pub async fn board_totals(
     f: &BoardFilter,
     currency: &str,
 ) -> Result<Vec<StageStatusTotal>> {
-    let mut q = query("");
-    let c = q.push_arg(currency);
-    q.push_sql(&format!(
-        "SELECT pipeline_id, stage, status, COUNT(*) AS n, \
-         CAST(COALESCE(SUM(CASE WHEN currency = {c} THEN amount_minor ELSE 0 END), 0) AS BIGINT) \
-         AS amount, CAST(0 AS BIGINT) AS created_since FROM deals"
-    ));
+    let mut q = figures_select(currency, None);
     push_board_filter(&mut q, tx.organization_id(), f);
     q.push_sql(" GROUP BY pipeline_id, stage, status");
     tx.raw().fetch_all(q).await
@@ -537,6 +531,28 @@ pub struct StageStatusTotal {
     pub created_since: i64,
 }
 
+/// `SELECT … FROM deals` of a [`StageStatusTotal`] row per group, without its `WHERE` or
+/// `GROUP BY pipeline_id, stage, status`: amounts in `currency`, and deals created since `since`.
+fn figures_select(currency: &str, since: Option<DateTime<Utc>>) -> Query {
+    let mut q = query("");
+    let c = q.push_arg(currency);
+    let created = match since {
+        Some(since) => {
+            let s = q.push_arg(since);
+            format!(
+                "CAST(COALESCE(SUM(CASE WHEN created_at >= {s} THEN 1 ELSE 0 END), 0) AS BIGINT)"
+            )
+        }
+        None => "CAST(0 AS BIGINT)".to_owned(),
+    };
+    q.push_sql(&format!(
+        "SELECT pipeline_id, stage, status, COUNT(*) AS n, \
+         CAST(COALESCE(SUM(CASE WHEN currency = {c} THEN amount_minor ELSE 0 END), 0) AS BIGINT) AS amount, \
+         {created} AS created_since FROM deals"
+    ));
+    q
+}
+
 pub async fn totals_by_stage_and_status(
     tx: &mut TenantTx,
     pipeline: Option<PipelineId>,
@@ -553,23 +569,10 @@ pub async fn totals_and_created_since(
     currency: &str,
     since: Option<DateTime<Utc>>,
 ) -> Result<Vec<StageStatusTotal>> {
-    let mut q = query("");
-    let c = q.push_arg(currency);
-    let created = match since {
-        Some(since) => {
-            let s = q.push_arg(since);
-            format!(
-                "CAST(COALESCE(SUM(CASE WHEN created_at >= {s} THEN 1 ELSE 0 END), 0) AS BIGINT)"
-            )
-        }
-        None => "CAST(0 AS BIGINT)".to_owned(),
-    };
+    let mut q = figures_select(currency, since);
     let org = q.push_arg(tx.organization_id());
     q.push_sql(&format!(
-        "SELECT pipeline_id, stage, status, COUNT(*) AS n, \
-         CAST(COALESCE(SUM(CASE WHEN currency = {c} THEN amount_minor ELSE 0 END), 0) AS BIGINT) AS amount, \
-         {created} AS created_since \
-         FROM deals WHERE organization_id = {org} AND deleted_at IS NULL"
+        " WHERE organization_id = {org} AND deleted_at IS NULL"
     ));
     if let Some(p) = pipeline {
         let a = q.push_arg(p);

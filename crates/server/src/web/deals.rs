@@ -265,20 +265,23 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
                 .iter()
                 .filter(|t| t.stage == stage.key)
                 .fold((0, 0), |(n, v), t| (n + t.n, v + t.amount));
-            let cards: Vec<DealCard> = board
+            let in_stage: Vec<&Deal> = board
                 .cards
                 .iter()
                 .filter(|d| d.stage == stage.key)
-                .map(|d| card(d, &pipeline, &people, &tenant, actor.user_id))
                 .collect();
             let more = more_link(
                 base,
                 &filter,
                 show_closed,
                 &stage.key,
-                board.cards.iter().rfind(|d| d.stage == stage.key),
-                count > cards.len() as i64,
+                in_stage.last().copied(),
+                count > in_stage.len() as i64,
             );
+            let cards: Vec<DealCard> = in_stage
+                .into_iter()
+                .map(|d| card(d, &pipeline, &people, &tenant, actor.user_id))
+                .collect();
             columns.push(Column {
                 key: stage.key.clone(),
                 name: stage.name.clone(),
