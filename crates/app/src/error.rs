@@ -23,6 +23,10 @@ pub enum AppError {
     /// A business rule refuses the change (409), named by `code`.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A field's type change would lose `count` stored values (409 `field_type_conversion`,
+    /// with `count` in the problem document).
+    #[error("{message}")]
+    NotConvertible { message: String, count: i64 },
     /// The request lacks something it needs (400), named by `code`.
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },

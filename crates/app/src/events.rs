@@ -55,10 +55,14 @@ pub const CATALOGUE: &[&str] = &[
     "pipeline.created",
     "pipeline.updated",
     "pipeline.deleted",
+    "record.created",
+    "record.updated",
+    "record.deleted",
+    "record.restored",
 ];
 
 /// Actions whose audit entries are also events (by their prefix).
-const PUBLISHED: [&str; 7] = [
+const PUBLISHED: [&str; 8] = [
     "company.",
     "contact.",
     "lead.",
@@ -66,6 +70,7 @@ const PUBLISHED: [&str; 7] = [
     "task.",
     "member.",
     "pipeline.",
+    "record.",
 ];
 
 /// The events an audited change publishes, derived from its audit entry.

@@ -495,6 +495,8 @@ fn object_of(record_type: &str) -> Option<rapport_domain::Object> {
         "task" => Object::Task,
         "membership" | "member" | "invitation" => Object::Member,
         "pipeline" => Object::Deal,
+        // Any other key is a custom object's (`record.*` events carry the object's key).
+        other if rapport_domain::schema::ObjectKey::parse(other).is_ok() => Object::Record,
         _ => return None,
     })
 }
@@ -522,10 +524,22 @@ impl crate::App {
         use rapport_domain::permission::{Action, Decision, Ownership, decide};
         use rapport_store::{companies, contacts, deals, leads, tasks};
         let object = object_of(record_type)
-            .filter(|_| RECORD_TYPES.contains(&record_type))
+            .filter(|o| RECORD_TYPES.contains(&record_type) || *o == rapport_domain::Object::Record)
             .ok_or_else(|| crate::AppError::invalid("channel", "unknown record type"))?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let exists = match record_type {
+            custom if !RECORD_TYPES.contains(&custom) => {
+                match rapport_store::objects::find_by_key(&mut tx, custom).await? {
+                    Some(o) if o.deleted_at.is_none() => {
+                        rapport_store::records::find(&mut tx, o.id, rapport_domain::RecordId(id))
+                            .await?
+                            .is_some()
+                    }
+                    _ => {
+                        return Err(crate::AppError::invalid("channel", "no such object"));
+                    }
+                }
+            }
             "company" => companies::find(&mut tx, rapport_domain::CompanyId(id))
                 .await?
                 .is_some(),

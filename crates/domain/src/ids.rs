@@ -154,3 +154,15 @@ entity_id!(
     /// One event's delivery to one webhook endpoint.
     DeliveryId
 );
+entity_id!(
+    /// A kind of record an organization defined (a custom object such as berths or campaigns).
+    ObjectId
+);
+entity_id!(
+    /// A field of an object: built in, or one an organization added.
+    FieldId
+);
+entity_id!(
+    /// A record of a custom object.
+    RecordId
+);

@@ -4,6 +4,7 @@
 //! value of a domain type is always a valid one.
 
 pub mod account;
+pub mod builtin;
 pub mod contact;
 pub mod deal;
 pub mod ids;
@@ -12,7 +13,9 @@ pub mod notification;
 pub mod organization;
 pub mod permission;
 pub mod role;
+pub mod schema;
 pub mod validation;
+pub mod values;
 
 pub use ids::*;
 pub use permission::{Action, Decision, Object, Ownership, decide};

@@ -59,10 +59,15 @@ pub enum Object {
     Tag,
     /// Saved views of lists.
     SavedView,
+    /// The organization's objects and fields (definitions: every member reads them, owners and
+    /// admins change them).
+    Schema,
+    /// A record of a custom object.
+    Record,
 }
 
 impl Object {
-    pub const ALL: [Object; 12] = [
+    pub const ALL: [Object; 14] = [
         Object::Organization,
         Object::Member,
         Object::AuditLog,
@@ -75,6 +80,8 @@ impl Object {
         Object::Activity,
         Object::Tag,
         Object::SavedView,
+        Object::Schema,
+        Object::Record,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +98,8 @@ impl Object {
             Object::Activity => "activity",
             Object::Tag => "tag",
             Object::SavedView => "saved_view",
+            Object::Schema => "schema",
+            Object::Record => "record",
         }
     }
 
@@ -98,7 +107,11 @@ impl Object {
     pub fn is_record(self) -> bool {
         !matches!(
             self,
-            Object::Organization | Object::Member | Object::AuditLog | Object::ApiKey
+            Object::Organization
+                | Object::Member
+                | Object::AuditLog
+                | Object::ApiKey
+                | Object::Schema
         )
     }
 }
@@ -132,12 +145,12 @@ pub fn decide(role: Role, action: Action, object: Object, ownership: Ownership) 
     let allowed = match role {
         Role::Owner | Role::Admin => true,
         Role::Manager => match object {
-            Object::Organization | Object::Member => action == Action::View,
+            Object::Organization | Object::Member | Object::Schema => action == Action::View,
             Object::AuditLog | Object::ApiKey => false,
             _ => true,
         },
         Role::Member => match object {
-            Object::Organization | Object::Member => action == Action::View,
+            Object::Organization | Object::Member | Object::Schema => action == Action::View,
             Object::AuditLog | Object::ApiKey => false,
             _ => match action {
                 Action::View | Action::Create | Action::Export => true,
@@ -168,7 +181,7 @@ mod tests {
     fn expected(role: Role, action: Action, object: Object, ownership: Ownership) -> bool {
         use Action::*;
         use Object::*;
-        let admin_object = matches!(object, Organization | Member | AuditLog | ApiKey);
+        let admin_object = matches!(object, Organization | Member | AuditLog | ApiKey | Schema);
         // Only owners and admins see the audit log and the API keys.
         let restricted = matches!(object, AuditLog | ApiKey);
         match (role, admin_object) {
@@ -205,7 +218,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 5 * 5 * 12 * 3);
+        assert_eq!(checked, 5 * 5 * 14 * 3);
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<ProblemFieldError>, required = false)]
     pub errors: Vec<FieldError>,
+    /// How many stored values stand in the way, on 409 `field_type_conversion`; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
 }
 
 /// One invalid field of a 422 problem.
@@ -42,6 +45,7 @@ pub struct ApiError {
     pub detail: String,
     pub errors: Vec<FieldError>,
     pub retry_after: Option<u64>,
+    pub count: Option<i64>,
 }
 
 impl ApiError {
@@ -52,6 +56,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             retry_after: None,
+            count: None,
         }
     }
 
@@ -100,6 +105,7 @@ impl ApiError {
             detail: self.detail.clone(),
             code: self.code.to_owned(),
             errors: self.errors.clone(),
+            count: self.count,
         }
     }
 
@@ -141,6 +147,11 @@ impl From<AppError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, code, message)
             }
             AppError::BadRequest { code, message } => ApiError::bad_request(code, message),
+            AppError::NotConvertible { message, count } => {
+                let mut e = ApiError::new(StatusCode::CONFLICT, "field_type_conversion", message);
+                e.count = Some(count);
+                e
+            }
             AppError::TooManyRequests { retry_after_secs } => {
                 let mut e = ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,

@@ -12,7 +12,8 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::api::v1::{
     admin, ai_settings, analytics, api_keys, audit, auth, companies, contacts, deals, leads,
-    members, notifications, organizations, search, tags, tasks, timelines, views, webhooks,
+    members, notifications, objects, organizations, search, tags, tasks, timelines, views,
+    webhooks,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -187,6 +188,33 @@ fn api_v1() -> Router<AppState> {
         .route(
             "/tasks/{id}",
             get(tasks::get).patch(tasks::update).delete(tasks::delete),
+        )
+        // the record engine
+        .route("/objects", get(objects::list).post(objects::create))
+        .route(
+            "/objects/{object}",
+            get(objects::get)
+                .patch(objects::update)
+                .delete(objects::delete),
+        )
+        .route("/objects/{object}/fields", post(objects::create_field))
+        .route(
+            "/objects/{object}/fields/{key}",
+            axum::routing::patch(objects::update_field).delete(objects::archive_field),
+        )
+        .route(
+            "/objects/{object}/records",
+            get(objects::list_records).post(objects::create_record),
+        )
+        .route(
+            "/objects/{object}/records/{id}",
+            get(objects::get_record)
+                .patch(objects::update_record)
+                .delete(objects::delete_record),
+        )
+        .route(
+            "/objects/{object}/records/{id}/restore",
+            post(objects::restore_record),
         )
         .route("/analytics/deals/summary", get(analytics::summary))
         .route("/analytics/deals/funnel", get(analytics::funnel))

@@ -116,7 +116,7 @@ impl Presented {
 /// Messages are JSON text frames. The client sends `{"type": "subscribe", "channel": C}`,
 /// `{"type": "unsubscribe", "channel": C}` and `{"type": "ping"}`, where `C` is `org` (every change
 /// in the organization), `user` (messages for the connected user) or
-/// `record:{company|contact|lead|deal|task}:{id}` (one record). The server answers
+/// `record:{object}:{id}` (one record of a built-in or custom object). The server answers
 /// `{"type": "subscribed", "channel": C}`, `{"type": "unsubscribed", "channel": C}`,
 /// `{"type": "pong"}`, `{"type": "error", "code": "forbidden" | "not_found" | "bad_request",
 /// "channel": C}`, and sends events: `{"type": "event", "channel": C, "event": "deal.stage_changed",
@@ -255,8 +255,8 @@ impl Channel {
             _ => {
                 let rest = name.strip_prefix("record:")?;
                 let (kind, id) = rest.split_once(':')?;
-                live::RECORD_TYPES
-                    .contains(&kind)
+                rapport_domain::schema::ObjectKey::parse(kind)
+                    .is_ok()
                     .then_some(())
                     .and_then(|()| id.parse().ok())
                     .map(|id| Channel::Record(kind.to_owned(), id))
@@ -395,7 +395,7 @@ impl Connection {
                 let Some(channel) = Channel::parse(&name) else {
                     return error(
                         "bad_request",
-                        "channels are org, user and record:{company|contact|lead|deal|task}:{id}",
+                        "channels are org, user and record:{object}:{id}",
                     );
                 };
                 if self.records.len() >= MAX_SUBSCRIPTIONS {
@@ -419,6 +419,9 @@ impl Connection {
                             }
                             Err(rapport_app::AppError::NotFound) => {
                                 return error("not_found", "no such record in this organization");
+                            }
+                            Err(rapport_app::AppError::Validation(_)) => {
+                                return error("bad_request", "no such object in this organization");
                             }
                             Err(e) => {
                                 tracing::error!(error = %e, "checking a live subscription failed");

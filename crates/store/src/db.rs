@@ -580,6 +580,7 @@ pub enum Arg {
     Uuid(Option<Uuid>),
     Text(Option<String>),
     Int(Option<i64>),
+    Float(Option<f64>),
     Bool(Option<bool>),
     Time(Option<DateTime<Utc>>),
     Date(Option<chrono::NaiveDate>),
@@ -610,6 +611,7 @@ arg_from!(Text, &str, |v: &str| v.to_owned());
 arg_from!(Text, &String, |v: &String| v.clone());
 arg_from!(Int, i64, |v| v);
 arg_from!(Int, i32, i64::from);
+arg_from!(Float, f64, |v| v);
 arg_from!(Bool, bool, |v| v);
 arg_from!(Time, DateTime<Utc>, |v| v);
 arg_from!(Date, chrono::NaiveDate, |v| v);
@@ -655,7 +657,10 @@ arg_from_id!(
     rapport_domain::JobId,
     rapport_domain::NotificationId,
     rapport_domain::WebhookId,
-    rapport_domain::DeliveryId
+    rapport_domain::DeliveryId,
+    rapport_domain::ObjectId,
+    rapport_domain::FieldId,
+    rapport_domain::RecordId
 );
 
 impl Arg {
@@ -679,6 +684,7 @@ impl Arg {
             Arg::Uuid(v) => args.add(v),
             Arg::Text(v) => args.add(v),
             Arg::Int(v) => args.add(v),
+            Arg::Float(v) => args.add(v),
             Arg::Bool(v) => args.add(v),
             Arg::Time(v) => args.add(v),
             Arg::Date(v) => args.add(v),
@@ -694,6 +700,7 @@ impl Arg {
             Arg::Uuid(v) => args.add(v),
             Arg::Text(v) => args.add(v),
             Arg::Int(v) => args.add(v),
+            Arg::Float(v) => args.add(v),
             Arg::Bool(v) => args.add(v),
             Arg::Time(v) => args.add(v),
             Arg::Date(v) => args.add(v),

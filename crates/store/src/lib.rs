@@ -24,8 +24,10 @@ pub mod keyset;
 pub mod leads;
 pub mod memberships;
 pub mod notifications;
+pub mod objects;
 pub mod organizations;
 pub mod pipelines;
+pub mod records;
 pub mod search;
 pub mod seed;
 pub mod statistics;
@@ -62,6 +64,9 @@ pub enum Error {
     /// alike (the HTTP layer refuses control characters before this is ever reached).
     #[error("text must not contain NUL characters")]
     NulInText,
+    /// A stored row the application could not have written (a definition edited by hand).
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
     #[error("could not bind a query argument: {0}")]
     Bind(sqlx::error::BoxDynError),
     #[error(transparent)]

@@ -15,6 +15,7 @@ mod lists;
 mod live;
 mod members;
 mod notifications;
+mod objects;
 mod openapi;
 mod organizations;
 mod rate_limits;

@@ -12,6 +12,7 @@ pub mod deals;
 pub mod leads;
 pub mod members;
 pub mod notifications;
+pub mod objects;
 pub mod organizations;
 pub mod search;
 pub mod tags;

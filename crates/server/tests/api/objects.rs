@@ -1,0 +1,884 @@
+//! The record engine through the API: objects and fields defined by an organization, and the
+//! records of a custom object — validation per type, filters, sorts, search, keyset pages,
+//! uniqueness, relations, type changes, audit, events, recently deleted, tenancy.
+
+use std::collections::HashSet;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::ws::connect_as;
+use crate::support::{Account, Resp, TestApp};
+
+async fn call(t: &TestApp, who: &Account, method: Method, path: &str, body: Option<Value>) -> Resp {
+    t.org_call(who, method, path, body).await
+}
+
+async fn ok(t: &TestApp, who: &Account, method: Method, path: &str, body: Option<Value>) -> Value {
+    let r = call(t, who, method.clone(), path, body).await;
+    assert!(
+        r.status.is_success(),
+        "{method} {path}: {} {}",
+        r.status,
+        r.text
+    );
+    r.body
+}
+
+/// Berths: the marina's object, with one field of most types.
+async fn define_berths(t: &TestApp, owner: &Account) {
+    let object = ok(t, owner, Method::POST, "/api/v1/objects",
+        Some(json!({"key": "berth", "singular": "Berth", "plural": "Berths", "icon": "anchor", "color": "blue"}))).await;
+    assert_eq!(object["key"], "berth");
+    assert_eq!(object["builtin"], false);
+    assert_eq!(object["primary_field"], "name");
+    assert_eq!(object["fields"][0]["key"], "name");
+    assert_eq!(object["fields"][0]["required"], true);
+    for field in [
+        json!({"key": "code", "label": "Code", "type": "text", "unique": true, "max": 12}),
+        json!({"label": "Status", "type": "select", "options": [
+            {"label": "Available", "color": "green"}, {"label": "Under offer", "color": "amber"},
+            {"label": "Reserved"}, {"label": "Sold", "color": "gray"}, {"label": "Maintenance"}],
+            "default": "available"}),
+        json!({"key": "length", "label": "Length (m)", "type": "number", "min": 0, "max": 200}),
+        json!({"key": "price", "label": "Price", "type": "money"}),
+        json!({"key": "available_from", "label": "Available from", "type": "date"}),
+        json!({"key": "features", "label": "Features", "type": "multi_select", "options": [
+            {"key": "power", "label": "Power"}, {"key": "water", "label": "Water"}, {"key": "wifi", "label": "Wi-Fi"}]}),
+        json!({"key": "client", "label": "Client", "type": "relation", "target": "contact"}),
+        json!({"key": "harbour_master", "label": "Harbour master", "type": "member"}),
+        json!({"key": "notes", "label": "Notes", "type": "long_text"}),
+        json!({"key": "covered", "label": "Covered", "type": "boolean"}),
+    ] {
+        let r = call(
+            t,
+            owner,
+            Method::POST,
+            "/api/v1/objects/berth/fields",
+            Some(field.clone()),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{field}: {}", r.text);
+    }
+}
+
+fn keys(items: &Value, field: &str) -> Vec<String> {
+    items
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|r| r["values"][field].to_string().trim_matches('"').to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_organization_defines_objects_and_fields_with_clear_refusals() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    define_berths(&t, &owner).await;
+
+    let all = ok(&t, &owner, Method::GET, "/api/v1/objects", None).await;
+    let listed: Vec<&str> = all["items"]
+        .as_array()
+        .expect("present")
+        .iter()
+        .map(|o| o["key"].as_str().expect("present"))
+        .collect();
+    assert_eq!(
+        listed,
+        ["company", "contact", "lead", "deal", "task", "berth"]
+    );
+    let deal = &all["items"][3];
+    assert_eq!(deal["builtin"], true);
+    assert!(
+        deal["fields"]
+            .as_array()
+            .expect("present")
+            .iter()
+            .any(|f| f["key"] == "stage" && f["builtin"] == true)
+    );
+
+    let berth = ok(&t, &owner, Method::GET, "/api/v1/objects/berth", None).await;
+    let status = berth["fields"]
+        .as_array()
+        .expect("present")
+        .iter()
+        .find(|f| f["key"] == "status")
+        .expect("present")
+        .clone();
+    assert_eq!(status["type"], "select");
+    assert_eq!(
+        status["options"][1],
+        json!({"key": "under_offer", "label": "Under offer", "color": "amber"})
+    );
+    assert_eq!(status["default"], "available");
+
+    // Keys: taken, built in, malformed.
+    let again = call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects",
+        Some(json!({"key": "berth", "singular": "B", "plural": "Bs"})),
+    )
+    .await;
+    again.assert_problem(StatusCode::CONFLICT, "object_key_taken");
+    let builtin = call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects",
+        Some(json!({"key": "deal", "singular": "D", "plural": "Ds"})),
+    )
+    .await;
+    builtin.assert_problem(StatusCode::CONFLICT, "object_key_taken");
+    let bad = call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects",
+        Some(json!({"key": "Berths!", "singular": "", "plural": "x", "color": "mauve"})),
+    )
+    .await;
+    bad.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let named: Vec<&str> = bad.body["errors"]
+        .as_array()
+        .expect("present")
+        .iter()
+        .map(|e| e["field"].as_str().expect("present"))
+        .collect();
+    assert_eq!(named, ["key", "singular", "color"]);
+
+    // Fields: taken key, settings that do not fit the type, unknown target, built-in fields.
+    let taken = call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/berth/fields",
+        Some(json!({"key": "length", "label": "L", "type": "text"})),
+    )
+    .await;
+    taken.assert_problem(StatusCode::CONFLICT, "field_key_taken");
+    let misfit = call(&t, &owner, Method::POST, "/api/v1/objects/berth/fields",
+        Some(json!({"key": "flag", "label": "Flag", "type": "boolean", "unique": true, "options": [{"label": "A"}]}))).await;
+    misfit.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let named: Vec<&str> = misfit.body["errors"]
+        .as_array()
+        .expect("present")
+        .iter()
+        .map(|e| e["field"].as_str().expect("present"))
+        .collect();
+    assert_eq!(named, ["options", "unique"]);
+    let nowhere = call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/berth/fields",
+        Some(json!({"key": "boat", "label": "Boat", "type": "relation", "target": "boat"})),
+    )
+    .await;
+    assert_eq!(nowhere.body["errors"][0]["field"], "target");
+    let typo = call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/berth/fields",
+        Some(json!({"key": "x1", "label": "X", "type": "string"})),
+    )
+    .await;
+    assert_eq!(typo.body["errors"][0]["field"], "type");
+    let retype = call(
+        &t,
+        &owner,
+        Method::PATCH,
+        "/api/v1/objects/deal/fields/title",
+        Some(json!({"type": "number"})),
+    )
+    .await;
+    retype.assert_problem(StatusCode::CONFLICT, "builtin_field");
+
+    // A custom field on a built-in object is listed with it.
+    ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/contact/fields",
+        Some(json!({"key": "boat_name", "label": "Boat name", "type": "text"})),
+    )
+    .await;
+    let contact = ok(&t, &owner, Method::GET, "/api/v1/objects/contact", None).await;
+    let last = contact["fields"]
+        .as_array()
+        .expect("present")
+        .last()
+        .expect("present")
+        .clone();
+    assert_eq!(
+        (last["key"].as_str(), last["builtin"].as_bool()),
+        (Some("boat_name"), Some(false))
+    );
+
+    // Definitions are read by every member and changed by owners and admins only.
+    let manager = t.member(&owner, "manager@example.com", "manager").await;
+    ok(&t, &manager, Method::GET, "/api/v1/objects/berth", None).await;
+    let denied = call(
+        &t,
+        &manager,
+        Method::POST,
+        "/api/v1/objects/berth/fields",
+        Some(json!({"key": "x2", "label": "X", "type": "text"})),
+    )
+    .await;
+    denied.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let denied = call(
+        &t,
+        &manager,
+        Method::POST,
+        "/api/v1/objects",
+        Some(json!({"key": "boat", "singular": "Boat", "plural": "Boats"})),
+    )
+    .await;
+    denied.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+
+    // Another organization sees none of it.
+    let stranger = t.register("stranger@example.com", Some("Elsewhere")).await;
+    call(&t, &stranger, Method::GET, "/api/v1/objects/berth", None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    call(
+        &t,
+        &stranger,
+        Method::GET,
+        "/api/v1/objects/berth/records",
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn records_are_validated_per_field_and_written_with_audit_events_and_restore() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    define_berths(&t, &owner).await;
+    let ana = t
+        .create(&owner, "/api/v1/contacts", json!({"name": "Ana Lopez"}))
+        .await;
+    let ana_id = ana["id"].as_str().expect("present");
+
+    let created = ok(&t, &owner, Method::POST, "/api/v1/objects/berth/records", Some(json!({"values": {
+        "name": "  A1 ", "code": "PV-A1", "length": 12.5, "price": {"amount": 45000, "currency": "EUR"},
+        "available_from": "2027-04-01", "features": ["water", "power", "water"], "client": ana_id,
+        "harbour_master": owner.user_id, "covered": true,
+    }}))).await;
+    let id = created["id"].as_str().expect("present").to_owned();
+    assert_eq!(created["object"], "berth");
+    assert_eq!(created["organization_id"], owner.org());
+    assert_eq!(created["owner_id"], owner.user_id.as_str());
+    let v = &created["values"];
+    assert_eq!(v["name"], "A1", "trimmed");
+    assert_eq!(v["status"], "available", "the default");
+    assert_eq!(
+        v["features"],
+        json!(["power", "water"]),
+        "options' order, once each"
+    );
+    assert_eq!(v["price"], json!({"amount": 45000.0, "currency": "EUR"}));
+    assert_eq!(v["client"], ana_id);
+    assert_eq!(v["notes"], Value::Null, "every live field is present");
+
+    // Every wrong value is named at once.
+    let bad = call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/berth/records",
+        Some(json!({"values": {
+            "length": 250, "status": "sunk", "available_from": "01/04/2027", "features": "power",
+            "price": {"amount": 1.234}, "covered": "yes", "draft": 2, "code": "x".repeat(13),
+        }})),
+    )
+    .await;
+    bad.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let named: HashSet<&str> = bad.body["errors"]
+        .as_array()
+        .expect("present")
+        .iter()
+        .map(|e| e["field"].as_str().expect("present"))
+        .collect();
+    let expected: HashSet<&str> = [
+        "values.length",
+        "values.status",
+        "values.available_from",
+        "values.features",
+        "values.price",
+        "values.covered",
+        "values.draft",
+        "values.code",
+        "values.name",
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(named, expected, "{}", bad.body);
+
+    // Relations and members must belong to this organization; its existence elsewhere is not told.
+    let stranger = t.register("stranger@example.com", Some("Elsewhere")).await;
+    let theirs = t
+        .create(&stranger, "/api/v1/contacts", json!({"name": "Theirs"}))
+        .await;
+    let r = call(&t, &owner, Method::POST, "/api/v1/objects/berth/records",
+        Some(json!({"values": {"name": "A2", "client": theirs["id"], "harbour_master": stranger.user_id}}))).await;
+    r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let named: Vec<&str> = r.body["errors"]
+        .as_array()
+        .expect("present")
+        .iter()
+        .map(|e| e["field"].as_str().expect("present"))
+        .collect();
+    assert_eq!(named, ["values.client", "values.harbour_master"]);
+
+    // Unique values, case-insensitively.
+    let dup = call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/berth/records",
+        Some(json!({"values": {"name": "A3", "code": "pv-a1"}})),
+    )
+    .await;
+    dup.assert_problem(StatusCode::CONFLICT, "field_not_unique");
+
+    // A change names only what changes; null clears; the audit keeps the diff.
+    let path = format!("/api/v1/objects/berth/records/{id}");
+    let changed = ok(
+        &t,
+        &owner,
+        Method::PATCH,
+        &path,
+        Some(json!({"values": {"length": 14, "covered": null, "status": "under_offer"}})),
+    )
+    .await;
+    assert_eq!(changed["values"]["length"], 14.0);
+    assert_eq!(changed["values"]["covered"], Value::Null);
+    assert_eq!(changed["values"]["name"], "A1", "untouched");
+    let cleared = call(
+        &t,
+        &owner,
+        Method::PATCH,
+        &path,
+        Some(json!({"values": {"name": null}})),
+    )
+    .await;
+    assert_eq!(
+        cleared.body["errors"][0],
+        json!({"field": "values.name", "message": "is required"})
+    );
+    let audit = ok(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/audit?action=record.updated",
+        None,
+    )
+    .await;
+    let entry = &audit["items"][0];
+    assert_eq!(entry["target_type"], "berth");
+    assert_eq!(entry["target_id"], id.as_str());
+    assert_eq!(
+        entry["changes"]["length"],
+        json!({"before": 12.5, "after": 14.0})
+    );
+    assert_eq!(
+        entry["changes"]["status"],
+        json!({"before": "available", "after": "under_offer"})
+    );
+    assert!(entry["changes"].get("name").is_none());
+
+    // A member may create records and change only their own.
+    let member = t.member(&owner, "member@example.com", "member").await;
+    call(
+        &t,
+        &member,
+        Method::PATCH,
+        &path,
+        Some(json!({"values": {"length": 1}})),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let mine = ok(
+        &t,
+        &member,
+        Method::POST,
+        "/api/v1/objects/berth/records",
+        Some(json!({"values": {"name": "B1"}})),
+    )
+    .await;
+    ok(
+        &t,
+        &member,
+        Method::PATCH,
+        &format!(
+            "/api/v1/objects/berth/records/{}",
+            mine["id"].as_str().expect("present")
+        ),
+        Some(json!({"values": {"length": 8}})),
+    )
+    .await;
+    let viewer = t.member(&owner, "viewer@example.com", "viewer").await;
+    call(
+        &t,
+        &viewer,
+        Method::POST,
+        "/api/v1/objects/berth/records",
+        Some(json!({"values": {"name": "V"}})),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+
+    // Another organization cannot reach the record even knowing its id.
+    call(&t, &stranger, Method::GET, &path, None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+
+    // Deleted: gone from reads and lists, its unique value free; restored: back, unless taken.
+    let r = call(&t, &owner, Method::DELETE, &path, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    call(&t, &owner, Method::GET, &path, None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    let list = ok(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/objects/berth/records",
+        None,
+    )
+    .await;
+    assert_eq!(keys(&list["items"], "name"), ["B1"]);
+    let taker = ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/berth/records",
+        Some(json!({"values": {"name": "A1 bis", "code": "PV-A1"}})),
+    )
+    .await;
+    call(&t, &owner, Method::POST, &format!("{path}/restore"), None)
+        .await
+        .assert_problem(StatusCode::CONFLICT, "field_not_unique");
+    ok(
+        &t,
+        &owner,
+        Method::DELETE,
+        &format!(
+            "/api/v1/objects/berth/records/{}",
+            taker["id"].as_str().expect("present")
+        ),
+        None,
+    )
+    .await;
+    let back = ok(&t, &owner, Method::POST, &format!("{path}/restore"), None).await;
+    assert_eq!(back["values"]["code"], "PV-A1");
+    let found = ok(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/objects/berth/records?filter[code]=PV-A1",
+        None,
+    )
+    .await;
+    assert_eq!(found["items"].as_array().expect("present").len(), 1, "indexed again");
+}
+
+#[tokio::test]
+async fn lists_filter_sort_search_and_page_on_any_field() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    define_berths(&t, &owner).await;
+    // 23 berths: lengths 10..=32 (none for every fifth), statuses in turn, some with power.
+    let statuses = [
+        "available",
+        "under_offer",
+        "reserved",
+        "sold",
+        "maintenance",
+    ];
+    for i in 0..23_i64 {
+        let mut values = json!({"name": format!("Berth {:02}", i), "status": statuses[i as usize % 5],
+            "available_from": format!("2027-{:02}-01", 1 + i % 12)});
+        if i % 5 != 4 {
+            values["length"] = json!(10 + i);
+        }
+        if i % 3 == 0 {
+            values["features"] = json!(["power"]);
+        }
+        if i == 7 {
+            values["notes"] = json!("Next to the FUEL dock");
+        }
+        ok(
+            &t,
+            &owner,
+            Method::POST,
+            "/api/v1/objects/berth/records",
+            Some(json!({"values": values})),
+        )
+        .await;
+    }
+    let list = |q: &str| {
+        let path = format!("/api/v1/objects/berth/records?{q}");
+        let owner = &owner;
+        let t = &t;
+        async move { ok(t, owner, Method::GET, &path, None).await }
+    };
+
+    let sold = list("filter[status]=sold&page_size=100").await;
+    assert_eq!(
+        keys(&sold["items"], "name"),
+        ["Berth 18", "Berth 13", "Berth 08", "Berth 03"],
+        "newest first by default"
+    );
+    let long = list("filter[length][gte]=30&sort=length").await;
+    assert_eq!(keys(&long["items"], "length"), ["30.0", "31.0", "32.0"]);
+    let range = list("filter[length][gt]=12&filter[length][lt]=16&sort=-length").await;
+    assert_eq!(
+        keys(&range["items"], "length"),
+        ["15.0", "13.0"],
+        "14 has no length (every fifth)"
+    );
+    let either = list("filter[status][in]=sold,reserved&page_size=100").await;
+    assert_eq!(either["items"].as_array().expect("present").len(), 9);
+    let powered = list("filter[features]=power&page_size=100").await;
+    assert_eq!(
+        powered["items"].as_array().expect("present").len(),
+        8,
+        "multi-select: contains"
+    );
+    let unmeasured = list("filter[length][empty]=true&page_size=100").await;
+    assert_eq!(
+        keys(&unmeasured["items"], "name"),
+        ["Berth 19", "Berth 14", "Berth 09", "Berth 04"]
+    );
+    let spring = list("filter[available_from][gte]=2027-03-01&filter[available_from][lte]=2027-04-30&page_size=100").await;
+    assert_eq!(spring["items"].as_array().expect("present").len(), 4);
+    let fuel = list("search=fuel").await;
+    assert_eq!(
+        keys(&fuel["items"], "name"),
+        ["Berth 07"],
+        "text fields are searched, any case"
+    );
+    let named = list("search=BERTH 2&sort=name").await;
+    assert_eq!(
+        keys(&named["items"], "name"),
+        ["Berth 20", "Berth 21", "Berth 22"]
+    );
+
+    // Keyset pages sorted by a field: every record once, those without a value last.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let q = match &cursor {
+            Some(c) => format!("sort=length&page_size=5&cursor={c}"),
+            None => "sort=length&page_size=5".to_owned(),
+        };
+        let page = list(&q).await;
+        seen.extend(keys(&page["items"], "length"));
+        pages += 1;
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 5);
+    let mut expected: Vec<String> = (0..23)
+        .filter(|i| i % 5 != 4)
+        .map(|i| format!("{}.0", 10 + i))
+        .collect();
+    expected.extend(std::iter::repeat_n("null".to_owned(), 4));
+    assert_eq!(seen, expected);
+    // Descending, by date, across every page.
+    let mut dates = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = match &cursor {
+            Some(c) => format!("sort=-available_from&page_size=7&cursor={c}"),
+            None => "sort=-available_from&page_size=7".to_owned(),
+        };
+        let page = list(&q).await;
+        dates.extend(keys(&page["items"], "available_from"));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let mut sorted = dates.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(dates.len(), 23);
+    assert_eq!(dates, sorted);
+
+    // What the grammar does not know is a 400, never an empty list.
+    for (q, code) in [
+        ("filter[draft]=2", "unknown_filter"),
+        ("filter[length][near]=2", "unknown_filter"),
+        ("filter[length]=long", "invalid_filter"),
+        ("filter[status]=sunk", "invalid_filter"),
+        ("filter[status][gte]=sold", "invalid_filter"),
+        ("filter[length", "invalid_filter"),
+        ("sort=features", "unknown_sort"),
+        ("sort=depth", "unknown_sort"),
+        ("order_by=name", "unknown_parameter"),
+        ("page_size=0", "invalid_query"),
+        ("cursor=bm90LWEtY3Vyc29y", "invalid_cursor"),
+    ] {
+        let r = call(
+            &t,
+            &owner,
+            Method::GET,
+            &format!("/api/v1/objects/berth/records?{q}"),
+            None,
+        )
+        .await;
+        r.assert_problem(StatusCode::BAD_REQUEST, code);
+    }
+    // A cursor of one order does not continue another.
+    let first = list("sort=length&page_size=2").await;
+    let c = first["next_cursor"].as_str().expect("present");
+    call(
+        &t,
+        &owner,
+        Method::GET,
+        &format!("/api/v1/objects/berth/records?sort=name&cursor={c}"),
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::BAD_REQUEST, "invalid_cursor");
+}
+
+#[tokio::test]
+async fn a_field_changes_type_only_when_every_value_converts() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects",
+        Some(json!({"key": "berth", "singular": "Berth", "plural": "Berths"})),
+    )
+    .await;
+    ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/berth/fields",
+        Some(json!({"key": "beam", "label": "Beam", "type": "text"})),
+    )
+    .await;
+    for (name, beam) in [("A", "4.5"), ("B", "5"), ("C", "wide"), ("D", "narrow")] {
+        ok(
+            &t,
+            &owner,
+            Method::POST,
+            "/api/v1/objects/berth/records",
+            Some(json!({"values": {"name": name, "beam": beam}})),
+        )
+        .await;
+    }
+    let refused = call(
+        &t,
+        &owner,
+        Method::PATCH,
+        "/api/v1/objects/berth/fields/beam",
+        Some(json!({"type": "number"})),
+    )
+    .await;
+    refused.assert_problem(StatusCode::CONFLICT, "field_type_conversion");
+    assert_eq!(refused.body["count"], 2);
+    let unchanged = ok(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/objects/berth/records?filter[beam]=wide",
+        None,
+    )
+    .await;
+    assert_eq!(
+        unchanged["items"].as_array().expect("present").len(),
+        1,
+        "nothing was converted"
+    );
+
+    for name in ["C", "D"] {
+        let rows = ok(
+            &t,
+            &owner,
+            Method::GET,
+            &format!("/api/v1/objects/berth/records?search={name}&sort=name"),
+            None,
+        )
+        .await;
+        let row = rows["items"]
+            .as_array()
+            .expect("present")
+            .iter()
+            .find(|r| r["values"]["name"] == name)
+            .expect("present")
+            .clone();
+        ok(
+            &t,
+            &owner,
+            Method::PATCH,
+            &format!(
+                "/api/v1/objects/berth/records/{}",
+                row["id"].as_str().expect("present")
+            ),
+            Some(json!({"values": {"beam": null}})),
+        )
+        .await;
+    }
+    let field = ok(
+        &t,
+        &owner,
+        Method::PATCH,
+        "/api/v1/objects/berth/fields/beam",
+        Some(json!({"type": "number", "min": 0})),
+    )
+    .await;
+    assert_eq!(field["type"], "number");
+    let wide = ok(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/objects/berth/records?filter[beam][gte]=4.6&sort=beam",
+        None,
+    )
+    .await;
+    assert_eq!(
+        keys(&wide["items"], "beam"),
+        ["5.0"],
+        "converted values are numbers, indexed as such"
+    );
+
+    // Archived: hidden, refused on write, kept; restored: back with its values.
+    let r = call(
+        &t,
+        &owner,
+        Method::DELETE,
+        "/api/v1/objects/berth/fields/beam",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let list = ok(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/objects/berth/records?sort=name",
+        None,
+    )
+    .await;
+    assert!(list["items"][0]["values"].get("beam").is_none());
+    let r = call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/berth/records",
+        Some(json!({"values": {"name": "E", "beam": 3}})),
+    )
+    .await;
+    assert_eq!(r.body["errors"][0]["field"], "values.beam");
+    ok(
+        &t,
+        &owner,
+        Method::PATCH,
+        "/api/v1/objects/berth/fields/beam",
+        Some(json!({"archived": false})),
+    )
+    .await;
+    let list = ok(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/objects/berth/records?sort=name",
+        None,
+    )
+    .await;
+    assert_eq!(keys(&list["items"], "beam"), ["4.5", "5.0", "null", "null"]);
+    let audit = ok(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/audit?action=field.archived",
+        None,
+    )
+    .await;
+    assert_eq!(
+        audit["items"][0]["changes"]["archived"],
+        json!({"before": false, "after": true})
+    );
+}
+
+#[tokio::test]
+async fn record_events_reach_websocket_subscribers_of_the_object() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects",
+        Some(json!({"key": "berth", "singular": "Berth", "plural": "Berths"})),
+    )
+    .await;
+    ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/berth/fields",
+        Some(json!({"key": "length", "label": "Length", "type": "number"})),
+    )
+    .await;
+    let berth = ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/berth/records",
+        Some(json!({"values": {"name": "A1"}})),
+    )
+    .await;
+    let id = berth["id"].as_str().expect("present").to_owned();
+
+    let mut socket = connect_as(&t.base, &owner.access, owner.org()).await;
+    let channel = format!("record:berth:{id}");
+    assert_eq!(
+        socket.subscribe(&channel).await,
+        json!({"type": "subscribed", "channel": channel})
+    );
+    let unknown = socket.subscribe(&format!("record:boat:{id}")).await;
+    assert_eq!(unknown["code"], "bad_request");
+    let missing = socket
+        .subscribe(&format!("record:berth:{}", uuid::Uuid::now_v7()))
+        .await;
+    assert_eq!(missing["code"], "not_found");
+
+    ok(
+        &t,
+        &owner,
+        Method::PATCH,
+        &format!("/api/v1/objects/berth/records/{id}"),
+        Some(json!({"values": {"length": 12}})),
+    )
+    .await;
+    let event = loop {
+        let e = socket.next_event().await;
+        if e["channel"] == channel.as_str() && e["event"] == "record.updated" {
+            break e;
+        }
+    };
+    assert_eq!(event["record"], json!({"type": "berth", "id": id}));
+    assert_eq!(event["changed"], json!(["length"]));
+    assert!(
+        event.get("payload").is_none() && event.get("values").is_none(),
+        "names, never values: {event}"
+    );
+}

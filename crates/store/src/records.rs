@@ -1,0 +1,799 @@
+//! Records of custom objects, and the value index every record's custom values are written to.
+//!
+//! A record's values are one JSON document (`data`), read with the record. Each value is also a
+//! row of `record_values` (a number in `num`, or a text that sorts like the value in `txt`),
+//! which filters probe, sorts walk in order and unique fields are guarded by (migration 0019).
+//! Only live records have index rows: deleting a record removes them, restoring writes them again.
+
+use chrono::{DateTime, Utc};
+use rapport_domain::{FieldId, ObjectId, RecordId, UserId};
+use serde_json::{Map, Value as Json};
+use sqlx::types::Json as JsonColumn;
+use uuid::Uuid;
+
+use crate::text::{Searchable, Strategy};
+use crate::{Arg, Backend, Error, Query, Result, TenantTx, dialect, keyset, query};
+
+/// A record of a custom object as stored.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct RecordRow {
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub id: RecordId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub object_id: ObjectId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub owner_id: UserId,
+    pub data: JsonColumn<Map<String, Json>>,
+    pub title: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "records.id, records.object_id, records.owner_id, records.data, records.title, \
+                       records.created_at, records.updated_at, records.deleted_at";
+
+/// The searchable text of records (`search_key`, kept lowercase by the application).
+pub const SEARCH: Searchable = Searchable {
+    kind: "record",
+    table: "records",
+    expr: "records.search_key",
+    lowered: Some("records.search_key"),
+    fts: "records_fts",
+    column: "text",
+};
+
+/// What a record holds besides its identity.
+pub struct RecordFields<'a> {
+    pub owner_id: UserId,
+    pub data: &'a Map<String, Json>,
+    pub title: &'a str,
+    pub search_key: &'a str,
+}
+
+pub async fn insert(
+    tx: &mut TenantTx,
+    object_id: ObjectId,
+    id: RecordId,
+    f: &RecordFields<'_>,
+) -> Result<RecordRow> {
+    let org = tx.organization_id();
+    let now = crate::now();
+    tx.raw()
+        .execute(
+            query(
+                "INSERT INTO records (organization_id, id, object_id, owner_id, data, title, \
+                 search_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            )
+            .bind(org)
+            .bind(id)
+            .bind(object_id)
+            .bind(f.owner_id)
+            .bind(Json::Object(f.data.clone()))
+            .bind(f.title)
+            .bind(f.search_key)
+            .bind(now),
+        )
+        .await?;
+    find(tx, object_id, id).await?.ok_or(Error::NotFound)
+}
+
+/// A live record of an object.
+pub async fn find(
+    tx: &mut TenantTx,
+    object_id: ObjectId,
+    id: RecordId,
+) -> Result<Option<RecordRow>> {
+    find_in(tx, object_id, id, false).await
+}
+
+/// A live record, locked until the transaction ends (PostgreSQL), to be changed.
+pub async fn find_for_update(
+    tx: &mut TenantTx,
+    object_id: ObjectId,
+    id: RecordId,
+) -> Result<Option<RecordRow>> {
+    find_in(tx, object_id, id, true).await
+}
+
+async fn find_in(
+    tx: &mut TenantTx,
+    object_id: ObjectId,
+    id: RecordId,
+    lock: bool,
+) -> Result<Option<RecordRow>> {
+    let org = tx.organization_id();
+    let lock = if lock {
+        dialect::lock_rows(tx.backend())
+    } else {
+        ""
+    };
+    tx.raw()
+        .fetch_optional(
+            query(format!(
+                "SELECT {COLUMNS} FROM records WHERE organization_id = $1 AND object_id = $2 \
+                 AND id = $3 AND deleted_at IS NULL{lock}"
+            ))
+            .bind(org)
+            .bind(object_id)
+            .bind(id),
+        )
+        .await
+}
+
+/// A deleted record of an object (for restoring it).
+pub async fn find_deleted(
+    tx: &mut TenantTx,
+    object_id: ObjectId,
+    id: RecordId,
+) -> Result<Option<RecordRow>> {
+    let org = tx.organization_id();
+    tx.raw()
+        .fetch_optional(
+            query(format!(
+                "SELECT {COLUMNS} FROM records WHERE organization_id = $1 AND object_id = $2 \
+                 AND id = $3 AND deleted_at IS NOT NULL"
+            ))
+            .bind(org)
+            .bind(object_id)
+            .bind(id),
+        )
+        .await
+}
+
+pub async fn update(tx: &mut TenantTx, id: RecordId, f: &RecordFields<'_>) -> Result<()> {
+    let org = tx.organization_id();
+    tx.raw()
+        .execute(
+            query(
+                "UPDATE records SET owner_id = $3, data = $4, title = $5, search_key = $6, \
+                 updated_at = $7 WHERE organization_id = $1 AND id = $2",
+            )
+            .bind(org)
+            .bind(id)
+            .bind(f.owner_id)
+            .bind(Json::Object(f.data.clone()))
+            .bind(f.title)
+            .bind(f.search_key)
+            .bind(crate::now()),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Moves a record to recently deleted (`Some(time)`) or back (`None`).
+pub async fn set_deleted(
+    tx: &mut TenantTx,
+    id: RecordId,
+    deleted_at: Option<DateTime<Utc>>,
+) -> Result<bool> {
+    let org = tx.organization_id();
+    Ok(tx
+        .raw()
+        .execute(
+            query("UPDATE records SET deleted_at = $3 WHERE organization_id = $1 AND id = $2")
+                .bind(org)
+                .bind(id)
+                .bind(deleted_at),
+        )
+        .await?
+        == 1)
+}
+
+/// One row of the value index.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexRow {
+    pub field_id: FieldId,
+    pub num: Option<f64>,
+    pub txt: Option<String>,
+    pub unique_key: Option<String>,
+}
+
+/// Replaces a record's index rows for `fields` by `rows` (rows of other fields stay).
+pub async fn replace_index(
+    tx: &mut TenantTx,
+    record_id: Uuid,
+    fields: &[FieldId],
+    rows: &[IndexRow],
+) -> Result<()> {
+    let org = tx.organization_id();
+    if !fields.is_empty() {
+        let mut q =
+            query("DELETE FROM record_values WHERE organization_id = $1 AND record_id = $2")
+                .bind(org)
+                .bind(record_id);
+        let list = in_list(&mut q, fields.iter().map(|f| Arg::from(*f)));
+        q.push_sql(&format!(" AND field_id IN ({list})"));
+        tx.raw().execute(q).await?;
+    }
+    // A few hundred rows per statement keeps within both engines' placeholder limits.
+    for chunk in rows.chunks(150) {
+        let mut q = query(
+            "INSERT INTO record_values (organization_id, record_id, field_id, num, txt, unique_key) VALUES ",
+        );
+        let o = q.push_arg(org);
+        let r = q.push_arg(record_id);
+        for (i, row) in chunk.iter().enumerate() {
+            let f = q.push_arg(row.field_id);
+            let n = q.push_arg(row.num);
+            let t = q.push_arg(row.txt.clone());
+            let u = q.push_arg(row.unique_key.clone());
+            let sep = if i == 0 { "" } else { ", " };
+            q.push_sql(&format!("{sep}({o}, {r}, {f}, {n}, {t}, {u})"));
+        }
+        tx.raw().execute(q).await?;
+    }
+    Ok(())
+}
+
+/// Removes every index row of a record (it was deleted).
+pub async fn clear_index(tx: &mut TenantTx, record_id: Uuid) -> Result<()> {
+    let org = tx.organization_id();
+    tx.raw()
+        .execute(
+            query("DELETE FROM record_values WHERE organization_id = $1 AND record_id = $2")
+                .bind(org)
+                .bind(record_id),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Removes every index row of a field (its type changed, or its values are rewritten).
+pub async fn clear_field_index(tx: &mut TenantTx, field_id: FieldId) -> Result<()> {
+    let org = tx.organization_id();
+    tx.raw()
+        .execute(
+            query("DELETE FROM record_values WHERE organization_id = $1 AND field_id = $2")
+                .bind(org)
+                .bind(field_id),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Another record holding `unique_key` in a unique field, if any.
+pub async fn unique_holder(
+    tx: &mut TenantTx,
+    field_id: FieldId,
+    unique_key: &str,
+    except: Uuid,
+) -> Result<Option<Uuid>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        record_id: Uuid,
+    }
+    let org = tx.organization_id();
+    let row: Option<Row> = tx
+        .raw()
+        .fetch_optional(
+            query(
+                "SELECT record_id FROM record_values WHERE organization_id = $1 AND field_id = $2 \
+                 AND unique_key = $3 AND record_id <> $4 LIMIT 1",
+            )
+            .bind(org)
+            .bind(field_id)
+            .bind(unique_key)
+            .bind(except),
+        )
+        .await?;
+    Ok(row.map(|r| r.record_id))
+}
+
+/// How many values of a field are shared by more than one record (making it unique would fail).
+pub async fn duplicate_values(tx: &mut TenantTx, field_id: FieldId) -> Result<i64> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        n: i64,
+    }
+    let org = tx.organization_id();
+    let row: Row = tx
+        .raw()
+        .fetch_one(
+            query(
+                "SELECT COUNT(*) AS n FROM (SELECT txt, num FROM record_values \
+                 WHERE organization_id = $1 AND field_id = $2 \
+                 GROUP BY lower(COALESCE(txt, '')), num HAVING COUNT(*) > 1) AS shared",
+            )
+            .bind(org)
+            .bind(field_id),
+        )
+        .await?;
+    Ok(row.n)
+}
+
+/// Where the records a relation may point to live.
+#[derive(Clone, Copy, Debug)]
+pub enum Target {
+    /// A built-in object's own table (`contacts`, `deals`…).
+    Table(&'static str),
+    /// A custom object's records.
+    Object(ObjectId),
+}
+
+/// Which of `ids` are live records of `target` in this organization.
+pub async fn existing(tx: &mut TenantTx, target: Target, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let org = tx.organization_id();
+    let mut q = match target {
+        Target::Table(table) => {
+            query(format!("SELECT id FROM {table} WHERE organization_id = $1 AND deleted_at IS NULL")).bind(org)
+        }
+        Target::Object(object) => query(
+            "SELECT id FROM records WHERE organization_id = $1 AND object_id = $2 AND deleted_at IS NULL",
+        )
+        .bind(org)
+        .bind(object),
+    };
+    let list = in_list(&mut q, ids.iter().map(|id| Arg::from(*id)));
+    q.push_sql(&format!(" AND id IN ({list})"));
+    let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// The titles of custom records, by id (deleted ones included: a relation may still name them).
+pub async fn titles(tx: &mut TenantTx, ids: &[Uuid]) -> Result<Vec<(Uuid, ObjectId, String)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+        #[sqlx(try_from = "uuid::Uuid")]
+        object_id: ObjectId,
+        title: String,
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let org = tx.organization_id();
+    let mut q =
+        query("SELECT id, object_id, title FROM records WHERE organization_id = $1").bind(org);
+    let list = in_list(&mut q, ids.iter().map(|id| Arg::from(*id)));
+    q.push_sql(&format!(" AND id IN ({list})"));
+    let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, r.object_id, r.title))
+        .collect())
+}
+
+fn in_list(q: &mut Query, args: impl Iterator<Item = Arg>) -> String {
+    args.map(|a| q.push_arg(a)).collect::<Vec<_>>().join(", ")
+}
+
+/// Which index column holds a field's values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Column {
+    Num,
+    Txt,
+}
+
+impl Column {
+    fn name(self) -> &'static str {
+        match self {
+            Column::Num => "num",
+            Column::Txt => "txt",
+        }
+    }
+}
+
+/// A value a condition compares with, already in the index's form.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Operand {
+    Num(f64),
+    Txt(String),
+}
+
+impl Operand {
+    fn column(&self) -> Column {
+        match self {
+            Operand::Num(_) => Column::Num,
+            Operand::Txt(_) => Column::Txt,
+        }
+    }
+
+    fn arg(&self) -> Arg {
+        match self {
+            Operand::Num(n) => Arg::from(*n),
+            Operand::Txt(t) => Arg::from(t.as_str()),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    Eq,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+}
+
+impl Comparison {
+    fn sql(self) -> &'static str {
+        match self {
+            Comparison::Eq => "=",
+            Comparison::Gt => ">",
+            Comparison::Gte => ">=",
+            Comparison::Lt => "<",
+            Comparison::Lte => "<=",
+        }
+    }
+}
+
+/// One condition on a field's indexed values.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Condition {
+    /// Some value of the field compares so (for a many-valued field: one of them does).
+    Compare {
+        field: FieldId,
+        op: Comparison,
+        value: Operand,
+    },
+    /// Some value of the field is one of these.
+    In {
+        field: FieldId,
+        values: Vec<Operand>,
+    },
+    /// The field has no value (`true`) or has one (`false`).
+    Empty { field: FieldId, empty: bool },
+}
+
+/// The SQL of a condition on the record whose id is `id_column`, binding its values.
+pub fn condition_sql(q: &mut Query, id_column: &str, c: &Condition) -> String {
+    let probe = |q: &mut Query, field: FieldId| {
+        let f = q.push_arg(field);
+        format!(
+            "SELECT 1 FROM record_values x WHERE x.organization_id = $1 AND x.record_id = {id_column} \
+             AND x.field_id = {f}"
+        )
+    };
+    match c {
+        Condition::Compare { field, op, value } => {
+            let p = probe(q, *field);
+            let v = q.push_arg(value.arg());
+            format!(
+                "EXISTS ({p} AND x.{} {} {v})",
+                value.column().name(),
+                op.sql()
+            )
+        }
+        Condition::In { field, values } => {
+            let p = probe(q, *field);
+            let column = values.first().map_or(Column::Txt, Operand::column).name();
+            let list = in_list(q, values.iter().map(Operand::arg));
+            format!("EXISTS ({p} AND x.{column} IN ({list}))")
+        }
+        Condition::Empty { field, empty } => {
+            let p = probe(q, *field);
+            let not = if *empty { "NOT " } else { "" };
+            format!("{not}EXISTS ({p})")
+        }
+    }
+}
+
+/// The order of a list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sort {
+    Created,
+    Updated,
+    /// By a single-valued field's indexed value; records without one come last.
+    Field {
+        field: FieldId,
+        column: Column,
+    },
+}
+
+/// Where a page continues: after the last row of the previous one.
+#[derive(Clone, Debug, PartialEq)]
+pub enum After {
+    /// Sorted by creation or update time.
+    Time(DateTime<Utc>, RecordId),
+    /// Sorted by a field, among the records that have a value.
+    Value(Operand, RecordId),
+    /// Sorted by a field, among the records without a value (they come last).
+    Empty(RecordId),
+}
+
+/// Which records of an object, in which order, how many.
+#[derive(Clone, Debug)]
+pub struct RecordQuery<'a> {
+    pub object_id: ObjectId,
+    pub conditions: &'a [Condition],
+    /// Lowercase text every match contains, and how to look for it.
+    pub search: Option<(&'a str, Strategy)>,
+    pub sort: Sort,
+    pub descending: bool,
+    pub after: Option<After>,
+    /// Rows wanted; one more is read to tell whether a next page exists.
+    pub limit: u64,
+}
+
+/// A listed record and the value it was sorted by.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Listed {
+    #[sqlx(flatten)]
+    pub record: RecordRow,
+    pub sort_num: Option<f64>,
+    pub sort_txt: Option<String>,
+}
+
+impl Listed {
+    /// Where a page ending on this row continues.
+    pub fn after(&self, sort: Sort) -> After {
+        let id = self.record.id;
+        match sort {
+            Sort::Created => After::Time(self.record.created_at, id),
+            Sort::Updated => After::Time(self.record.updated_at, id),
+            Sort::Field { .. } => match (self.sort_num, &self.sort_txt) {
+                (Some(n), _) => After::Value(Operand::Num(n), id),
+                (None, Some(t)) => After::Value(Operand::Txt(t.clone()), id),
+                (None, None) => After::Empty(id),
+            },
+        }
+    }
+}
+
+/// The condition that a record's search text contains `text` (lowercase).
+fn search_sql(q: &mut Query, backend: Backend, text: &str, strategy: Strategy) -> String {
+    let pattern = format!("%{}%", dialect::escape_like(text));
+    match (backend, strategy) {
+        (Backend::Postgres, Strategy::Index) => {
+            let p = q.push_arg(pattern);
+            format!("records.id IN (SELECT rapport_text_matches('record', {p}))")
+        }
+        (Backend::Sqlite, Strategy::Index)
+            if !text.contains(['%', '_', '\\']) && text.chars().count() >= 3 =>
+        {
+            let p = q.push_arg(format!("%{text}%"));
+            format!("records.rowid IN (SELECT rowid FROM records_fts WHERE text LIKE {p})")
+        }
+        _ => {
+            let p = q.push_arg(pattern);
+            format!("records.search_key LIKE {p} ESCAPE '\\'")
+        }
+    }
+}
+
+fn filters(q: &mut Query, backend: Backend, rq: &RecordQuery<'_>) {
+    for c in rq.conditions {
+        let sql = condition_sql(q, "records.id", c);
+        q.push_sql(&format!(" AND {sql}"));
+    }
+    if let Some((text, strategy)) = rq.search {
+        let sql = search_sql(q, backend, text, strategy);
+        q.push_sql(&format!(" AND {sql}"));
+    }
+}
+
+/// One page of an object's live records (one statement, two when a page sorted by a field runs
+/// past the records that have a value into those that have none).
+pub async fn list(tx: &mut TenantTx, rq: &RecordQuery<'_>) -> Result<Vec<Listed>> {
+    let org = tx.organization_id();
+    let backend = tx.backend();
+    let dir = if rq.descending { "DESC" } else { "ASC" };
+    let cmp = if rq.descending { "<" } else { ">" };
+    let limit = rq.limit as i64 + 1;
+    match rq.sort {
+        Sort::Created | Sort::Updated => {
+            let column = if rq.sort == Sort::Created {
+                "created_at"
+            } else {
+                "updated_at"
+            };
+            let mut q = query(format!(
+                "SELECT {COLUMNS}, CAST(NULL AS DOUBLE PRECISION) AS sort_num, CAST(NULL AS TEXT) AS sort_txt \
+                 FROM records WHERE records.organization_id = $1 AND records.object_id = $2 \
+                 AND records.deleted_at IS NULL"
+            ))
+            .bind(org)
+            .bind(rq.object_id);
+            filters(&mut q, backend, rq);
+            let after = match &rq.after {
+                Some(After::Time(t, id)) => Some((keyset::SortValue::Time(*t), *id)),
+                None => None,
+                Some(_) => return Err(Error::Corrupt("a cursor of another order".into())),
+            };
+            keyset::page(
+                &mut q,
+                &format!("records.{column}"),
+                after.as_ref().map(|(v, id)| (v, *id)),
+                rq.descending,
+                0,
+                rq.limit,
+            );
+            tx.raw().fetch_all(q).await
+        }
+        Sort::Field { field, column } => {
+            let col = column.name();
+            let mut rows: Vec<Listed> = Vec::new();
+            if !matches!(rq.after, Some(After::Empty(_))) {
+                let mut q = query(format!(
+                    "SELECT {COLUMNS}, {num} AS sort_num, {txt} AS sort_txt \
+                     FROM record_values v JOIN records ON records.organization_id = v.organization_id \
+                     AND records.id = v.record_id \
+                     WHERE v.organization_id = $1 AND records.object_id = $2 AND v.field_id = $3 \
+                     AND v.{col} IS NOT NULL AND records.deleted_at IS NULL",
+                    num = if column == Column::Num { "v.num" } else { "CAST(NULL AS DOUBLE PRECISION)" },
+                    txt = if column == Column::Txt { "v.txt" } else { "CAST(NULL AS TEXT)" },
+                ))
+                .bind(org)
+                .bind(rq.object_id)
+                .bind(field);
+                filters(&mut q, backend, rq);
+                if let Some(After::Value(value, id)) = &rq.after {
+                    let v = q.push_arg(value.arg());
+                    let i = q.push_arg(*id);
+                    // The first condition bounds the index scan (see keyset::page).
+                    q.push_sql(&format!(
+                        " AND v.{col} {cmp}= {v} AND (v.{col} {cmp} {v} OR (v.{col} = {v} AND v.record_id {cmp} {i}))"
+                    ));
+                }
+                let l = q.push_arg(limit);
+                q.push_sql(&format!(
+                    " ORDER BY v.{col} {dir}, v.record_id {dir} LIMIT {l}"
+                ));
+                rows = tx.raw().fetch_all(q).await?;
+                if rows.len() as i64 >= limit {
+                    return Ok(rows);
+                }
+            }
+            let mut q = query(format!(
+                "SELECT {COLUMNS}, CAST(NULL AS DOUBLE PRECISION) AS sort_num, CAST(NULL AS TEXT) AS sort_txt \
+                 FROM records WHERE records.organization_id = $1 AND records.object_id = $2 \
+                 AND records.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM record_values v \
+                 WHERE v.organization_id = $1 AND v.record_id = records.id AND v.field_id = $3)"
+            ))
+            .bind(org)
+            .bind(rq.object_id)
+            .bind(field);
+            filters(&mut q, backend, rq);
+            if let Some(After::Empty(id)) = &rq.after {
+                let i = q.push_arg(*id);
+                q.push_sql(&format!(" AND records.id {cmp} {i}"));
+            }
+            let l = q.push_arg(limit - rows.len() as i64);
+            q.push_sql(&format!(" ORDER BY records.id {dir} LIMIT {l}"));
+            let empty: Vec<Listed> = tx.raw().fetch_all(q).await?;
+            rows.extend(empty);
+            Ok(rows)
+        }
+    }
+}
+
+/// What a rollup computes over the related records' values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Aggregate {
+    Count,
+    Sum,
+    Min,
+    Max,
+}
+
+/// A rollup for each of `records`: over the live records whose relation field `via` points at
+/// it, the aggregate of their `value` field (none for a count). Records with nothing related are
+/// left out (count 0, no sum).
+pub async fn rollups(
+    tx: &mut TenantTx,
+    via: FieldId,
+    aggregate: Aggregate,
+    value: Option<FieldId>,
+    records: &[Uuid],
+) -> Result<Vec<(String, f64)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        target: String,
+        figure: Option<f64>,
+    }
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let org = tx.organization_id();
+    let mut q = query("").bind(org).bind(via);
+    let (join, figure) = match (aggregate, value) {
+        (Aggregate::Count, _) | (_, None) => (
+            String::new(),
+            "CAST(COUNT(*) AS DOUBLE PRECISION)".to_owned(),
+        ),
+        (aggregate, Some(field)) => {
+            let f = q.push_arg(field);
+            let function = match aggregate {
+                Aggregate::Sum => "SUM",
+                Aggregate::Min => "MIN",
+                _ => "MAX",
+            };
+            (
+                format!(
+                    " JOIN record_values n ON n.organization_id = v.organization_id \
+                     AND n.record_id = v.record_id AND n.field_id = {f}"
+                ),
+                format!("{function}(n.num)"),
+            )
+        }
+    };
+    let list = in_list(&mut q, records.iter().map(|id| Arg::from(id.to_string())));
+    let q = q.wrap(|_| {
+        format!(
+            "SELECT v.txt AS target, {figure} AS figure FROM record_values v{join} \
+             WHERE v.organization_id = $1 AND v.field_id = $2 AND v.txt IN ({list}) GROUP BY v.txt"
+        )
+    });
+    let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| r.figure.map(|f| (r.target, f)))
+        .collect())
+}
+
+/// The live records whose relation field `via` points at `target` (the other side of a
+/// relation), newest first, at most `limit`.
+pub async fn related(
+    tx: &mut TenantTx,
+    via: FieldId,
+    target: Uuid,
+    limit: i64,
+) -> Result<Vec<RecordRow>> {
+    let org = tx.organization_id();
+    tx.raw()
+        .fetch_all(
+            query(format!(
+                "SELECT {COLUMNS} FROM record_values v JOIN records ON records.organization_id = v.organization_id \
+                 AND records.id = v.record_id WHERE v.organization_id = $1 AND v.field_id = $2 \
+                 AND v.txt = $3 AND records.deleted_at IS NULL ORDER BY records.id DESC LIMIT $4"
+            ))
+            .bind(org)
+            .bind(via)
+            .bind(target.to_string())
+            .bind(limit),
+        )
+        .await
+}
+
+/// Every live record of an object, for rewriting a field's values (a type change) — read in
+/// pages of `limit` after `after`.
+pub async fn batch(
+    tx: &mut TenantTx,
+    object_id: ObjectId,
+    after: Option<RecordId>,
+    limit: i64,
+) -> Result<Vec<RecordRow>> {
+    let org = tx.organization_id();
+    let mut q = query(format!(
+        "SELECT {COLUMNS} FROM records WHERE organization_id = $1 AND object_id = $2 AND deleted_at IS NULL"
+    ))
+    .bind(org)
+    .bind(object_id);
+    if let Some(id) = after {
+        let p = q.push_arg(id);
+        q.push_sql(&format!(" AND id > {p}"));
+    }
+    let l = q.push_arg(limit);
+    q.push_sql(&format!(" ORDER BY id LIMIT {l}"));
+    tx.raw().fetch_all(q).await
+}
+
+/// Writes a record's values document (a type change converted them) without touching its time.
+pub async fn set_data(
+    tx: &mut TenantTx,
+    id: RecordId,
+    data: &Map<String, Json>,
+    title: &str,
+    search_key: &str,
+) -> Result<()> {
+    let org = tx.organization_id();
+    tx.raw()
+        .execute(
+            query("UPDATE records SET data = $3, title = $4, search_key = $5 WHERE organization_id = $1 AND id = $2")
+                .bind(org)
+                .bind(id)
+                .bind(Json::Object(data.clone()))
+                .bind(title)
+                .bind(search_key),
+        )
+        .await?;
+    Ok(())
+}
