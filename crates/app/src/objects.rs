@@ -7,7 +7,7 @@ use rapport_domain::schema::{
     self, FieldDef, FieldKey, FieldType, ObjectDef, ObjectKey, OptionInput, Rollup, RollupFunction,
 };
 use rapport_domain::values::{self, Context};
-use rapport_domain::{Action, Object, Ownership, ValidationErrors, builtin};
+use rapport_domain::{Action, Object, ObjectId, Ownership, ValidationErrors, builtin};
 use rapport_store::TenantTx;
 use rapport_store::objects::{self as store_objects, ObjectFields};
 use rapport_store::records::{self as store_records, IndexRow};
@@ -307,6 +307,7 @@ impl App {
         }
         let mut tx = self.db.tenant(tenant.id()).await?;
         let fields = ObjectFields {
+            created_by: actor.user_id,
             key: key.as_str(),
             singular: &singular,
             plural: &plural,
@@ -404,6 +405,7 @@ impl App {
         };
         errors.into_result()?;
         let fields = ObjectFields {
+            created_by: actor.user_id,
             key,
             singular: singular.as_deref().unwrap_or_default(),
             plural: plural.as_deref().unwrap_or_default(),
@@ -469,6 +471,30 @@ impl App {
             object.id,
         );
         e.changes = Some(json!({"key": key}));
+        crate::events::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Brings a deleted custom object back, with its fields and records.
+    pub async fn restore_object(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: ObjectId,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        self.authorize_schema(actor, tenant, meta, Action::Delete)
+            .await?;
+        let since = Utc::now() - chrono::Duration::days(crate::trash::KEEP_DAYS);
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let row = store_objects::find(&mut tx, id)
+            .await?
+            .filter(|o| o.deleted_at.is_some_and(|d| d >= since))
+            .ok_or(AppError::NotFound)?;
+        store_objects::set_deleted(&mut tx, id, None).await?;
+        let mut e = with_target(entry(Some(actor), meta, "object.restored"), "object", id);
+        e.changes = Some(json!({"key": row.key}));
         crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(())

@@ -1,8 +1,8 @@
-//! "Recently deleted": companies, contacts, leads and deals stay restorable for 30 days, then
-//! the hourly maintenance removes them for good.
+//! "Recently deleted": companies, contacts, leads, deals, custom objects and their records stay
+//! restorable for 30 days, then the hourly maintenance removes them for good.
 
 use chrono::{Duration, Utc};
-use rapport_domain::{Action, Object, Ownership, UserId};
+use rapport_domain::{Action, Object, ObjectId, Ownership, RecordId, UserId};
 use rapport_store::trash::{self as store_trash, Deleted};
 use serde_json::json;
 
@@ -55,7 +55,15 @@ impl App {
         id: uuid::Uuid,
         meta: &RequestMeta,
     ) -> AppResult<()> {
-        let object = object(record_type).ok_or(AppError::NotFound)?;
+        let Some(object) = object(record_type) else {
+            return match record_type {
+                "object" => self.restore_object(actor, tenant, ObjectId(id), meta).await,
+                custom => self
+                    .restore_record(actor, tenant, custom, RecordId(id), meta)
+                    .await
+                    .map(|_| ()),
+            };
+        };
         let since = Utc::now() - Duration::days(KEEP_DAYS);
         let found = {
             let mut tx = self.db.tenant_read(tenant.id()).await?;

@@ -804,7 +804,9 @@ mod tests {
         let d = field("d", FieldType::Date);
         assert_eq!(
             ok(&d, json!("2026-02-28")),
-            Some(Value::Date(NaiveDate::from_ymd_opt(2026, 2, 28).expect("valid")))
+            Some(Value::Date(
+                NaiveDate::from_ymd_opt(2026, 2, 28).expect("valid")
+            ))
         );
         assert!(parse(&d, &json!("2026-02-30"), CTX).is_err());
         assert!(parse(&d, &json!("28/02/2026"), CTX).is_err());
@@ -988,8 +990,8 @@ mod tests {
         .expect("valid");
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[&FieldKey::parse("length").expect("valid")], None);
-        let e =
-            check_input(&object, &input(json!({"name": ""})), false, "custom", CTX).expect_err("refused");
+        let e = check_input(&object, &input(json!({"name": ""})), false, "custom", CTX)
+            .expect_err("refused");
         assert_eq!(e.0[0].field, "custom.name");
         assert_eq!(e.0[0].message, "is required");
     }

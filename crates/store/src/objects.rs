@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use rapport_domain::schema::{FieldDef, FieldKey, FieldType, ObjectKey, Rollup, SelectOption};
-use rapport_domain::{FieldId, ObjectId, values};
+use rapport_domain::{FieldId, ObjectId, UserId, values};
 use serde_json::Value as Json;
 use sqlx::types::Json as JsonColumn;
 
@@ -22,13 +22,15 @@ pub struct ObjectRow {
     pub primary_field: String,
     pub board_field: Option<String>,
     pub position: i64,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
 const OBJECT_COLUMNS: &str = "id, key, singular, plural, icon, color, primary_field, board_field, \
-                              position, created_at, updated_at, deleted_at";
+                              position, created_by, created_at, updated_at, deleted_at";
 
 /// A field as stored.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -135,6 +137,7 @@ pub async fn find(tx: &mut TenantTx, id: ObjectId) -> Result<Option<ObjectRow>> 
 
 /// What an object is called and how it looks.
 pub struct ObjectFields<'a> {
+    pub created_by: UserId,
     pub key: &'a str,
     pub singular: &'a str,
     pub plural: &'a str,
@@ -154,9 +157,9 @@ pub async fn insert(tx: &mut TenantTx, f: &ObjectFields<'_>) -> Result<ObjectRow
         .execute(
             query(
                 "INSERT INTO objects (organization_id, id, key, singular, plural, icon, color, \
-                 primary_field, board_field, position, created_at, updated_at) \
+                 primary_field, board_field, position, created_by, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-                 (SELECT COALESCE(MAX(position), 0) + 1 FROM objects WHERE organization_id = $1), $10, $10)",
+                 (SELECT COALESCE(MAX(position), 0) + 1 FROM objects WHERE organization_id = $1), $11, $10, $10)",
             )
             .bind(org)
             .bind(id)
@@ -167,7 +170,8 @@ pub async fn insert(tx: &mut TenantTx, f: &ObjectFields<'_>) -> Result<ObjectRow
             .bind(f.color)
             .bind(f.primary_field)
             .bind(f.board_field)
-            .bind(now),
+            .bind(now)
+            .bind(f.created_by),
         )
         .await?;
     find(tx, id).await?.ok_or(Error::NotFound)

@@ -12,6 +12,15 @@ pub const TABLES: [(&str, &str); 4] = [
     ("deal", "deals"),
 ];
 
+fn label(record_type: &str) -> &'static str {
+    match record_type {
+        "company" => "Company",
+        "contact" => "Contact",
+        "lead" => "Lead",
+        _ => "Deal",
+    }
+}
+
 fn table(record_type: &str) -> Option<&'static str> {
     TABLES
         .iter()
@@ -21,7 +30,10 @@ fn table(record_type: &str) -> Option<&'static str> {
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Deleted {
+    /// A built-in object's key, a custom object's key, or `object` for a deleted custom object.
     pub record_type: String,
+    /// What the record is, in words: `Contact`, `Berth`, `Object`.
+    pub kind: String,
     pub id: uuid::Uuid,
     pub name: String,
     pub owner_id: uuid::Uuid,
@@ -31,16 +43,31 @@ pub struct Deleted {
 /// Records deleted since a moment, most recent first.
 pub async fn list(tx: &mut TenantTx, since: DateTime<Utc>, limit: i64) -> Result<Vec<Deleted>> {
     let org = tx.organization_id();
-    let parts: Vec<String> = TABLES
+    let mut parts: Vec<String> = TABLES
         .iter()
         .map(|(kind, table)| {
             let name = if *table == "deals" { "title" } else { "name" };
+            let label = label(kind);
             format!(
-                "SELECT '{kind}' AS record_type, id, {name} AS name, owner_id, deleted_at FROM {table} \
-                 WHERE organization_id = $1 AND deleted_at IS NOT NULL AND deleted_at >= $2"
+                "SELECT '{kind}' AS record_type, '{label}' AS kind, id, {name} AS name, owner_id, deleted_at \
+                 FROM {table} WHERE organization_id = $1 AND deleted_at IS NOT NULL AND deleted_at >= $2"
             )
         })
         .collect();
+    // Records of custom objects (those of a deleted object go and come back with it) and the
+    // deleted objects themselves.
+    parts.push(
+        "SELECT o.key AS record_type, o.singular AS kind, r.id, r.title AS name, r.owner_id, r.deleted_at \
+         FROM records r JOIN objects o ON o.organization_id = r.organization_id AND o.id = r.object_id \
+         WHERE r.organization_id = $1 AND r.deleted_at IS NOT NULL AND r.deleted_at >= $2 \
+         AND o.deleted_at IS NULL"
+            .to_owned(),
+    );
+    parts.push(
+        "SELECT 'object' AS record_type, 'Object' AS kind, id, plural AS name, created_by AS owner_id, deleted_at \
+         FROM objects WHERE organization_id = $1 AND deleted_at IS NOT NULL AND deleted_at >= $2"
+            .to_owned(),
+    );
     tx.raw()
         .fetch_all(
             query(format!(
@@ -65,11 +92,13 @@ pub async fn find(
         return Ok(None);
     };
     let name = if t == "deals" { "title" } else { "name" };
+    let label = label(record_type);
     let org = tx.organization_id();
     tx.raw()
         .fetch_optional(
             query(format!(
-                "SELECT '{record_type}' AS record_type, id, {name} AS name, owner_id, deleted_at FROM {t} \
+                "SELECT '{record_type}' AS record_type, '{label}' AS kind, id, {name} AS name, owner_id, \
+                 deleted_at FROM {t} \
                  WHERE organization_id = $1 AND id = $2 AND deleted_at IS NOT NULL AND deleted_at >= $3"
             ))
             .bind(org)
@@ -113,6 +142,14 @@ pub async fn purge_before(tx: &mut crate::Tx, before: DateTime<Utc>) -> Result<u
         "UPDATE tasks SET company_id = NULL WHERE company_id IN (SELECT id FROM companies WHERE deleted_at < $1)",
         "DELETE FROM companies WHERE deleted_at < $1",
         "DELETE FROM leads WHERE deleted_at < $1",
+        // Custom objects' records, then deleted objects with their fields and records.
+        "DELETE FROM record_values WHERE record_id IN (SELECT id FROM records WHERE deleted_at < $1)",
+        "DELETE FROM records WHERE deleted_at < $1",
+        "DELETE FROM record_values WHERE field_id IN (SELECT f.id FROM fields f JOIN objects o \
+         ON o.organization_id = f.organization_id AND o.key = f.object_key WHERE o.deleted_at < $1)",
+        "DELETE FROM fields WHERE EXISTS (SELECT 1 FROM objects o WHERE o.organization_id = fields.organization_id \
+         AND o.key = fields.object_key AND o.deleted_at < $1)",
+        "DELETE FROM objects WHERE deleted_at < $1",
     ] {
         let n = tx.execute(query(sql).bind(before)).await?;
         if sql.starts_with("DELETE") {

@@ -62,7 +62,7 @@ pub async fn search(ctx: PageContext, Query(q): Query<SearchQuery>) -> Response 
 }
 
 pub struct DeletedRow {
-    pub kind: &'static str,
+    pub kind: String,
     pub record_type: String,
     pub id: String,
     pub name: String,
@@ -99,12 +99,15 @@ pub async fn trash(ctx: PageContext, Query(q): Query<TrashQuery>) -> Response {
     let rows = items
         .into_iter()
         .map(|d| {
-            let (kind, object) = match d.record_type.as_str() {
-                "company" => ("Company", Object::Company),
-                "lead" => ("Lead", Object::Lead),
-                "deal" => ("Deal", Object::Deal),
-                _ => ("Contact", Object::Contact),
+            let object = match d.record_type.as_str() {
+                "company" => Object::Company,
+                "contact" => Object::Contact,
+                "lead" => Object::Lead,
+                "deal" => Object::Deal,
+                "object" => Object::Schema,
+                _ => Object::Record,
             };
+            let kind = d.kind;
             let owner = UserId(d.owner_id);
             DeletedRow {
                 kind,

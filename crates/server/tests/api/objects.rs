@@ -487,7 +487,11 @@ async fn records_are_validated_per_field_and_written_with_audit_events_and_resto
         None,
     )
     .await;
-    assert_eq!(found["items"].as_array().expect("present").len(), 1, "indexed again");
+    assert_eq!(
+        found["items"].as_array().expect("present").len(),
+        1,
+        "indexed again"
+    );
 }
 
 #[tokio::test]
@@ -881,4 +885,398 @@ async fn record_events_reach_websocket_subscribers_of_the_object() {
         event.get("payload").is_none() && event.get("values").is_none(),
         "names, never values: {event}"
     );
+}
+
+#[tokio::test]
+async fn a_deleted_object_and_its_records_wait_in_recently_deleted() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    define_berths(&t, &owner).await;
+    let kept = ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/berth/records",
+        Some(json!({"values": {"name": "Kept"}})),
+    )
+    .await;
+    let binned = ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/berth/records",
+        Some(json!({"values": {"name": "Binned"}})),
+    )
+    .await;
+    let binned_id = binned["id"].as_str().expect("id");
+    ok(
+        &t,
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/objects/berth/records/{binned_id}"),
+        None,
+    )
+    .await;
+    let trash = ok(&t, &owner, Method::GET, "/api/v1/trash", None).await;
+    assert_eq!(trash[0]["record_type"], "berth");
+    assert_eq!(trash[0]["kind"], "Berth");
+    assert_eq!(trash[0]["name"], "Binned");
+    let r = call(
+        &t,
+        &owner,
+        Method::POST,
+        &format!("/api/v1/trash/berth/{binned_id}/restore"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    ok(
+        &t,
+        &owner,
+        Method::GET,
+        &format!("/api/v1/objects/berth/records/{binned_id}"),
+        None,
+    )
+    .await;
+
+    // Deleting the object hides it and its records; only owners and admins may.
+    let manager = t.member(&owner, "manager@example.com", "manager").await;
+    call(&t, &manager, Method::DELETE, "/api/v1/objects/berth", None)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    call(&t, &owner, Method::DELETE, "/api/v1/objects/deal", None)
+        .await
+        .assert_problem(StatusCode::CONFLICT, "builtin_object");
+    let r = call(&t, &owner, Method::DELETE, "/api/v1/objects/berth", None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    call(&t, &owner, Method::GET, "/api/v1/objects/berth", None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    call(
+        &t,
+        &owner,
+        Method::GET,
+        &format!(
+            "/api/v1/objects/berth/records/{}",
+            kept["id"].as_str().expect("id")
+        ),
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    let again = call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects",
+        Some(json!({"key": "berth", "singular": "Berth", "plural": "Berths"})),
+    )
+    .await;
+    again.assert_problem(StatusCode::CONFLICT, "object_key_taken");
+    let trash = ok(&t, &owner, Method::GET, "/api/v1/trash", None).await;
+    let object = trash
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|d| d["record_type"] == "object")
+        .expect("the object")
+        .clone();
+    assert_eq!(object["name"], "Berths");
+    assert!(
+        trash
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|d| d["record_type"] != "berth"),
+        "its records go with it"
+    );
+    call(
+        &t,
+        &manager,
+        Method::POST,
+        &format!(
+            "/api/v1/trash/object/{}/restore",
+            object["id"].as_str().expect("id")
+        ),
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let r = call(
+        &t,
+        &owner,
+        Method::POST,
+        &format!(
+            "/api/v1/trash/object/{}/restore",
+            object["id"].as_str().expect("id")
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let back = ok(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/objects/berth/records?sort=name",
+        None,
+    )
+    .await;
+    assert_eq!(keys(&back["items"], "name"), ["Binned", "Kept"]);
+    let restored = ok(&t, &owner, Method::GET, "/api/v1/objects/berth", None).await;
+    assert_eq!(
+        restored["fields"].as_array().expect("fields").len(),
+        11,
+        "with its fields"
+    );
+}
+
+#[tokio::test]
+async fn rollups_count_and_sum_related_records() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Agency")).await;
+    ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects",
+        Some(json!({"key": "campaign", "singular": "Campaign", "plural": "Campaigns"})),
+    )
+    .await;
+    ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects",
+        Some(json!({"key": "expense", "singular": "Expense", "plural": "Expenses"})),
+    )
+    .await;
+    ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/expense/fields",
+        Some(json!({"key": "amount", "label": "Amount", "type": "money"})),
+    )
+    .await;
+    ok(&t, &owner, Method::POST, "/api/v1/objects/expense/fields",
+        Some(json!({"key": "campaign", "label": "Campaign", "type": "relation", "target": "campaign"}))).await;
+    let bad = call(&t, &owner, Method::POST, "/api/v1/objects/campaign/fields",
+        Some(json!({"key": "spent", "label": "Spent", "type": "rollup", "rollup": {"object": "expense", "via": "amount", "function": "sum", "field": "amount"}}))).await;
+    assert_eq!(bad.body["errors"][0]["field"], "rollup.via", "{}", bad.text);
+    ok(&t, &owner, Method::POST, "/api/v1/objects/campaign/fields",
+        Some(json!({"key": "spent", "label": "Spent", "type": "rollup", "rollup": {"object": "expense", "via": "campaign", "function": "sum", "field": "amount"}}))).await;
+    ok(&t, &owner, Method::POST, "/api/v1/objects/campaign/fields",
+        Some(json!({"key": "expenses", "label": "Expenses", "type": "rollup", "rollup": {"object": "expense", "via": "campaign", "function": "count"}}))).await;
+    let spring = ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/campaign/records",
+        Some(json!({"values": {"name": "Spring"}})),
+    )
+    .await;
+    let quiet = ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/campaign/records",
+        Some(json!({"values": {"name": "Quiet"}})),
+    )
+    .await;
+    let spring_id = spring["id"].as_str().expect("id");
+    let mut last = String::new();
+    for amount in [120.5, 79.5, 300.0] {
+        let e = ok(
+            &t,
+            &owner,
+            Method::POST,
+            "/api/v1/objects/expense/records",
+            Some(json!({"values": {"name": "Print", "amount": amount, "campaign": spring_id}})),
+        )
+        .await;
+        last = e["id"].as_str().expect("id").to_owned();
+    }
+    let read = ok(
+        &t,
+        &owner,
+        Method::GET,
+        &format!("/api/v1/objects/campaign/records/{spring_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(read["values"]["spent"], 500.0);
+    assert_eq!(read["values"]["expenses"], 3.0);
+    let set = call(
+        &t,
+        &owner,
+        Method::PATCH,
+        &format!("/api/v1/objects/campaign/records/{spring_id}"),
+        Some(json!({"values": {"spent": 1}})),
+    )
+    .await;
+    assert_eq!(set.body["errors"][0]["field"], "values.spent");
+    ok(
+        &t,
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/objects/expense/records/{last}"),
+        None,
+    )
+    .await;
+    let list = ok(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/objects/campaign/records?sort=name",
+        None,
+    )
+    .await;
+    assert_eq!(keys(&list["items"], "name"), ["Quiet", "Spring"]);
+    assert_eq!(list["items"][0]["values"]["spent"], Value::Null);
+    assert_eq!(list["items"][0]["values"]["expenses"], 0);
+    assert_eq!(
+        list["items"][1]["values"]["spent"], 200.0,
+        "a deleted expense no longer counts"
+    );
+    assert_eq!(list["items"][1]["values"]["expenses"], 2.0);
+    assert_eq!(quiet["values"]["expenses"], 0);
+}
+
+#[tokio::test]
+async fn record_events_are_delivered_to_webhooks() {
+    let t = TestApp::spawn_with(crate::support::Options {
+        extra: vec![("RAPPORT_WEBHOOK_ALLOW_PRIVATE", "true".into())],
+        ..crate::support::Options::default()
+    })
+    .await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects",
+        Some(json!({"key": "berth", "singular": "Berth", "plural": "Berths"})),
+    )
+    .await;
+    let receiver = crate::support::receiver::Receiver::start(&[]).await;
+    let hook = call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(json!({"url": receiver.url, "event_types": ["record.created"]})),
+    )
+    .await;
+    assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.text);
+    let berth = ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/berth/records",
+        Some(json!({"values": {"name": "A1"}})),
+    )
+    .await;
+    let got = receiver.wait_for(1).await;
+    let body = got[0].json();
+    assert_eq!(body["type"], "record.created");
+    assert_eq!(
+        body["data"]["record"],
+        json!({"type": "berth", "id": berth["id"]})
+    );
+}
+
+#[tokio::test]
+async fn records_and_objects_deleted_long_ago_are_purged_with_their_values() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    define_berths(&t, &owner).await;
+    let old = ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/berth/records",
+        Some(json!({"values": {"name": "Old", "code": "OLD-1"}})),
+    )
+    .await;
+    let old_id: rapport_domain::RecordId = old["id"].as_str().expect("id").parse().expect("uuid");
+    ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects",
+        Some(json!({"key": "boat", "singular": "Boat", "plural": "Boats"})),
+    )
+    .await;
+    ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/boat/records",
+        Some(json!({"values": {"name": "Sea Breeze"}})),
+    )
+    .await;
+    ok(
+        &t,
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/objects/berth/records/{old_id}"),
+        None,
+    )
+    .await;
+    ok(&t, &owner, Method::DELETE, "/api/v1/objects/boat", None).await;
+
+    // Thirty-one days pass.
+    let org: rapport_domain::OrganizationId = owner.org().parse().expect("id");
+    let long_ago = rapport_store::now() - chrono::TimeDelta::days(31);
+    let mut tx = t.app.db.tenant(org).await.expect("tx");
+    rapport_store::records::set_deleted(&mut tx, old_id, Some(long_ago))
+        .await
+        .expect("backdate");
+    let boat = rapport_store::objects::find_by_key(&mut tx, "boat")
+        .await
+        .expect("read")
+        .expect("the boat object");
+    rapport_store::objects::set_deleted(&mut tx, boat.id, Some(long_ago))
+        .await
+        .expect("backdate");
+    tx.commit().await.expect("commit");
+
+    assert!(
+        t.app.purge_deleted_records().await.expect("purge") >= 3,
+        "the record, the boat, its record"
+    );
+    let trash = ok(&t, &owner, Method::GET, "/api/v1/trash", None).await;
+    assert_eq!(trash, json!([]));
+    let mut tx = t.app.db.tenant(org).await.expect("tx");
+    assert!(
+        rapport_store::objects::find_by_key(&mut tx, "boat")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert!(
+        rapport_store::objects::fields_of(&mut tx, "boat")
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    tx.commit().await.expect("commit");
+    // The key is free again, and so is the purged record's unique value.
+    ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects",
+        Some(json!({"key": "boat", "singular": "Boat", "plural": "Boats"})),
+    )
+    .await;
+    ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/berth/records",
+        Some(json!({"values": {"name": "New", "code": "OLD-1"}})),
+    )
+    .await;
 }

@@ -18,6 +18,7 @@ CREATE TABLE objects (
     primary_field   text NOT NULL,
     board_field     text,
     position        bigint NOT NULL DEFAULT 0,
+    created_by      uuid NOT NULL REFERENCES users (id),
     created_at      timestamptz NOT NULL,
     updated_at      timestamptz NOT NULL,
     deleted_at      timestamptz,

@@ -13,6 +13,7 @@ CREATE TABLE objects (
     primary_field   TEXT NOT NULL,
     board_field     TEXT,
     position        INTEGER NOT NULL DEFAULT 0,
+    created_by      BLOB NOT NULL REFERENCES users (id),
     created_at      TEXT NOT NULL,
     updated_at      TEXT NOT NULL,
     deleted_at      TEXT,

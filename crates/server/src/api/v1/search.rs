@@ -66,8 +66,10 @@ pub async fn search(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeletedOut {
-    /// company, contact, lead or deal
+    /// company, contact, lead, deal, a custom object's key, or `object` (a deleted custom object)
     pub record_type: String,
+    /// What it is, in words: `Contact`, `Berth`, `Object`.
+    pub kind: String,
     pub id: Uuid,
     pub name: String,
     pub owner_id: Uuid,
@@ -91,6 +93,7 @@ pub async fn trash(
             .into_iter()
             .map(|d| DeletedOut {
                 record_type: d.record_type,
+                kind: d.kind,
                 id: d.id,
                 name: d.name,
                 owner_id: d.owner_id,
@@ -100,7 +103,8 @@ pub async fn trash(
     ))
 }
 
-/// Restore a deleted record (`kind`: company, contact, lead or deal).
+/// Restore a deleted record (`kind`: company, contact, lead, deal, a custom object's key, or
+/// `object` for a deleted custom object, restored with its fields and records).
 #[utoipa::path(post, path = "/api/v1/trash/{kind}/{id}/restore", tag = "search", security(("bearer" = [])),
     params(("kind" = String, Path), ("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
     responses((status = 204, description = "Restored"), (status = 403, body = Problem), (status = 404, body = Problem)))]
