@@ -61,6 +61,9 @@ enum Command {
         /// With --scale: contacts per organization (default 5000).
         #[arg(long, value_name = "N", requires = "scale")]
         contacts: Option<usize>,
+        /// With --scale: records of a custom object (berths, twenty fields) per organization.
+        #[arg(long, value_name = "N", requires = "scale")]
+        records: Option<usize>,
     },
 }
 
@@ -236,6 +239,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             demo,
             scale,
             contacts,
+            records,
         } => {
             let base_url = config.base_url.as_str().trim_end_matches('/').to_owned();
             let app = App::start(config, MigrateOnStart::Default).await?;
@@ -249,6 +253,9 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 let mut size = rapport_app::seed::Size::SCALE;
                 if let Some(n) = contacts {
                     size.contacts = n;
+                }
+                if let Some(n) = records {
+                    size.berths = n;
                 }
                 app.seed_scale(scale.unwrap_or(1), size, &password)
                     .await

@@ -135,6 +135,11 @@ pub struct Config {
     /// that hears the live bus; this bounds what a server that missed one keeps); 0 turns the
     /// cache off. Default 30.
     pub identity_cache_ttl: Duration,
+    /// `RAPPORT_LIST_SCAN_LIMIT`: an organization with at most this many records of custom
+    /// objects has its filtered lists read in their order, testing each record; a bigger one
+    /// first asks how common each filter's value is and reads the list from a rare one.
+    /// Default 10000.
+    pub list_scan_limit: i64,
     /// `RAPPORT_WEBHOOK_ALLOW_PRIVATE`: let webhooks reach private, loopback and link-local
     /// addresses (an internal receiver; tests). Default false.
     pub webhook_allow_private: bool,
@@ -493,6 +498,7 @@ impl Config {
                 30u64,
                 "a whole number of seconds (0: no cache)",
             )?),
+            list_scan_limit: src.parse("RAPPORT_LIST_SCAN_LIMIT", 10_000i64, "a whole number")?,
             webhook_allow_private: src.bool("RAPPORT_WEBHOOK_ALLOW_PRIVATE", false)?,
             webhook_timeout: src.secs("RAPPORT_WEBHOOK_TIMEOUT_SECS", 15, 1)?,
             webhook_retry_base: Duration::from_millis(src.parse(

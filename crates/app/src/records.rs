@@ -331,6 +331,49 @@ fn conditions(
     Ok(out)
 }
 
+/// Matches under which a filter is rare enough to read the list from.
+const RARE: i64 = 1_000;
+
+/// The filter a list is best read from: in an organization with more than `small` records (an
+/// organization's size is known without asking, see `store::statistics`), the rarest of its value filters
+/// when it matches fewer than [`RARE`] records (one capped count per filter); otherwise none, and
+/// the list is read in its order, testing each record.
+async fn driver(
+    tx: &mut TenantTx,
+    small: i64,
+    object: &ObjectDef,
+    conditions: &[Condition],
+) -> AppResult<Option<usize>> {
+    // A record matches a condition once per matching index row: several for a multi-valued
+    // field tested against several values, so those never drive.
+    let many = |c: &Condition| {
+        matches!(c, Condition::In { .. })
+            && object
+                .fields
+                .iter()
+                .any(|f| f.id == c.field() && f.is_multi_valued())
+    };
+    let candidates: Vec<usize> = conditions
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !matches!(c, Condition::Empty { .. }) && !many(c))
+        .map(|(i, _)| i)
+        .collect();
+    if candidates.is_empty()
+        || rapport_store::statistics::live_rows(tx, "records", small).await? <= small
+    {
+        return Ok(None);
+    }
+    let mut best: Option<(usize, i64)> = None;
+    for i in candidates {
+        let n = store_records::matches_capped(tx, &conditions[i], RARE).await?;
+        if n < RARE && best.is_none_or(|(_, m)| n < m) {
+            best = Some((i, n));
+        }
+    }
+    Ok(best.map(|(i, _)| i))
+}
+
 fn sort_of(object: &ObjectDef, sort: Option<&str>) -> AppResult<(Sort, bool, String)> {
     let raw = sort
         .map(str::trim)
@@ -908,9 +951,11 @@ impl App {
             None => None,
         };
         let page_size = query.page_size.clamp(1, 100);
+        let driver = driver(&mut tx, self.config.list_scan_limit, &object, &conditions).await?;
         let rq = RecordQuery {
             object_id: object.id,
             conditions: &conditions,
+            driver,
             search: search.as_ref().map(|(s, st)| (s.as_str(), *st)),
             sort,
             descending,
@@ -937,6 +982,62 @@ impl App {
         tx.commit().await?;
         Ok(RecordPage { items, next_cursor })
     }
+}
+
+/// A record to create in bulk: its values are already typed and checked.
+pub(crate) struct Prepared {
+    pub owner_id: UserId,
+    pub values: BTreeMap<FieldKey, Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Writes many records of a custom object in `tx`, with their indexed values (sample data,
+/// imports): the same documents, titles, search text and index rows as one by one.
+pub(crate) async fn insert_prepared(
+    tx: &mut TenantTx,
+    object: &ObjectDef,
+    items: &[Prepared],
+) -> AppResult<()> {
+    let ids: Vec<RecordId> = items.iter().map(|_| RecordId::new()).collect();
+    let docs: Vec<(Map<String, Json>, String, String)> = items
+        .iter()
+        .map(|p| {
+            (
+                to_document(object, &p.values),
+                title_of(object, &p.values),
+                values::search_text(object, &p.values),
+            )
+        })
+        .collect();
+    let rows: Vec<store_records::NewRecord<'_>> = items
+        .iter()
+        .zip(&ids)
+        .zip(&docs)
+        .map(
+            |((p, id), (data, title, search))| store_records::NewRecord {
+                id: *id,
+                fields: RecordFields {
+                    owner_id: p.owner_id,
+                    data,
+                    title,
+                    search_key: search,
+                },
+                created_at: p.created_at,
+            },
+        )
+        .collect();
+    store_records::insert_many(tx, object.id, &rows).await?;
+    let index: Vec<(Uuid, IndexRow)> = items
+        .iter()
+        .zip(&ids)
+        .flat_map(|(p, id)| {
+            index_rows(object, &p.values, None)
+                .into_iter()
+                .map(move |r| (id.as_uuid(), r))
+        })
+        .collect();
+    store_records::insert_index(tx, &index).await?;
+    Ok(())
 }
 
 fn builtin_path(key: &str) -> &'static str {

@@ -78,6 +78,67 @@ pub async fn insert(
     find(tx, object_id, id).await?.ok_or(Error::NotFound)
 }
 
+/// A record to insert in bulk ([`insert_many`]).
+pub struct NewRecord<'a> {
+    pub id: RecordId,
+    pub fields: RecordFields<'a>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Inserts many records of an object, a few hundred per statement (imports, sample data). Their
+/// index rows are written with [`insert_index`].
+pub async fn insert_many(
+    tx: &mut TenantTx,
+    object_id: ObjectId,
+    records: &[NewRecord<'_>],
+) -> Result<()> {
+    let org = tx.organization_id();
+    for chunk in records.chunks(300) {
+        let mut q = query(
+            "INSERT INTO records (organization_id, id, object_id, owner_id, data, title, search_key, \
+             created_at, updated_at) VALUES ",
+        );
+        let o = q.push_arg(org);
+        let ob = q.push_arg(object_id);
+        for (i, r) in chunk.iter().enumerate() {
+            let id = q.push_arg(r.id);
+            let owner = q.push_arg(r.fields.owner_id);
+            let data = q.push_arg(Json::Object(r.fields.data.clone()));
+            let title = q.push_arg(r.fields.title);
+            let search = q.push_arg(r.fields.search_key);
+            let at = q.push_arg(r.created_at);
+            let sep = if i == 0 { "" } else { ", " };
+            q.push_sql(&format!(
+                "{sep}({o}, {id}, {ob}, {owner}, {data}, {title}, {search}, {at}, {at})"
+            ));
+        }
+        tx.raw().execute(q).await?;
+    }
+    Ok(())
+}
+
+/// Inserts index rows of many records (see [`insert_many`]).
+pub async fn insert_index(tx: &mut TenantTx, rows: &[(Uuid, IndexRow)]) -> Result<()> {
+    let org = tx.organization_id();
+    for chunk in rows.chunks(500) {
+        let mut q = query(
+            "INSERT INTO record_values (organization_id, record_id, field_id, num, txt, unique_key) VALUES ",
+        );
+        let o = q.push_arg(org);
+        for (i, (record, row)) in chunk.iter().enumerate() {
+            let r = q.push_arg(*record);
+            let f = q.push_arg(row.field_id);
+            let n = q.push_arg(row.num);
+            let t = q.push_arg(row.txt.clone());
+            let u = q.push_arg(row.unique_key.clone());
+            let sep = if i == 0 { "" } else { ", " };
+            q.push_sql(&format!("{sep}({o}, {r}, {f}, {n}, {t}, {u})"));
+        }
+        tx.raw().execute(q).await?;
+    }
+    Ok(())
+}
+
 /// A live record of an object.
 pub async fn find(
     tx: &mut TenantTx,
@@ -443,37 +504,73 @@ pub enum Condition {
     Empty { field: FieldId, empty: bool },
 }
 
-/// The SQL of a condition on the record whose id is `id_column`, binding its values.
-pub fn condition_sql(q: &mut Query, id_column: &str, c: &Condition) -> String {
-    let probe = |q: &mut Query, field: FieldId| {
-        let f = q.push_arg(field);
-        format!(
-            "SELECT 1 FROM record_values x WHERE x.organization_id = $1 AND x.record_id = {id_column} \
-             AND x.field_id = {f}"
-        )
-    };
-    match c {
-        Condition::Compare { field, op, value } => {
-            let p = probe(q, *field);
-            let v = q.push_arg(value.arg());
-            format!(
-                "EXISTS ({p} AND x.{} {} {v})",
-                value.column().name(),
-                op.sql()
-            )
-        }
-        Condition::In { field, values } => {
-            let p = probe(q, *field);
-            let column = values.first().map_or(Column::Txt, Operand::column).name();
-            let list = in_list(q, values.iter().map(Operand::arg));
-            format!("EXISTS ({p} AND x.{column} IN ({list}))")
-        }
-        Condition::Empty { field, empty } => {
-            let p = probe(q, *field);
-            let not = if *empty { "NOT " } else { "" };
-            format!("{not}EXISTS ({p})")
+impl Condition {
+    pub fn field(&self) -> FieldId {
+        match self {
+            Condition::Compare { field, .. }
+            | Condition::In { field, .. }
+            | Condition::Empty { field, .. } => *field,
         }
     }
+
+    /// The test of an index row `alias` of this condition's field (none for `Empty`).
+    fn value_test(&self, q: &mut Query, alias: &str) -> Option<String> {
+        match self {
+            Condition::Compare { op, value, .. } => {
+                let v = q.push_arg(value.arg());
+                Some(format!(
+                    "{alias}.{} {} {v}",
+                    value.column().name(),
+                    op.sql()
+                ))
+            }
+            Condition::In { values, .. } => {
+                let column = values.first().map_or(Column::Txt, Operand::column).name();
+                let list = in_list(q, values.iter().map(Operand::arg));
+                Some(format!("{alias}.{column} IN ({list})"))
+            }
+            Condition::Empty { .. } => None,
+        }
+    }
+}
+
+/// The SQL of a condition on the record whose id is `id_column`, binding its values: a probe of
+/// that record's index rows.
+pub fn condition_sql(q: &mut Query, backend: Backend, id_column: &str, c: &Condition) -> String {
+    let f = q.push_arg(c.field());
+    let probe = format!(
+        "SELECT 1 FROM record_values x{} WHERE x.organization_id = $1 AND x.record_id = {id_column} \
+         AND x.field_id = {f}",
+        dialect::by_record(backend)
+    );
+    match (c, c.value_test(q, "x")) {
+        (Condition::Empty { empty: true, .. }, _) => format!("NOT EXISTS ({probe})"),
+        (_, Some(test)) => format!("EXISTS ({probe} AND {test})"),
+        (_, None) => format!("EXISTS ({probe})"),
+    }
+}
+
+/// How many index rows match a condition, counting at most `cap`: tells a rare value (worth
+/// reading the list from) from a common one (the list's own order finds its page sooner).
+pub async fn matches_capped(tx: &mut TenantTx, c: &Condition, cap: i64) -> Result<i64> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        n: i64,
+    }
+    let org = tx.organization_id();
+    let mut q = query("").bind(org).bind(c.field());
+    let Some(test) = c.value_test(&mut q, "x") else {
+        return Ok(cap);
+    };
+    let l = q.push_arg(cap);
+    let q = q.wrap(|_| {
+        format!(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM record_values x WHERE x.organization_id = $1 \
+             AND x.field_id = $2 AND {test} LIMIT {l}) AS capped"
+        )
+    });
+    let row: Row = tx.raw().fetch_one(q).await?;
+    Ok(row.n)
 }
 
 /// The order of a list.
@@ -504,6 +601,9 @@ pub enum After {
 pub struct RecordQuery<'a> {
     pub object_id: ObjectId,
     pub conditions: &'a [Condition],
+    /// A condition few records meet (found by [`matches_capped`]): the list is read from its
+    /// matches and sorted, instead of in its order, testing every record.
+    pub driver: Option<usize>,
     /// Lowercase text every match contains, and how to look for it.
     pub search: Option<(&'a str, Strategy)>,
     pub sort: Sort,
@@ -559,40 +659,84 @@ fn search_sql(q: &mut Query, backend: Backend, text: &str, strategy: Strategy) -
     }
 }
 
-fn filters(q: &mut Query, backend: Backend, rq: &RecordQuery<'_>) {
-    for c in rq.conditions {
-        let sql = condition_sql(q, "records.id", c);
-        q.push_sql(&format!(" AND {sql}"));
+/// The shape of one list statement: where rows come from and what they must meet.
+struct Plan<'q, 'a> {
+    rq: &'q RecordQuery<'a>,
+    backend: Backend,
+    /// Conditions left out because the statement already meets them (bounds of the sort).
+    skip: Vec<usize>,
+}
+
+impl Plan<'_, '_> {
+    /// `FROM …` reading the driver's matches first when there is one, then `rest` (tables
+    /// joined by CROSS JOIN, which keeps this order on SQLite).
+    fn from(&self, q: &mut Query, rest: &str) -> (String, String) {
+        match self.rq.driver.and_then(|i| self.rq.conditions.get(i)) {
+            Some(c) => {
+                let f = q.push_arg(c.field());
+                let test = c.value_test(q, "d").unwrap_or_else(|| "1 = 1".into());
+                (
+                    format!("FROM record_values d CROSS JOIN {rest}"),
+                    format!(
+                        " AND d.organization_id = $1 AND d.field_id = {f} AND {test} \
+                         AND records.organization_id = d.organization_id AND records.id = d.record_id"
+                    ),
+                )
+            }
+            None => (format!("FROM {rest}"), String::new()),
+        }
     }
-    if let Some((text, strategy)) = rq.search {
-        let sql = search_sql(q, backend, text, strategy);
-        q.push_sql(&format!(" AND {sql}"));
+
+    /// The conditions not met otherwise, and the search.
+    fn filters(&self, q: &mut Query) -> String {
+        let mut sql = String::new();
+        for (i, c) in self.rq.conditions.iter().enumerate() {
+            if self.skip.contains(&i) || self.rq.driver == Some(i) {
+                continue;
+            }
+            let c = condition_sql(q, self.backend, "records.id", c);
+            sql.push_str(&format!(" AND {c}"));
+        }
+        if let Some((text, strategy)) = self.rq.search {
+            let s = search_sql(q, self.backend, text, strategy);
+            sql.push_str(&format!(" AND {s}"));
+        }
+        sql
     }
 }
 
-/// One page of an object's live records (one statement, two when a page sorted by a field runs
-/// past the records that have a value into those that have none).
+const LIVE: &str =
+    "records.organization_id = $1 AND records.object_id = $2 AND records.deleted_at IS NULL";
+
+/// One page of an object's live records (one statement; two when a page sorted by a field runs
+/// past the records that have a value into those that have none, which come last).
 pub async fn list(tx: &mut TenantTx, rq: &RecordQuery<'_>) -> Result<Vec<Listed>> {
     let org = tx.organization_id();
     let backend = tx.backend();
     let dir = if rq.descending { "DESC" } else { "ASC" };
     let cmp = if rq.descending { "<" } else { ">" };
     let limit = rq.limit as i64 + 1;
-    match rq.sort {
+    let (field, column) = match rq.sort {
         Sort::Created | Sort::Updated => {
             let column = if rq.sort == Sort::Created {
                 "created_at"
             } else {
                 "updated_at"
             };
-            let mut q = query(format!(
-                "SELECT {COLUMNS}, CAST(NULL AS DOUBLE PRECISION) AS sort_num, CAST(NULL AS TEXT) AS sort_txt \
-                 FROM records WHERE records.organization_id = $1 AND records.object_id = $2 \
-                 AND records.deleted_at IS NULL"
-            ))
-            .bind(org)
-            .bind(rq.object_id);
-            filters(&mut q, backend, rq);
+            let plan = Plan {
+                rq,
+                backend,
+                skip: Vec::new(),
+            };
+            let mut q = query("").bind(org).bind(rq.object_id);
+            let (from, joined) = plan.from(&mut q, "records");
+            let filters = plan.filters(&mut q);
+            let mut q = q.wrap(|_| {
+                format!(
+                    "SELECT {COLUMNS}, CAST(NULL AS DOUBLE PRECISION) AS sort_num, CAST(NULL AS TEXT) AS sort_txt \
+                     {from} WHERE {LIVE}{joined}{filters}"
+                )
+            });
             let after = match &rq.after {
                 Some(After::Time(t, id)) => Some((keyset::SortValue::Time(*t), *id)),
                 None => None,
@@ -606,63 +750,120 @@ pub async fn list(tx: &mut TenantTx, rq: &RecordQuery<'_>) -> Result<Vec<Listed>
                 0,
                 rq.limit,
             );
-            tx.raw().fetch_all(q).await
+            return tx.raw().fetch_all(q).await;
         }
-        Sort::Field { field, column } => {
-            let col = column.name();
-            let mut rows: Vec<Listed> = Vec::new();
-            if !matches!(rq.after, Some(After::Empty(_))) {
-                let mut q = query(format!(
-                    "SELECT {COLUMNS}, {num} AS sort_num, {txt} AS sort_txt \
-                     FROM record_values v JOIN records ON records.organization_id = v.organization_id \
-                     AND records.id = v.record_id \
-                     WHERE v.organization_id = $1 AND records.object_id = $2 AND v.field_id = $3 \
-                     AND v.{col} IS NOT NULL AND records.deleted_at IS NULL",
-                    num = if column == Column::Num { "v.num" } else { "CAST(NULL AS DOUBLE PRECISION)" },
-                    txt = if column == Column::Txt { "v.txt" } else { "CAST(NULL AS TEXT)" },
-                ))
-                .bind(org)
-                .bind(rq.object_id)
-                .bind(field);
-                filters(&mut q, backend, rq);
-                if let Some(After::Value(value, id)) = &rq.after {
-                    let v = q.push_arg(value.arg());
-                    let i = q.push_arg(*id);
-                    // The first condition bounds the index scan (see keyset::page).
-                    q.push_sql(&format!(
-                        " AND v.{col} {cmp}= {v} AND (v.{col} {cmp} {v} OR (v.{col} = {v} AND v.record_id {cmp} {i}))"
-                    ));
-                }
-                let l = q.push_arg(limit);
-                q.push_sql(&format!(
-                    " ORDER BY v.{col} {dir}, v.record_id {dir} LIMIT {l}"
-                ));
-                rows = tx.raw().fetch_all(q).await?;
-                if rows.len() as i64 >= limit {
-                    return Ok(rows);
-                }
+        Sort::Field { field, column } => (field, column),
+    };
+    let col = column.name();
+    // Conditions on the sort field itself bound the walk of its index instead of testing rows;
+    // they also decide whether records without a value can match at all.
+    let on_sort: Vec<usize> = rq
+        .conditions
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.field() == field && !matches!(c, Condition::Empty { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    let wants_empty = rq
+        .conditions
+        .iter()
+        .any(|c| matches!(c, Condition::Empty { field: f, empty: true } if *f == field));
+    let wants_value = !on_sort.is_empty()
+        || rq
+            .conditions
+            .iter()
+            .any(|c| matches!(c, Condition::Empty { field: f, empty: false } if *f == field));
+    let mut rows: Vec<Listed> = Vec::new();
+    if !wants_empty && !matches!(rq.after, Some(After::Empty(_))) {
+        let mut skip = on_sort.clone();
+        skip.extend(
+            rq.conditions
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| matches!(c, Condition::Empty { field: f, empty: false } if *f == field))
+                .map(|(i, _)| i),
+        );
+        let plan = Plan { rq, backend, skip };
+        let mut q = query("").bind(org).bind(rq.object_id).bind(field);
+        let v_index = if rq.driver.is_some() {
+            dialect::by_record(backend)
+        } else {
+            ""
+        };
+        let (from, mut joined) = plan.from(
+            &mut q,
+            &format!("record_values v{v_index} CROSS JOIN records"),
+        );
+        if rq.driver.is_some() {
+            joined.push_str(" AND v.record_id = d.record_id");
+        }
+        let mut bounds = String::new();
+        for i in &on_sort {
+            if let Some(test) = rq.conditions[*i].value_test(&mut q, "v") {
+                bounds.push_str(&format!(" AND {test}"));
             }
-            let mut q = query(format!(
-                "SELECT {COLUMNS}, CAST(NULL AS DOUBLE PRECISION) AS sort_num, CAST(NULL AS TEXT) AS sort_txt \
-                 FROM records WHERE records.organization_id = $1 AND records.object_id = $2 \
-                 AND records.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM record_values v \
-                 WHERE v.organization_id = $1 AND v.record_id = records.id AND v.field_id = $3)"
-            ))
-            .bind(org)
-            .bind(rq.object_id)
-            .bind(field);
-            filters(&mut q, backend, rq);
-            if let Some(After::Empty(id)) = &rq.after {
-                let i = q.push_arg(*id);
-                q.push_sql(&format!(" AND records.id {cmp} {i}"));
-            }
-            let l = q.push_arg(limit - rows.len() as i64);
-            q.push_sql(&format!(" ORDER BY records.id {dir} LIMIT {l}"));
-            let empty: Vec<Listed> = tx.raw().fetch_all(q).await?;
-            rows.extend(empty);
-            Ok(rows)
+        }
+        let filters = plan.filters(&mut q);
+        let mut cursor = String::new();
+        if let Some(After::Value(value, id)) = &rq.after {
+            let v = q.push_arg(value.arg());
+            let i = q.push_arg(*id);
+            // The first condition bounds the index scan (see keyset::page).
+            cursor = format!(
+                " AND v.{col} {cmp}= {v} AND (v.{col} {cmp} {v} OR (v.{col} = {v} AND v.record_id {cmp} {i}))"
+            );
+        }
+        let l = q.push_arg(limit);
+        let q = q.wrap(|_| {
+            format!(
+                "SELECT {COLUMNS}, {num} AS sort_num, {txt} AS sort_txt {from} \
+                 WHERE v.organization_id = $1 AND v.field_id = $3 AND v.{col} IS NOT NULL \
+                 AND records.organization_id = v.organization_id AND records.id = v.record_id \
+                 AND {LIVE}{joined}{bounds}{filters}{cursor} \
+                 ORDER BY v.{col} {dir}, v.record_id {dir} LIMIT {l}",
+                num = if column == Column::Num {
+                    "v.num"
+                } else {
+                    "CAST(NULL AS DOUBLE PRECISION)"
+                },
+                txt = if column == Column::Txt {
+                    "v.txt"
+                } else {
+                    "CAST(NULL AS TEXT)"
+                },
+            )
+        });
+        rows = tx.raw().fetch_all(q).await?;
+        if rows.len() as i64 >= limit || wants_value {
+            return Ok(rows);
         }
     }
+    let plan = Plan {
+        rq,
+        backend,
+        skip: Vec::new(),
+    };
+    let mut q = query("").bind(org).bind(rq.object_id).bind(field);
+    let (from, joined) = plan.from(&mut q, "records");
+    let filters = plan.filters(&mut q);
+    let mut cursor = String::new();
+    if let Some(After::Empty(id)) = &rq.after {
+        let i = q.push_arg(*id);
+        cursor = format!(" AND records.id {cmp} {i}");
+    }
+    let l = q.push_arg(limit - rows.len() as i64);
+    let by_record = dialect::by_record(backend);
+    let q = q.wrap(|_| {
+        format!(
+            "SELECT {COLUMNS}, CAST(NULL AS DOUBLE PRECISION) AS sort_num, CAST(NULL AS TEXT) AS sort_txt \
+             {from} WHERE {LIVE}{joined} AND NOT EXISTS (SELECT 1 FROM record_values v{by_record} \
+             WHERE v.organization_id = $1 AND v.record_id = records.id AND v.field_id = $3){filters}{cursor} \
+             ORDER BY records.id {dir} LIMIT {l}"
+        )
+    });
+    let empty: Vec<Listed> = tx.raw().fetch_all(q).await?;
+    rows.extend(empty);
+    Ok(rows)
 }
 
 /// What a rollup computes over the related records' values.

@@ -496,7 +496,22 @@ async fn records_are_validated_per_field_and_written_with_audit_events_and_resto
 
 #[tokio::test]
 async fn lists_filter_sort_search_and_page_on_any_field() {
-    let t = TestApp::spawn().await;
+    lists_on_any_field(TestApp::spawn().await).await;
+}
+
+/// The same lists read from their rarest filter (what a big organization does) give the same
+/// answers.
+#[tokio::test]
+async fn lists_read_from_a_rare_filter_give_the_same_pages() {
+    let t = TestApp::spawn_with(crate::support::Options {
+        extra: vec![("RAPPORT_LIST_SCAN_LIMIT", "0".into())],
+        ..crate::support::Options::default()
+    })
+    .await;
+    lists_on_any_field(t).await;
+}
+
+async fn lists_on_any_field(t: TestApp) {
     let owner = t.register("owner@example.com", Some("Marina")).await;
     define_berths(&t, &owner).await;
     // 23 berths: lengths 10..=32 (none for every fifth), statuses in turn, some with power.

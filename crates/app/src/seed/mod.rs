@@ -14,6 +14,8 @@ use rapport_store::tasks::{self as store_tasks, TaskFields};
 use rapport_store::{TenantTx, pipelines, seed, tags};
 use serde_json::json;
 
+mod berths;
+
 use crate::organizations::NewOrganizationInput;
 use crate::{App, AppResult, RequestMeta};
 
@@ -25,6 +27,8 @@ pub struct Size {
     pub leads: usize,
     pub deals: usize,
     pub tasks: usize,
+    /// Berths, a custom object of twenty fields (none: the object is not defined).
+    pub berths: usize,
 }
 
 impl Size {
@@ -34,6 +38,7 @@ impl Size {
         leads: 300,
         deals: 420,
         tasks: 320,
+        berths: 96,
     };
     /// A busy sales team of a mid-sized business.
     pub const SCALE: Size = Size {
@@ -42,6 +47,7 @@ impl Size {
         leads: 2_000,
         deals: 2_000,
         tasks: 1_500,
+        berths: 0,
     };
 }
 
@@ -323,8 +329,11 @@ impl App {
             self.cli_add_member(slug, email, *role).await?;
         }
         let mut tx = self.db.tenant(org.id).await?;
-        let records = fill(&mut tx, org.id, &users, size, seed_value).await?;
+        let mut records = fill(&mut tx, org.id, &users, size, seed_value).await?;
         tx.commit().await?;
+        if size.berths > 0 {
+            records += berths::seed(&self.db, org.id, &users, size.berths, seed_value).await?;
+        }
         Ok(Seeded {
             organization: name.to_owned(),
             slug: slug.to_owned(),
