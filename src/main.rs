@@ -242,6 +242,9 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             records,
         } => {
             let base_url = config.base_url.as_str().trim_end_matches('/').to_owned();
+            // Sample data is written in a few long transactions: no time limit for them.
+            let mut config = config;
+            config.db_statement_timeout = std::time::Duration::ZERO;
             let app = App::start(config, MigrateOnStart::Default).await?;
             // The people's password: RAPPORT_NEW_PASSWORD, else a fresh one shown once.
             let password = std::env::var("RAPPORT_NEW_PASSWORD")

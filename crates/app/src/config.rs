@@ -110,8 +110,9 @@ pub struct Config {
     /// `RAPPORT_DB_ACQUIRE_TIMEOUT_MS`: how long a request waits for a free database connection
     /// before it is answered 503 with `Retry-After`. Default 5000.
     pub db_acquire_timeout: Duration,
-    /// `RAPPORT_DB_STATEMENT_TIMEOUT_SECS` (PostgreSQL): a statement running longer is cancelled
-    /// and the request answered 503. Default 20, under the request timeout.
+    /// `RAPPORT_DB_STATEMENT_TIMEOUT_SECS`: a statement running longer is cancelled (SQLite: a
+    /// transaction's statements still running that long after it began) and the request
+    /// answered 503. Default 20, under the request timeout.
     pub db_statement_timeout: Duration,
     /// `RAPPORT_ORGANIZATION_PURGE_DAYS`: grace period before a deleted organization is purged.
     /// Default 30.

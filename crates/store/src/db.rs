@@ -6,7 +6,7 @@
 //! engines lives in [`crate::dialect`].
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rapport_domain::OrganizationId;
@@ -86,8 +86,8 @@ pub struct PoolOptions {
     pub max_connections: u32,
     /// How long a request waits for a free connection before it is told the service is busy.
     pub acquire_timeout: Duration,
-    /// PostgreSQL: the longest a statement may run (`statement_timeout`) before it is cancelled
-    /// and the request told the service is busy.
+    /// The longest a statement may run before it is cancelled and the request told the service is
+    /// busy (PostgreSQL's `statement_timeout`; on SQLite, a progress handler).
     pub statement_timeout: Duration,
     pub sqlite_synchronous: SqliteSync,
 }
@@ -103,6 +103,26 @@ impl Default for PoolOptions {
     }
 }
 
+/// SQLite virtual-machine steps between two looks at a transaction's deadline (well under a
+/// millisecond of work).
+const SQLITE_PROGRESS_OPS: i32 = 10_000;
+
+/// Gives a SQLite transaction its deadline, `limit_ms` from now (0: none): SQLite's progress
+/// handler, consulted while a statement runs, interrupts any statement of the transaction still
+/// running past it, and the request is answered 503 like a busy database. This plays the part of
+/// PostgreSQL's `statement_timeout`, for a transaction rather than a statement: SQLite cannot
+/// otherwise stop a statement whose request was dropped, and a burst of slow statements kept every
+/// connection busy long after their clients had gone.
+async fn arm_sqlite(tx: &mut sqlx::Transaction<'static, Sqlite>, limit_ms: u64) -> Result<()> {
+    let deadline = (limit_ms > 0).then(|| Instant::now() + Duration::from_millis(limit_ms));
+    tx.lock_handle()
+        .await?
+        .set_progress_handler(SQLITE_PROGRESS_OPS, move || {
+            deadline.is_none_or(|d| Instant::now() < d)
+        });
+    Ok(())
+}
+
 #[derive(Clone, Debug)]
 enum Pool {
     Sqlite(SqlitePool),
@@ -113,6 +133,9 @@ enum Pool {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: Pool,
+    /// SQLite: how long a transaction's statements may run, in milliseconds from its start (0: no
+    /// limit); see `arm_sqlite`.
+    sqlite_limit: u64,
     /// SQLite has one writer at a time. Write transactions queue here, in order, rather than
     /// contending for the file lock, where a busy writer fails after its timeout.
     writer: Option<std::sync::Arc<tokio::sync::Semaphore>>,
@@ -216,6 +239,7 @@ impl Db {
     /// Connects to the database a URL names (`sqlite:…` or `postgres://…`). A SQLite file is
     /// created when missing.
     pub async fn connect(url: &str, options: &PoolOptions) -> Result<Db> {
+        let sqlite_limit = options.statement_timeout.as_millis() as u64;
         let pool = match Backend::from_url(url) {
             Some(Backend::Sqlite) => {
                 let connect = SqliteConnectOptions::from_str(url)?
@@ -264,6 +288,7 @@ impl Db {
             .then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)));
         Ok(Db {
             pool,
+            sqlite_limit,
             writer,
             signals: std::sync::Arc::default(),
             statistics: std::sync::Arc::default(),
@@ -311,7 +336,17 @@ impl Db {
     /// Applies every pending migration of this backend.
     pub async fn migrate(&self) -> Result<()> {
         match &self.pool {
-            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Pool::Sqlite(pool) => {
+                // Migrations may rewrite large tables: no time limit for them (the connection's
+                // next transaction sets its own, see `arm_sqlite`).
+                let mut conn = pool.acquire().await?;
+                conn.lock_handle()
+                    .await?
+                    .set_progress_handler(SQLITE_PROGRESS_OPS, || true);
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&mut *conn)
+                    .await?;
+            }
             Pool::Postgres(pool) => {
                 // Migrations may rewrite large tables: no statement timeout for them.
                 let mut conn = pool.acquire().await?;
@@ -484,16 +519,29 @@ impl Db {
                     None => None,
                 };
                 let pool = pool.clone();
+                let limit = self.sqlite_limit;
                 // The writer's turn travels with the transaction, so it is handed on only once
                 // the transaction is over, however the caller fares.
-                let (begun, permit) =
-                    detached(async move { (pool.begin_with("BEGIN IMMEDIATE").await, permit) })
-                        .await?;
+                let (begun, permit) = detached(async move {
+                    let begun = match pool.begin_with("BEGIN IMMEDIATE").await {
+                        Ok(mut tx) => arm_sqlite(&mut tx, limit).await.map(|()| tx),
+                        Err(e) => Err(e.into()),
+                    };
+                    (begun, permit)
+                })
+                .await?;
                 Tx::sqlite(begun?, permit)
             }
             Pool::Sqlite(pool) => {
                 let pool = pool.clone();
-                Tx::sqlite(detached(async move { pool.begin().await }).await??, None)
+                let limit = self.sqlite_limit;
+                let begun = detached(async move {
+                    let mut tx = pool.begin().await?;
+                    arm_sqlite(&mut tx, limit).await?;
+                    Ok::<_, Error>(tx)
+                })
+                .await??;
+                Tx::sqlite(begun, None)
             }
             Pool::Postgres(pool) => {
                 let pool = pool.clone();
@@ -1154,6 +1202,39 @@ mod tests {
         }
         let mut tx = db.platform().await.expect("a writer still gets its turn");
         tx.execute(query("SELECT 1")).await.expect("usable");
+        tx.commit().await.expect("commit");
+        db.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_statement_past_the_time_limit_is_interrupted_as_busy() {
+        let dir = std::env::temp_dir().join(format!("rapport-store-{}", Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let url = format!("sqlite:{}", dir.join("t.db").display());
+        let options = PoolOptions {
+            max_connections: 1,
+            statement_timeout: Duration::from_millis(300),
+            ..PoolOptions::default()
+        };
+        let db = Db::connect(&url, &options).await.expect("connect");
+        db.migrate()
+            .await
+            .expect("migrations run without the limit");
+        let endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
+        let started = Instant::now();
+        let mut tx = db.platform_read().await.expect("tx");
+        let failed = tx.execute(query(endless)).await;
+        assert!(matches!(failed, Err(Error::Busy)), "{failed:?}");
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(5), "interrupted after {took:?}");
+        drop(tx);
+        // The connection serves the next statement, with a fresh clock.
+        let mut tx = db.platform_read().await.expect("tx");
+        let short = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000) SELECT count(*) FROM c";
+        tx.execute(query(short))
+            .await
+            .expect("a short statement runs");
         tx.commit().await.expect("commit");
         db.close().await;
         let _ = std::fs::remove_dir_all(dir);

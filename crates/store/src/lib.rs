@@ -89,9 +89,13 @@ impl From<sqlx::Error> for Error {
         match error {
             sqlx::Error::RowNotFound => Error::NotFound,
             sqlx::Error::PoolTimedOut => Error::Busy,
-            // PostgreSQL: statement_timeout or lock_timeout (57014, 55P03); SQLite: busy or locked.
+            // PostgreSQL: statement_timeout or lock_timeout (57014, 55P03); SQLite: busy, locked,
+            // or interrupted by the statement time limit (5, 6, 9).
             sqlx::Error::Database(db)
-                if matches!(db.code().as_deref(), Some("57014" | "55P03" | "5" | "6")) =>
+                if matches!(
+                    db.code().as_deref(),
+                    Some("57014" | "55P03" | "5" | "6" | "9")
+                ) =>
             {
                 Error::Busy
             }

@@ -269,7 +269,7 @@ pub async fn list_records(
 /// Create a record.
 #[utoipa::path(post, path = "/api/v1/objects/{object}/records", tag = "objects", security(("bearer" = [])),
     params(("object" = String, Path), ("X-Organization-Id" = Uuid, Header)), request_body = Object,
-    responses((status = 201, body = Object), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 400, description = "`builtin_object`: built-in records are served by their own endpoints", body = Problem), (status = 201, body = Object), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "`field_not_unique`", body = Problem),
               (status = 422, description = "field errors named `values.<key>`", body = Problem)))]
 pub async fn create_record(
@@ -301,7 +301,7 @@ pub async fn create_record(
 /// One record.
 #[utoipa::path(get, path = "/api/v1/objects/{object}/records/{id}", tag = "objects", security(("bearer" = [])),
     params(("object" = String, Path), ("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+    responses((status = 400, description = "`builtin_object`: built-in records are served by their own endpoints", body = Problem), (status = 200, body = Object), (status = 404, body = Problem)))]
 pub async fn get_record(
     State(state): State<AppState>,
     scope: Scope,
@@ -324,7 +324,7 @@ pub async fn get_record(
 /// Change a record: only the values given change, `null` clears one.
 #[utoipa::path(patch, path = "/api/v1/objects/{object}/records/{id}", tag = "objects", security(("bearer" = [])),
     params(("object" = String, Path), ("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)), request_body = Object,
-    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 400, description = "`builtin_object`: built-in records are served by their own endpoints", body = Problem), (status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "`field_not_unique`", body = Problem), (status = 422, body = Problem)))]
 pub async fn update_record(
     State(state): State<AppState>,
@@ -353,7 +353,7 @@ pub async fn update_record(
 /// Delete a record: it moves to recently deleted.
 #[utoipa::path(delete, path = "/api/v1/objects/{object}/records/{id}", tag = "objects", security(("bearer" = [])),
     params(("object" = String, Path), ("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 400, description = "`builtin_object`: built-in records are served by their own endpoints", body = Problem), (status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn delete_record(
     State(state): State<AppState>,
     scope: Scope,
@@ -376,7 +376,7 @@ pub async fn delete_record(
 /// Bring a deleted record back.
 #[utoipa::path(post, path = "/api/v1/objects/{object}/records/{id}/restore", tag = "objects", security(("bearer" = [])),
     params(("object" = String, Path), ("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 400, description = "`builtin_object`: built-in records are served by their own endpoints", body = Problem), (status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "`field_not_unique`: another record took one of its unique values", body = Problem)))]
 pub async fn restore_record(
     State(state): State<AppState>,
