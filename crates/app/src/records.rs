@@ -580,11 +580,23 @@ impl App {
         Ok(())
     }
 
-    fn check_owner_change(tenant: &Tenant, actor: &Actor, owner: UserId) -> AppResult<()> {
+    /// A new owner must be a member, and members may only give records to themselves.
+    async fn check_new_owner(
+        tx: &mut TenantTx,
+        tenant: &Tenant,
+        actor: &Actor,
+        owner: UserId,
+    ) -> AppResult<()> {
         if tenant.role == Role::Member && owner != actor.user_id {
             return Err(AppError::invalid(
                 "owner_id",
                 "members may only own records themselves",
+            ));
+        }
+        if memberships::find_by_user(tx, owner).await?.is_none() {
+            return Err(AppError::invalid(
+                "owner_id",
+                "must be a member of this organization",
             ));
         }
         Ok(())
@@ -614,13 +626,7 @@ impl App {
         let changes = values::check_input(&object, input, true, "values", value_context(tenant))?;
         let owner = owner_id.unwrap_or(actor.user_id);
         if owner != actor.user_id {
-            Self::check_owner_change(tenant, actor, owner)?;
-            if memberships::find_by_user(&mut tx, owner).await?.is_none() {
-                return Err(AppError::invalid(
-                    "owner_id",
-                    "must be a member of this organization",
-                ));
-            }
+            Self::check_new_owner(&mut tx, tenant, actor, owner).await?;
         }
         let id = RecordId::new();
         self.check_references(&mut tx, &catalog, &object, &changes, id.as_uuid())
@@ -713,13 +719,7 @@ impl App {
         let changes = values::check_input(&object, input, false, "values", value_context(tenant))?;
         let owner = owner_id.unwrap_or(current.owner_id);
         if owner != current.owner_id {
-            Self::check_owner_change(tenant, actor, owner)?;
-            if memberships::find_by_user(&mut tx, owner).await?.is_none() {
-                return Err(AppError::invalid(
-                    "owner_id",
-                    "must be a member of this organization",
-                ));
-            }
+            Self::check_new_owner(&mut tx, tenant, actor, owner).await?;
         }
         self.check_references(&mut tx, &catalog, &object, &changes, id.as_uuid())
             .await?;
