@@ -30,6 +30,7 @@ mod paging;
 pub mod passwords;
 pub mod rate_limit;
 pub mod records;
+pub mod relations;
 pub mod search;
 pub mod seed;
 pub mod tags;

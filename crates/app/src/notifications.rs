@@ -56,6 +56,7 @@ fn link(slug: &str, record_type: Option<&str>, record_id: Option<uuid::Uuid>) ->
         (Some("company"), Some(id)) => format!("{base}/companies/{id}"),
         (Some("contact"), Some(id)) => format!("{base}/contacts/{id}"),
         (Some("lead"), Some(id)) => format!("{base}/leads/{id}"),
+        (Some("record"), Some(id)) => format!("{base}/records/{id}"),
         (Some("task"), _) => format!("{base}/tasks"),
         (Some("membership"), _) => format!("{base}/settings/members"),
         (Some("webhook"), Some(id)) => format!("{base}/settings/webhooks/{id}"),

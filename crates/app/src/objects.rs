@@ -660,6 +660,53 @@ impl App {
         Ok(def)
     }
 
+    /// Moves a field one place up or down among its object's fields (the order of forms,
+    /// columns and exports).
+    pub async fn move_field(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        object_key: &str,
+        field_key: &str,
+        up: bool,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        self.authorize_schema(actor, tenant, meta, Action::Edit)
+            .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let catalog = catalog(&mut tx, tenant.organization.created_at).await?;
+        let object = catalog.require(object_key)?.def.clone();
+        let mut order: Vec<&FieldDef> = object.fields.iter().collect();
+        let at = order
+            .iter()
+            .position(|f| f.key.as_str() == field_key)
+            .ok_or(AppError::NotFound)?;
+        let to = if up {
+            at.checked_sub(1)
+        } else {
+            (at + 1 < order.len()).then_some(at + 1)
+        };
+        let Some(to) = to else {
+            tx.commit().await?;
+            return Ok(());
+        };
+        order.swap(at, to);
+        let ids: Vec<rapport_domain::FieldId> = order.iter().map(|f| f.id).collect();
+        store_objects::reorder_fields(&mut tx, object_key, &ids).await?;
+        let mut e = with_target(
+            entry(Some(actor), meta, "field.reordered"),
+            "object",
+            object.id,
+        );
+        e.changes = Some(json!({
+            "object": object_key,
+            "order": order.iter().map(|f| f.key.as_str()).collect::<Vec<_>>(),
+        }));
+        crate::events::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Archives a field: hidden everywhere, its values kept (restored by un-archiving it).
     pub async fn archive_field(
         &self,

@@ -114,7 +114,7 @@ pub(crate) fn index_rows(
     rows
 }
 
-fn target_of(catalog: &Catalog, key: &ObjectKey) -> Option<Target> {
+pub(crate) fn target_of(catalog: &Catalog, key: &ObjectKey) -> Option<Target> {
     let table = match key.as_str() {
         "company" => "companies",
         "contact" => "contacts",
@@ -784,6 +784,33 @@ impl App {
             .iter()
             .map(|(k, b, a)| (k.as_str(), b.clone(), a.clone()))
             .collect();
+        // The timeline tells what changed, in the words of the fields as they were then.
+        let shown = |field: &FieldDef, v: &Json| -> Json {
+            match field.field_type {
+                FieldType::Member | FieldType::Relation => Json::Null,
+                _ => values::decode(field, v).map_or(Json::Null, |v| json!(v.display(field))),
+            }
+        };
+        let lines: Vec<Json> = diff
+            .iter()
+            .filter_map(|(k, b, a)| {
+                let field = object.field(k)?;
+                Some(json!({"label": field.label, "from": shown(field, b), "to": shown(field, a)}))
+            })
+            .collect();
+        if !lines.is_empty() {
+            rapport_store::activities::insert(
+                &mut tx,
+                rapport_store::activities::NewActivity {
+                    record_type: "record",
+                    record_id: id.as_uuid(),
+                    author_id: Some(actor.user_id),
+                    kind: "values_changed".into(),
+                    payload: json!({ "changes": lines }),
+                },
+            )
+            .await?;
+        }
         let mut e = with_target(
             entry(Some(actor), meta, "record.updated"),
             object.key.as_str(),
@@ -930,8 +957,21 @@ impl App {
         .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let (catalog, object) = self.custom_object(&mut tx, tenant, object_key).await?;
-        let conditions = conditions(&object, &query.filters)?;
-        let (sort, descending, sort_name) = sort_of(&object, query.sort.as_deref())?;
+        let page = self.list_in(&mut tx, &catalog, &object, query).await?;
+        tx.commit().await?;
+        Ok(page)
+    }
+
+    /// A page of `object`'s records in `tx`.
+    pub(crate) async fn list_in(
+        &self,
+        tx: &mut TenantTx,
+        catalog: &Catalog,
+        object: &ObjectDef,
+        query: &RecordListQuery,
+    ) -> AppResult<RecordPage> {
+        let conditions = conditions(object, &query.filters)?;
+        let (sort, descending, sort_name) = sort_of(object, query.sort.as_deref())?;
         let after = query
             .cursor
             .as_deref()
@@ -945,13 +985,13 @@ impl App {
             .map(values::index_text);
         let search = match search {
             Some(s) => {
-                let strategy = text::strategy(&mut tx, &store_records::SEARCH, &s).await?;
+                let strategy = text::strategy(tx, &store_records::SEARCH, &s).await?;
                 Some((s, strategy))
             }
             None => None,
         };
         let page_size = query.page_size.clamp(1, 100);
-        let driver = driver(&mut tx, self.config.list_scan_limit, &object, &conditions).await?;
+        let driver = driver(tx, self.config.list_scan_limit, object, &conditions).await?;
         let rq = RecordQuery {
             object_id: object.id,
             conditions: &conditions,
@@ -962,7 +1002,7 @@ impl App {
             after,
             limit: page_size,
         };
-        let mut rows: Vec<Listed> = store_records::list(&mut tx, &rq).await?;
+        let mut rows: Vec<Listed> = store_records::list(tx, &rq).await?;
         let more = rows.len() as u64 > page_size;
         rows.truncate(page_size as usize);
         let next_cursor = if more {
@@ -973,13 +1013,12 @@ impl App {
         };
         let items = self
             .view(
-                &mut tx,
-                &object,
-                &catalog,
+                tx,
+                object,
+                catalog,
                 rows.into_iter().map(|l| l.record).collect(),
             )
             .await?;
-        tx.commit().await?;
         Ok(RecordPage { items, next_cursor })
     }
 }

@@ -16,6 +16,8 @@ pub enum RecordRef {
     Contact(rapport_domain::ContactId),
     Lead(rapport_domain::LeadId),
     Deal(rapport_domain::DealId),
+    /// A record of a custom object (its object is known from the record).
+    Record(rapport_domain::RecordId),
 }
 
 impl RecordRef {
@@ -25,6 +27,7 @@ impl RecordRef {
             RecordRef::Contact(_) => "contact",
             RecordRef::Lead(_) => "lead",
             RecordRef::Deal(_) => "deal",
+            RecordRef::Record(_) => "record",
         }
     }
 
@@ -34,6 +37,7 @@ impl RecordRef {
             RecordRef::Contact(id) => id.as_uuid(),
             RecordRef::Lead(id) => id.as_uuid(),
             RecordRef::Deal(id) => id.as_uuid(),
+            RecordRef::Record(id) => id.as_uuid(),
         }
     }
 
@@ -43,6 +47,7 @@ impl RecordRef {
             RecordRef::Contact(_) => Object::Contact,
             RecordRef::Lead(_) => Object::Lead,
             RecordRef::Deal(_) => Object::Deal,
+            RecordRef::Record(_) => Object::Record,
         }
     }
 
@@ -53,6 +58,7 @@ impl RecordRef {
             RecordRef::Contact(id) => contacts::find(tx, id).await?.is_some(),
             RecordRef::Lead(id) => rapport_store::leads::find(tx, id).await?.is_some(),
             RecordRef::Deal(id) => deals::find(tx, id).await?.is_some(),
+            RecordRef::Record(id) => rapport_store::records::object_of(tx, id).await?.is_some(),
         })
     }
 }

@@ -85,8 +85,14 @@ impl App {
             .await?;
         }
         let mut errors = ValidationErrors::new();
-        let Some((_, allowed)) = LISTS.iter().find(|(l, _)| *l == list) else {
-            return Err(AppError::invalid("list", "is not a list that can be saved"));
+        // A custom object's list (`objects/{key}`) may show any of its fields.
+        let custom = list
+            .strip_prefix("objects/")
+            .is_some_and(|key| rapport_domain::schema::ObjectKey::parse(key).is_ok());
+        let allowed: &[&str] = match LISTS.iter().find(|(l, _)| *l == list) {
+            Some((_, allowed)) => allowed,
+            None if custom => &[],
+            None => return Err(AppError::invalid("list", "is not a list that can be saved")),
         };
         let name = name.trim();
         let name = name.to_owned();
@@ -106,7 +112,15 @@ impl App {
                 "must be an encoded query string (no spaces or control characters)",
             );
         }
-        if columns.iter().any(|c| !allowed.contains(&c.as_str())) {
+        if custom {
+            // Field keys, and the columns every record has (owner, added): the key grammar.
+            if columns
+                .iter()
+                .any(|c| rapport_domain::schema::ObjectKey::parse(c).is_err())
+            {
+                errors.add("columns", "must be field keys");
+            }
+        } else if columns.iter().any(|c| !allowed.contains(&c.as_str())) {
             errors.add("columns", format!("must be among {}", allowed.join(", ")));
         }
         errors.into_result()?;

@@ -185,7 +185,7 @@ fn within_limits(field: &FieldDef, n: f64) -> Result<(), String> {
     Ok(())
 }
 
-fn number_text(n: f64) -> String {
+pub fn number_text(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
         format!("{}", n as i64)
     } else {

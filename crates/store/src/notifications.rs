@@ -360,6 +360,7 @@ pub async fn record_title(
         "contact" => "SELECT name AS title FROM contacts WHERE organization_id = $1 AND id = $2",
         "lead" => "SELECT name AS title FROM leads WHERE organization_id = $1 AND id = $2",
         "deal" => "SELECT title FROM deals WHERE organization_id = $1 AND id = $2",
+        "record" => "SELECT title FROM records WHERE organization_id = $1 AND id = $2",
         _ => return Ok(None),
     };
     Ok(tx

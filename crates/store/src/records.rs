@@ -1099,3 +1099,162 @@ pub async fn set_data(
         .await?;
     Ok(())
 }
+
+/// The title of a built-in object's record, by table.
+fn title_column(table: &str) -> &'static str {
+    match table {
+        "deals" | "tasks" => "title",
+        _ => "name",
+    }
+}
+
+/// The names of records of `target` among `ids`, deleted ones included (a relation may still
+/// point to a record in recently deleted).
+pub async fn target_titles(
+    tx: &mut TenantTx,
+    target: Target,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, String)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+        title: String,
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let org = tx.organization_id();
+    let mut q = match target {
+        Target::Table(table) => query(format!(
+            "SELECT id, {} AS title FROM {table} WHERE organization_id = $1",
+            title_column(table)
+        ))
+        .bind(org),
+        Target::Object(object) => {
+            query("SELECT id, title FROM records WHERE organization_id = $1 AND object_id = $2")
+                .bind(org)
+                .bind(object)
+        }
+    };
+    let list = in_list(&mut q, ids.iter().map(|id| Arg::from(*id)));
+    q.push_sql(&format!(" AND id IN ({list})"));
+    let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.title)).collect())
+}
+
+/// Live records of `target` to choose from, by name: the first `limit` whose name contains
+/// `contains` (any when empty).
+pub async fn target_choices(
+    tx: &mut TenantTx,
+    target: Target,
+    contains: &str,
+    limit: i64,
+) -> Result<Vec<(Uuid, String)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+        title: String,
+    }
+    let org = tx.organization_id();
+    let pattern = format!(
+        "%{}%",
+        contains
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let q = match target {
+        Target::Table(table) => {
+            let column = title_column(table);
+            query(format!(
+                "SELECT id, {column} AS title FROM {table} WHERE organization_id = $1 \
+                 AND deleted_at IS NULL AND LOWER({column}) LIKE $2 ESCAPE '\\' \
+                 ORDER BY LOWER({column}), id LIMIT $3"
+            ))
+            .bind(org)
+            .bind(pattern)
+            .bind(limit)
+        }
+        Target::Object(object) => query(
+            "SELECT id, title FROM records WHERE organization_id = $1 AND object_id = $2 \
+             AND deleted_at IS NULL AND LOWER(title) LIKE $3 ESCAPE '\\' \
+             ORDER BY LOWER(title), id LIMIT $4",
+        )
+        .bind(org)
+        .bind(object)
+        .bind(pattern)
+        .bind(limit),
+    };
+    let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.title)).collect())
+}
+
+/// The object of a live record, whatever it is (a timeline or a comment names records by id).
+pub async fn object_of(tx: &mut TenantTx, id: RecordId) -> Result<Option<ObjectId>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(try_from = "uuid::Uuid")]
+        object_id: ObjectId,
+    }
+    let org = tx.organization_id();
+    let row: Option<Row> = tx
+        .raw()
+        .fetch_optional(
+            query(
+                "SELECT object_id FROM records WHERE organization_id = $1 AND id = $2 \
+                 AND deleted_at IS NULL",
+            )
+            .bind(org)
+            .bind(id),
+        )
+        .await?;
+    Ok(row.map(|r| r.object_id))
+}
+
+/// How many live records hold each value of a field (a board's columns): (index text, count).
+pub async fn value_counts(tx: &mut TenantTx, field_id: FieldId) -> Result<Vec<(String, i64)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        txt: Option<String>,
+        n: i64,
+    }
+    let org = tx.organization_id();
+    let rows: Vec<Row> = tx
+        .raw()
+        .fetch_all(
+            query(
+                "SELECT txt, COUNT(*) AS n FROM record_values WHERE organization_id = $1 \
+                 AND field_id = $2 GROUP BY txt",
+            )
+            .bind(org)
+            .bind(field_id),
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| r.txt.map(|t| (t, r.n)))
+        .collect())
+}
+
+/// The live records of an object, counted up to `cap` (a list's total beyond it is "more than").
+pub async fn count_capped(tx: &mut TenantTx, object_id: ObjectId, cap: i64) -> Result<i64> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        n: i64,
+    }
+    let org = tx.organization_id();
+    let row: Row = tx
+        .raw()
+        .fetch_one(
+            query(
+                "SELECT COUNT(*) AS n FROM (SELECT 1 FROM records WHERE organization_id = $1 \
+                 AND object_id = $2 AND deleted_at IS NULL LIMIT $3) capped",
+            )
+            .bind(org)
+            .bind(object_id)
+            .bind(cap),
+        )
+        .await?;
+    Ok(row.n)
+}

@@ -222,7 +222,8 @@ document.addEventListener("change", function (event) {
   if (form && event.target.matches("select")) form.submit();
 });
 
-// The deal board: drag a card to another column to move the deal to that stage. The server
+// Boards (deals by stage, custom records by a select field): drag a card to another column to
+// move it there. The server
 // decides; a refused move puts the card back and says why. The "Move" form on each card does the
 // same without a pointer.
 (function () {
@@ -284,17 +285,21 @@ document.addEventListener("change", function (event) {
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var fresh = doc.getElementById("board");
-        var summary = doc.getElementById("deals-summary");
+        var summaryId = board.getAttribute("data-summary") || "deals-summary";
+        var summary = doc.getElementById(summaryId);
         if (fresh) board.innerHTML = fresh.innerHTML;
-        if (summary) document.getElementById("deals-summary").textContent = summary.textContent;
+        if (summary && document.getElementById(summaryId)) document.getElementById(summaryId).textContent = summary.textContent;
       });
   }
   function move(card, column, from, next) {
     var body = new URLSearchParams();
     body.set("_csrf", board.getAttribute("data-csrf"));
     body.set("stage", column.getAttribute("data-stage"));
+    // A custom object's board names the select field it sets.
+    if (board.getAttribute("data-move-field")) body.set("field", board.getAttribute("data-move-field"));
     card.setAttribute("aria-busy", "true");
-    fetch(board.getAttribute("data-base") + "/deals/" + card.getAttribute("data-deal") + "/move", {
+    var moveBase = board.getAttribute("data-move-base") || (board.getAttribute("data-base") + "/deals");
+    fetch(moveBase + "/" + card.getAttribute("data-deal") + "/move", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/x-www-form-urlencoded", "X-Requested-With": "fetch" },
@@ -491,3 +496,43 @@ document.addEventListener("change", function (event) {
   var grid = event.target.closest("fieldset").querySelector("[data-event-grid]");
   if (grid) grid.hidden = event.target.checked;
 });
+
+// Settings → Objects and fields: a field form shows the settings its type has (options for a
+// select, limits for numbers and texts, a target for a relation), and the field being added
+// appears at the end of the form preview as it is typed.
+(function () {
+  document.querySelectorAll("[data-field-form]").forEach(function (form) {
+    var type = form.querySelector("[data-field-type]");
+    function sync() {
+      var t = type.value;
+      form.querySelectorAll("[data-show-for]").forEach(function (part) {
+        part.hidden = part.getAttribute("data-show-for").split(" ").indexOf(t) < 0;
+      });
+      preview();
+    }
+    function preview() {
+      var id = form.getAttribute("data-preview-target");
+      var box = id && document.getElementById(id);
+      if (!box) return;
+      var label = form.querySelector("[data-preview-label]").value.trim();
+      var required = form.querySelector("[data-preview-required]").checked;
+      box.hidden = !label;
+      box.querySelector("[data-preview-new-label]").textContent = label + (required ? " *" : "");
+      var menu = ["select", "multi_select", "member", "relation"].indexOf(type.value) >= 0;
+      var input = box.querySelector("[data-preview-new-input]");
+      input.textContent = menu ? "▾" : "";
+      input.classList.toggle("textarea", type.value === "long_text");
+      box.querySelector("[data-preview-new-help]").textContent = form.querySelector("[data-preview-help]").value;
+    }
+    // An option's colour dot follows its colour menu.
+    form.addEventListener("change", function (event) {
+      if (event.target.name !== "option_color") return;
+      var dot = event.target.parentNode.querySelector(".tag");
+      if (dot) dot.className = "tag tag-" + event.target.value;
+    });
+    type.addEventListener("change", sync);
+    form.addEventListener("input", preview);
+    form.addEventListener("change", preview);
+    sync();
+  });
+})();

@@ -171,12 +171,12 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
         .is_allowed()
     };
     let page = ListPage {
-        list: "companies",
-        title: "Companies",
+        list: "companies".into(),
+        title: "Companies".into(),
         total: total_label(result.total, result.total_is_exact, "company", "companies"),
-        new: may(Action::Create).then(|| (format!("{base}/companies/new"), "Add a company")),
+        new: may(Action::Create).then(|| (format!("{base}/companies/new"), "Add a company".into())),
         search: state.search.clone(),
-        search_placeholder: "Name or domain",
+        search_placeholder: "Name or domain".into(),
         sort: state.sort.clone(),
         filters: vec![
             owner_filter(&people, &state),
@@ -196,11 +196,15 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
         } else {
             format!("No company matches “{}”", state.search)
         },
-        empty_text: "Add the organizations you sell to; their contacts and deals gather on their page.",
+        empty_text:
+            "Add the organizations you sell to; their contacts and deals gather on their page."
+                .into(),
         filtered: is_filtered(&state),
         can_share: may(Action::Create),
         notice: state.notice.clone(),
         path: path.clone(),
+        modes: Vec::new(),
+        ranges: Vec::new(),
         shell: shell(&ctx, session, &tenant, "companies", &["Companies"]).await,
     };
     render(&page)
@@ -466,8 +470,8 @@ async fn detail_page(
     }
     page.related = vec![
         Related {
-            title: "People",
-            empty: "No contacts at this company yet.",
+            title: "People".into(),
+            empty: "No contacts at this company yet.".into(),
             items: contacts
                 .iter()
                 .map(|c| RelatedItem {
@@ -478,12 +482,16 @@ async fn detail_page(
                     badge_text: String::new(),
                 })
                 .collect(),
-            add: may(Action::Create, Object::Contact, Ownership::NotApplicable)
-                .then(|| (format!("{base}/contacts/new?company={id}"), "Add a contact")),
+            add: may(Action::Create, Object::Contact, Ownership::NotApplicable).then(|| {
+                (
+                    format!("{base}/contacts/new?company={id}"),
+                    "Add a contact".into(),
+                )
+            }),
         },
         Related {
-            title: "Deals",
-            empty: "No deals with this company yet.",
+            title: "Deals".into(),
+            empty: "No deals with this company yet.".into(),
             items: deals
                 .iter()
                 .map(|d| RelatedItem {
@@ -498,7 +506,7 @@ async fn detail_page(
                 })
                 .collect(),
             add: may(Action::Create, Object::Deal, Ownership::NotApplicable)
-                .then(|| (format!("{base}/deals/new?company={id}"), "New deal")),
+                .then(|| (format!("{base}/deals/new?company={id}"), "New deal".into())),
         },
     ];
     page.tasks = Some(

@@ -201,12 +201,12 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
         .is_allowed()
     };
     let page = ListPage {
-        list: "contacts",
-        title: "Contacts",
+        list: "contacts".into(),
+        title: "Contacts".into(),
         total: total_label(result.total, result.total_is_exact, "contact", "contacts"),
-        new: may(Action::Create).then(|| (format!("{base}/contacts/new"), "Add a contact")),
+        new: may(Action::Create).then(|| (format!("{base}/contacts/new"), "Add a contact".into())),
         search: state.search.clone(),
-        search_placeholder: "Name, email or phone",
+        search_placeholder: "Name, email or phone".into(),
         sort: state.sort.clone(),
         filters: vec![
             owner_filter(&people, &state),
@@ -226,11 +226,13 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
         } else {
             format!("Nobody matches “{}”", state.search)
         },
-        empty_text: "Add the people you work with; link them to their company as you go.",
+        empty_text: "Add the people you work with; link them to their company as you go.".into(),
         filtered: is_filtered(&state),
         can_share: may(Action::Create),
         notice: state.notice.clone(),
         path: path.clone(),
+        modes: Vec::new(),
+        ranges: Vec::new(),
         shell: shell(&ctx, session, &tenant, "contacts", &["Contacts"]).await,
     };
     render(&page)
@@ -507,8 +509,8 @@ async fn detail_page(
         page.tag_options = tag_options;
     }
     page.related = vec![Related {
-        title: "Deals",
-        empty: "No deals with this contact yet.",
+        title: "Deals".into(),
+        empty: "No deals with this contact yet.".into(),
         items: deals
             .iter()
             .map(|d| RelatedItem {
@@ -529,7 +531,7 @@ async fn detail_page(
         add: may(Action::Create, Object::Deal, Ownership::NotApplicable).then(|| {
             (
                 format!("{base}/deals/new?contact={}", contact.id),
-                "New deal",
+                "New deal".into(),
             )
         }),
     }];

@@ -225,17 +225,17 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
         selected: state.filter("status") == Some("converted"),
     });
     let page = ListPage {
-        list: "leads",
-        title: "Leads",
+        list: "leads".into(),
+        title: "Leads".into(),
         total: total_label(result.total, result.total_is_exact, "lead", "leads"),
-        new: may(Action::Create).then(|| (format!("{base}/leads/new"), "Add a lead")),
+        new: may(Action::Create).then(|| (format!("{base}/leads/new"), "Add a lead".into())),
         search: state.search.clone(),
-        search_placeholder: "Name, email or company",
+        search_placeholder: "Name, email or company".into(),
         sort: state.sort.clone(),
         filters: vec![
             FilterSelect {
-                name: "status",
-                label: "Status",
+                name: "status".into(),
+                label: "Status".into(),
                 options: statuses,
             },
             owner_filter(&people, &state),
@@ -254,11 +254,13 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
         } else {
             format!("No lead matches “{}”", state.search)
         },
-        empty_text: "Leads are people who might buy: add them, work them, qualify them, then convert them into contacts and deals.",
+        empty_text: "Leads are people who might buy: add them, work them, qualify them, then convert them into contacts and deals.".into(),
         filtered: is_filtered(&state),
         can_share: may(Action::Create),
         notice: state.notice.clone(),
         path: path.clone(),
+        modes: Vec::new(),
+        ranges: Vec::new(),
         shell: shell(&ctx, session, &tenant, "leads", &["Leads"]).await,
     };
     render(&page)
@@ -547,8 +549,8 @@ async fn detail_page(
             });
         }
         page.related = vec![Related {
-            title: "Became",
-            empty: "",
+            title: "Became".into(),
+            empty: "".into(),
             items,
             add: None,
         }];

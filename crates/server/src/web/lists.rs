@@ -179,7 +179,7 @@ pub struct SortHeader {
 }
 
 pub struct HeaderCell {
-    pub label: &'static str,
+    pub label: String,
     pub sort: Option<SortHeader>,
     pub numeric: bool,
 }
@@ -221,8 +221,8 @@ impl Cell {
 }
 
 pub struct FilterSelect {
-    pub name: &'static str,
-    pub label: &'static str,
+    pub name: String,
+    pub label: String,
     pub options: Vec<Choice>,
 }
 
@@ -236,8 +236,8 @@ pub struct ViewLink {
 }
 
 pub struct ColumnChoice {
-    pub key: &'static str,
-    pub label: &'static str,
+    pub key: String,
+    pub label: String,
     pub visible: bool,
 }
 
@@ -246,12 +246,12 @@ pub struct ColumnChoice {
 pub struct ListPage {
     pub shell: Shell,
     /// contacts, companies, leads…: the table's id and the saved views' list.
-    pub list: &'static str,
-    pub title: &'static str,
+    pub list: String,
+    pub title: String,
     pub total: String,
-    pub new: Option<(String, &'static str)>,
+    pub new: Option<(String, String)>,
     pub search: String,
-    pub search_placeholder: &'static str,
+    pub search_placeholder: String,
     pub sort: String,
     pub filters: Vec<FilterSelect>,
     pub headers: Vec<HeaderCell>,
@@ -263,20 +263,42 @@ pub struct ListPage {
     pub columns: Vec<ColumnChoice>,
     pub export: Option<String>,
     pub empty_title: String,
-    pub empty_text: &'static str,
+    pub empty_text: String,
     pub filtered: bool,
     pub can_share: bool,
     pub notice: Option<String>,
     pub path: String,
+    /// Other ways to look at the same records (List | Board), when there are.
+    pub modes: Vec<Mode>,
+    /// Range filters (numbers and dates: from / to), besides the selects.
+    pub ranges: Vec<RangeFilter>,
+}
+
+/// A way to look at a list's records, as a segmented control.
+pub struct Mode {
+    pub label: &'static str,
+    pub href: String,
+    pub current: bool,
+}
+
+/// A "from – to" filter of a number or date field.
+pub struct RangeFilter {
+    pub name: String,
+    pub label: String,
+    /// number or date
+    pub kind: &'static str,
+    pub min: String,
+    pub max: String,
 }
 
 impl ListPage {
     /// The events (by prefix) after which the list is refreshed live.
     pub fn live_events(&self) -> &'static str {
-        match self.list {
+        match self.list.as_str() {
             "companies" => "company.",
             "contacts" => "contact. company.",
             "leads" => "lead.",
+            custom if custom.starts_with("objects/") => "record.",
             _ => "",
         }
     }
@@ -435,8 +457,8 @@ pub fn column_choices(all: &[ColumnDef], visible: &[&ColumnDef]) -> Vec<ColumnCh
     all.iter()
         .filter(|c| !c.fixed)
         .map(|c| ColumnChoice {
-            key: c.key,
-            label: c.label,
+            key: c.key.into(),
+            label: c.label.into(),
             visible: visible.iter().any(|v| v.key == c.key),
         })
         .collect()
@@ -447,7 +469,7 @@ pub fn headers(state: &ListState, path: &str, visible: &[&ColumnDef]) -> Vec<Hea
     visible
         .iter()
         .map(|c| HeaderCell {
-            label: c.label,
+            label: c.label.into(),
             sort: c.sort.map(|key| state.sort_header(path, key)),
             numeric: c.numeric,
         })
@@ -486,8 +508,8 @@ pub async fn tag_filter(
         .await
         .unwrap_or_default();
     FilterSelect {
-        name: "tag",
-        label: "Tag",
+        name: "tag".into(),
+        label: "Tag".into(),
         options: tags
             .into_iter()
             .map(|t| Choice {
@@ -501,8 +523,8 @@ pub async fn tag_filter(
 
 pub fn owner_filter(people: &super::records::People, state: &ListState) -> FilterSelect {
     FilterSelect {
-        name: "owner",
-        label: "Owner",
+        name: "owner".into(),
+        label: "Owner".into(),
         options: people.options(state.filter("owner").and_then(|o| o.parse().ok())),
     }
 }

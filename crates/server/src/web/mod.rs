@@ -16,6 +16,8 @@ mod deals;
 mod leads;
 pub(crate) mod lists;
 mod notifications;
+mod object_settings;
+mod objects;
 mod pipelines;
 mod profile;
 mod record_page;
@@ -186,6 +188,59 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/leads/{id}/activities",
             axum::routing::post(leads::comment),
+        )
+        .route("/objects/{key}", get(objects::list))
+        .route("/objects/{key}/board", get(objects::board))
+        .route("/objects/{key}/export.csv", get(objects::export))
+        .route(
+            "/objects/{key}/new",
+            get(objects::new_form).post(objects::create),
+        )
+        .route(
+            "/objects/{key}/{id}",
+            get(objects::detail).post(objects::update),
+        )
+        .route(
+            "/objects/{key}/{id}/delete",
+            axum::routing::post(objects::delete),
+        )
+        .route(
+            "/objects/{key}/{id}/move",
+            axum::routing::post(objects::move_record),
+        )
+        .route(
+            "/objects/{key}/{id}/activities",
+            axum::routing::post(objects::comment),
+        )
+        .route("/records/{id}", get(objects::by_id))
+        .route("/settings/objects", get(object_settings::list))
+        .route(
+            "/settings/objects/new",
+            get(object_settings::new_form).post(object_settings::create),
+        )
+        .route(
+            "/settings/objects/{key}",
+            get(object_settings::edit).post(object_settings::save),
+        )
+        .route(
+            "/settings/objects/{key}/delete",
+            axum::routing::post(object_settings::delete),
+        )
+        .route(
+            "/settings/objects/{key}/fields",
+            axum::routing::post(object_settings::add_field),
+        )
+        .route(
+            "/settings/objects/{key}/fields/{field}",
+            axum::routing::post(object_settings::save_field),
+        )
+        .route(
+            "/settings/objects/{key}/fields/{field}/archive",
+            axum::routing::post(object_settings::archive_field),
+        )
+        .route(
+            "/settings/objects/{key}/fields/{field}/move",
+            axum::routing::post(object_settings::move_field),
         )
         .route("/search", get(search::search))
         .route("/trash", get(search::trash))

@@ -13,46 +13,69 @@ use super::{FormErrors, PageContext};
 
 /// A field of a record's form.
 pub struct FormField {
-    pub name: &'static str,
-    pub label: &'static str,
-    /// text, email, tel, number, date, select or textarea
+    pub name: String,
+    pub label: String,
+    /// text, email, tel, url, number, date, datetime-local, select, multiselect, checkbox,
+    /// money (an amount and a currency) or textarea
     pub kind: &'static str,
     pub value: String,
     pub options: Vec<Choice>,
-    pub hint: &'static str,
+    pub hint: String,
+    pub required: bool,
+    /// Money: the currency's code.
+    pub currency: String,
+    /// Numbers: the smallest and largest value allowed (as the browser checks them).
+    pub min: Option<String>,
+    pub max: Option<String>,
 }
 
 impl FormField {
     pub fn new(
-        name: &'static str,
-        label: &'static str,
+        name: impl Into<String>,
+        label: impl Into<String>,
         kind: &'static str,
         value: impl Into<String>,
     ) -> Self {
         FormField {
-            name,
-            label,
+            name: name.into(),
+            label: label.into(),
             kind,
             value: value.into(),
             options: Vec::new(),
-            hint: "",
+            hint: String::new(),
+            required: false,
+            currency: String::new(),
+            min: None,
+            max: None,
         }
     }
 
-    pub fn select(name: &'static str, label: &'static str, options: Vec<Choice>) -> Self {
+    pub fn select(name: impl Into<String>, label: impl Into<String>, options: Vec<Choice>) -> Self {
         FormField {
-            name,
-            label,
-            kind: "select",
-            value: String::new(),
             options,
-            hint: "",
+            ..FormField::new(name, label, "select", "")
         }
     }
 
-    pub fn hint(mut self, hint: &'static str) -> Self {
-        self.hint = hint;
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = hint.into();
         self
+    }
+
+    /// The value as the read-only view shows it.
+    pub fn shown(&self) -> String {
+        match self.kind {
+            "select" | "multiselect" => self
+                .options
+                .iter()
+                .filter(|o| o.selected && !o.value.is_empty())
+                .map(|o| o.label.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            "checkbox" => if self.value == "true" { "Yes" } else { "No" }.into(),
+            "money" if !self.value.is_empty() => format!("{} {}", self.value, self.currency),
+            _ => self.value.clone(),
+        }
     }
 }
 
@@ -65,10 +88,10 @@ pub struct RelatedItem {
 }
 
 pub struct Related {
-    pub title: &'static str,
-    pub empty: &'static str,
+    pub title: String,
+    pub empty: String,
     pub items: Vec<RelatedItem>,
-    pub add: Option<(String, &'static str)>,
+    pub add: Option<(String, String)>,
 }
 
 /// The tasks about a record, and the form to add one.

@@ -172,6 +172,26 @@ pub fn timeline_entry(
             None,
         ),
         "converted" => ("⇢", text(p, "summary"), None),
+        "values_changed" => {
+            let parts: Vec<String> = p["changes"]
+                .as_array()
+                .map(|changes| {
+                    changes
+                        .iter()
+                        .map(|c| {
+                            let label = text(c, "label");
+                            match (c["from"].as_str(), c["to"].as_str()) {
+                                (Some(from), Some(to)) => format!("{label} from {from} to {to}"),
+                                (None, Some(to)) => format!("{label} to {to}"),
+                                (Some(from), None) => format!("{label} (was {from})"),
+                                (None, None) => label,
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            ("✎", format!("changed {}", parts.join("; ")), None)
+        }
         other => ("•", other.replace('_', " "), None),
     };
     let mut details = Vec::new();

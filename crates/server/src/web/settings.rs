@@ -27,6 +27,7 @@ pub fn tabs(base: &str, current: &str) -> Vec<Tab> {
         ("Branding", "branding"),
         ("Domains", "domains"),
         ("Pipelines", "pipelines"),
+        ("Objects", "objects"),
         ("Members", "members"),
         ("Webhooks", "webhooks"),
         ("API keys", "api-keys"),

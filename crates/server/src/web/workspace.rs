@@ -23,9 +23,9 @@ pub struct OrgItem {
 }
 
 pub struct NavItem {
-    pub label: &'static str,
+    pub label: String,
     pub href: String,
-    pub icon: &'static str,
+    pub icon: String,
     pub current: bool,
     pub section: bool,
 }
@@ -56,6 +56,41 @@ pub struct PaletteItem {
     pub href: String,
 }
 
+/// The icons an object may have: (name, glyph). Names are what the API stores.
+pub const ICONS: [(&str, &str); 24] = [
+    ("anchor", "⚓"),
+    ("ship", "⛵"),
+    ("flag", "⚑"),
+    ("star", "★"),
+    ("megaphone", "✺"),
+    ("briefcase", "▣"),
+    ("calendar", "▤"),
+    ("box", "▢"),
+    ("folder", "▥"),
+    ("file", "▯"),
+    ("book", "▧"),
+    ("home", "⌂"),
+    ("truck", "⛟"),
+    ("tag", "⌗"),
+    ("wrench", "⚒"),
+    ("key", "⚿"),
+    ("heart", "♥"),
+    ("globe", "◍"),
+    ("map-pin", "⌖"),
+    ("money", "¤"),
+    ("chart", "▲"),
+    ("users", "☻"),
+    ("bolt", "ϟ"),
+    ("circle", "●"),
+];
+
+/// The glyph an object shows: its icon's, or the first letter of its plural name.
+pub fn glyph(icon: Option<&str>, plural: &str) -> String {
+    icon.and_then(|i| ICONS.iter().find(|(n, _)| *n == i))
+        .map(|(_, g)| (*g).to_owned())
+        .unwrap_or_else(|| plural.chars().next().unwrap_or('•').to_string())
+}
+
 pub async fn shell(
     ctx: &PageContext,
     session: &rapport_app::accounts::CurrentSession,
@@ -67,9 +102,9 @@ pub async fn shell(
     let may =
         |action, object| decide(tenant.role, action, object, Ownership::NotApplicable).is_allowed();
     let mut nav = vec![NavItem {
-        label: "Home",
+        label: "Home".into(),
         href: format!("{base}/"),
-        icon: "⌂",
+        icon: "⌂".into(),
         current: current == "home",
         section: false,
     }];
@@ -83,33 +118,61 @@ pub async fn shell(
     ] {
         if may(Action::View, object) {
             nav.push(NavItem {
-                label,
+                label: label.into(),
                 href: format!("{base}/{page}"),
-                icon,
+                icon: icon.into(),
                 current: current == page,
                 section: false,
             });
         }
     }
+    // Custom objects, each with its list, after the built-in kinds.
+    let catalog = ctx
+        .state
+        .app
+        .objects(&session.actor, tenant, &ctx.meta)
+        .await
+        .unwrap_or_default();
+    let custom: Vec<&rapport_app::objects::ObjectView> =
+        catalog.objects.iter().filter(|o| !o.def.builtin).collect();
+    if !custom.is_empty() && may(Action::View, Object::Record) {
+        let at = nav
+            .iter()
+            .position(|n| n.href.ends_with("/trash"))
+            .unwrap_or(nav.len());
+        for (i, o) in custom.iter().enumerate() {
+            let page = format!("objects/{}", o.def.key);
+            nav.insert(
+                at + i,
+                NavItem {
+                    label: o.def.plural.clone(),
+                    href: format!("{base}/{page}"),
+                    icon: glyph(o.def.icon.as_deref(), &o.def.plural),
+                    current: current == page,
+                    section: false,
+                },
+            );
+        }
+    }
     if may(Action::Create, Object::Member) {
         nav.push(NavItem {
-            label: "Administration",
+            label: "Administration".into(),
             href: String::new(),
-            icon: "",
+            icon: "".into(),
             current: false,
             section: true,
         });
         nav.push(NavItem {
-            label: "Settings",
+            label: "Settings".into(),
             href: format!("{base}/settings/general"),
-            icon: "⚙",
+            icon: "⚙".into(),
             current: current == "settings",
             section: false,
         });
         nav.push(NavItem {
-            label: "Members",
+            label: "Members".into(),
             href: format!("{base}/settings/members"),
-            icon: "◎",
+            icon: "◎".into(),
             current: current == "members",
             section: false,
         });
@@ -177,6 +240,7 @@ fn palette(base: &str, tenant: &Tenant, instance_admin: bool) -> Vec<PaletteItem
             ("Settings: branding", "branding"),
             ("Settings: domains", "domains"),
             ("Settings: AI", "ai"),
+            ("Settings: objects and fields", "objects"),
             ("Audit log", "audit"),
             ("Invite a teammate", "members"),
         ] {

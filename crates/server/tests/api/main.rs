@@ -15,6 +15,7 @@ mod lists;
 mod live;
 mod members;
 mod notifications;
+mod object_pages;
 mod objects;
 mod openapi;
 mod organizations;

@@ -26,7 +26,7 @@ async fn ok(t: &TestApp, who: &Account, method: Method, path: &str, body: Option
 }
 
 /// Berths: the marina's object, with one field of most types.
-async fn define_berths(t: &TestApp, owner: &Account) {
+pub(crate) async fn define_berths(t: &TestApp, owner: &Account) {
     let object = ok(t, owner, Method::POST, "/api/v1/objects",
         Some(json!({"key": "berth", "singular": "Berth", "plural": "Berths", "icon": "anchor", "color": "blue"}))).await;
     assert_eq!(object["key"], "berth");

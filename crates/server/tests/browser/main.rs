@@ -11,6 +11,7 @@ mod admin;
 mod browser;
 mod crm;
 mod flows;
+mod objects;
 mod sales;
 mod settings;
 mod shell;

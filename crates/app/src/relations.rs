@@ -1,0 +1,335 @@
+//! What the pages of records need around their values: the names of the records relations point
+//! to, the records a relation may be set to, the other side of relations (the records pointing at
+//! one), and boards of records grouped by a select field.
+
+use std::collections::HashMap;
+
+use rapport_domain::schema::{FieldType, ObjectDef, SelectOption};
+use rapport_domain::{Action, Object, Ownership, RecordId};
+use rapport_store::TenantTx;
+use rapport_store::records as store_records;
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use crate::objects::{Catalog, catalog};
+use crate::records::{RecordListQuery, RecordView, target_of};
+use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
+
+/// Records of one object whose relation field points at a record (the inverse of a relation).
+#[derive(Clone, Debug)]
+pub struct Inverse {
+    /// The object and the field that point here.
+    pub object: ObjectDef,
+    pub field_label: String,
+    /// (id, title), newest first.
+    pub items: Vec<(RecordId, String)>,
+}
+
+/// One column of a board: the records holding one option (or none) of the field.
+#[derive(Clone, Debug)]
+pub struct BoardColumn {
+    /// `None`: the records without a value.
+    pub option: Option<SelectOption>,
+    /// How many records hold it, when known without counting a filtered list.
+    pub count: Option<i64>,
+    pub items: Vec<RecordView>,
+    /// The column has more records than shown.
+    pub more: bool,
+}
+
+/// The most records a board column shows.
+pub const BOARD_COLUMN_SIZE: u64 = 50;
+
+/// The record ids that `records`' relation values name, by target object.
+fn related_ids(object: &ObjectDef, records: &[RecordView]) -> Vec<(String, Vec<Uuid>)> {
+    let mut out: Vec<(String, Vec<Uuid>)> = Vec::new();
+    for field in object
+        .live_fields()
+        .filter(|f| f.field_type == FieldType::Relation)
+    {
+        let Some(target) = &field.target else {
+            continue;
+        };
+        let mut ids: Vec<Uuid> = Vec::new();
+        for record in records {
+            match record.values.get(field.key.as_str()) {
+                Some(Json::String(s)) => ids.extend(s.parse::<Uuid>().ok()),
+                Some(Json::Array(items)) => ids.extend(
+                    items
+                        .iter()
+                        .filter_map(|v| v.as_str().and_then(|s| s.parse::<Uuid>().ok())),
+                ),
+                _ => {}
+            }
+        }
+        match out.iter_mut().find(|(k, _)| k == target.as_str()) {
+            Some((_, all)) => all.extend(ids),
+            None => out.push((target.to_string(), ids)),
+        }
+    }
+    out
+}
+
+impl App {
+    /// The names of the records that `records`' relation fields point to, by id.
+    pub async fn relation_titles(
+        &self,
+        tenant: &Tenant,
+        object: &ObjectDef,
+        records: &[RecordView],
+    ) -> AppResult<HashMap<Uuid, String>> {
+        let wanted = related_ids(object, records);
+        if wanted.iter().all(|(_, ids)| ids.is_empty()) {
+            return Ok(HashMap::new());
+        }
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let catalog = catalog(&mut tx, tenant.organization.created_at).await?;
+        let mut titles = HashMap::new();
+        for (target, mut ids) in wanted {
+            ids.sort_unstable();
+            ids.dedup();
+            let Some(target) = catalog.get(&target).map(|o| o.def.key.clone()) else {
+                continue;
+            };
+            if let Some(t) = target_of(&catalog, &target) {
+                for chunk in ids.chunks(500) {
+                    titles.extend(store_records::target_titles(&mut tx, t, chunk).await?);
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(titles)
+    }
+
+    /// Records of `target` a relation may be set to, by name (the first `limit` containing
+    /// `contains`).
+    pub async fn relation_choices(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        target: &str,
+        contains: &str,
+        limit: i64,
+        meta: &RequestMeta,
+    ) -> AppResult<Vec<(Uuid, String)>> {
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let catalog = catalog(&mut tx, tenant.organization.created_at).await?;
+        let object = catalog.require(target)?.def.clone();
+        let kind = match object.key.as_str() {
+            "company" => Object::Company,
+            "contact" => Object::Contact,
+            "lead" => Object::Lead,
+            "deal" => Object::Deal,
+            "task" => Object::Task,
+            _ => Object::Record,
+        };
+        tx.commit().await?;
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            kind,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let Some(t) = target_of(&catalog, &object.key) else {
+            return Ok(Vec::new());
+        };
+        let choices = store_records::target_choices(&mut tx, t, contains.trim(), limit).await?;
+        tx.commit().await?;
+        Ok(choices)
+    }
+
+    /// The records of every object whose relation fields point at a record (at most 50 per
+    /// field), for the other side of relations on the record's page.
+    pub async fn inverse_relations(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        object_key: &str,
+        id: Uuid,
+        meta: &RequestMeta,
+    ) -> AppResult<Vec<Inverse>> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Record,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let catalog = catalog(&mut tx, tenant.organization.created_at).await?;
+        let mut out = Vec::new();
+        for source in catalog.objects.iter().filter(|o| !o.def.builtin) {
+            for field in source.def.live_fields().filter(|f| {
+                f.field_type == FieldType::Relation
+                    && f.target.as_ref().is_some_and(|t| t.as_str() == object_key)
+            }) {
+                let rows = store_records::related(&mut tx, field.id, id, 50).await?;
+                out.push(Inverse {
+                    object: source.def.clone(),
+                    field_label: field.label.clone(),
+                    items: rows.into_iter().map(|r| (r.id, r.title)).collect(),
+                });
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// A board of a custom object's records grouped by one of its select fields: a column per
+    /// option in the options' order, then one for records without a value when there are any.
+    /// The query's filters and search narrow every column; its sort orders each.
+    pub async fn record_board(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        object_key: &str,
+        field_key: &str,
+        query: &RecordListQuery,
+        meta: &RequestMeta,
+    ) -> AppResult<Vec<BoardColumn>> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Record,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let (catalog, object) = self.custom_object_in(&mut tx, tenant, object_key).await?;
+        let field = object
+            .field(field_key)
+            .filter(|f| f.field_type == FieldType::Select && !f.archived)
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    "unknown_field",
+                    format!("{field_key} is not a select field of this object"),
+                )
+            })?
+            .clone();
+        let narrowed = !query.filters.is_empty()
+            || query
+                .search
+                .as_deref()
+                .is_some_and(|s| !s.trim().is_empty());
+        let counts = if narrowed {
+            Vec::new()
+        } else {
+            store_records::value_counts(&mut tx, field.id).await?
+        };
+        let mut columns = Vec::new();
+        let mut options: Vec<Option<SelectOption>> =
+            field.options.iter().cloned().map(Some).collect();
+        options.push(None);
+        for option in options {
+            let mut q = query.clone();
+            q.cursor = None;
+            q.page_size = BOARD_COLUMN_SIZE;
+            match &option {
+                Some(o) => q.filters.push((field.key.to_string(), None, o.key.clone())),
+                None => {
+                    q.filters
+                        .push((field.key.to_string(), Some("empty".into()), "true".into()))
+                }
+            }
+            let page = self.list_in(&mut tx, &catalog, &object, &q).await?;
+            if option.is_none() && page.items.is_empty() {
+                continue;
+            }
+            let count = match &option {
+                Some(o) if !narrowed => Some(
+                    counts
+                        .iter()
+                        .find(|(k, _)| *k == o.key)
+                        .map_or(0, |(_, n)| *n),
+                ),
+                _ => None,
+            };
+            columns.push(BoardColumn {
+                option,
+                count,
+                more: page.next_cursor.is_some(),
+                items: page.items,
+            });
+        }
+        tx.commit().await?;
+        Ok(columns)
+    }
+
+    /// How many live records a custom object has, counted up to `cap`.
+    pub async fn count_records(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        object_key: &str,
+        cap: i64,
+        meta: &RequestMeta,
+    ) -> AppResult<i64> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Record,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let (_, object) = self.custom_object_in(&mut tx, tenant, object_key).await?;
+        let n = store_records::count_capped(&mut tx, object.id, cap).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// The key of the object a live record belongs to.
+    pub async fn record_object(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: RecordId,
+        meta: &RequestMeta,
+    ) -> AppResult<rapport_domain::schema::ObjectKey> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Record,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let object_id = store_records::object_of(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let catalog = catalog(&mut tx, tenant.organization.created_at).await?;
+        tx.commit().await?;
+        catalog
+            .objects
+            .iter()
+            .find(|o| o.def.id == object_id)
+            .map(|o| o.def.key.clone())
+            .ok_or(AppError::NotFound)
+    }
+
+    async fn custom_object_in(
+        &self,
+        tx: &mut TenantTx,
+        tenant: &Tenant,
+        key: &str,
+    ) -> AppResult<(Catalog, ObjectDef)> {
+        let catalog = catalog(tx, tenant.organization.created_at).await?;
+        let object = catalog.require(key)?.def.clone();
+        if object.builtin {
+            return Err(AppError::NotFound);
+        }
+        Ok((catalog, object))
+    }
+}

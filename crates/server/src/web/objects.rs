@@ -1,0 +1,1513 @@
+//! Pages of a custom object's records — the list, the board, a record's page, adding one — all
+//! drawn from the object's definition: a new object gets them with no code written for it.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, RawForm, RawQuery};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rapport_app::records::{RecordInput, RecordListQuery, RecordView};
+use rapport_app::timeline::RecordRef;
+use rapport_app::{Actor, AppError, Tenant};
+use rapport_domain::schema::{FieldDef, FieldType, ObjectDef};
+use rapport_domain::{Action, Object, Ownership, RecordId, UserId, decide};
+use serde_json::{Map, Value as Json, json};
+use uuid::Uuid;
+
+use super::context::error_page;
+use super::lists::{
+    Cell, ColumnChoice, FilterSelect, HeaderCell, ListPage, ListState, Mode, RangeFilter, TagChip,
+    csv_line, csv_response, is_filtered, saved_views, total_label,
+};
+use super::record_page::{FormField, RecordPage, Related, RelatedItem, timeline_of};
+use super::records::{Choice, People, day};
+use super::workspace::{Shell, shell};
+use super::{FormErrors, PageContext, render, render_status, see_other, sentence};
+use crate::error::ApiError;
+
+/// Records a list page shows at once.
+const PAGE_SIZE: u64 = 50;
+/// Records a relation field's menu offers.
+const CHOICES: i64 = 200;
+
+/// The custom object a page is about (404 for unknown and built-in keys, which have their own
+/// pages).
+async fn custom_object(
+    ctx: &PageContext,
+    actor: &Actor,
+    tenant: &Tenant,
+    key: &str,
+) -> Result<ObjectDef, Response> {
+    match ctx.state.app.object(actor, tenant, key, &ctx.meta).await {
+        Ok(o) if !o.def.builtin => Ok(o.def),
+        Ok(_) => Err(error_page(ApiError::not_found())),
+        Err(e) => Err(error_page(e.into())),
+    }
+}
+
+fn may(tenant: &Tenant, action: Action, ownership: Ownership) -> bool {
+    decide(tenant.role, action, Object::Record, ownership).is_allowed()
+}
+
+/// Whether a list can be narrowed to one value of the field (a menu of its values).
+fn is_choice(f: &FieldDef) -> bool {
+    matches!(
+        f.field_type,
+        FieldType::Select | FieldType::MultiSelect | FieldType::Boolean | FieldType::Member
+    )
+}
+
+/// Whether a list can be narrowed to a range of the field (from / to).
+fn is_range(f: &FieldDef) -> bool {
+    matches!(
+        f.field_type,
+        FieldType::Number | FieldType::Money | FieldType::Percent | FieldType::Date
+    )
+}
+
+/// The list's address state in the engine's grammar: `key=v` is equality, `key.min` / `key.max`
+/// a range. Names that are not fields are left out.
+fn list_query(object: &ObjectDef, state: &ListState, page_size: u64) -> RecordListQuery {
+    let mut filters = Vec::new();
+    for (name, value) in &state.filters {
+        let (key, op) = match name.rsplit_once('.') {
+            Some((k, "min")) => (k, Some("gte")),
+            Some((k, "max")) => (k, Some("lte")),
+            _ => (name.as_str(), None),
+        };
+        let Some(field) = object.live_fields().find(|f| f.key.as_str() == key) else {
+            continue;
+        };
+        let fits = match op {
+            None => is_choice(field),
+            Some(_) => is_range(field),
+        };
+        if fits {
+            filters.push((key.to_owned(), op.map(str::to_owned), value.clone()));
+        }
+    }
+    RecordListQuery {
+        filters,
+        search: (!state.search.is_empty()).then(|| state.search.clone()),
+        sort: Some(state.sort.clone()),
+        page_size,
+        cursor: state.after.clone(),
+    }
+}
+
+/// The columns a list shows before any are chosen: the first six fields after the name.
+fn default_columns(object: &ObjectDef) -> Vec<String> {
+    object
+        .live_fields()
+        .filter(|f| f.key != object.primary_field)
+        .take(6)
+        .map(|f| f.key.to_string())
+        .collect()
+}
+
+/// Names of members and of related records, to show values as people read them.
+struct Names<'a> {
+    people: &'a People,
+    records: HashMap<Uuid, String>,
+}
+
+impl Names<'_> {
+    fn record(&self, id: &str) -> String {
+        id.parse::<Uuid>()
+            .ok()
+            .and_then(|u| self.records.get(&u).cloned())
+            .unwrap_or_else(|| "Deleted record".into())
+    }
+}
+
+/// The path of a record's page, whatever its object.
+fn record_href(base: &str, target: &str, id: &str) -> String {
+    match target {
+        "company" => format!("{base}/companies/{id}"),
+        "contact" => format!("{base}/contacts/{id}"),
+        "lead" => format!("{base}/leads/{id}"),
+        "deal" => format!("{base}/deals/{id}"),
+        "task" => format!("{base}/tasks"),
+        custom => format!("{base}/objects/{custom}/{id}"),
+    }
+}
+
+use rapport_domain::values::number_text;
+
+/// A value as a table cell.
+fn cell(base: &str, field: &FieldDef, value: &Json, names: &Names) -> Cell {
+    if value.is_null() {
+        return Cell::default();
+    }
+    match field.field_type {
+        FieldType::Rollup => Cell {
+            text: value.as_f64().map(number_text).unwrap_or_default(),
+            numeric: true,
+            ..Cell::default()
+        },
+        FieldType::Select | FieldType::MultiSelect => {
+            let keys: Vec<&str> = match value {
+                Json::String(k) => vec![k.as_str()],
+                Json::Array(items) => items.iter().filter_map(Json::as_str).collect(),
+                _ => Vec::new(),
+            };
+            Cell {
+                tags: keys
+                    .into_iter()
+                    .map(|k| {
+                        let o = field.option(k);
+                        TagChip {
+                            name: o.map_or_else(|| k.to_owned(), |o| o.label.clone()),
+                            color: o
+                                .and_then(|o| o.color.clone())
+                                .unwrap_or_else(|| "gray".into()),
+                        }
+                    })
+                    .collect(),
+                ..Cell::default()
+            }
+        }
+        FieldType::Member => Cell::text(
+            value
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .map(|id| names.people.name(UserId(id)))
+                .unwrap_or_default(),
+        ),
+        FieldType::Relation => {
+            let target = field.target.as_ref().map_or("", |t| t.as_str());
+            match value {
+                Json::String(id) => Cell {
+                    text: names.record(id),
+                    href: Some(record_href(base, target, id)),
+                    ..Cell::default()
+                },
+                Json::Array(ids) => Cell::text(
+                    ids.iter()
+                        .filter_map(Json::as_str)
+                        .map(|id| names.record(id))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                _ => Cell::default(),
+            }
+        }
+        FieldType::Url => {
+            let text = value.as_str().unwrap_or_default().to_owned();
+            Cell {
+                href: Some(text.clone()),
+                text,
+                ..Cell::default()
+            }
+        }
+        t => {
+            let text = rapport_domain::values::decode(field, value)
+                .map(|v| v.display(field))
+                .unwrap_or_default();
+            Cell {
+                text,
+                numeric: t.is_numeric(),
+                muted: matches!(t, FieldType::Date | FieldType::DateTime),
+                ..Cell::default()
+            }
+        }
+    }
+}
+
+/// Loads the names a page of records needs.
+async fn names_for<'a>(
+    ctx: &PageContext,
+    tenant: &Tenant,
+    object: &ObjectDef,
+    records: &[RecordView],
+    people: &'a People,
+) -> Names<'a> {
+    Names {
+        people,
+        records: ctx
+            .state
+            .app
+            .relation_titles(tenant, object, records)
+            .await
+            .unwrap_or_default(),
+    }
+}
+
+fn modes(base: &str, object: &ObjectDef, board: bool) -> Vec<Mode> {
+    let Some(field) = board_field(object, None) else {
+        return Vec::new();
+    };
+    let key = &object.key;
+    vec![
+        Mode {
+            label: "Table",
+            href: format!("{base}/objects/{key}"),
+            current: !board,
+        },
+        Mode {
+            label: "Board",
+            href: format!("{base}/objects/{key}/board?by={}", field.key),
+            current: board,
+        },
+    ]
+}
+
+/// The select field a board groups by: the one asked for, else the object's board field, else
+/// its first select.
+fn board_field<'a>(object: &'a ObjectDef, asked: Option<&str>) -> Option<&'a FieldDef> {
+    let selects = || {
+        object
+            .live_fields()
+            .filter(|f| f.field_type == FieldType::Select)
+    };
+    asked
+        .and_then(|k| selects().find(|f| f.key.as_str() == k))
+        .or_else(|| {
+            object
+                .board_field
+                .as_ref()
+                .and_then(|k| selects().find(|f| f.key == *k))
+        })
+        .or_else(|| selects().next())
+}
+
+fn choice_filters(object: &ObjectDef, state: &ListState, people: &People) -> Vec<FilterSelect> {
+    object
+        .live_fields()
+        .filter(|f| is_choice(f))
+        .map(|f| {
+            let current = state.filter(f.key.as_str());
+            let options = match f.field_type {
+                FieldType::Boolean => [("true", "Yes"), ("false", "No")]
+                    .iter()
+                    .map(|(v, l)| Choice {
+                        value: (*v).into(),
+                        label: (*l).into(),
+                        selected: current == Some(*v),
+                    })
+                    .collect(),
+                FieldType::Member => people.options(current.and_then(|c| c.parse().ok())),
+                _ => f
+                    .options
+                    .iter()
+                    .map(|o| Choice {
+                        selected: current == Some(o.key.as_str()),
+                        value: o.key.clone(),
+                        label: o.label.clone(),
+                    })
+                    .collect(),
+            };
+            FilterSelect {
+                name: f.key.to_string(),
+                label: f.label.clone(),
+                options,
+            }
+        })
+        .collect()
+}
+
+fn range_filters(object: &ObjectDef, state: &ListState) -> Vec<RangeFilter> {
+    object
+        .live_fields()
+        .filter(|f| is_range(f))
+        .map(|f| RangeFilter {
+            name: f.key.to_string(),
+            label: f.label.clone(),
+            kind: if f.field_type == FieldType::Date {
+                "date"
+            } else {
+                "number"
+            },
+            min: state
+                .filter(&format!("{}.min", f.key))
+                .unwrap_or_default()
+                .to_owned(),
+            max: state
+                .filter(&format!("{}.max", f.key))
+                .unwrap_or_default()
+                .to_owned(),
+        })
+        .collect()
+}
+
+/// What a refused list query says (a number that is not one, a sort that does not exist).
+fn refusal(e: &AppError) -> Option<String> {
+    match e {
+        AppError::BadRequest { message, .. } => Some(sentence(message)),
+        AppError::Validation(errors) => errors
+            .0
+            .first()
+            .map(|e| sentence(&format!("{} {}", e.field, e.message))),
+        _ => None,
+    }
+}
+
+pub async fn list(ctx: PageContext, Path(key): Path<String>, RawQuery(raw): RawQuery) -> Response {
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let actor = &session.actor;
+    let object = match custom_object(&ctx, actor, &tenant, &key).await {
+        Ok(o) => o,
+        Err(p) => return p,
+    };
+    let app = &ctx.state.app;
+    let mut state = ListState::parse(raw.as_deref(), "-created_at");
+    let query = list_query(&object, &state, PAGE_SIZE);
+    let (page, notice) = match app
+        .list_records(actor, &tenant, &key, &query, &ctx.meta)
+        .await
+    {
+        Ok(p) => (p, None),
+        Err(e) => match refusal(&e) {
+            // A list asked for in a way it cannot be read: the first page, and why.
+            Some(message) => {
+                state = ListState {
+                    search: state.search.clone(),
+                    ..ListState::parse(None, "-created_at")
+                };
+                let retry = list_query(&object, &state, PAGE_SIZE);
+                match app
+                    .list_records(actor, &tenant, &key, &retry, &ctx.meta)
+                    .await
+                {
+                    Ok(p) => (p, Some(message)),
+                    Err(e) => return error_page(e.into()),
+                }
+            }
+            None => return error_page(e.into()),
+        },
+    };
+    let people = People::load(app, actor, &tenant, &ctx.meta).await;
+    let names = names_for(&ctx, &tenant, &object, &page.items, &people).await;
+    let base = &ctx.base;
+    let path = format!("{base}/objects/{key}");
+    let chosen: Vec<String> = if state.cols.is_empty() {
+        default_columns(&object)
+    } else {
+        state.cols.clone()
+    };
+    let primary = object.primary();
+    // (key, label, sortable, numeric): the name first, then the chosen fields, owner, added.
+    let mut columns: Vec<(String, String, bool, bool)> = Vec::new();
+    if let Some(p) = primary {
+        columns.push((p.key.to_string(), p.label.clone(), p.is_sortable(), false));
+    }
+    let mut choices = Vec::new();
+    for f in object
+        .live_fields()
+        .filter(|f| f.key != object.primary_field)
+    {
+        let visible = chosen.iter().any(|c| c == f.key.as_str());
+        choices.push(ColumnChoice {
+            key: f.key.to_string(),
+            label: f.label.clone(),
+            visible,
+        });
+        if visible {
+            let numeric = f.field_type.is_numeric() || f.field_type == FieldType::Rollup;
+            columns.push((f.key.to_string(), f.label.clone(), f.is_sortable(), numeric));
+        }
+    }
+    for (k, label, sortable) in [("owner", "Owner", false), ("created_at", "Added", true)] {
+        let visible = chosen.iter().any(|c| c == k);
+        choices.push(ColumnChoice {
+            key: k.into(),
+            label: label.into(),
+            visible,
+        });
+        if visible {
+            columns.push((k.into(), label.into(), sortable, false));
+        }
+    }
+    let headers = columns
+        .iter()
+        .map(|(k, label, sortable, numeric)| HeaderCell {
+            label: label.clone(),
+            sort: sortable.then(|| state.sort_header(&path, k)),
+            numeric: *numeric,
+        })
+        .collect();
+    let rows = page
+        .items
+        .iter()
+        .map(|r| {
+            columns
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _, _, _))| {
+                    if i == 0 && primary.is_some() {
+                        return Cell {
+                            text: display_title(&object, r),
+                            href: Some(format!("{path}/{}", r.id)),
+                            strong: true,
+                            ..Cell::default()
+                        };
+                    }
+                    match k.as_str() {
+                        "owner" => Cell::text(people.name(r.owner_id)),
+                        "created_at" => Cell::muted(day(r.created_at.date_naive())),
+                        key => object
+                            .field(key)
+                            .map(|f| {
+                                cell(base, f, r.values.get(key).unwrap_or(&Json::Null), &names)
+                            })
+                            .unwrap_or_default(),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let (one, many) = (object.singular.to_lowercase(), object.plural.to_lowercase());
+    let total = if state.after.is_some() {
+        format!("{} more {many}", page.items.len())
+    } else if is_filtered(&state) {
+        match (page.items.len(), page.next_cursor.is_some()) {
+            (n, true) => format!("The first {n} matching {many}"),
+            (1, false) => format!("1 {one} matches"),
+            (n, false) => format!("{n} {many} match"),
+        }
+    } else {
+        let n = app
+            .count_records(actor, &tenant, &key, 10_000, &ctx.meta)
+            .await
+            .unwrap_or(0);
+        total_label(n, n < 10_000, &one, &many)
+    };
+    let list_name = format!("objects/{key}");
+    let next = page
+        .next_cursor
+        .as_ref()
+        .map(|c| state.with_after(c.clone()).href(&path));
+    let page = ListPage {
+        list: list_name.clone(),
+        title: object.plural.clone(),
+        total,
+        new: may(&tenant, Action::Create, Ownership::NotApplicable).then(|| {
+            (
+                format!("{path}/new"),
+                format!("Add a {}", object.singular.to_lowercase()),
+            )
+        }),
+        search: state.search.clone(),
+        search_placeholder: format!("Search {}", object.plural.to_lowercase()),
+        sort: state.sort.clone(),
+        filters: choice_filters(&object, &state, &people),
+        ranges: range_filters(&object, &state),
+        headers,
+        rows,
+        first: state.first_href(&path),
+        next,
+        views: saved_views(&ctx, actor, &tenant, &list_name, &path, &state).await,
+        query: state.query(),
+        columns: choices,
+        export: may(&tenant, Action::Export, Ownership::NotApplicable)
+            .then(|| format!("{path}/export.csv?{}", state.query())),
+        empty_title: if state.search.is_empty() {
+            format!("No {} yet", object.plural.to_lowercase())
+        } else {
+            format!(
+                "No {} matches “{}”",
+                object.singular.to_lowercase(),
+                state.search
+            )
+        },
+        empty_text: format!(
+            "Add the first {} here, or import them; every field of the object is a column, a filter and a sort.",
+            object.singular.to_lowercase()
+        ),
+        filtered: is_filtered(&state),
+        can_share: may(&tenant, Action::Create, Ownership::NotApplicable),
+        notice: notice.or(state.notice.clone()),
+        modes: modes(base, &object, false),
+        path: path.clone(),
+        shell: shell(
+            &ctx,
+            session,
+            &tenant,
+            &format!("objects/{key}"),
+            &[&object.plural],
+        )
+        .await,
+    };
+    render(&page)
+}
+
+/// A record's title, or what stands for it when its name is empty.
+fn display_title(object: &ObjectDef, r: &RecordView) -> String {
+    if r.title.trim().is_empty() {
+        format!("Untitled {}", object.singular.to_lowercase())
+    } else {
+        r.title.clone()
+    }
+}
+
+pub async fn export(
+    ctx: PageContext,
+    Path(key): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let actor = session.actor.clone();
+    if !may(&tenant, Action::Export, Ownership::NotApplicable) {
+        return error_page(ApiError::forbidden());
+    }
+    let object = match custom_object(&ctx, &actor, &tenant, &key).await {
+        Ok(o) => o,
+        Err(p) => return p,
+    };
+    let mut state = ListState::parse(raw.as_deref(), "-created_at");
+    state.after = None;
+    let query = list_query(&object, &state, 100);
+    // Every live field, in order, then owner and dates; member and relation values by name.
+    let fields: Vec<FieldDef> = object.live_fields().cloned().collect();
+    let mut header: Vec<String> = vec!["id".into()];
+    header.extend(fields.iter().map(|f| f.label.clone()));
+    header.extend(["Owner".into(), "Added".into(), "Updated".into()]);
+    let app = ctx.state.app.clone();
+    let people = People::load(&app, &actor, &tenant, &ctx.meta).await;
+    let meta = ctx.meta.clone();
+    let filename = format!("{}.csv", object.plural.to_lowercase().replace(' ', "-"));
+    let shared = std::sync::Arc::new((app, actor, tenant, meta, object, fields, people, query));
+    csv_response(&filename, csv_line(&header), move |cursor| {
+        let shared = shared.clone();
+        async move {
+            let (app, actor, tenant, meta, object, fields, people, query) = &*shared;
+            if cursor.as_deref() == Some("") {
+                return Ok((String::new(), None));
+            }
+            let mut q = query.clone();
+            q.cursor = cursor;
+            let page = app
+                .list_records(actor, tenant, object.key.as_str(), &q, meta)
+                .await
+                .map_err(|e| e.to_string())?;
+            let titles = app
+                .relation_titles(tenant, object, &page.items)
+                .await
+                .map_err(|e| e.to_string())?;
+            let names = Names {
+                people,
+                records: titles,
+            };
+            let mut out = String::new();
+            for r in &page.items {
+                let mut line = vec![r.id.to_string()];
+                for f in fields {
+                    let c = cell(
+                        "",
+                        f,
+                        r.values.get(f.key.as_str()).unwrap_or(&Json::Null),
+                        &names,
+                    );
+                    let text = if c.tags.is_empty() {
+                        c.text
+                    } else {
+                        c.tags
+                            .into_iter()
+                            .map(|t| t.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    line.push(text);
+                }
+                line.push(people.name(r.owner_id));
+                line.push(r.created_at.to_rfc3339());
+                line.push(r.updated_at.to_rfc3339());
+                out.push_str(&csv_line(&line));
+            }
+            Ok((out, page.next_cursor))
+        }
+    })
+}
+
+// ----- the board -----
+
+pub struct BoardCard {
+    pub id: String,
+    pub title: String,
+    pub href: String,
+    pub stage: String,
+    pub details: Vec<(String, String)>,
+    pub owner: String,
+    pub owner_initials: String,
+    pub can_move: bool,
+}
+
+pub struct BoardColumnView {
+    pub key: String,
+    pub name: String,
+    pub color: String,
+    pub count: String,
+    pub cards: Vec<BoardCard>,
+    pub more: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "object_board.html")]
+pub struct BoardPage {
+    pub shell: Shell,
+    pub title: String,
+    pub singular: String,
+    pub path: String,
+    pub modes: Vec<Mode>,
+    pub group_by: Vec<Choice>,
+    pub group_key: String,
+    pub search: String,
+    pub columns: Vec<BoardColumnView>,
+    pub new: Option<String>,
+    pub notice: Option<String>,
+    pub empty: bool,
+}
+
+pub async fn board(ctx: PageContext, Path(key): Path<String>, RawQuery(raw): RawQuery) -> Response {
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let actor = &session.actor;
+    let object = match custom_object(&ctx, actor, &tenant, &key).await {
+        Ok(o) => o,
+        Err(p) => return p,
+    };
+    let state = ListState::parse(raw.as_deref(), "-created_at");
+    let base = &ctx.base;
+    let path = format!("{base}/objects/{key}");
+    let Some(field) = board_field(&object, state.filter("by")).cloned() else {
+        // No select to group by: the table is the only view.
+        return see_other(&path);
+    };
+    let mut query = list_query(&object, &state, 50);
+    query.cursor = None;
+    let app = &ctx.state.app;
+    let columns = match app
+        .record_board(actor, &tenant, &key, field.key.as_str(), &query, &ctx.meta)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return error_page(e.into()),
+    };
+    let people = People::load(app, actor, &tenant, &ctx.meta).await;
+    let all: Vec<RecordView> = columns.iter().flat_map(|c| c.items.clone()).collect();
+    let names = names_for(&ctx, &tenant, &object, &all, &people).await;
+    // A card shows the name and up to three other values.
+    let shown: Vec<&FieldDef> = object
+        .live_fields()
+        .filter(|f| f.key != object.primary_field && f.key != field.key)
+        .filter(|f| !matches!(f.field_type, FieldType::LongText))
+        .take(3)
+        .collect();
+    let empty = columns.iter().all(|c| c.items.is_empty());
+    let views = columns
+        .into_iter()
+        .map(|c| {
+            let (key_of, name, color) = match &c.option {
+                Some(o) => (
+                    o.key.clone(),
+                    o.label.clone(),
+                    o.color.clone().unwrap_or_else(|| "gray".into()),
+                ),
+                None => (
+                    String::new(),
+                    format!("No {}", field.label.to_lowercase()),
+                    "gray".into(),
+                ),
+            };
+            let count = match c.count {
+                Some(n) => n.to_string(),
+                None if c.more => format!("{}+", c.items.len()),
+                None => c.items.len().to_string(),
+            };
+            let more = c.more.then(|| {
+                let mut s = state.clone();
+                s.filters
+                    .retain(|(k, _)| k != "by" && k != field.key.as_str());
+                s.filters.push((field.key.to_string(), key_of.clone()));
+                s.href(&path)
+            });
+            BoardColumnView {
+                cards: c
+                    .items
+                    .iter()
+                    .map(|r| BoardCard {
+                        id: r.id.to_string(),
+                        title: display_title(&object, r),
+                        href: format!("{path}/{}", r.id),
+                        stage: key_of.clone(),
+                        details: shown
+                            .iter()
+                            .filter_map(|f| {
+                                let c = cell(base, f, r.values.get(f.key.as_str())?, &names);
+                                let text = if c.tags.is_empty() {
+                                    c.text
+                                } else {
+                                    c.tags
+                                        .into_iter()
+                                        .map(|t| t.name)
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                };
+                                (!text.is_empty()).then(|| (f.label.clone(), text))
+                            })
+                            .collect(),
+                        owner: people.name(r.owner_id),
+                        owner_initials: people.initials(r.owner_id),
+                        can_move: may(&tenant, Action::Edit, actor.relation_to(r.owner_id)),
+                    })
+                    .collect(),
+                key: key_of,
+                name,
+                color,
+                count,
+                more,
+            }
+        })
+        .collect();
+    let group_by = object
+        .live_fields()
+        .filter(|f| f.field_type == FieldType::Select)
+        .map(|f| Choice {
+            value: f.key.to_string(),
+            label: f.label.clone(),
+            selected: f.key == field.key,
+        })
+        .collect();
+    let page = BoardPage {
+        title: object.plural.clone(),
+        singular: object.singular.to_lowercase(),
+        path: path.clone(),
+        modes: modes(base, &object, true),
+        group_by,
+        group_key: field.key.to_string(),
+        search: state.search.clone(),
+        columns: views,
+        new: may(&tenant, Action::Create, Ownership::NotApplicable).then(|| format!("{path}/new")),
+        notice: state.notice.clone(),
+        empty,
+        shell: shell(
+            &ctx,
+            session,
+            &tenant,
+            &format!("objects/{key}"),
+            &[&object.plural, "Board"],
+        )
+        .await,
+    };
+    render(&page)
+}
+
+#[derive(serde::Deserialize)]
+pub struct MoveForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    field: String,
+    #[serde(default)]
+    stage: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Moves a record to another column of a board: sets the board's select field. Answers JSON to
+/// the board's script, a redirect to the form on a card.
+pub async fn move_record(
+    ctx: PageContext,
+    Path((key, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<MoveForm>,
+) -> Response {
+    if let Err(p) = ctx.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let Ok(record_id) = id.parse::<RecordId>() else {
+        return error_page(ApiError::not_found());
+    };
+    let mut values = Map::new();
+    values.insert(
+        form.field.clone(),
+        if form.stage.is_empty() {
+            Json::Null
+        } else {
+            json!(form.stage)
+        },
+    );
+    let result = ctx
+        .state
+        .app
+        .update_record(
+            &session.actor,
+            &tenant,
+            &key,
+            record_id,
+            &RecordInput {
+                values,
+                owner_id: None,
+            },
+            &ctx.meta,
+        )
+        .await;
+    let wants_json = headers
+        .get("x-requested-with")
+        .is_some_and(|v| v == "fetch");
+    let back = super::safe_next(if form.back.is_empty() {
+        "/"
+    } else {
+        &form.back
+    });
+    match result {
+        Ok(_) if wants_json => axum::Json(json!({"ok": true})).into_response(),
+        Ok(_) => see_other(&back),
+        Err(e) if wants_json => {
+            let status = match &e {
+                AppError::Forbidden => StatusCode::FORBIDDEN,
+                AppError::NotFound => StatusCode::NOT_FOUND,
+                AppError::Conflict { .. } => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            let message = match &e {
+                AppError::Forbidden => "You may not change this record.".to_owned(),
+                AppError::Validation(errors) => errors
+                    .0
+                    .first()
+                    .map(|e| sentence(&format!("this value {}", e.message)))
+                    .unwrap_or_default(),
+                other => sentence(&other.to_string()),
+            };
+            (status, axum::Json(json!({"ok": false, "message": message}))).into_response()
+        }
+        Err(e) => error_page(e.into()),
+    }
+}
+
+// ----- a record's page and form -----
+
+/// The form's values, as the engine reads them: every field of the form (`values.<key>`), typed
+/// from what the browser sent; what does not parse is passed as text, for the engine to refuse
+/// by name.
+fn values_from_form(object: &ObjectDef, raw: &[u8]) -> Map<String, Json> {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let all = |name: &str| -> Vec<&str> {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.trim().is_empty())
+            .collect()
+    };
+    let mut out = Map::new();
+    for f in object
+        .live_fields()
+        .filter(|f| f.field_type != FieldType::Rollup)
+    {
+        let name = format!("values.{}", f.key);
+        let one = all(&name).first().map(|v| v.trim().to_owned());
+        let value = match f.field_type {
+            FieldType::Boolean => json!(one.as_deref() == Some("true")),
+            FieldType::MultiSelect => json!(all(&name)),
+            FieldType::Relation if f.many => json!(all(&name)),
+            FieldType::Number | FieldType::Percent => match one {
+                None => Json::Null,
+                Some(s) => number(&s).map_or(json!(s), |n| json!(n)),
+            },
+            FieldType::Money => match one {
+                None => Json::Null,
+                Some(s) => {
+                    let currency = all(&format!("{name}.currency"))
+                        .first()
+                        .map(|c| json!(c.trim().to_uppercase()))
+                        .unwrap_or(Json::Null);
+                    match number(&s) {
+                        Some(n) => json!({"amount": n, "currency": currency}),
+                        None => json!(s),
+                    }
+                }
+            },
+            FieldType::DateTime => match one {
+                None => Json::Null,
+                // A browser's date-time has no zone: the form says it is UTC.
+                Some(s) if s.len() == 16 => json!(format!("{s}:00Z")),
+                Some(s) if s.len() == 19 => json!(format!("{s}Z")),
+                Some(s) => json!(s),
+            },
+            _ => one.map_or(Json::Null, |s| json!(s)),
+        };
+        out.insert(f.key.to_string(), value);
+    }
+    out
+}
+
+/// A number as people type it: `1,250.5`, `1 250`, `12`.
+fn number(s: &str) -> Option<f64> {
+    let cleaned: String = s
+        .chars()
+        .filter(|c| !matches!(c, ',' | ' ' | '\u{a0}' | '_'))
+        .collect();
+    cleaned.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+/// The form of a record: a field per live field of its object (rollups are shown, not edited).
+async fn form_fields(
+    ctx: &PageContext,
+    actor: &Actor,
+    tenant: &Tenant,
+    object: &ObjectDef,
+    values: &Map<String, Json>,
+    people: &People,
+    titles: &HashMap<Uuid, String>,
+) -> Vec<FormField> {
+    let mut out = Vec::new();
+    for f in object
+        .live_fields()
+        .filter(|f| f.field_type != FieldType::Rollup)
+    {
+        let name = format!("values.{}", f.key);
+        let v = values.get(f.key.as_str()).unwrap_or(&Json::Null);
+        let text = || -> String {
+            match v {
+                Json::String(s) => s.clone(),
+                Json::Number(n) => n.as_f64().map(number_text).unwrap_or_default(),
+                _ => String::new(),
+            }
+        };
+        let mut field = match f.field_type {
+            FieldType::LongText => FormField::new(&name, &f.label, "textarea", text()),
+            FieldType::Email => FormField::new(&name, &f.label, "email", text()),
+            FieldType::Phone => FormField::new(&name, &f.label, "tel", text()),
+            FieldType::Url => FormField::new(&name, &f.label, "url", text()),
+            FieldType::Number | FieldType::Percent => {
+                let mut field = FormField::new(&name, &f.label, "number", text());
+                field.min = f.min.map(number_text);
+                field.max = f.max.map(number_text);
+                field
+            }
+            FieldType::Date => FormField::new(&name, &f.label, "date", text()),
+            FieldType::DateTime => {
+                let local = v
+                    .as_str()
+                    .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                    .map(|t| {
+                        t.with_timezone(&chrono::Utc)
+                            .format("%Y-%m-%dT%H:%M")
+                            .to_string()
+                    })
+                    .unwrap_or_else(text);
+                FormField::new(&name, &f.label, "datetime-local", local).hint("In UTC.")
+            }
+            FieldType::Boolean => FormField::new(
+                &name,
+                &f.label,
+                "checkbox",
+                if v == &json!(true) { "true" } else { "" },
+            ),
+            FieldType::Money => {
+                let (amount, currency) = match v {
+                    Json::Object(o) => (
+                        o.get("amount")
+                            .and_then(Json::as_f64)
+                            .map(|a| format!("{a:.2}"))
+                            .unwrap_or_default(),
+                        o.get("currency")
+                            .and_then(Json::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                    ),
+                    Json::String(s) => (s.clone(), String::new()),
+                    _ => (String::new(), String::new()),
+                };
+                let mut field = FormField::new(&name, &f.label, "money", amount);
+                field.currency = if currency.is_empty() {
+                    tenant.organization.currency.clone()
+                } else {
+                    currency
+                };
+                field
+            }
+            FieldType::Select | FieldType::MultiSelect => {
+                let chosen: Vec<&str> = match v {
+                    Json::String(s) => vec![s.as_str()],
+                    Json::Array(items) => items.iter().filter_map(Json::as_str).collect(),
+                    _ => Vec::new(),
+                };
+                let mut options: Vec<Choice> = Vec::new();
+                if f.field_type == FieldType::Select {
+                    options.push(Choice {
+                        value: String::new(),
+                        label: "—".into(),
+                        selected: chosen.is_empty(),
+                    });
+                }
+                options.extend(f.options.iter().map(|o| Choice {
+                    selected: chosen.contains(&o.key.as_str()),
+                    value: o.key.clone(),
+                    label: o.label.clone(),
+                }));
+                let mut field = FormField::select(&name, &f.label, options);
+                if f.field_type == FieldType::MultiSelect {
+                    field.kind = "multiselect";
+                }
+                field
+            }
+            FieldType::Member => {
+                let mut options = vec![Choice {
+                    value: String::new(),
+                    label: "—".into(),
+                    selected: v.is_null(),
+                }];
+                options.extend(people.options(v.as_str().and_then(|s| s.parse().ok())));
+                FormField::select(&name, &f.label, options)
+            }
+            FieldType::Relation => {
+                let chosen: Vec<String> = match v {
+                    Json::String(s) => vec![s.clone()],
+                    Json::Array(items) => items
+                        .iter()
+                        .filter_map(|i| i.as_str().map(str::to_owned))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let target = f.target.as_ref().map_or("", |t| t.as_str());
+                let mut found = ctx
+                    .state
+                    .app
+                    .relation_choices(actor, tenant, target, "", CHOICES, &ctx.meta)
+                    .await
+                    .unwrap_or_default();
+                // What the record points to stays a choice even beyond the first ones.
+                for id in &chosen {
+                    if let Ok(u) = id.parse::<Uuid>()
+                        && !found.iter().any(|(f, _)| *f == u)
+                    {
+                        found.push((u, titles.get(&u).cloned().unwrap_or_else(|| id.clone())));
+                    }
+                }
+                let mut options = Vec::new();
+                if !f.many {
+                    options.push(Choice {
+                        value: String::new(),
+                        label: "—".into(),
+                        selected: chosen.is_empty(),
+                    });
+                }
+                options.extend(found.into_iter().map(|(id, title)| Choice {
+                    selected: chosen.contains(&id.to_string()),
+                    value: id.to_string(),
+                    label: title,
+                }));
+                let mut field = FormField::select(&name, &f.label, options);
+                if f.many {
+                    field.kind = "multiselect";
+                }
+                field
+            }
+            _ => FormField::new(&name, &f.label, "text", text()),
+        };
+        field.required = f.required;
+        if let Some(help) = &f.help {
+            field.hint = help.clone();
+        }
+        out.push(field);
+    }
+    out
+}
+
+async fn new_page(
+    ctx: &PageContext,
+    session: &rapport_app::accounts::CurrentSession,
+    tenant: &Tenant,
+    object: &ObjectDef,
+    values: &Map<String, Json>,
+) -> RecordPage {
+    let app = &ctx.state.app;
+    let people = People::load(app, &session.actor, tenant, &ctx.meta).await;
+    let key = &object.key;
+    let path = format!("{}/objects/{key}", ctx.base);
+    let fields = form_fields(
+        ctx,
+        &session.actor,
+        tenant,
+        object,
+        values,
+        &people,
+        &HashMap::new(),
+    )
+    .await;
+    RecordPage::form(
+        shell(
+            ctx,
+            session,
+            tenant,
+            &format!("objects/{key}"),
+            &[&object.plural, "New"],
+        )
+        .await,
+        &format!("Add a {}", object.singular.to_lowercase()),
+        format!("{path}/new"),
+        "Add",
+        path,
+        fields,
+    )
+}
+
+/// The defaults a new record's form starts from.
+fn defaults(object: &ObjectDef) -> Map<String, Json> {
+    object
+        .live_fields()
+        .filter_map(|f| Some((f.key.to_string(), f.default.as_ref()?.to_json(f))))
+        .collect()
+}
+
+pub async fn new_form(ctx: PageContext, Path(key): Path<String>) -> Response {
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    if !may(&tenant, Action::Create, Ownership::NotApplicable) {
+        return error_page(ApiError::forbidden());
+    }
+    let object = match custom_object(&ctx, &session.actor, &tenant, &key).await {
+        Ok(o) => o,
+        Err(p) => return p,
+    };
+    render(&new_page(&ctx, session, &tenant, &object, &defaults(&object)).await)
+}
+
+fn csrf_of(raw: &[u8]) -> String {
+    url::form_urlencoded::parse(raw)
+        .find(|(k, _)| k == "_csrf")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn owner_of(raw: &[u8]) -> Option<UserId> {
+    url::form_urlencoded::parse(raw)
+        .find(|(k, _)| k == "owner_id")
+        .and_then(|(_, v)| v.parse().ok())
+}
+
+pub async fn create(ctx: PageContext, Path(key): Path<String>, RawForm(raw): RawForm) -> Response {
+    if let Err(p) = ctx.check_csrf(&csrf_of(&raw)) {
+        return p;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let object = match custom_object(&ctx, &session.actor, &tenant, &key).await {
+        Ok(o) => o,
+        Err(p) => return p,
+    };
+    let mut values = values_from_form(&object, &raw);
+    // Left empty on a new record: the field's default applies, as when the API leaves it out.
+    values.retain(|_, v| !v.is_null() && v != &json!([]));
+    match ctx
+        .state
+        .app
+        .create_record(
+            &session.actor,
+            &tenant,
+            &key,
+            &RecordInput {
+                values: values.clone(),
+                owner_id: None,
+            },
+            &ctx.meta,
+        )
+        .await
+    {
+        Ok(r) => see_other(&format!("{}/objects/{key}/{}?saved=1", ctx.base, r.id)),
+        Err(AppError::Validation(errors)) => {
+            let mut page = new_page(&ctx, session, &tenant, &object, &values).await;
+            page.errors = FormErrors(errors.0);
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e @ AppError::Conflict { .. }) => {
+            let mut page = new_page(&ctx, session, &tenant, &object, &values).await;
+            page.notice = Some(sentence(&e.to_string()));
+            render_status(StatusCode::CONFLICT, &page)
+        }
+        Err(e) => error_page(e.into()),
+    }
+}
+
+async fn detail_page(
+    ctx: &PageContext,
+    key: &str,
+    id: &str,
+    submitted: Option<(&Map<String, Json>, Option<UserId>)>,
+) -> Result<RecordPage, Response> {
+    let (session, tenant) = ctx.tenant().await?;
+    let actor = &session.actor;
+    let object = custom_object(ctx, actor, &tenant, key).await?;
+    let record_id = id
+        .parse::<RecordId>()
+        .map_err(|_| error_page(ApiError::not_found()))?;
+    let app = &ctx.state.app;
+    let record = app
+        .record(actor, &tenant, key, record_id, &ctx.meta)
+        .await
+        .map_err(|e| error_page(e.into()))?;
+    let people = People::load(app, actor, &tenant, &ctx.meta).await;
+    let titles = app
+        .relation_titles(&tenant, &object, std::slice::from_ref(&record))
+        .await
+        .unwrap_or_default();
+    let base = &ctx.base;
+    let path = format!("{base}/objects/{key}");
+    let values = submitted.map_or(&record.values, |(v, _)| v);
+    let mut fields = form_fields(ctx, actor, &tenant, &object, values, &people, &titles).await;
+    let own = actor.relation_to(record.owner_id);
+    let owner = submitted.and_then(|(_, o)| o).unwrap_or(record.owner_id);
+    fields.push(FormField::select(
+        "owner_id",
+        "Owner",
+        people.options(Some(owner)),
+    ));
+    let title = display_title(&object, &record);
+    let mut page = RecordPage::form(
+        shell(
+            ctx,
+            session,
+            &tenant,
+            &format!("objects/{key}"),
+            &[&object.plural, &title],
+        )
+        .await,
+        &title,
+        format!("{path}/{record_id}"),
+        "Save changes",
+        path.clone(),
+        fields,
+    );
+    let figures: Vec<String> = object
+        .live_fields()
+        .filter(|f| f.field_type == FieldType::Rollup)
+        .filter_map(|f| {
+            let n = record.values.get(f.key.as_str())?.as_f64()?;
+            Some(format!("{}: {}", f.label, number_text(n)))
+        })
+        .collect();
+    let mut subtitle = vec![
+        object.singular.clone(),
+        format!("added {}", day(record.created_at.date_naive())),
+        format!("owned by {}", people.name(record.owner_id)),
+    ];
+    subtitle.extend(figures);
+    page.subtitle = Some(subtitle.join(" · "));
+    if let Some(field) = board_field(&object, None)
+        && let Some(o) = record
+            .values
+            .get(field.key.as_str())
+            .and_then(Json::as_str)
+            .and_then(|k| field.option(k))
+    {
+        page.badges = vec![(
+            format!("option tag-{}", o.color.as_deref().unwrap_or("gray")),
+            o.label.clone(),
+        )];
+    }
+    page.can_edit = may(&tenant, Action::Edit, own);
+    page.readonly_note = Some(format!(
+        "You can read this {}; its owner, managers and admins can change it.",
+        object.singular.to_lowercase()
+    ));
+    if may(&tenant, Action::Delete, own) {
+        page.delete_action = Some(format!("{path}/{record_id}/delete"));
+        page.delete_confirm =
+            format!("Delete {title}? You can restore it from recently deleted for 30 days.");
+    }
+    // The other side of relations: what points at this record.
+    let inverse = app
+        .inverse_relations(actor, &tenant, key, record_id.as_uuid(), &ctx.meta)
+        .await
+        .unwrap_or_default();
+    page.related = inverse
+        .into_iter()
+        .map(|inv| Related {
+            title: format!("{} ({})", inv.object.plural, inv.field_label),
+            empty: format!(
+                "No {} point to this {} yet.",
+                inv.object.plural.to_lowercase(),
+                object.singular.to_lowercase()
+            ),
+            items: inv
+                .items
+                .into_iter()
+                .map(|(id, t)| RelatedItem {
+                    href: format!("{base}/objects/{}/{id}", inv.object.key),
+                    text: if t.is_empty() { "Untitled".into() } else { t },
+                    sub: String::new(),
+                    badge: None,
+                    badge_text: String::new(),
+                })
+                .collect(),
+            add: None,
+        })
+        .collect();
+    page.timeline =
+        Some(timeline_of(ctx, actor, &tenant, &people, RecordRef::Record(record_id)).await);
+    page.live_channel = Some(format!("record:{key}:{record_id}"));
+    if decide(
+        tenant.role,
+        Action::Create,
+        Object::Activity,
+        Ownership::NotApplicable,
+    )
+    .is_allowed()
+    {
+        page.comment_action = Some(format!("{path}/{record_id}/activities"));
+    }
+    Ok(page)
+}
+
+#[derive(serde::Deserialize)]
+pub struct DetailQuery {
+    saved: Option<String>,
+    comment_error: Option<String>,
+}
+
+pub async fn detail(
+    ctx: PageContext,
+    Path((key, id)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<DetailQuery>,
+) -> Response {
+    match detail_page(&ctx, &key, &id, None).await {
+        Ok(mut page) => {
+            page.notice = q.saved.map(|_| "Saved.".to_owned());
+            page.comment_error = q.comment_error.map(|m| m.chars().take(200).collect());
+            render(&page)
+        }
+        Err(p) => p,
+    }
+}
+
+pub async fn update(
+    ctx: PageContext,
+    Path((key, id)): Path<(String, String)>,
+    RawForm(raw): RawForm,
+) -> Response {
+    if let Err(p) = ctx.check_csrf(&csrf_of(&raw)) {
+        return p;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let Ok(record_id) = id.parse::<RecordId>() else {
+        return error_page(ApiError::not_found());
+    };
+    let object = match custom_object(&ctx, &session.actor, &tenant, &key).await {
+        Ok(o) => o,
+        Err(p) => return p,
+    };
+    let values = values_from_form(&object, &raw);
+    let owner = owner_of(&raw);
+    let result = ctx
+        .state
+        .app
+        .update_record(
+            &session.actor,
+            &tenant,
+            &key,
+            record_id,
+            &RecordInput {
+                values: values.clone(),
+                owner_id: owner,
+            },
+            &ctx.meta,
+        )
+        .await;
+    match result {
+        Ok(r) => see_other(&format!("{}/objects/{key}/{}?saved=1", ctx.base, r.id)),
+        Err(AppError::Validation(errors)) => {
+            match detail_page(&ctx, &key, &id, Some((&values, owner))).await {
+                Ok(mut page) => {
+                    page.errors = FormErrors(errors.0);
+                    render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+                }
+                Err(p) => p,
+            }
+        }
+        Err(e @ AppError::Conflict { .. }) => {
+            match detail_page(&ctx, &key, &id, Some((&values, owner))).await {
+                Ok(mut page) => {
+                    page.notice = Some(sentence(&e.to_string()));
+                    render_status(StatusCode::CONFLICT, &page)
+                }
+                Err(p) => p,
+            }
+        }
+        Err(e) => error_page(e.into()),
+    }
+}
+
+pub async fn delete(
+    ctx: PageContext,
+    Path((key, id)): Path<(String, String)>,
+    axum::Form(form): axum::Form<super::CsrfForm>,
+) -> Response {
+    if let Err(p) = ctx.check_csrf(&form.csrf) {
+        return p;
+    }
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let Ok(record_id) = id.parse::<RecordId>() else {
+        return error_page(ApiError::not_found());
+    };
+    match ctx
+        .state
+        .app
+        .delete_record(&session.actor, &tenant, &key, record_id, &ctx.meta)
+        .await
+    {
+        Ok(()) => see_other(&format!("{}/objects/{key}", ctx.base)),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+pub async fn comment(
+    ctx: PageContext,
+    Path((key, id)): Path<(String, String)>,
+    axum::Form(form): axum::Form<super::deals::ActivityForm>,
+) -> Response {
+    let Ok(record_id) = id.parse::<RecordId>() else {
+        return error_page(ApiError::not_found());
+    };
+    let back = format!("{}/objects/{key}/{record_id}", ctx.base);
+    match super::deals::add_activity(&ctx, RecordRef::Record(record_id), form, &back).await {
+        Ok(()) => see_other(&format!("{back}#timeline")),
+        Err(r) => r,
+    }
+}
+
+/// `/records/{id}`: a custom record by id alone (notifications link here), sent to its page.
+pub async fn by_id(ctx: PageContext, Path(id): Path<String>) -> Response {
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let Ok(record_id) = id.parse::<RecordId>() else {
+        return error_page(ApiError::not_found());
+    };
+    match ctx
+        .state
+        .app
+        .record_object(&session.actor, &tenant, record_id, &ctx.meta)
+        .await
+    {
+        Ok(key) => see_other(&format!("{}/objects/{key}/{record_id}", ctx.base)),
+        Err(e) => error_page(e.into()),
+    }
+}

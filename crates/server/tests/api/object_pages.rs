@@ -1,0 +1,301 @@
+//! The pages every custom object gets without code written for it, read as a browser reads
+//! them (session cookie, forms): list with filters, board, the record form with errors next to
+//! fields, the timeline of changes, CSV export, saved views, and other organizations kept out.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::objects::define_berths;
+use crate::support::{Account, Resp, TestApp};
+
+async fn page(t: &TestApp, session: &(String, String), path: &str) -> Resp {
+    let r = t
+        .client
+        .get(t.url(path))
+        .header("cookie", &session.0)
+        .send()
+        .await
+        .expect("sent");
+    Resp::from(r).await
+}
+
+async fn berth(t: &TestApp, who: &Account, values: Value) -> String {
+    t.create(
+        who,
+        "/api/v1/objects/berth/records",
+        json!({ "values": values }),
+    )
+    .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_custom_object_gets_list_board_form_timeline_and_export_pages() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    define_berths(&t, &owner).await;
+    let ann = t
+        .create(&owner, "/api/v1/contacts", json!({"name": "Ann Berg"}))
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let a12 = berth(
+        &t,
+        &owner,
+        json!({"name": "A-12, east pontoon", "status": "available", "length": 14.5, "client": ann}),
+    )
+    .await;
+    berth(
+        &t,
+        &owner,
+        json!({"name": "=B-3", "status": "sold", "length": 9}),
+    )
+    .await;
+    berth(
+        &t,
+        &owner,
+        json!({"name": "C-7", "status": "under_offer", "length": 22}),
+    )
+    .await;
+    let browser = t.browser_session("owner@example.com").await;
+
+    // The list: every record, values as people read them (labels, names), filters by select
+    // and by range.
+    let list = page(&t, &browser, "/o/marina/objects/berth").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.text.contains("3 berths"), "{}", list.text);
+    assert!(list.text.contains("Under offer") && !list.text.contains("Ann Berg"));
+    let chosen = page(&t, &browser, "/o/marina/objects/berth?cols=status,client").await;
+    assert!(
+        chosen.text.contains("Ann Berg"),
+        "a chosen column: the client by name"
+    );
+    assert!(
+        !chosen.text.contains("Length (m)</a></th>"),
+        "columns not chosen are left out"
+    );
+    assert!(
+        list.text.contains("Length (m)</a></th>"),
+        "a sortable column by default"
+    );
+    let sold = page(&t, &browser, "/o/marina/objects/berth?status=sold").await;
+    assert!(sold.text.contains("=B-3") && !sold.text.contains("C-7"));
+    let long = page(
+        &t,
+        &browser,
+        "/o/marina/objects/berth?length.min=10&length.max=20",
+    )
+    .await;
+    assert!(
+        long.text.contains("A-12") && !long.text.contains("C-7") && !long.text.contains("=B-3")
+    );
+    let sorted = page(&t, &browser, "/o/marina/objects/berth?sort=-length").await;
+    let (c7, a) = (
+        sorted.text.find("C-7").expect("C-7"),
+        sorted.text.find("A-12").expect("A-12"),
+    );
+    assert!(c7 < a, "longest first");
+    // A filter the engine refuses (not a number) says so and shows the list, never an error page.
+    let bad = page(&t, &browser, "/o/marina/objects/berth?length.min=long").await;
+    assert_eq!(bad.status, StatusCode::OK);
+    assert!(bad.text.contains("class=\"notice\""), "{}", bad.text);
+
+    // A saved view of the list.
+    let r = t
+        .form(
+            &browser,
+            "/o/marina/views",
+            &[
+                ("list", "objects/berth"),
+                ("name", "Sold"),
+                ("query", "status=sold&sort=-created_at&cols=status,length"),
+                ("back", "/o/marina/objects/berth"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let list = page(&t, &browser, "/o/marina/objects/berth").await;
+    assert!(list.text.contains(">Sold<"), "the view is offered");
+
+    // The board: a column per status, in the options' order, with exact counts.
+    let board = page(&t, &browser, "/o/marina/objects/berth/board").await;
+    assert_eq!(board.status, StatusCode::OK);
+    let cols: Vec<usize> = [
+        "data-stage=\"available\"",
+        "data-stage=\"under_offer\"",
+        "data-stage=\"sold\"",
+    ]
+    .iter()
+    .map(|c| board.text.find(c).expect(c))
+    .collect();
+    assert!(cols.windows(2).all(|w| w[0] < w[1]), "options' order");
+    assert!(board.text.contains(&format!("data-deal=\"{a12}\"")));
+    // Moving a card (the board's script asks for JSON).
+    let moved = t
+        .client
+        .post(t.url(&format!("/o/marina/objects/berth/{a12}/move")))
+        .header("cookie", &browser.0)
+        .header("origin", &t.base)
+        .header("x-requested-with", "fetch")
+        .form(&[
+            ("_csrf", browser.1.as_str()),
+            ("field", "status"),
+            ("stage", "reserved"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(moved.status(), StatusCode::OK);
+    let refused = t
+        .client
+        .post(t.url(&format!("/o/marina/objects/berth/{a12}/move")))
+        .header("cookie", &browser.0)
+        .header("origin", &t.base)
+        .header("x-requested-with", "fetch")
+        .form(&[
+            ("_csrf", browser.1.as_str()),
+            ("field", "status"),
+            ("stage", "sunk"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let answer: Value = refused.json().await.expect("json");
+    assert_eq!(answer["ok"], false);
+    assert!(
+        answer["message"]
+            .as_str()
+            .expect("message")
+            .contains("must be one of")
+    );
+
+    // The form: errors next to each field, nothing stored; then a record is made.
+    let r = t
+        .form(
+            &browser,
+            "/o/marina/objects/berth/new",
+            &[
+                ("values.name", ""),
+                ("values.length", "very long"),
+                ("values.status", "available"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text.contains("id=\"values.name-error\""), "{}", r.text);
+    assert!(r.text.contains("id=\"values.length-error\""));
+    assert!(
+        r.text.contains("value=\"very long\""),
+        "what was typed is kept"
+    );
+    let r = t
+        .form(
+            &browser,
+            "/o/marina/objects/berth/new",
+            &[
+                ("values.name", "D-1"),
+                ("values.length", "1,2.5"),
+                ("values.price", "48000"),
+                ("values.price.currency", "gbp"),
+                ("values.features", "water"),
+                ("values.features", "power"),
+                ("values.covered", "true"),
+                ("values.available_from", "2027-04-01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let d1 = r
+        .header("location")
+        .expect("location")
+        .split('/')
+        .next_back()
+        .expect("id")
+        .split('?')
+        .next()
+        .expect("id")
+        .to_owned();
+    let stored = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/objects/berth/records/{d1}"),
+            None,
+        )
+        .await
+        .body;
+    assert_eq!(stored["values"]["name"], "D-1");
+    assert_eq!(
+        stored["values"]["length"],
+        json!(12.5),
+        "typed as people write numbers"
+    );
+    assert_eq!(
+        stored["values"]["price"],
+        json!({"amount": 48000.0, "currency": "GBP"})
+    );
+    assert_eq!(stored["values"]["features"], json!(["power", "water"]));
+    assert_eq!(stored["values"]["covered"], json!(true));
+    assert_eq!(stored["values"]["available_from"], "2027-04-01");
+    assert_eq!(stored["values"]["status"], "available", "the default");
+
+    // The record page shows the change on its timeline, in the fields' words.
+    let record = page(&t, &browser, &format!("/o/marina/objects/berth/{a12}")).await;
+    assert_eq!(record.status, StatusCode::OK);
+    assert!(
+        record
+            .text
+            .contains("changed Status from Available to Reserved"),
+        "{}",
+        record.text
+    );
+
+    // CSV: every field by label, values by name, formulas neutralized, filters kept.
+    let csv = page(&t, &browser, "/o/marina/objects/berth/export.csv?sort=name").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.headers["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/csv")
+    );
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert!(
+        lines[0].starts_with("id,Name,Code,Status,Length (m),Price"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("'=B-3")),
+        "formula neutralized"
+    );
+    assert!(lines.iter().any(|l| l.contains("\"A-12, east pontoon\"")
+        && l.contains("Ann Berg")
+        && l.contains("Reserved")));
+    let only_sold = page(
+        &t,
+        &browser,
+        "/o/marina/objects/berth/export.csv?status=sold",
+    )
+    .await;
+    assert_eq!(only_sold.text.lines().count(), 2, "{}", only_sold.text);
+
+    // Another organization sees none of it.
+    let other = t.register("other@example.com", Some("Agency")).await;
+    let _ = other;
+    let outsider = t.browser_session("other@example.com").await;
+    let r = page(&t, &outsider, &format!("/o/marina/objects/berth/{a12}")).await;
+    assert!(
+        matches!(r.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+        "{}",
+        r.status
+    );
+    let r = page(&t, &outsider, "/o/agency/objects/berth").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = page(&t, &outsider, &format!("/o/agency/objects/berth/{a12}")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,267 @@
+//! Custom objects in the browser: an admin defines "Berths" in Settings → Objects and fields,
+//! adds records through the generated form, filters the generated list and drags a record on the
+//! generated board.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::browser::{Browser, enabled};
+use crate::support::{Account, PASSWORD, TestApp};
+
+async fn sign_in(b: &Browser, t: &TestApp, email: &str) {
+    b.goto(&t.url("/login")).await;
+    b.fill("#email", email).await;
+    b.fill("#password", PASSWORD).await;
+    b.submit("form[action='/login'] button[type=submit]").await;
+}
+
+/// Picks an option of a `<select>` by its value, as a person choosing it would (the change event
+/// fires).
+async fn choose(b: &Browser, css: &str, value: &str) {
+    b.eval(&format!(
+        "const s = document.querySelector({css:?}); s.value = {value:?}; \
+         s.dispatchEvent(new Event('change', {{bubbles: true}})); return s.value"
+    ))
+    .await;
+}
+
+async fn berth_status(t: &TestApp, who: &Account, id: &str) -> serde_json::Value {
+    t.org_call(
+        who,
+        Method::GET,
+        &format!("/api/v1/objects/berth/records/{id}"),
+        None,
+    )
+    .await
+    .body["values"]["status"]
+        .clone()
+}
+
+#[tokio::test]
+async fn an_admin_defines_berths_adds_filters_and_drags_them() {
+    if !enabled("an_admin_defines_berths_adds_filters_and_drags_them") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    t.create(
+        &owner,
+        "/api/v1/contacts",
+        json!({"name": "Ann Berg", "email": "ann@example.com"}),
+    )
+    .await;
+
+    let b = Browser::start(1400, 900).await;
+    sign_in(&b, &t, "owner@example.com").await;
+
+    // The object, from Settings.
+    b.goto(&t.url("/o/marina/settings/objects")).await;
+    b.fill("#singular", "Berth").await;
+    b.fill("#plural", "Berths").await;
+    choose(&b, "#icon", "anchor").await;
+    b.submit("form[action$='/settings/objects/new'] button[type=submit]")
+        .await;
+    assert_eq!(
+        b.path().await,
+        "/o/marina/settings/objects/berth",
+        "{}",
+        b.text("main").await
+    );
+    assert!(b.text(".notice").await.contains("Object created"));
+
+    // A status select with three options (its option rows appear for the type).
+    choose(&b, "#new-type", "select").await;
+    assert!(
+        b.eval("return !document.querySelector('#new-field .option-rows').hidden")
+            .await
+            == json!(true),
+        "options are offered for a select"
+    );
+    b.fill("#new-label", "Status").await;
+    assert_eq!(
+        b.text("#preview-new [data-preview-new-label]").await,
+        "Status",
+        "the field being added shows in the preview"
+    );
+    b.fill("#new-opt-1", "Available").await;
+    b.fill("#new-opt-2", "Under offer").await;
+    b.fill("#new-opt-3", "Sold").await;
+    b.screenshot("objects-settings-adding-a-field").await;
+    b.submit("#new-field button[type=submit]").await;
+    assert!(b.text("#field-status").await.contains("Select"));
+
+    // A length number with a lower limit, and a relation to contacts.
+    choose(&b, "#new-type", "number").await;
+    b.fill("#new-label", "Length").await;
+    b.fill("#new-min", "0").await;
+    b.fill("#new-help", "Metres, overall.").await;
+    b.submit("#new-field button[type=submit]").await;
+    choose(&b, "#new-type", "relation").await;
+    b.fill("#new-label", "Holder").await;
+    choose(&b, "#new-target", "contact").await;
+    b.submit("#new-field button[type=submit]").await;
+    // A refused field says why next to the field, and keeps what was typed.
+    choose(&b, "#new-type", "number").await;
+    b.fill("#new-label", "Beam").await;
+    b.fill("#new-min", "wide").await;
+    b.submit("#new-field button[type=submit]").await;
+    assert!(
+        b.text("#new-field")
+            .await
+            .contains("Minimum must be a number")
+    );
+    assert_eq!(
+        b.eval("return document.querySelector('#new-label').value")
+            .await,
+        json!("Beam")
+    );
+    b.screenshot("objects-settings").await;
+
+    // The object is in the navigation; its list is empty and says what to do.
+    b.submit(".sidebar a[href='/o/marina/objects/berth']").await;
+    assert!(b.text(".empty").await.contains("No berths yet"));
+
+    // A record through the generated form: a wrong length is refused next to the field.
+    b.goto(&t.url("/o/marina/objects/berth/new")).await;
+    b.fill("[id='values.name']", "A-12").await;
+    choose(&b, "[id='values.status']", "available").await;
+    b.fill("[id='values.length']", "-3").await;
+    let ann = b
+        .eval("return [...document.querySelector(\"[id='values.holder']\").options].find(o => o.text === 'Ann Berg').value")
+        .await;
+    let ann = ann.as_str().expect("Ann is a choice").to_owned();
+    choose(&b, "[id='values.holder']", &ann).await;
+    b.submit("form.record-form button[type=submit]").await;
+    assert!(
+        b.text("[id='values.length-error']")
+            .await
+            .contains("Length must be at least 0")
+    );
+    assert_eq!(
+        b.eval("return document.querySelector(\"[id='values.name']\").value")
+            .await,
+        json!("A-12"),
+        "what was typed is kept"
+    );
+    b.screenshot("objects-record-refused").await;
+    b.fill("[id='values.length']", "14.5").await;
+    b.submit("form.record-form button[type=submit]").await;
+    assert!(b.path().await.starts_with("/o/marina/objects/berth/"));
+    assert_eq!(b.text("h1").await, "A-12");
+    let a12 = b.path().await.rsplit('/').next().expect("id").to_owned();
+    let stored = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/objects/berth/records/{a12}"),
+            None,
+        )
+        .await
+        .body;
+    assert_eq!(stored["values"]["length"], json!(14.5));
+    assert_eq!(stored["values"]["holder"], json!(ann));
+    // A comment on its timeline.
+    b.fill("#note-text", "Owner asked about winter rates.")
+        .await;
+    b.submit("form.composer button[type=submit]").await;
+    assert!(
+        b.text("#timeline")
+            .await
+            .contains("Owner asked about winter rates.")
+    );
+    b.screenshot("objects-record").await;
+
+    // Two more, through the API.
+    for (name, status, length) in [("B-3", "available", 9.0), ("C-7", "sold", 22.0)] {
+        t.create(
+            &owner,
+            "/api/v1/objects/berth/records",
+            json!({"values": {"name": name, "status": status, "length": length}}),
+        )
+        .await;
+    }
+
+    // The list filters by the select and by a range of the number.
+    b.goto(&t.url("/o/marina/objects/berth")).await;
+    assert_eq!(
+        b.eval("return document.querySelectorAll('#objects\\\\/berth tbody tr').length")
+            .await,
+        json!(3)
+    );
+    assert!(b.text("#list-total").await.contains("3 berths"));
+    b.eval("window.__rapportLeaving = true; return null").await;
+    choose(&b, "#f-status", "available").await;
+    b.wait_until(
+        "return window.__rapportLeaving === undefined && document.readyState === 'complete'",
+        "the list filtered by status",
+    )
+    .await;
+    assert_eq!(
+        b.eval("return [...document.querySelectorAll('tbody tr td:first-child')].map(td => td.textContent.trim()).sort().join(',')")
+            .await,
+        json!("A-12,B-3")
+    );
+    b.fill("#f-length-min", "10").await;
+    b.submit("form.filters button[type=submit]").await;
+    assert_eq!(
+        b.eval("return [...document.querySelectorAll('tbody tr td:first-child')].map(td => td.textContent.trim()).join(',')")
+            .await,
+        json!("A-12")
+    );
+    assert!(
+        b.text("tbody").await.contains("Ann Berg"),
+        "the holder by name"
+    );
+    b.screenshot("objects-list-filtered").await;
+
+    // The board: a column per status; dragging a card changes the status.
+    b.goto(&t.url("/o/marina/objects/berth/board")).await;
+    let card = format!(".deal-card[data-deal='{a12}']");
+    assert!(
+        b.exists(&format!(".column[data-stage='available'] {card}"))
+            .await
+    );
+    b.screenshot("objects-board-before").await;
+    b.drag(&card, ".column[data-stage='under_offer'] .column-cards")
+        .await;
+    b.wait_until(
+        &format!("return !!document.querySelector(\".column[data-stage='under_offer'] {card}\") && !document.querySelector('[aria-busy]')"),
+        "the card is under offer",
+    )
+    .await;
+    let mut status = json!(null);
+    for _ in 0..50 {
+        status = berth_status(&t, &owner, &a12).await;
+        if status == json!("under_offer") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, json!("under_offer"));
+    b.screenshot("objects-board-after-move").await;
+    b.eval("document.documentElement.setAttribute('data-theme', 'dark'); return null")
+        .await;
+    b.screenshot("objects-board-dark").await;
+    b.goto(&t.url(&format!("/o/marina/objects/berth/{a12}")))
+        .await;
+    assert!(
+        b.text("#timeline")
+            .await
+            .contains("changed Status from Available to Under offer")
+    );
+    b.eval("document.documentElement.setAttribute('data-theme', 'dark'); return null")
+        .await;
+    b.screenshot("objects-record-dark").await;
+
+    // At phone width, the list and a record still read.
+    b.client
+        .set_window_size(390, 844)
+        .await
+        .expect("phone width");
+    b.goto(&t.url("/o/marina/objects/berth")).await;
+    b.screenshot("mobile-objects-list").await;
+    b.goto(&t.url(&format!("/o/marina/objects/berth/{a12}")))
+        .await;
+    b.screenshot("mobile-objects-record").await;
+    b.close().await;
+}
