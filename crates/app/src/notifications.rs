@@ -148,6 +148,36 @@ pub(crate) async fn on_event(tx: &mut Tx, event: &Event) -> AppResult<Vec<LiveEv
                 });
             }
         }
+        "record.created" | "record.updated" => {
+            if let Some(id) = event.record_id
+                && let Some(record) = store::custom_record(tx, org, id).await?
+                && Some(record.owner_id) != actor
+            {
+                let handed = event.event_type == "record.created"
+                    || event.changed.0.iter().any(|c| c == "owner_id");
+                let title = if record.title.is_empty() {
+                    "a record".to_owned()
+                } else {
+                    format!("“{}”", record.title)
+                };
+                let (title, body) = if handed {
+                    (format!("{actor_name} gave you {title}"), String::new())
+                } else {
+                    (
+                        format!("{actor_name} changed {title}"),
+                        format!("Changed: {}", event.changed.0.join(", ")),
+                    )
+                };
+                drafts.push(Draft {
+                    user: record.owner_id,
+                    kind: NotificationKind::RecordChanged,
+                    title,
+                    body,
+                    record_type: Some("record".into()),
+                    record_id: Some(id),
+                });
+            }
+        }
         "member.invitation_accepted" => {
             if let Some(email) = payload["email"].as_str()
                 && let Some(inviter) = store::inviter(tx, org, email).await?

@@ -1,5 +1,6 @@
-//! Global search: companies, contacts, leads and deals matching a few letters, within the
-//! organization, for the command palette.
+//! Global search: companies, contacts, leads, deals and custom objects' records matching a few
+//! letters, within the organization, for the command palette. A custom record's hit names its
+//! object's key as its kind and the object's singular name as its detail.
 
 use rapport_domain::{Action, Object, Ownership, decide};
 use rapport_store::search::{self as store_search, Hit};
@@ -26,6 +27,7 @@ impl App {
             ("contact", Object::Contact),
             ("lead", Object::Lead),
             ("deal", Object::Deal),
+            ("record", Object::Record),
         ] {
             if may(object) {
                 kinds.push(kind);

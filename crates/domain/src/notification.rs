@@ -13,6 +13,8 @@ pub enum NotificationKind {
     Mention,
     /// Someone else changed a deal I own.
     DealChanged,
+    /// Someone else changed, or gave me, a record of a custom object.
+    RecordChanged,
     /// Someone accepted an invitation I sent.
     InvitationAccepted,
     /// A webhook endpoint of an organization I administer was turned off.
@@ -30,12 +32,13 @@ pub enum EmailChoice {
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 7] = [
+    pub const ALL: [NotificationKind; 8] = [
         NotificationKind::TaskAssigned,
         NotificationKind::TaskDue,
         NotificationKind::TaskReminder,
         NotificationKind::Mention,
         NotificationKind::DealChanged,
+        NotificationKind::RecordChanged,
         NotificationKind::InvitationAccepted,
         NotificationKind::WebhookDisabled,
     ];
@@ -47,6 +50,7 @@ impl NotificationKind {
             NotificationKind::TaskReminder => "task_reminder",
             NotificationKind::Mention => "mention",
             NotificationKind::DealChanged => "deal_changed",
+            NotificationKind::RecordChanged => "record_changed",
             NotificationKind::InvitationAccepted => "invitation_accepted",
             NotificationKind::WebhookDisabled => "webhook_disabled",
         }
@@ -64,6 +68,9 @@ impl NotificationKind {
             NotificationKind::TaskReminder => "Reminders I set on tasks",
             NotificationKind::Mention => "Someone mentions me",
             NotificationKind::DealChanged => "Someone else changes a deal I own",
+            NotificationKind::RecordChanged => {
+                "Someone else changes, or hands me, a record I own (custom objects)"
+            }
             NotificationKind::InvitationAccepted => "Someone accepts my invitation",
             NotificationKind::WebhookDisabled => "A webhook is turned off after failures",
         }
@@ -76,9 +83,9 @@ impl NotificationKind {
             | NotificationKind::TaskReminder
             | NotificationKind::Mention
             | NotificationKind::WebhookDisabled => (true, EmailChoice::Immediate),
-            NotificationKind::TaskDue | NotificationKind::DealChanged => {
-                (true, EmailChoice::Digest)
-            }
+            NotificationKind::TaskDue
+            | NotificationKind::DealChanged
+            | NotificationKind::RecordChanged => (true, EmailChoice::Digest),
             NotificationKind::InvitationAccepted => (true, EmailChoice::Never),
         }
     }

@@ -344,6 +344,20 @@ pub async fn deal(
     .await
 }
 
+/// A custom object's record: its title and owner (same shape as a deal's).
+pub async fn custom_record(
+    tx: &mut Tx,
+    organization: OrganizationId,
+    id: uuid::Uuid,
+) -> Result<Option<DealFacts>> {
+    tx.fetch_optional(
+        query("SELECT title, owner_id FROM records WHERE organization_id = $1 AND id = $2")
+            .bind(organization)
+            .bind(id),
+    )
+    .await
+}
+
 /// The name or title of a company, contact, lead or deal.
 pub async fn record_title(
     tx: &mut Tx,

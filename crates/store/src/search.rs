@@ -1,4 +1,4 @@
-//! Search across the record tables of one organization.
+//! Search across the record tables of one organization, custom objects' records included.
 
 use crate::{Result, TenantTx, query, text};
 
@@ -27,6 +27,7 @@ pub async fn find(
         &text::CONTACT_TITLE,
         &text::LEAD,
         &text::DEAL,
+        &crate::records::SEARCH,
     ] {
         strategies.push((target.kind, text::strategy(tx, target, text).await?));
     }
@@ -65,6 +66,16 @@ pub async fn find(
                 "SELECT 'deal' AS kind, id, title, stage AS detail FROM deals \
                  WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY title_key LIMIT {limit}",
                 m(&text::DEAL)
+            ),
+            // Records of custom objects: the kind is the object's key, the detail its name.
+            "record" => format!(
+                "SELECT (SELECT key FROM objects o WHERE o.organization_id = records.organization_id \
+                 AND o.id = records.object_id) AS kind, id, title, (SELECT singular FROM objects o \
+                 WHERE o.organization_id = records.organization_id AND o.id = records.object_id) AS detail \
+                 FROM records WHERE organization_id = {org} AND deleted_at IS NULL AND object_id IN \
+                 (SELECT id FROM objects WHERE organization_id = {org} AND deleted_at IS NULL) AND {} \
+                 LIMIT {limit}",
+                m(&crate::records::SEARCH)
             ),
             _ => continue,
         };

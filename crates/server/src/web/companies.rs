@@ -509,6 +509,10 @@ async fn detail_page(
                 .then(|| (format!("{base}/deals/new?company={id}"), "New deal".into())),
         },
     ];
+    page.related.extend(
+        super::objects::inverse_sections(ctx, actor, &tenant, "company", id.as_uuid(), "company")
+            .await,
+    );
     page.tasks = Some(
         task_box(
             ctx,

@@ -535,6 +535,17 @@ async fn detail_page(
             )
         }),
     }];
+    page.related.extend(
+        super::objects::inverse_sections(
+            ctx,
+            actor,
+            &tenant,
+            "contact",
+            contact.id.as_uuid(),
+            "contact",
+        )
+        .await,
+    );
     page.tasks = Some(
         task_box(
             ctx,

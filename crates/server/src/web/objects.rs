@@ -1327,33 +1327,15 @@ async fn detail_page(
             format!("Delete {title}? You can restore it from recently deleted for 30 days.");
     }
     // The other side of relations: what points at this record.
-    let inverse = app
-        .inverse_relations(actor, &tenant, key, record_id.as_uuid(), &ctx.meta)
-        .await
-        .unwrap_or_default();
-    page.related = inverse
-        .into_iter()
-        .map(|inv| Related {
-            title: format!("{} ({})", inv.object.plural, inv.field_label),
-            empty: format!(
-                "No {} point to this {} yet.",
-                inv.object.plural.to_lowercase(),
-                object.singular.to_lowercase()
-            ),
-            items: inv
-                .items
-                .into_iter()
-                .map(|(id, t)| RelatedItem {
-                    href: format!("{base}/objects/{}/{id}", inv.object.key),
-                    text: if t.is_empty() { "Untitled".into() } else { t },
-                    sub: String::new(),
-                    badge: None,
-                    badge_text: String::new(),
-                })
-                .collect(),
-            add: None,
-        })
-        .collect();
+    page.related = inverse_sections(
+        ctx,
+        actor,
+        &tenant,
+        key,
+        record_id.as_uuid(),
+        &object.singular,
+    )
+    .await;
     page.timeline =
         Some(timeline_of(ctx, actor, &tenant, &people, RecordRef::Record(record_id)).await);
     page.live_channel = Some(format!("record:{key}:{record_id}"));
@@ -1490,6 +1472,46 @@ pub async fn comment(
         Ok(()) => see_other(&format!("{back}#timeline")),
         Err(r) => r,
     }
+}
+
+/// The sections of a record's page listing the custom records whose relation fields point at
+/// it (the other side of each relation), one per field.
+pub(super) async fn inverse_sections(
+    ctx: &PageContext,
+    actor: &Actor,
+    tenant: &Tenant,
+    object_key: &str,
+    id: Uuid,
+    singular: &str,
+) -> Vec<Related> {
+    let base = &ctx.base;
+    ctx.state
+        .app
+        .inverse_relations(actor, tenant, object_key, id, &ctx.meta)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|inv| Related {
+            title: format!("{} ({})", inv.object.plural, inv.field_label),
+            empty: format!(
+                "No {} point to this {} yet.",
+                inv.object.plural.to_lowercase(),
+                singular.to_lowercase()
+            ),
+            items: inv
+                .items
+                .into_iter()
+                .map(|(id, t)| RelatedItem {
+                    href: format!("{base}/objects/{}/{id}", inv.object.key),
+                    text: if t.is_empty() { "Untitled".into() } else { t },
+                    sub: String::new(),
+                    badge: None,
+                    badge_text: String::new(),
+                })
+                .collect(),
+            add: None,
+        })
+        .collect()
 }
 
 /// `/records/{id}`: a custom record by id alone (notifications link here), sent to its page.

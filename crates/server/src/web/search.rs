@@ -20,7 +20,7 @@ pub struct SearchQuery {
 
 #[derive(Serialize)]
 struct Hit {
-    kind: &'static str,
+    kind: String,
     title: String,
     detail: String,
     href: String,
@@ -40,17 +40,27 @@ pub async fn search(ctx: PageContext, Query(q): Query<SearchQuery>) -> Response 
     let out: Vec<Hit> = hits
         .into_iter()
         .map(|h| {
-            let (kind, path) = match h.kind.as_str() {
-                "company" => ("Company", "companies"),
-                "contact" => ("Contact", "contacts"),
-                "lead" => ("Lead", "leads"),
-                _ => ("Deal", "deals"),
+            let builtin = match h.kind.as_str() {
+                "company" => Some(("Company", "companies")),
+                "contact" => Some(("Contact", "contacts")),
+                "lead" => Some(("Lead", "leads")),
+                "deal" => Some(("Deal", "deals")),
+                _ => None,
             };
-            Hit {
-                kind,
-                href: format!("{base}/{path}/{}", h.id),
-                title: h.title,
-                detail: h.detail.unwrap_or_default().replace('_', " "),
+            match builtin {
+                Some((kind, path)) => Hit {
+                    kind: kind.into(),
+                    href: format!("{base}/{path}/{}", h.id),
+                    title: h.title,
+                    detail: h.detail.unwrap_or_default().replace('_', " "),
+                },
+                // A custom object's record: its object names it.
+                None => Hit {
+                    kind: h.detail.unwrap_or_default(),
+                    href: format!("{base}/objects/{}/{}", h.kind, h.id),
+                    title: h.title,
+                    detail: String::new(),
+                },
             }
         })
         .collect();

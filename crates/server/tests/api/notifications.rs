@@ -745,3 +745,63 @@ async fn the_morning_jobs_send_the_digest_and_due_task_notices_once() {
         .count();
     assert_eq!(due, 1, "one notice per task and day");
 }
+
+#[tokio::test]
+async fn custom_records_handed_over_or_changed_by_others_notify_their_owner() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    let member = t.member(&owner, "member@example.com", "member").await;
+    t.create(
+        &owner,
+        "/api/v1/objects",
+        json!({"key": "berth", "singular": "Berth", "plural": "Berths"}),
+    )
+    .await;
+    t.create(
+        &owner,
+        "/api/v1/objects/berth/fields",
+        json!({"key": "length", "label": "Length", "type": "number"}),
+    )
+    .await;
+    // Made for the member by the owner: handed over.
+    let id = t
+        .create(
+            &owner,
+            "/api/v1/objects/berth/records",
+            json!({"values": {"name": "A-12"}, "owner_id": member.user_id}),
+        )
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // The member changing their own record is no news to them; the owner changing it is.
+    for who in [&member, &owner] {
+        let r = t
+            .org_call(
+                who,
+                Method::PATCH,
+                &format!("/api/v1/objects/berth/records/{id}"),
+                Some(
+                    json!({"values": {"length": if std::ptr::eq(who, &member) { 10 } else { 12 }}}),
+                ),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        settled(&t).await;
+    }
+    let body = inbox(&t, &member, 2).await;
+    let items = body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{body}");
+    assert!(items.iter().all(|n| n["kind"] == "record_changed"));
+    assert_eq!(items[0]["title"], "owner changed “A-12”");
+    assert_eq!(items[0]["body"], "Changed: length");
+    assert_eq!(items[1]["title"], "owner gave you “A-12”");
+    // Opening it leads to the record's page, whatever its object.
+    let link = items[0]["link"].as_str().expect("link");
+    assert!(link.ends_with(&format!("/records/{id}")), "{link}");
+    // The owner, who did it all, has nothing.
+    let mine = t
+        .org_call(&owner, Method::GET, "/api/v1/notifications", None)
+        .await;
+    assert_eq!(mine.body["items"], json!([]));
+}

@@ -254,6 +254,43 @@ async fn a_custom_object_gets_list_board_form_timeline_and_export_pages() {
         record.text
     );
 
+    // A notification's link names the record alone; it leads to the record's page.
+    let by_id = page(&t, &browser, &format!("/o/marina/records/{a12}")).await;
+    assert!(
+        by_id.status == StatusCode::SEE_OTHER || by_id.text.contains("<h1>A-12"),
+        "{}",
+        by_id.status
+    );
+    if by_id.status == StatusCode::SEE_OTHER {
+        assert_eq!(
+            by_id.headers["location"],
+            format!("/o/marina/objects/berth/{a12}").as_str()
+        );
+    }
+
+    // The other side of the relation: the contact's page lists the berths pointing at her.
+    let contact = page(&t, &browser, &format!("/o/marina/contacts/{ann}")).await;
+    assert!(contact.text.contains("Berths (Client)"), "{}", contact.text);
+    assert!(
+        contact
+            .text
+            .contains(&format!("/o/marina/objects/berth/{a12}"))
+    );
+
+    // ⌘K and the API's global search find custom records too, by their object.
+    let found = page(&t, &browser, "/o/marina/search?q=east%20pont").await;
+    assert_eq!(found.body[0]["kind"], "Berth", "{}", found.text);
+    assert_eq!(found.body[0]["title"], "A-12, east pontoon");
+    assert_eq!(
+        found.body[0]["href"],
+        format!("/o/marina/objects/berth/{a12}")
+    );
+    let api = t
+        .org_call(&owner, Method::GET, "/api/v1/search?q=pontoon", None)
+        .await;
+    assert_eq!(api.body[0]["kind"], "berth", "{}", api.text);
+    assert_eq!(api.body[0]["id"], a12.as_str());
+
     // CSV: every field by label, values by name, formulas neutralized, filters kept.
     let csv = page(&t, &browser, "/o/marina/objects/berth/export.csv?sort=name").await;
     assert_eq!(csv.status, StatusCode::OK);

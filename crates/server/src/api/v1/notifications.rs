@@ -18,7 +18,7 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationOut {
     pub id: Uuid,
-    /// task_assigned, task_due, task_reminder, mention, deal_changed, invitation_accepted
+    /// task_assigned, task_due, task_reminder, mention, deal_changed, record_changed, invitation_accepted
     pub kind: String,
     pub title: String,
     pub body: String,
@@ -138,7 +138,7 @@ pub async fn read_all(State(state): State<AppState>, scope: Scope) -> ApiResult<
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KindPreference {
-    /// task_assigned, task_due, task_reminder, mention, deal_changed, invitation_accepted
+    /// task_assigned, task_due, task_reminder, mention, deal_changed, record_changed, invitation_accepted
     pub kind: String,
     /// Shown in the app (the bell).
     pub in_app: bool,

@@ -14,7 +14,7 @@ use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HitOut {
-    /// company, contact, lead or deal
+    /// company, contact, lead, deal, or the key of a custom object (its singular name is the detail)
     pub kind: String,
     pub id: Uuid,
     pub title: String,
