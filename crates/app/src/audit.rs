@@ -44,6 +44,22 @@ pub fn changes(fields: &[(&str, Value, Value)]) -> Option<Value> {
     }
 }
 
+/// [`changes`] of a built-in record's own fields and of its custom values.
+pub fn changes_and(
+    fields: &[(&str, Value, Value)],
+    custom: Option<&crate::custom_values::CustomChange>,
+) -> Option<Value> {
+    let mut all: Vec<(&str, Value, Value)> = fields.to_vec();
+    if let Some(c) = custom {
+        all.extend(
+            c.diff
+                .iter()
+                .map(|(k, b, a)| (k.as_str(), b.clone(), a.clone())),
+        );
+    }
+    changes(&all)
+}
+
 /// An entry with the actor and request filled in.
 pub fn entry(actor: Option<&Actor>, meta: &RequestMeta, action: &str) -> NewEntry {
     NewEntry {

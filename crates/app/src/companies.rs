@@ -10,7 +10,7 @@ use rapport_store::companies::{
 use rapport_store::keyset::SortValue;
 use serde_json::json;
 
-use crate::audit::{changes, entry, with_target};
+use crate::audit::{changes_and, entry, with_target};
 use crate::deals::check_owner;
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
@@ -25,6 +25,8 @@ pub struct CompanyChange {
     pub size: Option<Option<String>>,
     pub address: Option<Option<String>>,
     pub owner_id: Option<UserId>,
+    /// Custom field values (`null` clears one; those not given stay).
+    pub custom: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Clone, Debug)]
@@ -138,7 +140,23 @@ impl App {
         let fields = self
             .company_fields(&mut tx, actor, tenant, None, &change)
             .await?;
-        let company = store_companies::insert(&mut tx, &fields).await?;
+        let mut company = store_companies::insert(&mut tx, &fields).await?;
+        if let Some(c) = self
+            .write_custom(
+                &mut tx,
+                tenant,
+                crate::custom_values::BuiltinRecord {
+                    kind: crate::custom_values::Kind::Company,
+                    id: company.id.as_uuid(),
+                    custom: &company.custom.0,
+                },
+                change.custom.as_ref(),
+                true,
+            )
+            .await?
+        {
+            company.custom.0 = serde_json::Value::Object(c.document);
+        }
         let mut e = with_target(
             entry(Some(actor), meta, "company.created"),
             "company",
@@ -211,17 +229,33 @@ impl App {
             .company_fields(&mut tx, actor, tenant, Some(&current), &change)
             .await?;
         store_companies::update(&mut tx, id, &fields).await?;
+        let custom = self
+            .write_custom(
+                &mut tx,
+                tenant,
+                crate::custom_values::BuiltinRecord {
+                    kind: crate::custom_values::Kind::Company,
+                    id: id.as_uuid(),
+                    custom: &current.custom.0,
+                },
+                change.custom.as_ref(),
+                false,
+            )
+            .await?;
         let after = store_companies::find(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if let Some(diff) = changes(&[
-            ("name", json!(current.name), json!(after.name)),
-            ("domain", json!(current.domain), json!(after.domain)),
-            ("industry", json!(current.industry), json!(after.industry)),
-            ("size", json!(current.size), json!(after.size)),
-            ("address", json!(current.address), json!(after.address)),
-            ("owner_id", json!(current.owner_id), json!(after.owner_id)),
-        ]) {
+        if let Some(diff) = changes_and(
+            &[
+                ("name", json!(current.name), json!(after.name)),
+                ("domain", json!(current.domain), json!(after.domain)),
+                ("industry", json!(current.industry), json!(after.industry)),
+                ("size", json!(current.size), json!(after.size)),
+                ("address", json!(current.address), json!(after.address)),
+                ("owner_id", json!(current.owner_id), json!(after.owner_id)),
+            ],
+            custom.as_ref(),
+        ) {
             let mut e = with_target(entry(Some(actor), meta, "company.updated"), "company", id);
             e.changes = Some(diff);
             crate::events::record(&mut tx, e).await?;

@@ -13,7 +13,7 @@ use rapport_store::tags::Tag;
 use rapport_store::{TenantTx, memberships};
 use serde_json::json;
 
-use crate::audit::{changes, entry, with_target};
+use crate::audit::{changes_and, entry, with_target};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 /// A change to a contact. For `Option<Option<_>>` fields, `None` leaves the value as it is and
@@ -26,6 +26,8 @@ pub struct ContactChange {
     pub title: Option<Option<String>>,
     pub company_id: Option<Option<CompanyId>>,
     pub owner_id: Option<UserId>,
+    /// Custom field values (`null` clears one; those not given stay).
+    pub custom: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Which contacts, in which order, which page.
@@ -158,7 +160,23 @@ impl App {
         let fields = self
             .validate_contact(&mut tx, actor, tenant, None, &change)
             .await?;
-        let contact = store_contacts::insert(&mut tx, &fields).await?;
+        let mut contact = store_contacts::insert(&mut tx, &fields).await?;
+        if let Some(c) = self
+            .write_custom(
+                &mut tx,
+                tenant,
+                crate::custom_values::BuiltinRecord {
+                    kind: crate::custom_values::Kind::Contact,
+                    id: contact.id.as_uuid(),
+                    custom: &contact.custom.0,
+                },
+                change.custom.as_ref(),
+                true,
+            )
+            .await?
+        {
+            contact.custom.0 = serde_json::Value::Object(c.document);
+        }
         let mut e = with_target(
             entry(Some(actor), meta, "contact.created"),
             "contact",
@@ -231,21 +249,37 @@ impl App {
             .validate_contact(&mut tx, actor, tenant, Some(&current), &change)
             .await?;
         store_contacts::update(&mut tx, id, &fields).await?;
+        let custom = self
+            .write_custom(
+                &mut tx,
+                tenant,
+                crate::custom_values::BuiltinRecord {
+                    kind: crate::custom_values::Kind::Contact,
+                    id: id.as_uuid(),
+                    custom: &current.custom.0,
+                },
+                change.custom.as_ref(),
+                false,
+            )
+            .await?;
         let after = store_contacts::find(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if let Some(diff) = changes(&[
-            ("name", json!(current.name), json!(after.name)),
-            ("email", json!(current.email), json!(after.email)),
-            ("phone", json!(current.phone), json!(after.phone)),
-            ("title", json!(current.title), json!(after.title)),
-            (
-                "company_id",
-                json!(current.company_id),
-                json!(after.company_id),
-            ),
-            ("owner_id", json!(current.owner_id), json!(after.owner_id)),
-        ]) {
+        if let Some(diff) = changes_and(
+            &[
+                ("name", json!(current.name), json!(after.name)),
+                ("email", json!(current.email), json!(after.email)),
+                ("phone", json!(current.phone), json!(after.phone)),
+                ("title", json!(current.title), json!(after.title)),
+                (
+                    "company_id",
+                    json!(current.company_id),
+                    json!(after.company_id),
+                ),
+                ("owner_id", json!(current.owner_id), json!(after.owner_id)),
+            ],
+            custom.as_ref(),
+        ) {
             let mut e = with_target(entry(Some(actor), meta, "contact.updated"), "contact", id);
             e.changes = Some(diff);
             crate::events::record(&mut tx, e).await?;

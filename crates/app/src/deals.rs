@@ -36,6 +36,8 @@ pub struct DealChange {
     pub owner_id: Option<UserId>,
     pub close_probability: Option<i64>,
     pub expected_close_date: Option<Option<NaiveDate>>,
+    /// Custom field values (`null` clears one; those not given stay).
+    pub custom: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Clone, Debug)]
@@ -311,7 +313,23 @@ impl App {
         let fields = self
             .deal_fields(&mut tx, actor, tenant, None, &change)
             .await?;
-        let deal = store_deals::insert(&mut tx, &fields).await?;
+        let mut deal = store_deals::insert(&mut tx, &fields).await?;
+        if let Some(c) = self
+            .write_custom(
+                &mut tx,
+                tenant,
+                crate::custom_values::BuiltinRecord {
+                    kind: crate::custom_values::Kind::Deal,
+                    id: deal.id.as_uuid(),
+                    custom: &deal.custom.0,
+                },
+                change.custom.as_ref(),
+                true,
+            )
+            .await?
+        {
+            deal.custom.0 = serde_json::Value::Object(c.document);
+        }
         let mut e = with_target(entry(Some(actor), meta, "deal.created"), "deal", deal.id);
         e.changes = Some(json!({"title": deal.title, "stage": deal.stage, "status": deal.status}));
         crate::events::record(&mut tx, e).await?;
@@ -380,6 +398,19 @@ impl App {
             .deal_fields(&mut tx, actor, tenant, Some(&current), &change)
             .await?;
         store_deals::update(&mut tx, &current, &fields).await?;
+        let custom = self
+            .write_custom(
+                &mut tx,
+                tenant,
+                crate::custom_values::BuiltinRecord {
+                    kind: crate::custom_values::Kind::Deal,
+                    id: id.as_uuid(),
+                    custom: &current.custom.0,
+                },
+                change.custom.as_ref(),
+                false,
+            )
+            .await?;
         let after = store_deals::find(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -416,43 +447,46 @@ impl App {
             )
             .await?;
         }
-        if let Some(diff) = changes(&[
-            ("title", json!(current.title), json!(after.title)),
-            (
-                "amount",
-                json!(current.amount_minor),
-                json!(after.amount_minor),
-            ),
-            ("currency", json!(current.currency), json!(after.currency)),
-            ("status", json!(current.status), json!(after.status)),
-            ("stage", json!(current.stage), json!(after.stage)),
-            (
-                "pipeline_id",
-                json!(current.pipeline_id),
-                json!(after.pipeline_id),
-            ),
-            (
-                "contact_id",
-                json!(current.contact_id),
-                json!(after.contact_id),
-            ),
-            (
-                "company_id",
-                json!(current.company_id),
-                json!(after.company_id),
-            ),
-            ("owner_id", json!(current.owner_id), json!(after.owner_id)),
-            (
-                "close_probability",
-                json!(current.close_probability),
-                json!(after.close_probability),
-            ),
-            (
-                "expected_close_date",
-                json!(current.expected_close_date),
-                json!(after.expected_close_date),
-            ),
-        ]) {
+        if let Some(diff) = crate::audit::changes_and(
+            &[
+                ("title", json!(current.title), json!(after.title)),
+                (
+                    "amount",
+                    json!(current.amount_minor),
+                    json!(after.amount_minor),
+                ),
+                ("currency", json!(current.currency), json!(after.currency)),
+                ("status", json!(current.status), json!(after.status)),
+                ("stage", json!(current.stage), json!(after.stage)),
+                (
+                    "pipeline_id",
+                    json!(current.pipeline_id),
+                    json!(after.pipeline_id),
+                ),
+                (
+                    "contact_id",
+                    json!(current.contact_id),
+                    json!(after.contact_id),
+                ),
+                (
+                    "company_id",
+                    json!(current.company_id),
+                    json!(after.company_id),
+                ),
+                ("owner_id", json!(current.owner_id), json!(after.owner_id)),
+                (
+                    "close_probability",
+                    json!(current.close_probability),
+                    json!(after.close_probability),
+                ),
+                (
+                    "expected_close_date",
+                    json!(current.expected_close_date),
+                    json!(after.expected_close_date),
+                ),
+            ],
+            custom.as_ref(),
+        ) {
             let mut e = with_target(entry(Some(actor), meta, "deal.updated"), "deal", id);
             e.changes = Some(diff);
             crate::events::record(&mut tx, e).await?;

@@ -16,7 +16,7 @@ use rapport_store::keyset::SortValue;
 use rapport_store::leads::{self as store_leads, Lead, LeadFields, LeadFilter, LeadSort};
 use serde_json::json;
 
-use crate::audit::{changes, entry, with_target};
+use crate::audit::{changes_and, entry, with_target};
 use crate::deals::{DealChange, check_owner};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
@@ -30,6 +30,8 @@ pub struct LeadChange {
     pub status: Option<String>,
     pub score: Option<i64>,
     pub owner_id: Option<rapport_domain::UserId>,
+    /// Custom field values (`null` clears one; those not given stay).
+    pub custom: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Clone, Debug)]
@@ -179,7 +181,23 @@ impl App {
         let fields = self
             .lead_fields(&mut tx, actor, tenant, None, &change)
             .await?;
-        let lead = store_leads::insert(&mut tx, &fields).await?;
+        let mut lead = store_leads::insert(&mut tx, &fields).await?;
+        if let Some(c) = self
+            .write_custom(
+                &mut tx,
+                tenant,
+                crate::custom_values::BuiltinRecord {
+                    kind: crate::custom_values::Kind::Lead,
+                    id: lead.id.as_uuid(),
+                    custom: &lead.custom.0,
+                },
+                change.custom.as_ref(),
+                true,
+            )
+            .await?
+        {
+            lead.custom.0 = serde_json::Value::Object(c.document);
+        }
         let mut e = with_target(entry(Some(actor), meta, "lead.created"), "lead", lead.id);
         e.changes = Some(json!({"name": lead.name}));
         crate::events::record(&mut tx, e).await?;
@@ -254,6 +272,19 @@ impl App {
             .lead_fields(&mut tx, actor, tenant, Some(&current), &change)
             .await?;
         store_leads::update(&mut tx, id, &fields).await?;
+        let custom = self
+            .write_custom(
+                &mut tx,
+                tenant,
+                crate::custom_values::BuiltinRecord {
+                    kind: crate::custom_values::Kind::Lead,
+                    id: id.as_uuid(),
+                    custom: &current.custom.0,
+                },
+                change.custom.as_ref(),
+                false,
+            )
+            .await?;
         let after = store_leads::find(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -270,20 +301,23 @@ impl App {
             )
             .await?;
         }
-        if let Some(diff) = changes(&[
-            ("name", json!(current.name), json!(after.name)),
-            ("email", json!(current.email), json!(after.email)),
-            ("phone", json!(current.phone), json!(after.phone)),
-            (
-                "company_name",
-                json!(current.company_name),
-                json!(after.company_name),
-            ),
-            ("source", json!(current.source), json!(after.source)),
-            ("status", json!(current.status), json!(after.status)),
-            ("score", json!(current.score), json!(after.score)),
-            ("owner_id", json!(current.owner_id), json!(after.owner_id)),
-        ]) {
+        if let Some(diff) = changes_and(
+            &[
+                ("name", json!(current.name), json!(after.name)),
+                ("email", json!(current.email), json!(after.email)),
+                ("phone", json!(current.phone), json!(after.phone)),
+                (
+                    "company_name",
+                    json!(current.company_name),
+                    json!(after.company_name),
+                ),
+                ("source", json!(current.source), json!(after.source)),
+                ("status", json!(current.status), json!(after.status)),
+                ("score", json!(current.score), json!(after.score)),
+                ("owner_id", json!(current.owner_id), json!(after.owner_id)),
+            ],
+            custom.as_ref(),
+        ) {
             let mut e = with_target(entry(Some(actor), meta, "lead.updated"), "lead", id);
             e.changes = Some(diff);
             crate::events::record(&mut tx, e).await?;

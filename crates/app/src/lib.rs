@@ -13,6 +13,7 @@ pub mod config;
 pub mod contacts;
 pub mod context;
 pub mod crypto;
+pub mod custom_values;
 pub mod deals;
 pub mod dispatch;
 pub mod error;

@@ -837,6 +837,14 @@ fn apply_settings(
     tenant: &Tenant,
 ) -> AppResult<()> {
     let mut errors = ValidationErrors::new();
+    // Built-in records keep custom values in their own documents, which the value index does
+    // not cover: uniqueness could not be guarded there.
+    if object.builtin && input.unique == Some(true) {
+        errors.add(
+            "unique",
+            "is only available on custom objects' fields for now",
+        );
+    }
     if let Some(help) = &input.help {
         def.help = match help.as_deref().map(str::trim) {
             Some(h) if !h.is_empty() => errors.check("help", schema::label(h, 500)),

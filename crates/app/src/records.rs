@@ -515,7 +515,7 @@ impl App {
 
     /// Checks what only the database can tell: members belong to the organization, related
     /// records exist in it (never revealing another organization's), unique values are free.
-    async fn check_references(
+    pub(crate) async fn check_references(
         &self,
         tx: &mut TenantTx,
         catalog: &Catalog,
@@ -523,12 +523,26 @@ impl App {
         changes: &BTreeMap<FieldKey, Option<Value>>,
         record: Uuid,
     ) -> AppResult<()> {
+        self.check_references_as(tx, catalog, object, changes, record, "values")
+            .await
+    }
+
+    /// [`Self::check_references`], naming fields `{prefix}.{key}`.
+    pub(crate) async fn check_references_as(
+        &self,
+        tx: &mut TenantTx,
+        catalog: &Catalog,
+        object: &ObjectDef,
+        changes: &BTreeMap<FieldKey, Option<Value>>,
+        record: Uuid,
+        prefix: &str,
+    ) -> AppResult<()> {
         let mut errors = ValidationErrors::new();
         for (key, value) in changes {
             let (Some(field), Some(value)) = (object.field(key.as_str()), value) else {
                 continue;
             };
-            let name = format!("values.{key}");
+            let name = format!("{prefix}.{key}");
             match value {
                 Value::Member(user) => {
                     let known = memberships::find_by_user(tx, *user).await?.is_some();

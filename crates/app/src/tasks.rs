@@ -11,7 +11,7 @@ use rapport_store::tasks::{self as store_tasks, Task, TaskFields, TaskFilter, Ta
 use rapport_store::{TenantTx, companies, contacts, deals, memberships};
 use serde_json::json;
 
-use crate::audit::{changes, entry, with_target};
+use crate::audit::{changes_and, entry, with_target};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 #[derive(Clone, Debug, Default)]
@@ -26,6 +26,8 @@ pub struct TaskChange {
     pub is_done: Option<bool>,
     /// When to remind the assignee (in the future when set or changed).
     pub remind_at: Option<Option<chrono::DateTime<chrono::Utc>>>,
+    /// Custom field values (`null` clears one; those not given stay).
+    pub custom: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Clone, Debug)]
@@ -284,7 +286,23 @@ impl App {
             }
             other => other?,
         };
-        let task = store_tasks::insert(&mut tx, actor.user_id, &fields).await?;
+        let mut task = store_tasks::insert(&mut tx, actor.user_id, &fields).await?;
+        if let Some(c) = self
+            .write_custom(
+                &mut tx,
+                tenant,
+                crate::custom_values::BuiltinRecord {
+                    kind: crate::custom_values::Kind::Task,
+                    id: task.id.as_uuid(),
+                    custom: &task.custom.0,
+                },
+                change.custom.as_ref(),
+                true,
+            )
+            .await?
+        {
+            task.custom.0 = serde_json::Value::Object(c.document);
+        }
         schedule_reminder(&mut tx, &task).await?;
         task_event(&mut tx, actor, &task, "task_created").await?;
         if task.is_done {
@@ -354,6 +372,19 @@ impl App {
             other => other?,
         };
         store_tasks::update(&mut tx, &current, &fields).await?;
+        let custom = self
+            .write_custom(
+                &mut tx,
+                tenant,
+                crate::custom_values::BuiltinRecord {
+                    kind: crate::custom_values::Kind::Task,
+                    id: id.as_uuid(),
+                    custom: &current.custom.0,
+                },
+                change.custom.as_ref(),
+                false,
+            )
+            .await?;
         let after = store_tasks::find(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -363,37 +394,40 @@ impl App {
         if after.remind_at != current.remind_at {
             schedule_reminder(&mut tx, &after).await?;
         }
-        if let Some(diff) = changes(&[
-            ("title", json!(current.title), json!(after.title)),
-            (
-                "description",
-                json!(current.description),
-                json!(after.description),
-            ),
-            ("due_date", json!(current.due_date), json!(after.due_date)),
-            (
-                "assignee_id",
-                json!(current.assignee_id),
-                json!(after.assignee_id),
-            ),
-            ("deal_id", json!(current.deal_id), json!(after.deal_id)),
-            (
-                "contact_id",
-                json!(current.contact_id),
-                json!(after.contact_id),
-            ),
-            (
-                "company_id",
-                json!(current.company_id),
-                json!(after.company_id),
-            ),
-            ("is_done", json!(current.is_done), json!(after.is_done)),
-            (
-                "remind_at",
-                json!(current.remind_at),
-                json!(after.remind_at),
-            ),
-        ]) {
+        if let Some(diff) = changes_and(
+            &[
+                ("title", json!(current.title), json!(after.title)),
+                (
+                    "description",
+                    json!(current.description),
+                    json!(after.description),
+                ),
+                ("due_date", json!(current.due_date), json!(after.due_date)),
+                (
+                    "assignee_id",
+                    json!(current.assignee_id),
+                    json!(after.assignee_id),
+                ),
+                ("deal_id", json!(current.deal_id), json!(after.deal_id)),
+                (
+                    "contact_id",
+                    json!(current.contact_id),
+                    json!(after.contact_id),
+                ),
+                (
+                    "company_id",
+                    json!(current.company_id),
+                    json!(after.company_id),
+                ),
+                ("is_done", json!(current.is_done), json!(after.is_done)),
+                (
+                    "remind_at",
+                    json!(current.remind_at),
+                    json!(after.remind_at),
+                ),
+            ],
+            custom.as_ref(),
+        ) {
             let mut e = with_target(entry(Some(actor), meta, "task.updated"), "task", id);
             e.changes = Some(diff);
             crate::events::record(&mut tx, e).await?;

@@ -1,6 +1,7 @@
 //! CSV exports of the record lists, streamed page by page. The web app's list exports and the
 //! API's `/api/v1/{list}/export.csv` both write them from a list query.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::response::Response;
@@ -8,7 +9,9 @@ use rapport_app::companies::CompanyQuery;
 use rapport_app::contacts::ContactQuery;
 use rapport_app::deals::DealQuery;
 use rapport_app::leads::LeadQuery;
+use rapport_app::records::RecordView;
 use rapport_app::{Actor, App, AppResult, RequestMeta, Tenant};
+use rapport_domain::schema::{FieldType, ObjectDef};
 use rapport_domain::{Action, Object, Ownership, UserId};
 use rapport_store::companies::CompanySort;
 use rapport_store::contacts::ContactSort;
@@ -30,6 +33,8 @@ pub struct Exporter {
     pub tenant: Tenant,
     pub meta: RequestMeta,
     owners: Arc<Vec<(UserId, String)>>,
+    /// The object's custom fields (the last columns, by label).
+    custom: Arc<Option<ObjectDef>>,
 }
 
 impl Exporter {
@@ -52,13 +57,112 @@ impl Exporter {
         .await?;
         let people = People::load(&app, &actor, &tenant, &meta).await;
         let owners = people.0.into_iter().map(|m| (m.user_id, m.name)).collect();
+        let key = match object {
+            Object::Company => "company",
+            Object::Contact => "contact",
+            Object::Lead => "lead",
+            Object::Deal => "deal",
+            _ => "task",
+        };
+        let custom = app
+            .object(&actor, &tenant, key, &meta)
+            .await
+            .ok()
+            .and_then(|o| {
+                let fields: Vec<_> = o
+                    .def
+                    .live_fields()
+                    .filter(|f| !f.builtin && f.field_type != FieldType::Rollup)
+                    .cloned()
+                    .collect();
+                (!fields.is_empty()).then_some(ObjectDef { fields, ..o.def })
+            });
         Ok(Exporter {
             app,
             actor,
             tenant,
             meta,
             owners: Arc::new(owners),
+            custom: Arc::new(custom),
         })
+    }
+
+    /// The header: the kind's own columns, then its custom fields' labels.
+    fn header(&self, names: &[&str]) -> String {
+        let mut all: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        if let Some(object) = self.custom.as_ref() {
+            all.extend(object.fields.iter().map(|f| f.label.clone()));
+        }
+        csv_line(&all)
+    }
+
+    /// The names of the records a page's custom relation values point to.
+    async fn titles(&self, docs: &[&serde_json::Value]) -> HashMap<uuid::Uuid, String> {
+        let Some(object) = self.custom.as_ref() else {
+            return HashMap::new();
+        };
+        let views: Vec<RecordView> = docs
+            .iter()
+            .map(|d| RecordView {
+                id: rapport_domain::RecordId::new(),
+                object: object.key.clone(),
+                owner_id: self.actor.user_id,
+                title: String::new(),
+                values: d.as_object().cloned().unwrap_or_default(),
+                created_at: chrono::Utc::now(),
+                updated_at: chrono::Utc::now(),
+            })
+            .collect();
+        self.app
+            .relation_titles(&self.tenant, object, &views)
+            .await
+            .unwrap_or_default()
+    }
+
+    /// A record's custom values as cells, as people read them.
+    fn custom_cells(
+        &self,
+        doc: &serde_json::Value,
+        titles: &HashMap<uuid::Uuid, String>,
+    ) -> Vec<String> {
+        let Some(object) = self.custom.as_ref() else {
+            return Vec::new();
+        };
+        object
+            .fields
+            .iter()
+            .map(|f| {
+                let Some(v) = doc.get(f.key.as_str()) else {
+                    return String::new();
+                };
+                let name = |id: &str| {
+                    id.parse::<uuid::Uuid>()
+                        .ok()
+                        .and_then(|u| titles.get(&u).cloned())
+                        .unwrap_or_else(|| id.to_owned())
+                };
+                match f.field_type {
+                    FieldType::Member => v
+                        .as_str()
+                        .and_then(|s| s.parse().ok())
+                        .map(|id| self.owner(UserId(id)))
+                        .unwrap_or_default(),
+                    FieldType::Relation => match v {
+                        serde_json::Value::String(id) => name(id),
+                        serde_json::Value::Array(ids) => ids
+                            .iter()
+                            .filter_map(|i| i.as_str())
+                            .map(name)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        _ => String::new(),
+                    },
+                    _ => rapport_domain::values::decode(f, v)
+                        .map(|v| v.display(f))
+                        .unwrap_or_default(),
+                }
+            })
+            .collect()
     }
 
     fn owner(&self, id: UserId) -> String {
@@ -75,10 +179,6 @@ fn after<I: From<uuid::Uuid>>(cursor: Option<&str>, kind: SortKind) -> Option<(S
     cursor
         .and_then(|c| decode_sort_cursor(c, kind).ok())
         .map(|(v, id)| (v, I::from(id)))
-}
-
-fn header(names: &[&str]) -> String {
-    csv_line(&names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
 }
 
 fn next_cursor<I: Into<uuid::Uuid>>(next: Option<(SortValue, I)>) -> Option<String> {
@@ -101,7 +201,8 @@ pub fn contacts(who: Exporter, query: ContactQuery) -> Response {
         "owner",
         "created_at",
     ];
-    csv_response("contacts.csv", header(&columns), move |cursor| {
+    let header_line = who.header(&columns);
+    csv_response("contacts.csv", header_line, move |cursor| {
         let who = who.clone();
         let mut query = query.clone();
         query.after = after(cursor.as_deref(), kind);
@@ -115,8 +216,10 @@ pub fn contacts(who: Exporter, query: ContactQuery) -> Response {
                 .await
                 .map_err(|e| e.to_string())?;
             let mut out = String::new();
+            let docs: Vec<&serde_json::Value> = page.items.iter().map(|r| &r.custom.0).collect();
+            let titles = who.titles(&docs).await;
             for c in &page.items {
-                out.push_str(&csv_line(&[
+                let mut line = vec![
                     c.id.to_string(),
                     c.name.clone(),
                     c.email.clone().unwrap_or_default(),
@@ -125,7 +228,9 @@ pub fn contacts(who: Exporter, query: ContactQuery) -> Response {
                     c.company_id.map(|i| i.to_string()).unwrap_or_default(),
                     who.owner(c.owner_id),
                     c.created_at.to_rfc3339(),
-                ]));
+                ];
+                line.extend(who.custom_cells(&c.custom.0, &titles));
+                out.push_str(&csv_line(&line));
             }
             Ok((out, next_cursor(page.next)))
         }
@@ -147,7 +252,8 @@ pub fn companies(who: Exporter, query: CompanyQuery) -> Response {
         "address",
         "created_at",
     ];
-    csv_response("companies.csv", header(&columns), move |cursor| {
+    let header_line = who.header(&columns);
+    csv_response("companies.csv", header_line, move |cursor| {
         let who = who.clone();
         let mut query = query.clone();
         query.after = after(cursor.as_deref(), kind);
@@ -161,8 +267,10 @@ pub fn companies(who: Exporter, query: CompanyQuery) -> Response {
                 .await
                 .map_err(|e| e.to_string())?;
             let mut out = String::new();
+            let docs: Vec<&serde_json::Value> = page.items.iter().map(|r| &r.custom.0).collect();
+            let titles = who.titles(&docs).await;
             for c in &page.items {
-                out.push_str(&csv_line(&[
+                let mut line = vec![
                     c.id.to_string(),
                     c.name.clone(),
                     c.domain.clone().unwrap_or_default(),
@@ -170,7 +278,9 @@ pub fn companies(who: Exporter, query: CompanyQuery) -> Response {
                     c.size.clone().unwrap_or_default(),
                     c.address.clone().unwrap_or_default(),
                     c.created_at.to_rfc3339(),
-                ]));
+                ];
+                line.extend(who.custom_cells(&c.custom.0, &titles));
+                out.push_str(&csv_line(&line));
             }
             Ok((out, next_cursor(page.next)))
         }
@@ -196,7 +306,8 @@ pub fn leads(who: Exporter, query: LeadQuery) -> Response {
         "converted_at",
         "created_at",
     ];
-    csv_response("leads.csv", header(&columns), move |cursor| {
+    let header_line = who.header(&columns);
+    csv_response("leads.csv", header_line, move |cursor| {
         let who = who.clone();
         let mut query = query.clone();
         query.after = after(cursor.as_deref(), kind);
@@ -210,8 +321,10 @@ pub fn leads(who: Exporter, query: LeadQuery) -> Response {
                 .await
                 .map_err(|e| e.to_string())?;
             let mut out = String::new();
+            let docs: Vec<&serde_json::Value> = page.items.iter().map(|r| &r.custom.0).collect();
+            let titles = who.titles(&docs).await;
             for l in &page.items {
-                out.push_str(&csv_line(&[
+                let mut line = vec![
                     l.id.to_string(),
                     l.name.clone(),
                     l.email.clone().unwrap_or_default(),
@@ -222,7 +335,9 @@ pub fn leads(who: Exporter, query: LeadQuery) -> Response {
                     l.score.to_string(),
                     l.converted_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
                     l.created_at.to_rfc3339(),
-                ]));
+                ];
+                line.extend(who.custom_cells(&l.custom.0, &titles));
+                out.push_str(&csv_line(&line));
             }
             Ok((out, next_cursor(page.next)))
         }
@@ -246,7 +361,8 @@ pub fn deals(who: Exporter, query: DealQuery) -> Response {
         "owner",
         "created_at",
     ];
-    csv_response("deals.csv", header(&columns), move |cursor| {
+    let header_line = who.header(&columns);
+    csv_response("deals.csv", header_line, move |cursor| {
         let who = who.clone();
         let mut query = query.clone();
         query.after = after(cursor.as_deref(), kind);
@@ -260,8 +376,10 @@ pub fn deals(who: Exporter, query: DealQuery) -> Response {
                 .await
                 .map_err(|e| e.to_string())?;
             let mut out = String::new();
+            let docs: Vec<&serde_json::Value> = page.items.iter().map(|r| &r.custom.0).collect();
+            let titles = who.titles(&docs).await;
             for d in &page.items {
-                out.push_str(&csv_line(&[
+                let mut line = vec![
                     d.id.to_string(),
                     d.title.clone(),
                     format!("{:.2}", d.amount_minor as f64 / 100.0),
@@ -276,7 +394,9 @@ pub fn deals(who: Exporter, query: DealQuery) -> Response {
                     d.company_id.map(|x| x.to_string()).unwrap_or_default(),
                     who.owner(d.owner_id),
                     d.created_at.to_rfc3339(),
-                ]));
+                ];
+                line.extend(who.custom_cells(&d.custom.0, &titles));
+                out.push_str(&csv_line(&line));
             }
             Ok((out, next_cursor(page.next)))
         }

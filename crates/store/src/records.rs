@@ -1258,3 +1258,29 @@ pub async fn count_capped(tx: &mut TenantTx, object_id: ObjectId, cap: i64) -> R
         .await?;
     Ok(row.n)
 }
+
+/// Writes the custom values document of a built-in record (`table`: one of the built-in kinds'
+/// tables).
+pub async fn set_builtin_custom(
+    tx: &mut TenantTx,
+    table: &'static str,
+    id: Uuid,
+    custom: &Map<String, Json>,
+) -> Result<()> {
+    debug_assert!(matches!(
+        table,
+        "companies" | "contacts" | "leads" | "deals" | "tasks"
+    ));
+    let org = tx.organization_id();
+    tx.raw()
+        .execute(
+            query(format!(
+                "UPDATE {table} SET custom = $3 WHERE organization_id = $1 AND id = $2"
+            ))
+            .bind(org)
+            .bind(id)
+            .bind(Json::Object(custom.clone())),
+        )
+        .await?;
+    Ok(())
+}

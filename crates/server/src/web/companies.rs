@@ -1,7 +1,7 @@
 //! Company pages: the list, adding, a company's page with its contacts, deals and timeline.
 
 use axum::Form;
-use axum::extract::{Path, Query, RawQuery};
+use axum::extract::{Path, Query, RawForm, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
 use rapport_app::companies::{CompanyChange, CompanyQuery, SIZES};
@@ -17,7 +17,7 @@ use super::lists::{
     saved_views, sort_parts, tag_chips, tag_filter, total_label,
 };
 use super::record_page::{
-    FormField, RecordPage, Related, RelatedItem, tag_parts, task_box, timeline_of,
+    FormField, RecordPage, Related, RelatedItem, form_without, tag_parts, task_box, timeline_of,
 };
 use super::records::{Choice, People, money};
 use super::workspace::shell;
@@ -236,6 +236,9 @@ pub async fn export(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
 pub struct CompanyForm {
     #[serde(default, rename = "_csrf")]
     csrf: String,
+    /// Custom field values, read from the `custom.<key>` fields apart.
+    #[serde(skip)]
+    custom: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -254,6 +257,7 @@ impl CompanyForm {
     fn of(c: &Company) -> Self {
         CompanyForm {
             csrf: String::new(),
+            custom: c.custom.0.as_object().cloned(),
             name: c.name.clone(),
             domain: c.domain.clone().unwrap_or_default(),
             industry: c.industry.clone().unwrap_or_default(),
@@ -266,6 +270,7 @@ impl CompanyForm {
     fn change(&self) -> CompanyChange {
         let opt = |s: &str| Some((!s.trim().is_empty()).then(|| s.to_owned()));
         CompanyChange {
+            custom: self.custom.clone(),
             name: Some(self.name.clone()),
             domain: opt(&self.domain),
             industry: opt(&self.industry),
@@ -315,7 +320,20 @@ async fn new_page(
         format!("{}/companies/new", ctx.base),
         "Add company",
         format!("{}/companies", ctx.base),
-        form.fields(&people, session.actor.user_id),
+        {
+            let mut fields = form.fields(&people, session.actor.user_id);
+            fields.extend(
+                super::objects::builtin_custom_fields(
+                    ctx,
+                    &session.actor,
+                    tenant,
+                    "company",
+                    &serde_json::Value::Object(form.custom.clone().unwrap_or_default()),
+                )
+                .await,
+            );
+            fields
+        },
     )
 }
 
@@ -337,7 +355,8 @@ pub async fn new_form(ctx: PageContext) -> Response {
     render(&new_page(&ctx, &tenant, session, &CompanyForm::default()).await)
 }
 
-pub async fn create(ctx: PageContext, Form(form): Form<CompanyForm>) -> Response {
+pub async fn create(ctx: PageContext, RawForm(raw): RawForm) -> Response {
+    let mut form: CompanyForm = form_without(&raw, |k| k.starts_with("custom."));
     if let Err(p) = ctx.check_csrf(&form.csrf) {
         return p;
     }
@@ -345,6 +364,9 @@ pub async fn create(ctx: PageContext, Form(form): Form<CompanyForm>) -> Response
         Ok(t) => t,
         Err(p) => return p,
     };
+    form.custom =
+        super::objects::builtin_custom_values(&ctx, &session.actor, &tenant, "company", &raw, true)
+            .await;
     match ctx
         .state
         .app
@@ -444,7 +466,20 @@ async fn detail_page(
         format!("{base}/companies/{id}"),
         "Save changes",
         format!("{base}/companies"),
-        values.fields(&people, actor.user_id),
+        {
+            let mut fields = values.fields(&people, actor.user_id);
+            fields.extend(
+                super::objects::builtin_custom_fields(
+                    ctx,
+                    actor,
+                    &tenant,
+                    "company",
+                    &serde_json::Value::Object(values.custom.clone().unwrap_or_default()),
+                )
+                .await,
+            );
+            fields
+        },
     );
     page.subtitle = match (&company.domain, &company.industry) {
         (Some(d), Some(i)) => Some(format!("{d} · {i}")),
@@ -547,11 +582,8 @@ pub async fn detail(
     }
 }
 
-pub async fn update(
-    ctx: PageContext,
-    Path(id): Path<String>,
-    Form(form): Form<CompanyForm>,
-) -> Response {
+pub async fn update(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawForm) -> Response {
+    let mut form: CompanyForm = form_without(&raw, |k| k.starts_with("custom."));
     if let Err(p) = ctx.check_csrf(&form.csrf) {
         return p;
     }
@@ -562,6 +594,15 @@ pub async fn update(
         Ok(t) => t,
         Err(p) => return p,
     };
+    form.custom = super::objects::builtin_custom_values(
+        &ctx,
+        &session.actor,
+        &tenant,
+        "company",
+        &raw,
+        false,
+    )
+    .await;
     match ctx
         .state
         .app

@@ -1,7 +1,7 @@
 //! Contact pages: the list (search, sort, pages), adding, reading, changing and deleting.
 
 use axum::Form;
-use axum::extract::{Path, Query, RawQuery};
+use axum::extract::{Path, Query, RawForm, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
 use rapport_app::contacts::{ContactChange, ContactQuery};
@@ -18,7 +18,7 @@ use super::lists::{
     saved_views, sort_parts, tag_chips, tag_filter, total_label,
 };
 use super::record_page::{
-    FormField, RecordPage, Related, RelatedItem, tag_parts, task_box, timeline_of,
+    FormField, RecordPage, Related, RelatedItem, form_without, tag_parts, task_box, timeline_of,
 };
 use super::records::{Choice, People, money};
 use super::workspace::shell;
@@ -265,6 +265,9 @@ pub async fn export(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
 pub struct ContactForm {
     #[serde(default, rename = "_csrf")]
     csrf: String,
+    /// Custom field values, read from the `custom.<key>` fields apart.
+    #[serde(skip)]
+    custom: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -283,6 +286,7 @@ impl ContactForm {
     fn of(c: &Contact) -> Self {
         ContactForm {
             csrf: String::new(),
+            custom: c.custom.0.as_object().cloned(),
             name: c.name.clone(),
             email: c.email.clone().unwrap_or_default(),
             phone: c.phone.clone().unwrap_or_default(),
@@ -295,6 +299,7 @@ impl ContactForm {
     fn change(&self) -> ContactChange {
         let opt = |s: &str| Some((!s.trim().is_empty()).then(|| s.to_owned()));
         ContactChange {
+            custom: self.custom.clone(),
             name: Some(self.name.clone()),
             email: opt(&self.email),
             phone: opt(&self.phone),
@@ -355,7 +360,20 @@ async fn new_page(
         format!("{}/contacts/new", ctx.base),
         "Add contact",
         format!("{}/contacts", ctx.base),
-        form.fields(ctx, &session.actor, tenant, &people).await,
+        {
+            let mut fields = form.fields(ctx, &session.actor, tenant, &people).await;
+            fields.extend(
+                super::objects::builtin_custom_fields(
+                    ctx,
+                    &session.actor,
+                    tenant,
+                    "contact",
+                    &serde_json::Value::Object(form.custom.clone().unwrap_or_default()),
+                )
+                .await,
+            );
+            fields
+        },
     )
 }
 
@@ -386,7 +404,8 @@ pub async fn new_form(ctx: PageContext, Query(q): Query<NewQuery>) -> Response {
     render(&new_page(&ctx, &tenant, session, &form).await)
 }
 
-pub async fn create(ctx: PageContext, Form(form): Form<ContactForm>) -> Response {
+pub async fn create(ctx: PageContext, RawForm(raw): RawForm) -> Response {
+    let mut form: ContactForm = form_without(&raw, |k| k.starts_with("custom."));
     if let Err(p) = ctx.check_csrf(&form.csrf) {
         return p;
     }
@@ -394,6 +413,9 @@ pub async fn create(ctx: PageContext, Form(form): Form<ContactForm>) -> Response
         Ok(t) => t,
         Err(p) => return p,
     };
+    form.custom =
+        super::objects::builtin_custom_values(&ctx, &session.actor, &tenant, "contact", &raw, true)
+            .await;
     match ctx
         .state
         .app
@@ -485,7 +507,20 @@ async fn detail_page(
         format!("{base}/contacts/{}", contact.id),
         "Save changes",
         format!("{base}/contacts"),
-        values.fields(ctx, actor, &tenant, &people).await,
+        {
+            let mut fields = values.fields(ctx, actor, &tenant, &people).await;
+            fields.extend(
+                super::objects::builtin_custom_fields(
+                    ctx,
+                    actor,
+                    &tenant,
+                    "contact",
+                    &serde_json::Value::Object(values.custom.clone().unwrap_or_default()),
+                )
+                .await,
+            );
+            fields
+        },
     );
     page.subtitle = match (&contact.title, &company) {
         (Some(t), Some(c)) => Some(format!("{t} · {}", c.name)),
@@ -568,6 +603,7 @@ async fn detail_page(
 fn clone_form(f: &ContactForm) -> ContactForm {
     ContactForm {
         csrf: String::new(),
+        custom: f.custom.clone(),
         name: f.name.clone(),
         email: f.email.clone(),
         phone: f.phone.clone(),
@@ -595,11 +631,8 @@ pub async fn detail(ctx: PageContext, Path(id): Path<String>, Query(q): Query<Sa
     }
 }
 
-pub async fn update(
-    ctx: PageContext,
-    Path(id): Path<String>,
-    Form(form): Form<ContactForm>,
-) -> Response {
+pub async fn update(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawForm) -> Response {
+    let mut form: ContactForm = form_without(&raw, |k| k.starts_with("custom."));
     if let Err(p) = ctx.check_csrf(&form.csrf) {
         return p;
     }
@@ -610,6 +643,15 @@ pub async fn update(
         Ok(t) => t,
         Err(p) => return p,
     };
+    form.custom = super::objects::builtin_custom_values(
+        &ctx,
+        &session.actor,
+        &tenant,
+        "contact",
+        &raw,
+        false,
+    )
+    .await;
     match ctx
         .state
         .app

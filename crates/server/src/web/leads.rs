@@ -1,7 +1,7 @@
 //! Lead pages: the list, adding, a lead's page, and converting a qualified lead.
 
 use axum::Form;
-use axum::extract::{Path, Query, RawQuery};
+use axum::extract::{Path, Query, RawForm, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
 use rapport_app::leads::{Conversion, ConversionDeal, LeadChange, LeadQuery};
@@ -19,7 +19,7 @@ use super::lists::{
     owner_filter, saved_views, sort_parts, tag_chips, tag_filter, total_label,
 };
 use super::record_page::{
-    ConvertBox, FormField, RecordPage, Related, RelatedItem, tag_parts, timeline_of,
+    ConvertBox, FormField, RecordPage, Related, RelatedItem, form_without, tag_parts, timeline_of,
 };
 use super::records::{Choice, People};
 use super::workspace::shell;
@@ -292,6 +292,9 @@ pub async fn export(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
 pub struct LeadForm {
     #[serde(default, rename = "_csrf")]
     csrf: String,
+    /// Custom field values, read from the `custom.<key>` fields apart.
+    #[serde(skip)]
+    custom: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -314,6 +317,7 @@ impl LeadForm {
     fn of(l: &Lead) -> Self {
         LeadForm {
             csrf: String::new(),
+            custom: l.custom.0.as_object().cloned(),
             name: l.name.clone(),
             email: l.email.clone().unwrap_or_default(),
             phone: l.phone.clone().unwrap_or_default(),
@@ -337,6 +341,7 @@ impl LeadForm {
             })?),
         };
         Ok(LeadChange {
+            custom: self.custom.clone(),
             name: Some(self.name.clone()),
             email: opt(&self.email),
             phone: opt(&self.phone),
@@ -389,7 +394,20 @@ async fn new_page(
         format!("{}/leads/new", ctx.base),
         "Add lead",
         format!("{}/leads", ctx.base),
-        form.fields(&people, session.actor.user_id),
+        {
+            let mut fields = form.fields(&people, session.actor.user_id);
+            fields.extend(
+                super::objects::builtin_custom_fields(
+                    ctx,
+                    &session.actor,
+                    tenant,
+                    "lead",
+                    &serde_json::Value::Object(form.custom.clone().unwrap_or_default()),
+                )
+                .await,
+            );
+            fields
+        },
     )
 }
 
@@ -411,7 +429,8 @@ pub async fn new_form(ctx: PageContext) -> Response {
     render(&new_page(&ctx, &tenant, session, &LeadForm::default()).await)
 }
 
-pub async fn create(ctx: PageContext, Form(form): Form<LeadForm>) -> Response {
+pub async fn create(ctx: PageContext, RawForm(raw): RawForm) -> Response {
+    let mut form: LeadForm = form_without(&raw, |k| k.starts_with("custom."));
     if let Err(p) = ctx.check_csrf(&form.csrf) {
         return p;
     }
@@ -419,6 +438,9 @@ pub async fn create(ctx: PageContext, Form(form): Form<LeadForm>) -> Response {
         Ok(t) => t,
         Err(p) => return p,
     };
+    form.custom =
+        super::objects::builtin_custom_values(&ctx, &session.actor, &tenant, "lead", &raw, true)
+            .await;
     let result = match form.change() {
         Ok(change) => {
             ctx.state
@@ -477,7 +499,20 @@ async fn detail_page(
         format!("{base}/leads/{id}"),
         "Save changes",
         format!("{base}/leads"),
-        values.fields(&people, actor.user_id),
+        {
+            let mut fields = values.fields(&people, actor.user_id);
+            fields.extend(
+                super::objects::builtin_custom_fields(
+                    ctx,
+                    actor,
+                    &tenant,
+                    "lead",
+                    &serde_json::Value::Object(values.custom.clone().unwrap_or_default()),
+                )
+                .await,
+            );
+            fields
+        },
     );
     page.subtitle = lead.company_name.clone();
     let status = LeadStatus::parse(&lead.status).unwrap_or(LeadStatus::New);
@@ -605,11 +640,8 @@ pub async fn detail(
     }
 }
 
-pub async fn update(
-    ctx: PageContext,
-    Path(id): Path<String>,
-    Form(form): Form<LeadForm>,
-) -> Response {
+pub async fn update(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawForm) -> Response {
+    let mut form: LeadForm = form_without(&raw, |k| k.starts_with("custom."));
     if let Err(p) = ctx.check_csrf(&form.csrf) {
         return p;
     }
@@ -620,6 +652,9 @@ pub async fn update(
         Ok(t) => t,
         Err(p) => return p,
     };
+    form.custom =
+        super::objects::builtin_custom_values(&ctx, &session.actor, &tenant, "lead", &raw, false)
+            .await;
     let result = match form.change() {
         Ok(change) => {
             ctx.state

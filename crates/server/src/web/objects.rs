@@ -893,7 +893,7 @@ pub async fn move_record(
 /// The form's values, as the engine reads them: every field of the form (`values.<key>`), typed
 /// from what the browser sent; what does not parse is passed as text, for the engine to refuse
 /// by name.
-fn values_from_form(object: &ObjectDef, raw: &[u8]) -> Map<String, Json> {
+fn values_from_form(object: &ObjectDef, raw: &[u8], prefix: &str) -> Map<String, Json> {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
@@ -910,7 +910,7 @@ fn values_from_form(object: &ObjectDef, raw: &[u8]) -> Map<String, Json> {
         .live_fields()
         .filter(|f| f.field_type != FieldType::Rollup)
     {
-        let name = format!("values.{}", f.key);
+        let name = format!("{prefix}.{}", f.key);
         let one = all(&name).first().map(|v| v.trim().to_owned());
         let value = match f.field_type {
             FieldType::Boolean => json!(one.as_deref() == Some("true")),
@@ -957,6 +957,7 @@ fn number(s: &str) -> Option<f64> {
 }
 
 /// The form of a record: a field per live field of its object (rollups are shown, not edited).
+#[allow(clippy::too_many_arguments)]
 async fn form_fields(
     ctx: &PageContext,
     actor: &Actor,
@@ -965,13 +966,14 @@ async fn form_fields(
     values: &Map<String, Json>,
     people: &People,
     titles: &HashMap<Uuid, String>,
+    prefix: &str,
 ) -> Vec<FormField> {
     let mut out = Vec::new();
     for f in object
         .live_fields()
         .filter(|f| f.field_type != FieldType::Rollup)
     {
-        let name = format!("values.{}", f.key);
+        let name = format!("{prefix}.{}", f.key);
         let v = values.get(f.key.as_str()).unwrap_or(&Json::Null);
         let text = || -> String {
             match v {
@@ -1140,6 +1142,7 @@ async fn new_page(
         values,
         &people,
         &HashMap::new(),
+        "values",
     )
     .await;
     RecordPage::form(
@@ -1207,7 +1210,7 @@ pub async fn create(ctx: PageContext, Path(key): Path<String>, RawForm(raw): Raw
         Ok(o) => o,
         Err(p) => return p,
     };
-    let mut values = values_from_form(&object, &raw);
+    let mut values = values_from_form(&object, &raw, "values");
     // Left empty on a new record: the field's default applies, as when the API leaves it out.
     values.retain(|_, v| !v.is_null() && v != &json!([]));
     match ctx
@@ -1265,7 +1268,10 @@ async fn detail_page(
     let base = &ctx.base;
     let path = format!("{base}/objects/{key}");
     let values = submitted.map_or(&record.values, |(v, _)| v);
-    let mut fields = form_fields(ctx, actor, &tenant, &object, values, &people, &titles).await;
+    let mut fields = form_fields(
+        ctx, actor, &tenant, &object, values, &people, &titles, "values",
+    )
+    .await;
     let own = actor.relation_to(record.owner_id);
     let owner = submitted.and_then(|(_, o)| o).unwrap_or(record.owner_id);
     fields.push(FormField::select(
@@ -1392,7 +1398,7 @@ pub async fn update(
         Ok(o) => o,
         Err(p) => return p,
     };
-    let values = values_from_form(&object, &raw);
+    let values = values_from_form(&object, &raw, "values");
     let owner = owner_of(&raw);
     let result = ctx
         .state
@@ -1512,6 +1518,82 @@ pub(super) async fn inverse_sections(
             add: None,
         })
         .collect()
+}
+
+/// The custom fields of a built-in object (its system fields have their own form), or `None`
+/// when it has none.
+async fn custom_part(
+    ctx: &PageContext,
+    actor: &Actor,
+    tenant: &Tenant,
+    object_key: &str,
+) -> Option<ObjectDef> {
+    let object = ctx
+        .state
+        .app
+        .object(actor, tenant, object_key, &ctx.meta)
+        .await
+        .ok()?
+        .def;
+    let fields: Vec<FieldDef> = object
+        .fields
+        .iter()
+        .filter(|f| !f.builtin)
+        .cloned()
+        .collect();
+    (!fields.is_empty()).then_some(ObjectDef { fields, ..object })
+}
+
+/// The form fields of a built-in record's custom values (named `custom.<key>`), after its own.
+pub(super) async fn builtin_custom_fields(
+    ctx: &PageContext,
+    actor: &Actor,
+    tenant: &Tenant,
+    object_key: &str,
+    values: &Json,
+) -> Vec<FormField> {
+    let Some(object) = custom_part(ctx, actor, tenant, object_key).await else {
+        return Vec::new();
+    };
+    let values = values.as_object().cloned().unwrap_or_default();
+    let people = People::load(&ctx.state.app, actor, tenant, &ctx.meta).await;
+    let record = RecordView {
+        id: RecordId::new(),
+        object: object.key.clone(),
+        owner_id: actor.user_id,
+        title: String::new(),
+        values: values.clone(),
+        created_at: chrono::Utc::now(),
+        updated_at: chrono::Utc::now(),
+    };
+    let titles = ctx
+        .state
+        .app
+        .relation_titles(tenant, &object, std::slice::from_ref(&record))
+        .await
+        .unwrap_or_default();
+    form_fields(
+        ctx, actor, tenant, &object, &values, &people, &titles, "custom",
+    )
+    .await
+}
+
+/// The custom values a built-in record's form sent (`None` when the object has no custom
+/// fields). On a new record, fields left empty are left out so their defaults apply.
+pub(super) async fn builtin_custom_values(
+    ctx: &PageContext,
+    actor: &Actor,
+    tenant: &Tenant,
+    object_key: &str,
+    raw: &[u8],
+    creating: bool,
+) -> Option<Map<String, Json>> {
+    let object = custom_part(ctx, actor, tenant, object_key).await?;
+    let mut values = values_from_form(&object, raw, "custom");
+    if creating {
+        values.retain(|_, v| !v.is_null() && v != &json!([]));
+    }
+    Some(values)
 }
 
 /// `/records/{id}`: a custom record by id alone (notifications link here), sent to its page.

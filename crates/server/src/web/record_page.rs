@@ -317,8 +317,17 @@ pub async fn save_tags(
 }
 
 fn serde_urlencoded_form<T: serde::de::DeserializeOwned + Default>(raw: &[u8]) -> T {
+    form_without(raw, |k| k == "tag")
+}
+
+/// A form's fields as `T`, leaving out the names `skip` picks (repeated or extra ones, read
+/// apart: tags, custom values). What does not parse is `T::default()`.
+pub fn form_without<T: serde::de::DeserializeOwned + Default>(
+    raw: &[u8],
+    skip: impl Fn(&str) -> bool,
+) -> T {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw)
-        .filter(|(k, _)| k != "tag")
+        .filter(|(k, _)| !skip(k))
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     let encoded = url::form_urlencoded::Serializer::new(String::new())

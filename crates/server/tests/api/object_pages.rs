@@ -277,6 +277,47 @@ async fn a_custom_object_gets_list_board_form_timeline_and_export_pages() {
             .contains(&format!("/o/marina/objects/berth/{a12}"))
     );
 
+    // A built-in object's custom fields join its form; a wrong value is shown next to the field.
+    t.create(
+        &owner,
+        "/api/v1/objects/contact/fields",
+        json!({"key": "boat", "label": "Boat name", "type": "text", "max": 20}),
+    )
+    .await;
+    let contact = page(&t, &browser, &format!("/o/marina/contacts/{ann}")).await;
+    assert!(
+        contact.text.contains("name=\"custom.boat\""),
+        "{}",
+        contact.text
+    );
+    let r = t
+        .form(
+            &browser,
+            &format!("/o/marina/contacts/{ann}"),
+            &[("name", "Ann Berg"), ("custom.boat", &"x".repeat(21))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text.contains("id=\"custom.boat-error\""), "{}", r.text);
+    let r = t
+        .form(
+            &browser,
+            &format!("/o/marina/contacts/{ann}"),
+            &[("name", "Ann Berg"), ("custom.boat", "Sea Breeze")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let stored = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/contacts/{ann}"),
+            None,
+        )
+        .await
+        .body;
+    assert_eq!(stored["custom"]["boat"], "Sea Breeze");
+
     // ⌘K and the API's global search find custom records too, by their object.
     let found = page(&t, &browser, "/o/marina/search?q=east%20pont").await;
     assert_eq!(found.body[0]["kind"], "Berth", "{}", found.text);

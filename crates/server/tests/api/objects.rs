@@ -1448,3 +1448,162 @@ async fn list_statements_seek_through_the_value_indexes() {
     }
     tx.commit().await.expect("commit");
 }
+
+#[tokio::test]
+async fn built_in_records_take_custom_values_checked_by_the_registry() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    define_berths(&t, &owner).await;
+    let berth = ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/berth/records",
+        Some(json!({"values": {"name": "A-12"}})),
+    )
+    .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    for field in [
+        json!({"key": "boat", "label": "Boat name", "type": "text", "max": 40}),
+        json!({"key": "tier", "label": "Tier", "type": "select", "options": [{"label": "Gold"}, {"label": "Silver"}], "default": "silver"}),
+        json!({"key": "budget", "label": "Budget", "type": "money"}),
+        json!({"key": "berth", "label": "Berth", "type": "relation", "target": "berth"}),
+    ] {
+        let r = call(
+            &t,
+            &owner,
+            Method::POST,
+            "/api/v1/objects/contact/fields",
+            Some(field),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    // A built-in object's custom field cannot be unique (its values are not indexed).
+    call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/contact/fields",
+        Some(json!({"key": "licence", "label": "Licence", "type": "text", "unique": true})),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+
+    // Created with custom values: typed, defaults applied.
+    let c = ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/contacts",
+        Some(json!({"name": "Ann Berg", "custom": {"boat": "Sea Breeze", "budget": 1200.5, "berth": berth}})),
+    )
+    .await;
+    let id = c["id"].as_str().expect("id").to_owned();
+    assert_eq!(c["custom"]["boat"], "Sea Breeze");
+    assert_eq!(c["custom"]["tier"], "silver", "the default");
+    assert_eq!(
+        c["custom"]["budget"],
+        json!({"amount": 1200.5, "currency": "EUR"})
+    );
+    assert_eq!(c["custom"]["berth"], berth.as_str());
+    // Each wrong value named; unknown keys and system fields refused; nothing written.
+    let r = call(
+        &t,
+        &owner,
+        Method::PATCH,
+        &format!("/api/v1/contacts/{id}"),
+        Some(json!({"custom": {"boat": "x".repeat(41), "tier": "bronze", "name": "Bob", "berth": id}})),
+    )
+    .await;
+    r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let fields: HashSet<&str> = r.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        HashSet::from(["custom.boat", "custom.tier", "custom.name"]),
+        "{}",
+        r.text
+    );
+    let r = call(
+        &t,
+        &owner,
+        Method::PATCH,
+        &format!("/api/v1/contacts/{id}"),
+        Some(json!({"custom": {"berth": id}})),
+    )
+    .await;
+    r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(r.body["errors"][0]["field"], "custom.berth");
+    // Changed and cleared: only the keys given change; the audit names them.
+    let c = ok(
+        &t,
+        &owner,
+        Method::PATCH,
+        &format!("/api/v1/contacts/{id}"),
+        Some(json!({"title": "Skipper", "custom": {"tier": "gold", "budget": null}})),
+    )
+    .await;
+    assert_eq!(c["custom"]["tier"], "gold");
+    assert_eq!(c["custom"]["boat"], "Sea Breeze");
+    assert!(c["custom"].get("budget").is_none(), "{}", c["custom"]);
+    let audit = call(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/audit?action=contact.updated",
+        None,
+    )
+    .await;
+    let changes = &audit.body["items"][0]["changes"];
+    assert_eq!(
+        changes["custom.tier"],
+        json!({"before": "silver", "after": "gold"}),
+        "{changes}"
+    );
+    assert_eq!(changes["title"]["after"], "Skipper");
+    // The CSV export ends with the custom fields, values as people read them.
+    let r = call(&t, &owner, Method::GET, "/api/v1/contacts/export.csv", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let lines: Vec<&str> = r.text.lines().collect();
+    assert!(
+        lines[0].ends_with(",Boat name,Tier,Budget,Berth"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].ends_with(",Sea Breeze,Gold,,A-12"), "{}", lines[1]);
+    // Deals, leads, companies and tasks take them the same way.
+    call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/deal/fields",
+        Some(json!({"key": "boat_length", "label": "Boat length", "type": "number", "min": 0})),
+    )
+    .await;
+    let r = call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/deals",
+        Some(json!({"title": "Winter berth", "custom": {"boat_length": -1}})),
+    )
+    .await;
+    r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(r.body["errors"][0]["field"], "custom.boat_length");
+    let d = ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/deals",
+        Some(json!({"title": "Winter berth", "custom": {"boat_length": 12}})),
+    )
+    .await;
+    assert_eq!(d["custom"]["boat_length"], json!(12.0));
+}

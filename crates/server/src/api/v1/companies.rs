@@ -86,6 +86,10 @@ pub struct CompanyIn {
     #[schema(value_type = Option<String>)]
     pub address: Option<Option<String>>,
     pub owner_id: Option<Uuid>,
+    /// Custom field values by key (checked against the object's fields; `null` clears one, keys
+    /// not given stay).
+    #[schema(value_type = Option<Object>)]
+    pub custom: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl From<CompanyIn> for CompanyChange {
@@ -97,6 +101,7 @@ impl From<CompanyIn> for CompanyChange {
             size: c.size,
             address: c.address,
             owner_id: c.owner_id.map(UserId),
+            custom: c.custom,
         }
     }
 }

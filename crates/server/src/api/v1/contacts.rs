@@ -87,6 +87,10 @@ pub struct ContactIn {
     pub company_id: Option<Option<Uuid>>,
     /// Defaults to the caller.
     pub owner_id: Option<Uuid>,
+    /// Custom field values by key (checked against the object's fields; `null` clears one, keys
+    /// not given stay).
+    #[schema(value_type = Option<Object>)]
+    pub custom: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl From<ContactIn> for ContactChange {
@@ -98,6 +102,7 @@ impl From<ContactIn> for ContactChange {
             title: c.title,
             company_id: c.company_id.map(|o| o.map(CompanyId)),
             owner_id: c.owner_id.map(UserId),
+            custom: c.custom,
         }
     }
 }

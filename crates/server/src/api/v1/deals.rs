@@ -112,6 +112,10 @@ pub struct DealIn {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<NaiveDate>)]
     pub expected_close_date: Option<Option<NaiveDate>>,
+    /// Custom field values by key (checked against the object's fields; `null` clears one, keys
+    /// not given stay).
+    #[schema(value_type = Option<Object>)]
+    pub custom: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl From<DealIn> for DealChange {
@@ -128,6 +132,7 @@ impl From<DealIn> for DealChange {
             owner_id: d.owner_id.map(UserId),
             close_probability: d.close_probability,
             expected_close_date: d.expected_close_date,
+            custom: d.custom,
         }
     }
 }

@@ -103,6 +103,10 @@ pub struct LeadIn {
     pub status: Option<String>,
     pub score: Option<i64>,
     pub owner_id: Option<Uuid>,
+    /// Custom field values by key (checked against the object's fields; `null` clears one, keys
+    /// not given stay).
+    #[schema(value_type = Option<Object>)]
+    pub custom: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl From<LeadIn> for LeadChange {
@@ -116,6 +120,7 @@ impl From<LeadIn> for LeadChange {
             status: l.status,
             score: l.score,
             owner_id: l.owner_id.map(UserId),
+            custom: l.custom,
         }
     }
 }

@@ -94,6 +94,10 @@ pub struct TaskIn {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub remind_at: Option<Option<DateTime<Utc>>>,
+    /// Custom field values by key (checked against the object's fields; `null` clears one, keys
+    /// not given stay).
+    #[schema(value_type = Option<Object>)]
+    pub custom: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl From<TaskIn> for TaskChange {
@@ -108,6 +112,7 @@ impl From<TaskIn> for TaskChange {
             company_id: t.company_id.map(|o| o.map(CompanyId)),
             is_done: t.is_done,
             remind_at: t.remind_at,
+            custom: t.custom,
         }
     }
 }
