@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use rapport_domain::schema::{FieldType, ObjectDef, SelectOption};
 use rapport_domain::{Action, Object, Ownership, RecordId};
 use rapport_store::TenantTx;
-use rapport_store::records as store_records;
+use rapport_store::records::{self as store_records, Comparison, Condition, Operand};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
@@ -30,7 +30,8 @@ pub struct Inverse {
 pub struct BoardColumn {
     /// `None`: the records without a value.
     pub option: Option<SelectOption>,
-    /// How many records hold it, when known without counting a filtered list.
+    /// How many records hold it (up to [`BOARD_COUNT_CAP`]), when known without counting a
+    /// filtered list.
     pub count: Option<i64>,
     pub items: Vec<RecordView>,
     /// The column has more records than shown.
@@ -39,6 +40,10 @@ pub struct BoardColumn {
 
 /// The most records a board column shows.
 pub const BOARD_COLUMN_SIZE: u64 = 50;
+
+/// A board column counts its records up to this many ("10000+" beyond): a count costs at most
+/// this many index entries, whatever the organization's size.
+pub const BOARD_COUNT_CAP: i64 = 10_000;
 
 /// The record ids that `records`' relation values name, by target object.
 fn related_ids(object: &ObjectDef, records: &[RecordView]) -> Vec<(String, Vec<Uuid>)> {
@@ -219,11 +224,6 @@ impl App {
                 .search
                 .as_deref()
                 .is_some_and(|s| !s.trim().is_empty());
-        let counts = if narrowed {
-            Vec::new()
-        } else {
-            store_records::value_counts(&mut tx, field.id).await?
-        };
         let mut columns = Vec::new();
         let mut options: Vec<Option<SelectOption>> =
             field.options.iter().cloned().map(Some).collect();
@@ -245,10 +245,16 @@ impl App {
             }
             let count = match &option {
                 Some(o) if !narrowed => Some(
-                    counts
-                        .iter()
-                        .find(|(k, _)| *k == o.key)
-                        .map_or(0, |(_, n)| *n),
+                    store_records::matches_capped(
+                        &mut tx,
+                        &Condition::Compare {
+                            field: field.id,
+                            op: Comparison::Eq,
+                            value: Operand::Txt(o.key.clone()),
+                        },
+                        BOARD_COUNT_CAP,
+                    )
+                    .await?,
                 ),
                 _ => None,
             };

@@ -24,6 +24,8 @@ pub enum Taggable {
     Contact(ContactId),
     Lead(LeadId),
     Deal(DealId),
+    /// A record of a custom object.
+    Record(rapport_domain::RecordId),
 }
 
 impl Taggable {
@@ -33,6 +35,7 @@ impl Taggable {
             Taggable::Contact(_) => "contact",
             Taggable::Lead(_) => "lead",
             Taggable::Deal(_) => "deal",
+            Taggable::Record(_) => "record",
         }
     }
 
@@ -42,6 +45,7 @@ impl Taggable {
             Taggable::Contact(id) => id.as_uuid(),
             Taggable::Lead(id) => id.as_uuid(),
             Taggable::Deal(id) => id.as_uuid(),
+            Taggable::Record(id) => id.as_uuid(),
         }
     }
 
@@ -51,6 +55,7 @@ impl Taggable {
             Taggable::Contact(_) => Object::Contact,
             Taggable::Lead(_) => Object::Lead,
             Taggable::Deal(_) => Object::Deal,
+            Taggable::Record(_) => Object::Record,
         }
     }
 
@@ -61,6 +66,7 @@ impl Taggable {
             Taggable::Contact(id) => contacts::find(tx, id).await?.map(|r| r.owner_id),
             Taggable::Lead(id) => leads::find(tx, id).await?.map(|r| r.owner_id),
             Taggable::Deal(id) => deals::find(tx, id).await?.map(|r| r.owner_id),
+            Taggable::Record(id) => rapport_store::records::live_owner(tx, id).await?,
         })
     }
 }

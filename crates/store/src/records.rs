@@ -1212,31 +1212,6 @@ pub async fn object_of(tx: &mut TenantTx, id: RecordId) -> Result<Option<ObjectI
     Ok(row.map(|r| r.object_id))
 }
 
-/// How many live records hold each value of a field (a board's columns): (index text, count).
-pub async fn value_counts(tx: &mut TenantTx, field_id: FieldId) -> Result<Vec<(String, i64)>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        txt: Option<String>,
-        n: i64,
-    }
-    let org = tx.organization_id();
-    let rows: Vec<Row> = tx
-        .raw()
-        .fetch_all(
-            query(
-                "SELECT txt, COUNT(*) AS n FROM record_values WHERE organization_id = $1 \
-                 AND field_id = $2 GROUP BY txt",
-            )
-            .bind(org)
-            .bind(field_id),
-        )
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| r.txt.map(|t| (t, r.n)))
-        .collect())
-}
-
 /// The live records of an object, counted up to `cap` (a list's total beyond it is "more than").
 pub async fn count_capped(tx: &mut TenantTx, object_id: ObjectId, cap: i64) -> Result<i64> {
     #[derive(sqlx::FromRow)]
@@ -1283,4 +1258,26 @@ pub async fn set_builtin_custom(
         )
         .await?;
     Ok(())
+}
+
+/// The owner of a live record, whatever its object (tags and timelines name records by id).
+pub async fn live_owner(tx: &mut TenantTx, id: RecordId) -> Result<Option<UserId>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(try_from = "uuid::Uuid")]
+        owner_id: UserId,
+    }
+    let org = tx.organization_id();
+    let row: Option<Row> = tx
+        .raw()
+        .fetch_optional(
+            query(
+                "SELECT owner_id FROM records WHERE organization_id = $1 AND id = $2 \
+                 AND deleted_at IS NULL",
+            )
+            .bind(org)
+            .bind(id),
+        )
+        .await?;
+    Ok(row.map(|r| r.owner_id))
 }

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::context::error_page;
 use super::lists::{
     Cell, ColumnChoice, FilterSelect, HeaderCell, ListPage, ListState, Mode, RangeFilter, TagChip,
-    csv_line, csv_response, is_filtered, saved_views, total_label,
+    csv_line, csv_response, is_filtered, saved_views, tag_chips, total_label,
 };
 use super::record_page::{FormField, RecordPage, Related, RelatedItem, timeline_of};
 use super::records::{Choice, People, day};
@@ -382,6 +382,11 @@ pub async fn list(ctx: PageContext, Path(key): Path<String>, RawQuery(raw): RawQ
     };
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let names = names_for(&ctx, &tenant, &object, &page.items, &people).await;
+    let ids: Vec<Uuid> = page.items.iter().map(|r| r.id.as_uuid()).collect();
+    let tags = app
+        .tags_of(&tenant, "record", &ids)
+        .await
+        .unwrap_or_default();
     let base = &ctx.base;
     let path = format!("{base}/objects/{key}");
     let chosen: Vec<String> = if state.cols.is_empty() {
@@ -411,7 +416,11 @@ pub async fn list(ctx: PageContext, Path(key): Path<String>, RawQuery(raw): RawQ
             columns.push((f.key.to_string(), f.label.clone(), f.is_sortable(), numeric));
         }
     }
-    for (k, label, sortable) in [("owner", "Owner", false), ("created_at", "Added", true)] {
+    for (k, label, sortable) in [
+        ("tags", "Tags", false),
+        ("owner", "Owner", false),
+        ("created_at", "Added", true),
+    ] {
         let visible = chosen.iter().any(|c| c == k);
         choices.push(ColumnChoice {
             key: k.into(),
@@ -447,6 +456,10 @@ pub async fn list(ctx: PageContext, Path(key): Path<String>, RawQuery(raw): RawQ
                         };
                     }
                     match k.as_str() {
+                        "tags" => Cell {
+                            tags: tag_chips(&tags, r.id.as_uuid()),
+                            ..Cell::default()
+                        },
                         "owner" => Cell::text(people.name(r.owner_id)),
                         "created_at" => Cell::muted(day(r.created_at.date_naive())),
                         key => object
@@ -719,6 +732,7 @@ pub async fn board(ctx: PageContext, Path(key): Path<String>, RawQuery(raw): Raw
                 ),
             };
             let count = match c.count {
+                Some(n) if n >= rapport_app::relations::BOARD_COUNT_CAP => format!("{n}+"),
                 Some(n) => n.to_string(),
                 None if c.more => format!("{}+", c.items.len()),
                 None => c.items.len().to_string(),
@@ -1332,6 +1346,13 @@ async fn detail_page(
         page.delete_confirm =
             format!("Delete {title}? You can restore it from recently deleted for 30 days.");
     }
+    let (tags, tag_options) =
+        super::record_page::tag_parts(ctx, actor, &tenant, "record", record_id.as_uuid()).await;
+    page.tags = tags;
+    if page.can_edit {
+        page.tags_action = Some(format!("{base}/records/{record_id}/tags"));
+        page.tag_options = tag_options;
+    }
     // The other side of relations: what points at this record.
     page.related = inverse_sections(
         ctx,
@@ -1597,7 +1618,7 @@ pub(super) async fn builtin_custom_values(
 }
 
 /// `/records/{id}`: a custom record by id alone (notifications link here), sent to its page.
-pub async fn by_id(ctx: PageContext, Path(id): Path<String>) -> Response {
+pub async fn by_id(ctx: PageContext, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
     let (session, tenant) = match ctx.tenant().await {
         Ok(t) => t,
         Err(p) => return p,
@@ -1611,7 +1632,14 @@ pub async fn by_id(ctx: PageContext, Path(id): Path<String>) -> Response {
         .record_object(&session.actor, &tenant, record_id, &ctx.meta)
         .await
     {
-        Ok(key) => see_other(&format!("{}/objects/{key}/{record_id}", ctx.base)),
+        Ok(key) => {
+            // A notice asked for (`?saved=1` after tags are saved) goes along.
+            let query = raw
+                .filter(|q| q.starts_with("saved=") || q.starts_with("notice="))
+                .map(|q| format!("?{q}"))
+                .unwrap_or_default();
+            see_other(&format!("{}/objects/{key}/{record_id}{query}", ctx.base))
+        }
         Err(e) => error_page(e.into()),
     }
 }

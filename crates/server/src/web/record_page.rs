@@ -275,6 +275,7 @@ pub async fn save_tags(
         "contacts" => Taggable::Contact(rapport_domain::ContactId(uuid)),
         "leads" => Taggable::Lead(rapport_domain::LeadId(uuid)),
         "deals" => Taggable::Deal(rapport_domain::DealId(uuid)),
+        "records" => Taggable::Record(rapport_domain::RecordId(uuid)),
         _ => return super::context::error_page(crate::error::ApiError::not_found()),
     };
     let app = &ctx.state.app;

@@ -254,6 +254,49 @@ async fn a_custom_object_gets_list_board_form_timeline_and_export_pages() {
         record.text
     );
 
+    // Tags, from the record's page; shown on it and in the list's tag column.
+    let r = t
+        .form(
+            &browser,
+            &format!("/o/marina/records/{a12}/tags"),
+            &[("new_tag", "Winter rate")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let record = page(&t, &browser, &format!("/o/marina/objects/berth/{a12}")).await;
+    assert!(record.text.contains("Winter rate"), "{}", record.text);
+    let tagged = page(&t, &browser, "/o/marina/objects/berth?cols=tags").await;
+    assert!(tagged.text.contains("Winter rate"));
+    // The API sets them the same way (and a record of another object id is not found).
+    let tag_id = t
+        .org_call(&owner, Method::GET, "/api/v1/tags", None)
+        .await
+        .body[0]["id"]
+        .clone();
+    let r = t
+        .org_call(
+            &owner,
+            Method::PUT,
+            &format!("/api/v1/records/{ann}/tags"),
+            Some(json!({"tag_ids": [tag_id]})),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "a contact is not a custom record"
+    );
+    let r = t
+        .org_call(
+            &owner,
+            Method::PUT,
+            &format!("/api/v1/records/{a12}/tags"),
+            Some(json!({"tag_ids": [tag_id]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body[0]["name"], "Winter rate");
+
     // A notification's link names the record alone; it leads to the record's page.
     let by_id = page(&t, &browser, &format!("/o/marina/records/{a12}")).await;
     assert!(

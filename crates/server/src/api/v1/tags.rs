@@ -109,9 +109,10 @@ pub struct RecordTagsIn {
     pub tag_ids: Vec<Uuid>,
 }
 
-/// Set the tags of a company, contact, lead or deal (`kind`: companies, contacts, leads, deals).
+/// Set the tags of a company, contact, lead, deal or custom record (`kind`: companies, contacts,
+/// leads, deals, records).
 #[utoipa::path(put, path = "/api/v1/{kind}/{id}/tags", tag = "tags", security(("bearer" = [])),
-    params(("kind" = String, Path, description = "companies, contacts, leads or deals"), ("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
+    params(("kind" = String, Path, description = "companies, contacts, leads, deals or records (a custom object's record)"), ("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
     request_body = RecordTagsIn,
     responses((status = 200, body = [TagOut]), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn set_for_record(
@@ -126,6 +127,7 @@ pub async fn set_for_record(
         "contacts" => Taggable::Contact(ContactId(id)),
         "leads" => Taggable::Lead(LeadId(id)),
         "deals" => Taggable::Deal(DealId(id)),
+        "records" => Taggable::Record(rapport_domain::RecordId(id)),
         _ => return Err(ApiError::not_found()),
     };
     let ids: Vec<TagId> = body.tag_ids.into_iter().map(TagId).collect();
