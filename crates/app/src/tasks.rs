@@ -23,6 +23,8 @@ pub struct TaskChange {
     pub deal_id: Option<Option<DealId>>,
     pub contact_id: Option<Option<ContactId>>,
     pub company_id: Option<Option<CompanyId>>,
+    /// A record of a custom object.
+    pub record_id: Option<Option<rapport_domain::RecordId>>,
     pub is_done: Option<bool>,
     /// When to remind the assignee (in the future when set or changed).
     pub remind_at: Option<Option<chrono::DateTime<chrono::Utc>>>,
@@ -72,10 +74,12 @@ async fn schedule_reminder(tx: &mut TenantTx, task: &Task) -> AppResult<()> {
     Ok(())
 }
 
-/// The record a task's timeline entries go to: its deal, else its contact, else its company.
+/// The record a task's timeline entries go to: its deal, else its custom record, else its
+/// contact, else its company.
 fn timeline_of(t: &Task) -> Option<(&'static str, uuid::Uuid)> {
     t.deal_id
         .map(|id| ("deal", id))
+        .or(t.record_id.map(|id| ("record", id)))
         .or(t.contact_id.map(|id| ("contact", id)))
         .or(t.company_id.map(|id| ("company", id)))
 }
@@ -220,6 +224,16 @@ impl App {
             Some(None) => None,
             None => current.and_then(|t| t.company_id.map(CompanyId)),
         };
+        let record_id = match change.record_id {
+            Some(Some(id)) => {
+                if rapport_store::records::object_of(tx, id).await?.is_none() {
+                    errors.add("record_id", "no such record in this organization");
+                }
+                Some(id)
+            }
+            Some(None) => None,
+            None => current.and_then(|t| t.record_id.map(rapport_domain::RecordId)),
+        };
         let remind_at = match change.remind_at {
             Some(at) => {
                 let changed = current.map(|t| t.remind_at) != Some(at);
@@ -245,6 +259,7 @@ impl App {
             deal_id,
             contact_id,
             company_id,
+            record_id,
             assignee_id,
             title,
             description,
@@ -418,6 +433,11 @@ impl App {
                     "company_id",
                     json!(current.company_id),
                     json!(after.company_id),
+                ),
+                (
+                    "record_id",
+                    json!(current.record_id),
+                    json!(after.record_id),
                 ),
                 ("is_done", json!(current.is_done), json!(after.is_done)),
                 (

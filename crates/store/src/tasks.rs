@@ -1,7 +1,8 @@
-//! Tasks: something a member has to do, by a date, optionally about a deal, contact or company.
+//! Tasks: something a member has to do, by a date, optionally about a deal, contact, company or
+//! a record of a custom object.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rapport_domain::{CompanyId, ContactId, DealId, OrganizationId, TaskId, UserId};
+use rapport_domain::{CompanyId, ContactId, DealId, OrganizationId, RecordId, TaskId, UserId};
 
 use crate::keyset::{self, SortValue};
 use crate::{Result, TenantTx, query};
@@ -15,6 +16,8 @@ pub struct Task {
     pub deal_id: Option<uuid::Uuid>,
     pub contact_id: Option<uuid::Uuid>,
     pub company_id: Option<uuid::Uuid>,
+    /// A record of a custom object.
+    pub record_id: Option<uuid::Uuid>,
     #[sqlx(try_from = "uuid::Uuid")]
     pub assignee_id: UserId,
     #[sqlx(try_from = "uuid::Uuid")]
@@ -32,7 +35,7 @@ pub struct Task {
     pub updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, organization_id, deal_id, contact_id, company_id, assignee_id, created_by, title, \
+const COLUMNS: &str = "id, organization_id, deal_id, contact_id, company_id, record_id, assignee_id, created_by, title, \
     description, due_date, is_done, completed_at, custom, remind_at, reminded_at, created_at, updated_at";
 
 #[derive(Clone, Debug, PartialEq)]
@@ -40,6 +43,7 @@ pub struct TaskFields {
     pub deal_id: Option<DealId>,
     pub contact_id: Option<ContactId>,
     pub company_id: Option<CompanyId>,
+    pub record_id: Option<RecordId>,
     pub assignee_id: UserId,
     pub title: String,
     pub description: Option<String>,
@@ -56,8 +60,8 @@ pub async fn insert(tx: &mut TenantTx, created_by: UserId, f: &TaskFields) -> Re
         .execute(
             query(
                 "INSERT INTO tasks (organization_id, id, deal_id, contact_id, company_id, assignee_id, created_by, title, \
-                 description, due_date, is_done, completed_at, created_at, updated_at, remind_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)",
+                 description, due_date, is_done, completed_at, created_at, updated_at, remind_at, record_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)",
             )
             .bind(org)
             .bind(id)
@@ -72,7 +76,8 @@ pub async fn insert(tx: &mut TenantTx, created_by: UserId, f: &TaskFields) -> Re
             .bind(f.is_done)
             .bind(f.is_done.then_some(now))
             .bind(now)
-            .bind(f.remind_at),
+            .bind(f.remind_at)
+            .bind(f.record_id),
         )
         .await?;
     find(tx, id).await?.ok_or(crate::Error::NotFound)
@@ -104,7 +109,7 @@ pub async fn update(tx: &mut TenantTx, current: &Task, f: &TaskFields) -> Result
             query(
                 "UPDATE tasks SET deal_id = $1, contact_id = $2, company_id = $3, assignee_id = $4, title = $5, \
                  description = $6, due_date = $7, is_done = $8, completed_at = $9, updated_at = $10, \
-                 remind_at = $13, reminded_at = $14 \
+                 remind_at = $13, reminded_at = $14, record_id = $15 \
                  WHERE organization_id = $11 AND id = $12",
             )
             .bind(f.deal_id)
@@ -125,7 +130,8 @@ pub async fn update(tx: &mut TenantTx, current: &Task, f: &TaskFields) -> Result
                 current.reminded_at
             } else {
                 None
-            }),
+            })
+            .bind(f.record_id),
         )
         .await?;
     Ok(())
@@ -202,6 +208,7 @@ pub struct TaskFilter {
     pub deal_id: Option<DealId>,
     pub contact_id: Option<ContactId>,
     pub company_id: Option<CompanyId>,
+    pub record_id: Option<RecordId>,
     pub assignee_id: Option<UserId>,
     pub is_done: Option<bool>,
     pub due_before: Option<NaiveDate>,
@@ -252,6 +259,7 @@ fn filtered(tx: &TenantTx, select: &str, f: &TaskFilter) -> crate::Query {
     eq(&mut q, "deal_id", f.deal_id.map(|v| v.as_uuid()));
     eq(&mut q, "contact_id", f.contact_id.map(|v| v.as_uuid()));
     eq(&mut q, "company_id", f.company_id.map(|v| v.as_uuid()));
+    eq(&mut q, "record_id", f.record_id.map(|v| v.as_uuid()));
     eq(&mut q, "assignee_id", f.assignee_id.map(|v| v.as_uuid()));
     if let Some(done) = f.is_done {
         let p = q.push_arg(done);

@@ -671,6 +671,7 @@ async fn fill(
                 deal_id: on_deal.map(|(d, _)| d),
                 contact_id: None,
                 company_id: None,
+                record_id: None,
                 assignee_id: assignee,
                 title: TASKS[i % TASKS.len()].to_owned(),
                 description: None,

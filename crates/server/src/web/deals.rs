@@ -1484,6 +1484,8 @@ pub struct TaskForm {
     #[serde(default)]
     company_id: String,
     #[serde(default)]
+    record_id: String,
+    #[serde(default)]
     back: String,
 }
 
@@ -1547,6 +1549,11 @@ pub async fn add_task(ctx: PageContext, Form(form): Form<TaskForm>) -> Response 
                 deal_id: form.deal_id.parse::<DealId>().ok().map(Some),
                 contact_id: form.contact_id.parse::<ContactId>().ok().map(Some),
                 company_id: form.company_id.parse::<CompanyId>().ok().map(Some),
+                record_id: form
+                    .record_id
+                    .parse::<rapport_domain::RecordId>()
+                    .ok()
+                    .map(Some),
                 ..TaskChange::default()
             },
             &ctx.meta,

@@ -1363,6 +1363,17 @@ async fn detail_page(
         &object.singular,
     )
     .await;
+    page.tasks = Some(
+        super::record_page::task_box(
+            ctx,
+            actor,
+            &tenant,
+            &people,
+            ("record_id", record_id.to_string()),
+            format!("{path}/{record_id}"),
+        )
+        .await,
+    );
     page.timeline =
         Some(timeline_of(ctx, actor, &tenant, &people, RecordRef::Record(record_id)).await);
     page.live_channel = Some(format!("record:{key}:{record_id}"));

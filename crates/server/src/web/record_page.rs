@@ -97,7 +97,7 @@ pub struct Related {
 /// The tasks about a record, and the form to add one.
 pub struct TaskBox {
     pub tasks: Vec<super::deals::TaskRow>,
-    /// `contact_id` or `company_id`, and the record's id, for the new task.
+    /// `contact_id`, `company_id` or `record_id`, and the record's id, for the new task.
     pub link: (&'static str, String),
     pub assignees: Vec<Choice>,
     pub today: String,
@@ -352,6 +352,7 @@ pub async fn task_box(
     let mut filter = rapport_store::tasks::TaskFilter::default();
     match link.0 {
         "contact_id" => filter.contact_id = link.1.parse().ok(),
+        "record_id" => filter.record_id = link.1.parse().ok(),
         _ => filter.company_id = link.1.parse().ok(),
     }
     TaskBox {

@@ -297,6 +297,60 @@ async fn a_custom_object_gets_list_board_form_timeline_and_export_pages() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body[0]["name"], "Winter rate");
 
+    // Tasks about the record: from its page, and through the API.
+    let r = t
+        .form(
+            &browser,
+            "/o/marina/tasks",
+            &[
+                ("title", "Inspect the pontoon cleats"),
+                ("record_id", &a12),
+                ("back", &format!("/o/marina/objects/berth/{a12}")),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let task = t
+        .create(
+            &owner,
+            "/api/v1/tasks",
+            json!({"title": "Send the winter contract", "record_id": a12}),
+        )
+        .await;
+    assert_eq!(task["record_id"], a12.as_str());
+    let r = t
+        .org_call(
+            &owner,
+            Method::POST,
+            "/api/v1/tasks",
+            Some(json!({"title": "Nowhere", "record_id": ann})),
+        )
+        .await;
+    r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(r.body["errors"][0]["field"], "record_id");
+    let listed = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/tasks?record_id={a12}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        listed.body["items"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        listed.text
+    );
+    let record = page(&t, &browser, &format!("/o/marina/objects/berth/{a12}")).await;
+    assert!(record.text.contains("Inspect the pontoon cleats"));
+    assert!(
+        record
+            .text
+            .contains("added the task “Send the winter contract”"),
+        "on the timeline"
+    );
+
     // A notification's link names the record alone; it leads to the record's page.
     let by_id = page(&t, &browser, &format!("/o/marina/records/{a12}")).await;
     assert!(

@@ -25,6 +25,8 @@ pub struct TaskOut {
     pub deal_id: Option<Uuid>,
     pub contact_id: Option<Uuid>,
     pub company_id: Option<Uuid>,
+    /// A record of a custom object the task is about.
+    pub record_id: Option<Uuid>,
     pub assignee_id: Uuid,
     pub created_by: Uuid,
     pub title: String,
@@ -51,6 +53,7 @@ impl From<rapport_store::tasks::Task> for TaskOut {
             deal_id: t.deal_id,
             contact_id: t.contact_id,
             company_id: t.company_id,
+            record_id: t.record_id,
             assignee_id: t.assignee_id.as_uuid(),
             created_by: t.created_by.as_uuid(),
             title: t.title,
@@ -89,6 +92,10 @@ pub struct TaskIn {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Uuid>)]
     pub company_id: Option<Option<Uuid>>,
+    /// A record of a custom object (any object); null unlinks.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub record_id: Option<Option<Uuid>>,
     pub is_done: Option<bool>,
     /// When to remind the assignee (RFC 3339, in the future); null removes the reminder.
     #[serde(default, deserialize_with = "present")]
@@ -110,6 +117,7 @@ impl From<TaskIn> for TaskChange {
             deal_id: t.deal_id.map(|o| o.map(DealId)),
             contact_id: t.contact_id.map(|o| o.map(ContactId)),
             company_id: t.company_id.map(|o| o.map(CompanyId)),
+            record_id: t.record_id.map(|o| o.map(rapport_domain::RecordId)),
             is_done: t.is_done,
             remind_at: t.remind_at,
             custom: t.custom,
@@ -124,6 +132,8 @@ pub struct TaskParams {
     pub deal_id: Option<Uuid>,
     pub contact_id: Option<Uuid>,
     pub company_id: Option<Uuid>,
+    /// Tasks about a record of a custom object.
+    pub record_id: Option<Uuid>,
     pub assignee_id: Option<Uuid>,
     pub is_done: Option<bool>,
     /// Only tasks not done (same as is_done=false).
@@ -199,6 +209,7 @@ pub async fn list(
         deal_id: p.deal_id.map(DealId),
         contact_id: p.contact_id.map(ContactId),
         company_id: p.company_id.map(CompanyId),
+        record_id: p.record_id.map(rapport_domain::RecordId),
         assignee_id: p.assignee_id.map(UserId),
         is_done,
         due_before: p.due_before,
