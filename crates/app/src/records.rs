@@ -334,10 +334,11 @@ fn conditions(
 /// Matches under which a filter is rare enough to read the list from.
 const RARE: i64 = 1_000;
 
-/// The filter a list is best read from: in an organization with more than `small` records (an
-/// organization's size is known without asking, see `store::statistics`), the rarest of its value filters
-/// when it matches fewer than [`RARE`] records (one capped count per filter); otherwise none, and
-/// the list is read in its order, testing each record.
+/// The filter a list is best read from: an equality on a unique field always; otherwise, in an
+/// organization with more than `small` records (its size is known without asking, see
+/// `store::statistics`), the rarest of its value filters when it matches fewer than [`RARE`]
+/// records (one capped count per filter); otherwise none, and the list is read in its order,
+/// testing each record.
 async fn driver(
     tx: &mut TenantTx,
     small: i64,
@@ -359,8 +360,24 @@ async fn driver(
         .filter(|(_, c)| !matches!(c, Condition::Empty { .. }) && !many(c))
         .map(|(i, _)| i)
         .collect();
+    // Equality on a unique field matches one record at most: it drives, with nothing counted.
+    let unique = candidates.iter().copied().find(|i| {
+        matches!(
+            &conditions[*i],
+            Condition::Compare {
+                op: Comparison::Eq,
+                ..
+            }
+        ) && object
+            .fields
+            .iter()
+            .any(|f| f.id == conditions[*i].field() && f.unique)
+    });
+    if unique.is_some() {
+        return Ok(unique);
+    }
     if candidates.is_empty()
-        || rapport_store::statistics::live_rows(tx, "records", small).await? <= small
+        || (small > 0 && rapport_store::statistics::live_rows(tx, "records", small).await? <= small)
     {
         return Ok(None);
     }
@@ -971,18 +988,23 @@ impl App {
         .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let (catalog, object) = self.custom_object(&mut tx, tenant, object_key).await?;
-        let page = self.list_in(&mut tx, &catalog, &object, query).await?;
+        let small = self.config.list_scan_limit;
+        let page = self
+            .list_in(&mut tx, &catalog, &object, query, small)
+            .await?;
         tx.commit().await?;
         Ok(page)
     }
 
-    /// A page of `object`'s records in `tx`.
+    /// A page of `object`'s records in `tx`. Up to `small` records in the organization, the list
+    /// is read in its order without counting filters first (0: always count them).
     pub(crate) async fn list_in(
         &self,
         tx: &mut TenantTx,
         catalog: &Catalog,
         object: &ObjectDef,
         query: &RecordListQuery,
+        small: i64,
     ) -> AppResult<RecordPage> {
         let conditions = conditions(object, &query.filters)?;
         let (sort, descending, sort_name) = sort_of(object, query.sort.as_deref())?;
@@ -1005,7 +1027,7 @@ impl App {
             None => None,
         };
         let page_size = query.page_size.clamp(1, 100);
-        let driver = driver(tx, self.config.list_scan_limit, object, &conditions).await?;
+        let driver = driver(tx, small, object, &conditions).await?;
         let rq = RecordQuery {
             object_id: object.id,
             conditions: &conditions,

@@ -224,27 +224,13 @@ impl App {
                 .search
                 .as_deref()
                 .is_some_and(|s| !s.trim().is_empty());
-        let mut columns = Vec::new();
-        let mut options: Vec<Option<SelectOption>> =
-            field.options.iter().cloned().map(Some).collect();
-        options.push(None);
-        for option in options {
-            let mut q = query.clone();
-            q.cursor = None;
-            q.page_size = BOARD_COLUMN_SIZE;
-            match &option {
-                Some(o) => q.filters.push((field.key.to_string(), None, o.key.clone())),
-                None => {
-                    q.filters
-                        .push((field.key.to_string(), Some("empty".into()), "true".into()))
-                }
-            }
-            let page = self.list_in(&mut tx, &catalog, &object, &q).await?;
-            if option.is_none() && page.items.is_empty() {
-                continue;
-            }
-            let count = match &option {
-                Some(o) if !narrowed => Some(
+        // Each option's count (up to the cap) when the board is not narrowed.
+        let mut counts: Vec<Option<i64>> = Vec::new();
+        for o in &field.options {
+            counts.push(if narrowed {
+                None
+            } else {
+                Some(
                     store_records::matches_capped(
                         &mut tx,
                         &Condition::Compare {
@@ -255,9 +241,56 @@ impl App {
                         BOARD_COUNT_CAP,
                     )
                     .await?,
-                ),
-                _ => None,
+                )
+            });
+        }
+        // Records without a value have no index entry to find them by: their column is read
+        // only when they may exist — a narrowed board, or exact counts that fall short of the
+        // object's records. (Beyond the cap, the table's "empty" filter finds them.)
+        let with_values: Option<i64> = counts
+            .iter()
+            .map(|c| c.filter(|n| *n < BOARD_COUNT_CAP))
+            .sum();
+        let read_empty = match with_values {
+            _ if narrowed => true,
+            None => false,
+            Some(n) => store_records::count_capped(&mut tx, object.id, n + 1).await? > n,
+        };
+        let mut columns = Vec::new();
+        let mut options: Vec<(Option<SelectOption>, Option<i64>)> = field
+            .options
+            .iter()
+            .cloned()
+            .map(Some)
+            .zip(counts)
+            .collect();
+        if read_empty {
+            options.push((None, None));
+        }
+        for (option, count) in options {
+            let mut q = query.clone();
+            q.cursor = None;
+            q.page_size = BOARD_COLUMN_SIZE;
+            match &option {
+                Some(o) => q.filters.push((field.key.to_string(), None, o.key.clone())),
+                None => {
+                    q.filters
+                        .push((field.key.to_string(), Some("empty".into()), "true".into()))
+                }
+            }
+            // A column is a filter: a rare option is read from its index entries, whatever the
+            // organization's size; an option counted at 0 has nothing to read.
+            let page = if count == Some(0) {
+                crate::records::RecordPage {
+                    items: Vec::new(),
+                    next_cursor: None,
+                }
+            } else {
+                self.list_in(&mut tx, &catalog, &object, &q, 0).await?
             };
+            if option.is_none() && page.items.is_empty() {
+                continue;
+            }
             columns.push(BoardColumn {
                 option,
                 count,

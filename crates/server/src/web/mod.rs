@@ -191,6 +191,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/objects/{key}", get(objects::list))
         .route("/objects/{key}/board", get(objects::board))
+        .route(
+            "/objects/{key}/move",
+            axum::routing::post(objects::move_from_board),
+        )
         .route("/objects/{key}/export.csv", get(objects::export))
         .route(
             "/objects/{key}/new",

@@ -835,6 +835,44 @@ pub async fn move_record(
     headers: HeaderMap,
     axum::Form(form): axum::Form<MoveForm>,
 ) -> Response {
+    apply_move(ctx, &key, &id, headers, form).await
+}
+
+/// The board's "Move" menus without script: one form around the board, each card's button naming
+/// its record (`record`) and its menu (`stage.{id}`).
+pub async fn move_from_board(
+    ctx: PageContext,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    RawForm(raw): RawForm,
+) -> Response {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&raw)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let one = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let record = one("record");
+    let form = MoveForm {
+        csrf: one("_csrf"),
+        field: one("field"),
+        stage: one(&format!("stage.{record}")),
+        back: one("back"),
+    };
+    apply_move(ctx, &key, &record, headers, form).await
+}
+
+async fn apply_move(
+    ctx: PageContext,
+    key: &str,
+    id: &str,
+    headers: HeaderMap,
+    form: MoveForm,
+) -> Response {
     if let Err(p) = ctx.check_csrf(&form.csrf) {
         return p;
     }
@@ -860,7 +898,7 @@ pub async fn move_record(
         .update_record(
             &session.actor,
             &tenant,
-            &key,
+            key,
             record_id,
             &RecordInput {
                 values,

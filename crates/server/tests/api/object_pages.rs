@@ -173,6 +173,43 @@ async fn a_custom_object_gets_list_board_form_timeline_and_export_pages() {
             .contains("must be one of")
     );
 
+    // Without script, a card's "Move" menu posts the board's one form, naming the card.
+    let stage_field = format!("stage.{a12}");
+    let r = t
+        .form(
+            &browser,
+            "/o/marina/objects/berth/move",
+            &[
+                ("field", "status"),
+                ("record", &a12),
+                (&stage_field, "under_offer"),
+                ("back", "/o/marina/objects/berth/board"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let moved = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/objects/berth/records/{a12}"),
+            None,
+        )
+        .await;
+    assert_eq!(moved.body["values"]["status"], "under_offer");
+    let r = t
+        .form(
+            &browser,
+            "/o/marina/objects/berth/move",
+            &[
+                ("field", "status"),
+                ("record", &a12),
+                (&stage_field, "reserved"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+
     // The form: errors next to each field, nothing stored; then a record is made.
     let r = t
         .form(
