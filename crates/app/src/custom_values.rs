@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use rapport_domain::schema::{FieldKey, ObjectDef};
+use rapport_domain::schema::FieldKey;
 use rapport_domain::values::{self, Value};
 use rapport_store::TenantTx;
 use rapport_store::records as store_records;
@@ -62,20 +62,6 @@ pub struct CustomChange {
     pub diff: Vec<(String, Json, Json)>,
 }
 
-/// The custom fields of a built-in object, as an object of their own (the system fields have
-/// their own columns and rules).
-fn custom_part(object: &ObjectDef) -> ObjectDef {
-    ObjectDef {
-        fields: object
-            .fields
-            .iter()
-            .filter(|f| !f.builtin)
-            .cloned()
-            .collect(),
-        ..object.clone()
-    }
-}
-
 impl App {
     /// Checks and writes the custom values given for a built-in record in `tx` (`creating`: its
     /// defaults apply and required fields must be given). Values not given stay; `null` clears
@@ -94,7 +80,7 @@ impl App {
             custom: current,
         } = record;
         let catalog = catalog(tx, tenant.organization.created_at).await?;
-        let Some(object) = catalog.get(kind.object_key()).map(|o| custom_part(&o.def)) else {
+        let Some(object) = catalog.get(kind.object_key()).map(|o| o.def.custom_part()) else {
             return Ok(None);
         };
         if input.is_none() && !(creating && object.live_fields().next().is_some()) {

@@ -345,9 +345,10 @@ impl App {
         )
         .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let object_id = store_records::object_of(&mut tx, id)
+        let object_id = store_records::live(&mut tx, id)
             .await?
-            .ok_or(AppError::NotFound)?;
+            .ok_or(AppError::NotFound)?
+            .object_id;
         let catalog = catalog(&mut tx, tenant.organization.created_at).await?;
         tx.commit().await?;
         catalog

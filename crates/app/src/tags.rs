@@ -66,7 +66,9 @@ impl Taggable {
             Taggable::Contact(id) => contacts::find(tx, id).await?.map(|r| r.owner_id),
             Taggable::Lead(id) => leads::find(tx, id).await?.map(|r| r.owner_id),
             Taggable::Deal(id) => deals::find(tx, id).await?.map(|r| r.owner_id),
-            Taggable::Record(id) => rapport_store::records::live_owner(tx, id).await?,
+            Taggable::Record(id) => rapport_store::records::live(tx, id)
+                .await?
+                .map(|r| r.owner_id),
         })
     }
 }

@@ -226,7 +226,7 @@ impl App {
         };
         let record_id = match change.record_id {
             Some(Some(id)) => {
-                if rapport_store::records::object_of(tx, id).await?.is_none() {
+                if rapport_store::records::live(tx, id).await?.is_none() {
                     errors.add("record_id", "no such record in this organization");
                 }
                 Some(id)

@@ -58,7 +58,7 @@ impl RecordRef {
             RecordRef::Contact(id) => contacts::find(tx, id).await?.is_some(),
             RecordRef::Lead(id) => rapport_store::leads::find(tx, id).await?.is_some(),
             RecordRef::Deal(id) => deals::find(tx, id).await?.is_some(),
-            RecordRef::Record(id) => rapport_store::records::object_of(tx, id).await?.is_some(),
+            RecordRef::Record(id) => rapport_store::records::live(tx, id).await?.is_some(),
         })
     }
 }

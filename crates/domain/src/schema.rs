@@ -623,6 +623,15 @@ impl ObjectDef {
     pub fn primary(&self) -> Option<&FieldDef> {
         self.field(self.primary_field.as_str())
     }
+
+    /// A built-in object's custom fields as an object of their own (its system fields have
+    /// their own columns, rules and forms).
+    pub fn custom_part(&self) -> ObjectDef {
+        ObjectDef {
+            fields: self.fields.iter().filter(|f| !f.builtin).cloned().collect(),
+            ..self.clone()
+        }
+    }
 }
 
 /// An icon name: a short lowercase word from the icon set (`anchor`, `megaphone`).

@@ -69,13 +69,11 @@ impl Exporter {
             .await
             .ok()
             .and_then(|o| {
-                let fields: Vec<_> = o
-                    .def
-                    .live_fields()
-                    .filter(|f| !f.builtin && f.field_type != FieldType::Rollup)
-                    .cloned()
-                    .collect();
-                (!fields.is_empty()).then_some(ObjectDef { fields, ..o.def })
+                let mut custom = o.def.custom_part();
+                custom
+                    .fields
+                    .retain(|f| !f.archived && f.field_type != FieldType::Rollup);
+                (!custom.fields.is_empty()).then_some(custom)
             });
         Ok(Exporter {
             app,

@@ -1190,26 +1190,28 @@ pub async fn target_choices(
     Ok(rows.into_iter().map(|r| (r.id, r.title)).collect())
 }
 
-/// The object of a live record, whatever it is (a timeline or a comment names records by id).
-pub async fn object_of(tx: &mut TenantTx, id: RecordId) -> Result<Option<ObjectId>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(try_from = "uuid::Uuid")]
-        object_id: ObjectId,
-    }
+/// What a live record is, by id alone (tags, tasks and timelines name records by id; ids are
+/// unique across objects): its object and owner.
+#[derive(Clone, Copy, Debug, sqlx::FromRow)]
+pub struct LiveRecord {
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub object_id: ObjectId,
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub owner_id: UserId,
+}
+
+pub async fn live(tx: &mut TenantTx, id: RecordId) -> Result<Option<LiveRecord>> {
     let org = tx.organization_id();
-    let row: Option<Row> = tx
-        .raw()
+    tx.raw()
         .fetch_optional(
             query(
-                "SELECT object_id FROM records WHERE organization_id = $1 AND id = $2 \
+                "SELECT object_id, owner_id FROM records WHERE organization_id = $1 AND id = $2 \
                  AND deleted_at IS NULL",
             )
             .bind(org)
             .bind(id),
         )
-        .await?;
-    Ok(row.map(|r| r.object_id))
+        .await
 }
 
 /// The live records of an object, counted up to `cap` (a list's total beyond it is "more than").
@@ -1258,26 +1260,4 @@ pub async fn set_builtin_custom(
         )
         .await?;
     Ok(())
-}
-
-/// The owner of a live record, whatever its object (tags and timelines name records by id).
-pub async fn live_owner(tx: &mut TenantTx, id: RecordId) -> Result<Option<UserId>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(try_from = "uuid::Uuid")]
-        owner_id: UserId,
-    }
-    let org = tx.organization_id();
-    let row: Option<Row> = tx
-        .raw()
-        .fetch_optional(
-            query(
-                "SELECT owner_id FROM records WHERE organization_id = $1 AND id = $2 \
-                 AND deleted_at IS NULL",
-            )
-            .bind(org)
-            .bind(id),
-        )
-        .await?;
-    Ok(row.map(|r| r.owner_id))
 }

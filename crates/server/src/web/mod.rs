@@ -395,6 +395,22 @@ impl FormErrors {
     }
 }
 
+/// A posted form's fields, in order (names may repeat: menus of several values, rows).
+pub fn form_pairs(raw: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The first value of a form field, or an empty text.
+pub fn form_value(pairs: &[(String, String)], name: &str) -> String {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
 /// An error message as a sentence: capital first letter, full stop at the end.
 pub fn sentence(message: &str) -> String {
     let mut chars = message.trim().chars();

@@ -15,7 +15,9 @@ use super::record_page::FormField;
 use super::records::Choice;
 use super::settings::{Tab, admin, tabs};
 use super::workspace::Shell;
-use super::{FormErrors, PageContext, render, render_status, see_other, sentence};
+use super::{
+    FormErrors, PageContext, form_pairs, form_value, render, render_status, see_other, sentence,
+};
 
 /// A field's row in the settings: what it is, and its edit form's current values.
 pub struct FieldRow {
@@ -474,42 +476,38 @@ pub async fn edit(ctx: PageContext, Path(key): Path<String>, Query(q): Query<Not
     }
 }
 
-/// The pairs of a form, in order.
-fn pairs(raw: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(raw)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-fn one(pairs: &[(String, String)], name: &str) -> String {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
-}
-
-fn csrf_ok(ctx: &PageContext, pairs: &[(String, String)]) -> Result<(), Response> {
-    ctx.check_csrf(&one(pairs, "_csrf")).map(|_| ())
+/// A posted form of these settings: its fields, once its CSRF token and the caller's role are
+/// checked.
+async fn admin_form(
+    ctx: &PageContext,
+    raw: &[u8],
+) -> Result<
+    (
+        Vec<(String, String)>,
+        rapport_app::Actor,
+        rapport_app::Tenant,
+    ),
+    Response,
+> {
+    let form = form_pairs(raw);
+    ctx.check_csrf(&form_value(&form, "_csrf"))?;
+    let (actor, tenant, _) = admin(ctx, "settings", "Objects").await?;
+    Ok((form, actor, tenant))
 }
 
 pub async fn save(ctx: PageContext, Path(key): Path<String>, RawForm(raw): RawForm) -> Response {
-    let form = pairs(&raw);
-    if let Err(p) = csrf_ok(&ctx, &form) {
-        return p;
-    }
-    let (actor, tenant, _) = match admin(&ctx, "settings", "Objects").await {
-        Ok(a) => a,
+    let (form, actor, tenant) = match admin_form(&ctx, &raw).await {
+        Ok(f) => f,
         Err(p) => return p,
     };
     let input = ObjectInput {
         key: None,
-        singular: Some(one(&form, "singular")),
-        plural: Some(one(&form, "plural")),
-        icon: Some(blank(&one(&form, "icon"))),
-        color: Some(blank(&one(&form, "color"))),
-        primary_field: blank(&one(&form, "primary_field")),
-        board_field: Some(blank(&one(&form, "board_field"))),
+        singular: Some(form_value(&form, "singular")),
+        plural: Some(form_value(&form, "plural")),
+        icon: Some(blank(&form_value(&form, "icon"))),
+        color: Some(blank(&form_value(&form, "color"))),
+        primary_field: blank(&form_value(&form, "primary_field")),
+        board_field: Some(blank(&form_value(&form, "board_field"))),
     };
     match ctx
         .state
@@ -582,7 +580,7 @@ fn options_of(form: &[(String, String)]) -> Vec<OptionInput> {
 }
 
 fn limit(form: &[(String, String)], name: &str) -> Result<Option<f64>, String> {
-    match blank(&one(form, name)) {
+    match blank(&form_value(form, name)) {
         None => Ok(None),
         Some(s) => s
             .replace([',', ' '], "")
@@ -595,7 +593,7 @@ fn limit(form: &[(String, String)], name: &str) -> Result<Option<f64>, String> {
 /// A field form's settings as the engine takes them; `creating` adds key, target and many.
 fn field_input(form: &[(String, String)], creating: bool) -> Result<FieldInput, FormErrors> {
     let checked = |name: &str| form.iter().any(|(k, v)| k == name && v == "1");
-    let field_type = one(form, "type");
+    let field_type = form_value(form, "type");
     let (min, max) = (limit(form, "min"), limit(form, "max"));
     let mut errors = Vec::new();
     for (name, r) in [("min", &min), ("max", &max)] {
@@ -614,19 +612,19 @@ fn field_input(form: &[(String, String)], creating: bool) -> Result<FieldInput, 
     let with_limits = typed.is_some_and(|t| t.is_numeric() || t.is_textual());
     Ok(FieldInput {
         key: if creating {
-            blank(&one(form, "key"))
+            blank(&form_value(form, "key"))
         } else {
             None
         },
-        label: Some(one(form, "label")),
+        label: Some(form_value(form, "label")),
         field_type: Some(field_type),
-        help: Some(blank(&one(form, "help"))),
+        help: Some(blank(&form_value(form, "help"))),
         required: Some(checked("required")),
         unique: Some(checked("unique")),
         archived: None,
         options: with_options.then(|| options_of(form)),
         target: if creating {
-            blank(&one(form, "target"))
+            blank(&form_value(form, "target"))
         } else {
             None
         },
@@ -689,27 +687,27 @@ fn refused_row(
             .collect()
     };
     let checked = |name: &str| form.iter().any(|(k, v)| k == name && v == "1");
-    let typed = FieldType::parse(&one(form, "type")).unwrap_or(FieldType::Text);
+    let typed = FieldType::parse(&form_value(form, "type")).unwrap_or(FieldType::Text);
     FieldRow {
         key: if base.key.is_empty() {
-            one(form, "key")
+            form_value(form, "key")
         } else {
             base.key
         },
-        label: one(form, "label"),
+        label: form_value(form, "label"),
         type_label: typed.label(),
         field_type: typed.as_str(),
-        help: one(form, "help"),
+        help: form_value(form, "help"),
         required: checked("required"),
         unique: checked("unique"),
         target: if base.target.is_empty() {
-            one(form, "target")
+            form_value(form, "target")
         } else {
             base.target
         },
         many: checked("many") || base.many,
-        min: one(form, "min"),
-        max: one(form, "max"),
+        min: form_value(form, "min"),
+        max: form_value(form, "max"),
         options: if options.is_empty() {
             base.options
         } else {
@@ -727,12 +725,8 @@ pub async fn add_field(
     Path(key): Path<String>,
     RawForm(raw): RawForm,
 ) -> Response {
-    let form = pairs(&raw);
-    if let Err(p) = csrf_ok(&ctx, &form) {
-        return p;
-    }
-    let (actor, tenant, _) = match admin(&ctx, "settings", "Objects").await {
-        Ok(a) => a,
+    let (form, actor, tenant) = match admin_form(&ctx, &raw).await {
+        Ok(f) => f,
         Err(p) => return p,
     };
     let result = match field_input(&form, true) {
@@ -787,12 +781,8 @@ pub async fn save_field(
     Path((key, field)): Path<(String, String)>,
     RawForm(raw): RawForm,
 ) -> Response {
-    let form = pairs(&raw);
-    if let Err(p) = csrf_ok(&ctx, &form) {
-        return p;
-    }
-    let (actor, tenant, _) = match admin(&ctx, "settings", "Objects").await {
-        Ok(a) => a,
+    let (form, actor, tenant) = match admin_form(&ctx, &raw).await {
+        Ok(f) => f,
         Err(p) => return p,
     };
     let result = match field_input(&form, false) {
@@ -855,15 +845,11 @@ pub async fn archive_field(
     Path((key, field)): Path<(String, String)>,
     RawForm(raw): RawForm,
 ) -> Response {
-    let form = pairs(&raw);
-    if let Err(p) = csrf_ok(&ctx, &form) {
-        return p;
-    }
-    let (actor, tenant, _) = match admin(&ctx, "settings", "Objects").await {
-        Ok(a) => a,
+    let (form, actor, tenant) = match admin_form(&ctx, &raw).await {
+        Ok(f) => f,
         Err(p) => return p,
     };
-    let restore = one(&form, "restore") == "1";
+    let restore = form_value(&form, "restore") == "1";
     let input = FieldInput {
         archived: Some(!restore),
         ..FieldInput::default()
@@ -902,15 +888,11 @@ pub async fn move_field(
     Path((key, field)): Path<(String, String)>,
     RawForm(raw): RawForm,
 ) -> Response {
-    let form = pairs(&raw);
-    if let Err(p) = csrf_ok(&ctx, &form) {
-        return p;
-    }
-    let (actor, tenant, _) = match admin(&ctx, "settings", "Objects").await {
-        Ok(a) => a,
+    let (form, actor, tenant) = match admin_form(&ctx, &raw).await {
+        Ok(f) => f,
         Err(p) => return p,
     };
-    let up = one(&form, "direction") == "up";
+    let up = form_value(&form, "direction") == "up";
     match ctx
         .state
         .app

@@ -23,7 +23,9 @@ use super::lists::{
 use super::record_page::{FormField, RecordPage, Related, RelatedItem, timeline_of};
 use super::records::{Choice, People, day};
 use super::workspace::{Shell, shell};
-use super::{FormErrors, PageContext, render, render_status, see_other, sentence};
+use super::{
+    FormErrors, PageContext, form_pairs, form_value, render, render_status, see_other, sentence,
+};
 use crate::error::ApiError;
 
 /// Records a list page shows at once.
@@ -846,16 +848,8 @@ pub async fn move_from_board(
     headers: HeaderMap,
     RawForm(raw): RawForm,
 ) -> Response {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&raw)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let one = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let pairs = form_pairs(&raw);
+    let one = |name: &str| form_value(&pairs, name);
     let record = one("record");
     let form = MoveForm {
         csrf: one("_csrf"),
@@ -946,9 +940,7 @@ async fn apply_move(
 /// from what the browser sent; what does not parse is passed as text, for the engine to refuse
 /// by name.
 fn values_from_form(object: &ObjectDef, raw: &[u8], prefix: &str) -> Map<String, Json> {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    let pairs = form_pairs(raw);
     let all = |name: &str| -> Vec<&str> {
         pairs
             .iter()
@@ -1238,16 +1230,11 @@ pub async fn new_form(ctx: PageContext, Path(key): Path<String>) -> Response {
 }
 
 fn csrf_of(raw: &[u8]) -> String {
-    url::form_urlencoded::parse(raw)
-        .find(|(k, _)| k == "_csrf")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    form_value(&form_pairs(raw), "_csrf")
 }
 
 fn owner_of(raw: &[u8]) -> Option<UserId> {
-    url::form_urlencoded::parse(raw)
-        .find(|(k, _)| k == "owner_id")
-        .and_then(|(_, v)| v.parse().ok())
+    form_value(&form_pairs(raw), "owner_id").parse().ok()
 }
 
 pub async fn create(ctx: PageContext, Path(key): Path<String>, RawForm(raw): RawForm) -> Response {
@@ -1604,14 +1591,9 @@ async fn custom_part(
         .object(actor, tenant, object_key, &ctx.meta)
         .await
         .ok()?
-        .def;
-    let fields: Vec<FieldDef> = object
-        .fields
-        .iter()
-        .filter(|f| !f.builtin)
-        .cloned()
-        .collect();
-    (!fields.is_empty()).then_some(ObjectDef { fields, ..object })
+        .def
+        .custom_part();
+    (!object.fields.is_empty()).then_some(object)
 }
 
 /// The form fields of a built-in record's custom values (named `custom.<key>`), after its own.

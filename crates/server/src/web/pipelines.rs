@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::context::error_page;
 use super::settings::{Tab, tabs};
 use super::workspace::{Shell, shell};
-use super::{PageContext, render, render_status, see_other, sentence};
+use super::{PageContext, form_pairs, form_value, render, render_status, see_other, sentence};
 use crate::error::ApiError;
 
 pub struct StageRow {
@@ -170,20 +170,6 @@ fn stages_of(pairs: &[(String, String)]) -> Result<Vec<StageInput>, String> {
     Ok(rows.into_iter().map(|(_, _, s)| s).collect())
 }
 
-fn pairs_of(raw: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(raw)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-fn field(pairs: &[(String, String)], name: &str) -> String {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
-}
-
 async fn refused(ctx: &PageContext, pipeline: &str, e: AppError) -> Response {
     let message = match e {
         AppError::Validation(errors) => errors
@@ -215,8 +201,8 @@ async fn refused(ctx: &PageContext, pipeline: &str, e: AppError) -> Response {
 
 /// Saves a pipeline's name and stages (`id` = `new` creates one).
 pub async fn save(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawForm) -> Response {
-    let pairs = pairs_of(&raw);
-    if let Err(p) = ctx.check_csrf(&field(&pairs, "_csrf")) {
+    let pairs = form_pairs(&raw);
+    if let Err(p) = ctx.check_csrf(&form_value(&pairs, "_csrf")) {
         return p;
     }
     let (session, tenant) = match ctx.tenant().await {
@@ -230,7 +216,7 @@ pub async fn save(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawFor
         }
     };
     let app = &ctx.state.app;
-    let name = field(&pairs, "name");
+    let name = form_value(&pairs, "name");
     let result = if id == "new" {
         app.create_pipeline(&session.actor, &tenant, &name, stages, &ctx.meta)
             .await
