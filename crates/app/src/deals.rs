@@ -13,13 +13,16 @@ use rapport_store::activities::{self as store_activities, NewActivity};
 use rapport_store::deals::{
     self as store_deals, BoardFilter, Deal, DealFields, DealFilter, DealSort, StageStatusTotal,
 };
-use rapport_store::keyset::SortValue;
+use rapport_store::keyset::{SortValue, Window};
 use rapport_store::pipelines::{self as store_pipelines, Pipeline, StageFields};
 use rapport_store::tags::Tag;
-use rapport_store::{TenantTx, companies, contacts, memberships};
-use serde_json::json;
+use rapport_store::text::Strategy;
+use rapport_store::{Result, TenantTx, companies, contacts, memberships};
+use serde_json::{Map, Value as Json, json};
 
 use crate::audit::{changes, entry, with_target};
+use crate::custom_values::Kind;
+use crate::kinds::{BuiltinKind, ListPage, ListQuery};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 /// A change to a deal. `None` keeps a field; for `Option<Option<_>>` fields `Some(None)` clears it.
@@ -40,17 +43,9 @@ pub struct DealChange {
     pub custom: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-#[derive(Clone, Debug)]
-pub struct DealQuery {
-    /// Whether the page comes with the total (an export, reading every page, needs none).
-    pub with_total: bool,
-    pub filter: DealFilter,
-    pub sort: DealSort,
-    pub descending: bool,
-    pub after: Option<(SortValue, DealId)>,
-    pub page: u64,
-    pub page_size: u64,
-}
+/// Which deals, in which order, which page; and the page.
+pub type DealQuery = ListQuery<Deal>;
+pub type DealPage = ListPage<Deal>;
 
 /// A board as it opens: every column's figures and its first cards.
 pub struct DealBoard {
@@ -60,17 +55,6 @@ pub struct DealBoard {
     /// The first cards of each column, most recently moved first.
     pub cards: Vec<Deal>,
 }
-
-pub struct DealPage {
-    pub items: Vec<Deal>,
-    /// The tags of the page's deals, as (deal id, tag) pairs.
-    pub tags: Vec<(uuid::Uuid, Tag)>,
-    pub total: i64,
-    pub total_is_exact: bool,
-    pub next: Option<(SortValue, DealId)>,
-}
-
-const COUNT_CAP: i64 = 10_000;
 
 /// Checks that `owner` may own a record written by `actor`: a member of the organization, and the
 /// actor themself when the actor is a plain member.
@@ -107,478 +91,341 @@ async fn pipeline_for(
     }
 }
 
-impl App {
-    /// Validates a deal about to be written and applies the contract's rules.
-    async fn deal_fields(
-        &self,
-        tx: &mut TenantTx,
-        actor: &Actor,
-        tenant: &Tenant,
-        current: Option<&Deal>,
-        change: &DealChange,
-    ) -> AppResult<DealFields> {
-        let mut errors = ValidationErrors::new();
-        let title = match (&change.title, current) {
-            (Some(raw), _) => {
-                let t = raw.trim();
-                if t.is_empty() {
-                    errors.add("title", "is required");
-                } else if t.chars().count() > 200 {
-                    errors.add("title", "must be at most 200 characters");
-                } else if t.chars().any(char::is_control) {
-                    errors.add("title", "must not contain control characters");
-                }
-                t.to_owned()
-            }
-            (None, Some(d)) => d.title.clone(),
-            (None, None) => {
+/// Validates a deal about to be written and applies the contract's rules.
+async fn check(
+    tx: &mut TenantTx,
+    actor: &Actor,
+    tenant: &Tenant,
+    current: Option<&Deal>,
+    change: &DealChange,
+) -> AppResult<DealFields> {
+    let mut errors = ValidationErrors::new();
+    let title = match (&change.title, current) {
+        (Some(raw), _) => {
+            let t = raw.trim();
+            if t.is_empty() {
                 errors.add("title", "is required");
-                String::new()
+            } else if t.chars().count() > 200 {
+                errors.add("title", "must be at most 200 characters");
+            } else if t.chars().any(char::is_control) {
+                errors.add("title", "must not contain control characters");
             }
-        };
-        let amount_minor = match change.amount {
-            Some(a) => errors
-                .check("amount", deal::amount_minor(a))
-                .unwrap_or_default(),
-            None => current.map(|d| d.amount_minor).unwrap_or(0),
-        };
-        let currency = match &change.currency {
-            Some(raw) => errors
-                .check("currency", Currency::parse(raw))
-                .map(|c| c.code().to_owned())
-                .unwrap_or_default(),
-            None => current
-                .map(|d| d.currency.clone())
-                .unwrap_or_else(|| tenant.organization.currency.clone()),
-        };
-        let status = match &change.status {
-            Some(raw) => errors.check("status", DealStatus::parse(raw)),
-            None => Some(
-                current
-                    .and_then(|d| DealStatus::parse(&d.status).ok())
-                    .unwrap_or(DealStatus::New),
-            ),
-        };
-        // Pipeline and stage: a new pipeline without a stage starts at its first stage.
-        let pipeline_changed = change
-            .pipeline_id
-            .is_some_and(|p| Some(p) != current.map(|d| d.pipeline_id));
-        let pipeline = if current.is_none() || pipeline_changed {
-            pipeline_for(tx, &mut errors, change.pipeline_id).await?
-        } else {
-            store_pipelines::find(tx, current.map(|d| d.pipeline_id).unwrap_or_default()).await?
-        };
-        let stage = match (&pipeline, &change.stage) {
-            (Some(p), Some(key)) => {
-                if p.stage(key).is_none() {
-                    let keys: Vec<&str> = p.stages.iter().map(|s| s.key.as_str()).collect();
-                    errors.add(
-                        "stage",
-                        format!("must be a stage of the pipeline: {}", keys.join(", ")),
-                    );
-                }
-                Some(key.clone())
-            }
-            (Some(p), None) if current.is_none() || pipeline_changed => {
-                p.first_stage().map(|s| s.key.clone())
-            }
-            (_, None) => current.map(|d| d.stage.clone()),
-            (None, Some(key)) => Some(key.clone()),
-        };
-        let stage = stage.unwrap_or_default();
-        let contact_id = match change.contact_id {
-            Some(Some(id)) => {
-                if contacts::find(tx, id).await?.is_none() {
-                    errors.add("contact_id", "no such contact in this organization");
-                }
-                Some(id)
-            }
-            Some(None) => None,
-            None => current.and_then(|d| d.contact_id.map(ContactId)),
-        };
-        let company_id = match change.company_id {
-            Some(Some(id)) => {
-                if companies::find(tx, id).await?.is_none() {
-                    errors.add("company_id", "no such company in this organization");
-                }
-                Some(id)
-            }
-            Some(None) => None,
-            None => current.and_then(|d| d.company_id.map(CompanyId)),
-        };
-        let owner_id = change
-            .owner_id
-            .or(current.map(|d| d.owner_id))
-            .unwrap_or(actor.user_id);
-        if change
-            .owner_id
-            .is_some_and(|o| Some(o) != current.map(|d| d.owner_id))
-        {
-            check_owner(tx, tenant, actor, &mut errors, owner_id).await?;
+            t.to_owned()
         }
-        if let Some(p) = change.close_probability {
-            errors.check("close_probability", deal::probability(p));
+        (None, Some(d)) => d.title.clone(),
+        (None, None) => {
+            errors.add("title", "is required");
+            String::new()
         }
-        let expected_close_date = match change.expected_close_date {
-            Some(d) => d,
-            None => current.and_then(|d| d.expected_close_date),
-        };
-        errors.into_result()?;
-        let status = status.unwrap_or(DealStatus::New);
+    };
+    let amount_minor = match change.amount {
+        Some(a) => errors
+            .check("amount", deal::amount_minor(a))
+            .unwrap_or_default(),
+        None => current.map(|d| d.amount_minor).unwrap_or(0),
+    };
+    let currency = match &change.currency {
+        Some(raw) => errors
+            .check("currency", Currency::parse(raw))
+            .map(|c| c.code().to_owned())
+            .unwrap_or_default(),
+        None => current
+            .map(|d| d.currency.clone())
+            .unwrap_or_else(|| tenant.organization.currency.clone()),
+    };
+    let status = match &change.status {
+        Some(raw) => errors.check("status", DealStatus::parse(raw)),
+        None => Some(
+            current
+                .and_then(|d| DealStatus::parse(&d.status).ok())
+                .unwrap_or(DealStatus::New),
+        ),
+    };
+    // Pipeline and stage: a new pipeline without a stage starts at its first stage.
+    let pipeline_changed = change
+        .pipeline_id
+        .is_some_and(|p| Some(p) != current.map(|d| d.pipeline_id));
+    let pipeline = if current.is_none() || pipeline_changed {
+        pipeline_for(tx, &mut errors, change.pipeline_id).await?
+    } else {
+        store_pipelines::find(tx, current.map(|d| d.pipeline_id).unwrap_or_default()).await?
+    };
+    let stage = match (&pipeline, &change.stage) {
+        (Some(p), Some(key)) => {
+            if p.stage(key).is_none() {
+                let keys: Vec<&str> = p.stages.iter().map(|s| s.key.as_str()).collect();
+                errors.add(
+                    "stage",
+                    format!("must be a stage of the pipeline: {}", keys.join(", ")),
+                );
+            }
+            Some(key.clone())
+        }
+        (Some(p), None) if current.is_none() || pipeline_changed => {
+            p.first_stage().map(|s| s.key.clone())
+        }
+        (_, None) => current.map(|d| d.stage.clone()),
+        (None, Some(key)) => Some(key.clone()),
+    };
+    let stage = stage.unwrap_or_default();
+    let contact_id = match change.contact_id {
+        Some(Some(id)) => {
+            if contacts::find(tx, id).await?.is_none() {
+                errors.add("contact_id", "no such contact in this organization");
+            }
+            Some(id)
+        }
+        Some(None) => None,
+        None => current.and_then(|d| d.contact_id.map(ContactId)),
+    };
+    let company_id = match change.company_id {
+        Some(Some(id)) => {
+            if companies::find(tx, id).await?.is_none() {
+                errors.add("company_id", "no such company in this organization");
+            }
+            Some(id)
+        }
+        Some(None) => None,
+        None => current.and_then(|d| d.company_id.map(CompanyId)),
+    };
+    let owner_id = change
+        .owner_id
+        .or(current.map(|d| d.owner_id))
+        .unwrap_or(actor.user_id);
+    if change
+        .owner_id
+        .is_some_and(|o| Some(o) != current.map(|d| d.owner_id))
+    {
+        check_owner(tx, tenant, actor, &mut errors, owner_id).await?;
+    }
+    if let Some(p) = change.close_probability {
+        errors.check("close_probability", deal::probability(p));
+    }
+    let expected_close_date = match change.expected_close_date {
+        Some(d) => d,
+        None => current.and_then(|d| d.expected_close_date),
+    };
+    errors.into_result()?;
+    let status = status.unwrap_or(DealStatus::New);
 
-        // The rules of the contract, in the order a reader expects them.
-        if let (Some(d), Some(p)) = (current, &pipeline)
-            && d.pipeline_id == p.id
-            && d.stage != stage
+    // The rules of the contract, in the order a reader expects them.
+    if let (Some(d), Some(p)) = (current, &pipeline)
+        && d.pipeline_id == p.id
+        && d.stage != stage
+    {
+        let from = p.stage(&d.stage).map(|s| s.position);
+        let to = p.stage(&stage).map(|s| s.position);
+        if let (Some(from), Some(to)) = (from, to)
+            && to < from
+            && !matches!(tenant.role, Role::Owner | Role::Admin)
         {
-            let from = p.stage(&d.stage).map(|s| s.position);
-            let to = p.stage(&stage).map(|s| s.position);
-            if let (Some(from), Some(to)) = (from, to)
-                && to < from
-                && !matches!(tenant.role, Role::Owner | Role::Admin)
-            {
-                return Err(AppError::conflict(
-                    "stage_rollback_forbidden",
-                    format!(
-                        "only owners and admins may move a deal back from {} to {}",
-                        d.stage, stage
-                    ),
-                ));
-            }
-        }
-        if status == DealStatus::Won && amount_minor <= 0 {
             return Err(AppError::conflict(
-                "deal_amount_required_for_won",
-                "a deal can only be won with an amount above 0",
+                "stage_rollback_forbidden",
+                format!(
+                    "only owners and admins may move a deal back from {} to {}",
+                    d.stage, stage
+                ),
             ));
         }
-
-        // The probability follows the stage and status unless it is given.
-        let status_changed = current.map(|d| d.status.as_str()) != Some(status.as_str());
-        let stage_changed = current.map(|d| d.stage.as_str()) != Some(stage.as_str());
-        let close_probability = match change.close_probability {
-            Some(p) => p,
-            None if status_changed && status == DealStatus::Won => 100,
-            None if status_changed && status == DealStatus::Lost => 0,
-            None if stage_changed || current.is_none() => pipeline
-                .as_ref()
-                .and_then(|p| p.stage(&stage))
-                .map(|s| s.probability)
-                .unwrap_or(0),
-            None => current.map(|d| d.close_probability).unwrap_or(0),
-        };
-        Ok(DealFields {
-            pipeline_id: pipeline.map(|p| p.id).unwrap_or_default(),
-            stage,
-            contact_id,
-            company_id,
-            owner_id,
-            title,
-            amount_minor,
-            currency,
-            status: status.as_str().to_owned(),
-            close_probability,
-            expected_close_date,
-        })
+    }
+    if status == DealStatus::Won && amount_minor <= 0 {
+        return Err(AppError::conflict(
+            "deal_amount_required_for_won",
+            "a deal can only be won with an amount above 0",
+        ));
     }
 
-    /// The checked fields of the deal a lead conversion opens (in the conversion's transaction).
-    pub(crate) async fn deal_fields_for_conversion(
-        &self,
+    // The probability follows the stage and status unless it is given.
+    let status_changed = current.map(|d| d.status.as_str()) != Some(status.as_str());
+    let stage_changed = current.map(|d| d.stage.as_str()) != Some(stage.as_str());
+    let close_probability = match change.close_probability {
+        Some(p) => p,
+        None if status_changed && status == DealStatus::Won => 100,
+        None if status_changed && status == DealStatus::Lost => 0,
+        None if stage_changed || current.is_none() => pipeline
+            .as_ref()
+            .and_then(|p| p.stage(&stage))
+            .map(|s| s.probability)
+            .unwrap_or(0),
+        None => current.map(|d| d.close_probability).unwrap_or(0),
+    };
+    Ok(DealFields {
+        pipeline_id: pipeline.map(|p| p.id).unwrap_or_default(),
+        stage,
+        contact_id,
+        company_id,
+        owner_id,
+        title,
+        amount_minor,
+        currency,
+        status: status.as_str().to_owned(),
+        close_probability,
+        expected_close_date,
+    })
+}
+
+impl BuiltinKind for Deal {
+    type Id = DealId;
+    type Change = DealChange;
+    type Fields = DealFields;
+    type Filter = DealFilter;
+    type Sort = DealSort;
+    const KIND: Kind = Kind::Deal;
+    const OBJECT: Object = Object::Deal;
+
+    fn id(&self) -> DealId {
+        self.id
+    }
+    fn owner(&self) -> UserId {
+        self.owner_id
+    }
+    fn custom(&self) -> &Json {
+        &self.custom.0
+    }
+    fn custom_mut(&mut self) -> &mut Json {
+        &mut self.custom.0
+    }
+    fn custom_input(change: &DealChange) -> Option<&Map<String, Json>> {
+        change.custom.as_ref()
+    }
+    fn named(&self) -> Json {
+        json!({"title": self.title})
+    }
+    fn created(&self) -> Json {
+        json!({"title": self.title, "stage": self.stage, "status": self.status})
+    }
+    fn diff(before: &Self, after: &Self) -> Vec<(&'static str, Json, Json)> {
+        vec![
+            ("title", json!(before.title), json!(after.title)),
+            (
+                "amount",
+                json!(before.amount_minor),
+                json!(after.amount_minor),
+            ),
+            ("currency", json!(before.currency), json!(after.currency)),
+            ("status", json!(before.status), json!(after.status)),
+            ("stage", json!(before.stage), json!(after.stage)),
+            (
+                "pipeline_id",
+                json!(before.pipeline_id),
+                json!(after.pipeline_id),
+            ),
+            (
+                "contact_id",
+                json!(before.contact_id),
+                json!(after.contact_id),
+            ),
+            (
+                "company_id",
+                json!(before.company_id),
+                json!(after.company_id),
+            ),
+            ("owner_id", json!(before.owner_id), json!(after.owner_id)),
+            (
+                "close_probability",
+                json!(before.close_probability),
+                json!(after.close_probability),
+            ),
+            (
+                "expected_close_date",
+                json!(before.expected_close_date),
+                json!(after.expected_close_date),
+            ),
+        ]
+    }
+    fn sort_value(&self, sort: DealSort) -> SortValue {
+        sort.value_of(self)
+    }
+
+    async fn check(
         tx: &mut TenantTx,
         actor: &Actor,
         tenant: &Tenant,
+        current: Option<&Self>,
         change: &DealChange,
     ) -> AppResult<DealFields> {
-        self.deal_fields(tx, actor, tenant, None, change).await
+        check(tx, actor, tenant, current, change).await
     }
 
-    pub async fn create_deal(
-        &self,
+    /// Stage (or pipeline), status and owner changes go to the deal's timeline.
+    async fn after_update(
+        before: &Self,
+        after: &Self,
+        tx: &mut TenantTx,
         actor: &Actor,
-        tenant: &Tenant,
-        change: DealChange,
-        meta: &RequestMeta,
-    ) -> AppResult<Deal> {
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::Create,
-            Object::Deal,
-            Ownership::NotApplicable,
-        )
-        .await?;
-        let mut tx = self.db.tenant(tenant.id()).await?;
-        let fields = self
-            .deal_fields(&mut tx, actor, tenant, None, &change)
-            .await?;
-        let mut deal = store_deals::insert(&mut tx, &fields).await?;
-        if let Some(c) = self
-            .write_custom(
-                &mut tx,
-                tenant,
-                crate::custom_values::BuiltinRecord {
-                    kind: crate::custom_values::Kind::Deal,
-                    id: deal.id.as_uuid(),
-                    custom: &deal.custom.0,
-                },
-                change.custom.as_ref(),
-                true,
-            )
-            .await?
-        {
-            deal.custom.0 = serde_json::Value::Object(c.document);
-        }
-        let mut e = with_target(entry(Some(actor), meta, "deal.created"), "deal", deal.id);
-        e.changes = Some(json!({"title": deal.title, "stage": deal.stage, "status": deal.status}));
-        crate::events::record(&mut tx, e).await?;
-        tx.commit().await?;
-        Ok(deal)
-    }
-
-    pub async fn deal(
-        &self,
-        actor: &Actor,
-        tenant: &Tenant,
-        id: DealId,
-        meta: &RequestMeta,
-    ) -> AppResult<Deal> {
-        Ok(self.deal_with_tags(actor, tenant, id, meta).await?.0)
-    }
-
-    /// One deal and its tags, read together.
-    pub async fn deal_with_tags(
-        &self,
-        actor: &Actor,
-        tenant: &Tenant,
-        id: DealId,
-        meta: &RequestMeta,
-    ) -> AppResult<(Deal, Vec<Tag>)> {
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::View,
-            Object::Deal,
-            Ownership::NotApplicable,
-        )
-        .await?;
-        let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let found = store_deals::find_with_tags(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        tx.commit().await?;
-        Ok(found)
-    }
-
-    pub async fn update_deal(
-        &self,
-        actor: &Actor,
-        tenant: &Tenant,
-        id: DealId,
-        change: DealChange,
-        meta: &RequestMeta,
-    ) -> AppResult<Deal> {
-        let before = self.deal(actor, tenant, id, meta).await?;
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::Edit,
-            Object::Deal,
-            actor.relation_to(before.owner_id),
-        )
-        .await?;
-        let mut tx = self.db.tenant(tenant.id()).await?;
-        let current = store_deals::find_for_update(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let fields = self
-            .deal_fields(&mut tx, actor, tenant, Some(&current), &change)
-            .await?;
-        store_deals::update(&mut tx, &current, &fields).await?;
-        let custom = self
-            .write_custom(
-                &mut tx,
-                tenant,
-                crate::custom_values::BuiltinRecord {
-                    kind: crate::custom_values::Kind::Deal,
-                    id: id.as_uuid(),
-                    custom: &current.custom.0,
-                },
-                change.custom.as_ref(),
-                false,
-            )
-            .await?;
-        let after = store_deals::find(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let timeline = |kind: &str, from: serde_json::Value, to: serde_json::Value| NewActivity {
+    ) -> AppResult<()> {
+        let timeline = |kind: &str, from: Json, to: Json| NewActivity {
             record_type: "deal",
-            record_id: id.as_uuid(),
+            record_id: after.id.as_uuid(),
             author_id: Some(actor.user_id),
             kind: kind.to_owned(),
             payload: json!({"from": from, "to": to}),
         };
-        if current.stage != after.stage || current.pipeline_id != after.pipeline_id {
-            let mut a = timeline("stage_changed", json!(current.stage), json!(after.stage));
-            if current.pipeline_id != after.pipeline_id {
-                a.payload["from_pipeline_id"] = json!(current.pipeline_id);
+        if before.stage != after.stage || before.pipeline_id != after.pipeline_id {
+            let mut a = timeline("stage_changed", json!(before.stage), json!(after.stage));
+            if before.pipeline_id != after.pipeline_id {
+                a.payload["from_pipeline_id"] = json!(before.pipeline_id);
                 a.payload["to_pipeline_id"] = json!(after.pipeline_id);
             }
-            store_activities::insert(&mut tx, a).await?;
+            store_activities::insert(tx, a).await?;
         }
-        if current.status != after.status {
-            store_activities::insert(
-                &mut tx,
-                timeline("status_changed", json!(current.status), json!(after.status)),
-            )
-            .await?;
+        if before.status != after.status {
+            let a = timeline("status_changed", json!(before.status), json!(after.status));
+            store_activities::insert(tx, a).await?;
         }
-        if current.owner_id != after.owner_id {
-            store_activities::insert(
-                &mut tx,
-                timeline(
-                    "owner_changed",
-                    json!(current.owner_id),
-                    json!(after.owner_id),
-                ),
-            )
-            .await?;
+        if before.owner_id != after.owner_id {
+            let a = timeline(
+                "owner_changed",
+                json!(before.owner_id),
+                json!(after.owner_id),
+            );
+            store_activities::insert(tx, a).await?;
         }
-        if let Some(diff) = crate::audit::changes_and(
-            &[
-                ("title", json!(current.title), json!(after.title)),
-                (
-                    "amount",
-                    json!(current.amount_minor),
-                    json!(after.amount_minor),
-                ),
-                ("currency", json!(current.currency), json!(after.currency)),
-                ("status", json!(current.status), json!(after.status)),
-                ("stage", json!(current.stage), json!(after.stage)),
-                (
-                    "pipeline_id",
-                    json!(current.pipeline_id),
-                    json!(after.pipeline_id),
-                ),
-                (
-                    "contact_id",
-                    json!(current.contact_id),
-                    json!(after.contact_id),
-                ),
-                (
-                    "company_id",
-                    json!(current.company_id),
-                    json!(after.company_id),
-                ),
-                ("owner_id", json!(current.owner_id), json!(after.owner_id)),
-                (
-                    "close_probability",
-                    json!(current.close_probability),
-                    json!(after.close_probability),
-                ),
-                (
-                    "expected_close_date",
-                    json!(current.expected_close_date),
-                    json!(after.expected_close_date),
-                ),
-            ],
-            custom.as_ref(),
-        ) {
-            let mut e = with_target(entry(Some(actor), meta, "deal.updated"), "deal", id);
-            e.changes = Some(diff);
-            crate::events::record(&mut tx, e).await?;
-        }
-        tx.commit().await?;
-        Ok(after)
-    }
-
-    pub async fn delete_deal(
-        &self,
-        actor: &Actor,
-        tenant: &Tenant,
-        id: DealId,
-        meta: &RequestMeta,
-    ) -> AppResult<()> {
-        let before = self.deal(actor, tenant, id, meta).await?;
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::Delete,
-            Object::Deal,
-            actor.relation_to(before.owner_id),
-        )
-        .await?;
-        let mut tx = self.db.tenant(tenant.id()).await?;
-        if !store_deals::soft_delete(&mut tx, id).await? {
-            return Err(AppError::NotFound);
-        }
-        let mut e = with_target(entry(Some(actor), meta, "deal.deleted"), "deal", id);
-        e.changes = Some(json!({"title": before.title}));
-        crate::events::record(&mut tx, e).await?;
-        tx.commit().await?;
         Ok(())
     }
 
-    pub async fn list_deals(
-        &self,
-        actor: &Actor,
-        tenant: &Tenant,
-        q: DealQuery,
-        meta: &RequestMeta,
-    ) -> AppResult<DealPage> {
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::View,
-            Object::Deal,
-            Ownership::NotApplicable,
-        )
-        .await?;
-        let offset = crate::paging::offset(q.after.is_some(), q.page, q.page_size);
-        let cap = q.with_total.then_some(COUNT_CAP);
-        let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let strategy = store_deals::search_strategy(&mut tx, &q.filter).await?;
-        let (mut items, counted) = store_deals::list(
-            &mut tx,
-            &q.filter,
-            strategy,
-            q.sort,
-            q.descending,
-            q.after.as_ref(),
-            offset,
-            q.page_size,
-            cap,
-        )
-        .await?;
-        let has_more = crate::paging::cut(&mut items, q.page_size);
-        let (total, total_is_exact) = match counted {
-            Some(counted) => counted,
-            None if !q.with_total => (0, false),
-            // An empty page past the end of the list: count on its own.
-            None => store_deals::count(&mut tx, &q.filter, strategy, COUNT_CAP).await?,
-        };
-        let ids: Vec<uuid::Uuid> = items.iter().map(|d| d.id.as_uuid()).collect();
-        let tags = rapport_store::tags::of_records(&mut tx, "deal", &ids).await?;
-        tx.commit().await?;
-        let next = if has_more {
-            items.last().map(|d| (q.sort.value_of(d), d.id))
-        } else {
-            None
-        };
-        Ok(DealPage {
-            items,
-            tags,
-            total,
-            total_is_exact,
-            next,
-        })
+    async fn insert(tx: &mut TenantTx, _actor: &Actor, fields: &DealFields) -> Result<Self> {
+        store_deals::insert(tx, fields).await
     }
+    async fn find(tx: &mut TenantTx, id: DealId) -> Result<Option<Self>> {
+        store_deals::find(tx, id).await
+    }
+    /// Locked: two moves of one deal run one after the other, each seeing the other's stage.
+    async fn find_for_update(tx: &mut TenantTx, id: DealId) -> Result<Option<Self>> {
+        store_deals::find_for_update(tx, id).await
+    }
+    async fn find_with_tags(tx: &mut TenantTx, id: DealId) -> Result<Option<(Self, Vec<Tag>)>> {
+        store_deals::find_with_tags(tx, id).await
+    }
+    async fn update(tx: &mut TenantTx, current: &Self, fields: &DealFields) -> Result<()> {
+        store_deals::update(tx, current, fields).await
+    }
+    async fn remove(tx: &mut TenantTx, id: DealId) -> Result<bool> {
+        store_deals::soft_delete(tx, id).await
+    }
+    async fn strategy(tx: &mut TenantTx, filter: &DealFilter) -> Result<Strategy> {
+        store_deals::search_strategy(tx, filter).await
+    }
+    async fn page(
+        tx: &mut TenantTx,
+        filter: &DealFilter,
+        strategy: Strategy,
+        window: &Window<'_, DealSort, DealId>,
+        cap: Option<i64>,
+    ) -> Result<(Vec<Self>, Option<(i64, bool)>)> {
+        store_deals::list(tx, filter, strategy, window, cap).await
+    }
+    async fn count(
+        tx: &mut TenantTx,
+        filter: &DealFilter,
+        strategy: Strategy,
+        cap: i64,
+    ) -> Result<(i64, bool)> {
+        store_deals::count(tx, filter, strategy, cap).await
+    }
+}
 
+impl App {
     /// A pipeline's board: the figures of every column (counts and amounts of all its deals, in
     /// the organization's currency) and each column's first `per_stage` cards, in one
     /// transaction.

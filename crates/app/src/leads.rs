@@ -6,18 +6,23 @@ use rapport_domain::account::{Email, PersonName};
 use rapport_domain::contact::{optional_text, phone, web_domain};
 use rapport_domain::lead::{self, LeadStatus};
 use rapport_domain::{
-    Action, CompanyId, ContactId, DealId, LeadId, Object, Ownership, PipelineId, ValidationErrors,
+    Action, CompanyId, ContactId, DealId, LeadId, Object, Ownership, PipelineId, UserId,
+    ValidationErrors,
 };
-use rapport_store::TenantTx;
 use rapport_store::activities::{self as store_activities, NewActivity};
 use rapport_store::companies::{self as store_companies, NewCompany};
 use rapport_store::contacts::{self as store_contacts, ContactFields};
-use rapport_store::keyset::SortValue;
+use rapport_store::keyset::{SortValue, Window};
 use rapport_store::leads::{self as store_leads, Lead, LeadFields, LeadFilter, LeadSort};
-use serde_json::json;
+use rapport_store::tags::Tag;
+use rapport_store::text::Strategy;
+use rapport_store::{Result, TenantTx};
+use serde_json::{Map, Value as Json, json};
 
-use crate::audit::{changes_and, entry, with_target};
+use crate::audit::{entry, with_target};
+use crate::custom_values::Kind;
 use crate::deals::{DealChange, check_owner};
+use crate::kinds::{BuiltinKind, ListPage, ListQuery};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 #[derive(Clone, Debug, Default)]
@@ -34,26 +39,9 @@ pub struct LeadChange {
     pub custom: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-#[derive(Clone, Debug)]
-pub struct LeadQuery {
-    /// Whether the page comes with the total (an export, reading every page, needs none).
-    pub with_total: bool,
-    pub filter: LeadFilter,
-    pub sort: LeadSort,
-    pub descending: bool,
-    pub after: Option<(SortValue, LeadId)>,
-    pub page: u64,
-    pub page_size: u64,
-}
-
-pub struct LeadPage {
-    pub items: Vec<Lead>,
-    /// The tags of the page's leads, as (lead id, tag) pairs.
-    pub tags: Vec<(uuid::Uuid, rapport_store::tags::Tag)>,
-    pub total: i64,
-    pub total_is_exact: bool,
-    pub next: Option<(SortValue, LeadId)>,
-}
+/// Which leads, in which order, which page; and the page.
+pub type LeadQuery = ListQuery<Lead>;
+pub type LeadPage = ListPage<Lead>;
 
 /// What a conversion should create besides the contact.
 #[derive(Clone, Debug, Default)]
@@ -83,333 +71,210 @@ pub struct Converted {
     pub deal_id: Option<DealId>,
 }
 
-const COUNT_CAP: i64 = 10_000;
+/// Checks a change to a lead and gives the columns to write.
+async fn check(
+    tx: &mut TenantTx,
+    actor: &Actor,
+    tenant: &Tenant,
+    current: Option<&Lead>,
+    change: &LeadChange,
+) -> AppResult<LeadFields> {
+    let mut errors = ValidationErrors::new();
+    let name = match (&change.name, current) {
+        (Some(raw), _) => errors
+            .check("name", PersonName::parse(raw))
+            .map(|n| n.as_str().to_owned())
+            .unwrap_or_default(),
+        (None, Some(l)) => l.name.clone(),
+        (None, None) => {
+            errors.add("name", "is required");
+            String::new()
+        }
+    };
+    let email = match &change.email {
+        Some(Some(raw)) if !raw.trim().is_empty() => errors
+            .check("email", Email::parse(raw))
+            .map(|e| e.as_str().to_owned()),
+        Some(_) => None,
+        None => current.and_then(|l| l.email.clone()),
+    };
+    let phone = match &change.phone {
+        Some(Some(raw)) if !raw.trim().is_empty() => errors.check("phone", phone(raw)),
+        Some(_) => None,
+        None => current.and_then(|l| l.phone.clone()),
+    };
+    let company_name = match &change.company_name {
+        Some(raw) => optional_text(&mut errors, "company_name", raw.as_deref(), 120),
+        None => current.and_then(|l| l.company_name.clone()),
+    };
+    let source = match &change.source {
+        Some(raw) => optional_text(&mut errors, "source", raw.as_deref(), 60),
+        None => current.and_then(|l| l.source.clone()),
+    };
+    let status = match &change.status {
+        Some(raw) => errors
+            .check("status", LeadStatus::parse(raw))
+            .unwrap_or(LeadStatus::New),
+        None => current
+            .and_then(|l| LeadStatus::parse(&l.status).ok())
+            .unwrap_or(LeadStatus::New),
+    };
+    let score = match change.score {
+        Some(s) => errors.check("score", lead::score(s)).unwrap_or(0),
+        None => current.map(|l| l.score).unwrap_or(0),
+    };
+    let owner_id = change
+        .owner_id
+        .or(current.map(|l| l.owner_id))
+        .unwrap_or(actor.user_id);
+    if change
+        .owner_id
+        .is_some_and(|o| Some(o) != current.map(|l| l.owner_id))
+    {
+        check_owner(tx, tenant, actor, &mut errors, owner_id).await?;
+    }
+    errors.into_result()?;
+    Ok(LeadFields {
+        owner_id,
+        name,
+        email,
+        phone,
+        company_name,
+        source,
+        status: status.as_str().to_owned(),
+        score,
+    })
+}
 
-impl App {
-    async fn lead_fields(
-        &self,
+impl BuiltinKind for Lead {
+    type Id = LeadId;
+    type Change = LeadChange;
+    type Fields = LeadFields;
+    type Filter = LeadFilter;
+    type Sort = LeadSort;
+    const KIND: Kind = Kind::Lead;
+    const OBJECT: Object = Object::Lead;
+
+    fn id(&self) -> LeadId {
+        self.id
+    }
+    fn owner(&self) -> UserId {
+        self.owner_id
+    }
+    fn custom(&self) -> &Json {
+        &self.custom.0
+    }
+    fn custom_mut(&mut self) -> &mut Json {
+        &mut self.custom.0
+    }
+    fn custom_input(change: &LeadChange) -> Option<&Map<String, Json>> {
+        change.custom.as_ref()
+    }
+    fn named(&self) -> Json {
+        json!({"name": self.name})
+    }
+    fn diff(before: &Self, after: &Self) -> Vec<(&'static str, Json, Json)> {
+        vec![
+            ("name", json!(before.name), json!(after.name)),
+            ("email", json!(before.email), json!(after.email)),
+            ("phone", json!(before.phone), json!(after.phone)),
+            (
+                "company_name",
+                json!(before.company_name),
+                json!(after.company_name),
+            ),
+            ("source", json!(before.source), json!(after.source)),
+            ("status", json!(before.status), json!(after.status)),
+            ("score", json!(before.score), json!(after.score)),
+            ("owner_id", json!(before.owner_id), json!(after.owner_id)),
+        ]
+    }
+    fn sort_value(&self, sort: LeadSort) -> SortValue {
+        sort.value_of(self)
+    }
+
+    async fn check(
         tx: &mut TenantTx,
         actor: &Actor,
         tenant: &Tenant,
-        current: Option<&Lead>,
+        current: Option<&Self>,
         change: &LeadChange,
     ) -> AppResult<LeadFields> {
-        let mut errors = ValidationErrors::new();
-        let name = match (&change.name, current) {
-            (Some(raw), _) => errors
-                .check("name", PersonName::parse(raw))
-                .map(|n| n.as_str().to_owned())
-                .unwrap_or_default(),
-            (None, Some(l)) => l.name.clone(),
-            (None, None) => {
-                errors.add("name", "is required");
-                String::new()
-            }
-        };
-        let email = match &change.email {
-            Some(Some(raw)) if !raw.trim().is_empty() => errors
-                .check("email", Email::parse(raw))
-                .map(|e| e.as_str().to_owned()),
-            Some(_) => None,
-            None => current.and_then(|l| l.email.clone()),
-        };
-        let phone = match &change.phone {
-            Some(Some(raw)) if !raw.trim().is_empty() => errors.check("phone", phone(raw)),
-            Some(_) => None,
-            None => current.and_then(|l| l.phone.clone()),
-        };
-        let company_name = match &change.company_name {
-            Some(raw) => optional_text(&mut errors, "company_name", raw.as_deref(), 120),
-            None => current.and_then(|l| l.company_name.clone()),
-        };
-        let source = match &change.source {
-            Some(raw) => optional_text(&mut errors, "source", raw.as_deref(), 60),
-            None => current.and_then(|l| l.source.clone()),
-        };
-        let status = match &change.status {
-            Some(raw) => errors
-                .check("status", LeadStatus::parse(raw))
-                .unwrap_or(LeadStatus::New),
-            None => current
-                .and_then(|l| LeadStatus::parse(&l.status).ok())
-                .unwrap_or(LeadStatus::New),
-        };
-        let score = match change.score {
-            Some(s) => errors.check("score", lead::score(s)).unwrap_or(0),
-            None => current.map(|l| l.score).unwrap_or(0),
-        };
-        let owner_id = change
-            .owner_id
-            .or(current.map(|l| l.owner_id))
-            .unwrap_or(actor.user_id);
-        if change
-            .owner_id
-            .is_some_and(|o| Some(o) != current.map(|l| l.owner_id))
-        {
-            check_owner(tx, tenant, actor, &mut errors, owner_id).await?;
-        }
-        errors.into_result()?;
-        Ok(LeadFields {
-            owner_id,
-            name,
-            email,
-            phone,
-            company_name,
-            source,
-            status: status.as_str().to_owned(),
-            score,
-        })
+        check(tx, actor, tenant, current, change).await
     }
 
-    pub async fn create_lead(
-        &self,
-        actor: &Actor,
-        tenant: &Tenant,
-        change: LeadChange,
-        meta: &RequestMeta,
-    ) -> AppResult<Lead> {
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::Create,
-            Object::Lead,
-            Ownership::NotApplicable,
-        )
-        .await?;
-        let mut tx = self.db.tenant(tenant.id()).await?;
-        let fields = self
-            .lead_fields(&mut tx, actor, tenant, None, &change)
-            .await?;
-        let mut lead = store_leads::insert(&mut tx, &fields).await?;
-        if let Some(c) = self
-            .write_custom(
-                &mut tx,
-                tenant,
-                crate::custom_values::BuiltinRecord {
-                    kind: crate::custom_values::Kind::Lead,
-                    id: lead.id.as_uuid(),
-                    custom: &lead.custom.0,
-                },
-                change.custom.as_ref(),
-                true,
-            )
-            .await?
-        {
-            lead.custom.0 = serde_json::Value::Object(c.document);
-        }
-        let mut e = with_target(entry(Some(actor), meta, "lead.created"), "lead", lead.id);
-        e.changes = Some(json!({"name": lead.name}));
-        crate::events::record(&mut tx, e).await?;
-        tx.commit().await?;
-        Ok(lead)
-    }
-
-    /// One lead and its tags, read together.
-    pub async fn lead_with_tags(
-        &self,
-        actor: &Actor,
-        tenant: &Tenant,
-        id: LeadId,
-        meta: &RequestMeta,
-    ) -> AppResult<(Lead, Vec<rapport_store::tags::Tag>)> {
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::View,
-            Object::Lead,
-            Ownership::NotApplicable,
-        )
-        .await?;
-        let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let found = store_leads::find_with_tags(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        tx.commit().await?;
-        Ok(found)
-    }
-
-    pub async fn lead(
-        &self,
-        actor: &Actor,
-        tenant: &Tenant,
-        id: LeadId,
-        meta: &RequestMeta,
-    ) -> AppResult<Lead> {
-        Ok(self.lead_with_tags(actor, tenant, id, meta).await?.0)
-    }
-
-    pub async fn update_lead(
-        &self,
-        actor: &Actor,
-        tenant: &Tenant,
-        id: LeadId,
-        change: LeadChange,
-        meta: &RequestMeta,
-    ) -> AppResult<Lead> {
-        let before = self.lead(actor, tenant, id, meta).await?;
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::Edit,
-            Object::Lead,
-            actor.relation_to(before.owner_id),
-        )
-        .await?;
-        let mut tx = self.db.tenant(tenant.id()).await?;
-        let current = store_leads::find(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if current.converted_at.is_some() {
+    /// A converted lead is read-only: what it became is changed instead.
+    fn may_change(&self) -> AppResult<()> {
+        if self.converted_at.is_some() {
             return Err(AppError::conflict(
                 "lead_converted",
                 "this lead was converted and can no longer be changed; change the contact instead",
             ));
         }
-        let fields = self
-            .lead_fields(&mut tx, actor, tenant, Some(&current), &change)
-            .await?;
-        store_leads::update(&mut tx, id, &fields).await?;
-        let custom = self
-            .write_custom(
-                &mut tx,
-                tenant,
-                crate::custom_values::BuiltinRecord {
-                    kind: crate::custom_values::Kind::Lead,
-                    id: id.as_uuid(),
-                    custom: &current.custom.0,
-                },
-                change.custom.as_ref(),
-                false,
-            )
-            .await?;
-        let after = store_leads::find(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if current.status != after.status {
-            store_activities::insert(
-                &mut tx,
-                NewActivity {
-                    record_type: "lead",
-                    record_id: id.as_uuid(),
-                    author_id: Some(actor.user_id),
-                    kind: "status_changed".into(),
-                    payload: json!({"from": current.status, "to": after.status}),
-                },
-            )
-            .await?;
-        }
-        if let Some(diff) = changes_and(
-            &[
-                ("name", json!(current.name), json!(after.name)),
-                ("email", json!(current.email), json!(after.email)),
-                ("phone", json!(current.phone), json!(after.phone)),
-                (
-                    "company_name",
-                    json!(current.company_name),
-                    json!(after.company_name),
-                ),
-                ("source", json!(current.source), json!(after.source)),
-                ("status", json!(current.status), json!(after.status)),
-                ("score", json!(current.score), json!(after.score)),
-                ("owner_id", json!(current.owner_id), json!(after.owner_id)),
-            ],
-            custom.as_ref(),
-        ) {
-            let mut e = with_target(entry(Some(actor), meta, "lead.updated"), "lead", id);
-            e.changes = Some(diff);
-            crate::events::record(&mut tx, e).await?;
-        }
-        tx.commit().await?;
-        Ok(after)
-    }
-
-    pub async fn delete_lead(
-        &self,
-        actor: &Actor,
-        tenant: &Tenant,
-        id: LeadId,
-        meta: &RequestMeta,
-    ) -> AppResult<()> {
-        let before = self.lead(actor, tenant, id, meta).await?;
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::Delete,
-            Object::Lead,
-            actor.relation_to(before.owner_id),
-        )
-        .await?;
-        let mut tx = self.db.tenant(tenant.id()).await?;
-        if !store_leads::soft_delete(&mut tx, id).await? {
-            return Err(AppError::NotFound);
-        }
-        let mut e = with_target(entry(Some(actor), meta, "lead.deleted"), "lead", id);
-        e.changes = Some(json!({"name": before.name}));
-        crate::events::record(&mut tx, e).await?;
-        tx.commit().await?;
         Ok(())
     }
 
-    pub async fn list_leads(
-        &self,
+    /// A status change goes to the lead's timeline.
+    async fn after_update(
+        before: &Self,
+        after: &Self,
+        tx: &mut TenantTx,
         actor: &Actor,
-        tenant: &Tenant,
-        q: LeadQuery,
-        meta: &RequestMeta,
-    ) -> AppResult<LeadPage> {
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::View,
-            Object::Lead,
-            Ownership::NotApplicable,
-        )
-        .await?;
-        let offset = crate::paging::offset(q.after.is_some(), q.page, q.page_size);
-        let cap = q.with_total.then_some(COUNT_CAP);
-        let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let strategy = store_leads::search_strategy(&mut tx, &q.filter).await?;
-        let (mut items, counted) = store_leads::list(
-            &mut tx,
-            &q.filter,
-            strategy,
-            q.sort,
-            q.descending,
-            q.after.as_ref(),
-            offset,
-            q.page_size,
-            cap,
-        )
-        .await?;
-        let has_more = crate::paging::cut(&mut items, q.page_size);
-        let (total, total_is_exact) = match counted {
-            Some(counted) => counted,
-            None if !q.with_total => (0, false),
-            // An empty page past the end of the list: count on its own.
-            None => store_leads::count(&mut tx, &q.filter, strategy, COUNT_CAP).await?,
-        };
-        let ids: Vec<uuid::Uuid> = items.iter().map(|r| r.id.as_uuid()).collect();
-        let tags = rapport_store::tags::of_records(&mut tx, "lead", &ids).await?;
-        tx.commit().await?;
-        let next = if has_more {
-            items.last().map(|l| (q.sort.value_of(l), l.id))
-        } else {
-            None
-        };
-        Ok(LeadPage {
-            items,
-            tags,
-            total,
-            total_is_exact,
-            next,
-        })
+    ) -> AppResult<()> {
+        if before.status != after.status {
+            store_activities::insert(
+                tx,
+                NewActivity {
+                    record_type: "lead",
+                    record_id: after.id.as_uuid(),
+                    author_id: Some(actor.user_id),
+                    kind: "status_changed".into(),
+                    payload: json!({"from": before.status, "to": after.status}),
+                },
+            )
+            .await?;
+        }
+        Ok(())
     }
 
+    async fn insert(tx: &mut TenantTx, _actor: &Actor, fields: &LeadFields) -> Result<Self> {
+        store_leads::insert(tx, fields).await
+    }
+    async fn find(tx: &mut TenantTx, id: LeadId) -> Result<Option<Self>> {
+        store_leads::find(tx, id).await
+    }
+    async fn find_with_tags(tx: &mut TenantTx, id: LeadId) -> Result<Option<(Self, Vec<Tag>)>> {
+        store_leads::find_with_tags(tx, id).await
+    }
+    async fn update(tx: &mut TenantTx, current: &Self, fields: &LeadFields) -> Result<()> {
+        store_leads::update(tx, current.id, fields).await
+    }
+    async fn remove(tx: &mut TenantTx, id: LeadId) -> Result<bool> {
+        store_leads::soft_delete(tx, id).await
+    }
+    async fn strategy(tx: &mut TenantTx, filter: &LeadFilter) -> Result<Strategy> {
+        store_leads::search_strategy(tx, filter).await
+    }
+    async fn page(
+        tx: &mut TenantTx,
+        filter: &LeadFilter,
+        strategy: Strategy,
+        window: &Window<'_, LeadSort, LeadId>,
+        cap: Option<i64>,
+    ) -> Result<(Vec<Self>, Option<(i64, bool)>)> {
+        store_leads::list(tx, filter, strategy, window, cap).await
+    }
+    async fn count(
+        tx: &mut TenantTx,
+        filter: &LeadFilter,
+        strategy: Strategy,
+        cap: i64,
+    ) -> Result<(i64, bool)> {
+        store_leads::count(tx, filter, strategy, cap).await
+    }
+}
+
+impl App {
     /// Converts a qualified lead (owner of the lead, or a manager and above).
     pub async fn convert_lead(
         &self,
@@ -419,7 +284,7 @@ impl App {
         conversion: Conversion,
         meta: &RequestMeta,
     ) -> AppResult<Converted> {
-        let before = self.lead(actor, tenant, id, meta).await?;
+        let (before, _) = self.read::<Lead>(actor, tenant, id, meta).await?;
         self.authorize(
             actor,
             tenant,
@@ -533,9 +398,10 @@ impl App {
                     owner_id: Some(lead.owner_id),
                     ..DealChange::default()
                 };
-                let fields = self
-                    .deal_fields_for_conversion(&mut tx, actor, tenant, &change)
-                    .await?;
+                let fields = <rapport_store::deals::Deal as BuiltinKind>::check(
+                    &mut tx, actor, tenant, None, &change,
+                )
+                .await?;
                 Some(rapport_store::deals::insert(&mut tx, &fields).await?.id)
             }
             None => None,

@@ -20,6 +20,7 @@ pub mod error;
 pub mod events;
 pub mod identity;
 pub mod jobs;
+pub mod kinds;
 pub mod leads;
 pub mod live;
 pub mod mail;

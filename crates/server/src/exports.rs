@@ -1,6 +1,7 @@
 //! CSV exports of the record lists, streamed page by page. The web app's list exports and the
 //! API's `/api/v1/{list}/export.csv` both write them from a list query.
 
+use rapport_app::kinds::{Company, Contact, Deal, Lead};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -210,7 +211,7 @@ pub fn contacts(who: Exporter, query: ContactQuery) -> Response {
         async move {
             let page = who
                 .app
-                .list_contacts(&who.actor, &who.tenant, query, &who.meta)
+                .list::<Contact>(&who.actor, &who.tenant, query, &who.meta)
                 .await
                 .map_err(|e| e.to_string())?;
             let mut out = String::new();
@@ -261,7 +262,7 @@ pub fn companies(who: Exporter, query: CompanyQuery) -> Response {
         async move {
             let page = who
                 .app
-                .list_companies(&who.actor, &who.tenant, query, &who.meta)
+                .list::<Company>(&who.actor, &who.tenant, query, &who.meta)
                 .await
                 .map_err(|e| e.to_string())?;
             let mut out = String::new();
@@ -315,7 +316,7 @@ pub fn leads(who: Exporter, query: LeadQuery) -> Response {
         async move {
             let page = who
                 .app
-                .list_leads(&who.actor, &who.tenant, query, &who.meta)
+                .list::<Lead>(&who.actor, &who.tenant, query, &who.meta)
                 .await
                 .map_err(|e| e.to_string())?;
             let mut out = String::new();
@@ -370,7 +371,7 @@ pub fn deals(who: Exporter, query: DealQuery) -> Response {
         async move {
             let page = who
                 .app
-                .list_deals(&who.actor, &who.tenant, query, &who.meta)
+                .list::<Deal>(&who.actor, &who.tenant, query, &who.meta)
                 .await
                 .map_err(|e| e.to_string())?;
             let mut out = String::new();

@@ -242,27 +242,15 @@ fn filtered(
 
 /// One page of companies, plus one row more when there is a next page, and, given a `cap`, how
 /// many match in all (at most `cap`; `None` when the page is empty): one statement.
-#[allow(clippy::too_many_arguments)]
 pub async fn list(
     tx: &mut TenantTx,
     f: &CompanyFilter,
     strategy: crate::text::Strategy,
-    sort: CompanySort,
-    descending: bool,
-    after: Option<&(crate::keyset::SortValue, CompanyId)>,
-    offset: u64,
-    limit: u64,
+    window: &crate::keyset::Window<'_, CompanySort, CompanyId>,
     cap: Option<i64>,
 ) -> Result<(Vec<Company>, Option<(i64, bool)>)> {
-    let q = crate::keyset::page_and_count(
-        filtered(tx, "SELECT * FROM companies", f, strategy),
-        sort.expr(),
-        after.map(|(v, id)| (v, *id)),
-        descending,
-        offset,
-        limit,
-        cap,
-    );
+    let select = filtered(tx, "SELECT * FROM companies", f, strategy);
+    let q = window.of(select, window.sort.expr(), cap);
     crate::keyset::fetch_page(tx, q, cap).await
 }
 

@@ -137,22 +137,25 @@ impl ContactSort {
             ContactSort::UpdatedAt => "updated_at",
         }
     }
+
+    pub fn value_of(self, c: &Contact) -> SortValue {
+        match self {
+            ContactSort::Name => SortValue::Text(c.name.clone()),
+            ContactSort::CreatedAt => SortValue::Time(c.created_at),
+            ContactSort::UpdatedAt => SortValue::Time(c.updated_at),
+        }
+    }
 }
 
 pub use crate::keyset::SortValue;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ContactFilter {
     /// Case-insensitive substring of the name, email or phone.
     pub search: Option<String>,
     pub owner_id: Option<UserId>,
     pub company_id: Option<CompanyId>,
     pub tag_id: Option<rapport_domain::TagId>,
-    pub sort: ContactSort,
-    pub descending: bool,
-    pub after: Option<(SortValue, ContactId)>,
-    pub offset: u64,
-    pub limit: u64,
 }
 
 fn filtered(
@@ -196,9 +199,10 @@ pub async fn list(
     tx: &mut TenantTx,
     f: &ContactFilter,
     strategy: crate::text::Strategy,
+    window: &crate::keyset::Window<'_, ContactSort, ContactId>,
     cap: Option<i64>,
 ) -> Result<(Vec<Contact>, Option<(i64, bool)>)> {
-    let q = list_query(tx, f, strategy, cap);
+    let q = list_query(tx, f, strategy, window, cap);
     crate::keyset::fetch_page(tx, q, cap).await
 }
 
@@ -207,17 +211,11 @@ pub fn list_query(
     tx: &TenantTx,
     f: &ContactFilter,
     strategy: crate::text::Strategy,
+    window: &crate::keyset::Window<'_, ContactSort, ContactId>,
     cap: Option<i64>,
 ) -> Query {
-    crate::keyset::page_and_count(
-        filtered(tx, "SELECT * FROM contacts", f, strategy),
-        f.sort.column(),
-        f.after.as_ref().map(|(v, id)| (v, *id)),
-        f.descending,
-        f.offset,
-        f.limit,
-        cap,
-    )
+    let select = filtered(tx, "SELECT * FROM contacts", f, strategy);
+    window.of(select, window.sort.column(), cap)
 }
 
 /// How many contacts match, counting at most `cap`: (count, exact).

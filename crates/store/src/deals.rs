@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rapport_domain::{CompanyId, ContactId, DealId, OrganizationId, PipelineId, UserId};
 
-use crate::keyset::{self, SortValue};
+use crate::keyset::SortValue;
 use crate::{Query, Result, TenantTx, dialect, query};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -281,7 +281,7 @@ impl DealSort {
     }
 }
 
-/// The date missing close dates sort as (see [`keyset::NO_DATE`]).
+/// The date missing close dates sort as (see [`crate::keyset::NO_DATE`]).
 fn no_date() -> NaiveDate {
     NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX)
 }
@@ -356,28 +356,16 @@ fn filtered(
 
 /// One page of deals, plus one row more when there is a next page, and, given a `cap`, how many
 /// deals match in all (at most `cap`; `None` when the page is empty): one statement.
-#[allow(clippy::too_many_arguments)]
 pub async fn list(
     tx: &mut TenantTx,
     f: &DealFilter,
     strategy: crate::text::Strategy,
-    sort: DealSort,
-    descending: bool,
-    after: Option<&(SortValue, DealId)>,
-    offset: u64,
-    limit: u64,
+    window: &crate::keyset::Window<'_, DealSort, DealId>,
     cap: Option<i64>,
 ) -> Result<(Vec<Deal>, Option<(i64, bool)>)> {
-    let q = keyset::page_and_count(
-        filtered(tx, "SELECT * FROM deals", f, strategy),
-        sort.expr(),
-        after.map(|(v, id)| (v, *id)),
-        descending,
-        offset,
-        limit,
-        cap,
-    );
-    keyset::fetch_page(tx, q, cap).await
+    let select = filtered(tx, "SELECT * FROM deals", f, strategy);
+    let q = window.of(select, window.sort.expr(), cap);
+    crate::keyset::fetch_page(tx, q, cap).await
 }
 
 /// How many deals match, counting at most `cap`: (count, exact).

@@ -21,6 +21,33 @@ pub enum SortValue {
 /// The date that stands for "no date" in sort columns, so rows without one sort last.
 pub const NO_DATE: &str = "9999-12-31";
 
+/// The part of a list one page shows: its order, the row the previous page ended on (its sort
+/// value and id), the rows to skip (numbered pages) and how many rows to show.
+#[derive(Clone, Copy, Debug)]
+pub struct Window<'a, S, Id> {
+    pub sort: S,
+    pub descending: bool,
+    pub after: Option<&'a (SortValue, Id)>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+impl<S, Id: Copy + Into<Arg>> Window<'_, S, Id> {
+    /// The window's rows of `select` (a `SELECT … FROM … WHERE …`) ordered by the sort column
+    /// `expr`, with the count [`page_and_count`] adds: one statement, run by [`fetch_page`].
+    pub fn of(&self, select: Query, expr: &str, cap: Option<i64>) -> Query {
+        page_and_count(
+            select,
+            expr,
+            self.after.map(|(v, id)| (v, *id)),
+            self.descending,
+            self.offset,
+            self.limit,
+            cap,
+        )
+    }
+}
+
 /// Appends `AND expr >= v AND (expr > v OR (expr = v AND id > last_id))` (or `<` when
 /// descending), then the ORDER BY and a LIMIT one row over `limit` (to tell whether a next page
 /// exists). `expr` is a plain column (see the sort keys of migration 0014): on PostgreSQL, under

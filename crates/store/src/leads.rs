@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use rapport_domain::{CompanyId, ContactId, DealId, LeadId, OrganizationId, UserId};
 
-use crate::keyset::{self, SortValue};
+use crate::keyset::SortValue;
 use crate::{Query, Result, TenantTx, query};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -237,28 +237,16 @@ fn filtered(
 
 /// One page of leads, plus one row more when there is a next page, and, given a `cap`, how
 /// many match in all (at most `cap`; `None` when the page is empty): one statement.
-#[allow(clippy::too_many_arguments)]
 pub async fn list(
     tx: &mut TenantTx,
     f: &LeadFilter,
     strategy: crate::text::Strategy,
-    sort: LeadSort,
-    descending: bool,
-    after: Option<&(SortValue, LeadId)>,
-    offset: u64,
-    limit: u64,
+    window: &crate::keyset::Window<'_, LeadSort, LeadId>,
     cap: Option<i64>,
 ) -> Result<(Vec<Lead>, Option<(i64, bool)>)> {
-    let q = keyset::page_and_count(
-        filtered(tx, "SELECT * FROM leads", f, strategy),
-        sort.expr(),
-        after.map(|(v, id)| (v, *id)),
-        descending,
-        offset,
-        limit,
-        cap,
-    );
-    keyset::fetch_page(tx, q, cap).await
+    let select = filtered(tx, "SELECT * FROM leads", f, strategy);
+    let q = window.of(select, window.sort.expr(), cap);
+    crate::keyset::fetch_page(tx, q, cap).await
 }
 
 pub async fn count(

@@ -276,26 +276,17 @@ fn filtered(tx: &TenantTx, select: &str, f: &TaskFilter) -> crate::Query {
     q
 }
 
+/// One page of tasks, plus one row more when there is a next page, and, given a `cap`, how
+/// many match in all (at most `cap`; `None` when the page is empty): one statement.
 pub async fn list(
     tx: &mut TenantTx,
     f: &TaskFilter,
-    sort: TaskSort,
-    descending: bool,
-    after: Option<&(SortValue, TaskId)>,
-    offset: u64,
-    limit: u64,
-) -> Result<Vec<Task>> {
-    let mut q = filtered(tx, &format!("SELECT {COLUMNS} FROM tasks"), f);
-    let expr = sort.expr();
-    keyset::page(
-        &mut q,
-        expr,
-        after.map(|(v, id)| (v, *id)),
-        descending,
-        offset,
-        limit,
-    );
-    tx.raw().fetch_all(q).await
+    window: &keyset::Window<'_, TaskSort, TaskId>,
+    cap: Option<i64>,
+) -> Result<(Vec<Task>, Option<(i64, bool)>)> {
+    let select = filtered(tx, "SELECT * FROM tasks", f);
+    let q = window.of(select, window.sort.expr(), cap);
+    keyset::fetch_page(tx, q, cap).await
 }
 
 pub async fn count(tx: &mut TenantTx, f: &TaskFilter, cap: i64) -> Result<(i64, bool)> {

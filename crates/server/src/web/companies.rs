@@ -5,10 +5,11 @@ use axum::extract::{Path, Query, RawForm, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
 use rapport_app::companies::{CompanyChange, CompanyQuery, SIZES};
+use rapport_app::kinds::{Company, Contact, Deal};
 use rapport_app::timeline::RecordRef;
 use rapport_app::{AppError, Tenant};
 use rapport_domain::{Action, CompanyId, Object, Ownership, UserId, decide};
-use rapport_store::companies::{Company, CompanyFilter, CompanySort};
+use rapport_store::companies::{CompanyFilter, CompanySort};
 use serde::Deserialize;
 
 use super::context::error_page;
@@ -120,7 +121,7 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
     let app = &ctx.state.app;
     let actor = &session.actor;
     let result = match app
-        .list_companies(actor, &tenant, company_query(&state, 50), &ctx.meta)
+        .list::<Company>(actor, &tenant, company_query(&state, 50), &ctx.meta)
         .await
     {
         Ok(r) => r,
@@ -370,7 +371,7 @@ pub async fn create(ctx: PageContext, RawForm(raw): RawForm) -> Response {
     match ctx
         .state
         .app
-        .create_company(&session.actor, &tenant, form.change(), &ctx.meta)
+        .create::<Company>(&session.actor, &tenant, form.change(), &ctx.meta)
         .await
     {
         Ok(c) => see_other(&format!("{}/companies/{}?saved=1", ctx.base, c.id)),
@@ -401,7 +402,7 @@ async fn detail_page(
     let app = &ctx.state.app;
     let actor = &session.actor;
     let company = app
-        .company(actor, &tenant, id, &ctx.meta)
+        .get::<Company>(actor, &tenant, id, &ctx.meta)
         .await
         .map_err(|e| error_page(e.into()))?;
     let own = actor.relation_to(company.owner_id);
@@ -411,15 +412,15 @@ async fn detail_page(
     let base = &ctx.base;
     let values = form.cloned().unwrap_or_else(|| CompanyForm::of(&company));
     let contacts = app
-        .list_contacts(
+        .list::<Contact>(
             actor,
             &tenant,
             rapport_app::contacts::ContactQuery {
                 with_total: true,
-                search: None,
-                owner_id: None,
-                company_id: Some(id),
-                tag_id: None,
+                filter: rapport_store::contacts::ContactFilter {
+                    company_id: Some(id),
+                    ..Default::default()
+                },
                 sort: rapport_store::contacts::ContactSort::Name,
                 descending: false,
                 after: None,
@@ -432,7 +433,7 @@ async fn detail_page(
         .map(|p| p.items)
         .unwrap_or_default();
     let deals = app
-        .list_deals(
+        .list::<Deal>(
             actor,
             &tenant,
             rapport_app::deals::DealQuery {
@@ -606,7 +607,7 @@ pub async fn update(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawF
     match ctx
         .state
         .app
-        .update_company(
+        .update::<Company>(
             &session.actor,
             &tenant,
             company_id,
@@ -645,7 +646,7 @@ pub async fn delete(
     match ctx
         .state
         .app
-        .delete_company(&session.actor, &tenant, company_id, &ctx.meta)
+        .delete::<Company>(&session.actor, &tenant, company_id, &ctx.meta)
         .await
     {
         Ok(()) => see_other(&format!("{}/companies", ctx.base)),

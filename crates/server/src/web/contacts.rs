@@ -5,11 +5,11 @@ use axum::extract::{Path, Query, RawForm, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
 use rapport_app::contacts::{ContactChange, ContactQuery};
+use rapport_app::kinds::{Company, Contact, Deal};
 use rapport_app::timeline::RecordRef;
 use rapport_app::{AppError, Tenant};
 use rapport_domain::{Action, CompanyId, ContactId, Object, Ownership, UserId, decide};
-use rapport_store::contacts::Contact;
-use rapport_store::contacts::ContactSort;
+use rapport_store::contacts::{ContactFilter, ContactSort};
 use serde::Deserialize;
 
 use super::context::error_page;
@@ -103,10 +103,12 @@ fn contact_query(state: &ListState, page_size: u64) -> ContactQuery {
     };
     ContactQuery {
         with_total: true,
-        search: (!state.search.is_empty()).then(|| state.search.clone()),
-        owner_id: state.filter("owner").and_then(|o| o.parse().ok()),
-        company_id: state.filter("company").and_then(|o| o.parse().ok()),
-        tag_id: state.filter("tag").and_then(|o| o.parse().ok()),
+        filter: ContactFilter {
+            search: (!state.search.is_empty()).then(|| state.search.clone()),
+            owner_id: state.filter("owner").and_then(|o| o.parse().ok()),
+            company_id: state.filter("company").and_then(|o| o.parse().ok()),
+            tag_id: state.filter("tag").and_then(|o| o.parse().ok()),
+        },
         sort,
         descending,
         after: state
@@ -128,7 +130,7 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
     let app = &ctx.state.app;
     let actor = &session.actor;
     let result = match app
-        .list_contacts(actor, &tenant, contact_query(&state, PAGE_SIZE), &ctx.meta)
+        .list::<Contact>(actor, &tenant, contact_query(&state, PAGE_SIZE), &ctx.meta)
         .await
     {
         Ok(r) => r,
@@ -419,7 +421,7 @@ pub async fn create(ctx: PageContext, RawForm(raw): RawForm) -> Response {
     match ctx
         .state
         .app
-        .create_contact(&session.actor, &tenant, form.change(), &ctx.meta)
+        .create::<Contact>(&session.actor, &tenant, form.change(), &ctx.meta)
         .await
     {
         Ok(c) => see_other(&format!("{}/contacts/{}?saved=1", ctx.base, c.id)),
@@ -452,7 +454,7 @@ async fn detail_page(
     let app = &ctx.state.app;
     let actor = &session.actor;
     let contact = app
-        .contact(actor, &tenant, id, &ctx.meta)
+        .get::<Contact>(actor, &tenant, id, &ctx.meta)
         .await
         .map_err(|e| error_page(e.into()))?;
     let own = actor.relation_to(contact.owner_id);
@@ -466,7 +468,7 @@ async fn detail_page(
         |action, object, ownership| decide(tenant.role, action, object, ownership).is_allowed();
     let can_edit = may(Action::Edit, Object::Contact, own);
     let deals = app
-        .list_deals(
+        .list::<Deal>(
             actor,
             &tenant,
             rapport_app::deals::DealQuery {
@@ -488,7 +490,7 @@ async fn detail_page(
         .unwrap_or_default();
     let company = match contact.company_id {
         Some(c) => app
-            .company(actor, &tenant, CompanyId(c), &ctx.meta)
+            .get::<Company>(actor, &tenant, CompanyId(c), &ctx.meta)
             .await
             .ok(),
         None => None,
@@ -655,7 +657,7 @@ pub async fn update(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawF
     match ctx
         .state
         .app
-        .update_contact(
+        .update::<Contact>(
             &session.actor,
             &tenant,
             contact_id,
@@ -709,7 +711,7 @@ pub async fn delete(
     match ctx
         .state
         .app
-        .delete_contact(&session.actor, &tenant, contact_id, &ctx.meta)
+        .delete::<Contact>(&session.actor, &tenant, contact_id, &ctx.meta)
         .await
     {
         Ok(()) => see_other(&format!("{}/contacts", ctx.base)),

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use rapport_app::deals::{DealChange, DealQuery};
+use rapport_app::kinds::{Company, Contact, Deal, Task};
 use rapport_app::tasks::{TaskChange, TaskQuery};
 use rapport_app::timeline::{RecordRef, TimelinePaging};
 use rapport_app::{AppError, Tenant};
@@ -15,7 +16,7 @@ use rapport_domain::deal::{DealStatus, compact_amount, parse_amount_text, weight
 use rapport_domain::{
     Action, CompanyId, ContactId, DealId, Object, Ownership, PipelineId, TaskId, UserId, decide,
 };
-use rapport_store::deals::{BoardFilter, Deal, DealFilter, DealSort};
+use rapport_store::deals::{BoardFilter, DealFilter, DealSort};
 use rapport_store::keyset::SortValue;
 use rapport_store::pipelines::Pipeline;
 use rapport_store::tasks::{TaskFilter, TaskSort};
@@ -308,7 +309,7 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
             .and_then(|c| crate::api::v1::types::decode_sort_cursor(c, sort_kind(sort)).ok())
             .map(|(v, id)| (v, DealId(id)));
         let page = match app
-            .list_deals(
+            .list::<Deal>(
                 actor,
                 &tenant,
                 DealQuery {
@@ -570,7 +571,7 @@ pub async fn move_stage(
     let result = ctx
         .state
         .app
-        .update_deal(
+        .update::<Deal>(
             &session.actor,
             &tenant,
             deal_id,
@@ -942,7 +943,7 @@ pub async fn create(ctx: PageContext, Form(form): Form<DealFormValues>) -> Respo
     let result = if parse_errors.0.is_empty() {
         ctx.state
             .app
-            .create_deal(&session.actor, &tenant, change, &ctx.meta)
+            .create::<Deal>(&session.actor, &tenant, change, &ctx.meta)
             .await
     } else {
         Err(AppError::Validation(rapport_domain::ValidationErrors(
@@ -992,7 +993,7 @@ pub async fn edit_form(ctx: PageContext, Path(id): Path<String>) -> Response {
     let deal = match ctx
         .state
         .app
-        .deal(&session.actor, &tenant, deal_id, &ctx.meta)
+        .get::<Deal>(&session.actor, &tenant, deal_id, &ctx.meta)
         .await
     {
         Ok(d) => d,
@@ -1028,14 +1029,17 @@ pub async fn update(
         return error_page(ApiError::not_found());
     };
     let app = &ctx.state.app;
-    let current = match app.deal(&session.actor, &tenant, deal_id, &ctx.meta).await {
+    let current = match app
+        .get::<Deal>(&session.actor, &tenant, deal_id, &ctx.meta)
+        .await
+    {
         Ok(d) => d,
         Err(e) => return error_page(e.into()),
     };
     let mut parse_errors = FormErrors::default();
     let change = form.change(&mut parse_errors, Some(&current));
     let result = if parse_errors.0.is_empty() {
-        app.update_deal(&session.actor, &tenant, deal_id, change, &ctx.meta)
+        app.update::<Deal>(&session.actor, &tenant, deal_id, change, &ctx.meta)
             .await
     } else {
         Err(AppError::Validation(rapport_domain::ValidationErrors(
@@ -1137,7 +1141,7 @@ async fn detail_page(
     let app = &ctx.state.app;
     let actor = &session.actor;
     let deal = app
-        .deal(actor, &tenant, deal_id, &ctx.meta)
+        .get::<Deal>(actor, &tenant, deal_id, &ctx.meta)
         .await
         .map_err(|e| error_page(e.into()))?;
     let pipeline = app
@@ -1163,7 +1167,7 @@ async fn detail_page(
         .collect();
     let contact = match deal.contact_id {
         Some(c) => app
-            .contact(actor, &tenant, ContactId(c), &ctx.meta)
+            .get::<Contact>(actor, &tenant, ContactId(c), &ctx.meta)
             .await
             .ok()
             .map(|c| (format!("{}/contacts/{}", ctx.base, c.id), c.name)),
@@ -1171,7 +1175,7 @@ async fn detail_page(
     };
     let company = match deal.company_id {
         Some(c) => app
-            .company(actor, &tenant, CompanyId(c), &ctx.meta)
+            .get::<Company>(actor, &tenant, CompanyId(c), &ctx.meta)
             .await
             .ok()
             .map(|c| (format!("{}/companies/{}", ctx.base, c.id), c.name)),
@@ -1255,10 +1259,11 @@ pub(crate) async fn task_rows(
     let page = ctx
         .state
         .app
-        .list_tasks(
+        .list::<Task>(
             actor,
             tenant,
             TaskQuery {
+                with_total: false,
                 filter,
                 sort: TaskSort::DueDate,
                 descending: false,
@@ -1332,7 +1337,7 @@ pub async fn set_status(
     match ctx
         .state
         .app
-        .update_deal(
+        .update::<Deal>(
             &session.actor,
             &tenant,
             deal_id,
@@ -1456,7 +1461,7 @@ pub async fn delete(
     match ctx
         .state
         .app
-        .delete_deal(&session.actor, &tenant, deal_id, &ctx.meta)
+        .delete::<Deal>(&session.actor, &tenant, deal_id, &ctx.meta)
         .await
     {
         Ok(()) => see_other(&format!("{}/deals", ctx.base)),
@@ -1538,7 +1543,7 @@ pub async fn add_task(ctx: PageContext, Form(form): Form<TaskForm>) -> Response 
     match ctx
         .state
         .app
-        .create_task(
+        .create::<Task>(
             &session.actor,
             &tenant,
             TaskChange {
@@ -1615,7 +1620,7 @@ pub async fn complete_task(
     match ctx
         .state
         .app
-        .update_task(
+        .update::<Task>(
             &session.actor,
             &tenant,
             task_id,

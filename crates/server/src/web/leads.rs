@@ -4,13 +4,14 @@ use axum::Form;
 use axum::extract::{Path, Query, RawForm, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
+use rapport_app::kinds::{Company, Contact, Deal, Lead};
 use rapport_app::leads::{Conversion, ConversionDeal, LeadChange, LeadQuery};
 use rapport_app::timeline::RecordRef;
 use rapport_app::{AppError, Tenant};
 use rapport_domain::deal::parse_amount_text;
 use rapport_domain::lead::LeadStatus;
 use rapport_domain::{Action, LeadId, Object, Ownership, UserId, decide};
-use rapport_store::leads::{Lead, LeadFilter, LeadSort};
+use rapport_store::leads::{LeadFilter, LeadSort};
 use serde::Deserialize;
 
 use super::context::error_page;
@@ -161,7 +162,7 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
     let app = &ctx.state.app;
     let actor = &session.actor;
     let result = match app
-        .list_leads(actor, &tenant, lead_query(&state, 50), &ctx.meta)
+        .list::<Lead>(actor, &tenant, lead_query(&state, 50), &ctx.meta)
         .await
     {
         Ok(r) => r,
@@ -445,7 +446,7 @@ pub async fn create(ctx: PageContext, RawForm(raw): RawForm) -> Response {
         Ok(change) => {
             ctx.state
                 .app
-                .create_lead(&session.actor, &tenant, change, &ctx.meta)
+                .create::<Lead>(&session.actor, &tenant, change, &ctx.meta)
                 .await
         }
         Err(errors) => Err(AppError::Validation(errors)),
@@ -481,7 +482,7 @@ async fn detail_page(
     let app = &ctx.state.app;
     let actor = &session.actor;
     let lead = app
-        .lead(actor, &tenant, id, &ctx.meta)
+        .get::<Lead>(actor, &tenant, id, &ctx.meta)
         .await
         .map_err(|e| error_page(e.into()))?;
     let own = actor.relation_to(lead.owner_id);
@@ -543,7 +544,7 @@ async fn detail_page(
         let mut items = Vec::new();
         if let Some(c) = lead.converted_contact_id {
             let name = app
-                .contact(actor, &tenant, rapport_domain::ContactId(c), &ctx.meta)
+                .get::<Contact>(actor, &tenant, rapport_domain::ContactId(c), &ctx.meta)
                 .await
                 .map(|c| c.name)
                 .unwrap_or_else(|_| "Contact (deleted)".into());
@@ -557,7 +558,7 @@ async fn detail_page(
         }
         if let Some(c) = lead.converted_company_id {
             let name = app
-                .company(actor, &tenant, rapport_domain::CompanyId(c), &ctx.meta)
+                .get::<Company>(actor, &tenant, rapport_domain::CompanyId(c), &ctx.meta)
                 .await
                 .map(|c| c.name)
                 .unwrap_or_else(|_| "Company (deleted)".into());
@@ -571,7 +572,7 @@ async fn detail_page(
         }
         if let Some(d) = lead.converted_deal_id {
             let title = app
-                .deal(actor, &tenant, rapport_domain::DealId(d), &ctx.meta)
+                .get::<Deal>(actor, &tenant, rapport_domain::DealId(d), &ctx.meta)
                 .await
                 .map(|d| d.title)
                 .unwrap_or_else(|_| "Deal (deleted)".into());
@@ -659,7 +660,7 @@ pub async fn update(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawF
         Ok(change) => {
             ctx.state
                 .app
-                .update_lead(&session.actor, &tenant, lead_id, change, &ctx.meta)
+                .update::<Lead>(&session.actor, &tenant, lead_id, change, &ctx.meta)
                 .await
         }
         Err(errors) => Err(AppError::Validation(errors)),
@@ -766,7 +767,7 @@ pub async fn delete(
     match ctx
         .state
         .app
-        .delete_lead(&session.actor, &tenant, lead_id, &ctx.meta)
+        .delete::<Lead>(&session.actor, &tenant, lead_id, &ctx.meta)
         .await
     {
         Ok(()) => see_other(&format!("{}/leads", ctx.base)),

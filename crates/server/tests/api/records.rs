@@ -306,6 +306,40 @@ async fn tags_are_put_on_records_and_filter_lists() {
     let listed = get(&t, &owner, &format!("/api/v1/contacts?tag_id={}", id(&vip))).await;
     assert_eq!(listed.body["total"], 1);
     assert_eq!(listed.body["items"][0]["tags"][0]["name"], "VIP");
+    // Every tagged kind answers a change with the record's tags.
+    for (kind, body, change) in [
+        ("contacts", json!({"name": "Kept"}), json!({"title": "CEO"})),
+        (
+            "companies",
+            json!({"name": "Kept Ltd"}),
+            json!({"industry": "Ships"}),
+        ),
+        ("leads", json!({"name": "Kept Lead"}), json!({"score": 40})),
+        (
+            "deals",
+            json!({"title": "Kept deal"}),
+            json!({"close_probability": 30}),
+        ),
+    ] {
+        let record = t.create(&owner, &format!("/api/v1/{kind}"), body).await;
+        let path = format!("/api/v1/{kind}/{}", id(&record));
+        let r = t
+            .org_call(
+                &owner,
+                Method::PUT,
+                &format!("{path}/tags"),
+                Some(json!({"tag_ids": [vip["id"]]})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{kind}: {}", r.text);
+        let changed = t.org_call(&owner, Method::PATCH, &path, Some(change)).await;
+        assert_eq!(changed.status, StatusCode::OK, "{kind}: {}", changed.text);
+        assert_eq!(
+            changed.body["tags"][0]["name"], "VIP",
+            "{kind}: {}",
+            changed.text
+        );
+    }
     // Members can't retag what they don't own, nor rename tags.
     t.org_call(
         &member,

@@ -249,21 +249,19 @@ async fn a_page_deep_in_a_list_starts_its_index_scan_at_the_cursor() {
                 .execute(rapport_store::query("SET LOCAL enable_seqscan = off"))
                 .await
                 .expect("set");
-            let filter = ContactFilter {
-                search: None,
-                owner_id: None,
-                company_id: None,
-                tag_id: None,
+            let after = (value.clone(), last);
+            let window = rapport_store::keyset::Window {
                 sort,
                 descending,
-                after: Some((value.clone(), last)),
+                after: Some(&after),
                 offset: 0,
                 limit: 25,
             };
             let q = rapport_store::contacts::list_query(
                 &tx,
-                &filter,
+                &ContactFilter::default(),
                 rapport_store::text::Strategy::Scan,
+                &window,
                 Some(10_000),
             )
             .wrap(|sql| format!("EXPLAIN {sql}"));

@@ -6,15 +6,16 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rapport_app::companies::{CompanyChange, CompanyQuery};
+use rapport_app::kinds::Company;
 use rapport_domain::{CompanyId, Object, UserId};
 use rapport_store::companies::{CompanyFilter, CompanySort};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::kinds::{self, RecordOut};
 use super::types::{
-    Page, SortKind, TagOut, Tagged, decode_sort_cursor, descending, encode_sort_cursor,
-    page_and_size, present, tagged, with_tags_one,
+    Page, SortKind, TagOut, decode_sort_cursor, descending, page_and_size, present,
 };
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::exports::Exporter;
@@ -39,11 +40,7 @@ pub struct CompanyOut {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Tagged for CompanyOut {
-    const KIND: &'static str = "company";
-    fn record_id(&self) -> Uuid {
-        self.id
-    }
+impl RecordOut<Company> for CompanyOut {
     fn set_tags(&mut self, tags: Vec<TagOut>) {
         self.tags = tags;
     }
@@ -209,25 +206,7 @@ pub async fn list(
     ApiQuery(p): ApiQuery<CompanyParams>,
 ) -> ApiResult<Json<Page<CompanyOut>>> {
     let query = company_query(p)?;
-    let (page, page_size) = (query.page, query.page_size);
-    let result = state
-        .app
-        .list_companies(&scope.auth.actor, &scope.tenant, query, &meta)
-        .await?;
-    Ok(Json(Page {
-        next_cursor: result
-            .next
-            .as_ref()
-            .map(|(v, id)| encode_sort_cursor(v, id.as_uuid())),
-        items: tagged(
-            result.items.into_iter().map(Into::into).collect(),
-            &result.tags,
-        ),
-        total: result.total,
-        total_is_exact: result.total_is_exact,
-        page,
-        page_size,
-    }))
+    kinds::list(&state, &scope, &meta, query).await
 }
 
 /// The companies the list's filters select, as CSV: every page, streamed (roles that may export).
@@ -263,11 +242,7 @@ pub async fn create(
     Meta(meta): Meta,
     ApiJson(body): ApiJson<CompanyIn>,
 ) -> ApiResult<(StatusCode, Json<CompanyOut>)> {
-    let company = state
-        .app
-        .create_company(&scope.auth.actor, &scope.tenant, body.into(), &meta)
-        .await?;
-    Ok((StatusCode::CREATED, Json(company.into())))
+    kinds::create::<Company, _>(&state, &scope, &meta, body.into()).await
 }
 
 /// One company.
@@ -280,13 +255,7 @@ pub async fn get(
     Meta(meta): Meta,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<CompanyOut>> {
-    let (company, tags) = state
-        .app
-        .company_with_tags(&scope.auth.actor, &scope.tenant, CompanyId(id), &meta)
-        .await?;
-    let mut out = CompanyOut::from(company);
-    out.set_tags(tags.iter().map(Into::into).collect());
-    Ok(Json(out))
+    kinds::get::<Company, _>(&state, &scope, &meta, CompanyId(id)).await
 }
 
 /// Change a company (members: only companies they own).
@@ -300,19 +269,7 @@ pub async fn update(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<CompanyIn>,
 ) -> ApiResult<Json<CompanyOut>> {
-    let company = state
-        .app
-        .update_company(
-            &scope.auth.actor,
-            &scope.tenant,
-            CompanyId(id),
-            body.into(),
-            &meta,
-        )
-        .await?;
-    Ok(Json(
-        with_tags_one(&state.app, &scope.tenant, company.into()).await?,
-    ))
+    kinds::update::<Company, _>(&state, &scope, &meta, CompanyId(id), body.into()).await
 }
 
 /// Delete a company (restorable for 30 days).
@@ -325,9 +282,5 @@ pub async fn delete(
     Meta(meta): Meta,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    state
-        .app
-        .delete_company(&scope.auth.actor, &scope.tenant, CompanyId(id), &meta)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    kinds::delete::<Company>(&state, &scope, &meta, CompanyId(id)).await
 }

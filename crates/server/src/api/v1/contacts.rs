@@ -6,16 +6,15 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rapport_app::contacts::{ContactChange, ContactQuery};
+use rapport_app::kinds::Contact;
 use rapport_domain::{CompanyId, ContactId, Object, UserId};
-use rapport_store::contacts::ContactSort;
+use rapport_store::contacts::{ContactFilter, ContactSort};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::types::{
-    Page, SortKind, TagOut, Tagged, decode_sort_cursor, descending, encode_sort_cursor, present,
-    tagged, with_tags_one,
-};
+use super::kinds::{self, RecordOut};
+use super::types::{Page, SortKind, TagOut, decode_sort_cursor, descending, present};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::exports::Exporter;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Meta, Scope};
@@ -39,11 +38,7 @@ pub struct ContactOut {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Tagged for ContactOut {
-    const KIND: &'static str = "contact";
-    fn record_id(&self) -> Uuid {
-        self.id
-    }
+impl RecordOut<Contact> for ContactOut {
     fn set_tags(&mut self, tags: Vec<TagOut>) {
         self.tags = tags;
     }
@@ -194,10 +189,12 @@ fn contact_query(p: ContactParams) -> ApiResult<ContactQuery> {
         .map(|(v, id)| (v, ContactId(id)));
     Ok(ContactQuery {
         with_total: true,
-        search: p.search,
-        owner_id: p.owner_id.map(UserId),
-        company_id: p.company_id.map(CompanyId),
-        tag_id: p.tag_id.map(rapport_domain::TagId),
+        filter: ContactFilter {
+            search: p.search,
+            owner_id: p.owner_id.map(UserId),
+            company_id: p.company_id.map(CompanyId),
+            tag_id: p.tag_id.map(rapport_domain::TagId),
+        },
         sort,
         descending,
         after,
@@ -217,25 +214,7 @@ pub async fn list(
     ApiQuery(p): ApiQuery<ContactParams>,
 ) -> ApiResult<Json<Page<ContactOut>>> {
     let query = contact_query(p)?;
-    let (page, page_size) = (query.page, query.page_size);
-    let result = state
-        .app
-        .list_contacts(&scope.auth.actor, &scope.tenant, query, &meta)
-        .await?;
-    Ok(Json(Page {
-        next_cursor: result
-            .next
-            .as_ref()
-            .map(|(v, id)| encode_sort_cursor(v, id.as_uuid())),
-        items: tagged(
-            result.items.into_iter().map(Into::into).collect(),
-            &result.tags,
-        ),
-        total: result.total,
-        total_is_exact: result.total_is_exact,
-        page,
-        page_size,
-    }))
+    kinds::list(&state, &scope, &meta, query).await
 }
 
 /// The contacts the list's filters select, as CSV: every page, streamed (roles that may export).
@@ -271,11 +250,7 @@ pub async fn create(
     Meta(meta): Meta,
     ApiJson(body): ApiJson<ContactIn>,
 ) -> ApiResult<(StatusCode, Json<ContactOut>)> {
-    let contact = state
-        .app
-        .create_contact(&scope.auth.actor, &scope.tenant, body.into(), &meta)
-        .await?;
-    Ok((StatusCode::CREATED, Json(contact.into())))
+    kinds::create::<Contact, _>(&state, &scope, &meta, body.into()).await
 }
 
 /// One contact.
@@ -288,13 +263,7 @@ pub async fn get(
     Meta(meta): Meta,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ContactOut>> {
-    let (contact, tags) = state
-        .app
-        .contact_with_tags(&scope.auth.actor, &scope.tenant, ContactId(id), &meta)
-        .await?;
-    let mut out = ContactOut::from(contact);
-    out.set_tags(tags.iter().map(Into::into).collect());
-    Ok(Json(out))
+    kinds::get::<Contact, _>(&state, &scope, &meta, ContactId(id)).await
 }
 
 /// Change a contact (members: only contacts they own).
@@ -308,19 +277,7 @@ pub async fn update(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ContactIn>,
 ) -> ApiResult<Json<ContactOut>> {
-    let contact = state
-        .app
-        .update_contact(
-            &scope.auth.actor,
-            &scope.tenant,
-            ContactId(id),
-            body.into(),
-            &meta,
-        )
-        .await?;
-    Ok(Json(
-        with_tags_one(&state.app, &scope.tenant, contact.into()).await?,
-    ))
+    kinds::update::<Contact, _>(&state, &scope, &meta, ContactId(id), body.into()).await
 }
 
 /// Delete a contact (it stays restorable for 30 days).
@@ -334,9 +291,5 @@ pub async fn delete(
     Meta(meta): Meta,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    state
-        .app
-        .delete_contact(&scope.auth.actor, &scope.tenant, ContactId(id), &meta)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    kinds::delete::<Contact>(&state, &scope, &meta, ContactId(id)).await
 }

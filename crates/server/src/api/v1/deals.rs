@@ -5,6 +5,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use rapport_app::deals::{DealChange, DealQuery, PipelineChange, StageInput};
+use rapport_app::kinds::Deal;
 use rapport_app::timeline::{RecordRef, TimelinePaging};
 use rapport_domain::deal::{DealStatus, amount_major, amount_minor, weighted};
 use rapport_domain::{ActivityId, CompanyId, ContactId, DealId, PipelineId, UserId};
@@ -13,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::kinds::{self, RecordOut};
 use super::types::{
-    Page, Paging, SortKind, decode_sort_cursor, descending, encode_cursor, encode_sort_cursor,
-    present,
+    Page, Paging, SortKind, decode_sort_cursor, descending, encode_cursor, present,
 };
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Meta, Scope, query_with_repeated};
@@ -50,11 +51,7 @@ pub struct DealOut {
     pub updated_at: DateTime<Utc>,
 }
 
-impl super::types::Tagged for DealOut {
-    const KIND: &'static str = "deal";
-    fn record_id(&self) -> Uuid {
-        self.id
-    }
+impl RecordOut<Deal> for DealOut {
     fn set_tags(&mut self, tags: Vec<super::types::TagOut>) {
         self.tags = tags;
     }
@@ -289,25 +286,7 @@ pub async fn list(
 ) -> ApiResult<Json<Page<DealOut>>> {
     let (statuses, p): (Vec<String>, DealParams) = query_with_repeated(raw.as_deref(), "status")?;
     let query = deal_query(statuses, p)?;
-    let (page, page_size) = (query.page, query.page_size);
-    let result = state
-        .app
-        .list_deals(&scope.auth.actor, &scope.tenant, query, &meta)
-        .await?;
-    Ok(Json(Page {
-        next_cursor: result
-            .next
-            .as_ref()
-            .map(|(v, id)| encode_sort_cursor(v, id.as_uuid())),
-        items: super::types::tagged(
-            result.items.into_iter().map(Into::into).collect(),
-            &result.tags,
-        ),
-        total: result.total,
-        total_is_exact: result.total_is_exact,
-        page,
-        page_size,
-    }))
+    kinds::list(&state, &scope, &meta, query).await
 }
 
 /// The deals the list's filters select, as CSV: every page, streamed (roles that may export).
@@ -347,11 +326,7 @@ pub async fn create(
     Meta(meta): Meta,
     ApiJson(body): ApiJson<DealIn>,
 ) -> ApiResult<(StatusCode, Json<DealOut>)> {
-    let deal = state
-        .app
-        .create_deal(&scope.auth.actor, &scope.tenant, body.into(), &meta)
-        .await?;
-    Ok((StatusCode::CREATED, Json(deal.into())))
+    kinds::create::<Deal, _>(&state, &scope, &meta, body.into()).await
 }
 
 /// One deal.
@@ -364,13 +339,7 @@ pub async fn get(
     Meta(meta): Meta,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<DealOut>> {
-    let (deal, tags) = state
-        .app
-        .deal_with_tags(&scope.auth.actor, &scope.tenant, DealId(id), &meta)
-        .await?;
-    let mut out = DealOut::from(deal);
-    super::types::Tagged::set_tags(&mut out, tags.iter().map(Into::into).collect());
-    Ok(Json(out))
+    kinds::get::<Deal, _>(&state, &scope, &meta, DealId(id)).await
 }
 
 /// Change a deal: stage moves backwards only for owners and admins (409
@@ -385,17 +354,7 @@ pub async fn update(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<DealIn>,
 ) -> ApiResult<Json<DealOut>> {
-    let deal = state
-        .app
-        .update_deal(
-            &scope.auth.actor,
-            &scope.tenant,
-            DealId(id),
-            body.into(),
-            &meta,
-        )
-        .await?;
-    Ok(Json(deal.into()))
+    kinds::update::<Deal, _>(&state, &scope, &meta, DealId(id), body.into()).await
 }
 
 /// Delete a deal.
@@ -408,11 +367,7 @@ pub async fn delete(
     Meta(meta): Meta,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    state
-        .app
-        .delete_deal(&scope.auth.actor, &scope.tenant, DealId(id), &meta)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    kinds::delete::<Deal>(&state, &scope, &meta, DealId(id)).await
 }
 
 // ---- Activities -------------------------------------------------------------------------------

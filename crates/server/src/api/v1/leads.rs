@@ -5,6 +5,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
+use rapport_app::kinds::Lead;
 use rapport_app::leads::{Conversion, ConversionDeal, LeadChange, LeadQuery};
 use rapport_domain::lead::LeadStatus;
 use rapport_domain::{LeadId, Object, PipelineId, UserId};
@@ -13,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::kinds::{self, RecordOut};
 use super::types::{
-    Page, SortKind, TagOut, Tagged, decode_sort_cursor, descending, encode_sort_cursor,
-    page_and_size, present, tagged, with_tags_one,
+    Page, SortKind, TagOut, decode_sort_cursor, descending, page_and_size, present,
 };
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::exports::Exporter;
@@ -48,11 +49,7 @@ pub struct LeadOut {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Tagged for LeadOut {
-    const KIND: &'static str = "lead";
-    fn record_id(&self) -> Uuid {
-        self.id
-    }
+impl RecordOut<Lead> for LeadOut {
     fn set_tags(&mut self, tags: Vec<TagOut>) {
         self.tags = tags;
     }
@@ -243,25 +240,7 @@ pub async fn list(
 ) -> ApiResult<Json<Page<LeadOut>>> {
     let (statuses, p): (Vec<String>, LeadParams) = query_with_repeated(raw.as_deref(), "status")?;
     let query = lead_query(statuses, p)?;
-    let (page, page_size) = (query.page, query.page_size);
-    let result = state
-        .app
-        .list_leads(&scope.auth.actor, &scope.tenant, query, &meta)
-        .await?;
-    Ok(Json(Page {
-        next_cursor: result
-            .next
-            .as_ref()
-            .map(|(v, id)| encode_sort_cursor(v, id.as_uuid())),
-        items: tagged(
-            result.items.into_iter().map(Into::into).collect(),
-            &result.tags,
-        ),
-        total: result.total,
-        total_is_exact: result.total_is_exact,
-        page,
-        page_size,
-    }))
+    kinds::list(&state, &scope, &meta, query).await
 }
 
 /// The leads the list's filters select, as CSV: every page, streamed (roles that may export).
@@ -301,11 +280,7 @@ pub async fn create(
     Meta(meta): Meta,
     ApiJson(body): ApiJson<LeadIn>,
 ) -> ApiResult<(StatusCode, Json<LeadOut>)> {
-    let lead = state
-        .app
-        .create_lead(&scope.auth.actor, &scope.tenant, body.into(), &meta)
-        .await?;
-    Ok((StatusCode::CREATED, Json(lead.into())))
+    kinds::create::<Lead, _>(&state, &scope, &meta, body.into()).await
 }
 
 /// One lead.
@@ -318,13 +293,7 @@ pub async fn get(
     Meta(meta): Meta,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<LeadOut>> {
-    let (lead, tags) = state
-        .app
-        .lead_with_tags(&scope.auth.actor, &scope.tenant, LeadId(id), &meta)
-        .await?;
-    let mut out = LeadOut::from(lead);
-    out.set_tags(tags.iter().map(Into::into).collect());
-    Ok(Json(out))
+    kinds::get::<Lead, _>(&state, &scope, &meta, LeadId(id)).await
 }
 
 /// Change a lead (a converted lead is read-only: 409 `lead_converted`).
@@ -338,19 +307,7 @@ pub async fn update(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<LeadIn>,
 ) -> ApiResult<Json<LeadOut>> {
-    let lead = state
-        .app
-        .update_lead(
-            &scope.auth.actor,
-            &scope.tenant,
-            LeadId(id),
-            body.into(),
-            &meta,
-        )
-        .await?;
-    Ok(Json(
-        with_tags_one(&state.app, &scope.tenant, lead.into()).await?,
-    ))
+    kinds::update::<Lead, _>(&state, &scope, &meta, LeadId(id), body.into()).await
 }
 
 /// Delete a lead (restorable for 30 days).
@@ -363,11 +320,7 @@ pub async fn delete(
     Meta(meta): Meta,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    state
-        .app
-        .delete_lead(&scope.auth.actor, &scope.tenant, LeadId(id), &meta)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    kinds::delete::<Lead>(&state, &scope, &meta, LeadId(id)).await
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

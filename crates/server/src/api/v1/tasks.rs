@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
+use rapport_app::kinds::Task;
 use rapport_app::tasks::{TaskChange, TaskQuery};
 use rapport_domain::{CompanyId, ContactId, DealId, TaskId, UserId};
 use rapport_store::tasks::{TaskFilter, TaskSort};
@@ -11,9 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::types::{
-    Page, Paging, SortKind, decode_sort_cursor, descending, encode_sort_cursor, present,
-};
+use super::kinds::{self, RecordOut};
+use super::types::{Page, Paging, SortKind, decode_sort_cursor, descending, present};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Meta, Scope};
 use crate::state::AppState;
@@ -44,6 +44,8 @@ pub struct TaskOut {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+impl RecordOut<Task> for TaskOut {}
 
 impl From<rapport_store::tasks::Task> for TaskOut {
     fn from(t: rapport_store::tasks::Task) -> Self {
@@ -215,33 +217,16 @@ pub async fn list(
         due_before: p.due_before,
         due_after: p.due_after,
     };
-    let result = state
-        .app
-        .list_tasks(
-            &scope.auth.actor,
-            &scope.tenant,
-            TaskQuery {
-                filter,
-                sort,
-                descending,
-                after,
-                page,
-                page_size,
-            },
-            &meta,
-        )
-        .await?;
-    Ok(Json(Page {
-        next_cursor: result
-            .next
-            .as_ref()
-            .map(|(v, id)| encode_sort_cursor(v, id.as_uuid())),
-        items: result.items.into_iter().map(Into::into).collect(),
-        total: result.total,
-        total_is_exact: result.total_is_exact,
+    let query = TaskQuery {
+        with_total: true,
+        filter,
+        sort,
+        descending,
+        after,
         page,
         page_size,
-    }))
+    };
+    kinds::list(&state, &scope, &meta, query).await
 }
 
 /// Create a task (a member only on deals they own).
@@ -254,11 +239,7 @@ pub async fn create(
     Meta(meta): Meta,
     ApiJson(body): ApiJson<TaskIn>,
 ) -> ApiResult<(StatusCode, Json<TaskOut>)> {
-    let task = state
-        .app
-        .create_task(&scope.auth.actor, &scope.tenant, body.into(), &meta)
-        .await?;
-    Ok((StatusCode::CREATED, Json(task.into())))
+    kinds::create::<Task, _>(&state, &scope, &meta, body.into()).await
 }
 
 /// One task.
@@ -271,13 +252,7 @@ pub async fn get(
     Meta(meta): Meta,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<TaskOut>> {
-    Ok(Json(
-        state
-            .app
-            .task(&scope.auth.actor, &scope.tenant, TaskId(id), &meta)
-            .await?
-            .into(),
-    ))
+    kinds::get::<Task, _>(&state, &scope, &meta, TaskId(id)).await
 }
 
 /// Change a task (members: tasks assigned to them or on deals they own).
@@ -291,19 +266,7 @@ pub async fn update(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<TaskIn>,
 ) -> ApiResult<Json<TaskOut>> {
-    Ok(Json(
-        state
-            .app
-            .update_task(
-                &scope.auth.actor,
-                &scope.tenant,
-                TaskId(id),
-                body.into(),
-                &meta,
-            )
-            .await?
-            .into(),
-    ))
+    kinds::update::<Task, _>(&state, &scope, &meta, TaskId(id), body.into()).await
 }
 
 /// Delete a task.
@@ -316,9 +279,5 @@ pub async fn delete(
     Meta(meta): Meta,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    state
-        .app
-        .delete_task(&scope.auth.actor, &scope.tenant, TaskId(id), &meta)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    kinds::delete::<Task>(&state, &scope, &meta, TaskId(id)).await
 }

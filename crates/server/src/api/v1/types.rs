@@ -245,7 +245,7 @@ pub async fn tags_for(
 }
 
 /// `(record id, tag)` pairs grouped by record, in the order of `ids`.
-fn group_tags(ids: &[Uuid], all: &[(Uuid, rapport_store::tags::Tag)]) -> Vec<Vec<TagOut>> {
+pub fn group_tags(ids: &[Uuid], all: &[(Uuid, rapport_store::tags::Tag)]) -> Vec<Vec<TagOut>> {
     ids.iter()
         .map(|id| {
             all.iter()
@@ -256,15 +256,6 @@ fn group_tags(ids: &[Uuid], all: &[(Uuid, rapport_store::tags::Tag)]) -> Vec<Vec
         .collect()
 }
 
-/// Records about to be answered, with the tags read with them.
-pub fn tagged<T: Tagged>(mut items: Vec<T>, tags: &[(Uuid, rapport_store::tags::Tag)]) -> Vec<T> {
-    let ids: Vec<Uuid> = items.iter().map(Tagged::record_id).collect();
-    for (item, t) in items.iter_mut().zip(group_tags(&ids, tags)) {
-        item.set_tags(t);
-    }
-    items
-}
-
 /// Parses a keyset or page-number list request's shared parameters.
 pub fn page_and_size(page: Option<u64>, page_size: Option<u64>) -> Result<(u64, u64), ApiError> {
     let paging = Paging {
@@ -273,37 +264,4 @@ pub fn page_and_size(page: Option<u64>, page_size: Option<u64>) -> Result<(u64, 
         cursor: None,
     };
     Ok((paging.page()?, paging.page_size()?))
-}
-
-/// A record output that shows its tags.
-pub trait Tagged {
-    const KIND: &'static str;
-    fn record_id(&self) -> Uuid;
-    fn set_tags(&mut self, tags: Vec<TagOut>);
-}
-
-/// Fills in the tags of records about to be answered.
-pub async fn with_tags<T: Tagged>(
-    app: &rapport_app::App,
-    tenant: &rapport_app::Tenant,
-    mut items: Vec<T>,
-) -> Result<Vec<T>, ApiError> {
-    let ids: Vec<Uuid> = items.iter().map(Tagged::record_id).collect();
-    let tags = tags_for(app, tenant, T::KIND, &ids).await?;
-    for (item, t) in items.iter_mut().zip(tags) {
-        item.set_tags(t);
-    }
-    Ok(items)
-}
-
-/// Like [`with_tags`], for one record.
-pub async fn with_tags_one<T: Tagged>(
-    app: &rapport_app::App,
-    tenant: &rapport_app::Tenant,
-    item: T,
-) -> Result<T, ApiError> {
-    Ok(with_tags(app, tenant, vec![item])
-        .await?
-        .pop()
-        .expect("one in, one out"))
 }

@@ -1,0 +1,486 @@
+//! The built-in kinds (companies, contacts, leads, deals and tasks) on one path. Reading a record,
+//! listing, creating, changing and deleting are written once, here: the permission check, one
+//! transaction per request, custom values checked by the registry, the audit entry with its field
+//! diff (which the outbox hands on as `company.updated` and the like). A kind brings only what is
+//! its own ([`BuiltinKind`]): checking its fields, its columns, its table, and its rules as hooks
+//! (a converted lead is read-only, a contact with deals stays, a deal's stage and status changes
+//! go to its timeline, a task's reminder is scheduled and its completion noted).
+
+use std::future::Future;
+
+use rapport_domain::{Action, Object, Ownership, UserId};
+use rapport_store::keyset::{SortValue, Window};
+use rapport_store::tags::Tag;
+use rapport_store::text::Strategy;
+use rapport_store::{Arg, TenantTx};
+use serde_json::{Map, Value as Json};
+use uuid::Uuid;
+
+use crate::audit::{changes_and, entry, with_target};
+use crate::custom_values::{BuiltinRecord, Kind};
+use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
+
+/// Counting a list stops here; the total is then a lower bound.
+const COUNT_CAP: i64 = 10_000;
+
+/// A page's records, one over when there is a next page, and the list's total when it was
+/// counted: (count, exact).
+pub type Rows<K> = (Vec<K>, Option<(i64, bool)>);
+
+/// A built-in kind of record: what the common path needs to know of it. Implemented by the
+/// record type itself, so `app.read::<Company>(…)` reads a company.
+pub trait BuiltinKind: Sized + std::fmt::Debug + Send + Sync + 'static {
+    type Id: Copy + std::fmt::Debug + Send + Sync + Into<Uuid> + Into<Arg> + std::fmt::Display;
+    /// A change as a form or the API gives it (`None` keeps a field).
+    type Change: Send + Sync;
+    /// The checked columns to write.
+    type Fields: Send + Sync;
+    type Filter: Clone + std::fmt::Debug + Send + Sync;
+    type Sort: Copy + std::fmt::Debug + Send + Sync;
+
+    /// Its name in the registry, audit actions (`company.created`), tags and timelines.
+    const KIND: Kind;
+    /// What permissions speak of.
+    const OBJECT: Object;
+    /// Whether its records carry tags.
+    const TAGGED: bool = true;
+
+    fn id(&self) -> Self::Id;
+    fn owner(&self) -> UserId;
+    fn custom(&self) -> &Json;
+    fn custom_mut(&mut self) -> &mut Json;
+    fn custom_input(change: &Self::Change) -> Option<&Map<String, Json>>;
+    /// What names the record in the audit entries of its creation and deletion.
+    fn named(&self) -> Json;
+    /// What the audit entry of its creation says of it.
+    fn created(&self) -> Json {
+        self.named()
+    }
+    /// Its own fields before and after a change, for the audit diff.
+    fn diff(before: &Self, after: &Self) -> Vec<(&'static str, Json, Json)>;
+    /// Where a list sorted by `sort` continues after this record.
+    fn sort_value(&self, sort: Self::Sort) -> SortValue;
+
+    /// Checks a change (to a new record when `current` is `None`) and gives the columns to
+    /// write: `Validation` naming each field, or `Forbidden` when it links a record the actor may
+    /// not touch.
+    fn check(
+        tx: &mut TenantTx,
+        actor: &Actor,
+        tenant: &Tenant,
+        current: Option<&Self>,
+        change: &Self::Change,
+    ) -> impl Future<Output = AppResult<Self::Fields>> + Send;
+
+    /// How the actor relates to the record, for the permission to change or delete it.
+    fn relation(
+        &self,
+        _tx: &mut TenantTx,
+        actor: &Actor,
+    ) -> impl Future<Output = AppResult<Ownership>> + Send {
+        let owner = self.owner();
+        async move { Ok(actor.relation_to(owner)) }
+    }
+
+    /// Refuses any change to the record (a `Conflict` saying why).
+    fn may_change(&self) -> AppResult<()> {
+        Ok(())
+    }
+
+    /// Runs in the transaction that created the record, after its custom values.
+    fn after_create(
+        &self,
+        _tx: &mut TenantTx,
+        _actor: &Actor,
+    ) -> impl Future<Output = AppResult<()>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Runs in the transaction that changed the record.
+    fn after_update(
+        _before: &Self,
+        _after: &Self,
+        _tx: &mut TenantTx,
+        _actor: &Actor,
+    ) -> impl Future<Output = AppResult<()>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Refuses a deletion (a `Conflict` saying why).
+    fn before_delete(&self, _tx: &mut TenantTx) -> impl Future<Output = AppResult<()>> + Send {
+        async { Ok(()) }
+    }
+
+    fn insert(
+        tx: &mut TenantTx,
+        actor: &Actor,
+        fields: &Self::Fields,
+    ) -> impl Future<Output = rapport_store::Result<Self>> + Send;
+    fn find(
+        tx: &mut TenantTx,
+        id: Self::Id,
+    ) -> impl Future<Output = rapport_store::Result<Option<Self>>> + Send;
+    /// The record about to change, locked where the kind needs it.
+    fn find_for_update(
+        tx: &mut TenantTx,
+        id: Self::Id,
+    ) -> impl Future<Output = rapport_store::Result<Option<Self>>> + Send {
+        Self::find(tx, id)
+    }
+    fn find_with_tags(
+        tx: &mut TenantTx,
+        id: Self::Id,
+    ) -> impl Future<Output = rapport_store::Result<Option<(Self, Vec<Tag>)>>> + Send;
+    fn update(
+        tx: &mut TenantTx,
+        current: &Self,
+        fields: &Self::Fields,
+    ) -> impl Future<Output = rapport_store::Result<()>> + Send;
+    /// Deletes the record (to "recently deleted" where the kind keeps them): whether it was.
+    fn remove(
+        tx: &mut TenantTx,
+        id: Self::Id,
+    ) -> impl Future<Output = rapport_store::Result<bool>> + Send;
+
+    /// How a filter's text search runs, found once and given to [`Self::page`] and
+    /// [`Self::count`].
+    fn strategy(
+        _tx: &mut TenantTx,
+        _filter: &Self::Filter,
+    ) -> impl Future<Output = rapport_store::Result<Strategy>> + Send {
+        async { Ok(Strategy::Scan) }
+    }
+    /// One page, one row over when there is a next page, and the total counted up to `cap`
+    /// (`None` when the page is empty), in one statement.
+    fn page(
+        tx: &mut TenantTx,
+        filter: &Self::Filter,
+        strategy: Strategy,
+        window: &Window<'_, Self::Sort, Self::Id>,
+        cap: Option<i64>,
+    ) -> impl Future<Output = rapport_store::Result<Rows<Self>>> + Send;
+    fn count(
+        tx: &mut TenantTx,
+        filter: &Self::Filter,
+        strategy: Strategy,
+        cap: i64,
+    ) -> impl Future<Output = rapport_store::Result<(i64, bool)>> + Send;
+}
+
+/// A page of a built-in list asked for.
+#[derive(Debug)]
+pub struct ListQuery<K: BuiltinKind> {
+    /// Whether the page comes with the total (an export, reading every page, needs none).
+    pub with_total: bool,
+    pub filter: K::Filter,
+    pub sort: K::Sort,
+    pub descending: bool,
+    /// Where the previous page ended: keyset paging (`page` is then ignored).
+    pub after: Option<(SortValue, K::Id)>,
+    pub page: u64,
+    pub page_size: u64,
+}
+
+impl<K: BuiltinKind> Clone for ListQuery<K> {
+    fn clone(&self) -> Self {
+        ListQuery {
+            with_total: self.with_total,
+            filter: self.filter.clone(),
+            sort: self.sort,
+            descending: self.descending,
+            after: self.after.clone(),
+            page: self.page,
+            page_size: self.page_size,
+        }
+    }
+}
+
+pub struct ListPage<K: BuiltinKind> {
+    pub items: Vec<K>,
+    /// The tags of the page's records, as (record id, tag) pairs.
+    pub tags: Vec<(Uuid, Tag)>,
+    pub total: i64,
+    pub total_is_exact: bool,
+    /// Where the next page continues, when there is one.
+    pub next: Option<(SortValue, K::Id)>,
+}
+
+fn audit_action<K: BuiltinKind>(what: &str) -> String {
+    format!("{}.{what}", K::KIND.object_key())
+}
+
+impl App {
+    /// One record and its tags, read in one transaction.
+    pub async fn read<K: BuiltinKind>(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: K::Id,
+        meta: &RequestMeta,
+    ) -> AppResult<(K, Vec<Tag>)> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            K::OBJECT,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let found = K::find_with_tags(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    /// One record, without its tags.
+    pub async fn get<K: BuiltinKind>(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: K::Id,
+        meta: &RequestMeta,
+    ) -> AppResult<K> {
+        Ok(self.read::<K>(actor, tenant, id, meta).await?.0)
+    }
+
+    pub async fn create<K: BuiltinKind>(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        change: K::Change,
+        meta: &RequestMeta,
+    ) -> AppResult<K> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Create,
+            K::OBJECT,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let fields = match K::check(&mut tx, actor, tenant, None, &change).await {
+            Err(AppError::Forbidden) => {
+                drop(tx);
+                self.record_denial(actor, tenant, meta, Action::Create, K::OBJECT)
+                    .await;
+                return Err(AppError::Forbidden);
+            }
+            checked => checked?,
+        };
+        let mut record = K::insert(&mut tx, actor, &fields).await?;
+        let written = self
+            .write_custom(
+                &mut tx,
+                tenant,
+                BuiltinRecord {
+                    kind: K::KIND,
+                    id: record.id().into(),
+                    custom: record.custom(),
+                },
+                K::custom_input(&change),
+                true,
+            )
+            .await?;
+        if let Some(c) = written {
+            *record.custom_mut() = Json::Object(c.document);
+        }
+        record.after_create(&mut tx, actor).await?;
+        let mut e = with_target(
+            entry(Some(actor), meta, &audit_action::<K>("created")),
+            K::KIND.object_key(),
+            record.id(),
+        );
+        e.changes = Some(record.created());
+        crate::events::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Reads the record to change or delete in `tx` and checks the actor may: 404 when it is
+    /// not there, 403 (audited) when the actor's relation to it does not allow `action`.
+    async fn writable<K: BuiltinKind>(
+        &self,
+        tx: rapport_store::TenantTx,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: K::Id,
+        action: Action,
+        meta: &RequestMeta,
+    ) -> AppResult<(rapport_store::TenantTx, K)> {
+        let mut tx = tx;
+        let current = K::find_for_update(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let relation = current.relation(&mut tx, actor).await?;
+        if !rapport_domain::decide(tenant.role, action, K::OBJECT, relation).is_allowed() {
+            drop(tx);
+            self.record_denial(actor, tenant, meta, action, K::OBJECT)
+                .await;
+            return Err(AppError::Forbidden);
+        }
+        Ok((tx, current))
+    }
+
+    pub async fn update<K: BuiltinKind>(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: K::Id,
+        change: K::Change,
+        meta: &RequestMeta,
+    ) -> AppResult<K> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            K::OBJECT,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let tx = self.db.tenant(tenant.id()).await?;
+        let (mut tx, current) = self
+            .writable::<K>(tx, actor, tenant, id, Action::Edit, meta)
+            .await?;
+        current.may_change()?;
+        let fields = match K::check(&mut tx, actor, tenant, Some(&current), &change).await {
+            Err(AppError::Forbidden) => {
+                drop(tx);
+                self.record_denial(actor, tenant, meta, Action::Edit, K::OBJECT)
+                    .await;
+                return Err(AppError::Forbidden);
+            }
+            checked => checked?,
+        };
+        K::update(&mut tx, &current, &fields).await?;
+        let custom = self
+            .write_custom(
+                &mut tx,
+                tenant,
+                BuiltinRecord {
+                    kind: K::KIND,
+                    id: id.into(),
+                    custom: current.custom(),
+                },
+                K::custom_input(&change),
+                false,
+            )
+            .await?;
+        let after = K::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        K::after_update(&current, &after, &mut tx, actor).await?;
+        if let Some(diff) = changes_and(&K::diff(&current, &after), custom.as_ref()) {
+            let mut e = with_target(
+                entry(Some(actor), meta, &audit_action::<K>("updated")),
+                K::KIND.object_key(),
+                id,
+            );
+            e.changes = Some(diff);
+            crate::events::record(&mut tx, e).await?;
+        }
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn delete<K: BuiltinKind>(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: K::Id,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            K::OBJECT,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let tx = self.db.tenant(tenant.id()).await?;
+        let (mut tx, current) = self
+            .writable::<K>(tx, actor, tenant, id, Action::Delete, meta)
+            .await?;
+        current.before_delete(&mut tx).await?;
+        if !K::remove(&mut tx, id).await? {
+            return Err(AppError::NotFound);
+        }
+        let mut e = with_target(
+            entry(Some(actor), meta, &audit_action::<K>("deleted")),
+            K::KIND.object_key(),
+            id,
+        );
+        e.changes = Some(current.named());
+        crate::events::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A page of a list, its total (counted up to 10,000) and the page's tags, in one
+    /// transaction.
+    pub async fn list<K: BuiltinKind>(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        q: ListQuery<K>,
+        meta: &RequestMeta,
+    ) -> AppResult<ListPage<K>> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            K::OBJECT,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let window = Window {
+            sort: q.sort,
+            descending: q.descending,
+            after: q.after.as_ref(),
+            offset: crate::paging::offset(q.after.is_some(), q.page, q.page_size),
+            limit: q.page_size,
+        };
+        let cap = q.with_total.then_some(COUNT_CAP);
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let strategy = K::strategy(&mut tx, &q.filter).await?;
+        let (mut items, counted) = K::page(&mut tx, &q.filter, strategy, &window, cap).await?;
+        let has_more = crate::paging::cut(&mut items, q.page_size);
+        let (total, total_is_exact) = match counted {
+            Some(counted) => counted,
+            None if !q.with_total => (0, false),
+            // An empty page past the end of the list: count on its own.
+            None => K::count(&mut tx, &q.filter, strategy, COUNT_CAP).await?,
+        };
+        let tags = if K::TAGGED {
+            let ids: Vec<Uuid> = items.iter().map(|r| r.id().into()).collect();
+            rapport_store::tags::of_records(&mut tx, K::KIND.object_key(), &ids).await?
+        } else {
+            Vec::new()
+        };
+        tx.commit().await?;
+        let next = if has_more {
+            items.last().map(|r| (r.sort_value(q.sort), r.id()))
+        } else {
+            None
+        };
+        Ok(ListPage {
+            items,
+            tags,
+            total,
+            total_is_exact,
+            next,
+        })
+    }
+}
+
+pub use rapport_store::companies::Company;
+pub use rapport_store::contacts::Contact;
+pub use rapport_store::deals::Deal;
+pub use rapport_store::leads::Lead;
+pub use rapport_store::tasks::Task;
