@@ -30,7 +30,14 @@ pub type Rows<K> = (Vec<K>, Option<(i64, bool)>);
 /// A built-in kind of record: what the common path needs to know of it. Implemented by the
 /// record type itself, so `app.read::<Company>(…)` reads a company.
 pub trait BuiltinKind: Sized + std::fmt::Debug + Send + Sync + 'static {
-    type Id: Copy + std::fmt::Debug + Send + Sync + Into<Uuid> + Into<Arg> + std::fmt::Display;
+    type Id: Copy
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + From<Uuid>
+        + Into<Uuid>
+        + Into<Arg>
+        + std::fmt::Display;
     /// A change as a form or the API gives it (`None` keeps a field).
     type Change: Send + Sync;
     /// The checked columns to write.

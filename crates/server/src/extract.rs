@@ -451,6 +451,11 @@ pub fn query_with_repeated<T: DeserializeOwned>(
     Ok((values, parsed))
 }
 
+/// Parses a query string as `T` (400 `invalid_query` saying what is wrong).
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> ApiResult<T> {
+    serde_urlencoded_like(query).map_err(|e| ApiError::bad_request("invalid_query", e))
+}
+
 fn serde_urlencoded_like<T: DeserializeOwned>(query: &str) -> Result<T, String> {
     axum::extract::Query::<T>::try_from_uri(
         &format!("/?{query}")

@@ -1607,3 +1607,248 @@ async fn built_in_records_take_custom_values_checked_by_the_registry() {
     .await;
     assert_eq!(d["custom"]["boat_length"], json!(12.0));
 }
+
+/// The built-in objects answer under `/objects/{object}/records` in the record shape, through the
+/// same path as their own endpoints: system fields and custom values together under `values`.
+#[tokio::test]
+async fn built_in_objects_answer_in_the_record_shape() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/contact/fields",
+        Some(json!({"key": "boat", "label": "Boat", "type": "text"})),
+    )
+    .await;
+    let company = t
+        .create(
+            &owner,
+            "/api/v1/companies",
+            json!({"name": "Harbour Works"}),
+        )
+        .await;
+    let r = call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/contact/records",
+        Some(json!({"values": {
+            "name": "Marta Ruiz", "email": "marta@example.com",
+            "company_id": company["id"], "boat": "Sea Breeze"
+        }})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["object"], "contact");
+    assert_eq!(r.body["title"], "Marta Ruiz");
+    assert_eq!(r.body["values"]["email"], "marta@example.com");
+    assert_eq!(r.body["values"]["company_id"], company["id"]);
+    assert_eq!(r.body["values"]["boat"], "Sea Breeze");
+    let marta = r.body["id"].as_str().expect("id").to_owned();
+
+    // The same contact through its own endpoint: the custom value under `custom`.
+    let own = ok(
+        &t,
+        &owner,
+        Method::GET,
+        &format!("/api/v1/contacts/{marta}"),
+        None,
+    )
+    .await;
+    assert_eq!(own["custom"]["boat"], "Sea Breeze");
+    assert_eq!(own["owner_id"], r.body["owner_id"]);
+
+    // Only the keys given change; `null` clears a custom value.
+    let path = format!("/api/v1/objects/contact/records/{marta}");
+    let changed = ok(
+        &t,
+        &owner,
+        Method::PATCH,
+        &path,
+        Some(json!({"values": {"title": "Skipper", "boat": null}})),
+    )
+    .await;
+    assert_eq!(changed["values"]["title"], "Skipper");
+    assert_eq!(changed["values"]["email"], "marta@example.com");
+    assert!(changed["values"]["boat"].is_null(), "{changed}");
+    let read = ok(&t, &owner, Method::GET, &path, None).await;
+    assert_eq!(read["values"]["title"], "Skipper");
+
+    // Errors name `values.<key>`, system fields and custom ones alike; nothing is written.
+    let bad = call(
+        &t,
+        &owner,
+        Method::PATCH,
+        &path,
+        Some(json!({"values": {"email": "not-an-email", "title": "Harbour master"}})),
+    )
+    .await;
+    bad.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(
+        bad.body["errors"][0]["field"], "values.email",
+        "{}",
+        bad.text
+    );
+    let bad = call(
+        &t,
+        &owner,
+        Method::PATCH,
+        &path,
+        Some(json!({"values": {"mooring": "B12"}})),
+    )
+    .await;
+    bad.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(
+        bad.body["errors"][0]["field"], "values.mooring",
+        "{}",
+        bad.text
+    );
+    let read = ok(&t, &owner, Method::GET, &path, None).await;
+    assert_eq!(read["values"]["title"], "Skipper");
+
+    // Money is {amount, currency}; a task's owner is its assignee.
+    let deal = ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/deal/records",
+        Some(json!({"values": {"title": "Berth 12", "amount": {"amount": 1200.5}, "contact_id": marta}})),
+    )
+    .await;
+    assert_eq!(deal["values"]["amount"]["amount"], 1200.5);
+    assert!(deal["values"]["amount"]["currency"].is_string(), "{deal}");
+    assert_eq!(deal["values"]["status"], "new");
+    let task = ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/objects/task/records",
+        Some(json!({"values": {"title": "Call Marta", "contact_id": marta}})),
+    )
+    .await;
+    assert_eq!(task["owner_id"], task["values"]["assignee_id"]);
+    assert_eq!(task["values"]["is_done"], false);
+
+    // Lists: sort, keyset pages, search, equality filters; other operators are refused.
+    let ana = t
+        .create(&owner, "/api/v1/contacts", json!({"name": "Ana Lopez"}))
+        .await;
+    let first = ok(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/objects/contact/records?sort=name&page_size=1",
+        None,
+    )
+    .await;
+    assert_eq!(first["items"][0]["values"]["name"], "Ana Lopez");
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let second = ok(
+        &t,
+        &owner,
+        Method::GET,
+        &format!("/api/v1/objects/contact/records?sort=name&page_size=1&cursor={cursor}"),
+        None,
+    )
+    .await;
+    assert_eq!(second["items"][0]["values"]["name"], "Marta Ruiz");
+    assert!(second["next_cursor"].is_null(), "{second}");
+    let descending = ok(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/objects/contact/records?sort=-name",
+        None,
+    )
+    .await;
+    assert_eq!(descending["items"][0]["values"]["name"], "Marta Ruiz");
+    let found = ok(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/objects/contact/records?search=marta",
+        None,
+    )
+    .await;
+    assert_eq!(found["items"].as_array().map(Vec::len), Some(1));
+    let at_company = ok(
+        &t,
+        &owner,
+        Method::GET,
+        &format!(
+            "/api/v1/objects/contact/records?filter[company_id]={}",
+            company["id"].as_str().expect("id")
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(at_company["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(at_company["items"][0]["id"], marta.as_str());
+    let won = ok(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/objects/deal/records?filter[status][in]=new,won",
+        None,
+    )
+    .await;
+    assert_eq!(won["items"][0]["values"]["title"], "Berth 12");
+    call(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/objects/contact/records?filter[name][gte]=b",
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::BAD_REQUEST, "unknown_filter");
+    call(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/objects/contact/records?filter[berth]=12",
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::BAD_REQUEST, "invalid_query");
+
+    // Deleted to recently deleted and back; the contacts' deals guard holds here too.
+    let ana_path = format!(
+        "/api/v1/objects/contact/records/{}",
+        ana["id"].as_str().expect("id")
+    );
+    let r = call(&t, &owner, Method::DELETE, &ana_path, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    call(&t, &owner, Method::GET, &ana_path, None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    let back = ok(
+        &t,
+        &owner,
+        Method::POST,
+        &format!("{ana_path}/restore"),
+        None,
+    )
+    .await;
+    assert_eq!(back["values"]["name"], "Ana Lopez");
+    call(&t, &owner, Method::DELETE, &path, None)
+        .await
+        .assert_problem(StatusCode::CONFLICT, "contact_has_deals");
+
+    // Another organization's records are not found here.
+    let other = t.register("other@example.com", Some("Other")).await;
+    call(&t, &other, Method::GET, &path, None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    let theirs = ok(
+        &t,
+        &other,
+        Method::GET,
+        "/api/v1/objects/contact/records",
+        None,
+    )
+    .await;
+    assert_eq!(theirs["items"].as_array().map(Vec::len), Some(0));
+}

@@ -40,6 +40,14 @@ pub struct CompanyOut {
     pub updated_at: DateTime<Utc>,
 }
 
+impl kinds::ApiKind for Company {
+    type In = CompanyIn;
+    type Out = CompanyOut;
+    fn query(raw: &str) -> ApiResult<rapport_app::kinds::ListQuery<Company>> {
+        company_query(crate::extract::parse_query(raw)?)
+    }
+}
+
 impl RecordOut<Company> for CompanyOut {
     fn set_tags(&mut self, tags: Vec<TagOut>) {
         self.tags = tags;

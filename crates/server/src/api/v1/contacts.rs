@@ -38,6 +38,14 @@ pub struct ContactOut {
     pub updated_at: DateTime<Utc>,
 }
 
+impl kinds::ApiKind for Contact {
+    type In = ContactIn;
+    type Out = ContactOut;
+    fn query(raw: &str) -> ApiResult<rapport_app::kinds::ListQuery<Contact>> {
+        contact_query(crate::extract::parse_query(raw)?)
+    }
+}
+
 impl RecordOut<Contact> for ContactOut {
     fn set_tags(&mut self, tags: Vec<TagOut>) {
         self.tags = tags;

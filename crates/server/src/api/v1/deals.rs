@@ -51,6 +51,17 @@ pub struct DealOut {
     pub updated_at: DateTime<Utc>,
 }
 
+impl kinds::ApiKind for Deal {
+    type In = DealIn;
+    type Out = DealOut;
+    fn query(raw: &str) -> ApiResult<rapport_app::kinds::ListQuery<Deal>> {
+        {
+            let (statuses, p) = query_with_repeated(Some(raw), "status")?;
+            deal_query(statuses, p)
+        }
+    }
+}
+
 impl RecordOut<Deal> for DealOut {
     fn set_tags(&mut self, tags: Vec<super::types::TagOut>) {
         self.tags = tags;

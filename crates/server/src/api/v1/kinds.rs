@@ -1,16 +1,23 @@
 //! The API's verbs on the built-in kinds (companies, contacts, leads, deals, tasks), written once
 //! over the app's common path. Each kind's module keeps what is its own: its shapes (`CompanyOut`,
-//! `CompanyIn`), its list parameters and its documented handlers, which call these.
+//! `CompanyIn`), its list parameters and its documented handlers, which call these. The same
+//! verbs serve the built-in objects under `/objects/{object}/records` in the record shape.
 
 use axum::Json;
 use axum::http::StatusCode;
 use rapport_app::RequestMeta;
 use rapport_app::kinds::{BuiltinKind, ListQuery};
+use rapport_app::records::RecordListQuery;
+use rapport_domain::ValidationErrors;
+use rapport_domain::builtin;
+use rapport_domain::schema::{FieldType, ObjectDef};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::types::{Page, TagOut, encode_sort_cursor, group_tags, tags_for};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::Scope;
 use crate::state::AppState;
 
@@ -120,4 +127,282 @@ pub async fn list<K: BuiltinKind, O: RecordOut<K>>(
         page,
         page_size,
     }))
+}
+
+/// A built-in kind as the API speaks of it: its body and answer shapes and its list's parameters.
+/// With these, `/objects/{object}/records` serves the built-in objects in the record shape of the
+/// contract (`{id, object, owner_id, values, …}`), through the same path as their own endpoints.
+pub trait ApiKind: BuiltinKind {
+    type In: DeserializeOwned + Into<Self::Change>;
+    type Out: RecordOut<Self>;
+    /// The list query its own list endpoint would make of `raw` (its query string).
+    fn query(raw: &str) -> ApiResult<ListQuery<Self>>;
+}
+
+/// The object a built-in kind is (its system fields, in the registry's words).
+fn definition<K: ApiKind>() -> ObjectDef {
+    builtin::object_by_key(K::KIND.object_key()).expect("every built-in kind is a built-in object")
+}
+
+/// A built-in record in the contract's record shape: its system fields and custom values under
+/// `values` by field key (money as `{amount, currency}`).
+fn record_json<K: ApiKind>(record: K, organization_id: Uuid) -> Value {
+    let def = definition::<K>();
+    let out = serde_json::to_value(K::Out::from(record)).unwrap_or(Value::Null);
+    let field = |key: &str| out.get(key).cloned().unwrap_or(Value::Null);
+    let mut values = Map::new();
+    for f in &def.fields {
+        let key = f.key.as_str();
+        let value = match f.field_type {
+            FieldType::Money => json!({"amount": field(key), "currency": field("currency")}),
+            _ => field(key),
+        };
+        values.insert(key.to_owned(), value);
+    }
+    if let Some(Value::Object(custom)) = out.get("custom") {
+        values.extend(custom.clone());
+    }
+    let owner = out
+        .get("owner_id")
+        .or_else(|| out.get("assignee_id"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    json!({
+        "id": field("id"),
+        "object": def.key.as_str(),
+        "organization_id": organization_id,
+        "owner_id": owner,
+        "title": field(def.primary_field.as_str()),
+        "values": values,
+        "created_at": field("created_at"),
+        "updated_at": field("updated_at"),
+    })
+}
+
+/// The kind's own body made of a record body: system fields by key (money split into amount
+/// and currency), the other keys as custom values, the owner (a task's assignee).
+fn record_input<K: ApiKind>(
+    values: Map<String, Value>,
+    owner_id: Option<Uuid>,
+) -> ApiResult<K::In> {
+    let def = definition::<K>();
+    let mut body = Map::new();
+    let mut custom = Map::new();
+    for (key, value) in values {
+        match def.fields.iter().find(|f| f.key.as_str() == key) {
+            Some(f) if f.field_type == FieldType::Money => match value {
+                Value::Object(money) => {
+                    for part in ["amount", "currency"] {
+                        if let Some(v) = money.get(part) {
+                            body.insert(part.to_owned(), v.clone());
+                        }
+                    }
+                }
+                _ => {
+                    return Err(invalid_values(
+                        &key,
+                        "must be an object {\"amount\": number, \"currency\": code}",
+                    ));
+                }
+            },
+            Some(_) => {
+                body.insert(key, value);
+            }
+            None => {
+                custom.insert(key, value);
+            }
+        }
+    }
+    if !custom.is_empty() {
+        body.insert("custom".to_owned(), Value::Object(custom));
+    }
+    if let Some(owner) = owner_id {
+        let key = if def.fields.iter().any(|f| f.key.as_str() == "assignee_id") {
+            "assignee_id"
+        } else {
+            "owner_id"
+        };
+        body.insert(key.to_owned(), json!(owner));
+    }
+    serde_json::from_value(Value::Object(body)).map_err(|e| invalid_values("", &e.to_string()))
+}
+
+fn invalid_values(key: &str, message: &str) -> ApiError {
+    let mut errors = ValidationErrors::new();
+    let field = if key.is_empty() {
+        "values".to_owned()
+    } else {
+        format!("values.{key}")
+    };
+    errors.add(&field, message);
+    ApiError::from(rapport_app::AppError::Validation(errors))
+}
+
+/// The kind's field errors named as the record shape names them: `values.<key>`.
+fn as_record_errors(error: rapport_app::AppError) -> ApiError {
+    let mut e = ApiError::from(error);
+    for f in &mut e.errors {
+        let key = f.field.strip_prefix("custom.").unwrap_or(&f.field);
+        f.field = match key {
+            "owner_id" | "assignee_id" => "owner_id".to_owned(),
+            "currency" => "values.amount".to_owned(),
+            key => format!("values.{key}"),
+        };
+    }
+    e
+}
+
+/// The contract's list grammar (`search`, `sort=key|-key`, `filter[key]=v`,
+/// `filter[key][in]=a,b`, `page_size`, `cursor`) as the kind's own list parameters. Built-in lists
+/// filter by equality on the fields their own endpoints filter by; other operators are 400.
+fn list_params(q: &RecordListQuery) -> ApiResult<String> {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(search) = &q.search {
+        out.append_pair("search", search);
+    }
+    if let Some(sort) = &q.sort {
+        let (key, descending) = match sort.strip_prefix('-') {
+            Some(key) => (key, true),
+            None => (sort.as_str(), false),
+        };
+        out.append_pair("order_by", key);
+        out.append_pair("order", if descending { "desc" } else { "asc" });
+    }
+    out.append_pair("page_size", &q.page_size.to_string());
+    if let Some(cursor) = &q.cursor {
+        out.append_pair("cursor", cursor);
+    }
+    for (key, op, value) in &q.filters {
+        match op.as_deref() {
+            None => {
+                out.append_pair(key, value);
+            }
+            Some("in") => {
+                for v in value.split(',') {
+                    out.append_pair(key, v);
+                }
+            }
+            Some(op) => {
+                return Err(ApiError::bad_request(
+                    "unknown_filter",
+                    format!(
+                        "filter[{key}][{op}]: lists of built-in objects filter by equality \
+                         (filter[key]=v, filter[status][in]=a,b)"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(out.finish())
+}
+
+/// `GET /objects/{builtin}/records`: `{items, next_cursor}` in the record shape.
+pub async fn list_records<K: ApiKind>(
+    state: &AppState,
+    scope: &Scope,
+    meta: &RequestMeta,
+    q: &RecordListQuery,
+) -> ApiResult<Value> {
+    let mut query = K::query(&list_params(q)?)?;
+    query.with_total = false;
+    let result = state
+        .app
+        .list::<K>(&scope.auth.actor, &scope.tenant, query, meta)
+        .await?;
+    let org = scope.tenant.id().as_uuid();
+    let next_cursor = result
+        .next
+        .as_ref()
+        .map(|(v, id)| encode_sort_cursor(v, (*id).into()));
+    let items: Vec<Value> = result
+        .items
+        .into_iter()
+        .map(|r| record_json(r, org))
+        .collect();
+    Ok(json!({"items": items, "next_cursor": next_cursor}))
+}
+
+pub async fn get_record<K: ApiKind>(
+    state: &AppState,
+    scope: &Scope,
+    meta: &RequestMeta,
+    id: Uuid,
+) -> ApiResult<Value> {
+    let record = state
+        .app
+        .get::<K>(&scope.auth.actor, &scope.tenant, id_of::<K>(id), meta)
+        .await?;
+    Ok(record_json(record, scope.tenant.id().as_uuid()))
+}
+
+pub async fn create_record<K: ApiKind>(
+    state: &AppState,
+    scope: &Scope,
+    meta: &RequestMeta,
+    values: Map<String, Value>,
+    owner_id: Option<Uuid>,
+) -> ApiResult<Value> {
+    let body = record_input::<K>(values, owner_id)?;
+    let record = state
+        .app
+        .create::<K>(&scope.auth.actor, &scope.tenant, body.into(), meta)
+        .await
+        .map_err(as_record_errors)?;
+    Ok(record_json(record, scope.tenant.id().as_uuid()))
+}
+
+pub async fn update_record<K: ApiKind>(
+    state: &AppState,
+    scope: &Scope,
+    meta: &RequestMeta,
+    id: Uuid,
+    values: Map<String, Value>,
+    owner_id: Option<Uuid>,
+) -> ApiResult<Value> {
+    let body = record_input::<K>(values, owner_id)?;
+    let record = state
+        .app
+        .update::<K>(
+            &scope.auth.actor,
+            &scope.tenant,
+            id_of::<K>(id),
+            body.into(),
+            meta,
+        )
+        .await
+        .map_err(as_record_errors)?;
+    Ok(record_json(record, scope.tenant.id().as_uuid()))
+}
+
+pub async fn delete_record<K: ApiKind>(
+    state: &AppState,
+    scope: &Scope,
+    meta: &RequestMeta,
+    id: Uuid,
+) -> ApiResult<StatusCode> {
+    delete::<K>(state, scope, meta, id_of::<K>(id)).await
+}
+
+/// Brings a deleted record back (tasks are deleted for good: 404).
+pub async fn restore_record<K: ApiKind>(
+    state: &AppState,
+    scope: &Scope,
+    meta: &RequestMeta,
+    id: Uuid,
+) -> ApiResult<Value> {
+    state
+        .app
+        .restore(
+            &scope.auth.actor,
+            &scope.tenant,
+            K::KIND.object_key(),
+            id,
+            meta,
+        )
+        .await?;
+    get_record::<K>(state, scope, meta, id).await
+}
+
+fn id_of<K: BuiltinKind>(id: Uuid) -> K::Id {
+    K::Id::from(id)
 }

@@ -49,6 +49,17 @@ pub struct LeadOut {
     pub updated_at: DateTime<Utc>,
 }
 
+impl kinds::ApiKind for Lead {
+    type In = LeadIn;
+    type Out = LeadOut;
+    fn query(raw: &str) -> ApiResult<rapport_app::kinds::ListQuery<Lead>> {
+        {
+            let (statuses, p) = query_with_repeated(Some(raw), "status")?;
+            lead_query(statuses, p)
+        }
+    }
+}
+
 impl RecordOut<Lead> for LeadOut {
     fn set_tags(&mut self, tags: Vec<TagOut>) {
         self.tags = tags;

@@ -11,9 +11,40 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use super::kinds;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, Meta, Scope};
 use crate::state::AppState;
+
+/// Runs `$body` with `$k` standing for the built-in kind the object key names: `Some` of what it
+/// gives, `None` for a custom object.
+macro_rules! on_builtin {
+    ($object:expr, $k:ident => $body:expr) => {
+        match $object {
+            "company" => {
+                type $k = rapport_app::kinds::Company;
+                Some($body)
+            }
+            "contact" => {
+                type $k = rapport_app::kinds::Contact;
+                Some($body)
+            }
+            "lead" => {
+                type $k = rapport_app::kinds::Lead;
+                Some($body)
+            }
+            "deal" => {
+                type $k = rapport_app::kinds::Deal;
+                Some($body)
+            }
+            "task" => {
+                type $k = rapport_app::kinds::Task;
+                Some($body)
+            }
+            _ => None,
+        }
+    };
+}
 
 fn record_json(r: &RecordView, organization_id: Uuid) -> Value {
     json!({
@@ -238,7 +269,8 @@ fn list_query(raw: Option<&str>) -> ApiResult<RecordListQuery> {
     Ok(q)
 }
 
-/// A page of an object's records: filtered (`filter[key]=v`, `filter[key][gte|gt|lte|lt|in|empty]=v`),
+/// A page of an object's records (built-in objects too, filtered by equality on the fields their
+/// own lists filter by): filtered (`filter[key]=v`, `filter[key][gte|gt|lte|lt|in|empty]=v`),
 /// searched (`search`), sorted (`sort=key` or `sort=-key`, ties by id), paged by `cursor`.
 #[utoipa::path(get, path = "/api/v1/objects/{object}/records", tag = "objects", security(("bearer" = [])),
     params(("object" = String, Path), ("X-Organization-Id" = Uuid, Header),
@@ -255,6 +287,10 @@ pub async fn list_records(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let query = list_query(raw.as_deref())?;
+    if let Some(page) = on_builtin!(object.as_str(), K => kinds::list_records::<K>(&state, &scope, &meta, &query).await)
+    {
+        return page.map(Json);
+    }
     let page = state
         .app
         .list_records(&scope.auth.actor, &scope.tenant, &object, &query, &meta)
@@ -269,7 +305,7 @@ pub async fn list_records(
 /// Create a record.
 #[utoipa::path(post, path = "/api/v1/objects/{object}/records", tag = "objects", security(("bearer" = [])),
     params(("object" = String, Path), ("X-Organization-Id" = Uuid, Header)), request_body = Object,
-    responses((status = 400, description = "`builtin_object`: built-in records are served by their own endpoints", body = Problem), (status = 201, body = Object), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 201, body = Object), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "`field_not_unique`", body = Problem),
               (status = 422, description = "field errors named `values.<key>`", body = Problem)))]
 pub async fn create_record(
@@ -279,6 +315,10 @@ pub async fn create_record(
     ApiPath(object): ApiPath<String>,
     ApiJson(body): ApiJson<RecordIn>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    if let Some(created) = on_builtin!(object.as_str(), K => kinds::create_record::<K>(&state, &scope, &meta, body.values.clone(), body.owner_id).await)
+    {
+        return Ok((StatusCode::CREATED, Json(created?)));
+    }
     let r = state
         .app
         .create_record(
@@ -301,13 +341,18 @@ pub async fn create_record(
 /// One record.
 #[utoipa::path(get, path = "/api/v1/objects/{object}/records/{id}", tag = "objects", security(("bearer" = [])),
     params(("object" = String, Path), ("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 400, description = "`builtin_object`: built-in records are served by their own endpoints", body = Problem), (status = 200, body = Object), (status = 404, body = Problem)))]
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
 pub async fn get_record(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
     ApiPath((object, id)): ApiPath<(String, Uuid)>,
 ) -> ApiResult<Json<Value>> {
+    if let Some(found) =
+        on_builtin!(object.as_str(), K => kinds::get_record::<K>(&state, &scope, &meta, id).await)
+    {
+        return found.map(Json);
+    }
     let r = state
         .app
         .record(
@@ -324,7 +369,7 @@ pub async fn get_record(
 /// Change a record: only the values given change, `null` clears one.
 #[utoipa::path(patch, path = "/api/v1/objects/{object}/records/{id}", tag = "objects", security(("bearer" = [])),
     params(("object" = String, Path), ("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)), request_body = Object,
-    responses((status = 400, description = "`builtin_object`: built-in records are served by their own endpoints", body = Problem), (status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "`field_not_unique`", body = Problem), (status = 422, body = Problem)))]
 pub async fn update_record(
     State(state): State<AppState>,
@@ -333,6 +378,10 @@ pub async fn update_record(
     ApiPath((object, id)): ApiPath<(String, Uuid)>,
     ApiJson(body): ApiJson<RecordIn>,
 ) -> ApiResult<Json<Value>> {
+    if let Some(changed) = on_builtin!(object.as_str(), K => kinds::update_record::<K>(&state, &scope, &meta, id, body.values.clone(), body.owner_id).await)
+    {
+        return changed.map(Json);
+    }
     let r = state
         .app
         .update_record(
@@ -353,13 +402,17 @@ pub async fn update_record(
 /// Delete a record: it moves to recently deleted.
 #[utoipa::path(delete, path = "/api/v1/objects/{object}/records/{id}", tag = "objects", security(("bearer" = [])),
     params(("object" = String, Path), ("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 400, description = "`builtin_object`: built-in records are served by their own endpoints", body = Problem), (status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn delete_record(
     State(state): State<AppState>,
     scope: Scope,
     Meta(meta): Meta,
     ApiPath((object, id)): ApiPath<(String, Uuid)>,
 ) -> ApiResult<StatusCode> {
+    if let Some(deleted) = on_builtin!(object.as_str(), K => kinds::delete_record::<K>(&state, &scope, &meta, id).await)
+    {
+        return deleted;
+    }
     state
         .app
         .delete_record(
@@ -376,7 +429,7 @@ pub async fn delete_record(
 /// Bring a deleted record back.
 #[utoipa::path(post, path = "/api/v1/objects/{object}/records/{id}/restore", tag = "objects", security(("bearer" = [])),
     params(("object" = String, Path), ("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 400, description = "`builtin_object`: built-in records are served by their own endpoints", body = Problem), (status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "`field_not_unique`: another record took one of its unique values", body = Problem)))]
 pub async fn restore_record(
     State(state): State<AppState>,
@@ -384,6 +437,10 @@ pub async fn restore_record(
     Meta(meta): Meta,
     ApiPath((object, id)): ApiPath<(String, Uuid)>,
 ) -> ApiResult<Json<Value>> {
+    if let Some(restored) = on_builtin!(object.as_str(), K => kinds::restore_record::<K>(&state, &scope, &meta, id).await)
+    {
+        return restored.map(Json);
+    }
     let r = state
         .app
         .restore_record(

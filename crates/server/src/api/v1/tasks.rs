@@ -45,6 +45,14 @@ pub struct TaskOut {
     pub updated_at: DateTime<Utc>,
 }
 
+impl kinds::ApiKind for Task {
+    type In = TaskIn;
+    type Out = TaskOut;
+    fn query(raw: &str) -> ApiResult<rapport_app::kinds::ListQuery<Task>> {
+        task_query(crate::extract::parse_query(raw)?)
+    }
+}
+
 impl RecordOut<Task> for TaskOut {}
 
 impl From<rapport_store::tasks::Task> for TaskOut {
@@ -165,6 +173,11 @@ pub async fn list(
     Meta(meta): Meta,
     ApiQuery(p): ApiQuery<TaskParams>,
 ) -> ApiResult<Json<Page<TaskOut>>> {
+    kinds::list(&state, &scope, &meta, task_query(p)?).await
+}
+
+/// The query a list's parameters ask for.
+fn task_query(p: TaskParams) -> ApiResult<TaskQuery> {
     let paging = Paging {
         page: p.page,
         page_size: p.page_size,
@@ -217,7 +230,7 @@ pub async fn list(
         due_before: p.due_before,
         due_after: p.due_after,
     };
-    let query = TaskQuery {
+    Ok(TaskQuery {
         with_total: true,
         filter,
         sort,
@@ -225,8 +238,7 @@ pub async fn list(
         after,
         page,
         page_size,
-    };
-    kinds::list(&state, &scope, &meta, query).await
+    })
 }
 
 /// Create a task (a member only on deals they own).
