@@ -128,11 +128,7 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
         Err(e) => return error_page(e.into()),
     };
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
-    let ids: Vec<uuid::Uuid> = result.items.iter().map(|c| c.id.as_uuid()).collect();
-    let tags = app
-        .tags_of(&tenant, "company", &ids)
-        .await
-        .unwrap_or_default();
+    let tags = &result.tags;
     let base = &ctx.base;
     let path = format!("{base}/companies");
     let visible = state.visible(&COLUMNS, &DEFAULT_COLUMNS);
@@ -154,7 +150,7 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
                     "size" => Cell::text(c.size.clone().unwrap_or_default()),
                     "owner" => Cell::text(people.name(c.owner_id)),
                     "tags" => Cell {
-                        tags: tag_chips(&tags, c.id.as_uuid()),
+                        tags: tag_chips(tags, c.id.as_uuid()),
                         ..Cell::default()
                     },
                     _ => Cell::muted(c.created_at.format("%Y-%m-%d").to_string()),

@@ -137,11 +137,7 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
         Err(e) => return error_page(e.into()),
     };
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
-    let ids: Vec<uuid::Uuid> = result.items.iter().map(|c| c.id.as_uuid()).collect();
-    let tags = app
-        .tags_of(&tenant, "contact", &ids)
-        .await
-        .unwrap_or_default();
+    let tags = &result.tags;
     let company_ids: Vec<uuid::Uuid> = result.items.iter().filter_map(|c| c.company_id).collect();
     let companies = app
         .company_names(&tenant, &company_ids)
@@ -185,7 +181,7 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
                     },
                     "owner" => Cell::text(people.name(c.owner_id)),
                     "tags" => Cell {
-                        tags: tag_chips(&tags, c.id.as_uuid()),
+                        tags: tag_chips(tags, c.id.as_uuid()),
                         ..Cell::default()
                     },
                     _ => Cell::muted(c.created_at.format("%Y-%m-%d").to_string()),

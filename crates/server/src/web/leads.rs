@@ -169,8 +169,7 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
         Err(e) => return error_page(e.into()),
     };
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
-    let ids: Vec<uuid::Uuid> = result.items.iter().map(|l| l.id.as_uuid()).collect();
-    let tags = app.tags_of(&tenant, "lead", &ids).await.unwrap_or_default();
+    let tags = &result.tags;
     let base = &ctx.base;
     let path = format!("{base}/leads");
     let visible = state.visible(&COLUMNS, &DEFAULT_COLUMNS);
@@ -202,7 +201,7 @@ pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
                     },
                     "owner" => Cell::text(people.name(l.owner_id)),
                     "tags" => Cell {
-                        tags: tag_chips(&tags, l.id.as_uuid()),
+                        tags: tag_chips(tags, l.id.as_uuid()),
                         ..Cell::default()
                     },
                     _ => Cell::muted(l.created_at.format("%Y-%m-%d").to_string()),
