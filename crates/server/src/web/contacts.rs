@@ -1,28 +1,27 @@
 //! Contact pages: the list (search, sort, pages), adding, reading, changing and deleting.
 
-use axum::Form;
-use axum::extract::{Path, Query, RawForm, RawQuery};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, RawQuery};
 use axum::response::Response;
+use rapport_app::Tenant;
 use rapport_app::contacts::{ContactChange, ContactQuery};
 use rapport_app::kinds::{Company, Contact, Deal};
 use rapport_app::timeline::RecordRef;
-use rapport_app::{AppError, Tenant};
 use rapport_domain::{Action, CompanyId, ContactId, Object, Ownership, UserId, decide};
 use rapport_store::contacts::{ContactFilter, ContactSort};
 use serde::Deserialize;
 
 use super::context::error_page;
+use super::kinds::{FormKind, WebKind};
 use super::lists::{
     Cell, ColumnDef, ListPage, ListState, column_choices, headers, is_filtered, owner_filter,
     saved_views, sort_parts, tag_chips, tag_filter, total_label,
 };
 use super::record_page::{
-    FormField, RecordPage, Related, RelatedItem, form_without, tag_parts, task_box, timeline_of,
+    FormField, RecordPage, Related, RelatedItem, tag_parts, task_box, timeline_of,
 };
 use super::records::{Choice, People, money};
 use super::workspace::shell;
-use super::{FormErrors, PageContext, render, render_status, see_other};
+use super::{PageContext, render};
 use crate::api::v1::types::{SortKind, decode_sort_cursor};
 use crate::error::ApiError;
 use crate::exports::Exporter;
@@ -402,34 +401,6 @@ pub async fn new_form(ctx: PageContext, Query(q): Query<NewQuery>) -> Response {
     render(&new_page(&ctx, &tenant, session, &form).await)
 }
 
-pub async fn create(ctx: PageContext, RawForm(raw): RawForm) -> Response {
-    let mut form: ContactForm = form_without(&raw, |k| k.starts_with("custom."));
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    form.custom =
-        super::objects::builtin_custom_values(&ctx, &session.actor, &tenant, "contact", &raw, true)
-            .await;
-    match ctx
-        .state
-        .app
-        .create::<Contact>(&session.actor, &tenant, form.change(), &ctx.meta)
-        .await
-    {
-        Ok(c) => see_other(&format!("{}/contacts/{}?saved=1", ctx.base, c.id)),
-        Err(AppError::Validation(errors)) => {
-            let mut page = new_page(&ctx, &tenant, session, &form).await;
-            page.errors = FormErrors(errors.0);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-        Err(other) => error_page(other.into()),
-    }
-}
-
 #[derive(Deserialize)]
 pub struct Saved {
     saved: Option<String>,
@@ -629,88 +600,45 @@ pub async fn detail(ctx: PageContext, Path(id): Path<String>, Query(q): Query<Sa
     }
 }
 
-pub async fn update(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawForm) -> Response {
-    let mut form: ContactForm = form_without(&raw, |k| k.starts_with("custom."));
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let Ok(contact_id) = id.parse::<ContactId>() else {
-        return error_page(ApiError::not_found());
-    };
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    form.custom = super::objects::builtin_custom_values(
-        &ctx,
-        &session.actor,
-        &tenant,
-        "contact",
-        &raw,
-        false,
-    )
-    .await;
-    match ctx
-        .state
-        .app
-        .update::<Contact>(
-            &session.actor,
-            &tenant,
-            contact_id,
-            form.change(),
-            &ctx.meta,
-        )
-        .await
-    {
-        Ok(c) => see_other(&format!("{}/contacts/{}?saved=1", ctx.base, c.id)),
-        Err(AppError::Validation(errors)) => match detail_page(&ctx, &id, Some(&form)).await {
-            Ok((mut page, _, _)) => {
-                page.errors = FormErrors(errors.0);
-                render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
-            }
-            Err(p) => p,
-        },
-        Err(other) => error_page(other.into()),
+impl WebKind for Contact {
+    const PATH: &'static str = "contacts";
+    fn timeline(id: ContactId) -> RecordRef {
+        RecordRef::Contact(id)
     }
 }
 
-pub async fn comment(
-    ctx: PageContext,
-    Path(id): Path<String>,
-    Form(form): Form<super::deals::ActivityForm>,
-) -> Response {
-    let Ok(contact_id) = id.parse::<ContactId>() else {
-        return error_page(ApiError::not_found());
-    };
-    let back = format!("{}/contacts/{}", ctx.base, contact_id);
-    match super::deals::add_activity(&ctx, RecordRef::Contact(contact_id), form, &back).await {
-        Ok(()) => see_other(&format!("{back}#timeline")),
-        Err(r) => r,
+impl FormKind for Contact {
+    type Form = ContactForm;
+    fn csrf(form: &ContactForm) -> &str {
+        &form.csrf
     }
-}
-
-pub async fn delete(
-    ctx: PageContext,
-    Path(id): Path<String>,
-    Form(form): Form<super::CsrfForm>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
+    fn set_custom(
+        form: &mut ContactForm,
+        custom: Option<serde_json::Map<String, serde_json::Value>>,
+    ) {
+        form.custom = custom;
     }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    let Ok(contact_id) = id.parse::<ContactId>() else {
-        return error_page(ApiError::not_found());
-    };
-    match ctx
-        .state
-        .app
-        .delete::<Contact>(&session.actor, &tenant, contact_id, &ctx.meta)
-        .await
-    {
-        Ok(()) => see_other(&format!("{}/contacts", ctx.base)),
-        Err(e) => error_page(e.into()),
+    fn change(
+        form: &ContactForm,
+    ) -> Result<
+        <Contact as rapport_app::kinds::BuiltinKind>::Change,
+        rapport_domain::ValidationErrors,
+    > {
+        Ok(form.change())
+    }
+    async fn new_page(
+        ctx: &PageContext,
+        tenant: &Tenant,
+        session: &rapport_app::accounts::CurrentSession,
+        form: &ContactForm,
+    ) -> RecordPage {
+        new_page(ctx, tenant, session, form).await
+    }
+    async fn record_page(
+        ctx: &PageContext,
+        id: &str,
+        form: Option<&ContactForm>,
+    ) -> Result<RecordPage, Response> {
+        detail_page(ctx, id, form).await.map(|(page, _, _)| page)
     }
 }

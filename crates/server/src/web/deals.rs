@@ -1428,47 +1428,6 @@ pub(crate) async fn add_activity(
     }
 }
 
-pub async fn comment(
-    ctx: PageContext,
-    Path(id): Path<String>,
-    Form(form): Form<ActivityForm>,
-) -> Response {
-    let Ok(deal_id) = id.parse::<DealId>() else {
-        return error_page(ApiError::not_found());
-    };
-    let back = format!("{}/deals/{}", ctx.base, deal_id);
-    match add_activity(&ctx, RecordRef::Deal(deal_id), form, &back).await {
-        Ok(()) => see_other(&format!("{back}#timeline")),
-        Err(r) => r,
-    }
-}
-
-pub async fn delete(
-    ctx: PageContext,
-    Path(id): Path<String>,
-    Form(form): Form<super::CsrfForm>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    let Ok(deal_id) = id.parse::<DealId>() else {
-        return error_page(ApiError::not_found());
-    };
-    match ctx
-        .state
-        .app
-        .delete::<Deal>(&session.actor, &tenant, deal_id, &ctx.meta)
-        .await
-    {
-        Ok(()) => see_other(&format!("{}/deals", ctx.base)),
-        Err(e) => error_page(e.into()),
-    }
-}
-
 #[derive(Deserialize)]
 pub struct TaskForm {
     #[serde(default, rename = "_csrf")]
@@ -1672,4 +1631,11 @@ pub async fn export(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
             page_size: 500,
         },
     )
+}
+
+impl super::kinds::WebKind for Deal {
+    const PATH: &'static str = "deals";
+    fn timeline(id: DealId) -> RecordRef {
+        RecordRef::Deal(id)
+    }
 }

@@ -1,8 +1,7 @@
 //! Lead pages: the list, adding, a lead's page, and converting a qualified lead.
 
 use axum::Form;
-use axum::extract::{Path, Query, RawForm, RawQuery};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, RawQuery};
 use axum::response::Response;
 use rapport_app::kinds::{Company, Contact, Deal, Lead};
 use rapport_app::leads::{Conversion, ConversionDeal, LeadChange, LeadQuery};
@@ -15,16 +14,17 @@ use rapport_store::leads::{LeadFilter, LeadSort};
 use serde::Deserialize;
 
 use super::context::error_page;
+use super::kinds::{FormKind, WebKind};
 use super::lists::{
     Cell, ColumnDef, FilterSelect, ListPage, ListState, column_choices, headers, is_filtered,
     owner_filter, saved_views, sort_parts, tag_chips, tag_filter, total_label,
 };
 use super::record_page::{
-    ConvertBox, FormField, RecordPage, Related, RelatedItem, form_without, tag_parts, timeline_of,
+    ConvertBox, FormField, RecordPage, Related, RelatedItem, tag_parts, timeline_of,
 };
 use super::records::{Choice, People};
 use super::workspace::shell;
-use super::{FormErrors, PageContext, render, render_status, see_other, sentence};
+use super::{PageContext, render, see_other, sentence};
 use crate::api::v1::types::{SortKind, decode_sort_cursor};
 use crate::error::ApiError;
 use crate::exports::Exporter;
@@ -429,38 +429,6 @@ pub async fn new_form(ctx: PageContext) -> Response {
     render(&new_page(&ctx, &tenant, session, &LeadForm::default()).await)
 }
 
-pub async fn create(ctx: PageContext, RawForm(raw): RawForm) -> Response {
-    let mut form: LeadForm = form_without(&raw, |k| k.starts_with("custom."));
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    form.custom =
-        super::objects::builtin_custom_values(&ctx, &session.actor, &tenant, "lead", &raw, true)
-            .await;
-    let result = match form.change() {
-        Ok(change) => {
-            ctx.state
-                .app
-                .create::<Lead>(&session.actor, &tenant, change, &ctx.meta)
-                .await
-        }
-        Err(errors) => Err(AppError::Validation(errors)),
-    };
-    match result {
-        Ok(l) => see_other(&format!("{}/leads/{}?saved=1", ctx.base, l.id)),
-        Err(AppError::Validation(errors)) => {
-            let mut page = new_page(&ctx, &tenant, session, &form).await;
-            page.errors = FormErrors(errors.0);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
-        }
-        Err(other) => error_page(other.into()),
-    }
-}
-
 #[derive(Deserialize)]
 pub struct DetailQuery {
     saved: Option<String>,
@@ -640,43 +608,6 @@ pub async fn detail(
     }
 }
 
-pub async fn update(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawForm) -> Response {
-    let mut form: LeadForm = form_without(&raw, |k| k.starts_with("custom."));
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let Ok(lead_id) = id.parse::<LeadId>() else {
-        return error_page(ApiError::not_found());
-    };
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    form.custom =
-        super::objects::builtin_custom_values(&ctx, &session.actor, &tenant, "lead", &raw, false)
-            .await;
-    let result = match form.change() {
-        Ok(change) => {
-            ctx.state
-                .app
-                .update::<Lead>(&session.actor, &tenant, lead_id, change, &ctx.meta)
-                .await
-        }
-        Err(errors) => Err(AppError::Validation(errors)),
-    };
-    match result {
-        Ok(l) => see_other(&format!("{}/leads/{}?saved=1", ctx.base, l.id)),
-        Err(AppError::Validation(errors)) => match detail_page(&ctx, &id, Some(&form)).await {
-            Ok(mut page) => {
-                page.errors = FormErrors(errors.0);
-                render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
-            }
-            Err(p) => p,
-        },
-        Err(other) => error_page(other.into()),
-    }
-}
-
 #[derive(Deserialize)]
 pub struct ConvertForm {
     #[serde(default, rename = "_csrf")]
@@ -748,43 +679,40 @@ pub async fn convert(
     }
 }
 
-pub async fn delete(
-    ctx: PageContext,
-    Path(id): Path<String>,
-    Form(form): Form<super::CsrfForm>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    let Ok(lead_id) = id.parse::<LeadId>() else {
-        return error_page(ApiError::not_found());
-    };
-    match ctx
-        .state
-        .app
-        .delete::<Lead>(&session.actor, &tenant, lead_id, &ctx.meta)
-        .await
-    {
-        Ok(()) => see_other(&format!("{}/leads", ctx.base)),
-        Err(e) => error_page(e.into()),
+impl WebKind for Lead {
+    const PATH: &'static str = "leads";
+    fn timeline(id: LeadId) -> RecordRef {
+        RecordRef::Lead(id)
     }
 }
 
-pub async fn comment(
-    ctx: PageContext,
-    Path(id): Path<String>,
-    Form(form): Form<super::deals::ActivityForm>,
-) -> Response {
-    let Ok(lead_id) = id.parse::<LeadId>() else {
-        return error_page(ApiError::not_found());
-    };
-    let back = format!("{}/leads/{}", ctx.base, lead_id);
-    match super::deals::add_activity(&ctx, RecordRef::Lead(lead_id), form, &back).await {
-        Ok(()) => see_other(&format!("{back}#timeline")),
-        Err(r) => r,
+impl FormKind for Lead {
+    type Form = LeadForm;
+    fn csrf(form: &LeadForm) -> &str {
+        &form.csrf
+    }
+    fn set_custom(form: &mut LeadForm, custom: Option<serde_json::Map<String, serde_json::Value>>) {
+        form.custom = custom;
+    }
+    fn change(
+        form: &LeadForm,
+    ) -> Result<<Lead as rapport_app::kinds::BuiltinKind>::Change, rapport_domain::ValidationErrors>
+    {
+        form.change()
+    }
+    async fn new_page(
+        ctx: &PageContext,
+        tenant: &Tenant,
+        session: &rapport_app::accounts::CurrentSession,
+        form: &LeadForm,
+    ) -> RecordPage {
+        new_page(ctx, tenant, session, form).await
+    }
+    async fn record_page(
+        ctx: &PageContext,
+        id: &str,
+        form: Option<&LeadForm>,
+    ) -> Result<RecordPage, Response> {
+        detail_page(ctx, id, form).await
     }
 }

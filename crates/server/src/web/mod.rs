@@ -13,6 +13,7 @@ mod contacts;
 mod context;
 mod dashboard;
 mod deals;
+mod kinds;
 mod leads;
 pub(crate) mod lists;
 mod notifications;
@@ -33,6 +34,7 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
+use rapport_app::kinds::{Company, Contact, Deal, Lead};
 use rapport_domain::FieldError;
 
 use crate::state::AppState;
@@ -165,29 +167,38 @@ pub fn routes() -> Router<AppState> {
         .route("/companies/export.csv", get(companies::export))
         .route(
             "/companies/new",
-            get(companies::new_form).post(companies::create),
+            get(companies::new_form).post(kinds::create::<Company>),
         )
         .route(
             "/companies/{id}",
-            get(companies::detail).post(companies::update),
+            get(companies::detail).post(kinds::update::<Company>),
         )
         .route(
             "/companies/{id}/delete",
-            axum::routing::post(companies::delete),
+            axum::routing::post(kinds::delete::<Company>),
         )
         .route(
             "/companies/{id}/activities",
-            axum::routing::post(companies::comment),
+            axum::routing::post(kinds::comment::<Company>),
         )
         .route("/leads", get(leads::list))
         .route("/leads/export.csv", get(leads::export))
-        .route("/leads/new", get(leads::new_form).post(leads::create))
-        .route("/leads/{id}", get(leads::detail).post(leads::update))
+        .route(
+            "/leads/new",
+            get(leads::new_form).post(kinds::create::<Lead>),
+        )
+        .route(
+            "/leads/{id}",
+            get(leads::detail).post(kinds::update::<Lead>),
+        )
         .route("/leads/{id}/convert", axum::routing::post(leads::convert))
-        .route("/leads/{id}/delete", axum::routing::post(leads::delete))
+        .route(
+            "/leads/{id}/delete",
+            axum::routing::post(kinds::delete::<Lead>),
+        )
         .route(
             "/leads/{id}/activities",
-            axum::routing::post(leads::comment),
+            axum::routing::post(kinds::comment::<Lead>),
         )
         .route("/objects/{key}", get(objects::list))
         .route("/objects/{key}/board", get(objects::board))
@@ -272,19 +283,19 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/contacts/new",
-            get(contacts::new_form).post(contacts::create),
+            get(contacts::new_form).post(kinds::create::<Contact>),
         )
         .route(
             "/contacts/{id}",
-            get(contacts::detail).post(contacts::update),
+            get(contacts::detail).post(kinds::update::<Contact>),
         )
         .route(
             "/contacts/{id}/delete",
-            axum::routing::post(contacts::delete),
+            axum::routing::post(kinds::delete::<Contact>),
         )
         .route(
             "/contacts/{id}/activities",
-            axum::routing::post(contacts::comment),
+            axum::routing::post(kinds::comment::<Contact>),
         )
         .route(
             "/{kind}/{id}/tags",
@@ -303,9 +314,12 @@ pub fn routes() -> Router<AppState> {
         .route("/deals/{id}/status", axum::routing::post(deals::set_status))
         .route(
             "/deals/{id}/activities",
-            axum::routing::post(deals::comment),
+            axum::routing::post(kinds::comment::<Deal>),
         )
-        .route("/deals/{id}/delete", axum::routing::post(deals::delete))
+        .route(
+            "/deals/{id}/delete",
+            axum::routing::post(kinds::delete::<Deal>),
+        )
         .route("/tasks", get(tasks::my_tasks).post(deals::add_task))
         .route(
             "/tasks/{id}/done",
