@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query};
+use axum::extract::{Path, Query, RawForm};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
@@ -24,6 +24,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::context::error_page;
+use super::record_page::form_without;
 use super::records::{Choice, People, TimelineEntry, day, mentions, money, timeline_entry};
 use super::workspace::{Shell, shell};
 use super::{FormErrors, PageContext, render, render_status, see_other, sentence};
@@ -637,6 +638,8 @@ struct FormPage {
     contacts: Vec<Choice>,
     companies: Vec<Choice>,
     statuses: Vec<Choice>,
+    /// The organization's custom fields of deals.
+    fields: Vec<super::record_page::FormField>,
     errors: FormErrors,
     /// A business rule's refusal, above the form.
     form_error: Option<String>,
@@ -652,6 +655,9 @@ pub struct StageGroup {
 pub struct DealFormValues {
     #[serde(default, rename = "_csrf")]
     csrf: String,
+    /// Custom field values, read from the `custom.<key>` fields apart.
+    #[serde(skip)]
+    custom: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default)]
     title: String,
     #[serde(default)]
@@ -679,6 +685,7 @@ impl DealFormValues {
     fn of(d: &Deal) -> Self {
         DealFormValues {
             csrf: String::new(),
+            custom: d.custom.0.as_object().cloned(),
             title: d.title.clone(),
             amount: format!("{:.2}", d.amount_minor as f64 / 100.0),
             currency: d.currency.clone(),
@@ -699,6 +706,7 @@ impl DealFormValues {
     fn change(&self, errors: &mut FormErrors, current: Option<&Deal>) -> DealChange {
         let mut change = DealChange {
             title: Some(self.title.clone()),
+            custom: self.custom.clone(),
             ..DealChange::default()
         };
         match parse_amount_text(&self.amount) {
@@ -859,6 +867,14 @@ async fn form_page(
         .parse::<UserId>()
         .ok()
         .or(Some(actor.user_id));
+    let fields = super::objects::builtin_custom_fields(
+        ctx,
+        actor,
+        tenant,
+        "deal",
+        &serde_json::Value::Object(values.custom.clone().unwrap_or_default()),
+    )
+    .await;
     let (heading, action, submit, crumb) = match current {
         Some(d) => (
             format!("Edit {}", d.title),
@@ -888,6 +904,7 @@ async fn form_page(
         contacts,
         companies,
         statuses,
+        fields,
         errors: FormErrors::default(),
         form_error: None,
     })
@@ -930,13 +947,32 @@ pub async fn new_form(ctx: PageContext, Query(q): Query<NewQuery>) -> Response {
     }
 }
 
-pub async fn create(ctx: PageContext, Form(form): Form<DealFormValues>) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
+/// The posted deal form, its custom fields read apart (`creating`: their defaults apply).
+async fn posted<'a>(
+    ctx: &'a PageContext,
+    raw: &[u8],
+    creating: bool,
+) -> Result<
+    (
+        DealFormValues,
+        &'a rapport_app::accounts::CurrentSession,
+        Tenant,
+    ),
+    Response,
+> {
+    let mut form: DealFormValues = form_without(raw, |k| k.starts_with("custom."));
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
+    form.custom =
+        super::objects::builtin_custom_values(ctx, &session.actor, &tenant, "deal", raw, creating)
+            .await;
+    Ok((form, session, tenant))
+}
+
+pub async fn create(ctx: PageContext, RawForm(raw): RawForm) -> Response {
+    let (form, session, tenant) = match posted(&ctx, &raw, true).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let mut parse_errors = FormErrors::default();
     let change = form.change(&mut parse_errors, None);
@@ -1013,17 +1049,10 @@ pub async fn edit_form(ctx: PageContext, Path(id): Path<String>) -> Response {
     }
 }
 
-pub async fn update(
-    ctx: PageContext,
-    Path(id): Path<String>,
-    Form(form): Form<DealFormValues>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
+pub async fn update(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawForm) -> Response {
+    let (form, session, tenant) = match posted(&ctx, &raw, false).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let Ok(deal_id) = id.parse::<DealId>() else {
         return error_page(ApiError::not_found());

@@ -452,6 +452,88 @@ async fn a_custom_object_gets_list_board_form_timeline_and_export_pages() {
         .body;
     assert_eq!(stored["custom"]["boat"], "Sea Breeze");
 
+    // Deals too: their form shows the custom fields, keeps what was typed when one is wrong, and
+    // saves them on creation and on edit.
+    t.create(
+        &owner,
+        "/api/v1/objects/deal/fields",
+        json!({"key": "season", "label": "Season", "type": "select", "required": true,
+               "options": [{"key": "summer", "label": "Summer"}, {"key": "winter", "label": "Winter"}]}),
+    )
+    .await;
+    let form = page(&t, &browser, "/o/marina/deals/new").await;
+    assert!(
+        form.text.contains("name=\"custom.season\""),
+        "{}",
+        form.text
+    );
+    let r = t
+        .form(
+            &browser,
+            "/o/marina/deals/new",
+            &[
+                ("title", "Berth A-12, 2027"),
+                ("amount", "1200"),
+                ("custom.season", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("id=\"custom.season-error\""), "{}", r.text);
+    assert!(r.text.contains("Berth A-12, 2027"), "what was typed stays");
+    let r = t
+        .form(
+            &browser,
+            "/o/marina/deals/new",
+            &[
+                ("title", "Berth A-12, 2027"),
+                ("amount", "1200"),
+                ("custom.season", "summer"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let deal_path = r.headers["location"].to_str().expect("location").to_owned();
+    let deal_id = deal_path.rsplit('/').next().expect("id").to_owned();
+    let stored = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/deals/{deal_id}"),
+            None,
+        )
+        .await
+        .body;
+    assert_eq!(stored["custom"]["season"], "summer");
+    let edit = page(&t, &browser, &format!("{deal_path}/edit")).await;
+    assert!(
+        edit.text.contains("<option value=\"summer\" selected>"),
+        "{}",
+        edit.text
+    );
+    let r = t
+        .form(
+            &browser,
+            &format!("{deal_path}/edit"),
+            &[
+                ("title", "Berth A-12, 2027"),
+                ("amount", "1200"),
+                ("custom.season", "winter"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let stored = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/deals/{deal_id}"),
+            None,
+        )
+        .await
+        .body;
+    assert_eq!(stored["custom"]["season"], "winter");
+
     // ⌘K and the API's global search find custom records too, by their object.
     let found = page(&t, &browser, "/o/marina/search?q=east%20pont").await;
     assert_eq!(found.body[0]["kind"], "Berth", "{}", found.text);
