@@ -485,9 +485,3 @@ impl App {
         })
     }
 }
-
-pub use rapport_store::companies::Company;
-pub use rapport_store::contacts::Contact;
-pub use rapport_store::deals::Deal;
-pub use rapport_store::leads::Lead;
-pub use rapport_store::tasks::Task;

@@ -25,6 +25,7 @@ pub mod leads;
 pub mod live;
 pub mod mail;
 pub mod members;
+pub mod model;
 pub mod notifications;
 pub mod objects;
 pub mod organizations;

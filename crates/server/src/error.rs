@@ -185,8 +185,8 @@ impl From<AppError> for ApiError {
     }
 }
 
-impl From<rapport_store::Error> for ApiError {
-    fn from(error: rapport_store::Error) -> Self {
+impl From<rapport_app::model::StoreError> for ApiError {
+    fn from(error: rapport_app::model::StoreError) -> Self {
         AppError::from(error).into()
     }
 }

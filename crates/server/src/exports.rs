@@ -1,7 +1,7 @@
 //! CSV exports of the record lists, streamed page by page. The web app's list exports and the
 //! API's `/api/v1/{list}/export.csv` both write them from a list query.
 
-use rapport_app::kinds::{Company, Contact, Deal, Lead};
+use rapport_app::model::{Company, Contact, Deal, Lead};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -10,14 +10,14 @@ use rapport_app::companies::CompanyQuery;
 use rapport_app::contacts::ContactQuery;
 use rapport_app::deals::DealQuery;
 use rapport_app::leads::LeadQuery;
+use rapport_app::model::CompanySort;
+use rapport_app::model::ContactSort;
+use rapport_app::model::LeadSort;
+use rapport_app::model::SortValue;
 use rapport_app::records::RecordView;
 use rapport_app::{Actor, App, AppResult, RequestMeta, Tenant};
 use rapport_domain::schema::{FieldType, ObjectDef};
 use rapport_domain::{Action, Object, Ownership, UserId};
-use rapport_store::companies::CompanySort;
-use rapport_store::contacts::ContactSort;
-use rapport_store::keyset::SortValue;
-use rapport_store::leads::LeadSort;
 
 use crate::api::v1::types::{SortKind, decode_sort_cursor, encode_sort_cursor};
 use crate::web::lists::{csv_line, csv_response};

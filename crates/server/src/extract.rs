@@ -267,7 +267,7 @@ fn request_host(parts: &Parts) -> Option<String> {
 pub async fn resolve_organization(
     parts: &Parts,
     state: &AppState,
-) -> ApiResult<Option<rapport_store::organizations::Organization>> {
+) -> ApiResult<Option<rapport_app::model::Organization>> {
     let app = &state.app;
     if let Some(host) = request_host(parts) {
         let own_host = app.config.base_url.host_str().map(str::to_ascii_lowercase);

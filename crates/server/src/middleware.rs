@@ -121,7 +121,7 @@ pub async fn metrics(State(state): State<AppState>, req: Request, next: Next) ->
         .unwrap_or_else(|| "unmatched".to_owned());
     let method = req.method().to_string();
     let started = Instant::now();
-    let (response, round_trips) = rapport_store::count_round_trips(next.run(req)).await;
+    let (response, round_trips) = rapport_app::model::count_round_trips(next.run(req)).await;
     state.metrics.observe(
         &method,
         &route,

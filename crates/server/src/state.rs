@@ -74,7 +74,7 @@ struct StatusLabels {
 
 /// Values read when `/metrics` is asked for.
 pub struct Readings {
-    pub pool: rapport_store::PoolStats,
+    pub pool: rapport_app::model::PoolStats,
     pub websockets: usize,
     /// Outbox events waiting for dispatch, and jobs per status (absent when the database did not
     /// answer).
@@ -191,7 +191,7 @@ impl Metrics {
             .set(i64::try_from(readings.websockets).unwrap_or(i64::MAX));
         if let Some((backlog, jobs)) = readings.queue {
             self.outbox_backlog.set(backlog);
-            for status in rapport_store::jobs::STATUSES {
+            for status in rapport_app::model::JOB_STATUSES {
                 let n = jobs
                     .iter()
                     .find(|(s, _)| s == status)

@@ -454,7 +454,7 @@ pub async fn retry_job(
     };
     match ctx.state.app.retry_job(&actor, &ctx.meta, id).await {
         Ok(()) => {
-            let status = if rapport_store::jobs::STATUSES.contains(&form.status.as_str()) {
+            let status = if rapport_app::model::JOB_STATUSES.contains(&form.status.as_str()) {
                 form.status.as_str()
             } else {
                 ""

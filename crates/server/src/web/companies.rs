@@ -4,10 +4,10 @@ use axum::extract::{Path, Query, RawQuery};
 use axum::response::Response;
 use rapport_app::Tenant;
 use rapport_app::companies::{CompanyChange, CompanyQuery, SIZES};
-use rapport_app::kinds::{Company, Contact, Deal};
+use rapport_app::model::{Company, Contact, Deal};
+use rapport_app::model::{CompanyFilter, CompanySort};
 use rapport_app::timeline::RecordRef;
 use rapport_domain::{Action, CompanyId, Object, Ownership, UserId, decide};
-use rapport_store::companies::{CompanyFilter, CompanySort};
 use serde::Deserialize;
 
 use super::context::error_page;
@@ -384,11 +384,11 @@ async fn detail_page(
             &tenant,
             rapport_app::contacts::ContactQuery {
                 with_total: true,
-                filter: rapport_store::contacts::ContactFilter {
+                filter: rapport_app::model::ContactFilter {
                     company_id: Some(id),
                     ..Default::default()
                 },
-                sort: rapport_store::contacts::ContactSort::Name,
+                sort: rapport_app::model::ContactSort::Name,
                 descending: false,
                 after: None,
                 page: 1,
@@ -405,11 +405,11 @@ async fn detail_page(
             &tenant,
             rapport_app::deals::DealQuery {
                 with_total: true,
-                filter: rapport_store::deals::DealFilter {
+                filter: rapport_app::model::DealFilter {
                     company_id: Some(id),
                     ..Default::default()
                 },
-                sort: rapport_store::deals::DealSort::UpdatedAt,
+                sort: rapport_app::model::DealSort::UpdatedAt,
                 descending: true,
                 after: None,
                 page: 1,

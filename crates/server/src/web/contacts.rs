@@ -4,10 +4,10 @@ use axum::extract::{Path, Query, RawQuery};
 use axum::response::Response;
 use rapport_app::Tenant;
 use rapport_app::contacts::{ContactChange, ContactQuery};
-use rapport_app::kinds::{Company, Contact, Deal};
+use rapport_app::model::{Company, Contact, Deal};
+use rapport_app::model::{ContactFilter, ContactSort};
 use rapport_app::timeline::RecordRef;
 use rapport_domain::{Action, CompanyId, ContactId, Object, Ownership, UserId, decide};
-use rapport_store::contacts::{ContactFilter, ContactSort};
 use serde::Deserialize;
 
 use super::context::error_page;
@@ -440,11 +440,11 @@ async fn detail_page(
             &tenant,
             rapport_app::deals::DealQuery {
                 with_total: true,
-                filter: rapport_store::deals::DealFilter {
+                filter: rapport_app::model::DealFilter {
                     contact_id: Some(id),
                     ..Default::default()
                 },
-                sort: rapport_store::deals::DealSort::UpdatedAt,
+                sort: rapport_app::model::DealSort::UpdatedAt,
                 descending: true,
                 after: None,
                 page: 1,

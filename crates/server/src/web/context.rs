@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
 use rapport_app::accounts::CurrentSession;
+use rapport_app::model::Organization;
 use rapport_app::{AppError, RequestMeta, Tenant};
-use rapport_store::organizations::Organization;
 
 use crate::error::ApiError;
 use crate::extract::{SESSION_COOKIE, cookie, request_meta, resolve_organization};

@@ -6,8 +6,8 @@ use std::fmt::Write;
 use askama::Template;
 use axum::response::Response;
 use rapport_app::analytics::{FunnelStage, MonthTotals, SalesDashboard};
+use rapport_app::model::TaskFilter;
 use rapport_domain::deal::compact_amount;
-use rapport_store::tasks::TaskFilter;
 
 use super::context::error_page;
 use super::deals::{TaskRow, task_rows};

@@ -8,7 +8,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use rapport_app::deals::{DealChange, DealQuery};
-use rapport_app::kinds::{Company, Contact, Deal, Task};
+use rapport_app::model::Pipeline;
+use rapport_app::model::SortValue;
+use rapport_app::model::{BoardFilter, DealFilter, DealSort};
+use rapport_app::model::{Company, Contact, Deal, Task};
+use rapport_app::model::{TaskFilter, TaskSort};
 use rapport_app::tasks::{TaskChange, TaskQuery};
 use rapport_app::timeline::{RecordRef, TimelinePaging};
 use rapport_app::{AppError, Tenant};
@@ -16,10 +20,6 @@ use rapport_domain::deal::{DealStatus, compact_amount, parse_amount_text, weight
 use rapport_domain::{
     Action, CompanyId, ContactId, DealId, Object, Ownership, PipelineId, TaskId, UserId, decide,
 };
-use rapport_store::deals::{BoardFilter, DealFilter, DealSort};
-use rapport_store::keyset::SortValue;
-use rapport_store::pipelines::Pipeline;
-use rapport_store::tasks::{TaskFilter, TaskSort};
 use serde::Deserialize;
 use serde_json::json;
 

@@ -3,14 +3,14 @@
 use axum::Form;
 use axum::extract::{Path, Query, RawQuery};
 use axum::response::Response;
-use rapport_app::kinds::{Company, Contact, Deal, Lead};
 use rapport_app::leads::{Conversion, ConversionDeal, LeadChange, LeadQuery};
+use rapport_app::model::{Company, Contact, Deal, Lead};
+use rapport_app::model::{LeadFilter, LeadSort};
 use rapport_app::timeline::RecordRef;
 use rapport_app::{AppError, Tenant};
 use rapport_domain::deal::parse_amount_text;
 use rapport_domain::lead::LeadStatus;
 use rapport_domain::{Action, LeadId, Object, Ownership, UserId, decide};
-use rapport_store::leads::{LeadFilter, LeadSort};
 use serde::Deserialize;
 
 use super::context::error_page;

@@ -108,7 +108,7 @@ impl ListState {
     pub fn next_href<I: Into<uuid::Uuid> + Copy>(
         &self,
         path: &str,
-        next: Option<&(rapport_store::keyset::SortValue, I)>,
+        next: Option<&(rapport_app::model::SortValue, I)>,
     ) -> Option<String> {
         next.map(|(v, id)| {
             self.with_after(crate::api::v1::types::encode_sort_cursor(v, (*id).into()))
@@ -484,7 +484,7 @@ pub fn sort_parts(sort: &str) -> (&str, bool) {
     }
 }
 
-pub fn tag_chips(tags: &[(uuid::Uuid, rapport_store::tags::Tag)], id: uuid::Uuid) -> Vec<TagChip> {
+pub fn tag_chips(tags: &[(uuid::Uuid, rapport_app::model::Tag)], id: uuid::Uuid) -> Vec<TagChip> {
     tags.iter()
         .filter(|(r, _)| *r == id)
         .map(|(_, t)| TagChip {

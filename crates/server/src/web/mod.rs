@@ -34,7 +34,7 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use rapport_app::kinds::{Company, Contact, Deal, Lead};
+use rapport_app::model::{Company, Contact, Deal, Lead};
 use rapport_domain::FieldError;
 
 use crate::state::AppState;

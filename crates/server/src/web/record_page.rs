@@ -349,7 +349,7 @@ pub async fn task_box(
     back: String,
 ) -> TaskBox {
     use rapport_domain::{Action, Object, Ownership, decide};
-    let mut filter = rapport_store::tasks::TaskFilter::default();
+    let mut filter = rapport_app::model::TaskFilter::default();
     match link.0 {
         "contact_id" => filter.contact_id = link.1.parse().ok(),
         "record_id" => filter.record_id = link.1.parse().ok(),

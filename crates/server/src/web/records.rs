@@ -1,11 +1,11 @@
 //! What the CRM pages share: who is who, money and dates for people, timeline entries.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use rapport_app::model::Activity;
+use rapport_app::model::Member;
 use rapport_app::{Actor, RequestMeta, Tenant};
 use rapport_domain::UserId;
 use rapport_domain::deal::format_amount;
-use rapport_store::activities::Activity;
-use rapport_store::memberships::Member;
 
 use super::initials;
 

@@ -3,8 +3,8 @@
 use askama::Template;
 use axum::extract::Query;
 use axum::response::Response;
+use rapport_app::model::TaskFilter;
 use rapport_domain::{Action, Object, Ownership, decide};
-use rapport_store::tasks::TaskFilter;
 use serde::Deserialize;
 
 use super::PageContext;

@@ -34,7 +34,7 @@ fn events_summary(types: &[String]) -> String {
     }
 }
 
-fn row(e: rapport_store::webhooks::Endpoint) -> EndpointRow {
+fn row(e: rapport_app::model::Endpoint) -> EndpointRow {
     let problem = if !e.active {
         Some(match &e.disabled_reason {
             Some(reason) => format!("Turned off: {reason}"),

@@ -57,7 +57,7 @@ pub struct TokenResponse {
 }
 
 impl TokenResponse {
-    fn new(tokens: TokenPair, user: &rapport_store::users::User) -> Self {
+    fn new(tokens: TokenPair, user: &rapport_app::model::User) -> Self {
         Self {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,

@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rapport_app::companies::{CompanyChange, CompanyQuery};
-use rapport_app::kinds::Company;
+use rapport_app::model::Company;
+use rapport_app::model::{CompanyFilter, CompanySort};
 use rapport_domain::{CompanyId, Object, UserId};
-use rapport_store::companies::{CompanyFilter, CompanySort};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -54,8 +54,8 @@ impl RecordOut<Company> for CompanyOut {
     }
 }
 
-impl From<rapport_store::companies::Company> for CompanyOut {
-    fn from(c: rapport_store::companies::Company) -> Self {
+impl From<rapport_app::model::Company> for CompanyOut {
+    fn from(c: rapport_app::model::Company) -> Self {
         Self {
             id: c.id.as_uuid(),
             organization_id: c.organization_id.as_uuid(),

@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rapport_app::contacts::{ContactChange, ContactQuery};
-use rapport_app::kinds::Contact;
+use rapport_app::model::Contact;
+use rapport_app::model::{ContactFilter, ContactSort};
 use rapport_domain::{CompanyId, ContactId, Object, UserId};
-use rapport_store::contacts::{ContactFilter, ContactSort};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -52,8 +52,8 @@ impl RecordOut<Contact> for ContactOut {
     }
 }
 
-impl From<rapport_store::contacts::Contact> for ContactOut {
-    fn from(c: rapport_store::contacts::Contact) -> Self {
+impl From<rapport_app::model::Contact> for ContactOut {
+    fn from(c: rapport_app::model::Contact) -> Self {
         Self {
             id: c.id.as_uuid(),
             organization_id: c.organization_id.as_uuid(),

@@ -5,11 +5,11 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use rapport_app::deals::{DealChange, DealQuery, PipelineChange, StageInput};
-use rapport_app::kinds::Deal;
+use rapport_app::model::Deal;
+use rapport_app::model::{DealFilter, DealSort};
 use rapport_app::timeline::{RecordRef, TimelinePaging};
 use rapport_domain::deal::{DealStatus, amount_major, amount_minor, weighted};
 use rapport_domain::{ActivityId, CompanyId, ContactId, DealId, PipelineId, UserId};
-use rapport_store::deals::{DealFilter, DealSort};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -68,8 +68,8 @@ impl RecordOut<Deal> for DealOut {
     }
 }
 
-impl From<rapport_store::deals::Deal> for DealOut {
-    fn from(d: rapport_store::deals::Deal) -> Self {
+impl From<rapport_app::model::Deal> for DealOut {
+    fn from(d: rapport_app::model::Deal) -> Self {
         Self {
             id: d.id.as_uuid(),
             organization_id: d.organization_id.as_uuid(),
@@ -398,8 +398,8 @@ pub struct ActivityOut {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<rapport_store::activities::Activity> for ActivityOut {
-    fn from(a: rapport_store::activities::Activity) -> Self {
+impl From<rapport_app::model::Activity> for ActivityOut {
+    fn from(a: rapport_app::model::Activity) -> Self {
         Self {
             id: a.id.as_uuid(),
             deal_id: a.record_id,
@@ -508,8 +508,8 @@ pub struct PipelineOut {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<rapport_store::pipelines::Pipeline> for PipelineOut {
-    fn from(p: rapport_store::pipelines::Pipeline) -> Self {
+impl From<rapport_app::model::Pipeline> for PipelineOut {
+    fn from(p: rapport_app::model::Pipeline) -> Self {
         Self {
             id: p.id.as_uuid(),
             name: p.name,

@@ -5,11 +5,11 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use rapport_app::kinds::Lead;
 use rapport_app::leads::{Conversion, ConversionDeal, LeadChange, LeadQuery};
+use rapport_app::model::Lead;
+use rapport_app::model::{LeadFilter, LeadSort};
 use rapport_domain::lead::LeadStatus;
 use rapport_domain::{LeadId, Object, PipelineId, UserId};
-use rapport_store::leads::{LeadFilter, LeadSort};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -66,8 +66,8 @@ impl RecordOut<Lead> for LeadOut {
     }
 }
 
-impl From<rapport_store::leads::Lead> for LeadOut {
-    fn from(l: rapport_store::leads::Lead) -> Self {
+impl From<rapport_app::model::Lead> for LeadOut {
+    fn from(l: rapport_app::model::Lead) -> Self {
         Self {
             id: l.id.as_uuid(),
             organization_id: l.organization_id.as_uuid(),

@@ -27,8 +27,8 @@ pub struct MemberOut {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<rapport_store::memberships::Member> for MemberOut {
-    fn from(m: rapport_store::memberships::Member) -> Self {
+impl From<rapport_app::model::Member> for MemberOut {
+    fn from(m: rapport_app::model::Member) -> Self {
         Self {
             id: m.id.as_uuid(),
             user_id: m.user_id.as_uuid(),
@@ -49,8 +49,8 @@ pub struct InvitationOut {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<rapport_store::invitations::Invitation> for InvitationOut {
-    fn from(i: rapport_store::invitations::Invitation) -> Self {
+impl From<rapport_app::model::Invitation> for InvitationOut {
+    fn from(i: rapport_app::model::Invitation) -> Self {
         Self {
             id: i.id.as_uuid(),
             email: i.email,

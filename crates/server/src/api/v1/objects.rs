@@ -22,23 +22,23 @@ macro_rules! on_builtin {
     ($object:expr, $k:ident => $body:expr) => {
         match $object {
             "company" => {
-                type $k = rapport_app::kinds::Company;
+                type $k = rapport_app::model::Company;
                 Some($body)
             }
             "contact" => {
-                type $k = rapport_app::kinds::Contact;
+                type $k = rapport_app::model::Contact;
                 Some($body)
             }
             "lead" => {
-                type $k = rapport_app::kinds::Lead;
+                type $k = rapport_app::model::Lead;
                 Some($body)
             }
             "deal" => {
-                type $k = rapport_app::kinds::Deal;
+                type $k = rapport_app::model::Deal;
                 Some($body)
             }
             "task" => {
-                type $k = rapport_app::kinds::Task;
+                type $k = rapport_app::model::Task;
                 Some($body)
             }
             _ => None,

@@ -48,10 +48,7 @@ pub struct OrganizationOut {
 }
 
 impl OrganizationOut {
-    pub fn new(
-        org: rapport_store::organizations::Organization,
-        role: Option<rapport_domain::Role>,
-    ) -> Self {
+    pub fn new(org: rapport_app::model::Organization, role: Option<rapport_domain::Role>) -> Self {
         Self {
             logo_url: org
                 .has_logo

@@ -4,10 +4,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
-use rapport_app::kinds::Task;
+use rapport_app::model::Task;
+use rapport_app::model::{TaskFilter, TaskSort};
 use rapport_app::tasks::{TaskChange, TaskQuery};
 use rapport_domain::{CompanyId, ContactId, DealId, TaskId, UserId};
-use rapport_store::tasks::{TaskFilter, TaskSort};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -55,8 +55,8 @@ impl kinds::ApiKind for Task {
 
 impl RecordOut<Task> for TaskOut {}
 
-impl From<rapport_store::tasks::Task> for TaskOut {
-    fn from(t: rapport_store::tasks::Task) -> Self {
+impl From<rapport_app::model::Task> for TaskOut {
+    fn from(t: rapport_app::model::Task) -> Self {
         Self {
             id: t.id.as_uuid(),
             organization_id: t.organization_id.as_uuid(),

@@ -30,8 +30,8 @@ pub struct RecordActivityOut {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<rapport_store::activities::Activity> for RecordActivityOut {
-    fn from(a: rapport_store::activities::Activity) -> Self {
+impl From<rapport_app::model::Activity> for RecordActivityOut {
+    fn from(a: rapport_app::model::Activity) -> Self {
         Self {
             id: a.id.as_uuid(),
             record_type: a.record_type,

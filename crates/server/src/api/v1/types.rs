@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use rapport_store::keyset::SortValue;
+use rapport_app::model::SortValue;
 
 use crate::error::ApiError;
 
@@ -20,8 +20,8 @@ pub struct UserOut {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<&rapport_store::users::User> for UserOut {
-    fn from(u: &rapport_store::users::User) -> Self {
+impl From<&rapport_app::model::User> for UserOut {
+    fn from(u: &rapport_app::model::User) -> Self {
         Self {
             id: u.id.as_uuid(),
             email: u.email.clone(),
@@ -42,8 +42,8 @@ pub struct MyOrganizationOut {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<rapport_store::memberships::UserOrganization> for MyOrganizationOut {
-    fn from(o: rapport_store::memberships::UserOrganization) -> Self {
+impl From<rapport_app::model::UserOrganization> for MyOrganizationOut {
+    fn from(o: rapport_app::model::UserOrganization) -> Self {
         Self {
             id: o.id.as_uuid(),
             name: o.name,
@@ -223,8 +223,8 @@ pub struct TagOut {
     pub color: String,
 }
 
-impl From<&rapport_store::tags::Tag> for TagOut {
-    fn from(t: &rapport_store::tags::Tag) -> Self {
+impl From<&rapport_app::model::Tag> for TagOut {
+    fn from(t: &rapport_app::model::Tag) -> Self {
         Self {
             id: t.id.as_uuid(),
             name: t.name.clone(),
@@ -245,7 +245,7 @@ pub async fn tags_for(
 }
 
 /// `(record id, tag)` pairs grouped by record, in the order of `ids`.
-pub fn group_tags(ids: &[Uuid], all: &[(Uuid, rapport_store::tags::Tag)]) -> Vec<Vec<TagOut>> {
+pub fn group_tags(ids: &[Uuid], all: &[(Uuid, rapport_app::model::Tag)]) -> Vec<Vec<TagOut>> {
     ids.iter()
         .map(|id| {
             all.iter()

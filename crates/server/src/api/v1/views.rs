@@ -31,8 +31,8 @@ pub struct ViewOut {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<rapport_store::views::SavedView> for ViewOut {
-    fn from(v: rapport_store::views::SavedView) -> Self {
+impl From<rapport_app::model::SavedView> for ViewOut {
+    fn from(v: rapport_app::model::SavedView) -> Self {
         Self {
             id: v.id.as_uuid(),
             owner_id: v.owner_id.as_uuid(),

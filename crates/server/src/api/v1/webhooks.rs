@@ -5,9 +5,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use rapport_app::model::{Delivery, Endpoint};
 use rapport_app::webhooks::{DeliveryDetail, EndpointInput};
 use rapport_domain::{DeliveryId, WebhookId};
-use rapport_store::webhooks::{Delivery, Endpoint};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -248,7 +248,7 @@ pub struct DeliveryOut {
 }
 
 impl DeliveryOut {
-    fn new(d: Delivery, detail: Option<Vec<rapport_store::webhooks::Attempt>>) -> Self {
+    fn new(d: Delivery, detail: Option<Vec<rapport_app::model::Attempt>>) -> Self {
         let full = detail.is_some();
         DeliveryOut {
             id: d.id.as_uuid(),
