@@ -303,7 +303,7 @@ impl App {
         for d in &closed {
             let in_currency = d.currency == currency;
             if d.closed_at >= ninety_days_ago {
-                if d.status == "won" {
+                if d.status == DealStatus::Won {
                     won_90 += 1;
                 } else {
                     lost_90 += 1;
@@ -311,7 +311,7 @@ impl App {
             }
             let key = d.closed_at.format("%Y-%m").to_string();
             if let Some(m) = months.iter_mut().find(|m| m.month == key) {
-                let slot = if d.status == "won" {
+                let slot = if d.status == DealStatus::Won {
                     &mut m.won
                 } else {
                     &mut m.lost
@@ -321,7 +321,7 @@ impl App {
                     slot.amount += d.amount_minor;
                 }
             }
-            if d.status == "won" && d.closed_at >= ninety_days_ago {
+            if d.status == DealStatus::Won && d.closed_at >= ninety_days_ago {
                 let entry = match owners.iter_mut().position(|o| o.owner_id == d.owner_id) {
                     Some(i) => &mut owners[i],
                     None => {

@@ -135,11 +135,7 @@ async fn check(
     };
     let status = match &change.status {
         Some(raw) => errors.check("status", DealStatus::parse(raw)),
-        None => Some(
-            current
-                .and_then(|d| DealStatus::parse(&d.status).ok())
-                .unwrap_or(DealStatus::New),
-        ),
+        None => Some(current.map(|d| d.status).unwrap_or(DealStatus::New)),
     };
     // Pipeline and stage: a new pipeline without a stage starts at its first stage.
     let pipeline_changed = change
@@ -258,7 +254,7 @@ async fn check(
         title,
         amount_minor,
         currency,
-        status: status.as_str().to_owned(),
+        status,
         close_probability,
         expected_close_date,
     })

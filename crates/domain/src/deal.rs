@@ -9,6 +9,30 @@ pub enum DealStatus {
     Lost,
 }
 
+/// A status read back that is not one of [`DealStatus::ALL`].
+#[derive(Debug, thiserror::Error)]
+#[error("unknown deal status {0:?}")]
+pub struct UnknownStatus(pub String);
+
+impl TryFrom<String> for DealStatus {
+    type Error = UnknownStatus;
+    fn try_from(s: String) -> Result<Self, UnknownStatus> {
+        DealStatus::parse(&s).map_err(|_| UnknownStatus(s))
+    }
+}
+
+impl serde::Serialize for DealStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for DealStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl DealStatus {
     pub const ALL: [DealStatus; 4] = [
         DealStatus::New,

@@ -383,7 +383,7 @@ pub fn deals(who: Exporter, query: DealQuery) -> Response {
                     d.title.clone(),
                     format!("{:.2}", d.amount_minor as f64 / 100.0),
                     d.currency.clone(),
-                    d.status.clone(),
+                    d.status.as_str().to_owned(),
                     d.stage.clone(),
                     d.close_probability.to_string(),
                     d.expected_close_date

@@ -1,6 +1,7 @@
 //! Deals: opportunities moving through a pipeline's stages.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use rapport_domain::deal::DealStatus;
 use rapport_domain::{CompanyId, ContactId, DealId, OrganizationId, PipelineId, UserId};
 
 use crate::keyset::SortValue;
@@ -22,7 +23,8 @@ pub struct Deal {
     pub title: String,
     pub amount_minor: i64,
     pub currency: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: DealStatus,
     pub close_probability: i64,
     pub expected_close_date: Option<NaiveDate>,
     pub stage_changed_at: DateTime<Utc>,
@@ -46,7 +48,7 @@ pub struct DealFields {
     pub title: String,
     pub amount_minor: i64,
     pub currency: String,
-    pub status: String,
+    pub status: DealStatus,
     pub close_probability: i64,
     pub expected_close_date: Option<NaiveDate>,
 }
@@ -55,7 +57,7 @@ pub async fn insert(tx: &mut TenantTx, fields: &DealFields) -> Result<Deal> {
     let org = tx.organization_id();
     let id = DealId::new();
     let now = crate::now();
-    let closed_at = matches!(fields.status.as_str(), "won" | "lost").then_some(now);
+    let closed_at = fields.status.is_closed().then_some(now);
     tx.raw()
         .execute(
             query(
@@ -74,7 +76,7 @@ pub async fn insert(tx: &mut TenantTx, fields: &DealFields) -> Result<Deal> {
             .bind(&fields.title)
             .bind(fields.amount_minor)
             .bind(&fields.currency)
-            .bind(&fields.status)
+            .bind(fields.status.as_str())
             .bind(fields.close_probability)
             .bind(fields.expected_close_date)
             .bind(now)
@@ -133,7 +135,7 @@ pub async fn update(tx: &mut TenantTx, current: &Deal, fields: &DealFields) -> R
         } else {
             current.stage_changed_at
         };
-    let closed = matches!(fields.status.as_str(), "won" | "lost");
+    let closed = fields.status.is_closed();
     let closed_at = match (closed, current.status == fields.status) {
         (false, _) => None,
         (true, true) => current.closed_at.or(Some(now)),
@@ -155,7 +157,7 @@ pub async fn update(tx: &mut TenantTx, current: &Deal, fields: &DealFields) -> R
             .bind(&fields.title)
             .bind(fields.amount_minor)
             .bind(&fields.currency)
-            .bind(&fields.status)
+            .bind(fields.status.as_str())
             .bind(fields.close_probability)
             .bind(fields.expected_close_date)
             .bind(stage_changed_at)
@@ -573,7 +575,8 @@ pub async fn totals_and_created_since(
 /// Closed deals (won or lost) closed since a moment: for the won/lost-by-month chart.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ClosedDeal {
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: DealStatus,
     pub amount_minor: i64,
     pub currency: String,
     pub closed_at: DateTime<Utc>,

@@ -3,7 +3,7 @@
 //! every run produces the same records.
 
 use chrono::{DateTime, Duration, Utc};
-use rapport_domain::deal::DEFAULT_STAGES;
+use rapport_domain::deal::{DEFAULT_STAGES, DealStatus};
 use rapport_domain::{CompanyId, ContactId, DealId, OrganizationId, Role, UserId};
 use rapport_store::activities::{self as store_activities, NewActivity};
 use rapport_store::companies::{self as store_companies, NewCompany};
@@ -565,7 +565,7 @@ async fn fill(
                 title: format!("{company_name} — {}", rng.pick(&PRODUCTS)),
                 amount_minor: amount,
                 currency: "EUR".into(),
-                status: status.to_owned(),
+                status: DealStatus::parse(status).unwrap_or(DealStatus::New),
                 close_probability: probability,
                 expected_close_date: expected,
             },

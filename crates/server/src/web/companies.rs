@@ -501,11 +501,8 @@ async fn detail_page(
                     href: format!("{base}/deals/{}", d.id),
                     text: d.title.clone(),
                     sub: money(d.amount_minor, &d.currency),
-                    badge: Some(d.status.clone()),
-                    badge_text: rapport_domain::deal::DealStatus::parse(&d.status)
-                        .map(|s| s.label())
-                        .unwrap_or_default()
-                        .to_owned(),
+                    badge: Some(d.status.as_str().to_owned()),
+                    badge_text: d.status.label().to_owned(),
                 })
                 .collect(),
             add: may(Action::Create, Object::Deal, Ownership::NotApplicable)

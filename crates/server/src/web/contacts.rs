@@ -525,11 +525,8 @@ async fn detail_page(
                     money(d.amount_minor, &d.currency),
                     d.stage.replace('_', " ")
                 ),
-                badge: Some(d.status.clone()),
-                badge_text: rapport_domain::deal::DealStatus::parse(&d.status)
-                    .map(|s| s.label())
-                    .unwrap_or_default()
-                    .to_owned(),
+                badge: Some(d.status.as_str().to_owned()),
+                badge_text: d.status.label().to_owned(),
             })
             .collect(),
         add: may(Action::Create, Object::Deal, Ownership::NotApplicable).then(|| {

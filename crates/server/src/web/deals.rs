@@ -112,7 +112,7 @@ fn card(
     me: UserId,
 ) -> DealCard {
     let stage = pipeline.stage(&deal.stage);
-    let status = DealStatus::parse(&deal.status).unwrap_or(DealStatus::New);
+    let status = deal.status;
     let in_stage = (Utc::now() - deal.stage_changed_at).num_days();
     let rotting_days = match stage.and_then(|s| s.rotting_days) {
         Some(limit) if !status.is_closed() && in_stage > limit => Some(in_stage),
@@ -136,7 +136,7 @@ fn card(
         stage_name: stage
             .map(|s| s.name.clone())
             .unwrap_or_else(|| deal.stage.clone()),
-        status: deal.status.clone(),
+        status: status.as_str().to_owned(),
         status_label: status.label(),
         owner: people.name(deal.owner_id),
         owner_initials: people.initials(deal.owner_id),
@@ -690,7 +690,7 @@ impl DealFormValues {
             amount: format!("{:.2}", d.amount_minor as f64 / 100.0),
             currency: d.currency.clone(),
             place: format!("{}:{}", d.pipeline_id, d.stage),
-            status: d.status.clone(),
+            status: d.status.as_str().to_owned(),
             owner_id: d.owner_id.to_string(),
             contact_id: d.contact_id.map(|c| c.to_string()).unwrap_or_default(),
             company_id: d.company_id.map(|c| c.to_string()).unwrap_or_default(),

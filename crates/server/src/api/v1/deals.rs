@@ -79,7 +79,7 @@ impl From<rapport_app::model::Deal> for DealOut {
             title: d.title,
             amount: amount_major(d.amount_minor),
             currency: d.currency,
-            status: d.status,
+            status: d.status.as_str().to_owned(),
             stage: d.stage,
             pipeline_id: d.pipeline_id.as_uuid(),
             close_probability: d.close_probability,
