@@ -115,9 +115,7 @@ async fn check(
         Some(raw) => errors
             .check("status", LeadStatus::parse(raw))
             .unwrap_or(LeadStatus::New),
-        None => current
-            .and_then(|l| LeadStatus::parse(&l.status).ok())
-            .unwrap_or(LeadStatus::New),
+        None => current.map(|l| l.status).unwrap_or(LeadStatus::New),
     };
     let score = match change.score {
         Some(s) => errors.check("score", lead::score(s)).unwrap_or(0),
@@ -141,7 +139,7 @@ async fn check(
         phone,
         company_name,
         source,
-        status: status.as_str().to_owned(),
+        status,
         score,
     })
 }
@@ -322,7 +320,7 @@ impl App {
                 "this lead was already converted",
             ));
         }
-        if lead.status != LeadStatus::Qualified.as_str() {
+        if lead.status != LeadStatus::Qualified {
             return Err(AppError::conflict(
                 "lead_not_qualified",
                 "only a qualified lead can be converted; qualify it first",

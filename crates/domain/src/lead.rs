@@ -9,6 +9,24 @@ pub enum LeadStatus {
     Disqualified,
 }
 
+/// A lead status read back that is not one of [`LeadStatus::ALL`].
+#[derive(Debug, thiserror::Error)]
+#[error("unknown lead status {0:?}")]
+pub struct UnknownLeadStatus(pub String);
+
+impl TryFrom<String> for LeadStatus {
+    type Error = UnknownLeadStatus;
+    fn try_from(s: String) -> Result<Self, UnknownLeadStatus> {
+        LeadStatus::parse(&s).map_err(|_| UnknownLeadStatus(s))
+    }
+}
+
+impl serde::Serialize for LeadStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl LeadStatus {
     pub const ALL: [LeadStatus; 4] = [
         LeadStatus::New,

@@ -330,7 +330,7 @@ pub fn leads(who: Exporter, query: LeadQuery) -> Response {
                     l.phone.clone().unwrap_or_default(),
                     l.company_name.clone().unwrap_or_default(),
                     l.source.clone().unwrap_or_default(),
-                    l.status.clone(),
+                    l.status.as_str().to_owned(),
                     l.score.to_string(),
                     l.converted_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
                     l.created_at.to_rfc3339(),

@@ -1,6 +1,7 @@
 //! Leads: people who may become customers, worked until qualified, then converted.
 
 use chrono::{DateTime, Utc};
+use rapport_domain::lead::LeadStatus;
 use rapport_domain::{CompanyId, ContactId, DealId, LeadId, OrganizationId, UserId};
 
 use crate::keyset::SortValue;
@@ -19,7 +20,8 @@ pub struct Lead {
     pub phone: Option<String>,
     pub company_name: Option<String>,
     pub source: Option<String>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: LeadStatus,
     pub score: i64,
     pub custom: sqlx::types::Json<serde_json::Value>,
     pub converted_at: Option<DateTime<Utc>>,
@@ -41,7 +43,7 @@ pub struct LeadFields {
     pub phone: Option<String>,
     pub company_name: Option<String>,
     pub source: Option<String>,
-    pub status: String,
+    pub status: LeadStatus,
     pub score: i64,
 }
 
@@ -62,7 +64,7 @@ pub async fn insert(tx: &mut TenantTx, f: &LeadFields) -> Result<Lead> {
             .bind(f.phone.clone())
             .bind(f.company_name.clone())
             .bind(f.source.clone())
-            .bind(&f.status)
+            .bind(f.status.as_str())
             .bind(f.score)
             .bind(crate::now()),
         )
@@ -106,7 +108,7 @@ pub async fn update(tx: &mut TenantTx, id: LeadId, f: &LeadFields) -> Result<()>
             .bind(f.phone.clone())
             .bind(f.company_name.clone())
             .bind(f.source.clone())
-            .bind(&f.status)
+            .bind(f.status.as_str())
             .bind(f.score)
             .bind(crate::now())
             .bind(org)

@@ -500,7 +500,8 @@ async fn fill(
                 phone: None,
                 company_name: Some(format!("{} {}", rng.pick(&PREFIX), rng.pick(&SUFFIX))),
                 source: Some((*rng.pick(&SOURCES)).to_owned()),
-                status: status.to_owned(),
+                status: rapport_domain::lead::LeadStatus::parse(status)
+                    .unwrap_or(rapport_domain::lead::LeadStatus::New),
                 score: rng.between(5, 95),
             },
         )

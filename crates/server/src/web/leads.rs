@@ -143,7 +143,7 @@ fn status_cell(l: &Lead) -> Cell {
     let (class, text) = if l.converted_at.is_some() {
         ("converted".to_owned(), "Converted".to_owned())
     } else {
-        let s = LeadStatus::parse(&l.status).unwrap_or(LeadStatus::New);
+        let s = l.status;
         (s.as_str().to_owned(), s.label().to_owned())
     };
     Cell {
@@ -323,7 +323,7 @@ impl LeadForm {
             phone: l.phone.clone().unwrap_or_default(),
             company_name: l.company_name.clone().unwrap_or_default(),
             source: l.source.clone().unwrap_or_default(),
-            status: l.status.clone(),
+            status: l.status.as_str().to_owned(),
             score: l.score.to_string(),
             owner_id: l.owner_id.to_string(),
         }
@@ -483,7 +483,7 @@ async fn detail_page(
         },
     );
     page.subtitle = lead.company_name.clone();
-    let status = LeadStatus::parse(&lead.status).unwrap_or(LeadStatus::New);
+    let status = lead.status;
     page.badges = vec![if converted {
         ("converted".into(), "Converted".into())
     } else {

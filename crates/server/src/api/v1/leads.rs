@@ -77,7 +77,7 @@ impl From<rapport_app::model::Lead> for LeadOut {
             phone: l.phone,
             company_name: l.company_name,
             source: l.source,
-            status: l.status,
+            status: l.status.as_str().to_owned(),
             score: l.score,
             converted_at: l.converted_at,
             converted_contact_id: l.converted_contact_id,
