@@ -117,6 +117,18 @@ async fn a_deal_is_created_commented_won_and_its_task_completed() {
     }
     let t = TestApp::spawn().await;
     let owner = t.register("owner@example.com", Some("Acme")).await;
+    // The organization's own field on deals joins the deal form.
+    let field = t
+        .org_call(
+            &owner,
+            Method::POST,
+            "/api/v1/objects/deal/fields",
+            Some(json!({"key": "season", "label": "Season", "type": "select", "required": true,
+                "help": "The sailing season the berth is sold for.",
+                "options": [{"key": "summer", "label": "Summer"}, {"key": "winter", "label": "Winter"}]})),
+        )
+        .await;
+    assert!(field.status.is_success(), "{}", field.text);
     let b = Browser::start(1280, 900).await;
     sign_in(&b, &t, "owner@example.com").await;
     b.goto(&t.url("/o/acme/deals/new")).await;
@@ -125,6 +137,25 @@ async fn a_deal_is_created_commented_won_and_its_task_completed() {
     b.submit("form.card button[type=submit]").await;
     assert!(b.text("#amount-error").await.contains("amount"));
     b.fill("#amount", "0").await;
+    b.submit("form.card button[type=submit]").await;
+    assert!(
+        b.text("[id='custom.season-error']")
+            .await
+            .contains("Season"),
+        "the season is required"
+    );
+    assert_eq!(
+        b.eval("return document.getElementById('title').value")
+            .await,
+        "Berth 12, 2027 season",
+        "what was typed stays"
+    );
+    b.screenshot("deal-form-custom-field").await;
+    b.eval(
+        "const s = document.getElementById('custom.season'); s.value = 'summer'; \
+         return s.value",
+    )
+    .await;
     b.submit("form.card button[type=submit]").await;
     assert_eq!(b.text("h1").await, "Berth 12, 2027 season");
 
@@ -163,6 +194,7 @@ async fn a_deal_is_created_commented_won_and_its_task_completed() {
         .as_str()
         .expect("id")
         .to_owned();
+    assert_eq!(deals.body["items"][0]["custom"]["season"], "summer");
     let timeline = t
         .org_call(
             &owner,
