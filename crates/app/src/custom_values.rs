@@ -63,6 +63,34 @@ pub struct CustomChange {
 }
 
 impl App {
+    /// The errors of the custom values given for a built-in record, checked without writing
+    /// anything: so a change refused for its own fields names its wrong custom values too.
+    pub(crate) async fn custom_errors(
+        &self,
+        tx: &mut TenantTx,
+        tenant: &Tenant,
+        kind: Kind,
+        input: Option<&Map<String, Json>>,
+        creating: bool,
+    ) -> AppResult<Vec<rapport_domain::FieldError>> {
+        let catalog = catalog(tx, tenant.organization.created_at).await?;
+        let Some(object) = catalog.get(kind.object_key()).map(|o| o.def.custom_part()) else {
+            return Ok(Vec::new());
+        };
+        let empty = Map::new();
+        let checked = values::check_input(
+            &object,
+            input.unwrap_or(&empty),
+            creating,
+            "custom",
+            value_context(tenant),
+        );
+        Ok(match checked {
+            Err(errors) => errors.0,
+            Ok(_) => Vec::new(),
+        })
+    }
+
     /// Checks and writes the custom values given for a built-in record in `tx` (`creating`: its
     /// defaults apply and required fields must be given). Values not given stay; `null` clears
     /// one; values of archived fields are kept. Returns what changed, or `None` when nothing did.

@@ -271,6 +271,14 @@ impl App {
         .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
         let fields = match K::check(&mut tx, actor, tenant, None, &change).await {
+            Err(AppError::Validation(mut errors)) => {
+                let input = K::custom_input(&change);
+                let more = self
+                    .custom_errors(&mut tx, tenant, K::KIND, input, true)
+                    .await?;
+                errors.0.extend(more);
+                return Err(AppError::Validation(errors));
+            }
             Err(AppError::Forbidden) => {
                 drop(tx);
                 self.record_denial(actor, tenant, meta, Action::Create, K::OBJECT)
@@ -356,6 +364,14 @@ impl App {
             .await?;
         current.may_change()?;
         let fields = match K::check(&mut tx, actor, tenant, Some(&current), &change).await {
+            Err(AppError::Validation(mut errors)) => {
+                let input = K::custom_input(&change);
+                let more = self
+                    .custom_errors(&mut tx, tenant, K::KIND, input, false)
+                    .await?;
+                errors.0.extend(more);
+                return Err(AppError::Validation(errors));
+            }
             Err(AppError::Forbidden) => {
                 drop(tx);
                 self.record_denial(actor, tenant, meta, Action::Edit, K::OBJECT)

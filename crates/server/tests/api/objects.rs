@@ -1531,6 +1531,23 @@ async fn built_in_records_take_custom_values_checked_by_the_registry() {
         "{}",
         r.text
     );
+    // A change refused for its own fields names its wrong custom values too.
+    let r = call(
+        &t,
+        &owner,
+        Method::PATCH,
+        &format!("/api/v1/contacts/{id}"),
+        Some(json!({"name": "", "custom": {"boat": "x".repeat(41)}})),
+    )
+    .await;
+    r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let fields: HashSet<&str> = r.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, HashSet::from(["name", "custom.boat"]), "{}", r.text);
     let r = call(
         &t,
         &owner,
