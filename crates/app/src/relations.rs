@@ -8,7 +8,7 @@ use rapport_domain::schema::{FieldType, ObjectDef, SelectOption};
 use rapport_domain::{Action, Object, Ownership, RecordId};
 use rapport_store::TenantTx;
 use rapport_store::records::{self as store_records, Comparison, Condition, Operand};
-use serde_json::Value as Json;
+use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
 use crate::objects::{Catalog, catalog};
@@ -46,7 +46,7 @@ pub const BOARD_COLUMN_SIZE: u64 = 50;
 pub const BOARD_COUNT_CAP: i64 = 10_000;
 
 /// The record ids that `records`' relation values name, by target object.
-fn related_ids(object: &ObjectDef, records: &[RecordView]) -> Vec<(String, Vec<Uuid>)> {
+fn related_ids(object: &ObjectDef, records: &[&Map<String, Json>]) -> Vec<(String, Vec<Uuid>)> {
     let mut out: Vec<(String, Vec<Uuid>)> = Vec::new();
     for field in object
         .live_fields()
@@ -57,7 +57,7 @@ fn related_ids(object: &ObjectDef, records: &[RecordView]) -> Vec<(String, Vec<U
         };
         let mut ids: Vec<Uuid> = Vec::new();
         for record in records {
-            match record.values.get(field.key.as_str()) {
+            match record.get(field.key.as_str()) {
                 Some(Json::String(s)) => ids.extend(s.parse::<Uuid>().ok()),
                 Some(Json::Array(items)) => ids.extend(
                     items
@@ -76,14 +76,15 @@ fn related_ids(object: &ObjectDef, records: &[RecordView]) -> Vec<(String, Vec<U
 }
 
 impl App {
-    /// The names of the records that `records`' relation fields point to, by id.
+    /// The names of the records that relation fields point to, by id, for records of `object`
+    /// holding `values`.
     pub async fn relation_titles(
         &self,
         tenant: &Tenant,
         object: &ObjectDef,
-        records: &[RecordView],
+        values: &[&Map<String, Json>],
     ) -> AppResult<HashMap<Uuid, String>> {
-        let wanted = related_ids(object, records);
+        let wanted = related_ids(object, values);
         if wanted.iter().all(|(_, ids)| ids.is_empty()) {
             return Ok(HashMap::new());
         }

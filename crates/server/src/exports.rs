@@ -6,20 +6,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::response::Response;
-use rapport_app::companies::CompanyQuery;
-use rapport_app::contacts::ContactQuery;
-use rapport_app::deals::DealQuery;
-use rapport_app::leads::LeadQuery;
-use rapport_app::model::CompanySort;
-use rapport_app::model::ContactSort;
-use rapport_app::model::LeadSort;
-use rapport_app::model::SortValue;
-use rapport_app::records::RecordView;
+use rapport_app::kinds::ListQuery;
 use rapport_app::{Actor, App, AppResult, RequestMeta, Tenant};
 use rapport_domain::schema::{FieldType, ObjectDef};
 use rapport_domain::{Action, Object, Ownership, UserId};
 
-use crate::api::v1::types::{SortKind, decode_sort_cursor, encode_sort_cursor};
+use crate::api::v1::kinds::ApiKind;
+use crate::api::v1::types::{decode_sort_cursor, encode_sort_cursor};
 use crate::web::lists::{csv_line, csv_response};
 use crate::web::records::People;
 
@@ -100,20 +93,10 @@ impl Exporter {
         let Some(object) = self.custom.as_ref() else {
             return HashMap::new();
         };
-        let views: Vec<RecordView> = docs
-            .iter()
-            .map(|d| RecordView {
-                id: rapport_domain::RecordId::new(),
-                object: object.key.clone(),
-                owner_id: self.actor.user_id,
-                title: String::new(),
-                values: d.as_object().cloned().unwrap_or_default(),
-                created_at: chrono::Utc::now(),
-                updated_at: chrono::Utc::now(),
-            })
-            .collect();
+        let values: Vec<&serde_json::Map<String, serde_json::Value>> =
+            docs.iter().filter_map(|d| d.as_object()).collect();
         self.app
-            .relation_titles(&self.tenant, object, &views)
+            .relation_titles(&self.tenant, object, &values)
             .await
             .unwrap_or_default()
     }
@@ -173,24 +156,51 @@ impl Exporter {
     }
 }
 
-/// The keyset position a page's cursor names.
-fn after<I: From<uuid::Uuid>>(cursor: Option<&str>, kind: SortKind) -> Option<(SortValue, I)> {
-    cursor
-        .and_then(|c| decode_sort_cursor(c, kind).ok())
-        .map(|(v, id)| (v, I::from(id)))
+/// A built-in kind as a CSV file: its name, its own columns and a record's cells in them (the
+/// custom fields follow, by label).
+pub trait CsvKind: ApiKind {
+    const FILE: &'static str;
+    const COLUMNS: &'static [&'static str];
+    fn cells(&self, who: &Exporter) -> Vec<String>;
 }
 
-fn next_cursor<I: Into<uuid::Uuid>>(next: Option<(SortValue, I)>) -> Option<String> {
-    next.map(|(v, id)| encode_sort_cursor(&v, id.into()))
+/// The records `query` selects, every page.
+pub fn export<K: CsvKind>(who: Exporter, query: ListQuery<K>) -> Response {
+    let kind = K::sort_kind(query.sort);
+    let header_line = who.header(K::COLUMNS);
+    csv_response(K::FILE, header_line, move |cursor| {
+        let who = who.clone();
+        let mut query = query.clone();
+        query.after = cursor
+            .as_deref()
+            .and_then(|c| decode_sort_cursor(c, kind).ok())
+            .map(|(v, id)| (v, K::Id::from(id)));
+        query.page = 1;
+        query.page_size = EXPORT_PAGE;
+        query.with_total = false;
+        async move {
+            let page = who
+                .app
+                .list::<K>(&who.actor, &who.tenant, query, &who.meta)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut out = String::new();
+            let docs: Vec<&serde_json::Value> = page.items.iter().map(|r| r.custom()).collect();
+            let titles = who.titles(&docs).await;
+            for record in &page.items {
+                let mut line = record.cells(&who);
+                line.extend(who.custom_cells(record.custom(), &titles));
+                out.push_str(&csv_line(&line));
+            }
+            let next = page.next.map(|(v, id)| encode_sort_cursor(&v, id.into()));
+            Ok((out, next))
+        }
+    })
 }
 
-/// The contacts `query` selects, every page.
-pub fn contacts(who: Exporter, query: ContactQuery) -> Response {
-    let kind = match query.sort {
-        ContactSort::Name => SortKind::Text,
-        ContactSort::CreatedAt | ContactSort::UpdatedAt => SortKind::Time,
-    };
-    let columns = [
+impl CsvKind for Contact {
+    const FILE: &'static str = "contacts.csv";
+    const COLUMNS: &'static [&'static str] = &[
         "id",
         "name",
         "email",
@@ -200,49 +210,23 @@ pub fn contacts(who: Exporter, query: ContactQuery) -> Response {
         "owner",
         "created_at",
     ];
-    let header_line = who.header(&columns);
-    csv_response("contacts.csv", header_line, move |cursor| {
-        let who = who.clone();
-        let mut query = query.clone();
-        query.after = after(cursor.as_deref(), kind);
-        query.page = 1;
-        query.page_size = EXPORT_PAGE;
-        query.with_total = false;
-        async move {
-            let page = who
-                .app
-                .list::<Contact>(&who.actor, &who.tenant, query, &who.meta)
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut out = String::new();
-            let docs: Vec<&serde_json::Value> = page.items.iter().map(|r| &r.custom.0).collect();
-            let titles = who.titles(&docs).await;
-            for c in &page.items {
-                let mut line = vec![
-                    c.id.to_string(),
-                    c.name.clone(),
-                    c.email.clone().unwrap_or_default(),
-                    c.phone.clone().unwrap_or_default(),
-                    c.title.clone().unwrap_or_default(),
-                    c.company_id.map(|i| i.to_string()).unwrap_or_default(),
-                    who.owner(c.owner_id),
-                    c.created_at.to_rfc3339(),
-                ];
-                line.extend(who.custom_cells(&c.custom.0, &titles));
-                out.push_str(&csv_line(&line));
-            }
-            Ok((out, next_cursor(page.next)))
-        }
-    })
+    fn cells(&self, who: &Exporter) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.name.clone(),
+            self.email.clone().unwrap_or_default(),
+            self.phone.clone().unwrap_or_default(),
+            self.title.clone().unwrap_or_default(),
+            self.company_id.map(|i| i.to_string()).unwrap_or_default(),
+            who.owner(self.owner_id),
+            self.created_at.to_rfc3339(),
+        ]
+    }
 }
 
-/// The companies `query` selects, every page.
-pub fn companies(who: Exporter, query: CompanyQuery) -> Response {
-    let kind = match query.sort {
-        CompanySort::Name => SortKind::Text,
-        _ => SortKind::Time,
-    };
-    let columns = [
+impl CsvKind for Company {
+    const FILE: &'static str = "companies.csv";
+    const COLUMNS: &'static [&'static str] = &[
         "id",
         "name",
         "domain",
@@ -251,49 +235,22 @@ pub fn companies(who: Exporter, query: CompanyQuery) -> Response {
         "address",
         "created_at",
     ];
-    let header_line = who.header(&columns);
-    csv_response("companies.csv", header_line, move |cursor| {
-        let who = who.clone();
-        let mut query = query.clone();
-        query.after = after(cursor.as_deref(), kind);
-        query.page = 1;
-        query.page_size = EXPORT_PAGE;
-        query.with_total = false;
-        async move {
-            let page = who
-                .app
-                .list::<Company>(&who.actor, &who.tenant, query, &who.meta)
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut out = String::new();
-            let docs: Vec<&serde_json::Value> = page.items.iter().map(|r| &r.custom.0).collect();
-            let titles = who.titles(&docs).await;
-            for c in &page.items {
-                let mut line = vec![
-                    c.id.to_string(),
-                    c.name.clone(),
-                    c.domain.clone().unwrap_or_default(),
-                    c.industry.clone().unwrap_or_default(),
-                    c.size.clone().unwrap_or_default(),
-                    c.address.clone().unwrap_or_default(),
-                    c.created_at.to_rfc3339(),
-                ];
-                line.extend(who.custom_cells(&c.custom.0, &titles));
-                out.push_str(&csv_line(&line));
-            }
-            Ok((out, next_cursor(page.next)))
-        }
-    })
+    fn cells(&self, _who: &Exporter) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.name.clone(),
+            self.domain.clone().unwrap_or_default(),
+            self.industry.clone().unwrap_or_default(),
+            self.size.clone().unwrap_or_default(),
+            self.address.clone().unwrap_or_default(),
+            self.created_at.to_rfc3339(),
+        ]
+    }
 }
 
-/// The leads `query` selects, every page.
-pub fn leads(who: Exporter, query: LeadQuery) -> Response {
-    let kind = match query.sort {
-        LeadSort::Name => SortKind::Text,
-        LeadSort::Score => SortKind::Int,
-        LeadSort::CreatedAt | LeadSort::UpdatedAt => SortKind::Time,
-    };
-    let columns = [
+impl CsvKind for Lead {
+    const FILE: &'static str = "leads.csv";
+    const COLUMNS: &'static [&'static str] = &[
         "id",
         "name",
         "email",
@@ -305,48 +262,27 @@ pub fn leads(who: Exporter, query: LeadQuery) -> Response {
         "converted_at",
         "created_at",
     ];
-    let header_line = who.header(&columns);
-    csv_response("leads.csv", header_line, move |cursor| {
-        let who = who.clone();
-        let mut query = query.clone();
-        query.after = after(cursor.as_deref(), kind);
-        query.page = 1;
-        query.page_size = EXPORT_PAGE;
-        query.with_total = false;
-        async move {
-            let page = who
-                .app
-                .list::<Lead>(&who.actor, &who.tenant, query, &who.meta)
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut out = String::new();
-            let docs: Vec<&serde_json::Value> = page.items.iter().map(|r| &r.custom.0).collect();
-            let titles = who.titles(&docs).await;
-            for l in &page.items {
-                let mut line = vec![
-                    l.id.to_string(),
-                    l.name.clone(),
-                    l.email.clone().unwrap_or_default(),
-                    l.phone.clone().unwrap_or_default(),
-                    l.company_name.clone().unwrap_or_default(),
-                    l.source.clone().unwrap_or_default(),
-                    l.status.as_str().to_owned(),
-                    l.score.to_string(),
-                    l.converted_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                    l.created_at.to_rfc3339(),
-                ];
-                line.extend(who.custom_cells(&l.custom.0, &titles));
-                out.push_str(&csv_line(&line));
-            }
-            Ok((out, next_cursor(page.next)))
-        }
-    })
+    fn cells(&self, _who: &Exporter) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.name.clone(),
+            self.email.clone().unwrap_or_default(),
+            self.phone.clone().unwrap_or_default(),
+            self.company_name.clone().unwrap_or_default(),
+            self.source.clone().unwrap_or_default(),
+            self.status.as_str().to_owned(),
+            self.score.to_string(),
+            self.converted_at
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
+            self.created_at.to_rfc3339(),
+        ]
+    }
 }
 
-/// The deals `query` selects, every page.
-pub fn deals(who: Exporter, query: DealQuery) -> Response {
-    let kind = crate::api::v1::deals::sort_kind(query.sort);
-    let columns = [
+impl CsvKind for Deal {
+    const FILE: &'static str = "deals.csv";
+    const COLUMNS: &'static [&'static str] = &[
         "id",
         "title",
         "amount",
@@ -360,44 +296,22 @@ pub fn deals(who: Exporter, query: DealQuery) -> Response {
         "owner",
         "created_at",
     ];
-    let header_line = who.header(&columns);
-    csv_response("deals.csv", header_line, move |cursor| {
-        let who = who.clone();
-        let mut query = query.clone();
-        query.after = after(cursor.as_deref(), kind);
-        query.page = 1;
-        query.page_size = EXPORT_PAGE;
-        query.with_total = false;
-        async move {
-            let page = who
-                .app
-                .list::<Deal>(&who.actor, &who.tenant, query, &who.meta)
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut out = String::new();
-            let docs: Vec<&serde_json::Value> = page.items.iter().map(|r| &r.custom.0).collect();
-            let titles = who.titles(&docs).await;
-            for d in &page.items {
-                let mut line = vec![
-                    d.id.to_string(),
-                    d.title.clone(),
-                    format!("{:.2}", d.amount_minor as f64 / 100.0),
-                    d.currency.clone(),
-                    d.status.as_str().to_owned(),
-                    d.stage.clone(),
-                    d.close_probability.to_string(),
-                    d.expected_close_date
-                        .map(|x| x.to_string())
-                        .unwrap_or_default(),
-                    d.contact_id.map(|x| x.to_string()).unwrap_or_default(),
-                    d.company_id.map(|x| x.to_string()).unwrap_or_default(),
-                    who.owner(d.owner_id),
-                    d.created_at.to_rfc3339(),
-                ];
-                line.extend(who.custom_cells(&d.custom.0, &titles));
-                out.push_str(&csv_line(&line));
-            }
-            Ok((out, next_cursor(page.next)))
-        }
-    })
+    fn cells(&self, who: &Exporter) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.title.clone(),
+            format!("{:.2}", self.amount_minor as f64 / 100.0),
+            self.currency.clone(),
+            self.status.as_str().to_owned(),
+            self.stage.clone(),
+            self.close_probability.to_string(),
+            self.expected_close_date
+                .map(|x| x.to_string())
+                .unwrap_or_default(),
+            self.contact_id.map(|x| x.to_string()).unwrap_or_default(),
+            self.company_id.map(|x| x.to_string()).unwrap_or_default(),
+            who.owner(self.owner_id),
+            self.created_at.to_rfc3339(),
+        ]
+    }
 }

@@ -1,232 +1,25 @@
 //! Company pages: the list, adding, a company's page with its contacts, deals and timeline.
 
-use axum::extract::{Path, Query, RawQuery};
 use axum::response::Response;
-use rapport_app::Tenant;
+use chrono::{DateTime, Utc};
 use rapport_app::companies::{CompanyChange, CompanyQuery, SIZES};
-use rapport_app::model::{Company, Contact, Deal};
-use rapport_app::model::{CompanyFilter, CompanySort};
+use rapport_app::model::{Company, CompanyFilter, CompanySort, Contact, Deal};
 use rapport_app::timeline::RecordRef;
-use rapport_domain::{Action, CompanyId, Object, Ownership, UserId, decide};
+use rapport_app::{Actor, Tenant};
+use rapport_domain::{Action, CompanyId, Object, Ownership, UserId, ValidationErrors, decide};
 use serde::Deserialize;
+use serde_json::{Map, Value as Json};
 
+use super::PageContext;
 use super::context::error_page;
-use super::kinds::{FormKind, WebKind};
-use super::lists::{
-    Cell, ColumnDef, ListPage, ListState, column_choices, headers, is_filtered, owner_filter,
-    saved_views, sort_parts, tag_chips, tag_filter, total_label,
-};
+use super::kinds::{FormKind, ListKind, ListSpec, Row, WebKind, list_query};
+use super::lists::{Cell, ColumnDef, ListState};
 use super::record_page::{
     FormField, RecordPage, Related, RelatedItem, tag_parts, task_box, timeline_of,
 };
 use super::records::{Choice, People, money};
 use super::workspace::shell;
-use super::{PageContext, render};
-use crate::api::v1::types::{SortKind, decode_sort_cursor};
 use crate::error::ApiError;
-use crate::exports::Exporter;
-
-const COLUMNS: [ColumnDef; 7] = [
-    ColumnDef {
-        key: "name",
-        label: "Name",
-        sort: Some("name"),
-        numeric: false,
-        fixed: true,
-    },
-    ColumnDef {
-        key: "domain",
-        label: "Domain",
-        sort: None,
-        numeric: false,
-        fixed: false,
-    },
-    ColumnDef {
-        key: "industry",
-        label: "Industry",
-        sort: None,
-        numeric: false,
-        fixed: false,
-    },
-    ColumnDef {
-        key: "size",
-        label: "Size",
-        sort: None,
-        numeric: false,
-        fixed: false,
-    },
-    ColumnDef {
-        key: "owner",
-        label: "Owner",
-        sort: None,
-        numeric: false,
-        fixed: false,
-    },
-    ColumnDef {
-        key: "tags",
-        label: "Tags",
-        sort: None,
-        numeric: false,
-        fixed: false,
-    },
-    ColumnDef {
-        key: "added",
-        label: "Added",
-        sort: Some("created"),
-        numeric: false,
-        fixed: false,
-    },
-];
-const DEFAULT_COLUMNS: [&str; 5] = ["domain", "industry", "owner", "tags", "added"];
-
-fn company_query(state: &ListState, page_size: u64) -> CompanyQuery {
-    let (key, descending) = sort_parts(&state.sort);
-    let sort = match key {
-        "created" => CompanySort::CreatedAt,
-        "updated" => CompanySort::UpdatedAt,
-        _ => CompanySort::Name,
-    };
-    let kind = if sort == CompanySort::Name {
-        SortKind::Text
-    } else {
-        SortKind::Time
-    };
-    CompanyQuery {
-        with_total: true,
-        filter: CompanyFilter {
-            search: (!state.search.is_empty()).then(|| state.search.clone()),
-            owner_id: state.filter("owner").and_then(|o| o.parse().ok()),
-            industry: state.filter("industry").map(str::to_owned),
-            tag_id: state.filter("tag").and_then(|o| o.parse().ok()),
-        },
-        sort,
-        descending,
-        after: state
-            .after
-            .as_deref()
-            .and_then(|c| decode_sort_cursor(c, kind).ok())
-            .map(|(v, id)| (v, CompanyId(id))),
-        page: 1,
-        page_size,
-    }
-}
-
-pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    let state = ListState::parse(raw.as_deref(), "name");
-    let app = &ctx.state.app;
-    let actor = &session.actor;
-    let result = match app
-        .list::<Company>(actor, &tenant, company_query(&state, 50), &ctx.meta)
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => return error_page(e.into()),
-    };
-    let people = People::load(app, actor, &tenant, &ctx.meta).await;
-    let tags = &result.tags;
-    let base = &ctx.base;
-    let path = format!("{base}/companies");
-    let visible = state.visible(&COLUMNS, &DEFAULT_COLUMNS);
-    let rows = result
-        .items
-        .iter()
-        .map(|c| {
-            visible
-                .iter()
-                .map(|col| match col.key {
-                    "name" => Cell {
-                        text: c.name.clone(),
-                        href: Some(format!("{base}/companies/{}", c.id)),
-                        strong: true,
-                        ..Cell::default()
-                    },
-                    "domain" => Cell::text(c.domain.clone().unwrap_or_default()),
-                    "industry" => Cell::text(c.industry.clone().unwrap_or_default()),
-                    "size" => Cell::text(c.size.clone().unwrap_or_default()),
-                    "owner" => Cell::text(people.name(c.owner_id)),
-                    "tags" => Cell {
-                        tags: tag_chips(tags, c.id.as_uuid()),
-                        ..Cell::default()
-                    },
-                    _ => Cell::muted(c.created_at.format("%Y-%m-%d").to_string()),
-                })
-                .collect()
-        })
-        .collect();
-    let may = |action| {
-        decide(
-            tenant.role,
-            action,
-            Object::Company,
-            Ownership::NotApplicable,
-        )
-        .is_allowed()
-    };
-    let page = ListPage {
-        list: "companies".into(),
-        title: "Companies".into(),
-        total: total_label(result.total, result.total_is_exact, "company", "companies"),
-        new: may(Action::Create).then(|| (format!("{base}/companies/new"), "Add a company".into())),
-        search: state.search.clone(),
-        search_placeholder: "Name or domain".into(),
-        sort: state.sort.clone(),
-        filters: vec![
-            owner_filter(&people, &state),
-            tag_filter(&ctx, actor, &tenant, &state).await,
-        ],
-        headers: headers(&state, &path, &visible),
-        rows,
-        first: state.first_href(&path),
-        next: state.next_href(&path, result.next.as_ref()),
-        views: saved_views(&ctx, actor, &tenant, "companies", &path, &state).await,
-        query: state.query(),
-        columns: column_choices(&COLUMNS, &visible),
-        export: may(Action::Export)
-            .then(|| format!("{base}/companies/export.csv?{}", state.query())),
-        empty_title: if state.search.is_empty() {
-            "No companies yet".into()
-        } else {
-            format!("No company matches “{}”", state.search)
-        },
-        empty_text:
-            "Add the organizations you sell to; their contacts and deals gather on their page."
-                .into(),
-        filtered: is_filtered(&state),
-        can_share: may(Action::Create),
-        notice: state.notice.clone(),
-        path: path.clone(),
-        modes: Vec::new(),
-        ranges: Vec::new(),
-        shell: shell(&ctx, session, &tenant, "companies", &["Companies"]).await,
-    };
-    render(&page)
-}
-
-pub async fn export(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    let who = match Exporter::new(
-        ctx.state.app.clone(),
-        session.actor.clone(),
-        tenant,
-        ctx.meta.clone(),
-        Object::Company,
-    )
-    .await
-    {
-        Ok(who) => who,
-        Err(e) => return super::context::error_page(e.into()),
-    };
-    let mut state = ListState::parse(raw.as_deref(), "name");
-    state.after = None;
-    crate::exports::companies(who, company_query(&state, 500))
-}
 
 #[derive(Deserialize, Default, Clone)]
 pub struct CompanyForm {
@@ -301,60 +94,6 @@ impl CompanyForm {
             ),
         ]
     }
-}
-
-async fn new_page(
-    ctx: &PageContext,
-    tenant: &Tenant,
-    session: &rapport_app::accounts::CurrentSession,
-    form: &CompanyForm,
-) -> RecordPage {
-    let people = People::load(&ctx.state.app, &session.actor, tenant, &ctx.meta).await;
-    RecordPage::form(
-        shell(ctx, session, tenant, "companies", &["Companies", "New"]).await,
-        "Add a company",
-        format!("{}/companies/new", ctx.base),
-        "Add company",
-        format!("{}/companies", ctx.base),
-        {
-            let mut fields = form.fields(&people, session.actor.user_id);
-            fields.extend(
-                super::objects::builtin_custom_fields(
-                    ctx,
-                    &session.actor,
-                    tenant,
-                    "company",
-                    &serde_json::Value::Object(form.custom.clone().unwrap_or_default()),
-                )
-                .await,
-            );
-            fields
-        },
-    )
-}
-
-pub async fn new_form(ctx: PageContext) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    if !decide(
-        tenant.role,
-        Action::Create,
-        Object::Company,
-        Ownership::NotApplicable,
-    )
-    .is_allowed()
-    {
-        return error_page(ApiError::forbidden());
-    }
-    render(&new_page(&ctx, &tenant, session, &CompanyForm::default()).await)
-}
-
-#[derive(Deserialize)]
-pub struct DetailQuery {
-    saved: Option<String>,
-    comment_error: Option<String>,
 }
 
 async fn detail_page(
@@ -532,23 +271,11 @@ async fn detail_page(
     Ok(page)
 }
 
-pub async fn detail(
-    ctx: PageContext,
-    Path(id): Path<String>,
-    Query(q): Query<DetailQuery>,
-) -> Response {
-    match detail_page(&ctx, &id, None).await {
-        Ok(mut page) => {
-            page.notice = q.saved.map(|_| "Saved.".to_owned());
-            page.comment_error = q.comment_error.map(|m| m.chars().take(200).collect());
-            render(&page)
-        }
-        Err(p) => p,
-    }
-}
-
 impl WebKind for Company {
     const PATH: &'static str = "companies";
+    const ONE: &'static str = "company";
+    const MANY: &'static str = "companies";
+    const TITLE: &'static str = "Companies";
     fn timeline(id: CompanyId) -> RecordRef {
         RecordRef::Company(id)
     }
@@ -559,27 +286,23 @@ impl FormKind for Company {
     fn csrf(form: &CompanyForm) -> &str {
         &form.csrf
     }
-    fn set_custom(
-        form: &mut CompanyForm,
-        custom: Option<serde_json::Map<String, serde_json::Value>>,
-    ) {
+    fn custom_values(form: &CompanyForm) -> Option<&Map<String, Json>> {
+        form.custom.as_ref()
+    }
+    fn set_custom(form: &mut CompanyForm, custom: Option<Map<String, Json>>) {
         form.custom = custom;
     }
-    fn change(
-        form: &CompanyForm,
-    ) -> Result<
-        <Company as rapport_app::kinds::BuiltinKind>::Change,
-        rapport_domain::ValidationErrors,
-    > {
+    fn change(form: &CompanyForm) -> Result<CompanyChange, ValidationErrors> {
         Ok(form.change())
     }
-    async fn new_page(
-        ctx: &PageContext,
-        tenant: &Tenant,
-        session: &rapport_app::accounts::CurrentSession,
+    async fn fields(
         form: &CompanyForm,
-    ) -> RecordPage {
-        new_page(ctx, tenant, session, form).await
+        _ctx: &PageContext,
+        actor: &Actor,
+        _tenant: &Tenant,
+        people: &People,
+    ) -> Vec<FormField> {
+        form.fields(people, actor.user_id)
     }
     async fn record_page(
         ctx: &PageContext,
@@ -587,5 +310,56 @@ impl FormKind for Company {
         form: Option<&CompanyForm>,
     ) -> Result<RecordPage, Response> {
         detail_page(ctx, id, form).await
+    }
+}
+
+impl ListKind for Company {
+    const LIST_PAGE: ListSpec = ListSpec {
+        columns: &[
+            ColumnDef::name("Name"),
+            ColumnDef::new("domain", "Domain"),
+            ColumnDef::new("industry", "Industry"),
+            ColumnDef::new("size", "Size"),
+            ColumnDef::new("owner", "Owner"),
+            ColumnDef::new("tags", "Tags"),
+            ColumnDef::new("added", "Added").sorts("created"),
+        ],
+        default_columns: &["domain", "industry", "owner", "tags", "added"],
+        default_sort: "name",
+        search_placeholder: "Name or domain",
+        empty_title: "No companies yet",
+        no_match: "No company matches",
+        empty_text: "Add the organizations you sell to; their contacts and deals gather on their page.",
+    };
+    fn page_query(state: &ListState, page_size: u64) -> CompanyQuery {
+        let filter = CompanyFilter {
+            search: (!state.search.is_empty()).then(|| state.search.clone()),
+            owner_id: state.filter("owner").and_then(|o| o.parse().ok()),
+            industry: state.filter("industry").map(str::to_owned),
+            tag_id: state.filter("tag").and_then(|o| o.parse().ok()),
+        };
+        let sorts = [
+            ("name", CompanySort::Name),
+            ("created", CompanySort::CreatedAt),
+            ("updated", CompanySort::UpdatedAt),
+        ];
+        list_query(state, &sorts, filter, page_size)
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    fn cell(&self, key: &str, _row: &Row) -> Cell {
+        Cell::text(
+            match key {
+                "domain" => &self.domain,
+                "industry" => &self.industry,
+                _ => &self.size,
+            }
+            .clone()
+            .unwrap_or_default(),
+        )
     }
 }

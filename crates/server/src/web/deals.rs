@@ -28,6 +28,7 @@ use super::record_page::form_without;
 use super::records::{Choice, People, TimelineEntry, day, mentions, money, timeline_entry};
 use super::workspace::{Shell, shell};
 use super::{FormErrors, PageContext, render, render_status, see_other, sentence};
+use crate::api::v1::kinds::ApiKind;
 use crate::error::ApiError;
 
 /// A deal as a board card or table row.
@@ -307,7 +308,10 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
         let after = q
             .after
             .as_deref()
-            .and_then(|c| crate::api::v1::types::decode_sort_cursor(c, sort_kind(sort)).ok())
+            .and_then(|c| {
+                crate::api::v1::types::decode_sort_cursor(c, <Deal as ApiKind>::sort_kind(sort))
+                    .ok()
+            })
             .map(|(v, id)| (v, DealId(id)));
         let page = match app
             .list::<Deal>(
@@ -530,16 +534,6 @@ pub async fn board_more(ctx: PageContext, Query(q): Query<MoreQuery>) -> Respons
         },
     };
     render(&fragment)
-}
-
-fn sort_kind(sort: DealSort) -> crate::api::v1::types::SortKind {
-    use crate::api::v1::types::SortKind;
-    match sort {
-        DealSort::Amount => SortKind::Int,
-        DealSort::CreatedAt | DealSort::UpdatedAt => SortKind::Time,
-        DealSort::Title => SortKind::Text,
-        DealSort::ExpectedCloseDate => SortKind::Date,
-    }
 }
 
 #[derive(Deserialize)]
@@ -1627,43 +1621,32 @@ pub async fn complete_task(
 
 /// The deals of a pipeline (optionally one owner's) as CSV, every page, streamed.
 pub async fn export(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
+    let (_session, _tenant) = match ctx.tenant().await {
         Ok(t) => t,
         Err(p) => return p,
-    };
-    let who = match crate::exports::Exporter::new(
-        ctx.state.app.clone(),
-        session.actor.clone(),
-        tenant,
-        ctx.meta.clone(),
-        Object::Deal,
-    )
-    .await
-    {
-        Ok(who) => who,
-        Err(e) => return error_page(e.into()),
     };
     let filter = DealFilter {
         pipeline_id: q.pipeline.as_deref().and_then(|p| p.parse().ok()),
         owner_id: q.owner.as_deref().and_then(|o| o.parse().ok()),
         ..DealFilter::default()
     };
-    crate::exports::deals(
-        who,
-        DealQuery {
-            with_total: true,
-            filter,
-            sort: DealSort::CreatedAt,
-            descending: false,
-            after: None,
-            page: 1,
-            page_size: 500,
-        },
-    )
+    let query = DealQuery {
+        with_total: true,
+        filter,
+        sort: DealSort::CreatedAt,
+        descending: false,
+        after: None,
+        page: 1,
+        page_size: 500,
+    };
+    super::kinds::export_csv(&ctx, query).await
 }
 
 impl super::kinds::WebKind for Deal {
     const PATH: &'static str = "deals";
+    const ONE: &'static str = "deal";
+    const MANY: &'static str = "deals";
+    const TITLE: &'static str = "Deals";
     fn timeline(id: DealId) -> RecordRef {
         RecordRef::Deal(id)
     }

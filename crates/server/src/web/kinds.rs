@@ -5,28 +5,49 @@
 
 use std::future::Future;
 
-use axum::Form;
-use axum::extract::{Path, RawForm};
+use axum::extract::{Path, Query, RawForm, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::{DateTime, Utc};
 use rapport_app::accounts::CurrentSession;
-use rapport_app::kinds::BuiltinKind;
+use rapport_app::custom_values::Kind;
+use rapport_app::kinds::{BuiltinKind, ListQuery};
 use rapport_app::timeline::RecordRef;
-use rapport_app::{AppError, Tenant};
-use rapport_domain::ValidationErrors;
+use rapport_app::{Actor, AppError, Tenant};
+use rapport_domain::schema::FieldType;
+use rapport_domain::{Action, Ownership, ValidationErrors, decide};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json};
+use uuid::Uuid;
 
 use super::context::error_page;
 use super::deals::{ActivityForm, add_activity};
-use super::record_page::{RecordPage, form_without};
-use super::{CsrfForm, FormErrors, PageContext, render_status, see_other};
+use super::lists::{
+    Cell, ColumnDef, FilterSelect, ListPage, ListState, column_choices, headers, is_filtered,
+    owner_filter, saved_views, sort_parts, tag_chips, tag_filter, total_label,
+};
+use super::objects::Names;
+use super::record_page::{FormField, RecordPage, form_without};
+use super::records::People;
+use super::workspace::shell;
+use super::{CsrfForm, FormErrors, PageContext, render, render_status, see_other};
+use crate::api::v1::types::decode_sort_cursor;
 use crate::error::ApiError;
+use crate::exports::{CsvKind, Exporter};
+use crate::state::AppState;
 
 /// A built-in kind's place in the web app.
 pub trait WebKind: BuiltinKind {
     /// Where its pages are: `companies` for `/companies` and `/companies/{id}`.
     const PATH: &'static str;
+    /// What one record and several are called in sentences ("company", "companies").
+    const ONE: &'static str;
+    const MANY: &'static str;
+    /// The title of its pages ("Companies").
+    const TITLE: &'static str;
     /// Where its list is (a deal's board for deals).
     const LIST: &'static str = Self::PATH;
     /// Its record, as the timeline knows it.
@@ -38,22 +59,388 @@ pub trait FormKind: WebKind {
     /// The form as posted (its fields as typed, `_csrf`; custom fields are read apart).
     type Form: DeserializeOwned + Default + Send + Sync;
     fn csrf(form: &Self::Form) -> &str;
+    /// The custom values the form holds.
+    fn custom_values(form: &Self::Form) -> Option<&Map<String, Json>>;
     fn set_custom(form: &mut Self::Form, custom: Option<Map<String, Json>>);
     /// The change the form asks for, or what is wrong with it before the app checks it.
     fn change(form: &Self::Form) -> Result<Self::Change, ValidationErrors>;
-    /// The "new" page, showing `form` again.
-    fn new_page(
-        ctx: &PageContext,
-        tenant: &Tenant,
-        session: &CurrentSession,
+    /// The "new" form as its link fills it in (`?company=…` on a new contact).
+    fn prefill(_query: &str) -> Self::Form {
+        Self::Form::default()
+    }
+    /// The form's own fields (its custom fields follow them).
+    fn fields(
         form: &Self::Form,
-    ) -> impl Future<Output = RecordPage> + Send;
+        ctx: &PageContext,
+        actor: &Actor,
+        tenant: &Tenant,
+        people: &People,
+    ) -> impl Future<Output = Vec<FormField>> + Send;
     /// The record's page, showing `form` again when given.
     fn record_page(
         ctx: &PageContext,
         id: &str,
         form: Option<&Self::Form>,
     ) -> impl Future<Output = Result<RecordPage, Response>> + Send;
+}
+
+/// What a built-in kind's list page shows besides what every list has (search, owner and tag
+/// filters, saved views, the column chooser with its custom fields, CSV).
+pub struct ListSpec {
+    pub columns: &'static [ColumnDef],
+    pub default_columns: &'static [&'static str],
+    pub default_sort: &'static str,
+    pub search_placeholder: &'static str,
+    pub empty_title: &'static str,
+    /// Says that nothing matches a search ("No company matches").
+    pub no_match: &'static str,
+    pub empty_text: &'static str,
+}
+
+/// What a row's cells may need beyond the record.
+pub struct Row<'a> {
+    pub base: &'a str,
+    /// The names of the companies the page's records link to.
+    pub companies: &'a [(Uuid, String)],
+}
+
+/// A built-in kind with a list page of its own (companies, contacts, leads). The columns `name`,
+/// `owner`, `tags` and `added` are drawn here; the kind draws its others.
+pub trait ListKind: FormKind + CsvKind {
+    const LIST_PAGE: ListSpec;
+    /// The page of records a list state asks for (what does not parse is left out).
+    fn page_query(state: &ListState, page_size: u64) -> ListQuery<Self>;
+    /// Its own filters, before the owner and tag filters.
+    fn filters(_state: &ListState) -> Vec<FilterSelect> {
+        Vec::new()
+    }
+    fn name(&self) -> &str;
+    fn created_at(&self) -> DateTime<Utc>;
+    /// The company the record belongs to, for a company column.
+    fn company(&self) -> Option<Uuid> {
+        None
+    }
+    /// The name cell's second line, when no visible column shows it already.
+    fn subtitle(&self, _visible: &[&str]) -> Option<String> {
+        None
+    }
+    /// A cell of one of the kind's own columns.
+    fn cell(&self, key: &str, row: &Row) -> Cell;
+}
+
+/// The pages of a kind with a list of its own: `/{kind}` (and its CSV), `/{kind}/new`, and
+/// `/{kind}/{id}` with its delete and timeline actions.
+pub fn pages<K: ListKind>() -> Router<AppState> {
+    let path = format!("/{}", K::PATH);
+    Router::new()
+        .route(&path, get(list::<K>))
+        .route(&format!("{path}/export.csv"), get(export::<K>))
+        .route(&format!("{path}/new"), get(new_form::<K>).post(create::<K>))
+        .route(
+            &format!("{path}/{{id}}"),
+            get(detail::<K>).post(update::<K>),
+        )
+        .route(&format!("{path}/{{id}}/delete"), post(delete::<K>))
+        .route(&format!("{path}/{{id}}/activities"), post(comment::<K>))
+}
+
+/// Records a list page shows.
+const LIST_PAGE_SIZE: u64 = 50;
+
+/// The query of a list state whose sort key is one of `sorts` (by the web's names; the first
+/// when it is none of them).
+pub fn list_query<K: ListKind>(
+    state: &ListState,
+    sorts: &[(&str, K::Sort)],
+    filter: K::Filter,
+    page_size: u64,
+) -> ListQuery<K> {
+    let (key, descending) = sort_parts(&state.sort);
+    let sort = sorts
+        .iter()
+        .find(|(name, _)| *name == key)
+        .unwrap_or(&sorts[0])
+        .1;
+    ListQuery {
+        with_total: true,
+        filter,
+        sort,
+        descending,
+        after: state
+            .after
+            .as_deref()
+            .and_then(|c| decode_sort_cursor(c, K::sort_kind(sort)).ok())
+            .map(|(v, id)| (v, K::Id::from(id))),
+        page: 1,
+        page_size,
+    }
+}
+
+/// `GET /{kind}`: its list, with search, filters, sort, the columns chosen (its custom fields
+/// among them), saved views and keyset pages.
+pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    let spec = &K::LIST_PAGE;
+    let state = ListState::parse(raw.as_deref(), spec.default_sort);
+    let app = &ctx.state.app;
+    let actor = &session.actor;
+    let result = match app
+        .list::<K>(
+            actor,
+            &tenant,
+            K::page_query(&state, LIST_PAGE_SIZE),
+            &ctx.meta,
+        )
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return error_page(e.into()),
+    };
+    let people = People::load(app, actor, &tenant, &ctx.meta).await;
+    let custom = super::objects::custom_part(&ctx, actor, &tenant, K::KIND.object_key()).await;
+    // The kind's columns, its custom fields before the owner, tags and date.
+    let mut all: Vec<ColumnDef> = spec.columns.to_vec();
+    if let Some(object) = &custom {
+        let at = all
+            .iter()
+            .position(|c| ["owner", "tags", "added"].contains(&c.key.as_ref()))
+            .unwrap_or(all.len());
+        let fields = object
+            .live_fields()
+            .filter(|f| f.field_type != FieldType::Rollup)
+            .map(|f| ColumnDef {
+                key: f.key.to_string().into(),
+                label: f.label.clone().into(),
+                sort: None,
+                numeric: f.field_type.is_numeric(),
+                fixed: false,
+            });
+        all.splice(at..at, fields.collect::<Vec<_>>());
+    }
+    let visible = state.visible(&all, spec.default_columns);
+    let keys: Vec<&str> = visible.iter().map(|c| c.key.as_ref()).collect();
+    let company_ids: Vec<Uuid> = result.items.iter().filter_map(K::company).collect();
+    let companies = if company_ids.is_empty() {
+        Vec::new()
+    } else {
+        app.company_names(&tenant, &company_ids)
+            .await
+            .unwrap_or_default()
+    };
+    let custom_shown = custom
+        .as_ref()
+        .filter(|o| keys.iter().any(|k| o.field(k).is_some()));
+    let titles = match custom_shown {
+        Some(object) => {
+            let values: Vec<&Map<String, Json>> = result
+                .items
+                .iter()
+                .filter_map(|r| r.custom().as_object())
+                .collect();
+            app.relation_titles(&tenant, object, &values)
+                .await
+                .unwrap_or_default()
+        }
+        None => Default::default(),
+    };
+    let names = Names {
+        people: &people,
+        records: titles,
+    };
+    let base = &ctx.base;
+    let path = format!("{base}/{}", K::PATH);
+    let row = Row {
+        base,
+        companies: &companies,
+    };
+    let own = |key: &str| spec.columns.iter().any(|c| c.key == key);
+    let rows = result
+        .items
+        .iter()
+        .map(|r| {
+            keys.iter()
+                .map(|key| match *key {
+                    "name" => Cell {
+                        text: r.name().to_owned(),
+                        href: Some(format!("{path}/{}", r.id())),
+                        strong: true,
+                        sub: r.subtitle(&keys),
+                        ..Cell::default()
+                    },
+                    "owner" => Cell::text(people.name(r.owner())),
+                    "tags" => Cell {
+                        tags: tag_chips(&result.tags, r.id().into()),
+                        ..Cell::default()
+                    },
+                    "added" => Cell::muted(r.created_at().format("%Y-%m-%d").to_string()),
+                    key if own(key) => r.cell(key, &row),
+                    key => custom_shown
+                        .and_then(|o| o.field(key))
+                        .map(|f| {
+                            super::objects::cell(
+                                base,
+                                f,
+                                r.custom().get(key).unwrap_or(&Json::Null),
+                                &names,
+                            )
+                        })
+                        .unwrap_or_default(),
+                })
+                .collect()
+        })
+        .collect();
+    let may =
+        |action| decide(tenant.role, action, K::OBJECT, Ownership::NotApplicable).is_allowed();
+    let mut filters = K::filters(&state);
+    filters.push(owner_filter(&people, &state));
+    filters.push(tag_filter(&ctx, actor, &tenant, &state).await);
+    let page = ListPage {
+        list: K::PATH.into(),
+        title: K::TITLE.into(),
+        total: total_label(result.total, result.total_is_exact, K::ONE, K::MANY),
+        new: may(Action::Create).then(|| (format!("{path}/new"), format!("Add a {}", K::ONE))),
+        search: state.search.clone(),
+        search_placeholder: spec.search_placeholder.into(),
+        sort: state.sort.clone(),
+        filters,
+        headers: headers(&state, &path, &visible),
+        rows,
+        first: state.first_href(&path),
+        next: state.next_href(&path, result.next.as_ref()),
+        views: saved_views(&ctx, actor, &tenant, K::PATH, &path, &state).await,
+        query: state.query(),
+        columns: column_choices(&all, &visible),
+        export: may(Action::Export).then(|| format!("{path}/export.csv?{}", state.query())),
+        empty_title: if state.search.is_empty() {
+            spec.empty_title.into()
+        } else {
+            format!("{} “{}”", spec.no_match, state.search)
+        },
+        empty_text: spec.empty_text.into(),
+        filtered: is_filtered(&state),
+        can_share: may(Action::Create),
+        notice: state.notice.clone(),
+        path: path.clone(),
+        modes: Vec::new(),
+        ranges: Vec::new(),
+        shell: shell(&ctx, session, &tenant, K::PATH, &[K::TITLE]).await,
+    };
+    render(&page)
+}
+
+/// `GET /{kind}/export.csv`: every record of the list state, as CSV.
+pub async fn export<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
+    let mut state = ListState::parse(raw.as_deref(), K::LIST_PAGE.default_sort);
+    state.after = None;
+    export_csv(&ctx, K::page_query(&state, 500)).await
+}
+
+/// The CSV of every record `query` selects (roles that may export).
+pub async fn export_csv<K: CsvKind>(ctx: &PageContext, query: ListQuery<K>) -> Response {
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    match Exporter::new(
+        ctx.state.app.clone(),
+        session.actor.clone(),
+        tenant,
+        ctx.meta.clone(),
+        K::OBJECT,
+    )
+    .await
+    {
+        Ok(who) => crate::exports::export(who, query),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+/// The "new" page of a kind, showing `form` (again).
+async fn new_page<K: FormKind>(
+    ctx: &PageContext,
+    tenant: &Tenant,
+    session: &CurrentSession,
+    form: &K::Form,
+) -> RecordPage {
+    let actor = &session.actor;
+    let people = People::load(&ctx.state.app, actor, tenant, &ctx.meta).await;
+    let mut fields = K::fields(form, ctx, actor, tenant, &people).await;
+    let custom = Json::Object(K::custom_values(form).cloned().unwrap_or_default());
+    fields.extend(
+        super::objects::builtin_custom_fields(ctx, actor, tenant, K::KIND.object_key(), &custom)
+            .await,
+    );
+    let path = format!("{}/{}", ctx.base, K::PATH);
+    RecordPage::form(
+        shell(ctx, session, tenant, K::PATH, &[K::TITLE, "New"]).await,
+        &format!("Add a {}", K::ONE),
+        format!("{path}/new"),
+        &format!("Add {}", K::ONE),
+        path,
+        fields,
+    )
+}
+
+/// `GET /{kind}/new`: the form to add one (roles that may).
+pub async fn new_form<K: FormKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
+    let (session, tenant) = match ctx.tenant().await {
+        Ok(t) => t,
+        Err(p) => return p,
+    };
+    if !decide(
+        tenant.role,
+        Action::Create,
+        K::OBJECT,
+        Ownership::NotApplicable,
+    )
+    .is_allowed()
+    {
+        return error_page(ApiError::forbidden());
+    }
+    let form = K::prefill(raw.as_deref().unwrap_or_default());
+    render(&new_page::<K>(&ctx, &tenant, session, &form).await)
+}
+
+/// What a record page's address carries back after an action.
+#[derive(Deserialize)]
+pub struct DetailQuery {
+    saved: Option<String>,
+    converted: Option<String>,
+    comment_error: Option<String>,
+    convert_error: Option<String>,
+    notice: Option<String>,
+}
+
+/// `GET /{kind}/{id}`: the record's page, with what the last action left to say.
+pub async fn detail<K: FormKind>(
+    ctx: PageContext,
+    Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> Response {
+    let mut page = match K::record_page(&ctx, &id, None).await {
+        Ok(page) => page,
+        Err(p) => return p,
+    };
+    let short = |m: String| m.chars().take(200).collect::<String>();
+    page.notice = if q.converted.is_some() {
+        Some(match K::KIND {
+            Kind::Lead => "Converted. The lead's history is on the contact now.",
+            _ => "Converted from a lead. Its history is on this timeline.",
+        })
+    } else if q.notice.as_deref() == Some("tag_name") {
+        Some("A tag name has 1 to 40 characters.")
+    } else {
+        q.saved.map(|_| "Saved.")
+    }
+    .map(str::to_owned);
+    page.comment_error = q.comment_error.map(short);
+    if let Some(c) = page.convert.as_mut() {
+        c.error = q.convert_error.map(short);
+    }
+    render(&page)
 }
 
 fn id_of<K: BuiltinKind>(id: &str) -> Result<K::Id, Response> {
@@ -102,7 +489,7 @@ pub async fn create<K: FormKind>(ctx: PageContext, RawForm(raw): RawForm) -> Res
     match result {
         Ok(r) => see_other(&format!("{}/{}/{}?saved=1", ctx.base, K::PATH, r.id())),
         Err(AppError::Validation(errors)) => {
-            let mut page = K::new_page(&ctx, &tenant, session, &form).await;
+            let mut page = new_page::<K>(&ctx, &tenant, session, &form).await;
             page.errors = FormErrors(errors.0);
             render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }

@@ -1,143 +1,29 @@
 //! Lead pages: the list, adding, a lead's page, and converting a qualified lead.
 
 use axum::Form;
-use axum::extract::{Path, Query, RawQuery};
+use axum::extract::Path;
 use axum::response::Response;
+use chrono::{DateTime, Utc};
 use rapport_app::leads::{Conversion, ConversionDeal, LeadChange, LeadQuery};
-use rapport_app::model::{Company, Contact, Deal, Lead};
-use rapport_app::model::{LeadFilter, LeadSort};
+use rapport_app::model::{Company, Contact, Deal, Lead, LeadFilter, LeadSort};
 use rapport_app::timeline::RecordRef;
-use rapport_app::{AppError, Tenant};
+use rapport_app::{Actor, AppError, Tenant};
 use rapport_domain::deal::parse_amount_text;
 use rapport_domain::lead::LeadStatus;
-use rapport_domain::{Action, LeadId, Object, Ownership, UserId, decide};
+use rapport_domain::{Action, LeadId, Object, Ownership, UserId, ValidationErrors, decide};
 use serde::Deserialize;
+use serde_json::{Map, Value as Json};
 
 use super::context::error_page;
-use super::kinds::{FormKind, WebKind};
-use super::lists::{
-    Cell, ColumnDef, FilterSelect, ListPage, ListState, column_choices, headers, is_filtered,
-    owner_filter, saved_views, sort_parts, tag_chips, tag_filter, total_label,
-};
+use super::kinds::{FormKind, ListKind, ListSpec, Row, WebKind, list_query};
+use super::lists::{Cell, ColumnDef, FilterSelect, ListState};
 use super::record_page::{
     ConvertBox, FormField, RecordPage, Related, RelatedItem, tag_parts, timeline_of,
 };
 use super::records::{Choice, People};
 use super::workspace::shell;
-use super::{PageContext, render, see_other, sentence};
-use crate::api::v1::types::{SortKind, decode_sort_cursor};
+use super::{PageContext, see_other, sentence};
 use crate::error::ApiError;
-use crate::exports::Exporter;
-
-const COLUMNS: [ColumnDef; 9] = [
-    ColumnDef {
-        key: "name",
-        label: "Name",
-        sort: Some("name"),
-        numeric: false,
-        fixed: true,
-    },
-    ColumnDef {
-        key: "email",
-        label: "Email",
-        sort: None,
-        numeric: false,
-        fixed: false,
-    },
-    ColumnDef {
-        key: "company",
-        label: "Company",
-        sort: None,
-        numeric: false,
-        fixed: false,
-    },
-    ColumnDef {
-        key: "source",
-        label: "Source",
-        sort: None,
-        numeric: false,
-        fixed: false,
-    },
-    ColumnDef {
-        key: "status",
-        label: "Status",
-        sort: None,
-        numeric: false,
-        fixed: false,
-    },
-    ColumnDef {
-        key: "score",
-        label: "Score",
-        sort: Some("score"),
-        numeric: true,
-        fixed: false,
-    },
-    ColumnDef {
-        key: "owner",
-        label: "Owner",
-        sort: None,
-        numeric: false,
-        fixed: false,
-    },
-    ColumnDef {
-        key: "tags",
-        label: "Tags",
-        sort: None,
-        numeric: false,
-        fixed: false,
-    },
-    ColumnDef {
-        key: "added",
-        label: "Added",
-        sort: Some("created"),
-        numeric: false,
-        fixed: false,
-    },
-];
-const DEFAULT_COLUMNS: [&str; 6] = ["company", "source", "status", "score", "owner", "added"];
-
-fn lead_query(state: &ListState, page_size: u64) -> LeadQuery {
-    let (key, descending) = sort_parts(&state.sort);
-    let sort = match key {
-        "name" => LeadSort::Name,
-        "score" => LeadSort::Score,
-        "updated" => LeadSort::UpdatedAt,
-        _ => LeadSort::CreatedAt,
-    };
-    let kind = match sort {
-        LeadSort::Name => SortKind::Text,
-        LeadSort::Score => SortKind::Int,
-        _ => SortKind::Time,
-    };
-    let status = state.filter("status");
-    LeadQuery {
-        with_total: true,
-        filter: LeadFilter {
-            search: (!state.search.is_empty()).then(|| state.search.clone()),
-            statuses: status
-                .filter(|s| LeadStatus::parse(s).is_ok())
-                .map(|s| vec![s.to_owned()])
-                .unwrap_or_default(),
-            owner_id: state.filter("owner").and_then(|o| o.parse().ok()),
-            source: state.filter("source").map(str::to_owned),
-            converted: match status {
-                Some("converted") => Some(true),
-                Some(_) => Some(false),
-                None => None,
-            },
-            tag_id: state.filter("tag").and_then(|o| o.parse().ok()),
-        },
-        sort,
-        descending,
-        after: state
-            .after
-            .as_deref()
-            .and_then(|c| decode_sort_cursor(c, kind).ok())
-            .map(|(v, id)| (v, LeadId(id))),
-        page: 1,
-        page_size,
-    }
-}
 
 fn status_cell(l: &Lead) -> Cell {
     let (class, text) = if l.converted_at.is_some() {
@@ -151,141 +37,6 @@ fn status_cell(l: &Lead) -> Cell {
         badge: Some(class),
         ..Cell::default()
     }
-}
-
-pub async fn list(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    let state = ListState::parse(raw.as_deref(), "-created");
-    let app = &ctx.state.app;
-    let actor = &session.actor;
-    let result = match app
-        .list::<Lead>(actor, &tenant, lead_query(&state, 50), &ctx.meta)
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => return error_page(e.into()),
-    };
-    let people = People::load(app, actor, &tenant, &ctx.meta).await;
-    let tags = &result.tags;
-    let base = &ctx.base;
-    let path = format!("{base}/leads");
-    let visible = state.visible(&COLUMNS, &DEFAULT_COLUMNS);
-    let rows = result
-        .items
-        .iter()
-        .map(|l| {
-            visible
-                .iter()
-                .map(|col| match col.key {
-                    "name" => Cell {
-                        text: l.name.clone(),
-                        href: Some(format!("{base}/leads/{}", l.id)),
-                        strong: true,
-                        sub: l
-                            .email
-                            .clone()
-                            .filter(|_| !visible.iter().any(|v| v.key == "email")),
-                        ..Cell::default()
-                    },
-                    "email" => Cell::text(l.email.clone().unwrap_or_default()),
-                    "company" => Cell::text(l.company_name.clone().unwrap_or_default()),
-                    "source" => Cell::text(l.source.clone().unwrap_or_default()),
-                    "status" => status_cell(l),
-                    "score" => Cell {
-                        text: l.score.to_string(),
-                        numeric: true,
-                        ..Cell::default()
-                    },
-                    "owner" => Cell::text(people.name(l.owner_id)),
-                    "tags" => Cell {
-                        tags: tag_chips(tags, l.id.as_uuid()),
-                        ..Cell::default()
-                    },
-                    _ => Cell::muted(l.created_at.format("%Y-%m-%d").to_string()),
-                })
-                .collect()
-        })
-        .collect();
-    let may =
-        |action| decide(tenant.role, action, Object::Lead, Ownership::NotApplicable).is_allowed();
-    let mut statuses: Vec<Choice> = LeadStatus::ALL
-        .iter()
-        .map(|s| Choice {
-            value: s.as_str().to_owned(),
-            label: s.label().to_owned(),
-            selected: state.filter("status") == Some(s.as_str()),
-        })
-        .collect();
-    statuses.push(Choice {
-        value: "converted".into(),
-        label: "Converted".into(),
-        selected: state.filter("status") == Some("converted"),
-    });
-    let page = ListPage {
-        list: "leads".into(),
-        title: "Leads".into(),
-        total: total_label(result.total, result.total_is_exact, "lead", "leads"),
-        new: may(Action::Create).then(|| (format!("{base}/leads/new"), "Add a lead".into())),
-        search: state.search.clone(),
-        search_placeholder: "Name, email or company".into(),
-        sort: state.sort.clone(),
-        filters: vec![
-            FilterSelect {
-                name: "status".into(),
-                label: "Status".into(),
-                options: statuses,
-            },
-            owner_filter(&people, &state),
-            tag_filter(&ctx, actor, &tenant, &state).await,
-        ],
-        headers: headers(&state, &path, &visible),
-        rows,
-        first: state.first_href(&path),
-        next: state.next_href(&path, result.next.as_ref()),
-        views: saved_views(&ctx, actor, &tenant, "leads", &path, &state).await,
-        query: state.query(),
-        columns: column_choices(&COLUMNS, &visible),
-        export: may(Action::Export).then(|| format!("{base}/leads/export.csv?{}", state.query())),
-        empty_title: if state.search.is_empty() {
-            "No leads here".into()
-        } else {
-            format!("No lead matches “{}”", state.search)
-        },
-        empty_text: "Leads are people who might buy: add them, work them, qualify them, then convert them into contacts and deals.".into(),
-        filtered: is_filtered(&state),
-        can_share: may(Action::Create),
-        notice: state.notice.clone(),
-        path: path.clone(),
-        modes: Vec::new(),
-        ranges: Vec::new(),
-        shell: shell(&ctx, session, &tenant, "leads", &["Leads"]).await,
-    };
-    render(&page)
-}
-
-pub async fn export(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    let who = match Exporter::new(
-        ctx.state.app.clone(),
-        session.actor.clone(),
-        tenant,
-        ctx.meta.clone(),
-        Object::Lead,
-    )
-    .await
-    {
-        Ok(who) => who,
-        Err(e) => return super::context::error_page(e.into()),
-    };
-    let mut state = ListState::parse(raw.as_deref(), "-created");
-    state.after = None;
-    crate::exports::leads(who, lead_query(&state, 500))
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -379,62 +130,6 @@ impl LeadForm {
             ),
         ]
     }
-}
-
-async fn new_page(
-    ctx: &PageContext,
-    tenant: &Tenant,
-    session: &rapport_app::accounts::CurrentSession,
-    form: &LeadForm,
-) -> RecordPage {
-    let people = People::load(&ctx.state.app, &session.actor, tenant, &ctx.meta).await;
-    RecordPage::form(
-        shell(ctx, session, tenant, "leads", &["Leads", "New"]).await,
-        "Add a lead",
-        format!("{}/leads/new", ctx.base),
-        "Add lead",
-        format!("{}/leads", ctx.base),
-        {
-            let mut fields = form.fields(&people, session.actor.user_id);
-            fields.extend(
-                super::objects::builtin_custom_fields(
-                    ctx,
-                    &session.actor,
-                    tenant,
-                    "lead",
-                    &serde_json::Value::Object(form.custom.clone().unwrap_or_default()),
-                )
-                .await,
-            );
-            fields
-        },
-    )
-}
-
-pub async fn new_form(ctx: PageContext) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    if !decide(
-        tenant.role,
-        Action::Create,
-        Object::Lead,
-        Ownership::NotApplicable,
-    )
-    .is_allowed()
-    {
-        return error_page(ApiError::forbidden());
-    }
-    render(&new_page(&ctx, &tenant, session, &LeadForm::default()).await)
-}
-
-#[derive(Deserialize)]
-pub struct DetailQuery {
-    saved: Option<String>,
-    converted: Option<String>,
-    comment_error: Option<String>,
-    convert_error: Option<String>,
 }
 
 async fn detail_page(
@@ -586,28 +281,6 @@ async fn detail_page(
     Ok(page)
 }
 
-pub async fn detail(
-    ctx: PageContext,
-    Path(id): Path<String>,
-    Query(q): Query<DetailQuery>,
-) -> Response {
-    match detail_page(&ctx, &id, None).await {
-        Ok(mut page) => {
-            page.notice = if q.converted.is_some() {
-                Some("Converted. The lead's history is on the contact now.".to_owned())
-            } else {
-                q.saved.map(|_| "Saved.".to_owned())
-            };
-            page.comment_error = q.comment_error.map(|m| m.chars().take(200).collect());
-            if let Some(c) = page.convert.as_mut() {
-                c.error = q.convert_error.map(|m| m.chars().take(200).collect());
-            }
-            render(&page)
-        }
-        Err(p) => p,
-    }
-}
-
 #[derive(Deserialize)]
 pub struct ConvertForm {
     #[serde(default, rename = "_csrf")]
@@ -681,6 +354,9 @@ pub async fn convert(
 
 impl WebKind for Lead {
     const PATH: &'static str = "leads";
+    const ONE: &'static str = "lead";
+    const MANY: &'static str = "leads";
+    const TITLE: &'static str = "Leads";
     fn timeline(id: LeadId) -> RecordRef {
         RecordRef::Lead(id)
     }
@@ -691,22 +367,23 @@ impl FormKind for Lead {
     fn csrf(form: &LeadForm) -> &str {
         &form.csrf
     }
-    fn set_custom(form: &mut LeadForm, custom: Option<serde_json::Map<String, serde_json::Value>>) {
+    fn custom_values(form: &LeadForm) -> Option<&Map<String, Json>> {
+        form.custom.as_ref()
+    }
+    fn set_custom(form: &mut LeadForm, custom: Option<Map<String, Json>>) {
         form.custom = custom;
     }
-    fn change(
-        form: &LeadForm,
-    ) -> Result<<Lead as rapport_app::kinds::BuiltinKind>::Change, rapport_domain::ValidationErrors>
-    {
+    fn change(form: &LeadForm) -> Result<LeadChange, ValidationErrors> {
         form.change()
     }
-    async fn new_page(
-        ctx: &PageContext,
-        tenant: &Tenant,
-        session: &rapport_app::accounts::CurrentSession,
+    async fn fields(
         form: &LeadForm,
-    ) -> RecordPage {
-        new_page(ctx, tenant, session, form).await
+        _ctx: &PageContext,
+        actor: &Actor,
+        _tenant: &Tenant,
+        people: &People,
+    ) -> Vec<FormField> {
+        form.fields(people, actor.user_id)
     }
     async fn record_page(
         ctx: &PageContext,
@@ -714,5 +391,92 @@ impl FormKind for Lead {
         form: Option<&LeadForm>,
     ) -> Result<RecordPage, Response> {
         detail_page(ctx, id, form).await
+    }
+}
+
+impl ListKind for Lead {
+    const LIST_PAGE: ListSpec = ListSpec {
+        columns: &[
+            ColumnDef::name("Name"),
+            ColumnDef::new("email", "Email"),
+            ColumnDef::new("company", "Company"),
+            ColumnDef::new("source", "Source"),
+            ColumnDef::new("status", "Status"),
+            ColumnDef::new("score", "Score").sorts("score").numeric(),
+            ColumnDef::new("owner", "Owner"),
+            ColumnDef::new("tags", "Tags"),
+            ColumnDef::new("added", "Added").sorts("created"),
+        ],
+        default_columns: &["company", "source", "status", "score", "owner", "added"],
+        default_sort: "-created",
+        search_placeholder: "Name, email or company",
+        empty_title: "No leads here",
+        no_match: "No lead matches",
+        empty_text: "Leads are people who might buy: add them, work them, qualify them, then convert them into contacts and deals.",
+    };
+    fn page_query(state: &ListState, page_size: u64) -> LeadQuery {
+        let status = state.filter("status");
+        let filter = LeadFilter {
+            search: (!state.search.is_empty()).then(|| state.search.clone()),
+            statuses: status
+                .filter(|s| LeadStatus::parse(s).is_ok())
+                .map(|s| vec![s.to_owned()])
+                .unwrap_or_default(),
+            owner_id: state.filter("owner").and_then(|o| o.parse().ok()),
+            source: state.filter("source").map(str::to_owned),
+            converted: status.map(|s| s == "converted"),
+            tag_id: state.filter("tag").and_then(|o| o.parse().ok()),
+        };
+        let sorts = [
+            ("created", LeadSort::CreatedAt),
+            ("name", LeadSort::Name),
+            ("score", LeadSort::Score),
+            ("updated", LeadSort::UpdatedAt),
+        ];
+        list_query(state, &sorts, filter, page_size)
+    }
+    /// Status first: the open statuses, then converted leads.
+    fn filters(state: &ListState) -> Vec<FilterSelect> {
+        let current = state.filter("status");
+        let mut options: Vec<Choice> = LeadStatus::ALL
+            .iter()
+            .map(|s| Choice {
+                value: s.as_str().to_owned(),
+                label: s.label().to_owned(),
+                selected: current == Some(s.as_str()),
+            })
+            .collect();
+        options.push(Choice {
+            value: "converted".into(),
+            label: "Converted".into(),
+            selected: current == Some("converted"),
+        });
+        vec![FilterSelect {
+            name: "status".into(),
+            label: "Status".into(),
+            options,
+        }]
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    fn subtitle(&self, visible: &[&str]) -> Option<String> {
+        self.email.clone().filter(|_| !visible.contains(&"email"))
+    }
+    fn cell(&self, key: &str, _row: &Row) -> Cell {
+        match key {
+            "status" => status_cell(self),
+            "score" => Cell {
+                text: self.score.to_string(),
+                numeric: true,
+                ..Cell::default()
+            },
+            "email" => Cell::text(self.email.clone().unwrap_or_default()),
+            "company" => Cell::text(self.company_name.clone().unwrap_or_default()),
+            _ => Cell::text(self.source.clone().unwrap_or_default()),
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! What every record list page shares: its state in the address (search, filters, sort, visible
 //! columns, position), the table, saved views, CSV export.
 
+use std::borrow::Cow;
+
 use askama::Template;
 use axum::body::Body;
 use axum::http::header;
@@ -137,7 +139,7 @@ impl ListState {
             self.cols.iter().map(String::as_str).collect()
         };
         all.iter()
-            .filter(|c| c.fixed || chosen.contains(&c.key))
+            .filter(|c| c.fixed || chosen.contains(&c.key.as_ref()))
             .collect()
     }
 
@@ -163,14 +165,48 @@ impl ListState {
 }
 
 /// A column a list can show.
+#[derive(Clone)]
 pub struct ColumnDef {
-    pub key: &'static str,
-    pub label: &'static str,
+    pub key: Cow<'static, str>,
+    pub label: Cow<'static, str>,
     /// The sort key when the column sorts the list.
     pub sort: Option<&'static str>,
     pub numeric: bool,
     /// Always shown (the record's name).
     pub fixed: bool,
+}
+
+impl ColumnDef {
+    /// A column showing `key` under `label`.
+    pub const fn new(key: &'static str, label: &'static str) -> ColumnDef {
+        ColumnDef {
+            key: Cow::Borrowed(key),
+            label: Cow::Borrowed(label),
+            sort: None,
+            numeric: false,
+            fixed: false,
+        }
+    }
+
+    /// The record's name: always shown first, sorting the list by `name`.
+    pub const fn name(label: &'static str) -> ColumnDef {
+        let mut c = ColumnDef::new("name", label);
+        c.sort = Some("name");
+        c.fixed = true;
+        c
+    }
+
+    /// The column sorts the list by `key`.
+    pub const fn sorts(mut self, key: &'static str) -> ColumnDef {
+        self.sort = Some(key);
+        self
+    }
+
+    /// Its values are numbers (right-aligned).
+    pub const fn numeric(mut self) -> ColumnDef {
+        self.numeric = true;
+        self
+    }
 }
 
 pub struct SortHeader {
@@ -457,8 +493,8 @@ pub fn column_choices(all: &[ColumnDef], visible: &[&ColumnDef]) -> Vec<ColumnCh
     all.iter()
         .filter(|c| !c.fixed)
         .map(|c| ColumnChoice {
-            key: c.key.into(),
-            label: c.label.into(),
+            key: c.key.to_string(),
+            label: c.label.to_string(),
             visible: visible.iter().any(|v| v.key == c.key),
         })
         .collect()
@@ -469,7 +505,7 @@ pub fn headers(state: &ListState, path: &str, visible: &[&ColumnDef]) -> Vec<Hea
     visible
         .iter()
         .map(|c| HeaderCell {
-            label: c.label.into(),
+            label: c.label.to_string(),
             sort: c.sort.map(|key| state.sort_header(path, key)),
             numeric: c.numeric,
         })

@@ -161,45 +161,10 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(admin::retry_job),
         )
         .route("/_styleguide", get(admin::styleguide))
-        .route("/contacts", get(contacts::list))
-        .route("/contacts/export.csv", get(contacts::export))
-        .route("/companies", get(companies::list))
-        .route("/companies/export.csv", get(companies::export))
-        .route(
-            "/companies/new",
-            get(companies::new_form).post(kinds::create::<Company>),
-        )
-        .route(
-            "/companies/{id}",
-            get(companies::detail).post(kinds::update::<Company>),
-        )
-        .route(
-            "/companies/{id}/delete",
-            axum::routing::post(kinds::delete::<Company>),
-        )
-        .route(
-            "/companies/{id}/activities",
-            axum::routing::post(kinds::comment::<Company>),
-        )
-        .route("/leads", get(leads::list))
-        .route("/leads/export.csv", get(leads::export))
-        .route(
-            "/leads/new",
-            get(leads::new_form).post(kinds::create::<Lead>),
-        )
-        .route(
-            "/leads/{id}",
-            get(leads::detail).post(kinds::update::<Lead>),
-        )
+        .merge(kinds::pages::<Company>())
+        .merge(kinds::pages::<Contact>())
+        .merge(kinds::pages::<Lead>())
         .route("/leads/{id}/convert", axum::routing::post(leads::convert))
-        .route(
-            "/leads/{id}/delete",
-            axum::routing::post(kinds::delete::<Lead>),
-        )
-        .route(
-            "/leads/{id}/activities",
-            axum::routing::post(kinds::comment::<Lead>),
-        )
         .route("/objects/{key}", get(objects::list))
         .route("/objects/{key}/board", get(objects::board))
         .route(
@@ -280,22 +245,6 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/views/{id}/delete",
             axum::routing::post(lists::delete_view),
-        )
-        .route(
-            "/contacts/new",
-            get(contacts::new_form).post(kinds::create::<Contact>),
-        )
-        .route(
-            "/contacts/{id}",
-            get(contacts::detail).post(kinds::update::<Contact>),
-        )
-        .route(
-            "/contacts/{id}/delete",
-            axum::routing::post(kinds::delete::<Contact>),
-        )
-        .route(
-            "/contacts/{id}/activities",
-            axum::routing::post(kinds::comment::<Contact>),
         )
         .route(
             "/{kind}/{id}/tags",

@@ -109,9 +109,9 @@ fn default_columns(object: &ObjectDef) -> Vec<String> {
 }
 
 /// Names of members and of related records, to show values as people read them.
-struct Names<'a> {
-    people: &'a People,
-    records: HashMap<Uuid, String>,
+pub(super) struct Names<'a> {
+    pub(super) people: &'a People,
+    pub(super) records: HashMap<Uuid, String>,
 }
 
 impl Names<'_> {
@@ -138,7 +138,7 @@ fn record_href(base: &str, target: &str, id: &str) -> String {
 use rapport_domain::values::number_text;
 
 /// A value as a table cell.
-fn cell(base: &str, field: &FieldDef, value: &Json, names: &Names) -> Cell {
+pub(super) fn cell(base: &str, field: &FieldDef, value: &Json, names: &Names) -> Cell {
     if value.is_null() {
         return Cell::default();
     }
@@ -230,7 +230,11 @@ async fn names_for<'a>(
         records: ctx
             .state
             .app
-            .relation_titles(tenant, object, records)
+            .relation_titles(
+                tenant,
+                object,
+                &records.iter().map(|r| &r.values).collect::<Vec<_>>(),
+            )
             .await
             .unwrap_or_default(),
     }
@@ -603,7 +607,11 @@ pub async fn export(
                 .await
                 .map_err(|e| e.to_string())?;
             let titles = app
-                .relation_titles(tenant, object, &page.items)
+                .relation_titles(
+                    tenant,
+                    object,
+                    &page.items.iter().map(|r| &r.values).collect::<Vec<_>>(),
+                )
                 .await
                 .map_err(|e| e.to_string())?;
             let names = Names {
@@ -1301,7 +1309,7 @@ async fn detail_page(
         .map_err(|e| error_page(e.into()))?;
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let titles = app
-        .relation_titles(&tenant, &object, std::slice::from_ref(&record))
+        .relation_titles(&tenant, &object, &[&record.values])
         .await
         .unwrap_or_default();
     let base = &ctx.base;
@@ -1579,7 +1587,7 @@ pub(super) async fn inverse_sections(
 
 /// The custom fields of a built-in object (its system fields have their own form), or `None`
 /// when it has none.
-async fn custom_part(
+pub(super) async fn custom_part(
     ctx: &PageContext,
     actor: &Actor,
     tenant: &Tenant,
@@ -1609,19 +1617,10 @@ pub(super) async fn builtin_custom_fields(
     };
     let values = values.as_object().cloned().unwrap_or_default();
     let people = People::load(&ctx.state.app, actor, tenant, &ctx.meta).await;
-    let record = RecordView {
-        id: RecordId::new(),
-        object: object.key.clone(),
-        owner_id: actor.user_id,
-        title: String::new(),
-        values: values.clone(),
-        created_at: chrono::Utc::now(),
-        updated_at: chrono::Utc::now(),
-    };
     let titles = ctx
         .state
         .app
-        .relation_titles(tenant, &object, std::slice::from_ref(&record))
+        .relation_titles(tenant, &object, &[&values])
         .await
         .unwrap_or_default();
     form_fields(

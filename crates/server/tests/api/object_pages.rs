@@ -593,3 +593,67 @@ async fn a_custom_object_gets_list_board_form_timeline_and_export_pages() {
     let r = page(&t, &outsider, &format!("/o/agency/objects/berth/{a12}")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+/// A built-in list offers its custom fields as columns: chosen, they show values as people read
+/// them (an option's label, a related record's name linking to it); not chosen, they stay out.
+#[tokio::test]
+async fn built_in_lists_show_custom_fields_as_columns() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    define_berths(&t, &owner).await;
+    let a12 = berth(&t, &owner, json!({"name": "A-12"})).await;
+    for field in [
+        json!({"key": "tier", "label": "Tier", "type": "select", "options": [{"label": "Gold"}, {"label": "Silver"}]}),
+        json!({"key": "berth", "label": "Berth", "type": "relation", "target": "berth"}),
+        json!({"key": "old_note", "label": "Old note", "type": "text"}),
+    ] {
+        let r = t
+            .org_call(
+                &owner,
+                Method::POST,
+                "/api/v1/objects/contact/fields",
+                Some(field),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let r = t
+        .org_call(
+            &owner,
+            Method::PATCH,
+            "/api/v1/objects/contact/fields/old_note",
+            Some(json!({"archived": true})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    t.create(
+        &owner,
+        "/api/v1/contacts",
+        json!({"name": "Ann Berg", "email": "ann@example.com", "custom": {"tier": "gold", "berth": a12}}),
+    )
+    .await;
+    let browser = t.browser_session("owner@example.com").await;
+
+    let list = page(&t, &browser, "/o/marina/contacts").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert!(list.text.contains("value=\"tier\""), "offered as a column");
+    assert!(list.text.contains("value=\"berth\""), "offered as a column");
+    assert!(
+        !list.text.contains("value=\"old_note\""),
+        "archived: not offered"
+    );
+    assert!(!list.text.contains(">Tier</th>"), "not chosen: not shown");
+
+    let list = page(&t, &browser, "/o/marina/contacts?cols=email,tier,berth").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert!(list.text.contains(">Tier</th>"), "{}", list.text);
+    assert!(list.text.contains(">Berth</th>"), "{}", list.text);
+    assert!(list.text.contains("Gold"), "the option's label");
+    assert!(
+        list.text
+            .contains(&format!("href=\"/o/marina/objects/berth/{a12}\">A-12</a>")),
+        "the related record's name, linking to it: {}",
+        list.text
+    );
+    assert!(list.text.contains("ann@example.com"));
+}

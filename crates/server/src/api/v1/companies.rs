@@ -8,17 +8,14 @@ use chrono::{DateTime, Utc};
 use rapport_app::companies::{CompanyChange, CompanyQuery};
 use rapport_app::model::Company;
 use rapport_app::model::{CompanyFilter, CompanySort};
-use rapport_domain::{CompanyId, Object, UserId};
+use rapport_domain::{CompanyId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::kinds::{self, RecordOut};
-use super::types::{
-    Page, SortKind, TagOut, decode_sort_cursor, descending, page_and_size, present,
-};
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::exports::Exporter;
+use super::kinds::{self, Order, RecordOut};
+use super::types::{Page, SortKind, TagOut, present};
+use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Meta, Scope};
 use crate::state::AppState;
 
@@ -43,6 +40,18 @@ pub struct CompanyOut {
 impl kinds::ApiKind for Company {
     type In = CompanyIn;
     type Out = CompanyOut;
+    const PLURAL: &'static str = "companies";
+    const SORTS: &'static [(&'static str, CompanySort)] = &[
+        ("created_at", CompanySort::CreatedAt),
+        ("name", CompanySort::Name),
+        ("updated_at", CompanySort::UpdatedAt),
+    ];
+    fn sort_kind(sort: CompanySort) -> SortKind {
+        match sort {
+            CompanySort::Name => SortKind::Text,
+            CompanySort::CreatedAt | CompanySort::UpdatedAt => SortKind::Time,
+        }
+    }
     fn query(raw: &str) -> ApiResult<rapport_app::kinds::ListQuery<Company>> {
         company_query(crate::extract::parse_query(raw)?)
     }
@@ -161,46 +170,13 @@ impl From<CompanyExportParams> for CompanyParams {
 
 /// The query a list's parameters ask for.
 fn company_query(p: CompanyParams) -> ApiResult<CompanyQuery> {
-    let (page, page_size) = page_and_size(p.page, p.page_size)?;
-    let sort = match p.order_by.as_deref() {
-        None | Some("created_at") => CompanySort::CreatedAt,
-        Some("name") => CompanySort::Name,
-        Some("updated_at") => CompanySort::UpdatedAt,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                format!(
-                    "companies cannot be sorted by {other:?}; use name, created_at or updated_at"
-                ),
-            ));
-        }
+    let filter = CompanyFilter {
+        search: p.search.clone(),
+        owner_id: p.owner_id.map(UserId),
+        industry: p.industry.clone(),
+        tag_id: p.tag_id.map(rapport_domain::TagId),
     };
-    let kind = if sort == CompanySort::Name {
-        SortKind::Text
-    } else {
-        SortKind::Time
-    };
-    let descending = descending(p.order.as_deref())?;
-    let after = p
-        .cursor
-        .as_deref()
-        .map(|c| decode_sort_cursor(c, kind))
-        .transpose()?
-        .map(|(v, id)| (v, CompanyId(id)));
-    Ok(CompanyQuery {
-        with_total: true,
-        filter: CompanyFilter {
-            search: p.search,
-            owner_id: p.owner_id.map(UserId),
-            industry: p.industry,
-            tag_id: p.tag_id.map(rapport_domain::TagId),
-        },
-        sort,
-        descending,
-        after,
-        page,
-        page_size,
-    })
+    kinds::list_query(Order::from(&p), filter)
 }
 
 /// Companies of the organization.
@@ -229,15 +205,7 @@ pub async fn export(
     ApiQuery(p): ApiQuery<CompanyExportParams>,
 ) -> ApiResult<Response> {
     let query = company_query(p.into())?;
-    let who = Exporter::new(
-        state.app.clone(),
-        scope.auth.actor,
-        scope.tenant,
-        meta,
-        Object::Company,
-    )
-    .await?;
-    Ok(crate::exports::companies(who, query))
+    kinds::export::<Company>(&state, scope, meta, query).await
 }
 
 /// Create a company.

@@ -8,15 +8,14 @@ use chrono::{DateTime, Utc};
 use rapport_app::contacts::{ContactChange, ContactQuery};
 use rapport_app::model::Contact;
 use rapport_app::model::{ContactFilter, ContactSort};
-use rapport_domain::{CompanyId, ContactId, Object, UserId};
+use rapport_domain::{CompanyId, ContactId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::kinds::{self, RecordOut};
-use super::types::{Page, SortKind, TagOut, decode_sort_cursor, descending, present};
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::exports::Exporter;
+use super::kinds::{self, Order, RecordOut};
+use super::types::{Page, SortKind, TagOut, present};
+use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Meta, Scope};
 use crate::state::AppState;
 
@@ -41,6 +40,18 @@ pub struct ContactOut {
 impl kinds::ApiKind for Contact {
     type In = ContactIn;
     type Out = ContactOut;
+    const PLURAL: &'static str = "contacts";
+    const SORTS: &'static [(&'static str, ContactSort)] = &[
+        ("created_at", ContactSort::CreatedAt),
+        ("name", ContactSort::Name),
+        ("updated_at", ContactSort::UpdatedAt),
+    ];
+    fn sort_kind(sort: ContactSort) -> SortKind {
+        match sort {
+            ContactSort::Name => SortKind::Text,
+            ContactSort::CreatedAt | ContactSort::UpdatedAt => SortKind::Time,
+        }
+    }
     fn query(raw: &str) -> ApiResult<rapport_app::kinds::ListQuery<Contact>> {
         contact_query(crate::extract::parse_query(raw)?)
     }
@@ -130,13 +141,6 @@ pub struct ContactParams {
     pub cursor: Option<String>,
 }
 
-fn sort_kind(sort: ContactSort) -> SortKind {
-    match sort {
-        ContactSort::Name => SortKind::Text,
-        ContactSort::CreatedAt | ContactSort::UpdatedAt => SortKind::Time,
-    }
-}
-
 /// The list's filters, for an export (every page, no paging).
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -169,46 +173,13 @@ impl From<ContactExportParams> for ContactParams {
 
 /// The query a list's parameters ask for.
 fn contact_query(p: ContactParams) -> ApiResult<ContactQuery> {
-    let paging = super::types::Paging {
-        page: p.page,
-        page_size: p.page_size,
-        cursor: None,
+    let filter = ContactFilter {
+        search: p.search.clone(),
+        owner_id: p.owner_id.map(UserId),
+        company_id: p.company_id.map(CompanyId),
+        tag_id: p.tag_id.map(rapport_domain::TagId),
     };
-    let (page, page_size) = (paging.page()?, paging.page_size()?);
-    let sort = match p.order_by.as_deref() {
-        None | Some("created_at") => ContactSort::CreatedAt,
-        Some("name") => ContactSort::Name,
-        Some("updated_at") => ContactSort::UpdatedAt,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                format!(
-                    "contacts cannot be sorted by {other:?}; use name, created_at or updated_at"
-                ),
-            ));
-        }
-    };
-    let descending = descending(p.order.as_deref())?;
-    let after = p
-        .cursor
-        .as_deref()
-        .map(|c| decode_sort_cursor(c, sort_kind(sort)))
-        .transpose()?
-        .map(|(v, id)| (v, ContactId(id)));
-    Ok(ContactQuery {
-        with_total: true,
-        filter: ContactFilter {
-            search: p.search,
-            owner_id: p.owner_id.map(UserId),
-            company_id: p.company_id.map(CompanyId),
-            tag_id: p.tag_id.map(rapport_domain::TagId),
-        },
-        sort,
-        descending,
-        after,
-        page,
-        page_size,
-    })
+    kinds::list_query(Order::from(&p), filter)
 }
 
 /// Contacts of the organization.
@@ -237,15 +208,7 @@ pub async fn export(
     ApiQuery(p): ApiQuery<ContactExportParams>,
 ) -> ApiResult<Response> {
     let query = contact_query(p.into())?;
-    let who = Exporter::new(
-        state.app.clone(),
-        scope.auth.actor,
-        scope.tenant,
-        meta,
-        Object::Contact,
-    )
-    .await?;
-    Ok(crate::exports::contacts(who, query))
+    kinds::export::<Contact>(&state, scope, meta, query).await
 }
 
 /// Create a contact (owner defaults to the caller).

@@ -14,10 +14,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::kinds::{self, RecordOut};
-use super::types::{
-    Page, Paging, SortKind, decode_sort_cursor, descending, encode_cursor, present,
-};
+use super::kinds::{self, Order, RecordOut};
+use super::types::{Page, Paging, SortKind, encode_cursor, present};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Meta, Scope, query_with_repeated};
 use crate::state::AppState;
@@ -54,6 +52,22 @@ pub struct DealOut {
 impl kinds::ApiKind for Deal {
     type In = DealIn;
     type Out = DealOut;
+    const PLURAL: &'static str = "deals";
+    const SORTS: &'static [(&'static str, DealSort)] = &[
+        ("created_at", DealSort::CreatedAt),
+        ("amount", DealSort::Amount),
+        ("updated_at", DealSort::UpdatedAt),
+        ("title", DealSort::Title),
+        ("expected_close_date", DealSort::ExpectedCloseDate),
+    ];
+    fn sort_kind(sort: DealSort) -> SortKind {
+        match sort {
+            DealSort::Amount => SortKind::Int,
+            DealSort::CreatedAt | DealSort::UpdatedAt => SortKind::Time,
+            DealSort::Title => SortKind::Text,
+            DealSort::ExpectedCloseDate => SortKind::Date,
+        }
+    }
     fn query(raw: &str) -> ApiResult<rapport_app::kinds::ListQuery<Deal>> {
         {
             let (statuses, p) = query_with_repeated(Some(raw), "status")?;
@@ -170,15 +184,6 @@ pub struct DealParams {
     pub cursor: Option<String>,
 }
 
-pub(crate) fn sort_kind(sort: DealSort) -> SortKind {
-    match sort {
-        DealSort::Amount => SortKind::Int,
-        DealSort::CreatedAt | DealSort::UpdatedAt => SortKind::Time,
-        DealSort::Title => SortKind::Text,
-        DealSort::ExpectedCloseDate => SortKind::Date,
-    }
-}
-
 fn amount_param(field: &str, v: Option<f64>) -> Result<Option<i64>, ApiError> {
     v.map(|a| {
         amount_minor(a).map_err(|m| ApiError::bad_request("invalid_query", format!("{field} {m}")))
@@ -232,55 +237,19 @@ fn deal_query(statuses: Vec<String>, p: DealParams) -> ApiResult<DealQuery> {
         DealStatus::parse(s)
             .map_err(|m| ApiError::bad_request("invalid_query", format!("status {m}")))?;
     }
-    let paging = Paging {
-        page: p.page,
-        page_size: p.page_size,
-        cursor: None,
-    };
-    let (page, page_size) = (paging.page()?, paging.page_size()?);
-    let sort = match p.order_by.as_deref() {
-        None | Some("created_at") => DealSort::CreatedAt,
-        Some("amount") => DealSort::Amount,
-        Some("updated_at") => DealSort::UpdatedAt,
-        Some("title") => DealSort::Title,
-        Some("expected_close_date") => DealSort::ExpectedCloseDate,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                format!(
-                    "deals cannot be sorted by {other:?}; use amount, created_at, updated_at, title or expected_close_date"
-                ),
-            ));
-        }
-    };
-    let descending = descending(p.order.as_deref())?;
-    let after = p
-        .cursor
-        .as_deref()
-        .map(|c| decode_sort_cursor(c, sort_kind(sort)))
-        .transpose()?
-        .map(|(v, id)| (v, DealId(id)));
     let filter = DealFilter {
         statuses,
-        stage: p.stage,
+        stage: p.stage.clone(),
         pipeline_id: p.pipeline_id.map(PipelineId),
         owner_id: p.owner_id.map(UserId),
         contact_id: p.contact_id.map(ContactId),
         company_id: p.company_id.map(CompanyId),
         min_amount: amount_param("min_amount", p.min_amount)?,
         max_amount: amount_param("max_amount", p.max_amount)?,
-        search: p.search,
+        search: p.search.clone(),
         tag_id: p.tag_id.map(rapport_domain::TagId),
     };
-    Ok(DealQuery {
-        with_total: true,
-        filter,
-        sort,
-        descending,
-        after,
-        page,
-        page_size,
-    })
+    kinds::list_query(Order::from(&p), filter)
 }
 
 /// Deals of the organization.
@@ -316,15 +285,7 @@ pub async fn export(
     let (statuses, p): (Vec<String>, DealExportParams) =
         query_with_repeated(raw.as_deref(), "status")?;
     let query = deal_query(statuses, p.into())?;
-    let who = crate::exports::Exporter::new(
-        state.app.clone(),
-        scope.auth.actor,
-        scope.tenant,
-        meta,
-        rapport_domain::Object::Deal,
-    )
-    .await?;
-    Ok(crate::exports::deals(who, query))
+    kinds::export::<Deal>(&state, scope, meta, query).await
 }
 
 /// Create a deal.

@@ -5,6 +5,7 @@
 
 use axum::Json;
 use axum::http::StatusCode;
+use axum::response::Response;
 use rapport_app::RequestMeta;
 use rapport_app::kinds::{BuiltinKind, ListQuery};
 use rapport_app::records::RecordListQuery;
@@ -16,8 +17,12 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::types::{Page, TagOut, encode_sort_cursor, group_tags, tags_for};
+use super::types::{
+    Page, SortKind, TagOut, decode_sort_cursor, descending, encode_sort_cursor, group_tags,
+    page_and_size, tags_for,
+};
 use crate::error::{ApiError, ApiResult};
+use crate::exports::{CsvKind, Exporter};
 use crate::extract::Scope;
 use crate::state::AppState;
 
@@ -129,14 +134,111 @@ pub async fn list<K: BuiltinKind, O: RecordOut<K>>(
     }))
 }
 
+/// The CSV of every record `query` selects (roles that may export), streamed.
+pub async fn export<K: CsvKind>(
+    state: &AppState,
+    scope: Scope,
+    meta: RequestMeta,
+    query: ListQuery<K>,
+) -> ApiResult<Response> {
+    let who = Exporter::new(
+        state.app.clone(),
+        scope.auth.actor,
+        scope.tenant,
+        meta,
+        K::OBJECT,
+    )
+    .await?;
+    Ok(crate::exports::export(who, query))
+}
+
 /// A built-in kind as the API speaks of it: its body and answer shapes and its list's parameters.
 /// With these, `/objects/{object}/records` serves the built-in objects in the record shape of the
 /// contract (`{id, object, owner_id, values, …}`), through the same path as their own endpoints.
 pub trait ApiKind: BuiltinKind {
     type In: DeserializeOwned + Into<Self::Change>;
     type Out: RecordOut<Self>;
+    /// What its lists are called in messages ("companies").
+    const PLURAL: &'static str;
+    /// The sorts its lists take, by their API names; the first is the default.
+    const SORTS: &'static [(&'static str, Self::Sort)];
+    /// How a cursor of a list in `sort` order is read.
+    fn sort_kind(sort: Self::Sort) -> SortKind;
     /// The list query its own list endpoint would make of `raw` (its query string).
     fn query(raw: &str) -> ApiResult<ListQuery<Self>>;
+}
+
+/// How a built-in list is ordered and paged, as its parameters say.
+#[derive(Default)]
+pub struct Order<'a> {
+    pub order_by: Option<&'a str>,
+    pub order: Option<&'a str>,
+    pub cursor: Option<&'a str>,
+    pub page: Option<u64>,
+    pub page_size: Option<u64>,
+}
+
+/// The order and paging a kind's list parameters name.
+macro_rules! order_of {
+    ($($params:ty),+) => {$(
+        impl<'a> From<&'a $params> for Order<'a> {
+            fn from(p: &'a $params) -> Self {
+                Order {
+                    order_by: p.order_by.as_deref(),
+                    order: p.order.as_deref(),
+                    cursor: p.cursor.as_deref(),
+                    page: p.page,
+                    page_size: p.page_size,
+                }
+            }
+        }
+    )+};
+}
+
+order_of!(
+    super::companies::CompanyParams,
+    super::contacts::ContactParams,
+    super::leads::LeadParams,
+    super::deals::DealParams,
+    super::tasks::TaskParams
+);
+
+/// The list query of a kind's filter, ordered and paged as asked (`invalid_query` or
+/// `invalid_cursor` naming what is wrong).
+pub fn list_query<K: ApiKind>(order: Order, filter: K::Filter) -> ApiResult<ListQuery<K>> {
+    let (page, page_size) = page_and_size(order.page, order.page_size)?;
+    let sort = match order.order_by {
+        None => K::SORTS[0].1,
+        Some(name) => K::SORTS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, sort)| *sort)
+            .ok_or_else(|| {
+                let names: Vec<&str> = K::SORTS.iter().map(|(n, _)| *n).collect();
+                ApiError::bad_request(
+                    "invalid_query",
+                    format!(
+                        "{} cannot be sorted by {name:?}; use {}",
+                        K::PLURAL,
+                        names.join(", ")
+                    ),
+                )
+            })?,
+    };
+    let after = order
+        .cursor
+        .map(|c| decode_sort_cursor(c, K::sort_kind(sort)))
+        .transpose()?
+        .map(|(v, id)| (v, K::Id::from(id)));
+    Ok(ListQuery {
+        with_total: true,
+        filter,
+        sort,
+        descending: descending(order.order)?,
+        after,
+        page,
+        page_size,
+    })
 }
 
 /// The object a built-in kind is (its system fields, in the registry's words).

@@ -9,17 +9,14 @@ use rapport_app::leads::{Conversion, ConversionDeal, LeadChange, LeadQuery};
 use rapport_app::model::Lead;
 use rapport_app::model::{LeadFilter, LeadSort};
 use rapport_domain::lead::LeadStatus;
-use rapport_domain::{LeadId, Object, PipelineId, UserId};
+use rapport_domain::{LeadId, PipelineId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::kinds::{self, RecordOut};
-use super::types::{
-    Page, SortKind, TagOut, decode_sort_cursor, descending, page_and_size, present,
-};
+use super::kinds::{self, Order, RecordOut};
+use super::types::{Page, SortKind, TagOut, present};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::exports::Exporter;
 use crate::extract::{ApiJson, ApiPath, Meta, Scope, query_with_repeated};
 use crate::state::AppState;
 
@@ -52,6 +49,20 @@ pub struct LeadOut {
 impl kinds::ApiKind for Lead {
     type In = LeadIn;
     type Out = LeadOut;
+    const PLURAL: &'static str = "leads";
+    const SORTS: &'static [(&'static str, LeadSort)] = &[
+        ("created_at", LeadSort::CreatedAt),
+        ("name", LeadSort::Name),
+        ("updated_at", LeadSort::UpdatedAt),
+        ("score", LeadSort::Score),
+    ];
+    fn sort_kind(sort: LeadSort) -> SortKind {
+        match sort {
+            LeadSort::Name => SortKind::Text,
+            LeadSort::Score => SortKind::Int,
+            LeadSort::CreatedAt | LeadSort::UpdatedAt => SortKind::Time,
+        }
+    }
     fn query(raw: &str) -> ApiResult<rapport_app::kinds::ListQuery<Lead>> {
         {
             let (statuses, p) = query_with_repeated(Some(raw), "status")?;
@@ -192,49 +203,15 @@ fn lead_query(statuses: Vec<String>, p: LeadParams) -> ApiResult<LeadQuery> {
         LeadStatus::parse(s)
             .map_err(|m| ApiError::bad_request("invalid_query", format!("status {m}")))?;
     }
-    let (page, page_size) = page_and_size(p.page, p.page_size)?;
-    let sort = match p.order_by.as_deref() {
-        None | Some("created_at") => LeadSort::CreatedAt,
-        Some("name") => LeadSort::Name,
-        Some("updated_at") => LeadSort::UpdatedAt,
-        Some("score") => LeadSort::Score,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                format!(
-                    "leads cannot be sorted by {other:?}; use name, created_at, updated_at or score"
-                ),
-            ));
-        }
+    let filter = LeadFilter {
+        search: p.search.clone(),
+        statuses,
+        owner_id: p.owner_id.map(UserId),
+        source: p.source.clone(),
+        converted: p.converted,
+        tag_id: p.tag_id.map(rapport_domain::TagId),
     };
-    let kind = match sort {
-        LeadSort::Name => SortKind::Text,
-        LeadSort::Score => SortKind::Int,
-        LeadSort::CreatedAt | LeadSort::UpdatedAt => SortKind::Time,
-    };
-    let descending = descending(p.order.as_deref())?;
-    let after = p
-        .cursor
-        .as_deref()
-        .map(|c| decode_sort_cursor(c, kind))
-        .transpose()?
-        .map(|(v, id)| (v, LeadId(id)));
-    Ok(LeadQuery {
-        with_total: true,
-        filter: LeadFilter {
-            search: p.search,
-            statuses,
-            owner_id: p.owner_id.map(UserId),
-            source: p.source,
-            converted: p.converted,
-            tag_id: p.tag_id.map(rapport_domain::TagId),
-        },
-        sort,
-        descending,
-        after,
-        page,
-        page_size,
-    })
+    kinds::list_query(Order::from(&p), filter)
 }
 
 /// Leads of the organization.
@@ -270,15 +247,7 @@ pub async fn export(
     let (statuses, p): (Vec<String>, LeadExportParams) =
         query_with_repeated(raw.as_deref(), "status")?;
     let query = lead_query(statuses, p.into())?;
-    let who = Exporter::new(
-        state.app.clone(),
-        scope.auth.actor,
-        scope.tenant,
-        meta,
-        Object::Lead,
-    )
-    .await?;
-    Ok(crate::exports::leads(who, query))
+    kinds::export::<Lead>(&state, scope, meta, query).await
 }
 
 /// Create a lead.

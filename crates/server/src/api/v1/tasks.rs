@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::kinds::{self, RecordOut};
-use super::types::{Page, Paging, SortKind, decode_sort_cursor, descending, present};
+use super::kinds::{self, Order, RecordOut};
+use super::types::{Page, SortKind, present};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Meta, Scope};
 use crate::state::AppState;
@@ -48,6 +48,20 @@ pub struct TaskOut {
 impl kinds::ApiKind for Task {
     type In = TaskIn;
     type Out = TaskOut;
+    const PLURAL: &'static str = "tasks";
+    const SORTS: &'static [(&'static str, TaskSort)] = &[
+        ("created_at", TaskSort::CreatedAt),
+        ("due_date", TaskSort::DueDate),
+        ("updated_at", TaskSort::UpdatedAt),
+        ("title", TaskSort::Title),
+    ];
+    fn sort_kind(sort: TaskSort) -> SortKind {
+        match sort {
+            TaskSort::DueDate => SortKind::Date,
+            TaskSort::Title => SortKind::Text,
+            TaskSort::CreatedAt | TaskSort::UpdatedAt => SortKind::Time,
+        }
+    }
     fn query(raw: &str) -> ApiResult<rapport_app::kinds::ListQuery<Task>> {
         task_query(crate::extract::parse_query(raw)?)
     }
@@ -178,38 +192,6 @@ pub async fn list(
 
 /// The query a list's parameters ask for.
 fn task_query(p: TaskParams) -> ApiResult<TaskQuery> {
-    let paging = Paging {
-        page: p.page,
-        page_size: p.page_size,
-        cursor: None,
-    };
-    let (page, page_size) = (paging.page()?, paging.page_size()?);
-    let sort = match p.order_by.as_deref() {
-        None | Some("created_at") => TaskSort::CreatedAt,
-        Some("due_date") => TaskSort::DueDate,
-        Some("updated_at") => TaskSort::UpdatedAt,
-        Some("title") => TaskSort::Title,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                format!(
-                    "tasks cannot be sorted by {other:?}; use due_date, created_at, updated_at or title"
-                ),
-            ));
-        }
-    };
-    let kind = match sort {
-        TaskSort::DueDate => SortKind::Date,
-        TaskSort::Title => SortKind::Text,
-        TaskSort::CreatedAt | TaskSort::UpdatedAt => SortKind::Time,
-    };
-    let descending = descending(p.order.as_deref())?;
-    let after = p
-        .cursor
-        .as_deref()
-        .map(|c| decode_sort_cursor(c, kind))
-        .transpose()?
-        .map(|(v, id)| (v, TaskId(id)));
     let is_done = match (p.is_done, p.only_open) {
         (Some(true), Some(true)) => {
             return Err(ApiError::bad_request(
@@ -230,15 +212,7 @@ fn task_query(p: TaskParams) -> ApiResult<TaskQuery> {
         due_before: p.due_before,
         due_after: p.due_after,
     };
-    Ok(TaskQuery {
-        with_total: true,
-        filter,
-        sort,
-        descending,
-        after,
-        page,
-        page_size,
-    })
+    kinds::list_query(Order::from(&p), filter)
 }
 
 /// Create a task (a member only on deals they own).
