@@ -3,12 +3,8 @@
 use rapport_domain::contact::{optional_text, web_domain};
 use rapport_domain::organization::OrganizationName;
 use rapport_domain::{CompanyId, Object, UserId, ValidationErrors};
-use rapport_store::companies::{
-    self as store_companies, Company, CompanyFilter, CompanySort, NewCompany,
-};
-use rapport_store::keyset::{SortValue, Window};
-use rapport_store::tags::Tag;
-use rapport_store::text::Strategy;
+use rapport_store::companies::{self as store_companies, Company, CompanySort, NewCompany};
+use rapport_store::keyset::SortValue;
 use rapport_store::{Result, TenantTx};
 use serde_json::{Map, Value as Json, json};
 
@@ -104,11 +100,8 @@ async fn check(
 }
 
 impl BuiltinKind for Company {
-    type Id = CompanyId;
     type Change = CompanyChange;
     type Fields = NewCompany;
-    type Filter = CompanyFilter;
-    type Sort = CompanySort;
     const KIND: Kind = Kind::Company;
     const OBJECT: Object = Object::Company;
 
@@ -157,37 +150,8 @@ impl BuiltinKind for Company {
     async fn insert(tx: &mut TenantTx, _actor: &Actor, fields: &NewCompany) -> Result<Self> {
         store_companies::insert(tx, fields).await
     }
-    async fn find(tx: &mut TenantTx, id: CompanyId) -> Result<Option<Self>> {
-        store_companies::find(tx, id).await
-    }
-    async fn find_with_tags(tx: &mut TenantTx, id: CompanyId) -> Result<Option<(Self, Vec<Tag>)>> {
-        store_companies::find_with_tags(tx, id).await
-    }
     async fn update(tx: &mut TenantTx, current: &Self, fields: &NewCompany) -> Result<()> {
         store_companies::update(tx, current.id, fields).await
-    }
-    async fn remove(tx: &mut TenantTx, id: CompanyId) -> Result<bool> {
-        store_companies::soft_delete(tx, id).await
-    }
-    async fn strategy(tx: &mut TenantTx, filter: &CompanyFilter) -> Result<Strategy> {
-        store_companies::search_strategy(tx, filter).await
-    }
-    async fn page(
-        tx: &mut TenantTx,
-        filter: &CompanyFilter,
-        strategy: Strategy,
-        window: &Window<'_, CompanySort, CompanyId>,
-        cap: Option<i64>,
-    ) -> Result<(Vec<Self>, Option<(i64, bool)>)> {
-        store_companies::list(tx, filter, strategy, window, cap).await
-    }
-    async fn count(
-        tx: &mut TenantTx,
-        filter: &CompanyFilter,
-        strategy: Strategy,
-        cap: i64,
-    ) -> Result<(i64, bool)> {
-        store_companies::count(tx, filter, strategy, cap).await
     }
 }
 

@@ -5,12 +5,11 @@ use rapport_domain::account::{Email, PersonName};
 use rapport_domain::contact::{optional_text, phone};
 use rapport_domain::{Action, CompanyId, ContactId, Object, Ownership, UserId, ValidationErrors};
 use rapport_store::companies as store_companies;
+use rapport_store::companies::Company;
 use rapport_store::contacts::{
-    self as store_contacts, Contact, ContactFields, ContactFilter, ContactSort, SortValue,
+    self as store_contacts, Contact, ContactFields, ContactSort, SortValue,
 };
-use rapport_store::keyset::Window;
-use rapport_store::tags::Tag;
-use rapport_store::text::Strategy;
+use rapport_store::tables;
 use rapport_store::{Result, TenantTx};
 use serde_json::{Map, Value as Json, json};
 
@@ -75,7 +74,7 @@ async fn check(
     };
     let company_id = match change.company_id {
         Some(Some(id)) => {
-            if store_companies::find(tx, id).await?.is_none() {
+            if tables::find::<Company>(tx, id).await?.is_none() {
                 errors.add("company_id", "no such company in this organization");
             }
             Some(id)
@@ -105,11 +104,8 @@ async fn check(
 }
 
 impl BuiltinKind for Contact {
-    type Id = ContactId;
     type Change = ContactChange;
     type Fields = ContactFields;
-    type Filter = ContactFilter;
-    type Sort = ContactSort;
     const KIND: Kind = Kind::Contact;
     const OBJECT: Object = Object::Contact;
 
@@ -177,37 +173,8 @@ impl BuiltinKind for Contact {
     async fn insert(tx: &mut TenantTx, _actor: &Actor, fields: &ContactFields) -> Result<Self> {
         store_contacts::insert(tx, fields).await
     }
-    async fn find(tx: &mut TenantTx, id: ContactId) -> Result<Option<Self>> {
-        store_contacts::find(tx, id).await
-    }
-    async fn find_with_tags(tx: &mut TenantTx, id: ContactId) -> Result<Option<(Self, Vec<Tag>)>> {
-        store_contacts::find_with_tags(tx, id).await
-    }
     async fn update(tx: &mut TenantTx, current: &Self, fields: &ContactFields) -> Result<()> {
         store_contacts::update(tx, current.id, fields).await
-    }
-    async fn remove(tx: &mut TenantTx, id: ContactId) -> Result<bool> {
-        store_contacts::soft_delete(tx, id).await
-    }
-    async fn strategy(tx: &mut TenantTx, filter: &ContactFilter) -> Result<Strategy> {
-        store_contacts::search_strategy(tx, filter).await
-    }
-    async fn page(
-        tx: &mut TenantTx,
-        filter: &ContactFilter,
-        strategy: Strategy,
-        window: &Window<'_, ContactSort, ContactId>,
-        cap: Option<i64>,
-    ) -> Result<(Vec<Self>, Option<(i64, bool)>)> {
-        store_contacts::list(tx, filter, strategy, window, cap).await
-    }
-    async fn count(
-        tx: &mut TenantTx,
-        filter: &ContactFilter,
-        strategy: Strategy,
-        cap: i64,
-    ) -> Result<(i64, bool)> {
-        store_contacts::count(tx, filter, strategy, cap).await
     }
 }
 

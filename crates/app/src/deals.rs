@@ -10,14 +10,15 @@ use rapport_domain::{
     ValidationErrors,
 };
 use rapport_store::activities::{self as store_activities, NewActivity};
+use rapport_store::companies::Company;
+use rapport_store::contacts::Contact;
 use rapport_store::deals::{
-    self as store_deals, BoardFilter, Deal, DealFields, DealFilter, DealSort, StageStatusTotal,
+    self as store_deals, BoardFilter, Deal, DealFields, DealSort, StageStatusTotal,
 };
-use rapport_store::keyset::{SortValue, Window};
+use rapport_store::keyset::SortValue;
 use rapport_store::pipelines::{self as store_pipelines, Pipeline, StageFields};
-use rapport_store::tags::Tag;
-use rapport_store::text::Strategy;
-use rapport_store::{Result, TenantTx, companies, contacts, memberships};
+use rapport_store::tables;
+use rapport_store::{Result, TenantTx, memberships};
 use serde_json::{Map, Value as Json, json};
 
 use crate::audit::{changes, entry, with_target};
@@ -166,7 +167,7 @@ async fn check(
     let stage = stage.unwrap_or_default();
     let contact_id = match change.contact_id {
         Some(Some(id)) => {
-            if contacts::find(tx, id).await?.is_none() {
+            if tables::find::<Contact>(tx, id).await?.is_none() {
                 errors.add("contact_id", "no such contact in this organization");
             }
             Some(id)
@@ -176,7 +177,7 @@ async fn check(
     };
     let company_id = match change.company_id {
         Some(Some(id)) => {
-            if companies::find(tx, id).await?.is_none() {
+            if tables::find::<Company>(tx, id).await?.is_none() {
                 errors.add("company_id", "no such company in this organization");
             }
             Some(id)
@@ -261,11 +262,8 @@ async fn check(
 }
 
 impl BuiltinKind for Deal {
-    type Id = DealId;
     type Change = DealChange;
     type Fields = DealFields;
-    type Filter = DealFilter;
-    type Sort = DealSort;
     const KIND: Kind = Kind::Deal;
     const OBJECT: Object = Object::Deal;
 
@@ -383,41 +381,8 @@ impl BuiltinKind for Deal {
     async fn insert(tx: &mut TenantTx, _actor: &Actor, fields: &DealFields) -> Result<Self> {
         store_deals::insert(tx, fields).await
     }
-    async fn find(tx: &mut TenantTx, id: DealId) -> Result<Option<Self>> {
-        store_deals::find(tx, id).await
-    }
-    /// Locked: two moves of one deal run one after the other, each seeing the other's stage.
-    async fn find_for_update(tx: &mut TenantTx, id: DealId) -> Result<Option<Self>> {
-        store_deals::find_for_update(tx, id).await
-    }
-    async fn find_with_tags(tx: &mut TenantTx, id: DealId) -> Result<Option<(Self, Vec<Tag>)>> {
-        store_deals::find_with_tags(tx, id).await
-    }
     async fn update(tx: &mut TenantTx, current: &Self, fields: &DealFields) -> Result<()> {
         store_deals::update(tx, current, fields).await
-    }
-    async fn remove(tx: &mut TenantTx, id: DealId) -> Result<bool> {
-        store_deals::soft_delete(tx, id).await
-    }
-    async fn strategy(tx: &mut TenantTx, filter: &DealFilter) -> Result<Strategy> {
-        store_deals::search_strategy(tx, filter).await
-    }
-    async fn page(
-        tx: &mut TenantTx,
-        filter: &DealFilter,
-        strategy: Strategy,
-        window: &Window<'_, DealSort, DealId>,
-        cap: Option<i64>,
-    ) -> Result<(Vec<Self>, Option<(i64, bool)>)> {
-        store_deals::list(tx, filter, strategy, window, cap).await
-    }
-    async fn count(
-        tx: &mut TenantTx,
-        filter: &DealFilter,
-        strategy: Strategy,
-        cap: i64,
-    ) -> Result<(i64, bool)> {
-        store_deals::count(tx, filter, strategy, cap).await
     }
 }
 

@@ -9,10 +9,10 @@
 use std::future::Future;
 
 use rapport_domain::{Action, Object, Ownership, UserId};
+use rapport_store::TenantTx;
 use rapport_store::keyset::{SortValue, Window};
+use rapport_store::tables::{self, KindTable};
 use rapport_store::tags::Tag;
-use rapport_store::text::Strategy;
-use rapport_store::{Arg, TenantTx};
 use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
@@ -29,28 +29,24 @@ pub type Rows<K> = (Vec<K>, Option<(i64, bool)>);
 
 /// A built-in kind of record: what the common path needs to know of it. Implemented by the
 /// record type itself, so `app.read::<Company>(…)` reads a company.
-pub trait BuiltinKind: Sized + std::fmt::Debug + Send + Sync + 'static {
-    type Id: Copy
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + From<Uuid>
-        + Into<Uuid>
-        + Into<Arg>
-        + std::fmt::Display;
+pub trait BuiltinKind:
+    KindTable<
+        Id: std::fmt::Debug + From<Uuid> + Into<Uuid> + std::fmt::Display,
+        Filter: Clone + std::fmt::Debug + Send,
+        Sort: std::fmt::Debug,
+    > + std::fmt::Debug
+    + Sync
+    + 'static
+{
     /// A change as a form or the API gives it (`None` keeps a field).
     type Change: Send + Sync;
     /// The checked columns to write.
     type Fields: Send + Sync;
-    type Filter: Clone + std::fmt::Debug + Send + Sync;
-    type Sort: Copy + std::fmt::Debug + Send + Sync;
 
     /// Its name in the registry, audit actions (`company.created`), tags and timelines.
     const KIND: Kind;
     /// What permissions speak of.
     const OBJECT: Object;
-    /// Whether its records carry tags.
-    const TAGGED: bool = true;
 
     fn id(&self) -> Self::Id;
     fn owner(&self) -> UserId;
@@ -123,55 +119,11 @@ pub trait BuiltinKind: Sized + std::fmt::Debug + Send + Sync + 'static {
         actor: &Actor,
         fields: &Self::Fields,
     ) -> impl Future<Output = rapport_store::Result<Self>> + Send;
-    fn find(
-        tx: &mut TenantTx,
-        id: Self::Id,
-    ) -> impl Future<Output = rapport_store::Result<Option<Self>>> + Send;
-    /// The record about to change, locked where the kind needs it.
-    fn find_for_update(
-        tx: &mut TenantTx,
-        id: Self::Id,
-    ) -> impl Future<Output = rapport_store::Result<Option<Self>>> + Send {
-        Self::find(tx, id)
-    }
-    fn find_with_tags(
-        tx: &mut TenantTx,
-        id: Self::Id,
-    ) -> impl Future<Output = rapport_store::Result<Option<(Self, Vec<Tag>)>>> + Send;
     fn update(
         tx: &mut TenantTx,
         current: &Self,
         fields: &Self::Fields,
     ) -> impl Future<Output = rapport_store::Result<()>> + Send;
-    /// Deletes the record (to "recently deleted" where the kind keeps them): whether it was.
-    fn remove(
-        tx: &mut TenantTx,
-        id: Self::Id,
-    ) -> impl Future<Output = rapport_store::Result<bool>> + Send;
-
-    /// How a filter's text search runs, found once and given to [`Self::page`] and
-    /// [`Self::count`].
-    fn strategy(
-        _tx: &mut TenantTx,
-        _filter: &Self::Filter,
-    ) -> impl Future<Output = rapport_store::Result<Strategy>> + Send {
-        async { Ok(Strategy::Scan) }
-    }
-    /// One page, one row over when there is a next page, and the total counted up to `cap`
-    /// (`None` when the page is empty), in one statement.
-    fn page(
-        tx: &mut TenantTx,
-        filter: &Self::Filter,
-        strategy: Strategy,
-        window: &Window<'_, Self::Sort, Self::Id>,
-        cap: Option<i64>,
-    ) -> impl Future<Output = rapport_store::Result<Rows<Self>>> + Send;
-    fn count(
-        tx: &mut TenantTx,
-        filter: &Self::Filter,
-        strategy: Strategy,
-        cap: i64,
-    ) -> impl Future<Output = rapport_store::Result<(i64, bool)>> + Send;
 }
 
 /// A page of a built-in list asked for.
@@ -235,7 +187,7 @@ impl App {
         )
         .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let found = K::find_with_tags(&mut tx, id)
+        let found = tables::find_with_tags::<K>(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
         tx.commit().await?;
@@ -328,7 +280,7 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<(rapport_store::TenantTx, K)> {
         let mut tx = tx;
-        let current = K::find_for_update(&mut tx, id)
+        let current = tables::find_for_update::<K>(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
         let relation = current.relation(&mut tx, actor).await?;
@@ -394,7 +346,9 @@ impl App {
                 false,
             )
             .await?;
-        let after = K::find(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let after = tables::find::<K>(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         K::after_update(&current, &after, &mut tx, actor).await?;
         if let Some(diff) = changes_and(&K::diff(&current, &after), custom.as_ref()) {
             let mut e = with_target(
@@ -430,7 +384,7 @@ impl App {
             .writable::<K>(tx, actor, tenant, id, Action::Delete, meta)
             .await?;
         current.before_delete(&mut tx).await?;
-        if !K::remove(&mut tx, id).await? {
+        if !tables::delete::<K>(&mut tx, id).await? {
             return Err(AppError::NotFound);
         }
         let mut e = with_target(
@@ -471,14 +425,15 @@ impl App {
         };
         let cap = q.with_total.then_some(COUNT_CAP);
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let strategy = K::strategy(&mut tx, &q.filter).await?;
-        let (mut items, counted) = K::page(&mut tx, &q.filter, strategy, &window, cap).await?;
+        let strategy = tables::search_strategy::<K>(&mut tx, &q.filter).await?;
+        let (mut items, counted) =
+            tables::list::<K>(&mut tx, &q.filter, strategy, &window, cap).await?;
         let has_more = crate::paging::cut(&mut items, q.page_size);
         let (total, total_is_exact) = match counted {
             Some(counted) => counted,
             None if !q.with_total => (0, false),
             // An empty page past the end of the list: count on its own.
-            None => K::count(&mut tx, &q.filter, strategy, COUNT_CAP).await?,
+            None => tables::count::<K>(&mut tx, &q.filter, strategy, COUNT_CAP).await?,
         };
         let tags = if K::TAGGED {
             let ids: Vec<Uuid> = items.iter().map(|r| r.id().into()).collect();

@@ -12,10 +12,9 @@ use rapport_domain::{
 use rapport_store::activities::{self as store_activities, NewActivity};
 use rapport_store::companies::{self as store_companies, NewCompany};
 use rapport_store::contacts::{self as store_contacts, ContactFields};
-use rapport_store::keyset::{SortValue, Window};
-use rapport_store::leads::{self as store_leads, Lead, LeadFields, LeadFilter, LeadSort};
-use rapport_store::tags::Tag;
-use rapport_store::text::Strategy;
+use rapport_store::keyset::SortValue;
+use rapport_store::leads::{self as store_leads, Lead, LeadFields, LeadSort};
+use rapport_store::tables;
 use rapport_store::{Result, TenantTx};
 use serde_json::{Map, Value as Json, json};
 
@@ -145,11 +144,8 @@ async fn check(
 }
 
 impl BuiltinKind for Lead {
-    type Id = LeadId;
     type Change = LeadChange;
     type Fields = LeadFields;
-    type Filter = LeadFilter;
-    type Sort = LeadSort;
     const KIND: Kind = Kind::Lead;
     const OBJECT: Object = Object::Lead;
 
@@ -238,37 +234,8 @@ impl BuiltinKind for Lead {
     async fn insert(tx: &mut TenantTx, _actor: &Actor, fields: &LeadFields) -> Result<Self> {
         store_leads::insert(tx, fields).await
     }
-    async fn find(tx: &mut TenantTx, id: LeadId) -> Result<Option<Self>> {
-        store_leads::find(tx, id).await
-    }
-    async fn find_with_tags(tx: &mut TenantTx, id: LeadId) -> Result<Option<(Self, Vec<Tag>)>> {
-        store_leads::find_with_tags(tx, id).await
-    }
     async fn update(tx: &mut TenantTx, current: &Self, fields: &LeadFields) -> Result<()> {
         store_leads::update(tx, current.id, fields).await
-    }
-    async fn remove(tx: &mut TenantTx, id: LeadId) -> Result<bool> {
-        store_leads::soft_delete(tx, id).await
-    }
-    async fn strategy(tx: &mut TenantTx, filter: &LeadFilter) -> Result<Strategy> {
-        store_leads::search_strategy(tx, filter).await
-    }
-    async fn page(
-        tx: &mut TenantTx,
-        filter: &LeadFilter,
-        strategy: Strategy,
-        window: &Window<'_, LeadSort, LeadId>,
-        cap: Option<i64>,
-    ) -> Result<(Vec<Self>, Option<(i64, bool)>)> {
-        store_leads::list(tx, filter, strategy, window, cap).await
-    }
-    async fn count(
-        tx: &mut TenantTx,
-        filter: &LeadFilter,
-        strategy: Strategy,
-        cap: i64,
-    ) -> Result<(i64, bool)> {
-        store_leads::count(tx, filter, strategy, cap).await
     }
 }
 
@@ -311,7 +278,7 @@ impl App {
             }
         }
         let mut tx = self.db.tenant(tenant.id()).await?;
-        let lead = store_leads::find(&mut tx, id)
+        let lead = tables::find::<Lead>(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
         if lead.converted_at.is_some() {
@@ -477,7 +444,7 @@ impl App {
         e.changes =
             Some(json!({"contact_id": contact.id, "company_id": company_id, "deal_id": deal_id}));
         crate::events::record(&mut tx, e).await?;
-        let lead = store_leads::find(&mut tx, id)
+        let lead = tables::find::<Lead>(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
         tx.commit().await?;

@@ -5,6 +5,12 @@
 //! otherwise PostgreSQL `LISTEN`/`NOTIFY` on PostgreSQL; otherwise (SQLite, one process) an
 //! in-process channel. Messages name what changed and who changed it, never the data itself.
 
+use rapport_store::companies::Company;
+use rapport_store::contacts::Contact;
+use rapport_store::deals::Deal;
+use rapport_store::leads::Lead;
+use rapport_store::tables;
+use rapport_store::tasks::Task;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -522,7 +528,7 @@ impl crate::App {
         id: uuid::Uuid,
     ) -> crate::AppResult<()> {
         use rapport_domain::permission::{Action, Decision, Ownership, decide};
-        use rapport_store::{companies, contacts, deals, leads, tasks};
+
         let object = object_of(record_type)
             .filter(|o| RECORD_TYPES.contains(&record_type) || *o == rapport_domain::Object::Record)
             .ok_or_else(|| crate::AppError::invalid("channel", "unknown record type"))?;
@@ -540,19 +546,19 @@ impl crate::App {
                     }
                 }
             }
-            "company" => companies::find(&mut tx, rapport_domain::CompanyId(id))
+            "company" => tables::find::<Company>(&mut tx, rapport_domain::CompanyId(id))
                 .await?
                 .is_some(),
-            "contact" => contacts::find(&mut tx, rapport_domain::ContactId(id))
+            "contact" => tables::find::<Contact>(&mut tx, rapport_domain::ContactId(id))
                 .await?
                 .is_some(),
-            "lead" => leads::find(&mut tx, rapport_domain::LeadId(id))
+            "lead" => tables::find::<Lead>(&mut tx, rapport_domain::LeadId(id))
                 .await?
                 .is_some(),
-            "deal" => deals::find(&mut tx, rapport_domain::DealId(id))
+            "deal" => tables::find::<Deal>(&mut tx, rapport_domain::DealId(id))
                 .await?
                 .is_some(),
-            _ => tasks::find(&mut tx, rapport_domain::TaskId(id))
+            _ => tables::find::<Task>(&mut tx, rapport_domain::TaskId(id))
                 .await?
                 .is_some(),
         };

@@ -5,8 +5,13 @@ use rapport_domain::{
     Action, CompanyId, ContactId, DealId, LeadId, Object, Ownership, TagId, UserId,
     ValidationErrors,
 };
+use rapport_store::companies::Company;
+use rapport_store::contacts::Contact;
+use rapport_store::deals::Deal;
+use rapport_store::leads::Lead;
+use rapport_store::tables;
 use rapport_store::tags::{self as store_tags, Tag};
-use rapport_store::{TenantTx, audit as store_audit, companies, contacts, deals, leads};
+use rapport_store::{TenantTx, audit as store_audit};
 use serde_json::json;
 
 use crate::audit::{entry, with_target};
@@ -62,10 +67,10 @@ impl Taggable {
     /// The record's owner, when it exists in this organization.
     async fn owner(self, tx: &mut TenantTx) -> AppResult<Option<UserId>> {
         Ok(match self {
-            Taggable::Company(id) => companies::find(tx, id).await?.map(|r| r.owner_id),
-            Taggable::Contact(id) => contacts::find(tx, id).await?.map(|r| r.owner_id),
-            Taggable::Lead(id) => leads::find(tx, id).await?.map(|r| r.owner_id),
-            Taggable::Deal(id) => deals::find(tx, id).await?.map(|r| r.owner_id),
+            Taggable::Company(id) => tables::find::<Company>(tx, id).await?.map(|r| r.owner_id),
+            Taggable::Contact(id) => tables::find::<Contact>(tx, id).await?.map(|r| r.owner_id),
+            Taggable::Lead(id) => tables::find::<Lead>(tx, id).await?.map(|r| r.owner_id),
+            Taggable::Deal(id) => tables::find::<Deal>(tx, id).await?.map(|r| r.owner_id),
             Taggable::Record(id) => rapport_store::records::live(tx, id)
                 .await?
                 .map(|r| r.owner_id),

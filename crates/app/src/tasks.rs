@@ -6,11 +6,13 @@ use rapport_domain::{
     CompanyId, ContactId, DealId, Object, Ownership, Role, TaskId, UserId, ValidationErrors,
 };
 use rapport_store::activities::{self as store_activities, NewActivity};
-use rapport_store::keyset::{SortValue, Window};
-use rapport_store::tags::Tag;
-use rapport_store::tasks::{self as store_tasks, Task, TaskFields, TaskFilter, TaskSort};
-use rapport_store::text::Strategy;
-use rapport_store::{Result, TenantTx, companies, contacts, deals, memberships};
+use rapport_store::companies::Company;
+use rapport_store::contacts::Contact;
+use rapport_store::deals::Deal;
+use rapport_store::keyset::SortValue;
+use rapport_store::tables;
+use rapport_store::tasks::{self as store_tasks, Task, TaskFields, TaskSort};
+use rapport_store::{Result, TenantTx, memberships};
 use serde_json::{Map, Value as Json, json};
 
 use crate::custom_values::Kind;
@@ -97,7 +99,9 @@ async fn relation(tx: &mut TenantTx, actor: &Actor, t: &Task) -> AppResult<Owner
     }
     match t.deal_id {
         Some(deal) => {
-            let owner = deals::find(tx, DealId(deal)).await?.map(|d| d.owner_id);
+            let owner = tables::find::<Deal>(tx, DealId(deal))
+                .await?
+                .map(|d| d.owner_id);
             Ok(if owner == Some(actor.user_id) {
                 Ownership::Own
             } else {
@@ -174,7 +178,7 @@ async fn check(
     let mut deal_owner = None;
     let deal_id = match change.deal_id {
         Some(Some(id)) => {
-            match deals::find(tx, id).await? {
+            match tables::find::<Deal>(tx, id).await? {
                 Some(d) => deal_owner = Some(d.owner_id),
                 None => errors.add("deal_id", "no such deal in this organization"),
             }
@@ -185,7 +189,7 @@ async fn check(
     };
     let contact_id = match change.contact_id {
         Some(Some(id)) => {
-            if contacts::find(tx, id).await?.is_none() {
+            if tables::find::<Contact>(tx, id).await?.is_none() {
                 errors.add("contact_id", "no such contact in this organization");
             }
             Some(id)
@@ -195,7 +199,7 @@ async fn check(
     };
     let company_id = match change.company_id {
         Some(Some(id)) => {
-            if companies::find(tx, id).await?.is_none() {
+            if tables::find::<Company>(tx, id).await?.is_none() {
                 errors.add("company_id", "no such company in this organization");
             }
             Some(id)
@@ -252,14 +256,10 @@ async fn check(
 }
 
 impl BuiltinKind for Task {
-    type Id = TaskId;
     type Change = TaskChange;
     type Fields = TaskFields;
-    type Filter = TaskFilter;
-    type Sort = TaskSort;
     const KIND: Kind = Kind::Task;
     const OBJECT: Object = Object::Task;
-    const TAGGED: bool = false;
 
     fn id(&self) -> TaskId {
         self.id
@@ -359,34 +359,7 @@ impl BuiltinKind for Task {
     async fn insert(tx: &mut TenantTx, actor: &Actor, fields: &TaskFields) -> Result<Self> {
         store_tasks::insert(tx, actor.user_id, fields).await
     }
-    async fn find(tx: &mut TenantTx, id: TaskId) -> Result<Option<Self>> {
-        store_tasks::find(tx, id).await
-    }
-    async fn find_with_tags(tx: &mut TenantTx, id: TaskId) -> Result<Option<(Self, Vec<Tag>)>> {
-        Ok(store_tasks::find(tx, id).await?.map(|t| (t, Vec::new())))
-    }
     async fn update(tx: &mut TenantTx, current: &Self, fields: &TaskFields) -> Result<()> {
         store_tasks::update(tx, current, fields).await
-    }
-    /// Tasks are deleted for good (they are not in "recently deleted").
-    async fn remove(tx: &mut TenantTx, id: TaskId) -> Result<bool> {
-        store_tasks::delete(tx, id).await
-    }
-    async fn page(
-        tx: &mut TenantTx,
-        filter: &TaskFilter,
-        _strategy: Strategy,
-        window: &Window<'_, TaskSort, TaskId>,
-        cap: Option<i64>,
-    ) -> Result<(Vec<Self>, Option<(i64, bool)>)> {
-        store_tasks::list(tx, filter, window, cap).await
-    }
-    async fn count(
-        tx: &mut TenantTx,
-        filter: &TaskFilter,
-        _strategy: Strategy,
-        cap: i64,
-    ) -> Result<(i64, bool)> {
-        store_tasks::count(tx, filter, cap).await
     }
 }

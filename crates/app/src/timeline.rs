@@ -4,7 +4,12 @@
 use chrono::{DateTime, Utc};
 use rapport_domain::{Action, ActivityId, Object, Ownership, UserId, ValidationErrors};
 use rapport_store::activities::{self as store_activities, Activity, NewActivity};
-use rapport_store::{TenantTx, companies, contacts, deals, memberships};
+use rapport_store::companies::Company;
+use rapport_store::contacts::Contact;
+use rapport_store::deals::Deal;
+use rapport_store::leads::Lead;
+use rapport_store::tables;
+use rapport_store::{TenantTx, memberships};
 use serde_json::{Value, json};
 
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
@@ -54,10 +59,10 @@ impl RecordRef {
     /// Whether the record exists (live) in the transaction's organization.
     pub(crate) async fn exists(self, tx: &mut TenantTx) -> AppResult<bool> {
         Ok(match self {
-            RecordRef::Company(id) => companies::find(tx, id).await?.is_some(),
-            RecordRef::Contact(id) => contacts::find(tx, id).await?.is_some(),
-            RecordRef::Lead(id) => rapport_store::leads::find(tx, id).await?.is_some(),
-            RecordRef::Deal(id) => deals::find(tx, id).await?.is_some(),
+            RecordRef::Company(id) => tables::find::<Company>(tx, id).await?.is_some(),
+            RecordRef::Contact(id) => tables::find::<Contact>(tx, id).await?.is_some(),
+            RecordRef::Lead(id) => tables::find::<Lead>(tx, id).await?.is_some(),
+            RecordRef::Deal(id) => tables::find::<Deal>(tx, id).await?.is_some(),
             RecordRef::Record(id) => rapport_store::records::live(tx, id).await?.is_some(),
         })
     }
@@ -276,7 +281,7 @@ impl App {
             return Err(AppError::NotFound);
         }
         if let RecordRef::Lead(id) = record
-            && rapport_store::leads::find(&mut tx, id)
+            && tables::find::<Lead>(&mut tx, id)
                 .await?
                 .is_some_and(|l| l.converted_at.is_some())
         {

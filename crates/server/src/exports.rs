@@ -160,14 +160,14 @@ impl Exporter {
 /// custom fields follow, by label).
 pub trait CsvKind: ApiKind {
     const FILE: &'static str;
-    const COLUMNS: &'static [&'static str];
+    const CSV_COLUMNS: &'static [&'static str];
     fn cells(&self, who: &Exporter) -> Vec<String>;
 }
 
 /// The records `query` selects, every page.
 pub fn export<K: CsvKind>(who: Exporter, query: ListQuery<K>) -> Response {
     let kind = K::sort_kind(query.sort);
-    let header_line = who.header(K::COLUMNS);
+    let header_line = who.header(K::CSV_COLUMNS);
     csv_response(K::FILE, header_line, move |cursor| {
         let who = who.clone();
         let mut query = query.clone();
@@ -200,7 +200,7 @@ pub fn export<K: CsvKind>(who: Exporter, query: ListQuery<K>) -> Response {
 
 impl CsvKind for Contact {
     const FILE: &'static str = "contacts.csv";
-    const COLUMNS: &'static [&'static str] = &[
+    const CSV_COLUMNS: &'static [&'static str] = &[
         "id",
         "name",
         "email",
@@ -226,7 +226,7 @@ impl CsvKind for Contact {
 
 impl CsvKind for Company {
     const FILE: &'static str = "companies.csv";
-    const COLUMNS: &'static [&'static str] = &[
+    const CSV_COLUMNS: &'static [&'static str] = &[
         "id",
         "name",
         "domain",
@@ -250,7 +250,7 @@ impl CsvKind for Company {
 
 impl CsvKind for Lead {
     const FILE: &'static str = "leads.csv";
-    const COLUMNS: &'static [&'static str] = &[
+    const CSV_COLUMNS: &'static [&'static str] = &[
         "id",
         "name",
         "email",
@@ -282,7 +282,7 @@ impl CsvKind for Lead {
 
 impl CsvKind for Deal {
     const FILE: &'static str = "deals.csv";
-    const COLUMNS: &'static [&'static str] = &[
+    const CSV_COLUMNS: &'static [&'static str] = &[
         "id",
         "title",
         "amount",

@@ -3,6 +3,10 @@
 use chrono::{DateTime, Utc};
 use rapport_domain::{CompanyId, OrganizationId, UserId};
 
+use rapport_domain::TagId;
+
+use crate::tables::{self, KindTable};
+use crate::text::Searchable;
 use crate::{Query, Result, TenantTx, query};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -57,30 +61,9 @@ pub async fn insert(tx: &mut TenantTx, new: &NewCompany) -> Result<Company> {
             .bind(now),
         )
         .await?;
-    find(tx, id).await?.ok_or(crate::Error::NotFound)
-}
-
-/// A live (not deleted) company of the organization.
-fn find_query(org: OrganizationId, id: CompanyId) -> Query {
-    query(format!(
-        "SELECT {COLUMNS} FROM companies WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL"
-    ))
-    .bind(org)
-    .bind(id)
-}
-
-pub async fn find(tx: &mut TenantTx, id: CompanyId) -> Result<Option<Company>> {
-    let org = tx.organization_id();
-    tx.raw().fetch_optional(find_query(org, id)).await
-}
-
-/// A company and its tags, in one statement.
-pub async fn find_with_tags(
-    tx: &mut TenantTx,
-    id: CompanyId,
-) -> Result<Option<(Company, Vec<crate::tags::Tag>)>> {
-    let org = tx.organization_id();
-    crate::tags::with_record(tx, find_query(org, id), "company").await
+    tables::find::<Company>(tx, id)
+        .await?
+        .ok_or(crate::Error::NotFound)
 }
 
 /// (id, name) of up to `limit` companies by name, for pickers; plus `include` when given.
@@ -109,7 +92,7 @@ pub async fn choices(
         .await?;
     if let Some(id) = include
         && !rows.iter().any(|r| r.id == id)
-        && let Some(c) = find(tx, id).await?
+        && let Some(c) = tables::find::<Company>(tx, id).await?
     {
         rows.push(Row {
             id: c.id,
@@ -141,20 +124,6 @@ pub async fn update(tx: &mut TenantTx, id: CompanyId, f: &NewCompany) -> Result<
     Ok(())
 }
 
-pub async fn soft_delete(tx: &mut TenantTx, id: CompanyId) -> Result<bool> {
-    let org = tx.organization_id();
-    Ok(tx
-        .raw()
-        .execute(
-            query("UPDATE companies SET deleted_at = $1 WHERE organization_id = $2 AND id = $3 AND deleted_at IS NULL")
-                .bind(crate::now())
-                .bind(org)
-                .bind(id),
-        )
-        .await?
-        == 1)
-}
-
 /// A live company whose web domain is this one.
 pub async fn find_by_domain(tx: &mut TenantTx, domain: &str) -> Result<Option<Company>> {
     let org = tx.organization_id();
@@ -178,14 +147,6 @@ pub enum CompanySort {
 }
 
 impl CompanySort {
-    fn expr(self) -> &'static str {
-        match self {
-            CompanySort::Name => "name_key",
-            CompanySort::CreatedAt => "created_at",
-            CompanySort::UpdatedAt => "updated_at",
-        }
-    }
-
     pub fn value_of(self, c: &Company) -> crate::keyset::SortValue {
         use crate::keyset::SortValue;
         match self {
@@ -196,77 +157,40 @@ impl CompanySort {
     }
 }
 
+impl KindTable for Company {
+    type Id = CompanyId;
+    type Filter = CompanyFilter;
+    type Sort = CompanySort;
+    const TABLE: &'static str = "companies";
+    const RECORD_TYPE: &'static str = "company";
+    const COLUMNS: &'static str = COLUMNS;
+    const SEARCH: Option<Searchable> = Some(crate::text::COMPANY);
+    fn search(f: &CompanyFilter) -> Option<&str> {
+        f.search.as_deref()
+    }
+    fn tag(f: &CompanyFilter) -> Option<TagId> {
+        f.tag_id
+    }
+    fn conditions(q: &mut Query, f: &CompanyFilter) {
+        q.and("owner_id =", f.owner_id);
+        q.and("industry =", f.industry.as_deref());
+    }
+    fn sort_column(sort: CompanySort) -> &'static str {
+        match sort {
+            CompanySort::Name => "name_key",
+            CompanySort::CreatedAt => "created_at",
+            CompanySort::UpdatedAt => "updated_at",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct CompanyFilter {
     /// Case-insensitive substring of the name or domain.
     pub search: Option<String>,
     pub owner_id: Option<UserId>,
     pub industry: Option<String>,
-    pub tag_id: Option<rapport_domain::TagId>,
-}
-
-fn filtered(
-    tx: &TenantTx,
-    select: &str,
-    f: &CompanyFilter,
-    strategy: crate::text::Strategy,
-) -> crate::Query {
-    let mut q = query(select);
-    let org = q.push_arg(tx.organization_id());
-    q.push_sql(&format!(
-        " WHERE organization_id = {org} AND deleted_at IS NULL"
-    ));
-    if let Some(search) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let m = crate::text::contains(
-            &mut q,
-            tx.backend(),
-            &crate::text::COMPANY,
-            search,
-            strategy,
-        );
-        q.push_sql(&format!(" AND {m}"));
-    }
-    if let Some(o) = f.owner_id {
-        let p = q.push_arg(o);
-        q.push_sql(&format!(" AND owner_id = {p}"));
-    }
-    if let Some(i) = &f.industry {
-        let p = q.push_arg(i.as_str());
-        q.push_sql(&format!(" AND industry = {p}"));
-    }
-    if let Some(tag) = f.tag_id {
-        crate::tags::push_tag_filter(&mut q, tx.organization_id(), "company", tag);
-    }
-    q
-}
-
-/// One page of companies, plus one row more when there is a next page, and, given a `cap`, how
-/// many match in all (at most `cap`; `None` when the page is empty): one statement.
-pub async fn list(
-    tx: &mut TenantTx,
-    f: &CompanyFilter,
-    strategy: crate::text::Strategy,
-    window: &crate::keyset::Window<'_, CompanySort, CompanyId>,
-    cap: Option<i64>,
-) -> Result<(Vec<Company>, Option<(i64, bool)>)> {
-    let select = filtered(tx, "SELECT * FROM companies", f, strategy);
-    let q = window.of(select, window.sort.expr(), cap);
-    crate::keyset::fetch_page(tx, q, cap).await
-}
-
-pub async fn count(
-    tx: &mut TenantTx,
-    f: &CompanyFilter,
-    strategy: crate::text::Strategy,
-    cap: i64,
-) -> Result<(i64, bool)> {
-    let q = filtered(
-        tx,
-        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM companies",
-        f,
-        strategy,
-    );
-    crate::keyset::capped_count(tx, q, cap).await
+    pub tag_id: Option<TagId>,
 }
 
 /// The names of some companies (live or deleted), for lists showing a contact's company.
@@ -286,16 +210,4 @@ pub async fn names(tx: &mut TenantTx, ids: &[uuid::Uuid]) -> Result<Vec<(uuid::U
     q.push_sql(")");
     let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
     Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
-}
-
-/// How the filter's search runs (see [`crate::text::strategy`]); found once per request and
-/// given to both [`list`] and [`count`].
-pub async fn search_strategy(
-    tx: &mut TenantTx,
-    f: &CompanyFilter,
-) -> Result<crate::text::Strategy> {
-    match f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(text) => crate::text::strategy(tx, &crate::text::COMPANY, text).await,
-        None => Ok(crate::text::Strategy::Scan),
-    }
 }

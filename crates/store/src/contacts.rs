@@ -3,6 +3,10 @@
 use chrono::{DateTime, Utc};
 use rapport_domain::{CompanyId, ContactId, OrganizationId, UserId};
 
+use rapport_domain::TagId;
+
+use crate::tables::{self, KindTable};
+use crate::text::Searchable;
 use crate::{Query, Result, TenantTx, query};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -57,30 +61,9 @@ pub async fn insert(tx: &mut TenantTx, fields: &ContactFields) -> Result<Contact
             .bind(now),
         )
         .await?;
-    find(tx, id).await?.ok_or(crate::Error::NotFound)
-}
-
-/// A live (not deleted) contact of the organization.
-fn find_query(org: OrganizationId, id: ContactId) -> Query {
-    query(format!(
-        "SELECT {COLUMNS} FROM contacts WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL"
-    ))
-    .bind(org)
-    .bind(id)
-}
-
-pub async fn find(tx: &mut TenantTx, id: ContactId) -> Result<Option<Contact>> {
-    let org = tx.organization_id();
-    tx.raw().fetch_optional(find_query(org, id)).await
-}
-
-/// A contact and its tags, in one statement.
-pub async fn find_with_tags(
-    tx: &mut TenantTx,
-    id: ContactId,
-) -> Result<Option<(Contact, Vec<crate::tags::Tag>)>> {
-    let org = tx.organization_id();
-    crate::tags::with_record(tx, find_query(org, id), "contact").await
+    tables::find::<Contact>(tx, id)
+        .await?
+        .ok_or(crate::Error::NotFound)
 }
 
 pub async fn update(tx: &mut TenantTx, id: ContactId, fields: &ContactFields) -> Result<()> {
@@ -105,21 +88,6 @@ pub async fn update(tx: &mut TenantTx, id: ContactId, fields: &ContactFields) ->
     Ok(())
 }
 
-/// Moves a contact to "recently deleted".
-pub async fn soft_delete(tx: &mut TenantTx, id: ContactId) -> Result<bool> {
-    let org = tx.organization_id();
-    Ok(tx
-        .raw()
-        .execute(
-            query("UPDATE contacts SET deleted_at = $1 WHERE organization_id = $2 AND id = $3 AND deleted_at IS NULL")
-                .bind(crate::now())
-                .bind(org)
-                .bind(id),
-        )
-        .await?
-        == 1)
-}
-
 /// What a contact list is sorted by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ContactSort {
@@ -129,15 +97,6 @@ pub enum ContactSort {
 }
 
 impl ContactSort {
-    /// The sort expression; names sort without regard to case, as people expect.
-    fn column(self) -> &'static str {
-        match self {
-            ContactSort::Name => "name_key",
-            ContactSort::CreatedAt => "created_at",
-            ContactSort::UpdatedAt => "updated_at",
-        }
-    }
-
     pub fn value_of(self, c: &Contact) -> SortValue {
         match self {
             ContactSort::Name => SortValue::Text(c.name.clone()),
@@ -149,89 +108,41 @@ impl ContactSort {
 
 pub use crate::keyset::SortValue;
 
+impl KindTable for Contact {
+    type Id = ContactId;
+    type Filter = ContactFilter;
+    type Sort = ContactSort;
+    const TABLE: &'static str = "contacts";
+    const RECORD_TYPE: &'static str = "contact";
+    const COLUMNS: &'static str = COLUMNS;
+    const SEARCH: Option<Searchable> = Some(crate::text::CONTACT);
+    fn search(f: &ContactFilter) -> Option<&str> {
+        f.search.as_deref()
+    }
+    fn tag(f: &ContactFilter) -> Option<TagId> {
+        f.tag_id
+    }
+    fn conditions(q: &mut Query, f: &ContactFilter) {
+        q.and("owner_id =", f.owner_id);
+        q.and("company_id =", f.company_id);
+    }
+    /// Names sort without regard to case, as people expect.
+    fn sort_column(sort: ContactSort) -> &'static str {
+        match sort {
+            ContactSort::Name => "name_key",
+            ContactSort::CreatedAt => "created_at",
+            ContactSort::UpdatedAt => "updated_at",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct ContactFilter {
     /// Case-insensitive substring of the name, email or phone.
     pub search: Option<String>,
     pub owner_id: Option<UserId>,
     pub company_id: Option<CompanyId>,
-    pub tag_id: Option<rapport_domain::TagId>,
-}
-
-fn filtered(
-    tx: &TenantTx,
-    select: &str,
-    f: &ContactFilter,
-    strategy: crate::text::Strategy,
-) -> crate::Query {
-    let mut q = query(select);
-    let org = q.push_arg(tx.organization_id());
-    q.push_sql(&format!(
-        " WHERE organization_id = {org} AND deleted_at IS NULL"
-    ));
-    if let Some(search) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let m = crate::text::contains(
-            &mut q,
-            tx.backend(),
-            &crate::text::CONTACT,
-            search,
-            strategy,
-        );
-        q.push_sql(&format!(" AND {m}"));
-    }
-    if let Some(owner) = f.owner_id {
-        let p = q.push_arg(owner);
-        q.push_sql(&format!(" AND owner_id = {p}"));
-    }
-    if let Some(company) = f.company_id {
-        let p = q.push_arg(company);
-        q.push_sql(&format!(" AND company_id = {p}"));
-    }
-    if let Some(tag) = f.tag_id {
-        crate::tags::push_tag_filter(&mut q, tx.organization_id(), "contact", tag);
-    }
-    q
-}
-
-/// One page of contacts, plus one row more when there is a next page, and, given a `cap`, how
-/// many contacts match in all (at most `cap`; `None` when the page is empty): one statement.
-pub async fn list(
-    tx: &mut TenantTx,
-    f: &ContactFilter,
-    strategy: crate::text::Strategy,
-    window: &crate::keyset::Window<'_, ContactSort, ContactId>,
-    cap: Option<i64>,
-) -> Result<(Vec<Contact>, Option<(i64, bool)>)> {
-    let q = list_query(tx, f, strategy, window, cap);
-    crate::keyset::fetch_page(tx, q, cap).await
-}
-
-/// The query [`list`] runs (public for tests that read its plan).
-pub fn list_query(
-    tx: &TenantTx,
-    f: &ContactFilter,
-    strategy: crate::text::Strategy,
-    window: &crate::keyset::Window<'_, ContactSort, ContactId>,
-    cap: Option<i64>,
-) -> Query {
-    let select = filtered(tx, "SELECT * FROM contacts", f, strategy);
-    window.of(select, window.sort.column(), cap)
-}
-
-/// How many contacts match, counting at most `cap`: (count, exact).
-pub async fn count(
-    tx: &mut TenantTx,
-    f: &ContactFilter,
-    strategy: crate::text::Strategy,
-    cap: i64,
-) -> Result<(i64, bool)> {
-    let q = filtered(
-        tx,
-        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM contacts",
-        f,
-        strategy,
-    );
-    crate::keyset::capped_count(tx, q, cap).await
+    pub tag_id: Option<TagId>,
 }
 
 /// (id, name) of up to `limit` contacts by name, for pickers; plus `include` when given.
@@ -260,7 +171,7 @@ pub async fn choices(
         .await?;
     if let Some(id) = include
         && !rows.iter().any(|r| r.id == id)
-        && let Some(c) = find(tx, id).await?
+        && let Some(c) = tables::find::<Contact>(tx, id).await?
     {
         rows.push(Row {
             id: c.id,
@@ -268,16 +179,4 @@ pub async fn choices(
         });
     }
     Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
-}
-
-/// How the filter's search runs (see [`crate::text::strategy`]); found once per request and
-/// given to both [`list`] and [`count`].
-pub async fn search_strategy(
-    tx: &mut TenantTx,
-    f: &ContactFilter,
-) -> Result<crate::text::Strategy> {
-    match f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(text) => crate::text::strategy(tx, &crate::text::CONTACT, text).await,
-        None => Ok(crate::text::Strategy::Scan),
-    }
 }

@@ -808,6 +808,23 @@ impl Query {
         self.sql.push_str(sql);
     }
 
+    /// Appends ` AND {condition} {value}` when there is a value: `q.and("owner_id =", owner)`.
+    pub fn and<V: Into<Arg>>(&mut self, condition: &str, value: Option<V>) {
+        if let Some(v) = value {
+            let p = self.push_arg(v);
+            self.sql.push_str(&format!(" AND {condition} {p}"));
+        }
+    }
+
+    /// Appends ` AND {column} IN (…)` when there are values.
+    pub fn and_in<V: Into<Arg> + Clone>(&mut self, column: &str, values: &[V]) {
+        if !values.is_empty() {
+            let ps: Vec<String> = values.iter().map(|v| self.push_arg(v.clone())).collect();
+            self.sql
+                .push_str(&format!(" AND {column} IN ({})", ps.join(", ")));
+        }
+    }
+
     pub fn sql(&self) -> &str {
         &self.sql
     }

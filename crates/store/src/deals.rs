@@ -5,7 +5,11 @@ use rapport_domain::deal::DealStatus;
 use rapport_domain::{CompanyId, ContactId, DealId, OrganizationId, PipelineId, UserId};
 
 use crate::keyset::SortValue;
-use crate::{Query, Result, TenantTx, dialect, query};
+use rapport_domain::TagId;
+
+use crate::tables::{self, KindTable};
+use crate::text::Searchable;
+use crate::{Query, Result, TenantTx, query};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Deal {
@@ -83,46 +87,9 @@ pub async fn insert(tx: &mut TenantTx, fields: &DealFields) -> Result<Deal> {
             .bind(closed_at),
         )
         .await?;
-    find(tx, id).await?.ok_or(crate::Error::NotFound)
-}
-
-/// A live deal of the organization.
-fn find_query(org: OrganizationId, id: DealId) -> Query {
-    query(format!(
-        "SELECT {COLUMNS} FROM deals WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL"
-    ))
-    .bind(org)
-    .bind(id)
-}
-
-pub async fn find(tx: &mut TenantTx, id: DealId) -> Result<Option<Deal>> {
-    let org = tx.organization_id();
-    tx.raw().fetch_optional(find_query(org, id)).await
-}
-
-/// A deal and its tags, in one statement.
-pub async fn find_with_tags(
-    tx: &mut TenantTx,
-    id: DealId,
-) -> Result<Option<(Deal, Vec<crate::tags::Tag>)>> {
-    let org = tx.organization_id();
-    crate::tags::with_record(tx, find_query(org, id), "deal").await
-}
-
-/// Like [`find`], locking the row until the transaction ends (so two concurrent stage moves are
-/// judged one after the other).
-pub async fn find_for_update(tx: &mut TenantTx, id: DealId) -> Result<Option<Deal>> {
-    let org = tx.organization_id();
-    let lock = dialect::lock_rows(tx.backend());
-    tx.raw()
-        .fetch_optional(
-            query(format!(
-                "SELECT {COLUMNS} FROM deals WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL{lock}"
-            ))
-            .bind(org)
-            .bind(id),
-        )
-        .await
+    tables::find::<Deal>(tx, id)
+        .await?
+        .ok_or(crate::Error::NotFound)
 }
 
 /// Writes the fields; `stage_changed_at` and `closed_at` follow the stage and status.
@@ -168,20 +135,6 @@ pub async fn update(tx: &mut TenantTx, current: &Deal, fields: &DealFields) -> R
         )
         .await?;
     Ok(())
-}
-
-pub async fn soft_delete(tx: &mut TenantTx, id: DealId) -> Result<bool> {
-    let org = tx.organization_id();
-    Ok(tx
-        .raw()
-        .execute(
-            query("UPDATE deals SET deleted_at = $1 WHERE organization_id = $2 AND id = $3 AND deleted_at IS NULL")
-                .bind(crate::now())
-                .bind(org)
-                .bind(id),
-        )
-        .await?
-        == 1)
 }
 
 /// Live deals linked to a contact.
@@ -259,16 +212,6 @@ pub enum DealSort {
 }
 
 impl DealSort {
-    fn expr(self) -> &'static str {
-        match self {
-            DealSort::Amount => "amount_minor",
-            DealSort::CreatedAt => "created_at",
-            DealSort::UpdatedAt => "updated_at",
-            DealSort::Title => "title_key",
-            DealSort::ExpectedCloseDate => "close_key",
-        }
-    }
-
     /// The value of this sort on a row, for the next page's cursor.
     pub fn value_of(self, d: &Deal) -> SortValue {
         match self {
@@ -300,90 +243,42 @@ pub struct DealFilter {
     pub max_amount: Option<i64>,
     /// Case-insensitive substring of the title.
     pub search: Option<String>,
-    pub tag_id: Option<rapport_domain::TagId>,
+    pub tag_id: Option<TagId>,
 }
 
-fn filtered(
-    tx: &TenantTx,
-    select: &str,
-    f: &DealFilter,
-    strategy: crate::text::Strategy,
-) -> crate::Query {
-    let mut q = query(select);
-    let org = q.push_arg(tx.organization_id());
-    q.push_sql(&format!(
-        " WHERE organization_id = {org} AND deleted_at IS NULL"
-    ));
-    if !f.statuses.is_empty() {
-        let placeholders: Vec<String> = f.statuses.iter().map(|s| q.push_arg(s.as_str())).collect();
-        q.push_sql(&format!(" AND status IN ({})", placeholders.join(", ")));
+impl KindTable for Deal {
+    type Id = DealId;
+    type Filter = DealFilter;
+    type Sort = DealSort;
+    const TABLE: &'static str = "deals";
+    const RECORD_TYPE: &'static str = "deal";
+    const COLUMNS: &'static str = COLUMNS;
+    const SEARCH: Option<Searchable> = Some(crate::text::DEAL);
+    fn search(f: &DealFilter) -> Option<&str> {
+        f.search.as_deref()
     }
-    if let Some(stage) = &f.stage {
-        let p = q.push_arg(stage.as_str());
-        q.push_sql(&format!(" AND stage = {p}"));
+    fn tag(f: &DealFilter) -> Option<TagId> {
+        f.tag_id
     }
-    if let Some(v) = f.pipeline_id {
-        let p = q.push_arg(v);
-        q.push_sql(&format!(" AND pipeline_id = {p}"));
+    fn conditions(q: &mut Query, f: &DealFilter) {
+        q.and_in("status", &f.statuses);
+        q.and("stage =", f.stage.as_deref());
+        q.and("pipeline_id =", f.pipeline_id);
+        q.and("owner_id =", f.owner_id);
+        q.and("contact_id =", f.contact_id);
+        q.and("company_id =", f.company_id);
+        q.and("amount_minor >=", f.min_amount);
+        q.and("amount_minor <=", f.max_amount);
     }
-    if let Some(v) = f.owner_id {
-        let p = q.push_arg(v);
-        q.push_sql(&format!(" AND owner_id = {p}"));
+    fn sort_column(sort: DealSort) -> &'static str {
+        match sort {
+            DealSort::Amount => "amount_minor",
+            DealSort::CreatedAt => "created_at",
+            DealSort::UpdatedAt => "updated_at",
+            DealSort::Title => "title_key",
+            DealSort::ExpectedCloseDate => "close_key",
+        }
     }
-    if let Some(v) = f.contact_id {
-        let p = q.push_arg(v);
-        q.push_sql(&format!(" AND contact_id = {p}"));
-    }
-    if let Some(v) = f.company_id {
-        let p = q.push_arg(v);
-        q.push_sql(&format!(" AND company_id = {p}"));
-    }
-    if let Some(v) = f.min_amount {
-        let p = q.push_arg(v);
-        q.push_sql(&format!(" AND amount_minor >= {p}"));
-    }
-    if let Some(v) = f.max_amount {
-        let p = q.push_arg(v);
-        q.push_sql(&format!(" AND amount_minor <= {p}"));
-    }
-    if let Some(search) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let m = crate::text::contains(&mut q, tx.backend(), &crate::text::DEAL, search, strategy);
-        q.push_sql(&format!(" AND {m}"));
-    }
-    if let Some(tag) = f.tag_id {
-        crate::tags::push_tag_filter(&mut q, tx.organization_id(), "deal", tag);
-    }
-    q
-}
-
-/// One page of deals, plus one row more when there is a next page, and, given a `cap`, how many
-/// deals match in all (at most `cap`; `None` when the page is empty): one statement.
-pub async fn list(
-    tx: &mut TenantTx,
-    f: &DealFilter,
-    strategy: crate::text::Strategy,
-    window: &crate::keyset::Window<'_, DealSort, DealId>,
-    cap: Option<i64>,
-) -> Result<(Vec<Deal>, Option<(i64, bool)>)> {
-    let select = filtered(tx, "SELECT * FROM deals", f, strategy);
-    let q = window.of(select, window.sort.expr(), cap);
-    crate::keyset::fetch_page(tx, q, cap).await
-}
-
-/// How many deals match, counting at most `cap`: (count, exact).
-pub async fn count(
-    tx: &mut TenantTx,
-    f: &DealFilter,
-    strategy: crate::text::Strategy,
-    cap: i64,
-) -> Result<(i64, bool)> {
-    let q = filtered(
-        tx,
-        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM deals",
-        f,
-        strategy,
-    );
-    crate::keyset::capped_count(tx, q, cap).await
 }
 
 /// The deals a pipeline's board shows.

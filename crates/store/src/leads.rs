@@ -5,6 +5,10 @@ use rapport_domain::lead::LeadStatus;
 use rapport_domain::{CompanyId, ContactId, DealId, LeadId, OrganizationId, UserId};
 
 use crate::keyset::SortValue;
+use rapport_domain::TagId;
+
+use crate::tables::{self, KindTable};
+use crate::text::Searchable;
 use crate::{Query, Result, TenantTx, query};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -69,29 +73,9 @@ pub async fn insert(tx: &mut TenantTx, f: &LeadFields) -> Result<Lead> {
             .bind(crate::now()),
         )
         .await?;
-    find(tx, id).await?.ok_or(crate::Error::NotFound)
-}
-
-fn find_query(org: OrganizationId, id: LeadId) -> Query {
-    query(format!(
-        "SELECT {COLUMNS} FROM leads WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL"
-    ))
-    .bind(org)
-    .bind(id)
-}
-
-pub async fn find(tx: &mut TenantTx, id: LeadId) -> Result<Option<Lead>> {
-    let org = tx.organization_id();
-    tx.raw().fetch_optional(find_query(org, id)).await
-}
-
-/// A lead and its tags, in one statement.
-pub async fn find_with_tags(
-    tx: &mut TenantTx,
-    id: LeadId,
-) -> Result<Option<(Lead, Vec<crate::tags::Tag>)>> {
-    let org = tx.organization_id();
-    crate::tags::with_record(tx, find_query(org, id), "lead").await
+    tables::find::<Lead>(tx, id)
+        .await?
+        .ok_or(crate::Error::NotFound)
 }
 
 pub async fn update(tx: &mut TenantTx, id: LeadId, f: &LeadFields) -> Result<()> {
@@ -145,20 +129,6 @@ pub async fn mark_converted(
     Ok(())
 }
 
-pub async fn soft_delete(tx: &mut TenantTx, id: LeadId) -> Result<bool> {
-    let org = tx.organization_id();
-    Ok(tx
-        .raw()
-        .execute(
-            query("UPDATE leads SET deleted_at = $1 WHERE organization_id = $2 AND id = $3 AND deleted_at IS NULL")
-                .bind(crate::now())
-                .bind(org)
-                .bind(id),
-        )
-        .await?
-        == 1)
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LeadSort {
     Name,
@@ -168,21 +138,46 @@ pub enum LeadSort {
 }
 
 impl LeadSort {
-    fn expr(self) -> &'static str {
-        match self {
-            LeadSort::Name => "name_key",
-            LeadSort::CreatedAt => "created_at",
-            LeadSort::UpdatedAt => "updated_at",
-            LeadSort::Score => "score",
-        }
-    }
-
     pub fn value_of(self, l: &Lead) -> SortValue {
         match self {
             LeadSort::Name => SortValue::Text(l.name.clone()),
             LeadSort::CreatedAt => SortValue::Time(l.created_at),
             LeadSort::UpdatedAt => SortValue::Time(l.updated_at),
             LeadSort::Score => SortValue::Int(l.score),
+        }
+    }
+}
+
+impl KindTable for Lead {
+    type Id = LeadId;
+    type Filter = LeadFilter;
+    type Sort = LeadSort;
+    const TABLE: &'static str = "leads";
+    const RECORD_TYPE: &'static str = "lead";
+    const COLUMNS: &'static str = COLUMNS;
+    const SEARCH: Option<Searchable> = Some(crate::text::LEAD);
+    fn search(f: &LeadFilter) -> Option<&str> {
+        f.search.as_deref()
+    }
+    fn tag(f: &LeadFilter) -> Option<TagId> {
+        f.tag_id
+    }
+    fn conditions(q: &mut Query, f: &LeadFilter) {
+        q.and_in("status", &f.statuses);
+        q.and("owner_id =", f.owner_id);
+        q.and("source =", f.source.as_deref());
+        match f.converted {
+            Some(true) => q.push_sql(" AND converted_at IS NOT NULL"),
+            Some(false) => q.push_sql(" AND converted_at IS NULL"),
+            None => {}
+        }
+    }
+    fn sort_column(sort: LeadSort) -> &'static str {
+        match sort {
+            LeadSort::Name => "name_key",
+            LeadSort::CreatedAt => "created_at",
+            LeadSort::UpdatedAt => "updated_at",
+            LeadSort::Score => "score",
         }
     }
 }
@@ -196,74 +191,7 @@ pub struct LeadFilter {
     pub source: Option<String>,
     /// Some(true): converted only; Some(false): not converted.
     pub converted: Option<bool>,
-    pub tag_id: Option<rapport_domain::TagId>,
-}
-
-fn filtered(
-    tx: &TenantTx,
-    select: &str,
-    f: &LeadFilter,
-    strategy: crate::text::Strategy,
-) -> crate::Query {
-    let mut q = query(select);
-    let org = q.push_arg(tx.organization_id());
-    q.push_sql(&format!(
-        " WHERE organization_id = {org} AND deleted_at IS NULL"
-    ));
-    if let Some(search) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let m = crate::text::contains(&mut q, tx.backend(), &crate::text::LEAD, search, strategy);
-        q.push_sql(&format!(" AND {m}"));
-    }
-    if !f.statuses.is_empty() {
-        let ps: Vec<String> = f.statuses.iter().map(|s| q.push_arg(s.as_str())).collect();
-        q.push_sql(&format!(" AND status IN ({})", ps.join(", ")));
-    }
-    if let Some(o) = f.owner_id {
-        let p = q.push_arg(o);
-        q.push_sql(&format!(" AND owner_id = {p}"));
-    }
-    if let Some(s) = &f.source {
-        let p = q.push_arg(s.as_str());
-        q.push_sql(&format!(" AND source = {p}"));
-    }
-    match f.converted {
-        Some(true) => q.push_sql(" AND converted_at IS NOT NULL"),
-        Some(false) => q.push_sql(" AND converted_at IS NULL"),
-        None => {}
-    }
-    if let Some(tag) = f.tag_id {
-        crate::tags::push_tag_filter(&mut q, tx.organization_id(), "lead", tag);
-    }
-    q
-}
-
-/// One page of leads, plus one row more when there is a next page, and, given a `cap`, how
-/// many match in all (at most `cap`; `None` when the page is empty): one statement.
-pub async fn list(
-    tx: &mut TenantTx,
-    f: &LeadFilter,
-    strategy: crate::text::Strategy,
-    window: &crate::keyset::Window<'_, LeadSort, LeadId>,
-    cap: Option<i64>,
-) -> Result<(Vec<Lead>, Option<(i64, bool)>)> {
-    let select = filtered(tx, "SELECT * FROM leads", f, strategy);
-    let q = window.of(select, window.sort.expr(), cap);
-    crate::keyset::fetch_page(tx, q, cap).await
-}
-
-pub async fn count(
-    tx: &mut TenantTx,
-    f: &LeadFilter,
-    strategy: crate::text::Strategy,
-    cap: i64,
-) -> Result<(i64, bool)> {
-    let q = filtered(
-        tx,
-        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM leads",
-        f,
-        strategy,
-    );
-    crate::keyset::capped_count(tx, q, cap).await
+    pub tag_id: Option<TagId>,
 }
 
 /// Leads created since a moment, and how many of them were converted with a deal.
@@ -290,13 +218,4 @@ pub async fn created_and_converted_since(
         )
         .await?;
     Ok((row.n, row.converted))
-}
-
-/// How the filter's search runs (see [`crate::text::strategy`]); found once per request and
-/// given to both [`list`] and [`count`].
-pub async fn search_strategy(tx: &mut TenantTx, f: &LeadFilter) -> Result<crate::text::Strategy> {
-    match f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(text) => crate::text::strategy(tx, &crate::text::LEAD, text).await,
-        None => Ok(crate::text::Strategy::Scan),
-    }
 }

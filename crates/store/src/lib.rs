@@ -31,6 +31,7 @@ pub mod records;
 pub mod search;
 pub mod seed;
 pub mod statistics;
+pub mod tables;
 pub mod tags;
 pub mod tasks;
 pub mod text;

@@ -4,8 +4,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rapport_domain::{CompanyId, ContactId, DealId, OrganizationId, RecordId, TaskId, UserId};
 
-use crate::keyset::{self, SortValue};
-use crate::{Result, TenantTx, query};
+use crate::keyset::SortValue;
+use crate::tables::{self, KindTable};
+use crate::{Query, Result, TenantTx, query};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Task {
@@ -80,20 +81,9 @@ pub async fn insert(tx: &mut TenantTx, created_by: UserId, f: &TaskFields) -> Re
             .bind(f.record_id),
         )
         .await?;
-    find(tx, id).await?.ok_or(crate::Error::NotFound)
-}
-
-pub async fn find(tx: &mut TenantTx, id: TaskId) -> Result<Option<Task>> {
-    let org = tx.organization_id();
-    tx.raw()
-        .fetch_optional(
-            query(format!(
-                "SELECT {COLUMNS} FROM tasks WHERE organization_id = $1 AND id = $2"
-            ))
-            .bind(org)
-            .bind(id),
-        )
-        .await
+    tables::find::<Task>(tx, id)
+        .await?
+        .ok_or(crate::Error::NotFound)
 }
 
 pub async fn update(tx: &mut TenantTx, current: &Task, f: &TaskFields) -> Result<()> {
@@ -190,19 +180,6 @@ pub async fn due_by(
     .await
 }
 
-pub async fn delete(tx: &mut TenantTx, id: TaskId) -> Result<bool> {
-    let org = tx.organization_id();
-    Ok(tx
-        .raw()
-        .execute(
-            query("DELETE FROM tasks WHERE organization_id = $1 AND id = $2")
-                .bind(org)
-                .bind(id),
-        )
-        .await?
-        == 1)
-}
-
 #[derive(Clone, Debug, Default)]
 pub struct TaskFilter {
     pub deal_id: Option<DealId>,
@@ -225,15 +202,6 @@ pub enum TaskSort {
 }
 
 impl TaskSort {
-    fn expr(self) -> &'static str {
-        match self {
-            TaskSort::DueDate => "due_key",
-            TaskSort::CreatedAt => "created_at",
-            TaskSort::UpdatedAt => "updated_at",
-            TaskSort::Title => "title_key",
-        }
-    }
-
     pub fn value_of(self, t: &Task) -> SortValue {
         match self {
             TaskSort::DueDate => SortValue::Date(t.due_date.unwrap_or_else(|| {
@@ -246,50 +214,32 @@ impl TaskSort {
     }
 }
 
-fn filtered(tx: &TenantTx, select: &str, f: &TaskFilter) -> crate::Query {
-    let mut q = query(select);
-    let org = q.push_arg(tx.organization_id());
-    q.push_sql(&format!(" WHERE organization_id = {org}"));
-    let eq = |q: &mut crate::Query, column: &str, v: Option<uuid::Uuid>| {
-        if let Some(v) = v {
-            let p = q.push_arg(v);
-            q.push_sql(&format!(" AND {column} = {p}"));
+/// Tasks go when deleted, carry no tags, and are not searched by text.
+impl KindTable for Task {
+    type Id = TaskId;
+    type Filter = TaskFilter;
+    type Sort = TaskSort;
+    const TABLE: &'static str = "tasks";
+    const RECORD_TYPE: &'static str = "task";
+    const COLUMNS: &'static str = COLUMNS;
+    const SOFT_DELETE: bool = false;
+    const TAGGED: bool = false;
+    fn conditions(q: &mut Query, f: &TaskFilter) {
+        q.and("deal_id =", f.deal_id);
+        q.and("contact_id =", f.contact_id);
+        q.and("company_id =", f.company_id);
+        q.and("record_id =", f.record_id);
+        q.and("assignee_id =", f.assignee_id);
+        q.and("is_done =", f.is_done);
+        q.and("due_date <", f.due_before);
+        q.and("due_date >", f.due_after);
+    }
+    fn sort_column(sort: TaskSort) -> &'static str {
+        match sort {
+            TaskSort::DueDate => "due_key",
+            TaskSort::CreatedAt => "created_at",
+            TaskSort::UpdatedAt => "updated_at",
+            TaskSort::Title => "title_key",
         }
-    };
-    eq(&mut q, "deal_id", f.deal_id.map(|v| v.as_uuid()));
-    eq(&mut q, "contact_id", f.contact_id.map(|v| v.as_uuid()));
-    eq(&mut q, "company_id", f.company_id.map(|v| v.as_uuid()));
-    eq(&mut q, "record_id", f.record_id.map(|v| v.as_uuid()));
-    eq(&mut q, "assignee_id", f.assignee_id.map(|v| v.as_uuid()));
-    if let Some(done) = f.is_done {
-        let p = q.push_arg(done);
-        q.push_sql(&format!(" AND is_done = {p}"));
     }
-    if let Some(d) = f.due_before {
-        let p = q.push_arg(d);
-        q.push_sql(&format!(" AND due_date < {p}"));
-    }
-    if let Some(d) = f.due_after {
-        let p = q.push_arg(d);
-        q.push_sql(&format!(" AND due_date > {p}"));
-    }
-    q
-}
-
-/// One page of tasks, plus one row more when there is a next page, and, given a `cap`, how
-/// many match in all (at most `cap`; `None` when the page is empty): one statement.
-pub async fn list(
-    tx: &mut TenantTx,
-    f: &TaskFilter,
-    window: &keyset::Window<'_, TaskSort, TaskId>,
-    cap: Option<i64>,
-) -> Result<(Vec<Task>, Option<(i64, bool)>)> {
-    let select = filtered(tx, "SELECT * FROM tasks", f);
-    let q = window.of(select, window.sort.expr(), cap);
-    keyset::fetch_page(tx, q, cap).await
-}
-
-pub async fn count(tx: &mut TenantTx, f: &TaskFilter, cap: i64) -> Result<(i64, bool)> {
-    let q = filtered(tx, "SELECT COUNT(*) AS n FROM (SELECT 1 FROM tasks", f);
-    crate::keyset::capped_count(tx, q, cap).await
 }

@@ -257,7 +257,7 @@ async fn a_page_deep_in_a_list_starts_its_index_scan_at_the_cursor() {
                 offset: 0,
                 limit: 25,
             };
-            let q = rapport_store::contacts::list_query(
+            let q = rapport_store::tables::list_query::<rapport_store::contacts::Contact>(
                 &tx,
                 &ContactFilter::default(),
                 rapport_store::text::Strategy::Scan,

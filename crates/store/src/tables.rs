@@ -1,0 +1,179 @@
+//! What the tables of the built-in kinds (companies, contacts, leads, deals, tasks) share: reading
+//! a live record (with its tags, or locked), deleting one (to recently deleted where the kind
+//! keeps them), and a page or a count of a filtered list with text search and a tag filter. A
+//! kind brings its table's names and its own filter conditions ([`KindTable`]); inserting and
+//! changing stay with the kind, whose columns differ.
+
+use rapport_domain::{OrganizationId, TagId};
+
+use crate::keyset::Window;
+use crate::text::{Searchable, Strategy};
+use crate::{Arg, Query, Record, Result, TenantTx, dialect, query};
+
+/// A built-in kind's table.
+pub trait KindTable: Record {
+    type Id: Copy + Into<Arg> + Send + Sync;
+    type Filter: Sync;
+    type Sort: Copy + Send + Sync;
+
+    /// The table's name.
+    const TABLE: &'static str;
+    /// The kind's name, as tags know it (`company`).
+    const RECORD_TYPE: &'static str;
+    /// The columns a record is read from.
+    const COLUMNS: &'static str;
+    /// Whether a deleted record waits in recently deleted (its `deleted_at` set) rather than go.
+    const SOFT_DELETE: bool = true;
+    /// Whether its records carry tags.
+    const TAGGED: bool = true;
+    /// What its list's search looks through, when it has one.
+    const SEARCH: Option<Searchable> = None;
+
+    /// The text searched for, if any.
+    fn search(_filter: &Self::Filter) -> Option<&str> {
+        None
+    }
+    /// The tag the records must carry, if any.
+    fn tag(_filter: &Self::Filter) -> Option<TagId> {
+        None
+    }
+    /// Appends the kind's own conditions (` AND …`).
+    fn conditions(q: &mut Query, filter: &Self::Filter);
+    /// The column (or expression) a sort orders by.
+    fn sort_column(sort: Self::Sort) -> &'static str;
+}
+
+/// ` AND deleted_at IS NULL` where deleted records wait in recently deleted.
+fn live<T: KindTable>() -> &'static str {
+    if T::SOFT_DELETE {
+        " AND deleted_at IS NULL"
+    } else {
+        ""
+    }
+}
+
+fn find_query<T: KindTable>(org: OrganizationId, id: T::Id, lock: &str) -> Query {
+    query(format!(
+        "SELECT {} FROM {} WHERE organization_id = $1 AND id = $2{}{lock}",
+        T::COLUMNS,
+        T::TABLE,
+        live::<T>()
+    ))
+    .bind(org)
+    .bind(id)
+}
+
+/// A live (not deleted) record of the organization.
+pub async fn find<T: KindTable>(tx: &mut TenantTx, id: T::Id) -> Result<Option<T>> {
+    let org = tx.organization_id();
+    tx.raw().fetch_optional(find_query::<T>(org, id, "")).await
+}
+
+/// Like [`find`], locking the row until the transaction ends (so two concurrent changes are
+/// judged one after the other).
+pub async fn find_for_update<T: KindTable>(tx: &mut TenantTx, id: T::Id) -> Result<Option<T>> {
+    let org = tx.organization_id();
+    let lock = dialect::lock_rows(tx.backend());
+    tx.raw()
+        .fetch_optional(find_query::<T>(org, id, lock))
+        .await
+}
+
+/// A live record and its tags (none for a kind without), in one statement.
+pub async fn find_with_tags<T: KindTable>(
+    tx: &mut TenantTx,
+    id: T::Id,
+) -> Result<Option<(T, Vec<crate::tags::Tag>)>> {
+    if !T::TAGGED {
+        return Ok(find::<T>(tx, id).await?.map(|r| (r, Vec::new())));
+    }
+    let org = tx.organization_id();
+    crate::tags::with_record(tx, find_query::<T>(org, id, ""), T::RECORD_TYPE).await
+}
+
+/// Deletes a live record (to recently deleted where the kind keeps them); `false` when there
+/// was none.
+pub async fn delete<T: KindTable>(tx: &mut TenantTx, id: T::Id) -> Result<bool> {
+    let org = tx.organization_id();
+    let q = if T::SOFT_DELETE {
+        query(format!(
+            "UPDATE {} SET deleted_at = $1 WHERE organization_id = $2 AND id = $3 AND deleted_at IS NULL",
+            T::TABLE
+        ))
+        .bind(crate::now())
+    } else {
+        query(format!(
+            "DELETE FROM {} WHERE organization_id = $1 AND id = $2",
+            T::TABLE
+        ))
+    };
+    Ok(tx.raw().execute(q.bind(org).bind(id)).await? == 1)
+}
+
+/// The text a filter searches for, with what its kind searches through.
+fn searched<T: KindTable>(filter: &T::Filter) -> Option<(Searchable, &str)> {
+    let text = T::search(filter).map(str::trim).filter(|s| !s.is_empty())?;
+    T::SEARCH.map(|index| (index, text))
+}
+
+/// How the filter's search runs (see [`crate::text::strategy`]); found once per request and
+/// given to both [`list`] and [`count`].
+pub async fn search_strategy<T: KindTable>(tx: &mut TenantTx, f: &T::Filter) -> Result<Strategy> {
+    match searched::<T>(f) {
+        Some((index, text)) => crate::text::strategy(tx, &index, text).await,
+        None => Ok(Strategy::Scan),
+    }
+}
+
+/// `select` (which names the table) over the organization's live records the filter selects.
+fn filtered<T: KindTable>(tx: &TenantTx, select: &str, f: &T::Filter, strategy: Strategy) -> Query {
+    let mut q = query(select);
+    let org = q.push_arg(tx.organization_id());
+    q.push_sql(&format!(" WHERE organization_id = {org}{}", live::<T>()));
+    T::conditions(&mut q, f);
+    if let Some((index, text)) = searched::<T>(f) {
+        let m = crate::text::contains(&mut q, tx.backend(), &index, text, strategy);
+        q.push_sql(&format!(" AND {m}"));
+    }
+    if let Some(tag) = T::tag(f) {
+        crate::tags::push_tag_filter(&mut q, tx.organization_id(), T::RECORD_TYPE, tag);
+    }
+    q
+}
+
+/// One page of records, plus one row more when there is a next page, and, given a `cap`, how
+/// many match in all (at most `cap`; `None` when the page is empty): one statement.
+pub async fn list<T: KindTable>(
+    tx: &mut TenantTx,
+    f: &T::Filter,
+    strategy: Strategy,
+    window: &Window<'_, T::Sort, T::Id>,
+    cap: Option<i64>,
+) -> Result<(Vec<T>, Option<(i64, bool)>)> {
+    let q = list_query::<T>(tx, f, strategy, window, cap);
+    crate::keyset::fetch_page(tx, q, cap).await
+}
+
+/// The statement [`list`] runs.
+pub fn list_query<T: KindTable>(
+    tx: &TenantTx,
+    f: &T::Filter,
+    strategy: Strategy,
+    window: &Window<'_, T::Sort, T::Id>,
+    cap: Option<i64>,
+) -> Query {
+    let select = filtered::<T>(tx, &format!("SELECT * FROM {}", T::TABLE), f, strategy);
+    window.of(select, T::sort_column(window.sort), cap)
+}
+
+/// How many records match, counting at most `cap`: (count, exact).
+pub async fn count<T: KindTable>(
+    tx: &mut TenantTx,
+    f: &T::Filter,
+    strategy: Strategy,
+    cap: i64,
+) -> Result<(i64, bool)> {
+    let select = format!("SELECT COUNT(*) AS n FROM (SELECT 1 FROM {}", T::TABLE);
+    let q = filtered::<T>(tx, &select, f, strategy);
+    crate::keyset::capped_count(tx, q, cap).await
+}
