@@ -3,14 +3,13 @@
 use rapport_domain::contact::{optional_text, web_domain};
 use rapport_domain::organization::OrganizationName;
 use rapport_domain::{CompanyId, Object, UserId, ValidationErrors};
-use rapport_store::companies::{self as store_companies, Company, CompanySort, NewCompany};
-use rapport_store::keyset::SortValue;
+use rapport_store::companies::{self as store_companies, Company, NewCompany};
 use rapport_store::{Result, TenantTx};
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 
 use crate::custom_values::Kind;
 use crate::deals::check_owner;
-use crate::kinds::{BuiltinKind, ListPage, ListQuery};
+use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record};
 use crate::{Actor, App, AppResult, Tenant};
 
 /// The sizes a company may be given (employees).
@@ -105,46 +104,16 @@ impl BuiltinKind for Company {
     const KIND: Kind = Kind::Company;
     const OBJECT: Object = Object::Company;
 
-    fn id(&self) -> CompanyId {
-        self.id
-    }
-    fn owner(&self) -> UserId {
-        self.owner_id
-    }
-    fn custom(&self) -> &Json {
-        &self.custom.0
-    }
-    fn custom_mut(&mut self) -> &mut Json {
-        &mut self.custom.0
-    }
-    fn custom_input(change: &CompanyChange) -> Option<&Map<String, Json>> {
-        change.custom.as_ref()
-    }
-    fn named(&self) -> Json {
-        json!({"name": self.name})
-    }
-    fn diff(before: &Self, after: &Self) -> Vec<(&'static str, Json, Json)> {
-        vec![
-            ("name", json!(before.name), json!(after.name)),
-            ("domain", json!(before.domain), json!(after.domain)),
-            ("industry", json!(before.industry), json!(after.industry)),
-            ("size", json!(before.size), json!(after.size)),
-            ("address", json!(before.address), json!(after.address)),
-            ("owner_id", json!(before.owner_id), json!(after.owner_id)),
-        ]
-    }
-    fn sort_value(&self, sort: CompanySort) -> SortValue {
-        sort.value_of(self)
+    builtin_record! {
+        id: CompanyId,
+        owner: owner_id,
+        change: CompanyChange,
+        check: check,
+        diff: [name, domain, industry, size, address, owner_id],
     }
 
-    async fn check(
-        tx: &mut TenantTx,
-        actor: &Actor,
-        tenant: &Tenant,
-        current: Option<&Self>,
-        change: &CompanyChange,
-    ) -> AppResult<NewCompany> {
-        check(tx, actor, tenant, current, change).await
+    fn named(&self) -> Json {
+        json!({"name": self.name})
     }
 
     async fn insert(tx: &mut TenantTx, _actor: &Actor, fields: &NewCompany) -> Result<Self> {

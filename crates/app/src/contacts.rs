@@ -6,16 +6,14 @@ use rapport_domain::contact::{optional_text, phone};
 use rapport_domain::{Action, CompanyId, ContactId, Object, Ownership, UserId, ValidationErrors};
 use rapport_store::companies as store_companies;
 use rapport_store::companies::Company;
-use rapport_store::contacts::{
-    self as store_contacts, Contact, ContactFields, ContactSort, SortValue,
-};
+use rapport_store::contacts::{self as store_contacts, Contact, ContactFields};
 use rapport_store::tables;
 use rapport_store::{Result, TenantTx};
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 
 use crate::custom_values::Kind;
 use crate::deals::check_owner;
-use crate::kinds::{BuiltinKind, ListPage, ListQuery};
+use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 /// A change to a contact. For `Option<Option<_>>` fields, `None` leaves the value as it is and
@@ -109,50 +107,16 @@ impl BuiltinKind for Contact {
     const KIND: Kind = Kind::Contact;
     const OBJECT: Object = Object::Contact;
 
-    fn id(&self) -> ContactId {
-        self.id
-    }
-    fn owner(&self) -> UserId {
-        self.owner_id
-    }
-    fn custom(&self) -> &Json {
-        &self.custom.0
-    }
-    fn custom_mut(&mut self) -> &mut Json {
-        &mut self.custom.0
-    }
-    fn custom_input(change: &ContactChange) -> Option<&Map<String, Json>> {
-        change.custom.as_ref()
-    }
-    fn named(&self) -> Json {
-        json!({"name": self.name})
-    }
-    fn diff(before: &Self, after: &Self) -> Vec<(&'static str, Json, Json)> {
-        vec![
-            ("name", json!(before.name), json!(after.name)),
-            ("email", json!(before.email), json!(after.email)),
-            ("phone", json!(before.phone), json!(after.phone)),
-            ("title", json!(before.title), json!(after.title)),
-            (
-                "company_id",
-                json!(before.company_id),
-                json!(after.company_id),
-            ),
-            ("owner_id", json!(before.owner_id), json!(after.owner_id)),
-        ]
-    }
-    fn sort_value(&self, sort: ContactSort) -> SortValue {
-        sort.value_of(self)
+    builtin_record! {
+        id: ContactId,
+        owner: owner_id,
+        change: ContactChange,
+        check: check,
+        diff: [name, email, phone, title, company_id, owner_id],
     }
 
-    async fn check(
-        tx: &mut TenantTx,
-        actor: &Actor,
-        tenant: &Tenant,
-        current: Option<&Self>,
-        change: &ContactChange,
-    ) -> AppResult<ContactFields> {
-        check(tx, actor, tenant, current, change).await
+    fn named(&self) -> Json {
+        json!({"name": self.name})
     }
 
     /// A contact with deals stays: deleting it would orphan them.

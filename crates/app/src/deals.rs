@@ -12,18 +12,15 @@ use rapport_domain::{
 use rapport_store::activities::{self as store_activities, NewActivity};
 use rapport_store::companies::Company;
 use rapport_store::contacts::Contact;
-use rapport_store::deals::{
-    self as store_deals, BoardFilter, Deal, DealFields, DealSort, StageStatusTotal,
-};
-use rapport_store::keyset::SortValue;
+use rapport_store::deals::{self as store_deals, BoardFilter, Deal, DealFields, StageStatusTotal};
 use rapport_store::pipelines::{self as store_pipelines, Pipeline, StageFields};
 use rapport_store::tables;
 use rapport_store::{Result, TenantTx, memberships};
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 
 use crate::audit::{changes, entry, with_target};
 use crate::custom_values::Kind;
-use crate::kinds::{BuiltinKind, ListPage, ListQuery};
+use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 /// A change to a deal. `None` keeps a field; for `Option<Option<_>>` fields `Some(None)` clears it.
@@ -267,78 +264,19 @@ impl BuiltinKind for Deal {
     const KIND: Kind = Kind::Deal;
     const OBJECT: Object = Object::Deal;
 
-    fn id(&self) -> DealId {
-        self.id
+    builtin_record! {
+        id: DealId,
+        owner: owner_id,
+        change: DealChange,
+        check: check,
+        diff: [title, amount = amount_minor, currency, status, stage, pipeline_id, contact_id, company_id, owner_id, close_probability, expected_close_date],
     }
-    fn owner(&self) -> UserId {
-        self.owner_id
-    }
-    fn custom(&self) -> &Json {
-        &self.custom.0
-    }
-    fn custom_mut(&mut self) -> &mut Json {
-        &mut self.custom.0
-    }
-    fn custom_input(change: &DealChange) -> Option<&Map<String, Json>> {
-        change.custom.as_ref()
-    }
+
     fn named(&self) -> Json {
         json!({"title": self.title})
     }
     fn created(&self) -> Json {
         json!({"title": self.title, "stage": self.stage, "status": self.status})
-    }
-    fn diff(before: &Self, after: &Self) -> Vec<(&'static str, Json, Json)> {
-        vec![
-            ("title", json!(before.title), json!(after.title)),
-            (
-                "amount",
-                json!(before.amount_minor),
-                json!(after.amount_minor),
-            ),
-            ("currency", json!(before.currency), json!(after.currency)),
-            ("status", json!(before.status), json!(after.status)),
-            ("stage", json!(before.stage), json!(after.stage)),
-            (
-                "pipeline_id",
-                json!(before.pipeline_id),
-                json!(after.pipeline_id),
-            ),
-            (
-                "contact_id",
-                json!(before.contact_id),
-                json!(after.contact_id),
-            ),
-            (
-                "company_id",
-                json!(before.company_id),
-                json!(after.company_id),
-            ),
-            ("owner_id", json!(before.owner_id), json!(after.owner_id)),
-            (
-                "close_probability",
-                json!(before.close_probability),
-                json!(after.close_probability),
-            ),
-            (
-                "expected_close_date",
-                json!(before.expected_close_date),
-                json!(after.expected_close_date),
-            ),
-        ]
-    }
-    fn sort_value(&self, sort: DealSort) -> SortValue {
-        sort.value_of(self)
-    }
-
-    async fn check(
-        tx: &mut TenantTx,
-        actor: &Actor,
-        tenant: &Tenant,
-        current: Option<&Self>,
-        change: &DealChange,
-    ) -> AppResult<DealFields> {
-        check(tx, actor, tenant, current, change).await
     }
 
     /// Stage (or pipeline), status and owner changes go to the deal's timeline.

@@ -61,9 +61,6 @@ pub trait BuiltinKind:
     }
     /// Its own fields before and after a change, for the audit diff.
     fn diff(before: &Self, after: &Self) -> Vec<(&'static str, Json, Json)>;
-    /// Where a list sorted by `sort` continues after this record.
-    fn sort_value(&self, sort: Self::Sort) -> SortValue;
-
     /// Checks a change (to a new record when `current` is `None`) and gives the columns to
     /// write: `Validation` naming each field, or `Forbidden` when it links a record the actor may
     /// not touch.
@@ -125,6 +122,70 @@ pub trait BuiltinKind:
         fields: &Self::Fields,
     ) -> impl Future<Output = rapport_store::Result<()>> + Send;
 }
+
+/// Writes what every built-in kind's record and change spell alike: `id`, `owner` (the named
+/// column), the custom values, the change's custom values, the check of a change (the named
+/// function) and the audit diff of the listed fields (`key` or `key = column`).
+macro_rules! builtin_record {
+    (
+        id: $id:ty,
+        owner: $owner:ident,
+        change: $change:ty,
+        check: $check:path,
+        diff: [$($key:ident $(= $column:ident)?),* $(,)?] $(,)?
+    ) => {
+        fn id(&self) -> $id {
+            self.id
+        }
+        fn owner(&self) -> rapport_domain::UserId {
+            self.$owner
+        }
+        fn custom(&self) -> &serde_json::Value {
+            &self.custom.0
+        }
+        fn custom_mut(&mut self) -> &mut serde_json::Value {
+            &mut self.custom.0
+        }
+        fn custom_input(change: &$change) -> Option<&serde_json::Map<String, serde_json::Value>> {
+            change.custom.as_ref()
+        }
+        fn diff(
+            before: &Self,
+            after: &Self,
+        ) -> Vec<(&'static str, serde_json::Value, serde_json::Value)> {
+            vec![$($crate::kinds::diff_entry!(before, after, $key $(= $column)?)),*]
+        }
+        async fn check(
+            tx: &mut rapport_store::TenantTx,
+            actor: &$crate::Actor,
+            tenant: &$crate::Tenant,
+            current: Option<&Self>,
+            change: &$change,
+        ) -> $crate::AppResult<Self::Fields> {
+            $check(tx, actor, tenant, current, change).await
+        }
+    };
+}
+
+/// One field of an audit diff: its key, its value before and after.
+macro_rules! diff_entry {
+    ($before:ident, $after:ident, $key:ident = $column:ident) => {
+        (
+            stringify!($key),
+            serde_json::json!($before.$column),
+            serde_json::json!($after.$column),
+        )
+    };
+    ($before:ident, $after:ident, $key:ident) => {
+        (
+            stringify!($key),
+            serde_json::json!($before.$key),
+            serde_json::json!($after.$key),
+        )
+    };
+}
+
+pub(crate) use {builtin_record, diff_entry};
 
 /// A page of a built-in list asked for.
 #[derive(Debug)]

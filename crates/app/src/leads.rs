@@ -6,22 +6,20 @@ use rapport_domain::account::{Email, PersonName};
 use rapport_domain::contact::{optional_text, phone, web_domain};
 use rapport_domain::lead::{self, LeadStatus};
 use rapport_domain::{
-    Action, CompanyId, ContactId, DealId, LeadId, Object, Ownership, PipelineId, UserId,
-    ValidationErrors,
+    Action, CompanyId, ContactId, DealId, LeadId, Object, Ownership, PipelineId, ValidationErrors,
 };
 use rapport_store::activities::{self as store_activities, NewActivity};
 use rapport_store::companies::{self as store_companies, NewCompany};
 use rapport_store::contacts::{self as store_contacts, ContactFields};
-use rapport_store::keyset::SortValue;
-use rapport_store::leads::{self as store_leads, Lead, LeadFields, LeadSort};
+use rapport_store::leads::{self as store_leads, Lead, LeadFields};
 use rapport_store::tables;
 use rapport_store::{Result, TenantTx};
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 
 use crate::audit::{entry, with_target};
 use crate::custom_values::Kind;
 use crate::deals::{DealChange, check_owner};
-use crate::kinds::{BuiltinKind, ListPage, ListQuery};
+use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 #[derive(Clone, Debug, Default)]
@@ -149,52 +147,16 @@ impl BuiltinKind for Lead {
     const KIND: Kind = Kind::Lead;
     const OBJECT: Object = Object::Lead;
 
-    fn id(&self) -> LeadId {
-        self.id
-    }
-    fn owner(&self) -> UserId {
-        self.owner_id
-    }
-    fn custom(&self) -> &Json {
-        &self.custom.0
-    }
-    fn custom_mut(&mut self) -> &mut Json {
-        &mut self.custom.0
-    }
-    fn custom_input(change: &LeadChange) -> Option<&Map<String, Json>> {
-        change.custom.as_ref()
-    }
-    fn named(&self) -> Json {
-        json!({"name": self.name})
-    }
-    fn diff(before: &Self, after: &Self) -> Vec<(&'static str, Json, Json)> {
-        vec![
-            ("name", json!(before.name), json!(after.name)),
-            ("email", json!(before.email), json!(after.email)),
-            ("phone", json!(before.phone), json!(after.phone)),
-            (
-                "company_name",
-                json!(before.company_name),
-                json!(after.company_name),
-            ),
-            ("source", json!(before.source), json!(after.source)),
-            ("status", json!(before.status), json!(after.status)),
-            ("score", json!(before.score), json!(after.score)),
-            ("owner_id", json!(before.owner_id), json!(after.owner_id)),
-        ]
-    }
-    fn sort_value(&self, sort: LeadSort) -> SortValue {
-        sort.value_of(self)
+    builtin_record! {
+        id: LeadId,
+        owner: owner_id,
+        change: LeadChange,
+        check: check,
+        diff: [name, email, phone, company_name, source, status, score, owner_id],
     }
 
-    async fn check(
-        tx: &mut TenantTx,
-        actor: &Actor,
-        tenant: &Tenant,
-        current: Option<&Self>,
-        change: &LeadChange,
-    ) -> AppResult<LeadFields> {
-        check(tx, actor, tenant, current, change).await
+    fn named(&self) -> Json {
+        json!({"name": self.name})
     }
 
     /// A converted lead is read-only: what it became is changed instead.

@@ -9,14 +9,13 @@ use rapport_store::activities::{self as store_activities, NewActivity};
 use rapport_store::companies::Company;
 use rapport_store::contacts::Contact;
 use rapport_store::deals::Deal;
-use rapport_store::keyset::SortValue;
 use rapport_store::tables;
-use rapport_store::tasks::{self as store_tasks, Task, TaskFields, TaskSort};
+use rapport_store::tasks::{self as store_tasks, Task, TaskFields};
 use rapport_store::{Result, TenantTx, memberships};
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 
 use crate::custom_values::Kind;
-use crate::kinds::{BuiltinKind, ListPage, ListQuery};
+use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record};
 use crate::{Actor, AppError, AppResult, Tenant};
 
 #[derive(Clone, Debug, Default)]
@@ -261,69 +260,19 @@ impl BuiltinKind for Task {
     const KIND: Kind = Kind::Task;
     const OBJECT: Object = Object::Task;
 
-    fn id(&self) -> TaskId {
-        self.id
+    builtin_record! {
+        id: TaskId,
+        owner: assignee_id,
+        change: TaskChange,
+        check: check,
+        diff: [title, description, due_date, assignee_id, deal_id, contact_id, company_id, record_id, is_done, remind_at],
     }
-    fn owner(&self) -> UserId {
-        self.assignee_id
-    }
-    fn custom(&self) -> &Json {
-        &self.custom.0
-    }
-    fn custom_mut(&mut self) -> &mut Json {
-        &mut self.custom.0
-    }
-    fn custom_input(change: &TaskChange) -> Option<&Map<String, Json>> {
-        change.custom.as_ref()
-    }
+
     fn named(&self) -> Json {
         json!({"title": self.title})
     }
     fn created(&self) -> Json {
         json!({"title": self.title, "assignee_id": self.assignee_id})
-    }
-    fn diff(before: &Self, after: &Self) -> Vec<(&'static str, Json, Json)> {
-        vec![
-            ("title", json!(before.title), json!(after.title)),
-            (
-                "description",
-                json!(before.description),
-                json!(after.description),
-            ),
-            ("due_date", json!(before.due_date), json!(after.due_date)),
-            (
-                "assignee_id",
-                json!(before.assignee_id),
-                json!(after.assignee_id),
-            ),
-            ("deal_id", json!(before.deal_id), json!(after.deal_id)),
-            (
-                "contact_id",
-                json!(before.contact_id),
-                json!(after.contact_id),
-            ),
-            (
-                "company_id",
-                json!(before.company_id),
-                json!(after.company_id),
-            ),
-            ("record_id", json!(before.record_id), json!(after.record_id)),
-            ("is_done", json!(before.is_done), json!(after.is_done)),
-            ("remind_at", json!(before.remind_at), json!(after.remind_at)),
-        ]
-    }
-    fn sort_value(&self, sort: TaskSort) -> SortValue {
-        sort.value_of(self)
-    }
-
-    async fn check(
-        tx: &mut TenantTx,
-        actor: &Actor,
-        tenant: &Tenant,
-        current: Option<&Self>,
-        change: &TaskChange,
-    ) -> AppResult<TaskFields> {
-        check(tx, actor, tenant, current, change).await
     }
 
     async fn relation(&self, tx: &mut TenantTx, actor: &Actor) -> AppResult<Ownership> {

@@ -5,6 +5,7 @@ use rapport_domain::{CompanyId, OrganizationId, UserId};
 
 use rapport_domain::TagId;
 
+use crate::keyset::SortValue;
 use crate::tables::{self, KindTable};
 use crate::text::Searchable;
 use crate::{Query, Result, TenantTx, query};
@@ -146,17 +147,6 @@ pub enum CompanySort {
     UpdatedAt,
 }
 
-impl CompanySort {
-    pub fn value_of(self, c: &Company) -> crate::keyset::SortValue {
-        use crate::keyset::SortValue;
-        match self {
-            CompanySort::Name => SortValue::Text(c.name.clone()),
-            CompanySort::CreatedAt => SortValue::Time(c.created_at),
-            CompanySort::UpdatedAt => SortValue::Time(c.updated_at),
-        }
-    }
-}
-
 impl KindTable for Company {
     type Id = CompanyId;
     type Filter = CompanyFilter;
@@ -174,6 +164,13 @@ impl KindTable for Company {
     fn conditions(q: &mut Query, f: &CompanyFilter) {
         q.and("owner_id =", f.owner_id);
         q.and("industry =", f.industry.as_deref());
+    }
+    fn sort_value(&self, sort: CompanySort) -> SortValue {
+        match sort {
+            CompanySort::Name => SortValue::Text(self.name.clone()),
+            CompanySort::CreatedAt => SortValue::Time(self.created_at),
+            CompanySort::UpdatedAt => SortValue::Time(self.updated_at),
+        }
     }
     fn sort_column(sort: CompanySort) -> &'static str {
         match sort {

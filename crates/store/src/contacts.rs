@@ -96,16 +96,6 @@ pub enum ContactSort {
     UpdatedAt,
 }
 
-impl ContactSort {
-    pub fn value_of(self, c: &Contact) -> SortValue {
-        match self {
-            ContactSort::Name => SortValue::Text(c.name.clone()),
-            ContactSort::CreatedAt => SortValue::Time(c.created_at),
-            ContactSort::UpdatedAt => SortValue::Time(c.updated_at),
-        }
-    }
-}
-
 pub use crate::keyset::SortValue;
 
 impl KindTable for Contact {
@@ -127,6 +117,13 @@ impl KindTable for Contact {
         q.and("company_id =", f.company_id);
     }
     /// Names sort without regard to case, as people expect.
+    fn sort_value(&self, sort: ContactSort) -> SortValue {
+        match sort {
+            ContactSort::Name => SortValue::Text(self.name.clone()),
+            ContactSort::CreatedAt => SortValue::Time(self.created_at),
+            ContactSort::UpdatedAt => SortValue::Time(self.updated_at),
+        }
+    }
     fn sort_column(sort: ContactSort) -> &'static str {
         match sort {
             ContactSort::Name => "name_key",

@@ -211,21 +211,6 @@ pub enum DealSort {
     ExpectedCloseDate,
 }
 
-impl DealSort {
-    /// The value of this sort on a row, for the next page's cursor.
-    pub fn value_of(self, d: &Deal) -> SortValue {
-        match self {
-            DealSort::Amount => SortValue::Int(d.amount_minor),
-            DealSort::CreatedAt => SortValue::Time(d.created_at),
-            DealSort::UpdatedAt => SortValue::Time(d.updated_at),
-            DealSort::Title => SortValue::Text(d.title.clone()),
-            DealSort::ExpectedCloseDate => {
-                SortValue::Date(d.expected_close_date.unwrap_or_else(no_date))
-            }
-        }
-    }
-}
-
 /// The date missing close dates sort as (see [`crate::keyset::NO_DATE`]).
 fn no_date() -> NaiveDate {
     NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX)
@@ -269,6 +254,17 @@ impl KindTable for Deal {
         q.and("company_id =", f.company_id);
         q.and("amount_minor >=", f.min_amount);
         q.and("amount_minor <=", f.max_amount);
+    }
+    fn sort_value(&self, sort: DealSort) -> SortValue {
+        match sort {
+            DealSort::Amount => SortValue::Int(self.amount_minor),
+            DealSort::CreatedAt => SortValue::Time(self.created_at),
+            DealSort::UpdatedAt => SortValue::Time(self.updated_at),
+            DealSort::Title => SortValue::Text(self.title.clone()),
+            DealSort::ExpectedCloseDate => {
+                SortValue::Date(self.expected_close_date.unwrap_or_else(no_date))
+            }
+        }
     }
     fn sort_column(sort: DealSort) -> &'static str {
         match sort {

@@ -137,17 +137,6 @@ pub enum LeadSort {
     Score,
 }
 
-impl LeadSort {
-    pub fn value_of(self, l: &Lead) -> SortValue {
-        match self {
-            LeadSort::Name => SortValue::Text(l.name.clone()),
-            LeadSort::CreatedAt => SortValue::Time(l.created_at),
-            LeadSort::UpdatedAt => SortValue::Time(l.updated_at),
-            LeadSort::Score => SortValue::Int(l.score),
-        }
-    }
-}
-
 impl KindTable for Lead {
     type Id = LeadId;
     type Filter = LeadFilter;
@@ -170,6 +159,14 @@ impl KindTable for Lead {
             Some(true) => q.push_sql(" AND converted_at IS NOT NULL"),
             Some(false) => q.push_sql(" AND converted_at IS NULL"),
             None => {}
+        }
+    }
+    fn sort_value(&self, sort: LeadSort) -> SortValue {
+        match sort {
+            LeadSort::Name => SortValue::Text(self.name.clone()),
+            LeadSort::CreatedAt => SortValue::Time(self.created_at),
+            LeadSort::UpdatedAt => SortValue::Time(self.updated_at),
+            LeadSort::Score => SortValue::Int(self.score),
         }
     }
     fn sort_column(sort: LeadSort) -> &'static str {

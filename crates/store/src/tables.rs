@@ -6,7 +6,7 @@
 
 use rapport_domain::{OrganizationId, TagId};
 
-use crate::keyset::Window;
+use crate::keyset::{SortValue, Window};
 use crate::text::{Searchable, Strategy};
 use crate::{Arg, Query, Record, Result, TenantTx, dialect, query};
 
@@ -39,6 +39,8 @@ pub trait KindTable: Record {
     }
     /// Appends the kind's own conditions (` AND …`).
     fn conditions(q: &mut Query, filter: &Self::Filter);
+    /// The record's value in a sort, where a page sorted so continues after it.
+    fn sort_value(&self, sort: Self::Sort) -> SortValue;
     /// The column (or expression) a sort orders by.
     fn sort_column(sort: Self::Sort) -> &'static str;
 }

@@ -201,19 +201,6 @@ pub enum TaskSort {
     Title,
 }
 
-impl TaskSort {
-    pub fn value_of(self, t: &Task) -> SortValue {
-        match self {
-            TaskSort::DueDate => SortValue::Date(t.due_date.unwrap_or_else(|| {
-                NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX)
-            })),
-            TaskSort::CreatedAt => SortValue::Time(t.created_at),
-            TaskSort::UpdatedAt => SortValue::Time(t.updated_at),
-            TaskSort::Title => SortValue::Text(t.title.clone()),
-        }
-    }
-}
-
 /// Tasks go when deleted, carry no tags, and are not searched by text.
 impl KindTable for Task {
     type Id = TaskId;
@@ -233,6 +220,16 @@ impl KindTable for Task {
         q.and("is_done =", f.is_done);
         q.and("due_date <", f.due_before);
         q.and("due_date >", f.due_after);
+    }
+    fn sort_value(&self, sort: TaskSort) -> SortValue {
+        match sort {
+            TaskSort::DueDate => SortValue::Date(self.due_date.unwrap_or_else(|| {
+                NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX)
+            })),
+            TaskSort::CreatedAt => SortValue::Time(self.created_at),
+            TaskSort::UpdatedAt => SortValue::Time(self.updated_at),
+            TaskSort::Title => SortValue::Text(self.title.clone()),
+        }
     }
     fn sort_column(sort: TaskSort) -> &'static str {
         match sort {
