@@ -2,13 +2,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rapport_app::companies::{CompanyChange, CompanyQuery};
 use rapport_app::model::Company;
 use rapport_app::model::{CompanyFilter, CompanySort};
-use rapport_domain::{CompanyId, UserId};
+use rapport_domain::UserId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -208,55 +207,19 @@ pub async fn export(
     kinds::export::<Company>(&state, scope, meta, query).await
 }
 
-/// Create a company.
-#[utoipa::path(post, path = "/api/v1/companies", tag = "companies", security(("bearer" = [])),
-    params(("X-Organization-Id" = Uuid, Header)), request_body = CompanyIn,
-    responses((status = 201, body = CompanyOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn create(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiJson(body): ApiJson<CompanyIn>,
-) -> ApiResult<(StatusCode, Json<CompanyOut>)> {
-    kinds::create::<Company, _>(&state, &scope, &meta, body.into()).await
-}
-
-/// One company.
-#[utoipa::path(get, path = "/api/v1/companies/{id}", tag = "companies", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 200, body = CompanyOut), (status = 404, body = Problem)))]
-pub async fn get(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<CompanyOut>> {
-    kinds::get::<Company, _>(&state, &scope, &meta, CompanyId(id)).await
-}
-
-/// Change a company (members: only companies they own).
-#[utoipa::path(patch, path = "/api/v1/companies/{id}", tag = "companies", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)), request_body = CompanyIn,
-    responses((status = 200, body = CompanyOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn update(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<CompanyIn>,
-) -> ApiResult<Json<CompanyOut>> {
-    kinds::update::<Company, _>(&state, &scope, &meta, CompanyId(id), body.into()).await
-}
-
-/// Delete a company (restorable for 30 days).
-#[utoipa::path(delete, path = "/api/v1/companies/{id}", tag = "companies", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn delete(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<StatusCode> {
-    kinds::delete::<Company>(&state, &scope, &meta, CompanyId(id)).await
+kinds::record_verbs! {
+    kind: Company,
+    body: CompanyIn,
+    out: CompanyOut,
+    tag: "companies",
+    path: "/api/v1/companies",
+    item: "/api/v1/companies/{id}",
+    /// Create a company.
+    create,
+    /// One company.
+    get,
+    /// Change a company (members: only companies they own).
+    update,
+    /// Delete a company (restorable for 30 days).
+    delete,
 }

@@ -2,13 +2,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rapport_app::contacts::{ContactChange, ContactQuery};
 use rapport_app::model::Contact;
 use rapport_app::model::{ContactFilter, ContactSort};
-use rapport_domain::{CompanyId, ContactId, UserId};
+use rapport_domain::{CompanyId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -211,56 +210,19 @@ pub async fn export(
     kinds::export::<Contact>(&state, scope, meta, query).await
 }
 
-/// Create a contact (owner defaults to the caller).
-#[utoipa::path(post, path = "/api/v1/contacts", tag = "contacts", security(("bearer" = [])),
-    params(("X-Organization-Id" = Uuid, Header)), request_body = ContactIn,
-    responses((status = 201, body = ContactOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn create(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiJson(body): ApiJson<ContactIn>,
-) -> ApiResult<(StatusCode, Json<ContactOut>)> {
-    kinds::create::<Contact, _>(&state, &scope, &meta, body.into()).await
-}
-
-/// One contact.
-#[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 200, body = ContactOut), (status = 404, body = Problem)))]
-pub async fn get(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<ContactOut>> {
-    kinds::get::<Contact, _>(&state, &scope, &meta, ContactId(id)).await
-}
-
-/// Change a contact (members: only contacts they own).
-#[utoipa::path(patch, path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)), request_body = ContactIn,
-    responses((status = 200, body = ContactOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn update(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<ContactIn>,
-) -> ApiResult<Json<ContactOut>> {
-    kinds::update::<Contact, _>(&state, &scope, &meta, ContactId(id), body.into()).await
-}
-
-/// Delete a contact (it stays restorable for 30 days).
-#[utoipa::path(delete, path = "/api/v1/contacts/{id}", tag = "contacts", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, description = "`contact_has_deals`: deals still link the contact", body = Problem)))]
-pub async fn delete(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<StatusCode> {
-    kinds::delete::<Contact>(&state, &scope, &meta, ContactId(id)).await
+kinds::record_verbs! {
+    kind: Contact,
+    body: ContactIn,
+    out: ContactOut,
+    tag: "contacts",
+    path: "/api/v1/contacts",
+    item: "/api/v1/contacts/{id}",
+    /// Create a contact (owner defaults to the caller).
+    create,
+    /// One contact.
+    get,
+    /// Change a contact (members: only contacts they own).
+    update,
+    /// Delete a contact (it stays restorable for 30 days).
+    delete [(status = 409, description = "`contact_has_deals`: deals still link the contact", body = Problem)],
 }

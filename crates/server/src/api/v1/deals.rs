@@ -288,58 +288,22 @@ pub async fn export(
     kinds::export::<Deal>(&state, scope, meta, query).await
 }
 
-/// Create a deal.
-#[utoipa::path(post, path = "/api/v1/deals", tag = "deals", security(("bearer" = [])),
-    params(("X-Organization-Id" = Uuid, Header)), request_body = DealIn,
-    responses((status = 201, body = DealOut), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiJson(body): ApiJson<DealIn>,
-) -> ApiResult<(StatusCode, Json<DealOut>)> {
-    kinds::create::<Deal, _>(&state, &scope, &meta, body.into()).await
-}
-
-/// One deal.
-#[utoipa::path(get, path = "/api/v1/deals/{id}", tag = "deals", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 200, body = DealOut), (status = 404, body = Problem)))]
-pub async fn get(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<DealOut>> {
-    kinds::get::<Deal, _>(&state, &scope, &meta, DealId(id)).await
-}
-
-/// Change a deal: stage moves backwards only for owners and admins (409
-/// `stage_rollback_forbidden`); `won` needs an amount above 0 (409 `deal_amount_required_for_won`).
-#[utoipa::path(patch, path = "/api/v1/deals/{id}", tag = "deals", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)), request_body = DealIn,
-    responses((status = 200, body = DealOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn update(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<DealIn>,
-) -> ApiResult<Json<DealOut>> {
-    kinds::update::<Deal, _>(&state, &scope, &meta, DealId(id), body.into()).await
-}
-
-/// Delete a deal.
-#[utoipa::path(delete, path = "/api/v1/deals/{id}", tag = "deals", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn delete(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<StatusCode> {
-    kinds::delete::<Deal>(&state, &scope, &meta, DealId(id)).await
+kinds::record_verbs! {
+    kind: Deal,
+    body: DealIn,
+    out: DealOut,
+    tag: "deals",
+    path: "/api/v1/deals",
+    item: "/api/v1/deals/{id}",
+    /// Create a deal.
+    create [(status = 409, body = Problem)],
+    /// One deal.
+    get,
+    /// Change a deal: stage moves backwards only for owners and admins (409
+    /// `stage_rollback_forbidden`); `won` needs an amount above 0 (409 `deal_amount_required_for_won`).
+    update [(status = 409, body = Problem)],
+    /// Delete a deal.
+    delete,
 }
 
 // ---- Activities -------------------------------------------------------------------------------

@@ -178,6 +178,84 @@ pub struct Order<'a> {
     pub page_size: Option<u64>,
 }
 
+/// The documented endpoints that create, read, change and delete a built-in kind's records,
+/// written into the kind's module (`companies::create` and so on), each a call to this module's
+/// verbs. Each verb comes with its documentation and, in brackets, the answers it has beyond the
+/// usual ones.
+macro_rules! record_verbs {
+    (
+        kind: $kind:ident,
+        body: $in:ident,
+        out: $out:ident,
+        tag: $tag:literal,
+        path: $path:literal,
+        item: $item:literal,
+        $(#[$create:meta])* create $([$($create_more:tt)*])?,
+        $(#[$get:meta])* get,
+        $(#[$update:meta])* update $([$($update_more:tt)*])?,
+        $(#[$delete:meta])* delete $([$($delete_more:tt)*])? $(,)?
+    ) => {
+        $(#[$create])*
+        #[utoipa::path(post, path = $path, tag = $tag, security(("bearer" = [])),
+            params(("X-Organization-Id" = Uuid, Header)), request_body = $in,
+            responses((status = 201, body = $out), (status = 403, body = Problem),
+                (status = 422, body = Problem) $($(, $create_more)*)?))]
+        pub async fn create(
+            axum::extract::State(state): axum::extract::State<AppState>,
+            scope: Scope,
+            Meta(meta): Meta,
+            ApiJson(body): ApiJson<$in>,
+        ) -> ApiResult<(axum::http::StatusCode, axum::Json<$out>)> {
+            kinds::create::<$kind, _>(&state, &scope, &meta, body.into()).await
+        }
+
+        $(#[$get])*
+        #[utoipa::path(get, path = $item, tag = $tag, security(("bearer" = [])),
+            params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
+            responses((status = 200, body = $out), (status = 404, body = Problem)))]
+        pub async fn get(
+            axum::extract::State(state): axum::extract::State<AppState>,
+            scope: Scope,
+            Meta(meta): Meta,
+            ApiPath(id): ApiPath<Uuid>,
+        ) -> ApiResult<axum::Json<$out>> {
+            kinds::get::<$kind, _>(&state, &scope, &meta, id.into()).await
+        }
+
+        $(#[$update])*
+        #[utoipa::path(patch, path = $item, tag = $tag, security(("bearer" = [])),
+            params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)), request_body = $in,
+            responses((status = 200, body = $out), (status = 403, body = Problem),
+                (status = 404, body = Problem), (status = 422, body = Problem)
+                $($(, $update_more)*)?))]
+        pub async fn update(
+            axum::extract::State(state): axum::extract::State<AppState>,
+            scope: Scope,
+            Meta(meta): Meta,
+            ApiPath(id): ApiPath<Uuid>,
+            ApiJson(body): ApiJson<$in>,
+        ) -> ApiResult<axum::Json<$out>> {
+            kinds::update::<$kind, _>(&state, &scope, &meta, id.into(), body.into()).await
+        }
+
+        $(#[$delete])*
+        #[utoipa::path(delete, path = $item, tag = $tag, security(("bearer" = [])),
+            params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
+            responses((status = 204, description = "Deleted"), (status = 403, body = Problem),
+                (status = 404, body = Problem) $($(, $delete_more)*)?))]
+        pub async fn delete(
+            axum::extract::State(state): axum::extract::State<AppState>,
+            scope: Scope,
+            Meta(meta): Meta,
+            ApiPath(id): ApiPath<Uuid>,
+        ) -> ApiResult<axum::http::StatusCode> {
+            kinds::delete::<$kind>(&state, &scope, &meta, id.into()).await
+        }
+    };
+}
+
+pub(crate) use record_verbs;
+
 /// The order and paging a kind's list parameters name.
 macro_rules! order_of {
     ($($params:ty),+) => {$(

@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rapport_app::leads::{Conversion, ConversionDeal, LeadChange, LeadQuery};
@@ -250,57 +249,21 @@ pub async fn export(
     kinds::export::<Lead>(&state, scope, meta, query).await
 }
 
-/// Create a lead.
-#[utoipa::path(post, path = "/api/v1/leads", tag = "leads", security(("bearer" = [])),
-    params(("X-Organization-Id" = Uuid, Header)), request_body = LeadIn,
-    responses((status = 201, body = LeadOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn create(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiJson(body): ApiJson<LeadIn>,
-) -> ApiResult<(StatusCode, Json<LeadOut>)> {
-    kinds::create::<Lead, _>(&state, &scope, &meta, body.into()).await
-}
-
-/// One lead.
-#[utoipa::path(get, path = "/api/v1/leads/{id}", tag = "leads", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 200, body = LeadOut), (status = 404, body = Problem)))]
-pub async fn get(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<LeadOut>> {
-    kinds::get::<Lead, _>(&state, &scope, &meta, LeadId(id)).await
-}
-
-/// Change a lead (a converted lead is read-only: 409 `lead_converted`).
-#[utoipa::path(patch, path = "/api/v1/leads/{id}", tag = "leads", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)), request_body = LeadIn,
-    responses((status = 200, body = LeadOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn update(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<LeadIn>,
-) -> ApiResult<Json<LeadOut>> {
-    kinds::update::<Lead, _>(&state, &scope, &meta, LeadId(id), body.into()).await
-}
-
-/// Delete a lead (restorable for 30 days).
-#[utoipa::path(delete, path = "/api/v1/leads/{id}", tag = "leads", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn delete(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<StatusCode> {
-    kinds::delete::<Lead>(&state, &scope, &meta, LeadId(id)).await
+kinds::record_verbs! {
+    kind: Lead,
+    body: LeadIn,
+    out: LeadOut,
+    tag: "leads",
+    path: "/api/v1/leads",
+    item: "/api/v1/leads/{id}",
+    /// Create a lead.
+    create,
+    /// One lead.
+    get,
+    /// Change a lead (a converted lead is read-only: 409 `lead_converted`).
+    update [(status = 409, body = Problem)],
+    /// Delete a lead (restorable for 30 days).
+    delete,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

@@ -2,12 +2,11 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use rapport_app::model::Task;
 use rapport_app::model::{TaskFilter, TaskSort};
 use rapport_app::tasks::{TaskChange, TaskQuery};
-use rapport_domain::{CompanyId, ContactId, DealId, TaskId, UserId};
+use rapport_domain::{CompanyId, ContactId, DealId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -215,55 +214,19 @@ fn task_query(p: TaskParams) -> ApiResult<TaskQuery> {
     kinds::list_query(Order::from(&p), filter)
 }
 
-/// Create a task (a member only on deals they own).
-#[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", security(("bearer" = [])),
-    params(("X-Organization-Id" = Uuid, Header)), request_body = TaskIn,
-    responses((status = 201, body = TaskOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn create(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiJson(body): ApiJson<TaskIn>,
-) -> ApiResult<(StatusCode, Json<TaskOut>)> {
-    kinds::create::<Task, _>(&state, &scope, &meta, body.into()).await
-}
-
-/// One task.
-#[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 200, body = TaskOut), (status = 404, body = Problem)))]
-pub async fn get(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<TaskOut>> {
-    kinds::get::<Task, _>(&state, &scope, &meta, TaskId(id)).await
-}
-
-/// Change a task (members: tasks assigned to them or on deals they own).
-#[utoipa::path(patch, path = "/api/v1/tasks/{id}", tag = "tasks", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)), request_body = TaskIn,
-    responses((status = 200, body = TaskOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn update(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<TaskIn>,
-) -> ApiResult<Json<TaskOut>> {
-    kinds::update::<Task, _>(&state, &scope, &meta, TaskId(id), body.into()).await
-}
-
-/// Delete a task.
-#[utoipa::path(delete, path = "/api/v1/tasks/{id}", tag = "tasks", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn delete(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<StatusCode> {
-    kinds::delete::<Task>(&state, &scope, &meta, TaskId(id)).await
+kinds::record_verbs! {
+    kind: Task,
+    body: TaskIn,
+    out: TaskOut,
+    tag: "tasks",
+    path: "/api/v1/tasks",
+    item: "/api/v1/tasks/{id}",
+    /// Create a task (a member only on deals they own).
+    create,
+    /// One task.
+    get,
+    /// Change a task (members: tasks assigned to them or on deals they own).
+    update,
+    /// Delete a task.
+    delete,
 }
