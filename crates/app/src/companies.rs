@@ -8,8 +8,7 @@ use rapport_store::{Result, TenantTx};
 use serde_json::{Value as Json, json};
 
 use crate::custom_values::Kind;
-use crate::deals::check_owner;
-use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record};
+use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record, owner_after};
 use crate::{Actor, App, AppResult, Tenant};
 
 /// The sizes a company may be given (employees).
@@ -77,16 +76,15 @@ async fn check(
         Some(raw) => optional_text(&mut errors, "address", raw.as_deref(), 300),
         None => current.and_then(|c| c.address.clone()),
     };
-    let owner_id = change
-        .owner_id
-        .or(current.map(|c| c.owner_id))
-        .unwrap_or(actor.user_id);
-    if change
-        .owner_id
-        .is_some_and(|o| Some(o) != current.map(|c| c.owner_id))
-    {
-        check_owner(tx, tenant, actor, &mut errors, owner_id).await?;
-    }
+    let owner_id = owner_after(
+        tx,
+        tenant,
+        actor,
+        &mut errors,
+        change.owner_id,
+        current.map(|c| c.owner_id),
+    )
+    .await?;
     errors.into_result()?;
     Ok(NewCompany {
         owner_id,

@@ -4,7 +4,6 @@
 use rapport_domain::account::{Email, PersonName};
 use rapport_domain::contact::{optional_text, phone};
 use rapport_domain::{Action, CompanyId, ContactId, Object, Ownership, UserId, ValidationErrors};
-use rapport_store::companies as store_companies;
 use rapport_store::companies::Company;
 use rapport_store::contacts::{self as store_contacts, Contact, ContactFields};
 use rapport_store::tables;
@@ -12,8 +11,7 @@ use rapport_store::{Result, TenantTx};
 use serde_json::{Value as Json, json};
 
 use crate::custom_values::Kind;
-use crate::deals::check_owner;
-use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record};
+use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record, link_after, owner_after};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 /// A change to a contact. For `Option<Option<_>>` fields, `None` leaves the value as it is and
@@ -70,26 +68,23 @@ async fn check(
         Some(raw) => optional_text(&mut errors, "title", raw.as_deref(), 120),
         None => current.and_then(|c| c.title.clone()),
     };
-    let company_id = match change.company_id {
-        Some(Some(id)) => {
-            if tables::find::<Company>(tx, id).await?.is_none() {
-                errors.add("company_id", "no such company in this organization");
-            }
-            Some(id)
-        }
-        Some(None) => None,
-        None => current.and_then(|c| c.company_id.map(CompanyId)),
-    };
-    let owner_id = change
-        .owner_id
-        .or(current.map(|c| c.owner_id))
-        .unwrap_or(actor.user_id);
-    if change
-        .owner_id
-        .is_some_and(|o| Some(o) != current.map(|c| c.owner_id))
-    {
-        check_owner(tx, tenant, actor, &mut errors, owner_id).await?;
-    }
+    let company_id = link_after::<Company>(
+        tx,
+        &mut errors,
+        "company_id",
+        change.company_id,
+        current.and_then(|c| c.company_id).map(CompanyId),
+    )
+    .await?;
+    let owner_id = owner_after(
+        tx,
+        tenant,
+        actor,
+        &mut errors,
+        change.owner_id,
+        current.map(|c| c.owner_id),
+    )
+    .await?;
     errors.into_result()?;
     Ok(ContactFields {
         owner_id,
@@ -161,7 +156,7 @@ impl App {
         )
         .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let rows = store_contacts::choices(&mut tx, 500, selected).await?;
+        let rows = tables::choices::<Contact>(&mut tx, 500, selected).await?;
         tx.commit().await?;
         Ok(rows)
     }
@@ -184,7 +179,7 @@ impl App {
         )
         .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let rows = store_companies::choices(&mut tx, 500, selected).await?;
+        let rows = tables::choices::<Company>(&mut tx, 500, selected).await?;
         tx.commit().await?;
         Ok(rows)
     }

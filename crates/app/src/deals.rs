@@ -14,13 +14,12 @@ use rapport_store::companies::Company;
 use rapport_store::contacts::Contact;
 use rapport_store::deals::{self as store_deals, BoardFilter, Deal, DealFields, StageStatusTotal};
 use rapport_store::pipelines::{self as store_pipelines, Pipeline, StageFields};
-use rapport_store::tables;
-use rapport_store::{Result, TenantTx, memberships};
+use rapport_store::{Result, TenantTx};
 use serde_json::{Value as Json, json};
 
 use crate::audit::{changes, entry, with_target};
 use crate::custom_values::Kind;
-use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record};
+use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record, link_after, owner_after};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 /// A change to a deal. `None` keeps a field; for `Option<Option<_>>` fields `Some(None)` clears it.
@@ -52,23 +51,6 @@ pub struct DealBoard {
     pub totals: Vec<StageStatusTotal>,
     /// The first cards of each column, most recently moved first.
     pub cards: Vec<Deal>,
-}
-
-/// Checks that `owner` may own a record written by `actor`: a member of the organization, and the
-/// actor themself when the actor is a plain member.
-pub(crate) async fn check_owner(
-    tx: &mut TenantTx,
-    tenant: &Tenant,
-    actor: &Actor,
-    errors: &mut ValidationErrors,
-    owner: UserId,
-) -> AppResult<()> {
-    if memberships::find_by_user(tx, owner).await?.is_none() {
-        errors.add("owner_id", "must be a member of this organization");
-    } else if tenant.role == Role::Member && owner != actor.user_id {
-        errors.add("owner_id", "members may only own records themselves");
-    }
-    Ok(())
 }
 
 /// The pipeline a deal goes to: the one named, else the organization's default.
@@ -162,36 +144,31 @@ async fn check(
         (None, Some(key)) => Some(key.clone()),
     };
     let stage = stage.unwrap_or_default();
-    let contact_id = match change.contact_id {
-        Some(Some(id)) => {
-            if tables::find::<Contact>(tx, id).await?.is_none() {
-                errors.add("contact_id", "no such contact in this organization");
-            }
-            Some(id)
-        }
-        Some(None) => None,
-        None => current.and_then(|d| d.contact_id.map(ContactId)),
-    };
-    let company_id = match change.company_id {
-        Some(Some(id)) => {
-            if tables::find::<Company>(tx, id).await?.is_none() {
-                errors.add("company_id", "no such company in this organization");
-            }
-            Some(id)
-        }
-        Some(None) => None,
-        None => current.and_then(|d| d.company_id.map(CompanyId)),
-    };
-    let owner_id = change
-        .owner_id
-        .or(current.map(|d| d.owner_id))
-        .unwrap_or(actor.user_id);
-    if change
-        .owner_id
-        .is_some_and(|o| Some(o) != current.map(|d| d.owner_id))
-    {
-        check_owner(tx, tenant, actor, &mut errors, owner_id).await?;
-    }
+    let contact_id = link_after::<Contact>(
+        tx,
+        &mut errors,
+        "contact_id",
+        change.contact_id,
+        current.and_then(|d| d.contact_id).map(ContactId),
+    )
+    .await?;
+    let company_id = link_after::<Company>(
+        tx,
+        &mut errors,
+        "company_id",
+        change.company_id,
+        current.and_then(|d| d.company_id).map(CompanyId),
+    )
+    .await?;
+    let owner_id = owner_after(
+        tx,
+        tenant,
+        actor,
+        &mut errors,
+        change.owner_id,
+        current.map(|d| d.owner_id),
+    )
+    .await?;
     if let Some(p) = change.close_probability {
         errors.check("close_probability", deal::probability(p));
     }

@@ -8,11 +8,11 @@
 
 use std::future::Future;
 
-use rapport_domain::{Action, Object, Ownership, UserId};
-use rapport_store::TenantTx;
+use rapport_domain::{Action, Object, Ownership, Role, UserId, ValidationErrors};
 use rapport_store::keyset::{SortValue, Window};
 use rapport_store::tables::{self, KindTable};
 use rapport_store::tags::Tag;
+use rapport_store::{TenantTx, memberships};
 use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
@@ -186,6 +186,51 @@ macro_rules! diff_entry {
 }
 
 pub(crate) use {builtin_record, diff_entry};
+
+/// The owner a change leaves a record with (the actor, for a new record without one), checked
+/// when the change names another.
+pub(crate) async fn owner_after(
+    tx: &mut TenantTx,
+    tenant: &Tenant,
+    actor: &Actor,
+    errors: &mut ValidationErrors,
+    change: Option<UserId>,
+    current: Option<UserId>,
+) -> AppResult<UserId> {
+    let owner = change.or(current).unwrap_or(actor.user_id);
+    if change.is_some_and(|o| Some(o) != current) {
+        if memberships::find_by_user(tx, owner).await?.is_none() {
+            errors.add("owner_id", "must be a member of this organization");
+        } else if tenant.role == Role::Member && owner != actor.user_id {
+            errors.add("owner_id", "members may only own records themselves");
+        }
+    }
+    Ok(owner)
+}
+
+/// Where a link of a record points after a change: set (`Some(Some(id))`, which must name a
+/// live record of `T` in the organization), cleared (`Some(None)`) or kept (`None`).
+pub(crate) async fn link_after<T: KindTable>(
+    tx: &mut TenantTx,
+    errors: &mut ValidationErrors,
+    field: &str,
+    change: Option<Option<T::Id>>,
+    current: Option<T::Id>,
+) -> AppResult<Option<T::Id>> {
+    match change {
+        Some(Some(id)) => {
+            if tables::find::<T>(tx, id).await?.is_none() {
+                errors.add(
+                    field,
+                    format!("no such {} in this organization", T::RECORD_TYPE),
+                );
+            }
+            Ok(Some(id))
+        }
+        Some(None) => Ok(None),
+        None => Ok(current),
+    }
+}
 
 /// A page of a built-in list asked for.
 #[derive(Debug)]

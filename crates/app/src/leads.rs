@@ -18,8 +18,8 @@ use serde_json::{Value as Json, json};
 
 use crate::audit::{entry, with_target};
 use crate::custom_values::Kind;
-use crate::deals::{DealChange, check_owner};
-use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record};
+use crate::deals::DealChange;
+use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record, owner_after};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 #[derive(Clone, Debug, Default)]
@@ -118,16 +118,15 @@ async fn check(
         Some(s) => errors.check("score", lead::score(s)).unwrap_or(0),
         None => current.map(|l| l.score).unwrap_or(0),
     };
-    let owner_id = change
-        .owner_id
-        .or(current.map(|l| l.owner_id))
-        .unwrap_or(actor.user_id);
-    if change
-        .owner_id
-        .is_some_and(|o| Some(o) != current.map(|l| l.owner_id))
-    {
-        check_owner(tx, tenant, actor, &mut errors, owner_id).await?;
-    }
+    let owner_id = owner_after(
+        tx,
+        tenant,
+        actor,
+        &mut errors,
+        change.owner_id,
+        current.map(|l| l.owner_id),
+    )
+    .await?;
     errors.into_result()?;
     Ok(LeadFields {
         owner_id,

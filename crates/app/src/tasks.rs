@@ -15,7 +15,7 @@ use rapport_store::{Result, TenantTx, memberships};
 use serde_json::{Value as Json, json};
 
 use crate::custom_values::Kind;
-use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record};
+use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record, link_after};
 use crate::{Actor, AppError, AppResult, Tenant};
 
 #[derive(Clone, Debug, Default)]
@@ -186,26 +186,22 @@ async fn check(
         Some(None) => None,
         None => current.and_then(|t| t.deal_id.map(DealId)),
     };
-    let contact_id = match change.contact_id {
-        Some(Some(id)) => {
-            if tables::find::<Contact>(tx, id).await?.is_none() {
-                errors.add("contact_id", "no such contact in this organization");
-            }
-            Some(id)
-        }
-        Some(None) => None,
-        None => current.and_then(|t| t.contact_id.map(ContactId)),
-    };
-    let company_id = match change.company_id {
-        Some(Some(id)) => {
-            if tables::find::<Company>(tx, id).await?.is_none() {
-                errors.add("company_id", "no such company in this organization");
-            }
-            Some(id)
-        }
-        Some(None) => None,
-        None => current.and_then(|t| t.company_id.map(CompanyId)),
-    };
+    let contact_id = link_after::<Contact>(
+        tx,
+        &mut errors,
+        "contact_id",
+        change.contact_id,
+        current.and_then(|t| t.contact_id).map(ContactId),
+    )
+    .await?;
+    let company_id = link_after::<Company>(
+        tx,
+        &mut errors,
+        "company_id",
+        change.company_id,
+        current.and_then(|t| t.company_id).map(CompanyId),
+    )
+    .await?;
     let record_id = match change.record_id {
         Some(Some(id)) => {
             if rapport_store::records::live(tx, id).await?.is_none() {

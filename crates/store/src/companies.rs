@@ -67,42 +67,6 @@ pub async fn insert(tx: &mut TenantTx, new: &NewCompany) -> Result<Company> {
         .ok_or(crate::Error::NotFound)
 }
 
-/// (id, name) of up to `limit` companies by name, for pickers; plus `include` when given.
-pub async fn choices(
-    tx: &mut TenantTx,
-    limit: i64,
-    include: Option<CompanyId>,
-) -> Result<Vec<(CompanyId, String)>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(try_from = "uuid::Uuid")]
-        id: CompanyId,
-        name: String,
-    }
-    let org = tx.organization_id();
-    let mut rows: Vec<Row> = tx
-        .raw()
-        .fetch_all(
-            query(
-                "SELECT id, name FROM companies WHERE organization_id = $1 AND deleted_at IS NULL \
-                 ORDER BY name_key, id LIMIT $2",
-            )
-            .bind(org)
-            .bind(limit),
-        )
-        .await?;
-    if let Some(id) = include
-        && !rows.iter().any(|r| r.id == id)
-        && let Some(c) = tables::find::<Company>(tx, id).await?
-    {
-        rows.push(Row {
-            id: c.id,
-            name: c.name,
-        });
-    }
-    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
-}
-
 pub async fn update(tx: &mut TenantTx, id: CompanyId, f: &NewCompany) -> Result<()> {
     let org = tx.organization_id();
     tx.raw()

@@ -141,39 +141,3 @@ pub struct ContactFilter {
     pub company_id: Option<CompanyId>,
     pub tag_id: Option<TagId>,
 }
-
-/// (id, name) of up to `limit` contacts by name, for pickers; plus `include` when given.
-pub async fn choices(
-    tx: &mut TenantTx,
-    limit: i64,
-    include: Option<ContactId>,
-) -> Result<Vec<(ContactId, String)>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(try_from = "uuid::Uuid")]
-        id: ContactId,
-        name: String,
-    }
-    let org = tx.organization_id();
-    let mut rows: Vec<Row> = tx
-        .raw()
-        .fetch_all(
-            query(
-                "SELECT id, name FROM contacts WHERE organization_id = $1 AND deleted_at IS NULL \
-                 ORDER BY name_key, id LIMIT $2",
-            )
-            .bind(org)
-            .bind(limit),
-        )
-        .await?;
-    if let Some(id) = include
-        && !rows.iter().any(|r| r.id == id)
-        && let Some(c) = tables::find::<Contact>(tx, id).await?
-    {
-        rows.push(Row {
-            id: c.id,
-            name: c.name,
-        });
-    }
-    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
-}

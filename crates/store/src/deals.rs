@@ -236,6 +236,7 @@ impl KindTable for Deal {
     type Filter = DealFilter;
     type Sort = DealSort;
     const TABLE: &'static str = "deals";
+    const TITLE_COLUMN: &'static str = "title";
     const RECORD_TYPE: &'static str = "deal";
     const COLUMNS: &'static str = COLUMNS;
     const SEARCH: Option<Searchable> = Some(crate::text::DEAL);

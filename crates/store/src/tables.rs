@@ -5,6 +5,7 @@
 //! changing stay with the kind, whose columns differ.
 
 use rapport_domain::{OrganizationId, TagId};
+use uuid::Uuid;
 
 use crate::keyset::{SortValue, Window};
 use crate::text::{Searchable, Strategy};
@@ -12,7 +13,7 @@ use crate::{Arg, Query, Record, Result, TenantTx, dialect, query};
 
 /// A built-in kind's table.
 pub trait KindTable: Record {
-    type Id: Copy + Into<Arg> + Send + Sync;
+    type Id: Copy + PartialEq + From<Uuid> + Into<Arg> + Send + Sync;
     type Filter: Sync;
     type Sort: Copy + Send + Sync;
 
@@ -22,6 +23,8 @@ pub trait KindTable: Record {
     const RECORD_TYPE: &'static str;
     /// The columns a record is read from.
     const COLUMNS: &'static str;
+    /// The column that names a record (lists by name sort on its `_key` column).
+    const TITLE_COLUMN: &'static str = "name";
     /// Whether a deleted record waits in recently deleted (its `deleted_at` set) rather than go.
     const SOFT_DELETE: bool = true;
     /// Whether its records carry tags.
@@ -178,4 +181,43 @@ pub async fn count<T: KindTable>(
     let select = format!("SELECT COUNT(*) AS n FROM (SELECT 1 FROM {}", T::TABLE);
     let q = filtered::<T>(tx, &select, f, strategy);
     crate::keyset::capped_count(tx, q, cap).await
+}
+
+/// (id, name) of up to `limit` live records by name, for pickers, and `include` (a form's
+/// current choice) when it is not among them.
+pub async fn choices<T: KindTable>(
+    tx: &mut TenantTx,
+    limit: i64,
+    include: Option<T::Id>,
+) -> Result<Vec<(T::Id, String)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+        name: String,
+    }
+    let org = tx.organization_id();
+    let select = format!(
+        "SELECT id, {title} AS name FROM {table} WHERE organization_id = $1{live}",
+        title = T::TITLE_COLUMN,
+        table = T::TABLE,
+        live = live::<T>()
+    );
+    let first = format!("{select} ORDER BY {}_key, id LIMIT $2", T::TITLE_COLUMN);
+    let mut rows: Vec<(T::Id, String)> = tx
+        .raw()
+        .fetch_all::<Row>(query(first).bind(org).bind(limit))
+        .await?
+        .into_iter()
+        .map(|r| (T::Id::from(r.id), r.name))
+        .collect();
+    if let Some(id) = include
+        && !rows.iter().any(|(r, _)| *r == id)
+        && let Some(r) = tx
+            .raw()
+            .fetch_optional::<Row>(query(format!("{select} AND id = $2")).bind(org).bind(id))
+            .await?
+    {
+        rows.push((id, r.name));
+    }
+    Ok(rows)
 }

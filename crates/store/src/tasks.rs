@@ -207,6 +207,7 @@ impl KindTable for Task {
     type Filter = TaskFilter;
     type Sort = TaskSort;
     const TABLE: &'static str = "tasks";
+    const TITLE_COLUMN: &'static str = "title";
     const RECORD_TYPE: &'static str = "task";
     const COLUMNS: &'static str = COLUMNS;
     const SOFT_DELETE: bool = false;

@@ -145,11 +145,12 @@ pub(crate) async fn seed(
     for def in &defs {
         store_objects::insert_field(&mut tx, "berth", def).await?;
     }
-    let clients: Vec<uuid::Uuid> = contacts::choices(&mut tx, 400, None)
-        .await?
-        .into_iter()
-        .map(|(id, _)| id.as_uuid())
-        .collect();
+    let clients: Vec<uuid::Uuid> =
+        rapport_store::tables::choices::<contacts::Contact>(&mut tx, 400, None)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id.as_uuid())
+            .collect();
     tx.commit().await?;
     let object = ObjectDef {
         id: row.id,
