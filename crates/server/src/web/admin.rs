@@ -5,15 +5,13 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
-use axum::response::Response;
 use rapport_app::admin::OrganizationQuery;
 use rapport_app::organizations::NewOrganizationInput;
 use rapport_app::{Actor, AppError};
 use rapport_domain::OrganizationId;
 use serde::Deserialize;
 
-use super::context::error_page;
-use super::{FormErrors, PageContext, render, render_status, see_other};
+use super::{FormErrors, PageContext, PageError, PageResult, render, render_status, see_other};
 use crate::error::ApiError;
 
 pub struct OrgRow {
@@ -42,10 +40,10 @@ struct OrganizationsPage {
     error: Option<String>,
 }
 
-fn instance_admin(ctx: &PageContext) -> Result<(Actor, String), Response> {
+fn instance_admin(ctx: &PageContext) -> Result<(Actor, String), PageError> {
     let session = ctx.require_session()?;
     if !session.actor.is_instance_admin {
-        return Err(error_page(ApiError::new(
+        return Err(PageError::from(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "this part of Rapport is for the instance's administrators",
@@ -65,7 +63,7 @@ pub struct ListQuery {
 async fn organizations_page(
     ctx: &PageContext,
     q: &ListQuery,
-) -> Result<OrganizationsPage, Response> {
+) -> Result<OrganizationsPage, PageError> {
     let (actor, csrf) = instance_admin(ctx)?;
     let page = q.page.unwrap_or(1).max(1);
     let include_deleted = q.deleted.is_some();
@@ -84,7 +82,7 @@ async fn organizations_page(
             },
         )
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     let has_more = list.len() > 50;
     list.truncate(50);
     let next = has_more.then(|| {
@@ -138,10 +136,10 @@ async fn organizations_page(
     })
 }
 
-pub async fn organizations(ctx: PageContext, Query(q): Query<ListQuery>) -> Response {
+pub async fn organizations(ctx: PageContext, Query(q): Query<ListQuery>) -> PageResult {
     match organizations_page(&ctx, &q).await {
-        Ok(page) => render(&page),
-        Err(page) => page,
+        Ok(page) => Ok(render(&page)),
+        Err(page) => Err(page),
     }
 }
 
@@ -153,14 +151,9 @@ pub struct CreateForm {
     owner_email: String,
 }
 
-pub async fn create(ctx: PageContext, Form(form): Form<CreateForm>) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (actor, _) = match instance_admin(&ctx) {
-        Ok(v) => v,
-        Err(p) => return p,
-    };
+pub async fn create(ctx: PageContext, Form(form): Form<CreateForm>) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (actor, _) = instance_admin(&ctx)?;
     let input = NewOrganizationInput {
         name: form.name.clone(),
         ..Default::default()
@@ -171,19 +164,19 @@ pub async fn create(ctx: PageContext, Form(form): Form<CreateForm>) -> Response 
         .admin_create_organization(&actor, input, &form.owner_email, &ctx.meta)
         .await
     {
-        Ok(_) => see_other("/admin?done=created"),
+        Ok(_) => Ok(see_other("/admin?done=created")),
         Err(AppError::Validation(errors)) => {
             match organizations_page(&ctx, &ListQuery::default()).await {
                 Ok(mut page) => {
                     page.new_name = form.name;
                     page.new_owner = form.owner_email;
                     page.errors = FormErrors(errors.0);
-                    render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+                    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
                 }
-                Err(p) => p,
+                Err(p) => Err(p),
             }
         }
-        Err(other) => error_page(other.into()),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -199,16 +192,11 @@ pub async fn lifecycle(
     ctx: PageContext,
     Path((id, action)): Path<(String, String)>,
     Form(form): Form<LifecycleForm>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (actor, _) = match instance_admin(&ctx) {
-        Ok(v) => v,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (actor, _) = instance_admin(&ctx)?;
     let Ok(id) = id.parse::<OrganizationId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
     let app = &ctx.state.app;
     let result = match action.as_str() {
@@ -221,10 +209,7 @@ pub async fn lifecycle(
             .await
             .map(|_| "restored"),
         "delete" => {
-            let org = match app.admin_organization(&actor, id).await {
-                Ok(org) => org,
-                Err(e) => return error_page(e.into()),
-            };
+            let org = app.admin_organization(&actor, id).await?;
             if form.confirm.trim() != org.slug {
                 return match organizations_page(&ctx, &ListQuery::default()).await {
                     Ok(mut page) => {
@@ -232,20 +217,20 @@ pub async fn lifecycle(
                             "{} was not deleted: type its address, {}, exactly to confirm.",
                             org.name, org.slug
                         ));
-                        render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+                        Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
                     }
-                    Err(p) => p,
+                    Err(p) => Err(p),
                 };
             }
             app.admin_delete_organization(&actor, id, &ctx.meta)
                 .await
                 .map(|_| "deleted")
         }
-        _ => return error_page(ApiError::not_found()),
+        _ => return Err(ApiError::not_found().into()),
     };
     match result {
-        Ok(done) => see_other(&format!("/admin?done={done}")),
-        Err(e) => error_page(e.into()),
+        Ok(done) => Ok(see_other(&format!("/admin?done={done}"))),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -273,20 +258,18 @@ pub struct OutboxQuery {
     to: Option<String>,
 }
 
-pub async fn outbox(ctx: PageContext, Query(q): Query<OutboxQuery>) -> Response {
-    let (actor, _) = match instance_admin(&ctx) {
-        Ok(v) => v,
-        Err(p) => return p,
-    };
+pub async fn outbox(ctx: PageContext, Query(q): Query<OutboxQuery>) -> PageResult {
+    let (actor, _) = instance_admin(&ctx)?;
     let to =
         q.to.clone()
             .map(|t| t.trim().to_lowercase())
             .filter(|t| !t.is_empty());
-    let list = match ctx.state.app.admin_outbox(&actor, to.as_deref(), 200).await {
-        Ok(list) => list,
-        Err(e) => return error_page(e.into()),
-    };
-    render(&OutboxPage {
+    let list = ctx
+        .state
+        .app
+        .admin_outbox(&actor, to.as_deref(), 200)
+        .await?;
+    Ok(render(&OutboxPage {
         current: "outbox",
         email: actor.email.clone(),
         to: q.to.unwrap_or_default(),
@@ -300,7 +283,7 @@ pub async fn outbox(ctx: PageContext, Query(q): Query<OutboxQuery>) -> Response 
                 at: m.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
             })
             .collect(),
-    })
+    }))
 }
 
 // ---- Jobs --------------------------------------------------------------------------------
@@ -360,21 +343,14 @@ fn status_label(status: &str) -> &'static str {
 }
 
 /// `/admin/jobs`: the background job queue, with the dead letter and a retry button.
-pub async fn jobs(ctx: PageContext, Query(q): Query<JobsQuery>) -> Response {
-    let (actor, csrf) = match instance_admin(&ctx) {
-        Ok(v) => v,
-        Err(p) => return p,
-    };
+pub async fn jobs(ctx: PageContext, Query(q): Query<JobsQuery>) -> PageResult {
+    let (actor, csrf) = instance_admin(&ctx)?;
     let status = q.status.filter(|s| !s.is_empty());
-    let overview = match ctx
+    let overview = ctx
         .state
         .app
         .jobs_overview(&actor, status.as_deref(), 200)
-        .await
-    {
-        Ok(o) => o,
-        Err(e) => return error_page(e.into()),
-    };
+        .await?;
     let total: i64 = overview.counts.iter().map(|(_, n)| n).sum();
     let mut tabs = vec![("", "All", total, status.is_none())];
     tabs.extend(
@@ -383,7 +359,7 @@ pub async fn jobs(ctx: PageContext, Query(q): Query<JobsQuery>) -> Response {
             .iter()
             .map(|(s, n)| (*s, status_label(s), *n, status.as_deref() == Some(*s))),
     );
-    render(&JobsPage {
+    Ok(render(&JobsPage {
         current: "jobs",
         email: actor.email.clone(),
         csrf,
@@ -426,7 +402,7 @@ pub async fn jobs(ctx: PageContext, Query(q): Query<JobsQuery>) -> Response {
         notice: q
             .done
             .map(|_| "The job is queued to run again now.".to_owned()),
-    })
+    }))
 }
 
 #[derive(Deserialize)]
@@ -441,16 +417,11 @@ pub async fn retry_job(
     ctx: PageContext,
     Path(id): Path<String>,
     Form(form): Form<RetryForm>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (actor, _) = match instance_admin(&ctx) {
-        Ok(v) => v,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (actor, _) = instance_admin(&ctx)?;
     let Ok(id) = id.parse::<rapport_domain::JobId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
     match ctx.state.app.retry_job(&actor, &ctx.meta, id).await {
         Ok(()) => {
@@ -459,9 +430,11 @@ pub async fn retry_job(
             } else {
                 ""
             };
-            see_other(&format!("/admin/jobs?status={status}&done=retried"))
+            Ok(see_other(&format!(
+                "/admin/jobs?status={status}&done=retried"
+            )))
         }
-        Err(e) => error_page(e.into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -474,12 +447,9 @@ struct StyleguidePage {
 }
 
 /// `/_styleguide`: every component, for the people who build and check Rapport's interface.
-pub async fn styleguide(ctx: PageContext) -> Response {
-    let (actor, _) = match instance_admin(&ctx) {
-        Ok(v) => v,
-        Err(p) => return p,
-    };
-    render(&StyleguidePage {
+pub async fn styleguide(ctx: PageContext) -> PageResult {
+    let (actor, _) = instance_admin(&ctx)?;
+    Ok(render(&StyleguidePage {
         current: "styleguide",
         email: actor.email,
         swatches: vec![
@@ -493,5 +463,5 @@ pub async fn styleguide(ctx: PageContext) -> Response {
             ("Danger", "danger"),
             ("Success", "success"),
         ],
-    })
+    }))
 }

@@ -4,15 +4,13 @@ use askama::Template;
 use axum::Form;
 use axum::extract::Query;
 use axum::http::StatusCode;
-use axum::response::Response;
 use rapport_app::AppError;
 use rapport_app::ai_settings::{AiSettings, AiSettingsInput};
 use serde::Deserialize;
 
-use super::context::error_page;
 use super::settings::{Tab, tabs};
 use super::workspace::{Shell, shell};
-use super::{FormErrors, PageContext, render, render_status, see_other};
+use super::{FormErrors, PageContext, PageError, PageResult, render, render_status, see_other};
 use crate::error::ApiError;
 
 #[derive(Template)]
@@ -60,10 +58,10 @@ fn page(ctx: &PageContext, shell: Shell, s: &AiSettings) -> AiPage {
 
 async fn context(
     ctx: &PageContext,
-) -> Result<(rapport_app::Actor, rapport_app::Tenant, Shell), Response> {
+) -> Result<(rapport_app::Actor, rapport_app::Tenant, Shell), PageError> {
     let (session, tenant) = ctx.tenant().await?;
     if !tenant.role.administers() {
-        return Err(error_page(ApiError::new(
+        return Err(PageError::from(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "only owners and admins change the AI settings",
@@ -78,18 +76,15 @@ pub struct Saved {
     saved: Option<String>,
 }
 
-pub async fn ai(ctx: PageContext, Query(q): Query<Saved>) -> Response {
-    let (actor, tenant, shell) = match context(&ctx).await {
-        Ok(v) => v,
-        Err(p) => return p,
-    };
+pub async fn ai(ctx: PageContext, Query(q): Query<Saved>) -> PageResult {
+    let (actor, tenant, shell) = context(&ctx).await?;
     match ctx.state.app.ai_settings(&actor, &tenant, &ctx.meta).await {
         Ok(settings) => {
             let mut p = page(&ctx, shell, &settings);
             p.notice = q.saved.map(|_| "AI settings saved.".to_owned());
-            render(&p)
+            Ok(render(&p))
         }
-        Err(e) => error_page(e.into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -111,14 +106,9 @@ pub struct AiForm {
     max_tokens_per_request: String,
 }
 
-pub async fn save(ctx: PageContext, Form(form): Form<AiForm>) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (actor, tenant, shell) = match context(&ctx).await {
-        Ok(v) => v,
-        Err(p) => return p,
-    };
+pub async fn save(ctx: PageContext, Form(form): Form<AiForm>) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (actor, tenant, shell) = context(&ctx).await?;
     let api_key = if form.remove_api_key.is_some() {
         Some(String::new())
     } else if form.api_key.trim().is_empty() {
@@ -139,7 +129,7 @@ pub async fn save(ctx: PageContext, Form(form): Form<AiForm>) -> Response {
         .update_ai_settings(&actor, &tenant, input, &ctx.meta)
         .await
     {
-        Ok(_) => see_other(&format!("{}/settings/ai?saved=1", ctx.base)),
+        Ok(_) => Ok(see_other(&format!("{}/settings/ai?saved=1", ctx.base))),
         Err(AppError::Validation(errors)) => {
             let current = ctx
                 .state
@@ -153,8 +143,8 @@ pub async fn save(ctx: PageContext, Form(form): Form<AiForm>) -> Response {
             p.budget = form.monthly_token_budget;
             p.max_tokens = form.max_tokens_per_request;
             p.errors = FormErrors(errors.0);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &p)
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p))
         }
-        Err(other) => error_page(other.into()),
+        Err(other) => Err(other.into()),
     }
 }

@@ -5,17 +5,15 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
-use axum::response::Response;
 use chrono::{TimeDelta, Utc};
 use rapport_app::{Actor, AppError, Tenant};
 use rapport_domain::{ApiKeyId, Role};
 use serde::Deserialize;
 
-use super::context::error_page;
 use super::records::when;
 use super::settings::{Tab, admin, tabs};
 use super::workspace::Shell;
-use super::{FormErrors, PageContext, render, render_status, see_other};
+use super::{FormErrors, PageContext, PageError, PageResult, render, render_status, see_other};
 use crate::error::ApiError;
 
 pub struct KeyRow {
@@ -83,13 +81,13 @@ async fn keys_page(
     actor: &Actor,
     tenant: &Tenant,
     shell: Shell,
-) -> Result<KeysPage, Response> {
+) -> Result<KeysPage, PageError> {
     let keys = ctx
         .state
         .app
         .list_api_keys(actor, tenant, &ctx.meta)
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     Ok(KeysPage {
         tabs: tabs(&ctx.base, "api-keys"),
         shell,
@@ -114,18 +112,15 @@ pub struct Done {
 }
 
 /// `/settings/api-keys`.
-pub async fn list(ctx: PageContext, Query(q): Query<Done>) -> Response {
-    let (actor, tenant, shell) = match admin(&ctx, "settings", "API keys").await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+pub async fn list(ctx: PageContext, Query(q): Query<Done>) -> PageResult {
+    let (actor, tenant, shell) = admin(&ctx, "settings", "API keys").await?;
     match keys_page(&ctx, &actor, &tenant, shell).await {
         Ok(mut page) => {
             page.notice = (q.done.as_deref() == Some("revoked"))
                 .then(|| "Key revoked: it stopped working at once.".to_owned());
-            render(&page)
+            Ok(render(&page))
         }
-        Err(page) => page,
+        Err(page) => Err(page),
     }
 }
 
@@ -142,14 +137,9 @@ pub struct NewKeyForm {
     expires: String,
 }
 
-pub async fn create(ctx: PageContext, Form(form): Form<NewKeyForm>) -> Response {
-    if let Err(page) = ctx.check_csrf(&form.csrf) {
-        return page;
-    }
-    let (actor, tenant, shell) = match admin(&ctx, "settings", "API keys").await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+pub async fn create(ctx: PageContext, Form(form): Form<NewKeyForm>) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (actor, tenant, shell) = admin(&ctx, "settings", "API keys").await?;
     let mut errors = FormErrors::default();
     let role = form.role.parse::<Role>().ok();
     if role.is_none() {
@@ -183,28 +173,25 @@ pub async fn create(ctx: PageContext, Form(form): Form<NewKeyForm>) -> Response 
             errors.0.clone(),
         ))),
     };
-    let mut page = match keys_page(&ctx, &actor, &tenant, shell).await {
-        Ok(page) => page,
-        Err(page) => return page,
-    };
+    let mut page = keys_page(&ctx, &actor, &tenant, shell).await?;
     match created {
         Ok(created) => {
             page.created = Some((created.key.name, created.secret));
-            render(&page)
+            Ok(render(&page))
         }
         Err(AppError::Validation(found)) => {
             page.errors = FormErrors(found.0);
             page.name = form.name;
             page.role = form.role;
             page.expires = form.expires;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
-        Err(AppError::Forbidden) => error_page(ApiError::new(
+        Err(AppError::Forbidden) => Err(PageError::from(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "your role cannot give a key that role; only owners create owner keys",
-        )),
-        Err(other) => error_page(other.into()),
+        ))),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -212,16 +199,11 @@ pub async fn revoke(
     ctx: PageContext,
     Path(id): Path<String>,
     Form(form): Form<super::CsrfForm>,
-) -> Response {
-    if let Err(page) = ctx.check_csrf(&form.csrf) {
-        return page;
-    }
-    let (actor, tenant, _) = match admin(&ctx, "settings", "API keys").await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (actor, tenant, _) = admin(&ctx, "settings", "API keys").await?;
     let Ok(id) = id.parse::<ApiKeyId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
     match ctx
         .state
@@ -229,7 +211,10 @@ pub async fn revoke(
         .revoke_api_key(&actor, &tenant, id, &ctx.meta)
         .await
     {
-        Ok(()) => see_other(&format!("{}/settings/api-keys?done=revoked", ctx.base)),
-        Err(e) => error_page(e.into()),
+        Ok(()) => Ok(see_other(&format!(
+            "{}/settings/api-keys?done=revoked",
+            ctx.base
+        ))),
+        Err(e) => Err(e.into()),
     }
 }

@@ -3,16 +3,14 @@
 use askama::Template;
 use axum::extract::Query;
 use axum::http::StatusCode;
-use axum::response::Response;
 use chrono::{NaiveDate, TimeZone, Utc};
 use rapport_app::audit::AuditQuery;
 use rapport_domain::{AuditEntryId, UserId};
 use serde::Deserialize;
 
-use super::context::error_page;
 use super::settings::{Tab, tabs};
 use super::workspace::{Shell, shell};
-use super::{PageContext, render, render_status};
+use super::{PageContext, PageError, PageResult, render, render_status};
 use crate::error::ApiError;
 
 pub struct Choice {
@@ -103,17 +101,14 @@ fn parse_day(raw: &Option<String>) -> Result<Option<chrono::DateTime<Utc>>, ()> 
     }
 }
 
-pub async fn audit(ctx: PageContext, Query(f): Query<Filters>) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(page) => return page,
-    };
+pub async fn audit(ctx: PageContext, Query(f): Query<Filters>) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
     if !tenant.role.administers() {
-        return error_page(ApiError::new(
+        return Err(PageError::from(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "only owners and admins read the audit log",
-        ));
+        )));
     }
     let app = &ctx.state.app;
     let members = app
@@ -156,13 +151,9 @@ pub async fn audit(ctx: PageContext, Query(f): Query<Filters>) -> Response {
         page: 1,
         page_size: 50,
     };
-    let page = match app
+    let page = app
         .audit_log(&session.actor, &tenant, &ctx.meta, query)
-        .await
-    {
-        Ok(page) => page,
-        Err(e) => return error_page(e.into()),
-    };
+        .await?;
     let name_of = |id: Option<uuid::Uuid>, email: Option<&String>| {
         id.and_then(|id| {
             members
@@ -250,8 +241,8 @@ pub async fn audit(ctx: PageContext, Query(f): Query<Filters>) -> Response {
         error: error.clone(),
     };
     if error.is_some() {
-        render_status(StatusCode::UNPROCESSABLE_ENTITY, &view)
+        Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &view))
     } else {
-        render(&view)
+        Ok(render(&view))
     }
 }

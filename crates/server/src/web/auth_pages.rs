@@ -11,7 +11,7 @@ use rapport_app::accounts::Registration;
 use rapport_app::members::Acceptance;
 use serde::Deserialize;
 
-use super::{FormErrors, PageContext, render, render_status, safe_next, see_other};
+use super::{FormErrors, PageContext, PageResult, render, render_status, safe_next, see_other};
 use crate::extract::session_cookie;
 
 /// Words for what went wrong, next to the form rather than as a page.
@@ -82,9 +82,9 @@ pub struct LoginQuery {
     notice: Option<String>,
 }
 
-pub async fn login_form(ctx: PageContext, Query(q): Query<LoginQuery>) -> Response {
+pub async fn login_form(ctx: PageContext, Query(q): Query<LoginQuery>) -> PageResult {
     if ctx.session.is_some() {
-        return see_other(&safe_next(q.next.as_deref().unwrap_or("/")));
+        return Ok(see_other(&safe_next(q.next.as_deref().unwrap_or("/"))));
     }
     let notice = match q.notice.as_deref() {
         Some("signed-out") => Some("You are signed out.".to_owned()),
@@ -94,13 +94,13 @@ pub async fn login_form(ctx: PageContext, Query(q): Query<LoginQuery>) -> Respon
         Some("expired") => Some("Your session has expired. Please sign in again.".to_owned()),
         _ => None,
     };
-    render(&LoginPage {
+    Ok(render(&LoginPage {
         email: String::new(),
         next: safe_next(q.next.as_deref().unwrap_or("/")),
         errors: FormErrors::default(),
         error: None,
         notice,
-    })
+    }))
 }
 
 #[derive(Deserialize)]
@@ -111,9 +111,13 @@ pub struct LoginForm {
     next: String,
 }
 
-pub async fn login(ctx: PageContext, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+pub async fn login(
+    ctx: PageContext,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> PageResult {
     if let Err(e) = crate::extract::check_origin(&headers, &ctx.state) {
-        return e.into_html_response();
+        return Ok(e.into_html_response());
     }
     let next = safe_next(&form.next);
     match ctx
@@ -127,7 +131,12 @@ pub async fn login(ctx: PageContext, headers: HeaderMap, Form(form): Form<LoginF
         )
         .await
     {
-        Ok(opened) => with_session_cookie(&ctx, &opened.token, opened.expires_at, &next),
+        Ok(opened) => Ok(with_session_cookie(
+            &ctx,
+            &opened.token,
+            opened.expires_at,
+            &next,
+        )),
         Err(error) => {
             let (status, retry_after) = match error {
                 AppError::TooManyRequests { retry_after_secs } => {
@@ -154,7 +163,7 @@ pub async fn login(ctx: PageContext, headers: HeaderMap, Form(form): Form<LoginF
                 page.headers_mut()
                     .insert(axum::http::header::RETRY_AFTER, secs.into());
             }
-            page
+            Ok(page)
         }
     }
 }
@@ -171,17 +180,17 @@ struct SignupPage {
     error: Option<String>,
 }
 
-pub async fn signup_form(ctx: PageContext) -> Response {
+pub async fn signup_form(ctx: PageContext) -> PageResult {
     if ctx.session.is_some() {
-        return see_other("/");
+        return Ok(see_other("/"));
     }
-    render(&SignupPage {
+    Ok(render(&SignupPage {
         name: String::new(),
         email: String::new(),
         organization_name: String::new(),
         errors: FormErrors::default(),
         error: None,
-    })
+    }))
 }
 
 #[derive(Deserialize)]
@@ -196,9 +205,9 @@ pub async fn signup(
     ctx: PageContext,
     headers: HeaderMap,
     Form(form): Form<SignupForm>,
-) -> Response {
+) -> PageResult {
     if let Err(e) = crate::extract::check_origin(&headers, &ctx.state) {
-        return e.into_html_response();
+        return Ok(e.into_html_response());
     }
     let app = &ctx.state.app;
     let result = app
@@ -227,8 +236,13 @@ pub async fn signup(
                 )
                 .await
             {
-                Ok(opened) => with_session_cookie(&ctx, &opened.token, opened.expires_at, &to),
-                Err(_) => see_other("/login"),
+                Ok(opened) => Ok(with_session_cookie(
+                    &ctx,
+                    &opened.token,
+                    opened.expires_at,
+                    &to,
+                )),
+                Err(_) => Ok(see_other("/login")),
             }
         }
         Err(error) => {
@@ -242,7 +256,7 @@ pub async fn signup(
                 });
                 message = None;
             }
-            render_status(
+            Ok(render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &SignupPage {
                     name: form.name,
@@ -251,26 +265,26 @@ pub async fn signup(
                     errors,
                     error: message,
                 },
-            )
+            ))
         }
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 
-pub async fn logout(ctx: PageContext, Form(form): Form<super::CsrfForm>) -> Response {
+pub async fn logout(ctx: PageContext, Form(form): Form<super::CsrfForm>) -> PageResult {
     let Ok(session) = ctx.check_csrf(&form.csrf) else {
         // Without a live session there is nothing to end.
-        return see_other("/login");
+        return Ok(see_other("/login"));
     };
     if let Err(error) = ctx.state.app.close_session(session, &ctx.meta).await {
-        return super::context::error_page(error.into());
+        return Err(error.into());
     }
     let mut response = see_other("/login?notice=signed-out");
     response
         .headers_mut()
         .insert(header::SET_COOKIE, session_cookie(&ctx.state, "", 0));
-    response
+    Ok(response)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -284,13 +298,13 @@ struct ForgotPage {
     minutes: u64,
 }
 
-pub async fn forgot_form(ctx: PageContext) -> Response {
-    render(&ForgotPage {
+pub async fn forgot_form(ctx: PageContext) -> PageResult {
+    Ok(render(&ForgotPage {
         email: String::new(),
         errors: FormErrors::default(),
         sent_to: None,
         minutes: ctx.state.app.config.password_reset_ttl.as_secs() / 60,
-    })
+    }))
 }
 
 #[derive(Deserialize)]
@@ -298,7 +312,7 @@ pub struct ForgotForm {
     email: String,
 }
 
-pub async fn forgot(ctx: PageContext, Form(form): Form<ForgotForm>) -> Response {
+pub async fn forgot(ctx: PageContext, Form(form): Form<ForgotForm>) -> PageResult {
     let minutes = ctx.state.app.config.password_reset_ttl.as_secs() / 60;
     match ctx
         .state
@@ -306,15 +320,15 @@ pub async fn forgot(ctx: PageContext, Form(form): Form<ForgotForm>) -> Response 
         .request_password_reset(&form.email, &ctx.meta)
         .await
     {
-        Ok(()) => render(&ForgotPage {
+        Ok(()) => Ok(render(&ForgotPage {
             sent_to: Some(form.email.trim().to_owned()),
             email: form.email,
             errors: FormErrors::default(),
             minutes,
-        }),
+        })),
         Err(error) => {
             let (errors, _) = split(error);
-            render_status(
+            Ok(render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &ForgotPage {
                     email: form.email,
@@ -322,7 +336,7 @@ pub async fn forgot(ctx: PageContext, Form(form): Form<ForgotForm>) -> Response 
                     sent_to: None,
                     minutes,
                 },
-            )
+            ))
         }
     }
 }
@@ -337,18 +351,18 @@ struct ResetPage {
 
 const RESET_UNUSABLE: &str = "This reset link is invalid, has expired or was already used. Ask for a new one; it arrives in a minute.";
 
-pub async fn reset_form(ctx: PageContext, Path(token): Path<String>) -> Response {
+pub async fn reset_form(ctx: PageContext, Path(token): Path<String>) -> PageResult {
     let usable = ctx
         .state
         .app
         .password_reset_is_usable(&token)
         .await
         .unwrap_or(false);
-    render(&ResetPage {
+    Ok(render(&ResetPage {
         token,
         errors: FormErrors::default(),
         error: (!usable).then(|| RESET_UNUSABLE.to_owned()),
-    })
+    }))
 }
 
 #[derive(Deserialize)]
@@ -360,34 +374,34 @@ pub async fn reset(
     ctx: PageContext,
     Path(token): Path<String>,
     Form(form): Form<ResetForm>,
-) -> Response {
+) -> PageResult {
     match ctx
         .state
         .app
         .reset_password(&token, &form.password, &ctx.meta)
         .await
     {
-        Ok(()) => see_other("/login?notice=password-reset"),
+        Ok(()) => Ok(see_other("/login?notice=password-reset")),
         Err(AppError::Validation(errors)) if errors.0.iter().any(|e| e.field == "token") => {
-            render_status(
+            Ok(render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &ResetPage {
                     token,
                     errors: FormErrors::default(),
                     error: Some(RESET_UNUSABLE.to_owned()),
                 },
-            )
+            ))
         }
         Err(error) => {
             let (errors, error) = split(error);
-            render_status(
+            Ok(render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &ResetPage {
                     token,
                     errors,
                     error,
                 },
-            )
+            ))
         }
     }
 }
@@ -425,9 +439,9 @@ impl InvitePage {
     }
 }
 
-pub async fn invite_form(ctx: PageContext, Path(token): Path<String>) -> Response {
+pub async fn invite_form(ctx: PageContext, Path(token): Path<String>) -> PageResult {
     match ctx.state.app.invitation_details(&token).await {
-        Ok(details) => render(&InvitePage {
+        Ok(details) => Ok(render(&InvitePage {
             token,
             organization_name: details.organization_name,
             email: details.invitation.email,
@@ -436,8 +450,11 @@ pub async fn invite_form(ctx: PageContext, Path(token): Path<String>) -> Respons
             name: String::new(),
             errors: FormErrors::default(),
             error: None,
-        }),
-        Err(_) => render_status(StatusCode::NOT_FOUND, &InvitePage::unusable(token)),
+        })),
+        Err(_) => Ok(render_status(
+            StatusCode::NOT_FOUND,
+            &InvitePage::unusable(token),
+        )),
     }
 }
 
@@ -452,10 +469,13 @@ pub async fn invite(
     ctx: PageContext,
     Path(token): Path<String>,
     Form(form): Form<InviteForm>,
-) -> Response {
+) -> PageResult {
     let app = &ctx.state.app;
     let Ok(details) = app.invitation_details(&token).await else {
-        return render_status(StatusCode::NOT_FOUND, &InvitePage::unusable(token));
+        return Ok(render_status(
+            StatusCode::NOT_FOUND,
+            &InvitePage::unusable(token),
+        ));
     };
     let accepted = app
         .accept_invitation(
@@ -479,13 +499,18 @@ pub async fn invite(
                 )
                 .await
             {
-                Ok(opened) => with_session_cookie(&ctx, &opened.token, opened.expires_at, &to),
-                Err(_) => see_other("/login"),
+                Ok(opened) => Ok(with_session_cookie(
+                    &ctx,
+                    &opened.token,
+                    opened.expires_at,
+                    &to,
+                )),
+                Err(_) => Ok(see_other("/login")),
             }
         }
         Err(error) => {
             let (errors, error) = split(error);
-            render_status(
+            Ok(render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &InvitePage {
                     token,
@@ -497,7 +522,7 @@ pub async fn invite(
                     errors,
                     error,
                 },
-            )
+            ))
         }
     }
 }

@@ -1,6 +1,5 @@
 //! Company pages: the list, adding, a company's page with its contacts, deals and timeline.
 
-use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rapport_app::companies::{CompanyChange, CompanyQuery, SIZES};
 use rapport_app::model::{Company, CompanyFilter, CompanySort, Contact, Deal};
@@ -11,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
 use super::PageContext;
-use super::context::error_page;
+use super::PageError;
 use super::kinds::{FormKind, ListKind, ListSpec, Row, WebKind, list_query};
 use super::lists::{Cell, ColumnDef, ListState};
 use super::record_page::{
@@ -100,17 +99,17 @@ async fn detail_page(
     ctx: &PageContext,
     id: &str,
     form: Option<&CompanyForm>,
-) -> Result<RecordPage, Response> {
+) -> Result<RecordPage, PageError> {
     let (session, tenant) = ctx.tenant().await?;
     let id = id
         .parse::<CompanyId>()
-        .map_err(|_| error_page(ApiError::not_found()))?;
+        .map_err(|_| PageError::from(ApiError::not_found()))?;
     let app = &ctx.state.app;
     let actor = &session.actor;
     let company = app
         .get::<Company>(actor, &tenant, id, &ctx.meta)
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     let own = actor.relation_to(company.owner_id);
     let may =
         |action, object, ownership| decide(tenant.role, action, object, ownership).is_allowed();
@@ -308,7 +307,7 @@ impl FormKind for Company {
         ctx: &PageContext,
         id: &str,
         form: Option<&CompanyForm>,
-    ) -> Result<RecordPage, Response> {
+    ) -> Result<RecordPage, PageError> {
         detail_page(ctx, id, form).await
     }
 }

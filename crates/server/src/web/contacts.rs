@@ -1,6 +1,5 @@
 //! Contact pages: the list (search, sort, pages), adding, reading, changing and deleting.
 
-use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rapport_app::contacts::{ContactChange, ContactQuery};
 use rapport_app::model::{Company, Contact, ContactFilter, ContactSort, Deal};
@@ -14,7 +13,7 @@ use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
 use super::PageContext;
-use super::context::error_page;
+use super::PageError;
 use super::kinds::{FormKind, ListKind, ListSpec, Row, WebKind, list_query};
 use super::lists::{Cell, ColumnDef, ListState};
 use super::record_page::{
@@ -114,17 +113,17 @@ async fn detail_page(
     ctx: &PageContext,
     id: &str,
     form: Option<&ContactForm>,
-) -> Result<RecordPage, Response> {
+) -> Result<RecordPage, PageError> {
     let (session, tenant) = ctx.tenant().await?;
     let id = id
         .parse::<ContactId>()
-        .map_err(|_| error_page(ApiError::not_found()))?;
+        .map_err(|_| PageError::from(ApiError::not_found()))?;
     let app = &ctx.state.app;
     let actor = &session.actor;
     let contact = app
         .get::<Contact>(actor, &tenant, id, &ctx.meta)
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     let own = actor.relation_to(contact.owner_id);
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let base = &ctx.base;
@@ -311,7 +310,7 @@ impl FormKind for Contact {
         ctx: &PageContext,
         id: &str,
         form: Option<&ContactForm>,
-    ) -> Result<RecordPage, Response> {
+    ) -> Result<RecordPage, PageError> {
         detail_page(ctx, id, form).await
     }
 }

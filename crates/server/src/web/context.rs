@@ -4,7 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use rapport_app::accounts::CurrentSession;
 use rapport_app::model::Organization;
 use rapport_app::{AppError, RequestMeta, Tenant};
@@ -69,15 +69,48 @@ pub fn error_page(error: ApiError) -> Response {
     error.into_html_response()
 }
 
+/// Why a page is not shown, as the answer that says so: an error page (a refusal, a record
+/// that is not there, a failure) or a redirect (to sign in). Page handlers answer a
+/// [`PageResult`] and use `?` on the app's calls and on [`PageContext`]'s checks.
+#[derive(Debug)]
+pub struct PageError(Response);
+
+/// What a page handler answers.
+pub type PageResult = Result<Response, PageError>;
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl From<Response> for PageError {
+    fn from(response: Response) -> Self {
+        PageError(response)
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(error: ApiError) -> Self {
+        PageError(error_page(error))
+    }
+}
+
+impl From<AppError> for PageError {
+    fn from(error: AppError) -> Self {
+        PageError(error_page(error.into()))
+    }
+}
+
 impl PageContext {
     /// The session, or a redirect to the sign-in page that comes back here.
     /// When the session could not be checked at all (the database busy), a page saying to try
     /// again instead, so nobody is signed out by a busy moment.
-    pub fn require_session(&self) -> Result<&CurrentSession, Response> {
+    pub fn require_session(&self) -> Result<&CurrentSession, PageError> {
         if let Some(failure) = &self.session_failure {
             let mut page = ApiError::new(failure.status, failure.code, failure.detail.clone());
             page.retry_after = failure.retry_after;
-            return Err(error_page(page));
+            return Err(PageError::from(page));
         }
         self.session.as_ref().ok_or_else(|| {
             let next = urlencode(&self.here);
@@ -87,15 +120,17 @@ impl PageContext {
             } else {
                 ""
             };
-            crate::web::see_other(&format!("/login?next={next}{notice}"))
+            PageError(crate::web::see_other(&format!(
+                "/login?next={next}{notice}"
+            )))
         })
     }
 
     /// The organization the address names, if any; an unknown one is a 404 page.
-    pub fn organization(&self) -> Result<Option<&Organization>, Response> {
+    pub fn organization(&self) -> Result<Option<&Organization>, PageError> {
         match &self.organization {
             Ok(org) => Ok(org.as_ref()),
-            Err(e) => Err(error_page(ApiError::new(
+            Err(e) => Err(PageError::from(ApiError::new(
                 e.status,
                 e.code,
                 e.detail.clone(),
@@ -104,10 +139,10 @@ impl PageContext {
     }
 
     /// The signed-in member's standing in the organization the address names.
-    pub async fn tenant(&self) -> Result<(&CurrentSession, Tenant), Response> {
+    pub async fn tenant(&self) -> Result<(&CurrentSession, Tenant), PageError> {
         let session = self.require_session()?;
         let Some(org) = self.organization()? else {
-            return Err(crate::web::see_other("/"));
+            return Err(PageError::from(crate::web::see_other("/")));
         };
         match self
             .state
@@ -116,17 +151,17 @@ impl PageContext {
             .await
         {
             Ok(tenant) => Ok((session, tenant)),
-            Err(AppError::Forbidden) => Err(error_page(ApiError::new(
+            Err(AppError::Forbidden) => Err(PageError::from(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "you are not a member of this organization",
             ))),
-            Err(other) => Err(error_page(other.into())),
+            Err(other) => Err(PageError::from(other)),
         }
     }
 
     /// Checks the CSRF token a form carried against the session's.
-    pub fn check_csrf(&self, presented: &str) -> Result<&CurrentSession, Response> {
+    pub fn check_csrf(&self, presented: &str) -> Result<&CurrentSession, PageError> {
         let session = self.require_session()?;
         if rapport_app::crypto::constant_time_eq(
             presented.as_bytes(),
@@ -134,7 +169,7 @@ impl PageContext {
         ) {
             Ok(session)
         } else {
-            Err(error_page(ApiError::new(
+            Err(PageError::from(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "csrf_failed",
                 "this form has expired or did not come from Rapport; go back, reload the page and try again",

@@ -4,16 +4,14 @@
 use std::fmt::Write;
 
 use askama::Template;
-use axum::response::Response;
 use rapport_app::analytics::{FunnelStage, MonthTotals, SalesDashboard};
 use rapport_app::model::TaskFilter;
 use rapport_domain::deal::compact_amount;
 
-use super::context::error_page;
 use super::deals::{TaskRow, task_rows};
 use super::records::{People, money};
 use super::workspace::{Shell, shell};
-use super::{PageContext, render};
+use super::{PageContext, PageResult, render};
 
 pub struct OwnerRow {
     pub name: String,
@@ -149,17 +147,11 @@ pub fn months_svg(months: &[MonthTotals]) -> String {
     svg
 }
 
-pub async fn dashboard(ctx: &PageContext) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(page) => return page,
-    };
+pub async fn dashboard(ctx: &PageContext) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
     let app = &ctx.state.app;
     let actor = &session.actor;
-    let d: SalesDashboard = match app.sales_dashboard(actor, &tenant, &ctx.meta).await {
-        Ok(d) => d,
-        Err(e) => return error_page(e.into()),
-    };
+    let d: SalesDashboard = app.sales_dashboard(actor, &tenant, &ctx.meta).await?;
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let today = tenant.today();
     let overdue = task_rows(
@@ -236,7 +228,7 @@ pub async fn dashboard(ctx: &PageContext) -> Response {
         branded: tenant.organization.has_logo || tenant.organization.primary_color.is_some(),
         back: format!("{}/", ctx.base),
     };
-    render(&page)
+    Ok(render(&page))
 }
 
 #[cfg(test)]

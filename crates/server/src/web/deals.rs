@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, RawForm};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use chrono::{NaiveDate, Utc};
 use rapport_app::deals::{DealChange, DealQuery};
 use rapport_app::model::Pipeline;
@@ -23,11 +23,12 @@ use rapport_domain::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::context::error_page;
 use super::record_page::form_without;
 use super::records::{Choice, People, TimelineEntry, day, mentions, money, timeline_entry};
 use super::workspace::{Shell, shell};
-use super::{FormErrors, PageContext, render, render_status, see_other, sentence};
+use super::{
+    FormErrors, PageContext, PageError, PageResult, render, render_status, see_other, sentence,
+};
 use crate::api::v1::kinds::ApiKind;
 use crate::error::ApiError;
 
@@ -196,17 +197,11 @@ fn refusal(code: &str) -> Option<String> {
     )
 }
 
-pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
     let app = &ctx.state.app;
     let actor = &session.actor;
-    let pipelines = match app.pipelines(actor, &tenant, &ctx.meta).await {
-        Ok(p) => p,
-        Err(e) => return error_page(e.into()),
-    };
+    let pipelines = app.pipelines(actor, &tenant, &ctx.meta).await?;
     let chosen = q
         .pipeline
         .as_deref()
@@ -218,7 +213,7 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
         .or(pipelines.first())
         .cloned()
     else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
     let owner = q.owner.as_deref().and_then(|o| o.parse::<UserId>().ok());
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
@@ -248,13 +243,9 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
     if view == "board" {
         let filter = board_filter(&pipeline, owner, show_closed);
         let stages: Vec<String> = pipeline.stages.iter().map(|s| s.key.clone()).collect();
-        let board = match app
+        let board = app
             .deal_board(actor, &tenant, &filter, &stages, COLUMN_PAGE, &ctx.meta)
-            .await
-        {
-            Ok(b) => b,
-            Err(e) => return error_page(e.into()),
-        };
+            .await?;
         let currency = &tenant.organization.currency;
         let (open_count, open_value) = board
             .totals
@@ -335,7 +326,7 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
             .await
         {
             Ok(p) => p,
-            Err(e) => return error_page(e.into()),
+            Err(e) => return Err(e.into()),
         };
         summary = match (page.total, page.total_is_exact) {
             (1, true) => "1 deal".into(),
@@ -425,7 +416,7 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
         sort_links,
         shell: shell(&ctx, session, &tenant, "deals", &["Deals"]).await,
     };
-    render(&page)
+    Ok(render(&page))
 }
 
 #[derive(Template)]
@@ -455,38 +446,32 @@ pub struct MoreQuery {
 
 /// The next cards of one board column (an HTML fragment the board appends as the column's end
 /// scrolls into view), with the link to the cards after them.
-pub async fn board_more(ctx: PageContext, Query(q): Query<MoreQuery>) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+pub async fn board_more(ctx: PageContext, Query(q): Query<MoreQuery>) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
     let app = &ctx.state.app;
     let actor = &session.actor;
     let Ok(pipeline_id) = q.pipeline.parse::<PipelineId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
     let after = match crate::api::v1::types::decode_sort_cursor(
         &q.after,
         crate::api::v1::types::SortKind::Time,
     ) {
         Ok((SortValue::Time(t), id)) => (t, DealId(id)),
-        Ok(_) => return error_page(ApiError::not_found()),
-        Err(e) => return error_page(e),
+        Ok(_) => return Err(ApiError::not_found().into()),
+        Err(e) => return Err(PageError::from(e)),
     };
-    let pipelines = match app.pipelines(actor, &tenant, &ctx.meta).await {
-        Ok(p) => p,
-        Err(e) => return error_page(e.into()),
-    };
+    let pipelines = app.pipelines(actor, &tenant, &ctx.meta).await?;
     let Some(pipeline) = pipelines.into_iter().find(|p| p.id == pipeline_id) else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
     if pipeline.stage(&q.stage).is_none() {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     }
     let owner = q.owner.as_deref().and_then(|o| o.parse::<UserId>().ok());
     let show_closed = q.closed.as_deref() == Some("all");
     let filter = board_filter(&pipeline, owner, show_closed);
-    let (deals, more) = match app
+    let (deals, more) = app
         .deal_board_more(
             actor,
             &tenant,
@@ -496,11 +481,7 @@ pub async fn board_more(ctx: PageContext, Query(q): Query<MoreQuery>) -> Respons
             COLUMN_PAGE,
             &ctx.meta,
         )
-        .await
-    {
-        Ok(d) => d,
-        Err(e) => return error_page(e.into()),
-    };
+        .await?;
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let fragment = MoreCards {
         more: more_link(
@@ -533,7 +514,7 @@ pub async fn board_more(ctx: PageContext, Query(q): Query<MoreQuery>) -> Respons
             csrf: session.session.csrf_token.clone(),
         },
     };
-    render(&fragment)
+    Ok(render(&fragment))
 }
 
 #[derive(Deserialize)]
@@ -552,16 +533,11 @@ pub async fn move_stage(
     headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<MoveForm>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
     let Ok(deal_id) = id.parse::<DealId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
     let result = ctx
         .state
@@ -586,8 +562,8 @@ pub async fn move_stage(
         &form.back
     });
     match result {
-        Ok(_) if wants_json => axum::Json(json!({"ok": true})).into_response(),
-        Ok(_) => see_other(&back),
+        Ok(_) if wants_json => Ok(axum::Json(json!({"ok": true})).into_response()),
+        Ok(_) => Ok(see_other(&back)),
         Err(e) => {
             let code = match &e {
                 AppError::Conflict { code, .. } => *code,
@@ -602,16 +578,16 @@ pub async fn move_stage(
                     AppError::NotFound => StatusCode::NOT_FOUND,
                     _ => StatusCode::UNPROCESSABLE_ENTITY,
                 };
-                (
+                Ok((
                     status,
                     axum::Json(json!({"ok": false, "code": code, "message": message})),
                 )
-                    .into_response()
+                    .into_response())
             } else if refusal(code).is_some() {
                 let sep = if back.contains('?') { '&' } else { '?' };
-                see_other(&format!("{back}{sep}refused={code}"))
+                Ok(see_other(&format!("{back}{sep}refused={code}")))
             } else {
-                error_page(e.into())
+                Err(e.into())
             }
         }
     }
@@ -789,13 +765,13 @@ async fn form_page(
     tenant: &Tenant,
     current: Option<&Deal>,
     values: DealFormValues,
-) -> Result<FormPage, Response> {
+) -> Result<FormPage, PageError> {
     let app = &ctx.state.app;
     let actor = &session.actor;
     let pipelines = app
         .pipelines(actor, tenant, &ctx.meta)
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     let people = People::load(app, actor, tenant, &ctx.meta).await;
     let stages = pipelines
         .iter()
@@ -911,11 +887,8 @@ pub struct NewQuery {
     company: Option<String>,
 }
 
-pub async fn new_form(ctx: PageContext, Query(q): Query<NewQuery>) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+pub async fn new_form(ctx: PageContext, Query(q): Query<NewQuery>) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
     if !decide(
         tenant.role,
         Action::Create,
@@ -924,7 +897,7 @@ pub async fn new_form(ctx: PageContext, Query(q): Query<NewQuery>) -> Response {
     )
     .is_allowed()
     {
-        return error_page(ApiError::forbidden());
+        return Err(ApiError::forbidden().into());
     }
     let values = DealFormValues {
         currency: tenant.organization.currency.clone(),
@@ -936,8 +909,8 @@ pub async fn new_form(ctx: PageContext, Query(q): Query<NewQuery>) -> Response {
         ..DealFormValues::default()
     };
     match form_page(&ctx, session, &tenant, None, values).await {
-        Ok(p) => render(&p),
-        Err(r) => r,
+        Ok(p) => Ok(render(&p)),
+        Err(r) => Err(r),
     }
 }
 
@@ -952,7 +925,7 @@ async fn posted<'a>(
         &'a rapport_app::accounts::CurrentSession,
         Tenant,
     ),
-    Response,
+    PageError,
 > {
     let mut form: DealFormValues = form_without(raw, |k| k.starts_with("custom."));
     ctx.check_csrf(&form.csrf)?;
@@ -963,11 +936,8 @@ async fn posted<'a>(
     Ok((form, session, tenant))
 }
 
-pub async fn create(ctx: PageContext, RawForm(raw): RawForm) -> Response {
-    let (form, session, tenant) = match posted(&ctx, &raw, true).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+pub async fn create(ctx: PageContext, RawForm(raw): RawForm) -> PageResult {
+    let (form, session, tenant) = posted(&ctx, &raw, true).await?;
     let mut parse_errors = FormErrors::default();
     let change = form.change(&mut parse_errors, None);
     let result = if parse_errors.0.is_empty() {
@@ -981,7 +951,7 @@ pub async fn create(ctx: PageContext, RawForm(raw): RawForm) -> Response {
         )))
     };
     match result {
-        Ok(d) => see_other(&format!("{}/deals/{}", ctx.base, d.id)),
+        Ok(d) => Ok(see_other(&format!("{}/deals/{}", ctx.base, d.id))),
         Err(e) => form_refused(&ctx, session, &tenant, None, form, e).await,
     }
 }
@@ -993,42 +963,35 @@ async fn form_refused(
     current: Option<&Deal>,
     form: DealFormValues,
     e: AppError,
-) -> Response {
+) -> PageResult {
     let (errors, form_error) = match e {
         AppError::Validation(errors) => (form_errors(errors), None),
         AppError::Conflict { code, message } => (
             FormErrors::default(),
             Some(refusal(code).unwrap_or_else(|| sentence(&message))),
         ),
-        other => return error_page(other.into()),
+        other => return Err(other.into()),
     };
     match form_page(ctx, session, tenant, current, form).await {
         Ok(mut page) => {
             page.errors = errors;
             page.form_error = form_error;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
-        Err(r) => r,
+        Err(r) => Err(r),
     }
 }
 
-pub async fn edit_form(ctx: PageContext, Path(id): Path<String>) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+pub async fn edit_form(ctx: PageContext, Path(id): Path<String>) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
     let Ok(deal_id) = id.parse::<DealId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
-    let deal = match ctx
+    let deal = ctx
         .state
         .app
         .get::<Deal>(&session.actor, &tenant, deal_id, &ctx.meta)
-        .await
-    {
-        Ok(d) => d,
-        Err(e) => return error_page(e.into()),
-    };
+        .await?;
     match form_page(
         &ctx,
         session,
@@ -1038,27 +1001,20 @@ pub async fn edit_form(ctx: PageContext, Path(id): Path<String>) -> Response {
     )
     .await
     {
-        Ok(p) => render(&p),
-        Err(r) => r,
+        Ok(p) => Ok(render(&p)),
+        Err(r) => Err(r),
     }
 }
 
-pub async fn update(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawForm) -> Response {
-    let (form, session, tenant) = match posted(&ctx, &raw, false).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+pub async fn update(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawForm) -> PageResult {
+    let (form, session, tenant) = posted(&ctx, &raw, false).await?;
     let Ok(deal_id) = id.parse::<DealId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
     let app = &ctx.state.app;
-    let current = match app
+    let current = app
         .get::<Deal>(&session.actor, &tenant, deal_id, &ctx.meta)
-        .await
-    {
-        Ok(d) => d,
-        Err(e) => return error_page(e.into()),
-    };
+        .await?;
     let mut parse_errors = FormErrors::default();
     let change = form.change(&mut parse_errors, Some(&current));
     let result = if parse_errors.0.is_empty() {
@@ -1070,7 +1026,7 @@ pub async fn update(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawF
         )))
     };
     match result {
-        Ok(d) => see_other(&format!("{}/deals/{}?saved=1", ctx.base, d.id)),
+        Ok(d) => Ok(see_other(&format!("{}/deals/{}?saved=1", ctx.base, d.id))),
         Err(e) => form_refused(&ctx, session, &tenant, Some(&current), form, e).await,
     }
 }
@@ -1137,7 +1093,7 @@ pub async fn detail(
     ctx: PageContext,
     Path(id): Path<String>,
     Query(q): Query<DetailQuery>,
-) -> Response {
+) -> PageResult {
     match detail_page(&ctx, &id, carried(q.comment_error)).await {
         Ok(mut page) => {
             page.notice = q
@@ -1146,9 +1102,9 @@ pub async fn detail(
                 .and_then(refusal)
                 .or(carried(q.task_error))
                 .or(q.saved.map(|_| "Saved.".to_owned()));
-            render(&page)
+            Ok(render(&page))
         }
-        Err(r) => r,
+        Err(r) => Err(r),
     }
 }
 
@@ -1156,21 +1112,21 @@ async fn detail_page(
     ctx: &PageContext,
     id: &str,
     comment_error: Option<String>,
-) -> Result<DetailPage, Response> {
+) -> Result<DetailPage, PageError> {
     let (session, tenant) = ctx.tenant().await?;
     let deal_id = id
         .parse::<DealId>()
-        .map_err(|_| error_page(ApiError::not_found()))?;
+        .map_err(|_| PageError::from(ApiError::not_found()))?;
     let app = &ctx.state.app;
     let actor = &session.actor;
     let deal = app
         .get::<Deal>(actor, &tenant, deal_id, &ctx.meta)
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     let pipeline = app
         .pipeline(actor, &tenant, Some(deal.pipeline_id), &ctx.meta)
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let current_pos = pipeline.stage(&deal.stage).map(|s| s.position).unwrap_or(0);
     let steps = pipeline
@@ -1345,16 +1301,11 @@ pub async fn set_status(
     ctx: PageContext,
     Path(id): Path<String>,
     Form(form): Form<StatusForm>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
     let Ok(deal_id) = id.parse::<DealId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
     let back = format!("{}/deals/{}", ctx.base, deal_id);
     match ctx
@@ -1372,9 +1323,9 @@ pub async fn set_status(
         )
         .await
     {
-        Ok(_) => see_other(&back),
-        Err(AppError::Conflict { code, .. }) => see_other(&format!("{back}?refused={code}")),
-        Err(e) => error_page(e.into()),
+        Ok(_) => Ok(see_other(&back)),
+        Err(AppError::Conflict { code, .. }) => Ok(see_other(&format!("{back}?refused={code}"))),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -1398,7 +1349,7 @@ pub(crate) async fn add_activity(
     record: RecordRef,
     form: ActivityForm,
     back: &str,
-) -> Result<(), Response> {
+) -> Result<(), PageError> {
     ctx.check_csrf(&form.csrf)?;
     let (session, tenant) = ctx.tenant().await?;
     let app = &ctx.state.app;
@@ -1442,12 +1393,12 @@ pub(crate) async fn add_activity(
                 })
                 .unwrap_or_default();
             let sep = if back.contains('?') { '&' } else { '?' };
-            Err(see_other(&format!(
+            Err(PageError::from(see_other(&format!(
                 "{back}{sep}comment_error={}",
                 url::form_urlencoded::byte_serialize(message.as_bytes()).collect::<String>()
-            )))
+            ))))
         }
-        Err(e) => Err(error_page(e.into())),
+        Err(e) => Err(PageError::from(e)),
     }
 }
 
@@ -1477,14 +1428,9 @@ pub struct TaskForm {
 }
 
 /// Adds a task (from a deal's page or the task list).
-pub async fn add_task(ctx: PageContext, Form(form): Form<TaskForm>) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+pub async fn add_task(ctx: PageContext, Form(form): Form<TaskForm>) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
     let back = super::safe_next(if form.back.is_empty() {
         "/tasks"
     } else {
@@ -1496,7 +1442,12 @@ pub async fn add_task(ctx: PageContext, Form(form): Form<TaskForm>) -> Response 
     } else {
         match due.parse::<NaiveDate>() {
             Ok(d) => Some(d),
-            Err(_) => return see_other(&with_error(&back, "The due date must be a date.")),
+            Err(_) => {
+                return Ok(see_other(&with_error(
+                    &back,
+                    "The due date must be a date.",
+                )));
+            }
         }
     };
     let remind = form.remind_at.trim();
@@ -1518,7 +1469,10 @@ pub async fn add_task(ctx: PageContext, Form(form): Form<TaskForm>) -> Response 
         match local {
             Some(at) => Some(at.with_timezone(&chrono::Utc)),
             None => {
-                return see_other(&with_error(&back, "The reminder must be a date and time."));
+                return Ok(see_other(&with_error(
+                    &back,
+                    "The reminder must be a date and time.",
+                )));
             }
         }
     };
@@ -1547,16 +1501,16 @@ pub async fn add_task(ctx: PageContext, Form(form): Form<TaskForm>) -> Response 
         )
         .await
     {
-        Ok(_) => see_other(&back),
+        Ok(_) => Ok(see_other(&back)),
         Err(AppError::Validation(errors)) => {
             let message = errors
                 .0
                 .first()
                 .map(|e| sentence(&format!("{} {}", e.field.replace('_', " "), e.message)))
                 .unwrap_or_default();
-            see_other(&with_error(&back, &message))
+            Ok(see_other(&with_error(&back, &message)))
         }
-        Err(e) => error_page(e.into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -1583,16 +1537,11 @@ pub async fn complete_task(
     ctx: PageContext,
     Path(id): Path<String>,
     Form(form): Form<DoneForm>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
     let Ok(task_id) = id.parse::<TaskId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
     let back = super::safe_next(if form.back.is_empty() {
         "/tasks"
@@ -1614,17 +1563,14 @@ pub async fn complete_task(
         )
         .await
     {
-        Ok(_) => see_other(&back),
-        Err(e) => error_page(e.into()),
+        Ok(_) => Ok(see_other(&back)),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// The deals of a pipeline (optionally one owner's) as CSV, every page, streamed.
-pub async fn export(ctx: PageContext, Query(q): Query<BoardQuery>) -> Response {
-    let (_session, _tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+pub async fn export(ctx: PageContext, Query(q): Query<BoardQuery>) -> PageResult {
+    let (_session, _tenant) = ctx.tenant().await?;
     let filter = DealFilter {
         pipeline_id: q.pipeline.as_deref().and_then(|p| p.parse().ok()),
         owner_id: q.owner.as_deref().and_then(|o| o.parse().ok()),

@@ -7,7 +7,6 @@ use std::future::Future;
 
 use axum::extract::{Path, Query, RawForm, RawQuery};
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{DateTime, Utc};
@@ -23,7 +22,6 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
-use super::context::error_page;
 use super::deals::{ActivityForm, add_activity};
 use super::lists::{
     Cell, ColumnDef, FilterSelect, ListPage, ListState, column_choices, headers, is_filtered,
@@ -33,7 +31,9 @@ use super::objects::Names;
 use super::record_page::{FormField, RecordPage, form_without};
 use super::records::People;
 use super::workspace::shell;
-use super::{CsrfForm, FormErrors, PageContext, render, render_status, see_other};
+use super::{
+    CsrfForm, FormErrors, PageContext, PageError, PageResult, render, render_status, see_other,
+};
 use crate::api::v1::types::decode_sort_cursor;
 use crate::error::ApiError;
 use crate::exports::{CsvKind, Exporter};
@@ -81,7 +81,7 @@ pub trait FormKind: WebKind {
         ctx: &PageContext,
         id: &str,
         form: Option<&Self::Form>,
-    ) -> impl Future<Output = Result<RecordPage, Response>> + Send;
+    ) -> impl Future<Output = Result<RecordPage, PageError>> + Send;
 }
 
 /// What a built-in kind's list page shows besides what every list has (search, owner and tag
@@ -178,27 +178,20 @@ pub fn list_query<K: ListKind>(
 
 /// `GET /{kind}`: its list, with search, filters, sort, the columns chosen (its custom fields
 /// among them), saved views and keyset pages.
-pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
     let spec = &K::LIST_PAGE;
     let state = ListState::parse(raw.as_deref(), spec.default_sort);
     let app = &ctx.state.app;
     let actor = &session.actor;
-    let result = match app
+    let result = app
         .list::<K>(
             actor,
             &tenant,
             K::page_query(&state, LIST_PAGE_SIZE),
             &ctx.meta,
         )
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => return error_page(e.into()),
-    };
+        .await?;
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let custom = super::objects::custom_part(&ctx, actor, &tenant, K::KIND.object_key()).await;
     // The kind's columns, its custom fields before the owner, tags and date.
@@ -328,22 +321,19 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Res
         ranges: Vec::new(),
         shell: shell(&ctx, session, &tenant, K::PATH, &[K::TITLE]).await,
     };
-    render(&page)
+    Ok(render(&page))
 }
 
 /// `GET /{kind}/export.csv`: every record of the list state, as CSV.
-pub async fn export<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
+pub async fn export<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> PageResult {
     let mut state = ListState::parse(raw.as_deref(), K::LIST_PAGE.default_sort);
     state.after = None;
     export_csv(&ctx, K::page_query(&state, 500)).await
 }
 
 /// The CSV of every record `query` selects (roles that may export).
-pub async fn export_csv<K: CsvKind>(ctx: &PageContext, query: ListQuery<K>) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+pub async fn export_csv<K: CsvKind>(ctx: &PageContext, query: ListQuery<K>) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
     match Exporter::new(
         ctx.state.app.clone(),
         session.actor.clone(),
@@ -353,8 +343,8 @@ pub async fn export_csv<K: CsvKind>(ctx: &PageContext, query: ListQuery<K>) -> R
     )
     .await
     {
-        Ok(who) => crate::exports::export(who, query),
-        Err(e) => error_page(e.into()),
+        Ok(who) => Ok(crate::exports::export(who, query)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -385,11 +375,8 @@ async fn new_page<K: FormKind>(
 }
 
 /// `GET /{kind}/new`: the form to add one (roles that may).
-pub async fn new_form<K: FormKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+pub async fn new_form<K: FormKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
     if !decide(
         tenant.role,
         Action::Create,
@@ -398,10 +385,10 @@ pub async fn new_form<K: FormKind>(ctx: PageContext, RawQuery(raw): RawQuery) ->
     )
     .is_allowed()
     {
-        return error_page(ApiError::forbidden());
+        return Err(ApiError::forbidden().into());
     }
     let form = K::prefill(raw.as_deref().unwrap_or_default());
-    render(&new_page::<K>(&ctx, &tenant, session, &form).await)
+    Ok(render(&new_page::<K>(&ctx, &tenant, session, &form).await))
 }
 
 /// What a record page's address carries back after an action.
@@ -419,11 +406,8 @@ pub async fn detail<K: FormKind>(
     ctx: PageContext,
     Path(id): Path<String>,
     Query(q): Query<DetailQuery>,
-) -> Response {
-    let mut page = match K::record_page(&ctx, &id, None).await {
-        Ok(page) => page,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    let mut page = K::record_page(&ctx, &id, None).await?;
     let short = |m: String| m.chars().take(200).collect::<String>();
     page.notice = if q.converted.is_some() {
         Some(match K::KIND {
@@ -440,13 +424,13 @@ pub async fn detail<K: FormKind>(
     if let Some(c) = page.convert.as_mut() {
         c.error = q.convert_error.map(short);
     }
-    render(&page)
+    Ok(render(&page))
 }
 
-fn id_of<K: BuiltinKind>(id: &str) -> Result<K::Id, Response> {
+fn id_of<K: BuiltinKind>(id: &str) -> Result<K::Id, PageError> {
     id.parse::<uuid::Uuid>()
         .map(K::Id::from)
-        .map_err(|_| error_page(ApiError::not_found()))
+        .map_err(|_| PageError::from(ApiError::not_found()))
 }
 
 /// The posted form, its custom fields read apart (`creating`: their defaults apply).
@@ -454,7 +438,7 @@ async fn posted<'a, K: FormKind>(
     ctx: &'a PageContext,
     raw: &[u8],
     creating: bool,
-) -> Result<(K::Form, &'a CurrentSession, Tenant), Response> {
+) -> Result<(K::Form, &'a CurrentSession, Tenant), PageError> {
     let mut form: K::Form = form_without(raw, |k| k.starts_with("custom."));
     ctx.check_csrf(K::csrf(&form))?;
     let (session, tenant) = ctx.tenant().await?;
@@ -472,11 +456,8 @@ async fn posted<'a, K: FormKind>(
 }
 
 /// `POST /{kind}/new`: the new record's page, or the form again with each error next to its field.
-pub async fn create<K: FormKind>(ctx: PageContext, RawForm(raw): RawForm) -> Response {
-    let (form, session, tenant) = match posted::<K>(&ctx, &raw, true).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+pub async fn create<K: FormKind>(ctx: PageContext, RawForm(raw): RawForm) -> PageResult {
+    let (form, session, tenant) = posted::<K>(&ctx, &raw, true).await?;
     let result = match K::change(&form) {
         Ok(change) => {
             ctx.state
@@ -487,13 +468,18 @@ pub async fn create<K: FormKind>(ctx: PageContext, RawForm(raw): RawForm) -> Res
         Err(errors) => Err(AppError::Validation(errors)),
     };
     match result {
-        Ok(r) => see_other(&format!("{}/{}/{}?saved=1", ctx.base, K::PATH, r.id())),
+        Ok(r) => Ok(see_other(&format!(
+            "{}/{}/{}?saved=1",
+            ctx.base,
+            K::PATH,
+            r.id()
+        ))),
         Err(AppError::Validation(errors)) => {
             let mut page = new_page::<K>(&ctx, &tenant, session, &form).await;
             page.errors = FormErrors(errors.0);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
-        Err(other) => error_page(other.into()),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -502,15 +488,9 @@ pub async fn update<K: FormKind>(
     ctx: PageContext,
     Path(id): Path<String>,
     RawForm(raw): RawForm,
-) -> Response {
-    let record = match id_of::<K>(&id) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let (form, session, tenant) = match posted::<K>(&ctx, &raw, false).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let record = id_of::<K>(&id)?;
+    let (form, session, tenant) = posted::<K>(&ctx, &raw, false).await?;
     let result = match K::change(&form) {
         Ok(change) => {
             ctx.state
@@ -521,15 +501,20 @@ pub async fn update<K: FormKind>(
         Err(errors) => Err(AppError::Validation(errors)),
     };
     match result {
-        Ok(r) => see_other(&format!("{}/{}/{}?saved=1", ctx.base, K::PATH, r.id())),
+        Ok(r) => Ok(see_other(&format!(
+            "{}/{}/{}?saved=1",
+            ctx.base,
+            K::PATH,
+            r.id()
+        ))),
         Err(AppError::Validation(errors)) => match K::record_page(&ctx, &id, Some(&form)).await {
             Ok(mut page) => {
                 page.errors = FormErrors(errors.0);
-                render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+                Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
             }
-            Err(p) => p,
+            Err(p) => Err(p),
         },
-        Err(other) => error_page(other.into()),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -538,26 +523,18 @@ pub async fn delete<K: WebKind>(
     ctx: PageContext,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    let record = match id_of::<K>(&id) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
+    let record = id_of::<K>(&id)?;
     match ctx
         .state
         .app
         .delete::<K>(&session.actor, &tenant, record, &ctx.meta)
         .await
     {
-        Ok(()) => see_other(&format!("{}/{}", ctx.base, K::LIST)),
-        Err(e) => error_page(e.into()),
+        Ok(()) => Ok(see_other(&format!("{}/{}", ctx.base, K::LIST))),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -566,14 +543,11 @@ pub async fn comment<K: WebKind>(
     ctx: PageContext,
     Path(id): Path<String>,
     Form(form): Form<ActivityForm>,
-) -> Response {
-    let record = match id_of::<K>(&id) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let record = id_of::<K>(&id)?;
     let back = format!("{}/{}/{}", ctx.base, K::PATH, record);
     match add_activity(&ctx, K::timeline(record), form, &back).await {
-        Ok(()) => see_other(&format!("{back}#timeline")),
-        Err(r) => r,
+        Ok(()) => Ok(see_other(&format!("{back}#timeline"))),
+        Err(r) => Err(r),
     }
 }

@@ -2,7 +2,6 @@
 
 use axum::Form;
 use axum::extract::Path;
-use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rapport_app::leads::{Conversion, ConversionDeal, LeadChange, LeadQuery};
 use rapport_app::model::{Company, Contact, Deal, Lead, LeadFilter, LeadSort};
@@ -14,7 +13,6 @@ use rapport_domain::{Action, LeadId, Object, Ownership, UserId, ValidationErrors
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
-use super::context::error_page;
 use super::kinds::{FormKind, ListKind, ListSpec, Row, WebKind, list_query};
 use super::lists::{Cell, ColumnDef, FilterSelect, ListState};
 use super::record_page::{
@@ -22,7 +20,7 @@ use super::record_page::{
 };
 use super::records::{Choice, People};
 use super::workspace::shell;
-use super::{PageContext, see_other, sentence};
+use super::{PageContext, PageError, PageResult, see_other, sentence};
 use crate::error::ApiError;
 
 fn status_cell(l: &Lead) -> Cell {
@@ -136,17 +134,17 @@ async fn detail_page(
     ctx: &PageContext,
     id: &str,
     form: Option<&LeadForm>,
-) -> Result<RecordPage, Response> {
+) -> Result<RecordPage, PageError> {
     let (session, tenant) = ctx.tenant().await?;
     let id = id
         .parse::<LeadId>()
-        .map_err(|_| error_page(ApiError::not_found()))?;
+        .map_err(|_| PageError::from(ApiError::not_found()))?;
     let app = &ctx.state.app;
     let actor = &session.actor;
     let lead = app
         .get::<Lead>(actor, &tenant, id, &ctx.meta)
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     let own = actor.relation_to(lead.owner_id);
     let may =
         |action, object, ownership| decide(tenant.role, action, object, ownership).is_allowed();
@@ -299,17 +297,12 @@ pub async fn convert(
     ctx: PageContext,
     Path(id): Path<String>,
     Form(form): Form<ConvertForm>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
     let Ok(lead_id) = id.parse::<LeadId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+    let (session, tenant) = ctx.tenant().await?;
     let back = format!("{}/leads/{lead_id}", ctx.base);
     let refuse = |message: &str| {
         see_other(&format!(
@@ -319,7 +312,7 @@ pub async fn convert(
     };
     let amount = match parse_amount_text(&form.deal_amount) {
         Ok(minor) => minor as f64 / 100.0,
-        Err(m) => return refuse(&sentence(&format!("the amount {m}"))),
+        Err(m) => return Ok(refuse(&sentence(&format!("the amount {m}")))),
     };
     let conversion = Conversion {
         with_company: form.company == "1",
@@ -336,19 +329,19 @@ pub async fn convert(
         .convert_lead(&session.actor, &tenant, lead_id, conversion, &ctx.meta)
         .await
     {
-        Ok(done) => see_other(&format!(
+        Ok(done) => Ok(see_other(&format!(
             "{}/contacts/{}?converted=1",
             ctx.base, done.contact_id
-        )),
-        Err(AppError::Validation(errors)) => refuse(
+        ))),
+        Err(AppError::Validation(errors)) => Ok(refuse(
             &errors
                 .0
                 .first()
                 .map(|e| sentence(&format!("{} {}", e.field.replace('_', " "), e.message)))
                 .unwrap_or_default(),
-        ),
-        Err(AppError::Conflict { message, .. }) => refuse(&sentence(&message)),
-        Err(e) => error_page(e.into()),
+        )),
+        Err(AppError::Conflict { message, .. }) => Ok(refuse(&sentence(&message))),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -389,7 +382,7 @@ impl FormKind for Lead {
         ctx: &PageContext,
         id: &str,
         form: Option<&LeadForm>,
-    ) -> Result<RecordPage, Response> {
+    ) -> Result<RecordPage, PageError> {
         detail_page(ctx, id, form).await
     }
 }

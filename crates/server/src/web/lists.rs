@@ -585,14 +585,9 @@ pub struct SaveViewForm {
 pub async fn save_view(
     ctx: super::PageContext,
     axum::Form(form): axum::Form<SaveViewForm>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+) -> super::PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
     let back = super::safe_next(&form.back);
     let state = ListState::parse(Some(&form.query), "");
     match ctx
@@ -612,10 +607,10 @@ pub async fn save_view(
         )
         .await
     {
-        Ok(view) => super::see_other(&super::safe_next(&format!(
+        Ok(view) => Ok(super::see_other(&super::safe_next(&format!(
             "{back}?{}&view={}",
             view.query, view.id
-        ))),
+        )))),
         Err(rapport_app::AppError::Validation(errors)) => {
             let message = errors
                 .0
@@ -626,11 +621,11 @@ pub async fn save_view(
                 url::form_urlencoded::byte_serialize(message.as_bytes()).collect::<String>();
             // The query was refused, perhaps for what it holds: keep it only if it is safe.
             match super::redirect_target(&format!("{back}?{}&notice={notice}", form.query)) {
-                Some(to) => super::see_other(&to),
-                None => super::see_other(&format!("{back}?notice={notice}")),
+                Some(to) => Ok(super::see_other(&to)),
+                None => Ok(super::see_other(&format!("{back}?notice={notice}"))),
             }
         }
-        Err(e) => super::context::error_page(e.into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -638,16 +633,11 @@ pub async fn delete_view(
     ctx: super::PageContext,
     axum::extract::Path(id): axum::extract::Path<String>,
     axum::Form(form): axum::Form<SaveViewForm>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+) -> super::PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
     let Ok(view_id) = id.parse::<rapport_domain::ViewId>() else {
-        return super::context::error_page(crate::error::ApiError::not_found());
+        return Err(crate::error::ApiError::not_found().into());
     };
     match ctx
         .state
@@ -655,7 +645,7 @@ pub async fn delete_view(
         .delete_view(&session.actor, &tenant, view_id, &ctx.meta)
         .await
     {
-        Ok(()) => super::see_other(&super::safe_next(&form.back)),
-        Err(e) => super::context::error_page(e.into()),
+        Ok(()) => Ok(super::see_other(&super::safe_next(&form.back))),
+        Err(e) => Err(e.into()),
     }
 }

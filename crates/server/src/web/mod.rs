@@ -39,7 +39,7 @@ use rapport_domain::FieldError;
 
 use crate::state::AppState;
 
-pub use context::PageContext;
+pub use context::{PageContext, PageError, PageResult};
 
 /// Routes of the web app.
 pub fn routes() -> Router<AppState> {

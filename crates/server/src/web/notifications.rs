@@ -3,16 +3,14 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query};
-use axum::response::Response;
 use rapport_app::notifications::Choice;
 use rapport_domain::NotificationId;
 use rapport_domain::notification::{EmailChoice, NotificationKind};
 use serde::Deserialize;
 
-use super::context::error_page;
 use super::records::when;
 use super::workspace::{Shell, shell};
-use super::{FormErrors, PageContext, render, render_status, see_other};
+use super::{FormErrors, PageContext, PageResult, render, render_status, see_other};
 use crate::error::ApiError;
 use axum::http::StatusCode;
 use rapport_app::AppError;
@@ -44,11 +42,8 @@ pub struct ListQuery {
 const PAGE: i64 = 50;
 
 /// `/notifications`: newest first, unread ones marked, older ones a page further.
-pub async fn list(ctx: PageContext, Query(q): Query<ListQuery>) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+pub async fn list(ctx: PageContext, Query(q): Query<ListQuery>) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
     let app = &ctx.state.app;
     let only_unread = q.unread.as_deref() == Some("1");
     let before = q
@@ -56,13 +51,9 @@ pub async fn list(ctx: PageContext, Query(q): Query<ListQuery>) -> Response {
         .as_deref()
         .and_then(|b| b.parse().ok())
         .map(NotificationId);
-    let mut list = match app
+    let mut list = app
         .notifications(&session.actor, &tenant, only_unread, before, PAGE + 1)
-        .await
-    {
-        Ok(list) => list,
-        Err(e) => return error_page(e.into()),
-    };
+        .await?;
     let more = list.len() as i64 > PAGE;
     list.truncate(PAGE as usize);
     let unread = app
@@ -76,7 +67,7 @@ pub async fn list(ctx: PageContext, Query(q): Query<ListQuery>) -> Response {
             if only_unread { "&unread=1" } else { "" }
         )
     });
-    render(&NotificationsPage {
+    Ok(render(&NotificationsPage {
         shell: shell(&ctx, session, &tenant, "notifications", &["Notifications"]).await,
         items: list
             .into_iter()
@@ -91,7 +82,7 @@ pub async fn list(ctx: PageContext, Query(q): Query<ListQuery>) -> Response {
         unread,
         only_unread,
         older,
-    })
+    }))
 }
 
 #[derive(Deserialize)]
@@ -105,16 +96,11 @@ pub async fn open(
     ctx: PageContext,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
     let Ok(id) = id.parse::<NotificationId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
     match ctx
         .state
@@ -122,29 +108,24 @@ pub async fn open(
         .mark_notification_read(&session.actor, &tenant, id)
         .await
     {
-        Ok(n) if n.link.starts_with('/') && !n.link.starts_with("//") => see_other(&n.link),
-        Ok(_) => see_other(&format!("{}/notifications", ctx.base)),
-        Err(e) => error_page(e.into()),
+        Ok(n) if n.link.starts_with('/') && !n.link.starts_with("//") => Ok(see_other(&n.link)),
+        Ok(_) => Ok(see_other(&format!("{}/notifications", ctx.base))),
+        Err(e) => Err(e.into()),
     }
 }
 
-pub async fn read_all(ctx: PageContext, Form(form): Form<CsrfForm>) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+pub async fn read_all(ctx: PageContext, Form(form): Form<CsrfForm>) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
     if let Err(e) = ctx
         .state
         .app
         .mark_all_notifications_read(&session.actor, &tenant)
         .await
     {
-        return error_page(e.into());
+        return Err(e.into());
     }
-    see_other(&format!("{}/notifications", ctx.base))
+    Ok(see_other(&format!("{}/notifications", ctx.base)))
 }
 
 pub struct Row {
@@ -186,16 +167,14 @@ pub struct SettingsQuery {
 }
 
 /// `/notifications/settings`: the person's time zone and what each kind of notification does.
-pub async fn settings(ctx: PageContext, Query(q): Query<SettingsQuery>) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    let preferences = match ctx.state.app.notification_preferences(&session.actor).await {
-        Ok(p) => p,
-        Err(e) => return error_page(e.into()),
-    };
-    render(&SettingsPage {
+pub async fn settings(ctx: PageContext, Query(q): Query<SettingsQuery>) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
+    let preferences = ctx
+        .state
+        .app
+        .notification_preferences(&session.actor)
+        .await?;
+    Ok(render(&SettingsPage {
         organization_zone: tenant.organization.time_zone.clone(),
         shell: shell(
             &ctx,
@@ -209,21 +188,19 @@ pub async fn settings(ctx: PageContext, Query(q): Query<SettingsQuery>) -> Respo
         time_zone: preferences.time_zone.unwrap_or_default(),
         saved: q.saved.is_some(),
         errors: FormErrors::default(),
-    })
+    }))
 }
 
 /// The settings form: `time_zone`, and for each kind `{kind}.in_app=1` when checked and
 /// `{kind}.email`.
-pub async fn save_settings(ctx: PageContext, Form(form): Form<Vec<(String, String)>>) -> Response {
+pub async fn save_settings(
+    ctx: PageContext,
+    Form(form): Form<Vec<(String, String)>>,
+) -> PageResult {
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let csrf = field("_csrf").unwrap_or_default();
-    if let Err(p) = ctx.check_csrf(&csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+    ctx.check_csrf(&csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
     let mut choices = Vec::new();
     let mut errors = rapport_domain::ValidationErrors::new();
     for kind in NotificationKind::ALL {
@@ -257,14 +234,17 @@ pub async fn save_settings(ctx: PageContext, Form(form): Form<Vec<(String, Strin
         Err(errors) => Err(AppError::Validation(errors)),
     };
     match result {
-        Ok(_) => see_other(&format!("{}/notifications/settings?saved=1", ctx.base)),
+        Ok(_) => Ok(see_other(&format!(
+            "{}/notifications/settings?saved=1",
+            ctx.base
+        ))),
         Err(AppError::Validation(errors)) => {
             let current = ctx.state.app.notification_preferences(&session.actor).await;
             let rows = match &current {
                 Ok(p) => rows(&p.choices),
                 Err(_) => Vec::new(),
             };
-            render_status(
+            Ok(render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &SettingsPage {
                     organization_zone: tenant.organization.time_zone.clone(),
@@ -281,8 +261,8 @@ pub async fn save_settings(ctx: PageContext, Form(form): Form<Vec<(String, Strin
                     saved: false,
                     errors: FormErrors(errors.0),
                 },
-            )
+            ))
         }
-        Err(e) => error_page(e.into()),
+        Err(e) => Err(e.into()),
     }
 }

@@ -4,19 +4,18 @@
 use askama::Template;
 use axum::extract::{Path, Query, RawForm};
 use axum::http::StatusCode;
-use axum::response::Response;
 use rapport_app::AppError;
 use rapport_app::objects::{FieldInput, ObjectInput, ObjectView};
 use rapport_domain::schema::{COLORS, FieldDef, FieldType, ObjectDef, OptionInput};
 use serde::Deserialize;
 
-use super::context::error_page;
 use super::record_page::FormField;
 use super::records::Choice;
 use super::settings::{Tab, admin, tabs};
 use super::workspace::Shell;
 use super::{
-    FormErrors, PageContext, form_pairs, form_value, render, render_status, see_other, sentence,
+    FormErrors, PageContext, PageError, PageResult, form_pairs, form_value, render, render_status,
+    see_other, sentence,
 };
 
 /// A field's row in the settings: what it is, and its edit form's current values.
@@ -152,14 +151,14 @@ async fn objects_page(
     form: NewObjectForm,
     errors: FormErrors,
     notice: Option<String>,
-) -> Result<ObjectsPage, Response> {
+) -> Result<ObjectsPage, PageError> {
     let (actor, tenant, shell) = admin(ctx, "settings", "Objects").await?;
     let catalog = ctx
         .state
         .app
         .objects(&actor, &tenant, &ctx.meta)
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     let mut objects: Vec<ObjectRow> = catalog
         .objects
         .iter()
@@ -179,7 +178,7 @@ async fn objects_page(
     })
 }
 
-pub async fn list(ctx: PageContext, Query(q): Query<Notice>) -> Response {
+pub async fn list(ctx: PageContext, Query(q): Query<Notice>) -> PageResult {
     match objects_page(
         &ctx,
         NewObjectForm::default(),
@@ -188,12 +187,12 @@ pub async fn list(ctx: PageContext, Query(q): Query<Notice>) -> Response {
     )
     .await
     {
-        Ok(page) => render(&page),
-        Err(p) => p,
+        Ok(page) => Ok(render(&page)),
+        Err(p) => Err(p),
     }
 }
 
-pub async fn new_form(ctx: PageContext) -> Response {
+pub async fn new_form(ctx: PageContext) -> PageResult {
     list(ctx, Query(Notice { saved: None })).await
 }
 
@@ -202,14 +201,9 @@ fn blank(s: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_owned())
 }
 
-pub async fn create(ctx: PageContext, axum::Form(form): axum::Form<NewObjectForm>) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (actor, tenant, _) = match admin(&ctx, "settings", "Objects").await {
-        Ok(a) => a,
-        Err(p) => return p,
-    };
+pub async fn create(ctx: PageContext, axum::Form(form): axum::Form<NewObjectForm>) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (actor, tenant, _) = admin(&ctx, "settings", "Objects").await?;
     let key = blank(&form.key)
         .unwrap_or_else(|| rapport_domain::schema::key_from_label(form.singular.trim()));
     let input = ObjectInput {
@@ -227,10 +221,10 @@ pub async fn create(ctx: PageContext, axum::Form(form): axum::Form<NewObjectForm
         .create_object(&actor, &tenant, input, &ctx.meta)
         .await
     {
-        Ok(o) => see_other(&format!(
+        Ok(o) => Ok(see_other(&format!(
             "{}/settings/objects/{}?saved=object",
             ctx.base, o.def.key
-        )),
+        ))),
         Err(AppError::Validation(errors)) => {
             refused(
                 &ctx,
@@ -247,7 +241,7 @@ pub async fn create(ctx: PageContext, axum::Form(form): axum::Form<NewObjectForm
             }]);
             refused(&ctx, form, errors, StatusCode::CONFLICT).await
         }
-        Err(e) => error_page(e.into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -256,10 +250,10 @@ async fn refused(
     form: NewObjectForm,
     errors: FormErrors,
     status: StatusCode,
-) -> Response {
+) -> PageResult {
     match objects_page(ctx, form, errors, None).await {
-        Ok(page) => render_status(status, &page),
-        Err(p) => p,
+        Ok(page) => Ok(render_status(status, &page)),
+        Err(p) => Err(p),
     }
 }
 
@@ -383,18 +377,18 @@ async fn object_page(
     key: &str,
     notice: Option<String>,
     adjust: impl FnOnce(&mut ObjectPage),
-) -> Result<ObjectPage, Response> {
+) -> Result<ObjectPage, PageError> {
     let (actor, tenant, shell) = admin(ctx, "settings", "Objects").await?;
     let catalog = ctx
         .state
         .app
         .objects(&actor, &tenant, &ctx.meta)
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     let view = catalog
         .get(key)
         .filter(|o| !o.def.builtin)
-        .ok_or_else(|| error_page(crate::error::ApiError::not_found()))?;
+        .ok_or_else(|| PageError::from(crate::error::ApiError::not_found()))?;
     let object = &view.def;
     let count = object.fields.len();
     let fields = object
@@ -469,10 +463,14 @@ async fn object_page(
     Ok(page)
 }
 
-pub async fn edit(ctx: PageContext, Path(key): Path<String>, Query(q): Query<Notice>) -> Response {
+pub async fn edit(
+    ctx: PageContext,
+    Path(key): Path<String>,
+    Query(q): Query<Notice>,
+) -> PageResult {
     match object_page(&ctx, &key, notice_of(&q), |_| {}).await {
-        Ok(page) => render(&page),
-        Err(p) => p,
+        Ok(page) => Ok(render(&page)),
+        Err(p) => Err(p),
     }
 }
 
@@ -487,7 +485,7 @@ async fn admin_form(
         rapport_app::Actor,
         rapport_app::Tenant,
     ),
-    Response,
+    PageError,
 > {
     let form = form_pairs(raw);
     ctx.check_csrf(&form_value(&form, "_csrf"))?;
@@ -495,11 +493,8 @@ async fn admin_form(
     Ok((form, actor, tenant))
 }
 
-pub async fn save(ctx: PageContext, Path(key): Path<String>, RawForm(raw): RawForm) -> Response {
-    let (form, actor, tenant) = match admin_form(&ctx, &raw).await {
-        Ok(f) => f,
-        Err(p) => return p,
-    };
+pub async fn save(ctx: PageContext, Path(key): Path<String>, RawForm(raw): RawForm) -> PageResult {
+    let (form, actor, tenant) = admin_form(&ctx, &raw).await?;
     let input = ObjectInput {
         key: None,
         singular: Some(form_value(&form, "singular")),
@@ -515,14 +510,17 @@ pub async fn save(ctx: PageContext, Path(key): Path<String>, RawForm(raw): RawFo
         .update_object(&actor, &tenant, &key, input, &ctx.meta)
         .await
     {
-        Ok(_) => see_other(&format!("{}/settings/objects/{key}?saved=1", ctx.base)),
+        Ok(_) => Ok(see_other(&format!(
+            "{}/settings/objects/{key}?saved=1",
+            ctx.base
+        ))),
         Err(AppError::Validation(errors)) => {
             match object_page(&ctx, &key, None, |p| p.object_errors = FormErrors(errors.0)).await {
-                Ok(page) => render_status(StatusCode::UNPROCESSABLE_ENTITY, &page),
-                Err(p) => p,
+                Ok(page) => Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)),
+                Err(p) => Err(p),
             }
         }
-        Err(e) => error_page(e.into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -530,22 +528,20 @@ pub async fn delete(
     ctx: PageContext,
     Path(key): Path<String>,
     axum::Form(form): axum::Form<super::CsrfForm>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (actor, tenant, _) = match admin(&ctx, "settings", "Objects").await {
-        Ok(a) => a,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (actor, tenant, _) = admin(&ctx, "settings", "Objects").await?;
     match ctx
         .state
         .app
         .delete_object(&actor, &tenant, &key, &ctx.meta)
         .await
     {
-        Ok(()) => see_other(&format!("{}/settings/objects?saved=deleted", ctx.base)),
-        Err(e) => error_page(e.into()),
+        Ok(()) => Ok(see_other(&format!(
+            "{}/settings/objects?saved=deleted",
+            ctx.base
+        ))),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -724,11 +720,8 @@ pub async fn add_field(
     ctx: PageContext,
     Path(key): Path<String>,
     RawForm(raw): RawForm,
-) -> Response {
-    let (form, actor, tenant) = match admin_form(&ctx, &raw).await {
-        Ok(f) => f,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    let (form, actor, tenant) = admin_form(&ctx, &raw).await?;
     let result = match field_input(&form, true) {
         Ok(input) => {
             ctx.state
@@ -742,10 +735,10 @@ pub async fn add_field(
     };
     let (errors, status) = match result {
         Ok(_) => {
-            return see_other(&format!(
+            return Ok(see_other(&format!(
                 "{}/settings/objects/{key}?saved=field#fields",
                 ctx.base
-            ));
+            )));
         }
         Err(AppError::Validation(errors)) => {
             (field_errors(errors.0), StatusCode::UNPROCESSABLE_ENTITY)
@@ -764,15 +757,15 @@ pub async fn add_field(
                 StatusCode::CONFLICT,
             )
         }
-        Err(other) => return error_page(other.into()),
+        Err(other) => return Err(other.into()),
     };
     match object_page(&ctx, &key, None, |p| {
         p.new_field = refused_row(&form, new_field_row(), errors, None);
     })
     .await
     {
-        Ok(page) => render_status(status, &page),
-        Err(p) => p,
+        Ok(page) => Ok(render_status(status, &page)),
+        Err(p) => Err(p),
     }
 }
 
@@ -780,11 +773,8 @@ pub async fn save_field(
     ctx: PageContext,
     Path((key, field)): Path<(String, String)>,
     RawForm(raw): RawForm,
-) -> Response {
-    let (form, actor, tenant) = match admin_form(&ctx, &raw).await {
-        Ok(f) => f,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    let (form, actor, tenant) = admin_form(&ctx, &raw).await?;
     let result = match field_input(&form, false) {
         Ok(input) => {
             ctx.state
@@ -798,10 +788,10 @@ pub async fn save_field(
     };
     let (errors, error, status) = match result {
         Ok(_) => {
-            return see_other(&format!(
+            return Ok(see_other(&format!(
                 "{}/settings/objects/{key}?saved=1#field-{field}",
                 ctx.base
-            ));
+            )));
         }
         Err(AppError::Validation(errors)) => (
             field_errors(errors.0),
@@ -825,7 +815,7 @@ pub async fn save_field(
             Some(sentence(&message)),
             StatusCode::CONFLICT,
         ),
-        Err(e) => return error_page(e.into()),
+        Err(e) => return Err(e.into()),
     };
     match object_page(&ctx, &key, None, |p| {
         if let Some(row) = p.fields.iter_mut().find(|r| r.key == field) {
@@ -835,8 +825,8 @@ pub async fn save_field(
     })
     .await
     {
-        Ok(page) => render_status(status, &page),
-        Err(p) => p,
+        Ok(page) => Ok(render_status(status, &page)),
+        Err(p) => Err(p),
     }
 }
 
@@ -844,11 +834,8 @@ pub async fn archive_field(
     ctx: PageContext,
     Path((key, field)): Path<(String, String)>,
     RawForm(raw): RawForm,
-) -> Response {
-    let (form, actor, tenant) = match admin_form(&ctx, &raw).await {
-        Ok(f) => f,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    let (form, actor, tenant) = admin_form(&ctx, &raw).await?;
     let restore = form_value(&form, "restore") == "1";
     let input = FieldInput {
         archived: Some(!restore),
@@ -860,11 +847,11 @@ pub async fn archive_field(
         .update_field(&actor, &tenant, &key, &field, input, &ctx.meta)
         .await
     {
-        Ok(_) => see_other(&format!(
+        Ok(_) => Ok(see_other(&format!(
             "{}/settings/objects/{key}?saved={}#fields",
             ctx.base,
             if restore { "restored" } else { "archived" }
-        )),
+        ))),
         Err(e @ (AppError::Conflict { .. } | AppError::Validation(_))) => {
             let message = match &e {
                 AppError::Validation(v) => {
@@ -875,11 +862,11 @@ pub async fn archive_field(
                 other => sentence(&other.to_string()),
             };
             match object_page(&ctx, &key, Some(message), |_| {}).await {
-                Ok(page) => render_status(StatusCode::CONFLICT, &page),
-                Err(p) => p,
+                Ok(page) => Ok(render_status(StatusCode::CONFLICT, &page)),
+                Err(p) => Err(p),
             }
         }
-        Err(e) => error_page(e.into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -887,11 +874,8 @@ pub async fn move_field(
     ctx: PageContext,
     Path((key, field)): Path<(String, String)>,
     RawForm(raw): RawForm,
-) -> Response {
-    let (form, actor, tenant) = match admin_form(&ctx, &raw).await {
-        Ok(f) => f,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    let (form, actor, tenant) = admin_form(&ctx, &raw).await?;
     let up = form_value(&form, "direction") == "up";
     match ctx
         .state
@@ -899,10 +883,10 @@ pub async fn move_field(
         .move_field(&actor, &tenant, &key, &field, up, &ctx.meta)
         .await
     {
-        Ok(()) => see_other(&format!(
+        Ok(()) => Ok(see_other(&format!(
             "{}/settings/objects/{key}#field-{field}",
             ctx.base
-        )),
-        Err(e) => error_page(e.into()),
+        ))),
+        Err(e) => Err(e.into()),
     }
 }

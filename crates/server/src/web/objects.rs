@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Path, RawForm, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use rapport_app::records::{RecordInput, RecordListQuery, RecordView};
 use rapport_app::timeline::RecordRef;
 use rapport_app::{Actor, AppError, Tenant};
@@ -15,7 +15,6 @@ use rapport_domain::{Action, Object, Ownership, RecordId, UserId, decide};
 use serde_json::{Map, Value as Json, json};
 use uuid::Uuid;
 
-use super::context::error_page;
 use super::lists::{
     Cell, ColumnChoice, FilterSelect, HeaderCell, ListPage, ListState, Mode, RangeFilter, TagChip,
     csv_line, csv_response, is_filtered, saved_views, tag_chips, total_label,
@@ -24,7 +23,8 @@ use super::record_page::{FormField, RecordPage, Related, RelatedItem, timeline_o
 use super::records::{Choice, People, day};
 use super::workspace::{Shell, shell};
 use super::{
-    FormErrors, PageContext, form_pairs, form_value, render, render_status, see_other, sentence,
+    FormErrors, PageContext, PageError, PageResult, form_pairs, form_value, render, render_status,
+    see_other, sentence,
 };
 use crate::error::ApiError;
 
@@ -40,11 +40,11 @@ async fn custom_object(
     actor: &Actor,
     tenant: &Tenant,
     key: &str,
-) -> Result<ObjectDef, Response> {
+) -> Result<ObjectDef, PageError> {
     match ctx.state.app.object(actor, tenant, key, &ctx.meta).await {
         Ok(o) if !o.def.builtin => Ok(o.def),
-        Ok(_) => Err(error_page(ApiError::not_found())),
-        Err(e) => Err(error_page(e.into())),
+        Ok(_) => Err(PageError::from(ApiError::not_found())),
+        Err(e) => Err(PageError::from(e)),
     }
 }
 
@@ -349,16 +349,14 @@ fn refusal(e: &AppError) -> Option<String> {
     }
 }
 
-pub async fn list(ctx: PageContext, Path(key): Path<String>, RawQuery(raw): RawQuery) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+pub async fn list(
+    ctx: PageContext,
+    Path(key): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
     let actor = &session.actor;
-    let object = match custom_object(&ctx, actor, &tenant, &key).await {
-        Ok(o) => o,
-        Err(p) => return p,
-    };
+    let object = custom_object(&ctx, actor, &tenant, &key).await?;
     let app = &ctx.state.app;
     let mut state = ListState::parse(raw.as_deref(), "-created_at");
     let query = list_query(&object, &state, PAGE_SIZE);
@@ -380,10 +378,10 @@ pub async fn list(ctx: PageContext, Path(key): Path<String>, RawQuery(raw): RawQ
                     .await
                 {
                     Ok(p) => (p, Some(message)),
-                    Err(e) => return error_page(e.into()),
+                    Err(e) => return Err(e.into()),
                 }
             }
-            None => return error_page(e.into()),
+            None => return Err(e.into()),
         },
     };
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
@@ -551,7 +549,7 @@ pub async fn list(ctx: PageContext, Path(key): Path<String>, RawQuery(raw): RawQ
         )
         .await,
     };
-    render(&page)
+    Ok(render(&page))
 }
 
 /// A record's title, or what stands for it when its name is empty.
@@ -567,19 +565,13 @@ pub async fn export(
     ctx: PageContext,
     Path(key): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
     let actor = session.actor.clone();
     if !may(&tenant, Action::Export, Ownership::NotApplicable) {
-        return error_page(ApiError::forbidden());
+        return Err(ApiError::forbidden().into());
     }
-    let object = match custom_object(&ctx, &actor, &tenant, &key).await {
-        Ok(o) => o,
-        Err(p) => return p,
-    };
+    let object = custom_object(&ctx, &actor, &tenant, &key).await?;
     let mut state = ListState::parse(raw.as_deref(), "-created_at");
     state.after = None;
     let query = list_query(&object, &state, 100);
@@ -593,7 +585,7 @@ pub async fn export(
     let meta = ctx.meta.clone();
     let filename = format!("{}.csv", object.plural.to_lowercase().replace(' ', "-"));
     let shared = std::sync::Arc::new((app, actor, tenant, meta, object, fields, people, query));
-    csv_response(&filename, csv_line(&header), move |cursor| {
+    Ok(csv_response(&filename, csv_line(&header), move |cursor| {
         let shared = shared.clone();
         async move {
             let (app, actor, tenant, meta, object, fields, people, query) = &*shared;
@@ -646,7 +638,7 @@ pub async fn export(
             }
             Ok((out, page.next_cursor))
         }
-    })
+    }))
 }
 
 // ----- the board -----
@@ -688,33 +680,27 @@ pub struct BoardPage {
     pub empty: bool,
 }
 
-pub async fn board(ctx: PageContext, Path(key): Path<String>, RawQuery(raw): RawQuery) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+pub async fn board(
+    ctx: PageContext,
+    Path(key): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
     let actor = &session.actor;
-    let object = match custom_object(&ctx, actor, &tenant, &key).await {
-        Ok(o) => o,
-        Err(p) => return p,
-    };
+    let object = custom_object(&ctx, actor, &tenant, &key).await?;
     let state = ListState::parse(raw.as_deref(), "-created_at");
     let base = &ctx.base;
     let path = format!("{base}/objects/{key}");
     let Some(field) = board_field(&object, state.filter("by")).cloned() else {
         // No select to group by: the table is the only view.
-        return see_other(&path);
+        return Ok(see_other(&path));
     };
     let mut query = list_query(&object, &state, 50);
     query.cursor = None;
     let app = &ctx.state.app;
-    let columns = match app
+    let columns = app
         .record_board(actor, &tenant, &key, field.key.as_str(), &query, &ctx.meta)
-        .await
-    {
-        Ok(c) => c,
-        Err(e) => return error_page(e.into()),
-    };
+        .await?;
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let all: Vec<RecordView> = columns.iter().flat_map(|c| c.items.clone()).collect();
     let names = names_for(&ctx, &tenant, &object, &all, &people).await;
@@ -822,7 +808,7 @@ pub async fn board(ctx: PageContext, Path(key): Path<String>, RawQuery(raw): Raw
         )
         .await,
     };
-    render(&page)
+    Ok(render(&page))
 }
 
 #[derive(serde::Deserialize)]
@@ -844,7 +830,7 @@ pub async fn move_record(
     Path((key, id)): Path<(String, String)>,
     headers: HeaderMap,
     axum::Form(form): axum::Form<MoveForm>,
-) -> Response {
+) -> PageResult {
     apply_move(ctx, &key, &id, headers, form).await
 }
 
@@ -855,7 +841,7 @@ pub async fn move_from_board(
     Path(key): Path<String>,
     headers: HeaderMap,
     RawForm(raw): RawForm,
-) -> Response {
+) -> PageResult {
     let pairs = form_pairs(&raw);
     let one = |name: &str| form_value(&pairs, name);
     let record = one("record");
@@ -874,16 +860,11 @@ async fn apply_move(
     id: &str,
     headers: HeaderMap,
     form: MoveForm,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
     let Ok(record_id) = id.parse::<RecordId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
     let mut values = Map::new();
     values.insert(
@@ -918,8 +899,8 @@ async fn apply_move(
         &form.back
     });
     match result {
-        Ok(_) if wants_json => axum::Json(json!({"ok": true})).into_response(),
-        Ok(_) => see_other(&back),
+        Ok(_) if wants_json => Ok(axum::Json(json!({"ok": true})).into_response()),
+        Ok(_) => Ok(see_other(&back)),
         Err(e) if wants_json => {
             let status = match &e {
                 AppError::Forbidden => StatusCode::FORBIDDEN,
@@ -936,9 +917,9 @@ async fn apply_move(
                     .unwrap_or_default(),
                 other => sentence(&other.to_string()),
             };
-            (status, axum::Json(json!({"ok": false, "message": message}))).into_response()
+            Ok((status, axum::Json(json!({"ok": false, "message": message}))).into_response())
         }
-        Err(e) => error_page(e.into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -1222,19 +1203,15 @@ fn defaults(object: &ObjectDef) -> Map<String, Json> {
         .collect()
 }
 
-pub async fn new_form(ctx: PageContext, Path(key): Path<String>) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+pub async fn new_form(ctx: PageContext, Path(key): Path<String>) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
     if !may(&tenant, Action::Create, Ownership::NotApplicable) {
-        return error_page(ApiError::forbidden());
+        return Err(ApiError::forbidden().into());
     }
-    let object = match custom_object(&ctx, &session.actor, &tenant, &key).await {
-        Ok(o) => o,
-        Err(p) => return p,
-    };
-    render(&new_page(&ctx, session, &tenant, &object, &defaults(&object)).await)
+    let object = custom_object(&ctx, &session.actor, &tenant, &key).await?;
+    Ok(render(
+        &new_page(&ctx, session, &tenant, &object, &defaults(&object)).await,
+    ))
 }
 
 fn csrf_of(raw: &[u8]) -> String {
@@ -1245,18 +1222,14 @@ fn owner_of(raw: &[u8]) -> Option<UserId> {
     form_value(&form_pairs(raw), "owner_id").parse().ok()
 }
 
-pub async fn create(ctx: PageContext, Path(key): Path<String>, RawForm(raw): RawForm) -> Response {
-    if let Err(p) = ctx.check_csrf(&csrf_of(&raw)) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    let object = match custom_object(&ctx, &session.actor, &tenant, &key).await {
-        Ok(o) => o,
-        Err(p) => return p,
-    };
+pub async fn create(
+    ctx: PageContext,
+    Path(key): Path<String>,
+    RawForm(raw): RawForm,
+) -> PageResult {
+    ctx.check_csrf(&csrf_of(&raw))?;
+    let (session, tenant) = ctx.tenant().await?;
+    let object = custom_object(&ctx, &session.actor, &tenant, &key).await?;
     let mut values = values_from_form(&object, &raw, "values");
     // Left empty on a new record: the field's default applies, as when the API leaves it out.
     values.retain(|_, v| !v.is_null() && v != &json!([]));
@@ -1275,18 +1248,21 @@ pub async fn create(ctx: PageContext, Path(key): Path<String>, RawForm(raw): Raw
         )
         .await
     {
-        Ok(r) => see_other(&format!("{}/objects/{key}/{}?saved=1", ctx.base, r.id)),
+        Ok(r) => Ok(see_other(&format!(
+            "{}/objects/{key}/{}?saved=1",
+            ctx.base, r.id
+        ))),
         Err(AppError::Validation(errors)) => {
             let mut page = new_page(&ctx, session, &tenant, &object, &values).await;
             page.errors = FormErrors(errors.0);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
         Err(e @ AppError::Conflict { .. }) => {
             let mut page = new_page(&ctx, session, &tenant, &object, &values).await;
             page.notice = Some(sentence(&e.to_string()));
-            render_status(StatusCode::CONFLICT, &page)
+            Ok(render_status(StatusCode::CONFLICT, &page))
         }
-        Err(e) => error_page(e.into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -1295,18 +1271,18 @@ async fn detail_page(
     key: &str,
     id: &str,
     submitted: Option<(&Map<String, Json>, Option<UserId>)>,
-) -> Result<RecordPage, Response> {
+) -> Result<RecordPage, PageError> {
     let (session, tenant) = ctx.tenant().await?;
     let actor = &session.actor;
     let object = custom_object(ctx, actor, &tenant, key).await?;
     let record_id = id
         .parse::<RecordId>()
-        .map_err(|_| error_page(ApiError::not_found()))?;
+        .map_err(|_| PageError::from(ApiError::not_found()))?;
     let app = &ctx.state.app;
     let record = app
         .record(actor, &tenant, key, record_id, &ctx.meta)
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let titles = app
         .relation_titles(&tenant, &object, &[&record.values])
@@ -1433,14 +1409,14 @@ pub async fn detail(
     ctx: PageContext,
     Path((key, id)): Path<(String, String)>,
     axum::extract::Query(q): axum::extract::Query<DetailQuery>,
-) -> Response {
+) -> PageResult {
     match detail_page(&ctx, &key, &id, None).await {
         Ok(mut page) => {
             page.notice = q.saved.map(|_| "Saved.".to_owned());
             page.comment_error = q.comment_error.map(|m| m.chars().take(200).collect());
-            render(&page)
+            Ok(render(&page))
         }
-        Err(p) => p,
+        Err(p) => Err(p),
     }
 }
 
@@ -1448,21 +1424,13 @@ pub async fn update(
     ctx: PageContext,
     Path((key, id)): Path<(String, String)>,
     RawForm(raw): RawForm,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&csrf_of(&raw)) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    ctx.check_csrf(&csrf_of(&raw))?;
+    let (session, tenant) = ctx.tenant().await?;
     let Ok(record_id) = id.parse::<RecordId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
-    let object = match custom_object(&ctx, &session.actor, &tenant, &key).await {
-        Ok(o) => o,
-        Err(p) => return p,
-    };
+    let object = custom_object(&ctx, &session.actor, &tenant, &key).await?;
     let values = values_from_form(&object, &raw, "values");
     let owner = owner_of(&raw);
     let result = ctx
@@ -1481,26 +1449,29 @@ pub async fn update(
         )
         .await;
     match result {
-        Ok(r) => see_other(&format!("{}/objects/{key}/{}?saved=1", ctx.base, r.id)),
+        Ok(r) => Ok(see_other(&format!(
+            "{}/objects/{key}/{}?saved=1",
+            ctx.base, r.id
+        ))),
         Err(AppError::Validation(errors)) => {
             match detail_page(&ctx, &key, &id, Some((&values, owner))).await {
                 Ok(mut page) => {
                     page.errors = FormErrors(errors.0);
-                    render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+                    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
                 }
-                Err(p) => p,
+                Err(p) => Err(p),
             }
         }
         Err(e @ AppError::Conflict { .. }) => {
             match detail_page(&ctx, &key, &id, Some((&values, owner))).await {
                 Ok(mut page) => {
                     page.notice = Some(sentence(&e.to_string()));
-                    render_status(StatusCode::CONFLICT, &page)
+                    Ok(render_status(StatusCode::CONFLICT, &page))
                 }
-                Err(p) => p,
+                Err(p) => Err(p),
             }
         }
-        Err(e) => error_page(e.into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -1508,16 +1479,11 @@ pub async fn delete(
     ctx: PageContext,
     Path((key, id)): Path<(String, String)>,
     axum::Form(form): axum::Form<super::CsrfForm>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
     let Ok(record_id) = id.parse::<RecordId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
     match ctx
         .state
@@ -1525,8 +1491,8 @@ pub async fn delete(
         .delete_record(&session.actor, &tenant, &key, record_id, &ctx.meta)
         .await
     {
-        Ok(()) => see_other(&format!("{}/objects/{key}", ctx.base)),
-        Err(e) => error_page(e.into()),
+        Ok(()) => Ok(see_other(&format!("{}/objects/{key}", ctx.base))),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -1534,14 +1500,14 @@ pub async fn comment(
     ctx: PageContext,
     Path((key, id)): Path<(String, String)>,
     axum::Form(form): axum::Form<super::deals::ActivityForm>,
-) -> Response {
+) -> PageResult {
     let Ok(record_id) = id.parse::<RecordId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
     let back = format!("{}/objects/{key}/{record_id}", ctx.base);
     match super::deals::add_activity(&ctx, RecordRef::Record(record_id), form, &back).await {
-        Ok(()) => see_other(&format!("{back}#timeline")),
-        Err(r) => r,
+        Ok(()) => Ok(see_other(&format!("{back}#timeline"))),
+        Err(r) => Err(r),
     }
 }
 
@@ -1648,13 +1614,14 @@ pub(super) async fn builtin_custom_values(
 }
 
 /// `/records/{id}`: a custom record by id alone (notifications link here), sent to its page.
-pub async fn by_id(ctx: PageContext, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+pub async fn by_id(
+    ctx: PageContext,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
     let Ok(record_id) = id.parse::<RecordId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
     match ctx
         .state
@@ -1668,8 +1635,11 @@ pub async fn by_id(ctx: PageContext, Path(id): Path<String>, RawQuery(raw): RawQ
                 .filter(|q| q.starts_with("saved=") || q.starts_with("notice="))
                 .map(|q| format!("?{q}"))
                 .unwrap_or_default();
-            see_other(&format!("{}/objects/{key}/{record_id}{query}", ctx.base))
+            Ok(see_other(&format!(
+                "{}/objects/{key}/{record_id}{query}",
+                ctx.base
+            )))
         }
-        Err(e) => error_page(e.into()),
+        Err(e) => Err(e.into()),
     }
 }

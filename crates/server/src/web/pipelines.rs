@@ -3,16 +3,17 @@
 use askama::Template;
 use axum::extract::{Path, Query, RawForm};
 use axum::http::StatusCode;
-use axum::response::Response;
 use rapport_app::AppError;
 use rapport_app::deals::{PipelineChange, StageInput};
 use rapport_domain::PipelineId;
 use serde::Deserialize;
 
-use super::context::error_page;
 use super::settings::{Tab, tabs};
 use super::workspace::{Shell, shell};
-use super::{PageContext, form_pairs, form_value, render, render_status, see_other, sentence};
+use super::{
+    PageContext, PageError, PageResult, form_pairs, form_value, render, render_status, see_other,
+    sentence,
+};
 use crate::error::ApiError;
 
 pub struct StageRow {
@@ -49,10 +50,10 @@ async fn page(
     ctx: &PageContext,
     notice: Option<String>,
     error: Option<(String, String)>,
-) -> Result<PipelinesPage, Response> {
+) -> Result<PipelinesPage, PageError> {
     let (session, tenant) = ctx.tenant().await?;
     if !tenant.role.administers() {
-        return Err(error_page(ApiError::new(
+        return Err(PageError::from(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "only owners and admins change the organization's pipelines",
@@ -63,7 +64,7 @@ async fn page(
         .app
         .pipelines(&session.actor, &tenant, &ctx.meta)
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     Ok(PipelinesPage {
         shell: shell(
             ctx,
@@ -99,7 +100,7 @@ async fn page(
     })
 }
 
-pub async fn list(ctx: PageContext, Query(q): Query<Notice>) -> Response {
+pub async fn list(ctx: PageContext, Query(q): Query<Notice>) -> PageResult {
     let notice = q.saved.map(|what| match what.as_str() {
         "created" => "Pipeline created.".to_owned(),
         "deleted" => "Pipeline deleted.".to_owned(),
@@ -107,8 +108,8 @@ pub async fn list(ctx: PageContext, Query(q): Query<Notice>) -> Response {
         _ => "Stages saved.".to_owned(),
     });
     match page(&ctx, notice, None).await {
-        Ok(p) => render(&p),
-        Err(r) => r,
+        Ok(p) => Ok(render(&p)),
+        Err(r) => Err(r),
     }
 }
 
@@ -170,7 +171,7 @@ fn stages_of(pairs: &[(String, String)]) -> Result<Vec<StageInput>, String> {
     Ok(rows.into_iter().map(|(_, _, s)| s).collect())
 }
 
-async fn refused(ctx: &PageContext, pipeline: &str, e: AppError) -> Response {
+async fn refused(ctx: &PageContext, pipeline: &str, e: AppError) -> PageResult {
     let message = match e {
         AppError::Validation(errors) => errors
             .0
@@ -191,24 +192,19 @@ async fn refused(ctx: &PageContext, pipeline: &str, e: AppError) -> Response {
             })
             .unwrap_or_default(),
         AppError::Conflict { message, .. } => sentence(&message),
-        other => return error_page(other.into()),
+        other => return Err(other.into()),
     };
     match page(ctx, None, Some((pipeline.to_owned(), message))).await {
-        Ok(p) => render_status(StatusCode::UNPROCESSABLE_ENTITY, &p),
-        Err(r) => r,
+        Ok(p) => Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p)),
+        Err(r) => Err(r),
     }
 }
 
 /// Saves a pipeline's name and stages (`id` = `new` creates one).
-pub async fn save(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawForm) -> Response {
+pub async fn save(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawForm) -> PageResult {
     let pairs = form_pairs(&raw);
-    if let Err(p) = ctx.check_csrf(&form_value(&pairs, "_csrf")) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+    ctx.check_csrf(&form_value(&pairs, "_csrf"))?;
+    let (session, tenant) = ctx.tenant().await?;
     let stages = match stages_of(&pairs) {
         Ok(s) => s,
         Err(message) => {
@@ -223,7 +219,7 @@ pub async fn save(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawFor
             .map(|_| "created")
     } else {
         let Ok(pipeline_id) = id.parse::<PipelineId>() else {
-            return error_page(ApiError::not_found());
+            return Err(ApiError::not_found().into());
         };
         app.update_pipeline(
             &session.actor,
@@ -240,7 +236,10 @@ pub async fn save(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawFor
         .map(|_| "stages")
     };
     match result {
-        Ok(what) => see_other(&format!("{}/settings/pipelines?saved={what}", ctx.base)),
+        Ok(what) => Ok(see_other(&format!(
+            "{}/settings/pipelines?saved={what}",
+            ctx.base
+        ))),
         Err(e) => refused(&ctx, &id, e).await,
     }
 }
@@ -249,16 +248,11 @@ pub async fn make_default(
     ctx: PageContext,
     Path(id): Path<String>,
     axum::Form(form): axum::Form<super::CsrfForm>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
     let Ok(pipeline_id) = id.parse::<PipelineId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
     match ctx
         .state
@@ -275,7 +269,10 @@ pub async fn make_default(
         )
         .await
     {
-        Ok(_) => see_other(&format!("{}/settings/pipelines?saved=default", ctx.base)),
+        Ok(_) => Ok(see_other(&format!(
+            "{}/settings/pipelines?saved=default",
+            ctx.base
+        ))),
         Err(e) => refused(&ctx, &id, e).await,
     }
 }
@@ -284,16 +281,11 @@ pub async fn delete(
     ctx: PageContext,
     Path(id): Path<String>,
     axum::Form(form): axum::Form<super::CsrfForm>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
     let Ok(pipeline_id) = id.parse::<PipelineId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
     match ctx
         .state
@@ -301,7 +293,10 @@ pub async fn delete(
         .delete_pipeline(&session.actor, &tenant, pipeline_id, &ctx.meta)
         .await
     {
-        Ok(()) => see_other(&format!("{}/settings/pipelines?saved=deleted", ctx.base)),
+        Ok(()) => Ok(see_other(&format!(
+            "{}/settings/pipelines?saved=deleted",
+            ctx.base
+        ))),
         Err(e) => refused(&ctx, &id, e).await,
     }
 }

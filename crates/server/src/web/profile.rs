@@ -4,14 +4,12 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
-use axum::response::Response;
 use rapport_app::AppError;
 use rapport_domain::SessionId;
 use serde::Deserialize;
 
-use super::context::error_page;
 use super::workspace::{Shell, shell};
-use super::{FormErrors, PageContext, render, render_status, see_other};
+use super::{FormErrors, PageContext, PageError, PageResult, render, render_status, see_other};
 
 pub struct SessionRow {
     pub id: String,
@@ -67,14 +65,14 @@ async fn page(
     name_errors: FormErrors,
     password_errors: FormErrors,
     notice: Option<String>,
-) -> Result<ProfilePage, Response> {
+) -> Result<ProfilePage, PageError> {
     let (session, tenant) = ctx.tenant().await?;
     let sessions = ctx
         .state
         .app
         .list_sessions(&session.actor)
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     Ok(ProfilePage {
         shell: shell(ctx, session, &tenant, "profile", &["Your profile"]).await,
         name: session.actor.name.clone(),
@@ -102,7 +100,7 @@ pub struct Done {
     done: Option<String>,
 }
 
-pub async fn profile(ctx: PageContext, Query(q): Query<Done>) -> Response {
+pub async fn profile(ctx: PageContext, Query(q): Query<Done>) -> PageResult {
     let notice = q.done.as_deref().map(|d| {
         match d {
             "name" => "Name saved.",
@@ -115,8 +113,8 @@ pub async fn profile(ctx: PageContext, Query(q): Query<Done>) -> Response {
         .to_owned()
     });
     match page(&ctx, FormErrors::default(), FormErrors::default(), notice).await {
-        Ok(p) => render(&p),
-        Err(p) => p,
+        Ok(p) => Ok(render(&p)),
+        Err(p) => Err(p),
     }
 }
 
@@ -127,28 +125,25 @@ pub struct NameForm {
     name: String,
 }
 
-pub async fn save_name(ctx: PageContext, Form(form): Form<NameForm>) -> Response {
-    let session = match ctx.check_csrf(&form.csrf) {
-        Ok(s) => s,
-        Err(p) => return p,
-    };
+pub async fn save_name(ctx: PageContext, Form(form): Form<NameForm>) -> PageResult {
+    let session = ctx.check_csrf(&form.csrf)?;
     match ctx
         .state
         .app
         .rename(&session.actor, &form.name, &ctx.meta)
         .await
     {
-        Ok(()) => see_other(&format!("{}/profile?done=name", ctx.base)),
+        Ok(()) => Ok(see_other(&format!("{}/profile?done=name", ctx.base))),
         Err(AppError::Validation(errors)) => {
             match page(&ctx, FormErrors(errors.0), FormErrors::default(), None).await {
                 Ok(mut p) => {
                     p.name = form.name;
-                    render_status(StatusCode::UNPROCESSABLE_ENTITY, &p)
+                    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p))
                 }
-                Err(p) => p,
+                Err(p) => Err(p),
             }
         }
-        Err(other) => error_page(other.into()),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -160,18 +155,15 @@ pub struct EmailForm {
     email_password: String,
 }
 
-pub async fn save_email(ctx: PageContext, Form(form): Form<EmailForm>) -> Response {
-    let session = match ctx.check_csrf(&form.csrf) {
-        Ok(s) => s,
-        Err(p) => return p,
-    };
+pub async fn save_email(ctx: PageContext, Form(form): Form<EmailForm>) -> PageResult {
+    let session = ctx.check_csrf(&form.csrf)?;
     match ctx
         .state
         .app
         .change_email(&session.actor, &form.email, &form.email_password, &ctx.meta)
         .await
     {
-        Ok(_) => see_other(&format!("{}/profile?done=email", ctx.base)),
+        Ok(_) => Ok(see_other(&format!("{}/profile?done=email", ctx.base))),
         Err(AppError::Validation(errors)) => {
             match page(&ctx, FormErrors::default(), FormErrors::default(), None).await {
                 Ok(mut p) => {
@@ -189,12 +181,12 @@ pub async fn save_email(ctx: PageContext, Form(form): Form<EmailForm>) -> Respon
                             })
                             .collect(),
                     );
-                    render_status(StatusCode::UNPROCESSABLE_ENTITY, &p)
+                    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p))
                 }
-                Err(p) => p,
+                Err(p) => Err(p),
             }
         }
-        Err(other) => error_page(other.into()),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -206,11 +198,8 @@ pub struct PasswordForm {
     password: String,
 }
 
-pub async fn save_password(ctx: PageContext, Form(form): Form<PasswordForm>) -> Response {
-    let session = match ctx.check_csrf(&form.csrf) {
-        Ok(s) => s,
-        Err(p) => return p,
-    };
+pub async fn save_password(ctx: PageContext, Form(form): Form<PasswordForm>) -> PageResult {
+    let session = ctx.check_csrf(&form.csrf)?;
     match ctx
         .state
         .app
@@ -222,14 +211,14 @@ pub async fn save_password(ctx: PageContext, Form(form): Form<PasswordForm>) -> 
         )
         .await
     {
-        Ok(()) => see_other(&format!("{}/profile?done=password", ctx.base)),
+        Ok(()) => Ok(see_other(&format!("{}/profile?done=password", ctx.base))),
         Err(AppError::Validation(errors)) => {
             match page(&ctx, FormErrors::default(), FormErrors(errors.0), None).await {
-                Ok(p) => render_status(StatusCode::UNPROCESSABLE_ENTITY, &p),
-                Err(p) => p,
+                Ok(p) => Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p)),
+                Err(p) => Err(p),
             }
         }
-        Err(other) => error_page(other.into()),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -237,13 +226,10 @@ pub async fn revoke_session(
     ctx: PageContext,
     Path(id): Path<String>,
     Form(form): Form<super::CsrfForm>,
-) -> Response {
-    let session = match ctx.check_csrf(&form.csrf) {
-        Ok(s) => s,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    let session = ctx.check_csrf(&form.csrf)?;
     let Ok(id) = id.parse::<SessionId>() else {
-        return error_page(crate::error::ApiError::not_found());
+        return Err(crate::error::ApiError::not_found().into());
     };
     match ctx
         .state
@@ -251,19 +237,16 @@ pub async fn revoke_session(
         .revoke_session(&session.actor, id, &ctx.meta)
         .await
     {
-        Ok(()) => see_other(&format!("{}/profile?done=session", ctx.base)),
-        Err(e) => error_page(e.into()),
+        Ok(()) => Ok(see_other(&format!("{}/profile?done=session", ctx.base))),
+        Err(e) => Err(e.into()),
     }
 }
 
-pub async fn revoke_others(ctx: PageContext, Form(form): Form<super::CsrfForm>) -> Response {
-    let session = match ctx.check_csrf(&form.csrf) {
-        Ok(s) => s,
-        Err(p) => return p,
-    };
+pub async fn revoke_others(ctx: PageContext, Form(form): Form<super::CsrfForm>) -> PageResult {
+    let session = ctx.check_csrf(&form.csrf)?;
     match ctx.state.app.close_other_sessions(session, &ctx.meta).await {
-        Ok(_) => see_other(&format!("{}/profile?done=others", ctx.base)),
-        Err(e) => error_page(e.into()),
+        Ok(_) => Ok(see_other(&format!("{}/profile?done=others", ctx.base))),
+        Err(e) => Err(e.into()),
     }
 }
 

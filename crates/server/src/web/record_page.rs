@@ -2,14 +2,13 @@
 //! tags, related records and timeline.
 
 use askama::Template;
-use axum::response::Response;
 use rapport_app::Tenant;
 use rapport_app::timeline::{RecordRef, TimelinePaging};
 
 use super::lists::TagChip;
 use super::records::{Choice, People, TimelineEntry, timeline_entry};
 use super::workspace::Shell;
-use super::{FormErrors, PageContext};
+use super::{FormErrors, PageContext, PageResult};
 
 /// A field of a record's form.
 pub struct FormField {
@@ -257,18 +256,13 @@ pub async fn save_tags(
     ctx: PageContext,
     axum::extract::Path((kind, id)): axum::extract::Path<(String, String)>,
     axum::extract::RawForm(raw): axum::extract::RawForm,
-) -> Response {
+) -> PageResult {
     use rapport_app::tags::Taggable;
     let form: TagsForm = serde_urlencoded_form(&raw);
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
     let Ok(uuid) = id.parse::<uuid::Uuid>() else {
-        return super::context::error_page(crate::error::ApiError::not_found());
+        return Err(crate::error::ApiError::not_found().into());
     };
     let record = match kind.as_str() {
         "companies" => Taggable::Company(rapport_domain::CompanyId(uuid)),
@@ -276,7 +270,7 @@ pub async fn save_tags(
         "leads" => Taggable::Lead(rapport_domain::LeadId(uuid)),
         "deals" => Taggable::Deal(rapport_domain::DealId(uuid)),
         "records" => Taggable::Record(rapport_domain::RecordId(uuid)),
-        _ => return super::context::error_page(crate::error::ApiError::not_found()),
+        _ => return Err(crate::error::ApiError::not_found().into()),
     };
     let app = &ctx.state.app;
     let mut ids: Vec<rapport_domain::TagId> = url::form_urlencoded::parse(&raw)
@@ -303,17 +297,17 @@ pub async fn save_tags(
                 }
             }
             Err(rapport_app::AppError::Validation(_)) => {
-                return super::see_other(&format!("{back}?notice=tag_name"));
+                return Ok(super::see_other(&format!("{back}?notice=tag_name")));
             }
-            Err(e) => return super::context::error_page(e.into()),
+            Err(e) => return Err(e.into()),
         }
     }
     match app
         .set_tags(&session.actor, &tenant, record, &ids, &ctx.meta)
         .await
     {
-        Ok(_) => super::see_other(&format!("{back}?saved=1")),
-        Err(e) => super::context::error_page(e.into()),
+        Ok(_) => Ok(super::see_other(&format!("{back}?saved=1"))),
+        Err(e) => Err(e.into()),
     }
 }
 

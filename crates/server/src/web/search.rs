@@ -3,14 +3,13 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use rapport_domain::{Action, Object, UserId, decide};
 use serde::{Deserialize, Serialize};
 
-use super::context::error_page;
 use super::records::{People, when};
 use super::workspace::{Shell, shell};
-use super::{PageContext, render, see_other};
+use super::{PageContext, PageResult, render, see_other};
 
 #[derive(Deserialize)]
 pub struct SearchQuery {
@@ -27,15 +26,13 @@ struct Hit {
 }
 
 /// Records matching the palette's text, as JSON for the palette's script.
-pub async fn search(ctx: PageContext, Query(q): Query<SearchQuery>) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
-    let hits = match ctx.state.app.search(&session.actor, &tenant, &q.q, 5).await {
-        Ok(h) => h,
-        Err(e) => return error_page(e.into()),
-    };
+pub async fn search(ctx: PageContext, Query(q): Query<SearchQuery>) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
+    let hits = ctx
+        .state
+        .app
+        .search(&session.actor, &tenant, &q.q, 5)
+        .await?;
     let base = &ctx.base;
     let out: Vec<Hit> = hits
         .into_iter()
@@ -64,11 +61,11 @@ pub async fn search(ctx: PageContext, Query(q): Query<SearchQuery>) -> Response 
             }
         })
         .collect();
-    (
+    Ok((
         [(axum::http::header::CACHE_CONTROL, "no-store")],
         axum::Json(out),
     )
-        .into_response()
+        .into_response())
 }
 
 pub struct DeletedRow {
@@ -94,17 +91,11 @@ pub struct TrashQuery {
     restored: Option<String>,
 }
 
-pub async fn trash(ctx: PageContext, Query(q): Query<TrashQuery>) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+pub async fn trash(ctx: PageContext, Query(q): Query<TrashQuery>) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
     let app = &ctx.state.app;
     let actor = &session.actor;
-    let items = match app.recently_deleted(actor, &tenant, &ctx.meta).await {
-        Ok(i) => i,
-        Err(e) => return error_page(e.into()),
-    };
+    let items = app.recently_deleted(actor, &tenant, &ctx.meta).await?;
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let rows = items
         .into_iter()
@@ -136,27 +127,22 @@ pub async fn trash(ctx: PageContext, Query(q): Query<TrashQuery>) -> Response {
             }
         })
         .collect();
-    render(&TrashPage {
+    Ok(render(&TrashPage {
         shell: shell(&ctx, session, &tenant, "trash", &["Recently deleted"]).await,
         rows,
         notice: q.restored.map(|_| "Restored."),
-    })
+    }))
 }
 
 pub async fn restore(
     ctx: PageContext,
     Path((kind, id)): Path<(String, String)>,
     Form(form): Form<super::CsrfForm>,
-) -> Response {
-    if let Err(p) = ctx.check_csrf(&form.csrf) {
-        return p;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
     let Ok(uuid) = id.parse::<uuid::Uuid>() else {
-        return error_page(crate::error::ApiError::not_found());
+        return Err(crate::error::ApiError::not_found().into());
     };
     match ctx
         .state
@@ -164,7 +150,7 @@ pub async fn restore(
         .restore(&session.actor, &tenant, &kind, uuid, &ctx.meta)
         .await
     {
-        Ok(()) => see_other(&format!("{}/trash?restored=1", ctx.base)),
-        Err(e) => error_page(e.into()),
+        Ok(()) => Ok(see_other(&format!("{}/trash?restored=1", ctx.base))),
+        Err(e) => Err(e.into()),
     }
 }

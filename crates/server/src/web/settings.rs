@@ -4,15 +4,13 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Path, Query};
 use axum::http::StatusCode;
-use axum::response::Response;
 use rapport_app::organizations::SettingsUpdate;
 use rapport_app::{AppError, Tenant};
 use rapport_domain::DomainId;
 use serde::Deserialize;
 
-use super::context::error_page;
 use super::workspace::{Shell, shell};
-use super::{FormErrors, PageContext, render, render_status, see_other};
+use super::{FormErrors, PageContext, PageError, PageResult, render, render_status, see_other};
 use crate::error::ApiError;
 
 pub struct Tab {
@@ -63,10 +61,10 @@ pub(super) async fn admin(
     ctx: &PageContext,
     current: &str,
     crumb: &'static str,
-) -> Result<(rapport_app::Actor, Tenant, Shell), Response> {
+) -> Result<(rapport_app::Actor, Tenant, Shell), PageError> {
     let (session, tenant) = ctx.tenant().await?;
     if !tenant.role.administers() {
-        return Err(error_page(ApiError::new(
+        return Err(PageError::from(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "only owners and admins change the organization's settings",
@@ -117,16 +115,16 @@ fn general_page(
     }
 }
 
-pub async fn general(ctx: PageContext, Query(q): Query<Saved>) -> Response {
+pub async fn general(ctx: PageContext, Query(q): Query<Saved>) -> PageResult {
     match admin(&ctx, "settings", "General").await {
-        Ok((_, tenant, shell)) => render(&general_page(
+        Ok((_, tenant, shell)) => Ok(render(&general_page(
             &ctx,
             shell,
             &tenant,
             FormErrors::default(),
             saved_notice(&q),
-        )),
-        Err(page) => page,
+        ))),
+        Err(page) => Err(page),
     }
 }
 
@@ -140,14 +138,9 @@ pub struct GeneralForm {
     time_zone: String,
 }
 
-pub async fn save_general(ctx: PageContext, Form(form): Form<GeneralForm>) -> Response {
-    if let Err(page) = ctx.check_csrf(&form.csrf) {
-        return page;
-    }
-    let (actor, tenant, shell) = match admin(&ctx, "settings", "General").await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+pub async fn save_general(ctx: PageContext, Form(form): Form<GeneralForm>) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (actor, tenant, shell) = admin(&ctx, "settings", "General").await?;
     let update = SettingsUpdate {
         name: Some(form.name.clone()),
         slug: Some(form.slug.clone()),
@@ -168,7 +161,7 @@ pub async fn save_general(ctx: PageContext, Form(form): Form<GeneralForm>) -> Re
             } else {
                 format!("/o/{}", org.slug)
             };
-            see_other(&format!("{base}/settings/general?saved=1"))
+            Ok(see_other(&format!("{base}/settings/general?saved=1")))
         }
         Err(AppError::Validation(errors)) => {
             let mut page = general_page(&ctx, shell, &tenant, FormErrors(errors.0), None);
@@ -176,9 +169,9 @@ pub async fn save_general(ctx: PageContext, Form(form): Form<GeneralForm>) -> Re
             page.slug = form.slug;
             page.currency = form.currency;
             page.time_zone = form.time_zone;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
-        Err(other) => error_page(other.into()),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -212,14 +205,14 @@ fn branding_page(ctx: &PageContext, shell: Shell, tenant: &Tenant) -> BrandingPa
     }
 }
 
-pub async fn branding(ctx: PageContext, Query(q): Query<Saved>) -> Response {
+pub async fn branding(ctx: PageContext, Query(q): Query<Saved>) -> PageResult {
     match admin(&ctx, "settings", "Branding").await {
         Ok((_, tenant, shell)) => {
             let mut page = branding_page(&ctx, shell, &tenant);
             page.notice = saved_notice(&q);
-            render(&page)
+            Ok(render(&page))
         }
-        Err(page) => page,
+        Err(page) => Err(page),
     }
 }
 
@@ -230,14 +223,9 @@ pub struct ColorForm {
     primary_color: String,
 }
 
-pub async fn save_color(ctx: PageContext, Form(form): Form<ColorForm>) -> Response {
-    if let Err(page) = ctx.check_csrf(&form.csrf) {
-        return page;
-    }
-    let (actor, tenant, shell) = match admin(&ctx, "settings", "Branding").await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+pub async fn save_color(ctx: PageContext, Form(form): Form<ColorForm>) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (actor, tenant, shell) = admin(&ctx, "settings", "Branding").await?;
     let color = form.primary_color.trim();
     let update = SettingsUpdate {
         primary_color: Some((!color.is_empty()).then(|| color.to_owned())),
@@ -249,18 +237,21 @@ pub async fn save_color(ctx: PageContext, Form(form): Form<ColorForm>) -> Respon
         .update_organization(&actor, &tenant, update, &ctx.meta)
         .await
     {
-        Ok(_) => see_other(&format!("{}/settings/branding?saved=1", ctx.base)),
+        Ok(_) => Ok(see_other(&format!(
+            "{}/settings/branding?saved=1",
+            ctx.base
+        ))),
         Err(AppError::Validation(errors)) => {
             let mut page = branding_page(&ctx, shell, &tenant);
             page.color = form.primary_color;
             page.errors = FormErrors(errors.0);
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
-        Err(other) => error_page(other.into()),
+        Err(other) => Err(other.into()),
     }
 }
 
-pub async fn upload_logo(ctx: PageContext, mut multipart: Multipart) -> Response {
+pub async fn upload_logo(ctx: PageContext, mut multipart: Multipart) -> PageResult {
     let mut csrf = String::new();
     let mut upload: Option<(String, Vec<u8>)> = None;
     let mut problem: Option<String> = None;
@@ -293,12 +284,9 @@ pub async fn upload_logo(ctx: PageContext, mut multipart: Multipart) -> Response
     if problem.is_none()
         && let Err(page) = ctx.check_csrf(&csrf)
     {
-        return page;
+        return Err(page);
     }
-    let (actor, tenant, shell) = match admin(&ctx, "settings", "Branding").await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+    let (actor, tenant, shell) = admin(&ctx, "settings", "Branding").await?;
     let error = match (problem, upload) {
         (Some(problem), _) => problem,
         (None, Some((_, data))) if data.is_empty() => "Choose an image first.".to_owned(),
@@ -310,7 +298,12 @@ pub async fn upload_logo(ctx: PageContext, mut multipart: Multipart) -> Response
                 .set_logo(&actor, &tenant, &content_type, data, &ctx.meta)
                 .await
             {
-                Ok(()) => return see_other(&format!("{}/settings/branding?saved=logo", ctx.base)),
+                Ok(()) => {
+                    return Ok(see_other(&format!(
+                        "{}/settings/branding?saved=logo",
+                        ctx.base
+                    )));
+                }
                 Err(AppError::Validation(errors)) => {
                     format!(
                         "The logo {}.",
@@ -321,29 +314,24 @@ pub async fn upload_logo(ctx: PageContext, mut multipart: Multipart) -> Response
                             .unwrap_or("is not valid")
                     )
                 }
-                Err(other) => return error_page(other.into()),
+                Err(other) => return Err(other.into()),
             }
         }
     };
     let mut page = branding_page(&ctx, shell, &tenant);
     page.logo_error = Some(error);
-    render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
-pub async fn remove_logo(ctx: PageContext, Form(form): Form<super::CsrfForm>) -> Response {
-    if let Err(page) = ctx.check_csrf(&form.csrf) {
-        return page;
-    }
-    let (actor, tenant, _) = match admin(&ctx, "settings", "Branding").await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+pub async fn remove_logo(ctx: PageContext, Form(form): Form<super::CsrfForm>) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (actor, tenant, _) = admin(&ctx, "settings", "Branding").await?;
     match ctx.state.app.delete_logo(&actor, &tenant, &ctx.meta).await {
-        Ok(()) => see_other(&format!(
+        Ok(()) => Ok(see_other(&format!(
             "{}/settings/branding?saved=logo-removed",
             ctx.base
-        )),
-        Err(e) => error_page(e.into()),
+        ))),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -372,13 +360,13 @@ async fn domains_page(
     actor: &rapport_app::Actor,
     tenant: &Tenant,
     shell: Shell,
-) -> Result<DomainsPage, Response> {
+) -> Result<DomainsPage, PageError> {
     let list = ctx
         .state
         .app
         .domains(actor, tenant, &ctx.meta)
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     let slug = &tenant.organization.slug;
     Ok(DomainsPage {
         tabs: tabs(&ctx.base, "domains"),
@@ -404,17 +392,14 @@ async fn domains_page(
     })
 }
 
-pub async fn domains(ctx: PageContext, Query(q): Query<Saved>) -> Response {
-    let (actor, tenant, shell) = match admin(&ctx, "settings", "Domains").await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+pub async fn domains(ctx: PageContext, Query(q): Query<Saved>) -> PageResult {
+    let (actor, tenant, shell) = admin(&ctx, "settings", "Domains").await?;
     match domains_page(&ctx, &actor, &tenant, shell).await {
         Ok(mut page) => {
             page.notice = saved_notice(&q);
-            render(&page)
+            Ok(render(&page))
         }
-        Err(page) => page,
+        Err(page) => Err(page),
     }
 }
 
@@ -425,35 +410,35 @@ pub struct DomainForm {
     domain: String,
 }
 
-pub async fn add_domain(ctx: PageContext, Form(form): Form<DomainForm>) -> Response {
-    if let Err(page) = ctx.check_csrf(&form.csrf) {
-        return page;
-    }
-    let (actor, tenant, shell) = match admin(&ctx, "settings", "Domains").await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+pub async fn add_domain(ctx: PageContext, Form(form): Form<DomainForm>) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (actor, tenant, shell) = admin(&ctx, "settings", "Domains").await?;
     let errors = match ctx
         .state
         .app
         .add_domain(&actor, &tenant, &form.domain, &ctx.meta)
         .await
     {
-        Ok(_) => return see_other(&format!("{}/settings/domains?saved=domain", ctx.base)),
+        Ok(_) => {
+            return Ok(see_other(&format!(
+                "{}/settings/domains?saved=domain",
+                ctx.base
+            )));
+        }
         Err(AppError::Validation(errors)) => FormErrors(errors.0),
         Err(AppError::Conflict { message, .. }) => FormErrors(vec![rapport_domain::FieldError {
             field: "domain".into(),
             message,
         }]),
-        Err(other) => return error_page(other.into()),
+        Err(other) => return Err(other.into()),
     };
     match domains_page(&ctx, &actor, &tenant, shell).await {
         Ok(mut page) => {
             page.domain = form.domain;
             page.errors = errors;
-            render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
-        Err(page) => page,
+        Err(page) => Err(page),
     }
 }
 
@@ -461,16 +446,11 @@ pub async fn remove_domain(
     ctx: PageContext,
     Path(id): Path<String>,
     Form(form): Form<super::CsrfForm>,
-) -> Response {
-    if let Err(page) = ctx.check_csrf(&form.csrf) {
-        return page;
-    }
-    let (actor, tenant, _) = match admin(&ctx, "settings", "Domains").await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (actor, tenant, _) = admin(&ctx, "settings", "Domains").await?;
     let Ok(id) = id.parse::<DomainId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
     match ctx
         .state
@@ -478,10 +458,10 @@ pub async fn remove_domain(
         .remove_domain(&actor, &tenant, id, &ctx.meta)
         .await
     {
-        Ok(()) => see_other(&format!(
+        Ok(()) => Ok(see_other(&format!(
             "{}/settings/domains?saved=domain-removed",
             ctx.base
-        )),
-        Err(e) => error_page(e.into()),
+        ))),
+        Err(e) => Err(e.into()),
     }
 }

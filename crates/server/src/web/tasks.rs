@@ -2,12 +2,12 @@
 
 use askama::Template;
 use axum::extract::Query;
-use axum::response::Response;
 use rapport_app::model::TaskFilter;
 use rapport_domain::{Action, Object, Ownership, decide};
 use serde::Deserialize;
 
 use super::PageContext;
+use super::PageResult;
 use super::deals::{TaskRow, task_rows};
 use super::records::People;
 use super::render;
@@ -39,11 +39,8 @@ pub struct TasksQuery {
     task_error: Option<String>,
 }
 
-pub async fn my_tasks(ctx: PageContext, Query(q): Query<TasksQuery>) -> Response {
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(p) => return p,
-    };
+pub async fn my_tasks(ctx: PageContext, Query(q): Query<TasksQuery>) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
     let app = &ctx.state.app;
     let actor = &session.actor;
     let everyone = q.who.as_deref() == Some("all");
@@ -119,5 +116,5 @@ pub async fn my_tasks(ctx: PageContext, Query(q): Query<TasksQuery>) -> Response
         open_count,
         assignees: people.options(Some(actor.user_id)),
     };
-    render(&page)
+    Ok(render(&page))
 }

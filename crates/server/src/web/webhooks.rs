@@ -4,17 +4,15 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
-use axum::response::Response;
 use rapport_app::webhooks::EndpointInput;
 use rapport_app::{Actor, AppError, Tenant};
 use rapport_domain::{DeliveryId, WebhookId};
 use serde::Deserialize;
 
-use super::context::error_page;
 use super::records::when;
 use super::settings::{Tab, admin, tabs};
 use super::workspace::Shell;
-use super::{FormErrors, PageContext, render, render_status, see_other};
+use super::{FormErrors, PageContext, PageError, PageResult, render, render_status, see_other};
 use crate::error::ApiError;
 
 pub struct EndpointRow {
@@ -91,13 +89,13 @@ async fn list_page(
     actor: &Actor,
     tenant: &Tenant,
     shell: Shell,
-) -> Result<ListPage, Response> {
+) -> Result<ListPage, PageError> {
     let endpoints = ctx
         .state
         .app
         .webhooks(actor, tenant, &ctx.meta)
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     Ok(ListPage {
         tabs: tabs(&ctx.base, "webhooks"),
         shell,
@@ -131,17 +129,14 @@ fn done_notice(done: Option<&str>) -> Option<String> {
 }
 
 /// `/settings/webhooks`.
-pub async fn list(ctx: PageContext, Query(q): Query<Done>) -> Response {
-    let (actor, tenant, shell) = match admin(&ctx, "settings", "Webhooks").await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+pub async fn list(ctx: PageContext, Query(q): Query<Done>) -> PageResult {
+    let (actor, tenant, shell) = admin(&ctx, "settings", "Webhooks").await?;
     match list_page(&ctx, &actor, &tenant, shell).await {
         Ok(mut page) => {
             page.notice = done_notice(q.done.as_deref());
-            render(&page)
+            Ok(render(&page))
         }
-        Err(page) => page,
+        Err(page) => Err(page),
     }
 }
 
@@ -193,22 +188,17 @@ impl EndpointForm {
     }
 }
 
-fn form_errors(e: AppError) -> Result<FormErrors, Response> {
+fn form_errors(e: AppError) -> Result<FormErrors, PageError> {
     match e {
         AppError::Validation(errors) => Ok(FormErrors(errors.0)),
-        other => Err(error_page(other.into())),
+        other => Err(PageError::from(other)),
     }
 }
 
-pub async fn create(ctx: PageContext, Form(fields): Form<Vec<(String, String)>>) -> Response {
+pub async fn create(ctx: PageContext, Form(fields): Form<Vec<(String, String)>>) -> PageResult {
     let form = EndpointForm::read(&fields);
-    if let Err(page) = ctx.check_csrf(&form.csrf) {
-        return page;
-    }
-    let (actor, tenant, shell) = match admin(&ctx, "settings", "Webhooks").await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+    ctx.check_csrf(&form.csrf)?;
+    let (actor, tenant, shell) = admin(&ctx, "settings", "Webhooks").await?;
     let mut input = form.input(false);
     input.active = Some(true);
     let created = ctx
@@ -216,14 +206,11 @@ pub async fn create(ctx: PageContext, Form(fields): Form<Vec<(String, String)>>)
         .app
         .create_webhook(&actor, &tenant, input, &ctx.meta)
         .await;
-    let mut page = match list_page(&ctx, &actor, &tenant, shell).await {
-        Ok(page) => page,
-        Err(page) => return page,
-    };
+    let mut page = list_page(&ctx, &actor, &tenant, shell).await?;
     match created {
         Ok((endpoint, secret)) => {
             page.created = Some((endpoint.id.to_string(), secret));
-            render(&page)
+            Ok(render(&page))
         }
         Err(e) => match form_errors(e) {
             Ok(errors) => {
@@ -232,9 +219,9 @@ pub async fn create(ctx: PageContext, Form(fields): Form<Vec<(String, String)>>)
                 page.description = form.description;
                 page.all_events = form.all_events;
                 page.events = chooser(&form.event_types);
-                render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+                Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
             }
-            Err(page) => page,
+            Err(page) => Err(page),
         },
     }
 }
@@ -283,17 +270,17 @@ async fn detail_page(
     shell: Shell,
     id: WebhookId,
     before: Option<DeliveryId>,
-) -> Result<DetailPage, Response> {
+) -> Result<DetailPage, PageError> {
     let app = &ctx.state.app;
     let endpoint = app
         .webhook(actor, tenant, id, &ctx.meta)
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     const PAGE: i64 = 30;
     let mut deliveries = app
         .webhook_deliveries(actor, tenant, id, before, PAGE + 1, &ctx.meta)
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     let more = deliveries.len() as i64 > PAGE;
     deliveries.truncate(PAGE as usize);
     let older = more
@@ -343,8 +330,9 @@ async fn detail_page(
     })
 }
 
-fn parse_id(raw: &str) -> Result<WebhookId, Response> {
-    raw.parse().map_err(|_| error_page(ApiError::not_found()))
+fn parse_id(raw: &str) -> Result<WebhookId, PageError> {
+    raw.parse()
+        .map_err(|_| PageError::from(ApiError::not_found()))
 }
 
 /// `/settings/webhooks/{id}`: the endpoint and its delivery log.
@@ -352,15 +340,9 @@ pub async fn detail(
     ctx: PageContext,
     Path(id): Path<String>,
     Query(q): Query<DetailQuery>,
-) -> Response {
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(page) => return page,
-    };
-    let (actor, tenant, shell) = match admin(&ctx, "settings", "Webhooks").await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+) -> PageResult {
+    let id = parse_id(&id)?;
+    let (actor, tenant, shell) = admin(&ctx, "settings", "Webhooks").await?;
     let before = q
         .before
         .as_deref()
@@ -369,9 +351,9 @@ pub async fn detail(
     match detail_page(&ctx, &actor, &tenant, shell, id, before).await {
         Ok(mut page) => {
             page.notice = done_notice(q.done.as_deref());
-            render(&page)
+            Ok(render(&page))
         }
-        Err(page) => page,
+        Err(page) => Err(page),
     }
 }
 
@@ -379,26 +361,21 @@ pub async fn update(
     ctx: PageContext,
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
-) -> Response {
+) -> PageResult {
     let form = EndpointForm::read(&fields);
-    if let Err(page) = ctx.check_csrf(&form.csrf) {
-        return page;
-    }
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(page) => return page,
-    };
-    let (actor, tenant, shell) = match admin(&ctx, "settings", "Webhooks").await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+    ctx.check_csrf(&form.csrf)?;
+    let id = parse_id(&id)?;
+    let (actor, tenant, shell) = admin(&ctx, "settings", "Webhooks").await?;
     match ctx
         .state
         .app
         .update_webhook(&actor, &tenant, id, form.input(true), &ctx.meta)
         .await
     {
-        Ok(_) => see_other(&format!("{}/settings/webhooks/{id}?done=saved", ctx.base)),
+        Ok(_) => Ok(see_other(&format!(
+            "{}/settings/webhooks/{id}?done=saved",
+            ctx.base
+        ))),
         Err(e) => match form_errors(e) {
             Ok(errors) => match detail_page(&ctx, &actor, &tenant, shell, id, None).await {
                 Ok(mut page) => {
@@ -408,11 +385,11 @@ pub async fn update(
                     page.all_events = form.all_events;
                     page.events = chooser(&form.event_types);
                     page.active = form.active;
-                    render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)
+                    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
                 }
-                Err(page) => page,
+                Err(page) => Err(page),
             },
-            Err(page) => page,
+            Err(page) => Err(page),
         },
     }
 }
@@ -422,18 +399,10 @@ pub async fn act(
     ctx: PageContext,
     Path((id, action)): Path<(String, String)>,
     Form(form): Form<super::CsrfForm>,
-) -> Response {
-    if let Err(page) = ctx.check_csrf(&form.csrf) {
-        return page;
-    }
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(page) => return page,
-    };
-    let (actor, tenant, shell) = match admin(&ctx, "settings", "Webhooks").await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let id = parse_id(&id)?;
+    let (actor, tenant, shell) = admin(&ctx, "settings", "Webhooks").await?;
     let app = &ctx.state.app;
     let base = format!("{}/settings/webhooks", ctx.base);
     let result = match action.as_str() {
@@ -445,9 +414,9 @@ pub async fn act(
                 return match detail_page(&ctx, &actor, &tenant, shell, id, None).await {
                     Ok(mut page) => {
                         page.secret = Some(secret);
-                        render(&page)
+                        Ok(render(&page))
                     }
-                    Err(page) => page,
+                    Err(page) => Err(page),
                 };
             }
             Err(e) => Err(e),
@@ -460,11 +429,11 @@ pub async fn act(
             .delete_webhook(&actor, &tenant, id, &ctx.meta)
             .await
             .map(|()| format!("{base}?done=deleted")),
-        _ => return error_page(ApiError::not_found()),
+        _ => return Err(ApiError::not_found().into()),
     };
     match result {
-        Ok(to) => see_other(&to),
-        Err(e) => error_page(e.into()),
+        Ok(to) => Ok(see_other(&to)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -472,29 +441,24 @@ pub async fn resend(
     ctx: PageContext,
     Path((id, delivery)): Path<(String, String)>,
     Form(form): Form<super::CsrfForm>,
-) -> Response {
-    if let Err(page) = ctx.check_csrf(&form.csrf) {
-        return page;
-    }
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(page) => return page,
-    };
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let id = parse_id(&id)?;
     let Ok(delivery) = delivery.parse::<DeliveryId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
-    let (actor, tenant, _) = match admin(&ctx, "settings", "Webhooks").await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+    let (actor, tenant, _) = admin(&ctx, "settings", "Webhooks").await?;
     match ctx
         .state
         .app
         .resend_webhook_delivery(&actor, &tenant, id, delivery, &ctx.meta)
         .await
     {
-        Ok(()) => see_other(&format!("{}/settings/webhooks/{id}?done=resent", ctx.base)),
-        Err(e) => error_page(e.into()),
+        Ok(()) => Ok(see_other(&format!(
+            "{}/settings/webhooks/{id}?done=resent",
+            ctx.base
+        ))),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -520,32 +484,25 @@ pub struct AttemptRow {
 }
 
 /// `/settings/webhooks/{id}/deliveries/{delivery}`: what was sent and every attempt.
-pub async fn delivery(ctx: PageContext, Path((id, delivery)): Path<(String, String)>) -> Response {
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(page) => return page,
-    };
+pub async fn delivery(
+    ctx: PageContext,
+    Path((id, delivery)): Path<(String, String)>,
+) -> PageResult {
+    let id = parse_id(&id)?;
     let Ok(delivery) = delivery.parse::<DeliveryId>() else {
-        return error_page(ApiError::not_found());
+        return Err(ApiError::not_found().into());
     };
-    let (actor, tenant, shell) = match admin(&ctx, "settings", "Webhooks").await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
-    let detail = match ctx
+    let (actor, tenant, shell) = admin(&ctx, "settings", "Webhooks").await?;
+    let detail = ctx
         .state
         .app
         .webhook_delivery(&actor, &tenant, id, delivery, &ctx.meta)
-        .await
-    {
-        Ok(d) => d,
-        Err(e) => return error_page(e.into()),
-    };
+        .await?;
     let body = serde_json::from_str::<serde_json::Value>(&detail.delivery.body)
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .unwrap_or(detail.delivery.body.clone());
-    render(&DeliveryPage {
+    Ok(render(&DeliveryPage {
         tabs: tabs(&ctx.base, "webhooks"),
         shell,
         endpoint_id: id.to_string(),
@@ -567,5 +524,5 @@ pub async fn delivery(ctx: PageContext, Path((id, delivery)): Path<(String, Stri
                 response: a.response_excerpt.filter(|r| !r.is_empty()),
             })
             .collect(),
-    })
+    }))
 }

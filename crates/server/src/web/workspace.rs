@@ -4,15 +4,16 @@ use askama::Template;
 use axum::Form;
 use axum::extract::Query;
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use rapport_app::members::Added;
 use rapport_app::organizations::NewOrganizationInput;
 use rapport_app::{AppError, Tenant};
 use rapport_domain::{Action, Object, Ownership, Role, decide};
 use serde::Deserialize;
 
-use super::context::error_page;
-use super::{FormErrors, PageContext, initials, render, render_status, see_other};
+use super::{
+    FormErrors, PageContext, PageError, PageResult, initials, render, render_status, see_other,
+};
 
 /// One of the user's organizations, as lists show it.
 pub struct OrgItem {
@@ -281,24 +282,18 @@ struct PickPage {
 
 /// `/`: the organization's dashboard when the address names one; otherwise the user's only
 /// organization, a choice between several, or the page to create a first one.
-pub async fn home(ctx: PageContext) -> Response {
-    let session = match ctx.require_session() {
-        Ok(s) => s,
-        Err(redirect) => return redirect,
-    };
+pub async fn home(ctx: PageContext) -> PageResult {
+    let session = ctx.require_session()?;
     match ctx.organization() {
-        Err(page) => return page,
+        Err(page) => return Err(page),
         Ok(Some(_)) => return super::dashboard::dashboard(&ctx).await,
         Ok(None) => {}
     }
-    let orgs = match ctx.state.app.my_organizations(&session.actor).await {
-        Ok(orgs) => orgs,
-        Err(e) => return error_page(e.into()),
-    };
+    let orgs = ctx.state.app.my_organizations(&session.actor).await?;
     match orgs.as_slice() {
-        [] => see_other("/organizations/new"),
-        [only] => see_other(&format!("/o/{}/", only.slug)),
-        _ => render(&PickPage {
+        [] => Ok(see_other("/organizations/new")),
+        [only] => Ok(see_other(&format!("/o/{}/", only.slug))),
+        _ => Ok(render(&PickPage {
             organizations: orgs
                 .into_iter()
                 .map(|o| OrgItem {
@@ -310,7 +305,7 @@ pub async fn home(ctx: PageContext) -> Response {
                 .collect(),
             email: session.actor.email.clone(),
             csrf: session.session.csrf_token.clone(),
-        }),
+        })),
     }
 }
 
@@ -324,11 +319,8 @@ struct NewOrganizationPage {
     csrf: String,
 }
 
-pub async fn new_organization_form(ctx: PageContext) -> Response {
-    let session = match ctx.require_session() {
-        Ok(s) => s,
-        Err(redirect) => return redirect,
-    };
+pub async fn new_organization_form(ctx: PageContext) -> PageResult {
+    let session = ctx.require_session()?;
     let first = ctx
         .state
         .app
@@ -336,13 +328,13 @@ pub async fn new_organization_form(ctx: PageContext) -> Response {
         .await
         .map(|o| o.is_empty())
         .unwrap_or(true);
-    render(&NewOrganizationPage {
+    Ok(render(&NewOrganizationPage {
         first,
         name: String::new(),
         errors: FormErrors::default(),
         email: session.actor.email.clone(),
         csrf: session.session.csrf_token.clone(),
-    })
+    }))
 }
 
 #[derive(Deserialize)]
@@ -352,11 +344,11 @@ pub struct NewOrganizationForm {
     name: String,
 }
 
-pub async fn new_organization(ctx: PageContext, Form(form): Form<NewOrganizationForm>) -> Response {
-    let session = match ctx.check_csrf(&form.csrf) {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
+pub async fn new_organization(
+    ctx: PageContext,
+    Form(form): Form<NewOrganizationForm>,
+) -> PageResult {
+    let session = ctx.check_csrf(&form.csrf)?;
     let input = NewOrganizationInput {
         name: form.name.clone(),
         ..Default::default()
@@ -367,8 +359,8 @@ pub async fn new_organization(ctx: PageContext, Form(form): Form<NewOrganization
         .create_organization(&session.actor, input, &ctx.meta)
         .await
     {
-        Ok(org) => see_other(&format!("/o/{}/", org.slug)),
-        Err(AppError::Validation(errors)) => render_status(
+        Ok(org) => Ok(see_other(&format!("/o/{}/", org.slug))),
+        Err(AppError::Validation(errors)) => Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &NewOrganizationPage {
                 first: false,
@@ -377,8 +369,8 @@ pub async fn new_organization(ctx: PageContext, Form(form): Form<NewOrganization
                 email: session.actor.email.clone(),
                 csrf: session.session.csrf_token.clone(),
             },
-        ),
-        Err(other) => error_page(other.into()),
+        )),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -436,10 +428,10 @@ async fn members_page(
     errors: FormErrors,
     error: Option<String>,
     notice: Option<String>,
-) -> Result<MembersPage, Response> {
+) -> Result<MembersPage, PageError> {
     let (session, tenant) = ctx.tenant().await?;
     if !tenant.role.administers() {
-        return Err(error_page(crate::error::ApiError::new(
+        return Err(PageError::from(crate::error::ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "you do not have permission to manage members; owners and admins do",
@@ -449,11 +441,11 @@ async fn members_page(
     let members = app
         .list_members(&session.actor, &tenant, &ctx.meta)
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     let invitations = app
         .list_invitations(&session.actor, &tenant, &ctx.meta)
         .await
-        .map_err(|e| error_page(e.into()))?;
+        .map_err(PageError::from)?;
     let roles = Role::ALL
         .into_iter()
         .filter(|r| tenant.role.may_grant(*r))
@@ -494,7 +486,7 @@ async fn members_page(
     })
 }
 
-pub async fn members(ctx: PageContext, Query(q): Query<MembersQuery>) -> Response {
+pub async fn members(ctx: PageContext, Query(q): Query<MembersQuery>) -> PageResult {
     let notice = match (q.notice, q.done.as_deref()) {
         (Some(email), _) => Some(format!(
             "{email} was invited. The invitation email is on its way."
@@ -516,8 +508,8 @@ pub async fn members(ctx: PageContext, Query(q): Query<MembersQuery>) -> Respons
     )
     .await
     {
-        Ok(page) => render(&page),
-        Err(page) => page,
+        Ok(page) => Ok(render(&page)),
+        Err(page) => Err(page),
     }
 }
 
@@ -529,14 +521,9 @@ pub struct InviteMemberForm {
     role: String,
 }
 
-pub async fn invite_member(ctx: PageContext, Form(form): Form<InviteMemberForm>) -> Response {
-    if let Err(page) = ctx.check_csrf(&form.csrf) {
-        return page;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(page) => return page,
-    };
+pub async fn invite_member(ctx: PageContext, Form(form): Form<InviteMemberForm>) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
     let role: Role = match form.role.parse() {
         Ok(role) => role,
         Err(e) => {
@@ -545,8 +532,8 @@ pub async fn invite_member(ctx: PageContext, Form(form): Form<InviteMemberForm>)
                 message: format!("{e}"),
             }]);
             return match members_page(&ctx, form.email, form.role, errors, None, None).await {
-                Ok(page) => render_status(StatusCode::UNPROCESSABLE_ENTITY, &page),
-                Err(page) => page,
+                Ok(page) => Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)),
+                Err(page) => Err(page),
             };
         }
     };
@@ -559,10 +546,16 @@ pub async fn invite_member(ctx: PageContext, Form(form): Form<InviteMemberForm>)
         Ok(Added::Invited(invitation)) => {
             let email: String =
                 url::form_urlencoded::byte_serialize(invitation.email.as_bytes()).collect();
-            return see_other(&format!("{}/settings/members?notice={email}", ctx.base));
+            return Ok(see_other(&format!(
+                "{}/settings/members?notice={email}",
+                ctx.base
+            )));
         }
         Ok(Added::Member(_)) => {
-            return see_other(&format!("{}/settings/members?done=added", ctx.base));
+            return Ok(see_other(&format!(
+                "{}/settings/members?done=added",
+                ctx.base
+            )));
         }
         Err(AppError::Validation(errors)) => (FormErrors(errors.0), None),
         Err(AppError::Conflict { message, .. }) => {
@@ -572,17 +565,17 @@ pub async fn invite_member(ctx: PageContext, Form(form): Form<InviteMemberForm>)
             FormErrors::default(),
             Some("Your role cannot invite with this role.".into()),
         ),
-        Err(other) => return error_page(other.into()),
+        Err(other) => return Err(other.into()),
     };
     match members_page(&ctx, form.email, form.role, errors, error, None).await {
-        Ok(page) => render_status(StatusCode::UNPROCESSABLE_ENTITY, &page),
-        Err(page) => page,
+        Ok(page) => Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)),
+        Err(page) => Err(page),
     }
 }
 
 /// `/brand.css`: the organization's primary colour as a design token, so branding needs no inline
 /// style (which the content security policy forbids).
-pub async fn brand_css(ctx: PageContext) -> Response {
+pub async fn brand_css(ctx: PageContext) -> PageResult {
     let color = match ctx.organization() {
         Ok(Some(org)) => org.primary_color.clone(),
         _ => None,
@@ -591,14 +584,14 @@ pub async fn brand_css(ctx: PageContext) -> Response {
         Some(c) => format!(":root {{ --brand: {c}; }}\n"),
         None => String::from("/* default brand colour */\n"),
     };
-    (
+    Ok((
         [
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
         body,
     )
-        .into_response()
+        .into_response())
 }
 
 /// What a member action did, or why it could not, for the members page.
@@ -610,18 +603,18 @@ async fn member_action(
         &rapport_app::Actor,
         &Tenant,
     ) -> Result<&'static str, AppError>,
-) -> Response {
-    if let Err(page) = ctx.check_csrf(csrf) {
-        return page;
-    }
-    let (session, tenant) = match ctx.tenant().await {
-        Ok(t) => t,
-        Err(page) => return page,
-    };
+) -> PageResult {
+    ctx.check_csrf(csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
     // The page comes back with the reason next to the list, and the status says what kind of
     // refusal it was: an id of another organization (or none) is simply not found here.
     let (status, message) = match action(&ctx, &session.actor, &tenant).await {
-        Ok(done) => return see_other(&format!("{}/settings/members?done={done}", ctx.base)),
+        Ok(done) => {
+            return Ok(see_other(&format!(
+                "{}/settings/members?done={done}",
+                ctx.base
+            )));
+        }
         Err(AppError::Conflict { message, .. }) => {
             (StatusCode::CONFLICT, super::sentence(&message))
         }
@@ -636,7 +629,7 @@ async fn member_action(
                 .to_owned(),
         ),
         Err(AppError::Validation(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors.to_string()),
-        Err(other) => return error_page(other.into()),
+        Err(other) => return Err(other.into()),
     };
     match members_page(
         &ctx,
@@ -650,9 +643,9 @@ async fn member_action(
     {
         Ok(mut page) => {
             page.row_error = Some(message);
-            render_status(status, &page)
+            Ok(render_status(status, &page))
         }
-        Err(page) => page,
+        Err(page) => Err(page),
     }
 }
 
@@ -667,7 +660,7 @@ pub async fn change_role(
     ctx: PageContext,
     axum::extract::Path(id): axum::extract::Path<String>,
     Form(form): Form<RoleForm>,
-) -> Response {
+) -> PageResult {
     member_action(ctx, &form.csrf.clone(), async move |ctx, actor, tenant| {
         let id = id
             .parse::<rapport_domain::MembershipId>()
@@ -691,7 +684,7 @@ pub async fn remove_member(
     ctx: PageContext,
     axum::extract::Path(id): axum::extract::Path<String>,
     Form(form): Form<super::CsrfForm>,
-) -> Response {
+) -> PageResult {
     member_action(ctx, &form.csrf, async move |ctx, actor, tenant| {
         let id = id
             .parse::<rapport_domain::MembershipId>()
@@ -709,7 +702,7 @@ pub async fn resend_invitation(
     ctx: PageContext,
     axum::extract::Path(id): axum::extract::Path<String>,
     Form(form): Form<super::CsrfForm>,
-) -> Response {
+) -> PageResult {
     member_action(ctx, &form.csrf, async move |ctx, actor, tenant| {
         let id = id
             .parse::<rapport_domain::InvitationId>()
@@ -727,7 +720,7 @@ pub async fn revoke_invitation(
     ctx: PageContext,
     axum::extract::Path(id): axum::extract::Path<String>,
     Form(form): Form<super::CsrfForm>,
-) -> Response {
+) -> PageResult {
     member_action(ctx, &form.csrf, async move |ctx, actor, tenant| {
         let id = id
             .parse::<rapport_domain::InvitationId>()
