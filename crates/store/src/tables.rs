@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::keyset::{SortValue, Window};
 use crate::text::{Searchable, Strategy};
-use crate::{Arg, Query, Record, Result, TenantTx, dialect, query};
+use crate::{Arg, Backend, Query, Record, Result, TenantTx, dialect, query};
 
 /// A built-in kind's table.
 pub trait KindTable: Record {
@@ -46,6 +46,46 @@ pub trait KindTable: Record {
     fn sort_value(&self, sort: Self::Sort) -> SortValue;
     /// The column (or expression) a sort orders by.
     fn sort_column(sort: Self::Sort) -> &'static str;
+}
+
+/// A condition on a built-in record's custom values: the value under `key` is one of `values`;
+/// for a list of values (a multi-select), one of them is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomCondition {
+    pub key: String,
+    pub values: Vec<String>,
+    /// The value is a list (a multi-select).
+    pub many: bool,
+}
+
+/// Appends the custom conditions (` AND …`) on the table's `custom` document.
+fn push_custom(q: &mut Query, backend: Backend, table: &str, conditions: &[CustomCondition]) {
+    for c in conditions.iter().filter(|c| !c.values.is_empty()) {
+        let values: Vec<String> = c.values.iter().map(|v| q.push_arg(v.as_str())).collect();
+        let values = values.join(", ");
+        let sql = match (backend, c.many) {
+            (Backend::Postgres, false) => {
+                let key = q.push_arg(c.key.as_str());
+                format!(" AND custom->>{key} IN ({values})")
+            }
+            (Backend::Postgres, true) => {
+                let key = q.push_arg(c.key.as_str());
+                format!(" AND jsonb_exists_any(custom->{key}, ARRAY[{values}]::text[])")
+            }
+            (Backend::Sqlite, false) => {
+                let path = q.push_arg(format!("$.\"{}\"", c.key));
+                format!(" AND json_extract(custom, {path}) IN ({values})")
+            }
+            (Backend::Sqlite, true) => {
+                let path = q.push_arg(format!("$.\"{}\"", c.key));
+                format!(
+                    " AND EXISTS (SELECT 1 FROM json_each({table}.custom, {path}) AS e \
+                     WHERE e.value IN ({values}))"
+                )
+            }
+        };
+        q.push_sql(&sql);
+    }
 }
 
 /// ` AND deleted_at IS NULL` where deleted records wait in recently deleted.
@@ -130,12 +170,20 @@ pub async fn search_strategy<T: KindTable>(tx: &mut TenantTx, f: &T::Filter) -> 
     }
 }
 
-/// `select` (which names the table) over the organization's live records the filter selects.
-fn filtered<T: KindTable>(tx: &TenantTx, select: &str, f: &T::Filter, strategy: Strategy) -> Query {
+/// `select` (which names the table) over the organization's live records the filter and the
+/// custom conditions select.
+fn filtered<T: KindTable>(
+    tx: &TenantTx,
+    select: &str,
+    f: &T::Filter,
+    custom: &[CustomCondition],
+    strategy: Strategy,
+) -> Query {
     let mut q = query(select);
     let org = q.push_arg(tx.organization_id());
     q.push_sql(&format!(" WHERE organization_id = {org}{}", live::<T>()));
     T::conditions(&mut q, f);
+    push_custom(&mut q, tx.backend(), T::TABLE, custom);
     if let Some((index, text)) = searched::<T>(f) {
         let m = crate::text::contains(&mut q, tx.backend(), &index, text, strategy);
         q.push_sql(&format!(" AND {m}"));
@@ -151,11 +199,12 @@ fn filtered<T: KindTable>(tx: &TenantTx, select: &str, f: &T::Filter, strategy: 
 pub async fn list<T: KindTable>(
     tx: &mut TenantTx,
     f: &T::Filter,
+    custom: &[CustomCondition],
     strategy: Strategy,
     window: &Window<'_, T::Sort, T::Id>,
     cap: Option<i64>,
 ) -> Result<(Vec<T>, Option<(i64, bool)>)> {
-    let q = list_query::<T>(tx, f, strategy, window, cap);
+    let q = list_query::<T>(tx, f, custom, strategy, window, cap);
     crate::keyset::fetch_page(tx, q, cap).await
 }
 
@@ -163,11 +212,13 @@ pub async fn list<T: KindTable>(
 pub fn list_query<T: KindTable>(
     tx: &TenantTx,
     f: &T::Filter,
+    custom: &[CustomCondition],
     strategy: Strategy,
     window: &Window<'_, T::Sort, T::Id>,
     cap: Option<i64>,
 ) -> Query {
-    let select = filtered::<T>(tx, &format!("SELECT * FROM {}", T::TABLE), f, strategy);
+    let select = format!("SELECT * FROM {}", T::TABLE);
+    let select = filtered::<T>(tx, &select, f, custom, strategy);
     window.of(select, T::sort_column(window.sort), cap)
 }
 
@@ -175,11 +226,12 @@ pub fn list_query<T: KindTable>(
 pub async fn count<T: KindTable>(
     tx: &mut TenantTx,
     f: &T::Filter,
+    custom: &[CustomCondition],
     strategy: Strategy,
     cap: i64,
 ) -> Result<(i64, bool)> {
     let select = format!("SELECT COUNT(*) AS n FROM (SELECT 1 FROM {}", T::TABLE);
-    let q = filtered::<T>(tx, &select, f, strategy);
+    let q = filtered::<T>(tx, &select, f, custom, strategy);
     crate::keyset::capped_count(tx, q, cap).await
 }
 

@@ -126,6 +126,7 @@ async fn detail_page(
                     company_id: Some(id),
                     ..Default::default()
                 },
+                custom: Vec::new(),
                 sort: rapport_app::model::ContactSort::Name,
                 descending: false,
                 after: None,
@@ -147,6 +148,7 @@ async fn detail_page(
                     company_id: Some(id),
                     ..Default::default()
                 },
+                custom: Vec::new(),
                 sort: rapport_app::model::DealSort::UpdatedAt,
                 descending: true,
                 after: None,

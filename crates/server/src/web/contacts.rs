@@ -141,6 +141,7 @@ async fn detail_page(
                     contact_id: Some(id),
                     ..Default::default()
                 },
+                custom: Vec::new(),
                 sort: rapport_app::model::DealSort::UpdatedAt,
                 descending: true,
                 after: None,

@@ -315,6 +315,7 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> PageResult 
                         owner_id: owner,
                         ..DealFilter::default()
                     },
+                    custom: Vec::new(),
                     sort,
                     descending,
                     after,
@@ -1244,6 +1245,7 @@ pub(crate) async fn task_rows(
             TaskQuery {
                 with_total: false,
                 filter,
+                custom: Vec::new(),
                 sort: TaskSort::DueDate,
                 descending: false,
                 after: None,
@@ -1579,6 +1581,7 @@ pub async fn export(ctx: PageContext, Query(q): Query<BoardQuery>) -> PageResult
     let query = DealQuery {
         with_total: true,
         filter,
+        custom: Vec::new(),
         sort: DealSort::CreatedAt,
         descending: false,
         after: None,

@@ -13,9 +13,10 @@ use chrono::{DateTime, Utc};
 use rapport_app::accounts::CurrentSession;
 use rapport_app::custom_values::Kind;
 use rapport_app::kinds::{BuiltinKind, ListQuery};
+use rapport_app::model::CustomCondition;
 use rapport_app::timeline::RecordRef;
 use rapport_app::{Actor, AppError, Tenant};
-use rapport_domain::schema::FieldType;
+use rapport_domain::schema::{FieldDef, FieldType, ObjectDef};
 use rapport_domain::{Action, Ownership, ValidationErrors, decide};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -29,7 +30,7 @@ use super::lists::{
 };
 use super::objects::Names;
 use super::record_page::{FormField, RecordPage, form_without};
-use super::records::People;
+use super::records::{Choice, People};
 use super::workspace::shell;
 use super::{
     CsrfForm, FormErrors, PageContext, PageError, PageResult, render, render_status, see_other,
@@ -164,6 +165,7 @@ pub fn list_query<K: ListKind>(
     ListQuery {
         with_total: true,
         filter,
+        custom: Vec::new(),
         sort,
         descending,
         after: state
@@ -184,16 +186,11 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
     let state = ListState::parse(raw.as_deref(), spec.default_sort);
     let app = &ctx.state.app;
     let actor = &session.actor;
-    let result = app
-        .list::<K>(
-            actor,
-            &tenant,
-            K::page_query(&state, LIST_PAGE_SIZE),
-            &ctx.meta,
-        )
-        .await?;
-    let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let custom = super::objects::custom_part(&ctx, actor, &tenant, K::KIND.object_key()).await;
+    let mut query = K::page_query(&state, LIST_PAGE_SIZE);
+    query.custom = custom_conditions(custom.as_ref(), &state);
+    let result = app.list::<K>(actor, &tenant, query, &ctx.meta).await?;
+    let people = People::load(app, actor, &tenant, &ctx.meta).await;
     // The kind's columns, its custom fields before the owner, tags and date.
     let mut all: Vec<ColumnDef> = spec.columns.to_vec();
     if let Some(object) = &custom {
@@ -288,6 +285,9 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
     let may =
         |action| decide(tenant.role, action, K::OBJECT, Ownership::NotApplicable).is_allowed();
     let mut filters = K::filters(&state);
+    if let Some(object) = &custom {
+        filters.extend(custom_filters(object, &state, &people));
+    }
     filters.push(owner_filter(&people, &state));
     filters.push(tag_filter(&ctx, actor, &tenant, &state).await);
     let page = ListPage {
@@ -326,9 +326,69 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
 
 /// `GET /{kind}/export.csv`: every record of the list state, as CSV.
 pub async fn export<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
     let mut state = ListState::parse(raw.as_deref(), K::LIST_PAGE.default_sort);
     state.after = None;
-    export_csv(&ctx, K::page_query(&state, 500)).await
+    let custom =
+        super::objects::custom_part(&ctx, &session.actor, &tenant, K::KIND.object_key()).await;
+    let mut query = K::page_query(&state, 500);
+    query.custom = custom_conditions(custom.as_ref(), &state);
+    export_csv(&ctx, query).await
+}
+
+/// The custom fields a built-in list filters on from its filter bar: its selects, multi-selects
+/// and members, named `custom.<key>` in the address.
+fn filter_fields(object: &ObjectDef) -> impl Iterator<Item = &FieldDef> {
+    object.live_fields().filter(|f| {
+        matches!(
+            f.field_type,
+            FieldType::Select | FieldType::MultiSelect | FieldType::Member
+        )
+    })
+}
+
+/// The conditions on custom values a list state asks for.
+fn custom_conditions(object: Option<&ObjectDef>, state: &ListState) -> Vec<CustomCondition> {
+    let Some(object) = object else {
+        return Vec::new();
+    };
+    filter_fields(object)
+        .filter_map(|f| {
+            let value = state.filter(&format!("custom.{}", f.key))?;
+            Some(CustomCondition {
+                key: f.key.to_string(),
+                values: vec![value.to_owned()],
+                many: f.field_type == FieldType::MultiSelect,
+            })
+        })
+        .collect()
+}
+
+/// The filter bar's selects for the custom fields lists filter on.
+fn custom_filters(object: &ObjectDef, state: &ListState, people: &People) -> Vec<FilterSelect> {
+    filter_fields(object)
+        .map(|f| {
+            let name = format!("custom.{}", f.key);
+            let current = state.filter(&name);
+            let options = match f.field_type {
+                FieldType::Member => people.options(current.and_then(|c| c.parse().ok())),
+                _ => f
+                    .options
+                    .iter()
+                    .map(|o| Choice {
+                        selected: current == Some(o.key.as_str()),
+                        value: o.key.clone(),
+                        label: o.label.clone(),
+                    })
+                    .collect(),
+            };
+            FilterSelect {
+                name,
+                label: f.label.clone(),
+                options,
+            }
+        })
+        .collect()
 }
 
 /// The CSV of every record `query` selects (roles that may export).

@@ -260,6 +260,7 @@ async fn a_page_deep_in_a_list_starts_its_index_scan_at_the_cursor() {
             let q = rapport_store::tables::list_query::<rapport_store::contacts::Contact>(
                 &tx,
                 &ContactFilter::default(),
+                &[],
                 rapport_store::text::Strategy::Scan,
                 &window,
                 Some(10_000),

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use rapport_app::RequestMeta;
 use rapport_app::kinds::{BuiltinKind, ListQuery};
+use rapport_app::model::CustomCondition;
 use rapport_app::records::RecordListQuery;
 use rapport_domain::ValidationErrors;
 use rapport_domain::builtin;
@@ -311,6 +312,7 @@ pub fn list_query<K: ApiKind>(order: Order, filter: K::Filter) -> ApiResult<List
     Ok(ListQuery {
         with_total: true,
         filter,
+        custom: Vec::new(),
         sort,
         descending: descending(order.order)?,
         after,
@@ -483,8 +485,43 @@ pub async fn list_records<K: ApiKind>(
     meta: &RequestMeta,
     q: &RecordListQuery,
 ) -> ApiResult<Value> {
-    let mut query = K::query(&list_params(q)?)?;
+    // Custom fields' keys filter on custom values; the others are the kind's own parameters.
+    let object = state
+        .app
+        .object(&scope.auth.actor, &scope.tenant, K::KIND.object_key(), meta)
+        .await?
+        .def
+        .custom_part();
+    let (custom, own): (Vec<_>, Vec<_>) = q
+        .filters
+        .iter()
+        .cloned()
+        .partition(|(key, _, _)| object.field(key).is_some());
+    let own = RecordListQuery {
+        filters: own,
+        ..q.clone()
+    };
+    let mut query = K::query(&list_params(&own)?)?;
     query.with_total = false;
+    for (key, op, value) in custom {
+        let many = object
+            .field(&key)
+            .is_some_and(|f| f.field_type == FieldType::MultiSelect);
+        let values = match op.as_deref() {
+            None => vec![value],
+            Some("in") => value.split(',').map(str::to_owned).collect(),
+            Some(op) => {
+                return Err(ApiError::bad_request(
+                    "unknown_filter",
+                    format!(
+                        "filter[{key}][{op}]: custom values of built-in objects filter by \
+                         equality (filter[key]=v, filter[key][in]=a,b)"
+                    ),
+                ));
+            }
+        };
+        query.custom.push(CustomCondition { key, values, many });
+    }
     let result = state
         .app
         .list::<K>(&scope.auth.actor, &scope.tenant, query, meta)
