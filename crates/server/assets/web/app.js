@@ -219,7 +219,8 @@ function rapportToast(text) {
 // Filter forms that apply as soon as a choice changes.
 document.addEventListener("change", function (event) {
   var form = event.target.closest("form[data-autosubmit]");
-  if (form && event.target.matches("select")) form.submit();
+  // requestSubmit, not submit: the submit handlers run (the chosen columns travel along).
+  if (form && event.target.matches("select")) form.requestSubmit();
 });
 
 // Boards (deals by stage, custom records by a select field): drag a card to another column to

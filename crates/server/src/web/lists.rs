@@ -39,13 +39,15 @@ impl ListState {
             match k.as_ref() {
                 "search" => s.search = v,
                 "sort" if !v.is_empty() => s.sort = v,
-                "cols" => {
-                    s.cols = v
-                        .split(',')
-                        .filter(|c| !c.is_empty())
+                "cols" => s.cols.extend(
+                    v.split(',')
+                        .filter(|c| !c.is_empty() && !s.cols.iter().any(|k| k == c))
                         .map(str::to_owned)
-                        .collect()
-                }
+                        .collect::<Vec<_>>(),
+                ),
+                // The column checkboxes themselves, as a form without scripts sends them.
+                "col" if !v.is_empty() && !s.cols.contains(&v) => s.cols.push(v),
+                "col" => {}
                 "after" if !v.is_empty() => s.after = Some(v),
                 "view" if !v.is_empty() => s.view = Some(v),
                 "notice" if !v.is_empty() => s.notice = Some(v.chars().take(200).collect()),
@@ -429,6 +431,19 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chosen_columns_come_from_the_list_or_the_checkboxes_and_are_no_filters() {
+        let s = ListState::parse(Some("cols=email,tier&status=new"), "name");
+        assert_eq!(s.cols, ["email", "tier"]);
+        // A form sent without scripts: the checkboxes one by one, the joined value empty.
+        let s = ListState::parse(
+            Some("custom.tier=gold&col=email&col=tier&col=email&cols=&sort=name"),
+            "name",
+        );
+        assert_eq!(s.cols, ["email", "tier"]);
+        assert_eq!(s.filters, [("custom.tier".to_owned(), "gold".to_owned())]);
+    }
 
     #[test]
     fn csv_quotes_and_neutralizes_formulas() {

@@ -1,6 +1,8 @@
 //! The CRM pages in the browser.
 
 use crate::browser::{Browser, enabled};
+use serde_json::json;
+
 use crate::support::{PASSWORD, TestApp};
 
 #[tokio::test]
@@ -68,4 +70,78 @@ async fn a_contact_is_created_found_changed_and_deleted() {
     assert_eq!(b.path().await, "/o/acme/contacts");
     assert!(!b.text("body").await.contains("Marta Ruiz"));
     b.close().await;
+}
+
+/// A contact list shows a custom select as a column and filters by it from the filter bar.
+#[tokio::test]
+async fn a_contact_list_shows_and_filters_a_custom_field() {
+    if !enabled("a_contact_list_shows_and_filters_a_custom_field") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let r = t
+        .org_call(
+            &owner,
+            reqwest::Method::POST,
+            "/api/v1/objects/contact/fields",
+            Some(json!({"key": "tier", "label": "Tier", "type": "select",
+                "options": [{"label": "Gold", "color": "amber"}, {"label": "Silver", "color": "gray"}]})),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.text);
+    for (name, tier) in [
+        ("Marta Ruiz", "gold"),
+        ("Bruno Mas", "silver"),
+        ("Anna Soler", "gold"),
+    ] {
+        t.create(
+            &owner,
+            "/api/v1/contacts",
+            json!({"name": name, "email": format!("{}@example.com", name.to_lowercase().replace(' ', ".")), "custom": {"tier": tier}}),
+        )
+        .await;
+    }
+    for (width, suffix) in [(1280, ""), (390, "-phone")] {
+        let b = Browser::start(width, 900).await;
+        b.goto(&t.url("/login")).await;
+        b.fill("#email", "owner@example.com").await;
+        b.fill("#password", PASSWORD).await;
+        b.submit("form[action='/login'] button[type=submit]").await;
+        b.goto(&t.url("/o/acme/contacts?cols=email,tier,owner,added"))
+            .await;
+        assert!(b.text("#contacts thead").await.contains("Tier"));
+        b.eval("window.__rapportLeaving = true; return null").await;
+        b.eval(
+            "const s = document.querySelector(\"[name='custom.tier']\"); s.value = 'gold'; \
+             s.dispatchEvent(new Event('change', {bubbles: true})); return s.value",
+        )
+        .await;
+        b.wait_until(
+            "return window.__rapportLeaving === undefined && document.readyState === 'complete'",
+            "the list filtered by tier",
+        )
+        .await;
+        let names = b
+            .eval("return [...document.querySelectorAll('#contacts tbody strong')].map(e => e.textContent)")
+            .await;
+        assert_eq!(names, json!(["Anna Soler", "Marta Ruiz"]));
+        let tiers = b
+            .eval("return [...document.querySelectorAll('#contacts tbody tr')].map(r => r.textContent.includes('Gold'))")
+            .await;
+        assert_eq!(
+            tiers,
+            json!([true, true]),
+            "the option's label in its column: {}",
+            b.eval("return document.querySelector('#contacts thead').innerHTML + location.href")
+                .await
+        );
+        b.screenshot(&format!("contacts-custom-filter{suffix}"))
+            .await;
+        b.eval("document.documentElement.setAttribute('data-theme', 'dark'); return null")
+            .await;
+        b.screenshot(&format!("contacts-custom-filter-dark{suffix}"))
+            .await;
+        b.close().await;
+    }
 }
