@@ -63,6 +63,24 @@ pub struct CustomChange {
 }
 
 impl App {
+    /// The errors of the custom values a form gave for a built-in record, checked without
+    /// writing: for a form refused before it reached the record's checks (a number that is not
+    /// one), so that every wrong field is named at once.
+    pub async fn custom_field_errors(
+        &self,
+        tenant: &Tenant,
+        kind: Kind,
+        input: Option<&Map<String, Json>>,
+        creating: bool,
+    ) -> AppResult<Vec<rapport_domain::FieldError>> {
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let errors = self
+            .custom_errors(&mut tx, tenant, kind, input, creating)
+            .await?;
+        tx.commit().await?;
+        Ok(errors)
+    }
+
     /// The errors of the custom values given for a built-in record, checked without writing
     /// anything: so a change refused for its own fields names its wrong custom values too.
     pub(crate) async fn custom_errors(

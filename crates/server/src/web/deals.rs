@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, RawForm};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use chrono::{NaiveDate, Utc};
+use rapport_app::custom_values::Kind;
 use rapport_app::deals::{DealChange, DealQuery};
 use rapport_app::model::Pipeline;
 use rapport_app::model::SortValue;
@@ -941,14 +942,23 @@ pub async fn create(ctx: PageContext, RawForm(raw): RawForm) -> PageResult {
     let (form, session, tenant) = posted(&ctx, &raw, true).await?;
     let mut parse_errors = FormErrors::default();
     let change = form.change(&mut parse_errors, None);
+    let creating = true;
     let result = if parse_errors.0.is_empty() {
         ctx.state
             .app
             .create::<Deal>(&session.actor, &tenant, change, &ctx.meta)
             .await
     } else {
+        // Refused before the app: the custom values' errors are named too.
+        let mut errors = parse_errors.0.clone();
+        errors.extend(
+            ctx.state
+                .app
+                .custom_field_errors(&tenant, Kind::Deal, form.custom.as_ref(), creating)
+                .await?,
+        );
         Err(AppError::Validation(rapport_domain::ValidationErrors(
-            parse_errors.0.clone(),
+            errors,
         )))
     };
     match result {
@@ -1018,12 +1028,21 @@ pub async fn update(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawF
         .await?;
     let mut parse_errors = FormErrors::default();
     let change = form.change(&mut parse_errors, Some(&current));
+    let creating = false;
     let result = if parse_errors.0.is_empty() {
         app.update::<Deal>(&session.actor, &tenant, deal_id, change, &ctx.meta)
             .await
     } else {
+        // Refused before the app: the custom values' errors are named too.
+        let mut errors = parse_errors.0.clone();
+        errors.extend(
+            ctx.state
+                .app
+                .custom_field_errors(&tenant, Kind::Deal, form.custom.as_ref(), creating)
+                .await?,
+        );
         Err(AppError::Validation(rapport_domain::ValidationErrors(
-            parse_errors.0.clone(),
+            errors,
         )))
     };
     match result {

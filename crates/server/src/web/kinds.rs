@@ -515,6 +515,24 @@ async fn posted<'a, K: FormKind>(
     Ok((form, session, tenant))
 }
 
+/// A form refused before it reached the app (a number that is not one): its errors, with those
+/// of its custom values, so every wrong field is named at once.
+async fn refused_early<K: FormKind>(
+    ctx: &PageContext,
+    tenant: &Tenant,
+    form: &K::Form,
+    mut errors: ValidationErrors,
+    creating: bool,
+) -> Result<AppError, PageError> {
+    let custom = ctx
+        .state
+        .app
+        .custom_field_errors(tenant, K::KIND, K::custom_values(form), creating)
+        .await?;
+    errors.0.extend(custom);
+    Ok(AppError::Validation(errors))
+}
+
 /// `POST /{kind}/new`: the new record's page, or the form again with each error next to its field.
 pub async fn create<K: FormKind>(ctx: PageContext, RawForm(raw): RawForm) -> PageResult {
     let (form, session, tenant) = posted::<K>(&ctx, &raw, true).await?;
@@ -525,7 +543,7 @@ pub async fn create<K: FormKind>(ctx: PageContext, RawForm(raw): RawForm) -> Pag
                 .create::<K>(&session.actor, &tenant, change, &ctx.meta)
                 .await
         }
-        Err(errors) => Err(AppError::Validation(errors)),
+        Err(errors) => Err(refused_early::<K>(&ctx, &tenant, &form, errors, true).await?),
     };
     match result {
         Ok(r) => Ok(see_other(&format!(
@@ -558,7 +576,7 @@ pub async fn update<K: FormKind>(
                 .update::<K>(&session.actor, &tenant, record, change, &ctx.meta)
                 .await
         }
-        Err(errors) => Err(AppError::Validation(errors)),
+        Err(errors) => Err(refused_early::<K>(&ctx, &tenant, &form, errors, false).await?),
     };
     match result {
         Ok(r) => Ok(see_other(&format!(

@@ -122,7 +122,7 @@ pub fn timeline_entry(
 ) -> TimelineEntry {
     let p = &a.payload.0;
     let (icon, summary, body) = match a.kind.as_str() {
-        "comment" => ("💬", "commented".to_owned(), Some(text(p, "text"))),
+        "comment" => ("“", "commented".to_owned(), Some(text(p, "text"))),
         "call" => ("☎", "logged a call".to_owned(), Some(text(p, "notes"))),
         "meeting" => ("◷", "logged a meeting".to_owned(), Some(text(p, "notes"))),
         "email" => ("✉", "logged an email".to_owned(), Some(text(p, "notes"))),
@@ -136,10 +136,13 @@ pub fn timeline_entry(
             None,
         ),
         "status_changed" => {
+            // A lead's statuses and a deal's have words of their own.
             let label = |s: String| {
-                rapport_domain::deal::DealStatus::parse(&s)
-                    .map(|st| st.label().to_lowercase())
-                    .unwrap_or(s)
+                let word = match a.record_type.as_str() {
+                    "lead" => rapport_domain::lead::LeadStatus::parse(&s).map(|st| st.label()),
+                    _ => rapport_domain::deal::DealStatus::parse(&s).map(|st| st.label()),
+                };
+                word.map(str::to_lowercase).unwrap_or(s)
             };
             (
                 "●",

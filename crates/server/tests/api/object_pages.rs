@@ -739,3 +739,66 @@ async fn built_in_lists_show_custom_fields_as_columns() {
             .assert_problem(StatusCode::BAD_REQUEST, "unknown_filter");
     }
 }
+
+/// A form refused before it reaches the record's checks (an amount or a score that is not a
+/// number) names its wrong custom values in the same answer, next to their fields.
+#[tokio::test]
+async fn a_form_refused_early_names_its_wrong_custom_values_too() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    for object in ["deal", "lead"] {
+        let r = t
+            .org_call(
+                &owner,
+                Method::POST,
+                &format!("/api/v1/objects/{object}/fields"),
+                Some(json!({"key": "boat", "label": "Boat", "type": "text", "max": 5})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let browser = t.browser_session("owner@example.com").await;
+    for (path, form) in [
+        (
+            "/o/marina/deals/new",
+            vec![
+                ("title", "Winter berth"),
+                ("amount", "bogus"),
+                ("custom.boat", "Sea Breeze"),
+            ],
+        ),
+        (
+            "/o/marina/leads/new",
+            vec![
+                ("name", "Ann Berg"),
+                ("score", "many"),
+                ("custom.boat", "Sea Breeze"),
+            ],
+        ),
+    ] {
+        let mut fields = vec![("_csrf", browser.1.as_str())];
+        fields.extend(form);
+        let r = t
+            .client
+            .post(t.url(path))
+            .header("cookie", &browser.0)
+            .header("origin", &t.base)
+            .form(&fields)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        let html = r.text().await.expect("html");
+        let own = if path.contains("deals") {
+            "amount"
+        } else {
+            "score"
+        };
+        assert!(
+            html.contains(&format!("id=\"{own}-error\"")),
+            "{path}: {html}"
+        );
+        assert!(html.contains("id=\"custom.boat-error\""), "{path}: {html}");
+        assert!(html.contains("Sea Breeze"), "what was typed stays: {path}");
+    }
+}
