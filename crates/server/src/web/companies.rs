@@ -277,8 +277,8 @@ impl WebKind for Company {
     const ONE: &'static str = "company";
     const MANY: &'static str = "companies";
     const TITLE: &'static str = "Companies";
-    fn timeline(id: CompanyId) -> RecordRef {
-        RecordRef::Company(id)
+    fn timeline(id: CompanyId) -> Option<RecordRef> {
+        Some(RecordRef::Company(id))
     }
 }
 

@@ -269,8 +269,8 @@ impl WebKind for Contact {
     const ONE: &'static str = "contact";
     const MANY: &'static str = "contacts";
     const TITLE: &'static str = "Contacts";
-    fn timeline(id: ContactId) -> RecordRef {
-        RecordRef::Contact(id)
+    fn timeline(id: ContactId) -> Option<RecordRef> {
+        Some(RecordRef::Contact(id))
     }
 }
 

@@ -1615,7 +1615,7 @@ impl super::kinds::WebKind for Deal {
     const ONE: &'static str = "deal";
     const MANY: &'static str = "deals";
     const TITLE: &'static str = "Deals";
-    fn timeline(id: DealId) -> RecordRef {
-        RecordRef::Deal(id)
+    fn timeline(id: DealId) -> Option<RecordRef> {
+        Some(RecordRef::Deal(id))
     }
 }

@@ -51,8 +51,8 @@ pub trait WebKind: BuiltinKind {
     const TITLE: &'static str;
     /// Where its list is (a deal's board for deals).
     const LIST: &'static str = Self::PATH;
-    /// Its record, as the timeline knows it.
-    fn timeline(id: Self::Id) -> RecordRef;
+    /// Its record, as the timeline knows it (a task has no timeline of its own).
+    fn timeline(id: Self::Id) -> Option<RecordRef>;
 }
 
 /// A built-in kind whose record page holds its form (companies, contacts, leads).
@@ -65,6 +65,16 @@ pub trait FormKind: WebKind {
     fn set_custom(form: &mut Self::Form, custom: Option<Map<String, Json>>);
     /// The change the form asks for, or what is wrong with it before the app checks it.
     fn change(form: &Self::Form) -> Result<Self::Change, ValidationErrors>;
+    /// Readies a posted form with what it needs from the request (a task's reminder is read in
+    /// the person's time zone).
+    fn prepare(
+        _form: &mut Self::Form,
+        _ctx: &PageContext,
+        _actor: &Actor,
+        _tenant: &Tenant,
+    ) -> impl Future<Output = ()> + Send {
+        async {}
+    }
     /// The "new" form as its link fills it in (`?company=…` on a new contact).
     fn prefill(_query: &str) -> Self::Form {
         Self::Form::default()
@@ -512,6 +522,7 @@ async fn posted<'a, K: FormKind>(
     )
     .await;
     K::set_custom(&mut form, custom);
+    K::prepare(&mut form, ctx, &session.actor, &tenant).await;
     Ok((form, session, tenant))
 }
 
@@ -623,9 +634,8 @@ pub async fn comment<K: WebKind>(
     Form(form): Form<ActivityForm>,
 ) -> PageResult {
     let record = id_of::<K>(&id)?;
+    let timeline = K::timeline(record).ok_or_else(|| PageError::from(ApiError::not_found()))?;
     let back = format!("{}/{}/{}", ctx.base, K::PATH, record);
-    match add_activity(&ctx, K::timeline(record), form, &back).await {
-        Ok(()) => Ok(see_other(&format!("{back}#timeline"))),
-        Err(r) => Err(r),
-    }
+    add_activity(&ctx, timeline, form, &back).await?;
+    Ok(see_other(&format!("{back}#timeline")))
 }

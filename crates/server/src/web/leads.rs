@@ -350,8 +350,8 @@ impl WebKind for Lead {
     const ONE: &'static str = "lead";
     const MANY: &'static str = "leads";
     const TITLE: &'static str = "Leads";
-    fn timeline(id: LeadId) -> RecordRef {
-        RecordRef::Lead(id)
+    fn timeline(id: LeadId) -> Option<RecordRef> {
+        Some(RecordRef::Lead(id))
     }
 }
 

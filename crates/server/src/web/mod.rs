@@ -34,7 +34,7 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use rapport_app::model::{Company, Contact, Deal, Lead};
+use rapport_app::model::{Company, Contact, Deal, Lead, Task};
 use rapport_domain::FieldError;
 
 use crate::state::AppState;
@@ -270,6 +270,14 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(kinds::delete::<Deal>),
         )
         .route("/tasks", get(tasks::my_tasks).post(deals::add_task))
+        .route(
+            "/tasks/{id}",
+            get(kinds::detail::<Task>).post(kinds::update::<Task>),
+        )
+        .route(
+            "/tasks/{id}/delete",
+            axum::routing::post(kinds::delete::<Task>),
+        )
         .route(
             "/tasks/{id}/done",
             axum::routing::post(deals::complete_task),

@@ -130,7 +130,7 @@ fn record_href(base: &str, target: &str, id: &str) -> String {
         "contact" => format!("{base}/contacts/{id}"),
         "lead" => format!("{base}/leads/{id}"),
         "deal" => format!("{base}/deals/{id}"),
-        "task" => format!("{base}/tasks"),
+        "task" => format!("{base}/tasks/{id}"),
         custom => format!("{base}/objects/{custom}/{id}"),
     }
 }

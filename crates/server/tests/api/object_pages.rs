@@ -802,3 +802,104 @@ async fn a_form_refused_early_names_its_wrong_custom_values_too() {
         assert!(html.contains("Sea Breeze"), "what was typed stays: {path}");
     }
 }
+
+/// A task has a page of its own: what it is about, its form with its custom fields (changed,
+/// refused with every wrong field named), and deleting it.
+#[tokio::test]
+async fn a_task_is_changed_with_its_custom_fields_on_its_page() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    let r = t
+        .org_call(
+            &owner,
+            Method::POST,
+            "/api/v1/objects/task/fields",
+            Some(json!({"key": "dock", "label": "Dock", "type": "select", "options": [{"label": "North"}, {"label": "South"}]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let deal = t
+        .create(&owner, "/api/v1/deals", json!({"title": "Winter berth"}))
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let task = t
+        .create(
+            &owner,
+            "/api/v1/tasks",
+            json!({"title": "Call about the berth", "deal_id": deal}),
+        )
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let browser = t.browser_session("owner@example.com").await;
+    let path = format!("/o/marina/tasks/{task}");
+    let shown = page(&t, &browser, &path).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+    assert!(shown.text.contains("Call about the berth"));
+    assert!(
+        shown.text.contains("name=\"custom.dock\""),
+        "its custom field"
+    );
+    assert!(
+        shown
+            .text
+            .contains(&format!("href=\"/o/marina/deals/{deal}\"")),
+        "what it is about"
+    );
+    let post = |fields: Vec<(&'static str, String)>| {
+        let mut form = vec![("_csrf", browser.1.clone())];
+        form.extend(fields);
+        t.client
+            .post(t.url(&path))
+            .header("cookie", &browser.0)
+            .header("origin", &t.base)
+            .form(&form)
+            .send()
+    };
+    // Every wrong field named at once; nothing written.
+    let refused = post(vec![
+        ("title", "Call back".into()),
+        ("due_date", "someday".into()),
+        ("custom.dock", "east".into()),
+    ])
+    .await
+    .expect("sent");
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.expect("html");
+    assert!(html.contains("id=\"due_date-error\""), "{html}");
+    assert!(html.contains("id=\"custom.dock-error\""), "{html}");
+    let saved = post(vec![
+        ("title", "Call back about the berth".into()),
+        ("due_date", "2031-01-15".into()),
+        ("assignee_id", owner.user_id.clone()),
+        ("is_done", "true".into()),
+        ("custom.dock", "north".into()),
+    ])
+    .await
+    .expect("sent");
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let now = t
+        .org_call(&owner, Method::GET, &format!("/api/v1/tasks/{task}"), None)
+        .await;
+    assert_eq!(now.body["title"], "Call back about the berth");
+    assert_eq!(now.body["due_date"], "2031-01-15");
+    assert_eq!(now.body["is_done"], true);
+    assert_eq!(now.body["custom"]["dock"], "north");
+    assert_eq!(now.body["deal_id"], deal.as_str(), "its deal stays");
+
+    let deleted = t
+        .client
+        .post(t.url(&format!("{path}/delete")))
+        .header("cookie", &browser.0)
+        .header("origin", &t.base)
+        .form(&[("_csrf", browser.1.as_str())])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    let gone = page(&t, &browser, &path).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+}

@@ -145,3 +145,60 @@ async fn a_contact_list_shows_and_filters_a_custom_field() {
         b.close().await;
     }
 }
+
+/// A task opens from "My tasks" on a page of its own, where it is changed and its custom field
+/// set.
+#[tokio::test]
+async fn a_task_opens_on_its_own_page_and_is_changed() {
+    if !enabled("a_task_opens_on_its_own_page_and_is_changed") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    t.org_call(
+        &owner,
+        reqwest::Method::POST,
+        "/api/v1/objects/task/fields",
+        Some(
+            json!({"key": "channel", "label": "Channel", "type": "select",
+            "options": [{"label": "Phone"}, {"label": "Visit"}]}),
+        ),
+    )
+    .await;
+    let deal = t
+        .create(&owner, "/api/v1/deals", json!({"title": "Winter berth"}))
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    t.create(
+        &owner,
+        "/api/v1/tasks",
+        json!({"title": "Call Marta", "deal_id": deal, "due_date": "2031-01-15"}),
+    )
+    .await;
+    let b = Browser::start(1280, 900).await;
+    b.goto(&t.url("/login")).await;
+    b.fill("#email", "owner@example.com").await;
+    b.fill("#password", PASSWORD).await;
+    b.submit("form[action='/login'] button[type=submit]").await;
+    b.goto(&t.url("/o/acme/tasks")).await;
+    b.submit("a.task-title").await;
+    assert_eq!(b.text("h1").await, "Call Marta");
+    assert!(b.text("main").await.contains("Winter berth"), "what it is about");
+    b.fill("#title", "Call Marta back").await;
+    b.eval(
+        "const s = document.querySelector(\"[name='custom.channel']\"); s.value = 'visit'; return s.value",
+    )
+    .await;
+    b.submit("form.card button[type=submit]").await;
+    assert_eq!(b.text("h1").await, "Call Marta back");
+    assert!(b.text("[role=status]").await.contains("Saved"));
+    b.screenshot("task-page").await;
+    b.eval("document.documentElement.setAttribute('data-theme', 'dark'); return null")
+        .await;
+    b.eval("return new Promise(r => setTimeout(() => r(null), 300))")
+        .await;
+    b.screenshot("task-page-dark").await;
+    b.close().await;
+}
