@@ -7,7 +7,6 @@ use rapport_app::timeline::RecordRef;
 use rapport_app::{Actor, Tenant};
 use rapport_domain::{Action, CompanyId, Object, Ownership, UserId, ValidationErrors, decide};
 use serde::Deserialize;
-use serde_json::{Map, Value as Json};
 
 use super::PageContext;
 use super::PageError;
@@ -18,15 +17,14 @@ use super::record_page::{
 };
 use super::records::{Choice, People, money};
 use super::workspace::shell;
-use crate::error::ApiError;
 
 #[derive(Deserialize, Default, Clone)]
 pub struct CompanyForm {
     #[serde(default, rename = "_csrf")]
-    csrf: String,
+    pub(super) csrf: String,
     /// Custom field values, read from the `custom.<key>` fields apart.
     #[serde(skip)]
-    custom: Option<serde_json::Map<String, serde_json::Value>>,
+    pub(super) custom: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -100,16 +98,10 @@ async fn detail_page(
     id: &str,
     form: Option<&CompanyForm>,
 ) -> Result<RecordPage, PageError> {
-    let (session, tenant) = ctx.tenant().await?;
-    let id = id
-        .parse::<CompanyId>()
-        .map_err(|_| PageError::from(ApiError::not_found()))?;
+    let (session, tenant, company) = super::kinds::open::<Company>(ctx, id).await?;
+    let id = company.id;
     let app = &ctx.state.app;
     let actor = &session.actor;
-    let company = app
-        .get::<Company>(actor, &tenant, id, &ctx.meta)
-        .await
-        .map_err(PageError::from)?;
     let own = actor.relation_to(company.owner_id);
     let may =
         |action, object, ownership| decide(tenant.role, action, object, ownership).is_allowed();
@@ -284,15 +276,6 @@ impl WebKind for Company {
 
 impl FormKind for Company {
     type Form = CompanyForm;
-    fn csrf(form: &CompanyForm) -> &str {
-        &form.csrf
-    }
-    fn custom_values(form: &CompanyForm) -> Option<&Map<String, Json>> {
-        form.custom.as_ref()
-    }
-    fn set_custom(form: &mut CompanyForm, custom: Option<Map<String, Json>>) {
-        form.custom = custom;
-    }
     fn change(form: &CompanyForm) -> Result<CompanyChange, ValidationErrors> {
         Ok(form.change())
     }

@@ -9,7 +9,6 @@ use rapport_domain::{
     Action, CompanyId, ContactId, Object, Ownership, UserId, ValidationErrors, decide,
 };
 use serde::Deserialize;
-use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
 use super::PageContext;
@@ -21,15 +20,14 @@ use super::record_page::{
 };
 use super::records::{Choice, People, money};
 use super::workspace::shell;
-use crate::error::ApiError;
 
 #[derive(Deserialize, Default, Clone)]
 pub struct ContactForm {
     #[serde(default, rename = "_csrf")]
-    csrf: String,
+    pub(super) csrf: String,
     /// Custom field values, read from the `custom.<key>` fields apart.
     #[serde(skip)]
-    custom: Option<serde_json::Map<String, serde_json::Value>>,
+    pub(super) custom: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -114,16 +112,10 @@ async fn detail_page(
     id: &str,
     form: Option<&ContactForm>,
 ) -> Result<RecordPage, PageError> {
-    let (session, tenant) = ctx.tenant().await?;
-    let id = id
-        .parse::<ContactId>()
-        .map_err(|_| PageError::from(ApiError::not_found()))?;
+    let (session, tenant, contact) = super::kinds::open::<Contact>(ctx, id).await?;
+    let id = contact.id;
     let app = &ctx.state.app;
     let actor = &session.actor;
-    let contact = app
-        .get::<Contact>(actor, &tenant, id, &ctx.meta)
-        .await
-        .map_err(PageError::from)?;
     let own = actor.relation_to(contact.owner_id);
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let base = &ctx.base;
@@ -276,15 +268,6 @@ impl WebKind for Contact {
 
 impl FormKind for Contact {
     type Form = ContactForm;
-    fn csrf(form: &ContactForm) -> &str {
-        &form.csrf
-    }
-    fn custom_values(form: &ContactForm) -> Option<&Map<String, Json>> {
-        form.custom.as_ref()
-    }
-    fn set_custom(form: &mut ContactForm, custom: Option<Map<String, Json>>) {
-        form.custom = custom;
-    }
     fn change(form: &ContactForm) -> Result<ContactChange, ValidationErrors> {
         Ok(form.change())
     }

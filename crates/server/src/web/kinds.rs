@@ -58,11 +58,7 @@ pub trait WebKind: BuiltinKind {
 /// A built-in kind whose record page holds its form (companies, contacts, leads).
 pub trait FormKind: WebKind {
     /// The form as posted (its fields as typed, `_csrf`; custom fields are read apart).
-    type Form: DeserializeOwned + Default + Send + Sync;
-    fn csrf(form: &Self::Form) -> &str;
-    /// The custom values the form holds.
-    fn custom_values(form: &Self::Form) -> Option<&Map<String, Json>>;
-    fn set_custom(form: &mut Self::Form, custom: Option<Map<String, Json>>);
+    type Form: PostedForm + DeserializeOwned + Default + Send + Sync;
     /// The change the form asks for, or what is wrong with it before the app checks it.
     fn change(form: &Self::Form) -> Result<Self::Change, ValidationErrors>;
     /// Readies a posted form with what it needs from the request (a task's reminder is read in
@@ -94,6 +90,38 @@ pub trait FormKind: WebKind {
         form: Option<&Self::Form>,
     ) -> impl Future<Output = Result<RecordPage, PageError>> + Send;
 }
+
+/// What every built-in record's form carries besides its own fields: the CSRF token (`_csrf`)
+/// and the custom values, read apart from the `custom.<key>` fields.
+pub trait PostedForm {
+    fn csrf(&self) -> &str;
+    fn custom(&self) -> Option<&Map<String, Json>>;
+    fn set_custom(&mut self, custom: Option<Map<String, Json>>);
+}
+
+/// `PostedForm` for forms whose fields are named `csrf` and `custom`.
+macro_rules! posted_form {
+    ($($form:ty),+) => {$(
+        impl PostedForm for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+            fn custom(&self) -> Option<&Map<String, Json>> {
+                self.custom.as_ref()
+            }
+            fn set_custom(&mut self, custom: Option<Map<String, Json>>) {
+                self.custom = custom;
+            }
+        }
+    )+};
+}
+
+posted_form!(
+    super::companies::CompanyForm,
+    super::contacts::ContactForm,
+    super::leads::LeadForm,
+    super::tasks::TaskValues
+);
 
 /// What a built-in kind's list page shows besides what every list has (search, owner and tag
 /// filters, saved views, the column chooser with its custom fields, CSV).
@@ -428,7 +456,7 @@ async fn new_page<K: FormKind>(
     let actor = &session.actor;
     let people = People::load(&ctx.state.app, actor, tenant, &ctx.meta).await;
     let mut fields = K::fields(form, ctx, actor, tenant, &people).await;
-    let custom = Json::Object(K::custom_values(form).cloned().unwrap_or_default());
+    let custom = Json::Object(form.custom().cloned().unwrap_or_default());
     fields.extend(
         super::objects::builtin_custom_fields(ctx, actor, tenant, K::KIND.object_key(), &custom)
             .await,
@@ -497,6 +525,22 @@ pub async fn detail<K: FormKind>(
     Ok(render(&page))
 }
 
+/// The record a page's address names, read for the signed-in member (404 when it is not there
+/// or not theirs to see): their session, the organization, the record.
+pub async fn open<'a, K: BuiltinKind>(
+    ctx: &'a PageContext,
+    id: &str,
+) -> Result<(&'a CurrentSession, Tenant, K), PageError> {
+    let (session, tenant) = ctx.tenant().await?;
+    let id = id_of::<K>(id)?;
+    let record = ctx
+        .state
+        .app
+        .get::<K>(&session.actor, &tenant, id, &ctx.meta)
+        .await?;
+    Ok((session, tenant, record))
+}
+
 fn id_of<K: BuiltinKind>(id: &str) -> Result<K::Id, PageError> {
     id.parse::<uuid::Uuid>()
         .map(K::Id::from)
@@ -510,7 +554,7 @@ async fn posted<'a, K: FormKind>(
     creating: bool,
 ) -> Result<(K::Form, &'a CurrentSession, Tenant), PageError> {
     let mut form: K::Form = form_without(raw, |k| k.starts_with("custom."));
-    ctx.check_csrf(K::csrf(&form))?;
+    ctx.check_csrf(form.csrf())?;
     let (session, tenant) = ctx.tenant().await?;
     let custom = super::objects::builtin_custom_values(
         ctx,
@@ -521,7 +565,7 @@ async fn posted<'a, K: FormKind>(
         creating,
     )
     .await;
-    K::set_custom(&mut form, custom);
+    form.set_custom(custom);
     K::prepare(&mut form, ctx, &session.actor, &tenant).await;
     Ok((form, session, tenant))
 }
@@ -538,7 +582,7 @@ async fn refused_early<K: FormKind>(
     let custom = ctx
         .state
         .app
-        .custom_field_errors(tenant, K::KIND, K::custom_values(form), creating)
+        .custom_field_errors(tenant, K::KIND, form.custom(), creating)
         .await?;
     errors.0.extend(custom);
     Ok(AppError::Validation(errors))

@@ -11,7 +11,6 @@ use rapport_domain::deal::parse_amount_text;
 use rapport_domain::lead::LeadStatus;
 use rapport_domain::{Action, LeadId, Object, Ownership, UserId, ValidationErrors, decide};
 use serde::Deserialize;
-use serde_json::{Map, Value as Json};
 
 use super::kinds::{FormKind, ListKind, ListSpec, Row, WebKind, list_query};
 use super::lists::{Cell, ColumnDef, FilterSelect, ListState};
@@ -40,10 +39,10 @@ fn status_cell(l: &Lead) -> Cell {
 #[derive(Deserialize, Default, Clone)]
 pub struct LeadForm {
     #[serde(default, rename = "_csrf")]
-    csrf: String,
+    pub(super) csrf: String,
     /// Custom field values, read from the `custom.<key>` fields apart.
     #[serde(skip)]
-    custom: Option<serde_json::Map<String, serde_json::Value>>,
+    pub(super) custom: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -135,16 +134,10 @@ async fn detail_page(
     id: &str,
     form: Option<&LeadForm>,
 ) -> Result<RecordPage, PageError> {
-    let (session, tenant) = ctx.tenant().await?;
-    let id = id
-        .parse::<LeadId>()
-        .map_err(|_| PageError::from(ApiError::not_found()))?;
+    let (session, tenant, lead) = super::kinds::open::<Lead>(ctx, id).await?;
+    let id = lead.id;
     let app = &ctx.state.app;
     let actor = &session.actor;
-    let lead = app
-        .get::<Lead>(actor, &tenant, id, &ctx.meta)
-        .await
-        .map_err(PageError::from)?;
     let own = actor.relation_to(lead.owner_id);
     let may =
         |action, object, ownership| decide(tenant.role, action, object, ownership).is_allowed();
@@ -357,15 +350,6 @@ impl WebKind for Lead {
 
 impl FormKind for Lead {
     type Form = LeadForm;
-    fn csrf(form: &LeadForm) -> &str {
-        &form.csrf
-    }
-    fn custom_values(form: &LeadForm) -> Option<&Map<String, Json>> {
-        form.custom.as_ref()
-    }
-    fn set_custom(form: &mut LeadForm, custom: Option<Map<String, Json>>) {
-        form.custom = custom;
-    }
     fn change(form: &LeadForm) -> Result<LeadChange, ValidationErrors> {
         form.change()
     }

@@ -16,7 +16,6 @@ use serde_json::{Map, Value as Json};
 use super::PageError;
 use super::kinds::{FormKind, WebKind};
 use super::record_page::{FormField, RecordPage, Related, RelatedItem};
-use crate::error::ApiError;
 
 use super::PageContext;
 use super::PageResult;
@@ -135,9 +134,9 @@ pub async fn my_tasks(ctx: PageContext, Query(q): Query<TasksQuery>) -> PageResu
 #[derive(Deserialize, Default, Clone)]
 pub struct TaskValues {
     #[serde(default, rename = "_csrf")]
-    csrf: String,
+    pub(super) csrf: String,
     #[serde(skip)]
-    custom: Option<Map<String, Json>>,
+    pub(super) custom: Option<Map<String, Json>>,
     /// The time zone the reminder is entered in (the person's).
     #[serde(skip)]
     zone: Option<TimeZone>,
@@ -243,13 +242,10 @@ async fn task_page(
     id: &str,
     form: Option<&TaskValues>,
 ) -> Result<RecordPage, PageError> {
-    let (session, tenant) = ctx.tenant().await?;
-    let id = id
-        .parse::<TaskId>()
-        .map_err(|_| PageError::from(ApiError::not_found()))?;
+    let (session, tenant, task) = super::kinds::open::<Task>(ctx, id).await?;
+    let id = task.id;
     let app = &ctx.state.app;
     let actor = &session.actor;
-    let task = app.get::<Task>(actor, &tenant, id, &ctx.meta).await?;
     let zone = app.time_zone_of(actor, &tenant).await;
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let base = &ctx.base;
@@ -350,15 +346,6 @@ impl WebKind for Task {
 
 impl FormKind for Task {
     type Form = TaskValues;
-    fn csrf(form: &TaskValues) -> &str {
-        &form.csrf
-    }
-    fn custom_values(form: &TaskValues) -> Option<&Map<String, Json>> {
-        form.custom.as_ref()
-    }
-    fn set_custom(form: &mut TaskValues, custom: Option<Map<String, Json>>) {
-        form.custom = custom;
-    }
     async fn prepare(form: &mut TaskValues, ctx: &PageContext, actor: &Actor, tenant: &Tenant) {
         form.zone = Some(ctx.state.app.time_zone_of(actor, tenant).await);
     }

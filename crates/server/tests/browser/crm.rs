@@ -185,7 +185,10 @@ async fn a_task_opens_on_its_own_page_and_is_changed() {
     b.goto(&t.url("/o/acme/tasks")).await;
     b.submit("a.task-title").await;
     assert_eq!(b.text("h1").await, "Call Marta");
-    assert!(b.text("main").await.contains("Winter berth"), "what it is about");
+    assert!(
+        b.text("main").await.contains("Winter berth"),
+        "what it is about"
+    );
     b.fill("#title", "Call Marta back").await;
     b.eval(
         "const s = document.querySelector(\"[name='custom.channel']\"); s.value = 'visit'; return s.value",
