@@ -949,17 +949,12 @@ pub async fn create(ctx: PageContext, RawForm(raw): RawForm) -> PageResult {
             .create::<Deal>(&session.actor, &tenant, change, &ctx.meta)
             .await
     } else {
-        // Refused before the app: the custom values' errors are named too.
-        let mut errors = parse_errors.0.clone();
-        errors.extend(
-            ctx.state
-                .app
-                .custom_field_errors(&tenant, Kind::Deal, form.custom.as_ref(), creating)
+        let errors = rapport_domain::ValidationErrors(parse_errors.0.clone());
+        let custom = form.custom.as_ref();
+        Err(
+            super::kinds::refused_early(&ctx, &tenant, Kind::Deal, custom, errors, creating)
                 .await?,
-        );
-        Err(AppError::Validation(rapport_domain::ValidationErrors(
-            errors,
-        )))
+        )
     };
     match result {
         Ok(d) => Ok(see_other(&format!("{}/deals/{}", ctx.base, d.id))),
@@ -1033,17 +1028,12 @@ pub async fn update(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawF
         app.update::<Deal>(&session.actor, &tenant, deal_id, change, &ctx.meta)
             .await
     } else {
-        // Refused before the app: the custom values' errors are named too.
-        let mut errors = parse_errors.0.clone();
-        errors.extend(
-            ctx.state
-                .app
-                .custom_field_errors(&tenant, Kind::Deal, form.custom.as_ref(), creating)
+        let errors = rapport_domain::ValidationErrors(parse_errors.0.clone());
+        let custom = form.custom.as_ref();
+        Err(
+            super::kinds::refused_early(&ctx, &tenant, Kind::Deal, custom, errors, creating)
                 .await?,
-        );
-        Err(AppError::Validation(rapport_domain::ValidationErrors(
-            errors,
-        )))
+        )
     };
     match result {
         Ok(d) => Ok(see_other(&format!("{}/deals/{}?saved=1", ctx.base, d.id))),

@@ -572,17 +572,18 @@ async fn posted<'a, K: FormKind>(
 
 /// A form refused before it reached the app (a number that is not one): its errors, with those
 /// of its custom values, so every wrong field is named at once.
-async fn refused_early<K: FormKind>(
+pub async fn refused_early(
     ctx: &PageContext,
     tenant: &Tenant,
-    form: &K::Form,
+    kind: Kind,
+    custom: Option<&Map<String, Json>>,
     mut errors: ValidationErrors,
     creating: bool,
 ) -> Result<AppError, PageError> {
     let custom = ctx
         .state
         .app
-        .custom_field_errors(tenant, K::KIND, form.custom(), creating)
+        .custom_field_errors(tenant, kind, custom, creating)
         .await?;
     errors.0.extend(custom);
     Ok(AppError::Validation(errors))
@@ -598,7 +599,9 @@ pub async fn create<K: FormKind>(ctx: PageContext, RawForm(raw): RawForm) -> Pag
                 .create::<K>(&session.actor, &tenant, change, &ctx.meta)
                 .await
         }
-        Err(errors) => Err(refused_early::<K>(&ctx, &tenant, &form, errors, true).await?),
+        Err(errors) => {
+            Err(refused_early(&ctx, &tenant, K::KIND, form.custom(), errors, true).await?)
+        }
     };
     match result {
         Ok(r) => Ok(see_other(&format!(
@@ -631,7 +634,9 @@ pub async fn update<K: FormKind>(
                 .update::<K>(&session.actor, &tenant, record, change, &ctx.meta)
                 .await
         }
-        Err(errors) => Err(refused_early::<K>(&ctx, &tenant, &form, errors, false).await?),
+        Err(errors) => {
+            Err(refused_early(&ctx, &tenant, K::KIND, form.custom(), errors, false).await?)
+        }
     };
     match result {
         Ok(r) => Ok(see_other(&format!(
