@@ -1581,7 +1581,7 @@ pub async fn complete_task(
 
 /// The deals of a pipeline (optionally one owner's) as CSV, every page, streamed.
 pub async fn export(ctx: PageContext, Query(q): Query<BoardQuery>) -> PageResult {
-    let (_session, _tenant) = ctx.tenant().await?;
+    let (session, tenant) = ctx.tenant().await?;
     let filter = DealFilter {
         pipeline_id: q.pipeline.as_deref().and_then(|p| p.parse().ok()),
         owner_id: q.owner.as_deref().and_then(|o| o.parse().ok()),
@@ -1597,7 +1597,7 @@ pub async fn export(ctx: PageContext, Query(q): Query<BoardQuery>) -> PageResult
         page: 1,
         page_size: 500,
     };
-    super::kinds::export_csv(&ctx, query).await
+    super::kinds::export_csv(&ctx, session, tenant, query).await
 }
 
 impl super::kinds::WebKind for Deal {

@@ -30,7 +30,7 @@ use super::lists::{
 };
 use super::objects::Names;
 use super::record_page::{FormField, RecordPage, form_without};
-use super::records::{Choice, People};
+use super::records::People;
 use super::workspace::shell;
 use super::{
     CsrfForm, FormErrors, PageContext, PageError, PageResult, render, render_status, see_other,
@@ -371,7 +371,7 @@ pub async fn export<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> P
         super::objects::custom_part(&ctx, &session.actor, &tenant, K::KIND.object_key()).await;
     let mut query = K::page_query(&state, 500);
     query.custom = custom_conditions(custom.as_ref(), &state);
-    export_csv(&ctx, query).await
+    export_csv(&ctx, session, tenant, query).await
 }
 
 /// The custom fields a built-in list filters on from its filter bar: its selects, multi-selects
@@ -405,45 +405,21 @@ fn custom_conditions(object: Option<&ObjectDef>, state: &ListState) -> Vec<Custo
 /// The filter bar's selects for the custom fields lists filter on.
 fn custom_filters(object: &ObjectDef, state: &ListState, people: &People) -> Vec<FilterSelect> {
     filter_fields(object)
-        .map(|f| {
-            let name = format!("custom.{}", f.key);
-            let current = state.filter(&name);
-            let options = match f.field_type {
-                FieldType::Member => people.options(current.and_then(|c| c.parse().ok())),
-                _ => f
-                    .options
-                    .iter()
-                    .map(|o| Choice {
-                        selected: current == Some(o.key.as_str()),
-                        value: o.key.clone(),
-                        label: o.label.clone(),
-                    })
-                    .collect(),
-            };
-            FilterSelect {
-                name,
-                label: f.label.clone(),
-                options,
-            }
-        })
+        .map(|f| super::objects::choice_filter(f, format!("custom.{}", f.key), state, people))
         .collect()
 }
 
 /// The CSV of every record `query` selects (roles that may export).
-pub async fn export_csv<K: CsvKind>(ctx: &PageContext, query: ListQuery<K>) -> PageResult {
-    let (session, tenant) = ctx.tenant().await?;
-    match Exporter::new(
-        ctx.state.app.clone(),
-        session.actor.clone(),
-        tenant,
-        ctx.meta.clone(),
-        K::OBJECT,
-    )
-    .await
-    {
-        Ok(who) => Ok(crate::exports::export(who, query)),
-        Err(e) => Err(e.into()),
-    }
+pub async fn export_csv<K: CsvKind>(
+    ctx: &PageContext,
+    session: &CurrentSession,
+    tenant: Tenant,
+    query: ListQuery<K>,
+) -> PageResult {
+    let app = ctx.state.app.clone();
+    let actor = session.actor.clone();
+    let who = Exporter::new(app, actor, tenant, ctx.meta.clone(), K::OBJECT).await?;
+    Ok(crate::exports::export(who, query))
 }
 
 /// The "new" page of a kind, showing `form` (again).

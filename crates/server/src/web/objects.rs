@@ -282,35 +282,44 @@ fn choice_filters(object: &ObjectDef, state: &ListState, people: &People) -> Vec
     object
         .live_fields()
         .filter(|f| is_choice(f))
-        .map(|f| {
-            let current = state.filter(f.key.as_str());
-            let options = match f.field_type {
-                FieldType::Boolean => [("true", "Yes"), ("false", "No")]
-                    .iter()
-                    .map(|(v, l)| Choice {
-                        value: (*v).into(),
-                        label: (*l).into(),
-                        selected: current == Some(*v),
-                    })
-                    .collect(),
-                FieldType::Member => people.options(current.and_then(|c| c.parse().ok())),
-                _ => f
-                    .options
-                    .iter()
-                    .map(|o| Choice {
-                        selected: current == Some(o.key.as_str()),
-                        value: o.key.clone(),
-                        label: o.label.clone(),
-                    })
-                    .collect(),
-            };
-            FilterSelect {
-                name: f.key.to_string(),
-                label: f.label.clone(),
-                options,
-            }
-        })
+        .map(|f| choice_filter(f, f.key.to_string(), state, people))
         .collect()
+}
+
+/// The filter bar's menu for a choice field (a select, multi-select, boolean or member), named
+/// `name` in the list's address.
+pub(super) fn choice_filter(
+    f: &FieldDef,
+    name: String,
+    state: &ListState,
+    people: &People,
+) -> FilterSelect {
+    let current = state.filter(&name);
+    let options = match f.field_type {
+        FieldType::Boolean => [("true", "Yes"), ("false", "No")]
+            .iter()
+            .map(|(v, l)| Choice {
+                value: (*v).into(),
+                label: (*l).into(),
+                selected: current == Some(*v),
+            })
+            .collect(),
+        FieldType::Member => people.options(current.and_then(|c| c.parse().ok())),
+        _ => f
+            .options
+            .iter()
+            .map(|o| Choice {
+                selected: current == Some(o.key.as_str()),
+                value: o.key.clone(),
+                label: o.label.clone(),
+            })
+            .collect(),
+    };
+    FilterSelect {
+        name,
+        label: f.label.clone(),
+        options,
+    }
 }
 
 fn range_filters(object: &ObjectDef, state: &ListState) -> Vec<RangeFilter> {

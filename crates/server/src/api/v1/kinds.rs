@@ -486,17 +486,25 @@ pub async fn list_records<K: ApiKind>(
     q: &RecordListQuery,
 ) -> ApiResult<Value> {
     // Custom fields' keys filter on custom values; the others are the kind's own parameters.
-    let object = state
-        .app
-        .object(&scope.auth.actor, &scope.tenant, K::KIND.object_key(), meta)
-        .await?
-        .def
-        .custom_part();
+    // The definition is read only for a filtered list.
+    let object = if q.filters.is_empty() {
+        None
+    } else {
+        Some(
+            state
+                .app
+                .object(&scope.auth.actor, &scope.tenant, K::KIND.object_key(), meta)
+                .await?
+                .def
+                .custom_part(),
+        )
+    };
+    let custom_field = |key: &str| object.as_ref().and_then(|o| o.field(key));
     let (custom, own): (Vec<_>, Vec<_>) = q
         .filters
         .iter()
         .cloned()
-        .partition(|(key, _, _)| object.field(key).is_some());
+        .partition(|(key, _, _)| custom_field(key).is_some());
     let own = RecordListQuery {
         filters: own,
         ..q.clone()
@@ -504,9 +512,7 @@ pub async fn list_records<K: ApiKind>(
     let mut query = K::query(&list_params(&own)?)?;
     query.with_total = false;
     for (key, op, value) in custom {
-        let many = object
-            .field(&key)
-            .is_some_and(|f| f.field_type == FieldType::MultiSelect);
+        let many = custom_field(&key).is_some_and(|f| f.field_type == FieldType::MultiSelect);
         let values = match op.as_deref() {
             None => vec![value],
             Some("in") => value.split(',').map(str::to_owned).collect(),
