@@ -1,7 +1,8 @@
 //! Companies (accounts): the organizations the CRM's contacts and deals belong to.
 
-use rapport_domain::contact::{optional_text, web_domain};
+use rapport_domain::contact::web_domain;
 use rapport_domain::organization::OrganizationName;
+use rapport_domain::validation::text;
 use rapport_domain::{CompanyId, Object, UserId, ValidationErrors};
 use rapport_store::companies::{self as store_companies, Company, NewCompany};
 use rapport_store::{Result, TenantTx};
@@ -39,43 +40,39 @@ async fn check(
     change: &CompanyChange,
 ) -> AppResult<NewCompany> {
     let mut errors = ValidationErrors::new();
-    let name = match (&change.name, current) {
-        (Some(raw), _) => errors
-            .check("name", OrganizationName::parse(raw))
-            .map(|n| n.as_str().to_owned())
-            .unwrap_or_default(),
-        (None, Some(c)) => c.name.clone(),
-        (None, None) => {
-            errors.add("name", "is required");
-            String::new()
-        }
-    };
-    let domain = match &change.domain {
-        Some(Some(raw)) if !raw.trim().is_empty() => errors.check("domain", web_domain(raw)),
-        Some(_) => None,
-        None => current.and_then(|c| c.domain.clone()),
-    };
-    let industry = match &change.industry {
-        Some(raw) => optional_text(&mut errors, "industry", raw.as_deref(), 80),
-        None => current.and_then(|c| c.industry.clone()),
-    };
-    let size = match &change.size {
-        Some(Some(raw)) if !raw.trim().is_empty() => {
-            let s = raw.trim();
-            if SIZES.contains(&s) {
-                Some(s.to_owned())
-            } else {
-                errors.add("size", format!("must be one of {}", SIZES.join(", ")));
-                None
-            }
-        }
-        Some(_) => None,
-        None => current.and_then(|c| c.size.clone()),
-    };
-    let address = match &change.address {
-        Some(raw) => optional_text(&mut errors, "address", raw.as_deref(), 300),
-        None => current.and_then(|c| c.address.clone()),
-    };
+    let name = errors.required(
+        "name",
+        change.name.as_deref(),
+        current.map(|c| c.name.clone()),
+        |raw| OrganizationName::parse(raw).map(|n| n.as_str().to_owned()),
+    );
+    let domain = errors.optional(
+        "domain",
+        &change.domain,
+        current.and_then(|c| c.domain.clone()),
+        web_domain,
+    );
+    let industry = errors.optional(
+        "industry",
+        &change.industry,
+        current.and_then(|c| c.industry.clone()),
+        text(80, true),
+    );
+    let size = errors.optional(
+        "size",
+        &change.size,
+        current.and_then(|c| c.size.clone()),
+        |raw| match SIZES.iter().find(|s| **s == raw.trim()) {
+            Some(s) => Ok((*s).to_owned()),
+            None => Err(format!("must be one of {}", SIZES.join(", "))),
+        },
+    );
+    let address = errors.optional(
+        "address",
+        &change.address,
+        current.and_then(|c| c.address.clone()),
+        text(300, true),
+    );
     let owner_id = owner_after(
         tx,
         tenant,

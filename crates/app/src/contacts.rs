@@ -2,7 +2,8 @@
 //! they are deleted or relinked.
 
 use rapport_domain::account::{Email, PersonName};
-use rapport_domain::contact::{optional_text, phone};
+use rapport_domain::contact::phone;
+use rapport_domain::validation::text;
 use rapport_domain::{Action, CompanyId, ContactId, Object, Ownership, UserId, ValidationErrors};
 use rapport_store::companies::Company;
 use rapport_store::contacts::{self as store_contacts, Contact, ContactFields};
@@ -42,32 +43,30 @@ async fn check(
     change: &ContactChange,
 ) -> AppResult<ContactFields> {
     let mut errors = ValidationErrors::new();
-    let name = match (&change.name, current) {
-        (Some(raw), _) => errors
-            .check("name", PersonName::parse(raw))
-            .map(|n| n.as_str().to_owned()),
-        (None, Some(c)) => Some(c.name.clone()),
-        (None, None) => {
-            errors.add("name", "is required");
-            None
-        }
-    };
-    let email = match &change.email {
-        Some(Some(raw)) if !raw.trim().is_empty() => errors
-            .check("email", Email::parse(raw))
-            .map(|e| e.as_str().to_owned()),
-        Some(_) => None,
-        None => current.and_then(|c| c.email.clone()),
-    };
-    let phone = match &change.phone {
-        Some(Some(raw)) if !raw.trim().is_empty() => errors.check("phone", phone(raw)),
-        Some(_) => None,
-        None => current.and_then(|c| c.phone.clone()),
-    };
-    let title = match &change.title {
-        Some(raw) => optional_text(&mut errors, "title", raw.as_deref(), 120),
-        None => current.and_then(|c| c.title.clone()),
-    };
+    let name = errors.required(
+        "name",
+        change.name.as_deref(),
+        current.map(|c| c.name.clone()),
+        |raw| PersonName::parse(raw).map(|n| n.as_str().to_owned()),
+    );
+    let email = errors.optional(
+        "email",
+        &change.email,
+        current.and_then(|c| c.email.clone()),
+        |raw| Email::parse(raw).map(|e| e.as_str().to_owned()),
+    );
+    let phone = errors.optional(
+        "phone",
+        &change.phone,
+        current.and_then(|c| c.phone.clone()),
+        phone,
+    );
+    let title = errors.optional(
+        "title",
+        &change.title,
+        current.and_then(|c| c.title.clone()),
+        text(120, true),
+    );
     let company_id = link_after::<Company>(
         tx,
         &mut errors,
@@ -89,7 +88,7 @@ async fn check(
     Ok(ContactFields {
         owner_id,
         company_id,
-        name: name.unwrap_or_default(),
+        name,
         email,
         phone,
         title,

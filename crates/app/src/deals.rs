@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rapport_domain::deal::{self, DealStatus};
 use rapport_domain::organization::{Currency, OrganizationName};
+use rapport_domain::validation::text;
 use rapport_domain::{
     Action, CompanyId, ContactId, DealId, Object, Ownership, PipelineId, Role, UserId,
     ValidationErrors,
@@ -80,43 +81,34 @@ async fn check(
     change: &DealChange,
 ) -> AppResult<DealFields> {
     let mut errors = ValidationErrors::new();
-    let title = match (&change.title, current) {
-        (Some(raw), _) => {
-            let t = raw.trim();
-            if t.is_empty() {
-                errors.add("title", "is required");
-            } else if t.chars().count() > 200 {
-                errors.add("title", "must be at most 200 characters");
-            } else if t.chars().any(char::is_control) {
-                errors.add("title", "must not contain control characters");
-            }
-            t.to_owned()
-        }
-        (None, Some(d)) => d.title.clone(),
-        (None, None) => {
-            errors.add("title", "is required");
-            String::new()
-        }
-    };
-    let amount_minor = match change.amount {
-        Some(a) => errors
-            .check("amount", deal::amount_minor(a))
-            .unwrap_or_default(),
-        None => current.map(|d| d.amount_minor).unwrap_or(0),
-    };
-    let currency = match &change.currency {
-        Some(raw) => errors
-            .check("currency", Currency::parse(raw))
-            .map(|c| c.code().to_owned())
-            .unwrap_or_default(),
-        None => current
-            .map(|d| d.currency.clone())
-            .unwrap_or_else(|| tenant.organization.currency.clone()),
-    };
-    let status = match &change.status {
-        Some(raw) => errors.check("status", DealStatus::parse(raw)),
-        None => Some(current.map(|d| d.status).unwrap_or(DealStatus::New)),
-    };
+    let title = errors.required(
+        "title",
+        change.title.as_deref(),
+        current.map(|d| d.title.clone()),
+        text(200, false),
+    );
+    let amount_minor = errors
+        .given(
+            "amount",
+            change.amount,
+            current.map(|d| d.amount_minor),
+            deal::amount_minor,
+        )
+        .unwrap_or(0);
+    let currency = errors
+        .given(
+            "currency",
+            change.currency.as_deref(),
+            current.map(|d| d.currency.clone()),
+            |raw| Currency::parse(raw).map(|c| c.code().to_owned()),
+        )
+        .unwrap_or_else(|| tenant.organization.currency.clone());
+    let status = errors.given(
+        "status",
+        change.status.as_deref(),
+        Some(current.map(|d| d.status).unwrap_or(DealStatus::New)),
+        DealStatus::parse,
+    );
     // Pipeline and stage: a new pipeline without a stage starts at its first stage.
     let pipeline_changed = change
         .pipeline_id

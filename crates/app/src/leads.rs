@@ -3,8 +3,9 @@
 //! follows the contact, and the lead stays, read-only, linking to what it became.
 
 use rapport_domain::account::{Email, PersonName};
-use rapport_domain::contact::{optional_text, phone, web_domain};
+use rapport_domain::contact::{phone, web_domain};
 use rapport_domain::lead::{self, LeadStatus};
+use rapport_domain::validation::text;
 use rapport_domain::{
     Action, CompanyId, ContactId, DealId, LeadId, Object, Ownership, PipelineId, ValidationErrors,
 };
@@ -77,47 +78,47 @@ async fn check(
     change: &LeadChange,
 ) -> AppResult<LeadFields> {
     let mut errors = ValidationErrors::new();
-    let name = match (&change.name, current) {
-        (Some(raw), _) => errors
-            .check("name", PersonName::parse(raw))
-            .map(|n| n.as_str().to_owned())
-            .unwrap_or_default(),
-        (None, Some(l)) => l.name.clone(),
-        (None, None) => {
-            errors.add("name", "is required");
-            String::new()
-        }
-    };
-    let email = match &change.email {
-        Some(Some(raw)) if !raw.trim().is_empty() => errors
-            .check("email", Email::parse(raw))
-            .map(|e| e.as_str().to_owned()),
-        Some(_) => None,
-        None => current.and_then(|l| l.email.clone()),
-    };
-    let phone = match &change.phone {
-        Some(Some(raw)) if !raw.trim().is_empty() => errors.check("phone", phone(raw)),
-        Some(_) => None,
-        None => current.and_then(|l| l.phone.clone()),
-    };
-    let company_name = match &change.company_name {
-        Some(raw) => optional_text(&mut errors, "company_name", raw.as_deref(), 120),
-        None => current.and_then(|l| l.company_name.clone()),
-    };
-    let source = match &change.source {
-        Some(raw) => optional_text(&mut errors, "source", raw.as_deref(), 60),
-        None => current.and_then(|l| l.source.clone()),
-    };
-    let status = match &change.status {
-        Some(raw) => errors
-            .check("status", LeadStatus::parse(raw))
-            .unwrap_or(LeadStatus::New),
-        None => current.map(|l| l.status).unwrap_or(LeadStatus::New),
-    };
-    let score = match change.score {
-        Some(s) => errors.check("score", lead::score(s)).unwrap_or(0),
-        None => current.map(|l| l.score).unwrap_or(0),
-    };
+    let name = errors.required(
+        "name",
+        change.name.as_deref(),
+        current.map(|l| l.name.clone()),
+        |raw| PersonName::parse(raw).map(|n| n.as_str().to_owned()),
+    );
+    let email = errors.optional(
+        "email",
+        &change.email,
+        current.and_then(|l| l.email.clone()),
+        |raw| Email::parse(raw).map(|e| e.as_str().to_owned()),
+    );
+    let phone = errors.optional(
+        "phone",
+        &change.phone,
+        current.and_then(|l| l.phone.clone()),
+        phone,
+    );
+    let company_name = errors.optional(
+        "company_name",
+        &change.company_name,
+        current.and_then(|l| l.company_name.clone()),
+        text(120, true),
+    );
+    let source = errors.optional(
+        "source",
+        &change.source,
+        current.and_then(|l| l.source.clone()),
+        text(60, true),
+    );
+    let status = errors
+        .given(
+            "status",
+            change.status.as_deref(),
+            current.map(|l| l.status),
+            LeadStatus::parse,
+        )
+        .unwrap_or(LeadStatus::New);
+    let score = errors
+        .given("score", change.score, current.map(|l| l.score), lead::score)
+        .unwrap_or(0);
     let owner_id = owner_after(
         tx,
         tenant,

@@ -2,6 +2,7 @@
 //! the organization), and timeline entries when a task is created or completed.
 
 use chrono::NaiveDate;
+use rapport_domain::validation::text;
 use rapport_domain::{
     CompanyId, ContactId, DealId, Object, Ownership, Role, TaskId, UserId, ValidationErrors,
 };
@@ -121,33 +122,18 @@ async fn check(
     change: &TaskChange,
 ) -> AppResult<TaskFields> {
     let mut errors = ValidationErrors::new();
-    let title = match (&change.title, current) {
-        (Some(raw), _) => {
-            let t = raw.trim();
-            if t.is_empty() {
-                errors.add("title", "is required");
-            } else if t.chars().count() > 200 {
-                errors.add("title", "must be at most 200 characters");
-            }
-            t.to_owned()
-        }
-        (None, Some(t)) => t.title.clone(),
-        (None, None) => {
-            errors.add("title", "is required");
-            String::new()
-        }
-    };
-    let description = match &change.description {
-        Some(Some(d)) => {
-            let d = d.trim();
-            if d.chars().count() > 10_000 {
-                errors.add("description", "must be at most 10000 characters");
-            }
-            (!d.is_empty()).then(|| d.to_owned())
-        }
-        Some(None) => None,
-        None => current.and_then(|t| t.description.clone()),
-    };
+    let title = errors.required(
+        "title",
+        change.title.as_deref(),
+        current.map(|t| t.title.clone()),
+        text(200, false),
+    );
+    let description = errors.optional(
+        "description",
+        &change.description,
+        current.and_then(|t| t.description.clone()),
+        text(10_000, true),
+    );
     let due_date = match change.due_date {
         Some(d) => {
             let changed = current.map(|t| t.due_date) != Some(d);

@@ -1,7 +1,5 @@
 //! Contacts and companies: the values a record may hold.
 
-use crate::validation::ValidationErrors;
-
 /// A phone number as people type it: digits with spaces, dots, dashes, parentheses and a leading +.
 pub fn phone(input: &str) -> Result<String, &'static str> {
     let s = input.trim();
@@ -13,28 +11,6 @@ pub fn phone(input: &str) -> Result<String, &'static str> {
         return Err("must be a phone number such as +33 1 23 45 67 89");
     }
     Ok(s.to_owned())
-}
-
-/// An optional short text (title, industry…): trimmed, empty means none, at most `max` characters.
-pub fn optional_text(
-    errors: &mut ValidationErrors,
-    field: &str,
-    input: Option<&str>,
-    max: usize,
-) -> Option<String> {
-    let s = input?.trim();
-    if s.is_empty() {
-        return None;
-    }
-    if s.chars().count() > max {
-        errors.add(field, format!("must be at most {max} characters"));
-        return None;
-    }
-    if s.chars().any(|c| c.is_control() && c != '\n') {
-        errors.add(field, "must not contain control characters");
-        return None;
-    }
-    Some(s.to_owned())
 }
 
 /// A company's web domain, from what people paste: `https://www.Acme.com/about` → `acme.com`.
@@ -73,22 +49,5 @@ mod tests {
         );
         assert_eq!(web_domain("acme.co.uk"), Ok("acme.co.uk".into()));
         assert!(web_domain("not a domain").is_err());
-    }
-
-    #[test]
-    fn optional_texts_are_trimmed_and_bounded() {
-        let mut errors = ValidationErrors::new();
-        assert_eq!(
-            optional_text(&mut errors, "title", Some("  CEO "), 10),
-            Some("CEO".into())
-        );
-        assert_eq!(optional_text(&mut errors, "title", Some("   "), 10), None);
-        assert_eq!(optional_text(&mut errors, "title", None, 10), None);
-        assert!(errors.is_empty());
-        assert_eq!(
-            optional_text(&mut errors, "title", Some("far too long a title"), 10),
-            None
-        );
-        assert_eq!(errors.0.len(), 1);
     }
 }

@@ -431,26 +431,6 @@ impl<T: DeserializeOwned> FromRequestParts<AppState> for ApiQuery<T> {
     }
 }
 
-/// Query parameters where some keys may repeat (`status=new&status=won`): the repeated keys'
-/// values, and the rest deserialized as `T`.
-pub fn query_with_repeated<T: DeserializeOwned>(
-    raw: Option<&str>,
-    repeated: &str,
-) -> ApiResult<(Vec<String>, T)> {
-    let mut values = Vec::new();
-    let mut rest = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-        if k == repeated {
-            values.push(v.into_owned());
-        } else {
-            rest.append_pair(&k, &v);
-        }
-    }
-    let parsed = serde_urlencoded_like(&rest.finish())
-        .map_err(|e| ApiError::bad_request("invalid_query", e))?;
-    Ok((values, parsed))
-}
-
 /// Parses a query string as `T` (400 `invalid_query` saying what is wrong).
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> ApiResult<T> {
     serde_urlencoded_like(query).map_err(|e| ApiError::bad_request("invalid_query", e))

@@ -15,7 +15,7 @@ use crate::{Arg, Backend, Query, Record, Result, TenantTx, dialect, query};
 pub trait KindTable: Record {
     type Id: Copy + PartialEq + From<Uuid> + Into<Arg> + Send + Sync;
     type Filter: Sync;
-    type Sort: Copy + Send + Sync;
+    type Sort: Copy + PartialEq + Send + Sync;
 
     /// The table's name.
     const TABLE: &'static str;

@@ -1,10 +1,10 @@
 //! `/api/v1/deals`, their timeline (`/deals/{id}/activities`) and `/api/v1/pipelines`.
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
-use rapport_app::deals::{DealChange, DealQuery, PipelineChange, StageInput};
+use rapport_app::deals::{DealChange, PipelineChange, StageInput};
 use rapport_app::model::Deal;
 use rapport_app::model::{DealFilter, DealSort};
 use rapport_app::timeline::{RecordRef, TimelinePaging};
@@ -14,151 +14,103 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::kinds::{self, Order, RecordOut};
+use super::kinds;
 use super::types::{Page, Paging, SortKind, encode_cursor, present};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Meta, Scope, query_with_repeated};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Meta, Scope};
 use crate::state::AppState;
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DealOut {
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub contact_id: Option<Uuid>,
-    pub company_id: Option<Uuid>,
-    pub owner_id: Uuid,
-    pub title: String,
-    /// At most 2 decimals.
-    pub amount: f64,
-    pub currency: String,
-    /// new, in_progress, won or lost
-    pub status: String,
-    /// The key of a stage of the deal's pipeline.
-    pub stage: String,
-    pub pipeline_id: Uuid,
-    /// Percent, 0..=100; defaults from the stage.
-    pub close_probability: i64,
-    /// amount × close_probability / 100
-    pub weighted_amount: f64,
-    pub expected_close_date: Option<NaiveDate>,
-    /// Custom field values.
-    #[schema(value_type = Object)]
-    pub custom: serde_json::Value,
-    pub tags: Vec<super::types::TagOut>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+kinds::record_answer! {
+    Deal => DealOut + tags {
+        contact_id: Option<Uuid>,
+        company_id: Option<Uuid>,
+        owner_id: Uuid,
+        title: String,
+        /// At most 2 decimals.
+        amount: f64 = |d| amount_major(d.amount_minor),
+        currency: String,
+        /// new, in_progress, won or lost
+        status: String = |d| d.status.as_str().to_owned(),
+        /// The key of a stage of the deal's pipeline.
+        stage: String,
+        pipeline_id: Uuid,
+        /// Percent, 0..=100; defaults from the stage.
+        close_probability: i64,
+        /// amount × close_probability / 100
+        weighted_amount: f64 = |d| amount_major(weighted(d.amount_minor, d.close_probability)),
+        expected_close_date: Option<NaiveDate>,
+    }
 }
 
 impl kinds::ApiKind for Deal {
     type In = DealIn;
     type Out = DealOut;
     const PLURAL: &'static str = "deals";
-    const SORTS: &'static [(&'static str, DealSort)] = &[
-        ("created_at", DealSort::CreatedAt),
-        ("amount", DealSort::Amount),
-        ("updated_at", DealSort::UpdatedAt),
-        ("title", DealSort::Title),
-        ("expected_close_date", DealSort::ExpectedCloseDate),
+    const SORTS: &'static [(&'static str, DealSort, SortKind)] = &[
+        ("created_at", DealSort::CreatedAt, SortKind::Time),
+        ("amount", DealSort::Amount, SortKind::Int),
+        ("updated_at", DealSort::UpdatedAt, SortKind::Time),
+        ("title", DealSort::Title, SortKind::Text),
+        (
+            "expected_close_date",
+            DealSort::ExpectedCloseDate,
+            SortKind::Date,
+        ),
     ];
-    fn sort_kind(sort: DealSort) -> SortKind {
-        match sort {
-            DealSort::Amount => SortKind::Int,
-            DealSort::CreatedAt | DealSort::UpdatedAt => SortKind::Time,
-            DealSort::Title => SortKind::Text,
-            DealSort::ExpectedCloseDate => SortKind::Date,
+    type Params = DealParams;
+    const REPEATED: Option<&'static str> = Some("status");
+    fn filter(statuses: Vec<String>, p: DealParams) -> ApiResult<DealFilter> {
+        for s in &statuses {
+            DealStatus::parse(s)
+                .map_err(|m| ApiError::bad_request("invalid_query", format!("status {m}")))?;
         }
-    }
-    fn query(raw: &str) -> ApiResult<rapport_app::kinds::ListQuery<Deal>> {
-        {
-            let (statuses, p) = query_with_repeated(Some(raw), "status")?;
-            deal_query(statuses, p)
-        }
-    }
-}
-
-impl RecordOut<Deal> for DealOut {
-    fn set_tags(&mut self, tags: Vec<super::types::TagOut>) {
-        self.tags = tags;
-    }
-}
-
-impl From<rapport_app::model::Deal> for DealOut {
-    fn from(d: rapport_app::model::Deal) -> Self {
-        Self {
-            id: d.id.as_uuid(),
-            organization_id: d.organization_id.as_uuid(),
-            contact_id: d.contact_id,
-            company_id: d.company_id,
-            owner_id: d.owner_id.as_uuid(),
-            title: d.title,
-            amount: amount_major(d.amount_minor),
-            currency: d.currency,
-            status: d.status.as_str().to_owned(),
-            stage: d.stage,
-            pipeline_id: d.pipeline_id.as_uuid(),
-            close_probability: d.close_probability,
-            weighted_amount: amount_major(weighted(d.amount_minor, d.close_probability)),
-            expected_close_date: d.expected_close_date,
-            custom: d.custom.0,
-            tags: Vec::new(),
-            created_at: d.created_at,
-            updated_at: d.updated_at,
-        }
+        Ok(DealFilter {
+            statuses,
+            stage: p.stage,
+            pipeline_id: p.pipeline_id.map(PipelineId),
+            owner_id: p.owner_id.map(UserId),
+            contact_id: p.contact_id.map(ContactId),
+            company_id: p.company_id.map(CompanyId),
+            min_amount: amount_param("min_amount", p.min_amount)?,
+            max_amount: amount_param("max_amount", p.max_amount)?,
+            search: p.search,
+            tag_id: p.tag_id.map(rapport_domain::TagId),
+        })
     }
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DealIn {
-    pub title: Option<String>,
-    /// A number with at most 2 decimals.
-    pub amount: Option<f64>,
-    /// ISO 4217; defaults to the organization's currency.
-    pub currency: Option<String>,
-    /// new (default), in_progress, won or lost
-    pub status: Option<String>,
-    /// A stage key of the pipeline (default: its first stage).
-    pub stage: Option<String>,
-    /// Default: the organization's default pipeline.
-    pub pipeline_id: Option<Uuid>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Uuid>)]
-    pub contact_id: Option<Option<Uuid>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Uuid>)]
-    pub company_id: Option<Option<Uuid>>,
-    /// Defaults to the caller.
-    pub owner_id: Option<Uuid>,
-    /// Percent, 0..=100 (default: the stage's win probability).
-    pub close_probability: Option<i64>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<NaiveDate>)]
-    pub expected_close_date: Option<Option<NaiveDate>>,
-    /// Custom field values by key (checked against the object's fields; `null` clears one, keys
-    /// not given stay).
-    #[schema(value_type = Option<Object>)]
-    pub custom: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-impl From<DealIn> for DealChange {
-    fn from(d: DealIn) -> Self {
-        DealChange {
-            title: d.title,
-            amount: d.amount,
-            currency: d.currency,
-            status: d.status,
-            stage: d.stage,
-            pipeline_id: d.pipeline_id.map(PipelineId),
-            contact_id: d.contact_id.map(|o| o.map(ContactId)),
-            company_id: d.company_id.map(|o| o.map(CompanyId)),
-            owner_id: d.owner_id.map(UserId),
-            close_probability: d.close_probability,
-            expected_close_date: d.expected_close_date,
-            custom: d.custom,
-        }
+kinds::record_body! {
+    DealIn => DealChange {
+        title: Option<String>,
+        /// A number with at most 2 decimals.
+        amount: Option<f64>,
+        /// ISO 4217; defaults to the organization's currency.
+        currency: Option<String>,
+        /// new (default), in_progress, won or lost
+        status: Option<String>,
+        /// A stage key of the pipeline (default: its first stage).
+        stage: Option<String>,
+        /// Default: the organization's default pipeline.
+        #[schema(value_type = Option<Uuid>)]
+        pipeline_id: Option<PipelineId>,
+        #[serde(default, deserialize_with = "present")]
+        #[schema(value_type = Option<Uuid>)]
+        contact_id: Option<Option<ContactId>>,
+        #[serde(default, deserialize_with = "present")]
+        #[schema(value_type = Option<Uuid>)]
+        company_id: Option<Option<CompanyId>>,
+        /// Defaults to the caller.
+        #[schema(value_type = Option<Uuid>)]
+        owner_id: Option<UserId>,
+        /// Percent, 0..=100 (default: the stage's win probability).
+        close_probability: Option<i64>,
+        #[serde(default, deserialize_with = "present")]
+        #[schema(value_type = Option<NaiveDate>)]
+        expected_close_date: Option<Option<NaiveDate>>,
     }
 }
 
+/// The deals list's filters (and `status`, which may repeat).
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -173,15 +125,6 @@ pub struct DealParams {
     /// Case-insensitive part of the title.
     pub search: Option<String>,
     pub tag_id: Option<Uuid>,
-    /// amount, created_at (default), updated_at, title or expected_close_date
-    pub order_by: Option<String>,
-    /// asc (default) or desc
-    pub order: Option<String>,
-    #[param(minimum = 1, maximum = 1_000_000)]
-    pub page: Option<u64>,
-    #[param(minimum = 1, maximum = 100)]
-    pub page_size: Option<u64>,
-    pub cursor: Option<String>,
 }
 
 fn amount_param(field: &str, v: Option<f64>) -> Result<Option<i64>, ApiError> {
@@ -191,101 +134,19 @@ fn amount_param(field: &str, v: Option<f64>) -> Result<Option<i64>, ApiError> {
     .transpose()
 }
 
-/// The list's filters, for an export (every page, no paging).
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct DealExportParams {
-    pub stage: Option<String>,
-    pub pipeline_id: Option<Uuid>,
-    pub owner_id: Option<Uuid>,
-    pub contact_id: Option<Uuid>,
-    pub company_id: Option<Uuid>,
-    pub min_amount: Option<f64>,
-    pub max_amount: Option<f64>,
-    /// Case-insensitive part of the title.
-    pub search: Option<String>,
-    pub tag_id: Option<Uuid>,
-    /// amount, created_at (default), updated_at, title or expected_close_date
-    pub order_by: Option<String>,
-    /// asc (default) or desc
-    pub order: Option<String>,
-}
-
-impl From<DealExportParams> for DealParams {
-    fn from(p: DealExportParams) -> Self {
-        DealParams {
-            stage: p.stage,
-            pipeline_id: p.pipeline_id,
-            owner_id: p.owner_id,
-            contact_id: p.contact_id,
-            company_id: p.company_id,
-            min_amount: p.min_amount,
-            max_amount: p.max_amount,
-            search: p.search,
-            tag_id: p.tag_id,
-            order_by: p.order_by,
-            order: p.order,
-            ..DealParams::default()
-        }
-    }
-}
-
-/// The query a list's parameters ask for (`status` may repeat, so it comes apart).
-fn deal_query(statuses: Vec<String>, p: DealParams) -> ApiResult<DealQuery> {
-    for s in &statuses {
-        DealStatus::parse(s)
-            .map_err(|m| ApiError::bad_request("invalid_query", format!("status {m}")))?;
-    }
-    let filter = DealFilter {
-        statuses,
-        stage: p.stage.clone(),
-        pipeline_id: p.pipeline_id.map(PipelineId),
-        owner_id: p.owner_id.map(UserId),
-        contact_id: p.contact_id.map(ContactId),
-        company_id: p.company_id.map(CompanyId),
-        min_amount: amount_param("min_amount", p.min_amount)?,
-        max_amount: amount_param("max_amount", p.max_amount)?,
-        search: p.search.clone(),
-        tag_id: p.tag_id.map(rapport_domain::TagId),
-    };
-    kinds::list_query(Order::from(&p), filter)
-}
-
-/// Deals of the organization.
-#[utoipa::path(get, path = "/api/v1/deals", tag = "deals", security(("bearer" = [])),
-    params(DealParams,
-        ("status" = Option<Vec<String>>, Query, description = "Repeatable: status=new&status=in_progress"),
-        ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 200, body = Page<DealOut>), (status = 400, body = Problem)))]
-pub async fn list(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<Json<Page<DealOut>>> {
-    let (statuses, p): (Vec<String>, DealParams) = query_with_repeated(raw.as_deref(), "status")?;
-    let query = deal_query(statuses, p)?;
-    kinds::list(&state, &scope, &meta, query).await
-}
-
-/// The deals the list's filters select, as CSV: every page, streamed (roles that may export).
-#[utoipa::path(get, path = "/api/v1/deals/export.csv", tag = "deals", security(("bearer" = [])),
-    params(DealExportParams,
-        ("status" = Option<Vec<String>>, Query, description = "Repeatable: status=new&status=in_progress"),
-        ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 200, description = "`id, title, amount, currency, status, stage, close_probability, expected_close_date, contact_id, company_id, owner, created_at`", body = String, content_type = "text/csv"),
-              (status = 403, body = Problem)))]
-pub async fn export(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<axum::response::Response> {
-    let (statuses, p): (Vec<String>, DealExportParams) =
-        query_with_repeated(raw.as_deref(), "status")?;
-    let query = deal_query(statuses, p.into())?;
-    kinds::export::<Deal>(&state, scope, meta, query).await
+kinds::list_verbs! {
+    kind: Deal,
+    out: DealOut,
+    params: DealParams,
+    tag: "deals",
+    path: "/api/v1/deals",
+    order_by: "amount, created_at (default), updated_at, title or expected_close_date",
+    repeated: ("status" = Option<Vec<String>>, Query, description = "Repeatable: status=new&status=in_progress"),
+    /// Deals of the organization.
+    list,
+    /// The deals the list's filters select, as CSV: every page, streamed (roles that may export).
+    export: "/api/v1/deals/export.csv",
+    columns: "`id, title, amount, currency, status, stage, close_probability, expected_close_date, contact_id, company_id, owner, created_at`",
 }
 
 kinds::record_verbs! {

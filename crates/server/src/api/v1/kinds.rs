@@ -13,8 +13,8 @@ use rapport_app::records::RecordListQuery;
 use rapport_domain::ValidationErrors;
 use rapport_domain::builtin;
 use rapport_domain::schema::{FieldType, ObjectDef};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -24,7 +24,7 @@ use super::types::{
 };
 use crate::error::{ApiError, ApiResult};
 use crate::exports::{CsvKind, Exporter};
-use crate::extract::Scope;
+use crate::extract::{Scope, parse_query};
 use crate::state::AppState;
 
 /// The API's shape of a record of kind `K`.
@@ -161,22 +161,22 @@ pub trait ApiKind: BuiltinKind {
     type Out: RecordOut<Self>;
     /// What its lists are called in messages ("companies").
     const PLURAL: &'static str;
-    /// The sorts its lists take, by their API names; the first is the default.
-    const SORTS: &'static [(&'static str, Self::Sort)];
+    /// The sorts its lists take, by their API names, with the kind of value each sorts by (how
+    /// its cursors are read); the first is the default.
+    const SORTS: &'static [(&'static str, Self::Sort, SortKind)];
     /// How a cursor of a list in `sort` order is read.
-    fn sort_kind(sort: Self::Sort) -> SortKind;
-    /// The list query its own list endpoint would make of `raw` (its query string).
-    fn query(raw: &str) -> ApiResult<ListQuery<Self>>;
-}
-
-/// How a built-in list is ordered and paged, as its parameters say.
-#[derive(Default)]
-pub struct Order<'a> {
-    pub order_by: Option<&'a str>,
-    pub order: Option<&'a str>,
-    pub cursor: Option<&'a str>,
-    pub page: Option<u64>,
-    pub page_size: Option<u64>,
+    fn sort_kind(sort: Self::Sort) -> SortKind {
+        Self::SORTS
+            .iter()
+            .find(|(_, s, _)| *s == sort)
+            .map_or(SortKind::Time, |(_, _, kind)| *kind)
+    }
+    /// Its lists' filter parameters.
+    type Params: DeserializeOwned;
+    /// A filter parameter its lists take more than once (`status=new&status=won`).
+    const REPEATED: Option<&'static str> = None;
+    /// The filter its lists' parameters ask for, with the repeatable parameter's values.
+    fn filter(repeated: Vec<String>, params: Self::Params) -> ApiResult<Self::Filter>;
 }
 
 /// The documented endpoints that create, read, change and delete a built-in kind's records,
@@ -257,43 +257,173 @@ macro_rules! record_verbs {
 
 pub(crate) use record_verbs;
 
-/// The order and paging a kind's list parameters name.
-macro_rules! order_of {
-    ($($params:ty),+) => {$(
-        impl<'a> From<&'a $params> for Order<'a> {
-            fn from(p: &'a $params) -> Self {
-                Order {
-                    order_by: p.order_by.as_deref(),
-                    order: p.order.as_deref(),
-                    cursor: p.cursor.as_deref(),
-                    page: p.page,
-                    page_size: p.page_size,
+/// The answer shape of a built-in kind (`CompanyOut`) and how a record becomes it. The fields
+/// every answer has are written here (`id`, `organization_id`, `custom`, `created_at`,
+/// `updated_at`, and `tags` for a tagged kind, filled apart); the kind lists its own, each
+/// converted from the record's field of the same name (typed ids become UUIDs) or computed from
+/// the record (`name: Type = |record| …`).
+macro_rules! record_answer {
+    (
+        $(#[$meta:meta])*
+        $kind:ident => $out:ident $(+ $tags:ident)? {
+            $($(#[$field_meta:meta])* $field:ident: $ty:ty $(= $computed:expr)?),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        pub struct $out {
+            pub id: Uuid,
+            pub organization_id: Uuid,
+            $($(#[$field_meta])* pub $field: $ty,)*
+            /// Custom field values by key.
+            #[schema(value_type = Object)]
+            pub custom: serde_json::Value,
+            $(pub $tags: Vec<$crate::api::v1::types::TagOut>,)?
+            pub created_at: chrono::DateTime<chrono::Utc>,
+            pub updated_at: chrono::DateTime<chrono::Utc>,
+        }
+
+        impl From<$kind> for $out {
+            fn from(record: $kind) -> Self {
+                $($(
+                let $field = {
+                    let value: fn(&$kind) -> $ty = $computed;
+                    value(&record)
+                };
+                )?)*
+                Self {
+                    id: record.id.into(),
+                    organization_id: record.organization_id.into(),
+                    $($field: kinds::record_answer!(@value record, $field $(, $computed)?),)*
+                    custom: record.custom.0,
+                    $($tags: Vec::new(),)?
+                    created_at: record.created_at,
+                    updated_at: record.updated_at,
                 }
             }
         }
-    )+};
+
+        impl kinds::RecordOut<$kind> for $out {
+            $(
+            fn set_tags(&mut self, tags: Vec<$crate::api::v1::types::TagOut>) {
+                self.$tags = tags;
+            }
+            )?
+        }
+    };
+    (@value $record:ident, $field:ident) => { From::from($record.$field) };
+    (@value $record:ident, $field:ident, $computed:expr) => { $field };
 }
 
-order_of!(
-    super::companies::CompanyParams,
-    super::contacts::ContactParams,
-    super::leads::LeadParams,
-    super::deals::DealParams,
-    super::tasks::TaskParams
-);
+pub(crate) use record_answer;
 
-/// The list query of a kind's filter, ordered and paged as asked (`invalid_query` or
-/// `invalid_cursor` naming what is wrong).
-pub fn list_query<K: ApiKind>(order: Order, filter: K::Filter) -> ApiResult<ListQuery<K>> {
+/// The body a built-in kind is created and changed with (`CompanyIn`), each field the app's
+/// change field of the same name and type (typed ids read as UUIDs), and the custom values every
+/// kind takes.
+macro_rules! record_body {
+    (
+        $(#[$meta:meta])*
+        $in:ident => $change:ident {
+            $($(#[$field_meta:meta])* $field:ident: $ty:ty),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $in {
+            $($(#[$field_meta])* pub $field: $ty,)*
+            /// Custom field values by key (checked against the object's fields; `null` clears
+            /// one, keys not given stay).
+            #[schema(value_type = Option<Object>)]
+            pub custom: Option<serde_json::Map<String, serde_json::Value>>,
+        }
+
+        impl From<$in> for $change {
+            fn from(body: $in) -> Self {
+                Self {
+                    $($field: body.$field,)*
+                    custom: body.custom,
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use record_body;
+
+/// The order and paging every built-in list takes besides its kind's filters. `order_by` is
+/// documented with each list, since the names it takes are the kind's.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    #[param(ignore)]
+    pub order_by: Option<String>,
+    /// asc (default) or desc
+    pub order: Option<String>,
+    #[param(minimum = 1, maximum = 1_000_000)]
+    pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 100)]
+    pub page_size: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+/// The order of a CSV export (it has every page, so no paging).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    #[param(ignore)]
+    pub order_by: Option<String>,
+    /// asc (default) or desc
+    pub order: Option<String>,
+}
+
+/// The names `ListParams` reads; a list's other parameters are its kind's filters.
+const ORDER_AND_PAGING: [&str; 5] = ["order_by", "order", "page", "page_size", "cursor"];
+
+/// A list's query string taken apart: the values of the kind's repeatable parameter, its
+/// filters, and its order and paging.
+fn split_query(raw: &str, repeated: Option<&str>) -> (Vec<String>, String, String) {
+    let mut values = Vec::new();
+    let mut filters = url::form_urlencoded::Serializer::new(String::new());
+    let mut order = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
+        if Some(k.as_ref()) == repeated {
+            values.push(v.into_owned());
+        } else if ORDER_AND_PAGING.contains(&k.as_ref()) {
+            order.append_pair(&k, &v);
+        } else {
+            filters.append_pair(&k, &v);
+        }
+    }
+    (values, filters.finish(), order.finish())
+}
+
+/// The list query a kind's list (`paged`) or export asks for in its query string `raw`
+/// (`invalid_query` or `invalid_cursor` naming what is wrong).
+pub fn list_query<K: ApiKind>(raw: &str, paged: bool) -> ApiResult<ListQuery<K>> {
+    let (repeated, filters, order) = split_query(raw, K::REPEATED);
+    let filter = K::filter(repeated, parse_query(&filters)?)?;
+    let order: ListParams = if paged {
+        parse_query(&order)?
+    } else {
+        let export: ExportParams = parse_query(&order)?;
+        ListParams {
+            order_by: export.order_by,
+            order: export.order,
+            ..ListParams::default()
+        }
+    };
     let (page, page_size) = page_and_size(order.page, order.page_size)?;
-    let sort = match order.order_by {
+    let sort = match order.order_by.as_deref() {
         None => K::SORTS[0].1,
         Some(name) => K::SORTS
             .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, sort)| *sort)
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, sort, _)| *sort)
             .ok_or_else(|| {
-                let names: Vec<&str> = K::SORTS.iter().map(|(n, _)| *n).collect();
+                let names: Vec<&str> = K::SORTS.iter().map(|(n, _, _)| *n).collect();
                 ApiError::bad_request(
                     "invalid_query",
                     format!(
@@ -306,6 +436,7 @@ pub fn list_query<K: ApiKind>(order: Order, filter: K::Filter) -> ApiResult<List
     };
     let after = order
         .cursor
+        .as_deref()
         .map(|c| decode_sort_cursor(c, K::sort_kind(sort)))
         .transpose()?
         .map(|(v, id)| (v, K::Id::from(id)));
@@ -314,12 +445,72 @@ pub fn list_query<K: ApiKind>(order: Order, filter: K::Filter) -> ApiResult<List
         filter,
         custom: Vec::new(),
         sort,
-        descending: descending(order.order)?,
+        descending: descending(order.order.as_deref())?,
         after,
         page,
         page_size,
     })
 }
+
+/// The documented list endpoint of a built-in kind and, for kinds that export, its CSV export,
+/// written into the kind's module (`companies::list`, `companies::export`). `order_by` says the
+/// sorts the list takes; `repeated` documents the kind's repeatable parameter.
+macro_rules! list_verbs {
+    (
+        kind: $kind:ident,
+        out: $out:ident,
+        params: $params:ident,
+        tag: $tag:literal,
+        path: $path:literal,
+        order_by: $order_by:literal,
+        $(repeated: $repeated:tt,)?
+        $(#[$list:meta])* list $(, $($export:tt)*)?
+    ) => {
+        $(#[$list])*
+        #[utoipa::path(get, path = $path, tag = $tag, security(("bearer" = [])),
+            params($params, kinds::ListParams,
+                ("order_by" = Option<String>, Query, description = $order_by),
+                $($repeated,)?
+                ("X-Organization-Id" = Uuid, Header)),
+            responses((status = 200, body = Page<$out>), (status = 400, body = Problem)))]
+        pub async fn list(
+            axum::extract::State(state): axum::extract::State<AppState>,
+            scope: Scope,
+            Meta(meta): Meta,
+            axum::extract::RawQuery(raw): axum::extract::RawQuery,
+        ) -> ApiResult<axum::Json<Page<$out>>> {
+            let query = kinds::list_query::<$kind>(raw.as_deref().unwrap_or(""), true)?;
+            kinds::list(&state, &scope, &meta, query).await
+        }
+
+        kinds::list_verbs!(@export $kind, $params, $tag, $order_by, [$($repeated)?], $($($export)*)?);
+    };
+    (@export $kind:ident, $params:ident, $tag:literal, $order_by:literal, [$($repeated:tt)?],) => {};
+    (
+        @export $kind:ident, $params:ident, $tag:literal, $order_by:literal, [$($repeated:tt)?],
+        $(#[$export:meta])* export: $export_path:literal, columns: $columns:literal $(,)?
+    ) => {
+        $(#[$export])*
+        #[utoipa::path(get, path = $export_path, tag = $tag, security(("bearer" = [])),
+            params($params, kinds::ExportParams,
+                ("order_by" = Option<String>, Query, description = $order_by),
+                $($repeated,)?
+                ("X-Organization-Id" = Uuid, Header)),
+            responses((status = 200, description = $columns, body = String, content_type = "text/csv"),
+                (status = 403, body = Problem)))]
+        pub async fn export(
+            axum::extract::State(state): axum::extract::State<AppState>,
+            scope: Scope,
+            Meta(meta): Meta,
+            axum::extract::RawQuery(raw): axum::extract::RawQuery,
+        ) -> ApiResult<axum::response::Response> {
+            let query = kinds::list_query::<$kind>(raw.as_deref().unwrap_or(""), false)?;
+            kinds::export::<$kind>(&state, scope, meta, query).await
+        }
+    };
+}
+
+pub(crate) use list_verbs;
 
 /// The object a built-in kind is (its system fields, in the registry's words).
 fn definition<K: ApiKind>() -> ObjectDef {
@@ -509,7 +700,7 @@ pub async fn list_records<K: ApiKind>(
         filters: own,
         ..q.clone()
     };
-    let mut query = K::query(&list_params(&own)?)?;
+    let mut query = list_query::<K>(&list_params(&own)?, true)?;
     query.with_total = false;
     for (key, op, value) in custom {
         let many = custom_field(&key).is_some_and(|f| f.field_type == FieldType::MultiSelect);

@@ -1,10 +1,9 @@
 //! `/api/v1/leads` and their conversion.
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
-use axum::response::Response;
+use axum::extract::State;
 use chrono::{DateTime, Utc};
-use rapport_app::leads::{Conversion, ConversionDeal, LeadChange, LeadQuery};
+use rapport_app::leads::{Conversion, ConversionDeal, LeadChange};
 use rapport_app::model::Lead;
 use rapport_app::model::{LeadFilter, LeadSort};
 use rapport_domain::lead::LeadStatus;
@@ -13,136 +12,84 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::kinds::{self, Order, RecordOut};
-use super::types::{Page, SortKind, TagOut, present};
+use super::kinds;
+use super::types::{Page, SortKind, present};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, ApiPath, Meta, Scope, query_with_repeated};
+use crate::extract::{ApiJson, ApiPath, Meta, Scope};
 use crate::state::AppState;
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LeadOut {
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub owner_id: Uuid,
-    pub name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub company_name: Option<String>,
-    pub source: Option<String>,
-    /// new, working, qualified or disqualified
-    pub status: String,
-    /// 0..=100
-    pub score: i64,
-    /// Set once converted; the lead is then read-only.
-    pub converted_at: Option<DateTime<Utc>>,
-    pub converted_contact_id: Option<Uuid>,
-    pub converted_company_id: Option<Uuid>,
-    pub converted_deal_id: Option<Uuid>,
-    #[schema(value_type = Object)]
-    pub custom: serde_json::Value,
-    pub tags: Vec<TagOut>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+kinds::record_answer! {
+    Lead => LeadOut + tags {
+        owner_id: Uuid,
+        name: String,
+        email: Option<String>,
+        phone: Option<String>,
+        company_name: Option<String>,
+        source: Option<String>,
+        /// new, working, qualified or disqualified
+        status: String = |l| l.status.as_str().to_owned(),
+        /// 0..=100
+        score: i64,
+        /// Set once converted; the lead is then read-only.
+        converted_at: Option<DateTime<Utc>>,
+        converted_contact_id: Option<Uuid>,
+        converted_company_id: Option<Uuid>,
+        converted_deal_id: Option<Uuid>,
+    }
 }
 
 impl kinds::ApiKind for Lead {
     type In = LeadIn;
     type Out = LeadOut;
     const PLURAL: &'static str = "leads";
-    const SORTS: &'static [(&'static str, LeadSort)] = &[
-        ("created_at", LeadSort::CreatedAt),
-        ("name", LeadSort::Name),
-        ("updated_at", LeadSort::UpdatedAt),
-        ("score", LeadSort::Score),
+    const SORTS: &'static [(&'static str, LeadSort, SortKind)] = &[
+        ("created_at", LeadSort::CreatedAt, SortKind::Time),
+        ("name", LeadSort::Name, SortKind::Text),
+        ("updated_at", LeadSort::UpdatedAt, SortKind::Time),
+        ("score", LeadSort::Score, SortKind::Int),
     ];
-    fn sort_kind(sort: LeadSort) -> SortKind {
-        match sort {
-            LeadSort::Name => SortKind::Text,
-            LeadSort::Score => SortKind::Int,
-            LeadSort::CreatedAt | LeadSort::UpdatedAt => SortKind::Time,
+    type Params = LeadParams;
+    const REPEATED: Option<&'static str> = Some("status");
+    fn filter(statuses: Vec<String>, p: LeadParams) -> ApiResult<LeadFilter> {
+        for s in &statuses {
+            LeadStatus::parse(s)
+                .map_err(|m| ApiError::bad_request("invalid_query", format!("status {m}")))?;
         }
-    }
-    fn query(raw: &str) -> ApiResult<rapport_app::kinds::ListQuery<Lead>> {
-        {
-            let (statuses, p) = query_with_repeated(Some(raw), "status")?;
-            lead_query(statuses, p)
-        }
-    }
-}
-
-impl RecordOut<Lead> for LeadOut {
-    fn set_tags(&mut self, tags: Vec<TagOut>) {
-        self.tags = tags;
+        Ok(LeadFilter {
+            search: p.search,
+            statuses,
+            owner_id: p.owner_id.map(UserId),
+            source: p.source,
+            converted: p.converted,
+            tag_id: p.tag_id.map(rapport_domain::TagId),
+        })
     }
 }
 
-impl From<rapport_app::model::Lead> for LeadOut {
-    fn from(l: rapport_app::model::Lead) -> Self {
-        Self {
-            id: l.id.as_uuid(),
-            organization_id: l.organization_id.as_uuid(),
-            owner_id: l.owner_id.as_uuid(),
-            name: l.name,
-            email: l.email,
-            phone: l.phone,
-            company_name: l.company_name,
-            source: l.source,
-            status: l.status.as_str().to_owned(),
-            score: l.score,
-            converted_at: l.converted_at,
-            converted_contact_id: l.converted_contact_id,
-            converted_company_id: l.converted_company_id,
-            converted_deal_id: l.converted_deal_id,
-            custom: l.custom.0,
-            tags: Vec::new(),
-            created_at: l.created_at,
-            updated_at: l.updated_at,
-        }
+kinds::record_body! {
+    LeadIn => LeadChange {
+        name: Option<String>,
+        #[serde(default, deserialize_with = "present")]
+        #[schema(value_type = Option<String>)]
+        email: Option<Option<String>>,
+        #[serde(default, deserialize_with = "present")]
+        #[schema(value_type = Option<String>)]
+        phone: Option<Option<String>>,
+        #[serde(default, deserialize_with = "present")]
+        #[schema(value_type = Option<String>)]
+        company_name: Option<Option<String>>,
+        /// Where the lead came from: website, referral, event…
+        #[serde(default, deserialize_with = "present")]
+        #[schema(value_type = Option<String>)]
+        source: Option<Option<String>>,
+        status: Option<String>,
+        score: Option<i64>,
+        #[schema(value_type = Option<Uuid>)]
+        owner_id: Option<UserId>,
     }
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LeadIn {
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub phone: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub company_name: Option<Option<String>>,
-    /// Where the lead came from: website, referral, event…
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub source: Option<Option<String>>,
-    pub status: Option<String>,
-    pub score: Option<i64>,
-    pub owner_id: Option<Uuid>,
-    /// Custom field values by key (checked against the object's fields; `null` clears one, keys
-    /// not given stay).
-    #[schema(value_type = Option<Object>)]
-    pub custom: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-impl From<LeadIn> for LeadChange {
-    fn from(l: LeadIn) -> Self {
-        LeadChange {
-            name: l.name,
-            email: l.email,
-            phone: l.phone,
-            company_name: l.company_name,
-            source: l.source,
-            status: l.status,
-            score: l.score,
-            owner_id: l.owner_id.map(UserId),
-            custom: l.custom,
-        }
-    }
-}
-
+/// The leads list's filters (and `status`, which may repeat).
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -154,99 +101,21 @@ pub struct LeadParams {
     /// true: converted leads only; false: not converted.
     pub converted: Option<bool>,
     pub tag_id: Option<Uuid>,
-    /// name, created_at (default), updated_at or score
-    pub order_by: Option<String>,
-    pub order: Option<String>,
-    #[param(minimum = 1, maximum = 1_000_000)]
-    pub page: Option<u64>,
-    #[param(minimum = 1, maximum = 100)]
-    pub page_size: Option<u64>,
-    pub cursor: Option<String>,
 }
 
-/// The list's filters, for an export (every page, no paging).
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct LeadExportParams {
-    /// Case-insensitive part of the name, email or company name.
-    pub search: Option<String>,
-    pub owner_id: Option<Uuid>,
-    pub source: Option<String>,
-    /// true: converted leads only; false: not converted.
-    pub converted: Option<bool>,
-    pub tag_id: Option<Uuid>,
-    /// name, created_at (default), updated_at or score
-    pub order_by: Option<String>,
-    pub order: Option<String>,
-}
-
-impl From<LeadExportParams> for LeadParams {
-    fn from(p: LeadExportParams) -> Self {
-        LeadParams {
-            search: p.search,
-            owner_id: p.owner_id,
-            source: p.source,
-            converted: p.converted,
-            tag_id: p.tag_id,
-            order_by: p.order_by,
-            order: p.order,
-            ..LeadParams::default()
-        }
-    }
-}
-
-/// The query a list's parameters ask for (`status` may repeat, so it comes apart).
-fn lead_query(statuses: Vec<String>, p: LeadParams) -> ApiResult<LeadQuery> {
-    for s in &statuses {
-        LeadStatus::parse(s)
-            .map_err(|m| ApiError::bad_request("invalid_query", format!("status {m}")))?;
-    }
-    let filter = LeadFilter {
-        search: p.search.clone(),
-        statuses,
-        owner_id: p.owner_id.map(UserId),
-        source: p.source.clone(),
-        converted: p.converted,
-        tag_id: p.tag_id.map(rapport_domain::TagId),
-    };
-    kinds::list_query(Order::from(&p), filter)
-}
-
-/// Leads of the organization.
-#[utoipa::path(get, path = "/api/v1/leads", tag = "leads", security(("bearer" = [])),
-    params(LeadParams,
-        ("status" = Option<Vec<String>>, Query, description = "Repeatable: status=new&status=working"),
-        ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 200, body = Page<LeadOut>), (status = 400, body = Problem)))]
-pub async fn list(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<Json<Page<LeadOut>>> {
-    let (statuses, p): (Vec<String>, LeadParams) = query_with_repeated(raw.as_deref(), "status")?;
-    let query = lead_query(statuses, p)?;
-    kinds::list(&state, &scope, &meta, query).await
-}
-
-/// The leads the list's filters select, as CSV: every page, streamed (roles that may export).
-#[utoipa::path(get, path = "/api/v1/leads/export.csv", tag = "leads", security(("bearer" = [])),
-    params(LeadExportParams,
-        ("status" = Option<Vec<String>>, Query, description = "Repeatable: status=new&status=working"),
-        ("X-Organization-Id" = Uuid, Header)),
-    responses((status = 200, description = "`id, name, email, phone, company_name, source, status, score, converted_at, created_at`", body = String, content_type = "text/csv"),
-              (status = 403, body = Problem)))]
-pub async fn export(
-    State(state): State<AppState>,
-    scope: Scope,
-    Meta(meta): Meta,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<Response> {
-    let (statuses, p): (Vec<String>, LeadExportParams) =
-        query_with_repeated(raw.as_deref(), "status")?;
-    let query = lead_query(statuses, p.into())?;
-    kinds::export::<Lead>(&state, scope, meta, query).await
+kinds::list_verbs! {
+    kind: Lead,
+    out: LeadOut,
+    params: LeadParams,
+    tag: "leads",
+    path: "/api/v1/leads",
+    order_by: "name, created_at (default), updated_at or score",
+    repeated: ("status" = Option<Vec<String>>, Query, description = "Repeatable: status=new&status=working"),
+    /// Leads of the organization.
+    list,
+    /// The leads the list's filters select, as CSV: every page, streamed (roles that may export).
+    export: "/api/v1/leads/export.csv",
+    columns: "`id, name, email, phone, company_name, source, status, score, converted_at, created_at`",
 }
 
 kinds::record_verbs! {
