@@ -277,6 +277,7 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
     let names = Names {
         people: &people,
         records: titles,
+        zone: Some(people.zone()),
     };
     let base = &ctx.base;
     let path = format!("{base}/{}", K::PATH);

@@ -10,7 +10,9 @@ use axum::response::IntoResponse;
 use rapport_app::records::{RecordInput, RecordListQuery, RecordView};
 use rapport_app::timeline::RecordRef;
 use rapport_app::{Actor, AppError, Tenant};
+use rapport_domain::organization::TimeZone;
 use rapport_domain::schema::{FieldDef, FieldType, ObjectDef};
+use rapport_domain::values::Value;
 use rapport_domain::{Action, Object, Ownership, RecordId, UserId, decide};
 use serde_json::{Map, Value as Json, json};
 use uuid::Uuid;
@@ -112,6 +114,8 @@ fn default_columns(object: &ObjectDef) -> Vec<String> {
 pub(super) struct Names<'a> {
     pub(super) people: &'a People,
     pub(super) records: HashMap<Uuid, String>,
+    /// The zone times are shown in (the viewer's); `None`: UTC, said so (exports).
+    pub(super) zone: Option<TimeZone>,
 }
 
 impl Names<'_> {
@@ -203,6 +207,18 @@ pub(super) fn cell(base: &str, field: &FieldDef, value: &Json, names: &Names) ->
                 ..Cell::default()
             }
         }
+        FieldType::DateTime => Cell {
+            text: match (rapport_domain::values::decode(field, value), names.zone) {
+                (Some(Value::DateTime(t)), Some(zone)) => t
+                    .with_timezone(&zone.tz())
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string(),
+                (Some(v), _) => v.display(field),
+                (None, _) => String::new(),
+            },
+            muted: true,
+            ..Cell::default()
+        },
         t => {
             let text = rapport_domain::values::decode(field, value)
                 .map(|v| v.display(field))
@@ -227,6 +243,7 @@ async fn names_for<'a>(
 ) -> Names<'a> {
     Names {
         people,
+        zone: Some(people.zone()),
         records: ctx
             .state
             .app
@@ -618,6 +635,7 @@ pub async fn export(
             let names = Names {
                 people,
                 records: titles,
+                zone: None,
             };
             let mut out = String::new();
             for r in &page.items {
@@ -937,7 +955,12 @@ async fn apply_move(
 /// The form's values, as the engine reads them: every field of the form (`values.<key>`), typed
 /// from what the browser sent; what does not parse is passed as text, for the engine to refuse
 /// by name.
-fn values_from_form(object: &ObjectDef, raw: &[u8], prefix: &str) -> Map<String, Json> {
+fn values_from_form(
+    object: &ObjectDef,
+    raw: &[u8],
+    prefix: &str,
+    zone: TimeZone,
+) -> Map<String, Json> {
     let pairs = form_pairs(raw);
     let all = |name: &str| -> Vec<&str> {
         pairs
@@ -977,16 +1000,45 @@ fn values_from_form(object: &ObjectDef, raw: &[u8], prefix: &str) -> Map<String,
             },
             FieldType::DateTime => match one {
                 None => Json::Null,
-                // A browser's date-time has no zone: the form says it is UTC.
-                Some(s) if s.len() == 16 => json!(format!("{s}:00Z")),
-                Some(s) if s.len() == 19 => json!(format!("{s}Z")),
-                Some(s) => json!(s),
+                // A browser's date-time has no zone: it is the person's (the form says so).
+                Some(s) => local_time(&s, zone).map_or(json!(s), |t| json!(t.to_rfc3339())),
             },
             _ => one.map_or(Json::Null, |s| json!(s)),
         };
         out.insert(f.key.to_string(), value);
     }
     out
+}
+
+/// The zone a form's date-times were entered in: the person's (looked up only for an object with
+/// a date-time field).
+async fn form_zone(
+    ctx: &PageContext,
+    actor: &Actor,
+    tenant: &Tenant,
+    object: &ObjectDef,
+) -> TimeZone {
+    if object
+        .live_fields()
+        .any(|f| f.field_type == FieldType::DateTime)
+    {
+        ctx.state.app.time_zone_of(actor, tenant).await
+    } else {
+        TimeZone::DEFAULT
+    }
+}
+
+/// A date and time as a browser's `datetime-local` field sends it (`2026-12-05T14:30`, seconds
+/// optional), in `zone`; a time that does not exist there (a clock change) is not one.
+fn local_time(s: &str, zone: TimeZone) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::TimeZone as _;
+    let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
+        .ok()?;
+    zone.tz()
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
 }
 
 /// A number as people type it: `1,250.5`, `1 250`, `12`.
@@ -1037,16 +1089,18 @@ async fn form_fields(
             }
             FieldType::Date => FormField::new(&name, &f.label, "date", text()),
             FieldType::DateTime => {
+                let zone = people.zone();
                 let local = v
                     .as_str()
                     .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
                     .map(|t| {
-                        t.with_timezone(&chrono::Utc)
+                        t.with_timezone(&zone.tz())
                             .format("%Y-%m-%dT%H:%M")
                             .to_string()
                     })
                     .unwrap_or_else(text);
-                FormField::new(&name, &f.label, "datetime-local", local).hint("In UTC.")
+                FormField::new(&name, &f.label, "datetime-local", local)
+                    .hint(format!("In your time zone ({}).", zone.name()))
             }
             FieldType::Boolean => FormField::new(
                 &name,
@@ -1239,7 +1293,8 @@ pub async fn create(
     ctx.check_csrf(&csrf_of(&raw))?;
     let (session, tenant) = ctx.tenant().await?;
     let object = custom_object(&ctx, &session.actor, &tenant, &key).await?;
-    let mut values = values_from_form(&object, &raw, "values");
+    let zone = form_zone(&ctx, &session.actor, &tenant, &object).await;
+    let mut values = values_from_form(&object, &raw, "values", zone);
     // Left empty on a new record: the field's default applies, as when the API leaves it out.
     values.retain(|_, v| !v.is_null() && v != &json!([]));
     match ctx
@@ -1440,7 +1495,8 @@ pub async fn update(
         return Err(ApiError::not_found().into());
     };
     let object = custom_object(&ctx, &session.actor, &tenant, &key).await?;
-    let values = values_from_form(&object, &raw, "values");
+    let zone = form_zone(&ctx, &session.actor, &tenant, &object).await;
+    let values = values_from_form(&object, &raw, "values", zone);
     let owner = owner_of(&raw);
     let result = ctx
         .state
@@ -1615,7 +1671,8 @@ pub(super) async fn builtin_custom_values(
     creating: bool,
 ) -> Option<Map<String, Json>> {
     let object = custom_part(ctx, actor, tenant, object_key).await?;
-    let mut values = values_from_form(&object, raw, "custom");
+    let zone = form_zone(ctx, actor, tenant, &object).await;
+    let mut values = values_from_form(&object, raw, "custom", zone);
     if creating {
         values.retain(|_, v| !v.is_null() && v != &json!([]));
     }

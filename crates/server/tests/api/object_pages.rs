@@ -903,3 +903,77 @@ async fn a_task_is_changed_with_its_custom_fields_on_its_page() {
     let gone = page(&t, &browser, &path).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_custom_date_and_time_is_entered_and_read_in_the_person_s_time_zone() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    let r = t
+        .org_call(
+            &owner,
+            Method::POST,
+            "/api/v1/objects/contact/fields",
+            Some(json!({"key": "met_at", "label": "Met at", "type": "datetime"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // New York is UTC−5 in January.
+    let zoned = t
+        .call(
+            Method::PUT,
+            "/api/v1/notifications/preferences",
+            Some(&owner.access),
+            Some(json!({"time_zone": "America/New_York"})),
+        )
+        .await;
+    assert_eq!(zoned.status, StatusCode::OK, "{}", zoned.text);
+    let contact = t
+        .create(&owner, "/api/v1/contacts", json!({"name": "Ann Berg"}))
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let browser = t.browser_session("owner@example.com").await;
+    let path = format!("/o/marina/contacts/{contact}");
+    let saved = t
+        .client
+        .post(t.url(&path))
+        .header("cookie", &browser.0)
+        .header("origin", &t.base)
+        .form(&[
+            ("_csrf", browser.1.as_str()),
+            ("name", "Ann Berg"),
+            ("owner_id", owner.user_id.as_str()),
+            ("custom.met_at", "2031-01-15T09:30"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let stored = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/contacts/{contact}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        stored.body["custom"]["met_at"], "2031-01-15T14:30:00Z",
+        "09:30 in New York is 14:30 UTC"
+    );
+    let shown = page(&t, &browser, &path).await;
+    assert!(
+        shown.text.contains("value=\"2031-01-15T09:30\""),
+        "the form shows the person's time"
+    );
+    assert!(shown.text.contains("In your time zone (America/New_York)."));
+    let list = page(&t, &browser, "/o/marina/contacts?cols=met_at").await;
+    assert!(
+        list.text.contains("2031-01-15 09:30"),
+        "the list shows the person's time"
+    );
+    // The CSV says UTC, whoever exports it.
+    let csv = page(&t, &browser, "/o/marina/contacts/export.csv?cols=met_at").await;
+    assert!(csv.text.contains("2031-01-15 14:30 UTC"), "{}", csv.text);
+}
