@@ -1,5 +1,6 @@
 //! Companies (accounts): the organizations the CRM's contacts and deals belong to.
 
+use rapport_domain::builtin::COMPANY_SIZES;
 use rapport_domain::contact::web_domain;
 use rapport_domain::organization::OrganizationName;
 use rapport_domain::validation::text;
@@ -11,9 +12,6 @@ use serde_json::{Value as Json, json};
 use crate::custom_values::Kind;
 use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record, owner_after};
 use crate::{Actor, App, AppResult, Tenant};
-
-/// The sizes a company may be given (employees).
-pub const SIZES: [&str; 6] = ["1-10", "11-50", "51-200", "201-500", "501-1000", "1000+"];
 
 #[derive(Clone, Debug, Default)]
 pub struct CompanyChange {
@@ -62,9 +60,12 @@ async fn check(
         "size",
         &change.size,
         current.and_then(|c| c.size.clone()),
-        |raw| match SIZES.iter().find(|s| **s == raw.trim()) {
-            Some(s) => Ok((*s).to_owned()),
-            None => Err(format!("must be one of {}", SIZES.join(", "))),
+        |raw| match COMPANY_SIZES.iter().find(|(key, _)| *key == raw.trim()) {
+            Some((key, _)) => Ok((*key).to_owned()),
+            None => {
+                let keys: Vec<&str> = COMPANY_SIZES.iter().map(|(key, _)| *key).collect();
+                Err(format!("must be one of {}", keys.join(", ")))
+            }
         },
     );
     let address = errors.optional(

@@ -7,6 +7,7 @@ use crate::deal::DealStatus;
 use crate::ids::{FieldId, ObjectId};
 use crate::lead::LeadStatus;
 use crate::schema::{FieldDef, FieldKey, FieldType, ObjectDef, ObjectKey, SelectOption};
+use crate::values::Value;
 
 struct System<'a> {
     key: &'a str,
@@ -15,6 +16,9 @@ struct System<'a> {
     required: bool,
     target: Option<&'a str>,
     options: &'a [(&'a str, &'a str)],
+    help: Option<&'a str>,
+    /// A select's option a new record gets.
+    default: Option<&'a str>,
 }
 
 const fn f<'a>(key: &'a str, label: &'a str, field_type: FieldType) -> System<'a> {
@@ -25,7 +29,14 @@ const fn f<'a>(key: &'a str, label: &'a str, field_type: FieldType) -> System<'a
         required: false,
         target: None,
         options: &[],
+        help: None,
+        default: None,
     }
+}
+
+const fn help<'a>(mut s: System<'a>, text: &'a str) -> System<'a> {
+    s.help = Some(text);
+    s
 }
 
 const fn required(mut s: System<'_>) -> System<'_> {
@@ -43,6 +54,16 @@ const LEAD_STATUSES: [(&str, &str); 4] = [
     ("working", "Working"),
     ("qualified", "Qualified"),
     ("disqualified", "Disqualified"),
+];
+
+/// A company's size, in employees (the keys are what the API speaks).
+pub const COMPANY_SIZES: [(&str, &str); 6] = [
+    ("1-10", "1-10 employees"),
+    ("11-50", "11-50 employees"),
+    ("51-200", "51-200 employees"),
+    ("201-500", "201-500 employees"),
+    ("501-1000", "501-1000 employees"),
+    ("1000+", "1000+ employees"),
 ];
 
 const DEAL_STATUSES: [(&str, &str); 4] = [
@@ -78,6 +99,8 @@ fn object(
             );
             def.id = system_field_id(index, i);
             def.required = s.required;
+            def.help = s.help.map(str::to_owned);
+            def.default = s.default.map(|key| Value::Select(key.to_owned()));
             def.builtin = true;
             def.position = i as i64;
             def.target = s
@@ -119,11 +142,17 @@ pub fn objects() -> Vec<ObjectDef> {
     use FieldType::*;
     let lead_status = System {
         options: &LEAD_STATUSES,
-        ..f("status", "Status", Select)
+        default: Some("new"),
+        ..required(f("status", "Status", Select))
     };
     let deal_status = System {
         options: &DEAL_STATUSES,
-        ..f("status", "Status", Select)
+        default: Some("new"),
+        ..required(f("status", "Status", Select))
+    };
+    let company_size = System {
+        options: &COMPANY_SIZES,
+        ..f("size", "Size", Select)
     };
     debug_assert_eq!(LeadStatus::ALL.len(), LEAD_STATUSES.len());
     debug_assert!(
@@ -140,9 +169,13 @@ pub fn objects() -> Vec<ObjectDef> {
             "building",
             &[
                 required(f("name", "Name", Text)),
-                f("domain", "Domain", Text),
+                help(
+                    f("domain", "Web domain", Text),
+                    "Pasting the website's address is fine: https://www.example.com becomes \
+                     example.com.",
+                ),
                 f("industry", "Industry", Text),
-                f("size", "Size", Text),
+                company_size,
                 f("address", "Address", LongText),
             ],
         ),
@@ -204,10 +237,14 @@ pub fn objects() -> Vec<ObjectDef> {
                 f("description", "Description", LongText),
                 f("due_date", "Due", Date),
                 f("is_done", "Done", Boolean),
-                f("assignee_id", "Assignee", Member),
+                f("assignee_id", "Assigned to", Member),
                 to(f("deal_id", "Deal", Relation), "deal"),
                 to(f("contact_id", "Contact", Relation), "contact"),
                 to(f("company_id", "Company", Relation), "company"),
+                help(
+                    f("remind_at", "Reminder", DateTime),
+                    "The assignee is told then, in the app and by email if they chose.",
+                ),
             ],
         ),
     ]

@@ -3,6 +3,7 @@
 //! every run produces the same records.
 
 use chrono::{DateTime, Duration, Utc};
+use rapport_domain::builtin::COMPANY_SIZES;
 use rapport_domain::deal::{DEFAULT_STAGES, DealStatus};
 use rapport_domain::{CompanyId, ContactId, DealId, OrganizationId, Role, UserId};
 use rapport_store::activities::{self as store_activities, NewActivity};
@@ -184,7 +185,6 @@ const INDUSTRIES: [&str; 8] = [
     "Retail",
     "Insurance",
 ];
-const SIZES: [&str; 6] = ["1-10", "11-50", "51-200", "201-500", "501-1000", "1000+"];
 const TITLES: [&str; 9] = [
     "Owner",
     "Operations manager",
@@ -393,7 +393,7 @@ async fn fill(
                 name: name.clone(),
                 domain: Some(domain),
                 industry: Some((*rng.pick(&INDUSTRIES)).to_owned()),
-                size: Some((*rng.pick(&SIZES)).to_owned()),
+                size: Some(rng.pick(&COMPANY_SIZES).0.to_owned()),
                 address: None,
             },
         )

@@ -1,102 +1,23 @@
 //! Company pages: the list, adding, a company's page with its contacts, deals and timeline.
 
 use chrono::{DateTime, Utc};
-use rapport_app::companies::{CompanyChange, CompanyQuery, SIZES};
+use rapport_app::companies::CompanyQuery;
 use rapport_app::model::{Company, CompanyFilter, CompanySort, Contact, Deal};
 use rapport_app::timeline::RecordRef;
-use rapport_app::{Actor, Tenant};
-use rapport_domain::{Action, CompanyId, Object, Ownership, UserId, ValidationErrors, decide};
-use serde::Deserialize;
+use rapport_domain::{Action, CompanyId, Object, Ownership, decide};
 
 use super::PageContext;
 use super::PageError;
-use super::kinds::{FormKind, ListKind, ListSpec, Row, WebKind, list_query};
+use super::kinds::{FormKind, ListKind, ListSpec, RecordForm, Row, WebKind, list_query};
 use super::lists::{Cell, ColumnDef, ListState};
-use super::record_page::{
-    FormField, RecordPage, Related, RelatedItem, tag_parts, task_box, timeline_of,
-};
-use super::records::{Choice, People, money};
+use super::record_page::{RecordPage, Related, RelatedItem, tag_parts, task_box, timeline_of};
+use super::records::{People, money};
 use super::workspace::shell;
-
-#[derive(Deserialize, Default, Clone)]
-pub struct CompanyForm {
-    #[serde(default, rename = "_csrf")]
-    pub(super) csrf: String,
-    /// Custom field values, read from the `custom.<key>` fields apart.
-    #[serde(skip)]
-    pub(super) custom: Option<serde_json::Map<String, serde_json::Value>>,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    domain: String,
-    #[serde(default)]
-    industry: String,
-    #[serde(default)]
-    size: String,
-    #[serde(default)]
-    address: String,
-    #[serde(default)]
-    owner_id: String,
-}
-
-impl CompanyForm {
-    fn of(c: &Company) -> Self {
-        CompanyForm {
-            csrf: String::new(),
-            custom: c.custom.0.as_object().cloned(),
-            name: c.name.clone(),
-            domain: c.domain.clone().unwrap_or_default(),
-            industry: c.industry.clone().unwrap_or_default(),
-            size: c.size.clone().unwrap_or_default(),
-            address: c.address.clone().unwrap_or_default(),
-            owner_id: c.owner_id.to_string(),
-        }
-    }
-
-    fn change(&self) -> CompanyChange {
-        let opt = |s: &str| Some((!s.trim().is_empty()).then(|| s.to_owned()));
-        CompanyChange {
-            custom: self.custom.clone(),
-            name: Some(self.name.clone()),
-            domain: opt(&self.domain),
-            industry: opt(&self.industry),
-            size: opt(&self.size),
-            address: opt(&self.address),
-            owner_id: self.owner_id.parse::<UserId>().ok(),
-        }
-    }
-
-    fn fields(&self, people: &People, me: UserId) -> Vec<FormField> {
-        let mut sizes = vec![Choice {
-            value: String::new(),
-            label: "Unknown".into(),
-            selected: self.size.is_empty(),
-        }];
-        sizes.extend(SIZES.iter().map(|s| Choice {
-            value: (*s).to_owned(),
-            label: format!("{s} employees"),
-            selected: self.size == *s,
-        }));
-        vec![
-            FormField::new("name", "Name", "text", &self.name),
-            FormField::new("domain", "Web domain", "text", &self.domain)
-                .hint("Pasting the website's address is fine: https://www.example.com becomes example.com."),
-            FormField::new("industry", "Industry", "text", &self.industry),
-            FormField::select("size", "Size", sizes),
-            FormField::new("address", "Address", "textarea", &self.address),
-            FormField::select(
-                "owner_id",
-                "Owner",
-                people.options(self.owner_id.parse().ok().or(Some(me))),
-            ),
-        ]
-    }
-}
 
 async fn detail_page(
     ctx: &PageContext,
     id: &str,
-    form: Option<&CompanyForm>,
+    form: Option<&RecordForm>,
 ) -> Result<RecordPage, PageError> {
     let (session, tenant, company) = super::kinds::open::<Company>(ctx, id).await?;
     let id = company.id;
@@ -107,7 +28,7 @@ async fn detail_page(
         |action, object, ownership| decide(tenant.role, action, object, ownership).is_allowed();
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let base = &ctx.base;
-    let values = form.cloned().unwrap_or_else(|| CompanyForm::of(&company));
+    let values = form.cloned().unwrap_or_else(|| RecordForm::of(&company));
     let contacts = app
         .list::<Contact>(
             actor,
@@ -166,20 +87,7 @@ async fn detail_page(
         format!("{base}/companies/{id}"),
         "Save changes",
         format!("{base}/companies"),
-        {
-            let mut fields = values.fields(&people, actor.user_id);
-            fields.extend(
-                super::objects::builtin_custom_fields(
-                    ctx,
-                    actor,
-                    &tenant,
-                    "company",
-                    &serde_json::Value::Object(values.custom.clone().unwrap_or_default()),
-                )
-                .await,
-            );
-            fields
-        },
+        super::kinds::form_fields::<Company>(ctx, actor, &tenant, &people, &values).await,
     );
     page.subtitle = match (&company.domain, &company.industry) {
         (Some(d), Some(i)) => Some(format!("{d} · {i}")),
@@ -275,23 +183,11 @@ impl WebKind for Company {
 }
 
 impl FormKind for Company {
-    type Form = CompanyForm;
-    fn change(form: &CompanyForm) -> Result<CompanyChange, ValidationErrors> {
-        Ok(form.change())
-    }
-    async fn fields(
-        form: &CompanyForm,
-        _ctx: &PageContext,
-        actor: &Actor,
-        _tenant: &Tenant,
-        people: &People,
-    ) -> Vec<FormField> {
-        form.fields(people, actor.user_id)
-    }
+    const FORM: &'static [&'static str] = &["name", "domain", "industry", "size", "address"];
     async fn record_page(
         ctx: &PageContext,
         id: &str,
-        form: Option<&CompanyForm>,
+        form: Option<&RecordForm>,
     ) -> Result<RecordPage, PageError> {
         detail_page(ctx, id, form).await
     }

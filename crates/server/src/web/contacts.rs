@@ -1,116 +1,24 @@
 //! Contact pages: the list (search, sort, pages), adding, reading, changing and deleting.
 
 use chrono::{DateTime, Utc};
-use rapport_app::contacts::{ContactChange, ContactQuery};
+use rapport_app::contacts::ContactQuery;
 use rapport_app::model::{Company, Contact, ContactFilter, ContactSort, Deal};
 use rapport_app::timeline::RecordRef;
-use rapport_app::{Actor, Tenant};
-use rapport_domain::{
-    Action, CompanyId, ContactId, Object, Ownership, UserId, ValidationErrors, decide,
-};
-use serde::Deserialize;
+use rapport_domain::{Action, CompanyId, ContactId, Object, Ownership, decide};
 use uuid::Uuid;
 
 use super::PageContext;
 use super::PageError;
-use super::kinds::{FormKind, ListKind, ListSpec, Row, WebKind, list_query};
+use super::kinds::{FormKind, ListKind, ListSpec, RecordForm, Row, WebKind, list_query};
 use super::lists::{Cell, ColumnDef, ListState};
-use super::record_page::{
-    FormField, RecordPage, Related, RelatedItem, tag_parts, task_box, timeline_of,
-};
-use super::records::{Choice, People, money};
+use super::record_page::{RecordPage, Related, RelatedItem, tag_parts, task_box, timeline_of};
+use super::records::{People, money};
 use super::workspace::shell;
-
-#[derive(Deserialize, Default, Clone)]
-pub struct ContactForm {
-    #[serde(default, rename = "_csrf")]
-    pub(super) csrf: String,
-    /// Custom field values, read from the `custom.<key>` fields apart.
-    #[serde(skip)]
-    pub(super) custom: Option<serde_json::Map<String, serde_json::Value>>,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    phone: String,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    company_id: String,
-    #[serde(default)]
-    owner_id: String,
-}
-
-impl ContactForm {
-    fn of(c: &Contact) -> Self {
-        ContactForm {
-            csrf: String::new(),
-            custom: c.custom.0.as_object().cloned(),
-            name: c.name.clone(),
-            email: c.email.clone().unwrap_or_default(),
-            phone: c.phone.clone().unwrap_or_default(),
-            title: c.title.clone().unwrap_or_default(),
-            company_id: c.company_id.map(|i| i.to_string()).unwrap_or_default(),
-            owner_id: c.owner_id.to_string(),
-        }
-    }
-
-    fn change(&self) -> ContactChange {
-        let opt = |s: &str| Some((!s.trim().is_empty()).then(|| s.to_owned()));
-        ContactChange {
-            custom: self.custom.clone(),
-            name: Some(self.name.clone()),
-            email: opt(&self.email),
-            phone: opt(&self.phone),
-            title: opt(&self.title),
-            company_id: Some(self.company_id.parse::<CompanyId>().ok()),
-            owner_id: self.owner_id.parse::<UserId>().ok(),
-        }
-    }
-
-    async fn fields(
-        &self,
-        ctx: &PageContext,
-        actor: &rapport_app::Actor,
-        tenant: &Tenant,
-        people: &People,
-    ) -> Vec<FormField> {
-        let companies = ctx
-            .state
-            .app
-            .company_choices(actor, tenant, self.company_id.parse().ok(), &ctx.meta)
-            .await
-            .unwrap_or_default();
-        let mut company_options = vec![Choice {
-            value: String::new(),
-            label: "None".into(),
-            selected: self.company_id.is_empty(),
-        }];
-        company_options.extend(companies.into_iter().map(|(id, name)| Choice {
-            selected: id.to_string() == self.company_id,
-            value: id.to_string(),
-            label: name,
-        }));
-        vec![
-            FormField::new("name", "Name", "text", &self.name),
-            FormField::new("email", "Email", "email", &self.email),
-            FormField::new("phone", "Phone", "tel", &self.phone),
-            FormField::new("title", "Job title", "text", &self.title),
-            FormField::select("company_id", "Company", company_options),
-            FormField::select(
-                "owner_id",
-                "Owner",
-                people.options(self.owner_id.parse().ok().or(Some(actor.user_id))),
-            ),
-        ]
-    }
-}
 
 async fn detail_page(
     ctx: &PageContext,
     id: &str,
-    form: Option<&ContactForm>,
+    form: Option<&RecordForm>,
 ) -> Result<RecordPage, PageError> {
     let (session, tenant, contact) = super::kinds::open::<Contact>(ctx, id).await?;
     let id = contact.id;
@@ -119,7 +27,7 @@ async fn detail_page(
     let own = actor.relation_to(contact.owner_id);
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let base = &ctx.base;
-    let values = form.map_or_else(|| ContactForm::of(&contact), ContactForm::clone);
+    let values = form.cloned().unwrap_or_else(|| RecordForm::of(&contact));
     let may =
         |action, object, ownership| decide(tenant.role, action, object, ownership).is_allowed();
     let can_edit = may(Action::Edit, Object::Contact, own);
@@ -166,20 +74,7 @@ async fn detail_page(
         format!("{base}/contacts/{}", contact.id),
         "Save changes",
         format!("{base}/contacts"),
-        {
-            let mut fields = values.fields(ctx, actor, &tenant, &people).await;
-            fields.extend(
-                super::objects::builtin_custom_fields(
-                    ctx,
-                    actor,
-                    &tenant,
-                    "contact",
-                    &serde_json::Value::Object(values.custom.clone().unwrap_or_default()),
-                )
-                .await,
-            );
-            fields
-        },
+        super::kinds::form_fields::<Contact>(ctx, actor, &tenant, &people, &values).await,
     );
     page.subtitle = match (&contact.title, &company) {
         (Some(t), Some(c)) => Some(format!("{t} · {}", c.name)),
@@ -267,33 +162,20 @@ impl WebKind for Contact {
 }
 
 impl FormKind for Contact {
-    type Form = ContactForm;
-    fn change(form: &ContactForm) -> Result<ContactChange, ValidationErrors> {
-        Ok(form.change())
-    }
+    const FORM: &'static [&'static str] = &["name", "email", "phone", "title", "company_id"];
     /// `?company=…`: a contact added from a company's page belongs to it.
-    fn prefill(query: &str) -> ContactForm {
-        ContactForm {
-            company_id: url::form_urlencoded::parse(query.as_bytes())
-                .find(|(k, _)| k == "company")
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default(),
-            ..ContactForm::default()
+    fn prefill(query: &str, form: &mut RecordForm) {
+        if let Some((_, company)) =
+            url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "company")
+        {
+            form.values
+                .insert("company_id".to_owned(), company.into_owned().into());
         }
-    }
-    async fn fields(
-        form: &ContactForm,
-        ctx: &PageContext,
-        actor: &Actor,
-        tenant: &Tenant,
-        people: &People,
-    ) -> Vec<FormField> {
-        form.fields(ctx, actor, tenant, people).await
     }
     async fn record_page(
         ctx: &PageContext,
         id: &str,
-        form: Option<&ContactForm>,
+        form: Option<&RecordForm>,
     ) -> Result<RecordPage, PageError> {
         detail_page(ctx, id, form).await
     }

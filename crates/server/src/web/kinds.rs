@@ -17,9 +17,8 @@ use rapport_app::model::CustomCondition;
 use rapport_app::timeline::RecordRef;
 use rapport_app::{Actor, AppError, Tenant};
 use rapport_domain::schema::{FieldDef, FieldType, ObjectDef};
-use rapport_domain::{Action, Ownership, ValidationErrors, decide};
+use rapport_domain::{Action, Ownership, UserId, ValidationErrors, decide};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
@@ -29,12 +28,14 @@ use super::lists::{
     owner_filter, saved_views, sort_parts, tag_chips, tag_filter, total_label,
 };
 use super::objects::Names;
-use super::record_page::{FormField, RecordPage, form_without};
+use super::record_page::{FormField, RecordPage};
 use super::records::People;
 use super::workspace::shell;
 use super::{
-    CsrfForm, FormErrors, PageContext, PageError, PageResult, render, render_status, see_other,
+    CsrfForm, FormErrors, PageContext, PageError, PageResult, form_pairs, form_value, render,
+    render_status, see_other,
 };
+use crate::api::v1::kinds::{ApiKind, definition, system_values};
 use crate::api::v1::types::decode_sort_cursor;
 use crate::error::ApiError;
 use crate::exports::{CsvKind, Exporter};
@@ -55,73 +56,155 @@ pub trait WebKind: BuiltinKind {
     fn timeline(id: Self::Id) -> Option<RecordRef>;
 }
 
-/// A built-in kind whose record page holds its form (companies, contacts, leads).
-pub trait FormKind: WebKind {
-    /// The form as posted (its fields as typed, `_csrf`; custom fields are read apart).
-    type Form: PostedForm + DeserializeOwned + Default + Send + Sync;
-    /// The change the form asks for, or what is wrong with it before the app checks it.
-    fn change(form: &Self::Form) -> Result<Self::Change, ValidationErrors>;
-    /// Readies a posted form with what it needs from the request (a task's reminder is read in
-    /// the person's time zone).
-    fn prepare(
-        _form: &mut Self::Form,
-        _ctx: &PageContext,
-        _actor: &Actor,
-        _tenant: &Tenant,
-    ) -> impl Future<Output = ()> + Send {
-        async {}
-    }
+/// A built-in kind whose record page holds its form (companies, contacts, leads, tasks). The
+/// form is made from the kind's definition (`domain/builtin.rs`) like a custom record's: the
+/// system fields it names, the owner (a task's assignee is one of its fields), then the
+/// organization's custom fields.
+pub trait FormKind: WebKind + ApiKind + Clone {
+    /// The system fields its form shows, in order.
+    const FORM: &'static [&'static str];
     /// The "new" form as its link fills it in (`?company=…` on a new contact).
-    fn prefill(_query: &str) -> Self::Form {
-        Self::Form::default()
-    }
-    /// The form's own fields (its custom fields follow them).
-    fn fields(
-        form: &Self::Form,
-        ctx: &PageContext,
-        actor: &Actor,
-        tenant: &Tenant,
-        people: &People,
-    ) -> impl Future<Output = Vec<FormField>> + Send;
+    fn prefill(_query: &str, _form: &mut RecordForm) {}
     /// The record's page, showing `form` again when given.
     fn record_page(
         ctx: &PageContext,
         id: &str,
-        form: Option<&Self::Form>,
+        form: Option<&RecordForm>,
     ) -> impl Future<Output = Result<RecordPage, PageError>> + Send;
 }
 
-/// What every built-in record's form carries besides its own fields: the CSRF token (`_csrf`)
-/// and the custom values, read apart from the `custom.<key>` fields.
-pub trait PostedForm {
-    fn csrf(&self) -> &str;
-    fn custom(&self) -> Option<&Map<String, Json>>;
-    fn set_custom(&mut self, custom: Option<Map<String, Json>>);
+/// A built-in record's form, as shown or as posted (its CSRF token checked): its system fields'
+/// values by key (as the record shape has them), its owner and its custom values.
+#[derive(Clone, Debug, Default)]
+pub struct RecordForm {
+    pub values: Map<String, Json>,
+    pub owner: Option<UserId>,
+    pub custom: Option<Map<String, Json>>,
 }
 
-/// `PostedForm` for forms whose fields are named `csrf` and `custom`.
-macro_rules! posted_form {
-    ($($form:ty),+) => {$(
-        impl PostedForm for $form {
-            fn csrf(&self) -> &str {
-                &self.csrf
-            }
-            fn custom(&self) -> Option<&Map<String, Json>> {
-                self.custom.as_ref()
-            }
-            fn set_custom(&mut self, custom: Option<Map<String, Json>>) {
-                self.custom = custom;
-            }
+impl RecordForm {
+    /// A record's form as it stands.
+    pub fn of<K: FormKind>(record: &K) -> Self {
+        let mut values = system_values(record.clone());
+        values.retain(|key, _| K::FORM.contains(&key.as_str()));
+        RecordForm {
+            values,
+            owner: Some(record.owner()),
+            custom: record.custom().as_object().cloned(),
         }
-    )+};
+    }
 }
 
-posted_form!(
-    super::companies::CompanyForm,
-    super::contacts::ContactForm,
-    super::leads::LeadForm,
-    super::tasks::TaskValues
-);
+/// The part of a kind's definition its form shows.
+fn form_object<K: FormKind>() -> ObjectDef {
+    let mut object = definition::<K>();
+    object.fields = K::FORM
+        .iter()
+        .filter_map(|key| object.field(key).cloned())
+        .collect();
+    object
+}
+
+/// Whether a kind's form has its owner among its own fields (a task's assignee).
+fn owner_is_a_field<K: FormKind>() -> bool {
+    K::FORM.contains(&"assignee_id")
+}
+
+/// The fields of a kind's form: its system fields, its owner, its custom fields.
+pub async fn form_fields<K: FormKind>(
+    ctx: &PageContext,
+    actor: &Actor,
+    tenant: &Tenant,
+    people: &People,
+    form: &RecordForm,
+) -> Vec<FormField> {
+    let object = form_object::<K>();
+    let titles = ctx
+        .state
+        .app
+        .relation_titles(tenant, &object, &[&form.values])
+        .await
+        .unwrap_or_default();
+    let mut fields = super::objects::form_fields(
+        ctx,
+        actor,
+        tenant,
+        &object,
+        &form.values,
+        people,
+        &titles,
+        "",
+    )
+    .await;
+    if !owner_is_a_field::<K>() {
+        fields.push(FormField::select(
+            "owner_id",
+            "Owner",
+            people.options(form.owner.or(Some(actor.user_id))),
+        ));
+    }
+    let custom = Json::Object(form.custom.clone().unwrap_or_default());
+    fields.extend(
+        super::objects::builtin_custom_fields(ctx, actor, tenant, K::KIND.object_key(), &custom)
+            .await,
+    );
+    fields
+}
+
+/// The change a kind's posted form asks for, or what is wrong with its values' shapes before the
+/// app checks them (a number or date that is not one).
+fn change_of<K: FormKind>(form: &RecordForm) -> Result<K::Change, ValidationErrors> {
+    let object = form_object::<K>();
+    let mut errors = ValidationErrors::new();
+    let mut body = Map::new();
+    for f in &object.fields {
+        let key = f.key.as_str();
+        let value = form.values.get(key).cloned().unwrap_or(Json::Null);
+        let value = match (&value, f.field_type) {
+            // Left empty, a required text is for the app to refuse in its own words.
+            (Json::Null, _) if f.required => Json::from(""),
+            (Json::Null, _) => value,
+            (Json::Number(n), FieldType::Number | FieldType::Percent) => {
+                match n.as_f64().filter(|n| n.fract() == 0.0) {
+                    Some(whole) => Json::from(whole as i64),
+                    None => {
+                        errors.add(key, "must be a whole number");
+                        continue;
+                    }
+                }
+            }
+            (_, FieldType::Number | FieldType::Percent) => {
+                errors.add(key, "must be a number");
+                continue;
+            }
+            (Json::String(s), FieldType::Date)
+                if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_err() =>
+            {
+                errors.add(key, "must be a date");
+                continue;
+            }
+            (Json::String(s), FieldType::DateTime) if DateTime::parse_from_rfc3339(s).is_err() => {
+                errors.add(key, "must be a date and time");
+                continue;
+            }
+            _ => value,
+        };
+        body.insert(key.to_owned(), value);
+    }
+    if let (Some(owner), false) = (form.owner, owner_is_a_field::<K>()) {
+        body.insert(
+            "owner_id".to_owned(),
+            Json::from(owner.as_uuid().to_string()),
+        );
+    }
+    if let Some(custom) = &form.custom {
+        body.insert("custom".to_owned(), Json::Object(custom.clone()));
+    }
+    errors.into_result()?;
+    serde_json::from_value::<K::In>(Json::Object(body))
+        .map(Into::into)
+        .map_err(|e| ValidationErrors::single("form", e.to_string()))
+}
 
 /// What a built-in kind's list page shows besides what every list has (search, owner and tag
 /// filters, saved views, the column chooser with its custom fields, CSV).
@@ -428,16 +511,11 @@ async fn new_page<K: FormKind>(
     ctx: &PageContext,
     tenant: &Tenant,
     session: &CurrentSession,
-    form: &K::Form,
+    form: &RecordForm,
 ) -> RecordPage {
     let actor = &session.actor;
     let people = People::load(&ctx.state.app, actor, tenant, &ctx.meta).await;
-    let mut fields = K::fields(form, ctx, actor, tenant, &people).await;
-    let custom = Json::Object(form.custom().cloned().unwrap_or_default());
-    fields.extend(
-        super::objects::builtin_custom_fields(ctx, actor, tenant, K::KIND.object_key(), &custom)
-            .await,
-    );
+    let fields = form_fields::<K>(ctx, actor, tenant, &people, form).await;
     let path = format!("{}/{}", ctx.base, K::PATH);
     RecordPage::form(
         shell(ctx, session, tenant, K::PATH, &[K::TITLE, "New"]).await,
@@ -462,7 +540,11 @@ pub async fn new_form<K: FormKind>(ctx: PageContext, RawQuery(raw): RawQuery) ->
     {
         return Err(ApiError::forbidden().into());
     }
-    let form = K::prefill(raw.as_deref().unwrap_or_default());
+    let mut form = RecordForm {
+        values: super::objects::defaults(&form_object::<K>()),
+        ..RecordForm::default()
+    };
+    K::prefill(raw.as_deref().unwrap_or_default(), &mut form);
     Ok(render(&new_page::<K>(&ctx, &tenant, session, &form).await))
 }
 
@@ -524,26 +606,34 @@ fn id_of<K: BuiltinKind>(id: &str) -> Result<K::Id, PageError> {
         .map_err(|_| PageError::from(ApiError::not_found()))
 }
 
-/// The posted form, its custom fields read apart (`creating`: their defaults apply).
+/// The posted form: its system fields read by their definitions (times in the person's zone),
+/// its owner, its custom fields (`creating`: their defaults apply).
 async fn posted<'a, K: FormKind>(
     ctx: &'a PageContext,
     raw: &[u8],
     creating: bool,
-) -> Result<(K::Form, &'a CurrentSession, Tenant), PageError> {
-    let mut form: K::Form = form_without(raw, |k| k.starts_with("custom."));
-    ctx.check_csrf(form.csrf())?;
+) -> Result<(RecordForm, &'a CurrentSession, Tenant), PageError> {
+    let pairs = form_pairs(raw);
+    let csrf = form_value(&pairs, "_csrf");
+    ctx.check_csrf(&csrf)?;
     let (session, tenant) = ctx.tenant().await?;
+    let actor = &session.actor;
+    let object = form_object::<K>();
+    let zone = super::objects::form_zone(ctx, actor, &tenant, &object).await;
     let custom = super::objects::builtin_custom_values(
         ctx,
-        &session.actor,
+        actor,
         &tenant,
         K::KIND.object_key(),
         raw,
         creating,
     )
     .await;
-    form.set_custom(custom);
-    K::prepare(&mut form, ctx, &session.actor, &tenant).await;
+    let form = RecordForm {
+        values: super::objects::values_from_form(&object, raw, "", zone),
+        owner: form_value(&pairs, "owner_id").parse().ok(),
+        custom,
+    };
     Ok((form, session, tenant))
 }
 
@@ -569,7 +659,7 @@ pub async fn refused_early(
 /// `POST /{kind}/new`: the new record's page, or the form again with each error next to its field.
 pub async fn create<K: FormKind>(ctx: PageContext, RawForm(raw): RawForm) -> PageResult {
     let (form, session, tenant) = posted::<K>(&ctx, &raw, true).await?;
-    let result = match K::change(&form) {
+    let result = match change_of::<K>(&form) {
         Ok(change) => {
             ctx.state
                 .app
@@ -577,7 +667,7 @@ pub async fn create<K: FormKind>(ctx: PageContext, RawForm(raw): RawForm) -> Pag
                 .await
         }
         Err(errors) => {
-            Err(refused_early(&ctx, &tenant, K::KIND, form.custom(), errors, true).await?)
+            Err(refused_early(&ctx, &tenant, K::KIND, form.custom.as_ref(), errors, true).await?)
         }
     };
     match result {
@@ -604,7 +694,7 @@ pub async fn update<K: FormKind>(
 ) -> PageResult {
     let record = id_of::<K>(&id)?;
     let (form, session, tenant) = posted::<K>(&ctx, &raw, false).await?;
-    let result = match K::change(&form) {
+    let result = match change_of::<K>(&form) {
         Ok(change) => {
             ctx.state
                 .app
@@ -612,7 +702,7 @@ pub async fn update<K: FormKind>(
                 .await
         }
         Err(errors) => {
-            Err(refused_early(&ctx, &tenant, K::KIND, form.custom(), errors, false).await?)
+            Err(refused_early(&ctx, &tenant, K::KIND, form.custom.as_ref(), errors, false).await?)
         }
     };
     match result {

@@ -3,20 +3,18 @@
 use axum::Form;
 use axum::extract::Path;
 use chrono::{DateTime, Utc};
-use rapport_app::leads::{Conversion, ConversionDeal, LeadChange, LeadQuery};
+use rapport_app::AppError;
+use rapport_app::leads::{Conversion, ConversionDeal, LeadQuery};
 use rapport_app::model::{Company, Contact, Deal, Lead, LeadFilter, LeadSort};
 use rapport_app::timeline::RecordRef;
-use rapport_app::{Actor, AppError, Tenant};
 use rapport_domain::deal::parse_amount_text;
 use rapport_domain::lead::LeadStatus;
-use rapport_domain::{Action, LeadId, Object, Ownership, UserId, ValidationErrors, decide};
+use rapport_domain::{Action, LeadId, Object, Ownership, decide};
 use serde::Deserialize;
 
-use super::kinds::{FormKind, ListKind, ListSpec, Row, WebKind, list_query};
+use super::kinds::{FormKind, ListKind, ListSpec, RecordForm, Row, WebKind, list_query};
 use super::lists::{Cell, ColumnDef, FilterSelect, ListState};
-use super::record_page::{
-    ConvertBox, FormField, RecordPage, Related, RelatedItem, tag_parts, timeline_of,
-};
+use super::record_page::{ConvertBox, RecordPage, Related, RelatedItem, tag_parts, timeline_of};
 use super::records::{Choice, People};
 use super::workspace::shell;
 use super::{PageContext, PageError, PageResult, see_other, sentence};
@@ -36,103 +34,10 @@ fn status_cell(l: &Lead) -> Cell {
     }
 }
 
-#[derive(Deserialize, Default, Clone)]
-pub struct LeadForm {
-    #[serde(default, rename = "_csrf")]
-    pub(super) csrf: String,
-    /// Custom field values, read from the `custom.<key>` fields apart.
-    #[serde(skip)]
-    pub(super) custom: Option<serde_json::Map<String, serde_json::Value>>,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    phone: String,
-    #[serde(default)]
-    company_name: String,
-    #[serde(default)]
-    source: String,
-    #[serde(default)]
-    status: String,
-    #[serde(default)]
-    score: String,
-    #[serde(default)]
-    owner_id: String,
-}
-
-impl LeadForm {
-    fn of(l: &Lead) -> Self {
-        LeadForm {
-            csrf: String::new(),
-            custom: l.custom.0.as_object().cloned(),
-            name: l.name.clone(),
-            email: l.email.clone().unwrap_or_default(),
-            phone: l.phone.clone().unwrap_or_default(),
-            company_name: l.company_name.clone().unwrap_or_default(),
-            source: l.source.clone().unwrap_or_default(),
-            status: l.status.as_str().to_owned(),
-            score: l.score.to_string(),
-            owner_id: l.owner_id.to_string(),
-        }
-    }
-
-    fn change(&self) -> Result<LeadChange, rapport_domain::ValidationErrors> {
-        let opt = |s: &str| Some((!s.trim().is_empty()).then(|| s.to_owned()));
-        let score = match self.score.trim() {
-            "" => None,
-            s => Some(s.parse::<i64>().map_err(|_| {
-                rapport_domain::ValidationErrors::single(
-                    "score",
-                    "must be a whole number from 0 to 100",
-                )
-            })?),
-        };
-        Ok(LeadChange {
-            custom: self.custom.clone(),
-            name: Some(self.name.clone()),
-            email: opt(&self.email),
-            phone: opt(&self.phone),
-            company_name: opt(&self.company_name),
-            source: opt(&self.source),
-            status: (!self.status.is_empty()).then(|| self.status.clone()),
-            score,
-            owner_id: self.owner_id.parse::<UserId>().ok(),
-        })
-    }
-
-    fn fields(&self, people: &People, me: UserId) -> Vec<FormField> {
-        let statuses = LeadStatus::ALL
-            .iter()
-            .map(|s| Choice {
-                value: s.as_str().to_owned(),
-                label: s.label().to_owned(),
-                selected: self.status == s.as_str()
-                    || (self.status.is_empty() && *s == LeadStatus::New),
-            })
-            .collect();
-        vec![
-            FormField::new("name", "Name", "text", &self.name),
-            FormField::new("email", "Email", "email", &self.email),
-            FormField::new("phone", "Phone", "tel", &self.phone),
-            FormField::new("company_name", "Company", "text", &self.company_name),
-            FormField::new("source", "Source", "text", &self.source)
-                .hint("Where they came from: website, referral, boat show…"),
-            FormField::select("status", "Status", statuses),
-            FormField::new("score", "Score (0–100)", "number", &self.score),
-            FormField::select(
-                "owner_id",
-                "Owner",
-                people.options(self.owner_id.parse().ok().or(Some(me))),
-            ),
-        ]
-    }
-}
-
 async fn detail_page(
     ctx: &PageContext,
     id: &str,
-    form: Option<&LeadForm>,
+    form: Option<&RecordForm>,
 ) -> Result<RecordPage, PageError> {
     let (session, tenant, lead) = super::kinds::open::<Lead>(ctx, id).await?;
     let id = lead.id;
@@ -143,7 +48,7 @@ async fn detail_page(
         |action, object, ownership| decide(tenant.role, action, object, ownership).is_allowed();
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let base = &ctx.base;
-    let values = form.cloned().unwrap_or_else(|| LeadForm::of(&lead));
+    let values = form.cloned().unwrap_or_else(|| RecordForm::of(&lead));
     let (tags, tag_options) = tag_parts(ctx, actor, &tenant, "lead", id.as_uuid()).await;
     let converted = lead.converted_at.is_some();
     let can_edit = may(Action::Edit, Object::Lead, own) && !converted;
@@ -153,20 +58,7 @@ async fn detail_page(
         format!("{base}/leads/{id}"),
         "Save changes",
         format!("{base}/leads"),
-        {
-            let mut fields = values.fields(&people, actor.user_id);
-            fields.extend(
-                super::objects::builtin_custom_fields(
-                    ctx,
-                    actor,
-                    &tenant,
-                    "lead",
-                    &serde_json::Value::Object(values.custom.clone().unwrap_or_default()),
-                )
-                .await,
-            );
-            fields
-        },
+        super::kinds::form_fields::<Lead>(ctx, actor, &tenant, &people, &values).await,
     );
     page.subtitle = lead.company_name.clone();
     let status = lead.status;
@@ -349,23 +241,19 @@ impl WebKind for Lead {
 }
 
 impl FormKind for Lead {
-    type Form = LeadForm;
-    fn change(form: &LeadForm) -> Result<LeadChange, ValidationErrors> {
-        form.change()
-    }
-    async fn fields(
-        form: &LeadForm,
-        _ctx: &PageContext,
-        actor: &Actor,
-        _tenant: &Tenant,
-        people: &People,
-    ) -> Vec<FormField> {
-        form.fields(people, actor.user_id)
-    }
+    const FORM: &'static [&'static str] = &[
+        "name",
+        "email",
+        "phone",
+        "company_name",
+        "source",
+        "status",
+        "score",
+    ];
     async fn record_page(
         ctx: &PageContext,
         id: &str,
-        form: Option<&LeadForm>,
+        form: Option<&RecordForm>,
     ) -> Result<RecordPage, PageError> {
         detail_page(ctx, id, form).await
     }

@@ -955,7 +955,7 @@ async fn apply_move(
 /// The form's values, as the engine reads them: every field of the form (`values.<key>`), typed
 /// from what the browser sent; what does not parse is passed as text, for the engine to refuse
 /// by name.
-fn values_from_form(
+pub(super) fn values_from_form(
     object: &ObjectDef,
     raw: &[u8],
     prefix: &str,
@@ -975,7 +975,7 @@ fn values_from_form(
         .live_fields()
         .filter(|f| f.field_type != FieldType::Rollup)
     {
-        let name = format!("{prefix}.{}", f.key);
+        let name = field_name(prefix, f.key.as_str());
         let one = all(&name).first().map(|v| v.trim().to_owned());
         let value = match f.field_type {
             FieldType::Boolean => json!(one.as_deref() == Some("true")),
@@ -1010,9 +1010,19 @@ fn values_from_form(
     out
 }
 
+/// A field's name in a form: `custom.tier` for a built-in record's custom field, `values.length`
+/// for a custom record's, the key alone for a built-in record's own fields.
+fn field_name(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
 /// The zone a form's date-times were entered in: the person's (looked up only for an object with
 /// a date-time field).
-async fn form_zone(
+pub(super) async fn form_zone(
     ctx: &PageContext,
     actor: &Actor,
     tenant: &Tenant,
@@ -1052,7 +1062,7 @@ fn number(s: &str) -> Option<f64> {
 
 /// The form of a record: a field per live field of its object (rollups are shown, not edited).
 #[allow(clippy::too_many_arguments)]
-async fn form_fields(
+pub(super) async fn form_fields(
     ctx: &PageContext,
     actor: &Actor,
     tenant: &Tenant,
@@ -1067,7 +1077,7 @@ async fn form_fields(
         .live_fields()
         .filter(|f| f.field_type != FieldType::Rollup)
     {
-        let name = format!("{prefix}.{}", f.key);
+        let name = field_name(prefix, f.key.as_str());
         let v = values.get(f.key.as_str()).unwrap_or(&Json::Null);
         let text = || -> String {
             match v {
@@ -1099,8 +1109,9 @@ async fn form_fields(
                             .to_string()
                     })
                     .unwrap_or_else(text);
+                let said = f.help.as_deref().map_or(String::new(), |h| format!("{h} "));
                 FormField::new(&name, &f.label, "datetime-local", local)
-                    .hint(format!("In your time zone ({}).", zone.name()))
+                    .hint(format!("{said}In your time zone ({}).", zone.name()))
             }
             FieldType::Boolean => FormField::new(
                 &name,
@@ -1138,7 +1149,9 @@ async fn form_fields(
                     _ => Vec::new(),
                 };
                 let mut options: Vec<Choice> = Vec::new();
-                if f.field_type == FieldType::Select {
+                // A required select with a value has nothing to offer for "none".
+                let settled = f.required && (!chosen.is_empty() || f.default.is_some());
+                if f.field_type == FieldType::Select && !settled {
                     options.push(Choice {
                         value: String::new(),
                         label: "—".into(),
@@ -1211,7 +1224,9 @@ async fn form_fields(
             _ => FormField::new(&name, &f.label, "text", text()),
         };
         field.required = f.required;
-        if let Some(help) = &f.help {
+        if let Some(help) = &f.help
+            && f.field_type != FieldType::DateTime
+        {
             field.hint = help.clone();
         }
         out.push(field);
@@ -1259,7 +1274,7 @@ async fn new_page(
 }
 
 /// The defaults a new record's form starts from.
-fn defaults(object: &ObjectDef) -> Map<String, Json> {
+pub(super) fn defaults(object: &ObjectDef) -> Map<String, Json> {
     object
         .live_fields()
         .filter_map(|f| Some((f.key.to_string(), f.default.as_ref()?.to_json(f))))

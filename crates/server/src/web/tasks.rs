@@ -3,19 +3,14 @@
 
 use askama::Template;
 use axum::extract::Query;
-use chrono::{NaiveDate, NaiveDateTime, TimeZone as _, Utc};
 use rapport_app::model::{Company, Contact, Deal, Task, TaskFilter};
-use rapport_app::tasks::TaskChange;
 use rapport_app::timeline::RecordRef;
-use rapport_app::{Actor, Tenant};
-use rapport_domain::organization::TimeZone;
-use rapport_domain::{Action, Object, Ownership, TaskId, UserId, ValidationErrors, decide};
+use rapport_domain::{Action, Object, Ownership, TaskId, decide};
 use serde::Deserialize;
-use serde_json::{Map, Value as Json};
 
 use super::PageError;
-use super::kinds::{FormKind, WebKind};
-use super::record_page::{FormField, RecordPage, Related, RelatedItem};
+use super::kinds::{FormKind, RecordForm, WebKind};
+use super::record_page::{RecordPage, Related, RelatedItem};
 
 use super::PageContext;
 use super::PageResult;
@@ -131,129 +126,20 @@ pub async fn my_tasks(ctx: PageContext, Query(q): Query<TasksQuery>) -> PageResu
 }
 
 /// A task's form as posted: its own fields (its custom fields are read apart).
-#[derive(Deserialize, Default, Clone)]
-pub struct TaskValues {
-    #[serde(default, rename = "_csrf")]
-    pub(super) csrf: String,
-    #[serde(skip)]
-    pub(super) custom: Option<Map<String, Json>>,
-    /// The time zone the reminder is entered in (the person's).
-    #[serde(skip)]
-    zone: Option<TimeZone>,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    due_date: String,
-    /// `YYYY-MM-DDTHH:MM` in the person's time zone (a datetime-local field).
-    #[serde(default)]
-    remind_at: String,
-    #[serde(default)]
-    assignee_id: String,
-    /// `true` when the "Done" box is ticked (an unticked box sends nothing).
-    #[serde(default)]
-    is_done: String,
-}
-
-impl TaskValues {
-    fn of(t: &Task, zone: TimeZone) -> Self {
-        TaskValues {
-            csrf: String::new(),
-            custom: t.custom.0.as_object().cloned(),
-            zone: Some(zone),
-            title: t.title.clone(),
-            description: t.description.clone().unwrap_or_default(),
-            due_date: t.due_date.map(|d| d.to_string()).unwrap_or_default(),
-            remind_at: t
-                .remind_at
-                .map(|at| {
-                    at.with_timezone(&zone.tz())
-                        .format("%Y-%m-%dT%H:%M")
-                        .to_string()
-                })
-                .unwrap_or_default(),
-            assignee_id: t.assignee_id.to_string(),
-            is_done: if t.is_done {
-                "true".into()
-            } else {
-                String::new()
-            },
-        }
-    }
-
-    fn change(&self) -> Result<TaskChange, ValidationErrors> {
-        let mut errors = ValidationErrors::new();
-        let due_date = match self.due_date.trim() {
-            "" => None,
-            d => d
-                .parse::<NaiveDate>()
-                .map_err(|_| errors.add("due_date", "must be a date"))
-                .ok(),
-        };
-        let remind_at = match self.remind_at.trim() {
-            "" => None,
-            at => {
-                let zone = self.zone.unwrap_or(TimeZone::DEFAULT).tz();
-                let local = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M")
-                    .ok()
-                    .and_then(|at| zone.from_local_datetime(&at).earliest());
-                if local.is_none() {
-                    errors.add("remind_at", "must be a date and time");
-                }
-                local.map(|at| at.with_timezone(&Utc))
-            }
-        };
-        errors.into_result()?;
-        Ok(TaskChange {
-            title: Some(self.title.clone()),
-            description: Some(
-                (!self.description.trim().is_empty()).then(|| self.description.clone()),
-            ),
-            due_date: Some(due_date),
-            assignee_id: self.assignee_id.parse().ok(),
-            is_done: Some(self.is_done == "true"),
-            remind_at: Some(remind_at),
-            custom: self.custom.clone(),
-            ..TaskChange::default()
-        })
-    }
-
-    fn fields(&self, people: &People, me: UserId) -> Vec<FormField> {
-        vec![
-            FormField::new("title", "Title", "text", &self.title),
-            FormField::new("description", "Notes", "textarea", &self.description),
-            FormField::new("due_date", "Due", "date", &self.due_date),
-            FormField::new("remind_at", "Reminder", "datetime-local", &self.remind_at)
-                .hint("In your time zone; the assignee is told then."),
-            FormField::select(
-                "assignee_id",
-                "Assigned to",
-                people.options(self.assignee_id.parse().ok().or(Some(me))),
-            ),
-            FormField::new("is_done", "Done", "checkbox", &self.is_done),
-        ]
-    }
-}
-
 /// A task's page: what it is about, its form with its custom fields, and deleting it.
 async fn task_page(
     ctx: &PageContext,
     id: &str,
-    form: Option<&TaskValues>,
+    form: Option<&RecordForm>,
 ) -> Result<RecordPage, PageError> {
     let (session, tenant, task) = super::kinds::open::<Task>(ctx, id).await?;
     let id = task.id;
     let app = &ctx.state.app;
     let actor = &session.actor;
-    let zone = app.time_zone_of(actor, &tenant).await;
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let base = &ctx.base;
-    let values = form.cloned().unwrap_or_else(|| TaskValues::of(&task, zone));
-    let mut fields = values.fields(&people, actor.user_id);
-    let custom = Json::Object(values.custom.clone().unwrap_or_default());
-    fields
-        .extend(super::objects::builtin_custom_fields(ctx, actor, &tenant, "task", &custom).await);
+    let values = form.cloned().unwrap_or_else(|| RecordForm::of(&task));
+    let fields = super::kinds::form_fields::<Task>(ctx, actor, &tenant, &people, &values).await;
     let mut page = RecordPage::form(
         shell(ctx, session, &tenant, "tasks", &["Tasks", &task.title]).await,
         &task.title,
@@ -345,26 +231,18 @@ impl WebKind for Task {
 }
 
 impl FormKind for Task {
-    type Form = TaskValues;
-    async fn prepare(form: &mut TaskValues, ctx: &PageContext, actor: &Actor, tenant: &Tenant) {
-        form.zone = Some(ctx.state.app.time_zone_of(actor, tenant).await);
-    }
-    fn change(form: &TaskValues) -> Result<TaskChange, ValidationErrors> {
-        form.change()
-    }
-    async fn fields(
-        form: &TaskValues,
-        _ctx: &PageContext,
-        actor: &Actor,
-        _tenant: &Tenant,
-        people: &People,
-    ) -> Vec<FormField> {
-        form.fields(people, actor.user_id)
-    }
+    const FORM: &'static [&'static str] = &[
+        "title",
+        "description",
+        "due_date",
+        "remind_at",
+        "assignee_id",
+        "is_done",
+    ];
     async fn record_page(
         ctx: &PageContext,
         id: &str,
-        form: Option<&TaskValues>,
+        form: Option<&RecordForm>,
     ) -> Result<RecordPage, PageError> {
         task_page(ctx, id, form).await
     }

@@ -977,3 +977,94 @@ async fn a_custom_date_and_time_is_entered_and_read_in_the_person_s_time_zone() 
     let csv = page(&t, &browser, "/o/marina/contacts/export.csv?cols=met_at").await;
     assert!(csv.text.contains("2031-01-15 14:30 UTC"), "{}", csv.text);
 }
+
+#[tokio::test]
+async fn built_in_forms_are_drawn_from_their_definitions() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    let browser = t.browser_session("owner@example.com").await;
+
+    // A company's form: the registry's labels, help and size options.
+    let company = page(&t, &browser, "/o/marina/companies/new").await;
+    assert_eq!(company.status, StatusCode::OK, "{}", company.text);
+    assert!(company.text.contains(">Web domain<"));
+    assert!(
+        company
+            .text
+            .contains("https://www.example.com becomes example.com")
+    );
+    assert!(
+        company
+            .text
+            .contains("<option value=\"11-50\">11-50 employees</option>")
+    );
+    assert!(
+        company.text.contains("name=\"owner_id\""),
+        "the owner follows"
+    );
+
+    // A new lead starts as "new"; its status offers no "none".
+    let lead = page(&t, &browser, "/o/marina/leads/new").await;
+    assert!(
+        lead.text
+            .contains("<option value=\"new\" selected>New</option>"),
+        "{}",
+        lead.text
+    );
+    assert!(!lead.text.contains("<option value=\"\" selected>—</option>"));
+
+    let post = |path: &'static str, fields: Vec<(&'static str, &'static str)>| {
+        let mut form = vec![("_csrf", browser.1.as_str())];
+        form.extend(fields);
+        t.client
+            .post(t.url(path))
+            .header("cookie", &browser.0)
+            .header("origin", &t.base)
+            .form(&form)
+            .send()
+    };
+    // Every wrong field is named next to itself; nothing is written.
+    let refused = post(
+        "/o/marina/leads/new",
+        vec![("name", ""), ("score", "lots"), ("status", "new")],
+    )
+    .await
+    .expect("sent");
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.expect("html");
+    assert!(html.contains("id=\"score-error\""), "{html}");
+    let leads = t.org_call(&owner, Method::GET, "/api/v1/leads", None).await;
+    assert_eq!(leads.body["items"].as_array().map(Vec::len), Some(0));
+
+    // Saved as typed: the size's key, the status, a whole score.
+    let saved = post(
+        "/o/marina/companies/new",
+        vec![
+            ("name", "Blue Marine"),
+            ("size", "11-50"),
+            ("domain", "https://www.bluemarine.example/"),
+        ],
+    )
+    .await
+    .expect("sent");
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let companies = t
+        .org_call(&owner, Method::GET, "/api/v1/companies", None)
+        .await;
+    assert_eq!(companies.body["items"][0]["size"], "11-50");
+    assert_eq!(companies.body["items"][0]["domain"], "bluemarine.example");
+    let saved = post(
+        "/o/marina/leads/new",
+        vec![
+            ("name", "Jon Ferrer"),
+            ("score", "40"),
+            ("status", "working"),
+        ],
+    )
+    .await
+    .expect("sent");
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let leads = t.org_call(&owner, Method::GET, "/api/v1/leads", None).await;
+    assert_eq!(leads.body["items"][0]["score"], 40);
+    assert_eq!(leads.body["items"][0]["status"], "working");
+}

@@ -513,14 +513,13 @@ macro_rules! list_verbs {
 pub(crate) use list_verbs;
 
 /// The object a built-in kind is (its system fields, in the registry's words).
-fn definition<K: ApiKind>() -> ObjectDef {
+pub(crate) fn definition<K: ApiKind>() -> ObjectDef {
     builtin::object_by_key(K::KIND.object_key()).expect("every built-in kind is a built-in object")
 }
 
-/// A built-in record in the contract's record shape: its system fields and custom values under
-/// `values` by field key (money as `{amount, currency}`).
-fn record_json<K: ApiKind>(record: K, organization_id: Uuid) -> Value {
-    let def = definition::<K>();
+/// A built-in record's answer as JSON, with its system fields' values by key (money as
+/// `{amount, currency}`).
+fn answer_and_values<K: ApiKind>(record: K, def: &ObjectDef) -> (Value, Map<String, Value>) {
     let out = serde_json::to_value(K::Out::from(record)).unwrap_or(Value::Null);
     let field = |key: &str| out.get(key).cloned().unwrap_or(Value::Null);
     let mut values = Map::new();
@@ -532,6 +531,21 @@ fn record_json<K: ApiKind>(record: K, organization_id: Uuid) -> Value {
         };
         values.insert(key.to_owned(), value);
     }
+    (out, values)
+}
+
+/// A built-in record's system fields' values by key, as the record shape has them (the web
+/// app's forms show them).
+pub(crate) fn system_values<K: ApiKind>(record: K) -> Map<String, Value> {
+    answer_and_values(record, &definition::<K>()).1
+}
+
+/// A built-in record in the contract's record shape: its system fields and custom values under
+/// `values` by field key (money as `{amount, currency}`).
+fn record_json<K: ApiKind>(record: K, organization_id: Uuid) -> Value {
+    let def = definition::<K>();
+    let (out, mut values) = answer_and_values(record, &def);
+    let field = |key: &str| out.get(key).cloned().unwrap_or(Value::Null);
     if let Some(Value::Object(custom)) = out.get("custom") {
         values.extend(custom.clone());
     }
