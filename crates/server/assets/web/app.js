@@ -216,6 +216,42 @@ function rapportToast(text) {
   setTimeout(function () { toast.remove(); }, 4000);
 }
 
+// Relation menus that show only their first records: typing above one asks the server for the
+// records whose title holds the text and offers them, keeping what is chosen (an empty menu takes
+// the first record found).
+(function () {
+  var timers = new WeakMap();
+  function refill(finder, hits) {
+    var select = document.getElementById(finder.dataset.for);
+    if (!select) return;
+    var keep = Array.prototype.filter.call(select.options, function (o) { return o.selected || o.value === ""; });
+    var kept = {};
+    keep.forEach(function (o) { kept[o.value] = true; });
+    select.replaceChildren.apply(select, keep);
+    hits.forEach(function (hit) {
+      if (kept[hit.id]) return;
+      var option = document.createElement("option");
+      option.value = hit.id;
+      option.textContent = hit.title;
+      select.appendChild(option);
+    });
+    // Nothing chosen yet: the first record found is, as a person typing its name expects.
+    if (!select.multiple && select.value === "" && hits.length) select.value = hits[0].id;
+  }
+  document.addEventListener("input", function (event) {
+    var finder = event.target.closest && event.target.closest("[data-choices]");
+    if (!finder) return;
+    clearTimeout(timers.get(finder));
+    timers.set(finder, setTimeout(function () {
+      var url = finder.dataset.choices + "?q=" + encodeURIComponent(finder.value.trim());
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(function (hits) { refill(finder, hits); })
+        .catch(function () {});
+    }, 150));
+  });
+})();
+
 // Filter forms that apply as soon as a choice changes.
 document.addEventListener("change", function (event) {
   var form = event.target.closest("form[data-autosubmit]");

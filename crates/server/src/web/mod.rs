@@ -172,6 +172,7 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(objects::move_from_board),
         )
         .route("/objects/{key}/export.csv", get(objects::export))
+        .route("/objects/{key}/choices", get(objects::choices))
         .route(
             "/objects/{key}/new",
             get(objects::new_form).post(objects::create),

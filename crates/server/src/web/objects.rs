@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Path, RawForm, RawQuery};
+use axum::extract::{Path, Query, RawForm, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use rapport_app::records::{RecordInput, RecordListQuery, RecordView};
@@ -14,6 +14,7 @@ use rapport_domain::organization::TimeZone;
 use rapport_domain::schema::{FieldDef, FieldType, ObjectDef};
 use rapport_domain::values::Value;
 use rapport_domain::{Action, Object, Ownership, RecordId, UserId, decide};
+use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
 use uuid::Uuid;
 
@@ -1194,6 +1195,9 @@ pub(super) async fn form_fields(
                     .relation_choices(actor, tenant, target, "", CHOICES, &ctx.meta)
                     .await
                     .unwrap_or_default();
+                // More records than the menu shows: typing finds the others.
+                let finder = (found.len() as i64 >= CHOICES)
+                    .then(|| format!("{}/objects/{target}/choices", ctx.base));
                 // What the record points to stays a choice even beyond the first ones.
                 for id in &chosen {
                     if let Ok(u) = id.parse::<Uuid>()
@@ -1219,6 +1223,7 @@ pub(super) async fn form_fields(
                 if f.many {
                     field.kind = "multiselect";
                 }
+                field.finder = finder;
                 field
             }
             _ => FormField::new(&name, &f.label, "text", text()),
@@ -1692,6 +1697,32 @@ pub(super) async fn builtin_custom_values(
         values.retain(|_, v| !v.is_null() && v != &json!([]));
     }
     Some(values)
+}
+
+#[derive(Deserialize)]
+pub struct ChoicesQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// `GET /objects/{key}/choices?q=`: the records of an object (custom or built-in) whose title
+/// holds `q`, as JSON `[{id, title}]` for a relation menu's type-ahead (the first 50).
+pub async fn choices(
+    ctx: PageContext,
+    Path(key): Path<String>,
+    Query(q): Query<ChoicesQuery>,
+) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
+    let found = ctx
+        .state
+        .app
+        .relation_choices(&session.actor, &tenant, &key, q.q.trim(), 50, &ctx.meta)
+        .await?;
+    let out: Vec<Json> = found
+        .into_iter()
+        .map(|(id, title)| json!({"id": id, "title": title}))
+        .collect();
+    Ok(axum::Json(out).into_response())
 }
 
 /// `/records/{id}`: a custom record by id alone (notifications link here), sent to its page.

@@ -26,6 +26,8 @@ pub struct FormField {
     /// Numbers: the smallest and largest value allowed (as the browser checks them).
     pub min: Option<String>,
     pub max: Option<String>,
+    /// A relation menu showing only its first choices: where typing finds the others.
+    pub finder: Option<String>,
 }
 
 impl FormField {
@@ -46,6 +48,7 @@ impl FormField {
             currency: String::new(),
             min: None,
             max: None,
+            finder: None,
         }
     }
 

@@ -1068,3 +1068,67 @@ async fn built_in_forms_are_drawn_from_their_definitions() {
     assert_eq!(leads.body["items"][0]["score"], 40);
     assert_eq!(leads.body["items"][0]["status"], "working");
 }
+
+#[tokio::test]
+async fn a_relation_menu_beyond_its_first_records_finds_the_others_as_people_type() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    define_berths(&t, &owner).await;
+    let browser = t.browser_session("owner@example.com").await;
+
+    // A few contacts: the menu holds them all and needs no finder.
+    let ann = t
+        .create(&owner, "/api/v1/contacts", json!({"name": "Ann Berg"}))
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let form = page(&t, &browser, "/o/marina/objects/berth/new").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.text);
+    assert!(!form.text.contains("data-choices="));
+
+    // Two hundred more: the menu shows the first ones and offers to find the rest.
+    for i in 0..200 {
+        t.create(
+            &owner,
+            "/api/v1/contacts",
+            json!({ "name": format!("Skipper {i:03}") }),
+        )
+        .await;
+    }
+    let form = page(&t, &browser, "/o/marina/objects/berth/new").await;
+    assert!(
+        form.text.contains(
+            "data-choices=\"/o/marina/objects/contact/choices\" data-for=\"values.client\""
+        ),
+        "{}",
+        form.text
+    );
+    let found = page(&t, &browser, "/o/marina/objects/contact/choices?q=berg").await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    let hits: Value = serde_json::from_str(&found.text).expect("json");
+    assert_eq!(hits, json!([{"id": ann, "title": "Ann Berg"}]));
+    let some: Value = serde_json::from_str(
+        &page(
+            &t,
+            &browser,
+            "/o/marina/objects/contact/choices?q=skipper%2019",
+        )
+        .await
+        .text,
+    )
+    .expect("json");
+    assert_eq!(
+        some.as_array().map(Vec::len),
+        Some(10),
+        "Skipper 190 to 199"
+    );
+
+    // Another organization's member finds none of them.
+    t.register("other@example.com", Some("Elsewhere")).await;
+    let other = t.browser_session("other@example.com").await;
+    let elsewhere = page(&t, &other, "/o/elsewhere/objects/contact/choices?q=berg").await;
+    assert_eq!(elsewhere.text, "[]");
+    let crossing = page(&t, &other, "/o/marina/objects/contact/choices?q=berg").await;
+    assert_ne!(crossing.status, StatusCode::OK, "{}", crossing.text);
+}

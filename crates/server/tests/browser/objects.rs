@@ -265,3 +265,66 @@ async fn an_admin_defines_berths_adds_filters_and_drags_them() {
     b.screenshot("mobile-objects-record").await;
     b.close().await;
 }
+
+/// A relation menu showing only its first records finds the others as people type above it.
+#[tokio::test]
+async fn a_long_relation_menu_finds_a_record_as_people_type() {
+    if !enabled("a_long_relation_menu_finds_a_record_as_people_type") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    for (path, body) in [
+        (
+            "/api/v1/objects",
+            json!({"key": "berth", "singular": "Berth", "plural": "Berths"}),
+        ),
+        (
+            "/api/v1/objects/berth/fields",
+            json!({"key": "client", "label": "Client", "type": "relation", "target": "contact"}),
+        ),
+    ] {
+        let r = t.org_call(&owner, Method::POST, path, Some(body)).await;
+        assert!(r.status.is_success(), "{}", r.text);
+    }
+    for i in 0..200 {
+        t.create(
+            &owner,
+            "/api/v1/contacts",
+            json!({ "name": format!("Skipper {i:03}") }),
+        )
+        .await;
+    }
+    let zoe = t
+        .create(&owner, "/api/v1/contacts", json!({"name": "Zoe Quinn"}))
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    let b = Browser::start(1280, 900).await;
+    sign_in(&b, &t, "owner@example.com").await;
+    b.goto(&t.url("/o/marina/objects/berth/new")).await;
+    b.fill("#values\\.name", "A-12").await;
+    let offered = format!(
+        "return [...document.querySelectorAll(\"[name='values.client'] option\")].some(o => o.value === '{zoe}')"
+    );
+    assert_eq!(b.eval(&offered).await, json!(false), "beyond the first 200");
+    b.fill("input[data-for='values.client']", "zoe").await;
+    b.wait_until(&offered, "Zoe is offered").await;
+    assert_eq!(
+        b.eval("return document.querySelector(\"[name='values.client']\").value")
+            .await,
+        json!(zoe),
+        "the first record found is chosen"
+    );
+    b.screenshot("relation-finder").await;
+    b.submit("form.card button[type=submit]").await;
+    b.wait_for_path(|p| p.starts_with("/o/marina/objects/berth/0"))
+        .await;
+    let berths = t
+        .org_call(&owner, Method::GET, "/api/v1/objects/berth/records", None)
+        .await;
+    assert_eq!(berths.body["items"][0]["values"]["client"], zoe.as_str());
+    b.close().await;
+}
