@@ -6,7 +6,7 @@ use rapport_domain::{CompanyId, OrganizationId, UserId};
 use rapport_domain::TagId;
 
 use crate::keyset::SortValue;
-use crate::tables::{self, KindTable};
+use crate::tables::{self, Columns, KindTable};
 use crate::text::Searchable;
 use crate::{Query, Result, TenantTx, query};
 
@@ -41,52 +41,25 @@ pub struct NewCompany {
     pub address: Option<String>,
 }
 
+impl NewCompany {
+    fn columns(&self) -> Columns {
+        vec![
+            ("owner_id", self.owner_id.into()),
+            ("name", (&self.name).into()),
+            ("domain", self.domain.clone().into()),
+            ("industry", self.industry.clone().into()),
+            ("size", self.size.clone().into()),
+            ("address", self.address.clone().into()),
+        ]
+    }
+}
+
 pub async fn insert(tx: &mut TenantTx, new: &NewCompany) -> Result<Company> {
-    let org = tx.organization_id();
-    let id = CompanyId::new();
-    let now = crate::now();
-    tx.raw()
-        .execute(
-            query(
-                "INSERT INTO companies (organization_id, id, owner_id, name, domain, industry, size, address, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-            )
-            .bind(org)
-            .bind(id)
-            .bind(new.owner_id)
-            .bind(&new.name)
-            .bind(new.domain.clone())
-            .bind(new.industry.clone())
-            .bind(new.size.clone())
-            .bind(new.address.clone())
-            .bind(now),
-        )
-        .await?;
-    tables::find::<Company>(tx, id)
-        .await?
-        .ok_or(crate::Error::NotFound)
+    tables::insert(tx, new.columns()).await
 }
 
 pub async fn update(tx: &mut TenantTx, id: CompanyId, f: &NewCompany) -> Result<()> {
-    let org = tx.organization_id();
-    tx.raw()
-        .execute(
-            query(
-                "UPDATE companies SET owner_id = $1, name = $2, domain = $3, industry = $4, size = $5, address = $6, \
-                 updated_at = $7 WHERE organization_id = $8 AND id = $9 AND deleted_at IS NULL",
-            )
-            .bind(f.owner_id)
-            .bind(&f.name)
-            .bind(f.domain.clone())
-            .bind(f.industry.clone())
-            .bind(f.size.clone())
-            .bind(f.address.clone())
-            .bind(crate::now())
-            .bind(org)
-            .bind(id),
-        )
-        .await?;
-    Ok(())
+    tables::update::<Company>(tx, id, f.columns()).await
 }
 
 /// A live company whose web domain is this one.

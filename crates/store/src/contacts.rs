@@ -5,9 +5,9 @@ use rapport_domain::{CompanyId, ContactId, OrganizationId, UserId};
 
 use rapport_domain::TagId;
 
-use crate::tables::{self, KindTable};
+use crate::tables::{self, Columns, KindTable};
 use crate::text::Searchable;
-use crate::{Query, Result, TenantTx, query};
+use crate::{Query, Result, TenantTx};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Contact {
@@ -40,52 +40,25 @@ pub struct ContactFields {
     pub title: Option<String>,
 }
 
+impl ContactFields {
+    fn columns(&self) -> Columns {
+        vec![
+            ("owner_id", self.owner_id.into()),
+            ("company_id", self.company_id.into()),
+            ("name", (&self.name).into()),
+            ("email", self.email.clone().into()),
+            ("phone", self.phone.clone().into()),
+            ("title", self.title.clone().into()),
+        ]
+    }
+}
+
 pub async fn insert(tx: &mut TenantTx, fields: &ContactFields) -> Result<Contact> {
-    let org = tx.organization_id();
-    let id = ContactId::new();
-    let now = crate::now();
-    tx.raw()
-        .execute(
-            query(
-                "INSERT INTO contacts (organization_id, id, owner_id, company_id, name, email, phone, title, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-            )
-            .bind(org)
-            .bind(id)
-            .bind(fields.owner_id)
-            .bind(fields.company_id)
-            .bind(&fields.name)
-            .bind(fields.email.clone())
-            .bind(fields.phone.clone())
-            .bind(fields.title.clone())
-            .bind(now),
-        )
-        .await?;
-    tables::find::<Contact>(tx, id)
-        .await?
-        .ok_or(crate::Error::NotFound)
+    tables::insert(tx, fields.columns()).await
 }
 
 pub async fn update(tx: &mut TenantTx, id: ContactId, fields: &ContactFields) -> Result<()> {
-    let org = tx.organization_id();
-    tx.raw()
-        .execute(
-            query(
-                "UPDATE contacts SET owner_id = $1, company_id = $2, name = $3, email = $4, phone = $5, title = $6, \
-                 updated_at = $7 WHERE organization_id = $8 AND id = $9 AND deleted_at IS NULL",
-            )
-            .bind(fields.owner_id)
-            .bind(fields.company_id)
-            .bind(&fields.name)
-            .bind(fields.email.clone())
-            .bind(fields.phone.clone())
-            .bind(fields.title.clone())
-            .bind(crate::now())
-            .bind(org)
-            .bind(id),
-        )
-        .await?;
-    Ok(())
+    tables::update::<Contact>(tx, id, fields.columns()).await
 }
 
 /// What a contact list is sorted by.

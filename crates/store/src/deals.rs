@@ -7,7 +7,7 @@ use rapport_domain::{CompanyId, ContactId, DealId, OrganizationId, PipelineId, U
 use crate::keyset::SortValue;
 use rapport_domain::TagId;
 
-use crate::tables::{self, KindTable};
+use crate::tables::{self, Columns, KindTable};
 use crate::text::Searchable;
 use crate::{Query, Result, TenantTx, query};
 
@@ -57,44 +57,34 @@ pub struct DealFields {
     pub expected_close_date: Option<NaiveDate>,
 }
 
+impl DealFields {
+    fn columns(&self) -> Columns {
+        vec![
+            ("pipeline_id", self.pipeline_id.into()),
+            ("stage", (&self.stage).into()),
+            ("contact_id", self.contact_id.into()),
+            ("company_id", self.company_id.into()),
+            ("owner_id", self.owner_id.into()),
+            ("title", (&self.title).into()),
+            ("amount_minor", self.amount_minor.into()),
+            ("currency", (&self.currency).into()),
+            ("status", self.status.as_str().into()),
+            ("close_probability", self.close_probability.into()),
+            ("expected_close_date", self.expected_close_date.into()),
+        ]
+    }
+}
+
 pub async fn insert(tx: &mut TenantTx, fields: &DealFields) -> Result<Deal> {
-    let org = tx.organization_id();
-    let id = DealId::new();
     let now = crate::now();
-    let closed_at = fields.status.is_closed().then_some(now);
-    tx.raw()
-        .execute(
-            query(
-                "INSERT INTO deals (organization_id, id, pipeline_id, stage, contact_id, company_id, owner_id, title, \
-                 amount_minor, currency, status, close_probability, expected_close_date, stage_changed_at, closed_at, \
-                 created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $14, $14)",
-            )
-            .bind(org)
-            .bind(id)
-            .bind(fields.pipeline_id)
-            .bind(&fields.stage)
-            .bind(fields.contact_id)
-            .bind(fields.company_id)
-            .bind(fields.owner_id)
-            .bind(&fields.title)
-            .bind(fields.amount_minor)
-            .bind(&fields.currency)
-            .bind(fields.status.as_str())
-            .bind(fields.close_probability)
-            .bind(fields.expected_close_date)
-            .bind(now)
-            .bind(closed_at),
-        )
-        .await?;
-    tables::find::<Deal>(tx, id)
-        .await?
-        .ok_or(crate::Error::NotFound)
+    let mut columns = fields.columns();
+    columns.push(("stage_changed_at", now.into()));
+    columns.push(("closed_at", fields.status.is_closed().then_some(now).into()));
+    tables::insert(tx, columns).await
 }
 
 /// Writes the fields; `stage_changed_at` and `closed_at` follow the stage and status.
 pub async fn update(tx: &mut TenantTx, current: &Deal, fields: &DealFields) -> Result<()> {
-    let org = tx.organization_id();
     let now = crate::now();
     let stage_changed_at =
         if current.stage != fields.stage || current.pipeline_id != fields.pipeline_id {
@@ -108,33 +98,10 @@ pub async fn update(tx: &mut TenantTx, current: &Deal, fields: &DealFields) -> R
         (true, true) => current.closed_at.or(Some(now)),
         (true, false) => Some(now),
     };
-    tx.raw()
-        .execute(
-            query(
-                "UPDATE deals SET pipeline_id = $1, stage = $2, contact_id = $3, company_id = $4, owner_id = $5, title = $6, \
-                 amount_minor = $7, currency = $8, status = $9, close_probability = $10, expected_close_date = $11, \
-                 stage_changed_at = $12, closed_at = $13, updated_at = $14 \
-                 WHERE organization_id = $15 AND id = $16 AND deleted_at IS NULL",
-            )
-            .bind(fields.pipeline_id)
-            .bind(&fields.stage)
-            .bind(fields.contact_id)
-            .bind(fields.company_id)
-            .bind(fields.owner_id)
-            .bind(&fields.title)
-            .bind(fields.amount_minor)
-            .bind(&fields.currency)
-            .bind(fields.status.as_str())
-            .bind(fields.close_probability)
-            .bind(fields.expected_close_date)
-            .bind(stage_changed_at)
-            .bind(closed_at)
-            .bind(now)
-            .bind(org)
-            .bind(current.id),
-        )
-        .await?;
-    Ok(())
+    let mut columns = fields.columns();
+    columns.push(("stage_changed_at", stage_changed_at.into()));
+    columns.push(("closed_at", closed_at.into()));
+    tables::update::<Deal>(tx, current.id, columns).await
 }
 
 /// Live deals linked to a contact.

@@ -7,7 +7,7 @@ use rapport_domain::{CompanyId, ContactId, DealId, LeadId, OrganizationId, UserI
 use crate::keyset::SortValue;
 use rapport_domain::TagId;
 
-use crate::tables::{self, KindTable};
+use crate::tables::{self, Columns, KindTable};
 use crate::text::Searchable;
 use crate::{Query, Result, TenantTx, query};
 
@@ -51,55 +51,27 @@ pub struct LeadFields {
     pub score: i64,
 }
 
+impl LeadFields {
+    fn columns(&self) -> Columns {
+        vec![
+            ("owner_id", self.owner_id.into()),
+            ("name", (&self.name).into()),
+            ("email", self.email.clone().into()),
+            ("phone", self.phone.clone().into()),
+            ("company_name", self.company_name.clone().into()),
+            ("source", self.source.clone().into()),
+            ("status", self.status.as_str().into()),
+            ("score", self.score.into()),
+        ]
+    }
+}
+
 pub async fn insert(tx: &mut TenantTx, f: &LeadFields) -> Result<Lead> {
-    let org = tx.organization_id();
-    let id = LeadId::new();
-    tx.raw()
-        .execute(
-            query(
-                "INSERT INTO leads (organization_id, id, owner_id, name, email, phone, company_name, source, status, score, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
-            )
-            .bind(org)
-            .bind(id)
-            .bind(f.owner_id)
-            .bind(&f.name)
-            .bind(f.email.clone())
-            .bind(f.phone.clone())
-            .bind(f.company_name.clone())
-            .bind(f.source.clone())
-            .bind(f.status.as_str())
-            .bind(f.score)
-            .bind(crate::now()),
-        )
-        .await?;
-    tables::find::<Lead>(tx, id)
-        .await?
-        .ok_or(crate::Error::NotFound)
+    tables::insert(tx, f.columns()).await
 }
 
 pub async fn update(tx: &mut TenantTx, id: LeadId, f: &LeadFields) -> Result<()> {
-    let org = tx.organization_id();
-    tx.raw()
-        .execute(
-            query(
-                "UPDATE leads SET owner_id = $1, name = $2, email = $3, phone = $4, company_name = $5, source = $6, \
-                 status = $7, score = $8, updated_at = $9 WHERE organization_id = $10 AND id = $11 AND deleted_at IS NULL",
-            )
-            .bind(f.owner_id)
-            .bind(&f.name)
-            .bind(f.email.clone())
-            .bind(f.phone.clone())
-            .bind(f.company_name.clone())
-            .bind(f.source.clone())
-            .bind(f.status.as_str())
-            .bind(f.score)
-            .bind(crate::now())
-            .bind(org)
-            .bind(id),
-        )
-        .await?;
-    Ok(())
+    tables::update::<Lead>(tx, id, f.columns()).await
 }
 
 /// Records what a lead became.

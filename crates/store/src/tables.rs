@@ -1,8 +1,8 @@
 //! What the tables of the built-in kinds (companies, contacts, leads, deals, tasks) share: reading
 //! a live record (with its tags, or locked), deleting one (to recently deleted where the kind
-//! keeps them), and a page or a count of a filtered list with text search and a tag filter. A
-//! kind brings its table's names and its own filter conditions ([`KindTable`]); inserting and
-//! changing stay with the kind, whose columns differ.
+//! keeps them), inserting and changing one from the columns its fields name ([`Columns`]), and a
+//! page or a count of a filtered list with text search and a tag filter. A kind brings its
+//! table's names and its own filter conditions ([`KindTable`]).
 
 use rapport_domain::{OrganizationId, TagId};
 use uuid::Uuid;
@@ -10,6 +10,64 @@ use uuid::Uuid;
 use crate::keyset::{SortValue, Window};
 use crate::text::{Searchable, Strategy};
 use crate::{Arg, Backend, Query, Record, Result, TenantTx, dialect, query};
+
+/// A record's own columns as a write sets them, with their values, in order.
+pub type Columns = Vec<(&'static str, Arg)>;
+
+/// Inserts a record of kind `K` with `columns` (its organization, a new id and its times are
+/// added) and reads it back.
+pub async fn insert<K: KindTable>(tx: &mut TenantTx, columns: Columns) -> Result<K> {
+    let org = tx.organization_id();
+    let id = K::Id::from(Uuid::now_v7());
+    let n = columns.len();
+    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    let marks: Vec<String> = (3..3 + n).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "INSERT INTO {} (organization_id, id, {}, created_at, updated_at) VALUES ($1, $2, {}, ${at}, ${at})",
+        K::TABLE,
+        names.join(", "),
+        marks.join(", "),
+        at = n + 3,
+    );
+    let mut q = query(sql).bind(org).bind(id);
+    for (_, value) in columns {
+        q = q.bind(value);
+    }
+    tx.raw().execute(q.bind(crate::now())).await?;
+    find::<K>(tx, id).await?.ok_or(crate::Error::NotFound)
+}
+
+/// Sets `columns` (and the time of the change) on a live record of kind `K`.
+pub async fn update<K: KindTable>(tx: &mut TenantTx, id: K::Id, columns: Columns) -> Result<()> {
+    let org = tx.organization_id();
+    let n = columns.len();
+    let sets: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| format!("{name} = ${}", i + 1))
+        .collect();
+    let live = if K::SOFT_DELETE {
+        " AND deleted_at IS NULL"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE {} SET {}, updated_at = ${} WHERE organization_id = ${} AND id = ${}{live}",
+        K::TABLE,
+        sets.join(", "),
+        n + 1,
+        n + 2,
+        n + 3,
+    );
+    let mut q = query(sql);
+    for (_, value) in columns {
+        q = q.bind(value);
+    }
+    tx.raw()
+        .execute(q.bind(crate::now()).bind(org).bind(id))
+        .await?;
+    Ok(())
+}
 
 /// A built-in kind's table.
 pub trait KindTable: Record {

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rapport_domain::{CompanyId, ContactId, DealId, OrganizationId, RecordId, TaskId, UserId};
 
 use crate::keyset::SortValue;
-use crate::tables::{self, KindTable};
+use crate::tables::{self, Columns, KindTable};
 use crate::{Query, Result, TenantTx, query};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -53,78 +53,46 @@ pub struct TaskFields {
     pub remind_at: Option<DateTime<Utc>>,
 }
 
+impl TaskFields {
+    fn columns(&self) -> Columns {
+        vec![
+            ("deal_id", self.deal_id.into()),
+            ("contact_id", self.contact_id.into()),
+            ("company_id", self.company_id.into()),
+            ("record_id", self.record_id.into()),
+            ("assignee_id", self.assignee_id.into()),
+            ("title", (&self.title).into()),
+            ("description", self.description.clone().into()),
+            ("due_date", self.due_date.into()),
+            ("is_done", self.is_done.into()),
+            ("remind_at", self.remind_at.into()),
+        ]
+    }
+}
+
 pub async fn insert(tx: &mut TenantTx, created_by: UserId, f: &TaskFields) -> Result<Task> {
-    let org = tx.organization_id();
-    let id = TaskId::new();
-    let now = crate::now();
-    tx.raw()
-        .execute(
-            query(
-                "INSERT INTO tasks (organization_id, id, deal_id, contact_id, company_id, assignee_id, created_by, title, \
-                 description, due_date, is_done, completed_at, created_at, updated_at, remind_at, record_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)",
-            )
-            .bind(org)
-            .bind(id)
-            .bind(f.deal_id)
-            .bind(f.contact_id)
-            .bind(f.company_id)
-            .bind(f.assignee_id)
-            .bind(created_by)
-            .bind(&f.title)
-            .bind(f.description.clone())
-            .bind(f.due_date)
-            .bind(f.is_done)
-            .bind(f.is_done.then_some(now))
-            .bind(now)
-            .bind(f.remind_at)
-            .bind(f.record_id),
-        )
-        .await?;
-    tables::find::<Task>(tx, id)
-        .await?
-        .ok_or(crate::Error::NotFound)
+    let mut columns = f.columns();
+    columns.push(("created_by", created_by.into()));
+    columns.push(("completed_at", f.is_done.then(crate::now).into()));
+    tables::insert(tx, columns).await
 }
 
 pub async fn update(tx: &mut TenantTx, current: &Task, f: &TaskFields) -> Result<()> {
-    let org = tx.organization_id();
-    let now = crate::now();
     let completed_at = match (current.is_done, f.is_done) {
         (_, false) => None,
         (true, true) => current.completed_at,
-        (false, true) => Some(now),
+        (false, true) => Some(crate::now()),
     };
-    tx.raw()
-        .execute(
-            query(
-                "UPDATE tasks SET deal_id = $1, contact_id = $2, company_id = $3, assignee_id = $4, title = $5, \
-                 description = $6, due_date = $7, is_done = $8, completed_at = $9, updated_at = $10, \
-                 remind_at = $13, reminded_at = $14, record_id = $15 \
-                 WHERE organization_id = $11 AND id = $12",
-            )
-            .bind(f.deal_id)
-            .bind(f.contact_id)
-            .bind(f.company_id)
-            .bind(f.assignee_id)
-            .bind(&f.title)
-            .bind(f.description.clone())
-            .bind(f.due_date)
-            .bind(f.is_done)
-            .bind(completed_at)
-            .bind(now)
-            .bind(org)
-            .bind(current.id)
-            .bind(f.remind_at)
-            // A new reminder time is a new reminder, to be sent again.
-            .bind(if f.remind_at == current.remind_at {
-                current.reminded_at
-            } else {
-                None
-            })
-            .bind(f.record_id),
-        )
-        .await?;
-    Ok(())
+    // A new reminder time is a new reminder, to be sent again.
+    let reminded_at = if f.remind_at == current.remind_at {
+        current.reminded_at
+    } else {
+        None
+    };
+    let mut columns = f.columns();
+    columns.push(("completed_at", completed_at.into()));
+    columns.push(("reminded_at", reminded_at.into()));
+    tables::update::<Task>(tx, current.id, columns).await
 }
 
 /// Marks a task's reminder sent, if it is still due at `remind_at` and not sent yet (platform
