@@ -1,8 +1,6 @@
 //! Contacts: the people the CRM keeps, with record ownership; a contact with deals stays until
 //! they are deleted or relinked.
 
-use rapport_domain::account::{Email, PersonName};
-use rapport_domain::contact::phone;
 use rapport_domain::validation::text;
 use rapport_domain::{Action, CompanyId, ContactId, Object, Ownership, UserId, ValidationErrors};
 use rapport_store::companies::Company;
@@ -12,7 +10,10 @@ use rapport_store::{Result, TenantTx};
 use serde_json::{Value as Json, json};
 
 use crate::custom_values::Kind;
-use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record, link_after, owner_after};
+use crate::kinds::{
+    BuiltinKind, ListPage, ListQuery, PersonChange, builtin_record, link_after, owner_after,
+    person_fields,
+};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 /// A change to a contact. For `Option<Option<_>>` fields, `None` leaves the value as it is and
@@ -43,23 +44,14 @@ async fn check(
     change: &ContactChange,
 ) -> AppResult<ContactFields> {
     let mut errors = ValidationErrors::new();
-    let name = errors.required(
-        "name",
-        change.name.as_deref(),
-        current.map(|c| c.name.clone()),
-        |raw| PersonName::parse(raw).map(|n| n.as_str().to_owned()),
-    );
-    let email = errors.optional(
-        "email",
-        &change.email,
-        current.and_then(|c| c.email.clone()),
-        |raw| Email::parse(raw).map(|e| e.as_str().to_owned()),
-    );
-    let phone = errors.optional(
-        "phone",
-        &change.phone,
-        current.and_then(|c| c.phone.clone()),
-        phone,
+    let (name, email, phone) = person_fields(
+        &mut errors,
+        PersonChange {
+            name: change.name.as_deref(),
+            email: &change.email,
+            phone: &change.phone,
+        },
+        current.map(|c| (c.name.as_str(), c.email.as_deref(), c.phone.as_deref())),
     );
     let title = errors.optional(
         "title",

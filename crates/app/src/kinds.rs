@@ -8,6 +8,7 @@
 
 use std::future::Future;
 
+use rapport_domain::account::{Email, PersonName};
 use rapport_domain::schema::{FieldType, ObjectDef};
 use rapport_domain::{Action, Object, Ownership, Role, UserId, ValidationErrors};
 use rapport_store::keyset::{SortValue, Window};
@@ -608,4 +609,39 @@ impl App {
             next,
         })
     }
+}
+
+/// A person's name, email and phone as a change gives them.
+pub(crate) struct PersonChange<'a> {
+    pub name: Option<&'a str>,
+    pub email: &'a Option<Option<String>>,
+    pub phone: &'a Option<Option<String>>,
+}
+
+/// The name, email and phone a person record (a contact, a lead) is written with: the change's,
+/// checked alike for both, else the current ones.
+pub(crate) fn person_fields(
+    errors: &mut ValidationErrors,
+    change: PersonChange<'_>,
+    current: Option<(&str, Option<&str>, Option<&str>)>,
+) -> (String, Option<String>, Option<String>) {
+    let name = errors.required(
+        "name",
+        change.name,
+        current.map(|(name, _, _)| name.to_owned()),
+        |raw| PersonName::parse(raw).map(|n| n.as_str().to_owned()),
+    );
+    let email = errors.optional(
+        "email",
+        change.email,
+        current.and_then(|(_, email, _)| email.map(str::to_owned)),
+        |raw| Email::parse(raw).map(|e| e.as_str().to_owned()),
+    );
+    let phone = errors.optional(
+        "phone",
+        change.phone,
+        current.and_then(|(_, _, phone)| phone.map(str::to_owned)),
+        rapport_domain::contact::phone,
+    );
+    (name, email, phone)
 }

@@ -2,8 +2,7 @@
 //! company (found by web domain or created) and a deal, in one transaction; the lead's timeline
 //! follows the contact, and the lead stays, read-only, linking to what it became.
 
-use rapport_domain::account::{Email, PersonName};
-use rapport_domain::contact::{phone, web_domain};
+use rapport_domain::contact::web_domain;
 use rapport_domain::lead::{self, LeadStatus};
 use rapport_domain::validation::text;
 use rapport_domain::{
@@ -20,7 +19,9 @@ use serde_json::{Value as Json, json};
 use crate::audit::{entry, with_target};
 use crate::custom_values::Kind;
 use crate::deals::DealChange;
-use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record, owner_after};
+use crate::kinds::{
+    BuiltinKind, ListPage, ListQuery, PersonChange, builtin_record, owner_after, person_fields,
+};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 #[derive(Clone, Debug, Default)]
@@ -78,23 +79,14 @@ async fn check(
     change: &LeadChange,
 ) -> AppResult<LeadFields> {
     let mut errors = ValidationErrors::new();
-    let name = errors.required(
-        "name",
-        change.name.as_deref(),
-        current.map(|l| l.name.clone()),
-        |raw| PersonName::parse(raw).map(|n| n.as_str().to_owned()),
-    );
-    let email = errors.optional(
-        "email",
-        &change.email,
-        current.and_then(|l| l.email.clone()),
-        |raw| Email::parse(raw).map(|e| e.as_str().to_owned()),
-    );
-    let phone = errors.optional(
-        "phone",
-        &change.phone,
-        current.and_then(|l| l.phone.clone()),
-        phone,
+    let (name, email, phone) = person_fields(
+        &mut errors,
+        PersonChange {
+            name: change.name.as_deref(),
+            email: &change.email,
+            phone: &change.phone,
+        },
+        current.map(|l| (l.name.as_str(), l.email.as_deref(), l.phone.as_deref())),
     );
     let company_name = errors.optional(
         "company_name",
