@@ -357,10 +357,14 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
         }
         None => Default::default(),
     };
+    let zone = match &custom_shown {
+        Some(object) => Some(super::objects::person_zone(&ctx, actor, &tenant, object).await),
+        None => None,
+    };
     let names = Names {
         people: &people,
         records: titles,
-        zone: Some(people.zone()),
+        zone,
     };
     let base = &ctx.base;
     let path = format!("{base}/{}", K::PATH);
@@ -619,7 +623,7 @@ async fn posted<'a, K: FormKind>(
     let (session, tenant) = ctx.tenant().await?;
     let actor = &session.actor;
     let object = form_object::<K>();
-    let zone = super::objects::form_zone(ctx, actor, &tenant, &object).await;
+    let zone = super::objects::person_zone(ctx, actor, &tenant, &object).await;
     let custom = super::objects::builtin_custom_values(
         ctx,
         actor,

@@ -237,6 +237,7 @@ pub(super) fn cell(base: &str, field: &FieldDef, value: &Json, names: &Names) ->
 /// Loads the names a page of records needs.
 async fn names_for<'a>(
     ctx: &PageContext,
+    actor: &Actor,
     tenant: &Tenant,
     object: &ObjectDef,
     records: &[RecordView],
@@ -244,7 +245,7 @@ async fn names_for<'a>(
 ) -> Names<'a> {
     Names {
         people,
-        zone: Some(people.zone()),
+        zone: Some(person_zone(ctx, actor, tenant, object).await),
         records: ctx
             .state
             .app
@@ -412,7 +413,7 @@ pub async fn list(
         },
     };
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
-    let names = names_for(&ctx, &tenant, &object, &page.items, &people).await;
+    let names = names_for(&ctx, &session.actor, &tenant, &object, &page.items, &people).await;
     let ids: Vec<Uuid> = page.items.iter().map(|r| r.id.as_uuid()).collect();
     let tags = app
         .tags_of(&tenant, "record", &ids)
@@ -731,7 +732,7 @@ pub async fn board(
         .await?;
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let all: Vec<RecordView> = columns.iter().flat_map(|c| c.items.clone()).collect();
-    let names = names_for(&ctx, &tenant, &object, &all, &people).await;
+    let names = names_for(&ctx, &session.actor, &tenant, &object, &all, &people).await;
     // A card shows the name and up to three other values.
     let shown: Vec<&FieldDef> = object
         .live_fields()
@@ -1021,9 +1022,9 @@ fn field_name(prefix: &str, key: &str) -> String {
     }
 }
 
-/// The zone a form's date-times were entered in: the person's (looked up only for an object with
-/// a date-time field).
-pub(super) async fn form_zone(
+/// The zone the person looking types and reads an object's date-times in (theirs, else the
+/// organization's), looked up only for an object with a date-time field.
+pub(super) async fn person_zone(
     ctx: &PageContext,
     actor: &Actor,
     tenant: &Tenant,
@@ -1073,6 +1074,7 @@ pub(super) async fn form_fields(
     titles: &HashMap<Uuid, String>,
     prefix: &str,
 ) -> Vec<FormField> {
+    let zone = person_zone(ctx, actor, tenant, object).await;
     let mut out = Vec::new();
     for f in object
         .live_fields()
@@ -1100,7 +1102,6 @@ pub(super) async fn form_fields(
             }
             FieldType::Date => FormField::new(&name, &f.label, "date", text()),
             FieldType::DateTime => {
-                let zone = people.zone();
                 let local = v
                     .as_str()
                     .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
@@ -1313,7 +1314,7 @@ pub async fn create(
     ctx.check_csrf(&csrf_of(&raw))?;
     let (session, tenant) = ctx.tenant().await?;
     let object = custom_object(&ctx, &session.actor, &tenant, &key).await?;
-    let zone = form_zone(&ctx, &session.actor, &tenant, &object).await;
+    let zone = person_zone(&ctx, &session.actor, &tenant, &object).await;
     let mut values = values_from_form(&object, &raw, "values", zone);
     // Left empty on a new record: the field's default applies, as when the API leaves it out.
     values.retain(|_, v| !v.is_null() && v != &json!([]));
@@ -1515,7 +1516,7 @@ pub async fn update(
         return Err(ApiError::not_found().into());
     };
     let object = custom_object(&ctx, &session.actor, &tenant, &key).await?;
-    let zone = form_zone(&ctx, &session.actor, &tenant, &object).await;
+    let zone = person_zone(&ctx, &session.actor, &tenant, &object).await;
     let values = values_from_form(&object, &raw, "values", zone);
     let owner = owner_of(&raw);
     let result = ctx
@@ -1691,7 +1692,7 @@ pub(super) async fn builtin_custom_values(
     creating: bool,
 ) -> Option<Map<String, Json>> {
     let object = custom_part(ctx, actor, tenant, object_key).await?;
-    let zone = form_zone(ctx, actor, tenant, &object).await;
+    let zone = person_zone(ctx, actor, tenant, &object).await;
     let mut values = values_from_form(&object, raw, "custom", zone);
     if creating {
         values.retain(|_, v| !v.is_null() && v != &json!([]));

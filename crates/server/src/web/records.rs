@@ -6,12 +6,11 @@ use rapport_app::model::Member;
 use rapport_app::{Actor, RequestMeta, Tenant};
 use rapport_domain::UserId;
 use rapport_domain::deal::format_amount;
-use rapport_domain::organization::TimeZone;
 
 use super::initials;
 
 /// The organization's members, to show names instead of ids.
-pub struct People(pub Vec<Member>, pub TimeZone);
+pub struct People(pub Vec<Member>);
 
 impl People {
     pub async fn load(
@@ -24,14 +23,7 @@ impl People {
             app.list_members(actor, tenant, meta)
                 .await
                 .unwrap_or_default(),
-            app.time_zone_of(actor, tenant).await,
         )
-    }
-
-    /// The time zone the person looking enters and reads times in (theirs, else the
-    /// organization's).
-    pub fn zone(&self) -> TimeZone {
-        self.1
     }
 
     pub fn name(&self, id: UserId) -> String {
