@@ -13,7 +13,7 @@ use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
 use crate::objects::{catalog, value_context};
-use crate::records::typed_values;
+use crate::records::{rewrite_index, typed_values};
 use crate::{App, AppResult, Tenant};
 
 /// A built-in kind whose records carry custom values.
@@ -37,7 +37,20 @@ impl Kind {
         }
     }
 
-    fn table(self) -> &'static str {
+    /// The kind whose object key this is.
+    pub fn of_key(key: &str) -> Option<Kind> {
+        [
+            Kind::Company,
+            Kind::Contact,
+            Kind::Lead,
+            Kind::Deal,
+            Kind::Task,
+        ]
+        .into_iter()
+        .find(|k| k.object_key() == key)
+    }
+
+    pub(crate) fn table(self) -> &'static str {
         match self {
             Kind::Company => "companies",
             Kind::Contact => "contacts",
@@ -167,6 +180,30 @@ impl App {
             return Ok(None);
         }
         store_records::set_builtin_custom(tx, kind.table(), record, &document).await?;
+        rewrite_index(tx, &object, &document, record).await?;
         Ok(Some(CustomChange { document, diff }))
+    }
+
+    /// Writes again the value index rows of a built-in record brought back from recently
+    /// deleted (deleting it removed them); a unique value another record took meanwhile refuses
+    /// the restore.
+    pub(crate) async fn index_restored(
+        &self,
+        tx: &mut TenantTx,
+        tenant: &Tenant,
+        kind: Kind,
+        record: Uuid,
+    ) -> AppResult<()> {
+        let catalog = catalog(tx, tenant.organization.created_at).await?;
+        let Some(object) = catalog.get(kind.object_key()).map(|o| o.def.custom_part()) else {
+            return Ok(());
+        };
+        if object.fields.is_empty() {
+            return Ok(());
+        }
+        if let Some(found) = store_records::builtin_values(tx, kind.table(), record).await? {
+            rewrite_index(tx, &object, &found.custom.0, record).await?;
+        }
+        Ok(())
     }
 }

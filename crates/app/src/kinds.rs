@@ -9,10 +9,9 @@
 use std::future::Future;
 
 use rapport_domain::account::{Email, PersonName};
-use rapport_domain::schema::{FieldType, ObjectDef};
 use rapport_domain::{Action, Object, Ownership, Role, UserId, ValidationErrors};
 use rapport_store::keyset::{SortValue, Window};
-use rapport_store::tables::{self, CustomCondition, KindTable};
+use rapport_store::tables::{self, KindTable};
 use rapport_store::tags::Tag;
 use rapport_store::{TenantTx, memberships};
 use serde_json::{Map, Value as Json};
@@ -234,49 +233,15 @@ pub(crate) async fn link_after<T: KindTable>(
     }
 }
 
-/// The field types a built-in list filters on by their custom values.
-pub const FILTERABLE: [FieldType; 7] = [
-    FieldType::Select,
-    FieldType::MultiSelect,
-    FieldType::Text,
-    FieldType::Email,
-    FieldType::Phone,
-    FieldType::Url,
-    FieldType::Member,
-];
-
-/// Refuses a condition on a custom value that is not a live field of the object one can filter
-/// on (`unknown_filter`, naming it), or whose list flag does not match the field's.
-fn check_custom_conditions(object: &ObjectDef, conditions: &[CustomCondition]) -> AppResult<()> {
-    for c in conditions {
-        let field = object
-            .field(&c.key)
-            .filter(|f| !f.archived && FILTERABLE.contains(&f.field_type));
-        match field {
-            Some(f) if (f.field_type == FieldType::MultiSelect) == c.many => {}
-            _ => {
-                return Err(AppError::bad_request(
-                    "unknown_filter",
-                    format!(
-                        "{} is not a custom field {} lists filter on",
-                        c.key,
-                        object.plural.to_lowercase()
-                    ),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// A page of a built-in list asked for.
 #[derive(Debug)]
 pub struct ListQuery<K: BuiltinKind> {
     /// Whether the page comes with the total (an export, reading every page, needs none).
     pub with_total: bool,
     pub filter: K::Filter,
-    /// Conditions on custom values (select and text-like fields), checked against the registry.
-    pub custom: Vec<CustomCondition>,
+    /// Filters on custom values in the engine's grammar (`key`, operator, value), as on custom
+    /// objects' lists: equality, `in`, ranges and `empty`, checked against the registry.
+    pub custom: Vec<(String, Option<String>, String)>,
     pub sort: K::Sort,
     pub descending: bool,
     /// Where the previous page ended: keyset paging (`page` is then ignored).
@@ -533,6 +498,8 @@ impl App {
         if !tables::delete::<K>(&mut tx, id).await? {
             return Err(AppError::NotFound);
         }
+        // Its custom values leave the value index (filters, unique values) until it is restored.
+        rapport_store::records::clear_index(&mut tx, id.into()).await?;
         let mut e = with_target(
             entry(Some(actor), meta, &audit_action::<K>("deleted")),
             K::KIND.object_key(),
@@ -571,23 +538,25 @@ impl App {
         };
         let cap = q.with_total.then_some(COUNT_CAP);
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        if !q.custom.is_empty() {
+        let custom = if q.custom.is_empty() {
+            Vec::new()
+        } else {
             let catalog = crate::objects::catalog(&mut tx, tenant.organization.created_at).await?;
             let object = catalog
                 .get(K::KIND.object_key())
                 .map(|o| o.def.custom_part())
                 .ok_or(AppError::NotFound)?;
-            check_custom_conditions(&object, &q.custom)?;
-        }
+            crate::records::conditions(&object, &q.custom)?
+        };
         let strategy = tables::search_strategy::<K>(&mut tx, &q.filter).await?;
         let (mut items, counted) =
-            tables::list::<K>(&mut tx, &q.filter, &q.custom, strategy, &window, cap).await?;
+            tables::list::<K>(&mut tx, &q.filter, &custom, strategy, &window, cap).await?;
         let has_more = crate::paging::cut(&mut items, q.page_size);
         let (total, total_is_exact) = match counted {
             Some(counted) => counted,
             None if !q.with_total => (0, false),
             // An empty page past the end of the list: count on its own.
-            None => tables::count::<K>(&mut tx, &q.filter, &q.custom, strategy, COUNT_CAP).await?,
+            None => tables::count::<K>(&mut tx, &q.filter, &custom, strategy, COUNT_CAP).await?,
         };
         let tags = if K::TAGGED {
             let ids: Vec<Uuid> = items.iter().map(|r| r.id().into()).collect();

@@ -7,12 +7,13 @@ use rapport_domain::schema::{
     self, FieldDef, FieldKey, FieldType, ObjectDef, ObjectKey, OptionInput, Rollup, RollupFunction,
 };
 use rapport_domain::values::{self, Context};
-use rapport_domain::{Action, Object, ObjectId, Ownership, ValidationErrors, builtin};
+use rapport_domain::{Action, Object, ObjectId, Ownership, RecordId, ValidationErrors, builtin};
 use rapport_store::TenantTx;
 use rapport_store::objects::{self as store_objects, ObjectFields};
 use rapport_store::records::{self as store_records, IndexRow};
 use serde::Deserialize;
-use serde_json::{Value as Json, json};
+use serde_json::{Map, Value as Json, json};
+use uuid::Uuid;
 
 use crate::audit::{entry, with_target};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
@@ -676,7 +677,9 @@ impl App {
         let mut tx = self.db.tenant(tenant.id()).await?;
         let catalog = catalog(&mut tx, tenant.organization.created_at).await?;
         let object = catalog.require(object_key)?.def.clone();
-        let mut order: Vec<&FieldDef> = object.fields.iter().collect();
+        // A built-in object's system fields keep their place; its own fields move among
+        // themselves.
+        let mut order: Vec<&FieldDef> = object.fields.iter().filter(|f| !f.builtin).collect();
         let at = order
             .iter()
             .position(|f| f.key.as_str() == field_key)
@@ -734,27 +737,16 @@ impl App {
         from: &FieldDef,
         to: &FieldDef,
     ) -> AppResult<()> {
-        if object.builtin {
-            // Built-in records keep custom values in their own tables, converted by the same rule.
-            return Err(AppError::conflict(
-                "field_type_conversion",
-                "custom fields of built-in objects cannot change type yet; add a new field instead",
-            ));
-        }
         let ctx = value_context(tenant);
-        let mut object_after = object.clone();
-        if let Some(slot) = object_after.fields.iter_mut().find(|f| f.id == to.id) {
-            *slot = to.clone();
-        }
+        let object_after = with_field(object, to);
         let mut failed = 0_i64;
         let mut converted = Vec::new();
         let mut after = None;
         loop {
-            let batch = store_records::batch(tx, object.id, after, 500).await?;
-            let Some(last) = batch.last() else { break };
-            after = Some(last.id);
-            for record in batch {
-                let mut data = record.data.0.clone();
+            let batch = documents(tx, object, after).await?;
+            let Some((last, _)) = batch.last() else { break };
+            after = Some(*last);
+            for (record, mut data) in batch {
                 let Some(stored) = data.get(from.key.as_str()).cloned() else {
                     continue;
                 };
@@ -783,36 +775,75 @@ impl App {
         store_records::clear_field_index(tx, to.id).await?;
         for (record, data) in converted {
             let typed = crate::records::typed_values(&object_after, &data);
-            let title = crate::records::title_of(&object_after, &typed);
-            let search = values::search_text(&object_after, &typed);
-            store_records::set_data(tx, record.id, &data, &title, &search).await?;
+            match builtin_table(object) {
+                Some(table) => store_records::set_builtin_custom(tx, table, record, &data).await?,
+                None => {
+                    let title = crate::records::title_of(&object_after, &typed);
+                    let search = values::search_text(&object_after, &typed);
+                    store_records::set_data(tx, RecordId(record), &data, &title, &search).await?;
+                }
+            }
             let rows = crate::records::index_rows(&object_after, &typed, Some(to.id));
-            store_records::replace_index(tx, record.id.as_uuid(), &[], &rows).await?;
+            store_records::replace_index(tx, record, &[], &rows).await?;
         }
         Ok(())
     }
 }
 
-/// Rewrites a field's index rows from the stored values (uniqueness or options changed).
-async fn reindex_field(tx: &mut TenantTx, object: &ObjectDef, def: &FieldDef) -> AppResult<()> {
-    if object.builtin {
-        return Ok(());
-    }
-    let mut object_after = object.clone();
-    if let Some(slot) = object_after.fields.iter_mut().find(|f| f.id == def.id) {
+/// The object with `def` in place of its field of the same id.
+fn with_field(object: &ObjectDef, def: &FieldDef) -> ObjectDef {
+    let mut after = object.clone();
+    if let Some(slot) = after.fields.iter_mut().find(|f| f.id == def.id) {
         *slot = def.clone();
     }
+    after
+}
+
+/// The table of a built-in object, whose records keep their custom values in its `custom`
+/// column; `None` for a custom object (its records are rows of `records`).
+fn builtin_table(object: &ObjectDef) -> Option<&'static str> {
+    object
+        .builtin
+        .then(|| crate::custom_values::Kind::of_key(object.key.as_str()))
+        .flatten()
+        .map(crate::custom_values::Kind::table)
+}
+
+/// A page of the values documents of an object's live records (by id, after `after`): custom
+/// records' values, or the custom values of a built-in kind's records.
+async fn documents(
+    tx: &mut TenantTx,
+    object: &ObjectDef,
+    after: Option<Uuid>,
+) -> AppResult<Vec<(Uuid, Map<String, Json>)>> {
+    Ok(match builtin_table(object) {
+        Some(table) => store_records::builtin_batch(tx, table, after, 500)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.custom.0))
+            .collect(),
+        None => store_records::batch(tx, object.id, after.map(RecordId), 500)
+            .await?
+            .into_iter()
+            .map(|r| (r.id.as_uuid(), r.data.0))
+            .collect(),
+    })
+}
+
+/// Rewrites a field's index rows from the stored values (uniqueness or options changed).
+async fn reindex_field(tx: &mut TenantTx, object: &ObjectDef, def: &FieldDef) -> AppResult<()> {
+    let object_after = with_field(object, def);
     store_records::clear_field_index(tx, def.id).await?;
     let mut after = None;
     loop {
-        let batch = store_records::batch(tx, object.id, after, 500).await?;
-        let Some(last) = batch.last() else { break };
-        after = Some(last.id);
-        for record in batch {
-            let typed = crate::records::typed_values(&object_after, &record.data.0);
+        let batch = documents(tx, object, after).await?;
+        let Some((last, _)) = batch.last() else { break };
+        after = Some(*last);
+        for (record, data) in batch {
+            let typed = crate::records::typed_values(&object_after, &data);
             let rows: Vec<IndexRow> =
                 crate::records::index_rows(&object_after, &typed, Some(def.id));
-            store_records::replace_index(tx, record.id.as_uuid(), &[], &rows).await?;
+            store_records::replace_index(tx, record, &[], &rows).await?;
         }
     }
     Ok(())
@@ -837,14 +868,6 @@ fn apply_settings(
     tenant: &Tenant,
 ) -> AppResult<()> {
     let mut errors = ValidationErrors::new();
-    // Built-in records keep custom values in their own documents, which the value index does
-    // not cover: uniqueness could not be guarded there.
-    if object.builtin && input.unique == Some(true) {
-        errors.add(
-            "unique",
-            "is only available on custom objects' fields for now",
-        );
-    }
     if let Some(help) = &input.help {
         def.help = match help.as_deref().map(str::trim) {
             Some(h) if !h.is_empty() => errors.check("help", schema::label(h, 500)),

@@ -237,7 +237,7 @@ fn operand(field: &FieldDef, raw: &str) -> AppResult<Operand> {
 }
 
 /// Turns the contract's filters into conditions on the value index.
-fn conditions(
+pub(crate) fn conditions(
     object: &ObjectDef,
     filters: &[(String, Option<String>, String)],
 ) -> AppResult<Vec<Condition>> {
@@ -1146,7 +1146,32 @@ async fn write_index(
     only: Option<rapport_domain::FieldId>,
 ) -> AppResult<()> {
     let rows = index_rows(object, typed, only);
-    match store_records::replace_index(tx, record, &[], &rows).await {
+    put_index(tx, record, &[], &rows).await
+}
+
+/// Replaces the index rows of a record's values of every field of `object` (a built-in
+/// record's custom values changed, or it was restored).
+pub(crate) async fn rewrite_index(
+    tx: &mut TenantTx,
+    object: &ObjectDef,
+    document: &Map<String, Json>,
+    record: Uuid,
+) -> AppResult<()> {
+    let typed = typed_values(object, document);
+    let rows = index_rows(object, &typed, None);
+    let fields: Vec<rapport_domain::FieldId> = object.fields.iter().map(|f| f.id).collect();
+    put_index(tx, record, &fields, &rows).await
+}
+
+/// Replaces a record's index rows of `fields` by `rows`; a unique value another record took
+/// meanwhile is a conflict.
+async fn put_index(
+    tx: &mut TenantTx,
+    record: Uuid,
+    fields: &[rapport_domain::FieldId],
+    rows: &[IndexRow],
+) -> AppResult<()> {
+    match store_records::replace_index(tx, record, fields, rows).await {
         Err(e) if e.is_conflict_on("record_values_organization_id_field_id_unique_key_key") => {
             Err(AppError::conflict(
                 "field_not_unique",

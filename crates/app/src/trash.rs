@@ -84,6 +84,9 @@ impl App {
         if !store_trash::restore(&mut tx, record_type, id).await? {
             return Err(AppError::NotFound);
         }
+        if let Some(kind) = crate::custom_values::Kind::of_key(record_type) {
+            self.index_restored(&mut tx, tenant, kind, id).await?;
+        }
         let mut e = with_target(
             entry(Some(actor), meta, &format!("{record_type}.restored")),
             record_type,

@@ -1261,3 +1261,60 @@ pub async fn set_builtin_custom(
         .await?;
     Ok(())
 }
+
+/// A built-in record's custom values document.
+#[derive(Debug, sqlx::FromRow)]
+pub struct BuiltinValues {
+    pub id: Uuid,
+    pub custom: JsonColumn<Map<String, Json>>,
+}
+
+/// ` AND deleted_at IS NULL` on the built-in tables that keep deleted rows (tasks do not).
+fn builtin_live(table: &str) -> &'static str {
+    if table == "tasks" {
+        ""
+    } else {
+        " AND deleted_at IS NULL"
+    }
+}
+
+/// The custom values of every live record of a built-in table holding some, for rewriting a
+/// field's values or index rows — read in pages of `limit` after `after`.
+pub async fn builtin_batch(
+    tx: &mut TenantTx,
+    table: &'static str,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<BuiltinValues>> {
+    let org = tx.organization_id();
+    let mut q = query(format!(
+        "SELECT id, custom FROM {table} WHERE organization_id = $1{}",
+        builtin_live(table)
+    ))
+    .bind(org);
+    if let Some(id) = after {
+        let p = q.push_arg(id);
+        q.push_sql(&format!(" AND id > {p}"));
+    }
+    let l = q.push_arg(limit);
+    q.push_sql(&format!(" ORDER BY id LIMIT {l}"));
+    tx.raw().fetch_all(q).await
+}
+
+/// The custom values of one built-in record, deleted or not.
+pub async fn builtin_values(
+    tx: &mut TenantTx,
+    table: &'static str,
+    id: Uuid,
+) -> Result<Option<BuiltinValues>> {
+    let org = tx.organization_id();
+    tx.raw()
+        .fetch_optional(
+            query(format!(
+                "SELECT id, custom FROM {table} WHERE organization_id = $1 AND id = $2"
+            ))
+            .bind(org)
+            .bind(id),
+        )
+        .await
+}

@@ -8,6 +8,7 @@ use rapport_domain::{OrganizationId, TagId};
 use uuid::Uuid;
 
 use crate::keyset::{SortValue, Window};
+use crate::records::Condition;
 use crate::text::{Searchable, Strategy};
 use crate::{Arg, Backend, Query, Record, Result, TenantTx, dialect, query};
 
@@ -106,43 +107,13 @@ pub trait KindTable: Record {
     fn sort_column(sort: Self::Sort) -> &'static str;
 }
 
-/// A condition on a built-in record's custom values: the value under `key` is one of `values`;
-/// for a list of values (a multi-select), one of them is.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CustomCondition {
-    pub key: String,
-    pub values: Vec<String>,
-    /// The value is a list (a multi-select).
-    pub many: bool,
-}
-
-/// Appends the custom conditions (` AND …`) on the table's `custom` document.
-fn push_custom(q: &mut Query, backend: Backend, table: &str, conditions: &[CustomCondition]) {
-    for c in conditions.iter().filter(|c| !c.values.is_empty()) {
-        let values: Vec<String> = c.values.iter().map(|v| q.push_arg(v.as_str())).collect();
-        let values = values.join(", ");
-        let sql = match (backend, c.many) {
-            (Backend::Postgres, false) => {
-                let key = q.push_arg(c.key.as_str());
-                format!(" AND custom->>{key} IN ({values})")
-            }
-            (Backend::Postgres, true) => {
-                let key = q.push_arg(c.key.as_str());
-                format!(" AND jsonb_exists_any(custom->{key}, ARRAY[{values}]::text[])")
-            }
-            (Backend::Sqlite, false) => {
-                let path = q.push_arg(format!("$.\"{}\"", c.key));
-                format!(" AND json_extract(custom, {path}) IN ({values})")
-            }
-            (Backend::Sqlite, true) => {
-                let path = q.push_arg(format!("$.\"{}\"", c.key));
-                format!(
-                    " AND EXISTS (SELECT 1 FROM json_each({table}.custom, {path}) AS e \
-                     WHERE e.value IN ({values}))"
-                )
-            }
-        };
-        q.push_sql(&sql);
+/// Appends the conditions on a record's custom values (` AND …`): probes of the value index,
+/// as on custom objects' records.
+fn push_custom(q: &mut Query, backend: Backend, table: &str, conditions: &[Condition]) {
+    let id = format!("{table}.id");
+    for c in conditions {
+        let sql = crate::records::condition_sql(q, backend, &id, c);
+        q.push_sql(&format!(" AND {sql}"));
     }
 }
 
@@ -234,7 +205,7 @@ fn filtered<T: KindTable>(
     tx: &TenantTx,
     select: &str,
     f: &T::Filter,
-    custom: &[CustomCondition],
+    custom: &[Condition],
     strategy: Strategy,
 ) -> Query {
     let mut q = query(select);
@@ -257,7 +228,7 @@ fn filtered<T: KindTable>(
 pub async fn list<T: KindTable>(
     tx: &mut TenantTx,
     f: &T::Filter,
-    custom: &[CustomCondition],
+    custom: &[Condition],
     strategy: Strategy,
     window: &Window<'_, T::Sort, T::Id>,
     cap: Option<i64>,
@@ -270,7 +241,7 @@ pub async fn list<T: KindTable>(
 pub fn list_query<T: KindTable>(
     tx: &TenantTx,
     f: &T::Filter,
-    custom: &[CustomCondition],
+    custom: &[Condition],
     strategy: Strategy,
     window: &Window<'_, T::Sort, T::Id>,
     cap: Option<i64>,
@@ -284,7 +255,7 @@ pub fn list_query<T: KindTable>(
 pub async fn count<T: KindTable>(
     tx: &mut TenantTx,
     f: &T::Filter,
-    custom: &[CustomCondition],
+    custom: &[Condition],
     strategy: Strategy,
     cap: i64,
 ) -> Result<(i64, bool)> {

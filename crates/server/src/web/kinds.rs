@@ -13,10 +13,9 @@ use chrono::{DateTime, Utc};
 use rapport_app::accounts::CurrentSession;
 use rapport_app::custom_values::Kind;
 use rapport_app::kinds::{BuiltinKind, ListQuery};
-use rapport_app::model::CustomCondition;
 use rapport_app::timeline::RecordRef;
 use rapport_app::{Actor, AppError, Tenant};
-use rapport_domain::schema::{FieldDef, FieldType, ObjectDef};
+use rapport_domain::schema::{FieldType, ObjectDef};
 use rapport_domain::{Action, Ownership, UserId, ValidationErrors, decide};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
@@ -308,9 +307,24 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
     let app = &ctx.state.app;
     let actor = &session.actor;
     let custom = super::objects::custom_part(&ctx, actor, &tenant, K::KIND.object_key()).await;
+    let mut state = state;
     let mut query = K::page_query(&state, LIST_PAGE_SIZE);
-    query.custom = custom_conditions(custom.as_ref(), &state);
-    let result = app.list::<K>(actor, &tenant, query, &ctx.meta).await?;
+    query.custom = custom_filters(custom.as_ref(), &state);
+    let result = match app
+        .list::<K>(actor, &tenant, query.clone(), &ctx.meta)
+        .await
+    {
+        Ok(result) => result,
+        // A custom value filter that cannot be read (a range that is not a number): the list
+        // without it, and why.
+        Err(e) if !query.custom.is_empty() && super::objects::refusal(&e).is_some() => {
+            state.notice = super::objects::refusal(&e);
+            state.filters.retain(|(name, _)| !name.starts_with(CUSTOM));
+            query.custom.clear();
+            app.list::<K>(actor, &tenant, query, &ctx.meta).await?
+        }
+        Err(e) => return Err(e.into()),
+    };
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     // The kind's columns, its custom fields before the owner, tags and date.
     let mut all: Vec<ColumnDef> = spec.columns.to_vec();
@@ -412,7 +426,9 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
         |action| decide(tenant.role, action, K::OBJECT, Ownership::NotApplicable).is_allowed();
     let mut filters = K::filters(&state);
     if let Some(object) = &custom {
-        filters.extend(custom_filters(object, &state, &people));
+        filters.extend(super::objects::choice_filters(
+            object, &state, &people, CUSTOM,
+        ));
     }
     filters.push(owner_filter(&people, &state));
     filters.push(tag_filter(&ctx, actor, &tenant, &state).await);
@@ -444,7 +460,10 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
         notice: state.notice.clone(),
         path: path.clone(),
         modes: Vec::new(),
-        ranges: Vec::new(),
+        ranges: custom
+            .as_ref()
+            .map(|o| super::objects::range_filters(o, &state, CUSTOM))
+            .unwrap_or_default(),
         shell: shell(&ctx, session, &tenant, K::PATH, &[K::TITLE]).await,
     };
     Ok(render(&page))
@@ -458,43 +477,22 @@ pub async fn export<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> P
     let custom =
         super::objects::custom_part(&ctx, &session.actor, &tenant, K::KIND.object_key()).await;
     let mut query = K::page_query(&state, 500);
-    query.custom = custom_conditions(custom.as_ref(), &state);
+    query.custom = custom_filters(custom.as_ref(), &state);
     export_csv(&ctx, session, tenant, query).await
 }
 
-/// The custom fields a built-in list filters on from its filter bar: its selects, multi-selects
-/// and members, named `custom.<key>` in the address.
-fn filter_fields(object: &ObjectDef) -> impl Iterator<Item = &FieldDef> {
-    object.live_fields().filter(|f| {
-        matches!(
-            f.field_type,
-            FieldType::Select | FieldType::MultiSelect | FieldType::Member
-        )
+/// What the address of a built-in list names its custom fields' filters by: `custom.<key>`
+/// (`custom.<key>.min` and `.max` for ranges).
+const CUSTOM: &str = "custom.";
+
+/// The filters on custom values a list state asks for, in the engine's grammar.
+fn custom_filters(
+    object: Option<&ObjectDef>,
+    state: &ListState,
+) -> Vec<(String, Option<String>, String)> {
+    object.map_or_else(Vec::new, |o| {
+        super::objects::engine_filters(o, state, CUSTOM)
     })
-}
-
-/// The conditions on custom values a list state asks for.
-fn custom_conditions(object: Option<&ObjectDef>, state: &ListState) -> Vec<CustomCondition> {
-    let Some(object) = object else {
-        return Vec::new();
-    };
-    filter_fields(object)
-        .filter_map(|f| {
-            let value = state.filter(&format!("custom.{}", f.key))?;
-            Some(CustomCondition {
-                key: f.key.to_string(),
-                values: vec![value.to_owned()],
-                many: f.field_type == FieldType::MultiSelect,
-            })
-        })
-        .collect()
-}
-
-/// The filter bar's selects for the custom fields lists filter on.
-fn custom_filters(object: &ObjectDef, state: &ListState, people: &People) -> Vec<FilterSelect> {
-    filter_fields(object)
-        .map(|f| super::objects::choice_filter(f, format!("custom.{}", f.key), state, people))
-        .collect()
 }
 
 /// The CSV of every record `query` selects (roles that may export).

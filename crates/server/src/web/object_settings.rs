@@ -61,6 +61,8 @@ pub struct ObjectRow {
     pub fields: usize,
     pub builtin: bool,
     pub href: String,
+    /// Its records' list.
+    pub records: String,
 }
 
 #[derive(Template)]
@@ -124,6 +126,23 @@ fn object_row(base: &str, o: &ObjectView) -> ObjectRow {
         fields: d.live_fields().count(),
         builtin: d.builtin,
         href: format!("{base}/settings/objects/{}", d.key),
+        records: records_href(base, d),
+    }
+}
+
+/// Where an object's records are listed: a built-in kind's own list, else the engine's.
+fn records_href(base: &str, d: &ObjectDef) -> String {
+    let builtin = match d.key.as_str() {
+        "company" => Some("companies"),
+        "contact" => Some("contacts"),
+        "lead" => Some("leads"),
+        "deal" => Some("deals"),
+        "task" => Some("tasks"),
+        _ => None,
+    };
+    match builtin.filter(|_| d.builtin) {
+        Some(path) => format!("{base}/{path}"),
+        None => format!("{base}/objects/{}", d.key),
     }
 }
 
@@ -387,15 +406,17 @@ async fn object_page(
         .map_err(PageError::from)?;
     let view = catalog
         .get(key)
-        .filter(|o| !o.def.builtin)
         .ok_or_else(|| PageError::from(crate::error::ApiError::not_found()))?;
     let object = &view.def;
-    let count = object.fields.len();
+    // A built-in object's system fields come first and stay put; its own fields move among
+    // themselves.
+    let movable = object.fields.iter().filter(|f| !f.builtin).count();
+    let offset = object.fields.len() - movable;
     let fields = object
         .fields
         .iter()
         .enumerate()
-        .map(|(i, f)| field_row(object, f, i, count))
+        .map(|(i, f)| field_row(object, f, i.saturating_sub(offset), movable))
         .collect();
     let texts = |t: FieldType| {
         object
@@ -457,7 +478,7 @@ async fn object_page(
         new_field: new_field_row(),
         object_errors: FormErrors::default(),
         notice,
-        records_href: format!("{}/objects/{key}", ctx.base),
+        records_href: records_href(&ctx.base, object),
     };
     adjust(&mut page);
     Ok(page)

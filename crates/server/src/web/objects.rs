@@ -74,12 +74,31 @@ fn is_range(f: &FieldDef) -> bool {
 /// The list's address state in the engine's grammar: `key=v` is equality, `key.min` / `key.max`
 /// a range. Names that are not fields are left out.
 fn list_query(object: &ObjectDef, state: &ListState, page_size: u64) -> RecordListQuery {
+    RecordListQuery {
+        filters: engine_filters(object, state, ""),
+        search: (!state.search.is_empty()).then(|| state.search.clone()),
+        sort: Some(state.sort.clone()),
+        page_size,
+        cursor: state.after.clone(),
+    }
+}
+
+/// The filters of a list state on `object`'s fields, named `{prefix}{key}` in the address
+/// (`custom.` on built-in lists), in the engine's grammar: (key, operator, value).
+pub(super) fn engine_filters(
+    object: &ObjectDef,
+    state: &ListState,
+    prefix: &str,
+) -> Vec<(String, Option<String>, String)> {
     let mut filters = Vec::new();
     for (name, value) in &state.filters {
+        let Some(name) = name.strip_prefix(prefix) else {
+            continue;
+        };
         let (key, op) = match name.rsplit_once('.') {
             Some((k, "min")) => (k, Some("gte")),
             Some((k, "max")) => (k, Some("lte")),
-            _ => (name.as_str(), None),
+            _ => (name, None),
         };
         let Some(field) = object.live_fields().find(|f| f.key.as_str() == key) else {
             continue;
@@ -88,17 +107,11 @@ fn list_query(object: &ObjectDef, state: &ListState, page_size: u64) -> RecordLi
             None => is_choice(field),
             Some(_) => is_range(field),
         };
-        if fits {
+        if fits && !value.is_empty() {
             filters.push((key.to_owned(), op.map(str::to_owned), value.clone()));
         }
     }
-    RecordListQuery {
-        filters,
-        search: (!state.search.is_empty()).then(|| state.search.clone()),
-        sort: Some(state.sort.clone()),
-        page_size,
-        cursor: state.after.clone(),
-    }
+    filters
 }
 
 /// The columns a list shows before any are chosen: the first six fields after the name.
@@ -297,11 +310,17 @@ fn board_field<'a>(object: &'a ObjectDef, asked: Option<&str>) -> Option<&'a Fie
         .or_else(|| selects().next())
 }
 
-fn choice_filters(object: &ObjectDef, state: &ListState, people: &People) -> Vec<FilterSelect> {
+/// The filter bar's menus for `object`'s choice fields, named `{prefix}{key}`.
+pub(super) fn choice_filters(
+    object: &ObjectDef,
+    state: &ListState,
+    people: &People,
+    prefix: &str,
+) -> Vec<FilterSelect> {
     object
         .live_fields()
         .filter(|f| is_choice(f))
-        .map(|f| choice_filter(f, f.key.to_string(), state, people))
+        .map(|f| choice_filter(f, format!("{prefix}{}", f.key), state, people))
         .collect()
 }
 
@@ -341,32 +360,41 @@ pub(super) fn choice_filter(
     }
 }
 
-fn range_filters(object: &ObjectDef, state: &ListState) -> Vec<RangeFilter> {
+/// The filter bar's ranges (from / to) for `object`'s numbers, amounts and dates, named
+/// `{prefix}{key}.min` and `.max`.
+pub(super) fn range_filters(
+    object: &ObjectDef,
+    state: &ListState,
+    prefix: &str,
+) -> Vec<RangeFilter> {
     object
         .live_fields()
         .filter(|f| is_range(f))
-        .map(|f| RangeFilter {
-            name: f.key.to_string(),
-            label: f.label.clone(),
-            kind: if f.field_type == FieldType::Date {
-                "date"
-            } else {
-                "number"
-            },
-            min: state
-                .filter(&format!("{}.min", f.key))
-                .unwrap_or_default()
-                .to_owned(),
-            max: state
-                .filter(&format!("{}.max", f.key))
-                .unwrap_or_default()
-                .to_owned(),
+        .map(|f| {
+            let name = format!("{prefix}{}", f.key);
+            RangeFilter {
+                kind: if f.field_type == FieldType::Date {
+                    "date"
+                } else {
+                    "number"
+                },
+                min: state
+                    .filter(&format!("{name}.min"))
+                    .unwrap_or_default()
+                    .to_owned(),
+                max: state
+                    .filter(&format!("{name}.max"))
+                    .unwrap_or_default()
+                    .to_owned(),
+                label: f.label.clone(),
+                name,
+            }
         })
         .collect()
 }
 
 /// What a refused list query says (a number that is not one, a sort that does not exist).
-fn refusal(e: &AppError) -> Option<String> {
+pub(super) fn refusal(e: &AppError) -> Option<String> {
     match e {
         AppError::BadRequest { message, .. } => Some(sentence(message)),
         AppError::Validation(errors) => errors
@@ -539,8 +567,8 @@ pub async fn list(
         search: state.search.clone(),
         search_placeholder: format!("Search {}", object.plural.to_lowercase()),
         sort: state.sort.clone(),
-        filters: choice_filters(&object, &state, &people),
-        ranges: range_filters(&object, &state),
+        filters: choice_filters(&object, &state, &people, ""),
+        ranges: range_filters(&object, &state, ""),
         headers,
         rows,
         first: state.first_href(&path),

@@ -1481,17 +1481,6 @@ async fn built_in_records_take_custom_values_checked_by_the_registry() {
         .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     }
-    // A built-in object's custom field cannot be unique (its values are not indexed).
-    call(
-        &t,
-        &owner,
-        Method::POST,
-        "/api/v1/objects/contact/fields",
-        Some(json!({"key": "licence", "label": "Licence", "type": "text", "unique": true})),
-    )
-    .await
-    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-
     // Created with custom values: typed, defaults applied.
     let c = ok(
         &t,
@@ -1623,6 +1612,242 @@ async fn built_in_records_take_custom_values_checked_by_the_registry() {
     )
     .await;
     assert_eq!(d["custom"]["boat_length"], json!(12.0));
+}
+
+/// The names of a list answer's items, in order.
+fn item_names(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| i["values"]["name"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Three contacts with custom values of several types: Ann (licence AB-1, 12 m, since
+/// 2024-01-10, a VIP), Bob (CD-2, 8.5 m, since 2025-06-01), Cy (none).
+async fn contacts_with_custom_values(t: &TestApp, owner: &Account) -> Vec<String> {
+    for field in [
+        json!({"key": "licence", "label": "Licence", "type": "text", "unique": true}),
+        json!({"key": "length", "label": "Boat length", "type": "number"}),
+        json!({"key": "since", "label": "Client since", "type": "date"}),
+        json!({"key": "vip", "label": "VIP", "type": "boolean"}),
+        json!({"key": "crafts", "label": "Crafts", "type": "multi_select", "options": [{"label": "Sail"}, {"label": "Motor"}]}),
+        json!({"key": "met_at", "label": "Met at", "type": "datetime"}),
+        json!({"key": "budget", "label": "Budget", "type": "money"}),
+    ] {
+        let r = call(
+            t,
+            owner,
+            Method::POST,
+            "/api/v1/objects/contact/fields",
+            Some(field),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let mut ids = Vec::new();
+    for body in [
+        json!({"name": "Ann Berg", "custom": {"licence": "AB-1", "length": 12, "since": "2024-01-10", "vip": true, "crafts": ["sail", "motor"], "met_at": "2024-01-10T09:30:00Z", "budget": 1200.5}}),
+        json!({"name": "Bob Lund", "custom": {"licence": "CD-2", "length": 8.5, "since": "2025-06-01", "vip": false, "crafts": ["motor"]}}),
+        json!({"name": "Cy Holm"}),
+    ] {
+        let c = ok(t, owner, Method::POST, "/api/v1/contacts", Some(body)).await;
+        ids.push(c["id"].as_str().expect("id").to_owned());
+    }
+    ids
+}
+
+/// A built-in kind's custom values are in the value index like a custom record's: lists filter
+/// them by equality, ranges and emptiness, a unique field refuses a second holder (deleting
+/// frees the value, restoring is refused while another holds it), and a field's type changes
+/// when every value converts.
+#[tokio::test]
+async fn built_in_custom_values_are_indexed_for_filters_unique_values_and_type_changes() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    let ids = contacts_with_custom_values(&t, &owner).await;
+    let (ann, bob) = (&ids[0], &ids[1]);
+    let list = |query: &'static str| {
+        let t = &t;
+        let owner = &owner;
+        async move {
+            let path = format!("/api/v1/objects/contact/records?sort=name&{query}");
+            item_names(&ok(t, owner, Method::GET, &path, None).await)
+        }
+    };
+    assert_eq!(list("filter[length][gte]=10").await, ["Ann Berg"]);
+    assert_eq!(
+        list("filter[length][lt]=10&filter[vip]=false").await,
+        ["Bob Lund"]
+    );
+    assert_eq!(list("filter[since][lt]=2025-01-01").await, ["Ann Berg"]);
+    assert_eq!(list("filter[vip]=true").await, ["Ann Berg"]);
+    assert_eq!(
+        list("filter[licence]=ab-1").await,
+        ["Ann Berg"],
+        "text ignores case"
+    );
+    assert_eq!(list("filter[licence][empty]=true").await, ["Cy Holm"]);
+    assert_eq!(list("filter[crafts]=motor").await, ["Ann Berg", "Bob Lund"]);
+    assert_eq!(
+        list("filter[met_at][gte]=2024-01-10T09:00:00Z").await,
+        ["Ann Berg"]
+    );
+    assert_eq!(list("filter[budget][gt]=1000").await, ["Ann Berg"]);
+    call(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/objects/contact/records?filter[length][gte]=long",
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::BAD_REQUEST, "invalid_filter");
+
+    // Unique: a second holder is refused on create and on change, whatever the case.
+    call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/contacts",
+        Some(json!({"name": "Dee Falk", "custom": {"licence": "ab-1"}})),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "field_not_unique");
+    call(
+        &t,
+        &owner,
+        Method::PATCH,
+        &format!("/api/v1/contacts/{bob}"),
+        Some(json!({"custom": {"licence": "AB-1"}})),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "field_not_unique");
+    // Deleting Ann frees her licence and takes her out of filtered lists; restoring her is
+    // refused while Dee holds it, and allowed once Dee is gone.
+    let r = call(
+        &t,
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/contacts/{ann}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert!(list("filter[length][gte]=10").await.is_empty());
+    let dee = ok(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/contacts",
+        Some(json!({"name": "Dee Falk", "custom": {"licence": "AB-1"}})),
+    )
+    .await;
+    let restore = format!("/api/v1/trash/contact/{ann}/restore");
+    call(&t, &owner, Method::POST, &restore, None)
+        .await
+        .assert_problem(StatusCode::CONFLICT, "field_not_unique");
+    let dee_path = format!("/api/v1/contacts/{}", dee["id"].as_str().expect("id"));
+    let r = call(&t, &owner, Method::DELETE, &dee_path, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = call(&t, &owner, Method::POST, &restore, None).await;
+    assert!(r.status.is_success(), "{} {}", r.status, r.text);
+    assert_eq!(list("filter[length][gte]=10").await, ["Ann Berg"]);
+
+    // A type change converts every value or refuses with the count that would not convert.
+    let r = call(
+        &t,
+        &owner,
+        Method::PATCH,
+        "/api/v1/objects/contact/fields/licence",
+        Some(json!({"type": "number"})),
+    )
+    .await;
+    r.assert_problem(StatusCode::CONFLICT, "field_type_conversion");
+    assert!(r.text.contains("2 values"), "{}", r.text);
+    let r = call(
+        &t,
+        &owner,
+        Method::PATCH,
+        "/api/v1/objects/contact/fields/length",
+        Some(json!({"type": "text"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let ann_now = ok(
+        &t,
+        &owner,
+        Method::GET,
+        &format!("/api/v1/contacts/{ann}"),
+        None,
+    )
+    .await;
+    assert_eq!(ann_now["custom"]["length"], "12");
+    assert_eq!(list("filter[length]=8.5").await, ["Bob Lund"]);
+}
+
+/// Values stored before built-in kinds' custom values were indexed get their index rows from
+/// the migration that introduced it: the rows it writes are those the application writes.
+#[tokio::test]
+async fn the_migration_indexes_built_in_custom_values_stored_before() {
+    #[derive(sqlx::FromRow, Debug, PartialEq, PartialOrd)]
+    struct IndexRow {
+        record_id: uuid::Uuid,
+        field_id: uuid::Uuid,
+        num: Option<f64>,
+        txt: Option<String>,
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    contacts_with_custom_values(&t, &owner).await;
+    let deleted = t
+        .create(
+            &owner,
+            "/api/v1/contacts",
+            json!({"name": "Gone", "custom": {"licence": "X-9"}}),
+        )
+        .await;
+    let r = call(
+        &t,
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/contacts/{}", deleted["id"].as_str().expect("id")),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let read = "SELECT record_id, field_id, num, txt FROM record_values \
+                WHERE field_id IN (SELECT id FROM fields WHERE object_key = 'contact') \
+                ORDER BY record_id, field_id, txt, num";
+    let mut tx = t.app.db.platform().await.expect("tx");
+    let written: Vec<IndexRow> = tx
+        .fetch_all(rapport_store::query(read))
+        .await
+        .expect("rows");
+    assert!(written.len() >= 11, "{written:?}");
+    tx.execute(rapport_store::query(
+        "DELETE FROM record_values WHERE field_id IN (SELECT id FROM fields WHERE object_key = 'contact')",
+    ))
+    .await
+    .expect("delete");
+    let migration = match tx.backend() {
+        rapport_store::Backend::Postgres => {
+            include_str!("../../../store/migrations/postgres/0021_builtin_value_index.sql")
+        }
+        rapport_store::Backend::Sqlite => {
+            include_str!("../../../store/migrations/sqlite/0021_builtin_value_index.sql")
+        }
+    };
+    tx.execute(rapport_store::query(migration))
+        .await
+        .expect("backfill");
+    let backfilled: Vec<IndexRow> = tx
+        .fetch_all(rapport_store::query(read))
+        .await
+        .expect("rows");
+    tx.commit().await.expect("commit");
+    assert_eq!(backfilled, written);
 }
 
 /// The built-in objects answer under `/objects/{object}/records` in the record shape, through the

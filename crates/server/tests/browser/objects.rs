@@ -328,3 +328,69 @@ async fn a_long_relation_menu_finds_a_record_as_people_type() {
     assert_eq!(berths.body["items"][0]["values"]["client"], zoe.as_str());
     b.close().await;
 }
+
+/// An admin adds a field to a built-in object from Settings → Objects and fields, fills it in a
+/// contact's form and narrows the contacts list to a range of it.
+#[tokio::test]
+async fn an_admin_adds_a_field_to_contacts_and_filters_by_it() {
+    if !enabled("an_admin_adds_a_field_to_contacts_and_filters_by_it") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    for name in ["Ann Berg", "Bob Lund"] {
+        t.create(&owner, "/api/v1/contacts", json!({ "name": name }))
+            .await;
+    }
+    let b = Browser::start(1280, 900).await;
+    sign_in(&b, &t, "owner@example.com").await;
+    b.goto(&t.url("/o/marina/settings/objects")).await;
+    b.click("a[href='/o/marina/settings/objects/contact']")
+        .await;
+    b.wait_for_path(|p| p == "/o/marina/settings/objects/contact")
+        .await;
+    assert!(
+        b.text("#field-email")
+            .await
+            .to_lowercase()
+            .contains("built in"),
+        "system fields are shown, fixed: {}",
+        b.text("main").await
+    );
+    assert!(
+        !b.exists("#object-h").await,
+        "a built-in object's names are not edited here"
+    );
+    choose(&b, "#new-type", "number").await;
+    b.fill("#new-label", "Boat length").await;
+    b.submit("#new-field button[type=submit]").await;
+    assert!(
+        b.text("#field-boat_length").await.contains("Number"),
+        "{}",
+        b.text("main").await
+    );
+    b.screenshot("objects-settings-built-in").await;
+
+    // The contact form takes it; the list filters by a range of it.
+    b.goto(&t.url("/o/marina/contacts")).await;
+    b.click("table tbody a").await;
+    b.wait_for_path(|p| p.starts_with("/o/marina/contacts/0"))
+        .await;
+    b.fill("#custom\\.boat_length", "12.5").await;
+    b.submit("form.record-form button[type=submit]").await;
+    b.goto(&t.url("/o/marina/contacts?custom.boat_length.min=10"))
+        .await;
+    let rows = b.text("table tbody").await;
+    assert!(
+        rows.contains("Ann Berg") && !rows.contains("Bob Lund"),
+        "{rows}"
+    );
+    assert_eq!(
+        b.eval("return document.querySelector(\"[name='custom.boat_length.min']\").value")
+            .await,
+        json!("10"),
+        "the range shows what it narrows to"
+    );
+    b.screenshot("contacts-custom-range").await;
+    b.close().await;
+}

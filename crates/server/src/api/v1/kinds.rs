@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use rapport_app::RequestMeta;
 use rapport_app::kinds::{BuiltinKind, ListQuery};
-use rapport_app::model::CustomCondition;
 use rapport_app::records::RecordListQuery;
 use rapport_domain::ValidationErrors;
 use rapport_domain::builtin;
@@ -716,23 +715,7 @@ pub async fn list_records<K: ApiKind>(
     };
     let mut query = list_query::<K>(&list_params(&own)?, true)?;
     query.with_total = false;
-    for (key, op, value) in custom {
-        let many = custom_field(&key).is_some_and(|f| f.field_type == FieldType::MultiSelect);
-        let values = match op.as_deref() {
-            None => vec![value],
-            Some("in") => value.split(',').map(str::to_owned).collect(),
-            Some(op) => {
-                return Err(ApiError::bad_request(
-                    "unknown_filter",
-                    format!(
-                        "filter[{key}][{op}]: custom values of built-in objects filter by \
-                         equality (filter[key]=v, filter[key][in]=a,b)"
-                    ),
-                ));
-            }
-        };
-        query.custom.push(CustomCondition { key, values, many });
-    }
+    query.custom = custom;
     let result = state
         .app
         .list::<K>(&scope.auth.actor, &scope.tenant, query, meta)

@@ -269,8 +269,8 @@ fn list_query(raw: Option<&str>) -> ApiResult<RecordListQuery> {
     Ok(q)
 }
 
-/// A page of an object's records (built-in objects too, filtered by equality on the fields their
-/// own lists filter by): filtered (`filter[key]=v`, `filter[key][gte|gt|lte|lt|in|empty]=v`),
+/// A page of an object's records (built-in objects too: their system fields filtered by
+/// equality on what their own lists filter by, their custom fields like any object's): filtered (`filter[key]=v`, `filter[key][gte|gt|lte|lt|in|empty]=v`),
 /// searched (`search`), sorted (`sort=key` or `sort=-key`, ties by id), paged by `cursor`.
 #[utoipa::path(get, path = "/api/v1/objects/{object}/records", tag = "objects", security(("bearer" = [])),
     params(("object" = String, Path), ("X-Organization-Id" = Uuid, Header),
