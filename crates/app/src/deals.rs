@@ -297,11 +297,15 @@ impl App {
     /// A pipeline's board: the figures of every column (counts and amounts of all its deals, in
     /// the organization's currency) and each column's first `per_stage` cards, in one
     /// transaction.
+    /// `custom`: filters on the deals' custom values, in the engine's grammar (key, operator,
+    /// value), as on lists.
+    #[allow(clippy::too_many_arguments)]
     pub async fn deal_board(
         &self,
         actor: &Actor,
         tenant: &Tenant,
         filter: &BoardFilter,
+        custom: &[(String, Option<String>, String)],
         stages: &[String],
         per_stage: i64,
         meta: &RequestMeta,
@@ -316,6 +320,7 @@ impl App {
         )
         .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let filter = &with_custom(&mut tx, tenant, filter, custom).await?;
         let totals =
             store_deals::board_totals(&mut tx, filter, &tenant.organization.currency).await?;
         let cards = store_deals::board_first_cards(&mut tx, filter, stages, per_stage).await?;
@@ -331,6 +336,7 @@ impl App {
         actor: &Actor,
         tenant: &Tenant,
         filter: &BoardFilter,
+        custom: &[(String, Option<String>, String)],
         stage: &str,
         after: (DateTime<Utc>, DealId),
         limit: i64,
@@ -346,6 +352,7 @@ impl App {
         )
         .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let filter = &with_custom(&mut tx, tenant, filter, custom).await?;
         let mut cards = store_deals::board_more_cards(&mut tx, filter, stage, after, limit).await?;
         tx.commit().await?;
         let more = cards.len() as i64 > limit;
@@ -639,4 +646,24 @@ impl App {
         tx.commit().await?;
         Ok(titles)
     }
+}
+
+/// The board filter with the conditions the filters on custom values make (checked against the
+/// deal object's fields).
+async fn with_custom(
+    tx: &mut TenantTx,
+    tenant: &Tenant,
+    filter: &BoardFilter,
+    custom: &[(String, Option<String>, String)],
+) -> AppResult<BoardFilter> {
+    let mut filter = filter.clone();
+    if !custom.is_empty() {
+        let catalog = crate::objects::catalog(tx, tenant.organization.created_at).await?;
+        let object = catalog
+            .get(Kind::Deal.object_key())
+            .map(|o| o.def.custom_part())
+            .ok_or(AppError::NotFound)?;
+        filter.custom = crate::records::conditions(&object, custom)?;
+    }
+    Ok(filter)
 }

@@ -253,11 +253,13 @@ pub struct BoardFilter {
     /// `Some(moment)`: work in progress only: no lost deals, and won deals only when won since
     /// the moment. `None`: closed deals too.
     pub won_since: Option<DateTime<Utc>>,
+    /// Conditions on the deals' custom values.
+    pub custom: Vec<crate::records::Condition>,
 }
 
 /// Appends ` WHERE …` (the live deals a board shows) to `q`.
-fn push_board_filter(q: &mut Query, organization: OrganizationId, f: &BoardFilter) {
-    let org = q.push_arg(organization);
+fn push_board_filter(q: &mut Query, tx: &TenantTx, f: &BoardFilter) {
+    let org = q.push_arg(tx.organization_id());
     let pipeline = q.push_arg(f.pipeline_id);
     q.push_sql(&format!(
         " WHERE organization_id = {org} AND pipeline_id = {pipeline} AND deleted_at IS NULL"
@@ -272,6 +274,10 @@ fn push_board_filter(q: &mut Query, organization: OrganizationId, f: &BoardFilte
             " AND status <> 'lost' AND (status <> 'won' OR closed_at >= {s})"
         ));
     }
+    for c in &f.custom {
+        let sql = crate::records::condition_sql_in(q, tx.backend(), &org, "deals.id", c);
+        q.push_sql(&format!(" AND {sql}"));
+    }
 }
 
 /// A board's figures: for each (stage, status), how many deals and their amount in `currency`
@@ -283,7 +289,7 @@ pub async fn board_totals(
     currency: &str,
 ) -> Result<Vec<StageStatusTotal>> {
     let mut q = figures_select(currency, None);
-    push_board_filter(&mut q, tx.organization_id(), f);
+    push_board_filter(&mut q, tx, f);
     q.push_sql(" GROUP BY pipeline_id, stage, status");
     tx.raw().fetch_all(q).await
 }
@@ -305,7 +311,7 @@ pub async fn board_first_cards(
             q.push_sql(" UNION ALL ");
         }
         q.push_sql(&format!("SELECT * FROM (SELECT {COLUMNS} FROM deals"));
-        push_board_filter(&mut q, tx.organization_id(), f);
+        push_board_filter(&mut q, tx, f);
         let s = q.push_arg(stage.as_str());
         let l = q.push_arg(per_stage);
         q.push_sql(&format!(
@@ -330,7 +336,7 @@ pub async fn board_more_cards(
     limit: i64,
 ) -> Result<Vec<Deal>> {
     let mut q = query(format!("SELECT {COLUMNS} FROM deals"));
-    push_board_filter(&mut q, tx.organization_id(), f);
+    push_board_filter(&mut q, tx, f);
     let s = q.push_arg(stage);
     let t = q.push_arg(after.0);
     let i = q.push_arg(after.1);

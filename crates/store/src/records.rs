@@ -534,15 +534,27 @@ impl Condition {
     }
 }
 
-/// The SQL of a condition on the record whose id is `id_column`, binding its values: a probe of
+/// The SQL of a condition on the record whose id is `id_column` (of the organization bound as
+/// `$1`), binding its values: a probe of
 /// that record's index rows, written as a scalar subquery so that it stays a probe per record.
 /// As `EXISTS`, PostgreSQL's generic plan for a prepared statement (which cannot know how common
 /// the value is) turned it into a hash of every matching row — 200,000 for a common status, four
 /// seconds for a page of 26.
 pub fn condition_sql(q: &mut Query, backend: Backend, id_column: &str, c: &Condition) -> String {
+    condition_sql_in(q, backend, "$1", id_column, c)
+}
+
+/// [`condition_sql`] where the organization is bound as `org`.
+pub fn condition_sql_in(
+    q: &mut Query,
+    backend: Backend,
+    org: &str,
+    id_column: &str,
+    c: &Condition,
+) -> String {
     let f = q.push_arg(c.field());
     let probe = format!(
-        "SELECT 1 FROM record_values x{} WHERE x.organization_id = $1 AND x.record_id = {id_column} \
+        "SELECT 1 FROM record_values x{} WHERE x.organization_id = {org} AND x.record_id = {id_column} \
          AND x.field_id = {f}",
         dialect::by_record(backend)
     );

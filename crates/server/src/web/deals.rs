@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, RawForm};
+use axum::extract::{Path, Query, RawForm, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use chrono::{NaiveDate, Utc};
@@ -18,12 +18,14 @@ use rapport_app::tasks::{TaskChange, TaskQuery};
 use rapport_app::timeline::{RecordRef, TimelinePaging};
 use rapport_app::{AppError, Tenant};
 use rapport_domain::deal::{DealStatus, compact_amount, parse_amount_text, weighted};
+use rapport_domain::schema::ObjectDef;
 use rapport_domain::{
     Action, CompanyId, ContactId, DealId, Object, Ownership, PipelineId, TaskId, UserId, decide,
 };
 use serde::Deserialize;
 use serde_json::json;
 
+use super::lists::{FilterSelect, ListState, RangeFilter};
 use super::record_page::form_without;
 use super::records::{Choice, People, TimelineEntry, day, mentions, money, timeline_entry};
 use super::workspace::{Shell, shell};
@@ -75,6 +77,70 @@ fn board_filter(pipeline: &Pipeline, owner: Option<UserId>, show_closed: bool) -
         pipeline_id: pipeline.id,
         owner_id: owner,
         won_since: (!show_closed).then(|| Utc::now() - chrono::Duration::days(30)),
+        custom: Vec::new(),
+    }
+}
+
+/// The filters on deals' custom values an address carries (`custom.<key>`, and
+/// `custom.<key>.min` / `.max` for ranges), read as the other lists read them.
+struct CustomFilters {
+    object: Option<ObjectDef>,
+    state: ListState,
+    /// In the engine's grammar: (key, operator, value).
+    filters: Vec<(String, Option<String>, String)>,
+}
+
+impl CustomFilters {
+    async fn read(
+        ctx: &PageContext,
+        actor: &rapport_app::Actor,
+        tenant: &Tenant,
+        raw: Option<&str>,
+    ) -> CustomFilters {
+        let object = super::objects::custom_part(ctx, actor, tenant, "deal").await;
+        let state = ListState::parse(raw, "-created");
+        let filters = super::kinds::custom_filters(object.as_ref(), &state);
+        CustomFilters {
+            object,
+            state,
+            filters,
+        }
+    }
+
+    /// `&custom.…=…` for each filter, to carry on the page's links.
+    fn query(&self) -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &self.state.filters {
+            if name.starts_with(super::kinds::CUSTOM) {
+                s.append_pair(name, value);
+            }
+        }
+        let query = s.finish();
+        if query.is_empty() {
+            query
+        } else {
+            format!("&{query}")
+        }
+    }
+
+    /// Drops the filters (one could not be read).
+    fn clear(&mut self) {
+        self.filters.clear();
+        self.state
+            .filters
+            .retain(|(name, _)| !name.starts_with(super::kinds::CUSTOM));
+    }
+
+    /// The filter bar's menus and ranges for the custom fields.
+    fn bar(&self, people: &People) -> (Vec<FilterSelect>, Vec<RangeFilter>) {
+        let Some(object) = &self.object else {
+            return (Vec::new(), Vec::new());
+        };
+        let prefix = super::kinds::CUSTOM;
+        (
+            super::objects::choice_filters(object, &self.state, people, prefix),
+            super::objects::range_filters(object, &self.state, prefix),
+        )
     }
 }
 
@@ -82,6 +148,7 @@ fn board_filter(pipeline: &Pipeline, owner: Option<UserId>, show_closed: bool) -
 fn more_link(
     base: &str,
     filter: &BoardFilter,
+    custom: &CustomFilters,
     show_closed: bool,
     stage: &str,
     last: Option<&Deal>,
@@ -104,7 +171,11 @@ fn more_link(
             last.id.as_uuid(),
         ),
     );
-    Some(format!("{base}/deals/board/more?{}", s.finish()))
+    Some(format!(
+        "{base}/deals/board/more?{}{}",
+        s.finish(),
+        custom.query()
+    ))
 }
 
 fn card(
@@ -169,6 +240,10 @@ struct BoardPage {
     next: Option<String>,
     first: Option<String>,
     sort_links: Vec<(&'static str, &'static str, String, &'static str)>,
+    /// Menus and ranges for the deals' custom fields, and the address part they make.
+    filters: Vec<FilterSelect>,
+    ranges: Vec<RangeFilter>,
+    custom_query: String,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -198,7 +273,11 @@ fn refusal(code: &str) -> Option<String> {
     )
 }
 
-pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> PageResult {
+pub async fn board(
+    ctx: PageContext,
+    Query(q): Query<BoardQuery>,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
     let (session, tenant) = ctx.tenant().await?;
     let app = &ctx.state.app;
     let actor = &session.actor;
@@ -218,6 +297,8 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> PageResult 
     };
     let owner = q.owner.as_deref().and_then(|o| o.parse::<UserId>().ok());
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
+    let mut custom = CustomFilters::read(&ctx, actor, &tenant, raw.as_deref()).await;
+    let mut notice = q.refused.as_deref().and_then(refusal);
     let show_closed = q.closed.as_deref() == Some("all");
     let view = if q.view.as_deref() == Some("table") {
         "table"
@@ -229,7 +310,7 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> PageResult 
     let mut rows = Vec::new();
     let mut next = None;
     let sort_key = q.sort.clone().unwrap_or_else(|| "-created".into());
-    let link = |extra: &[(&str, &str)]| {
+    let link = |extra: &[(&str, &str)], custom: &CustomFilters| {
         let mut s = url::form_urlencoded::Serializer::new(String::new());
         s.append_pair("pipeline", &pipeline.id.to_string());
         if let Some(o) = owner {
@@ -238,15 +319,34 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> PageResult 
         for (k, v) in extra {
             s.append_pair(k, v);
         }
-        format!("{base}/deals?{}", s.finish())
+        format!("{base}/deals?{}{}", s.finish(), custom.query())
     };
     let summary;
     if view == "board" {
         let filter = board_filter(&pipeline, owner, show_closed);
         let stages: Vec<String> = pipeline.stages.iter().map(|s| s.key.clone()).collect();
-        let board = app
-            .deal_board(actor, &tenant, &filter, &stages, COLUMN_PAGE, &ctx.meta)
-            .await?;
+        // A filter on custom values that cannot be read (a range that is not a number): the
+        // board without them, and why.
+        let board = loop {
+            match app
+                .deal_board(
+                    actor,
+                    &tenant,
+                    &filter,
+                    &custom.filters,
+                    &stages,
+                    COLUMN_PAGE,
+                    &ctx.meta,
+                )
+                .await
+            {
+                Err(e) if super::objects::refusal(&e).is_some() && !custom.filters.is_empty() => {
+                    notice = super::objects::refusal(&e);
+                    custom.clear();
+                }
+                other => break other?,
+            }
+        };
         let currency = &tenant.organization.currency;
         let (open_count, open_value) = board
             .totals
@@ -268,6 +368,7 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> PageResult 
             let more = more_link(
                 base,
                 &filter,
+                &custom,
                 show_closed,
                 &stage.key,
                 in_stage.last().copied(),
@@ -305,29 +406,34 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> PageResult 
                     .ok()
             })
             .map(|(v, id)| (v, DealId(id)));
+        let query = DealQuery {
+            with_total: true,
+            filter: DealFilter {
+                pipeline_id: Some(pipeline.id),
+                owner_id: owner,
+                ..DealFilter::default()
+            },
+            custom: custom.filters.clone(),
+            sort,
+            descending,
+            after,
+            page: 1,
+            page_size: 50,
+        };
         let page = match app
-            .list::<Deal>(
-                actor,
-                &tenant,
-                DealQuery {
-                    with_total: true,
-                    filter: DealFilter {
-                        pipeline_id: Some(pipeline.id),
-                        owner_id: owner,
-                        ..DealFilter::default()
-                    },
-                    custom: Vec::new(),
-                    sort,
-                    descending,
-                    after,
-                    page: 1,
-                    page_size: 50,
-                },
-                &ctx.meta,
-            )
+            .list::<Deal>(actor, &tenant, query.clone(), &ctx.meta)
             .await
         {
             Ok(p) => p,
+            Err(e) if super::objects::refusal(&e).is_some() && !query.custom.is_empty() => {
+                notice = super::objects::refusal(&e);
+                custom.clear();
+                let query = DealQuery {
+                    custom: Vec::new(),
+                    ..query
+                };
+                app.list::<Deal>(actor, &tenant, query, &ctx.meta).await?
+            }
             Err(e) => return Err(e.into()),
         };
         summary = match (page.total, page.total_is_exact) {
@@ -336,14 +442,17 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> PageResult 
             (n, false) => format!("More than {n} deals"),
         };
         next = page.next.as_ref().map(|(v, id)| {
-            link(&[
-                ("view", "table"),
-                ("sort", &sort_key),
-                (
-                    "after",
-                    &crate::api::v1::types::encode_sort_cursor(v, id.as_uuid()),
-                ),
-            ])
+            link(
+                &[
+                    ("view", "table"),
+                    ("sort", &sort_key),
+                    (
+                        "after",
+                        &crate::api::v1::types::encode_sort_cursor(v, id.as_uuid()),
+                    ),
+                ],
+                &custom,
+            )
         });
         rows = page
             .items
@@ -373,11 +482,12 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> PageResult 
         (
             key,
             label,
-            link(&[("view", "table"), ("sort", &target)]),
+            link(&[("view", "table"), ("sort", &target)], &custom),
             aria,
         )
     })
     .collect();
+    let (filters, ranges) = custom.bar(&people);
     let page = BoardPage {
         view,
         show_closed,
@@ -409,13 +519,16 @@ pub async fn board(ctx: PageContext, Query(q): Query<BoardQuery>) -> PageResult 
             Ownership::NotApplicable,
         )
         .is_allowed(),
-        notice: q.refused.as_deref().and_then(refusal),
+        notice,
         first: q
             .after
             .is_some()
-            .then(|| link(&[("view", "table"), ("sort", &sort_key)])),
+            .then(|| link(&[("view", "table"), ("sort", &sort_key)], &custom)),
         next,
         sort_links,
+        custom_query: custom.query(),
+        filters,
+        ranges,
         shell: shell(&ctx, session, &tenant, "deals", &["Deals"]).await,
     };
     Ok(render(&page))
@@ -448,7 +561,11 @@ pub struct MoreQuery {
 
 /// The next cards of one board column (an HTML fragment the board appends as the column's end
 /// scrolls into view), with the link to the cards after them.
-pub async fn board_more(ctx: PageContext, Query(q): Query<MoreQuery>) -> PageResult {
+pub async fn board_more(
+    ctx: PageContext,
+    Query(q): Query<MoreQuery>,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
     let (session, tenant) = ctx.tenant().await?;
     let app = &ctx.state.app;
     let actor = &session.actor;
@@ -473,11 +590,13 @@ pub async fn board_more(ctx: PageContext, Query(q): Query<MoreQuery>) -> PageRes
     let owner = q.owner.as_deref().and_then(|o| o.parse::<UserId>().ok());
     let show_closed = q.closed.as_deref() == Some("all");
     let filter = board_filter(&pipeline, owner, show_closed);
+    let custom = CustomFilters::read(&ctx, actor, &tenant, raw.as_deref()).await;
     let (deals, more) = app
         .deal_board_more(
             actor,
             &tenant,
             &filter,
+            &custom.filters,
             &q.stage,
             after,
             COLUMN_PAGE,
@@ -489,6 +608,7 @@ pub async fn board_more(ctx: PageContext, Query(q): Query<MoreQuery>) -> PageRes
         more: more_link(
             &ctx.base,
             &filter,
+            &custom,
             show_closed,
             &q.stage,
             deals.last(),
@@ -1580,8 +1700,13 @@ pub async fn complete_task(
 }
 
 /// The deals of a pipeline (optionally one owner's) as CSV, every page, streamed.
-pub async fn export(ctx: PageContext, Query(q): Query<BoardQuery>) -> PageResult {
+pub async fn export(
+    ctx: PageContext,
+    Query(q): Query<BoardQuery>,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
     let (session, tenant) = ctx.tenant().await?;
+    let custom = CustomFilters::read(&ctx, &session.actor, &tenant, raw.as_deref()).await;
     let filter = DealFilter {
         pipeline_id: q.pipeline.as_deref().and_then(|p| p.parse().ok()),
         owner_id: q.owner.as_deref().and_then(|o| o.parse().ok()),
@@ -1590,7 +1715,7 @@ pub async fn export(ctx: PageContext, Query(q): Query<BoardQuery>) -> PageResult
     let query = DealQuery {
         with_total: true,
         filter,
-        custom: Vec::new(),
+        custom: custom.filters,
         sort: DealSort::CreatedAt,
         descending: false,
         after: None,

@@ -483,10 +483,10 @@ pub async fn export<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> P
 
 /// What the address of a built-in list names its custom fields' filters by: `custom.<key>`
 /// (`custom.<key>.min` and `.max` for ranges).
-const CUSTOM: &str = "custom.";
+pub(super) const CUSTOM: &str = "custom.";
 
 /// The filters on custom values a list state asks for, in the engine's grammar.
-fn custom_filters(
+pub(super) fn custom_filters(
     object: Option<&ObjectDef>,
     state: &ListState,
 ) -> Vec<(String, Option<String>, String)> {

@@ -1159,3 +1159,94 @@ async fn a_relation_menu_beyond_its_first_records_finds_the_others_as_people_typ
     let crossing = page(&t, &other, "/o/marina/objects/contact/choices?q=berg").await;
     assert_ne!(crossing.status, StatusCode::OK, "{}", crossing.text);
 }
+
+/// The deals board, its table and its CSV export narrow to custom values like the other lists:
+/// a menu per custom select, a from/to range per custom number, carried on the page's links.
+#[tokio::test]
+async fn the_deals_board_and_table_filter_by_custom_values() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    for field in [
+        json!({"key": "berth_size", "label": "Berth size", "type": "select", "options": [{"label": "Small"}, {"label": "Large"}]}),
+        json!({"key": "boat_length", "label": "Boat length", "type": "number"}),
+    ] {
+        let r = t
+            .org_call(
+                &owner,
+                Method::POST,
+                "/api/v1/objects/deal/fields",
+                Some(field),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    for (title, size, length) in [("Dinghy spot", "small", 4), ("Yacht berth", "large", 18)] {
+        t.create(
+            &owner,
+            "/api/v1/deals",
+            json!({"title": title, "custom": {"berth_size": size, "boat_length": length}}),
+        )
+        .await;
+    }
+    t.create(&owner, "/api/v1/deals", json!({"title": "Unsized"}))
+        .await;
+    let browser = t.browser_session("owner@example.com").await;
+
+    let board = page(&t, &browser, "/o/marina/deals").await;
+    assert_eq!(board.status, StatusCode::OK, "{}", board.text);
+    assert!(
+        board.text.contains("name=\"custom.berth_size\""),
+        "a menu for the select"
+    );
+    assert!(
+        board.text.contains("name=\"custom.boat_length.min\""),
+        "a range for the number"
+    );
+    assert!(board.text.contains("Dinghy spot") && board.text.contains("Unsized"));
+
+    let large = page(&t, &browser, "/o/marina/deals?custom.berth_size=large").await;
+    assert!(large.text.contains("Yacht berth"), "{}", large.text);
+    assert!(!large.text.contains("Dinghy spot") && !large.text.contains("Unsized"));
+    assert!(
+        large.text.contains("1 open"),
+        "the figures count what is shown: {}",
+        large.text
+    );
+    assert!(
+        large.text.contains("view=table&pipeline=")
+            && large.text.contains("&#38;custom.berth_size=large\">Table"),
+        "the table link keeps the filter: {}",
+        large.text
+    );
+
+    let long = page(
+        &t,
+        &browser,
+        "/o/marina/deals?view=table&custom.boat_length.min=10",
+    )
+    .await;
+    assert!(long.text.contains("Yacht berth") && !long.text.contains("Dinghy spot"));
+    let short = page(
+        &t,
+        &browser,
+        "/o/marina/deals?view=table&custom.boat_length.max=10&custom.berth_size=small",
+    )
+    .await;
+    assert!(short.text.contains("Dinghy spot") && !short.text.contains("Yacht berth"));
+
+    let csv = page(
+        &t,
+        &browser,
+        "/o/marina/deals/export.csv?custom.berth_size=small",
+    )
+    .await;
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", csv.text);
+    assert!(lines[1].contains("Dinghy spot"), "{}", csv.text);
+
+    // A range that is not a number: every deal, and why.
+    let wrong = page(&t, &browser, "/o/marina/deals?custom.boat_length.min=long").await;
+    assert_eq!(wrong.status, StatusCode::OK, "{}", wrong.text);
+    assert!(wrong.text.contains("must be a number"), "{}", wrong.text);
+    assert!(wrong.text.contains("Dinghy spot") && wrong.text.contains("Yacht berth"));
+}
