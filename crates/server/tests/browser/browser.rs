@@ -298,7 +298,18 @@ impl Browser {
         self.client.execute(script, vec![]).await.expect("script")
     }
 
+    /// Saves a picture of the page once its transitions have ended (a theme just switched
+    /// fades its colours in).
     pub async fn screenshot(&self, name: &str) {
+        let started = Instant::now();
+        while self
+            .eval("return document.getAnimations().some(a => a.playState === 'running')")
+            .await
+            == serde_json::Value::Bool(true)
+            && started.elapsed() < Duration::from_secs(3)
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(screenshot_dir().join(format!("{name}.png")), png)
             .expect("write screenshot");

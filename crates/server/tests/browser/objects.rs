@@ -394,3 +394,62 @@ async fn an_admin_adds_a_field_to_contacts_and_filters_by_it() {
     b.screenshot("contacts-custom-range").await;
     b.close().await;
 }
+
+/// Choosing a value of a deal's custom select in the deals filter bar narrows the board to it
+/// (the bar submits itself), and the board keeps its figures for what it shows.
+#[tokio::test]
+async fn the_deals_board_narrows_to_a_custom_select() {
+    if !enabled("the_deals_board_narrows_to_a_custom_select") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    let r = t
+        .org_call(
+            &owner,
+            Method::POST,
+            "/api/v1/objects/deal/fields",
+            Some(
+                json!({"key": "berth_size", "label": "Berth size", "type": "select",
+                "options": [{"label": "Small"}, {"label": "Large"}]}),
+            ),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    for (title, size) in [
+        ("Dinghy spot", "small"),
+        ("Yacht berth", "large"),
+        ("Catamaran", "large"),
+    ] {
+        t.create(
+            &owner,
+            "/api/v1/deals",
+            json!({"title": title, "amount": 1200, "custom": {"berth_size": size}}),
+        )
+        .await;
+    }
+    for (width, suffix) in [(1280, ""), (390, "-phone")] {
+        let b = Browser::start(width, 900).await;
+        sign_in(&b, &t, "owner@example.com").await;
+        b.goto(&t.url("/o/marina/deals")).await;
+        choose(&b, "#f-custom\\.berth_size", "large").await;
+        b.wait_for_path(|_| true).await;
+        b.wait_until(
+            "return location.search.includes('custom.berth_size=large')",
+            "the filter bar submits the choice",
+        )
+        .await;
+        let board = b.text("#board").await;
+        assert!(
+            board.contains("Yacht berth") && board.contains("Catamaran"),
+            "{board}"
+        );
+        assert!(!board.contains("Dinghy spot"), "{board}");
+        b.screenshot(&format!("deals-custom-filter{suffix}")).await;
+        b.eval("document.documentElement.setAttribute('data-theme', 'dark'); return null")
+            .await;
+        b.screenshot(&format!("deals-custom-filter-dark{suffix}"))
+            .await;
+        b.close().await;
+    }
+}
