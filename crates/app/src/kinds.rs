@@ -9,9 +9,10 @@
 use std::future::Future;
 
 use rapport_domain::account::{Email, PersonName};
+use rapport_domain::schema::{FieldDef, ObjectDef};
 use rapport_domain::{Action, Object, Ownership, Role, UserId, ValidationErrors};
 use rapport_store::keyset::{SortValue, Window};
-use rapport_store::tables::{self, KindTable};
+use rapport_store::tables::{self, KindTable, ValueSort};
 use rapport_store::tags::Tag;
 use rapport_store::{TenantTx, memberships};
 use serde_json::{Map, Value as Json};
@@ -242,6 +243,10 @@ pub struct ListQuery<K: BuiltinKind> {
     /// Filters on custom values in the engine's grammar (`key`, operator, value), as on custom
     /// objects' lists: equality, `in`, ranges and `empty`, checked against the registry.
     pub custom: Vec<(String, Option<String>, String)>,
+    /// The key of a custom field to sort by instead of `sort` (in `descending` order; records
+    /// without a value last); its cursor's value is then the custom value
+    /// ([`SortValue::Num`], [`SortValue::Text`], or [`SortValue::Missing`] past the values).
+    pub custom_sort: Option<String>,
     pub sort: K::Sort,
     pub descending: bool,
     /// Where the previous page ended: keyset paging (`page` is then ignored).
@@ -256,6 +261,7 @@ impl<K: BuiltinKind> Clone for ListQuery<K> {
             with_total: self.with_total,
             filter: self.filter.clone(),
             custom: self.custom.clone(),
+            custom_sort: self.custom_sort.clone(),
             sort: self.sort,
             descending: self.descending,
             after: self.after.clone(),
@@ -538,17 +544,53 @@ impl App {
         };
         let cap = q.with_total.then_some(COUNT_CAP);
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let custom = if q.custom.is_empty() {
-            Vec::new()
+        let (custom, by_value) = if q.custom.is_empty() && q.custom_sort.is_none() {
+            (Vec::new(), None)
         } else {
             let catalog = crate::objects::catalog(&mut tx, tenant.organization.created_at).await?;
             let object = catalog
                 .get(K::KIND.object_key())
                 .map(|o| o.def.custom_part())
                 .ok_or(AppError::NotFound)?;
-            crate::records::conditions(&object, &q.custom)?
+            let by_value = match &q.custom_sort {
+                Some(key) => Some(value_sort(&object, key, q.descending)?),
+                None => None,
+            };
+            (crate::records::conditions(&object, &q.custom)?, by_value)
         };
         let strategy = tables::search_strategy::<K>(&mut tx, &q.filter).await?;
+        if let Some((field, sort)) = by_value {
+            let after = q.after.as_ref().map(|(v, id)| (v, (*id).into()));
+            let mut items = tables::list_by_value::<K>(
+                &mut tx,
+                &q.filter,
+                &custom,
+                strategy,
+                sort,
+                after,
+                q.page_size,
+            )
+            .await?;
+            let has_more = crate::paging::cut(&mut items, q.page_size);
+            let (total, total_is_exact) = if q.with_total {
+                tables::count::<K>(&mut tx, &q.filter, &custom, strategy, COUNT_CAP).await?
+            } else {
+                (0, false)
+            };
+            let tags = page_tags::<K>(&mut tx, &items).await?;
+            tx.commit().await?;
+            let next = items
+                .last()
+                .filter(|_| has_more)
+                .map(|r| (custom_sort_value(&field, r.custom()), r.id()));
+            return Ok(ListPage {
+                items,
+                tags,
+                total,
+                total_is_exact,
+                next,
+            });
+        }
         let (mut items, counted) =
             tables::list::<K>(&mut tx, &q.filter, &custom, strategy, &window, cap).await?;
         let has_more = crate::paging::cut(&mut items, q.page_size);
@@ -558,12 +600,7 @@ impl App {
             // An empty page past the end of the list: count on its own.
             None => tables::count::<K>(&mut tx, &q.filter, &custom, strategy, COUNT_CAP).await?,
         };
-        let tags = if K::TAGGED {
-            let ids: Vec<Uuid> = items.iter().map(|r| r.id().into()).collect();
-            rapport_store::tags::of_records(&mut tx, K::KIND.object_key(), &ids).await?
-        } else {
-            Vec::new()
-        };
+        let tags = page_tags::<K>(&mut tx, &items).await?;
         tx.commit().await?;
         let next = if has_more {
             items.last().map(|r| (r.sort_value(q.sort), r.id()))
@@ -577,6 +614,53 @@ impl App {
             total_is_exact,
             next,
         })
+    }
+}
+
+/// The tags of a page's records (none for a kind without tags).
+async fn page_tags<K: BuiltinKind>(tx: &mut TenantTx, items: &[K]) -> AppResult<Vec<(Uuid, Tag)>> {
+    if !K::TAGGED {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = items.iter().map(|r| r.id().into()).collect();
+    Ok(rapport_store::tags::of_records(tx, K::KIND.object_key(), &ids).await?)
+}
+
+/// The order of a list by one of its custom fields (`key`): 400 `unknown_sort` for a key that is
+/// not a live field, or one that holds several values.
+fn value_sort(object: &ObjectDef, key: &str, descending: bool) -> AppResult<(FieldDef, ValueSort)> {
+    let field = object
+        .live_fields()
+        .find(|f| f.key.as_str() == key && f.is_sortable())
+        .ok_or_else(|| {
+            AppError::bad_request(
+                "unknown_sort",
+                format!("{} cannot be sorted by {key}", object.plural),
+            )
+        })?;
+    Ok((
+        field.clone(),
+        ValueSort {
+            field: field.id,
+            column: crate::records::column_of(field),
+            descending,
+        },
+    ))
+}
+
+/// Where a list sorted by `field` continues after a record: its value as the index holds it.
+fn custom_sort_value(field: &FieldDef, custom: &Json) -> SortValue {
+    let entry = custom
+        .get(field.key.as_str())
+        .and_then(|stored| rapport_domain::values::decode(field, stored))
+        .and_then(|v| v.index_entries().into_iter().next());
+    match entry {
+        Some(e) => match (e.num, e.text) {
+            (Some(n), _) => SortValue::Num(n),
+            (None, Some(t)) => SortValue::Text(t),
+            (None, None) => SortValue::Missing,
+        },
+        None => SortValue::Missing,
     }
 }
 

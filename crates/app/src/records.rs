@@ -170,7 +170,7 @@ fn decode_cursor(sort: &str, cursor: &str) -> AppResult<After> {
 }
 
 /// The index column a field's values are kept in.
-fn column_of(field: &FieldDef) -> Column {
+pub(crate) fn column_of(field: &FieldDef) -> Column {
     if field.field_type.is_numeric() || field.field_type == FieldType::Boolean {
         Column::Num
     } else {

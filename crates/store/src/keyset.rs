@@ -16,6 +16,10 @@ pub enum SortValue {
     /// A nullable date sorted with missing dates last: its sort column (`close_key`, `due_key`)
     /// holds [`NO_DATE`] where the date is missing.
     Date(NaiveDate),
+    /// A number of the value index (a custom value a list is sorted by).
+    Num(f64),
+    /// No value: in a list sorted by a custom value, past the records that have one.
+    Missing,
 }
 
 /// The date that stands for "no date" in sort columns, so rows without one sort last.
@@ -71,6 +75,9 @@ pub fn page(
             SortValue::Time(t) => q.push_arg(*t),
             SortValue::Int(i) => q.push_arg(*i),
             SortValue::Date(d) => q.push_arg(*d),
+            SortValue::Num(n) => q.push_arg(*n),
+            // Not a position in a column's order: nothing follows it there.
+            SortValue::Missing => "NULL".to_owned(),
         };
         let i = q.push_arg(id);
         // The first condition is implied by the second; it is what bounds the index scan, so a

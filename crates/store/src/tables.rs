@@ -4,11 +4,11 @@
 //! page or a count of a filtered list with text search and a tag filter. A kind brings its
 //! table's names and its own filter conditions ([`KindTable`]).
 
-use rapport_domain::{OrganizationId, TagId};
+use rapport_domain::{FieldId, OrganizationId, TagId};
 use uuid::Uuid;
 
 use crate::keyset::{SortValue, Window};
-use crate::records::Condition;
+use crate::records::{Column, Condition};
 use crate::text::{Searchable, Strategy};
 use crate::{Arg, Backend, Query, Record, Result, TenantTx, dialect, query};
 
@@ -210,7 +210,11 @@ fn filtered<T: KindTable>(
 ) -> Query {
     let mut q = query(select);
     let org = q.push_arg(tx.organization_id());
-    q.push_sql(&format!(" WHERE organization_id = {org}{}", live::<T>()));
+    q.push_sql(&format!(
+        " WHERE {}.organization_id = {org}{}",
+        T::TABLE,
+        live::<T>()
+    ));
     T::conditions(&mut q, f);
     push_custom(&mut q, tx.backend(), T::TABLE, custom);
     if let Some((index, text)) = searched::<T>(f) {
@@ -249,6 +253,92 @@ pub fn list_query<T: KindTable>(
     let select = format!("SELECT * FROM {}", T::TABLE);
     let select = filtered::<T>(tx, &select, f, custom, strategy);
     window.of(select, T::sort_column(window.sort), cap)
+}
+
+/// A list ordered by a custom value: its field and the index column holding its values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValueSort {
+    pub field: FieldId,
+    pub column: Column,
+    pub descending: bool,
+}
+
+/// One page of records ordered by a custom value, plus one row more when there is a next page:
+/// the records with a value in its order (a walk of the field's index rows, bounded by the
+/// cursor, joined to the table), then the records without one, by id. `after`: the sort value
+/// and id of the row the previous page ended on ([`SortValue::Missing`] once past the values).
+#[allow(clippy::too_many_arguments)]
+pub async fn list_by_value<T: KindTable>(
+    tx: &mut TenantTx,
+    f: &T::Filter,
+    custom: &[Condition],
+    strategy: Strategy,
+    sort: ValueSort,
+    after: Option<(&SortValue, Uuid)>,
+    limit: u64,
+) -> Result<Vec<T>> {
+    let wanted = limit as i64 + 1;
+    let (dir, cmp) = if sort.descending {
+        ("DESC", "<")
+    } else {
+        ("ASC", ">")
+    };
+    let mut rows: Vec<T> = Vec::new();
+    if !matches!(after, Some((SortValue::Missing, _))) {
+        let col = match sort.column {
+            Column::Num => "num",
+            Column::Txt => "txt",
+        };
+        // The table's rows are a subquery so that its own columns (a task's `record_id`) never
+        // meet the index's.
+        let select = format!("SELECT * FROM {}", T::TABLE);
+        let mut q = filtered::<T>(tx, &select, f, custom, strategy).wrap(|rows| {
+            format!(
+                "SELECT m.* FROM record_values v CROSS JOIN ({rows}) m WHERE v.organization_id = $1"
+            )
+        });
+        let fid = q.push_arg(sort.field);
+        q.push_sql(&format!(
+            " AND v.field_id = {fid} AND v.{col} IS NOT NULL AND m.id = v.record_id"
+        ));
+        if let Some((value, id)) = after {
+            let v = match value {
+                SortValue::Num(n) => q.push_arg(*n),
+                SortValue::Text(t) => q.push_arg(t.as_str()),
+                _ => return Ok(Vec::new()),
+            };
+            let i = q.push_arg(id);
+            // The first condition is implied by the second; it bounds the index walk.
+            q.push_sql(&format!(
+                " AND v.{col} {cmp}= {v} AND (v.{col} {cmp} {v} OR (v.{col} = {v} AND v.record_id {cmp} {i}))"
+            ));
+        }
+        let l = q.push_arg(wanted);
+        q.push_sql(&format!(
+            " ORDER BY v.{col} {dir}, v.record_id {dir} LIMIT {l}"
+        ));
+        rows = tx.raw().fetch_all(q).await?;
+    }
+    if (rows.len() as i64) < wanted {
+        let select = format!("SELECT * FROM {}", T::TABLE);
+        let mut q = filtered::<T>(tx, &select, f, custom, strategy);
+        let fid = q.push_arg(sort.field);
+        q.push_sql(&format!(
+            " AND (SELECT 1 FROM record_values v{} WHERE v.organization_id = $1 \
+             AND v.record_id = {}.id AND v.field_id = {fid} LIMIT 1) IS NULL",
+            dialect::by_record(tx.backend()),
+            T::TABLE
+        ));
+        if let Some((SortValue::Missing, id)) = after {
+            let i = q.push_arg(id);
+            q.push_sql(&format!(" AND id {cmp} {i}"));
+        }
+        let l = q.push_arg(wanted - rows.len() as i64);
+        q.push_sql(&format!(" ORDER BY id {dir} LIMIT {l}"));
+        let more: Vec<T> = tx.raw().fetch_all(q).await?;
+        rows.extend(more);
+    }
+    Ok(rows)
 }
 
 /// How many records match, counting at most `cap`: (count, exact).

@@ -40,6 +40,7 @@ async fn detail_page(
                     ..Default::default()
                 },
                 custom: Vec::new(),
+                custom_sort: None,
                 sort: rapport_app::model::ContactSort::Name,
                 descending: false,
                 after: None,
@@ -62,6 +63,7 @@ async fn detail_page(
                     ..Default::default()
                 },
                 custom: Vec::new(),
+                custom_sort: None,
                 sort: rapport_app::model::DealSort::UpdatedAt,
                 descending: true,
                 after: None,

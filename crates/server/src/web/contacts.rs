@@ -42,6 +42,7 @@ async fn detail_page(
                     ..Default::default()
                 },
                 custom: Vec::new(),
+                custom_sort: None,
                 sort: rapport_app::model::DealSort::UpdatedAt,
                 descending: true,
                 after: None,

@@ -414,6 +414,7 @@ pub async fn board(
                 ..DealFilter::default()
             },
             custom: custom.filters.clone(),
+            custom_sort: None,
             sort,
             descending,
             after,
@@ -1375,6 +1376,7 @@ pub(crate) async fn task_rows(
                 with_total: false,
                 filter,
                 custom: Vec::new(),
+                custom_sort: None,
                 sort: TaskSort::DueDate,
                 descending: false,
                 after: None,
@@ -1716,6 +1718,7 @@ pub async fn export(
         with_total: true,
         filter,
         custom: custom.filters,
+        custom_sort: None,
         sort: DealSort::CreatedAt,
         descending: false,
         after: None,

@@ -286,6 +286,7 @@ pub fn list_query<K: ListKind>(
         with_total: true,
         filter,
         custom: Vec::new(),
+        custom_sort: None,
         sort,
         descending,
         after: state
@@ -308,19 +309,27 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
     let actor = &session.actor;
     let custom = super::objects::custom_part(&ctx, actor, &tenant, K::KIND.object_key()).await;
     let mut state = state;
-    let mut query = K::page_query(&state, LIST_PAGE_SIZE);
-    query.custom = custom_filters(custom.as_ref(), &state);
+    let query = custom_query::<K>(
+        K::page_query(&state, LIST_PAGE_SIZE),
+        custom.as_ref(),
+        &state,
+    );
     let result = match app
         .list::<K>(actor, &tenant, query.clone(), &ctx.meta)
         .await
     {
         Ok(result) => result,
-        // A custom value filter that cannot be read (a range that is not a number): the list
-        // without it, and why.
-        Err(e) if !query.custom.is_empty() && super::objects::refusal(&e).is_some() => {
+        // A custom value filter or sort that cannot be read (a range that is not a number, a
+        // field no longer there): the list without them, and why.
+        Err(e)
+            if (!query.custom.is_empty() || query.custom_sort.is_some())
+                && super::objects::refusal(&e).is_some() =>
+        {
             state.notice = super::objects::refusal(&e);
             state.filters.retain(|(name, _)| !name.starts_with(CUSTOM));
-            query.custom.clear();
+            state.sort = spec.default_sort.to_owned();
+            state.after = None;
+            let query = K::page_query(&state, LIST_PAGE_SIZE);
             app.list::<K>(actor, &tenant, query, &ctx.meta).await?
         }
         Err(e) => return Err(e.into()),
@@ -339,7 +348,10 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
             .map(|f| ColumnDef {
                 key: f.key.to_string().into(),
                 label: f.label.clone().into(),
-                sort: None,
+                // Ids do not make an order people read: members and relations do not sort.
+                sort: (f.is_sortable()
+                    && !matches!(f.field_type, FieldType::Member | FieldType::Relation))
+                .then(|| format!("{CUSTOM}{}", f.key).into()),
                 numeric: f.field_type.is_numeric(),
                 fixed: false,
             });
@@ -476,14 +488,34 @@ pub async fn export<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> P
     state.after = None;
     let custom =
         super::objects::custom_part(&ctx, &session.actor, &tenant, K::KIND.object_key()).await;
-    let mut query = K::page_query(&state, 500);
-    query.custom = custom_filters(custom.as_ref(), &state);
+    let query = custom_query::<K>(K::page_query(&state, 500), custom.as_ref(), &state);
     export_csv(&ctx, session, tenant, query).await
 }
 
 /// What the address of a built-in list names its custom fields' filters by: `custom.<key>`
 /// (`custom.<key>.min` and `.max` for ranges).
 pub(super) const CUSTOM: &str = "custom.";
+
+/// A list's query with what its state asks of the custom fields: filters on their values, and
+/// a sort by one of them (`sort=custom.<key>`, its cursor a custom value).
+fn custom_query<K: ListKind>(
+    mut query: ListQuery<K>,
+    object: Option<&ObjectDef>,
+    state: &ListState,
+) -> ListQuery<K> {
+    query.custom = custom_filters(object, state);
+    let (key, descending) = sort_parts(&state.sort);
+    if let Some(key) = key.strip_prefix(CUSTOM) {
+        query.custom_sort = Some(key.to_owned());
+        query.descending = descending;
+        query.after = state
+            .after
+            .as_deref()
+            .and_then(|c| decode_sort_cursor(c, crate::api::v1::types::SortKind::Value).ok())
+            .map(|(v, id)| (v, K::Id::from(id)));
+    }
+    query
+}
 
 /// The filters on custom values a list state asks for, in the engine's grammar.
 pub(super) fn custom_filters(

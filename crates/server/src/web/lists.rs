@@ -172,7 +172,7 @@ pub struct ColumnDef {
     pub key: Cow<'static, str>,
     pub label: Cow<'static, str>,
     /// The sort key when the column sorts the list.
-    pub sort: Option<&'static str>,
+    pub sort: Option<Cow<'static, str>>,
     pub numeric: bool,
     /// Always shown (the record's name).
     pub fixed: bool,
@@ -193,14 +193,15 @@ impl ColumnDef {
     /// The record's name: always shown first, sorting the list by `name`.
     pub const fn name(label: &'static str) -> ColumnDef {
         let mut c = ColumnDef::new("name", label);
-        c.sort = Some("name");
+        c = c.sorts("name");
         c.fixed = true;
         c
     }
 
     /// The column sorts the list by `key`.
     pub const fn sorts(mut self, key: &'static str) -> ColumnDef {
-        self.sort = Some(key);
+        // A column made by `new` sorts nothing yet: nothing to drop (const fns cannot).
+        std::mem::forget(self.sort.replace(Cow::Borrowed(key)));
         self
     }
 
@@ -521,7 +522,7 @@ pub fn headers(state: &ListState, path: &str, visible: &[&ColumnDef]) -> Vec<Hea
         .iter()
         .map(|c| HeaderCell {
             label: c.label.to_string(),
-            sort: c.sort.map(|key| state.sort_header(path, key)),
+            sort: c.sort.as_deref().map(|key| state.sort_header(path, key)),
             numeric: c.numeric,
         })
         .collect()

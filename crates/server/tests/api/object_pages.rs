@@ -652,12 +652,19 @@ async fn built_in_lists_show_custom_fields_as_columns() {
         !list.text.contains("value=\"old_note\""),
         "archived: not offered"
     );
-    assert!(!list.text.contains(">Tier</th>"), "not chosen: not shown");
+    assert!(
+        !list.text.contains(">Tier</a></th>"),
+        "not chosen: not shown"
+    );
 
     let list = page(&t, &browser, "/o/marina/contacts?cols=email,tier,berth").await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text);
-    assert!(list.text.contains(">Tier</th>"), "{}", list.text);
-    assert!(list.text.contains(">Berth</th>"), "{}", list.text);
+    assert!(list.text.contains(">Tier</a></th>"), "sorts: {}", list.text);
+    assert!(
+        list.text.contains(">Berth</th>"),
+        "a relation does not sort: {}",
+        list.text
+    );
     assert!(list.text.contains("Gold"), "the option's label");
     assert!(
         list.text
@@ -696,6 +703,43 @@ async fn built_in_lists_show_custom_fields_as_columns() {
     )
     .await;
     assert!(short.text.contains("Bob Lund") && !short.text.contains("Ann Berg"));
+    // A custom column sorts the list (records without a value last); a sort by a field that is
+    // not there is dropped, and said.
+    let by_length = page(
+        &t,
+        &browser,
+        "/o/marina/contacts?cols=length&sort=custom.length",
+    )
+    .await;
+    assert!(
+        by_length.text.contains("sort=-custom.length"),
+        "the header sorts the other way next: {}",
+        by_length.text
+    );
+    let order = |text: &str| -> Vec<usize> {
+        ["Bob Lund", "Ann Berg", "Cleo Ray"]
+            .iter()
+            .map(|n| text.find(n).unwrap_or(usize::MAX))
+            .collect()
+    };
+    let at = order(&by_length.text);
+    assert!(at[0] < at[1] && at[1] < at[2], "6 m, 12 m, none: {at:?}");
+    let longest = page(
+        &t,
+        &browser,
+        "/o/marina/contacts?cols=length&sort=-custom.length",
+    )
+    .await;
+    let at = order(&longest.text);
+    assert!(at[1] < at[0] && at[0] < at[2], "12 m, 6 m, none: {at:?}");
+    let gone = page(&t, &browser, "/o/marina/contacts?sort=custom.nothing").await;
+    assert_eq!(gone.status, StatusCode::OK, "{}", gone.text);
+    assert!(
+        gone.text.contains("cannot be sorted by nothing"),
+        "{}",
+        gone.text
+    );
+
     // A range that is not a number: the whole list, and why.
     let wrong = page(&t, &browser, "/o/marina/contacts?custom.length.min=long").await;
     assert_eq!(wrong.status, StatusCode::OK, "{}", wrong.text);

@@ -1705,6 +1705,62 @@ async fn built_in_custom_values_are_indexed_for_filters_unique_values_and_type_c
     .await
     .assert_problem(StatusCode::BAD_REQUEST, "invalid_filter");
 
+    // Sorted by a custom value: values in order, records without one last; one record a page,
+    // the cursors walk across both parts.
+    let mut walked = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => {
+                format!("/api/v1/objects/contact/records?sort=length&page_size=1&cursor={c}")
+            }
+            None => "/api/v1/objects/contact/records?sort=length&page_size=1".to_owned(),
+        };
+        let page = ok(&t, &owner, Method::GET, &path, None).await;
+        walked.extend(item_names(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+        assert!(walked.len() < 5, "{walked:?}");
+    }
+    assert_eq!(walked, ["Bob Lund", "Ann Berg", "Cy Holm"]);
+    assert_eq!(
+        item_names(
+            &ok(
+                &t,
+                &owner,
+                Method::GET,
+                "/api/v1/objects/contact/records?sort=-length",
+                None
+            )
+            .await
+        ),
+        ["Ann Berg", "Bob Lund", "Cy Holm"]
+    );
+    assert_eq!(
+        item_names(
+            &ok(
+                &t,
+                &owner,
+                Method::GET,
+                "/api/v1/objects/contact/records?sort=-since&filter[vip]=false",
+                None
+            )
+            .await
+        ),
+        ["Bob Lund"]
+    );
+    call(
+        &t,
+        &owner,
+        Method::GET,
+        "/api/v1/objects/contact/records?sort=crafts",
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::BAD_REQUEST, "unknown_sort");
+
     // Unique: a second holder is refused on create and on change, whatever the case.
     call(
         &t,

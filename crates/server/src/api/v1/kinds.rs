@@ -443,6 +443,7 @@ pub fn list_query<K: ApiKind>(raw: &str, paged: bool) -> ApiResult<ListQuery<K>>
         with_total: true,
         filter,
         custom: Vec::new(),
+        custom_sort: None,
         sort,
         descending: descending(order.order.as_deref())?,
         after,
@@ -689,9 +690,18 @@ pub async fn list_records<K: ApiKind>(
     meta: &RequestMeta,
     q: &RecordListQuery,
 ) -> ApiResult<Value> {
-    // Custom fields' keys filter on custom values; the others are the kind's own parameters.
-    // The definition is read only for a filtered list.
-    let object = if q.filters.is_empty() {
+    // Custom fields' keys filter on custom values and sort by them; the others are the kind's
+    // own parameters. The definition is read only for a filtered list or another sort than the
+    // kind's own.
+    let (sort_key, descending) = match q.sort.as_deref() {
+        Some(sort) => match sort.strip_prefix('-') {
+            Some(key) => (Some(key), true),
+            None => (Some(sort), false),
+        },
+        None => (None, false),
+    };
+    let other_sort = sort_key.filter(|key| !K::SORTS.iter().any(|(name, _, _)| name == key));
+    let object = if q.filters.is_empty() && other_sort.is_none() {
         None
     } else {
         Some(
@@ -709,13 +719,27 @@ pub async fn list_records<K: ApiKind>(
         .iter()
         .cloned()
         .partition(|(key, _, _)| custom_field(key).is_some());
+    let custom_sort = other_sort.filter(|key| custom_field(key).is_some());
     let own = RecordListQuery {
         filters: own,
+        sort: q.sort.clone().filter(|_| custom_sort.is_none()),
+        cursor: q.cursor.clone().filter(|_| custom_sort.is_none()),
         ..q.clone()
     };
     let mut query = list_query::<K>(&list_params(&own)?, true)?;
     query.with_total = false;
     query.custom = custom;
+    if let Some(key) = custom_sort {
+        query.custom_sort = Some(key.to_owned());
+        query.descending = descending;
+        query.after = match &q.cursor {
+            Some(c) => {
+                let (value, id) = decode_sort_cursor(c, SortKind::Value)?;
+                Some((value, K::Id::from(id)))
+            }
+            None => None,
+        };
+    }
     let result = state
         .app
         .list::<K>(&scope.auth.actor, &scope.tenant, query, meta)

@@ -147,6 +147,12 @@ struct SortCursor {
     i: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     d: Option<chrono::NaiveDate>,
+    /// A custom number (a list sorted by a custom field).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n: Option<f64>,
+    /// Past the records with a value (a list sorted by a custom field).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    m: Option<bool>,
     id: Uuid,
 }
 
@@ -156,6 +162,8 @@ pub fn encode_sort_cursor(value: &SortValue, id: Uuid) -> String {
         t: None,
         i: None,
         d: None,
+        n: None,
+        m: None,
         id,
     };
     match value {
@@ -163,6 +171,8 @@ pub fn encode_sort_cursor(value: &SortValue, id: Uuid) -> String {
         SortValue::Time(t) => c.t = Some(*t),
         SortValue::Int(i) => c.i = Some(*i),
         SortValue::Date(d) => c.d = Some(*d),
+        SortValue::Num(n) => c.n = Some(*n),
+        SortValue::Missing => c.m = Some(true),
     }
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&c).unwrap_or_default())
 }
@@ -174,6 +184,8 @@ pub enum SortKind {
     Time,
     Int,
     Date,
+    /// A custom field's value: text, a number, or none.
+    Value,
 }
 
 pub fn decode_sort_cursor(raw: &str, kind: SortKind) -> Result<(SortValue, Uuid), ApiError> {
@@ -185,11 +197,17 @@ pub fn decode_sort_cursor(raw: &str, kind: SortKind) -> Result<(SortValue, Uuid)
     };
     let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
     let c: SortCursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    let value = match (kind, c.s, c.t, c.i, c.d) {
-        (SortKind::Text, Some(s), None, None, None) => SortValue::Text(s),
-        (SortKind::Time, None, Some(t), None, None) => SortValue::Time(t),
-        (SortKind::Int, None, None, Some(i), None) => SortValue::Int(i),
-        (SortKind::Date, None, None, None, Some(d)) => SortValue::Date(d),
+    let value = match (kind, c.s, c.t, c.i, c.d, c.n, c.m) {
+        (SortKind::Text | SortKind::Value, Some(s), None, None, None, None, None) => {
+            SortValue::Text(s)
+        }
+        (SortKind::Time, None, Some(t), None, None, None, None) => SortValue::Time(t),
+        (SortKind::Int, None, None, Some(i), None, None, None) => SortValue::Int(i),
+        (SortKind::Date, None, None, None, Some(d), None, None) => SortValue::Date(d),
+        (SortKind::Value, None, None, None, None, Some(n), None) if n.is_finite() => {
+            SortValue::Num(n)
+        }
+        (SortKind::Value, None, None, None, None, None, Some(true)) => SortValue::Missing,
         _ => return Err(bad()),
     };
     Ok((value, c.id))
