@@ -264,9 +264,9 @@ pub struct ValueSort {
 }
 
 /// One page of records ordered by a custom value, plus one row more when there is a next page:
-/// the records with a value in its order (a walk of the field's index rows, bounded by the
-/// cursor, joined to the table), then the records without one, by id. `after`: the sort value
-/// and id of the row the previous page ended on ([`SortValue::Missing`] once past the values).
+/// the records with a value in its order, then the records without one, by id (see
+/// [`value_statements`]). `after`: the sort value and id of the row the previous page ended on
+/// ([`SortValue::Missing`] once past the values).
 #[allow(clippy::too_many_arguments)]
 pub async fn list_by_value<T: KindTable>(
     tx: &mut TenantTx,
@@ -278,67 +278,128 @@ pub async fn list_by_value<T: KindTable>(
     limit: u64,
 ) -> Result<Vec<T>> {
     let wanted = limit as i64 + 1;
-    let (dir, cmp) = if sort.descending {
-        ("DESC", "<")
-    } else {
-        ("ASC", ">")
-    };
     let mut rows: Vec<T> = Vec::new();
-    if !matches!(after, Some((SortValue::Missing, _))) {
-        let col = match sort.column {
-            Column::Num => "num",
-            Column::Txt => "txt",
-        };
-        // The table's rows are a subquery so that its own columns (a task's `record_id`) never
-        // meet the index's.
-        let select = format!("SELECT * FROM {}", T::TABLE);
-        let mut q = filtered::<T>(tx, &select, f, custom, strategy).wrap(|rows| {
-            format!(
-                "SELECT m.* FROM record_values v CROSS JOIN ({rows}) m WHERE v.organization_id = $1"
-            )
-        });
-        let fid = q.push_arg(sort.field);
-        q.push_sql(&format!(
-            " AND v.field_id = {fid} AND v.{col} IS NOT NULL AND m.id = v.record_id"
-        ));
-        if let Some((value, id)) = after {
-            let v = match value {
-                SortValue::Num(n) => q.push_arg(*n),
-                SortValue::Text(t) => q.push_arg(t.as_str()),
-                _ => return Ok(Vec::new()),
-            };
-            let i = q.push_arg(id);
-            // The first condition is implied by the second; it bounds the index walk.
-            q.push_sql(&format!(
-                " AND v.{col} {cmp}= {v} AND (v.{col} {cmp} {v} OR (v.{col} = {v} AND v.record_id {cmp} {i}))"
-            ));
-        }
-        let l = q.push_arg(wanted);
-        q.push_sql(&format!(
-            " ORDER BY v.{col} {dir}, v.record_id {dir} LIMIT {l}"
-        ));
+    if let Some(q) = valued::<T>(tx, f, custom, strategy, sort, after, wanted) {
         rows = tx.raw().fetch_all(q).await?;
     }
     if (rows.len() as i64) < wanted {
-        let select = format!("SELECT * FROM {}", T::TABLE);
-        let mut q = filtered::<T>(tx, &select, f, custom, strategy);
-        let fid = q.push_arg(sort.field);
-        q.push_sql(&format!(
-            " AND (SELECT 1 FROM record_values v{} WHERE v.organization_id = $1 \
-             AND v.record_id = {}.id AND v.field_id = {fid} LIMIT 1) IS NULL",
-            dialect::by_record(tx.backend()),
-            T::TABLE
-        ));
-        if let Some((SortValue::Missing, id)) = after {
-            let i = q.push_arg(id);
-            q.push_sql(&format!(" AND id {cmp} {i}"));
-        }
-        let l = q.push_arg(wanted - rows.len() as i64);
-        q.push_sql(&format!(" ORDER BY id {dir} LIMIT {l}"));
+        let q = without_value::<T>(
+            tx,
+            f,
+            custom,
+            strategy,
+            sort,
+            after,
+            wanted - rows.len() as i64,
+        );
         let more: Vec<T> = tx.raw().fetch_all(q).await?;
         rows.extend(more);
     }
     Ok(rows)
+}
+
+/// The statements [`list_by_value`] may run for a page, each for a full page (for reading their
+/// plans).
+pub fn value_statements<T: KindTable>(
+    tx: &TenantTx,
+    f: &T::Filter,
+    custom: &[Condition],
+    sort: ValueSort,
+    after: Option<(&SortValue, Uuid)>,
+    limit: u64,
+) -> Vec<Query> {
+    let wanted = limit as i64 + 1;
+    let strategy = Strategy::Scan;
+    valued::<T>(tx, f, custom, strategy, sort, after, wanted)
+        .into_iter()
+        .chain([without_value::<T>(
+            tx, f, custom, strategy, sort, after, wanted,
+        )])
+        .collect()
+}
+
+fn order(sort: ValueSort) -> (&'static str, &'static str) {
+    if sort.descending {
+        ("DESC", "<")
+    } else {
+        ("ASC", ">")
+    }
+}
+
+/// The records with a value, in its order: a walk of the field's index rows (bounded by the
+/// cursor) joined to the table's filtered rows; `None` once the cursor is past the values.
+fn valued<T: KindTable>(
+    tx: &TenantTx,
+    f: &T::Filter,
+    custom: &[Condition],
+    strategy: Strategy,
+    sort: ValueSort,
+    after: Option<(&SortValue, Uuid)>,
+    limit: i64,
+) -> Option<Query> {
+    let (dir, cmp) = order(sort);
+    let col = match sort.column {
+        Column::Num => "num",
+        Column::Txt => "txt",
+    };
+    // The table's rows are a subquery so that its own columns (a task's `record_id`) never meet
+    // the index's.
+    let select = format!("SELECT * FROM {}", T::TABLE);
+    let mut q = filtered::<T>(tx, &select, f, custom, strategy).wrap(|rows| {
+        format!(
+            "SELECT m.* FROM record_values v CROSS JOIN ({rows}) m WHERE v.organization_id = $1"
+        )
+    });
+    let fid = q.push_arg(sort.field);
+    q.push_sql(&format!(
+        " AND v.field_id = {fid} AND v.{col} IS NOT NULL AND m.id = v.record_id"
+    ));
+    if let Some((value, id)) = after {
+        let v = match value {
+            SortValue::Num(n) => q.push_arg(*n),
+            SortValue::Text(t) => q.push_arg(t.as_str()),
+            _ => return None,
+        };
+        let i = q.push_arg(id);
+        // The first condition is implied by the second; it bounds the index walk.
+        q.push_sql(&format!(
+            " AND v.{col} {cmp}= {v} AND (v.{col} {cmp} {v} OR (v.{col} = {v} AND v.record_id {cmp} {i}))"
+        ));
+    }
+    let l = q.push_arg(limit);
+    q.push_sql(&format!(
+        " ORDER BY v.{col} {dir}, v.record_id {dir} LIMIT {l}"
+    ));
+    Some(q)
+}
+
+/// The records without a value, by id (after the cursor's when it is past the values).
+fn without_value<T: KindTable>(
+    tx: &TenantTx,
+    f: &T::Filter,
+    custom: &[Condition],
+    strategy: Strategy,
+    sort: ValueSort,
+    after: Option<(&SortValue, Uuid)>,
+    limit: i64,
+) -> Query {
+    let (dir, cmp) = order(sort);
+    let select = format!("SELECT * FROM {}", T::TABLE);
+    let mut q = filtered::<T>(tx, &select, f, custom, strategy);
+    let fid = q.push_arg(sort.field);
+    q.push_sql(&format!(
+        " AND (SELECT 1 FROM record_values v{} WHERE v.organization_id = $1 \
+         AND v.record_id = {}.id AND v.field_id = {fid} LIMIT 1) IS NULL",
+        dialect::by_record(tx.backend()),
+        T::TABLE
+    ));
+    if let Some((SortValue::Missing, id)) = after {
+        let i = q.push_arg(id);
+        q.push_sql(&format!(" AND id {cmp} {i}"));
+    }
+    let l = q.push_arg(limit);
+    q.push_sql(&format!(" ORDER BY id {dir} LIMIT {l}"));
+    q
 }
 
 /// How many records match, counting at most `cap`: (count, exact).

@@ -1391,30 +1391,7 @@ async fn list_statements_seek_through_the_value_indexes() {
     for (what, rq, index) in cases {
         let statements = rapport_store::records::statements(&tx, &rq).expect("statements");
         let first = statements.into_iter().next().expect("a statement");
-        let lines: Vec<String> = if postgres {
-            #[derive(sqlx::FromRow)]
-            struct Line {
-                #[sqlx(rename = "QUERY PLAN")]
-                line: String,
-            }
-            let plan: Vec<Line> = tx
-                .raw()
-                .fetch_all(first.wrap(|sql| format!("EXPLAIN {sql}")))
-                .await
-                .expect("explain");
-            plan.into_iter().map(|l| l.line).collect()
-        } else {
-            #[derive(sqlx::FromRow)]
-            struct Line {
-                detail: String,
-            }
-            let plan: Vec<Line> = tx
-                .raw()
-                .fetch_all(first.wrap(|sql| format!("EXPLAIN QUERY PLAN {sql}")))
-                .await
-                .expect("explain");
-            plan.into_iter().map(|l| l.detail).collect()
-        };
+        let lines = plan_lines(&mut tx, first).await;
         let seeks = lines.iter().any(|l| {
             l.contains(index)
                 && if postgres {
@@ -1447,6 +1424,117 @@ async fn list_statements_seek_through_the_value_indexes() {
         }
     }
     tx.commit().await.expect("commit");
+}
+
+/// The plan of a statement as the engine explains it, a line each.
+async fn plan_lines(tx: &mut rapport_store::TenantTx, q: rapport_store::Query) -> Vec<String> {
+    if tx.backend() == rapport_store::Backend::Postgres {
+        #[derive(sqlx::FromRow)]
+        struct Line {
+            #[sqlx(rename = "QUERY PLAN")]
+            line: String,
+        }
+        let plan: Vec<Line> = tx
+            .raw()
+            .fetch_all(q.wrap(|sql| format!("EXPLAIN {sql}")))
+            .await
+            .expect("explain");
+        plan.into_iter().map(|l| l.line).collect()
+    } else {
+        #[derive(sqlx::FromRow)]
+        struct Line {
+            detail: String,
+        }
+        let plan: Vec<Line> = tx
+            .raw()
+            .fetch_all(q.wrap(|sql| format!("EXPLAIN QUERY PLAN {sql}")))
+            .await
+            .expect("explain");
+        plan.into_iter().map(|l| l.detail).collect()
+    }
+}
+
+/// A built-in list sorted by a custom value walks the field's index from the cursor, filters
+/// by another custom value through the index, and finds the records without a value by probing
+/// it, on both engines.
+#[tokio::test]
+async fn built_in_lists_by_custom_values_seek_through_the_value_index() {
+    use rapport_store::keyset::SortValue;
+    use rapport_store::records::{Column, Comparison, Condition, Operand};
+    use rapport_store::tables::{ValueSort, value_statements};
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    contacts_with_custom_values(&t, &owner).await;
+    let org: rapport_domain::OrganizationId = owner.org().parse().expect("id");
+    let mut tx = t.app.db.tenant(org).await.expect("tx");
+    let fields = rapport_store::objects::fields_of(&mut tx, "contact")
+        .await
+        .expect("fields");
+    let id_of = |key: &str| fields.iter().find(|f| f.key == key).expect("field").id;
+    let postgres = tx.backend() == rapport_store::Backend::Postgres;
+    if postgres {
+        // A handful of rows would be read whole; the plans must still be able to seek.
+        tx.raw()
+            .execute(rapport_store::query("SET LOCAL enable_seqscan = off"))
+            .await
+            .expect("set");
+    }
+    let since = [Condition::Compare {
+        field: id_of("since"),
+        op: Comparison::Gte,
+        value: Operand::Txt("2024-01-01".into()),
+    }];
+    let sort = ValueSort {
+        field: id_of("length"),
+        column: Column::Num,
+        descending: false,
+    };
+    let cursor = SortValue::Num(10.0);
+    let statements = value_statements::<rapport_store::contacts::Contact>(
+        &tx,
+        &rapport_store::contacts::ContactFilter::default(),
+        &since,
+        sort,
+        Some((&cursor, uuid::Uuid::now_v7())),
+        25,
+    );
+    assert_eq!(
+        statements.len(),
+        2,
+        "the values, then the records without one"
+    );
+    let mut plans = Vec::new();
+    for q in statements {
+        plans.push(plan_lines(&mut tx, q).await);
+    }
+    tx.commit().await.expect("commit");
+    let (valued, empty) = (&plans[0], &plans[1]);
+    let walk_bounded = valued.iter().any(|l| {
+        if postgres {
+            l.contains("Index Cond") && l.contains("num >=")
+        } else {
+            l.contains("record_values_num") && l.contains("num>?")
+        }
+    });
+    assert!(
+        walk_bounded,
+        "the sort walks the number index from the cursor:\n{}",
+        valued.join("\n")
+    );
+    for (what, plan) in [("the values", valued), ("the records without one", empty)] {
+        let probes = plan.iter().any(|l| {
+            if postgres {
+                l.contains("Index Cond") && l.contains("record_id = contacts.id")
+            } else {
+                l.contains("record_values_record") && l.contains("record_id=?")
+            }
+        });
+        assert!(
+            probes,
+            "{what}: the filter and the emptiness probe the index by record:\n{}",
+            plan.join("\n")
+        );
+    }
 }
 
 #[tokio::test]
