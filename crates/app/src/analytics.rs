@@ -3,7 +3,7 @@
 //! exchange rates); counts include every deal.
 
 use chrono::{Duration, Utc};
-use rapport_domain::deal::DealStatus;
+use rapport_domain::deal::{DealStatus, StageKey};
 use rapport_domain::{Action, Object, Ownership, PipelineId};
 use rapport_store::deals::{self as store_deals, StageStatusTotal};
 use rapport_store::pipelines::{self as store_pipelines, Pipeline};
@@ -41,7 +41,7 @@ impl DealSummary {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct FunnelStage {
-    pub key: String,
+    pub key: StageKey,
     pub name: String,
     pub count: i64,
     pub by_status: [(DealStatus, i64); 4],
@@ -70,7 +70,7 @@ pub fn funnel_of(pipeline: &Pipeline, totals: &[StageStatusTotal]) -> Vec<Funnel
                 (
                     status,
                     rows.iter()
-                        .filter(|t| t.status == status.as_str())
+                        .filter(|t| t.status == status)
                         .map(|t| t.n)
                         .sum(),
                 )
@@ -133,7 +133,7 @@ impl App {
         tx.commit().await?;
         let new_in_last_days = totals.iter().map(|t| t.created_since).sum();
         let by_status = DealStatus::ALL.map(|status| {
-            let rows = totals.iter().filter(|t| t.status == status.as_str());
+            let rows = totals.iter().filter(|t| t.status == status);
             let mut c = CountAmount::default();
             for r in rows {
                 c.count += r.n;

@@ -3,7 +3,7 @@
 //! the pipelines themselves.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rapport_domain::deal::{self, DealStatus};
+use rapport_domain::deal::{self, DealStatus, StageKey};
 use rapport_domain::organization::{Currency, OrganizationName};
 use rapport_domain::validation::text;
 use rapport_domain::{
@@ -118,24 +118,25 @@ async fn check(
     } else {
         store_pipelines::find(tx, current.map(|d| d.pipeline_id).unwrap_or_default()).await?
     };
-    let stage = match (&pipeline, &change.stage) {
-        (Some(p), Some(key)) => {
-            if p.stage(key).is_none() {
+    let stage: Option<StageKey> = match (&pipeline, &change.stage) {
+        (Some(p), Some(key)) => match p.stage(key) {
+            Some(s) => Some(s.key.clone()),
+            None => {
                 let keys: Vec<&str> = p.stages.iter().map(|s| s.key.as_str()).collect();
                 errors.add(
                     "stage",
                     format!("must be a stage of the pipeline: {}", keys.join(", ")),
                 );
+                None
             }
-            Some(key.clone())
-        }
+        },
         (Some(p), None) if current.is_none() || pipeline_changed => {
             p.first_stage().map(|s| s.key.clone())
         }
         (_, None) => current.map(|d| d.stage.clone()),
-        (None, Some(key)) => Some(key.clone()),
+        // No pipeline: refused for it already.
+        (None, Some(_)) => None,
     };
-    let stage = stage.unwrap_or_default();
     let contact_id = link_after::<Contact>(
         tx,
         &mut errors,
@@ -169,6 +170,9 @@ async fn check(
         None => current.and_then(|d| d.expected_close_date),
     };
     errors.into_result()?;
+    let Some(stage) = stage else {
+        return Err(AppError::invalid("stage", "the pipeline has no stages"));
+    };
     let status = status.unwrap_or(DealStatus::New);
 
     // The rules of the contract, in the order a reader expects them.
@@ -176,8 +180,8 @@ async fn check(
         && d.pipeline_id == p.id
         && d.stage != stage
     {
-        let from = p.stage(&d.stage).map(|s| s.position);
-        let to = p.stage(&stage).map(|s| s.position);
+        let from = p.stage(d.stage.as_str()).map(|s| s.position);
+        let to = p.stage(stage.as_str()).map(|s| s.position);
         if let (Some(from), Some(to)) = (from, to)
             && to < from
             && !matches!(tenant.role, Role::Owner | Role::Admin)
@@ -207,7 +211,7 @@ async fn check(
         None if status_changed && status == DealStatus::Lost => 0,
         None if stage_changed || current.is_none() => pipeline
             .as_ref()
-            .and_then(|p| p.stage(&stage))
+            .and_then(|p| p.stage(stage.as_str()))
             .map(|s| s.probability)
             .unwrap_or(0),
         None => current.map(|d| d.close_probability).unwrap_or(0),
@@ -306,7 +310,7 @@ impl App {
         tenant: &Tenant,
         filter: &BoardFilter,
         custom: &[(String, Option<String>, String)],
-        stages: &[String],
+        stages: &[StageKey],
         per_stage: i64,
         meta: &RequestMeta,
     ) -> AppResult<DealBoard> {
@@ -475,7 +479,7 @@ impl App {
                 .stages
                 .iter()
                 .map(|s| StageInput {
-                    key: Some(s.key.clone()),
+                    key: Some(s.key.to_string()),
                     name: s.name.clone(),
                     probability: Some(s.probability),
                     rotting_days: s.rotting_days,
@@ -605,11 +609,10 @@ fn validate_pipeline(name: &str, stages: &[StageInput]) -> AppResult<(String, Ve
             errors.add(&field("name"), "must be 1 to 60 characters");
         }
         let key = match &s.key {
-            Some(k) => errors.check(&field("key"), deal::stage_key(k)),
-            None => Some(deal::stage_key_from_name(stage_name)),
-        }
-        .unwrap_or_default();
-        if out.iter().any(|o| o.key == key) {
+            Some(k) => errors.check(&field("key"), StageKey::parse(k)),
+            None => Some(StageKey::from_name(stage_name)),
+        };
+        if key.is_some() && out.iter().any(|o| Some(&o.key) == key.as_ref()) {
             errors.add(&field("key"), "is used by another stage of this pipeline");
         }
         let probability = s.probability.unwrap_or_else(|| {
@@ -623,6 +626,7 @@ fn validate_pipeline(name: &str, stages: &[StageInput]) -> AppResult<(String, Ve
         {
             errors.add(&field("rotting_days"), "must be between 1 and 365 days");
         }
+        let Some(key) = key else { continue };
         out.push(StageFields {
             key,
             name: stage_name.to_owned(),

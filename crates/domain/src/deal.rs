@@ -160,8 +160,31 @@ pub fn compact_amount(minor: i64) -> String {
     }
 }
 
+crate::schema::schema_key!(
+    /// A stage's key within its pipeline (`qualification`, `won`): what deals are in, boards
+    /// are grouped by and the API names.
+    StageKey
+);
+
+impl StageKey {
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        stage_key(input).map(Self)
+    }
+
+    /// A stage key derived from its name: `Needs analysis` → `needs_analysis`.
+    pub fn from_name(name: &str) -> Self {
+        Self(stage_key_from_name(name))
+    }
+}
+
+impl PartialEq<&str> for StageKey {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// A stage key: lower-case letters, digits and underscores, starting with a letter.
-pub fn stage_key(input: &str) -> Result<String, &'static str> {
+fn stage_key(input: &str) -> Result<String, &'static str> {
     let s = input.trim();
     let ok = !s.is_empty()
         && s.len() <= 40
@@ -175,8 +198,7 @@ pub fn stage_key(input: &str) -> Result<String, &'static str> {
     }
 }
 
-/// A stage key derived from its name: `Needs analysis` → `needs_analysis`.
-pub fn stage_key_from_name(name: &str) -> String {
+fn stage_key_from_name(name: &str) -> String {
     let mut key = String::new();
     for c in name.trim().to_lowercase().chars() {
         if c.is_ascii_alphanumeric() {

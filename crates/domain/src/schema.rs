@@ -82,7 +82,9 @@ pub fn key_from_label(label: &str) -> String {
 macro_rules! schema_key {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+        )]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
@@ -92,8 +94,8 @@ macro_rules! schema_key {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
@@ -118,6 +120,8 @@ macro_rules! schema_key {
         }
     };
 }
+
+pub(crate) use schema_key;
 
 schema_key!(
     /// The singular key naming an object in URLs, events and channels: `deal`, `berth`.

@@ -303,7 +303,7 @@ impl CsvKind for Deal {
             format!("{:.2}", self.amount_minor as f64 / 100.0),
             self.currency.clone(),
             self.status.as_str().to_owned(),
-            self.stage.clone(),
+            self.stage.to_string(),
             self.close_probability.to_string(),
             self.expected_close_date
                 .map(|x| x.to_string())

@@ -665,6 +665,16 @@ arg_from!(Time, DateTime<Utc>, |v| v);
 arg_from!(Date, chrono::NaiveDate, |v| v);
 arg_from!(Json, serde_json::Value, |v| v);
 arg_from!(Bytes, Vec<u8>, |v| v);
+arg_from!(
+    Text,
+    &rapport_domain::deal::StageKey,
+    |v: &rapport_domain::deal::StageKey| v.to_string()
+);
+arg_from!(
+    Text,
+    rapport_domain::deal::DealStatus,
+    |v: rapport_domain::deal::DealStatus| v.as_str().to_owned()
+);
 
 macro_rules! arg_from_id {
     ($($t:ty),*) => {$(

@@ -1,7 +1,7 @@
 //! Deals: opportunities moving through a pipeline's stages.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rapport_domain::deal::DealStatus;
+use rapport_domain::deal::{DealStatus, StageKey};
 use rapport_domain::{CompanyId, ContactId, DealId, OrganizationId, PipelineId, UserId};
 
 use crate::keyset::SortValue;
@@ -19,7 +19,8 @@ pub struct Deal {
     pub organization_id: OrganizationId,
     #[sqlx(try_from = "uuid::Uuid")]
     pub pipeline_id: PipelineId,
-    pub stage: String,
+    #[sqlx(try_from = "String")]
+    pub stage: StageKey,
     pub contact_id: Option<uuid::Uuid>,
     pub company_id: Option<uuid::Uuid>,
     #[sqlx(try_from = "uuid::Uuid")]
@@ -45,7 +46,7 @@ const COLUMNS: &str = "id, organization_id, pipeline_id, stage, contact_id, comp
 #[derive(Clone, Debug, PartialEq)]
 pub struct DealFields {
     pub pipeline_id: PipelineId,
-    pub stage: String,
+    pub stage: StageKey,
     pub contact_id: Option<ContactId>,
     pub company_id: Option<CompanyId>,
     pub owner_id: UserId,
@@ -110,7 +111,11 @@ pub async fn count_for_contact(tx: &mut TenantTx, contact: ContactId) -> Result<
 }
 
 /// Deals (live or deleted: deleted ones may be restored) still in a pipeline stage.
-pub async fn count_in_stage(tx: &mut TenantTx, pipeline: PipelineId, stage: &str) -> Result<i64> {
+pub async fn count_in_stage(
+    tx: &mut TenantTx,
+    pipeline: PipelineId,
+    stage: &StageKey,
+) -> Result<i64> {
     #[derive(sqlx::FromRow)]
     struct Row {
         n: i64,
@@ -185,8 +190,8 @@ fn no_date() -> NaiveDate {
 
 #[derive(Clone, Debug, Default)]
 pub struct DealFilter {
-    pub statuses: Vec<String>,
-    pub stage: Option<String>,
+    pub statuses: Vec<DealStatus>,
+    pub stage: Option<StageKey>,
     pub pipeline_id: Option<PipelineId>,
     pub owner_id: Option<UserId>,
     pub contact_id: Option<ContactId>,
@@ -215,7 +220,7 @@ impl KindTable for Deal {
     }
     fn conditions(q: &mut Query, f: &DealFilter) {
         q.and_in("status", &f.statuses);
-        q.and("stage =", f.stage.as_deref());
+        q.and("stage =", f.stage.as_ref());
         q.and("pipeline_id =", f.pipeline_id);
         q.and("owner_id =", f.owner_id);
         q.and("contact_id =", f.contact_id);
@@ -299,7 +304,7 @@ pub async fn board_totals(
 pub async fn board_first_cards(
     tx: &mut TenantTx,
     f: &BoardFilter,
-    stages: &[String],
+    stages: &[StageKey],
     per_stage: i64,
 ) -> Result<Vec<Deal>> {
     if stages.is_empty() {
@@ -312,7 +317,7 @@ pub async fn board_first_cards(
         }
         q.push_sql(&format!("SELECT * FROM (SELECT {COLUMNS} FROM deals"));
         push_board_filter(&mut q, tx, f);
-        let s = q.push_arg(stage.as_str());
+        let s = q.push_arg(stage);
         let l = q.push_arg(per_stage);
         q.push_sql(&format!(
             " AND stage = {s} ORDER BY stage_changed_at DESC, id DESC LIMIT {l}) AS column_{i}"
@@ -378,8 +383,10 @@ pub async fn open_weighted_by_owner(
 pub struct StageStatusTotal {
     #[sqlx(try_from = "uuid::Uuid")]
     pub pipeline_id: PipelineId,
-    pub stage: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub stage: StageKey,
+    #[sqlx(try_from = "String")]
+    pub status: DealStatus,
     pub n: i64,
     pub amount: i64,
     /// Of the `n`, those created since the moment asked for (0 when none was).

@@ -1,7 +1,7 @@
 //! Pipelines and their ordered stages.
 
 use chrono::{DateTime, Utc};
-use rapport_domain::deal::DEFAULT_STAGES;
+use rapport_domain::deal::{DEFAULT_STAGES, StageKey};
 use rapport_domain::{OrganizationId, PipelineId, StageId};
 
 use crate::{Result, TenantTx, Tx, query};
@@ -27,7 +27,8 @@ pub struct Stage {
     pub id: StageId,
     #[sqlx(try_from = "uuid::Uuid")]
     pub pipeline_id: PipelineId,
-    pub key: String,
+    #[sqlx(try_from = "String")]
+    pub key: StageKey,
     pub name: String,
     pub position: i64,
     pub probability: i64,
@@ -47,7 +48,7 @@ impl Pipeline {
 /// A stage as written: stages are saved as a whole ordered list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StageFields {
-    pub key: String,
+    pub key: StageKey,
     pub name: String,
     pub probability: i64,
     pub rotting_days: Option<i64>,
@@ -99,7 +100,7 @@ pub fn default_stages() -> Vec<StageFields> {
     DEFAULT_STAGES
         .iter()
         .map(|(key, name, probability, rotting)| StageFields {
-            key: (*key).to_owned(),
+            key: StageKey::from_name(key),
             name: (*name).to_owned(),
             probability: *probability,
             rotting_days: *rotting,

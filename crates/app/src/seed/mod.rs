@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use rapport_domain::builtin::COMPANY_SIZES;
-use rapport_domain::deal::{DEFAULT_STAGES, DealStatus};
+use rapport_domain::deal::{DEFAULT_STAGES, DealStatus, StageKey};
 use rapport_domain::{CompanyId, ContactId, DealId, OrganizationId, Role, UserId};
 use rapport_store::activities::{self as store_activities, NewActivity};
 use rapport_store::companies::{self as store_companies, NewCompany};
@@ -533,17 +533,20 @@ async fn fill(
         let roll = rng.below(100);
         let (status, stage_index) = match roll {
             0..=44 => (
-                "in_progress",
+                DealStatus::InProgress,
                 rng.below(stages.len().saturating_sub(1).max(1)),
             ),
-            45..=59 => ("new", 0),
-            60..=84 => ("won", stages.len() - 1),
-            _ => ("lost", rng.below(stages.len().saturating_sub(1).max(1))),
+            45..=59 => (DealStatus::New, 0),
+            60..=84 => (DealStatus::Won, stages.len() - 1),
+            _ => (
+                DealStatus::Lost,
+                rng.below(stages.len().saturating_sub(1).max(1)),
+            ),
         };
         let stage = stages.get(stage_index).copied().unwrap_or("qualification");
         let probability = match status {
-            "won" => 100,
-            "lost" => 0,
+            DealStatus::Won => 100,
+            DealStatus::Lost => 0,
             _ => DEFAULT_STAGES
                 .iter()
                 .find(|s| s.0 == stage)
@@ -553,20 +556,20 @@ async fn fill(
         let owner = *rng.pick(users);
         let amount = rng.between(10, 1200) * 5_000;
         let created_days = rng_days(&mut rng, 180);
-        let expected = (status == "in_progress" || status == "new")
+        let expected = (!status.is_closed())
             .then(|| Utc::now().date_naive() + Duration::days(rng.between(-10, 90)));
         let d = store_deals::insert(
             tx,
             &DealFields {
                 pipeline_id: pipeline.id,
-                stage: stage.to_owned(),
+                stage: StageKey::from_name(stage),
                 contact_id: contact,
                 company_id: company,
                 owner_id: owner,
                 title: format!("{company_name} — {}", rng.pick(&PRODUCTS)),
                 amount_minor: amount,
                 currency: "EUR".into(),
-                status: DealStatus::parse(status).unwrap_or(DealStatus::New),
+                status,
                 close_probability: probability,
                 expected_close_date: expected,
             },
@@ -576,7 +579,7 @@ async fn fill(
         seed::set_created(tx, "deals", d.id.as_uuid(), created).await?;
         let in_stage_days = rng.between(0, created_days.max(1));
         let stage_changed = created + Duration::days(created_days - in_stage_days);
-        let closed = matches!(status, "won" | "lost").then_some(stage_changed);
+        let closed = status.is_closed().then_some(stage_changed);
         seed::set_deal_times(tx, d.id.as_uuid(), stage_changed, closed).await?;
         // The way here: one stage change per stage passed, then the status.
         for (step, pair) in stages[..=stage_index].windows(2).enumerate() {
@@ -599,7 +602,7 @@ async fn fill(
             seed::set_created(tx, "activities", a.id.as_uuid(), at).await?;
             count += 1;
         }
-        if status != "new" {
+        if status != DealStatus::New {
             let a = store_activities::insert(
                 tx,
                 NewActivity {
@@ -607,7 +610,7 @@ async fn fill(
                     record_id: d.id.as_uuid(),
                     author_id: Some(owner),
                     kind: "status_changed".into(),
-                    payload: json!({"from": "new", "to": status}),
+                    payload: json!({"from": DealStatus::New.as_str(), "to": status.as_str()}),
                 },
             )
             .await?;
@@ -638,7 +641,7 @@ async fn fill(
         if rng.chance(10) {
             tags::set_for(tx, "deal", d.id.as_uuid(), &[*rng.pick(&tag_ids)]).await?;
         }
-        if status == "in_progress" || status == "new" {
+        if !status.is_closed() {
             deals.push((d.id, owner));
         }
         count += 1;

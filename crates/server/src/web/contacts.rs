@@ -109,7 +109,7 @@ async fn detail_page(
                 sub: format!(
                     "{} · {}",
                     money(d.amount_minor, &d.currency),
-                    d.stage.replace('_', " ")
+                    d.stage.as_str().replace('_', " ")
                 ),
                 badge: Some(d.status.as_str().to_owned()),
                 badge_text: d.status.label().to_owned(),

@@ -240,7 +240,7 @@ mod tests {
     #[test]
     fn stage_names_are_escaped_in_charts() {
         let stage = FunnelStage {
-            key: "x".into(),
+            key: rapport_domain::deal::StageKey::from_name("x"),
             name: "<script>alert(1)</script>".into(),
             count: 1,
             by_status: DealStatus::ALL.map(|s| (s, 0)),

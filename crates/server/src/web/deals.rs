@@ -17,7 +17,7 @@ use rapport_app::model::{TaskFilter, TaskSort};
 use rapport_app::tasks::{TaskChange, TaskQuery};
 use rapport_app::timeline::{RecordRef, TimelinePaging};
 use rapport_app::{AppError, Tenant};
-use rapport_domain::deal::{DealStatus, compact_amount, parse_amount_text, weighted};
+use rapport_domain::deal::{DealStatus, StageKey, compact_amount, parse_amount_text, weighted};
 use rapport_domain::schema::ObjectDef;
 use rapport_domain::{
     Action, CompanyId, ContactId, DealId, Object, Ownership, PipelineId, TaskId, UserId, decide,
@@ -185,7 +185,7 @@ fn card(
     tenant: &Tenant,
     me: UserId,
 ) -> DealCard {
-    let stage = pipeline.stage(&deal.stage);
+    let stage = pipeline.stage(deal.stage.as_str());
     let status = deal.status;
     let in_stage = (Utc::now() - deal.stage_changed_at).num_days();
     let rotting_days = match stage.and_then(|s| s.rotting_days) {
@@ -206,10 +206,10 @@ fn card(
             weighted(deal.amount_minor, deal.close_probability),
             &deal.currency,
         ),
-        stage: deal.stage.clone(),
+        stage: deal.stage.to_string(),
         stage_name: stage
             .map(|s| s.name.clone())
-            .unwrap_or_else(|| deal.stage.clone()),
+            .unwrap_or_else(|| deal.stage.to_string()),
         status: status.as_str().to_owned(),
         status_label: status.label(),
         owner: people.name(deal.owner_id),
@@ -324,7 +324,7 @@ pub async fn board(
     let summary;
     if view == "board" {
         let filter = board_filter(&pipeline, owner, show_closed);
-        let stages: Vec<String> = pipeline.stages.iter().map(|s| s.key.clone()).collect();
+        let stages: Vec<StageKey> = pipeline.stages.iter().map(|s| s.key.clone()).collect();
         // A filter on custom values that cannot be read (a range that is not a number): the
         // board without them, and why.
         let board = loop {
@@ -351,7 +351,7 @@ pub async fn board(
         let (open_count, open_value) = board
             .totals
             .iter()
-            .filter(|t| !DealStatus::parse(&t.status).is_ok_and(DealStatus::is_closed))
+            .filter(|t| !t.status.is_closed())
             .fold((0, 0), |(n, v), t| (n + t.n, v + t.amount));
         summary = format!("{open_count} open · {}", money(open_value, currency));
         for stage in &pipeline.stages {
@@ -370,7 +370,7 @@ pub async fn board(
                 &filter,
                 &custom,
                 show_closed,
-                &stage.key,
+                stage.key.as_str(),
                 in_stage.last().copied(),
                 count > in_stage.len() as i64,
             );
@@ -379,7 +379,7 @@ pub async fn board(
                 .map(|d| card(d, &pipeline, &people, &tenant, actor.user_id))
                 .collect();
             columns.push(Column {
-                key: stage.key.clone(),
+                key: stage.key.to_string(),
                 name: stage.name.clone(),
                 count,
                 total: format!("{} {currency}", compact_amount(total)),
@@ -623,7 +623,7 @@ pub async fn board_more(
             .stages
             .iter()
             .map(|s| Column {
-                key: s.key.clone(),
+                key: s.key.to_string(),
                 name: s.name.clone(),
                 count: 0,
                 total: String::new(),
@@ -1259,12 +1259,15 @@ async fn detail_page(
         .await
         .map_err(PageError::from)?;
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
-    let current_pos = pipeline.stage(&deal.stage).map(|s| s.position).unwrap_or(0);
+    let current_pos = pipeline
+        .stage(deal.stage.as_str())
+        .map(|s| s.position)
+        .unwrap_or(0);
     let steps = pipeline
         .stages
         .iter()
         .map(|s| StageStep {
-            key: s.key.clone(),
+            key: s.key.to_string(),
             name: s.name.clone(),
             state: if s.key == deal.stage {
                 "current"

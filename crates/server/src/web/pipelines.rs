@@ -87,7 +87,7 @@ async fn page(
                     .enumerate()
                     .map(|(index, s)| StageRow {
                         index,
-                        key: s.key,
+                        key: s.key.into(),
                         name: s.name,
                         probability: s.probability.to_string(),
                         rotting_days: s.rotting_days.map(|d| d.to_string()).unwrap_or_default(),

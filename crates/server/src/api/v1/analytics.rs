@@ -136,7 +136,7 @@ pub async fn funnel(
             .stages
             .into_iter()
             .map(|s| FunnelStageOut {
-                stage: s.key,
+                stage: s.key.into(),
                 count: s.count,
                 by_status: s
                     .by_status

@@ -8,7 +8,7 @@ use rapport_app::deals::{DealChange, PipelineChange, StageInput};
 use rapport_app::model::Deal;
 use rapport_app::model::{DealFilter, DealSort};
 use rapport_app::timeline::{RecordRef, TimelinePaging};
-use rapport_domain::deal::{DealStatus, amount_major, amount_minor, weighted};
+use rapport_domain::deal::{DealStatus, StageKey, amount_major, amount_minor, weighted};
 use rapport_domain::{ActivityId, CompanyId, ContactId, DealId, PipelineId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -60,13 +60,22 @@ impl kinds::ApiKind for Deal {
     type Params = DealParams;
     const REPEATED: Option<&'static str> = Some("status");
     fn filter(statuses: Vec<String>, p: DealParams) -> ApiResult<DealFilter> {
-        for s in &statuses {
-            DealStatus::parse(s)
-                .map_err(|m| ApiError::bad_request("invalid_query", format!("status {m}")))?;
-        }
+        let statuses = statuses
+            .iter()
+            .map(|s| {
+                DealStatus::parse(s)
+                    .map_err(|m| ApiError::bad_request("invalid_query", format!("status {m}")))
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        let stage = p
+            .stage
+            .as_deref()
+            .map(StageKey::parse)
+            .transpose()
+            .map_err(|m| ApiError::bad_request("invalid_query", format!("stage {m}")))?;
         Ok(DealFilter {
             statuses,
-            stage: p.stage,
+            stage,
             pipeline_id: p.pipeline_id.map(PipelineId),
             owner_id: p.owner_id.map(UserId),
             contact_id: p.contact_id.map(ContactId),
@@ -304,7 +313,7 @@ impl From<rapport_app::model::Pipeline> for PipelineOut {
                 .stages
                 .into_iter()
                 .map(|s| StageOut {
-                    key: s.key,
+                    key: s.key.into(),
                     name: s.name,
                     position: s.position,
                     probability: s.probability,
