@@ -1081,13 +1081,18 @@ pub async fn batch(
     ))
     .bind(org)
     .bind(object_id);
+    by_id_after(&mut q, after.map(|id| id.as_uuid()), limit);
+    tx.raw().fetch_all(q).await
+}
+
+/// Appends ` AND id > after ORDER BY id LIMIT limit`: a batch of rows in id order.
+fn by_id_after(q: &mut Query, after: Option<Uuid>, limit: i64) {
     if let Some(id) = after {
         let p = q.push_arg(id);
         q.push_sql(&format!(" AND id > {p}"));
     }
     let l = q.push_arg(limit);
     q.push_sql(&format!(" ORDER BY id LIMIT {l}"));
-    tx.raw().fetch_all(q).await
 }
 
 /// Writes a record's values document (a type change converted them) without touching its time.
@@ -1304,12 +1309,7 @@ pub async fn builtin_batch(
         builtin_live(table)
     ))
     .bind(org);
-    if let Some(id) = after {
-        let p = q.push_arg(id);
-        q.push_sql(&format!(" AND id > {p}"));
-    }
-    let l = q.push_arg(limit);
-    q.push_sql(&format!(" ORDER BY id LIMIT {l}"));
+    by_id_after(&mut q, after, limit);
     tx.raw().fetch_all(q).await
 }
 

@@ -278,20 +278,18 @@ pub async fn list_by_value<T: KindTable>(
     limit: u64,
 ) -> Result<Vec<T>> {
     let wanted = limit as i64 + 1;
+    let list = ByValue::<T> {
+        f,
+        custom,
+        strategy,
+        sort,
+    };
     let mut rows: Vec<T> = Vec::new();
-    if let Some(q) = valued::<T>(tx, f, custom, strategy, sort, after, wanted) {
+    if let Some(q) = list.valued(tx, after, wanted) {
         rows = tx.raw().fetch_all(q).await?;
     }
     if (rows.len() as i64) < wanted {
-        let q = without_value::<T>(
-            tx,
-            f,
-            custom,
-            strategy,
-            sort,
-            after,
-            wanted - rows.len() as i64,
-        );
+        let q = list.without_value(tx, after, wanted - rows.len() as i64);
         let more: Vec<T> = tx.raw().fetch_all(q).await?;
         rows.extend(more);
     }
@@ -309,97 +307,105 @@ pub fn value_statements<T: KindTable>(
     limit: u64,
 ) -> Vec<Query> {
     let wanted = limit as i64 + 1;
-    let strategy = Strategy::Scan;
-    valued::<T>(tx, f, custom, strategy, sort, after, wanted)
+    let list = ByValue::<T> {
+        f,
+        custom,
+        strategy: Strategy::Scan,
+        sort,
+    };
+    list.valued(tx, after, wanted)
         .into_iter()
-        .chain([without_value::<T>(
-            tx, f, custom, strategy, sort, after, wanted,
-        )])
+        .chain([list.without_value(tx, after, wanted)])
         .collect()
 }
 
-fn order(sort: ValueSort) -> (&'static str, &'static str) {
-    if sort.descending {
-        ("DESC", "<")
-    } else {
-        ("ASC", ">")
-    }
-}
-
-/// The records with a value, in its order: a walk of the field's index rows (bounded by the
-/// cursor) joined to the table's filtered rows; `None` once the cursor is past the values.
-fn valued<T: KindTable>(
-    tx: &TenantTx,
-    f: &T::Filter,
-    custom: &[Condition],
+/// A list ordered by a custom value: the records it selects and its order.
+struct ByValue<'a, T: KindTable> {
+    f: &'a T::Filter,
+    custom: &'a [Condition],
     strategy: Strategy,
     sort: ValueSort,
-    after: Option<(&SortValue, Uuid)>,
-    limit: i64,
-) -> Option<Query> {
-    let (dir, cmp) = order(sort);
-    let col = match sort.column {
-        Column::Num => "num",
-        Column::Txt => "txt",
-    };
-    // The table's rows are a subquery so that its own columns (a task's `record_id`) never meet
-    // the index's.
-    let select = format!("SELECT * FROM {}", T::TABLE);
-    let mut q = filtered::<T>(tx, &select, f, custom, strategy).wrap(|rows| {
-        format!(
-            "SELECT m.* FROM record_values v CROSS JOIN ({rows}) m WHERE v.organization_id = $1"
-        )
-    });
-    let fid = q.push_arg(sort.field);
-    q.push_sql(&format!(
-        " AND v.field_id = {fid} AND v.{col} IS NOT NULL AND m.id = v.record_id"
-    ));
-    if let Some((value, id)) = after {
-        let v = match value {
-            SortValue::Num(n) => q.push_arg(*n),
-            SortValue::Text(t) => q.push_arg(t.as_str()),
-            _ => return None,
+}
+
+impl<T: KindTable> ByValue<'_, T> {
+    /// (`ASC` or `DESC`, the comparison that continues after a row).
+    fn order(&self) -> (&'static str, &'static str) {
+        if self.sort.descending {
+            ("DESC", "<")
+        } else {
+            ("ASC", ">")
+        }
+    }
+
+    /// The table's live rows this list selects: `SELECT * FROM {table} WHERE …`.
+    fn rows(&self, tx: &TenantTx) -> Query {
+        let select = format!("SELECT * FROM {}", T::TABLE);
+        filtered::<T>(tx, &select, self.f, self.custom, self.strategy)
+    }
+
+    /// The records with a value, in its order: a walk of the field's index rows (bounded by
+    /// the cursor) joined to the table's filtered rows; `None` once the cursor is past the
+    /// values.
+    fn valued(
+        &self,
+        tx: &TenantTx,
+        after: Option<(&SortValue, Uuid)>,
+        limit: i64,
+    ) -> Option<Query> {
+        let (dir, cmp) = self.order();
+        let col = match self.sort.column {
+            Column::Num => "num",
+            Column::Txt => "txt",
         };
-        let i = q.push_arg(id);
-        // The first condition is implied by the second; it bounds the index walk.
+        // The table's rows are a subquery so that its own columns (a task's `record_id`) never
+        // meet the index's.
+        let mut q = self.rows(tx).wrap(|rows| {
+            format!(
+                "SELECT m.* FROM record_values v CROSS JOIN ({rows}) m WHERE v.organization_id = $1"
+            )
+        });
+        let fid = q.push_arg(self.sort.field);
         q.push_sql(&format!(
-            " AND v.{col} {cmp}= {v} AND (v.{col} {cmp} {v} OR (v.{col} = {v} AND v.record_id {cmp} {i}))"
+            " AND v.field_id = {fid} AND v.{col} IS NOT NULL AND m.id = v.record_id"
         ));
+        if let Some((value, id)) = after {
+            let v = match value {
+                SortValue::Num(n) => q.push_arg(*n),
+                SortValue::Text(t) => q.push_arg(t.as_str()),
+                _ => return None,
+            };
+            let i = q.push_arg(id);
+            // The first condition is implied by the second; it bounds the index walk.
+            q.push_sql(&format!(
+                " AND v.{col} {cmp}= {v} AND (v.{col} {cmp} {v} OR (v.{col} = {v} AND v.record_id {cmp} {i}))"
+            ));
+        }
+        let l = q.push_arg(limit);
+        q.push_sql(&format!(
+            " ORDER BY v.{col} {dir}, v.record_id {dir} LIMIT {l}"
+        ));
+        Some(q)
     }
-    let l = q.push_arg(limit);
-    q.push_sql(&format!(
-        " ORDER BY v.{col} {dir}, v.record_id {dir} LIMIT {l}"
-    ));
-    Some(q)
-}
 
-/// The records without a value, by id (after the cursor's when it is past the values).
-fn without_value<T: KindTable>(
-    tx: &TenantTx,
-    f: &T::Filter,
-    custom: &[Condition],
-    strategy: Strategy,
-    sort: ValueSort,
-    after: Option<(&SortValue, Uuid)>,
-    limit: i64,
-) -> Query {
-    let (dir, cmp) = order(sort);
-    let select = format!("SELECT * FROM {}", T::TABLE);
-    let mut q = filtered::<T>(tx, &select, f, custom, strategy);
-    let fid = q.push_arg(sort.field);
-    q.push_sql(&format!(
-        " AND (SELECT 1 FROM record_values v{} WHERE v.organization_id = $1 \
-         AND v.record_id = {}.id AND v.field_id = {fid} LIMIT 1) IS NULL",
-        dialect::by_record(tx.backend()),
-        T::TABLE
-    ));
-    if let Some((SortValue::Missing, id)) = after {
-        let i = q.push_arg(id);
-        q.push_sql(&format!(" AND id {cmp} {i}"));
+    /// The records without a value, by id (after the cursor's when it is past the values).
+    fn without_value(&self, tx: &TenantTx, after: Option<(&SortValue, Uuid)>, limit: i64) -> Query {
+        let (dir, cmp) = self.order();
+        let mut q = self.rows(tx);
+        let fid = q.push_arg(self.sort.field);
+        q.push_sql(&format!(
+            " AND (SELECT 1 FROM record_values v{} WHERE v.organization_id = $1 \
+             AND v.record_id = {}.id AND v.field_id = {fid} LIMIT 1) IS NULL",
+            dialect::by_record(tx.backend()),
+            T::TABLE
+        ));
+        if let Some((SortValue::Missing, id)) = after {
+            let i = q.push_arg(id);
+            q.push_sql(&format!(" AND id {cmp} {i}"));
+        }
+        let l = q.push_arg(limit);
+        q.push_sql(&format!(" ORDER BY id {dir} LIMIT {l}"));
+        q
     }
-    let l = q.push_arg(limit);
-    q.push_sql(&format!(" ORDER BY id {dir} LIMIT {l}"));
-    q
 }
 
 /// How many records match, counting at most `cap`: (count, exact).
