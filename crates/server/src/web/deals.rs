@@ -244,6 +244,8 @@ struct BoardPage {
     filters: Vec<FilterSelect>,
     ranges: Vec<RangeFilter>,
     custom_query: String,
+    /// Narrowed to an owner or to custom values: empty columns say so.
+    filtered: bool,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -528,6 +530,7 @@ pub async fn board(
         next,
         sort_links,
         custom_query: custom.query(),
+        filtered: owner.is_some() || !custom.filters.is_empty(),
         filters,
         ranges,
         shell: shell(&ctx, session, &tenant, "deals", &["Deals"]).await,

@@ -1278,6 +1278,17 @@ async fn the_deals_board_and_table_filter_by_custom_values() {
     .await;
     assert!(short.text.contains("Dinghy spot") && !short.text.contains("Yacht berth"));
 
+    assert!(
+        large.text.contains("None that match here."),
+        "an empty column says the filter empties it"
+    );
+    let none = page(
+        &t,
+        &browser,
+        "/o/marina/deals?view=table&custom.boat_length.min=100",
+    )
+    .await;
+    assert!(none.text.contains("No deal matches"), "{}", none.text);
     let csv = page(
         &t,
         &browser,

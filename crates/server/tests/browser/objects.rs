@@ -345,6 +345,7 @@ async fn an_admin_adds_a_field_to_contacts_and_filters_by_it() {
     let b = Browser::start(1280, 900).await;
     sign_in(&b, &t, "owner@example.com").await;
     b.goto(&t.url("/o/marina/settings/objects")).await;
+    b.screenshot("objects-settings-list").await;
     b.click("a[href='/o/marina/settings/objects/contact']")
         .await;
     b.wait_for_path(|p| p == "/o/marina/settings/objects/contact")
@@ -370,6 +371,11 @@ async fn an_admin_adds_a_field_to_contacts_and_filters_by_it() {
         b.text("main").await
     );
     b.screenshot("objects-settings-built-in").await;
+    b.eval("document.documentElement.setAttribute('data-theme', 'dark'); return null")
+        .await;
+    b.screenshot("objects-settings-built-in-dark").await;
+    b.eval("document.documentElement.setAttribute('data-theme', 'light'); return null")
+        .await;
 
     // The contact form takes it; the list filters by a range of it.
     b.goto(&t.url("/o/marina/contacts")).await;
