@@ -99,10 +99,10 @@ async fn check(
         .given(
             "currency",
             change.currency.as_deref(),
-            current.map(|d| d.currency.clone()),
-            |raw| Currency::parse(raw).map(|c| c.code().to_owned()),
+            current.map(|d| d.currency),
+            Currency::parse,
         )
-        .unwrap_or_else(|| tenant.organization.currency.clone());
+        .unwrap_or_else(|| Currency::parse(&tenant.organization.currency).unwrap_or_default());
     let status = errors.given(
         "status",
         change.status.as_deref(),

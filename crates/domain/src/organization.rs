@@ -155,6 +155,49 @@ impl Currency {
     }
 }
 
+impl Default for Currency {
+    fn default() -> Self {
+        Currency::DEFAULT
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = &'static str;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl serde::Serialize for Currency {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(value: Currency) -> String {
+        value.0.to_owned()
+    }
+}
+
+impl PartialEq<str> for Currency {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<String> for Currency {
+    fn eq(&self, other: &String) -> bool {
+        self.0 == other
+    }
+}
+
 /// An IANA time zone name such as `Europe/Paris`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimeZone(chrono_tz::Tz);

@@ -301,7 +301,7 @@ impl CsvKind for Deal {
             self.id.to_string(),
             self.title.clone(),
             format!("{:.2}", self.amount_minor as f64 / 100.0),
-            self.currency.clone(),
+            self.currency.to_string(),
             self.status.as_str().to_owned(),
             self.stage.to_string(),
             self.close_probability.to_string(),

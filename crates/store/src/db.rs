@@ -667,6 +667,11 @@ arg_from!(Json, serde_json::Value, |v| v);
 arg_from!(Bytes, Vec<u8>, |v| v);
 arg_from!(
     Text,
+    rapport_domain::organization::Currency,
+    |v: rapport_domain::organization::Currency| v.code().to_owned()
+);
+arg_from!(
+    Text,
     &rapport_domain::deal::StageKey,
     |v: &rapport_domain::deal::StageKey| v.to_string()
 );

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rapport_domain::deal::{DealStatus, StageKey};
+use rapport_domain::organization::Currency;
 use rapport_domain::{CompanyId, ContactId, DealId, OrganizationId, PipelineId, UserId};
 
 use crate::keyset::SortValue;
@@ -27,7 +28,8 @@ pub struct Deal {
     pub owner_id: UserId,
     pub title: String,
     pub amount_minor: i64,
-    pub currency: String,
+    #[sqlx(try_from = "String")]
+    pub currency: Currency,
     #[sqlx(try_from = "String")]
     pub status: DealStatus,
     pub close_probability: i64,
@@ -52,7 +54,7 @@ pub struct DealFields {
     pub owner_id: UserId,
     pub title: String,
     pub amount_minor: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub status: DealStatus,
     pub close_probability: i64,
     pub expected_close_date: Option<NaiveDate>,
@@ -68,7 +70,7 @@ impl DealFields {
             ("owner_id", self.owner_id.into()),
             ("title", (&self.title).into()),
             ("amount_minor", self.amount_minor.into()),
-            ("currency", (&self.currency).into()),
+            ("currency", self.currency.into()),
             ("status", self.status.as_str().into()),
             ("close_probability", self.close_probability.into()),
             ("expected_close_date", self.expected_close_date.into()),

@@ -142,7 +142,7 @@ async fn detail_page(
                 .map(|d| RelatedItem {
                     href: format!("{base}/deals/{}", d.id),
                     text: d.title.clone(),
-                    sub: money(d.amount_minor, &d.currency),
+                    sub: money(d.amount_minor, d.currency.code()),
                     badge: Some(d.status.as_str().to_owned()),
                     badge_text: d.status.label().to_owned(),
                 })

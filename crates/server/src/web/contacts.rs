@@ -108,7 +108,7 @@ async fn detail_page(
                 text: d.title.clone(),
                 sub: format!(
                     "{} · {}",
-                    money(d.amount_minor, &d.currency),
+                    money(d.amount_minor, d.currency.code()),
                     d.stage.as_str().replace('_', " ")
                 ),
                 badge: Some(d.status.as_str().to_owned()),

@@ -200,11 +200,11 @@ fn card(
     DealCard {
         id: deal.id.to_string(),
         title: deal.title.clone(),
-        amount: money(deal.amount_minor, &deal.currency),
+        amount: money(deal.amount_minor, deal.currency.code()),
         amount_short: format!("{} {}", compact_amount(deal.amount_minor), deal.currency),
         weighted: money(
             weighted(deal.amount_minor, deal.close_probability),
-            &deal.currency,
+            deal.currency.code(),
         ),
         stage: deal.stage.to_string(),
         stage_name: stage
@@ -784,7 +784,7 @@ impl DealFormValues {
             custom: d.custom.0.as_object().cloned(),
             title: d.title.clone(),
             amount: format!("{:.2}", d.amount_minor as f64 / 100.0),
-            currency: d.currency.clone(),
+            currency: d.currency.to_string(),
             place: format!("{}:{}", d.pipeline_id, d.stage),
             status: d.status.as_str().to_owned(),
             owner_id: d.owner_id.to_string(),
