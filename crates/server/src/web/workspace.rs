@@ -58,7 +58,7 @@ pub struct PaletteItem {
 }
 
 /// The icons an object may have: (name, glyph). Names are what the API stores.
-pub const ICONS: [(&str, &str); 24] = [
+pub const ICONS: [(&str, &str); 29] = [
     ("anchor", "⚓"),
     ("ship", "⛵"),
     ("flag", "⚑"),
@@ -83,6 +83,12 @@ pub const ICONS: [(&str, &str); 24] = [
     ("users", "☻"),
     ("bolt", "ϟ"),
     ("circle", "●"),
+    // The built-in objects' icons (their glyphs in the navigation too).
+    ("handshake", "◆"),
+    ("check-square", "✓"),
+    ("sparkles", "✦"),
+    ("user", "☺"),
+    ("building", "▦"),
 ];
 
 /// The glyph an object shows: its icon's, or the first letter of its plural name.
