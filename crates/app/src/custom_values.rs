@@ -50,6 +50,17 @@ impl Kind {
         .find(|k| k.object_key() == key)
     }
 
+    /// What the roles' permissions call this kind.
+    pub fn permission_object(self) -> rapport_domain::Object {
+        match self {
+            Kind::Company => rapport_domain::Object::Company,
+            Kind::Contact => rapport_domain::Object::Contact,
+            Kind::Lead => rapport_domain::Object::Lead,
+            Kind::Deal => rapport_domain::Object::Deal,
+            Kind::Task => rapport_domain::Object::Task,
+        }
+    }
+
     pub(crate) fn table(self) -> &'static str {
         match self {
             Kind::Company => "companies",

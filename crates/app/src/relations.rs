@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use rapport_domain::schema::{FieldType, ObjectDef, SelectOption};
-use rapport_domain::{Action, Object, Ownership, RecordId};
+use rapport_domain::{Action, Object, Ownership, RecordId, decide};
 use rapport_store::TenantTx;
 use rapport_store::records::{self as store_records, Comparison, Condition, Operand};
 use serde_json::{Map, Value as Json};
@@ -22,7 +22,7 @@ pub struct Inverse {
     pub object: ObjectDef,
     pub field_label: String,
     /// (id, title), newest first.
-    pub items: Vec<(RecordId, String)>,
+    pub items: Vec<(Uuid, String)>,
 }
 
 /// One column of a board: the records holding one option (or none) of the field.
@@ -170,16 +170,42 @@ impl App {
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let catalog = catalog(&mut tx, tenant.organization.created_at).await?;
         let mut out = Vec::new();
-        for source in catalog.objects.iter().filter(|o| !o.def.builtin) {
+        for source in &catalog.objects {
+            // A built-in kind's records, through its custom relation fields, for roles that
+            // may see that kind.
+            let builtin = crate::custom_values::Kind::of_key(source.def.key.as_str())
+                .filter(|_| source.def.builtin);
+            if let Some(kind) = builtin {
+                let visible = decide(
+                    tenant.role,
+                    Action::View,
+                    kind.permission_object(),
+                    Ownership::NotApplicable,
+                );
+                if !visible.is_allowed() {
+                    continue;
+                }
+            }
             for field in source.def.live_fields().filter(|f| {
-                f.field_type == FieldType::Relation
+                !f.builtin
+                    && f.field_type == FieldType::Relation
                     && f.target.as_ref().is_some_and(|t| t.as_str() == object_key)
             }) {
-                let rows = store_records::related(&mut tx, field.id, id, 50).await?;
+                let items = match builtin {
+                    Some(kind) => {
+                        store_records::related_builtin(&mut tx, kind.table(), field.id, id, 50)
+                            .await?
+                    }
+                    None => store_records::related(&mut tx, field.id, id, 50)
+                        .await?
+                        .into_iter()
+                        .map(|r| (r.id.as_uuid(), r.title))
+                        .collect(),
+                };
                 out.push(Inverse {
                     object: source.def.clone(),
                     field_label: field.label.clone(),
-                    items: rows.into_iter().map(|r| (r.id, r.title)).collect(),
+                    items,
                 });
             }
         }

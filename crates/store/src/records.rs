@@ -1067,6 +1067,41 @@ pub async fn related(
         .await
 }
 
+/// The live records of a built-in `table` whose relation field `via` points at `target`, at
+/// most `limit`: (id, name or title), newest first.
+pub async fn related_builtin(
+    tx: &mut TenantTx,
+    table: &'static str,
+    via: FieldId,
+    target: Uuid,
+    limit: i64,
+) -> Result<Vec<(Uuid, String)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+        title: String,
+    }
+    let org = tx.organization_id();
+    let rows: Vec<Row> = tx
+        .raw()
+        .fetch_all(
+            query(format!(
+                "SELECT t.id AS id, t.{title} AS title FROM record_values v JOIN {table} t \
+                 ON t.organization_id = v.organization_id AND t.id = v.record_id \
+                 WHERE v.organization_id = $1 AND v.field_id = $2 AND v.txt = $3{live} \
+                 ORDER BY t.id DESC LIMIT $4",
+                title = title_column(table),
+                live = builtin_live(table),
+            ))
+            .bind(org)
+            .bind(via)
+            .bind(target.to_string())
+            .bind(limit),
+        )
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.title)).collect())
+}
+
 /// Every live record of an object, for rewriting a field's values (a type change) — read in
 /// pages of `limit` after `after`.
 pub async fn batch(

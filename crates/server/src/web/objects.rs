@@ -1653,7 +1653,7 @@ pub(super) async fn inverse_sections(
                 .items
                 .into_iter()
                 .map(|(id, t)| RelatedItem {
-                    href: format!("{base}/objects/{}/{id}", inv.object.key),
+                    href: record_href(base, inv.object.key.as_str(), &id.to_string()),
                     text: if t.is_empty() { "Untitled".into() } else { t },
                     sub: String::new(),
                     badge: None,

@@ -628,12 +628,16 @@ async fn built_in_lists_show_custom_fields_as_columns() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    t.create(
-        &owner,
-        "/api/v1/contacts",
-        json!({"name": "Ann Berg", "email": "ann@example.com", "custom": {"tier": "gold", "berth": a12, "crafts": ["sail"], "length": 12}}),
-    )
-    .await;
+    let ann = t
+        .create(
+            &owner,
+            "/api/v1/contacts",
+            json!({"name": "Ann Berg", "email": "ann@example.com", "custom": {"tier": "gold", "berth": a12, "crafts": ["sail"], "length": 12}}),
+        )
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     t.create(
         &owner,
         "/api/v1/contacts",
@@ -643,6 +647,17 @@ async fn built_in_lists_show_custom_fields_as_columns() {
     t.create(&owner, "/api/v1/contacts", json!({"name": "Cleo Ray"}))
         .await;
     let browser = t.browser_session("owner@example.com").await;
+
+    // The berth's page lists the contacts whose custom relation points at it.
+    let berth_page = page(&t, &browser, &format!("/o/marina/objects/berth/{a12}")).await;
+    assert!(
+        berth_page.text.contains("Contacts (Berth)")
+            && berth_page
+                .text
+                .contains(&format!("href=\"/o/marina/contacts/{ann}\">Ann Berg</a>")),
+        "{}",
+        berth_page.text
+    );
 
     let list = page(&t, &browser, "/o/marina/contacts").await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text);
