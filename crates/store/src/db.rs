@@ -547,8 +547,15 @@ impl Db {
                 let pool = pool.clone();
                 // A tenant transaction enters its scope in the same round trip as `BEGIN`. A read
                 // is `READ ONLY`: PostgreSQL refuses any write in it, so ending it without
-                // waiting (see `Tx::commit`) can never lose one.
-                let begin = if write { "BEGIN" } else { "BEGIN READ ONLY" };
+                // waiting (see `Tx::commit`) can never lose one. It is `REPEATABLE READ`: every
+                // statement of it sees the same snapshot, so what one read model puts together
+                // (a count and the rows it counts) agrees; a read-only transaction at that level
+                // never fails to serialize.
+                let begin = if write {
+                    "BEGIN"
+                } else {
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                };
                 let statement = match tenant {
                     Some(org) => {
                         std::borrow::Cow::Owned(crate::dialect::begin_in_tenant_scope(begin, org))

@@ -24,7 +24,7 @@ pub fn enter_tenant_scope(backend: Backend) -> Option<&'static str> {
 }
 
 /// On PostgreSQL, the statement that opens a transaction already confined to an organization:
-/// `begin` (`BEGIN` or `BEGIN READ ONLY`) and [`enter_tenant_scope`] in one round trip (a simple query of two statements). The
+/// `begin` (`BEGIN`, or a read-only `BEGIN …`) and [`enter_tenant_scope`] in one round trip (a simple query of two statements). The
 /// organization id is a UUID written by Rapport, never text from a request.
 pub fn begin_in_tenant_scope(begin: &str, organization_id: OrganizationId) -> String {
     let id = organization_id.as_uuid();
