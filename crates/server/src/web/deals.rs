@@ -1208,6 +1208,8 @@ struct DetailPage {
     back: String,
     today: String,
     assignees: Vec<Choice>,
+    /// The records whose relation fields point at the deal.
+    related: Vec<super::record_page::Related>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1337,7 +1339,11 @@ async fn detail_page(
     let own = actor.relation_to(deal.owner_id);
     let may =
         |action, object, ownership| decide(tenant.role, action, object, ownership).is_allowed();
+    let related =
+        super::objects::inverse_sections(ctx, actor, &tenant, "deal", deal_id.as_uuid(), "deal")
+            .await;
     Ok(DetailPage {
+        related,
         shell: shell(ctx, session, &tenant, "deals", &["Deals", &deal.title]).await,
         pipeline_name: pipeline.name.clone(),
         steps,

@@ -1320,3 +1320,50 @@ async fn the_deals_board_and_table_filter_by_custom_values() {
     assert!(wrong.text.contains("must be a number"), "{}", wrong.text);
     assert!(wrong.text.contains("Dinghy spot") && wrong.text.contains("Yacht berth"));
 }
+
+/// A deal's page lists the records whose relation fields point at it (an agency's expenses).
+#[tokio::test]
+async fn a_deal_s_page_lists_the_records_pointing_at_it() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Agency")).await;
+    for (path, body) in [
+        (
+            "/api/v1/objects",
+            json!({"key": "expense", "singular": "Expense", "plural": "Expenses"}),
+        ),
+        (
+            "/api/v1/objects/expense/fields",
+            json!({"key": "deal", "label": "Deal", "type": "relation", "target": "deal"}),
+        ),
+    ] {
+        let r = t.org_call(&owner, Method::POST, path, Some(body)).await;
+        assert!(r.status.is_success(), "{}", r.text);
+    }
+    let deal = t
+        .create(&owner, "/api/v1/deals", json!({"title": "Spring campaign"}))
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let expense = t
+        .org_call(
+            &owner,
+            Method::POST,
+            "/api/v1/objects/expense/records",
+            Some(json!({"values": {"name": "Print run", "deal": deal}})),
+        )
+        .await;
+    assert_eq!(expense.status, StatusCode::CREATED, "{}", expense.text);
+    let expense = expense.body["id"].as_str().expect("id").to_owned();
+    let browser = t.browser_session("owner@example.com").await;
+    let deal_page = page(&t, &browser, &format!("/o/agency/deals/{deal}")).await;
+    assert_eq!(deal_page.status, StatusCode::OK, "{}", deal_page.text);
+    assert!(
+        deal_page.text.contains("Expenses (Deal)")
+            && deal_page.text.contains(&format!(
+                "href=\"/o/agency/objects/expense/{expense}\">Print run</a>"
+            )),
+        "{}",
+        deal_page.text
+    );
+}
