@@ -28,12 +28,17 @@ pub struct Browser {
     _turn: Option<tokio::sync::MutexGuard<'static, ()>>,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+/// A free port for chromedriver below the ephemeral range (which starts at 32768 on Linux), so
+/// that no test server binding port 0 can take it between this check and chromedriver's start
+/// (the session would then be asked of a Rapport server).
+fn driver_port() -> u16 {
+    for _ in 0..200 {
+        let port = 20_000 + (uuid::Uuid::now_v7().as_u128() % 10_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port for chromedriver between 20000 and 29999");
 }
 
 fn binary(name: &str, candidates: &[&str]) -> String {
@@ -83,7 +88,7 @@ impl Browser {
             "ChromeDriver",
             &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
         );
-        let port = free_port();
+        let port = driver_port();
         let driver = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
