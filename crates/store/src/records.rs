@@ -384,7 +384,11 @@ pub async fn existing(tx: &mut TenantTx, target: Target, ids: &[Uuid]) -> Result
     let org = tx.organization_id();
     let mut q = match target {
         Target::Table(table) => {
-            query(format!("SELECT id FROM {table} WHERE organization_id = $1 AND deleted_at IS NULL")).bind(org)
+            query(format!(
+                "SELECT id FROM {table} WHERE organization_id = $1{}",
+                builtin_live(table)
+            ))
+            .bind(org)
         }
         Target::Object(object) => query(
             "SELECT id FROM records WHERE organization_id = $1 AND object_id = $2 AND deleted_at IS NULL",
@@ -1220,9 +1224,10 @@ pub async fn target_choices(
         Target::Table(table) => {
             let column = title_column(table);
             query(format!(
-                "SELECT id, {column} AS title FROM {table} WHERE organization_id = $1 \
-                 AND deleted_at IS NULL AND LOWER({column}) LIKE $2 ESCAPE '\\' \
-                 ORDER BY LOWER({column}), id LIMIT $3"
+                "SELECT id, {column} AS title FROM {table} WHERE organization_id = $1{} \
+                 AND LOWER({column}) LIKE $2 ESCAPE '\\' \
+                 ORDER BY LOWER({column}), id LIMIT $3",
+                builtin_live(table)
             ))
             .bind(org)
             .bind(pattern)

@@ -2,155 +2,19 @@
 
 use chrono::{DateTime, Utc};
 use rapport_app::contacts::ContactQuery;
-use rapport_app::model::{Company, Contact, ContactFilter, ContactSort, Deal};
+use rapport_app::model::{
+    Company, Contact, ContactFilter, ContactSort, Deal, DealFilter, DealSort,
+};
 use rapport_app::timeline::RecordRef;
-use rapport_domain::{Action, CompanyId, ContactId, Object, Ownership, decide};
+use rapport_domain::{CompanyId, ContactId, Object};
 use uuid::Uuid;
 
-use super::PageContext;
-use super::PageError;
-use super::kinds::{FormKind, ListKind, ListSpec, RecordForm, Row, WebKind, list_query};
+use super::kinds::{
+    FormKind, ListKind, ListSpec, PageParts, PageView, RecordForm, Row, WebKind, list_query,
+};
 use super::lists::{Cell, ColumnDef, ListState};
-use super::record_page::{RecordPage, Related, RelatedItem, tag_parts, task_box, timeline_of};
-use super::records::{People, money};
-use super::workspace::shell;
-
-async fn detail_page(
-    ctx: &PageContext,
-    id: &str,
-    form: Option<&RecordForm>,
-) -> Result<RecordPage, PageError> {
-    let (session, tenant, contact) = super::kinds::open::<Contact>(ctx, id).await?;
-    let id = contact.id;
-    let app = &ctx.state.app;
-    let actor = &session.actor;
-    let own = actor.relation_to(contact.owner_id);
-    let people = People::load(app, actor, &tenant, &ctx.meta).await;
-    let base = &ctx.base;
-    let values = form.cloned().unwrap_or_else(|| RecordForm::of(&contact));
-    let may =
-        |action, object, ownership| decide(tenant.role, action, object, ownership).is_allowed();
-    let can_edit = may(Action::Edit, Object::Contact, own);
-    let deals = app
-        .list::<Deal>(
-            actor,
-            &tenant,
-            rapport_app::deals::DealQuery {
-                with_total: true,
-                filter: rapport_app::model::DealFilter {
-                    contact_id: Some(id),
-                    ..Default::default()
-                },
-                custom: Vec::new(),
-                custom_sort: None,
-                sort: rapport_app::model::DealSort::UpdatedAt,
-                descending: true,
-                after: None,
-                page: 1,
-                page_size: 20,
-            },
-            &ctx.meta,
-        )
-        .await
-        .map(|p| p.items)
-        .unwrap_or_default();
-    let company = match contact.company_id {
-        Some(c) => app
-            .get::<Company>(actor, &tenant, CompanyId(c), &ctx.meta)
-            .await
-            .ok(),
-        None => None,
-    };
-    let (tags, tag_options) = tag_parts(ctx, actor, &tenant, "contact", contact.id.as_uuid()).await;
-    let mut page = RecordPage::form(
-        shell(
-            ctx,
-            session,
-            &tenant,
-            "contacts",
-            &["Contacts", &contact.name],
-        )
-        .await,
-        &contact.name,
-        format!("{base}/contacts/{}", contact.id),
-        "Save changes",
-        format!("{base}/contacts"),
-        super::kinds::form_fields::<Contact>(ctx, actor, &tenant, &people, &values).await,
-    );
-    page.subtitle = match (&contact.title, &company) {
-        (Some(t), Some(c)) => Some(format!("{t} · {}", c.name)),
-        (Some(t), None) => Some(t.clone()),
-        (None, Some(c)) => Some(c.name.clone()),
-        (None, None) => None,
-    };
-    page.can_edit = can_edit;
-    page.readonly_note =
-        Some("You can read this contact; its owner, managers and admins can change it.".into());
-    if may(Action::Delete, Object::Contact, own) {
-        page.delete_action = Some(format!("{base}/contacts/{}/delete", contact.id));
-        page.delete_confirm = format!(
-            "Delete {}? You can restore it from recently deleted for 30 days.",
-            contact.name
-        );
-    }
-    page.tags = tags;
-    if can_edit {
-        page.tags_action = Some(format!("{base}/contacts/{}/tags", contact.id));
-        page.tag_options = tag_options;
-    }
-    page.related = vec![Related {
-        title: "Deals".into(),
-        empty: "No deals with this contact yet.".into(),
-        items: deals
-            .iter()
-            .map(|d| RelatedItem {
-                href: format!("{base}/deals/{}", d.id),
-                text: d.title.clone(),
-                sub: format!(
-                    "{} · {}",
-                    money(d.amount_minor, d.currency.code()),
-                    d.stage.as_str().replace('_', " ")
-                ),
-                badge: Some(d.status.as_str().to_owned()),
-                badge_text: d.status.label().to_owned(),
-            })
-            .collect(),
-        add: may(Action::Create, Object::Deal, Ownership::NotApplicable).then(|| {
-            (
-                format!("{base}/deals/new?contact={}", contact.id),
-                "New deal".into(),
-            )
-        }),
-    }];
-    page.related.extend(
-        super::objects::inverse_sections(
-            ctx,
-            actor,
-            &tenant,
-            "contact",
-            contact.id.as_uuid(),
-            "contact",
-        )
-        .await,
-    );
-    page.tasks = Some(
-        task_box(
-            ctx,
-            actor,
-            &tenant,
-            &people,
-            ("contact_id", contact.id.to_string()),
-            format!("{base}/contacts/{}", contact.id),
-        )
-        .await,
-    );
-    page.timeline = Some(timeline_of(ctx, actor, &tenant, &people, RecordRef::Contact(id)).await);
-    page.live_channel = Some(format!("record:contact:{id}"));
-    if may(Action::Create, Object::Activity, Ownership::NotApplicable) {
-        page.comment_action = Some(format!("{base}/contacts/{}/activities", contact.id));
-    }
-    Ok(page)
-}
+use super::record_page::{Related, deal_item};
+use super::records::money;
 
 impl WebKind for Contact {
     const PATH: &'static str = "contacts";
@@ -164,6 +28,7 @@ impl WebKind for Contact {
 
 impl FormKind for Contact {
     const FORM: &'static [&'static str] = &["name", "email", "phone", "title", "company_id"];
+    const TASK_LINK: Option<&'static str> = Some("contact_id");
     /// `?company=…`: a contact added from a company's page belongs to it.
     fn prefill(query: &str, form: &mut RecordForm) {
         if let Some((_, company)) =
@@ -173,12 +38,49 @@ impl FormKind for Contact {
                 .insert("company_id".to_owned(), company.into_owned().into());
         }
     }
-    async fn record_page(
-        ctx: &PageContext,
-        id: &str,
-        form: Option<&RecordForm>,
-    ) -> Result<RecordPage, PageError> {
-        detail_page(ctx, id, form).await
+    fn name(&self) -> &str {
+        &self.name
+    }
+    /// Its job title and company; its latest deals.
+    async fn parts(&self, view: &PageView<'_>) -> PageParts {
+        let (base, id) = (view.base(), self.id);
+        let company = match self.company_id {
+            Some(c) => view.get::<Company>(CompanyId(c)).await,
+            None => None,
+        };
+        let deals = DealFilter {
+            contact_id: Some(id),
+            ..Default::default()
+        };
+        let deals = view
+            .first::<Deal>(deals, DealSort::UpdatedAt, true, 20)
+            .await;
+        let company = company.map(|c| c.name);
+        let subtitle = [&self.title, &company]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" · ");
+        PageParts {
+            subtitle: (!subtitle.is_empty()).then_some(subtitle),
+            related: vec![Related {
+                title: "Deals".into(),
+                empty: "No deals with this contact yet.".into(),
+                items: deals
+                    .iter()
+                    .map(|d| {
+                        let amount = money(d.amount_minor, d.currency.code());
+                        let stage = d.stage.as_str().replace('_', " ");
+                        deal_item(base, d, format!("{amount} · {stage}"))
+                    })
+                    .collect(),
+                add: view
+                    .may_create(Object::Deal)
+                    .then(|| (format!("{base}/deals/new?contact={id}"), "New deal".into())),
+            }],
+            ..PageParts::default()
+        }
     }
 }
 
@@ -214,9 +116,6 @@ impl ListKind for Contact {
             ("updated", ContactSort::UpdatedAt),
         ];
         list_query(state, &sorts, filter, page_size)
-    }
-    fn name(&self) -> &str {
-        &self.name
     }
     fn created_at(&self) -> DateTime<Utc> {
         self.created_at

@@ -16,7 +16,7 @@ use rapport_app::kinds::{BuiltinKind, ListQuery};
 use rapport_app::timeline::RecordRef;
 use rapport_app::{Actor, AppError, Tenant};
 use rapport_domain::schema::{FieldType, ObjectDef};
-use rapport_domain::{Action, Ownership, UserId, ValidationErrors, decide};
+use rapport_domain::{Action, Object, Ownership, UserId, ValidationErrors, decide};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use uuid::Uuid;
@@ -27,7 +27,10 @@ use super::lists::{
     owner_filter, saved_views, sort_parts, tag_chips, tag_filter, total_label,
 };
 use super::objects::Names;
-use super::record_page::{FormField, RecordPage};
+use super::objects::inverse_sections;
+use super::record_page::{
+    ConvertBox, FormField, RecordPage, Related, tag_parts, task_box, timeline_of,
+};
 use super::records::People;
 use super::workspace::shell;
 use super::{
@@ -62,14 +65,208 @@ pub trait WebKind: BuiltinKind {
 pub trait FormKind: WebKind + ApiKind + Clone {
     /// The system fields its form shows, in order.
     const FORM: &'static [&'static str];
+    /// The field of a task that links it to a record of this kind, when its page lists the
+    /// record's tasks (`company_id`).
+    const TASK_LINK: Option<&'static str> = None;
+    /// Who may change a record, in the note a reader sees instead of the form.
+    const EDITORS: &'static str = "its owner, managers and admins";
     /// The "new" form as its link fills it in (`?company=…` on a new contact).
     fn prefill(_query: &str, _form: &mut RecordForm) {}
-    /// The record's page, showing `form` again when given.
-    fn record_page(
-        ctx: &PageContext,
-        id: &str,
-        form: Option<&RecordForm>,
-    ) -> impl Future<Output = Result<RecordPage, PageError>> + Send;
+    /// What names the record: its page's heading, its list row.
+    fn name(&self) -> &str;
+    /// Whether the member may act on this record.
+    fn may(&self, actor: &Actor, tenant: &Tenant, action: Action) -> bool {
+        decide(
+            tenant.role,
+            action,
+            Self::OBJECT,
+            actor.relation_to(self.owner()),
+        )
+        .is_allowed()
+    }
+    /// Why nobody may change the record any more (a converted lead), when that is so.
+    fn frozen(&self) -> Option<&'static str> {
+        None
+    }
+    /// What deleting the record asks first.
+    fn delete_confirm(&self) -> String {
+        format!(
+            "Delete {}? You can restore it from recently deleted for 30 days.",
+            self.name()
+        )
+    }
+    /// What the kind's page shows of the record besides its form, tags, tasks, timeline and the
+    /// records pointing at it: a line under the heading, badges, the records it gathers.
+    fn parts(&self, _view: &PageView<'_>) -> impl Future<Output = PageParts> + Send {
+        async { PageParts::default() }
+    }
+}
+
+/// What a kind's page may read to draw its own parts.
+pub struct PageView<'a> {
+    pub ctx: &'a PageContext,
+    pub actor: &'a Actor,
+    pub tenant: &'a Tenant,
+    pub people: &'a People,
+}
+
+impl PageView<'_> {
+    pub fn base(&self) -> &str {
+        &self.ctx.base
+    }
+
+    /// Whether the member may add records of `object` (a "New deal" link on a company).
+    pub fn may_create(&self, object: Object) -> bool {
+        decide(
+            self.tenant.role,
+            Action::Create,
+            object,
+            Ownership::NotApplicable,
+        )
+        .is_allowed()
+    }
+
+    /// The first records of a kind that `filter` selects, in an order: the lists a page
+    /// gathers (a company's people). Those the member may not see are not there.
+    pub async fn first<K: BuiltinKind>(
+        &self,
+        filter: K::Filter,
+        sort: K::Sort,
+        descending: bool,
+        size: u64,
+    ) -> Vec<K> {
+        let query = ListQuery {
+            with_total: false,
+            filter,
+            custom: Vec::new(),
+            custom_sort: None,
+            sort,
+            descending,
+            after: None,
+            page: 1,
+            page_size: size,
+        };
+        let app = &self.ctx.state.app;
+        app.list::<K>(self.actor, self.tenant, query, &self.ctx.meta)
+            .await
+            .map(|p| p.items)
+            .unwrap_or_default()
+    }
+
+    /// A record the page links to, when the member may see it.
+    pub async fn get<K: BuiltinKind>(&self, id: impl Into<K::Id>) -> Option<K> {
+        let app = &self.ctx.state.app;
+        app.get::<K>(self.actor, self.tenant, id.into(), &self.ctx.meta)
+            .await
+            .ok()
+    }
+}
+
+/// A kind's own parts of a record page.
+#[derive(Default)]
+pub struct PageParts {
+    pub subtitle: Option<String>,
+    pub badges: Vec<(String, String)>,
+    pub related: Vec<Related>,
+    pub convert: Option<ConvertBox>,
+}
+
+/// A built-in record's page: its form (shown again with `form` after a refused change), what its
+/// kind says of it ([`FormKind::parts`]), its tags, the records whose relation fields point at
+/// it, its tasks, its timeline with a comment box; deleting it.
+pub async fn record_page<K: FormKind>(
+    ctx: &PageContext,
+    id: &str,
+    form: Option<&RecordForm>,
+) -> Result<RecordPage, PageError> {
+    let (session, tenant, record) = open::<K>(ctx, id).await?;
+    let app = &ctx.state.app;
+    let actor = &session.actor;
+    let id: Uuid = record.id().into();
+    let key = K::KIND.object_key();
+    let people = People::load(app, actor, &tenant, &ctx.meta).await;
+    let href = format!("{}/{}/{id}", ctx.base, K::PATH);
+    let values = form.cloned().unwrap_or_else(|| RecordForm::of(&record));
+    let fields = form_fields::<K>(ctx, actor, &tenant, &people, &values).await;
+    let view = PageView {
+        ctx,
+        actor,
+        tenant: &tenant,
+        people: &people,
+    };
+    let parts = record.parts(&view).await;
+    let inverse = inverse_sections(ctx, actor, &tenant, key, id, K::ONE).await;
+    let tags = match K::TAGGED {
+        true => Some(tag_parts(ctx, actor, &tenant, key, id).await),
+        false => None,
+    };
+    let tasks = match K::TASK_LINK {
+        Some(link) => Some(
+            task_box(
+                ctx,
+                actor,
+                &tenant,
+                &people,
+                (link, id.to_string()),
+                href.clone(),
+            )
+            .await,
+        ),
+        None => None,
+    };
+    let timeline = match K::timeline(record.id()) {
+        Some(on) => Some(timeline_of(ctx, actor, &tenant, &people, on).await),
+        None => None,
+    };
+    let frozen = record.frozen();
+    let can_edit = frozen.is_none() && record.may(actor, &tenant, Action::Edit);
+    let may_comment = decide(
+        tenant.role,
+        Action::Create,
+        Object::Activity,
+        Ownership::NotApplicable,
+    )
+    .is_allowed();
+    let mut page = RecordPage::form(
+        shell(ctx, session, &tenant, K::PATH, &[K::TITLE, record.name()]).await,
+        record.name(),
+        href.clone(),
+        "Save changes",
+        format!("{}/{}", ctx.base, K::PATH),
+        fields,
+    );
+    page.subtitle = parts.subtitle;
+    page.badges = parts.badges;
+    page.convert = parts.convert;
+    page.related = parts.related;
+    page.related.extend(inverse);
+    page.can_edit = can_edit;
+    page.readonly_note = Some(match frozen {
+        Some(why) => why.to_owned(),
+        None => format!(
+            "You can read this {}; {} can change it.",
+            K::ONE,
+            K::EDITORS
+        ),
+    });
+    if record.may(actor, &tenant, Action::Delete) {
+        page.delete_action = Some(format!("{href}/delete"));
+        page.delete_confirm = record.delete_confirm();
+    }
+    if let Some((chips, options)) = tags {
+        page.tags = chips;
+        if can_edit {
+            page.tags_action = Some(format!("{href}/tags"));
+            page.tag_options = options;
+        }
+    }
+    page.tasks = tasks;
+    if timeline.is_some() && frozen.is_none() && may_comment {
+        page.comment_action = Some(format!("{href}/activities"));
+    }
+    page.timeline = timeline;
+    page.live_channel = Some(format!("record:{key}:{id}"));
+    Ok(page)
 }
 
 /// A built-in record's form, as shown or as posted (its CSRF token checked): its system fields'
@@ -235,7 +432,6 @@ pub trait ListKind: FormKind + CsvKind {
     fn filters(_state: &ListState) -> Vec<FilterSelect> {
         Vec::new()
     }
-    fn name(&self) -> &str;
     fn created_at(&self) -> DateTime<Utc>;
     /// The company the record belongs to, for a company column.
     fn company(&self) -> Option<Uuid> {
@@ -598,7 +794,7 @@ pub async fn detail<K: FormKind>(
     Path(id): Path<String>,
     Query(q): Query<DetailQuery>,
 ) -> PageResult {
-    let mut page = K::record_page(&ctx, &id, None).await?;
+    let mut page = record_page::<K>(&ctx, &id, None).await?;
     let short = |m: String| m.chars().take(200).collect::<String>();
     page.notice = if q.converted.is_some() {
         Some(match K::KIND {
@@ -746,7 +942,7 @@ pub async fn update<K: FormKind>(
             K::PATH,
             r.id()
         ))),
-        Err(AppError::Validation(errors)) => match K::record_page(&ctx, &id, Some(&form)).await {
+        Err(AppError::Validation(errors)) => match record_page::<K>(&ctx, &id, Some(&form)).await {
             Ok(mut page) => {
                 page.errors = FormErrors(errors.0);
                 Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))

@@ -9,15 +9,14 @@ use rapport_app::model::{Company, Contact, Deal, Lead, LeadFilter, LeadSort};
 use rapport_app::timeline::RecordRef;
 use rapport_domain::deal::parse_amount_text;
 use rapport_domain::lead::LeadStatus;
-use rapport_domain::{Action, LeadId, Object, Ownership, decide};
+use rapport_domain::{Action, LeadId};
 use serde::Deserialize;
 
-use super::kinds::{FormKind, ListKind, ListSpec, RecordForm, Row, WebKind, list_query};
+use super::kinds::{FormKind, ListKind, ListSpec, PageParts, PageView, Row, WebKind, list_query};
 use super::lists::{Cell, ColumnDef, FilterSelect, ListState};
-use super::record_page::{ConvertBox, RecordPage, Related, RelatedItem, tag_parts, timeline_of};
-use super::records::{Choice, People};
-use super::workspace::shell;
-use super::{PageContext, PageError, PageResult, see_other, sentence};
+use super::record_page::{ConvertBox, Related, RelatedItem};
+use super::records::Choice;
+use super::{PageContext, PageResult, see_other, sentence};
 use crate::error::ApiError;
 
 fn status_cell(l: &Lead) -> Cell {
@@ -32,136 +31,6 @@ fn status_cell(l: &Lead) -> Cell {
         badge: Some(class),
         ..Cell::default()
     }
-}
-
-async fn detail_page(
-    ctx: &PageContext,
-    id: &str,
-    form: Option<&RecordForm>,
-) -> Result<RecordPage, PageError> {
-    let (session, tenant, lead) = super::kinds::open::<Lead>(ctx, id).await?;
-    let id = lead.id;
-    let app = &ctx.state.app;
-    let actor = &session.actor;
-    let own = actor.relation_to(lead.owner_id);
-    let may =
-        |action, object, ownership| decide(tenant.role, action, object, ownership).is_allowed();
-    let people = People::load(app, actor, &tenant, &ctx.meta).await;
-    let base = &ctx.base;
-    let values = form.cloned().unwrap_or_else(|| RecordForm::of(&lead));
-    let (tags, tag_options) = tag_parts(ctx, actor, &tenant, "lead", id.as_uuid()).await;
-    let converted = lead.converted_at.is_some();
-    let can_edit = may(Action::Edit, Object::Lead, own) && !converted;
-    let mut page = RecordPage::form(
-        shell(ctx, session, &tenant, "leads", &["Leads", &lead.name]).await,
-        &lead.name,
-        format!("{base}/leads/{id}"),
-        "Save changes",
-        format!("{base}/leads"),
-        super::kinds::form_fields::<Lead>(ctx, actor, &tenant, &people, &values).await,
-    );
-    page.subtitle = lead.company_name.clone();
-    let status = lead.status;
-    page.badges = vec![if converted {
-        ("converted".into(), "Converted".into())
-    } else {
-        (status.as_str().into(), status.label().into())
-    }];
-    page.can_edit = can_edit;
-    page.readonly_note = Some(if converted {
-        "This lead was converted and is kept as a record of where the contact came from; change the contact instead.".into()
-    } else {
-        "You can read this lead; its owner, managers and admins can change it.".into()
-    });
-    if may(Action::Delete, Object::Lead, own) {
-        page.delete_action = Some(format!("{base}/leads/{id}/delete"));
-        page.delete_confirm = format!(
-            "Delete {}? You can restore it from recently deleted for 30 days.",
-            lead.name
-        );
-    }
-    page.tags = tags;
-    if can_edit {
-        page.tags_action = Some(format!("{base}/leads/{id}/tags"));
-        page.tag_options = tag_options;
-    }
-    if converted {
-        let mut items = Vec::new();
-        if let Some(c) = lead.converted_contact_id {
-            let name = app
-                .get::<Contact>(actor, &tenant, rapport_domain::ContactId(c), &ctx.meta)
-                .await
-                .map(|c| c.name)
-                .unwrap_or_else(|_| "Contact (deleted)".into());
-            items.push(RelatedItem {
-                href: format!("{base}/contacts/{c}"),
-                text: name,
-                sub: "Contact".into(),
-                badge: None,
-                badge_text: String::new(),
-            });
-        }
-        if let Some(c) = lead.converted_company_id {
-            let name = app
-                .get::<Company>(actor, &tenant, rapport_domain::CompanyId(c), &ctx.meta)
-                .await
-                .map(|c| c.name)
-                .unwrap_or_else(|_| "Company (deleted)".into());
-            items.push(RelatedItem {
-                href: format!("{base}/companies/{c}"),
-                text: name,
-                sub: "Company".into(),
-                badge: None,
-                badge_text: String::new(),
-            });
-        }
-        if let Some(d) = lead.converted_deal_id {
-            let title = app
-                .get::<Deal>(actor, &tenant, rapport_domain::DealId(d), &ctx.meta)
-                .await
-                .map(|d| d.title)
-                .unwrap_or_else(|_| "Deal (deleted)".into());
-            items.push(RelatedItem {
-                href: format!("{base}/deals/{d}"),
-                text: title,
-                sub: "Deal".into(),
-                badge: None,
-                badge_text: String::new(),
-            });
-        }
-        page.related = vec![Related {
-            title: "Became".into(),
-            empty: "".into(),
-            items,
-            add: None,
-        }];
-    } else if status == LeadStatus::Qualified && may(Action::Edit, Object::Lead, own) {
-        let domain = lead
-            .email
-            .as_deref()
-            .and_then(|e| e.split_once('@'))
-            .map(|(_, d)| d.to_owned());
-        page.convert = Some(ConvertBox {
-            action: format!("{base}/leads/{id}/convert"),
-            company_hint: match (&domain, &lead.company_name) {
-                (Some(d), Some(c)) => format!("the one at {d}, else a new company “{c}”"),
-                (Some(d), None) => format!("the one at {d}, else a new one"),
-                (None, Some(c)) => format!("a new company “{c}”"),
-                (None, None) => "needs a company name or an email".into(),
-            },
-            deal_title: match &lead.company_name {
-                Some(c) => format!("{c} — {}", lead.name),
-                None => lead.name.clone(),
-            },
-            error: None,
-        });
-    }
-    page.timeline = Some(timeline_of(ctx, actor, &tenant, &people, RecordRef::Lead(id)).await);
-    page.live_channel = Some(format!("record:lead:{id}"));
-    if !converted && may(Action::Create, Object::Activity, Ownership::NotApplicable) {
-        page.comment_action = Some(format!("{base}/leads/{id}/activities"));
-    }
-    Ok(page)
 }
 
 #[derive(Deserialize)]
@@ -250,12 +119,85 @@ impl FormKind for Lead {
         "status",
         "score",
     ];
-    async fn record_page(
-        ctx: &PageContext,
-        id: &str,
-        form: Option<&RecordForm>,
-    ) -> Result<RecordPage, PageError> {
-        detail_page(ctx, id, form).await
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn frozen(&self) -> Option<&'static str> {
+        self.converted_at.map(|_| {
+            "This lead was converted and is kept as a record of where the contact came from; \
+             change the contact instead."
+        })
+    }
+    /// Its company and status; once converted, what it became; qualified, the conversion box.
+    async fn parts(&self, view: &PageView<'_>) -> PageParts {
+        let base = view.base();
+        let status = self.status;
+        let mut parts = PageParts {
+            subtitle: self.company_name.clone(),
+            badges: vec![match self.converted_at {
+                Some(_) => ("converted".into(), "Converted".into()),
+                None => (status.as_str().into(), status.label().into()),
+            }],
+            ..PageParts::default()
+        };
+        if self.converted_at.is_some() {
+            let mut items = Vec::new();
+            if let Some(c) = self.converted_contact_id {
+                let name = view.get::<Contact>(c).await.map(|c| c.name);
+                let name = name.unwrap_or_else(|| "Contact (deleted)".into());
+                items.push(RelatedItem::link(
+                    format!("{base}/contacts/{c}"),
+                    &name,
+                    "Contact",
+                ));
+            }
+            if let Some(c) = self.converted_company_id {
+                let name = view.get::<Company>(c).await.map(|c| c.name);
+                let name = name.unwrap_or_else(|| "Company (deleted)".into());
+                items.push(RelatedItem::link(
+                    format!("{base}/companies/{c}"),
+                    &name,
+                    "Company",
+                ));
+            }
+            if let Some(d) = self.converted_deal_id {
+                let title = view.get::<Deal>(d).await.map(|d| d.title);
+                let title = title.unwrap_or_else(|| "Deal (deleted)".into());
+                items.push(RelatedItem::link(
+                    format!("{base}/deals/{d}"),
+                    &title,
+                    "Deal",
+                ));
+            }
+            parts.related.push(Related {
+                title: "Became".into(),
+                empty: String::new(),
+                items,
+                add: None,
+            });
+        } else if status == LeadStatus::Qualified && self.may(view.actor, view.tenant, Action::Edit)
+        {
+            let domain = self
+                .email
+                .as_deref()
+                .and_then(|e| e.split_once('@'))
+                .map(|(_, d)| d.to_owned());
+            parts.convert = Some(ConvertBox {
+                action: format!("{base}/leads/{}/convert", self.id),
+                company_hint: match (&domain, &self.company_name) {
+                    (Some(d), Some(c)) => format!("the one at {d}, else a new company “{c}”"),
+                    (Some(d), None) => format!("the one at {d}, else a new one"),
+                    (None, Some(c)) => format!("a new company “{c}”"),
+                    (None, None) => "needs a company name or an email".into(),
+                },
+                deal_title: match &self.company_name {
+                    Some(c) => format!("{c} — {}", self.name),
+                    None => self.name.clone(),
+                },
+                error: None,
+            });
+        }
+        parts
     }
 }
 
@@ -321,9 +263,6 @@ impl ListKind for Lead {
             label: "Status".into(),
             options,
         }]
-    }
-    fn name(&self) -> &str {
-        &self.name
     }
     fn created_at(&self) -> DateTime<Utc> {
         self.created_at

@@ -89,6 +89,30 @@ pub struct RelatedItem {
     pub badge_text: String,
 }
 
+impl RelatedItem {
+    /// A linked record with a second line.
+    pub fn link(href: String, text: &str, sub: &str) -> Self {
+        RelatedItem {
+            href,
+            text: text.to_owned(),
+            sub: sub.to_owned(),
+            badge: None,
+            badge_text: String::new(),
+        }
+    }
+}
+
+/// A deal in a record's related list: its title, a line (`sub`) and its status.
+pub fn deal_item(base: &str, deal: &rapport_app::model::Deal, sub: String) -> RelatedItem {
+    RelatedItem {
+        href: format!("{base}/deals/{}", deal.id),
+        text: deal.title.clone(),
+        sub,
+        badge: Some(deal.status.as_str().to_owned()),
+        badge_text: deal.status.label().to_owned(),
+    }
+}
+
 pub struct Related {
     pub title: String,
     pub empty: String,

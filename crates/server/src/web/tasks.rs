@@ -8,9 +8,9 @@ use rapport_app::timeline::RecordRef;
 use rapport_domain::{Action, Object, Ownership, TaskId, decide};
 use serde::Deserialize;
 
-use super::PageError;
-use super::kinds::{FormKind, RecordForm, WebKind};
-use super::record_page::{RecordPage, Related, RelatedItem};
+use super::kinds::{FormKind, PageParts, PageView, WebKind};
+use super::record_page::{Related, RelatedItem};
+use rapport_app::{Actor, Tenant};
 
 use super::PageContext;
 use super::PageResult;
@@ -125,100 +125,6 @@ pub async fn my_tasks(ctx: PageContext, Query(q): Query<TasksQuery>) -> PageResu
     Ok(render(&page))
 }
 
-/// A task's form as posted: its own fields (its custom fields are read apart).
-/// A task's page: what it is about, its form with its custom fields, and deleting it.
-async fn task_page(
-    ctx: &PageContext,
-    id: &str,
-    form: Option<&RecordForm>,
-) -> Result<RecordPage, PageError> {
-    let (session, tenant, task) = super::kinds::open::<Task>(ctx, id).await?;
-    let id = task.id;
-    let app = &ctx.state.app;
-    let actor = &session.actor;
-    let people = People::load(app, actor, &tenant, &ctx.meta).await;
-    let base = &ctx.base;
-    let values = form.cloned().unwrap_or_else(|| RecordForm::of(&task));
-    let fields = super::kinds::form_fields::<Task>(ctx, actor, &tenant, &people, &values).await;
-    let mut page = RecordPage::form(
-        shell(ctx, session, &tenant, "tasks", &["Tasks", &task.title]).await,
-        &task.title,
-        format!("{base}/tasks/{id}"),
-        "Save changes",
-        format!("{base}/tasks"),
-        fields,
-    );
-    let mut facts = vec![format!("Assigned to {}", people.name(task.assignee_id))];
-    if let Some(due) = task.due_date {
-        facts.push(format!("due {}", super::records::day(due)));
-    }
-    if task.is_done {
-        facts.push("done".into());
-    }
-    page.subtitle = Some(facts.join(" · "));
-    // Whoever the task is for or made it may change it; managers and admins any.
-    let mine = task.assignee_id == actor.user_id || task.created_by == actor.user_id;
-    let ownership = if mine {
-        Ownership::Own
-    } else {
-        Ownership::Others
-    };
-    let may = |action| decide(tenant.role, action, Object::Task, ownership).is_allowed();
-    page.can_edit = mine || may(Action::Edit);
-    page.readonly_note = Some(
-        "You can read this task; whoever it is for, its author and admins can change it.".into(),
-    );
-    if mine || may(Action::Delete) {
-        page.delete_action = Some(format!("{base}/tasks/{id}/delete"));
-        page.delete_confirm = format!("Delete the task “{}”?", task.title);
-    }
-    let mut items = Vec::new();
-    let about = |href: String, text: String, sub: &str| RelatedItem {
-        href,
-        text,
-        sub: sub.into(),
-        badge: None,
-        badge_text: String::new(),
-    };
-    if let Some(deal) = task.deal_id
-        && let Ok(d) = app
-            .get::<Deal>(actor, &tenant, deal.into(), &ctx.meta)
-            .await
-    {
-        items.push(about(format!("{base}/deals/{deal}"), d.title, "Deal"));
-    }
-    if let Some(contact) = task.contact_id
-        && let Ok(c) = app
-            .get::<Contact>(actor, &tenant, contact.into(), &ctx.meta)
-            .await
-    {
-        items.push(about(
-            format!("{base}/contacts/{contact}"),
-            c.name,
-            "Contact",
-        ));
-    }
-    if let Some(company) = task.company_id
-        && let Ok(c) = app
-            .get::<Company>(actor, &tenant, company.into(), &ctx.meta)
-            .await
-    {
-        items.push(about(
-            format!("{base}/companies/{company}"),
-            c.name,
-            "Company",
-        ));
-    }
-    page.related = vec![Related {
-        title: "About".into(),
-        empty: "Not about a record: a task of its own.".into(),
-        items,
-        add: None,
-    }];
-    page.live_channel = Some(format!("record:task:{id}"));
-    Ok(page)
-}
-
 impl WebKind for Task {
     const PATH: &'static str = "tasks";
     const ONE: &'static str = "task";
@@ -239,11 +145,73 @@ impl FormKind for Task {
         "assignee_id",
         "is_done",
     ];
-    async fn record_page(
-        ctx: &PageContext,
-        id: &str,
-        form: Option<&RecordForm>,
-    ) -> Result<RecordPage, PageError> {
-        task_page(ctx, id, form).await
+    const EDITORS: &'static str = "whoever it is for, its author and admins";
+    fn name(&self) -> &str {
+        &self.title
+    }
+    /// Whoever the task is for or made it may change it; managers and admins any.
+    fn may(&self, actor: &Actor, tenant: &Tenant, action: Action) -> bool {
+        let mine = self.assignee_id == actor.user_id || self.created_by == actor.user_id;
+        let ownership = if mine {
+            Ownership::Own
+        } else {
+            Ownership::Others
+        };
+        mine || decide(tenant.role, action, Object::Task, ownership).is_allowed()
+    }
+    fn delete_confirm(&self) -> String {
+        format!("Delete the task “{}”?", self.title)
+    }
+    /// Who it is for, when it is due, whether it is done; the records it is about.
+    async fn parts(&self, view: &PageView<'_>) -> PageParts {
+        let base = view.base();
+        let mut facts = vec![format!(
+            "Assigned to {}",
+            view.people.name(self.assignee_id)
+        )];
+        if let Some(due) = self.due_date {
+            facts.push(format!("due {}", super::records::day(due)));
+        }
+        if self.is_done {
+            facts.push("done".into());
+        }
+        let mut items = Vec::new();
+        if let Some(deal) = self.deal_id
+            && let Some(d) = view.get::<Deal>(deal).await
+        {
+            items.push(RelatedItem::link(
+                format!("{base}/deals/{deal}"),
+                &d.title,
+                "Deal",
+            ));
+        }
+        if let Some(contact) = self.contact_id
+            && let Some(c) = view.get::<Contact>(contact).await
+        {
+            items.push(RelatedItem::link(
+                format!("{base}/contacts/{contact}"),
+                &c.name,
+                "Contact",
+            ));
+        }
+        if let Some(company) = self.company_id
+            && let Some(c) = view.get::<Company>(company).await
+        {
+            items.push(RelatedItem::link(
+                format!("{base}/companies/{company}"),
+                &c.name,
+                "Company",
+            ));
+        }
+        PageParts {
+            subtitle: Some(facts.join(" · ")),
+            related: vec![Related {
+                title: "About".into(),
+                empty: "Not about a record: a task of its own.".into(),
+                items,
+                add: None,
+            }],
+            ..PageParts::default()
+        }
     }
 }

@@ -1367,3 +1367,57 @@ async fn a_deal_s_page_lists_the_records_pointing_at_it() {
         deal_page.text
     );
 }
+
+#[tokio::test]
+async fn lead_and_task_pages_list_the_records_pointing_at_them() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    for (path, body) in [
+        (
+            "/api/v1/objects",
+            json!({"key": "visit", "singular": "Visit", "plural": "Visits"}),
+        ),
+        (
+            "/api/v1/objects/visit/fields",
+            json!({"key": "lead", "label": "Lead", "type": "relation", "target": "lead"}),
+        ),
+        (
+            "/api/v1/objects/visit/fields",
+            json!({"key": "task", "label": "Follow-up", "type": "relation", "target": "task"}),
+        ),
+    ] {
+        let r = t.org_call(&owner, Method::POST, path, Some(body)).await;
+        assert!(r.status.is_success(), "{}", r.text);
+    }
+    let id = |v: serde_json::Value| v["id"].as_str().expect("id").to_owned();
+    let lead = id(t
+        .create(&owner, "/api/v1/leads", json!({"name": "Ana Costa"}))
+        .await);
+    let task = id(t
+        .create(&owner, "/api/v1/tasks", json!({"title": "Call back"}))
+        .await);
+    let visit = t
+        .org_call(
+            &owner,
+            Method::POST,
+            "/api/v1/objects/visit/records",
+            Some(json!({"values": {"name": "Pontoon B tour", "lead": lead, "task": task}})),
+        )
+        .await;
+    assert_eq!(visit.status, StatusCode::CREATED, "{}", visit.text);
+    let visit = id(visit.body);
+    let link = format!("href=\"/o/marina/objects/visit/{visit}\">Pontoon B tour</a>");
+    let browser = t.browser_session("owner@example.com").await;
+    for (path, section) in [
+        (format!("/o/marina/leads/{lead}"), "Visits (Lead)"),
+        (format!("/o/marina/tasks/{task}"), "Visits (Follow-up)"),
+    ] {
+        let shown = page(&t, &browser, &path).await;
+        assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+        assert!(
+            shown.text.contains(section) && shown.text.contains(&link),
+            "{path}: {}",
+            shown.text
+        );
+    }
+}
