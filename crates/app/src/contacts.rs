@@ -64,7 +64,7 @@ async fn check(
         &mut errors,
         "company_id",
         change.company_id,
-        current.and_then(|c| c.company_id).map(CompanyId),
+        current.and_then(|c| c.company_id),
     )
     .await?;
     let owner_id = owner_after(

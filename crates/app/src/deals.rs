@@ -142,7 +142,7 @@ async fn check(
         &mut errors,
         "contact_id",
         change.contact_id,
-        current.and_then(|d| d.contact_id).map(ContactId),
+        current.and_then(|d| d.contact_id),
     )
     .await?;
     let company_id = link_after::<Company>(
@@ -150,7 +150,7 @@ async fn check(
         &mut errors,
         "company_id",
         change.company_id,
-        current.and_then(|d| d.company_id).map(CompanyId),
+        current.and_then(|d| d.company_id),
     )
     .await?;
     let owner_id = owner_after(

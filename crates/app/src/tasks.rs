@@ -68,10 +68,10 @@ async fn schedule_reminder(tx: &mut TenantTx, task: &Task) -> AppResult<()> {
 /// contact, else its company.
 fn timeline_of(t: &Task) -> Option<(&'static str, uuid::Uuid)> {
     t.deal_id
-        .map(|id| ("deal", id))
-        .or(t.record_id.map(|id| ("record", id)))
-        .or(t.contact_id.map(|id| ("contact", id)))
-        .or(t.company_id.map(|id| ("company", id)))
+        .map(|id| ("deal", id.as_uuid()))
+        .or(t.record_id.map(|id| ("record", id.as_uuid())))
+        .or(t.contact_id.map(|id| ("contact", id.as_uuid())))
+        .or(t.company_id.map(|id| ("company", id.as_uuid())))
 }
 
 async fn task_event(tx: &mut TenantTx, actor: &Actor, t: &Task, kind: &str) -> AppResult<()> {
@@ -99,9 +99,7 @@ async fn relation(tx: &mut TenantTx, actor: &Actor, t: &Task) -> AppResult<Owner
     }
     match t.deal_id {
         Some(deal) => {
-            let owner = tables::find::<Deal>(tx, DealId(deal))
-                .await?
-                .map(|d| d.owner_id);
+            let owner = tables::find::<Deal>(tx, deal).await?.map(|d| d.owner_id);
             Ok(if owner == Some(actor.user_id) {
                 Ownership::Own
             } else {
@@ -170,14 +168,14 @@ async fn check(
             Some(id)
         }
         Some(None) => None,
-        None => current.and_then(|t| t.deal_id.map(DealId)),
+        None => current.and_then(|t| t.deal_id),
     };
     let contact_id = link_after::<Contact>(
         tx,
         &mut errors,
         "contact_id",
         change.contact_id,
-        current.and_then(|t| t.contact_id).map(ContactId),
+        current.and_then(|t| t.contact_id),
     )
     .await?;
     let company_id = link_after::<Company>(
@@ -185,7 +183,7 @@ async fn check(
         &mut errors,
         "company_id",
         change.company_id,
-        current.and_then(|t| t.company_id).map(CompanyId),
+        current.and_then(|t| t.company_id),
     )
     .await?;
     let record_id = match change.record_id {
@@ -196,7 +194,7 @@ async fn check(
             Some(id)
         }
         Some(None) => None,
-        None => current.and_then(|t| t.record_id.map(rapport_domain::RecordId)),
+        None => current.and_then(|t| t.record_id),
     };
     let remind_at = match change.remind_at {
         Some(at) => {

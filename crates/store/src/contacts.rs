@@ -17,7 +17,8 @@ pub struct Contact {
     pub organization_id: OrganizationId,
     #[sqlx(try_from = "uuid::Uuid")]
     pub owner_id: UserId,
-    pub company_id: Option<uuid::Uuid>,
+    #[sqlx(try_from = "crate::Link")]
+    pub company_id: Option<CompanyId>,
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,

@@ -22,8 +22,10 @@ pub struct Deal {
     pub pipeline_id: PipelineId,
     #[sqlx(try_from = "String")]
     pub stage: StageKey,
-    pub contact_id: Option<uuid::Uuid>,
-    pub company_id: Option<uuid::Uuid>,
+    #[sqlx(try_from = "crate::Link")]
+    pub contact_id: Option<ContactId>,
+    #[sqlx(try_from = "crate::Link")]
+    pub company_id: Option<CompanyId>,
     #[sqlx(try_from = "uuid::Uuid")]
     pub owner_id: UserId,
     pub title: String,

@@ -29,9 +29,12 @@ pub struct Lead {
     pub score: i64,
     pub custom: sqlx::types::Json<serde_json::Value>,
     pub converted_at: Option<DateTime<Utc>>,
-    pub converted_contact_id: Option<uuid::Uuid>,
-    pub converted_company_id: Option<uuid::Uuid>,
-    pub converted_deal_id: Option<uuid::Uuid>,
+    #[sqlx(try_from = "crate::Link")]
+    pub converted_contact_id: Option<ContactId>,
+    #[sqlx(try_from = "crate::Link")]
+    pub converted_company_id: Option<CompanyId>,
+    #[sqlx(try_from = "crate::Link")]
+    pub converted_deal_id: Option<DealId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -76,6 +76,18 @@ pub enum Error {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// A nullable link to another record as a row stores it, read into that record's typed id:
+/// `#[sqlx(try_from = "Link")] pub company_id: Option<CompanyId>`.
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+pub struct Link(Option<uuid::Uuid>);
+
+impl<T: From<uuid::Uuid>> From<Link> for Option<T> {
+    fn from(link: Link) -> Self {
+        link.0.map(T::from)
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {

@@ -14,11 +14,15 @@ pub struct Task {
     pub id: TaskId,
     #[sqlx(try_from = "uuid::Uuid")]
     pub organization_id: OrganizationId,
-    pub deal_id: Option<uuid::Uuid>,
-    pub contact_id: Option<uuid::Uuid>,
-    pub company_id: Option<uuid::Uuid>,
+    #[sqlx(try_from = "crate::Link")]
+    pub deal_id: Option<DealId>,
+    #[sqlx(try_from = "crate::Link")]
+    pub contact_id: Option<ContactId>,
+    #[sqlx(try_from = "crate::Link")]
+    pub company_id: Option<CompanyId>,
     /// A record of a custom object.
-    pub record_id: Option<uuid::Uuid>,
+    #[sqlx(try_from = "crate::Link")]
+    pub record_id: Option<RecordId>,
     #[sqlx(try_from = "uuid::Uuid")]
     pub assignee_id: UserId,
     #[sqlx(try_from = "uuid::Uuid")]

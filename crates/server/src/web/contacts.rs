@@ -7,7 +7,6 @@ use rapport_app::model::{
 };
 use rapport_app::timeline::RecordRef;
 use rapport_domain::{CompanyId, ContactId, Object};
-use uuid::Uuid;
 
 use super::kinds::{
     FormKind, ListKind, ListSpec, PageParts, PageView, RecordForm, Row, WebKind, list_query,
@@ -45,7 +44,7 @@ impl FormKind for Contact {
     async fn parts(&self, view: &PageView<'_>) -> PageParts {
         let (base, id) = (view.base(), self.id);
         let company = match self.company_id {
-            Some(c) => view.get::<Company>(CompanyId(c)).await,
+            Some(c) => view.get::<Company>(c).await,
             None => None,
         };
         let deals = DealFilter {
@@ -120,7 +119,7 @@ impl ListKind for Contact {
     fn created_at(&self) -> DateTime<Utc> {
         self.created_at
     }
-    fn company(&self) -> Option<Uuid> {
+    fn company(&self) -> Option<CompanyId> {
         self.company_id
     }
     fn subtitle(&self, visible: &[&str]) -> Option<String> {
@@ -133,7 +132,7 @@ impl ListKind for Contact {
                     text: row
                         .companies
                         .iter()
-                        .find(|(cid, _)| *cid == id)
+                        .find(|(cid, _)| *cid == id.as_uuid())
                         .map(|(_, n)| n.clone())
                         .unwrap_or_default(),
                     href: Some(format!("{}/companies/{id}", row.base)),

@@ -1285,7 +1285,7 @@ async fn detail_page(
         .collect();
     let contact = match deal.contact_id {
         Some(c) => app
-            .get::<Contact>(actor, &tenant, ContactId(c), &ctx.meta)
+            .get::<Contact>(actor, &tenant, c, &ctx.meta)
             .await
             .ok()
             .map(|c| (format!("{}/contacts/{}", ctx.base, c.id), c.name)),
@@ -1293,7 +1293,7 @@ async fn detail_page(
     };
     let company = match deal.company_id {
         Some(c) => app
-            .get::<Company>(actor, &tenant, CompanyId(c), &ctx.meta)
+            .get::<Company>(actor, &tenant, c, &ctx.meta)
             .await
             .ok()
             .map(|c| (format!("{}/companies/{}", ctx.base, c.id), c.name)),
@@ -1400,7 +1400,10 @@ pub(crate) async fn task_rows(
         .await;
     let items = page.map(|p| p.items).unwrap_or_default();
     let zone = ctx.state.app.time_zone_of(actor, tenant).await.tz();
-    let deal_ids: Vec<uuid::Uuid> = items.iter().filter_map(|t| t.deal_id).collect();
+    let deal_ids: Vec<uuid::Uuid> = items
+        .iter()
+        .filter_map(|t| t.deal_id.map(|d| d.as_uuid()))
+        .collect();
     let titles = ctx
         .state
         .app
@@ -1413,7 +1416,7 @@ pub(crate) async fn task_rows(
             deal: t.deal_id.and_then(|d| {
                 titles
                     .iter()
-                    .find(|(id, _)| *id == d)
+                    .find(|(id, _)| *id == d.as_uuid())
                     .map(|(_, title)| (format!("{}/deals/{d}", ctx.base), title.clone()))
             }),
             id: t.id.to_string(),

@@ -434,7 +434,7 @@ pub trait ListKind: FormKind + CsvKind {
     }
     fn created_at(&self) -> DateTime<Utc>;
     /// The company the record belongs to, for a company column.
-    fn company(&self) -> Option<Uuid> {
+    fn company(&self) -> Option<rapport_domain::CompanyId> {
         None
     }
     /// The name cell's second line, when no visible column shows it already.
@@ -555,7 +555,11 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
     }
     let visible = state.visible(&all, spec.default_columns);
     let keys: Vec<&str> = visible.iter().map(|c| c.key.as_ref()).collect();
-    let company_ids: Vec<Uuid> = result.items.iter().filter_map(K::company).collect();
+    let company_ids: Vec<Uuid> = result
+        .items
+        .iter()
+        .filter_map(|r| r.company().map(|c| c.as_uuid()))
+        .collect();
     let companies = if company_ids.is_empty() {
         Vec::new()
     } else {

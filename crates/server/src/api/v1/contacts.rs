@@ -16,7 +16,7 @@ use crate::state::AppState;
 kinds::record_answer! {
     Contact => ContactOut + tags {
         owner_id: Uuid,
-        company_id: Option<Uuid>,
+        company_id: Option<Uuid> = |c| c.company_id.map(Into::into),
         name: String,
         email: Option<String>,
         phone: Option<String>,

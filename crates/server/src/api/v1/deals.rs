@@ -22,8 +22,8 @@ use crate::state::AppState;
 
 kinds::record_answer! {
     Deal => DealOut + tags {
-        contact_id: Option<Uuid>,
-        company_id: Option<Uuid>,
+        contact_id: Option<Uuid> = |d| d.contact_id.map(Into::into),
+        company_id: Option<Uuid> = |d| d.company_id.map(Into::into),
         owner_id: Uuid,
         title: String,
         /// At most 2 decimals.

@@ -32,9 +32,9 @@ kinds::record_answer! {
         score: i64,
         /// Set once converted; the lead is then read-only.
         converted_at: Option<DateTime<Utc>>,
-        converted_contact_id: Option<Uuid>,
-        converted_company_id: Option<Uuid>,
-        converted_deal_id: Option<Uuid>,
+        converted_contact_id: Option<Uuid> = |l| l.converted_contact_id.map(Into::into),
+        converted_company_id: Option<Uuid> = |l| l.converted_company_id.map(Into::into),
+        converted_deal_id: Option<Uuid> = |l| l.converted_deal_id.map(Into::into),
     }
 }
 

@@ -16,11 +16,11 @@ use crate::state::AppState;
 
 kinds::record_answer! {
     Task => TaskOut {
-        deal_id: Option<Uuid>,
-        contact_id: Option<Uuid>,
-        company_id: Option<Uuid>,
+        deal_id: Option<Uuid> = |t| t.deal_id.map(Into::into),
+        contact_id: Option<Uuid> = |t| t.contact_id.map(Into::into),
+        company_id: Option<Uuid> = |t| t.company_id.map(Into::into),
         /// A record of a custom object the task is about.
-        record_id: Option<Uuid>,
+        record_id: Option<Uuid> = |t| t.record_id.map(Into::into),
         assignee_id: Uuid,
         created_by: Uuid,
         title: String,
