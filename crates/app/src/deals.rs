@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rapport_domain::deal::{self, DealStatus, StageKey};
+use rapport_domain::money::Money;
 use rapport_domain::organization::{Currency, OrganizationName};
 use rapport_domain::validation::text;
 use rapport_domain::{
@@ -91,7 +92,7 @@ async fn check(
         .given(
             "amount",
             change.amount,
-            current.map(|d| d.amount_minor),
+            current.map(|d| d.amount.minor),
             deal::amount_minor,
         )
         .unwrap_or(0);
@@ -99,7 +100,7 @@ async fn check(
         .given(
             "currency",
             change.currency.as_deref(),
-            current.map(|d| d.currency),
+            current.map(|d| d.amount.currency),
             Currency::parse,
         )
         .unwrap_or_else(|| Currency::parse(&tenant.organization.currency).unwrap_or_default());
@@ -223,8 +224,7 @@ async fn check(
         company_id,
         owner_id,
         title,
-        amount_minor,
-        currency,
+        amount: Money::new(amount_minor, currency),
         status,
         close_probability,
         expected_close_date,
@@ -242,7 +242,7 @@ impl BuiltinKind for Deal {
         owner: owner_id,
         change: DealChange,
         check: check,
-        diff: [title, amount = amount_minor, currency, status, stage, pipeline_id, contact_id, company_id, owner_id, close_probability, expected_close_date],
+        diff: [title, amount = amount.minor, currency = amount.currency, status, stage, pipeline_id, contact_id, company_id, owner_id, close_probability, expected_close_date],
     }
 
     fn named(&self) -> Json {

@@ -127,14 +127,14 @@ pub trait BuiltinKind:
 
 /// Writes what every built-in kind's record and change spell alike: `id`, `owner` (the named
 /// column), the custom values, the change's custom values, the check of a change (the named
-/// function) and the audit diff of the listed fields (`key` or `key = column`).
+/// function) and the audit diff of the listed fields (`key`, or `key = field.path`).
 macro_rules! builtin_record {
     (
         id: $id:ty,
         owner: $owner:ident,
         change: $change:ty,
         check: $check:path,
-        diff: [$($key:ident $(= $column:ident)?),* $(,)?] $(,)?
+        diff: [$($key:ident $(= $($column:ident).+)?),* $(,)?] $(,)?
     ) => {
         fn id(&self) -> $id {
             self.id
@@ -155,7 +155,7 @@ macro_rules! builtin_record {
             before: &Self,
             after: &Self,
         ) -> Vec<(&'static str, serde_json::Value, serde_json::Value)> {
-            vec![$($crate::kinds::diff_entry!(before, after, $key $(= $column)?)),*]
+            vec![$($crate::kinds::diff_entry!(before, after, $key $(= $($column).+)?)),*]
         }
         async fn check(
             tx: &mut rapport_store::TenantTx,
@@ -171,11 +171,11 @@ macro_rules! builtin_record {
 
 /// One field of an audit diff: its key, its value before and after.
 macro_rules! diff_entry {
-    ($before:ident, $after:ident, $key:ident = $column:ident) => {
+    ($before:ident, $after:ident, $key:ident = $($column:ident).+) => {
         (
             stringify!($key),
-            serde_json::json!($before.$column),
-            serde_json::json!($after.$column),
+            serde_json::json!($before.$($column).+),
+            serde_json::json!($after.$($column).+),
         )
     };
     ($before:ident, $after:ident, $key:ident) => {

@@ -9,6 +9,7 @@ pub mod contact;
 pub mod deal;
 pub mod ids;
 pub mod lead;
+pub mod money;
 pub mod notification;
 pub mod organization;
 pub mod permission;

@@ -12,6 +12,7 @@ use serde_json::{Map, Value as Json, json};
 use uuid::Uuid;
 
 use crate::ids::UserId;
+use crate::money::Money;
 use crate::organization::Currency;
 use crate::schema::{FieldDef, FieldKey, FieldType, ObjectDef};
 use crate::validation::ValidationErrors;
@@ -28,10 +29,7 @@ pub enum Value {
     Text(String),
     /// Number and percent.
     Number(f64),
-    Money {
-        minor: i64,
-        currency: Currency,
-    },
+    Money(Money),
     Date(NaiveDate),
     DateTime(DateTime<Utc>),
     Boolean(bool),
@@ -240,7 +238,7 @@ pub fn parse(field: &FieldDef, input: &Json, ctx: Context) -> Result<Option<Valu
                 }
             };
             within_limits(field, minor as f64 / 100.0)?;
-            Ok(Some(Value::Money { minor, currency }))
+            Ok(Some(Value::Money(Money { minor, currency })))
         }
         FieldType::Date => {
             let s = input.as_str().ok_or_else(wrong)?.trim();
@@ -353,10 +351,10 @@ pub fn decode(field: &FieldDef, stored: &Json) -> Option<Value> {
         FieldType::Money => {
             let amount = stored.get("amount")?.as_f64()?;
             let currency = Currency::parse(stored.get("currency")?.as_str()?).ok()?;
-            Some(Value::Money {
+            Some(Value::Money(Money {
                 minor: (amount * 100.0).round() as i64,
                 currency,
-            })
+            }))
         }
         FieldType::Date => NaiveDate::parse_from_str(stored.as_str()?, "%Y-%m-%d")
             .ok()
@@ -388,7 +386,7 @@ impl Value {
         match self {
             Value::Text(s) | Value::Select(s) => json!(s),
             Value::Number(n) => json!(n),
-            Value::Money { minor, currency } => {
+            Value::Money(Money { minor, currency }) => {
                 json!({"amount": *minor as f64 / 100.0, "currency": currency.code()})
             }
             Value::Date(d) => json!(d.format("%Y-%m-%d").to_string()),
@@ -417,7 +415,7 @@ impl Value {
         match self {
             Value::Text(s) => vec![text(index_text(s))],
             Value::Number(n) => vec![num(*n)],
-            Value::Money { minor, .. } => vec![num(*minor as f64 / 100.0)],
+            Value::Money(Money { minor, .. }) => vec![num(*minor as f64 / 100.0)],
             Value::Date(d) => vec![text(d.format("%Y-%m-%d").to_string())],
             Value::DateTime(t) => vec![text(sortable_time(*t))],
             Value::Boolean(b) => vec![num(if *b { 1.0 } else { 0.0 })],
@@ -447,7 +445,7 @@ impl Value {
                 format!("{} %", number_text(*n))
             }
             Value::Number(n) => number_text(*n),
-            Value::Money { minor, currency } => crate::deal::format_amount(*minor, currency.code()),
+            Value::Money(Money { minor, currency }) => Money::new(*minor, *currency).to_string(),
             Value::Date(d) => d.format("%Y-%m-%d").to_string(),
             Value::DateTime(t) => t.format("%Y-%m-%d %H:%M UTC").to_string(),
             Value::Boolean(b) => if *b { "Yes" } else { "No" }.into(),
@@ -471,7 +469,7 @@ impl Value {
     /// The value as the text a conversion to another type starts from.
     fn conversion_text(&self, field: &FieldDef) -> String {
         match self {
-            Value::Money { minor, .. } => number_text(*minor as f64 / 100.0),
+            Value::Money(Money { minor, .. }) => number_text(*minor as f64 / 100.0),
             Value::Number(n) => number_text(*n),
             Value::Boolean(b) => b.to_string(),
             Value::DateTime(t) => t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
@@ -767,17 +765,17 @@ mod tests {
         let f = field("price", FieldType::Money);
         assert_eq!(
             ok(&f, json!({"amount": 1250.5, "currency": "usd"})),
-            Some(Value::Money {
+            Some(Value::Money(Money {
                 minor: 125_050,
                 currency: Currency::parse("USD").expect("valid")
-            })
+            }))
         );
         assert_eq!(
             ok(&f, json!(10)),
-            Some(Value::Money {
+            Some(Value::Money(Money {
                 minor: 1_000,
                 currency: Currency::DEFAULT
-            })
+            }))
         );
         assert_eq!(
             err(&f, json!({"amount": 1.234})),
@@ -788,10 +786,10 @@ mod tests {
         assert!(err(&f, json!("10")).starts_with("must be an amount"));
         assert_eq!(
             ok(&f, json!({"amount": -20})),
-            Some(Value::Money {
+            Some(Value::Money(Money {
                 minor: -2_000,
                 currency: Currency::DEFAULT
-            }),
+            })),
             "credits are amounts too unless min says otherwise"
         );
         let v = ok(&f, json!({"amount": 99.99, "currency": "GBP"})).expect("valid");
@@ -1060,17 +1058,17 @@ mod tests {
         );
         assert_eq!(
             convert(&Value::Number(12.0), &number, &money, CTX),
-            Some(Value::Money {
+            Some(Value::Money(Money {
                 minor: 1_200,
                 currency: Currency::DEFAULT
-            })
+            }))
         );
         assert_eq!(
             convert(
-                &Value::Money {
+                &Value::Money(Money {
                     minor: 1_250,
                     currency: Currency::DEFAULT
-                },
+                }),
                 &money,
                 &number,
                 CTX

@@ -300,8 +300,8 @@ impl CsvKind for Deal {
         vec![
             self.id.to_string(),
             self.title.clone(),
-            format!("{:.2}", self.amount_minor as f64 / 100.0),
-            self.currency.to_string(),
+            format!("{:.2}", self.amount.major()),
+            self.amount.currency.to_string(),
             self.status.as_str().to_owned(),
             self.stage.to_string(),
             self.close_probability.to_string(),

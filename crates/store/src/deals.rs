@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rapport_domain::deal::{DealStatus, StageKey};
-use rapport_domain::organization::Currency;
+use rapport_domain::money::Money;
 use rapport_domain::{CompanyId, ContactId, DealId, OrganizationId, PipelineId, UserId};
 
 use crate::keyset::SortValue;
@@ -29,9 +29,8 @@ pub struct Deal {
     #[sqlx(try_from = "uuid::Uuid")]
     pub owner_id: UserId,
     pub title: String,
-    pub amount_minor: i64,
-    #[sqlx(try_from = "String")]
-    pub currency: Currency,
+    #[sqlx(flatten, try_from = "crate::Amount")]
+    pub amount: Money,
     #[sqlx(try_from = "String")]
     pub status: DealStatus,
     pub close_probability: i64,
@@ -55,8 +54,7 @@ pub struct DealFields {
     pub company_id: Option<CompanyId>,
     pub owner_id: UserId,
     pub title: String,
-    pub amount_minor: i64,
-    pub currency: Currency,
+    pub amount: Money,
     pub status: DealStatus,
     pub close_probability: i64,
     pub expected_close_date: Option<NaiveDate>,
@@ -71,8 +69,8 @@ impl DealFields {
             ("company_id", self.company_id.into()),
             ("owner_id", self.owner_id.into()),
             ("title", (&self.title).into()),
-            ("amount_minor", self.amount_minor.into()),
-            ("currency", self.currency.into()),
+            ("amount_minor", self.amount.minor.into()),
+            ("currency", self.amount.currency.into()),
             ("status", self.status.as_str().into()),
             ("close_probability", self.close_probability.into()),
             ("expected_close_date", self.expected_close_date.into()),
@@ -234,7 +232,7 @@ impl KindTable for Deal {
     }
     fn sort_value(&self, sort: DealSort) -> SortValue {
         match sort {
-            DealSort::Amount => SortValue::Int(self.amount_minor),
+            DealSort::Amount => SortValue::Int(self.amount.minor),
             DealSort::CreatedAt => SortValue::Time(self.created_at),
             DealSort::UpdatedAt => SortValue::Time(self.updated_at),
             DealSort::Title => SortValue::Text(self.title.clone()),

@@ -88,6 +88,21 @@ impl<T: From<uuid::Uuid>> From<Link> for Option<T> {
     }
 }
 
+/// An amount of money as a row stores it, in two columns, read into one value:
+/// `#[sqlx(flatten, try_from = "Amount")] pub amount: Money`.
+#[derive(sqlx::FromRow)]
+pub struct Amount {
+    amount_minor: i64,
+    #[sqlx(try_from = "String")]
+    currency: rapport_domain::organization::Currency,
+}
+
+impl From<Amount> for rapport_domain::money::Money {
+    fn from(amount: Amount) -> Self {
+        rapport_domain::money::Money::new(amount.amount_minor, amount.currency)
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {

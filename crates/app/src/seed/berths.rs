@@ -2,6 +2,7 @@
 //! berths as asked (a few dozen for the demo, a million for the record engine's benchmark).
 
 use chrono::{Duration, NaiveDate, Utc};
+use rapport_domain::money::Money;
 use rapport_domain::organization::Currency;
 use rapport_domain::schema::{FieldDef, FieldKey, FieldType, ObjectDef, ObjectKey, SelectOption};
 use rapport_domain::values::Value;
@@ -209,10 +210,10 @@ fn berth(
     put("draft", Value::Number(1.0 + rng.below(40) as f64 / 10.0));
     put(
         "price",
-        Value::Money {
+        Value::Money(Money {
             minor: (length * 1_800.0) as i64 * 100 + rng.between(0, 99) * 100,
             currency: Currency::DEFAULT,
-        },
+        }),
     );
     put(
         "available_from",

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use rapport_domain::builtin::COMPANY_SIZES;
 use rapport_domain::deal::{DEFAULT_STAGES, DealStatus, StageKey};
+use rapport_domain::money::Money;
 use rapport_domain::organization::Currency;
 use rapport_domain::{CompanyId, ContactId, DealId, OrganizationId, Role, UserId};
 use rapport_store::activities::{self as store_activities, NewActivity};
@@ -568,8 +569,7 @@ async fn fill(
                 company_id: company,
                 owner_id: owner,
                 title: format!("{company_name} — {}", rng.pick(&PRODUCTS)),
-                amount_minor: amount,
-                currency: Currency::DEFAULT,
+                amount: Money::new(amount, Currency::DEFAULT),
                 status,
                 close_probability: probability,
                 expected_close_date: expected,

@@ -12,7 +12,6 @@ use rapport_domain::{CompanyId, Object};
 use super::kinds::{FormKind, ListKind, ListSpec, PageParts, PageView, Row, WebKind, list_query};
 use super::lists::{Cell, ColumnDef, ListState};
 use super::record_page::{Related, RelatedItem, deal_item};
-use super::records::money;
 
 impl WebKind for Company {
     const PATH: &'static str = "companies";
@@ -82,7 +81,7 @@ impl FormKind for Company {
                     empty: "No deals with this company yet.".into(),
                     items: deals
                         .iter()
-                        .map(|d| deal_item(base, d, money(d.amount_minor, d.currency.code())))
+                        .map(|d| deal_item(base, d, d.amount.to_string()))
                         .collect(),
                     add: view
                         .may_create(Object::Deal)

@@ -13,7 +13,6 @@ use super::kinds::{
 };
 use super::lists::{Cell, ColumnDef, ListState};
 use super::record_page::{Related, deal_item};
-use super::records::money;
 
 impl WebKind for Contact {
     const PATH: &'static str = "contacts";
@@ -69,7 +68,7 @@ impl FormKind for Contact {
                 items: deals
                     .iter()
                     .map(|d| {
-                        let amount = money(d.amount_minor, d.currency.code());
+                        let amount = d.amount;
                         let stage = d.stage.as_str().replace('_', " ");
                         deal_item(base, d, format!("{amount} · {stage}"))
                     })

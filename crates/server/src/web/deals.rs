@@ -17,7 +17,7 @@ use rapport_app::model::{TaskFilter, TaskSort};
 use rapport_app::tasks::{TaskChange, TaskQuery};
 use rapport_app::timeline::{RecordRef, TimelinePaging};
 use rapport_app::{AppError, Tenant};
-use rapport_domain::deal::{DealStatus, StageKey, compact_amount, parse_amount_text, weighted};
+use rapport_domain::deal::{DealStatus, StageKey, compact_amount, parse_amount_text};
 use rapport_domain::schema::ObjectDef;
 use rapport_domain::{
     Action, CompanyId, ContactId, DealId, Object, Ownership, PipelineId, TaskId, UserId, decide,
@@ -200,12 +200,13 @@ fn card(
     DealCard {
         id: deal.id.to_string(),
         title: deal.title.clone(),
-        amount: money(deal.amount_minor, deal.currency.code()),
-        amount_short: format!("{} {}", compact_amount(deal.amount_minor), deal.currency),
-        weighted: money(
-            weighted(deal.amount_minor, deal.close_probability),
-            deal.currency.code(),
+        amount: deal.amount.to_string(),
+        amount_short: format!(
+            "{} {}",
+            compact_amount(deal.amount.minor),
+            deal.amount.currency
         ),
+        weighted: deal.amount.weighted(deal.close_probability).to_string(),
         stage: deal.stage.to_string(),
         stage_name: stage
             .map(|s| s.name.clone())
@@ -783,8 +784,8 @@ impl DealFormValues {
             csrf: String::new(),
             custom: d.custom.0.as_object().cloned(),
             title: d.title.clone(),
-            amount: format!("{:.2}", d.amount_minor as f64 / 100.0),
-            currency: d.currency.to_string(),
+            amount: format!("{:.2}", d.amount.major()),
+            currency: d.amount.currency.to_string(),
             place: format!("{}:{}", d.pipeline_id, d.stage),
             status: d.status.as_str().to_owned(),
             owner_id: d.owner_id.to_string(),

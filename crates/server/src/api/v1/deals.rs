@@ -8,7 +8,7 @@ use rapport_app::deals::{DealChange, PipelineChange, StageInput};
 use rapport_app::model::Deal;
 use rapport_app::model::{DealFilter, DealSort};
 use rapport_app::timeline::{RecordRef, TimelinePaging};
-use rapport_domain::deal::{DealStatus, StageKey, amount_major, amount_minor, weighted};
+use rapport_domain::deal::{DealStatus, StageKey, amount_minor};
 use rapport_domain::{ActivityId, CompanyId, ContactId, DealId, PipelineId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -27,8 +27,8 @@ kinds::record_answer! {
         owner_id: Uuid,
         title: String,
         /// At most 2 decimals.
-        amount: f64 = |d| amount_major(d.amount_minor),
-        currency: String,
+        amount: f64 = |d| d.amount.major(),
+        currency: String = |d| d.amount.currency.to_string(),
         /// new, in_progress, won or lost
         status: String = |d| d.status.as_str().to_owned(),
         /// The key of a stage of the deal's pipeline.
@@ -37,7 +37,7 @@ kinds::record_answer! {
         /// Percent, 0..=100; defaults from the stage.
         close_probability: i64,
         /// amount × close_probability / 100
-        weighted_amount: f64 = |d| amount_major(weighted(d.amount_minor, d.close_probability)),
+        weighted_amount: f64 = |d| d.amount.weighted(d.close_probability).major(),
         expected_close_date: Option<NaiveDate>,
     }
 }
