@@ -1,8 +1,8 @@
 //! The outbox dispatcher: hands every committed event to its consumers, once.
 //!
-//! A batch of undispatched events is claimed in one transaction (on PostgreSQL with `SKIP
-//! LOCKED`, so several dispatchers share the work); the consumers that write to the database do
-//! so in that same transaction, which also marks the events dispatched. So an effect exists if and
+//! Each organization's undispatched events are claimed in a transaction of that organization
+//! (on PostgreSQL with `SKIP LOCKED`, so several dispatchers share the work); the consumers that
+//! write to the database do so in that same transaction, which also marks the events dispatched. So an effect exists if and
 //! only if its event is marked: a process that dies mid-batch leaves both undone, and the next
 //! dispatcher redoes both. Only after the commit are the events published to live clients, who
 //! may miss one across a crash (they refetch when they reconnect) but never see an event whose
@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use rapport_domain::OrganizationId;
 use rapport_store::events as store_events;
 use rapport_store::query;
 use tokio::sync::watch;
@@ -18,13 +19,36 @@ use tokio::sync::watch;
 use crate::live::LiveEvent;
 use crate::{App, AppResult};
 
-/// Events claimed per transaction.
+/// Events claimed per round.
 pub const BATCH: i64 = 200;
 
+/// Organizations visited per round.
+const ORGANIZATIONS: i64 = 50;
+
 impl App {
-    /// Dispatches one batch of events; returns how many.
+    /// Dispatches up to `limit` events, each organization's in a transaction of its own; returns
+    /// how many.
     pub async fn dispatch_outbox(&self, limit: i64) -> AppResult<usize> {
-        let mut tx = self.db.platform().await?;
+        // Which organizations have events waiting: the one look across organizations.
+        let mut tx = self.db.platform_read().await?;
+        let organizations = store_events::pending_organizations(&mut tx, ORGANIZATIONS).await?;
+        tx.commit().await?;
+        let mut dispatched = 0;
+        for org in organizations {
+            let left = limit - dispatched as i64;
+            if left <= 0 {
+                break;
+            }
+            dispatched += self.dispatch_organization(org, left).await?;
+        }
+        Ok(dispatched)
+    }
+
+    /// Dispatches a batch of one organization's events, in its tenant transaction: the
+    /// notifications and webhook deliveries they cause are written there, and the events are
+    /// marked dispatched there.
+    async fn dispatch_organization(&self, org: OrganizationId, limit: i64) -> AppResult<usize> {
+        let mut tx = self.db.tenant(org).await?;
         let events = store_events::claim_undispatched(&mut tx, limit).await?;
         if events.is_empty() {
             tx.commit().await?;
@@ -34,27 +58,30 @@ impl App {
         for event in &events {
             // A consumer that fails on one event must not hold up every event after it: its
             // effects for that event are rolled back to the savepoint, logged, and skipped.
-            tx.execute(query("SAVEPOINT consumer")).await?;
+            tx.raw().execute(query("SAVEPOINT consumer")).await?;
             let consumed = async {
-                let messages = crate::notifications::on_event(&mut tx, event).await?;
-                crate::webhooks::on_event(&mut tx, event).await?;
+                let messages = crate::notifications::on_event(&self.db, &mut tx, event).await?;
+                crate::webhooks::on_event(tx.raw(), event).await?;
                 crate::AppResult::Ok(messages)
             };
             match consumed.await {
                 Ok(messages) => {
-                    tx.execute(query("RELEASE SAVEPOINT consumer")).await?;
+                    tx.raw()
+                        .execute(query("RELEASE SAVEPOINT consumer"))
+                        .await?;
                     personal.extend(messages);
                 }
                 Err(error) => {
-                    tx.execute(query("ROLLBACK TO SAVEPOINT consumer")).await?;
-                    tx.execute(query("RELEASE SAVEPOINT consumer")).await?;
+                    let raw = tx.raw();
+                    raw.execute(query("ROLLBACK TO SAVEPOINT consumer")).await?;
+                    raw.execute(query("RELEASE SAVEPOINT consumer")).await?;
                     tracing::error!(%error, event = %event.id, kind = %event.event_type,
                         "consuming an event failed; it is dispatched without notifications or webhooks");
                 }
             }
         }
         let ids: Vec<_> = events.iter().map(|e| e.id).collect();
-        store_events::mark_dispatched(&mut tx, &ids).await?;
+        store_events::mark_dispatched(tx.raw(), &ids).await?;
         tx.commit().await?;
         let live = events.iter().map(LiveEvent::from).chain(personal);
         for message in live {
@@ -73,7 +100,7 @@ impl App {
                 return;
             }
             match self.dispatch_outbox(BATCH).await {
-                Ok(n) if n as i64 == BATCH => continue,
+                Ok(n) if n as i64 >= BATCH => continue,
                 Ok(_) => {}
                 Err(error) => tracing::error!(%error, "dispatching outbox events failed"),
             }

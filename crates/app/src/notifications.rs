@@ -5,10 +5,10 @@
 use chrono::{Timelike, Utc};
 use rapport_domain::notification::{EmailChoice, NotificationKind};
 use rapport_domain::{NotificationId, OrganizationId, UserId};
-use rapport_store::Tx;
 use rapport_store::events::Event;
 use rapport_store::jobs::{self as store_jobs};
 use rapport_store::notifications::{self as store, NewNotification, Notification};
+use rapport_store::{Db, TenantTx, Tx};
 use serde_json::{Value, json};
 
 use crate::jobs::{JobSpec, kind, queue};
@@ -23,6 +23,15 @@ pub struct Choice {
     pub kind: NotificationKind,
     pub in_app: bool,
     pub email: EmailChoice,
+}
+
+/// A person's choice for one kind, read apart from the organization's transaction (preferences
+/// are the person's, across organizations).
+async fn chosen(db: &Db, user: UserId, kind: NotificationKind) -> AppResult<Choice> {
+    let mut tx = db.platform_read().await?;
+    let choice = choice(&mut tx, user, kind).await?;
+    tx.commit().await?;
+    Ok(choice)
 }
 
 async fn choice(tx: &mut Tx, user: UserId, kind: NotificationKind) -> AppResult<Choice> {
@@ -67,11 +76,16 @@ fn link(slug: &str, record_type: Option<&str>, record_id: Option<uuid::Uuid>) ->
 
 /// Writes the notifications `event` causes, queues their immediate email, and returns the live
 /// messages to send to each recipient once the transaction commits.
-pub(crate) async fn on_event(tx: &mut Tx, event: &Event) -> AppResult<Vec<LiveEvent>> {
+pub(crate) async fn on_event(
+    db: &Db,
+    tenant_tx: &mut TenantTx,
+    event: &Event,
+) -> AppResult<Vec<LiveEvent>> {
     let org = event.organization_id;
+    let tx = tenant_tx.raw();
     let actor = event.actor_id.map(UserId);
     let actor_name = match actor {
-        Some(id) => rapport_store::users::find(tx, id).await?.map(|u| u.name),
+        Some(id) => rapport_store::users::person(tx, id).await?.map(|u| u.name),
         None => None,
     }
     .unwrap_or_else(|| "Rapport".to_owned());
@@ -205,8 +219,8 @@ pub(crate) async fn on_event(tx: &mut Tx, event: &Event) -> AppResult<Vec<LiveEv
     };
     for draft in drafts {
         if let Some(message) = deliver(
-            tx,
-            org,
+            db,
+            tenant_tx,
             &organization.slug,
             event.id.as_uuid(),
             actor,
@@ -223,17 +237,19 @@ pub(crate) async fn on_event(tx: &mut Tx, event: &Event) -> AppResult<Vec<LiveEv
 /// Writes one notification as its recipient chose, queues its email if immediate; returns the
 /// live message for the recipient's `user` channel.
 async fn deliver(
-    tx: &mut Tx,
-    org: OrganizationId,
+    db: &Db,
+    tenant_tx: &mut TenantTx,
     slug: &str,
     occasion: uuid::Uuid,
     actor: Option<UserId>,
     draft: Draft,
 ) -> AppResult<Option<LiveEvent>> {
+    let org = tenant_tx.organization_id();
+    let tx = tenant_tx.raw();
     if !store::is_member(tx, org, draft.user).await? {
         return Ok(None);
     }
-    let choice = choice(tx, draft.user, draft.kind).await?;
+    let choice = chosen(db, draft.user, draft.kind).await?;
     if !choice.in_app && choice.email == EmailChoice::Never {
         return Ok(None);
     }
@@ -285,8 +301,8 @@ async fn deliver(
 /// chose; returns the live message to publish after the commit.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn notify(
-    tx: &mut Tx,
-    org: OrganizationId,
+    db: &Db,
+    tx: &mut TenantTx,
     occasion: uuid::Uuid,
     actor: Option<UserId>,
     user: UserId,
@@ -295,12 +311,13 @@ pub(crate) async fn notify(
     body: String,
     record: Option<(&str, uuid::Uuid)>,
 ) -> AppResult<Option<LiveEvent>> {
-    let Some(organization) = rapport_store::organizations::find(tx, org).await? else {
+    let org = tx.organization_id();
+    let Some(organization) = rapport_store::organizations::find(tx.raw(), org).await? else {
         return Ok(None);
     };
     deliver(
+        db,
         tx,
-        org,
         &organization.slug,
         occasion,
         actor,
@@ -339,17 +356,24 @@ fn settings_path(link: &str) -> String {
 impl App {
     /// Job `notification.email`: emails one notification (once: a retried job after a sent email
     /// finds it marked).
-    pub(crate) async fn email_notification(&self, payload: &Value) -> AppResult<()> {
+    pub(crate) async fn email_notification(
+        &self,
+        org: Option<OrganizationId>,
+        payload: &Value,
+    ) -> AppResult<()> {
         let Some(id) = payload["id"]
             .as_str()
             .and_then(|s| s.parse::<NotificationId>().ok())
         else {
             return Err(AppError::invalid("id", "is not a notification id"));
         };
-        let mut tx = self.db.platform_read().await?;
+        let Some(org) = org else {
+            return Err(AppError::invalid("job", "names no organization"));
+        };
+        let mut tx = self.db.tenant_read(org).await?;
         let found = store::get(&mut tx, id).await?;
         let recipient = match &found {
-            Some(n) => rapport_store::users::find(&mut tx, n.user_id).await?,
+            Some(n) => rapport_store::users::person(tx.raw(), n.user_id).await?,
             None => None,
         };
         tx.commit().await?;
@@ -367,7 +391,7 @@ impl App {
             })
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?;
-        let mut tx = self.db.platform().await?;
+        let mut tx = self.db.tenant(org).await?;
         store::mark_emailed(&mut tx, &[n.id]).await?;
         tx.commit().await?;
         Ok(())
@@ -382,18 +406,15 @@ impl App {
         tx.commit().await?;
         let mut sent = 0;
         for (user, org) in pairs {
-            let mut tx = self.db.platform_read().await?;
-            let organization = rapport_store::organizations::find(&mut tx, org).await?;
-            let recipient = rapport_store::users::find(&mut tx, user).await?;
-            let pending = store::digest_of(&mut tx, user, org).await?;
+            let mut tx = self.db.tenant_read(org).await?;
+            let organization = rapport_store::organizations::find(tx.raw(), org).await?;
+            let recipient = rapport_store::users::person(tx.raw(), user).await?;
+            let pending = store::digest_of(&mut tx, user).await?;
             tx.commit().await?;
             let (Some(organization), Some(recipient)) = (organization, recipient) else {
                 continue;
             };
-            let mut tx = self.db.platform_read().await?;
-            let own = rapport_store::users::time_zone(&mut tx, user).await?;
-            tx.commit().await?;
-            let tz = zone_or(own.as_deref(), &organization.time_zone).tz();
+            let tz = zone_or(recipient.time_zone.as_deref(), &organization.time_zone).tz();
             if Utc::now().with_timezone(&tz).hour() != DIGEST_HOUR {
                 continue;
             }
@@ -427,7 +448,7 @@ impl App {
                 sent += 1;
             }
             let ids: Vec<NotificationId> = pending.iter().map(|n| n.id).collect();
-            let mut tx = self.db.platform().await?;
+            let mut tx = self.db.tenant(org).await?;
             store::mark_emailed(&mut tx, &ids).await?;
             tx.commit().await?;
         }
@@ -603,14 +624,14 @@ impl App {
                 "needs task_id, remind_at and organization_id",
             ));
         };
-        let mut tx = self.db.platform().await?;
-        let Some(task) = rapport_store::tasks::claim_reminder(&mut tx, org, task_id, at).await?
+        let mut tx = self.db.tenant(org).await?;
+        let Some(task) = rapport_store::tasks::claim_reminder(tx.raw(), org, task_id, at).await?
         else {
             // Moved, removed, done, or already sent.
             tx.commit().await?;
             return Ok(());
         };
-        let Some(organization) = rapport_store::organizations::find(&mut tx, org).await? else {
+        let Some(organization) = rapport_store::organizations::find(tx.raw(), org).await? else {
             return Ok(());
         };
         let due = task
@@ -618,8 +639,8 @@ impl App {
             .map(|d| format!("Due {}", d.format("%-d %B %Y")))
             .unwrap_or_default();
         let live = deliver(
+            &self.db,
             &mut tx,
-            org,
             &organization.slug,
             occasion(&["reminder", &task.id.to_string(), &at.to_rfc3339()]),
             None,
@@ -651,20 +672,22 @@ impl App {
         tx.commit().await?;
         let mut sent = 0;
         for org in organizations {
-            let mut tx = self.db.platform().await?;
-            let Some(organization) = rapport_store::organizations::find(&mut tx, org).await? else {
+            let mut tx = self.db.tenant(org).await?;
+            let Some(organization) = rapport_store::organizations::find(tx.raw(), org).await?
+            else {
                 continue;
             };
             // Everyone's "today" is at most a day ahead of UTC's.
             let horizon = Utc::now().date_naive() + chrono::Days::new(1);
             let mut zones: std::collections::HashMap<UserId, TimeZone> = Default::default();
             let mut live = Vec::new();
-            for task in rapport_store::tasks::due_by(&mut tx, org, horizon, 5000).await? {
+            for task in rapport_store::tasks::due_by(tx.raw(), org, horizon, 5000).await? {
                 let zone = match zones.get(&task.assignee_id) {
                     Some(zone) => *zone,
                     None => {
-                        let own =
-                            rapport_store::users::time_zone(&mut tx, task.assignee_id).await?;
+                        let person =
+                            rapport_store::users::person(tx.raw(), task.assignee_id).await?;
+                        let own = person.and_then(|p| p.time_zone);
                         let zone = zone_or(own.as_deref(), &organization.time_zone);
                         zones.insert(task.assignee_id, zone);
                         zone
@@ -682,8 +705,8 @@ impl App {
                     format!("“{}” is overdue (due {})", task.title, due.format("%-d %B"))
                 };
                 if let Some(message) = deliver(
+                    &self.db,
                     &mut tx,
-                    org,
                     &organization.slug,
                     occasion(&["due", &task.id.to_string(), &today.to_string()]),
                     None,

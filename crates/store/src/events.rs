@@ -87,22 +87,46 @@ pub async fn after(tx: &mut Tx, after: Option<EventId>, limit: i64) -> Result<Ve
     }
 }
 
-/// Claims up to `limit` events not yet dispatched, oldest first, for the rest of the caller's
-/// transaction (platform scope). On PostgreSQL, rows another dispatcher has claimed are skipped,
+/// Claims up to `limit` of the organization's events not yet dispatched, oldest first, for the
+/// rest of the caller's transaction. On PostgreSQL, rows another dispatcher has claimed are skipped,
 /// so servers share the work without handing out an event twice; on SQLite the write transaction
 /// is exclusive already.
-pub async fn claim_undispatched(tx: &mut Tx, limit: i64) -> Result<Vec<Event>> {
+pub async fn claim_undispatched(tx: &mut TenantTx, limit: i64) -> Result<Vec<Event>> {
+    let org = tx.organization_id();
+    let tx = tx.raw();
     let lock = match tx.backend() {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
     tx.fetch_all(
         query(format!(
-            "SELECT {COLUMNS} FROM outbox_events WHERE dispatched_at IS NULL ORDER BY id LIMIT $1{lock}"
+            "SELECT {COLUMNS} FROM outbox_events WHERE organization_id = $1 \
+             AND dispatched_at IS NULL ORDER BY id LIMIT $2{lock}"
         ))
+        .bind(org)
         .bind(limit),
     )
     .await
+}
+
+/// The organizations with events waiting for dispatch, the one waiting longest first: where a
+/// dispatcher's round goes, each organization's events then claimed in its own transaction.
+pub async fn pending_organizations(tx: &mut Tx, limit: i64) -> Result<Vec<OrganizationId>> {
+    #[derive(sqlx::FromRow)]
+    struct Pending {
+        #[sqlx(try_from = "uuid::Uuid")]
+        organization_id: OrganizationId,
+    }
+    let rows: Vec<Pending> = tx
+        .fetch_all(
+            query(
+                "SELECT organization_id FROM outbox_events WHERE dispatched_at IS NULL \
+                 GROUP BY organization_id ORDER BY MIN(created_at) LIMIT $1",
+            )
+            .bind(limit),
+        )
+        .await?;
+    Ok(rows.into_iter().map(|p| p.organization_id).collect())
 }
 
 /// Marks claimed events dispatched, in the transaction that applied their effects.

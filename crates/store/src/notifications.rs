@@ -184,20 +184,34 @@ pub async fn mark_all_read(tx: &mut TenantTx, user: UserId) -> Result<u64> {
 }
 
 /// One notification, any organization (for the jobs that email it).
-pub async fn get(tx: &mut Tx, id: NotificationId) -> Result<Option<Notification>> {
-    tx.fetch_optional(query(format!("SELECT {COLUMNS} FROM notifications WHERE id = $1")).bind(id))
+pub async fn get(tx: &mut TenantTx, id: NotificationId) -> Result<Option<Notification>> {
+    let org = tx.organization_id();
+    tx.raw()
+        .fetch_optional(
+            query(format!(
+                "SELECT {COLUMNS} FROM notifications WHERE organization_id = $1 AND id = $2"
+            ))
+            .bind(org)
+            .bind(id),
+        )
         .await
 }
 
-pub async fn mark_emailed(tx: &mut Tx, ids: &[NotificationId]) -> Result<()> {
+pub async fn mark_emailed(tx: &mut TenantTx, ids: &[NotificationId]) -> Result<()> {
     let now = crate::now();
+    let org = tx.organization_id();
     for id in ids {
-        tx.execute(
-            query("UPDATE notifications SET emailed_at = $1 WHERE id = $2 AND emailed_at IS NULL")
+        tx.raw()
+            .execute(
+                query(
+                    "UPDATE notifications SET emailed_at = $1 WHERE organization_id = $2 \
+                     AND id = $3 AND emailed_at IS NULL",
+                )
                 .bind(now)
+                .bind(org)
                 .bind(*id),
-        )
-        .await?;
+            )
+            .await?;
     }
     Ok(())
 }
@@ -225,20 +239,18 @@ pub async fn digest_recipients(tx: &mut Tx) -> Result<Vec<(UserId, OrganizationI
 
 /// A member's digest notifications not yet emailed, oldest first (read ones included: the
 /// digest marks them emailed without listing them).
-pub async fn digest_of(
-    tx: &mut Tx,
-    user: UserId,
-    organization: OrganizationId,
-) -> Result<Vec<Notification>> {
-    tx.fetch_all(
-        query(format!(
-            "SELECT {COLUMNS} FROM notifications WHERE user_id = $1 AND organization_id = $2 \
+pub async fn digest_of(tx: &mut TenantTx, user: UserId) -> Result<Vec<Notification>> {
+    let organization = tx.organization_id();
+    tx.raw()
+        .fetch_all(
+            query(format!(
+                "SELECT {COLUMNS} FROM notifications WHERE user_id = $1 AND organization_id = $2 \
              AND email = 'digest' AND emailed_at IS NULL ORDER BY id"
-        ))
-        .bind(user)
-        .bind(organization),
-    )
-    .await
+            ))
+            .bind(user)
+            .bind(organization),
+        )
+        .await
 }
 
 // Preferences
@@ -280,8 +292,8 @@ pub async fn set_preference(
     Ok(())
 }
 
-// What a notification says: titles and recipients, read in the dispatcher's platform
-// transaction (the tenant repositories need a tenant transaction).
+// What a notification says: titles and recipients, read in the transaction of the event's
+// organization.
 
 /// Whether the user is (still) a member of the organization.
 pub async fn is_member(tx: &mut Tx, organization: OrganizationId, user: UserId) -> Result<bool> {

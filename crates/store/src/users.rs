@@ -97,6 +97,23 @@ pub async fn set_email(tx: &mut Tx, id: UserId, email: &str) -> Result<()> {
     Ok(())
 }
 
+/// What an organization's transaction may read of a person: who they are and where they live
+/// (never their password hash or administrator flag).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Person {
+    #[sqlx(try_from = "uuid::Uuid")]
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub time_zone: Option<String>,
+}
+
+/// A person by id, in any transaction (a tenant's too).
+pub async fn person(tx: &mut Tx, id: UserId) -> Result<Option<Person>> {
+    tx.fetch_optional(query("SELECT id, email, name, time_zone FROM users WHERE id = $1").bind(id))
+        .await
+}
+
 /// The user's own time zone, if they chose one.
 pub async fn time_zone(tx: &mut Tx, id: UserId) -> Result<Option<String>> {
     #[derive(sqlx::FromRow)]

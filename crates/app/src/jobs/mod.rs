@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use rapport_domain::JobId;
+use rapport_domain::{JobId, OrganizationId};
 use rapport_store::jobs::{self as store_jobs, Job, NewJob};
 use serde_json::Value;
 
@@ -130,7 +130,8 @@ impl Handler for AppJobs {
                 Ok(())
             }
             kind::EMAIL_NOTIFICATION => {
-                app.email_notification(&job.payload.0)
+                let org = job.organization_id.map(OrganizationId);
+                app.email_notification(org, &job.payload.0)
                     .await
                     .map_err(|e| match e {
                         AppError::Validation(_) => JobFailure::Fatal(e.to_string()),

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use rapport_domain::notification::NotificationKind;
-use rapport_domain::{Action, DeliveryId, Object, Ownership, WebhookId};
+use rapport_domain::{Action, DeliveryId, Object, OrganizationId, Ownership, WebhookId};
 use rapport_store::Tx;
 use rapport_store::events::Event;
 use rapport_store::jobs::{self as store_jobs, Job};
@@ -500,16 +500,19 @@ impl App {
         else {
             return Err(JobFailure::Fatal("the job names no delivery".into()));
         };
+        let Some(org) = job.organization_id.map(OrganizationId) else {
+            return Err(JobFailure::Fatal("the job names no organization".into()));
+        };
         let mut tx = self
             .db
-            .platform_read()
+            .tenant_read(org)
             .await
             .map_err(|e| internal(e.into()))?;
-        let delivery = store::delivery(&mut tx, delivery_id)
+        let delivery = store::delivery(tx.raw(), delivery_id)
             .await
             .map_err(|e| internal(e.into()))?;
         let endpoint = match &delivery {
-            Some(d) => store::endpoint(&mut tx, d.endpoint_id)
+            Some(d) => store::endpoint(tx.raw(), d.endpoint_id)
                 .await
                 .map_err(|e| internal(e.into()))?,
             None => None,
@@ -676,9 +679,9 @@ impl App {
         error: Option<&str>,
         excerpt: Option<&str>,
     ) -> AppResult<()> {
-        let mut tx = self.db.platform().await?;
+        let mut tx = self.db.tenant(delivery.organization_id).await?;
         store::record_attempt(
-            &mut tx,
+            tx.raw(),
             delivery,
             status,
             code.map(i64::from),
@@ -688,9 +691,9 @@ impl App {
         )
         .await?;
         if status == "succeeded" {
-            store::note_success(&mut tx, delivery.endpoint_id).await?;
+            store::note_success(tx.raw(), delivery.endpoint_id).await?;
         } else if code.is_some() || error.is_some() {
-            store::note_failure(&mut tx, delivery.endpoint_id, rapport_store::now()).await?;
+            store::note_failure(tx.raw(), delivery.endpoint_id, rapport_store::now()).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -698,19 +701,19 @@ impl App {
 
     /// Turns an endpoint off and tells the organization's owners and admins.
     async fn disable_webhook(&self, endpoint: &Endpoint, reason: &str) -> AppResult<()> {
-        let mut tx = self.db.platform().await?;
-        if !store::disable(&mut tx, endpoint.id, reason).await? {
+        let mut tx = self.db.tenant(endpoint.organization_id).await?;
+        if !store::disable(tx.raw(), endpoint.id, reason).await? {
             tx.commit().await?;
             return Ok(());
         }
         let mut live: Vec<LiveEvent> = Vec::new();
         let admins =
-            rapport_store::memberships::administrators(&mut tx, endpoint.organization_id).await?;
+            rapport_store::memberships::administrators(tx.raw(), endpoint.organization_id).await?;
         let occasion = uuid::Uuid::now_v7();
         for admin in admins {
             if let Some(message) = crate::notifications::notify(
+                &self.db,
                 &mut tx,
-                endpoint.organization_id,
                 occasion,
                 None,
                 admin,
