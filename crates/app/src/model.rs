@@ -17,4 +17,4 @@ pub use rapport_store::tasks::{Task, TaskFilter, TaskSort};
 pub use rapport_store::users::User;
 pub use rapport_store::views::SavedView;
 pub use rapport_store::webhooks::{Attempt, Delivery, Endpoint};
-pub use rapport_store::{Error as StoreError, PoolStats, count_round_trips};
+pub use rapport_store::{Error as StoreError, PoolStats, count_round_trips, one_read};

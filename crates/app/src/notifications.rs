@@ -556,11 +556,12 @@ impl App {
 
     /// The time zone the person lives in here: their own, else the organization's.
     pub async fn time_zone_of(&self, actor: &Actor, tenant: &Tenant) -> TimeZone {
+        // Read in the organization's transaction (a page's shared one), which may read people.
         let own = async {
-            let mut tx = self.db.platform_read().await?;
-            let zone = rapport_store::users::time_zone(&mut tx, actor.user_id).await?;
+            let mut tx = self.db.tenant_read(tenant.id()).await?;
+            let person = rapport_store::users::person(tx.raw(), actor.user_id).await?;
             tx.commit().await?;
-            AppResult::Ok(zone)
+            AppResult::Ok(person.and_then(|p| p.time_zone))
         };
         zone_or(
             own.await.ok().flatten().as_deref(),

@@ -62,6 +62,99 @@ pub async fn count_round_trips<F: std::future::Future>(work: F) -> (F::Output, u
     (output, counter.load(std::sync::atomic::Ordering::Relaxed))
 }
 
+tokio::task_local! {
+    /// The read transaction the work running in [`one_read`] shares.
+    static SHARED_READ: std::sync::Arc<tokio::sync::Mutex<Option<TenantTx>>>;
+}
+
+/// Runs `work` (a page being drawn) so that its reads of one organization share one read
+/// transaction, opened by the first ([`Db::tenant_read`]) and ended when `work` ends: the page
+/// sees one snapshot of the organization and pays for one transaction. Reads that overlap (two at
+/// once), or of another organization, open their own. A write transaction opened meanwhile ends
+/// the shared read first, so what is read after a write sees it; a read that fails (ends without
+/// [`ReadTx::commit`]) drops the shared transaction, and the next read opens a fresh one.
+pub async fn one_read<F: std::future::Future>(work: F) -> F::Output {
+    let shared = std::sync::Arc::new(tokio::sync::Mutex::new(None));
+    let output = SHARED_READ.scope(shared.clone(), work).await;
+    end_shared_read(&shared).await;
+    output
+}
+
+async fn end_shared_read(shared: &tokio::sync::Mutex<Option<TenantTx>>) {
+    let open = match shared.try_lock() {
+        Ok(mut slot) => slot.take(),
+        Err(_) => None,
+    };
+    if let Some(tx) = open
+        && let Err(error) = tx.commit().await
+    {
+        tracing::warn!(%error, "ending a page's read transaction failed");
+    }
+}
+
+/// A read transaction of one organization: its own, or the one the page being drawn shares
+/// (see [`one_read`]). It is used as a [`TenantTx`].
+pub struct ReadTx {
+    open: ReadOpen,
+}
+
+enum ReadOpen {
+    Own(TenantTx),
+    Shared {
+        slot: tokio::sync::OwnedMutexGuard<Option<TenantTx>>,
+        done: bool,
+    },
+    Done,
+}
+
+impl ReadTx {
+    /// Ends the reads: its own transaction ends; a shared one stays open for the page's next read.
+    pub async fn commit(mut self) -> Result<()> {
+        match &mut self.open {
+            ReadOpen::Own(_) => match std::mem::replace(&mut self.open, ReadOpen::Done) {
+                ReadOpen::Own(tx) => tx.commit().await,
+                _ => Ok(()),
+            },
+            ReadOpen::Shared { done, .. } => {
+                *done = true;
+                Ok(())
+            }
+            ReadOpen::Done => Ok(()),
+        }
+    }
+}
+
+impl Drop for ReadTx {
+    fn drop(&mut self) {
+        // A shared read that did not end well (an error, a dropped request) is not reused: its
+        // transaction may be aborted. Dropping it rolls it back.
+        if let ReadOpen::Shared { slot, done: false } = &mut self.open {
+            slot.take();
+        }
+    }
+}
+
+impl std::ops::Deref for ReadTx {
+    type Target = TenantTx;
+    fn deref(&self) -> &TenantTx {
+        match &self.open {
+            ReadOpen::Own(tx) => tx,
+            ReadOpen::Shared { slot, .. } => slot.as_ref().expect("a shared read is open"),
+            ReadOpen::Done => unreachable!("a read transaction is used after its end"),
+        }
+    }
+}
+
+impl std::ops::DerefMut for ReadTx {
+    fn deref_mut(&mut self) -> &mut TenantTx {
+        match &mut self.open {
+            ReadOpen::Own(tx) => tx,
+            ReadOpen::Shared { slot, .. } => slot.as_mut().expect("a shared read is open"),
+            ReadOpen::Done => unreachable!("a read transaction is used after its end"),
+        }
+    }
+}
+
 fn round_trip() {
     let _ = ROUND_TRIPS.try_with(|n| n.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
 }
@@ -387,6 +480,9 @@ impl Db {
     /// trip instead of three, for the lookups every request makes (credentials, tenant
     /// resolution). Never for tenant data, which is read in a [`TenantTx`].
     pub async fn platform_fetch_optional<T: Record>(&self, query: Query) -> Result<Option<T>> {
+        if let Ok(shared) = SHARED_READ.try_with(|s| s.clone()) {
+            end_shared_read(&shared).await;
+        }
         round_trip();
         Ok(match &self.pool {
             Pool::Sqlite(pool) => {
@@ -503,6 +599,12 @@ impl Db {
     /// transaction nobody tracks: the task finishes, and the transaction it opened is rolled
     /// back when its result is dropped, before the connection serves anyone else.
     async fn begin(&self, write: bool, tenant: Option<OrganizationId>) -> Result<Tx> {
+        // Within a page's shared read (see [`one_read`]), any other transaction first ends it:
+        // a request never waits for a connection while it holds one, and what is read after a
+        // write sees it.
+        if let Ok(shared) = SHARED_READ.try_with(|s| s.clone()) {
+            end_shared_read(&shared).await;
+        }
         round_trip();
         let tx = match &self.pool {
             // SQLite allows one writer. A deferred transaction that reads and then writes fails
@@ -594,11 +696,35 @@ impl Db {
         })
     }
 
-    /// A read-only flavour of [`Db::tenant`].
-    pub async fn tenant_read(&self, organization_id: OrganizationId) -> Result<TenantTx> {
-        Ok(TenantTx {
-            tx: self.begin(false, Some(organization_id)).await?,
-            organization_id,
+    /// A read-only flavour of [`Db::tenant`]; within [`one_read`], the page's shared one.
+    pub async fn tenant_read(&self, organization_id: OrganizationId) -> Result<ReadTx> {
+        if let Ok(shared) = SHARED_READ.try_with(|s| s.clone())
+            && let Ok(mut slot) = shared.try_lock_owned()
+        {
+            match slot.as_ref() {
+                Some(open) if open.organization_id == organization_id => {
+                    return Ok(ReadTx {
+                        open: ReadOpen::Shared { slot, done: false },
+                    });
+                }
+                // Another organization's: ended before this one begins.
+                Some(_) => drop(slot),
+                None => {
+                    *slot = Some(TenantTx {
+                        tx: self.begin(false, Some(organization_id)).await?,
+                        organization_id,
+                    });
+                    return Ok(ReadTx {
+                        open: ReadOpen::Shared { slot, done: false },
+                    });
+                }
+            }
+        }
+        Ok(ReadTx {
+            open: ReadOpen::Own(TenantTx {
+                tx: self.begin(false, Some(organization_id)).await?,
+                organization_id,
+            }),
         })
     }
 }

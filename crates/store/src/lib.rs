@@ -42,7 +42,8 @@ pub mod webhooks;
 
 pub use db::{
     Arg, Backend, Changed, Db, IdentityWatcher, PoolOptions, PoolStats, PooledConnectionState,
-    Query, Record, Signal, Signals, SqliteSync, TenantTx, Tx, count_round_trips, now, query,
+    Query, ReadTx, Record, Signal, Signals, SqliteSync, TenantTx, Tx, count_round_trips, now,
+    one_read, query,
 };
 
 /// What can go wrong talking to the database.

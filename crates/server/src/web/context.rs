@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use rapport_app::accounts::CurrentSession;
 use rapport_app::model::Organization;
+use rapport_app::model::UserOrganization;
 use rapport_app::{AppError, RequestMeta, Tenant};
 
 use crate::error::ApiError;
@@ -29,6 +30,10 @@ pub struct PageContext {
     /// Where this request was sent, to come back after signing in.
     pub here: String,
     pub meta: RequestMeta,
+    /// Whether the request reads a page (`GET`, `HEAD`), which shows the organizations menu.
+    reading: bool,
+    /// The signed-in person's organizations, read once.
+    organizations: tokio::sync::OnceCell<Vec<UserOrganization>>,
 }
 
 impl FromRequestParts<AppState> for PageContext {
@@ -60,6 +65,9 @@ impl FromRequestParts<AppState> for PageContext {
             base,
             here,
             meta: request_meta(parts, state),
+            reading: parts.method == axum::http::Method::GET
+                || parts.method == axum::http::Method::HEAD,
+            organizations: tokio::sync::OnceCell::new(),
         })
     }
 }
@@ -150,7 +158,14 @@ impl PageContext {
             .enter_organization(&session.actor, org.clone())
             .await
         {
-            Ok(tenant) => Ok((session, tenant)),
+            Ok(tenant) => {
+                if self.reading {
+                    // Read now, before the page's reads of the organization begin: they share
+                    // one transaction, which a platform read in their midst would end.
+                    self.my_organizations(session).await;
+                }
+                Ok((session, tenant))
+            }
             Err(AppError::Forbidden) => Err(PageError::from(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
@@ -158,6 +173,20 @@ impl PageContext {
             ))),
             Err(other) => Err(PageError::from(other)),
         }
+    }
+
+    /// The organizations the signed-in person belongs to (the menu to switch between them).
+    pub async fn my_organizations(&self, session: &CurrentSession) -> Vec<UserOrganization> {
+        self.organizations
+            .get_or_init(|| async {
+                self.state
+                    .app
+                    .my_organizations(&session.actor)
+                    .await
+                    .unwrap_or_default()
+            })
+            .await
+            .clone()
     }
 
     /// Checks the CSRF token a form carried against the session's.
@@ -191,6 +220,19 @@ fn session_check_failed(failure: AppError) -> ApiError {
         error.detail = BUSY_BUT_SIGNED_IN.into();
     }
     error
+}
+
+/// A page is read in one transaction: what a `GET` reads of its organization shares one read
+/// transaction (one snapshot), ended when the page is drawn (see `model::one_read`).
+pub async fn one_read_per_page(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if req.method() == axum::http::Method::GET || req.method() == axum::http::Method::HEAD {
+        rapport_app::model::one_read(next.run(req)).await
+    } else {
+        next.run(req).await
+    }
 }
 
 /// A page that could not be served because Rapport was busy tells a signed-in person that they

@@ -313,6 +313,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/brand.css", get(workspace::brand_css))
         .route("/assets/{file}", get(assets::asset))
+        .layer(axum::middleware::from_fn(context::one_read_per_page))
         .layer(axum::middleware::from_fn(context::busy_keeps_the_session))
 }
 

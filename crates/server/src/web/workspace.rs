@@ -185,11 +185,8 @@ pub async fn shell(
         });
     }
     let organizations = ctx
-        .state
-        .app
-        .my_organizations(&session.actor)
+        .my_organizations(session)
         .await
-        .unwrap_or_default()
         .into_iter()
         .map(|o| OrgItem {
             initials: initials(&o.name),

@@ -279,3 +279,65 @@ async fn a_page_deep_in_a_list_starts_its_index_scan_at_the_cursor() {
         }
     }
 }
+
+/// A record's page reads many parts (the record, its form's choices, the records it gathers,
+/// tags, tasks, timeline, the navigation); they share one transaction of the organization.
+#[tokio::test]
+async fn a_record_page_reads_its_organization_in_one_transaction() {
+    let Some(t) = spawn("a_record_page_reads_its_organization_in_one_transaction").await else {
+        return;
+    };
+    let ann = t.register("ann@example.com", Some("Acme")).await;
+    let company = t
+        .create(&ann, "/api/v1/companies", json!({"name": "Harbour Ltd"}))
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    for body in [
+        json!({"name": "Ana Costa", "company_id": company}),
+        json!({"name": "Rui Lopes", "company_id": company}),
+    ] {
+        t.create(&ann, "/api/v1/contacts", body).await;
+    }
+    t.create(
+        &ann,
+        "/api/v1/deals",
+        json!({"title": "Pontoon B", "company_id": company, "amount": 1200}),
+    )
+    .await;
+    let browser = t.browser_session("ann@example.com").await;
+    let wire = t.wire.as_ref().expect("counted");
+    let path = format!("/o/acme/companies/{company}");
+    let get = || async {
+        let r = t
+            .client
+            .get(t.url(&path))
+            .header("cookie", &browser.0)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status(), StatusCode::OK);
+        let text = r.text().await.expect("page");
+        assert!(
+            text.contains("Ana Costa") && text.contains("Pontoon B"),
+            "{text}"
+        );
+    };
+    get().await;
+    get().await;
+    wire.take();
+    get().await;
+    let traffic = wire.take();
+    let scoped = traffic
+        .sql
+        .iter()
+        .filter(|sql| sql.contains("set_config('rapport.organization_id'"))
+        .count();
+    assert_eq!(
+        scoped,
+        1,
+        "the page opened {scoped} transactions of the organization:\n{}",
+        traffic.sql.join("\n")
+    );
+}
