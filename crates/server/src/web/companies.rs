@@ -11,7 +11,7 @@ use rapport_domain::{CompanyId, Object};
 
 use super::kinds::{FormKind, ListKind, ListSpec, PageParts, PageView, Row, WebKind, list_query};
 use super::lists::{Cell, ColumnDef, ListState};
-use super::record_page::{Related, RelatedItem, deal_item};
+use super::record_page::{Related, RelatedItem, deal_item, line};
 
 impl WebKind for Company {
     const PATH: &'static str = "companies";
@@ -21,14 +21,14 @@ impl WebKind for Company {
     fn timeline(id: CompanyId) -> Option<RecordRef> {
         Some(RecordRef::Company(id))
     }
+    fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 impl FormKind for Company {
     const FORM: &'static [&'static str] = &["name", "domain", "industry", "size", "address"];
     const TASK_LINK: Option<&'static str> = Some("company_id");
-    fn name(&self) -> &str {
-        &self.name
-    }
     /// Its web domain and industry; its people and its latest deals.
     async fn parts(&self, view: &PageView<'_>) -> PageParts {
         let (base, id) = (view.base(), self.id);
@@ -46,14 +46,8 @@ impl FormKind for Company {
         let deals = view
             .first::<Deal>(deals, DealSort::UpdatedAt, true, 20)
             .await;
-        let subtitle = [&self.domain, &self.industry]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" · ");
         PageParts {
-            subtitle: (!subtitle.is_empty()).then_some(subtitle),
+            subtitle: line([self.domain.as_deref(), self.industry.as_deref()]),
             related: vec![
                 Related {
                     title: "People".into(),

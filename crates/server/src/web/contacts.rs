@@ -12,7 +12,7 @@ use super::kinds::{
     FormKind, ListKind, ListSpec, PageParts, PageView, RecordForm, Row, WebKind, list_query,
 };
 use super::lists::{Cell, ColumnDef, ListState};
-use super::record_page::{Related, deal_item};
+use super::record_page::{Related, deal_item, line};
 
 impl WebKind for Contact {
     const PATH: &'static str = "contacts";
@@ -21,6 +21,9 @@ impl WebKind for Contact {
     const TITLE: &'static str = "Contacts";
     fn timeline(id: ContactId) -> Option<RecordRef> {
         Some(RecordRef::Contact(id))
+    }
+    fn name(&self) -> &str {
+        &self.name
     }
 }
 
@@ -36,9 +39,6 @@ impl FormKind for Contact {
                 .insert("company_id".to_owned(), company.into_owned().into());
         }
     }
-    fn name(&self) -> &str {
-        &self.name
-    }
     /// Its job title and company; its latest deals.
     async fn parts(&self, view: &PageView<'_>) -> PageParts {
         let (base, id) = (view.base(), self.id);
@@ -53,15 +53,11 @@ impl FormKind for Contact {
         let deals = view
             .first::<Deal>(deals, DealSort::UpdatedAt, true, 20)
             .await;
-        let company = company.map(|c| c.name);
-        let subtitle = [&self.title, &company]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" · ");
         PageParts {
-            subtitle: (!subtitle.is_empty()).then_some(subtitle),
+            subtitle: line([
+                self.title.as_deref(),
+                company.as_ref().map(|c| c.name.as_str()),
+            ]),
             related: vec![Related {
                 title: "Deals".into(),
                 empty: "No deals with this contact yet.".into(),

@@ -1752,4 +1752,7 @@ impl super::kinds::WebKind for Deal {
     fn timeline(id: DealId) -> Option<RecordRef> {
         Some(RecordRef::Deal(id))
     }
+    fn name(&self) -> &str {
+        &self.title
+    }
 }

@@ -29,7 +29,7 @@ use super::lists::{
 use super::objects::Names;
 use super::objects::inverse_sections;
 use super::record_page::{
-    ConvertBox, FormField, RecordPage, Related, tag_parts, task_box, timeline_of,
+    ConvertBox, FormField, RecordPage, Related, RelatedItem, tag_parts, task_box, timeline_of,
 };
 use super::records::People;
 use super::workspace::shell;
@@ -56,6 +56,8 @@ pub trait WebKind: BuiltinKind {
     const LIST: &'static str = Self::PATH;
     /// Its record, as the timeline knows it (a task has no timeline of its own).
     fn timeline(id: Self::Id) -> Option<RecordRef>;
+    /// What names a record: its page's heading, its list row, a link to it.
+    fn name(&self) -> &str;
 }
 
 /// A built-in kind whose record page holds its form (companies, contacts, leads, tasks). The
@@ -72,8 +74,6 @@ pub trait FormKind: WebKind + ApiKind + Clone {
     const EDITORS: &'static str = "its owner, managers and admins";
     /// The "new" form as its link fills it in (`?company=…` on a new contact).
     fn prefill(_query: &str, _form: &mut RecordForm) {}
-    /// What names the record: its page's heading, its list row.
-    fn name(&self) -> &str;
     /// Whether the member may act on this record.
     fn may(&self, actor: &Actor, tenant: &Tenant, action: Action) -> bool {
         decide(
@@ -159,6 +159,14 @@ impl PageView<'_> {
         app.get::<K>(self.actor, self.tenant, id.into(), &self.ctx.meta)
             .await
             .ok()
+    }
+
+    /// A link to a record this one names (`sub` says what it is), when the member may see it.
+    pub async fn linked<K: WebKind>(&self, id: impl Into<K::Id>, sub: &str) -> Option<RelatedItem> {
+        let id = id.into();
+        let href = format!("{}/{}/{id}", self.base(), K::PATH);
+        let record = self.get::<K>(id).await?;
+        Some(RelatedItem::link(href, record.name(), sub))
     }
 }
 

@@ -107,6 +107,9 @@ impl WebKind for Lead {
     fn timeline(id: LeadId) -> Option<RecordRef> {
         Some(RecordRef::Lead(id))
     }
+    fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 impl FormKind for Lead {
@@ -119,9 +122,6 @@ impl FormKind for Lead {
         "status",
         "score",
     ];
-    fn name(&self) -> &str {
-        &self.name
-    }
     fn frozen(&self) -> Option<&'static str> {
         self.converted_at.map(|_| {
             "This lead was converted and is kept as a record of where the contact came from; \
@@ -141,33 +141,23 @@ impl FormKind for Lead {
             ..PageParts::default()
         };
         if self.converted_at.is_some() {
+            // What it became, or that it is gone.
+            let gone = |path: &str, id: uuid::Uuid, what: &str| {
+                let href = format!("{base}/{path}/{id}");
+                RelatedItem::link(href, &format!("{what} (deleted)"), what)
+            };
             let mut items = Vec::new();
             if let Some(c) = self.converted_contact_id {
-                let name = view.get::<Contact>(c).await.map(|c| c.name);
-                let name = name.unwrap_or_else(|| "Contact (deleted)".into());
-                items.push(RelatedItem::link(
-                    format!("{base}/contacts/{c}"),
-                    &name,
-                    "Contact",
-                ));
+                let item = view.linked::<Contact>(c, "Contact").await;
+                items.push(item.unwrap_or_else(|| gone("contacts", c.as_uuid(), "Contact")));
             }
             if let Some(c) = self.converted_company_id {
-                let name = view.get::<Company>(c).await.map(|c| c.name);
-                let name = name.unwrap_or_else(|| "Company (deleted)".into());
-                items.push(RelatedItem::link(
-                    format!("{base}/companies/{c}"),
-                    &name,
-                    "Company",
-                ));
+                let item = view.linked::<Company>(c, "Company").await;
+                items.push(item.unwrap_or_else(|| gone("companies", c.as_uuid(), "Company")));
             }
             if let Some(d) = self.converted_deal_id {
-                let title = view.get::<Deal>(d).await.map(|d| d.title);
-                let title = title.unwrap_or_else(|| "Deal (deleted)".into());
-                items.push(RelatedItem::link(
-                    format!("{base}/deals/{d}"),
-                    &title,
-                    "Deal",
-                ));
+                let item = view.linked::<Deal>(d, "Deal").await;
+                items.push(item.unwrap_or_else(|| gone("deals", d.as_uuid(), "Deal")));
             }
             parts.related.push(Related {
                 title: "Became".into(),

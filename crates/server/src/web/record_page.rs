@@ -102,6 +102,12 @@ impl RelatedItem {
     }
 }
 
+/// The parts given, joined into one line (`Harbour Ltd · Marine services`), if any.
+pub fn line<'a>(parts: impl IntoIterator<Item = Option<&'a str>>) -> Option<String> {
+    let parts: Vec<&str> = parts.into_iter().flatten().collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
 /// A deal in a record's related list: its title, a line (`sub`) and its status.
 pub fn deal_item(base: &str, deal: &rapport_app::model::Deal, sub: String) -> RelatedItem {
     RelatedItem {

@@ -9,7 +9,7 @@ use rapport_domain::{Action, Object, Ownership, TaskId, decide};
 use serde::Deserialize;
 
 use super::kinds::{FormKind, PageParts, PageView, WebKind};
-use super::record_page::{Related, RelatedItem};
+use super::record_page::Related;
 use rapport_app::{Actor, Tenant};
 
 use super::PageContext;
@@ -134,6 +134,9 @@ impl WebKind for Task {
     fn timeline(_id: TaskId) -> Option<RecordRef> {
         None
     }
+    fn name(&self) -> &str {
+        &self.title
+    }
 }
 
 impl FormKind for Task {
@@ -146,9 +149,6 @@ impl FormKind for Task {
         "is_done",
     ];
     const EDITORS: &'static str = "whoever it is for, its author and admins";
-    fn name(&self) -> &str {
-        &self.title
-    }
     /// Whoever the task is for or made it may change it; managers and admins any.
     fn may(&self, actor: &Actor, tenant: &Tenant, action: Action) -> bool {
         let mine = self.assignee_id == actor.user_id || self.created_by == actor.user_id;
@@ -164,7 +164,6 @@ impl FormKind for Task {
     }
     /// Who it is for, when it is due, whether it is done; the records it is about.
     async fn parts(&self, view: &PageView<'_>) -> PageParts {
-        let base = view.base();
         let mut facts = vec![format!(
             "Assigned to {}",
             view.people.name(self.assignee_id)
@@ -176,32 +175,14 @@ impl FormKind for Task {
             facts.push("done".into());
         }
         let mut items = Vec::new();
-        if let Some(deal) = self.deal_id
-            && let Some(d) = view.get::<Deal>(deal).await
-        {
-            items.push(RelatedItem::link(
-                format!("{base}/deals/{deal}"),
-                &d.title,
-                "Deal",
-            ));
+        if let Some(deal) = self.deal_id {
+            items.extend(view.linked::<Deal>(deal, "Deal").await);
         }
-        if let Some(contact) = self.contact_id
-            && let Some(c) = view.get::<Contact>(contact).await
-        {
-            items.push(RelatedItem::link(
-                format!("{base}/contacts/{contact}"),
-                &c.name,
-                "Contact",
-            ));
+        if let Some(contact) = self.contact_id {
+            items.extend(view.linked::<Contact>(contact, "Contact").await);
         }
-        if let Some(company) = self.company_id
-            && let Some(c) = view.get::<Company>(company).await
-        {
-            items.push(RelatedItem::link(
-                format!("{base}/companies/{company}"),
-                &c.name,
-                "Company",
-            ));
+        if let Some(company) = self.company_id {
+            items.extend(view.linked::<Company>(company, "Company").await);
         }
         PageParts {
             subtitle: Some(facts.join(" · ")),
