@@ -22,6 +22,7 @@ use rapport_domain::{OrganizationId, Role, TokenFamilyId, UserId};
 use rapport_store::Changed;
 use rapport_store::api_keys::ApiKey;
 use rapport_store::auth::Session;
+use rapport_store::memberships::UserOrganization;
 use rapport_store::organizations::Organization;
 
 use crate::Actor;
@@ -46,13 +47,15 @@ struct Entry<V> {
     until: Instant,
     user: Option<UserId>,
     organization: Option<OrganizationId>,
+    /// Other organizations whose change touches it (a person's list of organizations).
+    also: Vec<OrganizationId>,
 }
 
 impl<V> Entry<V> {
     fn touched_by(&self, change: &Changed) -> bool {
         match change {
             Changed::User(id) => self.user == Some(*id),
-            Changed::Organization(id) => self.organization == Some(*id),
+            Changed::Organization(id) => self.organization == Some(*id) || self.also.contains(id),
         }
     }
 }
@@ -116,6 +119,8 @@ struct Shelves {
     organizations: Shelf<OrganizationKey, Option<Organization>>,
     /// Members' roles.
     roles: Shelf<(OrganizationId, UserId), Role>,
+    /// The organizations each person belongs to, with their role (the organizations menu).
+    memberships: Shelf<UserId, Vec<UserOrganization>>,
 }
 
 /// See the module documentation.
@@ -140,6 +145,7 @@ impl IdentityCache {
                 keys: Shelf::new(),
                 organizations: Shelf::new(),
                 roles: Shelf::new(),
+                memberships: Shelf::new(),
             }),
         }
     }
@@ -169,6 +175,7 @@ impl IdentityCache {
         shelves.keys.entries.clear();
         shelves.organizations.entries.clear();
         shelves.roles.entries.clear();
+        shelves.memberships.entries.clear();
     }
 
     /// Forgets every entry the changes touch. A change to an organization also forgets which
@@ -182,6 +189,7 @@ impl IdentityCache {
             shelves.keys.forget(change);
             shelves.organizations.forget(change);
             shelves.roles.forget(change);
+            shelves.memberships.forget(change);
             if matches!(change, Changed::Organization(_)) {
                 shelves
                     .organizations
@@ -236,6 +244,7 @@ impl IdentityCache {
                 until: now + self.ttl,
                 user,
                 organization,
+                also: Vec::new(),
             },
             now,
         );
@@ -323,12 +332,32 @@ impl IdentityCache {
             s.roles.put((organization, user), meta.entry(role), now)
         });
     }
+
+    /// The organizations a person belongs to, with their role in each.
+    pub fn memberships(&self, user: UserId) -> Option<Vec<UserOrganization>> {
+        self.lookup(|s, now| s.memberships.get(&user, now))
+    }
+
+    /// Stores a person's organizations: forgotten when the person changes, when they join one
+    /// (a new membership marks its person changed) or when any of these organizations changes.
+    pub fn put_memberships(
+        &self,
+        ticket: Option<Ticket>,
+        user: UserId,
+        found: &[UserOrganization],
+    ) {
+        self.store(ticket, Some(user), None, |s, mut meta, now| {
+            meta.also = found.iter().map(|o| o.id).collect();
+            s.memberships.put(user, meta.entry(found.to_vec()), now)
+        });
+    }
 }
 
 struct EntryMeta {
     until: Instant,
     user: Option<UserId>,
     organization: Option<OrganizationId>,
+    also: Vec<OrganizationId>,
 }
 
 impl EntryMeta {
@@ -338,6 +367,7 @@ impl EntryMeta {
             until: self.until,
             user: self.user,
             organization: self.organization,
+            also: self.also,
         }
     }
 }
@@ -375,6 +405,47 @@ mod tests {
         cache.forget(&[Changed::Organization(org)]);
         assert!(cache.role(org, bob).is_none());
         assert!(cache.family(bob_family).is_some());
+    }
+
+    #[test]
+    fn a_person_s_organizations_are_forgotten_when_any_of_them_or_the_person_changes() {
+        let cache = IdentityCache::new(Duration::from_secs(60), true);
+        let ann = UserId::new();
+        let (harbour, agency, other) = (
+            OrganizationId::new(),
+            OrganizationId::new(),
+            OrganizationId::new(),
+        );
+        let membership = |id, name: &str| UserOrganization {
+            id,
+            name: name.into(),
+            slug: name.to_lowercase(),
+            role: Role::Member,
+            created_at: chrono::Utc::now(),
+        };
+        let list = [membership(harbour, "Harbour"), membership(agency, "Agency")];
+        let names = |cache: &IdentityCache| {
+            cache
+                .memberships(ann)
+                .map(|l| l.into_iter().map(|o| o.name).collect::<Vec<_>>())
+        };
+        cache.put_memberships(cache.ticket(), ann, &list);
+        cache.forget(&[Changed::Organization(other)]);
+        assert_eq!(
+            names(&cache),
+            Some(vec!["Harbour".to_owned(), "Agency".to_owned()]),
+            "another organization's change leaves the list"
+        );
+        cache.forget(&[Changed::Organization(agency)]);
+        assert_eq!(
+            names(&cache),
+            None,
+            "renamed, left or suspended: read again"
+        );
+        cache.put_memberships(cache.ticket(), ann, &list);
+        // Joining an organization marks the person changed.
+        cache.forget(&[Changed::User(ann)]);
+        assert_eq!(names(&cache), None);
     }
 
     #[test]

@@ -147,9 +147,17 @@ impl App {
 
     /// The organizations the actor belongs to.
     pub async fn my_organizations(&self, actor: &Actor) -> AppResult<Vec<UserOrganization>> {
-        let mut tx = self.db.platform_read().await?;
-        let mut list = memberships::list_for_user(&mut tx, actor.user_id).await?;
-        tx.commit().await?;
+        let mut list = match self.identity.memberships(actor.user_id) {
+            Some(list) => list,
+            None => {
+                let ticket = self.identity.ticket();
+                let mut tx = self.db.platform_read().await?;
+                let list = memberships::list_for_user(&mut tx, actor.user_id).await?;
+                tx.commit().await?;
+                self.identity.put_memberships(ticket, actor.user_id, &list);
+                list
+            }
+        };
         if let Some(key) = &actor.api_key {
             // An API key sees its own organization, with its own role.
             list.retain(|o| o.id == key.organization_id);

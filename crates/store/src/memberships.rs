@@ -67,6 +67,8 @@ pub async fn find_by_user(tx: &mut TenantTx, user_id: UserId) -> Result<Option<M
 /// `memberships_organization_id_user_id_key`.
 pub async fn insert(tx: &mut TenantTx, user_id: UserId, role: Role) -> Result<Member> {
     tx.organization_changed();
+    // The person's list of organizations grows.
+    tx.raw().changed(crate::Changed::User(user_id));
     let org = tx.organization_id();
     let id = MembershipId::new();
     let now = crate::now();

@@ -340,4 +340,16 @@ async fn a_record_page_reads_its_organization_in_one_transaction() {
         "the page opened {scoped} transactions of the organization:\n{}",
         traffic.sql.join("\n")
     );
+    // The person's organizations (the menu) come from the identity cache once warm.
+    let begun = traffic
+        .sql
+        .iter()
+        .filter(|sql| sql.trim_start().to_uppercase().starts_with("BEGIN"))
+        .count();
+    assert_eq!(
+        begun,
+        1,
+        "the page opened {begun} transactions:\n{}",
+        traffic.sql.join("\n")
+    );
 }
