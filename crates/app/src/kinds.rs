@@ -504,8 +504,15 @@ impl App {
         if !tables::delete::<K>(&mut tx, id).await? {
             return Err(AppError::NotFound);
         }
-        // Its custom values leave the value index (filters, unique values) until it is restored.
-        rapport_store::records::clear_index(&mut tx, id.into()).await?;
+        // Its custom values leave the value index (filters, unique values) until it is restored;
+        // a record without any has no rows there.
+        if current
+            .custom()
+            .as_object()
+            .is_some_and(|values| !values.is_empty())
+        {
+            rapport_store::records::clear_index(&mut tx, id.into()).await?;
+        }
         let mut e = with_target(
             entry(Some(actor), meta, &audit_action::<K>("deleted")),
             K::KIND.object_key(),

@@ -1071,6 +1071,13 @@ pub async fn related(
         .await
 }
 
+/// A record's id and what names it (a name or a title).
+#[derive(sqlx::FromRow)]
+struct Titled {
+    id: Uuid,
+    title: String,
+}
+
 /// The live records of a built-in `table` whose relation field `via` points at `target`, at
 /// most `limit`: (id, name or title), newest first.
 pub async fn related_builtin(
@@ -1080,13 +1087,8 @@ pub async fn related_builtin(
     target: Uuid,
     limit: i64,
 ) -> Result<Vec<(Uuid, String)>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: Uuid,
-        title: String,
-    }
     let org = tx.organization_id();
-    let rows: Vec<Row> = tx
+    let rows: Vec<Titled> = tx
         .raw()
         .fetch_all(
             query(format!(
@@ -1171,11 +1173,6 @@ pub async fn target_titles(
     target: Target,
     ids: &[Uuid],
 ) -> Result<Vec<(Uuid, String)>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: Uuid,
-        title: String,
-    }
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -1194,7 +1191,7 @@ pub async fn target_titles(
     };
     let list = in_list(&mut q, ids.iter().map(|id| Arg::from(*id)));
     q.push_sql(&format!(" AND id IN ({list})"));
-    let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
+    let rows: Vec<Titled> = tx.raw().fetch_all(q).await?;
     Ok(rows.into_iter().map(|r| (r.id, r.title)).collect())
 }
 
@@ -1206,11 +1203,6 @@ pub async fn target_choices(
     contains: &str,
     limit: i64,
 ) -> Result<Vec<(Uuid, String)>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: Uuid,
-        title: String,
-    }
     let org = tx.organization_id();
     let pattern = format!(
         "%{}%",
@@ -1243,7 +1235,7 @@ pub async fn target_choices(
         .bind(pattern)
         .bind(limit),
     };
-    let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
+    let rows: Vec<Titled> = tx.raw().fetch_all(q).await?;
     Ok(rows.into_iter().map(|r| (r.id, r.title)).collect())
 }
 
