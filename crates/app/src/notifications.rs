@@ -2,6 +2,8 @@
 //! choices. The dispatcher calls [`on_event`] inside its transaction, so a notification exists
 //! once per (event, person, kind) however often dispatch is retried; email leaves through jobs.
 
+use std::collections::HashMap;
+
 use chrono::{Timelike, Utc};
 use rapport_domain::notification::{EmailChoice, NotificationKind};
 use rapport_domain::{NotificationId, OrganizationId, UserId};
@@ -25,27 +27,48 @@ pub struct Choice {
     pub email: EmailChoice,
 }
 
-/// A person's choice for one kind, read apart from the organization's transaction (preferences
-/// are the person's, across organizations).
-async fn chosen(db: &Db, user: UserId, kind: NotificationKind) -> AppResult<Choice> {
-    let mut tx = db.platform_read().await?;
-    let choice = choice(&mut tx, user, kind).await?;
-    tx.commit().await?;
-    Ok(choice)
+async fn choice(tx: &mut Tx, user: UserId, kind: NotificationKind) -> AppResult<Choice> {
+    Ok(choice_among(&store::preferences(tx, user).await?, kind))
 }
 
-async fn choice(tx: &mut Tx, user: UserId, kind: NotificationKind) -> AppResult<Choice> {
-    let (in_app, email) = store::preferences(tx, user)
-        .await?
-        .into_iter()
+/// The choice for `kind` among a person's preferences (its default when they made none).
+fn choice_among(preferences: &[store::Preference], kind: NotificationKind) -> Choice {
+    let (in_app, email) = preferences
+        .iter()
         .find(|p| p.kind == kind.as_str())
         .and_then(|p| Some((p.in_app, EmailChoice::parse(&p.email)?)))
         .unwrap_or_else(|| kind.default_choice());
-    Ok(Choice {
+    Choice {
         kind,
         in_app,
         email,
-    })
+    }
+}
+
+/// People's notification preferences, each person's read once, apart from the organization's
+/// transaction (preferences are the person's, across organizations).
+struct Choices<'a> {
+    db: &'a Db,
+    read: HashMap<UserId, Vec<store::Preference>>,
+}
+
+impl<'a> Choices<'a> {
+    fn new(db: &'a Db) -> Self {
+        Choices {
+            db,
+            read: HashMap::new(),
+        }
+    }
+
+    async fn of(&mut self, user: UserId, kind: NotificationKind) -> AppResult<Choice> {
+        if !self.read.contains_key(&user) {
+            let mut tx = self.db.platform_read().await?;
+            let preferences = store::preferences(&mut tx, user).await?;
+            tx.commit().await?;
+            self.read.insert(user, preferences);
+        }
+        Ok(choice_among(&self.read[&user], kind))
+    }
 }
 
 /// What to tell one person.
@@ -217,9 +240,10 @@ pub(crate) async fn on_event(
     let Some(organization) = rapport_store::organizations::find(tx, org).await? else {
         return Ok(live);
     };
+    let mut choices = Choices::new(db);
     for draft in drafts {
         if let Some(message) = deliver(
-            db,
+            &mut choices,
             tenant_tx,
             &organization.slug,
             event.id.as_uuid(),
@@ -237,7 +261,7 @@ pub(crate) async fn on_event(
 /// Writes one notification as its recipient chose, queues its email if immediate; returns the
 /// live message for the recipient's `user` channel.
 async fn deliver(
-    db: &Db,
+    choices: &mut Choices<'_>,
     tenant_tx: &mut TenantTx,
     slug: &str,
     occasion: uuid::Uuid,
@@ -249,7 +273,7 @@ async fn deliver(
     if !store::is_member(tx, org, draft.user).await? {
         return Ok(None);
     }
-    let choice = chosen(db, draft.user, draft.kind).await?;
+    let choice = choices.of(draft.user, draft.kind).await?;
     if !choice.in_app && choice.email == EmailChoice::Never {
         return Ok(None);
     }
@@ -316,7 +340,7 @@ pub(crate) async fn notify(
         return Ok(None);
     };
     deliver(
-        db,
+        &mut Choices::new(db),
         tx,
         &organization.slug,
         occasion,
@@ -640,7 +664,7 @@ impl App {
             .map(|d| format!("Due {}", d.format("%-d %B %Y")))
             .unwrap_or_default();
         let live = deliver(
-            &self.db,
+            &mut Choices::new(&self.db),
             &mut tx,
             &organization.slug,
             occasion(&["reminder", &task.id.to_string(), &at.to_rfc3339()]),
@@ -680,7 +704,8 @@ impl App {
             };
             // Everyone's "today" is at most a day ahead of UTC's.
             let horizon = Utc::now().date_naive() + chrono::Days::new(1);
-            let mut zones: std::collections::HashMap<UserId, TimeZone> = Default::default();
+            let mut zones: HashMap<UserId, TimeZone> = HashMap::new();
+            let mut choices = Choices::new(&self.db);
             let mut live = Vec::new();
             for task in rapport_store::tasks::due_by(tx.raw(), org, horizon, 5000).await? {
                 let zone = match zones.get(&task.assignee_id) {
@@ -706,7 +731,7 @@ impl App {
                     format!("“{}” is overdue (due {})", task.title, due.format("%-d %B"))
                 };
                 if let Some(message) = deliver(
-                    &self.db,
+                    &mut choices,
                     &mut tx,
                     &organization.slug,
                     occasion(&["due", &task.id.to_string(), &today.to_string()]),

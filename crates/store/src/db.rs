@@ -80,6 +80,15 @@ pub async fn one_read<F: std::future::Future>(work: F) -> F::Output {
     output
 }
 
+/// Within a page's shared read (see [`one_read`]), ends it before the request asks for another
+/// connection: a request never waits for a connection while it holds one, and what it reads
+/// after a write sees the write.
+async fn leave_shared_read() {
+    if let Ok(shared) = SHARED_READ.try_with(|s| s.clone()) {
+        end_shared_read(&shared).await;
+    }
+}
+
 async fn end_shared_read(shared: &tokio::sync::Mutex<Option<TenantTx>>) {
     let open = match shared.try_lock() {
         Ok(mut slot) => slot.take(),
@@ -110,16 +119,13 @@ enum ReadOpen {
 impl ReadTx {
     /// Ends the reads: its own transaction ends; a shared one stays open for the page's next read.
     pub async fn commit(mut self) -> Result<()> {
-        match &mut self.open {
-            ReadOpen::Own(_) => match std::mem::replace(&mut self.open, ReadOpen::Done) {
-                ReadOpen::Own(tx) => tx.commit().await,
-                _ => Ok(()),
-            },
-            ReadOpen::Shared { done, .. } => {
-                *done = true;
-                Ok(())
-            }
-            ReadOpen::Done => Ok(()),
+        if let ReadOpen::Shared { done, .. } = &mut self.open {
+            *done = true;
+            return Ok(());
+        }
+        match std::mem::replace(&mut self.open, ReadOpen::Done) {
+            ReadOpen::Own(tx) => tx.commit().await,
+            _ => Ok(()),
         }
     }
 }
@@ -480,9 +486,7 @@ impl Db {
     /// trip instead of three, for the lookups every request makes (credentials, tenant
     /// resolution). Never for tenant data, which is read in a [`TenantTx`].
     pub async fn platform_fetch_optional<T: Record>(&self, query: Query) -> Result<Option<T>> {
-        if let Ok(shared) = SHARED_READ.try_with(|s| s.clone()) {
-            end_shared_read(&shared).await;
-        }
+        leave_shared_read().await;
         round_trip();
         Ok(match &self.pool {
             Pool::Sqlite(pool) => {
@@ -599,12 +603,7 @@ impl Db {
     /// transaction nobody tracks: the task finishes, and the transaction it opened is rolled
     /// back when its result is dropped, before the connection serves anyone else.
     async fn begin(&self, write: bool, tenant: Option<OrganizationId>) -> Result<Tx> {
-        // Within a page's shared read (see [`one_read`]), any other transaction first ends it:
-        // a request never waits for a connection while it holds one, and what is read after a
-        // write sees it.
-        if let Ok(shared) = SHARED_READ.try_with(|s| s.clone()) {
-            end_shared_read(&shared).await;
-        }
+        leave_shared_read().await;
         round_trip();
         let tx = match &self.pool {
             // SQLite allows one writer. A deferred transaction that reads and then writes fails
