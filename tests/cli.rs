@@ -1030,6 +1030,109 @@ async fn identity_changes_reach_every_server_through_redis() {
     identity_changes_reach_the_other_server(&e, &[("RAPPORT_REDIS_URL", redis.as_str())]).await;
 }
 
+/// A list's total on each of two servers follows writes made through the other: a server keeps
+/// the totals it counted only until an organization writes, and hears of writes elsewhere
+/// through the live bus.
+async fn totals_follow_writes_through_the_other_server(e: &Env, extra: &[(&str, &str)]) {
+    let migrated = e.run(&["migrate"], &[]);
+    assert!(migrated.status.success(), "{}", text(&migrated));
+    // Without workers: no background write in the organization tells a server of the others'.
+    let a = e.spawn(&["serve", "--no-worker"], extra);
+    let b = e.spawn(&["serve", "--no-worker"], extra);
+    wait_healthy(&a.base).await;
+    wait_healthy(&b.base).await;
+    let (token, org) = register(&a.base, "ann@example.com").await;
+    let client = reqwest::Client::new();
+    let total = |base: &str| {
+        let request = client
+            .get(format!("{base}/api/v1/contacts"))
+            .bearer_auth(&token)
+            .header("x-organization-id", &org)
+            .send();
+        async move {
+            let r: serde_json::Value = request.await.expect("list").json().await.expect("json");
+            r["total"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("a total: {r}"))
+        }
+    };
+    // Within two seconds, far less than the ten a kept total lives without news.
+    let becomes = |base: String, expected: i64| {
+        let total = &total;
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+            loop {
+                let now = total(&base).await;
+                if now == expected {
+                    return;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{base}: total {now}, not {expected}"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let create = |base: &str, name: &str| {
+        client
+            .post(format!("{base}/api/v1/contacts"))
+            .bearer_auth(&token)
+            .header("x-organization-id", &org)
+            .json(&serde_json::json!({"name": name}))
+            .send()
+    };
+    for name in ["Ann", "Bob"] {
+        let r = create(&a.base, name).await.expect("create");
+        assert_eq!(r.status().as_u16(), 201);
+    }
+    // Counted, and kept, on both.
+    for base in [&a.base, &b.base, &a.base, &b.base] {
+        assert_eq!(total(base).await, 2);
+    }
+    let r = create(&a.base, "Cid").await.expect("create");
+    assert_eq!(r.status().as_u16(), 201);
+    let cid: serde_json::Value = r.json().await.expect("json");
+    becomes(b.base.clone(), 3).await;
+    let r = client
+        .delete(format!(
+            "{}/api/v1/contacts/{}",
+            b.base,
+            cid["id"].as_str().expect("id")
+        ))
+        .bearer_auth(&token)
+        .header("x-organization-id", &org)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status().as_u16(), 204);
+    becomes(a.base.clone(), 2).await;
+}
+
+#[tokio::test]
+async fn list_totals_follow_writes_through_the_other_server_through_postgres() {
+    let test = "list_totals_follow_writes_through_the_other_server_through_postgres";
+    let e = env().await;
+    if !several_servers_possible(&e, test) {
+        return;
+    }
+    totals_follow_writes_through_the_other_server(&e, &[]).await;
+}
+
+#[tokio::test]
+async fn list_totals_follow_writes_through_the_other_server_through_redis() {
+    let test = "list_totals_follow_writes_through_the_other_server_through_redis";
+    let e = env().await;
+    if !several_servers_possible(&e, test) {
+        return;
+    }
+    let Some(redis) = redis_or_skip(test) else {
+        return;
+    };
+    totals_follow_writes_through_the_other_server(&e, &[("RAPPORT_REDIS_URL", redis.as_str())])
+        .await;
+}
+
 // Crash safety
 
 fn kill_hard(process: &mut Process) {

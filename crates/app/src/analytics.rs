@@ -2,7 +2,7 @@
 //! shows too. Amounts are summed over deals in the organization's currency (there are no
 //! exchange rates); counts include every deal.
 
-use chrono::{Duration, Utc};
+use chrono::{Duration, DurationRound, Utc};
 use rapport_domain::deal::{DealStatus, StageKey};
 use rapport_domain::{Action, Object, Ownership, PipelineId};
 use rapport_store::deals::{self as store_deals, StageStatusTotal};
@@ -127,7 +127,11 @@ impl App {
         }
         let currency = tenant.organization.currency.clone();
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let since = Utc::now() - Duration::days(days);
+        // From the start of a minute: the same question for a minute, whose answer is kept
+        // until the organization writes.
+        let since = (Utc::now() - Duration::days(days))
+            .duration_trunc(Duration::minutes(1))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
         let totals =
             store_deals::totals_and_created_since(&mut tx, None, &currency, Some(since)).await?;
         tx.commit().await?;

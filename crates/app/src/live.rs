@@ -55,7 +55,18 @@ enum IdentityMessage {
     Heard { from: u64, seq: u64, by: u64 },
     /// Server `by` listens (sent when it subscribes, then every few seconds).
     Here { by: u64 },
+    /// Server `from` committed writes in these organizations: their records' totals kept by
+    /// the others are stale (see `rapport_store::statistics`). Not answered.
+    Wrote {
+        from: u64,
+        organizations: Vec<OrganizationId>,
+    },
 }
+
+/// How long a server gathers the organizations it wrote in before telling the others, in one
+/// message: a burst of writes costs one message, and a total elsewhere is stale this long at most
+/// (plus the message's way).
+const WROTE_GATHER: Duration = Duration::from_millis(2);
 
 /// A change of this server's, waiting to be heard by the servers that were there.
 struct Waiting {
@@ -120,6 +131,11 @@ pub struct Bus {
     waiting: std::sync::Mutex<HashMap<u64, Waiting>>,
     /// The other servers, and when each last said so.
     peers: std::sync::Mutex<HashMap<u64, std::time::Instant>>,
+    /// Organizations this server wrote in, not yet told of (see [`IdentityMessage::Wrote`]).
+    wrote: std::sync::Mutex<std::collections::HashSet<OrganizationId>>,
+    /// Whether a task is about to tell of them.
+    telling_wrote: std::sync::atomic::AtomicBool,
+    db: Db,
 }
 
 impl Bus {
@@ -143,6 +159,8 @@ impl Bus {
             }
             None => Transport::Local,
         };
+        // Until it listens, a server with others beside it cannot hear their writes.
+        db.hear_writes(matches!(transport, Transport::Local));
         let (local, _) = broadcast::channel(4096);
         let mut process = [0u8; 8];
         getrandom::fill(&mut process).map_err(|e| e.to_string())?;
@@ -159,7 +177,41 @@ impl Bus {
             seq: std::sync::atomic::AtomicU64::new(0),
             waiting: std::sync::Mutex::new(HashMap::new()),
             peers: std::sync::Mutex::new(HashMap::new()),
+            wrote: std::sync::Mutex::new(std::collections::HashSet::new()),
+            telling_wrote: std::sync::atomic::AtomicBool::new(false),
+            db: db.clone(),
         })
+    }
+
+    /// Tells the other servers, soon and in one message with whatever else is written meanwhile,
+    /// that this one committed a write in `organization`.
+    fn wrote(self: Arc<Self>, organization: OrganizationId) {
+        if self.is_local() {
+            return;
+        }
+        lock(&self.wrote).insert(organization);
+        if self
+            .telling_wrote
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            return;
+        }
+        tokio::spawn(async move {
+            tokio::time::sleep(WROTE_GATHER).await;
+            self.telling_wrote
+                .store(false, std::sync::atomic::Ordering::Release);
+            let organizations: Vec<OrganizationId> = lock(&self.wrote).drain().collect();
+            // A hundred ids a message keeps within PostgreSQL's limit on a `NOTIFY` payload.
+            for some in organizations.chunks(100) {
+                let message = IdentityMessage::Wrote {
+                    from: self.process,
+                    organizations: some.to_vec(),
+                };
+                if let Err(error) = self.say(&message).await {
+                    tracing::warn!(%error, transport = self.transport(), "could not tell other servers of writes; their totals may lag until they expire");
+                }
+            }
+        });
     }
 
     /// Whether other processes can be heard at all: not with the in-process transport, where this
@@ -268,9 +320,21 @@ impl Bus {
                 self.seen(by);
                 None
             }
+            Ok(IdentityMessage::Wrote {
+                from,
+                organizations,
+            }) => {
+                if from != self.process {
+                    for organization in organizations {
+                        self.db.organization_wrote(organization);
+                    }
+                }
+                None
+            }
             Err(error) => {
                 tracing::warn!(%error, "unreadable identity message; forgetting everything");
                 self.identity.clear();
+                self.db.hear_writes(true);
                 None
             }
         }
@@ -313,6 +377,7 @@ impl Bus {
     /// Once subscribed: cache, and say so.
     async fn listening(&self) {
         self.identity.set_listening(true);
+        self.db.hear_writes(true);
         if let Err(error) = self.say(&IdentityMessage::Here { by: self.process }).await {
             tracing::warn!(%error, "could not tell the other servers this one is there");
         }
@@ -395,6 +460,7 @@ impl Bus {
             // Deaf until subscribed again: whatever changes meanwhile would go unheard.
             if !self.is_local() {
                 self.identity.set_listening(false);
+                self.db.hear_writes(false);
             }
             match ended {
                 Ok(()) => return,
@@ -485,6 +551,12 @@ impl rapport_store::IdentityWatcher for IdentityPublisher {
                 bus.publish_identity(changes).await;
             }
         })
+    }
+
+    fn wrote(&self, organization: OrganizationId) {
+        if let Some(bus) = self.0.upgrade() {
+            bus.wrote(organization);
+        }
     }
 }
 

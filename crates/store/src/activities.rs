@@ -89,8 +89,8 @@ pub async fn list(
             .as_ref()
             .map(|(v, id)| (v, *id)),
         true,
-        offset,
-        limit,
+        (offset, limit),
+        crate::keyset::Plan::Once,
     );
     tx.raw().fetch_all(q).await
 }

@@ -137,11 +137,10 @@ pub async fn names(tx: &mut TenantTx, ids: &[uuid::Uuid]) -> Result<Vec<(uuid::U
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = query("SELECT id, name FROM companies WHERE organization_id = $1 AND id IN (")
+    let mut q = query("SELECT id, name FROM companies WHERE organization_id = $1")
         .bind(tx.organization_id());
-    let ps: Vec<String> = ids.iter().map(|id| q.push_arg(*id)).collect();
-    q.push_sql(&ps.join(", "));
-    q.push_sql(")");
+    let these = q.any_of(tx.backend(), "id", ids);
+    q.push_sql(&format!(" AND {these}"));
     let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
     Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
 }

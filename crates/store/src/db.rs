@@ -290,6 +290,10 @@ pub trait IdentityWatcher: Send + Sync {
         &self,
         changes: Vec<Changed>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>;
+
+    /// An organization committed a write (its records' totals may have changed): other
+    /// processes are told, without waiting for them (see [`crate::statistics`]).
+    fn wrote(&self, _organization: OrganizationId) {}
 }
 
 /// What a committed transaction wakes.
@@ -605,6 +609,7 @@ impl Db {
     async fn begin(&self, write: bool, tenant: Option<OrganizationId>) -> Result<Tx> {
         leave_shared_read().await;
         round_trip();
+        let generation = tenant.map(|org| self.statistics.generation(org));
         let tx = match &self.pool {
             // SQLite allows one writer. A deferred transaction that reads and then writes fails
             // when another connection committed in between; taking the write lock up front makes
@@ -671,7 +676,21 @@ impl Db {
         };
         let mut tx = tx.with_signals(self.signals.clone());
         tx.statistics = Some(self.statistics.clone());
+        tx.generation = generation;
+        tx.writes_in = tenant.filter(|_| write);
         Ok(tx)
+    }
+
+    /// Another process committed a write in `organization`: the totals kept of it are forgotten
+    /// (see [`crate::statistics`]).
+    pub fn organization_wrote(&self, organization: OrganizationId) {
+        self.statistics.wrote(organization);
+    }
+
+    /// Whether this process hears every other process's writes (it is alone, or listens to the
+    /// live bus): the record totals kept are forgotten, and kept from now on only if so.
+    pub fn hear_writes(&self, heard: bool) {
+        self.statistics.hear_writes(heard);
     }
 
     /// A transaction for platform data that belongs to no single organization: users, sign-in,
@@ -766,6 +785,8 @@ pub enum Arg {
     Date(Option<chrono::NaiveDate>),
     Json(Option<serde_json::Value>),
     Bytes(Option<Vec<u8>>),
+    /// Several ids as one PostgreSQL array (`uuid[]`); see [`Query::any_of`].
+    Uuids(Vec<Uuid>),
 }
 
 macro_rules! arg_from {
@@ -885,6 +906,7 @@ impl Arg {
             Arg::Date(v) => args.add(v),
             Arg::Json(v) => args.add(v.map(sqlx::types::Json)),
             Arg::Bytes(v) => args.add(v),
+            Arg::Uuids(_) => Err("SQLite binds no arrays: Query::any_of lists the ids".into()),
         };
         added.map_err(Error::Bind)
     }
@@ -901,6 +923,7 @@ impl Arg {
             Arg::Date(v) => args.add(v),
             Arg::Json(v) => args.add(v.map(sqlx::types::Json)),
             Arg::Bytes(v) => args.add(v),
+            Arg::Uuids(v) => args.add(v),
         };
         added.map_err(Error::Bind)
     }
@@ -963,6 +986,22 @@ impl Query {
         }
     }
 
+    /// The condition "`column` is one of `ids`", binding them. On PostgreSQL the ids travel as
+    /// one array (`column = ANY($n)`): one prepared statement whatever their number, and an array
+    /// built once per statement rather than once per row tested. SQLite gets a placeholder each.
+    pub fn any_of(&mut self, backend: Backend, column: &str, ids: &[Uuid]) -> String {
+        match backend {
+            Backend::Postgres => {
+                let p = self.push_arg(Arg::Uuids(ids.to_vec()));
+                format!("{column} = ANY({p})")
+            }
+            Backend::Sqlite => {
+                let ps: Vec<String> = ids.iter().map(|id| self.push_arg(*id)).collect();
+                format!("{column} IN ({})", ps.join(", "))
+            }
+        }
+    }
+
     /// Appends ` AND {column} IN (…)` when there are values.
     pub fn and_in<V: Into<Arg> + Clone>(&mut self, column: &str, values: &[V]) {
         if !values.is_empty() {
@@ -974,6 +1013,10 @@ impl Query {
 
     pub fn sql(&self) -> &str {
         &self.sql
+    }
+
+    pub(crate) fn args(&self) -> &[Arg] {
+        &self.args
     }
 
     fn sqlite_args(self) -> Result<(String, sqlx::sqlite::SqliteArguments<'static>)> {
@@ -1021,6 +1064,12 @@ pub struct Tx {
     changes: Vec<Changed>,
     /// A PostgreSQL transaction begun `READ ONLY`.
     read_only: bool,
+    /// A tenant transaction's organization's generation when it began (see
+    /// [`crate::statistics`]): taken before its snapshot, so a total it counts is at least as
+    /// new as that generation.
+    pub(crate) generation: Option<u64>,
+    /// The organization a write transaction writes in: its generation moves when it commits.
+    writes_in: Option<OrganizationId>,
 }
 
 impl Tx {
@@ -1036,6 +1085,8 @@ impl Tx {
             raised: Vec::new(),
             changes: Vec::new(),
             read_only: false,
+            generation: None,
+            writes_in: None,
         }
     }
 
@@ -1048,6 +1099,8 @@ impl Tx {
             raised: Vec::new(),
             changes: Vec::new(),
             read_only: false,
+            generation: None,
+            writes_in: None,
         }
     }
 
@@ -1118,12 +1171,26 @@ impl Tx {
         let signals = self.signals.take();
         let raised = std::mem::take(&mut self.raised);
         let changes = std::mem::take(&mut self.changes);
+        let wrote = self.writes_in.zip(self.statistics.clone());
         detached(async move {
-            match open {
-                Some(Open::Sqlite(tx)) => tx.commit().await?,
-                Some(Open::Postgres(tx)) => tx.commit().await?,
-                None => {}
+            // The organization's totals are forgotten before the `COMMIT` (no count begun from
+            // here on is kept under the old generation) and after it (nor one counted while it
+            // was in flight, which may not show it).
+            if let Some((org, statistics)) = &wrote {
+                statistics.wrote(*org);
             }
+            let committed = match open {
+                Some(Open::Sqlite(tx)) => tx.commit().await,
+                Some(Open::Postgres(tx)) => tx.commit().await,
+                None => Ok(()),
+            };
+            if let Some((org, statistics)) = &wrote {
+                statistics.wrote(*org);
+                if let Some(watcher) = signals.as_ref().and_then(|s| s.identity.get()) {
+                    watcher.wrote(*org);
+                }
+            }
+            committed?;
             drop(writer);
             if !changes.is_empty()
                 && let Some(watcher) = signals.as_ref().and_then(|s| s.identity.get())

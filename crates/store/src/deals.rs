@@ -298,7 +298,8 @@ pub async fn board_totals(
     let mut q = figures_select(currency, None);
     push_board_filter(&mut q, tx, f);
     q.push_sql(" GROUP BY pipeline_id, stage, status");
-    tx.raw().fetch_all(q).await
+    // Read by every board; kept until the organization writes again.
+    crate::statistics::fetch_figure(tx, q).await
 }
 
 /// The first `per_stage` cards of each of `stages` (most recently moved first), in one
@@ -427,6 +428,7 @@ pub async fn totals_by_stage_and_status(
 
 /// [`totals_by_stage_and_status`], each row also counting its deals created since a moment, in
 /// the same pass over the deals.
+/// Kept between the organization's writes (see [`crate::statistics`]), for the same moment.
 pub async fn totals_and_created_since(
     tx: &mut TenantTx,
     pipeline: Option<PipelineId>,
@@ -443,7 +445,8 @@ pub async fn totals_and_created_since(
         q.push_sql(&format!(" AND pipeline_id = {a}"));
     }
     q.push_sql(" GROUP BY pipeline_id, stage, status");
-    tx.raw().fetch_all(q).await
+    // Read by every dashboard and summary; kept until the organization writes again.
+    crate::statistics::fetch_figure(tx, q).await
 }
 
 /// Closed deals (won or lost) closed since a moment: for the won/lost-by-month chart.
@@ -516,11 +519,10 @@ pub async fn titles(tx: &mut TenantTx, ids: &[uuid::Uuid]) -> Result<Vec<(uuid::
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = query("SELECT id, title FROM deals WHERE organization_id = $1 AND id IN (")
-        .bind(tx.organization_id());
-    let ps: Vec<String> = ids.iter().map(|id| q.push_arg(*id)).collect();
-    q.push_sql(&ps.join(", "));
-    q.push_sql(")");
+    let mut q =
+        query("SELECT id, title FROM deals WHERE organization_id = $1").bind(tx.organization_id());
+    let these = q.any_of(tx.backend(), "id", ids);
+    q.push_sql(&format!(" AND {these}"));
     let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
     Ok(rows.into_iter().map(|r| (r.id, r.title)).collect())
 }

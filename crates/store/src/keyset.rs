@@ -39,17 +39,29 @@ pub struct Window<'a, S, Id> {
 impl<S, Id: Copy + Into<Arg>> Window<'_, S, Id> {
     /// The window's rows of `select` (a `SELECT … FROM … WHERE …`) ordered by the sort column
     /// `expr`, with the count [`page_and_count`] adds: one statement, run by [`fetch_page`].
-    pub fn of(&self, select: Query, expr: &str, cap: Option<i64>) -> Query {
+    pub fn of(&self, select: Query, expr: &str, cap: Option<i64>, plan: Plan) -> Query {
         page_and_count(
             select,
             expr,
             self.after.map(|(v, id)| (v, *id)),
             self.descending,
-            self.offset,
-            self.limit,
+            (self.offset, self.limit),
             cap,
+            plan,
         )
     }
+}
+
+/// How PostgreSQL plans a page's statement, prepared once per connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// Once, for any values: the limit is written out (PostgreSQL costs a bound limit as a tenth
+    /// of the rows, so a page with one never looked cheap enough to keep a generic plan and was
+    /// planned anew on every run). For conditions whose best plan does not hang on their values.
+    Once,
+    /// For each run's values: the limit and offset are bound. For a text search, whose plan
+    /// (read in order, or through the index) depends on how common the text is.
+    EachRun,
 }
 
 /// Appends `AND expr >= v AND (expr > v OR (expr = v AND id > last_id))` (or `<` when
@@ -61,8 +73,8 @@ pub fn page(
     expr: &str,
     after: Option<(&SortValue, impl Into<Arg>)>,
     descending: bool,
-    offset: u64,
-    limit: u64,
+    (offset, limit): (u64, u64),
+    plan: Plan,
 ) {
     let (cmp, dir) = if descending {
         ("<", "DESC")
@@ -87,41 +99,51 @@ pub fn page(
         ));
     }
     q.push_sql(&format!(" ORDER BY {expr} {dir}, id {dir}"));
-    let l = q.push_arg(limit as i64 + 1);
-    let o = q.push_arg(offset as i64);
-    q.push_sql(&format!(" LIMIT {l} OFFSET {o}"));
+    match plan {
+        // A page by cursor, or the first, skips nothing, and says so by saying nothing.
+        Plan::Once => {
+            q.push_sql(&format!(" LIMIT {}", limit + 1));
+            if offset > 0 {
+                let o = q.push_arg(offset as i64);
+                q.push_sql(&format!(" OFFSET {o}"));
+            }
+        }
+        Plan::EachRun => {
+            let l = q.push_arg(limit as i64 + 1);
+            let o = q.push_arg(offset as i64);
+            q.push_sql(&format!(" LIMIT {l} OFFSET {o}"));
+        }
+    }
 }
 
 /// One page of the rows `select` finds (a `SELECT * FROM … WHERE …`, without order or limit), as
 /// [`page`] cuts it, and, given a `cap`, how many rows `select` finds in all, counting at most
 /// `cap`: one statement (run it with [`fetch_page`]).
-#[allow(clippy::too_many_arguments)]
 pub fn page_and_count(
     select: Query,
     expr: &str,
     after: Option<(&SortValue, impl Into<Arg>)>,
     descending: bool,
-    offset: u64,
-    limit: u64,
+    window: (u64, u64),
     cap: Option<i64>,
+    plan: Plan,
 ) -> Query {
-    let mut q = select;
     let total = match cap {
-        Some(cap) => {
-            let c = q.push_arg(cap + 1);
-            format!("(SELECT COUNT(*) FROM (SELECT 1 FROM matching LIMIT {c}) AS capped)")
-        }
+        Some(cap) => format!(
+            "(SELECT COUNT(*) FROM (SELECT 1 FROM matching LIMIT {}) AS capped)",
+            cap + 1
+        ),
         None => "CAST(0 AS BIGINT)".to_owned(),
     };
     // Not materialized: each use is planned as the plain query it is, so the page still seeks
     // through its index and the count stops at the cap.
-    let mut q = q.wrap(|matching| {
+    let mut q = select.wrap(|matching| {
         format!(
             "WITH matching AS NOT MATERIALIZED ({matching}) \
              SELECT matching.*, {total} AS total_capped FROM matching WHERE 1 = 1"
         )
     });
-    page(&mut q, expr, after, descending, offset, limit);
+    page(&mut q, expr, after, descending, window, plan);
     q
 }
 

@@ -396,8 +396,8 @@ pub async fn existing(tx: &mut TenantTx, target: Target, ids: &[Uuid]) -> Result
         .bind(org)
         .bind(object),
     };
-    let list = in_list(&mut q, ids.iter().map(|id| Arg::from(*id)));
-    q.push_sql(&format!(" AND id IN ({list})"));
+    let these = q.any_of(tx.backend(), "id", ids);
+    q.push_sql(&format!(" AND {these}"));
     let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
@@ -417,8 +417,8 @@ pub async fn titles(tx: &mut TenantTx, ids: &[Uuid]) -> Result<Vec<(Uuid, Object
     let org = tx.organization_id();
     let mut q =
         query("SELECT id, object_id, title FROM records WHERE organization_id = $1").bind(org);
-    let list = in_list(&mut q, ids.iter().map(|id| Arg::from(*id)));
-    q.push_sql(&format!(" AND id IN ({list})"));
+    let these = q.any_of(tx.backend(), "id", ids);
+    q.push_sql(&format!(" AND {these}"));
     let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
     Ok(rows
         .into_iter()
@@ -767,8 +767,9 @@ fn by_time(org: OrganizationId, backend: Backend, rq: &RecordQuery<'_>) -> Resul
         &format!("records.{column}"),
         after.as_ref().map(|(v, id)| (v, *id)),
         rq.descending,
-        0,
-        rq.limit,
+        (0, rq.limit),
+        // Values of any field filter these lists: their plans hang on how common a value is.
+        keyset::Plan::EachRun,
     );
     Ok(q)
 }
@@ -1189,8 +1190,8 @@ pub async fn target_titles(
                 .bind(object)
         }
     };
-    let list = in_list(&mut q, ids.iter().map(|id| Arg::from(*id)));
-    q.push_sql(&format!(" AND id IN ({list})"));
+    let these = q.any_of(tx.backend(), "id", ids);
+    q.push_sql(&format!(" AND {these}"));
     let rows: Vec<Titled> = tx.raw().fetch_all(q).await?;
     Ok(rows.into_iter().map(|r| (r.id, r.title)).collect())
 }

@@ -237,8 +237,33 @@ pub async fn list<T: KindTable>(
     window: &Window<'_, T::Sort, T::Id>,
     cap: Option<i64>,
 ) -> Result<(Vec<T>, Option<(i64, bool)>)> {
+    // A total counted since the organization last wrote is the total still.
+    let digest = cap.map(|cap| total_digest::<T>(tx, f, custom, strategy, cap));
+    if let Some(total) = digest.and_then(|d| crate::statistics::figure(tx, d)) {
+        let q = list_query::<T>(tx, f, custom, strategy, window, None);
+        let (rows, _) = crate::keyset::fetch_page(tx, q, None).await?;
+        return Ok((rows, Some(total)));
+    }
     let q = list_query::<T>(tx, f, custom, strategy, window, cap);
-    crate::keyset::fetch_page(tx, q, cap).await
+    let (rows, total) = crate::keyset::fetch_page(tx, q, cap).await?;
+    if let (Some(d), Some(total)) = (digest, total) {
+        crate::statistics::keep(tx, d, total);
+    }
+    Ok((rows, total))
+}
+
+/// What names a list's total among those kept (see [`crate::statistics`]): its table, filter
+/// custom conditions and cap, as SQL and values.
+fn total_digest<T: KindTable>(
+    tx: &TenantTx,
+    f: &T::Filter,
+    custom: &[Condition],
+    strategy: Strategy,
+    cap: i64,
+) -> u64 {
+    let mut q = filtered::<T>(tx, T::TABLE, f, custom, strategy);
+    q.push_arg(cap);
+    crate::statistics::digest(&q)
 }
 
 /// The statement [`list`] runs.
@@ -252,7 +277,11 @@ pub fn list_query<T: KindTable>(
 ) -> Query {
     let select = format!("SELECT * FROM {}", T::TABLE);
     let select = filtered::<T>(tx, &select, f, custom, strategy);
-    window.of(select, T::sort_column(window.sort), cap)
+    let plan = match searched::<T>(f) {
+        Some(_) => crate::keyset::Plan::EachRun,
+        None => crate::keyset::Plan::Once,
+    };
+    window.of(select, T::sort_column(window.sort), cap, plan)
 }
 
 /// A list ordered by a custom value: its field and the index column holding its values.
@@ -416,9 +445,15 @@ pub async fn count<T: KindTable>(
     strategy: Strategy,
     cap: i64,
 ) -> Result<(i64, bool)> {
+    let digest = total_digest::<T>(tx, f, custom, strategy, cap);
+    if let Some(total) = crate::statistics::figure(tx, digest) {
+        return Ok(total);
+    }
     let select = format!("SELECT COUNT(*) AS n FROM (SELECT 1 FROM {}", T::TABLE);
     let q = filtered::<T>(tx, &select, f, custom, strategy);
-    crate::keyset::capped_count(tx, q, cap).await
+    let total = crate::keyset::capped_count(tx, q, cap).await?;
+    crate::statistics::keep(tx, digest, total);
+    Ok(total)
 }
 
 /// (id, name) of up to `limit` live records by name, for pickers, and `include` (a form's

@@ -190,13 +190,12 @@ pub async fn of_records(
     let mut q = query(
         "SELECT rt.record_id, t.id, t.name, t.color, t.created_at FROM record_tags rt \
          JOIN tags t ON t.organization_id = rt.organization_id AND t.id = rt.tag_id \
-         WHERE rt.organization_id = $1 AND rt.record_type = $2 AND rt.record_id IN (",
+         WHERE rt.organization_id = $1 AND rt.record_type = $2",
     )
     .bind(tx.organization_id())
     .bind(record_type);
-    let placeholders: Vec<String> = ids.iter().map(|id| q.push_arg(*id)).collect();
-    q.push_sql(&placeholders.join(", "));
-    q.push_sql(") ORDER BY lower(t.name)");
+    let these = q.any_of(tx.backend(), "rt.record_id", ids);
+    q.push_sql(&format!(" AND {these} ORDER BY lower(t.name)"));
     let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
     Ok(rows
         .into_iter()

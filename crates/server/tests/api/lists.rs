@@ -314,3 +314,152 @@ async fn a_page_past_the_last_numbered_one_is_refused_not_a_server_error() {
         assert_eq!(last.status, StatusCode::OK, "{list}: {}", last.text);
     }
 }
+
+/// The `total` of a list, asked for twice (the second answer may come from what the server kept).
+async fn total_twice(t: &TestApp, who: &Account, path: &str) -> i64 {
+    let mut totals = Vec::new();
+    for _ in 0..2 {
+        let r = t.org_call(who, Method::GET, path, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        totals.push(r.body["total"].as_i64().expect("a total"));
+    }
+    assert_eq!(totals[0], totals[1], "{path}: the same total twice");
+    totals[0]
+}
+
+/// The deal summary, asked for twice (the second answer may come from what the server kept).
+async fn summary_twice(t: &TestApp, who: &Account) -> Value {
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let r = t
+            .org_call(who, Method::GET, "/api/v1/analytics/deals/summary", None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        answers.push(r.body);
+    }
+    assert_eq!(answers[0], answers[1], "the same summary twice");
+    answers.remove(0)
+}
+
+#[tokio::test]
+async fn list_totals_follow_every_write() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let id = |v: &Value| v["id"].as_str().expect("id").to_owned();
+    let ann = create(
+        &t,
+        &owner,
+        "/api/v1/contacts",
+        json!({"name": "Ann Harbour"}),
+    )
+    .await;
+    let bob = create(&t, &owner, "/api/v1/contacts", json!({"name": "Bob Quay"})).await;
+    assert_eq!(total_twice(&t, &owner, "/api/v1/contacts").await, 2);
+    assert_eq!(
+        total_twice(&t, &owner, "/api/v1/contacts?search=harbour").await,
+        1
+    );
+
+    // Created, renamed into a search, deleted, restored: each total moves at once.
+    create(&t, &owner, "/api/v1/contacts", json!({"name": "Cid"})).await;
+    assert_eq!(total_twice(&t, &owner, "/api/v1/contacts").await, 3);
+    let r = t
+        .org_call(
+            &owner,
+            Method::PATCH,
+            &format!("/api/v1/contacts/{}", id(&bob)),
+            Some(json!({"name": "Bob Harbour"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        total_twice(&t, &owner, "/api/v1/contacts?search=harbour").await,
+        2
+    );
+    let r = t
+        .org_call(
+            &owner,
+            Method::DELETE,
+            &format!("/api/v1/contacts/{}", id(&ann)),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(total_twice(&t, &owner, "/api/v1/contacts").await, 2);
+    assert_eq!(
+        total_twice(&t, &owner, "/api/v1/contacts?search=harbour").await,
+        1
+    );
+    let r = t
+        .org_call(
+            &owner,
+            Method::POST,
+            &format!("/api/v1/trash/contact/{}/restore", id(&ann)),
+            None,
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    assert_eq!(total_twice(&t, &owner, "/api/v1/contacts").await, 3);
+
+    // Tagging moves the tag's list.
+    let vip = create(
+        &t,
+        &owner,
+        "/api/v1/tags",
+        json!({"name": "VIP", "color": "amber"}),
+    )
+    .await;
+    let tagged = format!("/api/v1/contacts?tag_id={}", id(&vip));
+    assert_eq!(total_twice(&t, &owner, &tagged).await, 0);
+    let r = t
+        .org_call(
+            &owner,
+            Method::PUT,
+            &format!("/api/v1/contacts/{}/tags", id(&ann)),
+            Some(json!({"tag_ids": [vip["id"]]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(total_twice(&t, &owner, &tagged).await, 1);
+
+    // A deal won moves the list of won deals, and the summary.
+    assert_eq!(summary_twice(&t, &owner).await["total_count"], 0);
+    let deal = create(
+        &t,
+        &owner,
+        "/api/v1/deals",
+        json!({"title": "Berth 12", "amount": 5000}),
+    )
+    .await;
+    let before = summary_twice(&t, &owner).await;
+    assert_eq!(before["total_count"], 1);
+    assert_eq!(before["new_in_last_days"], 1);
+    assert_eq!(before["by_status"]["won"]["count"], 0);
+    let won = "/api/v1/deals?status=won";
+    assert_eq!(total_twice(&t, &owner, won).await, 0);
+    let r = t
+        .org_call(
+            &owner,
+            Method::PATCH,
+            &format!("/api/v1/deals/{}", id(&deal)),
+            Some(json!({"status": "won"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(total_twice(&t, &owner, won).await, 1);
+    let after = summary_twice(&t, &owner).await;
+    assert_eq!(after["by_status"]["won"]["count"], 1);
+    assert_eq!(after["by_status"]["won"]["amount"], 5000.0);
+
+    // Another organization's writes and lists are its own.
+    let other = t.register("other@example.com", Some("Other")).await;
+    create(
+        &t,
+        &other,
+        "/api/v1/contacts",
+        json!({"name": "Dee Harbour"}),
+    )
+    .await;
+    assert_eq!(total_twice(&t, &other, "/api/v1/contacts").await, 1);
+    assert_eq!(total_twice(&t, &owner, "/api/v1/contacts").await, 3);
+}
