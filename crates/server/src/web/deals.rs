@@ -6,7 +6,7 @@ use axum::Form;
 use axum::extract::{Path, Query, RawForm, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use chrono::{NaiveDate, Utc};
+use chrono::{DurationRound as _, NaiveDate, Utc};
 use rapport_app::custom_values::Kind;
 use rapport_app::deals::{DealChange, DealQuery};
 use rapport_app::model::Pipeline;
@@ -71,12 +71,18 @@ pub struct Column {
 const COLUMN_PAGE: i64 = 50;
 
 /// What a pipeline's board shows: lost deals and deals won more than 30 days ago stay off it
-/// unless asked for (the board is for work in progress).
+/// unless asked for (the board is for work in progress). The 30 days start at a minute's start,
+/// so the board asks the same for a minute and its figures are kept until the next write.
 fn board_filter(pipeline: &Pipeline, owner: Option<UserId>, show_closed: bool) -> BoardFilter {
+    let since = Utc::now() - chrono::Duration::days(30);
     BoardFilter {
         pipeline_id: pipeline.id,
         owner_id: owner,
-        won_since: (!show_closed).then(|| Utc::now() - chrono::Duration::days(30)),
+        won_since: (!show_closed).then(|| {
+            since
+                .duration_trunc(chrono::Duration::minutes(1))
+                .unwrap_or(since)
+        }),
         custom: Vec::new(),
     }
 }
