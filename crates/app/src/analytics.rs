@@ -129,9 +129,8 @@ impl App {
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         // From the start of a minute: the same question for a minute, whose answer is kept
         // until the organization writes.
-        let since = (Utc::now() - Duration::days(days))
-            .duration_trunc(Duration::minutes(1))
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let since = Utc::now() - Duration::days(days);
+        let since = since.duration_trunc(Duration::minutes(1)).unwrap_or(since);
         let totals =
             store_deals::totals_and_created_since(&mut tx, None, &currency, Some(since)).await?;
         tx.commit().await?;

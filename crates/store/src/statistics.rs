@@ -79,17 +79,10 @@ impl Statistics {
     }
 
     /// The organization wrote (or is about to commit a write): its figures are forgotten.
+    /// Generations are never forgotten (one number per organization that wrote): one that went
+    /// back to an earlier number could make a transaction begun before a write look current.
     pub fn wrote(&self, org: OrganizationId) {
         let mut generations = self.generations.lock().unwrap_or_else(|e| e.into_inner());
-        if generations.len() >= MAX_ENTRIES && !generations.contains_key(&org) {
-            // Forgetting every generation would make an old figure current again: drop the
-            // figures with them.
-            generations.clear();
-            self.figures
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clear();
-        }
         *generations.entry(org).or_insert(0) += 1;
     }
 

@@ -315,30 +315,29 @@ async fn a_page_past_the_last_numbered_one_is_refused_not_a_server_error() {
     }
 }
 
-/// The `total` of a list, asked for twice (the second answer may come from what the server kept).
-async fn total_twice(t: &TestApp, who: &Account, path: &str) -> i64 {
-    let mut totals = Vec::new();
+/// What `path` answers, asked for twice: the same both times (the second answer may come from what
+/// the server kept).
+async fn same_twice(t: &TestApp, who: &Account, path: &str) -> Value {
+    let mut answers = Vec::new();
     for _ in 0..2 {
         let r = t.org_call(who, Method::GET, path, None).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
-        totals.push(r.body["total"].as_i64().expect("a total"));
-    }
-    assert_eq!(totals[0], totals[1], "{path}: the same total twice");
-    totals[0]
-}
-
-/// The deal summary, asked for twice (the second answer may come from what the server kept).
-async fn summary_twice(t: &TestApp, who: &Account) -> Value {
-    let mut answers = Vec::new();
-    for _ in 0..2 {
-        let r = t
-            .org_call(who, Method::GET, "/api/v1/analytics/deals/summary", None)
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         answers.push(r.body);
     }
-    assert_eq!(answers[0], answers[1], "the same summary twice");
+    assert_eq!(answers[0], answers[1], "{path}: the same answer twice");
     answers.remove(0)
+}
+
+/// The `total` of a list, asked for twice.
+async fn total_twice(t: &TestApp, who: &Account, path: &str) -> i64 {
+    same_twice(t, who, path).await["total"]
+        .as_i64()
+        .expect("a total")
+}
+
+/// The deal summary, asked for twice.
+async fn summary_twice(t: &TestApp, who: &Account) -> Value {
+    same_twice(t, who, "/api/v1/analytics/deals/summary").await
 }
 
 #[tokio::test]
