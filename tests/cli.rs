@@ -425,6 +425,36 @@ async fn seed_demo_creates_an_organization_people_can_sign_in_to() {
     assert_eq!(none.status.code(), Some(2), "{}", text(&none));
 }
 
+#[tokio::test]
+async fn seed_scale_writes_many_contacts_over_several_transactions() {
+    use sqlx::Connection;
+    let e = env().await;
+    if e.database_url.starts_with("postgres") {
+        let m = e.run(&["migrate"], &[]);
+        assert!(m.status.success(), "{}", text(&m));
+    }
+    // Past one transaction's worth (5,000), so the last ones go in a second.
+    let out = e.run(
+        &["seed", "--scale", "1", "--contacts", "5003"],
+        &[("RAPPORT_NEW_PASSWORD", "scale-harbour-2027")],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let sql = "SELECT COUNT(*) FROM contacts";
+    let contacts: i64 = if e.database_url.starts_with("postgres") {
+        let mut db = sqlx::PgConnection::connect(&e.database_url)
+            .await
+            .expect("connect");
+        sqlx::query_scalar(sql).fetch_one(&mut db).await
+    } else {
+        let mut db = sqlx::SqliteConnection::connect(&e.database_url)
+            .await
+            .expect("connect");
+        sqlx::query_scalar(sql).fetch_one(&mut db).await
+    }
+    .expect("count");
+    assert_eq!(contacts, 5003, "{}", text(&out));
+}
+
 // Several servers
 
 /// A running `rapport` process, stopped when dropped.

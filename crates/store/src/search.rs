@@ -40,32 +40,46 @@ pub async fn find(
     };
     let mut q = query("");
     let org = q.push_arg(tx.organization_id());
-    let limit = q.push_arg(per_kind);
+    // Written out, not bound: PostgreSQL costs a bound limit as a tenth of the rows and would
+    // plan the statement anew on every run (see `keyset::Plan`).
+    let limit = per_kind.max(0);
     let mut m =
         |target: &text::Searchable| text::contains(&mut q, backend, target, text, how(target.kind));
+    // Where only few records match (the index is read), SQLite sorts them rather than walking
+    // the names' order testing each.
+    let by = |column: &str, targets: &[&text::Searchable]| match backend {
+        crate::Backend::Sqlite if targets.iter().all(|t| how(t.kind) == text::Strategy::Index) => {
+            format!("+{column}")
+        }
+        _ => column.to_owned(),
+    };
     let mut parts = Vec::new();
     for kind in kinds {
         let part = match *kind {
             "company" => format!(
                 "SELECT 'company' AS kind, id, name AS title, domain AS detail FROM companies \
-                 WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY name_key LIMIT {limit}",
-                m(&text::COMPANY)
+                 WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY {} LIMIT {limit}",
+                m(&text::COMPANY),
+                by("name_key", &[&text::COMPANY])
             ),
             "contact" => format!(
                 "SELECT 'contact' AS kind, id, name AS title, COALESCE(email, phone, title) AS detail FROM contacts \
-                 WHERE organization_id = {org} AND deleted_at IS NULL AND ({} OR {}) ORDER BY name_key LIMIT {limit}",
+                 WHERE organization_id = {org} AND deleted_at IS NULL AND ({} OR {}) ORDER BY {} LIMIT {limit}",
                 m(&text::CONTACT),
-                m(&text::CONTACT_TITLE)
+                m(&text::CONTACT_TITLE),
+                by("name_key", &[&text::CONTACT, &text::CONTACT_TITLE])
             ),
             "lead" => format!(
                 "SELECT 'lead' AS kind, id, name AS title, COALESCE(company_name, email) AS detail FROM leads \
-                 WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY name_key LIMIT {limit}",
-                m(&text::LEAD)
+                 WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY {} LIMIT {limit}",
+                m(&text::LEAD),
+                by("name_key", &[&text::LEAD])
             ),
             "deal" => format!(
                 "SELECT 'deal' AS kind, id, title, stage AS detail FROM deals \
-                 WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY title_key LIMIT {limit}",
-                m(&text::DEAL)
+                 WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY {} LIMIT {limit}",
+                m(&text::DEAL),
+                by("title_key", &[&text::DEAL])
             ),
             // Records of custom objects: the kind is the object's key, the detail its name.
             "record" => format!(

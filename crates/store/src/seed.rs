@@ -66,3 +66,18 @@ pub async fn set_deal_times(
         .await?;
     Ok(())
 }
+
+/// Refreshes what the database knows of the sizes of the tables sample data fills, so the plans
+/// of statements prepared while they were small are made again (PostgreSQL; a server with
+/// autovacuum does the same on its own, later). SQLite plans each statement with what it finds.
+pub async fn refresh_statistics(db: &crate::Db) -> Result<()> {
+    if db.backend() != crate::Backend::Postgres {
+        return Ok(());
+    }
+    let mut tx = db.platform().await?;
+    tx.execute(query(
+        "ANALYZE companies, contacts, activities, record_tags",
+    ))
+    .await?;
+    tx.commit().await
+}

@@ -281,7 +281,15 @@ pub fn list_query<T: KindTable>(
         Some(_) => crate::keyset::Plan::EachRun,
         None => crate::keyset::Plan::Once,
     };
-    window.of(select, T::sort_column(window.sort), cap, plan)
+    // Few records match (the sample said so): SQLite reads them through the text index and sorts
+    // them, instead of walking the list's order testing each (every record, when none match).
+    let column = match (tx.backend(), strategy) {
+        (Backend::Sqlite, Strategy::Index) if searched::<T>(f).is_some() => {
+            format!("+{}", T::sort_column(window.sort))
+        }
+        _ => T::sort_column(window.sort).to_owned(),
+    };
+    window.of(select, &column, cap, plan)
 }
 
 /// A list ordered by a custom value: its field and the index column holding its values.

@@ -80,54 +80,54 @@ pub enum Strategy {
     Scan,
 }
 
-/// Matches past which a text counts as common (its search then reads rows in order).
-const COMMON: i64 = 2_000;
-
 /// Records an organization may have of a kind and still be searched row by row whatever the
 /// text: reading them all costs less than going through the index.
 const SMALL: i64 = 10_000;
 
+/// Records of the organization read to judge how common a text is.
+const SAMPLE: i64 = 1_000;
+
+/// Matches among the sample from which a text counts as common (one record in two hundred):
+/// reading in the list's order then fills a page after a few thousand records, while the index
+/// would hand over thousands of matches to sort.
+const COMMON: i64 = 5;
+
 /// Chooses how to search `text`. An organization with few records of the kind is read row by
 /// row (its size is known from [`crate::statistics`], without asking each time); for a bigger
-/// one, the index is asked whether the text is rare enough for the index to pay (reading at most
-/// 2,000 matches to find out).
+/// one, a thousand of its records are tested, and a text found in fewer than five of them goes
+/// through the index. Testing a sample costs the same for any text, where asking the index how
+/// often a common text occurs reads every match; its answer is kept until the organization
+/// next writes.
 pub async fn strategy(
     tx: &mut crate::TenantTx,
     target: &Searchable,
     text: &str,
 ) -> crate::Result<Strategy> {
-    #[derive(sqlx::FromRow)]
+    #[derive(Clone, sqlx::FromRow)]
     struct Row {
         n: i64,
     }
     if crate::statistics::live_rows(tx, target.table, SMALL).await? <= SMALL {
         return Ok(Strategy::Scan);
     }
-    let plain = !text.contains(['%', '_', '\\']);
-    let row: Row = match tx.backend() {
-        Backend::Postgres => {
-            tx.raw()
-                .fetch_one(
-                    crate::query("SELECT rapport_text_count($1, $2, $3) AS n")
-                        .bind(target.kind)
-                        .bind(format!("%{}%", dialect::escape_like(text)))
-                        .bind(COMMON),
-                )
-                .await?
-        }
-        Backend::Sqlite if plain && text.chars().count() >= 3 => tx
-            .raw()
-            .fetch_one(
-                crate::query(format!(
-                    "SELECT COUNT(*) AS n FROM (SELECT 1 FROM {} WHERE {} LIKE $1 LIMIT {COMMON})",
-                    target.fts, target.column
-                ))
-                .bind(format!("%{text}%")),
-            )
-            .await?,
-        Backend::Sqlite => return Ok(Strategy::Scan),
-    };
-    Ok(if row.n >= COMMON {
+    // SQLite's text index answers texts of three characters or more, without wildcards.
+    if tx.backend() == Backend::Sqlite
+        && (text.contains(['%', '_', '\\']) || text.chars().count() < 3)
+    {
+        return Ok(Strategy::Scan);
+    }
+    let mut q = crate::query("");
+    let org = q.push_arg(tx.organization_id());
+    let matches = contains(&mut q, tx.backend(), target, text, Strategy::Scan);
+    q.push_sql(&format!(
+        "SELECT COUNT(*) AS n FROM (SELECT * FROM {t} WHERE organization_id = {org} \
+         AND deleted_at IS NULL LIMIT {SAMPLE}) AS {t} WHERE {matches}",
+        t = target.table
+    ));
+    // Kept, like a list's total, until the organization next writes.
+    let rows: Vec<Row> = crate::statistics::fetch_figure(tx, q).await?;
+    let n = rows.first().map_or(0, |r| r.n);
+    Ok(if n >= COMMON {
         Strategy::Scan
     } else {
         Strategy::Index

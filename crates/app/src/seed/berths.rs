@@ -10,12 +10,9 @@ use rapport_domain::{OrganizationId, UserId};
 use rapport_store::objects::{self as store_objects, ObjectFields};
 use rapport_store::{Db, contacts};
 
-use super::Rng;
+use super::{BATCH, Rng};
 use crate::AppResult;
 use crate::records::{Prepared, insert_prepared};
-
-/// Records written per transaction.
-const BATCH: usize = 5_000;
 
 const STATUSES: [(&str, &str, &str); 5] = [
     ("available", "Available", "green"),

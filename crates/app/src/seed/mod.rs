@@ -14,10 +14,13 @@ use rapport_store::contacts::{self as store_contacts, ContactFields};
 use rapport_store::deals::{self as store_deals, DealFields};
 use rapport_store::leads::{self as store_leads, LeadFields};
 use rapport_store::tasks::{self as store_tasks, TaskFields};
-use rapport_store::{TenantTx, pipelines, seed, tags};
+use rapport_store::{Db, pipelines, seed, tags};
 use serde_json::json;
 
 mod berths;
+
+/// Records written per transaction when there are many.
+const BATCH: usize = 5_000;
 
 use crate::organizations::NewOrganizationInput;
 use crate::{App, AppResult, RequestMeta};
@@ -330,9 +333,7 @@ impl App {
         for (_, email, role) in &people[1..] {
             self.cli_add_member(slug, email, *role).await?;
         }
-        let mut tx = self.db.tenant(org.id).await?;
-        let mut records = fill(&mut tx, org.id, &users, size, seed_value).await?;
-        tx.commit().await?;
+        let mut records = fill(&self.db, org.id, &users, size, seed_value).await?;
         if size.berths > 0 {
             records += berths::seed(&self.db, org.id, &users, size.berths, seed_value).await?;
         }
@@ -354,15 +355,16 @@ fn days_ago(rng: &mut Rng, days: i64) -> DateTime<Utc> {
 }
 
 async fn fill(
-    tx: &mut TenantTx,
-    _org: OrganizationId,
+    db: &Db,
+    org: OrganizationId,
     users: &[UserId],
     size: Size,
     seed_value: u64,
 ) -> AppResult<usize> {
+    let mut tx = db.tenant(org).await?;
     let mut rng = Rng(seed_value);
     let mut count = 0;
-    let pipeline = pipelines::default(tx)
+    let pipeline = pipelines::default(&mut tx)
         .await?
         .ok_or(crate::AppError::NotFound)?;
     let mut tag_ids = Vec::new();
@@ -372,7 +374,7 @@ async fn fill(
         ("Newsletter", "blue"),
         ("Needs follow-up", "red"),
     ] {
-        tag_ids.push(tags::insert(tx, tag, color).await?.id);
+        tag_ids.push(tags::insert(&mut tx, tag, color).await?.id);
     }
 
     let mut companies: Vec<(CompanyId, String)> = Vec::new();
@@ -389,7 +391,7 @@ async fn fill(
         );
         let domain = format!("{}.example", name.to_lowercase().replace([' ', '-'], ""));
         let c = store_companies::insert(
-            tx,
+            &mut tx,
             &NewCompany {
                 owner_id: *rng.pick(users),
                 name: name.clone(),
@@ -404,9 +406,9 @@ async fn fill(
             let d = rng_days(&mut rng, 400);
             days_ago(&mut rng, d)
         };
-        seed::set_created(tx, "companies", c.id.as_uuid(), at).await?;
+        seed::set_created(&mut tx, "companies", c.id.as_uuid(), at).await?;
         if rng.chance(15) {
-            tags::set_for(tx, "company", c.id.as_uuid(), &[*rng.pick(&tag_ids)]).await?;
+            tags::set_for(&mut tx, "company", c.id.as_uuid(), &[*rng.pick(&tag_ids)]).await?;
         }
         companies.push((c.id, name));
         count += 1;
@@ -414,6 +416,15 @@ async fn fill(
 
     let mut contacts: Vec<(ContactId, Option<CompanyId>)> = Vec::new();
     for i in 0..size.contacts {
+        // A million contacts are written in transactions of a few thousand.
+        if i > 0 && i % BATCH == 0 {
+            tx.commit().await?;
+            // Each time the contacts double, so their lookups keep the plans of a table this big.
+            if (i / BATCH).is_power_of_two() {
+                seed::refresh_statistics(db).await?;
+            }
+            tx = db.tenant(org).await?;
+        }
         let first = FIRST[i % FIRST.len()];
         let last = LAST[(i / FIRST.len() + i) % LAST.len()];
         let company =
@@ -433,7 +444,7 @@ async fn fill(
             }
         );
         let c = store_contacts::insert(
-            tx,
+            &mut tx,
             &ContactFields {
                 owner_id: *rng.pick(users),
                 company_id: company.as_ref().map(|(id, _)| *id),
@@ -453,13 +464,13 @@ async fn fill(
             let d = rng_days(&mut rng, 365);
             days_ago(&mut rng, d)
         };
-        seed::set_created(tx, "contacts", c.id.as_uuid(), at).await?;
+        seed::set_created(&mut tx, "contacts", c.id.as_uuid(), at).await?;
         if rng.chance(12) {
-            tags::set_for(tx, "contact", c.id.as_uuid(), &[*rng.pick(&tag_ids)]).await?;
+            tags::set_for(&mut tx, "contact", c.id.as_uuid(), &[*rng.pick(&tag_ids)]).await?;
         }
         if rng.chance(20) {
             let a = store_activities::insert(
-                tx,
+                &mut tx,
                 NewActivity {
                     record_type: "contact",
                     record_id: c.id.as_uuid(),
@@ -469,7 +480,13 @@ async fn fill(
                 },
             )
             .await?;
-            seed::set_created(tx, "activities", a.id.as_uuid(), at + Duration::days(2)).await?;
+            seed::set_created(
+                &mut tx,
+                "activities",
+                a.id.as_uuid(),
+                at + Duration::days(2),
+            )
+            .await?;
             count += 1;
         }
         contacts.push((c.id, company.map(|(id, _)| id)));
@@ -489,7 +506,7 @@ async fn fill(
             "disqualified",
         ]);
         let l = store_leads::insert(
-            tx,
+            &mut tx,
             &LeadFields {
                 owner_id: *rng.pick(users),
                 name: format!("{first} {last}"),
@@ -512,7 +529,7 @@ async fn fill(
             let d = rng_days(&mut rng, 120);
             days_ago(&mut rng, d)
         };
-        seed::set_created(tx, "leads", l.id.as_uuid(), at).await?;
+        seed::set_created(&mut tx, "leads", l.id.as_uuid(), at).await?;
         if status == "qualified" {
             qualified.push(l.id);
         }
@@ -561,7 +578,7 @@ async fn fill(
         let expected = (!status.is_closed())
             .then(|| Utc::now().date_naive() + Duration::days(rng.between(-10, 90)));
         let d = store_deals::insert(
-            tx,
+            &mut tx,
             &DealFields {
                 pipeline_id: pipeline.id,
                 stage: StageKey::from_name(stage),
@@ -577,15 +594,15 @@ async fn fill(
         )
         .await?;
         let created = days_ago(&mut rng, created_days);
-        seed::set_created(tx, "deals", d.id.as_uuid(), created).await?;
+        seed::set_created(&mut tx, "deals", d.id.as_uuid(), created).await?;
         let in_stage_days = rng.between(0, created_days.max(1));
         let stage_changed = created + Duration::days(created_days - in_stage_days);
         let closed = status.is_closed().then_some(stage_changed);
-        seed::set_deal_times(tx, d.id.as_uuid(), stage_changed, closed).await?;
+        seed::set_deal_times(&mut tx, d.id.as_uuid(), stage_changed, closed).await?;
         // The way here: one stage change per stage passed, then the status.
         for (step, pair) in stages[..=stage_index].windows(2).enumerate() {
             let a = store_activities::insert(
-                tx,
+                &mut tx,
                 NewActivity {
                     record_type: "deal",
                     record_id: d.id.as_uuid(),
@@ -600,12 +617,12 @@ async fn fill(
                     (step as i64 + 1) * (created_days - in_stage_days).max(1)
                         / (stage_index as i64 + 1),
                 );
-            seed::set_created(tx, "activities", a.id.as_uuid(), at).await?;
+            seed::set_created(&mut tx, "activities", a.id.as_uuid(), at).await?;
             count += 1;
         }
         if status != DealStatus::New {
             let a = store_activities::insert(
-                tx,
+                &mut tx,
                 NewActivity {
                     record_type: "deal",
                     record_id: d.id.as_uuid(),
@@ -615,12 +632,12 @@ async fn fill(
                 },
             )
             .await?;
-            seed::set_created(tx, "activities", a.id.as_uuid(), stage_changed).await?;
+            seed::set_created(&mut tx, "activities", a.id.as_uuid(), stage_changed).await?;
             count += 1;
         }
         if rng.chance(60) {
             let a = store_activities::insert(
-                tx,
+                &mut tx,
                 NewActivity {
                     record_type: "deal",
                     record_id: d.id.as_uuid(),
@@ -631,7 +648,7 @@ async fn fill(
             )
             .await?;
             seed::set_created(
-                tx,
+                &mut tx,
                 "activities",
                 a.id.as_uuid(),
                 created + Duration::hours(rng.between(2, 48)),
@@ -640,7 +657,7 @@ async fn fill(
             count += 1;
         }
         if rng.chance(10) {
-            tags::set_for(tx, "deal", d.id.as_uuid(), &[*rng.pick(&tag_ids)]).await?;
+            tags::set_for(&mut tx, "deal", d.id.as_uuid(), &[*rng.pick(&tag_ids)]).await?;
         }
         if !status.is_closed() {
             deals.push((d.id, owner));
@@ -655,7 +672,7 @@ async fn fill(
         }
         let (contact, company) = *rng.pick(&contacts);
         let (deal, _) = *rng.pick(&deals);
-        store_leads::mark_converted(tx, *lead, contact, company, Some(deal)).await?;
+        store_leads::mark_converted(&mut tx, *lead, contact, company, Some(deal)).await?;
     }
 
     let today = Utc::now().date_naive();
@@ -670,7 +687,7 @@ async fn fill(
             _ => None,
         };
         let t = store_tasks::insert(
-            tx,
+            &mut tx,
             assignee,
             &TaskFields {
                 deal_id: on_deal.map(|(d, _)| d),
@@ -686,13 +703,14 @@ async fn fill(
             },
         )
         .await?;
-        seed::set_created(tx, "tasks", t.id.as_uuid(), {
+        seed::set_created(&mut tx, "tasks", t.id.as_uuid(), {
             let d = rng.between(1, 20);
             days_ago(&mut rng, d)
         })
         .await?;
         count += 1;
     }
+    tx.commit().await?;
     Ok(count)
 }
 

@@ -462,3 +462,116 @@ async fn list_totals_follow_every_write() {
     assert_eq!(total_twice(&t, &other, "/api/v1/contacts").await, 1);
     assert_eq!(total_twice(&t, &owner, "/api/v1/contacts").await, 3);
 }
+
+/// Past ten thousand contacts, a search for a text few of them hold goes through the text index
+/// and one many hold reads the list in order; both find what they should, and on SQLite the rare
+/// one sorts its matches instead of walking every contact in the list's order.
+#[tokio::test]
+async fn a_big_organization_searches_a_rare_text_through_the_index() {
+    use rapport_store::contacts::{Contact, ContactFilter, ContactSort};
+    use rapport_store::text::{self, Strategy};
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    create(
+        &t,
+        &owner,
+        "/api/v1/contacts",
+        json!({"name": "Zoltan Quixote", "email": "zq@windmill.example"}),
+    )
+    .await;
+    let org: rapport_domain::OrganizationId = owner.org().parse().expect("organization id");
+    let mut tx = t.app.db.tenant(org).await.expect("tenant transaction");
+    let backend = tx.backend();
+    let new_id = match backend {
+        rapport_store::Backend::Postgres => "gen_random_uuid()",
+        rapport_store::Backend::Sqlite => "randomblob(16)",
+    };
+    let written = tx
+        .raw()
+        .execute(
+            rapport_store::query(format!(
+                "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 10050) \
+                 INSERT INTO contacts (organization_id, id, owner_id, name, email, created_at, updated_at) \
+                 SELECT $1, {new_id}, (SELECT owner_id FROM contacts WHERE organization_id = $1 LIMIT 1), \
+                 'Person ' || n, 'person' || n || '@common.example', $2, $2 FROM g"
+            ))
+            .bind(org)
+            .bind(chrono::Utc::now()),
+        )
+        .await
+        .expect("contacts written");
+    assert_eq!(written, 10050);
+    tx.commit().await.expect("commit");
+
+    let mut tx = t.app.db.tenant(org).await.expect("tenant transaction");
+    for (text, expected) in [
+        ("quixote", Strategy::Index),
+        ("windmill", Strategy::Index),
+        ("person", Strategy::Scan),
+        ("common.example", Strategy::Scan),
+    ] {
+        let chosen = text::strategy(&mut tx, &text::CONTACT, text)
+            .await
+            .expect("strategy");
+        assert_eq!(chosen, expected, "searching {text:?}");
+    }
+    if backend == rapport_store::Backend::Sqlite {
+        #[derive(sqlx::FromRow)]
+        struct Line {
+            detail: String,
+        }
+        let filter = ContactFilter {
+            search: Some("quixote".into()),
+            ..ContactFilter::default()
+        };
+        for sort in [ContactSort::CreatedAt, ContactSort::Name] {
+            let window = rapport_store::keyset::Window {
+                sort,
+                descending: false,
+                after: None,
+                offset: 0,
+                limit: 25,
+            };
+            let q = rapport_store::tables::list_query::<Contact>(
+                &tx,
+                &filter,
+                &[],
+                Strategy::Index,
+                &window,
+                Some(10_000),
+            )
+            .wrap(|sql| format!("EXPLAIN QUERY PLAN {sql}"));
+            let plan: Vec<Line> = tx.raw().fetch_all(q).await.expect("explain");
+            let plan: Vec<String> = plan.into_iter().map(|l| l.detail).collect();
+            assert!(
+                plan.iter().any(|l| l.contains("TEMP B-TREE FOR ORDER BY"))
+                    && !plan
+                        .iter()
+                        .any(|l| l.split_whitespace().take(2).eq(["SCAN", "contacts"])),
+                "{sort:?}: the matches are not what the page is read from:\n{}",
+                plan.join("\n")
+            );
+        }
+    }
+    drop(tx);
+
+    let rare = same_twice(&t, &owner, "/api/v1/contacts?search=quixote").await;
+    assert_eq!(rare["total"], 1, "{rare}");
+    assert_eq!(rare["items"][0]["name"], "Zoltan Quixote");
+    let by_name = same_twice(&t, &owner, "/api/v1/contacts?search=Quixote&order_by=name").await;
+    assert_eq!(by_name["items"][0]["name"], "Zoltan Quixote");
+    let common = same_twice(&t, &owner, "/api/v1/contacts?search=person").await;
+    let items = common["items"].as_array().expect("items");
+    assert_eq!(items.len(), 25, "{common}");
+    assert!(
+        items
+            .iter()
+            .all(|c| { c["name"].as_str().is_some_and(|n| n.starts_with("Person ")) })
+    );
+    assert_eq!(common["total"], 10_000, "counted up to the cap: {common}");
+    assert_eq!(common["total_is_exact"], false);
+    let none = same_twice(&t, &owner, "/api/v1/contacts?search=nobody-holds-this").await;
+    assert_eq!(none["total"], 0, "{none}");
+    let global = same_twice(&t, &owner, "/api/v1/search?q=windmill").await;
+    assert!(global.to_string().contains("Zoltan Quixote"), "{global}");
+}
