@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use askama::Template;
-use rapport_app::analytics::{FunnelStage, MonthTotals, SalesDashboard};
+use rapport_app::analytics::{CountAmount, FunnelStage, MonthTotals, SalesDashboard};
 use rapport_app::model::TaskFilter;
 use rapport_domain::deal::compact_amount;
 
@@ -107,13 +107,21 @@ pub fn months_svg(months: &[MonthTotals]) -> String {
     let mut svg = format!(
         r#"<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-hidden="true" focusable="false"><line class="chart-axis" x1="0" y1="{base}" x2="{width}" y2="{base}"/>"#
     );
+    let height_of =
+        |v: &CountAmount| (v.amount as f64 / max * 140.0).max(if v.count > 0 { 2.0 } else { 0.0 });
     for (i, m) in months.iter().enumerate() {
         let x = i as f64 * slot + slot / 2.0;
+        // Two amounts written at about the same height would run into each other ("155k184k"):
+        // then each leans away from the other, the won one ending and the lost one starting
+        // near its column's middle.
+        let side_by_side = m.won.count > 0
+            && m.lost.count > 0
+            && (height_of(&m.won) - height_of(&m.lost)).abs() < 12.0;
         for (j, (class, v)) in [("chart-won", m.won), ("chart-lost", m.lost)]
             .into_iter()
             .enumerate()
         {
-            let h = (v.amount as f64 / max * 140.0).max(if v.count > 0 { 2.0 } else { 0.0 });
+            let h = height_of(&v);
             let bx = x - 23.0 + j as f64 * 24.0;
             let _ = write!(
                 svg,
@@ -125,10 +133,14 @@ pub fn months_svg(months: &[MonthTotals]) -> String {
                 amount = compact_amount(v.amount),
             );
             if v.count > 0 {
+                let (tx, anchor) = match (side_by_side, j) {
+                    (false, _) => (bx + 11.0, "middle"),
+                    (true, 0) => (bx + 17.0, "end"),
+                    (true, _) => (bx + 5.0, "start"),
+                };
                 let _ = write!(
                     svg,
-                    r#"<text class="chart-value" x="{tx:.1}" y="{ty:.1}" text-anchor="middle">{amount}</text>"#,
-                    tx = bx + 11.0,
+                    r#"<text class="chart-value" x="{tx:.1}" y="{ty:.1}" text-anchor="{anchor}">{amount}</text>"#,
                     ty = base - h - 6.0,
                     amount = short(v.amount),
                 );
@@ -234,7 +246,6 @@ pub async fn dashboard(ctx: &PageContext) -> PageResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rapport_app::analytics::CountAmount;
     use rapport_domain::deal::DealStatus;
 
     #[test]
@@ -271,5 +282,30 @@ mod tests {
         assert!(svg.contains(r#"height="140.0""#), "{svg}");
         assert!(svg.contains(r#"height="70.0""#), "{svg}");
         assert!(svg.contains(">Oct<") && svg.contains(">Nov<"));
+        // Far apart, each amount stands centred over its column.
+        // (Four amounts and two month names.)
+        assert_eq!(svg.matches(r#"text-anchor="middle">"#).count(), 6, "{svg}");
+    }
+
+    #[test]
+    fn amounts_of_columns_of_about_the_same_height_lean_apart() {
+        let m = |won: i64, lost: i64| MonthTotals {
+            month: "2026-09".into(),
+            won: CountAmount {
+                count: 2,
+                amount: won,
+            },
+            lost: CountAmount {
+                count: 3,
+                amount: lost,
+            },
+        };
+        let svg = months_svg(&[m(15_500_000, 18_400_000), m(100_000_000, 10_000_000)]);
+        let won = svg.find(r#"text-anchor="end">155k<"#);
+        let lost = svg.find(r#"text-anchor="start">184k<"#);
+        assert!(won.is_some() && lost.is_some(), "{svg}");
+        // The other month's columns differ by far: their two amounts stay centred, like the two
+        // month names.
+        assert_eq!(svg.matches(r#"text-anchor="middle">"#).count(), 4, "{svg}");
     }
 }
