@@ -762,11 +762,11 @@ fn by_time(org: OrganizationId, backend: Backend, rq: &RecordQuery<'_>) -> Resul
         None => None,
         Some(_) => return Err(Error::Corrupt("a cursor of another order".into())),
     };
-    // Few records match a search through the index: SQLite sorts them, instead of walking the
-    // time order testing each record.
-    let expr = match (backend, rq.search) {
-        (Backend::Sqlite, Some((_, Strategy::Index))) => format!("+records.{column}"),
-        _ => format!("records.{column}"),
+    let expr = match rq.search {
+        Some((_, strategy)) => {
+            crate::text::order_by(backend, strategy, &format!("records.{column}"))
+        }
+        None => format!("records.{column}"),
     };
     keyset::page(
         &mut q,

@@ -45,13 +45,14 @@ pub async fn find(
     let limit = per_kind.max(0);
     let mut m =
         |target: &text::Searchable| text::contains(&mut q, backend, target, text, how(target.kind));
-    // Where only few records match (the index is read), SQLite sorts them rather than walking
-    // the names' order testing each.
-    let by = |column: &str, targets: &[&text::Searchable]| match backend {
-        crate::Backend::Sqlite if targets.iter().all(|t| how(t.kind) == text::Strategy::Index) => {
-            format!("+{column}")
-        }
-        _ => column.to_owned(),
+    // A kind read through its index (every target of it) has its matches sorted.
+    let by = |column: &str, targets: &[&text::Searchable]| {
+        let strategy = if targets.iter().all(|t| how(t.kind) == text::Strategy::Index) {
+            text::Strategy::Index
+        } else {
+            text::Strategy::Scan
+        };
+        text::order_by(backend, strategy, column)
     };
     let mut parts = Vec::new();
     for kind in kinds {

@@ -281,13 +281,9 @@ pub fn list_query<T: KindTable>(
         Some(_) => crate::keyset::Plan::EachRun,
         None => crate::keyset::Plan::Once,
     };
-    // Few records match (the sample said so): SQLite reads them through the text index and sorts
-    // them, instead of walking the list's order testing each (every record, when none match).
-    let column = match (tx.backend(), strategy) {
-        (Backend::Sqlite, Strategy::Index) if searched::<T>(f).is_some() => {
-            format!("+{}", T::sort_column(window.sort))
-        }
-        _ => T::sort_column(window.sort).to_owned(),
+    let column = match searched::<T>(f) {
+        Some(_) => crate::text::order_by(tx.backend(), strategy, T::sort_column(window.sort)),
+        None => T::sort_column(window.sort).to_owned(),
     };
     window.of(select, &column, cap, plan)
 }

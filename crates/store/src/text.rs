@@ -134,6 +134,16 @@ pub async fn strategy(
     })
 }
 
+/// The expression a search's page is ordered by. When the index is read (few records match),
+/// SQLite is told to sort the matches: `+column` is served by no index, so it cannot walk the
+/// list's order testing every record against them (every record, when none match).
+pub fn order_by(backend: Backend, strategy: Strategy, column: &str) -> String {
+    match (backend, strategy) {
+        (Backend::Sqlite, Strategy::Index) => format!("+{column}"),
+        _ => column.to_owned(),
+    }
+}
+
 /// The condition "this record's text contains `text`", binding the pattern into the query.
 pub fn contains(
     q: &mut Query,

@@ -19,11 +19,11 @@ use serde_json::json;
 
 mod berths;
 
-/// Records written per transaction when there are many.
-const BATCH: usize = 5_000;
-
 use crate::organizations::NewOrganizationInput;
 use crate::{App, AppResult, RequestMeta};
+
+/// Records written per transaction when there are many.
+const BATCH: usize = 5_000;
 
 /// How many records of each kind an organization gets.
 #[derive(Clone, Copy, Debug)]
