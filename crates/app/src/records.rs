@@ -337,13 +337,14 @@ const RARE: i64 = 1_000;
 /// The filter a list is best read from: an equality on a unique field always; otherwise, in an
 /// organization with more than `small` records (its size is known without asking, see
 /// `store::statistics`), the rarest of its value filters when it matches fewer than [`RARE`]
-/// records (one capped count per filter); otherwise none, and the list is read in its order,
-/// testing each record.
+/// records (one capped count per filter) and fewer than reading the list in its order would test
+/// to fill a page; otherwise none, and the list is read in its order, testing each record.
 async fn driver(
     tx: &mut TenantTx,
     small: i64,
     object: &ObjectDef,
     conditions: &[Condition],
+    page_size: u64,
 ) -> AppResult<Option<usize>> {
     // A record matches a condition once per matching index row: several for a multi-valued
     // field tested against several values, so those never drive.
@@ -388,7 +389,18 @@ async fn driver(
             best = Some((i, n));
         }
     }
-    Ok(best.map(|(i, _)| i))
+    let Some((i, n)) = best else {
+        return Ok(None);
+    };
+    // Read from the filter, a page costs its `n` matches (read, then sorted); read in the list's
+    // order, about `(page + 1) × total / n` records tested, each for about as much. The filter
+    // drives when the object holds more than `n² / (page + 1)` records (counted up to that).
+    let threshold = n * n / (page_size as i64 + 1);
+    if threshold == 0 {
+        return Ok(Some(i));
+    }
+    let total = store_records::count_capped(tx, object.id, threshold + 1).await?;
+    Ok((total > threshold).then_some(i))
 }
 
 fn sort_of(object: &ObjectDef, sort: Option<&str>) -> AppResult<(Sort, bool, String)> {
@@ -1027,7 +1039,7 @@ impl App {
             None => None,
         };
         let page_size = query.page_size.clamp(1, 100);
-        let driver = driver(tx, small, object, &conditions).await?;
+        let driver = driver(tx, small, object, &conditions, page_size).await?;
         let rq = RecordQuery {
             object_id: object.id,
             conditions: &conditions,

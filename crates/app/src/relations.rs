@@ -34,12 +34,13 @@ pub struct BoardColumn {
     /// filtered list.
     pub count: Option<i64>,
     pub items: Vec<RecordView>,
-    /// The column has more records than shown.
-    pub more: bool,
+    /// Where the column's next records start, when it has more than shown.
+    pub next_cursor: Option<String>,
 }
 
-/// The most records a board column shows.
-pub const BOARD_COLUMN_SIZE: u64 = 50;
+/// A board column's page: it opens with this many records and loads as many more each time its
+/// end comes into view.
+pub const BOARD_COLUMN_SIZE: u64 = 25;
 
 /// A board column counts its records up to this many ("10000+" beyond): a count costs at most
 /// this many index entries, whatever the organization's size.
@@ -321,7 +322,7 @@ impl App {
             columns.push(BoardColumn {
                 option,
                 count,
-                more: page.next_cursor.is_some(),
+                next_cursor: page.next_cursor,
                 items: page.items,
             });
         }

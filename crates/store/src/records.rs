@@ -569,13 +569,16 @@ pub fn condition_sql_in(
     }
 }
 
+/// A capped count's answer.
+#[derive(Clone, sqlx::FromRow)]
+struct Counted {
+    n: i64,
+}
+
 /// How many index rows match a condition, counting at most `cap`: tells a rare value (worth
-/// reading the list from) from a common one (the list's own order finds its page sooner).
+/// reading the list from) from a common one (the list's own order finds its page sooner). Kept,
+/// like a list's total, until the organization next writes.
 pub async fn matches_capped(tx: &mut TenantTx, c: &Condition, cap: i64) -> Result<i64> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        n: i64,
-    }
     let org = tx.organization_id();
     let mut q = query("").bind(org).bind(c.field());
     let Some(test) = c.value_test(&mut q, "x") else {
@@ -588,8 +591,8 @@ pub async fn matches_capped(tx: &mut TenantTx, c: &Condition, cap: i64) -> Resul
              AND x.field_id = $2 AND {test} LIMIT {l}) AS capped"
         )
     });
-    let row: Row = tx.raw().fetch_one(q).await?;
-    Ok(row.n)
+    let rows: Vec<Counted> = crate::statistics::fetch_figure(tx, q).await?;
+    Ok(rows.first().map_or(0, |r| r.n))
 }
 
 /// The order of a list.
@@ -1271,25 +1274,18 @@ pub async fn live(tx: &mut TenantTx, id: RecordId) -> Result<Option<LiveRecord>>
 }
 
 /// The live records of an object, counted up to `cap` (a list's total beyond it is "more than").
+/// Kept until the organization next writes.
 pub async fn count_capped(tx: &mut TenantTx, object_id: ObjectId, cap: i64) -> Result<i64> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        n: i64,
-    }
     let org = tx.organization_id();
-    let row: Row = tx
-        .raw()
-        .fetch_one(
-            query(
-                "SELECT COUNT(*) AS n FROM (SELECT 1 FROM records WHERE organization_id = $1 \
-                 AND object_id = $2 AND deleted_at IS NULL LIMIT $3) capped",
-            )
-            .bind(org)
-            .bind(object_id)
-            .bind(cap),
-        )
-        .await?;
-    Ok(row.n)
+    let q = query(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM records WHERE organization_id = $1 \
+         AND object_id = $2 AND deleted_at IS NULL LIMIT $3) capped",
+    )
+    .bind(org)
+    .bind(object_id)
+    .bind(cap);
+    let rows: Vec<Counted> = crate::statistics::fetch_figure(tx, q).await?;
+    Ok(rows.first().map_or(0, |r| r.n))
 }
 
 /// Writes the custom values document of a built-in record (`table`: one of the built-in kinds'

@@ -302,7 +302,7 @@ document.addEventListener("change", function (event) {
       })
       .catch(function () {
         link.removeAttribute("aria-busy");
-        rapportToast("More deals could not be loaded; check your connection.");
+        rapportToast("More cards could not be loaded; check your connection.");
       });
   }
   var observer = window.IntersectionObserver ? new IntersectionObserver(function (entries) {

@@ -167,6 +167,7 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/convert", axum::routing::post(leads::convert))
         .route("/objects/{key}", get(objects::list))
         .route("/objects/{key}/board", get(objects::board))
+        .route("/objects/{key}/board/more", get(objects::board_more))
         .route(
             "/objects/{key}/move",
             axum::routing::post(objects::move_from_board),

@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, RawForm, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use rapport_app::records::{RecordInput, RecordListQuery, RecordView};
+use rapport_app::relations::BOARD_COLUMN_SIZE;
 use rapport_app::timeline::RecordRef;
 use rapport_app::{Actor, AppError, Tenant};
 use rapport_domain::organization::TimeZone;
@@ -711,13 +712,21 @@ pub struct BoardCard {
     pub can_move: bool,
 }
 
+/// A column a card can move to (its card's "Move" menu).
+pub struct MoveTarget {
+    pub key: String,
+    pub name: String,
+}
+
 pub struct BoardColumnView {
     pub key: String,
     pub name: String,
     pub color: String,
     pub count: String,
     pub cards: Vec<BoardCard>,
-    pub more: Option<String>,
+    /// The column's next cards (the fragment the board's script appends) and, without script,
+    /// the table narrowed to the column.
+    pub more: Option<(String, String)>,
 }
 
 #[derive(Template)]
@@ -732,9 +741,137 @@ pub struct BoardPage {
     pub group_key: String,
     pub search: String,
     pub columns: Vec<BoardColumnView>,
+    pub targets: Vec<MoveTarget>,
     pub new: Option<String>,
     pub notice: Option<String>,
     pub empty: bool,
+}
+
+/// The next cards of one board column.
+#[derive(Template)]
+#[template(path = "object_cards.html")]
+pub struct BoardCards {
+    pub cards: Vec<BoardCard>,
+    pub targets: Vec<MoveTarget>,
+    pub more: Option<(String, String)>,
+}
+
+/// The name in a board's address of the column a page of cards belongs to (the option's key;
+/// empty for the records without a value). Not a field key: those have no dot.
+const COLUMN_PARAM: &str = "board.column";
+
+/// What a board's cards are made of: the object, the field it is grouped by and what a card shows.
+struct CardMaker<'a> {
+    object: &'a ObjectDef,
+    field: &'a FieldDef,
+    path: &'a str,
+    base: &'a str,
+    /// A card shows the name and up to three other values.
+    shown: Vec<&'a FieldDef>,
+    tenant: &'a Tenant,
+    actor: &'a Actor,
+}
+
+impl<'a> CardMaker<'a> {
+    fn new(
+        ctx: &'a PageContext,
+        object: &'a ObjectDef,
+        field: &'a FieldDef,
+        path: &'a str,
+        tenant: &'a Tenant,
+        actor: &'a Actor,
+    ) -> CardMaker<'a> {
+        let shown = object
+            .live_fields()
+            .filter(|f| f.key != object.primary_field && f.key != field.key)
+            .filter(|f| !matches!(f.field_type, FieldType::LongText))
+            .take(3)
+            .collect();
+        CardMaker {
+            object,
+            field,
+            path,
+            base: &ctx.base,
+            shown,
+            tenant,
+            actor,
+        }
+    }
+
+    fn card(&self, r: &RecordView, stage: &str, names: &Names, people: &People) -> BoardCard {
+        BoardCard {
+            id: r.id.to_string(),
+            title: display_title(self.object, r),
+            href: format!("{}/{}", self.path, r.id),
+            stage: stage.to_owned(),
+            details: self
+                .shown
+                .iter()
+                .filter_map(|f| {
+                    let c = cell(self.base, f, r.values.get(f.key.as_str())?, names);
+                    let text = if c.tags.is_empty() {
+                        c.text
+                    } else {
+                        c.tags
+                            .into_iter()
+                            .map(|t| t.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    (!text.is_empty()).then(|| (f.label.clone(), text))
+                })
+                .collect(),
+            owner: people.name(r.owner_id),
+            owner_initials: people.initials(r.owner_id),
+            can_move: may(
+                self.tenant,
+                Action::Edit,
+                self.actor.relation_to(r.owner_id),
+            ),
+        }
+    }
+
+    fn targets(&self) -> Vec<MoveTarget> {
+        self.field
+            .options
+            .iter()
+            .map(|o| MoveTarget {
+                key: o.key.clone(),
+                name: o.label.clone(),
+            })
+            .collect()
+    }
+
+    /// A column's links to its cards after `cursor`: the fragment, and the table narrowed to the
+    /// column for a page without script.
+    fn more(
+        &self,
+        state: &ListState,
+        column: &str,
+        cursor: Option<String>,
+    ) -> Option<(String, String)> {
+        let cursor = cursor?;
+        let mut next = state.clone();
+        next.filters.retain(|(k, _)| k != "by" && k != COLUMN_PARAM);
+        next.filters.push(("by".into(), self.field.key.to_string()));
+        next.filters.push((COLUMN_PARAM.into(), column.to_owned()));
+        next.after = Some(cursor);
+        next.view = None;
+        let mut table = state.clone();
+        table.after = None;
+        table
+            .filters
+            .retain(|(k, _)| k != "by" && k != self.field.key.as_str());
+        if !column.is_empty() {
+            table
+                .filters
+                .push((self.field.key.to_string(), column.to_owned()));
+        }
+        Some((
+            next.href(&format!("{}/board/more", self.path)),
+            table.href(self.path),
+        ))
+    }
 }
 
 pub async fn board(
@@ -752,7 +889,7 @@ pub async fn board(
         // No select to group by: the table is the only view.
         return Ok(see_other(&path));
     };
-    let mut query = list_query(&object, &state, 50);
+    let mut query = list_query(&object, &state, BOARD_COLUMN_SIZE);
     query.cursor = None;
     let app = &ctx.state.app;
     let columns = app
@@ -761,13 +898,7 @@ pub async fn board(
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let all: Vec<RecordView> = columns.iter().flat_map(|c| c.items.clone()).collect();
     let names = names_for(&ctx, &session.actor, &tenant, &object, &all, &people).await;
-    // A card shows the name and up to three other values.
-    let shown: Vec<&FieldDef> = object
-        .live_fields()
-        .filter(|f| f.key != object.primary_field && f.key != field.key)
-        .filter(|f| !matches!(f.field_type, FieldType::LongText))
-        .take(3)
-        .collect();
+    let maker = CardMaker::new(&ctx, &object, &field, &path, &tenant, actor);
     let empty = columns.iter().all(|c| c.items.is_empty());
     let views = columns
         .into_iter()
@@ -784,54 +915,24 @@ pub async fn board(
                     "gray".into(),
                 ),
             };
+            let more = c.next_cursor.is_some();
             let count = match c.count {
                 Some(n) if n >= rapport_app::relations::BOARD_COUNT_CAP => format!("{n}+"),
                 Some(n) => n.to_string(),
-                None if c.more => format!("{}+", c.items.len()),
+                None if more => format!("{}+", c.items.len()),
                 None => c.items.len().to_string(),
             };
-            let more = c.more.then(|| {
-                let mut s = state.clone();
-                s.filters
-                    .retain(|(k, _)| k != "by" && k != field.key.as_str());
-                s.filters.push((field.key.to_string(), key_of.clone()));
-                s.href(&path)
-            });
             BoardColumnView {
                 cards: c
                     .items
                     .iter()
-                    .map(|r| BoardCard {
-                        id: r.id.to_string(),
-                        title: display_title(&object, r),
-                        href: format!("{path}/{}", r.id),
-                        stage: key_of.clone(),
-                        details: shown
-                            .iter()
-                            .filter_map(|f| {
-                                let c = cell(base, f, r.values.get(f.key.as_str())?, &names);
-                                let text = if c.tags.is_empty() {
-                                    c.text
-                                } else {
-                                    c.tags
-                                        .into_iter()
-                                        .map(|t| t.name)
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                };
-                                (!text.is_empty()).then(|| (f.label.clone(), text))
-                            })
-                            .collect(),
-                        owner: people.name(r.owner_id),
-                        owner_initials: people.initials(r.owner_id),
-                        can_move: may(&tenant, Action::Edit, actor.relation_to(r.owner_id)),
-                    })
+                    .map(|r| maker.card(r, &key_of, &names, &people))
                     .collect(),
+                more: maker.more(&state, &key_of, c.next_cursor),
                 key: key_of,
                 name,
                 color,
                 count,
-                more,
             }
         })
         .collect();
@@ -853,6 +954,7 @@ pub async fn board(
         group_key: field.key.to_string(),
         search: state.search.clone(),
         columns: views,
+        targets: maker.targets(),
         new: may(&tenant, Action::Create, Ownership::NotApplicable).then(|| format!("{path}/new")),
         notice: state.notice.clone(),
         empty,
@@ -866,6 +968,52 @@ pub async fn board(
         .await,
     };
     Ok(render(&page))
+}
+
+/// The next cards of one board column, after the `after` cursor (an HTML fragment the board
+/// appends as the column's end scrolls into view), with the link to the cards after them.
+pub async fn board_more(
+    ctx: PageContext,
+    Path(key): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
+    let actor = &session.actor;
+    let object = custom_object(&ctx, actor, &tenant, &key).await?;
+    let state = ListState::parse(raw.as_deref(), "-created_at");
+    let path = format!("{}/objects/{key}", ctx.base);
+    let field = board_field(&object, state.filter("by"))
+        .filter(|f| state.filter("by").is_some_and(|by| by == f.key.as_str()))
+        .cloned()
+        .ok_or_else(ApiError::not_found)?;
+    let column = state.filter(COLUMN_PARAM).unwrap_or_default().to_owned();
+    if state.after.is_none() || !(column.is_empty() || field.option(&column).is_some()) {
+        return Err(ApiError::not_found().into());
+    }
+    // The board's own filters (the column's name is none of the object's fields).
+    let mut query = list_query(&object, &state, BOARD_COLUMN_SIZE);
+    query.filters.push(if column.is_empty() {
+        (field.key.to_string(), Some("empty".into()), "true".into())
+    } else {
+        (field.key.to_string(), None, column.clone())
+    });
+    let app = &ctx.state.app;
+    let page = app
+        .list_records(actor, &tenant, &key, &query, &ctx.meta)
+        .await?;
+    let people = People::load(app, actor, &tenant, &ctx.meta).await;
+    let names = names_for(&ctx, actor, &tenant, &object, &page.items, &people).await;
+    let maker = CardMaker::new(&ctx, &object, &field, &path, &tenant, actor);
+    let fragment = BoardCards {
+        cards: page
+            .items
+            .iter()
+            .map(|r| maker.card(r, &column, &names, &people))
+            .collect(),
+        targets: maker.targets(),
+        more: maker.more(&state, &column, page.next_cursor),
+    };
+    Ok(render(&fragment))
 }
 
 #[derive(serde::Deserialize)]

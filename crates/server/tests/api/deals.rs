@@ -914,9 +914,12 @@ async fn analytics_funnel_counts_deals_per_stage_and_how_many_got_that_far() {
     assert_eq!(f.body["pipeline_id"], pipelines.body[0]["id"]);
 }
 
-/// The cards of one column of a board page (or of a "more" fragment, `stage` = `None`): the deal
+/// The cards of one column of a board page (or of a "more" fragment, `stage` = `None`): the record
 /// ids in order, the column's count, and the address of its next cards.
-fn board_column(html: &str, stage: Option<&str>) -> (Vec<String>, Option<i64>, Option<String>) {
+pub(crate) fn board_column(
+    html: &str,
+    stage: Option<&str>,
+) -> (Vec<String>, Option<i64>, Option<String>) {
     let part = match stage {
         Some(stage) => {
             let start = html

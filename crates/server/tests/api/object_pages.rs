@@ -5,6 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::deals::board_column;
 use crate::objects::define_berths;
 use crate::support::{Account, Resp, TestApp};
 
@@ -596,6 +597,89 @@ async fn a_custom_object_gets_list_board_form_timeline_and_export_pages() {
 
 /// A built-in list offers its custom fields as columns: chosen, they show values as people read
 /// them (an option's label, a related record's name linking to it); not chosen, they stay out.
+#[tokio::test]
+async fn a_board_column_opens_with_its_first_cards_and_loads_the_rest() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    define_berths(&t, &owner).await;
+    let mut created = Vec::new();
+    for i in 1..=30 {
+        created.push(berth(&t, &owner, json!({"name": format!("Berth {i:02}")})).await);
+    }
+    berth(
+        &t,
+        &owner,
+        json!({"name": "Dry dock", "status": "maintenance"}),
+    )
+    .await;
+    let browser = t.browser_session("owner@example.com").await;
+
+    let board = page(&t, &browser, "/o/marina/objects/berth/board?by=status").await;
+    assert_eq!(board.status, StatusCode::OK);
+    let (first, count, more) = board_column(&board.text, Some("available"));
+    // Newest first, a page of 25; the count covers the whole column.
+    let newest: Vec<String> = created.iter().rev().take(25).cloned().collect();
+    assert_eq!(first, newest);
+    assert_eq!(count, Some(30));
+    let (maintenance, _, none) = board_column(&board.text, Some("maintenance"));
+    assert_eq!(
+        (maintenance.len(), none),
+        (1, None),
+        "a short column has no more"
+    );
+
+    let more = more.expect("the column has more");
+    assert!(
+        more.contains("/o/marina/objects/berth/board/more?"),
+        "{more}"
+    );
+    let next = page(&t, &browser, &more).await;
+    assert_eq!(next.status, StatusCode::OK, "{}", next.text);
+    let (rest, _, after) = board_column(&next.text, None);
+    let oldest: Vec<String> = created.iter().rev().skip(25).cloned().collect();
+    assert_eq!(rest, oldest, "the rest, in the same order, none twice");
+    assert_eq!(after, None, "the last page links to nothing more");
+    assert!(
+        next.text.contains("name=\"stage.") && !next.text.contains("<html"),
+        "a fragment of cards with their move menus: {}",
+        next.text
+    );
+
+    // A searched board pages within the search.
+    let searched = page(
+        &t,
+        &browser,
+        "/o/marina/objects/berth/board?by=status&search=Berth%200",
+    )
+    .await;
+    let (found, _, more) = board_column(&searched.text, Some("available"));
+    assert_eq!(found.len(), 9, "Berth 01 to 09");
+    assert_eq!(more, None);
+
+    // A column that is no option of the field, or no position, is not found.
+    for bad in [
+        "/o/marina/objects/berth/board/more?by=status&board.column=sunk&after=x",
+        "/o/marina/objects/berth/board/more?by=status&board.column=available",
+    ] {
+        assert_eq!(
+            page(&t, &browser, bad).await.status,
+            StatusCode::NOT_FOUND,
+            "{bad}"
+        );
+    }
+    // Someone of another organization is refused the cards.
+    t.register("other@example.com", Some("Other")).await;
+    let other = t.browser_session("other@example.com").await;
+    let theirs = page(&t, &other, &more_of(&board.text)).await;
+    assert_eq!(theirs.status, StatusCode::FORBIDDEN);
+    assert!(!theirs.text.contains("Berth 0"), "{}", theirs.text);
+}
+
+/// The first "more" address of a board page.
+fn more_of(html: &str) -> String {
+    board_column(html, Some("available")).2.expect("more")
+}
+
 #[tokio::test]
 async fn built_in_lists_show_custom_fields_as_columns() {
     let t = TestApp::spawn().await;
