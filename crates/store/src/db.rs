@@ -1146,6 +1146,11 @@ impl Tx {
         self.statistics.clone()
     }
 
+    /// A write transaction in an organization: what it reads may include its own writes.
+    pub(crate) fn writes(&self) -> bool {
+        self.writes_in.is_some()
+    }
+
     fn open(&mut self) -> &mut Open {
         self.open
             .as_mut()

@@ -93,18 +93,19 @@ impl FieldRow {
     }
 }
 
-/// The organization's live custom objects, in navigation order.
+/// The organization's live custom objects, in navigation order. Read by nearly every request,
+/// they are kept like a figure until the organization next writes.
 pub async fn list(tx: &mut TenantTx) -> Result<Vec<ObjectRow>> {
     let org = tx.organization_id();
-    tx.raw()
-        .fetch_all(
-            query(format!(
-                "SELECT {OBJECT_COLUMNS} FROM objects WHERE organization_id = $1 \
-                 AND deleted_at IS NULL ORDER BY position, lower(plural), id"
-            ))
-            .bind(org),
-        )
-        .await
+    crate::statistics::fetch_figure(
+        tx,
+        query(format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects WHERE organization_id = $1 \
+             AND deleted_at IS NULL ORDER BY position, lower(plural), id"
+        ))
+        .bind(org),
+    )
+    .await
 }
 
 /// A custom object by key, deleted or not.
@@ -220,18 +221,19 @@ pub async fn set_deleted(
         == 1)
 }
 
-/// Every field the organization added, to every object, in display order.
+/// Every field the organization added, to every object, in display order (kept like
+/// [`list`]).
 pub async fn fields(tx: &mut TenantTx) -> Result<Vec<FieldRow>> {
     let org = tx.organization_id();
-    tx.raw()
-        .fetch_all(
-            query(format!(
-                "SELECT {FIELD_COLUMNS} FROM fields WHERE organization_id = $1 \
-                 ORDER BY object_key, position, id"
-            ))
-            .bind(org),
-        )
-        .await
+    crate::statistics::fetch_figure(
+        tx,
+        query(format!(
+            "SELECT {FIELD_COLUMNS} FROM fields WHERE organization_id = $1 \
+             ORDER BY object_key, position, id"
+        ))
+        .bind(org),
+    )
+    .await
 }
 
 /// The fields of one object, in display order.

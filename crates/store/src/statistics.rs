@@ -138,17 +138,24 @@ pub(crate) fn digest(q: &crate::Query) -> u64 {
 }
 
 /// The figure named by `digest` in the transaction's organization, when it was computed since
-/// the organization last wrote.
+/// the organization last wrote. A write transaction computes its figures afresh: it may have
+/// changed what they count.
 pub(crate) fn figure<T: Clone + Send + Sync + 'static>(
     tx: &mut TenantTx,
     digest: u64,
 ) -> Option<T> {
+    if tx.raw().writes() {
+        return None;
+    }
     let org = tx.organization_id();
     tx.raw().statistics()?.figure((org, digest))
 }
 
-/// Keeps the figure named by `digest`, computed in this transaction.
+/// Keeps the figure named by `digest`, computed in this (read) transaction.
 pub(crate) fn keep<T: Send + Sync + 'static>(tx: &mut TenantTx, digest: u64, value: T) {
+    if tx.raw().writes() {
+        return;
+    }
     let org = tx.organization_id();
     if let (Some(statistics), Some(generation)) = (tx.raw().statistics(), tx.raw().generation) {
         statistics.keep((org, digest), value, generation);

@@ -459,3 +459,88 @@ async fn the_deals_board_narrows_to_a_custom_select() {
         b.close().await;
     }
 }
+
+/// A board column longer than its first page loads the rest as its end scrolls into view, and a
+/// card loaded that way moves like the others.
+#[tokio::test]
+async fn a_long_board_column_of_records_loads_the_rest_as_it_scrolls() {
+    if !enabled("a_long_board_column_of_records_loads_the_rest_as_it_scrolls") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    for (path, body) in [
+        (
+            "/api/v1/objects",
+            json!({"key": "berth", "singular": "Berth", "plural": "Berths"}),
+        ),
+        (
+            "/api/v1/objects/berth/fields",
+            json!({"key": "status", "label": "Status", "type": "select", "default": "available",
+                   "options": [{"key": "available", "label": "Available", "color": "green"},
+                               {"key": "sold", "label": "Sold"}]}),
+        ),
+    ] {
+        let r = t.org_call(&owner, Method::POST, path, Some(body)).await;
+        assert!(r.status.is_success(), "{}", r.text);
+    }
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let r = t
+            .create(
+                &owner,
+                "/api/v1/objects/berth/records",
+                json!({"values": {"name": format!("Berth {i:02}")}}),
+            )
+            .await;
+        ids.push(r["id"].as_str().expect("id").to_owned());
+    }
+    let b = Browser::start(1400, 900).await;
+    sign_in(&b, &t, "owner@example.com").await;
+    b.goto(&t.url("/o/marina/objects/berth/board")).await;
+    let column = ".column[data-stage='available']";
+    let cards = format!("return document.querySelectorAll(\"{column} .deal-card\").length");
+    assert_eq!(b.eval(&cards).await.as_u64(), Some(25));
+    assert_eq!(
+        b.text(&format!("{column} .column-count")).await.trim(),
+        "30",
+        "the count covers the cards not loaded yet"
+    );
+    b.eval(&format!(
+        "document.querySelector(\"{column} [data-more]\").scrollIntoView(); return null"
+    ))
+    .await;
+    b.wait_until(
+        &format!(
+            "return document.querySelectorAll(\"{column} .deal-card\").length === 30 && !document.querySelector(\"{column} [data-more]\")"
+        ),
+        "the column holds all 30 cards",
+    )
+    .await;
+    b.screenshot("objects-board-column-loaded").await;
+    // The oldest berth came with the second page; it moves like any card (on a screen tall
+    // enough to hold the column).
+    b.client
+        .set_window_size(1400, 3600)
+        .await
+        .expect("a tall window");
+    b.eval("window.scrollTo(0, 0); return null").await;
+    let card = format!(".deal-card[data-deal='{}']", ids[0]);
+    b.drag(&card, ".column[data-stage='sold'] .column-cards")
+        .await;
+    b.wait_until(
+        &format!("return !!document.querySelector(\".column[data-stage='sold'] {card}\") && !document.querySelector('[aria-busy]')"),
+        "the card is sold",
+    )
+    .await;
+    let mut status = json!(null);
+    for _ in 0..50 {
+        status = berth_status(&t, &owner, &ids[0]).await;
+        if status == json!("sold") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, json!("sold"));
+    b.close().await;
+}
