@@ -254,20 +254,17 @@ async fn names_for<'a>(
     actor: &Actor,
     tenant: &Tenant,
     object: &ObjectDef,
-    records: &[RecordView],
+    records: impl IntoIterator<Item = &RecordView>,
     people: &'a People,
 ) -> Names<'a> {
+    let values: Vec<_> = records.into_iter().map(|r| &r.values).collect();
     Names {
         people,
         zone: Some(person_zone(ctx, actor, tenant, object).await),
         records: ctx
             .state
             .app
-            .relation_titles(
-                tenant,
-                object,
-                &records.iter().map(|r| &r.values).collect::<Vec<_>>(),
-            )
+            .relation_titles(tenant, object, &values)
             .await
             .unwrap_or_default(),
     }
@@ -831,6 +828,15 @@ impl<'a> CardMaker<'a> {
         }
     }
 
+    /// The object as its cards show it: the names and zone a card needs are those of its
+    /// shown fields only.
+    fn card_object(&self) -> ObjectDef {
+        ObjectDef {
+            fields: self.shown.iter().map(|f| (*f).clone()).collect(),
+            ..self.object.clone()
+        }
+    }
+
     fn targets(&self) -> Vec<MoveTarget> {
         self.field
             .options
@@ -896,9 +902,9 @@ pub async fn board(
         .record_board(actor, &tenant, &key, field.key.as_str(), &query, &ctx.meta)
         .await?;
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
-    let all: Vec<RecordView> = columns.iter().flat_map(|c| c.items.clone()).collect();
-    let names = names_for(&ctx, &session.actor, &tenant, &object, &all, &people).await;
     let maker = CardMaker::new(&ctx, &object, &field, &path, &tenant, actor);
+    let all = columns.iter().flat_map(|c| &c.items);
+    let names = names_for(&ctx, actor, &tenant, &maker.card_object(), all, &people).await;
     let empty = columns.iter().all(|c| c.items.is_empty());
     let views = columns
         .into_iter()
@@ -1002,8 +1008,16 @@ pub async fn board_more(
         .list_records(actor, &tenant, &key, &query, &ctx.meta)
         .await?;
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
-    let names = names_for(&ctx, actor, &tenant, &object, &page.items, &people).await;
     let maker = CardMaker::new(&ctx, &object, &field, &path, &tenant, actor);
+    let names = names_for(
+        &ctx,
+        actor,
+        &tenant,
+        &maker.card_object(),
+        &page.items,
+        &people,
+    )
+    .await;
     let fragment = BoardCards {
         cards: page
             .items
