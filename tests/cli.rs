@@ -1137,6 +1137,56 @@ async fn totals_follow_writes_through_the_other_server(e: &Env, extra: &[(&str, 
         .expect("delete");
     assert_eq!(r.status().as_u16(), 204);
     becomes(a.base.clone(), 2).await;
+
+    // Objects and fields are kept too, but a change to them reaches the other server before its
+    // answer does: asked at once, with no waiting, B knows what A just defined.
+    let call =
+        |method: reqwest::Method, base: &str, path: &str, body: Option<serde_json::Value>| {
+            let mut request = client
+                .request(method, format!("{base}{path}"))
+                .bearer_auth(&token)
+                .header("x-organization-id", &org);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            async move {
+                let r = request.send().await.expect("sent");
+                let status = r.status().as_u16();
+                (status, r.text().await.expect("text"))
+            }
+        };
+    for base in [&a.base, &b.base, &b.base] {
+        let (status, body) = call(reqwest::Method::GET, base, "/api/v1/objects", None).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(!body.contains("\"berth\""), "{body}");
+    }
+    let (status, body) = call(
+        reqwest::Method::POST,
+        &a.base,
+        "/api/v1/objects",
+        Some(serde_json::json!({"key": "berth", "singular": "Berth", "plural": "Berths"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = call(reqwest::Method::GET, &b.base, "/api/v1/objects/berth", None).await;
+    assert_eq!(status, 200, "B knows the object at once: {body}");
+    let (status, body) = call(
+        reqwest::Method::POST,
+        &a.base,
+        "/api/v1/objects/berth/fields",
+        Some(serde_json::json!({"key": "length", "label": "Length", "type": "number"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = call(
+        reqwest::Method::POST,
+        &b.base,
+        "/api/v1/objects/berth/records",
+        Some(serde_json::json!({"values": {"name": "A-1", "length": 12.5}})),
+    )
+    .await;
+    assert_eq!(status, 201, "B knows the field at once: {body}");
+    assert!(body.contains("12.5"), "{body}");
 }
 
 #[tokio::test]

@@ -302,6 +302,13 @@ impl Bus {
                 // The sender may not listen (a command): only `Here` and `Heard` make a peer.
                 if from != self.process {
                     self.identity.forget(&changes);
+                    // An organization's definitions (objects and fields) are kept with its
+                    // figures: they are forgotten with them.
+                    for change in &changes {
+                        if let rapport_store::Changed::Organization(organization) = change {
+                            self.db.organization_wrote(*organization);
+                        }
+                    }
                 }
                 let heard = IdentityMessage::Heard {
                     from,

@@ -334,6 +334,9 @@ pub(crate) fn conditions(
 /// Matches under which a filter is rare enough to read the list from.
 const RARE: i64 = 1_000;
 
+/// Records of an object counted, at most, to weigh a rare filter against reading in order.
+const SIZED: i64 = 10_000;
+
 /// The filter a list is best read from: an equality on a unique field always; otherwise, in an
 /// organization with more than `small` records (its size is known without asking, see
 /// `store::statistics`), the rarest of its value filters when it matches fewer than [`RARE`]
@@ -394,13 +397,15 @@ async fn driver(
     };
     // Read from the filter, a page costs its `n` matches (read, then sorted); read in the list's
     // order, about `(page + 1) × total / n` records tested, each for about as much. The filter
-    // drives when the object holds more than `n² / (page + 1)` records (counted up to that).
+    // drives when the object holds more than `n² / (page + 1)` records. The object is counted
+    // once (kept until the next write) up to [`SIZED`]: beyond, it is large, and fewer than
+    // [`RARE`] matches are the quicker read, or near enough.
     let threshold = n * n / (page_size as i64 + 1);
     if threshold == 0 {
         return Ok(Some(i));
     }
-    let total = store_records::count_capped(tx, object.id, threshold + 1).await?;
-    Ok((total > threshold).then_some(i))
+    let total = store_records::count_capped(tx, object.id, SIZED).await?;
+    Ok((total >= SIZED || total > threshold).then_some(i))
 }
 
 fn sort_of(object: &ObjectDef, sort: Option<&str>) -> AppResult<(Sort, bool, String)> {

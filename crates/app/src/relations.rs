@@ -274,15 +274,24 @@ impl App {
         }
         // Records without a value have no index entry to find them by: their column is read
         // only when they may exist — a narrowed board, or exact counts that fall short of the
-        // object's records. (Beyond the cap, the table's "empty" filter finds them.)
+        // object's records, by as many as the column holds. (Beyond the cap, the table's "empty"
+        // filter finds them.)
         let with_values: Option<i64> = counts
             .iter()
             .map(|c| c.filter(|n| *n < BOARD_COUNT_CAP))
             .sum();
-        let read_empty = match with_values {
-            _ if narrowed => true,
-            None => false,
-            Some(n) => store_records::count_capped(&mut tx, object.id, n + 1).await? > n,
+        let empty: Option<Option<i64>> = match with_values {
+            _ if narrowed => Some(None),
+            None => None,
+            Some(n) => {
+                let cap = (n + 1).max(BOARD_COUNT_CAP);
+                let total = store_records::count_capped(&mut tx, object.id, cap).await?;
+                if total == cap {
+                    Some(None)
+                } else {
+                    (total > n).then_some(Some(total - n))
+                }
+            }
         };
         let mut columns = Vec::new();
         let mut options: Vec<(Option<SelectOption>, Option<i64>)> = field
@@ -292,8 +301,8 @@ impl App {
             .map(Some)
             .zip(counts)
             .collect();
-        if read_empty {
-            options.push((None, None));
+        if let Some(count) = empty {
+            options.push((None, count));
         }
         for (option, count) in options {
             let mut q = query.clone();

@@ -1355,6 +1355,11 @@ impl Tx {
             self.execute(query(sql).bind(organization_id.to_string()))
                 .await?;
         }
+        // It writes in the organization: its commit moves the organization's generation, and
+        // it neither uses nor keeps figures.
+        if !self.read_only {
+            self.writes_in = Some(organization_id);
+        }
         Ok(TenantTx {
             tx: self,
             organization_id,

@@ -93,6 +93,13 @@ impl FieldRow {
     }
 }
 
+/// Objects and fields are read from a kept copy (see [`list`]): a change to them is told to
+/// every server before its commit returns, as a change to the organization's own row is.
+fn definitions_changed(tx: &mut TenantTx) {
+    let org = tx.organization_id();
+    tx.raw().changed(crate::Changed::Organization(org));
+}
+
 /// The organization's live custom objects, in navigation order. Read by nearly every request,
 /// they are kept like a figure until the organization next writes.
 pub async fn list(tx: &mut TenantTx) -> Result<Vec<ObjectRow>> {
@@ -151,6 +158,7 @@ pub struct ObjectFields<'a> {
 /// Adds an object at the end of the navigation. A taken key is
 /// `Conflict { constraint: "objects_organization_id_key_key" }`.
 pub async fn insert(tx: &mut TenantTx, f: &ObjectFields<'_>) -> Result<ObjectRow> {
+    definitions_changed(tx);
     let org = tx.organization_id();
     let id = ObjectId::new();
     let now = crate::now();
@@ -180,6 +188,7 @@ pub async fn insert(tx: &mut TenantTx, f: &ObjectFields<'_>) -> Result<ObjectRow
 
 /// Renames an object or changes its look, primary field or board field (its key never changes).
 pub async fn update(tx: &mut TenantTx, id: ObjectId, f: &ObjectFields<'_>) -> Result<()> {
+    definitions_changed(tx);
     let org = tx.organization_id();
     tx.raw()
         .execute(
@@ -208,6 +217,7 @@ pub async fn set_deleted(
     id: ObjectId,
     deleted_at: Option<DateTime<Utc>>,
 ) -> Result<bool> {
+    definitions_changed(tx);
     let org = tx.organization_id();
     Ok(tx
         .raw()
@@ -258,6 +268,7 @@ fn default_json(def: &FieldDef) -> Option<Json> {
 /// Adds a field at the end of an object's fields. A taken key is
 /// `Conflict { constraint: "fields_organization_id_object_key_key_key" }`.
 pub async fn insert_field(tx: &mut TenantTx, object_key: &str, def: &FieldDef) -> Result<()> {
+    definitions_changed(tx);
     let org = tx.organization_id();
     let now = crate::now();
     tx.raw()
@@ -295,6 +306,7 @@ pub async fn insert_field(tx: &mut TenantTx, object_key: &str, def: &FieldDef) -
 
 /// Writes a field's settings (everything but its key, object and position).
 pub async fn update_field(tx: &mut TenantTx, def: &FieldDef) -> Result<()> {
+    definitions_changed(tx);
     let org = tx.organization_id();
     tx.raw()
         .execute(
@@ -327,6 +339,7 @@ pub async fn update_field(tx: &mut TenantTx, def: &FieldDef) -> Result<()> {
 
 /// Puts an object's fields in the given order (ids not named keep their place after them).
 pub async fn reorder_fields(tx: &mut TenantTx, object_key: &str, order: &[FieldId]) -> Result<()> {
+    definitions_changed(tx);
     let org = tx.organization_id();
     for (i, id) in order.iter().enumerate() {
         tx.raw()

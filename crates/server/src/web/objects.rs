@@ -837,7 +837,13 @@ impl<'a> CardMaker<'a> {
         }
     }
 
+    /// The columns a card's "Move" menu offers: the field's options, and its "No …" column when
+    /// the field may be left empty.
     fn targets(&self) -> Vec<MoveTarget> {
+        let none = (!self.field.required).then(|| MoveTarget {
+            key: String::new(),
+            name: format!("No {}", self.field.label.to_lowercase()),
+        });
         self.field
             .options
             .iter()
@@ -845,6 +851,7 @@ impl<'a> CardMaker<'a> {
                 key: o.key.clone(),
                 name: o.label.clone(),
             })
+            .chain(none)
             .collect()
     }
 
@@ -867,7 +874,7 @@ impl<'a> CardMaker<'a> {
         table.after = None;
         table
             .filters
-            .retain(|(k, _)| k != "by" && k != self.field.key.as_str());
+            .retain(|(k, _)| k != "by" && k != COLUMN_PARAM && k != self.field.key.as_str());
         if !column.is_empty() {
             table
                 .filters

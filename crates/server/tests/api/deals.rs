@@ -938,12 +938,13 @@ pub(crate) fn board_column(
             card[at..at + 36].to_owned()
         })
         .collect();
-    let count = part.find("class=\"column-count\">").map(|at| {
+    // An exact count; one said as "at least" ("25+") is none.
+    let count = part.find("class=\"column-count\">").and_then(|at| {
         let rest = &part[at + "class=\"column-count\">".len()..];
         rest[..rest.find('<').expect("count end")]
             .trim()
             .parse()
-            .expect("a count")
+            .ok()
     });
     let more = part.find("data-more=\"").map(|at| {
         let rest = &part[at + "data-more=\"".len()..];

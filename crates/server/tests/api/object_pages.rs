@@ -595,8 +595,8 @@ async fn a_custom_object_gets_list_board_form_timeline_and_export_pages() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
-/// A built-in list offers its custom fields as columns: chosen, they show values as people read
-/// them (an option's label, a related record's name linking to it); not chosen, they stay out.
+/// A board column opens with its first 25 cards; its "more" address gives the next ones (in
+/// the board's order and search), the column without a value included.
 #[tokio::test]
 async fn a_board_column_opens_with_its_first_cards_and_loads_the_rest() {
     let t = TestApp::spawn().await;
@@ -612,6 +612,17 @@ async fn a_board_column_opens_with_its_first_cards_and_loads_the_rest() {
         json!({"name": "Dry dock", "status": "maintenance"}),
     )
     .await;
+    let mut unset = Vec::new();
+    for i in 1..=27 {
+        unset.push(
+            berth(
+                &t,
+                &owner,
+                json!({"name": format!("Spare {i:02}"), "status": null}),
+            )
+            .await,
+        );
+    }
     let browser = t.browser_session("owner@example.com").await;
 
     let board = page(&t, &browser, "/o/marina/objects/berth/board?by=status").await;
@@ -655,6 +666,42 @@ async fn a_board_column_opens_with_its_first_cards_and_loads_the_rest() {
     let (found, _, more) = board_column(&searched.text, Some("available"));
     assert_eq!(found.len(), 9, "Berth 01 to 09");
     assert_eq!(more, None);
+    let searched = page(
+        &t,
+        &browser,
+        "/o/marina/objects/berth/board?by=status&search=Berth",
+    )
+    .await;
+    let (found, _, more) = board_column(&searched.text, Some("available"));
+    assert_eq!(found.len(), 25);
+    let more = more.expect("more berths");
+    assert!(more.contains("search=Berth"), "{more}");
+    let (rest, _, _) = board_column(&page(&t, &browser, &more).await.text, None);
+    assert_eq!(
+        rest,
+        created.iter().rev().skip(25).cloned().collect::<Vec<_>>()
+    );
+    assert!(!searched.text.contains("Spare 01"), "no spare is a berth");
+
+    // A card's menu can also clear the status (the field may be empty).
+    assert!(
+        board.text.contains("<option value=\"\">No status</option>"),
+        "{}",
+        board.text
+    );
+
+    // The column of berths without a status pages too.
+    let (first, count, more) = board_column(&board.text, Some(""));
+    let newest: Vec<String> = unset.iter().rev().take(25).cloned().collect();
+    assert_eq!(
+        (first, count),
+        (newest, Some(27)),
+        "the count: the object's records less those with a status"
+    );
+    let next = page(&t, &browser, &more.expect("more without a status")).await;
+    let (rest, _, after) = board_column(&next.text, None);
+    let oldest: Vec<String> = unset.iter().rev().skip(25).cloned().collect();
+    assert_eq!((rest, after), (oldest, None));
 
     // A column that is no option of the field, or no position, is not found.
     for bad in [
@@ -680,6 +727,8 @@ fn more_of(html: &str) -> String {
     board_column(html, Some("available")).2.expect("more")
 }
 
+/// A built-in list offers its custom fields as columns: chosen, they show values as people read
+/// them (an option's label, a related record's name linking to it); not chosen, they stay out.
 #[tokio::test]
 async fn built_in_lists_show_custom_fields_as_columns() {
     let t = TestApp::spawn().await;
