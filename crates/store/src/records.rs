@@ -671,8 +671,15 @@ fn search_sql(q: &mut Query, backend: Backend, text: &str, strategy: Strategy) -
         (Backend::Sqlite, Strategy::Index)
             if !text.contains(['%', '_', '\\']) && text.chars().count() >= 3 =>
         {
-            let p = q.push_arg(format!("%{text}%"));
-            format!("records.rowid IN (SELECT rowid FROM records_fts WHERE text LIKE {p})")
+            let term = crate::text::index_term(text);
+            let p = q.push_arg(format!("%{term}%"));
+            let found =
+                format!("records.rowid IN (SELECT rowid FROM records_fts WHERE text LIKE {p})");
+            if term == text {
+                return found;
+            }
+            let whole = q.push_arg(pattern);
+            format!("({found} AND records.search_key LIKE {whole} ESCAPE '\\')")
         }
         _ => {
             let p = q.push_arg(pattern);

@@ -572,6 +572,12 @@ async fn a_big_organization_searches_a_rare_text_through_the_index() {
     assert_eq!(common["total_is_exact"], false);
     let none = same_twice(&t, &owner, "/api/v1/contacts?search=nobody-holds-this").await;
     assert_eq!(none["total"], 0, "{none}");
+    // A phrase is looked up by its rarest-looking word, then tested whole.
+    let phrase = same_twice(&t, &owner, "/api/v1/contacts?search=person%209999").await;
+    assert_eq!(phrase["total"], 1, "{phrase}");
+    assert_eq!(phrase["items"][0]["name"], "Person 9999");
+    let mixed = same_twice(&t, &owner, "/api/v1/contacts?search=zoltan%209999").await;
+    assert_eq!(mixed["total"], 0, "the word found, the phrase not: {mixed}");
     let global = same_twice(&t, &owner, "/api/v1/search?q=windmill").await;
     assert!(global.to_string().contains("Zoltan Quixote"), "{global}");
 }
