@@ -145,9 +145,10 @@ pub fn order_by(backend: Backend, strategy: Strategy, column: &str) -> String {
 }
 
 /// The part of a search SQLite's trigram index is asked for: its longest word of three letters
-/// or more (one holding a digit first), whose trigrams are the rarest; the whole text is then
-/// tested on the rows found. Asked for every trigram of a phrase of common words ("berth c1234"
-/// among a million berths), the index intersects lists as long as the table: a second and more.
+/// or more (one holding a digit first), likely the rarest; the whole text is then tested on the
+/// rows found. The index intersects the lists of every trigram it is asked for, and a phrase's
+/// common words ("berth" in "berth c1234", among a million berths) add lists as long as the
+/// table (that search: 162 → 131 ms; its digits' trigrams stay common).
 pub fn index_term(text: &str) -> &str {
     text.split_whitespace()
         .filter(|w| w.chars().count() >= 3)
