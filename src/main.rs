@@ -11,8 +11,8 @@ use rapport_app::{App, MigrateOnStart, RequestMeta};
 use rapport_domain::Role;
 
 /// A request allocates and frees many small values (rows, documents, page text) on whichever
-/// thread runs it; the system allocator spends a quarter of a busy page's time on that (merging
-/// freed chunks, crossing threads), this one about a tenth.
+/// thread runs it; in a profile the system allocator spent about a quarter of a busy page's time
+/// on that (merging freed chunks), and this one took that page from 199 to 474 requests/s.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

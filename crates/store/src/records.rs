@@ -671,15 +671,14 @@ fn search_sql(q: &mut Query, backend: Backend, text: &str, strategy: Strategy) -
         (Backend::Sqlite, Strategy::Index)
             if !text.contains(['%', '_', '\\']) && text.chars().count() >= 3 =>
         {
-            let term = crate::text::index_term(text);
-            let p = q.push_arg(format!("%{term}%"));
-            let found =
-                format!("records.rowid IN (SELECT rowid FROM records_fts WHERE text LIKE {p})");
-            if term == text {
-                return found;
-            }
-            let whole = q.push_arg(pattern);
-            format!("({found} AND records.search_key LIKE {whole} ESCAPE '\\')")
+            crate::text::fts_contains(
+                q,
+                "records.rowid",
+                "records_fts",
+                "text",
+                "records.search_key",
+                text,
+            )
         }
         _ => {
             let p = q.push_arg(pattern);

@@ -156,6 +156,27 @@ pub fn index_term(text: &str) -> &str {
         .unwrap_or(text)
 }
 
+/// SQLite's condition "the text `whole` (an expression of the row) contains `text`", read
+/// through the FTS5 table `fts`(`column`) whose rowids are the row's `rowid`: the index is asked
+/// for [`index_term`], and the whole text tested on the rows it gives when that is only a part.
+pub(crate) fn fts_contains(
+    q: &mut Query,
+    rowid: &str,
+    fts: &str,
+    column: &str,
+    whole: &str,
+    text: &str,
+) -> String {
+    let term = index_term(text);
+    let p = q.push_arg(format!("%{term}%"));
+    let found = format!("{rowid} IN (SELECT rowid FROM {fts} WHERE {column} LIKE {p})");
+    if term == text {
+        return found;
+    }
+    let all = q.push_arg(format!("%{}%", dialect::escape_like(text)));
+    format!("({found} AND {whole} LIKE {all} ESCAPE '\\')")
+}
+
 /// The condition "this record's text contains `text`", binding the pattern into the query.
 pub fn contains(
     q: &mut Query,
@@ -166,17 +187,7 @@ pub fn contains(
 ) -> String {
     match (backend, strategy) {
         (Backend::Sqlite, Strategy::Index) => {
-            let term = index_term(text);
-            let p = q.push_arg(format!("%{term}%"));
-            let found = format!(
-                "rowid IN (SELECT rowid FROM {} WHERE {} LIKE {p})",
-                target.fts, target.column
-            );
-            if term == text {
-                return found;
-            }
-            let whole = q.push_arg(format!("%{}%", dialect::escape_like(text)));
-            format!("({found} AND {} LIKE {whole} ESCAPE '\\')", target.expr)
+            fts_contains(q, "rowid", target.fts, target.column, target.expr, text)
         }
         (Backend::Postgres, Strategy::Index) => {
             let p = q.push_arg(format!("%{}%", dialect::escape_like(text)));

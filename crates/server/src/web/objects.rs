@@ -828,6 +828,11 @@ impl<'a> CardMaker<'a> {
         }
     }
 
+    /// The name of the column of records without a value ("No status").
+    fn no_value(&self) -> String {
+        format!("No {}", self.field.label.to_lowercase())
+    }
+
     /// The object as its cards show it: the names and zone a card needs are those of its
     /// shown fields only.
     fn card_object(&self) -> ObjectDef {
@@ -842,7 +847,7 @@ impl<'a> CardMaker<'a> {
     fn targets(&self) -> Vec<MoveTarget> {
         let none = (!self.field.required).then(|| MoveTarget {
             key: String::new(),
-            name: format!("No {}", self.field.label.to_lowercase()),
+            name: self.no_value(),
         });
         self.field
             .options
@@ -922,11 +927,7 @@ pub async fn board(
                     o.label.clone(),
                     o.color.clone().unwrap_or_else(|| "gray".into()),
                 ),
-                None => (
-                    String::new(),
-                    format!("No {}", field.label.to_lowercase()),
-                    "gray".into(),
-                ),
+                None => (String::new(), maker.no_value(), "gray".into()),
             };
             let more = c.next_cursor.is_some();
             let count = match c.count {
