@@ -260,6 +260,8 @@ async fn an_admin_defines_berths_adds_filters_and_drags_them() {
         .expect("phone width");
     b.goto(&t.url("/o/marina/objects/berth")).await;
     b.screenshot("mobile-objects-list").await;
+    b.goto(&t.url("/o/marina/objects/berth/board")).await;
+    b.screenshot("mobile-objects-board").await;
     b.goto(&t.url(&format!("/o/marina/objects/berth/{a12}")))
         .await;
     b.screenshot("mobile-objects-record").await;
