@@ -51,7 +51,7 @@ impl Kind {
     }
 
     /// What the roles' permissions call this kind.
-    pub fn permission_object(self) -> rapport_domain::Object {
+    pub const fn permission_object(self) -> rapport_domain::Object {
         match self {
             Kind::Company => rapport_domain::Object::Company,
             Kind::Contact => rapport_domain::Object::Contact,

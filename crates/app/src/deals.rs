@@ -2,45 +2,22 @@
 //! organization), a timeline entry for every stage or status change in the same transaction, and
 //! the pipelines themselves.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use rapport_domain::deal::{self, DealStatus, StageKey};
 use rapport_domain::money::Money;
 use rapport_domain::organization::{Currency, OrganizationName};
-use rapport_domain::validation::text;
-use rapport_domain::{
-    Action, CompanyId, ContactId, DealId, Object, Ownership, PipelineId, Role, UserId,
-    ValidationErrors,
-};
+use rapport_domain::{Action, DealId, Object, Ownership, PipelineId, Role, ValidationErrors};
 use rapport_store::activities::{self as store_activities, NewActivity};
-use rapport_store::companies::Company;
-use rapport_store::contacts::Contact;
 use rapport_store::deals::{self as store_deals, BoardFilter, Deal, DealFields, StageStatusTotal};
 use rapport_store::pipelines::{self as store_pipelines, Pipeline, StageFields};
 use rapport_store::{Result, TenantTx};
 use serde_json::{Value as Json, json};
 
 use crate::audit::{changes, entry, with_target};
+use crate::changes::Checked;
 use crate::custom_values::Kind;
-use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record, link_after, owner_after};
+use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
-
-/// A change to a deal. `None` keeps a field; for `Option<Option<_>>` fields `Some(None)` clears it.
-#[derive(Clone, Debug, Default)]
-pub struct DealChange {
-    pub title: Option<String>,
-    pub amount: Option<f64>,
-    pub currency: Option<String>,
-    pub status: Option<String>,
-    pub stage: Option<String>,
-    pub pipeline_id: Option<PipelineId>,
-    pub contact_id: Option<Option<ContactId>>,
-    pub company_id: Option<Option<CompanyId>>,
-    pub owner_id: Option<UserId>,
-    pub close_probability: Option<i64>,
-    pub expected_close_date: Option<Option<NaiveDate>>,
-    /// Custom field values (`null` clears one; those not given stay).
-    pub custom: Option<serde_json::Map<String, serde_json::Value>>,
-}
 
 /// Which deals, in which order, which page; and the page.
 pub type DealQuery = ListQuery<Deal>;
@@ -73,53 +50,53 @@ async fn pipeline_for(
     }
 }
 
-/// Validates a deal about to be written and applies the contract's rules.
-async fn check(
+/// A deal's columns after a checked change, under the contract's rules: its pipeline, stage,
+/// amount and currency (inputs of its own), no rollback of the stage but by owners and admins,
+/// no won deal without an amount, and a probability that follows the stage and status unless
+/// it is given.
+async fn deal_columns(
     tx: &mut TenantTx,
-    actor: &Actor,
-    tenant: &Tenant,
     current: Option<&Deal>,
-    change: &DealChange,
+    v: &mut Checked<'_>,
 ) -> AppResult<DealFields> {
-    let mut errors = ValidationErrors::new();
-    let title = errors.required(
-        "title",
-        change.title.as_deref(),
-        current.map(|d| d.title.clone()),
-        text(200, false),
-    );
-    let amount_minor = errors
-        .given(
+    let tenant = v.tenant;
+    let errors = &mut v.errors;
+    let amount_minor = match v.inputs.get("amount") {
+        Some(Json::Null) => Some(0),
+        Some(given) => errors.check(
             "amount",
-            change.amount,
-            current.map(|d| d.amount.minor),
-            deal::amount_minor,
-        )
-        .unwrap_or(0);
-    let currency = errors
-        .given(
-            "currency",
-            change.currency.as_deref(),
-            current.map(|d| d.amount.currency),
-            Currency::parse,
-        )
-        .unwrap_or_else(|| Currency::parse(&tenant.organization.currency).unwrap_or_default());
-    let status = errors.given(
-        "status",
-        change.status.as_deref(),
-        Some(current.map(|d| d.status).unwrap_or(DealStatus::New)),
-        DealStatus::parse,
-    );
+            given
+                .as_f64()
+                .ok_or("must be a number")
+                .and_then(deal::amount_minor),
+        ),
+        None => Some(current.map_or(0, |d| d.amount.minor)),
+    }
+    .unwrap_or(0);
+    let currency = match v.inputs.get("currency").and_then(Json::as_str) {
+        Some(code) => errors.check("currency", Currency::parse(code)),
+        None => current.map(|d| d.amount.currency),
+    }
+    .unwrap_or_else(|| Currency::parse(&tenant.organization.currency).unwrap_or_default());
+    let pipeline_id = match v.inputs.get("pipeline_id") {
+        Some(id) => {
+            let parsed = rapport_domain::values::uuid_of(id).map(PipelineId);
+            if parsed.is_none() {
+                errors.add("pipeline_id", "must be the id of a pipeline");
+            }
+            parsed
+        }
+        None => None,
+    };
+    let wanted_stage = v.inputs.get("stage").and_then(Json::as_str);
     // Pipeline and stage: a new pipeline without a stage starts at its first stage.
-    let pipeline_changed = change
-        .pipeline_id
-        .is_some_and(|p| Some(p) != current.map(|d| d.pipeline_id));
+    let pipeline_changed = pipeline_id.is_some_and(|p| Some(p) != current.map(|d| d.pipeline_id));
     let pipeline = if current.is_none() || pipeline_changed {
-        pipeline_for(tx, &mut errors, change.pipeline_id).await?
+        pipeline_for(tx, errors, pipeline_id).await?
     } else {
         store_pipelines::find(tx, current.map(|d| d.pipeline_id).unwrap_or_default()).await?
     };
-    let stage: Option<StageKey> = match (&pipeline, &change.stage) {
+    let stage: Option<StageKey> = match (&pipeline, wanted_stage) {
         (Some(p), Some(key)) => match p.stage(key) {
             Some(s) => Some(s.key.clone()),
             None => {
@@ -138,43 +115,13 @@ async fn check(
         // No pipeline: refused for it already.
         (None, Some(_)) => None,
     };
-    let contact_id = link_after::<Contact>(
-        tx,
-        &mut errors,
-        "contact_id",
-        change.contact_id,
-        current.and_then(|d| d.contact_id),
-    )
-    .await?;
-    let company_id = link_after::<Company>(
-        tx,
-        &mut errors,
-        "company_id",
-        change.company_id,
-        current.and_then(|d| d.company_id),
-    )
-    .await?;
-    let owner_id = owner_after(
-        tx,
-        tenant,
-        actor,
-        &mut errors,
-        change.owner_id,
-        current.map(|d| d.owner_id),
-    )
-    .await?;
-    if let Some(p) = change.close_probability {
-        errors.check("close_probability", deal::probability(p));
-    }
-    let expected_close_date = match change.expected_close_date {
-        Some(d) => d,
-        None => current.and_then(|d| d.expected_close_date),
-    };
-    errors.into_result()?;
+    v.settle()?;
     let Some(stage) = stage else {
         return Err(AppError::invalid("stage", "the pipeline has no stages"));
     };
-    let status = status.unwrap_or(DealStatus::New);
+    let status = v
+        .optional("status", current.map(|d| d.status))
+        .unwrap_or(DealStatus::New);
 
     // The rules of the contract, in the order a reader expects them.
     if let (Some(d), Some(p)) = (current, &pipeline)
@@ -206,7 +153,7 @@ async fn check(
     // The probability follows the stage and status unless it is given.
     let status_changed = current.map(|d| d.status.as_str()) != Some(status.as_str());
     let stage_changed = current.map(|d| d.stage.as_str()) != Some(stage.as_str());
-    let close_probability = match change.close_probability {
+    let close_probability = match v.optional::<i64>("close_probability", None) {
         Some(p) => p,
         None if status_changed && status == DealStatus::Won => 100,
         None if status_changed && status == DealStatus::Lost => 0,
@@ -220,36 +167,42 @@ async fn check(
     Ok(DealFields {
         pipeline_id: pipeline.map(|p| p.id).unwrap_or_default(),
         stage,
-        contact_id,
-        company_id,
-        owner_id,
-        title,
+        contact_id: v.link("contact_id", current.and_then(|d| d.contact_id)),
+        company_id: v.link("company_id", current.and_then(|d| d.company_id)),
+        owner_id: v.owner,
+        title: v.required("title", current.map(|d| d.title.clone())),
         amount: Money::new(amount_minor, currency),
         status,
         close_probability,
-        expected_close_date,
+        expected_close_date: v.optional(
+            "expected_close_date",
+            current.and_then(|d| d.expected_close_date),
+        ),
     })
 }
 
 impl BuiltinKind for Deal {
-    type Change = DealChange;
     type Fields = DealFields;
     const KIND: Kind = Kind::Deal;
-    const OBJECT: Object = Object::Deal;
+    const OWN_INPUTS: &'static [&'static str] = &["amount", "currency", "stage", "pipeline_id"];
 
     builtin_record! {
         id: DealId,
         owner: owner_id,
-        change: DealChange,
-        check: check,
+        named: title,
         diff: [title, amount = amount.minor, currency = amount.currency, status, stage, pipeline_id, contact_id, company_id, owner_id, close_probability, expected_close_date],
     }
 
-    fn named(&self) -> Json {
-        json!({"title": self.title})
-    }
     fn created(&self) -> Json {
         json!({"title": self.title, "stage": self.stage, "status": self.status})
+    }
+
+    async fn columns(
+        tx: &mut TenantTx,
+        current: Option<&Self>,
+        v: &mut Checked<'_>,
+    ) -> AppResult<DealFields> {
+        deal_columns(tx, current, v).await
     }
 
     /// Stage (or pipeline), status and owner changes go to the deal's timeline.

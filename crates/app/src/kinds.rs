@@ -8,17 +8,17 @@
 
 use std::future::Future;
 
-use rapport_domain::account::{Email, PersonName};
 use rapport_domain::schema::{FieldDef, ObjectDef};
-use rapport_domain::{Action, Object, Ownership, Role, UserId, ValidationErrors};
+use rapport_domain::{Action, Object, Ownership, UserId};
+use rapport_store::TenantTx;
 use rapport_store::keyset::{SortValue, Window};
 use rapport_store::tables::{self, KindTable, ValueSort};
 use rapport_store::tags::Tag;
-use rapport_store::{TenantTx, memberships};
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 use uuid::Uuid;
 
 use crate::audit::{changes_and, entry, with_target};
+use crate::changes::{Checked, RecordChange};
 use crate::custom_values::{BuiltinRecord, Kind};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
@@ -40,21 +40,21 @@ pub trait BuiltinKind:
     + Sync
     + 'static
 {
-    /// A change as a form or the API gives it (`None` keeps a field).
-    type Change: Send + Sync;
     /// The checked columns to write.
     type Fields: Send + Sync;
 
     /// Its name in the registry, audit actions (`company.created`), tags and timelines.
     const KIND: Kind;
     /// What permissions speak of.
-    const OBJECT: Object;
+    const OBJECT: Object = Self::KIND.permission_object();
+    /// The inputs of a change the kind reads itself rather than its registry entry (a deal's
+    /// pipeline, stage, amount, currency and status move together under its own rules).
+    const OWN_INPUTS: &'static [&'static str] = &[];
 
     fn id(&self) -> Self::Id;
     fn owner(&self) -> UserId;
     fn custom(&self) -> &Json;
     fn custom_mut(&mut self) -> &mut Json;
-    fn custom_input(change: &Self::Change) -> Option<&Map<String, Json>>;
     /// What names the record in the audit entries of its creation and deletion.
     fn named(&self) -> Json;
     /// What the audit entry of its creation says of it.
@@ -63,15 +63,13 @@ pub trait BuiltinKind:
     }
     /// Its own fields before and after a change, for the audit diff.
     fn diff(before: &Self, after: &Self) -> Vec<(&'static str, Json, Json)>;
-    /// Checks a change (to a new record when `current` is `None`) and gives the columns to
-    /// write: `Validation` naming each field, or `Forbidden` when it links a record the actor may
-    /// not touch.
-    fn check(
+    /// The columns to write after a change (to a new record when `current` is `None`) whose
+    /// fields the registry checked: the kind adds its own rules' errors to `v.errors`, or
+    /// answers `Forbidden` when the change links a record the actor may not touch.
+    fn columns(
         tx: &mut TenantTx,
-        actor: &Actor,
-        tenant: &Tenant,
         current: Option<&Self>,
-        change: &Self::Change,
+        v: &mut Checked<'_>,
     ) -> impl Future<Output = AppResult<Self::Fields>> + Send;
 
     /// How the actor relates to the record, for the permission to change or delete it.
@@ -125,19 +123,45 @@ pub trait BuiltinKind:
     ) -> impl Future<Output = rapport_store::Result<()>> + Send;
 }
 
-/// Writes what every built-in kind's record and change spell alike: `id`, `owner` (the named
-/// column), the custom values, the change's custom values, the check of a change (the named
-/// function) and the audit diff of the listed fields (`key`, or `key = field.path`).
+/// Writes what every built-in kind's record spells alike: `id`, `owner` (the named column), what
+/// names it in the audit log (`named`), the custom values, the audit diff of the listed fields
+/// (`key`, or `key = field.path`) and, with `store`, the insert and update of that store module.
 macro_rules! builtin_record {
     (
         id: $id:ty,
         owner: $owner:ident,
-        change: $change:ty,
-        check: $check:path,
+        named: $named:ident,
+        store: $store:ident,
+        diff: [$($diff:tt)*] $(,)?
+    ) => {
+        $crate::kinds::builtin_record! { id: $id, owner: $owner, named: $named, diff: [$($diff)*] }
+
+        async fn insert(
+            tx: &mut rapport_store::TenantTx,
+            _actor: &$crate::Actor,
+            fields: &Self::Fields,
+        ) -> rapport_store::Result<Self> {
+            $store::insert(tx, fields).await
+        }
+        async fn update(
+            tx: &mut rapport_store::TenantTx,
+            current: &Self,
+            fields: &Self::Fields,
+        ) -> rapport_store::Result<()> {
+            $store::update(tx, current.id, fields).await
+        }
+    };
+    (
+        id: $id:ty,
+        owner: $owner:ident,
+        named: $named:ident,
         diff: [$($key:ident $(= $($column:ident).+)?),* $(,)?] $(,)?
     ) => {
         fn id(&self) -> $id {
             self.id
+        }
+        fn named(&self) -> serde_json::Value {
+            serde_json::json!({stringify!($named): self.$named})
         }
         fn owner(&self) -> rapport_domain::UserId {
             self.$owner
@@ -148,23 +172,11 @@ macro_rules! builtin_record {
         fn custom_mut(&mut self) -> &mut serde_json::Value {
             &mut self.custom.0
         }
-        fn custom_input(change: &$change) -> Option<&serde_json::Map<String, serde_json::Value>> {
-            change.custom.as_ref()
-        }
         fn diff(
             before: &Self,
             after: &Self,
         ) -> Vec<(&'static str, serde_json::Value, serde_json::Value)> {
             vec![$($crate::kinds::diff_entry!(before, after, $key $(= $($column).+)?)),*]
-        }
-        async fn check(
-            tx: &mut rapport_store::TenantTx,
-            actor: &$crate::Actor,
-            tenant: &$crate::Tenant,
-            current: Option<&Self>,
-            change: &$change,
-        ) -> $crate::AppResult<Self::Fields> {
-            $check(tx, actor, tenant, current, change).await
         }
     };
 }
@@ -189,49 +201,20 @@ macro_rules! diff_entry {
 
 pub(crate) use {builtin_record, diff_entry};
 
-/// The owner a change leaves a record with (the actor, for a new record without one), checked
-/// when the change names another.
-pub(crate) async fn owner_after(
+/// Checks a change to a record of `K` (a new one when `current` is `None`) and gives the columns
+/// to write: `Validation` naming every wrong field, `Forbidden` when it links a record the
+/// actor may not touch.
+pub(crate) async fn check_change<K: BuiltinKind>(
     tx: &mut TenantTx,
-    tenant: &Tenant,
     actor: &Actor,
-    errors: &mut ValidationErrors,
-    change: Option<UserId>,
-    current: Option<UserId>,
-) -> AppResult<UserId> {
-    let owner = change.or(current).unwrap_or(actor.user_id);
-    if change.is_some_and(|o| Some(o) != current) {
-        if memberships::find_by_user(tx, owner).await?.is_none() {
-            errors.add("owner_id", "must be a member of this organization");
-        } else if tenant.role == Role::Member && owner != actor.user_id {
-            errors.add("owner_id", "members may only own records themselves");
-        }
-    }
-    Ok(owner)
-}
-
-/// Where a link of a record points after a change: set (`Some(Some(id))`, which must name a
-/// live record of `T` in the organization), cleared (`Some(None)`) or kept (`None`).
-pub(crate) async fn link_after<T: KindTable>(
-    tx: &mut TenantTx,
-    errors: &mut ValidationErrors,
-    field: &str,
-    change: Option<Option<T::Id>>,
-    current: Option<T::Id>,
-) -> AppResult<Option<T::Id>> {
-    match change {
-        Some(Some(id)) => {
-            if tables::find::<T>(tx, id).await?.is_none() {
-                errors.add(
-                    field,
-                    format!("no such {} in this organization", T::RECORD_TYPE),
-                );
-            }
-            Ok(Some(id))
-        }
-        Some(None) => Ok(None),
-        None => Ok(current),
-    }
+    tenant: &Tenant,
+    current: Option<&K>,
+    change: &RecordChange,
+) -> AppResult<K::Fields> {
+    let mut v = Checked::new::<K>(tx, actor, tenant, current, change).await?;
+    let columns = K::columns(tx, current, &mut v).await?;
+    v.errors.into_result()?;
+    Ok(columns)
 }
 
 /// A page of a built-in list asked for.
@@ -326,7 +309,7 @@ impl App {
         &self,
         actor: &Actor,
         tenant: &Tenant,
-        change: K::Change,
+        change: RecordChange,
         meta: &RequestMeta,
     ) -> AppResult<K> {
         self.authorize(
@@ -339,9 +322,9 @@ impl App {
         )
         .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
-        let fields = match K::check(&mut tx, actor, tenant, None, &change).await {
+        let fields = match check_change::<K>(&mut tx, actor, tenant, None, &change).await {
             Err(AppError::Validation(mut errors)) => {
-                let input = K::custom_input(&change);
+                let input = change.custom.as_ref();
                 let more = self
                     .custom_errors(&mut tx, tenant, K::KIND, input, true)
                     .await?;
@@ -366,7 +349,7 @@ impl App {
                     id: record.id().into(),
                     custom: record.custom(),
                 },
-                K::custom_input(&change),
+                change.custom.as_ref(),
                 true,
             )
             .await?;
@@ -415,7 +398,7 @@ impl App {
         actor: &Actor,
         tenant: &Tenant,
         id: K::Id,
-        change: K::Change,
+        change: RecordChange,
         meta: &RequestMeta,
     ) -> AppResult<K> {
         self.authorize(
@@ -432,9 +415,10 @@ impl App {
             .writable::<K>(tx, actor, tenant, id, Action::Edit, meta)
             .await?;
         current.may_change()?;
-        let fields = match K::check(&mut tx, actor, tenant, Some(&current), &change).await {
+        let fields = match check_change::<K>(&mut tx, actor, tenant, Some(&current), &change).await
+        {
             Err(AppError::Validation(mut errors)) => {
-                let input = K::custom_input(&change);
+                let input = change.custom.as_ref();
                 let more = self
                     .custom_errors(&mut tx, tenant, K::KIND, input, false)
                     .await?;
@@ -459,7 +443,7 @@ impl App {
                     id: id.into(),
                     custom: current.custom(),
                 },
-                K::custom_input(&change),
+                change.custom.as_ref(),
                 false,
             )
             .await?;
@@ -669,39 +653,4 @@ fn custom_sort_value(field: &FieldDef, custom: &Json) -> SortValue {
         },
         None => SortValue::Missing,
     }
-}
-
-/// A person's name, email and phone as a change gives them.
-pub(crate) struct PersonChange<'a> {
-    pub name: Option<&'a str>,
-    pub email: &'a Option<Option<String>>,
-    pub phone: &'a Option<Option<String>>,
-}
-
-/// The name, email and phone a person record (a contact, a lead) is written with: the change's,
-/// checked alike for both, else the current ones.
-pub(crate) fn person_fields(
-    errors: &mut ValidationErrors,
-    change: PersonChange<'_>,
-    current: Option<(&str, Option<&str>, Option<&str>)>,
-) -> (String, Option<String>, Option<String>) {
-    let name = errors.required(
-        "name",
-        change.name,
-        current.map(|(name, _, _)| name.to_owned()),
-        |raw| PersonName::parse(raw).map(|n| n.as_str().to_owned()),
-    );
-    let email = errors.optional(
-        "email",
-        change.email,
-        current.and_then(|(_, email, _)| email.map(str::to_owned)),
-        |raw| Email::parse(raw).map(|e| e.as_str().to_owned()),
-    );
-    let phone = errors.optional(
-        "phone",
-        change.phone,
-        current.and_then(|(_, _, phone)| phone.map(str::to_owned)),
-        rapport_domain::contact::phone,
-    );
-    (name, email, phone)
 }

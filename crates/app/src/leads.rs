@@ -3,40 +3,21 @@
 //! follows the contact, and the lead stays, read-only, linking to what it became.
 
 use rapport_domain::contact::web_domain;
-use rapport_domain::lead::{self, LeadStatus};
-use rapport_domain::validation::text;
-use rapport_domain::{
-    Action, CompanyId, ContactId, DealId, LeadId, Object, Ownership, PipelineId, ValidationErrors,
-};
+use rapport_domain::lead::LeadStatus;
+use rapport_domain::{Action, CompanyId, ContactId, DealId, LeadId, Object, Ownership, PipelineId};
+use rapport_store::TenantTx;
 use rapport_store::activities::{self as store_activities, NewActivity};
 use rapport_store::companies::{self as store_companies, NewCompany};
 use rapport_store::contacts::{self as store_contacts, ContactFields};
 use rapport_store::leads::{self as store_leads, Lead, LeadFields};
 use rapport_store::tables;
-use rapport_store::{Result, TenantTx};
 use serde_json::{Value as Json, json};
 
 use crate::audit::{entry, with_target};
+use crate::changes::{Checked, RecordChange};
 use crate::custom_values::Kind;
-use crate::deals::DealChange;
-use crate::kinds::{
-    BuiltinKind, ListPage, ListQuery, PersonChange, builtin_record, owner_after, person_fields,
-};
+use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record, check_change};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
-
-#[derive(Clone, Debug, Default)]
-pub struct LeadChange {
-    pub name: Option<String>,
-    pub email: Option<Option<String>>,
-    pub phone: Option<Option<String>>,
-    pub company_name: Option<Option<String>>,
-    pub source: Option<Option<String>>,
-    pub status: Option<String>,
-    pub score: Option<i64>,
-    pub owner_id: Option<rapport_domain::UserId>,
-    /// Custom field values (`null` clears one; those not given stay).
-    pub custom: Option<serde_json::Map<String, serde_json::Value>>,
-}
 
 /// Which leads, in which order, which page; and the page.
 pub type LeadQuery = ListQuery<Lead>;
@@ -70,85 +51,35 @@ pub struct Converted {
     pub deal_id: Option<DealId>,
 }
 
-/// Checks a change to a lead and gives the columns to write.
-async fn check(
-    tx: &mut TenantTx,
-    actor: &Actor,
-    tenant: &Tenant,
-    current: Option<&Lead>,
-    change: &LeadChange,
-) -> AppResult<LeadFields> {
-    let mut errors = ValidationErrors::new();
-    let (name, email, phone) = person_fields(
-        &mut errors,
-        PersonChange {
-            name: change.name.as_deref(),
-            email: &change.email,
-            phone: &change.phone,
-        },
-        current.map(|l| (l.name.as_str(), l.email.as_deref(), l.phone.as_deref())),
-    );
-    let company_name = errors.optional(
-        "company_name",
-        &change.company_name,
-        current.and_then(|l| l.company_name.clone()),
-        text(120, true),
-    );
-    let source = errors.optional(
-        "source",
-        &change.source,
-        current.and_then(|l| l.source.clone()),
-        text(60, true),
-    );
-    let status = errors
-        .given(
-            "status",
-            change.status.as_deref(),
-            current.map(|l| l.status),
-            LeadStatus::parse,
-        )
-        .unwrap_or(LeadStatus::New);
-    let score = errors
-        .given("score", change.score, current.map(|l| l.score), lead::score)
-        .unwrap_or(0);
-    let owner_id = owner_after(
-        tx,
-        tenant,
-        actor,
-        &mut errors,
-        change.owner_id,
-        current.map(|l| l.owner_id),
-    )
-    .await?;
-    errors.into_result()?;
-    Ok(LeadFields {
-        owner_id,
-        name,
-        email,
-        phone,
-        company_name,
-        source,
-        status,
-        score,
-    })
-}
-
 impl BuiltinKind for Lead {
-    type Change = LeadChange;
     type Fields = LeadFields;
     const KIND: Kind = Kind::Lead;
-    const OBJECT: Object = Object::Lead;
 
     builtin_record! {
         id: LeadId,
         owner: owner_id,
-        change: LeadChange,
-        check: check,
+        named: name,
+        store: store_leads,
         diff: [name, email, phone, company_name, source, status, score, owner_id],
     }
 
-    fn named(&self) -> Json {
-        json!({"name": self.name})
+    async fn columns(
+        _tx: &mut TenantTx,
+        current: Option<&Self>,
+        v: &mut Checked<'_>,
+    ) -> AppResult<LeadFields> {
+        Ok(LeadFields {
+            owner_id: v.owner,
+            name: v.required("name", current.map(|l| l.name.clone())),
+            email: v.optional("email", current.and_then(|l| l.email.clone())),
+            phone: v.optional("phone", current.and_then(|l| l.phone.clone())),
+            company_name: v.optional("company_name", current.and_then(|l| l.company_name.clone())),
+            source: v.optional("source", current.and_then(|l| l.source.clone())),
+            status: v
+                .optional("status", current.map(|l| l.status))
+                .unwrap_or(LeadStatus::New),
+            score: v.required("score", current.map(|l| l.score)),
+        })
     }
 
     /// A converted lead is read-only: what it became is changed instead.
@@ -183,13 +114,6 @@ impl BuiltinKind for Lead {
             .await?;
         }
         Ok(())
-    }
-
-    async fn insert(tx: &mut TenantTx, _actor: &Actor, fields: &LeadFields) -> Result<Self> {
-        store_leads::insert(tx, fields).await
-    }
-    async fn update(tx: &mut TenantTx, current: &Self, fields: &LeadFields) -> Result<()> {
-        store_leads::update(tx, current.id, fields).await
     }
 }
 
@@ -304,20 +228,24 @@ impl App {
         .await?;
         let deal_id = match &conversion.deal {
             Some(d) => {
-                let change = DealChange {
-                    title: Some(d.title.clone().unwrap_or_else(|| match &lead.company_name {
-                        Some(c) => format!("{c} — {}", lead.name),
-                        None => lead.name.clone(),
-                    })),
-                    amount: d.amount,
-                    pipeline_id: d.pipeline_id,
-                    stage: d.stage.clone(),
-                    contact_id: Some(Some(contact.id)),
-                    company_id: Some(company_id),
-                    owner_id: Some(lead.owner_id),
-                    ..DealChange::default()
-                };
-                let fields = <rapport_store::deals::Deal as BuiltinKind>::check(
+                let title = d.title.clone().unwrap_or_else(|| match &lead.company_name {
+                    Some(c) => format!("{c} — {}", lead.name),
+                    None => lead.name.clone(),
+                });
+                let mut change = RecordChange::of("title", title)
+                    .set("contact_id", contact.id)
+                    .set("company_id", company_id)
+                    .set("owner_id", lead.owner_id);
+                for (key, given) in [
+                    ("amount", d.amount.map(Json::from)),
+                    ("pipeline_id", d.pipeline_id.map(|p| json!(p))),
+                    ("stage", d.stage.clone().map(Json::from)),
+                ] {
+                    if let Some(value) = given {
+                        change = change.set(key, value);
+                    }
+                }
+                let fields = check_change::<rapport_store::deals::Deal>(
                     &mut tx, actor, tenant, None, &change,
                 )
                 .await?;

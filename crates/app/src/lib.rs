@@ -8,6 +8,7 @@ pub mod ai_settings;
 pub mod analytics;
 pub mod api_keys;
 pub mod audit;
+pub mod changes;
 pub mod companies;
 pub mod config;
 pub mod contacts;

@@ -20,6 +20,7 @@ use serde_json::{Map, Value as Json, json};
 use uuid::Uuid;
 
 use crate::audit::{entry, with_target};
+use crate::changes::missing_reference;
 use crate::objects::{Catalog, catalog, value_context};
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
@@ -115,15 +116,20 @@ pub(crate) fn index_rows(
 }
 
 pub(crate) fn target_of(catalog: &Catalog, key: &ObjectKey) -> Option<Target> {
-    let table = match key.as_str() {
+    builtin_target(key.as_str())
+        .or_else(|| catalog.get(key.as_str()).map(|o| Target::Object(o.def.id)))
+}
+
+/// Where a built-in object's records are kept: its own table (`None` for a custom object).
+pub(crate) fn builtin_target(key: &str) -> Option<Target> {
+    Some(Target::Table(match key {
         "company" => "companies",
         "contact" => "contacts",
         "lead" => "leads",
         "deal" => "deals",
         "task" => "tasks",
-        _ => return catalog.get(key.as_str()).map(|o| Target::Object(o.def.id)),
-    };
-    Some(Target::Table(table))
+        _ => return None,
+    }))
 }
 
 /// The cursor of a page: opaque to clients, it names the order it belongs to.
@@ -576,30 +582,9 @@ impl App {
             let (Some(field), Some(value)) = (object.field(key.as_str()), value) else {
                 continue;
             };
-            let name = format!("{prefix}.{key}");
-            match value {
-                Value::Member(user) => {
-                    let known = memberships::find_by_user(tx, *user).await?.is_some();
-                    if !known {
-                        errors.add(&name, "must be a member of this organization");
-                    }
-                }
-                Value::Relation(ids) => {
-                    let target = field.target.as_ref().and_then(|t| target_of(catalog, t));
-                    let Some(target) = target else {
-                        errors.add(&name, "points to an object that no longer exists");
-                        continue;
-                    };
-                    let found = store_records::existing(tx, target, ids).await?;
-                    if found.len() != ids.len() {
-                        let what = field.target.as_ref().map_or("record", |t| t.as_str());
-                        errors.add(
-                            &name,
-                            format!("must name {what} records of this organization"),
-                        );
-                    }
-                }
-                _ => {}
+            let target = field.target.as_ref().and_then(|t| target_of(catalog, t));
+            if let Some(message) = missing_reference(tx, field, value, target).await? {
+                errors.add(&format!("{prefix}.{key}"), message);
             }
         }
         errors.into_result()?;

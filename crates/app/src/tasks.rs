@@ -1,41 +1,18 @@
 //! Tasks: the contract's rules (no past due date, members only on their own deals, links within
 //! the organization), and timeline entries when a task is created or completed.
 
-use chrono::NaiveDate;
-use rapport_domain::validation::text;
-use rapport_domain::{
-    CompanyId, ContactId, DealId, Object, Ownership, Role, TaskId, UserId, ValidationErrors,
-};
+use rapport_domain::{Ownership, Role, TaskId};
 use rapport_store::activities::{self as store_activities, NewActivity};
-use rapport_store::companies::Company;
-use rapport_store::contacts::Contact;
 use rapport_store::deals::Deal;
 use rapport_store::tables;
 use rapport_store::tasks::{self as store_tasks, Task, TaskFields};
-use rapport_store::{Result, TenantTx, memberships};
+use rapport_store::{Result, TenantTx};
 use serde_json::{Value as Json, json};
 
+use crate::changes::Checked;
 use crate::custom_values::Kind;
-use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record, link_after};
-use crate::{Actor, AppError, AppResult, Tenant};
-
-#[derive(Clone, Debug, Default)]
-pub struct TaskChange {
-    pub title: Option<String>,
-    pub description: Option<Option<String>>,
-    pub due_date: Option<Option<NaiveDate>>,
-    pub assignee_id: Option<UserId>,
-    pub deal_id: Option<Option<DealId>>,
-    pub contact_id: Option<Option<ContactId>>,
-    pub company_id: Option<Option<CompanyId>>,
-    /// A record of a custom object.
-    pub record_id: Option<Option<rapport_domain::RecordId>>,
-    pub is_done: Option<bool>,
-    /// When to remind the assignee (in the future when set or changed).
-    pub remind_at: Option<Option<chrono::DateTime<chrono::Utc>>>,
-    /// Custom field values (`null` clears one; those not given stay).
-    pub custom: Option<serde_json::Map<String, serde_json::Value>>,
-}
+use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record};
+use crate::{Actor, AppError, AppResult};
 
 /// Which tasks, in which order, which page; and the page.
 pub type TaskQuery = ListQuery<Task>;
@@ -110,149 +87,103 @@ async fn relation(tx: &mut TenantTx, actor: &Actor, t: &Task) -> AppResult<Owner
     }
 }
 
-/// Validates a task about to be written. A member naming a deal they do not own gets
-/// `Forbidden`, which the caller records once its transaction is given up.
-async fn check(
+/// A task's columns after a checked change, under the contract's rules: a due date set or
+/// moved is not in the past, a reminder set or moved is in the future, a custom record it is on
+/// is live, and a member puts tasks only on deals they own (`Forbidden`, which the caller
+/// records once its transaction is given up).
+async fn task_columns(
     tx: &mut TenantTx,
-    actor: &Actor,
-    tenant: &Tenant,
     current: Option<&Task>,
-    change: &TaskChange,
+    v: &mut Checked<'_>,
 ) -> AppResult<TaskFields> {
-    let mut errors = ValidationErrors::new();
-    let title = errors.required(
-        "title",
-        change.title.as_deref(),
-        current.map(|t| t.title.clone()),
-        text(200, false),
-    );
-    let description = errors.optional(
-        "description",
-        &change.description,
-        current.and_then(|t| t.description.clone()),
-        text(10_000, true),
-    );
-    let due_date = match change.due_date {
-        Some(d) => {
-            let changed = current.map(|t| t.due_date) != Some(d);
-            if let Some(day) = d
-                && changed
-                && day < tenant.today()
-            {
-                errors.add(
-                    "due_date",
-                    format!(
-                        "must be today ({}) or later in the organization's time zone",
-                        tenant.today()
-                    ),
-                );
-            }
-            d
-        }
-        None => current.and_then(|t| t.due_date),
-    };
-    let assignee_id = change
-        .assignee_id
-        .or(current.map(|t| t.assignee_id))
-        .unwrap_or(actor.user_id);
-    if change.assignee_id.is_some() && memberships::find_by_user(tx, assignee_id).await?.is_none() {
-        errors.add("assignee_id", "must be a member of this organization");
+    let (actor, tenant) = (v.actor, v.tenant);
+    let due_date = v.optional("due_date", current.and_then(|t| t.due_date));
+    if let Some(day) = due_date
+        && v.given("due_date").is_some()
+        && current.and_then(|t| t.due_date) != Some(day)
+        && day < tenant.today()
+    {
+        v.errors.add(
+            "due_date",
+            format!(
+                "must be today ({}) or later in the organization's time zone",
+                tenant.today()
+            ),
+        );
     }
-    let mut deal_owner = None;
-    let deal_id = match change.deal_id {
-        Some(Some(id)) => {
-            match tables::find::<Deal>(tx, id).await? {
-                Some(d) => deal_owner = Some(d.owner_id),
-                None => errors.add("deal_id", "no such deal in this organization"),
+    let remind_at = v.optional("remind_at", current.and_then(|t| t.remind_at));
+    if let Some(at) = remind_at
+        && v.given("remind_at").is_some()
+        && current.and_then(|t| t.remind_at) != Some(at)
+        && at <= chrono::Utc::now()
+    {
+        v.errors.add("remind_at", "must be in the future");
+    }
+    let record_id = match v.inputs.get("record_id") {
+        Some(Json::Null) => None,
+        Some(given) => {
+            let id = rapport_domain::values::uuid_of(given).map(rapport_domain::RecordId);
+            match id {
+                Some(id) if rapport_store::records::live(tx, id).await?.is_some() => Some(id),
+                _ => {
+                    v.errors
+                        .add("record_id", "no such record in this organization");
+                    None
+                }
             }
-            Some(id)
         }
-        Some(None) => None,
-        None => current.and_then(|t| t.deal_id),
-    };
-    let contact_id = link_after::<Contact>(
-        tx,
-        &mut errors,
-        "contact_id",
-        change.contact_id,
-        current.and_then(|t| t.contact_id),
-    )
-    .await?;
-    let company_id = link_after::<Company>(
-        tx,
-        &mut errors,
-        "company_id",
-        change.company_id,
-        current.and_then(|t| t.company_id),
-    )
-    .await?;
-    let record_id = match change.record_id {
-        Some(Some(id)) => {
-            if rapport_store::records::live(tx, id).await?.is_none() {
-                errors.add("record_id", "no such record in this organization");
-            }
-            Some(id)
-        }
-        Some(None) => None,
         None => current.and_then(|t| t.record_id),
     };
-    let remind_at = match change.remind_at {
-        Some(at) => {
-            let changed = current.map(|t| t.remind_at) != Some(at);
-            if let Some(at) = at
-                && changed
-                && at <= chrono::Utc::now()
-            {
-                errors.add("remind_at", "must be in the future");
-            }
-            at
-        }
-        None => current.and_then(|t| t.remind_at),
-    };
-    errors.into_result()?;
+    let deal_id = v.link("deal_id", current.and_then(|t| t.deal_id));
+    v.settle()?;
     // A member puts tasks only on deals they own.
     if tenant.role == Role::Member
-        && let Some(owner) = deal_owner
-        && owner != actor.user_id
+        && v.given("deal_id").is_some()
+        && let Some(deal) = deal_id
+        && tables::find::<Deal>(tx, deal)
+            .await?
+            .is_some_and(|d| d.owner_id != actor.user_id)
     {
         return Err(AppError::Forbidden);
     }
     Ok(TaskFields {
         deal_id,
-        contact_id,
-        company_id,
+        contact_id: v.link("contact_id", current.and_then(|t| t.contact_id)),
+        company_id: v.link("company_id", current.and_then(|t| t.company_id)),
         record_id,
-        assignee_id,
-        title,
-        description,
+        assignee_id: v
+            .optional("assignee_id", current.map(|t| t.assignee_id))
+            .unwrap_or(actor.user_id),
+        title: v.required("title", current.map(|t| t.title.clone())),
+        description: v.optional("description", current.and_then(|t| t.description.clone())),
         due_date,
-        is_done: change
-            .is_done
-            .or(current.map(|t| t.is_done))
-            .unwrap_or(false),
+        is_done: v.required("is_done", current.map(|t| t.is_done)),
         remind_at,
     })
 }
 
 impl BuiltinKind for Task {
-    type Change = TaskChange;
+    const OWN_INPUTS: &'static [&'static str] = &["record_id"];
     type Fields = TaskFields;
     const KIND: Kind = Kind::Task;
-    const OBJECT: Object = Object::Task;
 
     builtin_record! {
         id: TaskId,
         owner: assignee_id,
-        change: TaskChange,
-        check: check,
+        named: title,
         diff: [title, description, due_date, assignee_id, deal_id, contact_id, company_id, record_id, is_done, remind_at],
     }
 
-    fn named(&self) -> Json {
-        json!({"title": self.title})
-    }
     fn created(&self) -> Json {
         json!({"title": self.title, "assignee_id": self.assignee_id})
+    }
+
+    async fn columns(
+        tx: &mut TenantTx,
+        current: Option<&Self>,
+        v: &mut Checked<'_>,
+    ) -> AppResult<TaskFields> {
+        task_columns(tx, current, v).await
     }
 
     async fn relation(&self, tx: &mut TenantTx, actor: &Actor) -> AppResult<Ownership> {

@@ -19,6 +19,9 @@ struct System<'a> {
     help: Option<&'a str>,
     /// A select's option a new record gets.
     default: Option<&'a str>,
+    /// A text's longest length in characters, or a number's smallest and largest value.
+    min: Option<f64>,
+    max: Option<f64>,
 }
 
 const fn f<'a>(key: &'a str, label: &'a str, field_type: FieldType) -> System<'a> {
@@ -31,7 +34,22 @@ const fn f<'a>(key: &'a str, label: &'a str, field_type: FieldType) -> System<'a
         options: &[],
         help: None,
         default: None,
+        min: None,
+        max: None,
     }
+}
+
+/// A text of at most `max` characters.
+const fn up_to(mut s: System<'_>, max: u32) -> System<'_> {
+    s.max = Some(max as f64);
+    s
+}
+
+/// A number from `min` to `max`.
+const fn between(mut s: System<'_>, min: i32, max: i32) -> System<'_> {
+    s.min = Some(min as f64);
+    s.max = Some(max as f64);
+    s
 }
 
 const fn help<'a>(mut s: System<'a>, text: &'a str) -> System<'a> {
@@ -101,6 +119,8 @@ fn object(
             def.required = s.required;
             def.help = s.help.map(str::to_owned);
             def.default = s.default.map(|key| Value::Select(key.to_owned()));
+            def.min = s.min;
+            def.max = s.max;
             def.builtin = true;
             def.position = i as i64;
             def.target = s
@@ -168,15 +188,15 @@ pub fn objects() -> Vec<ObjectDef> {
             "Companies",
             "building",
             &[
-                required(f("name", "Name", Text)),
+                required(up_to(f("name", "Name", Text), 120)),
                 help(
                     f("domain", "Web domain", Text),
                     "Pasting the website's address is fine: https://www.example.com becomes \
                      example.com.",
                 ),
-                f("industry", "Industry", Text),
+                up_to(f("industry", "Industry", Text), 80),
                 company_size,
-                f("address", "Address", LongText),
+                up_to(f("address", "Address", LongText), 300),
             ],
         ),
         object(
@@ -186,10 +206,10 @@ pub fn objects() -> Vec<ObjectDef> {
             "Contacts",
             "user",
             &[
-                required(f("name", "Name", Text)),
+                required(up_to(f("name", "Name", Text), 120)),
                 f("email", "Email", Email),
                 f("phone", "Phone", Phone),
-                f("title", "Job title", Text),
+                up_to(f("title", "Job title", Text), 120),
                 to(f("company_id", "Company", Relation), "company"),
             ],
         ),
@@ -200,13 +220,13 @@ pub fn objects() -> Vec<ObjectDef> {
             "Leads",
             "sparkles",
             &[
-                required(f("name", "Name", Text)),
+                required(up_to(f("name", "Name", Text), 120)),
                 f("email", "Email", Email),
                 f("phone", "Phone", Phone),
-                f("company_name", "Company", Text),
-                f("source", "Source", Text),
+                up_to(f("company_name", "Company", Text), 120),
+                up_to(f("source", "Source", Text), 60),
                 lead_status,
-                f("score", "Score", Number),
+                between(f("score", "Score", Number), 0, 100),
             ],
         ),
         object(
@@ -216,11 +236,11 @@ pub fn objects() -> Vec<ObjectDef> {
             "Deals",
             "handshake",
             &[
-                required(f("title", "Title", Text)),
+                required(up_to(f("title", "Title", Text), 200)),
                 f("amount", "Amount", Money),
                 deal_status,
                 f("stage", "Stage", Text),
-                f("close_probability", "Probability", Percent),
+                between(f("close_probability", "Probability", Percent), 0, 100),
                 f("expected_close_date", "Expected close", Date),
                 to(f("contact_id", "Contact", Relation), "contact"),
                 to(f("company_id", "Company", Relation), "company"),
@@ -233,8 +253,8 @@ pub fn objects() -> Vec<ObjectDef> {
             "Tasks",
             "check-square",
             &[
-                required(f("title", "Title", Text)),
-                f("description", "Description", LongText),
+                required(up_to(f("title", "Title", Text), 200)),
+                up_to(f("description", "Description", LongText), 10_000),
                 f("due_date", "Due", Date),
                 f("is_done", "Done", Boolean),
                 f("assignee_id", "Assigned to", Member),
@@ -252,7 +272,16 @@ pub fn objects() -> Vec<ObjectDef> {
 
 /// A built-in object by key.
 pub fn object_by_key(key: &str) -> Option<ObjectDef> {
-    objects().into_iter().find(|o| o.key.as_str() == key)
+    described(key).cloned()
+}
+
+/// A built-in object by key, described once for the life of the process.
+pub fn described(key: &str) -> Option<&'static ObjectDef> {
+    static OBJECTS: std::sync::OnceLock<Vec<ObjectDef>> = std::sync::OnceLock::new();
+    OBJECTS
+        .get_or_init(objects)
+        .iter()
+        .find(|o| o.key.as_str() == key)
 }
 
 #[cfg(test)]

@@ -60,12 +60,3 @@ impl LeadStatus {
             .ok_or("must be one of new, working, qualified, disqualified")
     }
 }
-
-/// A lead score: 0 to 100.
-pub fn score(value: i64) -> Result<i64, &'static str> {
-    if (0..=100).contains(&value) {
-        Ok(value)
-    } else {
-        Err("must be between 0 and 100")
-    }
-}

@@ -19,26 +19,6 @@ pub fn display_name(input: &str) -> Result<String, &'static str> {
     Ok(s.to_owned())
 }
 
-/// A text of at most `max` characters, trimmed, without control characters (line breaks and tabs
-/// are kept when `lines`), not empty.
-pub fn text(max: usize, lines: bool) -> impl Fn(&str) -> Result<String, String> {
-    move |input| {
-        let s = input.trim();
-        if s.is_empty() {
-            return Err("is required".into());
-        }
-        if s.chars().count() > max {
-            return Err(format!("must be at most {max} characters"));
-        }
-        if s.chars()
-            .any(|c| c.is_control() && !(lines && matches!(c, '\n' | '\r' | '\t')))
-        {
-            return Err("must not contain control characters".into());
-        }
-        Ok(s.to_owned())
-    }
-}
-
 /// One field and what is wrong with it, in words a person understands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FieldError {
@@ -80,56 +60,6 @@ impl ValidationErrors {
                 self.add(field, error.to_string());
                 None
             }
-        }
-    }
-
-    /// A required field of a change: the given input parsed, else the current value; "is
-    /// required" when there is neither (the value is then the default, and never written).
-    pub fn required<T: Default, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        given: Option<&str>,
-        current: Option<T>,
-        parse: impl FnOnce(&str) -> Result<T, E>,
-    ) -> T {
-        match (given, current) {
-            (Some(raw), _) => self.check(field, parse(raw)).unwrap_or_default(),
-            (None, Some(value)) => value,
-            (None, None) => {
-                self.add(field, "is required");
-                T::default()
-            }
-        }
-    }
-
-    /// An optional field of a change (`Some(None)` or blank input clears it): the given input
-    /// parsed, else the current value.
-    pub fn optional<T, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        given: &Option<Option<String>>,
-        current: Option<T>,
-        parse: impl FnOnce(&str) -> Result<T, E>,
-    ) -> Option<T> {
-        match given {
-            Some(Some(raw)) if !raw.trim().is_empty() => self.check(field, parse(raw)),
-            Some(_) => None,
-            None => current,
-        }
-    }
-
-    /// A field of a change that always has a value: the given input parsed (`None` when it does
-    /// not parse), else the current value (`None` for a new record).
-    pub fn given<I, T, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        given: Option<I>,
-        current: Option<T>,
-        parse: impl FnOnce(I) -> Result<T, E>,
-    ) -> Option<T> {
-        match given {
-            Some(input) => self.check(field, parse(input)),
-            None => current,
         }
     }
 

@@ -191,7 +191,8 @@ pub fn number_text(n: f64) -> String {
     }
 }
 
-fn uuid_of(input: &Json) -> Option<Uuid> {
+/// The id a JSON string holds.
+pub fn uuid_of(input: &Json) -> Option<Uuid> {
     input.as_str().and_then(|s| Uuid::parse_str(s.trim()).ok())
 }
 

@@ -7,14 +7,15 @@ use axum::extract::{Path, Query, RawForm, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use chrono::{DurationRound as _, NaiveDate, Utc};
+use rapport_app::changes::RecordChange;
 use rapport_app::custom_values::Kind;
-use rapport_app::deals::{DealChange, DealQuery};
+use rapport_app::deals::DealQuery;
 use rapport_app::model::Pipeline;
 use rapport_app::model::SortValue;
 use rapport_app::model::{BoardFilter, DealFilter, DealSort};
 use rapport_app::model::{Company, Contact, Deal, Task};
 use rapport_app::model::{TaskFilter, TaskSort};
-use rapport_app::tasks::{TaskChange, TaskQuery};
+use rapport_app::tasks::TaskQuery;
 use rapport_app::timeline::{RecordRef, TimelinePaging};
 use rapport_app::{AppError, Tenant};
 use rapport_domain::deal::{DealStatus, StageKey, compact_amount, parse_amount_text};
@@ -679,10 +680,7 @@ pub async fn move_stage(
             &session.actor,
             &tenant,
             deal_id,
-            DealChange {
-                stage: Some(form.stage.clone()),
-                ..DealChange::default()
-            },
+            RecordChange::of("stage", &form.stage),
             &ctx.meta,
         )
         .await;
@@ -806,43 +804,41 @@ impl DealFormValues {
     }
 
     /// The change this form asks for; fields that don't parse become field errors.
-    fn change(&self, errors: &mut FormErrors, current: Option<&Deal>) -> DealChange {
-        let mut change = DealChange {
-            title: Some(self.title.clone()),
+    fn change(&self, errors: &mut FormErrors, current: Option<&Deal>) -> RecordChange {
+        let mut change = RecordChange {
             custom: self.custom.clone(),
-            ..DealChange::default()
-        };
+            ..RecordChange::default()
+        }
+        .set("title", &self.title);
         match parse_amount_text(&self.amount) {
-            Ok(minor) => change.amount = Some(minor as f64 / 100.0),
+            Ok(minor) => change = change.set("amount", minor as f64 / 100.0),
             Err(m) => errors.0.push(field("amount", m)),
         }
         if !self.currency.trim().is_empty() {
-            change.currency = Some(self.currency.clone());
+            change = change.set("currency", &self.currency);
         }
         if let Some((p, s)) = self.place.split_once(':') {
             match p.parse::<PipelineId>() {
-                Ok(pid) => {
-                    change.pipeline_id = Some(pid);
-                    change.stage = Some(s.to_owned());
-                }
+                Ok(pid) => change = change.set("pipeline_id", pid).set("stage", s),
                 Err(_) => errors
                     .0
                     .push(field("place", "must be a stage of a pipeline")),
             }
         }
         if !self.status.is_empty() {
-            change.status = Some(self.status.clone());
+            change = change.set("status", &self.status);
         }
         if let Ok(o) = self.owner_id.parse::<UserId>() {
-            change.owner_id = Some(o);
+            change = change.set("owner_id", o);
         }
-        change.contact_id = Some(self.contact_id.parse::<ContactId>().ok());
-        change.company_id = Some(self.company_id.parse::<CompanyId>().ok());
+        change = change
+            .set("contact_id", self.contact_id.parse::<ContactId>().ok())
+            .set("company_id", self.company_id.parse::<CompanyId>().ok());
         let p = self.close_probability.trim();
         if !p.is_empty() {
             match p.trim_end_matches('%').trim().parse::<i64>() {
                 Ok(v) if current.is_none_or(|c| c.close_probability != v) => {
-                    change.close_probability = Some(v)
+                    change = change.set("close_probability", v)
                 }
                 Ok(_) => {}
                 Err(_) => errors.0.push(field(
@@ -852,7 +848,7 @@ impl DealFormValues {
             }
         }
         let d = self.expected_close_date.trim();
-        change.expected_close_date = Some(if d.is_empty() {
+        let date = if d.is_empty() {
             None
         } else {
             match d.parse::<NaiveDate>() {
@@ -864,8 +860,8 @@ impl DealFormValues {
                     None
                 }
             }
-        });
-        change
+        };
+        change.set("expected_close_date", date)
     }
 }
 
@@ -1470,10 +1466,7 @@ pub async fn set_status(
             &session.actor,
             &tenant,
             deal_id,
-            DealChange {
-                status: Some(form.status),
-                ..DealChange::default()
-            },
+            RecordChange::of("status", form.status),
             &ctx.meta,
         )
         .await
@@ -1637,21 +1630,17 @@ pub async fn add_task(ctx: PageContext, Form(form): Form<TaskForm>) -> PageResul
         .create::<Task>(
             &session.actor,
             &tenant,
-            TaskChange {
-                title: Some(form.title),
-                due_date: Some(due_date),
-                remind_at: remind_at.map(Some),
-                assignee_id: form.assignee_id.parse::<UserId>().ok(),
-                deal_id: form.deal_id.parse::<DealId>().ok().map(Some),
-                contact_id: form.contact_id.parse::<ContactId>().ok().map(Some),
-                company_id: form.company_id.parse::<CompanyId>().ok().map(Some),
-                record_id: form
-                    .record_id
-                    .parse::<rapport_domain::RecordId>()
-                    .ok()
-                    .map(Some),
-                ..TaskChange::default()
-            },
+            RecordChange::of("title", form.title)
+                .set("due_date", due_date)
+                .set("remind_at", remind_at)
+                .set("assignee_id", form.assignee_id.parse::<UserId>().ok())
+                .set("deal_id", form.deal_id.parse::<DealId>().ok())
+                .set("contact_id", form.contact_id.parse::<ContactId>().ok())
+                .set("company_id", form.company_id.parse::<CompanyId>().ok())
+                .set(
+                    "record_id",
+                    form.record_id.parse::<rapport_domain::RecordId>().ok(),
+                ),
             &ctx.meta,
         )
         .await
@@ -1710,10 +1699,7 @@ pub async fn complete_task(
             &session.actor,
             &tenant,
             task_id,
-            TaskChange {
-                is_done: Some(form.done != "0"),
-                ..TaskChange::default()
-            },
+            RecordChange::of("is_done", form.done != "0"),
             &ctx.meta,
         )
         .await

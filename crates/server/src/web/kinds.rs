@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use chrono::{DateTime, Utc};
 use rapport_app::accounts::CurrentSession;
+use rapport_app::changes::RecordChange;
 use rapport_app::custom_values::Kind;
 use rapport_app::kinds::{BuiltinKind, ListQuery};
 use rapport_app::timeline::RecordRef;
@@ -357,7 +358,7 @@ pub async fn form_fields<K: FormKind>(
 
 /// The change a kind's posted form asks for, or what is wrong with its values' shapes before the
 /// app checks them (a number or date that is not one).
-fn change_of<K: FormKind>(form: &RecordForm) -> Result<K::Change, ValidationErrors> {
+fn change_of<K: FormKind>(form: &RecordForm) -> Result<RecordChange, ValidationErrors> {
     let object = form_object::<K>();
     let mut errors = ValidationErrors::new();
     let mut body = Map::new();

@@ -807,3 +807,108 @@ async fn saved_views_are_private_or_shared_and_never_cross_organizations() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(!chips(&member_s.0).await.contains(&"Shared Mars".to_owned()));
 }
+
+/// The fields of a problem's `errors`, in order, with their messages.
+fn field_errors(r: &Resp) -> Vec<(String, String)> {
+    r.body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    (
+                        e["field"].as_str().unwrap_or_default().to_owned(),
+                        e["message"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_built_in_kinds_are_checked_by_the_rules_their_fields_publish() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let post = |path: &'static str, body: Value| {
+        let (t, owner) = (&t, &owner);
+        async move { t.org_call(owner, Method::POST, path, Some(body)).await }
+    };
+
+    // The registry publishes each system field's limits, and they are the ones applied.
+    let company = get(&t, &owner, "/api/v1/objects/company").await;
+    let industry = company.body["fields"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|f| f["key"] == "industry")
+        .expect("industry")
+        .clone();
+    assert_eq!(industry["max"], 80.0);
+    let r = post(
+        "/api/v1/companies",
+        json!({"name": "Long", "industry": "x".repeat(81)}),
+    )
+    .await;
+    r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(
+        field_errors(&r),
+        [("industry".into(), "must be at most 80 characters".into())]
+    );
+    let r = post(
+        "/api/v1/companies",
+        json!({"name": "Long", "industry": "x".repeat(80)}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+
+    // Every wrong field at once, in the order of the kind's fields.
+    let r = post(
+        "/api/v1/contacts",
+        json!({"name": "   ", "email": "nope", "company_id": uuid::Uuid::now_v7()}),
+    )
+    .await;
+    let fields: Vec<String> = field_errors(&r).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(fields, ["name", "email", "company_id"], "{}", r.text);
+    assert_eq!(field_errors(&r)[0].1, "must not be empty");
+
+    // Numbers keep to their range; a lead's status to its options.
+    let r = post("/api/v1/leads", json!({"name": "Ana", "score": 101})).await;
+    assert_eq!(
+        field_errors(&r),
+        [("score".into(), "must be at most 100".into())]
+    );
+    let r = post("/api/v1/leads", json!({"name": "Ana", "status": "hot"})).await;
+    assert_eq!(field_errors(&r)[0].0, "status");
+    let lead = post("/api/v1/leads", json!({"name": "Ana", "score": 100})).await;
+    assert_eq!(lead.status, StatusCode::CREATED, "{}", lead.text);
+    assert_eq!(lead.body["status"], "new");
+    assert_eq!(lead.body["score"], 100);
+
+    // A deal that is not well formed is refused as such before its own rules answer (a won
+    // deal needs an amount: 409 for a well-formed one).
+    let r = post(
+        "/api/v1/deals",
+        json!({"title": "Berth", "status": "won", "close_probability": 120}),
+    )
+    .await;
+    r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(field_errors(&r)[0].0, "close_probability");
+    post("/api/v1/deals", json!({"title": "Berth", "status": "won"}))
+        .await
+        .assert_problem(StatusCode::CONFLICT, "deal_amount_required_for_won");
+
+    // A task's assignee is a member of the organization.
+    let r = post(
+        "/api/v1/tasks",
+        json!({"title": "Call", "assignee_id": uuid::Uuid::now_v7()}),
+    )
+    .await;
+    assert_eq!(
+        field_errors(&r),
+        [(
+            "assignee_id".into(),
+            "must be a member of this organization".into()
+        )]
+    );
+}

@@ -1,6 +1,5 @@
 //! `/api/v1/companies`.
 
-use rapport_app::companies::CompanyChange;
 use rapport_app::model::Company;
 use rapport_app::model::{CompanyFilter, CompanySort};
 use rapport_domain::UserId;
@@ -46,7 +45,7 @@ impl kinds::ApiKind for Company {
 }
 
 kinds::record_body! {
-    CompanyIn => CompanyChange {
+    CompanyIn {
         name: Option<String>,
         /// A web domain; pasted URLs are reduced to it.
         #[serde(default, deserialize_with = "present")]

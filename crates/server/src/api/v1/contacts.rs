@@ -1,6 +1,5 @@
 //! `/api/v1/contacts` (and the company endpoints contacts link to).
 
-use rapport_app::contacts::ContactChange;
 use rapport_app::model::Contact;
 use rapport_app::model::{ContactFilter, ContactSort};
 use rapport_domain::{CompanyId, UserId};
@@ -45,7 +44,7 @@ impl kinds::ApiKind for Contact {
 }
 
 kinds::record_body! {
-    ContactIn => ContactChange {
+    ContactIn {
         name: Option<String>,
         #[serde(default, deserialize_with = "present")]
         #[schema(value_type = Option<String>)]

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
-use rapport_app::deals::{DealChange, PipelineChange, StageInput};
+use rapport_app::deals::{PipelineChange, StageInput};
 use rapport_app::model::Deal;
 use rapport_app::model::{DealFilter, DealSort};
 use rapport_app::timeline::{RecordRef, TimelinePaging};
@@ -89,7 +89,7 @@ impl kinds::ApiKind for Deal {
 }
 
 kinds::record_body! {
-    DealIn => DealChange {
+    DealIn {
         title: Option<String>,
         /// A number with at most 2 decimals.
         amount: Option<f64>,

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::Response;
 use rapport_app::RequestMeta;
+use rapport_app::changes::RecordChange;
 use rapport_app::kinds::{BuiltinKind, ListQuery};
 use rapport_app::records::RecordListQuery;
 use rapport_domain::ValidationErrors;
@@ -56,7 +57,7 @@ pub async fn create<K: BuiltinKind, O: RecordOut<K>>(
     state: &AppState,
     scope: &Scope,
     meta: &RequestMeta,
-    change: K::Change,
+    change: RecordChange,
 ) -> ApiResult<(StatusCode, Json<O>)> {
     let record = state
         .app
@@ -71,7 +72,7 @@ pub async fn update<K: BuiltinKind, O: RecordOut<K>>(
     scope: &Scope,
     meta: &RequestMeta,
     id: K::Id,
-    change: K::Change,
+    change: RecordChange,
 ) -> ApiResult<Json<O>> {
     let record = state
         .app
@@ -156,7 +157,7 @@ pub async fn export<K: CsvKind>(
 /// With these, `/objects/{object}/records` serves the built-in objects in the record shape of the
 /// contract (`{id, object, owner_id, values, …}`), through the same path as their own endpoints.
 pub trait ApiKind: BuiltinKind {
-    type In: DeserializeOwned + Into<Self::Change>;
+    type In: DeserializeOwned + Into<RecordChange>;
     type Out: RecordOut<Self>;
     /// What its lists are called in messages ("companies").
     const PLURAL: &'static str;
@@ -322,7 +323,7 @@ pub(crate) use record_answer;
 macro_rules! record_body {
     (
         $(#[$meta:meta])*
-        $in:ident => $change:ident {
+        $in:ident {
             $($(#[$field_meta:meta])* $field:ident: $ty:ty),* $(,)?
         }
     ) => {
@@ -337,12 +338,17 @@ macro_rules! record_body {
             pub custom: Option<serde_json::Map<String, serde_json::Value>>,
         }
 
-        impl From<$in> for $change {
+        /// The fields the body gives, by key (`null` where it clears one).
+        impl From<$in> for rapport_app::changes::RecordChange {
             fn from(body: $in) -> Self {
-                Self {
-                    $($field: body.$field,)*
+                let mut change = rapport_app::changes::RecordChange {
                     custom: body.custom,
-                }
+                    ..Default::default()
+                };
+                $(if let Some(value) = body.$field {
+                    change = change.set(stringify!($field), value);
+                })*
+                change
             }
         }
     };

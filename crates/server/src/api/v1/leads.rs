@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use rapport_app::leads::{Conversion, ConversionDeal, LeadChange};
+use rapport_app::leads::{Conversion, ConversionDeal};
 use rapport_app::model::Lead;
 use rapport_app::model::{LeadFilter, LeadSort};
 use rapport_domain::lead::LeadStatus;
@@ -67,7 +67,7 @@ impl kinds::ApiKind for Lead {
 }
 
 kinds::record_body! {
-    LeadIn => LeadChange {
+    LeadIn {
         name: Option<String>,
         #[serde(default, deserialize_with = "present")]
         #[schema(value_type = Option<String>)]

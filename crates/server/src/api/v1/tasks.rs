@@ -3,7 +3,6 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rapport_app::model::Task;
 use rapport_app::model::{TaskFilter, TaskSort};
-use rapport_app::tasks::TaskChange;
 use rapport_domain::{CompanyId, ContactId, DealId, UserId};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -71,7 +70,7 @@ impl kinds::ApiKind for Task {
 }
 
 kinds::record_body! {
-    TaskIn => TaskChange {
+    TaskIn {
         title: Option<String>,
         #[serde(default, deserialize_with = "present")]
         #[schema(value_type = Option<String>)]
