@@ -20,16 +20,21 @@ pub async fn find(
     per_kind: i64,
 ) -> Result<Vec<Hit>> {
     let backend = tx.backend();
+    // How each kind asked for is read; a contact's texts (name, email and phone, and job title)
+    // are judged by one sample.
     let mut strategies = Vec::new();
-    for target in [
-        &text::COMPANY,
-        &text::CONTACT,
-        &text::CONTACT_TITLE,
-        &text::LEAD,
-        &text::DEAL,
-        &crate::records::SEARCH,
+    for (kind, targets) in [
+        ("company", &[&text::COMPANY][..]),
+        ("contact", &[&text::CONTACT, &text::CONTACT_TITLE][..]),
+        ("lead", &[&text::LEAD][..]),
+        ("deal", &[&text::DEAL][..]),
+        ("record", &[&crate::records::SEARCH][..]),
     ] {
-        strategies.push((target.kind, text::strategy(tx, target, text).await?));
+        if !kinds.contains(&kind) {
+            continue;
+        }
+        let strategy = text::strategy_of_any(tx, targets, text).await?;
+        strategies.extend(targets.iter().map(|t| (t.kind, strategy)));
     }
     let how = |kind: &str| {
         strategies

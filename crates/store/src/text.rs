@@ -103,10 +103,23 @@ pub async fn strategy(
     target: &Searchable,
     text: &str,
 ) -> crate::Result<Strategy> {
+    strategy_of_any(tx, &[target], text).await
+}
+
+/// [`strategy`] for a text looked for in any of `targets`, texts of one table (a contact's name,
+/// email and phone, and its job title): one sample tests them all.
+pub async fn strategy_of_any(
+    tx: &mut crate::TenantTx,
+    targets: &[&Searchable],
+    text: &str,
+) -> crate::Result<Strategy> {
     #[derive(Clone, sqlx::FromRow)]
     struct Row {
         n: i64,
     }
+    let Some(target) = targets.first() else {
+        return Ok(Strategy::Scan);
+    };
     if crate::statistics::live_rows(tx, target.table, SMALL).await? <= SMALL {
         return Ok(Strategy::Scan);
     }
@@ -118,7 +131,12 @@ pub async fn strategy(
     }
     let mut q = crate::query("");
     let org = q.push_arg(tx.organization_id());
-    let matches = contains(&mut q, tx.backend(), target, text, Strategy::Scan);
+    let backend = tx.backend();
+    let matches: Vec<String> = targets
+        .iter()
+        .map(|t| contains(&mut q, backend, t, text, Strategy::Scan))
+        .collect();
+    let matches = matches.join(" OR ");
     q.push_sql(&format!(
         "SELECT COUNT(*) AS n FROM (SELECT * FROM {t} WHERE organization_id = {org} \
          AND deleted_at IS NULL LIMIT {SAMPLE}) AS {t} WHERE {matches}",
