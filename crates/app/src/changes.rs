@@ -238,6 +238,19 @@ impl<'a> Checked<'a> {
         self.given.get(key).map(Option::as_ref)
     }
 
+    /// A text input the kind reads itself, when given; anything else given (`null` included)
+    /// is refused with `message`.
+    pub fn text_input(&mut self, key: &str, message: &str) -> Option<String> {
+        match self.inputs.get(key) {
+            Some(Json::String(s)) => Some(s.clone()),
+            Some(_) => {
+                self.errors.add(key, message);
+                None
+            }
+            None => None,
+        }
+    }
+
     /// Refuses the change now when a field is wrong already: before rules that would answer
     /// with something else (a conflict) for a change that is not even well formed.
     pub fn settle(&mut self) -> AppResult<()> {

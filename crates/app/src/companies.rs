@@ -4,6 +4,7 @@ use rapport_domain::CompanyId;
 use rapport_domain::contact::web_domain;
 use rapport_store::TenantTx;
 use rapport_store::companies::{self as store_companies, Company, NewCompany};
+use serde_json::Value as Json;
 
 use crate::changes::Checked;
 use crate::custom_values::Kind;
@@ -26,16 +27,25 @@ impl BuiltinKind for Company {
         diff: [name, domain, industry, size, address, owner_id],
     }
 
-    /// A pasted web address keeps only its domain (`https://www.acme.com/about` → `acme.com`).
+    /// A pasted web address keeps only its domain (`https://www.acme.com/about` → `acme.com`),
+    /// however long the address.
+    const OWN_INPUTS: &'static [&'static str] = &["domain"];
+
     async fn columns(
         _tx: &mut TenantTx,
         current: Option<&Self>,
         v: &mut Checked<'_>,
     ) -> AppResult<NewCompany> {
-        let domain = v.optional("domain", current.and_then(|c| c.domain.clone()));
-        let domain = match domain {
-            Some(d) if v.given("domain").is_some() => v.errors.check("domain", web_domain(&d)),
-            kept => kept,
+        let domain = match v.inputs.get("domain") {
+            None => current.and_then(|c| c.domain.clone()),
+            Some(Json::Null) => None,
+            Some(Json::String(d)) if d.trim().is_empty() => None,
+            Some(given) => {
+                let parsed = given
+                    .as_str()
+                    .ok_or("must be a web domain such as acme.com");
+                v.errors.check("domain", parsed.and_then(web_domain))
+            }
         };
         Ok(NewCompany {
             owner_id: v.owner,

@@ -60,9 +60,10 @@ async fn deal_columns(
     v: &mut Checked<'_>,
 ) -> AppResult<DealFields> {
     let tenant = v.tenant;
+    let currency = v.text_input("currency", "must be a currency code such as EUR");
+    let wanted_stage = v.text_input("stage", "must be the key of a stage of the pipeline");
     let errors = &mut v.errors;
     let amount_minor = match v.inputs.get("amount") {
-        Some(Json::Null) => Some(0),
         Some(given) => errors.check(
             "amount",
             given
@@ -73,8 +74,8 @@ async fn deal_columns(
         None => Some(current.map_or(0, |d| d.amount.minor)),
     }
     .unwrap_or(0);
-    let currency = match v.inputs.get("currency").and_then(Json::as_str) {
-        Some(code) => errors.check("currency", Currency::parse(code)),
+    let currency = match currency {
+        Some(code) => errors.check("currency", Currency::parse(&code)),
         None => current.map(|d| d.amount.currency),
     }
     .unwrap_or_else(|| Currency::parse(&tenant.organization.currency).unwrap_or_default());
@@ -88,7 +89,6 @@ async fn deal_columns(
         }
         None => None,
     };
-    let wanted_stage = v.inputs.get("stage").and_then(Json::as_str);
     // Pipeline and stage: a new pipeline without a stage starts at its first stage.
     let pipeline_changed = pipeline_id.is_some_and(|p| Some(p) != current.map(|d| d.pipeline_id));
     let pipeline = if current.is_none() || pipeline_changed {
@@ -96,7 +96,7 @@ async fn deal_columns(
     } else {
         store_pipelines::find(tx, current.map(|d| d.pipeline_id).unwrap_or_default()).await?
     };
-    let stage: Option<StageKey> = match (&pipeline, wanted_stage) {
+    let stage: Option<StageKey> = match (&pipeline, wanted_stage.as_deref()) {
         (Some(p), Some(key)) => match p.stage(key) {
             Some(s) => Some(s.key.clone()),
             None => {

@@ -151,8 +151,10 @@ async fn task_columns(
         contact_id: v.link("contact_id", current.and_then(|t| t.contact_id)),
         company_id: v.link("company_id", current.and_then(|t| t.company_id)),
         record_id,
+        // Given as `null`, the assignee stays (a task always has one).
         assignee_id: v
-            .optional("assignee_id", current.map(|t| t.assignee_id))
+            .optional("assignee_id", None)
+            .or(current.map(|t| t.assignee_id))
             .unwrap_or(actor.user_id),
         title: v.required("title", current.map(|t| t.title.clone())),
         description: v.optional("description", current.and_then(|t| t.description.clone())),

@@ -861,6 +861,35 @@ async fn the_built_in_kinds_are_checked_by_the_rules_their_fields_publish() {
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // A company's web address is reduced to its domain, however long the address.
+    let long = format!("https://www.harbour.example/?utm={}", "x".repeat(600));
+    let r = post(
+        "/api/v1/companies",
+        json!({"name": "Harbour", "domain": long}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["domain"], "harbour.example");
+    let path = format!("/api/v1/companies/{}", id(&r.body));
+    let r = t
+        .org_call(&owner, Method::PATCH, &path, Some(json!({"domain": null})))
+        .await;
+    assert!(r.body["domain"].is_null(), "{}", r.text);
+    let r = t
+        .org_call(
+            &owner,
+            Method::PATCH,
+            &path,
+            Some(json!({"domain": "not a domain"})),
+        )
+        .await;
+    assert_eq!(
+        field_errors(&r),
+        [(
+            "domain".into(),
+            "must be a web domain such as acme.com".into()
+        )]
+    );
 
     // Every wrong field at once, in the order of the kind's fields.
     let r = post(
