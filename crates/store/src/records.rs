@@ -668,9 +668,7 @@ fn search_sql(q: &mut Query, backend: Backend, text: &str, strategy: Strategy) -
             let p = q.push_arg(pattern);
             format!("records.id IN (SELECT rapport_text_matches('record', {p}))")
         }
-        (Backend::Sqlite, Strategy::Index)
-            if !text.contains(['%', '_', '\\']) && text.chars().count() >= 3 =>
-        {
+        (Backend::Sqlite, Strategy::Index) if crate::text::fts_answers(text) => {
             crate::text::fts_contains(
                 q,
                 "records.rowid",
@@ -736,6 +734,20 @@ impl Plan<'_, '_> {
 const LIVE: &str =
     "records.organization_id = $1 AND records.object_id = $2 AND records.deleted_at IS NULL";
 
+/// [`LIVE`] for a list in time order. A search SQLite reads through its text index (few
+/// matches) is read from the matches by rowid: `+` keeps the planner from walking every record
+/// of the object by the `records_live` index instead and testing each against them (a rare
+/// phrase among 200,000 berths: 39 → 1 ms).
+fn live_in_time_order(backend: Backend, rq: &RecordQuery<'_>) -> &'static str {
+    match (backend, rq.search) {
+        (Backend::Sqlite, Some((text, Strategy::Index))) if crate::text::fts_answers(text) => {
+            "+records.organization_id = $1 AND +records.object_id = $2 \
+             AND records.deleted_at IS NULL"
+        }
+        _ => LIVE,
+    }
+}
+
 /// The part of a list sorted by a field that a statement reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
@@ -760,10 +772,11 @@ fn by_time(org: OrganizationId, backend: Backend, rq: &RecordQuery<'_>) -> Resul
     let mut q = query("").bind(org).bind(rq.object_id);
     let (from, joined) = plan.from(&mut q, "records");
     let filters = plan.filters(&mut q);
+    let live = live_in_time_order(backend, rq);
     let mut q = q.wrap(|_| {
         format!(
             "SELECT {COLUMNS}, CAST(NULL AS DOUBLE PRECISION) AS sort_num, CAST(NULL AS TEXT) AS sort_txt \
-             {from} WHERE {LIVE}{joined}{filters}"
+             {from} WHERE {live}{joined}{filters}"
         )
     });
     let after = match &rq.after {

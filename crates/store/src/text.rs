@@ -124,9 +124,7 @@ pub async fn strategy_of_any(
         return Ok(Strategy::Scan);
     }
     // SQLite's text index answers texts of three characters or more, without wildcards.
-    if tx.backend() == Backend::Sqlite
-        && (text.contains(['%', '_', '\\']) || text.chars().count() < 3)
-    {
+    if tx.backend() == Backend::Sqlite && !fts_answers(text) {
         return Ok(Strategy::Scan);
     }
     let mut q = crate::query("");
@@ -150,6 +148,12 @@ pub async fn strategy_of_any(
     } else {
         Strategy::Index
     })
+}
+
+/// Whether SQLite's trigram index answers a search for `text`: three characters or more, no
+/// wildcards.
+pub fn fts_answers(text: &str) -> bool {
+    !text.contains(['%', '_', '\\']) && text.chars().count() >= 3
 }
 
 /// The expression a search's page is ordered by. When the index is read (few records match),
