@@ -7,7 +7,6 @@ use rapport_domain::deal::{self, DealStatus, StageKey};
 use rapport_domain::money::Money;
 use rapport_domain::organization::{Currency, OrganizationName};
 use rapport_domain::{Action, DealId, Object, Ownership, PipelineId, Role, ValidationErrors};
-use rapport_store::activities::{self as store_activities, NewActivity};
 use rapport_store::deals::{self as store_deals, BoardFilter, Deal, DealFields, StageStatusTotal};
 use rapport_store::pipelines::{self as store_pipelines, Pipeline, StageFields};
 use rapport_store::{Result, TenantTx};
@@ -17,6 +16,7 @@ use crate::audit::{changes, entry, with_target};
 use crate::changes::Checked;
 use crate::custom_values::Kind;
 use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record};
+use crate::timeline::note;
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 /// Which deals, in which order, which page; and the page.
@@ -50,137 +50,6 @@ async fn pipeline_for(
     }
 }
 
-/// A deal's columns after a checked change, under the contract's rules: its pipeline, stage,
-/// amount and currency (inputs of its own), no rollback of the stage but by owners and admins,
-/// no won deal without an amount, and a probability that follows the stage and status unless
-/// it is given.
-async fn deal_columns(
-    tx: &mut TenantTx,
-    current: Option<&Deal>,
-    v: &mut Checked<'_>,
-) -> AppResult<DealFields> {
-    let tenant = v.tenant;
-    let currency = v.text_input("currency", "must be a currency code such as EUR");
-    let wanted_stage = v.text_input("stage", "must be the key of a stage of the pipeline");
-    let errors = &mut v.errors;
-    let amount_minor = match v.inputs.get("amount") {
-        Some(given) => errors.check(
-            "amount",
-            given
-                .as_f64()
-                .ok_or("must be a number")
-                .and_then(deal::amount_minor),
-        ),
-        None => Some(current.map_or(0, |d| d.amount.minor)),
-    }
-    .unwrap_or(0);
-    let currency = match currency {
-        Some(code) => errors.check("currency", Currency::parse(&code)),
-        None => current.map(|d| d.amount.currency),
-    }
-    .unwrap_or_else(|| Currency::parse(&tenant.organization.currency).unwrap_or_default());
-    let pipeline_id = match v.inputs.get("pipeline_id") {
-        Some(id) => {
-            let parsed = rapport_domain::values::uuid_of(id).map(PipelineId);
-            if parsed.is_none() {
-                errors.add("pipeline_id", "must be the id of a pipeline");
-            }
-            parsed
-        }
-        None => None,
-    };
-    // Pipeline and stage: a new pipeline without a stage starts at its first stage.
-    let pipeline_changed = pipeline_id.is_some_and(|p| Some(p) != current.map(|d| d.pipeline_id));
-    let pipeline = if current.is_none() || pipeline_changed {
-        pipeline_for(tx, errors, pipeline_id).await?
-    } else {
-        store_pipelines::find(tx, current.map(|d| d.pipeline_id).unwrap_or_default()).await?
-    };
-    let stage: Option<StageKey> = match (&pipeline, wanted_stage.as_deref()) {
-        (Some(p), Some(key)) => match p.stage(key) {
-            Some(s) => Some(s.key.clone()),
-            None => {
-                let keys: Vec<&str> = p.stages.iter().map(|s| s.key.as_str()).collect();
-                errors.add(
-                    "stage",
-                    format!("must be a stage of the pipeline: {}", keys.join(", ")),
-                );
-                None
-            }
-        },
-        (Some(p), None) if current.is_none() || pipeline_changed => {
-            p.first_stage().map(|s| s.key.clone())
-        }
-        (_, None) => current.map(|d| d.stage.clone()),
-        // No pipeline: refused for it already.
-        (None, Some(_)) => None,
-    };
-    v.settle()?;
-    let Some(stage) = stage else {
-        return Err(AppError::invalid("stage", "the pipeline has no stages"));
-    };
-    let status = v
-        .optional("status", current.map(|d| d.status))
-        .unwrap_or(DealStatus::New);
-
-    // The rules of the contract, in the order a reader expects them.
-    if let (Some(d), Some(p)) = (current, &pipeline)
-        && d.pipeline_id == p.id
-        && d.stage != stage
-    {
-        let from = p.stage(d.stage.as_str()).map(|s| s.position);
-        let to = p.stage(stage.as_str()).map(|s| s.position);
-        if let (Some(from), Some(to)) = (from, to)
-            && to < from
-            && !matches!(tenant.role, Role::Owner | Role::Admin)
-        {
-            return Err(AppError::conflict(
-                "stage_rollback_forbidden",
-                format!(
-                    "only owners and admins may move a deal back from {} to {}",
-                    d.stage, stage
-                ),
-            ));
-        }
-    }
-    if status == DealStatus::Won && amount_minor <= 0 {
-        return Err(AppError::conflict(
-            "deal_amount_required_for_won",
-            "a deal can only be won with an amount above 0",
-        ));
-    }
-
-    // The probability follows the stage and status unless it is given.
-    let status_changed = current.map(|d| d.status.as_str()) != Some(status.as_str());
-    let stage_changed = current.map(|d| d.stage.as_str()) != Some(stage.as_str());
-    let close_probability = match v.optional::<i64>("close_probability", None) {
-        Some(p) => p,
-        None if status_changed && status == DealStatus::Won => 100,
-        None if status_changed && status == DealStatus::Lost => 0,
-        None if stage_changed || current.is_none() => pipeline
-            .as_ref()
-            .and_then(|p| p.stage(stage.as_str()))
-            .map(|s| s.probability)
-            .unwrap_or(0),
-        None => current.map(|d| d.close_probability).unwrap_or(0),
-    };
-    Ok(DealFields {
-        pipeline_id: pipeline.map(|p| p.id).unwrap_or_default(),
-        stage,
-        contact_id: v.link("contact_id", current.and_then(|d| d.contact_id)),
-        company_id: v.link("company_id", current.and_then(|d| d.company_id)),
-        owner_id: v.owner,
-        title: v.required("title", current.map(|d| d.title.clone())),
-        amount: Money::new(amount_minor, currency),
-        status,
-        close_probability,
-        expected_close_date: v.optional(
-            "expected_close_date",
-            current.and_then(|d| d.expected_close_date),
-        ),
-    })
-}
-
 impl BuiltinKind for Deal {
     type Fields = DealFields;
     const KIND: Kind = Kind::Deal;
@@ -197,12 +66,136 @@ impl BuiltinKind for Deal {
         json!({"title": self.title, "stage": self.stage, "status": self.status})
     }
 
+    /// A deal's columns after a checked change, under the contract's rules: its pipeline, stage,
+    /// amount and currency (inputs of its own), no rollback of the stage but by owners and admins,
+    /// no won deal without an amount, and a probability that follows the stage and status unless
+    /// it is given.
     async fn columns(
         tx: &mut TenantTx,
         current: Option<&Self>,
         v: &mut Checked<'_>,
     ) -> AppResult<DealFields> {
-        deal_columns(tx, current, v).await
+        let tenant = v.tenant;
+        let currency = v.text_input("currency", "must be a currency code such as EUR");
+        let wanted_stage = v.text_input("stage", "must be the key of a stage of the pipeline");
+        let errors = &mut v.errors;
+        let amount_minor = match v.inputs.get("amount") {
+            Some(given) => errors.check(
+                "amount",
+                given
+                    .as_f64()
+                    .ok_or("must be a number")
+                    .and_then(deal::amount_minor),
+            ),
+            None => Some(current.map_or(0, |d| d.amount.minor)),
+        }
+        .unwrap_or(0);
+        let currency = match currency {
+            Some(code) => errors.check("currency", Currency::parse(&code)),
+            None => current.map(|d| d.amount.currency),
+        }
+        .unwrap_or_else(|| Currency::parse(&tenant.organization.currency).unwrap_or_default());
+        let pipeline_id = match v.inputs.get("pipeline_id") {
+            Some(id) => {
+                let parsed = rapport_domain::values::uuid_of(id).map(PipelineId);
+                if parsed.is_none() {
+                    errors.add("pipeline_id", "must be the id of a pipeline");
+                }
+                parsed
+            }
+            None => None,
+        };
+        // Pipeline and stage: a new pipeline without a stage starts at its first stage.
+        let pipeline_changed =
+            pipeline_id.is_some_and(|p| Some(p) != current.map(|d| d.pipeline_id));
+        let pipeline = if current.is_none() || pipeline_changed {
+            pipeline_for(tx, errors, pipeline_id).await?
+        } else {
+            store_pipelines::find(tx, current.map(|d| d.pipeline_id).unwrap_or_default()).await?
+        };
+        let stage: Option<StageKey> = match (&pipeline, wanted_stage.as_deref()) {
+            (Some(p), Some(key)) => match p.stage(key) {
+                Some(s) => Some(s.key.clone()),
+                None => {
+                    let keys: Vec<&str> = p.stages.iter().map(|s| s.key.as_str()).collect();
+                    errors.add(
+                        "stage",
+                        format!("must be a stage of the pipeline: {}", keys.join(", ")),
+                    );
+                    None
+                }
+            },
+            (Some(p), None) if current.is_none() || pipeline_changed => {
+                p.first_stage().map(|s| s.key.clone())
+            }
+            (_, None) => current.map(|d| d.stage.clone()),
+            // No pipeline: refused for it already.
+            (None, Some(_)) => None,
+        };
+        v.settle()?;
+        let Some(stage) = stage else {
+            return Err(AppError::invalid("stage", "the pipeline has no stages"));
+        };
+        let status = v
+            .optional("status", current.map(|d| d.status))
+            .unwrap_or(DealStatus::New);
+
+        // The rules of the contract, in the order a reader expects them.
+        if let (Some(d), Some(p)) = (current, &pipeline)
+            && d.pipeline_id == p.id
+            && d.stage != stage
+        {
+            let from = p.stage(d.stage.as_str()).map(|s| s.position);
+            let to = p.stage(stage.as_str()).map(|s| s.position);
+            if let (Some(from), Some(to)) = (from, to)
+                && to < from
+                && !matches!(tenant.role, Role::Owner | Role::Admin)
+            {
+                return Err(AppError::conflict(
+                    "stage_rollback_forbidden",
+                    format!(
+                        "only owners and admins may move a deal back from {} to {}",
+                        d.stage, stage
+                    ),
+                ));
+            }
+        }
+        if status == DealStatus::Won && amount_minor <= 0 {
+            return Err(AppError::conflict(
+                "deal_amount_required_for_won",
+                "a deal can only be won with an amount above 0",
+            ));
+        }
+
+        // The probability follows the stage and status unless it is given.
+        let status_changed = current.map(|d| d.status.as_str()) != Some(status.as_str());
+        let stage_changed = current.map(|d| d.stage.as_str()) != Some(stage.as_str());
+        let close_probability = match v.optional::<i64>("close_probability", None) {
+            Some(p) => p,
+            None if status_changed && status == DealStatus::Won => 100,
+            None if status_changed && status == DealStatus::Lost => 0,
+            None if stage_changed || current.is_none() => pipeline
+                .as_ref()
+                .and_then(|p| p.stage(stage.as_str()))
+                .map(|s| s.probability)
+                .unwrap_or(0),
+            None => current.map(|d| d.close_probability).unwrap_or(0),
+        };
+        Ok(DealFields {
+            pipeline_id: pipeline.map(|p| p.id).unwrap_or_default(),
+            stage,
+            contact_id: v.link("contact_id", current.and_then(|d| d.contact_id)),
+            company_id: v.link("company_id", current.and_then(|d| d.company_id)),
+            owner_id: v.owner,
+            title: v.required("title", current.map(|d| d.title.clone())),
+            amount: Money::new(amount_minor, currency),
+            status,
+            close_probability,
+            expected_close_date: v.optional(
+                "expected_close_date",
+                current.and_then(|d| d.expected_close_date),
+            ),
+        })
     }
 
     /// Stage (or pipeline), status and owner changes go to the deal's timeline.
@@ -212,32 +205,22 @@ impl BuiltinKind for Deal {
         tx: &mut TenantTx,
         actor: &Actor,
     ) -> AppResult<()> {
-        let timeline = |kind: &str, from: Json, to: Json| NewActivity {
-            record_type: "deal",
-            record_id: after.id.as_uuid(),
-            author_id: Some(actor.user_id),
-            kind: kind.to_owned(),
-            payload: json!({"from": from, "to": to}),
-        };
+        let deal = ("deal", after.id.as_uuid());
         if before.stage != after.stage || before.pipeline_id != after.pipeline_id {
-            let mut a = timeline("stage_changed", json!(before.stage), json!(after.stage));
+            let mut change = json!({"from": before.stage, "to": after.stage});
             if before.pipeline_id != after.pipeline_id {
-                a.payload["from_pipeline_id"] = json!(before.pipeline_id);
-                a.payload["to_pipeline_id"] = json!(after.pipeline_id);
+                change["from_pipeline_id"] = json!(before.pipeline_id);
+                change["to_pipeline_id"] = json!(after.pipeline_id);
             }
-            store_activities::insert(tx, a).await?;
+            note(tx, actor, deal, "stage_changed", change).await?;
         }
         if before.status != after.status {
-            let a = timeline("status_changed", json!(before.status), json!(after.status));
-            store_activities::insert(tx, a).await?;
+            let change = json!({"from": before.status, "to": after.status});
+            note(tx, actor, deal, "status_changed", change).await?;
         }
         if before.owner_id != after.owner_id {
-            let a = timeline(
-                "owner_changed",
-                json!(before.owner_id),
-                json!(after.owner_id),
-            );
-            store_activities::insert(tx, a).await?;
+            let change = json!({"from": before.owner_id, "to": after.owner_id});
+            note(tx, actor, deal, "owner_changed", change).await?;
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ use rapport_domain::contact::web_domain;
 use rapport_domain::lead::LeadStatus;
 use rapport_domain::{Action, CompanyId, ContactId, DealId, LeadId, Object, Ownership, PipelineId};
 use rapport_store::TenantTx;
-use rapport_store::activities::{self as store_activities, NewActivity};
+use rapport_store::activities as store_activities;
 use rapport_store::companies::{self as store_companies, NewCompany};
 use rapport_store::contacts::{self as store_contacts, ContactFields};
 use rapport_store::leads::{self as store_leads, Lead, LeadFields};
@@ -17,6 +17,7 @@ use crate::audit::{entry, with_target};
 use crate::changes::{Checked, RecordChange};
 use crate::custom_values::Kind;
 use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record, check_change};
+use crate::timeline::note;
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 /// Which leads, in which order, which page; and the page.
@@ -101,15 +102,13 @@ impl BuiltinKind for Lead {
         actor: &Actor,
     ) -> AppResult<()> {
         if before.status != after.status {
-            store_activities::insert(
+            let change = json!({"from": before.status, "to": after.status});
+            note(
                 tx,
-                NewActivity {
-                    record_type: "lead",
-                    record_id: after.id.as_uuid(),
-                    author_id: Some(actor.user_id),
-                    kind: "status_changed".into(),
-                    payload: json!({"from": before.status, "to": after.status}),
-                },
+                actor,
+                ("lead", after.id.as_uuid()),
+                "status_changed",
+                change,
             )
             .await?;
         }
@@ -275,27 +274,23 @@ impl App {
                 ""
             }
         );
-        store_activities::insert(
+        let converted = json!({"lead_id": id, "summary": summary});
+        note(
             &mut tx,
-            NewActivity {
-                record_type: "contact",
-                record_id: contact.id.as_uuid(),
-                author_id: Some(actor.user_id),
-                kind: "converted".into(),
-                payload: json!({"lead_id": id, "summary": summary}),
-            },
+            actor,
+            ("contact", contact.id.as_uuid()),
+            "converted",
+            converted,
         )
         .await?;
-        store_activities::insert(
+        let converted = json!({"contact_id": contact.id, "company_id": company_id, "deal_id": deal_id,
+            "summary": "converted this lead; its history is on the contact now"});
+        note(
             &mut tx,
-            NewActivity {
-                record_type: "lead",
-                record_id: id.as_uuid(),
-                author_id: Some(actor.user_id),
-                kind: "converted".into(),
-                payload: json!({"contact_id": contact.id, "company_id": company_id, "deal_id": deal_id,
-                    "summary": "converted this lead; its history is on the contact now"}),
-            },
+            actor,
+            ("lead", id.as_uuid()),
+            "converted",
+            converted,
         )
         .await?;
         store_leads::mark_converted(&mut tx, id, contact.id, company_id, deal_id).await?;

@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::audit::{entry, with_target};
 use crate::changes::missing_reference;
 use crate::objects::{Catalog, catalog, value_context};
+use crate::timeline::note;
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 /// A record as members see it: every live field of its object, `null` where empty.
@@ -832,15 +833,13 @@ impl App {
             })
             .collect();
         if !lines.is_empty() {
-            rapport_store::activities::insert(
+            let changes = json!({ "changes": lines });
+            note(
                 &mut tx,
-                rapport_store::activities::NewActivity {
-                    record_type: "record",
-                    record_id: id.as_uuid(),
-                    author_id: Some(actor.user_id),
-                    kind: "values_changed".into(),
-                    payload: json!({ "changes": lines }),
-                },
+                actor,
+                ("record", id.as_uuid()),
+                "values_changed",
+                changes,
             )
             .await?;
         }

@@ -2,7 +2,6 @@
 //! the organization), and timeline entries when a task is created or completed.
 
 use rapport_domain::{Ownership, Role, TaskId};
-use rapport_store::activities::{self as store_activities, NewActivity};
 use rapport_store::deals::Deal;
 use rapport_store::tables;
 use rapport_store::tasks::{self as store_tasks, Task, TaskFields};
@@ -12,6 +11,7 @@ use serde_json::{Value as Json, json};
 use crate::changes::Checked;
 use crate::custom_values::Kind;
 use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record};
+use crate::timeline::note;
 use crate::{Actor, AppError, AppResult};
 
 /// Which tasks, in which order, which page; and the page.
@@ -52,16 +52,13 @@ fn timeline_of(t: &Task) -> Option<(&'static str, uuid::Uuid)> {
 }
 
 async fn task_event(tx: &mut TenantTx, actor: &Actor, t: &Task, kind: &str) -> AppResult<()> {
-    if let Some((record_type, record_id)) = timeline_of(t) {
-        store_activities::insert(
+    if let Some(record) = timeline_of(t) {
+        note(
             tx,
-            NewActivity {
-                record_type,
-                record_id,
-                author_id: Some(actor.user_id),
-                kind: kind.to_owned(),
-                payload: json!({"task_id": t.id, "title": t.title}),
-            },
+            actor,
+            record,
+            kind,
+            json!({"task_id": t.id, "title": t.title}),
         )
         .await?;
     }
@@ -87,83 +84,6 @@ async fn relation(tx: &mut TenantTx, actor: &Actor, t: &Task) -> AppResult<Owner
     }
 }
 
-/// A task's columns after a checked change, under the contract's rules: a due date set or
-/// moved is not in the past, a reminder set or moved is in the future, a custom record it is on
-/// is live, and a member puts tasks only on deals they own (`Forbidden`, which the caller
-/// records once its transaction is given up).
-async fn task_columns(
-    tx: &mut TenantTx,
-    current: Option<&Task>,
-    v: &mut Checked<'_>,
-) -> AppResult<TaskFields> {
-    let (actor, tenant) = (v.actor, v.tenant);
-    let due_date = v.optional("due_date", current.and_then(|t| t.due_date));
-    if let Some(day) = due_date
-        && v.given("due_date").is_some()
-        && current.and_then(|t| t.due_date) != Some(day)
-        && day < tenant.today()
-    {
-        v.errors.add(
-            "due_date",
-            format!(
-                "must be today ({}) or later in the organization's time zone",
-                tenant.today()
-            ),
-        );
-    }
-    let remind_at = v.optional("remind_at", current.and_then(|t| t.remind_at));
-    if let Some(at) = remind_at
-        && v.given("remind_at").is_some()
-        && current.and_then(|t| t.remind_at) != Some(at)
-        && at <= chrono::Utc::now()
-    {
-        v.errors.add("remind_at", "must be in the future");
-    }
-    let record_id = match v.inputs.get("record_id") {
-        Some(Json::Null) => None,
-        Some(given) => {
-            let id = rapport_domain::values::uuid_of(given).map(rapport_domain::RecordId);
-            match id {
-                Some(id) if rapport_store::records::live(tx, id).await?.is_some() => Some(id),
-                _ => {
-                    v.errors
-                        .add("record_id", "no such record in this organization");
-                    None
-                }
-            }
-        }
-        None => current.and_then(|t| t.record_id),
-    };
-    let deal_id = v.link("deal_id", current.and_then(|t| t.deal_id));
-    v.settle()?;
-    // A member puts tasks only on deals they own.
-    if tenant.role == Role::Member
-        && v.given("deal_id").is_some()
-        && let Some(deal) = deal_id
-        && tables::find::<Deal>(tx, deal)
-            .await?
-            .is_some_and(|d| d.owner_id != actor.user_id)
-    {
-        return Err(AppError::Forbidden);
-    }
-    Ok(TaskFields {
-        deal_id,
-        contact_id: v.link("contact_id", current.and_then(|t| t.contact_id)),
-        company_id: v.link("company_id", current.and_then(|t| t.company_id)),
-        record_id,
-        // Given as `null`, the assignee stays (a task always has one).
-        assignee_id: v
-            .optional("assignee_id", None)
-            .or(current.map(|t| t.assignee_id))
-            .unwrap_or(actor.user_id),
-        title: v.required("title", current.map(|t| t.title.clone())),
-        description: v.optional("description", current.and_then(|t| t.description.clone())),
-        due_date,
-        is_done: v.required("is_done", current.map(|t| t.is_done)),
-        remind_at,
-    })
-}
-
 impl BuiltinKind for Task {
     const OWN_INPUTS: &'static [&'static str] = &["record_id"];
     type Fields = TaskFields;
@@ -180,12 +100,81 @@ impl BuiltinKind for Task {
         json!({"title": self.title, "assignee_id": self.assignee_id})
     }
 
+    /// A task's columns after a checked change, under the contract's rules: a due date set or
+    /// moved is not in the past, a reminder set or moved is in the future, a custom record it is on
+    /// is live, and a member puts tasks only on deals they own (`Forbidden`, which the caller
+    /// records once its transaction is given up).
     async fn columns(
         tx: &mut TenantTx,
         current: Option<&Self>,
         v: &mut Checked<'_>,
     ) -> AppResult<TaskFields> {
-        task_columns(tx, current, v).await
+        let (actor, tenant) = (v.actor, v.tenant);
+        let due_date = v.optional("due_date", current.and_then(|t| t.due_date));
+        if let Some(day) = due_date
+            && v.given("due_date").is_some()
+            && current.and_then(|t| t.due_date) != Some(day)
+            && day < tenant.today()
+        {
+            v.errors.add(
+                "due_date",
+                format!(
+                    "must be today ({}) or later in the organization's time zone",
+                    tenant.today()
+                ),
+            );
+        }
+        let remind_at = v.optional("remind_at", current.and_then(|t| t.remind_at));
+        if let Some(at) = remind_at
+            && v.given("remind_at").is_some()
+            && current.and_then(|t| t.remind_at) != Some(at)
+            && at <= chrono::Utc::now()
+        {
+            v.errors.add("remind_at", "must be in the future");
+        }
+        let record_id = match v.inputs.get("record_id") {
+            Some(Json::Null) => None,
+            Some(given) => {
+                let id = rapport_domain::values::uuid_of(given).map(rapport_domain::RecordId);
+                match id {
+                    Some(id) if rapport_store::records::live(tx, id).await?.is_some() => Some(id),
+                    _ => {
+                        v.errors
+                            .add("record_id", "no such record in this organization");
+                        None
+                    }
+                }
+            }
+            None => current.and_then(|t| t.record_id),
+        };
+        let deal_id = v.link("deal_id", current.and_then(|t| t.deal_id));
+        v.settle()?;
+        // A member puts tasks only on deals they own.
+        if tenant.role == Role::Member
+            && v.given("deal_id").is_some()
+            && let Some(deal) = deal_id
+            && tables::find::<Deal>(tx, deal)
+                .await?
+                .is_some_and(|d| d.owner_id != actor.user_id)
+        {
+            return Err(AppError::Forbidden);
+        }
+        Ok(TaskFields {
+            deal_id,
+            contact_id: v.link("contact_id", current.and_then(|t| t.contact_id)),
+            company_id: v.link("company_id", current.and_then(|t| t.company_id)),
+            record_id,
+            // Given as `null`, the assignee stays (a task always has one).
+            assignee_id: v
+                .optional("assignee_id", None)
+                .or(current.map(|t| t.assignee_id))
+                .unwrap_or(actor.user_id),
+            title: v.required("title", current.map(|t| t.title.clone())),
+            description: v.optional("description", current.and_then(|t| t.description.clone())),
+            due_date,
+            is_done: v.required("is_done", current.map(|t| t.is_done)),
+            remind_at,
+        })
     }
 
     async fn relation(&self, tx: &mut TenantTx, actor: &Actor) -> AppResult<Ownership> {

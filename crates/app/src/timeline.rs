@@ -190,6 +190,29 @@ async fn checked_payload(tx: &mut TenantTx, kind: &str, payload: &Value) -> AppR
     Ok(Value::Object(out))
 }
 
+/// Notes on a record's timeline (`record`: its type and id) what `actor` did: `kind`, with its
+/// payload, in the transaction of the change it follows.
+pub(crate) async fn note(
+    tx: &mut rapport_store::TenantTx,
+    actor: &Actor,
+    record: (&'static str, uuid::Uuid),
+    kind: &str,
+    payload: serde_json::Value,
+) -> AppResult<Activity> {
+    let (record_type, record_id) = record;
+    Ok(store_activities::insert(
+        tx,
+        NewActivity {
+            record_type,
+            record_id,
+            author_id: Some(actor.user_id),
+            kind: kind.to_owned(),
+            payload,
+        },
+    )
+    .await?)
+}
+
 impl App {
     /// A record's timeline, newest first.
     pub async fn timeline(
@@ -291,17 +314,7 @@ impl App {
             ));
         }
         let payload = checked_payload(&mut tx, kind, &payload).await?;
-        let activity = store_activities::insert(
-            &mut tx,
-            NewActivity {
-                record_type: record.kind(),
-                record_id: record.id(),
-                author_id: Some(actor.user_id),
-                kind: kind.to_owned(),
-                payload,
-            },
-        )
-        .await?;
+        let activity = note(&mut tx, actor, (record.kind(), record.id()), kind, payload).await?;
         let mentions = activity.payload.0.get("mentions").cloned();
         crate::events::publish(
             &mut tx,
