@@ -7,6 +7,8 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Router, middleware};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate};
+use tower_http::compression::{CompressionLayer, DefaultPredicate};
 use tower_http::cors::CorsLayer;
 use tower_http::timeout::TimeoutLayer;
 
@@ -291,6 +293,16 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
+/// Answers are compressed (brotli, else gzip) for clients that accept it: pages, stylesheets,
+/// scripts, JSON and CSV exports. Fonts are compressed already, and events streams and small
+/// answers are left as they are (tower-http's default predicate).
+fn compression() -> CompressionLayer<impl Predicate> {
+    CompressionLayer::new()
+        .br(true)
+        .gzip(true)
+        .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("font/")))
+}
+
 /// The application's routes with their middleware, ready to serve.
 pub fn router(state: AppState) -> Router {
     let config = &state.app.config;
@@ -333,5 +345,5 @@ pub fn router(state: AppState) -> Router {
     if let Some(cors) = cors(&config.cors_origins) {
         router = router.layer(cors);
     }
-    router.with_state(state)
+    router.layer(compression()).with_state(state)
 }

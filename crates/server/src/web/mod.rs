@@ -5,7 +5,7 @@
 mod admin;
 mod ai;
 mod api_keys;
-mod assets;
+pub mod assets;
 mod audit;
 mod auth_pages;
 mod companies;
@@ -313,7 +313,7 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(settings::remove_domain),
         )
         .route("/brand.css", get(workspace::brand_css))
-        .route("/assets/{file}", get(assets::asset))
+        .route("/assets/{file}", get(assets::serve))
         .layer(axum::middleware::from_fn(context::one_read_per_page))
         .layer(axum::middleware::from_fn(context::busy_keeps_the_session))
 }

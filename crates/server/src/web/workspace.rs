@@ -294,6 +294,8 @@ pub async fn home(ctx: PageContext) -> PageResult {
     }
     let orgs = ctx.state.app.my_organizations(&session.actor).await?;
     match orgs.as_slice() {
+        // An instance administrator who is in no organization runs the platform.
+        [] if session.actor.is_instance_admin => Ok(see_other("/admin")),
         [] => Ok(see_other("/organizations/new")),
         [only] => Ok(see_other(&format!("/o/{}/", only.slug))),
         _ => Ok(render(&PickPage {

@@ -465,3 +465,131 @@ async fn the_openapi_document_describes_the_api() {
     let js = t.call(Method::GET, "/api/docs/app.js", None, None).await;
     assert!(js.text.contains("openapi.json"));
 }
+
+/// Answers compressed for a client that accepts it, read back whole.
+async fn fetch(
+    t: &TestApp,
+    path: &str,
+    encoding: Option<&str>,
+) -> (reqwest::header::HeaderMap, Vec<u8>) {
+    let mut request = t.client.get(t.url(path));
+    if let Some(e) = encoding {
+        request = request.header("accept-encoding", e);
+    }
+    let response = request.send().await.expect("send");
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    let headers = response.headers().clone();
+    let body = response.bytes().await.expect("body").to_vec();
+    (headers, body)
+}
+
+fn decoded(headers: &reqwest::header::HeaderMap, body: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    match headers
+        .get("content-encoding")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some("br") => {
+            brotli_decompressor::Decompressor::new(body, 4096)
+                .read_to_end(&mut out)
+                .expect("brotli");
+        }
+        Some("gzip") => {
+            flate2::read::GzDecoder::new(body)
+                .read_to_end(&mut out)
+                .expect("gzip");
+        }
+        None => out.extend_from_slice(body),
+        Some(other) => panic!("unexpected encoding {other}"),
+    }
+    out
+}
+
+#[tokio::test]
+async fn pages_scripts_and_json_are_compressed_and_assets_kept_by_fingerprint() {
+    let t = TestApp::spawn().await;
+    let (_, plain_page) = fetch(&t, "/login", None).await;
+    let page = String::from_utf8(plain_page.clone()).expect("utf-8");
+    // The page links its stylesheet and script by names that carry their fingerprint.
+    let linked = |prefix: &str, suffix: &str| -> String {
+        page.split('"')
+            .find(|part| part.starts_with(prefix) && part.ends_with(suffix))
+            .unwrap_or_else(|| panic!("{prefix}…{suffix} in {page}"))
+            .to_owned()
+    };
+    let css = linked("/assets/app.", ".css");
+    let js = linked("/assets/app.", ".js");
+    assert!(css.len() > "/assets/app..css".len() + 8, "{css}");
+
+    // Pages, stylesheets, scripts and JSON come compressed, and decompress to the same bytes.
+    for (path, encoding) in [
+        ("/login", "br"),
+        ("/login", "gzip"),
+        (css.as_str(), "br, gzip"),
+        (js.as_str(), "gzip"),
+        ("/api/v1/openapi.json", "br"),
+    ] {
+        let (plain_headers, plain) = fetch(&t, path, None).await;
+        assert!(plain_headers.get("content-encoding").is_none(), "{path}");
+        let (headers, body) = fetch(&t, path, Some(encoding)).await;
+        let used = headers
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none")
+            .to_owned();
+        assert!(
+            encoding.starts_with(&used),
+            "{path}: {encoding} asked, {used} used"
+        );
+        assert!(
+            body.len() * 2 < plain.len(),
+            "{path}: {} of {}",
+            body.len(),
+            plain.len()
+        );
+        assert_eq!(decoded(&headers, &body), plain, "{path}");
+    }
+
+    // A fingerprinted asset is kept for a year; by its plain name, for five minutes; and an
+    // unchanged one is not sent again.
+    let (headers, _) = fetch(&t, &css, None).await;
+    assert_eq!(
+        headers.get("cache-control").and_then(|v| v.to_str().ok()),
+        Some("public, max-age=31536000, immutable")
+    );
+    let etag = headers.get("etag").expect("etag").clone();
+    let (plain_headers, _) = fetch(&t, "/assets/app.css", None).await;
+    assert_eq!(
+        plain_headers
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("public, max-age=300")
+    );
+    let again = t
+        .client
+        .get(t.url(&css))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    // The stylesheet names the bundled font by its fingerprint; the font is served as it is
+    // (WOFF2 is compressed already).
+    let (_, sheet) = fetch(&t, &css, None).await;
+    let sheet = String::from_utf8(sheet).expect("utf-8");
+    let start = sheet
+        .find("/assets/inter-regular.")
+        .expect("font in the stylesheet");
+    let font = &sheet[start..start + sheet[start..].find(".woff2").expect("woff2") + 6];
+    let (font_headers, font_body) = fetch(&t, font, Some("br, gzip")).await;
+    assert!(font_headers.get("content-encoding").is_none());
+    assert_eq!(
+        font_headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("font/woff2")
+    );
+    assert_eq!(&font_body[..4], b"wOF2");
+}

@@ -158,6 +158,30 @@ async fn the_design_system_page_shows_every_component_in_both_themes() {
     ] {
         assert!(b.exists(&format!("#{section}")).await, "{section}");
     }
+    // The bundled font is what the page is set in: its faces load from the app itself.
+    let loaded = "return [...document.fonts].filter(f => f.family.replace(/\"/g, '') === 'Inter' \
+                  && f.status === 'loaded').map(f => f.weight)";
+    let mut faces = b.eval(loaded).await;
+    for _ in 0..50 {
+        if faces.as_array().is_some_and(|f| f.len() >= 2) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        faces = b.eval(loaded).await;
+    }
+    assert!(
+        faces.as_array().is_some_and(|f| f.len() >= 2),
+        "Inter's faces loaded: {faces}"
+    );
+    let family = b
+        .eval("return getComputedStyle(document.body).fontFamily")
+        .await;
+    assert!(
+        family
+            .as_str()
+            .is_some_and(|f| f.starts_with("Inter") || f.starts_with("\"Inter\"")),
+        "{family}"
+    );
     b.click("[data-open-dialog=sg-dialog]").await;
     assert_eq!(
         b.eval("return document.getElementById('sg-dialog').open")
