@@ -9,6 +9,7 @@ mod support;
 
 mod admin;
 mod browser;
+mod contrast;
 mod crm;
 mod flows;
 mod objects;

@@ -1,0 +1,118 @@
+//! Readability: every piece of text on the main pages has the contrast WCAG AA asks against what
+//! is behind it (4.5:1, or 3:1 for large text), in the light and the dark theme.
+
+use crate::browser::{Browser, enabled};
+use crate::support::{PASSWORD, TestApp};
+
+/// Finds the visible text whose contrast is below AA, as lines `ratio text (selector)`. Colours
+/// are composited: each background over the ones behind it, the text's colour over its
+/// background. Text of disabled controls is exempt, as WCAG says.
+const FAILURES: &str = r##"
+const parse = (c) => {
+  let m = c.match(/^rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)$/);
+  if (m) return [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]];
+  m = c.match(/^color\(srgb ([\d.e-]+) ([\d.e-]+) ([\d.e-]+)(?: \/ ([\d.]+))?\)$/);
+  if (m) return [m[1] * 255, m[2] * 255, m[3] * 255, m[4] === undefined ? 1 : +m[4]];
+  return null;
+};
+const over = (top, below) => {
+  const a = top[3];
+  return [0, 1, 2].map((i) => top[i] * a + below[i] * (1 - a)).concat([1]);
+};
+const luminance = (c) => {
+  const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+};
+const background = (el) => {
+  const layers = [];
+  for (let e = el; e; e = e.parentElement) {
+    const c = parse(getComputedStyle(e).backgroundColor);
+    if (c && c[3] > 0) layers.push(c);
+  }
+  let result = [255, 255, 255, 1];
+  for (let i = layers.length - 1; i >= 0; i--) result = over(layers[i], result);
+  return result;
+};
+const describe = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+  (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : "");
+const failures = [];
+for (const el of document.querySelectorAll("body *")) {
+  if (el.closest("svg, [disabled], [aria-disabled=true], .skeleton")) continue;
+  const own = [...el.childNodes].filter((n) => n.nodeType === 3 && n.textContent.trim()).map((n) => n.textContent.trim()).join(" ");
+  if (!own) continue;
+  const style = getComputedStyle(el);
+  if (style.visibility !== "visible" || el.getClientRects().length === 0) continue;
+  let opacity = 1;
+  for (let e = el; e; e = e.parentElement) opacity *= +getComputedStyle(e).opacity;
+  if (opacity < 0.99) continue;
+  const rect = el.getBoundingClientRect();
+  if (rect.width === 0 || rect.height === 0) continue;
+  const color = parse(style.color);
+  if (!color) { failures.push("unreadable colour " + style.color + " " + describe(el)); continue; }
+  const bg = background(el);
+  const fg = over(color, bg);
+  const [l1, l2] = [luminance(fg), luminance(bg)].sort((a, b) => b - a);
+  const ratio = (l1 + 0.05) / (l2 + 0.05);
+  const size = parseFloat(style.fontSize);
+  const large = size >= 24 || (size >= 18.66 && +style.fontWeight >= 700);
+  if (ratio < (large ? 3 : 4.5)) {
+    failures.push(ratio.toFixed(2) + " " + JSON.stringify(own.slice(0, 40)) + " (" + describe(el) + ")");
+  }
+}
+return failures;
+"##;
+
+#[tokio::test]
+async fn text_and_links_are_readable_in_both_themes() {
+    if !enabled("text_and_links_are_readable_in_both_themes") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    t.app.seed_demo(PASSWORD).await.expect("demo data");
+    let b = Browser::start(1400, 1000).await;
+    b.goto(&t.url("/login")).await;
+    b.fill("#email", "demo@rapport.example").await;
+    b.fill("#password", PASSWORD).await;
+    b.submit("form[action='/login'] button[type=submit]").await;
+    b.wait_for_path(|p| p.starts_with("/o/")).await;
+    let first_contact = {
+        b.goto(&t.url("/o/demo/contacts")).await;
+        b.eval("return document.querySelector('table a[href*=\"/contacts/0\"], table a[href*=\"/contacts/\"]').getAttribute('href')")
+            .await
+            .as_str()
+            .expect("a contact's page")
+            .to_owned()
+    };
+    let pages = [
+        "/o/demo/",
+        "/o/demo/contacts",
+        first_contact.as_str(),
+        "/o/demo/companies",
+        "/o/demo/leads",
+        "/o/demo/deals",
+        "/o/demo/tasks",
+        "/o/demo/settings/members",
+        "/o/demo/settings/objects",
+    ];
+    let mut failures = Vec::new();
+    for theme in ["light", "dark"] {
+        b.eval(&format!(
+            "localStorage.setItem('rapport.theme', '{theme}'); return null"
+        ))
+        .await;
+        for page in pages {
+            b.goto(&t.url(page)).await;
+            let found = b.eval(FAILURES).await;
+            for line in found.as_array().into_iter().flatten() {
+                failures.push(format!("{theme} {page}: {}", line.as_str().unwrap_or("?")));
+            }
+        }
+    }
+    b.close().await;
+    assert!(
+        failures.is_empty(),
+        "{} texts below AA contrast:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
