@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod builtin;
+pub mod color;
 pub mod contact;
 pub mod deal;
 pub mod ids;

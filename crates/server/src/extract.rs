@@ -8,7 +8,6 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use rapport_app::accounts::CurrentSession;
-use rapport_app::crypto::constant_time_eq;
 use rapport_app::organizations::TenantHint;
 use rapport_app::{Actor, RequestMeta, Tenant};
 use rapport_domain::OrganizationId;
@@ -168,9 +167,8 @@ impl FromRequestParts<AppState> for Auth {
             if !is_safe(&parts.method) {
                 check_origin(&parts.headers, state)?;
                 let presented = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-                let valid = presented.is_some_and(|p| {
-                    constant_time_eq(p.as_bytes(), current.session.csrf_token.as_bytes())
-                });
+                let valid =
+                    presented.is_some_and(|p| crate::csrf::matches(p, &current.session.csrf_token));
                 if !valid {
                     return Err(ApiError::new(
                         StatusCode::FORBIDDEN,

@@ -1,6 +1,7 @@
 //! Rapport's HTTP server: the JSON API (`api::v1`), operations endpoints, middleware.
 
 pub mod api;
+pub mod csrf;
 pub mod error;
 pub mod exports;
 pub mod extract;

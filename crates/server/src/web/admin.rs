@@ -49,7 +49,10 @@ fn instance_admin(ctx: &PageContext) -> Result<(Actor, String), PageError> {
             "this part of Rapport is for the instance's administrators",
         )));
     }
-    Ok((session.actor.clone(), session.session.csrf_token.clone()))
+    Ok((
+        session.actor.clone(),
+        crate::csrf::masked(&session.session.csrf_token),
+    ))
 }
 
 #[derive(Deserialize, Default)]

@@ -33,6 +33,8 @@ const FONTS: [(&str, &[u8]); 3] = [
 const PLAIN_MAX_AGE: &str = "public, max-age=300";
 /// How long it keeps one asked for by its fingerprinted name: it never changes.
 const FINGERPRINTED_MAX_AGE: &str = "public, max-age=31536000, immutable";
+/// How long it keeps this build's version of one asked for by another build's fingerprint.
+const OTHER_BUILD_MAX_AGE: &str = "public, max-age=60";
 
 struct Asset {
     /// `app.css`.
@@ -99,12 +101,37 @@ pub fn url(name: &str) -> String {
     }
 }
 
+/// Whether `file` names `asset` with another build's fingerprint (`app.0123456789.css`).
+fn another_build(asset: &Asset, file: &str) -> bool {
+    let (stem, extension) = asset.name.rsplit_once('.').unwrap_or((asset.name, ""));
+    file.strip_prefix(stem)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .and_then(|rest| rest.strip_suffix(extension))
+        .and_then(|rest| rest.strip_suffix('.'))
+        .is_some_and(|print| print.len() == 10 && print.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Whether an `If-None-Match` header names this version (`*`, or its tag, weak or not).
+fn unchanged(headers: &HeaderMap, fingerprint: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/").trim_matches('"'))
+        .any(|tag| tag == "*" || tag == fingerprint)
+}
+
 pub async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    // While servers of two builds answer side by side (a rolling deploy), a page of one may ask
+    // another for its assets: that one answers with its own version, kept only briefly.
     let found = ASSETS.iter().find_map(|a| {
         if a.fingerprinted == file {
             Some((a, FINGERPRINTED_MAX_AGE))
         } else if a.name == file {
             Some((a, PLAIN_MAX_AGE))
+        } else if another_build(a, &file) {
+            Some((a, OTHER_BUILD_MAX_AGE))
         } else {
             None
         }
@@ -117,17 +144,16 @@ pub async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
         )
         .into_response();
     };
-    let etag = format!("\"{}\"", asset.fingerprinted);
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
-    if fresh {
+    // Weak: the same version goes out plain, gzip- or brotli-compressed.
+    let etag = format!("W/\"{}\"", asset.fingerprinted);
+    let vary = (header::VARY, "accept-encoding".to_owned());
+    if unchanged(&headers, &asset.fingerprinted) {
         return (
             StatusCode::NOT_MODIFIED,
             [
                 (header::ETAG, etag),
                 (header::CACHE_CONTROL, cache.to_owned()),
+                vary,
             ],
         )
             .into_response();
@@ -137,6 +163,7 @@ pub async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
             (header::CONTENT_TYPE, asset.content_type.to_owned()),
             (header::CACHE_CONTROL, cache.to_owned()),
             (header::ETAG, etag),
+            vary,
         ],
         asset.body.clone(),
     )
@@ -158,6 +185,10 @@ mod tests {
             fingerprint(b"body { color: red }"),
             fingerprint(b"body { color: blue }")
         );
+        let sheet = ASSETS.iter().find(|a| a.name == "app.css").expect("css");
+        assert!(another_build(sheet, "app.0123456789.css"));
+        assert!(!another_build(sheet, "app.css") && !another_build(sheet, "app.js"));
+        assert!(!another_build(sheet, "app.zz23456789.css"));
         // The stylesheet names the fonts by their fingerprinted names.
         let sheet = ASSETS.iter().find(|a| a.name == "app.css").expect("css");
         let sheet = String::from_utf8_lossy(&sheet.body);

@@ -192,10 +192,7 @@ impl PageContext {
     /// Checks the CSRF token a form carried against the session's.
     pub fn check_csrf(&self, presented: &str) -> Result<&CurrentSession, PageError> {
         let session = self.require_session()?;
-        if rapport_app::crypto::constant_time_eq(
-            presented.as_bytes(),
-            session.session.csrf_token.as_bytes(),
-        ) {
+        if crate::csrf::matches(presented, &session.session.csrf_token) {
             Ok(session)
         } else {
             Err(PageError::from(ApiError::new(

@@ -645,7 +645,7 @@ pub async fn board_more(
         pipeline_id: pipeline.id.to_string(),
         shell: CardShell {
             base: ctx.base.clone(),
-            csrf: session.session.csrf_token.clone(),
+            csrf: crate::csrf::masked(&session.session.csrf_token),
         },
     };
     Ok(render(&fragment))

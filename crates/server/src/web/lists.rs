@@ -415,6 +415,8 @@ where
             }
         },
     );
+    // Ended stays ended: a layer around the body (compression) may ask once more.
+    let stream = futures_util::StreamExt::fuse(stream);
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -213,7 +213,7 @@ pub async fn shell(
         user_email: session.actor.email.clone(),
         user_initials: initials(&session.actor.name),
         role: tenant.role.as_str().to_owned(),
-        csrf: session.session.csrf_token.clone(),
+        csrf: crate::csrf::masked(&session.session.csrf_token),
         nav,
         breadcrumbs: crumbs.iter().map(|c| (*c).to_owned()).collect(),
         organizations,
@@ -309,7 +309,7 @@ pub async fn home(ctx: PageContext) -> PageResult {
                 })
                 .collect(),
             email: session.actor.email.clone(),
-            csrf: session.session.csrf_token.clone(),
+            csrf: crate::csrf::masked(&session.session.csrf_token),
         })),
     }
 }
@@ -338,7 +338,7 @@ pub async fn new_organization_form(ctx: PageContext) -> PageResult {
         name: String::new(),
         errors: FormErrors::default(),
         email: session.actor.email.clone(),
-        csrf: session.session.csrf_token.clone(),
+        csrf: crate::csrf::masked(&session.session.csrf_token),
     }))
 }
 
@@ -372,7 +372,7 @@ pub async fn new_organization(
                 name: form.name,
                 errors: FormErrors(errors.0),
                 email: session.actor.email.clone(),
-                csrf: session.session.csrf_token.clone(),
+                csrf: crate::csrf::masked(&session.session.csrf_token),
             },
         )),
         Err(other) => Err(other.into()),
@@ -585,8 +585,21 @@ pub async fn brand_css(ctx: PageContext) -> PageResult {
         Ok(Some(org)) => org.primary_color.clone(),
         _ => None,
     };
-    let body = match color {
-        Some(c) => format!(":root {{ --brand: {c}; }}\n"),
+    // Text on the brand and text in the brand's colour are worked out from it, so that any
+    // brand reads at 4.5:1 in both themes.
+    let brand = color.as_deref().and_then(rapport_domain::color::Rgb::parse);
+    let body = match brand {
+        Some(b) => {
+            let c = rapport_domain::color::brand_colors(b);
+            format!(
+                ":root {{ --brand: {}; --brand-contrast: {}; --accent: {}; }}\n\
+                 :root[data-theme=\"dark\"] {{ --accent: {}; }}\n",
+                b.hex(),
+                c.on_brand.hex(),
+                c.accent_light.hex(),
+                c.accent_dark.hex()
+            )
+        }
         None => String::from("/* default brand colour */\n"),
     };
     Ok((

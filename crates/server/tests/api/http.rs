@@ -574,6 +574,27 @@ async fn pages_scripts_and_json_are_compressed_and_assets_kept_by_fingerprint() 
         .await
         .expect("send");
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    let any = t
+        .client
+        .get(t.url(&css))
+        .header("if-none-match", "*")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(any.status(), StatusCode::NOT_MODIFIED);
+    // A page of another build (a rolling deploy) gets this build's stylesheet, kept briefly.
+    let (other, _) = fetch(&t, "/assets/app.0123456789.css", None).await;
+    assert_eq!(
+        other.get("cache-control").and_then(|v| v.to_str().ok()),
+        Some("public, max-age=60")
+    );
+    let unknown = t
+        .client
+        .get(t.url("/assets/app.nothex1234.css"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 
     // The stylesheet names the bundled font by its fingerprint; the font is served as it is
     // (WOFF2 is compressed already).
@@ -592,4 +613,38 @@ async fn pages_scripts_and_json_are_compressed_and_assets_kept_by_fingerprint() 
         Some("font/woff2")
     );
     assert_eq!(&font_body[..4], b"wOF2");
+
+    // A CSV export streams compressed to its end.
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    for i in 0..300 {
+        t.create(
+            &owner,
+            "/api/v1/companies",
+            json!({"name": format!("Company {i:03}")}),
+        )
+        .await;
+    }
+    for encoding in ["gzip", "br"] {
+        let r = t
+            .client
+            .get(t.url("/api/v1/companies/export.csv"))
+            .bearer_auth(&owner.access)
+            .header("x-organization-id", owner.org())
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), StatusCode::OK);
+        let headers = r.headers().clone();
+        assert_eq!(
+            headers
+                .get("content-encoding")
+                .and_then(|v| v.to_str().ok()),
+            Some(encoding)
+        );
+        let body = r.bytes().await.expect("the whole export");
+        let csv = String::from_utf8(decoded(&headers, &body)).expect("utf-8");
+        assert_eq!(csv.lines().count(), 301, "{encoding}");
+        assert!(csv.contains("Company 299"));
+    }
 }

@@ -36,6 +36,7 @@ const background = (el) => {
 const describe = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
   (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : "");
 const failures = [];
+let checked = 0;
 for (const el of document.querySelectorAll("body *")) {
   if (el.closest("svg, [disabled], [aria-disabled=true], .skeleton")) continue;
   const own = [...el.childNodes].filter((n) => n.nodeType === 3 && n.textContent.trim()).map((n) => n.textContent.trim()).join(" ");
@@ -44,13 +45,15 @@ for (const el of document.querySelectorAll("body *")) {
   if (style.visibility !== "visible" || el.getClientRects().length === 0) continue;
   let opacity = 1;
   for (let e = el; e; e = e.parentElement) opacity *= +getComputedStyle(e).opacity;
-  if (opacity < 0.99) continue;
+  if (opacity === 0) continue;
   const rect = el.getBoundingClientRect();
   if (rect.width === 0 || rect.height === 0) continue;
   const color = parse(style.color);
   if (!color) { failures.push("unreadable colour " + style.color + " " + describe(el)); continue; }
   const bg = background(el);
-  const fg = over(color, bg);
+  // A translucent element's text shows through it onto what is behind.
+  const fg = over([color[0], color[1], color[2], color[3] * opacity], bg);
+  checked++;
   const [l1, l2] = [luminance(fg), luminance(bg)].sort((a, b) => b - a);
   const ratio = (l1 + 0.05) / (l2 + 0.05);
   const size = parseFloat(style.fontSize);
@@ -59,8 +62,31 @@ for (const el of document.querySelectorAll("body *")) {
     failures.push(ratio.toFixed(2) + " " + JSON.stringify(own.slice(0, 40)) + " (" + describe(el) + ")");
   }
 }
-return failures;
+return {checked, theme: document.documentElement.dataset.theme, failures};
 "##;
+
+/// Gives the demo organization a brand colour, as its owner would in Settings.
+async fn set_brand(t: &TestApp, colour: &str) {
+    let login = t
+        .post(
+            "/api/v1/auth/login",
+            None,
+            serde_json::json!({"email": "demo@rapport.example", "password": PASSWORD}),
+        )
+        .await;
+    let token = login.body["access_token"].as_str().expect("token");
+    let orgs = t.get("/api/v1/organizations/me", token).await;
+    let org = orgs.body[0]["id"].as_str().expect("organization");
+    let r = t
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/organizations/{org}"),
+            Some(token),
+            Some(serde_json::json!({"primary_color": colour})),
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.text);
+}
 
 #[tokio::test]
 async fn text_and_links_are_readable_in_both_themes() {
@@ -95,17 +121,37 @@ async fn text_and_links_are_readable_in_both_themes() {
         "/o/demo/settings/objects",
     ];
     let mut failures = Vec::new();
-    for theme in ["light", "dark"] {
-        b.eval(&format!(
-            "localStorage.setItem('rapport.theme', '{theme}'); return null"
-        ))
-        .await;
-        for page in pages {
-            b.goto(&t.url(page)).await;
-            let found = b.eval(FAILURES).await;
-            for line in found.as_array().into_iter().flatten() {
-                failures.push(format!("{theme} {page}: {}", line.as_str().unwrap_or("?")));
+    // The demo's brand, then a light one (yellow) and a dark one (navy): the colours worked out
+    // from a brand read on both themes whatever it is.
+    for brand in [None, Some("#facc15"), Some("#0f1f4b")] {
+        if let Some(colour) = brand {
+            set_brand(&t, colour).await;
+        }
+        for theme in ["light", "dark"] {
+            b.eval(&format!(
+                "localStorage.setItem('rapport.theme', '{theme}'); return null"
+            ))
+            .await;
+            for page in pages {
+                b.goto(&t.url(page)).await;
+                let found = b.eval(FAILURES).await;
+                assert_eq!(found["theme"], theme, "{page}");
+                let checked = found["checked"].as_u64().unwrap_or(0);
+                assert!(
+                    checked >= 20,
+                    "{page} ({theme}): only {checked} texts checked"
+                );
+                for line in found["failures"].as_array().into_iter().flatten() {
+                    failures.push(format!(
+                        "{} {theme} {page}: {}",
+                        brand.unwrap_or("demo brand"),
+                        line.as_str().unwrap_or("?")
+                    ));
+                }
             }
+        }
+        if brand.is_none() {
+            b.screenshot("contrast-demo-dark").await;
         }
     }
     b.close().await;
