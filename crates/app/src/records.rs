@@ -1029,11 +1029,18 @@ impl App {
         };
         let page_size = query.page_size.clamp(1, 100);
         let driver = driver(tx, small, object, &conditions, page_size).await?;
+        let from_text_matches = match &search {
+            Some((s, text::Strategy::Index)) if driver.is_none() => {
+                text::index_gives_few(tx, &store_records::SEARCH, s).await?
+            }
+            _ => false,
+        };
         let rq = RecordQuery {
             object_id: object.id,
             conditions: &conditions,
             driver,
             search: search.as_ref().map(|(s, st)| (s.as_str(), *st)),
+            from_text_matches,
             sort,
             descending,
             after,

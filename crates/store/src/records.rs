@@ -628,6 +628,9 @@ pub struct RecordQuery<'a> {
     pub driver: Option<usize>,
     /// Lowercase text every match contains, and how to look for it.
     pub search: Option<(&'a str, Strategy)>,
+    /// SQLite's text index gives few rows for the search (see
+    /// [`crate::text::index_gives_few`]): a list in time order is read from them by rowid.
+    pub from_text_matches: bool,
     pub sort: Sort,
     pub descending: bool,
     pub after: Option<After>,
@@ -734,13 +737,16 @@ impl Plan<'_, '_> {
 const LIVE: &str =
     "records.organization_id = $1 AND records.object_id = $2 AND records.deleted_at IS NULL";
 
-/// [`LIVE`] for a list in time order. A search SQLite reads through its text index (few
-/// matches) is read from the matches by rowid: `+` keeps the planner from walking every record
-/// of the object by the `records_live` index instead and testing each against them (a rare
-/// phrase among 200,000 berths: 39 → 1 ms).
+/// [`LIVE`] for a list in time order. A search SQLite's text index answers with few rows is
+/// read from them by rowid: `+` keeps the planner from walking every record of the object by
+/// the `records_live` index instead and testing each against them (a rare phrase among 200,000
+/// berths: 39 → 1 ms). The index holds every organization's records, so a text rare here and
+/// common elsewhere is read the other way.
 fn live_in_time_order(backend: Backend, rq: &RecordQuery<'_>) -> &'static str {
     match (backend, rq.search) {
-        (Backend::Sqlite, Some((text, Strategy::Index))) if crate::text::fts_answers(text) => {
+        (Backend::Sqlite, Some((text, Strategy::Index)))
+            if rq.from_text_matches && crate::text::fts_answers(text) =>
+        {
             "+records.organization_id = $1 AND +records.object_id = $2 \
              AND records.deleted_at IS NULL"
         }

@@ -150,6 +150,36 @@ pub async fn strategy_of_any(
     })
 }
 
+/// Most rows SQLite's text index may give a search for a list to be read from them.
+const FEW_FOUND: i64 = 5_000;
+
+/// Whether SQLite's text index gives fewer than 5,000 rows for `text` in `target`, across
+/// organizations (the index is shared): counted once and kept until the organization next
+/// writes.
+pub async fn index_gives_few(
+    tx: &mut crate::TenantTx,
+    target: &Searchable,
+    text: &str,
+) -> crate::Result<bool> {
+    #[derive(Clone, sqlx::FromRow)]
+    struct Row {
+        n: i64,
+    }
+    if tx.backend() != Backend::Sqlite || !fts_answers(text) {
+        return Ok(false);
+    }
+    let mut q = crate::query("");
+    let p = q.push_arg(format!("%{}%", index_term(text)));
+    q.push_sql(&format!(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM {fts} WHERE {column} LIKE {p} LIMIT {FEW_FOUND}) \
+         AS found",
+        fts = target.fts,
+        column = target.column
+    ));
+    let rows: Vec<Row> = crate::statistics::fetch_figure(tx, q).await?;
+    Ok(rows.first().is_some_and(|r| r.n < FEW_FOUND))
+}
+
 /// Whether SQLite's trigram index answers a search for `text`: three characters or more, no
 /// wildcards.
 pub fn fts_answers(text: &str) -> bool {
