@@ -1,5 +1,6 @@
 //! Readability: every piece of text on the main pages has the contrast WCAG AA asks against what
-//! is behind it (4.5:1, or 3:1 for large text), in the light and the dark theme.
+//! is behind it (4.5:1, or 3:1 for large text), in the light and the dark theme; and the main
+//! pages fit a phone's width.
 
 use crate::browser::{Browser, enabled};
 use crate::support::{PASSWORD, TestApp};
@@ -160,5 +161,57 @@ async fn text_and_links_are_readable_in_both_themes() {
         "{} texts below AA contrast:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+/// Every main page fits a phone's width: nothing makes the page scroll sideways (wide tables
+/// scroll inside their own frame).
+#[tokio::test]
+async fn main_pages_fit_a_phone_without_sideways_scrolling() {
+    if !enabled("main_pages_fit_a_phone_without_sideways_scrolling") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    t.app.seed_demo(PASSWORD).await.expect("demo data");
+    let b = Browser::start(390, 844).await;
+    b.goto(&t.url("/login")).await;
+    b.fill("#email", "demo@rapport.example").await;
+    b.fill("#password", PASSWORD).await;
+    b.submit("form[action='/login'] button[type=submit]").await;
+    b.wait_for_path(|p| p.starts_with("/o/")).await;
+    let mut wide = Vec::new();
+    for page in [
+        "/o/demo/",
+        "/o/demo/contacts",
+        "/o/demo/companies",
+        "/o/demo/leads",
+        "/o/demo/deals",
+        "/o/demo/tasks",
+        "/o/demo/notifications",
+        "/o/demo/trash",
+        "/o/demo/settings/general",
+        "/o/demo/settings/branding",
+        "/o/demo/settings/webhooks",
+        "/o/demo/settings/audit",
+        "/o/demo/settings/members",
+        "/o/demo/settings/pipelines",
+        "/o/demo/settings/objects",
+    ] {
+        b.goto(&t.url(page)).await;
+        assert!(b.exists(".shell .content").await, "{page} opens in the app");
+        let width = b
+            .eval("return [document.documentElement.scrollWidth, window.innerWidth]")
+            .await;
+        let scroll = width[0].as_u64().unwrap_or(u64::MAX);
+        let inner = width[1].as_u64().unwrap_or(0);
+        if scroll > inner {
+            wide.push(format!("{page}: {scroll} px wide in {inner}"));
+        }
+    }
+    b.close().await;
+    assert!(
+        wide.is_empty(),
+        "pages scroll sideways:\n{}",
+        wide.join("\n")
     );
 }
