@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use rapport_domain::deal::DealStatus;
 use rapport_domain::lead::LeadStatus;
-use rapport_domain::schema::{FieldDef, ObjectDef};
+use rapport_domain::schema::FieldDef;
 use rapport_domain::values::{self, Value};
 use rapport_domain::{Role, UserId, ValidationErrors};
 use rapport_store::records::{self as store_records, Target};
@@ -73,40 +73,25 @@ impl Column for i64 {
     }
 }
 
-impl Column for bool {
-    fn of(value: &Value) -> Option<Self> {
-        match value {
-            Value::Boolean(b) => Some(*b),
-            _ => None,
-        }
-    }
+/// Columns read from the value of one variant, as it is.
+macro_rules! column {
+    ($($ty:ty => $variant:ident),* $(,)?) => {
+        $(impl Column for $ty {
+            fn of(value: &Value) -> Option<Self> {
+                match value {
+                    Value::$variant(v) => Some(*v),
+                    _ => None,
+                }
+            }
+        })*
+    };
 }
 
-impl Column for NaiveDate {
-    fn of(value: &Value) -> Option<Self> {
-        match value {
-            Value::Date(d) => Some(*d),
-            _ => None,
-        }
-    }
-}
-
-impl Column for DateTime<Utc> {
-    fn of(value: &Value) -> Option<Self> {
-        match value {
-            Value::DateTime(t) => Some(*t),
-            _ => None,
-        }
-    }
-}
-
-impl Column for UserId {
-    fn of(value: &Value) -> Option<Self> {
-        match value {
-            Value::Member(id) => Some(*id),
-            _ => None,
-        }
-    }
+column! {
+    bool => Boolean,
+    NaiveDate => Date,
+    DateTime<Utc> => DateTime,
+    UserId => Member,
 }
 
 impl Column for LeadStatus {
@@ -127,7 +112,6 @@ pub struct Checked<'a> {
     /// Who changes the record, and in which organization.
     pub actor: &'a Actor,
     pub tenant: &'a Tenant,
-    object: &'static ObjectDef,
     given: BTreeMap<String, Option<Value>>,
     /// The inputs the kind reads itself, as given.
     pub(crate) inputs: Map<String, Json>,
@@ -139,7 +123,7 @@ pub struct Checked<'a> {
 impl<'a> Checked<'a> {
     /// Checks each field the change gives (a new record's required fields must be given, and
     /// those left out take their default); links must name live records of the organization
-    /// and members must belong to it. `own` are the inputs the kind reads itself.
+    /// and members must belong to it. The kind's `OWN_INPUTS` are kept as given, for it to read.
     pub(crate) async fn new<K: BuiltinKind>(
         tx: &mut TenantTx,
         actor: &'a Actor,
@@ -225,7 +209,6 @@ impl<'a> Checked<'a> {
         Ok(Checked {
             actor,
             tenant,
-            object,
             given,
             inputs,
             owner,
@@ -283,11 +266,6 @@ impl<'a> Checked<'a> {
             Some(_) => None,
             None => current,
         }
-    }
-
-    /// The field of the kind's description with this key.
-    pub fn field(&self, key: &str) -> Option<&FieldDef> {
-        self.object.field(key)
     }
 }
 

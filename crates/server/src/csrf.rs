@@ -12,17 +12,11 @@ pub fn masked(token: &str) -> String {
     let secret = token.as_bytes();
     let mut pad = vec![0u8; secret.len()];
     getrandom::fill(&mut pad).expect("the operating system gives random bytes");
-    let mut out = String::with_capacity(secret.len() * 4);
-    for b in pad.iter().chain(
-        pad.iter()
-            .zip(secret)
-            .map(|(p, s)| p ^ s)
-            .collect::<Vec<u8>>()
-            .iter(),
-    ) {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    let masked: Vec<u8> = pad.iter().zip(secret).map(|(p, s)| p ^ s).collect();
+    pad.iter()
+        .chain(&masked)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Whether `presented` is the session's `token`, masked or not.
