@@ -71,6 +71,46 @@ impl RecordRef {
 /// The kinds of entry people write; the others are written by the system.
 pub const WRITABLE_KINDS: [&str; 4] = ["comment", "call", "meeting", "email"];
 
+/// The groups a record page's timeline can be narrowed to: its key in the page's address, its
+/// label and the entry types it shows.
+pub const TIMELINE_GROUPS: [(&str, &str, &[&str]); 6] = [
+    ("comments", "Comments", &["comment"]),
+    ("emails", "Emails", &["email"]),
+    ("calls", "Calls", &["call"]),
+    ("meetings", "Meetings", &["meeting"]),
+    ("tasks", "Tasks", &["task_created", "task_completed"]),
+    (
+        "changes",
+        "Changes",
+        &[
+            "stage_changed",
+            "status_changed",
+            "owner_changed",
+            "values_changed",
+            "converted",
+        ],
+    ),
+];
+
+/// Which entries of a gathered timeline: of one group of [`TIMELINE_GROUPS`] (all when `None`),
+/// after the entry a previous page ended on, `limit` of them.
+#[derive(Clone, Copy, Debug)]
+pub struct GatheredPaging<'a> {
+    pub group: Option<&'a str>,
+    pub before: Option<(DateTime<Utc>, ActivityId)>,
+    pub limit: u64,
+}
+
+/// A page of a record's timeline gathered with its related records' (a company's contacts and
+/// deals, a contact's deals): the entries, what each one not on the record itself is about, and
+/// where the next page starts.
+pub struct GatheredPage {
+    pub items: Vec<Activity>,
+    /// The title of each related record an entry is on, by its id.
+    pub about: std::collections::HashMap<uuid::Uuid, String>,
+    pub next: Option<(DateTime<Utc>, ActivityId)>,
+}
+
 /// Which page of a timeline: by number, or after the entry a previous page ended on.
 #[derive(Clone, Copy, Debug)]
 pub struct TimelinePaging {
@@ -260,6 +300,77 @@ impl App {
             None
         };
         Ok(ActivityPage { items, total, next })
+    }
+
+    /// The newest entries of a record's page: its timeline with its related records' (when the
+    /// member may see those kinds), a page at a time.
+    pub async fn gathered_timeline(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        record: RecordRef,
+        paging: GatheredPaging<'_>,
+        meta: &RequestMeta,
+    ) -> AppResult<GatheredPage> {
+        let GatheredPaging {
+            group,
+            before,
+            limit,
+        } = paging;
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            record.object(),
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let sees = |object| {
+            rapport_domain::decide(tenant.role, Action::View, object, Ownership::Others)
+                .is_allowed()
+        };
+        let gather = sees(Object::Contact) && sees(Object::Deal);
+        let types: &[&str] = match group {
+            Some(g) => TIMELINE_GROUPS
+                .iter()
+                .find(|(key, _, _)| *key == g)
+                .map(|(_, _, types)| *types)
+                .ok_or_else(|| AppError::invalid("show", "is not a group of the timeline"))?,
+            None => &[],
+        };
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        if !record.exists(&mut tx).await? {
+            return Err(AppError::NotFound);
+        }
+        let own = (record.kind(), record.id());
+        let mut items =
+            store_activities::gathered(&mut tx, own, gather, types, before, limit).await?;
+        let has_more = crate::paging::cut(&mut items, limit);
+        let others = |kind: &str| -> Vec<uuid::Uuid> {
+            let mut ids: Vec<uuid::Uuid> = items
+                .iter()
+                .filter(|a| a.record_type == kind && a.record_id != record.id())
+                .map(|a| a.record_id)
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let (contacts, deals) = (others("contact"), others("deal"));
+        let mut about: std::collections::HashMap<uuid::Uuid, String> =
+            tables::titles::<Contact>(&mut tx, &contacts)
+                .await?
+                .into_iter()
+                .collect();
+        about.extend(tables::titles::<Deal>(&mut tx, &deals).await?);
+        tx.commit().await?;
+        let next = if has_more {
+            items.last().map(|a| (a.created_at, a.id))
+        } else {
+            None
+        };
+        Ok(GatheredPage { items, about, next })
     }
 
     /// Adds a comment or a logged call, meeting or email to a record's timeline.

@@ -95,6 +95,82 @@ pub async fn list(
     tx.raw().fetch_all(q).await
 }
 
+/// The records whose timelines a record's page gathers with its own: a company's contacts and
+/// deals, a contact's deals (those not deleted).
+fn gathered_from(record_type: &str) -> &'static [(&'static str, &'static str, &'static str)] {
+    match record_type {
+        "company" => &[
+            ("contact", "contacts", "company_id"),
+            ("deal", "deals", "company_id"),
+        ],
+        "contact" => &[("deal", "deals", "contact_id")],
+        _ => &[],
+    }
+}
+
+/// One page of a record's timeline, gathered with those of its related records when `related`
+/// (see [`gathered_from`]), newest first, of the entry types given (all when empty), plus one row
+/// more when there is a next page.
+pub async fn gathered(
+    tx: &mut TenantTx,
+    record: (&str, uuid::Uuid),
+    related: bool,
+    types: &[&str],
+    before: Option<(DateTime<Utc>, ActivityId)>,
+    limit: u64,
+) -> Result<Vec<Activity>> {
+    let org = tx.organization_id();
+    let (record_type, record_id) = record;
+    // One branch per timeline, each read through the activities index: a related kind's records
+    // are found by their link first, then their entries by their ids (on PostgreSQL as an array
+    // computed once, so the index is searched by id whatever the statistics say).
+    let mut branches = vec![format!(
+        "SELECT {COLUMNS} FROM activities WHERE organization_id = $1 AND record_type = $2 AND record_id = $3"
+    )];
+    let gather = if related {
+        gathered_from(record_type)
+    } else {
+        &[]
+    };
+    for (kind, table, column) in gather {
+        let ids = format!(
+            "SELECT id FROM {table} WHERE organization_id = $1 AND {column} = $3 AND deleted_at IS NULL"
+        );
+        let among = match tx.backend() {
+            crate::Backend::Postgres => format!("= ANY(ARRAY({ids}))"),
+            crate::Backend::Sqlite => format!("IN ({ids})"),
+        };
+        branches.push(format!(
+            "SELECT {COLUMNS} FROM activities WHERE organization_id = $1 \
+             AND record_type = '{kind}' AND record_id {among}"
+        ));
+    }
+    let mut q = query(format!(
+        "SELECT {COLUMNS} FROM ({}) AS gathered WHERE 1 = 1",
+        branches.join(" UNION ALL ")
+    ))
+    .bind(org)
+    .bind(record_type)
+    .bind(record_id);
+    q.and_in(
+        "type",
+        &types.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+    );
+    crate::keyset::page(
+        &mut q,
+        "created_at",
+        before
+            .as_ref()
+            .map(|(at, id)| (crate::keyset::SortValue::Time(*at), *id))
+            .as_ref()
+            .map(|(v, id)| (v, *id)),
+        true,
+        (0, limit),
+        crate::keyset::Plan::Once,
+    );
+    tx.raw().fetch_all(q).await
+}
+
 /// How many entries a record's timeline holds.
 pub async fn count(tx: &mut TenantTx, record_type: &str, record_id: uuid::Uuid) -> Result<i64> {
     #[derive(sqlx::FromRow)]

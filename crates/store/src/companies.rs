@@ -129,18 +129,5 @@ pub struct CompanyFilter {
 
 /// The names of some companies (live or deleted), for lists showing a contact's company.
 pub async fn names(tx: &mut TenantTx, ids: &[uuid::Uuid]) -> Result<Vec<(uuid::Uuid, String)>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: uuid::Uuid,
-        name: String,
-    }
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = query("SELECT id, name FROM companies WHERE organization_id = $1")
-        .bind(tx.organization_id());
-    let these = q.any_of(tx.backend(), "id", ids);
-    q.push_sql(&format!(" AND {these}"));
-    let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
+    crate::tables::titles::<Company>(tx, ids).await
 }

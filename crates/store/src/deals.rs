@@ -511,18 +511,5 @@ pub async fn search_strategy(tx: &mut TenantTx, f: &DealFilter) -> Result<crate:
 
 /// The titles of some deals (live or deleted), for lists showing a task's deal.
 pub async fn titles(tx: &mut TenantTx, ids: &[uuid::Uuid]) -> Result<Vec<(uuid::Uuid, String)>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: uuid::Uuid,
-        title: String,
-    }
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q =
-        query("SELECT id, title FROM deals WHERE organization_id = $1").bind(tx.organization_id());
-    let these = q.any_of(tx.backend(), "id", ids);
-    q.push_sql(&format!(" AND {these}"));
-    let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.title)).collect())
+    crate::tables::titles::<Deal>(tx, ids).await
 }

@@ -15,6 +15,29 @@ use crate::{Arg, Backend, Query, Record, Result, TenantTx, dialect, query};
 /// A record's own columns as a write sets them, with their values, in order.
 pub type Columns = Vec<(&'static str, Arg)>;
 
+/// The titles of some records of kind `K` (live or deleted), by id: the names a page shows for
+/// the records it links to.
+pub async fn titles<K: KindTable>(tx: &mut TenantTx, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+        title: String,
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = query(format!(
+        "SELECT id, {} AS title FROM {} WHERE organization_id = $1",
+        K::TITLE_COLUMN,
+        K::TABLE
+    ))
+    .bind(tx.organization_id());
+    let these = q.any_of(tx.backend(), "id", ids);
+    q.push_sql(&format!(" AND {these}"));
+    let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.title)).collect())
+}
+
 /// Inserts a record of kind `K` with `columns` (its organization, a new id and its times are
 /// added) and reads it back.
 pub async fn insert<K: KindTable>(tx: &mut TenantTx, columns: Columns) -> Result<K> {

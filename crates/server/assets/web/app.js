@@ -446,7 +446,7 @@ document.addEventListener("change", function (event) {
   function busy(region) {
     var focused = document.activeElement;
     if (focused && region.contains(focused) && focused.matches("input:not([type=hidden]), textarea, select")) return true;
-    return !!region.querySelector(".dragging, [aria-busy], form[data-dirty], details[open]");
+    return !!region.querySelector(".dragging, [aria-busy], form[data-dirty], details[open], .prop.editing");
   }
   function banner(show) {
     var existing = document.getElementById("live-banner");
@@ -497,7 +497,8 @@ document.addEventListener("change", function (event) {
   }
   document.addEventListener("input", function (event) {
     var form = event.target.form;
-    if (form && form.closest("[data-live-region]")) form.setAttribute("data-dirty", "");
+    // A property edited in place is saved on its own; its form is never left half-typed.
+    if (form && form.closest("[data-live-region]") && !form.hasAttribute("data-inline-edit")) form.setAttribute("data-dirty", "");
   });
   function connect() {
     var url = new URL(shell.dataset.liveUrl, window.location.href);
@@ -514,7 +515,12 @@ document.addEventListener("change", function (event) {
       var message;
       try { message = JSON.parse(event.data); } catch (e) { return; }
       if (message.type !== "event") return;
-      schedule(regions().filter(function (r) { return concerns(r, message); }).map(function (r) { return r.id; }));
+      var ids = regions().filter(function (r) { return concerns(r, message); }).map(function (r) { return r.id; });
+      // What this member did is drawn where they did it; elsewhere it refreshes when idle.
+      if (message.actor_id && message.actor_id === shell.dataset.user) {
+        ids = ids.filter(function (id) { var r = document.getElementById(id); return r && !busy(r); });
+      }
+      schedule(ids);
     });
     socket.addEventListener("close", function (event) {
       document.documentElement.setAttribute("data-live", "disconnected");
@@ -571,5 +577,234 @@ document.addEventListener("change", function (event) {
     form.addEventListener("input", preview);
     form.addEventListener("change", preview);
     sync();
+  });
+})();
+
+// Record pages: each property opens in place when clicked (or Enter on it). Enter saves (Ctrl or
+// ⌘-Enter in a text area), Esc cancels, a menu chosen with the pointer saves at once, leaving the
+// field saves what was typed. The value shows at once; the server's answer then redraws the page,
+// or, when refused, the old value comes back and the editor stays open with the reason under it
+// (leaving it then puts the stored value back).
+(function () {
+  var FIELD = ".prop-editor input:not([type=hidden]):not(.choice-finder), .prop-editor select, .prop-editor textarea";
+
+  function propOf(node) { return node && node.closest ? node.closest("form[data-inline-edit] .prop") : null; }
+  function formOf(prop) { return prop.closest("form"); }
+  function controls(prop) {
+    return Array.prototype.slice.call(prop.querySelectorAll(".prop-editor input[name], .prop-editor select[name], .prop-editor textarea[name]"))
+      .filter(function (c) { return !c.classList.contains("choice-finder"); });
+  }
+  function entries(prop) {
+    var out = [];
+    controls(prop).forEach(function (c) {
+      if (c.type === "checkbox") { if (c.checked) out.push([c.name, c.value]); return; }
+      if (c.tagName === "SELECT" && c.multiple) {
+        Array.prototype.forEach.call(c.selectedOptions, function (o) { out.push([c.name, o.value]); });
+        return;
+      }
+      out.push([c.name, c.value]);
+    });
+    return out;
+  }
+  function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+  function label(prop) { return prop.querySelector(".prop-label").firstChild.textContent.trim(); }
+  function shown(prop) {
+    var kind = prop.dataset.kind;
+    var main = prop.querySelector(".prop-editor [name='" + CSS.escape(prop.dataset.prop) + "']");
+    if (!main) return "";
+    if (kind === "checkbox") return main.checked ? "Yes" : "No";
+    if (main.tagName === "SELECT") {
+      return Array.prototype.filter.call(main.selectedOptions, function (o) { return o.value !== ""; })
+        .map(function (o) { return o.textContent; }).join(", ");
+    }
+    if (kind === "money" && main.value.trim()) {
+      var currency = prop.querySelector("[name='" + CSS.escape(prop.dataset.prop + ".currency") + "']");
+      return main.value.trim() + (currency && currency.value ? " " + currency.value.toUpperCase() : "");
+    }
+    return main.value.trim();
+  }
+  function show(prop, text) {
+    var button = prop.querySelector(".prop-value");
+    button.textContent = text || "Empty";
+    button.classList.toggle("prop-empty", !text);
+    button.setAttribute("aria-label", label(prop) + ": " + (text || "empty") + ". Edit");
+  }
+  function error(prop, message) {
+    var editor = prop.querySelector(".prop-editor");
+    var p = editor.querySelector(".field-error");
+    if (!message) {
+      if (p) p.remove();
+      prop.classList.remove("has-error");
+      controls(prop).forEach(function (c) { c.removeAttribute("aria-invalid"); c.removeAttribute("aria-describedby"); });
+      return;
+    }
+    if (!p) {
+      p = document.createElement("p");
+      p.className = "field-error";
+      p.id = prop.dataset.prop + "-error";
+      editor.appendChild(p);
+    }
+    p.textContent = message;
+    prop.classList.add("has-error");
+    controls(prop).forEach(function (c) { c.setAttribute("aria-invalid", "true"); c.setAttribute("aria-describedby", p.id); });
+  }
+  function open(prop) {
+    if (prop.classList.contains("editing")) return;
+    formOf(prop).querySelectorAll(".prop.editing, .prop.has-error").forEach(function (other) { if (other !== prop) leave(other); });
+    if (!prop._before) prop._before = entries(prop);
+    prop._shown = prop.querySelector(".prop-value").textContent;
+    prop.classList.add("editing");
+    var first = prop.querySelector(FIELD);
+    if (first) { first.focus(); if (first.select && first.tagName === "INPUT" && /^(text|email|tel|url|search|number)$/.test(first.type)) first.select(); }
+  }
+  function close(prop, focus) {
+    prop.classList.remove("editing");
+    if (focus) prop.querySelector(".prop-value").focus();
+  }
+  // Puts the stored value back. A field drawn refused by the server (a whole form sent without
+  // script) has no stored value here: the page is drawn again instead.
+  function cancel(prop, focus) {
+    var before = prop._before;
+    prop._refused = null;
+    error(prop, null);
+    if (!before) { close(prop, false); redraw(prop.dataset.prop, true); return; }
+    controls(prop).forEach(function (c) {
+      var mine = before.filter(function (e) { return e[0] === c.name; }).map(function (e) { return e[1]; });
+      if (c.type === "checkbox") c.checked = mine.indexOf(c.value) >= 0;
+      else if (c.tagName === "SELECT") Array.prototype.forEach.call(c.options, function (o) { o.selected = mine.indexOf(o.value) >= 0; });
+      else c.value = mine.length ? mine[0] : "";
+    });
+    if (prop._shown !== undefined) show(prop, prop._shown === "Empty" ? "" : prop._shown);
+    close(prop, focus);
+  }
+  // Leaving a field: saves it, or, when it still holds the value just refused, puts the stored
+  // value back rather than sending it again.
+  function leave(prop) {
+    if (prop._refused && same(entries(prop), prop._refused)) cancel(prop, false);
+    else if (prop.classList.contains("editing") || prop.classList.contains("has-error")) save(prop);
+  }
+  // Whether the member is busy elsewhere on the page (typing a comment, a panel open): the page
+  // is then drawn again once they are done.
+  function blocked(region) {
+    var focused = document.activeElement;
+    if (focused && region.contains(focused) && !propOf(focused) && focused.matches("input:not([type=hidden]), textarea, select")) return true;
+    return !!region.querySelector(".prop.editing, .prop.has-error, [aria-busy], form[data-dirty], details[open]");
+  }
+  var pending = null;
+  function redraw(name, force) {
+    var region = document.getElementById("live-record");
+    if (!region) return;
+    if (!force && blocked(region)) {
+      clearTimeout(pending);
+      pending = setTimeout(function () { redraw(name, false); }, 1000);
+      return;
+    }
+    window.__rapportRedrawing = true;
+    fetch(window.location.href, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("live-record");
+        if (!fresh) return;
+        if (!force && blocked(region)) { pending = setTimeout(function () { redraw(name, false); }, 1000); return; }
+        var active = document.activeElement;
+        var onIt = !active || active === document.body || (propOf(active) && propOf(active).dataset.prop === name);
+        region.innerHTML = fresh.innerHTML;
+        if (onIt && name) {
+          var again = region.querySelector(".prop[data-prop='" + CSS.escape(name) + "'] .prop-value");
+          if (again) again.focus();
+        }
+      })
+      .catch(function () {})
+      .then(function () { window.__rapportRedrawing = false; });
+  }
+  function save(prop) {
+    var now = entries(prop);
+    if (prop._before && same(now, prop._before)) { error(prop, null); close(prop, false); return; }
+    var form = formOf(prop);
+    var was = prop._shown;
+    var name = prop.dataset.prop;
+    var body = new URLSearchParams();
+    body.append("_csrf", form.querySelector("input[name=_csrf]").value);
+    body.append("_fields", name);
+    now.forEach(function (e) { body.append(e[0], e[1]); });
+    show(prop, shown(prop));
+    error(prop, null);
+    prop._refused = null;
+    close(prop, prop.contains(document.activeElement));
+    prop.classList.add("prop-saving");
+    prop.setAttribute("aria-busy", "true");
+    function refused(message) {
+      prop.classList.remove("prop-saving");
+      prop.removeAttribute("aria-busy");
+      if (was !== undefined) show(prop, was === "Empty" ? "" : was);
+      prop._refused = now;
+      prop.classList.add("editing");
+      error(prop, message);
+      var first = prop.querySelector(FIELD);
+      if (first) first.focus();
+    }
+    fetch(form.action, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch", "Accept": "application/problem+json" }
+    }).then(function (r) {
+      if (r.status === 204) {
+        prop.classList.remove("prop-saving");
+        prop.removeAttribute("aria-busy");
+        prop._before = now;
+        redraw(name, false);
+        return;
+      }
+      return r.json().catch(function () { return {}; }).then(function (problem) {
+        var errors = problem.errors || [];
+        var found = errors.filter(function (e) { return e.field === name || e.field.indexOf(name + ".") === 0; })[0] || errors[0];
+        refused(found ? label(prop) + " " + found.message : (problem.detail || "This change was not saved. Try again."));
+      });
+    }).catch(function () { refused("Not saved: the server could not be reached. Try again."); });
+  }
+
+  var pointer = false;
+  document.addEventListener("pointerdown", function (event) { pointer = !!propOf(event.target); }, true);
+  document.addEventListener("click", function (event) {
+    var prop = propOf(event.target);
+    if (prop && (event.target.closest(".prop-value[data-edit]") || event.target.closest(".prop-label"))) {
+      // A label would only toggle or focus the hidden control: it opens the property instead.
+      if (event.target.closest(".prop-label")) event.preventDefault();
+      open(prop);
+      return;
+    }
+    // A status pill in the header opens the property it shows.
+    var pill = event.target.closest("[data-open-prop]");
+    if (!pill) return;
+    var target = document.querySelector("form[data-inline-edit] .prop[data-prop='" + CSS.escape(pill.dataset.openProp) + "']");
+    if (!target) return;
+    target.scrollIntoView({ block: "nearest" });
+    open(target);
+  });
+  document.addEventListener("keydown", function (event) {
+    var prop = propOf(event.target);
+    if (!prop || !(prop.classList.contains("editing") || prop.classList.contains("has-error"))) return;
+    if (event.key === "Escape") { event.preventDefault(); cancel(prop, true); return; }
+    if (event.key !== "Enter") return;
+    // Enter in a relation's type-ahead only looks; it never sends the whole form.
+    if (event.target.classList.contains("choice-finder")) { event.preventDefault(); return; }
+    if (event.target.tagName === "TEXTAREA" && !(event.ctrlKey || event.metaKey)) return;
+    if (event.target.tagName === "BUTTON") return;
+    event.preventDefault();
+    save(prop);
+  });
+  document.addEventListener("keydown", function () { pointer = false; }, true);
+  document.addEventListener("change", function (event) {
+    var prop = propOf(event.target);
+    if (!prop || !prop.classList.contains("editing") || event.target.classList.contains("choice-finder")) return;
+    // A menu chosen with the pointer, or a checkbox, is saved at once; arrows through a menu
+    // are not (Enter or leaving it saves).
+    if (event.target.type === "checkbox" || (event.target.tagName === "SELECT" && !event.target.multiple && pointer)) save(prop);
+  });
+  document.addEventListener("focusout", function (event) {
+    var prop = propOf(event.target);
+    if (!prop || !(prop.classList.contains("editing") || prop.classList.contains("has-error"))) return;
+    setTimeout(function () {
+      if (prop.isConnected && !prop.hasAttribute("aria-busy") && !prop.contains(document.activeElement)) leave(prop);
+    }, 120);
   });
 })();

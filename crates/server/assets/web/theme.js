@@ -5,6 +5,8 @@
   try { stored = localStorage.getItem("rapport.theme"); } catch (e) {}
   var dark = stored ? stored === "dark" : window.matchMedia("(prefers-color-scheme: dark)").matches;
   document.documentElement.setAttribute("data-theme", dark ? "dark" : "light");
+  // Parts drawn differently when script runs (properties edited in place) know it before paint.
+  document.documentElement.classList.add("js");
   try {
     if (localStorage.getItem("rapport.sidebar") === "collapsed") {
       document.documentElement.setAttribute("data-sidebar", "collapsed");

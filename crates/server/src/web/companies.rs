@@ -36,20 +36,22 @@ impl FormKind for Company {
             company_id: Some(id),
             ..Default::default()
         };
-        let contacts = view
+        let (contacts, people_total) = view
             .first::<Contact>(people, ContactSort::Name, false, 50)
             .await;
         let deals = DealFilter {
             company_id: Some(id),
             ..Default::default()
         };
-        let deals = view
+        let (deals, deals_total) = view
             .first::<Deal>(deals, DealSort::UpdatedAt, true, 20)
             .await;
+        let stage_name = view.stage_namer().await;
         PageParts {
             subtitle: line([self.domain.as_deref(), self.industry.as_deref()]),
             related: vec![
                 Related {
+                    total: people_total,
                     title: "People".into(),
                     empty: "No contacts at this company yet.".into(),
                     items: contacts
@@ -71,11 +73,15 @@ impl FormKind for Company {
                     }),
                 },
                 Related {
+                    total: deals_total,
                     title: "Deals".into(),
                     empty: "No deals with this company yet.".into(),
                     items: deals
                         .iter()
-                        .map(|d| deal_item(base, d, d.amount.to_string()))
+                        .map(|d| {
+                            let stage = stage_name(d.stage.as_str());
+                            deal_item(base, d, format!("{} · {stage}", d.amount))
+                        })
                         .collect(),
                     add: view
                         .may_create(Object::Deal)

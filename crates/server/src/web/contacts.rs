@@ -50,22 +50,24 @@ impl FormKind for Contact {
             contact_id: Some(id),
             ..Default::default()
         };
-        let deals = view
+        let (deals, deals_total) = view
             .first::<Deal>(deals, DealSort::UpdatedAt, true, 20)
             .await;
+        let stage_name = view.stage_namer().await;
         PageParts {
             subtitle: line([
                 self.title.as_deref(),
                 company.as_ref().map(|c| c.name.as_str()),
             ]),
             related: vec![Related {
+                total: deals_total,
                 title: "Deals".into(),
                 empty: "No deals with this contact yet.".into(),
                 items: deals
                     .iter()
                     .map(|d| {
                         let amount = d.amount;
-                        let stage = d.stage.as_str().replace('_', " ");
+                        let stage = stage_name(d.stage.as_str());
                         deal_item(base, d, format!("{amount} · {stage}"))
                     })
                     .collect(),

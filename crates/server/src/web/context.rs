@@ -29,6 +29,8 @@ pub struct PageContext {
     pub base: String,
     /// Where this request was sent, to come back after signing in.
     pub here: String,
+    /// The query of this request's address (`show=calls`), as sent.
+    pub query: String,
     pub meta: RequestMeta,
     /// Whether the request reads a page (`GET`, `HEAD`), which shows the organizations menu.
     reading: bool,
@@ -64,6 +66,7 @@ impl FromRequestParts<AppState> for PageContext {
             organization,
             base,
             here,
+            query: parts.uri.query().unwrap_or_default().to_owned(),
             meta: request_meta(parts, state),
             reading: parts.method == axum::http::Method::GET
                 || parts.method == axum::http::Method::HEAD,

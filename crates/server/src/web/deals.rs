@@ -16,7 +16,7 @@ use rapport_app::model::{BoardFilter, DealFilter, DealSort};
 use rapport_app::model::{Company, Contact, Deal, Task};
 use rapport_app::model::{TaskFilter, TaskSort};
 use rapport_app::tasks::TaskQuery;
-use rapport_app::timeline::{RecordRef, TimelinePaging};
+use rapport_app::timeline::RecordRef;
 use rapport_app::{AppError, Tenant};
 use rapport_domain::deal::{DealStatus, StageKey, compact_amount, parse_amount_text};
 use rapport_domain::schema::ObjectDef;
@@ -27,8 +27,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::lists::{FilterSelect, ListState, RangeFilter};
+use super::record_page::FormField;
 use super::record_page::form_without;
-use super::records::{Choice, People, TimelineEntry, day, mentions, money, timeline_entry};
+use super::records::{Choice, People, day, mentions, money};
 use super::workspace::{Shell, shell};
 use super::{
     FormErrors, PageContext, PageError, PageResult, render, render_status, see_other, sentence,
@@ -740,7 +741,7 @@ struct FormPage {
     companies: Vec<Choice>,
     statuses: Vec<Choice>,
     /// The organization's custom fields of deals.
-    fields: Vec<super::record_page::FormField>,
+    fields: Vec<FormField>,
     errors: FormErrors,
     /// A business rule's refusal, above the form.
     form_error: Option<String>,
@@ -888,15 +889,25 @@ fn form_errors(errors: rapport_domain::ValidationErrors) -> FormErrors {
     )
 }
 
-async fn form_page(
+/// What a deal's fields offer to choose from, as its form and its page's properties show them
+/// (`values` says what is chosen).
+struct DealChoices {
+    stages: Vec<StageGroup>,
+    contacts: Vec<Choice>,
+    companies: Vec<Choice>,
+    statuses: Vec<Choice>,
+    owners: Vec<Choice>,
+    /// The organization's custom fields of deals.
+    fields: Vec<FormField>,
+}
+
+async fn deal_choices(
     ctx: &PageContext,
-    session: &rapport_app::accounts::CurrentSession,
+    actor: &rapport_app::Actor,
     tenant: &Tenant,
-    current: Option<&Deal>,
-    values: DealFormValues,
-) -> Result<FormPage, PageError> {
+    values: &DealFormValues,
+) -> Result<DealChoices, PageError> {
     let app = &ctx.state.app;
-    let actor = &session.actor;
     let pipelines = app
         .pipelines(actor, tenant, &ctx.meta)
         .await
@@ -974,6 +985,113 @@ async fn form_page(
         &serde_json::Value::Object(values.custom.clone().unwrap_or_default()),
     )
     .await;
+    Ok(DealChoices {
+        stages,
+        contacts,
+        companies,
+        statuses,
+        owners: people.options(owner),
+        fields,
+    })
+}
+
+/// A deal's properties on its page, each changed in place: its own fields, then its custom ones.
+fn deal_properties(
+    base: &str,
+    values: &DealFormValues,
+    c: DealChoices,
+    links: [Option<String>; 2],
+    amount: String,
+) -> Vec<FormField> {
+    let [contact_href, company_href] = links;
+    let several = c.stages.len() > 1;
+    let stages = c
+        .stages
+        .into_iter()
+        .flat_map(|g| {
+            g.options.into_iter().map(move |o| Choice {
+                label: match several {
+                    true => format!("{} · {}", g.pipeline, o.label),
+                    false => o.label,
+                },
+                ..o
+            })
+        })
+        .collect();
+    let none = |selected: bool| Choice {
+        value: String::new(),
+        label: "—".into(),
+        selected,
+    };
+    let with_none = |mut list: Vec<Choice>, chosen: &str| {
+        list.insert(0, none(chosen.is_empty()));
+        list
+    };
+    let mut title = FormField::new("title", "Title", "text", &values.title);
+    title.required = true;
+    let mut contact = FormField::select(
+        "contact_id",
+        "Contact",
+        with_none(c.contacts, &values.contact_id),
+    );
+    contact.finder = Some(format!("{base}/objects/contact/choices"));
+    contact.href = contact_href;
+    let mut company = FormField::select(
+        "company_id",
+        "Company",
+        with_none(c.companies, &values.company_id),
+    );
+    company.finder = Some(format!("{base}/objects/company/choices"));
+    company.href = company_href;
+    let mut probability = FormField::new(
+        "close_probability",
+        "Chance of winning (%)",
+        "number",
+        &values.close_probability,
+    );
+    probability.min = Some("0".into());
+    probability.max = Some("100".into());
+    let mut fields = vec![
+        title,
+        FormField {
+            display: Some(amount),
+            ..FormField::new("amount", "Amount", "text", &values.amount)
+        },
+        FormField::new("currency", "Currency", "text", &values.currency)
+            .hint("ISO code such as EUR."),
+        FormField::select("place", "Stage", stages),
+        FormField::select("status", "Status", c.statuses),
+        FormField::select("owner_id", "Owner", c.owners),
+        contact,
+        company,
+        probability,
+        FormField::new(
+            "expected_close_date",
+            "Expected close",
+            "date",
+            &values.expected_close_date,
+        ),
+    ];
+    fields.extend(c.fields);
+    fields
+}
+
+async fn form_page(
+    ctx: &PageContext,
+    session: &rapport_app::accounts::CurrentSession,
+    tenant: &Tenant,
+    current: Option<&Deal>,
+    values: DealFormValues,
+) -> Result<FormPage, PageError> {
+    let actor = &session.actor;
+    let DealChoices {
+        stages,
+        contacts,
+        companies,
+        statuses,
+        owners,
+        fields,
+    } = deal_choices(ctx, actor, tenant, &values).await?;
     let (heading, action, submit, crumb) = match current {
         Some(d) => (
             format!("Edit {}", d.title),
@@ -999,7 +1117,7 @@ async fn form_page(
         submit,
         f: values,
         stages,
-        owners: people.options(owner),
+        owners,
         contacts,
         companies,
         statuses,
@@ -1149,19 +1267,42 @@ pub async fn update(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawF
         .get::<Deal>(&session.actor, &tenant, deal_id, &ctx.meta)
         .await?;
     let mut parse_errors = FormErrors::default();
-    let change = form.change(&mut parse_errors, Some(&current));
+    let mut change = form.change(&mut parse_errors, Some(&current));
+    let inline = super::record_page::inline_fields(&raw);
+    if let Some(names) = &inline {
+        // Only what the page's property names changes: its keys in the change (the stage's
+        // place is a pipeline and a stage), its parse errors, its custom value.
+        let keys = |name: &str| -> &[&str] {
+            match name {
+                "place" => &["pipeline_id", "stage"],
+                _ => &[],
+            }
+        };
+        change.values.retain(|key, _| {
+            names
+                .iter()
+                .any(|n| n == key || keys(n).contains(&key.as_str()))
+        });
+        parse_errors.0.retain(|e| names.contains(&e.field));
+        if let Some(custom) = change.custom.as_mut() {
+            super::record_page::keep_named(custom, "custom", names);
+        }
+    }
     let creating = false;
     let result = if parse_errors.0.is_empty() {
         app.update::<Deal>(&session.actor, &tenant, deal_id, change, &ctx.meta)
             .await
     } else {
         let errors = rapport_domain::ValidationErrors(parse_errors.0.clone());
-        let custom = form.custom.as_ref();
+        let custom = change.custom.as_ref();
         Err(
             super::kinds::refused_early(&ctx, &tenant, Kind::Deal, custom, errors, creating)
                 .await?,
         )
     };
+    if inline.is_some() {
+        return Ok(super::record_page::inline_answer(result));
+    }
     match result {
         Ok(d) => Ok(see_other(&format!("{}/deals/{}?saved=1", ctx.base, d.id))),
         Err(e) => form_refused(&ctx, session, &tenant, Some(&current), form, e).await,
@@ -1197,20 +1338,22 @@ struct DetailPage {
     deal: DealCard,
     pipeline_name: String,
     steps: Vec<StageStep>,
-    contact: Option<(String, String)>,
-    company: Option<(String, String)>,
     created: String,
-    timeline: Vec<TimelineEntry>,
-    tasks: Vec<TaskRow>,
+    timeline: super::record_page::TimelineView,
+    /// Its properties, changed in place (posted to `action` like its edit form).
+    fields: Vec<FormField>,
+    errors: FormErrors,
+    action: String,
+    submit: &'static str,
+    readonly_note: Option<String>,
+    tasks: Option<super::record_page::TaskBox>,
     can_edit: bool,
     can_delete: bool,
-    can_comment: bool,
-    can_add_task: bool,
+    /// Where a comment or logged activity is posted, when the member may add one.
+    comment_action: Option<String>,
     notice: Option<String>,
     comment_error: Option<String>,
     back: String,
-    today: String,
-    assignees: Vec<Choice>,
     /// The records whose relation fields point at the deal.
     related: Vec<super::record_page::Related>,
 }
@@ -1302,32 +1445,9 @@ async fn detail_page(
             .map(|c| (format!("{}/companies/{}", ctx.base, c.id), c.name)),
         None => None,
     };
-    let stage_name = |key: &str| {
-        pipeline
-            .stage(key)
-            .map(|s| s.name.clone())
-            .unwrap_or_else(|| key.to_owned())
-    };
-    let timeline = app
-        .timeline(
-            actor,
-            &tenant,
-            RecordRef::Deal(deal_id),
-            TimelinePaging {
-                before: None,
-                page: 1,
-                page_size: 100,
-            },
-            &ctx.meta,
-        )
-        .await
-        .map(|p| {
-            p.items
-                .iter()
-                .map(|a| timeline_entry(a, &people, &stage_name))
-                .collect()
-        })
-        .unwrap_or_default();
+    let timeline =
+        super::record_page::timeline_of(ctx, actor, &tenant, &people, RecordRef::Deal(deal_id))
+            .await;
     let tasks = task_rows(
         ctx,
         actor,
@@ -1345,30 +1465,52 @@ async fn detail_page(
     let related =
         super::objects::inverse_sections(ctx, actor, &tenant, "deal", deal_id.as_uuid(), "deal")
             .await;
+    let can_edit = may(Action::Edit, Object::Deal, own);
+    let values = DealFormValues::of(&deal);
+    let fields = deal_properties(
+        &ctx.base,
+        &values,
+        deal_choices(ctx, actor, &tenant, &values).await?,
+        [
+            contact.as_ref().map(|(href, _)| href.clone()),
+            company.as_ref().map(|(href, _)| href.clone()),
+        ],
+        deal.amount.to_string(),
+    );
     Ok(DetailPage {
+        fields,
+        errors: FormErrors::default(),
+        action: format!("{}/deals/{}/edit", ctx.base, deal.id),
+        submit: "Save changes",
+        readonly_note: Some(
+            "You can read this deal; its owner, managers and admins can change it.".into(),
+        ),
         related,
         shell: shell(ctx, session, &tenant, "deals", &["Deals", &deal.title]).await,
         pipeline_name: pipeline.name.clone(),
         steps,
-        contact,
-        company,
         created: format!(
             "Created {} by {}",
             day(deal.created_at.date_naive()),
             people.name(deal.owner_id)
         ),
         timeline,
-        tasks,
-        can_edit: may(Action::Edit, Object::Deal, own),
+        tasks: Some(super::record_page::TaskBox {
+            tasks,
+            link: ("deal_id", deal.id.to_string()),
+            assignees: people.options(Some(deal.owner_id)),
+            today: tenant.today().to_string(),
+            back: format!("{}/deals/{}", ctx.base, deal.id),
+            can_add: may(Action::Create, Object::Task, Ownership::NotApplicable)
+                && (tenant.role != rapport_domain::Role::Member || own == Ownership::Own),
+        }),
+        can_edit,
         can_delete: may(Action::Delete, Object::Deal, own),
-        can_comment: may(Action::Create, Object::Activity, Ownership::NotApplicable),
-        can_add_task: may(Action::Create, Object::Task, Ownership::NotApplicable)
-            && (tenant.role != rapport_domain::Role::Member || own == Ownership::Own),
+        comment_action: may(Action::Create, Object::Activity, Ownership::NotApplicable)
+            .then(|| format!("{}/deals/{}/activities", ctx.base, deal.id)),
         notice: None,
         comment_error,
         back: format!("{}/deals/{}", ctx.base, deal.id),
-        today: tenant.today().to_string(),
-        assignees: people.options(Some(deal.owner_id)),
         deal: card(&deal, &pipeline, &people, &tenant, actor.user_id),
     })
 }

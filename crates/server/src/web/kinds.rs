@@ -30,7 +30,8 @@ use super::lists::{
 use super::objects::Names;
 use super::objects::inverse_sections;
 use super::record_page::{
-    ConvertBox, FormField, RecordPage, Related, RelatedItem, tag_parts, task_box, timeline_of,
+    ConvertBox, FormField, RecordPage, Related, RelatedItem, inline_answer, inline_fields,
+    keep_named, tag_parts, task_box, timeline_of,
 };
 use super::records::People;
 use super::workspace::shell;
@@ -127,17 +128,18 @@ impl PageView<'_> {
         .is_allowed()
     }
 
-    /// The first records of a kind that `filter` selects, in an order: the lists a page
-    /// gathers (a company's people). Those the member may not see are not there.
+    /// The first records of a kind that `filter` selects, in an order, and how many it selects
+    /// in all: the lists a page gathers (a company's people). Those the member may not see are
+    /// not there.
     pub async fn first<K: BuiltinKind>(
         &self,
         filter: K::Filter,
         sort: K::Sort,
         descending: bool,
         size: u64,
-    ) -> Vec<K> {
+    ) -> (Vec<K>, Option<i64>) {
         let query = ListQuery {
-            with_total: false,
+            with_total: true,
             filter,
             custom: Vec::new(),
             custom_sort: None,
@@ -150,8 +152,23 @@ impl PageView<'_> {
         let app = &self.ctx.state.app;
         app.list::<K>(self.actor, self.tenant, query, &self.ctx.meta)
             .await
-            .map(|p| p.items)
+            .map(|p| (p.items, Some(p.total)))
             .unwrap_or_default()
+    }
+
+    /// What a deal's stage is called (its key, when no pipeline has it).
+    pub async fn stage_namer(&self) -> impl Fn(&str) -> String + use<> {
+        let app = &self.ctx.state.app;
+        let pipelines = app
+            .pipelines(self.actor, self.tenant, &self.ctx.meta)
+            .await
+            .unwrap_or_default();
+        move |key: &str| {
+            pipelines
+                .iter()
+                .find_map(|p| p.stage(key))
+                .map_or_else(|| key.replace('_', " "), |s| s.name.clone())
+        }
     }
 
     /// A record the page links to, when the member may see it.
@@ -176,6 +193,9 @@ impl PageView<'_> {
 pub struct PageParts {
     pub subtitle: Option<String>,
     pub badges: Vec<(String, String)>,
+    /// The property the first badge stands for (a lead's status): clicked, it opens that
+    /// property's editor.
+    pub pill: Option<String>,
     pub related: Vec<Related>,
     pub convert: Option<ConvertBox>,
 }
@@ -246,6 +266,8 @@ pub async fn record_page<K: FormKind>(
     );
     page.subtitle = parts.subtitle;
     page.badges = parts.badges;
+    page.pill = parts.pill;
+    page.owner = Some((people.initials(record.owner()), people.name(record.owner())));
     page.convert = parts.convert;
     page.related = parts.related;
     page.related.extend(inverse);
@@ -285,6 +307,8 @@ pub struct RecordForm {
     pub values: Map<String, Json>,
     pub owner: Option<UserId>,
     pub custom: Option<Map<String, Json>>,
+    /// The properties an inline edit changes (see [`inline_fields`]); `None` for the whole form.
+    pub only: Option<Vec<String>>,
 }
 
 impl RecordForm {
@@ -296,6 +320,7 @@ impl RecordForm {
             values,
             owner: Some(record.owner()),
             custom: record.custom().as_object().cloned(),
+            only: None,
         }
     }
 }
@@ -364,6 +389,9 @@ fn change_of<K: FormKind>(form: &RecordForm) -> Result<RecordChange, ValidationE
     let mut body = Map::new();
     for f in &object.fields {
         let key = f.key.as_str();
+        if form.only.is_some() && !form.values.contains_key(key) {
+            continue;
+        }
         let value = form.values.get(key).cloned().unwrap_or(Json::Null);
         let value = match (&value, f.field_type) {
             // Left empty, a required text is for the app to refuse in its own words.
@@ -872,11 +900,21 @@ async fn posted<'a, K: FormKind>(
         creating,
     )
     .await;
-    let form = RecordForm {
+    let mut form = RecordForm {
         values: super::objects::values_from_form(&object, raw, "", zone),
         owner: form_value(&pairs, "owner_id").parse().ok(),
         custom,
+        only: inline_fields(raw),
     };
+    if let Some(names) = &form.only {
+        keep_named(&mut form.values, "", names);
+        if let Some(custom) = form.custom.as_mut() {
+            keep_named(custom, "custom", names);
+        }
+        if !names.iter().any(|n| n == "owner_id") {
+            form.owner = None;
+        }
+    }
     Ok((form, session, tenant))
 }
 
@@ -937,6 +975,7 @@ pub async fn update<K: FormKind>(
 ) -> PageResult {
     let record = id_of::<K>(&id)?;
     let (form, session, tenant) = posted::<K>(&ctx, &raw, false).await?;
+    let inline = form.only.is_some();
     let result = match change_of::<K>(&form) {
         Ok(change) => {
             ctx.state
@@ -948,6 +987,9 @@ pub async fn update<K: FormKind>(
             Err(refused_early(&ctx, &tenant, K::KIND, form.custom.as_ref(), errors, false).await?)
         }
     };
+    if inline {
+        return Ok(inline_answer(result));
+    }
     match result {
         Ok(r) => Ok(see_other(&format!(
             "{}/{}/{}?saved=1",

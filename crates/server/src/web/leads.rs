@@ -138,6 +138,7 @@ impl FormKind for Lead {
                 Some(_) => ("converted".into(), "Converted".into()),
                 None => (status.as_str().into(), status.label().into()),
             }],
+            pill: self.converted_at.is_none().then(|| "status".to_owned()),
             ..PageParts::default()
         };
         if self.converted_at.is_some() {
@@ -160,6 +161,7 @@ impl FormKind for Lead {
                 items.push(item.unwrap_or_else(|| gone("deals", d.as_uuid(), "Deal")));
             }
             parts.related.push(Related {
+                total: None,
                 title: "Became".into(),
                 empty: String::new(),
                 items,

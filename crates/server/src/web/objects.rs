@@ -23,7 +23,10 @@ use super::lists::{
     Cell, ColumnChoice, FilterSelect, HeaderCell, ListPage, ListState, Mode, RangeFilter, TagChip,
     csv_line, csv_response, is_filtered, saved_views, tag_chips, total_label,
 };
-use super::record_page::{FormField, RecordPage, Related, RelatedItem, timeline_of};
+use super::record_page::{
+    FormField, RecordPage, Related, RelatedItem, inline_answer, inline_fields, keep_named,
+    timeline_of,
+};
 use super::records::{Choice, People, day};
 use super::workspace::{Shell, shell};
 use super::{
@@ -1423,6 +1426,9 @@ pub(super) async fn form_fields(
                     field.kind = "multiselect";
                 }
                 field.finder = finder;
+                if let [one] = chosen.as_slice() {
+                    field.href = Some(record_href(&ctx.base, target, one));
+                }
                 field
             }
             _ => FormField::new(&name, &f.label, "text", text()),
@@ -1612,7 +1618,6 @@ async fn detail_page(
     let mut subtitle = vec![
         object.singular.clone(),
         format!("added {}", day(record.created_at.date_naive())),
-        format!("owned by {}", people.name(record.owner_id)),
     ];
     subtitle.extend(figures);
     page.subtitle = Some(subtitle.join(" · "));
@@ -1627,7 +1632,12 @@ async fn detail_page(
             format!("option tag-{}", o.color.as_deref().unwrap_or("gray")),
             o.label.clone(),
         )];
+        page.pill = Some(format!("values.{}", field.key));
     }
+    page.owner = Some((
+        people.initials(record.owner_id),
+        people.name(record.owner_id),
+    ));
     page.can_edit = may(&tenant, Action::Edit, own);
     page.readonly_note = Some(format!(
         "You can read this {}; its owner, managers and admins can change it.",
@@ -1715,8 +1725,15 @@ pub async fn update(
     };
     let object = custom_object(&ctx, &session.actor, &tenant, &key).await?;
     let zone = person_zone(&ctx, &session.actor, &tenant, &object).await;
-    let values = values_from_form(&object, &raw, "values", zone);
-    let owner = owner_of(&raw);
+    let mut values = values_from_form(&object, &raw, "values", zone);
+    let mut owner = owner_of(&raw);
+    let inline = inline_fields(&raw);
+    if let Some(names) = &inline {
+        keep_named(&mut values, "values", names);
+        if !names.iter().any(|n| n == "owner_id") {
+            owner = None;
+        }
+    }
     let result = ctx
         .state
         .app
@@ -1732,6 +1749,9 @@ pub async fn update(
             &ctx.meta,
         )
         .await;
+    if inline.is_some() {
+        return Ok(inline_answer(result));
+    }
     match result {
         Ok(r) => Ok(see_other(&format!(
             "{}/objects/{key}/{}?saved=1",
@@ -1813,6 +1833,7 @@ pub(super) async fn inverse_sections(
         .unwrap_or_default()
         .into_iter()
         .map(|inv| Related {
+            total: None,
             title: format!("{} ({})", inv.object.plural, inv.field_label),
             empty: format!(
                 "No {} point to this {} yet.",

@@ -3,7 +3,8 @@
 
 use askama::Template;
 use rapport_app::Tenant;
-use rapport_app::timeline::{RecordRef, TimelinePaging};
+use rapport_app::timeline::{GatheredPaging, RecordRef, TIMELINE_GROUPS};
+use rapport_domain::ActivityId;
 
 use super::lists::TagChip;
 use super::records::{Choice, People, TimelineEntry, timeline_entry};
@@ -28,6 +29,11 @@ pub struct FormField {
     pub max: Option<String>,
     /// A relation menu showing only its first choices: where typing finds the others.
     pub finder: Option<String>,
+    /// A relation's chosen record, to open from a record page's properties.
+    pub href: Option<String>,
+    /// How the value reads when not being changed, when not as typed (an amount with its
+    /// currency and digit groups).
+    pub display: Option<String>,
 }
 
 impl FormField {
@@ -49,6 +55,8 @@ impl FormField {
             min: None,
             max: None,
             finder: None,
+            href: None,
+            display: None,
         }
     }
 
@@ -66,6 +74,9 @@ impl FormField {
 
     /// The value as the read-only view shows it.
     pub fn shown(&self) -> String {
+        if let Some(display) = &self.display {
+            return display.clone();
+        }
         match self.kind {
             "select" | "multiselect" => self
                 .options
@@ -75,7 +86,20 @@ impl FormField {
                 .collect::<Vec<_>>()
                 .join(", "),
             "checkbox" => if self.value == "true" { "Yes" } else { "No" }.into(),
-            "money" if !self.value.is_empty() => format!("{} {}", self.value, self.currency),
+            "money" if !self.value.is_empty() => match self.value.trim().parse::<f64>() {
+                Ok(n) if n.is_finite() => {
+                    super::records::money((n * 100.0).round() as i64, &self.currency)
+                }
+                _ => format!("{} {}", self.value, self.currency),
+            },
+            "date" => chrono::NaiveDate::parse_from_str(&self.value, "%Y-%m-%d")
+                .map_or_else(|_| self.value.clone(), super::records::day),
+            "datetime-local" => {
+                chrono::NaiveDateTime::parse_from_str(&self.value, "%Y-%m-%dT%H:%M").map_or_else(
+                    |_| self.value.clone(),
+                    |t| t.format("%-d %b %Y %H:%M").to_string(),
+                )
+            }
             _ => self.value.clone(),
         }
     }
@@ -124,6 +148,8 @@ pub struct Related {
     pub empty: String,
     pub items: Vec<RelatedItem>,
     pub add: Option<(String, String)>,
+    /// How many there are, when more than the items shown.
+    pub total: Option<i64>,
 }
 
 /// The tasks about a record, and the form to add one.
@@ -151,6 +177,10 @@ pub struct RecordPage {
     pub heading: String,
     pub subtitle: Option<String>,
     pub badges: Vec<(String, String)>,
+    /// The property the first badge opens when clicked (`status`, `values.stage`).
+    pub pill: Option<String>,
+    /// Who owns the record: their initials and name.
+    pub owner: Option<(String, String)>,
     pub actions: Vec<(String, &'static str)>,
     pub action: String,
     pub submit: String,
@@ -166,7 +196,7 @@ pub struct RecordPage {
     pub tags_action: Option<String>,
     pub tag_options: Vec<Choice>,
     pub related: Vec<Related>,
-    pub timeline: Option<Vec<TimelineEntry>>,
+    pub timeline: Option<TimelineView>,
     pub comment_action: Option<String>,
     pub comment_error: Option<String>,
     pub convert: Option<ConvertBox>,
@@ -177,6 +207,11 @@ pub struct RecordPage {
 }
 
 impl RecordPage {
+    /// The letters standing for the record in its page's header.
+    pub fn initials(&self) -> String {
+        super::initials(&self.heading)
+    }
+
     /// A page with just a form (a new record).
     pub fn form(
         shell: Shell,
@@ -191,6 +226,8 @@ impl RecordPage {
             heading: heading.to_owned(),
             subtitle: None,
             badges: Vec::new(),
+            pill: None,
+            owner: None,
             actions: Vec::new(),
             action,
             submit: submit.to_owned(),
@@ -216,35 +253,173 @@ impl RecordPage {
     }
 }
 
-/// The newest 100 entries of a record's timeline, described.
+/// The properties a record page's inline edit changes: the form names it lists in `_fields`
+/// (`name`, `custom.size`, `values.berth`, `owner_id`). A form without them is a whole form.
+pub fn inline_fields(raw: &[u8]) -> Option<Vec<String>> {
+    let names: Vec<String> = url::form_urlencoded::parse(raw)
+        .filter(|(k, _)| k == "_fields")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    (!names.is_empty()).then_some(names)
+}
+
+/// Keeps, of the values read from a form under `prefix` (`custom`, `values`, or none), those an
+/// inline edit names.
+pub fn keep_named(
+    values: &mut serde_json::Map<String, serde_json::Value>,
+    prefix: &str,
+    names: &[String],
+) {
+    values.retain(|key, _| {
+        names.iter().any(|n| match prefix {
+            "" => n == key,
+            _ => n.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')) == Some(key),
+        })
+    });
+}
+
+/// The answer to an inline edit: 204 when saved, else the problem (422 with each field's error).
+pub fn inline_answer<T>(result: Result<T, rapport_app::AppError>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match result {
+        Ok(_) => axum::http::StatusCode::NO_CONTENT.into_response(),
+        Err(e) => crate::error::ApiError::from(e).into_response(),
+    }
+}
+
+/// A record page's timeline: its entries (gathered with its related records'), the groups it
+/// can be narrowed to and the link to older entries.
+pub struct TimelineView {
+    pub entries: Vec<TimelineEntry>,
+    /// Each group as a link: its label, its address, whether it is the one shown ("All" first).
+    pub groups: Vec<(&'static str, String, bool)>,
+    /// The address of the next, older entries.
+    pub older: Option<String>,
+    /// What the empty timeline says.
+    pub empty: &'static str,
+}
+
+/// How many entries a record page shows at a time.
+const TIMELINE_PAGE: u64 = 50;
+
+/// The newest entries of a record's timeline with its related records' (a company's people and
+/// deals, a contact's deals), described, of the group the page's address names (`?show=calls`),
+/// from its `before` entry on.
 pub async fn timeline_of(
     ctx: &PageContext,
     actor: &rapport_app::Actor,
     tenant: &Tenant,
     people: &People,
     record: RecordRef,
-) -> Vec<TimelineEntry> {
-    ctx.state
-        .app
-        .timeline(
+) -> TimelineView {
+    let (path, query) = (&ctx.here, &ctx.query);
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let asked = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    let group = asked("show").filter(|g| TIMELINE_GROUPS.iter().any(|(k, _, _)| k == g));
+    let before = asked("before").and_then(timeline_cursor);
+    let app = &ctx.state.app;
+    let page = app
+        .gathered_timeline(
             actor,
             tenant,
             record,
-            TimelinePaging {
-                before: None,
-                page: 1,
-                page_size: 100,
+            GatheredPaging {
+                group,
+                before,
+                limit: TIMELINE_PAGE,
             },
             &ctx.meta,
         )
-        .await
-        .map(|p| {
-            p.items
-                .iter()
-                .map(|a| timeline_entry(a, people, &|k: &str| k.replace('_', " ")))
-                .collect()
+        .await;
+    let Ok(page) = page else {
+        return TimelineView {
+            entries: Vec::new(),
+            groups: Vec::new(),
+            older: None,
+            empty: "The timeline could not be read just now; reload the page to try again.",
+        };
+    };
+    let stages = match page.items.iter().any(|a| a.kind == "stage_changed") {
+        true => app
+            .pipelines(actor, tenant, &ctx.meta)
+            .await
+            .unwrap_or_default(),
+        false => Vec::new(),
+    };
+    let stage_name = |key: &str| {
+        stages
+            .iter()
+            .find_map(|p| p.stage(key))
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| key.replace('_', " "))
+    };
+    let base = &ctx.base;
+    let entries = page
+        .items
+        .iter()
+        .map(|a| {
+            let mut entry = timeline_entry(a, people, &stage_name);
+            if let Some(title) = page.about.get(&a.record_id) {
+                let path = if a.record_type == "deal" {
+                    "deals"
+                } else {
+                    "contacts"
+                };
+                entry.about = Some((format!("{base}/{path}/{}", a.record_id), title.clone()));
+            }
+            entry
         })
-        .unwrap_or_default()
+        .collect();
+    // The group links and the next page's: the page's own address with `show` and `before`
+    // (what the last action said, in the page's address, is not said again).
+    let link = |show: Option<&str>, before: Option<String>| {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(g) = show {
+            out.append_pair("show", g);
+        }
+        if let Some(b) = before {
+            out.append_pair("before", &b);
+        }
+        let query = out.finish();
+        match query.is_empty() {
+            true => format!("{path}#timeline"),
+            false => format!("{path}?{query}#timeline"),
+        }
+    };
+    let mut groups = vec![("All", link(None, None), group.is_none())];
+    groups.extend(
+        TIMELINE_GROUPS
+            .iter()
+            .map(|(key, label, _)| (*label, link(Some(key), None), group == Some(*key))),
+    );
+    TimelineView {
+        entries,
+        groups,
+        older: page
+            .next
+            .map(|(at, id)| link(group, Some(format!("{}~{id}", at.timestamp_micros())))),
+        empty: match (group, before) {
+            (_, Some(_)) => "No older entries.",
+            (Some(_), None) => "Nothing of this kind yet.",
+            (None, None) => {
+                "Nothing has happened yet. Comments, calls, meetings and changes appear here."
+            }
+        },
+    }
+}
+
+/// A timeline page's start as its link writes it (`{microseconds}~{entry id}`).
+fn timeline_cursor(text: &str) -> Option<(chrono::DateTime<chrono::Utc>, ActivityId)> {
+    let (micros, id) = text.split_once('~')?;
+    let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+    Some((at, id.parse().ok()?))
 }
 
 /// The record's tags, and every tag as checkbox options.

@@ -105,6 +105,9 @@ pub struct TimelineEntry {
     pub details: Vec<String>,
     pub when: String,
     pub at: String,
+    /// The related record the entry is on, when it is not on the record shown: its address and
+    /// title (a contact's call on its company's page).
+    pub about: Option<(String, String)>,
 }
 
 fn text(v: &serde_json::Value, key: &str) -> String {
@@ -213,6 +216,7 @@ pub fn timeline_entry(
         details,
         when: when(a.created_at),
         at: a.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        about: None,
     }
 }
 

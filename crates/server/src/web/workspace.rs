@@ -39,6 +39,8 @@ pub struct Shell {
     pub logo_url: Option<String>,
     pub user_name: String,
     pub user_email: String,
+    /// The signed-in member's id: live updates they caused themselves are not news to them.
+    pub user_id: String,
     pub user_initials: String,
     pub role: String,
     pub csrf: String,
@@ -211,6 +213,7 @@ pub async fn shell(
         org_name: org.name.clone(),
         user_name: session.actor.name.clone(),
         user_email: session.actor.email.clone(),
+        user_id: session.actor.user_id.to_string(),
         user_initials: initials(&session.actor.name),
         role: tenant.role.as_str().to_owned(),
         csrf: crate::csrf::masked(&session.session.csrf_token),

@@ -244,6 +244,55 @@ impl Browser {
             .unwrap_or_else(|e| panic!("drag {from_css} to {to_css}: {e}"));
     }
 
+    /// Changes a property of a record page in place: opens it, types `text`, presses Enter and
+    /// waits until the server has answered (the new value shown, or the editor open with the
+    /// reason it was refused).
+    pub async fn edit_property(&self, name: &str, text: &str) {
+        let prop = format!(".prop[data-prop='{name}']");
+        self.click(&format!("{prop} .prop-value")).await;
+        let input = format!("{prop} .prop-editor .input:not(.choice-finder)");
+        self.fill(&input, text).await;
+        self.client_keys(&input, "\u{E007}").await;
+        self.settled(&prop).await;
+    }
+
+    /// Sends keys (WebDriver key codes too: `\u{E00C}` is Esc) to an element.
+    pub async fn client_keys(&self, css: &str, keys: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .send_keys(keys)
+            .await
+            .unwrap_or_else(|e| panic!("keys to {css}: {e}"));
+    }
+
+    /// Chooses `value` in a record page's menu property (opened in place) and presses Enter,
+    /// which saves it, then waits for the server's answer.
+    pub async fn choose_property(&self, name: &str, value: &str) {
+        let prop = format!(".prop[data-prop='{name}']");
+        self.click(&format!("{prop} .prop-value")).await;
+        let select = format!("{prop} .prop-editor select");
+        self.eval(&format!(
+            "const s = document.querySelector({select:?}); s.value = {value:?}; return null"
+        ))
+        .await;
+        self.client_keys(&select, "\u{E007}").await;
+        self.settled(&prop).await;
+    }
+
+    /// Waits until a property saved in place has its answer and the page is drawn again.
+    async fn settled(&self, prop: &str) {
+        self.wait_until(
+            &format!(
+                "const p = document.querySelector({prop:?}); \
+                 return !!p && !p.hasAttribute('aria-busy') && !window.__rapportRedrawing"
+            ),
+            "the property is saved",
+        )
+        .await;
+    }
+
     /// Waits until a script returns true (for changes made in place, without a new page).
     pub async fn wait_until(&self, script: &str, what: &str) {
         let started = Instant::now();

@@ -62,11 +62,10 @@ async fn a_contact_is_created_found_changed_and_deleted() {
     b.screenshot("contacts-list").await;
 
     b.submit("#contacts tbody a").await;
-    b.fill("#title", "Port director").await;
-    b.submit("form.card button[type=submit]").await;
-    assert!(b.text(".page-head").await.contains("Port director"));
+    b.edit_property("title", "Port director").await;
+    assert!(b.text(".record-head").await.contains("Port director"));
     b.eval("window.confirm = () => true; return null").await;
-    b.submit(".page-head form button").await;
+    b.submit(".record-actions form button").await;
     assert_eq!(b.path().await, "/o/acme/contacts");
     assert!(!b.text("body").await.contains("Marta Ruiz"));
     b.close().await;

@@ -384,8 +384,7 @@ async fn an_admin_adds_a_field_to_contacts_and_filters_by_it() {
     b.click("table tbody a").await;
     b.wait_for_path(|p| p.starts_with("/o/marina/contacts/0"))
         .await;
-    b.fill("#custom\\.boat_length", "12.5").await;
-    b.submit("form.record-form button[type=submit]").await;
+    b.edit_property("custom.boat_length", "12.5").await;
     b.goto(&t.url("/o/marina/contacts?custom.boat_length.min=10"))
         .await;
     let rows = b.text("table tbody").await;
