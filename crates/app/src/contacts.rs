@@ -1,16 +1,14 @@
 //! Contacts: the people the CRM keeps, with record ownership; a contact with deals stays until
 //! they are deleted or relinked.
 
-use rapport_domain::{Action, CompanyId, ContactId, Object, Ownership};
+use rapport_domain::ContactId;
 use rapport_store::TenantTx;
-use rapport_store::companies::Company;
 use rapport_store::contacts::{self as store_contacts, Contact, ContactFields};
-use rapport_store::tables;
 
 use crate::changes::Checked;
 use crate::custom_values::Kind;
 use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record};
-use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
+use crate::{AppError, AppResult};
 
 /// Which contacts, in which order, which page; and the page.
 pub type ContactQuery = ListQuery<Contact>;
@@ -56,53 +54,5 @@ impl BuiltinKind for Contact {
             ));
         }
         Ok(())
-    }
-}
-
-impl App {
-    /// Contacts to pick from in a form (the first 500 by name, and the one already chosen).
-    pub async fn contact_choices(
-        &self,
-        actor: &Actor,
-        tenant: &Tenant,
-        selected: Option<ContactId>,
-        meta: &RequestMeta,
-    ) -> AppResult<Vec<(ContactId, String)>> {
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::View,
-            Object::Contact,
-            Ownership::NotApplicable,
-        )
-        .await?;
-        let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let rows = tables::choices::<Contact>(&mut tx, 500, selected).await?;
-        tx.commit().await?;
-        Ok(rows)
-    }
-
-    /// Companies to pick from in a form (the first 500 by name, and the one already chosen).
-    pub async fn company_choices(
-        &self,
-        actor: &Actor,
-        tenant: &Tenant,
-        selected: Option<CompanyId>,
-        meta: &RequestMeta,
-    ) -> AppResult<Vec<(CompanyId, String)>> {
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::View,
-            Object::Company,
-            Ownership::NotApplicable,
-        )
-        .await?;
-        let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let rows = tables::choices::<Company>(&mut tx, 500, selected).await?;
-        tx.commit().await?;
-        Ok(rows)
     }
 }

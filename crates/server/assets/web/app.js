@@ -252,6 +252,341 @@ function rapportToast(text) {
   });
 })();
 
+// Relation comboboxes: a menu marked `data-combo` (its server's finder) becomes a text box that
+// asks the server for the records whose title holds what is typed, 150 ms after the last key.
+// Arrows move through them, Enter or a click chooses, Esc closes; "Create …" adds a record named
+// by the text when `data-combo-create` says where. The menu stays the form's field, holding the
+// choice, so forms, in-place edits and pages without script read it as before.
+(function () {
+  var seq = 0;
+  var timers = new WeakMap();
+  function chosenLabel(select) {
+    var o = select.selectedOptions[0];
+    return o && o.value ? o.textContent : "";
+  }
+  function enhance(select) {
+    if (select.dataset.comboReady) return;
+    select.dataset.comboReady = "1";
+    var id = select.id || ("combo-" + (++seq));
+    var input = document.createElement("input");
+    input.type = "text";
+    input.className = "input combo-input";
+    input.autocomplete = "off";
+    input.placeholder = "Type to search…";
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", id + "-options");
+    ["aria-invalid", "aria-describedby", "aria-required"].forEach(function (a) {
+      if (select.hasAttribute(a)) input.setAttribute(a, select.getAttribute(a));
+    });
+    // The label names the text box now; the menu keeps the value, out of sight and of the tab order.
+    select.removeAttribute("id");
+    input.id = id;
+    select.dataset.comboFor = id;
+    select.hidden = true;
+    select.tabIndex = -1;
+    input.value = chosenLabel(select);
+    var list = document.createElement("ul");
+    list.className = "combo-options";
+    list.id = id + "-options";
+    list.setAttribute("role", "listbox");
+    list.hidden = true;
+    var wrap = document.createElement("div");
+    wrap.className = "combo";
+    select.parentNode.insertBefore(wrap, select);
+    wrap.appendChild(input);
+    wrap.appendChild(list);
+    wrap.appendChild(select);
+  }
+  function parts(node) {
+    var wrap = node.closest(".combo");
+    if (!wrap) return null;
+    return { wrap: wrap, input: wrap.querySelector(".combo-input"), list: wrap.querySelector(".combo-options"), select: wrap.querySelector("select[data-combo]") };
+  }
+  function closeList(c) {
+    c.list.hidden = true;
+    c.input.setAttribute("aria-expanded", "false");
+    c.input.removeAttribute("aria-activedescendant");
+  }
+  function active(c) { return c.list.querySelector("[aria-selected=true]"); }
+  function mark(c, item) {
+    c.list.querySelectorAll("[role=option]").forEach(function (o) { o.setAttribute("aria-selected", o === item ? "true" : "false"); });
+    if (item) { c.input.setAttribute("aria-activedescendant", item.id); item.scrollIntoView({ block: "nearest" }); }
+  }
+  function option(c, n, value, text, extra) {
+    var li = document.createElement("li");
+    li.id = c.input.id + "-option-" + n;
+    li.setAttribute("role", "option");
+    li.setAttribute("aria-selected", "false");
+    li.dataset.value = value;
+    li.textContent = text;
+    if (extra) li.className = extra;
+    return li;
+  }
+  function fill(c, hits, text) {
+    var items = [];
+    var n = 0;
+    if (!text && !c.select.hasAttribute("aria-required")) items.push(option(c, n++, "", "— None", "combo-none"));
+    hits.forEach(function (h) { items.push(option(c, n++, h.id, h.title)); });
+    if (text && c.select.dataset.comboCreate && !hits.some(function (h) { return h.title.toLowerCase() === text.toLowerCase(); })) {
+      var create = option(c, n++, "", "Create “" + text + "”", "combo-create");
+      create.dataset.create = text;
+      items.push(create);
+    }
+    if (!items.length) {
+      var none = document.createElement("li");
+      none.className = "combo-empty";
+      none.textContent = "Nothing found for “" + text + "”";
+      items.push(none);
+    }
+    c.list.replaceChildren.apply(c.list, items);
+    c.list.hidden = false;
+    c.input.setAttribute("aria-expanded", "true");
+    mark(c, c.list.querySelector("[role=option]:not(.combo-none)") || c.list.querySelector("[role=option]"));
+  }
+  function search(c) {
+    var text = c.input.value.trim();
+    if (text === chosenLabel(c.select)) text = "";
+    var asked = ++seq;
+    c.wrap.dataset.asked = asked;
+    c.wrap.setAttribute("aria-busy", "true");
+    fetch(c.select.dataset.combo + "?q=" + encodeURIComponent(text), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (hits) { if (String(asked) === c.wrap.dataset.asked && document.activeElement === c.input) fill(c, hits, text); })
+      .catch(function () {})
+      .then(function () { c.wrap.removeAttribute("aria-busy"); });
+  }
+  function choose(c, value, title) {
+    // A search still waiting or on its way is of no use once a record is chosen.
+    clearTimeout(timers.get(c.wrap));
+    c.wrap.dataset.asked = "chosen";
+    var keep = Array.prototype.filter.call(c.select.options, function (o) { return o.value === ""; });
+    c.select.replaceChildren.apply(c.select, keep);
+    if (value) {
+      var o = document.createElement("option");
+      o.value = value;
+      o.textContent = title;
+      c.select.appendChild(o);
+    }
+    c.select.value = value;
+    c.input.value = value ? title : "";
+    closeList(c);
+    c.select.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+  function pick(c, item) {
+    if (!item) return;
+    if (item.dataset.create === undefined) { choose(c, item.dataset.value, item.dataset.value ? item.textContent : ""); return; }
+    var form = c.select.form || document;
+    var csrf = form.querySelector("input[name=_csrf]");
+    var body = new URLSearchParams();
+    body.append("_csrf", csrf ? csrf.value : "");
+    body.append("title", item.dataset.create);
+    item.textContent = "Creating “" + item.dataset.create + "”…";
+    fetch(c.select.dataset.comboCreate, { method: "POST", body: body, credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); })
+      .then(function (answer) {
+        if (answer.ok) { choose(c, answer.body.id, answer.body.title); rapportToast("Created " + answer.body.title + "."); return; }
+        var errors = answer.body.errors || [];
+        item.textContent = "Not created: " + (errors.length ? errors.map(function (e) { return e.field + " " + e.message; }).join("; ") : (answer.body.detail || "try the full form"));
+      })
+      .catch(function () { item.textContent = "Not created: the server could not be reached."; });
+  }
+  document.addEventListener("input", function (event) {
+    if (!event.target.classList || !event.target.classList.contains("combo-input")) return;
+    var c = parts(event.target);
+    clearTimeout(timers.get(c.wrap));
+    timers.set(c.wrap, setTimeout(function () { search(c); }, 150));
+  });
+  document.addEventListener("keydown", function (event) {
+    if (!event.target.classList || !event.target.classList.contains("combo-input")) return;
+    var c = parts(event.target);
+    var open = !c.list.hidden;
+    var items = Array.prototype.slice.call(c.list.querySelectorAll("[role=option]"));
+    var at = items.indexOf(active(c));
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (!open) { search(c); return; }
+      var next = event.key === "ArrowDown" ? Math.min(at + 1, items.length - 1) : Math.max(at - 1, 0);
+      mark(c, items[next]);
+    } else if (event.key === "Enter" && open) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      pick(c, active(c));
+    } else if (event.key === "Escape" && open) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      c.input.value = chosenLabel(c.select);
+      closeList(c);
+    }
+  }, true);
+  document.addEventListener("mousedown", function (event) {
+    var item = event.target.closest && event.target.closest(".combo-options [role=option]");
+    if (!item) return;
+    event.preventDefault();
+    pick(parts(item), item);
+  });
+  document.addEventListener("focusin", function (event) {
+    if (event.target.classList && event.target.classList.contains("combo-input") && event.target.value === "") search(parts(event.target));
+  });
+  document.addEventListener("focusout", function (event) {
+    if (!event.target.classList || !event.target.classList.contains("combo-input")) return;
+    var c = parts(event.target);
+    setTimeout(function () {
+      if (c.wrap.contains(document.activeElement)) return;
+      closeList(c);
+      // Emptied: no record (when one may be none); otherwise what is chosen shows again.
+      if (c.input.value.trim() === "" && c.select.value !== "" && !c.select.hasAttribute("aria-required")) choose(c, "", "");
+      else c.input.value = chosenLabel(c.select);
+    }, 150);
+  });
+  function enhanceAll(root) { root.querySelectorAll("select[data-combo]").forEach(enhance); }
+  enhanceAll(document);
+  // Parts of the page drawn again (live updates, in-place edits) bring new menus.
+  new MutationObserver(function (changes) {
+    changes.forEach(function (m) { m.addedNodes.forEach(function (n) { if (n.querySelectorAll) enhanceAll(n.matches && n.matches("select[data-combo]") ? n.parentNode : n); }); });
+  }).observe(document.body, { childList: true, subtree: true });
+})();
+
+// Lists: rows chosen with their checkboxes (x on the current row; the header's box chooses the
+// whole page) bring up the selection bar, whose actions post the chosen ids; "Export selection"
+// saves those rows as shown, as CSV. j and k move through the rows, Enter opens the current one.
+// Typing in the search box narrows the list as you type (the address keeps the search).
+(function () {
+  function table() { return document.querySelector("table[data-list-keys]"); }
+  function boxes() { return Array.prototype.slice.call(document.querySelectorAll("input[data-select]")); }
+  function sync() {
+    var bar = document.getElementById("bulk-form");
+    if (!bar) return;
+    var chosen = boxes().filter(function (b) { return b.checked; });
+    bar.hidden = chosen.length === 0;
+    bar.querySelector("[data-selected-count]").textContent = chosen.length + " selected";
+    boxes().forEach(function (b) { b.closest("tr").classList.toggle("row-selected", b.checked); });
+    var all = document.querySelector("input[data-select-all]");
+    if (all) {
+      all.checked = chosen.length > 0 && chosen.length === boxes().length;
+      all.indeterminate = chosen.length > 0 && chosen.length < boxes().length;
+    }
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("input[data-select-all]")) {
+      boxes().forEach(function (b) { b.checked = event.target.checked; });
+      sync();
+    } else if (event.target.matches("input[data-select]")) sync();
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-clear-selection]")) {
+      boxes().forEach(function (b) { b.checked = false; });
+      sync();
+    }
+    var exporter = event.target.closest("[data-export-selection]");
+    if (exporter) {
+      var t = table();
+      var quote = function (text) {
+        text = text.replace(/\s+/g, " ").trim();
+        // A cell read as a formula by a spreadsheet is kept as text.
+        if (/^[=+\-@]/.test(text)) text = "'" + text;
+        return /[",\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+      };
+      var cells = function (row) {
+        return Array.prototype.slice.call(row.children).filter(function (c) { return !c.classList.contains("select-col"); })
+          .map(function (c) { return quote(c.textContent); }).join(",");
+      };
+      var lines = [cells(t.tHead.rows[0])];
+      boxes().filter(function (b) { return b.checked; }).forEach(function (b) { lines.push(cells(b.closest("tr"))); });
+      var link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv" }));
+      link.download = exporter.dataset.exportSelection.replace(/\W+/g, "-") + "-selection.csv";
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+    }
+  });
+  document.addEventListener("submit", function (event) {
+    var bar = event.target;
+    if (bar.id !== "bulk-form") return;
+    var button = event.submitter;
+    if (button && button.value === "owner" && !bar.querySelector("[name=owner_id]").value) { event.preventDefault(); rapportToast("Choose whom to hand them to."); return; }
+    if (button && button.value === "tag" && !bar.querySelector("[name=tag_id]").value) { event.preventDefault(); rapportToast("Choose the tag to add."); return; }
+    if (button && button.dataset.confirmBulk && !window.confirm(button.dataset.confirmBulk)) event.preventDefault();
+  });
+
+  // Row density, kept in this browser.
+  var density = document.querySelector("[data-density-toggle]");
+  if (density) density.setAttribute("aria-pressed", document.documentElement.getAttribute("data-density") === "compact" ? "true" : "false");
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest("[data-density-toggle]");
+    if (!toggle) return;
+    var compact = document.documentElement.getAttribute("data-density") !== "compact";
+    if (compact) document.documentElement.setAttribute("data-density", "compact");
+    else document.documentElement.removeAttribute("data-density");
+    toggle.setAttribute("aria-pressed", compact ? "true" : "false");
+    try { localStorage.setItem("rapport.density", compact ? "compact" : "comfortable"); } catch (e) {}
+  });
+
+  // Keys: j/k move, x chooses, Enter opens.
+  function rows() { var t = table(); return t ? Array.prototype.slice.call(t.tBodies[0].rows) : []; }
+  function current() { return document.querySelector("tr.row-current"); }
+  function move(to) {
+    var list = rows();
+    if (!list.length) return;
+    var at = list.indexOf(current());
+    var next = list[Math.max(0, Math.min(list.length - 1, at + to))] || list[0];
+    list.forEach(function (r) { r.classList.remove("row-current"); });
+    next.classList.add("row-current");
+    next.scrollIntoView({ block: "nearest" });
+  }
+  document.addEventListener("keydown", function (event) {
+    if (!table() || event.ctrlKey || event.metaKey || event.altKey) return;
+    var t = event.target;
+    if (t.matches && t.matches("input, textarea, select, [contenteditable]")) return;
+    if (document.querySelector("dialog[open]")) return;
+    var row = current();
+    if (event.key === "j") { move(1); event.preventDefault(); }
+    else if (event.key === "k") { move(-1); event.preventDefault(); }
+    else if (event.key === "x" && row) {
+      var box = row.querySelector("input[data-select]");
+      if (box) { box.checked = !box.checked; sync(); }
+      event.preventDefault();
+    } else if (event.key === "Enter" && row && !(t.closest && t.closest("a, button"))) {
+      var link = row.querySelector("a[href]");
+      if (link) { event.preventDefault(); link.click(); }
+    }
+  });
+
+  // Search as you type: the list (and its count) are fetched for the new address and swapped in.
+  var timer = null;
+  var asked = 0;
+  document.addEventListener("input", function (event) {
+    var box = event.target;
+    if (box.id !== "search" || !box.form || !box.form.matches("form.filters") || !table() && !document.getElementById("live-list")) return;
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      var form = box.form;
+      var cols = form.querySelector("[data-columns-value]");
+      if (cols) cols.value = Array.prototype.filter.call(form.querySelectorAll("input[data-columns]"), function (c) { return c.checked; }).map(function (c) { return c.value; }).join(",");
+      var params = new URLSearchParams(new FormData(form));
+      Array.from(params.keys()).forEach(function (k) { if (params.get(k) === "" || k === "col") params.delete(k); });
+      var url = form.action.split("?")[0] + (params.toString() ? "?" + params.toString() : "");
+      var mine = ++asked;
+      fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) {
+          if (mine !== asked) return;
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          ["live-list", "list-total", "bulk-form"].forEach(function (id) {
+            var now = document.getElementById(id);
+            var fresh = doc.getElementById(id);
+            if (now && fresh) now.replaceWith(fresh);
+          });
+          history.replaceState(null, "", url);
+          sync();
+        })
+        .catch(function () {});
+    }, 250);
+  });
+})();
+
 // Filter forms that apply as soon as a choice changes.
 document.addEventListener("change", function (event) {
   var form = event.target.closest("form[data-autosubmit]");
@@ -670,6 +1005,21 @@ document.addEventListener("change", function (event) {
     if (!before) { close(prop, false); redraw(prop.dataset.prop, true); return; }
     controls(prop).forEach(function (c) {
       var mine = before.filter(function (e) { return e[0] === c.name; }).map(function (e) { return e[1]; });
+      if (c.dataset.comboFor) {
+        // A combobox's menu holds only what was chosen: the stored record comes back into it.
+        var keep = Array.prototype.filter.call(c.options, function (o) { return o.value === ""; });
+        c.replaceChildren.apply(c, keep);
+        if (mine[0]) {
+          var o = document.createElement("option");
+          o.value = mine[0];
+          o.textContent = prop._shown;
+          c.appendChild(o);
+        }
+        c.value = mine[0] || "";
+        var text = document.getElementById(c.dataset.comboFor);
+        if (text) text.value = mine[0] ? prop._shown : "";
+        return;
+      }
       if (c.type === "checkbox") c.checked = mine.indexOf(c.value) >= 0;
       else if (c.tagName === "SELECT") Array.prototype.forEach.call(c.options, function (o) { o.selected = mine.indexOf(o.value) >= 0; });
       else c.value = mine.length ? mine[0] : "";
@@ -694,18 +1044,19 @@ document.addEventListener("change", function (event) {
   function redraw(name, force) {
     var region = document.getElementById("live-record");
     if (!region) return;
+    // Until the page is drawn again it is marked as waiting for it (tests wait on this).
+    window.__rapportRedrawing = true;
     if (!force && blocked(region)) {
       clearTimeout(pending);
       pending = setTimeout(function () { redraw(name, false); }, 1000);
       return;
     }
-    window.__rapportRedrawing = true;
     fetch(window.location.href, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("live-record");
         if (!fresh) return;
-        if (!force && blocked(region)) { pending = setTimeout(function () { redraw(name, false); }, 1000); return; }
+        if (!force && blocked(region)) { pending = setTimeout(function () { redraw(name, false); }, 1000); return "later"; }
         var active = document.activeElement;
         var onIt = !active || active === document.body || (propOf(active) && propOf(active).dataset.prop === name);
         region.innerHTML = fresh.innerHTML;
@@ -715,7 +1066,7 @@ document.addEventListener("change", function (event) {
         }
       })
       .catch(function () {})
-      .then(function () { window.__rapportRedrawing = false; });
+      .then(function (later) { if (later !== "later") window.__rapportRedrawing = false; });
   }
   function save(prop) {
     var now = entries(prop);
@@ -798,7 +1149,7 @@ document.addEventListener("change", function (event) {
     if (!prop || !prop.classList.contains("editing") || event.target.classList.contains("choice-finder")) return;
     // A menu chosen with the pointer, or a checkbox, is saved at once; arrows through a menu
     // are not (Enter or leaving it saves).
-    if (event.target.type === "checkbox" || (event.target.tagName === "SELECT" && !event.target.multiple && pointer)) save(prop);
+    if (event.target.type === "checkbox" || event.target.dataset.comboFor || (event.target.tagName === "SELECT" && !event.target.multiple && pointer)) save(prop);
   });
   document.addEventListener("focusout", function (event) {
     var prop = propOf(event.target);

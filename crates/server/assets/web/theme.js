@@ -8,6 +8,9 @@
   // Parts drawn differently when script runs (properties edited in place) know it before paint.
   document.documentElement.classList.add("js");
   try {
+    if (localStorage.getItem("rapport.density") === "compact") {
+      document.documentElement.setAttribute("data-density", "compact");
+    }
     if (localStorage.getItem("rapport.sidebar") === "collapsed") {
       document.documentElement.setAttribute("data-sidebar", "collapsed");
     }

@@ -742,6 +742,8 @@ struct FormPage {
     statuses: Vec<Choice>,
     /// The organization's custom fields of deals.
     fields: Vec<FormField>,
+    /// Whether the member may add a contact, a company from the comboboxes.
+    may_add: (bool, bool),
     errors: FormErrors,
     /// A business rule's refusal, above the form.
     form_error: Option<String>,
@@ -899,6 +901,8 @@ struct DealChoices {
     owners: Vec<Choice>,
     /// The organization's custom fields of deals.
     fields: Vec<FormField>,
+    /// Whether the member may add a contact, a company from the deal's comboboxes.
+    may_add: (bool, bool),
 }
 
 async fn deal_choices(
@@ -931,39 +935,28 @@ async fn deal_choices(
                 .collect(),
         })
         .collect();
-    let pick = |id: &str| id.parse::<uuid::Uuid>().ok();
-    let contacts = app
-        .contact_choices(
-            actor,
-            tenant,
-            pick(&values.contact_id).map(ContactId),
-            &ctx.meta,
-        )
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(id, name)| Choice {
-            selected: id.to_string() == values.contact_id,
-            value: id.to_string(),
-            label: name,
-        })
-        .collect();
-    let companies = app
-        .company_choices(
-            actor,
-            tenant,
-            pick(&values.company_id).map(CompanyId),
-            &ctx.meta,
-        )
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(id, name)| Choice {
-            selected: id.to_string() == values.company_id,
-            value: id.to_string(),
-            label: name,
-        })
-        .collect();
+    // The relations are comboboxes that ask the server as people type: only what is chosen
+    // is drawn.
+    let chosen = |id: &str, title: Option<String>| -> Vec<Choice> {
+        title
+            .map(|label| Choice {
+                value: id.to_owned(),
+                label,
+                selected: true,
+            })
+            .into_iter()
+            .collect()
+    };
+    let contact = match values.contact_id.parse::<ContactId>() {
+        Ok(c) => app.get::<Contact>(actor, tenant, c, &ctx.meta).await.ok(),
+        Err(_) => None,
+    };
+    let company = match values.company_id.parse::<CompanyId>() {
+        Ok(c) => app.get::<Company>(actor, tenant, c, &ctx.meta).await.ok(),
+        Err(_) => None,
+    };
+    let contacts = chosen(&values.contact_id, contact.map(|c| c.name));
+    let companies = chosen(&values.company_id, company.map(|c| c.name));
     let statuses = DealStatus::ALL
         .iter()
         .map(|s| Choice {
@@ -992,6 +985,10 @@ async fn deal_choices(
         statuses,
         owners: people.options(owner),
         fields,
+        may_add: (
+            super::objects::may_create(tenant, "contact"),
+            super::objects::may_create(tenant, "company"),
+        ),
     })
 }
 
@@ -1035,6 +1032,7 @@ fn deal_properties(
         with_none(c.contacts, &values.contact_id),
     );
     contact.finder = Some(format!("{base}/objects/contact/choices"));
+    contact.creates = c.may_add.0.then(|| format!("{base}/objects/contact/quick"));
     contact.href = contact_href;
     let mut company = FormField::select(
         "company_id",
@@ -1042,6 +1040,7 @@ fn deal_properties(
         with_none(c.companies, &values.company_id),
     );
     company.finder = Some(format!("{base}/objects/company/choices"));
+    company.creates = c.may_add.1.then(|| format!("{base}/objects/company/quick"));
     company.href = company_href;
     let mut probability = FormField::new(
         "close_probability",
@@ -1091,6 +1090,7 @@ async fn form_page(
         statuses,
         owners,
         fields,
+        may_add,
     } = deal_choices(ctx, actor, tenant, &values).await?;
     let (heading, action, submit, crumb) = match current {
         Some(d) => (
@@ -1122,6 +1122,7 @@ async fn form_page(
         companies,
         statuses,
         fields,
+        may_add,
         errors: FormErrors::default(),
         form_error: None,
     })

@@ -24,8 +24,8 @@ use uuid::Uuid;
 
 use super::deals::{ActivityForm, add_activity};
 use super::lists::{
-    Cell, ColumnDef, FilterSelect, ListPage, ListState, column_choices, headers, is_filtered,
-    owner_filter, saved_views, sort_parts, tag_chips, tag_filter, total_label,
+    Cell, ColumnDef, FilterSelect, ListPage, ListRow, ListState, column_choices, headers,
+    is_filtered, owner_filter, saved_views, sort_parts, tag_chips, tag_filter, total_label,
 };
 use super::objects::Names;
 use super::objects::inverse_sections;
@@ -496,6 +496,43 @@ pub fn pages<K: ListKind>() -> Router<AppState> {
         )
         .route(&format!("{path}/{{id}}/delete"), post(delete::<K>))
         .route(&format!("{path}/{{id}}/activities"), post(comment::<K>))
+        .route(&format!("{path}/bulk"), post(bulk::<K>))
+}
+
+/// `POST /{kind}/bulk`: hands the records chosen in the list to a member, adds a tag to them or
+/// deletes them, each record on its own (those the member may not change are counted and the
+/// first reason said), then the list again.
+pub async fn bulk<K: ListKind>(ctx: PageContext, RawForm(raw): RawForm) -> PageResult {
+    let list = format!("{}/{}", ctx.base, K::PATH);
+    let form = super::lists::BulkForm::read(&ctx, &raw, &list)?;
+    let (session, tenant) = ctx.tenant().await?;
+    let (app, actor) = (&ctx.state.app, &session.actor);
+    let (mut changed, mut refused) = (0, Vec::new());
+    for &id in &form.ids {
+        let record = K::Id::from(id);
+        let result = match (form.action.as_str(), form.owner, form.tag) {
+            ("owner", Some(owner), _) => {
+                let change = RecordChange::of("owner_id", owner);
+                app.update::<K>(actor, &tenant, record, change, &ctx.meta)
+                    .await
+                    .map(|_| ())
+            }
+            ("tag", _, Some(tag)) => match super::record_page::taggable(K::KIND.object_key(), id) {
+                Some(t) => super::lists::add_tag(&ctx, actor, &tenant, t, tag).await,
+                None => Err(AppError::NotFound),
+            },
+            ("delete", _, _) => app.delete::<K>(actor, &tenant, record, &ctx.meta).await,
+            _ => {
+                let why = "choose what to do with the records, and to whom or which tag";
+                return Err(ApiError::bad_request("bulk_action", why).into());
+            }
+        };
+        match result {
+            Ok(()) => changed += 1,
+            Err(e) => refused.push(e),
+        }
+    }
+    Ok(form.done(changed, &refused, K::ONE, K::MANY))
 }
 
 /// Records a list page shows.
@@ -639,8 +676,10 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
     let rows = result
         .items
         .iter()
-        .map(|r| {
-            keys.iter()
+        .map(|r| ListRow {
+            id: r.id().to_string(),
+            cells: keys
+                .iter()
                 .map(|key| match *key {
                     "name" => Cell {
                         text: r.name().to_owned(),
@@ -668,7 +707,7 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
                         })
                         .unwrap_or_default(),
                 })
-                .collect()
+                .collect(),
         })
         .collect();
     let may =
@@ -681,7 +720,17 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
     }
     filters.push(owner_filter(&people, &state));
     filters.push(tag_filter(&ctx, actor, &tenant, &state).await);
+    let bulk = super::lists::Bulk {
+        action: format!("{path}/bulk"),
+        owners: people.options(None),
+        tags: match K::TAGGED {
+            true => super::lists::tag_choices(&ctx, actor, &tenant).await,
+            false => Vec::new(),
+        },
+        can_delete: may(Action::Delete),
+    };
     let page = ListPage {
+        bulk: Some(bulk),
         list: K::PATH.into(),
         title: K::TITLE.into(),
         total: total_label(result.total, result.total_is_exact, K::ONE, K::MANY),

@@ -294,7 +294,9 @@ pub struct ListPage {
     pub sort: String,
     pub filters: Vec<FilterSelect>,
     pub headers: Vec<HeaderCell>,
-    pub rows: Vec<Vec<Cell>>,
+    pub rows: Vec<ListRow>,
+    /// What may be done to the records chosen with the rows' checkboxes, when anything may.
+    pub bulk: Option<Bulk>,
     pub first: Option<String>,
     pub next: Option<String>,
     pub views: Vec<ViewLink>,
@@ -311,6 +313,21 @@ pub struct ListPage {
     pub modes: Vec<Mode>,
     /// Range filters (numbers and dates: from / to), besides the selects.
     pub ranges: Vec<RangeFilter>,
+}
+
+/// A row of a list: its record's id (for the selection) and its cells.
+pub struct ListRow {
+    pub id: String,
+    pub cells: Vec<Cell>,
+}
+
+/// The actions on the records chosen in a list: where the choice is posted (`{list}/bulk`), the
+/// members to hand them to, the tags to add, whether they may be deleted.
+pub struct Bulk {
+    pub action: String,
+    pub owners: Vec<Choice>,
+    pub tags: Vec<Choice>,
+    pub can_delete: bool,
 }
 
 /// A way to look at a list's records, as a segmented control.
@@ -666,4 +683,118 @@ pub async fn delete_view(
         Ok(()) => Ok(super::see_other(&super::safe_next(&form.back))),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The records chosen in a list and what to do with them, as its selection bar posts them.
+pub struct BulkForm {
+    /// `owner`, `tag` or `delete`.
+    pub action: String,
+    pub ids: Vec<uuid::Uuid>,
+    pub owner: Option<rapport_domain::UserId>,
+    pub tag: Option<rapport_domain::TagId>,
+    /// The list's address, to come back to.
+    pub back: String,
+}
+
+impl BulkForm {
+    /// Reads the posted selection (its CSRF token checked); a list's address is the only place
+    /// it comes back to.
+    pub fn read(
+        ctx: &super::PageContext,
+        raw: &[u8],
+        list: &str,
+    ) -> Result<BulkForm, super::PageError> {
+        let pairs = super::form_pairs(raw);
+        ctx.check_csrf(&super::form_value(&pairs, "_csrf"))?;
+        let back = super::redirect_target(&super::form_value(&pairs, "back"))
+            .filter(|b| b.split('?').next() == Some(list))
+            .unwrap_or_else(|| list.to_owned());
+        Ok(BulkForm {
+            action: super::form_value(&pairs, "action"),
+            ids: pairs
+                .iter()
+                .filter(|(k, _)| k == "id")
+                .filter_map(|(_, v)| v.parse().ok())
+                .collect(),
+            owner: super::form_value(&pairs, "owner_id").parse().ok(),
+            tag: super::form_value(&pairs, "tag_id").parse().ok(),
+            back,
+        })
+    }
+
+    /// The list again, saying what was done: how many records changed, how many were refused
+    /// and the first reason.
+    pub fn done(
+        &self,
+        changed: usize,
+        refused: &[rapport_app::AppError],
+        one: &str,
+        many: &str,
+    ) -> Response {
+        let what = |n: usize| if n == 1 { one } else { many };
+        let verb = match self.action.as_str() {
+            "owner" => "handed over",
+            "tag" => "tagged",
+            "delete" => "deleted (in recently deleted for 30 days)",
+            _ => "changed",
+        };
+        let mut notice = match changed {
+            0 => format!("No {many} {verb}."),
+            n => format!("{n} {} {verb}.", what(n)),
+        };
+        if let Some(first) = refused.first() {
+            let why = match first {
+                rapport_app::AppError::Forbidden => {
+                    "you may change only the records you own.".to_owned()
+                }
+                other => super::objects::refusal(other).unwrap_or_else(|| other.to_string()),
+            };
+            notice.push_str(&format!(" {} could not be: {why}", refused.len()));
+        }
+        let notice: String = url::form_urlencoded::byte_serialize(notice.as_bytes()).collect();
+        let sep = if self.back.contains('?') { '&' } else { '?' };
+        super::see_other(&format!("{}{sep}notice={notice}", self.back))
+    }
+}
+
+/// Adds a tag to a record, keeping those it has.
+pub async fn add_tag(
+    ctx: &super::PageContext,
+    actor: &rapport_app::Actor,
+    tenant: &rapport_app::Tenant,
+    record: rapport_app::tags::Taggable,
+    tag: rapport_domain::TagId,
+) -> Result<(), rapport_app::AppError> {
+    let app = &ctx.state.app;
+    let mut ids: Vec<rapport_domain::TagId> = app
+        .tags_of(tenant, record.kind(), &[record.id()])
+        .await?
+        .into_iter()
+        .map(|(_, t)| t.id)
+        .collect();
+    if !ids.contains(&tag) {
+        ids.push(tag);
+    }
+    app.set_tags(actor, tenant, record, &ids, &ctx.meta)
+        .await
+        .map(|_| ())
+}
+
+/// Every tag of the organization, as the choices of a list's "Add tag".
+pub async fn tag_choices(
+    ctx: &super::PageContext,
+    actor: &rapport_app::Actor,
+    tenant: &rapport_app::Tenant,
+) -> Vec<Choice> {
+    let app = &ctx.state.app;
+    app.tags(actor, tenant, &ctx.meta)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| Choice {
+            value: t.id.to_string(),
+            label: t.name,
+            selected: false,
+        })
+        .collect()
 }

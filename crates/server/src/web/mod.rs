@@ -175,6 +175,11 @@ pub fn routes() -> Router<AppState> {
         .route("/objects/{key}/export.csv", get(objects::export))
         .route("/objects/{key}/choices", get(objects::choices))
         .route(
+            "/objects/{key}/quick",
+            axum::routing::post(objects::quick_create),
+        )
+        .route("/objects/{key}/bulk", axum::routing::post(objects::bulk))
+        .route(
             "/objects/{key}/new",
             get(objects::new_form).post(objects::create),
         )

@@ -145,6 +145,26 @@ impl Names<'_> {
     }
 }
 
+/// Whether the member may add records of an object (named by its key), as a relation's
+/// combobox offers to.
+pub(super) fn may_create(tenant: &Tenant, target: &str) -> bool {
+    let object = match target {
+        "company" => Object::Company,
+        "contact" => Object::Contact,
+        "lead" => Object::Lead,
+        "deal" => Object::Deal,
+        "task" => return false,
+        _ => Object::Record,
+    };
+    decide(
+        tenant.role,
+        Action::Create,
+        object,
+        Ownership::NotApplicable,
+    )
+    .is_allowed()
+}
+
 /// The path of a record's page, whatever its object.
 fn record_href(base: &str, target: &str, id: &str) -> String {
     match target {
@@ -503,8 +523,9 @@ pub async fn list(
     let rows = page
         .items
         .iter()
-        .map(|r| {
-            columns
+        .map(|r| super::lists::ListRow {
+            id: r.id.to_string(),
+            cells: columns
                 .iter()
                 .enumerate()
                 .map(|(i, (k, _, _, _))| {
@@ -531,7 +552,7 @@ pub async fn list(
                             .unwrap_or_default(),
                     }
                 })
-                .collect()
+                .collect(),
         })
         .collect();
     let (one, many) = (object.singular.to_lowercase(), object.plural.to_lowercase());
@@ -555,7 +576,14 @@ pub async fn list(
         .next_cursor
         .as_ref()
         .map(|c| state.with_after(c.clone()).href(&path));
+    let bulk = super::lists::Bulk {
+        action: format!("{path}/bulk"),
+        owners: people.options(None),
+        tags: super::lists::tag_choices(&ctx, actor, &tenant).await,
+        can_delete: may(&tenant, Action::Delete, Ownership::Own),
+    };
     let page = ListPage {
+        bulk: Some(bulk),
         list: list_name.clone(),
         title: object.plural.clone(),
         total,
@@ -1391,15 +1419,19 @@ pub(super) async fn form_fields(
                     _ => Vec::new(),
                 };
                 let target = f.target.as_ref().map_or("", |t| t.as_str());
-                let mut found = ctx
-                    .state
-                    .app
-                    .relation_choices(actor, tenant, target, "", CHOICES, &ctx.meta)
-                    .await
-                    .unwrap_or_default();
-                // More records than the menu shows: typing finds the others.
-                let finder = (found.len() as i64 >= CHOICES)
-                    .then(|| format!("{}/objects/{target}/choices", ctx.base));
+                let url = format!("{}/objects/{target}/choices", ctx.base);
+                // One record: a combobox that asks the server as people type (only what is
+                // chosen is drawn). Several: a menu of the first ones, typing finds the others.
+                let mut found = match f.many {
+                    true => ctx
+                        .state
+                        .app
+                        .relation_choices(actor, tenant, target, "", CHOICES, &ctx.meta)
+                        .await
+                        .unwrap_or_default(),
+                    false => Vec::new(),
+                };
+                let finder = (!f.many || found.len() as i64 >= CHOICES).then_some(url);
                 // What the record points to stays a choice even beyond the first ones.
                 for id in &chosen {
                     if let Ok(u) = id.parse::<Uuid>()
@@ -1426,6 +1458,9 @@ pub(super) async fn form_fields(
                     field.kind = "multiselect";
                 }
                 field.finder = finder;
+                if !f.many && may_create(tenant, target) {
+                    field.creates = Some(format!("{}/objects/{target}/quick", ctx.base));
+                }
                 if let [one] = chosen.as_slice() {
                     field.href = Some(record_href(&ctx.base, target, one));
                 }
@@ -1943,6 +1978,114 @@ pub async fn choices(
         .map(|(id, title)| json!({"id": id, "title": title}))
         .collect();
     Ok(axum::Json(out).into_response())
+}
+
+/// `POST /objects/{key}/bulk`: hands the records chosen in the list to a member, adds a tag to
+/// them or deletes them, each on its own, then the list again saying what was done.
+pub async fn bulk(ctx: PageContext, Path(key): Path<String>, RawForm(raw): RawForm) -> PageResult {
+    let list = format!("{}/objects/{key}", ctx.base);
+    let form = super::lists::BulkForm::read(&ctx, &raw, &list)?;
+    let (session, tenant) = ctx.tenant().await?;
+    let actor = &session.actor;
+    let object = custom_object(&ctx, actor, &tenant, &key).await?;
+    let app = &ctx.state.app;
+    let (mut changed, mut refused) = (0, Vec::new());
+    for &id in &form.ids {
+        let record = RecordId(id);
+        let result = match (form.action.as_str(), form.owner, form.tag) {
+            ("owner", Some(owner), _) => {
+                let input = RecordInput {
+                    values: Map::new(),
+                    owner_id: Some(owner),
+                };
+                app.update_record(actor, &tenant, &key, record, &input, &ctx.meta)
+                    .await
+                    .map(|_| ())
+            }
+            ("tag", _, Some(tag)) => {
+                let t = rapport_app::tags::Taggable::Record(record);
+                super::lists::add_tag(&ctx, actor, &tenant, t, tag).await
+            }
+            ("delete", _, _) => {
+                app.delete_record(actor, &tenant, &key, record, &ctx.meta)
+                    .await
+            }
+            _ => {
+                let why = "choose what to do with the records, and to whom or which tag";
+                return Err(ApiError::bad_request("bulk_action", why).into());
+            }
+        };
+        match result {
+            Ok(()) => changed += 1,
+            Err(e) => refused.push(e),
+        }
+    }
+    let (one, many) = (object.singular.to_lowercase(), object.plural.to_lowercase());
+    Ok(form.done(changed, &refused, &one, &many))
+}
+
+#[derive(Deserialize)]
+pub struct QuickForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+}
+
+/// `POST /objects/{key}/quick`: a record of an object named by `title` alone, added from a
+/// relation's combobox ("Create “…”"): 201 with JSON `{id, title}`, or the problem (the other
+/// fields it needs named).
+pub async fn quick_create(
+    ctx: PageContext,
+    Path(key): Path<String>,
+    axum::Form(form): axum::Form<QuickForm>,
+) -> PageResult {
+    use rapport_app::changes::RecordChange;
+    use rapport_app::model::{Company, Contact, Deal, Lead};
+    ctx.check_csrf(&form.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
+    let (actor, title) = (&session.actor, form.title.trim());
+    async fn quick<K: super::kinds::WebKind>(
+        ctx: &PageContext,
+        actor: &Actor,
+        tenant: &Tenant,
+        field: &str,
+        title: &str,
+    ) -> Result<(Uuid, String), AppError> {
+        let app = &ctx.state.app;
+        let made = app
+            .create::<K>(actor, tenant, RecordChange::of(field, title), &ctx.meta)
+            .await?;
+        Ok((made.id().into(), made.name().to_owned()))
+    }
+    let made = match key.as_str() {
+        "company" => quick::<Company>(&ctx, actor, &tenant, "name", title).await,
+        "contact" => quick::<Contact>(&ctx, actor, &tenant, "name", title).await,
+        "lead" => quick::<Lead>(&ctx, actor, &tenant, "name", title).await,
+        "deal" => quick::<Deal>(&ctx, actor, &tenant, "title", title).await,
+        "task" => return Err(ApiError::not_found().into()),
+        _ => {
+            let object = custom_object(&ctx, actor, &tenant, &key).await?;
+            let mut values = Map::new();
+            values.insert(object.primary_field.to_string(), json!(title));
+            let input = RecordInput {
+                values,
+                owner_id: None,
+            };
+            let app = &ctx.state.app;
+            app.create_record(actor, &tenant, &key, &input, &ctx.meta)
+                .await
+                .map(|r| (r.id.as_uuid(), display_title(&object, &r)))
+        }
+    };
+    Ok(match made {
+        Ok((id, title)) => (
+            StatusCode::CREATED,
+            axum::Json(json!({"id": id, "title": title})),
+        )
+            .into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    })
 }
 
 /// `/records/{id}`: a custom record by id alone (notifications link here), sent to its page.

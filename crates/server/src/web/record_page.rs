@@ -34,6 +34,8 @@ pub struct FormField {
     /// How the value reads when not being changed, when not as typed (an amount with its
     /// currency and digit groups).
     pub display: Option<String>,
+    /// A relation's combobox may add a record named by what was typed: where it is posted.
+    pub creates: Option<String>,
 }
 
 impl FormField {
@@ -57,6 +59,7 @@ impl FormField {
             finder: None,
             href: None,
             display: None,
+            creates: None,
         }
     }
 
@@ -465,20 +468,22 @@ pub async fn save_tags(
     axum::extract::Path((kind, id)): axum::extract::Path<(String, String)>,
     axum::extract::RawForm(raw): axum::extract::RawForm,
 ) -> PageResult {
-    use rapport_app::tags::Taggable;
     let form: TagsForm = serde_urlencoded_form(&raw);
     ctx.check_csrf(&form.csrf)?;
     let (session, tenant) = ctx.tenant().await?;
     let Ok(uuid) = id.parse::<uuid::Uuid>() else {
         return Err(crate::error::ApiError::not_found().into());
     };
-    let record = match kind.as_str() {
-        "companies" => Taggable::Company(rapport_domain::CompanyId(uuid)),
-        "contacts" => Taggable::Contact(rapport_domain::ContactId(uuid)),
-        "leads" => Taggable::Lead(rapport_domain::LeadId(uuid)),
-        "deals" => Taggable::Deal(rapport_domain::DealId(uuid)),
-        "records" => Taggable::Record(rapport_domain::RecordId(uuid)),
-        _ => return Err(crate::error::ApiError::not_found().into()),
+    let key = match kind.as_str() {
+        "companies" => "company",
+        "contacts" => "contact",
+        "leads" => "lead",
+        "deals" => "deal",
+        "records" => "record",
+        _ => "",
+    };
+    let Some(record) = taggable(key, uuid) else {
+        return Err(crate::error::ApiError::not_found().into());
     };
     let app = &ctx.state.app;
     let mut ids: Vec<rapport_domain::TagId> = url::form_urlencoded::parse(&raw)
@@ -517,6 +522,19 @@ pub async fn save_tags(
         Ok(_) => Ok(super::see_other(&format!("{back}?saved=1"))),
         Err(e) => Err(e.into()),
     }
+}
+
+/// A record that takes tags, by its kind's key (`company`, `record` for a custom object's).
+pub fn taggable(key: &str, id: uuid::Uuid) -> Option<rapport_app::tags::Taggable> {
+    use rapport_app::tags::Taggable;
+    Some(match key {
+        "company" => Taggable::Company(rapport_domain::CompanyId(id)),
+        "contact" => Taggable::Contact(rapport_domain::ContactId(id)),
+        "lead" => Taggable::Lead(rapport_domain::LeadId(id)),
+        "deal" => Taggable::Deal(rapport_domain::DealId(id)),
+        "record" => Taggable::Record(rapport_domain::RecordId(id)),
+        _ => return None,
+    })
 }
 
 fn serde_urlencoded_form<T: serde::de::DeserializeOwned + Default>(raw: &[u8]) -> T {

@@ -1289,24 +1289,18 @@ async fn built_in_forms_are_drawn_from_their_definitions() {
 }
 
 #[tokio::test]
-async fn a_relation_menu_beyond_its_first_records_finds_the_others_as_people_type() {
+async fn a_relation_is_a_combobox_that_finds_records_as_people_type_and_adds_one() {
     let t = TestApp::spawn().await;
     let owner = t.register("owner@example.com", Some("Marina")).await;
     define_berths(&t, &owner).await;
     let browser = t.browser_session("owner@example.com").await;
 
-    // A few contacts: the menu holds them all and needs no finder.
     let ann = t
         .create(&owner, "/api/v1/contacts", json!({"name": "Ann Berg"}))
         .await["id"]
         .as_str()
         .expect("id")
         .to_owned();
-    let form = page(&t, &browser, "/o/marina/objects/berth/new").await;
-    assert_eq!(form.status, StatusCode::OK, "{}", form.text);
-    assert!(!form.text.contains("data-choices="));
-
-    // Two hundred more: the menu shows the first ones and offers to find the rest.
     for i in 0..200 {
         t.create(
             &owner,
@@ -1315,13 +1309,19 @@ async fn a_relation_menu_beyond_its_first_records_finds_the_others_as_people_typ
         )
         .await;
     }
+    // The form draws a combobox fed by the finder, never a menu of every contact.
     let form = page(&t, &browser, "/o/marina/objects/berth/new").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.text);
     assert!(
         form.text.contains(
-            "data-choices=\"/o/marina/objects/contact/choices\" data-for=\"values.client\""
+            "data-combo=\"/o/marina/objects/contact/choices\" data-combo-create=\"/o/marina/objects/contact/quick\""
         ),
         "{}",
         form.text
+    );
+    assert!(
+        !form.text.contains("Skipper 000"),
+        "no contact is listed up front"
     );
     let found = page(&t, &browser, "/o/marina/objects/contact/choices?q=berg").await;
     assert_eq!(found.status, StatusCode::OK, "{}", found.text);
@@ -1341,6 +1341,42 @@ async fn a_relation_menu_beyond_its_first_records_finds_the_others_as_people_typ
         some.as_array().map(Vec::len),
         Some(10),
         "Skipper 190 to 199"
+    );
+
+    // "Create …": a contact named by what was typed, with its id for the form.
+    let quick = t
+        .form(
+            &browser,
+            "/o/marina/objects/contact/quick",
+            &[("title", "Zoe Quinn")],
+        )
+        .await;
+    assert_eq!(quick.status, StatusCode::CREATED, "{}", quick.text);
+    let made = quick.body;
+    assert_eq!(made["title"], "Zoe Quinn");
+    let zoe = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/contacts/{}", made["id"].as_str().expect("id")),
+            None,
+        )
+        .await;
+    assert_eq!(zoe.body["name"], "Zoe Quinn");
+    // A berth needs more than its name: the problem names what is missing.
+    let refused = t
+        .form(&browser, "/o/marina/objects/berth/quick", &[("title", "")])
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        refused.body["code"], "validation_failed",
+        "{}",
+        refused.text
     );
 
     // Another organization's member finds none of them.

@@ -256,6 +256,20 @@ impl Browser {
         self.settled(&prop).await;
     }
 
+    /// Types into a relation's combobox (`input_css`) and clicks the record it offers as
+    /// `title` (or "Create “…”"), once the server's answer is shown.
+    pub async fn combo_pick(&self, input_css: &str, typed: &str, title: &str) {
+        self.fill(input_css, typed).await;
+        let option = format!(
+            "[...document.querySelectorAll('.combo-options:not([hidden]) [role=option]')].find(o => o.textContent === {title:?})"
+        );
+        self.wait_until(&format!("return !!{option}"), "the record is offered")
+            .await;
+        let id = self.eval(&format!("return {option}.id")).await;
+        let id = id.as_str().expect("an option");
+        self.click(&format!("[id='{id}']")).await;
+    }
+
     /// Sends keys (WebDriver key codes too: `\u{E00C}` is Esc) to an element.
     pub async fn client_keys(&self, css: &str, keys: &str) {
         self.client

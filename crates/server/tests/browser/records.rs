@@ -331,3 +331,213 @@ async fn a_busy_company_page_reports_its_server_time() {
     );
     b.close().await;
 }
+
+/// The new-deal form's contact is a combobox fed by the server: it finds the 1,201st contact,
+/// and its company combobox adds a company named by what was typed.
+#[tokio::test]
+async fn the_deal_form_finds_the_1201st_contact_and_adds_a_company_inline() {
+    if !enabled("the_deal_form_finds_the_1201st_contact_and_adds_a_company_inline") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    futures_util::stream::iter(0..1200)
+        .map(|i| {
+            let (t, owner) = (&t, &owner);
+            async move {
+                t.create(
+                    owner,
+                    "/api/v1/contacts",
+                    json!({"name": format!("Crew {i:04}")}),
+                )
+                .await;
+            }
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
+    let last = id(&t
+        .create(&owner, "/api/v1/contacts", json!({"name": "Zelda Marsh"}))
+        .await);
+
+    let b = Browser::start(1440, 900).await;
+    sign_in(&b, &t, "owner@example.com").await;
+    b.goto(&t.url("/o/acme/deals/new")).await;
+    assert_eq!(
+        b.eval("return document.querySelectorAll('select[name=contact_id] option').length")
+            .await,
+        json!(1),
+        "no contact is listed up front"
+    );
+    b.fill("#title", "Winter mooring").await;
+    b.fill("#amount", "900").await;
+    b.combo_pick("#contact_id", "zelda", "Zelda Marsh").await;
+    b.combo_pick("#company_id", "Nordic Yachts", "Create “Nordic Yachts”")
+        .await;
+    b.wait_until(
+        "return document.querySelector('select[name=company_id]').value !== ''",
+        "the new company is chosen",
+    )
+    .await;
+    b.screenshot("deal-form-combobox").await;
+    b.submit("form.card button[type=submit]").await;
+    assert_eq!(b.text("h1").await, "Winter mooring");
+    let deals = t.org_call(&owner, Method::GET, "/api/v1/deals", None).await;
+    let deal = &deals.body["items"][0];
+    assert_eq!(deal["contact_id"], json!(last), "{deal}");
+    let company = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!(
+                "/api/v1/companies/{}",
+                deal["company_id"].as_str().expect("a company")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(company.body["name"], "Nordic Yachts");
+
+    // On the deal's page the contact changes in place through the same combobox.
+    b.click(".prop[data-prop='contact_id'] .prop-value").await;
+    b.combo_pick("#contact_id", "crew 0007", "Crew 0007").await;
+    b.wait_until(
+        "return document.querySelector(\".prop[data-prop='contact_id'] .prop-value\")?.textContent === 'Crew 0007' && !window.__rapportRedrawing",
+        "the new contact shows",
+    )
+    .await;
+    let stored = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/deals/{}", deal["id"].as_str().expect("id")),
+            None,
+        )
+        .await;
+    assert_ne!(stored.body["contact_id"], json!(last));
+    b.screenshot("deal-contact-changed-in-place").await;
+    b.close().await;
+}
+
+/// A list narrows as people type, moves by keys, and acts on the rows chosen: hand them to a
+/// teammate, tag them, delete them.
+#[tokio::test]
+async fn a_list_is_searched_as_you_type_and_acts_on_the_rows_chosen() {
+    if !enabled("a_list_is_searched_as_you_type_and_acts_on_the_rows_chosen") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let sam = t.member(&owner, "sam@example.com", "member").await;
+    for (name, phone) in [
+        ("Marta Ruiz", "+34 600 123 456"),
+        ("Marc Vidal", "+34 600 765 432"),
+        ("Anna Soler", "+34 600 111 222"),
+    ] {
+        t.create(
+            &owner,
+            "/api/v1/contacts",
+            json!({"name": name, "phone": phone, "title": "Harbour master at the north marina"}),
+        )
+        .await;
+    }
+    let tag = id(&t
+        .create(
+            &owner,
+            "/api/v1/tags",
+            json!({"name": "VIP", "color": "green"}),
+        )
+        .await);
+
+    let b = Browser::start(1440, 900).await;
+    sign_in(&b, &t, "owner@example.com").await;
+    b.goto(&t.url("/o/acme/contacts")).await;
+    // Every row is one line.
+    let heights = b
+        .eval("return [...document.querySelectorAll('#contacts tbody tr')].map(r => r.getBoundingClientRect().height)")
+        .await;
+    assert!(
+        heights
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|h| h.as_f64().unwrap_or(99.0) <= 45.0),
+        "{heights}"
+    );
+
+    // Search as you type: no new page, the address keeps the search.
+    b.eval("window.__samePage = true; return null").await;
+    b.fill("#search", "mar").await;
+    b.wait_until(
+        "return document.querySelectorAll('#contacts tbody tr').length === 2",
+        "the list narrows to Marta and Marc",
+    )
+    .await;
+    assert_eq!(
+        b.eval("return window.__samePage === true").await,
+        json!(true)
+    );
+    assert!(
+        b.eval("return location.search")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .contains("search=mar")
+    );
+
+    // j moves to a row, x chooses it: the selection bar says so.
+    b.click("h1").await;
+    b.client_keys("body", "j").await;
+    b.client_keys("body", "x").await;
+    assert_eq!(b.text("[data-selected-count]").await, "1 selected");
+    b.screenshot("list-selection").await;
+    b.eval(&format!(
+        "document.getElementById('bulk-owner').value = {:?}; return null",
+        sam.user_id
+    ))
+    .await;
+    b.submit("#bulk-form button[value=owner]").await;
+    assert!(
+        b.text("[role=status]")
+            .await
+            .contains("1 contact handed over")
+    );
+    let contacts = t
+        .org_call(&owner, Method::GET, "/api/v1/contacts", None)
+        .await;
+    let owners: Vec<&str> = contacts.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|c| c["owner_id"] == json!(sam.user_id))
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(owners.len(), 1, "{owners:?}");
+
+    // The whole page chosen: a tag for all, then deleted.
+    b.goto(&t.url("/o/acme/contacts")).await;
+    b.click("input[data-select-all]").await;
+    assert_eq!(b.text("[data-selected-count]").await, "3 selected");
+    b.eval(&format!(
+        "document.getElementById('bulk-tag').value = {tag:?}; return null"
+    ))
+    .await;
+    b.submit("#bulk-form button[value=tag]").await;
+    assert!(b.text("[role=status]").await.contains("3 contacts tagged"));
+    b.goto(&t.url(&format!("/o/acme/contacts?tag={tag}"))).await;
+    assert_eq!(
+        b.eval("return document.querySelectorAll('#contacts tbody tr').length")
+            .await,
+        json!(3),
+        "the three are tagged"
+    );
+    b.click("input[data-select-all]").await;
+    b.eval("window.confirm = () => true; return null").await;
+    b.submit("#bulk-form button[value=delete]").await;
+    assert!(b.text("[role=status]").await.contains("3 contacts deleted"));
+    let left = t
+        .org_call(&owner, Method::GET, "/api/v1/contacts", None)
+        .await;
+    assert_eq!(left.body["items"], json!([]));
+    b.close().await;
+}
