@@ -587,6 +587,89 @@ function rapportToast(text) {
   });
 })();
 
+// @mentions: typing @ and a few letters in a comment box offers the teammates whose name or
+// email holds them; arrows choose, Enter or Tab puts "@Full Name " in the text, Esc closes.
+(function () {
+  var asked = 0;
+  function box(t) { return t && t.matches && t.matches("textarea[data-mentions]") ? t : null; }
+  function list(t) { return t.parentNode.querySelector(".mention-options"); }
+  function typed(t) {
+    var before = t.value.slice(0, t.selectionStart);
+    var m = before.match(/(^|\s)@([^\s@]{0,30})$/u);
+    return m ? { query: m[2], from: before.length - m[2].length - 1 } : null;
+  }
+  function close(t) { var l = list(t); l.hidden = true; l.replaceChildren(); t.removeAttribute("aria-activedescendant"); }
+  function mark(t, item) {
+    list(t).querySelectorAll("[role=option]").forEach(function (o) { o.setAttribute("aria-selected", o === item ? "true" : "false"); });
+    if (item) t.setAttribute("aria-activedescendant", item.id);
+  }
+  function insert(t, item) {
+    var at = typed(t);
+    if (!at || !item) return;
+    var name = "@" + item.dataset.name + " ";
+    t.value = t.value.slice(0, at.from) + name + t.value.slice(t.selectionStart);
+    var caret = at.from + name.length;
+    t.setSelectionRange(caret, caret);
+    close(t);
+    t.focus();
+  }
+  document.addEventListener("input", function (event) {
+    var t = box(event.target);
+    if (!t) return;
+    var at = typed(t);
+    if (!at) { close(t); return; }
+    var mine = ++asked;
+    fetch(t.dataset.mentions + "?q=" + encodeURIComponent(at.query), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (people) {
+        if (mine !== asked) return;
+        var l = list(t);
+        if (!people.length) { close(t); return; }
+        l.replaceChildren.apply(l, people.map(function (p, i) {
+          var li = document.createElement("li");
+          li.id = "mention-" + i;
+          li.setAttribute("role", "option");
+          li.dataset.name = p.name;
+          li.textContent = p.name;
+          var email = document.createElement("span");
+          email.className = "muted small mention-email";
+          email.textContent = p.email;
+          li.appendChild(email);
+          return li;
+        }));
+        l.hidden = false;
+        mark(t, l.querySelector("[role=option]"));
+      })
+      .catch(function () {});
+  });
+  document.addEventListener("keydown", function (event) {
+    var t = box(event.target);
+    if (!t || list(t).hidden) return;
+    var items = Array.prototype.slice.call(list(t).querySelectorAll("[role=option]"));
+    var at = items.indexOf(list(t).querySelector("[aria-selected=true]"));
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      mark(t, items[event.key === "ArrowDown" ? Math.min(at + 1, items.length - 1) : Math.max(at - 1, 0)]);
+    } else if (event.key === "Enter" || event.key === "Tab") {
+      event.preventDefault();
+      insert(t, items[at]);
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      close(t);
+    }
+  });
+  document.addEventListener("mousedown", function (event) {
+    var item = event.target.closest && event.target.closest(".mention-options [role=option]");
+    if (!item) return;
+    event.preventDefault();
+    insert(item.closest(".mention-wrap").querySelector("textarea"), item);
+  });
+  document.addEventListener("focusout", function (event) {
+    var t = box(event.target);
+    if (t) setTimeout(function () { if (document.activeElement !== t) close(t); }, 150);
+  });
+})();
+
 // Filter forms that apply as soon as a choice changes.
 document.addEventListener("change", function (event) {
   var form = event.target.closest("form[data-autosubmit]");

@@ -230,6 +230,7 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(object_settings::move_field),
         )
         .route("/search", get(search::search))
+        .route("/mentions", get(search::mentions))
         .route("/trash", get(search::trash))
         .route(
             "/trash/{kind}/{id}/restore",

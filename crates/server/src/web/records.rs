@@ -108,6 +108,9 @@ pub struct TimelineEntry {
     /// The related record the entry is on, when it is not on the record shown: its address and
     /// title (a contact's call on its company's page).
     pub about: Option<(String, String)>,
+    /// A comment's text in pieces, its mentions of teammates apart (with where to write to
+    /// them): drawn highlighted. Empty when it mentions nobody.
+    pub parts: Vec<(Option<String>, String)>,
 }
 
 fn text(v: &serde_json::Value, key: &str) -> String {
@@ -207,17 +210,80 @@ pub fn timeline_entry(
     if let Some(o) = p.get("outcome").and_then(|v| v.as_str()) {
         details.push(o.to_owned());
     }
+    let body = body.filter(|b| !b.is_empty());
+    let parts = match (&body, p.get("mentions").and_then(|m| m.as_array())) {
+        (Some(text), Some(ids)) if !ids.is_empty() => {
+            let mentioned: Vec<&Member> = people
+                .0
+                .iter()
+                .filter(|m| {
+                    ids.iter()
+                        .any(|i| i.as_str() == Some(&m.user_id.to_string()))
+                })
+                .collect();
+            mention_parts(text, &mentioned)
+        }
+        _ => Vec::new(),
+    };
     TimelineEntry {
         icon,
         kind: a.kind.clone(),
         author: people.name_of(a.author_id),
         summary,
-        body: body.filter(|b| !b.is_empty()),
+        body,
         details,
         when: when(a.created_at),
         at: a.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         about: None,
+        parts,
     }
+}
+
+/// A text cut around its mentions of `members` (`@Ann Berg`, `@Ann`, `@ann.berg`, in any case),
+/// each mention with the member's address to write to.
+pub fn mention_parts(text: &str, members: &[&Member]) -> Vec<(Option<String>, String)> {
+    let mut names: Vec<(String, &Member)> = members
+        .iter()
+        .flat_map(|m| {
+            let first = m.name.split_whitespace().next().unwrap_or_default();
+            let local = m.email.split('@').next().unwrap_or_default();
+            [m.name.as_str(), first, local]
+                .into_iter()
+                .filter(|n| !n.is_empty())
+                .map(move |n| (n.to_lowercase(), *m))
+        })
+        .collect();
+    // The longest name first: `@Ann Berg` is one mention, not `@Ann` and " Berg".
+    names.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
+    let mut parts = Vec::new();
+    let (mut start, mut at) = (0, 0);
+    while let Some(found) = text[at..].find('@') {
+        let i = at + found;
+        let after = &text[i + 1..];
+        let hit = names.iter().find(|(n, _)| {
+            after.get(..n.len()).is_some_and(|s| s.to_lowercase() == *n)
+                && after[n.len()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !c.is_alphanumeric())
+        });
+        match hit {
+            Some((n, m)) => {
+                if i > start {
+                    parts.push((None, text[start..i].to_owned()));
+                }
+                let end = i + 1 + n.len();
+                parts.push((Some(format!("mailto:{}", m.email)), text[i..end].to_owned()));
+                start = end;
+                at = end;
+            }
+            None => at = i + 1,
+        }
+    }
+    if start < text.len() {
+        parts.push((None, text[start..].to_owned()));
+    }
+    parts
 }
 
 /// Finds the members a comment mentions: `@First` or `@First Last`, case-insensitive.

@@ -154,3 +154,38 @@ pub async fn restore(
         Err(e) => Err(e.into()),
     }
 }
+
+#[derive(serde::Deserialize, Default)]
+pub struct MentionQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// `GET /mentions?q=`: the organization's members whose name or email holds `q`, as JSON
+/// `[{name, email}]` (the first 8 by name), for the `@` suggestions of a comment box.
+pub async fn mentions(ctx: PageContext, Query(q): Query<MentionQuery>) -> PageResult {
+    use axum::response::IntoResponse;
+    let (session, tenant) = ctx.tenant().await?;
+    let people =
+        super::records::People::load(&ctx.state.app, &session.actor, &tenant, &ctx.meta).await;
+    let wanted = q.q.trim().to_lowercase();
+    let mut found: Vec<&rapport_app::model::Member> = people
+        .0
+        .iter()
+        .filter(|m| {
+            m.name.to_lowercase().contains(&wanted) || m.email.to_lowercase().contains(&wanted)
+        })
+        .collect();
+    found.sort_by_key(|m| {
+        (
+            !m.name.to_lowercase().starts_with(&wanted),
+            m.name.to_lowercase(),
+        )
+    });
+    let out: Vec<serde_json::Value> = found
+        .into_iter()
+        .take(8)
+        .map(|m| serde_json::json!({"name": m.name, "email": m.email}))
+        .collect();
+    Ok(axum::Json(out).into_response())
+}

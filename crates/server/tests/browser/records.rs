@@ -541,3 +541,55 @@ async fn a_list_is_searched_as_you_type_and_acts_on_the_rows_chosen() {
     assert_eq!(left.body["items"], json!([]));
     b.close().await;
 }
+
+/// Typing @ in a comment box suggests teammates; the posted comment shows the mention as a
+/// highlighted link and notes whom it mentions.
+#[tokio::test]
+async fn a_comment_mentions_a_teammate_picked_from_suggestions() {
+    if !enabled("a_comment_mentions_a_teammate_picked_from_suggestions") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let priya = t.member(&owner, "priya@example.com", "member").await;
+    t.member(&owner, "tom@example.com", "member").await;
+    let company = id(&t
+        .create(&owner, "/api/v1/companies", json!({"name": "Harbour Shipyard"}))
+        .await);
+    let b = Browser::start(1440, 900).await;
+    sign_in(&b, &t, "owner@example.com").await;
+    b.goto(&t.url(&format!("/o/acme/companies/{company}"))).await;
+    b.fill("#note-text", "Thanks @pri").await;
+    b.wait_until(
+        "return [...document.querySelectorAll('#note-mentions [role=option]')].map(o => o.dataset.name).join() === 'priya'",
+        "Priya alone is suggested",
+    )
+    .await;
+    b.screenshot("mention-suggestions").await;
+    b.client_keys("#note-text", "\u{E004}").await;
+    b.client_keys("#note-text", "for the quote").await;
+    assert_eq!(
+        b.eval("return document.getElementById('note-text').value").await,
+        json!("Thanks @priya for the quote")
+    );
+    b.submit(".composer button[type=submit]").await;
+    assert_eq!(b.text(".timeline .mention").await, "@priya");
+    assert_eq!(
+        b.eval("return document.querySelector('.timeline .mention').getAttribute('href')").await,
+        json!("mailto:priya@example.com")
+    );
+    let timeline = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/companies/{company}/activities"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        timeline.body["items"][0]["payload"]["mentions"],
+        json!([priya.user_id])
+    );
+    b.screenshot("mention-posted").await;
+    b.close().await;
+}
