@@ -337,13 +337,17 @@ function rapportToast(text) {
     if (!items.length) {
       var none = document.createElement("li");
       none.className = "combo-empty";
+      none.setAttribute("role", "presentation");
       none.textContent = "Nothing found for “" + text + "”";
       items.push(none);
     }
     c.list.replaceChildren.apply(c.list, items);
     c.list.hidden = false;
     c.input.setAttribute("aria-expanded", "true");
-    mark(c, c.list.querySelector("[role=option]:not(.combo-none)") || c.list.querySelector("[role=option]"));
+    // With nothing typed nothing is chosen for the member: Enter then goes on as it would.
+    if (text) mark(c, c.list.querySelector("[role=option]:not(.combo-none)") || c.list.querySelector("[role=option]"));
+    else mark(c, null);
+    delete c.wrap.dataset.pending;
   }
   function search(c) {
     var text = c.input.value.trim();
@@ -377,6 +381,8 @@ function rapportToast(text) {
   function pick(c, item) {
     if (!item) return;
     if (item.dataset.create === undefined) { choose(c, item.dataset.value, item.dataset.value ? item.textContent : ""); return; }
+    if (item.dataset.creating) return;
+    item.dataset.creating = "1";
     var form = c.select.form || document;
     var csrf = form.querySelector("input[name=_csrf]");
     var body = new URLSearchParams();
@@ -388,14 +394,23 @@ function rapportToast(text) {
       .then(function (answer) {
         if (answer.ok) { choose(c, answer.body.id, answer.body.title); rapportToast("Created " + answer.body.title + "."); return; }
         var errors = answer.body.errors || [];
+        delete item.dataset.creating;
         item.textContent = "Not created: " + (errors.length ? errors.map(function (e) { return e.field + " " + e.message; }).join("; ") : (answer.body.detail || "try the full form"));
       })
-      .catch(function () { item.textContent = "Not created: the server could not be reached."; });
+      .catch(function () { delete item.dataset.creating; item.textContent = "Not created: the server could not be reached."; });
   }
   document.addEventListener("input", function (event) {
     if (!event.target.classList || !event.target.classList.contains("combo-input")) return;
     var c = parts(event.target);
     clearTimeout(timers.get(c.wrap));
+    // Until the new answer comes, the list shown is for other letters: Enter waits for it.
+    c.wrap.dataset.pending = "1";
+    mark(c, null);
+    // Emptied: no record (when one may be none), at once, so a form sent now says so.
+    if (c.input.value.trim() === "" && c.select.value !== "" && !c.select.hasAttribute("aria-required")) {
+      var keep = Array.prototype.filter.call(c.select.options, function (o) { return o.value === ""; });
+      if (keep.length) c.select.value = "";
+    }
     timers.set(c.wrap, setTimeout(function () { search(c); }, 150));
   });
   document.addEventListener("keydown", function (event) {
@@ -409,10 +424,10 @@ function rapportToast(text) {
       if (!open) { search(c); return; }
       var next = event.key === "ArrowDown" ? Math.min(at + 1, items.length - 1) : Math.max(at - 1, 0);
       mark(c, items[next]);
-    } else if (event.key === "Enter" && open) {
+    } else if (event.key === "Enter" && !event.isComposing && (c.wrap.dataset.pending || (open && active(c)))) {
       event.preventDefault();
       event.stopImmediatePropagation();
-      pick(c, active(c));
+      if (!c.wrap.dataset.pending) pick(c, active(c));
     } else if (event.key === "Escape" && open) {
       event.preventDefault();
       event.stopImmediatePropagation();
@@ -421,7 +436,7 @@ function rapportToast(text) {
     }
   }, true);
   document.addEventListener("mousedown", function (event) {
-    var item = event.target.closest && event.target.closest(".combo-options [role=option]");
+    var item = event.target.closest && event.target.closest(".combo .combo-options [role=option]");
     if (!item) return;
     event.preventDefault();
     pick(parts(item), item);
@@ -548,7 +563,7 @@ function rapportToast(text) {
       var box = row.querySelector("input[data-select]");
       if (box) { box.checked = !box.checked; sync(); }
       event.preventDefault();
-    } else if (event.key === "Enter" && row && !(t.closest && t.closest("a, button"))) {
+    } else if (event.key === "Enter" && row && !(t.closest && t.closest("a, button, summary"))) {
       var link = row.querySelector("a[href]");
       if (link) { event.preventDefault(); link.click(); }
     }
@@ -574,7 +589,7 @@ function rapportToast(text) {
         .then(function (html) {
           if (mine !== asked) return;
           var doc = new DOMParser().parseFromString(html, "text/html");
-          ["live-list", "list-total", "bulk-form"].forEach(function (id) {
+          ["live-list", "list-total", "bulk-form", "list-export", "view-query"].forEach(function (id) {
             var now = document.getElementById(id);
             var fresh = doc.getElementById(id);
             if (now && fresh) now.replaceWith(fresh);
@@ -598,7 +613,7 @@ function rapportToast(text) {
     var m = before.match(/(^|\s)@([^\s@]{0,30})$/u);
     return m ? { query: m[2], from: before.length - m[2].length - 1 } : null;
   }
-  function close(t) { var l = list(t); l.hidden = true; l.replaceChildren(); t.removeAttribute("aria-activedescendant"); }
+  function close(t) { asked++; var l = list(t); l.hidden = true; l.replaceChildren(); t.removeAttribute("aria-activedescendant"); }
   function mark(t, item) {
     list(t).querySelectorAll("[role=option]").forEach(function (o) { o.setAttribute("aria-selected", o === item ? "true" : "false"); });
     if (item) t.setAttribute("aria-activedescendant", item.id);
@@ -622,7 +637,7 @@ function rapportToast(text) {
     fetch(t.dataset.mentions + "?q=" + encodeURIComponent(at.query), { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.ok ? r.json() : []; })
       .then(function (people) {
-        if (mine !== asked) return;
+        if (mine !== asked || document.activeElement !== t || !typed(t)) return;
         var l = list(t);
         if (!people.length) { close(t); return; }
         l.replaceChildren.apply(l, people.map(function (p, i) {
@@ -650,7 +665,7 @@ function rapportToast(text) {
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       event.preventDefault();
       mark(t, items[event.key === "ArrowDown" ? Math.min(at + 1, items.length - 1) : Math.max(at - 1, 0)]);
-    } else if (event.key === "Enter" || event.key === "Tab") {
+    } else if ((event.key === "Enter" || event.key === "Tab") && !event.isComposing && items[at]) {
       event.preventDefault();
       insert(t, items[at]);
     } else if (event.key === "Escape") {
@@ -864,7 +879,7 @@ document.addEventListener("change", function (event) {
   function busy(region) {
     var focused = document.activeElement;
     if (focused && region.contains(focused) && focused.matches("input:not([type=hidden]), textarea, select")) return true;
-    return !!region.querySelector(".dragging, [aria-busy], form[data-dirty], details[open], .prop.editing");
+    return !!region.querySelector(".dragging, [aria-busy], form[data-dirty], details[open], .prop.editing, input[data-select]:checked");
   }
   function banner(show) {
     var existing = document.getElementById("live-banner");
@@ -899,7 +914,9 @@ document.addEventListener("change", function (event) {
           if (!region || !fresh) return;
           if (busy(region)) { stale = true; return; }
           if (region.innerHTML !== fresh.innerHTML) {
+            var focused = document.activeElement && region.contains(document.activeElement) ? document.activeElement.id : "";
             region.innerHTML = fresh.innerHTML;
+            if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
             region.classList.remove("live-flash");
             void region.offsetWidth;
             region.classList.add("live-flash");
@@ -936,7 +953,10 @@ document.addEventListener("change", function (event) {
       var ids = regions().filter(function (r) { return concerns(r, message); }).map(function (r) { return r.id; });
       // What this member did is drawn where they did it; elsewhere it refreshes when idle.
       if (message.actor_id && message.actor_id === shell.dataset.user) {
-        ids = ids.filter(function (id) { var r = document.getElementById(id); return r && !busy(r); });
+        ids = ids.filter(function (id) {
+          var r = document.getElementById(id);
+          return r && !busy(r) && !(r._drawnUntil > Date.now());
+        });
       }
       schedule(ids);
     });
@@ -1143,6 +1163,8 @@ document.addEventListener("change", function (event) {
         var active = document.activeElement;
         var onIt = !active || active === document.body || (propOf(active) && propOf(active).dataset.prop === name);
         region.innerHTML = fresh.innerHTML;
+        // The live update this save causes is already drawn here.
+        region._drawnUntil = Date.now() + 3000;
         if (onIt && name) {
           var again = region.querySelector(".prop[data-prop='" + CSS.escape(name) + "'] .prop-value");
           if (again) again.focus();
@@ -1182,6 +1204,8 @@ document.addEventListener("change", function (event) {
       headers: { "X-Requested-With": "fetch", "Accept": "application/problem+json" }
     }).then(function (r) {
       if (r.status === 204) {
+        var region = document.getElementById("live-record");
+        if (region) region._drawnUntil = Date.now() + 3000;
         prop.classList.remove("prop-saving");
         prop.removeAttribute("aria-busy");
         prop._before = now;

@@ -935,28 +935,41 @@ async fn deal_choices(
                 .collect(),
         })
         .collect();
-    // The relations are comboboxes that ask the server as people type: only what is chosen
-    // is drawn.
-    let chosen = |id: &str, title: Option<String>| -> Vec<Choice> {
-        title
-            .map(|label| Choice {
-                value: id.to_owned(),
-                label,
-                selected: true,
-            })
+    // The relations list their first records (what a page without script chooses from) and
+    // the one chosen; script makes them comboboxes that ask the server as people type.
+    let choices = |target: &'static str, chosen: String| async move {
+        let mut found = app
+            .relation_choices(actor, tenant, target, "", 200, &ctx.meta)
+            .await
+            .unwrap_or_default();
+        if let Ok(id) = chosen.parse::<uuid::Uuid>()
+            && !found.iter().any(|(f, _)| *f == id)
+        {
+            let title = match target {
+                "contact" => app
+                    .get::<Contact>(actor, tenant, ContactId(id), &ctx.meta)
+                    .await
+                    .ok()
+                    .map(|c| c.name),
+                _ => app
+                    .get::<Company>(actor, tenant, CompanyId(id), &ctx.meta)
+                    .await
+                    .ok()
+                    .map(|c| c.name),
+            };
+            found.extend(title.map(|t| (id, t)));
+        }
+        found
             .into_iter()
-            .collect()
+            .map(|(id, label)| Choice {
+                selected: id.to_string() == chosen,
+                value: id.to_string(),
+                label,
+            })
+            .collect::<Vec<Choice>>()
     };
-    let contact = match values.contact_id.parse::<ContactId>() {
-        Ok(c) => app.get::<Contact>(actor, tenant, c, &ctx.meta).await.ok(),
-        Err(_) => None,
-    };
-    let company = match values.company_id.parse::<CompanyId>() {
-        Ok(c) => app.get::<Company>(actor, tenant, c, &ctx.meta).await.ok(),
-        Err(_) => None,
-    };
-    let contacts = chosen(&values.contact_id, contact.map(|c| c.name));
-    let companies = chosen(&values.company_id, company.map(|c| c.name));
+    let contacts = choices("contact", values.contact_id.clone()).await;
+    let companies = choices("company", values.company_id.clone()).await;
     let statuses = DealStatus::ALL
         .iter()
         .map(|s| Choice {

@@ -720,17 +720,25 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
     }
     filters.push(owner_filter(&people, &state));
     filters.push(tag_filter(&ctx, actor, &tenant, &state).await);
-    let bulk = super::lists::Bulk {
-        action: format!("{path}/bulk"),
-        owners: people.options(None),
-        tags: match K::TAGGED {
-            true => super::lists::tag_choices(&ctx, actor, &tenant).await,
-            false => Vec::new(),
-        },
-        can_delete: may(Action::Delete),
+    // What the member may do to records they own decides what the selection bar offers.
+    let may_own = |action| decide(tenant.role, action, K::OBJECT, Ownership::Own).is_allowed();
+    let bulk = match may_own(Action::Edit) || may_own(Action::Delete) {
+        true => Some(super::lists::Bulk {
+            action: format!("{path}/bulk"),
+            owners: match may_own(Action::Edit) {
+                true => people.options(None),
+                false => Vec::new(),
+            },
+            tags: match (K::TAGGED, may_own(Action::Edit)) {
+                (true, true) => super::lists::tag_choices(&ctx, actor, &tenant).await,
+                _ => Vec::new(),
+            },
+            can_delete: may_own(Action::Delete),
+        }),
+        false => None,
     };
     let page = ListPage {
-        bulk: Some(bulk),
+        bulk,
         list: K::PATH.into(),
         title: K::TITLE.into(),
         total: total_label(result.total, result.total_is_exact, K::ONE, K::MANY),

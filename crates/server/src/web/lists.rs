@@ -747,7 +747,10 @@ impl BulkForm {
                 rapport_app::AppError::Forbidden => {
                     "you may change only the records you own.".to_owned()
                 }
-                other => super::objects::refusal(other).unwrap_or_else(|| other.to_string()),
+                other => super::objects::refusal(other).unwrap_or_else(|| {
+                    tracing::warn!(error = %other, "a record of a bulk action was not changed");
+                    "something went wrong; try again.".to_owned()
+                }),
             };
             notice.push_str(&format!(" {} could not be: {why}", refused.len()));
         }

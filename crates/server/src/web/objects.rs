@@ -576,14 +576,25 @@ pub async fn list(
         .next_cursor
         .as_ref()
         .map(|c| state.with_after(c.clone()).href(&path));
-    let bulk = super::lists::Bulk {
-        action: format!("{path}/bulk"),
-        owners: people.options(None),
-        tags: super::lists::tag_choices(&ctx, actor, &tenant).await,
-        can_delete: may(&tenant, Action::Delete, Ownership::Own),
+    let may_edit = may(&tenant, Action::Edit, Ownership::Own);
+    let can_delete = may(&tenant, Action::Delete, Ownership::Own);
+    let bulk = match may_edit || can_delete {
+        true => Some(super::lists::Bulk {
+            action: format!("{path}/bulk"),
+            owners: match may_edit {
+                true => people.options(None),
+                false => Vec::new(),
+            },
+            tags: match may_edit {
+                true => super::lists::tag_choices(&ctx, actor, &tenant).await,
+                false => Vec::new(),
+            },
+            can_delete,
+        }),
+        false => None,
     };
     let page = ListPage {
-        bulk: Some(bulk),
+        bulk,
         list: list_name.clone(),
         title: object.plural.clone(),
         total,
@@ -1420,17 +1431,15 @@ pub(super) async fn form_fields(
                 };
                 let target = f.target.as_ref().map_or("", |t| t.as_str());
                 let url = format!("{}/objects/{target}/choices", ctx.base);
-                // One record: a combobox that asks the server as people type (only what is
-                // chosen is drawn). Several: a menu of the first ones, typing finds the others.
-                let mut found = match f.many {
-                    true => ctx
-                        .state
-                        .app
-                        .relation_choices(actor, tenant, target, "", CHOICES, &ctx.meta)
-                        .await
-                        .unwrap_or_default(),
-                    false => Vec::new(),
-                };
+                // The menu lists the first records (what a page without script chooses from).
+                // One record: script makes it a combobox that asks the server as people type.
+                // Several: typing above the menu finds the others.
+                let mut found = ctx
+                    .state
+                    .app
+                    .relation_choices(actor, tenant, target, "", CHOICES, &ctx.meta)
+                    .await
+                    .unwrap_or_default();
                 let finder = (!f.many || found.len() as i64 >= CHOICES).then_some(url);
                 // What the record points to stays a choice even beyond the first ones.
                 for id in &chosen {

@@ -1319,10 +1319,8 @@ async fn a_relation_is_a_combobox_that_finds_records_as_people_type_and_adds_one
         "{}",
         form.text
     );
-    assert!(
-        !form.text.contains("Skipper 000"),
-        "no contact is listed up front"
-    );
+    // Without script the menu still offers the first records.
+    assert!(form.text.contains("Skipper 000"));
     let found = page(&t, &browser, "/o/marina/objects/contact/choices?q=berg").await;
     assert_eq!(found.status, StatusCode::OK, "{}", found.text);
     let hits: Value = serde_json::from_str(&found.text).expect("json");
