@@ -251,7 +251,7 @@ impl Browser {
         let prop = format!(".prop[data-prop='{name}']");
         self.click(&format!("{prop} .prop-value")).await;
         let input = format!("{prop} .prop-editor .input:not(.choice-finder)");
-        self.fill(&input, text).await;
+        self.type_over(&input, text).await;
         self.client_keys(&input, "\u{E007}").await;
         self.settled(&prop).await;
     }
@@ -259,7 +259,7 @@ impl Browser {
     /// Types into a relation's combobox (`input_css`) and clicks the record it offers as
     /// `title` (or "Create “…”"), once the server's answer is shown.
     pub async fn combo_pick(&self, input_css: &str, typed: &str, title: &str) {
-        self.fill(input_css, typed).await;
+        self.type_over(input_css, typed).await;
         let option = format!(
             "[...document.querySelectorAll('.combo-options:not([hidden]) [role=option]')].find(o => o.textContent === {title:?})"
         );
@@ -268,6 +268,24 @@ impl Browser {
         let id = self.eval(&format!("return {option}.id")).await;
         let id = id.as_str().expect("an option");
         self.click(&format!("[id='{id}']")).await;
+    }
+
+    /// Replaces a field's text by typing, without leaving it (WebDriver's clear would take the
+    /// focus away, which saves a property edited in place).
+    pub async fn type_over(&self, css: &str, text: &str) {
+        self.client
+            .wait()
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        self.eval(&format!(
+            "const f = document.querySelector({css:?}); f.focus(); f.select(); return null"
+        ))
+        .await;
+        self.client_keys(css, "\u{E017}").await;
+        if !text.is_empty() {
+            self.client_keys(css, text).await;
+        }
     }
 
     /// Sends keys (WebDriver key codes too: `\u{E00C}` is Esc) to an element.
