@@ -30,6 +30,7 @@ document.addEventListener("click", function (event) {
   var theme = event.target.closest("[data-set-theme]");
   if (theme) {
     var value = theme.getAttribute("data-set-theme");
+    if (value === "toggle") value = document.documentElement.getAttribute("data-theme") === "dark" ? "light" : "dark";
     document.documentElement.setAttribute("data-theme", value);
     try { localStorage.setItem("rapport.theme", value); } catch (e) {}
   }
@@ -189,7 +190,9 @@ document.addEventListener("submit", function (event) {
     if (event.key === "ArrowUp") { active -= 1; highlight(); event.preventDefault(); }
     if (event.key === "Enter") {
       var chosen = visible()[active];
-      if (chosen) window.location.href = chosen.querySelector("a").href;
+      var target = chosen && chosen.querySelector("a, button");
+      if (target && target.tagName === "A") window.location.href = target.href;
+      else if (target) { palette.close(); target.click(); }
       event.preventDefault();
     }
   });

@@ -241,6 +241,28 @@ fn palette(base: &str, tenant: &Tenant, instance_admin: bool) -> Vec<PaletteItem
             href: format!("{base}/notifications/settings"),
         },
     ];
+    // Actions: what the member may add, in a word.
+    for (label, path, object) in [
+        ("Create a deal", "deals/new", Object::Deal),
+        ("Add a contact", "contacts/new", Object::Contact),
+        ("Add a company", "companies/new", Object::Company),
+        ("Add a lead", "leads/new", Object::Lead),
+        ("Add a task", "tasks", Object::Task),
+    ] {
+        if decide(
+            tenant.role,
+            Action::Create,
+            object,
+            Ownership::NotApplicable,
+        )
+        .is_allowed()
+        {
+            items.push(PaletteItem {
+                label: label.into(),
+                href: format!("{base}/{path}"),
+            });
+        }
+    }
     if tenant.role.administers() {
         for (label, page) in [
             ("Settings: general", "general"),
@@ -248,7 +270,11 @@ fn palette(base: &str, tenant: &Tenant, instance_admin: bool) -> Vec<PaletteItem
             ("Settings: domains", "domains"),
             ("Settings: AI", "ai"),
             ("Settings: objects and fields", "objects"),
+            ("Settings: pipelines", "pipelines"),
+            ("Settings: webhooks", "webhooks"),
+            ("Settings: API keys", "api-keys"),
             ("Audit log", "audit"),
+            ("Members", "members"),
             ("Invite a teammate", "members"),
         ] {
             items.push(PaletteItem {

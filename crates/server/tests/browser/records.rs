@@ -601,3 +601,48 @@ async fn a_comment_mentions_a_teammate_picked_from_suggestions() {
     b.screenshot("mention-posted").await;
     b.close().await;
 }
+
+/// ⌘K reaches settings pages (Pipelines, Webhooks) and runs actions: create a deal, switch the
+/// theme.
+#[tokio::test]
+async fn the_command_palette_reaches_settings_and_runs_actions() {
+    if !enabled("the_command_palette_reaches_settings_and_runs_actions") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    t.register("owner@example.com", Some("Acme")).await;
+    let b = Browser::start(1280, 900).await;
+    sign_in(&b, &t, "owner@example.com").await;
+    let open = "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'k', ctrlKey: true})); return null";
+    let shown = "return [...document.querySelectorAll('#palette-list li')].filter(li => !li.hidden).map(li => li.textContent.trim())";
+    b.eval(open).await;
+    b.type_over(".palette-input", "pipel").await;
+    assert_eq!(b.eval(shown).await, json!(["Settings: pipelines"]));
+    b.type_over(".palette-input", "webho").await;
+    assert_eq!(b.eval(shown).await, json!(["Settings: webhooks"]));
+
+    // Toggle theme runs in place.
+    let before = b
+        .eval("return document.documentElement.getAttribute('data-theme')")
+        .await;
+    b.type_over(".palette-input", "theme").await;
+    b.client_keys(".palette-input", "\u{E007}").await;
+    let after = b
+        .eval("return document.documentElement.getAttribute('data-theme')")
+        .await;
+    assert_ne!(before, after, "the theme switched");
+    assert_eq!(
+        b.eval("return document.getElementById('palette').open")
+            .await,
+        json!(false)
+    );
+
+    // Create a deal goes to the new-deal form.
+    b.eval(open).await;
+    b.type_over(".palette-input", "create a deal").await;
+    b.eval("window.__rapportLeaving = true; return null").await;
+    b.client_keys(".palette-input", "\u{E007}").await;
+    let path = b.wait_for_path(|p| p.ends_with("/deals/new")).await;
+    assert!(path.ends_with("/deals/new"), "{path}");
+    b.close().await;
+}
