@@ -80,18 +80,7 @@ pub async fn list(
     .bind(org)
     .bind(record_type)
     .bind(record_id);
-    crate::keyset::page(
-        &mut q,
-        "created_at",
-        before
-            .as_ref()
-            .map(|(at, id)| (crate::keyset::SortValue::Time(*at), *id))
-            .as_ref()
-            .map(|(v, id)| (v, *id)),
-        true,
-        (offset, limit),
-        crate::keyset::Plan::Once,
-    );
+    newest_first(&mut q, before, (offset, limit));
     tx.raw().fetch_all(q).await
 }
 
@@ -156,19 +145,25 @@ pub async fn gathered(
         "type",
         &types.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
     );
+    newest_first(&mut q, before, (0, limit));
+    tx.raw().fetch_all(q).await
+}
+
+/// Orders a timeline's entries newest first, from after the entry a previous page ended on.
+fn newest_first(
+    q: &mut crate::Query,
+    before: Option<(DateTime<Utc>, ActivityId)>,
+    window: (u64, u64),
+) {
+    let after = before.map(|(at, id)| (crate::keyset::SortValue::Time(at), id));
     crate::keyset::page(
-        &mut q,
+        q,
         "created_at",
-        before
-            .as_ref()
-            .map(|(at, id)| (crate::keyset::SortValue::Time(*at), *id))
-            .as_ref()
-            .map(|(v, id)| (v, *id)),
+        after.as_ref().map(|(v, id)| (v, *id)),
         true,
-        (0, limit),
+        window,
         crate::keyset::Plan::Once,
     );
-    tx.raw().fetch_all(q).await
 }
 
 /// How many entries a record's timeline holds.
