@@ -207,6 +207,9 @@ impl BuiltinKind for Deal {
     ) -> AppResult<()> {
         let deal = ("deal", after.id.as_uuid());
         if before.stage != after.stage || before.pipeline_id != after.pipeline_id {
+            stage_requirements(tx, after).await?;
+        }
+        if before.stage != after.stage || before.pipeline_id != after.pipeline_id {
             let mut change = json!({"from": before.stage, "to": after.stage});
             if before.pipeline_id != after.pipeline_id {
                 change["from_pipeline_id"] = json!(before.pipeline_id);
@@ -228,12 +231,142 @@ impl BuiltinKind for Deal {
     async fn insert(tx: &mut TenantTx, _actor: &Actor, fields: &DealFields) -> Result<Self> {
         store_deals::insert(tx, fields).await
     }
+    async fn after_create(&self, tx: &mut TenantTx, _actor: &Actor) -> AppResult<()> {
+        stage_requirements(tx, self).await
+    }
     async fn update(tx: &mut TenantTx, current: &Self, fields: &DealFields) -> Result<()> {
         store_deals::update(tx, current, fields).await
     }
 }
 
+/// Built-in deal fields a stage can require; the others always hold a value.
+pub const REQUIRABLE: [&str; 4] = ["amount", "expected_close_date", "contact_id", "company_id"];
+/// Built-in deal fields a board card can show under its title (`owner` is the owner's initials).
+pub const ON_CARDS: [&str; 6] = [
+    "amount",
+    "owner",
+    "close_probability",
+    "expected_close_date",
+    "contact_id",
+    "company_id",
+];
+/// What a card shows when its pipeline chose nothing.
+pub const DEFAULT_CARD_FIELDS: [&str; 2] = ["amount", "owner"];
+
+/// Refuses a deal in a stage whose required fields it lacks: each missing field is named, as a
+/// validation error, so a form (or the board's move dialog) asks for exactly those.
+async fn stage_requirements(tx: &mut TenantTx, deal: &Deal) -> AppResult<()> {
+    let Some(pipeline) = store_pipelines::find(tx, deal.pipeline_id).await? else {
+        return Ok(());
+    };
+    let Some(stage) = pipeline.stage(deal.stage.as_str()) else {
+        return Ok(());
+    };
+    let mut errors = ValidationErrors::new();
+    for key in &stage.required_fields.0 {
+        let (field, filled) = match key.as_str() {
+            "amount" => (key.clone(), deal.amount.minor > 0),
+            "expected_close_date" => (key.clone(), deal.expected_close_date.is_some()),
+            "contact_id" => (key.clone(), deal.contact_id.is_some()),
+            "company_id" => (key.clone(), deal.company_id.is_some()),
+            custom => (
+                format!("custom.{custom}"),
+                deal.custom.get(custom).is_some_and(|v| match v {
+                    Json::Null => false,
+                    Json::String(s) => !s.trim().is_empty(),
+                    Json::Array(a) => !a.is_empty(),
+                    _ => true,
+                }),
+            ),
+        };
+        if !filled {
+            errors.add(&field, format!("is needed to enter {}", stage.name));
+        }
+    }
+    errors.into_result()?;
+    Ok(())
+}
+
+/// The deal fields pipelines may name, with their labels: what a stage can require and what a
+/// board card can show. Custom fields are named by their key, as on lists.
+pub struct PipelineFieldChoices {
+    pub requirable: Vec<(String, String)>,
+    pub on_cards: Vec<(String, String)>,
+}
+
+async fn pipeline_field_choices(
+    tx: &mut TenantTx,
+    tenant: &Tenant,
+) -> AppResult<PipelineFieldChoices> {
+    let catalog = crate::objects::catalog(tx, tenant.organization.created_at).await?;
+    let mut requirable: Vec<(String, String)> = Vec::new();
+    let mut on_cards: Vec<(String, String)> = Vec::new();
+    let def = catalog.get(Kind::Deal.object_key()).map(|o| &o.def);
+    let label = |key: &str| {
+        def.and_then(|d| d.field(key))
+            .map_or_else(|| "Owner".to_owned(), |f| f.label.clone())
+    };
+    for key in ON_CARDS {
+        on_cards.push((key.to_owned(), label(key)));
+    }
+    for key in REQUIRABLE {
+        requirable.push((key.to_owned(), label(key)));
+    }
+    if let Some(def) = def {
+        for f in def.live_fields().filter(|f| !f.builtin) {
+            on_cards.push((f.key.to_string(), f.label.clone()));
+            if f.rollup.is_none() {
+                requirable.push((f.key.to_string(), f.label.clone()));
+            }
+        }
+    }
+    Ok(PipelineFieldChoices {
+        requirable,
+        on_cards,
+    })
+}
+
+/// Refuses keys that are not among the choices, under `field`.
+fn check_keys(
+    errors: &mut ValidationErrors,
+    field: &str,
+    keys: &[String],
+    choices: &[(String, String)],
+) {
+    if let Some(bad) = keys
+        .iter()
+        .find(|k| !choices.iter().any(|(key, _)| key == *k))
+    {
+        errors.add(
+            field,
+            format!("{bad} is not a deal field that can be chosen here"),
+        );
+    }
+}
+
 impl App {
+    /// The deal fields a stage can require and a board card can show.
+    pub async fn pipeline_field_choices(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        meta: &RequestMeta,
+    ) -> AppResult<PipelineFieldChoices> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::View,
+            Object::Deal,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let choices = pipeline_field_choices(&mut tx, tenant).await?;
+        tx.commit().await?;
+        Ok(choices)
+    }
+
     /// A pipeline's board: the figures of every column (counts and amounts of all its deals, in
     /// the organization's currency) and each column's first `per_stage` cards, in one
     /// transaction.
@@ -357,6 +490,7 @@ impl App {
         tenant: &Tenant,
         name: &str,
         stages: Vec<StageInput>,
+        card_fields: Vec<String>,
         meta: &RequestMeta,
     ) -> AppResult<Pipeline> {
         self.authorize(
@@ -368,9 +502,13 @@ impl App {
             Ownership::NotApplicable,
         )
         .await?;
-        let (name, stages) = validate_pipeline(name, &stages)?;
         let mut tx = self.db.tenant(tenant.id()).await?;
-        let pipeline = store_pipelines::insert(&mut tx, &name, &stages).await?;
+        let choices = pipeline_field_choices(&mut tx, tenant).await?;
+        let mut errors = ValidationErrors::new();
+        check_keys(&mut errors, "card_fields", &card_fields, &choices.on_cards);
+        errors.into_result()?;
+        let (name, stages) = validate_pipeline(name, &stages, &choices.requirable)?;
+        let pipeline = store_pipelines::insert(&mut tx, &name, &card_fields, &stages).await?;
         let mut e = with_target(
             entry(Some(actor), meta, "pipeline.created"),
             "pipeline",
@@ -395,6 +533,7 @@ impl App {
         let PipelineChange {
             name,
             stages,
+            card_fields,
             make_default,
         } = change;
         self.authorize(
@@ -419,10 +558,34 @@ impl App {
                     name: s.name.clone(),
                     probability: Some(s.probability),
                     rotting_days: s.rotting_days,
+                    required_fields: None,
                 })
                 .collect()
         });
-        let (name, stages) = validate_pipeline(name.as_deref().unwrap_or(&current.name), &stages)?;
+        // Stages given without their requirements keep the ones they have.
+        let stages: Vec<StageInput> = stages
+            .into_iter()
+            .map(|mut s| {
+                if s.required_fields.is_none() {
+                    s.required_fields = s
+                        .key
+                        .as_deref()
+                        .and_then(|k| current.stage(k))
+                        .map(|old| old.required_fields.0.clone());
+                }
+                s
+            })
+            .collect();
+        let choices = pipeline_field_choices(&mut tx, tenant).await?;
+        let card_fields = card_fields.unwrap_or_else(|| current.card_fields.0.clone());
+        let mut errors = ValidationErrors::new();
+        check_keys(&mut errors, "card_fields", &card_fields, &choices.on_cards);
+        errors.into_result()?;
+        let (name, stages) = validate_pipeline(
+            name.as_deref().unwrap_or(&current.name),
+            &stages,
+            &choices.requirable,
+        )?;
         for old in &current.stages {
             if !stages.iter().any(|s| s.key == old.key)
                 && store_deals::count_in_stage(&mut tx, id, &old.key).await? > 0
@@ -436,7 +599,7 @@ impl App {
                 ));
             }
         }
-        store_pipelines::update(&mut tx, id, &name, &stages).await?;
+        store_pipelines::update(&mut tx, id, &name, &card_fields, &stages).await?;
         if make_default && !current.is_default {
             store_pipelines::make_default(&mut tx, id).await?;
         }
@@ -447,6 +610,16 @@ impl App {
         if let Some(diff) = changes(&[
             ("name", json!(current.name), json!(after.name)),
             ("stages", json!(before_stages), json!(stage_keys(&stages))),
+            (
+                "card_fields",
+                json!(current.card_fields.0),
+                json!(after.card_fields.0),
+            ),
+            (
+                "required_fields",
+                json!(requirements(&current.stages)),
+                json!(requirements(&after.stages)),
+            ),
             (
                 "is_default",
                 json!(current.is_default),
@@ -509,6 +682,8 @@ pub struct PipelineChange {
     pub name: Option<String>,
     /// The whole ordered list, replacing the current one.
     pub stages: Option<Vec<StageInput>>,
+    /// The fields its board's cards show, in order (`None` keeps them).
+    pub card_fields: Option<Vec<String>>,
     pub make_default: bool,
 }
 
@@ -519,13 +694,29 @@ pub struct StageInput {
     pub name: String,
     pub probability: Option<i64>,
     pub rotting_days: Option<i64>,
+    /// Fields a deal must have to enter it (`None`: the ones it has, or none for a new stage).
+    pub required_fields: Option<Vec<String>>,
+}
+
+/// Each stage's requirements by key, for the audit trail.
+fn requirements(stages: &[store_pipelines::Stage]) -> Json {
+    stages
+        .iter()
+        .filter(|s| !s.required_fields.0.is_empty())
+        .map(|s| (s.key.to_string(), json!(s.required_fields.0)))
+        .collect::<serde_json::Map<String, Json>>()
+        .into()
 }
 
 fn stage_keys(stages: &[StageFields]) -> Vec<&str> {
     stages.iter().map(|s| s.key.as_str()).collect()
 }
 
-fn validate_pipeline(name: &str, stages: &[StageInput]) -> AppResult<(String, Vec<StageFields>)> {
+fn validate_pipeline(
+    name: &str,
+    stages: &[StageInput],
+    requirable: &[(String, String)],
+) -> AppResult<(String, Vec<StageFields>)> {
     let mut errors = ValidationErrors::new();
     let name = errors
         .check("name", OrganizationName::parse(name))
@@ -562,12 +753,21 @@ fn validate_pipeline(name: &str, stages: &[StageInput]) -> AppResult<(String, Ve
         {
             errors.add(&field("rotting_days"), "must be between 1 and 365 days");
         }
+        let mut required = s.required_fields.clone().unwrap_or_default();
+        required.dedup();
+        check_keys(
+            &mut errors,
+            &field("required_fields"),
+            &required,
+            requirable,
+        );
         let Some(key) = key else { continue };
         out.push(StageFields {
             key,
             name: stage_name.to_owned(),
             probability,
             rotting_days: s.rotting_days,
+            required_fields: required,
         });
     }
     errors.into_result()?;

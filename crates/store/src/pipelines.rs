@@ -17,8 +17,34 @@ pub struct Pipeline {
     pub is_default: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The fields its board's cards show, in order.
+    #[sqlx(try_from = "String")]
+    pub card_fields: FieldList,
     #[sqlx(skip)]
     pub stages: Vec<Stage>,
+}
+
+/// Field keys kept in one column, comma-separated (`amount,custom.berth`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FieldList(pub Vec<String>);
+
+impl From<String> for FieldList {
+    fn from(column: String) -> Self {
+        FieldList(
+            column
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        )
+    }
+}
+
+impl FieldList {
+    fn column(keys: &[String]) -> String {
+        keys.join(",")
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -33,6 +59,9 @@ pub struct Stage {
     pub position: i64,
     pub probability: i64,
     pub rotting_days: Option<i64>,
+    /// What a deal must have before it enters this stage.
+    #[sqlx(try_from = "String")]
+    pub required_fields: FieldList,
 }
 
 impl Pipeline {
@@ -52,10 +81,13 @@ pub struct StageFields {
     pub name: String,
     pub probability: i64,
     pub rotting_days: Option<i64>,
+    pub required_fields: Vec<String>,
 }
 
-const COLUMNS: &str = "id, organization_id, name, position, is_default, created_at, updated_at";
-const STAGE_COLUMNS: &str = "id, pipeline_id, key, name, position, probability, rotting_days";
+const COLUMNS: &str =
+    "id, organization_id, name, position, is_default, created_at, updated_at, card_fields";
+const STAGE_COLUMNS: &str =
+    "id, pipeline_id, key, name, position, probability, rotting_days, required_fields";
 
 /// Creates a pipeline with its stages. Takes a plain transaction so a new organization can get
 /// its default pipeline in the transaction that creates it.
@@ -104,6 +136,7 @@ pub fn default_stages() -> Vec<StageFields> {
             name: (*name).to_owned(),
             probability: *probability,
             rotting_days: *rotting,
+            required_fields: Vec::new(),
         })
         .collect()
 }
@@ -117,8 +150,8 @@ async fn insert_stages(
     for (position, stage) in stages.iter().enumerate() {
         tx.execute(
             query(
-                "INSERT INTO pipeline_stages (organization_id, id, pipeline_id, key, name, position, probability, rotting_days) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO pipeline_stages (organization_id, id, pipeline_id, key, name, position, probability, rotting_days, required_fields) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(organization_id)
             .bind(StageId::new())
@@ -127,16 +160,30 @@ async fn insert_stages(
             .bind(&stage.name)
             .bind(position as i64)
             .bind(stage.probability)
-            .bind(stage.rotting_days),
+            .bind(stage.rotting_days)
+            .bind(FieldList::column(&stage.required_fields)),
         )
         .await?;
     }
     Ok(())
 }
 
-pub async fn insert(tx: &mut TenantTx, name: &str, stages: &[StageFields]) -> Result<Pipeline> {
+pub async fn insert(
+    tx: &mut TenantTx,
+    name: &str,
+    card_fields: &[String],
+    stages: &[StageFields],
+) -> Result<Pipeline> {
     let org = tx.organization_id();
     let id = insert_in(tx.raw(), org, name, false, stages).await?;
+    tx.raw()
+        .execute(
+            query("UPDATE pipelines SET card_fields = $1 WHERE organization_id = $2 AND id = $3")
+                .bind(FieldList::column(card_fields))
+                .bind(org)
+                .bind(id),
+        )
+        .await?;
     find(tx, id).await?.ok_or(crate::Error::NotFound)
 }
 
@@ -226,16 +273,18 @@ pub async fn update(
     tx: &mut TenantTx,
     id: PipelineId,
     name: &str,
+    card_fields: &[String],
     stages: &[StageFields],
 ) -> Result<()> {
     let org = tx.organization_id();
     tx.raw()
         .execute(
-            query("UPDATE pipelines SET name = $1, updated_at = $2 WHERE organization_id = $3 AND id = $4")
+            query("UPDATE pipelines SET name = $1, updated_at = $2, card_fields = $5 WHERE organization_id = $3 AND id = $4")
                 .bind(name)
                 .bind(crate::now())
                 .bind(org)
-                .bind(id),
+                .bind(id)
+                .bind(FieldList::column(card_fields)),
         )
         .await?;
     let keys: Vec<&str> = stages.iter().map(|s| s.key.as_str()).collect();
@@ -254,23 +303,24 @@ pub async fn update(
             tx.raw()
                 .execute(
                     query(
-                        "UPDATE pipeline_stages SET name = $1, position = $2, probability = $3, rotting_days = $4 \
-                         WHERE organization_id = $5 AND id = $6",
+                        "UPDATE pipeline_stages SET name = $1, position = $2, probability = $3, rotting_days = $4, \
+                         required_fields = $7 WHERE organization_id = $5 AND id = $6",
                     )
                     .bind(&stage.name)
                     .bind(position as i64)
                     .bind(stage.probability)
                     .bind(stage.rotting_days)
                     .bind(org)
-                    .bind(old.id),
+                    .bind(old.id)
+                    .bind(FieldList::column(&stage.required_fields)),
                 )
                 .await?;
         } else {
             tx.raw()
                 .execute(
                     query(
-                        "INSERT INTO pipeline_stages (organization_id, id, pipeline_id, key, name, position, probability, rotting_days) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        "INSERT INTO pipeline_stages (organization_id, id, pipeline_id, key, name, position, probability, rotting_days, required_fields) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     )
                     .bind(org)
                     .bind(StageId::new())
@@ -279,7 +329,8 @@ pub async fn update(
                     .bind(&stage.name)
                     .bind(position as i64)
                     .bind(stage.probability)
-                    .bind(stage.rotting_days),
+                    .bind(stage.rotting_days)
+                    .bind(FieldList::column(&stage.required_fields)),
                 )
                 .await?;
         }

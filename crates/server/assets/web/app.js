@@ -764,14 +764,76 @@ document.addEventListener("change", function (event) {
         if (summary && document.getElementById(summaryId)) document.getElementById(summaryId).textContent = summary.textContent;
       });
   }
-  function move(card, column, from, next) {
+  // A move that needs more (a stage's required fields, a won deal's amount) is answered with a
+  // small form: it opens in a dialog, sends the move again with the fields, and puts the card
+  // back if it is cancelled.
+  function askMore(card, html, done, undo) {
+    var dialog = document.getElementById("move-dialog");
+    if (!dialog) {
+      dialog = document.createElement("dialog");
+      dialog.id = "move-dialog";
+      dialog.className = "move-dialog";
+      dialog.setAttribute("aria-labelledby", "move-heading");
+      document.body.appendChild(dialog);
+    }
+    var settled = false;
+    function finish(ok) {
+      if (settled) return;
+      settled = true;
+      card.removeAttribute("aria-busy");
+      if (dialog.open) dialog.close();
+      dialog.innerHTML = "";
+      if (ok) done(); else undo();
+    }
+    function show(markup) {
+      dialog.innerHTML = markup;
+      var form = dialog.querySelector("form[data-move-form]");
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var submit = form.querySelector("button[type=submit]");
+        submit.disabled = true;
+        fetch(form.action, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/x-www-form-urlencoded", "X-Requested-With": "fetch" },
+          body: new URLSearchParams(new FormData(form)).toString()
+        }).then(function (r) {
+          return r.json().catch(function () { return { ok: false, message: "The move could not be saved." }; });
+        }).then(function (answer) {
+          if (answer.ok) { finish(true); return; }
+          if (answer.dialog) { show(answer.dialog); return; }
+          finish(false);
+          rapportToast(answer.message || "The move was refused.");
+        }).catch(function () {
+          submit.disabled = false;
+          rapportToast("The move could not be saved; check your connection.");
+        });
+      });
+      dialog.querySelector("[data-dialog-cancel]").addEventListener("click", function (event) {
+        event.preventDefault();
+        finish(false);
+      });
+      var first = dialog.querySelector("[aria-invalid=true], .field input:not([type=hidden]), .field select, .field textarea");
+      if (!dialog.open) dialog.showModal();
+      if (first) (first.closest(".combo") ? first.closest(".combo").querySelector(".combo-input") || first : first).focus();
+    }
+    dialog.addEventListener("close", function () { finish(false); }, { once: true });
+    show(html);
+  }
+  function move(card, column, from, next, status) {
     var body = new URLSearchParams();
     body.set("_csrf", board.getAttribute("data-csrf"));
-    body.set("stage", column.getAttribute("data-stage"));
+    if (status) body.set("status", status);
+    else body.set("stage", column.getAttribute("data-stage"));
     // A custom object's board names the select field it sets.
     if (board.getAttribute("data-move-field")) body.set("field", board.getAttribute("data-move-field"));
     card.setAttribute("aria-busy", "true");
     var moveBase = board.getAttribute("data-move-base") || (board.getAttribute("data-base") + "/deals");
+    function undo() {
+      if (status) return;
+      from.insertBefore(card, next);
+      shift(column, from.closest(".column"));
+    }
     fetch(moveBase + "/" + card.getAttribute("data-deal") + "/move", {
       method: "POST",
       credentials: "same-origin",
@@ -780,21 +842,31 @@ document.addEventListener("change", function (event) {
     }).then(function (r) {
       return r.json().catch(function () { return { ok: false, message: "The move could not be saved." }; });
     }).then(function (answer) {
-      card.removeAttribute("aria-busy");
       if (answer.ok) {
-        card.setAttribute("data-stage", column.getAttribute("data-stage"));
+        card.removeAttribute("aria-busy");
+        if (!status) card.setAttribute("data-stage", column.getAttribute("data-stage"));
         refresh();
+      } else if (answer.dialog) {
+        askMore(card, answer.dialog, function () {
+          if (!status) card.setAttribute("data-stage", column.getAttribute("data-stage"));
+          refresh();
+        }, undo);
       } else {
-        from.insertBefore(card, next);
-        shift(column, from.closest(".column"));
+        card.removeAttribute("aria-busy");
+        undo();
         rapportToast(answer.message || "The move was refused.");
       }
     }).catch(function () {
       card.removeAttribute("aria-busy");
-      from.insertBefore(card, next);
-      shift(column, from.closest(".column"));
+      undo();
       rapportToast("The move could not be saved; check your connection.");
     });
+  }
+  // Won and lost: places to drop a deal on, shown while one is dragged.
+  var zones = board.parentNode.querySelector("[data-drop-zones]");
+  function zoneAt(x, y) {
+    var el = document.elementFromPoint(x, y);
+    return el && zones ? el.closest("[data-drop-status]") : null;
   }
 
   board.addEventListener("dragstart", function (event) { event.preventDefault(); });
@@ -813,11 +885,14 @@ document.addEventListener("change", function (event) {
       drag.card.style.width = rect.width + "px";
       drag.card.classList.add("dragging");
       drag.moving = true;
+      if (zones) zones.hidden = false;
     }
     event.preventDefault();
     drag.card.style.left = (event.clientX - drag.dx) + "px";
     drag.card.style.top = (event.clientY - drag.dy) + "px";
-    markTarget(columnAt(event.clientX, event.clientY));
+    var zone = zoneAt(event.clientX, event.clientY);
+    if (zones) zones.querySelectorAll("[data-drop-status]").forEach(function (z) { z.classList.toggle("drop-target", z === zone); });
+    markTarget(zone ? null : columnAt(event.clientX, event.clientY));
   });
   document.addEventListener("pointerup", function (event) {
     if (!drag) return;
@@ -826,10 +901,16 @@ document.addEventListener("change", function (event) {
     if (!d.moving) return;
     suppressClick = true;
     setTimeout(function () { suppressClick = false; }, 0);
+    var zone = zoneAt(event.clientX, event.clientY);
     var column = columnAt(event.clientX, event.clientY);
     d.card.classList.remove("dragging");
     d.card.style.left = d.card.style.top = d.card.style.width = "";
     markTarget(null);
+    if (zones) {
+      zones.hidden = true;
+      zones.querySelectorAll(".drop-target").forEach(function (z) { z.classList.remove("drop-target"); });
+    }
+    if (zone) { move(d.card, d.card.closest(".column"), d.from, d.next, zone.getAttribute("data-drop-status")); return; }
     if (!column || column.getAttribute("data-stage") === d.card.getAttribute("data-stage")) return;
     column.querySelector(".column-cards").prepend(d.card);
     shift(d.from.closest(".column"), column);

@@ -26,6 +26,7 @@ use rapport_domain::{
 use serde::Deserialize;
 use serde_json::json;
 
+use super::deal_cards::CardFields;
 use super::lists::{FilterSelect, ListState, RangeFilter};
 use super::record_page::FormField;
 use super::record_page::form_without;
@@ -55,6 +56,10 @@ pub struct DealCard {
     /// Days in the current stage beyond the stage's rotting limit (open deals only).
     pub rotting_days: Option<i64>,
     pub can_move: bool,
+    /// The fields the pipeline's cards show besides amount and owner: (label, value).
+    pub facts: Vec<(String, String)>,
+    pub show_amount: bool,
+    pub show_owner: bool,
 }
 
 pub struct Column {
@@ -186,12 +191,14 @@ fn more_link(
     ))
 }
 
+/// A deal as a card (`fields`: what its board shows; tables and pages show amount and owner).
 fn card(
     deal: &Deal,
     pipeline: &Pipeline,
     people: &People,
     tenant: &Tenant,
     me: UserId,
+    fields: Option<(&CardFields, &str)>,
 ) -> DealCard {
     let stage = pipeline.stage(deal.stage.as_str());
     let status = deal.status;
@@ -227,6 +234,9 @@ fn card(
         probability: deal.close_probability,
         rotting_days,
         can_move: decide(tenant.role, Action::Edit, Object::Deal, own).is_allowed(),
+        facts: fields.map_or_else(Vec::new, |(f, base)| f.facts(deal, base)),
+        show_amount: fields.is_none_or(|(f, _)| f.shows("amount")),
+        show_owner: fields.is_none_or(|(f, _)| f.shows("owner")),
     }
 }
 
@@ -365,6 +375,7 @@ pub async fn board(
             .filter(|t| !t.status.is_closed())
             .fold((0, 0), |(n, v), t| (n + t.n, v + t.amount));
         summary = format!("{open_count} open · {}", money(open_value, currency));
+        let fields = CardFields::load(&ctx, actor, &tenant, &pipeline, &people, &board.cards).await;
         for stage in &pipeline.stages {
             let (count, total) = board
                 .totals
@@ -387,7 +398,16 @@ pub async fn board(
             );
             let cards: Vec<DealCard> = in_stage
                 .into_iter()
-                .map(|d| card(d, &pipeline, &people, &tenant, actor.user_id))
+                .map(|d| {
+                    card(
+                        d,
+                        &pipeline,
+                        &people,
+                        &tenant,
+                        actor.user_id,
+                        Some((&fields, base)),
+                    )
+                })
                 .collect();
             columns.push(Column {
                 key: stage.key.to_string(),
@@ -469,7 +489,7 @@ pub async fn board(
         rows = page
             .items
             .iter()
-            .map(|d| card(d, &pipeline, &people, &tenant, actor.user_id))
+            .map(|d| card(d, &pipeline, &people, &tenant, actor.user_id, None))
             .collect();
     }
     let sort_links = [
@@ -617,6 +637,7 @@ pub async fn board_more(
         )
         .await?;
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
+    let fields = CardFields::load(&ctx, actor, &tenant, &pipeline, &people, &deals).await;
     let fragment = MoreCards {
         more: more_link(
             &ctx.base,
@@ -629,7 +650,16 @@ pub async fn board_more(
         ),
         cards: deals
             .iter()
-            .map(|d| card(d, &pipeline, &people, &tenant, actor.user_id))
+            .map(|d| {
+                card(
+                    d,
+                    &pipeline,
+                    &people,
+                    &tenant,
+                    actor.user_id,
+                    Some((&fields, &ctx.base)),
+                )
+            })
             .collect(),
         columns: pipeline
             .stages
@@ -652,77 +682,265 @@ pub async fn board_more(
     Ok(render(&fragment))
 }
 
-#[derive(Deserialize)]
-pub struct MoveForm {
-    #[serde(default, rename = "_csrf")]
-    csrf: String,
-    stage: String,
-    #[serde(default)]
-    back: String,
+/// The fields a move can ask for: what a stage can require, and a won deal's amount.
+const NEEDABLE: [&str; 4] = ["amount", "expected_close_date", "contact_id", "company_id"];
+
+fn needable(name: &str) -> bool {
+    NEEDABLE.contains(&name) || name.starts_with("custom.")
 }
 
-/// Moves a deal to another stage: from the board by drag and drop (answered in JSON) or by the
-/// "Move to" form (answered with a redirect).
+/// The fields a refused move needs: those a stage requires, or the amount a won deal must have.
+fn needs_of(e: &AppError) -> Vec<String> {
+    match e {
+        AppError::Validation(errors) => {
+            let mut needs: Vec<String> = Vec::new();
+            for e in errors.0.iter().filter(|e| needable(&e.field)) {
+                if !needs.contains(&e.field) {
+                    needs.push(e.field.clone());
+                }
+            }
+            needs
+        }
+        AppError::Conflict { code, .. } if *code == "deal_amount_required_for_won" => {
+            vec!["amount".into()]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The small form a move that needs more asks with: in a dialog on the board, or as a page.
+#[derive(Template)]
+#[template(path = "deal_move_form.html")]
+struct MoveDialog {
+    heading: String,
+    intro: String,
+    action: String,
+    csrf: String,
+    stage: String,
+    status: String,
+    back: String,
+    fields: Vec<FormField>,
+    errors: FormErrors,
+    cancel: String,
+}
+
+#[derive(Template)]
+#[template(path = "deal_move.html")]
+struct MovePage {
+    shell: Shell,
+    heading: String,
+    /// The move's form, drawn as the board's dialog draws it.
+    form: String,
+}
+
+/// Moves a deal: to another stage (`stage`), or to won or lost (`status`). From the board (drag
+/// and drop or a card's "Move" menu, answered in JSON), from the deal's page, or from the move's
+/// own form: a move the deal lacks fields for (a stage's required fields, a won deal's amount)
+/// asks for them, and that form sends them along, named in `_fields`.
 pub async fn move_stage(
     ctx: PageContext,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<MoveForm>,
+    RawForm(raw): RawForm,
 ) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
-    let (session, tenant) = ctx.tenant().await?;
+    let (form, session, tenant) = posted(&ctx, &raw, false).await?;
     let Ok(deal_id) = id.parse::<DealId>() else {
         return Err(ApiError::not_found().into());
     };
-    let result = ctx
-        .state
-        .app
-        .update::<Deal>(
-            &session.actor,
-            &tenant,
-            deal_id,
-            RecordChange::of("stage", &form.stage),
-            &ctx.meta,
-        )
-        .await;
+    let pairs = super::form_pairs(&raw);
+    let stage = super::form_value(&pairs, "stage");
+    let status = form.status.clone();
+    let back = super::form_value(&pairs, "back");
+    let back = super::safe_next(if back.is_empty() { "/deals" } else { &back });
+    let given: Vec<String> = pairs
+        .iter()
+        .filter(|(k, v)| k == "_fields" && needable(v))
+        .map(|(_, v)| v.clone())
+        .collect();
     let wants_json = headers
         .get("x-requested-with")
         .is_some_and(|v| v == "fetch");
-    let back = super::safe_next(if form.back.is_empty() {
-        "/deals"
+    let app = &ctx.state.app;
+    let current = app
+        .get::<Deal>(&session.actor, &tenant, deal_id, &ctx.meta)
+        .await?;
+    // The fields the form sent, and the move itself.
+    let mut parse_errors = FormErrors::default();
+    let mut change = form.change(&mut parse_errors, Some(&current));
+    change.values.retain(|key, _| given.contains(key));
+    parse_errors.0.retain(|e| given.contains(&e.field));
+    if let Some(custom) = change.custom.as_mut() {
+        super::record_page::keep_named(custom, "custom", &given);
+    }
+    if !stage.is_empty() {
+        change = change.set("stage", &stage);
+    }
+    if !status.is_empty() {
+        change = change.set("status", &status);
+    }
+    let result = if parse_errors.0.is_empty() {
+        app.update::<Deal>(&session.actor, &tenant, deal_id, change, &ctx.meta)
+            .await
     } else {
-        &form.back
-    });
-    match result {
-        Ok(_) if wants_json => Ok(axum::Json(json!({"ok": true})).into_response()),
-        Ok(_) => Ok(see_other(&back)),
-        Err(e) => {
-            let code = match &e {
-                AppError::Conflict { code, .. } => *code,
-                AppError::Forbidden => "forbidden",
-                _ => "",
-            };
-            if wants_json {
-                let message = refusal(code).unwrap_or_else(|| sentence(&e.to_string()));
-                let status = match e {
-                    AppError::Conflict { .. } => StatusCode::CONFLICT,
-                    AppError::Forbidden => StatusCode::FORBIDDEN,
-                    AppError::NotFound => StatusCode::NOT_FOUND,
-                    _ => StatusCode::UNPROCESSABLE_ENTITY,
-                };
-                Ok((
-                    status,
-                    axum::Json(json!({"ok": false, "code": code, "message": message})),
-                )
-                    .into_response())
-            } else if refusal(code).is_some() {
-                let sep = if back.contains('?') { '&' } else { '?' };
-                Ok(see_other(&format!("{back}{sep}refused={code}")))
-            } else {
-                Err(e.into())
+        Err(AppError::Validation(rapport_domain::ValidationErrors(
+            parse_errors.0.clone(),
+        )))
+    };
+    let e = match result {
+        Ok(_) if wants_json => return Ok(axum::Json(json!({"ok": true})).into_response()),
+        Ok(_) => return Ok(see_other(&back)),
+        Err(e) => e,
+    };
+    // The form asks again for what it asked before (with what was typed), and for anything
+    // else the move turned out to need.
+    let mut needs = needs_of(&e);
+    if !needs.is_empty() {
+        for name in given.iter().rev() {
+            if !needs.contains(name) {
+                needs.insert(0, name.clone());
+            }
+        }
+        let dialog = move_dialog(
+            &ctx, session, &tenant, &current, &form, &stage, &back, &needs, &given, &e,
+        )
+        .await?;
+        let message = dialog.intro.clone();
+        return Ok(if wants_json {
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                axum::Json(json!({
+                    "ok": false,
+                    "code": "needs_fields",
+                    "message": message,
+                    "needs": needs,
+                    "dialog": dialog.render().unwrap_or_default(),
+                })),
+            )
+                .into_response()
+        } else {
+            render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &MovePage {
+                    shell: shell(&ctx, session, &tenant, "deals", &["Deals", &current.title]).await,
+                    heading: dialog.heading.clone(),
+                    form: dialog.render().unwrap_or_default(),
+                },
+            )
+        });
+    }
+    let code = match &e {
+        AppError::Conflict { code, .. } => *code,
+        AppError::Forbidden => "forbidden",
+        _ => "",
+    };
+    if wants_json {
+        let message = refusal(code).unwrap_or_else(|| sentence(&e.to_string()));
+        let status = match e {
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        Ok((
+            status,
+            axum::Json(json!({"ok": false, "code": code, "message": message})),
+        )
+            .into_response())
+    } else if refusal(code).is_some() {
+        let sep = if back.contains('?') { '&' } else { '?' };
+        Ok(see_other(&format!("{back}{sep}refused={code}")))
+    } else {
+        Err(e.into())
+    }
+}
+
+/// The form asking for what a move needs: the deal's values, or those just sent, with the
+/// reasons they were refused once the form has been sent.
+#[allow(clippy::too_many_arguments)]
+async fn move_dialog(
+    ctx: &PageContext,
+    session: &rapport_app::accounts::CurrentSession,
+    tenant: &Tenant,
+    deal: &Deal,
+    sent: &DealFormValues,
+    stage: &str,
+    back: &str,
+    needs: &[String],
+    given: &[String],
+    e: &AppError,
+) -> Result<MoveDialog, PageError> {
+    let actor = &session.actor;
+    let pipeline = ctx
+        .state
+        .app
+        .pipeline(actor, tenant, Some(deal.pipeline_id), &ctx.meta)
+        .await
+        .map_err(PageError::from)?;
+    let mut values = DealFormValues::of(deal);
+    if deal.amount.minor == 0 {
+        values.amount.clear();
+    }
+    for name in given {
+        match name.as_str() {
+            "amount" => values.amount = sent.amount.clone(),
+            "expected_close_date" => values.expected_close_date = sent.expected_close_date.clone(),
+            "contact_id" => values.contact_id = sent.contact_id.clone(),
+            "company_id" => values.company_id = sent.company_id.clone(),
+            custom => {
+                if let (Some(key), Some(sent)) = (custom.strip_prefix("custom."), &sent.custom) {
+                    let mine = values.custom.get_or_insert_with(Default::default);
+                    match sent.get(key) {
+                        Some(v) => mine.insert(key.to_owned(), v.clone()),
+                        None => mine.remove(key),
+                    };
+                }
             }
         }
     }
+    let choices = deal_choices(ctx, actor, tenant, &values).await?;
+    let fields: Vec<FormField> =
+        deal_properties(&ctx.base, &values, choices, [None, None], String::new())
+            .into_iter()
+            .filter(|f| needs.contains(&f.name))
+            .map(|mut f| {
+                f.required = true;
+                f
+            })
+            .collect();
+    let target = pipeline
+        .stage(stage)
+        .map(|s| s.name.clone())
+        .unwrap_or_default();
+    let (heading, intro) = match sent.status.as_str() {
+        "won" => (
+            format!("Mark {} won", deal.title),
+            "A won deal needs an amount.".to_owned(),
+        ),
+        _ => (
+            format!("Move {} to {target}", deal.title),
+            format!("{target} needs these before a deal enters it."),
+        ),
+    };
+    Ok(MoveDialog {
+        heading,
+        intro,
+        action: format!("{}/deals/{}/move", ctx.base, deal.id),
+        csrf: crate::csrf::masked(&session.session.csrf_token),
+        stage: stage.to_owned(),
+        status: sent.status.clone(),
+        back: back.to_owned(),
+        fields,
+        // The first time, the intro says what is needed; after that, each field says why.
+        errors: match e {
+            _ if given.is_empty() => FormErrors::default(),
+            AppError::Validation(errors) => form_errors(errors.clone()),
+            AppError::Conflict { .. } => {
+                FormErrors(vec![field("amount", "must be above 0 for a won deal")])
+            }
+            _ => FormErrors::default(),
+        },
+        cancel: back.to_owned(),
+    })
 }
 
 // ---- The deal form ------------------------------------------------------------------------
@@ -1525,7 +1743,7 @@ async fn detail_page(
         notice: None,
         comment_error,
         back: format!("{}/deals/{}", ctx.base, deal.id),
-        deal: card(&deal, &pipeline, &people, &tenant, actor.user_id),
+        deal: card(&deal, &pipeline, &people, &tenant, actor.user_id, None),
     })
 }
 
@@ -1595,42 +1813,6 @@ pub(crate) async fn task_rows(
         .collect();
     rows.sort_by_key(|r| r.is_done);
     rows
-}
-
-#[derive(Deserialize)]
-pub struct StatusForm {
-    #[serde(default, rename = "_csrf")]
-    csrf: String,
-    status: String,
-}
-
-pub async fn set_status(
-    ctx: PageContext,
-    Path(id): Path<String>,
-    Form(form): Form<StatusForm>,
-) -> PageResult {
-    ctx.check_csrf(&form.csrf)?;
-    let (session, tenant) = ctx.tenant().await?;
-    let Ok(deal_id) = id.parse::<DealId>() else {
-        return Err(ApiError::not_found().into());
-    };
-    let back = format!("{}/deals/{}", ctx.base, deal_id);
-    match ctx
-        .state
-        .app
-        .update::<Deal>(
-            &session.actor,
-            &tenant,
-            deal_id,
-            RecordChange::of("status", form.status),
-            &ctx.meta,
-        )
-        .await
-    {
-        Ok(_) => Ok(see_other(&back)),
-        Err(AppError::Conflict { code, .. }) => Ok(see_other(&format!("{back}?refused={code}"))),
-        Err(e) => Err(e.into()),
-    }
 }
 
 #[derive(Deserialize)]

@@ -12,6 +12,7 @@ mod companies;
 mod contacts;
 mod context;
 mod dashboard;
+mod deal_cards;
 mod deals;
 mod kinds;
 mod leads;
@@ -268,7 +269,6 @@ pub fn routes() -> Router<AppState> {
             get(deals::edit_form).post(deals::update),
         )
         .route("/deals/{id}/move", axum::routing::post(deals::move_stage))
-        .route("/deals/{id}/status", axum::routing::post(deals::set_status))
         .route(
             "/deals/{id}/activities",
             axum::routing::post(kinds::comment::<Deal>),

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::{Path, Query, RawForm};
 use axum::http::StatusCode;
 use rapport_app::AppError;
-use rapport_app::deals::{PipelineChange, StageInput};
+use rapport_app::deals::{DEFAULT_CARD_FIELDS, PipelineChange, StageInput};
 use rapport_domain::PipelineId;
 use serde::Deserialize;
 
@@ -22,6 +22,17 @@ pub struct StageRow {
     pub name: String,
     pub probability: String,
     pub rotting_days: String,
+    /// The fields a deal may be asked for to enter it, each marked when required.
+    pub required: Vec<FieldChoice>,
+    /// The required fields' labels, for the menu's summary.
+    pub required_summary: String,
+}
+
+/// A deal field offered by a checkbox.
+pub struct FieldChoice {
+    pub key: String,
+    pub label: String,
+    pub checked: bool,
 }
 
 pub struct PipelineView {
@@ -29,6 +40,31 @@ pub struct PipelineView {
     pub name: String,
     pub is_default: bool,
     pub stages: Vec<StageRow>,
+    /// The fields the board's cards may show, each marked when shown.
+    pub card_fields: Vec<FieldChoice>,
+}
+
+/// Each choice, marked when it is among `keys`; shown ones first in their order.
+fn choices_of(choices: &[(String, String)], keys: &[String]) -> Vec<FieldChoice> {
+    let mut out: Vec<FieldChoice> = keys
+        .iter()
+        .filter_map(|k| choices.iter().find(|(key, _)| key == k))
+        .map(|(key, label)| FieldChoice {
+            key: key.clone(),
+            label: label.clone(),
+            checked: true,
+        })
+        .collect();
+    for (key, label) in choices {
+        if !keys.contains(key) {
+            out.push(FieldChoice {
+                key: key.clone(),
+                label: label.clone(),
+                checked: false,
+            });
+        }
+    }
+    out
 }
 
 #[derive(Template)]
@@ -59,12 +95,16 @@ async fn page(
             "only owners and admins change the organization's pipelines",
         )));
     }
-    let pipelines = ctx
-        .state
-        .app
+    let app = &ctx.state.app;
+    let pipelines = app
         .pipelines(&session.actor, &tenant, &ctx.meta)
         .await
         .map_err(PageError::from)?;
+    let fields = app
+        .pipeline_field_choices(&session.actor, &tenant, &ctx.meta)
+        .await
+        .map_err(PageError::from)?;
+    let default_cards: Vec<String> = DEFAULT_CARD_FIELDS.map(str::to_owned).to_vec();
     Ok(PipelinesPage {
         shell: shell(
             ctx,
@@ -81,16 +121,38 @@ async fn page(
                 id: p.id.to_string(),
                 name: p.name,
                 is_default: p.is_default,
+                card_fields: choices_of(
+                    &fields.on_cards,
+                    if p.card_fields.0.is_empty() {
+                        &default_cards
+                    } else {
+                        &p.card_fields.0
+                    },
+                ),
                 stages: p
                     .stages
                     .into_iter()
                     .enumerate()
-                    .map(|(index, s)| StageRow {
-                        index,
-                        key: s.key.into(),
-                        name: s.name,
-                        probability: s.probability.to_string(),
-                        rotting_days: s.rotting_days.map(|d| d.to_string()).unwrap_or_default(),
+                    .map(|(index, s)| {
+                        let required = choices_of(&fields.requirable, &s.required_fields.0);
+                        let labels: Vec<&str> = required
+                            .iter()
+                            .filter(|c| c.checked)
+                            .map(|c| c.label.as_str())
+                            .collect();
+                        StageRow {
+                            index,
+                            key: s.key.into(),
+                            name: s.name,
+                            probability: s.probability.to_string(),
+                            rotting_days: s.rotting_days.map(|d| d.to_string()).unwrap_or_default(),
+                            required_summary: if labels.is_empty() {
+                                "Nothing".to_owned()
+                            } else {
+                                labels.join(", ")
+                            },
+                            required,
+                        }
                     })
                     .collect(),
             })
@@ -154,6 +216,15 @@ fn stages_of(pairs: &[(String, String)]) -> Result<Vec<StageInput>, String> {
         let probability = number("probability")?;
         let rotting_days = number("rotting")?;
         let key = get(format!("key_{i}"));
+        // An existing stage's checkboxes are its whole list of requirements.
+        let required_fields = (i != NEW_ROW).then(|| {
+            let field = format!("required_{i}");
+            pairs
+                .iter()
+                .filter(|(k, v)| *k == field && !v.is_empty())
+                .map(|(_, v)| v.clone())
+                .collect()
+        });
         rows.push((
             order,
             i,
@@ -162,6 +233,7 @@ fn stages_of(pairs: &[(String, String)]) -> Result<Vec<StageInput>, String> {
                 name,
                 probability,
                 rotting_days,
+                required_fields,
             },
         ));
     }
@@ -213,10 +285,22 @@ pub async fn save(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawFor
     };
     let app = &ctx.state.app;
     let name = form_value(&pairs, "name");
+    let card_fields: Vec<String> = pairs
+        .iter()
+        .filter(|(k, v)| k == "card" && !v.is_empty())
+        .map(|(_, v)| v.clone())
+        .collect();
     let result = if id == "new" {
-        app.create_pipeline(&session.actor, &tenant, &name, stages, &ctx.meta)
-            .await
-            .map(|_| "created")
+        app.create_pipeline(
+            &session.actor,
+            &tenant,
+            &name,
+            stages,
+            Vec::new(),
+            &ctx.meta,
+        )
+        .await
+        .map(|_| "created")
     } else {
         let Ok(pipeline_id) = id.parse::<PipelineId>() else {
             return Err(ApiError::not_found().into());
@@ -228,6 +312,8 @@ pub async fn save(ctx: PageContext, Path(id): Path<String>, RawForm(raw): RawFor
             PipelineChange {
                 name: Some(name),
                 stages: Some(stages),
+                // The form always lists them: none checked shows the default fields.
+                card_fields: Some(card_fields),
                 make_default: false,
             },
             &ctx.meta,

@@ -708,6 +708,160 @@ async fn comments_are_added_to_the_timeline_and_system_types_are_refused() {
     assert_eq!(kinds, ["call", "comment"]);
 }
 
+/// The fields a problem names, in order.
+fn fields_named(r: &crate::support::Resp) -> Vec<String> {
+    r.body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_stage_requires_fields_before_a_deal_enters_it_and_boards_choose_their_card_fields() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    t.create(
+        &owner,
+        "/api/v1/objects/deal/fields",
+        json!({"key": "berth", "label": "Berth", "type": "text"}),
+    )
+    .await;
+    let all = t
+        .org_call(&owner, Method::GET, "/api/v1/pipelines", None)
+        .await;
+    let pipeline = &all.body[0];
+    assert_eq!(pipeline["card_fields"], json!([]));
+    assert_eq!(pipeline["stages"][1]["required_fields"], json!([]));
+    let path = format!("/api/v1/pipelines/{}", id(pipeline));
+    let stages = json!([
+        {"key": "qualification", "name": "Qualification"},
+        {"key": "proposal", "name": "Proposal", "required_fields": ["expected_close_date", "berth"]},
+        {"key": "negotiation", "name": "Negotiation", "required_fields": ["amount"]},
+        {"key": "closed", "name": "Closed"}
+    ]);
+    // Only deal fields that can be missing are requirements; only deal fields go on cards.
+    let r = t
+        .org_call(
+            &owner,
+            Method::PATCH,
+            &path,
+            Some(json!({"stages": [{"key": "qualification", "name": "Qualification", "required_fields": ["title"]},
+                                   {"key": "proposal", "name": "Proposal"}, {"key": "negotiation", "name": "Negotiation"},
+                                   {"key": "closed", "name": "Closed"}]})),
+        )
+        .await;
+    r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(fields_named(&r), ["stages[0].required_fields"]);
+    let r = t
+        .org_call(
+            &owner,
+            Method::PATCH,
+            &path,
+            Some(json!({"card_fields": ["amount", "hull_colour"]})),
+        )
+        .await;
+    r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(fields_named(&r), ["card_fields"]);
+    let r = t
+        .org_call(
+            &owner,
+            Method::PATCH,
+            &path,
+            Some(json!({"stages": stages, "card_fields": ["berth", "amount", "contact_id"]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body["card_fields"],
+        json!(["berth", "amount", "contact_id"])
+    );
+    assert_eq!(
+        r.body["stages"][1]["required_fields"],
+        json!(["expected_close_date", "berth"])
+    );
+    // A change of name alone keeps both.
+    let r = t
+        .org_call(&owner, Method::PATCH, &path, Some(json!({"name": "Sales"})))
+        .await;
+    assert_eq!(
+        r.body["card_fields"],
+        json!(["berth", "amount", "contact_id"])
+    );
+    assert_eq!(r.body["stages"][2]["required_fields"], json!(["amount"]));
+
+    // A deal without them is refused at the stage's door, each missing field named; nothing
+    // about it changes.
+    let d = t
+        .create(&owner, "/api/v1/deals", json!({"title": "Winter storage"}))
+        .await;
+    let r = patch(&t, &owner, &d, json!({"stage": "proposal"})).await;
+    r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(
+        fields_named(&r),
+        ["expected_close_date", "custom.berth"],
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("is needed to enter Proposal"), "{}", r.text);
+    let r = patch(
+        &t,
+        &owner,
+        &d,
+        json!({"stage": "proposal", "expected_close_date": "2027-03-01"}),
+    )
+    .await;
+    assert_eq!(fields_named(&r), ["custom.berth"]);
+    let stored = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/deals/{}", id(&d)),
+            None,
+        )
+        .await;
+    assert_eq!(stored.body["stage"], "qualification");
+    assert_eq!(stored.body["expected_close_date"], Value::Null);
+    // Given with the move, they let it in.
+    let r = patch(
+        &t,
+        &owner,
+        &d,
+        json!({"stage": "proposal", "expected_close_date": "2027-03-01", "custom": {"berth": "B-12"}}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["stage"], "proposal");
+    // Moving on needs an amount; a deal created straight into a stage needs its fields too.
+    let r = patch(&t, &owner, &d, json!({"stage": "negotiation"})).await;
+    assert_eq!(fields_named(&r), ["amount"]);
+    let r = patch(
+        &t,
+        &owner,
+        &d,
+        json!({"stage": "negotiation", "amount": 900}),
+    )
+    .await;
+    assert_eq!(r.body["stage"], "negotiation", "{}", r.text);
+    let r = t
+        .org_call(
+            &owner,
+            Method::POST,
+            "/api/v1/deals",
+            Some(json!({"title": "Quick sale", "stage": "negotiation"})),
+        )
+        .await;
+    r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(fields_named(&r), ["amount"]);
+    // Other changes to a deal already in the stage are not held to it.
+    let r = patch(&t, &owner, &d, json!({"title": "Winter storage 2027"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
 #[tokio::test]
 async fn pipelines_are_managed_by_owners_and_admins_and_keep_stages_holding_deals() {
     let t = TestApp::spawn().await;

@@ -244,6 +244,68 @@ impl Browser {
             .unwrap_or_else(|e| panic!("drag {from_css} to {to_css}: {e}"));
     }
 
+    /// Drags an element onto a place that only shows once a drag has started (the board's Won
+    /// and Lost): picks it up, moves a little, then finds the place and drops it there.
+    pub async fn drag_to_revealed(&self, from_css: &str, to_css: &str) {
+        use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+        let from = self
+            .client
+            .wait()
+            .for_element(Locator::Css(from_css))
+            .await
+            .unwrap_or_else(|e| panic!("{from_css}: {e}"));
+        let step = Some(Duration::from_millis(150));
+        let pick_up = MouseActions::new("mouse".to_owned())
+            .then(PointerAction::MoveToElement {
+                element: from,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::MoveBy {
+                duration: step,
+                x: 12.0,
+                y: 8.0,
+            });
+        self.client
+            .perform_actions(pick_up)
+            .await
+            .unwrap_or_else(|e| panic!("pick up {from_css}: {e}"));
+        self.wait_until(
+            &format!("const z = document.querySelector({to_css:?}); return !!z && z.getClientRects().length > 0"),
+            "the drop place shows",
+        )
+        .await;
+        let to = self
+            .client
+            .find(Locator::Css(to_css))
+            .await
+            .unwrap_or_else(|e| panic!("{to_css}: {e}"));
+        let drop = MouseActions::new("mouse".to_owned())
+            .then(PointerAction::MoveToElement {
+                element: to.clone(),
+                duration: step,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::MoveToElement {
+                element: to,
+                duration: step,
+                x: 2.0,
+                y: 2.0,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.client
+            .perform_actions(drop)
+            .await
+            .unwrap_or_else(|e| panic!("drop on {to_css}: {e}"));
+    }
+
     /// Changes a property of a record page in place: opens it, types `text`, presses Enter and
     /// waits until the server has answered (the new value shown, or the editor open with the
     /// reason it was refused).

@@ -403,8 +403,10 @@ async fn the_deal_form_finds_the_1201st_contact_and_adds_a_company_inline() {
     b.click(".prop[data-prop='contact_id'] .prop-value").await;
     b.combo_pick("#contact_id", "crew 0007", "Crew 0007").await;
     b.wait_until(
-        "return document.querySelector(\".prop[data-prop='contact_id'] .prop-value\")?.textContent === 'Crew 0007' && !window.__rapportRedrawing",
-        "the new contact shows",
+        "const p = document.querySelector(\".prop[data-prop='contact_id']\"); \
+         return p?.querySelector('.prop-value')?.textContent === 'Crew 0007' \
+         && !p.hasAttribute('aria-busy') && !window.__rapportRedrawing",
+        "the new contact shows and is saved",
     )
     .await;
     let stored = t

@@ -291,6 +291,10 @@ pub struct StageOut {
     pub probability: i64,
     /// A deal sitting this many days in the stage is "rotting"; null: never.
     pub rotting_days: Option<i64>,
+    /// Deal fields a deal must have to enter this stage (`amount`, `expected_close_date`,
+    /// `contact_id`, `company_id` or a custom field's key); a change that would enter it
+    /// without them → 422 naming each missing field.
+    pub required_fields: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -299,6 +303,8 @@ pub struct PipelineOut {
     pub name: String,
     pub is_default: bool,
     pub stages: Vec<StageOut>,
+    /// The fields the board's cards show under their title, in order (empty: amount and owner).
+    pub card_fields: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -318,8 +324,10 @@ impl From<rapport_app::model::Pipeline> for PipelineOut {
                     position: s.position,
                     probability: s.probability,
                     rotting_days: s.rotting_days,
+                    required_fields: s.required_fields.0,
                 })
                 .collect(),
+            card_fields: p.card_fields.0,
             created_at: p.created_at,
             updated_at: p.updated_at,
         }
@@ -334,6 +342,9 @@ pub struct StageIn {
     pub name: String,
     pub probability: Option<i64>,
     pub rotting_days: Option<i64>,
+    /// Deal fields a deal must have to enter this stage; absent on update: the stage keeps
+    /// the ones it has.
+    pub required_fields: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -342,6 +353,10 @@ pub struct PipelineIn {
     pub name: Option<String>,
     /// The whole ordered list of stages (replaces the current one on update).
     pub stages: Option<Vec<StageIn>>,
+    /// The fields the board's cards show (`amount`, `owner`, `close_probability`,
+    /// `expected_close_date`, `contact_id`, `company_id` or a custom field's key); absent on
+    /// update: kept.
+    pub card_fields: Option<Vec<String>>,
     /// Make this the organization's default pipeline.
     #[serde(default)]
     pub is_default: bool,
@@ -355,6 +370,7 @@ fn stage_inputs(stages: Vec<StageIn>) -> Vec<StageInput> {
             name: s.name,
             probability: s.probability,
             rotting_days: s.rotting_days,
+            required_fields: s.required_fields,
         })
         .collect()
 }
@@ -417,6 +433,7 @@ pub async fn create_pipeline(
             &scope.tenant,
             body.name.as_deref().unwrap_or(""),
             stage_inputs(body.stages.unwrap_or_default()),
+            body.card_fields.unwrap_or_default(),
             &meta,
         )
         .await?;
@@ -460,6 +477,7 @@ pub async fn update_pipeline(
                 PipelineChange {
                     name: body.name,
                     stages: body.stages.map(stage_inputs),
+                    card_fields: body.card_fields,
                     make_default: body.is_default,
                 },
                 &meta,
