@@ -255,15 +255,29 @@ pub const DEFAULT_CARD_FIELDS: [&str; 2] = ["amount", "owner"];
 
 /// Refuses a deal in a stage whose required fields it lacks: each missing field is named, as a
 /// validation error, so a form (or the board's move dialog) asks for exactly those.
-async fn stage_requirements(tx: &mut TenantTx, deal: &Deal) -> AppResult<()> {
+pub(crate) async fn stage_requirements(tx: &mut TenantTx, deal: &Deal) -> AppResult<()> {
     let Some(pipeline) = store_pipelines::find(tx, deal.pipeline_id).await? else {
         return Ok(());
     };
     let Some(stage) = pipeline.stage(deal.stage.as_str()) else {
         return Ok(());
     };
+    let required = &stage.required_fields.0;
+    // A custom field archived or deleted since it was required asks nothing any more.
+    let live: Vec<String> = if required.iter().all(|k| REQUIRABLE.contains(&k.as_str())) {
+        Vec::new()
+    } else {
+        let catalog = crate::objects::catalog(tx, Utc::now()).await?;
+        catalog
+            .get(Kind::Deal.object_key())
+            .map(|o| o.def.live_fields().map(|f| f.key.to_string()).collect())
+            .unwrap_or_default()
+    };
     let mut errors = ValidationErrors::new();
-    for key in &stage.required_fields.0 {
+    for key in required
+        .iter()
+        .filter(|k| REQUIRABLE.contains(&k.as_str()) || live.contains(k))
+    {
         let (field, filled) = match key.as_str() {
             "amount" => (key.clone(), deal.amount.minor > 0),
             "expected_close_date" => (key.clone(), deal.expected_close_date.is_some()),
@@ -272,7 +286,7 @@ async fn stage_requirements(tx: &mut TenantTx, deal: &Deal) -> AppResult<()> {
             custom => (
                 format!("custom.{custom}"),
                 deal.custom.get(custom).is_some_and(|v| match v {
-                    Json::Null => false,
+                    Json::Null | Json::Bool(false) => false,
                     Json::String(s) => !s.trim().is_empty(),
                     Json::Array(a) => !a.is_empty(),
                     _ => true,
@@ -314,8 +328,12 @@ async fn pipeline_field_choices(
     }
     if let Some(def) = def {
         for f in def.live_fields().filter(|f| !f.builtin) {
-            on_cards.push((f.key.to_string(), f.label.clone()));
-            if f.rollup.is_none() {
+            // `owner` is the owner's place on a card, whatever a custom field is called.
+            if f.key.as_str() != "owner" {
+                on_cards.push((f.key.to_string(), f.label.clone()));
+            }
+            // A box left unticked is a value: it cannot be missing.
+            if f.rollup.is_none() && f.field_type != rapport_domain::schema::FieldType::Boolean {
                 requirable.push((f.key.to_string(), f.label.clone()));
             }
         }
@@ -324,6 +342,17 @@ async fn pipeline_field_choices(
         requirable,
         on_cards,
     })
+}
+
+/// The keys in their order, each once.
+fn unique(keys: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for key in keys {
+        if !out.contains(key) {
+            out.push(key.clone());
+        }
+    }
+    out
 }
 
 /// Refuses keys that are not among the choices, under `field`.
@@ -508,7 +537,8 @@ impl App {
         check_keys(&mut errors, "card_fields", &card_fields, &choices.on_cards);
         errors.into_result()?;
         let (name, stages) = validate_pipeline(name, &stages, &choices.requirable)?;
-        let pipeline = store_pipelines::insert(&mut tx, &name, &card_fields, &stages).await?;
+        let pipeline =
+            store_pipelines::insert(&mut tx, &name, &unique(&card_fields), &stages).await?;
         let mut e = with_target(
             entry(Some(actor), meta, "pipeline.created"),
             "pipeline",
@@ -562,22 +592,33 @@ impl App {
                 })
                 .collect()
         });
-        // Stages given without their requirements keep the ones they have.
+        // Stages given without their requirements, and cards without fields, keep the ones
+        // they have, less any custom field archived or deleted since.
+        let choices = pipeline_field_choices(&mut tx, tenant).await?;
+        let still = |keys: &[String], among: &[(String, String)]| -> Vec<String> {
+            keys.iter()
+                .filter(|k| among.iter().any(|(key, _)| key == *k))
+                .cloned()
+                .collect()
+        };
         let stages: Vec<StageInput> = stages
             .into_iter()
             .map(|mut s| {
                 if s.required_fields.is_none() {
-                    s.required_fields = s
+                    let key = s
                         .key
-                        .as_deref()
-                        .and_then(|k| current.stage(k))
-                        .map(|old| old.required_fields.0.clone());
+                        .clone()
+                        .unwrap_or_else(|| StageKey::from_name(s.name.trim()).to_string());
+                    s.required_fields = current
+                        .stage(&key)
+                        .map(|old| still(&old.required_fields.0, &choices.requirable));
                 }
                 s
             })
             .collect();
-        let choices = pipeline_field_choices(&mut tx, tenant).await?;
-        let card_fields = card_fields.unwrap_or_else(|| current.card_fields.0.clone());
+        let card_fields = unique(
+            &card_fields.unwrap_or_else(|| still(&current.card_fields.0, &choices.on_cards)),
+        );
         let mut errors = ValidationErrors::new();
         check_keys(&mut errors, "card_fields", &card_fields, &choices.on_cards);
         errors.into_result()?;
@@ -753,8 +794,7 @@ fn validate_pipeline(
         {
             errors.add(&field("rotting_days"), "must be between 1 and 365 days");
         }
-        let mut required = s.required_fields.clone().unwrap_or_default();
-        required.dedup();
+        let required = unique(s.required_fields.as_deref().unwrap_or_default());
         check_keys(
             &mut errors,
             &field("required_fields"),

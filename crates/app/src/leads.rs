@@ -248,7 +248,9 @@ impl App {
                     &mut tx, actor, tenant, None, &change,
                 )
                 .await?;
-                Some(rapport_store::deals::insert(&mut tx, &fields).await?.id)
+                let deal = rapport_store::deals::insert(&mut tx, &fields).await?;
+                crate::deals::stage_requirements(&mut tx, &deal).await?;
+                Some(deal.id)
             }
             None => None,
         };

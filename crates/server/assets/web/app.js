@@ -800,11 +800,14 @@ document.addEventListener("change", function (event) {
         }).then(function (r) {
           return r.json().catch(function () { return { ok: false, message: "The move could not be saved." }; });
         }).then(function (answer) {
+          // Cancelled while this was on its way: the board shows what the server kept.
+          if (settled) { if (answer.ok) refresh(); return; }
           if (answer.ok) { finish(true); return; }
           if (answer.dialog) { show(answer.dialog); return; }
           finish(false);
           rapportToast(answer.message || "The move was refused.");
         }).catch(function () {
+          if (settled) return;
           submit.disabled = false;
           rapportToast("The move could not be saved; check your connection.");
         });
@@ -813,12 +816,15 @@ document.addEventListener("change", function (event) {
         event.preventDefault();
         finish(false);
       });
-      var first = dialog.querySelector("[aria-invalid=true], .field input:not([type=hidden]), .field select, .field textarea");
       if (!dialog.open) dialog.showModal();
-      if (first) (first.closest(".combo") ? first.closest(".combo").querySelector(".combo-input") || first : first).focus();
+      // After the comboboxes are drawn (they replace their menus as the dialog fills).
+      setTimeout(function () {
+        var first = dialog.querySelector(".field [aria-invalid=true]:not([hidden]), .field input:not([type=hidden]):not([hidden]), .field select:not([hidden]), .field textarea");
+        if (first) first.focus();
+      }, 0);
     }
-    dialog.addEventListener("close", function () { finish(false); }, { once: true });
     show(html);
+    dialog.addEventListener("close", function () { finish(false); }, { once: true });
   }
   function move(card, column, from, next, status) {
     var body = new URLSearchParams();
@@ -1299,7 +1305,11 @@ document.addEventListener("change", function (event) {
       return r.json().catch(function () { return {}; }).then(function (problem) {
         var errors = problem.errors || [];
         var found = errors.filter(function (e) { return e.field === name || e.field.indexOf(name + ".") === 0; })[0] || errors[0];
-        refused(found ? label(prop) + " " + found.message : (problem.detail || "This change was not saved. Try again."));
+        // An error about another property (a stage that needs a field) names that property.
+        var about = found && found.field !== name && found.field.indexOf(name + ".") !== 0
+          ? document.querySelector("form[data-inline-edit] .prop[data-prop='" + CSS.escape(found.field) + "']") : null;
+        var named = about ? label(about) : label(prop);
+        refused(found ? named + " " + found.message : (problem.detail || "This change was not saved. Try again."));
       });
     }).catch(function () { refused("Not saved: the server could not be reached. Try again."); });
   }

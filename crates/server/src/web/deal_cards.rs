@@ -80,8 +80,7 @@ impl<'a> CardFields<'a> {
         // Only the chosen fields: the names to look up are those of the fields shown.
         let shown = ObjectDef {
             fields: object
-                .fields
-                .iter()
+                .live_fields()
                 .filter(|f| keys.iter().any(|k| k == f.key.as_str()))
                 .cloned()
                 .collect(),

@@ -761,9 +761,21 @@ pub async fn move_stage(
         .get("x-requested-with")
         .is_some_and(|v| v == "fetch");
     let app = &ctx.state.app;
-    let current = app
+    let current = match app
         .get::<Deal>(&session.actor, &tenant, deal_id, &ctx.meta)
-        .await?;
+        .await
+    {
+        Ok(d) => d,
+        Err(AppError::NotFound) if wants_json => {
+            let message = "This deal is gone: someone deleted it.";
+            return Ok((
+                StatusCode::NOT_FOUND,
+                axum::Json(json!({"ok": false, "code": "not_found", "message": message})),
+            )
+                .into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
     // The fields the form sent, and the move itself.
     let mut parse_errors = FormErrors::default();
     let mut change = form.change(&mut parse_errors, Some(&current));

@@ -860,6 +860,37 @@ async fn a_stage_requires_fields_before_a_deal_enters_it_and_boards_choose_their
     // Other changes to a deal already in the stage are not held to it.
     let r = patch(&t, &owner, &d, json!({"title": "Winter storage 2027"})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    // An archived field asks nothing any more, and leaves the pipeline's lists when they are
+    // kept.
+    let r = t
+        .org_call(
+            &owner,
+            Method::PATCH,
+            "/api/v1/objects/deal/fields/berth",
+            Some(json!({"archived": true})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let other = t
+        .create(&owner, "/api/v1/deals", json!({"title": "Spring launch"}))
+        .await;
+    let r = patch(&t, &owner, &other, json!({"stage": "proposal"})).await;
+    assert_eq!(fields_named(&r), ["expected_close_date"]);
+    let r = t
+        .org_call(
+            &owner,
+            Method::PATCH,
+            &path,
+            Some(json!({"name": "Sales 2027"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["card_fields"], json!(["amount", "contact_id"]));
+    assert_eq!(
+        r.body["stages"][1]["required_fields"],
+        json!(["expected_close_date"])
+    );
 }
 
 #[tokio::test]

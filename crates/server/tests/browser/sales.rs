@@ -345,13 +345,26 @@ async fn a_deal_is_created_commented_won_and_its_task_completed() {
     b.submit("form.card button[type=submit]").await;
     assert_eq!(b.text("h1").await, "Berth 12, 2027 season");
 
-    // Won with no amount is refused with the rule's message.
+    // Won with no amount asks for the amount first, then marks the deal won.
     b.submit("form[action$='/move'] .btn-success").await;
-    assert!(
-        b.text("[role=status]")
-            .await
-            .contains("amount before marking it won")
+    assert_eq!(
+        b.text("#move-heading").await,
+        "Mark Berth 12, 2027 season won"
     );
+    assert_eq!(
+        b.text(".move-form .muted").await,
+        "A won deal needs an amount."
+    );
+    b.fill(".move-form #amount", "0").await;
+    b.submit(".move-form button[type=submit]").await;
+    assert_eq!(
+        b.text(".move-form .field-error").await,
+        "Amount must be above 0 for a won deal"
+    );
+    b.fill(".move-form #amount", "4200").await;
+    b.submit(".move-form button[type=submit]").await;
+    assert_eq!(b.text("h1").await, "Berth 12, 2027 season");
+    assert!(b.exists(".record-head .badge-won, .badge-won").await);
 
     b.fill("#note-text", "Spoke with @owner, they want the long berth.")
         .await;
@@ -395,7 +408,15 @@ async fn a_deal_is_created_commented_won_and_its_task_completed() {
         .iter()
         .filter_map(|a| a["type"].as_str())
         .collect();
-    assert_eq!(kinds, ["task_completed", "task_created", "comment"]);
+    assert_eq!(
+        kinds,
+        [
+            "task_completed",
+            "task_created",
+            "comment",
+            "status_changed"
+        ]
+    );
     assert_eq!(
         timeline.body["items"][2]["payload"]["mentions"],
         json!([owner.user_id])
@@ -404,7 +425,6 @@ async fn a_deal_is_created_commented_won_and_its_task_completed() {
     b.goto(&t.url(&format!("/o/acme/deals/{id}/edit"))).await;
     b.fill("#amount", "4 500").await;
     b.submit("form.card button[type=submit]").await;
-    b.submit("form[action$='/move'] .btn-success").await;
     assert!(b.text("#deal-status").await.starts_with("Won"));
     b.screenshot("deal-won").await;
     b.goto(&t.url("/o/acme/")).await;
