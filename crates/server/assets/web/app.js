@@ -558,11 +558,16 @@ function rapportToast(text) {
     if (!table() || event.ctrlKey || event.metaKey || event.altKey) return;
     var t = event.target;
     if (t.matches && t.matches("input, textarea, select, [contenteditable]")) return;
+    if (t.closest && t.closest("td[data-edit]")) return;
     if (document.querySelector("dialog[open]")) return;
     var row = current();
     if (event.key === "j") { move(1); event.preventDefault(); }
     else if (event.key === "k") { move(-1); event.preventDefault(); }
-    else if (event.key === "x" && row) {
+    else if (event.key === "e" && row) {
+      // The current row's first cell that can be changed in place.
+      var cell = row.querySelector("td[data-edit]");
+      if (cell) { event.preventDefault(); window.rapportEditCell(cell); }
+    } else if (event.key === "x" && row) {
       var box = row.querySelector("input[data-select]");
       if (box) { box.checked = !box.checked; sync(); }
       event.preventDefault();
@@ -602,6 +607,105 @@ function rapportToast(text) {
         })
         .catch(function () {});
     }, 250);
+  });
+})();
+
+// Lists: a cell marked `data-edit` changes in place, with the record page's own editor for that
+// property (fetched from the record's page, saved as the page saves it: Enter saves, Esc
+// cancels, a refusal says why under the field). Click a cell, or press e on the current row;
+// arrows move between a row's cells, Enter opens the focused one. The list is then drawn again.
+(function () {
+  function cellOf(node) { return node && node.closest ? node.closest("td[data-edit]") : null; }
+  function refresh(rowId, prop) {
+    fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("live-list");
+        var now = document.getElementById("live-list");
+        if (!fresh || !now || now.querySelector(".cell-editing")) return;
+        now.replaceWith(fresh);
+        // The live update this save causes is already drawn here.
+        fresh._drawnUntil = Date.now() + 3000;
+        var row = fresh.querySelector("tr[data-id='" + CSS.escape(rowId) + "']");
+        var cell = row && row.querySelector("td[data-edit='" + CSS.escape(prop) + "']");
+        if (row) row.classList.add("row-current");
+        if (cell) cell.focus();
+      })
+      .catch(function () {});
+  }
+  function restore(td) {
+    if (!td._original) return;
+    td.replaceChildren.apply(td, td._original);
+    td._original = null;
+    td.classList.remove("cell-editing");
+    td.focus();
+  }
+  function begin(td) {
+    var row = td.closest("tr[data-href]");
+    if (!row || td._original || td.hasAttribute("aria-busy")) return;
+    td.setAttribute("aria-busy", "true");
+    fetch(row.dataset.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        td.removeAttribute("aria-busy");
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var form = doc.querySelector("form[data-inline-edit]");
+        var prop = form && form.querySelector(".prop[data-prop='" + CSS.escape(td.dataset.edit) + "']");
+        if (!prop) { rapportToast("This can't be changed from the list: open the record."); return; }
+        var mini = document.createElement("form");
+        mini.method = "post";
+        mini.action = form.getAttribute("action");
+        mini.className = "cell-editor";
+        mini.noValidate = true;
+        mini.setAttribute("data-inline-edit", "");
+        mini.appendChild(document.adoptNode(form.querySelector("input[name=_csrf]")));
+        mini.appendChild(document.adoptNode(prop));
+        td._original = Array.prototype.slice.call(td.childNodes);
+        td.replaceChildren(mini);
+        td.classList.add("cell-editing");
+        mini.querySelector(".prop-value").click();
+      })
+      .catch(function () {
+        td.removeAttribute("aria-busy");
+        rapportToast("The editor could not be loaded; check your connection.");
+      });
+  }
+  window.rapportEditCell = begin;
+  document.addEventListener("click", function (event) {
+    var td = cellOf(event.target);
+    if (!td || td._original || event.target.closest("a, button, input, select, textarea, label")) return;
+    begin(td);
+  });
+  document.addEventListener("keydown", function (event) {
+    var td = event.target.matches && event.target.matches("td[data-edit]") ? event.target : null;
+    if (!td) return;
+    if (event.key === "Enter" || event.key === "F2") { event.preventDefault(); begin(td); return; }
+    if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
+      var cells = Array.prototype.slice.call(td.parentNode.querySelectorAll("td[data-edit]"));
+      var next = cells[cells.indexOf(td) + (event.key === "ArrowRight" ? 1 : -1)];
+      if (next) { event.preventDefault(); next.focus(); }
+    }
+  });
+  document.addEventListener("rapport:prop-closed", function (event) {
+    var td = cellOf(event.target);
+    if (!td) return;
+    var prop = event.target;
+    // Closed by a save: the answer decides; closed without one: the cell shows what it did.
+    setTimeout(function () {
+      if (!prop.isConnected || prop.hasAttribute("aria-busy") || prop.classList.contains("editing")) return;
+      restore(td);
+    }, 0);
+  });
+  document.addEventListener("rapport:prop-saved", function (event) {
+    var td = cellOf(event.target);
+    if (!td) return;
+    var row = td.closest("tr");
+    var prop = td.dataset.edit;
+    var region = td.closest("[data-live-region]");
+    if (region) region._drawnUntil = Date.now() + 3000;
+    td._original = null;
+    td.classList.remove("cell-editing");
+    refresh(row.dataset.id, prop);
   });
 })();
 
@@ -1188,6 +1292,8 @@ document.addEventListener("change", function (event) {
   function close(prop, focus) {
     prop.classList.remove("editing");
     if (focus) prop.querySelector(".prop-value").focus();
+    // A list cell holding this editor puts its own content back (unless a save follows).
+    prop.dispatchEvent(new CustomEvent("rapport:prop-closed", { bubbles: true }));
   }
   // Puts the stored value back. A field drawn refused by the server (a whole form sent without
   // script) has no stored value here: the page is drawn again instead.
@@ -1299,6 +1405,7 @@ document.addEventListener("change", function (event) {
         prop.classList.remove("prop-saving");
         prop.removeAttribute("aria-busy");
         prop._before = now;
+        prop.dispatchEvent(new CustomEvent("rapport:prop-saved", { bubbles: true }));
         redraw(name, false);
         return;
       }

@@ -463,6 +463,8 @@ pub struct Row<'a> {
 /// `owner`, `tags` and `added` are drawn here; the kind draws its others.
 pub trait ListKind: FormKind + CsvKind {
     const LIST_PAGE: ListSpec;
+    /// The record page's property a "company" column changes.
+    const COMPANY_PROP: &'static str = "company_id";
     /// The page of records a list state asks for (what does not parse is left out).
     fn page_query(state: &ListState, page_size: u64) -> ListQuery<Self>;
     /// Its own filters, before the owner and tag filters.
@@ -673,39 +675,66 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
         companies: &companies,
     };
     let own = |key: &str| spec.columns.iter().any(|c| c.key == key);
+    // The record page's property a column shows (what a cell changes in place).
+    let prop = |key: &str| -> Option<String> {
+        match key {
+            "name" | "tags" | "added" => None,
+            "owner" => Some("owner_id".into()),
+            "company" => Some(K::COMPANY_PROP.into()),
+            key if own(key) => Some(key.into()),
+            key => custom_shown
+                .and_then(|o| o.field(key))
+                .filter(|f| f.field_type != FieldType::Rollup)
+                .map(|_| format!("{CUSTOM}{key}")),
+        }
+    };
     let rows = result
         .items
         .iter()
         .map(|r| ListRow {
             id: r.id().to_string(),
+            edit_href: decide(
+                tenant.role,
+                Action::Edit,
+                K::OBJECT,
+                actor.relation_to(r.owner()),
+            )
+            .is_allowed()
+            .then(|| format!("{path}/{}", r.id())),
             cells: keys
                 .iter()
-                .map(|key| match *key {
-                    "name" => Cell {
-                        text: r.name().to_owned(),
-                        href: Some(format!("{path}/{}", r.id())),
-                        strong: true,
-                        sub: r.subtitle(&keys),
-                        ..Cell::default()
-                    },
-                    "owner" => Cell::text(people.name(r.owner())),
-                    "tags" => Cell {
-                        tags: tag_chips(&result.tags, r.id().into()),
-                        ..Cell::default()
-                    },
-                    "added" => Cell::muted(r.created_at().format("%Y-%m-%d").to_string()),
-                    key if own(key) => r.cell(key, &row),
-                    key => custom_shown
-                        .and_then(|o| o.field(key))
-                        .map(|f| {
-                            super::objects::cell(
-                                base,
-                                f,
-                                r.custom().get(key).unwrap_or(&Json::Null),
-                                &names,
-                            )
-                        })
-                        .unwrap_or_default(),
+                .map(|key| {
+                    let cell = match *key {
+                        "name" => Cell {
+                            text: r.name().to_owned(),
+                            href: Some(format!("{path}/{}", r.id())),
+                            strong: true,
+                            sub: r.subtitle(&keys),
+                            ..Cell::default()
+                        },
+                        "owner" => Cell::text(people.name(r.owner())),
+                        "tags" => Cell {
+                            tags: tag_chips(&result.tags, r.id().into()),
+                            ..Cell::default()
+                        },
+                        "added" => Cell::muted(r.created_at().format("%Y-%m-%d").to_string()),
+                        key if own(key) => r.cell(key, &row),
+                        key => custom_shown
+                            .and_then(|o| o.field(key))
+                            .map(|f| {
+                                super::objects::cell(
+                                    base,
+                                    f,
+                                    r.custom().get(key).unwrap_or(&Json::Null),
+                                    &names,
+                                )
+                            })
+                            .unwrap_or_default(),
+                    };
+                    Cell {
+                        edit: prop(key),
+                        ..cell
+                    }
                 })
                 .collect(),
         })

@@ -194,6 +194,7 @@ impl FormKind for Lead {
 }
 
 impl ListKind for Lead {
+    const COMPANY_PROP: &'static str = "company_name";
     const LIST_PAGE: ListSpec = ListSpec {
         columns: &[
             ColumnDef::name("Name"),

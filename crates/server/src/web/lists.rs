@@ -240,6 +240,8 @@ pub struct Cell {
     /// A badge class suffix (`won`, `lost`, `qualified`…) shown around the text.
     pub badge: Option<String>,
     pub tags: Vec<TagChip>,
+    /// The record page's property this cell shows, when it can be changed from the list.
+    pub edit: Option<String>,
 }
 
 impl Cell {
@@ -319,6 +321,9 @@ pub struct ListPage {
 pub struct ListRow {
     pub id: String,
     pub cells: Vec<Cell>,
+    /// The record's page, whose property editors its editable cells borrow; `None` when the
+    /// member may not change it.
+    pub edit_href: Option<String>,
 }
 
 /// The actions on the records chosen in a list: where the choice is posted (`{list}/bulk`), the

@@ -525,6 +525,8 @@ pub async fn list(
         .iter()
         .map(|r| super::lists::ListRow {
             id: r.id.to_string(),
+            edit_href: may(&tenant, Action::Edit, actor.relation_to(r.owner_id))
+                .then(|| format!("{path}/{}", r.id)),
             cells: columns
                 .iter()
                 .enumerate()
@@ -537,7 +539,15 @@ pub async fn list(
                             ..Cell::default()
                         };
                     }
-                    match k.as_str() {
+                    // The record page's property the column shows, changed in place.
+                    let prop = match k.as_str() {
+                        "owner" => Some("owner_id".to_owned()),
+                        key => object
+                            .field(key)
+                            .filter(|f| f.field_type != FieldType::Rollup)
+                            .map(|f| f.key.to_string()),
+                    };
+                    let cell = match k.as_str() {
                         "tags" => Cell {
                             tags: tag_chips(&tags, r.id.as_uuid()),
                             ..Cell::default()
@@ -550,7 +560,8 @@ pub async fn list(
                                 cell(base, f, r.values.get(key).unwrap_or(&Json::Null), &names)
                             })
                             .unwrap_or_default(),
-                    }
+                    };
+                    Cell { edit: prop, ..cell }
                 })
                 .collect(),
         })

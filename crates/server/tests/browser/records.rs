@@ -27,6 +27,12 @@ async fn comment(t: &TestApp, who: &Account, on: &str, kind: &str, text: &str) {
     assert!(r.status.is_success(), "{}", r.text);
 }
 
+async fn contact_of(t: &TestApp, who: &Account, id: &str) -> Value {
+    t.org_call(who, Method::GET, &format!("/api/v1/contacts/{id}"), None)
+        .await
+        .body
+}
+
 async fn company_of(t: &TestApp, who: &Account, id: &str) -> Value {
     t.org_call(who, Method::GET, &format!("/api/v1/companies/{id}"), None)
         .await
@@ -419,6 +425,102 @@ async fn the_deal_form_finds_the_1201st_contact_and_adds_a_company_inline() {
         .await;
     assert_ne!(stored.body["contact_id"], json!(last));
     b.screenshot("deal-contact-changed-in-place").await;
+    b.close().await;
+}
+
+/// A list's cells change in place with the record page's own editors: click or press e, Enter
+/// saves, a refusal says why in the cell, Esc puts the value back; rows the member may not
+/// change offer nothing.
+#[tokio::test]
+async fn a_list_cell_changes_in_place() {
+    if !enabled("a_list_cell_changes_in_place") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let sam = t.member(&owner, "sam@example.com", "member").await;
+    let marta = id(&t
+        .create(
+            &owner,
+            "/api/v1/contacts",
+            json!({"name": "Marta Ruiz", "email": "marta@old.example"}),
+        )
+        .await);
+    t.create(
+        &sam,
+        "/api/v1/contacts",
+        json!({"name": "Sam's skipper", "email": "skipper@sam.example"}),
+    )
+    .await;
+
+    let (b, sb) = Browser::start_two(1440, 900).await;
+    sign_in(&b, &t, "owner@example.com").await;
+    b.goto(&t.url("/o/acme/contacts")).await;
+    let row = format!("#contacts tr[data-id='{marta}']");
+    let email = format!("{row} td[data-edit='email']");
+    b.click(&email).await;
+    let input = format!("{email} input[name='email']");
+    b.type_over(&input, "marta@ruiz.example").await;
+    b.client_keys(&input, "\u{E007}").await;
+    b.wait_until(
+        &format!("const c = document.querySelector(\"{email}\"); return !!c && !c.querySelector('form') && c.textContent.includes('marta@ruiz.example')"),
+        "the list shows the new email",
+    )
+    .await;
+    assert_eq!(
+        contact_of(&t, &owner, &marta).await["email"],
+        "marta@ruiz.example"
+    );
+
+    // A refusal stays in the cell with its reason; Esc puts the stored value back.
+    b.click(&email).await;
+    b.type_over(&input, "not an email").await;
+    b.client_keys(&input, "\u{E007}").await;
+    b.wait_until(
+        &format!("return !!document.querySelector(\"{email} .field-error\")"),
+        "the reason shows",
+    )
+    .await;
+    assert!(
+        b.text(&format!("{email} .field-error"))
+            .await
+            .starts_with("Email")
+    );
+    b.screenshot("list-cell-refused").await;
+    b.client_keys(&input, "\u{E00C}").await;
+    b.wait_until(
+        &format!("const c = document.querySelector(\"{email}\"); return !c.querySelector('form') && c.textContent.trim() === 'marta@ruiz.example'"),
+        "the stored value is back",
+    )
+    .await;
+    assert_eq!(
+        contact_of(&t, &owner, &marta).await["email"],
+        "marta@ruiz.example"
+    );
+
+    // By keys: j picks the row, e opens its first cell; the owner menu hands it over.
+    b.goto(&t.url("/o/acme/contacts?cols=owner,email")).await;
+    b.eval(&format!("document.querySelectorAll('#contacts tbody tr').forEach(r => r.classList.remove('row-current')); document.querySelector(\"{row}\").classList.add('row-current'); document.activeElement.blur(); return null")).await;
+    b.client_keys("body", "e").await;
+    b.wait_until(
+        &format!("return !!document.querySelector(\"{row} td.cell-editing select[name='owner_id'], {row} td.cell-editing input[name='email']\")"),
+        "e opens the row's first cell",
+    )
+    .await;
+    b.client_keys(&format!("{row} td.cell-editing .input"), "\u{E00C}")
+        .await;
+
+    // Someone else's contact is not changed from a member's list.
+    sign_in(&sb, &t, "sam@example.com").await;
+    sb.goto(&t.url("/o/acme/contacts")).await;
+    assert!(!sb.exists(&format!("{row}[data-href]")).await);
+    assert!(!sb.exists(&format!("{row} td[data-edit]")).await);
+    assert!(
+        sb.exists("#contacts tr[data-href] td[data-edit='email']")
+            .await,
+        "their own contact can be changed"
+    );
+    sb.close().await;
     b.close().await;
 }
 
