@@ -526,6 +526,7 @@ function rapportToast(text) {
     var button = event.submitter;
     if (button && button.value === "owner" && !bar.querySelector("[name=owner_id]").value) { event.preventDefault(); rapportToast("Choose whom to hand them to."); return; }
     if (button && button.value === "tag" && !bar.querySelector("[name=tag_id]").value) { event.preventDefault(); rapportToast("Choose the tag to add."); return; }
+    if (button && button.value === "set" && !bar.querySelector("[name=set]").value) { event.preventDefault(); rapportToast("Choose the field and the value to set."); return; }
     if (button && button.dataset.confirmBulk && !window.confirm(button.dataset.confirmBulk)) event.preventDefault();
   });
 

@@ -504,11 +504,34 @@ pub fn pages<K: ListKind>() -> Router<AppState> {
 /// `POST /{kind}/bulk`: hands the records chosen in the list to a member, adds a tag to them or
 /// deletes them, each record on its own (those the member may not change are counted and the
 /// first reason said), then the list again.
+/// The select fields a kind's selection bar sets: its own, then its custom ones.
+fn bulk_selects<K: FormKind>(
+    custom: Option<&ObjectDef>,
+) -> Vec<(String, Vec<super::records::Choice>)> {
+    let own = form_object::<K>();
+    let mut selects = super::lists::select_choices(&own.fields.iter().collect::<Vec<_>>(), "");
+    if let Some(custom) = custom {
+        selects.extend(super::lists::select_choices(
+            &custom.live_fields().collect::<Vec<_>>(),
+            CUSTOM,
+        ));
+    }
+    selects
+}
+
 pub async fn bulk<K: ListKind>(ctx: PageContext, RawForm(raw): RawForm) -> PageResult {
     let list = format!("{}/{}", ctx.base, K::PATH);
     let form = super::lists::BulkForm::read(&ctx, &raw, &list)?;
     let (session, tenant) = ctx.tenant().await?;
     let (app, actor) = (&ctx.state.app, &session.actor);
+    let offered = match form.action.as_str() {
+        "set" => {
+            let custom =
+                super::objects::custom_part(&ctx, actor, &tenant, K::KIND.object_key()).await;
+            bulk_selects::<K>(custom.as_ref())
+        }
+        _ => Vec::new(),
+    };
     let (mut changed, mut refused) = (0, Vec::new());
     for &id in &form.ids {
         let record = K::Id::from(id);
@@ -519,13 +542,26 @@ pub async fn bulk<K: ListKind>(ctx: PageContext, RawForm(raw): RawForm) -> PageR
                     .await
                     .map(|_| ())
             }
+            ("set", _, _) if form.set_among(&offered).is_some() => {
+                let (field, option) = form.set_among(&offered).unwrap_or_default();
+                let change = match field.strip_prefix(CUSTOM) {
+                    Some(key) => RecordChange {
+                        custom: Some(Map::from_iter([(key.to_owned(), Json::from(option))])),
+                        ..RecordChange::default()
+                    },
+                    None => RecordChange::of(field, option),
+                };
+                app.update::<K>(actor, &tenant, record, change, &ctx.meta)
+                    .await
+                    .map(|_| ())
+            }
             ("tag", _, Some(tag)) => match super::record_page::taggable(K::KIND.object_key(), id) {
                 Some(t) => super::lists::add_tag(&ctx, actor, &tenant, t, tag).await,
                 None => Err(AppError::NotFound),
             },
             ("delete", _, _) => app.delete::<K>(actor, &tenant, record, &ctx.meta).await,
             _ => {
-                let why = "choose what to do with the records, and to whom or which tag";
+                let why = "choose what to do with the records: to whom, which tag or which value";
                 return Err(ApiError::bad_request("bulk_action", why).into());
             }
         };
@@ -761,6 +797,10 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
             tags: match (K::TAGGED, may_own(Action::Edit)) {
                 (true, true) => super::lists::tag_choices(&ctx, actor, &tenant).await,
                 _ => Vec::new(),
+            },
+            selects: match may_own(Action::Edit) {
+                true => bulk_selects::<K>(custom.as_ref()),
+                false => Vec::new(),
             },
             can_delete: may_own(Action::Delete),
         }),

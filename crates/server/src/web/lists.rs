@@ -332,7 +332,35 @@ pub struct Bulk {
     pub action: String,
     pub owners: Vec<Choice>,
     pub tags: Vec<Choice>,
+    /// The select fields the rows chosen can be set to one option of: (field label, options
+    /// as `field=option`).
+    pub selects: Vec<(String, Vec<Choice>)>,
     pub can_delete: bool,
+}
+
+/// A list's select fields as the selection bar offers them: each option of each field, valued
+/// `{prefix}{key}={option}` (`prefix`: `custom.` for a built-in kind's own fields).
+pub fn select_choices(
+    fields: &[&rapport_domain::schema::FieldDef],
+    prefix: &str,
+) -> Vec<(String, Vec<Choice>)> {
+    fields
+        .iter()
+        .filter(|f| f.field_type == rapport_domain::schema::FieldType::Select && !f.archived)
+        .map(|f| {
+            (
+                f.label.clone(),
+                f.options
+                    .iter()
+                    .map(|o| Choice {
+                        value: format!("{prefix}{}={}", f.key, o.key),
+                        label: o.label.clone(),
+                        selected: false,
+                    })
+                    .collect(),
+            )
+        })
+        .collect()
 }
 
 /// A way to look at a list's records, as a segmented control.
@@ -692,13 +720,27 @@ pub async fn delete_view(
 
 /// The records chosen in a list and what to do with them, as its selection bar posts them.
 pub struct BulkForm {
-    /// `owner`, `tag` or `delete`.
+    /// `owner`, `tag`, `set` or `delete`.
     pub action: String,
     pub ids: Vec<uuid::Uuid>,
     pub owner: Option<rapport_domain::UserId>,
     pub tag: Option<rapport_domain::TagId>,
+    /// `set`: the field (as the selection bar names it) and the option to set it to.
+    pub set: Option<(String, String)>,
     /// The list's address, to come back to.
     pub back: String,
+}
+
+impl BulkForm {
+    /// The field and option asked for, when the bar offered them (`offered`: its menu).
+    pub fn set_among(&self, offered: &[(String, Vec<Choice>)]) -> Option<(&str, &str)> {
+        let (field, option) = self.set.as_ref()?;
+        let value = format!("{field}={option}");
+        offered
+            .iter()
+            .any(|(_, options)| options.iter().any(|o| o.value == value))
+            .then_some((field.as_str(), option.as_str()))
+    }
 }
 
 impl BulkForm {
@@ -723,6 +765,9 @@ impl BulkForm {
                 .collect(),
             owner: super::form_value(&pairs, "owner_id").parse().ok(),
             tag: super::form_value(&pairs, "tag_id").parse().ok(),
+            set: super::form_value(&pairs, "set")
+                .split_once('=')
+                .map(|(f, o)| (f.to_owned(), o.to_owned())),
             back,
         })
     }

@@ -600,6 +600,10 @@ pub async fn list(
                 true => super::lists::tag_choices(&ctx, actor, &tenant).await,
                 false => Vec::new(),
             },
+            selects: match may_edit {
+                true => super::lists::select_choices(&object.live_fields().collect::<Vec<_>>(), ""),
+                false => Vec::new(),
+            },
             can_delete,
         }),
         false => None,
@@ -2009,6 +2013,7 @@ pub async fn bulk(ctx: PageContext, Path(key): Path<String>, RawForm(raw): RawFo
     let actor = &session.actor;
     let object = custom_object(&ctx, actor, &tenant, &key).await?;
     let app = &ctx.state.app;
+    let offered = super::lists::select_choices(&object.live_fields().collect::<Vec<_>>(), "");
     let (mut changed, mut refused) = (0, Vec::new());
     for &id in &form.ids {
         let record = RecordId(id);
@@ -2030,8 +2035,18 @@ pub async fn bulk(ctx: PageContext, Path(key): Path<String>, RawForm(raw): RawFo
                 app.delete_record(actor, &tenant, &key, record, &ctx.meta)
                     .await
             }
+            ("set", _, _) if form.set_among(&offered).is_some() => {
+                let (field, option) = form.set_among(&offered).unwrap_or_default();
+                let input = RecordInput {
+                    values: Map::from_iter([(field.to_owned(), Json::from(option))]),
+                    owner_id: None,
+                };
+                app.update_record(actor, &tenant, &key, record, &input, &ctx.meta)
+                    .await
+                    .map(|_| ())
+            }
             _ => {
-                let why = "choose what to do with the records, and to whom or which tag";
+                let why = "choose what to do with the records: to whom, which tag or which value";
                 return Err(ApiError::bad_request("bulk_action", why).into());
             }
         };

@@ -553,6 +553,13 @@ async fn a_list_is_searched_as_you_type_and_acts_on_the_rows_chosen() {
             json!({"name": "VIP", "color": "green"}),
         )
         .await);
+    t.create(
+        &owner,
+        "/api/v1/objects/contact/fields",
+        json!({"key": "tier", "label": "Tier", "type": "select",
+               "options": [{"key": "gold", "label": "Gold"}, {"key": "silver", "label": "Silver"}]}),
+    )
+    .await;
 
     let b = Browser::start(1440, 900).await;
     sign_in(&b, &t, "owner@example.com").await;
@@ -619,8 +626,47 @@ async fn a_list_is_searched_as_you_type_and_acts_on_the_rows_chosen() {
         .collect();
     assert_eq!(owners.len(), 1, "{owners:?}");
 
-    // The whole page chosen: a tag for all, then deleted.
+    // The whole page chosen: a select field set for all, a tag for all, then deleted.
     b.goto(&t.url("/o/acme/contacts")).await;
+    b.click("input[data-select-all]").await;
+    assert_eq!(b.text("[data-selected-count]").await, "3 selected");
+    assert_eq!(
+        b.eval("return [...document.querySelectorAll('#bulk-set option')].map(o => o.textContent)")
+            .await,
+        json!(["Set…", "Tier: Gold", "Tier: Silver"])
+    );
+    b.eval("document.getElementById('bulk-set').value = 'custom.tier=gold'; return null")
+        .await;
+    b.submit("#bulk-form button[value=set]").await;
+    assert!(b.text("[role=status]").await.contains("3 contacts changed"));
+    let tiers: Vec<Value> = t
+        .org_call(&owner, Method::GET, "/api/v1/contacts", None)
+        .await
+        .body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|c| c["custom"]["tier"].clone())
+        .collect();
+    assert_eq!(tiers, [json!("gold"), json!("gold"), json!("gold")]);
+    // A value the bar did not offer is refused, nothing changed.
+    let session = t.browser_session("owner@example.com").await;
+    let any = contacts.body["items"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let r = t
+        .form(
+            &session,
+            "/o/acme/contacts/bulk",
+            &[
+                ("action", "set"),
+                ("set", "custom.tier=platinum"),
+                ("id", &any),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::BAD_REQUEST, "{}", r.text);
     b.click("input[data-select-all]").await;
     assert_eq!(b.text("[data-selected-count]").await, "3 selected");
     b.eval(&format!(
