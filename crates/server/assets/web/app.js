@@ -95,7 +95,24 @@ document.addEventListener("submit", function (event) {
 });
 
 // The command palette: Ctrl/⌘-K opens it; typing finds records (server search, after two
-// letters) and filters pages; arrows choose, Enter goes.
+// letters) and filters pages; arrows choose, Enter goes. Records opened lately come first: open,
+// the palette lists them; typing, those that match lead, then titles starting with the text.
+(function () {
+  var KEY = "rapport.recent";
+  function recent() {
+    try { return JSON.parse(localStorage.getItem(KEY) || "[]").filter(function (r) { return r && r.href && r.title; }); }
+    catch (e) { return []; }
+  }
+  // A record's page notes its visit.
+  var head = document.querySelector(".record-head[data-recent]");
+  var title = head && head.querySelector("h1");
+  if (title) {
+    var visit = { href: window.location.pathname, title: title.textContent.trim(), kind: head.getAttribute("data-recent") };
+    var list = [visit].concat(recent().filter(function (r) { return r.href !== visit.href; })).slice(0, 20);
+    try { localStorage.setItem(KEY, JSON.stringify(list)); } catch (e) {}
+  }
+  window.rapportRecent = recent;
+})();
 (function () {
   var palette = document.getElementById("palette");
   if (!palette) return;
@@ -149,18 +166,41 @@ document.addEventListener("submit", function (event) {
     records.hidden = hits.length === 0;
     highlight();
   }
+  // This organization's records opened lately (their addresses start with its own).
+  var base = searchUrl ? searchUrl.replace(/\/search$/, "/") : "/";
+  function mine() {
+    return window.rapportRecent().filter(function (r) { return r.href.indexOf(base) === 0 && r.href !== window.location.pathname; });
+  }
+  // Recent matches first (most recent first), then titles starting with the text, then the rest
+  // in the server's order.
+  function ranked(q, hits) {
+    var lower = q.toLowerCase();
+    var recents = mine();
+    var seen = {};
+    var out = [];
+    recents.forEach(function (r) {
+      if (r.title.toLowerCase().indexOf(lower) >= 0) { seen[r.href] = true; out.push(r); }
+    });
+    var starts = [], rest = [];
+    hits.forEach(function (h) {
+      if (seen[h.href]) return;
+      seen[h.href] = true;
+      (h.title.toLowerCase().indexOf(lower) === 0 ? starts : rest).push(h);
+    });
+    return out.concat(starts, rest);
+  }
   function find(q) {
     var ticket = ++asked;
-    if (!searchUrl || q.length < 2) { showRecords([]); return; }
+    if (!searchUrl || q.length < 2) { showRecords(q.length ? ranked(q, []) : mine().slice(0, 5)); return; }
     fetch(searchUrl + "?q=" + encodeURIComponent(q), { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.ok ? r.json() : []; })
-      .then(function (hits) { if (ticket === asked) showRecords(hits); })
-      .catch(function () { if (ticket === asked) showRecords([]); });
+      .then(function (hits) { if (ticket === asked) showRecords(ranked(q, hits)); })
+      .catch(function () { if (ticket === asked) showRecords(ranked(q, [])); });
   }
   function open() {
     input.value = "";
     pages.forEach(function (li) { li.hidden = false; });
-    showRecords([]);
+    showRecords(mine().slice(0, 5));
     active = 0;
     highlight();
     palette.showModal();

@@ -297,6 +297,7 @@ pub async fn record_page<K: FormKind>(
     }
     page.timeline = timeline;
     page.live_channel = Some(format!("record:{key}:{id}"));
+    page.kind = super::capitalized(K::ONE);
     Ok(page)
 }
 

@@ -391,6 +391,15 @@ pub fn form_value(pairs: &[(String, String)], name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A word with a capital first letter (`contact` → `Contact`).
+pub fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// An error message as a sentence: capital first letter, full stop at the end.
 pub fn sentence(message: &str) -> String {
     let mut chars = message.trim().chars();

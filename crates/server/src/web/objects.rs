@@ -1738,6 +1738,7 @@ async fn detail_page(
     page.timeline =
         Some(timeline_of(ctx, actor, &tenant, &people, RecordRef::Record(record_id)).await);
     page.live_channel = Some(format!("record:{key}:{record_id}"));
+    page.kind = object.singular.clone();
     if decide(
         tenant.role,
         Action::Create,

@@ -207,6 +207,9 @@ pub struct RecordPage {
     /// The live channel of the record shown (`record:{type}:{id}`): the page refreshes when
     /// someone else changes it.
     pub live_channel: Option<String>,
+    /// What the record is, in words (`Contact`, `Berth`): the command palette's recent records
+    /// say so.
+    pub kind: String,
 }
 
 impl RecordPage {
@@ -252,6 +255,7 @@ impl RecordPage {
             convert: None,
             tasks: None,
             live_channel: None,
+            kind: String::new(),
         }
     }
 }

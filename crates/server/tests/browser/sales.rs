@@ -612,6 +612,37 @@ async fn the_command_palette_finds_a_record() {
         path,
         format!("/o/acme/contacts/{}", c["id"].as_str().expect("id"))
     );
+
+    // Records opened lately come first: listed as the palette opens, leading what matches.
+    let fjord = t
+        .create(&owner, "/api/v1/companies", json!({"name": "Fjord Yachts"}))
+        .await;
+    b.goto(&t.url(&format!(
+        "/o/acme/companies/{}",
+        fjord["id"].as_str().expect("id")
+    )))
+    .await;
+    b.goto(&t.url("/o/acme/deals")).await;
+    b.eval("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'k', ctrlKey: true})); return null")
+        .await;
+    let titles = "return [...document.querySelectorAll('#palette-records li .palette-title')].map(e => e.textContent)";
+    assert_eq!(
+        b.eval(titles).await,
+        json!(["Fjord Yachts", "Ingrid Berg"]),
+        "the most recent first"
+    );
+    b.fill(".palette-input", "fjord").await;
+    b.wait_until(
+        "return document.querySelectorAll('#palette-records li').length === 3",
+        "three records are found",
+    )
+    .await;
+    assert_eq!(
+        b.eval(titles).await,
+        json!(["Fjord Yachts", "Fjord ferry contract", "Ingrid Berg"]),
+        "the recent match, then titles starting with the text, then the rest"
+    );
+    b.screenshot("palette-recent-first").await;
     b.close().await;
 }
 
