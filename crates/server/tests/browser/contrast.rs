@@ -179,7 +179,24 @@ async fn main_pages_fit_a_phone_without_sideways_scrolling() {
     b.fill("#password", PASSWORD).await;
     b.submit("form[action='/login'] button[type=submit]").await;
     b.wait_for_path(|p| p.starts_with("/o/")).await;
+    // A record of each kind too: the first of its list.
+    let mut records = Vec::new();
+    for (list, link) in [
+        ("/o/demo/contacts", "#contacts tbody a"),
+        ("/o/demo/companies", "#companies tbody a"),
+        ("/o/demo/deals?view=table", "#deals-table tbody a"),
+        ("/o/demo/objects/berth", "table tbody a"),
+    ] {
+        b.goto(&t.url(list)).await;
+        let href = b
+            .eval(&format!(
+                "return new URL(document.querySelector({link:?}).href).pathname"
+            ))
+            .await;
+        records.push(href.as_str().expect("a record").to_owned());
+    }
     let mut wide = Vec::new();
+    let mut small = Vec::new();
     for page in [
         "/o/demo/",
         "/o/demo/contacts",
@@ -196,9 +213,33 @@ async fn main_pages_fit_a_phone_without_sideways_scrolling() {
         "/o/demo/settings/members",
         "/o/demo/settings/pipelines",
         "/o/demo/settings/objects",
-    ] {
+    ]
+    .into_iter()
+    .chain(records.iter().map(String::as_str))
+    {
         b.goto(&t.url(page)).await;
         assert!(b.exists(".shell .content").await, "{page} opens in the app");
+        // Named by what the page is (a record's id left out).
+        let name = page
+            .trim_start_matches("/o/demo/")
+            .split('/')
+            .map(|part| if part.len() == 36 { "record" } else { part })
+            .collect::<Vec<_>>()
+            .join("-");
+        b.screenshot(&format!(
+            "phone-{}",
+            if name.is_empty() { "home" } else { &name }
+        ))
+        .await;
+        // Controls a thumb taps are at least 40 px tall (links inside text are not controls).
+        let tiny = b
+            .eval(
+                "return [...document.querySelectorAll('.content .btn, .content button, .content select, .content input:not([type=checkbox]):not([type=radio]):not([type=hidden]), .content summary, .topbar button, .topbar a')]                  .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && r.height < 40 && getComputedStyle(e).visibility !== 'hidden'; })                  .map(e => (e.id || e.className || e.tagName) + ' ' + Math.round(e.getBoundingClientRect().height) + 'px')",
+            )
+            .await;
+        if let Some(list) = tiny.as_array().filter(|l| !l.is_empty()) {
+            small.push(format!("{page}: {list:?}"));
+        }
         let width = b
             .eval("return [document.documentElement.scrollWidth, window.innerWidth]")
             .await;
@@ -213,5 +254,10 @@ async fn main_pages_fit_a_phone_without_sideways_scrolling() {
         wide.is_empty(),
         "pages scroll sideways:\n{}",
         wide.join("\n")
+    );
+    assert!(
+        small.is_empty(),
+        "controls under 40 px on a phone:\n{}",
+        small.join("\n")
     );
 }
