@@ -21,6 +21,9 @@ pub struct Inverse {
     /// The object and the field that point here.
     pub object: ObjectDef,
     pub field_label: String,
+    pub field_key: String,
+    /// The field points to several records (a record is linked by adding to them).
+    pub many: bool,
     /// (id, title), newest first.
     pub items: Vec<(Uuid, String)>,
 }
@@ -206,6 +209,8 @@ impl App {
                 out.push(Inverse {
                     object: source.def.clone(),
                     field_label: field.label.clone(),
+                    field_key: field.key.to_string(),
+                    many: field.many,
                     items,
                 });
             }

@@ -51,6 +51,14 @@ impl FormKind for Company {
             subtitle: line([self.domain.as_deref(), self.industry.as_deref()]),
             related: vec![
                 Related {
+                    link: view.link(
+                        Object::Contact,
+                        "contact",
+                        "company_id",
+                        id,
+                        "contact",
+                        format!("{base}/companies/{id}"),
+                    ),
                     total: people_total,
                     title: "People".into(),
                     empty: "No contacts at this company yet.".into(),
@@ -73,6 +81,14 @@ impl FormKind for Company {
                     }),
                 },
                 Related {
+                    link: view.link(
+                        Object::Deal,
+                        "deal",
+                        "company_id",
+                        id,
+                        "deal",
+                        format!("{base}/companies/{id}"),
+                    ),
                     total: deals_total,
                     title: "Deals".into(),
                     empty: "No deals with this company yet.".into(),

@@ -60,6 +60,14 @@ impl FormKind for Contact {
                 company.as_ref().map(|c| c.name.as_str()),
             ]),
             related: vec![Related {
+                link: view.link(
+                    Object::Deal,
+                    "deal",
+                    "contact_id",
+                    id,
+                    "deal",
+                    format!("{base}/contacts/{id}"),
+                ),
                 total: deals_total,
                 title: "Deals".into(),
                 empty: "No deals with this contact yet.".into(),

@@ -128,6 +128,22 @@ impl PageView<'_> {
         .is_allowed()
     }
 
+    /// The form linking records of `object` that exist (through their `field`) to the record
+    /// `to`, when the member may change such records (their own ones at least).
+    pub fn link(
+        &self,
+        object: Object,
+        key: &str,
+        field: &str,
+        to: impl ToString,
+        singular: &str,
+        back: String,
+    ) -> Option<super::record_page::LinkBox> {
+        decide(self.tenant.role, Action::Edit, object, Ownership::Own)
+            .is_allowed()
+            .then(|| super::record_page::LinkBox::new(self.base(), key, field, to, singular, back))
+    }
+
     /// The first records of a kind that `filter` selects, in an order, and how many it selects
     /// in all: the lists a page gathers (a company's people). Those the member may not see are
     /// not there.
@@ -971,6 +987,12 @@ pub async fn detail<K: FormKind>(
         })
     } else if q.notice.as_deref() == Some("tag_name") {
         Some("A tag name has 1 to 40 characters.")
+    } else if let Some(said) = q
+        .notice
+        .as_deref()
+        .and_then(super::record_page::link_notice)
+    {
+        Some(said)
     } else {
         q.saved.map(|_| "Saved.")
     }

@@ -161,6 +161,7 @@ impl FormKind for Lead {
                 items.push(item.unwrap_or_else(|| gone("deals", d.as_uuid(), "Deal")));
             }
             parts.related.push(Related {
+                link: None,
                 total: None,
                 title: "Became".into(),
                 empty: String::new(),

@@ -269,6 +269,7 @@ pub fn routes() -> Router<AppState> {
             get(deals::edit_form).post(deals::update),
         )
         .route("/deals/{id}/move", axum::routing::post(deals::move_stage))
+        .route("/link", axum::routing::post(record_page::link))
         .route(
             "/deals/{id}/activities",
             axum::routing::post(kinds::comment::<Deal>),

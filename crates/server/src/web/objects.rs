@@ -24,7 +24,7 @@ use super::lists::{
     csv_line, csv_response, is_filtered, saved_views, tag_chips, total_label,
 };
 use super::record_page::{
-    FormField, RecordPage, Related, RelatedItem, inline_answer, inline_fields, keep_named,
+    FormField, LinkBox, RecordPage, Related, RelatedItem, inline_answer, inline_fields, keep_named,
     timeline_of,
 };
 use super::records::{Choice, People, day};
@@ -1756,6 +1756,7 @@ async fn detail_page(
 pub struct DetailQuery {
     saved: Option<String>,
     comment_error: Option<String>,
+    notice: Option<String>,
 }
 
 pub async fn detail(
@@ -1765,7 +1766,14 @@ pub async fn detail(
 ) -> PageResult {
     match detail_page(&ctx, &key, &id, None).await {
         Ok(mut page) => {
-            page.notice = q.saved.map(|_| "Saved.".to_owned());
+            page.notice = match q
+                .notice
+                .as_deref()
+                .and_then(super::record_page::link_notice)
+            {
+                Some(said) => Some(said.to_owned()),
+                None => q.saved.map(|_| "Saved.".to_owned()),
+            };
             page.comment_error = q.comment_error.map(|m| m.chars().take(200).collect());
             Ok(render(&page))
         }
@@ -1875,6 +1883,13 @@ pub async fn comment(
     }
 }
 
+/// Whether the member may change records of an object (their own ones at least).
+fn may_change_some(tenant: &Tenant, object_key: &str) -> bool {
+    let object = rapport_app::custom_values::Kind::of_key(object_key)
+        .map_or(Object::Record, |k| k.permission_object());
+    decide(tenant.role, Action::Edit, object, Ownership::Own).is_allowed()
+}
+
 /// The sections of a record's page listing the custom records whose relation fields point at
 /// it (the other side of each relation), one per field.
 pub(super) async fn inverse_sections(
@@ -1893,6 +1908,21 @@ pub(super) async fn inverse_sections(
         .unwrap_or_default()
         .into_iter()
         .map(|inv| Related {
+            // A relation to one record: a record that exists is linked by pointing it here.
+            link: (!inv.many && may_change_some(tenant, inv.object.key.as_str())).then(|| {
+                let field = match inv.object.builtin {
+                    true => format!("{}{}", super::kinds::CUSTOM, inv.field_key),
+                    false => inv.field_key.clone(),
+                };
+                LinkBox::new(
+                    base,
+                    inv.object.key.as_str(),
+                    &field,
+                    id,
+                    &inv.object.singular,
+                    record_href(base, object_key, &id.to_string()),
+                )
+            }),
             total: None,
             title: format!("{} ({})", inv.object.plural, inv.field_label),
             empty: format!(

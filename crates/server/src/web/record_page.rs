@@ -2,9 +2,10 @@
 //! tags, related records and timeline.
 
 use askama::Template;
-use rapport_app::Tenant;
 use rapport_app::timeline::{GatheredPaging, RecordRef, TIMELINE_GROUPS};
+use rapport_app::{AppError, Tenant};
 use rapport_domain::ActivityId;
+use serde::Deserialize;
 
 use super::lists::TagChip;
 use super::records::{Choice, People, TimelineEntry, timeline_entry};
@@ -153,6 +154,144 @@ pub struct Related {
     pub add: Option<(String, String)>,
     /// How many there are, when more than the items shown.
     pub total: Option<i64>,
+    /// Links a record that exists already (sets its relation field to this record).
+    pub link: Option<LinkBox>,
+}
+
+/// The "Link" form of a related section: which object's records, through which of their
+/// fields, point at which record.
+pub struct LinkBox {
+    /// The related records' object (`contact`, `deal`, `berth`).
+    pub object: String,
+    /// Their field that points here (`company_id`, `custom.berth`, `berth`).
+    pub field: String,
+    /// This record's id.
+    pub to: String,
+    /// Where the combobox finds the records (`/objects/{object}/choices`).
+    pub finder: String,
+    /// "Link a contact".
+    pub label: String,
+    /// The page it is on, to come back to.
+    pub back: String,
+}
+
+impl LinkBox {
+    /// The form linking records of `object` through `field` to the record `to`, whose page is
+    /// `back`.
+    pub fn new(
+        base: &str,
+        object: &str,
+        field: &str,
+        to: impl ToString,
+        singular: &str,
+        back: String,
+    ) -> Self {
+        LinkBox {
+            object: object.to_owned(),
+            field: field.to_owned(),
+            to: to.to_string(),
+            finder: format!("{base}/objects/{object}/choices"),
+            label: format!("Link a {}", singular.to_lowercase()),
+            back,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LinkForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    object: String,
+    #[serde(default)]
+    field: String,
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// `POST /link`: links a record that exists to the record whose page it was chosen on, by
+/// setting its relation field (`field`) to that record (`to`), through the record's own use
+/// case; then the page again, saying whether it was linked.
+pub async fn link(ctx: PageContext, axum::Form(f): axum::Form<LinkForm>) -> PageResult {
+    use rapport_app::changes::RecordChange;
+    use rapport_app::model::{Company, Contact, Deal, Lead};
+    ctx.check_csrf(&f.csrf)?;
+    let (session, tenant) = ctx.tenant().await?;
+    let (app, actor, meta) = (&ctx.state.app, &session.actor, &ctx.meta);
+    let back = super::safe_next(if f.back.is_empty() { "/" } else { &f.back });
+    let (Ok(target), Ok(to)) = (f.target.parse::<uuid::Uuid>(), f.to.parse::<uuid::Uuid>()) else {
+        return Ok(super::see_other(&with_notice(&back, "link_choose")));
+    };
+    let change = match f.field.strip_prefix(super::kinds::CUSTOM) {
+        Some(key) => RecordChange {
+            custom: Some(serde_json::Map::from_iter([(
+                key.to_owned(),
+                serde_json::json!(to),
+            )])),
+            ..RecordChange::default()
+        },
+        None => RecordChange::of(&f.field, to),
+    };
+    let builtin_field = |allowed: &[&str]| {
+        allowed.contains(&f.field.as_str()) || f.field.starts_with(super::kinds::CUSTOM)
+    };
+    let result = match f.object.as_str() {
+        "contact" if builtin_field(&["company_id"]) => app
+            .update::<Contact>(actor, &tenant, target.into(), change, meta)
+            .await
+            .map(|_| ()),
+        "deal" if builtin_field(&["company_id", "contact_id"]) => app
+            .update::<Deal>(actor, &tenant, target.into(), change, meta)
+            .await
+            .map(|_| ()),
+        "company" if builtin_field(&[]) => app
+            .update::<Company>(actor, &tenant, target.into(), change, meta)
+            .await
+            .map(|_| ()),
+        "lead" if builtin_field(&[]) => app
+            .update::<Lead>(actor, &tenant, target.into(), change, meta)
+            .await
+            .map(|_| ()),
+        "contact" | "deal" | "company" | "lead" | "task" => Err(AppError::NotFound),
+        object => {
+            let input = rapport_app::records::RecordInput {
+                values: serde_json::Map::from_iter([(f.field.clone(), serde_json::json!(to))]),
+                owner_id: None,
+            };
+            app.update_record(actor, &tenant, object, target.into(), &input, meta)
+                .await
+                .map(|_| ())
+        }
+    };
+    let notice = match result {
+        Ok(()) => "linked",
+        Err(AppError::Forbidden) => "link_forbidden",
+        Err(e) => {
+            tracing::info!(error = %e, "a record was not linked");
+            "link_failed"
+        }
+    };
+    Ok(super::see_other(&with_notice(&back, notice)))
+}
+
+fn with_notice(back: &str, notice: &str) -> String {
+    let sep = if back.contains('?') { '&' } else { '?' };
+    format!("{back}{sep}notice={notice}")
+}
+
+/// What a record page says after a link (`?notice=`), when it was one.
+pub fn link_notice(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "linked" => "Linked.",
+        "link_choose" => "Choose the record to link.",
+        "link_forbidden" => "You may not change that record, so it was not linked.",
+        "link_failed" => "That record could not be linked; open it to see why.",
+        _ => return None,
+    })
 }
 
 /// The tasks about a record, and the form to add one.

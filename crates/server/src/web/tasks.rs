@@ -187,6 +187,7 @@ impl FormKind for Task {
         PageParts {
             subtitle: Some(facts.join(" · ")),
             related: vec![Related {
+                link: None,
                 total: None,
                 title: "About".into(),
                 empty: "Not about a record: a task of its own.".into(),

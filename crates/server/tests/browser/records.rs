@@ -428,6 +428,50 @@ async fn the_deal_form_finds_the_1201st_contact_and_adds_a_company_inline() {
     b.close().await;
 }
 
+/// A company's People and Deals link records that exist: a contact found by typing gets the
+/// company; viewers are offered no link.
+#[tokio::test]
+async fn a_related_section_links_a_record_that_exists() {
+    if !enabled("a_related_section_links_a_record_that_exists") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    t.member(&owner, "viewer@example.com", "viewer").await;
+    let company = id(&t
+        .create(&owner, "/api/v1/companies", json!({"name": "Busy Marina"}))
+        .await);
+    let lotta = id(&t
+        .create(&owner, "/api/v1/contacts", json!({"name": "Lotta Berg"}))
+        .await);
+    let (b, vb) = Browser::start_two(1440, 900).await;
+    sign_in(&b, &t, "owner@example.com").await;
+    let page = t.url(&format!("/o/acme/companies/{company}"));
+    b.goto(&page).await;
+    let people = ".related[aria-label='People']";
+    assert_eq!(b.text(&format!("{people} .count")).await, "0");
+    b.click(&format!("{people} .link-existing summary")).await;
+    b.combo_pick("#link-contact-company_id", "lotta", "Lotta Berg")
+        .await;
+    b.screenshot("related-link-existing").await;
+    b.submit(&format!("{people} .link-form button[type=submit]"))
+        .await;
+    assert_eq!(b.text("[role=status]").await, "Linked.");
+    assert_eq!(b.text(&format!("{people} .count")).await, "1");
+    assert!(b.text(people).await.contains("Lotta Berg"));
+    assert_eq!(
+        contact_of(&t, &owner, &lotta).await["company_id"],
+        json!(company)
+    );
+
+    sign_in(&vb, &t, "viewer@example.com").await;
+    vb.goto(&page).await;
+    assert!(vb.exists(people).await);
+    assert!(!vb.exists(".link-existing").await, "viewers change nothing");
+    vb.close().await;
+    b.close().await;
+}
+
 /// A list's cells change in place with the record page's own editors: click or press e, Enter
 /// saves, a refusal says why in the cell, Esc puts the value back; rows the member may not
 /// change offer nothing.
