@@ -249,6 +249,21 @@ async fn main_pages_fit_a_phone_without_sideways_scrolling() {
             wide.push(format!("{page}: {scroll} px wide in {inner}"));
         }
     }
+    // Members: each one's role menu and buttons sit clear of their name.
+    b.goto(&t.url("/o/demo/settings/members")).await;
+    b.eval("document.querySelector('#members li:nth-child(2)').scrollIntoView(); return null")
+        .await;
+    b.screenshot("phone-settings-members-list").await;
+    let covered = b
+        .eval(
+            "const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;              return [...document.querySelectorAll('#members .member-row')].filter(row => {                const name = row.querySelector('strong').getBoundingClientRect();                return [...row.querySelectorAll('select, button, .badge')].some(c => hit(name, c.getBoundingClientRect()));              }).map(row => row.querySelector('strong').textContent)",
+        )
+        .await;
+    assert_eq!(
+        covered,
+        serde_json::json!([]),
+        "names covered by their controls"
+    );
     b.close().await;
     assert!(
         wide.is_empty(),
