@@ -98,7 +98,9 @@ document.addEventListener("submit", function (event) {
 // letters) and filters pages; arrows choose, Enter goes. Records opened lately come first: open,
 // the palette lists them; typing, those that match lead, then titles starting with the text.
 (function () {
-  var KEY = "rapport.recent";
+  // Each member's own, on a browser people may share.
+  var who = document.querySelector("[data-user]");
+  var KEY = "rapport.recent." + (who ? who.getAttribute("data-user") : "");
   function recent() {
     try { return JSON.parse(localStorage.getItem(KEY) || "[]").filter(function (r) { return r && r.href && r.title; }); }
     catch (e) { return []; }
@@ -220,6 +222,8 @@ document.addEventListener("submit", function (event) {
     var q = input.value.trim();
     var lower = q.toLowerCase();
     pages.forEach(function (li) { li.hidden = lower !== "" && li.textContent.toLowerCase().indexOf(lower) === -1; });
+    // At once, the records already known that match (the server's answer follows).
+    showRecords(q ? ranked(q, []) : mine().slice(0, 5));
     active = 0;
     highlight();
     clearTimeout(timer);
@@ -499,6 +503,7 @@ function rapportToast(text) {
     }, 150);
   });
   function enhanceAll(root) { root.querySelectorAll("select[data-combo]").forEach(enhance); }
+  window.rapportEnhanceCombos = enhanceAll;
   enhanceAll(document);
   // Parts of the page drawn again (live updates, in-place edits) bring new menus.
   new MutationObserver(function (changes) {
@@ -599,7 +604,7 @@ function rapportToast(text) {
     if (!table() || event.ctrlKey || event.metaKey || event.altKey) return;
     var t = event.target;
     if (t.matches && t.matches("input, textarea, select, [contenteditable]")) return;
-    if (t.closest && t.closest("td[data-edit]")) return;
+    if (t.closest && t.closest(".cell-editor")) return;
     if (document.querySelector("dialog[open]")) return;
     var row = current();
     if (event.key === "j") { move(1); event.preventDefault(); }
@@ -612,7 +617,7 @@ function rapportToast(text) {
       var box = row.querySelector("input[data-select]");
       if (box) { box.checked = !box.checked; sync(); }
       event.preventDefault();
-    } else if (event.key === "Enter" && row && !(t.closest && t.closest("a, button, summary"))) {
+    } else if (event.key === "Enter" && row && !(t.closest && t.closest("a, button, summary, td[data-edit]"))) {
       var link = row.querySelector("a[href]");
       if (link) { event.preventDefault(); link.click(); }
     }
@@ -664,22 +669,31 @@ function rapportToast(text) {
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("live-list");
         var now = document.getElementById("live-list");
         if (!fresh || !now || now.querySelector(".cell-editing")) return;
+        // The rows chosen stay chosen, and the selection bar says so.
+        var chosen = Array.prototype.map.call(now.querySelectorAll("input[data-select]:checked"), function (b) { return b.value; });
+        var away = document.activeElement && document.activeElement !== document.body && !now.contains(document.activeElement);
         now.replaceWith(fresh);
+        var boxes = fresh.querySelectorAll("input[data-select]");
+        boxes.forEach(function (b) { b.checked = chosen.indexOf(b.value) >= 0; });
+        if (boxes.length) boxes[0].dispatchEvent(new Event("change", { bubbles: true }));
         // The live update this save causes is already drawn here.
         fresh._drawnUntil = Date.now() + 3000;
         var row = fresh.querySelector("tr[data-id='" + CSS.escape(rowId) + "']");
         var cell = row && row.querySelector("td[data-edit='" + CSS.escape(prop) + "']");
         if (row) row.classList.add("row-current");
-        if (cell) cell.focus();
+        // Focus comes back to the cell unless the member has gone on elsewhere.
+        if (cell && !away) cell.focus();
       })
       .catch(function () {});
   }
   function restore(td) {
     if (!td._original) return;
+    var active = document.activeElement;
+    var here = !active || active === document.body || td.contains(active);
     td.replaceChildren.apply(td, td._original);
     td._original = null;
     td.classList.remove("cell-editing");
-    td.focus();
+    if (here) td.focus();
   }
   function begin(td) {
     var row = td.closest("tr[data-href]");
@@ -704,6 +718,8 @@ function rapportToast(text) {
         td._original = Array.prototype.slice.call(td.childNodes);
         td.replaceChildren(mini);
         td.classList.add("cell-editing");
+        // A relation's combobox is drawn before the editor opens, so it takes the focus.
+        if (window.rapportEnhanceCombos) window.rapportEnhanceCombos(mini);
         mini.querySelector(".prop-value").click();
       })
       .catch(function () {
@@ -1066,6 +1082,24 @@ document.addEventListener("change", function (event) {
     column.querySelector(".column-cards").prepend(d.card);
     shift(d.from.closest(".column"), column);
     move(d.card, column, d.from, d.next);
+  });
+  // A deal card's "Move" form (keyboards) moves it in place like a drop, dialog included; a
+  // custom object's board keeps its own form.
+  board.addEventListener("submit", function (event) {
+    var form = event.target;
+    var card = form.closest(".deal-card[data-deal]");
+    var select = form.querySelector("select[name=stage]");
+    if (!card || !select || board.getAttribute("data-move-field")) return;
+    event.preventDefault();
+    var column = board.querySelector(".column[data-stage='" + CSS.escape(select.value) + "']");
+    if (!column || select.value === card.getAttribute("data-stage")) return;
+    var from = card.parentNode, next = card.nextSibling;
+    form.closest("details").open = false;
+    column.querySelector(".column-cards").prepend(card);
+    shift(from.closest(".column"), column);
+    move(card, column, from, next);
+    var title = card.querySelector(".deal-title");
+    if (title) title.focus();
   });
   board.addEventListener("click", function (event) {
     if (suppressClick) { event.preventDefault(); event.stopPropagation(); return; }

@@ -1608,6 +1608,7 @@ pub struct DetailQuery {
     refused: Option<String>,
     comment_error: Option<String>,
     task_error: Option<String>,
+    notice: Option<String>,
 }
 
 /// A message carried back in the address after a refused form: plain text, kept short.
@@ -1627,6 +1628,11 @@ pub async fn detail(
                 .as_deref()
                 .and_then(refusal)
                 .or(carried(q.task_error))
+                .or(q
+                    .notice
+                    .as_deref()
+                    .and_then(super::record_page::link_notice)
+                    .map(str::to_owned))
                 .or(q.saved.map(|_| "Saved.".to_owned()));
             Ok(render(&page))
         }

@@ -753,7 +753,9 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
                 actor.relation_to(r.owner()),
             )
             .is_allowed()
-            .then(|| format!("{path}/{}", r.id())),
+            .then_some(())
+            .filter(|_| r.frozen().is_none())
+            .map(|_| format!("{path}/{}", r.id())),
             cells: keys
                 .iter()
                 .map(|key| {

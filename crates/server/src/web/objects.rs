@@ -545,7 +545,7 @@ pub async fn list(
                         key => object
                             .field(key)
                             .filter(|f| f.field_type != FieldType::Rollup)
-                            .map(|f| f.key.to_string()),
+                            .map(|f| format!("values.{}", f.key)),
                     };
                     let cell = match k.as_str() {
                         "tags" => Cell {
@@ -1909,7 +1909,10 @@ pub(super) async fn inverse_sections(
         .into_iter()
         .map(|inv| Related {
             // A relation to one record: a record that exists is linked by pointing it here.
-            link: (!inv.many && may_change_some(tenant, inv.object.key.as_str())).then(|| {
+            link: (!inv.many
+                && inv.object.key.as_str() != "task"
+                && may_change_some(tenant, inv.object.key.as_str()))
+            .then(|| {
                 let field = match inv.object.builtin {
                     true => format!("{}{}", super::kinds::CUSTOM, inv.field_key),
                     false => inv.field_key.clone(),

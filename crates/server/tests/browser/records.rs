@@ -554,6 +554,56 @@ async fn a_list_cell_changes_in_place() {
     b.client_keys(&format!("{row} td.cell-editing .input"), "\u{E00C}")
         .await;
 
+    // A custom object's cell: the record page's own menu, saved with Enter.
+    for (path, body) in [
+        (
+            "/api/v1/objects",
+            json!({"key": "berth", "singular": "Berth", "plural": "Berths"}),
+        ),
+        (
+            "/api/v1/objects/berth/fields",
+            json!({"key": "status", "label": "Status", "type": "select",
+                   "options": [{"key": "free", "label": "Free"}, {"key": "taken", "label": "Taken"}]}),
+        ),
+    ] {
+        t.create(&owner, path, body).await;
+    }
+    let berth = id(&t
+        .create(
+            &owner,
+            "/api/v1/objects/berth/records",
+            json!({"values": {"name": "A-01", "status": "free"}}),
+        )
+        .await);
+    b.goto(&t.url("/o/acme/objects/berth")).await;
+    let status = format!("tr[data-id='{berth}'] td[data-edit='values.status']");
+    b.click(&status).await;
+    let menu = format!("{status} select");
+    b.wait_until(
+        &format!("return !!document.querySelector(\"{menu}\")"),
+        "the menu opens in the cell",
+    )
+    .await;
+    b.eval(&format!(
+        "document.querySelector(\"{menu}\").value = 'taken'; return null"
+    ))
+    .await;
+    b.client_keys(&menu, "\u{E007}").await;
+    b.wait_until(
+        &format!("const c = document.querySelector(\"{status}\"); return !!c && !c.querySelector('form') && c.textContent.includes('Taken')"),
+        "the list shows the new status",
+    )
+    .await;
+    let stored = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/objects/berth/records/{berth}"),
+            None,
+        )
+        .await;
+    assert_eq!(stored.body["values"]["status"], "taken");
+
     // Someone else's contact is not changed from a member's list.
     sign_in(&sb, &t, "sam@example.com").await;
     sb.goto(&t.url("/o/acme/contacts")).await;
