@@ -799,6 +799,8 @@ pub struct BoardPage {
     pub new: Option<String>,
     pub notice: Option<String>,
     pub empty: bool,
+    /// The fields a card may show, marked when it does (the board's "Fields" menu).
+    pub card_fields: Vec<super::lists::ColumnChoice>,
 }
 
 /// The next cards of one board column.
@@ -814,6 +816,16 @@ pub struct BoardCards {
 /// empty for the records without a value). Not a field key: those have no dot.
 const COLUMN_PARAM: &str = "board.column";
 
+/// The fields a board's card can show: the object's, but its name, the field the board is
+/// grouped by and long texts.
+fn card_choices<'a>(object: &'a ObjectDef, field: &FieldDef) -> Vec<&'a FieldDef> {
+    object
+        .live_fields()
+        .filter(|f| f.key != object.primary_field && f.key != field.key)
+        .filter(|f| !matches!(f.field_type, FieldType::LongText))
+        .collect()
+}
+
 /// What a board's cards are made of: the object, the field it is grouped by and what a card shows.
 struct CardMaker<'a> {
     object: &'a ObjectDef,
@@ -827,6 +839,8 @@ struct CardMaker<'a> {
 }
 
 impl<'a> CardMaker<'a> {
+    /// `chosen`: the fields the board's cards show (its address's `cols`, as a list's columns),
+    /// in order; none chosen: the first three.
     fn new(
         ctx: &'a PageContext,
         object: &'a ObjectDef,
@@ -834,13 +848,19 @@ impl<'a> CardMaker<'a> {
         path: &'a str,
         tenant: &'a Tenant,
         actor: &'a Actor,
+        chosen: &[String],
     ) -> CardMaker<'a> {
-        let shown = object
-            .live_fields()
-            .filter(|f| f.key != object.primary_field && f.key != field.key)
-            .filter(|f| !matches!(f.field_type, FieldType::LongText))
-            .take(3)
-            .collect();
+        let shown = match chosen.is_empty() {
+            true => card_choices(object, field).into_iter().take(3).collect(),
+            false => chosen
+                .iter()
+                .filter_map(|k| {
+                    card_choices(object, field)
+                        .into_iter()
+                        .find(|f| f.key.as_str() == k)
+                })
+                .collect(),
+        };
         CardMaker {
             object,
             field,
@@ -971,7 +991,7 @@ pub async fn board(
         .record_board(actor, &tenant, &key, field.key.as_str(), &query, &ctx.meta)
         .await?;
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
-    let maker = CardMaker::new(&ctx, &object, &field, &path, &tenant, actor);
+    let maker = CardMaker::new(&ctx, &object, &field, &path, &tenant, actor, &state.cols);
     let all = columns.iter().flat_map(|c| &c.items);
     let names = names_for(&ctx, actor, &tenant, &maker.card_object(), all, &people).await;
     let empty = columns.iter().all(|c| c.items.is_empty());
@@ -1029,6 +1049,14 @@ pub async fn board(
         new: may(&tenant, Action::Create, Ownership::NotApplicable).then(|| format!("{path}/new")),
         notice: state.notice.clone(),
         empty,
+        card_fields: card_choices(&object, &field)
+            .into_iter()
+            .map(|f| super::lists::ColumnChoice {
+                key: f.key.to_string(),
+                label: f.label.clone(),
+                visible: maker.shown.iter().any(|s| s.key == f.key),
+            })
+            .collect(),
         shell: shell(
             &ctx,
             session,
@@ -1073,7 +1101,7 @@ pub async fn board_more(
         .list_records(actor, &tenant, &key, &query, &ctx.meta)
         .await?;
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
-    let maker = CardMaker::new(&ctx, &object, &field, &path, &tenant, actor);
+    let maker = CardMaker::new(&ctx, &object, &field, &path, &tenant, actor, &state.cols);
     let names = names_for(
         &ctx,
         actor,

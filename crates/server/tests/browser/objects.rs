@@ -553,3 +553,75 @@ async fn a_long_board_column_of_records_loads_the_rest_as_it_scrolls() {
     assert_eq!(status, json!("sold"));
     b.close().await;
 }
+
+/// A custom object's board shows on its cards the fields chosen in its "Fields" menu, kept in
+/// its address (so a saved view or a link keeps them); none chosen, the first three.
+#[tokio::test]
+async fn a_board_shows_the_fields_chosen_for_its_cards() {
+    if !enabled("a_board_shows_the_fields_chosen_for_its_cards") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Marina")).await;
+    for (path, body) in [
+        (
+            "/api/v1/objects",
+            json!({"key": "berth", "singular": "Berth", "plural": "Berths"}),
+        ),
+        (
+            "/api/v1/objects/berth/fields",
+            json!({"key": "status", "label": "Status", "type": "select",
+                   "options": [{"key": "free", "label": "Free"}, {"key": "taken", "label": "Taken"}]}),
+        ),
+        (
+            "/api/v1/objects/berth/fields",
+            json!({"key": "pier", "label": "Pier", "type": "text"}),
+        ),
+        (
+            "/api/v1/objects/berth/fields",
+            json!({"key": "length", "label": "Length", "type": "number"}),
+        ),
+        (
+            "/api/v1/objects/berth/fields",
+            json!({"key": "depth", "label": "Depth", "type": "number"}),
+        ),
+        (
+            "/api/v1/objects/berth/fields",
+            json!({"key": "power", "label": "Power", "type": "text"}),
+        ),
+    ] {
+        let r = t.org_call(&owner, Method::POST, path, Some(body)).await;
+        assert_eq!(r.status, reqwest::StatusCode::CREATED, "{}", r.text);
+    }
+    t.create(
+        &owner,
+        "/api/v1/objects/berth/records",
+        json!({"values": {"name": "A-01", "status": "free", "pier": "North", "length": 12,
+                          "depth": 3, "power": "32 A"}}),
+    )
+    .await;
+    let b = Browser::start(1400, 900).await;
+    sign_in(&b, &t, "owner@example.com").await;
+    b.goto(&t.url("/o/marina/objects/berth/board")).await;
+    let labels = "return [...document.querySelectorAll('.deal-card dt')].map(e => e.textContent)";
+    assert_eq!(b.eval(labels).await, json!(["Pier", "Length", "Depth"]));
+    b.click(".columns-menu summary").await;
+    // Length and Power chosen (a box changed sends the form, as the list's column menu does).
+    b.eval(
+        "for (const [key, on] of [['pier', false], ['depth', false], ['power', true]]) \
+           document.querySelector(`.columns-menu input[value='${key}']`).checked = on; return null",
+    )
+    .await;
+    b.submit(".filters button[type=submit]").await;
+    assert_eq!(b.eval(labels).await, json!(["Length", "Power"]));
+    assert!(
+        b.eval("return location.search")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .contains("cols="),
+        "the choice is kept in the address"
+    );
+    b.screenshot("object-board-card-fields").await;
+    b.close().await;
+}
