@@ -1303,7 +1303,7 @@ fn deal_properties(
             .hint("ISO code such as EUR."),
         FormField::select("place", "Stage", stages),
         FormField::select("status", "Status", c.statuses),
-        FormField::select("owner_id", "Owner", c.owners),
+        super::record_page::member_picker(base, "owner_id", "Owner", c.owners),
         contact,
         company,
         probability,

@@ -384,7 +384,8 @@ pub async fn form_fields<K: FormKind>(
     )
     .await;
     if !owner_is_a_field::<K>() {
-        fields.push(FormField::select(
+        fields.push(super::record_page::member_picker(
+            &ctx.base,
             "owner_id",
             "Owner",
             people.options(form.owner.or(Some(actor.user_id))),

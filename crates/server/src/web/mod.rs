@@ -232,6 +232,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/search", get(search::search))
         .route("/mentions", get(search::mentions))
+        .route("/members/choices", get(search::member_choices))
         .route("/trash", get(search::trash))
         .route(
             "/trash/{kind}/{id}/restore",

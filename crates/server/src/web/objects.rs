@@ -1461,7 +1461,7 @@ pub(super) async fn form_fields(
                     selected: v.is_null(),
                 }];
                 options.extend(people.options(v.as_str().and_then(|s| s.parse().ok())));
-                FormField::select(&name, &f.label, options)
+                super::record_page::member_picker(&ctx.base, &name, &f.label, options)
             }
             FieldType::Relation => {
                 let chosen: Vec<String> = match v {
@@ -1673,7 +1673,8 @@ async fn detail_page(
     .await;
     let own = actor.relation_to(record.owner_id);
     let owner = submitted.and_then(|(_, o)| o).unwrap_or(record.owner_id);
-    fields.push(FormField::select(
+    fields.push(super::record_page::member_picker(
+        &ctx.base,
         "owner_id",
         "Owner",
         people.options(Some(owner)),

@@ -158,6 +158,14 @@ pub struct Related {
     pub link: Option<LinkBox>,
 }
 
+/// A menu of the organization's members (an owner, a member field) that script turns into a
+/// combobox asking the server as people type.
+pub fn member_picker(base: &str, name: &str, label: &str, options: Vec<Choice>) -> FormField {
+    let mut field = FormField::select(name, label, options);
+    field.finder = Some(format!("{base}/members/choices"));
+    field
+}
+
 /// The "Link" form of a related section: which object's records, through which of their
 /// fields, point at which record.
 pub struct LinkBox {

@@ -161,14 +161,28 @@ pub struct MentionQuery {
     q: String,
 }
 
-/// `GET /mentions?q=`: the organization's members whose name or email holds `q`, as JSON
-/// `[{name, email}]` (the first 8 by name), for the `@` suggestions of a comment box.
-pub async fn mentions(ctx: PageContext, Query(q): Query<MentionQuery>) -> PageResult {
+/// `GET /members/choices?q=`: the members whose name or email holds `q`, as JSON `[{id, title}]`
+/// (the first 50, names starting with `q` first): what an owner's or a member field's combobox
+/// offers as people type.
+pub async fn member_choices(ctx: PageContext, Query(q): Query<MentionQuery>) -> PageResult {
     use axum::response::IntoResponse;
     let (session, tenant) = ctx.tenant().await?;
     let people =
         super::records::People::load(&ctx.state.app, &session.actor, &tenant, &ctx.meta).await;
-    let wanted = q.q.trim().to_lowercase();
+    let out: Vec<serde_json::Value> = matching(&people, &q.q)
+        .into_iter()
+        .take(50)
+        .map(|m| serde_json::json!({"id": m.user_id, "title": m.name}))
+        .collect();
+    Ok(axum::Json(out).into_response())
+}
+
+/// The members whose name or email holds `text`, names starting with it first, then by name.
+fn matching<'a>(
+    people: &'a super::records::People,
+    text: &str,
+) -> Vec<&'a rapport_app::model::Member> {
+    let wanted = text.trim().to_lowercase();
     let mut found: Vec<&rapport_app::model::Member> = people
         .0
         .iter()
@@ -182,7 +196,17 @@ pub async fn mentions(ctx: PageContext, Query(q): Query<MentionQuery>) -> PageRe
             m.name.to_lowercase(),
         )
     });
-    let out: Vec<serde_json::Value> = found
+    found
+}
+
+/// `GET /mentions?q=`: the organization's members whose name or email holds `q`, as JSON
+/// `[{name, email}]` (the first 8 by name), for the `@` suggestions of a comment box.
+pub async fn mentions(ctx: PageContext, Query(q): Query<MentionQuery>) -> PageResult {
+    use axum::response::IntoResponse;
+    let (session, tenant) = ctx.tenant().await?;
+    let people =
+        super::records::People::load(&ctx.state.app, &session.actor, &tenant, &ctx.meta).await;
+    let out: Vec<serde_json::Value> = matching(&people, &q.q)
         .into_iter()
         .take(8)
         .map(|m| serde_json::json!({"name": m.name, "email": m.email}))

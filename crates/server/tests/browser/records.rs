@@ -554,6 +554,21 @@ async fn a_list_cell_changes_in_place() {
     b.client_keys(&format!("{row} td.cell-editing .input"), "\u{E00C}")
         .await;
 
+    // The owner is a combobox of members: found by typing, saved once chosen.
+    let owner_cell = format!("{row} td[data-edit='owner_id']");
+    b.click(&owner_cell).await;
+    b.combo_pick(&format!("{owner_cell} .combo-input"), "sa", "sam")
+        .await;
+    b.wait_until(
+        &format!("const c = document.querySelector(\"{owner_cell}\"); return !!c && !c.querySelector('form') && c.textContent.trim() === 'sam'"),
+        "the list shows the new owner",
+    )
+    .await;
+    assert_eq!(
+        contact_of(&t, &owner, &marta).await["owner_id"],
+        json!(sam.user_id)
+    );
+
     // A custom object's cell: the record page's own menu, saved with Enter.
     for (path, body) in [
         (
@@ -604,13 +619,23 @@ async fn a_list_cell_changes_in_place() {
         .await;
     assert_eq!(stored.body["values"]["status"], "taken");
 
-    // Someone else's contact is not changed from a member's list.
+    // Someone else's contact is not changed from a member's list; their own (Marta, handed
+    // to them above) is.
+    let owners = id(&t
+        .create(
+            &owner,
+            "/api/v1/contacts",
+            json!({"name": "Harbour office"}),
+        )
+        .await);
     sign_in(&sb, &t, "sam@example.com").await;
     sb.goto(&t.url("/o/acme/contacts")).await;
-    assert!(!sb.exists(&format!("{row}[data-href]")).await);
-    assert!(!sb.exists(&format!("{row} td[data-edit]")).await);
+    let theirs = format!("#contacts tr[data-id='{owners}']");
+    assert!(sb.exists(&theirs).await);
+    assert!(!sb.exists(&format!("{theirs}[data-href]")).await);
+    assert!(!sb.exists(&format!("{theirs} td[data-edit]")).await);
     assert!(
-        sb.exists("#contacts tr[data-href] td[data-edit='email']")
+        sb.exists(&format!("{row}[data-href] td[data-edit='email']"))
             .await,
         "their own contact can be changed"
     );
