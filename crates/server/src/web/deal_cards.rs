@@ -126,16 +126,7 @@ impl<'a> CardFields<'a> {
                     .map(|d| ("Expected close".into(), day(d))),
                 other => {
                     let field = self.object.as_ref()?.field(other)?;
-                    let c = cell(base, field, values.get(other)?, &self.names);
-                    let text = if c.tags.is_empty() {
-                        c.text
-                    } else {
-                        c.tags
-                            .into_iter()
-                            .map(|t| t.name)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    };
+                    let text = cell(base, field, values.get(other)?, &self.names).into_plain();
                     (!text.is_empty()).then(|| (field.label.clone(), text))
                 }
             })

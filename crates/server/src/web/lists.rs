@@ -245,6 +245,19 @@ pub struct Cell {
 }
 
 impl Cell {
+    /// The cell as plain text (its tags' names joined), for a card's facts.
+    pub fn into_plain(self) -> String {
+        if self.tags.is_empty() {
+            self.text
+        } else {
+            self.tags
+                .into_iter()
+                .map(|t| t.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    }
+
     pub fn text(text: impl Into<String>) -> Cell {
         Cell {
             text: text.into(),

@@ -882,16 +882,8 @@ impl<'a> CardMaker<'a> {
                 .shown
                 .iter()
                 .filter_map(|f| {
-                    let c = cell(self.base, f, r.values.get(f.key.as_str())?, names);
-                    let text = if c.tags.is_empty() {
-                        c.text
-                    } else {
-                        c.tags
-                            .into_iter()
-                            .map(|t| t.name)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    };
+                    let text =
+                        cell(self.base, f, r.values.get(f.key.as_str())?, names).into_plain();
                     (!text.is_empty()).then(|| (f.label.clone(), text))
                 })
                 .collect(),
