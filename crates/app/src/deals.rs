@@ -66,6 +66,25 @@ impl BuiltinKind for Deal {
         json!({"title": self.title, "stage": self.stage, "status": self.status})
     }
 
+    /// Stage and status changes have entries of their own, and a probability that follows the
+    /// stage is not news; the amount is told with its currency.
+    fn told(before: &Self, after: &Self) -> Vec<(&'static str, Json, Json)> {
+        let moved = before.stage != after.stage || before.status != after.status;
+        let money = |m: &Money| json!({"amount": m.minor as f64 / 100.0, "currency": m.currency});
+        Self::diff(before, after)
+            .into_iter()
+            .filter(|(key, _, _)| match *key {
+                "stage" | "status" => false,
+                "close_probability" => !moved,
+                _ => true,
+            })
+            .map(|(key, b, a)| match key {
+                "amount" => (key, money(&before.amount), money(&after.amount)),
+                _ => (key, b, a),
+            })
+            .collect()
+    }
+
     /// A deal's columns after a checked change, under the contract's rules: its pipeline, stage,
     /// amount and currency (inputs of its own), no rollback of the stage but by owners and admins,
     /// no won deal without an amount, and a probability that follows the stage and status unless

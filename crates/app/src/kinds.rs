@@ -63,6 +63,16 @@ pub trait BuiltinKind:
     }
     /// Its own fields before and after a change, for the audit diff.
     fn diff(before: &Self, after: &Self) -> Vec<(&'static str, Json, Json)>;
+
+    /// Whether its records have a timeline (tasks show on their record's instead).
+    const TIMELINE: bool = true;
+
+    /// Its own fields before and after a change as its timeline's "changed …" entry tells them:
+    /// keyed as its registry fields and valued as stored ones. The audit diff unless the kind
+    /// writes some changes as entries of their own (a deal's stage and status).
+    fn told(before: &Self, after: &Self) -> Vec<(&'static str, Json, Json)> {
+        Self::diff(before, after)
+    }
     /// The columns to write after a change (to a new record when `current` is `None`) whose
     /// fields the registry checked: the kind adds its own rules' errors to `v.errors`, or
     /// answers `Forbidden` when the change links a record the actor may not touch.
@@ -450,6 +460,11 @@ impl App {
         let after = tables::find::<K>(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
+        // Before the kind's own entries (a deal's stage change), so those read as the newest.
+        if K::TIMELINE {
+            self.note_changes::<K>(&mut tx, tenant, actor, &current, &after, custom.as_ref())
+                .await?;
+        }
         K::after_update(&current, &after, &mut tx, actor).await?;
         if let Some(diff) = changes_and(&K::diff(&current, &after), custom.as_ref()) {
             let mut e = with_target(
@@ -462,6 +477,44 @@ impl App {
         }
         tx.commit().await?;
         Ok(after)
+    }
+
+    /// Tells a change of a record's fields (its own and custom ones) on its timeline.
+    async fn note_changes<K: BuiltinKind>(
+        &self,
+        tx: &mut TenantTx,
+        tenant: &Tenant,
+        actor: &Actor,
+        before: &K,
+        after: &K,
+        custom: Option<&crate::custom_values::CustomChange>,
+    ) -> AppResult<()> {
+        let mut diff: Vec<(&str, Json, Json)> = K::told(before, after);
+        diff.retain(|(_, b, a)| b != a);
+        if let Some(custom) = custom {
+            diff.extend(
+                custom
+                    .diff
+                    .iter()
+                    .map(|(k, b, a)| (k.as_str(), b.clone(), a.clone())),
+            );
+        }
+        if diff.is_empty() {
+            return Ok(());
+        }
+        let key = K::KIND.object_key();
+        let catalog;
+        let object = if custom.is_some() {
+            catalog = crate::objects::catalog(tx, tenant.organization.created_at).await?;
+            catalog.get(key).map(|o| &o.def)
+        } else {
+            rapport_domain::builtin::described(key)
+        };
+        let Some(object) = object else {
+            return Ok(());
+        };
+        let record = (key, after.id().into());
+        crate::timeline::note_values_changed(tx, actor, record, object, &diff).await
     }
 
     pub async fn delete<K: BuiltinKind>(

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::audit::{entry, with_target};
 use crate::changes::missing_reference;
 use crate::objects::{Catalog, catalog, value_context};
-use crate::timeline::note;
+use crate::timeline::note_values_changed;
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 /// A record as members see it: every live field of its object, `null` where empty.
@@ -819,30 +819,7 @@ impl App {
             .map(|(k, b, a)| (k.as_str(), b.clone(), a.clone()))
             .collect();
         // The timeline tells what changed, in the words of the fields as they were then.
-        let shown = |field: &FieldDef, v: &Json| -> Json {
-            match field.field_type {
-                FieldType::Member | FieldType::Relation => Json::Null,
-                _ => values::decode(field, v).map_or(Json::Null, |v| json!(v.display(field))),
-            }
-        };
-        let lines: Vec<Json> = diff
-            .iter()
-            .filter_map(|(k, b, a)| {
-                let field = object.field(k)?;
-                Some(json!({"label": field.label, "from": shown(field, b), "to": shown(field, a)}))
-            })
-            .collect();
-        if !lines.is_empty() {
-            let changes = json!({ "changes": lines });
-            note(
-                &mut tx,
-                actor,
-                ("record", id.as_uuid()),
-                "values_changed",
-                changes,
-            )
-            .await?;
-        }
+        note_values_changed(&mut tx, actor, ("record", id.as_uuid()), &object, &pairs).await?;
         let mut e = with_target(
             entry(Some(actor), meta, "record.updated"),
             object.key.as_str(),

@@ -96,6 +96,8 @@ impl BuiltinKind for Task {
         diff: [title, description, due_date, assignee_id, deal_id, contact_id, company_id, record_id, is_done, remind_at],
     }
 
+    const TIMELINE: bool = false;
+
     fn created(&self) -> Json {
         json!({"title": self.title, "assignee_id": self.assignee_id})
     }

@@ -230,6 +230,51 @@ async fn checked_payload(tx: &mut TenantTx, kind: &str, payload: &Value) -> AppR
     Ok(Value::Object(out))
 }
 
+/// Writes a `values_changed` entry on a record's timeline telling which of `object`'s fields a
+/// change touched (`diff`: field key, or `custom.` key of a built-in kind's custom field, with the
+/// stored values before and after), each by its label and its values as people read them then (a
+/// relation or member field by its label alone). Keys that are no field of `object` are left out;
+/// nothing is written when no field is left.
+pub(crate) async fn note_values_changed(
+    tx: &mut TenantTx,
+    actor: &Actor,
+    record: (&'static str, uuid::Uuid),
+    object: &rapport_domain::schema::ObjectDef,
+    diff: &[(&str, Value, Value)],
+) -> AppResult<()> {
+    use rapport_domain::schema::{FieldDef, FieldType};
+    let shown = |field: &FieldDef, v: &Value| -> Value {
+        match field.field_type {
+            FieldType::Member | FieldType::Relation => Value::Null,
+            _ => rapport_domain::values::decode(field, v)
+                .map_or(Value::Null, |v| json!(v.display(field))),
+        }
+    };
+    let lines: Vec<Value> = diff
+        .iter()
+        .filter(|(_, before, after)| before != after)
+        .filter_map(|(key, before, after)| {
+            let field = object.field(key.strip_prefix("custom.").unwrap_or(key))?;
+            Some(json!({
+                "label": field.label,
+                "from": shown(field, before),
+                "to": shown(field, after),
+            }))
+        })
+        .collect();
+    if !lines.is_empty() {
+        note(
+            tx,
+            actor,
+            record,
+            "values_changed",
+            json!({ "changes": lines }),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Notes on a record's timeline (`record`: its type and id) what `actor` did: `kind`, with its
 /// payload, in the transaction of the change it follows.
 pub(crate) async fn note(

@@ -925,6 +925,12 @@ document.addEventListener("change", function (event) {
         if (summary && document.getElementById(summaryId)) document.getElementById(summaryId).textContent = summary.textContent;
       });
   }
+  // This member's own moves are drawn here as they happen: the live update each one causes is
+  // not fetched again, nor announced as someone else's.
+  function drawn() {
+    var region = board.closest("[data-live-region]") || board;
+    region._drawnUntil = Date.now() + 3000;
+  }
   // A move that needs more (a stage's required fields, a won deal's amount) is answered with a
   // small form: it opens in a dialog, sends the move again with the fields, and puts the card
   // back if it is cancelled.
@@ -953,6 +959,7 @@ document.addEventListener("change", function (event) {
         event.preventDefault();
         var submit = form.querySelector("button[type=submit]");
         submit.disabled = true;
+        drawn();
         fetch(form.action, {
           method: "POST",
           credentials: "same-origin",
@@ -962,6 +969,7 @@ document.addEventListener("change", function (event) {
           return r.json().catch(function () { return { ok: false, message: "The move could not be saved." }; });
         }).then(function (answer) {
           // Cancelled while this was on its way: the board shows what the server kept.
+          if (answer.ok) drawn();
           if (settled) { if (answer.ok) refresh(); return; }
           if (answer.ok) { finish(true); return; }
           if (answer.dialog) { show(answer.dialog); return; }
@@ -995,6 +1003,7 @@ document.addEventListener("change", function (event) {
     // A custom object's board names the select field it sets.
     if (board.getAttribute("data-move-field")) body.set("field", board.getAttribute("data-move-field"));
     card.setAttribute("aria-busy", "true");
+    drawn();
     var moveBase = board.getAttribute("data-move-base") || (board.getAttribute("data-base") + "/deals");
     function undo() {
       if (status) return;
@@ -1010,6 +1019,7 @@ document.addEventListener("change", function (event) {
       return r.json().catch(function () { return { ok: false, message: "The move could not be saved." }; });
     }).then(function (answer) {
       if (answer.ok) {
+        drawn();
         card.removeAttribute("aria-busy");
         if (!status) card.setAttribute("data-stage", column.getAttribute("data-stage"));
         refresh();

@@ -169,6 +169,17 @@ async fn won_with_an_amount_of_zero_or_less_is_409_deal_amount_required_for_won(
     assert_eq!(won.status, StatusCode::OK, "{}", won.text);
     assert_eq!(won.body["status"], "won");
     assert_eq!(won.body["close_probability"], 100);
+    // The status change reads newest; the amount that came with it is told beside it.
+    let items = activities(&t, &owner, &d).await;
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert_eq!(items[0]["type"], "status_changed");
+    assert_eq!(items[1]["type"], "values_changed");
+    let amount = &items[1]["payload"]["changes"][0];
+    assert_eq!(amount["label"], "Amount", "{amount}");
+    assert!(
+        amount["to"].as_str().is_some_and(|s| s.contains("500")),
+        "{amount}"
+    );
 }
 
 #[tokio::test]
@@ -224,7 +235,13 @@ async fn every_stage_or_status_change_appends_an_activity_with_from_and_to() {
     .await;
     patch(&t, &owner, &d, json!({"title": "Refit 2027"})).await;
     let items = activities(&t, &owner, &d).await;
-    let seen: Vec<(String, Value, Value)> = items
+    // The title change is told as a change of values, newest.
+    assert_eq!(items[0]["type"], "values_changed", "{items:?}");
+    assert_eq!(
+        items[0]["payload"]["changes"],
+        json!([{"label": "Title", "from": "Refit", "to": "Refit 2027"}])
+    );
+    let seen: Vec<(String, Value, Value)> = items[1..]
         .iter()
         .map(|a| {
             assert_eq!(a["deal_id"], d["id"]);
@@ -236,7 +253,7 @@ async fn every_stage_or_status_change_appends_an_activity_with_from_and_to() {
             )
         })
         .collect();
-    // Newest first; the title change wrote nothing.
+    // Newest first; the probability that followed the stage is not told.
     assert_eq!(seen.len(), 3, "{items:?}");
     assert!(seen.contains(&(
         "stage_changed".into(),

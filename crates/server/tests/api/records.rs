@@ -66,6 +66,135 @@ async fn companies_are_listed_searched_changed_and_deleted() {
         .assert_problem(StatusCode::NOT_FOUND, "not_found");
 }
 
+/// The `values_changed` entries of a record's timeline, newest first: each as its lines
+/// (label, from, to).
+async fn told_changes(t: &TestApp, who: &Account, path: &str) -> Vec<Vec<(String, Value, Value)>> {
+    let timeline = get(t, who, &format!("{path}/activities")).await;
+    assert_eq!(timeline.status, StatusCode::OK, "{}", timeline.text);
+    timeline.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|a| a["type"] == "values_changed")
+        .map(|a| {
+            a["payload"]["changes"]
+                .as_array()
+                .expect("changes")
+                .iter()
+                .map(|c| {
+                    let label = c["label"].as_str().expect("label").to_owned();
+                    (label, c["from"].clone(), c["to"].clone())
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn changing_a_records_fields_tells_its_timeline_in_their_labels_and_shown_values() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let field = t
+        .org_call(
+            &owner,
+            Method::POST,
+            "/api/v1/objects/contact/fields",
+            Some(json!({"key": "boat", "label": "Boat name", "type": "text"})),
+        )
+        .await;
+    assert_eq!(field.status, StatusCode::CREATED, "{}", field.text);
+    let contact = t
+        .create(
+            &owner,
+            "/api/v1/contacts",
+            json!({"name": "Ann Berg", "email": "ann@old.example"}),
+        )
+        .await;
+    let path = format!("/api/v1/contacts/{}", id(&contact));
+    assert!(told_changes(&t, &owner, &path).await.is_empty());
+    let r = t
+        .org_call(
+            &owner,
+            Method::PATCH,
+            &path,
+            Some(json!({"email": "ann@new.example", "title": "Skipper", "custom": {"boat": "Aurora"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // A change that changes nothing tells nothing.
+    let same = t
+        .org_call(
+            &owner,
+            Method::PATCH,
+            &path,
+            Some(json!({"email": "ann@new.example"})),
+        )
+        .await;
+    assert_eq!(same.status, StatusCode::OK, "{}", same.text);
+    let told = told_changes(&t, &owner, &path).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    let lines = &told[0];
+    assert!(
+        lines.contains(&(
+            "Email".into(),
+            json!("ann@old.example"),
+            json!("ann@new.example")
+        )),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&("Job title".into(), Value::Null, json!("Skipper"))),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&("Boat name".into(), Value::Null, json!("Aurora"))),
+        "{lines:?}"
+    );
+    assert_eq!(lines.len(), 3, "{lines:?}");
+
+    // A lead's status reads by its label; a company's size too.
+    let lead = t
+        .create(&owner, "/api/v1/leads", json!({"name": "Jon Ferrer"}))
+        .await;
+    let lead_path = format!("/api/v1/leads/{}", id(&lead));
+    t.org_call(
+        &owner,
+        Method::PATCH,
+        &lead_path,
+        Some(json!({"status": "qualified"})),
+    )
+    .await;
+    assert_eq!(
+        told_changes(&t, &owner, &lead_path).await,
+        vec![vec![("Status".into(), json!("New"), json!("Qualified"))]]
+    );
+    let company = t
+        .create(
+            &owner,
+            "/api/v1/companies",
+            json!({"name": "Blue Sails", "size": "1-10"}),
+        )
+        .await;
+    let company_path = format!("/api/v1/companies/{}", id(&company));
+    t.org_call(
+        &owner,
+        Method::PATCH,
+        &company_path,
+        Some(json!({"size": "11-50"})),
+    )
+    .await;
+    let told = told_changes(&t, &owner, &company_path).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(
+        told[0],
+        vec![(
+            "Size".into(),
+            json!("1-10 employees"),
+            json!("11-50 employees")
+        )]
+    );
+}
+
 #[tokio::test]
 async fn a_qualified_lead_converts_into_a_contact_company_and_deal_keeping_its_timeline() {
     let t = TestApp::spawn().await;

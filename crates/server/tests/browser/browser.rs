@@ -463,6 +463,41 @@ impl Browser {
             .expect("write screenshot");
     }
 
+    /// Saves the page as it is (`name`), in the dark theme (`name-dark`) and at a phone's width
+    /// in the dark theme (`name-phone-dark`, scrolled to the focused element), then puts the
+    /// theme and the window back.
+    pub async fn screenshots(&self, name: &str) {
+        self.screenshot(name).await;
+        let theme = self
+            .eval(
+                "const t = document.documentElement.getAttribute('data-theme'); \
+                 document.documentElement.setAttribute('data-theme', 'dark'); return t",
+            )
+            .await;
+        self.screenshot(&format!("{name}-dark")).await;
+        let size = self.client.get_window_size().await.expect("window size");
+        self.client
+            .set_window_size(390, 844)
+            .await
+            .expect("phone width");
+        // What the member works on stays in view.
+        self.eval(
+            "const a = document.activeElement; \
+             if (a && a !== document.body) a.scrollIntoView({block: 'center'}); return null",
+        )
+        .await;
+        self.screenshot(&format!("{name}-phone-dark")).await;
+        self.client
+            .set_window_size(size.0 as u32, size.1 as u32)
+            .await
+            .expect("window size");
+        let restore = match theme.as_str() {
+            Some(t) => format!("document.documentElement.setAttribute('data-theme', '{t}')"),
+            None => "document.documentElement.removeAttribute('data-theme')".to_owned(),
+        };
+        self.eval(&format!("{restore}; return null")).await;
+    }
+
     pub async fn forget_cookies(&self) {
         self.client.delete_all_cookies().await.expect("cookies");
     }

@@ -316,7 +316,7 @@ async fn a_long_relation_menu_finds_a_record_as_people_type() {
         "Zoe is offered",
     )
     .await;
-    b.screenshot("relation-combobox").await;
+    b.screenshots("relation-combobox").await;
     b.client_keys("[id='values.client']", "\u{E007}").await;
     assert_eq!(
         b.eval("return document.querySelector(\"[name='values.client']\").value")
@@ -622,6 +622,6 @@ async fn a_board_shows_the_fields_chosen_for_its_cards() {
             .contains("cols="),
         "the choice is kept in the address"
     );
-    b.screenshot("object-board-card-fields").await;
+    b.screenshots("object-board-card-fields").await;
     b.close().await;
 }

@@ -219,6 +219,22 @@ async fn a_company_page_edits_in_place_and_gathers_its_peoples_and_deals_timelin
     )
     .await;
     assert_eq!(company_of(&t, &owner, &company).await["size"], "11-50");
+    // Each change is told on the timeline in the fields' own words, under "Changes".
+    b.wait_until(
+        "return document.getElementById('timeline').textContent.includes('changed Size to 11-50 employees')",
+        "the size change is on the timeline",
+    )
+    .await;
+    b.submit(".chips a[href*='show=changes']").await;
+    let changes = b.text(".timeline").await;
+    assert!(
+        changes.contains("changed Industry from Repairs to Boat repairs")
+            && changes.contains("changed Size to 11-50 employees")
+            && !changes.contains("Called Marta"),
+        "{changes}"
+    );
+    b.screenshots("record-company-changes").await;
+    b.goto(&t.url(&page)).await;
 
     // A deal's page: the amount and the stage change in place too.
     b.goto(&t.url(&format!("/o/acme/deals/{deal}"))).await;
@@ -386,7 +402,7 @@ async fn the_deal_form_finds_the_1201st_contact_and_adds_a_company_inline() {
         "the new company is chosen",
     )
     .await;
-    b.screenshot("deal-form-combobox").await;
+    b.screenshots("deal-form-combobox").await;
     b.submit("form.card button[type=submit]").await;
     assert_eq!(b.text("h1").await, "Winter mooring");
     let deals = t.org_call(&owner, Method::GET, "/api/v1/deals", None).await;
@@ -453,7 +469,7 @@ async fn a_related_section_links_a_record_that_exists() {
     b.click(&format!("{people} .link-existing summary")).await;
     b.combo_pick("#link-contact-company_id", "lotta", "Lotta Berg")
         .await;
-    b.screenshot("related-link-existing").await;
+    b.screenshots("related-link-existing").await;
     b.submit(&format!("{people} .link-form button[type=submit]"))
         .await;
     assert_eq!(b.text("[role=status]").await, "Linked.");
@@ -530,7 +546,7 @@ async fn a_list_cell_changes_in_place() {
             .await
             .starts_with("Email")
     );
-    b.screenshot("list-cell-refused").await;
+    b.screenshots("list-cell-refused").await;
     b.client_keys(&input, "\u{E00C}").await;
     b.wait_until(
         &format!("const c = document.querySelector(\"{email}\"); return !c.querySelector('form') && c.textContent.trim() === 'marta@ruiz.example'"),
@@ -840,7 +856,7 @@ async fn a_comment_mentions_a_teammate_picked_from_suggestions() {
         "Priya alone is suggested",
     )
     .await;
-    b.screenshot("mention-suggestions").await;
+    b.screenshots("mention-suggestions").await;
     b.client_keys("#note-text", "\u{E004}").await;
     b.client_keys("#note-text", "for the quote").await;
     assert_eq!(

@@ -206,7 +206,7 @@ async fn a_move_that_needs_more_asks_for_it_in_a_dialog() {
         .eval("return [...document.querySelectorAll('#move-dialog .field label')].map(l => l.textContent.replace('*', '').trim())")
         .await;
     assert_eq!(asked, json!(["Expected close", "Berth"]));
-    b.screenshot("board-move-dialog").await;
+    b.screenshots("board-move-dialog").await;
     b.click("#move-dialog [data-dialog-cancel]").await;
     b.wait_until(
         &format!("return !!document.querySelector(\".column[data-stage='qualification'] {card}\") && !document.getElementById('move-dialog').open"),
@@ -256,6 +256,12 @@ async fn a_move_that_needs_more_asks_for_it_in_a_dialog() {
         "the card is in Proposal",
     )
     .await;
+    // The live update of one's own move is not announced as someone else's.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(
+        !b.exists("#live-banner").await,
+        "no banner for one's own move"
+    );
     let moved = deal(&t, &owner, &storage).await;
     assert_eq!(moved["stage"], "proposal");
     assert_eq!(moved["expected_close_date"], "2027-03-01");
@@ -275,7 +281,7 @@ async fn a_move_that_needs_more_asks_for_it_in_a_dialog() {
         "the amount is asked for",
     )
     .await;
-    b.screenshot("board-won-asks-amount").await;
+    b.screenshots("board-won-asks-amount").await;
     b.fill("#move-dialog input[name=amount]", "900").await;
     b.click("#move-dialog button[type=submit]").await;
     b.wait_until(
@@ -283,6 +289,11 @@ async fn a_move_that_needs_more_asks_for_it_in_a_dialog() {
         "the deal shows as won",
     )
     .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(
+        !b.exists("#live-banner").await,
+        "no banner for one's own win"
+    );
     let won = deal(&t, &owner, &storage).await;
     assert_eq!(won["status"], "won");
     assert_eq!(won["amount"], json!(900.0));
