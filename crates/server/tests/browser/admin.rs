@@ -54,7 +54,7 @@ async fn instance_administrators_run_organizations_from_the_browser() {
     b.fill("#q", "harbour").await;
     b.submit(".filters button[type=submit]").await;
     assert!(!b.text("#organizations").await.contains("Beta Agency"));
-    b.screenshot("admin-organizations").await;
+    b.screenshots("admin-organizations").await;
 
     b.eval("window.confirm = () => true; return null").await;
     b.submit("#organizations form[action$='/suspend'] button")

@@ -737,7 +737,7 @@ async fn a_list_is_searched_as_you_type_and_acts_on_the_rows_chosen() {
     b.client_keys("body", "j").await;
     b.client_keys("body", "x").await;
     assert_eq!(b.text("[data-selected-count]").await, "1 selected");
-    b.screenshot("list-selection").await;
+    b.screenshots("list-selection").await;
     b.eval(&format!(
         "document.getElementById('bulk-owner').value = {:?}; return null",
         sam.user_id
@@ -905,6 +905,8 @@ async fn the_command_palette_reaches_settings_and_runs_actions() {
     assert_eq!(b.eval(shown).await, json!(["Settings: pipelines"]));
     b.type_over(".palette-input", "webho").await;
     assert_eq!(b.eval(shown).await, json!(["Settings: webhooks"]));
+    b.type_over(".palette-input", "create").await;
+    b.screenshots("palette-actions").await;
 
     // Toggle theme runs in place.
     let before = b
