@@ -323,7 +323,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         let mut tx = tx.into_tenant(org.id).await?;
-        let member = memberships::insert(&mut tx, user.id, role)
+        let member = memberships::insert(&mut tx, user.id, role, None)
             .await
             .map_err(|e| {
                 if e.is_conflict_on("memberships_organization_id_user_id_key") {

@@ -39,7 +39,7 @@ impl App {
         actor: &Actor,
         tenant: &Tenant,
         name: &str,
-        role: Role,
+        role: &str,
         expires_at: Option<DateTime<Utc>>,
         meta: &RequestMeta,
     ) -> AppResult<CreatedKey> {
@@ -52,6 +52,10 @@ impl App {
             Ownership::NotApplicable,
         )
         .await?;
+        let mut read = self.db.tenant_read(tenant.id()).await?;
+        let choice = crate::roles::choose_role(&mut read, role.trim(), "role").await?;
+        read.commit().await?;
+        let role = choice.level;
         if !tenant.role.may_grant(role) {
             self.record_denial(actor, tenant, meta, Action::Create, Object::ApiKey)
                 .await;
@@ -75,6 +79,7 @@ impl App {
             NewApiKey {
                 name,
                 role,
+                role_id: choice.custom,
                 prefix: &prefix,
                 key_hash: self.keys.hash_token(&secret),
                 created_by: actor.user_id,
@@ -174,17 +179,24 @@ impl App {
                 let creator = users::find(&mut tx, key.created_by).await?.ok_or(INVALID)?;
                 tx.commit().await?;
                 // The key cannot outlive its creator's membership, nor exceed the creator's role.
-                let creator_role = rapport_store::memberships::role_of_now(
+                let creator_access =
+                    rapport_store::roles::standing_now(&self.db, key.organization_id, creator.id)
+                        .await?
+                        .map(crate::roles::Access::from_standing)
+                        .ok_or(INVALID)?;
+                let own = rapport_store::roles::standing_of_role_now(
                     &self.db,
                     key.organization_id,
-                    creator.id,
+                    key.role,
+                    key.role_id.map(rapport_domain::RoleId),
                 )
-                .await?
-                .ok_or(INVALID)?;
+                .await?;
+                let own = crate::roles::Access::from_standing(own);
                 let found = crate::identity::CachedKey {
                     key,
                     creator: Actor::from(&creator),
-                    creator_role,
+                    creator_access,
+                    own,
                 };
                 self.identity.put_key(ticket, hash.clone(), &found);
                 found
@@ -208,7 +220,17 @@ impl App {
         actor.api_key = Some(ApiKeyPrincipal {
             id: found.key.id,
             organization_id: found.key.organization_id,
-            role: found.key.role.at_most(found.creator_role),
+            role: found.key.role.at_most(found.creator_access.role),
+            access: crate::roles::Access {
+                role: found.key.role.at_most(found.creator_access.role),
+                // Capped by its creator's lesser level, it speaks as that level.
+                key: if found.key.role.at_most(found.creator_access.role) == found.key.role {
+                    found.own.key.clone()
+                } else {
+                    found.creator_access.role.as_str().to_owned()
+                },
+                grants: std::sync::Arc::new(found.own.grants.at_most(&found.creator_access.grants)),
+            },
         });
         Ok(actor)
     }

@@ -1,7 +1,7 @@
 //! Audit helpers: building entries, masking secrets, recording denials, reading the log.
 
 use chrono::{DateTime, Utc};
-use rapport_domain::{Action, AuditEntryId, Decision, Object, Ownership, UserId, decide};
+use rapport_domain::{Action, AuditEntryId, Object, Ownership, UserId};
 use rapport_store::audit::{Entry, Filter, NewEntry};
 use serde_json::{Value, json};
 
@@ -114,10 +114,28 @@ impl App {
         object: Object,
         ownership: Ownership,
     ) -> AppResult<()> {
-        if decide(tenant.role, action, object, ownership) == Decision::Allow {
+        if tenant.may(action, object, ownership) {
             return Ok(());
         }
         self.record_denial(actor, tenant, meta, action, object)
+            .await;
+        Err(AppError::Forbidden)
+    }
+
+    /// [`App::authorize`] for a record kind the matrix names by key (a custom object's).
+    pub async fn authorize_kind(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        meta: &RequestMeta,
+        action: rapport_domain::access::RecordAction,
+        kind: &str,
+        ownership: Ownership,
+    ) -> AppResult<()> {
+        if tenant.may_kind(action, kind, ownership) {
+            return Ok(());
+        }
+        self.record_denial_of(actor, tenant, meta, action.as_str(), kind)
             .await;
         Err(AppError::Forbidden)
     }
@@ -130,11 +148,24 @@ impl App {
         action: Action,
         object: Object,
     ) {
+        self.record_denial_of(actor, tenant, meta, action.as_str(), object.as_str())
+            .await;
+    }
+
+    /// Writes a refusal to the audit log: what was asked (`action`) of what (`target`).
+    pub(crate) async fn record_denial_of(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        meta: &RequestMeta,
+        action: &str,
+        target: &str,
+    ) {
         let result = async {
             let mut tx = self.db.tenant(tenant.id()).await?;
             let mut e = entry(Some(actor), meta, "permission.denied");
-            e.target_type = Some(object.as_str().to_owned());
-            e.changes = Some(json!({"action": action.as_str(), "role": tenant.role.as_str()}));
+            e.target_type = Some(target.to_owned());
+            e.changes = Some(json!({"action": action, "role": tenant.access.key}));
             rapport_store::audit::record(&mut tx, e).await?;
             tx.commit().await
         }

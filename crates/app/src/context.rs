@@ -40,18 +40,54 @@ pub struct ApiKeyPrincipal {
     pub id: rapport_domain::ApiKeyId,
     pub organization_id: rapport_domain::OrganizationId,
     pub role: Role,
+    /// The key's role, capped by what its creator may do now.
+    pub access: crate::roles::Access,
 }
 
 /// The organization a request acts in, and the actor's role there.
 #[derive(Clone, Debug)]
 pub struct Tenant {
     pub organization: Organization,
+    /// The level of the actor's role: what they may administer.
     pub role: Role,
+    /// What the actor's role may do to records.
+    pub access: crate::roles::Access,
 }
 
 impl Tenant {
     pub fn id(&self) -> rapport_domain::OrganizationId {
         self.organization.id
+    }
+
+    /// Whether the actor may do `action` to `object`: a record kind by their role's permission
+    /// matrix, administration by their role's level. A custom object's records answer by the
+    /// matrix's default row here; [`Tenant::may_kind`] names the object.
+    pub fn may(
+        &self,
+        action: rapport_domain::Action,
+        object: rapport_domain::Object,
+        ownership: rapport_domain::Ownership,
+    ) -> bool {
+        match object.kind_key() {
+            Some(kind) => self.may_kind(action.into(), kind, ownership),
+            None if object == rapport_domain::Object::Record => self
+                .access
+                .grants
+                .default
+                .get(&action.into())
+                .is_some_and(|scope| scope.reaches(ownership)),
+            None => rapport_domain::decide(self.role, action, object, ownership).is_allowed(),
+        }
+    }
+
+    /// Whether the actor may do `action` to a record of the kind `kind` (an object key).
+    pub fn may_kind(
+        &self,
+        action: rapport_domain::access::RecordAction,
+        kind: &str,
+        ownership: rapport_domain::Ownership,
+    ) -> bool {
+        self.access.grants.allows(kind, action, ownership)
     }
 }
 

@@ -66,6 +66,17 @@ impl BuiltinKind for Deal {
         json!({"title": self.title, "stage": self.stage, "status": self.status})
     }
 
+    fn own_actions(before: &Self, after: &Self) -> Vec<rapport_domain::access::RecordAction> {
+        let moved = before.stage != after.stage
+            || before.status != after.status
+            || before.pipeline_id != after.pipeline_id;
+        if moved {
+            vec![rapport_domain::access::RecordAction::ChangeStage]
+        } else {
+            Vec::new()
+        }
+    }
+
     /// Stage and status changes have entries of their own, and a probability that follows the
     /// stage is not news; the amount is told with its currency.
     fn told(before: &Self, after: &Self) -> Vec<(&'static str, Json, Json)> {

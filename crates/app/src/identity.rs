@@ -18,7 +18,7 @@ use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use rapport_domain::{OrganizationId, Role, TokenFamilyId, UserId};
+use rapport_domain::{OrganizationId, TokenFamilyId, UserId};
 use rapport_store::Changed;
 use rapport_store::api_keys::ApiKey;
 use rapport_store::auth::Session;
@@ -105,7 +105,9 @@ pub struct CachedSession {
 pub struct CachedKey {
     pub key: ApiKey,
     pub creator: Actor,
-    pub creator_role: Role,
+    pub creator_access: crate::roles::Access,
+    /// The key's own role, before the creator's cap.
+    pub own: crate::roles::Access,
 }
 
 struct Shelves {
@@ -118,7 +120,7 @@ struct Shelves {
     /// Organizations by id, slug or custom domain. `None`: no organization has this domain.
     organizations: Shelf<OrganizationKey, Option<Organization>>,
     /// Members' roles.
-    roles: Shelf<(OrganizationId, UserId), Role>,
+    roles: Shelf<(OrganizationId, UserId), crate::roles::Access>,
     /// The organizations each person belongs to, with their role (the organizations menu).
     memberships: Shelf<UserId, Vec<UserOrganization>>,
 }
@@ -317,19 +319,25 @@ impl IdentityCache {
         });
     }
 
-    pub fn role(&self, organization: OrganizationId, user: UserId) -> Option<Role> {
+    /// What a member may do in an organization (their role and its permissions).
+    pub fn access(
+        &self,
+        organization: OrganizationId,
+        user: UserId,
+    ) -> Option<crate::roles::Access> {
         self.lookup(|s, now| s.roles.get(&(organization, user), now))
     }
 
-    pub fn put_role(
+    pub fn put_access(
         &self,
         ticket: Option<Ticket>,
         organization: OrganizationId,
         user: UserId,
-        role: Role,
+        access: &crate::roles::Access,
     ) {
         self.store(ticket, Some(user), Some(organization), |s, meta, now| {
-            s.roles.put((organization, user), meta.entry(role), now)
+            s.roles
+                .put((organization, user), meta.entry(access.clone()), now)
         });
     }
 
@@ -396,14 +404,27 @@ mod tests {
         let org = OrganizationId::new();
         cache.put_family(cache.ticket(), ann_family, &actor(ann));
         cache.put_family(cache.ticket(), bob_family, &actor(bob));
-        cache.put_role(cache.ticket(), org, ann, Role::Admin);
+        cache.put_access(
+            cache.ticket(),
+            org,
+            ann,
+            &crate::roles::Access::system(rapport_domain::Role::Admin),
+        );
         cache.forget(&[Changed::User(ann)]);
         assert!(cache.family(ann_family).is_none());
-        assert!(cache.role(org, ann).is_none(), "a role is the member's too");
+        assert!(
+            cache.access(org, ann).is_none(),
+            "a role is the member's too"
+        );
         assert_eq!(cache.family(bob_family).map(|a| a.user_id), Some(bob));
-        cache.put_role(cache.ticket(), org, bob, Role::Viewer);
+        cache.put_access(
+            cache.ticket(),
+            org,
+            bob,
+            &crate::roles::Access::system(rapport_domain::Role::Viewer),
+        );
         cache.forget(&[Changed::Organization(org)]);
-        assert!(cache.role(org, bob).is_none());
+        assert!(cache.access(org, bob).is_none());
         assert!(cache.family(bob_family).is_some());
     }
 
@@ -420,7 +441,8 @@ mod tests {
             id,
             name: name.into(),
             slug: name.to_lowercase(),
-            role: Role::Member,
+            role: rapport_domain::Role::Member,
+            role_key: None,
             created_at: chrono::Utc::now(),
         };
         let list = [membership(harbour, "Harbour"), membership(agency, "Agency")];

@@ -64,6 +64,12 @@ pub trait BuiltinKind:
     /// Its own fields before and after a change, for the audit diff.
     fn diff(before: &Self, after: &Self) -> Vec<(&'static str, Json, Json)>;
 
+    /// The kind's own actions a change amounts to, each allowed by the role's permission
+    /// matrix or refused (a deal moved to another stage, won, lost or reopened).
+    fn own_actions(_before: &Self, _after: &Self) -> Vec<rapport_domain::access::RecordAction> {
+        Vec::new()
+    }
+
     /// Whether its records have a timeline (tasks show on their record's instead).
     const TIMELINE: bool = true;
 
@@ -394,7 +400,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         let relation = current.relation(&mut tx, actor).await?;
-        if !rapport_domain::decide(tenant.role, action, K::OBJECT, relation).is_allowed() {
+        if !tenant.may(action, K::OBJECT, relation) {
             drop(tx);
             self.record_denial(actor, tenant, meta, action, K::OBJECT)
                 .await;
@@ -460,6 +466,20 @@ impl App {
         let after = tables::find::<K>(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
+        let own_actions = K::own_actions(&current, &after);
+        if !own_actions.is_empty() {
+            let relation = current.relation(&mut tx, actor).await?;
+            let kind = K::KIND.object_key();
+            if let Some(refused) = own_actions
+                .into_iter()
+                .find(|a| !tenant.may_kind(*a, kind, relation))
+            {
+                drop(tx);
+                self.record_denial_of(actor, tenant, meta, refused.as_str(), kind)
+                    .await;
+                return Err(AppError::Forbidden);
+            }
+        }
         // Before the kind's own entries (a deal's stage change), so those read as the newest.
         if K::TIMELINE {
             self.note_changes::<K>(&mut tx, tenant, actor, &current, &after, custom.as_ref())

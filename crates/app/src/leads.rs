@@ -127,12 +127,12 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<Converted> {
         let (before, _) = self.read::<Lead>(actor, tenant, id, meta).await?;
-        self.authorize(
+        self.authorize_kind(
             actor,
             tenant,
             meta,
-            Action::Edit,
-            Object::Lead,
+            rapport_domain::access::RecordAction::Convert,
+            "lead",
             actor.relation_to(before.owner_id),
         )
         .await?;

@@ -35,6 +35,7 @@ pub mod passwords;
 pub mod rate_limit;
 pub mod records;
 pub mod relations;
+pub mod roles;
 pub mod search;
 pub mod seed;
 pub mod tags;

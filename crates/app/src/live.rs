@@ -593,13 +593,19 @@ fn object_of(record_type: &str) -> Option<rapport_domain::Object> {
     })
 }
 
-/// Whether someone with `role` may learn of `event`: its record type is one they may view. The
+/// Whether a member of `tenant` may learn of `event`: its record type is one they may view. The
 /// message carries names of changed fields, never values, so viewing the record type suffices.
-pub fn may_see(role: rapport_domain::Role, event: &LiveEvent) -> bool {
-    use rapport_domain::permission::{Action, Decision, Ownership, decide};
-    match event.record_type.as_deref().and_then(object_of) {
-        Some(object) => decide(role, Action::View, object, Ownership::Others) == Decision::Allow,
-        None => event.record_type.is_none(),
+pub fn may_see(tenant: &crate::Tenant, event: &LiveEvent) -> bool {
+    use rapport_domain::permission::{Action, Ownership};
+    let Some(record_type) = event.record_type.as_deref() else {
+        return true;
+    };
+    match object_of(record_type) {
+        Some(rapport_domain::Object::Record) => {
+            tenant.may_kind(Action::View.into(), record_type, Ownership::NotApplicable)
+        }
+        Some(object) => tenant.may(Action::View, object, Ownership::NotApplicable),
+        None => false,
     }
 }
 
@@ -613,7 +619,7 @@ impl crate::App {
         record_type: &str,
         id: uuid::Uuid,
     ) -> crate::AppResult<()> {
-        use rapport_domain::permission::{Action, Decision, Ownership, decide};
+        use rapport_domain::permission::{Action, Ownership};
 
         let object = object_of(record_type)
             .filter(|o| RECORD_TYPES.contains(&record_type) || *o == rapport_domain::Object::Record)
@@ -652,7 +658,12 @@ impl crate::App {
         if !exists {
             return Err(crate::AppError::NotFound);
         }
-        if decide(tenant.role, Action::View, object, Ownership::Others) != Decision::Allow {
+        let may = if object == rapport_domain::Object::Record {
+            tenant.may_kind(Action::View.into(), record_type, Ownership::NotApplicable)
+        } else {
+            tenant.may(Action::View, object, Ownership::NotApplicable)
+        };
+        if !may {
             return Err(crate::AppError::Forbidden);
         }
         Ok(())

@@ -97,7 +97,7 @@ impl App {
         actor: &Actor,
         tenant: &Tenant,
         email: &str,
-        role: Role,
+        role: &str,
         meta: &RequestMeta,
     ) -> AppResult<Added> {
         self.authorize(
@@ -110,14 +110,15 @@ impl App {
         )
         .await?;
         let email = Email::parse(email).map_err(|m| AppError::invalid("email", m))?;
-        self.check_grant(actor, tenant, meta, role).await?;
+        let role = self.choose_role(tenant, role).await?;
+        self.check_grant(actor, tenant, meta, role.level).await?;
         // Accounts are platform data, out of a tenant transaction's reach: looked up first.
         let mut read = self.db.platform_read().await?;
         let existing = users::find_by_email(&mut read, email.as_str()).await?;
         read.commit().await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
         if let Some(user) = existing {
-            let member = memberships::insert(&mut tx, user.id, role)
+            let member = memberships::insert(&mut tx, user.id, role.level, role.custom)
                 .await
                 .map_err(|e| {
                     if e.is_conflict_on("memberships_organization_id_user_id_key") {
@@ -132,14 +133,14 @@ impl App {
                 member.id,
             );
             e.changes =
-                Some(json!({"email": member.email, "role": {"before": null, "after": role}}));
+                Some(json!({"email": member.email, "role": {"before": null, "after": role.key}}));
             crate::events::record(&mut tx, e).await?;
             tx.commit().await?;
             return Ok(Added::Member(member));
         }
         invitations::revoke_open_for_email(&mut tx, email.as_str()).await?;
         let (invitation, token) = self
-            .insert_invitation(&mut tx, actor, email.as_str(), role)
+            .insert_invitation(&mut tx, actor, email.as_str(), &role)
             .await?;
         let mut e = with_target(
             entry(Some(actor), meta, "member.invited"),
@@ -147,7 +148,7 @@ impl App {
             invitation.id,
         );
         e.changes =
-            Some(json!({"email": invitation.email, "role": {"before": null, "after": role}}));
+            Some(json!({"email": invitation.email, "role": {"before": null, "after": role.key}}));
         crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         self.send_invitation(actor, tenant, &invitation, &token)
@@ -160,7 +161,7 @@ impl App {
         tx: &mut rapport_store::TenantTx,
         actor: &Actor,
         email: &str,
-        role: Role,
+        role: &crate::roles::RoleChoice,
     ) -> AppResult<(Invitation, String)> {
         let token = random_token();
         let ttl = chrono::TimeDelta::from_std(self.config.invitation_ttl)
@@ -169,7 +170,8 @@ impl App {
             tx,
             NewInvitation {
                 email,
-                role,
+                role: role.level,
+                role_id: role.custom,
                 token_hash: self.keys.hash_token(&token),
                 invited_by: actor.user_id,
                 expires_at: now() + ttl,
@@ -197,7 +199,7 @@ impl App {
                     actor.name,
                     actor.email,
                     tenant.organization.name,
-                    invitation.role,
+                    invitation.role_key(),
                     self.link(&format!("/invite/{token}")),
                 ),
             })
@@ -283,7 +285,16 @@ impl App {
         self.check_grant(actor, tenant, meta, old.role).await?;
         invitations::revoke(&mut tx, id).await?;
         let (invitation, token) = self
-            .insert_invitation(&mut tx, actor, &old.email, old.role)
+            .insert_invitation(
+                &mut tx,
+                actor,
+                &old.email,
+                &crate::roles::RoleChoice {
+                    level: old.role,
+                    custom: old.role_id.map(rapport_domain::RoleId),
+                    key: old.role_key().to_owned(),
+                },
+            )
             .await?;
         crate::events::record(
             &mut tx,
@@ -306,7 +317,7 @@ impl App {
         actor: &Actor,
         tenant: &Tenant,
         id: MembershipId,
-        role: Role,
+        role: &str,
         meta: &RequestMeta,
     ) -> AppResult<Member> {
         self.authorize(
@@ -321,6 +332,8 @@ impl App {
         // Touching an owner, or making one, is for owners. Checked before the write transaction,
         // because a refusal writes its own audit entry.
         let current = self.find_member(tenant, id).await?;
+        let choice = self.choose_role(tenant, role).await?;
+        let role = choice.level;
         if current.role == Role::Owner || role == Role::Owner {
             self.check_grant(actor, tenant, meta, Role::Owner).await?;
         }
@@ -331,21 +344,28 @@ impl App {
         if member.role == Role::Owner && !tenant.role.may_grant(Role::Owner) {
             return Err(AppError::Forbidden);
         }
-        if member.role == role {
+        if member.role_key() == choice.key {
             tx.commit().await?;
             return Ok(member);
         }
-        if member.role == Role::Owner && memberships::count_owners(&mut tx).await? <= 1 {
+        if !tenant.role.may_grant(role) && role != member.role {
+            return Err(AppError::Forbidden);
+        }
+        if member.role == Role::Owner
+            && role != Role::Owner
+            && memberships::count_owners(&mut tx).await? <= 1
+        {
             return Err(AppError::conflict("last_owner", LAST_OWNER));
         }
-        memberships::set_role(&mut tx, id, role).await?;
+        memberships::set_role(&mut tx, id, role, choice.custom).await?;
         let mut e = with_target(
             entry(Some(actor), meta, "member.role_changed"),
             "membership",
             id,
         );
-        e.changes =
-            Some(json!({"email": member.email, "role": {"before": member.role, "after": role}}));
+        e.changes = Some(
+            json!({"email": member.email, "role": {"before": member.role_key(), "after": choice.key}}),
+        );
         crate::events::record(&mut tx, e).await?;
         let updated = memberships::find(&mut tx, id)
             .await?
@@ -393,6 +413,14 @@ impl App {
         crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The role a request names (422 `role` when the organization has none of that key).
+    async fn choose_role(&self, tenant: &Tenant, key: &str) -> AppResult<crate::roles::RoleChoice> {
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let choice = crate::roles::choose_role(&mut tx, key.trim(), "role").await?;
+        tx.commit().await?;
+        Ok(choice)
     }
 
     async fn find_member(&self, tenant: &Tenant, id: MembershipId) -> AppResult<Member> {
@@ -484,7 +512,8 @@ impl App {
         if !invitations::mark_accepted(&mut tx, invitation.id, now()).await? {
             return Err(AppError::invalid("token", INVALID_INVITATION));
         }
-        let member = match memberships::insert(&mut tx, user.id, invitation.role).await {
+        let custom = invitation.role_id.map(rapport_domain::RoleId);
+        let member = match memberships::insert(&mut tx, user.id, invitation.role, custom).await {
             Ok(member) => member,
             Err(e) if e.is_conflict_on("memberships_organization_id_user_id_key") => {
                 return Err(AppError::conflict(
@@ -512,6 +541,7 @@ impl App {
                 name: org.name,
                 slug: org.slug,
                 role: member.role,
+                role_key: member.role_key.clone(),
                 created_at: org.created_at,
             },
             user,

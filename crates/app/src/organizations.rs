@@ -109,7 +109,7 @@ impl App {
             }
         })?;
         let mut scoped = tx.into_tenant(id).await?;
-        memberships::insert(&mut scoped, actor.user_id, Role::Owner).await?;
+        memberships::insert(&mut scoped, actor.user_id, Role::Owner, None).await?;
         let mut e = with_target(
             entry(Some(actor), meta, "organization.created"),
             "organization",
@@ -122,6 +122,7 @@ impl App {
             name: org.name,
             slug: org.slug,
             role: Role::Owner,
+            role_key: None,
             created_at: org.created_at,
         };
         Ok((created, scoped.into_platform().await?))
@@ -215,21 +216,32 @@ impl App {
         Ok(found)
     }
 
-    /// The member's role in an organization now, from the identity cache or the database.
+    /// What a member may do in an organization now (their role and its permissions), from the
+    /// identity cache or the database; `None` when they are not a member.
+    pub async fn access_in(
+        &self,
+        organization: OrganizationId,
+        user: UserId,
+    ) -> AppResult<Option<crate::roles::Access>> {
+        if let Some(access) = self.identity.access(organization, user) {
+            return Ok(Some(access));
+        }
+        let ticket = self.identity.ticket();
+        let standing = rapport_store::roles::standing_now(&self.db, organization, user).await?;
+        let access = standing.map(crate::roles::Access::from_standing);
+        if let Some(access) = &access {
+            self.identity.put_access(ticket, organization, user, access);
+        }
+        Ok(access)
+    }
+
+    /// The member's role in an organization now.
     pub async fn role_in(
         &self,
         organization: OrganizationId,
         user: UserId,
     ) -> AppResult<Option<Role>> {
-        if let Some(role) = self.identity.role(organization, user) {
-            return Ok(Some(role));
-        }
-        let ticket = self.identity.ticket();
-        let role = memberships::role_of_now(&self.db, organization, user).await?;
-        if let Some(role) = role {
-            self.identity.put_role(ticket, organization, user, role);
-        }
-        Ok(role)
+        Ok(self.access_in(organization, user).await?.map(|a| a.role))
     }
 
     /// `acme` for `acme.crm.example.com` when the base domain is `crm.example.com`.
@@ -242,13 +254,13 @@ impl App {
     /// The actor's standing in an organization: 403 when not a member (or the organization does
     /// not exist, which must not be told apart), 403 `organization_suspended` when suspended.
     pub async fn enter_organization(&self, actor: &Actor, org: Organization) -> AppResult<Tenant> {
-        let role = match &actor.api_key {
+        let access = match &actor.api_key {
             // A key works in its own organization only, with its own role.
-            Some(key) if key.organization_id == org.id => Some(key.role),
+            Some(key) if key.organization_id == org.id => Some(key.access.clone()),
             Some(_) => None,
-            None => self.role_in(org.id, actor.user_id).await?,
+            None => self.access_in(org.id, actor.user_id).await?,
         };
-        let role = role.ok_or(AppError::Forbidden)?;
+        let access = access.ok_or(AppError::Forbidden)?;
         if org.deleted_at.is_some() {
             return Err(AppError::Forbidden);
         }
@@ -257,7 +269,8 @@ impl App {
         }
         Ok(Tenant {
             organization: org,
-            role,
+            role: access.role,
+            access,
         })
     }
 

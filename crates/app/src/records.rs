@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use rapport_domain::schema::{FieldDef, FieldKey, FieldType, ObjectDef, ObjectKey};
 use rapport_domain::values::{self, Value};
-use rapport_domain::{Action, Object, Ownership, RecordId, Role, UserId, ValidationErrors};
+use rapport_domain::{Action, Ownership, RecordId, Role, UserId, ValidationErrors};
 use rapport_store::memberships;
 use rapport_store::records::{
     self as store_records, After, Aggregate, Column, Comparison, Condition, IndexRow, Listed,
@@ -646,12 +646,12 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<RecordView> {
         let (owner_id, input) = (input.owner_id, &input.values);
-        self.authorize(
+        self.authorize_kind(
             actor,
             tenant,
             meta,
-            Action::Create,
-            Object::Record,
+            Action::Create.into(),
+            object_key,
             Ownership::NotApplicable,
         )
         .await?;
@@ -701,12 +701,12 @@ impl App {
         id: RecordId,
         meta: &RequestMeta,
     ) -> AppResult<RecordView> {
-        self.authorize(
+        self.authorize_kind(
             actor,
             tenant,
             meta,
-            Action::View,
-            Object::Record,
+            Action::View.into(),
+            object_key,
             Ownership::NotApplicable,
         )
         .await?;
@@ -737,12 +737,12 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         tx.commit().await?;
-        self.authorize(
+        self.authorize_kind(
             actor,
             tenant,
             meta,
-            Action::Edit,
-            Object::Record,
+            Action::Edit.into(),
+            object_key,
             actor.relation_to(current.owner_id),
         )
         .await?;
@@ -850,12 +850,12 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         tx.commit().await?;
-        self.authorize(
+        self.authorize_kind(
             actor,
             tenant,
             meta,
-            Action::Delete,
-            Object::Record,
+            Action::Delete.into(),
+            object_key,
             actor.relation_to(current.owner_id),
         )
         .await?;
@@ -892,12 +892,12 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         tx.commit().await?;
-        self.authorize(
+        self.authorize_kind(
             actor,
             tenant,
             meta,
-            Action::Delete,
-            Object::Record,
+            Action::Delete.into(),
+            object_key,
             actor.relation_to(row.owner_id),
         )
         .await?;
@@ -955,12 +955,12 @@ impl App {
         query: &RecordListQuery,
         meta: &RequestMeta,
     ) -> AppResult<RecordPage> {
-        self.authorize(
+        self.authorize_kind(
             actor,
             tenant,
             meta,
-            Action::View,
-            Object::Record,
+            Action::View.into(),
+            object_key,
             Ownership::NotApplicable,
         )
         .await?;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use rapport_domain::schema::{FieldType, ObjectDef, SelectOption};
-use rapport_domain::{Action, Object, Ownership, RecordId, decide};
+use rapport_domain::{Action, Object, Ownership, RecordId};
 use rapport_store::TenantTx;
 use rapport_store::records::{self as store_records, Comparison, Condition, Operand};
 use serde_json::{Map, Value as Json};
@@ -180,13 +180,12 @@ impl App {
             let builtin = crate::custom_values::Kind::of_key(source.def.key.as_str())
                 .filter(|_| source.def.builtin);
             if let Some(kind) = builtin {
-                let visible = decide(
-                    tenant.role,
+                let visible = tenant.may(
                     Action::View,
                     kind.permission_object(),
                     Ownership::NotApplicable,
                 );
-                if !visible.is_allowed() {
+                if !visible {
                     continue;
                 }
             }

@@ -2,7 +2,7 @@
 //! letters, within the organization, for the command palette. A custom record's hit names its
 //! object's key as its kind and the object's singular name as its detail.
 
-use rapport_domain::{Action, Object, Ownership, decide};
+use rapport_domain::{Action, Object, Ownership};
 use rapport_store::search::{self as store_search, Hit};
 
 use crate::{Actor, App, AppResult, Tenant};
@@ -20,7 +20,7 @@ impl App {
         if text.chars().count() < 2 {
             return Ok(Vec::new());
         }
-        let may = |o| decide(tenant.role, Action::View, o, Ownership::NotApplicable).is_allowed();
+        let may = |o| tenant.may(Action::View, o, Ownership::NotApplicable);
         let mut kinds = Vec::new();
         for (kind, object) in [
             ("company", Object::Company),

@@ -371,10 +371,7 @@ impl App {
             Ownership::NotApplicable,
         )
         .await?;
-        let sees = |object| {
-            rapport_domain::decide(tenant.role, Action::View, object, Ownership::Others)
-                .is_allowed()
-        };
+        let sees = |object| tenant.may(Action::View, object, Ownership::Others);
         let gather = sees(Object::Contact) && sees(Object::Deal);
         let types: &[&str] = match group {
             Some(g) => TIMELINE_GROUPS

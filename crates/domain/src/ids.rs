@@ -166,3 +166,7 @@ entity_id!(
     /// A record of a custom object.
     RecordId
 );
+entity_id!(
+    /// A custom role of an organization, or a system role it tuned.
+    RoleId
+);

@@ -3,6 +3,7 @@
 //! Everything here is pure and cheap to test. Constructors validate (parse, don't validate), so a
 //! value of a domain type is always a valid one.
 
+pub mod access;
 pub mod account;
 pub mod builtin;
 pub mod color;

@@ -103,6 +103,19 @@ impl Object {
         }
     }
 
+    /// The record kind it is, by object key, for the permission matrix: the built-in kinds
+    /// (a custom object's records are [`Object::Record`], whose kind the caller names).
+    pub fn kind_key(self) -> Option<&'static str> {
+        match self {
+            Object::Company => Some("company"),
+            Object::Contact => Some("contact"),
+            Object::Lead => Some("lead"),
+            Object::Deal => Some("deal"),
+            Object::Task => Some("task"),
+            _ => None,
+        }
+    }
+
     /// CRM records carry an owner; administration objects do not.
     pub fn is_record(self) -> bool {
         !matches!(
@@ -121,6 +134,8 @@ impl Object {
 pub enum Ownership {
     /// The actor owns the record (for a task: owns its deal or is its assignee).
     Own,
+    /// A teammate owns it (someone who shares a team with the actor).
+    Team,
     /// Someone else owns it.
     Others,
     /// No particular record (a list, a creation, an administration object).

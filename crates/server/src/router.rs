@@ -14,7 +14,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::api::v1::{
     admin, ai_settings, analytics, api_keys, audit, auth, companies, contacts, deals, leads,
-    members, notifications, objects, organizations, search, tags, tasks, timelines, views,
+    members, notifications, objects, organizations, roles, search, tags, tasks, timelines, views,
     webhooks,
 };
 use crate::error::ApiError;
@@ -155,6 +155,11 @@ fn api_v1() -> Router<AppState> {
         .route(
             "/{kind}/{id}/tags",
             axum::routing::put(tags::set_for_record),
+        )
+        .route("/roles", get(roles::list).post(roles::create))
+        .route(
+            "/roles/{key}",
+            get(roles::get).patch(roles::update).delete(roles::delete),
         )
         .route("/tags", get(tags::list).post(tags::create))
         .route(

@@ -461,7 +461,7 @@ impl Connection {
                 }
             }
             None => {
-                if !live::may_see(self.tenant.role, event) {
+                if !live::may_see(&self.tenant, event) {
                     return Vec::new();
                 }
                 if self.org {

@@ -14,6 +14,9 @@ pub struct ApiKey {
     pub name: String,
     #[sqlx(try_from = "String")]
     pub role: Role,
+    /// The key's custom role, when it has one (`role` is then its level).
+    pub role_id: Option<uuid::Uuid>,
+    pub role_key: Option<String>,
     /// The first characters of the key, to recognise it in a list.
     pub prefix: String,
     #[sqlx(try_from = "uuid::Uuid")]
@@ -24,15 +27,24 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, organization_id, name, role, prefix, created_by, created_at, expires_at, last_used_at, revoked_at";
+const COLUMNS: &str = "id, organization_id, name, role, role_id, (SELECT r.key FROM roles r WHERE r.id = api_keys.role_id) AS role_key, prefix, created_by, created_at, expires_at, last_used_at, revoked_at";
 
 pub struct NewApiKey<'a> {
     pub name: &'a str,
     pub role: Role,
+    /// Its custom role, when it has one (`role` is then that role's level).
+    pub role_id: Option<rapport_domain::RoleId>,
     pub prefix: &'a str,
     pub key_hash: Vec<u8>,
     pub created_by: UserId,
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl ApiKey {
+    /// The key of its role: a custom role's, or the level's.
+    pub fn role_key(&self) -> &str {
+        self.role_key.as_deref().unwrap_or(self.role.as_str())
+    }
 }
 
 pub async fn insert(tx: &mut TenantTx, new: NewApiKey<'_>) -> Result<ApiKey> {
@@ -41,13 +53,14 @@ pub async fn insert(tx: &mut TenantTx, new: NewApiKey<'_>) -> Result<ApiKey> {
     tx.raw()
         .execute(
             query(
-                "INSERT INTO api_keys (organization_id, id, name, role, prefix, key_hash, created_by, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "INSERT INTO api_keys (organization_id, id, name, role, role_id, prefix, key_hash, created_by, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(org)
             .bind(id)
             .bind(new.name)
             .bind(new.role.as_str())
+            .bind(new.role_id)
             .bind(new.prefix)
             .bind(new.key_hash)
             .bind(new.created_by)
@@ -100,7 +113,7 @@ pub async fn list_with_creator_role(tx: &mut TenantTx) -> Result<Vec<ListedKey>>
     tx.raw()
         .fetch_all(
             query(
-                "SELECT k.id, k.organization_id, k.name, k.role, k.prefix, k.created_by, \
+                "SELECT k.id, k.organization_id, k.name, k.role, k.role_id, (SELECT r.key FROM roles r WHERE r.id = k.role_id) AS role_key, k.prefix, k.created_by, \
                  k.created_at, k.expires_at, k.last_used_at, k.revoked_at, m.role AS creator_role, \
                  u.name AS creator_name \
                  FROM api_keys k LEFT JOIN memberships m \

@@ -883,7 +883,8 @@ arg_from_id!(
     rapport_domain::DeliveryId,
     rapport_domain::ObjectId,
     rapport_domain::FieldId,
-    rapport_domain::RecordId
+    rapport_domain::RecordId,
+    rapport_domain::RoleId
 );
 
 impl Arg {

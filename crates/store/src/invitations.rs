@@ -13,8 +13,12 @@ pub struct Invitation {
     #[sqlx(try_from = "uuid::Uuid")]
     pub organization_id: OrganizationId,
     pub email: String,
+    /// The level of the role offered.
     #[sqlx(try_from = "String")]
     pub role: Role,
+    /// The custom role offered, when it is one: its id and key.
+    pub role_id: Option<uuid::Uuid>,
+    pub role_key: Option<String>,
     pub invited_by: Option<uuid::Uuid>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -22,11 +26,21 @@ pub struct Invitation {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-const SELECT: &str = "SELECT id, organization_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at FROM invitations";
+const SELECT: &str = "SELECT id, organization_id, email, role, role_id, \
+     (SELECT r.key FROM roles r WHERE r.id = invitations.role_id) AS role_key, \
+     invited_by, created_at, expires_at, accepted_at, revoked_at FROM invitations";
+
+impl Invitation {
+    /// The key of the role offered: a custom role's, or the level's.
+    pub fn role_key(&self) -> &str {
+        self.role_key.as_deref().unwrap_or(self.role.as_str())
+    }
+}
 
 pub struct NewInvitation<'a> {
     pub email: &'a str,
     pub role: Role,
+    pub role_id: Option<rapport_domain::RoleId>,
     pub token_hash: Vec<u8>,
     pub invited_by: UserId,
     pub expires_at: DateTime<Utc>,
@@ -38,13 +52,14 @@ pub async fn insert(tx: &mut TenantTx, new: NewInvitation<'_>) -> Result<Invitat
     tx.raw()
         .execute(
             query(
-                "INSERT INTO invitations (organization_id, id, email, role, token_hash, invited_by, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO invitations (organization_id, id, email, role, role_id, token_hash, invited_by, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(org)
             .bind(id)
             .bind(new.email)
             .bind(new.role.as_str())
+            .bind(new.role_id)
             .bind(new.token_hash)
             .bind(new.invited_by)
             .bind(crate::now())

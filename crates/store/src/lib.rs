@@ -28,6 +28,7 @@ pub mod objects;
 pub mod organizations;
 pub mod pipelines;
 pub mod records;
+pub mod roles;
 pub mod search;
 pub mod seed;
 pub mod statistics;

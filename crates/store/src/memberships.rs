@@ -16,14 +16,27 @@ pub struct Member {
     pub user_id: UserId,
     pub email: String,
     pub name: String,
+    /// The level of the member's role.
     #[sqlx(try_from = "String")]
     pub role: Role,
+    /// The member's custom role, when they have one: its key and name.
+    pub role_key: Option<String>,
+    pub role_name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-const SELECT: &str = "SELECT m.id, m.organization_id, m.user_id, u.email, u.name, m.role, m.created_at, m.updated_at \
-     FROM memberships m JOIN users u ON u.id = m.user_id";
+impl Member {
+    /// The key of the member's role: a custom role's, or the level's.
+    pub fn role_key(&self) -> &str {
+        self.role_key.as_deref().unwrap_or(self.role.as_str())
+    }
+}
+
+const SELECT: &str = "SELECT m.id, m.organization_id, m.user_id, u.email, u.name, m.role, \
+     r.key AS role_key, r.name AS role_name, m.created_at, m.updated_at \
+     FROM memberships m JOIN users u ON u.id = m.user_id \
+     LEFT JOIN roles r ON r.organization_id = m.organization_id AND r.id = m.role_id";
 
 pub async fn list(tx: &mut TenantTx) -> Result<Vec<Member>> {
     let org = tx.organization_id();
@@ -65,7 +78,12 @@ pub async fn find_by_user(tx: &mut TenantTx, user_id: UserId) -> Result<Option<M
 
 /// Adds a user to the organization. Already a member: conflict on
 /// `memberships_organization_id_user_id_key`.
-pub async fn insert(tx: &mut TenantTx, user_id: UserId, role: Role) -> Result<Member> {
+pub async fn insert(
+    tx: &mut TenantTx,
+    user_id: UserId,
+    role: Role,
+    custom: Option<rapport_domain::RoleId>,
+) -> Result<Member> {
     tx.organization_changed();
     // The person's list of organizations grows.
     tx.raw().changed(crate::Changed::User(user_id));
@@ -75,28 +93,36 @@ pub async fn insert(tx: &mut TenantTx, user_id: UserId, role: Role) -> Result<Me
     tx.raw()
         .execute(
             query(
-                "INSERT INTO memberships (organization_id, id, user_id, role, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $5)",
+                "INSERT INTO memberships (organization_id, id, user_id, role, role_id, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
             )
             .bind(org)
             .bind(id)
             .bind(user_id)
             .bind(role.as_str())
+            .bind(custom)
             .bind(now),
         )
         .await?;
     find(tx, id).await?.ok_or(crate::Error::NotFound)
 }
 
-pub async fn set_role(tx: &mut TenantTx, id: MembershipId, role: Role) -> Result<()> {
+/// Gives a member a role: a level, and the custom role it is when `custom` names one.
+pub async fn set_role(
+    tx: &mut TenantTx,
+    id: MembershipId,
+    role: Role,
+    custom: Option<rapport_domain::RoleId>,
+) -> Result<()> {
     tx.organization_changed();
     let org = tx.organization_id();
     tx.raw()
         .execute(
             query(
-                "UPDATE memberships SET role = $1, updated_at = $2 WHERE organization_id = $3 AND id = $4",
+                "UPDATE memberships SET role = $1, role_id = $2, updated_at = $3 WHERE organization_id = $4 AND id = $5",
             )
             .bind(role.as_str())
+            .bind(custom)
             .bind(crate::now())
             .bind(org)
             .bind(id),
@@ -150,6 +176,8 @@ pub struct UserOrganization {
     pub slug: String,
     #[sqlx(try_from = "String")]
     pub role: Role,
+    /// Their custom role's key, when they have one (`role` is then its level).
+    pub role_key: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -157,8 +185,9 @@ pub struct UserOrganization {
 pub async fn list_for_user(tx: &mut Tx, user_id: UserId) -> Result<Vec<UserOrganization>> {
     tx.fetch_all(
         query(
-            "SELECT o.id, o.name, o.slug, m.role, o.created_at FROM memberships m \
+            "SELECT o.id, o.name, o.slug, m.role, r.key AS role_key, o.created_at FROM memberships m \
              JOIN organizations o ON o.id = m.organization_id \
+             LEFT JOIN roles r ON r.organization_id = m.organization_id AND r.id = m.role_id \
              WHERE m.user_id = $1 AND o.deleted_at IS NULL ORDER BY o.name, o.id",
         )
         .bind(user_id),

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use chrono::{TimeDelta, Utc};
 use rapport_app::{Actor, AppError, Tenant};
-use rapport_domain::{ApiKeyId, Role};
+use rapport_domain::ApiKeyId;
 use serde::Deserialize;
 
 use super::records::when;
@@ -66,7 +66,7 @@ struct KeysPage {
     tabs: Vec<Tab>,
     keys: Vec<KeyRow>,
     /// The roles this person may give a key.
-    roles: Vec<&'static str>,
+    roles: Vec<super::settings::RoleOption>,
     name: String,
     role: String,
     expires: String,
@@ -92,11 +92,7 @@ async fn keys_page(
         tabs: tabs(&ctx.base, "api-keys"),
         shell,
         keys: keys.into_iter().map(row).collect(),
-        roles: Role::ALL
-            .into_iter()
-            .filter(|r| tenant.role.may_grant(*r))
-            .map(Role::as_str)
-            .collect(),
+        roles: super::settings::grantable_roles(ctx, actor, tenant).await?,
         name: String::new(),
         role: "viewer".into(),
         expires: "never".into(),
@@ -141,7 +137,7 @@ pub async fn create(ctx: PageContext, Form(form): Form<NewKeyForm>) -> PageResul
     ctx.check_csrf(&form.csrf)?;
     let (actor, tenant, shell) = admin(&ctx, "settings", "API keys").await?;
     let mut errors = FormErrors::default();
-    let role = form.role.parse::<Role>().ok();
+    let role = Some(form.role.trim()).filter(|r| !r.is_empty());
     if role.is_none() {
         errors.0.push(rapport_domain::FieldError {
             field: "role".into(),

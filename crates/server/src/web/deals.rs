@@ -21,7 +21,7 @@ use rapport_app::{AppError, Tenant};
 use rapport_domain::deal::{DealStatus, StageKey, compact_amount, parse_amount_text};
 use rapport_domain::schema::ObjectDef;
 use rapport_domain::{
-    Action, CompanyId, ContactId, DealId, Object, Ownership, PipelineId, TaskId, UserId, decide,
+    Action, CompanyId, ContactId, DealId, Object, Ownership, PipelineId, TaskId, UserId,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -233,7 +233,7 @@ fn card(
         close_date: deal.expected_close_date.map(day).unwrap_or_default(),
         probability: deal.close_probability,
         rotting_days,
-        can_move: decide(tenant.role, Action::Edit, Object::Deal, own).is_allowed(),
+        can_move: tenant.may(Action::Edit, Object::Deal, own),
         facts: fields.map_or_else(Vec::new, |(f, base)| f.facts(deal, base)),
         show_amount: fields.is_none_or(|(f, _)| f.shows("amount")),
         show_owner: fields.is_none_or(|(f, _)| f.shows("owner")),
@@ -537,20 +537,8 @@ pub async fn board(
         columns,
         rows,
         summary,
-        can_create: decide(
-            tenant.role,
-            Action::Create,
-            Object::Deal,
-            Ownership::NotApplicable,
-        )
-        .is_allowed(),
-        can_export: decide(
-            tenant.role,
-            Action::Export,
-            Object::Deal,
-            Ownership::NotApplicable,
-        )
-        .is_allowed(),
+        can_create: tenant.may(Action::Create, Object::Deal, Ownership::NotApplicable),
+        can_export: tenant.may(Action::Export, Object::Deal, Ownership::NotApplicable),
         notice,
         first: q
             .after
@@ -1380,14 +1368,7 @@ pub struct NewQuery {
 
 pub async fn new_form(ctx: PageContext, Query(q): Query<NewQuery>) -> PageResult {
     let (session, tenant) = ctx.tenant().await?;
-    if !decide(
-        tenant.role,
-        Action::Create,
-        Object::Deal,
-        Ownership::NotApplicable,
-    )
-    .is_allowed()
-    {
+    if !tenant.may(Action::Create, Object::Deal, Ownership::NotApplicable) {
         return Err(ApiError::forbidden().into());
     }
     let values = DealFormValues {
@@ -1710,8 +1691,7 @@ async fn detail_page(
     )
     .await;
     let own = actor.relation_to(deal.owner_id);
-    let may =
-        |action, object, ownership| decide(tenant.role, action, object, ownership).is_allowed();
+    let may = |action, object, ownership| tenant.may(action, object, ownership);
     let related =
         super::objects::inverse_sections(ctx, actor, &tenant, "deal", deal_id.as_uuid(), "deal")
             .await;
@@ -1825,7 +1805,7 @@ pub(crate) async fn task_rows(
             is_done: t.is_done,
             can_edit: t.assignee_id == actor.user_id
                 || t.created_by == actor.user_id
-                || decide(tenant.role, Action::Edit, Object::Task, Ownership::Others).is_allowed(),
+                || tenant.may(Action::Edit, Object::Task, Ownership::Others),
             title: t.title,
         })
         .collect();

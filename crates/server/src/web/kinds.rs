@@ -17,7 +17,7 @@ use rapport_app::kinds::{BuiltinKind, ListQuery};
 use rapport_app::timeline::RecordRef;
 use rapport_app::{Actor, AppError, Tenant};
 use rapport_domain::schema::{FieldType, ObjectDef};
-use rapport_domain::{Action, Object, Ownership, UserId, ValidationErrors, decide};
+use rapport_domain::{Action, Object, Ownership, UserId, ValidationErrors};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use uuid::Uuid;
@@ -78,13 +78,7 @@ pub trait FormKind: WebKind + ApiKind + Clone {
     fn prefill(_query: &str, _form: &mut RecordForm) {}
     /// Whether the member may act on this record.
     fn may(&self, actor: &Actor, tenant: &Tenant, action: Action) -> bool {
-        decide(
-            tenant.role,
-            action,
-            Self::OBJECT,
-            actor.relation_to(self.owner()),
-        )
-        .is_allowed()
+        tenant.may(action, Self::OBJECT, actor.relation_to(self.owner()))
     }
     /// Why nobody may change the record any more (a converted lead), when that is so.
     fn frozen(&self) -> Option<&'static str> {
@@ -119,13 +113,8 @@ impl PageView<'_> {
 
     /// Whether the member may add records of `object` (a "New deal" link on a company).
     pub fn may_create(&self, object: Object) -> bool {
-        decide(
-            self.tenant.role,
-            Action::Create,
-            object,
-            Ownership::NotApplicable,
-        )
-        .is_allowed()
+        self.tenant
+            .may(Action::Create, object, Ownership::NotApplicable)
     }
 
     /// The form linking records of `object` that exist (through their `field`) to the record
@@ -139,8 +128,8 @@ impl PageView<'_> {
         singular: &str,
         back: String,
     ) -> Option<super::record_page::LinkBox> {
-        decide(self.tenant.role, Action::Edit, object, Ownership::Own)
-            .is_allowed()
+        self.tenant
+            .may(Action::Edit, object, Ownership::Own)
             .then(|| super::record_page::LinkBox::new(self.base(), key, field, to, singular, back))
     }
 
@@ -265,13 +254,7 @@ pub async fn record_page<K: FormKind>(
     };
     let frozen = record.frozen();
     let can_edit = frozen.is_none() && record.may(actor, &tenant, Action::Edit);
-    let may_comment = decide(
-        tenant.role,
-        Action::Create,
-        Object::Activity,
-        Ownership::NotApplicable,
-    )
-    .is_allowed();
+    let may_comment = tenant.may(Action::Create, Object::Activity, Ownership::NotApplicable);
     let mut page = RecordPage::form(
         shell(ctx, session, &tenant, K::PATH, &[K::TITLE, record.name()]).await,
         record.name(),
@@ -747,16 +730,11 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
         .iter()
         .map(|r| ListRow {
             id: r.id().to_string(),
-            edit_href: decide(
-                tenant.role,
-                Action::Edit,
-                K::OBJECT,
-                actor.relation_to(r.owner()),
-            )
-            .is_allowed()
-            .then_some(())
-            .filter(|_| r.frozen().is_none())
-            .map(|_| format!("{path}/{}", r.id())),
+            edit_href: tenant
+                .may(Action::Edit, K::OBJECT, actor.relation_to(r.owner()))
+                .then_some(())
+                .filter(|_| r.frozen().is_none())
+                .map(|_| format!("{path}/{}", r.id())),
             cells: keys
                 .iter()
                 .map(|key| {
@@ -795,8 +773,7 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
                 .collect(),
         })
         .collect();
-    let may =
-        |action| decide(tenant.role, action, K::OBJECT, Ownership::NotApplicable).is_allowed();
+    let may = |action| tenant.may(action, K::OBJECT, Ownership::NotApplicable);
     let mut filters = K::filters(&state);
     if let Some(object) = &custom {
         filters.extend(super::objects::choice_filters(
@@ -806,7 +783,7 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
     filters.push(owner_filter(&people, &state));
     filters.push(tag_filter(&ctx, actor, &tenant, &state).await);
     // What the member may do to records they own decides what the selection bar offers.
-    let may_own = |action| decide(tenant.role, action, K::OBJECT, Ownership::Own).is_allowed();
+    let may_own = |action| tenant.may(action, K::OBJECT, Ownership::Own);
     let bulk = match may_own(Action::Edit) || may_own(Action::Delete) {
         true => Some(super::lists::Bulk {
             action: format!("{path}/bulk"),
@@ -947,14 +924,7 @@ async fn new_page<K: FormKind>(
 /// `GET /{kind}/new`: the form to add one (roles that may).
 pub async fn new_form<K: FormKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> PageResult {
     let (session, tenant) = ctx.tenant().await?;
-    if !decide(
-        tenant.role,
-        Action::Create,
-        K::OBJECT,
-        Ownership::NotApplicable,
-    )
-    .is_allowed()
-    {
+    if !tenant.may(Action::Create, K::OBJECT, Ownership::NotApplicable) {
         return Err(ApiError::forbidden().into());
     }
     let mut form = RecordForm {

@@ -14,7 +14,7 @@ use rapport_app::{Actor, AppError, Tenant};
 use rapport_domain::organization::TimeZone;
 use rapport_domain::schema::{FieldDef, FieldType, ObjectDef};
 use rapport_domain::values::Value;
-use rapport_domain::{Action, Object, Ownership, RecordId, UserId, decide};
+use rapport_domain::{Action, Object, Ownership, RecordId, UserId};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
 use uuid::Uuid;
@@ -56,7 +56,7 @@ async fn custom_object(
 }
 
 fn may(tenant: &Tenant, action: Action, ownership: Ownership) -> bool {
-    decide(tenant.role, action, Object::Record, ownership).is_allowed()
+    tenant.may(action, Object::Record, ownership)
 }
 
 /// Whether a list can be narrowed to one value of the field (a menu of its values).
@@ -156,13 +156,7 @@ pub(super) fn may_create(tenant: &Tenant, target: &str) -> bool {
         "task" => return false,
         _ => Object::Record,
     };
-    decide(
-        tenant.role,
-        Action::Create,
-        object,
-        Ownership::NotApplicable,
-    )
-    .is_allowed()
+    tenant.may(Action::Create, object, Ownership::NotApplicable)
 }
 
 /// The path of a record's page, whatever its object.
@@ -1760,14 +1754,7 @@ async fn detail_page(
         Some(timeline_of(ctx, actor, &tenant, &people, RecordRef::Record(record_id)).await);
     page.live_channel = Some(format!("record:{key}:{record_id}"));
     page.kind = object.singular.clone();
-    if decide(
-        tenant.role,
-        Action::Create,
-        Object::Activity,
-        Ownership::NotApplicable,
-    )
-    .is_allowed()
-    {
+    if tenant.may(Action::Create, Object::Activity, Ownership::NotApplicable) {
         page.comment_action = Some(format!("{path}/{record_id}/activities"));
     }
     Ok(page)
@@ -1908,7 +1895,7 @@ pub async fn comment(
 fn may_change_some(tenant: &Tenant, object_key: &str) -> bool {
     let object = rapport_app::custom_values::Kind::of_key(object_key)
         .map_or(Object::Record, |k| k.permission_object());
-    decide(tenant.role, Action::Edit, object, Ownership::Own).is_allowed()
+    tenant.may(Action::Edit, object, Ownership::Own)
 }
 
 /// The sections of a record's page listing the custom records whose relation fields point at

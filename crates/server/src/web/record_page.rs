@@ -719,7 +719,7 @@ pub async fn task_box(
     link: (&'static str, String),
     back: String,
 ) -> TaskBox {
-    use rapport_domain::{Action, Object, Ownership, decide};
+    use rapport_domain::{Action, Object, Ownership};
     let mut filter = rapport_app::model::TaskFilter::default();
     match link.0 {
         "contact_id" => filter.contact_id = link.1.parse().ok(),
@@ -730,13 +730,7 @@ pub async fn task_box(
         tasks: super::deals::task_rows(ctx, actor, tenant, people, filter).await,
         assignees: people.options(Some(actor.user_id)),
         today: tenant.today().to_string(),
-        can_add: decide(
-            tenant.role,
-            Action::Create,
-            Object::Task,
-            Ownership::NotApplicable,
-        )
-        .is_allowed(),
+        can_add: tenant.may(Action::Create, Object::Task, Ownership::NotApplicable),
         link,
         back,
     }

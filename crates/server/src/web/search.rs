@@ -4,7 +4,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query};
 use axum::response::IntoResponse;
-use rapport_domain::{Action, Object, UserId, decide};
+use rapport_domain::{Action, Object, UserId};
 use serde::{Deserialize, Serialize};
 
 use super::records::{People, when};
@@ -112,13 +112,7 @@ pub async fn trash(ctx: PageContext, Query(q): Query<TrashQuery>) -> PageResult 
             let owner = UserId(d.owner_id);
             DeletedRow {
                 kind,
-                can_restore: decide(
-                    tenant.role,
-                    Action::Delete,
-                    object,
-                    actor.relation_to(owner),
-                )
-                .is_allowed(),
+                can_restore: tenant.may(Action::Delete, object, actor.relation_to(owner)),
                 record_type: d.record_type,
                 id: d.id.to_string(),
                 name: d.name,

@@ -19,6 +19,35 @@ pub struct Tab {
     pub current: bool,
 }
 
+/// A role a form offers: its key and its name.
+pub struct RoleOption {
+    pub key: String,
+    pub name: String,
+}
+
+/// The organization's roles the actor may hand out (only owners hand out the owner role).
+pub async fn grantable_roles(
+    ctx: &super::PageContext,
+    actor: &rapport_app::Actor,
+    tenant: &rapport_app::Tenant,
+) -> Result<Vec<RoleOption>, super::PageError> {
+    let roles = ctx
+        .state
+        .app
+        .list_roles(actor, tenant, &ctx.meta)
+        .await
+        .map_err(super::PageError::from)?;
+    Ok(roles
+        .roles
+        .into_iter()
+        .filter(|r| tenant.role.may_grant(r.level))
+        .map(|r| RoleOption {
+            key: r.key,
+            name: r.name,
+        })
+        .collect())
+}
+
 pub fn tabs(base: &str, current: &str) -> Vec<Tab> {
     [
         ("General", "general"),
@@ -27,6 +56,7 @@ pub fn tabs(base: &str, current: &str) -> Vec<Tab> {
         ("Pipelines", "pipelines"),
         ("Objects", "objects"),
         ("Members", "members"),
+        ("Roles", "roles"),
         ("Webhooks", "webhooks"),
         ("API keys", "api-keys"),
         ("AI", "ai"),

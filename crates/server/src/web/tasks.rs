@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::Query;
 use rapport_app::model::{Company, Contact, Deal, Task, TaskFilter};
 use rapport_app::timeline::RecordRef;
-use rapport_domain::{Action, Object, Ownership, TaskId, decide};
+use rapport_domain::{Action, Object, Ownership, TaskId};
 use serde::Deserialize;
 
 use super::kinds::{FormKind, PageParts, PageView, WebKind};
@@ -105,13 +105,7 @@ pub async fn my_tasks(ctx: PageContext, Query(q): Query<TasksQuery>) -> PageResu
         shell: shell(&ctx, session, &tenant, "tasks", &["Tasks"]).await,
         groups,
         everyone,
-        can_create: decide(
-            tenant.role,
-            Action::Create,
-            Object::Task,
-            Ownership::NotApplicable,
-        )
-        .is_allowed(),
+        can_create: tenant.may(Action::Create, Object::Task, Ownership::NotApplicable),
         error: q.task_error.map(|m| m.chars().take(200).collect()),
         today: today.to_string(),
         back: format!(
@@ -157,7 +151,7 @@ impl FormKind for Task {
         } else {
             Ownership::Others
         };
-        mine || decide(tenant.role, action, Object::Task, ownership).is_allowed()
+        mine || tenant.may(action, Object::Task, ownership)
     }
     fn delete_confirm(&self) -> String {
         format!("Delete the task “{}”?", self.title)

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use rapport_app::members::Added;
 use rapport_app::organizations::NewOrganizationInput;
 use rapport_app::{AppError, Tenant};
-use rapport_domain::{Action, Object, Ownership, Role, decide};
+use rapport_domain::{Action, Object, Ownership, Role};
 use serde::Deserialize;
 
 use super::{
@@ -108,8 +108,7 @@ pub async fn shell(
     crumbs: &[&str],
 ) -> Shell {
     let base = ctx.base.clone();
-    let may =
-        |action, object| decide(tenant.role, action, object, Ownership::NotApplicable).is_allowed();
+    let may = |action, object| tenant.may(action, object, Ownership::NotApplicable);
     let mut nav = vec![NavItem {
         label: "Home".into(),
         href: format!("{base}/"),
@@ -249,14 +248,7 @@ fn palette(base: &str, tenant: &Tenant, instance_admin: bool) -> Vec<PaletteItem
         ("Add a lead", "leads/new", Object::Lead),
         ("Add a task", "tasks", Object::Task),
     ] {
-        if decide(
-            tenant.role,
-            Action::Create,
-            object,
-            Ownership::NotApplicable,
-        )
-        .is_allowed()
-        {
+        if tenant.may(Action::Create, object, Ownership::NotApplicable) {
             items.push(PaletteItem {
                 label: label.into(),
                 href: format!("{base}/{path}"),
@@ -417,6 +409,8 @@ pub struct MemberRow {
     pub name: String,
     pub email: String,
     pub role: String,
+    /// What people read: the role's name.
+    pub role_name: String,
     pub initials: String,
 }
 
@@ -435,7 +429,7 @@ struct MembersPage {
     row_error: Option<String>,
     members: Vec<MemberRow>,
     invitations: Vec<InvitationRow>,
-    roles: Vec<&'static str>,
+    roles: Vec<super::settings::RoleOption>,
     email: String,
     role: String,
     errors: FormErrors,
@@ -480,11 +474,7 @@ async fn members_page(
         .list_invitations(&session.actor, &tenant, &ctx.meta)
         .await
         .map_err(PageError::from)?;
-    let roles = Role::ALL
-        .into_iter()
-        .filter(|r| tenant.role.may_grant(*r))
-        .map(Role::as_str)
-        .collect();
+    let roles = super::settings::grantable_roles(ctx, &session.actor, &tenant).await?;
     let viewer = tenant.role;
     Ok(MembersPage {
         shell: shell(ctx, session, &tenant, "members", &["Settings", "Members"]).await,
@@ -497,17 +487,21 @@ async fn members_page(
                 editable: m.user_id != session.actor.user_id
                     && (m.role != Role::Owner || viewer == Role::Owner),
                 initials: initials(&m.name),
+                role: m.role_key().to_owned(),
+                role_name: m
+                    .role_name
+                    .clone()
+                    .unwrap_or_else(|| super::capitalized(m.role.as_str())),
                 name: m.name,
                 email: m.email,
-                role: m.role.as_str().to_owned(),
             })
             .collect(),
         invitations: invitations
             .into_iter()
             .map(|i| InvitationRow {
                 id: i.id.to_string(),
+                role: i.role_key().to_owned(),
                 email: i.email,
-                role: i.role.as_str().to_owned(),
                 expires: i.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
             })
             .collect(),
@@ -558,23 +552,11 @@ pub struct InviteMemberForm {
 pub async fn invite_member(ctx: PageContext, Form(form): Form<InviteMemberForm>) -> PageResult {
     ctx.check_csrf(&form.csrf)?;
     let (session, tenant) = ctx.tenant().await?;
-    let role: Role = match form.role.parse() {
-        Ok(role) => role,
-        Err(e) => {
-            let errors = FormErrors(vec![rapport_domain::FieldError {
-                field: "role".into(),
-                message: format!("{e}"),
-            }]);
-            return match members_page(&ctx, form.email, form.role, errors, None, None).await {
-                Ok(page) => Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page)),
-                Err(page) => Err(page),
-            };
-        }
-    };
+    let role = form.role.clone();
     let result = ctx
         .state
         .app
-        .add_member(&session.actor, &tenant, &form.email, role, &ctx.meta)
+        .add_member(&session.actor, &tenant, &form.email, &role, &ctx.meta)
         .await;
     let (errors, error) = match result {
         Ok(Added::Invited(invitation)) => {
@@ -712,15 +694,9 @@ pub async fn change_role(
         let id = id
             .parse::<rapport_domain::MembershipId>()
             .map_err(|_| AppError::NotFound)?;
-        let role: Role = form
-            .role
-            .parse()
-            .map_err(|e: rapport_domain::role::UnknownRole| {
-                AppError::invalid("role", e.to_string())
-            })?;
         ctx.state
             .app
-            .change_role(actor, tenant, id, role, &ctx.meta)
+            .change_role(actor, tenant, id, &form.role, &ctx.meta)
             .await?;
         Ok("role")
     })

@@ -21,6 +21,7 @@ mod openapi;
 mod organizations;
 mod rate_limits;
 mod records;
+mod roles;
 mod round_trips;
 mod sessions;
 mod support;

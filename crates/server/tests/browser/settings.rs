@@ -293,6 +293,7 @@ async fn the_ai_api_key_is_stored_encrypted_and_never_shown_again() {
     let tenant = rapport_app::Tenant {
         organization,
         role: rapport_domain::Role::Owner,
+        access: rapport_app::roles::Access::system(rapport_domain::Role::Owner),
     };
     assert_eq!(
         t.app.ai_api_key(&tenant).await.expect("key").as_deref(),

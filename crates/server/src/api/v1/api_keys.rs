@@ -4,13 +4,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use rapport_domain::{ApiKeyId, Role};
+use rapport_domain::ApiKeyId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::organizations::by_path;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, Auth, Meta};
 use crate::state::AppState;
 
@@ -34,9 +34,9 @@ impl From<rapport_app::api_keys::ListedKey> for ApiKeyOut {
     fn from(listed: rapport_app::api_keys::ListedKey) -> Self {
         let k = listed.key;
         Self {
+            role: k.role_key().to_owned(),
             id: k.id.as_uuid(),
             name: k.name,
-            role: k.role.as_str().to_owned(),
             effective_role: listed.effective_role.map(|r| r.as_str().to_owned()),
             prefix: k.prefix,
             created_by: k.created_by.as_uuid(),
@@ -90,17 +90,13 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateApiKeyRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedApiKey>)> {
     let tenant = by_path(&state, &auth, id).await?;
-    let role: Role = body
-        .role
-        .parse()
-        .map_err(|e: rapport_domain::role::UnknownRole| ApiError::invalid("role", e.to_string()))?;
     let created = state
         .app
         .create_api_key(
             &auth.actor,
             &tenant,
             &body.name,
-            role,
+            &body.role,
             body.expires_at,
             &meta,
         )

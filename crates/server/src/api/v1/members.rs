@@ -6,13 +6,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use rapport_app::members::Added;
-use rapport_domain::{InvitationId, MembershipId, Role};
+use rapport_domain::{InvitationId, MembershipId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::organizations::by_path;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ApiPath, Auth, Meta};
 use crate::state::AppState;
 
@@ -30,11 +30,11 @@ pub struct MemberOut {
 impl From<rapport_app::model::Member> for MemberOut {
     fn from(m: rapport_app::model::Member) -> Self {
         Self {
+            role: m.role_key().to_owned(),
             id: m.id.as_uuid(),
             user_id: m.user_id.as_uuid(),
             email: m.email,
             name: m.name,
-            role: m.role.as_str().to_owned(),
             created_at: m.created_at,
         }
     }
@@ -52,9 +52,9 @@ pub struct InvitationOut {
 impl From<rapport_app::model::Invitation> for InvitationOut {
     fn from(i: rapport_app::model::Invitation) -> Self {
         Self {
+            role: i.role_key().to_owned(),
             id: i.id.as_uuid(),
             email: i.email,
-            role: i.role.as_str().to_owned(),
             expires_at: i.expires_at,
             created_at: i.created_at,
         }
@@ -64,11 +64,6 @@ impl From<rapport_app::model::Invitation> for InvitationOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvitedResponse {
     pub invitation: InvitationOut,
-}
-
-fn parse_role(raw: &str) -> Result<Role, ApiError> {
-    raw.parse()
-        .map_err(|e: rapport_domain::role::UnknownRole| ApiError::invalid("role", e.to_string()))
 }
 
 /// The organization's members.
@@ -88,7 +83,7 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AddMemberRequest {
     pub email: String,
-    /// owner, admin, manager, member or viewer
+    /// A role's key: owner, admin, manager, member, viewer or a custom role's
     pub role: String,
 }
 
@@ -106,11 +101,10 @@ pub async fn add(
     ApiJson(body): ApiJson<AddMemberRequest>,
 ) -> ApiResult<Response> {
     let tenant = by_path(&state, &auth, id).await?;
-    let role = parse_role(&body.role)?;
     Ok(
         match state
             .app
-            .add_member(&auth.actor, &tenant, &body.email, role, &meta)
+            .add_member(&auth.actor, &tenant, &body.email, &body.role, &meta)
             .await?
         {
             Added::Member(member) => {
@@ -145,10 +139,15 @@ pub async fn change_role(
     ApiJson(body): ApiJson<ChangeRoleRequest>,
 ) -> ApiResult<Json<MemberOut>> {
     let tenant = by_path(&state, &auth, id).await?;
-    let role = parse_role(&body.role)?;
     let member = state
         .app
-        .change_role(&auth.actor, &tenant, MembershipId(member_id), role, &meta)
+        .change_role(
+            &auth.actor,
+            &tenant,
+            MembershipId(member_id),
+            &body.role,
+            &meta,
+        )
         .await?;
     Ok(Json(member.into()))
 }

@@ -15,6 +15,7 @@ pub mod members;
 pub mod notifications;
 pub mod objects;
 pub mod organizations;
+pub mod roles;
 pub mod search;
 pub mod tags;
 pub mod tasks;

@@ -48,7 +48,7 @@ pub struct OrganizationOut {
 }
 
 impl OrganizationOut {
-    pub fn new(org: rapport_app::model::Organization, role: Option<rapport_domain::Role>) -> Self {
+    pub fn new(org: rapport_app::model::Organization, role: Option<&str>) -> Self {
         Self {
             logo_url: org
                 .has_logo
@@ -60,7 +60,7 @@ impl OrganizationOut {
             time_zone: org.time_zone,
             status: org.status.as_str().to_owned(),
             primary_color: org.primary_color,
-            role: role.map(|r| r.as_str().to_owned()),
+            role: role.map(str::to_owned),
             created_at: org.created_at,
             updated_at: org.updated_at,
             deleted_at: org.deleted_at,
@@ -135,7 +135,10 @@ pub async fn current(
     scope: Scope,
 ) -> ApiResult<Json<OrganizationOut>> {
     let org = state.app.organization(&scope.tenant);
-    Ok(Json(OrganizationOut::new(org, Some(scope.tenant.role))))
+    Ok(Json(OrganizationOut::new(
+        org,
+        Some(&scope.tenant.access.key),
+    )))
 }
 
 /// One organization of the caller.
@@ -148,7 +151,7 @@ pub async fn get(
 ) -> ApiResult<Json<OrganizationOut>> {
     let tenant = by_path(&state, &auth, id).await?;
     let org = state.app.organization(&tenant);
-    Ok(Json(OrganizationOut::new(org, Some(tenant.role))))
+    Ok(Json(OrganizationOut::new(org, Some(&tenant.access.key))))
 }
 
 /// Distinguishes an absent field (leave as is) from `null` (clear).
@@ -196,7 +199,7 @@ pub async fn update(
             &meta,
         )
         .await?;
-    Ok(Json(OrganizationOut::new(org, Some(tenant.role))))
+    Ok(Json(OrganizationOut::new(org, Some(&tenant.access.key))))
 }
 
 /// Upload the logo: the raw image as the body, with `Content-Type` image/png, image/jpeg or

@@ -37,7 +37,7 @@ pub struct MyOrganizationOut {
     pub id: Uuid,
     pub name: String,
     pub slug: String,
-    /// owner, admin, manager, member or viewer
+    /// owner, admin, manager, member, viewer or a custom role's key
     pub role: String,
     pub created_at: DateTime<Utc>,
 }
@@ -45,10 +45,10 @@ pub struct MyOrganizationOut {
 impl From<rapport_app::model::UserOrganization> for MyOrganizationOut {
     fn from(o: rapport_app::model::UserOrganization) -> Self {
         Self {
+            role: o.role_key.unwrap_or_else(|| o.role.as_str().to_owned()),
             id: o.id.as_uuid(),
             name: o.name,
             slug: o.slug,
-            role: o.role.as_str().to_owned(),
             created_at: o.created_at,
         }
     }

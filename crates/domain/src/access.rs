@@ -1,0 +1,439 @@
+//! Roles as data: what each role may do to each kind of record, and how far each permission
+//! reaches. An organization's roles are its five system roles (the [`Role`] levels, whose
+//! permissions it may tune, the owner's excepted) and the custom roles it adds; every role has a
+//! level, which decides administration (settings, members, roles, the audit log), and a
+//! permission matrix ([`Grants`]), which decides records.
+//!
+//! The matrix gives each record kind (built-in or custom, by its object key) and each action a
+//! [`Scope`]: none, own (the records the member owns or is assigned), team (their teams'
+//! records too) or all. A kind the matrix does not name (a custom object added after the role was
+//! last changed) gets the role's default for new kinds.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Ownership, Role};
+
+/// How far a permission reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    None,
+    Own,
+    Team,
+    All,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 4] = [Scope::None, Scope::Own, Scope::Team, Scope::All];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::None => "none",
+            Scope::Own => "own",
+            Scope::Team => "team",
+            Scope::All => "all",
+        }
+    }
+
+    /// What people read in the matrix.
+    pub fn label(self) -> &'static str {
+        match self {
+            Scope::None => "None",
+            Scope::Own => "Own",
+            Scope::Team => "Team",
+            Scope::All => "All",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Whether it reaches a record the actor relates to as `ownership`.
+    pub fn reaches(self, ownership: Ownership) -> bool {
+        match self {
+            Scope::None => false,
+            Scope::All => true,
+            Scope::Own => matches!(ownership, Ownership::Own | Ownership::NotApplicable),
+            Scope::Team => matches!(
+                ownership,
+                Ownership::Own | Ownership::Team | Ownership::NotApplicable
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a role may do to a kind of record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RecordAction {
+    View,
+    Create,
+    Edit,
+    Delete,
+    Export,
+    /// A deal's own: move it to another stage, or win, lose or reopen it.
+    ChangeStage,
+    /// A lead's own: convert it into a contact, a company and a deal.
+    Convert,
+}
+
+impl RecordAction {
+    /// Every kind's actions, in the matrix's order.
+    pub const COMMON: [RecordAction; 5] = [
+        RecordAction::View,
+        RecordAction::Create,
+        RecordAction::Edit,
+        RecordAction::Delete,
+        RecordAction::Export,
+    ];
+
+    pub const ALL: [RecordAction; 7] = [
+        RecordAction::View,
+        RecordAction::Create,
+        RecordAction::Edit,
+        RecordAction::Delete,
+        RecordAction::Export,
+        RecordAction::ChangeStage,
+        RecordAction::Convert,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordAction::View => "view",
+            RecordAction::Create => "create",
+            RecordAction::Edit => "edit",
+            RecordAction::Delete => "delete",
+            RecordAction::Export => "export",
+            RecordAction::ChangeStage => "change_stage",
+            RecordAction::Convert => "convert",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            RecordAction::View => "View",
+            RecordAction::Create => "Create",
+            RecordAction::Edit => "Edit",
+            RecordAction::Delete => "Delete",
+            RecordAction::Export => "Export",
+            RecordAction::ChangeStage => "Change stage",
+            RecordAction::Convert => "Convert",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RecordAction> {
+        RecordAction::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+
+    /// The actions a kind has: every kind's, and its own.
+    pub fn of_kind(kind: &str) -> Vec<RecordAction> {
+        let mut actions = RecordAction::COMMON.to_vec();
+        match kind {
+            "deal" => actions.push(RecordAction::ChangeStage),
+            "lead" => actions.push(RecordAction::Convert),
+            _ => {}
+        }
+        actions
+    }
+
+    /// Whether a reach short of "all" means anything for it. Creating makes a record of one's
+    /// own, so it is allowed or not. Viewing and exporting are too, until every list, board,
+    /// search and export narrows its rows to the records in reach: until then a reach of "own"
+    /// would promise what the lists do not keep.
+    pub fn is_scoped(self) -> bool {
+        matches!(
+            self,
+            RecordAction::Edit
+                | RecordAction::Delete
+                | RecordAction::ChangeStage
+                | RecordAction::Convert
+        )
+    }
+
+    /// The scopes the matrix offers for it. "Team" waits for teams.
+    pub fn scopes(self) -> &'static [Scope] {
+        if self.is_scoped() {
+            &[Scope::None, Scope::Own, Scope::All]
+        } else {
+            &[Scope::None, Scope::All]
+        }
+    }
+}
+
+impl From<crate::Action> for RecordAction {
+    fn from(action: crate::Action) -> Self {
+        match action {
+            crate::Action::View => RecordAction::View,
+            crate::Action::Create => RecordAction::Create,
+            crate::Action::Edit => RecordAction::Edit,
+            crate::Action::Delete => RecordAction::Delete,
+            crate::Action::Export => RecordAction::Export,
+        }
+    }
+}
+
+/// One kind's row of the matrix: a scope per action.
+pub type KindGrants = BTreeMap<RecordAction, Scope>;
+
+/// A role's permission matrix over record kinds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grants {
+    /// What the role may do to a kind not named in `kinds`.
+    pub default: KindGrants,
+    /// By object key (`company`, `deal`, `berth`…).
+    pub kinds: BTreeMap<String, KindGrants>,
+}
+
+/// Why a matrix sent in was refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GrantsError {
+    #[error("`{0}` is not an action (view, create, edit, delete, export, change_stage, convert)")]
+    UnknownAction(String),
+    #[error("`{0}` is not a scope (none, own, team, all)")]
+    UnknownScope(String),
+    #[error("{action} can only be none or all")]
+    Unscoped { action: &'static str },
+    #[error("the team scope needs teams, which organizations cannot define yet; use own or all")]
+    NoTeams,
+    #[error("must be an object of actions and scopes")]
+    Shape,
+}
+
+impl Grants {
+    /// The matrix a system role starts with: the API contract's table.
+    pub fn system(level: Role) -> Grants {
+        let mut row = KindGrants::new();
+        for action in RecordAction::ALL {
+            let scope = match level {
+                Role::Owner | Role::Admin | Role::Manager => Scope::All,
+                Role::Member => match action {
+                    RecordAction::View | RecordAction::Create | RecordAction::Export => Scope::All,
+                    _ => Scope::Own,
+                },
+                Role::Viewer => match action {
+                    RecordAction::View => Scope::All,
+                    _ => Scope::None,
+                },
+            };
+            row.insert(action, scope);
+        }
+        Grants {
+            default: row,
+            kinds: BTreeMap::new(),
+        }
+    }
+
+    /// The scope of `action` on `kind`.
+    pub fn scope(&self, kind: &str, action: RecordAction) -> Scope {
+        self.kinds
+            .get(kind)
+            .and_then(|row| row.get(&action))
+            .or_else(|| self.default.get(&action))
+            .copied()
+            .unwrap_or(Scope::None)
+    }
+
+    /// Whether `action` on a record of `kind` the actor relates to as `ownership` is allowed.
+    pub fn allows(&self, kind: &str, action: RecordAction, ownership: Ownership) -> bool {
+        self.scope(kind, action).reaches(ownership)
+    }
+
+    /// Sets one cell; a kind's row starts as a copy of the default.
+    pub fn set(&mut self, kind: &str, action: RecordAction, scope: Scope) {
+        let scope = if action.is_scoped() || scope == Scope::None {
+            scope
+        } else {
+            Scope::All
+        };
+        let default = self.default.clone();
+        self.kinds
+            .entry(kind.to_owned())
+            .or_insert(default)
+            .insert(action, scope);
+    }
+
+    /// The lesser of two matrices, cell by cell: what an API key may do when its creator may
+    /// do less than its role.
+    pub fn at_most(&self, cap: &Grants) -> Grants {
+        let mut out = Grants {
+            default: KindGrants::new(),
+            kinds: BTreeMap::new(),
+        };
+        for action in RecordAction::ALL {
+            let a = self.default.get(&action).copied().unwrap_or(Scope::None);
+            let b = cap.default.get(&action).copied().unwrap_or(Scope::None);
+            out.default.insert(action, a.min(b));
+        }
+        for kind in self.kinds.keys().chain(cap.kinds.keys()) {
+            for action in RecordAction::ALL {
+                let scope = self.scope(kind, action).min(cap.scope(kind, action));
+                out.kinds
+                    .entry(kind.clone())
+                    .or_default()
+                    .insert(action, scope);
+            }
+        }
+        out
+    }
+
+    /// As stored and as the API shows it: `{"default": {...}, "kinds": {"deal": {...}}}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let row = |r: &KindGrants| -> serde_json::Value {
+            r.iter()
+                .map(|(a, s)| (a.as_str().to_owned(), serde_json::json!(s.as_str())))
+                .collect::<serde_json::Map<_, _>>()
+                .into()
+        };
+        serde_json::json!({
+            "default": row(&self.default),
+            "kinds": self.kinds.iter().map(|(k, r)| (k.clone(), row(r))).collect::<serde_json::Map<_, _>>(),
+        })
+    }
+
+    /// Reads what [`Grants::to_json`] wrote; cells it does not name keep `base`'s.
+    pub fn from_json(value: &serde_json::Value, base: &Grants) -> Result<Grants, GrantsError> {
+        let mut grants = base.clone();
+        let object = value.as_object().ok_or(GrantsError::Shape)?;
+        if let Some(default) = object.get("default") {
+            for (action, scope) in parse_row(default)? {
+                grants.default.insert(action, scope);
+            }
+        }
+        if let Some(kinds) = object.get("kinds") {
+            for (kind, row) in kinds.as_object().ok_or(GrantsError::Shape)? {
+                for (action, scope) in parse_row(row)? {
+                    grants.set(kind, action, scope);
+                }
+            }
+        }
+        Ok(grants)
+    }
+}
+
+/// One row of actions and scopes as sent in.
+pub fn parse_row(value: &serde_json::Value) -> Result<Vec<(RecordAction, Scope)>, GrantsError> {
+    let object = value.as_object().ok_or(GrantsError::Shape)?;
+    let mut row = Vec::new();
+    for (action, scope) in object {
+        let action = RecordAction::parse(action)
+            .ok_or_else(|| GrantsError::UnknownAction(action.clone()))?;
+        let text = scope.as_str().ok_or(GrantsError::Shape)?;
+        let scope = Scope::parse(text).ok_or_else(|| GrantsError::UnknownScope(text.to_owned()))?;
+        if scope == Scope::Team {
+            return Err(GrantsError::NoTeams);
+        }
+        if !action.is_scoped() && !matches!(scope, Scope::None | Scope::All) {
+            return Err(GrantsError::Unscoped {
+                action: action.as_str(),
+            });
+        }
+        row.push((action, scope));
+    }
+    Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_matrices_say_what_the_contract_says() {
+        let member = Grants::system(Role::Member);
+        assert!(member.allows("deal", RecordAction::View, Ownership::Others));
+        assert!(member.allows("deal", RecordAction::Edit, Ownership::Own));
+        assert!(!member.allows("deal", RecordAction::Edit, Ownership::Others));
+        assert!(!member.allows("berth", RecordAction::Delete, Ownership::Others));
+        let viewer = Grants::system(Role::Viewer);
+        for action in RecordAction::ALL {
+            assert_eq!(
+                viewer.allows("contact", action, Ownership::Own),
+                action == RecordAction::View,
+                "{action:?}"
+            );
+        }
+        let manager = Grants::system(Role::Manager);
+        assert!(manager.allows("deal", RecordAction::Delete, Ownership::Others));
+    }
+
+    #[test]
+    fn a_kinds_row_overrides_the_default_and_starts_from_it() {
+        let mut g = Grants::system(Role::Member);
+        g.set("invoice", RecordAction::View, Scope::None);
+        assert_eq!(g.scope("invoice", RecordAction::View), Scope::None);
+        assert_eq!(g.scope("invoice", RecordAction::Edit), Scope::Own);
+        assert_eq!(g.scope("deal", RecordAction::View), Scope::All);
+        // Creating is allowed or not: "own" means allowed.
+        g.set("deal", RecordAction::Create, Scope::Own);
+        assert_eq!(g.scope("deal", RecordAction::Create), Scope::All);
+        assert_eq!(
+            Grants::from_json(
+                &serde_json::json!({"kinds": {"deal": {"edit": "team"}}}),
+                &g
+            ),
+            Err(GrantsError::NoTeams)
+        );
+    }
+
+    #[test]
+    fn team_scope_reaches_own_and_team_records_only() {
+        assert!(Scope::Team.reaches(Ownership::Own));
+        assert!(Scope::Team.reaches(Ownership::Team));
+        assert!(!Scope::Team.reaches(Ownership::Others));
+        assert!(!Scope::Own.reaches(Ownership::Team));
+        assert!(!Scope::None.reaches(Ownership::NotApplicable));
+        assert!(Scope::All.reaches(Ownership::Others));
+    }
+
+    #[test]
+    fn the_matrix_round_trips_through_json_and_refuses_nonsense() {
+        let mut g = Grants::system(Role::Member);
+        g.set("expense", RecordAction::Delete, Scope::None);
+        g.set("deal", RecordAction::ChangeStage, Scope::None);
+        let back = Grants::from_json(&g.to_json(), &Grants::system(Role::Viewer)).expect("json");
+        assert_eq!(back, g);
+        let base = Grants::system(Role::Member);
+        assert_eq!(
+            Grants::from_json(
+                &serde_json::json!({"kinds": {"deal": {"fly": "all"}}}),
+                &base
+            ),
+            Err(GrantsError::UnknownAction("fly".into()))
+        );
+        assert_eq!(
+            Grants::from_json(
+                &serde_json::json!({"kinds": {"deal": {"edit": "most"}}}),
+                &base
+            ),
+            Err(GrantsError::UnknownScope("most".into()))
+        );
+        assert_eq!(
+            Grants::from_json(
+                &serde_json::json!({"kinds": {"deal": {"create": "own"}}}),
+                &base
+            ),
+            Err(GrantsError::Unscoped { action: "create" })
+        );
+    }
+
+    #[test]
+    fn a_capped_matrix_is_the_lesser_of_both_in_every_cell() {
+        let mut key = Grants::system(Role::Manager);
+        key.set("berth", RecordAction::Edit, Scope::All);
+        let mut creator = Grants::system(Role::Member);
+        creator.set("deal", RecordAction::View, Scope::None);
+        let capped = key.at_most(&creator);
+        assert_eq!(capped.scope("deal", RecordAction::View), Scope::None);
+        assert_eq!(capped.scope("berth", RecordAction::Edit), Scope::Own);
+        assert_eq!(capped.scope("contact", RecordAction::Delete), Scope::Own);
+        assert_eq!(capped.scope("contact", RecordAction::View), Scope::All);
+    }
+}
