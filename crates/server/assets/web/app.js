@@ -252,15 +252,24 @@ document.addEventListener("click", function (event) {
   if (toaster) rapportToast(toaster.getAttribute("data-toast"));
 });
 
-function rapportToast(text) {
+// A short message in the corner; with `action` ({label, run}) it offers one button (Undo).
+function rapportToast(text, action) {
   var box = document.getElementById("toasts");
   if (!box) return;
   var toast = document.createElement("div");
   toast.className = "toast";
   toast.setAttribute("role", "status");
   toast.textContent = text;
+  if (action) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "toast-action";
+    button.textContent = action.label;
+    button.addEventListener("click", function () { toast.remove(); action.run(); });
+    toast.appendChild(button);
+  }
   box.appendChild(toast);
-  setTimeout(function () { toast.remove(); }, 4000);
+  setTimeout(function () { toast.remove(); }, action ? 8000 : 4000);
 }
 
 // Relation menus that show only their first records: typing above one asks the server for the
@@ -1551,4 +1560,93 @@ document.addEventListener("change", function (event) {
       if (prop.isConnected && !prop.hasAttribute("aria-busy") && !prop.contains(document.activeElement)) leave(prop);
     }, 120);
   });
+})();
+
+// Settings → Roles: the permission matrix saves its cells as they change (a moment after the
+// last change, several at once), says so with an Undo, and redraws what the role can do. A
+// refusal puts the stored values back and says why. The form is marked busy while it saves.
+(function () {
+  var form = document.querySelector("form[data-matrix]");
+  if (!form) return;
+  var saved = {};
+  var pending = {};
+  var timer = null;
+  function cells() { return Array.prototype.slice.call(form.querySelectorAll("select.scope")); }
+  cells().forEach(function (s) { saved[s.name] = s.value; });
+  function paint(select) {
+    select.classList.remove("scope-none", "scope-own", "scope-all");
+    select.classList.add("scope-" + select.value);
+  }
+  function summary() {
+    fetch(window.location.pathname, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("role-summary");
+        var now = document.getElementById("role-summary");
+        if (fresh && now) now.innerHTML = fresh.innerHTML;
+      })
+      .catch(function () {});
+  }
+  function send(values) {
+    var body = new URLSearchParams();
+    body.set("_csrf", form.querySelector("input[name=_csrf]").value);
+    Object.keys(values).forEach(function (name) { body.set(name, values[name]); });
+    form.setAttribute("aria-busy", "true");
+    return fetch(form.action, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch", "Accept": "application/problem+json" }
+    }).then(function (r) {
+      form.removeAttribute("aria-busy");
+      if (r.status === 204) return;
+      return r.json().catch(function () { return {}; }).then(function (p) { return Promise.reject(p); });
+    }, function () {
+      form.removeAttribute("aria-busy");
+      return Promise.reject({ detail: "Not saved: the server could not be reached. Try again." });
+    });
+  }
+  function show(values) {
+    Object.keys(values).forEach(function (name) {
+      var select = form.elements[name];
+      if (select) { select.value = values[name]; paint(select); }
+    });
+  }
+  function refused(values, problem) {
+    var before = {};
+    Object.keys(values).forEach(function (name) { before[name] = saved[name]; });
+    show(before);
+    var first = problem && problem.errors && problem.errors[0];
+    rapportToast(first ? first.message : (problem && problem.detail) || "Not saved. Try again.");
+  }
+  function flush() {
+    timer = null;
+    var values = pending;
+    pending = {};
+    var before = {};
+    Object.keys(values).forEach(function (name) { before[name] = saved[name]; });
+    send(values).then(function () {
+      Object.keys(values).forEach(function (name) { saved[name] = values[name]; });
+      summary();
+      rapportToast("Permissions saved.", {
+        label: "Undo",
+        run: function () {
+          show(before);
+          send(before).then(function () {
+            Object.keys(before).forEach(function (name) { saved[name] = before[name]; });
+            summary();
+            rapportToast("Undone.");
+          }, function (problem) { refused(before, problem); });
+        }
+      });
+    }, function (problem) { refused(values, problem); });
+  }
+  form.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("select.scope")) return;
+    paint(select);
+    pending[select.name] = select.value;
+    clearTimeout(timer);
+    timer = setTimeout(flush, 400);
+  });
+  // With script, the matrix is never posted whole.
+  form.addEventListener("submit", function (event) { event.preventDefault(); });
 })();

@@ -24,6 +24,7 @@ mod pipelines;
 mod profile;
 mod record_page;
 pub(crate) mod records;
+mod roles;
 mod search;
 mod settings;
 mod tasks;
@@ -128,6 +129,19 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/settings/api-keys/{id}/revoke",
             axum::routing::post(api_keys::revoke),
+        )
+        .route("/settings/roles", get(roles::list).post(roles::create))
+        .route(
+            "/settings/roles/{key}",
+            get(roles::show).post(roles::save_details),
+        )
+        .route(
+            "/settings/roles/{key}/permissions",
+            axum::routing::post(roles::save_permissions),
+        )
+        .route(
+            "/settings/roles/{key}/delete",
+            axum::routing::post(roles::delete),
         )
         .route(
             "/settings/webhooks",

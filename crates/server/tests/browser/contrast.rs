@@ -119,6 +119,7 @@ async fn text_and_links_are_readable_in_both_themes() {
         "/o/demo/deals",
         "/o/demo/tasks",
         "/o/demo/settings/members",
+        "/o/demo/settings/roles/member",
         "/o/demo/settings/objects",
     ];
     let mut failures = Vec::new();
@@ -211,6 +212,8 @@ async fn main_pages_fit_a_phone_without_sideways_scrolling() {
         "/o/demo/settings/webhooks",
         "/o/demo/settings/audit",
         "/o/demo/settings/members",
+        "/o/demo/settings/roles",
+        "/o/demo/settings/roles/member",
         "/o/demo/settings/pipelines",
         "/o/demo/settings/objects",
     ]

@@ -467,3 +467,113 @@ async fn owners_see_what_each_api_key_can_do_now_create_and_revoke_keys() {
     b.screenshot("mobile-settings-api-keys").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn owners_shape_a_role_in_the_permission_matrix_which_saves_as_they_click() {
+    if !enabled("owners_shape_a_role_in_the_permission_matrix_which_saves_as_they_click") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let b = Browser::start(1280, 900).await;
+    owner_signed_in(&t, &b).await;
+    b.goto(&t.url("/o/acme/settings/roles")).await;
+    let listed = b.text("#roles").await;
+    for name in ["Owner", "Admin", "Manager", "Member", "Viewer"] {
+        assert!(listed.contains(name), "{listed}");
+    }
+    // A name another role has is said next to the field.
+    b.fill("#name", "Viewer").await;
+    b.submit("form[action$='/settings/roles'] button[type=submit]")
+        .await;
+    assert_eq!(
+        b.text("#name-error").await,
+        "Name is already another role's; choose another"
+    );
+    // Finance starts as a copy of the viewer role.
+    b.fill("#name", "Finance").await;
+    b.fill("#description", "Invoices and expenses; no pipelines")
+        .await;
+    b.eval("document.getElementById('copy_of').value = 'viewer'; return null")
+        .await;
+    b.submit("form[action$='/settings/roles'] button[type=submit]")
+        .await;
+    b.wait_for_path(|p| p == "/o/acme/settings/roles/finance")
+        .await;
+    let cell = |name: &str| format!("select[name='{name}']");
+    assert_eq!(
+        b.eval(&format!(
+            "return document.querySelector(\"{}\").value",
+            cell("deal.view")
+        ))
+        .await,
+        "all"
+    );
+    // A cell changed saves by itself; the summary follows.
+    let choose = |name: &str, value: &str| {
+        format!(
+            "const s = document.querySelector(\"select[name='{name}']\"); s.value = '{value}'; \
+             s.dispatchEvent(new Event('change', {{bubbles: true}})); return null"
+        )
+    };
+    b.eval(&choose("deal.view", "none")).await;
+    b.eval(&choose("contact.edit", "all")).await;
+    b.wait_until(
+        "return [...document.querySelectorAll('.toast')].some(t => t.textContent.includes('Permissions saved'))",
+        "the save is confirmed",
+    )
+    .await;
+    b.wait_until(
+        "return !document.querySelector('form[data-matrix][aria-busy]') && !document.getElementById('role-summary').textContent.includes('Deals and')",
+        "the summary is drawn again",
+    )
+    .await;
+    let summary = b.text("#role-summary").await;
+    assert!(
+        summary.contains("View: Companies, Contacts, Leads and Tasks."),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("Edit: every record of Contacts."),
+        "{summary}"
+    );
+    b.screenshots("settings-role-matrix").await;
+
+    // Undo puts the last change back, stored too.
+    b.eval(&choose("company.delete", "all")).await;
+    b.wait_until(
+        "return [...document.querySelectorAll('.toast')].filter(t => t.textContent.includes('Permissions saved')).length >= 2",
+        "the second save is confirmed",
+    )
+    .await;
+    b.eval("const a = [...document.querySelectorAll('.toast .toast-action')]; a[a.length - 1].click(); return null")
+        .await;
+    b.wait_until(
+        "return [...document.querySelectorAll('.toast')].some(t => t.textContent.includes('Undone'))",
+        "the undo is confirmed",
+    )
+    .await;
+    b.goto(&t.url("/o/acme/settings/roles/finance")).await;
+    let stored = b
+        .eval("return ['deal.view', 'contact.edit', 'company.delete'].map(n => document.querySelector(`select[name='${n}']`).value)")
+        .await;
+    assert_eq!(stored, serde_json::json!(["none", "all", "none"]));
+
+    // The owner role reads but does not change; the finance role is given to a newcomer.
+    b.goto(&t.url("/o/acme/settings/roles/owner")).await;
+    assert_eq!(
+        b.eval("return [...document.querySelectorAll('select.scope')].every(s => s.disabled)")
+            .await,
+        true
+    );
+    b.goto(&t.url("/o/acme/settings/members")).await;
+    let offered = b
+        .eval("return [...document.querySelectorAll('#role option')].map(o => o.textContent)")
+        .await;
+    assert!(
+        offered
+            .as_array()
+            .is_some_and(|o| o.iter().any(|n| n == "Finance")),
+        "{offered}"
+    );
+    b.close().await;
+}
