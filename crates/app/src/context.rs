@@ -52,6 +52,9 @@ pub struct Tenant {
     pub role: Role,
     /// What the actor's role may do to records.
     pub access: crate::roles::Access,
+    /// The name of the role an owner or admin is looking through (a preview, read-only), when
+    /// they are: `role` and `access` are then that role's.
+    pub preview: Option<String>,
 }
 
 impl Tenant {
@@ -60,8 +63,9 @@ impl Tenant {
     }
 
     /// Whether the actor may do `action` to `object`: a record kind by their role's permission
-    /// matrix, administration by their role's level. A custom object's records answer by the
-    /// matrix's default row here; [`Tenant::may_kind`] names the object.
+    /// matrix, administration by their role's level. Records of custom objects in general
+    /// ([`Object::Record`](rapport_domain::Object::Record), where no object is named) answer
+    /// only what the role may do to every custom object; [`Tenant::may_kind`] names the object.
     pub fn may(
         &self,
         action: rapport_domain::Action,
@@ -70,12 +74,20 @@ impl Tenant {
     ) -> bool {
         match object.kind_key() {
             Some(kind) => self.may_kind(action.into(), kind, ownership),
-            None if object == rapport_domain::Object::Record => self
-                .access
-                .grants
-                .default
-                .get(&action.into())
-                .is_some_and(|scope| scope.reaches(ownership)),
+            None if object == rapport_domain::Object::Record => {
+                let action = action.into();
+                let grants = &self.access.grants;
+                let builtin = ["company", "contact", "lead", "deal", "task"];
+                grants
+                    .default
+                    .get(&action)
+                    .is_some_and(|scope| scope.reaches(ownership))
+                    && grants
+                        .kinds
+                        .iter()
+                        .filter(|(kind, _)| !builtin.contains(&kind.as_str()))
+                        .all(|(kind, _)| grants.allows(kind, action, ownership))
+            }
             None => rapport_domain::decide(self.role, action, object, ownership).is_allowed(),
         }
     }

@@ -271,6 +271,7 @@ impl App {
             organization: org,
             role: access.role,
             access,
+            preview: None,
         })
     }
 

@@ -134,15 +134,27 @@ impl App {
             _ => Object::Record,
         };
         tx.commit().await?;
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::View,
-            kind,
-            Ownership::NotApplicable,
-        )
-        .await?;
+        if kind == Object::Record {
+            self.authorize_kind(
+                actor,
+                tenant,
+                meta,
+                Action::View.into(),
+                object.key.as_str(),
+                Ownership::NotApplicable,
+            )
+            .await?;
+        } else {
+            self.authorize(
+                actor,
+                tenant,
+                meta,
+                Action::View,
+                kind,
+                Ownership::NotApplicable,
+            )
+            .await?;
+        }
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let Some(t) = target_of(&catalog, &object.key) else {
             return Ok(Vec::new());
@@ -179,15 +191,20 @@ impl App {
             // may see that kind.
             let builtin = crate::custom_values::Kind::of_key(source.def.key.as_str())
                 .filter(|_| source.def.builtin);
-            if let Some(kind) = builtin {
-                let visible = tenant.may(
+            let visible = match builtin {
+                Some(kind) => tenant.may(
                     Action::View,
                     kind.permission_object(),
                     Ownership::NotApplicable,
-                );
-                if !visible {
-                    continue;
-                }
+                ),
+                None => tenant.may_kind(
+                    Action::View.into(),
+                    source.def.key.as_str(),
+                    Ownership::NotApplicable,
+                ),
+            };
+            if !visible {
+                continue;
             }
             for field in source.def.live_fields().filter(|f| {
                 !f.builtin
@@ -230,12 +247,12 @@ impl App {
         query: &RecordListQuery,
         meta: &RequestMeta,
     ) -> AppResult<Vec<BoardColumn>> {
-        self.authorize(
+        self.authorize_kind(
             actor,
             tenant,
             meta,
-            Action::View,
-            Object::Record,
+            Action::View.into(),
+            object_key,
             Ownership::NotApplicable,
         )
         .await?;

@@ -111,6 +111,8 @@ pub struct NewRole {
     pub copy_of: Option<String>,
     /// Its level, when not the copied role's.
     pub level: Option<Role>,
+    /// Cells of its matrix that differ from the copied role's (as [`RoleChange::grants`]).
+    pub grants: Option<Json>,
 }
 
 /// A change to a role; what is `None` stays.
@@ -219,6 +221,32 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
+    /// The organization as a member of `key`'s role would find it, for an owner or admin who
+    /// previews the role: its level and its matrix, with nothing else changed. Pages then show
+    /// what the role would see; the web app refuses every change meanwhile.
+    pub async fn preview_role(&self, tenant: &Tenant, key: &str) -> AppResult<Tenant> {
+        if !tenant.role.administers() || tenant.preview.is_some() {
+            return Err(AppError::Forbidden);
+        }
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let roles = roles_in(&mut tx).await?;
+        tx.commit().await?;
+        let role = roles
+            .into_iter()
+            .find(|r| r.key == key)
+            .ok_or(AppError::NotFound)?;
+        Ok(Tenant {
+            organization: tenant.organization.clone(),
+            role: role.level,
+            access: Access {
+                role: role.level,
+                key: role.key,
+                grants: Arc::new(role.grants),
+            },
+            preview: Some(role.name),
+        })
+    }
+
     /// Refuses unless the actor administers the organization (owners and admins), writing the
     /// refusal to the audit log.
     async fn authorize_roles(
@@ -303,7 +331,11 @@ impl App {
                 .await;
             return Err(AppError::Forbidden);
         }
-        let grants = source.grants.to_json();
+        let grants = match &input.grants {
+            Some(cells) => Grants::from_json(cells, &source.grants).map_err(grants_error)?,
+            None => source.grants.clone(),
+        }
+        .to_json();
         let row = store_roles::insert(
             &mut tx,
             &RoleFields {
@@ -347,6 +379,7 @@ impl App {
         self.authorize_roles(actor, tenant, meta, Action::Edit)
             .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
+        store_roles::lock(&mut tx, key).await?;
         let roles = roles_in(&mut tx).await?;
         let current = roles
             .into_iter()
@@ -417,8 +450,23 @@ impl App {
                 store_roles::update(&mut tx, id, &fields).await?;
                 id
             }
-            // A system role tuned for the first time gets its row.
-            None => store_roles::insert(&mut tx, &fields).await?.id,
+            // A system role tuned for the first time gets its row (once: a second first
+            // change at the same moment is asked to try again).
+            None => {
+                store_roles::insert(&mut tx, &fields)
+                    .await
+                    .map_err(|e| {
+                        if e.is_conflict_on("roles_organization_id_key_key") {
+                            AppError::conflict(
+                                "role_changed_meanwhile",
+                                "someone else changed this role at the same moment; try again",
+                            )
+                        } else {
+                            e.into()
+                        }
+                    })?
+                    .id
+            }
         };
         let mut changes = serde_json::Map::new();
         if name != current.name {
@@ -542,11 +590,16 @@ pub(crate) async fn roles_in(tx: &mut TenantTx) -> AppResult<Vec<RoleView>> {
             Some(row) if level != Role::Owner => stored_grants(&row.grants.0, level, &row.key),
             _ => Grants::system(level),
         };
-        let description = SYSTEM_DESCRIPTIONS
-            .iter()
-            .find(|(l, _)| *l == level)
-            .map(|(_, d)| (*d).to_owned())
-            .unwrap_or_default();
+        let description = match stored {
+            Some(_) if level != Role::Owner => {
+                "A system role whose permissions this organization changed.".to_owned()
+            }
+            _ => SYSTEM_DESCRIPTIONS
+                .iter()
+                .find(|(l, _)| *l == level)
+                .map(|(_, d)| (*d).to_owned())
+                .unwrap_or_default(),
+        };
         out.push(RoleView {
             id: stored.map(|r| r.id),
             key: level.as_str().to_owned(),
@@ -570,11 +623,7 @@ fn view_of_row(row: RoleRow, members: i64) -> RoleView {
     let grants = stored_grants(&row.grants.0, row.level, &row.key);
     let system = row.is_system;
     let (name, description) = if system {
-        let description = SYSTEM_DESCRIPTIONS
-            .iter()
-            .find(|(l, _)| *l == row.level)
-            .map(|(_, d)| (*d).to_owned())
-            .unwrap_or_default();
+        let description = "A system role whose permissions this organization changed.".to_owned();
         (system_name(row.level), description)
     } else {
         (row.name, row.description)

@@ -41,8 +41,17 @@ impl App {
         .await?;
         let since = Utc::now() - Duration::days(KEEP_DAYS);
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let items = store_trash::list(&mut tx, since, 500).await?;
+        let mut items = store_trash::list(&mut tx, since, 500).await?;
         tx.commit().await?;
+        // Only what the role may see: deleted objects (definitions) are every member's to see.
+        items.retain(|d| {
+            d.record_type == "object"
+                || tenant.may_kind(
+                    Action::View.into(),
+                    &d.record_type,
+                    Ownership::NotApplicable,
+                )
+        });
         Ok(items)
     }
 

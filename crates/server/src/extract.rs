@@ -35,6 +35,23 @@ pub fn session_cookie(state: &AppState, value: &str, max_age: i64) -> axum::http
         .unwrap_or_else(|_| axum::http::HeaderValue::from_static(""))
 }
 
+/// The cookie naming the role an owner or admin previews (`{organization id}.{role key}`).
+pub const PREVIEW_COOKIE: &str = "rapport_preview";
+
+/// The preview cookie, set to `value` for `max_age` seconds (0 ends it).
+pub fn preview_cookie(state: &AppState, value: &str, max_age: i64) -> axum::http::HeaderValue {
+    let secure = if state.app.config.is_https() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{PREVIEW_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    );
+    axum::http::HeaderValue::from_str(&cookie)
+        .unwrap_or_else(|_| axum::http::HeaderValue::from_static(""))
+}
+
 /// Where the request came from, for the audit log.
 pub struct Meta(pub RequestMeta);
 

@@ -74,6 +74,29 @@ pub async fn find(tx: &mut TenantTx, id: RoleId) -> Result<Option<RoleRow>> {
         .await
 }
 
+/// Locks a role's row, when it has one, until the transaction ends: changes of one role are
+/// made one after the other.
+pub async fn lock(tx: &mut TenantTx, key: &str) -> Result<()> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[allow(dead_code)]
+        id: uuid::Uuid,
+    }
+    let org = tx.organization_id();
+    let lock = crate::dialect::lock_rows(tx.backend());
+    let _: Option<Row> = tx
+        .raw()
+        .fetch_optional(
+            query(format!(
+                "SELECT id FROM roles WHERE organization_id = $1 AND key = $2{lock}"
+            ))
+            .bind(org)
+            .bind(key),
+        )
+        .await?;
+    Ok(())
+}
+
 /// Adds a role. A key already taken: conflict on `roles_organization_id_key_key`.
 pub async fn insert(tx: &mut TenantTx, f: &RoleFields<'_>) -> Result<RoleRow> {
     tx.organization_changed();
@@ -134,30 +157,6 @@ pub async fn update(tx: &mut TenantTx, id: RoleId, f: &RoleFields<'_>) -> Result
             .await?;
     }
     Ok(())
-}
-
-/// How many members, pending invitations and live API keys hold the role.
-pub async fn holders(tx: &mut TenantTx, id: RoleId) -> Result<i64> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        n: i64,
-    }
-    let org = tx.organization_id();
-    let row: Row = tx
-        .raw()
-        .fetch_one(
-            query(
-                "SELECT (SELECT COUNT(*) FROM memberships WHERE organization_id = $1 AND role_id = $2) \
-                 + (SELECT COUNT(*) FROM invitations WHERE organization_id = $1 AND role_id = $2 \
-                    AND accepted_at IS NULL AND revoked_at IS NULL) \
-                 + (SELECT COUNT(*) FROM api_keys WHERE organization_id = $1 AND role_id = $2 \
-                    AND revoked_at IS NULL) AS n",
-            )
-            .bind(org)
-            .bind(id),
-        )
-        .await?;
-    Ok(row.n)
 }
 
 /// Deletes a custom role after moving whoever holds it (members, invitations, API keys, used

@@ -1563,19 +1563,27 @@ document.addEventListener("change", function (event) {
 })();
 
 // Settings → Roles: the permission matrix saves its cells as they change (a moment after the
-// last change, several at once), says so with an Undo, and redraws what the role can do. A
-// refusal puts the stored values back and says why. The form is marked busy while it saves.
+// last change, several at once), one save after the other so the last change made is the one
+// kept; each save says so with an Undo of that save, and what the role can do is drawn again. A
+// refusal puts the stored values back and says why. The form is marked busy while saves wait.
 (function () {
   var form = document.querySelector("form[data-matrix]");
   if (!form) return;
   var saved = {};
   var pending = {};
   var timer = null;
-  function cells() { return Array.prototype.slice.call(form.querySelectorAll("select.scope")); }
-  cells().forEach(function (s) { saved[s.name] = s.value; });
+  var queue = Promise.resolve();
+  var waiting = 0;
+  Array.prototype.forEach.call(form.querySelectorAll("select.scope"), function (s) { saved[s.name] = s.value; });
   function paint(select) {
     select.classList.remove("scope-none", "scope-own", "scope-all");
     select.classList.add("scope-" + select.value);
+  }
+  function show(values) {
+    Object.keys(values).forEach(function (name) {
+      var select = form.elements[name];
+      if (select && !(name in pending)) { select.value = values[name]; paint(select); }
+    });
   }
   function summary() {
     fetch(window.location.pathname, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
@@ -1587,57 +1595,55 @@ document.addEventListener("change", function (event) {
       })
       .catch(function () {});
   }
-  function send(values) {
-    var body = new URLSearchParams();
-    body.set("_csrf", form.querySelector("input[name=_csrf]").value);
-    Object.keys(values).forEach(function (name) { body.set(name, values[name]); });
+  // Sends `values` after every save before it; `done(before)` runs once stored, with the values
+  // the cells had before this save.
+  function enqueue(values, done) {
+    waiting++;
     form.setAttribute("aria-busy", "true");
-    return fetch(form.action, {
-      method: "POST", body: body, credentials: "same-origin",
-      headers: { "X-Requested-With": "fetch", "Accept": "application/problem+json" }
-    }).then(function (r) {
-      form.removeAttribute("aria-busy");
-      if (r.status === 204) return;
-      return r.json().catch(function () { return {}; }).then(function (p) { return Promise.reject(p); });
-    }, function () {
-      form.removeAttribute("aria-busy");
-      return Promise.reject({ detail: "Not saved: the server could not be reached. Try again." });
+    queue = queue.then(function () {
+      var before = {};
+      Object.keys(values).forEach(function (name) { before[name] = saved[name]; });
+      var body = new URLSearchParams();
+      body.set("_csrf", form.querySelector("input[name=_csrf]").value);
+      Object.keys(values).forEach(function (name) { body.set(name, values[name]); });
+      return fetch(form.action, {
+        method: "POST", body: body, credentials: "same-origin",
+        headers: { "X-Requested-With": "fetch", "Accept": "application/problem+json" }
+      }).then(function (r) {
+        if (r.status === 204) {
+          Object.keys(values).forEach(function (name) { saved[name] = values[name]; });
+          done(before);
+          return;
+        }
+        return r.json().catch(function () { return {}; }).then(function (problem) {
+          show(before);
+          var first = problem.errors && problem.errors[0];
+          rapportToast(first ? first.message : problem.detail || "Not saved. Try again.");
+        });
+      }, function () {
+        show(before);
+        rapportToast("Not saved: the server could not be reached. Try again.");
+      });
+    }).then(function () {
+      waiting--;
+      if (waiting === 0) form.removeAttribute("aria-busy");
     });
   }
-  function show(values) {
-    Object.keys(values).forEach(function (name) {
-      var select = form.elements[name];
-      if (select) { select.value = values[name]; paint(select); }
-    });
-  }
-  function refused(values, problem) {
-    var before = {};
-    Object.keys(values).forEach(function (name) { before[name] = saved[name]; });
-    show(before);
-    var first = problem && problem.errors && problem.errors[0];
-    rapportToast(first ? first.message : (problem && problem.detail) || "Not saved. Try again.");
-  }
-  function flush() {
+  function saveNow() {
     timer = null;
     var values = pending;
     pending = {};
-    var before = {};
-    Object.keys(values).forEach(function (name) { before[name] = saved[name]; });
-    send(values).then(function () {
-      Object.keys(values).forEach(function (name) { saved[name] = values[name]; });
+    if (Object.keys(values).length === 0) return;
+    enqueue(values, function (before) {
       summary();
       rapportToast("Permissions saved.", {
         label: "Undo",
         run: function () {
           show(before);
-          send(before).then(function () {
-            Object.keys(before).forEach(function (name) { saved[name] = before[name]; });
-            summary();
-            rapportToast("Undone.");
-          }, function (problem) { refused(before, problem); });
+          enqueue(before, function () { summary(); rapportToast("Undone."); });
         }
       });
-    }, function (problem) { refused(values, problem); });
+    });
   }
   form.addEventListener("change", function (event) {
     var select = event.target;
@@ -1645,7 +1651,15 @@ document.addEventListener("change", function (event) {
     paint(select);
     pending[select.name] = select.value;
     clearTimeout(timer);
-    timer = setTimeout(flush, 400);
+    timer = setTimeout(saveNow, 400);
+  });
+  // A change made just before leaving is not lost.
+  window.addEventListener("pagehide", function () {
+    if (Object.keys(pending).length === 0) return;
+    var body = new URLSearchParams();
+    body.set("_csrf", form.querySelector("input[name=_csrf]").value);
+    Object.keys(pending).forEach(function (name) { body.set(name, pending[name]); });
+    fetch(form.action, { method: "POST", body: body, credentials: "same-origin", keepalive: true, headers: { "X-Requested-With": "fetch" } });
   });
   // With script, the matrix is never posted whole.
   form.addEventListener("submit", function (event) { event.preventDefault(); });

@@ -59,7 +59,7 @@ fn page(ctx: &PageContext, shell: Shell, s: &AiSettings) -> AiPage {
 async fn context(
     ctx: &PageContext,
 ) -> Result<(rapport_app::Actor, rapport_app::Tenant, Shell), PageError> {
-    let (session, tenant) = ctx.tenant().await?;
+    let (session, tenant) = ctx.own_tenant().await?;
     if !tenant.role.administers() {
         return Err(PageError::from(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -102,7 +102,7 @@ fn parse_day(raw: &Option<String>) -> Result<Option<chrono::DateTime<Utc>>, ()> 
 }
 
 pub async fn audit(ctx: PageContext, Query(f): Query<Filters>) -> PageResult {
-    let (session, tenant) = ctx.tenant().await?;
+    let (session, tenant) = ctx.own_tenant().await?;
     if !tenant.role.administers() {
         return Err(PageError::from(ApiError::new(
             StatusCode::FORBIDDEN,

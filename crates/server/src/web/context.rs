@@ -36,6 +36,8 @@ pub struct PageContext {
     reading: bool,
     /// The signed-in person's organizations, read once.
     organizations: tokio::sync::OnceCell<Vec<UserOrganization>>,
+    /// The role an owner or admin previews (`{organization id}.{role key}`), from its cookie.
+    preview: Option<String>,
 }
 
 impl FromRequestParts<AppState> for PageContext {
@@ -71,6 +73,7 @@ impl FromRequestParts<AppState> for PageContext {
             reading: parts.method == axum::http::Method::GET
                 || parts.method == axum::http::Method::HEAD,
             organizations: tokio::sync::OnceCell::new(),
+            preview: cookie(&parts.headers, crate::extract::PREVIEW_COOKIE).map(str::to_owned),
         })
     }
 }
@@ -151,6 +154,12 @@ impl PageContext {
 
     /// The signed-in member's standing in the organization the address names.
     pub async fn tenant(&self) -> Result<(&CurrentSession, Tenant), PageError> {
+        let (session, tenant) = self.own_tenant().await?;
+        Ok((session, self.previewed(tenant).await?))
+    }
+
+    /// [`PageContext::tenant`] with the person's own role, whatever role they preview.
+    pub async fn own_tenant(&self) -> Result<(&CurrentSession, Tenant), PageError> {
         let session = self.require_session()?;
         let Some(org) = self.organization()? else {
             return Err(PageError::from(crate::web::see_other("/")));
@@ -176,6 +185,38 @@ impl PageContext {
             ))),
             Err(other) => Err(PageError::from(other)),
         }
+    }
+
+    /// The organization as the previewed role sees it, when its owner or admin previews one:
+    /// pages read through the role; any change is refused until the preview stops. A preview
+    /// that no longer holds (the role is gone, the person no longer administers) is ignored.
+    async fn previewed(&self, tenant: Tenant) -> Result<Tenant, PageError> {
+        let Some((org, key)) = self.preview.as_deref().and_then(|p| p.split_once('.')) else {
+            return Ok(tenant);
+        };
+        if org != tenant.id().to_string() {
+            return Ok(tenant);
+        }
+        let Ok(previewed) = self.state.app.preview_role(&tenant, key).await else {
+            return Ok(tenant);
+        };
+        if !self.reading {
+            return Err(PageError::from(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "previewing_role",
+                format!(
+                    "you are looking at the organization as the {} role, which changes nothing; stop the preview to make changes",
+                    previewed.preview.as_deref().unwrap_or("chosen")
+                ),
+            )));
+        }
+        Ok(previewed)
+    }
+
+    /// The key of the role previewed in `organization`, as its cookie names it.
+    pub fn preview_key(&self, organization: rapport_domain::OrganizationId) -> Option<String> {
+        let (org, key) = self.preview.as_deref()?.split_once('.')?;
+        (org == organization.to_string()).then(|| key.to_owned())
     }
 
     /// The organizations the signed-in person belongs to (the menu to switch between them).

@@ -159,10 +159,25 @@ pub fn months_svg(months: &[MonthTotals]) -> String {
     svg
 }
 
+/// The home of a role that sees no deals: where its work is.
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    shell: super::workspace::Shell,
+}
+
 pub async fn dashboard(ctx: &PageContext) -> PageResult {
     let (session, tenant) = ctx.tenant().await?;
     let app = &ctx.state.app;
     let actor = &session.actor;
+    if !tenant.may(
+        rapport_domain::Action::View,
+        rapport_domain::Object::Deal,
+        rapport_domain::Ownership::NotApplicable,
+    ) {
+        let shell = shell(ctx, session, &tenant, "home", &["Home"]).await;
+        return Ok(super::render(&HomePage { shell }));
+    }
     let d: SalesDashboard = app.sales_dashboard(actor, &tenant, &ctx.meta).await?;
     let people = People::load(app, actor, &tenant, &ctx.meta).await;
     let today = tenant.today();

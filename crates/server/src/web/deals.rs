@@ -233,7 +233,12 @@ fn card(
         close_date: deal.expected_close_date.map(day).unwrap_or_default(),
         probability: deal.close_probability,
         rotting_days,
-        can_move: tenant.may(Action::Edit, Object::Deal, own),
+        can_move: tenant.may(Action::Edit, Object::Deal, own)
+            && tenant.may_kind(
+                rapport_domain::access::RecordAction::ChangeStage,
+                "deal",
+                own,
+            ),
         facts: fields.map_or_else(Vec::new, |(f, base)| f.facts(deal, base)),
         show_amount: fields.is_none_or(|(f, _)| f.shows("amount")),
         show_owner: fields.is_none_or(|(f, _)| f.shows("owner")),

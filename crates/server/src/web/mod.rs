@@ -144,6 +144,11 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(roles::delete),
         )
         .route(
+            "/settings/roles/{key}/preview",
+            axum::routing::post(roles::preview),
+        )
+        .route("/preview/stop", axum::routing::post(roles::stop_preview))
+        .route(
             "/settings/webhooks",
             get(webhooks::list).post(webhooks::create),
         )

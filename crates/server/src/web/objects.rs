@@ -55,8 +55,9 @@ async fn custom_object(
     }
 }
 
-fn may(tenant: &Tenant, action: Action, ownership: Ownership) -> bool {
-    tenant.may(action, Object::Record, ownership)
+/// Whether the member may do `action` to records of the custom object `kind` (its key).
+fn may(tenant: &Tenant, kind: &str, action: Action, ownership: Ownership) -> bool {
+    tenant.may_kind(action.into(), kind, ownership)
 }
 
 /// Whether a list can be narrowed to one value of the field (a menu of its values).
@@ -154,7 +155,7 @@ pub(super) fn may_create(tenant: &Tenant, target: &str) -> bool {
         "lead" => Object::Lead,
         "deal" => Object::Deal,
         "task" => return false,
-        _ => Object::Record,
+        custom => return tenant.may_kind(Action::Create.into(), custom, Ownership::NotApplicable),
     };
     tenant.may(Action::Create, object, Ownership::NotApplicable)
 }
@@ -519,8 +520,13 @@ pub async fn list(
         .iter()
         .map(|r| super::lists::ListRow {
             id: r.id.to_string(),
-            edit_href: may(&tenant, Action::Edit, actor.relation_to(r.owner_id))
-                .then(|| format!("{path}/{}", r.id)),
+            edit_href: may(
+                &tenant,
+                object.key.as_str(),
+                Action::Edit,
+                actor.relation_to(r.owner_id),
+            )
+            .then(|| format!("{path}/{}", r.id)),
             cells: columns
                 .iter()
                 .enumerate()
@@ -581,8 +587,8 @@ pub async fn list(
         .next_cursor
         .as_ref()
         .map(|c| state.with_after(c.clone()).href(&path));
-    let may_edit = may(&tenant, Action::Edit, Ownership::Own);
-    let can_delete = may(&tenant, Action::Delete, Ownership::Own);
+    let may_edit = may(&tenant, object.key.as_str(), Action::Edit, Ownership::Own);
+    let can_delete = may(&tenant, object.key.as_str(), Action::Delete, Ownership::Own);
     let bulk = match may_edit || can_delete {
         true => Some(super::lists::Bulk {
             action: format!("{path}/bulk"),
@@ -607,7 +613,13 @@ pub async fn list(
         list: list_name.clone(),
         title: object.plural.clone(),
         total,
-        new: may(&tenant, Action::Create, Ownership::NotApplicable).then(|| {
+        new: may(
+            &tenant,
+            object.key.as_str(),
+            Action::Create,
+            Ownership::NotApplicable,
+        )
+        .then(|| {
             (
                 format!("{path}/new"),
                 format!("Add a {}", object.singular.to_lowercase()),
@@ -625,8 +637,13 @@ pub async fn list(
         views: saved_views(&ctx, actor, &tenant, &list_name, &path, &state).await,
         query: state.query(),
         columns: choices,
-        export: may(&tenant, Action::Export, Ownership::NotApplicable)
-            .then(|| format!("{path}/export.csv?{}", state.query())),
+        export: may(
+            &tenant,
+            object.key.as_str(),
+            Action::Export,
+            Ownership::NotApplicable,
+        )
+        .then(|| format!("{path}/export.csv?{}", state.query())),
         empty_title: if state.search.is_empty() {
             format!("No {} yet", object.plural.to_lowercase())
         } else {
@@ -641,7 +658,12 @@ pub async fn list(
             object.singular.to_lowercase()
         ),
         filtered: is_filtered(&state),
-        can_share: may(&tenant, Action::Create, Ownership::NotApplicable),
+        can_share: may(
+            &tenant,
+            object.key.as_str(),
+            Action::Create,
+            Ownership::NotApplicable,
+        ),
         notice: notice.or(state.notice.clone()),
         modes: modes(base, &object, false),
         path: path.clone(),
@@ -673,7 +695,7 @@ pub async fn export(
 ) -> PageResult {
     let (session, tenant) = ctx.tenant().await?;
     let actor = session.actor.clone();
-    if !may(&tenant, Action::Export, Ownership::NotApplicable) {
+    if !may(&tenant, &key, Action::Export, Ownership::NotApplicable) {
         return Err(ApiError::forbidden().into());
     }
     let object = custom_object(&ctx, &actor, &tenant, &key).await?;
@@ -885,6 +907,7 @@ impl<'a> CardMaker<'a> {
             owner_initials: people.initials(r.owner_id),
             can_move: may(
                 self.tenant,
+                self.object.key.as_str(),
                 Action::Edit,
                 self.actor.relation_to(r.owner_id),
             ),
@@ -1032,7 +1055,13 @@ pub async fn board(
         search: state.search.clone(),
         columns: views,
         targets: maker.targets(),
-        new: may(&tenant, Action::Create, Ownership::NotApplicable).then(|| format!("{path}/new")),
+        new: may(
+            &tenant,
+            object.key.as_str(),
+            Action::Create,
+            Ownership::NotApplicable,
+        )
+        .then(|| format!("{path}/new")),
         notice: state.notice.clone(),
         empty,
         card_fields: card_choices(&object, &field)
@@ -1566,7 +1595,7 @@ pub(super) fn defaults(object: &ObjectDef) -> Map<String, Json> {
 
 pub async fn new_form(ctx: PageContext, Path(key): Path<String>) -> PageResult {
     let (session, tenant) = ctx.tenant().await?;
-    if !may(&tenant, Action::Create, Ownership::NotApplicable) {
+    if !may(&tenant, &key, Action::Create, Ownership::NotApplicable) {
         return Err(ApiError::forbidden().into());
     }
     let object = custom_object(&ctx, &session.actor, &tenant, &key).await?;
@@ -1712,12 +1741,12 @@ async fn detail_page(
         people.initials(record.owner_id),
         people.name(record.owner_id),
     ));
-    page.can_edit = may(&tenant, Action::Edit, own);
+    page.can_edit = may(&tenant, object.key.as_str(), Action::Edit, own);
     page.readonly_note = Some(format!(
         "You can read this {}; its owner, managers and admins can change it.",
         object.singular.to_lowercase()
     ));
-    if may(&tenant, Action::Delete, own) {
+    if may(&tenant, object.key.as_str(), Action::Delete, own) {
         page.delete_action = Some(format!("{path}/{record_id}/delete"));
         page.delete_confirm =
             format!("Delete {title}? You can restore it from recently deleted for 30 days.");

@@ -87,7 +87,7 @@ async fn page(
     notice: Option<String>,
     error: Option<(String, String)>,
 ) -> Result<PipelinesPage, PageError> {
-    let (session, tenant) = ctx.tenant().await?;
+    let (session, tenant) = ctx.own_tenant().await?;
     if !tenant.role.administers() {
         return Err(PageError::from(ApiError::new(
             StatusCode::FORBIDDEN,

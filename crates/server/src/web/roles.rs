@@ -184,6 +184,7 @@ pub async fn create(ctx: PageContext, RawForm(raw): RawForm) -> PageResult {
                 description: description.clone(),
                 copy_of: Some(copy_of.clone()),
                 level: None,
+                grants: None,
             },
             &ctx.meta,
         )
@@ -408,7 +409,8 @@ pub async fn save_permissions(
             "{}/settings/roles/{key}?done=saved",
             ctx.base
         ))),
-        Err(e) if wants_json => Err(e.into()),
+        // The page's script reads the refusal as problem JSON, naming the cell.
+        Err(e) if wants_json => Ok(crate::error::ApiError::from(e).into_response()),
         Err(e) => {
             let errors = form_errors(e, "grants")?;
             let page = role_page(&ctx, &key, errors, None).await?;
@@ -487,6 +489,42 @@ pub async fn delete(
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
     }
+}
+
+/// Starts looking at the organization as a role would (owners and admins): pages then read
+/// through its permissions and refuse changes, until the preview stops.
+pub async fn preview(
+    ctx: PageContext,
+    Path(key): Path<String>,
+    RawForm(raw): RawForm,
+) -> PageResult {
+    let pairs = form_pairs(&raw);
+    ctx.check_csrf(&form_value(&pairs, "_csrf"))?;
+    let (_, tenant, _) = admin(&ctx, "settings", "Roles").await?;
+    ctx.state
+        .app
+        .preview_role(&tenant, &key)
+        .await
+        .map_err(PageError::from)?;
+    let mut response = see_other(&format!("{}/", ctx.base));
+    let value = format!("{}.{key}", tenant.id());
+    response.headers_mut().insert(
+        axum::http::header::SET_COOKIE,
+        crate::extract::preview_cookie(&ctx.state, &value, 8 * 3600),
+    );
+    Ok(response)
+}
+
+/// Stops a preview and goes back to the roles.
+pub async fn stop_preview(ctx: PageContext, RawForm(raw): RawForm) -> PageResult {
+    let pairs = form_pairs(&raw);
+    ctx.check_csrf(&form_value(&pairs, "_csrf"))?;
+    let mut response = see_other(&format!("{}/settings/roles", ctx.base));
+    response.headers_mut().insert(
+        axum::http::header::SET_COOKIE,
+        crate::extract::preview_cookie(&ctx.state, "", 0),
+    );
+    Ok(response)
 }
 
 #[cfg(test)]

@@ -92,7 +92,9 @@ pub(super) async fn admin(
     current: &str,
     crumb: &'static str,
 ) -> Result<(rapport_app::Actor, Tenant, Shell), PageError> {
-    let (session, tenant) = ctx.tenant().await?;
+    // Settings are the administrator's own even while they preview a role: the preview is of
+    // records, and its banner stays to end it.
+    let (session, tenant) = ctx.own_tenant().await?;
     if !tenant.role.administers() {
         return Err(PageError::from(ApiError::new(
             StatusCode::FORBIDDEN,

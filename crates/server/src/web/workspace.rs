@@ -52,6 +52,8 @@ pub struct Shell {
     pub palette: Vec<PaletteItem>,
     /// Unread notifications (the bell).
     pub unread: i64,
+    /// The role an owner or admin is previewing, by name.
+    pub preview: Option<String>,
 }
 
 pub struct PaletteItem {
@@ -214,13 +216,18 @@ pub async fn shell(
         user_email: session.actor.email.clone(),
         user_id: session.actor.user_id.to_string(),
         user_initials: initials(&session.actor.name),
-        role: tenant.role.as_str().to_owned(),
+        role: tenant.access.key.clone(),
         csrf: crate::csrf::masked(&session.session.csrf_token),
         nav,
         breadcrumbs: crumbs.iter().map(|c| (*c).to_owned()).collect(),
         organizations,
         instance_admin: session.actor.is_instance_admin,
         palette: palette(&base, tenant, session.actor.is_instance_admin),
+        // Administration pages read with the person's own role; the banner stays there too.
+        preview: tenant
+            .preview
+            .clone()
+            .or_else(|| ctx.preview_key(tenant.id())),
         base,
     }
 }
@@ -457,7 +464,7 @@ async fn members_page(
     error: Option<String>,
     notice: Option<String>,
 ) -> Result<MembersPage, PageError> {
-    let (session, tenant) = ctx.tenant().await?;
+    let (session, tenant) = ctx.own_tenant().await?;
     if !tenant.role.administers() {
         return Err(PageError::from(crate::error::ApiError::new(
             StatusCode::FORBIDDEN,

@@ -434,3 +434,48 @@ async fn a_deleted_role_moves_its_members_invitations_and_keys_to_the_role_chose
         .await;
     assert!(open.text.contains("\"role\":\"viewer\""), "{}", open.text);
 }
+
+#[tokio::test]
+async fn a_custom_objects_own_row_decides_its_records_everywhere() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    t.create(
+        &owner,
+        "/api/v1/objects",
+        json!({"key": "berth", "singular": "Berth", "plural": "Berths"}),
+    )
+    .await;
+    t.create(
+        &owner,
+        "/api/v1/objects/berth/records",
+        json!({"values": {"name": "A-01 harbour"}}),
+    )
+    .await;
+    t.create(
+        &owner,
+        "/api/v1/contacts",
+        json!({"name": "Harbour master"}),
+    )
+    .await;
+    call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/roles",
+        Some(json!({"name": "No berths", "copy_of": "member",
+                    "permissions": {"berth": {"view": "none"}}})),
+    )
+    .await;
+    let sam = t.member(&owner, "sam@example.com", "no_berths").await;
+    call(&t, &sam, Method::GET, "/api/v1/objects/berth/records", None)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    // Search keeps to what the role sees: the contact, not the berth.
+    let found = call(&t, &sam, Method::GET, "/api/v1/search?q=harbour", None).await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    assert!(found.text.contains("Harbour master"), "{}", found.text);
+    assert!(!found.text.contains("A-01"), "{}", found.text);
+    // The owner still reads both.
+    let all = call(&t, &owner, Method::GET, "/api/v1/search?q=harbour", None).await;
+    assert!(all.text.contains("A-01"), "{}", all.text);
+}

@@ -440,7 +440,9 @@ async fn a_deal_is_created_commented_won_and_its_task_completed() {
             "task_completed",
             "task_created",
             "comment",
-            "status_changed"
+            "status_changed",
+            // The amount given with the win, told beside it.
+            "values_changed"
         ]
     );
     assert_eq!(

@@ -294,6 +294,7 @@ async fn the_ai_api_key_is_stored_encrypted_and_never_shown_again() {
         organization,
         role: rapport_domain::Role::Owner,
         access: rapport_app::roles::Access::system(rapport_domain::Role::Owner),
+        preview: None,
     };
     assert_eq!(
         t.app.ai_api_key(&tenant).await.expect("key").as_deref(),
@@ -557,6 +558,37 @@ async fn owners_shape_a_role_in_the_permission_matrix_which_saves_as_they_click(
         .eval("return ['deal.view', 'contact.edit', 'company.delete'].map(n => document.querySelector(`select[name='${n}']`).value)")
         .await;
     assert_eq!(stored, serde_json::json!(["none", "all", "none"]));
+
+    // Viewing as the role: the pages read through it, changes to records are refused, and the
+    // banner ends it.
+    b.submit("form[action$='/settings/roles/finance/preview'] button")
+        .await;
+    b.wait_for_path(|p| p == "/o/acme/").await;
+    assert!(b.text(".preview-banner").await.contains("Finance"));
+    assert!(
+        !b.exists(".sidebar a[href='/o/acme/deals']").await,
+        "no deals for finance"
+    );
+    b.goto(&t.url("/o/acme/contacts")).await;
+    assert!(
+        !b.exists("a[href='/o/acme/contacts/new']").await,
+        "finance creates no contacts"
+    );
+    b.screenshots("settings-role-preview").await;
+    // Any change is refused while previewing (saving a view, here).
+    b.eval(
+        "window.__status = null; \
+         const body = new URLSearchParams({_csrf: document.querySelector('input[name=_csrf]').value, name: 'Mine', list: 'contacts'}); \
+         fetch('/o/acme/views', {method: 'POST', body, redirect: 'manual'}).then(r => window.__status = r.status); return null",
+    )
+    .await;
+    b.wait_until("return window.__status !== null", "the change is answered")
+        .await;
+    assert_eq!(b.eval("return window.__status").await, 403);
+    b.submit(".preview-banner button").await;
+    b.wait_for_path(|p| p == "/o/acme/settings/roles").await;
+    assert!(!b.exists(".preview-banner").await);
+    assert!(b.exists(".sidebar a[href='/o/acme/deals']").await);
 
     // The owner role reads but does not change; the finance role is given to a newcomer.
     b.goto(&t.url("/o/acme/settings/roles/owner")).await;

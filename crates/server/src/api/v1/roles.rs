@@ -30,7 +30,7 @@ pub struct RoleOut {
     pub editable: bool,
     pub members: i64,
     /// For every kind of record (built-in and custom, by object key), each of its actions
-    /// with a scope: none, own, team or all.
+    /// with a scope: none, own or all.
     #[schema(value_type = Object)]
     pub permissions: BTreeMap<String, BTreeMap<String, String>>,
     /// What the role may do to kinds added later.
@@ -147,10 +147,10 @@ pub struct RoleIn {
     pub copy_of: Option<String>,
     /// admin, manager, member or viewer (default: the copied role's)
     pub level: Option<String>,
-    /// Cells of the matrix to change: `{"deal": {"edit": "team"}}`.
+    /// Cells of the matrix to change: `{"deal": {"edit": "own"}}`.
     #[schema(value_type = Object)]
     pub permissions: Option<Value>,
-    /// Cells of the row for kinds added later: `{"view": "own"}`.
+    /// Cells of the row for kinds added later: `{"delete": "none"}`.
     #[schema(value_type = Object)]
     pub default: Option<Value>,
 }
@@ -177,32 +177,17 @@ pub async fn create(
                 description: body.description.clone().unwrap_or_default(),
                 copy_of: body.copy_of.clone(),
                 level,
+                grants: (body.permissions.is_some() || body.default.is_some())
+                    .then(|| grants_of(&body)),
             },
             &meta,
         )
         .await?;
-    let role = if body.permissions.is_some() || body.default.is_some() {
-        state
-            .app
-            .update_role(
-                &scope.auth.actor,
-                &scope.tenant,
-                &created.key,
-                RoleChange {
-                    grants: Some(grants_of(&body)),
-                    ..RoleChange::default()
-                },
-                &meta,
-            )
-            .await?
-    } else {
-        created
-    };
     let list = state
         .app
         .list_roles(&scope.auth.actor, &scope.tenant, &meta)
         .await?;
-    Ok((StatusCode::CREATED, Json(out(&role, &kinds_of(&list)))))
+    Ok((StatusCode::CREATED, Json(out(&created, &kinds_of(&list)))))
 }
 
 fn grants_of(body: &RoleIn) -> Value {
