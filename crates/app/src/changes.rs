@@ -12,7 +12,7 @@ use rapport_domain::deal::DealStatus;
 use rapport_domain::lead::LeadStatus;
 use rapport_domain::schema::FieldDef;
 use rapport_domain::values::{self, Value};
-use rapport_domain::{Role, UserId, ValidationErrors};
+use rapport_domain::{UserId, ValidationErrors};
 use rapport_store::records::{self as store_records, Target};
 use rapport_store::{TenantTx, memberships};
 use serde::Serialize;
@@ -204,8 +204,16 @@ impl<'a> Checked<'a> {
                 }
             }
         }
-        let owner =
-            owner_after(tx, tenant, actor, &mut errors, owner, current.map(K::owner)).await?;
+        let owner = owner_after(
+            tx,
+            tenant,
+            actor,
+            K::KIND.object_key(),
+            &mut errors,
+            owner,
+            current.map(K::owner),
+        )
+        .await?;
         Ok(Checked {
             actor,
             tenant,
@@ -302,10 +310,13 @@ pub(crate) async fn missing_reference(
 
 /// The owner a change leaves a record with (the actor, for a new record without one), checked
 /// when the change names another.
+/// The owner after a change. Handing a record to someone else is for roles that change anyone's
+/// records of the kind (`kind`): a role that changes only its own keeps what it owns.
 async fn owner_after(
     tx: &mut TenantTx,
     tenant: &Tenant,
     actor: &Actor,
+    kind: &str,
     errors: &mut ValidationErrors,
     change: Option<UserId>,
     current: Option<UserId>,
@@ -314,9 +325,22 @@ async fn owner_after(
     if change.is_some_and(|o| Some(o) != current) {
         if memberships::find_by_user(tx, owner).await?.is_none() {
             errors.add("owner_id", "must be a member of this organization");
-        } else if tenant.role == Role::Member && owner != actor.user_id {
-            errors.add("owner_id", "members may only own records themselves");
+        } else if owner != actor.user_id && !may_hand_over(tenant, kind) {
+            errors.add("owner_id", OWN_ONLY);
         }
     }
     Ok(owner)
+}
+
+/// What a role that changes only its own records is told when it names another owner.
+pub(crate) const OWN_ONLY: &str =
+    "must be you: your role changes only its own records of this kind";
+
+/// Whether the role may give records of `kind` to someone else: it changes anyone's.
+pub(crate) fn may_hand_over(tenant: &Tenant, kind: &str) -> bool {
+    tenant.may_kind(
+        rapport_domain::access::RecordAction::Edit,
+        kind,
+        rapport_domain::Ownership::Others,
+    )
 }

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use rapport_domain::schema::{FieldDef, FieldKey, FieldType, ObjectDef, ObjectKey};
 use rapport_domain::values::{self, Value};
-use rapport_domain::{Action, Ownership, RecordId, Role, UserId, ValidationErrors};
+use rapport_domain::{Action, Ownership, RecordId, UserId, ValidationErrors};
 use rapport_store::memberships;
 use rapport_store::records::{
     self as store_records, After, Aggregate, Column, Comparison, Condition, IndexRow, Listed,
@@ -614,18 +614,17 @@ impl App {
         Ok(())
     }
 
-    /// A new owner must be a member, and members may only give records to themselves.
+    /// A new owner must be a member, and a role that changes only its own records of the kind
+    /// may only give them to the actor.
     async fn check_new_owner(
         tx: &mut TenantTx,
         tenant: &Tenant,
         actor: &Actor,
+        kind: &str,
         owner: UserId,
     ) -> AppResult<()> {
-        if tenant.role == Role::Member && owner != actor.user_id {
-            return Err(AppError::invalid(
-                "owner_id",
-                "members may only own records themselves",
-            ));
+        if owner != actor.user_id && !crate::changes::may_hand_over(tenant, kind) {
+            return Err(AppError::invalid("owner_id", crate::changes::OWN_ONLY));
         }
         if memberships::find_by_user(tx, owner).await?.is_none() {
             return Err(AppError::invalid(
@@ -660,7 +659,7 @@ impl App {
         let changes = values::check_input(&object, input, true, "values", value_context(tenant))?;
         let owner = owner_id.unwrap_or(actor.user_id);
         if owner != actor.user_id {
-            Self::check_new_owner(&mut tx, tenant, actor, owner).await?;
+            Self::check_new_owner(&mut tx, tenant, actor, object_key, owner).await?;
         }
         let id = RecordId::new();
         self.check_references(&mut tx, &catalog, &object, &changes, id.as_uuid())
@@ -753,7 +752,7 @@ impl App {
         let changes = values::check_input(&object, input, false, "values", value_context(tenant))?;
         let owner = owner_id.unwrap_or(current.owner_id);
         if owner != current.owner_id {
-            Self::check_new_owner(&mut tx, tenant, actor, owner).await?;
+            Self::check_new_owner(&mut tx, tenant, actor, object_key, owner).await?;
         }
         self.check_references(&mut tx, &catalog, &object, &changes, id.as_uuid())
             .await?;

@@ -391,6 +391,13 @@ impl App {
                 "the owner role may do everything and cannot be changed",
             ));
         }
+        // A role that administers is the owners' to shape: admins do not change their own.
+        if current.level.administers() && tenant.role != Role::Owner {
+            drop(tx);
+            self.record_denial(actor, tenant, meta, Action::Edit, Object::Member)
+                .await;
+            return Err(AppError::Forbidden);
+        }
         if current.system
             && (change.name.is_some() || change.description.is_some() || change.level.is_some())
         {
@@ -528,6 +535,12 @@ impl App {
                 "a system role cannot be deleted",
             ));
         };
+        if current.level.administers() && tenant.role != Role::Owner {
+            drop(tx);
+            self.record_denial(actor, tenant, meta, Action::Delete, Object::Member)
+                .await;
+            return Err(AppError::Forbidden);
+        }
         let target = roles
             .iter()
             .find(|r| r.key == move_to && r.key != key)

@@ -1,7 +1,7 @@
 //! Tasks: the contract's rules (no past due date, members only on their own deals, links within
 //! the organization), and timeline entries when a task is created or completed.
 
-use rapport_domain::{Ownership, Role, TaskId};
+use rapport_domain::{Ownership, TaskId};
 use rapport_store::deals::Deal;
 use rapport_store::tables;
 use rapport_store::tasks::{self as store_tasks, Task, TaskFields};
@@ -151,9 +151,12 @@ impl BuiltinKind for Task {
         };
         let deal_id = v.link("deal_id", current.and_then(|t| t.deal_id));
         v.settle()?;
-        // A member puts tasks only on deals they own.
-        if tenant.role == Role::Member
-            && v.given("deal_id").is_some()
+        // A role that changes only its own deals puts tasks only on deals it owns.
+        if !tenant.may_kind(
+            rapport_domain::access::RecordAction::Edit,
+            "deal",
+            rapport_domain::Ownership::Others,
+        ) && v.given("deal_id").is_some()
             && let Some(deal) = deal_id
             && tables::find::<Deal>(tx, deal)
                 .await?

@@ -347,7 +347,8 @@ async fn role_page(
         name,
         description,
         system,
-        editable,
+        // Roles that administer are the owners' to shape.
+        editable: editable && (!level.administers() || tenant.role == Role::Owner),
         members,
         errors,
         notice,

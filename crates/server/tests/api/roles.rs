@@ -258,6 +258,30 @@ async fn tuning_a_system_role_applies_at_once_and_the_owner_role_stays_as_it_is(
     );
     assert_eq!(stored.body["status"], "new");
 
+    // Handing a record to someone else is for roles that change anyone's records of its kind.
+    let given = json!({"name": "For the owner", "owner_id": owner.user_id});
+    let r = call(
+        &t,
+        &member,
+        Method::POST,
+        "/api/v1/contacts",
+        Some(given.clone()),
+    )
+    .await;
+    r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert!(r.text.contains("owner_id"), "{}", r.text);
+    call(
+        &t,
+        &owner,
+        Method::PATCH,
+        "/api/v1/roles/member",
+        Some(json!({"permissions": {"contact": {"edit": "all"}}})),
+    )
+    .await;
+    let r = call(&t, &member, Method::POST, "/api/v1/contacts", Some(given)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["owner_id"], owner.user_id.as_str());
+
     // The owner role is never changed; a system role keeps its name; nonsense is named.
     call(
         &t,
@@ -294,6 +318,43 @@ async fn tuning_a_system_role_applies_at_once_and_the_owner_role_stays_as_it_is(
         r.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         assert!(r.text.contains(says), "{}", r.text);
     }
+    // Roles that run the organization are the owners' to shape: an admin does not loosen or
+    // tighten their own.
+    let admin = t.member(&owner, "admin@example.com", "admin").await;
+    let cells = json!({"permissions": {"deal": {"delete": "own"}}});
+    call(
+        &t,
+        &admin,
+        Method::PATCH,
+        "/api/v1/roles/admin",
+        Some(cells.clone()),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let r = call(
+        &t,
+        &owner,
+        Method::PATCH,
+        "/api/v1/roles/admin",
+        Some(cells),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let tuned_by_admin = call(
+        &t,
+        &admin,
+        Method::PATCH,
+        "/api/v1/roles/member",
+        Some(json!({"permissions": {"task": {"delete": "all"}}})),
+    )
+    .await;
+    assert_eq!(
+        tuned_by_admin.status,
+        StatusCode::OK,
+        "{}",
+        tuned_by_admin.text
+    );
+
     // Members read roles but do not change them.
     call(
         &t,
