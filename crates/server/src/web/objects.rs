@@ -1922,9 +1922,7 @@ pub async fn comment(
 
 /// Whether the member may change records of an object (their own ones at least).
 fn may_change_some(tenant: &Tenant, object_key: &str) -> bool {
-    let object = rapport_app::custom_values::Kind::of_key(object_key)
-        .map_or(Object::Record, |k| k.permission_object());
-    tenant.may(Action::Edit, object, Ownership::Own)
+    tenant.may_kind(Action::Edit.into(), object_key, Ownership::Own)
 }
 
 /// The sections of a record's page listing the custom records whose relation fields point at

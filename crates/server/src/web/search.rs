@@ -100,19 +100,16 @@ pub async fn trash(ctx: PageContext, Query(q): Query<TrashQuery>) -> PageResult 
     let rows = items
         .into_iter()
         .map(|d| {
-            let object = match d.record_type.as_str() {
-                "company" => Object::Company,
-                "contact" => Object::Contact,
-                "lead" => Object::Lead,
-                "deal" => Object::Deal,
-                "object" => Object::Schema,
-                _ => Object::Record,
+            let owner = UserId(d.owner_id);
+            // A deleted object is the schema's; a record is its kind's (by its own row).
+            let can_restore = match d.record_type.as_str() {
+                "object" => tenant.may(Action::Delete, Object::Schema, actor.relation_to(owner)),
+                kind => tenant.may_kind(Action::Delete.into(), kind, actor.relation_to(owner)),
             };
             let kind = d.kind;
-            let owner = UserId(d.owner_id);
             DeletedRow {
                 kind,
-                can_restore: tenant.may(Action::Delete, object, actor.relation_to(owner)),
+                can_restore,
                 record_type: d.record_type,
                 id: d.id.to_string(),
                 name: d.name,

@@ -143,9 +143,20 @@ pub async fn shell(
         .objects(&session.actor, tenant, &ctx.meta)
         .await
         .unwrap_or_default();
-    let custom: Vec<&rapport_app::objects::ObjectView> =
-        catalog.objects.iter().filter(|o| !o.def.builtin).collect();
-    if !custom.is_empty() && may(Action::View, Object::Record) {
+    // Each one the role may see, by its own row of the matrix.
+    let custom: Vec<&rapport_app::objects::ObjectView> = catalog
+        .objects
+        .iter()
+        .filter(|o| {
+            !o.def.builtin
+                && tenant.may_kind(
+                    Action::View.into(),
+                    o.def.key.as_str(),
+                    Ownership::NotApplicable,
+                )
+        })
+        .collect();
+    if !custom.is_empty() {
         let at = nav
             .iter()
             .position(|n| n.href.ends_with("/trash"))
