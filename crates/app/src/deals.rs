@@ -261,6 +261,20 @@ impl BuiltinKind for Deal {
     async fn insert(tx: &mut TenantTx, _actor: &Actor, fields: &DealFields) -> Result<Self> {
         store_deals::insert(tx, fields).await
     }
+    async fn own_actions_at_creation(
+        &self,
+        tx: &mut TenantTx,
+    ) -> AppResult<Vec<rapport_domain::access::RecordAction>> {
+        let first = store_pipelines::find(tx, self.pipeline_id)
+            .await?
+            .and_then(|p| p.stages.first().map(|s| s.key.clone()));
+        let moved = self.status.is_closed() || first.is_some_and(|f| f != self.stage);
+        Ok(if moved {
+            vec![rapport_domain::access::RecordAction::ChangeStage]
+        } else {
+            Vec::new()
+        })
+    }
     async fn after_create(&self, tx: &mut TenantTx, _actor: &Actor) -> AppResult<()> {
         stage_requirements(tx, self).await
     }

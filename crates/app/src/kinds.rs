@@ -70,6 +70,15 @@ pub trait BuiltinKind:
         Vec::new()
     }
 
+    /// The kind's own actions creating this record amounts to (a deal made straight into a
+    /// later stage, or already won or lost).
+    fn own_actions_at_creation(
+        &self,
+        _tx: &mut TenantTx,
+    ) -> impl Future<Output = AppResult<Vec<rapport_domain::access::RecordAction>>> + Send {
+        async { Ok(Vec::new()) }
+    }
+
     /// Whether its records have a timeline (tasks show on their record's instead).
     const TIMELINE: bool = true;
 
@@ -373,6 +382,19 @@ impl App {
             *record.custom_mut() = Json::Object(c.document);
         }
         record.after_create(&mut tx, actor).await?;
+        let kind = K::KIND.object_key();
+        let relation = actor.relation_to(record.owner());
+        if let Some(refused) = record
+            .own_actions_at_creation(&mut tx)
+            .await?
+            .into_iter()
+            .find(|a| !tenant.may_kind(*a, kind, relation))
+        {
+            drop(tx);
+            self.record_denial_of(actor, tenant, meta, refused.as_str(), kind)
+                .await;
+            return Err(AppError::Forbidden);
+        }
         let mut e = with_target(
             entry(Some(actor), meta, &audit_action::<K>("created")),
             K::KIND.object_key(),

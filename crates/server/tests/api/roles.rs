@@ -257,6 +257,31 @@ async fn tuning_a_system_role_applies_at_once_and_the_owner_role_stays_as_it_is(
         "nothing was half-written"
     );
     assert_eq!(stored.body["status"], "new");
+    // Nor made straight into a later stage, or already won; the first stage is theirs to use.
+    for body in [
+        json!({"title": "Later", "stage": "proposal"}),
+        json!({"title": "Done", "status": "won", "amount": 10}),
+    ] {
+        call(&t, &member, Method::POST, "/api/v1/deals", Some(body))
+            .await
+            .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    }
+    let first = call(
+        &t,
+        &member,
+        Method::POST,
+        "/api/v1/deals",
+        Some(json!({"title": "New"})),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    let deals = call(&t, &owner, Method::GET, "/api/v1/deals", None).await;
+    assert_eq!(
+        deals.body["items"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        deals.text
+    );
 
     // Handing a record to someone else is for roles that change anyone's records of its kind.
     let given = json!({"name": "For the owner", "owner_id": owner.user_id});
