@@ -125,36 +125,17 @@ impl App {
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let catalog = catalog(&mut tx, tenant.organization.created_at).await?;
         let object = catalog.require(target)?.def.clone();
-        let kind = match object.key.as_str() {
-            "company" => Object::Company,
-            "contact" => Object::Contact,
-            "lead" => Object::Lead,
-            "deal" => Object::Deal,
-            "task" => Object::Task,
-            _ => Object::Record,
-        };
         tx.commit().await?;
-        if kind == Object::Record {
-            self.authorize_kind(
-                actor,
-                tenant,
-                meta,
-                Action::View.into(),
-                object.key.as_str(),
-                Ownership::NotApplicable,
-            )
-            .await?;
-        } else {
-            self.authorize(
-                actor,
-                tenant,
-                meta,
-                Action::View,
-                kind,
-                Ownership::NotApplicable,
-            )
-            .await?;
-        }
+        // Built-in or custom, the target's own row of the matrix decides.
+        self.authorize_kind(
+            actor,
+            tenant,
+            meta,
+            Action::View.into(),
+            object.key.as_str(),
+            Ownership::NotApplicable,
+        )
+        .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let Some(t) = target_of(&catalog, &object.key) else {
             return Ok(Vec::new());

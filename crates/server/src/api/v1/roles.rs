@@ -89,6 +89,20 @@ fn kinds_of(list: &RoleList) -> Vec<(String, Vec<rapport_domain::access::RecordA
         .collect()
 }
 
+/// A role just written, with a row for every kind of record the organization has now.
+async fn shown(
+    state: &AppState,
+    scope: &Scope,
+    meta: &rapport_app::RequestMeta,
+    role: &RoleView,
+) -> ApiResult<RoleOut> {
+    let list = state
+        .app
+        .list_roles(&scope.auth.actor, &scope.tenant, meta)
+        .await?;
+    Ok(out(role, &kinds_of(&list)))
+}
+
 fn parse_level(raw: Option<&str>) -> Result<Option<Role>, ApiError> {
     raw.map(|l| {
         l.parse::<Role>()
@@ -183,11 +197,10 @@ pub async fn create(
             &meta,
         )
         .await?;
-    let list = state
-        .app
-        .list_roles(&scope.auth.actor, &scope.tenant, &meta)
-        .await?;
-    Ok((StatusCode::CREATED, Json(out(&created, &kinds_of(&list)))))
+    Ok((
+        StatusCode::CREATED,
+        Json(shown(&state, &scope, &meta, &created).await?),
+    ))
 }
 
 fn grants_of(body: &RoleIn) -> Value {
@@ -237,11 +250,7 @@ pub async fn update(
             &meta,
         )
         .await?;
-    let list = state
-        .app
-        .list_roles(&scope.auth.actor, &scope.tenant, &meta)
-        .await?;
-    Ok(Json(out(&role, &kinds_of(&list))))
+    Ok(Json(shown(&state, &scope, &meta, &role).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
