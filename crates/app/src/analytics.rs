@@ -3,6 +3,7 @@
 //! exchange rates); counts include every deal.
 
 use chrono::{Duration, DurationRound, Utc};
+use rapport_domain::access::RecordAction;
 use rapport_domain::deal::{DealStatus, StageKey};
 use rapport_domain::{Action, Object, Ownership, PipelineId};
 use rapport_store::deals::{self as store_deals, StageStatusTotal};
@@ -131,8 +132,15 @@ impl App {
         // until the organization writes.
         let since = Utc::now() - Duration::days(days);
         let since = since.duration_trunc(Duration::minutes(1)).unwrap_or(since);
-        let totals =
-            store_deals::totals_and_created_since(&mut tx, None, &currency, Some(since)).await?;
+        let reach = tenant.reach(actor, RecordAction::View, "deal");
+        let totals = store_deals::totals_and_created_since(
+            &mut tx,
+            None,
+            &currency,
+            Some(since),
+            reach.owners(),
+        )
+        .await?;
         tx.commit().await?;
         let new_in_last_days = totals.iter().map(|t| t.created_since).sum();
         let by_status = DealStatus::ALL.map(|status| {
@@ -188,10 +196,12 @@ impl App {
             None => store_pipelines::default(&mut tx).await?,
         }
         .ok_or(AppError::NotFound)?;
+        let reach = tenant.reach(actor, RecordAction::View, "deal");
         let totals = store_deals::totals_by_stage_and_status(
             &mut tx,
             Some(pipeline.id),
             &tenant.organization.currency,
+            reach.owners(),
         )
         .await?;
         tx.commit().await?;
@@ -271,25 +281,32 @@ impl App {
         let oldest = month_start(today, 5);
         let since = oldest.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
         let ninety_days_ago = Utc::now() - Duration::days(90);
+        // Every figure counts the records the actor may see.
+        let deals = tenant.reach(actor, RecordAction::View, "deal");
+        let deals = deals.owners();
+        let leads = tenant.reach(actor, RecordAction::View, "lead");
+        let leads = leads.owners();
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let (open_count, open_amount, weighted) =
-            store_deals::open_totals(&mut tx, &currency).await?;
-        let closed = store_deals::closed_since(&mut tx, since.min(ninety_days_ago)).await?;
+            store_deals::open_totals(&mut tx, &currency, deals).await?;
+        let closed = store_deals::closed_since(&mut tx, since.min(ninety_days_ago), deals).await?;
         let pipeline = store_pipelines::default(&mut tx)
             .await?
             .ok_or(AppError::NotFound)?;
         let totals =
-            store_deals::totals_by_stage_and_status(&mut tx, Some(pipeline.id), &currency).await?;
+            store_deals::totals_by_stage_and_status(&mut tx, Some(pipeline.id), &currency, deals)
+                .await?;
         let open_weighted =
-            store_deals::open_weighted_by_owner(&mut tx, pipeline.id, &currency).await?;
+            store_deals::open_weighted_by_owner(&mut tx, pipeline.id, &currency, deals).await?;
         let month_began = month_start(today, 0)
             .and_hms_opt(0, 0, 0)
             .unwrap_or_default()
             .and_utc();
         let (new_leads_this_month, _) =
-            rapport_store::leads::created_and_converted_since(&mut tx, month_began).await?;
+            rapport_store::leads::created_and_converted_since(&mut tx, month_began, leads).await?;
         let (leads_90, converted_90) =
-            rapport_store::leads::created_and_converted_since(&mut tx, ninety_days_ago).await?;
+            rapport_store::leads::created_and_converted_since(&mut tx, ninety_days_ago, leads)
+                .await?;
         tx.commit().await?;
 
         let mut months: Vec<MonthTotals> = (0..6)

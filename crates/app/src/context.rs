@@ -78,10 +78,7 @@ impl Tenant {
                 let action = action.into();
                 let grants = &self.access.grants;
                 let builtin = ["company", "contact", "lead", "deal", "task"];
-                grants
-                    .default
-                    .get(&action)
-                    .is_some_and(|scope| scope.reaches(ownership))
+                grants.default_effective(action).reaches(ownership)
                     && grants
                         .kinds
                         .iter()
@@ -100,6 +97,46 @@ impl Tenant {
         ownership: rapport_domain::Ownership,
     ) -> bool {
         self.access.grants.allows(kind, action, ownership)
+    }
+
+    /// The records of `kind` that `action` reaches for the actor, in a list: what their role's
+    /// scope for it reaches, and for anything but viewing, no further than viewing does.
+    /// "Team" reaches the actor's own records until teams exist.
+    pub fn reach(
+        &self,
+        actor: &Actor,
+        action: rapport_domain::access::RecordAction,
+        kind: &str,
+    ) -> rapport_domain::access::Reach {
+        self.reach_of(actor.user_id, action, kind)
+    }
+
+    /// [`Tenant::reach`] for the member `user`.
+    pub fn reach_of(
+        &self,
+        user: UserId,
+        action: rapport_domain::access::RecordAction,
+        kind: &str,
+    ) -> rapport_domain::access::Reach {
+        use rapport_domain::access::{Reach, Scope};
+        match self.access.grants.effective(kind, action) {
+            Scope::All => Reach::All,
+            Scope::Own | Scope::Team => Reach::Owners(vec![user]),
+            Scope::None => Reach::Owners(Vec::new()),
+        }
+    }
+
+    /// The tenant an export reads its list as: one whose view of each kind reaches no further
+    /// than its export.
+    pub fn exporting(&self) -> Tenant {
+        let mut tenant = self.clone();
+        tenant.access.grants = self.access.grants.exporting().into();
+        tenant
+    }
+
+    /// Whether the actor sees a record of `kind` they relate to as `ownership`.
+    pub fn sees(&self, kind: &str, ownership: rapport_domain::Ownership) -> bool {
+        self.may_kind(rapport_domain::access::RecordAction::View, kind, ownership)
     }
 }
 

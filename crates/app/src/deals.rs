@@ -3,10 +3,13 @@
 //! the pipelines themselves.
 
 use chrono::{DateTime, Utc};
+use rapport_domain::access::RecordAction;
 use rapport_domain::deal::{self, DealStatus, StageKey};
 use rapport_domain::money::Money;
 use rapport_domain::organization::{Currency, OrganizationName};
-use rapport_domain::{Action, DealId, Object, Ownership, PipelineId, Role, ValidationErrors};
+use rapport_domain::{
+    Action, DealId, Object, Ownership, PipelineId, Role, UserId, ValidationErrors,
+};
 use rapport_store::deals::{self as store_deals, BoardFilter, Deal, DealFields, StageStatusTotal};
 use rapport_store::pipelines::{self as store_pipelines, Pipeline, StageFields};
 use rapport_store::{Result, TenantTx};
@@ -466,7 +469,7 @@ impl App {
         )
         .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let filter = &with_custom(&mut tx, tenant, filter, custom).await?;
+        let filter = &with_custom(&mut tx, actor, tenant, filter, custom).await?;
         let totals =
             store_deals::board_totals(&mut tx, filter, &tenant.organization.currency).await?;
         let cards = store_deals::board_first_cards(&mut tx, filter, stages, per_stage).await?;
@@ -498,7 +501,7 @@ impl App {
         )
         .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let filter = &with_custom(&mut tx, tenant, filter, custom).await?;
+        let filter = &with_custom(&mut tx, actor, tenant, filter, custom).await?;
         let mut cards = store_deals::board_more_cards(&mut tx, filter, stage, after, limit).await?;
         tx.commit().await?;
         let more = cards.len() as i64 > limit;
@@ -876,11 +879,16 @@ impl App {
 /// deal object's fields).
 async fn with_custom(
     tx: &mut TenantTx,
+    actor: &Actor,
     tenant: &Tenant,
     filter: &BoardFilter,
     custom: &[(String, Option<String>, String)],
 ) -> AppResult<BoardFilter> {
     let mut filter = filter.clone();
+    filter.owners = tenant
+        .reach(actor, RecordAction::View, Kind::Deal.object_key())
+        .owners()
+        .map(<[UserId]>::to_vec);
     if !custom.is_empty() {
         let catalog = crate::objects::catalog(tx, tenant.organization.created_at).await?;
         let object = catalog

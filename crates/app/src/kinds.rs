@@ -8,6 +8,7 @@
 
 use std::future::Future;
 
+use rapport_domain::access::RecordAction;
 use rapport_domain::schema::{FieldDef, ObjectDef};
 use rapport_domain::{Action, Object, Ownership, UserId};
 use rapport_store::TenantTx;
@@ -315,6 +316,11 @@ impl App {
         let found = tables::find_with_tags::<K>(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
+        // A record out of the actor's reach is not there for them.
+        let relation = found.0.relation(&mut tx, actor).await?;
+        if !tenant.sees(K::KIND.object_key(), relation) {
+            return Err(AppError::NotFound);
+        }
         tx.commit().await?;
         Ok(found)
     }
@@ -422,6 +428,9 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         let relation = current.relation(&mut tx, actor).await?;
+        if !tenant.sees(K::KIND.object_key(), relation) {
+            return Err(AppError::NotFound);
+        }
         if !tenant.may(action, K::OBJECT, relation) {
             drop(tx);
             self.record_denial(actor, tenant, meta, action, K::OBJECT)
@@ -629,6 +638,8 @@ impl App {
             limit: q.page_size,
         };
         let cap = q.with_total.then_some(COUNT_CAP);
+        let reach = tenant.reach(actor, RecordAction::View, K::KIND.object_key());
+        let owners = reach.owners();
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let (custom, by_value) = if q.custom.is_empty() && q.custom_sort.is_none() {
             (Vec::new(), None)
@@ -651,6 +662,7 @@ impl App {
                 &mut tx,
                 &q.filter,
                 &custom,
+                owners,
                 strategy,
                 sort,
                 after,
@@ -659,7 +671,7 @@ impl App {
             .await?;
             let has_more = crate::paging::cut(&mut items, q.page_size);
             let (total, total_is_exact) = if q.with_total {
-                tables::count::<K>(&mut tx, &q.filter, &custom, strategy, COUNT_CAP).await?
+                tables::count::<K>(&mut tx, &q.filter, &custom, owners, strategy, COUNT_CAP).await?
             } else {
                 (0, false)
             };
@@ -678,13 +690,15 @@ impl App {
             });
         }
         let (mut items, counted) =
-            tables::list::<K>(&mut tx, &q.filter, &custom, strategy, &window, cap).await?;
+            tables::list::<K>(&mut tx, &q.filter, &custom, owners, strategy, &window, cap).await?;
         let has_more = crate::paging::cut(&mut items, q.page_size);
         let (total, total_is_exact) = match counted {
             Some(counted) => counted,
             None if !q.with_total => (0, false),
             // An empty page past the end of the list: count on its own.
-            None => tables::count::<K>(&mut tx, &q.filter, &custom, strategy, COUNT_CAP).await?,
+            None => {
+                tables::count::<K>(&mut tx, &q.filter, &custom, owners, strategy, COUNT_CAP).await?
+            }
         };
         let tags = page_tags::<K>(&mut tx, &items).await?;
         tx.commit().await?;
@@ -700,6 +714,21 @@ impl App {
             total_is_exact,
             next,
         })
+    }
+}
+
+impl App {
+    /// The names of some records of kind `K` (live or deleted), by id: what a record shows of
+    /// the records it links to, whether or not the reader may open them.
+    pub async fn titles<K: BuiltinKind>(
+        &self,
+        tenant: &Tenant,
+        ids: &[Uuid],
+    ) -> AppResult<Vec<(Uuid, String)>> {
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let titles = tables::titles::<K>(&mut tx, ids).await?;
+        tx.commit().await?;
+        Ok(titles)
     }
 }
 

@@ -609,12 +609,38 @@ pub fn may_see(tenant: &crate::Tenant, event: &LiveEvent) -> bool {
     }
 }
 
+/// Whether `user`, a member of `tenant`, hears of `event` on the organization's channel: of
+/// every record of a kind they see all of; of the others, of the changes they made themselves.
+/// An event names no owner, so a change someone else makes to a record in a partial reach
+/// reaches them through the record's own channel (its open page), checked when subscribing.
+pub fn org_may_see(tenant: &crate::Tenant, user: UserId, event: &LiveEvent) -> bool {
+    use rapport_domain::access::{Reach, RecordAction};
+    let Some(record_type) = event.record_type.as_deref() else {
+        return true;
+    };
+    if event.actor_id == Some(user) {
+        return true;
+    }
+    match record_type {
+        "membership" | "member" | "invitation" | "pipeline" => true,
+        // A custom object's record named without its object (a comment, a tag): heard by those
+        // who see every record of every custom object.
+        "record" => tenant.may(
+            rapport_domain::Action::View,
+            rapport_domain::Object::Record,
+            rapport_domain::Ownership::Others,
+        ),
+        kind => tenant.reach_of(user, RecordAction::View, kind) == Reach::All,
+    }
+}
+
 impl crate::App {
     /// Whether a record of the tenant's organization exists and the member may view it: what
     /// subscribing to `record:{type}:{id}` requires. A record of another organization, a deleted
     /// one and a missing one are all [`crate::AppError::NotFound`].
     pub async fn check_live_record(
         &self,
+        actor: &crate::Actor,
         tenant: &crate::Tenant,
         record_type: &str,
         id: uuid::Uuid,
@@ -625,39 +651,49 @@ impl crate::App {
             .filter(|o| RECORD_TYPES.contains(&record_type) || *o == rapport_domain::Object::Record)
             .ok_or_else(|| crate::AppError::invalid("channel", "unknown record type"))?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let exists = match record_type {
+        let owner = |o: Option<UserId>| o.map(|o| actor.relation_to(o));
+        let relation: Option<Ownership> = match record_type {
             custom if !RECORD_TYPES.contains(&custom) => {
                 match rapport_store::objects::find_by_key(&mut tx, custom).await? {
-                    Some(o) if o.deleted_at.is_none() => {
+                    Some(o) if o.deleted_at.is_none() => owner(
                         rapport_store::records::find(&mut tx, o.id, rapport_domain::RecordId(id))
                             .await?
-                            .is_some()
-                    }
+                            .map(|r| r.owner_id),
+                    ),
                     _ => {
                         return Err(crate::AppError::invalid("channel", "no such object"));
                     }
                 }
             }
-            "company" => tables::find::<Company>(&mut tx, rapport_domain::CompanyId(id))
-                .await?
-                .is_some(),
-            "contact" => tables::find::<Contact>(&mut tx, rapport_domain::ContactId(id))
-                .await?
-                .is_some(),
-            "lead" => tables::find::<Lead>(&mut tx, rapport_domain::LeadId(id))
-                .await?
-                .is_some(),
-            "deal" => tables::find::<Deal>(&mut tx, rapport_domain::DealId(id))
-                .await?
-                .is_some(),
-            _ => tables::find::<Task>(&mut tx, rapport_domain::TaskId(id))
-                .await?
-                .is_some(),
+            "company" => owner(
+                tables::find::<Company>(&mut tx, rapport_domain::CompanyId(id))
+                    .await?
+                    .map(|r| r.owner_id),
+            ),
+            "contact" => owner(
+                tables::find::<Contact>(&mut tx, rapport_domain::ContactId(id))
+                    .await?
+                    .map(|r| r.owner_id),
+            ),
+            "lead" => owner(
+                tables::find::<Lead>(&mut tx, rapport_domain::LeadId(id))
+                    .await?
+                    .map(|r| r.owner_id),
+            ),
+            "deal" => owner(
+                tables::find::<Deal>(&mut tx, rapport_domain::DealId(id))
+                    .await?
+                    .map(|r| r.owner_id),
+            ),
+            _ => match tables::find::<Task>(&mut tx, rapport_domain::TaskId(id)).await? {
+                Some(task) => Some(crate::tasks::relation(&mut tx, actor, &task).await?),
+                None => None,
+            },
         };
         tx.commit().await?;
-        if !exists {
+        let Some(relation) = relation else {
             return Err(crate::AppError::NotFound);
-        }
+        };
         let may = if object == rapport_domain::Object::Record {
             tenant.may_kind(Action::View.into(), record_type, Ownership::NotApplicable)
         } else {
@@ -665,6 +701,10 @@ impl crate::App {
         };
         if !may {
             return Err(crate::AppError::Forbidden);
+        }
+        // A record out of the member's reach is not there for them.
+        if !tenant.sees(record_type, relation) {
+            return Err(crate::AppError::NotFound);
         }
         Ok(())
     }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use rapport_domain::access::{Reach, RecordAction};
 use rapport_domain::schema::{FieldDef, FieldKey, FieldType, ObjectDef, ObjectKey};
 use rapport_domain::values::{self, Value};
 use rapport_domain::{Action, Ownership, RecordId, UserId, ValidationErrors};
@@ -411,7 +412,7 @@ async fn driver(
     if threshold == 0 {
         return Ok(Some(i));
     }
-    let total = store_records::count_capped(tx, object.id, SIZED).await?;
+    let total = store_records::count_capped(tx, object.id, SIZED, None).await?;
     Ok((total >= SIZED || total > threshold).then_some(i))
 }
 
@@ -482,6 +483,7 @@ impl App {
     async fn view(
         &self,
         tx: &mut TenantTx,
+        (actor, tenant): (&Actor, &Tenant),
         object: &ObjectDef,
         catalog: &Catalog,
         rows: Vec<RecordRow>,
@@ -510,8 +512,14 @@ impl App {
                 rapport_domain::schema::RollupFunction::Min => Aggregate::Min,
                 rapport_domain::schema::RollupFunction::Max => Aggregate::Max,
             };
+            // Of the source's records, those in the reader's reach.
+            let reach = tenant.reach(actor, RecordAction::View, source.def.key.as_str());
+            let table = crate::custom_values::Kind::of_key(source.def.key.as_str())
+                .filter(|_| source.def.builtin)
+                .map_or("records", |k| k.table());
+            let sources = reach.owners().map(|owners| (table, owners));
             for (target, figure) in
-                store_records::rollups(tx, via.id, aggregate, value, &ids).await?
+                store_records::rollups(tx, via.id, aggregate, value, &ids, sources).await?
             {
                 rollups.insert((field.key.clone(), target), figure);
             }
@@ -686,7 +694,9 @@ impl App {
         );
         e.changes = Some(json!({"title": title, "values": Json::Object(data.clone())}));
         crate::events::record(&mut tx, e).await?;
-        let view = self.view(&mut tx, &object, &catalog, vec![row]).await?;
+        let view = self
+            .view(&mut tx, (actor, tenant), &object, &catalog, vec![row])
+            .await?;
         tx.commit().await?;
         view.into_iter().next().ok_or(AppError::NotFound)
     }
@@ -713,8 +723,11 @@ impl App {
         let (catalog, object) = self.custom_object(&mut tx, tenant, object_key).await?;
         let row = store_records::find(&mut tx, object.id, id)
             .await?
+            .filter(|r| tenant.sees(object_key, actor.relation_to(r.owner_id)))
             .ok_or(AppError::NotFound)?;
-        let view = self.view(&mut tx, &object, &catalog, vec![row]).await?;
+        let view = self
+            .view(&mut tx, (actor, tenant), &object, &catalog, vec![row])
+            .await?;
         tx.commit().await?;
         view.into_iter().next().ok_or(AppError::NotFound)
     }
@@ -734,6 +747,7 @@ impl App {
         let (catalog, object) = self.custom_object(&mut tx, tenant, object_key).await?;
         let current = store_records::find(&mut tx, object.id, id)
             .await?
+            .filter(|r| tenant.sees(object_key, actor.relation_to(r.owner_id)))
             .ok_or(AppError::NotFound)?;
         tx.commit().await?;
         self.authorize_kind(
@@ -779,7 +793,9 @@ impl App {
             diff.push(("owner_id".into(), json!(current.owner_id), json!(owner)));
         }
         if diff.is_empty() {
-            let view = self.view(&mut tx, &object, &catalog, vec![current]).await?;
+            let view = self
+                .view(&mut tx, (actor, tenant), &object, &catalog, vec![current])
+                .await?;
             tx.commit().await?;
             return view.into_iter().next().ok_or(AppError::NotFound);
         }
@@ -829,7 +845,9 @@ impl App {
         let row = store_records::find(&mut tx, object.id, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let view = self.view(&mut tx, &object, &catalog, vec![row]).await?;
+        let view = self
+            .view(&mut tx, (actor, tenant), &object, &catalog, vec![row])
+            .await?;
         tx.commit().await?;
         view.into_iter().next().ok_or(AppError::NotFound)
     }
@@ -847,6 +865,7 @@ impl App {
         let (_, object) = self.custom_object(&mut tx, tenant, object_key).await?;
         let current = store_records::find(&mut tx, object.id, id)
             .await?
+            .filter(|r| tenant.sees(object_key, actor.relation_to(r.owner_id)))
             .ok_or(AppError::NotFound)?;
         tx.commit().await?;
         self.authorize_kind(
@@ -889,6 +908,7 @@ impl App {
         let (catalog, object) = self.custom_object(&mut tx, tenant, object_key).await?;
         let row = store_records::find_deleted(&mut tx, object.id, id)
             .await?
+            .filter(|r| tenant.sees(object_key, actor.relation_to(r.owner_id)))
             .ok_or(AppError::NotFound)?;
         tx.commit().await?;
         self.authorize_kind(
@@ -940,7 +960,9 @@ impl App {
         let row = store_records::find(&mut tx, object.id, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let view = self.view(&mut tx, &object, &catalog, vec![row]).await?;
+        let view = self
+            .view(&mut tx, (actor, tenant), &object, &catalog, vec![row])
+            .await?;
         tx.commit().await?;
         view.into_iter().next().ok_or(AppError::NotFound)
     }
@@ -966,8 +988,17 @@ impl App {
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let (catalog, object) = self.custom_object(&mut tx, tenant, object_key).await?;
         let small = self.config.list_scan_limit;
+        let reach = tenant.reach(actor, RecordAction::View, object_key);
         let page = self
-            .list_in(&mut tx, &catalog, &object, query, small)
+            .list_in(
+                &mut tx,
+                (actor, tenant),
+                &catalog,
+                &object,
+                query,
+                &reach,
+                small,
+            )
             .await?;
         tx.commit().await?;
         Ok(page)
@@ -975,12 +1006,15 @@ impl App {
 
     /// A page of `object`'s records in `tx`. Up to `small` records in the organization, the list
     /// is read in its order without counting filters first (0: always count them).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn list_in(
         &self,
         tx: &mut TenantTx,
+        who: (&Actor, &Tenant),
         catalog: &Catalog,
         object: &ObjectDef,
         query: &RecordListQuery,
+        reach: &Reach,
         small: i64,
     ) -> AppResult<RecordPage> {
         let conditions = conditions(object, &query.filters)?;
@@ -1014,6 +1048,7 @@ impl App {
         let rq = RecordQuery {
             object_id: object.id,
             conditions: &conditions,
+            owners: reach.owners(),
             driver,
             search: search.as_ref().map(|(s, st)| (s.as_str(), *st)),
             from_text_matches,
@@ -1034,6 +1069,7 @@ impl App {
         let items = self
             .view(
                 tx,
+                who,
                 object,
                 catalog,
                 rows.into_iter().map(|l| l.record).collect(),

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use rapport_domain::access::{Reach, RecordAction};
 use rapport_domain::schema::{FieldType, ObjectDef, SelectOption};
 use rapport_domain::{Action, Object, Ownership, RecordId};
 use rapport_store::TenantTx;
@@ -140,7 +141,10 @@ impl App {
         let Some(t) = target_of(&catalog, &object.key) else {
             return Ok(Vec::new());
         };
-        let choices = store_records::target_choices(&mut tx, t, contains.trim(), limit).await?;
+        let reach = tenant.reach(actor, RecordAction::View, object.key.as_str());
+        let choices =
+            store_records::target_choices(&mut tx, t, contains.trim(), limit, reach.owners())
+                .await?;
         tx.commit().await?;
         Ok(choices)
     }
@@ -192,12 +196,21 @@ impl App {
                     && f.field_type == FieldType::Relation
                     && f.target.as_ref().is_some_and(|t| t.as_str() == object_key)
             }) {
+                let reach = tenant.reach(actor, RecordAction::View, source.def.key.as_str());
+                let owners = reach.owners();
                 let items = match builtin {
                     Some(kind) => {
-                        store_records::related_builtin(&mut tx, kind.table(), field.id, id, 50)
-                            .await?
+                        store_records::related_builtin(
+                            &mut tx,
+                            kind.table(),
+                            field.id,
+                            id,
+                            50,
+                            owners,
+                        )
+                        .await?
                     }
-                    None => store_records::related(&mut tx, field.id, id, 50)
+                    None => store_records::related(&mut tx, field.id, id, 50, owners)
                         .await?
                         .into_iter()
                         .map(|r| (r.id.as_uuid(), r.title))
@@ -249,7 +262,10 @@ impl App {
                 )
             })?
             .clone();
-        let narrowed = !query.filters.is_empty()
+        let reach = tenant.reach(actor, RecordAction::View, object_key);
+        // Counts are of every record: a board narrowed to some owners' records counts none.
+        let narrowed = reach != Reach::All
+            || !query.filters.is_empty()
             || query
                 .search
                 .as_deref()
@@ -287,7 +303,7 @@ impl App {
             None => None,
             Some(n) => {
                 let cap = (n + 1).max(BOARD_COUNT_CAP);
-                let total = store_records::count_capped(&mut tx, object.id, cap).await?;
+                let total = store_records::count_capped(&mut tx, object.id, cap, None).await?;
                 if total == cap {
                     Some(None)
                 } else {
@@ -325,7 +341,8 @@ impl App {
                     next_cursor: None,
                 }
             } else {
-                self.list_in(&mut tx, &catalog, &object, &q, 0).await?
+                self.list_in(&mut tx, (actor, tenant), &catalog, &object, &q, &reach, 0)
+                    .await?
             };
             if option.is_none() && page.items.is_empty() {
                 continue;
@@ -350,18 +367,19 @@ impl App {
         cap: i64,
         meta: &RequestMeta,
     ) -> AppResult<i64> {
-        self.authorize(
+        self.authorize_kind(
             actor,
             tenant,
             meta,
-            Action::View,
-            Object::Record,
+            Action::View.into(),
+            object_key,
             Ownership::NotApplicable,
         )
         .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let (_, object) = self.custom_object_in(&mut tx, tenant, object_key).await?;
-        let n = store_records::count_capped(&mut tx, object.id, cap).await?;
+        let reach = tenant.reach(actor, RecordAction::View, object_key);
+        let n = store_records::count_capped(&mut tx, object.id, cap, reach.owners()).await?;
         tx.commit().await?;
         Ok(n)
     }

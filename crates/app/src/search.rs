@@ -2,16 +2,17 @@
 //! letters, within the organization, for the command palette. A custom record's hit names its
 //! object's key as its kind and the object's singular name as its detail.
 
-use rapport_domain::{Action, Object, Ownership};
-use rapport_store::search::{self as store_search, Hit};
+use rapport_domain::access::{Reach, RecordAction};
+use rapport_store::search::{self as store_search, Hit, Searched};
 
 use crate::{Actor, App, AppResult, Tenant};
 
 impl App {
-    /// Up to `per_kind` matches of each kind the actor may read.
+    /// Up to `per_kind` matches of each kind the actor may read, among the records in their
+    /// reach.
     pub async fn search(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         tenant: &Tenant,
         text: &str,
         per_kind: i64,
@@ -20,21 +21,24 @@ impl App {
         if text.chars().count() < 2 {
             return Ok(Vec::new());
         }
-        let may = |o| tenant.may(Action::View, o, Ownership::NotApplicable);
-        let mut kinds = Vec::new();
-        for (kind, object) in [
-            ("company", Object::Company),
-            ("contact", Object::Contact),
-            ("lead", Object::Lead),
-            ("deal", Object::Deal),
-            ("record", Object::Record),
-        ] {
-            if may(object) {
-                kinds.push(kind);
+        let reach = |kind: &str| match tenant.reach(actor, RecordAction::View, kind) {
+            Reach::All => Some(None),
+            Reach::Owners(owners) if owners.is_empty() => None,
+            Reach::Owners(owners) => Some(Some(owners)),
+        };
+        let mut searched = Searched::default();
+        for kind in ["company", "contact", "lead", "deal"] {
+            if let Some(owners) = reach(kind) {
+                searched.kinds.push((kind, owners));
             }
         }
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let hits = store_search::find(&mut tx, text, &kinds, per_kind).await?;
+        for object in rapport_store::objects::list(&mut tx).await? {
+            if let Some(owners) = reach(&object.key) {
+                searched.objects.push((object.id, owners));
+            }
+        }
+        let hits = store_search::find(&mut tx, text, &searched, per_kind).await?;
         tx.commit().await?;
         Ok(hits)
     }

@@ -67,7 +67,7 @@ async fn task_event(tx: &mut TenantTx, actor: &Actor, t: &Task, kind: &str) -> A
 
 /// How the actor relates to a task: its assignee, its creator (when it has no deal), or the owner
 /// of its deal "own" it.
-async fn relation(tx: &mut TenantTx, actor: &Actor, t: &Task) -> AppResult<Ownership> {
+pub(crate) async fn relation(tx: &mut TenantTx, actor: &Actor, t: &Task) -> AppResult<Ownership> {
     if t.assignee_id == actor.user_id {
         return Ok(Ownership::Own);
     }

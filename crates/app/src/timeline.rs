@@ -56,15 +56,37 @@ impl RecordRef {
         }
     }
 
-    /// Whether the record exists (live) in the transaction's organization.
-    pub(crate) async fn exists(self, tx: &mut TenantTx) -> AppResult<bool> {
-        Ok(match self {
-            RecordRef::Company(id) => tables::find::<Company>(tx, id).await?.is_some(),
-            RecordRef::Contact(id) => tables::find::<Contact>(tx, id).await?.is_some(),
-            RecordRef::Lead(id) => tables::find::<Lead>(tx, id).await?.is_some(),
-            RecordRef::Deal(id) => tables::find::<Deal>(tx, id).await?.is_some(),
-            RecordRef::Record(id) => rapport_store::records::live(tx, id).await?.is_some(),
-        })
+    /// Whether the record exists (live) in the transaction's organization, within the
+    /// actor's reach: a record they may not see is not there for them.
+    pub(crate) async fn exists(
+        self,
+        tx: &mut TenantTx,
+        actor: &Actor,
+        tenant: &Tenant,
+    ) -> AppResult<bool> {
+        let found: Option<(String, rapport_domain::UserId)> = match self {
+            RecordRef::Company(id) => tables::find::<Company>(tx, id)
+                .await?
+                .map(|r| ("company".into(), r.owner_id)),
+            RecordRef::Contact(id) => tables::find::<Contact>(tx, id)
+                .await?
+                .map(|r| ("contact".into(), r.owner_id)),
+            RecordRef::Lead(id) => tables::find::<Lead>(tx, id)
+                .await?
+                .map(|r| ("lead".into(), r.owner_id)),
+            RecordRef::Deal(id) => tables::find::<Deal>(tx, id)
+                .await?
+                .map(|r| ("deal".into(), r.owner_id)),
+            RecordRef::Record(id) => match rapport_store::records::live(tx, id).await? {
+                Some(live) => rapport_store::objects::list(tx)
+                    .await?
+                    .into_iter()
+                    .find(|o| o.id == live.object_id)
+                    .map(|o| (o.key, live.owner_id)),
+                None => None,
+            },
+        };
+        Ok(found.is_some_and(|(kind, owner)| tenant.sees(&kind, actor.relation_to(owner))))
     }
 }
 
@@ -323,7 +345,7 @@ impl App {
         )
         .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        if !record.exists(&mut tx).await? {
+        if !record.exists(&mut tx, actor, tenant).await? {
             return Err(AppError::NotFound);
         }
         let offset = crate::paging::offset(before.is_some(), page, page_size);
@@ -382,7 +404,7 @@ impl App {
             None => &[],
         };
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        if !record.exists(&mut tx).await? {
+        if !record.exists(&mut tx, actor, tenant).await? {
             return Err(AppError::NotFound);
         }
         let own = (record.kind(), record.id());
@@ -437,7 +459,7 @@ impl App {
         // Existence first: a record of another organization is 404 whatever the caller's role.
         {
             let mut tx = self.db.tenant_read(tenant.id()).await?;
-            let exists = record.exists(&mut tx).await?;
+            let exists = record.exists(&mut tx, actor, tenant).await?;
             tx.commit().await?;
             if !exists {
                 return Err(AppError::NotFound);
@@ -453,7 +475,7 @@ impl App {
         )
         .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
-        if !record.exists(&mut tx).await? {
+        if !record.exists(&mut tx, actor, tenant).await? {
             return Err(AppError::NotFound);
         }
         if let RecordRef::Lead(id) = record

@@ -43,14 +43,11 @@ impl App {
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let mut items = store_trash::list(&mut tx, since, 500).await?;
         tx.commit().await?;
-        // Only what the role may see: deleted objects (definitions) are every member's to see.
+        // Only what the role may see, of the records in its reach: deleted objects
+        // (definitions) are every member's to see.
         items.retain(|d| {
             d.record_type == "object"
-                || tenant.may_kind(
-                    Action::View.into(),
-                    &d.record_type,
-                    Ownership::NotApplicable,
-                )
+                || tenant.sees(&d.record_type, actor.relation_to(UserId(d.owner_id)))
         });
         Ok(items)
     }
@@ -80,15 +77,12 @@ impl App {
             tx.commit().await?;
             found.ok_or(AppError::NotFound)?
         };
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::Delete,
-            object,
-            actor.relation_to(UserId(found.owner_id)),
-        )
-        .await?;
+        let relation = actor.relation_to(UserId(found.owner_id));
+        if !tenant.sees(record_type, relation) {
+            return Err(AppError::NotFound);
+        }
+        self.authorize(actor, tenant, meta, Action::Delete, object, relation)
+            .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
         if !store_trash::restore(&mut tx, record_type, id).await? {
             return Err(AppError::NotFound);

@@ -14,7 +14,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Ownership, Role};
+use crate::{Ownership, Role, UserId};
 
 /// How far a permission reaches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -146,17 +146,10 @@ impl RecordAction {
     }
 
     /// Whether a reach short of "all" means anything for it. Creating makes a record of one's
-    /// own, so it is allowed or not. Viewing and exporting are too, until every list, board,
-    /// search and export narrows its rows to the records in reach: until then a reach of "own"
-    /// would promise what the lists do not keep.
+    /// own, so it is allowed or not; every other action reaches some records: viewing and
+    /// exporting narrow every list, board, search, figure and export to the records in reach.
     pub fn is_scoped(self) -> bool {
-        matches!(
-            self,
-            RecordAction::Edit
-                | RecordAction::Delete
-                | RecordAction::ChangeStage
-                | RecordAction::Convert
-        )
+        self != RecordAction::Create
     }
 
     /// The scopes the matrix offers for it. "Team" waits for teams.
@@ -177,6 +170,32 @@ impl From<crate::Action> for RecordAction {
             crate::Action::Edit => RecordAction::Edit,
             crate::Action::Delete => RecordAction::Delete,
             crate::Action::Export => RecordAction::Export,
+        }
+    }
+}
+
+/// The records of a kind a list may show: every one, or those some people own (for a task: are
+/// assigned, or own its record). Found from a [`Scope`] and who is asking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reach {
+    All,
+    Owners(Vec<UserId>),
+}
+
+impl Reach {
+    /// The owners a list is narrowed to, or `None` when it shows every record.
+    pub fn owners(&self) -> Option<&[UserId]> {
+        match self {
+            Reach::All => None,
+            Reach::Owners(owners) => Some(owners),
+        }
+    }
+
+    /// Whether a record owned by `owner` is in reach.
+    pub fn includes(&self, owner: UserId) -> bool {
+        match self {
+            Reach::All => true,
+            Reach::Owners(owners) => owners.contains(&owner),
         }
     }
 }
@@ -243,8 +262,28 @@ impl Grants {
     }
 
     /// Whether `action` on a record of `kind` the actor relates to as `ownership` is allowed.
+    /// Nothing reaches further than viewing: a record the role may not see, it may not act on.
     pub fn allows(&self, kind: &str, action: RecordAction, ownership: Ownership) -> bool {
-        self.scope(kind, action).reaches(ownership)
+        self.effective(kind, action).reaches(ownership)
+    }
+
+    /// How far `action` reaches in effect on kinds the matrix does not name.
+    pub fn default_effective(&self, action: RecordAction) -> Scope {
+        let of = |a: RecordAction| self.default.get(&a).copied().unwrap_or(Scope::None);
+        match action {
+            RecordAction::View => of(action),
+            _ => of(action).min(of(RecordAction::View)),
+        }
+    }
+
+    /// How far `action` on `kind` reaches in effect: its cell, no further than viewing.
+    pub fn effective(&self, kind: &str, action: RecordAction) -> Scope {
+        match action {
+            RecordAction::View => self.scope(kind, action),
+            _ => self
+                .scope(kind, action)
+                .min(self.scope(kind, RecordAction::View)),
+        }
     }
 
     /// Sets one cell; a kind's row starts as a copy of the default.
@@ -283,6 +322,29 @@ impl Grants {
             }
         }
         out
+    }
+
+    /// What an export sees: each row's view narrowed to its export scope, so that reading
+    /// the list it writes out reaches no record the role may not export.
+    pub fn exporting(&self) -> Grants {
+        let narrow = |row: &KindGrants| {
+            let mut row = row.clone();
+            let view = row.get(&RecordAction::View).copied().unwrap_or(Scope::None);
+            let export = row
+                .get(&RecordAction::Export)
+                .copied()
+                .unwrap_or(Scope::None);
+            row.insert(RecordAction::View, view.min(export));
+            row
+        };
+        Grants {
+            default: narrow(&self.default),
+            kinds: self
+                .kinds
+                .iter()
+                .map(|(k, r)| (k.clone(), narrow(r)))
+                .collect(),
+        }
     }
 
     /// As stored and as the API shows it: `{"default": {...}, "kinds": {"deal": {...}}}`.
@@ -374,6 +436,9 @@ mod tests {
         // Creating is allowed or not: "own" means allowed.
         g.set("deal", RecordAction::Create, Scope::Own);
         assert_eq!(g.scope("deal", RecordAction::Create), Scope::All);
+        // Viewing reaches some records.
+        g.set("deal", RecordAction::View, Scope::Own);
+        assert_eq!(g.scope("deal", RecordAction::View), Scope::Own);
         assert_eq!(
             Grants::from_json(
                 &serde_json::json!({"kinds": {"deal": {"edit": "team"}}}),
@@ -381,6 +446,32 @@ mod tests {
             ),
             Err(GrantsError::NoTeams)
         );
+    }
+
+    #[test]
+    fn no_action_reaches_further_than_viewing() {
+        let mut g = Grants::system(Role::Manager);
+        g.set("deal", RecordAction::View, Scope::Own);
+        assert!(g.allows("deal", RecordAction::Edit, Ownership::Own));
+        assert!(!g.allows("deal", RecordAction::Edit, Ownership::Others));
+        assert!(!g.allows("deal", RecordAction::Delete, Ownership::Others));
+        assert!(g.allows("deal", RecordAction::Create, Ownership::NotApplicable));
+        g.set("deal", RecordAction::View, Scope::None);
+        assert!(!g.allows("deal", RecordAction::Create, Ownership::NotApplicable));
+    }
+
+    #[test]
+    fn an_export_sees_no_further_than_its_scope() {
+        let mut g = Grants::system(Role::Member);
+        g.set("deal", RecordAction::Export, Scope::Own);
+        g.set("contact", RecordAction::Export, Scope::None);
+        let e = g.exporting();
+        assert_eq!(e.scope("deal", RecordAction::View), Scope::Own);
+        assert_eq!(e.scope("contact", RecordAction::View), Scope::None);
+        assert_eq!(e.scope("company", RecordAction::View), Scope::All);
+        let mut g = Grants::system(Role::Member);
+        g.set("deal", RecordAction::View, Scope::Own);
+        assert_eq!(g.exporting().scope("deal", RecordAction::View), Scope::Own);
     }
 
     #[test]

@@ -72,7 +72,8 @@ impl Exporter {
         Ok(Exporter {
             app,
             actor,
-            tenant,
+            // Its pages are read as far as the role may export, not view.
+            tenant: tenant.exporting(),
             meta,
             owners: Arc::new(owners),
             custom: Arc::new(custom),

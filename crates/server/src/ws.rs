@@ -185,6 +185,7 @@ pub async fn upgrade(State(state): State<AppState>, request: Request) -> Respons
     let connection = Connection {
         state,
         user,
+        actor: scope.auth.actor,
         tenant: scope.tenant,
         credentials,
         org: false,
@@ -268,6 +269,8 @@ impl Channel {
 struct Connection {
     state: AppState,
     user: UserId,
+    /// Who connected, as of the connection's start (for the reach of record channels).
+    actor: rapport_app::Actor,
     /// The organization and the member's role in it, as of the last check.
     tenant: rapport_app::Tenant,
     credentials: Presented,
@@ -408,7 +411,7 @@ impl Connection {
                         match self
                             .state
                             .app
-                            .check_live_record(&self.tenant, &kind, id)
+                            .check_live_record(&self.actor, &self.tenant, &kind, id)
                             .await
                         {
                             Ok(()) => {
@@ -464,7 +467,7 @@ impl Connection {
                 if !live::may_see(&self.tenant, event) {
                     return Vec::new();
                 }
-                if self.org {
+                if self.org && live::org_may_see(&self.tenant, self.user, event) {
                     channels.push("org".to_owned());
                 }
                 if let (Some(kind), Some(id)) = (&event.record_type, event.record_id)

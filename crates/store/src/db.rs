@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use rapport_domain::OrganizationId;
+use rapport_domain::{OrganizationId, UserId};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -1008,6 +1008,12 @@ impl Query {
                 format!("{column} IN ({})", ps.join(", "))
             }
         }
+    }
+
+    /// `{column}` is one of `users` (the condition, with its arguments bound).
+    pub fn any_user(&mut self, backend: Backend, column: &str, users: &[UserId]) -> String {
+        let ids: Vec<Uuid> = users.iter().map(|u| u.as_uuid()).collect();
+        self.any_of(backend, column, &ids)
     }
 
     /// Appends ` AND {column} IN (…)` when there are values.

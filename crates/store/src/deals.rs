@@ -262,6 +262,8 @@ pub struct BoardFilter {
     pub won_since: Option<DateTime<Utc>>,
     /// Conditions on the deals' custom values.
     pub custom: Vec<crate::records::Condition>,
+    /// The owners whose deals it shows (the reach of who looks), or `None` for every deal.
+    pub owners: Option<Vec<UserId>>,
 }
 
 /// Appends ` WHERE …` (the live deals a board shows) to `q`.
@@ -274,6 +276,10 @@ fn push_board_filter(q: &mut Query, tx: &TenantTx, f: &BoardFilter) {
     if let Some(owner) = f.owner_id {
         let o = q.push_arg(owner);
         q.push_sql(&format!(" AND owner_id = {o}"));
+    }
+    if let Some(owners) = &f.owners {
+        let owned = q.any_user(tx.backend(), "owner_id", owners);
+        q.push_sql(&format!(" AND {owned}"));
     }
     if let Some(since) = f.won_since {
         let s = q.push_arg(since);
@@ -362,6 +368,7 @@ pub async fn open_weighted_by_owner(
     tx: &mut TenantTx,
     pipeline: PipelineId,
     currency: &str,
+    owners: Option<&[UserId]>,
 ) -> Result<Vec<(UserId, i64)>> {
     #[derive(sqlx::FromRow)]
     struct Row {
@@ -369,14 +376,16 @@ pub async fn open_weighted_by_owner(
         owner_id: UserId,
         weighted: i64,
     }
-    let q = query(
+    let mut q = query(
         "SELECT owner_id, CAST(COALESCE(SUM(amount_minor * close_probability / 100), 0) AS BIGINT) AS weighted \
          FROM deals WHERE organization_id = $1 AND pipeline_id = $2 AND deleted_at IS NULL \
-         AND status IN ('new', 'in_progress') AND currency = $3 GROUP BY owner_id",
+         AND status IN ('new', 'in_progress') AND currency = $3",
     )
     .bind(tx.organization_id())
     .bind(pipeline)
     .bind(currency);
+    push_owners(&mut q, tx.backend(), owners);
+    q.push_sql(" GROUP BY owner_id");
     let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
     Ok(rows.into_iter().map(|r| (r.owner_id, r.weighted)).collect())
 }
@@ -422,8 +431,17 @@ pub async fn totals_by_stage_and_status(
     tx: &mut TenantTx,
     pipeline: Option<PipelineId>,
     currency: &str,
+    owners: Option<&[UserId]>,
 ) -> Result<Vec<StageStatusTotal>> {
-    totals_and_created_since(tx, pipeline, currency, None).await
+    totals_and_created_since(tx, pipeline, currency, None, owners).await
+}
+
+/// Appends ` AND …`: the deal is owned by one of `owners`, when the figures are narrowed to some.
+fn push_owners(q: &mut Query, backend: crate::Backend, owners: Option<&[UserId]>) {
+    if let Some(owners) = owners {
+        let owned = q.any_user(backend, "owner_id", owners);
+        q.push_sql(&format!(" AND {owned}"));
+    }
 }
 
 /// [`totals_by_stage_and_status`], each row also counting its deals created since a moment, in
@@ -434,6 +452,7 @@ pub async fn totals_and_created_since(
     pipeline: Option<PipelineId>,
     currency: &str,
     since: Option<DateTime<Utc>>,
+    owners: Option<&[UserId]>,
 ) -> Result<Vec<StageStatusTotal>> {
     let mut q = figures_select(currency, since);
     let org = q.push_arg(tx.organization_id());
@@ -444,6 +463,7 @@ pub async fn totals_and_created_since(
         let a = q.push_arg(p);
         q.push_sql(&format!(" AND pipeline_id = {a}"));
     }
+    push_owners(&mut q, tx.backend(), owners);
     q.push_sql(" GROUP BY pipeline_id, stage, status");
     // Read by every dashboard and summary; kept until the organization writes again.
     crate::statistics::fetch_figure(tx, q).await
@@ -461,22 +481,28 @@ pub struct ClosedDeal {
     pub owner_id: UserId,
 }
 
-pub async fn closed_since(tx: &mut TenantTx, since: DateTime<Utc>) -> Result<Vec<ClosedDeal>> {
+pub async fn closed_since(
+    tx: &mut TenantTx,
+    since: DateTime<Utc>,
+    owners: Option<&[UserId]>,
+) -> Result<Vec<ClosedDeal>> {
     let org = tx.organization_id();
-    tx.raw()
-        .fetch_all(
-            query(
-                "SELECT status, amount_minor, currency, closed_at, owner_id FROM deals \
-                 WHERE organization_id = $1 AND deleted_at IS NULL AND closed_at >= $2 AND status IN ('won', 'lost')",
-            )
-            .bind(org)
-            .bind(since),
-        )
-        .await
+    let mut q = query(
+        "SELECT status, amount_minor, currency, closed_at, owner_id FROM deals \
+         WHERE organization_id = $1 AND deleted_at IS NULL AND closed_at >= $2 AND status IN ('won', 'lost')",
+    )
+    .bind(org)
+    .bind(since);
+    push_owners(&mut q, tx.backend(), owners);
+    tx.raw().fetch_all(q).await
 }
 
 /// Open deals (new or in progress) in a currency: (count, amount, weighted amount).
-pub async fn open_totals(tx: &mut TenantTx, currency: &str) -> Result<(i64, i64, i64)> {
+pub async fn open_totals(
+    tx: &mut TenantTx,
+    currency: &str,
+    owners: Option<&[UserId]>,
+) -> Result<(i64, i64, i64)> {
     #[derive(sqlx::FromRow)]
     struct Row {
         n: i64,
@@ -484,19 +510,16 @@ pub async fn open_totals(tx: &mut TenantTx, currency: &str) -> Result<(i64, i64,
         weighted: i64,
     }
     let org = tx.organization_id();
-    let row: Row = tx
-        .raw()
-        .fetch_one(
-            query(
-                "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS amount, \
-                 CAST(COALESCE(SUM(amount_minor * close_probability / 100), 0) AS BIGINT) AS weighted \
-                 FROM deals WHERE organization_id = $1 AND deleted_at IS NULL AND currency = $2 \
-                 AND status IN ('new', 'in_progress')",
-            )
-            .bind(org)
-            .bind(currency),
-        )
-        .await?;
+    let mut q = query(
+        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS amount, \
+         CAST(COALESCE(SUM(amount_minor * close_probability / 100), 0) AS BIGINT) AS weighted \
+         FROM deals WHERE organization_id = $1 AND deleted_at IS NULL AND currency = $2 \
+         AND status IN ('new', 'in_progress')",
+    )
+    .bind(org)
+    .bind(currency);
+    push_owners(&mut q, tx.backend(), owners);
+    let row: Row = tx.raw().fetch_one(q).await?;
     Ok((row.n, row.amount, row.weighted))
 }
 

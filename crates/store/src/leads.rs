@@ -170,6 +170,7 @@ pub struct LeadFilter {
 pub async fn created_and_converted_since(
     tx: &mut TenantTx,
     since: DateTime<Utc>,
+    owners: Option<&[UserId]>,
 ) -> Result<(i64, i64)> {
     #[derive(sqlx::FromRow)]
     struct Row {
@@ -177,17 +178,17 @@ pub async fn created_and_converted_since(
         converted: i64,
     }
     let org = tx.organization_id();
-    let row: Row = tx
-        .raw()
-        .fetch_one(
-            query(
-                "SELECT COUNT(*) AS n, \
-                 CAST(COALESCE(SUM(CASE WHEN converted_deal_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS converted \
-                 FROM leads WHERE organization_id = $1 AND deleted_at IS NULL AND created_at >= $2",
-            )
-            .bind(org)
-            .bind(since),
-        )
-        .await?;
+    let mut q = query(
+        "SELECT COUNT(*) AS n, \
+         CAST(COALESCE(SUM(CASE WHEN converted_deal_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS converted \
+         FROM leads WHERE organization_id = $1 AND deleted_at IS NULL AND created_at >= $2",
+    )
+    .bind(org)
+    .bind(since);
+    if let Some(owners) = owners {
+        let owned = q.any_user(tx.backend(), "owner_id", owners);
+        q.push_sql(&format!(" AND {owned}"));
+    }
+    let row: Row = tx.raw().fetch_one(q).await?;
     Ok((row.n, row.converted))
 }

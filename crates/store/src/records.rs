@@ -623,6 +623,8 @@ pub enum After {
 pub struct RecordQuery<'a> {
     pub object_id: ObjectId,
     pub conditions: &'a [Condition],
+    /// The owners the list is narrowed to (the reach of who asks), or `None` for every record.
+    pub owners: Option<&'a [UserId]>,
     /// A condition few records meet (found by [`matches_capped`]): the list is read from its
     /// matches and sorted, instead of in its order, testing every record.
     pub driver: Option<usize>,
@@ -729,6 +731,10 @@ impl Plan<'_, '_> {
         if let Some((text, strategy)) = self.rq.search {
             let s = search_sql(q, self.backend, text, strategy);
             sql.push_str(&format!(" AND {s}"));
+        }
+        if let Some(owners) = self.rq.owners {
+            let owned = q.any_user(self.backend, "records.owner_id", owners);
+            sql.push_str(&format!(" AND {owned}"));
         }
         sql
     }
@@ -1036,6 +1042,7 @@ pub async fn rollups(
     aggregate: Aggregate,
     value: Option<FieldId>,
     records: &[Uuid],
+    sources: Option<(&str, &[UserId])>,
 ) -> Result<Vec<(String, f64)>> {
     #[derive(sqlx::FromRow)]
     struct Row {
@@ -1069,10 +1076,22 @@ pub async fn rollups(
         }
     };
     let list = in_list(&mut q, records.iter().map(|id| Arg::from(id.to_string())));
+    // Only the source records of `sources`' owners, when the figures are narrowed to some.
+    let reach = match sources {
+        Some((table, owners)) => {
+            let before = q.sql().len();
+            push_reach(&mut q, tx.backend(), table, "s", Some(owners));
+            let reached = q.sql()[before..].to_owned();
+            format!(
+                " AND v.record_id IN (SELECT s.id FROM {table} s WHERE s.organization_id = $1{reached})"
+            )
+        }
+        None => String::new(),
+    };
     let q = q.wrap(|_| {
         format!(
             "SELECT v.txt AS target, {figure} AS figure FROM record_values v{join} \
-             WHERE v.organization_id = $1 AND v.field_id = $2 AND v.txt IN ({list}) GROUP BY v.txt"
+             WHERE v.organization_id = $1 AND v.field_id = $2 AND v.txt IN ({list}){reach} GROUP BY v.txt"
         )
     });
     let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
@@ -1089,21 +1108,40 @@ pub async fn related(
     via: FieldId,
     target: Uuid,
     limit: i64,
+    owners: Option<&[UserId]>,
 ) -> Result<Vec<RecordRow>> {
     let org = tx.organization_id();
-    tx.raw()
-        .fetch_all(
-            query(format!(
-                "SELECT {COLUMNS} FROM record_values v JOIN records ON records.organization_id = v.organization_id \
-                 AND records.id = v.record_id WHERE v.organization_id = $1 AND v.field_id = $2 \
-                 AND v.txt = $3 AND records.deleted_at IS NULL ORDER BY records.id DESC LIMIT $4"
-            ))
-            .bind(org)
-            .bind(via)
-            .bind(target.to_string())
-            .bind(limit),
-        )
-        .await
+    let mut q = query(format!(
+        "SELECT {COLUMNS} FROM record_values v JOIN records ON records.organization_id = v.organization_id \
+         AND records.id = v.record_id WHERE v.organization_id = $1 AND v.field_id = $2 \
+         AND v.txt = $3 AND records.deleted_at IS NULL"
+    ))
+    .bind(org)
+    .bind(via)
+    .bind(target.to_string());
+    push_reach(&mut q, tx.backend(), "records", "records", owners);
+    let l = q.push_arg(limit);
+    q.push_sql(&format!(" ORDER BY records.id DESC LIMIT {l}"));
+    tx.raw().fetch_all(q).await
+}
+
+/// Appends ` AND …`: the record `alias` names, of `table` (`records` or a built-in kind's), is
+/// in reach of `owners` (nothing when `None`: every record is).
+pub(crate) fn push_reach(
+    q: &mut Query,
+    backend: Backend,
+    table: &str,
+    alias: &str,
+    owners: Option<&[UserId]>,
+) {
+    let Some(owners) = owners else {
+        return;
+    };
+    let reached = match table {
+        "tasks" => crate::tasks::reach_sql(q, backend, alias, owners),
+        _ => q.any_user(backend, &format!("{alias}.owner_id"), owners),
+    };
+    q.push_sql(&format!(" AND {reached}"));
 }
 
 /// A record's id and what names it (a name or a title).
@@ -1121,25 +1159,23 @@ pub async fn related_builtin(
     via: FieldId,
     target: Uuid,
     limit: i64,
+    owners: Option<&[UserId]>,
 ) -> Result<Vec<(Uuid, String)>> {
     let org = tx.organization_id();
-    let rows: Vec<Titled> = tx
-        .raw()
-        .fetch_all(
-            query(format!(
-                "SELECT t.id AS id, t.{title} AS title FROM record_values v JOIN {table} t \
-                 ON t.organization_id = v.organization_id AND t.id = v.record_id \
-                 WHERE v.organization_id = $1 AND v.field_id = $2 AND v.txt = $3{live} \
-                 ORDER BY t.id DESC LIMIT $4",
-                title = title_column(table),
-                live = builtin_live(table),
-            ))
-            .bind(org)
-            .bind(via)
-            .bind(target.to_string())
-            .bind(limit),
-        )
-        .await?;
+    let mut q = query(format!(
+        "SELECT t.id AS id, t.{title} AS title FROM record_values v JOIN {table} t \
+         ON t.organization_id = v.organization_id AND t.id = v.record_id \
+         WHERE v.organization_id = $1 AND v.field_id = $2 AND v.txt = $3{live}",
+        title = title_column(table),
+        live = builtin_live(table),
+    ))
+    .bind(org)
+    .bind(via)
+    .bind(target.to_string());
+    push_reach(&mut q, tx.backend(), table, "t", owners);
+    let l = q.push_arg(limit);
+    q.push_sql(&format!(" ORDER BY t.id DESC LIMIT {l}"));
+    let rows: Vec<Titled> = tx.raw().fetch_all(q).await?;
     Ok(rows.into_iter().map(|r| (r.id, r.title)).collect())
 }
 
@@ -1237,6 +1273,7 @@ pub async fn target_choices(
     target: Target,
     contains: &str,
     limit: i64,
+    owners: Option<&[UserId]>,
 ) -> Result<Vec<(Uuid, String)>> {
     let org = tx.organization_id();
     let pattern = format!(
@@ -1247,29 +1284,27 @@ pub async fn target_choices(
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
-    let q = match target {
-        Target::Table(table) => {
-            let column = title_column(table);
-            query(format!(
-                "SELECT id, {column} AS title FROM {table} WHERE organization_id = $1{} \
-                 AND LOWER({column}) LIKE $2 ESCAPE '\\' \
-                 ORDER BY LOWER({column}), id LIMIT $3",
-                builtin_live(table)
-            ))
-            .bind(org)
-            .bind(pattern)
-            .bind(limit)
-        }
-        Target::Object(object) => query(
-            "SELECT id, title FROM records WHERE organization_id = $1 AND object_id = $2 \
-             AND deleted_at IS NULL AND LOWER(title) LIKE $3 ESCAPE '\\' \
-             ORDER BY LOWER(title), id LIMIT $4",
-        )
-        .bind(org)
-        .bind(object)
-        .bind(pattern)
-        .bind(limit),
+    let backend = tx.backend();
+    let (table, column) = match target {
+        Target::Table(table) => (table, title_column(table)),
+        Target::Object(_) => ("records", "title"),
     };
+    let mut q = query(format!(
+        "SELECT id, {column} AS title FROM {table} WHERE organization_id = $1"
+    ))
+    .bind(org);
+    match target {
+        Target::Table(table) => q.push_sql(builtin_live(table)),
+        Target::Object(object) => {
+            let o = q.push_arg(object);
+            q.push_sql(&format!(" AND object_id = {o} AND deleted_at IS NULL"));
+        }
+    }
+    let p = q.push_arg(pattern);
+    q.push_sql(&format!(" AND LOWER({column}) LIKE {p} ESCAPE '\\'"));
+    push_reach(&mut q, backend, table, table, owners);
+    let l = q.push_arg(limit);
+    q.push_sql(&format!(" ORDER BY LOWER({column}), id LIMIT {l}"));
     let rows: Vec<Titled> = tx.raw().fetch_all(q).await?;
     Ok(rows.into_iter().map(|r| (r.id, r.title)).collect())
 }
@@ -1300,15 +1335,22 @@ pub async fn live(tx: &mut TenantTx, id: RecordId) -> Result<Option<LiveRecord>>
 
 /// The live records of an object, counted up to `cap` (a list's total beyond it is "more than").
 /// Kept until the organization next writes.
-pub async fn count_capped(tx: &mut TenantTx, object_id: ObjectId, cap: i64) -> Result<i64> {
+pub async fn count_capped(
+    tx: &mut TenantTx,
+    object_id: ObjectId,
+    cap: i64,
+    owners: Option<&[UserId]>,
+) -> Result<i64> {
     let org = tx.organization_id();
-    let q = query(
+    let mut q = query(
         "SELECT COUNT(*) AS n FROM (SELECT 1 FROM records WHERE organization_id = $1 \
-         AND object_id = $2 AND deleted_at IS NULL LIMIT $3) capped",
+         AND object_id = $2 AND deleted_at IS NULL",
     )
     .bind(org)
-    .bind(object_id)
-    .bind(cap);
+    .bind(object_id);
+    push_reach(&mut q, tx.backend(), "records", "records", owners);
+    let c = q.push_arg(cap);
+    q.push_sql(&format!(" LIMIT {c}) capped"));
     let rows: Vec<Counted> = crate::statistics::fetch_figure(tx, q).await?;
     Ok(rows.first().map_or(0, |r| r.n))
 }

@@ -1,6 +1,17 @@
 //! Search across the record tables of one organization, custom objects' records included.
 
+use rapport_domain::{ObjectId, UserId};
+
 use crate::{Result, TenantTx, query, text};
+
+/// What a search may find: the built-in kinds (`company`, `contact`, `lead`, `deal`) and the
+/// custom objects it looks through, each with the owners it is narrowed to (`None`: every
+/// record).
+#[derive(Clone, Debug, Default)]
+pub struct Searched {
+    pub kinds: Vec<(&'static str, Option<Vec<UserId>>)>,
+    pub objects: Vec<(ObjectId, Option<Vec<UserId>>)>,
+}
 
 /// One record found.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -16,10 +27,21 @@ pub struct Hit {
 pub async fn find(
     tx: &mut TenantTx,
     text: &str,
-    kinds: &[&str],
+    searched: &Searched,
     per_kind: i64,
 ) -> Result<Vec<Hit>> {
     let backend = tx.backend();
+    let mut kinds: Vec<&str> = searched.kinds.iter().map(|(k, _)| *k).collect();
+    if !searched.objects.is_empty() {
+        kinds.push("record");
+    }
+    let owners_of = |kind: &str| {
+        searched
+            .kinds
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .and_then(|(_, o)| o.as_deref())
+    };
     // How each kind asked for is read; a contact's texts (name, email and phone, and job title)
     // are judged by one sample.
     let mut strategies = Vec::new();
@@ -48,8 +70,9 @@ pub async fn find(
     // Written out, not bound: PostgreSQL costs a bound limit as a tenth of the rows and would
     // plan the statement anew on every run (see `keyset::Plan`).
     let limit = per_kind.max(0);
-    let mut m =
-        |target: &text::Searchable| text::contains(&mut q, backend, target, text, how(target.kind));
+    let m = |q: &mut crate::Query, target: &text::Searchable| {
+        text::contains(q, backend, target, text, how(target.kind))
+    };
     // A kind read through its index (every target of it) has its matches sorted.
     let by = |column: &str, targets: &[&text::Searchable]| {
         let strategy = if targets.iter().all(|t| how(t.kind) == text::Strategy::Index) {
@@ -60,31 +83,39 @@ pub async fn find(
         text::order_by(backend, strategy, column)
     };
     let mut parts = Vec::new();
-    for kind in kinds {
+    for kind in &kinds {
+        // ` AND …`: the kind's records in reach, or of the custom objects searched.
+        let reach = match *kind {
+            "record" => format!(" AND ({})", objects_sql(&mut q, backend, &searched.objects)),
+            kind => match owners_of(kind) {
+                Some(owners) => format!(" AND {}", q.any_user(backend, "owner_id", owners)),
+                None => String::new(),
+            },
+        };
         let part = match *kind {
             "company" => format!(
                 "SELECT 'company' AS kind, id, name AS title, domain AS detail FROM companies \
-                 WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY {} LIMIT {limit}",
-                m(&text::COMPANY),
+                 WHERE organization_id = {org} AND deleted_at IS NULL{reach} AND {} ORDER BY {} LIMIT {limit}",
+                m(&mut q, &text::COMPANY),
                 by("name_key", &[&text::COMPANY])
             ),
             "contact" => format!(
                 "SELECT 'contact' AS kind, id, name AS title, COALESCE(email, phone, title) AS detail FROM contacts \
-                 WHERE organization_id = {org} AND deleted_at IS NULL AND ({} OR {}) ORDER BY {} LIMIT {limit}",
-                m(&text::CONTACT),
-                m(&text::CONTACT_TITLE),
+                 WHERE organization_id = {org} AND deleted_at IS NULL{reach} AND ({} OR {}) ORDER BY {} LIMIT {limit}",
+                m(&mut q, &text::CONTACT),
+                m(&mut q, &text::CONTACT_TITLE),
                 by("name_key", &[&text::CONTACT, &text::CONTACT_TITLE])
             ),
             "lead" => format!(
                 "SELECT 'lead' AS kind, id, name AS title, COALESCE(company_name, email) AS detail FROM leads \
-                 WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY {} LIMIT {limit}",
-                m(&text::LEAD),
+                 WHERE organization_id = {org} AND deleted_at IS NULL{reach} AND {} ORDER BY {} LIMIT {limit}",
+                m(&mut q, &text::LEAD),
                 by("name_key", &[&text::LEAD])
             ),
             "deal" => format!(
                 "SELECT 'deal' AS kind, id, title, stage AS detail FROM deals \
-                 WHERE organization_id = {org} AND deleted_at IS NULL AND {} ORDER BY {} LIMIT {limit}",
-                m(&text::DEAL),
+                 WHERE organization_id = {org} AND deleted_at IS NULL{reach} AND {} ORDER BY {} LIMIT {limit}",
+                m(&mut q, &text::DEAL),
                 by("title_key", &[&text::DEAL])
             ),
             // Records of custom objects: the kind is the object's key, the detail its name.
@@ -93,9 +124,9 @@ pub async fn find(
                  AND o.id = records.object_id) AS kind, id, title, (SELECT singular FROM objects o \
                  WHERE o.organization_id = records.organization_id AND o.id = records.object_id) AS detail \
                  FROM records WHERE organization_id = {org} AND deleted_at IS NULL AND object_id IN \
-                 (SELECT id FROM objects WHERE organization_id = {org} AND deleted_at IS NULL) AND {} \
+                 (SELECT id FROM objects WHERE organization_id = {org} AND deleted_at IS NULL){reach} AND {} \
                  LIMIT {limit}",
-                m(&crate::records::SEARCH)
+                m(&mut q, &crate::records::SEARCH)
             ),
             _ => continue,
         };
@@ -106,4 +137,35 @@ pub async fn find(
     }
     q.push_sql(&parts.join(" UNION ALL "));
     tx.raw().fetch_all(q).await
+}
+
+/// The condition that a record is of one of `objects` and in its reach: objects reaching the
+/// same owners are tested together.
+fn objects_sql(
+    q: &mut crate::Query,
+    backend: crate::Backend,
+    objects: &[(ObjectId, Option<Vec<UserId>>)],
+) -> String {
+    let mut groups: Vec<(&Option<Vec<UserId>>, Vec<uuid::Uuid>)> = Vec::new();
+    for (object, owners) in objects {
+        match groups.iter_mut().find(|(o, _)| *o == owners) {
+            Some((_, ids)) => ids.push(object.as_uuid()),
+            None => groups.push((owners, vec![object.as_uuid()])),
+        }
+    }
+    let parts: Vec<String> = groups
+        .into_iter()
+        .map(|(owners, ids)| {
+            let of = q.any_of(backend, "object_id", &ids);
+            match owners {
+                Some(owners) => format!("({of} AND {})", q.any_user(backend, "owner_id", owners)),
+                None => of,
+            }
+        })
+        .collect();
+    if parts.is_empty() {
+        "1 = 0".to_owned()
+    } else {
+        parts.join(" OR ")
+    }
 }

@@ -4,7 +4,7 @@
 //! page or a count of a filtered list with text search and a tag filter. A kind brings its
 //! table's names and its own filter conditions ([`KindTable`]).
 
-use rapport_domain::{FieldId, OrganizationId, TagId};
+use rapport_domain::{FieldId, OrganizationId, TagId, UserId};
 use uuid::Uuid;
 
 use crate::keyset::{SortValue, Window};
@@ -124,6 +124,12 @@ pub trait KindTable: Record {
     }
     /// Appends the kind's own conditions (` AND …`).
     fn conditions(q: &mut Query, filter: &Self::Filter);
+    /// Appends the condition that a record is in reach of a list narrowed to `owners`
+    /// (` AND …`): by default, that one of them owns it.
+    fn push_reach(q: &mut Query, backend: Backend, owners: &[UserId]) {
+        let owned = q.any_user(backend, &format!("{}.owner_id", Self::TABLE), owners);
+        q.push_sql(&format!(" AND {owned}"));
+    }
     /// The record's value in a sort, where a page sorted so continues after it.
     fn sort_value(&self, sort: Self::Sort) -> SortValue;
     /// The column (or expression) a sort orders by.
@@ -229,6 +235,7 @@ fn filtered<T: KindTable>(
     select: &str,
     f: &T::Filter,
     custom: &[Condition],
+    owners: Option<&[UserId]>,
     strategy: Strategy,
 ) -> Query {
     let mut q = query(select);
@@ -239,6 +246,9 @@ fn filtered<T: KindTable>(
         live::<T>()
     ));
     T::conditions(&mut q, f);
+    if let Some(owners) = owners {
+        T::push_reach(&mut q, tx.backend(), owners);
+    }
     push_custom(&mut q, tx.backend(), T::TABLE, custom);
     if let Some((index, text)) = searched::<T>(f) {
         let m = crate::text::contains(&mut q, tx.backend(), &index, text, strategy);
@@ -256,18 +266,19 @@ pub async fn list<T: KindTable>(
     tx: &mut TenantTx,
     f: &T::Filter,
     custom: &[Condition],
+    owners: Option<&[UserId]>,
     strategy: Strategy,
     window: &Window<'_, T::Sort, T::Id>,
     cap: Option<i64>,
 ) -> Result<(Vec<T>, Option<(i64, bool)>)> {
     // A total counted since the organization last wrote is the total still.
-    let digest = cap.map(|cap| total_digest::<T>(tx, f, custom, strategy, cap));
+    let digest = cap.map(|cap| total_digest::<T>(tx, f, custom, owners, strategy, cap));
     if let Some(total) = digest.and_then(|d| crate::statistics::figure(tx, d)) {
-        let q = list_query::<T>(tx, f, custom, strategy, window, None);
+        let q = list_query::<T>(tx, f, custom, owners, strategy, window, None);
         let (rows, _) = crate::keyset::fetch_page(tx, q, None).await?;
         return Ok((rows, Some(total)));
     }
-    let q = list_query::<T>(tx, f, custom, strategy, window, cap);
+    let q = list_query::<T>(tx, f, custom, owners, strategy, window, cap);
     let (rows, total) = crate::keyset::fetch_page(tx, q, cap).await?;
     if let (Some(d), Some(total)) = (digest, total) {
         crate::statistics::keep(tx, d, total);
@@ -281,25 +292,28 @@ fn total_digest<T: KindTable>(
     tx: &TenantTx,
     f: &T::Filter,
     custom: &[Condition],
+    owners: Option<&[UserId]>,
     strategy: Strategy,
     cap: i64,
 ) -> u64 {
-    let mut q = filtered::<T>(tx, T::TABLE, f, custom, strategy);
+    let mut q = filtered::<T>(tx, T::TABLE, f, custom, owners, strategy);
     q.push_arg(cap);
     crate::statistics::digest(&q)
 }
 
 /// The statement [`list`] runs.
+#[allow(clippy::too_many_arguments)]
 pub fn list_query<T: KindTable>(
     tx: &TenantTx,
     f: &T::Filter,
     custom: &[Condition],
+    owners: Option<&[UserId]>,
     strategy: Strategy,
     window: &Window<'_, T::Sort, T::Id>,
     cap: Option<i64>,
 ) -> Query {
     let select = format!("SELECT * FROM {}", T::TABLE);
-    let select = filtered::<T>(tx, &select, f, custom, strategy);
+    let select = filtered::<T>(tx, &select, f, custom, owners, strategy);
     let plan = match searched::<T>(f) {
         Some(_) => crate::keyset::Plan::EachRun,
         None => crate::keyset::Plan::Once,
@@ -328,6 +342,7 @@ pub async fn list_by_value<T: KindTable>(
     tx: &mut TenantTx,
     f: &T::Filter,
     custom: &[Condition],
+    owners: Option<&[UserId]>,
     strategy: Strategy,
     sort: ValueSort,
     after: Option<(&SortValue, Uuid)>,
@@ -337,6 +352,7 @@ pub async fn list_by_value<T: KindTable>(
     let list = ByValue::<T> {
         f,
         custom,
+        owners,
         strategy,
         sort,
     };
@@ -366,6 +382,7 @@ pub fn value_statements<T: KindTable>(
     let list = ByValue::<T> {
         f,
         custom,
+        owners: None,
         strategy: Strategy::Scan,
         sort,
     };
@@ -379,6 +396,7 @@ pub fn value_statements<T: KindTable>(
 struct ByValue<'a, T: KindTable> {
     f: &'a T::Filter,
     custom: &'a [Condition],
+    owners: Option<&'a [UserId]>,
     strategy: Strategy,
     sort: ValueSort,
 }
@@ -396,7 +414,7 @@ impl<T: KindTable> ByValue<'_, T> {
     /// The table's live rows this list selects: `SELECT * FROM {table} WHERE …`.
     fn rows(&self, tx: &TenantTx) -> Query {
         let select = format!("SELECT * FROM {}", T::TABLE);
-        filtered::<T>(tx, &select, self.f, self.custom, self.strategy)
+        filtered::<T>(tx, &select, self.f, self.custom, self.owners, self.strategy)
     }
 
     /// The records with a value, in its order: a walk of the field's index rows (bounded by
@@ -469,15 +487,16 @@ pub async fn count<T: KindTable>(
     tx: &mut TenantTx,
     f: &T::Filter,
     custom: &[Condition],
+    owners: Option<&[UserId]>,
     strategy: Strategy,
     cap: i64,
 ) -> Result<(i64, bool)> {
-    let digest = total_digest::<T>(tx, f, custom, strategy, cap);
+    let digest = total_digest::<T>(tx, f, custom, owners, strategy, cap);
     if let Some(total) = crate::statistics::figure(tx, digest) {
         return Ok(total);
     }
     let select = format!("SELECT COUNT(*) AS n FROM (SELECT 1 FROM {}", T::TABLE);
-    let q = filtered::<T>(tx, &select, f, custom, strategy);
+    let q = filtered::<T>(tx, &select, f, custom, owners, strategy);
     let total = crate::keyset::capped_count(tx, q, cap).await?;
     crate::statistics::keep(tx, digest, total);
     Ok(total)
@@ -489,6 +508,7 @@ pub async fn choices<T: KindTable>(
     tx: &mut TenantTx,
     limit: i64,
     include: Option<T::Id>,
+    owners: Option<&[UserId]>,
 ) -> Result<Vec<(T::Id, String)>> {
     #[derive(sqlx::FromRow)]
     struct Row {
@@ -496,26 +516,39 @@ pub async fn choices<T: KindTable>(
         name: String,
     }
     let org = tx.organization_id();
-    let select = format!(
-        "SELECT id, {title} AS name FROM {table} WHERE organization_id = $1{live}",
-        title = T::TITLE_COLUMN,
-        table = T::TABLE,
-        live = live::<T>()
-    );
-    let first = format!("{select} ORDER BY {}_key, id LIMIT $2", T::TITLE_COLUMN);
+    let backend = tx.backend();
+    let select = |q: &mut Query| {
+        let o = q.push_arg(org);
+        q.push_sql(&format!(
+            "SELECT id, {title} AS name FROM {table} WHERE {table}.organization_id = {o}{live}",
+            title = T::TITLE_COLUMN,
+            table = T::TABLE,
+            live = live::<T>()
+        ));
+        if let Some(owners) = owners {
+            T::push_reach(q, backend, owners);
+        }
+    };
+    let mut first = query("");
+    select(&mut first);
+    let l = first.push_arg(limit);
+    first.push_sql(&format!(" ORDER BY {}_key, id LIMIT {l}", T::TITLE_COLUMN));
     let mut rows: Vec<(T::Id, String)> = tx
         .raw()
-        .fetch_all::<Row>(query(first).bind(org).bind(limit))
+        .fetch_all::<Row>(first)
         .await?
         .into_iter()
         .map(|r| (T::Id::from(r.id), r.name))
         .collect();
     if let Some(id) = include
         && !rows.iter().any(|(r, _)| *r == id)
-        && let Some(r) = tx
-            .raw()
-            .fetch_optional::<Row>(query(format!("{select} AND id = $2")).bind(org).bind(id))
-            .await?
+        && let Some(r) = {
+            let mut q = query("");
+            select(&mut q);
+            let i = q.push_arg(id);
+            q.push_sql(&format!(" AND id = {i}"));
+            tx.raw().fetch_optional::<Row>(q).await?
+        }
     {
         rows.push((id, r.name));
     }

@@ -152,6 +152,23 @@ pub async fn due_by(
     .await
 }
 
+/// The condition that the task `alias` names is in reach of `owners`: one of them is its
+/// assignee, owns its deal, or, when it has no deal, made it.
+pub(crate) fn reach_sql(
+    q: &mut Query,
+    backend: crate::Backend,
+    alias: &str,
+    owners: &[UserId],
+) -> String {
+    let assigned = q.any_user(backend, &format!("{alias}.assignee_id"), owners);
+    let made = q.any_user(backend, &format!("{alias}.created_by"), owners);
+    let owned = q.any_user(backend, "d.owner_id", owners);
+    format!(
+        "({assigned} OR ({alias}.deal_id IS NULL AND {made}) OR {alias}.deal_id IN \
+         (SELECT d.id FROM deals d WHERE d.organization_id = {alias}.organization_id AND {owned}))"
+    )
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct TaskFilter {
     pub deal_id: Option<DealId>,
@@ -184,6 +201,10 @@ impl KindTable for Task {
     const COLUMNS: &'static str = COLUMNS;
     const SOFT_DELETE: bool = false;
     const TAGGED: bool = false;
+    fn push_reach(q: &mut Query, backend: crate::Backend, owners: &[UserId]) {
+        let reached = reach_sql(q, backend, "tasks", owners);
+        q.push_sql(&format!(" AND {reached}"));
+    }
     fn conditions(q: &mut Query, f: &TaskFilter) {
         q.and("deal_id =", f.deal_id);
         q.and("contact_id =", f.contact_id);

@@ -144,7 +144,7 @@ pub(crate) async fn seed(
         store_objects::insert_field(&mut tx, "berth", def).await?;
     }
     let clients: Vec<uuid::Uuid> =
-        rapport_store::tables::choices::<contacts::Contact>(&mut tx, 400, None)
+        rapport_store::tables::choices::<contacts::Contact>(&mut tx, 400, None, None)
             .await?
             .into_iter()
             .map(|(id, _)| id.as_uuid())

@@ -91,6 +91,7 @@ fn board_filter(pipeline: &Pipeline, owner: Option<UserId>, show_closed: bool) -
                 .unwrap_or(since)
         }),
         custom: Vec::new(),
+        owners: None,
     }
 }
 
@@ -1168,19 +1169,13 @@ async fn deal_choices(
         if let Ok(id) = chosen.parse::<uuid::Uuid>()
             && !found.iter().any(|(f, _)| *f == id)
         {
-            let title = match target {
-                "contact" => app
-                    .get::<Contact>(actor, tenant, ContactId(id), &ctx.meta)
-                    .await
-                    .ok()
-                    .map(|c| c.name),
-                _ => app
-                    .get::<Company>(actor, tenant, CompanyId(id), &ctx.meta)
-                    .await
-                    .ok()
-                    .map(|c| c.name),
+            // The current choice keeps its name, even out of the member's reach, so that
+            // saving the form keeps it.
+            let titles = match target {
+                "contact" => app.titles::<Contact>(tenant, &[id]).await,
+                _ => app.titles::<Company>(tenant, &[id]).await,
             };
-            found.extend(title.map(|t| (id, t)));
+            found.extend(titles.unwrap_or_default());
         }
         found
             .into_iter()

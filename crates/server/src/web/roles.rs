@@ -261,14 +261,17 @@ fn joined(names: &[String]) -> String {
     }
 }
 
-/// What the role may do, in sentences: each action with the kinds it reaches, by scope.
+/// What the role may do, in sentences: each action with the kinds it reaches in effect, by
+/// scope (no action reaches further than viewing).
 pub fn summary(grants: &Grants, kinds: &[PermissionKind]) -> Vec<String> {
     let mut lines = Vec::new();
     for action in COLUMNS {
         let of = |scope: Scope| -> Vec<String> {
             kinds
                 .iter()
-                .filter(|k| k.actions.contains(&action) && grants.scope(&k.key, action) == scope)
+                .filter(|k| {
+                    k.actions.contains(&action) && grants.effective(&k.key, action) == scope
+                })
                 .map(|k| k.name.clone())
                 .collect()
         };
@@ -548,10 +551,16 @@ mod tests {
     fn the_summary_says_what_a_role_may_do_in_sentences() {
         let mut g = Grants::system(Role::Member);
         g.set("deal", RecordAction::View, Scope::None);
+        g.set("berth", RecordAction::View, Scope::Own);
+        g.set("berth", RecordAction::Edit, Scope::All);
         let lines = summary(&g, &kinds());
-        assert_eq!(lines[0], "View: Companies and Berths.");
-        assert_eq!(lines[2], "Edit: their own Companies, Deals and Berths.");
-        assert!(lines.contains(&"Change stage: their own Deals.".to_owned()));
+        assert_eq!(
+            lines[0],
+            "View: every record of Companies; their own Berths."
+        );
+        // Nothing reaches further than viewing: no deals, and only their own berths.
+        assert_eq!(lines[2], "Edit: their own Companies and Berths.");
+        assert!(lines.contains(&"Change stage: nothing.".to_owned()));
         assert!(
             !lines.iter().any(|l| l.starts_with("Convert")),
             "no lead here"

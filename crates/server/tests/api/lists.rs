@@ -536,6 +536,7 @@ async fn a_big_organization_searches_a_rare_text_through_the_index() {
                 &tx,
                 &filter,
                 &[],
+                None,
                 Strategy::Index,
                 &window,
                 Some(10_000),

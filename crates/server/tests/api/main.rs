@@ -20,6 +20,7 @@ mod objects;
 mod openapi;
 mod organizations;
 mod rate_limits;
+mod reach;
 mod records;
 mod roles;
 mod round_trips;

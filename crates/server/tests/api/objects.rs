@@ -1336,6 +1336,7 @@ async fn list_statements_seek_through_the_value_indexes() {
             RecordQuery {
                 object_id: object.id,
                 conditions: &[],
+                owners: None,
                 driver: None,
                 search: None,
                 from_text_matches: false,
@@ -1354,6 +1355,7 @@ async fn list_statements_seek_through_the_value_indexes() {
             RecordQuery {
                 object_id: object.id,
                 conditions: &[],
+                owners: None,
                 driver: None,
                 search: None,
                 from_text_matches: false,
@@ -1369,6 +1371,7 @@ async fn list_statements_seek_through_the_value_indexes() {
             RecordQuery {
                 object_id: object.id,
                 conditions: &status,
+                owners: None,
                 driver: Some(0),
                 search: None,
                 from_text_matches: false,
@@ -1388,6 +1391,7 @@ async fn list_statements_seek_through_the_value_indexes() {
             RecordQuery {
                 object_id: object.id,
                 conditions: &[],
+                owners: None,
                 driver: None,
                 search: Some(("b3 sold", rapport_store::text::Strategy::Index)),
                 from_text_matches: true,

@@ -261,6 +261,7 @@ async fn a_page_deep_in_a_list_starts_its_index_scan_at_the_cursor() {
                 &tx,
                 &ContactFilter::default(),
                 &[],
+                None,
                 rapport_store::text::Strategy::Scan,
                 &window,
                 Some(10_000),
