@@ -230,6 +230,8 @@ impl App {
                     found.creator_access.role.as_str().to_owned()
                 },
                 grants: std::sync::Arc::new(found.own.grants.at_most(&found.creator_access.grants)),
+                // It acts as its creator: their teams are its.
+                teammates: found.creator_access.teammates.clone(),
             },
         });
         Ok(actor)

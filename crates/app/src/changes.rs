@@ -310,8 +310,9 @@ pub(crate) async fn missing_reference(
 
 /// The owner a change leaves a record with (the actor, for a new record without one), checked
 /// when the change names another.
-/// The owner after a change. Handing a record to someone else is for roles that change anyone's
-/// records of the kind (`kind`): a role that changes only its own keeps what it owns.
+/// The owner after a change. Handing a record to someone else is for roles that change the
+/// records that person would own (`kind`'s edit scope): a role that changes only its own keeps
+/// what it owns; one that changes its teams' gives to teammates.
 async fn owner_after(
     tx: &mut TenantTx,
     tenant: &Tenant,
@@ -325,8 +326,8 @@ async fn owner_after(
     if change.is_some_and(|o| Some(o) != current) {
         if memberships::find_by_user(tx, owner).await?.is_none() {
             errors.add("owner_id", "must be a member of this organization");
-        } else if owner != actor.user_id && !may_hand_over(tenant, kind) {
-            errors.add("owner_id", OWN_ONLY);
+        } else if let Err(why) = may_hand_over(tenant, actor, kind, owner) {
+            errors.add("owner_id", why);
         }
     }
     Ok(owner)
@@ -336,11 +337,24 @@ async fn owner_after(
 pub(crate) const OWN_ONLY: &str =
     "must be you: your role changes only its own records of this kind";
 
-/// Whether the role may give records of `kind` to someone else: it changes anyone's.
-pub(crate) fn may_hand_over(tenant: &Tenant, kind: &str) -> bool {
-    tenant.may_kind(
-        rapport_domain::access::RecordAction::Edit,
-        kind,
-        rapport_domain::Ownership::Others,
-    )
+/// What a role that changes its teams' records is told when it names someone outside them.
+pub(crate) const TEAM_ONLY: &str =
+    "must be you or a teammate: your role changes only its teams' records of this kind";
+
+/// Whether the role may give a record of `kind` to `to`: it changes the records `to` would
+/// own (anyone's, or its teammates'). `Err` says why not.
+pub(crate) fn may_hand_over(
+    tenant: &Tenant,
+    actor: &Actor,
+    kind: &str,
+    to: UserId,
+) -> Result<(), &'static str> {
+    use rapport_domain::access::{RecordAction, Scope};
+    if tenant.may_kind(RecordAction::Edit, kind, tenant.relation(actor, to)) {
+        return Ok(());
+    }
+    match tenant.access.grants.effective(kind, RecordAction::Edit) {
+        Scope::Team => Err(TEAM_ONLY),
+        _ => Err(OWN_ONLY),
+    }
 }

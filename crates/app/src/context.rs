@@ -101,7 +101,6 @@ impl Tenant {
 
     /// The records of `kind` that `action` reaches for the actor, in a list: what their role's
     /// scope for it reaches, and for anything but viewing, no further than viewing does.
-    /// "Team" reaches the actor's own records until teams exist.
     pub fn reach(
         &self,
         actor: &Actor,
@@ -121,7 +120,14 @@ impl Tenant {
         use rapport_domain::access::{Reach, Scope};
         match self.access.grants.effective(kind, action) {
             Scope::All => Reach::All,
-            Scope::Own | Scope::Team => Reach::Owners(vec![user]),
+            Scope::Own => Reach::Owners(vec![user]),
+            Scope::Team => {
+                let mut owners = self.access.teammates.as_ref().clone();
+                if !owners.contains(&user) {
+                    owners.push(user);
+                }
+                Reach::Owners(owners)
+            }
             Scope::None => Reach::Owners(Vec::new()),
         }
     }
@@ -140,11 +146,14 @@ impl Tenant {
     }
 }
 
-impl Actor {
-    /// How the actor relates to a record owned by `owner`.
-    pub fn relation_to(&self, owner: UserId) -> rapport_domain::Ownership {
-        if self.user_id == owner {
+impl Tenant {
+    /// How the actor relates to a record owned by `owner`: their own, a teammate's (someone who
+    /// shares a team with them), or someone else's.
+    pub fn relation(&self, actor: &Actor, owner: UserId) -> rapport_domain::Ownership {
+        if actor.user_id == owner {
             rapport_domain::Ownership::Own
+        } else if self.access.teammates.contains(&owner) {
+            rapport_domain::Ownership::Team
         } else {
             rapport_domain::Ownership::Others
         }

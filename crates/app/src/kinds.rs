@@ -103,9 +103,10 @@ pub trait BuiltinKind:
         &self,
         _tx: &mut TenantTx,
         actor: &Actor,
+        tenant: &Tenant,
     ) -> impl Future<Output = AppResult<Ownership>> + Send {
-        let owner = self.owner();
-        async move { Ok(actor.relation_to(owner)) }
+        let relation = tenant.relation(actor, self.owner());
+        async move { Ok(relation) }
     }
 
     /// Refuses any change to the record (a `Conflict` saying why).
@@ -317,7 +318,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         // A record out of the actor's reach is not there for them.
-        let relation = found.0.relation(&mut tx, actor).await?;
+        let relation = found.0.relation(&mut tx, actor, tenant).await?;
         if !tenant.sees(K::KIND.object_key(), relation) {
             return Err(AppError::NotFound);
         }
@@ -389,7 +390,7 @@ impl App {
         }
         record.after_create(&mut tx, actor).await?;
         let kind = K::KIND.object_key();
-        let relation = actor.relation_to(record.owner());
+        let relation = tenant.relation(actor, record.owner());
         if let Some(refused) = record
             .own_actions_at_creation(&mut tx)
             .await?
@@ -427,7 +428,7 @@ impl App {
         let current = tables::find_for_update::<K>(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let relation = current.relation(&mut tx, actor).await?;
+        let relation = current.relation(&mut tx, actor, tenant).await?;
         if !tenant.sees(K::KIND.object_key(), relation) {
             return Err(AppError::NotFound);
         }
@@ -499,7 +500,7 @@ impl App {
             .ok_or(AppError::NotFound)?;
         let own_actions = K::own_actions(&current, &after);
         if !own_actions.is_empty() {
-            let relation = current.relation(&mut tx, actor).await?;
+            let relation = current.relation(&mut tx, actor, tenant).await?;
             let kind = K::KIND.object_key();
             if let Some(refused) = own_actions
                 .into_iter()

@@ -133,7 +133,7 @@ impl App {
             meta,
             rapport_domain::access::RecordAction::Convert,
             "lead",
-            actor.relation_to(before.owner_id),
+            tenant.relation(actor, before.owner_id),
         )
         .await?;
         for object in [Object::Contact, Object::Company, Object::Deal] {

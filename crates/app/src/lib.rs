@@ -40,6 +40,7 @@ pub mod search;
 pub mod seed;
 pub mod tags;
 pub mod tasks;
+pub mod teams;
 pub mod timeline;
 pub mod trash;
 pub mod views;

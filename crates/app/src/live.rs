@@ -651,7 +651,7 @@ impl crate::App {
             .filter(|o| RECORD_TYPES.contains(&record_type) || *o == rapport_domain::Object::Record)
             .ok_or_else(|| crate::AppError::invalid("channel", "unknown record type"))?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let owner = |o: Option<UserId>| o.map(|o| actor.relation_to(o));
+        let owner = |o: Option<UserId>| o.map(|o| tenant.relation(actor, o));
         let relation: Option<Ownership> = match record_type {
             custom if !RECORD_TYPES.contains(&custom) => {
                 match rapport_store::objects::find_by_key(&mut tx, custom).await? {
@@ -686,7 +686,7 @@ impl crate::App {
                     .map(|r| r.owner_id),
             ),
             _ => match tables::find::<Task>(&mut tx, rapport_domain::TaskId(id)).await? {
-                Some(task) => Some(crate::tasks::relation(&mut tx, actor, &task).await?),
+                Some(task) => Some(crate::tasks::relation(&mut tx, actor, tenant, &task).await?),
                 None => None,
             },
         };

@@ -407,6 +407,7 @@ impl App {
             }
         }
         memberships::delete(&mut tx, id).await?;
+        rapport_store::teams::forget_member(&mut tx, member.user_id).await?;
         let mut e = with_target(entry(Some(actor), meta, "member.removed"), "membership", id);
         e.changes =
             Some(json!({"email": member.email, "role": {"before": member.role, "after": null}}));

@@ -622,8 +622,8 @@ impl App {
         Ok(())
     }
 
-    /// A new owner must be a member, and a role that changes only its own records of the kind
-    /// may only give them to the actor.
+    /// A new owner must be a member, and one whose records of the kind the role changes (the
+    /// actor, a teammate, anyone: its edit scope).
     async fn check_new_owner(
         tx: &mut TenantTx,
         tenant: &Tenant,
@@ -631,8 +631,8 @@ impl App {
         kind: &str,
         owner: UserId,
     ) -> AppResult<()> {
-        if owner != actor.user_id && !crate::changes::may_hand_over(tenant, kind) {
-            return Err(AppError::invalid("owner_id", crate::changes::OWN_ONLY));
+        if let Err(why) = crate::changes::may_hand_over(tenant, actor, kind, owner) {
+            return Err(AppError::invalid("owner_id", why));
         }
         if memberships::find_by_user(tx, owner).await?.is_none() {
             return Err(AppError::invalid(
@@ -723,7 +723,7 @@ impl App {
         let (catalog, object) = self.custom_object(&mut tx, tenant, object_key).await?;
         let row = store_records::find(&mut tx, object.id, id)
             .await?
-            .filter(|r| tenant.sees(object_key, actor.relation_to(r.owner_id)))
+            .filter(|r| tenant.sees(object_key, tenant.relation(actor, r.owner_id)))
             .ok_or(AppError::NotFound)?;
         let view = self
             .view(&mut tx, (actor, tenant), &object, &catalog, vec![row])
@@ -747,7 +747,7 @@ impl App {
         let (catalog, object) = self.custom_object(&mut tx, tenant, object_key).await?;
         let current = store_records::find(&mut tx, object.id, id)
             .await?
-            .filter(|r| tenant.sees(object_key, actor.relation_to(r.owner_id)))
+            .filter(|r| tenant.sees(object_key, tenant.relation(actor, r.owner_id)))
             .ok_or(AppError::NotFound)?;
         tx.commit().await?;
         self.authorize_kind(
@@ -756,7 +756,7 @@ impl App {
             meta,
             Action::Edit.into(),
             object_key,
-            actor.relation_to(current.owner_id),
+            tenant.relation(actor, current.owner_id),
         )
         .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
@@ -865,7 +865,7 @@ impl App {
         let (_, object) = self.custom_object(&mut tx, tenant, object_key).await?;
         let current = store_records::find(&mut tx, object.id, id)
             .await?
-            .filter(|r| tenant.sees(object_key, actor.relation_to(r.owner_id)))
+            .filter(|r| tenant.sees(object_key, tenant.relation(actor, r.owner_id)))
             .ok_or(AppError::NotFound)?;
         tx.commit().await?;
         self.authorize_kind(
@@ -874,7 +874,7 @@ impl App {
             meta,
             Action::Delete.into(),
             object_key,
-            actor.relation_to(current.owner_id),
+            tenant.relation(actor, current.owner_id),
         )
         .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
@@ -908,7 +908,7 @@ impl App {
         let (catalog, object) = self.custom_object(&mut tx, tenant, object_key).await?;
         let row = store_records::find_deleted(&mut tx, object.id, id)
             .await?
-            .filter(|r| tenant.sees(object_key, actor.relation_to(r.owner_id)))
+            .filter(|r| tenant.sees(object_key, tenant.relation(actor, r.owner_id)))
             .ok_or(AppError::NotFound)?;
         tx.commit().await?;
         self.authorize_kind(
@@ -917,7 +917,7 @@ impl App {
             meta,
             Action::Delete.into(),
             object_key,
-            actor.relation_to(row.owner_id),
+            tenant.relation(actor, row.owner_id),
         )
         .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;

@@ -22,6 +22,9 @@ pub struct Access {
     /// The role's key: a custom role's, or the level's.
     pub key: String,
     pub grants: Arc<Grants>,
+    /// Everyone who shares a team with the member (themselves included when in one): what a
+    /// "team" scope reaches.
+    pub teammates: Arc<Vec<rapport_domain::UserId>>,
 }
 
 impl Access {
@@ -31,6 +34,7 @@ impl Access {
             role,
             key: role.as_str().to_owned(),
             grants: Arc::new(Grants::system(role)),
+            teammates: Arc::new(Vec::new()),
         }
     }
 
@@ -50,6 +54,7 @@ impl Access {
             role: level,
             key,
             grants: Arc::new(grants),
+            teammates: Arc::new(standing.teammates),
         }
     }
 }
@@ -242,6 +247,7 @@ impl App {
                 role: role.level,
                 key: role.key,
                 grants: Arc::new(role.grants),
+                teammates: tenant.access.teammates.clone(),
             },
             preview: Some(role.name),
         })

@@ -252,7 +252,7 @@ impl App {
             owner.ok_or(AppError::NotFound)?
         };
         // A record out of the actor's reach is not there for them; its own kind's row decides.
-        let relation = actor.relation_to(owner);
+        let relation = tenant.relation(actor, owner);
         if !tenant.sees(&kind, relation) {
             return Err(AppError::NotFound);
         }

@@ -12,7 +12,7 @@ use crate::changes::Checked;
 use crate::custom_values::Kind;
 use crate::kinds::{BuiltinKind, ListPage, ListQuery, builtin_record};
 use crate::timeline::note;
-use crate::{Actor, AppError, AppResult};
+use crate::{Actor, AppError, AppResult, Tenant};
 
 /// Which tasks, in which order, which page; and the page.
 pub type TaskQuery = ListQuery<Task>;
@@ -67,20 +67,24 @@ async fn task_event(tx: &mut TenantTx, actor: &Actor, t: &Task, kind: &str) -> A
 
 /// How the actor relates to a task: its assignee, its creator (when it has no deal), or the owner
 /// of its deal "own" it.
-pub(crate) async fn relation(tx: &mut TenantTx, actor: &Actor, t: &Task) -> AppResult<Ownership> {
+pub(crate) async fn relation(
+    tx: &mut TenantTx,
+    actor: &Actor,
+    tenant: &Tenant,
+    t: &Task,
+) -> AppResult<Ownership> {
     if t.assignee_id == actor.user_id {
         return Ok(Ownership::Own);
     }
     match t.deal_id {
         Some(deal) => {
             let owner = tables::find::<Deal>(tx, deal).await?.map(|d| d.owner_id);
-            Ok(if owner == Some(actor.user_id) {
-                Ownership::Own
-            } else {
-                Ownership::Others
+            Ok(match owner {
+                Some(owner) => tenant.relation(actor, owner),
+                None => Ownership::Others,
             })
         }
-        None => Ok(actor.relation_to(t.created_by)),
+        None => Ok(tenant.relation(actor, t.created_by)),
     }
 }
 
@@ -151,16 +155,15 @@ impl BuiltinKind for Task {
         };
         let deal_id = v.link("deal_id", current.and_then(|t| t.deal_id));
         v.settle()?;
-        // A role that changes only its own deals puts tasks only on deals it owns.
-        if !tenant.may_kind(
-            rapport_domain::access::RecordAction::Edit,
-            "deal",
-            rapport_domain::Ownership::Others,
-        ) && v.given("deal_id").is_some()
+        // A role puts tasks only on deals it may change (its own, its teams', anyone's).
+        if v.given("deal_id").is_some()
             && let Some(deal) = deal_id
-            && tables::find::<Deal>(tx, deal)
-                .await?
-                .is_some_and(|d| d.owner_id != actor.user_id)
+            && let Some(d) = tables::find::<Deal>(tx, deal).await?
+            && !tenant.may_kind(
+                rapport_domain::access::RecordAction::Edit,
+                "deal",
+                tenant.relation(actor, d.owner_id),
+            )
         {
             return Err(AppError::Forbidden);
         }
@@ -182,8 +185,13 @@ impl BuiltinKind for Task {
         })
     }
 
-    async fn relation(&self, tx: &mut TenantTx, actor: &Actor) -> AppResult<Ownership> {
-        relation(tx, actor, self).await
+    async fn relation(
+        &self,
+        tx: &mut TenantTx,
+        actor: &Actor,
+        tenant: &Tenant,
+    ) -> AppResult<Ownership> {
+        relation(tx, actor, tenant, self).await
     }
 
     /// Its reminder is scheduled; its record's timeline notes it (and its completion).

@@ -86,7 +86,7 @@ impl RecordRef {
                 None => None,
             },
         };
-        Ok(found.is_some_and(|(kind, owner)| tenant.sees(&kind, actor.relation_to(owner))))
+        Ok(found.is_some_and(|(kind, owner)| tenant.sees(&kind, tenant.relation(actor, owner))))
     }
 }
 

@@ -47,7 +47,7 @@ impl App {
         // (definitions) are every member's to see.
         items.retain(|d| {
             d.record_type == "object"
-                || tenant.sees(&d.record_type, actor.relation_to(UserId(d.owner_id)))
+                || tenant.sees(&d.record_type, tenant.relation(actor, UserId(d.owner_id)))
         });
         Ok(items)
     }
@@ -77,7 +77,7 @@ impl App {
             tx.commit().await?;
             found.ok_or(AppError::NotFound)?
         };
-        let relation = actor.relation_to(UserId(found.owner_id));
+        let relation = tenant.relation(actor, UserId(found.owner_id));
         if !tenant.sees(record_type, relation) {
             return Err(AppError::NotFound);
         }

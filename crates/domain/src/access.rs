@@ -5,8 +5,8 @@
 //! permission matrix ([`Grants`]), which decides records.
 //!
 //! The matrix gives each record kind (built-in or custom, by its object key) and each action a
-//! [`Scope`]: none, own (the records the member owns or is assigned), team (their teams'
-//! records too) or all. A kind the matrix does not name (a custom object added after the role was
+//! [`Scope`]: none, own (the records the member owns or is assigned), team (the records of
+//! everyone who shares a team with them too) or all. A kind the matrix does not name (a custom object added after the role was
 //! last changed) gets the role's default for new kinds.
 
 use std::collections::BTreeMap;
@@ -152,10 +152,10 @@ impl RecordAction {
         self != RecordAction::Create
     }
 
-    /// The scopes the matrix offers for it. "Team" waits for teams.
+    /// The scopes the matrix offers for it.
     pub fn scopes(self) -> &'static [Scope] {
         if self.is_scoped() {
-            &[Scope::None, Scope::Own, Scope::All]
+            &Scope::ALL
         } else {
             &[Scope::None, Scope::All]
         }
@@ -221,8 +221,6 @@ pub enum GrantsError {
     UnknownScope(String),
     #[error("{action} can only be none or all")]
     Unscoped { action: &'static str },
-    #[error("the team scope needs teams, which organizations cannot define yet; use own or all")]
-    NoTeams,
     #[error("must be an object of actions and scopes")]
     Shape,
 }
@@ -390,9 +388,6 @@ pub fn parse_row(value: &serde_json::Value) -> Result<Vec<(RecordAction, Scope)>
             .ok_or_else(|| GrantsError::UnknownAction(action.clone()))?;
         let text = scope.as_str().ok_or(GrantsError::Shape)?;
         let scope = Scope::parse(text).ok_or_else(|| GrantsError::UnknownScope(text.to_owned()))?;
-        if scope == Scope::Team {
-            return Err(GrantsError::NoTeams);
-        }
         if !action.is_scoped() && !matches!(scope, Scope::None | Scope::All) {
             return Err(GrantsError::Unscoped {
                 action: action.as_str(),
@@ -439,13 +434,12 @@ mod tests {
         // Viewing reaches some records.
         g.set("deal", RecordAction::View, Scope::Own);
         assert_eq!(g.scope("deal", RecordAction::View), Scope::Own);
-        assert_eq!(
-            Grants::from_json(
-                &serde_json::json!({"kinds": {"deal": {"edit": "team"}}}),
-                &g
-            ),
-            Err(GrantsError::NoTeams)
-        );
+        let teamed = Grants::from_json(
+            &serde_json::json!({"kinds": {"deal": {"edit": "team"}}}),
+            &g,
+        )
+        .expect("team scope");
+        assert_eq!(teamed.scope("deal", RecordAction::Edit), Scope::Team);
     }
 
     #[test]

@@ -170,3 +170,7 @@ entity_id!(
     /// A custom role of an organization, or a system role it tuned.
     RoleId
 );
+entity_id!(
+    /// A team of an organization's members.
+    TeamId
+);

@@ -346,6 +346,7 @@ impl Modify for CommonResponses {
         v1::leads::convert,
         v1::timelines::list, v1::timelines::add,
         v1::roles::list, v1::roles::get, v1::roles::create, v1::roles::update, v1::roles::delete,
+        v1::teams::list, v1::teams::get, v1::teams::create, v1::teams::update, v1::teams::delete,
         v1::tags::list, v1::tags::create, v1::tags::update, v1::tags::delete, v1::tags::set_for_record,
         v1::search::search, v1::search::trash, v1::search::restore,
         v1::views::list, v1::views::create, v1::views::delete,

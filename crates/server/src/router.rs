@@ -14,8 +14,8 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::api::v1::{
     admin, ai_settings, analytics, api_keys, audit, auth, companies, contacts, deals, leads,
-    members, notifications, objects, organizations, roles, search, tags, tasks, timelines, views,
-    webhooks,
+    members, notifications, objects, organizations, roles, search, tags, tasks, teams, timelines,
+    views, webhooks,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -160,6 +160,11 @@ fn api_v1() -> Router<AppState> {
         .route(
             "/roles/{key}",
             get(roles::get).patch(roles::update).delete(roles::delete),
+        )
+        .route("/teams", get(teams::list).post(teams::create))
+        .route(
+            "/teams/{id}",
+            get(teams::get).patch(teams::update).delete(teams::delete),
         )
         .route("/tags", get(tags::list).post(tags::create))
         .route(

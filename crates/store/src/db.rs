@@ -511,6 +511,23 @@ impl Db {
         })
     }
 
+    /// Every row of one statement outside an explicit transaction (see
+    /// [`Db::platform_fetch_optional`]).
+    pub async fn platform_fetch_all<T: Record>(&self, query: Query) -> Result<Vec<T>> {
+        leave_shared_read().await;
+        round_trip();
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => {
+                let (sql, args) = query.sqlite_args()?;
+                sqlx::query_as_with(&sql, args).fetch_all(pool).await?
+            }
+            Pool::Postgres(pool) => {
+                let (sql, args) = query.postgres_args()?;
+                sqlx::query_as_with(&sql, args).fetch_all(pool).await?
+            }
+        })
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<()> {
         match &self.pool {
@@ -884,7 +901,8 @@ arg_from_id!(
     rapport_domain::ObjectId,
     rapport_domain::FieldId,
     rapport_domain::RecordId,
-    rapport_domain::RoleId
+    rapport_domain::RoleId,
+    rapport_domain::TeamId
 );
 
 impl Arg {

@@ -35,6 +35,7 @@ pub mod statistics;
 pub mod tables;
 pub mod tags;
 pub mod tasks;
+pub mod teams;
 pub mod text;
 pub mod trash;
 pub mod users;

@@ -213,27 +213,38 @@ pub struct Standing {
     pub role: Role,
     pub role_key: Option<String>,
     pub grants: Option<sqlx::types::Json<Json>>,
+    /// Everyone who shares a team with the member (themselves included when in one).
+    #[sqlx(skip)]
+    pub teammates: Vec<UserId>,
 }
 
-/// The member's standing now: one statement outside any transaction (platform scope, before a
+/// The member's standing now, and their teammates: two statements outside any transaction (platform scope, before a
 /// tenant transaction exists), for the access check of every request.
 pub async fn standing_now(
     db: &crate::Db,
     organization_id: OrganizationId,
     user_id: UserId,
 ) -> Result<Option<Standing>> {
-    db.platform_fetch_optional::<Standing>(
-        query(
-            "SELECT m.role, r.key AS role_key, r.grants FROM memberships m \
-             LEFT JOIN roles r ON r.organization_id = m.organization_id \
-               AND (r.id = m.role_id OR (m.role_id IS NULL AND r.is_system = $3 AND r.key = m.role)) \
-             WHERE m.organization_id = $1 AND m.user_id = $2",
+    let standing = db
+        .platform_fetch_optional::<Standing>(
+            query(
+                "SELECT m.role, r.key AS role_key, r.grants FROM memberships m \
+                 LEFT JOIN roles r ON r.organization_id = m.organization_id \
+                   AND (r.id = m.role_id OR (m.role_id IS NULL AND r.is_system = $3 AND r.key = m.role)) \
+                 WHERE m.organization_id = $1 AND m.user_id = $2",
+            )
+            .bind(organization_id)
+            .bind(user_id)
+            .bind(true),
         )
-        .bind(organization_id)
-        .bind(user_id)
-        .bind(true),
-    )
-    .await
+        .await?;
+    match standing {
+        Some(mut standing) => {
+            standing.teammates = crate::teams::teammates_now(db, organization_id, user_id).await?;
+            Ok(Some(standing))
+        }
+        None => Ok(None),
+    }
 }
 
 /// A role's standing as an API key of it reads it (a level, and a custom role when `id` names
@@ -274,5 +285,6 @@ pub async fn standing_of_role_now(
         role: level,
         role_key: row.as_ref().map(|r| r.key.clone()),
         grants: row.map(|r| r.grants),
+        teammates: Vec::new(),
     })
 }

@@ -165,7 +165,8 @@ pub(crate) fn reach_sql(
     let owned = q.any_user(backend, "d.owner_id", owners);
     format!(
         "({assigned} OR ({alias}.deal_id IS NULL AND {made}) OR {alias}.deal_id IN \
-         (SELECT d.id FROM deals d WHERE d.organization_id = {alias}.organization_id AND {owned}))"
+         (SELECT d.id FROM deals d WHERE d.organization_id = {alias}.organization_id \
+         AND d.deleted_at IS NULL AND {owned}))"
     )
 }
 

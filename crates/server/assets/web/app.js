@@ -1664,3 +1664,11 @@ document.addEventListener("change", function (event) {
   // With script, the matrix is never posted whole.
   form.addEventListener("submit", function (event) { event.preventDefault(); });
 })();
+
+// Settings → Teams: choosing a lead makes them a member (the server does so too).
+document.addEventListener("change", function (event) {
+  var input = event.target;
+  if (!input.matches || !input.matches(".team-member input[name=lead]") || !input.value) return;
+  var box = input.closest(".team-member").querySelector("input[name=member]");
+  if (box) box.checked = true;
+});

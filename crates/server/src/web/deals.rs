@@ -210,6 +210,8 @@ fn card(
     };
     let own = if deal.owner_id == me {
         Ownership::Own
+    } else if tenant.access.teammates.contains(&deal.owner_id) {
+        Ownership::Team
     } else {
         Ownership::Others
     };
@@ -1690,7 +1692,7 @@ async fn detail_page(
         },
     )
     .await;
-    let own = actor.relation_to(deal.owner_id);
+    let own = tenant.relation(actor, deal.owner_id);
     let may = |action, object, ownership| tenant.may(action, object, ownership);
     let related =
         super::objects::inverse_sections(ctx, actor, &tenant, "deal", deal_id.as_uuid(), "deal")

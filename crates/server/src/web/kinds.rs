@@ -78,7 +78,7 @@ pub trait FormKind: WebKind + ApiKind + Clone {
     fn prefill(_query: &str, _form: &mut RecordForm) {}
     /// Whether the member may act on this record.
     fn may(&self, actor: &Actor, tenant: &Tenant, action: Action) -> bool {
-        tenant.may(action, Self::OBJECT, actor.relation_to(self.owner()))
+        tenant.may(action, Self::OBJECT, tenant.relation(actor, self.owner()))
     }
     /// Why nobody may change the record any more (a converted lead), when that is so.
     fn frozen(&self) -> Option<&'static str> {
@@ -731,7 +731,7 @@ pub async fn list<K: ListKind>(ctx: PageContext, RawQuery(raw): RawQuery) -> Pag
         .map(|r| ListRow {
             id: r.id().to_string(),
             edit_href: tenant
-                .may(Action::Edit, K::OBJECT, actor.relation_to(r.owner()))
+                .may(Action::Edit, K::OBJECT, tenant.relation(actor, r.owner()))
                 .then_some(())
                 .filter(|_| r.frozen().is_none())
                 .map(|_| format!("{path}/{}", r.id())),

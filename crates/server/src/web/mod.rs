@@ -28,6 +28,7 @@ mod roles;
 mod search;
 mod settings;
 mod tasks;
+mod teams;
 mod webhooks;
 mod workspace;
 
@@ -148,6 +149,12 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(roles::preview),
         )
         .route("/preview/stop", axum::routing::post(roles::stop_preview))
+        .route("/settings/teams", get(teams::list).post(teams::create))
+        .route("/settings/teams/{id}", get(teams::show).post(teams::save))
+        .route(
+            "/settings/teams/{id}/delete",
+            axum::routing::post(teams::delete),
+        )
         .route(
             "/settings/webhooks",
             get(webhooks::list).post(webhooks::create),

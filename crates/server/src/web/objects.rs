@@ -517,7 +517,7 @@ pub async fn list(
                 &tenant,
                 object.key.as_str(),
                 Action::Edit,
-                actor.relation_to(r.owner_id),
+                tenant.relation(actor, r.owner_id),
             )
             .then(|| format!("{path}/{}", r.id)),
             cells: columns
@@ -904,7 +904,7 @@ impl<'a> CardMaker<'a> {
                 self.tenant,
                 self.object.key.as_str(),
                 Action::Edit,
-                self.actor.relation_to(r.owner_id),
+                self.tenant.relation(self.actor, r.owner_id),
             ),
         }
     }
@@ -1681,7 +1681,7 @@ async fn detail_page(
         ctx, actor, &tenant, &object, values, &people, &titles, "values",
     )
     .await;
-    let own = actor.relation_to(record.owner_id);
+    let own = tenant.relation(actor, record.owner_id);
     let owner = submitted.and_then(|(_, o)| o).unwrap_or(record.owner_id);
     fields.push(super::record_page::member_picker(
         &ctx.base,

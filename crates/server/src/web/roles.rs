@@ -275,8 +275,8 @@ pub fn summary(grants: &Grants, kinds: &[PermissionKind]) -> Vec<String> {
                 .map(|k| k.name.clone())
                 .collect()
         };
-        let (all, own) = (of(Scope::All), of(Scope::Own));
-        if all.is_empty() && own.is_empty() {
+        let (all, team, own) = (of(Scope::All), of(Scope::Team), of(Scope::Own));
+        if all.is_empty() && team.is_empty() && own.is_empty() {
             if kinds.iter().any(|k| k.actions.contains(&action)) {
                 lines.push(format!("{}: nothing.", action.label()));
             }
@@ -289,6 +289,9 @@ pub fn summary(grants: &Grants, kinds: &[PermissionKind]) -> Vec<String> {
             } else {
                 joined(&all)
             });
+        }
+        if !team.is_empty() {
+            parts.push(format!("their teams' {}", joined(&team)));
         }
         if !own.is_empty() {
             parts.push(format!("their own {}", joined(&own)));

@@ -103,8 +103,12 @@ pub async fn trash(ctx: PageContext, Query(q): Query<TrashQuery>) -> PageResult 
             let owner = UserId(d.owner_id);
             // A deleted object is the schema's; a record is its kind's (by its own row).
             let can_restore = match d.record_type.as_str() {
-                "object" => tenant.may(Action::Delete, Object::Schema, actor.relation_to(owner)),
-                kind => tenant.may_kind(Action::Delete.into(), kind, actor.relation_to(owner)),
+                "object" => tenant.may(
+                    Action::Delete,
+                    Object::Schema,
+                    tenant.relation(actor, owner),
+                ),
+                kind => tenant.may_kind(Action::Delete.into(), kind, tenant.relation(actor, owner)),
             };
             let kind = d.kind;
             DeletedRow {

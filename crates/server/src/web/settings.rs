@@ -57,6 +57,7 @@ pub fn tabs(base: &str, current: &str) -> Vec<Tab> {
         ("Objects", "objects"),
         ("Members", "members"),
         ("Roles", "roles"),
+        ("Teams", "teams"),
         ("Webhooks", "webhooks"),
         ("API keys", "api-keys"),
         ("AI", "ai"),

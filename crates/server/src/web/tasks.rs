@@ -149,7 +149,7 @@ impl FormKind for Task {
         let ownership = if mine {
             Ownership::Own
         } else {
-            Ownership::Others
+            tenant.relation(actor, self.assignee_id)
         };
         mine || tenant.may(action, Object::Task, ownership)
     }

@@ -397,3 +397,179 @@ async fn rollups_count_only_the_source_records_in_reach() {
         listed.text
     );
 }
+
+#[tokio::test]
+async fn a_team_scope_reaches_the_records_of_everyone_who_shares_a_team() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let role = call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/roles",
+        Some(json!({"name": "Rep", "copy_of": "member",
+            "permissions": {"deal": {"view": "team", "edit": "team"}}})),
+    )
+    .await;
+    assert_eq!(role.status, StatusCode::CREATED, "{}", role.text);
+    assert_eq!(role.body["permissions"]["deal"]["view"], "team");
+    let alice = t.member(&owner, "alice@example.com", "rep").await;
+    let bob = t.member(&owner, "bob@example.com", "rep").await;
+    let carol = t.member(&owner, "carol@example.com", "rep").await;
+    let mut deals = Vec::new();
+    for (who, title) in [(&alice, "Alpha"), (&bob, "Bravo"), (&carol, "Charlie")] {
+        let d = t
+            .create(who, "/api/v1/deals", json!({"title": title}))
+            .await;
+        deals.push(d["id"].as_str().expect("id").to_owned());
+    }
+
+    // Without teams, "team" reaches one's own records.
+    let listed = call(&t, &alice, Method::GET, "/api/v1/deals", None).await;
+    assert_eq!(titles(&listed, "title"), ["Alpha"]);
+
+    // Teams are shaped by owners and admins, read by everyone.
+    call(
+        &t,
+        &alice,
+        Method::POST,
+        "/api/v1/teams",
+        Some(json!({"name": "North"})),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/teams",
+        Some(json!({"name": "North", "members": [uuid::Uuid::nil()]})),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let north = call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/teams",
+        Some(
+            json!({"name": "North", "description": "Harbours north of the river",
+            "lead_id": alice.user_id, "members": [bob.user_id]}),
+        ),
+    )
+    .await;
+    assert_eq!(north.status, StatusCode::CREATED, "{}", north.text);
+    assert_eq!(north.body["lead_id"], alice.user_id.as_str());
+    assert_eq!(
+        north.body["members"],
+        json!([alice.user_id, bob.user_id]),
+        "the lead is a member"
+    );
+    call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/teams",
+        Some(json!({"name": "NORTH"})),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "team_name_taken");
+    let read = call(&t, &carol, Method::GET, "/api/v1/teams", None).await;
+    assert_eq!(read.body["items"][0]["name"], "North", "{}", read.text);
+    let north_id = north.body["id"].as_str().expect("id").to_owned();
+
+    // Alice and Bob see each other's deals and change them; Carol's stay out of reach.
+    let listed = call(&t, &alice, Method::GET, "/api/v1/deals", None).await;
+    assert_eq!(titles(&listed, "title"), ["Alpha", "Bravo"]);
+    assert_eq!(listed.body["total"], 2);
+    let changed = call(
+        &t,
+        &alice,
+        Method::PATCH,
+        &format!("/api/v1/deals/{}", deals[1]),
+        Some(json!({"title": "Bravo, seen by Alice"})),
+    )
+    .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    call(
+        &t,
+        &alice,
+        Method::GET,
+        &format!("/api/v1/deals/{}", deals[2]),
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, "not_found");
+    let found = call(&t, &bob, Method::GET, "/api/v1/search?q=ha", None).await;
+    let hits: Vec<&str> = found
+        .body
+        .as_array()
+        .expect("hits")
+        .iter()
+        .filter_map(|h| h["title"].as_str())
+        .collect();
+    assert!(
+        hits.contains(&"Alpha") && !hits.contains(&"Charlie"),
+        "{hits:?}"
+    );
+    let carols = call(&t, &carol, Method::GET, "/api/v1/deals", None).await;
+    assert_eq!(titles(&carols, "title"), ["Charlie"]);
+
+    // Alice hands records to teammates only.
+    let refused = call(
+        &t,
+        &alice,
+        Method::PATCH,
+        &format!("/api/v1/deals/{}", deals[0]),
+        Some(json!({"owner_id": carol.user_id})),
+    )
+    .await;
+    refused.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert!(refused.text.contains("teammate"), "{}", refused.text);
+    let handed = call(
+        &t,
+        &alice,
+        Method::PATCH,
+        &format!("/api/v1/deals/{}", deals[0]),
+        Some(json!({"owner_id": bob.user_id})),
+    )
+    .await;
+    assert_eq!(handed.status, StatusCode::OK, "{}", handed.text);
+    let back = call(
+        &t,
+        &bob,
+        Method::PATCH,
+        &format!("/api/v1/deals/{}", deals[0]),
+        Some(json!({"owner_id": alice.user_id})),
+    )
+    .await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.text);
+
+    // Bob leaves the team: the next request knows it.
+    let moved = call(
+        &t,
+        &owner,
+        Method::PATCH,
+        &format!("/api/v1/teams/{north_id}"),
+        Some(json!({"members": [alice.user_id, carol.user_id]})),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
+    let listed = call(&t, &alice, Method::GET, "/api/v1/deals", None).await;
+    assert_eq!(titles(&listed, "title"), ["Alpha", "Charlie"]);
+    let bobs = call(&t, &bob, Method::GET, "/api/v1/deals", None).await;
+    assert_eq!(titles(&bobs, "title"), ["Bravo, seen by Alice"]);
+
+    // Deleted, the team reaches no one.
+    let gone = call(
+        &t,
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/teams/{north_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.text);
+    let listed = call(&t, &alice, Method::GET, "/api/v1/deals", None).await;
+    assert_eq!(titles(&listed, "title"), ["Alpha"]);
+}

@@ -329,7 +329,7 @@ async fn tuning_a_system_role_applies_at_once_and_the_owner_role_stays_as_it_is(
     for (cells, says) in [
         (json!({"deal": {"fly": "all"}}), "fly"),
         (json!({"deal": {"edit": "most"}}), "most"),
-        (json!({"deal": {"edit": "team"}}), "team"),
+        (json!({"deal": {"edit": "everyone"}}), "everyone"),
         (json!({"deal": {"create": "own"}}), "create"),
     ] {
         let r = call(

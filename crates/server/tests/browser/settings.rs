@@ -530,8 +530,14 @@ async fn owners_shape_a_role_in_the_permission_matrix_which_saves_as_they_click(
     .await;
     let summary = b.text("#role-summary").await;
     assert!(
-        summary.contains("View: Companies, Contacts, Leads and Tasks."),
+        summary.contains("View: every record of Companies, Contacts, Leads and Tasks."),
         "{summary}"
+    );
+    // Viewing reaches some records too: none, own, team or all.
+    assert_eq!(
+        b.eval("return [...document.querySelector(\"select[name='contact.view']\").options].map(o => o.value)")
+            .await,
+        serde_json::json!(["none", "own", "team", "all"])
     );
     assert!(
         summary.contains("Edit: every record of Contacts."),
@@ -607,5 +613,79 @@ async fn owners_shape_a_role_in_the_permission_matrix_which_saves_as_they_click(
             .is_some_and(|o| o.iter().any(|n| n == "Finance")),
         "{offered}"
     );
+    b.close().await;
+}
+
+#[tokio::test]
+async fn owners_make_a_team_choose_its_members_and_lead_and_see_it_listed() {
+    if !enabled("owners_make_a_team_choose_its_members_and_lead_and_see_it_listed") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let priya = t.member(&owner, "priya@example.com", "member").await;
+    t.member(&owner, "tom@example.com", "member").await;
+    let b = Browser::start(1280, 900).await;
+    b.goto(&t.url("/login")).await;
+    b.fill("#email", "owner@example.com").await;
+    b.fill("#password", PASSWORD).await;
+    b.submit("form[action='/login'] button[type=submit]").await;
+    b.wait_for_path(|p| p.starts_with("/o/")).await;
+    b.goto(&t.url("/o/acme/settings/teams")).await;
+    assert!(b.text(".teams-card").await.contains("No teams yet"));
+    b.screenshots("settings-teams-empty").await;
+    // A nameless team is refused next to the field.
+    b.submit("form[action$='/settings/teams'] button[type=submit]")
+        .await;
+    assert_eq!(
+        b.text("#name-error").await,
+        "Name must be between 1 and 60 characters"
+    );
+    b.fill("#name", "North harbours").await;
+    b.fill("#description", "Berths north of the river").await;
+    b.submit("form[action$='/settings/teams'] button[type=submit]")
+        .await;
+    b.wait_for_path(|p| p.starts_with("/o/acme/settings/teams/"))
+        .await;
+    assert!(b.text(".notice").await.contains("Team created"));
+    // Priya leads it; Tom is checked as a member.
+    b.eval(&format!(
+        "document.querySelector(\"input[name=lead][value='{}']\").click(); \
+         [...document.querySelectorAll('.team-member')].find(li => li.textContent.includes('tom@example.com')).querySelector('input[name=member]').click(); \
+         return null",
+        priya.user_id
+    ))
+    .await;
+    assert_eq!(
+        b.eval(&format!(
+            "return document.querySelector(\"input[name=member][value='{}']\").checked",
+            priya.user_id
+        ))
+        .await,
+        true,
+        "choosing a lead checks them"
+    );
+    b.screenshots("settings-team").await;
+    b.submit("form[action^='/o/acme/settings/teams/'] button.btn-primary")
+        .await;
+    b.wait_until(
+        "return (document.querySelector('.notice') || {}).textContent === 'Saved.'",
+        "the team is saved",
+    )
+    .await;
+    assert!(b.text(".page-head").await.contains("2 members"));
+    let lead_checked = b
+        .eval(&format!(
+            "return document.querySelector(\"input[name=lead][value='{}']\").checked",
+            priya.user_id
+        ))
+        .await;
+    assert_eq!(lead_checked, true, "the lead is kept and made a member");
+    b.goto(&t.url("/o/acme/settings/teams")).await;
+    let listed = b.text("#teams").await;
+    assert!(listed.contains("North harbours"), "{listed}");
+    assert!(listed.contains("Led by priya"), "{listed}");
+    assert!(listed.contains("2 members"), "{listed}");
+    b.screenshots("settings-teams").await;
     b.close().await;
 }

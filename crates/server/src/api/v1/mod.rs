@@ -19,6 +19,7 @@ pub mod roles;
 pub mod search;
 pub mod tags;
 pub mod tasks;
+pub mod teams;
 pub mod timelines;
 pub mod types;
 pub mod views;

@@ -30,7 +30,7 @@ pub struct RoleOut {
     pub editable: bool,
     pub members: i64,
     /// For every kind of record (built-in and custom, by object key), each of its actions
-    /// with a scope: none, own or all.
+    /// with a scope: none, own, team or all.
     #[schema(value_type = Object)]
     pub permissions: BTreeMap<String, BTreeMap<String, String>>,
     /// What the role may do to kinds added later.
