@@ -150,7 +150,12 @@ impl Tenant {
     /// How the actor relates to a record owned by `owner`: their own, a teammate's (someone who
     /// shares a team with them), or someone else's.
     pub fn relation(&self, actor: &Actor, owner: UserId) -> rapport_domain::Ownership {
-        if actor.user_id == owner {
+        self.relation_of(actor.user_id, owner)
+    }
+
+    /// [`Tenant::relation`] for the member `user`.
+    pub fn relation_of(&self, user: UserId, owner: UserId) -> rapport_domain::Ownership {
+        if user == owner {
             rapport_domain::Ownership::Own
         } else if self.access.teammates.contains(&owner) {
             rapport_domain::Ownership::Team

@@ -65,27 +65,34 @@ async fn task_event(tx: &mut TenantTx, actor: &Actor, t: &Task, kind: &str) -> A
     Ok(())
 }
 
-/// How the actor relates to a task: its assignee, its creator (when it has no deal), or the owner
-/// of its deal "own" it.
+/// How the actor relates to a task: the nearer of how they relate to its assignee and to the
+/// owner of its deal (or, without a deal, its maker) — as the lists' reach reads it.
 pub(crate) async fn relation(
     tx: &mut TenantTx,
     actor: &Actor,
     tenant: &Tenant,
     t: &Task,
 ) -> AppResult<Ownership> {
-    if t.assignee_id == actor.user_id {
-        return Ok(Ownership::Own);
-    }
-    match t.deal_id {
-        Some(deal) => {
-            let owner = tables::find::<Deal>(tx, deal).await?.map(|d| d.owner_id);
-            Ok(match owner {
-                Some(owner) => tenant.relation(actor, owner),
-                None => Ownership::Others,
-            })
-        }
-        None => Ok(tenant.relation(actor, t.created_by)),
-    }
+    let assignee = tenant.relation(actor, t.assignee_id);
+    let other = match t.deal_id {
+        Some(deal) => match tables::find::<Deal>(tx, deal).await? {
+            Some(d) => tenant.relation(actor, d.owner_id),
+            None => Ownership::Others,
+        },
+        None => tenant.relation(actor, t.created_by),
+    };
+    Ok(nearer(assignee, other))
+}
+
+/// The nearer of two relations: own, then a teammate's, then someone else's.
+fn nearer(a: Ownership, b: Ownership) -> Ownership {
+    let rank = |o: Ownership| match o {
+        Ownership::Own => 0,
+        Ownership::Team => 1,
+        Ownership::NotApplicable => 2,
+        Ownership::Others => 3,
+    };
+    if rank(a) <= rank(b) { a } else { b }
 }
 
 impl BuiltinKind for Task {

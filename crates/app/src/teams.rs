@@ -77,11 +77,13 @@ fn checked(name: &str, description: &str) -> AppResult<(String, String)> {
 }
 
 /// The members given, once each, all of them members of the organization, with the lead among
-/// them (added when missing): 422 naming the field otherwise.
+/// them: a lead named now is added when missing (`lead_named`); a lead kept from before must
+/// stay a member. 422 naming the field otherwise.
 async fn checked_members(
     tx: &mut TenantTx,
     members: &[UserId],
     lead: Option<UserId>,
+    lead_named: bool,
 ) -> AppResult<Vec<UserId>> {
     let everyone: Vec<UserId> = rapport_store::memberships::list(tx)
         .await?
@@ -108,6 +110,12 @@ async fn checked_members(
             ));
         }
         if !out.contains(&lead) {
+            if !lead_named {
+                return Err(AppError::invalid(
+                    "members",
+                    "must include the team's lead; choose another lead, or none, first",
+                ));
+            }
             out.insert(0, lead);
         }
     }
@@ -182,7 +190,7 @@ impl App {
         .await?;
         let (name, description) = checked(&input.name, input.description.as_deref().unwrap_or(""))?;
         let mut tx = self.db.tenant(tenant.id()).await?;
-        let members = checked_members(&mut tx, &input.members, input.lead_id).await?;
+        let members = checked_members(&mut tx, &input.members, input.lead_id, true).await?;
         let row = store_teams::insert(
             &mut tx,
             &TeamFields {
@@ -195,7 +203,8 @@ impl App {
         .map_err(name_taken)?;
         store_teams::set_members(&mut tx, row.id, &members).await?;
         let mut e = with_target(entry(Some(actor), meta, "team.created"), "team", row.id);
-        e.changes = Some(json!({"name": name, "lead_id": input.lead_id, "members": members}));
+        e.changes = Some(json!({"name": name, "description": description,
+            "lead_id": input.lead_id, "members": members}));
         crate::events::record(&mut tx, e).await?;
         let all = store_teams::members(&mut tx).await?;
         tx.commit().await?;
@@ -220,7 +229,7 @@ impl App {
         )
         .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
-        let current = store_teams::find(&mut tx, id)
+        let current = store_teams::find_for_update(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
         let before_members: Vec<UserId> = store_teams::members(&mut tx)
@@ -243,8 +252,20 @@ impl App {
             &mut tx,
             change.members.as_deref().unwrap_or(&before_members),
             lead,
+            change.lead_id.is_some(),
         )
         .await?;
+        let before_lead = current.lead_id.map(UserId);
+        if name == current.name
+            && description == current.description
+            && lead == before_lead
+            && members == before_members
+        {
+            // Nothing changes: nothing is written.
+            let all = store_teams::members(&mut tx).await?;
+            tx.commit().await?;
+            return Ok(view_of(current, &all));
+        }
         store_teams::update(
             &mut tx,
             id,
@@ -262,6 +283,7 @@ impl App {
         let mut e = with_target(entry(Some(actor), meta, "team.updated"), "team", id);
         e.changes = Some(json!({
             "name": {"before": current.name, "after": name},
+            "description": {"before": current.description, "after": description},
             "lead_id": {"before": current.lead_id, "after": lead},
             "members": {"before": before_members, "after": members},
         }));
@@ -291,12 +313,21 @@ impl App {
         )
         .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
-        let current = store_teams::find(&mut tx, id)
+        let current = store_teams::find_for_update(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
+        let members: Vec<UserId> = store_teams::members(&mut tx)
+            .await?
+            .into_iter()
+            .filter(|(t, _)| *t == id)
+            .map(|(_, u)| u)
+            .collect();
         store_teams::delete(&mut tx, id).await?;
         let mut e = with_target(entry(Some(actor), meta, "team.deleted"), "team", id);
-        e.changes = Some(json!({"name": current.name}));
+        e.changes = Some(
+            json!({"name": current.name, "description": current.description,
+            "lead_id": current.lead_id, "members": members}),
+        );
         crate::events::record(&mut tx, e).await?;
         tx.commit().await?;
         Ok(())

@@ -64,7 +64,16 @@ impl RecordRef {
         actor: &Actor,
         tenant: &Tenant,
     ) -> AppResult<bool> {
-        let found: Option<(String, rapport_domain::UserId)> = match self {
+        let found = self.kind_and_owner(tx).await?;
+        Ok(found.is_some_and(|(kind, owner)| tenant.sees(&kind, tenant.relation(actor, owner))))
+    }
+
+    /// The live record's kind (a custom record's object key) and owner.
+    pub(crate) async fn kind_and_owner(
+        self,
+        tx: &mut TenantTx,
+    ) -> AppResult<Option<(String, rapport_domain::UserId)>> {
+        Ok(match self {
             RecordRef::Company(id) => tables::find::<Company>(tx, id)
                 .await?
                 .map(|r| ("company".into(), r.owner_id)),
@@ -85,10 +94,12 @@ impl RecordRef {
                     .map(|o| (o.key, live.owner_id)),
                 None => None,
             },
-        };
-        Ok(found.is_some_and(|(kind, owner)| tenant.sees(&kind, tenant.relation(actor, owner))))
+        })
     }
 }
+
+/// The members one entry may mention and notify.
+const MAX_MENTIONS: usize = 50;
 
 /// The kinds of entry people write; the others are written by the system.
 pub const WRITABLE_KINDS: [&str; 4] = ["comment", "call", "meeting", "email"];
@@ -183,6 +194,10 @@ async fn checked_payload(tx: &mut TenantTx, kind: &str, payload: &Value) -> AppR
     if let Some(m) = obj.get("mentions") {
         let mut ids = Vec::new();
         match m.as_array() {
+            Some(list) if list.len() > MAX_MENTIONS => errors.add(
+                "payload.mentions",
+                format!("may name at most {MAX_MENTIONS} members"),
+            ),
             Some(list) => {
                 for v in list {
                     match v.as_str().and_then(|s| s.parse::<uuid::Uuid>().ok()) {
@@ -320,6 +335,34 @@ pub(crate) async fn note(
     .await?)
 }
 
+/// Leaves out of `items` the entries about tasks out of the actor's reach (a task's title is
+/// its own, not its record's).
+async fn keep_tasks_in_reach(
+    tx: &mut TenantTx,
+    actor: &Actor,
+    tenant: &Tenant,
+    items: &mut Vec<Activity>,
+) -> AppResult<()> {
+    use rapport_domain::access::{Reach, RecordAction};
+    let task_of = |a: &Activity| {
+        a.payload
+            .0
+            .get("task_id")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<uuid::Uuid>().ok())
+    };
+    let reach = tenant.reach(actor, RecordAction::View, "task");
+    let Reach::Owners(owners) = reach else {
+        return Ok(());
+    };
+    let mut ids: Vec<uuid::Uuid> = items.iter().filter_map(task_of).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let kept = rapport_store::tasks::in_reach(tx, &ids, &owners).await?;
+    items.retain(|a| task_of(a).is_none_or(|id| kept.contains(&id)));
+    Ok(())
+}
+
 impl App {
     /// A record's timeline, newest first.
     pub async fn timeline(
@@ -359,13 +402,12 @@ impl App {
         )
         .await?;
         let has_more = crate::paging::cut(&mut items, page_size);
+        // Where the page continues is read before entries are left out.
+        let last = items.last().map(|a| (a.created_at, a.id));
+        keep_tasks_in_reach(&mut tx, actor, tenant, &mut items).await?;
         let total = store_activities::count(&mut tx, record.kind(), record.id()).await?;
         tx.commit().await?;
-        let next = if has_more {
-            items.last().map(|a| (a.created_at, a.id))
-        } else {
-            None
-        };
+        let next = if has_more { last } else { None };
         Ok(ActivityPage { items, total, next })
     }
 
@@ -411,6 +453,9 @@ impl App {
         let mut items =
             store_activities::gathered(&mut tx, own, gather, types, before, limit).await?;
         let has_more = crate::paging::cut(&mut items, limit);
+        // Where the page continues is read before entries are left out.
+        let last = items.last().map(|a| (a.created_at, a.id));
+        keep_tasks_in_reach(&mut tx, actor, tenant, &mut items).await?;
         let others = |kind: &str| -> Vec<uuid::Uuid> {
             let mut ids: Vec<uuid::Uuid> = items
                 .iter()
@@ -429,11 +474,7 @@ impl App {
                 .collect();
         about.extend(tables::titles::<Deal>(&mut tx, &deals).await?);
         tx.commit().await?;
-        let next = if has_more {
-            items.last().map(|a| (a.created_at, a.id))
-        } else {
-            None
-        };
+        let next = if has_more { last } else { None };
         Ok(GatheredPage { items, about, next })
     }
 
@@ -474,6 +515,19 @@ impl App {
             Ownership::NotApplicable,
         )
         .await?;
+        // What the members mentioned may see, read before the transaction: no connection is
+        // waited for while one is held.
+        let mut told: Vec<(UserId, crate::roles::Access)> = Vec::new();
+        if let Some(listed) = payload.get("mentions").and_then(Value::as_array) {
+            for id in listed.iter().take(MAX_MENTIONS) {
+                let Some(user) = id.as_str().and_then(|s| s.parse().ok()).map(UserId) else {
+                    continue;
+                };
+                if let Some(access) = self.access_in(tenant.id(), user).await? {
+                    told.push((user, access));
+                }
+            }
+        }
         let mut tx = self.db.tenant(tenant.id()).await?;
         if !record.exists(&mut tx, actor, tenant).await? {
             return Err(AppError::NotFound);
@@ -490,7 +544,29 @@ impl App {
         }
         let payload = checked_payload(&mut tx, kind, &payload).await?;
         let activity = note(&mut tx, actor, (record.kind(), record.id()), kind, payload).await?;
-        let mentions = activity.payload.0.get("mentions").cloned();
+        // Of the members mentioned, those who may see the record are told: a notification names
+        // it.
+        let mut mentions = Vec::new();
+        if let Some(listed) = activity.payload.0.get("mentions").and_then(Value::as_array)
+            && let Some((object, owner)) = record.kind_and_owner(&mut tx).await?
+        {
+            for id in listed {
+                let Some(user) = id.as_str().and_then(|s| s.parse().ok()).map(UserId) else {
+                    continue;
+                };
+                if let Some((_, access)) = told.iter().find(|(u, _)| *u == user) {
+                    let them = Tenant {
+                        access: access.clone(),
+                        ..tenant.clone()
+                    };
+                    let relation = them.relation_of(user, owner);
+                    if them.sees(&object, relation) {
+                        mentions.push(id.clone());
+                    }
+                }
+            }
+        }
+        let mentions = (!mentions.is_empty()).then_some(Value::Array(mentions));
         crate::events::publish(
             &mut tx,
             rapport_store::events::NewEvent {

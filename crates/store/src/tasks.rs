@@ -170,6 +170,29 @@ pub(crate) fn reach_sql(
     )
 }
 
+/// Of the tasks `ids`, those in reach of `owners` (deleted ones are not among them).
+pub async fn in_reach(
+    tx: &mut TenantTx,
+    ids: &[uuid::Uuid],
+    owners: &[UserId],
+) -> Result<Vec<uuid::Uuid>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: uuid::Uuid,
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = tx.backend();
+    let mut q =
+        query("SELECT t.id FROM tasks t WHERE t.organization_id = $1").bind(tx.organization_id());
+    let these = q.any_of(backend, "t.id", ids);
+    let reached = reach_sql(&mut q, backend, "t", owners);
+    q.push_sql(&format!(" AND {these} AND {reached}"));
+    let rows: Vec<Row> = tx.raw().fetch_all(q).await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct TaskFilter {
     pub deal_id: Option<DealId>,

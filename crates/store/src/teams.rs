@@ -55,6 +55,22 @@ pub async fn find(tx: &mut TenantTx, id: TeamId) -> Result<Option<TeamRow>> {
         .await
 }
 
+/// A team, its row locked until the transaction ends: changes of one team are made one after
+/// the other.
+pub async fn find_for_update(tx: &mut TenantTx, id: TeamId) -> Result<Option<TeamRow>> {
+    let org = tx.organization_id();
+    let lock = crate::dialect::lock_rows(tx.backend());
+    tx.raw()
+        .fetch_optional(
+            query(format!(
+                "SELECT {COLUMNS} FROM teams WHERE organization_id = $1 AND id = $2{lock}"
+            ))
+            .bind(org)
+            .bind(id),
+        )
+        .await
+}
+
 /// Every (team, member) pair of the organization.
 pub async fn members(tx: &mut TenantTx) -> Result<Vec<(TeamId, UserId)>> {
     #[derive(sqlx::FromRow)]

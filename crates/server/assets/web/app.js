@@ -1665,10 +1665,18 @@ document.addEventListener("change", function (event) {
   form.addEventListener("submit", function (event) { event.preventDefault(); });
 })();
 
-// Settings → Teams: choosing a lead makes them a member (the server does so too).
+// Settings → Teams: choosing a lead makes them a member (the server does so too); taking the
+// lead out of the team leaves it without one.
 document.addEventListener("change", function (event) {
   var input = event.target;
-  if (!input.matches || !input.matches(".team-member input[name=lead]") || !input.value) return;
-  var box = input.closest(".team-member").querySelector("input[name=member]");
-  if (box) box.checked = true;
+  if (!input.matches) return;
+  var row = input.closest(".team-member");
+  if (input.matches(".team-member input[name=lead]") && input.value) {
+    var box = row.querySelector("input[name=member]");
+    if (box) box.checked = true;
+  } else if (input.matches(".team-member input[name=member]") && !input.checked) {
+    var lead = row.querySelector("input[name=lead]");
+    var none = document.querySelector(".team-member input[name=lead][value='']");
+    if (lead && lead.checked && none) none.checked = true;
+  }
 });

@@ -1733,8 +1733,9 @@ async fn detail_page(
             assignees: people.options(Some(deal.owner_id)),
             today: tenant.today().to_string(),
             back: format!("{}/deals/{}", ctx.base, deal.id),
+            // Tasks go on deals the role may change.
             can_add: may(Action::Create, Object::Task, Ownership::NotApplicable)
-                && (tenant.role != rapport_domain::Role::Member || own == Ownership::Own),
+                && may(Action::Edit, Object::Deal, own),
         }),
         can_edit,
         can_delete: may(Action::Delete, Object::Deal, own),
@@ -1805,9 +1806,11 @@ pub(crate) async fn task_rows(
                 .map(|at| at.with_timezone(&zone).format("%-d %b, %H:%M").to_string()),
             assignee: people.name(t.assignee_id),
             is_done: t.is_done,
-            can_edit: t.assignee_id == actor.user_id
-                || t.created_by == actor.user_id
-                || tenant.may(Action::Edit, Object::Task, Ownership::Others),
+            can_edit: tenant.may(
+                Action::Edit,
+                Object::Task,
+                super::tasks::relation(tenant, actor, t.assignee_id, t.created_by),
+            ),
             title: t.title,
         })
         .collect();

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::Query;
 use rapport_app::model::{Company, Contact, Deal, Task, TaskFilter};
 use rapport_app::timeline::RecordRef;
-use rapport_domain::{Action, Object, Ownership, TaskId};
+use rapport_domain::{Action, Object, Ownership, TaskId, UserId};
 use serde::Deserialize;
 
 use super::kinds::{FormKind, PageParts, PageView, WebKind};
@@ -133,6 +133,19 @@ impl WebKind for Task {
     }
 }
 
+/// How the actor relates to a task, as far as a page knows without its deal: the nearer of how
+/// they relate to its assignee and to its maker (the application decides with its deal's owner).
+pub fn relation(tenant: &Tenant, actor: &Actor, assignee: UserId, maker: UserId) -> Ownership {
+    match (
+        tenant.relation(actor, assignee),
+        tenant.relation(actor, maker),
+    ) {
+        (Ownership::Own, _) | (_, Ownership::Own) => Ownership::Own,
+        (Ownership::Team, _) | (_, Ownership::Team) => Ownership::Team,
+        (a, _) => a,
+    }
+}
+
 impl FormKind for Task {
     const FORM: &'static [&'static str] = &[
         "title",
@@ -143,15 +156,13 @@ impl FormKind for Task {
         "is_done",
     ];
     const EDITORS: &'static str = "whoever it is for, its author and admins";
-    /// Whoever the task is for or made it may change it; managers and admins any.
+    /// As the role's matrix says for the actor's relation to it (see [`relation`]).
     fn may(&self, actor: &Actor, tenant: &Tenant, action: Action) -> bool {
-        let mine = self.assignee_id == actor.user_id || self.created_by == actor.user_id;
-        let ownership = if mine {
-            Ownership::Own
-        } else {
-            tenant.relation(actor, self.assignee_id)
-        };
-        mine || tenant.may(action, Object::Task, ownership)
+        tenant.may(
+            action,
+            Object::Task,
+            relation(tenant, actor, self.assignee_id, self.created_by),
+        )
     }
     fn delete_confirm(&self) -> String {
         format!("Delete the task “{}”?", self.title)

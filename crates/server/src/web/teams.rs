@@ -57,6 +57,8 @@ struct TeamPage {
     shell: Shell,
     tabs: Vec<Tab>,
     id: String,
+    /// The team's stored name (the page's title), and the name in the form.
+    title: String,
     name: String,
     description: String,
     members: Vec<MemberChoice>,
@@ -116,7 +118,12 @@ async fn teams_page(
         .teams(&actor, &tenant, &ctx.meta)
         .await
         .map_err(PageError::from)?;
-    let people = People::load(app, &actor, &tenant, &ctx.meta).await;
+    // Read or refused whole: a page drawn without the members would save an empty team.
+    let people = People(
+        app.list_members(&actor, &tenant, &ctx.meta)
+            .await
+            .map_err(PageError::from)?,
+    );
     let name_of = |user: UserId| {
         people
             .0
@@ -230,7 +237,11 @@ async fn team_page(
         .await
         .map_err(PageError::from)?;
     let shown = shown.unwrap_or_else(|| Shown::from(&team));
-    let people = People::load(app, &actor, &tenant, &ctx.meta).await;
+    let people = People(
+        app.list_members(&actor, &tenant, &ctx.meta)
+            .await
+            .map_err(PageError::from)?,
+    );
     let mut members: Vec<MemberChoice> = people
         .0
         .iter()
@@ -257,6 +268,7 @@ async fn team_page(
         shell,
         tabs: tabs(&ctx.base, "teams"),
         id: id.to_string(),
+        title: team.name.clone(),
         name: shown.name,
         description: shown.description,
         count: members.iter().filter(|m| m.chosen).count(),

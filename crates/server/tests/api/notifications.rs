@@ -805,3 +805,43 @@ async fn custom_records_handed_over_or_changed_by_others_notify_their_owner() {
         .await;
     assert_eq!(mine.body["items"], json!([]));
 }
+
+#[tokio::test]
+async fn a_mention_notifies_only_members_who_may_see_the_record() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let role = t
+        .org_call(
+            &owner,
+            Method::POST,
+            "/api/v1/roles",
+            Some(json!({"name": "Agent", "copy_of": "member",
+                "permissions": {"deal": {"view": "own"}}})),
+        )
+        .await;
+    assert_eq!(role.status, StatusCode::CREATED, "{}", role.text);
+    let agent = t.member(&owner, "agent@example.com", "agent").await;
+    let member = t.member(&owner, "member@example.com", "member").await;
+    let id = deal(&t, &owner, "Secret harbour bid").await;
+    let r = t
+        .org_call(
+            &owner,
+            Method::POST,
+            &format!("/api/v1/deals/{id}/activities"),
+            Some(
+                json!({"type": "comment", "payload": {"text": "@agent @member thoughts?",
+                "mentions": [agent.user_id, member.user_id]}}),
+            ),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    settled(&t).await;
+    // The member, who sees every deal, is told; the agent, who sees only their own, is not
+    // (the notification would name the deal).
+    let told = inbox(&t, &member, 1).await;
+    assert_eq!(told["items"][0]["kind"], "mention");
+    let untold = t
+        .org_call(&agent, Method::GET, "/api/v1/notifications", None)
+        .await;
+    assert_eq!(untold.body["items"], json!([]), "{}", untold.text);
+}

@@ -573,3 +573,50 @@ async fn a_team_scope_reaches_the_records_of_everyone_who_shares_a_team() {
     let listed = call(&t, &alice, Method::GET, "/api/v1/deals", None).await;
     assert_eq!(titles(&listed, "title"), ["Alpha"]);
 }
+
+#[tokio::test]
+async fn a_records_timeline_leaves_out_tasks_out_of_reach() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let role = call(
+        &t,
+        &owner,
+        Method::POST,
+        "/api/v1/roles",
+        Some(json!({"name": "Helper", "copy_of": "member",
+            "permissions": {"task": {"view": "own"}}})),
+    )
+    .await;
+    assert_eq!(role.status, StatusCode::CREATED, "{}", role.text);
+    let helper = t.member(&owner, "helper@example.com", "helper").await;
+    let company = t
+        .create(&owner, "/api/v1/companies", json!({"name": "Harbour Ltd"}))
+        .await;
+    let company = company["id"].as_str().expect("id");
+    for (title, assignee) in [
+        ("Call the harbour master", &owner.user_id),
+        ("Send the berth plan", &helper.user_id),
+    ] {
+        t.create(
+            &owner,
+            "/api/v1/tasks",
+            json!({"title": title, "company_id": company, "assignee_id": assignee}),
+        )
+        .await;
+    }
+    let path = format!("/api/v1/companies/{company}/activities");
+    let theirs = call(&t, &helper, Method::GET, &path, None).await;
+    assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.text);
+    assert!(
+        theirs.text.contains("Send the berth plan"),
+        "{}",
+        theirs.text
+    );
+    assert!(
+        !theirs.text.contains("Call the harbour master"),
+        "{}",
+        theirs.text
+    );
+    let all = call(&t, &owner, Method::GET, &path, None).await;
+    assert!(all.text.contains("Call the harbour master"), "{}", all.text);
+}

@@ -19,13 +19,15 @@ CREATE POLICY tenant_isolation ON teams
     USING (organization_id = (SELECT s.organization_id FROM tenant_scopes s WHERE s.secret = current_setting('rapport.organization_id', true)))
     WITH CHECK (organization_id = (SELECT s.organization_id FROM tenant_scopes s WHERE s.secret = current_setting('rapport.organization_id', true)));
 
+-- A team's members are members of its organization: leaving the organization leaves its teams.
 CREATE TABLE team_members (
     organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     team_id         uuid NOT NULL,
-    user_id         uuid NOT NULL REFERENCES users (id),
+    user_id         uuid NOT NULL,
     created_at      timestamptz NOT NULL,
     PRIMARY KEY (team_id, user_id),
-    FOREIGN KEY (organization_id, team_id) REFERENCES teams (organization_id, id) ON DELETE CASCADE
+    FOREIGN KEY (organization_id, team_id) REFERENCES teams (organization_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (organization_id, user_id) REFERENCES memberships (organization_id, user_id) ON DELETE CASCADE
 );
 CREATE INDEX team_members_user ON team_members (organization_id, user_id);
 ALTER TABLE team_members ENABLE ROW LEVEL SECURITY;

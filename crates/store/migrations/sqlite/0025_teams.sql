@@ -10,14 +10,18 @@ CREATE TABLE teams (
     lead_id         BLOB REFERENCES users (id),
     created_at      TEXT NOT NULL,
     updated_at      TEXT NOT NULL,
-    UNIQUE (organization_id, name_key)
+    UNIQUE (organization_id, name_key),
+    UNIQUE (organization_id, id)
 );
 
+-- A team's members are members of its organization: leaving the organization leaves its teams.
 CREATE TABLE team_members (
     organization_id BLOB NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
-    team_id         BLOB NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
-    user_id         BLOB NOT NULL REFERENCES users (id),
+    team_id         BLOB NOT NULL,
+    user_id         BLOB NOT NULL,
     created_at      TEXT NOT NULL,
-    PRIMARY KEY (team_id, user_id)
+    PRIMARY KEY (team_id, user_id),
+    FOREIGN KEY (organization_id, team_id) REFERENCES teams (organization_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (organization_id, user_id) REFERENCES memberships (organization_id, user_id) ON DELETE CASCADE
 );
 CREATE INDEX team_members_user ON team_members (organization_id, user_id);
