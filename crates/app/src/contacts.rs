@@ -41,16 +41,14 @@ impl BuiltinKind for Contact {
         })
     }
 
-    /// A contact with deals stays: deleting it would orphan them.
+    /// A contact with deals stays: deleting it would orphan them. (How many is not said: some
+    /// may be out of the member's reach.)
     async fn before_delete(&self, tx: &mut TenantTx) -> AppResult<()> {
         let deals = rapport_store::deals::count_for_contact(tx, self.id).await?;
         if deals > 0 {
             return Err(AppError::conflict(
                 "contact_has_deals",
-                format!(
-                    "this contact still has {deals} deal{}; delete or relink them first",
-                    if deals == 1 { "" } else { "s" }
-                ),
+                "this contact still has deals; delete them or link them to another contact first",
             ));
         }
         Ok(())

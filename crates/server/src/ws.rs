@@ -364,12 +364,30 @@ impl Connection {
         }
     }
 
-    /// Credentials still valid and still a member (with the same role, else the new one applies).
+    /// Credentials still valid and still a member (with the same role, else the new one
+    /// applies), and each record subscribed to still in reach.
     async fn recheck(&mut self) -> Option<Ending> {
         let mut parts = self.credentials.parts();
         match Scope::from_request_parts(&mut parts, &self.state).await {
             Ok(scope) => {
                 self.tenant = scope.tenant;
+                self.actor = scope.auth.actor;
+                // Records that left the member's reach (handed to someone else, a team or a
+                // role changed) stop being told of.
+                let subscribed: Vec<(String, uuid::Uuid)> = self.records.iter().cloned().collect();
+                for (kind, id) in subscribed {
+                    let check = self
+                        .state
+                        .app
+                        .check_live_record(&self.actor, &self.tenant, &kind, id)
+                        .await;
+                    if matches!(
+                        check,
+                        Err(rapport_app::AppError::NotFound | rapport_app::AppError::Forbidden)
+                    ) {
+                        self.records.remove(&(kind, id));
+                    }
+                }
                 None
             }
             Err(problem) if problem.status == StatusCode::UNAUTHORIZED => {

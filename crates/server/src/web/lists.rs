@@ -808,7 +808,7 @@ impl BulkForm {
         if let Some(first) = refused.first() {
             let why = match first {
                 rapport_app::AppError::Forbidden => {
-                    "you may change only the records you own.".to_owned()
+                    "your role does not change those records.".to_owned()
                 }
                 other => super::objects::refusal(other).unwrap_or_else(|| {
                     tracing::warn!(error = %other, "a record of a bulk action was not changed");
