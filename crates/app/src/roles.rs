@@ -253,9 +253,9 @@ impl App {
         })
     }
 
-    /// Refuses unless the actor administers the organization: roles are changed as members
-    /// are (owners and admins), and a refusal is written to the audit log.
-    async fn authorize_roles(
+    /// Refuses unless the actor administers the organization: roles and teams are changed as
+    /// members are (owners and admins), and a refusal is written to the audit log.
+    pub(crate) async fn authorize_roles(
         &self,
         actor: &Actor,
         tenant: &Tenant,

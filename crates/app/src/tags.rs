@@ -5,16 +5,12 @@ use rapport_domain::{
     Action, CompanyId, ContactId, DealId, LeadId, Object, Ownership, TagId, UserId,
     ValidationErrors,
 };
-use rapport_store::companies::Company;
-use rapport_store::contacts::Contact;
-use rapport_store::deals::Deal;
-use rapport_store::leads::Lead;
-use rapport_store::tables;
 use rapport_store::tags::{self as store_tags, Tag};
 use rapport_store::{TenantTx, audit as store_audit};
 use serde_json::json;
 
 use crate::audit::{entry, with_target};
+use crate::timeline::RecordRef;
 use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 /// The colours a tag may have; each reads well on light and dark backgrounds.
@@ -57,25 +53,14 @@ impl Taggable {
     /// The record's kind (a custom record's object key) and owner, when it exists in this
     /// organization.
     async fn owner(self, tx: &mut TenantTx) -> AppResult<Option<(String, UserId)>> {
-        let builtin = |r: Option<UserId>| r.map(|o| (self.kind().to_owned(), o));
-        Ok(match self {
-            Taggable::Company(id) => {
-                builtin(tables::find::<Company>(tx, id).await?.map(|r| r.owner_id))
-            }
-            Taggable::Contact(id) => {
-                builtin(tables::find::<Contact>(tx, id).await?.map(|r| r.owner_id))
-            }
-            Taggable::Lead(id) => builtin(tables::find::<Lead>(tx, id).await?.map(|r| r.owner_id)),
-            Taggable::Deal(id) => builtin(tables::find::<Deal>(tx, id).await?.map(|r| r.owner_id)),
-            Taggable::Record(id) => match rapport_store::records::live(tx, id).await? {
-                Some(live) => rapport_store::objects::list(tx)
-                    .await?
-                    .into_iter()
-                    .find(|o| o.id == live.object_id)
-                    .map(|o| (o.key, live.owner_id)),
-                None => None,
-            },
-        })
+        let record = match self {
+            Taggable::Company(id) => RecordRef::Company(id),
+            Taggable::Contact(id) => RecordRef::Contact(id),
+            Taggable::Lead(id) => RecordRef::Lead(id),
+            Taggable::Deal(id) => RecordRef::Deal(id),
+            Taggable::Record(id) => RecordRef::Record(id),
+        };
+        record.kind_and_owner(tx).await
     }
 }
 

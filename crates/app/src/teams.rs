@@ -3,7 +3,7 @@
 //! a team with the member (see [`crate::Tenant::reach`]). Owners and admins shape teams; every
 //! member reads them.
 
-use rapport_domain::{Action, Object, Ownership, TeamId, UserId, ValidationErrors};
+use rapport_domain::{Action, TeamId, UserId, ValidationErrors};
 use rapport_store::TenantTx;
 use rapport_store::teams::{self as store_teams, TeamFields, TeamRow};
 use serde_json::json;
@@ -141,15 +141,8 @@ impl App {
         tenant: &Tenant,
         meta: &RequestMeta,
     ) -> AppResult<Vec<TeamView>> {
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::View,
-            Object::Member,
-            Ownership::NotApplicable,
-        )
-        .await?;
+        self.authorize_roles(actor, tenant, meta, Action::View)
+            .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let rows = store_teams::list(&mut tx).await?;
         let members = store_teams::members(&mut tx).await?;
@@ -179,15 +172,8 @@ impl App {
         input: NewTeam,
         meta: &RequestMeta,
     ) -> AppResult<TeamView> {
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::Create,
-            Object::Member,
-            Ownership::NotApplicable,
-        )
-        .await?;
+        self.authorize_roles(actor, tenant, meta, Action::Create)
+            .await?;
         let (name, description) = checked(&input.name, input.description.as_deref().unwrap_or(""))?;
         let mut tx = self.db.tenant(tenant.id()).await?;
         let members = checked_members(&mut tx, &input.members, input.lead_id, true).await?;
@@ -219,15 +205,8 @@ impl App {
         change: TeamChange,
         meta: &RequestMeta,
     ) -> AppResult<TeamView> {
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::Edit,
-            Object::Member,
-            Ownership::NotApplicable,
-        )
-        .await?;
+        self.authorize_roles(actor, tenant, meta, Action::Edit)
+            .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
         let current = store_teams::find_for_update(&mut tx, id)
             .await?
@@ -303,15 +282,8 @@ impl App {
         id: TeamId,
         meta: &RequestMeta,
     ) -> AppResult<()> {
-        self.authorize(
-            actor,
-            tenant,
-            meta,
-            Action::Delete,
-            Object::Member,
-            Ownership::NotApplicable,
-        )
-        .await?;
+        self.authorize_roles(actor, tenant, meta, Action::Delete)
+            .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
         let current = store_teams::find_for_update(&mut tx, id)
             .await?
