@@ -212,7 +212,21 @@ impl App {
         filter.before = None;
         let (total, total_is_exact) =
             rapport_store::audit::count(&mut tx, &filter, COUNT_CAP).await?;
+        // What an entry says of a field the reader's role hides is left out.
+        let hidden = crate::fields::HiddenByKind::load(
+            &mut tx,
+            &tenant.access.grants,
+            tenant.organization.created_at,
+        )
+        .await?;
         tx.commit().await?;
+        if !hidden.is_empty() {
+            for item in &mut items {
+                if let (Some(kind), Some(changes)) = (&item.target_type, &mut item.changes) {
+                    crate::fields::hide_changes(&mut changes.0, &hidden.of(kind));
+                }
+            }
+        }
         Ok(AuditPage {
             items,
             total,

@@ -69,6 +69,10 @@ impl BuiltinKind for Deal {
         json!({"title": self.title, "stage": self.stage, "status": self.status})
     }
 
+    fn stage(&self) -> Option<String> {
+        Some(format!("{}/{}", self.pipeline_id, self.stage))
+    }
+
     fn own_actions(before: &Self, after: &Self) -> Vec<rapport_domain::access::RecordAction> {
         let moved = before.stage != after.stage
             || before.status != after.status
@@ -472,8 +476,12 @@ impl App {
         let filter = &with_custom(&mut tx, actor, tenant, filter, custom).await?;
         let totals =
             store_deals::board_totals(&mut tx, filter, &tenant.organization.currency).await?;
-        let cards = store_deals::board_first_cards(&mut tx, filter, stages, per_stage).await?;
+        let mut cards = store_deals::board_first_cards(&mut tx, filter, stages, per_stage).await?;
+        let hidden = crate::fields::hidden_of(&mut tx, tenant, Kind::Deal.object_key()).await?;
         tx.commit().await?;
+        for card in &mut cards {
+            crate::fields::hide_json(&mut card.custom.0, &hidden);
+        }
         Ok(DealBoard { totals, cards })
     }
 
@@ -503,7 +511,11 @@ impl App {
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let filter = &with_custom(&mut tx, actor, tenant, filter, custom).await?;
         let mut cards = store_deals::board_more_cards(&mut tx, filter, stage, after, limit).await?;
+        let hidden = crate::fields::hidden_of(&mut tx, tenant, Kind::Deal.object_key()).await?;
         tx.commit().await?;
+        for card in &mut cards {
+            crate::fields::hide_json(&mut card.custom.0, &hidden);
+        }
         let more = cards.len() as i64 > limit;
         cards.truncate(limit as usize);
         Ok((cards, more))
@@ -893,7 +905,7 @@ async fn with_custom(
         let catalog = crate::objects::catalog(tx, tenant.organization.created_at).await?;
         let object = catalog
             .get(Kind::Deal.object_key())
-            .map(|o| o.def.custom_part())
+            .map(|o| crate::fields::without_hidden(tenant, o.def.custom_part()))
             .ok_or(AppError::NotFound)?;
         filter.custom = crate::records::conditions(&object, custom)?;
     }

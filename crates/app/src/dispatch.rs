@@ -61,7 +61,7 @@ impl App {
             tx.raw().execute(query("SAVEPOINT consumer")).await?;
             let consumed = async {
                 let messages = crate::notifications::on_event(&self.db, &mut tx, event).await?;
-                crate::webhooks::on_event(tx.raw(), event).await?;
+                crate::webhooks::on_event(&mut tx, event).await?;
                 crate::AppResult::Ok(messages)
             };
             match consumed.await {

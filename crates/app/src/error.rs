@@ -14,6 +14,10 @@ pub enum AppError {
     /// Authenticated but not allowed (403 `forbidden`).
     #[error("you do not have permission to do this")]
     Forbidden,
+    /// A change writes fields the role may not (hidden from it, or read-only for it): 403
+    /// `field_forbidden`, naming each field.
+    #[error("your role may not change {}", field_names(.0))]
+    FieldForbidden(ValidationErrors),
     /// The organization is suspended (403 `organization_suspended`).
     #[error("this organization is suspended; contact the platform's administrators")]
     OrganizationSuspended,
@@ -43,6 +47,16 @@ pub enum AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// The fields named by errors, joined: "amount, deposit".
+fn field_names(errors: &ValidationErrors) -> String {
+    errors
+        .0
+        .iter()
+        .map(|e| e.field.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 impl AppError {
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {

@@ -109,6 +109,12 @@ pub trait BuiltinKind:
         async move { Ok(relation) }
     }
 
+    /// The stage the record is in, for field rules that hold at some stages (a deal's
+    /// `{pipeline id}/{stage key}`); `None` for kinds without stages.
+    fn stage(&self) -> Option<String> {
+        None
+    }
+
     /// Refuses any change to the record (a `Conflict` saying why).
     fn may_change(&self) -> AppResult<()> {
         Ok(())
@@ -322,7 +328,10 @@ impl App {
         if !tenant.sees(K::KIND.object_key(), relation) {
             return Err(AppError::NotFound);
         }
+        let hidden = crate::fields::hidden_of(&mut tx, tenant, K::KIND.object_key()).await?;
         tx.commit().await?;
+        let mut found = found;
+        crate::fields::hide_json(found.0.custom_mut(), &hidden);
         Ok(found)
     }
 
@@ -402,6 +411,25 @@ impl App {
                 .await;
             return Err(AppError::Forbidden);
         }
+        let custom: Vec<String> = change
+            .custom
+            .iter()
+            .flat_map(|c| c.keys().map(|k| format!("custom.{k}")))
+            .collect();
+        let mut valued = crate::fields::valued(&change.values);
+        valued.extend(custom.iter().map(String::as_str));
+        if let Err(e) = crate::fields::check_writes(
+            tenant,
+            kind,
+            record.stage().as_deref(),
+            custom.iter().map(String::as_str),
+            valued,
+        ) {
+            drop(tx);
+            self.record_denial_of(actor, tenant, meta, "change_field", kind)
+                .await;
+            return Err(e);
+        }
         let mut e = with_target(
             entry(Some(actor), meta, &audit_action::<K>("created")),
             K::KIND.object_key(),
@@ -409,7 +437,9 @@ impl App {
         );
         e.changes = Some(record.created());
         crate::events::record(&mut tx, e).await?;
+        let hidden = crate::fields::hidden_of(&mut tx, tenant, kind).await?;
         tx.commit().await?;
+        crate::fields::hide_json(record.custom_mut(), &hidden);
         Ok(record)
     }
 
@@ -498,6 +528,35 @@ impl App {
         let after = tables::find::<K>(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
+        let kind = K::KIND.object_key();
+        {
+            let mut changed: Vec<&str> = K::diff(&current, &after)
+                .into_iter()
+                .chain(K::told(&current, &after))
+                .filter(|(_, b, a)| b != a)
+                .map(|(k, _, _)| k)
+                .collect();
+            if let Some(c) = &custom {
+                changed.extend(c.diff.iter().map(|(k, _, _)| k.as_str()));
+            }
+            let given: Vec<String> = change
+                .custom
+                .iter()
+                .flat_map(|c| c.keys().map(|k| format!("custom.{k}")))
+                .collect();
+            if let Err(e) = crate::fields::check_writes(
+                tenant,
+                kind,
+                current.stage().as_deref(),
+                given.iter().map(String::as_str),
+                changed,
+            ) {
+                drop(tx);
+                self.record_denial_of(actor, tenant, meta, "change_field", kind)
+                    .await;
+                return Err(e);
+            }
+        }
         let own_actions = K::own_actions(&current, &after);
         if !own_actions.is_empty() {
             let relation = current.relation(&mut tx, actor, tenant).await?;
@@ -527,7 +586,10 @@ impl App {
             e.changes = Some(diff);
             crate::events::record(&mut tx, e).await?;
         }
+        let hidden = crate::fields::hidden_of(&mut tx, tenant, kind).await?;
         tx.commit().await?;
+        let mut after = after;
+        crate::fields::hide_json(after.custom_mut(), &hidden);
         Ok(after)
     }
 
@@ -648,7 +710,7 @@ impl App {
             let catalog = crate::objects::catalog(&mut tx, tenant.organization.created_at).await?;
             let object = catalog
                 .get(K::KIND.object_key())
-                .map(|o| o.def.custom_part())
+                .map(|o| crate::fields::without_hidden(tenant, o.def.custom_part()))
                 .ok_or(AppError::NotFound)?;
             let by_value = match &q.custom_sort {
                 Some(key) => Some(value_sort(&object, key, q.descending)?),
@@ -677,7 +739,11 @@ impl App {
                 (0, false)
             };
             let tags = page_tags::<K>(&mut tx, &items).await?;
+            let hidden = crate::fields::hidden_of(&mut tx, tenant, K::KIND.object_key()).await?;
             tx.commit().await?;
+            for item in &mut items {
+                crate::fields::hide_json(item.custom_mut(), &hidden);
+            }
             let next = items
                 .last()
                 .filter(|_| has_more)
@@ -702,12 +768,16 @@ impl App {
             }
         };
         let tags = page_tags::<K>(&mut tx, &items).await?;
+        let hidden = crate::fields::hidden_of(&mut tx, tenant, K::KIND.object_key()).await?;
         tx.commit().await?;
         let next = if has_more {
             items.last().map(|r| (r.sort_value(q.sort), r.id()))
         } else {
             None
         };
+        for item in &mut items {
+            crate::fields::hide_json(item.custom_mut(), &hidden);
+        }
         Ok(ListPage {
             items,
             tags,

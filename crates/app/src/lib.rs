@@ -19,6 +19,7 @@ pub mod deals;
 pub mod dispatch;
 pub mod error;
 pub mod events;
+pub mod fields;
 pub mod identity;
 pub mod jobs;
 pub mod kinds;

@@ -168,7 +168,12 @@ pub(crate) async fn on_event(
                 && let Some(deal) = store::deal(tx, org, id).await?
                 && Some(deal.owner_id) != actor
             {
-                let changed = &event.changed.0;
+                let Some(changed) =
+                    crate::roles::told_names(tx, org, deal.owner_id, "deal", &event.changed.0)
+                        .await?
+                else {
+                    return Ok(Vec::new());
+                };
                 let what = if let Some(stage) = payload["stage"]["after"].as_str() {
                     format!("moved “{}” to {stage}", deal.title)
                 } else if let Some(status) = payload["status"]["after"].as_str() {
@@ -193,6 +198,13 @@ pub(crate) async fn on_event(
             {
                 let handed = event.event_type == "record.created"
                     || event.changed.0.iter().any(|c| c == "owner_id");
+                let kind = event.record_type.clone().unwrap_or_default();
+                let Some(changed) =
+                    crate::roles::told_names(tx, org, record.owner_id, &kind, &event.changed.0)
+                        .await?
+                else {
+                    return Ok(Vec::new());
+                };
                 let title = if record.title.is_empty() {
                     "a record".to_owned()
                 } else {
@@ -203,7 +215,7 @@ pub(crate) async fn on_event(
                 } else {
                     (
                         format!("{actor_name} changed {title}"),
-                        format!("Changed: {}", event.changed.0.join(", ")),
+                        format!("Changed: {}", changed.join(", ")),
                     )
                 };
                 drafts.push(Draft {

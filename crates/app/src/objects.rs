@@ -228,8 +228,27 @@ impl App {
         .await
     }
 
-    /// Every object of the organization with its fields.
+    /// Every object of the organization with the fields the actor's role may see: what
+    /// pages, forms, lists, exports and the schema API show. Fields hidden from the role are
+    /// not there (see [`crate::fields`]).
     pub async fn objects(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        meta: &RequestMeta,
+    ) -> AppResult<Catalog> {
+        let mut catalog = self.objects_to_define(actor, tenant, meta).await?;
+        if tenant.hides_fields() {
+            for o in &mut catalog.objects {
+                o.def = crate::fields::without_hidden(tenant, o.def.clone());
+            }
+        }
+        Ok(catalog)
+    }
+
+    /// Every object of the organization with all its fields, hidden ones included: what the
+    /// settings that define objects and fields show.
+    pub async fn objects_to_define(
         &self,
         actor: &Actor,
         tenant: &Tenant,

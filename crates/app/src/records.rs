@@ -489,9 +489,12 @@ impl App {
         rows: Vec<RecordRow>,
     ) -> AppResult<Vec<RecordView>> {
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id.as_uuid()).collect();
+        let hidden = tenant.hidden_fields(object);
+        let shown = |f: &&FieldDef| !hidden.iter().any(|h| h == f.key.as_str());
         let mut rollups: BTreeMap<(FieldKey, String), f64> = BTreeMap::new();
         for field in object
             .live_fields()
+            .filter(shown)
             .filter(|f| f.field_type == FieldType::Rollup)
         {
             let Some(r) = &field.rollup else { continue };
@@ -529,7 +532,7 @@ impl App {
             .map(|row| {
                 let typed = typed_values(object, &row.data.0);
                 let mut values = Map::new();
-                for field in object.live_fields() {
+                for field in object.live_fields().filter(shown) {
                     let v = if field.field_type == FieldType::Rollup {
                         let figure = rollups
                             .get(&(field.key.clone(), row.id.to_string()))
@@ -665,6 +668,32 @@ impl App {
         let mut tx = self.db.tenant(tenant.id()).await?;
         let (catalog, object) = self.custom_object(&mut tx, tenant, object_key).await?;
         let changes = values::check_input(&object, input, true, "values", value_context(tenant))?;
+        let stage = board_stage(&object, |key| {
+            changes
+                .iter()
+                .find(|(k, _)| k.as_str() == key)
+                .and_then(|(_, v)| match v {
+                    Some(Value::Select(s)) => Some(Json::String(s.clone())),
+                    _ => None,
+                })
+        });
+        let given: Vec<String> = input.keys().map(|k| format!("values.{k}")).collect();
+        let valued: Vec<String> = crate::fields::valued(input)
+            .into_iter()
+            .map(|k| format!("values.{k}"))
+            .collect();
+        if let Err(e) = crate::fields::check_writes(
+            tenant,
+            object_key,
+            stage.as_deref(),
+            given.iter().map(String::as_str),
+            valued.iter().map(String::as_str),
+        ) {
+            drop(tx);
+            self.record_denial_of(actor, tenant, meta, "change_field", object_key)
+                .await;
+            return Err(e);
+        }
         let owner = owner_id.unwrap_or(actor.user_id);
         if owner != actor.user_id {
             Self::check_new_owner(&mut tx, tenant, actor, object_key, owner).await?;
@@ -788,6 +817,21 @@ impl App {
             if a != b {
                 diff.push((key.to_string(), b, a));
             }
+        }
+        let stage = board_stage(&object, |key| current.data.0.get(key).cloned());
+        let given: Vec<String> = input.keys().map(|k| format!("values.{k}")).collect();
+        let changed: Vec<String> = diff.iter().map(|(k, _, _)| format!("values.{k}")).collect();
+        if let Err(e) = crate::fields::check_writes(
+            tenant,
+            object_key,
+            stage.as_deref(),
+            given.iter().map(String::as_str),
+            changed.iter().map(String::as_str),
+        ) {
+            drop(tx);
+            self.record_denial_of(actor, tenant, meta, "change_field", object_key)
+                .await;
+            return Err(e);
         }
         if owner != current.owner_id {
             diff.push(("owner_id".into(), json!(current.owner_id), json!(owner)));
@@ -1017,8 +1061,15 @@ impl App {
         reach: &Reach,
         small: i64,
     ) -> AppResult<RecordPage> {
-        let conditions = conditions(object, &query.filters)?;
-        let (sort, descending, sort_name) = sort_of(object, query.sort.as_deref())?;
+        // Hidden fields neither filter nor sort: naming one is naming no field.
+        let (actor, tenant) = who;
+        let visible = crate::fields::without_hidden(tenant, object.clone());
+        let conditions = conditions(&visible, &query.filters)?;
+        let (sort, descending, sort_name) = sort_of(&visible, query.sort.as_deref())?;
+        // A role that may not see a searchable field searches records by their titles.
+        let search_titles = object.fields.iter().any(|f| {
+            f.field_type.is_searchable() && !visible.fields.iter().any(|v| v.key == f.key)
+        });
         let after = query
             .cursor
             .as_deref()
@@ -1031,6 +1082,7 @@ impl App {
             .filter(|s| !s.is_empty())
             .map(values::index_text);
         let search = match search {
+            Some(s) if search_titles => Some((s, text::Strategy::Scan)),
             Some(s) => {
                 let strategy = text::strategy(tx, &store_records::SEARCH, &s).await?;
                 Some((s, strategy))
@@ -1052,6 +1104,7 @@ impl App {
             driver,
             search: search.as_ref().map(|(s, st)| (s.as_str(), *st)),
             from_text_matches,
+            search_titles,
             sort,
             descending,
             after,
@@ -1069,7 +1122,7 @@ impl App {
         let items = self
             .view(
                 tx,
-                who,
+                (actor, tenant),
                 object,
                 catalog,
                 rows.into_iter().map(|l| l.record).collect(),
@@ -1077,6 +1130,13 @@ impl App {
             .await?;
         Ok(RecordPage { items, next_cursor })
     }
+}
+
+/// The stage of a record of `object` for field rules: its board field's option, read by `value`
+/// (stored JSON) — `None` for an object without a board field or a record without a value.
+fn board_stage(object: &ObjectDef, value: impl Fn(&str) -> Option<Json>) -> Option<String> {
+    let board = object.board_field.as_ref()?;
+    value(board.as_str()).and_then(|v| v.as_str().map(str::to_owned))
 }
 
 /// A record to create in bulk: its values are already typed and checked.

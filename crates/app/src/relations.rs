@@ -191,8 +191,10 @@ impl App {
             if !visible {
                 continue;
             }
+            let hidden = tenant.hidden_fields(&source.def);
             for field in source.def.live_fields().filter(|f| {
-                !f.builtin
+                !hidden.iter().any(|h| h == f.key.as_str())
+                    && !f.builtin
                     && f.field_type == FieldType::Relation
                     && f.target.as_ref().is_some_and(|t| t.as_str() == object_key)
             }) {
@@ -252,9 +254,11 @@ impl App {
         .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let (catalog, object) = self.custom_object_in(&mut tx, tenant, object_key).await?;
+        let hidden = tenant.hidden_fields(&object);
         let field = object
             .field(field_key)
             .filter(|f| f.field_type == FieldType::Select && !f.archived)
+            .filter(|f| !hidden.iter().any(|h| h == f.key.as_str()))
             .ok_or_else(|| {
                 AppError::bad_request(
                     "unknown_field",

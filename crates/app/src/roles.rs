@@ -60,6 +60,53 @@ impl Access {
 }
 
 /// A stored matrix, read over its level's defaults.
+/// The matrix of a member's role now, read in `tx` (`None`: not a member).
+pub(crate) async fn grants_of_member(
+    tx: &mut rapport_store::TenantTx,
+    user: rapport_domain::UserId,
+) -> AppResult<Option<Grants>> {
+    Ok(rapport_store::roles::standing_in(tx, user)
+        .await?
+        .map(|standing| (*Access::from_standing(standing).grants).clone()))
+}
+
+/// The names among `changed` (a change's field names) that a member may be told of: none of
+/// the fields of `kind` hidden from their role. `None` when all of them are hidden.
+pub(crate) async fn told_names(
+    tx: &mut rapport_store::Tx,
+    org: rapport_domain::OrganizationId,
+    user: rapport_domain::UserId,
+    kind: &str,
+    changed: &[String],
+) -> AppResult<Option<Vec<String>>> {
+    let Some(standing) = rapport_store::roles::standing_at(tx, org, user).await? else {
+        return Ok(None);
+    };
+    let grants = Access::from_standing(standing).grants;
+    let hidden: Vec<String> = grants.hidden_fields(kind).map(str::to_owned).collect();
+    let told: Vec<String> = changed
+        .iter()
+        .filter(|n| !crate::fields::is_hidden_name(n, &hidden))
+        .cloned()
+        .collect();
+    Ok((told.len() == changed.len() || !told.is_empty()).then_some(told))
+}
+
+/// The matrix of one of the organization's system roles now, read in `tx`.
+pub(crate) async fn grants_of_system_role(
+    tx: &mut rapport_store::TenantTx,
+    level: Role,
+) -> AppResult<Grants> {
+    Ok(
+        match rapport_store::roles::find_by_key(tx, level.as_str()).await? {
+            Some(row) if row.is_system && level != Role::Owner => {
+                stored_grants(&row.grants.0, level, &row.key)
+            }
+            _ => Grants::system(level),
+        },
+    )
+}
+
 fn stored_grants(stored: &Json, level: Role, key: &str) -> Grants {
     Grants::from_json(stored, &Grants::system(level)).unwrap_or_else(|error| {
         tracing::error!(%error, role = key, "a role's stored permissions do not read; using its level's");
@@ -97,6 +144,8 @@ pub struct PermissionKind {
 pub struct RoleList {
     pub roles: Vec<RoleView>,
     pub kinds: Vec<PermissionKind>,
+    /// Every kind's fields and stages, for field rules.
+    pub rule_kinds: Vec<crate::fields::RuleKind>,
 }
 
 /// A role named by a request: a level, and the custom role it is when it is one.
@@ -175,7 +224,13 @@ pub fn key_from_name(name: &str) -> Option<String> {
 }
 
 fn grants_error(e: GrantsError) -> AppError {
-    AppError::invalid("grants", e.to_string())
+    let field = match e {
+        GrantsError::UnknownFieldAccess(_)
+        | GrantsError::FieldShape
+        | GrantsError::HiddenAtStages => "field_rules",
+        _ => "grants",
+    };
+    AppError::invalid(field, e.to_string())
 }
 
 impl App {
@@ -198,7 +253,9 @@ impl App {
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         let roles = roles_in(&mut tx).await?;
         let catalog = crate::objects::catalog(&mut tx, tenant.organization.created_at).await?;
+        let pipelines = rapport_store::pipelines::list(&mut tx).await?;
         tx.commit().await?;
+        let rule_kinds = crate::fields::rule_kinds(&catalog, &pipelines);
         let kinds = catalog
             .objects
             .iter()
@@ -208,7 +265,11 @@ impl App {
                 actions: RecordAction::of_kind(o.def.key.as_str()),
             })
             .collect();
-        Ok(RoleList { roles, kinds })
+        Ok(RoleList {
+            roles,
+            kinds,
+            rule_kinds,
+        })
     }
 
     pub async fn role(
@@ -334,8 +395,9 @@ impl App {
         let grants = match &input.grants {
             Some(cells) => Grants::from_json(cells, &source.grants).map_err(grants_error)?,
             None => source.grants.clone(),
-        }
-        .to_json();
+        };
+        crate::fields::check_rules(&mut tx, tenant, &grants, input.grants.as_ref()).await?;
+        let grants = grants.to_json();
         let row = store_roles::insert(
             &mut tx,
             &RoleFields {
@@ -443,6 +505,7 @@ impl App {
             Some(cells) => Grants::from_json(cells, &current.grants).map_err(grants_error)?,
             None => current.grants.clone(),
         };
+        crate::fields::check_rules(&mut tx, tenant, &grants, change.grants.as_ref()).await?;
         let grants_json = grants.to_json();
         let fields = RoleFields {
             key: &current.key,

@@ -33,9 +33,28 @@ impl App {
             }
         }
         let mut tx = self.db.tenant_read(tenant.id()).await?;
+        // An object with a searchable field hidden from the role is searched by title only.
+        let hidden = crate::fields::HiddenByKind::load(
+            &mut tx,
+            &tenant.access.grants,
+            tenant.organization.created_at,
+        )
+        .await?;
+        let hides_searchable = |key: &str| {
+            let keys = hidden.of(key);
+            hidden.catalog().and_then(|c| c.get(key)).is_some_and(|o| {
+                o.def.fields.iter().any(|f| {
+                    f.field_type.is_searchable() && keys.iter().any(|k| k == f.key.as_str())
+                })
+            })
+        };
         for object in rapport_store::objects::list(&mut tx).await? {
             if let Some(owners) = reach(&object.key) {
-                searched.objects.push((object.id, owners));
+                if hides_searchable(&object.key) {
+                    searched.titled.push((object.id, owners));
+                } else {
+                    searched.objects.push((object.id, owners));
+                }
             }
         }
         let hits = store_search::find(&mut tx, text, &searched, per_kind).await?;

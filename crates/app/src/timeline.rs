@@ -293,6 +293,7 @@ pub(crate) async fn note_values_changed(
         .filter_map(|(key, before, after)| {
             let field = object.field(key.strip_prefix("custom.").unwrap_or(key))?;
             Some(json!({
+                "key": field.key,
                 "label": field.label,
                 "from": shown(field, before),
                 "to": shown(field, after),
@@ -363,6 +364,74 @@ async fn keep_tasks_in_reach(
     Ok(())
 }
 
+/// Leaves out of "changed" entries the fields hidden from the role; an entry left with no
+/// field goes. Entries written before they named their fields' keys are matched by label.
+async fn hide_changed_fields(
+    tx: &mut TenantTx,
+    tenant: &Tenant,
+    record: RecordRef,
+    items: &mut Vec<Activity>,
+) -> AppResult<()> {
+    if !items.iter().any(|a| a.kind == "values_changed") {
+        return Ok(());
+    }
+    let hidden = crate::fields::HiddenByKind::load(
+        tx,
+        &tenant.access.grants,
+        tenant.organization.created_at,
+    )
+    .await?;
+    if hidden.is_empty() {
+        return Ok(());
+    }
+    let own = match record {
+        RecordRef::Record(_) => record.kind_and_owner(tx).await?.map(|(k, _)| k),
+        _ => Some(record.kind().to_owned()),
+    };
+    for item in items.iter_mut().filter(|a| a.kind == "values_changed") {
+        let kind = if item.record_type == "record" {
+            own.clone()
+        } else {
+            Some(item.record_type.clone())
+        };
+        let Some(kind) = kind else { continue };
+        let keys = hidden.of(&kind);
+        if keys.is_empty() {
+            continue;
+        }
+        let labels: Vec<&str> = hidden
+            .catalog()
+            .and_then(|c| c.get(&kind))
+            .map(|o| {
+                o.def
+                    .fields
+                    .iter()
+                    .filter(|f| keys.iter().any(|k| k == f.key.as_str()))
+                    .map(|f| f.label.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(Value::Array(lines)) = item.payload.0.get_mut("changes") {
+            lines.retain(|line| match line.get("key").and_then(Value::as_str) {
+                Some(key) => !keys.iter().any(|k| k == key),
+                None => !line
+                    .get("label")
+                    .and_then(Value::as_str)
+                    .is_some_and(|l| labels.contains(&l)),
+            });
+        }
+    }
+    items.retain(|a| {
+        a.kind != "values_changed"
+            || a.payload
+                .0
+                .get("changes")
+                .and_then(Value::as_array)
+                .is_some_and(|l| !l.is_empty())
+    });
+    Ok(())
+}
+
 impl App {
     /// A record's timeline, newest first.
     pub async fn timeline(
@@ -405,6 +474,7 @@ impl App {
         // Where the page continues is read before entries are left out.
         let last = items.last().map(|a| (a.created_at, a.id));
         keep_tasks_in_reach(&mut tx, actor, tenant, &mut items).await?;
+        hide_changed_fields(&mut tx, tenant, record, &mut items).await?;
         let total = store_activities::count(&mut tx, record.kind(), record.id()).await?;
         tx.commit().await?;
         let next = if has_more { last } else { None };
@@ -456,6 +526,7 @@ impl App {
         // Where the page continues is read before entries are left out.
         let last = items.last().map(|a| (a.created_at, a.id));
         keep_tasks_in_reach(&mut tx, actor, tenant, &mut items).await?;
+        hide_changed_fields(&mut tx, tenant, record, &mut items).await?;
         let others = |kind: &str| -> Vec<uuid::Uuid> {
             let mut ids: Vec<uuid::Uuid> = items
                 .iter()

@@ -203,6 +203,105 @@ impl Reach {
 /// One kind's row of the matrix: a scope per action.
 pub type KindGrants = BTreeMap<RecordAction, Scope>;
 
+/// How a role may treat one field of the records it sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FieldAccess {
+    Editable,
+    /// Shown, never changed.
+    ReadOnly,
+    /// Never shown, never changed: absent from every answer, page, list, export, search,
+    /// event and audit view the role reads.
+    Hidden,
+}
+
+impl FieldAccess {
+    pub const ALL: [FieldAccess; 3] = [
+        FieldAccess::Editable,
+        FieldAccess::ReadOnly,
+        FieldAccess::Hidden,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldAccess::Editable => "editable",
+            FieldAccess::ReadOnly => "read_only",
+            FieldAccess::Hidden => "hidden",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            FieldAccess::Editable => "Editable",
+            FieldAccess::ReadOnly => "Read-only",
+            FieldAccess::Hidden => "Hidden",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<FieldAccess> {
+        FieldAccess::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+}
+
+/// A rule on one field for a role: read-only or hidden. A read-only rule may hold at some
+/// stages only (a deal's stages, as `{pipeline id}/{stage key}` or as a stage key in every
+/// pipeline, or the options of a custom object's board field); a hidden
+/// field is hidden at every stage, since a value seen at one stage cannot be unseen at the next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldRule {
+    pub access: FieldAccess,
+    /// Empty: at every stage.
+    pub stages: Vec<String>,
+}
+
+impl FieldRule {
+    /// What the rule leaves the field at a record's stage (`None`: the kind has no stages).
+    pub fn at(&self, stage: Option<&str>) -> FieldAccess {
+        let holds = |s: &str| {
+            self.stages.iter().any(|x| {
+                x == s
+                    || s.rsplit_once('/')
+                        .is_some_and(|(_, key)| !x.contains('/') && x == key)
+            })
+        };
+        if self.stages.is_empty() || stage.is_some_and(holds) {
+            self.access
+        } else {
+            FieldAccess::Editable
+        }
+    }
+
+    /// The stricter of two rules: hidden over read-only; read-only always over read-only at
+    /// some stages; stages joined.
+    fn stricter(&self, other: &FieldRule) -> FieldRule {
+        match self.access.cmp(&other.access) {
+            std::cmp::Ordering::Greater => self.clone(),
+            std::cmp::Ordering::Less => other.clone(),
+            std::cmp::Ordering::Equal => {
+                if self.stages.is_empty() || other.stages.is_empty() {
+                    FieldRule {
+                        access: self.access,
+                        stages: Vec::new(),
+                    }
+                } else {
+                    let mut stages = self.stages.clone();
+                    for s in &other.stages {
+                        if !stages.contains(s) {
+                            stages.push(s.clone());
+                        }
+                    }
+                    FieldRule {
+                        access: self.access,
+                        stages,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One kind's field rules, by field key; a field without one is editable.
+pub type KindFieldRules = BTreeMap<String, FieldRule>;
+
 /// A role's permission matrix over record kinds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grants {
@@ -210,6 +309,8 @@ pub struct Grants {
     pub default: KindGrants,
     /// By object key (`company`, `deal`, `berth`…).
     pub kinds: BTreeMap<String, KindGrants>,
+    /// Field rules by object key.
+    pub fields: BTreeMap<String, KindFieldRules>,
 }
 
 /// Why a matrix sent in was refused.
@@ -223,6 +324,12 @@ pub enum GrantsError {
     Unscoped { action: &'static str },
     #[error("must be an object of actions and scopes")]
     Shape,
+    #[error("`{0}` is not a field access (editable, read_only, hidden)")]
+    UnknownFieldAccess(String),
+    #[error("field rules must be an object of kinds, each an object of fields and rules")]
+    FieldShape,
+    #[error("a hidden field is hidden at every stage: only read-only rules take stages")]
+    HiddenAtStages,
 }
 
 impl Grants {
@@ -246,6 +353,47 @@ impl Grants {
         Grants {
             default: row,
             kinds: BTreeMap::new(),
+            fields: BTreeMap::new(),
+        }
+    }
+
+    /// How the role may treat `field` of a `kind` record at `stage`.
+    pub fn field_access(&self, kind: &str, field: &str, stage: Option<&str>) -> FieldAccess {
+        self.fields
+            .get(kind)
+            .and_then(|rules| rules.get(field))
+            .map_or(FieldAccess::Editable, |rule| rule.at(stage))
+    }
+
+    /// The fields of `kind` the role never sees.
+    pub fn hidden_fields(&self, kind: &str) -> impl Iterator<Item = &str> {
+        self.fields.get(kind).into_iter().flat_map(|rules| {
+            rules
+                .iter()
+                .filter(|(_, r)| r.access == FieldAccess::Hidden)
+                .map(|(k, _)| k.as_str())
+        })
+    }
+
+    /// Whether the role has any rule on a field of `kind`.
+    pub fn has_field_rules(&self, kind: &str) -> bool {
+        self.fields.get(kind).is_some_and(|r| !r.is_empty())
+    }
+
+    /// Sets one field's rule; `Editable` removes it.
+    pub fn set_field(&mut self, kind: &str, field: &str, rule: FieldRule) {
+        if rule.access == FieldAccess::Editable {
+            if let Some(rules) = self.fields.get_mut(kind) {
+                rules.remove(field);
+                if rules.is_empty() {
+                    self.fields.remove(kind);
+                }
+            }
+        } else {
+            self.fields
+                .entry(kind.to_owned())
+                .or_default()
+                .insert(field.to_owned(), rule);
         }
     }
 
@@ -304,7 +452,20 @@ impl Grants {
         let mut out = Grants {
             default: KindGrants::new(),
             kinds: BTreeMap::new(),
+            fields: self.fields.clone(),
         };
+        for (kind, rules) in &cap.fields {
+            for (field, rule) in rules {
+                let merged = match out.fields.get(kind).and_then(|r| r.get(field)) {
+                    Some(mine) => mine.stricter(rule),
+                    None => rule.clone(),
+                };
+                out.fields
+                    .entry(kind.clone())
+                    .or_default()
+                    .insert(field.clone(), merged);
+            }
+        }
         for action in RecordAction::ALL {
             let a = self.default.get(&action).copied().unwrap_or(Scope::None);
             let b = cap.default.get(&action).copied().unwrap_or(Scope::None);
@@ -342,10 +503,13 @@ impl Grants {
                 .iter()
                 .map(|(k, r)| (k.clone(), narrow(r)))
                 .collect(),
+            fields: self.fields.clone(),
         }
     }
 
-    /// As stored and as the API shows it: `{"default": {...}, "kinds": {"deal": {...}}}`.
+    /// As stored and as the API shows it: `{"default": {...}, "kinds": {"deal": {...}},
+    /// "fields": {"deal": {"commission": "hidden", "deposit": {"access": "read_only",
+    /// "stages": [...]}}}}`.
     pub fn to_json(&self) -> serde_json::Value {
         let row = |r: &KindGrants| -> serde_json::Value {
             r.iter()
@@ -356,6 +520,17 @@ impl Grants {
         serde_json::json!({
             "default": row(&self.default),
             "kinds": self.kinds.iter().map(|(k, r)| (k.clone(), row(r))).collect::<serde_json::Map<_, _>>(),
+            "fields": self.fields.iter().map(|(k, rules)| {
+                let rules = rules.iter().map(|(f, rule)| {
+                    let value = if rule.stages.is_empty() {
+                        serde_json::json!(rule.access.as_str())
+                    } else {
+                        serde_json::json!({"access": rule.access.as_str(), "stages": rule.stages})
+                    };
+                    (f.clone(), value)
+                }).collect::<serde_json::Map<_, _>>();
+                (k.clone(), serde_json::Value::Object(rules))
+            }).collect::<serde_json::Map<_, _>>(),
         })
     }
 
@@ -375,8 +550,62 @@ impl Grants {
                 }
             }
         }
+        if let Some(fields) = object.get("fields") {
+            for (kind, rules) in fields.as_object().ok_or(GrantsError::FieldShape)? {
+                for (field, rule) in rules.as_object().ok_or(GrantsError::FieldShape)? {
+                    grants.set_field(kind, field, parse_field_rule(rule)?);
+                }
+            }
+        }
         Ok(grants)
     }
+}
+
+/// One field's rule as sent in: `"hidden"`, `"read_only"`, `"editable"` (or `null`: no rule),
+/// or `{"access": "read_only", "stages": [...]}`.
+pub fn parse_field_rule(value: &serde_json::Value) -> Result<FieldRule, GrantsError> {
+    let access = |text: &str| {
+        FieldAccess::parse(text).ok_or_else(|| GrantsError::UnknownFieldAccess(text.to_owned()))
+    };
+    let rule = match value {
+        serde_json::Value::Null => FieldRule {
+            access: FieldAccess::Editable,
+            stages: Vec::new(),
+        },
+        serde_json::Value::String(text) => FieldRule {
+            access: access(text)?,
+            stages: Vec::new(),
+        },
+        serde_json::Value::Object(o) => {
+            let text = o
+                .get("access")
+                .and_then(|a| a.as_str())
+                .ok_or(GrantsError::FieldShape)?;
+            let stages = match o.get("stages") {
+                None | Some(serde_json::Value::Null) => Vec::new(),
+                Some(serde_json::Value::Array(items)) => {
+                    let mut stages: Vec<String> = Vec::new();
+                    for item in items {
+                        let s = item.as_str().ok_or(GrantsError::FieldShape)?;
+                        if !stages.iter().any(|x| x == s) {
+                            stages.push(s.to_owned());
+                        }
+                    }
+                    stages
+                }
+                Some(_) => return Err(GrantsError::FieldShape),
+            };
+            FieldRule {
+                access: access(text)?,
+                stages,
+            }
+        }
+        _ => return Err(GrantsError::FieldShape),
+    };
+    if rule.access == FieldAccess::Hidden && !rule.stages.is_empty() {
+        return Err(GrantsError::HiddenAtStages);
+    }
+    Ok(rule)
 }
 
 /// One row of actions and scopes as sent in.
@@ -507,6 +736,131 @@ mod tests {
             ),
             Err(GrantsError::Unscoped { action: "create" })
         );
+    }
+
+    #[test]
+    fn field_rules_hold_at_their_stages_round_trip_and_cap_to_the_stricter() {
+        let mut g = Grants::system(Role::Member);
+        let base = g.clone();
+        g = Grants::from_json(
+            &serde_json::json!({"fields": {"deal": {
+                "commission": "hidden",
+                "deposit": {"access": "read_only", "stages": ["signed", "won", "signed"]},
+                "notes": "read_only",
+            }}}),
+            &g,
+        )
+        .expect("rules");
+        assert_eq!(
+            g.field_access("deal", "commission", None),
+            FieldAccess::Hidden
+        );
+        assert_eq!(
+            g.field_access("deal", "deposit", Some("signed")),
+            FieldAccess::ReadOnly
+        );
+        assert_eq!(
+            g.field_access("deal", "deposit", Some("lead_in")),
+            FieldAccess::Editable
+        );
+        // A stage key holds in every pipeline; a pipeline's own stage only there.
+        assert_eq!(
+            g.field_access("deal", "deposit", Some("p1/signed")),
+            FieldAccess::ReadOnly
+        );
+        let mut pinned = g.clone();
+        pinned.set_field(
+            "deal",
+            "deposit",
+            FieldRule {
+                access: FieldAccess::ReadOnly,
+                stages: vec!["p1/signed".into()],
+            },
+        );
+        assert_eq!(
+            pinned.field_access("deal", "deposit", Some("p1/signed")),
+            FieldAccess::ReadOnly
+        );
+        assert_eq!(
+            pinned.field_access("deal", "deposit", Some("p2/signed")),
+            FieldAccess::Editable
+        );
+        assert_eq!(
+            g.field_access("deal", "deposit", None),
+            FieldAccess::Editable
+        );
+        assert_eq!(
+            g.field_access("deal", "notes", Some("lead_in")),
+            FieldAccess::ReadOnly
+        );
+        assert_eq!(
+            g.field_access("contact", "notes", None),
+            FieldAccess::Editable
+        );
+        assert_eq!(g.hidden_fields("deal").collect::<Vec<_>>(), ["commission"]);
+        assert_eq!(
+            g.fields["deal"]["deposit"].stages,
+            ["signed".to_owned(), "won".to_owned()]
+        );
+        let back = Grants::from_json(&g.to_json(), &base).expect("round trip");
+        assert_eq!(back, g);
+        // "editable" removes a rule; a kind left without rules goes.
+        let cleared = Grants::from_json(
+            &serde_json::json!({"fields": {"deal": {"commission": "editable", "deposit": null, "notes": "editable"}}}),
+            &g,
+        )
+        .expect("cleared");
+        assert!(cleared.fields.is_empty());
+        assert_eq!(
+            Grants::from_json(
+                &serde_json::json!({"fields": {"deal": {"commission": {"access": "hidden", "stages": ["won"]}}}}),
+                &base
+            ),
+            Err(GrantsError::HiddenAtStages)
+        );
+        assert_eq!(
+            Grants::from_json(
+                &serde_json::json!({"fields": {"deal": {"commission": "secret"}}}),
+                &base
+            ),
+            Err(GrantsError::UnknownFieldAccess("secret".into()))
+        );
+        // An API key's rules are the stricter of its role's and its creator's.
+        let mut creator = base.clone();
+        creator.set_field(
+            "deal",
+            "deposit",
+            FieldRule {
+                access: FieldAccess::ReadOnly,
+                stages: vec!["lead_in".into()],
+            },
+        );
+        creator.set_field(
+            "deal",
+            "notes",
+            FieldRule {
+                access: FieldAccess::Hidden,
+                stages: Vec::new(),
+            },
+        );
+        let capped = g.at_most(&creator);
+        assert_eq!(
+            capped.field_access("deal", "deposit", Some("lead_in")),
+            FieldAccess::ReadOnly
+        );
+        assert_eq!(
+            capped.field_access("deal", "deposit", Some("won")),
+            FieldAccess::ReadOnly
+        );
+        assert_eq!(
+            capped.field_access("deal", "notes", None),
+            FieldAccess::Hidden
+        );
+        assert_eq!(
+            capped.field_access("deal", "commission", None),
+            FieldAccess::Hidden
+        );
+        assert_eq!(g.exporting().fields, g.fields);
     }
 
     #[test]

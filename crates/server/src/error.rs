@@ -137,6 +137,15 @@ impl From<AppError> for ApiError {
             }
             AppError::Unauthenticated(detail) => ApiError::unauthenticated(detail),
             AppError::Forbidden => ApiError::forbidden(),
+            AppError::FieldForbidden(errors) => {
+                let mut e = ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "field_forbidden",
+                    "your role may not change these fields",
+                );
+                e.errors = errors.0;
+                e
+            }
             AppError::OrganizationSuspended => ApiError::new(
                 StatusCode::FORBIDDEN,
                 "organization_suspended",

@@ -495,6 +495,28 @@ impl Connection {
                 }
             }
         }
+        // Names of fields hidden from the member's role are left out; a change of nothing else
+        // is not told at all.
+        let hidden: Vec<String> = event
+            .record_type
+            .as_deref()
+            .map(|kind| {
+                self.tenant
+                    .access
+                    .grants
+                    .hidden_fields(kind)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let changed: Vec<&String> = event
+            .changed
+            .iter()
+            .filter(|name| !rapport_app::fields::is_hidden_name(name, &hidden))
+            .collect();
+        if changed.is_empty() && !event.changed.is_empty() {
+            return Vec::new();
+        }
         channels
             .into_iter()
             .map(|channel| {
@@ -508,7 +530,7 @@ impl Connection {
                     "event": event.event,
                     "event_id": event.event_id,
                     "record": record,
-                    "changed": event.changed,
+                    "changed": changed,
                     "actor_id": event.actor_id,
                     "at": event.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 })

@@ -633,6 +633,9 @@ pub struct RecordQuery<'a> {
     /// SQLite's text index gives few rows for the search (see
     /// [`crate::text::index_gives_few`]): a list in time order is read from them by rowid.
     pub from_text_matches: bool,
+    /// The search looks at titles only, not the whole searchable text (the reader may not see
+    /// some of the fields it is made of).
+    pub search_titles: bool,
     pub sort: Sort,
     pub descending: bool,
     pub after: Option<After>,
@@ -729,7 +732,12 @@ impl Plan<'_, '_> {
             sql.push_str(&format!(" AND {c}"));
         }
         if let Some((text, strategy)) = self.rq.search {
-            let s = search_sql(q, self.backend, text, strategy);
+            let s = if self.rq.search_titles {
+                let p = q.push_arg(format!("%{}%", dialect::escape_like(text)));
+                format!("LOWER(records.title) LIKE {p} ESCAPE '\\'")
+            } else {
+                search_sql(q, self.backend, text, strategy)
+            };
             sql.push_str(&format!(" AND {s}"));
         }
         if let Some(owners) = self.rq.owners {

@@ -288,3 +288,30 @@ pub async fn standing_of_role_now(
         teammates: Vec::new(),
     })
 }
+
+/// The level and stored matrix of a member's role, read in a tenant transaction (`None`: not a
+/// member). The matrix is `None` for a role without a row (the level's own).
+pub async fn standing_in(tx: &mut TenantTx, user_id: UserId) -> Result<Option<Standing>> {
+    let org = tx.organization_id();
+    standing_at(tx.raw(), org, user_id).await
+}
+
+/// [`standing_in`] on the raw transaction of an organization's tenant transaction.
+pub async fn standing_at(
+    tx: &mut crate::Tx,
+    org: OrganizationId,
+    user_id: UserId,
+) -> Result<Option<Standing>> {
+    tx.fetch_optional(
+            query(
+                "SELECT m.role, r.key AS role_key, r.grants FROM memberships m \
+                 LEFT JOIN roles r ON r.organization_id = m.organization_id \
+                   AND (r.id = m.role_id OR (m.role_id IS NULL AND r.is_system = $3 AND r.key = m.role)) \
+                 WHERE m.organization_id = $1 AND m.user_id = $2",
+            )
+            .bind(org)
+            .bind(user_id)
+            .bind(true),
+        )
+        .await
+}

@@ -11,6 +11,9 @@ use crate::{Result, TenantTx, query, text};
 pub struct Searched {
     pub kinds: Vec<(&'static str, Option<Vec<UserId>>)>,
     pub objects: Vec<(ObjectId, Option<Vec<UserId>>)>,
+    /// Custom objects looked through by their records' titles only (the searcher may not see
+    /// some of the fields their searchable text is made of).
+    pub titled: Vec<(ObjectId, Option<Vec<UserId>>)>,
 }
 
 /// One record found.
@@ -32,7 +35,7 @@ pub async fn find(
 ) -> Result<Vec<Hit>> {
     let backend = tx.backend();
     let mut kinds: Vec<&str> = searched.kinds.iter().map(|(k, _)| *k).collect();
-    if !searched.objects.is_empty() {
+    if !searched.objects.is_empty() || !searched.titled.is_empty() {
         kinds.push("record");
     }
     let owners_of = |kind: &str| {
@@ -86,7 +89,21 @@ pub async fn find(
     for kind in &kinds {
         // ` AND …`: the kind's records in reach, or of the custom objects searched.
         let reach = match *kind {
-            "record" => format!(" AND ({})", objects_sql(&mut q, backend, &searched.objects)),
+            "record" if searched.titled.is_empty() => {
+                format!(" AND ({})", objects_sql(&mut q, backend, &searched.objects))
+            }
+            "record" => {
+                let whole = objects_sql(&mut q, backend, &searched.objects);
+                let matched = m(&mut q, &crate::records::SEARCH);
+                let titled = objects_sql(&mut q, backend, &searched.titled);
+                let p = q.push_arg(format!(
+                    "%{}%",
+                    crate::dialect::escape_like(&text.to_lowercase())
+                ));
+                format!(
+                    " AND (({whole} AND {matched}) OR ({titled} AND LOWER(title) LIKE {p} ESCAPE '\\'))"
+                )
+            }
             kind => match owners_of(kind) {
                 Some(owners) => format!(" AND {}", q.any_user(backend, "owner_id", owners)),
                 None => String::new(),
@@ -124,9 +141,13 @@ pub async fn find(
                  AND o.id = records.object_id) AS kind, id, title, (SELECT singular FROM objects o \
                  WHERE o.organization_id = records.organization_id AND o.id = records.object_id) AS detail \
                  FROM records WHERE organization_id = {org} AND deleted_at IS NULL AND object_id IN \
-                 (SELECT id FROM objects WHERE organization_id = {org} AND deleted_at IS NULL){reach} AND {} \
+                 (SELECT id FROM objects WHERE organization_id = {org} AND deleted_at IS NULL){reach}{} \
                  LIMIT {limit}",
-                m(&mut q, &crate::records::SEARCH)
+                if searched.titled.is_empty() {
+                    format!(" AND {}", m(&mut q, &crate::records::SEARCH))
+                } else {
+                    String::new()
+                }
             ),
             _ => continue,
         };

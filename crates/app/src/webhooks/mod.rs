@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use rapport_domain::notification::NotificationKind;
 use rapport_domain::{Action, DeliveryId, Object, OrganizationId, Ownership, WebhookId};
-use rapport_store::Tx;
+use rapport_store::TenantTx;
 use rapport_store::events::Event;
 use rapport_store::jobs::{self as store_jobs, Job};
 use rapport_store::webhooks::{
@@ -72,7 +72,15 @@ fn body(event_type: &str, at: chrono::DateTime<Utc>, data: Value) -> String {
     .to_string()
 }
 
-fn event_body(event: &Event) -> String {
+fn event_body(event: &Event, hidden: &[String]) -> String {
+    let mut payload = event.payload.0.clone();
+    crate::fields::hide_changes(&mut payload, hidden);
+    let changed: Vec<&String> = event
+        .changed
+        .0
+        .iter()
+        .filter(|name| !crate::fields::is_hidden_name(name, hidden))
+        .collect();
     let record = match (&event.record_type, event.record_id) {
         (Some(kind), Some(id)) => json!({"type": kind, "id": id}),
         _ => Value::Null,
@@ -85,9 +93,9 @@ fn event_body(event: &Event) -> String {
             "organization_id": event.organization_id,
             "version": event.version,
             "record": record,
-            "changed": event.changed.0,
+            "changed": changed,
             "actor_id": event.actor_id,
-            "payload": event.payload.0,
+            "payload": payload,
         }),
     )
 }
@@ -107,9 +115,31 @@ fn delivery_job(
     job.into_new_job(Some(organization))
 }
 
-/// Creates the deliveries of `event` to the endpoints that want it, with their jobs.
-pub(crate) async fn on_event(tx: &mut Tx, event: &Event) -> AppResult<()> {
-    let endpoints = store::active_of(tx, event.organization_id).await?;
+/// The fields of the event's record an endpoint's messages leave out: those hidden from the
+/// role of the member who set it up, or from the admin role once they have left.
+async fn hidden_for(
+    tx: &mut TenantTx,
+    endpoint: &Endpoint,
+    kind: Option<&str>,
+) -> AppResult<Vec<String>> {
+    let Some(kind) = kind else {
+        return Ok(Vec::new());
+    };
+    let grants = match endpoint.created_by {
+        Some(user) => crate::roles::grants_of_member(tx, rapport_domain::UserId(user)).await?,
+        None => None,
+    };
+    let grants = match grants {
+        Some(grants) => grants,
+        None => crate::roles::grants_of_system_role(tx, rapport_domain::Role::Admin).await?,
+    };
+    Ok(grants.hidden_fields(kind).map(str::to_owned).collect())
+}
+
+/// Creates the deliveries of `event` to the endpoints that want it, with their jobs. Each
+/// message leaves out what the endpoint's maker may not see of the record's fields.
+pub(crate) async fn on_event(tx: &mut TenantTx, event: &Event) -> AppResult<()> {
+    let endpoints = store::active_of(tx.raw(), event.organization_id).await?;
     let wanted: Vec<&Endpoint> = endpoints
         .iter()
         .filter(|e| e.wants(&event.event_type))
@@ -117,10 +147,21 @@ pub(crate) async fn on_event(tx: &mut Tx, event: &Event) -> AppResult<()> {
     if wanted.is_empty() {
         return Ok(());
     }
-    let body = event_body(event);
     for endpoint in wanted {
+        let hidden = hidden_for(tx, endpoint, event.record_type.as_deref()).await?;
+        // A change of hidden fields only is not told at all.
+        if !event.changed.0.is_empty()
+            && event
+                .changed
+                .0
+                .iter()
+                .all(|name| crate::fields::is_hidden_name(name, &hidden))
+        {
+            continue;
+        }
+        let body = event_body(event, &hidden);
         if let Some(id) = store::insert_delivery(
-            tx,
+            tx.raw(),
             event.organization_id,
             endpoint.id,
             event.id.as_uuid(),
@@ -130,7 +171,7 @@ pub(crate) async fn on_event(tx: &mut Tx, event: &Event) -> AppResult<()> {
         .await?
         {
             store_jobs::enqueue(
-                tx,
+                tx.raw(),
                 delivery_job(id, event.organization_id, format!("webhook:{id}")),
             )
             .await?;

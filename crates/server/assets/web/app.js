@@ -1665,6 +1665,96 @@ document.addEventListener("change", function (event) {
   form.addEventListener("submit", function (event) { event.preventDefault(); });
 })();
 
+// Settings → Roles: the field rules save as they change (a moment after the last change), the
+// whole form at once; each save can be undone, which sends the form as it was before. A read-only
+// rule's stages are offered only while the field is read-only. A refusal puts the form back.
+(function () {
+  var form = document.querySelector("form[data-field-rules]");
+  if (!form) return;
+  var timer = null;
+  function snapshot() { return new URLSearchParams(new FormData(form)); }
+  function sync(select) {
+    select.className = select.className.replace(/\baccess-\S+/g, "").trim() + " access-" + select.value;
+    var row = select.closest("tr");
+    var stages = row && row.querySelector(".stage-picks");
+    if (stages) stages.disabled = select.value !== "read_only";
+    if (row) row.classList.toggle("is-read-only", select.value === "read_only");
+  }
+  function restore(values) {
+    Array.prototype.forEach.call(form.querySelectorAll("select.access"), function (s) {
+      if (values.has(s.name)) { s.value = values.get(s.name); sync(s); }
+    });
+    Array.prototype.forEach.call(form.querySelectorAll(".stage-picks input"), function (box) {
+      box.checked = values.getAll(box.name).indexOf(box.value) !== -1;
+    });
+  }
+  var saved = snapshot();
+  function send(values, done) {
+    form.setAttribute("aria-busy", "true");
+    var body = new URLSearchParams(values);
+    body.set("_csrf", form.querySelector("input[name=_csrf]").value);
+    // Every field is named, so a rule taken away is saved as taken away.
+    Array.prototype.forEach.call(form.querySelectorAll("select.access"), function (s) {
+      if (!body.has(s.name)) body.set(s.name, s.value);
+    });
+    return fetch(form.action, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch", "Accept": "application/problem+json" }
+    }).then(function (r) {
+      form.removeAttribute("aria-busy");
+      if (r.status === 204) { done(); return; }
+      return r.json().catch(function () { return {}; }).then(function (problem) {
+        restore(saved);
+        var first = problem.errors && problem.errors[0];
+        rapportToast(first ? first.message : problem.detail || "Not saved. Try again.");
+      });
+    }, function () {
+      form.removeAttribute("aria-busy");
+      restore(saved);
+      rapportToast("Not saved: the server could not be reached. Try again.");
+    });
+  }
+  function refreshSummary() {
+    fetch(window.location.pathname, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("role-summary");
+        var now = document.getElementById("role-summary");
+        if (fresh && now) now.innerHTML = fresh.innerHTML;
+        // Each kind's count of rules, in its heading.
+        Array.prototype.forEach.call(doc.querySelectorAll("#field-rules details[data-kind] > summary"), function (s) {
+          var here = form.querySelector("details[data-kind='" + s.parentElement.getAttribute("data-kind") + "'] > summary");
+          if (here) here.innerHTML = s.innerHTML;
+        });
+      })
+      .catch(function () {});
+  }
+  function saveNow() {
+    timer = null;
+    var before = saved;
+    var now = snapshot();
+    send(now, function () {
+      saved = now;
+      refreshSummary();
+      rapportToast("Field rules saved.", {
+        label: "Undo",
+        run: function () {
+          restore(before);
+          send(before, function () { saved = before; refreshSummary(); rapportToast("Undone."); });
+        }
+      });
+    });
+  }
+  form.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches && target.matches("select.access")) sync(target);
+    clearTimeout(timer);
+    timer = setTimeout(saveNow, 400);
+  });
+  form.addEventListener("submit", function (event) { event.preventDefault(); });
+})();
+
 // Settings → Teams: choosing a lead makes them a member (the server does so too); taking the
 // lead out of the team leaves it without one.
 document.addEventListener("change", function (event) {

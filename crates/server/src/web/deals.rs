@@ -789,6 +789,7 @@ pub async fn move_stage(
     let result = if parse_errors.0.is_empty() {
         app.update::<Deal>(&session.actor, &tenant, deal_id, change, &ctx.meta)
             .await
+            .map_err(super::field_errors)
     } else {
         Err(AppError::Validation(rapport_domain::ValidationErrors(
             parse_errors.0.clone(),
@@ -845,7 +846,7 @@ pub async fn move_stage(
         let message = refusal(code).unwrap_or_else(|| sentence(&e.to_string()));
         let status = match e {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::FieldForbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
@@ -906,7 +907,7 @@ async fn move_dialog(
         }
     }
     let choices = deal_choices(ctx, actor, tenant, &values).await?;
-    let fields: Vec<FormField> =
+    let mut fields: Vec<FormField> =
         deal_properties(&ctx.base, &values, choices, [None, None], String::new())
             .into_iter()
             .filter(|f| needs.contains(&f.name))
@@ -915,6 +916,11 @@ async fn move_dialog(
                 f
             })
             .collect();
+    mark_read_only(
+        &mut fields,
+        tenant,
+        form_stage(Some(deal), &values).as_deref(),
+    );
     let target = pipeline
         .stage(stage)
         .map(|s| s.name.clone())
@@ -974,6 +980,80 @@ struct FormPage {
     /// A business rule's refusal, above the form.
     form_error: Option<String>,
     cancel: String,
+    /// The deal's own fields the member's role may not change (at the deal's stage).
+    locked: Vec<&'static str>,
+}
+
+impl FormPage {
+    fn is_locked(&self, name: &str) -> bool {
+        self.locked.contains(&name)
+    }
+
+    /// The chosen option's label.
+    fn chosen(&self, choices: &[Choice]) -> String {
+        choices
+            .iter()
+            .find(|c| c.selected && !c.value.is_empty())
+            .map(|c| c.label.clone())
+            .unwrap_or_default()
+    }
+
+    /// The chosen stage, with its pipeline's name.
+    fn chosen_stage(&self) -> String {
+        self.stages
+            .iter()
+            .flat_map(|g| g.options.iter().map(move |o| (g, o)))
+            .find(|(_, o)| o.selected)
+            .map(|(g, o)| format!("{} · {}", g.pipeline, o.label))
+            .unwrap_or_default()
+    }
+}
+
+/// A deal form's own fields, by the names the form gives them.
+const DEAL_FORM_FIELDS: [&str; 10] = [
+    "title",
+    "amount",
+    "currency",
+    "place",
+    "status",
+    "owner_id",
+    "contact_id",
+    "company_id",
+    "close_probability",
+    "expected_close_date",
+];
+
+/// The field rule's key of a deal form's field (`place` is the stage).
+fn rule_key(name: &str) -> &str {
+    match name {
+        "place" => "stage",
+        other => other.strip_prefix("custom.").unwrap_or(other),
+    }
+}
+
+/// The stage of a deal as field rules name it, from its form's `pipeline_id:stage`.
+fn rule_stage(values: &DealFormValues) -> Option<String> {
+    values
+        .place
+        .split_once(':')
+        .map(|(p, s)| format!("{p}/{s}"))
+}
+
+/// Marks what the member's role may not change of a deal at `stage` (see [`rule_stage`]).
+fn mark_read_only(fields: &mut [FormField], tenant: &Tenant, stage: Option<&str>) {
+    for f in fields {
+        f.read_only = tenant.field_access("deal", rule_key(&f.name), stage)
+            == rapport_domain::access::FieldAccess::ReadOnly;
+    }
+}
+
+/// The stage field rules judge a deal's form by: the deal's before any change, a new deal's
+/// chosen one.
+fn form_stage(current: Option<&Deal>, values: &DealFormValues) -> Option<String> {
+    match current {
+        Some(d) => Some(format!("{}/{}", d.pipeline_id, d.stage)),
+        None => rule_stage(values),
+    }
 }
 
 pub struct StageGroup {
@@ -1009,6 +1089,9 @@ pub struct DealFormValues {
     close_probability: String,
     #[serde(default)]
     expected_close_date: String,
+    /// The fields the form showed read-only (named in `_readonly`), which it does not change.
+    #[serde(skip)]
+    read_only: Vec<String>,
 }
 
 impl DealFormValues {
@@ -1029,6 +1112,7 @@ impl DealFormValues {
                 .expected_close_date
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
+            read_only: Vec::new(),
         }
     }
 
@@ -1090,7 +1174,19 @@ impl DealFormValues {
                 }
             }
         };
-        change.set("expected_close_date", date)
+        let mut change = change.set("expected_close_date", date);
+        // What the form showed read-only stays as it is.
+        for name in &self.read_only {
+            let keys: &[&str] = match name.as_str() {
+                "place" => &["pipeline_id", "stage"],
+                other => &[other],
+            };
+            for key in keys {
+                change.values.remove(*key);
+            }
+            errors.0.retain(|e| &e.field != name);
+        }
+        change
     }
 }
 
@@ -1322,9 +1418,18 @@ async fn form_page(
         companies,
         statuses,
         owners,
-        fields,
+        mut fields,
         may_add,
     } = deal_choices(ctx, actor, tenant, &values).await?;
+    let stage = form_stage(current, &values);
+    mark_read_only(&mut fields, tenant, stage.as_deref());
+    let locked = DEAL_FORM_FIELDS
+        .into_iter()
+        .filter(|name| {
+            tenant.field_access("deal", rule_key(name), stage.as_deref())
+                == rapport_domain::access::FieldAccess::ReadOnly
+        })
+        .collect();
     let (heading, action, submit, crumb) = match current {
         Some(d) => (
             format!("Edit {}", d.title),
@@ -1358,6 +1463,7 @@ async fn form_page(
         may_add,
         errors: FormErrors::default(),
         form_error: None,
+        locked,
     })
 }
 
@@ -1401,7 +1507,12 @@ async fn posted<'a>(
     ),
     PageError,
 > {
-    let mut form: DealFormValues = form_without(raw, |k| k.starts_with("custom."));
+    let mut form: DealFormValues =
+        form_without(raw, |k| k.starts_with("custom.") || k == "_readonly");
+    form.read_only = url::form_urlencoded::parse(raw)
+        .filter(|(k, v)| k == "_readonly" && !v.starts_with("custom."))
+        .map(|(_, v)| v.into_owned())
+        .collect();
     ctx.check_csrf(&form.csrf)?;
     let (session, tenant) = ctx.tenant().await?;
     form.custom =
@@ -1420,6 +1531,7 @@ pub async fn create(ctx: PageContext, RawForm(raw): RawForm) -> PageResult {
             .app
             .create::<Deal>(&session.actor, &tenant, change, &ctx.meta)
             .await
+            .map_err(super::field_errors)
     } else {
         let errors = rapport_domain::ValidationErrors(parse_errors.0.clone());
         let custom = form.custom.as_ref();
@@ -1699,7 +1811,7 @@ async fn detail_page(
             .await;
     let can_edit = may(Action::Edit, Object::Deal, own);
     let values = DealFormValues::of(&deal);
-    let fields = deal_properties(
+    let mut fields = deal_properties(
         &ctx.base,
         &values,
         deal_choices(ctx, actor, &tenant, &values).await?,
@@ -1708,6 +1820,11 @@ async fn detail_page(
             company.as_ref().map(|(href, _)| href.clone()),
         ],
         deal.amount.to_string(),
+    );
+    mark_read_only(
+        &mut fields,
+        &tenant,
+        form_stage(Some(&deal), &values).as_deref(),
     );
     Ok(DetailPage {
         fields,

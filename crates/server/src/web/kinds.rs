@@ -1063,12 +1063,12 @@ pub async fn refused_early(
 pub async fn create<K: FormKind>(ctx: PageContext, RawForm(raw): RawForm) -> PageResult {
     let (form, session, tenant) = posted::<K>(&ctx, &raw, true).await?;
     let result = match change_of::<K>(&form) {
-        Ok(change) => {
-            ctx.state
-                .app
-                .create::<K>(&session.actor, &tenant, change, &ctx.meta)
-                .await
-        }
+        Ok(change) => ctx
+            .state
+            .app
+            .create::<K>(&session.actor, &tenant, change, &ctx.meta)
+            .await
+            .map_err(super::field_errors),
         Err(errors) => {
             Err(refused_early(&ctx, &tenant, K::KIND, form.custom.as_ref(), errors, true).await?)
         }
@@ -1099,12 +1099,12 @@ pub async fn update<K: FormKind>(
     let (form, session, tenant) = posted::<K>(&ctx, &raw, false).await?;
     let inline = form.only.is_some();
     let result = match change_of::<K>(&form) {
-        Ok(change) => {
-            ctx.state
-                .app
-                .update::<K>(&session.actor, &tenant, record, change, &ctx.meta)
-                .await
-        }
+        Ok(change) => ctx
+            .state
+            .app
+            .update::<K>(&session.actor, &tenant, record, change, &ctx.meta)
+            .await
+            .map_err(super::field_errors),
         Err(errors) => {
             Err(refused_early(&ctx, &tenant, K::KIND, form.custom.as_ref(), errors, false).await?)
         }

@@ -44,6 +44,15 @@ use crate::state::AppState;
 
 pub use context::{PageContext, PageError, PageResult};
 
+/// A refusal of fields the member's role may not change, as a form shows it: a message next to
+/// each field, like any other field error.
+pub(crate) fn field_errors(e: rapport_app::AppError) -> rapport_app::AppError {
+    match e {
+        rapport_app::AppError::FieldForbidden(errors) => rapport_app::AppError::Validation(errors),
+        other => other,
+    }
+}
+
 /// Routes of the web app.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -139,6 +148,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/settings/roles/{key}/permissions",
             axum::routing::post(roles::save_permissions),
+        )
+        .route(
+            "/settings/roles/{key}/fields",
+            axum::routing::post(roles::save_fields),
         )
         .route(
             "/settings/roles/{key}/delete",

@@ -175,7 +175,7 @@ async fn objects_page(
     let catalog = ctx
         .state
         .app
-        .objects(&actor, &tenant, &ctx.meta)
+        .objects_to_define(&actor, &tenant, &ctx.meta)
         .await
         .map_err(PageError::from)?;
     let mut objects: Vec<ObjectRow> = catalog
@@ -401,7 +401,7 @@ async fn object_page(
     let catalog = ctx
         .state
         .app
-        .objects(&actor, &tenant, &ctx.meta)
+        .objects_to_define(&actor, &tenant, &ctx.meta)
         .await
         .map_err(PageError::from)?;
     let view = catalog

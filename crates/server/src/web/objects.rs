@@ -1225,7 +1225,7 @@ async fn apply_move(
         Ok(_) => Ok(see_other(&back)),
         Err(e) if wants_json => {
             let status = match &e {
-                AppError::Forbidden => StatusCode::FORBIDDEN,
+                AppError::Forbidden | AppError::FieldForbidden(_) => StatusCode::FORBIDDEN,
                 AppError::NotFound => StatusCode::NOT_FOUND,
                 AppError::Conflict { .. } => StatusCode::CONFLICT,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
@@ -1257,6 +1257,12 @@ pub(super) fn values_from_form(
     zone: TimeZone,
 ) -> Map<String, Json> {
     let pairs = form_pairs(raw);
+    // Fields the form showed read-only are not sent: they stay as they are.
+    let read_only: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "_readonly")
+        .map(|(_, v)| v.as_str())
+        .collect();
     let all = |name: &str| -> Vec<&str> {
         pairs
             .iter()
@@ -1271,6 +1277,9 @@ pub(super) fn values_from_form(
         .filter(|f| f.field_type != FieldType::Rollup)
     {
         let name = field_name(prefix, f.key.as_str());
+        if read_only.contains(&name.as_str()) {
+            continue;
+        }
         let one = all(&name).first().map(|v| v.trim().to_owned());
         let value = match f.field_type {
             FieldType::Boolean => json!(one.as_deref() == Some("true")),
@@ -1368,6 +1377,12 @@ pub(super) async fn form_fields(
     prefix: &str,
 ) -> Vec<FormField> {
     let zone = person_zone(ctx, actor, tenant, object).await;
+    // A custom object's stage is its board field's option.
+    let stage = object
+        .board_field
+        .as_ref()
+        .and_then(|b| values.get(b.as_str()))
+        .and_then(Json::as_str);
     let mut out = Vec::new();
     for f in object
         .live_fields()
@@ -1536,6 +1551,8 @@ pub(super) async fn form_fields(
         {
             field.hint = help.clone();
         }
+        field.read_only = tenant.field_access(object.key.as_str(), f.key.as_str(), stage)
+            == rapport_domain::access::FieldAccess::ReadOnly;
         out.push(field);
     }
     out
@@ -1633,6 +1650,7 @@ pub async fn create(
             &ctx.meta,
         )
         .await
+        .map_err(super::field_errors)
     {
         Ok(r) => Ok(see_other(&format!(
             "{}/objects/{key}/{}?saved=1",
@@ -1848,7 +1866,8 @@ pub async fn update(
             },
             &ctx.meta,
         )
-        .await;
+        .await
+        .map_err(super::field_errors);
     if inline.is_some() {
         return Ok(inline_answer(result));
     }

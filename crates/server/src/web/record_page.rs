@@ -37,6 +37,9 @@ pub struct FormField {
     pub display: Option<String>,
     /// A relation's combobox may add a record named by what was typed: where it is posted.
     pub creates: Option<String>,
+    /// Shown, not changed: the member's role may not change it (at the record's stage). The
+    /// form names it in `_readonly`, so what it sends leaves the field as it is.
+    pub read_only: bool,
 }
 
 impl FormField {
@@ -61,6 +64,7 @@ impl FormField {
             href: None,
             display: None,
             creates: None,
+            read_only: false,
         }
     }
 

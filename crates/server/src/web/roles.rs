@@ -7,9 +7,10 @@ use axum::extract::{Path, Query, RawForm};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use rapport_app::AppError;
+use rapport_app::fields::RuleKind;
 use rapport_app::roles::{NewRole, PermissionKind, RoleChange, RoleView};
 use rapport_domain::Role;
-use rapport_domain::access::{Grants, RecordAction, Scope};
+use rapport_domain::access::{FieldAccess, Grants, RecordAction, Scope};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -60,6 +61,138 @@ pub struct MatrixRow {
     pub cells: Vec<Cell>,
 }
 
+/// One field's row of the field rules: its access, and the stages a read-only rule holds at.
+pub struct FieldRow {
+    /// `kind.field`, the access menu's name (`kind.field.stages` for its stages).
+    pub name: String,
+    pub label: String,
+    /// (value, label, chosen, offered)
+    pub options: Vec<(&'static str, &'static str, bool, bool)>,
+    pub read_only: bool,
+    /// (value, label, chosen)
+    pub stages: Vec<(String, String, bool)>,
+}
+
+/// One kind's field rules.
+pub struct FieldKind {
+    pub key: String,
+    pub name: String,
+    /// How many of its fields have a rule.
+    pub ruled: usize,
+    pub has_stages: bool,
+    pub rows: Vec<FieldRow>,
+}
+
+/// The field rules' rows of every kind, as `grants` has them.
+fn field_kinds(grants: &Grants, kinds: &[RuleKind]) -> Vec<FieldKind> {
+    kinds
+        .iter()
+        .map(|kind| {
+            let rules = grants.fields.get(&kind.key);
+            let rows: Vec<FieldRow> = kind
+                .fields
+                .iter()
+                .map(|field| {
+                    let rule = rules.and_then(|r| r.get(&field.key));
+                    let access = rule.map_or(FieldAccess::Editable, |r| r.access);
+                    let stages = kind
+                        .stages
+                        .iter()
+                        .map(|(value, label)| {
+                            // A stage key alone holds in every pipeline.
+                            let key = value.rsplit_once('/').map_or(value.as_str(), |(_, k)| k);
+                            let chosen = rule
+                                .is_some_and(|r| r.stages.iter().any(|s| s == value || s == key));
+                            (value.clone(), label.clone(), chosen)
+                        })
+                        .collect();
+                    FieldRow {
+                        name: format!("{}.{}", kind.key, field.key),
+                        label: field.label.clone(),
+                        options: FieldAccess::ALL
+                            .into_iter()
+                            .map(|a| {
+                                let offered = match a {
+                                    FieldAccess::Editable => true,
+                                    FieldAccess::ReadOnly => field.may_lock,
+                                    FieldAccess::Hidden => field.may_hide,
+                                };
+                                (a.as_str(), a.label(), a == access, offered || a == access)
+                            })
+                            .collect(),
+                        read_only: access == FieldAccess::ReadOnly,
+                        stages,
+                    }
+                })
+                .collect();
+            FieldKind {
+                key: kind.key.clone(),
+                name: kind.name.clone(),
+                ruled: rules.map_or(0, |r| {
+                    r.keys()
+                        .filter(|k| kind.fields.iter().any(|f| &f.key == *k))
+                        .count()
+                }),
+                has_stages: !kind.stages.is_empty(),
+                rows,
+            }
+        })
+        .filter(|k| !k.rows.is_empty())
+        .collect()
+}
+
+/// What the field rules say, in sentences: the fields hidden, and those read-only (always or at
+/// some stages), with their kinds.
+pub fn field_summary(grants: &Grants, kinds: &[RuleKind]) -> Vec<String> {
+    let mut hidden = Vec::new();
+    let mut locked = Vec::new();
+    for kind in kinds {
+        let Some(rules) = grants.fields.get(&kind.key) else {
+            continue;
+        };
+        for field in &kind.fields {
+            let Some(rule) = rules.get(&field.key) else {
+                continue;
+            };
+            let named = format!("{} ({})", field.label, kind.name);
+            match rule.access {
+                FieldAccess::Hidden => hidden.push(named),
+                FieldAccess::ReadOnly if rule.stages.is_empty() => locked.push(named),
+                FieldAccess::ReadOnly => {
+                    let at: Vec<String> = kind
+                        .stages
+                        .iter()
+                        .filter(|(value, _)| {
+                            let key = value.rsplit_once('/').map_or(value.as_str(), |(_, k)| k);
+                            rule.stages.iter().any(|s| s == value || s == key)
+                        })
+                        .map(|(_, label)| label.clone())
+                        .collect();
+                    locked.push(format!("{named} at {}", joined_or(&at)));
+                }
+                FieldAccess::Editable => {}
+            }
+        }
+    }
+    let mut lines = Vec::new();
+    if !hidden.is_empty() {
+        lines.push(format!("Never sees: {}.", joined(&hidden)));
+    }
+    if !locked.is_empty() {
+        lines.push(format!("Sees but cannot change: {}.", joined(&locked)));
+    }
+    lines
+}
+
+/// Names joined with "or": "A", "A or B", "A, B or C".
+fn joined_or(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "settings_role.html")]
 struct RolePage {
@@ -74,6 +207,7 @@ struct RolePage {
     members: i64,
     columns: Vec<&'static str>,
     rows: Vec<MatrixRow>,
+    field_kinds: Vec<FieldKind>,
     summary: Vec<String>,
     levels: Vec<(&'static str, &'static str, bool)>,
     move_choices: Vec<RoleOption>,
@@ -333,7 +467,11 @@ async fn role_page(
         tabs: tabs(&ctx.base, "roles"),
         columns: COLUMNS.iter().map(|a| a.label()).collect(),
         rows: matrix(&grants, &list.kinds),
-        summary: summary(&grants, &list.kinds),
+        field_kinds: field_kinds(&grants, &list.rule_kinds),
+        summary: summary(&grants, &list.kinds)
+            .into_iter()
+            .chain(field_summary(&grants, &list.rule_kinds))
+            .collect(),
         levels: [Role::Admin, Role::Manager, Role::Member, Role::Viewer]
             .into_iter()
             .filter(|l| tenant.role.may_grant(*l))
@@ -420,6 +558,72 @@ pub async fn save_permissions(
         Err(e) if wants_json => Ok(crate::error::ApiError::from(e).into_response()),
         Err(e) => {
             let errors = form_errors(e, "grants")?;
+            let page = role_page(&ctx, &key, errors, None).await?;
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+    }
+}
+
+/// Saves field rules (`kind.field=editable|read_only|hidden`, and `kind.field.stages=…` for
+/// the stages a read-only rule holds at; none: every stage) for the fields the form names.
+/// Asked by the page's script it answers 204, or a problem naming the field.
+pub async fn save_fields(
+    ctx: PageContext,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    RawForm(raw): RawForm,
+) -> PageResult {
+    let pairs = form_pairs(&raw);
+    ctx.check_csrf(&form_value(&pairs, "_csrf"))?;
+    let (actor, tenant, _) = admin(&ctx, "settings", "Roles").await?;
+    let wants_json = headers
+        .get("x-requested-with")
+        .is_some_and(|v| v == "fetch");
+    let mut fields = serde_json::Map::new();
+    for (name, value) in &pairs {
+        let Some((kind, field)) = name.split_once('.') else {
+            continue;
+        };
+        if field.contains('.') {
+            continue;
+        }
+        let stages: Vec<&str> = pairs
+            .iter()
+            .filter(|(n, _)| *n == format!("{name}.stages"))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let rule = match FieldAccess::parse(value) {
+            Some(FieldAccess::ReadOnly) if !stages.is_empty() => {
+                json!({"access": "read_only", "stages": stages})
+            }
+            _ => json!(value),
+        };
+        let row = fields.entry(kind.to_owned()).or_insert_with(|| json!({}));
+        row[field] = rule;
+    }
+    let result = ctx
+        .state
+        .app
+        .update_role(
+            &actor,
+            &tenant,
+            &key,
+            RoleChange {
+                grants: Some(json!({ "fields": fields })),
+                ..RoleChange::default()
+            },
+            &ctx.meta,
+        )
+        .await;
+    match result {
+        Ok(_) if wants_json => Ok(StatusCode::NO_CONTENT.into_response()),
+        Ok(_) => Ok(see_other(&format!(
+            "{}/settings/roles/{key}?done=saved#field-rules",
+            ctx.base
+        ))),
+        Err(e) if wants_json => Ok(crate::error::ApiError::from(e).into_response()),
+        Err(e) => {
+            let errors = form_errors(e, "field_rules")?;
             let page = role_page(&ctx, &key, errors, None).await?;
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }

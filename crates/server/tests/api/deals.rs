@@ -239,7 +239,7 @@ async fn every_stage_or_status_change_appends_an_activity_with_from_and_to() {
     assert_eq!(items[0]["type"], "values_changed", "{items:?}");
     assert_eq!(
         items[0]["payload"]["changes"],
-        json!([{"label": "Title", "from": "Refit", "to": "Refit 2027"}])
+        json!([{"key": "title", "label": "Title", "from": "Refit", "to": "Refit 2027"}])
     );
     let seen: Vec<(String, Value, Value)> = items[1..]
         .iter()

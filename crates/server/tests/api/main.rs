@@ -8,6 +8,7 @@ mod auth;
 mod contacts;
 mod deals;
 mod events;
+mod field_rules;
 mod hardening;
 mod http;
 mod jobs;

@@ -689,3 +689,127 @@ async fn owners_make_a_team_choose_its_members_and_lead_and_see_it_listed() {
     b.screenshots("settings-teams").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn owners_hide_and_lock_fields_for_a_role_whose_members_then_see_them_so() {
+    if !enabled("owners_hide_and_lock_fields_for_a_role_whose_members_then_see_them_so") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    for (key, label) in [("commission", "Commission"), ("deposit", "Deposit")] {
+        t.create(
+            &owner,
+            "/api/v1/objects/deal/fields",
+            serde_json::json!({"key": key, "label": label, "type": "number"}),
+        )
+        .await;
+    }
+    t.create(
+        &owner,
+        "/api/v1/roles",
+        serde_json::json!({"name": "Agent", "copy_of": "member"}),
+    )
+    .await;
+    let agent = t.member(&owner, "agent@example.com", "agent").await;
+    let deal = t
+        .create(
+            &owner,
+            "/api/v1/deals",
+            serde_json::json!({"title": "Berth C-7 for the Lindqvists", "amount": 12000,
+                "stage": "negotiation", "owner_id": agent.user_id,
+                "custom": {"commission": 73519, "deposit": 1500}}),
+        )
+        .await;
+    let b = Browser::start(1280, 900).await;
+    b.goto(&t.url("/login")).await;
+    b.fill("#email", "owner@example.com").await;
+    b.fill("#password", PASSWORD).await;
+    b.submit("form[action='/login'] button[type=submit]").await;
+    b.wait_for_path(|p| p.starts_with("/o/")).await;
+    b.goto(&t.url("/o/acme/settings/roles/agent")).await;
+    assert!(b.text("#field-rules").await.contains("All editable"));
+    // Deals' rules: the commission hidden, the deposit read-only in negotiation.
+    b.click("#field-rules details[data-kind='deal'] > summary")
+        .await;
+    let choose = |name: &str, value: &str| {
+        format!(
+            "const s = document.querySelector(\"select[name='{name}']\"); s.value = '{value}'; \
+             s.dispatchEvent(new Event('change', {{bubbles: true}})); return null"
+        )
+    };
+    assert_eq!(
+        b.eval("return [...document.querySelector(\"select[name='deal.title']\").options].map(o => o.value)")
+            .await,
+        serde_json::json!(["editable", "read_only"]),
+        "a built-in field can be read-only, not hidden"
+    );
+    b.eval(&choose("deal.commission", "hidden")).await;
+    b.eval(&choose("deal.deposit", "read_only")).await;
+    assert_eq!(
+        b.eval("return document.querySelector(\"tr:has(select[name='deal.deposit']) fieldset\").disabled")
+            .await,
+        false,
+        "a read-only rule offers its stages"
+    );
+    b.eval(
+        "const box = [...document.querySelectorAll(\"input[name='deal.deposit.stages']\")].find(i => i.parentElement.textContent.includes('Negotiation')); \
+         box.click(); return null",
+    )
+    .await;
+    b.wait_until(
+        "return !document.querySelector('form[data-field-rules][aria-busy]') && document.getElementById('role-summary').textContent.includes('Deposit (Deals) at Negotiation')",
+        "the rules are saved and summarised",
+    )
+    .await;
+    let summary = b.text("#role-summary").await;
+    assert!(
+        summary.contains("Never sees: Commission (Deals)."),
+        "{summary}"
+    );
+    b.eval("document.getElementById('field-rules').scrollIntoView(); return null")
+        .await;
+    b.screenshots("settings-role-fields").await;
+    b.goto(&t.url("/o/acme/settings/roles/agent")).await;
+    let stored = b
+        .eval("return [document.querySelector(\"select[name='deal.commission']\").value, document.querySelector(\"select[name='deal.deposit']\").value, [...document.querySelectorAll(\"input[name='deal.deposit.stages']:checked\")].map(i => i.parentElement.textContent.trim())]")
+        .await;
+    assert_eq!(
+        stored,
+        serde_json::json!(["hidden", "read_only", ["Negotiation"]])
+    );
+    let badge = b
+        .text("#field-rules details[data-kind='deal'] summary")
+        .await;
+    assert!(badge.to_lowercase().contains("2 rules"), "{badge}");
+
+    // The agent's deal: no commission anywhere, the deposit as text with a lock.
+    b.forget_cookies().await;
+    b.goto(&t.url("/login")).await;
+    b.fill("#email", "agent@example.com").await;
+    b.fill("#password", PASSWORD).await;
+    b.submit("form[action='/login'] button[type=submit]").await;
+    b.wait_for_path(|p| p.starts_with("/o/")).await;
+    let id = deal["id"].as_str().expect("id");
+    b.goto(&t.url(&format!("/o/acme/deals/{id}"))).await;
+    let page = b.text("main").await;
+    assert!(
+        !page.contains("Commission") && !page.contains("73,519") && !page.contains("73519"),
+        "{page}"
+    );
+    assert!(b.text(".prop-readonly").await.contains("Deposit"));
+    assert!(!b.exists("button[data-edit][aria-label^='Deposit']").await);
+    // What the role may change still changes in place.
+    b.edit_property("title", "Berth C-7, Lindqvist family")
+        .await;
+    b.wait_until(
+        "return document.querySelector('h1').textContent.includes('Lindqvist family')",
+        "the title is saved",
+    )
+    .await;
+    b.screenshots("deal-read-only-fields").await;
+    b.goto(&t.url(&format!("/o/acme/deals/{id}/edit"))).await;
+    assert!(b.text(".field-readonly").await.contains("Deposit"));
+    assert!(!b.text("main").await.contains("Commission"));
+    b.close().await;
+}

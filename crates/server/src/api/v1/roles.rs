@@ -36,6 +36,11 @@ pub struct RoleOut {
     /// What the role may do to kinds added later.
     #[schema(value_type = Object)]
     pub default: BTreeMap<String, String>,
+    /// Fields the role may not change or see, by kind and field key: `"read_only"`,
+    /// `"hidden"`, or `{"access": "read_only", "stages": [...]}` for a rule that holds at some
+    /// stages only. Fields not named are editable.
+    #[schema(value_type = Object)]
+    pub field_rules: Value,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -79,6 +84,7 @@ fn out(
         members: role.members,
         permissions,
         default,
+        field_rules: role.grants.to_json()["fields"].clone(),
     }
 }
 
@@ -167,6 +173,10 @@ pub struct RoleIn {
     /// Cells of the row for kinds added later: `{"delete": "none"}`.
     #[schema(value_type = Object)]
     pub default: Option<Value>,
+    /// Field rules to change: `{"deal": {"commission": "hidden", "notes": "editable"}}`
+    /// (`editable` or `null` removes a rule).
+    #[schema(value_type = Object)]
+    pub field_rules: Option<Value>,
 }
 
 /// Create a custom role (owners and admins), a copy of another. Its key comes from its name
@@ -191,8 +201,10 @@ pub async fn create(
                 description: body.description.clone().unwrap_or_default(),
                 copy_of: body.copy_of.clone(),
                 level,
-                grants: (body.permissions.is_some() || body.default.is_some())
-                    .then(|| grants_of(&body)),
+                grants: (body.permissions.is_some()
+                    || body.default.is_some()
+                    || body.field_rules.is_some())
+                .then(|| grants_of(&body)),
             },
             &meta,
         )
@@ -210,6 +222,9 @@ fn grants_of(body: &RoleIn) -> Value {
     }
     if let Some(d) = &body.default {
         grants.insert("default".into(), d.clone());
+    }
+    if let Some(f) = &body.field_rules {
+        grants.insert("fields".into(), f.clone());
     }
     Value::Object(grants)
 }
@@ -234,7 +249,9 @@ pub async fn update(
         ));
     }
     let level = parse_level(body.level.as_deref())?;
-    let grants = (body.permissions.is_some() || body.default.is_some()).then(|| grants_of(&body));
+    let grants =
+        (body.permissions.is_some() || body.default.is_some() || body.field_rules.is_some())
+            .then(|| grants_of(&body));
     let role = state
         .app
         .update_role(
