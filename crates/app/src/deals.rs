@@ -73,6 +73,14 @@ impl BuiltinKind for Deal {
         Some(format!("{}/{}", self.pipeline_id, self.stage))
     }
 
+    fn rule_name(name: &str) -> &str {
+        match name {
+            "currency" => "amount",
+            "pipeline_id" => "stage",
+            other => other,
+        }
+    }
+
     fn own_actions(before: &Self, after: &Self) -> Vec<rapport_domain::access::RecordAction> {
         let moved = before.stage != after.stage
             || before.status != after.status

@@ -54,7 +54,10 @@ pub(crate) fn hidden_in(grants: &Grants, object: &ObjectDef) -> Vec<String> {
         .fields
         .iter()
         .filter(|f| {
+            // The primary field names the records (their titles): it is never hidden, even when
+            // it became primary after a rule hid it.
             !f.builtin
+                && object.primary_field != f.key
                 && (hides(kind, f.key.as_str())
                     || f.rollup.as_ref().is_some_and(|r| {
                         hides(r.object.as_str(), r.via.as_str())
@@ -276,6 +279,11 @@ pub(crate) async fn check_rules(
                     );
                 } else if object.primary_field == field.key {
                     errors.add(&name, "names the records and cannot be hidden");
+                } else if field.required && field.default.is_none() {
+                    errors.add(
+                        &name,
+                        "is required and has no default: members who cannot see it could not create records",
+                    );
                 }
             }
             for stage in &rule.stages {
@@ -387,4 +395,14 @@ pub(crate) fn rule_kinds(
             }
         })
         .collect()
+}
+
+/// Refuses, before anything else is checked, a change that gives a field hidden from the role:
+/// so that no other answer (a value refused, a unique value taken) can tell what it holds.
+pub(crate) fn check_hidden_given<'a>(
+    tenant: &Tenant,
+    kind: &str,
+    given: impl IntoIterator<Item = &'a str>,
+) -> AppResult<()> {
+    check_writes(tenant, kind, None, given, [])
 }

@@ -115,6 +115,12 @@ pub trait BuiltinKind:
         None
     }
 
+    /// The field a field rule names for an input or a change of the kind's (a deal's currency
+    /// goes with its amount, its pipeline with its stage).
+    fn rule_name(name: &str) -> &str {
+        name
+    }
+
     /// Refuses any change to the record (a `Conflict` saying why).
     fn may_change(&self) -> AppResult<()> {
         Ok(())
@@ -297,6 +303,44 @@ pub struct ListPage<K: BuiltinKind> {
     pub next: Option<(SortValue, K::Id)>,
 }
 
+/// The fields a change gives, as field rules name them: the kind's own (`amount`; with
+/// `valued_only`, those given a value) and its custom ones (`custom.<key>`).
+fn given_names<K: BuiltinKind>(change: &RecordChange, valued_only: bool) -> Vec<String> {
+    let own: Vec<&str> = if valued_only {
+        crate::fields::valued(&change.values)
+    } else {
+        change.values.keys().map(String::as_str).collect()
+    };
+    let mut names: Vec<String> = own
+        .into_iter()
+        .map(|k| K::rule_name(k).to_owned())
+        .collect();
+    names.extend(
+        change
+            .custom
+            .iter()
+            .flat_map(|c| c.keys().map(|k| format!("custom.{k}"))),
+    );
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Refuses (403) a change that gives a custom field hidden from the actor's role: checked
+/// before anything else, so that no other answer can tell what such a field holds.
+fn hidden_given<K: BuiltinKind>(tenant: &Tenant, change: &RecordChange) -> AppResult<()> {
+    let custom: Vec<String> = change
+        .custom
+        .iter()
+        .flat_map(|c| c.keys().map(|k| format!("custom.{k}")))
+        .collect();
+    crate::fields::check_hidden_given(
+        tenant,
+        K::KIND.object_key(),
+        custom.iter().map(String::as_str),
+    )
+}
+
 fn audit_action<K: BuiltinKind>(what: &str) -> String {
     format!("{}.{what}", K::KIND.object_key())
 }
@@ -362,6 +406,11 @@ impl App {
             Ownership::NotApplicable,
         )
         .await?;
+        if let Err(e) = hidden_given::<K>(tenant, &change) {
+            self.record_denial_of(actor, tenant, meta, "change_field", K::KIND.object_key())
+                .await;
+            return Err(e);
+        }
         let mut tx = self.db.tenant(tenant.id()).await?;
         let fields = match check_change::<K>(&mut tx, actor, tenant, None, &change).await {
             Err(AppError::Validation(mut errors)) => {
@@ -411,19 +460,13 @@ impl App {
                 .await;
             return Err(AppError::Forbidden);
         }
-        let custom: Vec<String> = change
-            .custom
-            .iter()
-            .flat_map(|c| c.keys().map(|k| format!("custom.{k}")))
-            .collect();
-        let mut valued = crate::fields::valued(&change.values);
-        valued.extend(custom.iter().map(String::as_str));
+        let valued = given_names::<K>(&change, true);
         if let Err(e) = crate::fields::check_writes(
             tenant,
             kind,
             record.stage().as_deref(),
-            custom.iter().map(String::as_str),
-            valued,
+            std::iter::empty(),
+            valued.iter().map(String::as_str),
         ) {
             drop(tx);
             self.record_denial_of(actor, tenant, meta, "change_field", kind)
@@ -493,6 +536,12 @@ impl App {
             .writable::<K>(tx, actor, tenant, id, Action::Edit, meta)
             .await?;
         current.may_change()?;
+        if let Err(e) = hidden_given::<K>(tenant, &change) {
+            drop(tx);
+            self.record_denial_of(actor, tenant, meta, "change_field", K::KIND.object_key())
+                .await;
+            return Err(e);
+        }
         let fields = match check_change::<K>(&mut tx, actor, tenant, Some(&current), &change).await
         {
             Err(AppError::Validation(mut errors)) => {
@@ -530,25 +579,26 @@ impl App {
             .ok_or(AppError::NotFound)?;
         let kind = K::KIND.object_key();
         {
-            let mut changed: Vec<&str> = K::diff(&current, &after)
+            // Changes the record makes of itself (a deal's probability following its stage) are
+            // not the actor's: only the fields the change gives are judged.
+            let given = given_names::<K>(&change, false);
+            let changed: Vec<&str> = K::diff(&current, &after)
                 .into_iter()
                 .chain(K::told(&current, &after))
                 .filter(|(_, b, a)| b != a)
-                .map(|(k, _, _)| k)
-                .collect();
-            if let Some(c) = &custom {
-                changed.extend(c.diff.iter().map(|(k, _, _)| k.as_str()));
-            }
-            let given: Vec<String> = change
-                .custom
-                .iter()
-                .flat_map(|c| c.keys().map(|k| format!("custom.{k}")))
+                .map(|(k, _, _)| K::rule_name(k))
+                .chain(
+                    custom
+                        .iter()
+                        .flat_map(|c| c.diff.iter().map(|(k, _, _)| k.as_str())),
+                )
+                .filter(|name| given.iter().any(|g| g == name))
                 .collect();
             if let Err(e) = crate::fields::check_writes(
                 tenant,
                 kind,
                 current.stage().as_deref(),
-                given.iter().map(String::as_str),
+                std::iter::empty(),
                 changed,
             ) {
                 drop(tx);

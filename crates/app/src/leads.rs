@@ -249,6 +249,23 @@ impl App {
                 )
                 .await?;
                 let deal = rapport_store::deals::insert(&mut tx, &fields).await?;
+                // What the converter gives the deal passes its field rules, as on creation.
+                let given: Vec<&str> = [
+                    ("amount", d.amount.is_some()),
+                    ("stage", d.stage.is_some() || d.pipeline_id.is_some()),
+                ]
+                .into_iter()
+                .filter(|(_, given)| *given)
+                .map(|(name, _)| name)
+                .collect();
+                let stage = crate::kinds::BuiltinKind::stage(&deal);
+                crate::fields::check_writes(
+                    tenant,
+                    "deal",
+                    stage.as_deref(),
+                    std::iter::empty(),
+                    given,
+                )?;
                 crate::deals::stage_requirements(&mut tx, &deal).await?;
                 Some(deal.id)
             }
@@ -323,10 +340,12 @@ impl App {
         e.changes =
             Some(json!({"contact_id": contact.id, "company_id": company_id, "deal_id": deal_id}));
         crate::events::record(&mut tx, e).await?;
-        let lead = tables::find::<Lead>(&mut tx, id)
+        let mut lead = tables::find::<Lead>(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
+        let hidden = crate::fields::hidden_of(&mut tx, tenant, "lead").await?;
         tx.commit().await?;
+        crate::fields::hide_json(&mut lead.custom.0, &hidden);
         Ok(Converted {
             lead,
             contact_id: contact.id,

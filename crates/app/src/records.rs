@@ -667,6 +667,17 @@ impl App {
         .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
         let (catalog, object) = self.custom_object(&mut tx, tenant, object_key).await?;
+        // Values given to fields hidden from the role are refused before anything else is
+        // checked: no other answer may tell what such a field holds.
+        let given: Vec<String> = input.keys().map(|k| format!("values.{k}")).collect();
+        if let Err(e) =
+            crate::fields::check_hidden_given(tenant, object_key, given.iter().map(String::as_str))
+        {
+            drop(tx);
+            self.record_denial_of(actor, tenant, meta, "change_field", object_key)
+                .await;
+            return Err(e);
+        }
         let changes = values::check_input(&object, input, true, "values", value_context(tenant))?;
         let stage = board_stage(&object, |key| {
             changes
@@ -792,6 +803,17 @@ impl App {
         let current = store_records::find_for_update(&mut tx, object.id, id)
             .await?
             .ok_or(AppError::NotFound)?;
+        // Values given to fields hidden from the role are refused before anything else is
+        // checked: no other answer may tell what such a field holds.
+        let given: Vec<String> = input.keys().map(|k| format!("values.{k}")).collect();
+        if let Err(e) =
+            crate::fields::check_hidden_given(tenant, object_key, given.iter().map(String::as_str))
+        {
+            drop(tx);
+            self.record_denial_of(actor, tenant, meta, "change_field", object_key)
+                .await;
+            return Err(e);
+        }
         let changes = values::check_input(&object, input, false, "values", value_context(tenant))?;
         let owner = owner_id.unwrap_or(current.owner_id);
         if owner != current.owner_id {

@@ -97,6 +97,8 @@ pub async fn list(tx: &mut TenantTx) -> Result<Vec<Endpoint>> {
 
 /// What a change sets.
 pub struct EndpointChange {
+    /// Who set its address now, when it changes.
+    pub maker: Option<UserId>,
     pub url: String,
     pub description: String,
     pub event_types: Vec<String>,
@@ -110,7 +112,8 @@ pub async fn update(tx: &mut TenantTx, id: WebhookId, change: EndpointChange) ->
             query(
                 "UPDATE webhook_endpoints SET url = $1, description = $2, event_types = $3, active = $4, \
                  disabled_reason = CASE WHEN $4 THEN NULL ELSE disabled_reason END, \
-                 failing_since = CASE WHEN $4 THEN NULL ELSE failing_since END, updated_at = $5 \
+                 failing_since = CASE WHEN $4 THEN NULL ELSE failing_since END, updated_at = $5, \
+                 created_by = COALESCE($8, created_by) \
                  WHERE organization_id = $6 AND id = $7",
             )
             .bind(change.url)
@@ -119,7 +122,8 @@ pub async fn update(tx: &mut TenantTx, id: WebhookId, change: EndpointChange) ->
             .bind(change.active)
             .bind(crate::now())
             .bind(org)
-            .bind(id),
+            .bind(id)
+            .bind(change.maker),
         )
         .await?;
     Ok(())

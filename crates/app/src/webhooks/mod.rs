@@ -100,6 +100,34 @@ fn event_body(event: &Event, hidden: &[String]) -> String {
     )
 }
 
+/// A message as a reader whose role hides `hidden(kind)` may see or send it: the hidden fields
+/// left out of its payload and its `changed` names. Unchanged (the same bytes) when nothing is
+/// hidden from it.
+fn redacted_body(body: &str, hidden: impl Fn(&str) -> Vec<String>) -> String {
+    let Ok(mut message) = serde_json::from_str::<Value>(body) else {
+        return body.to_owned();
+    };
+    let Some(kind) = message["data"]["record"]["type"]
+        .as_str()
+        .map(str::to_owned)
+    else {
+        return body.to_owned();
+    };
+    let hidden = hidden(&kind);
+    if hidden.is_empty() {
+        return body.to_owned();
+    }
+    let data = &mut message["data"];
+    crate::fields::hide_changes(&mut data["payload"], &hidden);
+    if let Value::Array(names) = &mut data["changed"] {
+        names.retain(|n| {
+            n.as_str()
+                .is_none_or(|n| !crate::fields::is_hidden_name(n, &hidden))
+        });
+    }
+    message.to_string()
+}
+
 fn delivery_job(
     delivery: DeliveryId,
     organization: rapport_domain::OrganizationId,
@@ -125,15 +153,24 @@ async fn hidden_for(
     let Some(kind) = kind else {
         return Ok(Vec::new());
     };
+    let grants = maker_grants(tx, endpoint).await?;
+    Ok(grants.hidden_fields(kind).map(str::to_owned).collect())
+}
+
+/// The matrix of the member who set an endpoint's address, or the admin role's once they have
+/// left the organization.
+async fn maker_grants(
+    tx: &mut TenantTx,
+    endpoint: &Endpoint,
+) -> AppResult<rapport_domain::access::Grants> {
     let grants = match endpoint.created_by {
         Some(user) => crate::roles::grants_of_member(tx, rapport_domain::UserId(user)).await?,
         None => None,
     };
-    let grants = match grants {
+    Ok(match grants {
         Some(grants) => grants,
         None => crate::roles::grants_of_system_role(tx, rapport_domain::Role::Admin).await?,
-    };
-    Ok(grants.hidden_fields(kind).map(str::to_owned).collect())
+    })
 }
 
 /// Creates the deliveries of `event` to the endpoints that want it, with their jobs. Each
@@ -343,6 +380,12 @@ impl App {
             &mut tx,
             id,
             EndpointChange {
+                // Messages follow the field rules of whoever set the address they go to.
+                maker: if url != current.url {
+                    Some(actor.user_id)
+                } else {
+                    None
+                },
                 url,
                 description,
                 event_types,
@@ -487,6 +530,16 @@ impl App {
             .ok_or(AppError::NotFound)?;
         let attempts = store::attempts(&mut tx, delivery).await?;
         tx.commit().await?;
+        // The message as the reader's role may see it.
+        let mut found = found;
+        found.body = redacted_body(&found.body, |kind| {
+            tenant
+                .access
+                .grants
+                .hidden_fields(kind)
+                .map(str::to_owned)
+                .collect()
+        });
         Ok(DeliveryDetail {
             delivery: found,
             attempts,
@@ -558,11 +611,20 @@ impl App {
                 .map_err(|e| internal(e.into()))?,
             None => None,
         };
+        // What is sent keeps to the field rules of the member who set the endpoint's address
+        // now (a message written before the address changed included).
+        let maker_rules = match &endpoint {
+            Some(e) => maker_grants(&mut tx, e).await.map_err(internal)?,
+            None => rapport_domain::access::Grants::system(rapport_domain::Role::Owner),
+        };
         tx.commit().await.map_err(|e| internal(e.into()))?;
-        let (Some(delivery), Some(endpoint)) = (delivery, endpoint) else {
+        let (Some(mut delivery), Some(endpoint)) = (delivery, endpoint) else {
             // The endpoint was deleted, and its deliveries with it.
             return Ok(());
         };
+        delivery.body = redacted_body(&delivery.body, |kind| {
+            maker_rules.hidden_fields(kind).map(str::to_owned).collect()
+        });
         if delivery.status == "succeeded"
             && job.dedupe_key.as_deref() == Some(&format!("webhook:{delivery_id}"))
         {

@@ -1665,14 +1665,16 @@ document.addEventListener("change", function (event) {
   form.addEventListener("submit", function (event) { event.preventDefault(); });
 })();
 
-// Settings → Roles: the field rules save as they change (a moment after the last change), the
-// whole form at once; each save can be undone, which sends the form as it was before. A read-only
-// rule's stages are offered only while the field is read-only. A refusal puts the form back.
+// Settings → Roles: the field rules save as they change (a moment after the last change): the
+// rows changed since the last save, and only those, so rules no row touched stay as stored. Each
+// save can be undone, which sends those rows as they were. A read-only rule's stages are offered
+// only while the field is read-only. A refusal puts the rows back.
 (function () {
   var form = document.querySelector("form[data-field-rules]");
   if (!form) return;
   var timer = null;
   function snapshot() { return new URLSearchParams(new FormData(form)); }
+  function selects() { return Array.prototype.slice.call(form.querySelectorAll("select.access")); }
   function sync(select) {
     select.className = select.className.replace(/\baccess-\S+/g, "").trim() + " access-" + select.value;
     var row = select.closest("tr");
@@ -1680,23 +1682,34 @@ document.addEventListener("change", function (event) {
     if (stages) stages.disabled = select.value !== "read_only";
     if (row) row.classList.toggle("is-read-only", select.value === "read_only");
   }
-  function restore(values) {
-    Array.prototype.forEach.call(form.querySelectorAll("select.access"), function (s) {
-      if (values.has(s.name)) { s.value = values.get(s.name); sync(s); }
+  // The rows whose access or stages differ between two states of the form.
+  function changedRows(a, b) {
+    return selects().map(function (s) { return s.name; }).filter(function (n) {
+      return a.get(n) !== b.get(n) || a.getAll(n + ".stages").join() !== b.getAll(n + ".stages").join();
+    });
+  }
+  function rowsOf(values, names) {
+    var out = new URLSearchParams();
+    names.forEach(function (n) {
+      out.set(n, values.get(n) || "editable");
+      values.getAll(n + ".stages").forEach(function (v) { out.append(n + ".stages", v); });
+    });
+    return out;
+  }
+  function restore(values, names) {
+    selects().forEach(function (s) {
+      if (names.indexOf(s.name) !== -1 && values.has(s.name)) { s.value = values.get(s.name); sync(s); }
     });
     Array.prototype.forEach.call(form.querySelectorAll(".stage-picks input"), function (box) {
-      box.checked = values.getAll(box.name).indexOf(box.value) !== -1;
+      var row = box.name.replace(/\.stages$/, "");
+      if (names.indexOf(row) !== -1) box.checked = values.getAll(box.name).indexOf(box.value) !== -1;
     });
   }
   var saved = snapshot();
-  function send(values, done) {
+  function send(values, names, done) {
     form.setAttribute("aria-busy", "true");
-    var body = new URLSearchParams(values);
+    var body = rowsOf(values, names);
     body.set("_csrf", form.querySelector("input[name=_csrf]").value);
-    // Every field is named, so a rule taken away is saved as taken away.
-    Array.prototype.forEach.call(form.querySelectorAll("select.access"), function (s) {
-      if (!body.has(s.name)) body.set(s.name, s.value);
-    });
     return fetch(form.action, {
       method: "POST", body: body, credentials: "same-origin",
       headers: { "X-Requested-With": "fetch", "Accept": "application/problem+json" }
@@ -1704,13 +1717,13 @@ document.addEventListener("change", function (event) {
       form.removeAttribute("aria-busy");
       if (r.status === 204) { done(); return; }
       return r.json().catch(function () { return {}; }).then(function (problem) {
-        restore(saved);
+        restore(saved, names);
         var first = problem.errors && problem.errors[0];
         rapportToast(first ? first.message : problem.detail || "Not saved. Try again.");
       });
     }, function () {
       form.removeAttribute("aria-busy");
-      restore(saved);
+      restore(saved, names);
       rapportToast("Not saved: the server could not be reached. Try again.");
     });
   }
@@ -1734,14 +1747,17 @@ document.addEventListener("change", function (event) {
     timer = null;
     var before = saved;
     var now = snapshot();
-    send(now, function () {
+    var names = changedRows(before, now);
+    if (names.length === 0) return;
+    send(now, names, function () {
       saved = now;
       refreshSummary();
       rapportToast("Field rules saved.", {
         label: "Undo",
         run: function () {
-          restore(before);
-          send(before, function () { saved = before; refreshSummary(); rapportToast("Undone."); });
+          restore(before, names);
+          var undone = snapshot();
+          send(undone, names, function () { saved = undone; refreshSummary(); rapportToast("Undone."); });
         }
       });
     });

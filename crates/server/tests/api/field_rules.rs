@@ -73,6 +73,14 @@ async fn marina(t: &TestApp) -> (Account, Account) {
         Some(json!({"key": "price", "label": "Price", "type": "number"})),
     )
     .await;
+    ok(
+        t,
+        &owner,
+        post.clone(),
+        "/api/v1/objects/berth/fields",
+        Some(json!({"key": "registry", "label": "Registry no.", "type": "text", "unique": true})),
+    )
+    .await;
     ok(t, &owner, post.clone(), "/api/v1/objects/berth/fields",
         Some(json!({"key": "status", "label": "Status", "type": "select",
             "options": [{"key": "free", "label": "Free"}, {"key": "offer", "label": "Under offer"}]}))).await;
@@ -98,6 +106,14 @@ async fn marina(t: &TestApp) -> (Account, Account) {
         )
         .await;
     }
+    ok(
+        t,
+        &owner,
+        post.clone(),
+        "/api/v1/objects/lead/fields",
+        Some(json!({"key": "budget", "label": "Budget", "type": "number"})),
+    )
+    .await;
     // Expressions of interest in a berth, each with the broker's fee (hidden from agents).
     ok(
         t,
@@ -146,12 +162,15 @@ async fn marina(t: &TestApp) -> (Account, Account) {
                     "commission": "hidden",
                     "deposit": {"access": "read_only", "stages": ["negotiation"]},
                     "amount": "read_only",
+                    "close_probability": "read_only",
                 },
                 "berth": {
                     "note": "hidden",
+                    "registry": "hidden",
                     "price": {"access": "read_only", "stages": ["offer"]},
                 },
                 "eoi": {"fee": "hidden"},
+                "lead": {"budget": "hidden"},
             },
         })),
     )
@@ -637,6 +656,77 @@ async fn read_only_fields_are_refused_by_name_always_or_at_their_stages() {
     .await;
     assert_eq!(refused(&r), ["values.price"], "a new record under offer");
 
+    // A hidden field is refused before anything else could answer: a value taken by another
+    // record (409) or one that is not a number (422) would tell what it holds.
+    t.create(
+        &owner,
+        "/api/v1/objects/berth/records",
+        json!({"values": {"name": "B-9", "registry": "REG-77"}}),
+    )
+    .await;
+    let r = call(
+        &t,
+        &agent,
+        Method::PATCH,
+        &berth_path,
+        Some(json!({"values": {"registry": "REG-77"}})),
+    )
+    .await;
+    assert_eq!(refused(&r), ["values.registry"]);
+    let r = call(
+        &t,
+        &agent,
+        Method::POST,
+        "/api/v1/objects/berth/records",
+        Some(json!({"values": {"name": "B-10", "registry": "REG-77"}})),
+    )
+    .await;
+    assert_eq!(refused(&r), ["values.registry"]);
+    let r = call(
+        &t,
+        &agent,
+        Method::PATCH,
+        &path,
+        Some(json!({"custom": {"commission": "lots"}})),
+    )
+    .await;
+    assert_eq!(refused(&r), ["custom.commission"]);
+    // The currency goes with a read-only amount.
+    let r = call(
+        &t,
+        &agent,
+        Method::PATCH,
+        &path,
+        Some(json!({"currency": "JPY"})),
+    )
+    .await;
+    assert_eq!(refused(&r), ["amount"]);
+
+    // Converting a lead answers it without its hidden values.
+    let lead = t
+        .create(
+            &owner,
+            "/api/v1/leads",
+            json!({
+                "name": "Ines Olsen", "company_name": "Olsen Yachts", "owner_id": agent_id, "status": "qualified",
+                "custom": {"budget": 250000},
+            }),
+        )
+        .await;
+    let converted = ok(
+        &t,
+        &agent,
+        Method::POST,
+        &format!("/api/v1/leads/{}/convert", lead["id"].as_str().expect("id")),
+        Some(json!({})),
+    )
+    .await;
+    assert!(
+        converted["lead"]["custom"].get("budget").is_none(),
+        "{converted}"
+    );
+    assert!(!converted.to_string().contains("250000"), "{converted}");
+
     // Refusals are audited as permission denials.
     let audit = ok(
         &t,
@@ -799,8 +889,9 @@ async fn rules_are_checked_and_the_audit_log_and_webhooks_keep_to_the_readers_ro
     let office = t.member(&owner, "office@example.com", "office").await;
     let theirs = Receiver::start(&[]).await;
     let ours = Receiver::start(&[]).await;
+    let mut hooks = Vec::new();
     for (who, receiver) in [(&owner, &theirs), (&office, &ours)] {
-        ok(
+        let hook = ok(
             &t,
             who,
             Method::POST,
@@ -808,6 +899,7 @@ async fn rules_are_checked_and_the_audit_log_and_webhooks_keep_to_the_readers_ro
             Some(json!({"url": receiver.url, "event_types": ["deal.created", "deal.updated"]})),
         )
         .await;
+        hooks.push(hook["id"].as_str().expect("id").to_owned());
     }
     let deal = t
         .create(
@@ -859,6 +951,75 @@ async fn rules_are_checked_and_the_audit_log_and_webhooks_keep_to_the_readers_ro
         .expect("the update");
     assert_eq!(updated["data"]["changed"], json!(["title"]));
     assert_eq!(updated["data"]["payload"]["title"]["after"], "C-3 sold");
+
+    // The owner's endpoint's messages, read by the office, leave the commission out.
+    let listed = ok(
+        &t,
+        &office,
+        Method::GET,
+        &format!("/api/v1/webhooks/{}/deliveries", hooks[0]),
+        None,
+    )
+    .await;
+    let mut owner_saw = false;
+    for d in listed["items"].as_array().expect("items") {
+        let one = call(
+            &t,
+            &office,
+            Method::GET,
+            &format!(
+                "/api/v1/webhooks/{}/deliveries/{}",
+                hooks[0],
+                d["id"].as_str().expect("id")
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(one.status, StatusCode::OK, "{}", one.text);
+        assert!(
+            !one.text.contains("7654321") && !one.text.contains("5555555"),
+            "{}",
+            one.text
+        );
+        let theirs = call(
+            &t,
+            &owner,
+            Method::GET,
+            &format!(
+                "/api/v1/webhooks/{}/deliveries/{}",
+                hooks[0],
+                d["id"].as_str().expect("id")
+            ),
+            None,
+        )
+        .await;
+        owner_saw |= theirs.text.contains("5555555");
+    }
+    assert!(owner_saw, "the owner reads what was sent");
+    // Once the office points the owner's endpoint elsewhere, what goes there keeps to its rules.
+    let elsewhere = Receiver::start(&[]).await;
+    ok(
+        &t,
+        &office,
+        Method::PATCH,
+        &format!("/api/v1/webhooks/{}", hooks[0]),
+        Some(json!({"url": elsewhere.url})),
+    )
+    .await;
+    ok(
+        &t,
+        &owner,
+        Method::PATCH,
+        &path,
+        Some(json!({"title": "C-3 resold", "custom": {"commission": 8888888}})),
+    )
+    .await;
+    let sent = elsewhere.wait_for(1).await;
+    let body = String::from_utf8_lossy(&sent[0].body).to_string();
+    assert!(
+        body.contains("C-3 resold") && !body.contains("8888888"),
+        "{body}"
+    );
 
     // The audit log: the owner reads the commission's changes, the office does not.
     let log = call(
