@@ -116,7 +116,11 @@ impl App {
         let name = errors.check("name", PersonName::parse(&input.name));
         let password = errors.check(
             "password",
-            NewPassword::parse(&input.password, email.as_ref()),
+            NewPassword::parse(
+                &input.password,
+                email.as_ref(),
+                &self.config.password_policy,
+            ),
         );
         let org_name = match &input.organization_name {
             Some(raw) => errors.check("organization_name", OrganizationName::parse(raw)),
@@ -638,7 +642,7 @@ impl App {
             .ok_or(AppError::NotFound)?;
         read.commit().await?;
         let email = Email::parse(&user.email).ok();
-        let password = NewPassword::parse(password, email.as_ref())
+        let password = NewPassword::parse(password, email.as_ref(), &self.config.password_policy)
             .map_err(|e| AppError::invalid("password", e))?;
         // Hashed before the transaction, which the single-use check below keeps honest.
         let new_hash = self.hash_password(&password).await?;
@@ -755,7 +759,7 @@ impl App {
             ));
         }
         let email = Email::parse(&user.email).ok();
-        let password = NewPassword::parse(new, email.as_ref())
+        let password = NewPassword::parse(new, email.as_ref(), &self.config.password_policy)
             .map_err(|e| AppError::invalid("password", e))?;
         let new_hash = self.hash_password(&password).await?;
         let mut tx = self.db.platform().await?;
@@ -796,7 +800,10 @@ pub(crate) async fn new_user(
     let mut errors = ValidationErrors::new();
     let email = errors.check("email", Email::parse(email));
     let name = errors.check("name", PersonName::parse(name));
-    let password = errors.check("password", NewPassword::parse(password, email.as_ref()));
+    let password = errors.check(
+        "password",
+        NewPassword::parse(password, email.as_ref(), &app.config.password_policy),
+    );
     errors.into_result()?;
     let (Some(email), Some(name), Some(password)) = (email, name, password) else {
         return Err(AppError::Internal("validated input missing".into()));

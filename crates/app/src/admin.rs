@@ -287,8 +287,12 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         let parsed = rapport_domain::account::Email::parse(&user.email).ok();
-        let password = rapport_domain::account::NewPassword::parse(password, parsed.as_ref())
-            .map_err(|m| AppError::invalid("password", m))?;
+        let password = rapport_domain::account::NewPassword::parse(
+            password,
+            parsed.as_ref(),
+            &self.config.password_policy,
+        )
+        .map_err(|m| AppError::invalid("password", m))?;
         let hash = self.hash_password(&password).await?;
         users::set_password_hash(&mut tx, user.id, &hash).await?;
         rapport_store::auth::revoke_all_refresh_tokens(&mut tx, user.id).await?;

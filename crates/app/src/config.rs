@@ -96,6 +96,9 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     /// `RAPPORT_SESSION_IDLE_TIMEOUT_SECS`, default 2 hours.
     pub session_idle_timeout: Duration,
+    /// What new passwords must be: `RAPPORT_PASSWORD_MIN_LENGTH` (default 12, 8 to 128) and
+    /// `RAPPORT_PASSWORD_MIN_KINDS` (default 1, up to 4: lowercase, uppercase, digits, others).
+    pub password_policy: rapport_domain::account::PasswordPolicy,
     /// `RAPPORT_SESSION_ABSOLUTE_TIMEOUT_SECS`, default 7 days.
     pub session_absolute_timeout: Duration,
     /// `RAPPORT_REQUEST_TIMEOUT_SECS`, default 30.
@@ -466,6 +469,28 @@ impl Config {
             access_token_ttl: src.secs("RAPPORT_ACCESS_TOKEN_TTL_SECS", 900, 1)?,
             refresh_token_ttl: src.secs("RAPPORT_REFRESH_TOKEN_TTL_SECS", 30 * 86_400, 1)?,
             session_idle_timeout: src.secs("RAPPORT_SESSION_IDLE_TIMEOUT_SECS", 2 * 3600, 1)?,
+            password_policy: {
+                let min_chars: usize =
+                    src.parse("RAPPORT_PASSWORD_MIN_LENGTH", 12, "a whole number")?;
+                if !(8..=128).contains(&min_chars) {
+                    return Err(bad(
+                        "RAPPORT_PASSWORD_MIN_LENGTH",
+                        "must be from 8 to 128 characters",
+                    ));
+                }
+                let min_kinds: usize =
+                    src.parse("RAPPORT_PASSWORD_MIN_KINDS", 1, "a whole number")?;
+                if !(1..=4).contains(&min_kinds) {
+                    return Err(bad(
+                        "RAPPORT_PASSWORD_MIN_KINDS",
+                        "must be from 1 to 4 (lowercase, uppercase, digits, others)",
+                    ));
+                }
+                rapport_domain::account::PasswordPolicy {
+                    min_chars,
+                    min_kinds,
+                }
+            },
             session_absolute_timeout: src.secs(
                 "RAPPORT_SESSION_ABSOLUTE_TIMEOUT_SECS",
                 7 * 86_400,

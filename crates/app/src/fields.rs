@@ -42,6 +42,19 @@ pub(crate) fn hides_any(grants: &Grants) -> bool {
         .any(|rules| rules.values().any(|r| r.access == FieldAccess::Hidden))
 }
 
+/// The fields of a built-in kind a matrix hides, when that needs no look at the organization's
+/// objects: the matrix hides fields of built-in kinds only, so no rollup (whose source is
+/// always a custom object) is hidden with them, and a built-in kind's primary field is its own.
+fn hidden_without_objects(grants: &Grants, kind: &str) -> Option<Vec<String>> {
+    let builtin = |k: &str| rapport_domain::schema::BUILTIN_OBJECT_KEYS.contains(&k);
+    let custom_hidden = grants
+        .fields
+        .iter()
+        .any(|(k, rules)| !builtin(k) && rules.values().any(|r| r.access == FieldAccess::Hidden));
+    (builtin(kind) && !custom_hidden)
+        .then(|| grants.hidden_fields(kind).map(str::to_owned).collect())
+}
+
 /// The fields of `object` a matrix hides, rollups over hidden fields included.
 pub(crate) fn hidden_in(grants: &Grants, object: &ObjectDef) -> Vec<String> {
     if !hides_any(grants) {
@@ -141,6 +154,9 @@ pub(crate) async fn hidden_of(
 ) -> AppResult<Vec<String>> {
     if !tenant.hides_fields() {
         return Ok(Vec::new());
+    }
+    if let Some(hidden) = hidden_without_objects(&tenant.access.grants, kind) {
+        return Ok(hidden);
     }
     let catalog = crate::objects::catalog(tx, tenant.organization.created_at).await?;
     Ok(catalog
@@ -405,4 +421,33 @@ pub(crate) fn check_hidden_given<'a>(
     given: impl IntoIterator<Item = &'a str>,
 ) -> AppResult<()> {
     check_writes(tenant, kind, None, given, [])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rapport_domain::Role;
+    use rapport_domain::access::FieldRule;
+
+    fn hidden() -> FieldRule {
+        FieldRule {
+            access: FieldAccess::Hidden,
+            stages: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn built_in_kinds_hidden_fields_need_no_look_at_the_objects_until_a_custom_one_hides_some() {
+        let mut g = Grants::system(Role::Member);
+        g.set_field("deal", "commission", hidden());
+        assert_eq!(
+            hidden_without_objects(&g, "deal"),
+            Some(vec!["commission".to_owned()])
+        );
+        assert_eq!(hidden_without_objects(&g, "contact"), Some(Vec::new()));
+        assert_eq!(hidden_without_objects(&g, "berth"), None);
+        // A custom object's hidden field may be summed by a rollup on any kind.
+        g.set_field("berth", "price", hidden());
+        assert_eq!(hidden_without_objects(&g, "deal"), None);
+    }
 }

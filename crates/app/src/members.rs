@@ -491,7 +491,11 @@ impl App {
                 );
                 errors.check(
                     "password",
-                    NewPassword::parse(&input.password, email.as_ref()),
+                    NewPassword::parse(
+                        &input.password,
+                        email.as_ref(),
+                        &self.config.password_policy,
+                    ),
                 );
                 errors.into_result()?;
                 let user = crate::accounts::new_user(

@@ -80,30 +80,90 @@ fn common_passwords() -> &'static std::collections::HashSet<String> {
     })
 }
 
+/// What a new password must be, as the instance sets it: a length, and how many kinds of
+/// characters (lowercase and uppercase letters, digits, others) it mixes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    pub min_chars: usize,
+    /// 1 to 4.
+    pub min_kinds: usize,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        PasswordPolicy {
+            min_chars: MIN_PASSWORD_CHARS,
+            min_kinds: 1,
+        }
+    }
+}
+
+/// The kinds of characters a password may mix.
+fn kinds_of(input: &str) -> usize {
+    let mut kinds = [false; 4];
+    for c in input.chars() {
+        let kind = if c.is_lowercase() {
+            0
+        } else if c.is_uppercase() {
+            1
+        } else if c.is_numeric() {
+            2
+        } else {
+            3
+        };
+        kinds[kind] = true;
+    }
+    kinds.iter().filter(|k| **k).count()
+}
+
+impl PasswordPolicy {
+    /// What a form says of it: "At least 12 characters."
+    pub fn hint(&self) -> String {
+        match self.min_kinds {
+            0 | 1 => format!("At least {} characters.", self.min_chars),
+            n => format!(
+                "At least {} characters, mixing {n} of: lowercase, uppercase, digits, symbols.",
+                self.min_chars
+            ),
+        }
+    }
+}
+
 impl NewPassword {
-    /// Checks the policy: at least 12 characters, not a well-known password, not one character
-    /// repeated, and not the account's own email address.
-    pub fn parse(input: &str, email: Option<&Email>) -> Result<Self, &'static str> {
-        if input.chars().count() < MIN_PASSWORD_CHARS {
-            return Err("must be at least 12 characters");
+    /// Checks the policy: at least `policy.min_chars` characters mixing `policy.min_kinds`
+    /// kinds, not a well-known password, not one character repeated, and not the account's own
+    /// email address.
+    pub fn parse(
+        input: &str,
+        email: Option<&Email>,
+        policy: &PasswordPolicy,
+    ) -> Result<Self, String> {
+        if input.chars().count() < policy.min_chars {
+            return Err(format!("must be at least {} characters", policy.min_chars));
         }
         if input.len() > MAX_PASSWORD_BYTES {
-            return Err("must be at most 1024 bytes");
+            return Err("must be at most 1024 bytes".into());
+        }
+        if kinds_of(input) < policy.min_kinds {
+            return Err(format!(
+                "must mix at least {} of: lowercase letters, uppercase letters, digits, symbols",
+                policy.min_kinds
+            ));
         }
         let lower = input.to_lowercase();
         if common_passwords().contains(&lower) {
-            return Err("is too common, please choose a less guessable password");
+            return Err("is too common, please choose a less guessable password".into());
         }
         let mut chars = lower.chars();
         if let Some(first) = chars.next()
             && chars.all(|c| c == first)
         {
-            return Err("must not be a single character repeated");
+            return Err("must not be a single character repeated".into());
         }
         if let Some(email) = email
             && (lower == email.as_str() || email.as_str().split('@').next() == Some(lower.as_str()))
         {
-            return Err("must not be your email address");
+            return Err("must not be your email address".into());
         }
         Ok(Self(input.to_owned()))
     }
@@ -150,29 +210,65 @@ mod tests {
 
     #[test]
     fn passwords_need_twelve_characters() {
-        assert!(NewPassword::parse("short-pass1", None).is_err());
-        assert!(NewPassword::parse("tidal-harbour-42", None).is_ok());
+        assert!(NewPassword::parse("short-pass1", None, &PasswordPolicy::default()).is_err());
+        assert!(NewPassword::parse("tidal-harbour-42", None, &PasswordPolicy::default()).is_ok());
         // Twelve characters, not twelve bytes.
-        assert!(NewPassword::parse("ééééééééééé1", None).is_ok());
+        assert!(NewPassword::parse("ééééééééééé1", None, &PasswordPolicy::default()).is_ok());
+    }
+
+    #[test]
+    fn the_policy_sets_the_length_and_the_kinds_of_characters() {
+        let strict = PasswordPolicy {
+            min_chars: 16,
+            min_kinds: 3,
+        };
+        assert_eq!(
+            NewPassword::parse("tidalharbourmarina42", None, &strict).err(),
+            Some(
+                "must mix at least 3 of: lowercase letters, uppercase letters, digits, symbols"
+                    .into()
+            )
+        );
+        assert_eq!(
+            NewPassword::parse("Tidal-harbour-4", None, &strict).err(),
+            Some("must be at least 16 characters".into())
+        );
+        assert!(NewPassword::parse("Tidal-harbour-42", None, &strict).is_ok());
+        assert_eq!(
+            strict.hint(),
+            "At least 16 characters, mixing 3 of: lowercase, uppercase, digits, symbols."
+        );
+        assert_eq!(PasswordPolicy::default().hint(), "At least 12 characters.");
     }
 
     #[test]
     fn common_passwords_are_refused_whatever_their_case() {
-        assert!(NewPassword::parse("Password1234", None).is_err());
-        assert!(NewPassword::parse("QWERTYUIOP123", None).is_err());
+        assert!(NewPassword::parse("Password1234", None, &PasswordPolicy::default()).is_err());
+        assert!(NewPassword::parse("QWERTYUIOP123", None, &PasswordPolicy::default()).is_err());
     }
 
     #[test]
     fn repeated_characters_and_own_email_are_refused() {
-        assert!(NewPassword::parse("zzzzzzzzzzzzzzzz", None).is_err());
+        assert!(NewPassword::parse("zzzzzzzzzzzzzzzz", None, &PasswordPolicy::default()).is_err());
         let email = Email::parse("harbourmaster@example.com").ok();
-        assert!(NewPassword::parse("harbourmaster", email.as_ref()).is_err());
-        assert!(NewPassword::parse("harbourmaster@example.com", email.as_ref()).is_err());
+        assert!(
+            NewPassword::parse("harbourmaster", email.as_ref(), &PasswordPolicy::default())
+                .is_err()
+        );
+        assert!(
+            NewPassword::parse(
+                "harbourmaster@example.com",
+                email.as_ref(),
+                &PasswordPolicy::default()
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn the_password_never_shows_in_debug_output() {
-        let password = NewPassword::parse("tidal-harbour-42", None).ok();
+        let password =
+            NewPassword::parse("tidal-harbour-42", None, &PasswordPolicy::default()).ok();
         assert!(!format!("{password:?}").contains("tidal"));
     }
 }

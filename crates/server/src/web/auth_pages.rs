@@ -173,6 +173,8 @@ pub async fn login(
 #[derive(Template)]
 #[template(path = "signup.html")]
 struct SignupPage {
+    /// What a new password must be, as the instance sets it.
+    password_hint: String,
     name: String,
     email: String,
     organization_name: String,
@@ -185,6 +187,7 @@ pub async fn signup_form(ctx: PageContext) -> PageResult {
         return Ok(see_other("/"));
     }
     Ok(render(&SignupPage {
+        password_hint: ctx.state.app.config.password_policy.hint(),
         name: String::new(),
         email: String::new(),
         organization_name: String::new(),
@@ -259,6 +262,7 @@ pub async fn signup(
             Ok(render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &SignupPage {
+                    password_hint: ctx.state.app.config.password_policy.hint(),
                     name: form.name,
                     email: form.email,
                     organization_name: form.organization_name,
@@ -344,6 +348,8 @@ pub async fn forgot(ctx: PageContext, Form(form): Form<ForgotForm>) -> PageResul
 #[derive(Template)]
 #[template(path = "reset_password.html")]
 struct ResetPage {
+    /// What a new password must be, as the instance sets it.
+    password_hint: String,
     token: String,
     errors: FormErrors,
     error: Option<String>,
@@ -359,6 +365,7 @@ pub async fn reset_form(ctx: PageContext, Path(token): Path<String>) -> PageResu
         .await
         .unwrap_or(false);
     Ok(render(&ResetPage {
+        password_hint: ctx.state.app.config.password_policy.hint(),
         token,
         errors: FormErrors::default(),
         error: (!usable).then(|| RESET_UNUSABLE.to_owned()),
@@ -386,6 +393,7 @@ pub async fn reset(
             Ok(render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &ResetPage {
+                    password_hint: ctx.state.app.config.password_policy.hint(),
                     token,
                     errors: FormErrors::default(),
                     error: Some(RESET_UNUSABLE.to_owned()),
@@ -397,6 +405,7 @@ pub async fn reset(
             Ok(render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &ResetPage {
+                    password_hint: ctx.state.app.config.password_policy.hint(),
                     token,
                     errors,
                     error,
@@ -411,6 +420,8 @@ pub async fn reset(
 #[derive(Template)]
 #[template(path = "invite.html")]
 struct InvitePage {
+    /// What a new password must be, as the instance sets it.
+    password_hint: String,
     token: String,
     organization_name: String,
     email: String,
@@ -422,8 +433,9 @@ struct InvitePage {
 }
 
 impl InvitePage {
-    fn unusable(token: String) -> Self {
+    fn unusable(token: String, password_hint: String) -> Self {
         InvitePage {
+            password_hint,
             token,
             organization_name: String::new(),
             email: String::new(),
@@ -442,6 +454,7 @@ impl InvitePage {
 pub async fn invite_form(ctx: PageContext, Path(token): Path<String>) -> PageResult {
     match ctx.state.app.invitation_details(&token).await {
         Ok(details) => Ok(render(&InvitePage {
+            password_hint: ctx.state.app.config.password_policy.hint(),
             token,
             organization_name: details.organization_name,
             email: details.invitation.email,
@@ -453,7 +466,7 @@ pub async fn invite_form(ctx: PageContext, Path(token): Path<String>) -> PageRes
         })),
         Err(_) => Ok(render_status(
             StatusCode::NOT_FOUND,
-            &InvitePage::unusable(token),
+            &InvitePage::unusable(token, ctx.state.app.config.password_policy.hint()),
         )),
     }
 }
@@ -474,7 +487,7 @@ pub async fn invite(
     let Ok(details) = app.invitation_details(&token).await else {
         return Ok(render_status(
             StatusCode::NOT_FOUND,
-            &InvitePage::unusable(token),
+            &InvitePage::unusable(token, ctx.state.app.config.password_policy.hint()),
         ));
     };
     let accepted = app
@@ -513,6 +526,7 @@ pub async fn invite(
             Ok(render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &InvitePage {
+                    password_hint: ctx.state.app.config.password_policy.hint(),
                     token,
                     organization_name: details.organization_name,
                     email: details.invitation.email,

@@ -24,6 +24,8 @@ pub struct SessionRow {
 #[template(path = "profile.html")]
 struct ProfilePage {
     shell: Shell,
+    /// What a new password must be, as the instance sets it.
+    password_hint: String,
     name: String,
     name_errors: FormErrors,
     email: String,
@@ -74,6 +76,7 @@ async fn page(
         .await
         .map_err(PageError::from)?;
     Ok(ProfilePage {
+        password_hint: ctx.state.app.config.password_policy.hint(),
         shell: shell(ctx, session, &tenant, "profile", &["Your profile"]).await,
         name: session.actor.name.clone(),
         name_errors,

@@ -447,3 +447,56 @@ async fn change_password_needs_the_current_one() {
         .await;
     assert_eq!(login.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_instance_sets_what_new_passwords_must_be() {
+    let t = TestApp::spawn_with(Options {
+        extra: vec![
+            ("RAPPORT_PASSWORD_MIN_LENGTH", "16".into()),
+            ("RAPPORT_PASSWORD_MIN_KINDS", "3".into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let register = |password: &'static str| {
+        let t = &t;
+        async move {
+            t.post(
+                "/api/v1/auth/register",
+                None,
+                json!({"email": "ines@example.com", "password": password, "name": "Ines"}),
+            )
+            .await
+        }
+    };
+    let short = register("Tidal-harbour-4").await;
+    short.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(short.body["errors"][0]["field"], "password");
+    assert_eq!(
+        short.body["errors"][0]["message"],
+        "must be at least 16 characters"
+    );
+    let plain = register("tidalharbourmarina42").await;
+    assert_eq!(
+        plain.body["errors"][0]["message"],
+        "must mix at least 3 of: lowercase letters, uppercase letters, digits, symbols"
+    );
+    let made = register("Tidal-harbour-2027").await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    // The forms say so.
+    let page = t
+        .client
+        .get(t.url("/signup"))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains(
+            "At least 16 characters, mixing 3 of: lowercase, uppercase, digits, symbols."
+        ),
+        "{page}"
+    );
+}

@@ -22,7 +22,8 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
     pub email: String,
-    /// At least 12 characters, not a common password.
+    /// As the instance's password policy says (by default at least 12 characters), not a
+    /// common password.
     pub password: String,
     pub name: String,
     /// When given, a new organization is created and the user is its owner.
