@@ -257,6 +257,7 @@ impl App {
         match user {
             Some(user) if matches => {
                 store_auth::clear_login_failures(&mut tx, &email, &ip).await?;
+                rapport_store::users::note_sign_in(&mut tx, user.id).await?;
                 let actor = Actor::from(&user);
                 store_audit::record_platform(
                     &mut tx,

@@ -22,6 +22,8 @@ pub struct Member {
     /// The member's custom role, when they have one: its key and name.
     pub role_key: Option<String>,
     pub role_name: Option<String>,
+    /// When the person last signed in (`None`: never, since it is noted).
+    pub last_sign_in_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -34,7 +36,7 @@ impl Member {
 }
 
 const SELECT: &str = "SELECT m.id, m.organization_id, m.user_id, u.email, u.name, m.role, \
-     r.key AS role_key, r.name AS role_name, m.created_at, m.updated_at \
+     r.key AS role_key, r.name AS role_name, u.last_sign_in_at, m.created_at, m.updated_at \
      FROM memberships m JOIN users u ON u.id = m.user_id \
      LEFT JOIN roles r ON r.organization_id = m.organization_id AND r.id = m.role_id";
 

@@ -60,6 +60,18 @@ pub async fn set_password_hash(tx: &mut Tx, id: UserId, hash: &str) -> Result<()
     Ok(())
 }
 
+/// Notes that the person signed in now. Nothing cached holds it, so the identity cache is not
+/// told.
+pub async fn note_sign_in(tx: &mut Tx, id: UserId) -> Result<()> {
+    tx.execute(
+        query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
+            .bind(crate::now())
+            .bind(id),
+    )
+    .await?;
+    Ok(())
+}
+
 pub async fn set_name(tx: &mut Tx, id: UserId, name: &str) -> Result<()> {
     tx.changed(Changed::User(id));
     tx.execute(

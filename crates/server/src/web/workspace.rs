@@ -430,6 +430,8 @@ pub struct MemberRow {
     /// What people read: the role's name.
     pub role_name: String,
     pub initials: String,
+    /// "Last signed in 3 hours ago", or "Not signed in yet".
+    pub last_sign_in: String,
 }
 
 pub struct InvitationRow {
@@ -510,6 +512,10 @@ async fn members_page(
                     .role_name
                     .clone()
                     .unwrap_or_else(|| super::capitalized(m.role.as_str())),
+                last_sign_in: match m.last_sign_in_at {
+                    Some(at) => format!("Last signed in {}", super::records::when(at)),
+                    None => "Not signed in yet".to_owned(),
+                },
                 name: m.name,
                 email: m.email,
             })

@@ -383,3 +383,79 @@ async fn removed_members_lose_access() {
         .await;
     again.assert_problem(StatusCode::NOT_FOUND, "not_found");
 }
+
+#[tokio::test]
+async fn members_show_when_each_person_last_signed_in() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    t.member(&owner, "dana@example.com", "member").await;
+    let listed = |who| {
+        let t = &t;
+        async move {
+            let r = t
+                .org_call(
+                    who,
+                    Method::GET,
+                    &format!("/api/v1/organizations/{}/members", who.org()),
+                    None,
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            r.body
+                .as_array()
+                .expect("members")
+                .iter()
+                .find(|m| m["email"] == "dana@example.com")
+                .expect("dana")
+                .clone()
+        }
+    };
+    assert_eq!(
+        listed(&owner).await["last_sign_in_at"],
+        serde_json::Value::Null
+    );
+    let before = chrono::Utc::now();
+    let signed = t
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "dana@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+    let at: chrono::DateTime<chrono::Utc> = listed(&owner).await["last_sign_in_at"]
+        .as_str()
+        .expect("a time")
+        .parse()
+        .expect("RFC 3339");
+    assert!(at >= before - chrono::Duration::seconds(1), "{at} {before}");
+    // A wrong password is no sign-in.
+    t.post(
+        "/api/v1/auth/login",
+        None,
+        json!({"email": "dana@example.com", "password": "not-the-password-at-all"}),
+    )
+    .await;
+    let again: chrono::DateTime<chrono::Utc> = listed(&owner).await["last_sign_in_at"]
+        .as_str()
+        .expect("a time")
+        .parse()
+        .expect("RFC 3339");
+    assert_eq!(again, at);
+    // The members page says it.
+    let session = t.browser_session("owner@example.com").await;
+    let page = t
+        .client
+        .get(t.url("/o/acme/settings/members"))
+        .header("cookie", &session.0)
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("dana@example.com · Last signed in just now"),
+        "{page}"
+    );
+}

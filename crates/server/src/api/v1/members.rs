@@ -24,6 +24,8 @@ pub struct MemberOut {
     pub email: String,
     pub name: String,
     pub role: String,
+    /// When they last signed in; `null`: not since this was noted.
+    pub last_sign_in_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -35,6 +37,7 @@ impl From<rapport_app::model::Member> for MemberOut {
             user_id: m.user_id.as_uuid(),
             email: m.email,
             name: m.name,
+            last_sign_in_at: m.last_sign_in_at,
             created_at: m.created_at,
         }
     }
