@@ -1705,6 +1705,7 @@ document.addEventListener("change", function (event) {
       if (names.indexOf(row) !== -1) box.checked = values.getAll(box.name).indexOf(box.value) !== -1;
     });
   }
+  selects().forEach(sync);
   var saved = snapshot();
   function send(values, names, done) {
     form.setAttribute("aria-busy", "true");
