@@ -521,11 +521,6 @@ pub async fn save_permissions(
     RawForm(raw): RawForm,
 ) -> PageResult {
     let pairs = form_pairs(&raw);
-    ctx.check_csrf(&form_value(&pairs, "_csrf"))?;
-    let (actor, tenant, _) = admin(&ctx, "settings", "Roles").await?;
-    let wants_json = headers
-        .get("x-requested-with")
-        .is_some_and(|v| v == "fetch");
     let mut kinds = serde_json::Map::new();
     for (name, value) in &pairs {
         let Some((kind, action)) = name.split_once('.') else {
@@ -534,34 +529,8 @@ pub async fn save_permissions(
         let row = kinds.entry(kind.to_owned()).or_insert_with(|| json!({}));
         row[action] = json!(value);
     }
-    let result = ctx
-        .state
-        .app
-        .update_role(
-            &actor,
-            &tenant,
-            &key,
-            RoleChange {
-                grants: Some(json!({ "kinds": kinds })),
-                ..RoleChange::default()
-            },
-            &ctx.meta,
-        )
-        .await;
-    match result {
-        Ok(_) if wants_json => Ok(StatusCode::NO_CONTENT.into_response()),
-        Ok(_) => Ok(see_other(&format!(
-            "{}/settings/roles/{key}?done=saved",
-            ctx.base
-        ))),
-        // The page's script reads the refusal as problem JSON, naming the cell.
-        Err(e) if wants_json => Ok(crate::error::ApiError::from(e).into_response()),
-        Err(e) => {
-            let errors = form_errors(e, "grants")?;
-            let page = role_page(&ctx, &key, errors, None).await?;
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-    }
+    let change = json!({ "kinds": kinds });
+    save_grants(&ctx, &headers, &key, &pairs, change, ("grants", "")).await
 }
 
 /// Saves field rules (`kind.field=editable|read_only|hidden`, and `kind.field.stages=…` for
@@ -574,11 +543,6 @@ pub async fn save_fields(
     RawForm(raw): RawForm,
 ) -> PageResult {
     let pairs = form_pairs(&raw);
-    ctx.check_csrf(&form_value(&pairs, "_csrf"))?;
-    let (actor, tenant, _) = admin(&ctx, "settings", "Roles").await?;
-    let wants_json = headers
-        .get("x-requested-with")
-        .is_some_and(|v| v == "fetch");
     let mut fields = serde_json::Map::new();
     for (name, value) in &pairs {
         let Some((kind, field)) = name.split_once('.') else {
@@ -587,9 +551,10 @@ pub async fn save_fields(
         if field.contains('.') {
             continue;
         }
+        let stages_name = format!("{name}.stages");
         let stages: Vec<&str> = pairs
             .iter()
-            .filter(|(n, _)| *n == format!("{name}.stages"))
+            .filter(|(n, _)| *n == stages_name)
             .map(|(_, v)| v.as_str())
             .collect();
         let rule = match FieldAccess::parse(value) {
@@ -601,15 +566,43 @@ pub async fn save_fields(
         let row = fields.entry(kind.to_owned()).or_insert_with(|| json!({}));
         row[field] = rule;
     }
+    let change = json!({ "fields": fields });
+    save_grants(
+        &ctx,
+        &headers,
+        &key,
+        &pairs,
+        change,
+        ("field_rules", "#field-rules"),
+    )
+    .await
+}
+
+/// Writes part of a role's matrix (`change`, in the stored shape) from the role's page. Asked by
+/// the page's script it answers 204, or a problem naming what was refused; otherwise it goes
+/// back to the page (at `anchor`), or shows it again with the refusal under `errors_at`.
+async fn save_grants(
+    ctx: &PageContext,
+    headers: &HeaderMap,
+    key: &str,
+    pairs: &[(String, String)],
+    change: serde_json::Value,
+    (errors_at, anchor): (&str, &str),
+) -> PageResult {
+    ctx.check_csrf(&form_value(pairs, "_csrf"))?;
+    let (actor, tenant, _) = admin(ctx, "settings", "Roles").await?;
+    let wants_json = headers
+        .get("x-requested-with")
+        .is_some_and(|v| v == "fetch");
     let result = ctx
         .state
         .app
         .update_role(
             &actor,
             &tenant,
-            &key,
+            key,
             RoleChange {
-                grants: Some(json!({ "fields": fields })),
+                grants: Some(change),
                 ..RoleChange::default()
             },
             &ctx.meta,
@@ -618,13 +611,14 @@ pub async fn save_fields(
     match result {
         Ok(_) if wants_json => Ok(StatusCode::NO_CONTENT.into_response()),
         Ok(_) => Ok(see_other(&format!(
-            "{}/settings/roles/{key}?done=saved#field-rules",
+            "{}/settings/roles/{key}?done=saved{anchor}",
             ctx.base
         ))),
+        // The page's script reads the refusal as problem JSON, naming the cell or field.
         Err(e) if wants_json => Ok(crate::error::ApiError::from(e).into_response()),
         Err(e) => {
-            let errors = form_errors(e, "field_rules")?;
-            let page = role_page(&ctx, &key, errors, None).await?;
+            let errors = form_errors(e, errors_at)?;
+            let page = role_page(ctx, key, errors, None).await?;
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
     }
