@@ -122,7 +122,10 @@ impl App {
                 .await
                 .map_err(|e| {
                     if e.is_conflict_on("memberships_organization_id_user_id_key") {
-                        AppError::conflict("already_member", "this person is already a member")
+                        AppError::conflict(
+                            "already_member",
+                            "this person is already a member (a deactivated member is reactivated from the members list)",
+                        )
                     } else {
                         e.into()
                     }
@@ -412,6 +415,112 @@ impl App {
         e.changes =
             Some(json!({"email": member.email, "role": {"before": member.role, "after": null}}));
         crate::events::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deactivates a member: they keep their role, their records and everything they wrote,
+    /// but can no longer enter the organization (pages, API, API keys they made, live
+    /// connections: all refused from the next request), are no longer offered as an owner or
+    /// assignee, and receive nothing from it. When it was the last organization they were active
+    /// in, their sessions and API sign-ins end too. Nobody deactivates themselves, and an
+    /// organization keeps at least one active owner.
+    pub async fn deactivate_member(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: MembershipId,
+        meta: &RequestMeta,
+    ) -> AppResult<Member> {
+        self.set_member_active(actor, tenant, id, false, meta).await
+    }
+
+    /// Reactivates a deactivated member with the role they had.
+    pub async fn reactivate_member(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: MembershipId,
+        meta: &RequestMeta,
+    ) -> AppResult<Member> {
+        self.set_member_active(actor, tenant, id, true, meta).await
+    }
+
+    async fn set_member_active(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: MembershipId,
+        active: bool,
+        meta: &RequestMeta,
+    ) -> AppResult<Member> {
+        self.authorize(
+            actor,
+            tenant,
+            meta,
+            Action::Edit,
+            Object::Member,
+            Ownership::NotApplicable,
+        )
+        .await?;
+        // Only owners touch an owner: checked before the write transaction, because a refusal
+        // writes its own audit entry.
+        if self.find_member(tenant, id).await?.role == Role::Owner {
+            self.check_grant(actor, tenant, meta, Role::Owner).await?;
+        }
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let member = memberships::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if member.role == Role::Owner && !tenant.role.may_grant(Role::Owner) {
+            return Err(AppError::Forbidden);
+        }
+        if member.is_active() == active {
+            tx.commit().await?;
+            return Ok(member);
+        }
+        if !active {
+            if member.user_id == actor.user_id {
+                return Err(AppError::conflict(
+                    "self_deactivation",
+                    "you cannot deactivate yourself; ask another administrator",
+                ));
+            }
+            if member.role == Role::Owner && memberships::count_owners(&mut tx).await? <= 1 {
+                return Err(AppError::conflict(
+                    "last_owner",
+                    "an organization needs at least one active owner; make someone else owner first",
+                ));
+            }
+        }
+        let at = (!active).then(now);
+        memberships::set_deactivated(&mut tx, id, member.user_id, at).await?;
+        let action = if active {
+            "member.reactivated"
+        } else {
+            "member.deactivated"
+        };
+        let mut e = with_target(entry(Some(actor), meta, action), "membership", id);
+        e.changes = Some(json!({"email": member.email, "role": member.role_key()}));
+        crate::events::record(&mut tx, e).await?;
+        let updated = memberships::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        if !active {
+            self.end_sessions_when_inactive(member.user_id).await?;
+        }
+        Ok(updated)
+    }
+
+    /// Signs a person out everywhere once no organization counts them as an active member (a
+    /// deactivation in one organization must not sign them out of another they work in).
+    async fn end_sessions_when_inactive(&self, user: rapport_domain::UserId) -> AppResult<()> {
+        let mut tx = self.db.platform().await?;
+        if memberships::count_active_for_user(&mut tx, user).await? == 0 {
+            rapport_store::auth::revoke_user_sessions(&mut tx, user, None).await?;
+            rapport_store::auth::revoke_all_refresh_tokens(&mut tx, user).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -102,6 +102,14 @@ fn api_v1() -> Router<AppState> {
             "/organizations/{id}/members/{member_id}",
             axum::routing::patch(members::change_role).delete(members::remove),
         )
+        .route(
+            "/organizations/{id}/members/{member_id}/deactivate",
+            post(members::deactivate),
+        )
+        .route(
+            "/organizations/{id}/members/{member_id}/reactivate",
+            post(members::reactivate),
+        )
         .route("/organizations/{id}/invitations", get(members::invitations))
         .route(
             "/organizations/{id}/invitations/{invitation_id}",

@@ -117,7 +117,7 @@ pub async fn list_with_creator_role(tx: &mut TenantTx) -> Result<Vec<ListedKey>>
                  k.created_at, k.expires_at, k.last_used_at, k.revoked_at, m.role AS creator_role, \
                  u.name AS creator_name \
                  FROM api_keys k LEFT JOIN memberships m \
-                 ON m.organization_id = k.organization_id AND m.user_id = k.created_by \
+                 ON m.organization_id = k.organization_id AND m.user_id = k.created_by AND m.deactivated_at IS NULL \
                  LEFT JOIN users u ON u.id = k.created_by \
                  WHERE k.organization_id = $1 AND k.revoked_at IS NULL \
                  ORDER BY k.created_at DESC, k.id DESC",

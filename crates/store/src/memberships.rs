@@ -24,6 +24,9 @@ pub struct Member {
     pub role_name: Option<String>,
     /// When the person last signed in (`None`: never, since it is noted).
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// When the member was deactivated (`None`: active). A deactivated member keeps their
+    /// records and their role but cannot enter the organization.
+    pub deactivated_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -33,10 +36,14 @@ impl Member {
     pub fn role_key(&self) -> &str {
         self.role_key.as_deref().unwrap_or(self.role.as_str())
     }
+
+    pub fn is_active(&self) -> bool {
+        self.deactivated_at.is_none()
+    }
 }
 
 const SELECT: &str = "SELECT m.id, m.organization_id, m.user_id, u.email, u.name, m.role, \
-     r.key AS role_key, r.name AS role_name, u.last_sign_in_at, m.created_at, m.updated_at \
+     r.key AS role_key, r.name AS role_name, u.last_sign_in_at, m.deactivated_at, m.created_at, m.updated_at \
      FROM memberships m JOIN users u ON u.id = m.user_id \
      LEFT JOIN roles r ON r.organization_id = m.organization_id AND r.id = m.role_id";
 
@@ -65,12 +72,14 @@ pub async fn find(tx: &mut TenantTx, id: MembershipId) -> Result<Option<Member>>
         .await
 }
 
+/// The user's membership when they are an active member (what owning, being assigned or being
+/// mentioned needs); a deactivated member is not found.
 pub async fn find_by_user(tx: &mut TenantTx, user_id: UserId) -> Result<Option<Member>> {
     let org = tx.organization_id();
     tx.raw()
         .fetch_optional(
             query(format!(
-                "{SELECT} WHERE m.organization_id = $1 AND m.user_id = $2"
+                "{SELECT} WHERE m.organization_id = $1 AND m.user_id = $2 AND m.deactivated_at IS NULL"
             ))
             .bind(org)
             .bind(user_id),
@@ -133,6 +142,51 @@ pub async fn set_role(
     Ok(())
 }
 
+/// Deactivates (`Some(at)`) or reactivates (`None`) the membership `id` of `user_id`.
+pub async fn set_deactivated(
+    tx: &mut TenantTx,
+    id: MembershipId,
+    user_id: UserId,
+    at: Option<DateTime<Utc>>,
+) -> Result<()> {
+    tx.organization_changed();
+    // The person's list of organizations changes.
+    tx.raw().changed(crate::Changed::User(user_id));
+    let org = tx.organization_id();
+    tx.raw()
+        .execute(
+            query(
+                "UPDATE memberships SET deactivated_at = $1, updated_at = $2 \
+                 WHERE organization_id = $3 AND id = $4 AND user_id = $5",
+            )
+            .bind(at)
+            .bind(crate::now())
+            .bind(org)
+            .bind(id)
+            .bind(user_id),
+        )
+        .await?;
+    Ok(())
+}
+
+/// How many active organizations the user is an active member of (platform scope).
+pub async fn count_active_for_user(tx: &mut Tx, user_id: UserId) -> Result<i64> {
+    #[derive(sqlx::FromRow)]
+    struct Count {
+        n: i64,
+    }
+    let count: Count = tx
+        .fetch_one(
+            query(
+                "SELECT COUNT(*) AS n FROM memberships m JOIN organizations o ON o.id = m.organization_id \
+                 WHERE m.user_id = $1 AND m.deactivated_at IS NULL AND o.deleted_at IS NULL",
+            )
+            .bind(user_id),
+        )
+        .await?;
+    Ok(count.n)
+}
+
 pub async fn delete(tx: &mut TenantTx, id: MembershipId) -> Result<()> {
     tx.organization_changed();
     let org = tx.organization_id();
@@ -146,7 +200,7 @@ pub async fn delete(tx: &mut TenantTx, id: MembershipId) -> Result<()> {
     Ok(())
 }
 
-/// How many owners the organization has. Read inside the transaction that changes a role, so the
+/// How many active owners the organization has (a deactivated owner cannot act as one). Read inside the transaction that changes a role, so the
 /// last-owner rule holds under concurrency (SQLite write transactions are serialised; on
 /// PostgreSQL the owner rows are locked).
 pub async fn count_owners(tx: &mut TenantTx) -> Result<i64> {
@@ -161,7 +215,7 @@ pub async fn count_owners(tx: &mut TenantTx) -> Result<i64> {
         .raw()
         .fetch_all(
             query(format!(
-                "SELECT id FROM memberships WHERE organization_id = $1 AND role = 'owner'{lock}"
+                "SELECT id FROM memberships WHERE organization_id = $1 AND role = 'owner' AND deactivated_at IS NULL{lock}"
             ))
             .bind(org),
         )
@@ -183,14 +237,14 @@ pub struct UserOrganization {
     pub created_at: DateTime<Utc>,
 }
 
-/// Every live organization a user belongs to (platform scope: it spans tenants by nature).
+/// Every live organization a user is an active member of (platform scope: it spans tenants by nature).
 pub async fn list_for_user(tx: &mut Tx, user_id: UserId) -> Result<Vec<UserOrganization>> {
     tx.fetch_all(
         query(
             "SELECT o.id, o.name, o.slug, m.role, r.key AS role_key, o.created_at FROM memberships m \
              JOIN organizations o ON o.id = m.organization_id \
              LEFT JOIN roles r ON r.organization_id = m.organization_id AND r.id = m.role_id \
-             WHERE m.user_id = $1 AND o.deleted_at IS NULL ORDER BY o.name, o.id",
+             WHERE m.user_id = $1 AND m.deactivated_at IS NULL AND o.deleted_at IS NULL ORDER BY o.name, o.id",
         )
         .bind(user_id),
     )
@@ -211,9 +265,12 @@ pub async fn role_of_now(
     }
     Ok(db
         .platform_fetch_optional::<Row>(
-            query("SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2")
-                .bind(organization_id)
-                .bind(user_id),
+            query(
+                "SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2 \
+                 AND deactivated_at IS NULL",
+            )
+            .bind(organization_id)
+            .bind(user_id),
         )
         .await?
         .map(|r| r.role))
@@ -230,7 +287,7 @@ pub async fn administrators(tx: &mut Tx, organization: OrganizationId) -> Result
         .fetch_all(
             query(
                 "SELECT user_id FROM memberships WHERE organization_id = $1 AND role IN ('owner', 'admin') \
-                 ORDER BY user_id",
+                 AND deactivated_at IS NULL ORDER BY user_id",
             )
             .bind(organization),
         )

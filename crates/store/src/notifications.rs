@@ -295,7 +295,7 @@ pub async fn set_preference(
 // What a notification says: titles and recipients, read in the transaction of the event's
 // organization.
 
-/// Whether the user is (still) a member of the organization.
+/// Whether the user is (still) an active member of the organization.
 pub async fn is_member(tx: &mut Tx, organization: OrganizationId, user: UserId) -> Result<bool> {
     #[derive(sqlx::FromRow)]
     struct Count {
@@ -304,7 +304,8 @@ pub async fn is_member(tx: &mut Tx, organization: OrganizationId, user: UserId) 
     let count: Count = tx
         .fetch_one(
             query(
-                "SELECT COUNT(*) AS n FROM memberships WHERE organization_id = $1 AND user_id = $2",
+                "SELECT COUNT(*) AS n FROM memberships WHERE organization_id = $1 AND user_id = $2 \
+                 AND deactivated_at IS NULL",
             )
             .bind(organization)
             .bind(user),

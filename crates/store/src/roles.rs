@@ -231,7 +231,7 @@ pub async fn standing_now(
                 "SELECT m.role, r.key AS role_key, r.grants FROM memberships m \
                  LEFT JOIN roles r ON r.organization_id = m.organization_id \
                    AND (r.id = m.role_id OR (m.role_id IS NULL AND r.is_system = $3 AND r.key = m.role)) \
-                 WHERE m.organization_id = $1 AND m.user_id = $2",
+                 WHERE m.organization_id = $1 AND m.user_id = $2 AND m.deactivated_at IS NULL",
             )
             .bind(organization_id)
             .bind(user_id)
@@ -307,7 +307,7 @@ pub async fn standing_at(
                 "SELECT m.role, r.key AS role_key, r.grants FROM memberships m \
                  LEFT JOIN roles r ON r.organization_id = m.organization_id \
                    AND (r.id = m.role_id OR (m.role_id IS NULL AND r.is_system = $3 AND r.key = m.role)) \
-                 WHERE m.organization_id = $1 AND m.user_id = $2",
+                 WHERE m.organization_id = $1 AND m.user_id = $2 AND m.deactivated_at IS NULL",
             )
             .bind(org)
             .bind(user_id)

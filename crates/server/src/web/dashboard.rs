@@ -251,7 +251,7 @@ pub async fn dashboard(ctx: &PageContext) -> PageResult {
         overdue,
         has_deals,
         can_admin: tenant.role.administers(),
-        member_count: people.0.len(),
+        member_count: people.active(),
         branded: tenant.organization.has_logo || tenant.organization.primary_color.is_some(),
         back: format!("{}/", ctx.base),
     };

@@ -642,7 +642,7 @@ pub fn owner_filter(people: &super::records::People, state: &ListState) -> Filte
     FilterSelect {
         name: "owner".into(),
         label: "Owner".into(),
-        options: people.options(state.filter("owner").and_then(|o| o.parse().ok())),
+        options: people.filter_options(state.filter("owner").and_then(|o| o.parse().ok())),
     }
 }
 

@@ -95,6 +95,14 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(workspace::remove_member),
         )
         .route(
+            "/settings/members/{id}/deactivate",
+            axum::routing::post(workspace::deactivate_member),
+        )
+        .route(
+            "/settings/members/{id}/reactivate",
+            axum::routing::post(workspace::reactivate_member),
+        )
+        .route(
             "/settings/invitations/{id}/resend",
             axum::routing::post(workspace::resend_invitation),
         )

@@ -45,14 +45,36 @@ impl People {
         initials(&self.name(id))
     }
 
-    /// (id, name) pairs for a select, sorted by name.
+    /// (id, name) pairs for a select that picks someone (an owner, an assignee), sorted by
+    /// name: the active members, and the one `selected` even when deactivated (so a form shows
+    /// what is stored).
     pub fn options(&self, selected: Option<UserId>) -> Vec<Choice> {
+        self.choices(selected, false)
+    }
+
+    /// (id, name) pairs for a filter, sorted by name: every member, a deactivated one's
+    /// records still found by it.
+    pub fn filter_options(&self, selected: Option<UserId>) -> Vec<Choice> {
+        self.choices(selected, true)
+    }
+
+    /// How many members are active.
+    pub fn active(&self) -> usize {
+        self.0.iter().filter(|m| m.is_active()).count()
+    }
+
+    fn choices(&self, selected: Option<UserId>, everyone: bool) -> Vec<Choice> {
         let mut out: Vec<Choice> = self
             .0
             .iter()
+            .filter(|m| everyone || m.is_active() || Some(m.user_id) == selected)
             .map(|m| Choice {
                 value: m.user_id.to_string(),
-                label: m.name.clone(),
+                label: if m.is_active() {
+                    m.name.clone()
+                } else {
+                    format!("{} (deactivated)", m.name)
+                },
                 selected: Some(m.user_id) == selected,
             })
             .collect();

@@ -172,7 +172,8 @@ pub async fn member_choices(ctx: PageContext, Query(q): Query<MentionQuery>) -> 
     Ok(axum::Json(out).into_response())
 }
 
-/// The members whose name or email holds `text`, names starting with it first, then by name.
+/// The active members whose name or email holds `text`, names starting with it first, then by
+/// name (a deactivated member is neither mentioned nor picked).
 fn matching<'a>(
     people: &'a super::records::People,
     text: &str,
@@ -182,7 +183,9 @@ fn matching<'a>(
         .0
         .iter()
         .filter(|m| {
-            m.name.to_lowercase().contains(&wanted) || m.email.to_lowercase().contains(&wanted)
+            m.is_active()
+                && (m.name.to_lowercase().contains(&wanted)
+                    || m.email.to_lowercase().contains(&wanted))
         })
         .collect();
     found.sort_by_key(|m| {

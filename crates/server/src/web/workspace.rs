@@ -432,6 +432,8 @@ pub struct MemberRow {
     pub initials: String,
     /// "Last signed in 3 hours ago", or "Not signed in yet".
     pub last_sign_in: String,
+    /// "Deactivated 2 days ago" for a deactivated member.
+    pub deactivated: Option<String>,
 }
 
 pub struct InvitationRow {
@@ -448,6 +450,8 @@ struct MembersPage {
     tabs: Vec<super::settings::Tab>,
     row_error: Option<String>,
     members: Vec<MemberRow>,
+    /// Deactivated members, apart: they keep their records and may be reactivated.
+    deactivated: Vec<MemberRow>,
     invitations: Vec<InvitationRow>,
     roles: Vec<super::settings::RoleOption>,
     email: String,
@@ -496,30 +500,37 @@ async fn members_page(
         .map_err(PageError::from)?;
     let roles = super::settings::grantable_roles(ctx, &session.actor, &tenant).await?;
     let viewer = tenant.role;
+    let rows: Vec<MemberRow> = members
+        .into_iter()
+        .map(|m| MemberRow {
+            id: m.id.to_string(),
+            editable: m.user_id != session.actor.user_id
+                && (m.role != Role::Owner || viewer == Role::Owner),
+            initials: initials(&m.name),
+            role: m.role_key().to_owned(),
+            role_name: m
+                .role_name
+                .clone()
+                .unwrap_or_else(|| super::capitalized(m.role.as_str())),
+            last_sign_in: match m.last_sign_in_at {
+                Some(at) => format!("Last signed in {}", super::records::when(at)),
+                None => "Not signed in yet".to_owned(),
+            },
+            deactivated: m
+                .deactivated_at
+                .map(|at| format!("Deactivated {}", super::records::when(at))),
+            name: m.name,
+            email: m.email,
+        })
+        .collect();
+    let (members, deactivated): (Vec<MemberRow>, Vec<MemberRow>) =
+        rows.into_iter().partition(|m| m.deactivated.is_none());
     Ok(MembersPage {
         shell: shell(ctx, session, &tenant, "members", &["Settings", "Members"]).await,
         tabs: super::settings::tabs(&ctx.base, "members"),
         row_error: None,
-        members: members
-            .into_iter()
-            .map(|m| MemberRow {
-                id: m.id.to_string(),
-                editable: m.user_id != session.actor.user_id
-                    && (m.role != Role::Owner || viewer == Role::Owner),
-                initials: initials(&m.name),
-                role: m.role_key().to_owned(),
-                role_name: m
-                    .role_name
-                    .clone()
-                    .unwrap_or_else(|| super::capitalized(m.role.as_str())),
-                last_sign_in: match m.last_sign_in_at {
-                    Some(at) => format!("Last signed in {}", super::records::when(at)),
-                    None => "Not signed in yet".to_owned(),
-                },
-                name: m.name,
-                email: m.email,
-            })
-            .collect(),
+        members,
+        deactivated,
         invitations: invitations
             .into_iter()
             .map(|i| InvitationRow {
@@ -545,6 +556,12 @@ pub async fn members(ctx: PageContext, Query(q): Query<MembersQuery>) -> PageRes
         )),
         (None, Some("role")) => Some("Role changed.".to_owned()),
         (None, Some("removed")) => Some("Member removed.".to_owned()),
+        (None, Some("deactivated")) => Some(
+            "Member deactivated. Their records stay; they can no longer sign in here.".to_owned(),
+        ),
+        (None, Some("reactivated")) => {
+            Some("Member reactivated, with the role they had.".to_owned())
+        }
         (None, Some("resent")) => Some("Invitation sent again, with a new link.".to_owned()),
         (None, Some("revoked")) => Some("Invitation revoked.".to_owned()),
         (None, Some("added")) => Some("Member added.".to_owned()),
@@ -741,6 +758,42 @@ pub async fn remove_member(
             .remove_member(actor, tenant, id, &ctx.meta)
             .await?;
         Ok("removed")
+    })
+    .await
+}
+
+pub async fn deactivate_member(
+    ctx: PageContext,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(form): Form<super::CsrfForm>,
+) -> PageResult {
+    member_action(ctx, &form.csrf, async move |ctx, actor, tenant| {
+        let id = id
+            .parse::<rapport_domain::MembershipId>()
+            .map_err(|_| AppError::NotFound)?;
+        ctx.state
+            .app
+            .deactivate_member(actor, tenant, id, &ctx.meta)
+            .await?;
+        Ok("deactivated")
+    })
+    .await
+}
+
+pub async fn reactivate_member(
+    ctx: PageContext,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(form): Form<super::CsrfForm>,
+) -> PageResult {
+    member_action(ctx, &form.csrf, async move |ctx, actor, tenant| {
+        let id = id
+            .parse::<rapport_domain::MembershipId>()
+            .map_err(|_| AppError::NotFound)?;
+        ctx.state
+            .app
+            .reactivate_member(actor, tenant, id, &ctx.meta)
+            .await?;
+        Ok("reactivated")
     })
     .await
 }

@@ -1,7 +1,7 @@
 //! Members, roles, invitations and the last-owner rule.
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{Options, PASSWORD, SmtpSink, TestApp};
 
@@ -457,5 +457,384 @@ async fn members_show_when_each_person_last_signed_in() {
     assert!(
         page.contains("dana@example.com · Last signed in just now"),
         "{page}"
+    );
+}
+
+/// The membership id of `email` in the owner's organization, as the members list shows it.
+async fn membership_of(t: &TestApp, owner: &crate::support::Account, email: &str) -> Value {
+    let r = t
+        .get(
+            &format!("/api/v1/organizations/{}/members", owner.org()),
+            &owner.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body
+        .as_array()
+        .expect("members")
+        .iter()
+        .find(|m| m["email"] == email)
+        .unwrap_or_else(|| panic!("{email} listed"))
+        .clone()
+}
+
+#[tokio::test]
+async fn deactivated_members_keep_their_records_but_lose_every_way_in_until_reactivated() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let admin = t.member(&owner, "dana@example.com", "admin").await;
+    let bob = t.member(&owner, "bob@example.com", "member").await;
+    let members = format!("/api/v1/organizations/{}/members", owner.org());
+    // Bob owns a contact and has a browser session; Dana made an API key.
+    let contact = t
+        .create(&bob, "/api/v1/contacts", json!({"name": "Ana Costa"}))
+        .await;
+    let contact_path = format!("/api/v1/contacts/{}", contact["id"].as_str().expect("id"));
+    let bob_browser = t.browser_session("bob@example.com").await;
+    let key = t
+        .post(
+            &format!("/api/v1/organizations/{}/api-keys", owner.org()),
+            Some(&admin.access),
+            json!({"name": "Sync", "role": "viewer"}),
+        )
+        .await;
+    assert_eq!(key.status, StatusCode::CREATED, "{}", key.text);
+    let secret = key.body["secret"].as_str().expect("secret").to_owned();
+    let in_acme = [("x-organization-id", owner.org())];
+    let key_call = |secret: String| {
+        let t = &t;
+        async move {
+            t.call_with(
+                Method::GET,
+                "/api/v1/contacts",
+                Some(&secret),
+                None,
+                &in_acme,
+            )
+            .await
+        }
+    };
+    assert_eq!(key_call(secret.clone()).await.status, StatusCode::OK);
+
+    let bob_id = membership_of(&t, &owner, "bob@example.com").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let dana_id = membership_of(&t, &owner, "dana@example.com").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // Nobody deactivates themselves; an admin does not touch an owner; a member none at all.
+    let owner_id = membership_of(&t, &owner, "owner@example.com").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    t.post(
+        &format!("{members}/{owner_id}/deactivate"),
+        Some(&owner.access),
+        json!({}),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "self_deactivation");
+    t.post(
+        &format!("{members}/{owner_id}/deactivate"),
+        Some(&admin.access),
+        json!({}),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    t.post(
+        &format!("{members}/{dana_id}/deactivate"),
+        Some(&bob.access),
+        json!({}),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+
+    // The admin deactivates Bob; the owner deactivates Dana.
+    let r = t
+        .post(
+            &format!("{members}/{bob_id}/deactivate"),
+            Some(&admin.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["active"], false);
+    assert_eq!(r.body["role"], "member");
+    assert!(r.body["deactivated_at"].is_string(), "{}", r.body);
+    let again = t
+        .post(
+            &format!("{members}/{bob_id}/deactivate"),
+            Some(&admin.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert_eq!(again.body["deactivated_at"], r.body["deactivated_at"]);
+    let r = t
+        .post(
+            &format!("{members}/{dana_id}/deactivate"),
+            Some(&owner.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    // Every way in is closed. Acme was Bob's only organization, so he is signed out: his access
+    // token, his browser session and his refresh token are refused; so is Dana's key.
+    t.call_with(
+        Method::GET,
+        "/api/v1/contacts",
+        Some(&bob.access),
+        None,
+        &in_acme,
+    )
+    .await
+    .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    assert_eq!(
+        key_call(secret.clone()).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let page = t
+        .client
+        .get(t.url("/o/acme/contacts"))
+        .header("cookie", &bob_browser.0)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(page.status(), StatusCode::SEE_OTHER, "signed out");
+    assert!(
+        page.headers()["location"]
+            .to_str()
+            .expect("location")
+            .contains("/login"),
+        "{:?}",
+        page.headers()
+    );
+    t.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": bob.refresh}),
+    )
+    .await
+    .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    // Signing in again works (the account is theirs) but opens no organization.
+    let login = t
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "bob@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.text);
+    let bob_again = login.body["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let mine = t.get("/api/v1/organizations/me", &bob_again).await;
+    assert_eq!(mine.body, json!([]), "{}", mine.text);
+
+    // Bob's records stay his, and are found by owner; nobody hands him new ones.
+    let kept = t.org_call(&owner, Method::GET, &contact_path, None).await;
+    assert_eq!(kept.status, StatusCode::OK, "{}", kept.text);
+    assert_eq!(kept.body["owner_id"].as_str(), Some(bob.user_id.as_str()));
+    let by_owner = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/contacts?owner_id={}", bob.user_id),
+            None,
+        )
+        .await;
+    assert_eq!(by_owner.status, StatusCode::OK, "{}", by_owner.text);
+    assert_eq!(by_owner.body["total"], 1, "{}", by_owner.text);
+    t.org_call(
+        &owner,
+        Method::POST,
+        "/api/v1/contacts",
+        Some(json!({"name": "New", "owner_id": bob.user_id})),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let listed = membership_of(&t, &owner, "bob@example.com").await;
+    assert_eq!(listed["active"], false);
+
+    // The owner is now the only active owner-level person: stepping down is refused.
+    let audit = t
+        .org_call(&owner, Method::GET, "/api/v1/audit?action=member.", None)
+        .await;
+    assert_eq!(audit.status, StatusCode::OK, "{}", audit.text);
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| **a == "member.deactivated")
+            .count(),
+        2,
+        "{actions:?}"
+    );
+
+    // Reactivated, Bob comes back with his role and reaches his contact.
+    let r = t
+        .post(
+            &format!("{members}/{bob_id}/reactivate"),
+            Some(&owner.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["active"], true);
+    assert_eq!(r.body["role"], "member");
+    assert_eq!(r.body["deactivated_at"], Value::Null);
+    let back = t
+        .call_with(Method::GET, &contact_path, Some(&bob_again), None, &in_acme)
+        .await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.text);
+    // A key does not come back with its maker's reactivation unless the maker does: Dana is
+    // still out, so is her key.
+    assert_eq!(key_call(secret).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn deactivation_in_one_organization_leaves_the_others_and_the_last_active_owner_stays() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    // Carol runs her own organization and also works in Acme, as a second owner.
+    let mut carol = t.register("carol@example.com", Some("Carol Co")).await;
+    let carol_co = carol.org().to_owned();
+    let r = t
+        .post(
+            &format!("/api/v1/organizations/{}/members", owner.org()),
+            Some(&owner.access),
+            json!({"email": "carol@example.com", "role": "owner"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let carol_id = r.body["id"].as_str().expect("id").to_owned();
+    let members = format!("/api/v1/organizations/{}/members", owner.org());
+    let r = t
+        .post(
+            &format!("{members}/{carol_id}/deactivate"),
+            Some(&owner.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // Out of Acme, still at home with the same token.
+    carol.org_id = owner.org_id.clone();
+    t.org_call(&carol, Method::GET, "/api/v1/contacts", None)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    carol.org_id = Some(carol_co);
+    let home = t
+        .org_call(&carol, Method::GET, "/api/v1/contacts", None)
+        .await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.text);
+    let mine = t.get("/api/v1/organizations/me", &carol.access).await;
+    let names: Vec<&str> = mine
+        .body
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|o| o["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Carol Co"]);
+    // A deactivated owner does not count: the last active owner cannot step down.
+    let owner_id = membership_of(&t, &owner, "owner@example.com").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    t.call(
+        Method::PATCH,
+        &format!("{members}/{owner_id}"),
+        Some(&owner.access),
+        Some(json!({"role": "admin"})),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, "last_owner");
+}
+
+#[tokio::test]
+async fn the_members_page_deactivates_and_reactivates() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    t.member(&owner, "bob@example.com", "member").await;
+    let bob_id = membership_of(&t, &owner, "bob@example.com").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let session = t.browser_session("owner@example.com").await;
+    let r = t
+        .form(
+            &session,
+            &format!("/o/acme/settings/members/{bob_id}/deactivate"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let page = t
+        .client
+        .get(t.url("/o/acme/settings/members?done=deactivated"))
+        .header("cookie", &session.0)
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    let deactivated = page
+        .split("id=\"deactivated-members\"")
+        .nth(1)
+        .expect("a deactivated section");
+    assert!(deactivated.contains("bob@example.com"), "{page}");
+    assert!(deactivated.contains(&format!("/settings/members/{bob_id}/reactivate")));
+    assert!(page.contains("Member deactivated."), "{page}");
+    // Bob is no longer offered as an owner of new records.
+    let form = t
+        .client
+        .get(t.url("/o/acme/contacts/new"))
+        .header("cookie", &session.0)
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    assert!(!form.contains(">bob<"), "{form}");
+    // Oneself: refused next to the list.
+    let own_id = membership_of(&t, &owner, "owner@example.com").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let r = t
+        .form(
+            &session,
+            &format!("/o/acme/settings/members/{own_id}/deactivate"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(
+        r.text.contains("You cannot deactivate yourself"),
+        "{}",
+        r.text
+    );
+    let r = t
+        .form(
+            &session,
+            &format!("/o/acme/settings/members/{bob_id}/reactivate"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(
+        membership_of(&t, &owner, "bob@example.com").await["active"],
+        true
     );
 }

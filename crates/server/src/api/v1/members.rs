@@ -26,6 +26,11 @@ pub struct MemberOut {
     pub role: String,
     /// When they last signed in; `null`: not since this was noted.
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// `false` once deactivated: the member keeps their role and records but cannot enter the
+    /// organization until reactivated.
+    pub active: bool,
+    /// When they were deactivated; `null` while active.
+    pub deactivated_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -38,6 +43,8 @@ impl From<rapport_app::model::Member> for MemberOut {
             email: m.email,
             name: m.name,
             last_sign_in_at: m.last_sign_in_at,
+            active: m.deactivated_at.is_none(),
+            deactivated_at: m.deactivated_at,
             created_at: m.created_at,
         }
     }
@@ -171,6 +178,48 @@ pub async fn remove(
         .remove_member(&auth.actor, &tenant, MembershipId(member_id), &meta)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deactivate a member (owner/admin; only owners touch owners): they keep their role, records
+/// and history but can no longer enter the organization, nor can API keys they made; their
+/// sessions end when no other organization counts them active. 409 `self_deactivation` for
+/// oneself, 409 `last_owner` for the last active owner. Deactivating a deactivated member
+/// changes nothing.
+#[utoipa::path(post, path = "/api/v1/organizations/{id}/members/{member_id}/deactivate", tag = "members", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("member_id" = Uuid, Path)),
+    responses((status = 200, body = MemberOut), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, description = "self_deactivation, last_owner", body = Problem)))]
+pub async fn deactivate(
+    State(state): State<AppState>,
+    auth: Auth,
+    Meta(meta): Meta,
+    ApiPath((id, member_id)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<Json<MemberOut>> {
+    let tenant = by_path(&state, &auth, id).await?;
+    let member = state
+        .app
+        .deactivate_member(&auth.actor, &tenant, MembershipId(member_id), &meta)
+        .await?;
+    Ok(Json(member.into()))
+}
+
+/// Reactivate a deactivated member, with the role they had (owner/admin; only owners touch
+/// owners).
+#[utoipa::path(post, path = "/api/v1/organizations/{id}/members/{member_id}/reactivate", tag = "members", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("member_id" = Uuid, Path)),
+    responses((status = 200, body = MemberOut), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn reactivate(
+    State(state): State<AppState>,
+    auth: Auth,
+    Meta(meta): Meta,
+    ApiPath((id, member_id)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<Json<MemberOut>> {
+    let tenant = by_path(&state, &auth, id).await?;
+    let member = state
+        .app
+        .reactivate_member(&auth.actor, &tenant, MembershipId(member_id), &meta)
+        .await?;
+    Ok(Json(member.into()))
 }
 
 /// Open invitations (owner/admin).
