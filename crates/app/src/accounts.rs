@@ -70,6 +70,7 @@ impl From<&User> for Actor {
             email: user.email.clone(),
             name: user.name.clone(),
             is_instance_admin: user.is_instance_admin,
+            two_factor: user.two_factor,
             created_at: user.created_at,
             api_key: None,
             sign_in: None,
@@ -142,6 +143,7 @@ impl App {
             is_instance_admin: false,
             created_at: at,
             updated_at: at,
+            two_factor: false,
         };
         let mut tx = self.db.platform().await?;
         insert_user(&mut tx, &user).await?;
@@ -256,7 +258,11 @@ impl App {
         let mut tx = self.db.platform().await?;
         match user {
             Some(user) if matches => {
-                store_auth::clear_login_failures(&mut tx, &email, &ip).await?;
+                // With two-factor on, failures are cleared once the second factor passes: a
+                // known password must not reset the count of codes guessed.
+                if !user.two_factor {
+                    store_auth::clear_login_failures(&mut tx, &email, &ip).await?;
+                }
                 rapport_store::users::note_sign_in(&mut tx, user.id).await?;
                 let actor = Actor::from(&user);
                 store_audit::record_platform(
@@ -285,9 +291,11 @@ impl App {
         &self,
         email: &str,
         password: &str,
+        second: &crate::two_factor::SecondFactor,
         meta: &RequestMeta,
     ) -> AppResult<(User, TokenPair)> {
         let user = self.check_credentials(email, password, meta).await?;
+        self.check_second_factor(&user, second, meta).await?;
         let mut tx = self.db.platform().await?;
         let tokens = self
             .issue_tokens(&mut tx, user.id, TokenFamilyId::new())
@@ -392,10 +400,22 @@ impl App {
         &self,
         email: &str,
         password: &str,
+        second: &crate::two_factor::SecondFactor,
         previous_token: Option<&str>,
         meta: &RequestMeta,
     ) -> AppResult<OpenedSession> {
         let user = self.check_credentials(email, password, meta).await?;
+        self.check_second_factor(&user, second, meta).await?;
+        self.session_for(user, previous_token, meta).await
+    }
+
+    /// Opens a session for a person fully signed in, ending the one the browser presented.
+    pub(crate) async fn session_for(
+        &self,
+        user: User,
+        previous_token: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AppResult<OpenedSession> {
         let mut tx = self.db.platform().await?;
         if let Some(previous) = previous_token
             && let Some(old) =
@@ -818,6 +838,7 @@ pub(crate) async fn new_user(
         is_instance_admin: false,
         created_at: at,
         updated_at: at,
+        two_factor: false,
     })
 }
 

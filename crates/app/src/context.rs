@@ -19,6 +19,8 @@ pub struct Actor {
     pub name: String,
     /// Runs the platform; grants no access to any organization's records by itself.
     pub is_instance_admin: bool,
+    /// Whether the person signs in with a second factor.
+    pub two_factor: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Set when the request authenticated with an API key: the actor is the key's creator, acting
     /// with the key's role in the key's organization only.

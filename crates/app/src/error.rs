@@ -11,6 +11,24 @@ pub enum AppError {
     /// Missing, expired or invalid credentials (401).
     #[error("{0}")]
     Unauthenticated(&'static str),
+    /// The password was right, and the account asks for its second factor too (401
+    /// `two_factor_required`). `ticket` lets a browser give the code without the password again.
+    #[error(
+        "this account uses two-factor authentication; give the code from the authenticator app, or a recovery code"
+    )]
+    TwoFactorRequired { ticket: String },
+    /// The second factor given is not a current code nor an unused recovery code (401
+    /// `invalid_two_factor_code`).
+    #[error(
+        "that code is not valid; use the current code from your authenticator app, or an unused recovery code"
+    )]
+    TwoFactorInvalid,
+    /// The organization requires two-factor authentication and the person has not turned it on
+    /// (403 `two_factor_enrollment_required`).
+    #[error(
+        "this organization requires two-factor authentication; turn it on in your profile to continue"
+    )]
+    TwoFactorEnrollmentRequired,
     /// Authenticated but not allowed (403 `forbidden`).
     #[error("you do not have permission to do this")]
     Forbidden,

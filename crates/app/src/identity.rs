@@ -390,6 +390,7 @@ mod tests {
             email: "ann@example.com".into(),
             name: "Ann".into(),
             is_instance_admin: false,
+            two_factor: false,
             created_at: chrono::Utc::now(),
             api_key: None,
             sign_in: None,
@@ -443,6 +444,7 @@ mod tests {
             slug: name.to_lowercase(),
             role: rapport_domain::Role::Member,
             role_key: None,
+            two_factor_required: false,
             created_at: chrono::Utc::now(),
         };
         let list = [membership(harbour, "Harbour"), membership(agency, "Agency")];

@@ -44,6 +44,7 @@ pub mod tasks;
 pub mod teams;
 pub mod timeline;
 pub mod trash;
+pub mod two_factor;
 pub mod views;
 pub mod webhooks;
 pub mod worker;

@@ -656,6 +656,7 @@ impl App {
                 slug: org.slug,
                 role: member.role,
                 role_key: member.role_key.clone(),
+                two_factor_required: org.two_factor_required,
                 created_at: org.created_at,
             },
             user,

@@ -39,6 +39,9 @@ pub struct SettingsUpdate {
     pub time_zone: Option<String>,
     /// `Some(None)` clears the colour.
     pub primary_color: Option<Option<String>>,
+    /// Whether members must use two-factor authentication. Turning it on needs it on for the
+    /// person doing so (409 `two_factor_not_enabled`), so nobody locks themselves out.
+    pub two_factor_required: Option<bool>,
 }
 
 /// How a request named its organization; see [`App::resolve_organization`].
@@ -123,6 +126,7 @@ impl App {
             slug: org.slug,
             role: Role::Owner,
             role_key: None,
+            two_factor_required: false,
             created_at: org.created_at,
         };
         Ok((created, scoped.into_platform().await?))
@@ -267,6 +271,11 @@ impl App {
         if org.status == OrganizationStatus::Suspended {
             return Err(AppError::OrganizationSuspended);
         }
+        // A person (not a key) without a second factor does not enter an organization that
+        // requires one; their own profile, where they turn it on, is outside any organization.
+        if org.two_factor_required && actor.api_key.is_none() && !actor.two_factor {
+            return Err(AppError::TwoFactorEnrollmentRequired);
+        }
         Ok(Tenant {
             organization: org,
             role: access.role,
@@ -339,6 +348,15 @@ impl App {
             Some(None) => Some(None),
             None => Some(before.primary_color.clone()),
         };
+        let two_factor_required = update
+            .two_factor_required
+            .unwrap_or(before.two_factor_required);
+        if two_factor_required && !before.two_factor_required && !actor.two_factor {
+            return Err(AppError::conflict(
+                "two_factor_not_enabled",
+                "turn on two-factor authentication for your own account before requiring it of everyone",
+            ));
+        }
         errors.into_result()?;
         let (Some(name), Some(slug), Some(currency), Some(time_zone), Some(primary_color)) =
             (name, slug, currency, time_zone, primary_color)
@@ -353,6 +371,7 @@ impl App {
                 currency: currency.clone(),
                 time_zone: time_zone.clone(),
                 primary_color: primary_color.clone(),
+                two_factor_required,
             },
         )
         .await
@@ -372,6 +391,11 @@ impl App {
                 "primary_color",
                 json!(before.primary_color),
                 json!(primary_color),
+            ),
+            (
+                "two_factor_required",
+                json!(before.two_factor_required),
+                json!(two_factor_required),
             ),
         ]) {
             let mut e = with_target(

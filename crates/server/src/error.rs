@@ -136,6 +136,21 @@ impl From<AppError> for ApiError {
                 e
             }
             AppError::Unauthenticated(detail) => ApiError::unauthenticated(detail),
+            e @ AppError::TwoFactorRequired { .. } => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "two_factor_required",
+                e.to_string(),
+            ),
+            e @ AppError::TwoFactorInvalid => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_two_factor_code",
+                e.to_string(),
+            ),
+            e @ AppError::TwoFactorEnrollmentRequired => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "two_factor_enrollment_required",
+                e.to_string(),
+            ),
             AppError::Forbidden => ApiError::forbidden(),
             AppError::FieldForbidden(errors) => {
                 let mut e = ApiError::new(

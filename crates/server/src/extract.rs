@@ -35,6 +35,24 @@ pub fn session_cookie(state: &AppState, value: &str, max_age: i64) -> axum::http
         .unwrap_or_else(|_| axum::http::HeaderValue::from_static(""))
 }
 
+/// The cookie of a browser remembered after a second factor: signing in from it asks for the
+/// password only.
+pub const DEVICE_COOKIE: &str = "rapport_device";
+
+/// The remembered-browser cookie, set to `value` for `max_age` seconds.
+pub fn device_cookie(state: &AppState, value: &str, max_age: i64) -> axum::http::HeaderValue {
+    let secure = if state.app.config.is_https() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{DEVICE_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    );
+    axum::http::HeaderValue::from_str(&cookie)
+        .unwrap_or_else(|_| axum::http::HeaderValue::from_static(""))
+}
+
 /// The cookie naming the role an owner or admin previews (`{organization id}.{role key}`).
 pub const PREVIEW_COOKIE: &str = "rapport_preview";
 

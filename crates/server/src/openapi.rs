@@ -327,6 +327,8 @@ impl Modify for CommonResponses {
         crate::ops::health, crate::ops::ready, crate::ops::metrics,
         v1::auth::register, v1::auth::login, v1::auth::refresh, v1::auth::logout, v1::auth::me,
         v1::auth::request_password_reset, v1::auth::confirm_password_reset, v1::auth::change_password,
+        v1::auth::two_factor, v1::auth::two_factor_setup, v1::auth::two_factor_enable,
+        v1::auth::two_factor_disable, v1::auth::two_factor_recovery_codes,
         v1::auth::invitation, v1::auth::accept_invitation,
         v1::auth::open_session, v1::auth::get_session, v1::auth::close_session,
         v1::auth::list_sessions, v1::auth::revoke_session, v1::auth::revoke_other_sessions,

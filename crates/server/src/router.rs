@@ -50,6 +50,14 @@ fn api_v1() -> Router<AppState> {
         .route("/auth/logout", post(auth::logout))
         .route("/auth/me", get(auth::me))
         .route("/auth/password", post(auth::change_password))
+        .route("/auth/two-factor", get(auth::two_factor))
+        .route("/auth/two-factor/setup", post(auth::two_factor_setup))
+        .route("/auth/two-factor/enable", post(auth::two_factor_enable))
+        .route("/auth/two-factor/disable", post(auth::two_factor_disable))
+        .route(
+            "/auth/two-factor/recovery-codes",
+            post(auth::two_factor_recovery_codes),
+        )
         .route("/auth/password-reset", post(auth::request_password_reset))
         .route(
             "/auth/password-reset/confirm",

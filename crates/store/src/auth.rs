@@ -427,7 +427,8 @@ pub async fn user_of_live_family(
 ) -> Result<Option<crate::users::User>> {
     db.platform_fetch_optional(
         query(
-            "SELECT u.id, u.email, u.name, u.password_hash, u.is_instance_admin, u.created_at, u.updated_at \
+            "SELECT u.id, u.email, u.name, u.password_hash, u.is_instance_admin, u.created_at, u.updated_at, \
+             (u.totp_enabled_at IS NOT NULL) AS two_factor \
              FROM users u WHERE u.id = $1 AND EXISTS (SELECT 1 FROM refresh_tokens t \
              WHERE t.family_id = $2 AND t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > $3)",
         )

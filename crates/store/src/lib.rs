@@ -38,6 +38,7 @@ pub mod tasks;
 pub mod teams;
 pub mod text;
 pub mod trash;
+pub mod two_factor;
 pub mod users;
 pub mod views;
 pub mod webhooks;

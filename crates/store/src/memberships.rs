@@ -234,6 +234,8 @@ pub struct UserOrganization {
     pub role: Role,
     /// Their custom role's key, when they have one (`role` is then its level).
     pub role_key: Option<String>,
+    /// Whether the organization requires two-factor authentication of its members.
+    pub two_factor_required: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -241,7 +243,8 @@ pub struct UserOrganization {
 pub async fn list_for_user(tx: &mut Tx, user_id: UserId) -> Result<Vec<UserOrganization>> {
     tx.fetch_all(
         query(
-            "SELECT o.id, o.name, o.slug, m.role, r.key AS role_key, o.created_at FROM memberships m \
+            "SELECT o.id, o.name, o.slug, m.role, r.key AS role_key, o.two_factor_required, o.created_at \
+             FROM memberships m \
              JOIN organizations o ON o.id = m.organization_id \
              LEFT JOIN roles r ON r.organization_id = m.organization_id AND r.id = m.role_id \
              WHERE m.user_id = $1 AND m.deactivated_at IS NULL AND o.deleted_at IS NULL ORDER BY o.name, o.id",

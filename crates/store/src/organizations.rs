@@ -18,13 +18,15 @@ pub struct Organization {
     pub status: rapport_domain::organization::OrganizationStatus,
     pub primary_color: Option<String>,
     pub has_logo: bool,
+    /// Members must sign in with a second factor to enter.
+    pub two_factor_required: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub purge_after: Option<DateTime<Utc>>,
 }
 
-const SELECT: &str = "SELECT o.id, o.slug, o.name, o.currency, o.time_zone, o.status, o.primary_color, \
+const SELECT: &str = "SELECT o.id, o.slug, o.name, o.currency, o.time_zone, o.status, o.primary_color, o.two_factor_required, \
      EXISTS (SELECT 1 FROM organization_logos l WHERE l.organization_id = o.id) AS has_logo, \
      o.created_at, o.updated_at, o.deleted_at, o.purge_after FROM organizations o";
 
@@ -260,6 +262,7 @@ pub struct Settings {
     pub currency: String,
     pub time_zone: String,
     pub primary_color: Option<String>,
+    pub two_factor_required: bool,
 }
 
 pub async fn update_settings(tx: &mut TenantTx, settings: &Settings) -> Result<()> {
@@ -269,13 +272,14 @@ pub async fn update_settings(tx: &mut TenantTx, settings: &Settings) -> Result<(
         .execute(
             query(
                 "UPDATE organizations SET name = $1, slug = $2, currency = $3, time_zone = $4, \
-                 primary_color = $5, updated_at = $6 WHERE id = $7",
+                 primary_color = $5, two_factor_required = $6, updated_at = $7 WHERE id = $8",
             )
             .bind(&settings.name)
             .bind(&settings.slug)
             .bind(&settings.currency)
             .bind(&settings.time_zone)
             .bind(settings.primary_color.clone())
+            .bind(settings.two_factor_required)
             .bind(crate::now())
             .bind(id),
         )

@@ -15,9 +15,15 @@ pub struct User {
     pub is_instance_admin: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Whether the person signs in with a second factor (read, never written through this row).
+    #[sqlx(default)]
+    pub two_factor: bool,
 }
 
 const COLUMNS: &str = "id, email, name, password_hash, is_instance_admin, created_at, updated_at";
+/// What is read of a user: the stored columns, and whether two-factor is on.
+const READ: &str = "id, email, name, password_hash, is_instance_admin, created_at, updated_at, \
+     (totp_enabled_at IS NOT NULL) AS two_factor";
 
 /// Inserts a user. A taken email is [`crate::Error::Conflict`] on `users_email_key`.
 pub async fn insert(tx: &mut Tx, user: &User) -> Result<()> {
@@ -38,13 +44,13 @@ pub async fn insert(tx: &mut Tx, user: &User) -> Result<()> {
 }
 
 pub async fn find(tx: &mut Tx, id: UserId) -> Result<Option<User>> {
-    tx.fetch_optional(query(format!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id))
+    tx.fetch_optional(query(format!("SELECT {READ} FROM users WHERE id = $1")).bind(id))
         .await
 }
 
 /// Looks a user up by email; `email` must already be normalised (lowercase).
 pub async fn find_by_email(tx: &mut Tx, email: &str) -> Result<Option<User>> {
-    tx.fetch_optional(query(format!("SELECT {COLUMNS} FROM users WHERE email = $1")).bind(email))
+    tx.fetch_optional(query(format!("SELECT {READ} FROM users WHERE email = $1")).bind(email))
         .await
 }
 

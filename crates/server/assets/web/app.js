@@ -89,7 +89,10 @@ document.addEventListener("input", function (event) {
 // Forms that destroy something ask first.
 document.addEventListener("submit", function (event) {
   var form = event.target;
-  if (form.matches("form[data-confirm]") && !window.confirm(form.getAttribute("data-confirm"))) {
+  // A button may ask for itself (one form, several actions).
+  var button = event.submitter;
+  var question = button && button.getAttribute("data-confirm") || form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
     event.preventDefault();
   }
 });

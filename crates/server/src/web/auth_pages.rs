@@ -18,6 +18,10 @@ use crate::extract::session_cookie;
 fn form_message(error: &AppError) -> Option<String> {
     match error {
         AppError::Unauthenticated(_) => Some("Wrong email or password.".into()),
+        AppError::TwoFactorInvalid => Some(
+            "That code is not valid. Use the current code from your authenticator app, or an unused recovery code."
+                .into(),
+        ),
         AppError::TooManyRequests { retry_after_secs } => Some(format!(
             "Too many failed attempts. For your safety, sign-in from here is paused for {}; try again then, or reset your password.",
             wait_in_words(*retry_after_secs)
@@ -120,12 +124,17 @@ pub async fn login(
         return Ok(e.into_html_response());
     }
     let next = safe_next(&form.next);
+    let second = rapport_app::two_factor::SecondFactor {
+        code: None,
+        device: crate::extract::cookie(&headers, crate::extract::DEVICE_COOKIE).map(str::to_owned),
+    };
     match ctx
         .state
         .app
         .open_session(
             &form.email,
             &form.password,
+            &second,
             ctx.cookie.as_deref(),
             &ctx.meta,
         )
@@ -137,6 +146,11 @@ pub async fn login(
             opened.expires_at,
             &next,
         )),
+        Err(AppError::TwoFactorRequired { ticket }) => Ok(render(&TwoFactorPage {
+            ticket,
+            next,
+            error: None,
+        })),
         Err(error) => {
             let (status, retry_after) = match error {
                 AppError::TooManyRequests { retry_after_secs } => {
@@ -166,6 +180,112 @@ pub async fn login(
             Ok(page)
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// The second step of signing in, for an account with two-factor on.
+#[derive(Template)]
+#[template(path = "login_two_factor.html")]
+struct TwoFactorPage {
+    ticket: String,
+    next: String,
+    /// Shown next to the code field.
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct TwoFactorForm {
+    ticket: String,
+    #[serde(default)]
+    code: String,
+    /// A checkbox: present when ticked.
+    #[serde(default)]
+    remember: Option<String>,
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /login/two-factor`: the code, after the password.
+pub async fn login_two_factor(
+    ctx: PageContext,
+    headers: HeaderMap,
+    Form(form): Form<TwoFactorForm>,
+) -> PageResult {
+    if let Err(e) = crate::extract::check_origin(&headers, &ctx.state) {
+        return Ok(e.into_html_response());
+    }
+    let next = safe_next(&form.next);
+    let result = ctx
+        .state
+        .app
+        .open_session_second_step(
+            &form.ticket,
+            &form.code,
+            form.remember.is_some(),
+            ctx.cookie.as_deref(),
+            &ctx.meta,
+        )
+        .await;
+    let (status, error, retry_after) = match result {
+        Ok(step) => {
+            let mut response =
+                with_session_cookie(&ctx, &step.opened.token, step.opened.expires_at, &next);
+            if let Some(device) = step.device {
+                response.headers_mut().append(
+                    header::SET_COOKIE,
+                    crate::extract::device_cookie(
+                        &ctx.state,
+                        &device,
+                        rapport_app::two_factor::REMEMBER_FOR.num_seconds(),
+                    ),
+                );
+            }
+            return Ok(response);
+        }
+        Err(AppError::TwoFactorRequired { .. }) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter the six-digit code from your authenticator app.".to_owned(),
+            None,
+        ),
+        // The ticket went stale: start again from the password.
+        Err(AppError::Unauthenticated(message)) => {
+            return Ok(render_status(
+                StatusCode::UNAUTHORIZED,
+                &LoginPage {
+                    email: String::new(),
+                    next,
+                    errors: FormErrors::default(),
+                    error: Some(super::sentence(message)),
+                    notice: None,
+                },
+            ));
+        }
+        Err(AppError::TooManyRequests { retry_after_secs }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            form_message(&AppError::TooManyRequests { retry_after_secs }).unwrap_or_default(),
+            Some(retry_after_secs),
+        ),
+        Err(other @ AppError::TwoFactorInvalid) => (
+            StatusCode::UNAUTHORIZED,
+            form_message(&other).unwrap_or_default(),
+            None,
+        ),
+        Err(other) => return Err(other.into()),
+    };
+    let mut page = render_status(
+        status,
+        &TwoFactorPage {
+            ticket: form.ticket,
+            next,
+            error: Some(error),
+        },
+    );
+    if let Some(secs) = retry_after {
+        page.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, secs.into());
+    }
+    Ok(page)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -234,6 +354,7 @@ pub async fn signup(
                 .open_session(
                     &registered.user.email,
                     &form.password,
+                    &rapport_app::two_factor::SecondFactor::default(),
                     ctx.cookie.as_deref(),
                     &ctx.meta,
                 )
@@ -507,6 +628,7 @@ pub async fn invite(
                 .open_session(
                     &accepted.user.email,
                     &form.password,
+                    &rapport_app::two_factor::SecondFactor::default(),
                     ctx.cookie.as_deref(),
                     &ctx.meta,
                 )

@@ -183,6 +183,14 @@ impl PageContext {
                 "forbidden",
                 "you are not a member of this organization",
             ))),
+            // The organization requires a second factor: set it up first, then come back.
+            Err(AppError::TwoFactorEnrollmentRequired) => {
+                Err(PageError(crate::web::see_other(&format!(
+                    "/profile/security?required={}&next={}",
+                    urlencode(&org.name),
+                    urlencode(&self.here)
+                ))))
+            }
             Err(other) => Err(PageError::from(other)),
         }
     }
@@ -300,6 +308,6 @@ pub async fn busy_keeps_the_session(
     error_page(page)
 }
 
-fn urlencode(s: &str) -> String {
+pub(super) fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -26,6 +26,7 @@ mod record_page;
 pub(crate) mod records;
 mod roles;
 mod search;
+mod security;
 mod settings;
 mod tasks;
 mod teams;
@@ -42,6 +43,7 @@ use rapport_domain::FieldError;
 
 use crate::state::AppState;
 
+use context::urlencode;
 pub use context::{PageContext, PageError, PageResult};
 
 /// A refusal of fields the member's role may not change, as a form shows it: a message next to
@@ -60,6 +62,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/login",
             get(auth_pages::login_form).post(auth_pages::login),
+        )
+        .route(
+            "/login/two-factor",
+            axum::routing::post(auth_pages::login_two_factor),
         )
         .route(
             "/signup",
@@ -125,6 +131,23 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(notifications::open),
         )
         .route("/profile", get(profile::profile))
+        .route("/profile/security", get(security::security))
+        .route(
+            "/profile/security/setup",
+            axum::routing::post(security::setup),
+        )
+        .route(
+            "/profile/security/enable",
+            axum::routing::post(security::enable),
+        )
+        .route(
+            "/profile/security/disable",
+            axum::routing::post(security::disable),
+        )
+        .route(
+            "/profile/security/recovery-codes",
+            axum::routing::post(security::recovery_codes),
+        )
         .route("/profile/name", axum::routing::post(profile::save_name))
         .route("/profile/email", axum::routing::post(profile::save_email))
         .route(
@@ -342,6 +365,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/settings/general",
             get(settings::general).post(settings::save_general),
+        )
+        .route(
+            "/settings/security",
+            axum::routing::post(settings::save_security),
         )
         .route(
             "/settings/branding",

@@ -33,6 +33,8 @@ struct ProfilePage {
     password_errors: FormErrors,
     sessions: Vec<SessionRow>,
     notice: Option<String>,
+    /// Whether the person signs in with a second factor.
+    two_factor: bool,
 }
 
 /// A readable name for a browser from its user agent.
@@ -95,6 +97,7 @@ async fn page(
             })
             .collect(),
         notice,
+        two_factor: session.actor.two_factor,
     })
 }
 

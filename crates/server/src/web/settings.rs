@@ -121,6 +121,12 @@ struct GeneralPage {
     address_hint: String,
     errors: FormErrors,
     notice: Option<String>,
+    /// Whether members must use two-factor authentication.
+    two_factor_required: bool,
+    /// Whether the person looking has it on (they must, to require it).
+    own_two_factor: bool,
+    /// Why the security setting was not changed.
+    security_error: Option<String>,
 }
 
 fn general_page(
@@ -142,6 +148,9 @@ fn general_page(
         slug: org.slug.clone(),
         currency: org.currency.clone(),
         time_zone: org.time_zone.clone(),
+        two_factor_required: org.two_factor_required,
+        own_two_factor: ctx.session.as_ref().is_some_and(|s| s.actor.two_factor),
+        security_error: None,
         shell,
         errors,
         notice,
@@ -180,6 +189,7 @@ pub async fn save_general(ctx: PageContext, Form(form): Form<GeneralForm>) -> Pa
         currency: Some(form.currency.clone()),
         time_zone: Some(form.time_zone.clone()),
         primary_color: None,
+        two_factor_required: None,
     };
     match ctx
         .state
@@ -203,6 +213,39 @@ pub async fn save_general(ctx: PageContext, Form(form): Form<GeneralForm>) -> Pa
             page.currency = form.currency;
             page.time_zone = form.time_zone;
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SecurityForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    /// A checkbox: present when ticked.
+    #[serde(default)]
+    two_factor_required: Option<String>,
+}
+
+/// `POST /settings/security`: whether members must use two-factor authentication.
+pub async fn save_security(ctx: PageContext, Form(form): Form<SecurityForm>) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (actor, tenant, shell) = admin(&ctx, "settings", "General").await?;
+    let update = SettingsUpdate {
+        two_factor_required: Some(form.two_factor_required.is_some()),
+        ..SettingsUpdate::default()
+    };
+    match ctx
+        .state
+        .app
+        .update_organization(&actor, &tenant, update, &ctx.meta)
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!("{}/settings/general?saved=1", ctx.base))),
+        Err(AppError::Conflict { message, .. }) => {
+            let mut page = general_page(&ctx, shell, &tenant, FormErrors::default(), None);
+            page.security_error = Some(super::sentence(&message));
+            Ok(render_status(StatusCode::CONFLICT, &page))
         }
         Err(other) => Err(other.into()),
     }

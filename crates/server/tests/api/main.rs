@@ -29,4 +29,5 @@ mod sessions;
 mod support;
 mod tasks;
 mod tenancy;
+mod two_factor;
 mod webhooks;

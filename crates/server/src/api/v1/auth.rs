@@ -46,6 +46,20 @@ pub struct RegisterResponse {
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// For an account with two-factor on: the current code from the authenticator app, or an
+    /// unused recovery code. Without it such an account is 401 `two_factor_required`; a wrong
+    /// one is 401 `invalid_two_factor_code` (and counts as a failed sign-in).
+    #[serde(default)]
+    pub two_factor_code: Option<String>,
+}
+
+impl LoginRequest {
+    fn second_factor(&self) -> rapport_app::two_factor::SecondFactor {
+        rapport_app::two_factor::SecondFactor {
+            code: self.two_factor_code.clone(),
+            device: None,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -110,14 +124,18 @@ pub async fn register(
 
 /// Sign in for the API: an access token and a refresh token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = Problem),
+    responses((status = 200, body = TokenResponse),
+              (status = 401, description = "unauthenticated, two_factor_required, invalid_two_factor_code", body = Problem),
               (status = 429, description = "Too many failed attempts; see Retry-After", body = Problem)))]
 pub async fn login(
     State(state): State<AppState>,
     Meta(meta): Meta,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let (user, tokens) = state.app.login(&body.email, &body.password, &meta).await?;
+    let (user, tokens) = state
+        .app
+        .login(&body.email, &body.password, &body.second_factor(), &meta)
+        .await?;
     Ok(Json(TokenResponse::new(tokens, &user)))
 }
 
@@ -237,6 +255,138 @@ pub async fn change_password(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Two-factor authentication
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TwoFactorOut {
+    pub enabled: bool,
+    pub enabled_at: Option<DateTime<Utc>>,
+    /// Unused recovery codes left.
+    pub recovery_codes_left: i64,
+}
+
+/// The signed-in person's two-factor authentication.
+#[utoipa::path(get, path = "/api/v1/auth/two-factor", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = TwoFactorOut), (status = 401, body = Problem)))]
+pub async fn two_factor(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<TwoFactorOut>> {
+    auth.require_user()?;
+    let status = state.app.two_factor_status(&auth.actor).await?;
+    Ok(Json(TwoFactorOut {
+        enabled: status.enabled(),
+        enabled_at: status.enabled_at,
+        recovery_codes_left: status.recovery_codes_left,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TwoFactorSetupOut {
+    /// The secret in base32, for typing into an authenticator app.
+    pub secret: String,
+    /// The `otpauth://totp/...` address a QR code carries.
+    pub otpauth_uri: String,
+}
+
+/// Start setting up two-factor authentication: a new secret for an authenticator app. It is
+/// not used until confirmed with `POST /auth/two-factor/enable`; starting again replaces it.
+/// 409 `two_factor_enabled` when already on.
+#[utoipa::path(post, path = "/api/v1/auth/two-factor/setup", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = TwoFactorSetupOut), (status = 409, body = Problem)))]
+pub async fn two_factor_setup(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<TwoFactorSetupOut>> {
+    auth.require_user()?;
+    let enrolment = state.app.begin_two_factor(&auth.actor).await?;
+    Ok(Json(TwoFactorSetupOut {
+        secret: enrolment.secret,
+        otpauth_uri: enrolment.uri,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TwoFactorCodeRequest {
+    /// The current six-digit code from the authenticator app.
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoveryCodesOut {
+    /// Ten one-time codes, shown this once: each signs in once in place of a code.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Turn two-factor authentication on with a code from the authenticator set up: answers the
+/// recovery codes, once. 422 `code` for a wrong code, 409 `two_factor_not_started` without a
+/// setup under way.
+#[utoipa::path(post, path = "/api/v1/auth/two-factor/enable", tag = "auth", security(("bearer" = [])),
+    request_body = TwoFactorCodeRequest,
+    responses((status = 200, body = RecoveryCodesOut), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn two_factor_enable(
+    State(state): State<AppState>,
+    auth: Auth,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<TwoFactorCodeRequest>,
+) -> ApiResult<Json<RecoveryCodesOut>> {
+    auth.require_user()?;
+    let codes = state
+        .app
+        .enable_two_factor(&auth.actor, &body.code, &meta)
+        .await?;
+    Ok(Json(RecoveryCodesOut {
+        recovery_codes: codes,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordConfirmation {
+    /// The person's current password.
+    pub password: String,
+}
+
+/// Turn two-factor authentication off (the password confirms it); its recovery codes and
+/// remembered browsers go too. 409 `two_factor_required_by_organization` while an
+/// organization the person works in requires it.
+#[utoipa::path(post, path = "/api/v1/auth/two-factor/disable", tag = "auth", security(("bearer" = [])),
+    request_body = PasswordConfirmation,
+    responses((status = 204, description = "Turned off"), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn two_factor_disable(
+    State(state): State<AppState>,
+    auth: Auth,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<PasswordConfirmation>,
+) -> ApiResult<StatusCode> {
+    auth.require_user()?;
+    state
+        .app
+        .disable_two_factor(&auth.actor, &body.password, &meta)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// New recovery codes (the password confirms it); the old ones stop working.
+#[utoipa::path(post, path = "/api/v1/auth/two-factor/recovery-codes", tag = "auth", security(("bearer" = [])),
+    request_body = PasswordConfirmation,
+    responses((status = 200, body = RecoveryCodesOut), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn two_factor_recovery_codes(
+    State(state): State<AppState>,
+    auth: Auth,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<PasswordConfirmation>,
+) -> ApiResult<Json<RecoveryCodesOut>> {
+    auth.require_user()?;
+    let codes = state
+        .app
+        .new_recovery_codes(&auth.actor, &body.password, &meta)
+        .await?;
+    Ok(Json(RecoveryCodesOut {
+        recovery_codes: codes,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
 // Invitations
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -341,7 +491,13 @@ pub async fn open_session(
     let previous = cookie(&headers, SESSION_COOKIE);
     let opened = state
         .app
-        .open_session(&body.email, &body.password, previous, &meta)
+        .open_session(
+            &body.email,
+            &body.password,
+            &body.second_factor(),
+            previous,
+            &meta,
+        )
         .await?;
     let max_age = (opened.expires_at - Utc::now()).num_seconds().max(0);
     let mut headers = HeaderMap::new();

@@ -36,6 +36,8 @@ pub struct OrganizationOut {
     pub primary_color: Option<String>,
     /// Path of the logo image, when one is set.
     pub logo_url: Option<String>,
+    /// Members must sign in with two-factor authentication to enter.
+    pub two_factor_required: bool,
     /// The caller's role (absent in instance administration).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
@@ -60,6 +62,7 @@ impl OrganizationOut {
             time_zone: org.time_zone,
             status: org.status.as_str().to_owned(),
             primary_color: org.primary_color,
+            two_factor_required: org.two_factor_required,
             role: role.map(str::to_owned),
             created_at: org.created_at,
             updated_at: org.updated_at,
@@ -170,6 +173,10 @@ pub struct UpdateOrganizationRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub primary_color: Option<Option<String>>,
+    /// Require two-factor authentication of every member (people without it are refused with
+    /// 403 `two_factor_enrollment_required` until they turn it on; API keys are not affected).
+    /// Turning it on needs it on for the caller: 409 `two_factor_not_enabled`.
+    pub two_factor_required: Option<bool>,
 }
 
 /// Change the organization's settings (owner/admin).
@@ -195,6 +202,7 @@ pub async fn update(
                 currency: body.currency,
                 time_zone: body.time_zone,
                 primary_color: body.primary_color,
+                two_factor_required: body.two_factor_required,
             },
             &meta,
         )

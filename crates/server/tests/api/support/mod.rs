@@ -3,6 +3,7 @@
 
 pub mod receiver;
 pub mod smtp;
+pub mod totp;
 pub mod wire;
 pub mod ws;
 
