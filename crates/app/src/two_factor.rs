@@ -231,7 +231,7 @@ impl App {
         let step = matching_step(&secret, code, now()).ok_or_else(|| {
             AppError::invalid(
                 "code",
-                "is not the code your authenticator app shows now; check the app and the time on your device",
+                "is not what your authenticator app shows now; check the app and the time on your device",
             )
         })?;
         let sealed = self.keys.seal(&base32(&secret));

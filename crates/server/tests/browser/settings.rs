@@ -813,3 +813,81 @@ async fn owners_hide_and_lock_fields_for_a_role_whose_members_then_see_them_so()
     assert!(!b.text("main").await.contains("Commission"));
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_person_sets_up_two_factor_with_a_qr_code_and_then_signs_in_with_a_code() {
+    if !enabled("a_person_sets_up_two_factor_with_a_qr_code_and_then_signs_in_with_a_code") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let b = Browser::start(1280, 900).await;
+    owner_signed_in(&t, &b).await;
+    b.goto(&t.url("/o/acme/profile")).await;
+    assert!(b.text("#two-factor").await.contains("Off"));
+    b.submit("#two-factor a.btn").await;
+    b.wait_for_path(|p| p == "/profile/security").await;
+    b.submit("form[action='/profile/security/setup'] button").await;
+    assert!(b.exists(".qr svg").await, "a QR code to scan");
+    crate::support::totp::settle().await;
+    let secret = b.text("#totp-secret").await;
+    b.fill("#code", "000000").await;
+    b.submit("form[action='/profile/security/enable'] button").await;
+    assert!(b.text("#code-error").await.contains("not what your authenticator app shows"));
+    b.screenshots("two-factor-setup").await;
+    b.fill("#code", &crate::support::totp::code(&secret, 0)).await;
+    b.submit("form[action='/profile/security/enable'] button").await;
+    let codes = b.text("#recovery-codes").await;
+    assert_eq!(
+        b.eval("return document.querySelectorAll('.recovery-codes li').length")
+            .await,
+        10,
+        "{codes}"
+    );
+    b.screenshots("two-factor-recovery-codes").await;
+    b.submit("#recovery-codes a.btn").await;
+    b.wait_for_path(|p| p == "/o/acme/profile").await;
+    assert!(b.text("#two-factor").await.contains("On"));
+
+    // Signing in again asks for the code after the password.
+    b.forget_cookies().await;
+    b.goto(&t.url("/login")).await;
+    b.fill("#email", "owner@example.com").await;
+    b.fill("#password", PASSWORD).await;
+    b.submit("form[action='/login'] button[type=submit]").await;
+    assert!(b.exists("form[action='/login/two-factor']").await);
+    b.fill("#code", "123456").await;
+    b.submit("form[action='/login/two-factor'] button").await;
+    assert!(b.text("#code-error").await.contains("not valid"));
+    b.screenshots("sign-in-two-factor").await;
+    b.fill("#code", &crate::support::totp::code(&secret, 1)).await;
+    b.click("input[name=remember]").await;
+    b.submit("form[action='/login/two-factor'] button").await;
+    b.wait_for_path(|p| p.starts_with("/o/acme")).await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn owners_deactivate_a_member_who_then_shows_apart_and_can_be_reactivated() {
+    if !enabled("owners_deactivate_a_member_who_then_shows_apart_and_can_be_reactivated") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let b = Browser::start(1280, 900).await;
+    owner_signed_in(&t, &b).await;
+    t.register("bob@example.com", None).await;
+    b.goto(&t.url("/o/acme/settings/members")).await;
+    b.fill("#email", "bob@example.com").await;
+    b.submit("form.form-inline button[type=submit]").await;
+    b.eval("window.confirm = () => true; return null").await;
+    b.submit("#members li:nth-child(2) form[action$='/deactivate'] button")
+        .await;
+    assert!(b.text("[role=status]").await.contains("Member deactivated"));
+    assert!(!b.text("#members").await.contains("bob@example.com"));
+    assert!(b.text("#deactivated-members").await.contains("bob@example.com"));
+    b.screenshots("settings-members-deactivated").await;
+    b.submit("#deactivated-members form[action$='/reactivate'] button")
+        .await;
+    assert!(b.text("[role=status]").await.contains("reactivated"));
+    assert!(b.text("#members").await.contains("bob@example.com"));
+    b.close().await;
+}
