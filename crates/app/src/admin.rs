@@ -377,5 +377,6 @@ fn cli_meta() -> RequestMeta {
         ip: None,
         user_agent: Some("rapport admin (command line)".into()),
         request_id: None,
+        route: None,
     }
 }

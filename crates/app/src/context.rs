@@ -9,6 +9,8 @@ pub struct RequestMeta {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
+    /// What was asked: `GET /api/v1/contacts` (kept for support access's audit).
+    pub route: Option<String>,
 }
 
 /// The authenticated user.
@@ -57,6 +59,9 @@ pub struct Tenant {
     /// The name of the role an owner or admin is looking through (a preview, read-only), when
     /// they are: `role` and `access` are then that role's.
     pub preview: Option<String>,
+    /// The support access grant the actor (an instance administrator, not a member) entered
+    /// with, when they did: every request under it is audited as such.
+    pub support: Option<uuid::Uuid>,
 }
 
 impl Tenant {

@@ -39,6 +39,7 @@ pub mod relations;
 pub mod roles;
 pub mod search;
 pub mod seed;
+pub mod support;
 pub mod tags;
 pub mod tasks;
 pub mod teams;

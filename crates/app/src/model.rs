@@ -12,6 +12,7 @@ pub use rapport_store::leads::{Lead, LeadFilter, LeadSort};
 pub use rapport_store::memberships::{Member, UserOrganization};
 pub use rapport_store::organizations::Organization;
 pub use rapport_store::pipelines::Pipeline;
+pub use rapport_store::support::{Grant as SupportGrant, RequestedGrant as RequestedSupportGrant};
 pub use rapport_store::tags::Tag;
 pub use rapport_store::tasks::{Task, TaskFilter, TaskSort};
 pub use rapport_store::users::User;

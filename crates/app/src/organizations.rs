@@ -257,14 +257,30 @@ impl App {
 
     /// The actor's standing in an organization: 403 when not a member (or the organization does
     /// not exist, which must not be told apart), 403 `organization_suspended` when suspended.
-    pub async fn enter_organization(&self, actor: &Actor, org: Organization) -> AppResult<Tenant> {
+    pub async fn enter_organization(
+        &self,
+        actor: &Actor,
+        org: Organization,
+        meta: &RequestMeta,
+    ) -> AppResult<Tenant> {
         let access = match &actor.api_key {
             // A key works in its own organization only, with its own role.
             Some(key) if key.organization_id == org.id => Some(key.access.clone()),
             Some(_) => None,
             None => self.access_in(org.id, actor.user_id).await?,
         };
-        let access = access.ok_or(AppError::Forbidden)?;
+        // An instance administrator who is not a member enters only through a support grant
+        // an owner approved, and every request under it is audited.
+        let (access, support) = match access {
+            Some(access) => (access, None),
+            None if actor.is_instance_admin && actor.api_key.is_none() => {
+                match self.support_access(actor, &org, meta).await? {
+                    Some((access, grant)) => (access, Some(grant)),
+                    None => return Err(AppError::Forbidden),
+                }
+            }
+            None => return Err(AppError::Forbidden),
+        };
         if org.deleted_at.is_some() {
             return Err(AppError::Forbidden);
         }
@@ -281,6 +297,7 @@ impl App {
             role: access.role,
             access,
             preview: None,
+            support,
         })
     }
 
@@ -289,12 +306,13 @@ impl App {
         &self,
         actor: &Actor,
         id: OrganizationId,
+        meta: &RequestMeta,
     ) -> AppResult<Tenant> {
         let org = self
             .resolve_organization(TenantHint::Id(id))
             .await?
             .ok_or(AppError::Forbidden)?;
-        self.enter_organization(actor, org).await
+        self.enter_organization(actor, org, meta).await
     }
 
     /// Changes an organization's settings (owner/admin), auditing each changed field.

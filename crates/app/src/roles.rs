@@ -311,6 +311,7 @@ impl App {
                 teammates: tenant.access.teammates.clone(),
             },
             preview: Some(role.name),
+            support: tenant.support,
         })
     }
 

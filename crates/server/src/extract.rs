@@ -102,6 +102,16 @@ pub fn request_meta(parts: &Parts, state: &AppState) -> RequestMeta {
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(512).collect()),
         request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+        // The path as asked, before nesting (`/api/v1`) or the `/o/{slug}` prefix was taken off.
+        route: Some(format!(
+            "{} {}",
+            parts.method,
+            parts
+                .extensions
+                .get::<axum::extract::OriginalUri>()
+                .map_or(parts.uri.path(), |u| u.0.path())
+        ))
+        .map(|r| r.chars().take(300).collect()),
     }
 }
 
@@ -138,6 +148,8 @@ pub enum Credentials {
 pub struct Auth {
     pub actor: Actor,
     pub credentials: Credentials,
+    /// Who asked and what (address, browser, route), for audit entries made on entering.
+    pub meta: RequestMeta,
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -171,6 +183,7 @@ impl FromRequestParts<AppState> for Auth {
             return Ok(Auth {
                 actor: auth.0.actor.clone(),
                 credentials: auth.0.credentials.clone(),
+                meta: auth.0.meta.clone(),
             });
         }
         let app = &state.app;
@@ -190,11 +203,13 @@ impl FromRequestParts<AppState> for Auth {
                 Auth {
                     actor: app.authenticate_api_key(token).await?,
                     credentials: Credentials::ApiKey,
+                    meta: request_meta(parts, state),
                 }
             } else {
                 Auth {
                     actor: app.authenticate_access_token(token).await?,
                     credentials: Credentials::AccessToken,
+                    meta: request_meta(parts, state),
                 }
             }
         } else if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
@@ -215,6 +230,7 @@ impl FromRequestParts<AppState> for Auth {
             Auth {
                 actor: current.actor.clone(),
                 credentials: Credentials::Session(Box::new(current)),
+                meta: request_meta(parts, state),
             }
         } else {
             return Err(ApiError::unauthenticated(
@@ -224,6 +240,7 @@ impl FromRequestParts<AppState> for Auth {
         parts.extensions.insert(AuthCache(std::sync::Arc::new(Auth {
             actor: auth.actor.clone(),
             credentials: auth.credentials.clone(),
+            meta: auth.meta.clone(),
         })));
         if let Some(slot) = parts.extensions.get::<crate::middleware::RateSlot>() {
             let caller = match &auth.actor.api_key {
@@ -359,7 +376,10 @@ impl FromRequestParts<AppState> for Scope {
                 "name the organization with the X-Organization-Id header",
             )
         })?;
-        let tenant = state.app.enter_organization(&auth.actor, org).await?;
+        let tenant = state
+            .app
+            .enter_organization(&auth.actor, org, &auth.meta)
+            .await?;
         if let Some(slot) = parts.extensions.get::<crate::middleware::RateSlot>()
             && let Some(quota) = state
                 .app

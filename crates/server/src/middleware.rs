@@ -41,6 +41,15 @@ pub async fn request_id_and_prefix(mut req: Request, next: Next) -> Response {
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
 
+    // The address as asked, for whatever records it (support access's audit).
+    if req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .is_none()
+    {
+        let asked = axum::extract::OriginalUri(req.uri().clone());
+        req.extensions_mut().insert(asked);
+    }
     let path = req.uri().path().to_owned();
     if let Some(rest) = path.strip_prefix("/o/") {
         let (slug, tail) = match rest.split_once('/') {

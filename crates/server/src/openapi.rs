@@ -338,6 +338,8 @@ impl Modify for CommonResponses {
         v1::organizations::domains, v1::organizations::add_domain, v1::organizations::remove_domain,
         v1::members::list, v1::members::add, v1::members::change_role, v1::members::remove,
         v1::members::deactivate, v1::members::reactivate,
+        v1::support::request, v1::support::mine, v1::support::list, v1::support::approve,
+        v1::support::deny, v1::support::revoke,
         v1::members::invitations, v1::members::revoke_invitation, v1::members::resend_invitation,
         v1::ai_settings::get, v1::ai_settings::put,
         v1::api_keys::list, v1::api_keys::create, v1::api_keys::revoke,

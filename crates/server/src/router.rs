@@ -14,8 +14,8 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::api::v1::{
     admin, ai_settings, analytics, api_keys, audit, auth, companies, contacts, deals, leads,
-    members, notifications, objects, organizations, roles, search, tags, tasks, teams, timelines,
-    views, webhooks,
+    members, notifications, objects, organizations, roles, search, support, tags, tasks, teams,
+    timelines, views, webhooks,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -255,6 +255,15 @@ fn api_v1() -> Router<AppState> {
         .route("/admin/organizations/{id}/suspend", post(admin::suspend))
         .route("/admin/organizations/{id}/restore", post(admin::restore))
         .route("/admin/outbox", get(admin::outbox))
+        .route(
+            "/admin/organizations/{id}/support-access",
+            post(support::request),
+        )
+        .route("/admin/support-access", get(support::mine))
+        .route("/support-access", get(support::list))
+        .route("/support-access/{id}/approve", post(support::approve))
+        .route("/support-access/{id}/deny", post(support::deny))
+        .route("/support-access/{id}/revoke", post(support::revoke))
         .route("/notifications", get(notifications::list))
         .route("/notifications/read-all", post(notifications::read_all))
         .route(

@@ -32,6 +32,7 @@ pub mod roles;
 pub mod search;
 pub mod seed;
 pub mod statistics;
+pub mod support;
 pub mod tables;
 pub mod tags;
 pub mod tasks;

@@ -38,6 +38,18 @@ struct OrganizationsPage {
     errors: FormErrors,
     notice: Option<String>,
     error: Option<String>,
+    /// The support access this administrator asked for: where they may go, and until when.
+    support: Vec<SupportRow>,
+}
+
+struct SupportRow {
+    organization: String,
+    /// Where to open it, while active.
+    href: Option<String>,
+    reason: String,
+    /// `pending`, `active`, `expired`, `denied` or `revoked`.
+    state: &'static str,
+    detail: String,
 }
 
 fn instance_admin(ctx: &PageContext) -> Result<(Actor, String), PageError> {
@@ -105,11 +117,51 @@ async fn organizations_page(
             "suspended" => "Organization suspended: its members are refused until it is restored.",
             "restored" => "Organization restored.",
             "deleted" => "Organization deleted. Restore it before its purge date to keep its data.",
+            "support" => {
+                "Support access requested. Its owners were emailed; it opens once one approves."
+            }
             _ => "Done.",
         }
         .to_owned()
     });
+    let support = ctx
+        .state
+        .app
+        .my_support_grants(&actor)
+        .await
+        .map_err(PageError::from)?
+        .into_iter()
+        .map(|g| {
+            let state = match g.status.as_str() {
+                "approved" if g.expires_at.is_some_and(|e| e > chrono::Utc::now()) => "active",
+                "approved" => "expired",
+                "pending" => "pending",
+                "denied" => "denied",
+                _ => "revoked",
+            };
+            SupportRow {
+                href: (state == "active").then(|| format!("/o/{}/", g.organization_slug)),
+                detail: match (state, g.expires_at) {
+                    ("active", Some(e)) => format!(
+                        "{} until {}",
+                        if g.access == "admin" {
+                            "Admin"
+                        } else {
+                            "Read-only"
+                        },
+                        e.format("%-d %b %Y %H:%M UTC")
+                    ),
+                    ("pending", _) => format!("{} h asked, waiting for an owner", g.hours),
+                    _ => g.created_at.format("Asked %-d %b %Y").to_string(),
+                },
+                organization: g.organization_name,
+                reason: g.reason,
+                state,
+            }
+        })
+        .collect();
     Ok(OrganizationsPage {
+        support,
         current: "organizations",
         email: actor.email.clone(),
         csrf,
@@ -189,6 +241,13 @@ pub struct LifecycleForm {
     csrf: String,
     #[serde(default)]
     confirm: String,
+    /// A support request's reason, access and hours.
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    access: String,
+    #[serde(default)]
+    hours: String,
 }
 
 pub async fn lifecycle(
@@ -211,6 +270,32 @@ pub async fn lifecycle(
             .admin_restore_organization(&actor, id, &ctx.meta)
             .await
             .map(|_| "restored"),
+        "support" => {
+            let hours = form.hours.trim().parse::<i64>().unwrap_or(0);
+            match app
+                .request_support_access(&actor, id, &form.reason, &form.access, hours, &ctx.meta)
+                .await
+            {
+                Err(AppError::Validation(errors)) => {
+                    return match organizations_page(&ctx, &ListQuery::default()).await {
+                        Ok(mut page) => {
+                            page.error = Some(format!(
+                                "Support access was not requested: {}.",
+                                errors
+                                    .0
+                                    .iter()
+                                    .map(|e| format!("{} {}", e.field, e.message))
+                                    .collect::<Vec<_>>()
+                                    .join("; ")
+                            ));
+                            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+                        }
+                        Err(p) => Err(p),
+                    };
+                }
+                other => other.map(|_| "support"),
+            }
+        }
         "delete" => {
             let org = app.admin_organization(&actor, id).await?;
             if form.confirm.trim() != org.slug {

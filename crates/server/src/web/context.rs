@@ -167,7 +167,7 @@ impl PageContext {
         match self
             .state
             .app
-            .enter_organization(&session.actor, org.clone())
+            .enter_organization(&session.actor, org.clone(), &self.meta)
             .await
         {
             Ok(tenant) => {

@@ -370,6 +370,11 @@ pub fn routes() -> Router<AppState> {
             "/settings/security",
             axum::routing::post(settings::save_security),
         )
+        .route("/settings/support", get(settings::support))
+        .route(
+            "/settings/support/{id}/{action}",
+            axum::routing::post(settings::support_action),
+        )
         .route(
             "/settings/branding",
             get(settings::branding).post(settings::save_color),

@@ -61,6 +61,7 @@ pub fn tabs(base: &str, current: &str) -> Vec<Tab> {
         ("Webhooks", "webhooks"),
         ("API keys", "api-keys"),
         ("AI", "ai"),
+        ("Support", "support"),
         ("Audit log", "audit"),
     ]
     .into_iter()
@@ -540,4 +541,160 @@ pub async fn remove_domain(
         ))),
         Err(e) => Err(e.into()),
     }
+}
+
+// ---- Support access --------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "settings_support.html")]
+struct SupportPage {
+    shell: Shell,
+    tabs: Vec<Tab>,
+    grants: Vec<SupportRow>,
+    /// Whether the person looking may answer (owners).
+    is_owner: bool,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+struct SupportRow {
+    id: String,
+    requester: String,
+    reason: String,
+    /// "Read-only" or "Admin".
+    access: &'static str,
+    hours: i64,
+    /// `pending`, `active`, `expired`, `denied` or `revoked`.
+    state: &'static str,
+    /// "Asked 2 h ago", "Until 7 Dec 2026 15:12 UTC", "Ended 7 Dec 2026 13:20 UTC".
+    when: String,
+}
+
+async fn support_page(
+    ctx: &PageContext,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Result<SupportPage, PageError> {
+    let (_, tenant, shell) = admin(ctx, "settings", "Support access").await?;
+    let grants = ctx
+        .state
+        .app
+        .support_grants(&tenant)
+        .await
+        .map_err(PageError::from)?;
+    let at = |t: chrono::DateTime<chrono::Utc>| t.format("%-d %b %Y %H:%M UTC").to_string();
+    Ok(SupportPage {
+        tabs: tabs(&ctx.base, "support"),
+        is_owner: tenant.role == rapport_domain::Role::Owner,
+        grants: grants
+            .into_iter()
+            .map(|g| {
+                let state = rapport_app::support::state(&g);
+                SupportRow {
+                    id: g.id.to_string(),
+                    requester: g
+                        .requester_email
+                        .clone()
+                        .unwrap_or_else(|| "A former administrator".into()),
+                    access: if g.access == "admin" {
+                        "Admin"
+                    } else {
+                        "Read-only"
+                    },
+                    hours: g.hours,
+                    when: match state {
+                        "pending" => format!("Asked {}", super::records::when(g.created_at)),
+                        "active" => g
+                            .expires_at
+                            .map(|e| format!("Until {}", at(e)))
+                            .unwrap_or_default(),
+                        "revoked" => g
+                            .revoked_at
+                            .map(|e| format!("Revoked {}", at(e)))
+                            .unwrap_or_default(),
+                        "expired" => g
+                            .expires_at
+                            .map(|e| format!("Ended {}", at(e)))
+                            .unwrap_or_default(),
+                        _ => g
+                            .decided_at
+                            .map(|e| format!("Denied {}", at(e)))
+                            .unwrap_or_default(),
+                    },
+                    reason: g.reason,
+                    state,
+                }
+            })
+            .collect(),
+        shell,
+        notice,
+        error,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SupportQuery {
+    done: Option<String>,
+}
+
+pub async fn support(ctx: PageContext, Query(q): Query<SupportQuery>) -> PageResult {
+    let notice = q.done.as_deref().map(|d| {
+        match d {
+            "approve" => "Approved. Support can open the organization until the time shown.",
+            "deny" => "Denied. Nothing was opened.",
+            "revoke" => "Revoked. Support access ended now.",
+            _ => "Saved.",
+        }
+        .to_owned()
+    });
+    Ok(render(&support_page(&ctx, notice, None).await?))
+}
+
+/// `POST /settings/support/{id}/{approve|deny|revoke}` (owners).
+pub async fn support_action(
+    ctx: PageContext,
+    axum::extract::Path((id, action)): axum::extract::Path<(String, String)>,
+    Form(form): Form<super::CsrfForm>,
+) -> PageResult {
+    ctx.check_csrf(&form.csrf)?;
+    let (actor, tenant, _) = admin(&ctx, "settings", "Support access").await?;
+    let id: uuid::Uuid = id
+        .parse()
+        .map_err(|_| PageError::from(AppError::NotFound))?;
+    let app = &ctx.state.app;
+    let result = match action.as_str() {
+        "approve" => {
+            app.decide_support_grant(&actor, &tenant, id, true, &ctx.meta)
+                .await
+        }
+        "deny" => {
+            app.decide_support_grant(&actor, &tenant, id, false, &ctx.meta)
+                .await
+        }
+        "revoke" => {
+            app.revoke_support_grant(&actor, &tenant, id, &ctx.meta)
+                .await
+        }
+        _ => Err(AppError::NotFound),
+    };
+    let (status, message) = match result {
+        Ok(_) => {
+            return Ok(see_other(&format!(
+                "{}/settings/support?done={action}",
+                ctx.base
+            )));
+        }
+        Err(AppError::Conflict { message, .. }) => {
+            (StatusCode::CONFLICT, super::sentence(&message))
+        }
+        Err(AppError::Forbidden) => (
+            StatusCode::FORBIDDEN,
+            "Only an owner answers support requests.".to_owned(),
+        ),
+        Err(other) => return Err(other.into()),
+    };
+    Ok(render_status(
+        status,
+        &support_page(&ctx, None, Some(message)).await?,
+    ))
 }

@@ -54,6 +54,8 @@ pub struct Shell {
     pub unread: i64,
     /// The role an owner or admin is previewing, by name.
     pub preview: Option<String>,
+    /// Whether the person is here through support access (an instance administrator).
+    pub support: bool,
 }
 
 pub struct PaletteItem {
@@ -235,6 +237,7 @@ pub async fn shell(
         instance_admin: session.actor.is_instance_admin,
         palette: palette(&base, tenant, session.actor.is_instance_admin),
         // Administration pages read with the person's own role; the banner stays there too.
+        support: tenant.support.is_some(),
         preview: tenant
             .preview
             .clone()

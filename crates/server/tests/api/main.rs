@@ -27,6 +27,7 @@ mod roles;
 mod round_trips;
 mod sessions;
 mod support;
+mod support_access;
 mod tasks;
 mod tenancy;
 mod two_factor;

@@ -295,6 +295,7 @@ async fn the_ai_api_key_is_stored_encrypted_and_never_shown_again() {
         role: rapport_domain::Role::Owner,
         access: rapport_app::roles::Access::system(rapport_domain::Role::Owner),
         preview: None,
+        support: None,
     };
     assert_eq!(
         t.app.ai_api_key(&tenant).await.expect("key").as_deref(),
@@ -826,16 +827,24 @@ async fn a_person_sets_up_two_factor_with_a_qr_code_and_then_signs_in_with_a_cod
     assert!(b.text("#two-factor").await.contains("Off"));
     b.submit("#two-factor a.btn").await;
     b.wait_for_path(|p| p == "/profile/security").await;
-    b.submit("form[action='/profile/security/setup'] button").await;
+    b.submit("form[action='/profile/security/setup'] button")
+        .await;
     assert!(b.exists(".qr svg").await, "a QR code to scan");
     crate::support::totp::settle().await;
     let secret = b.text("#totp-secret").await;
     b.fill("#code", "000000").await;
-    b.submit("form[action='/profile/security/enable'] button").await;
-    assert!(b.text("#code-error").await.contains("not what your authenticator app shows"));
+    b.submit("form[action='/profile/security/enable'] button")
+        .await;
+    assert!(
+        b.text("#code-error")
+            .await
+            .contains("not what your authenticator app shows")
+    );
     b.screenshots("two-factor-setup").await;
-    b.fill("#code", &crate::support::totp::code(&secret, 0)).await;
-    b.submit("form[action='/profile/security/enable'] button").await;
+    b.fill("#code", &crate::support::totp::code(&secret, 0))
+        .await;
+    b.submit("form[action='/profile/security/enable'] button")
+        .await;
     let codes = b.text("#recovery-codes").await;
     assert_eq!(
         b.eval("return document.querySelectorAll('.recovery-codes li').length")
@@ -859,7 +868,8 @@ async fn a_person_sets_up_two_factor_with_a_qr_code_and_then_signs_in_with_a_cod
     b.submit("form[action='/login/two-factor'] button").await;
     assert!(b.text("#code-error").await.contains("not valid"));
     b.screenshots("sign-in-two-factor").await;
-    b.fill("#code", &crate::support::totp::code(&secret, 1)).await;
+    b.fill("#code", &crate::support::totp::code(&secret, 1))
+        .await;
     b.click("input[name=remember]").await;
     b.submit("form[action='/login/two-factor'] button").await;
     b.wait_for_path(|p| p.starts_with("/o/acme")).await;
@@ -883,11 +893,104 @@ async fn owners_deactivate_a_member_who_then_shows_apart_and_can_be_reactivated(
         .await;
     assert!(b.text("[role=status]").await.contains("Member deactivated"));
     assert!(!b.text("#members").await.contains("bob@example.com"));
-    assert!(b.text("#deactivated-members").await.contains("bob@example.com"));
+    assert!(
+        b.text("#deactivated-members")
+            .await
+            .contains("bob@example.com")
+    );
     b.screenshots("settings-members-deactivated").await;
     b.submit("#deactivated-members form[action$='/reactivate'] button")
         .await;
     assert!(b.text("[role=status]").await.contains("reactivated"));
     assert!(b.text("#members").await.contains("bob@example.com"));
+    b.close().await;
+}
+
+async fn sign_in(t: &TestApp, b: &Browser, email: &str) {
+    b.forget_cookies().await;
+    b.goto(&t.url("/login")).await;
+    b.fill("#email", email).await;
+    b.fill("#password", PASSWORD).await;
+    b.submit("form[action='/login'] button[type=submit]").await;
+}
+
+#[tokio::test]
+async fn support_asks_an_owner_approves_and_support_opens_the_organization_under_audit() {
+    if !enabled("support_asks_an_owner_approves_and_support_opens_the_organization_under_audit") {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    let b = Browser::start(1280, 900).await;
+    t.register("owner@example.com", Some("Acme")).await;
+    t.register("root@example.com", None).await;
+    t.app
+        .cli_set_instance_admin("root@example.com", true)
+        .await
+        .expect("flag");
+
+    // The instance administrator asks, from the console.
+    sign_in(&t, &b, "root@example.com").await;
+    b.goto(&t.url("/admin")).await;
+    b.click("#organizations details.support-ask summary").await;
+    b.fill(
+        "#organizations textarea[name=reason]",
+        "Their CSV import stops at row 812",
+    )
+    .await;
+    b.submit("#organizations form[action$='/support'] button")
+        .await;
+    assert!(
+        b.text("[role=status]")
+            .await
+            .contains("Support access requested")
+    );
+    assert!(
+        b.text("#support-access")
+            .await
+            .to_lowercase()
+            .contains("pending")
+    );
+
+    // The owner approves it in Settings → Support access.
+    sign_in(&t, &b, "owner@example.com").await;
+    b.wait_for_path(|p| p.starts_with("/o/")).await;
+    b.goto(&t.url("/o/acme/settings/support")).await;
+    assert!(b.text("#support-grants").await.contains("row 812"));
+    b.screenshots("settings-support-pending").await;
+    b.eval("window.confirm = () => true; return null").await;
+    b.submit("#support-grants form[action$='/approve'] button")
+        .await;
+    assert!(b.text("[role=status]").await.contains("Approved"));
+    assert!(
+        b.text("#support-grants")
+            .await
+            .to_lowercase()
+            .contains("active")
+    );
+
+    // Support opens it from the console, with a banner saying so.
+    sign_in(&t, &b, "root@example.com").await;
+    b.goto(&t.url("/admin")).await;
+    b.submit("#support-access a.btn").await;
+    b.wait_for_path(|p| p.starts_with("/o/acme")).await;
+    assert!(b.text(".preview-banner").await.contains("support access"));
+    b.goto(&t.url("/o/acme/contacts")).await;
+    b.screenshots("support-session").await;
+
+    // The owner sees each page support opened, and ends it.
+    sign_in(&t, &b, "owner@example.com").await;
+    b.wait_for_path(|p| p.starts_with("/o/")).await;
+    b.goto(&t.url("/o/acme/settings/audit?action=support."))
+        .await;
+    let log = b.text("#audit").await;
+    assert!(
+        log.contains("support.accessed") && log.contains("/o/acme/contacts"),
+        "{log}"
+    );
+    b.goto(&t.url("/o/acme/settings/support")).await;
+    b.eval("window.confirm = () => true; return null").await;
+    b.submit("#support-grants form[action$='/revoke'] button")
+        .await;
+    assert!(b.text("[role=status]").await.contains("Revoked"));
     b.close().await;
 }

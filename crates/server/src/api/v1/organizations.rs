@@ -123,7 +123,7 @@ pub async fn create(
 pub async fn by_path(state: &AppState, auth: &Auth, id: Uuid) -> ApiResult<Tenant> {
     Ok(state
         .app
-        .enter_organization_by_id(&auth.actor, OrganizationId(id))
+        .enter_organization_by_id(&auth.actor, OrganizationId(id), &auth.meta)
         .await?)
 }
 
