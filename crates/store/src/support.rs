@@ -78,7 +78,11 @@ pub async fn list(tx: &mut TenantTx) -> Result<Vec<Grant>> {
 /// One grant, locked for a decision.
 pub async fn find(tx: &mut TenantTx, id: Uuid) -> Result<Option<Grant>> {
     let org = tx.organization_id();
-    let lock = crate::dialect::lock_rows(tx.backend());
+    // Only the grant's row is locked (the requester's is read alongside, outer-joined).
+    let lock = match crate::dialect::lock_rows(tx.backend()) {
+        "" => "",
+        _ => " FOR UPDATE OF g",
+    };
     tx.raw()
         .fetch_optional(
             query(format!(
