@@ -112,6 +112,12 @@ enum AdminCommand {
         #[arg(long)]
         email: String,
     },
+    /// Turn off a user's two-factor authentication (lost device and recovery codes); ends all
+    /// their sign-ins.
+    ResetTwoFactor {
+        #[arg(long)]
+        email: String,
+    },
     /// Grant or revoke the instance administrator flag.
     SetInstanceAdmin {
         #[arg(long)]
@@ -355,6 +361,10 @@ async fn admin(app: &App, command: AdminCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(describe)?;
             println!("Password of {email} changed; their sign-ins were ended.");
+        }
+        AdminCommand::ResetTwoFactor { email } => {
+            app.cli_reset_two_factor(&email).await.map_err(describe)?;
+            println!("Two-factor authentication of {email} is off; their sign-ins were ended.");
         }
         AdminCommand::SetInstanceAdmin { email, value } => {
             app.cli_set_instance_admin(&email, value)

@@ -308,6 +308,28 @@ impl App {
         Ok(())
     }
 
+    /// Turns a person's two-factor authentication off from the command line, for someone who
+    /// lost both their device and their recovery codes: the secret, the codes and the remembered
+    /// browsers go, and their sign-ins end. An organization that requires it asks them to set it
+    /// up again.
+    pub async fn cli_reset_two_factor(&self, email: &str) -> AppResult<()> {
+        let mut tx = self.db.platform().await?;
+        let user = users::find_by_email(&mut tx, &email.trim().to_lowercase())
+            .await?
+            .ok_or(AppError::NotFound)?;
+        rapport_store::two_factor::disable(&mut tx, user.id).await?;
+        rapport_store::auth::revoke_all_refresh_tokens(&mut tx, user.id).await?;
+        rapport_store::auth::revoke_user_sessions(&mut tx, user.id, None).await?;
+        let e = with_target(
+            entry(None, &cli_meta(), "admin.two_factor_reset"),
+            "user",
+            user.id,
+        );
+        store_audit::record_platform(&mut tx, None, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn cli_add_member(
         &self,
         organization: &str,

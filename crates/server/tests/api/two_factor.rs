@@ -447,3 +447,27 @@ async fn the_sign_in_page_asks_for_the_code_and_remembers_the_browser_when_asked
     let after = post_form(&t, "/login", Some(&device), &credentials).await;
     assert_eq!(after.status(), StatusCode::OK, "asked for the code again");
 }
+
+#[tokio::test]
+async fn the_command_line_turns_two_factor_off_for_someone_locked_out() {
+    let t = TestApp::spawn().await;
+    let ana = t.register("ana@example.com", Some("Harbour")).await;
+    turn_on(&t, &ana).await;
+    login(&t, "ana@example.com", None)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "two_factor_required");
+    t.app
+        .cli_reset_two_factor("ana@example.com")
+        .await
+        .expect("reset");
+    // Their sign-ins ended; the password alone signs in again.
+    t.get("/api/v1/auth/me", &ana.access)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    let again = login(&t, "ana@example.com", None).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    let token = again.body["access_token"].as_str().expect("token");
+    let status = t.get("/api/v1/auth/two-factor", token).await;
+    assert_eq!(status.body["enabled"], false);
+    assert_eq!(status.body["recovery_codes_left"], 0);
+}
