@@ -258,19 +258,26 @@ impl App {
         let mut tx = self.db.platform().await?;
         match user {
             Some(user) if matches => {
-                // With two-factor on, failures are cleared once the second factor passes: a
-                // known password must not reset the count of codes guessed.
-                if !user.two_factor {
-                    store_auth::clear_login_failures(&mut tx, &email, &ip).await?;
-                }
-                rapport_store::users::note_sign_in(&mut tx, user.id).await?;
+                // With two-factor on, the sign-in is done (and failures cleared) once the second
+                // factor passes: a known password must not reset the count of codes guessed.
                 let actor = Actor::from(&user);
-                store_audit::record_platform(
-                    &mut tx,
-                    None,
-                    entry(Some(&actor), meta, "auth.login_succeeded"),
-                )
-                .await?;
+                if user.two_factor {
+                    store_audit::record_platform(
+                        &mut tx,
+                        None,
+                        entry(Some(&actor), meta, "auth.password_accepted"),
+                    )
+                    .await?;
+                } else {
+                    store_auth::clear_login_failures(&mut tx, &email, &ip).await?;
+                    rapport_store::users::note_sign_in(&mut tx, user.id).await?;
+                    store_audit::record_platform(
+                        &mut tx,
+                        None,
+                        entry(Some(&actor), meta, "auth.login_succeeded"),
+                    )
+                    .await?;
+                }
                 tx.commit().await?;
                 Ok(user)
             }
@@ -674,6 +681,8 @@ impl App {
         users::set_password_hash(&mut tx, user.id, &new_hash).await?;
         store_auth::revoke_all_refresh_tokens(&mut tx, user.id).await?;
         store_auth::revoke_user_sessions(&mut tx, user.id, None).await?;
+        // A browser remembered for the second factor is forgotten with the old password.
+        rapport_store::two_factor::forget_devices(&mut tx, user.id).await?;
         let actor = Actor::from(&user);
         let mut e = entry(Some(&actor), meta, "auth.password_reset");
         e.changes = crate::audit::changes(&[("password", "old".into(), "new".into())]);
@@ -792,6 +801,7 @@ impl App {
         };
         store_auth::revoke_other_refresh_tokens(&mut tx, user.id, keep_family).await?;
         store_auth::revoke_user_sessions(&mut tx, user.id, keep_session).await?;
+        rapport_store::two_factor::forget_devices(&mut tx, user.id).await?;
         let mut e = entry(Some(actor), meta, "auth.password_changed");
         e.changes = crate::audit::changes(&[("password", "old".into(), "new".into())]);
         store_audit::record_platform(&mut tx, None, e).await?;

@@ -297,6 +297,7 @@ impl App {
         users::set_password_hash(&mut tx, user.id, &hash).await?;
         rapport_store::auth::revoke_all_refresh_tokens(&mut tx, user.id).await?;
         rapport_store::auth::revoke_user_sessions(&mut tx, user.id, None).await?;
+        rapport_store::two_factor::forget_devices(&mut tx, user.id).await?;
         let mut e = with_target(
             entry(None, &cli_meta(), "admin.password_reset"),
             "user",

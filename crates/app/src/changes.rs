@@ -286,7 +286,9 @@ pub(crate) async fn missing_reference(
     target: Option<Target>,
 ) -> AppResult<Option<String>> {
     match value {
-        Value::Member(user) => Ok(memberships::find_by_user(tx, *user)
+        // A deactivated member still counts: records keep naming them, and a form sends back
+        // what it shows.
+        Value::Member(user) => Ok(memberships::find_any_by_user(tx, *user)
             .await?
             .is_none()
             .then(|| "must be a member of this organization".to_owned())),

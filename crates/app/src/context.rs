@@ -79,6 +79,17 @@ impl Tenant {
         object: rapport_domain::Object,
         ownership: rapport_domain::Ownership,
     ) -> bool {
+        // Support access never changes who belongs to the organization or holds its keys: what
+        // could outlast the grant.
+        if self.support.is_some()
+            && matches!(
+                object,
+                rapport_domain::Object::Member | rapport_domain::Object::ApiKey
+            )
+            && action != rapport_domain::Action::View
+        {
+            return false;
+        }
         match object.kind_key() {
             Some(kind) => self.may_kind(action.into(), kind, ownership),
             None if object == rapport_domain::Object::Record => {

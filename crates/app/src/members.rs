@@ -40,6 +40,8 @@ pub struct Acceptance {
     pub name: Option<String>,
     /// The new account's password, or the existing account's.
     pub password: String,
+    /// An existing account with two-factor on: its current code or a recovery code.
+    pub two_factor_code: Option<String>,
 }
 
 pub struct Accepted {
@@ -356,6 +358,7 @@ impl App {
         }
         if member.role == Role::Owner
             && role != Role::Owner
+            && member.is_active()
             && memberships::count_owners(&mut tx).await? <= 1
         {
             return Err(AppError::conflict("last_owner", LAST_OWNER));
@@ -405,7 +408,7 @@ impl App {
             if !tenant.role.may_grant(Role::Owner) {
                 return Err(AppError::Forbidden);
             }
-            if memberships::count_owners(&mut tx).await? <= 1 {
+            if member.is_active() && memberships::count_owners(&mut tx).await? <= 1 {
                 return Err(AppError::conflict("last_owner", LAST_OWNER));
             }
         }
@@ -589,6 +592,12 @@ impl App {
                         "is not the password of your existing account",
                     ));
                 }
+                // Joining signs in: an account with two-factor gives its second factor too.
+                let given = crate::two_factor::SecondFactor {
+                    code: input.two_factor_code.clone(),
+                    device: None,
+                };
+                self.check_second_factor(&user, &given, meta).await?;
                 (user, false)
             }
             None => {

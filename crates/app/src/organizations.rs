@@ -274,7 +274,7 @@ impl App {
         let (access, support) = match access {
             Some(access) => (access, None),
             None if actor.is_instance_admin && actor.api_key.is_none() => {
-                match self.support_access(actor, &org, meta).await? {
+                match self.support_access(actor, &org).await? {
                     Some((access, grant)) => (access, Some(grant)),
                     None => return Err(AppError::Forbidden),
                 }
@@ -291,6 +291,11 @@ impl App {
         // requires one; their own profile, where they turn it on, is outside any organization.
         if org.two_factor_required && actor.api_key.is_none() && !actor.two_factor {
             return Err(AppError::TwoFactorEnrollmentRequired);
+        }
+        // Only a request let in is written down as made under the grant.
+        if let Some(grant) = support {
+            self.note_support_request(actor, org.id, grant, &access, meta)
+                .await?;
         }
         Ok(Tenant {
             organization: org,
@@ -369,6 +374,9 @@ impl App {
         let two_factor_required = update
             .two_factor_required
             .unwrap_or(before.two_factor_required);
+        if two_factor_required != before.two_factor_required && tenant.support.is_some() {
+            return Err(AppError::Forbidden);
+        }
         if two_factor_required && !before.two_factor_required && !actor.two_factor {
             return Err(AppError::conflict(
                 "two_factor_not_enabled",

@@ -163,7 +163,7 @@ impl App {
         approve: bool,
         meta: &RequestMeta,
     ) -> AppResult<Grant> {
-        self.require_owner(tenant)?;
+        self.require_owner(actor, tenant)?;
         let mut tx = self.db.tenant(tenant.id()).await?;
         let grant = store_support::find(&mut tx, id)
             .await?
@@ -201,7 +201,7 @@ impl App {
         id: Uuid,
         meta: &RequestMeta,
     ) -> AppResult<Grant> {
-        self.require_owner(tenant)?;
+        self.require_owner(actor, tenant)?;
         let mut tx = self.db.tenant(tenant.id()).await?;
         let grant = store_support::find(&mut tx, id)
             .await?
@@ -227,20 +227,23 @@ impl App {
         Ok(revoked)
     }
 
-    fn require_owner(&self, tenant: &Tenant) -> AppResult<()> {
-        match tenant.role == Role::Owner && tenant.support.is_none() && tenant.preview.is_none() {
+    fn require_owner(&self, actor: &Actor, tenant: &Tenant) -> AppResult<()> {
+        // A person answers, never a key.
+        match tenant.role == Role::Owner
+            && actor.api_key.is_none()
+            && tenant.support.is_none()
+            && tenant.preview.is_none()
+        {
             true => Ok(()),
             false => Err(AppError::Forbidden),
         }
     }
 
-    /// The access an active grant gives the instance administrator in `org`, if any; the
-    /// request is audited as made under it.
+    /// The access an active grant gives the instance administrator in `org`, if any.
     pub(crate) async fn support_access(
         &self,
         actor: &Actor,
         org: &Organization,
-        meta: &RequestMeta,
     ) -> AppResult<Option<(Access, Uuid)>> {
         let Some(grant) = store_support::active_now(&self.db, org.id, actor.user_id, now()).await?
         else {
@@ -249,15 +252,6 @@ impl App {
         let Some(level) = level_of(&grant.access) else {
             return Ok(None);
         };
-        let mut tx = self.db.tenant(org.id).await?;
-        let mut e = with_target(
-            entry(Some(actor), meta, "support.accessed"),
-            "support_grant",
-            grant.id,
-        );
-        e.changes = Some(json!({"route": meta.route, "access": grant.access}));
-        rapport_store::audit::record(&mut tx, e).await?;
-        tx.commit().await?;
         Ok(Some((
             Access {
                 role: level,
@@ -267,5 +261,31 @@ impl App {
             },
             grant.id,
         )))
+    }
+
+    /// Writes a request made under a support grant to the organization's audit log.
+    pub(crate) async fn note_support_request(
+        &self,
+        actor: &Actor,
+        org: OrganizationId,
+        grant: Uuid,
+        access: &Access,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let mut tx = self.db.tenant(org).await?;
+        let mut e = with_target(
+            entry(Some(actor), meta, "support.accessed"),
+            "support_grant",
+            grant,
+        );
+        let level = if access.role == Role::Admin {
+            "admin"
+        } else {
+            "read"
+        };
+        e.changes = Some(json!({"route": meta.route, "access": level}));
+        rapport_store::audit::record(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

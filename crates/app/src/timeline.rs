@@ -201,7 +201,11 @@ async fn checked_payload(tx: &mut TenantTx, kind: &str, payload: &Value) -> AppR
             Some(list) => {
                 for v in list {
                     match v.as_str().and_then(|s| s.parse::<uuid::Uuid>().ok()) {
-                        Some(id) if memberships::find_by_user(tx, UserId(id)).await?.is_some() => {
+                        Some(id)
+                            if memberships::find_any_by_user(tx, UserId(id))
+                                .await?
+                                .is_some() =>
+                        {
                             ids.push(json!(id))
                         }
                         _ => errors.add(

@@ -24,6 +24,9 @@ const STEP_SECS: i64 = 30;
 const DRIFT_STEPS: i64 = 1;
 /// How many recovery codes a person gets at a time.
 const RECOVERY_CODES: usize = 10;
+/// Failed second factors of one account, from any address, within the throttle window, after
+/// which its codes are refused until the window passes.
+const MAX_ACCOUNT_FAILURES: i64 = 10;
 /// How long the second step of a browser sign-in may wait after the password.
 const TICKET_TTL: TimeDelta = TimeDelta::minutes(5);
 /// How long a remembered browser skips the second factor.
@@ -207,8 +210,11 @@ impl App {
         &self,
         actor: &Actor,
         code: &str,
+        password: &str,
         meta: &RequestMeta,
     ) -> AppResult<Vec<String>> {
+        // A session left open is not enough to bind someone else's authenticator to the account.
+        self.confirm_password(actor, password).await?;
         let mut tx = self.db.platform().await?;
         let found = stored::find(&mut tx, actor.user_id).await?;
         if found.totp_enabled_at.is_some() {
@@ -237,6 +243,14 @@ impl App {
         let sealed = self.keys.seal(&base32(&secret));
         stored::enable(&mut tx, actor.user_id, &sealed, step).await?;
         let codes = self.replace_recovery_codes(&mut tx, actor.user_id).await?;
+        // Every other sign-in was made without the second factor: it ends; this one stays.
+        let (keep_session, keep_family) = match actor.sign_in {
+            Some(crate::SignIn::Session(id)) => (Some(id), None),
+            Some(crate::SignIn::TokenFamily(id)) => (None, Some(id)),
+            None => (None, None),
+        };
+        store_auth::revoke_other_refresh_tokens(&mut tx, actor.user_id, keep_family).await?;
+        store_auth::revoke_user_sessions(&mut tx, actor.user_id, keep_session).await?;
         store_audit::record_platform(
             &mut tx,
             None,
@@ -244,6 +258,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.tell_two_factor_changed(actor, "turned on").await;
         Ok(codes)
     }
 
@@ -282,7 +297,26 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.tell_two_factor_changed(actor, "turned off").await;
         Ok(())
+    }
+
+    /// Emails the account that its second factor changed, so a change the person did not make
+    /// does not go unnoticed.
+    async fn tell_two_factor_changed(&self, actor: &Actor, what: &str) {
+        self.mailer
+            .send_or_log(crate::mail::Email {
+                to: actor.email.clone(),
+                subject: format!("Two-factor authentication was {what} for your Rapport account"),
+                text: format!(
+                    "Hello {},\n\nTwo-factor authentication was just {what} for your Rapport account ({}).\n\n\
+                     If this was not you, reset your password now and tell your organization's administrators:\n\n{}\n",
+                    actor.name,
+                    actor.email,
+                    self.link("/forgot-password"),
+                ),
+            })
+            .await;
     }
 
     /// New recovery codes, after the password (422 `password`): the old ones stop working.
@@ -379,28 +413,41 @@ impl App {
             });
         };
         let ip = meta.ip.clone().unwrap_or_else(|| "unknown".into());
-        let mut read = self.db.platform_read().await?;
-        let failures = store_auth::login_failures_since(
-            &mut read,
-            &user.email,
-            &ip,
-            at - crate::accounts::THROTTLE_WINDOW,
-        )
-        .await?;
-        let found = stored::find(&mut read, user.id).await?;
-        read.commit().await?;
-        if let Some(wait) = login_delay(&failures, at) {
+        // One check of this person's codes at a time: the throttle is read, the code judged and
+        // a failure written in one transaction, so parallel guesses cannot all pass the count.
+        let mut tx = self.db.platform().await?;
+        stored::lock_user(&mut tx, user.id).await?;
+        let since = at - crate::accounts::THROTTLE_WINDOW;
+        let failures = store_auth::login_failures_since(&mut tx, &user.email, &ip, since).await?;
+        let account = store_auth::email_failures_since(&mut tx, &user.email, since).await?;
+        let from_address = store_auth::address_failures_since(&mut tx, &ip, since).await?;
+        let until_window_ends = |oldest: Option<DateTime<Utc>>| {
+            oldest.map(|o| o + crate::accounts::THROTTLE_WINDOW - at)
+        };
+        let wait = login_delay(&failures, at)
+            .or_else(|| {
+                (account.count >= MAX_ACCOUNT_FAILURES)
+                    .then(|| until_window_ends(account.oldest))
+                    .flatten()
+            })
+            .or_else(|| {
+                (from_address.count >= self.config.login_address_limit as i64)
+                    .then(|| until_window_ends(from_address.oldest))
+                    .flatten()
+            });
+        if let Some(wait) = wait {
+            drop(tx);
             return Err(AppError::TooManyRequests {
                 retry_after_secs: wait.num_seconds().max(1) as u64,
             });
         }
+        let found = stored::find(&mut tx, user.id).await?;
         let secret = found
             .totp_secret
             .as_deref()
             .and_then(|sealed| self.keys.open(sealed))
             .and_then(|b32| data_encoding::BASE32_NOPAD.decode(b32.as_bytes()).ok())
             .ok_or_else(|| AppError::Internal("a two-factor secret cannot be opened".into()))?;
-        let mut tx = self.db.platform().await?;
         let passed = match matching_step(&secret, code, at) {
             Some(step) => stored::spend_step(&mut tx, user.id, step)
                 .await?
@@ -438,9 +485,17 @@ impl App {
         let ip = meta.ip.clone().unwrap_or_else(|| "unknown".into());
         let mut tx = self.db.platform().await?;
         store_auth::clear_login_failures(&mut tx, &user.email, &ip).await?;
-        let mut e = entry(Some(&Actor::from(user)), meta, "auth.two_factor_passed");
+        users::note_sign_in(&mut tx, user.id).await?;
+        let actor = Actor::from(user);
+        let mut e = entry(Some(&actor), meta, "auth.two_factor_passed");
         e.changes = Some(serde_json::json!({"with": how}));
         store_audit::record_platform(&mut tx, None, e).await?;
+        store_audit::record_platform(
+            &mut tx,
+            None,
+            entry(Some(&actor), meta, "auth.login_succeeded"),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -359,6 +359,23 @@ pub async fn address_failures_since(
     .await
 }
 
+/// Failed sign-ins of one account from any address since `since` (the second factor's cap).
+pub async fn email_failures_since(
+    tx: &mut Tx,
+    email: &str,
+    since: DateTime<Utc>,
+) -> Result<AddressFailures> {
+    tx.fetch_one(
+        query(
+            "SELECT COUNT(*) AS count, MIN(attempted_at) AS oldest FROM login_failures \
+             WHERE email = $1 AND attempted_at > $2",
+        )
+        .bind(email)
+        .bind(since),
+    )
+    .await
+}
+
 /// A successful sign-in clears the failures of that (email, ip).
 pub async fn clear_login_failures(tx: &mut Tx, email: &str, ip: &str) -> Result<()> {
     tx.execute(

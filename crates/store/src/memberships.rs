@@ -87,6 +87,21 @@ pub async fn find_by_user(tx: &mut TenantTx, user_id: UserId) -> Result<Option<M
         .await
 }
 
+/// The user's membership whether active or deactivated (a member field or a mention may keep
+/// naming someone deactivated since).
+pub async fn find_any_by_user(tx: &mut TenantTx, user_id: UserId) -> Result<Option<Member>> {
+    let org = tx.organization_id();
+    tx.raw()
+        .fetch_optional(
+            query(format!(
+                "{SELECT} WHERE m.organization_id = $1 AND m.user_id = $2"
+            ))
+            .bind(org)
+            .bind(user_id),
+        )
+        .await
+}
+
 /// Adds a user to the organization. Already a member: conflict on
 /// `memberships_organization_id_user_id_key`.
 pub async fn insert(

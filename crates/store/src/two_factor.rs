@@ -27,6 +27,21 @@ pub async fn find(tx: &mut Tx, user: UserId) -> Result<Stored> {
         .unwrap_or_default())
 }
 
+/// Locks the person's row for the rest of the transaction, so that checks of their second
+/// factor run one at a time (SQLite's write transactions already do).
+pub async fn lock_user(tx: &mut Tx, user: UserId) -> Result<()> {
+    let lock = crate::dialect::lock_rows(tx.backend());
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[allow(dead_code)]
+        id: Uuid,
+    }
+    let _: Option<Row> = tx
+        .fetch_optional(query(format!("SELECT id FROM users WHERE id = $1{lock}")).bind(user))
+        .await?;
+    Ok(())
+}
+
 /// Keeps a secret being enrolled (replacing any earlier one not confirmed).
 pub async fn set_pending(tx: &mut Tx, user: UserId, sealed: &str) -> Result<()> {
     tx.execute(

@@ -263,6 +263,10 @@ impl App {
         tenant: &Tenant,
         meta: &RequestMeta,
     ) -> AppResult<()> {
+        // Support access never sets where the organization's data is sent.
+        if tenant.support.is_some() {
+            return Err(AppError::Forbidden);
+        }
         self.authorize(
             actor,
             tenant,

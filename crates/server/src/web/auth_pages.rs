@@ -92,6 +92,10 @@ pub async fn login_form(ctx: PageContext, Query(q): Query<LoginQuery>) -> PageRe
     }
     let notice = match q.notice.as_deref() {
         Some("signed-out") => Some("You are signed out.".to_owned()),
+        Some("joined") => Some(
+            "You joined the organization. Sign in to open it, with a new code from your authenticator app."
+                .to_owned(),
+        ),
         Some("password-reset") => {
             Some("Your password is changed. Sign in with the new one.".to_owned())
         }
@@ -597,6 +601,9 @@ pub struct InviteForm {
     #[serde(default)]
     name: String,
     password: String,
+    /// For an existing account with two-factor on.
+    #[serde(default)]
+    two_factor_code: String,
 }
 
 pub async fn invite(
@@ -617,6 +624,8 @@ pub async fn invite(
                 token: token.clone(),
                 name: (!form.name.trim().is_empty()).then(|| form.name.clone()),
                 password: form.password.clone(),
+                two_factor_code: (!form.two_factor_code.trim().is_empty())
+                    .then(|| form.two_factor_code.clone()),
             },
             &ctx.meta,
         )
@@ -640,11 +649,22 @@ pub async fn invite(
                     opened.expires_at,
                     &to,
                 )),
-                Err(_) => Ok(see_other("/login")),
+                // An account with two-factor signs in again, with a fresh code.
+                Err(_) => Ok(see_other("/login?notice=joined")),
             }
         }
         Err(error) => {
-            let (errors, error) = split(error);
+            let (errors, error) = match error {
+                AppError::TwoFactorRequired { .. } | AppError::TwoFactorInvalid => {
+                    let mut errors = rapport_domain::ValidationErrors::new();
+                    errors.add(
+                        "two_factor_code",
+                        "must be the current code from your authenticator app, or an unused recovery code",
+                    );
+                    (FormErrors(errors.0), None)
+                }
+                other => split(other),
+            };
             Ok(render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &InvitePage {

@@ -187,7 +187,7 @@ impl PageContext {
             Err(AppError::TwoFactorEnrollmentRequired) => {
                 Err(PageError(crate::web::see_other(&format!(
                     "/profile/security?required={}&next={}",
-                    urlencode(&org.name),
+                    urlencode(&org.slug),
                     urlencode(&self.here)
                 ))))
             }

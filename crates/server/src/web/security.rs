@@ -23,8 +23,10 @@ struct SecurityPage {
     setup: Option<Setup>,
     /// Recovery codes just made: shown this once.
     codes: Vec<String>,
-    /// The organization that requires two-factor, when it sent the person here.
+    /// The organization that requires two-factor, when it sent the person here: its name.
     required_by: Option<String>,
+    /// Its address, carried through the forms.
+    required_slug: String,
     /// Where to go once done (back into that organization), or the workspace.
     next: String,
     notice: Option<String>,
@@ -104,7 +106,17 @@ async fn page(ctx: &PageContext, q: &SecurityQuery) -> Result<SecurityPage, Page
         recovery_codes_left: status.recovery_codes_left,
         setup,
         codes: Vec::new(),
-        required_by: q.required.clone().filter(|r| !r.trim().is_empty()),
+        required_by: match q.required.as_deref().filter(|r| !r.trim().is_empty()) {
+            // Named by address; said only when that organization really requires it.
+            Some(slug) => app
+                .resolve_organization(rapport_app::organizations::TenantHint::Slug(slug))
+                .await
+                .map_err(PageError::from)?
+                .filter(|o| o.two_factor_required)
+                .map(|o| o.name),
+            None => None,
+        },
+        required_slug: q.required.clone().unwrap_or_default(),
         next: q
             .next
             .as_deref()
@@ -178,6 +190,8 @@ pub struct CodeForm {
     base: CsrfNext,
     #[serde(default)]
     code: String,
+    #[serde(default)]
+    password: String,
 }
 
 /// `POST /profile/security/enable`: the code that proves the app holds the secret. The
@@ -187,7 +201,7 @@ pub async fn enable(ctx: PageContext, Form(form): Form<CodeForm>) -> PageResult 
     let result = ctx
         .state
         .app
-        .enable_two_factor(&session.actor, &form.code, &ctx.meta)
+        .enable_two_factor(&session.actor, &form.code, &form.password, &ctx.meta)
         .await;
     match result {
         Ok(codes) => {

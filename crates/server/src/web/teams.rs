@@ -242,9 +242,11 @@ async fn team_page(
             .await
             .map_err(PageError::from)?,
     );
+    // Deactivated people are offered only while they are still in the team.
     let mut members: Vec<MemberChoice> = people
         .0
         .iter()
+        .filter(|m| m.is_active() || shown.members.contains(&m.user_id))
         .map(|m| MemberChoice {
             id: m.user_id.to_string(),
             name: m.name.clone(),

@@ -838,3 +838,53 @@ async fn the_members_page_deactivates_and_reactivates() {
         true
     );
 }
+
+#[tokio::test]
+async fn records_naming_a_deactivated_member_still_save() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let bob = t.member(&owner, "bob@example.com", "member").await;
+    let field = t
+        .org_call(
+            &owner,
+            Method::POST,
+            "/api/v1/objects/contact/fields",
+            Some(json!({"key": "account_manager", "label": "Account manager", "type": "member"})),
+        )
+        .await;
+    assert_eq!(field.status, StatusCode::CREATED, "{}", field.text);
+    let contact = t
+        .create(
+            &owner,
+            "/api/v1/contacts",
+            json!({"name": "Ana Costa", "custom": {"account_manager": bob.user_id}}),
+        )
+        .await;
+    let path = format!("/api/v1/contacts/{}", contact["id"].as_str().expect("id"));
+    let bob_id = membership_of(&t, &owner, "bob@example.com").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let r = t
+        .post(
+            &format!(
+                "/api/v1/organizations/{}/members/{bob_id}/deactivate",
+                owner.org()
+            ),
+            Some(&owner.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // A form sends back what it shows: the same member, with another change.
+    let saved = t
+        .org_call(
+            &owner,
+            Method::PATCH,
+            &path,
+            Some(json!({"name": "Ana Costa Silva", "custom": {"account_manager": bob.user_id}})),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);
+    assert_eq!(saved.body["custom"]["account_manager"], json!(bob.user_id));
+}

@@ -273,6 +273,38 @@ async fn an_admin_grant_acts_as_an_admin_and_a_denied_or_expired_one_opens_nothi
         )
         .await;
     assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text);
+    // Nothing that could outlast the grant: no members, keys or webhooks, no security changes.
+    t.org_call(
+        &support,
+        Method::POST,
+        &format!("/api/v1/organizations/{}/members", owner.org()),
+        Some(json!({"email": "root@example.com", "role": "admin"})),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    t.post(
+        &format!("/api/v1/organizations/{}/api-keys", owner.org()),
+        Some(&root.access),
+        json!({"name": "Mine", "role": "viewer"}),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    t.org_call(
+        &support,
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(json!({"url": "https://example.com/hook", "event_types": ["contact.created"]})),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    t.call(
+        Method::PATCH,
+        &format!("/api/v1/organizations/{}", owner.org()),
+        Some(&root.access),
+        Some(json!({"two_factor_required": true})),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, "forbidden");
     // The grant is for Acme only.
     let elsewhere = in_org(&root, &other);
     t.org_call(&elsewhere, Method::GET, "/api/v1/contacts", None)

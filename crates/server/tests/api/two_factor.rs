@@ -22,7 +22,7 @@ async fn turn_on(t: &TestApp, who: &Account) -> (String, Vec<String>) {
         .post(
             "/api/v1/auth/two-factor/enable",
             Some(&who.access),
-            json!({"code": totp::code(&secret, 0)}),
+            json!({"code": totp::code(&secret, 0), "password": PASSWORD}),
         )
         .await;
     assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.text);
@@ -75,7 +75,7 @@ async fn two_factor_is_set_up_with_an_authenticator_and_asked_at_every_sign_in()
         .post(
             "/api/v1/auth/two-factor/enable",
             Some(&ana.access),
-            json!({"code": "000000"}),
+            json!({"code": "000000", "password": PASSWORD}),
         )
         .await;
     wrong.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
@@ -84,7 +84,7 @@ async fn two_factor_is_set_up_with_an_authenticator_and_asked_at_every_sign_in()
         .post(
             "/api/v1/auth/two-factor/enable",
             Some(&ana.access),
-            json!({"code": totp::code(&secret, 0)}),
+            json!({"code": totp::code(&secret, 0), "password": PASSWORD}),
         )
         .await;
     assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.text);
@@ -297,7 +297,7 @@ async fn an_organization_that_requires_two_factor_admits_only_members_who_use_it
         .to_str()
         .expect("location")
         .to_owned();
-    assert!(to.starts_with("/profile/security?required=Acme"), "{to}");
+    assert!(to.starts_with("/profile/security?required=acme"), "{to}");
     let security = t
         .client
         .get(t.url(&to))
@@ -470,4 +470,51 @@ async fn the_command_line_turns_two_factor_off_for_someone_locked_out() {
     let status = t.get("/api/v1/auth/two-factor", token).await;
     assert_eq!(status.body["enabled"], false);
     assert_eq!(status.body["recovery_codes_left"], 0);
+}
+
+#[tokio::test]
+async fn joining_an_organization_asks_an_existing_account_for_its_second_factor() {
+    let t = TestApp::spawn().await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let ana = t.register("ana@example.com", Some("Harbour")).await;
+    let (secret, _) = turn_on(&t, &ana).await;
+    // An existing account is added at once, so the invitation is made as one to an address
+    // without an account would be, and its token is the one the email would carry.
+    let token = "a-known-invitation-token-for-this-test-0123456789".to_owned();
+    let org: rapport_domain::OrganizationId = owner.org().parse().expect("org");
+    let mut tx = t.app.db.tenant(org).await.expect("tx");
+    rapport_store::invitations::insert(
+        &mut tx,
+        rapport_store::invitations::NewInvitation {
+            email: "ana@example.com",
+            role: rapport_domain::Role::Member,
+            role_id: None,
+            token_hash: t.app.keys.hash_token(&token),
+            invited_by: rapport_domain::UserId(owner.user_id.parse().expect("id")),
+            expires_at: chrono::Utc::now() + chrono::Duration::days(1),
+        },
+    )
+    .await
+    .expect("invitation");
+    tx.commit().await.expect("commit");
+    let accept = |code: Option<String>| {
+        let t = &t;
+        let token = token.clone();
+        async move {
+            let mut body = json!({"token": token, "password": PASSWORD});
+            if let Some(code) = code {
+                body["two_factor_code"] = json!(code);
+            }
+            t.post("/api/v1/auth/invitations/accept", None, body).await
+        }
+    };
+    accept(None)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "two_factor_required");
+    accept(Some("000000".into()))
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED, "invalid_two_factor_code");
+    let joined = accept(Some(totp::code(&secret, 1))).await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.text);
+    assert_eq!(joined.body["organization"]["slug"], "acme");
 }

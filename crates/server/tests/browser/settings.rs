@@ -833,6 +833,7 @@ async fn a_person_sets_up_two_factor_with_a_qr_code_and_then_signs_in_with_a_cod
     crate::support::totp::settle().await;
     let secret = b.text("#totp-secret").await;
     b.fill("#code", "000000").await;
+    b.fill("#enable-password", PASSWORD).await;
     b.submit("form[action='/profile/security/enable'] button")
         .await;
     assert!(
@@ -843,6 +844,7 @@ async fn a_person_sets_up_two_factor_with_a_qr_code_and_then_signs_in_with_a_cod
     b.screenshots("two-factor-setup").await;
     b.fill("#code", &crate::support::totp::code(&secret, 0))
         .await;
+    b.fill("#enable-password", PASSWORD).await;
     b.submit("form[action='/profile/security/enable'] button")
         .await;
     let codes = b.text("#recovery-codes").await;

@@ -310,6 +310,8 @@ pub async fn two_factor_setup(
 pub struct TwoFactorCodeRequest {
     /// The current six-digit code from the authenticator app.
     pub code: String,
+    /// The person's current password (422 `password` when wrong).
+    pub password: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -318,9 +320,10 @@ pub struct RecoveryCodesOut {
     pub recovery_codes: Vec<String>,
 }
 
-/// Turn two-factor authentication on with a code from the authenticator set up: answers the
-/// recovery codes, once. 422 `code` for a wrong code, 409 `two_factor_not_started` without a
-/// setup under way.
+/// Turn two-factor authentication on with a code from the authenticator set up and the
+/// password: answers the recovery codes, once, and ends every other sign-in of the account (they
+/// were made without it); the account is emailed. 422 `code` or `password` when wrong, 409
+/// `two_factor_not_started` without a setup under way.
 #[utoipa::path(post, path = "/api/v1/auth/two-factor/enable", tag = "auth", security(("bearer" = [])),
     request_body = TwoFactorCodeRequest,
     responses((status = 200, body = RecoveryCodesOut), (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -333,7 +336,7 @@ pub async fn two_factor_enable(
     auth.require_user()?;
     let codes = state
         .app
-        .enable_two_factor(&auth.actor, &body.code, &meta)
+        .enable_two_factor(&auth.actor, &body.code, &body.password, &meta)
         .await?;
     Ok(Json(RecoveryCodesOut {
         recovery_codes: codes,
@@ -425,6 +428,10 @@ pub struct AcceptInvitationRequest {
     pub name: Option<String>,
     /// The new account's password, or the existing account's.
     pub password: String,
+    /// An existing account with two-factor on: its current code, or a recovery code (else 401
+    /// `two_factor_required`).
+    #[serde(default)]
+    pub two_factor_code: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -452,6 +459,7 @@ pub async fn accept_invitation(
                 token: body.token,
                 name: body.name,
                 password: body.password,
+                two_factor_code: body.two_factor_code,
             },
             &meta,
         )
