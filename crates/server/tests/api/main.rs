@@ -25,6 +25,7 @@ mod reach;
 mod records;
 mod roles;
 mod round_trips;
+mod route_matrix;
 mod sessions;
 mod support;
 mod support_access;
