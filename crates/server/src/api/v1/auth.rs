@@ -446,7 +446,10 @@ pub struct AcceptInvitationResponse {
 
 /// Accept an invitation: join the organization (creating the account if needed) and sign in.
 #[utoipa::path(post, path = "/api/v1/auth/invitations/accept", tag = "auth", request_body = AcceptInvitationRequest,
-    responses((status = 200, body = AcceptInvitationResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = AcceptInvitationResponse),
+              (status = 401, description = "two_factor_required, invalid_two_factor_code", body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem),
+              (status = 429, description = "Too many failed codes; see Retry-After", body = Problem)))]
 pub async fn accept_invitation(
     State(state): State<AppState>,
     Meta(meta): Meta,

@@ -182,7 +182,8 @@ pub struct UpdateOrganizationRequest {
 /// Change the organization's settings (owner/admin).
 #[utoipa::path(patch, path = "/api/v1/organizations/{id}", tag = "organizations", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = UpdateOrganizationRequest,
-    responses((status = 200, body = OrganizationOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = OrganizationOut), (status = 403, body = Problem),
+              (status = 409, description = "two_factor_not_enabled", body = Problem), (status = 422, body = Problem)))]
 pub async fn update(
     State(state): State<AppState>,
     auth: Auth,
