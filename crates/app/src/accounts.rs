@@ -74,6 +74,7 @@ impl From<&User> for Actor {
             created_at: user.created_at,
             api_key: None,
             sign_in: None,
+            confined_to: None,
         }
     }
 }
@@ -424,21 +425,36 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<OpenedSession> {
         let mut tx = self.db.platform().await?;
-        if let Some(previous) = previous_token
-            && let Some(old) =
-                store_auth::find_session(&mut tx, &self.keys.hash_token(previous)).await?
-        {
-            store_auth::revoke_session(&mut tx, old.user_id, old.id).await?;
-        }
-        let opened = self.insert_session(&mut tx, user, meta).await?;
+        let opened = self
+            .replace_session(&mut tx, user, previous_token, None, meta)
+            .await?;
         tx.commit().await?;
         Ok(opened)
+    }
+
+    /// Opens a session in `tx`, ending the one the browser presented. `confined_to` names the
+    /// organization whose single sign-on opened it: the only one it reaches.
+    pub(crate) async fn replace_session(
+        &self,
+        tx: &mut Tx,
+        user: User,
+        previous_token: Option<&str>,
+        confined_to: Option<rapport_domain::OrganizationId>,
+        meta: &RequestMeta,
+    ) -> AppResult<OpenedSession> {
+        if let Some(previous) = previous_token
+            && let Some(old) = store_auth::find_session(tx, &self.keys.hash_token(previous)).await?
+        {
+            store_auth::revoke_session(tx, old.user_id, old.id).await?;
+        }
+        self.insert_session(tx, user, confined_to, meta).await
     }
 
     async fn insert_session(
         &self,
         tx: &mut Tx,
         user: User,
+        confined_to: Option<rapport_domain::OrganizationId>,
         meta: &RequestMeta,
     ) -> AppResult<OpenedSession> {
         let token = random_token();
@@ -453,6 +469,7 @@ impl App {
                 ip: meta.ip.as_deref(),
                 user_agent: meta.user_agent.as_deref(),
                 expires_at,
+                organization_id: confined_to,
             },
         )
         .await?;
@@ -501,6 +518,12 @@ impl App {
                 tx.commit().await?;
                 let mut actor = Actor::from(&user);
                 actor.sign_in = Some(crate::SignIn::Session(session.id));
+                if let Some(org) = session.organization_id {
+                    // Signed in through an organization's provider: that organization only,
+                    // and nothing of the platform's.
+                    actor.confined_to = Some(rapport_domain::OrganizationId(org));
+                    actor.is_instance_admin = false;
+                }
                 self.identity.put_session(
                     ticket,
                     hash.clone(),
@@ -544,6 +567,8 @@ impl App {
         current: &CurrentSession,
         meta: &RequestMeta,
     ) -> AppResult<u64> {
+        // A sign-in confined to one organization does not end the account's others.
+        current.actor.require_whole_account()?;
         let mut tx = self.db.platform().await?;
         let n = store_auth::revoke_user_sessions(
             &mut tx,
@@ -575,6 +600,7 @@ impl App {
         id: SessionId,
         meta: &RequestMeta,
     ) -> AppResult<()> {
+        actor.require_whole_account()?;
         let mut tx = self.db.platform().await?;
         let sessions = store_auth::list_live_sessions(&mut tx, actor.user_id, now()).await?;
         if !sessions.iter().any(|s| s.id == id) {
@@ -713,6 +739,7 @@ impl App {
         password: &str,
         meta: &RequestMeta,
     ) -> AppResult<String> {
+        actor.require_whole_account()?;
         let email = Email::parse(new_email).map_err(|m| AppError::invalid("email", m))?;
         let mut read = self.db.platform_read().await?;
         let user = users::find(&mut read, actor.user_id)
@@ -774,6 +801,7 @@ impl App {
         new: &str,
         meta: &RequestMeta,
     ) -> AppResult<()> {
+        actor.require_whole_account()?;
         let mut read = self.db.platform_read().await?;
         let user = users::find(&mut read, actor.user_id)
             .await?

@@ -147,6 +147,10 @@ pub struct Config {
     /// `RAPPORT_WEBHOOK_ALLOW_PRIVATE`: let webhooks reach private, loopback and link-local
     /// addresses (an internal receiver; tests). Default false.
     pub webhook_allow_private: bool,
+    /// `RAPPORT_SSO_ALLOW_PRIVATE`: let organizations name single sign-on providers on private,
+    /// loopback and link-local addresses, over plain http too (a provider inside the network;
+    /// tests). Default false: providers are public and https.
+    pub sso_allow_private: bool,
     /// `RAPPORT_WEBHOOK_TIMEOUT_SECS`: how long a receiver has to answer. Default 15.
     pub webhook_timeout: Duration,
     /// `RAPPORT_WEBHOOK_RETRY_BASE_MS`: the wait before the first retry, doubled each time up to
@@ -526,6 +530,7 @@ impl Config {
             )?),
             list_scan_limit: src.parse("RAPPORT_LIST_SCAN_LIMIT", 10_000i64, "a whole number")?,
             webhook_allow_private: src.bool("RAPPORT_WEBHOOK_ALLOW_PRIVATE", false)?,
+            sso_allow_private: src.bool("RAPPORT_SSO_ALLOW_PRIVATE", false)?,
             webhook_timeout: src.secs("RAPPORT_WEBHOOK_TIMEOUT_SECS", 15, 1)?,
             webhook_retry_base: Duration::from_millis(src.parse(
                 "RAPPORT_WEBHOOK_RETRY_BASE_MS",

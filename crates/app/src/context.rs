@@ -29,6 +29,20 @@ pub struct Actor {
     pub api_key: Option<ApiKeyPrincipal>,
     /// The sign-in the request was made with, when it was a person's (not an API key's).
     pub sign_in: Option<SignIn>,
+    /// Set when the person signed in through this organization's single sign-on: the sign-in
+    /// reaches that organization only and changes nothing account-wide.
+    pub confined_to: Option<rapport_domain::OrganizationId>,
+}
+
+impl Actor {
+    /// Refuses account-wide changes (password, email, two-factor, new organizations) to a
+    /// sign-in confined to one organization by its single sign-on.
+    pub fn require_whole_account(&self) -> Result<(), crate::AppError> {
+        match self.confined_to {
+            Some(_) => Err(crate::AppError::WholeAccountRequired),
+            None => Ok(()),
+        }
+    }
 }
 
 /// One sign-in of a person: a browser session, or an API token family.

@@ -29,6 +29,15 @@ pub enum AppError {
         "this organization requires two-factor authentication; turn it on in your profile to continue"
     )]
     TwoFactorEnrollmentRequired,
+    /// A single sign-on was refused (403 `sign_in_refused`), in words for the person.
+    #[error("{0}")]
+    SignInRefused(String),
+    /// An account-wide change asked with a sign-in confined to one organization by its single
+    /// sign-on (403 `whole_account_required`).
+    #[error(
+        "you signed in through an organization's single sign-on, which reaches that organization only; sign in with your email and password to change your account"
+    )]
+    WholeAccountRequired,
     /// Authenticated but not allowed (403 `forbidden`).
     #[error("you do not have permission to do this")]
     Forbidden,

@@ -394,6 +394,7 @@ mod tests {
             created_at: chrono::Utc::now(),
             api_key: None,
             sign_in: None,
+            confined_to: None,
         }
     }
 

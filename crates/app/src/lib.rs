@@ -17,6 +17,7 @@ pub mod crypto;
 pub mod custom_values;
 pub mod deals;
 pub mod dispatch;
+pub mod egress;
 pub mod error;
 pub mod events;
 pub mod fields;
@@ -39,6 +40,7 @@ pub mod relations;
 pub mod roles;
 pub mod search;
 pub mod seed;
+pub mod sso;
 pub mod support;
 pub mod tags;
 pub mod tasks;
@@ -74,6 +76,8 @@ pub struct App {
     pub passwords: passwords::PasswordHasher,
     /// Sessions, sign-ins, API keys, organizations and roles, kept in memory for a short while.
     pub identity: Arc<identity::IdentityCache>,
+    /// Organizations' single sign-on providers, their documents and keys remembered a while.
+    pub oidc: sso::oidc::Client,
 }
 
 /// Why the application could not start.
@@ -162,7 +166,9 @@ impl App {
         .map_err(StartError::Live)?;
         let passwords =
             passwords::PasswordHasher::new(config.password_hashers, config.password_queue_wait);
+        let oidc = sso::oidc::Client::new(config.sso_allow_private);
         Ok(Arc::new(App {
+            oidc,
             passwords,
             keys,
             config,

@@ -139,6 +139,7 @@ impl App {
         input: NewOrganizationInput,
         meta: &RequestMeta,
     ) -> AppResult<UserOrganization> {
+        actor.require_whole_account()?;
         if actor.api_key.is_some() {
             return Err(AppError::Forbidden);
         }
@@ -163,6 +164,10 @@ impl App {
                 list
             }
         };
+        if let Some(only) = actor.confined_to {
+            // A single sign-on reaches its own organization only.
+            list.retain(|o| o.id == only);
+        }
         if let Some(key) = &actor.api_key {
             // An API key sees its own organization, with its own role.
             list.retain(|o| o.id == key.organization_id);
@@ -263,6 +268,10 @@ impl App {
         org: Organization,
         meta: &RequestMeta,
     ) -> AppResult<Tenant> {
+        // A sign-in through an organization's single sign-on reaches that organization only.
+        if actor.confined_to.is_some_and(|only| only != org.id) {
+            return Err(AppError::Forbidden);
+        }
         let access = match &actor.api_key {
             // A key works in its own organization only, with its own role.
             Some(key) if key.organization_id == org.id => Some(key.access.clone()),
@@ -289,7 +298,12 @@ impl App {
         }
         // A person (not a key) without a second factor does not enter an organization that
         // requires one; their own profile, where they turn it on, is outside any organization.
-        if org.two_factor_required && actor.api_key.is_none() && !actor.two_factor {
+        // A sign-in through its own single sign-on is the provider's to secure.
+        if org.two_factor_required
+            && actor.api_key.is_none()
+            && !actor.two_factor
+            && actor.confined_to != Some(org.id)
+        {
             return Err(AppError::TwoFactorEnrollmentRequired);
         }
         // Only a request let in is written down as made under the grant.

@@ -164,6 +164,7 @@ impl App {
     /// Starts enrolment: a new secret, kept until a code from it confirms the authenticator
     /// holds it (409 `two_factor_enabled` when already on). Starting again replaces it.
     pub async fn begin_two_factor(&self, actor: &Actor) -> AppResult<Enrolment> {
+        actor.require_whole_account()?;
         let mut secret = [0u8; 20];
         getrandom::fill(&mut secret).expect("the operating system's random generator is available");
         let mut tx = self.db.platform().await?;
@@ -213,6 +214,7 @@ impl App {
         password: &str,
         meta: &RequestMeta,
     ) -> AppResult<Vec<String>> {
+        actor.require_whole_account()?;
         // A session left open is not enough to bind someone else's authenticator to the account.
         self.confirm_password(actor, password).await?;
         let mut tx = self.db.platform().await?;
@@ -271,6 +273,7 @@ impl App {
         password: &str,
         meta: &RequestMeta,
     ) -> AppResult<()> {
+        actor.require_whole_account()?;
         self.confirm_password(actor, password).await?;
         let mut tx = self.db.platform().await?;
         let requiring: Vec<String> =
@@ -326,6 +329,7 @@ impl App {
         password: &str,
         meta: &RequestMeta,
     ) -> AppResult<Vec<String>> {
+        actor.require_whole_account()?;
         self.confirm_password(actor, password).await?;
         let mut tx = self.db.platform().await?;
         if stored::find(&mut tx, actor.user_id)

@@ -151,6 +151,14 @@ impl From<AppError> for ApiError {
                 "two_factor_enrollment_required",
                 e.to_string(),
             ),
+            AppError::SignInRefused(message) => {
+                ApiError::new(StatusCode::FORBIDDEN, "sign_in_refused", message)
+            }
+            e @ AppError::WholeAccountRequired => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "whole_account_required",
+                e.to_string(),
+            ),
             AppError::Forbidden => ApiError::forbidden(),
             AppError::FieldForbidden(errors) => {
                 let mut e = ApiError::new(

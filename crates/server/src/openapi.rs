@@ -342,6 +342,7 @@ impl Modify for CommonResponses {
         v1::support::deny, v1::support::revoke,
         v1::members::invitations, v1::members::revoke_invitation, v1::members::resend_invitation,
         v1::ai_settings::get, v1::ai_settings::put,
+        v1::single_sign_on::get, v1::single_sign_on::put, v1::single_sign_on::delete,
         v1::api_keys::list, v1::api_keys::create, v1::api_keys::revoke,
         v1::audit::list,
         v1::contacts::list, v1::contacts::export, v1::contacts::create, v1::contacts::get, v1::contacts::update, v1::contacts::delete,

@@ -14,8 +14,8 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::api::v1::{
     admin, ai_settings, analytics, api_keys, audit, auth, companies, contacts, deals, leads,
-    members, notifications, objects, organizations, roles, search, support, tags, tasks, teams,
-    timelines, views, webhooks,
+    members, notifications, objects, organizations, roles, search, single_sign_on, support, tags,
+    tasks, teams, timelines, views, webhooks,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -130,6 +130,12 @@ fn api_v1() -> Router<AppState> {
         .route(
             "/organizations/{id}/ai-settings",
             get(ai_settings::get).put(ai_settings::put),
+        )
+        .route(
+            "/organizations/{id}/single-sign-on",
+            get(single_sign_on::get)
+                .put(single_sign_on::put)
+                .delete(single_sign_on::delete),
         )
         .route(
             "/organizations/{id}/api-keys",

@@ -127,10 +127,13 @@ pub struct Session {
     /// The absolute end of the session, however active it is.
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Set when the session was opened through this organization's single sign-on: it opens
+    /// that organization only.
+    pub organization_id: Option<uuid::Uuid>,
 }
 
-const SESSION_COLUMNS: &str =
-    "id, user_id, csrf_token, ip, user_agent, created_at, last_seen_at, expires_at, revoked_at";
+const SESSION_COLUMNS: &str = "id, user_id, csrf_token, ip, user_agent, created_at, last_seen_at, \
+     expires_at, revoked_at, organization_id";
 
 pub struct NewSession<'a> {
     pub user_id: UserId,
@@ -139,6 +142,8 @@ pub struct NewSession<'a> {
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub expires_at: DateTime<Utc>,
+    /// The organization whose single sign-on opened it, if any.
+    pub organization_id: Option<rapport_domain::OrganizationId>,
 }
 
 pub async fn insert_session(tx: &mut Tx, new: NewSession<'_>) -> Result<SessionId> {
@@ -146,7 +151,7 @@ pub async fn insert_session(tx: &mut Tx, new: NewSession<'_>) -> Result<SessionI
     let now = crate::now();
     tx.execute(
         query(format!(
-            "INSERT INTO sessions (token_hash, {SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)"
+            "INSERT INTO sessions (token_hash, {SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10)"
         ))
         .bind(new.token_hash)
         .bind(id)
@@ -156,7 +161,8 @@ pub async fn insert_session(tx: &mut Tx, new: NewSession<'_>) -> Result<SessionI
         .bind(new.user_agent)
         .bind(now)
         .bind(now)
-        .bind(new.expires_at),
+        .bind(new.expires_at)
+        .bind(new.organization_id),
     )
     .await?;
     Ok(id)
@@ -211,6 +217,37 @@ pub async fn revoke_user_sessions(
         .bind(crate::now())
         .bind(user_id)
         .bind(keep),
+    )
+    .await
+}
+
+/// Ends every session opened through an organization's single sign-on; how many.
+pub async fn revoke_organization_sessions(
+    tx: &mut Tx,
+    organization_id: rapport_domain::OrganizationId,
+) -> Result<u64> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(try_from = "uuid::Uuid")]
+        user_id: UserId,
+    }
+    let users: Vec<Row> = tx
+        .fetch_all(
+            query(
+                "SELECT DISTINCT user_id FROM sessions WHERE organization_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(organization_id),
+        )
+        .await?;
+    for row in &users {
+        tx.changed(Changed::User(row.user_id));
+    }
+    tx.execute(
+        query(
+            "UPDATE sessions SET revoked_at = $1 WHERE organization_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(crate::now())
+        .bind(organization_id),
     )
     .await
 }

@@ -31,6 +31,7 @@ pub mod records;
 pub mod roles;
 pub mod search;
 pub mod seed;
+pub mod sso;
 pub mod statistics;
 pub mod support;
 pub mod tables;

@@ -4,7 +4,7 @@
 //! A receiver answering 410 Gone, or failing without a success for three days, is turned off and
 //! the organization's admins are told.
 
-pub mod egress;
+use crate::egress;
 pub mod signature;
 
 use std::time::Duration;

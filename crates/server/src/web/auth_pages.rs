@@ -78,6 +78,28 @@ struct LoginPage {
     errors: FormErrors,
     error: Option<String>,
     notice: Option<String>,
+    /// The organization's single sign-on button (label, address), on its own sign-in page.
+    sso: Option<(String, String)>,
+    /// Where a person with single sign-on finds their organization.
+    sso_link: String,
+}
+
+impl LoginPage {
+    async fn new(ctx: &PageContext, email: String, next: String) -> LoginPage {
+        LoginPage {
+            sso: super::single_sign_on::button(ctx, &next).await,
+            sso_link: if next == "/" {
+                "/login/sso".to_owned()
+            } else {
+                format!("/login/sso?next={}", super::context::urlencode(&next))
+            },
+            email,
+            next,
+            errors: FormErrors::default(),
+            error: None,
+            notice: None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -102,13 +124,14 @@ pub async fn login_form(ctx: PageContext, Query(q): Query<LoginQuery>) -> PageRe
         Some("expired") => Some("Your session has expired. Please sign in again.".to_owned()),
         _ => None,
     };
-    Ok(render(&LoginPage {
-        email: String::new(),
-        next: safe_next(q.next.as_deref().unwrap_or("/")),
-        errors: FormErrors::default(),
-        error: None,
-        notice,
-    }))
+    let mut page = LoginPage::new(
+        &ctx,
+        String::new(),
+        safe_next(q.next.as_deref().unwrap_or("/")),
+    )
+    .await;
+    page.notice = notice;
+    Ok(render(&page))
 }
 
 #[derive(Deserialize)]
@@ -167,16 +190,10 @@ pub async fn login(
                 _ => (StatusCode::UNPROCESSABLE_ENTITY, None),
             };
             let (errors, message) = split(error);
-            let mut page = render_status(
-                status,
-                &LoginPage {
-                    email: form.email,
-                    next,
-                    errors,
-                    error: message,
-                    notice: None,
-                },
-            );
+            let mut login = LoginPage::new(&ctx, form.email, next).await;
+            login.errors = errors;
+            login.error = message;
+            let mut page = render_status(status, &login);
             if let Some(secs) = retry_after {
                 page.headers_mut()
                     .insert(axum::http::header::RETRY_AFTER, secs.into());
@@ -254,16 +271,9 @@ pub async fn login_two_factor(
         ),
         // The ticket went stale: start again from the password.
         Err(AppError::Unauthenticated(message)) => {
-            return Ok(render_status(
-                StatusCode::UNAUTHORIZED,
-                &LoginPage {
-                    email: String::new(),
-                    next,
-                    errors: FormErrors::default(),
-                    error: Some(super::sentence(message)),
-                    notice: None,
-                },
-            ));
+            let mut page = LoginPage::new(&ctx, String::new(), next).await;
+            page.error = Some(super::sentence(message));
+            return Ok(render_status(StatusCode::UNAUTHORIZED, &page));
         }
         Err(AppError::TooManyRequests { retry_after_secs }) => (
             StatusCode::TOO_MANY_REQUESTS,

@@ -28,6 +28,7 @@ mod roles;
 mod search;
 mod security;
 mod settings;
+mod single_sign_on;
 mod tasks;
 mod teams;
 mod webhooks;
@@ -66,6 +67,20 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/login/two-factor",
             axum::routing::post(auth_pages::login_two_factor),
+        )
+        .route(
+            "/login/sso",
+            get(single_sign_on::login_form).post(single_sign_on::login),
+        )
+        .route("/sso/start", get(single_sign_on::start))
+        .route("/sso/callback", get(single_sign_on::callback))
+        .route(
+            "/settings/single-sign-on",
+            get(single_sign_on::settings).post(single_sign_on::save),
+        )
+        .route(
+            "/settings/single-sign-on/remove",
+            axum::routing::post(single_sign_on::remove),
         )
         .route(
             "/signup",

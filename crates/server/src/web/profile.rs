@@ -35,6 +35,9 @@ struct ProfilePage {
     notice: Option<String>,
     /// Whether the person signs in with a second factor.
     two_factor: bool,
+    /// Signed in through the organization's single sign-on: account-wide settings are not
+    /// changed from this sign-in.
+    confined: bool,
 }
 
 /// A readable name for a browser from its user agent.
@@ -78,6 +81,7 @@ async fn page(
         .await
         .map_err(PageError::from)?;
     Ok(ProfilePage {
+        confined: session.actor.confined_to.is_some(),
         password_hint: ctx.state.app.config.password_policy.hint(),
         shell: shell(ctx, session, &tenant, "profile", &["Your profile"]).await,
         name: session.actor.name.clone(),

@@ -139,6 +139,14 @@ async fn page(ctx: &PageContext, q: &SecurityQuery) -> Result<SecurityPage, Page
 }
 
 pub async fn security(ctx: PageContext, Query(q): Query<SecurityQuery>) -> PageResult {
+    // A single sign-on's session does not change the account's security; the profile says why.
+    if ctx
+        .session
+        .as_ref()
+        .is_some_and(|s| s.actor.confined_to.is_some())
+    {
+        return Ok(see_other("/profile#single-sign-on"));
+    }
     Ok(render(&page(&ctx, &q).await?))
 }
 

@@ -27,6 +27,7 @@ mod roles;
 mod round_trips;
 mod route_matrix;
 mod sessions;
+mod single_sign_on;
 mod support;
 mod support_access;
 mod tasks;

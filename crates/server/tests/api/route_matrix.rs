@@ -56,6 +56,11 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ),
     (
         "delete",
+        "/api/v1/organizations/{id}/single-sign-on",
+        Administration,
+    ),
+    (
+        "delete",
         "/api/v1/organizations/{id}/invitations/{invitation_id}",
         Administration,
     ),
@@ -111,6 +116,11 @@ const ROUTES: &[(&str, &str, Access)] = &[
     (
         "get",
         "/api/v1/organizations/{id}/ai-settings",
+        Administration,
+    ),
+    (
+        "get",
+        "/api/v1/organizations/{id}/single-sign-on",
         Administration,
     ),
     ("get", "/api/v1/organizations/{id}/api-keys", Administration),
@@ -264,6 +274,11 @@ const ROUTES: &[(&str, &str, Access)] = &[
     (
         "put",
         "/api/v1/organizations/{id}/ai-settings",
+        Administration,
+    ),
+    (
+        "put",
+        "/api/v1/organizations/{id}/single-sign-on",
         Administration,
     ),
     ("put", "/api/v1/organizations/{id}/logo", Administration),

@@ -996,3 +996,125 @@ async fn support_asks_an_owner_approves_and_support_opens_the_organization_under
     assert!(b.text("[role=status]").await.contains("Revoked"));
     b.close().await;
 }
+
+#[tokio::test]
+async fn an_owner_sets_up_single_sign_on_and_people_sign_in_through_the_provider() {
+    let test = "an_owner_sets_up_single_sign_on_and_people_sign_in_through_the_provider";
+    if !enabled(test) {
+        return;
+    }
+    let Some(provider) = std::env::var("RAPPORT_TEST_OIDC_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+    else {
+        crate::support::skip(
+            test,
+            "RAPPORT_TEST_OIDC_URL is not set (no OpenID Connect provider)",
+        );
+        return;
+    };
+    let provider = provider.trim_end_matches('/').to_owned();
+    let t = TestApp::spawn_with(crate::support::Options {
+        extra: vec![("RAPPORT_SSO_ALLOW_PRIVATE", "true".into())],
+        ..Default::default()
+    })
+    .await;
+    let b = Browser::start(1280, 900).await;
+    owner_signed_in(&t, &b).await;
+
+    // Settings → Single sign-on: a wrong issuer is refused next to its field, then saved.
+    b.goto(&t.url("/o/acme/settings/single-sign-on")).await;
+    assert!(b.text("#redirect-uri").await.ends_with("/sso/callback"));
+    b.fill("#issuer", "http://127.0.0.1:9/").await;
+    b.fill("#client_id", "rapport-acme").await;
+    b.fill("#client_secret", "very-secret").await;
+    b.submit("#sso-form button[type=submit]").await;
+    assert!(b.text("#issuer-error").await.contains("discovery document"));
+    b.fill("#issuer", &provider).await;
+    b.fill("#client_secret", "very-secret").await;
+    b.fill("#label", "Sign in with Acme ID").await;
+    b.fill("#allowed_domains", "acme.test").await;
+    b.click("input[name=auto_join]").await;
+    b.eval("document.querySelector('#default_role').value = 'viewer'; return null")
+        .await;
+    b.submit("#sso-form button[type=submit]").await;
+    assert!(
+        b.text("[role=status]")
+            .await
+            .contains("Single sign-on saved")
+    );
+    assert_eq!(
+        b.eval("return document.querySelector('#client_secret').value")
+            .await,
+        ""
+    );
+    b.screenshots("settings-single-sign-on").await;
+
+    // Someone new signs in from the organization's sign-in page.
+    let claims = reqwest::Client::new()
+        .put(format!("{provider}/users/nora-b"))
+        .json(&serde_json::json!({"email": "nora@acme.test", "email_verified": true, "name": "Nora Quinn"}))
+        .send()
+        .await
+        .expect("the provider answers");
+    assert!(claims.status().is_success());
+    b.forget_cookies().await;
+    b.goto(&t.url("/o/acme/login")).await;
+    assert_eq!(b.text("#sso-button").await, "Sign in with Acme ID");
+    b.screenshots("sign-in-single-sign-on").await;
+    b.submit("#sso-button").await;
+    assert!(
+        b.eval("return location.href")
+            .await
+            .as_str()
+            .unwrap_or("")
+            .starts_with(&provider)
+    );
+    b.fill("input[name=sub]", "nora-b").await;
+    b.submit("button[type=submit]:not([name])").await;
+    b.wait_for_path(|p| p.starts_with("/o/acme")).await;
+    b.goto(&t.url("/o/acme/profile")).await;
+    assert!(b.text("#single-sign-on").await.contains("single sign-on"));
+    assert!(
+        !b.exists("form[action$='/profile/password']").await,
+        "no password form"
+    );
+    b.screenshots("profile-single-sign-on").await;
+
+    // An address outside the organization's domains is refused, in words.
+    let claims = reqwest::Client::new()
+        .put(format!("{provider}/users/eve-b"))
+        .json(&serde_json::json!({"email": "eve@elsewhere.test", "email_verified": true}))
+        .send()
+        .await
+        .expect("the provider answers");
+    assert!(claims.status().is_success());
+    b.forget_cookies().await;
+    b.goto(&t.url("/login/sso")).await;
+    b.fill("#email", "someone@nowhere.test").await;
+    b.submit("form[action='/login/sso'] button").await;
+    assert!(b.text("#email-error").await.contains("No organization"));
+    b.fill("#email", "eve@acme.test").await;
+    b.click("form[action='/login/sso'] button").await;
+    b.wait_until(
+        &format!("return location.href.startsWith('{provider}')"),
+        "the provider's sign-in page",
+    )
+    .await;
+    assert!(
+        b.eval("return location.href")
+            .await
+            .as_str()
+            .unwrap_or("")
+            .starts_with(&provider)
+    );
+    b.fill("input[name=sub]", "eve-b").await;
+    b.submit("button[type=submit]:not([name])").await;
+    assert!(
+        b.text("[role=alert]")
+            .await
+            .contains("signs in only addresses at acme.test")
+    );
+    b.screenshots("sign-in-single-sign-on-refused").await;
+    b.close().await;
+}

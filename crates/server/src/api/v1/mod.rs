@@ -17,6 +17,7 @@ pub mod objects;
 pub mod organizations;
 pub mod roles;
 pub mod search;
+pub mod single_sign_on;
 pub mod support;
 pub mod tags;
 pub mod tasks;

@@ -1,6 +1,6 @@
-//! Outgoing requests to webhook receivers, refusing what an attacker could aim them at: private,
-//! loopback, link-local and other non-public addresses (unless the instance allows them), and
-//! redirects. The name is resolved once and the request goes to the checked address, so a DNS
+//! Outgoing requests (to webhook receivers and single sign-on providers), refusing what an
+//! attacker could aim them at: private, loopback, link-local and other non-public addresses
+//! (unless the instance allows them), and redirects. The name is resolved once and the request goes to the checked address, so a DNS
 //! answer cannot change between the check and the connection. Responses are read up to a cap.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -82,17 +82,15 @@ pub enum Failure {
     Network(String),
 }
 
-/// Sends a POST with these headers and body; `allow_private` lifts the address check.
-pub async fn post(
-    raw_url: &str,
-    headers: &[(&str, String)],
-    body: String,
+/// A client bound to the checked addresses of `url`'s host: the name is resolved once here,
+/// refused when it resolves to a non-public address (unless `allow_private`), and the client
+/// connects only there, following no redirect.
+async fn guarded_client(
+    url: &Url,
     timeout: Duration,
     allow_private: bool,
-) -> Result<Answer, (Failure, i64)> {
-    let started = Instant::now();
-    let elapsed = |started: Instant| started.elapsed().as_millis() as i64;
-    let url = check_url(raw_url).map_err(|m| (Failure::Refused(format!("the URL {m}")), 0))?;
+    user_agent: &str,
+) -> Result<reqwest::Client, Failure> {
     let host = url.host_str().unwrap_or_default().to_owned();
     let port = url.port_or_known_default().unwrap_or(443);
     let lookup_host = host
@@ -106,77 +104,137 @@ pub async fn post(
     .await
     {
         Ok(Ok(found)) => found.collect(),
-        Ok(Err(e)) => {
-            return Err((
-                Failure::Network(format!("could not resolve {host}: {e}")),
-                elapsed(started),
-            ));
-        }
-        Err(_) => {
-            return Err((
-                Failure::Network(format!("resolving {host} timed out")),
-                elapsed(started),
-            ));
-        }
+        Ok(Err(e)) => return Err(Failure::Network(format!("could not resolve {host}: {e}"))),
+        Err(_) => return Err(Failure::Network(format!("resolving {host} timed out"))),
     };
     if addresses.is_empty() {
-        return Err((
-            Failure::Network(format!("{host} has no address")),
-            elapsed(started),
-        ));
+        return Err(Failure::Network(format!("{host} has no address")));
     }
     if !allow_private && let Some(private) = addresses.iter().find(|a| is_private(a.ip())) {
-        return Err((
-            Failure::Refused(format!(
-                "refused: {host} resolves to {}, which is not a public address",
-                private.ip()
-            )),
-            elapsed(started),
-        ));
+        return Err(Failure::Refused(format!(
+            "refused: {host} resolves to {}, which is not a public address",
+            private.ip()
+        )));
     }
-    let client = reqwest::Client::builder()
+    reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(5).min(timeout))
         .timeout(timeout)
         .resolve_to_addrs(&lookup_host, &addresses)
-        .user_agent(concat!("Rapport-Webhooks/", env!("CARGO_PKG_VERSION")))
+        .user_agent(user_agent)
         .build()
-        .map_err(|e| (Failure::Network(e.to_string()), elapsed(started)))?;
+        .map_err(|e| Failure::Network(e.to_string()))
+}
+
+fn network_failure(e: &reqwest::Error, timeout: Duration) -> Failure {
+    Failure::Network(if e.is_timeout() {
+        format!("no answer within {} seconds", timeout.as_secs())
+    } else if e.is_connect() {
+        format!("could not connect: {e}")
+    } else {
+        e.to_string()
+    })
+}
+
+/// Reads a response's body up to `cap` bytes; a body cut short is kept as far as it came.
+async fn read_capped(response: &mut reqwest::Response, cap: usize) -> Vec<u8> {
+    let mut read = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        read.extend_from_slice(&chunk[..chunk.len().min(cap - read.len())]);
+        if read.len() >= cap {
+            break;
+        }
+    }
+    read
+}
+
+/// Sends a POST with these headers and body; `allow_private` lifts the address check.
+pub async fn post(
+    raw_url: &str,
+    headers: &[(&str, String)],
+    body: String,
+    timeout: Duration,
+    allow_private: bool,
+) -> Result<Answer, (Failure, i64)> {
+    let started = Instant::now();
+    let elapsed = |started: Instant| started.elapsed().as_millis() as i64;
+    let url = check_url(raw_url).map_err(|m| (Failure::Refused(format!("the URL {m}")), 0))?;
+    let client = guarded_client(
+        &url,
+        timeout,
+        allow_private,
+        concat!("Rapport-Webhooks/", env!("CARGO_PKG_VERSION")),
+    )
+    .await
+    .map_err(|f| (f, elapsed(started)))?;
     let mut request = client.post(url).body(body);
     for (name, value) in headers {
         request = request.header(*name, value);
     }
-    let mut response = request.send().await.map_err(|e| {
-        let what = if e.is_timeout() {
-            format!("no answer within {} seconds", timeout.as_secs())
-        } else if e.is_connect() {
-            format!("could not connect: {e}")
-        } else {
-            e.to_string()
-        };
-        (Failure::Network(what), elapsed(started))
-    })?;
+    let mut response = request
+        .send()
+        .await
+        .map_err(|e| (network_failure(&e, timeout), elapsed(started)))?;
     let status = response.status().as_u16();
-    let mut read = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                read.extend_from_slice(&chunk[..chunk.len().min(READ_CAP - read.len())]);
-                if read.len() >= READ_CAP {
-                    break;
-                }
-            }
-            Ok(None) => break,
-            // The status is what counts; a body cut short is still an answer.
-            Err(_) => break,
-        }
-    }
+    let read = read_capped(&mut response, READ_CAP).await;
     let text = String::from_utf8_lossy(&read[..read.len().min(EXCERPT)]).into_owned();
     Ok(Answer {
         status,
         latency_ms: elapsed(started),
         excerpt: text,
     })
+}
+
+/// Most of a JSON document that is read from an identity provider.
+const JSON_CAP: usize = 256 * 1024;
+
+/// A form to POST, with the HTTP basic credentials (user, password) to send it with.
+pub struct FormPost<'a> {
+    pub fields: &'a [(&'a str, &'a str)],
+    pub user: &'a str,
+    pub password: &'a str,
+}
+
+/// Asks for a JSON document, with a GET or a form POST (with HTTP basic credentials, as an
+/// OpenID Connect token endpoint wants them), under the same address rules as [`post`]. A
+/// status other than 2xx is a [`Failure::Refused`] naming it and what the server said.
+pub async fn json(
+    url: &Url,
+    form: Option<FormPost<'_>>,
+    timeout: Duration,
+    allow_private: bool,
+) -> Result<serde_json::Value, Failure> {
+    let client = guarded_client(
+        url,
+        timeout,
+        allow_private,
+        concat!("Rapport/", env!("CARGO_PKG_VERSION")),
+    )
+    .await?;
+    let request = match form {
+        None => client.get(url.clone()),
+        Some(form) => client
+            .post(url.clone())
+            .basic_auth(form.user, Some(form.password))
+            .form(form.fields),
+    };
+    let mut response = request
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| network_failure(&e, timeout))?;
+    let status = response.status();
+    let body = read_capped(&mut response, JSON_CAP).await;
+    if !status.is_success() {
+        let said = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+        return Err(Failure::Refused(format!(
+            "{url} answered {}: {}",
+            status.as_u16(),
+            said.trim()
+        )));
+    }
+    serde_json::from_slice(&body)
+        .map_err(|e| Failure::Refused(format!("{url} did not answer with JSON: {e}")))
 }
 
 #[cfg(test)]
