@@ -588,8 +588,12 @@ impl App {
 
     pub async fn list_sessions(&self, actor: &Actor) -> AppResult<Vec<Session>> {
         let mut tx = self.db.platform_read().await?;
-        let sessions = store_auth::list_live_sessions(&mut tx, actor.user_id, now()).await?;
+        let mut sessions = store_auth::list_live_sessions(&mut tx, actor.user_id, now()).await?;
         tx.commit().await?;
+        // A sign-in confined to one organization sees the sign-ins of that organization only.
+        if let Some(only) = actor.confined_to {
+            sessions.retain(|s| s.organization_id == Some(only.0));
+        }
         Ok(sessions)
     }
 
@@ -719,6 +723,7 @@ impl App {
 
     /// Changes the actor's display name.
     pub async fn rename(&self, actor: &Actor, name: &str, meta: &RequestMeta) -> AppResult<()> {
+        actor.require_whole_account()?;
         let name = PersonName::parse(name).map_err(|m| AppError::invalid("name", m))?;
         let mut tx = self.db.platform().await?;
         users::set_name(&mut tx, actor.user_id, name.as_str()).await?;

@@ -226,15 +226,32 @@ pub async fn json(
     let status = response.status();
     let body = read_capped(&mut response, JSON_CAP).await;
     if !status.is_success() {
-        let said = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+        // Only an OAuth error's own fields are repeated (`invalid_client: …`), never the rest of
+        // what a server sent.
+        let said = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| {
+                let error = v
+                    .get("error")?
+                    .as_str()?
+                    .chars()
+                    .take(100)
+                    .collect::<String>();
+                let detail = v
+                    .get("error_description")
+                    .and_then(serde_json::Value::as_str)
+                    .map(|d| format!(": {}", d.chars().take(200).collect::<String>()))
+                    .unwrap_or_default();
+                Some(format!(" ({error}{detail})"))
+            })
+            .unwrap_or_default();
         return Err(Failure::Refused(format!(
-            "{url} answered {}: {}",
-            status.as_u16(),
-            said.trim()
+            "{url} answered {}{said}",
+            status.as_u16()
         )));
     }
     serde_json::from_slice(&body)
-        .map_err(|e| Failure::Refused(format!("{url} did not answer with JSON: {e}")))
+        .map_err(|_| Failure::Refused(format!("{url} did not answer with JSON")))
 }
 
 #[cfg(test)]

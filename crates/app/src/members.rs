@@ -414,6 +414,8 @@ impl App {
         }
         memberships::delete(&mut tx, id).await?;
         rapport_store::teams::forget_member(&mut tx, member.user_id).await?;
+        // Single sign-on no longer knows them here: it does not bring them back by itself.
+        rapport_store::sso::unlink_user(&mut tx, member.user_id).await?;
         let mut e = with_target(entry(Some(actor), meta, "member.removed"), "membership", id);
         e.changes =
             Some(json!({"email": member.email, "role": {"before": member.role, "after": null}}));

@@ -188,6 +188,7 @@ impl App {
 
     /// The enrolment under way, if any: its secret and address again (a page reloaded).
     pub async fn pending_two_factor(&self, actor: &Actor) -> AppResult<Option<Enrolment>> {
+        actor.require_whole_account()?;
         let mut tx = self.db.platform_read().await?;
         let found = stored::find(&mut tx, actor.user_id).await?;
         tx.commit().await?;

@@ -84,6 +84,27 @@ pub async fn delete(tx: &mut TenantTx) -> Result<bool> {
     Ok(removed > 0)
 }
 
+/// Removes every link to the organization's provider (it became another issuer).
+pub async fn unlink_all(tx: &mut TenantTx) -> Result<u64> {
+    let org = tx.organization_id();
+    tx.raw()
+        .execute(query("DELETE FROM sso_identities WHERE organization_id = $1").bind(org))
+        .await
+}
+
+/// Removes a person's links in the organization (they left it): signing in through the
+/// provider again finds them as anyone else.
+pub async fn unlink_user(tx: &mut TenantTx, user: UserId) -> Result<u64> {
+    let org = tx.organization_id();
+    tx.raw()
+        .execute(
+            query("DELETE FROM sso_identities WHERE organization_id = $1 AND user_id = $2")
+                .bind(org)
+                .bind(user),
+        )
+        .await
+}
+
 /// The account a subject of this issuer is linked to in the organization.
 pub async fn linked_user(tx: &mut TenantTx, issuer: &str, subject: &str) -> Result<Option<UserId>> {
     #[derive(sqlx::FromRow)]

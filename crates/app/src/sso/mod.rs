@@ -34,8 +34,15 @@ use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
 
 /// The cookie that carries a sign-in in progress from the start to the callback.
 pub const STATE_COOKIE: &str = "rapport_sso";
-/// Where the provider sends the browser back; registered with the provider as the redirect URI.
-pub const CALLBACK_PATH: &str = "/sso/callback";
+/// Where the provider sends the browser back, one address per organization (registered with
+/// its provider as the redirect URI). A code that comes back to another organization's address
+/// than the sign-in started for is refused: one provider cannot have another's code sent to it.
+pub fn callback_path(organization: OrganizationId) -> String {
+    format!("/sso/callback/{organization}")
+}
+/// What a sealed sign-in state starts with, so nothing else sealed with the instance's key
+/// passes for one.
+const STATE_PURPOSE: &str = "sso-state:";
 /// How long a sign-in may take at the provider.
 pub const STATE_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 /// The most email domains an organization restricts sign-in to.
@@ -86,6 +93,8 @@ pub struct Callback {
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// The issuer, from providers that name themselves (RFC 9207).
+    pub iss: Option<String>,
 }
 
 /// A finished sign-in: the new session, the organization it opens, and where to go.
@@ -123,7 +132,7 @@ fn settings_of(app: &App, provider: &Provider, linked: i64) -> Settings {
         auto_join: provider.auto_join,
         default_role: provider.default_role.clone(),
         enabled: provider.enabled,
-        redirect_uri: app.sso_redirect_uri(),
+        redirect_uri: app.sso_redirect_uri(provider.organization_id),
         linked,
         created_at: provider.created_at,
         updated_at: provider.updated_at,
@@ -164,14 +173,14 @@ fn refused(message: impl Into<String>) -> AppError {
 }
 
 impl App {
-    /// The redirect URI of every organization's provider: the callback on the instance's
-    /// address.
-    pub fn sso_redirect_uri(&self) -> String {
-        self.link(CALLBACK_PATH)
+    /// The redirect URI of an organization's provider: its callback on the instance's address.
+    pub fn sso_redirect_uri(&self, organization: OrganizationId) -> String {
+        self.link(&callback_path(organization))
     }
 
-    /// Only an administrator, signed in as a person of the organization (not a key, not
-    /// support access), sees or changes how its people sign in.
+    /// Only an owner, signed in as a person of the organization (not a key, not support
+    /// access), sees or changes how its people sign in: a provider vouches for everyone,
+    /// owners included, so choosing it is an owner's decision, like making owners.
     async fn authorize_sso(
         &self,
         actor: &Actor,
@@ -187,13 +196,17 @@ impl App {
             rapport_domain::Ownership::NotApplicable,
         )
         .await?;
-        if actor.api_key.is_some() || tenant.support.is_some() || tenant.preview.is_some() {
+        if tenant.role != Role::Owner
+            || actor.api_key.is_some()
+            || tenant.support.is_some()
+            || tenant.preview.is_some()
+        {
             return Err(AppError::Forbidden);
         }
         Ok(())
     }
 
-    /// The organization's single sign-on, if it has one (administrators).
+    /// The organization's single sign-on, if it has one (owners).
     pub async fn single_sign_on(
         &self,
         actor: &Actor,
@@ -335,8 +348,22 @@ impl App {
             created_at: before.as_ref().map_or(at, |b| b.created_at),
             updated_at: at,
         };
+        // Sessions opened through what the provider was end when it is turned off or becomes
+        // another one; links to another issuer's subjects go.
+        let (ends_sessions, other_issuer) = match &before {
+            Some(b) => (
+                (b.enabled && !provider.enabled)
+                    || b.issuer != provider.issuer
+                    || b.client_id != provider.client_id,
+                b.issuer != provider.issuer,
+            ),
+            None => (false, false),
+        };
         let mut tx = self.db.tenant(tenant.id()).await?;
         store_sso::save(&mut tx, &provider).await?;
+        if other_issuer {
+            store_sso::unlink_all(&mut tx).await?;
+        }
         let mut e = with_target(
             entry(Some(actor), meta, "sso.configured"),
             "organization",
@@ -354,7 +381,11 @@ impl App {
         }));
         crate::events::record(&mut tx, e).await?;
         let linked = store_sso::count_linked(&mut tx).await?;
-        tx.commit().await?;
+        let mut platform = tx.into_platform().await?;
+        if ends_sessions {
+            rapport_store::auth::revoke_organization_sessions(&mut platform, tenant.id()).await?;
+        }
+        platform.commit().await?;
         Ok(settings_of(self, &provider, linked))
     }
 
@@ -423,15 +454,14 @@ impl App {
         if organization.deleted_at.is_some() {
             return Err(AppError::NotFound);
         }
+        if organization.status == OrganizationStatus::Suspended {
+            return Err(AppError::OrganizationSuspended);
+        }
         let mut tx = self.db.tenant_read(organization.id).await?;
         let provider = store_sso::find(&mut tx).await?;
         tx.commit().await?;
-        let provider = provider.filter(|p| p.enabled).ok_or_else(|| {
-            refused(format!(
-                "{} does not sign in with single sign-on. Sign in with your email and password.",
-                organization.name
-            ))
-        })?;
+        // Not set up, or turned off: 404, unlike a provider out of reach (a refusal).
+        let provider = provider.filter(|p| p.enabled).ok_or(AppError::NotFound)?;
         let found = self.oidc.discover(&provider.issuer, false).await.map_err(|problem| {
             tracing::warn!(organization = %organization.id, %problem, "single sign-on provider unreachable");
             refused(format!(
@@ -450,7 +480,7 @@ impl App {
         let location = oidc::authorization_url(
             &found,
             &provider.client_id,
-            &self.sso_redirect_uri(),
+            &self.sso_redirect_uri(organization.id),
             &pending.s,
             &pending.n,
             &pending.v,
@@ -460,16 +490,19 @@ impl App {
             serde_json::to_string(&pending).map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(Begun {
             location: location.to_string(),
-            state_cookie: self.keys.seal(&sealed),
+            state_cookie: self.keys.seal(&format!("{STATE_PURPOSE}{sealed}")),
         })
     }
 
-    /// Finishes a sign-in the provider sent back: checks it, finds or joins the person, and
+    /// Finishes a sign-in the provider sent back to `arrived_for`'s callback: checks it (the
+    /// organization it started for, its state, the issuer when the provider names it), finds
+    /// or joins the person, and
     /// opens a session confined to the organization. A refusal is
     /// [`AppError::SignInRefused`], in words for the person, and is written to the
     /// organization's audit log.
     pub async fn finish_single_sign_on(
         &self,
+        arrived_for: OrganizationId,
         state_cookie: Option<&str>,
         callback: &Callback,
         previous_token: Option<&str>,
@@ -478,11 +511,16 @@ impl App {
         const STALE: &str = "This sign-in expired or was started in another browser. Start again from the sign-in page.";
         let pending: Pending = state_cookie
             .and_then(|c| self.keys.open(c))
-            .and_then(|json| serde_json::from_str(&json).ok())
+            .and_then(|plain| {
+                plain
+                    .strip_prefix(STATE_PURPOSE)
+                    .and_then(|json| serde_json::from_str(json).ok())
+            })
             .ok_or_else(|| refused(STALE))?;
         let given = callback.state.as_deref().unwrap_or_default();
         if pending.e < now().timestamp()
             || !constant_time_eq(pending.s.as_bytes(), given.as_bytes())
+            || pending.o != arrived_for
         {
             return Err(refused(STALE));
         }
@@ -561,6 +599,14 @@ impl App {
             .discover(&provider.issuer, false)
             .await
             .map_err(broken)?;
+        // RFC 9207: a provider that names itself in the response must be this one.
+        if let Some(iss) = &callback.iss
+            && iss.trim_end_matches('/') != found.issuer.trim_end_matches('/')
+        {
+            return Err(refused(format!(
+                "The sign-in came back from another provider than {org_name}'s. Start again."
+            )));
+        }
         let secret = self.keys.open(&provider.client_secret).ok_or_else(|| {
             broken("its client secret cannot be read; an administrator must save it again".into())
         })?;
@@ -572,7 +618,7 @@ impl App {
                 &secret,
                 code,
                 &pending.v,
-                &self.sso_redirect_uri(),
+                &self.sso_redirect_uri(organization.id),
             )
             .await
             .map_err(broken)?;
@@ -594,11 +640,7 @@ impl App {
             ))
         })?;
         let email = email.as_str().to_owned();
-        if person.email_verified == Some(false) {
-            return Err(refused(format!(
-                "Your sign-in provider has not verified {email}. Verify it there, then sign in again."
-            )));
-        }
+        let verified = person.email_verified == Some(true);
         let domains: Vec<&str> = provider.allowed_domains.split_whitespace().collect();
         if !domains.is_empty() && !domains.contains(&domain_of(&email).as_str()) {
             return Err(refused(format!(
@@ -612,6 +654,13 @@ impl App {
             tx.commit().await?;
             found
         };
+        // Without a link, the email is what finds (or makes) the account: the provider must say
+        // it verified it.
+        if linked.is_none() && !verified {
+            return Err(refused(format!(
+                "{org_name}'s sign-in provider has not confirmed that {email} is verified. Verify the address there (the provider must send email_verified), then sign in again."
+            )));
+        }
         let existing = {
             let mut tx = self.db.platform_read().await?;
             let found = match linked {
@@ -689,9 +738,9 @@ impl App {
                         invitation.role_id.map(rapport_domain::RoleId),
                         "member.invitation_accepted",
                     )
-                } else if linked.is_none() && !is_new {
-                    // An account that existed before this sign-in and was never linked here:
-                    // the provider's word alone does not bring it into the organization.
+                } else if !is_new {
+                    // An account that is not a member (never was, or was removed): the
+                    // provider's word alone does not bring it into the organization.
                     return Err(refused(format!(
                         "An account with {email} already exists in Rapport and is not a member of {org_name}. Ask an administrator of {org_name} to invite it, then sign in again."
                     )));
@@ -710,7 +759,15 @@ impl App {
                         "{org_name} lets only its members sign in. Ask an administrator of {org_name} for an invitation."
                     )));
                 };
-                let member = memberships::insert(&mut tx, user.id, role, custom).await?;
+                let member = memberships::insert(&mut tx, user.id, role, custom)
+                    .await
+                    .map_err(|e| {
+                        if e.is_conflict_on("memberships_organization_id_user_id_key") {
+                            refused("You were joining at the same moment from another window. Sign in again.")
+                        } else {
+                            e.into()
+                        }
+                    })?;
                 let mut e = with_target(entry(Some(&actor), meta, how), "membership", member.id);
                 e.changes = Some(json!({
                     "email": member.email,
@@ -720,7 +777,14 @@ impl App {
                 crate::events::record(&mut tx, e).await?;
             }
         }
-        store_sso::link(&mut tx, &provider.issuer, &person.subject, user.id).await?;
+        store_sso::link(&mut tx, &provider.issuer, &person.subject, user.id)
+            .await
+            .map_err(|e| match e {
+                rapport_store::Error::Conflict { .. } => refused(
+                    "You were signing in at the same moment from another window. Sign in again.",
+                ),
+                other => other.into(),
+            })?;
         let mut e = entry(Some(&actor), meta, "auth.sso_login");
         e.changes = Some(json!({ "subject": person.subject, "new_account": is_new }));
         crate::events::record(&mut tx, e).await?;

@@ -146,8 +146,16 @@ impl Client {
         let document = egress::json(&provider.jwks_uri, None, TIMEOUT, self.allow_private)
             .await
             .map_err(|e| format!("could not read the provider's keys: {e}"))?;
-        let set: JwkSet = serde_json::from_value(document)
-            .map_err(|e| format!("the provider's keys are not a JSON Web Key Set: {e}"))?;
+        // Keys are read one by one: one of a kind this side does not know (another curve, an
+        // encryption key) is skipped rather than spoiling the set.
+        let keys = document
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or("the provider's keys are not a JSON Web Key Set")?
+            .iter()
+            .filter_map(|k| serde_json::from_value(k.clone()).ok())
+            .collect();
+        let set = JwkSet { keys };
         let set = Arc::new(set);
         self.lock_keys().insert(key, (Instant::now(), set.clone()));
         Ok(set)
@@ -296,6 +304,18 @@ fn pick_key<'a>(
                 | (P::OctetKeyPair(_), Algorithm::EdDSA)
         )
     };
+    // A key published for encryption, or for another algorithm, does not check signatures.
+    let usable = |jwk: &jsonwebtoken::jwk::Jwk| {
+        !matches!(
+            jwk.common.public_key_use,
+            Some(jsonwebtoken::jwk::PublicKeyUse::Encryption)
+        ) && jwk
+            .common
+            .key_algorithm
+            // Both enums name the algorithms alike (RS256, ES256, EdDSA).
+            .is_none_or(|a| format!("{a:?}") == format!("{alg:?}"))
+    };
+    let fits = |jwk: &jsonwebtoken::jwk::Jwk| fits(jwk) && usable(jwk);
     match kid {
         Some(kid) => set
             .keys

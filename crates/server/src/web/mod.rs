@@ -73,7 +73,10 @@ pub fn routes() -> Router<AppState> {
             get(single_sign_on::login_form).post(single_sign_on::login),
         )
         .route("/sso/start", get(single_sign_on::start))
-        .route("/sso/callback", get(single_sign_on::callback))
+        .route(
+            "/sso/callback/{organization}",
+            get(single_sign_on::callback),
+        )
         .route(
             "/settings/single-sign-on",
             get(single_sign_on::settings).post(single_sign_on::save),

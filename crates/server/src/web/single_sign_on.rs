@@ -3,8 +3,9 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::Query;
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
 use rapport_app::AppError;
 use rapport_app::model::Organization;
 use rapport_app::organizations::TenantHint;
@@ -33,10 +34,6 @@ struct SsoLoginPage {
     error: Option<String>,
     /// When the email's domain signs in to several organizations: which one.
     choices: Vec<Choice>,
-    /// When it signs in to one: where the page forwards the browser. A redirect answering the
-    /// form would be refused by the page's `form-action 'self'` policy once it leaves for the
-    /// provider; a page that moves on by itself is a plain navigation.
-    forward: Option<Choice>,
 }
 
 struct Choice {
@@ -51,7 +48,6 @@ fn sso_page(next: String) -> SsoLoginPage {
         email_error: None,
         error: None,
         choices: Vec::new(),
-        forward: None,
     }
 }
 
@@ -116,15 +112,12 @@ pub async fn login(
             );
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
-        [only] => {
-            page.forward = Some(Choice {
-                name: only.name.clone(),
-                href: start_href(only, &next, &email),
-            });
-            Ok(render(&page))
-        }
-        several => {
-            page.choices = several
+        // The organizations are shown to choose from, even one: a domain is claimed by the
+        // organization's owners, not proven, so nobody is sent to a provider unasked. (A
+        // redirect would not do either: the page's `form-action 'self'` policy stops a form's
+        // answer from leaving for another site.)
+        found => {
+            page.choices = found
                 .iter()
                 .map(|o| Choice {
                     name: o.name.clone(),
@@ -182,6 +175,10 @@ pub async fn start(
     Query(q): Query<StartQuery>,
 ) -> PageResult {
     let next = safe_next(q.next.as_deref().unwrap_or("/"));
+    // Someone signed in already is not signed out by a link to another sign-in.
+    if ctx.session.is_some() {
+        return Ok(see_other(&next));
+    }
     let email = q.email.unwrap_or_default();
     let organization = match ctx.organization().ok().flatten() {
         Some(org) => Some(org.clone()),
@@ -229,33 +226,56 @@ pub async fn start(
             page.error = Some(message);
             Ok(render_status(StatusCode::SERVICE_UNAVAILABLE, &page))
         }
+        Err(AppError::NotFound) => {
+            let mut page = sso_page(next);
+            page.error = Some(format!(
+                "{} does not sign in with single sign-on. Sign in with your email and password.",
+                organization.name
+            ));
+            Ok(render_status(StatusCode::NOT_FOUND, &page))
+        }
+        Err(e @ AppError::OrganizationSuspended) => {
+            let mut page = sso_page(next);
+            page.error = Some(super::sentence(&e.to_string()));
+            Ok(render_status(StatusCode::FORBIDDEN, &page))
+        }
         Err(other) => Err(other.into()),
     }
 }
 
-/// `GET /sso/callback`: where the provider sends the browser back. A finished sign-in opens a
+/// `GET /sso/callback/{organization}`: where the provider sends the browser back. A finished sign-in opens a
 /// session confined to the organization and goes to its home (or the page asked for).
 pub async fn callback(
     ctx: PageContext,
     headers: HeaderMap,
+    Path(organization): Path<uuid::Uuid>,
     Query(back): Query<Callback>,
 ) -> PageResult {
     let sealed = cookie(&headers, STATE_COOKIE).map(str::to_owned);
     let result = ctx
         .state
         .app
-        .finish_single_sign_on(sealed.as_deref(), &back, ctx.cookie.as_deref(), &ctx.meta)
+        .finish_single_sign_on(
+            rapport_domain::OrganizationId(organization),
+            sealed.as_deref(),
+            &back,
+            ctx.cookie.as_deref(),
+            &ctx.meta,
+        )
         .await;
     let mut response = match result {
         Ok(finished) => {
-            let to = format!(
-                "/o/{}{}",
-                finished.organization.slug,
-                match finished.next.as_str() {
-                    "/" => "/",
-                    other => other,
-                }
-            );
+            let home = format!("/o/{}", finished.organization.slug);
+            let next = finished.next.as_str();
+            // A page of this organization (asked for before signing in) opens as it is; a page
+            // outside any organization opens inside this one; another organization's, not.
+            let to = if next == home || next.starts_with(&format!("{home}/")) {
+                next.to_owned()
+            } else if next.starts_with("/o/") {
+                format!("{home}/")
+            } else {
+                format!("{home}{next}")
+            };
             let max_age = (finished.opened.expires_at - chrono::Utc::now())
                 .num_seconds()
                 .max(0);
@@ -276,7 +296,7 @@ pub async fn callback(
             page.error = Some(super::sentence(&e.to_string()));
             render_status(StatusCode::FORBIDDEN, &page)
         }
-        Err(other) => return Err(other.into()),
+        Err(other) => super::PageError::from(other).into_response(),
     };
     // The state is spent either way.
     response
@@ -356,7 +376,7 @@ async fn settings_page(
                 name: r.name.clone(),
             })
             .collect(),
-        redirect_uri: ctx.state.app.sso_redirect_uri(),
+        redirect_uri: ctx.state.app.sso_redirect_uri(tenant.id()),
         linked: current.map_or(0, |s| s.linked),
         sign_in_link: ctx.state.app.link(&format!(
             "/sso/start?organization={}",
@@ -367,6 +387,21 @@ async fn settings_page(
     })
 }
 
+/// An owner's settings context; admins are told why not (a provider vouches for owners too).
+async fn owner(
+    ctx: &PageContext,
+) -> Result<(rapport_app::Actor, rapport_app::Tenant, Shell), super::PageError> {
+    let (actor, tenant, shell) = admin(ctx, "settings", "Single sign-on").await?;
+    if tenant.role != Role::Owner {
+        return Err(super::PageError::from(crate::error::ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only owners set up single sign-on: the provider vouches for everyone, owners included",
+        )));
+    }
+    Ok((actor, tenant, shell))
+}
+
 #[derive(Deserialize)]
 pub struct Saved {
     saved: Option<String>,
@@ -374,7 +409,7 @@ pub struct Saved {
 
 /// `GET /settings/single-sign-on`.
 pub async fn settings(ctx: PageContext, Query(q): Query<Saved>) -> PageResult {
-    let (actor, tenant, shell) = admin(&ctx, "settings", "Single sign-on").await?;
+    let (actor, tenant, shell) = owner(&ctx).await?;
     let current = ctx
         .state
         .app
@@ -414,7 +449,7 @@ pub struct SettingsForm {
 /// `POST /settings/single-sign-on`.
 pub async fn save(ctx: PageContext, Form(form): Form<SettingsForm>) -> PageResult {
     ctx.check_csrf(&form.csrf)?;
-    let (actor, tenant, shell) = admin(&ctx, "settings", "Single sign-on").await?;
+    let (actor, tenant, shell) = owner(&ctx).await?;
     let input = SettingsInput {
         issuer: form.issuer.clone(),
         client_id: form.client_id.clone(),
@@ -459,7 +494,7 @@ pub async fn save(ctx: PageContext, Form(form): Form<SettingsForm>) -> PageResul
 /// `POST /settings/single-sign-on/remove`.
 pub async fn remove(ctx: PageContext, Form(form): Form<super::CsrfForm>) -> PageResult {
     ctx.check_csrf(&form.csrf)?;
-    let (actor, tenant, _) = admin(&ctx, "settings", "Single sign-on").await?;
+    let (actor, tenant, _) = owner(&ctx).await?;
     ctx.state
         .app
         .remove_single_sign_on(&actor, &tenant, &ctx.meta)

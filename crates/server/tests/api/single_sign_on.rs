@@ -109,7 +109,7 @@ async fn sign_in_as(
         .and_then(|v| v.to_str().ok())
         .expect("back to Rapport")
         .to_owned();
-    assert!(back.starts_with(&t.url("/sso/callback?")), "{back}");
+    assert!(back.starts_with(&t.url("/sso/callback/")), "{back}");
     let answer = t
         .client
         .get(tamper(back))
@@ -232,7 +232,10 @@ async fn people_sign_in_through_the_provider_and_the_session_opens_that_organiza
     )
     .await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);
-    assert_eq!(saved.body["redirect_uri"], t.url("/sso/callback"));
+    assert_eq!(
+        saved.body["redirect_uri"],
+        t.url(&format!("/sso/callback/{}", owner.org()))
+    );
     assert_eq!(saved.body["allowed_domains"], json!(["acme.test"]));
     assert_eq!(saved.body["enabled"], true);
     assert!(
@@ -263,7 +266,7 @@ async fn people_sign_in_through_the_provider_and_the_session_opens_that_organiza
     let html = found.text().await.expect("html");
     assert!(
         html.contains(
-            r#"<meta http-equiv="refresh" content="0;url=/sso/start?organization=acme&#38;next=%2F&#38;email=nora%40acme.test">"#
+            r#"href="/sso/start?organization=acme&#38;next=%2F&#38;email=nora%40acme.test">Continue to Acme</a>"#
         ),
         "{html}"
     );
@@ -549,7 +552,7 @@ async fn the_provider_alone_never_lets_in_whom_the_organization_did_not_choose()
     .await;
     refused(
         &sign_in(&t, &idp, slug_start(), "una-1").await,
-        "has not verified una@acme.test",
+        "has not confirmed that una@acme.test is verified",
     );
     idp.person("nob-1", json!({"name": "Nobody"})).await;
     refused(
@@ -591,14 +594,24 @@ async fn the_provider_alone_never_lets_in_whom_the_organization_did_not_choose()
         &sign_in_as(&t, &idp, slug_start(), "olga-1", |u| {
             format!(
                 "{}?error=access_denied&error_description=The+user+said+no&state={}",
-                t.url("/sso/callback"),
+                u.split('?').next().unwrap_or(""),
                 u.split("state=").nth(1).unwrap_or("")
             )
         })
         .await,
         "The user said no",
     );
-    // A code is good once: replaying the same callback does not sign in again.
+    // A code sent back to another organization's address than the sign-in began for is
+    // refused: one provider cannot have the code another provider issued sent to it.
+    let other = t.register("oz@other.test", Some("Other")).await;
+    refused(
+        &sign_in_as(&t, &idp, slug_start(), "olga-1", |u| {
+            u.replace(owner.org(), other.org())
+        })
+        .await,
+        "expired or was started in another browser",
+    );
+    // The provider takes a code once: replaying the same callback does not sign in again.
     let started = t
         .client
         .get(t.url(slug_start()))
@@ -661,6 +674,7 @@ async fn setting_up_single_sign_on_checks_the_provider_and_is_for_administrators
     .await;
     let owner = t.register("olga@acme.test", Some("Acme")).await;
     let member = t.member(&owner, "mo@acme.test", "member").await;
+    let admin = t.member(&owner, "ada@acme.test", "admin").await;
     let path = format!("/api/v1/organizations/{}/single-sign-on", owner.org());
     let good = json!({"issuer": idp.base, "client_id": "c", "client_secret": "s"});
 
@@ -669,6 +683,11 @@ async fn setting_up_single_sign_on_checks_the_provider_and_is_for_administrators
         .await;
     r.assert_problem(StatusCode::FORBIDDEN, "forbidden");
     let r = t.get(&path, &member.access).await;
+    r.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    // A provider vouches for everyone, owners included: choosing it is for owners alone.
+    let r = t
+        .call(Method::PUT, &path, Some(&admin.access), Some(good.clone()))
+        .await;
     r.assert_problem(StatusCode::FORBIDDEN, "forbidden");
     t.get(&path, &owner.access)
         .await
@@ -742,7 +761,7 @@ async fn setting_up_single_sign_on_checks_the_provider_and_is_for_administrators
         .send()
         .await
         .expect("start");
-    assert_eq!(started.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(started.status(), StatusCode::NOT_FOUND);
     let html = started.text().await.expect("html");
     assert!(
         html.contains("does not sign in with single sign-on"),

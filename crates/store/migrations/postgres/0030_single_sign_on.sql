@@ -42,3 +42,5 @@ CREATE POLICY tenant_isolation ON sso_identities
 
 -- A session opened through an organization's single sign-on opens that organization only.
 ALTER TABLE sessions ADD COLUMN organization_id uuid REFERENCES organizations (id) ON DELETE CASCADE;
+
+CREATE INDEX sessions_organization ON sessions (organization_id);

@@ -32,3 +32,5 @@ CREATE INDEX sso_identities_user ON sso_identities (user_id);
 
 -- A session opened through an organization's single sign-on opens that organization only.
 ALTER TABLE sessions ADD COLUMN organization_id BLOB REFERENCES organizations (id) ON DELETE CASCADE;
+
+CREATE INDEX sessions_organization ON sessions (organization_id);
