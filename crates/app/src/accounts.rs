@@ -215,7 +215,7 @@ impl App {
     ///
     /// Both are refused with 429 and `Retry-After` before any password is hashed. The
     /// deliberately slow password check runs outside any transaction, on the bounded hashers.
-    async fn check_credentials(
+    pub(crate) async fn check_credentials(
         &self,
         email: &str,
         password: &str,

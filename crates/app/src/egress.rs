@@ -117,6 +117,8 @@ async fn guarded_client(
         )));
     }
     reqwest::Client::builder()
+        // A proxy from the environment would connect elsewhere than the address checked here.
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(5).min(timeout))
         .timeout(timeout)

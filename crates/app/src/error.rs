@@ -38,6 +38,10 @@ pub enum AppError {
         "you signed in through an organization's single sign-on, which reaches that organization only; sign in with your email and password to change your account"
     )]
     WholeAccountRequired,
+    /// The organization lets members other than owners in only through its single sign-on
+    /// (403 `single_sign_on_required`).
+    #[error("this organization requires signing in through its single sign-on")]
+    SingleSignOnRequired,
     /// Authenticated but not allowed (403 `forbidden`).
     #[error("you do not have permission to do this")]
     Forbidden,

@@ -584,16 +584,22 @@ impl App {
         // The password is checked or hashed before the write transaction opens, so the slow
         // part never holds the database's write lock.
         let (user, is_new) = match existing {
-            Some(user) => {
-                if !self
-                    .verify_password(input.password.clone(), user.password_hash.clone())
-                    .await?
+            Some(_) => {
+                // Checked like a sign-in: failures counted and throttled per address, so an
+                // invitation link is no way around the limits on guessing a password.
+                let user = match self
+                    .check_credentials(&invitation.email, &input.password, meta)
+                    .await
                 {
-                    return Err(AppError::invalid(
-                        "password",
-                        "is not the password of your existing account",
-                    ));
-                }
+                    Ok(user) => user,
+                    Err(AppError::Unauthenticated(_)) => {
+                        return Err(AppError::invalid(
+                            "password",
+                            "is not the password of your existing account",
+                        ));
+                    }
+                    Err(other) => return Err(other),
+                };
                 // Joining signs in: an account with two-factor gives its second factor too.
                 let given = crate::two_factor::SecondFactor {
                     code: input.two_factor_code.clone(),

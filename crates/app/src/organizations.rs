@@ -306,6 +306,16 @@ impl App {
         {
             return Err(AppError::TwoFactorEnrollmentRequired);
         }
+        // An organization that requires its single sign-on lets people (not keys) in through
+        // it alone; owners keep their password, so a provider out of order locks nobody out.
+        if org.sso_required
+            && actor.api_key.is_none()
+            && support.is_none()
+            && actor.confined_to != Some(org.id)
+            && access.role != Role::Owner
+        {
+            return Err(AppError::SingleSignOnRequired);
+        }
         // Only a request let in is written down as made under the grant.
         if let Some(grant) = support {
             self.note_support_request(actor, org.id, grant, &access, meta)

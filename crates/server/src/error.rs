@@ -154,6 +154,11 @@ impl From<AppError> for ApiError {
             AppError::SignInRefused(message) => {
                 ApiError::new(StatusCode::FORBIDDEN, "sign_in_refused", message)
             }
+            e @ AppError::SingleSignOnRequired => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "single_sign_on_required",
+                e.to_string(),
+            ),
             e @ AppError::WholeAccountRequired => ApiError::new(
                 StatusCode::FORBIDDEN,
                 "whole_account_required",

@@ -20,6 +20,8 @@ pub struct Organization {
     pub has_logo: bool,
     /// Members must sign in with a second factor to enter.
     pub two_factor_required: bool,
+    /// Members other than owners enter only through the organization's single sign-on.
+    pub sso_required: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
@@ -27,7 +29,7 @@ pub struct Organization {
 }
 
 const SELECT: &str = "SELECT o.id, o.slug, o.name, o.currency, o.time_zone, o.status, o.primary_color, o.two_factor_required, \
-     EXISTS (SELECT 1 FROM organization_logos l WHERE l.organization_id = o.id) AS has_logo, \
+     o.sso_required, EXISTS (SELECT 1 FROM organization_logos l WHERE l.organization_id = o.id) AS has_logo, \
      o.created_at, o.updated_at, o.deleted_at, o.purge_after FROM organizations o";
 
 /// A new organization's fields.

@@ -19,6 +19,8 @@ pub struct Provider {
     /// Space-separated email domains; empty allows any.
     pub allowed_domains: String,
     pub auto_join: bool,
+    /// Its emails count as verified without the `email_verified` claim.
+    pub trust_email: bool,
     /// A role key.
     pub default_role: String,
     pub enabled: bool,
@@ -27,7 +29,7 @@ pub struct Provider {
 }
 
 const COLUMNS: &str = "organization_id, issuer, client_id, client_secret, label, allowed_domains, \
-     auto_join, default_role, enabled, created_at, updated_at";
+     auto_join, trust_email, default_role, enabled, created_at, updated_at";
 
 /// The organization's provider, if it has one.
 pub async fn find(tx: &mut TenantTx) -> Result<Option<Provider>> {
@@ -52,7 +54,7 @@ pub async fn save(tx: &mut TenantTx, provider: &Provider) -> Result<()> {
     tx.raw()
         .execute(
             query(format!(
-                "INSERT INTO sso_providers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                "INSERT INTO sso_providers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
             ))
             .bind(org)
             .bind(&provider.issuer)
@@ -61,10 +63,25 @@ pub async fn save(tx: &mut TenantTx, provider: &Provider) -> Result<()> {
             .bind(&provider.label)
             .bind(&provider.allowed_domains)
             .bind(provider.auto_join)
+            .bind(provider.trust_email)
             .bind(&provider.default_role)
             .bind(provider.enabled)
             .bind(provider.created_at)
             .bind(provider.updated_at),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Whether members other than owners must enter through single sign-on.
+pub async fn set_required(tx: &mut TenantTx, required: bool) -> Result<()> {
+    tx.organization_changed();
+    let org = tx.organization_id();
+    tx.raw()
+        .execute(
+            query("UPDATE organizations SET sso_required = $1 WHERE id = $2")
+                .bind(required)
+                .bind(org),
         )
         .await?;
     Ok(())

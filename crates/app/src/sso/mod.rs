@@ -56,8 +56,12 @@ pub struct Settings {
     pub label: String,
     pub allowed_domains: Vec<String>,
     pub auto_join: bool,
+    /// Its emails count as verified without the `email_verified` claim.
+    pub trust_email: bool,
     pub default_role: String,
     pub enabled: bool,
+    /// Members other than owners enter only through it.
+    pub required: bool,
     /// The address to register with the provider.
     pub redirect_uri: String,
     /// People who have signed in through it.
@@ -76,8 +80,12 @@ pub struct SettingsInput {
     pub label: Option<String>,
     pub allowed_domains: Vec<String>,
     pub auto_join: bool,
+    pub trust_email: bool,
     pub default_role: Option<String>,
     pub enabled: bool,
+    /// Members other than owners enter only through it (owners keep their password, so a
+    /// provider out of order never locks the organization out).
+    pub required: bool,
 }
 
 /// Where to send the browser to sign in, and the sealed cookie that comes back with it.
@@ -119,7 +127,7 @@ struct Pending {
     e: i64,
 }
 
-fn settings_of(app: &App, provider: &Provider, linked: i64) -> Settings {
+fn settings_of(app: &App, provider: &Provider, linked: i64, required: bool) -> Settings {
     Settings {
         issuer: provider.issuer.clone(),
         client_id: provider.client_id.clone(),
@@ -130,8 +138,10 @@ fn settings_of(app: &App, provider: &Provider, linked: i64) -> Settings {
             .map(str::to_owned)
             .collect(),
         auto_join: provider.auto_join,
+        trust_email: provider.trust_email,
         default_role: provider.default_role.clone(),
         enabled: provider.enabled,
+        required,
         redirect_uri: app.sso_redirect_uri(provider.organization_id),
         linked,
         created_at: provider.created_at,
@@ -218,7 +228,8 @@ impl App {
         let provider = store_sso::find(&mut tx).await?;
         let linked = store_sso::count_linked(&mut tx).await?;
         tx.commit().await?;
-        Ok(provider.map(|p| settings_of(self, &p, linked)))
+        let required = tenant.organization.sso_required;
+        Ok(provider.map(|p| settings_of(self, &p, linked, required)))
     }
 
     /// Saves the organization's provider after asking it for its discovery document, so a
@@ -343,6 +354,7 @@ impl App {
             label,
             allowed_domains: domains.join(" "),
             auto_join: input.auto_join,
+            trust_email: input.trust_email,
             default_role: role_key.unwrap_or_else(|| "member".into()),
             enabled: input.enabled,
             created_at: before.as_ref().map_or(at, |b| b.created_at),
@@ -361,6 +373,8 @@ impl App {
         };
         let mut tx = self.db.tenant(tenant.id()).await?;
         store_sso::save(&mut tx, &provider).await?;
+        let required = input.required && provider.enabled;
+        store_sso::set_required(&mut tx, required).await?;
         if other_issuer {
             store_sso::unlink_all(&mut tx).await?;
         }
@@ -378,6 +392,8 @@ impl App {
             "auto_join": {"before": was(|b| json!(b.auto_join)), "after": provider.auto_join},
             "default_role": {"before": was(|b| json!(b.default_role)), "after": provider.default_role},
             "enabled": {"before": was(|b| json!(b.enabled)), "after": provider.enabled},
+            "trust_email": {"before": was(|b| json!(b.trust_email)), "after": provider.trust_email},
+            "required": {"before": tenant.organization.sso_required, "after": required},
         }));
         crate::events::record(&mut tx, e).await?;
         let linked = store_sso::count_linked(&mut tx).await?;
@@ -386,7 +402,7 @@ impl App {
             rapport_store::auth::revoke_organization_sessions(&mut platform, tenant.id()).await?;
         }
         platform.commit().await?;
-        Ok(settings_of(self, &provider, linked))
+        Ok(settings_of(self, &provider, linked, required))
     }
 
     /// Removes the organization's single sign-on and every link to it (404 when there is
@@ -402,6 +418,7 @@ impl App {
         if !store_sso::delete(&mut tx).await? {
             return Err(AppError::NotFound);
         }
+        store_sso::set_required(&mut tx, false).await?;
         let e = with_target(
             entry(Some(actor), meta, "sso.removed"),
             "organization",
@@ -640,7 +657,10 @@ impl App {
             ))
         })?;
         let email = email.as_str().to_owned();
-        let verified = person.email_verified == Some(true);
+        // Verified when the provider says so, or when the organization trusts its addresses and
+        // it does not say otherwise.
+        let verified = person.email_verified == Some(true)
+            || (provider.trust_email && person.email_verified.is_none());
         let domains: Vec<&str> = provider.allowed_domains.split_whitespace().collect();
         if !domains.is_empty() && !domains.contains(&domain_of(&email).as_str()) {
             return Err(refused(format!(

@@ -237,6 +237,10 @@ impl Client {
         if claims.nonce.as_deref() != Some(nonce) {
             return Err("the ID token was issued for another sign-in (its nonce differs)".into());
         }
+        // With several audiences, the party the token was issued to must be this client.
+        if claims.azp.as_deref().is_some_and(|azp| azp != client_id) {
+            return Err("the ID token was issued to another client (azp)".into());
+        }
         if claims.sub.is_empty() {
             return Err("the ID token names nobody (empty subject)".into());
         }
@@ -277,6 +281,7 @@ const ASYMMETRIC: [Algorithm; 9] = [
 struct Claims {
     sub: String,
     nonce: Option<String>,
+    azp: Option<String>,
     email: Option<String>,
     email_verified: Option<Value>,
     name: Option<String>,

@@ -191,6 +191,12 @@ impl PageContext {
                     urlencode(&self.here)
                 ))))
             }
+            // The organization lets its members in through its single sign-on only.
+            Err(AppError::SingleSignOnRequired) => Err(PageError(crate::web::see_other(&format!(
+                "/sso/start?organization={}&next={}",
+                urlencode(&org.slug),
+                urlencode(&self.here)
+            )))),
             Err(other) => Err(PageError::from(other)),
         }
     }

@@ -136,6 +136,33 @@ pub struct StartQuery {
     next: Option<String>,
     /// Passed to the provider as a login hint.
     email: Option<String>,
+    /// From a browser already signed in: proof that it chose to go on (see [`confirmation`]).
+    confirm: Option<String>,
+}
+
+/// What a signed-in browser's own "Continue" link carries to start a sign-in that replaces its
+/// session: derived from the session's CSRF token, so a link from elsewhere cannot sign
+/// someone out and into another account.
+fn confirmation(ctx: &PageContext, session: &rapport_app::accounts::CurrentSession) -> String {
+    ctx.state
+        .app
+        .keys
+        .hash_token(&format!("sso-start:{}", session.session.csrf_token))
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// "Continue to {organization}'s sign-in?", for a browser signed in already.
+#[derive(Template)]
+#[template(path = "sso_confirm.html")]
+struct ConfirmPage {
+    organization: String,
+    email: String,
+    required: bool,
+    continue_href: String,
+    cancel_href: String,
 }
 
 /// The host and port the request was sent to.
@@ -175,10 +202,6 @@ pub async fn start(
     Query(q): Query<StartQuery>,
 ) -> PageResult {
     let next = safe_next(q.next.as_deref().unwrap_or("/"));
-    // Someone signed in already is not signed out by a link to another sign-in.
-    if ctx.session.is_some() {
-        return Ok(see_other(&next));
-    }
     let email = q.email.unwrap_or_default();
     let organization = match ctx.organization().ok().flatten() {
         Some(org) => Some(org.clone()),
@@ -204,6 +227,29 @@ pub async fn start(
             .app
             .link(&start_href(&organization, &next, &email));
         return Ok(see_other(&to));
+    }
+    // Someone signed in already is not signed out by a link to another sign-in: they are asked,
+    // and only their own answer goes on.
+    if let Some(session) = &ctx.session {
+        if session.actor.confined_to == Some(organization.id) {
+            return Ok(see_other(&next));
+        }
+        let expected = confirmation(&ctx, session);
+        let confirmed = q.confirm.as_deref().is_some_and(|c| {
+            rapport_app::crypto::constant_time_eq(c.as_bytes(), expected.as_bytes())
+        });
+        if !confirmed {
+            return Ok(render(&ConfirmPage {
+                organization: organization.name.clone(),
+                email: session.actor.email.clone(),
+                required: organization.sso_required,
+                continue_href: format!(
+                    "{}&confirm={expected}",
+                    start_href(&organization, &next, &email)
+                ),
+                cancel_href: "/".to_owned(),
+            }));
+        }
     }
     let hint = (!email.is_empty()).then_some(email.as_str());
     match ctx
@@ -331,6 +377,8 @@ struct SettingsPage {
     secret_hint: String,
     allowed_domains: String,
     auto_join: bool,
+    trust_email: bool,
+    required: bool,
     default_role: String,
     roles: Vec<RoleOption>,
     redirect_uri: String,
@@ -366,6 +414,8 @@ async fn settings_page(
             .map(|s| s.allowed_domains.join(", "))
             .unwrap_or_default(),
         auto_join: current.is_some_and(|s| s.auto_join),
+        trust_email: current.is_some_and(|s| s.trust_email),
+        required: current.is_some_and(|s| s.required),
         default_role: current.map_or_else(|| "member".to_owned(), |s| s.default_role.clone()),
         roles: list
             .roles
@@ -441,6 +491,10 @@ pub struct SettingsForm {
     #[serde(default)]
     auto_join: Option<String>,
     #[serde(default)]
+    trust_email: Option<String>,
+    #[serde(default)]
+    required: Option<String>,
+    #[serde(default)]
     enabled: Option<String>,
     #[serde(default)]
     default_role: String,
@@ -457,8 +511,10 @@ pub async fn save(ctx: PageContext, Form(form): Form<SettingsForm>) -> PageResul
         label: Some(form.label.clone()),
         allowed_domains: vec![form.allowed_domains.clone()],
         auto_join: form.auto_join.is_some(),
+        trust_email: form.trust_email.is_some(),
         default_role: Some(form.default_role.clone()),
         enabled: form.enabled.is_some(),
+        required: form.required.is_some(),
     };
     match ctx
         .state
@@ -482,6 +538,8 @@ pub async fn save(ctx: PageContext, Form(form): Form<SettingsForm>) -> PageResul
             page.label = form.label;
             page.allowed_domains = form.allowed_domains;
             page.auto_join = form.auto_join.is_some();
+            page.trust_email = form.trust_email.is_some();
+            page.required = form.required.is_some();
             page.enabled = form.enabled.is_some();
             page.default_role = form.default_role;
             page.errors = FormErrors(errors.0);

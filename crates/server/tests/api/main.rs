@@ -20,6 +20,7 @@ mod object_pages;
 mod objects;
 mod openapi;
 mod organizations;
+mod page_matrix;
 mod rate_limits;
 mod reach;
 mod records;

@@ -888,3 +888,54 @@ async fn records_naming_a_deactivated_member_still_save() {
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);
     assert_eq!(saved.body["custom"]["account_manager"], json!(bob.user_id));
 }
+
+#[tokio::test]
+async fn accepting_an_invitation_with_an_existing_account_counts_wrong_passwords_like_a_sign_in() {
+    let smtp = SmtpSink::start().await;
+    let t = TestApp::spawn_with(Options {
+        smtp: Some(smtp.clone()),
+        ..Default::default()
+    })
+    .await;
+    let owner = t.register("owner@example.com", Some("Acme Boats")).await;
+    let r = t
+        .post(
+            &format!("/api/v1/organizations/{}/members", owner.org()),
+            Some(&owner.access),
+            json!({"email": "nia@example.com", "role": "member"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let mail = smtp.message_to("nia@example.com").await;
+    let link = mail.link_containing("/invite/").expect("invitation link");
+    let token = link.rsplit('/').next().expect("token").to_owned();
+    // Meanwhile the person made an account of their own.
+    t.register("nia@example.com", None).await;
+
+    for _ in 0..5 {
+        let wrong = t
+            .post(
+                "/api/v1/auth/invitations/accept",
+                None,
+                json!({"token": token, "password": "not the password"}),
+            )
+            .await;
+        wrong.assert_problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(wrong.body["errors"][0]["field"], "password");
+    }
+    // The sixth guess waits, as a sixth wrong sign-in would; the right password too, for now.
+    let paused = t
+        .post(
+            "/api/v1/auth/invitations/accept",
+            None,
+            json!({"token": token, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(
+        paused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        paused.text
+    );
+    assert!(paused.header("retry-after").is_some());
+}

@@ -413,6 +413,92 @@ async fn people_sign_in_through_the_provider_and_the_session_opens_that_organiza
     );
     assert!(actions.iter().any(|a| a == "member.joined"), "{actions:?}");
 
+    // Required: members enter only through it; owners keep their password; keys are not
+    // affected.
+    let mo = t.member(&owner, "mo@acme.test", "member").await;
+    let mo_browser = t.browser_session("mo@acme.test").await;
+    let required = configure(
+        &t,
+        &owner,
+        json!({
+            "issuer": idp.base,
+            "client_id": "rapport-acme",
+            "label": "Sign in with Acme ID",
+            "allowed_domains": ["acme.test"],
+            "auto_join": true,
+            "default_role": "viewer",
+            "required": true
+        }),
+    )
+    .await;
+    assert_eq!(required.status, StatusCode::OK, "{}", required.text);
+    assert_eq!(required.body["required"], true);
+    t.org_call(&mo, Method::GET, "/api/v1/contacts", None)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, "single_sign_on_required");
+    let r = t
+        .org_call(&owner, Method::GET, "/api/v1/contacts", None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "owners keep their password");
+    let (status, _) = with_cookie(
+        &t,
+        &nora_cookie,
+        Method::GET,
+        "/api/v1/contacts",
+        None,
+        Some(owner.org()),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a sign-in through the provider enters"
+    );
+    // Pages send the member to the provider's sign-in, which asks before replacing the
+    // browser's session; a link without the browser's own confirmation only asks.
+    let page = t
+        .client
+        .get(t.url("/o/acme/deals"))
+        .header("cookie", &mo_browser.0)
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    let to = page.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert_eq!(to, "/sso/start?organization=acme&next=%2Fo%2Facme%2Fdeals");
+    for start in [to.clone(), format!("{to}&confirm=00112233")] {
+        let asked = t
+            .client
+            .get(t.url(&start))
+            .header("cookie", &mo_browser.0)
+            .send()
+            .await
+            .expect("start");
+        assert_eq!(asked.status(), StatusCode::OK, "{start}");
+        assert!(
+            set_cookie(&asked, "rapport_sso").is_none(),
+            "nothing started"
+        );
+        let html = asked.text().await.expect("html");
+        assert!(
+            html.contains("requires signing in through its single sign-on"),
+            "{html}"
+        );
+        assert!(html.contains("&#38;confirm="), "{html}");
+    }
+    let closed = configure(
+        &t,
+        &owner,
+        json!({"issuer": idp.base, "client_id": "rapport-acme", "allowed_domains": ["acme.test"], "auto_join": true, "default_role": "viewer"}),
+    )
+    .await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.text);
+    let r = t.org_call(&mo, Method::GET, "/api/v1/contacts", None).await;
+    assert_eq!(r.status, StatusCode::OK, "no longer required");
+
     // Removing single sign-on ends the sessions opened through it.
     let removed = t
         .call(
@@ -558,6 +644,25 @@ async fn the_provider_alone_never_lets_in_whom_the_organization_did_not_choose()
     refused(
         &sign_in(&t, &idp, slug_start(), "nob-1").await,
         "did not share your email address",
+    );
+    // A provider that does not say whether an address is verified: refused, unless the
+    // organization trusts its addresses (then the usual rules decide).
+    idp.person("tia-1", json!({"email": "tia@acme.test"})).await;
+    refused(
+        &sign_in(&t, &idp, slug_start(), "tia-1").await,
+        "has not confirmed that tia@acme.test is verified",
+    );
+    let trusting = configure(
+        &t,
+        &owner,
+        json!({"issuer": idp.base, "client_id": "rapport-acme", "allowed_domains": ["acme.test"], "trust_email": true}),
+    )
+    .await;
+    assert_eq!(trusting.status, StatusCode::OK, "{}", trusting.text);
+    assert_eq!(trusting.body["trust_email"], true);
+    refused(
+        &sign_in(&t, &idp, slug_start(), "tia-1").await,
+        "lets only its members sign in",
     );
     // A deactivated member stays out.
     let member_id = pat_member["id"].as_str().expect("id");

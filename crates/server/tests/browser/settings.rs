@@ -1121,5 +1121,16 @@ async fn an_owner_sets_up_single_sign_on_and_people_sign_in_through_the_provider
             .contains("signs in only addresses at acme.test")
     );
     b.screenshots("sign-in-single-sign-on-refused").await;
+
+    // Someone signed in with a password is asked before a sign-in through the provider
+    // replaces their session.
+    sign_in(&t, &b, "owner@example.com").await;
+    b.goto(&t.url("/sso/start?organization=acme")).await;
+    assert!(
+        b.text("#sso-confirm")
+            .await
+            .contains("Stay signed in as owner@example.com")
+    );
+    b.screenshots("sign-in-single-sign-on-confirm").await;
     b.close().await;
 }

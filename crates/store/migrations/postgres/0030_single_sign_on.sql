@@ -13,6 +13,9 @@ CREATE TABLE sso_providers (
     -- Whether a person the provider vouches for, with no account here yet, joins on first
     -- sign-in, and with which role (a role key).
     auto_join       boolean NOT NULL,
+    -- Whether its email addresses count as verified without the email_verified claim (providers
+    -- that never send it and control the addresses themselves).
+    trust_email     boolean NOT NULL,
     default_role    text NOT NULL,
     enabled         boolean NOT NULL,
     created_at      timestamptz NOT NULL,
@@ -44,3 +47,6 @@ CREATE POLICY tenant_isolation ON sso_identities
 ALTER TABLE sessions ADD COLUMN organization_id uuid REFERENCES organizations (id) ON DELETE CASCADE;
 
 CREATE INDEX sessions_organization ON sessions (organization_id);
+
+-- Members (owners excepted) enter the organization only through its single sign-on.
+ALTER TABLE organizations ADD COLUMN sso_required boolean NOT NULL DEFAULT false;

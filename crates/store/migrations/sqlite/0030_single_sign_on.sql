@@ -13,6 +13,9 @@ CREATE TABLE sso_providers (
     -- Whether a person the provider vouches for, with no account here yet, joins on first
     -- sign-in, and with which role (a role key).
     auto_join       INTEGER NOT NULL,
+    -- Whether its email addresses count as verified without the email_verified claim (providers
+    -- that never send it and control the addresses themselves).
+    trust_email     INTEGER NOT NULL,
     default_role    TEXT NOT NULL,
     enabled         INTEGER NOT NULL,
     created_at      TEXT NOT NULL,
@@ -34,3 +37,6 @@ CREATE INDEX sso_identities_user ON sso_identities (user_id);
 ALTER TABLE sessions ADD COLUMN organization_id BLOB REFERENCES organizations (id) ON DELETE CASCADE;
 
 CREATE INDEX sessions_organization ON sessions (organization_id);
+
+-- Members (owners excepted) enter the organization only through its single sign-on.
+ALTER TABLE organizations ADD COLUMN sso_required INTEGER NOT NULL DEFAULT 0;

@@ -27,9 +27,14 @@ pub struct SingleSignOnOut {
     pub allowed_domains: Vec<String>,
     /// Whether a person new to Rapport whom the provider vouches for joins on first sign-in.
     pub auto_join: bool,
+    /// Whether the provider's email addresses count as verified without its `email_verified`
+    /// claim.
+    pub trust_email: bool,
     /// The role such a person joins with (a role key).
     pub default_role: String,
     pub enabled: bool,
+    /// Whether members other than owners enter only through it.
+    pub required: bool,
     /// The redirect URI to register with the provider.
     pub redirect_uri: String,
     /// People who have signed in through it.
@@ -46,8 +51,10 @@ impl From<Settings> for SingleSignOnOut {
             label: s.label,
             allowed_domains: s.allowed_domains,
             auto_join: s.auto_join,
+            trust_email: s.trust_email,
             default_role: s.default_role,
             enabled: s.enabled,
+            required: s.required,
             redirect_uri: s.redirect_uri,
             linked_people: s.linked,
             created_at: s.created_at,
@@ -73,6 +80,15 @@ pub struct SingleSignOnIn {
     pub allowed_domains: Vec<String>,
     #[serde(default)]
     pub auto_join: bool,
+    /// Count the provider's email addresses as verified when it sends no `email_verified`
+    /// claim (Microsoft Entra ID, for one). Only for a provider that controls the addresses it
+    /// gives: otherwise someone could claim a member's address and be signed in as them.
+    #[serde(default)]
+    pub trust_email: bool,
+    /// Members other than owners enter only through single sign-on (owners keep their
+    /// password, so the organization is never locked out). Default false.
+    #[serde(default)]
+    pub required: bool,
     /// A role key other than `owner` (default `member`).
     pub default_role: Option<String>,
     /// Default true.
@@ -122,8 +138,10 @@ pub async fn put(
         label: body.label,
         allowed_domains: body.allowed_domains,
         auto_join: body.auto_join,
+        trust_email: body.trust_email,
         default_role: body.default_role,
         enabled: body.enabled.unwrap_or(true),
+        required: body.required,
     };
     Ok(Json(
         state
