@@ -420,7 +420,11 @@ impl App {
         e.changes =
             Some(json!({"email": member.email, "role": {"before": member.role, "after": null}}));
         crate::events::record(&mut tx, e).await?;
-        tx.commit().await?;
+        // Sessions its single sign-on opened for them end: they could reach nothing else.
+        let mut platform = tx.into_platform().await?;
+        rapport_store::auth::revoke_member_sessions(&mut platform, tenant.id(), member.user_id)
+            .await?;
+        platform.commit().await?;
         Ok(())
     }
 

@@ -296,6 +296,18 @@ impl App {
         if org.status == OrganizationStatus::Suspended {
             return Err(AppError::OrganizationSuspended);
         }
+        // An organization that requires its single sign-on lets people (not keys) in through
+        // it alone; owners keep their password, so a provider out of order locks nobody out.
+        // Asked first: such a sign-in is the provider's to secure, so a second factor set up
+        // here would be for nothing.
+        if org.sso_required
+            && actor.api_key.is_none()
+            && support.is_none()
+            && actor.confined_to != Some(org.id)
+            && access.role != Role::Owner
+        {
+            return Err(AppError::SingleSignOnRequired);
+        }
         // A person (not a key) without a second factor does not enter an organization that
         // requires one; their own profile, where they turn it on, is outside any organization.
         // A sign-in through its own single sign-on is the provider's to secure.
@@ -305,16 +317,6 @@ impl App {
             && actor.confined_to != Some(org.id)
         {
             return Err(AppError::TwoFactorEnrollmentRequired);
-        }
-        // An organization that requires its single sign-on lets people (not keys) in through
-        // it alone; owners keep their password, so a provider out of order locks nobody out.
-        if org.sso_required
-            && actor.api_key.is_none()
-            && support.is_none()
-            && actor.confined_to != Some(org.id)
-            && access.role != Role::Owner
-        {
-            return Err(AppError::SingleSignOnRequired);
         }
         // Only a request let in is written down as made under the grant.
         if let Some(grant) = support {

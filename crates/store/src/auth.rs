@@ -221,6 +221,25 @@ pub async fn revoke_user_sessions(
     .await
 }
 
+/// Ends one person's sessions opened through an organization's single sign-on (they left it).
+pub async fn revoke_member_sessions(
+    tx: &mut Tx,
+    organization_id: rapport_domain::OrganizationId,
+    user_id: UserId,
+) -> Result<u64> {
+    tx.changed(Changed::User(user_id));
+    tx.execute(
+        query(
+            "UPDATE sessions SET revoked_at = $1 \
+             WHERE organization_id = $2 AND user_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(crate::now())
+        .bind(organization_id)
+        .bind(user_id),
+    )
+    .await
+}
+
 /// Ends every session opened through an organization's single sign-on; how many.
 pub async fn revoke_organization_sessions(
     tx: &mut Tx,

@@ -664,6 +664,11 @@ pub async fn invite(
             }
         }
         Err(error) => {
+            // Too many wrong passwords: told how long to wait, as the sign-in page does.
+            let retry_after = match &error {
+                AppError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+                _ => None,
+            };
             let (errors, error) = match error {
                 AppError::TwoFactorRequired { .. } | AppError::TwoFactorInvalid => {
                     let mut errors = rapport_domain::ValidationErrors::new();
@@ -675,8 +680,13 @@ pub async fn invite(
                 }
                 other => split(other),
             };
-            Ok(render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            let status = if retry_after.is_some() {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let mut page = render_status(
+                status,
                 &InvitePage {
                     password_hint: ctx.state.app.config.password_policy.hint(),
                     token,
@@ -688,7 +698,11 @@ pub async fn invite(
                     errors,
                     error,
                 },
-            ))
+            );
+            if let Some(secs) = retry_after {
+                page.headers_mut().insert(header::RETRY_AFTER, secs.into());
+            }
+            Ok(page)
         }
     }
 }

@@ -140,18 +140,68 @@ pub struct StartQuery {
     confirm: Option<String>,
 }
 
+/// How long a "Continue" link of the confirmation page works.
+const CONFIRM_FOR_SECS: i64 = 600;
+
 /// What a signed-in browser's own "Continue" link carries to start a sign-in that replaces its
-/// session: derived from the session's CSRF token, so a link from elsewhere cannot sign
-/// someone out and into another account.
-fn confirmation(ctx: &PageContext, session: &rapport_app::accounts::CurrentSession) -> String {
-    ctx.state
+/// session: `{issued}.{mac}`, the mac keyed by the instance and made of the session's CSRF
+/// token, the organization and the time, so a link from elsewhere cannot sign someone out and
+/// into another account, and one seen later works neither for long nor elsewhere.
+fn confirmation(
+    ctx: &PageContext,
+    session: &rapport_app::accounts::CurrentSession,
+    organization: rapport_domain::OrganizationId,
+    issued: i64,
+) -> String {
+    let mac: String = ctx
+        .state
         .app
         .keys
-        .hash_token(&format!("sso-start:{}", session.session.csrf_token))
+        .hash_token(&format!(
+            "sso-start:{}:{organization}:{issued}",
+            session.session.csrf_token
+        ))
         .iter()
         .take(16)
         .map(|b| format!("{b:02x}"))
-        .collect()
+        .collect();
+    format!("{issued}.{mac}")
+}
+
+/// Whether a confirmation is this browser's own, for this organization, and recent.
+fn confirmed(
+    ctx: &PageContext,
+    session: &rapport_app::accounts::CurrentSession,
+    organization: rapport_domain::OrganizationId,
+    given: Option<&str>,
+) -> bool {
+    let Some((issued, _)) = given.and_then(|g| g.split_once('.')) else {
+        return false;
+    };
+    let Ok(issued) = issued.parse::<i64>() else {
+        return false;
+    };
+    let age = chrono::Utc::now().timestamp() - issued;
+    let expected = confirmation(ctx, session, organization, issued);
+    (0..=CONFIRM_FOR_SECS).contains(&age)
+        && rapport_app::crypto::constant_time_eq(
+            given.unwrap_or_default().as_bytes(),
+            expected.as_bytes(),
+        )
+}
+
+/// Where a finished sign-in goes: a page of the organization (asked for before signing in)
+/// as it is; a page outside any organization, inside this one; another organization's, its
+/// home.
+fn destination(slug: &str, next: &str) -> String {
+    let home = format!("/o/{slug}");
+    if next == home || next.starts_with(&format!("{home}/")) {
+        next.to_owned()
+    } else if next.starts_with("/o/") {
+        format!("{home}/")
+    } else {
+        format!("{home}{next}")
+    }
 }
 
 /// "Continue to {organization}'s sign-in?", for a browser signed in already.
@@ -162,7 +212,8 @@ struct ConfirmPage {
     email: String,
     required: bool,
     continue_href: String,
-    cancel_href: String,
+    /// To sign out instead (the organization requires single sign-on, so staying leads nowhere).
+    csrf: String,
 }
 
 /// The host and port the request was sent to.
@@ -232,22 +283,24 @@ pub async fn start(
     // and only their own answer goes on.
     if let Some(session) = &ctx.session {
         if session.actor.confined_to == Some(organization.id) {
-            return Ok(see_other(&next));
+            return Ok(see_other(&destination(&organization.slug, &next)));
         }
-        let expected = confirmation(&ctx, session);
-        let confirmed = q.confirm.as_deref().is_some_and(|c| {
-            rapport_app::crypto::constant_time_eq(c.as_bytes(), expected.as_bytes())
-        });
-        if !confirmed {
+        if !confirmed(&ctx, session, organization.id, q.confirm.as_deref()) {
+            let token = confirmation(
+                &ctx,
+                session,
+                organization.id,
+                chrono::Utc::now().timestamp(),
+            );
             return Ok(render(&ConfirmPage {
                 organization: organization.name.clone(),
                 email: session.actor.email.clone(),
                 required: organization.sso_required,
                 continue_href: format!(
-                    "{}&confirm={expected}",
+                    "{}&confirm={token}",
                     start_href(&organization, &next, &email)
                 ),
-                cancel_href: "/".to_owned(),
+                csrf: crate::csrf::masked(&session.session.csrf_token),
             }));
         }
     }
@@ -311,17 +364,7 @@ pub async fn callback(
         .await;
     let mut response = match result {
         Ok(finished) => {
-            let home = format!("/o/{}", finished.organization.slug);
-            let next = finished.next.as_str();
-            // A page of this organization (asked for before signing in) opens as it is; a page
-            // outside any organization opens inside this one; another organization's, not.
-            let to = if next == home || next.starts_with(&format!("{home}/")) {
-                next.to_owned()
-            } else if next.starts_with("/o/") {
-                format!("{home}/")
-            } else {
-                format!("{home}{next}")
-            };
+            let to = destination(&finished.organization.slug, &finished.next);
             let max_age = (finished.opened.expires_at - chrono::Utc::now())
                 .num_seconds()
                 .max(0);

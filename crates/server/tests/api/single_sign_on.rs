@@ -321,6 +321,58 @@ async fn people_sign_in_through_the_provider_and_the_session_opens_that_organiza
         .count();
     assert_eq!(noras, 1, "one membership, one account");
 
+    // Someone removed from the organization is signed out of it, and the provider alone does
+    // not bring them back: their account now exists, and is not a member.
+    idp.person(
+        "rob-1",
+        json!({"email": "rob@acme.test", "email_verified": true}),
+    )
+    .await;
+    let rob = sign_in(&t, &idp, slug_start(), "rob-1").await;
+    assert_eq!(rob.status, StatusCode::SEE_OTHER, "{}", rob.body);
+    let rob_cookie = rob.session.expect("a session");
+    let members = t
+        .get(
+            &format!("/api/v1/organizations/{}/members", owner.org()),
+            &owner.access,
+        )
+        .await;
+    let rob_id = members
+        .body
+        .as_array()
+        .expect("members")
+        .iter()
+        .find(|m| m["email"] == "rob@acme.test")
+        .and_then(|m| m["id"].as_str())
+        .expect("rob joined")
+        .to_owned();
+    let removed = t
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/organizations/{}/members/{rob_id}", owner.org()),
+            Some(&owner.access),
+            None,
+        )
+        .await;
+    assert!(removed.status.is_success(), "{}", removed.text);
+    let (status, _) = with_cookie(
+        &t,
+        &rob_cookie,
+        Method::GET,
+        "/api/v1/organizations/me",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let again = sign_in(&t, &idp, slug_start(), "rob-1").await;
+    assert_eq!(again.status, StatusCode::FORBIDDEN, "{}", again.body);
+    assert!(
+        again.body.contains("is not a member of Acme"),
+        "{}",
+        again.body
+    );
+
     // The owner signs in through it too: linked to the account they have.
     idp.person(
         "olga-1",
@@ -489,6 +541,38 @@ async fn people_sign_in_through_the_provider_and_the_session_opens_that_organiza
         );
         assert!(html.contains("&#38;confirm="), "{html}");
     }
+    // The page's own link goes on to the provider.
+    let asked = t
+        .client
+        .get(t.url(&to))
+        .header("cookie", &mo_browser.0)
+        .send()
+        .await
+        .expect("start")
+        .text()
+        .await
+        .expect("html");
+    let continue_href = asked
+        .split("href=\"")
+        .map(|rest| rest.split('"').next().unwrap_or(""))
+        .find(|href| href.contains("confirm="))
+        .expect("a continue link")
+        .replace("&#38;", "&");
+    let going = t
+        .client
+        .get(t.url(&continue_href))
+        .header("cookie", &mo_browser.0)
+        .send()
+        .await
+        .expect("start");
+    assert_eq!(going.status(), StatusCode::SEE_OTHER, "{continue_href}");
+    assert!(
+        going.headers()["location"]
+            .to_str()
+            .expect("location")
+            .starts_with(&idp.base)
+    );
+    assert!(set_cookie(&going, "rapport_sso").is_some());
     let closed = configure(
         &t,
         &owner,
