@@ -20,19 +20,29 @@ use crate::state::AppState;
 pub const SESSION_COOKIE: &str = "rapport_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// The `Set-Cookie` value that sets (or, with an empty value and age 0, clears) the session
-/// cookie: `HttpOnly; SameSite=Lax`, and `Secure` when Rapport is served over HTTPS.
-pub fn session_cookie(state: &AppState, value: &str, max_age: i64) -> axum::http::HeaderValue {
+/// A `Set-Cookie` value for one of Rapport's cookies: `HttpOnly; SameSite=Lax`, and `Secure`
+/// when Rapport is served over HTTPS; an empty value with age 0 clears it.
+pub fn cookie_header(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+) -> axum::http::HeaderValue {
     let secure = if state.app.config.is_https() {
         "; Secure"
     } else {
         ""
     };
-    let cookie = format!(
-        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    );
+    let cookie =
+        format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
     axum::http::HeaderValue::from_str(&cookie)
         .unwrap_or_else(|_| axum::http::HeaderValue::from_static(""))
+}
+
+/// The session cookie, set to `value` for `max_age` seconds (0 ends it).
+pub fn session_cookie(state: &AppState, value: &str, max_age: i64) -> axum::http::HeaderValue {
+    cookie_header(state, SESSION_COOKIE, value, "/", max_age)
 }
 
 /// The cookie of a browser remembered after a second factor: signing in from it asks for the
@@ -41,16 +51,7 @@ pub const DEVICE_COOKIE: &str = "rapport_device";
 
 /// The remembered-browser cookie, set to `value` for `max_age` seconds.
 pub fn device_cookie(state: &AppState, value: &str, max_age: i64) -> axum::http::HeaderValue {
-    let secure = if state.app.config.is_https() {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{DEVICE_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    );
-    axum::http::HeaderValue::from_str(&cookie)
-        .unwrap_or_else(|_| axum::http::HeaderValue::from_static(""))
+    cookie_header(state, DEVICE_COOKIE, value, "/", max_age)
 }
 
 /// The cookie naming the role an owner or admin previews (`{organization id}.{role key}`).
@@ -58,16 +59,7 @@ pub const PREVIEW_COOKIE: &str = "rapport_preview";
 
 /// The preview cookie, set to `value` for `max_age` seconds (0 ends it).
 pub fn preview_cookie(state: &AppState, value: &str, max_age: i64) -> axum::http::HeaderValue {
-    let secure = if state.app.config.is_https() {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{PREVIEW_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    );
-    axum::http::HeaderValue::from_str(&cookie)
-        .unwrap_or_else(|_| axum::http::HeaderValue::from_static(""))
+    cookie_header(state, PREVIEW_COOKIE, value, "/", max_age)
 }
 
 /// Where the request came from, for the audit log.

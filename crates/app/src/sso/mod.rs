@@ -216,6 +216,14 @@ impl App {
         Ok(())
     }
 
+    /// The organization's provider as stored, if it has one.
+    async fn provider(&self, organization: OrganizationId) -> AppResult<Option<Provider>> {
+        let mut tx = self.db.tenant_read(organization).await?;
+        let found = store_sso::find(&mut tx).await?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
     /// The organization's single sign-on, if it has one (owners).
     pub async fn single_sign_on(
         &self,
@@ -242,12 +250,7 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<Settings> {
         self.authorize_sso(actor, tenant, meta).await?;
-        let before = {
-            let mut tx = self.db.tenant_read(tenant.id()).await?;
-            let found = store_sso::find(&mut tx).await?;
-            tx.commit().await?;
-            found
-        };
+        let before = self.provider(tenant.id()).await?;
         let mut errors = ValidationErrors::new();
         let issuer = input.issuer.trim().trim_end_matches('/').to_owned();
         let issuer_ok = match oidc::check_issuer(&issuer, self.config.sso_allow_private) {
@@ -433,9 +436,7 @@ impl App {
 
     /// The label of the organization's sign-in button, when single sign-on is on.
     pub async fn sso_button(&self, organization: OrganizationId) -> AppResult<Option<String>> {
-        let mut tx = self.db.tenant_read(organization).await?;
-        let provider = store_sso::find(&mut tx).await?;
-        tx.commit().await?;
+        let provider = self.provider(organization).await?;
         Ok(provider.filter(|p| p.enabled).map(|p| p.label))
     }
 
@@ -474,9 +475,7 @@ impl App {
         if organization.status == OrganizationStatus::Suspended {
             return Err(AppError::OrganizationSuspended);
         }
-        let mut tx = self.db.tenant_read(organization.id).await?;
-        let provider = store_sso::find(&mut tx).await?;
-        tx.commit().await?;
+        let provider = self.provider(organization.id).await?;
         // Not set up, or turned off: 404, unlike a provider out of reach (a refusal).
         let provider = provider.filter(|p| p.enabled).ok_or(AppError::NotFound)?;
         let found = self.oidc.discover(&provider.issuer, false).await.map_err(|problem| {
@@ -596,9 +595,7 @@ impl App {
                 refused("The sign-in provider sent no authorization code back. Start again.")
             })?;
         let provider = {
-            let mut tx = self.db.tenant_read(organization.id).await?;
-            let found = store_sso::find(&mut tx).await?;
-            tx.commit().await?;
+            let found = self.provider(organization.id).await?;
             found.filter(|p| p.enabled).ok_or_else(|| {
                 refused(format!(
                     "{org_name} no longer signs in with single sign-on."

@@ -53,7 +53,7 @@ fn split(error: AppError) -> (FormErrors, Option<String>) {
     }
 }
 
-fn with_session_cookie(
+pub(super) fn with_session_cookie(
     ctx: &PageContext,
     token: &str,
     expires_at: chrono::DateTime<Utc>,

@@ -17,7 +17,7 @@ use super::context::urlencode;
 use super::settings::{RoleOption, Tab, admin, tabs};
 use super::workspace::Shell;
 use super::{FormErrors, PageContext, PageResult, render, render_status, safe_next, see_other};
-use crate::extract::{cookie, session_cookie};
+use crate::extract::cookie;
 
 // ---- Signing in ---------------------------------------------------------------------------
 
@@ -232,16 +232,7 @@ fn base_host(ctx: &PageContext) -> String {
 }
 
 fn state_cookie(ctx: &PageContext, value: &str, max_age: i64) -> axum::http::HeaderValue {
-    let secure = if ctx.state.app.config.is_https() {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{STATE_COOKIE}={value}; Path=/sso; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    );
-    axum::http::HeaderValue::from_str(&cookie)
-        .unwrap_or_else(|_| axum::http::HeaderValue::from_static(""))
+    crate::extract::cookie_header(&ctx.state, STATE_COOKIE, value, "/sso", max_age)
 }
 
 /// `GET /sso/start`: sends the browser to the organization's provider. The organization comes
@@ -365,15 +356,12 @@ pub async fn callback(
     let mut response = match result {
         Ok(finished) => {
             let to = destination(&finished.organization.slug, &finished.next);
-            let max_age = (finished.opened.expires_at - chrono::Utc::now())
-                .num_seconds()
-                .max(0);
-            let mut response = see_other(&to);
-            response.headers_mut().append(
-                header::SET_COOKIE,
-                session_cookie(&ctx.state, &finished.opened.token, max_age),
-            );
-            response
+            super::auth_pages::with_session_cookie(
+                &ctx,
+                &finished.opened.token,
+                finished.opened.expires_at,
+                &to,
+            )
         }
         Err(AppError::SignInRefused(message)) => {
             let mut page = sso_page("/".into());
