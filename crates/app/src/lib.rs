@@ -34,6 +34,7 @@ pub mod objects;
 pub mod organizations;
 mod paging;
 pub mod passwords;
+pub mod portal;
 pub mod rate_limit;
 pub mod records;
 pub mod relations;

@@ -161,6 +161,27 @@ pub(crate) async fn on_event(
                         record_id: Some(id),
                     });
                 }
+                // A client wrote in the portal: the record's owner hears of it.
+                if let Some(client) = payload["client"]["name"].as_str() {
+                    let facts = match kind.as_str() {
+                        "deal" => store::deal(tx, org, id).await?,
+                        "record" => store::custom_record(tx, org, id).await?,
+                        _ => None,
+                    };
+                    if let Some(facts) = facts {
+                        drafts.push(Draft {
+                            user: facts.owner_id,
+                            kind: NotificationKind::ClientMessage,
+                            title: format!("{client} (client) wrote on “{title}”"),
+                            body: payload["text"]
+                                .as_str()
+                                .map(|t| t.chars().take(280).collect())
+                                .unwrap_or_default(),
+                            record_type: Some(kind.clone()),
+                            record_id: Some(id),
+                        });
+                    }
+                }
             }
         }
         "deal.updated" => {

@@ -104,7 +104,7 @@ impl BuiltinKind for Task {
         id: TaskId,
         owner: assignee_id,
         named: title,
-        diff: [title, description, due_date, assignee_id, deal_id, contact_id, company_id, record_id, is_done, remind_at],
+        diff: [title, description, due_date, assignee_id, deal_id, contact_id, company_id, record_id, is_done, remind_at, portal_visible],
     }
 
     const TIMELINE: bool = false;
@@ -189,6 +189,7 @@ impl BuiltinKind for Task {
             due_date,
             is_done: v.required("is_done", current.map(|t| t.is_done)),
             remind_at,
+            portal_visible: v.required("portal_visible", current.map(|t| t.portal_visible)),
         })
     }
 

@@ -159,7 +159,13 @@ pub struct ActivityPage {
 }
 
 /// Checks a written entry's payload and returns it normalized.
-async fn checked_payload(tx: &mut TenantTx, kind: &str, payload: &Value) -> AppResult<Value> {
+/// `shared`: the record is one the client portal can show (a deal or a custom record).
+async fn checked_payload(
+    tx: &mut TenantTx,
+    kind: &str,
+    payload: &Value,
+    shared: bool,
+) -> AppResult<Value> {
     let mut errors = ValidationErrors::new();
     if !WRITABLE_KINDS.contains(&kind) {
         errors.add(
@@ -220,6 +226,18 @@ async fn checked_payload(tx: &mut TenantTx, kind: &str, payload: &Value) -> AppR
         ids.dedup();
         out.insert("mentions".into(), Value::Array(ids));
     }
+    // A comment shown to the record's clients in the portal.
+    match obj.get("portal") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+        Some(Value::Bool(true)) if kind == "comment" && shared => {
+            out.insert("portal".into(), json!(true));
+        }
+        Some(Value::Bool(true)) => errors.add(
+            "payload.portal",
+            "only comments on deals and custom records can be shown to clients",
+        ),
+        Some(_) => errors.add("payload.portal", "must be true or false"),
+    }
     if kind != "comment" {
         let occurred_at = match obj.get("occurred_at") {
             None | Some(Value::Null) => Some(Utc::now()),
@@ -262,7 +280,13 @@ async fn checked_payload(tx: &mut TenantTx, kind: &str, payload: &Value) -> AppR
     for key in obj.keys() {
         if !matches!(
             key.as_str(),
-            "text" | "notes" | "mentions" | "occurred_at" | "duration_minutes" | "outcome"
+            "text"
+                | "notes"
+                | "mentions"
+                | "portal"
+                | "occurred_at"
+                | "duration_minutes"
+                | "outcome"
         ) {
             errors.add(&format!("payload.{key}"), "is not a known field");
         }
@@ -617,7 +641,8 @@ impl App {
                 "this lead was converted; add to the contact's timeline instead",
             ));
         }
-        let payload = checked_payload(&mut tx, kind, &payload).await?;
+        let shared = matches!(record, RecordRef::Deal(_) | RecordRef::Record(_));
+        let payload = checked_payload(&mut tx, kind, &payload, shared).await?;
         let activity = note(&mut tx, actor, (record.kind(), record.id()), kind, payload).await?;
         // Of the members mentioned, those who may see the record are told: a notification names
         // it.

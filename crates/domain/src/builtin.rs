@@ -265,6 +265,10 @@ pub fn objects() -> Vec<ObjectDef> {
                     f("remind_at", "Reminder", DateTime),
                     "The assignee is told then, in the app and by email if they chose.",
                 ),
+                help(
+                    f("portal_visible", "Visible to clients", Boolean),
+                    "Clients who see its record in the client portal see this task too.",
+                ),
             ],
         ),
     ]

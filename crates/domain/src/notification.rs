@@ -19,6 +19,8 @@ pub enum NotificationKind {
     InvitationAccepted,
     /// A webhook endpoint of an organization I administer was turned off.
     WebhookDisabled,
+    /// A client wrote on a record I own, in the client portal.
+    ClientMessage,
 }
 
 /// Whether and when a notification is emailed.
@@ -32,7 +34,7 @@ pub enum EmailChoice {
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 8] = [
+    pub const ALL: [NotificationKind; 9] = [
         NotificationKind::TaskAssigned,
         NotificationKind::TaskDue,
         NotificationKind::TaskReminder,
@@ -41,6 +43,7 @@ impl NotificationKind {
         NotificationKind::RecordChanged,
         NotificationKind::InvitationAccepted,
         NotificationKind::WebhookDisabled,
+        NotificationKind::ClientMessage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +56,7 @@ impl NotificationKind {
             NotificationKind::RecordChanged => "record_changed",
             NotificationKind::InvitationAccepted => "invitation_accepted",
             NotificationKind::WebhookDisabled => "webhook_disabled",
+            NotificationKind::ClientMessage => "client_message",
         }
     }
 
@@ -73,6 +77,7 @@ impl NotificationKind {
             }
             NotificationKind::InvitationAccepted => "Someone accepts my invitation",
             NotificationKind::WebhookDisabled => "A webhook is turned off after failures",
+            NotificationKind::ClientMessage => "A client writes on a record I own",
         }
     }
 
@@ -82,7 +87,8 @@ impl NotificationKind {
             NotificationKind::TaskAssigned
             | NotificationKind::TaskReminder
             | NotificationKind::Mention
-            | NotificationKind::WebhookDisabled => (true, EmailChoice::Immediate),
+            | NotificationKind::WebhookDisabled
+            | NotificationKind::ClientMessage => (true, EmailChoice::Immediate),
             NotificationKind::TaskDue
             | NotificationKind::DealChanged
             | NotificationKind::RecordChanged => (true, EmailChoice::Digest),

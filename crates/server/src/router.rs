@@ -14,8 +14,8 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::api::v1::{
     admin, ai_settings, analytics, api_keys, audit, auth, companies, contacts, deals, leads,
-    members, notifications, objects, organizations, roles, search, single_sign_on, support, tags,
-    tasks, teams, timelines, views, webhooks,
+    members, notifications, objects, organizations, portal, roles, search, single_sign_on, support,
+    tags, tasks, teams, timelines, views, webhooks,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -182,6 +182,23 @@ fn api_v1() -> Router<AppState> {
         .route(
             "/roles/{key}",
             get(roles::get).patch(roles::update).delete(roles::delete),
+        )
+        .route(
+            "/portal/settings",
+            get(portal::get_settings).put(portal::put_settings),
+        )
+        .route("/portal/clients", get(portal::list).post(portal::create))
+        .route(
+            "/portal/clients/{id}",
+            get(portal::get)
+                .patch(portal::update)
+                .delete(portal::delete),
+        )
+        .route("/portal/clients/{id}/link", post(portal::send_link))
+        .route("/portal/clients/{id}/shares", get(portal::shares))
+        .route(
+            "/portal/clients/{id}/shares/{record_id}",
+            axum::routing::put(portal::share).delete(portal::unshare),
         )
         .route("/teams", get(teams::list).post(teams::create))
         .route(

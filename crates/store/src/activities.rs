@@ -21,7 +21,7 @@ pub struct Activity {
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, organization_id, record_type, record_id, author_id, type, payload, created_at";
 
 /// A new timeline entry.
@@ -37,11 +37,18 @@ pub struct NewActivity {
 pub async fn insert(tx: &mut TenantTx, new: NewActivity) -> Result<Activity> {
     let org = tx.organization_id();
     let id = ActivityId::new();
+    // A comment its record's clients see in the portal says so in its payload.
+    let portal = new.kind == "comment"
+        && new
+            .payload
+            .get("portal")
+            .and_then(serde_json::Value::as_bool)
+            == Some(true);
     tx.raw()
         .execute(
             query(
-                "INSERT INTO activities (organization_id, id, record_type, record_id, author_id, type, payload, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO activities (organization_id, id, record_type, record_id, author_id, type, payload, created_at, portal) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(org)
             .bind(id)
@@ -50,7 +57,8 @@ pub async fn insert(tx: &mut TenantTx, new: NewActivity) -> Result<Activity> {
             .bind(new.author_id)
             .bind(new.kind)
             .bind(new.payload)
-            .bind(crate::now()),
+            .bind(crate::now())
+            .bind(portal),
         )
         .await?;
     tx.raw()

@@ -42,7 +42,7 @@ pub struct Deal {
     pub updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, organization_id, pipeline_id, stage, contact_id, company_id, owner_id, title, amount_minor, \
+pub(crate) const COLUMNS: &str = "id, organization_id, pipeline_id, stage, contact_id, company_id, owner_id, title, amount_minor, \
     currency, status, close_probability, expected_close_date, stage_changed_at, closed_at, custom, created_at, updated_at";
 
 /// The fields a deal is written with.

@@ -27,6 +27,7 @@ pub mod notifications;
 pub mod objects;
 pub mod organizations;
 pub mod pipelines;
+pub mod portal;
 pub mod records;
 pub mod roles;
 pub mod search;

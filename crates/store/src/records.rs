@@ -30,7 +30,7 @@ pub struct RecordRow {
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "records.id, records.object_id, records.owner_id, records.data, records.title, \
+pub(crate) const COLUMNS: &str = "records.id, records.object_id, records.owner_id, records.data, records.title, \
                        records.created_at, records.updated_at, records.deleted_at";
 
 /// The searchable text of records (`search_key`, kept lowercase by the application).

@@ -36,12 +36,14 @@ pub struct Task {
     /// When to remind the assignee, and when that was done.
     pub remind_at: Option<DateTime<Utc>>,
     pub reminded_at: Option<DateTime<Utc>>,
+    /// The clients of its record see it in the portal.
+    pub portal_visible: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, organization_id, deal_id, contact_id, company_id, record_id, assignee_id, created_by, title, \
-    description, due_date, is_done, completed_at, custom, remind_at, reminded_at, created_at, updated_at";
+pub(crate) const COLUMNS: &str = "id, organization_id, deal_id, contact_id, company_id, record_id, assignee_id, created_by, title, \
+    description, due_date, is_done, completed_at, custom, remind_at, reminded_at, portal_visible, created_at, updated_at";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskFields {
@@ -55,6 +57,7 @@ pub struct TaskFields {
     pub due_date: Option<NaiveDate>,
     pub is_done: bool,
     pub remind_at: Option<DateTime<Utc>>,
+    pub portal_visible: bool,
 }
 
 impl TaskFields {
@@ -70,6 +73,7 @@ impl TaskFields {
             ("due_date", self.due_date.into()),
             ("is_done", self.is_done.into()),
             ("remind_at", self.remind_at.into()),
+            ("portal_visible", self.portal_visible.into()),
         ]
     }
 }

@@ -700,6 +700,7 @@ async fn fill(
                 due_date: due,
                 is_done: done,
                 remind_at: None,
+                portal_visible: false,
             },
         )
         .await?;

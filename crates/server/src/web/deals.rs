@@ -1668,6 +1668,8 @@ pub struct TaskRow {
     pub assignee: String,
     pub is_done: bool,
     pub can_edit: bool,
+    /// Its record's clients see it in the portal.
+    pub portal_visible: bool,
 }
 
 #[derive(Template)]
@@ -1695,6 +1697,8 @@ struct DetailPage {
     back: String,
     /// The records whose relation fields point at the deal.
     related: Vec<super::record_page::Related>,
+    /// The clients who see it in the portal.
+    clients: Option<super::portal_settings::ClientsBox>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1826,7 +1830,17 @@ async fn detail_page(
         &tenant,
         form_stage(Some(&deal), &values).as_deref(),
     );
+    let clients = super::portal_settings::clients_box(
+        ctx,
+        actor,
+        &tenant,
+        rapport_app::timeline::RecordRef::Deal(deal.id),
+        format!("{}/deals/{}", ctx.base, deal.id),
+        can_edit,
+    )
+    .await;
     Ok(DetailPage {
+        clients,
         fields,
         errors: FormErrors::default(),
         action: format!("{}/deals/{}/edit", ctx.base, deal.id),
@@ -1908,6 +1922,7 @@ pub(crate) async fn task_rows(
     let mut rows: Vec<TaskRow> = items
         .into_iter()
         .map(|t| TaskRow {
+            portal_visible: t.portal_visible,
             deal: t.deal_id.and_then(|d| {
                 titles
                     .iter()
@@ -1947,6 +1962,9 @@ pub struct ActivityForm {
     duration: String,
     #[serde(default)]
     outcome: String,
+    /// A comment shown to the record's clients in the portal.
+    #[serde(default)]
+    portal: Option<String>,
 }
 
 /// Adds a comment or a logged call/meeting/email to a deal, contact or company timeline.
@@ -1966,7 +1984,11 @@ pub(crate) async fn add_activity(
         form.kind.as_str()
     };
     let payload = if kind == "comment" {
-        json!({"text": form.text, "mentions": mentions(&form.text, &people)})
+        let mut p = json!({"text": form.text, "mentions": mentions(&form.text, &people)});
+        if form.portal.is_some() {
+            p["portal"] = json!(true);
+        }
+        p
     } else {
         let mut p = json!({"notes": form.text});
         if let Ok(d) = form.duration.trim().parse::<i64>() {
@@ -2029,6 +2051,9 @@ pub struct TaskForm {
     company_id: String,
     #[serde(default)]
     record_id: String,
+    /// A checkbox: the record's clients see the task in the portal.
+    #[serde(default)]
+    portal_visible: Option<String>,
     #[serde(default)]
     back: String,
 }
@@ -2098,7 +2123,8 @@ pub async fn add_task(ctx: PageContext, Form(form): Form<TaskForm>) -> PageResul
                 .set(
                     "record_id",
                     form.record_id.parse::<rapport_domain::RecordId>().ok(),
-                ),
+                )
+                .set("portal_visible", form.portal_visible.is_some()),
             &ctx.meta,
         )
         .await

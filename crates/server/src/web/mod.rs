@@ -21,6 +21,8 @@ mod notifications;
 mod object_settings;
 mod objects;
 mod pipelines;
+pub(crate) mod portal;
+mod portal_settings;
 mod profile;
 mod record_page;
 pub(crate) mod records;
@@ -416,6 +418,55 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/settings/domains/{id}/remove",
             axum::routing::post(settings::remove_domain),
+        )
+        .route("/portal", get(portal::home))
+        .route("/portal/login", get(portal::login_form).post(portal::login))
+        .route("/portal/logout", axum::routing::post(portal::logout))
+        .route(
+            "/portal/welcome/{token}",
+            get(portal::welcome_form).post(portal::welcome),
+        )
+        .route(
+            "/portal/forgot",
+            get(portal::forgot_form).post(portal::forgot),
+        )
+        .route("/portal/records/{id}", get(portal::record))
+        .route(
+            "/portal/records/{id}/comments",
+            axum::routing::post(portal::comment),
+        )
+        .route("/portal/logo", get(portal::logo))
+        .route(
+            "/settings/portal",
+            get(portal_settings::page).post(portal_settings::save),
+        )
+        .route(
+            "/settings/portal/clients",
+            axum::routing::post(portal_settings::invite),
+        )
+        .route(
+            "/settings/portal/clients/{id}",
+            get(portal_settings::client).post(portal_settings::save_client),
+        )
+        .route(
+            "/settings/portal/clients/{id}/link",
+            axum::routing::post(portal_settings::send_link),
+        )
+        .route(
+            "/settings/portal/clients/{id}/deactivate",
+            axum::routing::post(portal_settings::deactivate),
+        )
+        .route(
+            "/settings/portal/clients/{id}/reactivate",
+            axum::routing::post(portal_settings::reactivate),
+        )
+        .route(
+            "/settings/portal/clients/{id}/remove",
+            axum::routing::post(portal_settings::remove),
+        )
+        .route(
+            "/clients/share",
+            axum::routing::post(portal_settings::share),
         )
         .route("/brand.css", get(workspace::brand_css))
         .route("/assets/{file}", get(assets::serve))

@@ -1792,6 +1792,15 @@ async fn detail_page(
         )
         .await,
     );
+    page.clients = super::portal_settings::clients_box(
+        ctx,
+        actor,
+        &tenant,
+        RecordRef::Record(record_id),
+        format!("{path}/{record_id}"),
+        page.can_edit,
+    )
+    .await;
     page.timeline =
         Some(timeline_of(ctx, actor, &tenant, &people, RecordRef::Record(record_id)).await);
     page.live_channel = Some(format!("record:{key}:{record_id}"));

@@ -302,6 +302,9 @@ pub fn link_notice(code: &str) -> Option<&'static str> {
         "link_choose" => "Choose the record to link.",
         "link_forbidden" => "You may not change that record, so it was not linked.",
         "link_failed" => "That record could not be linked; open it to see why.",
+        "shared" => "Shared with the client: it is in their portal now.",
+        "unshared" => "No longer shared with that client.",
+        "choose-client" => "Choose the client to share with.",
         _ => return None,
     })
 }
@@ -355,6 +358,8 @@ pub struct RecordPage {
     pub comment_error: Option<String>,
     pub convert: Option<ConvertBox>,
     pub tasks: Option<TaskBox>,
+    /// The clients who see the record in the portal (deals and custom records).
+    pub clients: Option<super::portal_settings::ClientsBox>,
     /// The live channel of the record shown (`record:{type}:{id}`): the page refreshes when
     /// someone else changes it.
     pub live_channel: Option<String>,
@@ -405,6 +410,7 @@ impl RecordPage {
             comment_error: None,
             convert: None,
             tasks: None,
+            clients: None,
             live_channel: None,
             kind: String::new(),
         }

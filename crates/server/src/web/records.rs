@@ -226,6 +226,17 @@ pub fn timeline_entry(
         other => ("•", other.replace('_', " "), None),
     };
     let mut details = Vec::new();
+    // A client's message from the portal, or a member's comment shown there.
+    let client = p["client"]["name"]
+        .as_str()
+        .map(|n| format!("{n} (client)"));
+    let (summary, icon) = match (&client, a.kind.as_str()) {
+        (Some(_), "comment") => ("wrote in the client portal".to_owned(), "✉"),
+        _ => (summary, icon),
+    };
+    if client.is_none() && p.get("portal").and_then(|v| v.as_bool()) == Some(true) {
+        details.push("Visible to clients".to_owned());
+    }
     if let Some(d) = p.get("duration_minutes").and_then(|v| v.as_i64()) {
         details.push(format!("{d} min"));
     }
@@ -250,7 +261,7 @@ pub fn timeline_entry(
     TimelineEntry {
         icon,
         kind: a.kind.clone(),
-        author: people.name_of(a.author_id),
+        author: client.unwrap_or_else(|| people.name_of(a.author_id)),
         summary,
         body,
         details,

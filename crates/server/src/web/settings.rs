@@ -58,6 +58,7 @@ pub fn tabs(base: &str, current: &str) -> Vec<Tab> {
         ("Members", "members"),
         ("Roles", "roles"),
         ("Teams", "teams"),
+        ("Client portal", "portal"),
         ("Single sign-on", "single-sign-on"),
         ("Webhooks", "webhooks"),
         ("API keys", "api-keys"),

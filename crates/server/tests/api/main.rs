@@ -21,6 +21,7 @@ mod objects;
 mod openapi;
 mod organizations;
 mod page_matrix;
+mod portal;
 mod rate_limits;
 mod reach;
 mod records;

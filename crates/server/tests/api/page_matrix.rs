@@ -25,6 +25,8 @@ enum Access {
     Owners,
     /// The instance's administrators.
     Instance,
+    /// A client of the organization, signed in to its portal (their own cookie).
+    Client,
 }
 use Access::*;
 
@@ -61,6 +63,18 @@ const PAGES: &[(&str, &str, Access)] = &[
     ("post", "/profile/sessions/{id}/revoke", Person),
     ("post", "/preview/stop", Person),
     ("get", "/brand.css", Public),
+    // The client portal: its own sign-in, then a client's pages.
+    ("get", "/portal/login", Public),
+    ("post", "/portal/login", Public),
+    ("get", "/portal/welcome/{token}", Public),
+    ("post", "/portal/welcome/{token}", Public),
+    ("get", "/portal/forgot", Public),
+    ("post", "/portal/forgot", Public),
+    ("get", "/portal/logo", Public),
+    ("get", "/portal", Client),
+    ("post", "/portal/logout", Client),
+    ("get", "/portal/records/{id}", Client),
+    ("post", "/portal/records/{id}/comments", Client),
     ("get", "/assets/{file}", Public),
     // The organization's work.
     ("get", "/notifications", Member),
@@ -103,6 +117,7 @@ const PAGES: &[(&str, &str, Access)] = &[
     ("post", "/deals/{id}/edit", Member),
     ("post", "/deals/{id}/move", Member),
     ("post", "/link", Member),
+    ("post", "/clients/share", Member),
     ("post", "/deals/{id}/activities", Member),
     ("post", "/deals/{id}/delete", Member),
     ("get", "/tasks", Member),
@@ -201,6 +216,27 @@ const PAGES: &[(&str, &str, Access)] = &[
     ("post", "/settings/pipelines/{id}/delete", Administration),
     ("get", "/settings/support", Administration),
     ("post", "/settings/support/{id}/{action}", Administration),
+    ("get", "/settings/portal", Administration),
+    ("post", "/settings/portal", Administration),
+    ("post", "/settings/portal/clients", Administration),
+    ("get", "/settings/portal/clients/{id}", Administration),
+    ("post", "/settings/portal/clients/{id}", Administration),
+    ("post", "/settings/portal/clients/{id}/link", Administration),
+    (
+        "post",
+        "/settings/portal/clients/{id}/deactivate",
+        Administration,
+    ),
+    (
+        "post",
+        "/settings/portal/clients/{id}/reactivate",
+        Administration,
+    ),
+    (
+        "post",
+        "/settings/portal/clients/{id}/remove",
+        Administration,
+    ),
     ("get", "/settings/single-sign-on", Owners),
     ("post", "/settings/single-sign-on", Owners),
     ("post", "/settings/single-sign-on/remove", Owners),
@@ -457,7 +493,12 @@ async fn ask(
 
 #[tokio::test]
 async fn every_page_refuses_those_its_decision_keeps_out() {
-    let t = TestApp::spawn().await;
+    let smtp = crate::support::smtp::SmtpSink::start().await;
+    let t = TestApp::spawn_with(crate::support::Options {
+        smtp: Some(smtp.clone()),
+        ..crate::support::Options::default()
+    })
+    .await;
     let owner = t.register("owner@example.com", Some("Acme")).await;
     t.member(&owner, "viewer@example.com", "viewer").await;
     t.member(&owner, "admin@example.com", "admin").await;
@@ -467,6 +508,23 @@ async fn every_page_refuses_those_its_decision_keeps_out() {
     let viewer = t.browser_session("viewer@example.com").await;
     let admin = t.browser_session("admin@example.com").await;
     let stranger = t.browser_session("stranger@example.com").await;
+    // A client signed in to the organization's portal: their cookie is nobody's anywhere else.
+    crate::portal::open_portal(&t, &owner_session, "acme", &[]).await;
+    let client = crate::portal::invite_client(
+        &t,
+        &owner_session,
+        &smtp,
+        "acme",
+        "client@example.com",
+        None,
+    )
+    .await;
+    let client_session = (client.clone(), String::new());
+    // The portal's own cookie under the staff cookie's name opens nothing either.
+    let disguised = (
+        client.replacen("rapport_portal=", "rapport_session=", 1),
+        String::new(),
+    );
     let mut wrong: Vec<String> = Vec::new();
     for (method, template, access) in PAGES {
         let kinds: Vec<&str> = if template.starts_with("{kind}") {
@@ -487,6 +545,50 @@ async fn every_page_refuses_those_its_decision_keeps_out() {
                     ));
                 }
             };
+            if !matches!(access, Public | Client) {
+                let at = if matches!(access, Person | Instance) {
+                    &path
+                } else {
+                    &in_org
+                };
+                for (who, cookie) in [
+                    ("a client", &client_session),
+                    ("a client's token as a session", &disguised),
+                ] {
+                    let got = ask(&t, method, template, at, Some(cookie)).await;
+                    let sent_to_sign_in =
+                        got.0 == StatusCode::SEE_OTHER && got.1.contains("/login");
+                    if !sent_to_sign_in {
+                        expect(who, got, &[StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN]);
+                    }
+                }
+            }
+            if *access == Client {
+                // Signed out, to the portal's sign-in; a member's session is not a client's.
+                for (who, session) in [("nobody", None), ("the owner", Some(&owner_session))] {
+                    let got = ask(&t, method, template, &in_org, session).await;
+                    if !(got.0 == StatusCode::SEE_OTHER && got.1.ends_with("/o/acme/portal/login"))
+                    {
+                        expect(&format!("{who}, expecting the portal's sign-in"), got, &[]);
+                    }
+                }
+                // The same path of another organization knows no such client.
+                let elsewhere = fill(template, kind, &acme);
+                let got = ask(
+                    &t,
+                    method,
+                    template,
+                    &format!("/o/elsewhere{elsewhere}"),
+                    Some(&client_session),
+                )
+                .await;
+                expect(
+                    "a client of another organization",
+                    got,
+                    &[StatusCode::NOT_FOUND, StatusCode::SEE_OTHER],
+                );
+                continue;
+            }
             match access {
                 Public => {
                     let got = ask(&t, method, template, &path, None).await;

@@ -75,6 +75,12 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("delete", "/api/v1/tags/{id}", Member),
     ("delete", "/api/v1/tasks/{id}", Member),
     ("delete", "/api/v1/teams/{id}", Administration),
+    ("delete", "/api/v1/portal/clients/{id}", Administration),
+    (
+        "delete",
+        "/api/v1/portal/clients/{id}/shares/{record_id}",
+        Member,
+    ),
     ("delete", "/api/v1/views/{id}", Member),
     ("delete", "/api/v1/webhooks/{id}", Administration),
     ("get", "/api/v1/admin/jobs", Instance),
@@ -142,6 +148,10 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("get", "/api/v1/tasks", Member),
     ("get", "/api/v1/tasks/{id}", Member),
     ("get", "/api/v1/teams", Member),
+    ("get", "/api/v1/portal/settings", Member),
+    ("get", "/api/v1/portal/clients", Member),
+    ("get", "/api/v1/portal/clients/{id}", Member),
+    ("get", "/api/v1/portal/clients/{id}/shares", Member),
     ("get", "/api/v1/teams/{id}", Member),
     ("get", "/api/v1/trash", Member),
     ("get", "/api/v1/views", Member),
@@ -180,6 +190,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("patch", "/api/v1/tags/{id}", Member),
     ("patch", "/api/v1/tasks/{id}", Member),
     ("patch", "/api/v1/teams/{id}", Administration),
+    ("patch", "/api/v1/portal/clients/{id}", Administration),
     ("patch", "/api/v1/webhooks/{id}", Administration),
     ("post", "/api/v1/admin/jobs/{id}/retry", Instance),
     ("post", "/api/v1/admin/organizations", Instance),
@@ -255,6 +266,8 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("post", "/api/v1/tags", Member),
     ("post", "/api/v1/tasks", Member),
     ("post", "/api/v1/teams", Administration),
+    ("post", "/api/v1/portal/clients", Administration),
+    ("post", "/api/v1/portal/clients/{id}/link", Administration),
     ("post", "/api/v1/trash/{kind}/{id}/restore", Member),
     ("post", "/api/v1/views", Member),
     ("post", "/api/v1/webhooks", Administration),
@@ -282,6 +295,12 @@ const ROUTES: &[(&str, &str, Access)] = &[
         Administration,
     ),
     ("put", "/api/v1/organizations/{id}/logo", Administration),
+    ("put", "/api/v1/portal/settings", Administration),
+    (
+        "put",
+        "/api/v1/portal/clients/{id}/shares/{record_id}",
+        Member,
+    ),
     ("put", "/api/v1/{kind}/{id}/tags", Member),
 ];
 
@@ -349,6 +368,7 @@ fn fill(path: &str, organization: &str) -> String {
         "{domain_id}",
         "{invitation_id}",
         "{delivery_id}",
+        "{record_id}",
     ] {
         out = out.replace(param, unknown);
     }
@@ -406,11 +426,29 @@ async fn call(
 
 #[tokio::test]
 async fn every_route_refuses_those_its_decision_keeps_out() {
-    let t = TestApp::spawn().await;
+    let smtp = crate::support::smtp::SmtpSink::start().await;
+    let t = TestApp::spawn_with(crate::support::Options {
+        smtp: Some(smtp.clone()),
+        ..crate::support::Options::default()
+    })
+    .await;
     let owner = t.register("owner@example.com", Some("Acme")).await;
     let viewer = t.member(&owner, "viewer@example.com", "viewer").await;
     let stranger = t.register("stranger@example.com", Some("Elsewhere")).await;
     let acme = owner.org().to_owned();
+    // A client signed in to the organization's portal.
+    let owner_session = t.browser_session("owner@example.com").await;
+    crate::portal::open_portal(&t, &owner_session, "acme", &[]).await;
+    let client = crate::portal::invite_client(
+        &t,
+        &owner_session,
+        &smtp,
+        "acme",
+        "client@example.com",
+        None,
+    )
+    .await;
+    let token = client.trim_start_matches("rapport_portal=").to_owned();
     let mut wrong: Vec<String> = Vec::new();
     for (method, template, access) in ROUTES {
         let path = fill(template, &acme);
@@ -431,6 +469,32 @@ async fn every_route_refuses_those_its_decision_keeps_out() {
             }
             _ => expect("nobody", anonymous, &[StatusCode::UNAUTHORIZED]),
         }
+        // A client's cookie, their token as a session or a bearer token: nobody, to the API.
+        let as_session = format!("rapport_session={token}");
+        for (who, headers) in [
+            ("a client", vec![("cookie", client.as_str())]),
+            (
+                "a client's token as a session",
+                vec![("cookie", as_session.as_str())],
+            ),
+        ] {
+            let mut headers = headers;
+            headers.push(("x-organization-id", acme.as_str()));
+            headers.push(("origin", t.base.as_str()));
+            let method: Method = method.to_uppercase().parse().expect("method");
+            let body = (method != Method::GET && method != Method::DELETE).then(|| body(template));
+            let got = t
+                .call_with(method, &path, None, body, &headers)
+                .await
+                .status;
+            expect(who, got, &[StatusCode::UNAUTHORIZED]);
+        }
+        let got = call(&t, method, template, &path, Some(&token), &acme).await;
+        expect(
+            "a client's token as a bearer token",
+            got,
+            &[StatusCode::UNAUTHORIZED],
+        );
         match access {
             Member | Administration | Own => {
                 let got = call(&t, method, template, &path, Some(&stranger.access), &acme).await;

@@ -13,6 +13,7 @@ mod contrast;
 mod crm;
 mod flows;
 mod objects;
+mod portal;
 mod records;
 mod sales;
 mod settings;

@@ -212,7 +212,7 @@ pub struct ActivityIn {
     /// comment, call, meeting or email
     #[serde(rename = "type")]
     pub kind: String,
-    /// comment: `{text, mentions?: [user id]}`; call/meeting/email: `{occurred_at?, duration_minutes?,
+    /// comment: `{text, mentions?: [user id], portal?: bool}` (`portal`: shown to the clients of a deal or custom record in the client portal); call/meeting/email: `{occurred_at?, duration_minutes?,
     /// outcome?, notes?}`
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,

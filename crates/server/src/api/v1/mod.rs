@@ -15,6 +15,7 @@ pub mod members;
 pub mod notifications;
 pub mod objects;
 pub mod organizations;
+pub mod portal;
 pub mod roles;
 pub mod search;
 pub mod single_sign_on;

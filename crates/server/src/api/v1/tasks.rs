@@ -31,6 +31,8 @@ kinds::record_answer! {
         remind_at: Option<DateTime<Utc>>,
         /// When the reminder was sent.
         reminded_at: Option<DateTime<Utc>>,
+        /// The clients who see its record in the client portal see it too.
+        portal_visible: bool,
     }
 }
 
@@ -100,6 +102,8 @@ kinds::record_body! {
         #[serde(default, deserialize_with = "present")]
         #[schema(value_type = Option<DateTime<Utc>>)]
         remind_at: Option<Option<DateTime<Utc>>>,
+        /// Show it to the clients who see its record in the client portal.
+        portal_visible: Option<bool>,
     }
 }
 
