@@ -174,10 +174,40 @@ impl BuiltinKind for Task {
         {
             return Err(AppError::Forbidden);
         }
+        let portal_visible = v.required("portal_visible", current.map(|t| t.portal_visible));
+        let contact_id = v.link("contact_id", current.and_then(|t| t.contact_id));
+        let company_id = v.link("company_id", current.and_then(|t| t.company_id));
+        // A task shown to clients speaks for the records it is on: those who may change them
+        // decide to show it, or to move a shown task to other records, as they decide what is
+        // shared.
+        let showing = current.is_none_or(|t| !t.portal_visible)
+            || ["deal_id", "contact_id", "company_id"]
+                .iter()
+                .any(|k| v.given(k).is_some())
+            || v.inputs.contains_key("record_id");
+        if portal_visible && showing {
+            let on = [
+                deal_id.map(crate::timeline::RecordRef::Deal),
+                record_id.map(crate::timeline::RecordRef::Record),
+                company_id.map(crate::timeline::RecordRef::Company),
+                contact_id.map(crate::timeline::RecordRef::Contact),
+            ];
+            for record in on.into_iter().flatten() {
+                if let Some((kind, owner)) = record.kind_and_owner(tx).await?
+                    && !tenant.may_kind(
+                        rapport_domain::access::RecordAction::Edit,
+                        &kind,
+                        tenant.relation(actor, owner),
+                    )
+                {
+                    return Err(AppError::Forbidden);
+                }
+            }
+        }
         Ok(TaskFields {
             deal_id,
-            contact_id: v.link("contact_id", current.and_then(|t| t.contact_id)),
-            company_id: v.link("company_id", current.and_then(|t| t.company_id)),
+            contact_id,
+            company_id,
             record_id,
             // Given as `null`, the assignee stays (a task always has one).
             assignee_id: v
@@ -189,7 +219,7 @@ impl BuiltinKind for Task {
             due_date,
             is_done: v.required("is_done", current.map(|t| t.is_done)),
             remind_at,
-            portal_visible: v.required("portal_visible", current.map(|t| t.portal_visible)),
+            portal_visible,
         })
     }
 

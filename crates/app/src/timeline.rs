@@ -597,13 +597,27 @@ impl App {
         )
         .await?;
         // Existence first: a record of another organization is 404 whatever the caller's role.
-        {
+        let found = {
             let mut tx = self.db.tenant_read(tenant.id()).await?;
-            let exists = record.exists(&mut tx, actor, tenant).await?;
+            let found = record
+                .kind_and_owner(&mut tx)
+                .await?
+                .filter(|(kind, owner)| tenant.sees(kind, tenant.relation(actor, *owner)));
             tx.commit().await?;
-            if !exists {
-                return Err(AppError::NotFound);
-            }
+            found.ok_or(AppError::NotFound)?
+        };
+        // What its clients read in the portal is said by those who may change the record, as
+        // sharing it is.
+        if kind == "comment" && payload.get("portal").and_then(Value::as_bool) == Some(true) {
+            self.authorize_kind(
+                actor,
+                tenant,
+                meta,
+                rapport_domain::access::RecordAction::Edit,
+                &found.0,
+                tenant.relation(actor, found.1),
+            )
+            .await?;
         }
         self.authorize(
             actor,

@@ -46,13 +46,12 @@ pub async fn settings(tx: &mut TenantTx) -> Result<Option<Settings>> {
 pub async fn save_settings(tx: &mut TenantTx, s: &Settings) -> Result<()> {
     let org = tx.organization_id();
     tx.raw()
-        .execute(query("DELETE FROM portal_settings WHERE organization_id = $1").bind(org))
-        .await?;
-    tx.raw()
         .execute(
             query(
                 "INSERT INTO portal_settings (organization_id, enabled, welcome, show_deals, show_amounts, objects, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (organization_id) DO UPDATE SET \
+                 enabled = excluded.enabled, welcome = excluded.welcome, show_deals = excluded.show_deals, \
+                 show_amounts = excluded.show_amounts, objects = excluded.objects, updated_at = excluded.updated_at",
             )
             .bind(org)
             .bind(s.enabled)
@@ -280,6 +279,22 @@ pub struct Token {
     pub used_at: Option<DateTime<Utc>>,
 }
 
+/// Every unused link of the client stops working.
+pub async fn expire_tokens(tx: &mut TenantTx, user: Uuid) -> Result<()> {
+    let org = tx.organization_id();
+    tx.raw()
+        .execute(
+            query(
+                "UPDATE portal_tokens SET used_at = $3 WHERE organization_id = $1 AND portal_user_id = $2 AND used_at IS NULL",
+            )
+            .bind(org)
+            .bind(user)
+            .bind(crate::now()),
+        )
+        .await?;
+    Ok(())
+}
+
 /// A new link; earlier unused links of the client (for any purpose) stop working.
 pub async fn insert_token(
     tx: &mut TenantTx,
@@ -288,18 +303,9 @@ pub async fn insert_token(
     token_hash: &[u8],
     expires_at: DateTime<Utc>,
 ) -> Result<()> {
+    expire_tokens(tx, user).await?;
     let org = tx.organization_id();
     let at = crate::now();
-    tx.raw()
-        .execute(
-            query(
-                "UPDATE portal_tokens SET used_at = $3 WHERE organization_id = $1 AND portal_user_id = $2 AND used_at IS NULL",
-            )
-            .bind(org)
-            .bind(user)
-            .bind(at),
-        )
-        .await?;
     tx.raw()
         .execute(
             query(
@@ -624,8 +630,9 @@ pub async fn records_of(
     tx.raw().fetch_all(q).await
 }
 
-/// The tasks marked visible to clients on the records given (deals, custom records, and the
-/// client's company and contact): open ones by due date first, then done ones.
+/// The tasks marked visible to clients on the records given (deals and custom records the
+/// client reaches), and on the client's company and contact when they are on no other record or
+/// on one of those: open ones by due date first, then done ones.
 pub async fn tasks_of(
     tx: &mut TenantTx,
     records: &[Uuid],
@@ -639,18 +646,35 @@ pub async fn tasks_of(
         crate::tasks::COLUMNS
     ))
     .bind(org);
-    if !records.is_empty() {
+    // A task on the client's company or contact that is also on a deal or record shows only
+    // when the client reaches that one too.
+    let (reached_deal, reached_record) = if records.is_empty() {
+        ("deal_id IS NULL".to_owned(), "record_id IS NULL".to_owned())
+    } else {
         let deals = q.any_of(backend, "deal_id", records);
         let others = q.any_of(backend, "record_id", records);
         q.push_sql(&format!(" OR {deals} OR {others}"));
-    }
-    if let Some(c) = company {
-        let p = q.push_arg(c);
-        q.push_sql(&format!(" OR company_id = {p}"));
-    }
-    if let Some(c) = contact {
-        let p = q.push_arg(c);
-        q.push_sql(&format!(" OR contact_id = {p}"));
+        (
+            format!(
+                "(deal_id IS NULL OR {})",
+                q.any_of(backend, "deal_id", records)
+            ),
+            format!(
+                "(record_id IS NULL OR {})",
+                q.any_of(backend, "record_id", records)
+            ),
+        )
+    };
+    for (column, value) in [
+        ("company_id", company.map(|c| c.as_uuid())),
+        ("contact_id", contact.map(|c| c.as_uuid())),
+    ] {
+        if let Some(id) = value {
+            let p = q.push_arg(id);
+            q.push_sql(&format!(
+                " OR ({column} = {p} AND {reached_deal} AND {reached_record})"
+            ));
+        }
     }
     q.push_sql(
         ") ORDER BY is_done, CASE WHEN due_date IS NULL THEN 1 ELSE 0 END, due_date, created_at LIMIT 500",

@@ -636,8 +636,11 @@ impl App {
         e.actor_email = Some(client.email.clone());
         rapport_store::audit::record(&mut tx, e).await?;
         tx.commit().await?;
-        self.send_client_link(organization, &client, purpose, &token, None)
-            .await;
+        // Sent after answering: how long the answer takes says nothing of whether the address
+        // is a client's.
+        let message = self.client_link_message(organization, &client, purpose, &token, None);
+        let mailer = self.mailer.clone();
+        tokio::spawn(async move { mailer.send_or_log(message).await });
         Ok(())
     }
 
@@ -684,6 +687,25 @@ impl App {
         };
         let tasks = tasks_in(&mut tx, &reach, &session.client, Some(id)).await?;
         let rows = store::comments_of(&mut tx, id).await?;
+        // Clients see their own messages and their colleagues' (the same company), not those of
+        // another company's clients the record is also shared with.
+        let colleagues: BTreeSet<String> = match session.client.company_id {
+            Some(company) => store::list_users(&mut tx)
+                .await?
+                .into_iter()
+                .filter(|c| c.company_id == Some(company))
+                .map(|c| c.id.to_string())
+                .collect(),
+            None => BTreeSet::new(),
+        };
+        let me = session.client.id.to_string();
+        let rows: Vec<_> = rows
+            .into_iter()
+            .filter(|a| match a.payload.0["client"]["id"].as_str() {
+                Some(author) => author == me || colleagues.contains(author),
+                None => true,
+            })
+            .collect();
         let mut names: BTreeMap<Uuid, String> = BTreeMap::new();
         for author in rows.iter().filter_map(|a| a.author_id) {
             if let std::collections::btree_map::Entry::Vacant(v) = names.entry(author) {

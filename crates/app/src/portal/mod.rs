@@ -123,6 +123,16 @@ pub struct RecordClient {
     pub shared: bool,
 }
 
+/// A unique index refusing an email taken by a concurrent request, as the check says it.
+fn email_taken(e: rapport_store::Error) -> AppError {
+    match e {
+        rapport_store::Error::Conflict { .. } => {
+            AppError::invalid("email", "is already a client of this organization")
+        }
+        other => other.into(),
+    }
+}
+
 /// Whether a client is active, invited (no password chosen yet) or deactivated.
 pub fn status(c: &Client) -> &'static str {
     if c.deactivated_at.is_some() {
@@ -366,7 +376,9 @@ impl App {
             .await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
         let fields = Self::client_fields(&mut tx, &input, None).await?;
-        let id = store::insert_user(&mut tx, &fields, actor.user_id).await?;
+        let id = store::insert_user(&mut tx, &fields, actor.user_id)
+            .await
+            .map_err(email_taken)?;
         let token = self
             .new_client_link(&mut tx, id, "invitation", INVITATION_TTL)
             .await?;
@@ -411,7 +423,15 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         let fields = Self::client_fields(&mut tx, &input, Some(id)).await?;
-        store::update_user(&mut tx, id, &fields).await?;
+        store::update_user(&mut tx, id, &fields)
+            .await
+            .map_err(email_taken)?;
+        // Another address is another person: links sent to the old one stop working, and
+        // whoever signed in with it is signed out.
+        if fields.email != before.email {
+            store::expire_tokens(&mut tx, id).await?;
+            store::revoke_user_sessions(&mut tx, id).await?;
+        }
         let mut changes = serde_json::Map::new();
         let mut note = |name: &str, b: serde_json::Value, a: serde_json::Value| {
             if b != a {
@@ -508,6 +528,7 @@ impl App {
             store::set_deactivated(&mut tx, id, (!active).then(rapport_store::now)).await?;
             if !active {
                 store::revoke_user_sessions(&mut tx, id).await?;
+                store::expire_tokens(&mut tx, id).await?;
             }
             let action = if active {
                 "portal.client_reactivated"
@@ -587,7 +608,20 @@ impl App {
         token: &str,
         by: Option<&Actor>,
     ) {
-        let message = if purpose == "invitation" {
+        let message = self.client_link_message(org, client, purpose, token, by);
+        self.mailer.send_or_log(message).await;
+    }
+
+    /// The email carrying a client's link: an invitation, or a new password.
+    fn client_link_message(
+        &self,
+        org: &crate::model::Organization,
+        client: &Client,
+        purpose: &str,
+        token: &str,
+        by: Option<&Actor>,
+    ) -> Message {
+        if purpose == "invitation" {
             Message {
                 to: client.email.clone(),
                 subject: format!("Your client portal at {}", org.name),
@@ -616,8 +650,7 @@ impl App {
                     RESET_TTL.num_hours(),
                 ),
             }
-        };
-        self.mailer.send_or_log(message).await;
+        }
     }
 
     /// The clients who see a deal or a custom record: those it is shared with, and those whose
@@ -721,6 +754,19 @@ impl App {
                 Some(client::Shared::Record(object, row)) => {
                     (object.key.as_str().to_owned(), row.owner_id)
                 }
+                // A deleted record's share can still be withdrawn, by those who run clients.
+                None if !share => {
+                    self.authorize_clients(actor, tenant, meta, Action::Edit)
+                        .await?;
+                    let mut tx = self.db.tenant(tenant.id()).await?;
+                    let removed = store::unshare(&mut tx, client_id, record.id()).await?;
+                    tx.commit().await?;
+                    return if removed {
+                        Ok(())
+                    } else {
+                        Err(AppError::NotFound)
+                    };
+                }
                 None => return Err(AppError::NotFound),
             }
         };
@@ -771,7 +817,8 @@ impl App {
         id: Uuid,
         meta: &RequestMeta,
     ) -> AppResult<Vec<store::Share>> {
-        self.authorize_clients(actor, tenant, meta, Action::View)
+        // Owners and admins: the list names records the caller's own role may not see.
+        self.authorize_clients(actor, tenant, meta, Action::Edit)
             .await?;
         let mut tx = self.db.tenant_read(tenant.id()).await?;
         if store::find_user(&mut tx, id).await?.is_none() {

@@ -798,6 +798,51 @@ async fn integrators_run_the_portal_through_the_api() {
     assert_eq!(r.body["items"][0]["title"], "Charter");
     assert_eq!(r.body["items"].as_array().expect("items").len(), 1);
 
+    // What clients read is said by those who may change the record: a member cannot show a
+    // comment or a task on the owner's deal or company to its clients.
+    let member = t.member(&owner, "member@example.com", "member").await;
+    let activities = format!("/api/v1/deals/{}/activities", id(&deal));
+    let r = t
+        .org_call(
+            &member,
+            Method::POST,
+            &activities,
+            Some(json!({"type": "comment", "payload": {"text": "Hi there", "portal": true}})),
+        )
+        .await;
+    r.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let r = t
+        .org_call(
+            &member,
+            Method::POST,
+            &activities,
+            Some(json!({"type": "comment", "payload": {"text": "Noted"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = t
+        .org_call(
+            &member,
+            Method::POST,
+            "/api/v1/tasks",
+            Some(json!({"title": "Pay now", "company_id": id(&company), "portal_visible": true})),
+        )
+        .await;
+    r.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+    let r = t
+        .org_call(
+            &member,
+            Method::POST,
+            "/api/v1/tasks",
+            Some(json!({"title": "Call back", "company_id": id(&company)})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = t
+        .org_call(&member, Method::GET, &format!("{path}/shares"), None)
+        .await;
+    r.assert_problem(StatusCode::FORBIDDEN, "forbidden");
+
     // Another organization sees none of it.
     let stranger = t.register("stranger@example.com", Some("Elsewhere")).await;
     let r = t.org_call(&stranger, Method::GET, &path, None).await;

@@ -151,7 +151,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("get", "/api/v1/portal/settings", Member),
     ("get", "/api/v1/portal/clients", Member),
     ("get", "/api/v1/portal/clients/{id}", Member),
-    ("get", "/api/v1/portal/clients/{id}/shares", Member),
+    ("get", "/api/v1/portal/clients/{id}/shares", Administration),
     ("get", "/api/v1/teams/{id}", Member),
     ("get", "/api/v1/trash", Member),
     ("get", "/api/v1/views", Member),

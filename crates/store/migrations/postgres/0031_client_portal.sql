@@ -51,12 +51,13 @@ CREATE POLICY tenant_isolation ON portal_users
 CREATE TABLE portal_tokens (
     organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     id              uuid PRIMARY KEY,
-    portal_user_id  uuid NOT NULL REFERENCES portal_users (id) ON DELETE CASCADE,
+    portal_user_id  uuid NOT NULL,
     purpose         text NOT NULL,
     token_hash      bytea NOT NULL UNIQUE,
     created_at      timestamptz NOT NULL,
     expires_at      timestamptz NOT NULL,
-    used_at         timestamptz
+    used_at         timestamptz,
+    FOREIGN KEY (organization_id, portal_user_id) REFERENCES portal_users (organization_id, id) ON DELETE CASCADE
 );
 CREATE INDEX portal_tokens_user ON portal_tokens (portal_user_id);
 ALTER TABLE portal_tokens ENABLE ROW LEVEL SECURITY;
@@ -68,7 +69,7 @@ CREATE POLICY tenant_isolation ON portal_tokens
 CREATE TABLE portal_sessions (
     organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     id              uuid PRIMARY KEY,
-    portal_user_id  uuid NOT NULL REFERENCES portal_users (id) ON DELETE CASCADE,
+    portal_user_id  uuid NOT NULL,
     token_hash      bytea NOT NULL UNIQUE,
     csrf_token      text NOT NULL,
     ip              text,
@@ -76,7 +77,8 @@ CREATE TABLE portal_sessions (
     created_at      timestamptz NOT NULL,
     last_seen_at    timestamptz NOT NULL,
     expires_at      timestamptz NOT NULL,
-    revoked_at      timestamptz
+    revoked_at      timestamptz,
+    FOREIGN KEY (organization_id, portal_user_id) REFERENCES portal_users (organization_id, id) ON DELETE CASCADE
 );
 CREATE INDEX portal_sessions_user ON portal_sessions (portal_user_id);
 ALTER TABLE portal_sessions ENABLE ROW LEVEL SECURITY;
@@ -88,12 +90,13 @@ CREATE POLICY tenant_isolation ON portal_sessions
 -- A deal or custom record shared with one client by a member.
 CREATE TABLE portal_shares (
     organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
-    portal_user_id  uuid NOT NULL REFERENCES portal_users (id) ON DELETE CASCADE,
+    portal_user_id  uuid NOT NULL,
     record_type     text NOT NULL,
     record_id       uuid NOT NULL,
     shared_by       uuid REFERENCES users (id) ON DELETE SET NULL,
     created_at      timestamptz NOT NULL,
-    PRIMARY KEY (portal_user_id, record_id)
+    PRIMARY KEY (portal_user_id, record_id),
+    FOREIGN KEY (organization_id, portal_user_id) REFERENCES portal_users (organization_id, id) ON DELETE CASCADE
 );
 CREATE INDEX portal_shares_record ON portal_shares (organization_id, record_id);
 ALTER TABLE portal_shares ENABLE ROW LEVEL SECURITY;

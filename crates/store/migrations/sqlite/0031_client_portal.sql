@@ -41,19 +41,20 @@ CREATE INDEX portal_users_company ON portal_users (organization_id, company_id) 
 CREATE TABLE portal_tokens (
     organization_id BLOB NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     id              BLOB PRIMARY KEY NOT NULL,
-    portal_user_id  BLOB NOT NULL REFERENCES portal_users (id) ON DELETE CASCADE,
+    portal_user_id  BLOB NOT NULL,
     purpose         TEXT NOT NULL,
     token_hash      BLOB NOT NULL UNIQUE,
     created_at      TEXT NOT NULL,
     expires_at      TEXT NOT NULL,
-    used_at         TEXT
+    used_at         TEXT,
+    FOREIGN KEY (organization_id, portal_user_id) REFERENCES portal_users (organization_id, id) ON DELETE CASCADE
 );
 CREATE INDEX portal_tokens_user ON portal_tokens (portal_user_id);
 
 CREATE TABLE portal_sessions (
     organization_id BLOB NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     id              BLOB PRIMARY KEY NOT NULL,
-    portal_user_id  BLOB NOT NULL REFERENCES portal_users (id) ON DELETE CASCADE,
+    portal_user_id  BLOB NOT NULL,
     token_hash      BLOB NOT NULL UNIQUE,
     csrf_token      TEXT NOT NULL,
     ip              TEXT,
@@ -61,19 +62,21 @@ CREATE TABLE portal_sessions (
     created_at      TEXT NOT NULL,
     last_seen_at    TEXT NOT NULL,
     expires_at      TEXT NOT NULL,
-    revoked_at      TEXT
+    revoked_at      TEXT,
+    FOREIGN KEY (organization_id, portal_user_id) REFERENCES portal_users (organization_id, id) ON DELETE CASCADE
 );
 CREATE INDEX portal_sessions_user ON portal_sessions (portal_user_id);
 
 -- A deal or custom record shared with one client by a member.
 CREATE TABLE portal_shares (
     organization_id BLOB NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
-    portal_user_id  BLOB NOT NULL REFERENCES portal_users (id) ON DELETE CASCADE,
+    portal_user_id  BLOB NOT NULL,
     record_type     TEXT NOT NULL,
     record_id       BLOB NOT NULL,
     shared_by       BLOB REFERENCES users (id) ON DELETE SET NULL,
     created_at      TEXT NOT NULL,
-    PRIMARY KEY (portal_user_id, record_id)
+    PRIMARY KEY (portal_user_id, record_id),
+    FOREIGN KEY (organization_id, portal_user_id) REFERENCES portal_users (organization_id, id) ON DELETE CASCADE
 );
 CREATE INDEX portal_shares_record ON portal_shares (organization_id, record_id);
 
@@ -82,4 +85,4 @@ ALTER TABLE tasks ADD COLUMN portal_visible INTEGER NOT NULL DEFAULT 0;
 
 -- A comment its record's clients see (a member's, shared; or a client's own).
 ALTER TABLE activities ADD COLUMN portal INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX activities_portal ON activities (organization_id, record_id, created_at) WHERE portal = 1;
+CREATE INDEX activities_portal ON activities (organization_id, record_id, created_at) WHERE portal;
