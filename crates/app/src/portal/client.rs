@@ -27,7 +27,8 @@ use crate::objects::catalog;
 use crate::records::typed_values;
 use crate::{App, AppError, AppResult, RequestMeta};
 
-/// How long a client's session lasts.
+/// How long a client's session lasts at most (it ends sooner when idle for
+/// `RAPPORT_SESSION_IDLE_TIMEOUT_SECS`).
 const SESSION_LENGTH: chrono::TimeDelta = chrono::TimeDelta::days(14);
 /// A session's last activity is written at most this often.
 const TOUCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
@@ -482,7 +483,15 @@ impl App {
         let Some(client) = client else {
             return Ok(None);
         };
-        if rapport_store::now() - session.last_seen_at > TOUCH_EVERY {
+        // Idle as long as a member's session may be, it ends; activity is written often
+        // enough that an active client never reaches that.
+        let idle = chrono::TimeDelta::from_std(self.config.session_idle_timeout)
+            .unwrap_or(chrono::TimeDelta::hours(2));
+        let quiet = rapport_store::now() - session.last_seen_at;
+        if quiet > idle {
+            return Ok(None);
+        }
+        if quiet > TOUCH_EVERY.min(idle / 2) {
             let mut tx = self.db.tenant(organization.id).await?;
             store::touch_session(&mut tx, session.id).await?;
             tx.commit().await?;

@@ -873,3 +873,60 @@ async fn integrators_run_the_portal_through_the_api() {
     let r = t.org_call(&owner, Method::GET, &path, None).await;
     r.assert_problem(StatusCode::NOT_FOUND, "not_found");
 }
+
+#[tokio::test]
+async fn a_clients_session_ends_when_idle_like_a_members() {
+    let smtp = SmtpSink::start().await;
+    let t = TestApp::spawn_with(Options {
+        smtp: Some(smtp.clone()),
+        extra: vec![("RAPPORT_SESSION_IDLE_TIMEOUT_SECS", "2".to_owned())],
+        ..Options::default()
+    })
+    .await;
+    let owner = t.register("owner@example.com", Some("Acme")).await;
+    let r = t
+        .org_call(
+            &owner,
+            Method::PUT,
+            "/api/v1/portal/settings",
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    t.create(
+        &owner,
+        "/api/v1/portal/clients",
+        json!({"email": "olga@olsen.example", "name": "Olga Olsen"}),
+    )
+    .await;
+    let link = smtp
+        .message_to("olga@olsen.example")
+        .await
+        .link_containing("/portal/welcome/")
+        .expect("link");
+    let r = client_form(
+        &t,
+        "",
+        link.trim_start_matches(&t.base),
+        &[("password", CLIENT_PASSWORD)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let cookie = portal_cookie(&r);
+    // Activity keeps it alive…
+    for _ in 0..3 {
+        tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+        assert_eq!(
+            client_get(&t, &cookie, "/o/acme/portal").await.status,
+            StatusCode::OK
+        );
+    }
+    // …and quiet ends it.
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let r = client_get(&t, &cookie, "/o/acme/portal").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        r.header("location")
+            .is_some_and(|l| l.ends_with("/portal/login"))
+    );
+}
