@@ -115,11 +115,13 @@ pub struct ClientInput {
     pub contact_id: Option<Uuid>,
 }
 
-/// A client who sees a record, and whether it was shared with them (rather than reaching them
-/// through their company or contact).
+/// A client of the organization as a record's page knows them: whether they see the record,
+/// and whether it was shared with them (rather than reaching them through their company or
+/// contact).
 #[derive(Clone, Debug)]
 pub struct RecordClient {
     pub client: Client,
+    pub sees: bool,
     pub shared: bool,
 }
 
@@ -246,28 +248,24 @@ impl App {
             },
         )
         .await?;
-        let mut changes = serde_json::Map::new();
-        let mut note = |name: &str, b: serde_json::Value, a: serde_json::Value| {
-            if b != a {
-                changes.insert(name.into(), json!({"before": b, "after": a}));
-            }
-        };
-        note("enabled", json!(before.enabled), json!(after.enabled));
-        note("welcome", json!(before.welcome), json!(after.welcome));
-        note(
-            "show_deals",
-            json!(before.show_deals),
-            json!(after.show_deals),
-        );
-        note(
-            "show_amounts",
-            json!(before.show_amounts),
-            json!(after.show_amounts),
-        );
-        note("objects", json!(before.objects), json!(after.objects));
-        if !changes.is_empty() {
+        let changed = crate::audit::changes(&[
+            ("enabled", json!(before.enabled), json!(after.enabled)),
+            ("welcome", json!(before.welcome), json!(after.welcome)),
+            (
+                "show_deals",
+                json!(before.show_deals),
+                json!(after.show_deals),
+            ),
+            (
+                "show_amounts",
+                json!(before.show_amounts),
+                json!(after.show_amounts),
+            ),
+            ("objects", json!(before.objects), json!(after.objects)),
+        ]);
+        if let Some(changed) = changed {
             let mut e = entry(Some(actor), meta, "portal.settings_changed");
-            e.changes = Some(serde_json::Value::Object(changes));
+            e.changes = Some(changed);
             rapport_store::audit::record(&mut tx, e).await?;
         }
         tx.commit().await?;
@@ -432,31 +430,27 @@ impl App {
             store::expire_tokens(&mut tx, id).await?;
             store::revoke_user_sessions(&mut tx, id).await?;
         }
-        let mut changes = serde_json::Map::new();
-        let mut note = |name: &str, b: serde_json::Value, a: serde_json::Value| {
-            if b != a {
-                changes.insert(name.into(), json!({"before": b, "after": a}));
-            }
-        };
-        note("email", json!(before.email), json!(fields.email));
-        note("name", json!(before.name), json!(fields.name));
-        note(
-            "company_id",
-            json!(before.company_id),
-            json!(fields.company_id),
-        );
-        note(
-            "contact_id",
-            json!(before.contact_id),
-            json!(fields.contact_id),
-        );
-        if !changes.is_empty() {
+        let changed = crate::audit::changes(&[
+            ("email", json!(before.email), json!(fields.email)),
+            ("name", json!(before.name), json!(fields.name)),
+            (
+                "company_id",
+                json!(before.company_id),
+                json!(fields.company_id),
+            ),
+            (
+                "contact_id",
+                json!(before.contact_id),
+                json!(fields.contact_id),
+            ),
+        ]);
+        if let Some(changed) = changed {
             let mut e = with_target(
                 entry(Some(actor), meta, "portal.client_changed"),
                 "client",
                 id,
             );
-            e.changes = Some(serde_json::Value::Object(changes));
+            e.changes = Some(changed);
             rapport_store::audit::record(&mut tx, e).await?;
         }
         let client = store::find_user(&mut tx, id)
@@ -653,8 +647,9 @@ impl App {
         }
     }
 
-    /// The clients who see a deal or a custom record: those it is shared with, and those whose
-    /// company or contact it is linked to (when the portal shows such records).
+    /// The organization's clients and which of them see a deal or a custom record: those it is
+    /// shared with, and those whose company or contact it is linked to (when the portal shows
+    /// such records).
     pub async fn record_clients(
         &self,
         actor: &Actor,
@@ -678,17 +673,18 @@ impl App {
         tx.commit().await?;
         Ok(clients
             .into_iter()
-            .filter_map(|c| {
-                let is_shared = shared.contains(&c.id);
-                let is_linked = c
+            .map(|c| {
+                let shared = shared.contains(&c.id);
+                let linked = c
                     .company_id
                     .is_some_and(|id| linked.companies.contains(&id.as_uuid()))
                     || c.contact_id
                         .is_some_and(|id| linked.contacts.contains(&id.as_uuid()));
-                (is_shared || is_linked).then_some(RecordClient {
+                RecordClient {
                     client: c,
-                    shared: is_shared,
-                })
+                    sees: shared || linked,
+                    shared,
+                }
             })
             .collect())
     }

@@ -37,7 +37,7 @@ fn form_message(error: &AppError) -> Option<String> {
 }
 
 /// "30 seconds", "1 minute", "4 minutes".
-fn wait_in_words(secs: u64) -> String {
+pub(super) fn wait_in_words(secs: u64) -> String {
     match secs {
         0..=1 => "a second".to_owned(),
         2..=59 => format!("{secs} seconds"),

@@ -53,19 +53,6 @@ impl FromRequestParts<AppState> for Portal {
         let Ok(Some(organization)) = resolve_organization(parts, state).await else {
             return Err(not_found());
         };
-        let open = state
-            .app
-            .portal_open(&organization)
-            .await
-            .map_err(|e| ApiError::from(e).into_html_response())?;
-        if !open {
-            return Err(not_found());
-        }
-        let base = parts
-            .extensions
-            .get::<PathSlug>()
-            .map(|PathSlug(slug)| format!("/o/{slug}"))
-            .unwrap_or_default();
         let cookie = cookie(&parts.headers, PORTAL_COOKIE).map(str::to_owned);
         let session = match &cookie {
             Some(token) => state
@@ -75,6 +62,21 @@ impl FromRequestParts<AppState> for Portal {
                 .map_err(|e| ApiError::from(e).into_html_response())?,
             None => None,
         };
+        // A live session is only found while the portal is open; without one, ask.
+        if session.is_none()
+            && !state
+                .app
+                .portal_open(&organization)
+                .await
+                .map_err(|e| ApiError::from(e).into_html_response())?
+        {
+            return Err(not_found());
+        }
+        let base = parts
+            .extensions
+            .get::<PathSlug>()
+            .map(|PathSlug(slug)| format!("/o/{slug}"))
+            .unwrap_or_default();
         Ok(Portal {
             state: state.clone(),
             organization,
@@ -161,8 +163,8 @@ fn message(error: &AppError) -> Option<String> {
     match error {
         AppError::Unauthenticated(_) => Some("Wrong email or password.".into()),
         AppError::TooManyRequests { retry_after_secs } => Some(format!(
-            "Too many failed attempts. Sign-in from here is paused for {} minute(s); try again then, or choose a new password.",
-            retry_after_secs.div_ceil(60)
+            "Too many failed attempts. Sign-in from here is paused for {}; try again then, or choose a new password.",
+            super::auth_pages::wait_in_words(*retry_after_secs)
         )),
         AppError::Busy { .. } => {
             Some("The portal is busy right now. Wait a moment and try again.".into())

@@ -693,14 +693,16 @@ pub async fn clients_box(
     if !settings.enabled {
         return None;
     }
-    let seeing = app
+    let (seeing, others): (Vec<_>, Vec<_>) = app
         .record_clients(actor, tenant, record, &ctx.meta)
         .await
-        .ok()?;
-    let all = app.clients(actor, tenant, &ctx.meta).await.ok()?;
-    let options = all
+        .ok()?
+        .into_iter()
+        .partition(|c| c.sees);
+    let options = others
         .iter()
-        .filter(|c| c.deactivated_at.is_none() && !seeing.iter().any(|s| s.client.id == c.id))
+        .map(|o| &o.client)
+        .filter(|c| c.deactivated_at.is_none())
         .map(|c| Choice {
             value: c.id.to_string(),
             label: match &c.company_name {
