@@ -180,6 +180,39 @@ pub struct Config {
     /// `RAPPORT_METRICS_BIND`: an address (such as 127.0.0.1:9100) on which `/metrics` is served
     /// without a token, for a scraper on a private network. Unset by default.
     pub metrics_bind: Option<SocketAddr>,
+    /// Where attached files' bytes are kept: the disk under `{data_dir}/files` (the default), or
+    /// an S3-compatible bucket when `RAPPORT_S3_BUCKET` is set (see [`S3Config`]).
+    pub file_storage: FileStorage,
+    /// `RAPPORT_FILE_MAX_MB`: the largest file one upload may bring, in megabytes (10⁶ bytes).
+    /// Default 50.
+    pub file_max_bytes: u64,
+    /// `RAPPORT_FILE_LINK_TTL_SECS`: how long a signed download link works. Default 300.
+    pub file_link_ttl: Duration,
+}
+
+/// Where attached files' bytes are kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileStorage {
+    /// A folder on this machine (every server of a deployment must share it).
+    Disk(PathBuf),
+    S3(S3Config),
+}
+
+/// An S3-compatible bucket (AWS S3, MinIO, SeaweedFS, Ceph, R2 …).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Config {
+    /// `RAPPORT_S3_BUCKET`.
+    pub bucket: String,
+    /// `RAPPORT_S3_ENDPOINT`: the service's URL, for anything but AWS (`http://127.0.0.1:8333`).
+    pub endpoint: Option<String>,
+    /// `RAPPORT_S3_REGION`, default `us-east-1`.
+    pub region: String,
+    /// `RAPPORT_S3_ACCESS_KEY_ID` and `RAPPORT_S3_SECRET_ACCESS_KEY`; without them the
+    /// standard AWS sources (environment, instance metadata) are asked.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
+    /// `RAPPORT_S3_PREFIX`: a folder inside the bucket under which Rapport keeps its objects.
+    pub prefix: String,
 }
 
 /// A configuration value was missing or malformed.
@@ -290,6 +323,7 @@ impl Config {
 
     fn from_source(src: &Source) -> Result<Config, ConfigError> {
         let data_dir = PathBuf::from(src.get("RAPPORT_DATA_DIR").unwrap_or("./data"));
+        let data_dir_for_files = data_dir.join("files");
         let database_url = match src.get("RAPPORT_DATABASE_URL") {
             Some(url) => url.trim().to_owned(),
             None => format!("sqlite:{}", data_dir.join("rapport.db").display()),
@@ -553,6 +587,58 @@ impl Config {
             login_address_limit,
             sqlite_synchronous,
             metrics_bind,
+            file_storage: match src.get("RAPPORT_S3_BUCKET") {
+                None => FileStorage::Disk(data_dir_for_files),
+                Some(bucket) => {
+                    let endpoint = src.get("RAPPORT_S3_ENDPOINT").map(|e| e.trim().to_owned());
+                    if let Some(e) = &endpoint
+                        && !matches!(
+                            Url::parse(e).map(|u| u.scheme().to_owned()).as_deref(),
+                            Ok("http" | "https")
+                        )
+                    {
+                        return Err(bad("RAPPORT_S3_ENDPOINT", "must be an http or https URL"));
+                    }
+                    let access_key_id = src
+                        .get("RAPPORT_S3_ACCESS_KEY_ID")
+                        .map(|k| k.trim().to_owned());
+                    let secret_access_key = src
+                        .get("RAPPORT_S3_SECRET_ACCESS_KEY")
+                        .map(|k| Secret::new(k.trim()));
+                    if access_key_id.is_some() != secret_access_key.is_some() {
+                        return Err(bad(
+                            "RAPPORT_S3_SECRET_ACCESS_KEY",
+                            "and RAPPORT_S3_ACCESS_KEY_ID must be set together",
+                        ));
+                    }
+                    FileStorage::S3(S3Config {
+                        bucket: bucket.trim().to_owned(),
+                        endpoint,
+                        region: src
+                            .get("RAPPORT_S3_REGION")
+                            .unwrap_or("us-east-1")
+                            .trim()
+                            .to_owned(),
+                        access_key_id,
+                        secret_access_key,
+                        prefix: src
+                            .get("RAPPORT_S3_PREFIX")
+                            .unwrap_or("")
+                            .trim()
+                            .trim_matches('/')
+                            .to_owned(),
+                    })
+                }
+            },
+            file_max_bytes: {
+                let mb: u64 =
+                    src.parse("RAPPORT_FILE_MAX_MB", 50, "a whole number of megabytes")?;
+                if !(1..=100_000).contains(&mb) {
+                    return Err(bad("RAPPORT_FILE_MAX_MB", "must be from 1 to 100000"));
+                }
+                mb * 1_000_000
+            },
+            file_link_ttl: src.secs("RAPPORT_FILE_LINK_TTL_SECS", 300, 1)?,
         })
     }
 

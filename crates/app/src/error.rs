@@ -65,6 +65,15 @@ pub enum AppError {
     /// The request lacks something it needs (400), named by `code`.
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
+    /// An uploaded file is larger than the instance allows (413 `file_too_large`).
+    #[error("the file is larger than {} MB", .limit / 1_000_000)]
+    FileTooLarge { limit: u64 },
+    /// An uploaded file's content is of a type not accepted (415 `unsupported_file_type`).
+    #[error("{0}")]
+    UnsupportedFileType(String),
+    /// A signed link's time is up (410 `link_expired`).
+    #[error("this link has expired; ask for a new one")]
+    LinkExpired,
     /// Too many attempts (429); try again after that many seconds.
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     TooManyRequests { retry_after_secs: u64 },

@@ -21,6 +21,7 @@ pub mod egress;
 pub mod error;
 pub mod events;
 pub mod fields;
+pub mod files;
 pub mod identity;
 pub mod jobs;
 pub mod kinds;
@@ -79,6 +80,8 @@ pub struct App {
     pub identity: Arc<identity::IdentityCache>,
     /// Organizations' single sign-on providers, their documents and keys remembered a while.
     pub oidc: sso::oidc::Client,
+    /// Where attached files' bytes live.
+    pub files: files::FileStore,
 }
 
 /// Why the application could not start.
@@ -168,7 +171,14 @@ impl App {
         let passwords =
             passwords::PasswordHasher::new(config.password_hashers, config.password_queue_wait);
         let oidc = sso::oidc::Client::new(config.sso_allow_private);
+        let files = files::FileStore::open(&config.file_storage).map_err(|e| {
+            StartError::Config(config::ConfigError {
+                name: "RAPPORT_S3_BUCKET".into(),
+                problem: format!("(the file store) could not be opened: {e}"),
+            })
+        })?;
         Ok(Arc::new(App {
+            files,
             oidc,
             passwords,
             keys,

@@ -5,6 +5,7 @@ pub use rapport_store::activities::Activity;
 pub use rapport_store::companies::{Company, CompanyFilter, CompanySort};
 pub use rapport_store::contacts::{Contact, ContactFilter, ContactSort};
 pub use rapport_store::deals::{BoardFilter, Deal, DealFilter, DealSort};
+pub use rapport_store::files::{FileRow, VersionRow};
 pub use rapport_store::invitations::Invitation;
 pub use rapport_store::jobs::STATUSES as JOB_STATUSES;
 pub use rapport_store::keyset::SortValue;

@@ -47,7 +47,10 @@ impl App {
         // (definitions) are every member's to see.
         items.retain(|d| {
             d.record_type == "object"
-                || tenant.sees(&d.record_type, tenant.relation(actor, UserId(d.owner_id)))
+                || tenant.sees(
+                    d.about.as_deref().unwrap_or(&d.record_type),
+                    tenant.relation(actor, UserId(d.owner_id)),
+                )
         });
         Ok(items)
     }
@@ -64,6 +67,7 @@ impl App {
         let Some(object) = object(record_type) else {
             return match record_type {
                 "object" => self.restore_object(actor, tenant, ObjectId(id), meta).await,
+                "file" => self.restore_file(actor, tenant, id, meta).await,
                 custom => self
                     .restore_record(actor, tenant, custom, RecordId(id), meta)
                     .await
@@ -106,6 +110,8 @@ impl App {
         let mut tx = self.db.platform().await?;
         let n = store_trash::purge_before(&mut tx, Utc::now() - Duration::days(KEEP_DAYS)).await?;
         tx.commit().await?;
-        Ok(n)
+        // Then the files deleted as long ago, those of the records just removed, and their
+        // objects in the file store.
+        Ok(n + self.purge_files().await?)
     }
 }

@@ -9,6 +9,7 @@ pub mod builtin;
 pub mod color;
 pub mod contact;
 pub mod deal;
+pub mod file;
 pub mod ids;
 pub mod lead;
 pub mod money;

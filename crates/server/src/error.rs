@@ -184,6 +184,19 @@ impl From<AppError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, code, message)
             }
             AppError::BadRequest { code, message } => ApiError::bad_request(code, message),
+            e @ AppError::FileTooLarge { .. } => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "file_too_large",
+                e.to_string(),
+            ),
+            e @ AppError::LinkExpired => {
+                ApiError::new(StatusCode::GONE, "link_expired", e.to_string())
+            }
+            AppError::UnsupportedFileType(message) => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_file_type",
+                message,
+            ),
             AppError::NotConvertible { message, count } => {
                 let mut e = ApiError::new(StatusCode::CONFLICT, "field_type_conversion", message);
                 e.count = Some(count);

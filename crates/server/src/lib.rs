@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod csrf;
+pub mod downloads;
 pub mod error;
 pub mod exports;
 pub mod extract;

@@ -102,7 +102,10 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
         header::REFERRER_POLICY,
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // A file shown in this server's own pages says so itself; everything else is never framed.
+    if !headers.contains_key(header::X_FRAME_OPTIONS) {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
@@ -413,6 +416,28 @@ fn percent_decode(path: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Every request has the request timeout to be answered, except uploads (`multipart/form-data`
+/// bodies), which may take as long as their size needs and are let go instead when they stall
+/// (see `rapport_app::files`).
+pub async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let upload = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if upload {
+        return next.run(req).await;
+    }
+    match tokio::time::timeout(state.app.config.request_timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let mut response = Response::new(axum::body::Body::empty());
+            *response.status_mut() = axum::http::StatusCode::REQUEST_TIMEOUT;
+            response
+        }
+    }
 }
 
 #[cfg(test)]

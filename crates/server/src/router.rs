@@ -10,10 +10,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate};
 use tower_http::compression::{CompressionLayer, DefaultPredicate};
 use tower_http::cors::CorsLayer;
-use tower_http::timeout::TimeoutLayer;
 
 use crate::api::v1::{
-    admin, ai_settings, analytics, api_keys, audit, auth, companies, contacts, deals, leads,
+    admin, ai_settings, analytics, api_keys, audit, auth, companies, contacts, deals, files, leads,
     members, notifications, objects, organizations, portal, roles, search, single_sign_on, support,
     tags, tasks, teams, timelines, views, webhooks,
 };
@@ -177,6 +176,38 @@ fn api_v1() -> Router<AppState> {
         .route(
             "/{kind}/{id}/tags",
             axum::routing::put(tags::set_for_record),
+        )
+        // Files: uploads stream past the body limit, to the file store's own.
+        .route(
+            "/files",
+            get(files::list)
+                .post(files::create)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route("/files/{id}", get(files::get).delete(files::delete))
+        .route("/files/{id}/content", get(files::content))
+        .route("/files/{id}/link", post(files::link))
+        .route(
+            "/files/{id}/versions",
+            get(files::versions)
+                .post(files::add_version)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/files/{id}/versions/{version_id}/restore",
+            post(files::restore_version),
+        )
+        .route(
+            "/{kind}/{id}/files",
+            get(files::for_record)
+                .post(files::attach)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/objects/{object}/records/{id}/files",
+            get(files::for_custom_record)
+                .post(files::attach_custom)
+                .layer(DefaultBodyLimit::disable()),
         )
         .route("/roles", get(roles::list).post(roles::create))
         .route(
@@ -353,12 +384,20 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 
 /// Answers are compressed (brotli, else gzip) for clients that accept it: pages, stylesheets,
 /// scripts, JSON and CSV exports. Fonts are compressed already, and events streams and small
-/// answers are left as they are (tower-http's default predicate).
+/// answers are left as they are (tower-http's default predicate), and so are attached files
+/// (sent as stored, with their length and digest).
 fn compression() -> CompressionLayer<impl Predicate> {
-    CompressionLayer::new()
-        .br(true)
-        .gzip(true)
-        .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("font/")))
+    let not_a_file = |_: StatusCode,
+                      _: axum::http::Version,
+                      _: &axum::http::HeaderMap,
+                      extensions: &axum::http::Extensions| {
+        extensions.get::<crate::downloads::FileBody>().is_none()
+    };
+    CompressionLayer::new().br(true).gzip(true).compress_when(
+        DefaultPredicate::new()
+            .and(NotForContentType::const_new("font/"))
+            .and(not_a_file),
+    )
 }
 
 /// The application's routes with their middleware, ready to serve.
@@ -383,10 +422,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(mw::csrf_form_field))
         .layer(middleware::from_fn(mw::refuse_control_characters))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            config.request_timeout,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), mw::timeout))
         .layer(middleware::from_fn(mw::problem_for_bare_errors))
         .layer(middleware::from_fn(mw::html_errors))
         .layer(middleware::from_fn_with_state(

@@ -18,6 +18,7 @@ pub mod dialect;
 pub mod domains;
 pub mod email_outbox;
 pub mod events;
+pub mod files;
 pub mod invitations;
 pub mod jobs;
 pub mod keyset;

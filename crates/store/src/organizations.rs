@@ -241,6 +241,17 @@ pub async fn purge_expired(tx: &mut Tx, now: DateTime<Utc>) -> Result<Vec<Organi
         .await?;
     for row in &rows {
         tx.changed(Changed::Organization(row.id));
+        // Its files' objects are left for the file store to remove.
+        tx.execute(
+            query(
+                "INSERT INTO file_garbage (storage_key, created_at) \
+                 SELECT DISTINCT storage_key, $2 FROM file_versions WHERE organization_id = $1 \
+                 ON CONFLICT (storage_key) DO NOTHING",
+            )
+            .bind(row.id)
+            .bind(now),
+        )
+        .await?;
         // Audit entries of the organization go with it; platform entries stay.
         tx.execute(query("DELETE FROM organizations WHERE id = $1").bind(row.id))
             .await?;

@@ -38,6 +38,9 @@ pub struct Deleted {
     pub name: String,
     pub owner_id: uuid::Uuid,
     pub deleted_at: DateTime<Utc>,
+    /// For a file (`record_type` `file`): the kind of the record it is on (whose owner is
+    /// `owner_id`).
+    pub about: Option<String>,
 }
 
 /// Records deleted since a moment, most recent first.
@@ -49,23 +52,38 @@ pub async fn list(tx: &mut TenantTx, since: DateTime<Utc>, limit: i64) -> Result
             let name = if *table == "deals" { "title" } else { "name" };
             let label = label(kind);
             format!(
-                "SELECT '{kind}' AS record_type, '{label}' AS kind, id, {name} AS name, owner_id, deleted_at \
-                 FROM {table} WHERE organization_id = $1 AND deleted_at IS NOT NULL AND deleted_at >= $2"
+                "SELECT '{kind}' AS record_type, '{label}' AS kind, id, {name} AS name, owner_id, deleted_at, \
+                 NULL AS about FROM {table} WHERE organization_id = $1 AND deleted_at IS NOT NULL AND deleted_at >= $2"
             )
         })
         .collect();
     // Records of custom objects (those of a deleted object go and come back with it) and the
     // deleted objects themselves.
     parts.push(
-        "SELECT o.key AS record_type, o.singular AS kind, r.id, r.title AS name, r.owner_id, r.deleted_at \
-         FROM records r JOIN objects o ON o.organization_id = r.organization_id AND o.id = r.object_id \
+        "SELECT o.key AS record_type, o.singular AS kind, r.id, r.title AS name, r.owner_id, r.deleted_at, \
+         NULL AS about FROM records r JOIN objects o ON o.organization_id = r.organization_id AND o.id = r.object_id \
          WHERE r.organization_id = $1 AND r.deleted_at IS NOT NULL AND r.deleted_at >= $2 \
          AND o.deleted_at IS NULL"
             .to_owned(),
     );
     parts.push(
-        "SELECT 'object' AS record_type, 'Object' AS kind, id, plural AS name, created_by AS owner_id, deleted_at \
-         FROM objects WHERE organization_id = $1 AND deleted_at IS NOT NULL AND deleted_at >= $2"
+        "SELECT 'object' AS record_type, 'Object' AS kind, id, plural AS name, created_by AS owner_id, deleted_at, \
+         NULL AS about FROM objects WHERE organization_id = $1 AND deleted_at IS NOT NULL AND deleted_at >= $2"
+            .to_owned(),
+    );
+    // Files deleted on their own, on live records (those of deleted records go with them).
+    parts.push(
+        "SELECT 'file' AS record_type, 'File' AS kind, f.id, f.name, \
+         COALESCE(c.owner_id, ct.owner_id, l.owner_id, d.owner_id, r.owner_id) AS owner_id, f.deleted_at, \
+         CASE f.record_type WHEN 'record' THEN ob.key ELSE f.record_type END AS about FROM files f \
+         LEFT JOIN companies c ON f.record_type = 'company' AND c.organization_id = f.organization_id AND c.id = f.record_id AND c.deleted_at IS NULL \
+         LEFT JOIN contacts ct ON f.record_type = 'contact' AND ct.organization_id = f.organization_id AND ct.id = f.record_id AND ct.deleted_at IS NULL \
+         LEFT JOIN leads l ON f.record_type = 'lead' AND l.organization_id = f.organization_id AND l.id = f.record_id AND l.deleted_at IS NULL \
+         LEFT JOIN deals d ON f.record_type = 'deal' AND d.organization_id = f.organization_id AND d.id = f.record_id AND d.deleted_at IS NULL \
+         LEFT JOIN records r ON f.record_type = 'record' AND r.organization_id = f.organization_id AND r.id = f.record_id AND r.deleted_at IS NULL \
+         LEFT JOIN objects ob ON ob.organization_id = r.organization_id AND ob.id = r.object_id AND ob.deleted_at IS NULL \
+         WHERE f.organization_id = $1 AND f.deleted_at IS NOT NULL AND f.deleted_at >= $2 \
+         AND COALESCE(c.id, ct.id, l.id, d.id, ob.id) IS NOT NULL"
             .to_owned(),
     );
     tx.raw()
@@ -98,7 +116,7 @@ pub async fn find(
         .fetch_optional(
             query(format!(
                 "SELECT '{record_type}' AS record_type, '{label}' AS kind, id, {name} AS name, owner_id, \
-                 deleted_at FROM {t} \
+                 deleted_at, NULL AS about FROM {t} \
                  WHERE organization_id = $1 AND id = $2 AND deleted_at IS NOT NULL AND deleted_at >= $3"
             ))
             .bind(org)

@@ -1790,3 +1790,129 @@ document.addEventListener("change", function (event) {
     if (lead && lead.checked && none) none.checked = true;
   }
 });
+
+// Files. A box marked `data-files-upload` takes files dropped on it or chosen with its button
+// and sends each at once, side by side, with its own progress bar; a refusal (too large, a type
+// not accepted) stays next to the file with the server's reason. When all are in, the box is
+// read again (a file's page, which takes one new version, is reloaded).
+(function () {
+  function human(bytes) {
+    var units = ["B", "KB", "MB", "GB"];
+    var i = 0;
+    while (bytes >= 1000 && i < units.length - 1) { bytes /= 1000; i++; }
+    return (i === 0 ? bytes : bytes.toFixed(bytes < 100 ? 1 : 0)) + " " + units[i];
+  }
+  function hasFiles(event) {
+    var types = event.dataTransfer && event.dataTransfer.types;
+    return !!types && Array.prototype.indexOf.call(types, "Files") !== -1;
+  }
+  function boxOf(target) { return target && target.closest ? target.closest("[data-files-upload]") : null; }
+
+  function start(box, files) {
+    if (!files.length) return;
+    var single = box.hasAttribute("data-files-single");
+    if (single) files = files.slice(0, 1);
+    var list = box.querySelector("[data-files-progress]");
+    var limit = Number(box.getAttribute("data-files-limit"));
+    var left = files.length;
+    var failed = 0;
+    box.setAttribute("aria-busy", "true");
+    files.forEach(function (file) {
+      var item = document.createElement("li");
+      item.className = "upload";
+      item.innerHTML = '<span class="upload-name"></span><progress max="100" value="0"></progress><span class="upload-state small muted"></span>';
+      item.querySelector(".upload-name").textContent = file.name;
+      list.appendChild(item);
+      var bar = item.querySelector("progress");
+      var state = item.querySelector(".upload-state");
+      state.textContent = "Waiting…";
+      function done(ok, message) {
+        left -= 1;
+        if (ok) {
+          item.classList.add("upload-done");
+          bar.value = 100;
+          state.textContent = "Uploaded";
+        } else {
+          failed += 1;
+          item.classList.add("upload-failed");
+          item.setAttribute("role", "alert");
+          state.textContent = message;
+        }
+        if (left === 0) finish();
+      }
+      if (file.size > limit) { done(false, "Larger than " + human(limit) + ", the most one file may be"); return; }
+      if (file.size === 0) { done(false, "The file is empty"); return; }
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", box.getAttribute("data-files-upload"));
+      xhr.setRequestHeader("X-CSRF-Token", box.getAttribute("data-csrf") || "");
+      xhr.upload.addEventListener("progress", function (event) {
+        if (!event.lengthComputable) return;
+        bar.value = Math.round((event.loaded * 100) / event.total);
+        state.textContent = human(event.loaded) + " of " + human(event.total);
+      });
+      xhr.addEventListener("load", function () {
+        if (xhr.status === 201) { done(true); return; }
+        var message = "The upload was refused";
+        try { message = JSON.parse(xhr.responseText).detail || message; } catch (e) {}
+        done(false, message.charAt(0).toUpperCase() + message.slice(1));
+      });
+      xhr.addEventListener("error", function () { done(false, "The connection broke off; try again"); });
+      var body = new FormData();
+      body.append("file", file, file.name);
+      xhr.send(body);
+    });
+    function finish() {
+      box.removeAttribute("aria-busy");
+      if (single) {
+        if (failed === 0) window.location.reload();
+        return;
+      }
+      fetch(window.location.href, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(box.id);
+          if (!fresh) return;
+          var refused = Array.prototype.slice.call(list.querySelectorAll(".upload-failed"));
+          box.innerHTML = fresh.innerHTML;
+          var again = box.querySelector("[data-files-progress]");
+          refused.forEach(function (item) { again.appendChild(item); });
+        })
+        .catch(function () {});
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var trigger = event.target.closest("[data-files-choose], [data-files-drop]");
+    var box = boxOf(trigger);
+    if (!trigger || !box) return;
+    var input = box.querySelector("[data-files-input]");
+    if (input) input.click();
+  });
+  document.addEventListener("change", function (event) {
+    var input = event.target.closest ? event.target.closest("[data-files-input]") : null;
+    var box = boxOf(input);
+    if (!box) return;
+    start(box, Array.prototype.slice.call(input.files));
+    input.value = "";
+  });
+  ["dragenter", "dragover"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      var box = boxOf(event.target);
+      if (!box || !hasFiles(event)) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "copy";
+      box.classList.add("drop-target");
+    });
+  });
+  document.addEventListener("dragleave", function (event) {
+    var box = boxOf(event.target);
+    if (box && !box.contains(event.relatedTarget)) box.classList.remove("drop-target");
+  });
+  document.addEventListener("drop", function (event) {
+    var box = boxOf(event.target);
+    if (!box || !hasFiles(event)) return;
+    event.preventDefault();
+    box.classList.remove("drop-target");
+    start(box, Array.prototype.slice.call(event.dataTransfer.files));
+  });
+})();

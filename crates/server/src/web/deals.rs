@@ -1699,6 +1699,8 @@ struct DetailPage {
     related: Vec<super::record_page::Related>,
     /// The clients who see it in the portal.
     clients: Option<super::portal_settings::ClientsBox>,
+    /// The files attached to it.
+    files: Option<super::files::FilesBox>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1839,8 +1841,11 @@ async fn detail_page(
         can_edit,
     )
     .await;
+    let files =
+        super::files::files_box(ctx, actor, &tenant, &people, "deal", deal.id.as_uuid()).await;
     Ok(DetailPage {
         clients,
+        files,
         fields,
         errors: FormErrors::default(),
         action: format!("{}/deals/{}/edit", ctx.base, deal.id),

@@ -291,6 +291,7 @@ pub async fn record_page<K: FormKind>(
         }
     }
     page.tasks = tasks;
+    page.files = super::files::files_box(ctx, actor, &tenant, &people, key, id).await;
     if timeline.is_some() && frozen.is_none() && may_comment {
         page.comment_action = Some(format!("{href}/activities"));
     }

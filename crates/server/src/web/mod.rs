@@ -14,6 +14,7 @@ mod context;
 mod dashboard;
 mod deal_cards;
 mod deals;
+mod files;
 mod kinds;
 mod leads;
 pub(crate) mod lists;
@@ -323,6 +324,24 @@ pub fn routes() -> Router<AppState> {
         .route("/search", get(search::search))
         .route("/mentions", get(search::mentions))
         .route("/members/choices", get(search::member_choices))
+        .route("/files", get(files::list))
+        .route("/files/download", get(files::signed_download))
+        .route(
+            "/files/upload",
+            axum::routing::post(files::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/files/{id}", get(files::page))
+        .route("/files/{id}/content", get(files::content))
+        .route(
+            "/files/{id}/versions",
+            axum::routing::post(files::upload_version)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/files/{id}/versions/{version}/restore",
+            axum::routing::post(files::restore_version),
+        )
+        .route("/files/{id}/delete", axum::routing::post(files::delete))
         .route("/trash", get(search::trash))
         .route(
             "/trash/{kind}/{id}/restore",

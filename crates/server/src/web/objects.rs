@@ -1801,6 +1801,8 @@ async fn detail_page(
         page.can_edit,
     )
     .await;
+    page.files =
+        super::files::files_box(ctx, actor, &tenant, &people, key, record_id.as_uuid()).await;
     page.timeline =
         Some(timeline_of(ctx, actor, &tenant, &people, RecordRef::Record(record_id)).await);
     page.live_channel = Some(format!("record:{key}:{record_id}"));

@@ -360,6 +360,8 @@ pub struct RecordPage {
     pub tasks: Option<TaskBox>,
     /// The clients who see the record in the portal (deals and custom records).
     pub clients: Option<super::portal_settings::ClientsBox>,
+    /// The files attached to the record.
+    pub files: Option<super::files::FilesBox>,
     /// The live channel of the record shown (`record:{type}:{id}`): the page refreshes when
     /// someone else changes it.
     pub live_channel: Option<String>,
@@ -411,6 +413,7 @@ impl RecordPage {
             convert: None,
             tasks: None,
             clients: None,
+            files: None,
             live_channel: None,
             kind: String::new(),
         }

@@ -108,6 +108,12 @@ pub async fn trash(ctx: PageContext, Query(q): Query<TrashQuery>) -> PageResult 
                     Object::Schema,
                     tenant.relation(actor, owner),
                 ),
+                // A file is its record's to change.
+                "file" => tenant.may_kind(
+                    Action::Edit.into(),
+                    d.about.as_deref().unwrap_or_default(),
+                    tenant.relation(actor, owner),
+                ),
                 kind => tenant.may_kind(Action::Delete.into(), kind, tenant.relation(actor, owner)),
             };
             let kind = d.kind;

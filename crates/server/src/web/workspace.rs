@@ -177,6 +177,23 @@ pub async fn shell(
             );
         }
     }
+    // Every file attached to the records the member sees, before "Recently deleted".
+    if may(Action::View, Object::Contact) {
+        let at = nav
+            .iter()
+            .position(|n| n.href.ends_with("/trash"))
+            .unwrap_or(nav.len());
+        nav.insert(
+            at,
+            NavItem {
+                label: "Files".into(),
+                href: format!("{base}/files"),
+                icon: "▤".into(),
+                current: current == "files",
+                section: false,
+            },
+        );
+    }
     if may(Action::Create, Object::Member) {
         nav.push(NavItem {
             label: "Administration".into(),

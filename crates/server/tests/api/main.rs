@@ -9,6 +9,7 @@ mod contacts;
 mod deals;
 mod events;
 mod field_rules;
+mod files;
 mod hardening;
 mod http;
 mod jobs;

@@ -82,6 +82,27 @@ const ROUTES: &[(&str, &str, Access)] = &[
         Member,
     ),
     ("delete", "/api/v1/views/{id}", Member),
+    ("delete", "/api/v1/files/{id}", Member),
+    ("get", "/api/v1/files", Member),
+    ("get", "/api/v1/files/{id}", Member),
+    ("get", "/api/v1/files/{id}/content", Member),
+    ("get", "/api/v1/files/{id}/versions", Member),
+    ("get", "/api/v1/{kind}/{id}/files", Member),
+    ("get", "/api/v1/objects/{object}/records/{id}/files", Member),
+    ("post", "/api/v1/files", Member),
+    ("post", "/api/v1/files/{id}/link", Member),
+    ("post", "/api/v1/files/{id}/versions", Member),
+    (
+        "post",
+        "/api/v1/files/{id}/versions/{version_id}/restore",
+        Member,
+    ),
+    ("post", "/api/v1/{kind}/{id}/files", Member),
+    (
+        "post",
+        "/api/v1/objects/{object}/records/{id}/files",
+        Member,
+    ),
     ("delete", "/api/v1/webhooks/{id}", Administration),
     ("get", "/api/v1/admin/jobs", Instance),
     ("get", "/api/v1/admin/organizations", Instance),
@@ -361,6 +382,10 @@ fn fill(path: &str, organization: &str) -> String {
     ] {
         out = out.replace(param, value);
     }
+    // The upload names its record in the query.
+    if out == "/api/v1/files" {
+        out.push_str("?record_type=contact&record_id={record_id}");
+    }
     for param in [
         "{id}",
         "{member_id}",
@@ -369,6 +394,7 @@ fn fill(path: &str, organization: &str) -> String {
         "{invitation_id}",
         "{delivery_id}",
         "{record_id}",
+        "{version_id}",
     ] {
         out = out.replace(param, unknown);
     }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod companies;
 pub mod contacts;
 pub mod deals;
+pub mod files;
 pub mod kinds;
 pub mod leads;
 pub mod members;

@@ -1,0 +1,987 @@
+//! Files attached to records: uploads (streamed to the file store, checked by content, limited
+//! in size), versions, "recently deleted", the organization-wide list, and downloads, both
+//! through the caller's own credentials and through short-lived signed links.
+//!
+//! Who may do what follows the record a file is on: whoever sees the record sees and downloads
+//! its files; whoever may change the record attaches, replaces, deletes and restores them.
+//! A file on a record someone cannot see does not exist for them, by any address.
+
+pub mod content;
+pub mod storage;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures_util::stream::BoxStream;
+use futures_util::{Stream, StreamExt};
+use rapport_domain::access::{Reach, RecordAction};
+use rapport_domain::file::{Accepted, FileKind, FileName};
+use rapport_domain::{OrganizationId, Ownership, RecordId, UserId};
+use rapport_store::files::{self as store_files, FileRow, ListedFile, NewVersion, VersionRow};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+pub use storage::FileStore;
+
+use crate::audit::{entry, with_target};
+use crate::timeline::RecordRef;
+use crate::{Actor, App, AppError, AppResult, RequestMeta, Tenant};
+
+/// A record named by its kind (a built-in kind's key, or a custom object's key) and id.
+pub fn record_of(kind: &str, id: Uuid) -> RecordRef {
+    match kind {
+        "company" => RecordRef::Company(rapport_domain::CompanyId(id)),
+        "contact" => RecordRef::Contact(rapport_domain::ContactId(id)),
+        "lead" => RecordRef::Lead(rapport_domain::LeadId(id)),
+        "deal" => RecordRef::Deal(rapport_domain::DealId(id)),
+        _ => RecordRef::Record(RecordId(id)),
+    }
+}
+
+/// A file as a member sees it.
+#[derive(Clone, Debug)]
+pub struct FileView {
+    pub file: FileRow,
+    /// The record's kind: a built-in kind's key or the custom object's key.
+    pub record_kind: String,
+    /// The record's title, where the caller read it.
+    pub record_title: Option<String>,
+    /// Whether the member may replace, delete or restore it (they may change its record).
+    pub may_change: bool,
+}
+
+impl FileView {
+    pub fn accepted(&self) -> Option<&'static Accepted> {
+        rapport_domain::file::accepted(&self.file.content_type)
+    }
+
+    pub fn kind(&self) -> Option<FileKind> {
+        self.accepted().map(|a| a.kind)
+    }
+
+    /// Whether a browser may show it in the page.
+    pub fn inline(&self) -> bool {
+        self.accepted().is_some_and(|a| a.inline)
+    }
+}
+
+/// Which files the organization-wide list shows.
+#[derive(Clone, Debug, Default)]
+pub struct FileListQuery {
+    pub search: Option<String>,
+    pub kind: Option<FileKind>,
+    /// Files on records of one kind (a built-in kind's key or a custom object's key).
+    pub record_kind: Option<String>,
+    pub record_id: Option<Uuid>,
+    pub uploaded_by: Option<UserId>,
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: i64,
+}
+
+pub struct FilePage {
+    pub items: Vec<FileView>,
+    /// Where the next page starts, when there is one.
+    pub next: Option<(DateTime<Utc>, Uuid)>,
+}
+
+/// A file's bytes on their way out.
+pub struct Download {
+    pub name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    /// Whether a browser may show it in the page (else it is only ever saved).
+    pub inline: bool,
+    pub body: BoxStream<'static, std::io::Result<Bytes>>,
+}
+
+/// A short-lived link that downloads one version of a file without further credentials.
+#[derive(Clone, Debug)]
+pub struct SignedLink {
+    /// The link's path and query (`/files/download?…`), to be put after the server's address.
+    pub path: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What a signed link carries (its query).
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct LinkParams {
+    /// The organization.
+    pub o: Uuid,
+    /// The file and its version.
+    pub f: Uuid,
+    pub v: Uuid,
+    /// The member who asked for it; their access is checked again when it is opened.
+    pub u: Uuid,
+    /// When it stops working (Unix seconds).
+    pub e: i64,
+    /// `inline` or `attachment`.
+    pub d: String,
+    /// The signature.
+    pub s: String,
+}
+
+/// An object written to the file store for an upload, not yet recorded.
+struct Stored {
+    version_id: Uuid,
+    key: String,
+    size: i64,
+    sha256: String,
+    accepted: &'static Accepted,
+}
+
+impl App {
+    /// Streams an upload into the file store: its first bytes decide whether it is accepted,
+    /// and it stops (leaving nothing behind) as soon as it passes the size limit or the
+    /// client's stream breaks. At most a few parts are held in memory, whatever the size.
+    async fn store_upload<S, E>(
+        &self,
+        organization: OrganizationId,
+        name: &FileName,
+        mut body: S,
+    ) -> AppResult<Stored>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let max = self.config.file_max_bytes;
+        let broken = |e: E| {
+            AppError::bad_request("upload_interrupted", format!("the upload broke off: {e}"))
+        };
+        // A client that stops sending for as long as a whole request may take is let go.
+        let idle = self.config.request_timeout;
+        let stalled =
+            || AppError::bad_request("upload_stalled", "the upload stopped arriving; try again");
+        let mut head: Vec<u8> = Vec::new();
+        let mut ended = false;
+        while head.len() < content::HEAD_BYTES {
+            let next = tokio::time::timeout(idle, body.next())
+                .await
+                .map_err(|_| stalled())?;
+            match next {
+                Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+                Some(Err(e)) => return Err(broken(e)),
+                None => {
+                    ended = true;
+                    break;
+                }
+            }
+            if head.len() as u64 > max {
+                return Err(AppError::FileTooLarge { limit: max });
+            }
+        }
+        let looked = &head[..head.len().min(content::HEAD_BYTES)];
+        let accepted =
+            content::recognise(looked, ended, name).map_err(AppError::UnsupportedFileType)?;
+        let version_id = Uuid::now_v7();
+        let key = FileStore::key(organization, version_id);
+        let mut writer = self.files.writer(&key).await?;
+        let mut hasher = Sha256::new();
+        let mut size = head.len() as u64;
+        hasher.update(&head);
+        let written: AppResult<()> = async {
+            writer.write(&head).await?;
+            drop(head);
+            while let Some(chunk) = tokio::time::timeout(idle, body.next())
+                .await
+                .map_err(|_| stalled())?
+            {
+                let chunk = chunk.map_err(broken)?;
+                size += chunk.len() as u64;
+                if size > max {
+                    return Err(AppError::FileTooLarge { limit: max });
+                }
+                hasher.update(&chunk);
+                writer.write(&chunk).await?;
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = written {
+            writer.abort().await;
+            return Err(e);
+        }
+        writer.finish().await?;
+        Ok(Stored {
+            version_id,
+            key,
+            size: size as i64,
+            sha256: hex(&hasher.finalize()),
+            accepted,
+        })
+    }
+
+    /// Removes an object whose row was never written; when the store fails, the maintenance
+    /// job removes it later.
+    async fn discard(&self, key: &str) {
+        if self.files.delete(key).await.is_err()
+            && let Ok(mut tx) = self.db.platform().await
+            && store_files::add_garbage(&mut tx, key).await.is_ok()
+        {
+            let _ = tx.commit().await;
+        }
+    }
+
+    /// The live record's kind and owner when the member sees it; else not found.
+    async fn seen_record(
+        &self,
+        tx: &mut rapport_store::TenantTx,
+        actor: &Actor,
+        tenant: &Tenant,
+        record: RecordRef,
+    ) -> AppResult<(String, Ownership)> {
+        let (kind, owner) = record.kind_and_owner(tx).await?.ok_or(AppError::NotFound)?;
+        let relation = tenant.relation(actor, owner);
+        if !tenant.sees(&kind, relation) {
+            return Err(AppError::NotFound);
+        }
+        Ok((kind, relation))
+    }
+
+    /// A file the member sees (on a live record in their reach); deleted ones only when asked.
+    async fn seen_file(
+        &self,
+        tx: &mut rapport_store::TenantTx,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: Uuid,
+        deleted: bool,
+    ) -> AppResult<FileView> {
+        let file = store_files::find(tx, id)
+            .await?
+            .filter(|f| f.deleted_at.is_some() == deleted)
+            .ok_or(AppError::NotFound)?;
+        let record = record_of(&file.record_type, file.record_id);
+        let (kind, relation) = self.seen_record(tx, actor, tenant, record).await?;
+        let may_change = tenant.may_kind(RecordAction::Edit, &kind, relation);
+        Ok(FileView {
+            file,
+            record_kind: kind,
+            record_title: None,
+            may_change,
+        })
+    }
+
+    /// The files attached to a record, newest first.
+    pub async fn record_files(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        record_kind: &str,
+        record_id: Uuid,
+        meta: &RequestMeta,
+    ) -> AppResult<Vec<FileView>> {
+        let _ = meta;
+        let record = record_of(record_kind, record_id);
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let (kind, relation) = self.seen_record(&mut tx, actor, tenant, record).await?;
+        if kind != record_kind && record_kind != "record" {
+            return Err(AppError::NotFound);
+        }
+        let rows = store_files::for_record(&mut tx, record.kind(), record.id()).await?;
+        tx.commit().await?;
+        let may_change = tenant.may_kind(RecordAction::Edit, &kind, relation);
+        Ok(rows
+            .into_iter()
+            .map(|file| FileView {
+                file,
+                record_kind: kind.clone(),
+                record_title: None,
+                may_change,
+            })
+            .collect())
+    }
+
+    /// Attaches an uploaded file to a record.
+    /// `record`: its kind (a built-in kind's key or a custom object's key) and id.
+    pub async fn attach_file<S, E>(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        (record_kind, record_id): (&str, Uuid),
+        name: &str,
+        body: S,
+        meta: &RequestMeta,
+    ) -> AppResult<FileView>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let record = record_of(record_kind, record_id);
+        // Who may attach is known before a byte is stored.
+        self.may_change_record(actor, tenant, record, record_kind, meta)
+            .await?;
+        let name = FileName::parse(name).map_err(|m| AppError::invalid("name", m))?;
+        let stored = self.store_upload(tenant.id(), &name, body).await?;
+        let key = stored.key.clone();
+        match self
+            .record_attachment(actor, tenant, record, record_kind, &name, stored, meta)
+            .await
+        {
+            Ok(view) => Ok(view),
+            Err(e) => {
+                self.discard(&key).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Refuses (404, then 403) a member who may not attach files to a record: asked before an
+    /// upload's bytes are read.
+    pub async fn may_attach(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        record_kind: &str,
+        record_id: Uuid,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let record = record_of(record_kind, record_id);
+        self.may_change_record(actor, tenant, record, record_kind, meta)
+            .await
+            .map(|_| ())
+    }
+
+    /// Refuses (404, then 403) a member who may not replace a file: asked before an upload's
+    /// bytes are read.
+    pub async fn may_replace_file(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: Uuid,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let view = {
+            let mut tx = self.db.tenant_read(tenant.id()).await?;
+            let view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
+            tx.commit().await?;
+            view
+        };
+        self.may_change_file(actor, tenant, &view, meta).await
+    }
+
+    /// Refuses (404, then 403) a member who may not change the record.
+    async fn may_change_record(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        record: RecordRef,
+        record_kind: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<String> {
+        let (kind, relation) = {
+            let mut tx = self.db.tenant_read(tenant.id()).await?;
+            let found = self.seen_record(&mut tx, actor, tenant, record).await?;
+            tx.commit().await?;
+            found
+        };
+        if kind != record_kind && record_kind != "record" {
+            return Err(AppError::NotFound);
+        }
+        self.authorize_kind(actor, tenant, meta, RecordAction::Edit, &kind, relation)
+            .await?;
+        Ok(kind)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record_attachment(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        record: RecordRef,
+        record_kind: &str,
+        name: &FileName,
+        stored: Stored,
+        meta: &RequestMeta,
+    ) -> AppResult<FileView> {
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        // Checked again in the transaction: the record may have gone while the bytes came.
+        let (kind, relation) = self.seen_record(&mut tx, actor, tenant, record).await?;
+        if !tenant.may_kind(RecordAction::Edit, &kind, relation)
+            || (kind != record_kind && record_kind != "record")
+        {
+            return Err(AppError::NotFound);
+        }
+        let id = Uuid::now_v7();
+        let version = NewVersion {
+            id: stored.version_id,
+            name: name.as_str().to_owned(),
+            content_type: stored.accepted.content_type.to_owned(),
+            size: stored.size,
+            sha256: stored.sha256,
+            storage_key: stored.key,
+            restored_from: None,
+        };
+        store_files::insert(
+            &mut tx,
+            id,
+            record.kind(),
+            record.id(),
+            &version,
+            actor.user_id,
+        )
+        .await?;
+        let file = store_files::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        self.file_written(&mut tx, actor, meta, &file, "file.uploaded", json!({}))
+            .await?;
+        tx.commit().await?;
+        Ok(FileView {
+            file,
+            record_kind: kind,
+            record_title: None,
+            may_change: true,
+        })
+    }
+
+    /// The audit entry and the event of a change to a file, in its transaction. The event is
+    /// the record's (its page hears it; webhooks name the record and the file).
+    async fn file_written(
+        &self,
+        tx: &mut rapport_store::TenantTx,
+        actor: &Actor,
+        meta: &RequestMeta,
+        file: &FileRow,
+        action: &str,
+        extra: serde_json::Value,
+    ) -> AppResult<()> {
+        let mut details = json!({
+            "file_id": file.id,
+            "record_type": file.record_type,
+            "record_id": file.record_id,
+            "name": file.name,
+            "content_type": file.content_type,
+            "size": file.size,
+            "version": file.version,
+            "sha256": file.sha256,
+        });
+        if let (Some(map), serde_json::Value::Object(more)) = (details.as_object_mut(), extra) {
+            map.extend(more);
+        }
+        let mut e = with_target(entry(Some(actor), meta, action), "file", file.id);
+        e.changes = Some(details.clone());
+        crate::events::record(tx, e).await?;
+        crate::events::publish(
+            tx,
+            rapport_store::events::NewEvent {
+                event_type: action.to_owned(),
+                version: crate::events::VERSION,
+                record_type: Some(file.record_type.clone()),
+                record_id: Some(file.record_id),
+                changed: Vec::new(),
+                actor_id: Some(actor.user_id),
+                payload: details,
+            },
+        )
+        .await
+    }
+
+    /// One file the member sees.
+    pub async fn file(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: Uuid,
+        meta: &RequestMeta,
+    ) -> AppResult<FileView> {
+        let _ = meta;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let mut view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
+        let record = record_of(&view.file.record_type, view.file.record_id);
+        view.record_title = store_files::record_title(&mut tx, record.kind(), record.id()).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// A file's versions, newest first.
+    pub async fn file_versions(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: Uuid,
+        meta: &RequestMeta,
+    ) -> AppResult<(FileView, Vec<VersionRow>)> {
+        let _ = meta;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
+        let versions = store_files::versions(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok((view, versions))
+    }
+
+    /// Uploads a new version of a file; it becomes the current one.
+    pub async fn add_file_version<S, E>(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: Uuid,
+        name: Option<&str>,
+        body: S,
+        meta: &RequestMeta,
+    ) -> AppResult<FileView>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let view = {
+            let mut tx = self.db.tenant_read(tenant.id()).await?;
+            let view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
+            tx.commit().await?;
+            view
+        };
+        self.may_change_file(actor, tenant, &view, meta).await?;
+        let name = FileName::parse(name.unwrap_or(&view.file.name))
+            .map_err(|m| AppError::invalid("name", m))?;
+        let stored = self.store_upload(tenant.id(), &name, body).await?;
+        let key = stored.key.clone();
+        let version = NewVersion {
+            id: stored.version_id,
+            name: name.into_string(),
+            content_type: stored.accepted.content_type.to_owned(),
+            size: stored.size,
+            sha256: stored.sha256,
+            storage_key: stored.key,
+            restored_from: None,
+        };
+        match self
+            .record_version(actor, tenant, id, version, "file.version_added", meta)
+            .await
+        {
+            Ok(view) => Ok(view),
+            Err(e) => {
+                self.discard(&key).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn may_change_file(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        view: &FileView,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        if view.may_change {
+            return Ok(());
+        }
+        // Refused, and written down as such.
+        self.authorize_kind(
+            actor,
+            tenant,
+            meta,
+            RecordAction::Edit,
+            &view.record_kind,
+            Ownership::Others,
+        )
+        .await?;
+        Err(AppError::Forbidden)
+    }
+
+    async fn record_version(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: Uuid,
+        version: NewVersion,
+        action: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<FileView> {
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
+        if !view.may_change {
+            return Err(AppError::Forbidden);
+        }
+        let restored_from = version.restored_from;
+        store_files::add_version(&mut tx, id, &version, actor.user_id).await?;
+        let file = store_files::find(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let extra = match restored_from {
+            Some(n) => json!({"restored_from": n}),
+            None => json!({}),
+        };
+        self.file_written(&mut tx, actor, meta, &file, action, extra)
+            .await?;
+        tx.commit().await?;
+        Ok(FileView { file, ..view })
+    }
+
+    /// Makes an older version current again (as a new version with the same bytes).
+    pub async fn restore_file_version(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: Uuid,
+        version_id: Uuid,
+        meta: &RequestMeta,
+    ) -> AppResult<FileView> {
+        let (view, old) = {
+            let mut tx = self.db.tenant_read(tenant.id()).await?;
+            let view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
+            let old = store_files::version(&mut tx, id, version_id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            tx.commit().await?;
+            (view, old)
+        };
+        self.may_change_file(actor, tenant, &view, meta).await?;
+        if old.id == view.file.current_version_id {
+            return Err(AppError::conflict(
+                "version_current",
+                "this version is the current one already",
+            ));
+        }
+        let version = NewVersion {
+            id: Uuid::now_v7(),
+            name: old.name,
+            content_type: old.content_type,
+            size: old.size,
+            sha256: old.sha256,
+            storage_key: old.storage_key,
+            restored_from: Some(old.number),
+        };
+        self.record_version(actor, tenant, id, version, "file.version_restored", meta)
+            .await
+    }
+
+    /// Moves a file to "recently deleted".
+    pub async fn delete_file(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: Uuid,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let view = {
+            let mut tx = self.db.tenant_read(tenant.id()).await?;
+            let view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
+            tx.commit().await?;
+            view
+        };
+        self.may_change_file(actor, tenant, &view, meta).await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        let view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
+        if !view.may_change || !store_files::delete(&mut tx, id, actor.user_id).await? {
+            return Err(AppError::NotFound);
+        }
+        self.file_written(&mut tx, actor, meta, &view.file, "file.deleted", json!({}))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Brings a deleted file back (from "recently deleted").
+    pub async fn restore_file(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: Uuid,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let view = {
+            let mut tx = self.db.tenant_read(tenant.id()).await?;
+            let view = self.seen_file(&mut tx, actor, tenant, id, true).await?;
+            tx.commit().await?;
+            view
+        };
+        if view
+            .file
+            .deleted_at
+            .is_some_and(|at| at < Utc::now() - chrono::Duration::days(crate::trash::KEEP_DAYS))
+        {
+            return Err(AppError::NotFound);
+        }
+        self.may_change_file(actor, tenant, &view, meta).await?;
+        let mut tx = self.db.tenant(tenant.id()).await?;
+        if !store_files::restore(&mut tx, id).await? {
+            return Err(AppError::NotFound);
+        }
+        self.file_written(&mut tx, actor, meta, &view.file, "file.restored", json!({}))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The organization's files the member sees, most recently changed first.
+    pub async fn files(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        q: &FileListQuery,
+        meta: &RequestMeta,
+    ) -> AppResult<FilePage> {
+        let _ = meta;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let objects = rapport_store::objects::list(&mut tx).await?;
+        let owners = |kind: &str| match tenant.reach(actor, RecordAction::View, kind) {
+            Reach::All => Some(None),
+            Reach::Owners(o) if o.is_empty() => None,
+            Reach::Owners(o) => Some(Some(o)),
+        };
+        let mut reach = store_files::Reach::default();
+        for kind in ["company", "contact", "lead", "deal"] {
+            if let Some(o) = owners(kind) {
+                reach.kinds.push((kind, o));
+            }
+        }
+        for object in &objects {
+            if let Some(o) = owners(&object.key) {
+                reach.objects.push((object.id, o));
+            }
+        }
+        let mut list = store_files::ListQuery {
+            search: q.search.clone(),
+            content_types: q
+                .kind
+                .map(|k| k.content_types().map(str::to_owned).collect())
+                .unwrap_or_default(),
+            uploaded_by: q.uploaded_by,
+            record_id: q.record_id,
+            after: q.after,
+            limit: q.limit + 1,
+            ..Default::default()
+        };
+        match q.record_kind.as_deref() {
+            None => {}
+            Some(k @ ("company" | "contact" | "lead" | "deal")) => {
+                list.record_types = vec![k.to_owned()]
+            }
+            Some(key) => match objects.iter().find(|o| o.key == key) {
+                Some(o) => list.objects = vec![o.id],
+                None => {
+                    return Ok(FilePage {
+                        items: Vec::new(),
+                        next: None,
+                    });
+                }
+            },
+        }
+        let mut rows: Vec<ListedFile> = store_files::list(&mut tx, &reach, &list).await?;
+        tx.commit().await?;
+        let next = (rows.len() as i64 > q.limit).then(|| {
+            rows.truncate(q.limit as usize);
+            rows.last().map(|r| (r.file.updated_at, r.file.id))
+        });
+        let items = rows
+            .into_iter()
+            .map(|r| FileView {
+                may_change: tenant.may_kind(
+                    RecordAction::Edit,
+                    &r.kind,
+                    tenant.relation(actor, UserId(r.record_owner_id)),
+                ),
+                record_kind: r.kind,
+                record_title: Some(r.record_title),
+                file: r.file,
+            })
+            .collect();
+        Ok(FilePage {
+            items,
+            next: next.flatten(),
+        })
+    }
+
+    /// The bytes of a file the member sees: its current version, or the one named.
+    pub async fn file_content(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: Uuid,
+        version: Option<Uuid>,
+        meta: &RequestMeta,
+    ) -> AppResult<Download> {
+        let _ = meta;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
+        let version =
+            store_files::version(&mut tx, id, version.unwrap_or(view.file.current_version_id))
+                .await?
+                .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        self.download(version).await
+    }
+
+    async fn download(&self, version: VersionRow) -> AppResult<Download> {
+        let body = self.files.read(&version.storage_key).await?;
+        Ok(Download {
+            inline: rapport_domain::file::accepted(&version.content_type).is_some_and(|a| a.inline),
+            name: version.name,
+            content_type: version.content_type,
+            size: version.size,
+            sha256: version.sha256,
+            body,
+        })
+    }
+
+    fn link_signature(&self, p: &LinkParams) -> String {
+        let mac = self.keys.hash_token(&format!(
+            "file link v1 {} {} {} {} {} {}",
+            p.o, p.f, p.v, p.u, p.e, p.d
+        ));
+        data_encoding::BASE64URL_NOPAD.encode(&mac)
+    }
+
+    /// A signed link to a version of a file the member sees (the current one by default),
+    /// working for [`crate::config::Config::file_link_ttl`].
+    pub async fn file_link(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: Uuid,
+        version: Option<Uuid>,
+        inline: bool,
+        meta: &RequestMeta,
+    ) -> AppResult<SignedLink> {
+        let _ = meta;
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
+        let version =
+            store_files::version(&mut tx, id, version.unwrap_or(view.file.current_version_id))
+                .await?
+                .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        let expires_at = Utc::now()
+            + chrono::Duration::from_std(self.config.file_link_ttl)
+                .unwrap_or(chrono::Duration::minutes(5));
+        let mut params = LinkParams {
+            o: tenant.id().as_uuid(),
+            f: id,
+            v: version.id,
+            u: actor.user_id.as_uuid(),
+            e: expires_at.timestamp(),
+            d: if inline { "inline" } else { "attachment" }.to_owned(),
+            s: String::new(),
+        };
+        params.s = self.link_signature(&params);
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("o", &params.o.to_string())
+            .append_pair("f", &params.f.to_string())
+            .append_pair("v", &params.v.to_string())
+            .append_pair("u", &params.u.to_string())
+            .append_pair("e", &params.e.to_string())
+            .append_pair("d", &params.d)
+            .append_pair("s", &params.s)
+            .finish();
+        Ok(SignedLink {
+            path: format!("/files/download?{query}"),
+            expires_at,
+        })
+    }
+
+    /// Opens a signed link: its signature and time are checked, then whether the member who
+    /// asked for it still sees the file (their role or the record may have changed since).
+    pub async fn open_file_link(&self, p: &LinkParams) -> AppResult<Download> {
+        let expected = self.link_signature(p);
+        if !crate::crypto::constant_time_eq(expected.as_bytes(), p.s.as_bytes()) {
+            return Err(AppError::NotFound);
+        }
+        if Utc::now().timestamp() > p.e {
+            return Err(AppError::LinkExpired);
+        }
+        let organization = self
+            .resolve_organization(crate::organizations::TenantHint::Id(OrganizationId(p.o)))
+            .await?
+            .filter(|o| {
+                o.deleted_at.is_none()
+                    && o.status != rapport_domain::organization::OrganizationStatus::Suspended
+            })
+            .ok_or(AppError::NotFound)?;
+        let user = UserId(p.u);
+        let access = self
+            .access_in(organization.id, user)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let tenant = Tenant {
+            organization,
+            role: access.role,
+            access,
+            preview: None,
+            support: None,
+        };
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let file = store_files::find(&mut tx, p.f)
+            .await?
+            .filter(|f| f.deleted_at.is_none())
+            .ok_or(AppError::NotFound)?;
+        let (kind, owner) = record_of(&file.record_type, file.record_id)
+            .kind_and_owner(&mut tx)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if !tenant.sees(&kind, tenant.relation_of(user, owner)) {
+            return Err(AppError::NotFound);
+        }
+        let version = store_files::version(&mut tx, p.f, p.v)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        let mut download = self.download(version).await?;
+        download.inline &= p.d == "inline";
+        Ok(download)
+    }
+
+    /// Removes for good the files deleted more than 30 days ago and those of purged records,
+    /// then the objects no file speaks of any more (maintenance).
+    pub async fn purge_files(&self) -> AppResult<u64> {
+        let mut tx = self.db.platform().await?;
+        let n = store_files::purge_before(
+            &mut tx,
+            Utc::now() - chrono::Duration::days(crate::trash::KEEP_DAYS),
+        )
+        .await?;
+        tx.commit().await?;
+        loop {
+            let mut tx = self.db.platform().await?;
+            let keys = store_files::garbage(&mut tx, 200).await?;
+            tx.commit().await?;
+            if keys.is_empty() {
+                break;
+            }
+            let mut removed = Vec::new();
+            for key in keys {
+                match self.files.delete(&key).await {
+                    Ok(()) => removed.push(key),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not remove a file's object; will try again");
+                    }
+                }
+            }
+            let mut tx = self.db.platform().await?;
+            store_files::forget_garbage(&mut tx, &removed).await?;
+            tx.commit().await?;
+            if removed.is_empty() {
+                break;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Whether the file store answers (readiness).
+    pub async fn check_file_store(&self) -> Result<(), storage::StoreError> {
+        self.files.check().await
+    }
+
+    /// Where the record a kind and id name is: 404 unless it is live and the member sees it.
+    pub async fn require_record(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        record_kind: &str,
+        record_id: Uuid,
+    ) -> AppResult<()> {
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let (kind, _) = self
+            .seen_record(&mut tx, actor, tenant, record_of(record_kind, record_id))
+            .await?;
+        tx.commit().await?;
+        if kind != record_kind && record_kind != "record" {
+            return Err(AppError::NotFound);
+        }
+        Ok(())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
