@@ -230,10 +230,12 @@ pub fn human_size(bytes: u64) -> String {
         value /= 1000.0;
         unit += 1;
     }
-    if value >= 100.0 {
-        format!("{value:.0} {}", UNITS[unit])
+    // One decimal below 100, unless it is nought: `1.5 MB`, `50 MB`, `120 MB`.
+    let tenths = (value * 10.0).round();
+    if value >= 100.0 || tenths % 10.0 == 0.0 {
+        format!("{:.0} {}", tenths / 10.0, UNITS[unit])
     } else {
-        format!("{value:.1} {}", UNITS[unit])
+        format!("{:.1} {}", tenths / 10.0, UNITS[unit])
     }
 }
 
@@ -287,6 +289,8 @@ mod tests {
         assert_eq!(human_size(14_200), "14.2 KB");
         assert_eq!(human_size(3_400_000), "3.4 MB");
         assert_eq!(human_size(200_000_000), "200 MB");
-        assert_eq!(human_size(999_999), "1.0 MB");
+        assert_eq!(human_size(999_999), "1 MB");
+        assert_eq!(human_size(50_000_000), "50 MB");
+        assert_eq!(human_size(1_500_000), "1.5 MB");
     }
 }

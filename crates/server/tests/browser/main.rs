@@ -11,6 +11,7 @@ mod admin;
 mod browser;
 mod contrast;
 mod crm;
+mod files;
 mod flows;
 mod objects;
 mod portal;
