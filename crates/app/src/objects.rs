@@ -325,6 +325,13 @@ impl App {
                 format!("{key} is a built-in object"),
             ));
         }
+        // Names "recently deleted" and the record engine give their own entries.
+        if ["file", "object", "record"].contains(&key.as_str()) {
+            return Err(AppError::conflict(
+                "object_key_taken",
+                format!("{key} is a name Rapport keeps for itself; choose another key"),
+            ));
+        }
         let mut tx = self.db.tenant(tenant.id()).await?;
         let fields = ObjectFields {
             created_by: actor.user_id,

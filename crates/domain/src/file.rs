@@ -16,6 +16,9 @@ impl FileName {
         let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
         let mut name: String = base
             .chars()
+            // Marks that reorder or hide text (`invoice\u{202E}fdp.js` shown as
+            // `invoicesj.pdf`) go.
+            .filter(|c| !is_format_mark(*c))
             .map(|c| match c {
                 c if c.is_control() => ' ',
                 ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
@@ -33,6 +36,23 @@ impl FileName {
         Ok(FileName(shorten(name)))
     }
 
+    /// The name with an extension of its type: kept when it is one, else the type's own is
+    /// added (`notes.js` of plain text is saved as `notes.js.txt`, never run by a double click).
+    pub fn typed(self, accepted: &Accepted) -> FileName {
+        match self.extension() {
+            Some(ext) if accepted.extensions.contains(&ext.as_str()) => self,
+            _ => {
+                let ext = accepted.extensions[0];
+                let mut name = self.0;
+                // Room for the extension within the limit.
+                while name.len() + ext.len() + 1 > MAX_NAME_BYTES {
+                    name.pop();
+                }
+                FileName(format!("{}.{ext}", name.trim_end()))
+            }
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -45,6 +65,13 @@ impl FileName {
     pub fn extension(&self) -> Option<String> {
         extension(&self.0)
     }
+}
+
+/// Unicode's invisible format marks that change how text reads: bidirectional embeddings,
+/// overrides and isolates, zero-width characters, the byte order mark.
+fn is_format_mark(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 fn extension(name: &str) -> Option<String> {
@@ -145,72 +172,102 @@ pub struct Accepted {
     /// Whether browsers may show it in the page (images, PDFs, video and audio); anything else
     /// is only ever downloaded.
     pub inline: bool,
+    /// The extensions a name of this type may end with, the usual one first.
+    pub extensions: &'static [&'static str],
 }
 
-const fn accept(content_type: &'static str, kind: FileKind, inline: bool) -> Accepted {
+const fn accept(
+    content_type: &'static str,
+    kind: FileKind,
+    inline: bool,
+    extensions: &'static [&'static str],
+) -> Accepted {
     Accepted {
         content_type,
         kind,
         inline,
+        extensions,
     }
 }
 
 /// Every content type accepted, as recognised from the bytes (never from the name). Markup
 /// that can run script (HTML, SVG, XML), executables and unknown binaries are refused.
 pub const ACCEPTED: &[Accepted] = &[
-    accept("image/png", FileKind::Image, true),
-    accept("image/jpeg", FileKind::Image, true),
-    accept("image/gif", FileKind::Image, true),
-    accept("image/webp", FileKind::Image, true),
-    accept("image/heif", FileKind::Image, false),
-    accept("image/tiff", FileKind::Image, false),
-    accept("application/pdf", FileKind::Pdf, true),
+    accept("image/png", FileKind::Image, true, &["png"]),
+    accept(
+        "image/jpeg",
+        FileKind::Image,
+        true,
+        &["jpg", "jpeg", "jfif"],
+    ),
+    accept("image/gif", FileKind::Image, true, &["gif"]),
+    accept("image/webp", FileKind::Image, true, &["webp"]),
+    accept("image/heif", FileKind::Image, false, &["heic", "heif"]),
+    accept("image/tiff", FileKind::Image, false, &["tif", "tiff"]),
+    accept("application/pdf", FileKind::Pdf, true, &["pdf"]),
     accept(
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         FileKind::Document,
         false,
+        &["docx"],
     ),
-    accept("application/msword", FileKind::Document, false),
+    accept("application/msword", FileKind::Document, false, &["doc"]),
     accept(
         "application/vnd.oasis.opendocument.text",
         FileKind::Document,
         false,
+        &["odt"],
     ),
-    accept("application/rtf", FileKind::Document, false),
+    accept("application/rtf", FileKind::Document, false, &["rtf"]),
     accept(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         FileKind::Spreadsheet,
         false,
+        &["xlsx"],
     ),
-    accept("application/vnd.ms-excel", FileKind::Spreadsheet, false),
+    accept(
+        "application/vnd.ms-excel",
+        FileKind::Spreadsheet,
+        false,
+        &["xls"],
+    ),
     accept(
         "application/vnd.oasis.opendocument.spreadsheet",
         FileKind::Spreadsheet,
         false,
+        &["ods"],
     ),
     accept(
         "application/vnd.openxmlformats-officedocument.presentationml.presentation",
         FileKind::Presentation,
         false,
+        &["pptx"],
     ),
     accept(
         "application/vnd.ms-powerpoint",
         FileKind::Presentation,
         false,
+        &["ppt"],
     ),
     accept(
         "application/vnd.oasis.opendocument.presentation",
         FileKind::Presentation,
         false,
+        &["odp"],
     ),
-    accept("video/mp4", FileKind::Video, true),
-    accept("video/quicktime", FileKind::Video, false),
-    accept("video/webm", FileKind::Video, true),
-    accept("audio/mpeg", FileKind::Audio, true),
-    accept("audio/x-wav", FileKind::Audio, true),
-    accept("application/zip", FileKind::Archive, false),
-    accept("text/plain", FileKind::Text, false),
-    accept("text/csv", FileKind::Text, false),
+    accept("video/mp4", FileKind::Video, true, &["mp4", "m4v"]),
+    accept("video/quicktime", FileKind::Video, false, &["mov"]),
+    accept("video/webm", FileKind::Video, true, &["webm"]),
+    accept("audio/mpeg", FileKind::Audio, true, &["mp3"]),
+    accept("audio/x-wav", FileKind::Audio, true, &["wav"]),
+    accept("application/zip", FileKind::Archive, false, &["zip"]),
+    accept(
+        "text/plain",
+        FileKind::Text,
+        false,
+        &["txt", "text", "md", "log"],
+    ),
+    accept("text/csv", FileKind::Text, false, &["csv"]),
 ];
 
 /// What is known of an accepted content type.
@@ -256,6 +313,30 @@ mod tests {
         assert!(FileName::parse("").is_err());
         assert!(FileName::parse(" . .. ").is_err());
         assert!(FileName::parse("folder/").is_err());
+    }
+
+    #[test]
+    fn names_lose_marks_that_disguise_them() {
+        let name = FileName::parse("invoice\u{202E}fdp.js").expect("name");
+        assert_eq!(name.as_str(), "invoicefdp.js");
+    }
+
+    #[test]
+    fn names_take_an_extension_of_their_type() {
+        let text = accepted("text/plain").expect("text");
+        let typed = |raw: &str| FileName::parse(raw).expect(raw).typed(text).into_string();
+        assert_eq!(typed("notes.js"), "notes.js.txt");
+        assert_eq!(typed("run.BAT"), "run.BAT.txt");
+        assert_eq!(typed("README"), "README.txt");
+        assert_eq!(typed("minutes.md"), "minutes.md");
+        let png = accepted("image/png").expect("png");
+        assert_eq!(
+            FileName::parse("photo.pdf").expect("x").typed(png).as_str(),
+            "photo.pdf.png"
+        );
+        let long = FileName::parse(&format!("{}.exe", "a".repeat(300))).expect("long");
+        let typed = long.typed(accepted("application/zip").expect("zip"));
+        assert!(typed.as_str().len() <= MAX_NAME_BYTES && typed.as_str().ends_with(".zip"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Files on their way out: one response for the API, the pages and signed links. Each says
-//! exactly what it is (type, length, digest), is never sniffed, and runs nothing: only images,
+//! exactly what it is (type, length, its SHA-256 as the ETag), is never sniffed, and runs nothing: only images,
 //! PDFs, video and audio are shown in a page (of this server's only), anything else is saved.
 
 use axum::body::Body;
@@ -43,10 +43,6 @@ pub fn file_response(download: Download, inline: bool) -> Response {
     set(header::ETAG, format!("\"{}\"", download.sha256));
     set(header::CACHE_CONTROL, "private, max-age=300".to_owned());
     set(header::X_FRAME_OPTIONS, "SAMEORIGIN".to_owned());
-    set(
-        header::HeaderName::from_static("digest"),
-        format!("sha-256={}", download.sha256),
-    );
     response
 }
 

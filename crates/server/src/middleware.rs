@@ -418,19 +418,18 @@ fn percent_decode(path: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Every request has the request timeout to be answered, except uploads (`multipart/form-data`
-/// bodies), which may take as long as their size needs and are let go instead when they stall
-/// (see `rapport_app::files`).
+/// Every request has the request timeout to be answered, except uploads of files (a `POST` of
+/// `multipart/form-data` to an upload address), which have what the largest file allowed takes
+/// at 100 kB/s on top of it; an upload that stops arriving is let go sooner (see
+/// `rapport_app::files`).
 pub async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let upload = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"));
-    if upload {
-        return next.run(req).await;
-    }
-    match tokio::time::timeout(state.app.config.request_timeout, next.run(req)).await {
+    let config = &state.app.config;
+    let limit = if is_upload(&req) {
+        config.request_timeout + std::time::Duration::from_secs(config.file_max_bytes / 100_000)
+    } else {
+        config.request_timeout
+    };
+    match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
         Err(_) => {
             let mut response = Response::new(axum::body::Body::empty());
@@ -438,6 +437,21 @@ pub async fn timeout(State(state): State<AppState>, req: Request, next: Next) ->
             response
         }
     }
+}
+
+/// Whether a request brings a file: `POST` of `multipart/form-data` to `…/files`,
+/// `…/files/upload` or `…/files/{id}/versions`.
+fn is_upload(req: &Request) -> bool {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let path = req.uri().path();
+    let upload_path = path.ends_with("/files")
+        || path.ends_with("/files/upload")
+        || (path.ends_with("/versions") && path.contains("/files/"));
+    req.method() == axum::http::Method::POST && multipart && upload_path
 }
 
 #[cfg(test)]

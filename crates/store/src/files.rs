@@ -332,7 +332,9 @@ pub async fn list(tx: &mut TenantTx, reach: &Reach, q: &ListQuery) -> Result<Vec
         let Some((_, owners)) = reach.kinds.iter().find(|(k, _)| *k == kind) else {
             continue;
         };
-        if !q.record_types.is_empty() && !q.record_types.iter().any(|t| t == kind) {
+        if (!q.record_types.is_empty() || !q.objects.is_empty())
+            && !q.record_types.iter().any(|t| t == kind)
+        {
             continue;
         }
         let mut part = format!("(f.record_type = '{kind}' AND {table}.id IS NOT NULL");
@@ -482,14 +484,14 @@ pub async fn purge_before(tx: &mut Tx, before: DateTime<Utc>) -> Result<u64> {
         OR (record_type = 'lead' AND NOT EXISTS (SELECT 1 FROM leads x WHERE x.id = files.record_id)) \
         OR (record_type = 'deal' AND NOT EXISTS (SELECT 1 FROM deals x WHERE x.id = files.record_id)) \
         OR (record_type = 'record' AND NOT EXISTS (SELECT 1 FROM records x WHERE x.id = files.record_id))";
+    // Listed as of the purge's own cut-off, so the next sweep removes them.
     tx.execute(
         query(format!(
             "INSERT INTO file_garbage (storage_key, created_at) \
-             SELECT DISTINCT storage_key, $2 FROM file_versions WHERE file_id IN ({gone}) \
+             SELECT DISTINCT storage_key, $1 FROM file_versions WHERE file_id IN ({gone}) \
              ON CONFLICT (storage_key) DO NOTHING"
         ))
-        .bind(before)
-        .bind(crate::now()),
+        .bind(before),
     )
     .await?;
     tx.execute(
@@ -503,22 +505,35 @@ pub async fn purge_before(tx: &mut Tx, before: DateTime<Utc>) -> Result<u64> {
         .await
 }
 
-/// Objects no file row speaks of any more, oldest first.
-pub async fn garbage(tx: &mut Tx, limit: i64) -> Result<Vec<String>> {
+/// Objects no file row speaks of any more and listed before `before` (an upload in progress
+/// is listed when it starts), oldest first. Listings of objects a version did come to speak of
+/// are forgotten on the way.
+pub async fn garbage(tx: &mut Tx, before: DateTime<Utc>, limit: i64) -> Result<Vec<String>> {
+    tx.execute(
+        query(
+            "DELETE FROM file_garbage WHERE created_at < $1 AND EXISTS \
+             (SELECT 1 FROM file_versions v WHERE v.storage_key = file_garbage.storage_key)",
+        )
+        .bind(before),
+    )
+    .await?;
     let rows: Vec<(String,)> = tx
         .fetch_all(
             query(
-                "SELECT g.storage_key FROM file_garbage g WHERE NOT EXISTS \
+                "SELECT g.storage_key FROM file_garbage g WHERE g.created_at < $1 AND NOT EXISTS \
                  (SELECT 1 FROM file_versions v WHERE v.storage_key = g.storage_key) \
-                 ORDER BY g.created_at LIMIT $1",
+                 ORDER BY g.created_at LIMIT $2",
             )
+            .bind(before)
             .bind(limit),
         )
         .await?;
     Ok(rows.into_iter().map(|(k,)| k).collect())
 }
 
-/// Records an object to be removed from the store (an upload whose row was never written).
+/// Lists an object that is to be removed from the store unless a version comes to speak of it:
+/// an upload starting (so that one cut off halfway is not left behind), or one whose row could
+/// not be written.
 pub async fn add_garbage(tx: &mut Tx, key: &str) -> Result<()> {
     tx.execute(
         query(

@@ -8,6 +8,7 @@
 
 pub mod content;
 pub mod storage;
+pub mod thumbnail;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -63,6 +64,13 @@ impl FileView {
     pub fn inline(&self) -> bool {
         self.accepted().is_some_and(|a| a.inline)
     }
+}
+
+/// A record's files, newest first (at most 500).
+pub struct RecordFiles {
+    pub files: Vec<FileView>,
+    /// Whether the member may attach files to it (they may change it).
+    pub may_attach: bool,
 }
 
 /// Which files the organization-wide list shows.
@@ -170,11 +178,21 @@ impl App {
                 return Err(AppError::FileTooLarge { limit: max });
             }
         }
+        if ended && head.is_empty() {
+            return Err(AppError::invalid("file", "is empty"));
+        }
         let looked = &head[..head.len().min(content::HEAD_BYTES)];
         let accepted =
             content::recognise(looked, ended, name).map_err(AppError::UnsupportedFileType)?;
         let version_id = Uuid::now_v7();
         let key = FileStore::key(organization, version_id);
+        // Listed before a byte is written: an upload cut off anywhere from here on (the client
+        // gone, the server stopped) leaves nothing the maintenance job does not find.
+        {
+            let mut tx = self.db.platform().await?;
+            store_files::add_garbage(&mut tx, &key).await?;
+            tx.commit().await?;
+        }
         let mut writer = self.files.writer(&key).await?;
         let mut hasher = Sha256::new();
         let mut size = head.len() as u64;
@@ -199,9 +217,13 @@ impl App {
         .await;
         if let Err(e) = written {
             writer.abort().await;
+            self.discard(&key).await;
             return Err(e);
         }
-        writer.finish().await?;
+        if let Err(e) = writer.finish().await {
+            self.discard(&key).await;
+            return Err(e.into());
+        }
         Ok(Stored {
             version_id,
             key,
@@ -212,11 +234,20 @@ impl App {
     }
 
     /// Removes an object whose row was never written; when the store fails, the maintenance
-    /// job removes it later.
+    /// job removes it later (it was listed when the upload began).
     async fn discard(&self, key: &str) {
-        if self.files.delete(key).await.is_err()
-            && let Ok(mut tx) = self.db.platform().await
-            && store_files::add_garbage(&mut tx, key).await.is_ok()
+        if self.files.delete(key).await.is_ok() {
+            self.forget_pending(key).await;
+        }
+    }
+
+    /// Takes an upload's object off the maintenance job's list: a version speaks of it now, or
+    /// it is gone. Should this fail, the job forgets it a day later.
+    async fn forget_pending(&self, key: &str) {
+        if let Ok(mut tx) = self.db.platform().await
+            && store_files::forget_garbage(&mut tx, &[key.to_owned()])
+                .await
+                .is_ok()
         {
             let _ = tx.commit().await;
         }
@@ -262,7 +293,7 @@ impl App {
         })
     }
 
-    /// The files attached to a record, newest first.
+    /// The files attached to a record, newest first, and whether the member may attach more.
     pub async fn record_files(
         &self,
         actor: &Actor,
@@ -270,7 +301,7 @@ impl App {
         record_kind: &str,
         record_id: Uuid,
         meta: &RequestMeta,
-    ) -> AppResult<Vec<FileView>> {
+    ) -> AppResult<RecordFiles> {
         let _ = meta;
         let record = record_of(record_kind, record_id);
         let mut tx = self.db.tenant_read(tenant.id()).await?;
@@ -281,15 +312,18 @@ impl App {
         let rows = store_files::for_record(&mut tx, record.kind(), record.id()).await?;
         tx.commit().await?;
         let may_change = tenant.may_kind(RecordAction::Edit, &kind, relation);
-        Ok(rows
-            .into_iter()
-            .map(|file| FileView {
-                file,
-                record_kind: kind.clone(),
-                record_title: None,
-                may_change,
-            })
-            .collect())
+        Ok(RecordFiles {
+            may_attach: may_change,
+            files: rows
+                .into_iter()
+                .map(|file| FileView {
+                    file,
+                    record_kind: kind.clone(),
+                    record_title: None,
+                    may_change,
+                })
+                .collect(),
+        })
     }
 
     /// Attaches an uploaded file to a record.
@@ -313,12 +347,16 @@ impl App {
             .await?;
         let name = FileName::parse(name).map_err(|m| AppError::invalid("name", m))?;
         let stored = self.store_upload(tenant.id(), &name, body).await?;
+        let name = name.typed(stored.accepted);
         let key = stored.key.clone();
         match self
             .record_attachment(actor, tenant, record, record_kind, &name, stored, meta)
             .await
         {
-            Ok(view) => Ok(view),
+            Ok(view) => {
+                self.forget_pending(&key).await;
+                Ok(view)
+            }
             Err(e) => {
                 self.discard(&key).await;
                 Err(e)
@@ -424,8 +462,16 @@ impl App {
         let file = store_files::find(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        self.file_written(&mut tx, actor, meta, &file, "file.uploaded", json!({}))
-            .await?;
+        self.file_written(
+            &mut tx,
+            actor,
+            meta,
+            &file,
+            &kind,
+            "file.uploaded",
+            json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(FileView {
             file,
@@ -437,12 +483,14 @@ impl App {
 
     /// The audit entry and the event of a change to a file, in its transaction. The event is
     /// the record's (its page hears it; webhooks name the record and the file).
+    #[allow(clippy::too_many_arguments)]
     async fn file_written(
         &self,
         tx: &mut rapport_store::TenantTx,
         actor: &Actor,
         meta: &RequestMeta,
         file: &FileRow,
+        record_kind: &str,
         action: &str,
         extra: serde_json::Value,
     ) -> AppResult<()> {
@@ -450,6 +498,8 @@ impl App {
             "file_id": file.id,
             "record_type": file.record_type,
             "record_id": file.record_id,
+            // A custom record's object.
+            "record_kind": record_kind,
             "name": file.name,
             "content_type": file.content_type,
             "size": file.size,
@@ -534,6 +584,7 @@ impl App {
         let name = FileName::parse(name.unwrap_or(&view.file.name))
             .map_err(|m| AppError::invalid("name", m))?;
         let stored = self.store_upload(tenant.id(), &name, body).await?;
+        let name = name.typed(stored.accepted);
         let key = stored.key.clone();
         let version = NewVersion {
             id: stored.version_id,
@@ -548,7 +599,10 @@ impl App {
             .record_version(actor, tenant, id, version, "file.version_added", meta)
             .await
         {
-            Ok(view) => Ok(view),
+            Ok(view) => {
+                self.forget_pending(&key).await;
+                Ok(view)
+            }
             Err(e) => {
                 self.discard(&key).await;
                 Err(e)
@@ -602,8 +656,16 @@ impl App {
             Some(n) => json!({"restored_from": n}),
             None => json!({}),
         };
-        self.file_written(&mut tx, actor, meta, &file, action, extra)
-            .await?;
+        self.file_written(
+            &mut tx,
+            actor,
+            meta,
+            &file,
+            &view.record_kind,
+            action,
+            extra,
+        )
+        .await?;
         tx.commit().await?;
         Ok(FileView { file, ..view })
     }
@@ -666,8 +728,16 @@ impl App {
         if !view.may_change || !store_files::delete(&mut tx, id, actor.user_id).await? {
             return Err(AppError::NotFound);
         }
-        self.file_written(&mut tx, actor, meta, &view.file, "file.deleted", json!({}))
-            .await?;
+        self.file_written(
+            &mut tx,
+            actor,
+            meta,
+            &view.file,
+            &view.record_kind,
+            "file.deleted",
+            json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -695,11 +765,20 @@ impl App {
         }
         self.may_change_file(actor, tenant, &view, meta).await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
-        if !store_files::restore(&mut tx, id).await? {
+        let view = self.seen_file(&mut tx, actor, tenant, id, true).await?;
+        if !view.may_change || !store_files::restore(&mut tx, id).await? {
             return Err(AppError::NotFound);
         }
-        self.file_written(&mut tx, actor, meta, &view.file, "file.restored", json!({}))
-            .await?;
+        self.file_written(
+            &mut tx,
+            actor,
+            meta,
+            &view.file,
+            &view.record_kind,
+            "file.restored",
+            json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -801,6 +880,62 @@ impl App {
                 .ok_or(AppError::NotFound)?;
         tx.commit().await?;
         self.download(version).await
+    }
+
+    /// A small picture of an image file's current version, made the first time it is asked
+    /// for and kept beside the image; not found for other files and very large images.
+    pub async fn file_thumbnail(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: Uuid,
+        meta: &RequestMeta,
+    ) -> AppResult<Download> {
+        let _ = meta;
+        let version = {
+            let mut tx = self.db.tenant_read(tenant.id()).await?;
+            let view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
+            let version = store_files::version(&mut tx, id, view.file.current_version_id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            tx.commit().await?;
+            version
+        };
+        if !thumbnail::applies(&version.content_type) || version.size > thumbnail::MAX_SOURCE_BYTES
+        {
+            return Err(AppError::NotFound);
+        }
+        let key = thumbnail::key(&version.storage_key);
+        let bytes = match self.files.read_small(&key, 4_000_000).await? {
+            Some(bytes) => bytes,
+            None => {
+                let source = self
+                    .files
+                    .read_all(&version.storage_key, thumbnail::MAX_SOURCE_BYTES as usize)
+                    .await?;
+                let made = tokio::task::spawn_blocking(move || thumbnail::make(&source))
+                    .await
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                let (bytes, _) = made.map_err(|e| {
+                    tracing::info!(file = %id, error = %e, "no thumbnail for an image");
+                    AppError::NotFound
+                })?;
+                self.files.put(&key, bytes.clone()).await?;
+                bytes
+            }
+        };
+        let content_type = match bytes.get(..4) {
+            Some(b"\x89PNG") => "image/png",
+            _ => "image/jpeg",
+        };
+        Ok(Download {
+            name: format!("thumbnail of {}", version.name),
+            content_type: content_type.to_owned(),
+            size: bytes.len() as i64,
+            sha256: format!("{}-thumbnail", version.sha256),
+            inline: true,
+            body: futures_util::stream::once(async move { Ok(Bytes::from(bytes)) }).boxed(),
+        })
     }
 
     async fn download(&self, version: VersionRow) -> AppResult<Download> {
@@ -931,15 +1066,19 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        // Uploads still arriving are listed too: only those listed a day ago are due.
+        let due = Utc::now() - chrono::Duration::days(1);
         loop {
             let mut tx = self.db.platform().await?;
-            let keys = store_files::garbage(&mut tx, 200).await?;
+            let keys = store_files::garbage(&mut tx, due, 200).await?;
             tx.commit().await?;
             if keys.is_empty() {
                 break;
             }
             let mut removed = Vec::new();
             for key in keys {
+                // With its thumbnail, when one was made.
+                let _ = self.files.delete(&thumbnail::key(&key)).await;
                 match self.files.delete(&key).await {
                     Ok(()) => removed.push(key),
                     Err(e) => {

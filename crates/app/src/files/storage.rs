@@ -64,7 +64,9 @@ impl FileStore {
                 })
             }
             FileStorage::S3(s3) => {
-                let mut builder = object_store::aws::AmazonS3Builder::new()
+                // The standard AWS sources first (environment, web identity, container and
+                // instance roles), then what Rapport's own settings name.
+                let mut builder = object_store::aws::AmazonS3Builder::from_env()
                     .with_bucket_name(&s3.bucket)
                     .with_region(&s3.region);
                 if let Some(endpoint) = &s3.endpoint {
@@ -135,6 +137,26 @@ impl FileStore {
             out.extend_from_slice(&chunk);
         }
         Ok(out)
+    }
+
+    /// Reads a small object whole; `None` when there is none under the key.
+    pub async fn read_small(&self, key: &str, limit: usize) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.inner.head(&self.path(key)).await {
+            Ok(meta) if meta.size as usize > limit => {
+                Err(StoreError(format!("{key} is larger than {limit} bytes")))
+            }
+            Ok(_) => self.read_all(key, limit).await.map(Some),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes a small object at once.
+    pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.inner
+            .put(&self.path(key), Bytes::from(bytes).into())
+            .await?;
+        Ok(())
     }
 
     /// Removes an object; one already gone is not an error.

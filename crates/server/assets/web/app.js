@@ -1857,6 +1857,8 @@ document.addEventListener("change", function (event) {
         done(false, message.charAt(0).toUpperCase() + message.slice(1));
       });
       xhr.addEventListener("error", function () { done(false, "The connection broke off; try again"); });
+      xhr.addEventListener("abort", function () { done(false, "The upload was stopped"); });
+      xhr.addEventListener("timeout", function () { done(false, "The upload took too long; try again"); });
       var body = new FormData();
       body.append("file", file, file.name);
       xhr.send(body);
@@ -1875,7 +1877,7 @@ document.addEventListener("change", function (event) {
           var refused = Array.prototype.slice.call(list.querySelectorAll(".upload-failed"));
           box.innerHTML = fresh.innerHTML;
           var again = box.querySelector("[data-files-progress]");
-          refused.forEach(function (item) { again.appendChild(item); });
+          if (again) refused.forEach(function (item) { again.appendChild(item); });
         })
         .catch(function () {});
     }
@@ -1897,11 +1899,12 @@ document.addEventListener("change", function (event) {
   });
   ["dragenter", "dragover"].forEach(function (type) {
     document.addEventListener(type, function (event) {
-      var box = boxOf(event.target);
-      if (!box || !hasFiles(event)) return;
+      if (!hasFiles(event) || !document.querySelector("[data-files-upload]")) return;
+      // A file let go beside the box must not replace the page with itself.
       event.preventDefault();
-      event.dataTransfer.dropEffect = "copy";
-      box.classList.add("drop-target");
+      var box = boxOf(event.target);
+      event.dataTransfer.dropEffect = box ? "copy" : "none";
+      if (box) box.classList.add("drop-target");
     });
   });
   document.addEventListener("dragleave", function (event) {
@@ -1909,9 +1912,10 @@ document.addEventListener("change", function (event) {
     if (box && !box.contains(event.relatedTarget)) box.classList.remove("drop-target");
   });
   document.addEventListener("drop", function (event) {
-    var box = boxOf(event.target);
-    if (!box || !hasFiles(event)) return;
+    if (!hasFiles(event) || !document.querySelector("[data-files-upload]")) return;
     event.preventDefault();
+    var box = boxOf(event.target);
+    if (!box) return;
     box.classList.remove("drop-target");
     start(box, Array.prototype.slice.call(event.dataTransfer.files));
   });

@@ -73,7 +73,9 @@ fn item(base: &str, people: &People, v: &FileView, with_record: bool) -> FileIte
         name: f.name.clone(),
         href: format!("{base}/files/{}", f.id),
         download: format!("{content}?download=1"),
-        thumb: (kind == Some(FileKind::Image) && v.inline()).then(|| content.clone()),
+        thumb: (rapport_app::files::thumbnail::applies(&f.content_type)
+            && f.size <= rapport_app::files::thumbnail::MAX_SOURCE_BYTES)
+            .then(|| format!("{base}/files/{}/thumbnail?v={}", f.id, f.current_version_id)),
         kind: kind.map(|k| k.key()).unwrap_or("text").to_owned(),
         badge: badge(&f.name, kind),
         size: human_size(f.size.max(0) as u64),
@@ -110,18 +112,11 @@ pub async fn files_box(
     id: Uuid,
 ) -> Option<FilesBox> {
     let app = &ctx.state.app;
-    let files = app
+    let found = app
         .record_files(actor, tenant, kind, id, &ctx.meta)
         .await
         .ok()?;
-    let may_attach = tenant.may_kind(
-        rapport_domain::access::RecordAction::Edit,
-        kind,
-        rapport_domain::Ownership::NotApplicable,
-    ) && app
-        .may_attach(actor, tenant, kind, id, &ctx.meta)
-        .await
-        .is_ok();
+    let (files, may_attach) = (found.files, found.may_attach);
     let base = &ctx.base;
     let limit = app.config.file_max_bytes;
     Some(FilesBox {
@@ -315,6 +310,20 @@ pub async fn content(
         download,
         q.download.is_none(),
     ))
+}
+
+/// `GET /files/{id}/thumbnail`: a small picture of an image file, for lists.
+pub async fn thumbnail(ctx: PageContext, Path(id): Path<String>) -> PageResult {
+    let (session, tenant) = ctx.tenant().await?;
+    let Ok(id) = id.parse::<Uuid>() else {
+        return Err(ApiError::not_found().into());
+    };
+    let download = ctx
+        .state
+        .app
+        .file_thumbnail(&session.actor, &tenant, id, &ctx.meta)
+        .await?;
+    Ok(crate::downloads::file_response(download, true))
 }
 
 /// A version in the file's page.

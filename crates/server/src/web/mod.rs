@@ -332,6 +332,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/files/{id}", get(files::page))
         .route("/files/{id}/content", get(files::content))
+        .route("/files/{id}/thumbnail", get(files::thumbnail))
         .route(
             "/files/{id}/versions",
             axum::routing::post(files::upload_version)

@@ -305,6 +305,7 @@ pub fn link_notice(code: &str) -> Option<&'static str> {
         "shared" => "Shared with the client: it is in their portal now.",
         "unshared" => "No longer shared with that client.",
         "choose-client" => "Choose the client to share with.",
+        "file-deleted" => "File deleted. It waits in Recently deleted for 30 days.",
         _ => return None,
     })
 }

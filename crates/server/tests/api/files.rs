@@ -208,6 +208,65 @@ async fn round_trip(store: Store, test: &str) {
     assert_eq!(photo["name"], "quay.png", "folders are dropped from names");
     assert_eq!(photo["kind"], "image");
 
+    // A custom object's record takes files too.
+    t.create(
+        &owner,
+        "/api/v1/objects",
+        json!({"key": "berth", "singular": "Berth", "plural": "Berths"}),
+    )
+    .await;
+    let berth = t
+        .create(
+            &owner,
+            "/api/v1/objects/berth/records",
+            json!({"values": {"name": "Pontoon A-12"}}),
+        )
+        .await;
+    let berth_id = berth["id"].as_str().expect("id").to_owned();
+    let (status, plan) = upload(
+        &t,
+        &owner,
+        &format!("/api/v1/objects/berth/records/{berth_id}/files"),
+        "plan.txt",
+        b"Pontoon A, berth 12",
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{plan}");
+    assert_eq!(plan["record_type"], "berth");
+    let on_berths = t
+        .org_call(&owner, Method::GET, "/api/v1/files?record_type=berth", None)
+        .await;
+    let names: Vec<&str> = on_berths.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|f| f["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["plan.txt"], "only the berths' files");
+    assert_eq!(on_berths.body["items"][0]["record_title"], "Pontoon A-12");
+    let wrong_object = t
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/objects/berth/records/{deal_id}/files"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        wrong_object.status,
+        StatusCode::NOT_FOUND,
+        "a deal is not a berth"
+    );
+    let deleted = t
+        .org_call(
+            &owner,
+            Method::DELETE,
+            &format!("/api/v1/files/{}", plan["id"].as_str().expect("id")),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+
     // The record's list, the organization's list and its filters.
     let listed = t
         .org_call(
@@ -511,8 +570,8 @@ async fn refusals(store: Store, test: &str) {
     let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>";
     let (status, _) = upload(&t, &owner, &path, "logo.png", svg).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let (status, _) = upload(&t, &owner, &path, "empty.txt", b"").await;
-    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (status, body) = upload(&t, &owner, &path, "empty.txt", b"").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, body) = upload(&t, &owner, &path, "..", b"plain words").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let r = t
@@ -539,6 +598,12 @@ async fn refusals(store: Store, test: &str) {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{csv}");
     assert_eq!(csv["content_type"], "text/csv");
+    // A script is text, kept under a name that opens it as text, never runs it; marks that
+    // would disguise a name go.
+    let (status, script) = upload(&t, &owner, &path, "invoice\u{202E}fdp.js", b"alert('hi')").await;
+    assert_eq!(status, StatusCode::CREATED, "{script}");
+    assert_eq!(script["name"], "invoicefdp.js.txt");
+    assert_eq!(script["content_type"], "text/plain");
     if let Store::Disk = store {
         // Only the accepted file's object is on the disk.
         let dir = match &t.app.config.file_storage {
@@ -556,7 +621,7 @@ async fn refusals(store: Store, test: &str) {
                 }
             }
         }
-        assert_eq!(objects, 1, "refused uploads leave nothing behind");
+        assert_eq!(objects, 2, "refused uploads leave nothing behind");
     }
 }
 

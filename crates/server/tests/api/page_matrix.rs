@@ -81,6 +81,7 @@ const PAGES: &[(&str, &str, Access)] = &[
     ("get", "/files", Member),
     ("get", "/files/{id}", Member),
     ("get", "/files/{id}/content", Member),
+    ("get", "/files/{id}/thumbnail", Member),
     ("post", "/files/upload", Member),
     ("post", "/files/{id}/delete", Member),
     ("post", "/files/{id}/versions", Member),

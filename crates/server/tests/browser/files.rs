@@ -78,7 +78,8 @@ async fn files_dropped_on_a_deal_upload_preview_and_take_new_versions() {
     b.screenshot("deal-files-empty").await;
 
     // Three dropped at once: two go in, the markup is refused with the server's reason.
-    b.eval(&drop_script("#files", &["png", "pdf", "html"])).await;
+    b.eval(&drop_script("#files", &["png", "pdf", "html"]))
+        .await;
     b.wait_until(
         "return document.querySelectorAll('#files .file-row').length === 2 \
          && document.querySelector('#files .upload-failed') !== null",
@@ -88,9 +89,20 @@ async fn files_dropped_on_a_deal_upload_preview_and_take_new_versions() {
     let refusal = b.text("#files .upload-failed").await;
     assert!(refusal.contains("notes.html"), "{refusal}");
     assert!(refusal.contains("not accepted"), "{refusal}");
-    assert!(b.exists("#files .file-row img.file-thumb").await, "the picture shows small");
+    // The picture shows as a thumbnail made for the list, not as itself.
+    b.wait_until(
+        "const i = document.querySelector('#files .file-row img.file-thumb'); \
+         return !!i && i.complete && i.naturalWidth === 160",
+        "the thumbnail loaded, 160 pixels wide",
+    )
+    .await;
     let listed = t
-        .org_call(&owner, Method::GET, &format!("/api/v1/deals/{deal_id}/files"), None)
+        .org_call(
+            &owner,
+            Method::GET,
+            &format!("/api/v1/deals/{deal_id}/files"),
+            None,
+        )
         .await;
     let mut names: Vec<&str> = listed.body["items"]
         .as_array()
@@ -112,7 +124,10 @@ async fn files_dropped_on_a_deal_upload_preview_and_take_new_versions() {
     let pdf_id = pdf["id"].as_str().expect("id").to_owned();
     b.click(&format!("#files a[href$='/files/{pdf_id}']")).await;
     b.wait_for_path(|p| p.ends_with(&pdf_id)).await;
-    assert!(b.exists(".file-preview iframe").await, "a PDF is previewed in the page");
+    assert!(
+        b.exists(".file-preview iframe").await,
+        "a PDF is previewed in the page"
+    );
     let preview = b
         .eval("return document.querySelector('.file-preview iframe').getAttribute('src')")
         .await;
@@ -129,7 +144,13 @@ async fn files_dropped_on_a_deal_upload_preview_and_take_new_versions() {
             .send()
             .await
             .expect("preview");
-        (r.status(), r.headers()["content-disposition"].to_str().expect("ascii").to_owned())
+        (
+            r.status(),
+            r.headers()["content-disposition"]
+                .to_str()
+                .expect("ascii")
+                .to_owned(),
+        )
     };
     assert_eq!(status, reqwest::StatusCode::OK);
     assert!(content_type.starts_with("inline;"), "{content_type}");
@@ -142,8 +163,15 @@ async fn files_dropped_on_a_deal_upload_preview_and_take_new_versions() {
         "the new version listed",
     )
     .await;
-    assert!(b.text(".version-current").await.contains("EOI Berth A-12 signed.pdf"));
-    assert!(b.exists(".version-list form button").await, "the older version can be restored");
+    assert!(
+        b.text(".version-current")
+            .await
+            .contains("EOI Berth A-12 signed.pdf")
+    );
+    assert!(
+        b.exists(".version-list form button").await,
+        "the older version can be restored"
+    );
     b.screenshot("file-versions").await;
 
     // The picture's page shows it whole.
@@ -167,7 +195,8 @@ async fn files_dropped_on_a_deal_upload_preview_and_take_new_versions() {
     // Every file, found by name on the Files page.
     b.goto(&t.url("/o/acme/files")).await;
     assert_eq!(
-        b.eval("return document.querySelectorAll('#files-list .file-row').length").await,
+        b.eval("return document.querySelectorAll('#files-list .file-row').length")
+            .await,
         json!(2)
     );
     b.screenshots("files").await;
@@ -178,6 +207,10 @@ async fn files_dropped_on_a_deal_upload_preview_and_take_new_versions() {
         "one file found",
     )
     .await;
-    assert!(b.text("#files-list").await.contains("Pontoon A-12 view.png"));
+    assert!(
+        b.text("#files-list")
+            .await
+            .contains("Pontoon A-12 view.png")
+    );
     b.close().await;
 }

@@ -50,15 +50,17 @@ CREATE TABLE file_versions (
     UNIQUE (file_id, number),
     FOREIGN KEY (organization_id, file_id) REFERENCES files (organization_id, id) ON DELETE CASCADE
 );
+CREATE INDEX file_versions_storage_key ON file_versions (storage_key);
 ALTER TABLE file_versions ENABLE ROW LEVEL SECURITY;
 GRANT SELECT, INSERT, UPDATE, DELETE ON file_versions TO rapport_tenant;
 CREATE POLICY tenant_isolation ON file_versions
     USING (organization_id = (SELECT s.organization_id FROM tenant_scopes s WHERE s.secret = current_setting('rapport.organization_id', true)))
     WITH CHECK (organization_id = (SELECT s.organization_id FROM tenant_scopes s WHERE s.secret = current_setting('rapport.organization_id', true)));
 
--- Objects written to the file store whose rows are gone (a purged file) or never came (an
--- upload that failed after writing): removed from the store by the maintenance job. Not an
--- organization's table: the platform's job reads it across organizations.
+-- Objects of the file store that may have nothing speaking of them: those of purged files and
+-- organizations, and every upload from its start (a version row then speaks of it, unless the
+-- upload was cut off). The maintenance job removes, after a day, those no version speaks of.
+-- Not an organization's table: the platform's job reads it across organizations.
 CREATE TABLE file_garbage (
     storage_key text PRIMARY KEY,
     created_at  timestamptz NOT NULL

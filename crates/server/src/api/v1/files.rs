@@ -361,7 +361,7 @@ async fn record_files(
         .record_files(&scope.auth.actor, &scope.tenant, kind, id, meta)
         .await?;
     Ok(Json(FileListOut {
-        items: files.into_iter().map(FileOut::from).collect(),
+        items: files.files.into_iter().map(FileOut::from).collect(),
         next_cursor: None,
     }))
 }
