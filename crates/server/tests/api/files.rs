@@ -775,6 +775,77 @@ async fn permissions(store: Store, test: &str) {
         "{}",
         listed.text
     );
+    // The pages' addresses, in a browser: the file's page, its bytes, its thumbnail, a new
+    // version, deleting it.
+    let pages = [
+        format!("/o/acme/files/{id}"),
+        format!("/o/acme/files/{id}/content"),
+        format!("/o/acme/files/{id}/content?version={version}&download=1"),
+        format!("/o/acme/files/{id}/thumbnail"),
+    ];
+    for email in ["stranger@example.com", "agent@example.com"] {
+        let (cookie, csrf) = t.browser_session(email).await;
+        for page in &pages {
+            let r = t
+                .client
+                .get(t.url(page))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .expect("sent");
+            assert!(
+                matches!(r.status(), StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+                "GET {page} by {email}: {}",
+                r.status()
+            );
+        }
+        for form in [
+            format!("/o/acme/files/{id}/delete"),
+            format!("/o/acme/files/{id}/versions/{version}/restore"),
+        ] {
+            let r = t
+                .client
+                .post(t.url(&form))
+                .header("cookie", &cookie)
+                .header("origin", &t.base)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("_csrf={csrf}"))
+                .send()
+                .await
+                .expect("sent");
+            assert!(
+                matches!(r.status(), StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+                "POST {form} by {email}: {}",
+                r.status()
+            );
+        }
+        let r = t
+            .client
+            .post(t.url(&format!(
+                "/o/acme/files/upload?record_type=deal&record_id={deal_id}"
+            )))
+            .header("cookie", &cookie)
+            .header("origin", &t.base)
+            .header("x-csrf-token", &csrf)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(multipart("x.pdf", &pdf("x")))
+            .send()
+            .await
+            .expect("sent");
+        assert!(
+            matches!(r.status(), StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+            "upload by {email}: {}",
+            r.status()
+        );
+    }
+    let still = t
+        .org_call(&owner, Method::GET, &format!("/api/v1/files/{id}"), None)
+        .await;
+    assert_eq!(still.status, StatusCode::OK, "nothing was changed by them");
+    assert_eq!(still.body["version"], 1);
     // A viewer reads and downloads, and changes nothing.
     let (status, _, _) = fetch(&t, Some(&viewer), &format!("/api/v1/files/{id}/content")).await;
     assert_eq!(status, StatusCode::OK);
