@@ -18,6 +18,7 @@ pub mod organization;
 pub mod permission;
 pub mod role;
 pub mod schema;
+pub mod template;
 pub mod validation;
 pub mod values;
 
