@@ -303,22 +303,43 @@ async fn serve_prints_its_url_and_stops_gracefully_on_sigterm() {
         .await
         .expect("json");
     assert_eq!(ready["status"], "ok");
-    // A request in flight when the signal arrives still completes.
+    // A request in flight when the signal arrives still completes: its body is half sent
+    // before the signal (the server has it in hand, whatever the machine's load) and the rest
+    // after.
+    let body = serde_json::to_vec(
+        &serde_json::json!({"email": "late@example.com", "password": "tidal-harbour-42", "name": "Late"}),
+    )
+    .expect("json");
+    let (first, second) = body.split_at(body.len() / 2);
+    let (send, parts) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
+    let stream = futures_util::stream::unfold(parts, |mut parts| async move {
+        parts.recv().await.map(|part| (part, parts))
+    });
     let slow = tokio::spawn({
         let base = base.clone();
         async move {
             reqwest::Client::new()
                 .post(format!("{base}/api/v1/auth/register"))
-                .json(&serde_json::json!({"email": "late@example.com", "password": "tidal-harbour-42", "name": "Late"}))
+                .header("content-type", "application/json")
+                .body(reqwest::Body::wrap_stream(stream))
                 .send()
                 .await
                 .map(|r| r.status().as_u16())
         }
     });
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    terminate(&mut server);
+    send.send(Ok(first.to_vec())).await.expect("first half");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Stopping waits for the server to exit; meanwhile the rest of the body goes.
+    let stopping = tokio::task::spawn_blocking(move || {
+        terminate(&mut server);
+        server
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    send.send(Ok(second.to_vec())).await.expect("second half");
+    drop(send);
     let status = slow.await.expect("task");
     assert!(matches!(status, Ok(201)), "{status:?}");
+    let mut server = stopping.await.expect("stopped");
     let mut stdout = String::new();
     use std::io::Read;
     server
@@ -331,6 +352,8 @@ async fn serve_prints_its_url_and_stops_gracefully_on_sigterm() {
         stdout.contains(&format!("Rapport is running at http://127.0.0.1:{port}/")),
         "{stdout}"
     );
+    // Reaped already by `terminate`; this only reads its status again.
+    let _ = server.wait();
 }
 
 #[tokio::test]
