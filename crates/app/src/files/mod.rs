@@ -228,7 +228,7 @@ impl App {
             version_id,
             key,
             size: size as i64,
-            sha256: hex(&hasher.finalize()),
+            sha256: data_encoding::HEXLOWER.encode(&hasher.finalize()),
             accepted,
         })
     }
@@ -293,6 +293,38 @@ impl App {
         })
     }
 
+    /// [`App::seen_file`] in a read transaction of its own.
+    async fn read_file(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: Uuid,
+        deleted: bool,
+    ) -> AppResult<FileView> {
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let view = self.seen_file(&mut tx, actor, tenant, id, deleted).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// A live file the member sees and one of its versions: the one named, else the current.
+    async fn seen_version(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: Uuid,
+        version: Option<Uuid>,
+    ) -> AppResult<(FileView, VersionRow)> {
+        let mut tx = self.db.tenant_read(tenant.id()).await?;
+        let view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
+        let version =
+            store_files::version(&mut tx, id, version.unwrap_or(view.file.current_version_id))
+                .await?
+                .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok((view, version))
+    }
+
     /// The files attached to a record, newest first, and whether the member may attach more.
     pub async fn record_files(
         &self,
@@ -326,8 +358,9 @@ impl App {
         })
     }
 
-    /// Attaches an uploaded file to a record.
-    /// `record`: its kind (a built-in kind's key or a custom object's key) and id.
+    /// Attaches an uploaded file to a record. `record`: its kind (a built-in kind's key or a
+    /// custom object's key) and id. Callers ask [`App::may_attach`] before reading the body;
+    /// the record is checked again when the file is recorded.
     pub async fn attach_file<S, E>(
         &self,
         actor: &Actor,
@@ -342,9 +375,6 @@ impl App {
         E: std::fmt::Display,
     {
         let record = record_of(record_kind, record_id);
-        // Who may attach is known before a byte is stored.
-        self.may_change_record(actor, tenant, record, record_kind, meta)
-            .await?;
         let name = FileName::parse(name).map_err(|m| AppError::invalid("name", m))?;
         let stored = self.store_upload(tenant.id(), &name, body).await?;
         let name = name.typed(stored.accepted);
@@ -374,10 +404,19 @@ impl App {
         record_id: Uuid,
         meta: &RequestMeta,
     ) -> AppResult<()> {
-        let record = record_of(record_kind, record_id);
-        self.may_change_record(actor, tenant, record, record_kind, meta)
+        let (kind, relation) = {
+            let mut tx = self.db.tenant_read(tenant.id()).await?;
+            let found = self
+                .seen_record(&mut tx, actor, tenant, record_of(record_kind, record_id))
+                .await?;
+            tx.commit().await?;
+            found
+        };
+        if kind != record_kind && record_kind != "record" {
+            return Err(AppError::NotFound);
+        }
+        self.authorize_kind(actor, tenant, meta, RecordAction::Edit, &kind, relation)
             .await
-            .map(|_| ())
     }
 
     /// Refuses (404, then 403) a member who may not replace a file: asked before an upload's
@@ -389,36 +428,8 @@ impl App {
         id: Uuid,
         meta: &RequestMeta,
     ) -> AppResult<()> {
-        let view = {
-            let mut tx = self.db.tenant_read(tenant.id()).await?;
-            let view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
-            tx.commit().await?;
-            view
-        };
+        let view = self.read_file(actor, tenant, id, false).await?;
         self.may_change_file(actor, tenant, &view, meta).await
-    }
-
-    /// Refuses (404, then 403) a member who may not change the record.
-    async fn may_change_record(
-        &self,
-        actor: &Actor,
-        tenant: &Tenant,
-        record: RecordRef,
-        record_kind: &str,
-        meta: &RequestMeta,
-    ) -> AppResult<String> {
-        let (kind, relation) = {
-            let mut tx = self.db.tenant_read(tenant.id()).await?;
-            let found = self.seen_record(&mut tx, actor, tenant, record).await?;
-            tx.commit().await?;
-            found
-        };
-        if kind != record_kind && record_kind != "record" {
-            return Err(AppError::NotFound);
-        }
-        self.authorize_kind(actor, tenant, meta, RecordAction::Edit, &kind, relation)
-            .await?;
-        Ok(kind)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -574,12 +585,7 @@ impl App {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let view = {
-            let mut tx = self.db.tenant_read(tenant.id()).await?;
-            let view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
-            tx.commit().await?;
-            view
-        };
+        let view = self.read_file(actor, tenant, id, false).await?;
         self.may_change_file(actor, tenant, &view, meta).await?;
         let name = FileName::parse(name.unwrap_or(&view.file.name))
             .map_err(|m| AppError::invalid("name", m))?;
@@ -716,30 +722,7 @@ impl App {
         id: Uuid,
         meta: &RequestMeta,
     ) -> AppResult<()> {
-        let view = {
-            let mut tx = self.db.tenant_read(tenant.id()).await?;
-            let view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
-            tx.commit().await?;
-            view
-        };
-        self.may_change_file(actor, tenant, &view, meta).await?;
-        let mut tx = self.db.tenant(tenant.id()).await?;
-        let view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
-        if !view.may_change || !store_files::delete(&mut tx, id, actor.user_id).await? {
-            return Err(AppError::NotFound);
-        }
-        self.file_written(
-            &mut tx,
-            actor,
-            meta,
-            &view.file,
-            &view.record_kind,
-            "file.deleted",
-            json!({}),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.move_file(actor, tenant, id, false, meta).await
     }
 
     /// Brings a deleted file back (from "recently deleted").
@@ -750,32 +733,53 @@ impl App {
         id: Uuid,
         meta: &RequestMeta,
     ) -> AppResult<()> {
-        let view = {
-            let mut tx = self.db.tenant_read(tenant.id()).await?;
-            let view = self.seen_file(&mut tx, actor, tenant, id, true).await?;
-            tx.commit().await?;
-            view
-        };
+        self.move_file(actor, tenant, id, true, meta).await
+    }
+
+    /// Deletes a live file, or restores a deleted one (`restoring`) while it is recent enough.
+    async fn move_file(
+        &self,
+        actor: &Actor,
+        tenant: &Tenant,
+        id: Uuid,
+        restoring: bool,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let view = self.read_file(actor, tenant, id, restoring).await?;
+        let keep = chrono::Duration::days(crate::trash::KEEP_DAYS);
         if view
             .file
             .deleted_at
-            .is_some_and(|at| at < Utc::now() - chrono::Duration::days(crate::trash::KEEP_DAYS))
+            .is_some_and(|at| at < Utc::now() - keep)
         {
             return Err(AppError::NotFound);
         }
         self.may_change_file(actor, tenant, &view, meta).await?;
         let mut tx = self.db.tenant(tenant.id()).await?;
-        let view = self.seen_file(&mut tx, actor, tenant, id, true).await?;
-        if !view.may_change || !store_files::restore(&mut tx, id).await? {
+        let view = self
+            .seen_file(&mut tx, actor, tenant, id, restoring)
+            .await?;
+        let moved = view.may_change
+            && if restoring {
+                store_files::restore(&mut tx, id).await?
+            } else {
+                store_files::delete(&mut tx, id, actor.user_id).await?
+            };
+        if !moved {
             return Err(AppError::NotFound);
         }
+        let action = if restoring {
+            "file.restored"
+        } else {
+            "file.deleted"
+        };
         self.file_written(
             &mut tx,
             actor,
             meta,
             &view.file,
             &view.record_kind,
-            "file.restored",
+            action,
             json!({}),
         )
         .await?;
@@ -872,13 +876,7 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<Download> {
         let _ = meta;
-        let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
-        let version =
-            store_files::version(&mut tx, id, version.unwrap_or(view.file.current_version_id))
-                .await?
-                .ok_or(AppError::NotFound)?;
-        tx.commit().await?;
+        let (_, version) = self.seen_version(actor, tenant, id, version).await?;
         self.download(version).await
     }
 
@@ -892,15 +890,7 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<Download> {
         let _ = meta;
-        let version = {
-            let mut tx = self.db.tenant_read(tenant.id()).await?;
-            let view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
-            let version = store_files::version(&mut tx, id, view.file.current_version_id)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            tx.commit().await?;
-            version
-        };
+        let (_, version) = self.seen_version(actor, tenant, id, None).await?;
         if !thumbnail::applies(&version.content_type) || version.size > thumbnail::MAX_SOURCE_BYTES
         {
             return Err(AppError::NotFound);
@@ -970,13 +960,7 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<SignedLink> {
         let _ = meta;
-        let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let view = self.seen_file(&mut tx, actor, tenant, id, false).await?;
-        let version =
-            store_files::version(&mut tx, id, version.unwrap_or(view.file.current_version_id))
-                .await?
-                .ok_or(AppError::NotFound)?;
-        tx.commit().await?;
+        let (_, version) = self.seen_version(actor, tenant, id, version).await?;
         let expires_at = Utc::now()
             + chrono::Duration::from_std(self.config.file_link_ttl)
                 .unwrap_or(chrono::Duration::minutes(5));
@@ -1095,32 +1079,4 @@ impl App {
         }
         Ok(n)
     }
-
-    /// Whether the file store answers (readiness).
-    pub async fn check_file_store(&self) -> Result<(), storage::StoreError> {
-        self.files.check().await
-    }
-
-    /// Where the record a kind and id name is: 404 unless it is live and the member sees it.
-    pub async fn require_record(
-        &self,
-        actor: &Actor,
-        tenant: &Tenant,
-        record_kind: &str,
-        record_id: Uuid,
-    ) -> AppResult<()> {
-        let mut tx = self.db.tenant_read(tenant.id()).await?;
-        let (kind, _) = self
-            .seen_record(&mut tx, actor, tenant, record_of(record_kind, record_id))
-            .await?;
-        tx.commit().await?;
-        if kind != record_kind && record_kind != "record" {
-            return Err(AppError::NotFound);
-        }
-        Ok(())
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request};
+use axum::extract::{Path, Query, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rapport_app::files::{FileListQuery, FileView};
@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::records::{Choice, People, when};
 use super::workspace::{Shell, shell};
 use super::{PageContext, PageResult, render, see_other};
+use crate::api::v1::files::{Target, receive};
 use crate::error::ApiError;
 
 /// A file in a list.
@@ -39,17 +40,6 @@ pub struct FileItem {
     pub version: i32,
     /// The record it is on, in the organization-wide list: its title and page.
     pub record: Option<(String, String)>,
-}
-
-/// The page of the record a file is on.
-pub fn record_href(base: &str, kind: &str, id: Uuid) -> String {
-    match kind {
-        "company" => format!("{base}/companies/{id}"),
-        "contact" => format!("{base}/contacts/{id}"),
-        "lead" => format!("{base}/leads/{id}"),
-        "deal" => format!("{base}/deals/{id}"),
-        key => format!("{base}/objects/{key}/{id}"),
-    }
 }
 
 fn badge(name: &str, kind: Option<FileKind>) -> String {
@@ -85,7 +75,7 @@ fn item(base: &str, people: &People, v: &FileView, with_record: bool) -> FileIte
         record: with_record.then(|| {
             (
                 v.record_title.clone().unwrap_or_default(),
-                record_href(base, &v.record_kind, f.record_id),
+                super::objects::record_href(base, &v.record_kind, &f.record_id.to_string()),
             )
         }),
     }
@@ -139,82 +129,55 @@ fn problem(e: impl Into<ApiError>) -> Response {
     e.into().into_response()
 }
 
+/// The CSRF token an upload's script sends in its header.
+fn csrf_of(request: &Request) -> String {
+    request
+        .headers()
+        .get(crate::extract::CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The member sending an upload from a page: its CSRF token travels in a header (the body is
+/// the file).
+async fn uploader(
+    ctx: &PageContext,
+    csrf: String,
+) -> Result<(&rapport_app::accounts::CurrentSession, Tenant), Response> {
+    ctx.check_csrf(&csrf).map_err(IntoResponse::into_response)?;
+    ctx.tenant().await.map_err(IntoResponse::into_response)
+}
+
 /// `POST /files/upload?record_type=…&record_id=…`: one file (a `multipart/form-data` part named
-/// `file`), sent by the Files box's script with the CSRF token in its header.
+/// `file`), sent by the Files box's script.
 pub async fn upload(
     ctx: PageContext,
     Query(target): Query<UploadTarget>,
     request: Request,
 ) -> Response {
-    let csrf = request
-        .headers()
-        .get(crate::extract::CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    if let Err(e) = ctx.check_csrf(&csrf) {
-        return e.into_response();
-    }
-    let (session, tenant) = match ctx.tenant().await {
+    let (session, tenant) = match uploader(&ctx, csrf_of(&request)).await {
         Ok(found) => found,
-        Err(e) => return e.into_response(),
+        Err(refused) => return refused,
     };
-    let app = &ctx.state.app;
     let (Some(kind), Some(record_id)) = (target.record_type.as_deref(), target.record_id) else {
         return ApiError::bad_request("invalid_upload", "name the record the file is for")
             .into_response();
     };
-    if let Err(e) = app
-        .may_attach(&session.actor, &tenant, kind, record_id, &ctx.meta)
+    let (actor, meta) = (&session.actor, &ctx.meta);
+    if let Err(e) = ctx
+        .state
+        .app
+        .may_attach(actor, &tenant, kind, record_id, meta)
         .await
     {
         return problem(e);
     }
-    let mut multipart = match receive(request).await {
-        Ok(m) => m,
-        Err(e) => return e.into_response(),
-    };
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => return no_file(),
-            Err(e) => {
-                return ApiError::bad_request("invalid_upload", e.body_text()).into_response();
-            }
-        };
-        if field.name() != Some("file") {
-            continue;
-        }
-        let name = field.file_name().unwrap_or_default().to_owned();
-        return match app
-            .attach_file(
-                &session.actor,
-                &tenant,
-                (kind, record_id),
-                &name,
-                field,
-                &ctx.meta,
-            )
-            .await
-        {
-            Ok(view) => (
-                StatusCode::CREATED,
-                axum::Json(serde_json::json!({"id": view.file.id, "name": view.file.name})),
-            )
-                .into_response(),
-            Err(e) => problem(e),
-        };
+    let target = Target::Record(kind, record_id);
+    match receive(&ctx.state, actor, &tenant, meta, request, target).await {
+        Ok(view) => created(&view),
+        Err(e) => e.into_response(),
     }
-}
-
-fn no_file() -> Response {
-    ApiError::bad_request("invalid_upload", "no file was sent").into_response()
-}
-
-async fn receive(request: Request) -> Result<Multipart, ApiError> {
-    Multipart::from_request(request, &())
-        .await
-        .map_err(|e| ApiError::bad_request("invalid_upload", e.body_text()))
 }
 
 /// `POST /files/{id}/versions`: a new version (as an upload), from the file's page.
@@ -223,65 +186,48 @@ pub async fn upload_version(
     Path(id): Path<String>,
     request: Request,
 ) -> Response {
-    let csrf = request
-        .headers()
-        .get(crate::extract::CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    if let Err(e) = ctx.check_csrf(&csrf) {
-        return e.into_response();
-    }
-    let (session, tenant) = match ctx.tenant().await {
+    let (session, tenant) = match uploader(&ctx, csrf_of(&request)).await {
         Ok(found) => found,
-        Err(e) => return e.into_response(),
+        Err(refused) => return refused,
     };
     let Ok(id) = id.parse::<Uuid>() else {
         return ApiError::not_found().into_response();
     };
-    let app = &ctx.state.app;
-    if let Err(e) = app
-        .may_replace_file(&session.actor, &tenant, id, &ctx.meta)
+    let (actor, meta) = (&session.actor, &ctx.meta);
+    if let Err(e) = ctx
+        .state
+        .app
+        .may_replace_file(actor, &tenant, id, meta)
         .await
     {
         return problem(e);
     }
-    let mut multipart = match receive(request).await {
-        Ok(m) => m,
-        Err(e) => return e.into_response(),
-    };
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => return no_file(),
-            Err(e) => {
-                return ApiError::bad_request("invalid_upload", e.body_text()).into_response();
-            }
-        };
-        if field.name() != Some("file") {
-            continue;
-        }
-        let name = field.file_name().unwrap_or_default().to_owned();
-        let name = (!name.trim().is_empty()).then_some(name);
-        return match app
-            .add_file_version(
-                &session.actor,
-                &tenant,
-                id,
-                name.as_deref(),
-                field,
-                &ctx.meta,
-            )
-            .await
-        {
-            Ok(view) => (
-                StatusCode::CREATED,
-                axum::Json(serde_json::json!({"id": view.file.id, "version": view.file.version})),
-            )
-                .into_response(),
-            Err(e) => problem(e),
-        };
+    match receive(
+        &ctx.state,
+        actor,
+        &tenant,
+        meta,
+        request,
+        Target::Version(id),
+    )
+    .await
+    {
+        Ok(view) => created(&view),
+        Err(e) => e.into_response(),
     }
+}
+
+/// What the Files box's script reads of an upload taken in.
+fn created(view: &FileView) -> Response {
+    (
+        StatusCode::CREATED,
+        axum::Json(serde_json::json!({
+            "id": view.file.id,
+            "name": view.file.name,
+            "version": view.file.version,
+        })),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize, Default)]
@@ -462,7 +408,11 @@ pub async fn delete(
     let view = app.file(&session.actor, &tenant, id, &ctx.meta).await?;
     app.delete_file(&session.actor, &tenant, id, &ctx.meta)
         .await?;
-    let back = record_href(&ctx.base, &view.record_kind, view.file.record_id);
+    let back = super::objects::record_href(
+        &ctx.base,
+        &view.record_kind,
+        &view.file.record_id.to_string(),
+    );
     Ok(see_other(&format!("{back}?notice=file-deleted#files")))
 }
 

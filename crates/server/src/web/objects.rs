@@ -154,7 +154,7 @@ pub(super) fn may_create(tenant: &Tenant, target: &str) -> bool {
 }
 
 /// The path of a record's page, whatever its object.
-fn record_href(base: &str, target: &str, id: &str) -> String {
+pub(super) fn record_href(base: &str, target: &str, id: &str) -> String {
     match target {
         "company" => format!("{base}/companies/{id}"),
         "contact" => format!("{base}/contacts/{id}"),

@@ -190,8 +190,9 @@ fn kind_of_path(kind: &str) -> Result<&'static str, ApiError> {
     }
 }
 
-/// The `file` part of an upload, streamed into the record (or into a new version).
-async fn receive(
+/// The `file` part of an upload, streamed into the record (or into a new version); the API's
+/// and the pages' uploads alike.
+pub(crate) async fn receive(
     state: &AppState,
     actor: &Actor,
     tenant: &Tenant,
@@ -236,8 +237,9 @@ async fn receive(
     }
 }
 
+/// Where an upload goes.
 #[derive(Clone, Copy)]
-enum Target<'a> {
+pub(crate) enum Target<'a> {
     Record(&'a str, Uuid),
     Version(Uuid),
 }
